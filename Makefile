@@ -1,0 +1,41 @@
+# A thin layer over CMake. `make demo` and `make test` are the two commands
+# a newcomer needs; both install missing Debian packages first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all build deps demo test test-asan bench clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: deps build
+	$(BUILD)/tailor --data $(BUILD)/demo-data demo
+
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-asan
+
+# The unit tests again, under AddressSanitizer and UBSan.
+test-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTAILOR_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -L unit -j $(JOBS)
+
+bench: deps build
+	bench/run.sh
+
+format:
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

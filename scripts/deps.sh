@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tailor needs to build, test and benchmark.
+# As root it runs apt-get; otherwise it prints the exact command and stops.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
+      libxxhash-dev libcjson-dev libcmocka-dev time)
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(python3-pandas hyperfine)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tailor needs these Debian packages: ${missing[*]}" >&2
+  echo "run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd >/dev/null

@@ -1,0 +1,738 @@
+/* main.c -- the `tailor` command line.
+ *
+ * `tailor [--data DIR] <command> [options]`. This file only parses
+ * arguments, calls libtailor and prints; every piece of logic lives in the
+ * library. Output contract: with --json, stdout holds exactly one JSON
+ * document; messages go to stderr and say what, where and what to do.
+ * Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input under --strict.
+ */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "gen/gen.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
+
+/* ---- option parsing -------------------------------------------------------- */
+
+typedef struct {
+    const char *name; /* without the leading -- */
+    int takes_value;
+    const char *help;
+} optspec_t;
+
+typedef struct {
+    const char *name, *usage, *summary;
+    const optspec_t *opts;
+    int (*run)(int argc, char **argv);
+} command_t;
+
+typedef struct {
+    const char *data;
+    const char *vals[32];
+    int set[32];
+    char **pos;
+    int npos;
+} args_t;
+
+static const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n) {
+    for (; o && o->name; o++)
+        if (strlen(o->name) == n && memcmp(o->name, name, n) == 0) return o;
+    return NULL;
+}
+
+static int die_usage(const command_t *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tailor %s: ", c->name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: tailor %s\n(see `tailor %s --help`)\n", c->usage, c->name);
+    return EXIT_USAGE;
+}
+
+static void print_help(const command_t *c) {
+    printf("usage: tailor [--data DIR] %s\n\n%s\n", c->usage, c->summary);
+    if (c->opts && c->opts->name) printf("\noptions:\n");
+    for (const optspec_t *o = c->opts; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+        printf("  %-22s %s\n", left, o->help);
+    }
+    printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_DATA, else ./tailor-data)");
+}
+
+/* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
+static int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
+    memset(a, 0, sizeof *a);
+    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+    if (!a->pos) return EXIT_FAIL;
+    int only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        char *arg = argv[i];
+        if (only_pos || arg[0] != '-' || arg[1] == 0) {
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_help(c);
+            return -1;
+        }
+        if (arg[1] != '-') return die_usage(c, "unknown option %s", arg);
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t n = eq ? (size_t)(eq - name) : strlen(name);
+        const char *val = NULL;
+        if (n == 4 && memcmp(name, "data", 4) == 0) {
+            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val) return die_usage(c, "--data needs a directory");
+            a->data = val;
+            continue;
+        }
+        const optspec_t *o = find_opt(c->opts, name, n);
+        if (!o) return die_usage(c, "unknown option --%.*s", (int)n, name);
+        if (o->takes_value) {
+            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val) return die_usage(c, "--%s needs a value", o->name);
+        } else if (eq) {
+            return die_usage(c, "--%s takes no value", o->name);
+        }
+        int k = (int)(o - c->opts);
+        a->set[k] = 1;
+        a->vals[k] = val;
+    }
+    return 0;
+}
+
+static const char *opt(const command_t *c, const args_t *a, const char *name) {
+    const optspec_t *o = find_opt(c->opts, name, strlen(name));
+    return o && a->set[o - c->opts] ? (a->vals[o - c->opts] ? a->vals[o - c->opts] : "") : NULL;
+}
+
+static int opt_u64(const command_t *c, const args_t *a, const char *name, uint64_t def,
+                   uint64_t lo, uint64_t hi, uint64_t *out) {
+    const char *v = opt(c, a, name);
+    *out = def;
+    if (!v) return 0;
+    int64_t x;
+    if (tl_parse_i64(v, strlen(v), &x) || x < (int64_t)lo || (uint64_t)x > hi)
+        return die_usage(c, "--%s %s: give a whole number from %llu to %llu", name, v,
+                         (unsigned long long)lo, (unsigned long long)hi);
+    *out = (uint64_t)x;
+    return 0;
+}
+
+static const char *global_data;
+
+static const char *data_dir(const args_t *a) {
+    if (a->data) return a->data;
+    if (global_data) return global_data;
+    const char *e = getenv("TAILOR_DATA");
+    return e && *e ? e : "./tailor-data";
+}
+
+static int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb) {
+    fprintf(stderr, "tailor %s: %s\n", cmd, eb->msg[0] ? eb->msg : tl_strerror(rc));
+    return EXIT_FAIL;
+}
+
+static void print_json(cJSON *j) {
+    char *s = cJSON_PrintUnformatted(j);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+    }
+    cJSON_free(s);
+    cJSON_Delete(j);
+}
+
+/* ---- import ---------------------------------------------------------------- */
+
+static const optspec_t IMPORT_OPTS[] = {
+    {"preset", 1, "a public data set: movielens, taobao, online-retail, bank-marketing, german-credit"},
+    {"kind", 1, "users, items, products, credit, consents or events (default: from the header)"},
+    {"format", 1, "csv or jsonl (default: from the file name)"},
+    {"delimiter", 1, "CSV field delimiter: one byte, or two equal bytes such as ::; \\t for tab"},
+    {"no-header", 0, "the CSV file has no header line (columns in canonical order, or --map #N)"},
+    {"map", 1, "field=column,... (column: header name or #N; -=column ignores a column)"},
+    {"encoding", 1, "utf-8 (default) or latin1"},
+    {"extra-types", 1, "register more event types, comma-separated"},
+    {"extra-channels", 1, "register more channels, comma-separated"},
+    {"strict", 0, "all or nothing: exit 3 and import nothing if any row is bad"},
+    {"batch", 1, "rows per durable commit (default 1048576)"},
+    {"json", 0, "print the summary as JSON"},
+    {NULL, 0, NULL}};
+
+typedef struct {
+    int strict;
+    uint64_t shown;
+} reject_ctx_t;
+
+static void on_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
+                      void *arg) {
+    reject_ctx_t *r = arg;
+    if (!r->strict) return;
+    if (r->shown++ < 20)
+        fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line,
+                tl_reason_name(reason), msg);
+}
+
+static int cmd_import(int argc, char **argv);
+
+/* ---- commands table (defined below) ----------------------------------------- */
+
+static const command_t *command_named(const char *name);
+
+static int cmd_import(int argc, char **argv) {
+    const command_t *c = command_named("import");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos == 0) return die_usage(c, "give at least one FILE");
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.preset = opt(c, &a, "preset");
+    const char *kind = opt(c, &a, "kind"), *fmt = opt(c, &a, "format");
+    if (kind) {
+        o.kind = tl_kind_parse(kind);
+        if (o.kind == TL_KIND__N) return die_usage(c, "--kind %s: not a kind of record", kind);
+    }
+    if (fmt) {
+        if (strcmp(fmt, "csv") == 0) o.format = TL_FMT_CSV;
+        else if (strcmp(fmt, "jsonl") == 0) o.format = TL_FMT_JSONL;
+        else return die_usage(c, "--format %s: use csv or jsonl", fmt);
+    }
+    if (o.preset && (kind || fmt || opt(c, &a, "map")))
+        return die_usage(c, "--preset fixes the kind, format and columns; drop --kind/--format/--map");
+    o.delimiter = opt(c, &a, "delimiter");
+    if (o.delimiter && strcmp(o.delimiter, "\\t") == 0) o.delimiter = "\t";
+    if (o.delimiter && (strlen(o.delimiter) == 0 || strlen(o.delimiter) > 2))
+        return die_usage(c, "--delimiter: one byte, or two equal bytes");
+    o.no_header = opt(c, &a, "no-header") != NULL;
+    o.map = opt(c, &a, "map");
+    o.encoding = opt(c, &a, "encoding");
+    o.extra_types = opt(c, &a, "extra-types");
+    o.extra_channels = opt(c, &a, "extra-channels");
+    o.strict = opt(c, &a, "strict") != NULL;
+    if ((rc = opt_u64(c, &a, "batch", 0, 1, 1u << 30, &o.batch_rows))) return rc;
+    int json = opt(c, &a, "json") != NULL;
+
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    const char *dir = data_dir(&a);
+    if ((rc = tl_store_open(dir, TL_STORE_CREATE, &st, &eb))) return fail_err("import", rc, &eb);
+    tl_import_stats_t s = {0};
+    reject_ctx_t rj = {o.strict, 0};
+    rc = tl_import_files(st, (const char *const *)a.pos, a.npos, &o, &s, on_reject, &rj, &eb);
+    tl_store_close(st);
+    if (rc && rc != TL_EBADINPUT) {
+        fail_err("import", rc, &eb);
+        return rc == TL_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    }
+    if (rj.shown > 20) fprintf(stderr, "... and %llu more bad rows\n", (unsigned long long)(rj.shown - 20));
+    if (json) {
+        cJSON *j = cJSON_CreateObject(), *br = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "read", (double)s.read);
+        cJSON_AddNumberToObject(j, "accepted", (double)s.accepted);
+        cJSON_AddNumberToObject(j, "duplicates", (double)s.duplicates);
+        cJSON_AddNumberToObject(j, "quarantined", (double)s.quarantined);
+        for (int r = 0; r < TL_R__N; r++)
+            if (s.by_reason[r]) cJSON_AddNumberToObject(br, tl_reason_name((tl_reason_t)r), (double)s.by_reason[r]);
+        cJSON_AddItemToObject(j, "by_reason", br);
+        cJSON_AddBoolToObject(j, "committed", rc == 0);
+        print_json(j);
+    } else {
+        for (int r = 0; r < TL_R__N; r++)
+            if (s.by_reason[r])
+                printf("quarantined %-20s %llu\n", tl_reason_name((tl_reason_t)r),
+                       (unsigned long long)s.by_reason[r]);
+        printf("read=%llu accepted=%llu duplicates=%llu quarantined=%llu\n",
+               (unsigned long long)s.read, (unsigned long long)s.accepted,
+               (unsigned long long)s.duplicates, (unsigned long long)s.quarantined);
+    }
+    if (rc == TL_EBADINPUT) {
+        fprintf(stderr, "tailor import: %s\n", eb.msg);
+        return EXIT_BADINPUT;
+    }
+    return EXIT_OK;
+}
+
+/* ---- stats ----------------------------------------------------------------- */
+
+static const optspec_t STATS_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+typedef struct {
+    cJSON *obj;
+    uint64_t total;
+} reason_ctx_t;
+
+static int reason_row(int n, const char *const *cols, void *arg) {
+    reason_ctx_t *r = arg;
+    if (n == 2 && cols[0] && cols[1]) {
+        cJSON_AddNumberToObject(r->obj, cols[0], atof(cols[1]));
+        r->total += strtoull(cols[1], NULL, 10);
+    }
+    return 0;
+}
+
+static int cmd_stats(int argc, char **argv) {
+    const command_t *c = command_named("stats");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    int json = opt(c, &a, "json") != NULL;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    if ((rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb))) return fail_err("stats", rc, &eb);
+    tl_store_counts_t n;
+    tl_store_evstats_t ev;
+    rc = tl_store_counts(st, &n, &eb);
+    if (!rc) rc = tl_store_event_stats(st, &ev, &eb);
+    tl_dict_t *types = rc ? NULL : tl_store_dict(st, TL_D_TYPE, &eb);
+    tl_dict_t *chans = rc ? NULL : tl_store_dict(st, TL_D_CHANNEL, &eb);
+    if (!rc && (!types || !chans)) rc = TL_ENOMEM;
+    if (rc) {
+        tl_store_close(st);
+        return fail_err("stats", rc, &eb);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "users", (double)n.users);
+    cJSON_AddNumberToObject(j, "items", (double)n.items);
+    cJSON_AddNumberToObject(j, "products", (double)n.products);
+    cJSON_AddNumberToObject(j, "credit_records", (double)n.credit);
+    cJSON_AddNumberToObject(j, "consents", (double)n.consents);
+    cJSON_AddNumberToObject(j, "events", (double)n.events);
+    cJSON *bt = cJSON_AddObjectToObject(j, "events_by_type");
+    for (uint32_t t = 0; t < tl_dict_count(types) && t < 256; t++)
+        if (ev.by_type[t]) cJSON_AddNumberToObject(bt, tl_dict_str(types, t, NULL), (double)ev.by_type[t]);
+    cJSON *bc = cJSON_AddObjectToObject(j, "events_by_channel");
+    for (uint32_t t = 0; t < 256; t++)
+        if (ev.by_channel[t])
+            cJSON_AddNumberToObject(bc, t == TL_NO_CHANNEL ? "none" : tl_dict_str(chans, t, NULL),
+                                    (double)ev.by_channel[t]);
+    cJSON *bd = cJSON_AddObjectToObject(j, "events_by_day");
+    for (int64_t d = 0; d < ev.ndays; d++) {
+        if (!ev.by_day[d]) continue;
+        char day[32];
+        tl_time_format((ev.first_day + d) * TL_MS_PER_DAY, day);
+        day[10] = 0;
+        cJSON_AddNumberToObject(bd, day, (double)ev.by_day[d]);
+    }
+    reason_ctx_t rq = {cJSON_CreateObject(), 0};
+    rc = tl_store_query(st, "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC",
+                        reason_row, &rq, &eb);
+    cJSON_AddNumberToObject(j, "quarantined", (double)n.quarantined);
+    cJSON_AddItemToObject(j, "quarantined_by_reason", rq.obj);
+    tl_store_evstats_fini(&ev);
+    tl_store_close(st);
+    if (rc) {
+        cJSON_Delete(j);
+        return fail_err("stats", rc, &eb);
+    }
+    if (json) {
+        print_json(j);
+        return EXIT_OK;
+    }
+    printf("users           %llu\nitems           %llu\nproducts        %llu\n"
+           "credit records  %llu\nconsents        %llu\nevents          %llu\n",
+           (unsigned long long)n.users, (unsigned long long)n.items,
+           (unsigned long long)n.products, (unsigned long long)n.credit,
+           (unsigned long long)n.consents, (unsigned long long)n.events);
+    const char *titles[] = {"events by type", "events by channel"};
+    cJSON *groups[] = {bt, bc};
+    for (int g = 0; g < 2; g++) {
+        printf("%s:\n", titles[g]);
+        for (cJSON *it = groups[g]->child; it; it = it->next)
+            printf("  %-16s %12.0f\n", it->string, it->valuedouble);
+    }
+    int ndays = cJSON_GetArraySize(bd);
+    if (ndays) {
+        printf("events by day: %d days from %s to %s", ndays, bd->child->string,
+               cJSON_GetArrayItem(bd, ndays - 1)->string);
+        double mx = 0;
+        const char *mxd = "";
+        for (cJSON *it = bd->child; it; it = it->next)
+            if (it->valuedouble > mx) mx = it->valuedouble, mxd = it->string;
+        printf(", busiest %s (%.0f)\n", mxd, mx);
+    }
+    printf("quarantined     %llu\n", (unsigned long long)n.quarantined);
+    for (cJSON *it = rq.obj->child; it; it = it->next)
+        printf("  %-20s %8.0f\n", it->string, it->valuedouble);
+    cJSON_Delete(j);
+    return EXIT_OK;
+}
+
+/* ---- quarantine ------------------------------------------------------------ */
+
+static const optspec_t QUAR_OPTS[] = {
+    {"reason", 1, "only rows with this reason code"},
+    {"limit", 1, "list at most N rows (default 50)"},
+    {"format", 1, "export format: jsonl (default) or csv"},
+    {"out", 1, "export to this file (created 0600) instead of stdout"},
+    {"json", 0, "list as JSON"},
+    {NULL, 0, NULL}};
+
+typedef struct {
+    int json, csv, export;
+    uint64_t limit, n;
+    FILE *out;
+    cJSON *arr;
+    tl_buf_t b;
+} qctx_t;
+
+static int q_row(const tl_qrow_t *q, void *arg) {
+    qctx_t *c = arg;
+    if (!c->export && c->n >= c->limit) {
+        c->n++;
+        return 0;
+    }
+    c->n++;
+    tl_buf_clear(&c->b);
+    if (c->export) {
+        if (c->csv) {
+            fprintf(c->out, "%lld,", (long long)q->id);
+            tl_buf_json_str(&c->b, q->source, strlen(q->source));
+            fprintf(c->out, "%s,%llu,%s,", c->b.data, (unsigned long long)q->line, q->reason);
+            tl_buf_clear(&c->b);
+            tl_buf_json_str(&c->b, q->message, strlen(q->message));
+            fprintf(c->out, "%s,", c->b.data);
+            /* CSV quoting: double the quotes inside a quoted field. */
+            fputc('"', c->out);
+            for (size_t i = 0; i < q->rawlen; i++) {
+                if (q->raw[i] == '"') fputc('"', c->out);
+                fputc(q->raw[i], c->out);
+            }
+            fputs("\"\n", c->out);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", (double)q->id);
+            cJSON_AddStringToObject(o, "source", q->source);
+            cJSON_AddNumberToObject(o, "line", (double)q->line);
+            cJSON_AddStringToObject(o, "reason", q->reason);
+            cJSON_AddStringToObject(o, "message", q->message);
+            tl_buf_append(&c->b, q->raw, q->rawlen);
+            cJSON_AddStringToObject(o, "raw", tl_utf8_valid(q->raw, q->rawlen) ? c->b.data : "(not UTF-8)");
+            char *s = cJSON_PrintUnformatted(o);
+            fprintf(c->out, "%s\n", s ? s : "{}");
+            cJSON_free(s);
+            cJSON_Delete(o);
+        }
+        return ferror(c->out) ? TL_EIO : 0;
+    }
+    /* Listing is for people: personal data in the raw text is masked. */
+    tl_mask_text(q->raw, q->rawlen, &c->b);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "source", q->source);
+        cJSON_AddNumberToObject(o, "line", (double)q->line);
+        cJSON_AddStringToObject(o, "reason", q->reason);
+        cJSON_AddStringToObject(o, "message", q->message);
+        cJSON_AddStringToObject(o, "raw", tl_utf8_valid(c->b.data, c->b.len) ? c->b.data : "(not UTF-8)");
+        cJSON_AddItemToArray(c->arr, o);
+    } else {
+        printf("%s:%llu: %s: %s\n    %.*s\n", q->source, (unsigned long long)q->line, q->reason,
+               q->message, (int)(c->b.len > 200 ? 200 : c->b.len), c->b.data);
+    }
+    return 0;
+}
+
+static int cmd_quarantine(int argc, char **argv) {
+    const command_t *c = command_named("quarantine");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1 || (strcmp(a.pos[0], "list") != 0 && strcmp(a.pos[0], "export") != 0))
+        return die_usage(c, "say list or export");
+    qctx_t q = {0};
+    q.export = strcmp(a.pos[0], "export") == 0;
+    q.json = opt(c, &a, "json") != NULL;
+    const char *fmt = opt(c, &a, "format"), *out = opt(c, &a, "out");
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "jsonl") != 0)
+        return die_usage(c, "--format %s: use csv or jsonl", fmt);
+    q.csv = fmt && strcmp(fmt, "csv") == 0;
+    if ((rc = opt_u64(c, &a, "limit", 50, 0, UINT32_MAX, &q.limit))) return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    if ((rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb))) return fail_err("quarantine", rc, &eb);
+    q.out = stdout;
+    if (q.export && out) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        q.out = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!q.out) {
+            tl_store_close(st);
+            fprintf(stderr, "tailor quarantine: %s: cannot create the file\n", out);
+            return EXIT_FAIL;
+        }
+    }
+    if (q.export && q.csv) fprintf(q.out, "id,source,line,reason,message,raw\n");
+    q.arr = cJSON_CreateArray();
+    rc = tl_store_quarantine_scan(st, opt(c, &a, "reason"), q_row, &q, &eb);
+    tl_store_close(st);
+    if (q.out != stdout && fclose(q.out) != 0 && !rc) rc = TL_EIO;
+    tl_buf_fini(&q.b);
+    if (rc) {
+        cJSON_Delete(q.arr);
+        return fail_err("quarantine", rc, &eb);
+    }
+    if (!q.export && q.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "total", (double)q.n);
+        cJSON_AddItemToObject(j, "rows", q.arr);
+        print_json(j);
+        return EXIT_OK;
+    }
+    cJSON_Delete(q.arr);
+    if (!q.export && q.n > q.limit)
+        printf("... %llu more (use --limit, or export them)\n", (unsigned long long)(q.n - q.limit));
+    if (!q.export) printf("%llu quarantined rows\n", (unsigned long long)q.n);
+    return EXIT_OK;
+}
+
+/* ---- check ----------------------------------------------------------------- */
+
+static const optspec_t CHECK_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+static int cmd_check(int argc, char **argv) {
+    const command_t *c = command_named("check");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    if ((rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb))) return fail_err("check", rc, &eb);
+    uint64_t blocks = 0, events = 0;
+    rc = tl_store_check(st, &blocks, &events, &eb);
+    tl_store_close(st);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", rc == 0);
+        cJSON_AddNumberToObject(j, "blocks", (double)blocks);
+        cJSON_AddNumberToObject(j, "events", (double)events);
+        if (rc) cJSON_AddStringToObject(j, "error", eb.msg);
+        print_json(j);
+        return rc ? EXIT_FAIL : EXIT_OK;
+    }
+    if (rc) return fail_err("check", rc, &eb);
+    printf("ok: %llu blocks, %llu events, all checksums match\n", (unsigned long long)blocks,
+           (unsigned long long)events);
+    return EXIT_OK;
+}
+
+/* ---- gen ------------------------------------------------------------------- */
+
+static const optspec_t GEN_OPTS[] = {
+    {"users", 1, "number of users (default 1000)"},
+    {"items", 1, "number of items (default 500)"},
+    {"days", 1, "length of the period in days (default 30)"},
+    {"seed", 1, "random seed (default 42)"},
+    {"end", 1, "end of the period, ISO-8601 (default 2025-11-30)"},
+    {"dirty", 1, "share of dirty rows, 0..0.5 (default 0.02)"},
+    {"out", 1, "output directory (required)"},
+    {"json", 0, "print the counts as JSON"},
+    {NULL, 0, NULL}};
+
+static int gen_opts(const command_t *c, const args_t *a, tl_gen_opts_t *g) {
+    tl_gen_opts_default(g);
+    uint64_t v;
+    int rc;
+    if ((rc = opt_u64(c, a, "users", g->users, 1, 50000000, &v))) return rc;
+    g->users = (uint32_t)v;
+    if ((rc = opt_u64(c, a, "items", g->items, 1, 10000000, &v))) return rc;
+    g->items = (uint32_t)v;
+    if ((rc = opt_u64(c, a, "days", g->days, 1, 3650, &v))) return rc;
+    g->days = (uint32_t)v;
+    if ((rc = opt_u64(c, a, "seed", g->seed, 0, UINT64_MAX >> 1, &v))) return rc;
+    g->seed = v;
+    const char *end = opt(c, a, "end"), *dirty = opt(c, a, "dirty");
+    if (end && tl_time_parse(end, strlen(end), &g->end_ms))
+        return die_usage(c, "--end %s: not a time", end);
+    if (dirty && (tl_parse_f64(dirty, strlen(dirty), &g->dirty_rate) || g->dirty_rate < 0 ||
+                  g->dirty_rate > 0.5))
+        return die_usage(c, "--dirty %s: give a share from 0 to 0.5", dirty);
+    return 0;
+}
+
+static int cmd_gen(int argc, char **argv) {
+    const command_t *c = command_named("gen");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *out = opt(c, &a, "out");
+    if (!out) return die_usage(c, "--out DIR is required");
+    tl_gen_opts_t g;
+    if ((rc = gen_opts(c, &a, &g))) return rc;
+    tl_gen_stats_t s;
+    tl_errbuf_t eb = {{0}};
+    if ((rc = tl_gen_run(&g, out, &s, &eb))) return fail_err("gen", rc, &eb);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "users", (double)s.users);
+        cJSON_AddNumberToObject(j, "items", (double)s.items);
+        cJSON_AddNumberToObject(j, "products", (double)s.products);
+        cJSON_AddNumberToObject(j, "credit", (double)s.credit);
+        cJSON_AddNumberToObject(j, "consents", (double)s.consents);
+        cJSON_AddNumberToObject(j, "events", (double)s.events);
+        cJSON_AddNumberToObject(j, "dirty", (double)s.dirty);
+        print_json(j);
+    } else {
+        printf("wrote %s: users=%llu items=%llu products=%llu credit=%llu consents=%llu "
+               "events=%llu dirty=%llu\n", out, (unsigned long long)s.users,
+               (unsigned long long)s.items, (unsigned long long)s.products,
+               (unsigned long long)s.credit, (unsigned long long)s.consents,
+               (unsigned long long)s.events, (unsigned long long)s.dirty);
+    }
+    return EXIT_OK;
+}
+
+/* ---- demo ------------------------------------------------------------------ */
+
+static const optspec_t DEMO_OPTS[] = {
+    {"users", 1, "number of users (default 20000)"},
+    {"items", 1, "number of items (default 3000)"},
+    {"days", 1, "length of the period in days (default 60)"},
+    {"seed", 1, "random seed (default 42)"},
+    {NULL, 0, NULL}};
+
+static int run_cmd(const char *name, int argc, char **argv);
+
+static int cmd_demo(int argc, char **argv) {
+    const command_t *c = command_named("demo");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *dir = data_dir(&a);
+    char world[4096];
+    snprintf(world, sizeof world, "%s-world", dir);
+    const char *u = opt(c, &a, "users"), *i = opt(c, &a, "items"), *d = opt(c, &a, "days"),
+               *s = opt(c, &a, "seed");
+    char *gargv[] = {"--users", (char *)(u ? u : "20000"), "--items", (char *)(i ? i : "3000"),
+                     "--days", (char *)(d ? d : "60"), "--seed", (char *)(s ? s : "42"),
+                     "--out", world};
+    printf("== 1. generating a world with known ground truth in %s\n", world);
+    fflush(stdout);
+    if ((rc = run_cmd("gen", 10, gargv))) return rc;
+    static const char *const files[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
+                                        "consents.csv", "events.csv"};
+    char paths[6][4200];
+    char *iargv[7];
+    for (int k = 0; k < 6; k++) {
+        snprintf(paths[k], sizeof paths[k], "%s/%s", world, files[k]);
+        iargv[k] = paths[k];
+    }
+    printf("\n== 2. importing it into %s (bad rows are quarantined, not dropped)\n", dir);
+    fflush(stdout);
+    global_data = dir;
+    if ((rc = run_cmd("import", 6, iargv))) return rc;
+    printf("\n== 3. importing it again: everything is a duplicate\n");
+    fflush(stdout);
+    if ((rc = run_cmd("import", 6, iargv))) return rc;
+    printf("\n== 4. what the store holds\n");
+    fflush(stdout);
+    if ((rc = run_cmd("stats", 0, NULL))) return rc;
+    printf("\n== 5. a few quarantined rows (personal data masked)\n");
+    fflush(stdout);
+    char *qargv[] = {"list", "--limit", "5"};
+    if ((rc = run_cmd("quarantine", 3, qargv))) return rc;
+    printf("\n== 6. verifying every checksum\n");
+    fflush(stdout);
+    return run_cmd("check", 0, NULL);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static int cmd_help(int argc, char **argv);
+
+static const command_t COMMANDS[] = {
+    {"import", "import [options] FILE...", "Import users, items, financial products, credit "
+     "records, consents or events from CSV or JSON Lines files, or a public data set with "
+     "--preset. Bad rows are quarantined with their reason and line; the last line printed is "
+     "read=N accepted=N duplicates=N quarantined=N.", IMPORT_OPTS, cmd_import},
+    {"stats", "stats [--json]", "Counts of users, items, events by type, channel and day, and "
+     "quarantined rows by reason.", STATS_OPTS, cmd_stats},
+    {"quarantine", "quarantine list|export [options]", "List quarantined rows (personal data "
+     "masked) or export them with their raw text to fix and re-import.", QUAR_OPTS,
+     cmd_quarantine},
+    {"check", "check [--json]", "Verify every checksum of the event log and the integrity of "
+     "the embedded database.", CHECK_OPTS, cmd_check},
+    {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
+     "credit, consents, events, and truth.json with each user's latent tastes, price "
+     "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},
+    {"demo", "demo [options]", "Generate a world, import it, import it again, and show what "
+     "the store holds.", DEMO_OPTS, cmd_demo},
+    {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
+};
+
+#define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
+
+static const command_t *command_named(const char *name) {
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0) return &COMMANDS[i];
+    return NULL;
+}
+
+static int run_cmd(const char *name, int argc, char **argv) {
+    return command_named(name)->run(argc, argv);
+}
+
+static void usage_all(FILE *f) {
+    fprintf(f, "tailor: a precision-marketing engine\n\nusage: tailor [--data DIR] <command> "
+            "[options]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].usage);
+    fprintf(f, "\nThe data directory is --data, else $TAILOR_DATA, else ./tailor-data.\n"
+            "`tailor COMMAND --help` shows a command's options.\n");
+}
+
+static int cmd_help(int argc, char **argv) {
+    if (argc > 0) {
+        const command_t *c = command_named(argv[0]);
+        if (!c) {
+            fprintf(stderr, "tailor help: no command %s\n", argv[0]);
+            return EXIT_USAGE;
+        }
+        print_help(c);
+        return EXIT_OK;
+    }
+    usage_all(stdout);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    int i = 1;
+    while (i < argc && strncmp(argv[i], "--data", 6) == 0) {
+        if (argv[i][6] == '=') {
+            global_data = argv[i] + 7;
+            i++;
+        } else if (argv[i][6] == 0 && i + 1 < argc) {
+            global_data = argv[i + 1];
+            i += 2;
+        } else {
+            fprintf(stderr, "tailor: --data needs a directory\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage_all(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return cmd_help(0, NULL);
+    const command_t *c = command_named(argv[i]);
+    if (!c) {
+        fprintf(stderr, "tailor: unknown command \"%s\"\n\n", argv[i]);
+        usage_all(stderr);
+        return EXIT_USAGE;
+    }
+    return c->run(argc - i - 1, argv + i + 1);
+}

@@ -1,0 +1,189 @@
+/* core.h -- the bottom layer of tailor: errors, dense ids, time, hashing,
+ * growable buffers, a deterministic random generator and the progress bar.
+ *
+ * Conventions (they hold for every module of libtailor):
+ *  - Public names are tl_<module>_<verb>[_<noun>]; types end in _t; internal
+ *    non-static helpers are tl__name; macros are TL_NAME.
+ *  - A fallible function returns int: 0 on success, a negative TL_E* code on
+ *    failure. Results go through out-parameters. Library code never aborts on
+ *    allocation failure: it returns TL_ENOMEM.
+ *  - x_new()/x_free() allocate and release (x_free(NULL) is a no-op);
+ *    x_init()/x_fini() work on caller-owned storage.
+ *  - No global state: every function takes the context it works on.
+ *  - Strings passed in are borrowed unless the comment above a function says
+ *    the callee takes ownership.
+ *
+ * This module depends on nothing but libc and xxHash.
+ */
+#ifndef TL_CORE_H
+#define TL_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- errors ------------------------------------------------------------ */
+
+#define TL_ERRNO_MAP(XX)                                                       \
+    XX(ENOMEM, "out of memory")                                                \
+    XX(EIO, "input/output error")                                              \
+    XX(ENOSPC, "no space left on device")                                      \
+    XX(EINVAL, "invalid argument")                                             \
+    XX(ENOENT, "no such file or object")                                       \
+    XX(EEXIST, "already exists")                                               \
+    XX(ECORRUPT, "data is corrupt")                                            \
+    XX(EVERSION, "unsupported format version")                                 \
+    XX(EBADINPUT, "bad input")                                                 \
+    XX(ELOCKED, "data directory is in use by another process")                 \
+    XX(ESQL, "embedded database error")                                        \
+    XX(ECRYPTO, "encryption error")                                            \
+    XX(ERANGE, "value out of range")                                           \
+    XX(EINTR, "interrupted")
+
+enum {
+    TL_OK = 0,
+#define XX(code, _) TL_##code,
+    TL__ERR_BASE = -1000,
+    TL_ERRNO_MAP(XX)
+#undef XX
+    TL__ERR_END
+};
+
+/* A short English description of an error code; never NULL. */
+const char *tl_strerror(int err);
+/* The symbolic name of an error code ("ENOMEM"); never NULL. */
+const char *tl_err_name(int err);
+/* Map an errno value (ENOSPC, EIO, ...) to a TL_E* code. */
+int tl_err_from_errno(int e);
+
+/* A message buffer that functions fill in to say what went wrong and where.
+ * Functions that take one write a full sentence into it on failure. */
+typedef struct {
+    char msg[512];
+} tl_errbuf_t;
+
+void tl_errbuf_set(tl_errbuf_t *eb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- growable byte buffer ---------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} tl_buf_t;
+
+void tl_buf_init(tl_buf_t *b);
+void tl_buf_fini(tl_buf_t *b);
+int tl_buf_reserve(tl_buf_t *b, size_t extra);
+int tl_buf_append(tl_buf_t *b, const void *p, size_t n);
+int tl_buf_printf(tl_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quoted, escaped). */
+int tl_buf_json_str(tl_buf_t *b, const char *s, size_t n);
+static inline void tl_buf_clear(tl_buf_t *b) { b->len = 0; }
+
+/* ---- hashing ----------------------------------------------------------- */
+
+uint64_t tl_hash64(const void *p, size_t n, uint64_t seed);
+
+/* A set of 64-bit fingerprints (open addressing, linear probing). The key 0
+ * is stored as 1, so fingerprints are never 0 inside. */
+typedef struct {
+    uint64_t *slots;
+    size_t cap, count; /* cap is a power of two */
+} tl_hset_t;
+
+int tl_hset_init(tl_hset_t *s, size_t expect);
+void tl_hset_fini(tl_hset_t *s);
+/* Returns 1 if the key was added, 0 if it was present, TL_ENOMEM. */
+int tl_hset_add(tl_hset_t *s, uint64_t key);
+int tl_hset_has(const tl_hset_t *s, uint64_t key);
+/* Removes a key (used to roll back a batch that failed to commit). */
+void tl_hset_del(tl_hset_t *s, uint64_t key);
+
+/* ---- dense id dictionary ----------------------------------------------- */
+
+/* Maps external string ids to dense uint32 indexes 0..n-1 in order of first
+ * appearance, and back. Strings are copied into the dictionary. */
+typedef struct tl_dict tl_dict_t;
+
+#define TL_NONE UINT32_MAX /* "no index": absent optional reference */
+
+tl_dict_t *tl_dict_new(void);
+void tl_dict_free(tl_dict_t *d);
+/* Finds s; if absent adds it. *out gets the index, *added whether it was new.
+ * Returns 0 or TL_ENOMEM. */
+int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
+                   int *added);
+/* The index of s or TL_NONE. */
+uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n);
+/* The string of an index (NUL-terminated, valid until the next intern);
+ * *n gets its length when n is not NULL. */
+const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n);
+uint32_t tl_dict_count(const tl_dict_t *d);
+/* Forgets every index >= n (rolls back a batch that did not commit).
+ * Returns 0 or TL_ENOMEM (then the dictionary is unchanged). */
+int tl_dict_truncate(tl_dict_t *d, uint32_t n);
+
+/* ---- time -------------------------------------------------------------- */
+
+/* Parses a timestamp into milliseconds since the Unix epoch (UTC).
+ * Accepts ISO-8601 dates and date-times ("2024-05-01", "2024-05-01T08:30",
+ * "2024-05-01 08:30:15.250+08:00", trailing "Z"), and plain Unix times:
+ * integers of up to 11 digits are seconds, 12 to 14 digits milliseconds,
+ * decimals are seconds with a fraction. Returns 0 or TL_EBADINPUT. */
+int tl_time_parse(const char *s, size_t n, int64_t *out_ms);
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+int64_t tl_time_days_from_civil(int y, unsigned m, unsigned d);
+/* Formats ms as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). */
+void tl_time_format(int64_t ms, char out[32]);
+/* The current time in ms; $TAILOR_NOW (Unix seconds) overrides it so tests
+ * and reproducible runs can fix "now". */
+int64_t tl_time_now_ms(void);
+
+#define TL_MS_PER_DAY INT64_C(86400000)
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* Strict parsers: the whole of s[0..n) must be the number (no spaces). */
+int tl_parse_i64(const char *s, size_t n, int64_t *out);
+int tl_parse_f64(const char *s, size_t n, double *out);
+
+/* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int tl_utf8_valid(const char *s, size_t n);
+
+/* Masks personal data inside free text for display: e-mail addresses keep
+ * their first letter and domain (a***@example.com), runs of 7 or more digits
+ * keep their first 3 and last 4 (138****1234), and ID-card-like runs (digits
+ * ending in X) likewise. Appends the result to out. */
+int tl_mask_text(const char *s, size_t n, tl_buf_t *out);
+
+/* ---- deterministic random numbers (xoshiro256**) ------------------------ */
+
+typedef struct {
+    uint64_t s[4];
+} tl_rng_t;
+
+void tl_rng_seed(tl_rng_t *r, uint64_t seed);
+uint64_t tl_rng_next(tl_rng_t *r);
+double tl_rng_uniform(tl_rng_t *r);           /* [0, 1) */
+uint32_t tl_rng_below(tl_rng_t *r, uint32_t n); /* [0, n) */
+double tl_rng_normal(tl_rng_t *r);            /* mean 0, sd 1 */
+double tl_rng_exp(tl_rng_t *r, double mean);
+
+/* ---- progress bar -------------------------------------------------------- */
+
+/* Draws "rows/s, percentage, ETA" on stderr when stderr is a terminal and
+ * stays silent otherwise. total may be 0 when unknown. */
+typedef struct {
+    int enabled;
+    const char *label;
+    uint64_t total;   /* in the same unit as done (bytes, usually) */
+    int64_t start_ms, last_ms;
+} tl_progress_t;
+
+void tl_progress_start(tl_progress_t *p, const char *label, uint64_t total);
+void tl_progress_update(tl_progress_t *p, uint64_t done, uint64_t rows);
+void tl_progress_end(tl_progress_t *p);
+
+#endif

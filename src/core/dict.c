@@ -1,0 +1,271 @@
+/* dict.c -- dense id dictionaries and fingerprint sets.
+ *
+ * tl_dict_t maps external string ids to dense uint32 indexes, handed out in
+ * order of first appearance, so every other module can keep per-user and
+ * per-item data in plain arrays. Strings live back to back in one arena
+ * (offs[i] is where string i starts, offs[n] the end); the hash table holds
+ * (hash, index) pairs so a miss rarely touches the strings.
+ *
+ * tl_hset_t is the set of 64-bit event fingerprints used for de-duplication.
+ * Both tables use linear probing and grow at 70 % load. */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+uint64_t tl_hash64(const void *p, size_t n, uint64_t seed) {
+    return XXH3_64bits_withSeed(p, n, seed);
+}
+
+/* ---- fingerprint set ---------------------------------------------------- */
+
+static size_t pow2_at_least(size_t n) {
+    size_t c = 16;
+    while (c < n) c <<= 1;
+    return c;
+}
+
+int tl_hset_init(tl_hset_t *s, size_t expect) {
+    s->cap = pow2_at_least(expect + expect / 2 + 16);
+    s->count = 0;
+    s->slots = calloc(s->cap, sizeof *s->slots);
+    return s->slots ? 0 : TL_ENOMEM;
+}
+
+void tl_hset_fini(tl_hset_t *s) {
+    free(s->slots);
+    s->slots = NULL;
+    s->cap = s->count = 0;
+}
+
+static int hset_grow(tl_hset_t *s) {
+    size_t ncap = s->cap * 2;
+    uint64_t *ns = calloc(ncap, sizeof *ns);
+    if (!ns) return TL_ENOMEM;
+    for (size_t i = 0; i < s->cap; i++) {
+        uint64_t k = s->slots[i];
+        if (!k) continue;
+        size_t j = (size_t)(k * 0x9E3779B97F4A7C15ULL >> 7) & (ncap - 1);
+        while (ns[j]) j = (j + 1) & (ncap - 1);
+        ns[j] = k;
+    }
+    free(s->slots);
+    s->slots = ns;
+    s->cap = ncap;
+    return 0;
+}
+
+static inline size_t hset_pos(const tl_hset_t *s, uint64_t k) {
+    return (size_t)(k * 0x9E3779B97F4A7C15ULL >> 7) & (s->cap - 1);
+}
+
+int tl_hset_add(tl_hset_t *s, uint64_t key) {
+    if (!key) key = 1;
+    if ((s->count + 1) * 10 > s->cap * 7) {
+        int rc = hset_grow(s);
+        if (rc) return rc;
+    }
+    size_t j = hset_pos(s, key);
+    for (;;) {
+        uint64_t k = s->slots[j];
+        if (k == key) return 0;
+        if (!k) break;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->slots[j] = key;
+    s->count++;
+    return 1;
+}
+
+int tl_hset_has(const tl_hset_t *s, uint64_t key) {
+    if (!key) key = 1;
+    if (!s->cap) return 0;
+    size_t j = hset_pos(s, key);
+    for (;;) {
+        uint64_t k = s->slots[j];
+        if (k == key) return 1;
+        if (!k) return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+}
+
+void tl_hset_del(tl_hset_t *s, uint64_t key) {
+    if (!key) key = 1;
+    if (!s->cap) return;
+    size_t j = hset_pos(s, key);
+    while (s->slots[j] != key) {
+        if (!s->slots[j]) return;
+        j = (j + 1) & (s->cap - 1);
+    }
+    /* Backward-shift deletion keeps probe chains intact without tombstones. */
+    size_t hole = j;
+    for (;;) {
+        j = (j + 1) & (s->cap - 1);
+        uint64_t k = s->slots[j];
+        if (!k) break;
+        size_t home = hset_pos(s, k);
+        /* k may move into the hole if its home is not in (hole, j]. */
+        if (((j - home) & (s->cap - 1)) >= ((j - hole) & (s->cap - 1))) {
+            s->slots[hole] = k;
+            hole = j;
+        }
+    }
+    s->slots[hole] = 0;
+    s->count--;
+}
+
+/* ---- dictionary ---------------------------------------------------------- */
+
+typedef struct {
+    uint32_t hash; /* upper 32 bits of the string's hash; slot empty if idx==NONE */
+    uint32_t idx;
+} dslot_t;
+
+struct tl_dict {
+    char *arena;
+    size_t alen, acap;
+    uint64_t *offs; /* n + 1 entries */
+    uint32_t n, ncap;
+    dslot_t *tab;
+    size_t tcap; /* power of two */
+};
+
+#define DICT_SEED 0x7461696c6f72ULL /* "tailor" */
+
+tl_dict_t *tl_dict_new(void) {
+    tl_dict_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->ncap = 64;
+    d->offs = malloc((d->ncap + 1) * sizeof *d->offs);
+    d->tcap = 128;
+    d->tab = malloc(d->tcap * sizeof *d->tab);
+    d->acap = 1024;
+    d->arena = malloc(d->acap);
+    if (!d->offs || !d->tab || !d->arena) {
+        tl_dict_free(d);
+        return NULL;
+    }
+    memset(d->tab, 0xff, d->tcap * sizeof *d->tab);
+    d->offs[0] = 0;
+    return d;
+}
+
+void tl_dict_free(tl_dict_t *d) {
+    if (!d) return;
+    free(d->arena);
+    free(d->offs);
+    free(d->tab);
+    free(d);
+}
+
+uint32_t tl_dict_count(const tl_dict_t *d) { return d->n; }
+
+const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n) {
+    if (idx >= d->n) return NULL;
+    if (n) *n = d->offs[idx + 1] - d->offs[idx] - 1;
+    return d->arena + d->offs[idx];
+}
+
+static int dict_eq(const tl_dict_t *d, uint32_t idx, const char *s, size_t n) {
+    size_t len = d->offs[idx + 1] - d->offs[idx] - 1;
+    return len == n && memcmp(d->arena + d->offs[idx], s, n) == 0;
+}
+
+static int dict_rehash(tl_dict_t *d, size_t ncap) {
+    dslot_t *nt = malloc(ncap * sizeof *nt);
+    if (!nt) return TL_ENOMEM;
+    memset(nt, 0xff, ncap * sizeof *nt);
+    for (uint32_t i = 0; i < d->n; i++) {
+        const char *s = d->arena + d->offs[i];
+        size_t len = d->offs[i + 1] - d->offs[i] - 1;
+        uint64_t h = tl_hash64(s, len, DICT_SEED);
+        size_t j = (size_t)h & (ncap - 1);
+        while (nt[j].idx != TL_NONE) j = (j + 1) & (ncap - 1);
+        nt[j].hash = (uint32_t)(h >> 32);
+        nt[j].idx = i;
+    }
+    free(d->tab);
+    d->tab = nt;
+    d->tcap = ncap;
+    return 0;
+}
+
+static uint32_t dict_lookup(const tl_dict_t *d, const char *s, size_t n,
+                            uint64_t h, size_t *slot) {
+    size_t j = (size_t)h & (d->tcap - 1);
+    uint32_t hh = (uint32_t)(h >> 32);
+    for (;;) {
+        const dslot_t *e = &d->tab[j];
+        if (e->idx == TL_NONE) break;
+        if (e->hash == hh && dict_eq(d, e->idx, s, n)) {
+            *slot = j;
+            return e->idx;
+        }
+        j = (j + 1) & (d->tcap - 1);
+    }
+    *slot = j;
+    return TL_NONE;
+}
+
+uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n) {
+    size_t slot;
+    return dict_lookup(d, s, n, tl_hash64(s, n, DICT_SEED), &slot);
+}
+
+int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
+                   int *added) {
+    uint64_t h = tl_hash64(s, n, DICT_SEED);
+    size_t slot;
+    uint32_t idx = dict_lookup(d, s, n, h, &slot);
+    if (added) *added = 0;
+    if (idx != TL_NONE) {
+        *out = idx;
+        return 0;
+    }
+    if (d->n == TL_NONE - 1) return TL_ERANGE;
+    if ((size_t)(d->n + 1) * 10 > d->tcap * 7) {
+        if (dict_rehash(d, d->tcap * 2)) return TL_ENOMEM;
+        dict_lookup(d, s, n, h, &slot);
+    }
+    if (d->n + 1 >= d->ncap) {
+        uint32_t nc = d->ncap * 2;
+        uint64_t *no = realloc(d->offs, ((size_t)nc + 1) * sizeof *no);
+        if (!no) return TL_ENOMEM;
+        d->offs = no;
+        d->ncap = nc;
+    }
+    if (d->alen + n + 1 > d->acap) {
+        size_t nc = d->acap * 2;
+        while (nc < d->alen + n + 1) nc *= 2;
+        char *na = realloc(d->arena, nc);
+        if (!na) return TL_ENOMEM;
+        d->arena = na;
+        d->acap = nc;
+    }
+    memcpy(d->arena + d->alen, s, n);
+    d->arena[d->alen + n] = 0;
+    d->alen += n + 1;
+    idx = d->n++;
+    d->offs[d->n] = d->alen;
+    d->tab[slot].hash = (uint32_t)(h >> 32);
+    d->tab[slot].idx = idx;
+    *out = idx;
+    if (added) *added = 1;
+    return 0;
+}
+
+int tl_dict_truncate(tl_dict_t *d, uint32_t n) {
+    if (n >= d->n) return 0;
+    uint32_t old_n = d->n;
+    d->n = n;
+    /* Rebuilding the table is simpler than deleting entry by entry and only
+     * happens when a batch fails to commit. */
+    int rc = dict_rehash(d, d->tcap);
+    if (rc) {
+        d->n = old_n;
+        return rc;
+    }
+    d->alen = d->offs[n];
+    return 0;
+}

@@ -1,0 +1,300 @@
+/* util.c -- small helpers every module needs: growable buffers, strict
+ * number parsing, UTF-8 validation, a seeded random generator (so the
+ * generator and the A/B assignment are reproducible across machines) and a
+ * terminal progress bar. */
+#include "core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- buffers ------------------------------------------------------------ */
+
+void tl_buf_init(tl_buf_t *b) { b->data = NULL, b->len = b->cap = 0; }
+
+void tl_buf_fini(tl_buf_t *b) {
+    free(b->data);
+    tl_buf_init(b);
+}
+
+int tl_buf_reserve(tl_buf_t *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t nc = b->cap ? b->cap : 256;
+    while (nc < b->len + extra + 1) nc *= 2;
+    char *nd = realloc(b->data, nc);
+    if (!nd) return TL_ENOMEM;
+    b->data = nd;
+    b->cap = nc;
+    return 0;
+}
+
+int tl_buf_append(tl_buf_t *b, const void *p, size_t n) {
+    if (tl_buf_reserve(b, n)) return TL_ENOMEM;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+int tl_buf_printf(tl_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return TL_EINVAL;
+    if (tl_buf_reserve(b, (size_t)n)) return TL_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int tl_buf_json_str(tl_buf_t *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    if (tl_buf_reserve(b, n * 6 + 2)) return TL_ENOMEM;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c == '\n') {
+            *o++ = '\\', *o++ = 'n';
+        } else if (c == '\r') {
+            *o++ = '\\', *o++ = 'r';
+        } else if (c == '\t') {
+            *o++ = '\\', *o++ = 't';
+        } else if (c < 0x20) {
+            *o++ = '\\', *o++ = 'u', *o++ = '0', *o++ = '0';
+            *o++ = hex[c >> 4], *o++ = hex[c & 15];
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+    return 0;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+int tl_parse_i64(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (n == 0) return TL_EBADINPUT;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i = 1;
+        if (n == 1) return TL_EBADINPUT;
+    }
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9) return TL_EBADINPUT;
+        if (v > (UINT64_C(9223372036854775807) - d) / 10) return TL_ERANGE;
+        v = v * 10 + d;
+    }
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+int tl_parse_f64(const char *s, size_t n, double *out) {
+    char tmp[64];
+    if (n == 0 || n >= sizeof tmp) return TL_EBADINPUT;
+    /* Fast path for plain decimals ("12.50", "-3", "7"), the common case. */
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+') neg = s[i++] == '-';
+    uint64_t ip = 0, fp = 0, scale = 1;
+    size_t nd = 0, nf = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && nd < 15) ip = ip * 10 + (uint64_t)(s[i++] - '0'), nd++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && nf < 9)
+            fp = fp * 10 + (uint64_t)(s[i++] - '0'), nf++, scale *= 10;
+    }
+    if (i == n && (nd || nf)) {
+        double v = (double)ip + (double)fp / (double)scale;
+        *out = neg ? -v : v;
+        return 0;
+    }
+    /* Anything else (exponents, long mantissas) goes through strtod. */
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    if (tmp[0] == ' ' || tmp[0] == '\t') return TL_EBADINPUT;
+    char *end;
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (end != tmp + n || errno == ERANGE || !isfinite(v)) return TL_EBADINPUT;
+    /* strtod also takes "inf", "nan" and hex floats: refuse those. */
+    for (size_t k = 0; k < n; k++)
+        if ((tmp[k] | 0x20) == 'x' || (tmp[k] | 0x20) == 'n' || (tmp[k] | 0x20) == 'i')
+            return TL_EBADINPUT;
+    *out = v;
+    return 0;
+}
+
+int tl_utf8_valid(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        /* Skip ASCII eight bytes at a time. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned min;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) k = 1, min = 0x80, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0) k = 2, min = 0x800, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0) k = 3, min = 0x10000, cp = c & 0x07;
+        else return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* ---- masking ------------------------------------------------------------ */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int is_email_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+           c == '_' || c == '-' || c == '+' || c == '%';
+}
+
+int tl_mask_text(const char *s, size_t n, tl_buf_t *out) {
+    size_t i = 0, lit = 0; /* s[lit..i) is pending literal text */
+    while (i < n) {
+        if (s[i] == '@' && i > 0 && is_email_char(s[i - 1])) {
+            /* Walk back over the local part already queued as literal. */
+            size_t st = i;
+            while (st > lit && is_email_char(s[st - 1])) st--;
+            size_t de = i + 1;
+            while (de < n && is_email_char(s[de])) de++;
+            if (de > i + 1 && st < i) {
+                if (tl_buf_append(out, s + lit, st - lit) || tl_buf_append(out, s + st, 1) ||
+                    tl_buf_append(out, "***", 3) || tl_buf_append(out, s + i, de - i))
+                    return TL_ENOMEM;
+                i = lit = de;
+                continue;
+            }
+        }
+        if (is_digit(s[i])) {
+            size_t e = i;
+            while (e < n && is_digit(s[e])) e++;
+            if (e < n && (s[e] == 'X' || s[e] == 'x') && e - i >= 14) e++;
+            size_t len = e - i;
+            if (len >= 7) {
+                if (tl_buf_append(out, s + lit, i - lit) || tl_buf_append(out, s + i, 3))
+                    return TL_ENOMEM;
+                for (size_t k = 0; k < len - 7; k++)
+                    if (tl_buf_append(out, "*", 1)) return TL_ENOMEM;
+                if (tl_buf_append(out, s + e - 4, 4)) return TL_ENOMEM;
+                i = lit = e;
+                continue;
+            }
+            i = e;
+            continue;
+        }
+        i++;
+    }
+    return tl_buf_append(out, s + lit, n - lit);
+}
+
+/* ---- random numbers ----------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void tl_rng_seed(tl_rng_t *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t tl_rng_next(tl_rng_t *r) {
+    uint64_t *s = r->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double tl_rng_uniform(tl_rng_t *r) { return (double)(tl_rng_next(r) >> 11) * 0x1.0p-53; }
+
+uint32_t tl_rng_below(tl_rng_t *r, uint32_t n) {
+    return n ? (uint32_t)(((tl_rng_next(r) >> 32) * (uint64_t)n) >> 32) : 0;
+}
+
+double tl_rng_normal(tl_rng_t *r) {
+    double u1 = tl_rng_uniform(r), u2 = tl_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+double tl_rng_exp(tl_rng_t *r, double mean) {
+    return -mean * log(1.0 - tl_rng_uniform(r));
+}
+
+/* ---- progress bar ------------------------------------------------------- */
+
+void tl_progress_start(tl_progress_t *p, const char *label, uint64_t total) {
+    p->enabled = isatty(STDERR_FILENO);
+    p->label = label;
+    p->total = total;
+    p->start_ms = p->last_ms = tl_time_now_ms();
+}
+
+void tl_progress_update(tl_progress_t *p, uint64_t done, uint64_t rows) {
+    if (!p->enabled) return;
+    int64_t now = tl_time_now_ms();
+    if (now - p->last_ms < 200) return;
+    p->last_ms = now;
+    double secs = (double)(now - p->start_ms) / 1000.0;
+    double rate = secs > 0 ? (double)rows / secs : 0;
+    if (p->total) {
+        double frac = (double)done / (double)p->total;
+        if (frac > 1) frac = 1;
+        double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
+        int w = 30, fill = (int)(frac * w);
+        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %10.0f rows/s ETA %4.0fs ", p->label, fill,
+                "##############################", w - fill, "", frac * 100, rate, eta);
+    } else {
+        fprintf(stderr, "\r%s %llu rows %10.0f rows/s ", p->label, (unsigned long long)rows, rate);
+    }
+    fflush(stderr);
+}
+
+void tl_progress_end(tl_progress_t *p) {
+    if (p->enabled) fprintf(stderr, "\r\033[K");
+}

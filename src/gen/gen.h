@@ -1,0 +1,82 @@
+/* gen.h -- the synthetic world generator behind `tailor gen`.
+ *
+ * Why: the engine has to be checked against a world whose truth is known.
+ * tl_gen_run() draws users with latent tastes, price sensitivity, credit risk,
+ * channel response and activity; a catalogue with a category tree, brands,
+ * log-normal prices and Zipf popularity; financial products; credit records;
+ * consents; and a time-ordered stream of behaviour events that those latent
+ * traits produce. It then writes the latent truth next to the data, so tests
+ * can measure whether profiles, scorecards and recommenders recover it.
+ *
+ * Output (all in outdir, created when missing; CSV headers are the canonical
+ * field names of docs/FORMATS.md, so `tailor import` needs no options):
+ *
+ *   users.csv     user,gender,birth_year,city,occupation,education,
+ *                 registered_at,channel,name,phone,email,id_number,attrs
+ *   items.csv     item,title,category,brand,price,attrs
+ *   products.csv  product,kind,name,term_months,apr,amount_min,amount_max,
+ *                 eligibility,disclosure
+ *   credit.csv    user,on_time,late,max_overdue_days,debt,income_band,
+ *                 history_months,default
+ *   consents.csv  user,purpose,status,at
+ *   events.csv    event_id,user,item,type,ts,channel,amount,qty,query,rating,
+ *                 city,lat,lon,session,campaign
+ *   truth.json    {"seed","users","items","days","start","end","promo_day",
+ *                  "categories","category_tree","counts","event_types",
+ *                  "dirty":{reason:n},"dirty_by_file":{file:{reason:n}},
+ *                  "dirty_kinds":{kind:n},"duplicates","events","campaigns",
+ *                  "user_truth":[{"user","tastes":{cat:p},
+ *                  "price_sensitivity","risk","channel_response":{ch:p},
+ *                  "activity","holdout"}]}
+ *
+ * Invariants the tests rely on:
+ *  - Same options give byte-identical files. The valid rows do not depend on
+ *    dirty_rate (defects draw from their own random stream); only event ids
+ *    shift, because dirty rows take ids too.
+ *  - Valid events have ts in [end - days, end) and appear in time order.
+ *    Dirty rows sit between them; a duplicate is a byte-exact copy of a valid
+ *    line written a few lines after it (so it may be a little out of order).
+ *  - Every dirty row has exactly one defect, so an importer following
+ *    docs/FORMATS.md quarantines exactly truth.json's "dirty" counts per
+ *    reason and reports truth.json's "duplicates" as duplicates.
+ *  - Memory is O(users + items + one day of events): the event stream is
+ *    generated, sorted and written a day at a time.
+ */
+#ifndef TL_GEN_H
+#define TL_GEN_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef struct {
+    uint32_t users;    /* number of users, 1 .. 50,000,000 */
+    uint32_t items;    /* number of catalogue items, 1 .. 10,000,000 */
+    uint32_t days;     /* length of the simulated period, 1 .. 3650 */
+    uint64_t seed;
+    int64_t end_ms;    /* end of the period (exclusive), ms since the epoch, a
+                        * whole second; the period must lie in 2000 .. 2090 */
+    double dirty_rate; /* share of dirty rows in events.csv, 0 .. 0.5 */
+} tl_gen_opts_t;
+
+/* Rows written. users, items, products, credit, consents and events count
+ * valid rows only (events: excluding dirty rows and duplicates); dirty counts
+ * the dirty rows over all files. Duplicates (events.csv only) are in
+ * truth.json, so
+ *   rows(events.csv) = events + dirty_by_file["events.csv"] + duplicates. */
+typedef struct {
+    uint64_t users, items, products, credit, consents, events, dirty;
+} tl_gen_stats_t;
+
+/* 1000 users, 500 items, 30 days, seed 42, end 2025-11-30T00:00:00Z,
+ * dirty_rate 0.02. */
+void tl_gen_opts_default(tl_gen_opts_t *o);
+
+/* Generates the world described by o into outdir (created if missing,
+ * existing files of the same names are replaced). out may be NULL.
+ * Returns 0, TL_EINVAL (bad options), TL_ENOMEM, TL_ENOSPC or TL_EIO; on
+ * failure eb names the file and the cause. */
+int tl_gen_run(const tl_gen_opts_t *o, const char *outdir, tl_gen_stats_t *out,
+               tl_errbuf_t *eb);
+
+#endif

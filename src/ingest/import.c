@@ -1,0 +1,652 @@
+/* import.c -- the import driver: file → rows → canonical records → store.
+ *
+ * For each file it picks the format and the kind (from the options, the
+ * preset, or the header), maps columns (or JSON keys) onto canonical
+ * fields, and hands every row to a row handler: the generic one below, or a
+ * preset's. A row handler emits one or more canonical records; if all pass
+ * validation they are written (the first one decides whether the row counts
+ * as accepted or duplicate), otherwise the whole row is quarantined with the
+ * first reason. Every row read ends in exactly one of the three counters.
+ *
+ * Batches of batch_rows rows are committed as one unit (see store.h); under
+ * --strict the whole run is one batch, rolled back if any row was bad. */
+#include "ingest_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define ARENA_SIZE (4u << 20)
+#define MAX_RECS 4
+
+typedef struct {
+    tl_store_t *st;
+    const tl_import_opts_t *o;
+    tl_import_stats_t *stats;
+    tl_reject_fn on_reject;
+    void *arg;
+    tl_vctx_t vc;
+    tl_arena_t arena;
+    tl_reader_t rd;
+    const char *source; /* canonical path of the file being read */
+    uint64_t batch_rows, in_batch;
+    tl_progress_t progress;
+    /* generic mapping: column → field (or -1); for JSON, keys go by name */
+    tl_kind_t kind;
+    int ncols;
+    int colfield[TL_MAX_FIELDS];
+    struct {
+        char key[64];
+        int field;
+    } jmap[TL_KIND_MAX_FIELDS * 2];
+    int njmap;
+    tl_presetfile_t pf;
+    int latin1;
+    cJSON *json;
+    tl_buf_t scratch; /* for row handlers that build JSON */
+} importer_t;
+
+struct tl_rowctx {
+    importer_t *im;
+    tl_rec_t recs[MAX_RECS];
+    int nrec;
+    int rejected;
+    tl_reason_t reason;
+    char msg[320];
+};
+
+void tl_import_opts_default(tl_import_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->kind = TL_KIND_AUTO;
+    o->format = TL_FMT_AUTO;
+}
+
+/* ---- row helpers for handlers ------------------------------------------- */
+
+void tl__row_reject(tl_rowctx_t *rc, tl_reason_t reason, const char *fmt, ...) {
+    if (rc->rejected) return;
+    rc->rejected = 1;
+    rc->reason = reason;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rc->msg, sizeof rc->msg, fmt, ap);
+    va_end(ap);
+}
+
+int tl__emit(tl_rowctx_t *rc, const tl_canon_t *c) {
+    if (rc->rejected) return 0;
+    if (rc->nrec == MAX_RECS) return TL_EINVAL;
+    /* A credit record or consent may follow its user in the same row. */
+    rc->im->vc.pending_user = rc->nrec && rc->recs[0].kind == TL_KIND_USERS ? rc->recs[0].id : NULL;
+    int r = tl__validate(&rc->im->vc, c, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
+    if (r) {
+        rc->rejected = 1;
+        rc->reason = (tl_reason_t)(r - 1);
+        return 0;
+    }
+    rc->nrec++;
+    return 0;
+}
+
+tl_slice_t tl__rowfmt(tl_rowctx_t *rc, const char *fmt, ...) {
+    tl_arena_t *a = &rc->im->arena;
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = a->cap - a->len;
+    int n = vsnprintf(a->mem + a->len, room, fmt, ap);
+    va_end(ap);
+    tl_slice_t s = {NULL, 0};
+    if (n < 0 || (size_t)n >= room) return s;
+    s.p = a->mem + a->len;
+    s.n = (size_t)n;
+    a->len += (size_t)n + 1;
+    return s;
+}
+
+uint64_t tl__row_line(const tl_rowctx_t *rc) { return rc->im->rd.line; }
+
+tl_buf_t *tl__row_buf(tl_rowctx_t *rc) {
+    tl_buf_clear(&rc->im->scratch);
+    return &rc->im->scratch;
+}
+
+tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t x, tl_slice_t y) {
+    return tl__rowfmt(rc, "%.*s%.*s", (int)x.n, x.p, (int)y.n, y.p);
+}
+
+/* ---- value normalisation ------------------------------------------------- */
+
+static tl_slice_t trim(tl_slice_t v) {
+    while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
+    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
+    return v;
+}
+
+/* ISO-8859-1 → UTF-8 into the row arena (each byte ≥ 0x80 becomes two). */
+static tl_slice_t latin1(importer_t *im, tl_slice_t v) {
+    size_t hi = 0;
+    for (size_t i = 0; i < v.n; i++) hi += (unsigned char)v.p[i] >= 0x80;
+    if (!hi) return v;
+    tl_arena_t *a = &im->arena;
+    if (a->len + v.n + hi + 1 > a->cap) return v;
+    char *o = a->mem + a->len, *w = o;
+    for (size_t i = 0; i < v.n; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        if (c < 0x80) {
+            *w++ = (char)c;
+        } else {
+            *w++ = (char)(0xC0 | (c >> 6));
+            *w++ = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    *w = 0;
+    a->len += (size_t)(w - o) + 1;
+    return (tl_slice_t){o, (size_t)(w - o)};
+}
+
+/* Column values as handed to handlers: trimmed, converted, NULL if empty. */
+static void prepare_cols(importer_t *im, tl_slice_t *cols, int n) {
+    for (int i = 0; i < n; i++) {
+        tl_slice_t v = trim(cols[i]);
+        if (im->latin1) v = latin1(im, v);
+        cols[i] = v.n ? v : (tl_slice_t){NULL, 0};
+    }
+}
+
+/* ---- the generic row handlers -------------------------------------------- */
+
+static int generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols) {
+    importer_t *im = rc->im;
+    tl_canon_t c;
+    memset(&c, 0, sizeof c);
+    c.kind = im->kind;
+    for (int i = 0; i < ncols && i < TL_MAX_FIELDS; i++)
+        if (im->colfield[i] >= 0) c.v[im->colfield[i]] = cols[i];
+    return tl__emit(rc, &c);
+}
+
+static int json_field(importer_t *im, const char *key) {
+    for (int i = 0; i < im->njmap; i++)
+        if (strcmp(im->jmap[i].key, key) == 0) return im->jmap[i].field;
+    return -2;
+}
+
+static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
+    importer_t *im = rc->im;
+    cJSON_Delete(im->json);
+    im->json = cJSON_ParseWithLength(line, n);
+    if (!im->json || !cJSON_IsObject(im->json)) {
+        const char *err = im->json ? NULL : cJSON_GetErrorPtr();
+        if (err && err >= line && err <= line + n)
+            tl__row_reject(rc, TL_R_BAD_JSON, "not a JSON object: syntax error at byte %zu",
+                           (size_t)(err - line) + 1);
+        else
+            tl__row_reject(rc, TL_R_BAD_JSON, "not a JSON object");
+        return 0;
+    }
+    tl_canon_t c;
+    memset(&c, 0, sizeof c);
+    c.kind = im->kind;
+    for (cJSON *it = im->json->child; it; it = it->next) {
+        int f = json_field(im, it->string);
+        if (f == -1) continue; /* mapped away */
+        if (f < 0) {
+            tl__row_reject(rc, TL_R_UNKNOWN_FIELD, "\"%s\" is not a field of %s records",
+                           it->string, tl__kinds[im->kind].name);
+            return 0;
+        }
+        tl_slice_t v = {NULL, 0};
+        if (cJSON_IsString(it)) {
+            v = trim(tl_sl(it->valuestring));
+        } else if (cJSON_IsNumber(it)) {
+            double d = it->valuedouble;
+            if (d == (double)(int64_t)d && d > -9.0e15 && d < 9.0e15)
+                v = tl__rowfmt(rc, "%lld", (long long)d);
+            else
+                v = tl__rowfmt(rc, "%.17g", d);
+        } else if (cJSON_IsBool(it)) {
+            v = tl_sl(cJSON_IsTrue(it) ? "true" : "false");
+        } else if (cJSON_IsNull(it)) {
+            continue;
+        } else if (tl__kinds[im->kind].fields[f].type == FT_JSON && cJSON_IsObject(it)) {
+            char *txt = cJSON_PrintUnformatted(it);
+            if (!txt) return TL_ENOMEM;
+            v = tl__rowfmt(rc, "%s", txt);
+            cJSON_free(txt);
+        } else {
+            tl__row_reject(rc, TL_R_BAD_TYPE, "field %s must be a string or a number, not %s",
+                           it->string, cJSON_IsArray(it) ? "an array" : "an object");
+            return 0;
+        }
+        if (v.n) c.v[f] = v;
+    }
+    return tl__emit(rc, &c);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static int intern_opt(importer_t *im, tl_dkind_t k, const char *s, uint32_t *out,
+                      tl_errbuf_t *eb) {
+    *out = TL_NONE;
+    if (!s) return 0;
+    tl_dict_t *d = tl_store_dict(im->st, k, eb);
+    if (!d) return TL_ENOMEM;
+    return tl_dict_intern(d, s, strlen(s), out, NULL);
+}
+
+/* Writes one validated record: 1 new or changed, 0 duplicate, < 0 error. */
+static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
+    int rc;
+    uint32_t user;
+    switch (r->kind) {
+    case TL_KIND_EVENTS: {
+        tl_event_t *e = &r->e.ev;
+        if ((rc = intern_opt(im, TL_D_USER, r->e.user, &e->user, eb)) ||
+            (rc = intern_opt(im, TL_D_ITEM, r->e.item, &e->item, eb)) ||
+            (rc = intern_opt(im, TL_D_QUERY, r->e.query, &e->query, eb)) ||
+            (rc = intern_opt(im, TL_D_CITY, r->e.city, &e->city, eb)) ||
+            (rc = intern_opt(im, TL_D_SESSION, r->e.session, &e->session, eb)) ||
+            (rc = intern_opt(im, TL_D_CAMPAIGN, r->e.campaign, &e->campaign, eb)))
+            return rc;
+        return tl_store_add_event(im->st, e, eb);
+    }
+    case TL_KIND_USERS: return tl_store_put_user(im->st, r->id, &r->u, eb);
+    case TL_KIND_ITEMS: return tl_store_put_item(im->st, r->id, &r->it, eb);
+    case TL_KIND_PRODUCTS: return tl_store_put_product(im->st, r->id, &r->p, eb);
+    case TL_KIND_CREDIT:
+        user = tl_dict_find(im->vc.users, r->id, strlen(r->id));
+        return tl_store_put_credit(im->st, user, &r->c, eb);
+    case TL_KIND_CONSENTS:
+        user = tl_dict_find(im->vc.users, r->id, strlen(r->id));
+        return tl_store_put_consent(im->st, user, r->cs.purpose, r->cs.granted, r->cs.at, eb);
+    default: return TL_EINVAL;
+    }
+}
+
+static int quarantine(importer_t *im, tl_reason_t reason, const char *msg, tl_errbuf_t *eb) {
+    int rc = tl_store_quarantine(im->st, im->source, im->rd.line, tl_reason_name(reason), msg,
+                                 im->rd.raw, im->rd.rawlen, eb);
+    if (rc < 0) return rc;
+    im->stats->quarantined++;
+    im->stats->by_reason[reason]++;
+    if (im->on_reject) im->on_reject(im->source, im->rd.line, reason, msg, im->arg);
+    return 0;
+}
+
+static int finish_row(importer_t *im, tl_rowctx_t *rc, tl_errbuf_t *eb) {
+    im->stats->read++;
+    if (rc->rejected || rc->nrec == 0) {
+        if (!rc->rejected) {
+            rc->reason = TL_R_MISSING_FIELD;
+            snprintf(rc->msg, sizeof rc->msg, "the row holds no record");
+        }
+        return quarantine(im, rc->reason, rc->msg, eb);
+    }
+    int primary = 0;
+    for (int i = 0; i < rc->nrec; i++) {
+        int r = write_rec(im, &rc->recs[i], eb);
+        if (r < 0) return r;
+        if (i == 0) primary = r;
+    }
+    if (primary) im->stats->accepted++;
+    else im->stats->duplicates++;
+    return 0;
+}
+
+static int maybe_commit(importer_t *im, tl_errbuf_t *eb) {
+    if (im->o->strict || ++im->in_batch < im->batch_rows) return 0;
+    im->in_batch = 0;
+    int rc = tl_store_commit(im->st, eb);
+    if (!rc) rc = tl_store_begin(im->st, eb);
+    return rc;
+}
+
+/* ---- header handling ----------------------------------------------------- */
+
+static tl_kind_t detect_kind(const tl_slice_t *cols, int n) {
+    int has[TL_KIND__N] = {0};
+    int f_type = 0, f_ts = 0;
+    for (int i = 0; i < n; i++) {
+        const tl_slice_t *c = &cols[i];
+#define IS(s) (c->n == strlen(s) && memcmp(c->p, s, c->n) == 0)
+        if (IS("type")) f_type = 1;
+        if (IS("ts")) f_ts = 1;
+        if (IS("purpose")) has[TL_KIND_CONSENTS] = 1;
+        if (IS("apr") || IS("product")) has[TL_KIND_PRODUCTS] = 1;
+        if (IS("on_time") || IS("max_overdue_days")) has[TL_KIND_CREDIT] = 1;
+        if (IS("title") || IS("category")) has[TL_KIND_ITEMS] = 1;
+        if (IS("gender") || IS("birth_year")) has[TL_KIND_USERS] = 1;
+#undef IS
+    }
+    if (f_type && f_ts) return TL_KIND_EVENTS;
+    static const tl_kind_t order[] = {TL_KIND_CONSENTS, TL_KIND_PRODUCTS, TL_KIND_CREDIT,
+                                      TL_KIND_ITEMS, TL_KIND_USERS};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (has[order[i]]) return order[i];
+    return TL_KIND_AUTO;
+}
+
+/* Applies --map "field=column,...": column is a header name, #N (1-based),
+ * or empty to ignore a column/key. names may be NULL (no header). */
+static int apply_map(importer_t *im, const tl_slice_t *names, int ncols, tl_errbuf_t *eb) {
+    const char *m = im->o->map;
+    if (!m || !*m) return 0;
+    while (*m) {
+        const char *end = strchr(m, ',');
+        size_t len = end ? (size_t)(end - m) : strlen(m);
+        const char *eq = memchr(m, '=', len);
+        if (!eq) {
+            tl_errbuf_set(eb, "--map: \"%.*s\" is not field=column", (int)len, m);
+            return TL_EINVAL;
+        }
+        size_t fl = (size_t)(eq - m), cl = len - fl - 1;
+        const char *col = eq + 1;
+        int f = tl__field_index(im->kind, m, fl);
+        if (f < 0 && !(fl == 1 && m[0] == '-')) {
+            tl_errbuf_set(eb, "--map: %.*s is not a field of %s records (see docs/FORMATS.md)",
+                          (int)fl, m, tl__kinds[im->kind].name);
+            return TL_EINVAL;
+        }
+        if (im->o->format == TL_FMT_JSONL || im->pf.format == TL_FMT_JSONL) {
+            /* field=key, or -=key to ignore a key */
+            if (im->njmap < (int)(sizeof im->jmap / sizeof *im->jmap) && cl < 64) {
+                memcpy(im->jmap[im->njmap].key, col, cl);
+                im->jmap[im->njmap].key[cl] = 0;
+                im->jmap[im->njmap].field = f;
+                /* The key's own name no longer maps to the field. */
+                for (int i = 0; i < im->njmap; i++)
+                    if (im->jmap[i].field == f && f >= 0) im->jmap[i].field = -2;
+                im->njmap++;
+            }
+        } else {
+            int ci = -1;
+            if (cl > 1 && col[0] == '#') {
+                int64_t k;
+                if (tl_parse_i64(col + 1, cl - 1, &k) == 0 && k >= 1 && k <= ncols) ci = (int)k - 1;
+            } else if (names) {
+                for (int i = 0; i < ncols; i++)
+                    if (names[i].n == cl && memcmp(names[i].p, col, cl) == 0) ci = i;
+            }
+            if (ci < 0) {
+                tl_errbuf_set(eb, "--map: column \"%.*s\" is not in the file (%d columns; name "
+                              "a header column or use #N)", (int)cl, col, ncols);
+                return TL_EINVAL;
+            }
+            for (int i = 0; i < ncols; i++)
+                if (f >= 0 && im->colfield[i] == f) im->colfield[i] = -1;
+            im->colfield[ci] = f;
+        }
+        m += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) {
+    tl_slice_t names[TL_MAX_FIELDS] = {{NULL, 0}};
+    int n = 0;
+    if (!im->o->no_header) {
+        int rc = tl__reader_csv(&im->rd, eb);
+        if (rc < 0) return rc;
+        if (rc == 0) return 0; /* empty file */
+        if (im->rd.err >= 0 || im->rd.too_many) {
+            tl_errbuf_set(eb, "%s:%llu: the header line cannot be read", path,
+                          (unsigned long long)im->rd.line);
+            return TL_EBADINPUT;
+        }
+        n = im->rd.nf;
+        for (int i = 0; i < n; i++) names[i] = trim(im->rd.f[i]);
+        if (n && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
+            names[0].p += 3, names[0].n -= 3; /* byte-order mark */
+        if (im->kind == TL_KIND_AUTO) im->kind = detect_kind(names, n);
+        if (im->kind == TL_KIND_AUTO) {
+            tl_errbuf_set(eb, "%s: cannot tell what this file holds from its header; name the "
+                          "kind with --kind (users, items, products, credit, consents, events) "
+                          "or use --preset", path);
+            return TL_EINVAL;
+        }
+        for (int i = 0; i < n; i++) {
+            im->colfield[i] = tl__field_index(im->kind, names[i].p, names[i].n);
+        }
+    } else {
+        if (im->kind == TL_KIND_AUTO) {
+            tl_errbuf_set(eb, "%s: a file without a header needs --kind", path);
+            return TL_EINVAL;
+        }
+        /* Columns in canonical order unless --map says otherwise. */
+        n = tl__kinds[im->kind].nfields;
+        for (int i = 0; i < n; i++) im->colfield[i] = i;
+    }
+    im->ncols = n;
+    int rc = apply_map(im, im->o->no_header ? NULL : names, n, eb);
+    if (rc) return rc;
+    if (!im->o->no_header) {
+        for (int i = 0; i < n; i++)
+            if (im->colfield[i] < 0 && names[i].n)
+                fprintf(stderr, "tailor: %s: column \"%.*s\" is not a field of %s records; it is "
+                        "ignored (map it with --map FIELD=%.*s)\n", path, (int)names[i].n,
+                        names[i].p, tl__kinds[im->kind].name, (int)names[i].n, names[i].p);
+    }
+    return 0;
+}
+
+static void setup_json_keys(importer_t *im) {
+    const tl_kindspec_t *ks = &tl__kinds[im->kind];
+    im->njmap = 0;
+    for (int i = 0; i < ks->nfields; i++) {
+        snprintf(im->jmap[im->njmap].key, sizeof im->jmap[0].key, "%s", ks->fields[i].name);
+        im->jmap[im->njmap++].field = i;
+    }
+}
+
+static tl_kind_t detect_json_kind(const char *path, tl_errbuf_t *eb) {
+    /* The first object's keys tell the kind, like a CSV header. */
+    tl_reader_t r;
+    tl_kind_t k = TL_KIND_AUTO;
+    if (tl__reader_open(&r, path, NULL, eb) == 0 && tl__reader_line(&r, eb) == 1) {
+        cJSON *j = cJSON_ParseWithLength(r.raw, r.rawlen);
+        if (j && cJSON_IsObject(j)) {
+            tl_slice_t names[TL_MAX_FIELDS];
+            int n = 0;
+            for (cJSON *it = j->child; it && n < TL_MAX_FIELDS; it = it->next)
+                names[n++] = tl_sl(it->string);
+            k = detect_kind(names, n);
+        }
+        cJSON_Delete(j);
+    }
+    tl__reader_close(&r);
+    return k;
+}
+
+/* ---- one file ------------------------------------------------------------ */
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
+    const tl_import_opts_t *o = im->o;
+    char real[PATH_MAX];
+    im->source = realpath(path, real) ? real : path;
+    memset(&im->pf, 0, sizeof im->pf);
+    im->kind = o->kind;
+    im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
+                                 strcmp(o->encoding, "iso-8859-1") == 0);
+    if (o->encoding && !im->latin1 && strcmp(o->encoding, "utf-8") != 0 &&
+        strcmp(o->encoding, "utf8") != 0) {
+        tl_errbuf_set(eb, "--encoding %s: use utf-8 or latin1", o->encoding);
+        return TL_EINVAL;
+    }
+    tl_format_t fmt = o->format;
+    const char *delim = o->delimiter;
+    int rc;
+    if (o->preset) {
+        if ((rc = tl__preset_file(o->preset, path, &im->pf, eb))) return rc;
+        im->kind = im->pf.kind;
+        fmt = im->pf.format;
+        delim = im->pf.delimiter;
+        im->latin1 = im->pf.latin1;
+    } else if (fmt == TL_FMT_AUTO) {
+        fmt = has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".json")
+                  ? TL_FMT_JSONL
+                  : TL_FMT_CSV;
+    }
+    if ((rc = tl__reader_open(&im->rd, path, delim, eb))) {
+        tl__reader_close(&im->rd);
+        return rc;
+    }
+    if (o->preset) im->rd.quotes = im->pf.quotes;
+    struct stat sb;
+    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    tl_progress_start(&im->progress, "importing", size);
+    if (fmt == TL_FMT_JSONL && !o->preset) {
+        if (im->kind == TL_KIND_AUTO) im->kind = detect_json_kind(path, eb);
+        if (im->kind == TL_KIND_AUTO) {
+            tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
+                          "the kind with --kind", path);
+            rc = TL_EINVAL;
+            goto done;
+        }
+        setup_json_keys(im);
+        im->pf.format = TL_FMT_JSONL;
+        if ((rc = apply_map(im, NULL, 0, eb))) goto done;
+    } else if (!o->preset) {
+        if ((rc = setup_csv_columns(im, path, eb))) goto done;
+    } else if (im->pf.header) {
+        rc = tl__reader_csv(&im->rd, eb);
+        if (rc < 0) goto done;
+        im->ncols = im->pf.ncols ? im->pf.ncols : im->rd.nf;
+    } else {
+        im->ncols = im->pf.ncols;
+    }
+    uint64_t before = im->stats->read;
+    for (;;) {
+        rc = fmt == TL_FMT_JSONL ? tl__reader_line(&im->rd, eb) : tl__reader_csv(&im->rd, eb);
+        if (rc < 0) goto done;
+        if (rc == 0) break;
+        im->arena.len = 0;
+        tl_rowctx_t row;
+        row.im = im;
+        row.nrec = 0;
+        row.rejected = 0;
+        if (im->rd.err >= 0) {
+            tl__row_reject(&row, (tl_reason_t)im->rd.err,
+                           im->rd.err == TL_R_TOO_LONG ? "the line is longer than 1 MiB"
+                                                       : "a quoted field is never closed");
+        } else if (fmt == TL_FMT_JSONL) {
+            if ((rc = jsonl_row(&row, im->rd.raw, im->rd.rawlen))) goto done;
+        } else if (im->rd.too_many || im->rd.nf != im->ncols) {
+            tl__row_reject(&row, TL_R_FIELD_COUNT, "%s%d fields, expected %d",
+                           im->rd.too_many ? "more than " : "", im->rd.nf, im->ncols);
+        } else {
+            tl_slice_t cols[TL_MAX_FIELDS];
+            memcpy(cols, im->rd.f, sizeof cols[0] * (size_t)im->rd.nf);
+            prepare_cols(im, cols, im->rd.nf);
+            rc = o->preset ? im->pf.row(&row, cols, im->rd.nf)
+                           : generic_csv_row(&row, cols, im->rd.nf);
+            if (rc) goto done;
+        }
+        if ((rc = finish_row(im, &row, eb))) goto done;
+        if ((rc = maybe_commit(im, eb))) goto done;
+        if (((im->stats->read - before) & 0xffff) == 0)
+            tl_progress_update(&im->progress, im->rd.bytes, im->stats->read - before);
+    }
+    rc = 0;
+done:
+    tl_progress_end(&im->progress);
+    im->stats->bytes += im->rd.bytes;
+    if (rc && !eb->msg[0]) tl_errbuf_set(eb, "%s:%llu: %s", path, (unsigned long long)im->rd.line,
+                                         tl_strerror(rc));
+    tl__reader_close(&im->rd);
+    cJSON_Delete(im->json);
+    im->json = NULL;
+    return rc;
+}
+
+static int register_names(importer_t *im, tl_dkind_t kind, const char *list, tl_errbuf_t *eb) {
+    if (!list || !*list) return 0;
+    tl_dict_t *d = tl_store_dict(im->st, kind, eb);
+    if (!d) return TL_ENOMEM;
+    while (*list) {
+        const char *end = strchr(list, ',');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        tl_slice_t v = {list, n};
+        int ok = n > 0 && n <= 32;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (list[i] >= 'a' && list[i] <= 'z') || (list[i] >= '0' && list[i] <= '9') ||
+                 list[i] == '_';
+        if (!ok) {
+            tl_errbuf_set(eb, "\"%.*s\": names of event types and channels are 1-32 lower-case "
+                          "letters, digits or _", (int)v.n, v.p);
+            return TL_EINVAL;
+        }
+        uint32_t idx;
+        int rc = tl_dict_intern(d, list, n, &idx, NULL);
+        if (rc) return rc;
+        if (idx >= TL_MAX_TYPES) {
+            tl_errbuf_set(eb, "at most %d event types and %d channels can be registered",
+                          TL_MAX_TYPES, TL_MAX_TYPES);
+            return TL_ERANGE;
+        }
+        list += n + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
+                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                    void *arg, tl_errbuf_t *eb) {
+    importer_t *im = calloc(1, sizeof *im);
+    if (!im) return TL_ENOMEM;
+    im->st = st;
+    im->o = o;
+    im->on_reject = on_reject;
+    im->arg = arg;
+    im->batch_rows = o->batch_rows ? o->batch_rows : (1u << 20);
+    tl_import_stats_t run = {0};
+    im->stats = &run;
+    im->arena.cap = ARENA_SIZE;
+    im->arena.mem = malloc(ARENA_SIZE);
+    im->rd.fd = -1;
+    int rc = im->arena.mem ? 0 : TL_ENOMEM;
+    if (!rc && o->preset && !tl_import_preset_help(o->preset)) {
+        tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", o->preset);
+        rc = TL_EINVAL;
+    }
+    if (!rc) rc = tl_store_begin(st, eb);
+    if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
+    if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
+    if (!rc) {
+        im->vc.st = st;
+        im->vc.arena = &im->arena;
+        im->vc.now_ms = tl_time_now_ms();
+        im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
+        im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
+        im->vc.users = tl_store_dict(st, TL_D_USER, eb);
+        if (!im->vc.types || !im->vc.channels || !im->vc.users) rc = TL_ENOMEM;
+    }
+    for (int i = 0; !rc && i < nfiles; i++) rc = import_file(im, files[i], eb);
+    if (!rc && o->strict && run.quarantined) {
+        tl_store_rollback(st);
+        tl_errbuf_set(eb, "%llu of %llu rows are bad; under --strict nothing was imported",
+                      (unsigned long long)run.quarantined, (unsigned long long)run.read);
+        rc = TL_EBADINPUT;
+    } else if (!rc) {
+        rc = tl_store_commit(st, eb);
+    } else {
+        tl_store_rollback(st);
+    }
+    stats->read += run.read;
+    stats->accepted += run.accepted;
+    stats->duplicates += run.duplicates;
+    stats->quarantined += run.quarantined;
+    for (int r = 0; r < TL_R__N; r++) stats->by_reason[r] += run.by_reason[r];
+    stats->bytes += run.bytes;
+    tl_buf_fini(&im->scratch);
+    free(im->arena.mem);
+    free(im);
+    return rc;
+}

@@ -1,0 +1,105 @@
+/* ingest.h -- getting records into the store without losing any.
+ *
+ * Files (CSV or JSON Lines) are read as streams, each row is mapped to the
+ * canonical fields of its kind (docs/FORMATS.md), validated, and either
+ * written to the store or quarantined with a reason code, its source line
+ * and its raw text. Presets map the public data sets (MovieLens, Taobao,
+ * Online Retail, Bank Marketing, German Credit) onto the same fields.
+ *
+ * Invariant, for every file and every run:
+ *     read = accepted + duplicates + quarantined.
+ */
+#ifndef TL_INGEST_H
+#define TL_INGEST_H
+
+#include "store/store.h"
+
+typedef enum {
+    TL_KIND_USERS,
+    TL_KIND_ITEMS,
+    TL_KIND_PRODUCTS,
+    TL_KIND_CREDIT,
+    TL_KIND_CONSENTS,
+    TL_KIND_EVENTS,
+    TL_KIND__N,
+    TL_KIND_AUTO = -1
+} tl_kind_t;
+
+const char *tl_kind_name(tl_kind_t k);
+/* TL_KIND__N when the name is unknown. */
+tl_kind_t tl_kind_parse(const char *name);
+
+/* Quarantine reason codes; docs/FORMATS.md explains each. */
+#define TL_REASONS(XX)                                                         \
+    XX(FIELD_COUNT, "field_count")                                             \
+    XX(UNTERMINATED_QUOTE, "unterminated_quote")                               \
+    XX(BAD_JSON, "bad_json")                                                   \
+    XX(BAD_TYPE, "bad_type")                                                   \
+    XX(UNKNOWN_FIELD, "unknown_field")                                         \
+    XX(MISSING_FIELD, "missing_field")                                         \
+    XX(BAD_NUMBER, "bad_number")                                               \
+    XX(BAD_TIME, "bad_time")                                                   \
+    XX(TIME_TOO_OLD, "time_too_old")                                           \
+    XX(TIME_FUTURE, "time_future")                                             \
+    XX(UNKNOWN_TYPE, "unknown_type")                                           \
+    XX(UNKNOWN_CHANNEL, "unknown_channel")                                     \
+    XX(BAD_VALUE, "bad_value")                                                 \
+    XX(NEGATIVE_PRICE, "negative_price")                                       \
+    XX(NEGATIVE_AMOUNT, "negative_amount")                                     \
+    XX(OUT_OF_RANGE, "out_of_range")                                           \
+    XX(INCONSISTENT, "inconsistent")                                           \
+    XX(BAD_UTF8, "bad_utf8")                                                   \
+    XX(BAD_ID, "bad_id")                                                       \
+    XX(TOO_LONG, "too_long")                                                   \
+    XX(UNKNOWN_USER, "unknown_user")
+
+typedef enum {
+#define XX(c, s) TL_R_##c,
+    TL_REASONS(XX)
+#undef XX
+    TL_R__N
+} tl_reason_t;
+
+const char *tl_reason_name(tl_reason_t r);
+
+typedef enum { TL_FMT_AUTO, TL_FMT_CSV, TL_FMT_JSONL } tl_format_t;
+
+typedef struct {
+    const char *preset;      /* NULL, or a preset name (tl_import_presets()) */
+    tl_kind_t kind;          /* TL_KIND_AUTO: from the header or the preset */
+    tl_format_t format;      /* TL_FMT_AUTO: from the file name and content */
+    const char *delimiter;   /* NULL: "," for CSV (one or two bytes) */
+    int no_header;           /* CSV without a header line */
+    const char *map;         /* "field=column,..."; column is a name or #N (1-based) */
+    const char *encoding;    /* NULL/"utf-8" or "latin1" */
+    const char *extra_types; /* comma-separated event types to register */
+    const char *extra_channels;
+    int strict;              /* all or nothing: any bad row rolls back the whole run */
+    uint64_t batch_rows;     /* rows per commit; 0 = default */
+} tl_import_opts_t;
+
+void tl_import_opts_default(tl_import_opts_t *o);
+
+typedef struct {
+    uint64_t read, accepted, duplicates, quarantined;
+    uint64_t by_reason[TL_R__N];
+    uint64_t bytes;
+} tl_import_stats_t;
+
+/* Called for every quarantined row (for printing under --strict). */
+typedef void (*tl_reject_fn)(const char *source, uint64_t line, tl_reason_t reason,
+                             const char *message, void *arg);
+
+/* Imports files[0..nfiles) into st. Adds the run's counts to *stats.
+ * Returns 0 when the run completed (even with quarantined rows), TL_EBADINPUT
+ * under strict mode when a row was bad (then nothing was written), or
+ * another negative error (eb says what and where; committed batches stay). */
+int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
+                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                    void *arg, tl_errbuf_t *eb);
+
+/* Names of the presets, NULL-terminated, and a one-line description each. */
+const char *const *tl_import_presets(void);
+const char *tl_import_preset_help(const char *name);
+
+#endif

@@ -1,0 +1,353 @@
+/* reader.c -- streaming CSV and line readers.
+ *
+ * The file is read through one buffer of 4 MiB; a record must fit in
+ * TL_MAX_RECORD bytes, so memory does not grow with the file. A CSV record
+ * without quotes is split in place (the common, fast case); a record with
+ * quotes goes through a small state machine (RFC 4180: "" is a quote inside
+ * a quoted field, and quoted fields may hold delimiters and newlines) that
+ * writes unquoted text into a side buffer, leaving the raw record intact for
+ * the quarantine. A quote that never closes within the record limit makes
+ * only its first line bad, and reading goes on at the next line. */
+#include "ingest_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define BUF_SIZE (4u << 20)
+
+int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb) {
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->next_line = 1;
+    r->err = -1;
+    r->quotes = 1;
+    tl_buf_init(&r->unq);
+    r->fd = open(path, O_RDONLY);
+    if (r->fd < 0) {
+        int rc = tl_err_from_errno(errno);
+        tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
+        return rc;
+    }
+    posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    r->cap = BUF_SIZE;
+    r->buf = malloc(r->cap + 1);
+    if (!r->buf) return TL_ENOMEM;
+    const char *d = delim && *delim ? delim : ",";
+    r->dlen = strlen(d) >= 2 ? 2 : 1;
+    memcpy(r->delim, d, (size_t)r->dlen);
+    if (r->dlen == 2 && d[0] != d[1]) {
+        tl_errbuf_set(eb, "delimiter \"%s\": use one byte, or two equal bytes such as \"::\"", d);
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
+void tl__reader_close(tl_reader_t *r) {
+    if (r->fd >= 0) close(r->fd);
+    free(r->buf);
+    tl_buf_fini(&r->unq);
+    r->fd = -1;
+    r->buf = NULL;
+}
+
+/* Moves the unread bytes to the front and reads more. Returns the number of
+ * bytes added (0 at end of file) or a negative error. */
+static ssize_t fill(tl_reader_t *r, tl_errbuf_t *eb) {
+    if (r->eof) return 0;
+    if (r->pos > 0) {
+        memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+        r->end -= r->pos;
+        r->pos = 0;
+    }
+    ssize_t total = 0;
+    while (r->end < r->cap) {
+        ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: read error: %s", r->path, strerror(errno));
+            return rc;
+        }
+        if (n == 0) {
+            r->eof = 1;
+            break;
+        }
+        r->end += (size_t)n;
+        total += n;
+        if (total >= (ssize_t)(r->cap / 4)) break;
+    }
+    return total;
+}
+
+/* Finds the end of the physical line starting at r->pos; sets *len to its
+ * length without the newline and *adv to the bytes to consume. Returns 1,
+ * 0 at end of file, or a negative error. A line longer than the record
+ * limit is returned cut at the limit with r->err = TL_R_TOO_LONG, and the
+ * rest of it is skipped. */
+static int next_line(tl_reader_t *r, size_t *len, size_t *adv, tl_errbuf_t *eb) {
+    for (;;) {
+        const char *s = r->buf + r->pos;
+        size_t avail = r->end - r->pos;
+        const char *nl = memchr(s, '\n', avail);
+        if (nl) {
+            *len = (size_t)(nl - s);
+            *adv = *len + 1;
+            return 1;
+        }
+        if (avail > TL_MAX_RECORD) {
+            /* Overlong line: report the first part, skip to the newline. */
+            *len = TL_MAX_RECORD;
+            r->err = TL_R_TOO_LONG;
+            size_t skip = avail;
+            for (;;) {
+                r->pos += skip;
+                r->bytes += skip;
+                ssize_t got = fill(r, eb);
+                if (got < 0) return (int)got;
+                s = r->buf + r->pos;
+                nl = memchr(s, '\n', r->end - r->pos);
+                if (nl || r->end == r->pos) break;
+                skip = r->end - r->pos;
+            }
+            /* The record text is gone from the buffer; point raw at a note. */
+            r->raw = "(line longer than 1 MiB; first bytes not kept)";
+            r->rawlen = strlen(r->raw);
+            size_t rest = nl ? (size_t)(nl - s) + 1 : r->end - r->pos;
+            r->pos += rest;
+            r->bytes += rest;
+            *adv = 0;
+            return 1;
+        }
+        if (r->eof) {
+            if (avail == 0) return 0;
+            *len = avail;
+            *adv = avail;
+            return 1;
+        }
+        ssize_t got = fill(r, eb);
+        if (got < 0) return (int)got;
+    }
+}
+
+static void strip_cr(tl_reader_t *r) {
+    if (r->rawlen && r->raw[r->rawlen - 1] == '\r') r->rawlen--;
+}
+
+int tl__reader_line(tl_reader_t *r, tl_errbuf_t *eb) {
+    for (;;) {
+        size_t len, adv;
+        r->err = -1;
+        r->nf = 0;
+        int rc = next_line(r, &len, &adv, eb);
+        if (rc <= 0) return rc;
+        r->line = r->next_line++;
+        if (adv == 0) return 1; /* overlong, already consumed */
+        r->raw = r->buf + r->pos;
+        r->rawlen = len;
+        r->pos += adv;
+        r->bytes += adv;
+        strip_cr(r);
+        if (r->rawlen == 0) continue;
+        return 1;
+    }
+}
+
+/* Splits a line without quotes. */
+static void split_plain(tl_reader_t *r) {
+    const char *p = r->raw, *e = r->raw + r->rawlen;
+    char d = r->delim[0];
+    r->nf = 0;
+    r->too_many = 0;
+    for (;;) {
+        const char *q = memchr(p, d, (size_t)(e - p));
+        if (r->dlen == 2) {
+            while (q && (q + 1 >= e || q[1] != d)) q = memchr(q + 1, d, (size_t)(e - q - 1));
+        }
+        const char *fe = q ? q : e;
+        if (r->nf < TL_MAX_FIELDS) {
+            r->f[r->nf].p = p;
+            r->f[r->nf].n = (size_t)(fe - p);
+            r->nf++;
+        } else {
+            r->too_many = 1;
+        }
+        if (!q) break;
+        p = q + r->dlen;
+    }
+}
+
+/* Parses a record with quotes starting at r->pos. Returns 1 when a full
+ * record was parsed (r->raw/rawlen set, fields resolved), 0 when the quote
+ * never closes within the limits, or a negative error. */
+static int split_quoted(tl_reader_t *r, tl_errbuf_t *eb, uint64_t *lines) {
+    typedef struct {
+        size_t off, len;
+        int quoted;
+    } fld_t;
+    static const size_t MAXF = TL_MAX_FIELDS;
+    fld_t flds[TL_MAX_FIELDS];
+    int nf = 0, too_many = 0;
+    tl_buf_clear(&r->unq);
+    size_t i = 0; /* offset from r->pos */
+    size_t fstart = 0;
+    int inq = 0, wasq = 0, ended_nl = 0;
+    size_t ustart = 0;
+    *lines = 0;
+    char d = r->delim[0];
+    for (;;) {
+        if (r->pos + i >= r->end) {
+            if (r->eof) {
+                if (inq) return 0;
+                break;
+            }
+            if (i > TL_MAX_RECORD) return 0;
+            ssize_t got = fill(r, eb);
+            if (got < 0) return (int)got;
+            continue;
+        }
+        char c = r->buf[r->pos + i];
+        if (inq) {
+            if (c == '"') {
+                if (r->pos + i + 1 >= r->end && !r->eof) {
+                    ssize_t got = fill(r, eb);
+                    if (got < 0) return (int)got;
+                    continue;
+                }
+                if (r->pos + i + 1 < r->end && r->buf[r->pos + i + 1] == '"') {
+                    if (tl_buf_append(&r->unq, "\"", 1)) return TL_ENOMEM;
+                    i += 2;
+                    continue;
+                }
+                inq = 0;
+                i++;
+                continue;
+            }
+            if (c == '\n') (*lines)++;
+            if (i > TL_MAX_RECORD) return 0;
+            if (tl_buf_append(&r->unq, &c, 1)) return TL_ENOMEM;
+            i++;
+            continue;
+        }
+        int is_delim = c == d && (r->dlen == 1 || (r->pos + i + 1 < r->end &&
+                                                   r->buf[r->pos + i + 1] == d));
+        if (is_delim || c == '\n') {
+            size_t fend = i;
+            if (c == '\n' && fend > fstart && r->buf[r->pos + fend - 1] == '\r') fend--;
+            if ((size_t)nf < MAXF) {
+                if (wasq) {
+                    flds[nf].off = ustart;
+                    flds[nf].len = r->unq.len - ustart;
+                    flds[nf].quoted = 1;
+                } else {
+                    flds[nf].off = fstart;
+                    flds[nf].len = fend - fstart;
+                    flds[nf].quoted = 0;
+                }
+                nf++;
+            } else {
+                too_many = 1;
+            }
+            if (c == '\n') {
+                i++;
+                ended_nl = 1;
+                break;
+            }
+            i += (size_t)r->dlen;
+            fstart = i;
+            wasq = 0;
+            continue;
+        }
+        if (c == '"' && i == fstart) {
+            inq = 1;
+            wasq = 1;
+            ustart = r->unq.len;
+            i++;
+            continue;
+        }
+        if (wasq) {
+            /* Text after a closing quote ("ab"c): keep it, as spreadsheets do. */
+            if (c != '\r' && tl_buf_append(&r->unq, &c, 1)) return TL_ENOMEM;
+        }
+        i++;
+    }
+    /* The final field when the record ends at end of file without newline. */
+    size_t reclen = i;
+    if (!ended_nl) {
+        size_t fend = i;
+        if (fend > fstart && r->buf[r->pos + fend - 1] == '\r') fend--;
+        if ((size_t)nf < MAXF) {
+            flds[nf].off = wasq ? ustart : fstart;
+            flds[nf].len = wasq ? r->unq.len - ustart : fend - fstart;
+            flds[nf].quoted = wasq;
+            nf++;
+        } else {
+            too_many = 1;
+        }
+    }
+    r->raw = r->buf + r->pos;
+    r->rawlen = reclen;
+    if (r->rawlen && r->raw[r->rawlen - 1] == '\n') r->rawlen--;
+    strip_cr(r);
+    for (int k = 0; k < nf; k++) {
+        r->f[k].p = flds[k].quoted ? r->unq.data + flds[k].off : r->raw + flds[k].off;
+        r->f[k].n = flds[k].len;
+    }
+    r->nf = nf;
+    r->too_many = too_many;
+    r->pos += reclen;
+    r->bytes += reclen;
+    return 1;
+}
+
+int tl__reader_csv(tl_reader_t *r, tl_errbuf_t *eb) {
+    for (;;) {
+        size_t len, adv;
+        r->err = -1;
+        r->nf = 0;
+        r->too_many = 0;
+        int rc = next_line(r, &len, &adv, eb);
+        if (rc <= 0) return rc;
+        if (adv == 0) {
+            r->line = r->next_line++;
+            return 1; /* overlong line, consumed; r->err says so */
+        }
+        const char *s = r->buf + r->pos;
+        if (len == 0 || (len == 1 && s[0] == '\r')) {
+            r->pos += adv;
+            r->bytes += adv;
+            r->next_line++;
+            continue;
+        }
+        r->line = r->next_line;
+        if (!r->quotes || !memchr(s, '"', len)) {
+            r->raw = s;
+            r->rawlen = len;
+            r->pos += adv;
+            r->bytes += adv;
+            r->next_line++;
+            strip_cr(r);
+            split_plain(r);
+            return 1;
+        }
+        uint64_t lines;
+        rc = split_quoted(r, eb, &lines);
+        if (rc < 0) return rc;
+        if (rc == 1) {
+            r->next_line += lines + 1;
+            return 1;
+        }
+        /* The quote never closed: the first physical line is the bad record.
+         * split_quoted may have refilled the buffer, so find the line again. */
+        if ((rc = next_line(r, &len, &adv, eb)) <= 0) return rc < 0 ? rc : 0;
+        r->raw = r->buf + r->pos;
+        r->rawlen = len;
+        r->pos += adv;
+        r->bytes += adv;
+        r->next_line++;
+        strip_cr(r);
+        r->err = TL_R_UNTERMINATED_QUOTE;
+        return 1;
+    }
+}

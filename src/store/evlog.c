@@ -1,0 +1,371 @@
+/* evlog.c -- the append-only columnar event log.
+ *
+ * Events are buffered column by column and written as blocks of up to
+ * TL_EVB_ROWS rows (layout in docs/FORMATS.md). A column whose values are
+ * all equal in a block is stored once; others are plain arrays padded to
+ * 8 bytes, so a reader maps the file and points straight into it.
+ *
+ * Invariants: `committed` <= `end` <= file size; bytes past `committed` are
+ * not part of the log until the store's SQLite commit records the new
+ * length, and are cut on the next open. Every block ends on an 8-byte
+ * boundary relative to the file start. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* for XXH3_state_t on the stack */
+#include <xxhash.h>
+
+typedef struct {
+    uint8_t id, width;
+} colspec_t;
+
+/* Column ids and value widths, in the order they are stored. */
+static const colspec_t COLS[TL_EVB_NCOLS] = {
+    {0, 8}, {1, 4}, {2, 4}, {3, 8}, {4, 1}, {5, 1}, {6, 8}, {7, 4},
+    {8, 4}, {9, 4}, {10, 4}, {11, 4}, {12, 4}, {13, 4}, {14, 4},
+};
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static void **col_ptrs(tl_evlog_t *lg, void *out[TL_EVB_NCOLS]) {
+    out[0] = lg->fp, out[1] = lg->user, out[2] = lg->item, out[3] = lg->ts;
+    out[4] = lg->type, out[5] = lg->channel, out[6] = lg->amount, out[7] = lg->qty;
+    out[8] = lg->rating, out[9] = lg->query, out[10] = lg->city, out[11] = lg->lat;
+    out[12] = lg->lon, out[13] = lg->session, out[14] = lg->campaign;
+    return out;
+}
+
+static int write_all(int fd, const void *p, size_t n, uint64_t off) {
+    const char *c = p;
+    while (n) {
+        ssize_t w = pwrite(fd, c, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return tl_err_from_errno(errno);
+        }
+        c += w, n -= (size_t)w, off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int alloc_columns(tl_evlog_t *lg) {
+    void **slots[TL_EVB_NCOLS] = {
+        (void **)&lg->fp, (void **)&lg->user, (void **)&lg->item, (void **)&lg->ts,
+        (void **)&lg->type, (void **)&lg->channel, (void **)&lg->amount, (void **)&lg->qty,
+        (void **)&lg->rating, (void **)&lg->query, (void **)&lg->city, (void **)&lg->lat,
+        (void **)&lg->lon, (void **)&lg->session, (void **)&lg->campaign};
+    for (int c = 0; c < TL_EVB_NCOLS; c++) {
+        *slots[c] = malloc((size_t)TL_EVB_ROWS * COLS[c].width);
+        if (!*slots[c]) return TL_ENOMEM;
+    }
+    return 0;
+}
+
+static int write_file_header(int fd, tl_errbuf_t *eb, const char *path) {
+    uint8_t h[TL_EVLOG_HDR] = {0};
+    memcpy(h, TL_EVLOG_MAGIC, 8);
+    put32(h + 8, TL_EVLOG_VERSION);
+    put64(h + 16, (uint64_t)tl_time_now_ms());
+    put64(h + 24, XXH3_64bits(h, 24));
+    int rc = write_all(fd, h, sizeof h, 0);
+    if (!rc && fsync(fd) != 0) rc = tl_err_from_errno(errno);
+    if (rc) tl_errbuf_set(eb, "%s: cannot write the log header: %s", path, tl_strerror(rc));
+    return rc;
+}
+
+static int check_file_header(const uint8_t *h, const char *path, tl_errbuf_t *eb) {
+    if (memcmp(h, TL_EVLOG_MAGIC, 8) != 0 || get64(h + 24) != XXH3_64bits(h, 24)) {
+        tl_errbuf_set(eb, "%s: not a tailor event log (bad header at offset 0)", path);
+        return TL_ECORRUPT;
+    }
+    if (get32(h + 8) != TL_EVLOG_VERSION) {
+        tl_errbuf_set(eb, "%s: event log format version %u, this tailor reads version %d; "
+                      "use the tailor that wrote it or re-import into a new data directory",
+                      path, get32(h + 8), TL_EVLOG_VERSION);
+        return TL_EVERSION;
+    }
+    return 0;
+}
+
+int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_t nevents,
+                   int readonly, tl_errbuf_t *eb) {
+    memset(lg, 0, sizeof *lg);
+    lg->fd = -1;
+    lg->path = strdup(path);
+    if (!lg->path) return TL_ENOMEM;
+    lg->fd = open(path, readonly ? O_RDONLY : O_RDWR | O_CREAT, 0600);
+    if (lg->fd < 0) {
+        int rc = tl_err_from_errno(errno);
+        tl_errbuf_set(eb, "%s: cannot open the event log: %s", path, strerror(errno));
+        return rc;
+    }
+    struct stat sb;
+    if (fstat(lg->fd, &sb) != 0) return tl_err_from_errno(errno);
+    uint64_t size = (uint64_t)sb.st_size;
+    int rc;
+    if (committed == 0) {
+        /* A new log: (re)write the header; anything else is an uncommitted tail. */
+        if (readonly) {
+            lg->committed = lg->end = 0;
+            return 0;
+        }
+        if (ftruncate(lg->fd, 0) != 0) return tl_err_from_errno(errno);
+        if ((rc = write_file_header(lg->fd, eb, path))) return rc;
+        committed = TL_EVLOG_HDR;
+        size = committed;
+    }
+    if (size < committed) {
+        tl_errbuf_set(eb, "%s: the event log has %llu bytes but %llu were committed; the file "
+                      "was truncated or replaced: restore it from a backup",
+                      path, (unsigned long long)size, (unsigned long long)committed);
+        return TL_ECORRUPT;
+    }
+    uint8_t h[TL_EVLOG_HDR];
+    if (pread(lg->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        tl_errbuf_set(eb, "%s: cannot read the log header", path);
+        return TL_ECORRUPT;
+    }
+    if ((rc = check_file_header(h, path, eb))) return rc;
+    if (size > committed && !readonly) {
+        /* The torn or uncommitted tail of an interrupted batch. */
+        if (ftruncate(lg->fd, (off_t)committed) != 0 || fsync(lg->fd) != 0)
+            return tl_err_from_errno(errno);
+    }
+    lg->committed = lg->end = committed;
+    lg->nevents = nevents;
+    if (!readonly && (rc = alloc_columns(lg))) return rc;
+    return 0;
+}
+
+void tl__evlog_close(tl_evlog_t *lg) {
+    if (lg->map) munmap(lg->map, lg->maplen);
+    if (lg->fd >= 0) close(lg->fd);
+    void *cols[TL_EVB_NCOLS];
+    col_ptrs(lg, cols);
+    for (int c = 0; c < TL_EVB_NCOLS; c++) free(cols[c]);
+    tl_buf_fini(&lg->out);
+    free(lg->path);
+    memset(lg, 0, sizeof *lg);
+    lg->fd = -1;
+}
+
+static int is_const(const uint8_t *p, uint32_t n, unsigned w) {
+    for (uint32_t i = 1; i < n; i++)
+        if (memcmp(p, p + (size_t)i * w, w) != 0) return 0;
+    return 1;
+}
+
+static int write_block(tl_evlog_t *lg, tl_errbuf_t *eb) {
+    if (lg->n == 0) return 0;
+    void *cols[TL_EVB_NCOLS];
+    col_ptrs(lg, cols);
+    uint32_t n = lg->n;
+    size_t dir = (size_t)TL_EVB_NCOLS * 8, payload = dir;
+    uint8_t enc[TL_EVB_NCOLS];
+    uint32_t clen[TL_EVB_NCOLS];
+    for (int c = 0; c < TL_EVB_NCOLS; c++) {
+        enc[c] = is_const(cols[c], n, COLS[c].width) ? TL_ENC_CONST : TL_ENC_PLAIN;
+        clen[c] = enc[c] == TL_ENC_CONST ? COLS[c].width : n * COLS[c].width;
+        payload += (clen[c] + 7u) & ~7u;
+    }
+    tl_buf_clear(&lg->out);
+    if (tl_buf_reserve(&lg->out, TL_EVB_HDR + payload)) return TL_ENOMEM;
+    uint8_t *b = (uint8_t *)lg->out.data;
+    memset(b, 0, TL_EVB_HDR + payload);
+    int64_t mn = lg->ts[0], mx = lg->ts[0];
+    for (uint32_t i = 1; i < n; i++) {
+        if (lg->ts[i] < mn) mn = lg->ts[i];
+        if (lg->ts[i] > mx) mx = lg->ts[i];
+    }
+    put32(b, TL_EVB_MAGIC);
+    put16(b + 4, TL_EVB_VERSION);
+    put16(b + 6, TL_EVB_NCOLS);
+    put32(b + 8, n);
+    put32(b + 12, (uint32_t)payload);
+    put64(b + 16, lg->nevents + lg->pending - n);
+    put64(b + 24, (uint64_t)mn);
+    put64(b + 32, (uint64_t)mx);
+    uint8_t *d = b + TL_EVB_HDR, *data = d + dir;
+    for (int c = 0; c < TL_EVB_NCOLS; c++) {
+        d[c * 8] = COLS[c].id;
+        d[c * 8 + 1] = enc[c];
+        put32(d + c * 8 + 4, clen[c]);
+        memcpy(data, cols[c], clen[c]);
+        data += (clen[c] + 7u) & ~7u;
+    }
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, b, 40);
+    XXH3_64bits_update(&st, b + TL_EVB_HDR, payload);
+    put64(b + 40, XXH3_64bits_digest(&st));
+    size_t total = TL_EVB_HDR + payload;
+    int rc = write_all(lg->fd, b, total, lg->end);
+    if (rc) {
+        tl_errbuf_set(eb, "%s: cannot append %zu bytes at offset %llu: %s", lg->path, total,
+                      (unsigned long long)lg->end, tl_strerror(rc));
+        return rc;
+    }
+    lg->end += total;
+    lg->n = 0;
+    return 0;
+}
+
+int tl__evlog_append(tl_evlog_t *lg, const tl_event_t *ev, tl_errbuf_t *eb) {
+    uint32_t i = lg->n;
+    lg->fp[i] = ev->fp;
+    lg->user[i] = ev->user;
+    lg->item[i] = ev->item;
+    lg->ts[i] = ev->ts;
+    lg->type[i] = ev->type;
+    lg->channel[i] = ev->channel;
+    lg->amount[i] = ev->amount;
+    lg->qty[i] = ev->qty;
+    lg->rating[i] = ev->rating;
+    lg->query[i] = ev->query;
+    lg->city[i] = ev->city;
+    lg->lat[i] = ev->lat;
+    lg->lon[i] = ev->lon;
+    lg->session[i] = ev->session;
+    lg->campaign[i] = ev->campaign;
+    lg->n++;
+    lg->pending++;
+    if (lg->n == TL_EVB_ROWS) return write_block(lg, eb);
+    return 0;
+}
+
+int tl__evlog_flush(tl_evlog_t *lg, tl_errbuf_t *eb) {
+    int rc = write_block(lg, eb);
+    if (rc) return rc;
+    if (lg->end != lg->committed && fdatasync(lg->fd) != 0) {
+        rc = tl_err_from_errno(errno);
+        tl_errbuf_set(eb, "%s: fsync failed: %s", lg->path, strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
+void tl__evlog_mark_committed(tl_evlog_t *lg) {
+    lg->committed = lg->end;
+    lg->nevents += lg->pending;
+    lg->pending = 0;
+}
+
+int tl__evlog_rollback(tl_evlog_t *lg) {
+    lg->n = 0;
+    lg->pending = 0;
+    if (lg->end != lg->committed) {
+        lg->end = lg->committed;
+        if (ftruncate(lg->fd, (off_t)lg->committed) != 0) return tl_err_from_errno(errno);
+    }
+    return 0;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct {
+    void *col[TL_EVB_NCOLS]; /* expansion space for constant columns */
+} scratch_t;
+
+int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_errbuf_t *eb) {
+    if (lg->committed <= TL_EVLOG_HDR) return 0;
+    if (lg->map && lg->maplen != lg->committed) {
+        munmap(lg->map, lg->maplen);
+        lg->map = NULL;
+    }
+    if (!lg->map) {
+        void *m = mmap(NULL, lg->committed, PROT_READ, MAP_PRIVATE, lg->fd, 0);
+        if (m == MAP_FAILED) {
+            int rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: cannot map the event log: %s", lg->path, strerror(errno));
+            return rc;
+        }
+        lg->map = m;
+        lg->maplen = lg->committed;
+        madvise(m, lg->committed, MADV_SEQUENTIAL);
+    }
+    scratch_t sc = {{0}};
+    int rc = 0;
+    for (int c = 0; c < TL_EVB_NCOLS; c++) {
+        sc.col[c] = malloc((size_t)TL_EVB_ROWS * COLS[c].width);
+        if (!sc.col[c]) rc = TL_ENOMEM;
+    }
+    const uint8_t *base = lg->map;
+    uint64_t off = TL_EVLOG_HDR, seq = 0;
+    while (!rc && off < lg->committed) {
+        const uint8_t *b = base + off;
+        if (lg->committed - off < TL_EVB_HDR || get32(b) != TL_EVB_MAGIC) {
+            tl_errbuf_set(eb, "%s: corrupt block at offset %llu: bad block header", lg->path,
+                          (unsigned long long)off);
+            rc = TL_ECORRUPT;
+            break;
+        }
+        uint32_t n = get32(b + 8), payload = get32(b + 12);
+        uint16_t ncols = get16(b + 6);
+        if (get16(b + 4) != TL_EVB_VERSION || ncols != TL_EVB_NCOLS || n == 0 ||
+            n > TL_EVB_ROWS || payload > lg->committed - off - TL_EVB_HDR ||
+            get64(b + 16) != seq) {
+            tl_errbuf_set(eb, "%s: corrupt block at offset %llu: inconsistent header", lg->path,
+                          (unsigned long long)off);
+            rc = TL_ECORRUPT;
+            break;
+        }
+        if (verify) {
+            XXH3_state_t st;
+            XXH3_64bits_reset(&st);
+            XXH3_64bits_update(&st, b, 40);
+            XXH3_64bits_update(&st, b + TL_EVB_HDR, payload);
+            if (XXH3_64bits_digest(&st) != get64(b + 40)) {
+                tl_errbuf_set(eb, "%s: corrupt block at offset %llu: checksum mismatch "
+                              "(rows %llu-%llu)", lg->path, (unsigned long long)off,
+                              (unsigned long long)seq, (unsigned long long)(seq + n - 1));
+                rc = TL_ECORRUPT;
+                break;
+            }
+        }
+        const uint8_t *d = b + TL_EVB_HDR, *data = d + (size_t)ncols * 8,
+                      *end = b + TL_EVB_HDR + payload;
+        const void *ptr[TL_EVB_NCOLS];
+        for (int c = 0; c < TL_EVB_NCOLS && !rc; c++) {
+            uint8_t enc = d[c * 8 + 1];
+            uint32_t len = get32(d + c * 8 + 4), w = COLS[c].width;
+            if (d[c * 8] != COLS[c].id || data + len > end ||
+                (enc == TL_ENC_PLAIN && len != n * w) || (enc == TL_ENC_CONST && len != w) ||
+                enc > TL_ENC_CONST) {
+                tl_errbuf_set(eb, "%s: corrupt block at offset %llu: bad column %d", lg->path,
+                              (unsigned long long)off, c);
+                rc = TL_ECORRUPT;
+                break;
+            }
+            if (enc == TL_ENC_PLAIN) {
+                ptr[c] = data;
+            } else {
+                uint8_t *o = sc.col[c];
+                for (uint32_t i = 0; i < n; i++) memcpy(o + (size_t)i * w, data, w);
+                ptr[c] = o;
+            }
+            data += (len + 7u) & ~7u;
+        }
+        if (rc) break;
+        tl_evblock_t blk = {
+            .n = n, .first_seq = seq, .fp = ptr[0], .user = ptr[1], .item = ptr[2],
+            .ts = ptr[3], .type = ptr[4], .channel = ptr[5], .amount = ptr[6], .qty = ptr[7],
+            .rating = ptr[8], .query = ptr[9], .city = ptr[10], .lat = ptr[11], .lon = ptr[12],
+            .session = ptr[13], .campaign = ptr[14]};
+        rc = fn(&blk, arg);
+        seq += n;
+        off += TL_EVB_HDR + payload;
+    }
+    for (int c = 0; c < TL_EVB_NCOLS; c++) free(sc.col[c]);
+    return rc;
+}

@@ -1,0 +1,92 @@
+/* seal.c -- encryption at rest of personal data and quarantined raw rows.
+ *
+ * A sealed blob is a 24-byte random nonce followed by the XChaCha20-Poly1305
+ * ciphertext and tag (libsodium). The key is 32 bytes: from $TAILOR_KEY as
+ * 64 hex digits, else from DATA/key, created with mode 0600 on first use.
+ * The additional data binds blobs to this format so a blob from another
+ * system cannot be passed off as ours. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const unsigned char AD[] = "tailor-seal-v1";
+
+int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
+                      tl_errbuf_t *eb) {
+    if (sodium_init() < 0) {
+        tl_errbuf_set(eb, "libsodium failed to initialise");
+        return TL_ECRYPTO;
+    }
+    const char *env = getenv("TAILOR_KEY");
+    if (env && *env) {
+        size_t bin_len = 0;
+        if (strlen(env) != 2 * TL_KEY_BYTES ||
+            sodium_hex2bin(key, TL_KEY_BYTES, env, strlen(env), NULL, &bin_len, NULL) != 0 ||
+            bin_len != TL_KEY_BYTES) {
+            tl_errbuf_set(eb, "$TAILOR_KEY must be %d hex digits (a 32-byte key)",
+                          2 * TL_KEY_BYTES);
+            return TL_EINVAL;
+        }
+        return 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/key", dir);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        ssize_t r = read(fd, key, TL_KEY_BYTES);
+        close(fd);
+        if (r != TL_KEY_BYTES) {
+            tl_errbuf_set(eb, "%s: the key file must hold exactly %d bytes", path, TL_KEY_BYTES);
+            return TL_ECORRUPT;
+        }
+        return 0;
+    }
+    if (errno != ENOENT || !create) {
+        tl_errbuf_set(eb, "%s: cannot read the key: %s (set $TAILOR_KEY or restore the file)",
+                      path, strerror(errno));
+        return TL_ECRYPTO;
+    }
+    randombytes_buf(key, TL_KEY_BYTES);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    int rc = 0;
+    if (fd < 0 || write(fd, key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0)
+        rc = tl_err_from_errno(errno);
+    if (fd >= 0) close(fd);
+    if (rc) tl_errbuf_set(eb, "%s: cannot create the key file: %s", path, strerror(errno));
+    return rc;
+}
+
+int tl__seal(const unsigned char key[TL_KEY_BYTES], const void *p, size_t n, tl_buf_t *out) {
+    size_t need = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+                  crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (tl_buf_reserve(out, need)) return TL_ENOMEM;
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    randombytes_buf(o, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(o + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                               &clen, p, n, AD, sizeof AD - 1, NULL, o, key);
+    out->len += crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
+    return 0;
+}
+
+int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out) {
+    const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    if (n < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES) return TL_ECRYPTO;
+    size_t mlen_max = n - nb - crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (tl_buf_reserve(out, mlen_max)) return TL_ENOMEM;
+    unsigned long long mlen = 0;
+    const unsigned char *b = blob;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out->data + out->len, &mlen,
+                                                   NULL, b + nb, n - nb, AD, sizeof AD - 1, b,
+                                                   key) != 0)
+        return TL_ECRYPTO;
+    out->len += (size_t)mlen;
+    out->data[out->len] = 0;
+    return 0;
+}

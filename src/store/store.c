@@ -1,0 +1,825 @@
+/* store.c -- the data directory: opening, the SQLite schema, batches,
+ * dictionaries, entity upserts, quarantine and reads.
+ *
+ * SQLite (WAL, synchronous=FULL) holds everything but the events; the
+ * events go to the columnar log in evlog.c. The `meta` table records the
+ * format version and the committed length of the log, so one SQLite commit
+ * is the commit point of a whole batch (see docs/FORMATS.md).
+ *
+ * De-duplication of events uses the set of fingerprints of every stored
+ * event, built from the log's fingerprint column the first time an event is
+ * added in a process. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+    S_DICT_INS,
+    S_META_SET,
+    S_USER_GET,
+    S_USER_PUT,
+    S_ITEM_GET,
+    S_ITEM_PUT,
+    S_PROD_GET,
+    S_PROD_PUT,
+    S_CRED_GET,
+    S_CRED_PUT,
+    S_CONSENT,
+    S_QUAR,
+    S__N
+};
+
+static const char *const SQL[S__N] = {
+    [S_DICT_INS] = "INSERT INTO dict(kind, idx, ext) VALUES (?1, ?2, ?3)",
+    [S_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+    [S_USER_GET] = "SELECT gender, birth_year, city, occupation, education, registered_at, "
+                   "channel, attrs, pii FROM users WHERE idx = ?1",
+    [S_USER_PUT] = "INSERT OR REPLACE INTO users(idx, gender, birth_year, city, occupation, "
+                   "education, registered_at, channel, attrs, pii) "
+                   "VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_ITEM_GET] = "SELECT title, category, brand, price, attrs FROM items WHERE idx = ?1",
+    [S_ITEM_PUT] = "INSERT OR REPLACE INTO items(idx, title, category, brand, price, attrs) "
+                   "VALUES (?10, ?1, ?2, ?3, ?4, ?5)",
+    [S_PROD_GET] = "SELECT kind, name, term_months, apr, amount_min, amount_max, eligibility, "
+                   "disclosure FROM products WHERE idx = ?1",
+    [S_PROD_PUT] = "INSERT OR REPLACE INTO products(idx, kind, name, term_months, apr, "
+                   "amount_min, amount_max, eligibility, disclosure) "
+                   "VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_CRED_GET] = "SELECT on_time, late, max_overdue_days, debt, income_band, history_months, "
+                   "default_flag FROM credit WHERE user = ?1",
+    [S_CRED_PUT] = "INSERT OR REPLACE INTO credit(user, on_time, late, max_overdue_days, debt, "
+                   "income_band, history_months, default_flag) "
+                   "VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_CONSENT] = "INSERT OR IGNORE INTO consents(user, purpose, granted, at) "
+                  "VALUES (?1, ?2, ?3, ?4)",
+    [S_QUAR] = "INSERT OR IGNORE INTO quarantine(source, line, fp, reason, message, raw, at) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS dict(kind INTEGER, idx INTEGER, ext TEXT NOT NULL,"
+    "  PRIMARY KEY(kind, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS users(idx INTEGER PRIMARY KEY, gender TEXT, birth_year INTEGER,"
+    "  city TEXT, occupation TEXT, education TEXT, registered_at INTEGER, channel TEXT,"
+    "  attrs TEXT, pii BLOB);"
+    "CREATE TABLE IF NOT EXISTS items(idx INTEGER PRIMARY KEY, title TEXT, category TEXT,"
+    "  brand TEXT, price REAL, attrs TEXT);"
+    "CREATE TABLE IF NOT EXISTS products(idx INTEGER PRIMARY KEY, kind TEXT, name TEXT,"
+    "  term_months INTEGER, apr REAL, amount_min REAL, amount_max REAL, eligibility TEXT,"
+    "  disclosure TEXT);"
+    "CREATE TABLE IF NOT EXISTS credit(user INTEGER PRIMARY KEY, on_time INTEGER, late INTEGER,"
+    "  max_overdue_days INTEGER, debt REAL, income_band TEXT, history_months INTEGER,"
+    "  default_flag INTEGER);"
+    "CREATE TABLE IF NOT EXISTS consents(user INTEGER, purpose TEXT, granted INTEGER,"
+    "  at INTEGER, PRIMARY KEY(user, purpose, at, granted)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source TEXT, line INTEGER,"
+    "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, UNIQUE(source, line, fp));";
+
+struct tl_store {
+    char *dir;
+    int readonly, lockfd, in_batch;
+    sqlite3 *db;
+    sqlite3_stmt *st[S__N];
+    unsigned char key[TL_KEY_BYTES];
+    int have_key;
+    tl_evlog_t log;
+    tl_dict_t *dict[TL_D__N];
+    uint32_t dict_committed[TL_D__N];
+    tl_hset_t fps;
+    int fps_loaded;
+    uint64_t *batch_fp; /* fingerprints added in this batch, for rollback */
+    size_t nbatch_fp, cap_batch_fp;
+    tl_buf_t tmp, tmp2;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
+    int code = sqlite3_extended_errcode(s->db);
+    tl_errbuf_set(eb, "%s/tailor.db: %s: %s", s->dir, what, sqlite3_errmsg(s->db));
+    if ((code & 0xff) == SQLITE_FULL) return TL_ENOSPC;
+    if ((code & 0xff) == SQLITE_NOMEM) return TL_ENOMEM;
+    if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) return TL_ECORRUPT;
+    if ((code & 0xff) == SQLITE_IOERR) return TL_EIO;
+    return TL_ESQL;
+}
+
+static int exec(tl_store_t *s, const char *sql, tl_errbuf_t *eb) {
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, eb, sql);
+    return 0;
+}
+
+static sqlite3_stmt *stmt(tl_store_t *s, int which) {
+    if (!s->st[which] &&
+        sqlite3_prepare_v3(s->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT, &s->st[which], NULL) !=
+            SQLITE_OK)
+        return NULL;
+    sqlite3_reset(s->st[which]);
+    sqlite3_clear_bindings(s->st[which]);
+    return s->st[which];
+}
+
+static int meta_get_i64(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return sql_fail(s, eb, "reading meta");
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc == SQLITE_DONE) return TL_ENOENT;
+    return sql_fail(s, eb, "reading meta");
+}
+
+static int meta_set_i64(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
+    sqlite3_stmt *q = stmt(s, S_META_SET);
+    if (!q) return sql_fail(s, eb, "preparing meta update");
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, v);
+    if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing meta");
+    return 0;
+}
+
+const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
+uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
+    static const char *const types[] = {
+#define XX(c, n) n,
+        TL_EVENT_TYPES(XX)
+#undef XX
+    };
+    static const char *const chans[] = {
+#define XX(c, n) n,
+        TL_CHANNELS(XX)
+#undef XX
+    };
+    int rc;
+    if ((rc = tl_store_begin(s, eb))) return rc;
+    uint32_t idx;
+    tl_dict_t *dt = tl_store_dict(s, TL_D_TYPE, eb), *dc = tl_store_dict(s, TL_D_CHANNEL, eb);
+    if (!dt || !dc) rc = TL_ENOMEM;
+    for (size_t i = 0; !rc && i < sizeof types / sizeof *types; i++)
+        rc = tl_dict_intern(dt, types[i], strlen(types[i]), &idx, NULL);
+    for (size_t i = 0; !rc && i < sizeof chans / sizeof *chans; i++)
+        rc = tl_dict_intern(dc, chans[i], strlen(chans[i]), &idx, NULL);
+    if (!rc) rc = meta_set_i64(s, "format", TL_STORE_FORMAT, eb);
+    if (!rc) rc = meta_set_i64(s, "created", tl_time_now_ms(), eb);
+    if (rc) {
+        tl_store_rollback(s);
+        return rc;
+    }
+    return tl_store_commit(s, eb);
+}
+
+int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    int readonly = (flags & TL_STORE_READONLY) != 0;
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (errno != ENOENT || !(flags & TL_STORE_CREATE)) {
+            tl_errbuf_set(eb, "%s: no data directory here (%s); import data first, e.g. "
+                          "`tailor --data %s import FILE`", dir, strerror(errno), dir);
+            return TL_ENOENT;
+        }
+        if (mkdir(dir, 0700) != 0) {
+            int rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: cannot create the data directory: %s", dir, strerror(errno));
+            return rc;
+        }
+    } else if (!S_ISDIR(sb.st_mode)) {
+        tl_errbuf_set(eb, "%s: not a directory; give --data a directory", dir);
+        return TL_EINVAL;
+    }
+    tl_store_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        return TL_ENOMEM;
+    }
+    s->readonly = readonly;
+    s->lockfd = -1;
+    s->log.fd = -1;
+    tl_buf_init(&s->tmp);
+    tl_buf_init(&s->tmp2);
+    char path[4096];
+    int rc = 0;
+    char dbpath[4096];
+    snprintf(dbpath, sizeof dbpath, "%s/tailor.db", dir);
+    int fresh = stat(dbpath, &sb) != 0;
+    if (fresh && readonly) {
+        tl_errbuf_set(eb, "%s: no tailor data here yet; import data first, e.g. "
+                      "`tailor --data %s import FILE`", dir, dir);
+        rc = TL_ENOENT;
+        goto fail;
+    }
+    if (!readonly) {
+        snprintf(path, sizeof path, "%s/lock", dir);
+        s->lockfd = open(path, O_RDWR | O_CREAT, 0600);
+        if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+            tl_errbuf_set(eb, "%s: another tailor process is writing to this data directory; "
+                          "wait for it to finish", dir);
+            rc = TL_ELOCKED;
+            goto fail;
+        }
+    }
+    if (sqlite3_open_v2(dbpath, &s->db,
+                        readonly ? SQLITE_OPEN_READONLY
+                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s: cannot open: %s", dbpath, s->db ? sqlite3_errmsg(s->db) : "?");
+        rc = TL_ESQL;
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (!readonly) {
+        if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", eb))) goto fail;
+        if ((rc = exec(s, SCHEMA, eb))) goto fail;
+    }
+    int64_t fmt = 0, loglen = 0, nev = 0;
+    rc = meta_get_i64(s, "format", &fmt, eb);
+    if (rc == TL_ENOENT && !readonly) {
+        if ((rc = create_builtins(s, eb))) goto fail;
+        fmt = TL_STORE_FORMAT;
+    } else if (rc) {
+        if (rc == TL_ESQL || rc == TL_ENOENT) {
+            tl_errbuf_set(eb, "%s: not a tailor data directory (tailor.db has no format record)",
+                          dir);
+            rc = TL_ECORRUPT;
+        }
+        goto fail;
+    }
+    if (fmt != TL_STORE_FORMAT) {
+        tl_errbuf_set(eb, "%s: data directory format %lld, this tailor reads format %d; use the "
+                      "tailor that wrote it, or import again into a new data directory",
+                      dir, (long long)fmt, TL_STORE_FORMAT);
+        rc = TL_EVERSION;
+        goto fail;
+    }
+    if (meta_get_i64(s, "log_len", &loglen, eb) != 0) loglen = 0;
+    if (meta_get_i64(s, "log_events", &nev, eb) != 0) nev = 0;
+    snprintf(path, sizeof path, "%s/events.log", dir);
+    if ((rc = tl__evlog_open(&s->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, eb)))
+        goto fail;
+    if (loglen == 0 && !readonly) {
+        /* The log header was just written: record it as committed. */
+        if ((rc = exec(s, "BEGIN IMMEDIATE", eb))) goto fail;
+        rc = meta_set_i64(s, "log_len", (int64_t)s->log.committed, eb);
+        if (!rc) rc = exec(s, "COMMIT", eb);
+        if (rc) goto fail;
+    }
+    if ((rc = tl__seal_load_key(dir, !readonly, s->key, eb)) == 0) s->have_key = 1;
+    else if (!readonly) goto fail;
+    rc = 0;
+    *out = s;
+    return 0;
+fail:
+    tl_store_close(s);
+    return rc;
+}
+
+void tl_store_close(tl_store_t *s) {
+    if (!s) return;
+    if (s->in_batch) tl_store_rollback(s);
+    for (int i = 0; i < S__N; i++) sqlite3_finalize(s->st[i]);
+    if (s->db) sqlite3_close(s->db);
+    tl__evlog_close(&s->log);
+    for (int k = 0; k < TL_D__N; k++) tl_dict_free(s->dict[k]);
+    tl_hset_fini(&s->fps);
+    free(s->batch_fp);
+    tl_buf_fini(&s->tmp);
+    tl_buf_fini(&s->tmp2);
+    if (s->lockfd >= 0) close(s->lockfd);
+    sodium_memzero(s->key, sizeof s->key);
+    free(s->dir);
+    free(s);
+}
+
+/* ---- dictionaries -------------------------------------------------------- */
+
+tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
+    if (s->dict[kind]) return s->dict[kind];
+    tl_dict_t *d = tl_dict_new();
+    if (!d) {
+        tl_errbuf_set(eb, "out of memory loading a dictionary");
+        return NULL;
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT idx, ext FROM dict WHERE kind = ?1 ORDER BY idx", -1,
+                           &q, NULL) != SQLITE_OK) {
+        sql_fail(s, eb, "loading a dictionary");
+        tl_dict_free(d);
+        return NULL;
+    }
+    sqlite3_bind_int(q, 1, (int)kind);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint32_t idx;
+        int added;
+        const char *t = (const char *)sqlite3_column_text(q, 1);
+        int n = sqlite3_column_bytes(q, 1);
+        if (tl_dict_intern(d, t, (size_t)n, &idx, &added) || !added ||
+            idx != (uint32_t)sqlite3_column_int64(q, 0)) {
+            tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent at index %lld", s->dir,
+                          (int)kind, (long long)sqlite3_column_int64(q, 0));
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_CORRUPT) sql_fail(s, eb, "loading a dictionary");
+        tl_dict_free(d);
+        return NULL;
+    }
+    s->dict[kind] = d;
+    s->dict_committed[kind] = tl_dict_count(d);
+    return d;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+int tl_store_begin(tl_store_t *s, tl_errbuf_t *eb) {
+    if (s->readonly) {
+        tl_errbuf_set(eb, "the data directory is open read-only");
+        return TL_EINVAL;
+    }
+    int rc = exec(s, "BEGIN IMMEDIATE", eb);
+    if (!rc) s->in_batch = 1;
+    return rc;
+}
+
+static int write_dicts(tl_store_t *s, tl_errbuf_t *eb) {
+    for (int k = 0; k < TL_D__N; k++) {
+        tl_dict_t *d = s->dict[k];
+        if (!d) continue;
+        for (uint32_t i = s->dict_committed[k]; i < tl_dict_count(d); i++) {
+            sqlite3_stmt *q = stmt(s, S_DICT_INS);
+            if (!q) return sql_fail(s, eb, "preparing dictionary insert");
+            size_t n;
+            const char *t = tl_dict_str(d, i, &n);
+            sqlite3_bind_int(q, 1, k);
+            sqlite3_bind_int64(q, 2, i);
+            sqlite3_bind_text(q, 3, t, (int)n, SQLITE_STATIC);
+            if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing a dictionary");
+        }
+    }
+    return 0;
+}
+
+int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
+    if (!s->in_batch) return 0;
+    int rc = tl__evlog_flush(&s->log, eb);
+    if (!rc) rc = write_dicts(s, eb);
+    if (!rc && s->log.end != s->log.committed) {
+        rc = meta_set_i64(s, "log_len", (int64_t)s->log.end, eb);
+        if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(s->log.nevents + s->log.pending), eb);
+    }
+    if (!rc) rc = exec(s, "COMMIT", eb);
+    if (rc) {
+        tl_store_rollback(s);
+        return rc;
+    }
+    s->in_batch = 0;
+    tl__evlog_mark_committed(&s->log);
+    for (int k = 0; k < TL_D__N; k++)
+        if (s->dict[k]) s->dict_committed[k] = tl_dict_count(s->dict[k]);
+    s->nbatch_fp = 0;
+    return 0;
+}
+
+void tl_store_rollback(tl_store_t *s) {
+    if (!s->in_batch) return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    tl__evlog_rollback(&s->log);
+    for (int k = 0; k < TL_D__N; k++)
+        if (s->dict[k] && tl_dict_truncate(s->dict[k], s->dict_committed[k]) != 0) {
+            /* Could not shrink for lack of memory: drop it; it reloads on use. */
+            tl_dict_free(s->dict[k]);
+            s->dict[k] = NULL;
+        }
+    for (size_t i = 0; i < s->nbatch_fp; i++) tl_hset_del(&s->fps, s->batch_fp[i]);
+    s->nbatch_fp = 0;
+    s->in_batch = 0;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static int load_fp_block(const tl_evblock_t *b, void *arg) {
+    tl_hset_t *set = arg;
+    for (uint32_t i = 0; i < b->n; i++)
+        if (tl_hset_add(set, b->fp[i]) < 0) return TL_ENOMEM;
+    return 0;
+}
+
+int tl_store_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
+    int rc;
+    if (!s->fps_loaded) {
+        if ((rc = tl_hset_init(&s->fps, s->log.nevents + (1u << 20)))) return rc;
+        if ((rc = tl__evlog_scan(&s->log, load_fp_block, &s->fps, 0, eb))) return rc;
+        s->fps_loaded = 1;
+    }
+    rc = tl_hset_add(&s->fps, ev->fp);
+    if (rc <= 0) return rc; /* 0: duplicate */
+    if (s->nbatch_fp == s->cap_batch_fp) {
+        size_t nc = s->cap_batch_fp ? s->cap_batch_fp * 2 : 65536;
+        uint64_t *n = realloc(s->batch_fp, nc * sizeof *n);
+        if (!n) {
+            tl_hset_del(&s->fps, ev->fp);
+            return TL_ENOMEM;
+        }
+        s->batch_fp = n;
+        s->cap_batch_fp = nc;
+    }
+    s->batch_fp[s->nbatch_fp++] = ev->fp;
+    rc = tl__evlog_append(&s->log, ev, eb);
+    return rc ? rc : 1;
+}
+
+int tl_store_scan_events(tl_store_t *s, tl_evblock_fn fn, void *arg, tl_errbuf_t *eb) {
+    return tl__evlog_scan(&s->log, fn, arg, 0, eb);
+}
+
+/* ---- entities ------------------------------------------------------------ */
+
+/* A column value for the merge-upsert below. */
+typedef struct {
+    int t; /* 0 = absent, else SQLITE_INTEGER / SQLITE_FLOAT / SQLITE_TEXT / SQLITE_BLOB */
+    int64_t i;
+    double d;
+    const void *p;
+    size_t n;
+} val_t;
+
+static val_t v_text(const char *s) {
+    val_t v = {0};
+    if (s) v.t = SQLITE_TEXT, v.p = s, v.n = strlen(s);
+    return v;
+}
+static val_t v_int(int64_t i, int present) {
+    val_t v = {0};
+    if (present) v.t = SQLITE_INTEGER, v.i = i;
+    return v;
+}
+static val_t v_real(double d) {
+    val_t v = {0};
+    if (!isnan(d)) v.t = SQLITE_FLOAT, v.d = d;
+    return v;
+}
+
+static val_t col_val(sqlite3_stmt *q, int c) {
+    val_t v = {0};
+    switch (sqlite3_column_type(q, c)) {
+    case SQLITE_INTEGER: v.t = SQLITE_INTEGER, v.i = sqlite3_column_int64(q, c); break;
+    case SQLITE_FLOAT: v.t = SQLITE_FLOAT, v.d = sqlite3_column_double(q, c); break;
+    case SQLITE_TEXT:
+        v.t = SQLITE_TEXT, v.p = sqlite3_column_text(q, c), v.n = (size_t)sqlite3_column_bytes(q, c);
+        break;
+    case SQLITE_BLOB:
+        v.t = SQLITE_BLOB, v.p = sqlite3_column_blob(q, c), v.n = (size_t)sqlite3_column_bytes(q, c);
+        break;
+    default: break;
+    }
+    return v;
+}
+
+static int val_eq(const val_t *a, const val_t *b) {
+    if (a->t != b->t) return 0;
+    switch (a->t) {
+    case 0: return 1;
+    case SQLITE_INTEGER: return a->i == b->i;
+    case SQLITE_FLOAT: return a->d == b->d;
+    default: return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+    }
+}
+
+static void bind_val(sqlite3_stmt *q, int pos, const val_t *v) {
+    switch (v->t) {
+    case SQLITE_INTEGER: sqlite3_bind_int64(q, pos, v->i); break;
+    case SQLITE_FLOAT: sqlite3_bind_double(q, pos, v->d); break;
+    case SQLITE_TEXT: sqlite3_bind_text(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT); break;
+    case SQLITE_BLOB: sqlite3_bind_blob(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT); break;
+    default: sqlite3_bind_null(q, pos); break;
+    }
+}
+
+/* Loads the stored row of key with get, merges v[] over it (absent values
+ * keep the stored ones), and writes the result with put when it differs.
+ * Returns 1 if written, 0 if nothing changed. */
+static int merge_upsert(tl_store_t *s, int get, int put, int64_t key, val_t *v, int n,
+                        tl_errbuf_t *eb) {
+    sqlite3_stmt *g = stmt(s, get), *p = stmt(s, put);
+    if (!g || !p) return sql_fail(s, eb, "preparing an entity statement");
+    sqlite3_bind_int64(g, 1, key);
+    int rc = sqlite3_step(g);
+    int exists = rc == SQLITE_ROW, changed = !exists;
+    if (!exists && rc != SQLITE_DONE) return sql_fail(s, eb, "reading an entity");
+    for (int c = 0; c < n; c++) {
+        val_t old = exists ? col_val(g, c) : (val_t){0};
+        if (v[c].t == 0) v[c] = old;
+        else if (!val_eq(&v[c], &old)) changed = 1;
+        bind_val(p, c + 1, &v[c]);
+    }
+    sqlite3_bind_int64(p, 10, key);
+    sqlite3_reset(g);
+    if (!changed) return 0;
+    if (sqlite3_step(p) != SQLITE_DONE) return sql_fail(s, eb, "writing an entity");
+    return 1;
+}
+
+static int intern_id(tl_store_t *s, tl_dkind_t kind, const char *id, uint32_t *idx,
+                     tl_errbuf_t *eb) {
+    tl_dict_t *d = tl_store_dict(s, kind, eb);
+    if (!d) return TL_ENOMEM;
+    return tl_dict_intern(d, id, strlen(id), idx, NULL);
+}
+
+/* Personal fields are sealed together as four NUL-terminated strings. */
+#define PII_FIELDS 4
+
+static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *out,
+                   tl_errbuf_t *eb) {
+    const char *nw[PII_FIELDS] = {u->name, u->phone, u->email, u->id_number};
+    int any = 0;
+    for (int i = 0; i < PII_FIELDS; i++) any |= nw[i] != NULL;
+    *out = (val_t){0};
+    if (!any) return 0;
+    /* Current plaintext, if any. */
+    const char *cur[PII_FIELDS] = {"", "", "", ""};
+    tl_buf_clear(&s->tmp);
+    sqlite3_stmt *g = stmt(s, S_USER_GET);
+    if (!g) return sql_fail(s, eb, "preparing user read");
+    sqlite3_bind_int64(g, 1, idx);
+    int rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW && sqlite3_column_type(g, 8) == SQLITE_BLOB) {
+        if (tl__unseal(s->key, sqlite3_column_blob(g, 8), (size_t)sqlite3_column_bytes(g, 8),
+                       &s->tmp) != 0) {
+            sqlite3_reset(g);
+            tl_errbuf_set(eb, "%s: personal data of a user cannot be decrypted with this key",
+                          s->dir);
+            return TL_ECRYPTO;
+        }
+        const char *p = s->tmp.data, *e = s->tmp.data + s->tmp.len;
+        for (int i = 0; i < PII_FIELDS && p < e; i++) {
+            cur[i] = p;
+            p += strlen(p) + 1;
+        }
+    }
+    sqlite3_reset(g);
+    tl_buf_clear(&s->tmp2);
+    int changed = 0;
+    for (int i = 0; i < PII_FIELDS; i++) {
+        const char *f = nw[i] ? nw[i] : cur[i];
+        if (strcmp(f, cur[i]) != 0) changed = 1;
+        if (tl_buf_append(&s->tmp2, f, strlen(f) + 1)) return TL_ENOMEM;
+    }
+    if (!changed) return 0; /* absent: merge keeps the stored blob */
+    size_t plain = s->tmp2.len;
+    if (tl__seal(s->key, s->tmp2.data, plain, &s->tmp2)) return TL_ENOMEM;
+    out->t = SQLITE_BLOB;
+    out->p = s->tmp2.data + plain;
+    out->n = s->tmp2.len - plain;
+    return 0;
+}
+
+int tl_store_put_user(tl_store_t *s, const char *id, const tl_user_t *u, tl_errbuf_t *eb) {
+    uint32_t idx;
+    int rc = intern_id(s, TL_D_USER, id, &idx, eb);
+    if (rc) return rc;
+    val_t v[9] = {v_text(u->gender), v_int(u->birth_year, u->birth_year != 0), v_text(u->city),
+                  v_text(u->occupation), v_text(u->education),
+                  v_int(u->registered_at, u->registered_at != INT64_MIN), v_text(u->channel),
+                  v_text(u->attrs)};
+    if ((rc = put_pii(s, idx, u, &v[8], eb))) return rc;
+    return merge_upsert(s, S_USER_GET, S_USER_PUT, idx, v, 9, eb);
+}
+
+int tl_store_put_item(tl_store_t *s, const char *id, const tl_item_t *it, tl_errbuf_t *eb) {
+    uint32_t idx;
+    int rc = intern_id(s, TL_D_ITEM, id, &idx, eb);
+    if (rc) return rc;
+    val_t v[5] = {v_text(it->title), v_text(it->category), v_text(it->brand), v_real(it->price),
+                  v_text(it->attrs)};
+    return merge_upsert(s, S_ITEM_GET, S_ITEM_PUT, idx, v, 5, eb);
+}
+
+int tl_store_put_product(tl_store_t *s, const char *id, const tl_product_t *p, tl_errbuf_t *eb) {
+    uint32_t idx;
+    int rc = intern_id(s, TL_D_PRODUCT, id, &idx, eb);
+    if (rc) return rc;
+    val_t v[8] = {v_text(p->kind), v_text(p->name), v_int(p->term_months, p->term_months >= 0),
+                  v_real(p->apr), v_real(p->amount_min), v_real(p->amount_max),
+                  v_text(p->eligibility), v_text(p->disclosure)};
+    return merge_upsert(s, S_PROD_GET, S_PROD_PUT, idx, v, 8, eb);
+}
+
+int tl_store_put_credit(tl_store_t *s, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb) {
+    val_t v[7] = {v_int(c->on_time, c->on_time >= 0), v_int(c->late, c->late >= 0),
+                  v_int(c->max_overdue_days, c->max_overdue_days >= 0), v_real(c->debt),
+                  v_text(c->income_band), v_int(c->history_months, c->history_months >= 0),
+                  v_int(c->default_flag, c->default_flag >= 0)};
+    return merge_upsert(s, S_CRED_GET, S_CRED_PUT, user, v, 7, eb);
+}
+
+int tl_store_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int granted,
+                         int64_t at, tl_errbuf_t *eb) {
+    sqlite3_stmt *q = stmt(s, S_CONSENT);
+    if (!q) return sql_fail(s, eb, "preparing consent insert");
+    sqlite3_bind_int64(q, 1, user);
+    sqlite3_bind_text(q, 2, purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, granted != 0);
+    sqlite3_bind_int64(q, 4, at);
+    if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing a consent");
+    return sqlite3_changes(s->db) > 0;
+}
+
+int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
+                        const char *message, const char *raw, size_t rawlen, tl_errbuf_t *eb) {
+    sqlite3_stmt *q = stmt(s, S_QUAR);
+    if (!q) return sql_fail(s, eb, "preparing quarantine insert");
+    tl_buf_clear(&s->tmp);
+    if (tl__seal(s->key, raw, rawlen, &s->tmp)) return TL_ENOMEM;
+    sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)line);
+    sqlite3_bind_int64(q, 3, (int64_t)tl_hash64(raw, rawlen, 0));
+    sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, message, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 6, s->tmp.data, (int)s->tmp.len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 7, tl_time_now_ms());
+    if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing the quarantine");
+    return sqlite3_changes(s->db) > 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+int tl_store_quarantine_scan(tl_store_t *s, const char *reason, tl_qrow_fn fn, void *arg,
+                             tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    const char *sql = reason ? "SELECT id, at, source, reason, message, line, raw FROM quarantine "
+                               "WHERE reason = ?1 ORDER BY id"
+                             : "SELECT id, at, source, reason, message, line, raw FROM quarantine "
+                               "ORDER BY id";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "reading the quarantine");
+    if (reason) sqlite3_bind_text(q, 1, reason, -1, SQLITE_STATIC);
+    int rc = 0, step;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        tl_buf_clear(&s->tmp);
+        if (!s->have_key || tl__unseal(s->key, sqlite3_column_blob(q, 6),
+                                       (size_t)sqlite3_column_bytes(q, 6), &s->tmp) != 0) {
+            tl_errbuf_set(eb, "%s: a quarantined row cannot be decrypted: the key is missing "
+                          "or wrong (set $TAILOR_KEY or restore DATA/key)", s->dir);
+            rc = TL_ECRYPTO;
+            break;
+        }
+        tl_qrow_t r = {.id = sqlite3_column_int64(q, 0), .at = sqlite3_column_int64(q, 1),
+                       .source = (const char *)sqlite3_column_text(q, 2),
+                       .reason = (const char *)sqlite3_column_text(q, 3),
+                       .message = (const char *)sqlite3_column_text(q, 4),
+                       .line = (uint64_t)sqlite3_column_int64(q, 5),
+                       .raw = s->tmp.data ? s->tmp.data : "", .rawlen = s->tmp.len};
+        rc = fn(&r, arg);
+    }
+    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "reading the quarantine");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "preparing a query");
+    int n = sqlite3_column_count(q), rc = 0, step;
+    const char *cols[64];
+    if (n > 64) n = 64;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        for (int c = 0; c < n; c++) cols[c] = (const char *)sqlite3_column_text(q, c);
+        rc = fn(n, cols, arg);
+    }
+    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "running a query");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int count_rows(tl_store_t *s, const char *sql, uint64_t *out, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "counting");
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? 0 : sql_fail(s, eb, "counting");
+}
+
+int tl_store_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
+    memset(o, 0, sizeof *o);
+    int rc;
+    if ((rc = count_rows(s, "SELECT count(*) FROM dict WHERE kind = 0", &o->users, eb)) ||
+        (rc = count_rows(s, "SELECT count(*) FROM dict WHERE kind = 1", &o->items, eb)) ||
+        (rc = count_rows(s, "SELECT count(*) FROM products", &o->products, eb)) ||
+        (rc = count_rows(s, "SELECT count(*) FROM credit", &o->credit, eb)) ||
+        (rc = count_rows(s, "SELECT count(*) FROM consents", &o->consents, eb)) ||
+        (rc = count_rows(s, "SELECT count(*) FROM quarantine", &o->quarantined, eb)))
+        return rc;
+    o->events = s->log.nevents;
+    return 0;
+}
+
+typedef struct {
+    tl_store_evstats_t *s;
+    int64_t cap_days;
+} evstats_ctx_t;
+
+static int evstats_block(const tl_evblock_t *b, void *arg) {
+    evstats_ctx_t *c = arg;
+    tl_store_evstats_t *s = c->s;
+    for (uint32_t i = 0; i < b->n; i++) {
+        s->by_type[b->type[i]]++;
+        s->by_channel[b->channel[i]]++;
+        int64_t t = b->ts[i];
+        if (t < s->min_ts) s->min_ts = t;
+        if (t > s->max_ts) s->max_ts = t;
+        int64_t day = t >= 0 ? t / TL_MS_PER_DAY : -((-t + TL_MS_PER_DAY - 1) / TL_MS_PER_DAY);
+        if (s->ndays == 0) {
+            s->first_day = day;
+        }
+        if (day < s->first_day || day >= s->first_day + s->ndays) {
+            int64_t lo = day < s->first_day ? day : s->first_day;
+            int64_t hi = s->ndays && day < s->first_day + s->ndays ? s->first_day + s->ndays
+                                                                   : day + 1;
+            if (s->ndays && s->first_day + s->ndays > hi) hi = s->first_day + s->ndays;
+            int64_t nd = hi - lo;
+            uint64_t *nb = calloc((size_t)nd, sizeof *nb);
+            if (!nb) return TL_ENOMEM;
+            if (s->ndays)
+                memcpy(nb + (s->first_day - lo), s->by_day, (size_t)s->ndays * sizeof *nb);
+            free(s->by_day);
+            s->by_day = nb;
+            s->first_day = lo;
+            s->ndays = nd;
+        }
+        s->by_day[day - s->first_day]++;
+    }
+    return 0;
+}
+
+int tl_store_event_stats(tl_store_t *s, tl_store_evstats_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    out->min_ts = INT64_MAX;
+    out->max_ts = INT64_MIN;
+    evstats_ctx_t c = {out, 0};
+    int rc = tl__evlog_scan(&s->log, evstats_block, &c, 0, eb);
+    if (rc) tl_store_evstats_fini(out);
+    return rc;
+}
+
+void tl_store_evstats_fini(tl_store_evstats_t *s) {
+    free(s->by_day);
+    s->by_day = NULL;
+    s->ndays = 0;
+}
+
+typedef struct {
+    uint64_t blocks, events;
+} check_ctx_t;
+
+static int check_block(const tl_evblock_t *b, void *arg) {
+    check_ctx_t *c = arg;
+    c->blocks++;
+    c->events += b->n;
+    return 0;
+}
+
+int tl_store_check(tl_store_t *s, uint64_t *blocks, uint64_t *events, tl_errbuf_t *eb) {
+    check_ctx_t c = {0, 0};
+    int rc = tl__evlog_scan(&s->log, check_block, &c, 1, eb);
+    *blocks = c.blocks;
+    *events = c.events;
+    if (rc) return rc;
+    if (c.events != s->log.nevents) {
+        tl_errbuf_set(eb, "%s/events.log: %llu events in the log but %llu recorded as committed",
+                      s->dir, (unsigned long long)c.events, (unsigned long long)s->log.nevents);
+        return TL_ECORRUPT;
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "integrity check");
+    rc = sqlite3_step(q);
+    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+    int good = res && strcmp(res, "ok") == 0;
+    if (!good) tl_errbuf_set(eb, "%s/tailor.db: integrity check failed: %s", s->dir, res ? res : "?");
+    sqlite3_finalize(q);
+    return good ? 0 : TL_ECORRUPT;
+}

@@ -1,0 +1,217 @@
+/* store.h -- the data directory: entities in SQLite, events in an
+ * append-only columnar log, both committed together.
+ *
+ * Everything above this module reads and writes data through this header,
+ * so a shared server store can later be added behind it without touching
+ * the modules above. The on-disk layout is documented in docs/FORMATS.md.
+ *
+ * Writes happen in batches: tl_store_begin() ... tl_store_commit(). Within a
+ * batch, events are buffered into blocks and entities go into one SQLite
+ * transaction; commit makes both durable at once (log fsync, then the SQLite
+ * commit that records the log's new length). A crash between the two leaves
+ * a log tail that the next open cuts off. Only one process writes at a time
+ * (an advisory lock on DATA/lock).
+ */
+#ifndef TL_STORE_H
+#define TL_STORE_H
+
+#include "core/core.h"
+
+#include <math.h>
+
+#define TL_STORE_FORMAT 1
+
+/* ---- dictionaries ------------------------------------------------------- */
+
+typedef enum {
+    TL_D_USER,
+    TL_D_ITEM,
+    TL_D_PRODUCT,
+    TL_D_TYPE,
+    TL_D_CHANNEL,
+    TL_D_CITY,
+    TL_D_QUERY,
+    TL_D_SESSION,
+    TL_D_CAMPAIGN,
+    TL_D__N
+} tl_dkind_t;
+
+/* Built-in event types and channels: their indexes are fixed at creation of
+ * a data directory, so code may use these constants. More may be added. */
+#define TL_EVENT_TYPES(XX)                                                     \
+    XX(VIEW, "view") XX(SEARCH, "search") XX(CLICK, "click") XX(CART, "cart") \
+    XX(FAV, "fav") XX(PURCHASE, "purchase") XX(REFUND, "refund")              \
+    XX(REVIEW, "review") XX(SHARE, "share") XX(COUPON_USE, "coupon_use")      \
+    XX(REPAY, "repay") XX(LOAN_APPLY, "loan_apply") XX(RATE, "rate")
+
+enum {
+#define XX(c, s) TL_EV_##c,
+    TL_EVENT_TYPES(XX)
+#undef XX
+    TL_EV__BUILTIN
+};
+
+#define TL_CHANNELS(XX)                                                        \
+    XX(WEB, "web") XX(APP, "app") XX(STORE, "store") XX(SOCIAL, "social")     \
+    XX(MINI_PROGRAM, "mini_program") XX(PHONE, "phone") XX(SMS, "sms")        \
+    XX(EMAIL, "email") XX(PUSH, "push") XX(IN_APP, "in_app") XX(OTHER, "other")
+
+enum {
+#define XX(c, s) TL_CH_##c,
+    TL_CHANNELS(XX)
+#undef XX
+    TL_CH__BUILTIN
+};
+
+#define TL_MAX_TYPES 255    /* type and channel are stored in one byte */
+#define TL_NO_CHANNEL 0xFF
+
+/* ---- records ------------------------------------------------------------ */
+
+/* One event; optional fields use TL_NONE (indexes), NaN (floats). */
+typedef struct {
+    uint64_t fp; /* fingerprint: the de-duplication key */
+    uint32_t user, item;
+    int64_t ts; /* ms since epoch, UTC */
+    uint8_t type, channel;
+    int32_t qty;
+    double amount;
+    float rating, lat, lon;
+    uint32_t query, city, session, campaign;
+} tl_event_t;
+
+/* Entity records hold borrowed strings (NULL = absent: keep what is stored).
+ * Numbers use the *_set flags or NaN for "absent". */
+typedef struct {
+    const char *gender, *city, *occupation, *education, *channel, *attrs;
+    int32_t birth_year; /* 0 = absent */
+    int64_t registered_at; /* INT64_MIN = absent */
+    /* personal data, sealed before it is written */
+    const char *name, *phone, *email, *id_number;
+} tl_user_t;
+
+typedef struct {
+    const char *title, *category, *brand, *attrs;
+    double price; /* NaN = absent */
+} tl_item_t;
+
+typedef struct {
+    const char *kind, *name, *eligibility, *disclosure;
+    int32_t term_months; /* -1 = absent */
+    double apr, amount_min, amount_max; /* NaN = absent */
+} tl_product_t;
+
+typedef struct {
+    int64_t on_time, late, max_overdue_days, history_months; /* -1 = absent */
+    double debt; /* NaN = absent */
+    const char *income_band;
+    int default_flag; /* -1 = unknown, 0, 1 */
+} tl_credit_t;
+
+/* ---- the store ---------------------------------------------------------- */
+
+typedef struct tl_store tl_store_t;
+
+enum {
+    TL_STORE_CREATE = 1, /* create the directory if it does not exist */
+    TL_STORE_READONLY = 2,
+};
+
+/* Opens (and with TL_STORE_CREATE creates) the data directory dir. Cuts an
+ * uncommitted log tail. On failure *out is NULL and eb says why. */
+int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb);
+void tl_store_close(tl_store_t *st);
+const char *tl_store_dir(const tl_store_t *st);
+
+/* The dictionary of a kind, loaded on first use. Entries added during a
+ * batch are written at commit and forgotten on rollback. NULL on error. */
+tl_dict_t *tl_store_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb);
+
+int tl_store_begin(tl_store_t *st, tl_errbuf_t *eb);
+int tl_store_commit(tl_store_t *st, tl_errbuf_t *eb);
+void tl_store_rollback(tl_store_t *st);
+
+/* Appends an event unless its fingerprint is already stored. Returns 1 if
+ * added, 0 for a duplicate, or a negative error. Inside a batch only. */
+int tl_store_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
+
+/* Entity upserts: absent fields keep their stored value. Return 1 if the
+ * record was created or changed, 0 if it changed nothing (a duplicate), or
+ * a negative error. Inside a batch only. The id is interned. */
+int tl_store_put_user(tl_store_t *st, const char *id, const tl_user_t *u, tl_errbuf_t *eb);
+int tl_store_put_item(tl_store_t *st, const char *id, const tl_item_t *it, tl_errbuf_t *eb);
+int tl_store_put_product(tl_store_t *st, const char *id, const tl_product_t *p, tl_errbuf_t *eb);
+int tl_store_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb);
+int tl_store_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
+                         int64_t at, tl_errbuf_t *eb);
+
+/* Keeps a rejected record. Re-quarantining the same (source, line, raw)
+ * does not add a second row. */
+int tl_store_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
+                        const char *message, const char *raw, size_t rawlen, tl_errbuf_t *eb);
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* A decoded block of events: parallel columns of n rows. */
+typedef struct {
+    uint32_t n;
+    uint64_t first_seq;
+    const uint64_t *fp;
+    const uint32_t *user, *item;
+    const int64_t *ts;
+    const uint8_t *type, *channel;
+    const double *amount;
+    const int32_t *qty;
+    const float *rating, *lat, *lon;
+    const uint32_t *query, *city, *session, *campaign;
+} tl_evblock_t;
+
+/* Calls fn for every committed block in log order; stops early and returns
+ * fn's value if it is not 0. */
+typedef int (*tl_evblock_fn)(const tl_evblock_t *b, void *arg);
+int tl_store_scan_events(tl_store_t *st, tl_evblock_fn fn, void *arg, tl_errbuf_t *eb);
+
+uint64_t tl_store_event_count(const tl_store_t *st);
+
+/* Verifies every checksum of the log and SQLite's integrity; eb names the
+ * first problem and its offset. */
+int tl_store_check(tl_store_t *st, uint64_t *blocks, uint64_t *events, tl_errbuf_t *eb);
+
+/* Counts for `tailor stats`. */
+typedef struct {
+    uint64_t users, items, products, credit, consents, events, quarantined;
+} tl_store_counts_t;
+int tl_store_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+
+/* Runs a read-only SQL query and calls fn for each row with its columns as
+ * text (NULL for SQL NULL). Used by reporting commands; the SQL is ours. */
+typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
+int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* One quarantined record, its raw text unsealed (borrowed for the call). */
+typedef struct {
+    int64_t id, at;
+    const char *source, *reason, *message;
+    uint64_t line;
+    const char *raw;
+    size_t rawlen;
+} tl_qrow_t;
+
+/* Calls fn for each quarantined record (oldest first), optionally only those
+ * with the given reason code (NULL for all). */
+typedef int (*tl_qrow_fn)(const tl_qrow_t *q, void *arg);
+int tl_store_quarantine_scan(tl_store_t *st, const char *reason, tl_qrow_fn fn, void *arg,
+                             tl_errbuf_t *eb);
+
+/* Event totals for `tailor stats`: by type and channel index (the names are
+ * in the TL_D_TYPE and TL_D_CHANNEL dictionaries) and by UTC day. */
+typedef struct {
+    uint64_t by_type[256], by_channel[256];
+    int64_t first_day, ndays; /* days since epoch of by_day[0] */
+    uint64_t *by_day;         /* ndays entries, owned */
+    int64_t min_ts, max_ts;
+} tl_store_evstats_t;
+int tl_store_event_stats(tl_store_t *st, tl_store_evstats_t *out, tl_errbuf_t *eb);
+void tl_store_evstats_fini(tl_store_evstats_t *s);
+
+#endif

@@ -1,0 +1,72 @@
+/* store_int.h -- private declarations shared by the files of the store
+ * module: the event log (evlog.c), sealing of personal data (seal.c) and the
+ * SQLite side (store.c). */
+#ifndef TL_STORE_INT_H
+#define TL_STORE_INT_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+/* ---- event log (evlog.c) ------------------------------------------------ */
+
+#define TL_EVLOG_MAGIC "TLEVLOG"
+#define TL_EVLOG_VERSION 1
+#define TL_EVLOG_HDR 32
+#define TL_EVB_MAGIC 0x42454c54u /* "TLEB" little-endian */
+#define TL_EVB_VERSION 1
+#define TL_EVB_HDR 48
+#define TL_EVB_ROWS 65536 /* rows per block */
+#define TL_EVB_NCOLS 15
+
+enum { TL_ENC_PLAIN = 0, TL_ENC_CONST = 1 };
+
+typedef struct {
+    int fd;
+    char *path;
+    uint64_t committed; /* bytes covered by the last SQLite commit */
+    uint64_t end;       /* bytes written, >= committed */
+    uint64_t nevents;   /* committed events */
+    uint64_t pending;   /* events written or buffered since the last commit */
+    /* the block being filled */
+    uint32_t n;
+    uint64_t *fp;
+    uint32_t *user, *item;
+    int64_t *ts;
+    uint8_t *type, *channel;
+    double *amount;
+    int32_t *qty;
+    float *rating, *lat, *lon;
+    uint32_t *query, *city, *session, *campaign;
+    tl_buf_t out; /* encoded block */
+    /* read side */
+    void *map;
+    size_t maplen;
+} tl_evlog_t;
+
+int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_t nevents,
+                   int readonly, tl_errbuf_t *eb);
+void tl__evlog_close(tl_evlog_t *lg);
+/* Buffers one event; writes a block when the buffer is full. */
+int tl__evlog_append(tl_evlog_t *lg, const tl_event_t *ev, tl_errbuf_t *eb);
+/* Writes the partial block and fsyncs; after it, lg->end is durable. */
+int tl__evlog_flush(tl_evlog_t *lg, tl_errbuf_t *eb);
+/* Marks everything written as committed (called after the SQLite commit). */
+void tl__evlog_mark_committed(tl_evlog_t *lg);
+/* Throws away what was written or buffered since the last commit. */
+int tl__evlog_rollback(tl_evlog_t *lg);
+int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_errbuf_t *eb);
+
+/* ---- sealing (seal.c) --------------------------------------------------- */
+
+#define TL_KEY_BYTES 32
+
+/* Loads the key from $TAILOR_KEY (64 hex digits) or DIR/key, creating the
+ * file with mode 0600 when neither exists and create is set. */
+int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
+                      tl_errbuf_t *eb);
+/* Appends nonce || ciphertext of p[0..n) to out. */
+int tl__seal(const unsigned char key[TL_KEY_BYTES], const void *p, size_t n, tl_buf_t *out);
+int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
+
+#endif
