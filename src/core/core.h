@@ -100,6 +100,8 @@ int tl_hset_add(tl_hset_t *s, uint64_t key);
 int tl_hset_has(const tl_hset_t *s, uint64_t key);
 /* Removes a key (used to roll back a batch that failed to commit). */
 void tl_hset_del(tl_hset_t *s, uint64_t key);
+/* Hints the CPU to load the key's slot: call it a few keys ahead. */
+void tl_hset_prefetch(const tl_hset_t *s, uint64_t key);
 
 /* ---- dense id dictionary ----------------------------------------------- */
 
@@ -115,6 +117,15 @@ void tl_dict_free(tl_dict_t *d);
  * Returns 0 or TL_ENOMEM. */
 int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
                    int *added);
+/* The same with the string's hash already computed by tl_dict_hash (so a
+ * parsing thread can hash and a writing thread intern). */
+int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t *out,
+                     int *added);
+uint64_t tl_dict_hash(const char *s, size_t n);
+/* Prefetching for batch lookups: first the slot of a hash, then (a few
+ * lookups later, once the slot is in cache) the string it points to. */
+void tl_dict_prefetch(const tl_dict_t *d, uint64_t h);
+void tl_dict_prefetch_str(const tl_dict_t *d, uint64_t h);
 /* The index of s or TL_NONE. */
 uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n);
 /* The string of an index (NUL-terminated, valid until the next intern);

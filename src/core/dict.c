@@ -60,6 +60,10 @@ static inline size_t hset_pos(const tl_hset_t *s, uint64_t k) {
     return (size_t)(k * 0x9E3779B97F4A7C15ULL >> 7) & (s->cap - 1);
 }
 
+void tl_hset_prefetch(const tl_hset_t *s, uint64_t key) {
+    if (s->cap) __builtin_prefetch(&s->slots[hset_pos(s, key ? key : 1)]);
+}
+
 int tl_hset_add(tl_hset_t *s, uint64_t key) {
     if (!key) key = 1;
     if ((s->count + 1) * 10 > s->cap * 7) {
@@ -118,8 +122,9 @@ void tl_hset_del(tl_hset_t *s, uint64_t key) {
 /* ---- dictionary ---------------------------------------------------------- */
 
 typedef struct {
-    uint32_t hash; /* upper 32 bits of the string's hash; slot empty if idx==NONE */
-    uint32_t idx;
+    uint32_t hash; /* upper 32 bits of the string's hash */
+    uint32_t idx;  /* TL_NONE: empty slot */
+    uint64_t off;  /* where the string starts in the arena: one miss less */
 } dslot_t;
 
 struct tl_dict {
@@ -132,6 +137,8 @@ struct tl_dict {
 };
 
 #define DICT_SEED 0x7461696c6f72ULL /* "tailor" */
+
+uint64_t tl_dict_hash(const char *s, size_t n) { return tl_hash64(s, n, DICT_SEED); }
 
 tl_dict_t *tl_dict_new(void) {
     tl_dict_t *d = calloc(1, sizeof *d);
@@ -167,11 +174,6 @@ const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n) {
     return d->arena + d->offs[idx];
 }
 
-static int dict_eq(const tl_dict_t *d, uint32_t idx, const char *s, size_t n) {
-    size_t len = d->offs[idx + 1] - d->offs[idx] - 1;
-    return len == n && memcmp(d->arena + d->offs[idx], s, n) == 0;
-}
-
 static int dict_rehash(tl_dict_t *d, size_t ncap) {
     dslot_t *nt = malloc(ncap * sizeof *nt);
     if (!nt) return TL_ENOMEM;
@@ -179,11 +181,12 @@ static int dict_rehash(tl_dict_t *d, size_t ncap) {
     for (uint32_t i = 0; i < d->n; i++) {
         const char *s = d->arena + d->offs[i];
         size_t len = d->offs[i + 1] - d->offs[i] - 1;
-        uint64_t h = tl_hash64(s, len, DICT_SEED);
+        uint64_t h = tl_dict_hash(s, len);
         size_t j = (size_t)h & (ncap - 1);
         while (nt[j].idx != TL_NONE) j = (j + 1) & (ncap - 1);
         nt[j].hash = (uint32_t)(h >> 32);
         nt[j].idx = i;
+        nt[j].off = d->offs[i];
     }
     free(d->tab);
     d->tab = nt;
@@ -191,16 +194,21 @@ static int dict_rehash(tl_dict_t *d, size_t ncap) {
     return 0;
 }
 
-static uint32_t dict_lookup(const tl_dict_t *d, const char *s, size_t n,
-                            uint64_t h, size_t *slot) {
+/* Strings in the arena end with a NUL and hold none inside (the importer
+ * refuses NUL bytes), so comparing n bytes and the terminator is equality. */
+static uint32_t dict_lookup(const tl_dict_t *d, const char *s, size_t n, uint64_t h,
+                            size_t *slot) {
     size_t j = (size_t)h & (d->tcap - 1);
     uint32_t hh = (uint32_t)(h >> 32);
     for (;;) {
         const dslot_t *e = &d->tab[j];
         if (e->idx == TL_NONE) break;
-        if (e->hash == hh && dict_eq(d, e->idx, s, n)) {
-            *slot = j;
-            return e->idx;
+        if (e->hash == hh) {
+            const char *a = d->arena + e->off;
+            if (memcmp(a, s, n) == 0 && a[n] == 0) {
+                *slot = j;
+                return e->idx;
+            }
         }
         j = (j + 1) & (d->tcap - 1);
     }
@@ -208,14 +216,26 @@ static uint32_t dict_lookup(const tl_dict_t *d, const char *s, size_t n,
     return TL_NONE;
 }
 
-uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n) {
-    size_t slot;
-    return dict_lookup(d, s, n, tl_hash64(s, n, DICT_SEED), &slot);
+void tl_dict_prefetch(const tl_dict_t *d, uint64_t h) {
+    __builtin_prefetch(&d->tab[(size_t)h & (d->tcap - 1)]);
 }
 
-int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
-                   int *added) {
-    uint64_t h = tl_hash64(s, n, DICT_SEED);
+void tl_dict_prefetch_str(const tl_dict_t *d, uint64_t h) {
+    const dslot_t *e = &d->tab[(size_t)h & (d->tcap - 1)];
+    if (e->idx != TL_NONE && e->hash == (uint32_t)(h >> 32)) __builtin_prefetch(d->arena + e->off);
+}
+
+uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n) {
+    size_t slot;
+    return dict_lookup(d, s, n, tl_dict_hash(s, n), &slot);
+}
+
+int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out, int *added) {
+    return tl_dict_intern_h(d, s, n, tl_dict_hash(s, n), out, added);
+}
+
+int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t *out,
+                     int *added) {
     size_t slot;
     uint32_t idx = dict_lookup(d, s, n, h, &slot);
     if (added) *added = 0;
@@ -245,6 +265,7 @@ int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
     }
     memcpy(d->arena + d->alen, s, n);
     d->arena[d->alen + n] = 0;
+    d->tab[slot].off = d->alen;
     d->alen += n + 1;
     idx = d->n++;
     d->offs[d->n] = d->alen;

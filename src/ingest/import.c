@@ -8,19 +8,53 @@
  * as accepted or duplicate), otherwise the whole row is quarantined with the
  * first reason. Every row read ends in exactly one of the three counters.
  *
+ * Two threads share the work of one file. The parsing thread reads, splits,
+ * maps and validates rows into chunks of a few thousand (each chunk owns the
+ * text its records point to); the calling thread takes the chunks in order
+ * and writes them: interning ids, de-duplicating, appending events and
+ * upserting entities. Nothing the parser reads is written while it runs.
+ *
  * Batches of batch_rows rows are committed as one unit (see store.h); under
  * --strict the whole run is one batch, rolled back if any row was bad. */
 #include "ingest_int.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#define ARENA_SIZE (4u << 20)
-#define MAX_RECS 4
+#define MAX_RECS 4                 /* records one row may emit */
+#define CHUNK_ROWS 8192
+#define CHUNK_RECS (CHUNK_ROWS * 2)
+#define CHUNK_ARENA (12u << 20)
+#define ROW_RESERVE (3u << 20)     /* arena room a single row may need */
+#define NCHUNKS 4
+
+/* One source row as the parser left it for the writer. */
+typedef struct {
+    uint64_t line;
+    uint32_t rec0;
+    uint8_t nrec;
+    int16_t reason;   /* -1: valid */
+    const char *msg;  /* when rejected */
+    const char *raw;  /* when rejected, or when the writer may still reject it */
+    size_t rawlen;
+} row_t;
+
+typedef struct {
+    row_t rows[CHUNK_ROWS];
+    uint32_t nrows;
+    tl_rec_t recs[CHUNK_RECS];
+    uint32_t nrecs;
+    tl_arena_t arena;
+    uint64_t bytes; /* bytes of the file consumed after the last row */
+    int last;       /* no chunk follows for this file */
+    int err;        /* the parser failed after the last row */
+    tl_errbuf_t eb;
+} chunk_t;
 
 typedef struct {
     tl_store_t *st;
@@ -29,7 +63,7 @@ typedef struct {
     tl_reject_fn on_reject;
     void *arg;
     tl_vctx_t vc;
-    tl_arena_t arena;
+    tl_dict_t *users, *items;
     tl_reader_t rd;
     const char *source; /* canonical path of the file being read */
     uint64_t batch_rows, in_batch;
@@ -45,13 +79,20 @@ typedef struct {
     int njmap;
     tl_presetfile_t pf;
     int latin1;
+    tl_format_t fmt;
     cJSON *json;
     tl_buf_t scratch; /* for row handlers that build JSON */
+    /* the queue of chunks between the two threads */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk_t *chunks[NCHUNKS];
+    int head, count, stop;
+    chunk_t *cur; /* the chunk the parser fills */
 } importer_t;
 
 struct tl_rowctx {
     importer_t *im;
-    tl_rec_t recs[MAX_RECS];
+    tl_rec_t *recs; /* room for MAX_RECS in the current chunk */
     int nrec;
     int rejected;
     tl_reason_t reason;
@@ -79,9 +120,11 @@ void tl__row_reject(tl_rowctx_t *rc, tl_reason_t reason, const char *fmt, ...) {
 int tl__emit(tl_rowctx_t *rc, const tl_canon_t *c) {
     if (rc->rejected) return 0;
     if (rc->nrec == MAX_RECS) return TL_EINVAL;
-    /* A credit record or consent may follow its user in the same row. */
-    rc->im->vc.pending_user = rc->nrec && rc->recs[0].kind == TL_KIND_USERS ? rc->recs[0].id : NULL;
-    int r = tl__validate(&rc->im->vc, c, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
+    /* Values of a clean CSV record, and what handlers build from them, are
+     * printable ASCII. */
+    tl_canon_t cc = *c;
+    cc.clean = rc->im->rd.clean && !rc->im->latin1 && rc->im->fmt != TL_FMT_JSONL;
+    int r = tl__validate(&rc->im->vc, &cc, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
     if (r) {
         rc->rejected = 1;
         rc->reason = (tl_reason_t)(r - 1);
@@ -92,7 +135,7 @@ int tl__emit(tl_rowctx_t *rc, const tl_canon_t *c) {
 }
 
 tl_slice_t tl__rowfmt(tl_rowctx_t *rc, const char *fmt, ...) {
-    tl_arena_t *a = &rc->im->arena;
+    tl_arena_t *a = &rc->im->cur->arena;
     va_list ap;
     va_start(ap, fmt);
     size_t room = a->cap - a->len;
@@ -130,7 +173,7 @@ static tl_slice_t latin1(importer_t *im, tl_slice_t v) {
     size_t hi = 0;
     for (size_t i = 0; i < v.n; i++) hi += (unsigned char)v.p[i] >= 0x80;
     if (!hi) return v;
-    tl_arena_t *a = &im->arena;
+    tl_arena_t *a = &im->cur->arena;
     if (a->len + v.n + hi + 1 > a->cap) return v;
     char *o = a->mem + a->len, *w = o;
     for (size_t i = 0; i < v.n; i++) {
@@ -226,7 +269,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
     return tl__emit(rc, &c);
 }
 
-/* ---- writing ------------------------------------------------------------- */
+/* ---- writing (the calling thread) ---------------------------------------- */
 
 static int intern_opt(importer_t *im, tl_dkind_t k, const char *s, uint32_t *out,
                       tl_errbuf_t *eb) {
@@ -244,11 +287,16 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
     switch (r->kind) {
     case TL_KIND_EVENTS: {
         tl_event_t *e = &r->e.ev;
-        if ((rc = intern_opt(im, TL_D_USER, r->e.user, &e->user, eb)) ||
-            (rc = intern_opt(im, TL_D_ITEM, r->e.item, &e->item, eb)) ||
-            (rc = intern_opt(im, TL_D_QUERY, r->e.query, &e->query, eb)) ||
+        if ((rc = tl_dict_intern_h(im->users, r->e.user, strlen(r->e.user), r->e.huser, &e->user,
+                                   NULL)))
+            return rc;
+        e->item = TL_NONE;
+        if (r->e.item &&
+            (rc = tl_dict_intern_h(im->items, r->e.item, strlen(r->e.item), r->e.hitem, &e->item,
+                                   NULL)))
+            return rc;
+        if ((rc = intern_opt(im, TL_D_QUERY, r->e.query, &e->query, eb)) ||
             (rc = intern_opt(im, TL_D_CITY, r->e.city, &e->city, eb)) ||
-            (rc = intern_opt(im, TL_D_SESSION, r->e.session, &e->session, eb)) ||
             (rc = intern_opt(im, TL_D_CAMPAIGN, r->e.campaign, &e->campaign, eb)))
             return rc;
         return tl_store_add_event(im->st, e, eb);
@@ -257,37 +305,54 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
     case TL_KIND_ITEMS: return tl_store_put_item(im->st, r->id, &r->it, eb);
     case TL_KIND_PRODUCTS: return tl_store_put_product(im->st, r->id, &r->p, eb);
     case TL_KIND_CREDIT:
-        user = tl_dict_find(im->vc.users, r->id, strlen(r->id));
+        user = tl_dict_find(im->users, r->id, strlen(r->id));
         return tl_store_put_credit(im->st, user, &r->c, eb);
     case TL_KIND_CONSENTS:
-        user = tl_dict_find(im->vc.users, r->id, strlen(r->id));
+        user = tl_dict_find(im->users, r->id, strlen(r->id));
         return tl_store_put_consent(im->st, user, r->cs.purpose, r->cs.granted, r->cs.at, eb);
     default: return TL_EINVAL;
     }
 }
 
-static int quarantine(importer_t *im, tl_reason_t reason, const char *msg, tl_errbuf_t *eb) {
-    int rc = tl_store_quarantine(im->st, im->source, im->rd.line, tl_reason_name(reason), msg,
-                                 im->rd.raw, im->rd.rawlen, eb);
+static int quarantine(importer_t *im, const row_t *row, tl_reason_t reason, const char *msg,
+                      tl_errbuf_t *eb) {
+    int rc = tl_store_quarantine(im->st, im->source, row->line, tl_reason_name(reason), msg,
+                                 row->raw ? row->raw : "", row->rawlen, eb);
     if (rc < 0) return rc;
     im->stats->quarantined++;
     im->stats->by_reason[reason]++;
-    if (im->on_reject) im->on_reject(im->source, im->rd.line, reason, msg, im->arg);
+    if (im->on_reject) im->on_reject(im->source, row->line, reason, msg, im->arg);
     return 0;
 }
 
-static int finish_row(importer_t *im, tl_rowctx_t *rc, tl_errbuf_t *eb) {
-    im->stats->read++;
-    if (rc->rejected || rc->nrec == 0) {
-        if (!rc->rejected) {
-            rc->reason = TL_R_MISSING_FIELD;
-            snprintf(rc->msg, sizeof rc->msg, "the row holds no record");
-        }
-        return quarantine(im, rc->reason, rc->msg, eb);
+/* A credit record or consent must name a known user: one already stored, or
+ * one emitted earlier in the same row. */
+static int check_users(importer_t *im, const row_t *row, const tl_rec_t *recs, char *msg,
+                       size_t cap) {
+    for (int i = 0; i < row->nrec; i++) {
+        const tl_rec_t *r = &recs[i];
+        if (r->kind != TL_KIND_CREDIT && r->kind != TL_KIND_CONSENTS) continue;
+        if (tl_dict_find(im->users, r->id, strlen(r->id)) != TL_NONE) continue;
+        int same_row = 0;
+        for (int k = 0; k < i; k++)
+            if (recs[k].kind == TL_KIND_USERS && strcmp(recs[k].id, r->id) == 0) same_row = 1;
+        if (same_row) continue;
+        snprintf(msg, cap, "user \"%.80s\" is not known: import users (or their events) first",
+                 r->id);
+        return 0;
     }
+    return 1;
+}
+
+static int write_row(importer_t *im, const row_t *row, tl_rec_t *recs, tl_errbuf_t *eb) {
+    im->stats->read++;
+    if (row->reason >= 0) return quarantine(im, row, (tl_reason_t)row->reason, row->msg, eb);
+    char msg[160];
+    if (row->raw && !check_users(im, row, recs, msg, sizeof msg))
+        return quarantine(im, row, TL_R_UNKNOWN_USER, msg, eb);
     int primary = 0;
-    for (int i = 0; i < rc->nrec; i++) {
-        int r = write_rec(im, &rc->recs[i], eb);
+    for (int i = 0; i < row->nrec; i++) {
+        int r = write_rec(im, &recs[i], eb);
         if (r < 0) return r;
         if (i == 0) primary = r;
     }
@@ -301,6 +366,176 @@ static int maybe_commit(importer_t *im, tl_errbuf_t *eb) {
     im->in_batch = 0;
     int rc = tl_store_commit(im->st, eb);
     if (!rc) rc = tl_store_begin(im->st, eb);
+    return rc;
+}
+
+/* The event record of row i of a chunk, or NULL. */
+static const tl_rec_t *event_of(const chunk_t *ck, uint32_t i) {
+    const row_t *r = &ck->rows[i];
+    if (r->reason >= 0 || !r->nrec || ck->recs[r->rec0].kind != TL_KIND_EVENTS) return NULL;
+    return &ck->recs[r->rec0];
+}
+
+/* Writes a chunk's rows in order. The dictionary and fingerprint slots of
+ * rows a little ahead are prefetched, hiding most cache misses. */
+static int write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb) {
+    enum { FAR = 16, NEAR = 8 };
+    for (uint32_t i = 0; i < ck->nrows; i++) {
+        const tl_rec_t *r;
+        if (i + FAR < ck->nrows && (r = event_of(ck, i + FAR))) {
+            tl_dict_prefetch(im->users, r->e.huser);
+            if (r->e.item) tl_dict_prefetch(im->items, r->e.hitem);
+            tl_store_prefetch_event(im->st, r->e.ev.fp);
+        }
+        if (i + NEAR < ck->nrows && (r = event_of(ck, i + NEAR))) {
+            tl_dict_prefetch_str(im->users, r->e.huser);
+            if (r->e.item) tl_dict_prefetch_str(im->items, r->e.hitem);
+        }
+        const row_t *row = &ck->rows[i];
+        int rc = write_row(im, row, &ck->recs[row->rec0], eb);
+        if (!rc) rc = maybe_commit(im, eb);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- the parsing thread -------------------------------------------------- */
+
+/* Takes a free chunk from the queue (waiting for the writer if all are in
+ * use); NULL when the writer asked to stop. */
+static chunk_t *take_free(importer_t *im) {
+    pthread_mutex_lock(&im->mu);
+    while (im->count == NCHUNKS && !im->stop) pthread_cond_wait(&im->cv, &im->mu);
+    chunk_t *ck = im->stop ? NULL : im->chunks[(im->head + im->count) % NCHUNKS];
+    pthread_mutex_unlock(&im->mu);
+    if (ck) {
+        ck->nrows = ck->nrecs = 0;
+        ck->arena.len = 0;
+        ck->last = ck->err = 0;
+        ck->eb.msg[0] = 0;
+    }
+    return ck;
+}
+
+static void publish(importer_t *im) {
+    pthread_mutex_lock(&im->mu);
+    im->count++;
+    pthread_cond_broadcast(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+}
+
+static const char *arena_copy(chunk_t *ck, const char *p, size_t n) {
+    const char *c = tl__arena_dup(&ck->arena, p, n);
+    return c ? c : "";
+}
+
+/* Parses one record of the reader into the current chunk. */
+static int parse_row(importer_t *im, chunk_t *ck) {
+    tl_rowctx_t row;
+    row.im = im;
+    row.recs = &ck->recs[ck->nrecs];
+    row.nrec = 0;
+    row.rejected = 0;
+    int rc = 0;
+    tl_reader_t *rd = &im->rd;
+    if (rd->err >= 0) {
+        tl__row_reject(&row, (tl_reason_t)rd->err, rd->err == TL_R_TOO_LONG
+                                                       ? "the line is longer than 1 MiB"
+                                                       : "a quoted field is never closed");
+    } else if (im->fmt == TL_FMT_JSONL) {
+        rc = jsonl_row(&row, rd->raw, rd->rawlen);
+    } else if (rd->too_many || rd->nf != im->ncols) {
+        tl__row_reject(&row, TL_R_FIELD_COUNT, "%s%d fields, expected %d",
+                       rd->too_many ? "more than " : "", rd->nf, im->ncols);
+    } else {
+        tl_slice_t cols[TL_MAX_FIELDS];
+        memcpy(cols, rd->f, sizeof cols[0] * (size_t)rd->nf);
+        prepare_cols(im, cols, rd->nf);
+        rc = im->o->preset ? im->pf.row(&row, cols, rd->nf) : generic_csv_row(&row, cols, rd->nf);
+    }
+    if (rc) return rc;
+    row_t *r = &ck->rows[ck->nrows++];
+    r->line = rd->line;
+    r->rec0 = ck->nrecs;
+    r->reason = -1;
+    r->raw = r->msg = NULL;
+    r->rawlen = 0;
+    if (!row.rejected && row.nrec == 0)
+        tl__row_reject(&row, TL_R_MISSING_FIELD, "the row holds no record");
+    int keep_raw = row.rejected;
+    for (int i = 0; i < row.nrec && !keep_raw; i++)
+        keep_raw = row.recs[i].kind == TL_KIND_CREDIT || row.recs[i].kind == TL_KIND_CONSENTS;
+    if (keep_raw) {
+        r->raw = arena_copy(ck, rd->raw, rd->rawlen);
+        r->rawlen = strlen(r->raw) == rd->rawlen ? rd->rawlen : strlen(r->raw);
+    }
+    if (row.rejected) {
+        r->reason = (int16_t)row.reason;
+        r->msg = arena_copy(ck, row.msg, strlen(row.msg));
+        r->nrec = 0;
+    } else {
+        r->nrec = (uint8_t)row.nrec;
+        ck->nrecs += (uint32_t)row.nrec;
+    }
+    return 0;
+}
+
+static void *parser_main(void *arg) {
+    importer_t *im = arg;
+    chunk_t *ck = take_free(im);
+    while (ck) {
+        im->cur = ck;
+        im->vc.arena = &ck->arena;
+        int rc = 0, eof = 0;
+        while (ck->nrows < CHUNK_ROWS && ck->nrecs + MAX_RECS <= CHUNK_RECS &&
+               ck->arena.cap - ck->arena.len >= ROW_RESERVE) {
+            rc = im->fmt == TL_FMT_JSONL ? tl__reader_line(&im->rd, &ck->eb)
+                                         : tl__reader_csv(&im->rd, &ck->eb);
+            if (rc == 0) eof = 1;
+            if (rc <= 0) break;
+            if ((rc = parse_row(im, ck))) break;
+        }
+        ck->bytes = im->rd.bytes;
+        if (rc < 0) ck->err = rc;
+        ck->last = eof || rc < 0;
+        int last = ck->last;
+        publish(im);
+        ck = last ? NULL : take_free(im);
+    }
+    return NULL;
+}
+
+/* Runs the parser thread over the open reader and writes what it yields. */
+static int pump(importer_t *im, tl_errbuf_t *eb) {
+    im->head = im->count = im->stop = 0;
+    pthread_t th;
+    if (pthread_create(&th, NULL, parser_main, im) != 0) {
+        tl_errbuf_set(eb, "cannot start the parsing thread");
+        return TL_ENOMEM;
+    }
+    int rc = 0, done = 0;
+    uint64_t rows = 0;
+    while (!done) {
+        pthread_mutex_lock(&im->mu);
+        while (im->count == 0) pthread_cond_wait(&im->cv, &im->mu);
+        chunk_t *ck = im->chunks[im->head];
+        pthread_mutex_unlock(&im->mu);
+        rc = write_chunk(im, ck, eb);
+        if (!rc && ck->err) {
+            rc = ck->err;
+            memcpy(eb, &ck->eb, sizeof *eb);
+        }
+        done = ck->last || rc;
+        rows += ck->nrows;
+        tl_progress_update(&im->progress, ck->bytes, rows);
+        pthread_mutex_lock(&im->mu);
+        im->head = (im->head + 1) % NCHUNKS;
+        im->count--;
+        if (rc) im->stop = 1;
+        pthread_cond_broadcast(&im->cv);
+        pthread_mutex_unlock(&im->mu);
+    }
+    pthread_join(th, NULL);
     return rc;
 }
 
@@ -480,19 +715,20 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "--encoding %s: use utf-8 or latin1", o->encoding);
         return TL_EINVAL;
     }
-    tl_format_t fmt = o->format;
+    im->fmt = o->format;
     const char *delim = o->delimiter;
     int rc;
     if (o->preset) {
         if ((rc = tl__preset_file(o->preset, path, &im->pf, eb))) return rc;
         im->kind = im->pf.kind;
-        fmt = im->pf.format;
+        im->fmt = im->pf.format;
         delim = im->pf.delimiter;
         im->latin1 = im->pf.latin1;
-    } else if (fmt == TL_FMT_AUTO) {
-        fmt = has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".json")
-                  ? TL_FMT_JSONL
-                  : TL_FMT_CSV;
+    } else if (im->fmt == TL_FMT_AUTO) {
+        im->fmt = has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") ||
+                          has_suffix(path, ".json")
+                      ? TL_FMT_JSONL
+                      : TL_FMT_CSV;
     }
     if ((rc = tl__reader_open(&im->rd, path, delim, eb))) {
         tl__reader_close(&im->rd);
@@ -502,7 +738,7 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     tl_progress_start(&im->progress, "importing", size);
-    if (fmt == TL_FMT_JSONL && !o->preset) {
+    if (im->fmt == TL_FMT_JSONL && !o->preset) {
         if (im->kind == TL_KIND_AUTO) im->kind = detect_json_kind(path, eb);
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
@@ -522,44 +758,12 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
     } else {
         im->ncols = im->pf.ncols;
     }
-    uint64_t before = im->stats->read;
-    for (;;) {
-        rc = fmt == TL_FMT_JSONL ? tl__reader_line(&im->rd, eb) : tl__reader_csv(&im->rd, eb);
-        if (rc < 0) goto done;
-        if (rc == 0) break;
-        im->arena.len = 0;
-        tl_rowctx_t row;
-        row.im = im;
-        row.nrec = 0;
-        row.rejected = 0;
-        if (im->rd.err >= 0) {
-            tl__row_reject(&row, (tl_reason_t)im->rd.err,
-                           im->rd.err == TL_R_TOO_LONG ? "the line is longer than 1 MiB"
-                                                       : "a quoted field is never closed");
-        } else if (fmt == TL_FMT_JSONL) {
-            if ((rc = jsonl_row(&row, im->rd.raw, im->rd.rawlen))) goto done;
-        } else if (im->rd.too_many || im->rd.nf != im->ncols) {
-            tl__row_reject(&row, TL_R_FIELD_COUNT, "%s%d fields, expected %d",
-                           im->rd.too_many ? "more than " : "", im->rd.nf, im->ncols);
-        } else {
-            tl_slice_t cols[TL_MAX_FIELDS];
-            memcpy(cols, im->rd.f, sizeof cols[0] * (size_t)im->rd.nf);
-            prepare_cols(im, cols, im->rd.nf);
-            rc = o->preset ? im->pf.row(&row, cols, im->rd.nf)
-                           : generic_csv_row(&row, cols, im->rd.nf);
-            if (rc) goto done;
-        }
-        if ((rc = finish_row(im, &row, eb))) goto done;
-        if ((rc = maybe_commit(im, eb))) goto done;
-        if (((im->stats->read - before) & 0xffff) == 0)
-            tl_progress_update(&im->progress, im->rd.bytes, im->stats->read - before);
-    }
-    rc = 0;
+    rc = pump(im, eb);
 done:
     tl_progress_end(&im->progress);
     im->stats->bytes += im->rd.bytes;
-    if (rc && !eb->msg[0]) tl_errbuf_set(eb, "%s:%llu: %s", path, (unsigned long long)im->rd.line,
-                                         tl_strerror(rc));
+    if (rc && !eb->msg[0])
+        tl_errbuf_set(eb, "%s:%llu: %s", path, (unsigned long long)im->rd.line, tl_strerror(rc));
     tl__reader_close(&im->rd);
     cJSON_Delete(im->json);
     im->json = NULL;
@@ -596,11 +800,24 @@ static int register_names(importer_t *im, tl_dkind_t kind, const char *list, tl_
     return 0;
 }
 
+static void importer_free(importer_t *im) {
+    for (int i = 0; i < NCHUNKS; i++) {
+        if (im->chunks[i]) free(im->chunks[i]->arena.mem);
+        free(im->chunks[i]);
+    }
+    tl_buf_fini(&im->scratch);
+    pthread_mutex_destroy(&im->mu);
+    pthread_cond_destroy(&im->cv);
+    free(im);
+}
+
 int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
                     const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
                     void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
     if (!im) return TL_ENOMEM;
+    pthread_mutex_init(&im->mu, NULL);
+    pthread_cond_init(&im->cv, NULL);
     im->st = st;
     im->o = o;
     im->on_reject = on_reject;
@@ -608,10 +825,17 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     im->batch_rows = o->batch_rows ? o->batch_rows : (1u << 20);
     tl_import_stats_t run = {0};
     im->stats = &run;
-    im->arena.cap = ARENA_SIZE;
-    im->arena.mem = malloc(ARENA_SIZE);
     im->rd.fd = -1;
-    int rc = im->arena.mem ? 0 : TL_ENOMEM;
+    int rc = 0;
+    for (int i = 0; !rc && i < NCHUNKS; i++) {
+        im->chunks[i] = malloc(sizeof *im->chunks[i]);
+        if (!im->chunks[i] || !(im->chunks[i]->arena.mem = malloc(CHUNK_ARENA))) {
+            if (im->chunks[i]) im->chunks[i]->arena.mem = NULL;
+            rc = TL_ENOMEM;
+        } else {
+            im->chunks[i]->arena.cap = CHUNK_ARENA;
+        }
+    }
     if (!rc && o->preset && !tl_import_preset_help(o->preset)) {
         tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", o->preset);
         rc = TL_EINVAL;
@@ -620,13 +844,12 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
     if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
     if (!rc) {
-        im->vc.st = st;
-        im->vc.arena = &im->arena;
         im->vc.now_ms = tl_time_now_ms();
         im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
         im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
-        im->vc.users = tl_store_dict(st, TL_D_USER, eb);
-        if (!im->vc.types || !im->vc.channels || !im->vc.users) rc = TL_ENOMEM;
+        im->users = tl_store_dict(st, TL_D_USER, eb);
+        im->items = tl_store_dict(st, TL_D_ITEM, eb);
+        if (!im->vc.types || !im->vc.channels || !im->users || !im->items) rc = TL_ENOMEM;
     }
     for (int i = 0; !rc && i < nfiles; i++) rc = import_file(im, files[i], eb);
     if (!rc && o->strict && run.quarantined) {
@@ -645,8 +868,6 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     stats->quarantined += run.quarantined;
     for (int r = 0; r < TL_R__N; r++) stats->by_reason[r] += run.by_reason[r];
     stats->bytes += run.bytes;
-    tl_buf_fini(&im->scratch);
-    free(im->arena.mem);
-    free(im);
+    importer_free(im);
     return rc;
 }

@@ -38,6 +38,7 @@ typedef struct {
     int nf;
     tl_slice_t f[TL_MAX_FIELDS];
     int too_many;       /* more than TL_MAX_FIELDS fields */
+    int clean;          /* the record is printable ASCII only */
     int err;            /* -1, or the reason the record cannot be split */
     tl_buf_t unq;       /* unquoted field text */
 } tl_reader_t;
@@ -78,6 +79,7 @@ int tl__field_index(tl_kind_t kind, const char *name, size_t n);
  * means absent. */
 typedef struct {
     tl_kind_t kind;
+    int clean; /* every value is printable ASCII: no UTF-8 or control checks */
     tl_slice_t v[TL_KIND_MAX_FIELDS];
 } tl_canon_t;
 
@@ -89,7 +91,8 @@ typedef struct {
     union {
         struct {
             tl_event_t ev; /* ids below are interned when written */
-            const char *user, *item, *query, *city, *session, *campaign;
+            const char *user, *item, *query, *city, *campaign;
+            uint64_t huser, hitem; /* dictionary hashes of user and item */
         } e;
         tl_user_t u;
         tl_item_t it;
@@ -111,16 +114,18 @@ typedef struct {
 
 char *tl__arena_dup(tl_arena_t *a, const char *p, size_t n);
 
+/* What validation may read. It runs on the parsing thread, so it only reads
+ * dictionaries that nothing writes during an import (types, channels); the
+ * check that a credit record's or consent's user is known is made when the
+ * record is written (see import.c). */
 typedef struct {
-    tl_store_t *st;
     tl_arena_t *arena;
     int64_t now_ms;
-    tl_dict_t *types, *channels, *users;
-    const char *pending_user; /* a user emitted earlier in the same row */
+    tl_dict_t *types, *channels;
 } tl_vctx_t;
 
-/* Validates c into out. Returns 0, or a reason code (>= 0 offset by 1:
- * the function returns reason+1) with msg filled in. */
+/* Validates c into out. Returns 0, or the reason code plus one with msg
+ * filled in. */
 int tl__validate(tl_vctx_t *vc, const tl_canon_t *c, tl_rec_t *out, char *msg, size_t msglen);
 
 /* ---- presets (preset.c) ---------------------------------------------------- */

@@ -155,13 +155,17 @@ static int check_fields(vstate_t *s, int64_t *ival, double *dval) {
         if (v->n > f->maxlen)
             return fail(s, TL_R_TOO_LONG, "field %s is %zu bytes long, the limit is %u", f->name,
                         v->n, f->maxlen);
-        if (!tl_utf8_valid(v->p, v->n))
-            return fail(s, TL_R_BAD_UTF8, "field %s is not valid UTF-8 (convert the file, or use "
-                        "--encoding latin1)", f->name);
+        if (!s->c->clean) {
+            if (memchr(v->p, 0, v->n))
+                return fail(s, TL_R_BAD_UTF8, "field %s holds a NUL byte", f->name);
+            if (!tl_utf8_valid(v->p, v->n))
+                return fail(s, TL_R_BAD_UTF8, "field %s is not valid UTF-8 (convert the file, or "
+                            "use --encoding latin1)", f->name);
+        }
         int rc;
         switch (f->type) {
         case FT_ID:
-            for (size_t k = 0; k < v->n; k++)
+            for (size_t k = 0; !s->c->clean && k < v->n; k++)
                 if ((unsigned char)v->p[k] < 0x20 || v->p[k] == 0x7f)
                     return fail(s, TL_R_BAD_ID, "field %s has a control character at byte %zu",
                                 f->name, k + 1);
@@ -349,16 +353,6 @@ static int v_product(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t 
     return 0;
 }
 
-static int known_user(vstate_t *s, int i) {
-    const tl_slice_t *u = &s->c->v[i];
-    if (tl_dict_find(s->vc->users, u->p, u->n) != TL_NONE) return 0;
-    const char *pu = s->vc->pending_user;
-    if (pu && strlen(pu) == u->n && memcmp(pu, u->p, u->n) == 0) return 0;
-    char b[80];
-    return fail(s, TL_R_UNKNOWN_USER, "user \"%s\" is not known: import users (or their events) "
-                "first", show(u, b, sizeof b));
-}
-
 static int v_credit(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o) {
     tl_credit_t *c = &o->c;
     int rc;
@@ -390,7 +384,7 @@ static int v_credit(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *
         }
     }
     c->income_band = str(s, C_INCOME);
-    return known_user(s, C_ID);
+    return 0;
 }
 
 static int v_consent(vstate_t *s, const int64_t *iv, tl_rec_t *o) {
@@ -409,8 +403,10 @@ static int v_consent(vstate_t *s, const int64_t *iv, tl_rec_t *o) {
                     show(st, b, sizeof b));
     o->cs.purpose = str(s, S_PURPOSE);
     o->cs.at = iv[S_AT];
-    return known_user(s, S_ID);
+    return 0;
 }
+
+static const tl_slice_t *c_user(const vstate_t *s) { return &s->c->v[E_USER]; }
 
 static uint64_t event_fp(vstate_t *s, const tl_event_t *e) {
     const tl_canon_t *c = s->c;
@@ -494,9 +490,18 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
     e->fp = event_fp(s, e);
     o->e.user = str(s, E_USER);
     o->e.item = str(s, E_ITEM);
+    o->e.huser = tl_dict_hash(c_user(s)->p, c_user(s)->n);
+    o->e.hitem = has(s, E_ITEM) ? tl_dict_hash(s->c->v[E_ITEM].p, s->c->v[E_ITEM].n) : 0;
     o->e.query = str(s, E_QUERY);
     o->e.city = str(s, E_CITY);
-    o->e.session = str(s, E_SESSION);
+    /* Sessions only group a visit's events: a 32-bit hash of the id serves,
+     * and saves a dictionary entry per visit. */
+    e->session = TL_NONE;
+    if (has(s, E_SESSION)) {
+        const tl_slice_t *v = &s->c->v[E_SESSION];
+        e->session = (uint32_t)tl_hash64(v->p, v->n, 0x73657373ULL);
+        if (e->session == TL_NONE) e->session = 0;
+    }
     o->e.campaign = str(s, E_CAMPAIGN);
     return 0;
 }

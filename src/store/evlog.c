@@ -23,12 +23,18 @@
 
 typedef struct {
     uint8_t id, width;
+    uint64_t dflt; /* the usual value (little-endian bytes), for SPARSE */
 } colspec_t;
 
-/* Column ids and value widths, in the order they are stored. */
+#define NONE32 0xFFFFFFFFull
+#define NAN32 0x7FC00000ull             /* the bits of (float)NAN */
+#define NAN64 0x7FF8000000000000ull     /* the bits of (double)NAN */
+
+/* Column ids, value widths and usual values, in the order they are stored. */
 static const colspec_t COLS[TL_EVB_NCOLS] = {
-    {0, 8}, {1, 4}, {2, 4}, {3, 8}, {4, 1}, {5, 1}, {6, 8}, {7, 4},
-    {8, 4}, {9, 4}, {10, 4}, {11, 4}, {12, 4}, {13, 4}, {14, 4},
+    {0, 8, 0},       {1, 4, 0},      {2, 4, NONE32}, {3, 8, 0},      {4, 1, 0},
+    {5, 1, 0xFF},    {6, 8, NAN64},  {7, 4, 1},      {8, 4, NAN32},  {9, 4, NONE32},
+    {10, 4, NONE32}, {11, 4, NAN32}, {12, 4, NAN32}, {13, 4, NONE32}, {14, 4, NONE32},
 };
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -160,10 +166,147 @@ void tl__evlog_close(tl_evlog_t *lg) {
     lg->fd = -1;
 }
 
-static int is_const(const uint8_t *p, uint32_t n, unsigned w) {
-    for (uint32_t i = 1; i < n; i++)
-        if (memcmp(p, p + (size_t)i * w, w) != 0) return 0;
-    return 1;
+/* Scans a column once: is it constant, how many rows differ from the
+ * default, its range (as signed), and whether it fits 16 bits. The loops are
+ * typed per width so the compiler can vectorise them. */
+typedef struct {
+    int is_const, fits16;
+    uint32_t nset;
+    int64_t mn, mx;
+} colscan_t;
+
+#define SCAN_COL(T, ST, WIDE)                                                  \
+    do {                                                                       \
+        const T *a = (const T *)p;                                             \
+        const T dv = (T)cs->dflt, first = a[0];                                \
+        uint32_t nset = 0, diff = 0, wide = 0;                                 \
+        ST mn = (ST)first, mx = (ST)first;                                     \
+        for (uint32_t i = 0; i < n; i++) {                                     \
+            T v = a[i];                                                        \
+            nset += v != dv;                                                   \
+            diff |= v != first;                                                \
+            wide |= WIDE(v);                                                   \
+            if ((ST)v < mn) mn = (ST)v;                                        \
+            if ((ST)v > mx) mx = (ST)v;                                        \
+        }                                                                      \
+        r.is_const = !diff, r.nset = nset, r.fits16 = !wide, r.mn = mn, r.mx = mx; \
+    } while (0)
+
+static colscan_t scan_col(const uint8_t *p, uint32_t n, const colspec_t *cs) {
+    colscan_t r;
+    switch (cs->width) {
+#define NOT16(v) ((v) >= 0xFFFFu && (v) != 0xFFFFFFFFu)
+#define ALWAYS(v) ((void)(v), 1)
+    case 1: SCAN_COL(uint8_t, int64_t, ALWAYS); break;
+    case 4: SCAN_COL(uint32_t, int64_t, NOT16); break;
+    default: SCAN_COL(uint64_t, int64_t, ALWAYS); break;
+    }
+    return r;
+}
+
+/* How a column will be stored: its encoding and stored length. */
+typedef struct {
+    uint8_t enc;
+    uint32_t len, nset; /* nset: rows that differ from the default (SPARSE) */
+    int64_t base;       /* DELTA32 */
+} colenc_t;
+
+static colenc_t choose(const uint8_t *p, uint32_t n, const colspec_t *cs) {
+    unsigned w = cs->width;
+    colscan_t sc = scan_col(p, n, cs);
+    if (sc.is_const) return (colenc_t){TL_ENC_CONST, w, 0, 0};
+    colenc_t best = {TL_ENC_PLAIN, n * w, 0, 0};
+    uint32_t sparse = 4 + w + (n + 7) / 8 + sc.nset * w;
+    if (sparse < best.len) best = (colenc_t){TL_ENC_SPARSE, sparse, sc.nset, 0};
+    /* ts: offsets from the smallest value */
+    if (cs->id == 3 && (uint64_t)(sc.mx - sc.mn) < 0xFFFFFFFFull && 8 + n * 4 < best.len)
+        best = (colenc_t){TL_ENC_DELTA32, 8 + n * 4, 0, sc.mn};
+    /* small dictionary indexes fit in 16 bits */
+    if (w == 4 && sc.fits16 && n * 2 < best.len) best = (colenc_t){TL_ENC_NARROW16, n * 2, 0, 0};
+    return best;
+}
+
+#define SPARSE_COL(T)                                                          \
+    do {                                                                       \
+        const T *a = (const T *)p, dv = (T)cs->dflt;                           \
+        for (uint32_t i = 0; i < n; i++) {                                     \
+            if (a[i] == dv) continue;                                          \
+            bm[i >> 3] |= (uint8_t)(1u << (i & 7));                            \
+            memcpy(v, &a[i], sizeof(T));                                       \
+            v += sizeof(T);                                                    \
+        }                                                                      \
+    } while (0)
+
+static void encode(uint8_t *o, const uint8_t *p, uint32_t n, const colspec_t *cs,
+                   const colenc_t *e) {
+    unsigned w = cs->width;
+    switch (e->enc) {
+    case TL_ENC_CONST: memcpy(o, p, w); break;
+    case TL_ENC_SPARSE: {
+        put32(o, e->nset);
+        memcpy(o + 4, &cs->dflt, w);
+        uint8_t *bm = o + 4 + w, *v = bm + (n + 7) / 8;
+        memset(bm, 0, (n + 7) / 8);
+        if (w == 1) SPARSE_COL(uint8_t);
+        else if (w == 4) SPARSE_COL(uint32_t);
+        else SPARSE_COL(uint64_t);
+        break;
+    }
+    case TL_ENC_DELTA32: {
+        const int64_t *a = (const int64_t *)p;
+        uint32_t *out = (uint32_t *)(o + 8); /* o is 8-aligned: see write_block */
+        put64(o, (uint64_t)e->base);
+        for (uint32_t i = 0; i < n; i++) out[i] = (uint32_t)(a[i] - e->base);
+        break;
+    }
+    case TL_ENC_NARROW16: {
+        const uint32_t *a = (const uint32_t *)p;
+        uint16_t *out = (uint16_t *)o;
+        for (uint32_t i = 0; i < n; i++) out[i] = (uint16_t)(a[i] == 0xFFFFFFFFu ? 0xFFFF : a[i]);
+        break;
+    }
+    default: memcpy(o, p, (size_t)n * w); break;
+    }
+}
+
+/* Expands a stored column into out (n values); 0, or -1 if it is malformed. */
+static int decode(uint8_t *out, const uint8_t *d, uint32_t len, uint32_t n, uint8_t enc,
+                  unsigned w) {
+    switch (enc) {
+    case TL_ENC_CONST:
+        if (len != w) return -1;
+        for (uint32_t i = 0; i < n; i++) memcpy(out + (size_t)i * w, d, w);
+        return 0;
+    case TL_ENC_SPARSE: {
+        uint32_t nset = len >= 4 ? get32(d) : 0, bml = (n + 7) / 8;
+        if (len < 4 + w + bml || len != 4 + w + bml + (uint64_t)nset * w) return -1;
+        const uint8_t *dflt = d + 4, *bm = dflt + w, *v = bm + bml, *vend = d + len;
+        for (uint32_t i = 0; i < n; i++) {
+            if (bm[i >> 3] & (1u << (i & 7))) {
+                if (v + w > vend) return -1;
+                memcpy(out + (size_t)i * w, v, w);
+                v += w;
+            } else {
+                memcpy(out + (size_t)i * w, dflt, w);
+            }
+        }
+        return v == vend ? 0 : -1;
+    }
+    case TL_ENC_DELTA32: {
+        if (w != 8 || len != 8 + (uint64_t)n * 4) return -1;
+        int64_t base = (int64_t)get64(d);
+        for (uint32_t i = 0; i < n; i++) put64(out + (size_t)i * 8, (uint64_t)(base + get32(d + 8 + (size_t)i * 4)));
+        return 0;
+    }
+    case TL_ENC_NARROW16:
+        if (w != 4 || len != (uint64_t)n * 2) return -1;
+        for (uint32_t i = 0; i < n; i++) {
+            uint16_t v = get16(d + (size_t)i * 2);
+            put32(out + (size_t)i * 4, v == 0xFFFF ? 0xFFFFFFFFu : v);
+        }
+        return 0;
+    default: return -1;
+    }
 }
 
 static int write_block(tl_evlog_t *lg, tl_errbuf_t *eb) {
@@ -172,12 +315,10 @@ static int write_block(tl_evlog_t *lg, tl_errbuf_t *eb) {
     col_ptrs(lg, cols);
     uint32_t n = lg->n;
     size_t dir = (size_t)TL_EVB_NCOLS * 8, payload = dir;
-    uint8_t enc[TL_EVB_NCOLS];
-    uint32_t clen[TL_EVB_NCOLS];
+    colenc_t enc[TL_EVB_NCOLS];
     for (int c = 0; c < TL_EVB_NCOLS; c++) {
-        enc[c] = is_const(cols[c], n, COLS[c].width) ? TL_ENC_CONST : TL_ENC_PLAIN;
-        clen[c] = enc[c] == TL_ENC_CONST ? COLS[c].width : n * COLS[c].width;
-        payload += (clen[c] + 7u) & ~7u;
+        enc[c] = choose(cols[c], n, &COLS[c]);
+        payload += (enc[c].len + 7u) & ~7u;
     }
     tl_buf_clear(&lg->out);
     if (tl_buf_reserve(&lg->out, TL_EVB_HDR + payload)) return TL_ENOMEM;
@@ -199,10 +340,10 @@ static int write_block(tl_evlog_t *lg, tl_errbuf_t *eb) {
     uint8_t *d = b + TL_EVB_HDR, *data = d + dir;
     for (int c = 0; c < TL_EVB_NCOLS; c++) {
         d[c * 8] = COLS[c].id;
-        d[c * 8 + 1] = enc[c];
-        put32(d + c * 8 + 4, clen[c]);
-        memcpy(data, cols[c], clen[c]);
-        data += (clen[c] + 7u) & ~7u;
+        d[c * 8 + 1] = enc[c].enc;
+        put32(d + c * 8 + 4, enc[c].len);
+        encode(data, cols[c], n, &COLS[c], &enc[c]);
+        data += (enc[c].len + 7u) & ~7u;
     }
     XXH3_state_t st;
     XXH3_64bits_reset(&st);
@@ -340,20 +481,14 @@ int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_e
             uint8_t enc = d[c * 8 + 1];
             uint32_t len = get32(d + c * 8 + 4), w = COLS[c].width;
             if (d[c * 8] != COLS[c].id || data + len > end ||
-                (enc == TL_ENC_PLAIN && len != n * w) || (enc == TL_ENC_CONST && len != w) ||
-                enc > TL_ENC_CONST) {
+                (enc == TL_ENC_PLAIN && len != n * w) ||
+                (enc != TL_ENC_PLAIN && decode(sc.col[c], data, len, n, enc, w) != 0)) {
                 tl_errbuf_set(eb, "%s: corrupt block at offset %llu: bad column %d", lg->path,
                               (unsigned long long)off, c);
                 rc = TL_ECORRUPT;
                 break;
             }
-            if (enc == TL_ENC_PLAIN) {
-                ptr[c] = data;
-            } else {
-                uint8_t *o = sc.col[c];
-                for (uint32_t i = 0; i < n; i++) memcpy(o + (size_t)i * w, data, w);
-                ptr[c] = o;
-            }
+            ptr[c] = enc == TL_ENC_PLAIN ? (const void *)data : sc.col[c];
             data += (len + 7u) & ~7u;
         }
         if (rc) break;

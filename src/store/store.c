@@ -235,8 +235,9 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         }
     }
     if (sqlite3_open_v2(dbpath, &s->db,
-                        readonly ? SQLITE_OPEN_READONLY
-                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        SQLITE_OPEN_NOMUTEX |
+                            (readonly ? SQLITE_OPEN_READONLY
+                                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE),
                         NULL) != SQLITE_OK) {
         tl_errbuf_set(eb, "%s: cannot open: %s", dbpath, s->db ? sqlite3_errmsg(s->db) : "?");
         rc = TL_ESQL;
@@ -447,6 +448,8 @@ int tl_store_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
     rc = tl__evlog_append(&s->log, ev, eb);
     return rc ? rc : 1;
 }
+
+void tl_store_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefetch(&s->fps, fp); }
 
 int tl_store_scan_events(tl_store_t *s, tl_evblock_fn fn, void *arg, tl_errbuf_t *eb) {
     return tl__evlog_scan(&s->log, fn, arg, 0, eb);

@@ -31,7 +31,6 @@ typedef enum {
     TL_D_CHANNEL,
     TL_D_CITY,
     TL_D_QUERY,
-    TL_D_SESSION,
     TL_D_CAMPAIGN,
     TL_D__N
 } tl_dkind_t;
@@ -134,6 +133,9 @@ void tl_store_rollback(tl_store_t *st);
 /* Appends an event unless its fingerprint is already stored. Returns 1 if
  * added, 0 for a duplicate, or a negative error. Inside a batch only. */
 int tl_store_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
+
+/* Hints that an event with this fingerprint will be added soon. */
+void tl_store_prefetch_event(const tl_store_t *st, uint64_t fp);
 
 /* Entity upserts: absent fields keep their stored value. Return 1 if the
  * record was created or changed, 0 if it changed nothing (a duplicate), or

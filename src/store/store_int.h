@@ -19,7 +19,8 @@
 #define TL_EVB_ROWS 65536 /* rows per block */
 #define TL_EVB_NCOLS 15
 
-enum { TL_ENC_PLAIN = 0, TL_ENC_CONST = 1 };
+/* Column encodings (docs/FORMATS.md). */
+enum { TL_ENC_PLAIN, TL_ENC_CONST, TL_ENC_SPARSE, TL_ENC_DELTA32, TL_ENC_NARROW16 };
 
 typedef struct {
     int fd;

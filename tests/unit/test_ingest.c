@@ -1,0 +1,292 @@
+/* Unit tests of src/ingest: CSV splitting (quotes, CRLF, embedded newlines,
+ * two-byte delimiters, unterminated quotes), JSON Lines, validation reasons,
+ * multi-record rows, the counting invariant and idempotent re-import. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ingest/ingest.h"
+
+static char dir[256];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/tailor-test-ingest-XXXXXX");
+    setenv("TAILOR_NOW", "2025-12-01T00:00:00Z", 1);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static const char *write_file(const char *name, const char *text, size_t n) {
+    static char path[8][400];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 400, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    fclose(f);
+    return p;
+}
+
+typedef struct {
+    int n;
+    uint64_t line[64];
+    tl_reason_t reason[64];
+} rejects_t;
+
+static void on_reject(const char *src, uint64_t line, tl_reason_t r, const char *msg, void *arg) {
+    (void)src, (void)msg;
+    rejects_t *rj = arg;
+    if (rj->n < 64) rj->line[rj->n] = line, rj->reason[rj->n] = r;
+    rj->n++;
+}
+
+static int run_import(const char *file, const tl_import_opts_t *o, tl_import_stats_t *s,
+                      rejects_t *rj) {
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    memset(s, 0, sizeof *s);
+    if (rj) memset(rj, 0, sizeof *rj);
+    const char *files[] = {file};
+    int rc = tl_import_files(st, files, 1, o, s, on_reject, rj, &eb);
+    if (rc && rc != TL_EBADINPUT) fprintf(stderr, "import: %s\n", eb.msg);
+    tl_store_close(st);
+    assert_int_equal(s->read, s->accepted + s->duplicates + s->quarantined);
+    return rc;
+}
+
+#define HDR "event_id,user,item,type,ts,channel,amount,qty,query,rating,city,lat,lon,session,campaign\n"
+
+static void test_csv_shapes(void **state) {
+    (void)state;
+    const char text[] =
+        HDR
+        "e1,u1,i1,view,2025-11-01T10:00:00Z,app,,,,,,,,s1,\r\n"            /* 2 CRLF */
+        "\n"                                                                 /* 3 blank */
+        "e2,u1,i1,search,2025-11-01T10:01:00Z,app,,,\"red, shoes\",,,,,s1,\n" /* 4 quoted , */
+        "e3,u1,i2,search,2025-11-01T10:02:00Z,app,,,\"two\nlines\",,,,,s1,\n" /* 5-6 newline */
+        "e4,u2,i2,search,2025-11-01T10:03:00Z,app,,,\"say \"\"hi\"\"\",,,,,,\n" /* 7 "" */
+        "e5,u2,i2,view,2025-11-01T10:04:00Z,app\n"                            /* 8 too few */
+        "e6,u2,i2,view,2025-11-01T10:04:00Z,app,,,,,,,,,,,\n"                /* 9 too many */
+        "e7,u2,i2,search,2025-11-01T10:05:00Z,app,,,\"never closed,,,,,,\n"  /* 10 quote */
+        "e8,u3,i3,view,2025-11-01T10:06:00Z,web,,,,,,,,,"; /* 11 no final newline */
+    const char *f = write_file("shapes.csv", text, sizeof text - 1);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.read, 8);
+    assert_int_equal(s.accepted, 5);
+    assert_int_equal(s.quarantined, 3);
+    assert_int_equal(rj.line[0], 8);
+    assert_int_equal(rj.reason[0], TL_R_FIELD_COUNT);
+    assert_int_equal(rj.line[1], 9);
+    assert_int_equal(rj.reason[1], TL_R_FIELD_COUNT);
+    assert_int_equal(rj.line[2], 10);
+    assert_int_equal(rj.reason[2], TL_R_UNTERMINATED_QUOTE);
+    /* Re-import: the good rows are duplicates. */
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 0);
+    assert_int_equal(s.duplicates, 5);
+    assert_int_equal(s.quarantined, 3);
+}
+
+static void test_reasons(void **state) {
+    (void)state;
+    static const struct {
+        const char *row;
+        tl_reason_t reason;
+    } cases[] = {
+        {"x1,u1,i1,view,2025-13-01,app,,,,,,,,,", TL_R_BAD_TIME},
+        {"x2,u1,i1,view,1989-12-31,app,,,,,,,,,", TL_R_TIME_TOO_OLD},
+        {"x3,u1,i1,view,2025-12-03,app,,,,,,,,,", TL_R_TIME_FUTURE},
+        {"x4,u1,i1,teleport,2025-11-01,app,,,,,,,,,", TL_R_UNKNOWN_TYPE},
+        {"x5,u1,i1,view,2025-11-01,fax,,,,,,,,,", TL_R_UNKNOWN_CHANNEL},
+        {"x6,u1,i1,purchase,2025-11-01,app,-5,,,,,,,,", TL_R_NEGATIVE_AMOUNT},
+        {"x7,u1,i1,purchase,2025-11-01,app,12x,,,,,,,,", TL_R_BAD_NUMBER},
+        {"x8,u1,i1,purchase,2025-11-01,app,5,0,,,,,,,", TL_R_OUT_OF_RANGE},
+        {"x9,u1,i1,rate,2025-11-01,app,,,,11,,,,,", TL_R_OUT_OF_RANGE},
+        {"x10,u1,i1,view,2025-11-01,app,,,,,,31.2,,,", TL_R_INCONSISTENT},
+        {"x11,,i1,view,2025-11-01,app,,,,,,,,,", TL_R_MISSING_FIELD},
+        {"x12,u1,,purchase,2025-11-01,app,5,,,,,,,,", TL_R_MISSING_FIELD},
+        {"x13,u1,i1,search,2025-11-01,app,,,,,,,,,", TL_R_MISSING_FIELD},
+        {"x14,u1,i1,view,2025-11-01,app,,,,,Shangh\xff,,,,", TL_R_BAD_UTF8},
+        {"x15,u\x01,i1,view,2025-11-01,app,,,,,,,,,", TL_R_BAD_ID},
+        {"x16,u1,i1,repay,2025-11-01,app,,,,,,,,,", TL_R_MISSING_FIELD},
+        {"x17,u1,i1,view,2025-11-01,app,,,,,,91,10,,", TL_R_OUT_OF_RANGE},
+    };
+    tl_buf_t b;
+    tl_buf_init(&b);
+    tl_buf_append(&b, HDR, strlen(HDR));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        tl_buf_printf(&b, "%s\n", cases[i].row);
+    tl_buf_printf(&b, "ok1,u1,i1,view,2025-11-01,app,,,,,,,,,\n");
+    const char *f = write_file("reasons.csv", b.data, b.len);
+    tl_buf_fini(&b);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 1);
+    assert_int_equal(s.quarantined, sizeof cases / sizeof *cases);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (rj.reason[i] != cases[i].reason)
+            fail_msg("row %zu (%s): got %s, want %s", i, cases[i].row,
+                     tl_reason_name(rj.reason[i]), tl_reason_name(cases[i].reason));
+        assert_int_equal(rj.line[i], i + 2);
+    }
+    /* Under --strict a bad file imports nothing and says so. */
+    o.strict = 1;
+    assert_int_equal(run_import(f, &o, &s, &rj), TL_EBADINPUT);
+}
+
+static void test_jsonl(void **state) {
+    (void)state;
+    const char text[] =
+        "{\"user\":\"u1\",\"item\":\"i1\",\"type\":\"view\",\"ts\":1761991200}\n"
+        "{\"user\":\"u1\",\"item\":\"i1\",\"type\":\"purchase\",\"ts\":\"2025-11-01T10:00:00Z\","
+        "\"amount\":19.9,\"qty\":2}\n"
+        "{\"user\":\"u1\",\"type\":\"view\",\"ts\":1761991200,\"color\":\"red\"}\n" /* unknown */
+        "{\"user\":\"u1\",\"type\":\"view\",\"ts\":[1]}\n"                        /* bad type */
+        "{\"user\":\"u1\",\"type\":\"view\",\n"                                    /* bad json */
+        "[1,2,3]\n"                                                                /* bad json */
+        "{\"user\":\"u2\",\"item\":null,\"type\":\"view\",\"ts\":1761991200}\n";
+    const char *f = write_file("events.jsonl", text, sizeof text - 1);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.read, 7);
+    assert_int_equal(s.accepted, 3);
+    assert_int_equal(rj.reason[0], TL_R_UNKNOWN_FIELD);
+    assert_int_equal(rj.reason[1], TL_R_BAD_TYPE);
+    assert_int_equal(rj.reason[2], TL_R_BAD_JSON);
+    assert_int_equal(rj.reason[3], TL_R_BAD_JSON);
+    /* Events without ids are identified by content: the same row again is a
+     * duplicate, through CSV or JSON alike. */
+    const char csv[] = "user,item,type,ts\nu1,i1,view,2025-11-01T10:00:00Z\n";
+    f = write_file("same.csv", csv, sizeof csv - 1);
+    tl_import_opts_default(&o);
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.duplicates, 1);
+}
+
+static void test_entities_and_unknown_user(void **state) {
+    (void)state;
+    const char users[] =
+        "user,gender,birth_year,city,email,phone\n"
+        "u1,F,1995,Shanghai,a@example.com,13800001111\n"
+        "u2,robot,1990,Beijing,,\n"            /* bad gender */
+        "u3,m,1800,Beijing,,\n"                /* out of range year */
+        "u4,m,1990,Beijing,not-an-email,\n";   /* bad email */
+    const char consents[] = "user,purpose,status,at\n"
+                            "u1,marketing_push,granted,2025-01-01\n"
+                            "u9,marketing_push,granted,2025-01-01\n" /* unknown user */
+                            "u1,marketing_push,maybe,2025-01-01\n";  /* bad status */
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(write_file("users.csv", users, sizeof users - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 1);
+    assert_int_equal(rj.reason[0], TL_R_BAD_VALUE);
+    assert_int_equal(rj.reason[1], TL_R_OUT_OF_RANGE);
+    assert_int_equal(rj.reason[2], TL_R_BAD_VALUE);
+    assert_int_equal(run_import(write_file("consents.csv", consents, sizeof consents - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 1);
+    assert_int_equal(rj.reason[0], TL_R_UNKNOWN_USER);
+    assert_int_equal(rj.line[0], 3);
+    assert_int_equal(rj.reason[1], TL_R_BAD_VALUE);
+}
+
+static void test_map_and_delimiters(void **state) {
+    (void)state;
+    const char text[] = "uid::pid::kind::when\n7::42::view::1761991200\n8::43::cart::1761991200\n";
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    o.delimiter = "::";
+    o.map = "user=uid,item=pid,type=kind,ts=#4";
+    tl_import_stats_t s;
+    assert_int_equal(run_import(write_file("m.csv", text, sizeof text - 1), &o, &s, NULL), 0);
+    assert_int_equal(s.accepted, 2);
+    /* A mapping to a column that is not there is a usage error. */
+    o.map = "user=nope";
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    const char *files[] = {write_file("m2.csv", text, sizeof text - 1)};
+    assert_int_equal(tl_import_files(st, files, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "nope"));
+    tl_store_close(st);
+}
+
+static void test_extra_types(void **state) {
+    (void)state;
+    const char text[] = HDR "e1,u1,i1,wishlist,2025-11-01,kiosk,,,,,,,,,\n";
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    const char *f = write_file("x.csv", text, sizeof text - 1);
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(rj.reason[0], TL_R_UNKNOWN_TYPE);
+    o.extra_types = "wishlist";
+    o.extra_channels = "kiosk";
+    assert_int_equal(run_import(f, &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 1);
+}
+
+static void test_long_line(void **state) {
+    (void)state;
+    size_t n = (1u << 20) + 100;
+    char *text = malloc(n + 200);
+    int h = snprintf(text, n, "%s", HDR);
+    memset(text + h, 'q', n - (size_t)h);
+    memcpy(text + n - 1, "\n", 1);
+    const char tail[] = "e2,u1,i1,view,2025-11-01,app,,,,,,,,,\n";
+    memcpy(text + n, tail, sizeof tail - 1);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(write_file("long.csv", text, n + sizeof tail - 1), &o, &s, &rj), 0);
+    free(text);
+    assert_int_equal(s.read, 2);
+    assert_int_equal(s.accepted, 1);
+    assert_int_equal(rj.reason[0], TL_R_TOO_LONG);
+    assert_int_equal(rj.line[0], 2);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_csv_shapes), T(test_reasons),          T(test_jsonl),
+        T(test_entities_and_unknown_user),            T(test_map_and_delimiters),
+        T(test_extra_types), T(test_long_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

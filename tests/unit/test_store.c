@@ -1,0 +1,336 @@
+/* Unit tests of src/store: batches, de-duplication, the torn-tail cut,
+ * checksums, format versions, entity merges, consents, quarantine and the
+ * sealing of personal data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+static char dir[256];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/tailor-test-store-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static tl_store_t *open_store(int flags) {
+    tl_store_t *st = NULL;
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_open(dir, flags, &st, &eb);
+    if (rc) fprintf(stderr, "open: %s\n", eb.msg);
+    assert_int_equal(rc, 0);
+    return st;
+}
+
+static tl_event_t ev(uint64_t fp, uint32_t user, int64_t ts) {
+    tl_event_t e = {.fp = fp, .user = user, .item = TL_NONE, .ts = ts, .type = TL_EV_VIEW,
+                    .channel = TL_CH_APP, .qty = 1, .amount = NAN, .rating = NAN, .lat = NAN,
+                    .lon = NAN, .query = TL_NONE, .city = TL_NONE, .session = TL_NONE,
+                    .campaign = TL_NONE};
+    return e;
+}
+
+typedef struct {
+    uint64_t n, sum_user;
+    int64_t last_ts;
+    int ordered;
+} scan_t;
+
+static int scan_fn(const tl_evblock_t *b, void *arg) {
+    scan_t *s = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        s->n++;
+        s->sum_user += b->user[i];
+        if (b->ts[i] < s->last_ts) s->ordered = 0;
+        s->last_ts = b->ts[i];
+    }
+    return 0;
+}
+
+static scan_t scan(tl_store_t *st) {
+    scan_t s = {0, 0, 0, 1};
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_scan_events(st, scan_fn, &s, &eb), 0);
+    return s;
+}
+
+static void add_events(tl_store_t *st, uint64_t from, uint64_t to, int expect_added) {
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    for (uint64_t k = from; k < to; k++) {
+        tl_event_t e = ev(k * 7919 + 1, (uint32_t)(k % 1000), (int64_t)(1700000000000 + k));
+        assert_int_equal(tl_store_add_event(st, &e, &eb), expect_added);
+    }
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+}
+
+static void test_commit_reopen_dedupe(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 150000, 1); /* spans several blocks */
+    assert_int_equal(tl_store_event_count(st), 150000);
+    tl_store_close(st);
+    st = open_store(0);
+    scan_t s = scan(st);
+    assert_int_equal(s.n, 150000);
+    assert_true(s.ordered);
+    /* The same fingerprints again are duplicates, after a reopen too. */
+    add_events(st, 100000, 150000, 0);
+    add_events(st, 150000, 160000, 1);
+    assert_int_equal(tl_store_event_count(st), 160000);
+    tl_errbuf_t eb = {{0}};
+    uint64_t blocks, events;
+    assert_int_equal(tl_store_check(st, &blocks, &events, &eb), 0);
+    assert_int_equal(events, 160000);
+    tl_store_close(st);
+}
+
+static void test_rollback(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 1000, 1);
+    tl_errbuf_t eb = {{0}};
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t idx;
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_dict_intern(users, "u-rolled-back", 13, &idx, NULL), 0);
+    for (uint64_t k = 1000; k < 100000; k++) {
+        tl_event_t e = ev(k * 7919 + 1, 1, 1700000000000);
+        assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+    }
+    tl_store_rollback(st);
+    assert_int_equal(tl_store_event_count(st), 1000);
+    assert_int_equal(tl_dict_find(users, "u-rolled-back", 13), TL_NONE);
+    /* The rolled-back fingerprints are not remembered as stored. */
+    add_events(st, 1000, 2000, 1);
+    tl_store_close(st);
+    st = open_store(0);
+    assert_int_equal(scan(st).n, 2000);
+    tl_store_close(st);
+}
+
+static uint64_t file_size(const char *name) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static void test_torn_tail_is_cut(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 5000, 1);
+    tl_store_close(st);
+    uint64_t committed = file_size("events.log");
+    /* A crash after writing blocks but before the SQLite commit leaves bytes
+     * past the committed length. */
+    char p[400];
+    snprintf(p, sizeof p, "%s/events.log", dir);
+    FILE *f = fopen(p, "ab");
+    assert_non_null(f);
+    for (int i = 0; i < 10000; i++) fputc(i & 0xff, f);
+    fclose(f);
+    st = open_store(0);
+    assert_int_equal(file_size("events.log"), committed);
+    assert_int_equal(scan(st).n, 5000);
+    add_events(st, 5000, 6000, 1);
+    tl_store_close(st);
+}
+
+static void test_corrupt_block_detected(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 5000, 1);
+    tl_store_close(st);
+    char p[400];
+    snprintf(p, sizeof p, "%s/events.log", dir);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, 32 + 48 + 15 * 8 + 100, SEEK_SET); /* inside the first block's data */
+    int c = fgetc(f);
+    fseek(f, -1, SEEK_CUR);
+    fputc(c ^ 0x55, f);
+    fclose(f);
+    st = open_store(TL_STORE_READONLY);
+    tl_errbuf_t eb = {{0}};
+    uint64_t blocks, events;
+    assert_int_equal(tl_store_check(st, &blocks, &events, &eb), TL_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "checksum mismatch"));
+    assert_non_null(strstr(eb.msg, "offset 32"));
+    tl_store_close(st);
+}
+
+static void test_truncated_log_refused(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 5000, 1);
+    tl_store_close(st);
+    char p[400];
+    snprintf(p, sizeof p, "%s/events.log", dir);
+    assert_int_equal(truncate(p, 1000), 0);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(dir, 0, &st, &eb), TL_ECORRUPT);
+    assert_null(st);
+    assert_non_null(strstr(eb.msg, "committed"));
+}
+
+static void test_version_refused(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_store_close(st);
+    char p[400];
+    snprintf(p, sizeof p, "%s/tailor.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = 'format'", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(dir, 0, &st, &eb), TL_EVERSION);
+    assert_non_null(strstr(eb.msg, "format 99"));
+}
+
+static void test_missing_dir(void **state) {
+    (void)state;
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    char p[400];
+    snprintf(p, sizeof p, "%s/nope", dir);
+    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
+    assert_non_null(strstr(eb.msg, "import"));
+}
+
+static void test_lock(void **state) {
+    (void)state;
+    tl_store_t *a = open_store(TL_STORE_CREATE), *b;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(dir, 0, &b, &eb), TL_ELOCKED);
+    tl_store_close(a);
+}
+
+static int grep_dir(const char *needle) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "grep -r -a -q -F '%s' %s", needle, dir);
+    return system(cmd) == 0;
+}
+
+static void test_entities_merge_and_seal(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    tl_user_t u = {.gender = "f", .city = "Hangzhou", .birth_year = 1995,
+                   .registered_at = INT64_MIN, .phone = "13912345678",
+                   .email = "zhang.min@example.com", .name = "Zhang Min"};
+    assert_int_equal(tl_store_put_user(st, "u1", &u, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "u1", &u, &eb), 0); /* identical: duplicate */
+    tl_user_t partial = {.city = "Shanghai", .registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "u1", &partial, &eb), 1);
+    /* Absent fields kept their values. */
+    tl_user_t again = u;
+    again.city = "Shanghai";
+    assert_int_equal(tl_store_put_user(st, "u1", &again, &eb), 0);
+    tl_item_t it = {.title = "Phone X", .category = "electronics/phones", .price = 2999};
+    assert_int_equal(tl_store_put_item(st, "i1", &it, &eb), 1);
+    assert_int_equal(tl_store_put_item(st, "i1", &it, &eb), 0);
+    it.price = 2799;
+    assert_int_equal(tl_store_put_item(st, "i1", &it, &eb), 1);
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t uidx = tl_dict_find(users, "u1", 2);
+    assert_int_equal(tl_store_put_consent(st, uidx, "marketing_push", 1, 1000, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, uidx, "marketing_push", 1, 1000, &eb), 0);
+    assert_int_equal(tl_store_put_consent(st, uidx, "marketing_push", 0, 2000, &eb), 1);
+    tl_credit_t c = {.on_time = 10, .late = 1, .max_overdue_days = 5, .history_months = 24,
+                     .debt = 1200, .income_band = "mid", .default_flag = -1};
+    assert_int_equal(tl_store_put_credit(st, uidx, &c, &eb), 1);
+    assert_int_equal(tl_store_put_credit(st, uidx, &c, &eb), 0);
+    const char *raw = "u2,x,13700001111,bad-email";
+    assert_int_equal(tl_store_quarantine(st, "/f.csv", 3, "bad_value", "msg", raw, strlen(raw), &eb), 1);
+    assert_int_equal(tl_store_quarantine(st, "/f.csv", 3, "bad_value", "msg", raw, strlen(raw), &eb), 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_counts_t n;
+    assert_int_equal(tl_store_counts(st, &n, &eb), 0);
+    assert_int_equal(n.users, 1);
+    assert_int_equal(n.items, 1);
+    assert_int_equal(n.consents, 2);
+    assert_int_equal(n.credit, 1);
+    assert_int_equal(n.quarantined, 1);
+    tl_store_close(st);
+    /* Personal data and quarantined rows are not in any file in clear. */
+    assert_false(grep_dir("13912345678"));
+    assert_false(grep_dir("zhang.min@example.com"));
+    assert_false(grep_dir("Zhang Min"));
+    assert_false(grep_dir("13700001111"));
+    /* ...while ordinary fields are (so the grep itself works). */
+    assert_true(grep_dir("Hangzhou") || grep_dir("Shanghai"));
+}
+
+typedef struct {
+    int n;
+    char raw[128];
+} q_t;
+
+static int q_fn(const tl_qrow_t *q, void *arg) {
+    q_t *t = arg;
+    t->n++;
+    snprintf(t->raw, sizeof t->raw, "%.*s", (int)q->rawlen, q->raw);
+    return 0;
+}
+
+static void test_quarantine_roundtrip(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_quarantine(st, "/a.csv", 7, "bad_time", "m", "a,b,c", 5, &eb), 1);
+    assert_int_equal(tl_store_quarantine(st, "/a.csv", 9, "bad_number", "m", "d,e", 3, &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    q_t q = {0, ""};
+    assert_int_equal(tl_store_quarantine_scan(st, "bad_time", q_fn, &q, &eb), 0);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.raw, "a,b,c");
+    q.n = 0;
+    assert_int_equal(tl_store_quarantine_scan(st, NULL, q_fn, &q, &eb), 0);
+    assert_int_equal(q.n, 2);
+    tl_store_close(st);
+    /* With another key the sealed rows cannot be read. */
+    setenv("TAILOR_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1);
+    st = open_store(TL_STORE_READONLY);
+    assert_int_equal(tl_store_quarantine_scan(st, NULL, q_fn, &q, &eb), TL_ECRYPTO);
+    tl_store_close(st);
+    unsetenv("TAILOR_KEY");
+    char p[400];
+    snprintf(p, sizeof p, "%s/key", dir);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_commit_reopen_dedupe),    T(test_rollback),          T(test_torn_tail_is_cut),
+        T(test_corrupt_block_detected),  T(test_truncated_log_refused), T(test_version_refused),
+        T(test_missing_dir),             T(test_lock),              T(test_entities_merge_and_seal),
+        T(test_quarantine_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
