@@ -512,21 +512,25 @@ static int cmd_check(int argc, char **argv) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     if ((rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb))) return fail_err("check", rc, &eb);
-    uint64_t blocks = 0, events = 0;
-    rc = tl_store_check(st, &blocks, &events, &eb);
+    tl_store_check_t ck;
+    rc = tl_store_check(st, &ck, &eb);
     tl_store_close(st);
     if (opt(c, &a, "json")) {
         cJSON *j = cJSON_CreateObject();
+        char digest[32];
+        snprintf(digest, sizeof digest, "%016llx", (unsigned long long)ck.digest);
         cJSON_AddBoolToObject(j, "ok", rc == 0);
-        cJSON_AddNumberToObject(j, "blocks", (double)blocks);
-        cJSON_AddNumberToObject(j, "events", (double)events);
+        cJSON_AddNumberToObject(j, "blocks", (double)ck.blocks);
+        cJSON_AddNumberToObject(j, "events", (double)ck.events);
+        cJSON_AddStringToObject(j, "events_digest", digest);
         if (rc) cJSON_AddStringToObject(j, "error", eb.msg);
         print_json(j);
         return rc ? EXIT_FAIL : EXIT_OK;
     }
     if (rc) return fail_err("check", rc, &eb);
-    printf("ok: %llu blocks, %llu events, all checksums match\n", (unsigned long long)blocks,
-           (unsigned long long)events);
+    printf("ok: %llu blocks, %llu events, all checksums match (digest %016llx)\n",
+           (unsigned long long)ck.blocks, (unsigned long long)ck.events,
+           (unsigned long long)ck.digest);
     return EXIT_OK;
 }
 

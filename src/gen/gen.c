@@ -413,6 +413,12 @@ typedef struct {
     float resp[NMSG];
 } uhot_t;
 
+/* A slot of an alias table: take item keep when the random cut < cut, else
+ * item other. The three words share a cache line, so a pick costs one miss. */
+typedef struct {
+    uint32_t cut, keep, other;
+} alias_t;
+
 typedef struct {
     uint32_t price; /* cents */
     float rel;      /* log(price / subcategory median) */
@@ -463,10 +469,8 @@ typedef struct {
     guser_t *users;
     uhot_t *hot;
     gitem_t *items;
-    uint32_t *sub_items;  /* items grouped by subcategory (alias slots) */
-    uint32_t *al_cut;     /* Walker alias table per subcategory: keep slot k */
-    uint32_t *al_alias;   /* when the low 32 random bits < al_cut[k], else
-                           * take item al_alias[k]: O(1) Zipf sampling */
+    alias_t *alias;       /* items grouped by subcategory, one Walker alias
+                           * table per subcategory: O(1) Zipf sampling */
     uint32_t sub_off[NSUB + 1];
     double sub_w[NSUB], top_w[NCAT], top_cum_all[NCAT];
     double city_cum[NCITY], hour_cum[24], occ_cum[NOCC], edu_cum[NEDU], dom_cum[NDOMAIN];
@@ -1065,13 +1069,11 @@ static int build_items(gen_t *g) {
     tl_rng_t r;
     tl_rng_seed(&r, tl_hash64(&g->o.seed, sizeof g->o.seed, 2));
     g->items = calloc(M, sizeof *g->items);
-    g->sub_items = malloc((size_t)M * sizeof *g->sub_items);
-    g->al_cut = malloc((size_t)M * sizeof *g->al_cut);
-    g->al_alias = malloc((size_t)M * sizeof *g->al_alias);
+    g->alias = malloc((size_t)M * sizeof *g->alias);
     uint32_t *rank = malloc((size_t)M * sizeof *rank);
     double *pw = malloc((size_t)M * sizeof *pw);
     uint32_t *stk = malloc((size_t)M * sizeof *stk);
-    if (!g->items || !g->sub_items || !g->al_cut || !g->al_alias || !rank || !pw || !stk) {
+    if (!g->items || !g->alias || !rank || !pw || !stk) {
         free(rank), free(pw), free(stk);
         tl_errbuf_set(g->eb, "gen: out of memory for %u items", M);
         return TL_ENOMEM;
@@ -1111,7 +1113,7 @@ static int build_items(gen_t *g) {
         int s = g->items[i].sub;
         double pop = 1.0 / pow((double)rank[i] + 1.0, 0.9);
         g->sub_w[s] += pop;
-        g->sub_items[fill[s]] = i;
+        g->alias[fill[s]].keep = i;
         pw[fill[s]] = pop;
         fill[s]++;
     }
@@ -1124,20 +1126,20 @@ static int build_items(gen_t *g) {
         uint32_t ns = 0, nl = 0;
         for (uint32_t k = 0; k < n; k++) {
             pw[off + k] = pw[off + k] * n / g->sub_w[s];
-            g->al_alias[off + k] = g->sub_items[off + k];
+            g->alias[off + k].other = g->alias[off + k].keep;
             if (pw[off + k] < 1.0) small[ns++] = k;
             else *--large = k, nl++;
         }
         while (ns && nl) {
             uint32_t a = small[--ns], b = *large;
-            g->al_cut[off + a] = (uint32_t)(pw[off + a] * 4294967296.0 > 4294967295.0
-                                                ? 4294967295.0 : pw[off + a] * 4294967296.0);
-            g->al_alias[off + a] = g->sub_items[off + b];
+            g->alias[off + a].cut = (uint32_t)(pw[off + a] * 4294967296.0 > 4294967295.0
+                                                   ? 4294967295.0 : pw[off + a] * 4294967296.0);
+            g->alias[off + a].other = g->alias[off + b].keep;
             pw[off + b] -= 1.0 - pw[off + a];
             if (pw[off + b] < 1.0) large++, nl--, small[ns++] = b;
         }
-        while (nl) g->al_cut[off + *large] = UINT32_MAX, large++, nl--;
-        while (ns) g->al_cut[off + small[--ns]] = UINT32_MAX;
+        while (nl) g->alias[off + *large].cut = UINT32_MAX, large++, nl--;
+        while (ns) g->alias[off + small[--ns]].cut = UINT32_MAX;
     }
     free(pw), free(stk);
     for (int c = 0; c < NCAT; c++) g->top_w[c] = 0;
@@ -1487,8 +1489,8 @@ static int pick_sub(gen_t *g, int cat) {
 static uint32_t pick_in_sub(gen_t *g, int s) {
     uint32_t off = g->sub_off[s], n = g->sub_off[s + 1] - off;
     uint64_t x = tl_rng_next(&g->rev);
-    uint32_t k = off + (uint32_t)(((x >> 32) * n) >> 32);
-    return (uint32_t)x < g->al_cut[k] ? g->sub_items[k] : g->al_alias[k];
+    const alias_t *a = &g->alias[off + (uint32_t)(((x >> 32) * n) >> 32)];
+    return (uint32_t)x < a->cut ? a->keep : a->other;
 }
 
 /* Popular items first; a price-sensitive user takes the cheaper of two. */
@@ -1678,13 +1680,14 @@ static int day_generate(gen_t *g, int d) {
         uhot_t *h = &g->hot[u];
         if (h->reg_day > d) continue;
         double lam = base * h->act;
-        double p1 = lam / (1 + lam);
         int reg_today = h->reg_day == d;
         int rc;
         /* one 64-bit draw gives both daily coin flips (visit, message) */
         uint64_t x = tl_rng_next(&g->rev);
         double u_visit = (double)(x >> 32) * 0x1p-32, u_send = (double)(uint32_t)x * 0x1p-32;
-        if (u_visit < p1 || reg_today) {
+        /* visit with probability lam / (1 + lam), without dividing */
+        if (u_visit * (1 + lam) < lam || reg_today) {
+            double p1 = lam / (1 + lam);
             guser_t *U = &g->users[u];
             uint32_t reg_off = reg_today ? (uint32_t)(U->reg_s - g->day_s) : 0;
             int n = 1;
@@ -2381,9 +2384,7 @@ static void gen_free(gen_t *g) {
     free(g->users);
     free(g->hot);
     free(g->items);
-    free(g->sub_items);
-    free(g->al_cut);
-    free(g->al_alias);
+    free(g->alias);
     free(g->qarena);
     free(g->ev);
     free(g->order);

@@ -250,9 +250,9 @@ static int v_user(vstate_t *s, const int64_t *iv, tl_rec_t *o) {
     u->registered_at = INT64_MIN;
     if (has(s, U_GENDER)) {
         const tl_slice_t *g = &s->c->v[U_GENDER];
-        if (ci_eq(g, "f") || ci_eq(g, "female") || ci_eq(g, "w")) u->gender = "f";
+        if (ci_eq(g, "f") || ci_eq(g, "female")) u->gender = "f";
         else if (ci_eq(g, "m") || ci_eq(g, "male")) u->gender = "m";
-        else if (ci_eq(g, "o") || ci_eq(g, "other") || ci_eq(g, "x")) u->gender = "o";
+        else if (ci_eq(g, "o") || ci_eq(g, "other")) u->gender = "o";
         else {
             char b[40];
             return fail(s, TL_R_BAD_VALUE, "field gender: \"%s\" is not f, m or o",

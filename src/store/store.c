@@ -794,22 +794,18 @@ void tl_store_evstats_fini(tl_store_evstats_t *s) {
     s->ndays = 0;
 }
 
-typedef struct {
-    uint64_t blocks, events;
-} check_ctx_t;
-
 static int check_block(const tl_evblock_t *b, void *arg) {
-    check_ctx_t *c = arg;
+    tl_store_check_t *c = arg;
     c->blocks++;
     c->events += b->n;
+    for (uint32_t i = 0; i < b->n; i++) c->digest += tl_hash64(&b->fp[i], 8, 0);
     return 0;
 }
 
-int tl_store_check(tl_store_t *s, uint64_t *blocks, uint64_t *events, tl_errbuf_t *eb) {
-    check_ctx_t c = {0, 0};
+int tl_store_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
+    tl_store_check_t c = {0, 0, 0};
     int rc = tl__evlog_scan(&s->log, check_block, &c, 1, eb);
-    *blocks = c.blocks;
-    *events = c.events;
+    *out = c;
     if (rc) return rc;
     if (c.events != s->log.nevents) {
         tl_errbuf_set(eb, "%s/events.log: %llu events in the log but %llu recorded as committed",

@@ -176,8 +176,13 @@ int tl_store_scan_events(tl_store_t *st, tl_evblock_fn fn, void *arg, tl_errbuf_
 uint64_t tl_store_event_count(const tl_store_t *st);
 
 /* Verifies every checksum of the log and SQLite's integrity; eb names the
- * first problem and its offset. */
-int tl_store_check(tl_store_t *st, uint64_t *blocks, uint64_t *events, tl_errbuf_t *eb);
+ * first problem and its offset. The digest is a sum of hashes of the event
+ * fingerprints: two stores with the same events have the same digest,
+ * whatever the order they arrived in. */
+typedef struct {
+    uint64_t blocks, events, digest;
+} tl_store_check_t;
+int tl_store_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
 
 /* Counts for `tailor stats`. */
 typedef struct {

@@ -207,9 +207,9 @@ for f in "${ORDER[@]}"; do
     total_bad=$((total_bad + want))
     check "import $f: quarantined" "$Q" "$want"
     want=$(expected_count "$f" read)
-    [[ -n $want ]] && check "import $f: read" "$R" "$want"
+    if [[ -n $want ]]; then check "import $f: read" "$R" "$want"; fi
     want=$(expected_count "$f" duplicates)
-    [[ -n $want ]] && check "import $f: duplicates" "$D" "$want"
+    if [[ -n $want ]]; then check "import $f: duplicates" "$D" "$want"; fi
 done
 stats1=$(stats_json "$DATA")
 check "stats after the first import: quarantined" "$(jget quarantined <<<"$stats1")" "$total_bad"

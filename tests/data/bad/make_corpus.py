@@ -483,10 +483,12 @@ f.good(J(("user", "77"), ("type", '"click"'), ("ts", '"2024-06-01T00:04:00Z"'), 
 f.good(J(("user", '"u3"'), ("type", '"view"'), ("ts", '"2024-06-01T00:05:00Z"'), ("lat", "null"), ("lon", "null"),
          ("channel", "null")), "nulls are absent")
 f.good(J(("type", '"view"'), ("ts", '"2024-06-01T00:05:00Z"'), ("user", '"u3"')), "same content, other key order: duplicate")
-for raw, why in [(b'{"user":"u1","type":"view"', "object never closed"), (b"[1,2]", "an array"),
+for raw, why in [(b'{"user":"u1","type":"view","ts":"2024-06-01"', "object never closed"), (b"[1,2]", "an array"),
                  (b'"hello"', "a string"), (b"42", "a number"), (b"null", "null"),
-                 (b'{"user":"u1",}', "trailing comma"), (b"{'user':'u1'}", "single quotes"),
-                 (b'{user:"u1"}', "unquoted key"), (b'{"user":"u1","type":"view","ts":"2024-06-01","amount":NaN}', "NaN literal")]:
+                 (b'{"user":"u1","type":"view","ts":"2024-06-01",}', "trailing comma"),
+                 (b"{'user':'u1','type':'view','ts':'2024-06-01'}", "single quotes"),
+                 (b'{user:"u1",type:"view",ts:"2024-06-01"}', "unquoted keys"),
+                 (b'{"user":"u1","type":"view","ts":"2024-06-01","amount":NaN}', "NaN literal")]:
     f.bad(raw, "bad_json", "events.jsonl: %s" % why)
 f.bad(b'{"user":"u1","type":"view","ts":"2024-06-01T00:06:00Z"} trailing', "bad_json",
       "events.jsonl: text after the object")

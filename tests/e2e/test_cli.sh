@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end tests of the command line: help and exit codes, the data
+# directory rules, gen → import matching the generator's ground truth
+# exactly, JSON outputs, re-import idempotence, personal data never in clear
+# on disk and masked in output, and clear errors for damaged stores.
+set -uo pipefail
+TAILOR=${TAILOR:-$(dirname "$0")/../../build/tailor}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export TAILOR_NOW=2025-12-01T00:00:00Z
+unset TAILOR_DATA TAILOR_KEY
+pass=0 fail=0
+check() { # check "description" command...
+    local what=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+status() { "$@" >/dev/null 2>&1; echo $?; }
+
+# help and usage errors
+check "help lists commands" bash -c "'$TAILOR' help | grep -q 'import'"
+check "command --help" bash -c "'$TAILOR' import --help | grep -q -- '--preset'"
+check "no command: exit 2" test "$(status "$TAILOR")" = 2
+check "unknown command: exit 2" test "$(status "$TAILOR" frobnicate)" = 2
+check "unknown option: exit 2" test "$(status "$TAILOR" stats --bogus)" = 2
+check "import without files: exit 2" test "$(status "$TAILOR" import)" = 2
+check "bad --kind: exit 2" test "$(status "$TAILOR" --data "$tmp/x" import --kind nope f.csv)" = 2
+check "stats on a missing data dir: exit 1" test "$(status "$TAILOR" --data "$tmp/none" stats)" = 1
+"$TAILOR" --data "$tmp/none" stats 2>"$tmp/err"
+check "missing data dir says what to do" grep -q "import" "$tmp/err"
+
+# gen is deterministic
+"$TAILOR" gen --users 3000 --items 400 --days 30 --seed 5 --out "$tmp/w1" >/dev/null
+"$TAILOR" gen --users 3000 --items 400 --days 30 --seed 5 --out "$tmp/w2" >/dev/null
+check "gen is deterministic" diff -r -q "$tmp/w1" "$tmp/w2"
+files=("$tmp/w1/users.csv" "$tmp/w1/items.csv" "$tmp/w1/products.csv" "$tmp/w1/credit.csv"
+       "$tmp/w1/consents.csv" "$tmp/w1/events.csv")
+
+# import matches the generator's truth exactly; $TAILOR_DATA picks the dir
+export TAILOR_DATA="$tmp/d"
+out=$("$TAILOR" import --json "${files[@]}")
+check "import --json is one JSON document" bash -c "echo '$out' | python3 -c 'import json,sys; json.load(sys.stdin)'"
+python3 - "$out" "$tmp/w1/truth.json" <<'EOF' && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: import counts vs truth.json" >&2; }
+import json, sys
+s = json.loads(sys.argv[1]); t = json.load(open(sys.argv[2]))
+assert s["read"] == s["accepted"] + s["duplicates"] + s["quarantined"], s
+assert s["by_reason"] == t["dirty"], (s["by_reason"], t["dirty"])
+assert s["duplicates"] == t["duplicates"], (s["duplicates"], t["duplicates"])
+assert s["quarantined"] == sum(t["dirty"].values())
+EOF
+check "the data went to \$TAILOR_DATA" test -f "$tmp/d/tailor.db"
+stats=$("$TAILOR" stats --json)
+check "stats: events equal the truth" test "$(echo "$stats" | json 'd["events"]')" = "$(json 'd["events"]' <"$tmp/w1/truth.json")"
+check "stats: users" test "$(echo "$stats" | json 'd["users"]')" -ge 3000
+check "stats keys" bash -c "echo '$stats' | python3 -c 'import json,sys; d=json.load(sys.stdin); [d[k] for k in (\"users\",\"items\",\"events\",\"events_by_type\",\"quarantined\")]'"
+last=$("$TAILOR" import "${files[@]}" | tail -n 1)
+check "last line is the summary" bash -c "echo '$last' | grep -Eq '^read=[0-9]+ accepted=0 duplicates=[0-9]+ quarantined=[0-9]+$'"
+check "stats unchanged by re-import" test "$("$TAILOR" stats --json)" = "$stats"
+check "--data beats \$TAILOR_DATA" test "$(status "$TAILOR" --data "$tmp/none" stats)" = 1
+unset TAILOR_DATA
+D="$tmp/d"
+
+# personal data: never in clear on disk, masked in listings
+phone=$(awk -F, 'NR==2{print $10}' "$tmp/w1/users.csv")
+email=$(awk -F, 'NR==2{print $11}' "$tmp/w1/users.csv")
+check "sample personal data present in the source" test -n "$phone" -a -n "$email"
+check "no phone in clear in the data dir" bash -c "! grep -r -a -q -F '$phone' '$D'"
+check "no e-mail in clear in the data dir" bash -c "! grep -r -a -q -F '$email' '$D'"
+"$TAILOR" --data "$D" quarantine list --limit 100000 >"$tmp/qlist"
+check "quarantine list shows rows" grep -q "bad_" "$tmp/qlist"
+check "quarantine list masks phones" bash -c "! grep -Eq '1[3-9][0-9]{9}' '$tmp/qlist'"
+"$TAILOR" --data "$D" quarantine export --format jsonl --out "$tmp/q.jsonl"
+check "export has every quarantined row" test "$(wc -l <"$tmp/q.jsonl")" = "$(echo "$stats" | json 'd["quarantined"]')"
+check "export file is private" test "$(stat -c %a "$tmp/q.jsonl")" = 600
+"$TAILOR" --data "$D" quarantine list --json --reason bad_time >"$tmp/q.json"
+check "quarantine list --json by reason" bash -c "python3 -c 'import json; d=json.load(open(\"$tmp/q.json\")); assert d[\"total\"] > 0 and all(r[\"reason\"] == \"bad_time\" for r in d[\"rows\"])'"
+
+# strict mode
+"$TAILOR" --data "$tmp/s" import --strict "$tmp/w1/events.csv" >/dev/null 2>"$tmp/err"
+code=$?
+check "--strict on dirty input exits 3" test "$code" = 3
+check "--strict names the bad rows" grep -q "events.csv:" "$tmp/err"
+check "--strict imported nothing" test "$("$TAILOR" --data "$tmp/s" stats --json | json 'd["events"]')" = 0
+check "--strict on clean input exits 0" test "$(status "$TAILOR" --data "$tmp/s" import --strict "$tmp/w1/products.csv")" = 0
+
+# damaged stores give clear errors
+cp -r "$D" "$tmp/corrupt"
+python3 - "$tmp/corrupt/events.log" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[32 + 48 + 200] ^= 0x5A
+open(p, "wb").write(bytes(b))
+EOF
+"$TAILOR" --data "$tmp/corrupt" check 2>"$tmp/err"
+check "check finds a corrupt block" test $? = 1
+check "corruption error names the offset" grep -q "offset 32" "$tmp/err"
+cp -r "$D" "$tmp/old"
+sqlite3 "$tmp/old/tailor.db" "UPDATE meta SET value = 2 WHERE key = 'format'" 2>/dev/null || \
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE meta SET value=2 WHERE key='format'\"); c.commit()" "$tmp/old/tailor.db"
+"$TAILOR" --data "$tmp/old" stats 2>"$tmp/err"
+check "another format version is refused" test $? = 1
+check "version error says which" grep -q "format 2" "$tmp/err"
+check "check --json on a good store" bash -c "'$TAILOR' --data '$D' check --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"ok\"]'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
