@@ -18,6 +18,7 @@ build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: deps build
+	rm -rf $(BUILD)/demo-data $(BUILD)/demo-data-world
 	$(BUILD)/tailor --data $(BUILD)/demo-data demo
 
 test: deps build

@@ -431,8 +431,8 @@ static int q_row(const tl_qrow_t *q, void *arg) {
         }
         return ferror(c->out) ? TL_EIO : 0;
     }
-    /* Listing is for people: personal data in the raw text is masked. */
-    tl_mask_text(q->raw, q->rawlen, &c->b);
+    /* Listing is for people: it shows the preview, personal data masked. */
+    tl_buf_append(&c->b, q->preview, strlen(q->preview));
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "source", q->source);
@@ -478,7 +478,7 @@ static int cmd_quarantine(int argc, char **argv) {
     }
     if (q.export && q.csv) fprintf(q.out, "id,source,line,reason,message,raw\n");
     q.arr = cJSON_CreateArray();
-    rc = tl_store_quarantine_scan(st, opt(c, &a, "reason"), q_row, &q, &eb);
+    rc = tl_store_quarantine_scan(st, opt(c, &a, "reason"), q.export, q_row, &q, &eb);
     tl_store_close(st);
     if (q.out != stdout && fclose(q.out) != 0 && !rc) rc = TL_EIO;
     tl_buf_fini(&q.b);

@@ -168,6 +168,10 @@ int tl_utf8_valid(const char *s, size_t n);
  * keep their first 3 and last 4 (138****1234), and ID-card-like runs (digits
  * ending in X) likewise. Appends the result to out. */
 int tl_mask_text(const char *s, size_t n, tl_buf_t *out);
+/* Masks one personal value: an e-mail keeps its first letter and domain,
+ * a value of mostly digits its first 3 and last 4 characters, anything else
+ * (a name) its first character followed by "**". Appends to out. */
+int tl_mask_value(const char *s, size_t n, tl_buf_t *out);
 
 /* ---- deterministic random numbers (xoshiro256**) ------------------------ */
 

@@ -112,7 +112,7 @@ int tl_time_parse(const char *s, size_t n, int64_t *out_ms) {
     }
     int64_t v = 0;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ndig++) {
-        if (ndig >= 15) return TL_EBADINPUT;
+        if (ndig >= 14) return TL_EBADINPUT; /* a 15th digit */
         v = v * 10 + (s[i] - '0');
     }
     if (ndig == 0) return TL_EBADINPUT;

@@ -222,6 +222,28 @@ int tl_mask_text(const char *s, size_t n, tl_buf_t *out) {
     return tl_buf_append(out, s + lit, n - lit);
 }
 
+int tl_mask_value(const char *s, size_t n, tl_buf_t *out) {
+    if (n == 0) return 0;
+    const char *at = memchr(s, '@', n);
+    if (at && at > s) {
+        if (tl_buf_append(out, s, 1) || tl_buf_append(out, "***", 3)) return TL_ENOMEM;
+        return tl_buf_append(out, at, n - (size_t)(at - s));
+    }
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++) digits += is_digit(s[i]);
+    if (n >= 8 && digits * 2 >= n) {
+        if (tl_buf_append(out, s, 3)) return TL_ENOMEM;
+        for (size_t i = 7; i < n; i++)
+            if (tl_buf_append(out, "*", 1)) return TL_ENOMEM;
+        return tl_buf_append(out, s + n - 4, 4);
+    }
+    /* The first character, whole even if it is several UTF-8 bytes. */
+    size_t k = 1;
+    while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80) k++;
+    if (tl_buf_append(out, s, k)) return TL_ENOMEM;
+    return tl_buf_append(out, "**", 2);
+}
+
 /* ---- random numbers ----------------------------------------------------- */
 
 static uint64_t splitmix64(uint64_t *x) {

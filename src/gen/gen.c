@@ -42,7 +42,10 @@
 
 #define DAY_S 86400
 #define NONE32 UINT32_MAX
-#define WBUF_CAP (1u << 20)
+#define STDIO_BUF (1u << 20) /* setvbuf size of every output file */
+#define WBUF_CAP (4u << 20)  /* our staging buffer: larger than stdio's, so
+                              * fwrite passes most bytes straight to write(2)
+                              * instead of copying them once more */
 
 /* ---- static tables ------------------------------------------------------ */
 
@@ -494,6 +497,8 @@ typedef struct {
     uint32_t session;
     char camp[NMSG][48];
 
+    uint8_t city_len[NCITY], type_len[NEVTYPE], chan_len[NCHAN];
+
     /* time formatting cache */
     int64_t iso_day;
     char iso_pre[16];
@@ -678,7 +683,7 @@ static int w_open(gen_t *g, const char *name) {
         w->path = w->buf = NULL;
         return tl_err_from_errno(e);
     }
-    setvbuf(w->f, NULL, _IOFBF, WBUF_CAP);
+    setvbuf(w->f, NULL, _IOFBF, STDIO_BUF);
     return 0;
 }
 
@@ -1744,12 +1749,14 @@ static char *fmt_event(gen_t *g, const gev_t *e, uint64_t id, char *p) {
     *p++ = ',';
     if (e->item != NONE32) *p++ = 'i', p = put_upad(p, (uint64_t)e->item + 1, 5);
     *p++ = ',';
-    p = put_str(p, EV_NAMES[e->type]);
+    memcpy(p, EV_NAMES[e->type], g->type_len[e->type]);
+    p += g->type_len[e->type];
     *p++ = ',';
     int64_t ts = g->day_s + e->sec;
     p = (e->flags & EF_UNIX) ? put_u(p, (uint64_t)ts) : put_iso(g, p, ts);
     *p++ = ',';
-    p = put_str(p, CH_NAMES[e->chan]);
+    memcpy(p, CH_NAMES[e->chan], g->chan_len[e->chan]);
+    p += g->chan_len[e->chan];
     *p++ = ',';
     if (e->flags & EF_AMOUNT) p = put_cents(p, e->amount);
     *p++ = ',';
@@ -1763,7 +1770,8 @@ static char *fmt_event(gen_t *g, const gev_t *e, uint64_t id, char *p) {
     *p++ = ',';
     if (e->rating) p = put_u(p, e->rating);
     *p++ = ',';
-    p = put_str(p, CITIES[e->city].name);
+    memcpy(p, CITIES[e->city].name, g->city_len[e->city]);
+    p += g->city_len[e->city];
     *p++ = ',';
     if (e->flags & EF_GEO) {
         /* where the session happens, plus a few metres of GPS noise */
@@ -1979,12 +1987,17 @@ static void day_write(gen_t *g) {
     int npend = 0;
     for (size_t k = 0; k < g->nev; k++) {
         const gev_t *e = &g->ev[g->order[k]];
-        if (pdirty > 0 && tl_rng_uniform(&g->rdirty) < pdirty) write_dirty_event(g, e);
+        double u_dirty = 1, u_dup = 1;
+        if (rate > 0) { /* one draw, two coin flips */
+            uint64_t x = tl_rng_next(&g->rdirty);
+            u_dirty = (double)(x >> 32) * 0x1p-32, u_dup = (double)(uint32_t)x * 0x1p-32;
+        }
+        if (u_dirty < pdirty) write_dirty_event(g, e);
         uint64_t id = ++g->eid;
         write_valid(g, e, id);
         g->n_valid++;
         g->type_n[e->type]++;
-        if (pdup > 0 && tl_rng_uniform(&g->rdirty) < pdup && npend < MAXDUP)
+        if (u_dup < pdup && npend < MAXDUP)
             pend[npend++] = (dup_t){g->order[k], id, k + 1 + tl_rng_below(&g->rdirty, 40)};
         for (int i = 0; i < npend;) {
             if (pend[i].due <= k) {
@@ -2320,6 +2333,9 @@ static int gen_setup(gen_t *g) {
     g->end_year = atoi(t);
     g->promo_day = (int)(g->o.days * 7 / 10);
     g->iso_day = INT64_MIN;
+    for (int i = 0; i < NCITY; i++) g->city_len[i] = (uint8_t)strlen(CITIES[i].name);
+    for (int i = 0; i < NEVTYPE; i++) g->type_len[i] = (uint8_t)strlen(EV_NAMES[i]);
+    for (int i = 0; i < NCHAN; i++) g->chan_len[i] = (uint8_t)strlen(CH_NAMES[i]);
 
     double w[NCITY > NOCC ? NCITY : NOCC];
     for (int i = 0; i < NCITY; i++) w[i] = 1.0 / pow(i + 1.0, 0.9);

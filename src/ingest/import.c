@@ -42,6 +42,7 @@ typedef struct {
     const char *msg;  /* when rejected */
     const char *raw;  /* when rejected, or when the writer may still reject it */
     size_t rawlen;
+    const char *preview; /* raw with personal data masked, for listings */
 } row_t;
 
 typedef struct {
@@ -217,10 +218,37 @@ static int json_field(importer_t *im, const char *key) {
     return -2;
 }
 
+/* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
+ * the string there without a word. */
+static int json_has_nul(const char *s, size_t n) {
+    for (const char *p = s; (p = memchr(p, 'u', (size_t)(s + n - p))) != NULL; p++) {
+        if (p == s || p[-1] != '\\' || (size_t)(s + n - p) < 5 || memcmp(p + 1, "0000", 4) != 0)
+            continue;
+        size_t bs = 0;
+        for (const char *q = p - 1; q >= s && *q == '\\'; q--) bs++;
+        if (bs % 2 == 1) return 1;
+    }
+    return 0;
+}
+
 static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
     importer_t *im = rc->im;
     cJSON_Delete(im->json);
-    im->json = cJSON_ParseWithLength(line, n);
+    const char *end = NULL;
+    im->json = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (im->json && end) {
+        /* Only white space may follow the object. */
+        while (end < line + n && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
+        if (end != line + n) {
+            tl__row_reject(rc, TL_R_BAD_JSON, "text after the JSON object at byte %zu",
+                           (size_t)(end - line) + 1);
+            return 0;
+        }
+    }
+    if (im->json && json_has_nul(line, n)) {
+        tl__row_reject(rc, TL_R_BAD_UTF8, "a string holds a NUL character (\\u0000)");
+        return 0;
+    }
     if (!im->json || !cJSON_IsObject(im->json)) {
         const char *err = im->json ? NULL : cJSON_GetErrorPtr();
         if (err && err >= line && err <= line + n)
@@ -317,7 +345,8 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
 static int quarantine(importer_t *im, const row_t *row, tl_reason_t reason, const char *msg,
                       tl_errbuf_t *eb) {
     int rc = tl_store_quarantine(im->st, im->source, row->line, tl_reason_name(reason), msg,
-                                 row->raw ? row->raw : "", row->rawlen, eb);
+                                 row->raw ? row->raw : "", row->rawlen,
+                                 row->preview ? row->preview : "", eb);
     if (rc < 0) return rc;
     im->stats->quarantined++;
     im->stats->by_reason[reason]++;
@@ -424,6 +453,73 @@ static void publish(importer_t *im) {
     pthread_mutex_unlock(&im->mu);
 }
 
+static int is_pii_field(int f) {
+    static const char *const pii[] = {"name", "phone", "email", "id_number"};
+    if (f < 0) return 0;
+    for (size_t i = 0; i < sizeof pii / sizeof *pii; i++)
+        if (strcmp(tl__kinds[TL_KIND_USERS].fields[f].name, pii[i]) == 0) return 1;
+    return 0;
+}
+
+/* A display copy of the current record with personal data masked: the
+ * personal fields of a user record by position (all fields when the row
+ * does not line up with the header), and anything that looks like a phone,
+ * an ID number or an e-mail elsewhere. */
+static void make_preview(importer_t *im, tl_buf_t *b) {
+    tl_reader_t *rd = &im->rd;
+    tl_buf_clear(b);
+    int users = im->kind == TL_KIND_USERS && !im->o->preset;
+    if (!users || rd->err >= 0) {
+        tl_mask_text(rd->raw, rd->rawlen, b);
+        return;
+    }
+    if (im->fmt == TL_FMT_JSONL) {
+        cJSON *j = cJSON_ParseWithLength(rd->raw, rd->rawlen);
+        if (!j || !cJSON_IsObject(j)) {
+            tl_buf_printf(b, "(not a JSON object, %zu bytes)", rd->rawlen);
+        } else {
+            for (cJSON *it = j->child; it; it = it->next) {
+                int f = json_field(im, it->string);
+                if (!is_pii_field(f) || !cJSON_IsString(it)) continue;
+                tl_buf_t m;
+                tl_buf_init(&m);
+                tl_mask_value(it->valuestring, strlen(it->valuestring), &m);
+                cJSON_SetValuestring(it, m.data ? m.data : "");
+                tl_buf_fini(&m);
+            }
+            char *txt = cJSON_PrintUnformatted(j);
+            if (txt) tl_mask_text(txt, strlen(txt), b);
+            cJSON_free(txt);
+        }
+        cJSON_Delete(j);
+        return;
+    }
+    int aligned = rd->nf == im->ncols && !rd->too_many;
+    for (int i = 0; i < rd->nf; i++) {
+        if (i) tl_buf_append(b, rd->delim, (size_t)rd->dlen);
+        tl_slice_t v = rd->f[i];
+        int quote = memchr(v.p, '"', v.n) || memchr(v.p, rd->delim[0], v.n) ||
+                    memchr(v.p, '\n', v.n);
+        size_t start = b->len;
+        if (!aligned || is_pii_field(im->colfield[i])) tl_mask_value(v.p, v.n, b);
+        else tl_mask_text(v.p, v.n, b);
+        if (quote) {
+            /* Re-quote what the mask left, doubling inner quotes. */
+            tl_buf_t q;
+            tl_buf_init(&q);
+            tl_buf_append(&q, "\"", 1);
+            for (size_t k = start; k < b->len; k++) {
+                if (b->data[k] == '"') tl_buf_append(&q, "\"", 1);
+                tl_buf_append(&q, &b->data[k], 1);
+            }
+            tl_buf_append(&q, "\"", 1);
+            b->len = start;
+            tl_buf_append(b, q.data, q.len);
+            tl_buf_fini(&q);
+        }
+    }
+}
+
 static const char *arena_copy(chunk_t *ck, const char *p, size_t n) {
     const char *c = tl__arena_dup(&ck->arena, p, n);
     return c ? c : "";
@@ -468,6 +564,11 @@ static int parse_row(importer_t *im, chunk_t *ck) {
     if (keep_raw) {
         r->raw = arena_copy(ck, rd->raw, rd->rawlen);
         r->rawlen = strlen(r->raw) == rd->rawlen ? rd->rawlen : strlen(r->raw);
+    }
+    r->preview = NULL;
+    if (keep_raw) {
+        make_preview(im, &im->scratch);
+        r->preview = arena_copy(ck, im->scratch.data ? im->scratch.data : "", im->scratch.len);
     }
     if (row.rejected) {
         r->reason = (int16_t)row.reason;

@@ -170,7 +170,7 @@ int tl__reader_line(tl_reader_t *r, tl_errbuf_t *eb) {
 }
 
 /* Splits a line without quotes, and notes whether it is clean: printable
- * ASCII only, so that validation may skip its UTF-8 and control-character
+ * ASCII only (no DEL), so validation may skip its UTF-8 and control-character
  * checks. SSE2 (present on every x86-64) looks at 16 bytes at a time; the
  * buffer has slack after its end, so a block may run past the line. */
 static void split_plain(tl_reader_t *r) {
@@ -180,11 +180,13 @@ static void split_plain(tl_reader_t *r) {
     int nf = 0, dirty = 0;
     r->too_many = 0;
 #if defined(__SSE2__)
-    const __m128i vd = _mm_set1_epi8(d), v20 = _mm_set1_epi8(0x20);
+    const __m128i vd = _mm_set1_epi8(d), v20 = _mm_set1_epi8(0x20), v7f = _mm_set1_epi8(0x7f);
     for (size_t i = 0; i < n; i += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(p + i));
         unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, vd));
-        unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(b, v20)) & ~md;
+        /* below 0x20 (as signed bytes: also 0x80 and up) or DEL */
+        unsigned mc = (unsigned)_mm_movemask_epi8(
+                          _mm_or_si128(_mm_cmplt_epi8(b, v20), _mm_cmpeq_epi8(b, v7f))) & ~md;
         if (n - i < 16) {
             unsigned keep = (1u << (n - i)) - 1;
             md &= keep;
@@ -222,7 +224,7 @@ static void split_plain(tl_reader_t *r) {
             }
             i += (size_t)r->dlen - 1;
             start = i + 1;
-        } else if (c < 0x20 || c >= 0x80) {
+        } else if (c < 0x20 || c >= 0x7f) {
             dirty = 1;
         }
     }

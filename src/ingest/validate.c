@@ -224,9 +224,7 @@ static int is_name(const tl_slice_t *v) {
     if (v->n == 0) return 0;
     for (size_t i = 0; i < v->n; i++) {
         char c = v->p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-'))
-            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
     }
     return 1;
 }

@@ -59,8 +59,8 @@ static const char *const SQL[S__N] = {
                    "VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_CONSENT] = "INSERT OR IGNORE INTO consents(user, purpose, granted, at) "
                   "VALUES (?1, ?2, ?3, ?4)",
-    [S_QUAR] = "INSERT OR IGNORE INTO quarantine(source, line, fp, reason, message, raw, at) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_QUAR] = "INSERT OR IGNORE INTO quarantine(source, line, fp, reason, message, raw, at, "
+               "preview) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 
 static const char SCHEMA[] =
@@ -81,7 +81,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS consents(user INTEGER, purpose TEXT, granted INTEGER,"
     "  at INTEGER, PRIMARY KEY(user, purpose, at, granted)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source TEXT, line INTEGER,"
-    "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, UNIQUE(source, line, fp));";
+    "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT,"
+    "  UNIQUE(source, line, fp));";
 
 struct tl_store {
     char *dir;
@@ -649,7 +650,8 @@ int tl_store_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int 
 }
 
 int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
-                        const char *message, const char *raw, size_t rawlen, tl_errbuf_t *eb) {
+                        const char *message, const char *raw, size_t rawlen,
+                        const char *preview, tl_errbuf_t *eb) {
     sqlite3_stmt *q = stmt(s, S_QUAR);
     if (!q) return sql_fail(s, eb, "preparing quarantine insert");
     tl_buf_clear(&s->tmp);
@@ -661,38 +663,42 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
     sqlite3_bind_text(q, 5, message, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 6, s->tmp.data, (int)s->tmp.len, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, tl_time_now_ms());
+    sqlite3_bind_text(q, 8, preview, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing the quarantine");
     return sqlite3_changes(s->db) > 0;
 }
 
 /* ---- reading ------------------------------------------------------------- */
 
-int tl_store_quarantine_scan(tl_store_t *s, const char *reason, tl_qrow_fn fn, void *arg,
-                             tl_errbuf_t *eb) {
+int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
+                             void *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    const char *sql = reason ? "SELECT id, at, source, reason, message, line, raw FROM quarantine "
-                               "WHERE reason = ?1 ORDER BY id"
-                             : "SELECT id, at, source, reason, message, line, raw FROM quarantine "
-                               "ORDER BY id";
+    const char *sql = reason ? "SELECT id, at, source, reason, message, line, raw, preview "
+                               "FROM quarantine WHERE reason = ?1 ORDER BY id"
+                             : "SELECT id, at, source, reason, message, line, raw, preview "
+                               "FROM quarantine ORDER BY id";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return sql_fail(s, eb, "reading the quarantine");
     if (reason) sqlite3_bind_text(q, 1, reason, -1, SQLITE_STATIC);
     int rc = 0, step;
     while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
         tl_buf_clear(&s->tmp);
-        if (!s->have_key || tl__unseal(s->key, sqlite3_column_blob(q, 6),
-                                       (size_t)sqlite3_column_bytes(q, 6), &s->tmp) != 0) {
+        if (with_raw && (!s->have_key ||
+                         tl__unseal(s->key, sqlite3_column_blob(q, 6),
+                                    (size_t)sqlite3_column_bytes(q, 6), &s->tmp) != 0)) {
             tl_errbuf_set(eb, "%s: a quarantined row cannot be decrypted: the key is missing "
                           "or wrong (set $TAILOR_KEY or restore DATA/key)", s->dir);
             rc = TL_ECRYPTO;
             break;
         }
+        const char *pv = (const char *)sqlite3_column_text(q, 7);
         tl_qrow_t r = {.id = sqlite3_column_int64(q, 0), .at = sqlite3_column_int64(q, 1),
                        .source = (const char *)sqlite3_column_text(q, 2),
                        .reason = (const char *)sqlite3_column_text(q, 3),
                        .message = (const char *)sqlite3_column_text(q, 4),
                        .line = (uint64_t)sqlite3_column_int64(q, 5),
-                       .raw = s->tmp.data ? s->tmp.data : "", .rawlen = s->tmp.len};
+                       .raw = with_raw ? (s->tmp.data ? s->tmp.data : "") : NULL,
+                       .rawlen = with_raw ? s->tmp.len : 0, .preview = pv ? pv : ""};
         rc = fn(&r, arg);
     }
     if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "reading the quarantine");

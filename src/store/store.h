@@ -147,10 +147,12 @@ int tl_store_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_
 int tl_store_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
                          int64_t at, tl_errbuf_t *eb);
 
-/* Keeps a rejected record. Re-quarantining the same (source, line, raw)
+/* Keeps a rejected record: its raw text sealed, and a preview with personal
+ * data masked for listings. Re-quarantining the same (source, line, raw)
  * does not add a second row. */
 int tl_store_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
-                        const char *message, const char *raw, size_t rawlen, tl_errbuf_t *eb);
+                        const char *message, const char *raw, size_t rawlen,
+                        const char *preview, tl_errbuf_t *eb);
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -195,20 +197,22 @@ int tl_store_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
 typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
 int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
 
-/* One quarantined record, its raw text unsealed (borrowed for the call). */
+/* One quarantined record (borrowed for the call). raw is NULL unless the
+ * scan was asked for it (it is unsealed then). */
 typedef struct {
     int64_t id, at;
     const char *source, *reason, *message;
     uint64_t line;
     const char *raw;
     size_t rawlen;
+    const char *preview; /* personal data masked */
 } tl_qrow_t;
 
 /* Calls fn for each quarantined record (oldest first), optionally only those
  * with the given reason code (NULL for all). */
 typedef int (*tl_qrow_fn)(const tl_qrow_t *q, void *arg);
-int tl_store_quarantine_scan(tl_store_t *st, const char *reason, tl_qrow_fn fn, void *arg,
-                             tl_errbuf_t *eb);
+int tl_store_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
+                             void *arg, tl_errbuf_t *eb);
 
 /* Event totals for `tailor stats`: by type and channel index (the names are
  * in the TL_D_TYPE and TL_D_CHANNEL dictionaries) and by UTC day. */

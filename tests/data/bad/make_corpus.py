@@ -7,8 +7,10 @@ made and regenerates them identically. Some rows hold raw bytes that are not
 UTF-8 (\\xff, the overlong \\xc0\\xaf, a surrogate \\xed\\xa0\\x80, ...), some
 hold control bytes (TAB, \\x01, \\x1b, \\x7f) inside ids, items.csv starts with
 a UTF-8 byte-order mark and has CRLF line ends, consents.jsonl has CRLF line
-ends and products.csv has no newline after its last row. EXPECTED names each
-of these rows with its line and the reason code docs/FORMATS.md gives it.
+ends and products.csv has no newline after its last row (.gitattributes keeps
+git from touching line ends). EXPECTED names each of these rows with its line
+and the reason code docs/FORMATS.md gives it, and has '# counts:' lines with
+the read and duplicate counts of a first import of each file.
 
 Every bad row has exactly one defect; good rows are interleaved, and a few
 of them are deliberate duplicates (they count as duplicates, not as bad).

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# bench/run.sh -- every benchmark, one after the other (`make bench`).
+# Each prints a markdown section; copy the figures into docs/BENCHMARKS.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+for b in "$here"/import.sh; do
+    echo "# $(basename "$b")"
+    "$b"
+    echo
+done
