@@ -268,7 +268,7 @@ static const double GRANT_P[NPURP] = {0.96, 0.82, 0.68, 0.55, 0.50};
 #define SEND_P 0.04       /* a user gets a marketing message on an ordinary day */
 #define SEND_P_PROMO 0.60 /* ... on the promotion day */
 #define SEND_P_PRE 0.20   /* ... on the day before it */
-#define VISIT_BASE 0.026  /* expected organic visits per user-day at activity 1 */
+#define VISIT_BASE 0.037  /* organic visits per user-day at activity 1 (1M users x 365 days ~ 1e8 events) */
 
 typedef struct {
     const char *id, *kind, *name;

@@ -156,6 +156,10 @@ uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
 
 /* ---- open / close -------------------------------------------------------- */
 
+static int write_dicts(tl_store_t *s, tl_errbuf_t *eb);
+
+/* Fills a new data directory's dictionaries with the built-in event types
+ * and channels, inside the caller's transaction. */
 static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
     static const char *const types[] = {
 #define XX(c, n) n,
@@ -167,22 +171,34 @@ static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
         TL_CHANNELS(XX)
 #undef XX
     };
-    int rc;
-    if ((rc = tl_store_begin(s, eb))) return rc;
+    int rc = 0;
     uint32_t idx;
     tl_dict_t *dt = tl_store_dict(s, TL_D_TYPE, eb), *dc = tl_store_dict(s, TL_D_CHANNEL, eb);
-    if (!dt || !dc) rc = TL_ENOMEM;
+    if (!dt || !dc) return TL_ENOMEM;
     for (size_t i = 0; !rc && i < sizeof types / sizeof *types; i++)
         rc = tl_dict_intern(dt, types[i], strlen(types[i]), &idx, NULL);
     for (size_t i = 0; !rc && i < sizeof chans / sizeof *chans; i++)
         rc = tl_dict_intern(dc, chans[i], strlen(chans[i]), &idx, NULL);
+    if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = meta_set_i64(s, "format", TL_STORE_FORMAT, eb);
     if (!rc) rc = meta_set_i64(s, "created", tl_time_now_ms(), eb);
-    if (rc) {
-        tl_store_rollback(s);
-        return rc;
+    if (!rc) {
+        s->dict_committed[TL_D_TYPE] = tl_dict_count(dt);
+        s->dict_committed[TL_D_CHANNEL] = tl_dict_count(dc);
     }
-    return tl_store_commit(s, eb);
+    return rc;
+}
+
+/* 1 if the database has a table of this name. */
+static int has_table(tl_store_t *s, const char *name) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
 }
 
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
@@ -246,16 +262,34 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
-    if (!readonly) {
-        if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", eb))) goto fail;
-        if ((rc = exec(s, SCHEMA, eb))) goto fail;
-    }
     int64_t fmt = 0, loglen = 0, nev = 0;
-    rc = meta_get_i64(s, "format", &fmt, eb);
-    if (rc == TL_ENOENT && !readonly) {
-        if ((rc = create_builtins(s, eb))) goto fail;
-        fmt = TL_STORE_FORMAT;
-    } else if (rc) {
+    if (!readonly) {
+        /* A new directory is created in one transaction: a crash leaves it
+         * either empty or complete. */
+        if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", eb))) goto fail;
+        if ((rc = exec(s, "BEGIN IMMEDIATE", eb))) goto fail;
+        rc = exec(s, SCHEMA, eb);
+        if (!rc) {
+            rc = meta_get_i64(s, "format", &fmt, eb);
+            if (rc == TL_ENOENT) {
+                rc = create_builtins(s, eb);
+                fmt = TL_STORE_FORMAT;
+            }
+        }
+        if (!rc) rc = exec(s, "COMMIT", eb);
+        if (rc) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            goto fail;
+        }
+    } else if (!has_table(s, "meta")) {
+        tl_errbuf_set(eb, "%s: no tailor data here yet (nothing was ever committed); import data "
+                      "first, e.g. `tailor --data %s import FILE`", dir, dir);
+        rc = TL_ENOENT;
+        goto fail;
+    } else {
+        rc = meta_get_i64(s, "format", &fmt, eb);
+    }
+    if (rc) {
         if (rc == TL_ESQL || rc == TL_ENOENT) {
             tl_errbuf_set(eb, "%s: not a tailor data directory (tailor.db has no format record)",
                           dir);
