@@ -86,14 +86,17 @@ static inline void tl_buf_clear(tl_buf_t *b) { b->len = 0; }
 
 uint64_t tl_hash64(const void *p, size_t n, uint64_t seed);
 
-/* A set of 64-bit fingerprints (open addressing, linear probing). The key 0
- * is stored as 1, so fingerprints are never 0 inside. */
+/* A set of 64-bit fingerprints (open addressing, linear probing, at most
+ * 80 % full, about 10 bytes a key). The key 0 is stored as 1, so
+ * fingerprints are never 0 inside. */
 typedef struct {
     uint64_t *slots;
-    size_t cap, count; /* cap is a power of two */
+    size_t cap, count;
 } tl_hset_t;
 
 int tl_hset_init(tl_hset_t *s, size_t expect);
+/* Grows the set once so that n keys fit without further growth. */
+int tl_hset_reserve(tl_hset_t *s, size_t n);
 void tl_hset_fini(tl_hset_t *s);
 /* Returns 1 if the key was added, 0 if it was present, TL_ENOMEM. */
 int tl_hset_add(tl_hset_t *s, uint64_t key);

@@ -12,7 +12,29 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
+
+/* Large tables are probed at random, so most lookups would miss the TLB on
+ * 4 KiB pages: tables of 2 MiB and more are mapped with transparent huge
+ * pages where the kernel allows it. Memory comes zeroed. */
+#define BIG (2u << 20)
+
+static void *table_alloc(size_t n) {
+    if (n < BIG) return calloc(1, n);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void table_free(void *p, size_t n) {
+    if (!p) return;
+    if (n < BIG) free(p);
+    else munmap(p, n);
+}
 
 uint64_t tl_hash64(const void *p, size_t n, uint64_t seed) {
     return XXH3_64bits_withSeed(p, n, seed);
@@ -20,62 +42,68 @@ uint64_t tl_hash64(const void *p, size_t n, uint64_t seed) {
 
 /* ---- fingerprint set ---------------------------------------------------- */
 
-static size_t pow2_at_least(size_t n) {
-    size_t c = 16;
-    while (c < n) c <<= 1;
-    return c;
+/* The set is sized exactly (not to a power of two) for a load of at most
+ * 80 %: a key's home slot is the high half of its (mixed) value times the
+ * capacity, and probing wraps at the end. */
+#define HSET_LOAD_NUM 4
+#define HSET_LOAD_DEN 5
+
+static inline size_t home_of(uint64_t k, size_t cap) {
+    return (size_t)(((unsigned __int128)(k * 0x9E3779B97F4A7C15ULL) * cap) >> 64);
 }
 
+static size_t cap_for(size_t n) { return n * HSET_LOAD_DEN / HSET_LOAD_NUM + 64; }
+
 int tl_hset_init(tl_hset_t *s, size_t expect) {
-    s->cap = pow2_at_least(expect + expect / 2 + 16);
+    s->cap = cap_for(expect);
     s->count = 0;
-    s->slots = calloc(s->cap, sizeof *s->slots);
+    s->slots = table_alloc(s->cap * sizeof *s->slots);
     return s->slots ? 0 : TL_ENOMEM;
 }
 
 void tl_hset_fini(tl_hset_t *s) {
-    free(s->slots);
+    table_free(s->slots, s->cap * sizeof *s->slots);
     s->slots = NULL;
     s->cap = s->count = 0;
 }
 
-static int hset_grow(tl_hset_t *s) {
-    size_t ncap = s->cap * 2;
-    uint64_t *ns = calloc(ncap, sizeof *ns);
+static int hset_resize(tl_hset_t *s, size_t ncap) {
+    uint64_t *ns = table_alloc(ncap * sizeof *ns);
     if (!ns) return TL_ENOMEM;
     for (size_t i = 0; i < s->cap; i++) {
         uint64_t k = s->slots[i];
         if (!k) continue;
-        size_t j = (size_t)(k * 0x9E3779B97F4A7C15ULL >> 7) & (ncap - 1);
-        while (ns[j]) j = (j + 1) & (ncap - 1);
+        size_t j = home_of(k, ncap);
+        while (ns[j]) j = j + 1 == ncap ? 0 : j + 1;
         ns[j] = k;
     }
-    free(s->slots);
+    table_free(s->slots, s->cap * sizeof *s->slots);
     s->slots = ns;
     s->cap = ncap;
     return 0;
 }
 
-static inline size_t hset_pos(const tl_hset_t *s, uint64_t k) {
-    return (size_t)(k * 0x9E3779B97F4A7C15ULL >> 7) & (s->cap - 1);
+int tl_hset_reserve(tl_hset_t *s, size_t n) {
+    size_t need = cap_for(n);
+    return need > s->cap ? hset_resize(s, need) : 0;
 }
 
 void tl_hset_prefetch(const tl_hset_t *s, uint64_t key) {
-    if (s->cap) __builtin_prefetch(&s->slots[hset_pos(s, key ? key : 1)]);
+    if (s->cap) __builtin_prefetch(&s->slots[home_of(key ? key : 1, s->cap)]);
 }
 
 int tl_hset_add(tl_hset_t *s, uint64_t key) {
     if (!key) key = 1;
-    if ((s->count + 1) * 10 > s->cap * 7) {
-        int rc = hset_grow(s);
+    if ((s->count + 1) * HSET_LOAD_DEN > s->cap * HSET_LOAD_NUM) {
+        int rc = hset_resize(s, s->cap * 2);
         if (rc) return rc;
     }
-    size_t j = hset_pos(s, key);
+    size_t j = home_of(key, s->cap);
     for (;;) {
         uint64_t k = s->slots[j];
         if (k == key) return 0;
         if (!k) break;
-        j = (j + 1) & (s->cap - 1);
+        j = j + 1 == s->cap ? 0 : j + 1;
     }
     s->slots[j] = key;
     s->count++;
@@ -85,32 +113,33 @@ int tl_hset_add(tl_hset_t *s, uint64_t key) {
 int tl_hset_has(const tl_hset_t *s, uint64_t key) {
     if (!key) key = 1;
     if (!s->cap) return 0;
-    size_t j = hset_pos(s, key);
+    size_t j = home_of(key, s->cap);
     for (;;) {
         uint64_t k = s->slots[j];
         if (k == key) return 1;
         if (!k) return 0;
-        j = (j + 1) & (s->cap - 1);
+        j = j + 1 == s->cap ? 0 : j + 1;
     }
 }
 
 void tl_hset_del(tl_hset_t *s, uint64_t key) {
     if (!key) key = 1;
     if (!s->cap) return;
-    size_t j = hset_pos(s, key);
+    size_t cap = s->cap, j = home_of(key, cap);
     while (s->slots[j] != key) {
         if (!s->slots[j]) return;
-        j = (j + 1) & (s->cap - 1);
+        j = j + 1 == cap ? 0 : j + 1;
     }
     /* Backward-shift deletion keeps probe chains intact without tombstones. */
     size_t hole = j;
     for (;;) {
-        j = (j + 1) & (s->cap - 1);
+        j = j + 1 == cap ? 0 : j + 1;
         uint64_t k = s->slots[j];
         if (!k) break;
-        size_t home = hset_pos(s, k);
+        size_t home = home_of(k, cap);
         /* k may move into the hole if its home is not in (hole, j]. */
-        if (((j - home) & (s->cap - 1)) >= ((j - hole) & (s->cap - 1))) {
+        size_t dist_home = (j + cap - home) % cap, dist_hole = (j + cap - hole) % cap;
+        if (dist_home >= dist_hole) {
             s->slots[hole] = k;
             hole = j;
         }
@@ -146,7 +175,7 @@ tl_dict_t *tl_dict_new(void) {
     d->ncap = 64;
     d->offs = malloc((d->ncap + 1) * sizeof *d->offs);
     d->tcap = 128;
-    d->tab = malloc(d->tcap * sizeof *d->tab);
+    d->tab = table_alloc(d->tcap * sizeof *d->tab);
     d->acap = 1024;
     d->arena = malloc(d->acap);
     if (!d->offs || !d->tab || !d->arena) {
@@ -162,7 +191,7 @@ void tl_dict_free(tl_dict_t *d) {
     if (!d) return;
     free(d->arena);
     free(d->offs);
-    free(d->tab);
+    table_free(d->tab, d->tcap * sizeof *d->tab);
     free(d);
 }
 
@@ -175,7 +204,7 @@ const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n) {
 }
 
 static int dict_rehash(tl_dict_t *d, size_t ncap) {
-    dslot_t *nt = malloc(ncap * sizeof *nt);
+    dslot_t *nt = table_alloc(ncap * sizeof *nt);
     if (!nt) return TL_ENOMEM;
     memset(nt, 0xff, ncap * sizeof *nt);
     for (uint32_t i = 0; i < d->n; i++) {
@@ -188,7 +217,7 @@ static int dict_rehash(tl_dict_t *d, size_t ncap) {
         nt[j].idx = i;
         nt[j].off = d->offs[i];
     }
-    free(d->tab);
+    table_free(d->tab, d->tcap * sizeof *d->tab);
     d->tab = nt;
     d->tcap = ncap;
     return 0;

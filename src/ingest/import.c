@@ -81,6 +81,7 @@ typedef struct {
     tl_presetfile_t pf;
     int latin1;
     tl_format_t fmt;
+    uint64_t file_size;
     cJSON *json;
     tl_buf_t scratch; /* for row handlers that build JSON */
     /* the queue of chunks between the two threads */
@@ -621,6 +622,12 @@ static int pump(importer_t *im, tl_errbuf_t *eb) {
         while (im->count == 0) pthread_cond_wait(&im->cv, &im->mu);
         chunk_t *ck = im->chunks[im->head];
         pthread_mutex_unlock(&im->mu);
+        if (rows == 0 && ck->bytes && im->kind == TL_KIND_EVENTS) {
+            /* Size the de-duplication set once, from the rows per byte of
+             * the first chunk. */
+            double est = (double)im->file_size * ck->nrows / (double)ck->bytes;
+            tl_store_expect_events(im->st, (uint64_t)(est * 1.05) + 1024);
+        }
         rc = write_chunk(im, ck, eb);
         if (!rc && ck->err) {
             rc = ck->err;
@@ -859,6 +866,7 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
     } else {
         im->ncols = im->pf.ncols;
     }
+    im->file_size = size;
     rc = pump(im, eb);
 done:
     tl_progress_end(&im->progress);

@@ -96,6 +96,7 @@ struct tl_store {
     uint32_t dict_committed[TL_D__N];
     tl_hset_t fps;
     int fps_loaded;
+    uint64_t expect; /* events the caller expects to add */
     uint64_t *batch_fp; /* fingerprints added in this batch, for rollback */
     size_t nbatch_fp, cap_batch_fp;
     tl_buf_t tmp, tmp2;
@@ -463,7 +464,7 @@ static int load_fp_block(const tl_evblock_t *b, void *arg) {
 int tl_store_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
     int rc;
     if (!s->fps_loaded) {
-        if ((rc = tl_hset_init(&s->fps, s->log.nevents + (1u << 20)))) return rc;
+        if ((rc = tl_hset_init(&s->fps, s->log.nevents + s->expect + (1u << 16)))) return rc;
         if ((rc = tl__evlog_scan(&s->log, load_fp_block, &s->fps, 0, eb))) return rc;
         s->fps_loaded = 1;
     }
@@ -482,6 +483,11 @@ int tl_store_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
     s->batch_fp[s->nbatch_fp++] = ev->fp;
     rc = tl__evlog_append(&s->log, ev, eb);
     return rc ? rc : 1;
+}
+
+void tl_store_expect_events(tl_store_t *s, uint64_t n) {
+    if (!s->fps_loaded) s->expect = n;
+    else (void)tl_hset_reserve(&s->fps, s->fps.count + n); /* else it grows as it goes */
 }
 
 void tl_store_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefetch(&s->fps, fp); }

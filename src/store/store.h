@@ -134,6 +134,10 @@ void tl_store_rollback(tl_store_t *st);
  * added, 0 for a duplicate, or a negative error. Inside a batch only. */
 int tl_store_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
 
+/* Hints that about n more events may be added, so the de-duplication set
+ * is sized once instead of growing (and briefly doubling) on the way. */
+void tl_store_expect_events(tl_store_t *st, uint64_t n);
+
 /* Hints that an event with this fingerprint will be added soon. */
 void tl_store_prefetch_event(const tl_store_t *st, uint64_t fp);
 
