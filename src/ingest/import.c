@@ -64,7 +64,7 @@ typedef struct {
     tl_reject_fn on_reject;
     void *arg;
     tl_vctx_t vc;
-    tl_dict_t *users, *items;
+    tl_dict_t *users, *items, *queries, *cities, *campaigns;
     tl_reader_t rd;
     const char *source; /* canonical path of the file being read */
     uint64_t batch_rows, in_batch;
@@ -300,13 +300,9 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
 
 /* ---- writing (the calling thread) ---------------------------------------- */
 
-static int intern_opt(importer_t *im, tl_dkind_t k, const char *s, uint32_t *out,
-                      tl_errbuf_t *eb) {
+static int intern_ref(tl_dict_t *d, const tl_ref_t *r, uint32_t *out) {
     *out = TL_NONE;
-    if (!s) return 0;
-    tl_dict_t *d = tl_store_dict(im->st, k, eb);
-    if (!d) return TL_ENOMEM;
-    return tl_dict_intern(d, s, strlen(s), out, NULL);
+    return r->p ? tl_dict_intern_h(d, r->p, r->n, r->h, out, NULL) : 0;
 }
 
 /* Writes one validated record: 1 new or changed, 0 duplicate, < 0 error. */
@@ -316,17 +312,12 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
     switch (r->kind) {
     case TL_KIND_EVENTS: {
         tl_event_t *e = &r->e.ev;
-        if ((rc = tl_dict_intern_h(im->users, r->e.user, strlen(r->e.user), r->e.huser, &e->user,
-                                   NULL)))
-            return rc;
-        e->item = TL_NONE;
-        if (r->e.item &&
-            (rc = tl_dict_intern_h(im->items, r->e.item, strlen(r->e.item), r->e.hitem, &e->item,
-                                   NULL)))
-            return rc;
-        if ((rc = intern_opt(im, TL_D_QUERY, r->e.query, &e->query, eb)) ||
-            (rc = intern_opt(im, TL_D_CITY, r->e.city, &e->city, eb)) ||
-            (rc = intern_opt(im, TL_D_CAMPAIGN, r->e.campaign, &e->campaign, eb)))
+        const tl_ref_t *ref = r->e.ref;
+        if ((rc = intern_ref(im->users, &ref[TL_EREF_USER], &e->user)) ||
+            (rc = intern_ref(im->items, &ref[TL_EREF_ITEM], &e->item)) ||
+            (rc = intern_ref(im->queries, &ref[TL_EREF_QUERY], &e->query)) ||
+            (rc = intern_ref(im->cities, &ref[TL_EREF_CITY], &e->city)) ||
+            (rc = intern_ref(im->campaigns, &ref[TL_EREF_CAMPAIGN], &e->campaign)))
             return rc;
         return tl_store_add_event(im->st, e, eb);
     }
@@ -413,13 +404,13 @@ static int write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb) {
     for (uint32_t i = 0; i < ck->nrows; i++) {
         const tl_rec_t *r;
         if (i + FAR < ck->nrows && (r = event_of(ck, i + FAR))) {
-            tl_dict_prefetch(im->users, r->e.huser);
-            if (r->e.item) tl_dict_prefetch(im->items, r->e.hitem);
+            tl_dict_prefetch(im->users, r->e.ref[TL_EREF_USER].h);
+            if (r->e.ref[TL_EREF_ITEM].p) tl_dict_prefetch(im->items, r->e.ref[TL_EREF_ITEM].h);
             tl_store_prefetch_event(im->st, r->e.ev.fp);
         }
         if (i + NEAR < ck->nrows && (r = event_of(ck, i + NEAR))) {
-            tl_dict_prefetch_str(im->users, r->e.huser);
-            if (r->e.item) tl_dict_prefetch_str(im->items, r->e.hitem);
+            tl_dict_prefetch_str(im->users, r->e.ref[TL_EREF_USER].h);
+            if (r->e.ref[TL_EREF_ITEM].p) tl_dict_prefetch_str(im->items, r->e.ref[TL_EREF_ITEM].h);
         }
         const row_t *row = &ck->rows[i];
         int rc = write_row(im, row, &ck->recs[row->rec0], eb);
@@ -958,7 +949,12 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
         im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
         im->users = tl_store_dict(st, TL_D_USER, eb);
         im->items = tl_store_dict(st, TL_D_ITEM, eb);
-        if (!im->vc.types || !im->vc.channels || !im->users || !im->items) rc = TL_ENOMEM;
+        im->queries = tl_store_dict(st, TL_D_QUERY, eb);
+        im->cities = tl_store_dict(st, TL_D_CITY, eb);
+        im->campaigns = tl_store_dict(st, TL_D_CAMPAIGN, eb);
+        if (!im->vc.types || !im->vc.channels || !im->users || !im->items || !im->queries ||
+            !im->cities || !im->campaigns)
+            rc = TL_ENOMEM;
     }
     for (int i = 0; !rc && i < nfiles; i++) rc = import_file(im, files[i], eb);
     if (!rc && o->strict && run.quarantined) {

@@ -83,6 +83,16 @@ typedef struct {
     tl_slice_t v[TL_KIND_MAX_FIELDS];
 } tl_canon_t;
 
+/* A string an event refers to, with its dictionary hash computed on the
+ * parsing thread (p == NULL: absent). */
+typedef struct {
+    const char *p;
+    uint32_t n;
+    uint64_t h;
+} tl_ref_t;
+
+enum { TL_EREF_USER, TL_EREF_ITEM, TL_EREF_QUERY, TL_EREF_CITY, TL_EREF_CAMPAIGN, TL_EREF__N };
+
 /* A validated record, ready to write. Strings are NUL-terminated copies in
  * the row arena. */
 typedef struct {
@@ -90,9 +100,8 @@ typedef struct {
     const char *id; /* user, item or product id; the user for credit/consents */
     union {
         struct {
-            tl_event_t ev; /* ids below are interned when written */
-            const char *user, *item, *query, *city, *campaign;
-            uint64_t huser, hitem; /* dictionary hashes of user and item */
+            tl_event_t ev; /* the strings below are interned when written */
+            tl_ref_t ref[TL_EREF__N];
         } e;
         tl_user_t u;
         tl_item_t it;

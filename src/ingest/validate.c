@@ -404,8 +404,6 @@ static int v_consent(vstate_t *s, const int64_t *iv, tl_rec_t *o) {
     return 0;
 }
 
-static const tl_slice_t *c_user(const vstate_t *s) { return &s->c->v[E_USER]; }
-
 static uint64_t event_fp(vstate_t *s, const tl_event_t *e) {
     const tl_canon_t *c = s->c;
     if (has(s, E_ID)) return tl_hash64(c->v[E_ID].p, c->v[E_ID].n, 0x6576656e74ULL);
@@ -486,12 +484,14 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
         e->lon = (float)dv[E_LON];
     }
     e->fp = event_fp(s, e);
-    o->e.user = str(s, E_USER);
-    o->e.item = str(s, E_ITEM);
-    o->e.huser = tl_dict_hash(c_user(s)->p, c_user(s)->n);
-    o->e.hitem = has(s, E_ITEM) ? tl_dict_hash(s->c->v[E_ITEM].p, s->c->v[E_ITEM].n) : 0;
-    o->e.query = str(s, E_QUERY);
-    o->e.city = str(s, E_CITY);
+    static const int reff[TL_EREF__N] = {E_USER, E_ITEM, E_QUERY, E_CITY, E_CAMPAIGN};
+    for (int k = 0; k < TL_EREF__N; k++) {
+        tl_ref_t *r = &o->e.ref[k];
+        const tl_slice_t *v = &s->c->v[reff[k]];
+        r->p = str(s, reff[k]);
+        r->n = (uint32_t)v->n;
+        r->h = r->p ? tl_dict_hash(v->p, v->n) : 0;
+    }
     /* Sessions only group a visit's events: a 32-bit hash of the id serves,
      * and saves a dictionary entry per visit. */
     e->session = TL_NONE;
@@ -500,7 +500,6 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
         e->session = (uint32_t)tl_hash64(v->p, v->n, 0x73657373ULL);
         if (e->session == TL_NONE) e->session = 0;
     }
-    o->e.campaign = str(s, E_CAMPAIGN);
     return 0;
 }
 
