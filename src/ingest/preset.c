@@ -79,6 +79,13 @@ static const char *const ML1M_OCC[21] = {
 
 static int ml_rating(tl_rowctx_t *rc, const tl_slice_t *c, int n) {
     (void)n;
+    /* MovieLens ratings are stars from 0.5 (newer sets) or 1 to 5. */
+    double stars;
+    if (c[2].p && tl_parse_f64(c[2].p, c[2].n, &stars) == 0 && (stars < 0.5 || stars > 5)) {
+        tl__row_reject(rc, TL_R_OUT_OF_RANGE, "rating %g is outside MovieLens' 0.5..5 stars",
+                       stars);
+        return 0;
+    }
     tl_canon_t e = canon(TL_KIND_EVENTS);
     e.v[1] = c[0];           /* user */
     e.v[2] = c[1];           /* item */

@@ -353,8 +353,9 @@ static int write_block(tl_evlog_t *lg, tl_errbuf_t *eb) {
     size_t total = TL_EVB_HDR + payload;
     int rc = write_all(lg->fd, b, total, lg->end);
     if (rc) {
-        tl_errbuf_set(eb, "%s: cannot append %zu bytes at offset %llu: %s", lg->path, total,
-                      (unsigned long long)lg->end, tl_strerror(rc));
+        tl_errbuf_set(eb, "%s: cannot append %zu bytes at offset %llu: %s; what was committed "
+                      "before is intact", lg->path, total, (unsigned long long)lg->end,
+                      strerror(errno));
         return rc;
     }
     lg->end += total;

@@ -104,5 +104,23 @@ check "another format version is refused" test $? = 1
 check "version error says which" grep -q "format 2" "$tmp/err"
 check "check --json on a good store" bash -c "'$TAILOR' --data '$D' check --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"ok\"]'"
 
+# a write that fails (here: the file size limit, as a full disk would) ends
+# the import with a clear error, and the store keeps what was committed
+"$TAILOR" gen --users 20000 --items 2000 --days 20 --seed 9 --out "$tmp/w3" >/dev/null
+(ulimit -f 3000; trap '' XFSZ; "$TAILOR" --data "$tmp/full" import --batch 20000 "$tmp/w3/events.csv" >/dev/null 2>"$tmp/err")
+check "a failed write exits 1" test $? = 1
+check "the error names the file and the cause" grep -q "events.log: cannot append.*File too large" "$tmp/err"
+check "the store is consistent after a failed write" bash -c "'$TAILOR' --data '$tmp/full' check >/dev/null"
+n_full=$("$TAILOR" --data "$tmp/full" stats --json | json 'd["events"]')
+check "committed batches survived the failed write" test "$n_full" -gt 0
+"$TAILOR" --data "$tmp/full" import --batch 20000 "$tmp/w3/events.csv" >/dev/null
+check "re-import after the failure completes the store" test "$("$TAILOR" --data "$tmp/full" stats --json | json 'd["events"]')" = "$(json 'd["events"]' <"$tmp/w3/truth.json")"
+
+# the demo runs end to end on a small world
+"$TAILOR" --data "$tmp/demo" demo --users 800 --items 200 --days 5 >"$tmp/demo.out" 2>&1
+check "demo exits 0" test $? = 0
+check "demo imports twice and the second time all is duplicate" grep -Eq "^read=[0-9]+ accepted=0 duplicates=[0-9]+ quarantined=[0-9]+$" "$tmp/demo.out"
+check "demo ends with a passing check" grep -q "all checksums match" "$tmp/demo.out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -281,12 +281,47 @@ static void test_long_line(void **state) {
     assert_int_equal(rj.line[0], 2);
 }
 
+/* The MovieLens 1M layout ("::" separators, Latin-1 titles, genre lists),
+ * which the shared data sets do not include. */
+static void test_movielens_1m(void **state) {
+    (void)state;
+    const char users[] = "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::99::55117\n";
+    const char movies[] = "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+                          "2::Am\xe9lie (2001)::Comedy|Romance\n";
+    const char ratings[] = "1::1::5::978300760\n1::2::3::978302109\n2::1::9::978301968\n"
+                           "2::2::4\n";
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.preset = "movielens";
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(write_file("users.dat", users, sizeof users - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 3);
+    assert_int_equal(run_import(write_file("movies.dat", movies, sizeof movies - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 2); /* the Latin-1 title converts to UTF-8 */
+    assert_int_equal(run_import(write_file("ratings.dat", ratings, sizeof ratings - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 2);
+    assert_int_equal(s.quarantined, 2);
+    assert_int_equal(rj.reason[0], TL_R_OUT_OF_RANGE); /* 9 stars of 5 */
+    assert_int_equal(rj.reason[1], TL_R_FIELD_COUNT);
+    /* An unknown file name under the preset is refused with its name. */
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    const char *files[] = {write_file("tags.dat", "x", 1)};
+    assert_int_equal(tl_import_files(st, files, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "tags.dat"));
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_csv_shapes), T(test_reasons),          T(test_jsonl),
         T(test_entities_and_unknown_user),            T(test_map_and_delimiters),
-        T(test_extra_types), T(test_long_line),
+        T(test_extra_types), T(test_long_line),    T(test_movielens_1m),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
