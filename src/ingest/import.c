@@ -57,6 +57,8 @@ typedef struct {
     tl_errbuf_t eb;
 } chunk_t;
 
+typedef struct idcache idcache_t;
+
 typedef struct {
     tl_store_t *st;
     const tl_import_opts_t *o;
@@ -65,6 +67,7 @@ typedef struct {
     void *arg;
     tl_vctx_t vc;
     tl_dict_t *users, *items, *queries, *cities, *campaigns;
+    idcache_t *user_cache, *item_cache; /* see intern_cached */
     tl_reader_t rd;
     const char *source; /* canonical path of the file being read */
     uint64_t batch_rows, in_batch;
@@ -119,14 +122,13 @@ void tl__row_reject(tl_rowctx_t *rc, tl_reason_t reason, const char *fmt, ...) {
     va_end(ap);
 }
 
-int tl__emit(tl_rowctx_t *rc, const tl_canon_t *c) {
+int tl__emit(tl_rowctx_t *rc, tl_canon_t *c) {
     if (rc->rejected) return 0;
     if (rc->nrec == MAX_RECS) return TL_EINVAL;
     /* Values of a clean CSV record, and what handlers build from them, are
      * printable ASCII. */
-    tl_canon_t cc = *c;
-    cc.clean = rc->im->rd.clean && !rc->im->latin1 && rc->im->fmt != TL_FMT_JSONL;
-    int r = tl__validate(&rc->im->vc, &cc, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
+    c->clean = rc->im->rd.clean && !rc->im->latin1 && rc->im->fmt != TL_FMT_JSONL;
+    int r = tl__validate(&rc->im->vc, c, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
     if (r) {
         rc->rejected = 1;
         rc->reason = (tl_reason_t)(r - 1);
@@ -164,7 +166,7 @@ tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t x, tl_slice_t y) {
 
 /* ---- value normalisation ------------------------------------------------- */
 
-static tl_slice_t trim(tl_slice_t v) {
+static inline tl_slice_t trim(tl_slice_t v) {
     while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
     while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
     return v;
@@ -206,8 +208,7 @@ static void prepare_cols(importer_t *im, tl_slice_t *cols, int n) {
 static int generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols) {
     importer_t *im = rc->im;
     tl_canon_t c;
-    memset(&c, 0, sizeof c);
-    c.kind = im->kind;
+    tl_canon_init(&c, im->kind);
     for (int i = 0; i < ncols && i < TL_MAX_FIELDS; i++)
         if (im->colfield[i] >= 0) c.v[im->colfield[i]] = cols[i];
     return tl__emit(rc, &c);
@@ -260,8 +261,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
         return 0;
     }
     tl_canon_t c;
-    memset(&c, 0, sizeof c);
-    c.kind = im->kind;
+    tl_canon_init(&c, im->kind);
     for (cJSON *it = im->json->child; it; it = it->next) {
         int f = json_field(im, it->string);
         if (f == -1) continue; /* mapped away */
@@ -300,6 +300,44 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
 
 /* ---- writing (the calling thread) ---------------------------------------- */
 
+/* A small direct-mapped cache in front of the user and item dictionaries.
+ * Events of a visit come a few minutes apart and popular items recur, so
+ * most ids were seen moments ago: a hit costs one cache-resident compare
+ * instead of two random memory reads in the dictionary. Only short ids are
+ * cached; the entry holds the id itself, so a hit is exact. */
+#define IDC_SLOTS 4096
+#define IDC_MAXLEN 19
+
+typedef struct {
+    uint64_t h;
+    uint32_t idx;
+    uint8_t len;
+    char s[IDC_MAXLEN];
+} idc_entry_t;
+
+struct idcache {
+    idc_entry_t e[IDC_SLOTS];
+};
+
+static int intern_cached(tl_dict_t *d, idcache_t *c, const tl_ref_t *r, uint32_t *out) {
+    *out = TL_NONE;
+    if (!r->p) return 0;
+    idc_entry_t *e = &c->e[(r->h >> 20) & (IDC_SLOTS - 1)];
+    if (e->h == r->h && e->len == r->n && r->n <= IDC_MAXLEN && memcmp(e->s, r->p, r->n) == 0 &&
+        e->idx != TL_NONE) {
+        *out = e->idx;
+        return 0;
+    }
+    int rc = tl_dict_intern_h(d, r->p, r->n, r->h, out, NULL);
+    if (rc == 0 && r->n <= IDC_MAXLEN) {
+        e->h = r->h;
+        e->len = (uint8_t)r->n;
+        memcpy(e->s, r->p, r->n);
+        e->idx = *out;
+    }
+    return rc;
+}
+
 static int intern_ref(tl_dict_t *d, const tl_ref_t *r, uint32_t *out) {
     *out = TL_NONE;
     return r->p ? tl_dict_intern_h(d, r->p, r->n, r->h, out, NULL) : 0;
@@ -313,8 +351,8 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
     case TL_KIND_EVENTS: {
         tl_event_t *e = &r->e.ev;
         const tl_ref_t *ref = r->e.ref;
-        if ((rc = intern_ref(im->users, &ref[TL_EREF_USER], &e->user)) ||
-            (rc = intern_ref(im->items, &ref[TL_EREF_ITEM], &e->item)) ||
+        if ((rc = intern_cached(im->users, im->user_cache, &ref[TL_EREF_USER], &e->user)) ||
+            (rc = intern_cached(im->items, im->item_cache, &ref[TL_EREF_ITEM], &e->item)) ||
             (rc = intern_ref(im->queries, &ref[TL_EREF_QUERY], &e->query)) ||
             (rc = intern_ref(im->cities, &ref[TL_EREF_CITY], &e->city)) ||
             (rc = intern_ref(im->campaigns, &ref[TL_EREF_CAMPAIGN], &e->campaign)))
@@ -906,6 +944,8 @@ static void importer_free(importer_t *im) {
         free(im->chunks[i]);
     }
     tl_buf_fini(&im->scratch);
+    free(im->user_cache);
+    free(im->item_cache);
     pthread_mutex_destroy(&im->mu);
     pthread_cond_destroy(&im->cv);
     free(im);
@@ -926,7 +966,14 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     tl_import_stats_t run = {0};
     im->stats = &run;
     im->rd.fd = -1;
-    int rc = 0;
+    im->user_cache = malloc(sizeof *im->user_cache);
+    im->item_cache = malloc(sizeof *im->item_cache);
+    int rc = im->user_cache && im->item_cache ? 0 : TL_ENOMEM;
+    if (!rc) {
+        /* idx TL_NONE marks an empty entry */
+        for (int i = 0; i < IDC_SLOTS; i++)
+            im->user_cache->e[i].idx = im->item_cache->e[i].idx = TL_NONE;
+    }
     for (int i = 0; !rc && i < NCHUNKS; i++) {
         im->chunks[i] = malloc(sizeof *im->chunks[i]);
         if (!im->chunks[i] || !(im->chunks[i]->arena.mem = malloc(CHUNK_ARENA))) {

@@ -133,8 +133,8 @@ typedef struct {
     tl_dict_t *types, *channels;
 } tl_vctx_t;
 
-/* Validates c into out. Returns 0, or the reason code plus one with msg
- * filled in. */
+/* Validates c into out (every field of out that its kind uses is set).
+ * Returns 0, or the reason code plus one with msg filled in. */
 int tl__validate(tl_vctx_t *vc, const tl_canon_t *c, tl_rec_t *out, char *msg, size_t msglen);
 
 /* ---- presets (preset.c) ---------------------------------------------------- */
@@ -160,7 +160,7 @@ typedef struct {
 int tl__preset_file(const char *preset, const char *path, tl_presetfile_t *out, tl_errbuf_t *eb);
 
 /* For row handlers: emits a canonical record; returns 0 or a negative error. */
-int tl__emit(tl_rowctx_t *rc, const tl_canon_t *c);
+int tl__emit(tl_rowctx_t *rc, tl_canon_t *c);
 /* Row-arena helpers for building values. */
 tl_slice_t tl__rowfmt(tl_rowctx_t *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t a, tl_slice_t b);
@@ -171,6 +171,13 @@ tl_buf_t *tl__row_buf(tl_rowctx_t *rc);
 /* Marks the row bad with a reason before any record is emitted. */
 void tl__row_reject(tl_rowctx_t *rc, tl_reason_t reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* An empty canonical record of a kind: every field absent. */
+static inline void tl_canon_init(tl_canon_t *c, tl_kind_t kind) {
+    c->kind = kind;
+    c->clean = 0;
+    for (int i = 0; i < TL_KIND_MAX_FIELDS; i++) c->v[i].p = NULL, c->v[i].n = 0;
+}
 
 static inline tl_slice_t tl_sl(const char *s) {
     tl_slice_t x = {s, s ? strlen(s) : 0};

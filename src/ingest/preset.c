@@ -58,8 +58,7 @@ static tl_slice_t jclose(tl_rowctx_t *rc, tl_buf_t *b) {
 
 static tl_canon_t canon(tl_kind_t k) {
     tl_canon_t c;
-    memset(&c, 0, sizeof c);
-    c.kind = k;
+    tl_canon_init(&c, k);
     return c;
 }
 

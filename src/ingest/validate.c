@@ -505,11 +505,13 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
 
 int tl__validate(tl_vctx_t *vc, const tl_canon_t *c, tl_rec_t *out, char *msg, size_t msglen) {
     vstate_t s = {vc, c, msg, msglen};
-    int64_t iv[TL_KIND_MAX_FIELDS] = {0};
-    double dv[TL_KIND_MAX_FIELDS] = {0};
+    /* Not zeroed: a slot is read only after its field parsed into it, and
+     * this runs for every row. */
+    int64_t iv[TL_KIND_MAX_FIELDS];
+    double dv[TL_KIND_MAX_FIELDS];
     int rc;
-    memset(out, 0, sizeof *out);
     out->kind = c->kind;
+    out->id = NULL;
     /* Field 0 of every kind is its id (the user for credit and consents);
      * for events it is the optional event_id and the user is field 1. */
     if ((rc = require(&s, c->kind == TL_KIND_EVENTS ? E_USER : 0))) return rc;
