@@ -1,6 +1,6 @@
 /* seal.c -- encryption at rest of personal data and quarantined raw rows.
  *
- * A sealed blob is a 24-byte random nonce followed by the XChaCha20-Poly1305
+ * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
  * ciphertext and tag (libsodium). The key is 32 bytes: from $TAILOR_KEY as
  * 64 hex digits, else from DATA/key, created with mode 0600 on first use.
  * The additional data binds blobs to this format so a blob from another
@@ -62,15 +62,22 @@ int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTE
     return rc;
 }
 
-int tl__seal(const unsigned char key[TL_KEY_BYTES], const void *p, size_t n, tl_buf_t *out) {
+void tl__sealer_init(tl_sealer_t *s) {
+    randombytes_buf(s->nonce, 16);
+    s->counter = 0;
+}
+
+int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out) {
     size_t need = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
                   crypto_aead_xchacha20poly1305_ietf_ABYTES;
     if (tl_buf_reserve(out, need)) return TL_ENOMEM;
     unsigned char *o = (unsigned char *)out->data + out->len;
-    randombytes_buf(o, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    s->counter++;
+    memcpy(s->nonce + 16, &s->counter, 8);
+    memcpy(o, s->nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(o + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                                               &clen, p, n, AD, sizeof AD - 1, NULL, o, key);
+                                               &clen, p, n, AD, sizeof AD - 1, NULL, o, s->key);
     out->len += crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
     return 0;
 }

@@ -94,7 +94,7 @@ struct tl_store {
     int readonly, lockfd, in_batch;
     sqlite3 *db;
     sqlite3_stmt *st[S__N];
-    unsigned char key[TL_KEY_BYTES];
+    tl_sealer_t seal;
     int have_key;
     tl_evlog_t log;
     tl_dict_t *dict[TL_D__N];
@@ -328,7 +328,10 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) goto fail;
     }
-    if ((rc = tl__seal_load_key(dir, !readonly, s->key, eb)) == 0) s->have_key = 1;
+    if ((rc = tl__seal_load_key(dir, !readonly, s->seal.key, eb)) == 0) {
+        s->have_key = 1;
+        tl__sealer_init(&s->seal);
+    }
     else if (!readonly) goto fail;
     rc = 0;
     *out = s;
@@ -351,7 +354,7 @@ void tl_store_close(tl_store_t *s) {
     tl_buf_fini(&s->tmp2);
     free(s->last_source);
     if (s->lockfd >= 0) close(s->lockfd);
-    sodium_memzero(s->key, sizeof s->key);
+    sodium_memzero(&s->seal, sizeof s->seal);
     free(s->dir);
     free(s);
 }
@@ -620,7 +623,7 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
     sqlite3_bind_int64(g, 1, idx);
     int rc = sqlite3_step(g);
     if (rc == SQLITE_ROW && sqlite3_column_type(g, 8) == SQLITE_BLOB) {
-        if (tl__unseal(s->key, sqlite3_column_blob(g, 8), (size_t)sqlite3_column_bytes(g, 8),
+        if (tl__unseal(s->seal.key, sqlite3_column_blob(g, 8), (size_t)sqlite3_column_bytes(g, 8),
                        &s->tmp) != 0) {
             sqlite3_reset(g);
             tl_errbuf_set(eb, "%s: personal data of a user cannot be decrypted with this key",
@@ -643,7 +646,7 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
     }
     if (!changed) return 0; /* absent: merge keeps the stored blob */
     size_t plain = s->tmp2.len;
-    if (tl__seal(s->key, s->tmp2.data, plain, &s->tmp2)) return TL_ENOMEM;
+    if (tl__seal(&s->seal, s->tmp2.data, plain, &s->tmp2)) return TL_ENOMEM;
     out->t = SQLITE_BLOB;
     out->p = s->tmp2.data + plain;
     out->n = s->tmp2.len - plain;
@@ -738,7 +741,7 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
     sqlite3_stmt *q = stmt(s, S_QUAR);
     if (!q) return sql_fail(s, eb, "preparing quarantine insert");
     tl_buf_clear(&s->tmp);
-    if (tl__seal(s->key, raw, rawlen, &s->tmp)) return TL_ENOMEM;
+    if (tl__seal(&s->seal, raw, rawlen, &s->tmp)) return TL_ENOMEM;
     sqlite3_bind_int64(q, 1, src);
     sqlite3_bind_int64(q, 2, (int64_t)line);
     sqlite3_bind_int64(q, 3, (int64_t)tl_hash64(raw, rawlen, 0));
@@ -769,7 +772,7 @@ int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl
     while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
         tl_buf_clear(&s->tmp);
         if (with_raw && (!s->have_key ||
-                         tl__unseal(s->key, sqlite3_column_blob(q, 6),
+                         tl__unseal(s->seal.key, sqlite3_column_blob(q, 6),
                                     (size_t)sqlite3_column_bytes(q, 6), &s->tmp) != 0)) {
             tl_errbuf_set(eb, "%s: a quarantined row cannot be decrypted: the key is missing "
                           "or wrong (set $TAILOR_KEY or restore DATA/key)", s->dir);

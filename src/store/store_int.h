@@ -66,8 +66,18 @@ int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_e
  * file with mode 0600 when neither exists and create is set. */
 int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
                       tl_errbuf_t *eb);
+/* The key and the nonce source of one open store. Nonces are 16 random
+ * bytes drawn once per process followed by a 64-bit counter: unique for
+ * the key without a system call per sealed value. */
+typedef struct {
+    unsigned char key[TL_KEY_BYTES];
+    unsigned char nonce[24];
+    uint64_t counter;
+} tl_sealer_t;
+
+void tl__sealer_init(tl_sealer_t *s);
 /* Appends nonce || ciphertext of p[0..n) to out. */
-int tl__seal(const unsigned char key[TL_KEY_BYTES], const void *p, size_t n, tl_buf_t *out);
+int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
 
 #endif
