@@ -169,6 +169,16 @@ int tl__reader_line(tl_reader_t *r, tl_errbuf_t *eb) {
     }
 }
 
+static inline void add_field(tl_reader_t *r, int *nf, const char *p, size_t n) {
+    if (*nf < TL_MAX_FIELDS) {
+        r->f[*nf].p = p;
+        r->f[*nf].n = n;
+        (*nf)++;
+    } else {
+        r->too_many = 1;
+    }
+}
+
 /* Splits a line without quotes, and notes whether it is clean: printable
  * ASCII only (no DEL), so validation may skip its UTF-8 and control-character
  * checks. SSE2 (present on every x86-64) looks at 16 bytes at a time; the
@@ -201,13 +211,7 @@ static void split_plain(tl_reader_t *r) {
                 if (pos < start || pos + 1 >= n || p[pos + 1] != d) continue;
                 if (pos + 1 - i < 16) md &= ~(1u << (pos + 1 - i));
             }
-            if (nf < TL_MAX_FIELDS) {
-                r->f[nf].p = p + start;
-                r->f[nf].n = pos - start;
-                nf++;
-            } else {
-                r->too_many = 1;
-            }
+            add_field(r, &nf, p + start, pos - start);
             start = pos + (size_t)r->dlen;
         }
     }
@@ -215,13 +219,7 @@ static void split_plain(tl_reader_t *r) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c == (unsigned char)d && (r->dlen == 1 || (i + 1 < n && p[i + 1] == d))) {
-            if (nf < TL_MAX_FIELDS) {
-                r->f[nf].p = p + start;
-                r->f[nf].n = i - start;
-                nf++;
-            } else {
-                r->too_many = 1;
-            }
+            add_field(r, &nf, p + start, i - start);
             i += (size_t)r->dlen - 1;
             start = i + 1;
         } else if (c < 0x20 || c >= 0x7f) {
@@ -229,13 +227,7 @@ static void split_plain(tl_reader_t *r) {
         }
     }
 #endif
-    if (nf < TL_MAX_FIELDS) {
-        r->f[nf].p = p + start;
-        r->f[nf].n = n - start;
-        nf++;
-    } else {
-        r->too_many = 1;
-    }
+    add_field(r, &nf, p + start, n - start);
     r->nf = nf;
     r->clean = !dirty;
 }

@@ -17,58 +17,27 @@
 #
 # Environment: TAILOR (the binary; default build/tailor of this tree),
 # TAILOR_SRC (the source tree; default: two levels above this script).
-# Needs python3 (standard library only) or jq to read JSON.
-set -euo pipefail
+# Needs python3 (standard library only) to read JSON.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set -e
 
-SRC=${TAILOR_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-TAILOR=${TAILOR:-$SRC/build/tailor}
 CORPUS=$SRC/tests/data/bad
 EXPECTED=$CORPUS/EXPECTED
-export TAILOR_NOW=2025-12-01T00:00:00Z
-unset TAILOR_DATA TAILOR_KEY
 
 ORDER=(00_users_ok.csv users.csv users.jsonl items.csv items.jsonl products.csv products.jsonl
        credit.csv credit.jsonl consents.csv consents.jsonl events.csv events.jsonl)
 
-if [[ ! -x $TAILOR ]]; then
-    echo "FAIL: no tailor binary at $TAILOR (build it, or set TAILOR)"
-    exit 1
-fi
 if [[ ! -f $EXPECTED ]]; then
     echo "FAIL: no manifest at $EXPECTED"
     exit 1
 fi
-if command -v python3 >/dev/null 2>&1; then
-    JSON=python3
-elif command -v jq >/dev/null 2>&1; then
-    JSON=jq
-else
-    echo "FAIL: this test needs python3 or jq to read JSON"
-    exit 1
-fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tailor-bad-rows.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $*"
-}
-# check DESCRIPTION ACTUAL EXPECTED
-check() {
-    if [[ $2 == "$3" ]]; then pass; else fail "$1: got $2, expected $3"; fi
-}
-
-# ---- JSON helpers (python3, else jq) -----------------------------------------
+# ---- JSON helpers ------------------------------------------------------------
 
 # The quarantine export (JSON Lines on stdin) as "basename<TAB>line<TAB>reason
 # <TAB>message" lines; a line without all of source, line, reason, message and
 # raw prints "BADOBJ<TAB>...".
 qlist() {
-    if [[ $JSON == python3 ]]; then
         python3 -c '
 import json, os, sys
 for n, text in enumerate(sys.stdin, 1):
@@ -83,54 +52,12 @@ for n, text in enumerate(sys.stdin, 1):
     msg = str(o["message"]).replace("\t", " ").replace("\n", " ")
     print("%s\t%s\t%s\t%s" % (os.path.basename(o["source"]), o["line"], o["reason"], msg))
 '
-    else
-        jq -r 'if (type == "object" and has("source") and has("line") and has("reason")
-                   and has("message") and has("raw"))
-               then "\(.source | split("/") | last)\t\(.line)\t\(.reason)\t\(.message | gsub("[\t\n]"; " "))"
-               else "BADOBJ\t0\tmissing keys\t" end'
-    fi
 }
 
-# jget KEY: a top-level value of the JSON document on stdin ("MISSING" if absent).
-jget() {
-    if [[ $JSON == python3 ]]; then
-        python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = d.get(sys.argv[1], "MISSING") if isinstance(d, dict) else "MISSING"
-print(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
-' "$1"
-    else
-        jq -r --arg k "$1" 'if has($k) then (.[$k] | if type == "object" or type == "array" then tojson else . end) else "MISSING" end'
-    fi
-}
 
-# The JSON document on stdin with sorted keys, on one line.
-jcanon() {
-    if [[ $JSON == python3 ]]; then
-        python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'
-    else
-        jq -S -c .
-    fi
-}
 
 # ---- tailor helpers ----------------------------------------------------------
 
-# imp DIR OUT ARGS...: runs `tailor --data DIR import ARGS`; stdout in OUT,
-# stderr in OUT.err, the exit code in $rc, the summary in $R $A $D $Q
-# (empty when the last line is not a summary).
-imp() {
-    local dir=$1 out=$2
-    shift 2
-    rc=0
-    "$TAILOR" --data "$dir" import "$@" >"$out" 2>"$out.err" || rc=$?
-    R= A= D= Q=
-    local last
-    last=$(tail -n 1 "$out")
-    if [[ $last =~ ^read=([0-9]+)\ accepted=([0-9]+)\ duplicates=([0-9]+)\ quarantined=([0-9]+)$ ]]; then
-        R=${BASH_REMATCH[1]} A=${BASH_REMATCH[2]} D=${BASH_REMATCH[3]} Q=${BASH_REMATCH[4]}
-    fi
-}
 
 stats_json() { "$TAILOR" --data "$1" stats --json | jcanon; }
 
@@ -326,5 +253,4 @@ if "$TAILOR" --data "$B/data" check >"$TMP/check.out" 2>&1; then pass; else
     fail "tailor check after the over-long lines: $(head -c 300 "$TMP/check.out")"
 fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

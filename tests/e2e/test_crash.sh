@@ -3,15 +3,10 @@
 # opens the store (cutting the torn tail), `check` passes, and re-importing
 # the same files ends with exactly the events of a clean import: none lost,
 # none doubled (same count, same digest of event fingerprints, same stats).
-set -euo pipefail
-TAILOR=${TAILOR:-$(dirname "$0")/../../build/tailor}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set -e
 KILLS=${KILLS:-12}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export TAILOR_NOW=2025-12-01T00:00:00Z
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+tmp=$TMP
 
 "$TAILOR" gen --users 20000 --items 3000 --days 40 --seed 7 --out "$tmp/world" >/dev/null
 files=("$tmp/world/users.csv" "$tmp/world/consents.csv" "$tmp/world/events.csv")
@@ -21,7 +16,7 @@ files=("$tmp/world/users.csv" "$tmp/world/consents.csv" "$tmp/world/events.csv")
 ref_check=$("$TAILOR" --data "$tmp/ref" check --json)
 ref_stats=$("$TAILOR" --data "$tmp/ref" stats --json)
 ref_events=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["events"])' "$ref_check")
-[ "$ref_events" -gt 100000 ] && ok || bad "reference import too small: $ref_events events"
+[ "$ref_events" -gt 100000 ] && pass || fail "reference import too small: $ref_events events"
 
 # How long a clean import takes, to spread the kills over it.
 start=$(date +%s%N)
@@ -46,13 +41,13 @@ for i in $(seq 1 "$KILLS"); do
     done
     if [ -d "$d" ] && [ -f "$d/tailor.db" ]; then
         if after=$("$TAILOR" --data "$d" check --json 2>"$tmp/err"); then
-            ok
+            pass
             n=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["events"])' "$after")
             [ "$n" -lt "$ref_events" ] && midway=$((midway + 1))
         elif grep -q "nothing was ever committed" "$tmp/err"; then
-            ok # killed before the first commit: the directory holds nothing yet
+            pass # killed before the first commit: the directory holds nothing yet
         else
-            bad "kill $i: check after crash: $(cat "$tmp/err")"
+            fail "kill $i: check after crash: $(cat "$tmp/err")"
         fi
     fi
     "$TAILOR" --data "$d" import --batch 5000 "${files[@]}" >/dev/null
@@ -67,10 +62,9 @@ assert gc["events_digest"] == rc["events_digest"], "different events"
 for k in ("users", "items", "events", "consents", "events_by_type", "events_by_day", "quarantined"):
     assert gs[k] == rs[k], (k, gs[k], rs[k])
 EOF
-    then ok; else bad "kill $i: store after re-import differs from the clean import"; fi
+    then pass; else fail "kill $i: store after re-import differs from the clean import"; fi
 done
 # The kills must have landed inside imports, or the test proves nothing.
-[ "$midway" -ge $((KILLS / 3)) ] && ok || bad "only $midway of $KILLS kills interrupted an import"
+[ "$midway" -ge $((KILLS / 3)) ] && pass || fail "only $midway of $KILLS kills interrupted an import"
 echo "kills that interrupted an import: $midway of $KILLS"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -18,91 +18,20 @@
 #
 # Environment: TAILOR (the binary; default build/tailor of this tree),
 # TAILOR_SRC (the source tree), TAILOR_DATASETS (default ../shared/datasets
-# next to the source tree). Needs python3 or jq to read JSON; the defaulted
+# next to the source tree). Needs python3; the defaulted
 # credit records are counted with sqlite3, else python3's sqlite3 module.
-set -euo pipefail
-
-SRC=${TAILOR_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-TAILOR=${TAILOR:-$SRC/build/tailor}
-DATASETS=${TAILOR_DATASETS:-$SRC/../shared/datasets}
-export TAILOR_NOW=2025-12-01T00:00:00Z
-unset TAILOR_DATA TAILOR_KEY
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set -e
 
 if [[ ! -d $DATASETS ]]; then
     echo "SKIP: datasets not found at $DATASETS"
     exit 0
 fi
-if [[ ! -x $TAILOR ]]; then
-    echo "FAIL: no tailor binary at $TAILOR (build it, or set TAILOR)"
-    exit 1
-fi
-if command -v python3 >/dev/null 2>&1; then
-    JSON=python3
-elif command -v jq >/dev/null 2>&1; then
-    JSON=jq
-else
-    echo "FAIL: this test needs python3 or jq to read JSON"
-    exit 1
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tailor-presets.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 DATA=$TMP/data
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $*"
-}
-check() {
-    if [[ $2 == "$3" ]]; then pass; else fail "$1: got $2, expected $3"; fi
-}
-
-# jget KEY: a top-level value of the JSON document on stdin ("MISSING" if
-# absent); objects come out as compact JSON with sorted keys.
-jget() {
-    if [[ $JSON == python3 ]]; then
-        python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = d.get(sys.argv[1], "MISSING") if isinstance(d, dict) else "MISSING"
-print(json.dumps(v, sort_keys=True, separators=(",", ":")) if isinstance(v, (dict, list)) else v)
-' "$1"
-    else
-        jq -r --arg k "$1" 'if type == "object" and has($k)
-            then (.[$k] | if type == "object" or type == "array" then tojson else . end)
-            else "MISSING" end'
-    fi
-}
-
 # jsum: the sum of the values of the JSON object on stdin.
-jsum() {
-    if [[ $JSON == python3 ]]; then
-        python3 -c 'import json, sys; print(int(sum(json.load(sys.stdin).values())))'
-    else
-        jq -r '[.[]] | add // 0'
-    fi
-}
+jsum() { python3 -c 'import json, sys; print(int(sum(json.load(sys.stdin).values())))'; }
 
-# imp OUT ARGS...: `tailor --data DATA import ARGS`; stdout in OUT, stderr in
-# OUT.err, exit code in $rc, the summary line in $R $A $D $Q.
-imp() {
-    local out=$1
-    shift
-    rc=0
-    "$TAILOR" --data "$DATA" import "$@" >"$out" 2>"$out.err" || rc=$?
-    R= A= D= Q=
-    local last
-    last=$(tail -n 1 "$out")
-    if [[ $last =~ ^read=([0-9]+)\ accepted=([0-9]+)\ duplicates=([0-9]+)\ quarantined=([0-9]+)$ ]]; then
-        R=${BASH_REMATCH[1]} A=${BASH_REMATCH[2]} D=${BASH_REMATCH[3]} Q=${BASH_REMATCH[4]}
-    fi
-    if [[ $rc -ne 0 ]]; then
-        fail "import $* exited $rc: $(head -c 300 "$out.err")"
-    fi
-}
 
 stat_of() { "$TAILOR" --data "$DATA" stats --json | jget "$1"; }
 
@@ -120,19 +49,19 @@ need() {
 # ---- MovieLens 100K ------------------------------------------------------------
 ML=movielens-100k
 if need $ML/u.user $ML/u.item $ML/u.data $ML/u1.base $ML/u1.test; then
-    imp "$TMP/ml.user" --preset movielens "$DATASETS/$ML/u.user"
+    imp "$DATA" "$TMP/ml.user" --preset movielens "$DATASETS/$ML/u.user"
     check "movielens u.user: summary" "$R $A $D $Q" "943 943 0 0"
     check "movielens u.user: users in the store" "$(stat_of users)" 943
-    imp "$TMP/ml.item" --preset movielens "$DATASETS/$ML/u.item"
+    imp "$DATA" "$TMP/ml.item" --preset movielens "$DATASETS/$ML/u.item"
     check "movielens u.item: summary" "$R $A $D $Q" "1682 1682 0 0"
     check "movielens u.item: items in the store" "$(stat_of items)" 1682
-    imp "$TMP/ml.data" --preset movielens "$DATASETS/$ML/u.data"
+    imp "$DATA" "$TMP/ml.data" --preset movielens "$DATASETS/$ML/u.data"
     check "movielens u.data: summary" "$R $A $D $Q" "100000 100000 0 0"
     check "movielens u.data: events in the store" "$(stat_of events)" 100000
     check "movielens u.data: users still 943 (ratings name known users)" "$(stat_of users)" 943
     nsplit=$(cat "$DATASETS/$ML/u1.base" "$DATASETS/$ML/u1.test" | wc -l)
     check "movielens u1.base + u1.test: lines in the files" "$nsplit" 100000
-    imp "$TMP/ml.split" --preset movielens "$DATASETS/$ML/u1.base" "$DATASETS/$ML/u1.test"
+    imp "$DATA" "$TMP/ml.split" --preset movielens "$DATASETS/$ML/u1.base" "$DATASETS/$ML/u1.test"
     check "movielens u1.base + u1.test: summary (all duplicates)" "$R $A $D $Q" "100000 0 100000 0"
     check "movielens u1.base + u1.test: events still 100000" "$(stat_of events)" 100000
 fi
@@ -142,7 +71,7 @@ TB=taobao-sample/UserBehavior_sample.csv
 if need $TB; then
     distinct=$(sort -u "$DATASETS/$TB" | wc -l)
     ev0=$(stat_of events)
-    imp "$TMP/taobao" --preset taobao "$DATASETS/$TB"
+    imp "$DATA" "$TMP/taobao" --preset taobao "$DATASETS/$TB"
     check "taobao: read" "$R" 4321
     check "taobao: quarantined" "$Q" 0
     check "taobao: accepted (distinct rows)" "$A" "$distinct"
@@ -191,7 +120,7 @@ fi
 BM=bank-marketing/bank-additional-full.csv
 if need $BM; then
     u0=$(stat_of users)
-    imp "$TMP/bank" --preset bank-marketing "$DATASETS/$BM"
+    imp "$DATA" "$TMP/bank" --preset bank-marketing "$DATASETS/$BM"
     check "bank-marketing: summary" "$R $A $D $Q" "41188 41188 0 0"
     check "bank-marketing: users added" "$(($(stat_of users) - u0))" 41188
 fi
@@ -203,7 +132,7 @@ if need $GC; then
     check "german-credit: class 2 (bad) rows in the file" "$bad_in_file" 300
     u0=$(stat_of users)
     c0=$(stat_of credit_records)
-    imp "$TMP/german" --preset german-credit "$DATASETS/$GC"
+    imp "$DATA" "$TMP/german" --preset german-credit "$DATASETS/$GC"
     check "german-credit: summary" "$R $A $D $Q" "1000 1000 0 0"
     check "german-credit: users added" "$(($(stat_of users) - u0))" 1000
     check "german-credit: credit records added" "$(($(stat_of credit_records) - c0))" 1000
@@ -228,5 +157,4 @@ if "$TAILOR" --data "$DATA" check >"$TMP/check.out" 2>&1; then pass; else
     fail "tailor check after all imports: $(head -c 400 "$TMP/check.out")"
 fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -14,21 +14,7 @@
 
 #include "ingest/ingest.h"
 
-static char dir[256];
-
-static int setup(void **state) {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tailor-test-ingest-XXXXXX");
-    setenv("TAILOR_NOW", "2025-12-01T00:00:00Z", 1);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
-}
+#include "tmpdir.h"
 
 static const char *write_file(const char *name, const char *text, size_t n) {
     static char path[8][400];
@@ -317,7 +303,7 @@ static void test_movielens_1m(void **state) {
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
         T(test_csv_shapes), T(test_reasons),          T(test_jsonl),
         T(test_entities_and_unknown_user),            T(test_map_and_delimiters),

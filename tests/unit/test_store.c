@@ -16,20 +16,7 @@
 
 #include "store/store.h"
 
-static char dir[256];
-
-static int setup(void **state) {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tailor-test-store-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
-}
+#include "tmpdir.h"
 
 static tl_store_t *open_store(int flags) {
     tl_store_t *st = NULL;
@@ -330,7 +317,7 @@ static void test_quarantine_roundtrip(void **state) {
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
         T(test_commit_reopen_dedupe),    T(test_rollback),          T(test_torn_tail_is_cut),
         T(test_corrupt_block_detected),  T(test_truncated_log_refused), T(test_version_refused),

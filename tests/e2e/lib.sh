@@ -1,0 +1,76 @@
+# lib.sh -- what the end-to-end tests share; each test sources it first.
+#
+# Sets SRC (the source tree), TAILOR (the binary: $TAILOR, else build/tailor
+# of the tree), DATASETS (../shared/datasets beside the tree, or
+# $TAILOR_DATASETS), TMP (a directory removed on exit), a fixed "now", and
+# clears the environment variables that would redirect tailor. Gives:
+#   pass / fail MESSAGE            count a result
+#   check DESC ACTUAL EXPECTED     pass if the two strings are equal
+#   check_cmd DESC COMMAND...      pass if the command succeeds
+#   jget KEY < JSON                a top-level value ("MISSING" if absent;
+#                                  objects and lists as compact sorted JSON)
+#   jcanon < JSON                  the document with sorted keys, one line
+#   imp DIR OUT ARGS...            `tailor --data DIR import ARGS`: stdout in
+#                                  OUT, stderr in OUT.err, exit code in $rc,
+#                                  the summary line in $R $A $D $Q
+#   finish                         print "N passed, N failed" and exit
+set -uo pipefail
+
+SRC=${TAILOR_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TAILOR=${TAILOR:-$SRC/build/tailor}
+DATASETS=${TAILOR_DATASETS:-$SRC/../shared/datasets}
+export TAILOR_NOW=2025-12-01T00:00:00Z
+unset TAILOR_DATA TAILOR_KEY
+
+if [[ ! -x $TAILOR ]]; then
+    echo "FAIL: no tailor binary at $TAILOR (build it, or set TAILOR)"
+    exit 1
+fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tailor-e2e.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $*"
+}
+check() {
+    if [[ $2 == "$3" ]]; then pass; else fail "$1: got $2, expected $3"; fi
+}
+check_cmd() {
+    local what=$1
+    shift
+    if "$@"; then pass; else fail "$what"; fi
+}
+
+jget() {
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = d.get(sys.argv[1], "MISSING") if isinstance(d, dict) else "MISSING"
+print(json.dumps(v, sort_keys=True, separators=(",", ":")) if isinstance(v, (dict, list)) else v)
+' "$1"
+}
+
+jcanon() { python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
+
+imp() {
+    local dir=$1 out=$2
+    shift 2
+    rc=0
+    "$TAILOR" --data "$dir" import "$@" >"$out" 2>"$out.err" || rc=$?
+    R= A= D= Q=
+    local last
+    last=$(tail -n 1 "$out")
+    if [[ $last =~ ^read=([0-9]+)\ accepted=([0-9]+)\ duplicates=([0-9]+)\ quarantined=([0-9]+)$ ]]; then
+        R=${BASH_REMATCH[1]} A=${BASH_REMATCH[2]} D=${BASH_REMATCH[3]} Q=${BASH_REMATCH[4]}
+    fi
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+    exit
+}
