@@ -132,7 +132,8 @@ void tl_dict_prefetch_str(const tl_dict_t *d, uint64_t h);
 /* The index of s or TL_NONE. */
 uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n);
 /* The string of an index (NUL-terminated, valid until the next intern);
- * *n gets its length when n is not NULL. */
+ * *n gets its length when n is not NULL. The strings of consecutive indexes
+ * lie back to back in memory, each followed by its NUL. */
 const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n);
 uint32_t tl_dict_count(const tl_dict_t *d);
 /* Forgets every index >= n (rolls back a batch that did not commit).

@@ -39,7 +39,7 @@ enum {
 };
 
 static const char *const SQL[S__N] = {
-    [S_DICT_INS] = "INSERT INTO dict(kind, idx, ext) VALUES (?1, ?2, ?3)",
+    [S_DICT_INS] = "INSERT INTO dict(kind, first, n, ids) VALUES (?1, ?2, ?3, ?4)",
     [S_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [S_USER_GET] = "SELECT gender, birth_year, city, occupation, education, registered_at, "
                    "channel, attrs, pii FROM users WHERE idx = ?1",
@@ -69,8 +69,11 @@ static const char *const SQL[S__N] = {
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS dict(kind INTEGER, idx INTEGER, ext TEXT NOT NULL,"
-    "  PRIMARY KEY(kind, idx)) WITHOUT ROWID;"
+    /* A dictionary is kept in runs: the ids of indexes first..first+n-1,
+     * each ended by a NUL byte, in one blob (a row per id would cost a
+     * statement per new user or item). */
+    "CREATE TABLE IF NOT EXISTS dict(kind INTEGER, first INTEGER, n INTEGER, ids BLOB NOT NULL,"
+    "  PRIMARY KEY(kind, first)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS users(idx INTEGER PRIMARY KEY, gender TEXT, birth_year INTEGER,"
     "  city TEXT, occupation TEXT, education TEXT, registered_at INTEGER, channel TEXT,"
     "  attrs TEXT, pii BLOB);"
@@ -369,8 +372,8 @@ tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
         return NULL;
     }
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT idx, ext FROM dict WHERE kind = ?1 ORDER BY idx", -1,
-                           &q, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
+                           -1, &q, NULL) != SQLITE_OK) {
         sql_fail(s, eb, "loading a dictionary");
         tl_dict_free(d);
         return NULL;
@@ -378,14 +381,20 @@ tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
     sqlite3_bind_int(q, 1, (int)kind);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        uint32_t idx;
-        int added;
-        const char *t = (const char *)sqlite3_column_text(q, 1);
-        int n = sqlite3_column_bytes(q, 1);
-        if (tl_dict_intern(d, t, (size_t)n, &idx, &added) || !added ||
-            idx != (uint32_t)sqlite3_column_int64(q, 0)) {
-            tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent at index %lld", s->dir,
-                          (int)kind, (long long)sqlite3_column_int64(q, 0));
+        int64_t first = sqlite3_column_int64(q, 0), n = sqlite3_column_int64(q, 1);
+        const char *p = sqlite3_column_blob(q, 2);
+        const char *end = p + sqlite3_column_bytes(q, 2);
+        int ok = first == (int64_t)tl_dict_count(d) && p;
+        for (int64_t i = 0; ok && i < n; i++) {
+            const char *z = memchr(p, 0, (size_t)(end - p));
+            uint32_t idx;
+            int added;
+            ok = z && tl_dict_intern(d, p, (size_t)(z - p), &idx, &added) == 0 && added;
+            if (ok) p = z + 1;
+        }
+        if (!ok || p != end) {
+            tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent near index %lld", s->dir,
+                          (int)kind, (long long)first);
             rc = SQLITE_CORRUPT;
             break;
         }
@@ -414,17 +423,22 @@ int tl_store_begin(tl_store_t *s, tl_errbuf_t *eb) {
 }
 
 static int write_dicts(tl_store_t *s, tl_errbuf_t *eb) {
+    enum { RUN = 65536 }; /* ids per row at most */
     for (int k = 0; k < TL_D__N; k++) {
         tl_dict_t *d = s->dict[k];
         if (!d) continue;
-        for (uint32_t i = s->dict_committed[k]; i < tl_dict_count(d); i++) {
+        uint32_t n = tl_dict_count(d);
+        for (uint32_t first = s->dict_committed[k]; first < n; first += RUN) {
+            uint32_t cnt = n - first < RUN ? n - first : RUN;
+            /* The ids of a run lie back to back, NUL-ended, in the arena. */
+            const char *a = tl_dict_str(d, first, NULL), *b = tl_dict_str(d, first + cnt - 1, NULL);
+            size_t len = (size_t)(b - a) + strlen(b) + 1;
             sqlite3_stmt *q = stmt(s, S_DICT_INS);
             if (!q) return sql_fail(s, eb, "preparing dictionary insert");
-            size_t n;
-            const char *t = tl_dict_str(d, i, &n);
             sqlite3_bind_int(q, 1, k);
-            sqlite3_bind_int64(q, 2, i);
-            sqlite3_bind_text(q, 3, t, (int)n, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, first);
+            sqlite3_bind_int64(q, 3, cnt);
+            sqlite3_bind_blob(q, 4, a, (int)len, SQLITE_STATIC);
             if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing a dictionary");
         }
     }
@@ -823,8 +837,8 @@ static int count_rows(tl_store_t *s, const char *sql, uint64_t *out, tl_errbuf_t
 int tl_store_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
     memset(o, 0, sizeof *o);
     int rc;
-    if ((rc = count_rows(s, "SELECT count(*) FROM dict WHERE kind = 0", &o->users, eb)) ||
-        (rc = count_rows(s, "SELECT count(*) FROM dict WHERE kind = 1", &o->items, eb)) ||
+    if ((rc = count_rows(s, "SELECT coalesce(sum(n), 0) FROM dict WHERE kind = 0", &o->users, eb)) ||
+        (rc = count_rows(s, "SELECT coalesce(sum(n), 0) FROM dict WHERE kind = 1", &o->items, eb)) ||
         (rc = count_rows(s, "SELECT count(*) FROM products", &o->products, eb)) ||
         (rc = count_rows(s, "SELECT count(*) FROM credit", &o->credit, eb)) ||
         (rc = count_rows(s, "SELECT count(*) FROM consents", &o->consents, eb)) ||
