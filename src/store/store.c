@@ -61,7 +61,7 @@ static const char *const SQL[S__N] = {
                    "VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_CONSENT] = "INSERT OR IGNORE INTO consents(user, purpose, granted, at) "
                   "VALUES (?1, ?2, ?3, ?4)",
-    [S_QUAR] = "INSERT OR IGNORE INTO quarantine(source, line, fp, reason, message, raw, at, "
+    [S_QUAR] = "INSERT INTO quarantine(source, line, fp, reason, message, raw, at, "
                "preview) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_SOURCE_GET] = "SELECT id FROM sources WHERE path = ?1",
     [S_SOURCE_ADD] = "INSERT INTO sources(path) VALUES (?1)",
@@ -88,9 +88,10 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS consents(user INTEGER, purpose TEXT, granted INTEGER,"
     "  at INTEGER, PRIMARY KEY(user, purpose, at, granted)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL);"
+    /* No unique index: a re-import recognises its quarantined rows through
+     * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
-    "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT,"
-    "  UNIQUE(source, line, fp));";
+    "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT);";
 
 struct tl_store {
     char *dir;
@@ -110,6 +111,8 @@ struct tl_store {
     tl_buf_t tmp, tmp2;
     char *last_source; /* the path whose sources id is last_source_id */
     int64_t last_source_id;
+    tl_hset_t qfps;     /* fingerprints of last_source's quarantined rows */
+    int qfps_loaded;
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -356,6 +359,7 @@ void tl_store_close(tl_store_t *s) {
     tl_buf_fini(&s->tmp);
     tl_buf_fini(&s->tmp2);
     free(s->last_source);
+    tl_hset_fini(&s->qfps);
     if (s->lockfd >= 0) close(s->lockfd);
     sodium_memzero(&s->seal, sizeof s->seal);
     free(s->dir);
@@ -478,6 +482,7 @@ void tl_store_rollback(tl_store_t *s) {
         }
     for (size_t i = 0; i < s->nbatch_fp; i++) tl_hset_del(&s->fps, s->batch_fp[i]);
     s->nbatch_fp = 0;
+    s->qfps_loaded = 0; /* it may hold rows of the batch: reload on next use */
     s->in_batch = 0;
 }
 
@@ -743,6 +748,28 @@ static int source_id(tl_store_t *s, const char *path, int64_t *out, tl_errbuf_t 
     free(s->last_source);
     s->last_source = copy;
     s->last_source_id = *out;
+    s->qfps_loaded = 0;
+    return 0;
+}
+
+/* Loads the fingerprints of the rows already quarantined from a source. */
+static int load_qfps(tl_store_t *s, int64_t src, tl_errbuf_t *eb) {
+    tl_hset_fini(&s->qfps);
+    if (tl_hset_init(&s->qfps, 1024)) return TL_ENOMEM;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT fp FROM quarantine WHERE source = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return sql_fail(s, eb, "reading the quarantine");
+    sqlite3_bind_int64(q, 1, src);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (tl_hset_add(&s->qfps, (uint64_t)sqlite3_column_int64(q, 0)) < 0) {
+            sqlite3_finalize(q);
+            return TL_ENOMEM;
+        }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return sql_fail(s, eb, "reading the quarantine");
+    s->qfps_loaded = 1;
     return 0;
 }
 
@@ -752,20 +779,24 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
     int64_t src = 0;
     int rc = source_id(s, source, &src, eb);
     if (rc) return rc;
+    if (!s->qfps_loaded && (rc = load_qfps(s, src, eb))) return rc;
+    uint64_t fp = tl_hash64(raw, rawlen, line);
+    rc = tl_hset_add(&s->qfps, fp);
+    if (rc <= 0) return rc; /* 0: this row is quarantined already */
     sqlite3_stmt *q = stmt(s, S_QUAR);
     if (!q) return sql_fail(s, eb, "preparing quarantine insert");
     tl_buf_clear(&s->tmp);
     if (tl__seal(&s->seal, raw, rawlen, &s->tmp)) return TL_ENOMEM;
     sqlite3_bind_int64(q, 1, src);
     sqlite3_bind_int64(q, 2, (int64_t)line);
-    sqlite3_bind_int64(q, 3, (int64_t)tl_hash64(raw, rawlen, 0));
+    sqlite3_bind_int64(q, 3, (int64_t)fp);
     sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, message, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 6, s->tmp.data, (int)s->tmp.len, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, tl_time_now_ms());
     sqlite3_bind_text(q, 8, preview, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing the quarantine");
-    return sqlite3_changes(s->db) > 0;
+    return 1;
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -153,7 +153,7 @@ int tl_store_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int
 
 /* Keeps a rejected record: its raw text sealed, and a preview with personal
  * data masked for listings. Re-quarantining the same (source, line, raw)
- * does not add a second row. */
+ * does not add a second row. Returns 1 if added, 0 if already there. */
 int tl_store_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
                         const char *message, const char *raw, size_t rawlen,
                         const char *preview, tl_errbuf_t *eb);
