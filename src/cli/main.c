@@ -18,6 +18,7 @@
 #include "core/core.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
+#include "profile/profile.h"
 #include "store/store.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
@@ -403,18 +404,13 @@ static int q_row(const tl_qrow_t *q, void *arg) {
     if (c->export) {
         if (c->csv) {
             fprintf(c->out, "%lld,", (long long)q->id);
-            tl_buf_json_str(&c->b, q->source, strlen(q->source));
-            fprintf(c->out, "%s,%llu,%s,", c->b.data, (unsigned long long)q->line, q->reason);
-            tl_buf_clear(&c->b);
-            tl_buf_json_str(&c->b, q->message, strlen(q->message));
-            fprintf(c->out, "%s,", c->b.data);
-            /* CSV quoting: double the quotes inside a quoted field. */
-            fputc('"', c->out);
-            for (size_t i = 0; i < q->rawlen; i++) {
-                if (q->raw[i] == '"') fputc('"', c->out);
-                fputc(q->raw[i], c->out);
-            }
-            fputs("\"\n", c->out);
+            tl_buf_csv_str(&c->b, q->source, strlen(q->source));
+            tl_buf_printf(&c->b, ",%llu,%s,", (unsigned long long)q->line, q->reason);
+            tl_buf_csv_str(&c->b, q->message, strlen(q->message));
+            tl_buf_append(&c->b, ",", 1);
+            tl_buf_csv_str(&c->b, q->raw, q->rawlen);
+            tl_buf_append(&c->b, "\n", 1);
+            fwrite(c->b.data, 1, c->b.len, c->out);
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)q->id);
@@ -654,6 +650,213 @@ static int cmd_demo(int argc, char **argv) {
     return run_cmd("check", 0, NULL);
 }
 
+/* ---- profile ----------------------------------------------------------------- */
+
+static const optspec_t PROFILE_OPTS[] = {
+    {"as-of", 1, "build: the time the profiles describe (default: the latest event)"},
+    {"half-life", 1, "build: half-life of category affinity in days (default 30)"},
+    {"format", 1, "export: csv (default) or jsonl"},
+    {"out", 1, "export: write to this file instead of stdout"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static int profile_build(const command_t *c, const args_t *a) {
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    const char *asof = opt(c, a, "as-of"), *hl = opt(c, a, "half-life");
+    if (asof && tl_time_parse(asof, strlen(asof), &o.as_of))
+        return die_usage(c, "--as-of %s: not a time", asof);
+    if (hl && (tl_parse_f64(hl, strlen(hl), &o.half_life_days) || !(o.half_life_days > 0)))
+        return die_usage(c, "--half-life %s: give a number of days above 0", hl);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (rc) return fail_err("profile build", rc, &eb);
+    tl_profiles_t *p = NULL;
+    int64_t t0 = tl_time_now_ms();
+    rc = tl_profile_build(st, &o, &p, &eb);
+    int64_t t1 = tl_time_now_ms();
+    if (!rc) {
+        tl_store_close(st);
+        /* The snapshot goes next to the store; a writer lock is not needed
+         * for a file replaced atomically. */
+        rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+        if (!rc) rc = tl_profile_save(st, p, &eb);
+    }
+    tl_store_close(st);
+    if (rc) {
+        tl_profile_free(p);
+        return fail_err("profile build", rc, &eb);
+    }
+    char asof_s[32];
+    tl_time_format(tl_profile_as_of(p), asof_s);
+    if (opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "users", tl_profile_nusers(p));
+        cJSON_AddNumberToObject(j, "features", tl_profile_ncols(p));
+        cJSON_AddStringToObject(j, "as_of", asof_s);
+        cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000.0);
+        print_json(j);
+    } else {
+        printf("built %u profiles with %d features as of %s in %.2f s\n", tl_profile_nusers(p),
+               tl_profile_ncols(p), asof_s, (double)(t1 - t0) / 1000.0);
+    }
+    tl_profile_free(p);
+    return EXIT_OK;
+}
+
+static int profile_show(const command_t *c, const args_t *a, const char *user) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (rc) return fail_err("profile show", rc, &eb);
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, user, strlen(user)) : TL_NONE;
+    tl_profiles_t *p = NULL;
+    if (u == TL_NONE) {
+        tl_store_close(st);
+        fprintf(stderr, "tailor profile show: no user \"%s\" in %s\n", user, data_dir(a));
+        return EXIT_FAIL;
+    }
+    tl_buf_t pii, masked;
+    tl_buf_init(&pii);
+    tl_buf_init(&masked);
+    rc = tl_store_user_pii(st, u, &pii, &eb);
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    tl_store_close(st);
+    if (rc) {
+        tl_buf_fini(&pii);
+        return fail_err("profile show", rc, &eb);
+    }
+    /* Personal fields, masked: this output is for people. */
+    static const char *const pii_names[] = {"name", "phone", "email", "id_number"};
+    const char *f = pii.data;
+    size_t off[4];
+    for (int i = 0; i < 4; i++) {
+        off[i] = masked.len;
+        tl_mask_value(f, strlen(f), &masked);
+        tl_buf_append(&masked, "", 1);
+        f += strlen(f) + 1;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", user);
+    for (int i = 0; i < 4; i++)
+        if (masked.data[off[i]]) cJSON_AddStringToObject(j, pii_names[i], masked.data + off[i]);
+    char asof_s[32], cell[512];
+    tl_time_format(tl_profile_as_of(p), asof_s);
+    cJSON_AddStringToObject(j, "as_of", asof_s);
+    cJSON *feat = cJSON_AddObjectToObject(j, "features");
+    for (int col = 0; col < tl_profile_ncols(p); col++) {
+        const char *name = tl_profile_col_name(p, col);
+        tl_profile_cell(p, col, u, cell, sizeof cell);
+        if (!cell[0]) cJSON_AddNullToObject(feat, name);
+        else if (tl_profile_col_type(p, col) == TL_COL_CAT) cJSON_AddStringToObject(feat, name, cell);
+        else cJSON_AddNumberToObject(feat, name, atof(cell));
+    }
+    if (opt(c, a, "json")) {
+        print_json(j);
+    } else {
+        printf("user %s (profile as of %s)\n", user, asof_s);
+        for (int i = 0; i < 4; i++)
+            if (masked.data[off[i]]) printf("  %-30s %s\n", pii_names[i], masked.data + off[i]);
+        for (int col = 0; col < tl_profile_ncols(p); col++) {
+            tl_profile_cell(p, col, u, cell, sizeof cell);
+            printf("  %-30s %s\n", tl_profile_col_name(p, col), cell[0] ? cell : "-");
+        }
+        cJSON_Delete(j);
+    }
+    tl_buf_fini(&pii);
+    tl_buf_fini(&masked);
+    tl_profile_free(p);
+    return EXIT_OK;
+}
+
+static int profile_export(const command_t *c, const args_t *a) {
+    const char *fmt = opt(c, a, "format"), *out = opt(c, a, "out");
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "jsonl") != 0)
+        return die_usage(c, "--format %s: use csv or jsonl", fmt);
+    int jsonl = fmt && strcmp(fmt, "jsonl") == 0;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (rc) return fail_err("profile export", rc, &eb);
+    tl_profiles_t *p = NULL;
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
+    rc = users ? tl_profile_load(st, &p, &eb) : TL_ENOMEM;
+    if (rc) {
+        tl_store_close(st);
+        return fail_err("profile export", rc, &eb);
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        tl_store_close(st);
+        tl_profile_free(p);
+        fprintf(stderr, "tailor profile export: %s: cannot create the file\n", out);
+        return EXIT_FAIL;
+    }
+    static char iobuf[1 << 20];
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
+    int nc = tl_profile_ncols(p);
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char cell[512];
+    if (!jsonl) {
+        fputs("user", f);
+        for (int col = 0; col < nc; col++) fprintf(f, ",%s", tl_profile_col_name(p, col));
+        fputc('\n', f);
+    }
+    for (uint32_t u = 0; u < tl_profile_nusers(p) && u < tl_dict_count(users); u++) {
+        size_t n;
+        const char *id = tl_dict_str(users, u, &n);
+        tl_buf_clear(&b);
+        if (jsonl) {
+            tl_buf_append(&b, "{\"user\":", 8);
+            tl_buf_json_str(&b, id, n);
+        } else {
+            tl_buf_csv_str(&b, id, n);
+        }
+        for (int col = 0; col < nc; col++) {
+            tl_profile_cell(p, col, u, cell, sizeof cell);
+            int cat = tl_profile_col_type(p, col) == TL_COL_CAT;
+            if (jsonl) {
+                tl_buf_append(&b, ",", 1);
+                const char *name = tl_profile_col_name(p, col);
+                tl_buf_json_str(&b, name, strlen(name));
+                tl_buf_append(&b, ":", 1);
+                if (!cell[0]) tl_buf_append(&b, "null", 4);
+                else if (cat) tl_buf_json_str(&b, cell, strlen(cell));
+                else tl_buf_append(&b, cell, strlen(cell));
+            } else {
+                tl_buf_append(&b, ",", 1);
+                tl_buf_csv_str(&b, cell, strlen(cell));
+            }
+        }
+        tl_buf_append(&b, jsonl ? "}\n" : "\n", jsonl ? 2 : 1);
+        fwrite(b.data, 1, b.len, f);
+    }
+    tl_buf_fini(&b);
+    int werr = ferror(f) || fflush(f) != 0;
+    if (f != stdout && fclose(f) != 0) werr = 1;
+    tl_store_close(st);
+    tl_profile_free(p);
+    if (werr) {
+        fprintf(stderr, "tailor profile export: write error\n");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_profile(int argc, char **argv) {
+    const command_t *c = command_named("profile");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos >= 1 && strcmp(a.pos[0], "build") == 0 && a.npos == 1) return profile_build(c, &a);
+    if (a.npos == 2 && strcmp(a.pos[0], "show") == 0) return profile_show(c, &a, a.pos[1]);
+    if (a.npos == 1 && strcmp(a.pos[0], "export") == 0) return profile_export(c, &a);
+    return die_usage(c, "say build, show USER or export");
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int cmd_help(int argc, char **argv);
@@ -670,6 +873,10 @@ static const command_t COMMANDS[] = {
      cmd_quarantine},
     {"check", "check [--json]", "Verify every checksum of the event log and the integrity of "
      "the embedded database.", CHECK_OPTS, cmd_check},
+    {"profile", "profile build|show USER|export [options]", "Build every user's profile from "
+     "the events (recency, frequency, monetary, category affinity, price sensitivity, funnel, "
+     "active hours, channel, lifecycle, capacity tier, credit), show one user's (personal data "
+     "masked) or export all as CSV or JSON Lines.", PROFILE_OPTS, cmd_profile},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

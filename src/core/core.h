@@ -80,6 +80,9 @@ int tl_buf_printf(tl_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quoted, escaped). */
 int tl_buf_json_str(tl_buf_t *b, const char *s, size_t n);
+/* Appends s as one CSV field: as it is, or quoted with inner quotes doubled
+ * when it holds a comma, a quote or a line break (RFC 4180). */
+int tl_buf_csv_str(tl_buf_t *b, const char *s, size_t n);
 static inline void tl_buf_clear(tl_buf_t *b) { b->len = 0; }
 
 /* ---- hashing ----------------------------------------------------------- */

@@ -82,6 +82,24 @@ int tl_buf_json_str(tl_buf_t *b, const char *s, size_t n) {
     return 0;
 }
 
+int tl_buf_csv_str(tl_buf_t *b, const char *s, size_t n) {
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) return tl_buf_append(b, s, n);
+    if (tl_buf_reserve(b, 2 * n + 2)) return TL_ENOMEM;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') *o++ = '"';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+    return 0;
+}
+
 /* ---- numbers ------------------------------------------------------------ */
 
 int tl_parse_i64(const char *s, size_t n, int64_t *out) {

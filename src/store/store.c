@@ -801,6 +801,26 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
 
 /* ---- reading ------------------------------------------------------------- */
 
+int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT pii FROM users WHERE idx = ?1", -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "reading a user");
+    sqlite3_bind_int64(q, 1, user);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        if (!s->have_key || tl__unseal(s->seal.key, sqlite3_column_blob(q, 0),
+                                       (size_t)sqlite3_column_bytes(q, 0), out) != 0) {
+            tl_errbuf_set(eb, "%s: personal data cannot be decrypted: the key is missing or wrong",
+                          s->dir);
+            rc = TL_ECRYPTO;
+        }
+    } else {
+        rc = tl_buf_append(out, "\0\0\0\0", 4);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
                              void *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;

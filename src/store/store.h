@@ -160,6 +160,11 @@ int tl_store_quarantine(tl_store_t *st, const char *source, uint64_t line, const
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* A user's personal fields, unsealed: name, phone, e-mail and ID number,
+ * each NUL-terminated, appended to out (four empty strings when none are
+ * stored). Callers mask them before showing them to anyone. */
+int tl_store_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb);
+
 /* A decoded block of events: parallel columns of n rows. */
 typedef struct {
     uint32_t n;

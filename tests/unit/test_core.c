@@ -217,6 +217,11 @@ static void test_buf_json(void **state) {
     tl_buf_init(&b);
     assert_int_equal(tl_buf_json_str(&b, "a\"b\\c\n\x01", 7), 0);
     assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+    tl_buf_clear(&b);
+    assert_int_equal(tl_buf_csv_str(&b, "plain", 5), 0);
+    assert_int_equal(tl_buf_csv_str(&b, ",", 1), 0);
+    assert_int_equal(tl_buf_csv_str(&b, "say \"hi\", ok", 12), 0);
+    assert_string_equal(b.data, "plain\",\"\"say \"\"hi\"\", ok\"");
     tl_buf_fini(&b);
     assert_string_equal(tl_strerror(TL_ENOSPC), "no space left on device");
     assert_string_equal(tl_err_name(TL_ECORRUPT), "ECORRUPT");

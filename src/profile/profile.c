@@ -1,0 +1,1268 @@
+/* profile.c -- the feature engine behind user profiles.
+ *
+ * Each user has a state (ustate_t plus rows in a few flat arrays) that every
+ * event of theirs updates through apply(); finalize() reads the features off
+ * a state at an "as of" time into the columns. The batch build streams the
+ * event log once to learn the promotion days and which users' events are
+ * out of time order, then applies every event (both cores, users split by
+ * parity; out-of-order users are sorted and applied afterwards) and
+ * finalizes every user. The incremental path calls the same apply() and
+ * finalize(), which is why both give the same profile.
+ *
+ * Visits: an event's session id, or for events without one a gap of more
+ * than session_gap_min minutes, starts a new visit. A visit with purchases
+ * is one order; carts of items not bought in the same visit are abandoned;
+ * views of an item earlier in the visit count as "detail views before
+ * purchase".
+ */
+#include "profile.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define DAY TL_MS_PER_DAY
+#define MAX_TOPS 64     /* top-level categories with an affinity column */
+#define MAX_CH 32       /* channels with their own counter */
+#define SMALL 8         /* entries of the small leaf and brand tables */
+#define VISIT_ITEMS 16  /* items remembered within one visit */
+#define RETURN_GAP (60 * DAY)
+
+/* ---- the catalogue -------------------------------------------------------- */
+
+typedef struct {
+    uint32_t nitems;
+    uint16_t *top;   /* top-level category code per item, UINT16_MAX: none */
+    uint32_t *leaf;  /* full category path code, TL_NONE: none */
+    uint32_t *brand; /* brand code, TL_NONE: none */
+    float *price;    /* NaN: unknown */
+    float *pct;      /* price percentile within the item's category, NaN: unknown */
+    tl_dict_t *tops, *leaves, *brands;
+} catalogue_t;
+
+/* ---- per-user state -------------------------------------------------------- */
+
+typedef struct {
+    uint32_t id;
+    float w;
+} wentry_t;
+
+typedef struct {
+    int64_t ts;
+    double amount; /* negative for refunds */
+    uint8_t new_order;
+} hist_t;
+
+typedef struct {
+    uint32_t item;
+    uint16_t views;
+    uint8_t carted, bought;
+} vitem_t;
+
+typedef struct {
+    uint32_t nevents, active_days, views, searches, carts, favs, purchases, refunds, orders;
+    uint32_t cart_abandoned, coupon_orders, promo_orders, vbp_n, impulsive, price_n;
+    uint32_t loan_applies, repays, nhist, caphist, visit_seq;
+    int64_t first_ts, last_ts, last_day, return_ts, first_order_ts, last_order_ts, aff_t;
+    uint32_t visit, order_visits[4]; /* the visits of the last orders */
+    double monetary, vbp_sum, price_sum, repay_amount;
+    hist_t *hist;
+    wentry_t leaf[SMALL], brand[SMALL];
+    /* the current visit */
+    vitem_t vitems[VISIT_ITEMS];
+    uint8_t nvitems, visit_coupon, visit_ordered, pad;
+    int64_t visit_last_ts;
+} ustate_t;
+
+/* ---- columns --------------------------------------------------------------- */
+
+typedef struct {
+    char *name;
+    tl_coltype_t type;
+    void *data; /* double * or uint32_t * */
+    /* labels of a CAT column: a dictionary shared with the catalogue or the
+     * store, or owned (own_labels) */
+    tl_dict_t *labels;
+    int own_labels;
+} column_t;
+
+/* Fixed columns, in this order; affinity columns follow. */
+#define FIXED_COLUMNS(X)                                                                  \
+    X(GENDER, "gender", CAT) X(AGE, "age", NUM) X(CITY, "city", CAT)                      \
+    X(SIGNUP_CHANNEL, "signup_channel", CAT) X(REGISTERED_DAYS, "registered_days", NUM)    \
+    X(EVENTS, "events", COUNT) X(ACTIVE_DAYS, "active_days", COUNT)                       \
+    X(FIRST_SEEN_DAYS, "first_seen_days", NUM) X(DAYS_SINCE_ACTIVE, "days_since_active", NUM) \
+    X(DAYS_SINCE_PURCHASE, "days_since_purchase", NUM) X(ORDERS, "orders", COUNT)         \
+    X(ORDERS_30D, "orders_30d", COUNT) X(ORDERS_90D, "orders_90d", COUNT)                 \
+    X(ORDERS_365D, "orders_365d", COUNT) X(MONETARY, "monetary", NUM)                     \
+    X(MONETARY_30D, "monetary_30d", NUM) X(MONETARY_90D, "monetary_90d", NUM)             \
+    X(MONETARY_365D, "monetary_365d", NUM) X(AOV, "aov", NUM)                             \
+    X(PURCHASE_INTERVAL, "purchase_interval_days", NUM) X(PURCHASES, "purchases", COUNT)  \
+    X(REFUNDS, "refunds", COUNT) X(VIEWS, "views", COUNT) X(SEARCHES, "searches", COUNT)  \
+    X(CARTS, "carts", COUNT) X(FAVS, "favs", COUNT) X(BROWSE_TO_BUY, "browse_to_buy", NUM) \
+    X(CART_ABANDON, "cart_abandon_rate", NUM)                                             \
+    X(DVBP, "detail_views_before_purchase", NUM) X(IMPULSIVE, "impulsive_share", NUM)     \
+    X(COUPON_SHARE, "coupon_share", NUM) X(PROMO_SHARE, "promo_share", NUM)               \
+    X(PRICE_PCT, "price_percentile", NUM) X(PRICE_SENS, "price_sensitivity", NUM)         \
+    X(PREF_HOUR, "preferred_hour", COUNT) X(PREF_CHANNEL, "preferred_channel", CAT)       \
+    X(TOP_CATEGORY, "top_category", CAT) X(TOP_CATEGORY_SHARE, "top_category_share", NUM) \
+    X(TOP_LEAF, "top_leaf_category", CAT) X(TOP_BRAND, "top_brand", CAT)                  \
+    X(BRAND_SHARE, "brand_share", NUM) X(SHIFT, "category_shift", NUM)                    \
+    X(LIFECYCLE, "lifecycle", CAT) X(CAPACITY, "capacity_tier", COUNT)                    \
+    X(ON_TIME_RATE, "on_time_rate", NUM) X(LATE, "late_repayments", COUNT)                \
+    X(MAX_OVERDUE, "max_overdue_days", COUNT) X(DEBT, "debt", NUM)                        \
+    X(CREDIT_MONTHS, "credit_history_months", COUNT) X(DEFAULTED, "defaulted", CAT)       \
+    X(LOAN_APPLIES, "loan_applies", COUNT) X(REPAYS, "repayments", COUNT)                 \
+    X(REPAY_AMOUNT, "repay_amount", NUM)
+
+enum {
+#define X(id, name, type) C_##id,
+    FIXED_COLUMNS(X)
+#undef X
+    C__FIXED
+};
+
+static const struct {
+    const char *name;
+    tl_coltype_t type;
+} FIXED[C__FIXED] = {
+#define X(id, name, type) {name, TL_COL_##type},
+    FIXED_COLUMNS(X)
+#undef X
+};
+
+static const char *const LIFECYCLE[] = {"prospect", "new", "active", "returning", "dormant",
+                                        "churned"};
+enum { LC_PROSPECT, LC_NEW, LC_ACTIVE, LC_RETURNING, LC_DORMANT, LC_CHURNED };
+
+/* ---- the profile set --------------------------------------------------------- */
+
+typedef struct {
+    uint32_t gender, city, channel; /* codes; TL_NONE unknown */
+    int32_t birth_year;
+    int64_t registered_at; /* INT64_MIN unknown */
+    /* credit record */
+    int has_credit;
+    double on_time_rate, debt;
+    uint32_t late, max_overdue, months, defaulted;
+} ustatic_t;
+
+struct tl_profiles {
+    tl_profile_opts_t o;
+    int64_t as_of;
+    uint32_t n, cap; /* users */
+    catalogue_t cat;
+    int ntops, nch;
+    ustate_t *st;
+    ustatic_t *ust;
+    float *aff_long, *aff_short; /* n x ntops */
+    uint16_t *hours;             /* n x 24 */
+    uint32_t *chan;              /* n x nch */
+    int64_t *promo_days;         /* sorted day numbers */
+    int npromo;
+    double tier_cut[4];          /* monetary_365d quintile cuts among buyers */
+    int ncols;
+    column_t *cols;
+    tl_dict_t *cities, *channels; /* labels borrowed from the store */
+    tl_dict_t *gender_labels, *lifecycle_labels, *yesno_labels;
+    int owns_state; /* 0 for a loaded snapshot: features only */
+};
+
+void tl_profile_opts_default(tl_profile_opts_t *o) {
+    o->as_of = INT64_MIN;
+    o->half_life_days = 30;
+    o->short_half_life_days = 7;
+    o->session_gap_min = 30;
+    o->threads = 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static int64_t day_of(int64_t ts) { return ts >= 0 ? ts / DAY : -((-ts + DAY - 1) / DAY); }
+
+static tl_dict_t *labels_of(const char *const *names, int n) {
+    tl_dict_t *d = tl_dict_new();
+    uint32_t idx;
+    for (int i = 0; d && i < n; i++)
+        if (tl_dict_intern(d, names[i], strlen(names[i]), &idx, NULL)) {
+            tl_dict_free(d);
+            return NULL;
+        }
+    return d;
+}
+
+static int is_promo(const tl_profiles_t *p, int64_t day) {
+    int lo = 0, hi = p->npromo;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (p->promo_days[mid] < day) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < p->npromo && p->promo_days[lo] == day;
+}
+
+static void small_add(wentry_t *t, uint32_t id, float w) {
+    int empty = -1, least = 0;
+    for (int i = 0; i < SMALL; i++) {
+        if (t[i].id == id && t[i].w > 0) {
+            t[i].w += w;
+            return;
+        }
+        if (t[i].w <= 0 && empty < 0) empty = i;
+        if (t[i].w < t[least].w) least = i;
+    }
+    /* A full table drops its lightest entry: the heavy ones are what count. */
+    int k = empty >= 0 ? empty : least;
+    if (empty < 0 && t[least].w > w) return;
+    t[k].id = id;
+    t[k].w = w;
+}
+
+static uint32_t small_top(const wentry_t *t, double *share) {
+    double sum = 0, best = 0;
+    uint32_t id = TL_NONE;
+    for (int i = 0; i < SMALL; i++) {
+        if (t[i].w <= 0) continue;
+        sum += t[i].w;
+        if (t[i].w > best) best = t[i].w, id = t[i].id;
+    }
+    *share = sum > 0 ? best / sum : NAN;
+    return id;
+}
+
+/* ---- growing the user arrays ---------------------------------------------------- */
+
+static int grow_users(tl_profiles_t *p, uint32_t need) {
+    if (need <= p->cap) {
+        if (need > p->n) p->n = need;
+        return 0;
+    }
+    uint32_t nc = p->cap ? p->cap : 1024;
+    while (nc < need) nc *= 2;
+#define GROW(ptr, per)                                                                      \
+    do {                                                                                    \
+        void *np = realloc((ptr), (size_t)nc * (per) * sizeof *(ptr));                      \
+        if (!np) return TL_ENOMEM;                                                          \
+        (ptr) = np;                                                                         \
+        memset((ptr) + (size_t)p->cap * (per), 0, (size_t)(nc - p->cap) * (per) * sizeof *(ptr)); \
+    } while (0)
+    GROW(p->st, 1);
+    GROW(p->ust, 1);
+    GROW(p->aff_long, (size_t)p->ntops);
+    GROW(p->aff_short, (size_t)p->ntops);
+    GROW(p->hours, 24);
+    GROW(p->chan, (size_t)p->nch);
+    for (int c = 0; c < p->ncols; c++) {
+        size_t w = p->cols[c].type == TL_COL_NUM ? sizeof(double) : sizeof(uint32_t);
+        void *np = realloc(p->cols[c].data, (size_t)nc * w);
+        if (!np) return TL_ENOMEM;
+        p->cols[c].data = np;
+    }
+#undef GROW
+    for (uint32_t u = p->cap; u < nc; u++) {
+        ustatic_t *s = &p->ust[u];
+        s->gender = s->city = s->channel = TL_NONE;
+        s->registered_at = INT64_MIN;
+        p->st[u].visit = TL_NONE;
+    }
+    p->cap = nc;
+    p->n = need;
+    return 0;
+}
+
+/* ---- the state machine ------------------------------------------------------------ */
+
+/* Counts what a finished visit left: carts not bought, and a coupon used in
+ * a visit with an order. Read-only on purpose: finalize() calls it for the
+ * visit still open. */
+static void visit_tally(const ustate_t *s, uint32_t *abandoned, uint32_t *coupon_order) {
+    *abandoned = 0;
+    for (int i = 0; i < s->nvitems; i++) *abandoned += s->vitems[i].carted && !s->vitems[i].bought;
+    *coupon_order = s->visit_ordered && s->visit_coupon;
+}
+
+static vitem_t *visit_item(ustate_t *s, uint32_t item) {
+    for (int i = 0; i < s->nvitems; i++)
+        if (s->vitems[i].item == item) return &s->vitems[i];
+    if (s->nvitems == VISIT_ITEMS) return NULL; /* a very long visit: later items untracked */
+    vitem_t *v = &s->vitems[s->nvitems++];
+    v->item = item;
+    v->views = 0;
+    v->carted = v->bought = 0;
+    return v;
+}
+
+static float type_weight(uint8_t type, float rating) {
+    switch (type) {
+    case TL_EV_VIEW: case TL_EV_CLICK: return 1;
+    case TL_EV_FAV: case TL_EV_REVIEW: case TL_EV_SHARE: return 2;
+    case TL_EV_CART: return 3;
+    case TL_EV_PURCHASE: return 5;
+    case TL_EV_RATE: return isnan(rating) ? 1 : rating * 0.6f; /* 5 stars = a purchase */
+    default: return 0;
+    }
+}
+
+int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev) {
+    int rc = grow_users(p, ev->user + 1);
+    if (rc) return rc;
+    uint32_t u = ev->user;
+    ustate_t *s = &p->st[u];
+    int64_t t = ev->ts, day = day_of(t);
+    if (s->nevents == 0) {
+        s->first_ts = s->last_ts = t;
+        s->last_day = INT64_MIN;
+        s->return_ts = INT64_MIN;
+        s->aff_t = t;
+    } else if (t - s->last_ts >= RETURN_GAP) {
+        s->return_ts = t;
+    }
+    if (day != s->last_day) s->active_days++, s->last_day = day;
+    if (t > s->last_ts) s->last_ts = t;
+    if (t < s->first_ts) s->first_ts = t;
+    s->nevents++;
+    int64_t sec = t >= 0 ? t / 1000 : (t - 999) / 1000;
+    int hour = (int)(((sec % 86400) + 86400) % 86400 / 3600);
+    uint16_t *h = &p->hours[(size_t)u * 24 + hour];
+    if (*h < UINT16_MAX) (*h)++;
+    if (ev->channel < p->nch) p->chan[(size_t)u * p->nch + ev->channel]++;
+
+    /* the visit */
+    uint32_t visit;
+    if (ev->session != TL_NONE) {
+        visit = ev->session & 0x7fffffffu;
+    } else {
+        if (s->visit == TL_NONE || !(s->visit & 0x80000000u) ||
+            (double)(t - s->visit_last_ts) > p->o.session_gap_min * 60000.0)
+            s->visit_seq++;
+        visit = 0x80000000u | (s->visit_seq & 0x7fffffffu);
+    }
+    if (visit != s->visit) {
+        if (s->visit != TL_NONE) {
+            uint32_t ab, co;
+            visit_tally(s, &ab, &co);
+            s->cart_abandoned += ab;
+            s->coupon_orders += co;
+        }
+        s->visit = visit;
+        s->nvitems = 0;
+        s->visit_coupon = s->visit_ordered = 0;
+    }
+    s->visit_last_ts = t;
+
+    const catalogue_t *c = &p->cat;
+    int known = ev->item != TL_NONE && ev->item < c->nitems;
+    double price = known ? c->price[ev->item] : NAN;
+    double amount = ev->amount;
+    if (isnan(amount)) amount = isnan(price) ? 0 : price * ev->qty;
+    vitem_t *vi;
+    switch (ev->type) {
+    case TL_EV_VIEW:
+    case TL_EV_CLICK:
+        s->views++;
+        if (ev->item != TL_NONE && (vi = visit_item(s, ev->item))) vi->views++;
+        break;
+    case TL_EV_SEARCH: s->searches++; break;
+    case TL_EV_CART:
+        s->carts++;
+        if (ev->item != TL_NONE && (vi = visit_item(s, ev->item))) vi->carted = 1;
+        break;
+    case TL_EV_FAV: s->favs++; break;
+    case TL_EV_COUPON_USE: s->visit_coupon = 1; break;
+    case TL_EV_LOAN_APPLY: s->loan_applies++; break;
+    case TL_EV_REPAY:
+        s->repays++;
+        s->repay_amount += isnan(ev->amount) ? 0 : ev->amount;
+        break;
+    case TL_EV_PURCHASE: {
+        s->purchases++;
+        /* A purchase in a visit that already had one belongs to that order;
+         * the last few order visits are remembered, since two orders may
+         * interleave when their lines share a time stamp. */
+        uint8_t new_order = 1;
+        for (int i = 0; i < 4 && i < (int)s->orders; i++) new_order &= s->order_visits[i] != visit;
+        if (new_order) {
+            s->order_visits[s->orders % 4] = visit;
+            s->orders++;
+            if (s->orders == 1 || t < s->first_order_ts) s->first_order_ts = t;
+            if (s->orders == 1 || t > s->last_order_ts) s->last_order_ts = t;
+            if (is_promo(p, day)) s->promo_orders++;
+        } else if (t > s->last_order_ts) {
+            s->last_order_ts = t;
+        }
+        s->visit_ordered = 1;
+        s->monetary += amount;
+        if (ev->item != TL_NONE && (vi = visit_item(s, ev->item))) {
+            s->vbp_sum += vi->views;
+            s->vbp_n++;
+            if (vi->views <= 1) s->impulsive++;
+            vi->bought = 1;
+        }
+        if (known && !isnan(c->pct[ev->item])) s->price_sum += c->pct[ev->item], s->price_n++;
+        if (s->nhist == s->caphist) {
+            uint32_t nc = s->caphist ? s->caphist * 2 : 4;
+            hist_t *nh = realloc(s->hist, nc * sizeof *nh);
+            if (!nh) return TL_ENOMEM;
+            s->hist = nh;
+            s->caphist = nc;
+        }
+        s->hist[s->nhist++] = (hist_t){t, amount, new_order};
+        break;
+    }
+    case TL_EV_REFUND:
+        s->refunds++;
+        s->monetary -= amount;
+        if (s->nhist == s->caphist) {
+            uint32_t nc = s->caphist ? s->caphist * 2 : 4;
+            hist_t *nh = realloc(s->hist, nc * sizeof *nh);
+            if (!nh) return TL_ENOMEM;
+            s->hist = nh;
+            s->caphist = nc;
+        }
+        s->hist[s->nhist++] = (hist_t){t, -amount, 0};
+        break;
+    default: break;
+    }
+
+    /* affinities: decayed sums kept at time aff_t */
+    float w = type_weight(ev->type, ev->rating);
+    if (w > 0 && known) {
+        int k = c->top[ev->item];
+        float *al = &p->aff_long[(size_t)u * p->ntops], *as = &p->aff_short[(size_t)u * p->ntops];
+        double tl = p->o.half_life_days * DAY / M_LN2, ts = p->o.short_half_life_days * DAY / M_LN2;
+        if (t > s->aff_t) {
+            float fl = (float)exp(-(double)(t - s->aff_t) / tl);
+            float fs = (float)exp(-(double)(t - s->aff_t) / ts);
+            for (int j = 0; j < p->ntops; j++) al[j] *= fl, as[j] *= fs;
+            s->aff_t = t;
+        }
+        if (k != UINT16_MAX) {
+            al[k] += w * (float)exp(-(double)(s->aff_t - t) / tl);
+            as[k] += w * (float)exp(-(double)(s->aff_t - t) / ts);
+        }
+        if (c->leaf[ev->item] != TL_NONE) small_add(s->leaf, c->leaf[ev->item], w);
+        if (c->brand[ev->item] != TL_NONE) small_add(s->brand, c->brand[ev->item], w);
+    }
+    return 0;
+}
+
+/* ---- features ------------------------------------------------------------------ */
+
+#define NUMC(p, c) ((double *)(p)->cols[c].data)
+#define U32C(p, c) ((uint32_t *)(p)->cols[c].data)
+
+static double sum_norm(const float *v, int k) {
+    double s = 0;
+    for (int i = 0; i < k; i++) s += v[i];
+    return s;
+}
+
+static int year_of(int64_t ts) {
+    char b[32];
+    tl_time_format(ts, b);
+    return atoi(b);
+}
+
+/* Reads user u's features at as_of into the columns (all but capacity_tier,
+ * which depends on everybody: see refresh_tiers). */
+static void finalize(tl_profiles_t *p, uint32_t u, int64_t as_of) {
+    const ustate_t *s = &p->st[u];
+    const ustatic_t *us = &p->ust[u];
+    const double d = (double)DAY;
+    NUMC(p, C_AGE)[u] = us->birth_year ? year_of(as_of) - us->birth_year : NAN;
+    U32C(p, C_GENDER)[u] = us->gender;
+    U32C(p, C_CITY)[u] = us->city;
+    U32C(p, C_SIGNUP_CHANNEL)[u] = us->channel;
+    NUMC(p, C_REGISTERED_DAYS)[u] =
+        us->registered_at != INT64_MIN ? (double)(as_of - us->registered_at) / d : NAN;
+    U32C(p, C_EVENTS)[u] = s->nevents;
+    U32C(p, C_ACTIVE_DAYS)[u] = s->active_days;
+    NUMC(p, C_FIRST_SEEN_DAYS)[u] = s->nevents ? (double)(as_of - s->first_ts) / d : NAN;
+    NUMC(p, C_DAYS_SINCE_ACTIVE)[u] = s->nevents ? (double)(as_of - s->last_ts) / d : NAN;
+    NUMC(p, C_DAYS_SINCE_PURCHASE)[u] = s->orders ? (double)(as_of - s->last_order_ts) / d : NAN;
+    static const int64_t win[3] = {30, 90, 365};
+    uint32_t ow[3] = {0, 0, 0};
+    double mw[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < s->nhist; i++) {
+        const hist_t *h = &s->hist[i];
+        for (int w = 0; w < 3; w++)
+            if (h->ts <= as_of && h->ts > as_of - win[w] * DAY) ow[w] += h->new_order, mw[w] += h->amount;
+    }
+    U32C(p, C_ORDERS)[u] = s->orders;
+    U32C(p, C_ORDERS_30D)[u] = ow[0];
+    U32C(p, C_ORDERS_90D)[u] = ow[1];
+    U32C(p, C_ORDERS_365D)[u] = ow[2];
+    NUMC(p, C_MONETARY)[u] = s->monetary;
+    NUMC(p, C_MONETARY_30D)[u] = mw[0];
+    NUMC(p, C_MONETARY_90D)[u] = mw[1];
+    NUMC(p, C_MONETARY_365D)[u] = mw[2];
+    NUMC(p, C_AOV)[u] = s->orders ? s->monetary / s->orders : NAN;
+    NUMC(p, C_PURCHASE_INTERVAL)[u] =
+        s->orders > 1 ? (double)(s->last_order_ts - s->first_order_ts) / d / (s->orders - 1) : NAN;
+    U32C(p, C_PURCHASES)[u] = s->purchases;
+    U32C(p, C_REFUNDS)[u] = s->refunds;
+    U32C(p, C_VIEWS)[u] = s->views;
+    U32C(p, C_SEARCHES)[u] = s->searches;
+    U32C(p, C_CARTS)[u] = s->carts;
+    U32C(p, C_FAVS)[u] = s->favs;
+    NUMC(p, C_BROWSE_TO_BUY)[u] = s->views ? (double)s->purchases / s->views : NAN;
+    uint32_t ab, co;
+    visit_tally(s, &ab, &co);
+    NUMC(p, C_CART_ABANDON)[u] = s->carts ? fmin(1.0, (double)(s->cart_abandoned + ab) / s->carts) : NAN;
+    NUMC(p, C_DVBP)[u] = s->vbp_n ? s->vbp_sum / s->vbp_n : NAN;
+    NUMC(p, C_IMPULSIVE)[u] = s->vbp_n ? (double)s->impulsive / s->vbp_n : NAN;
+    double coupon = s->orders ? (double)(s->coupon_orders + co) / s->orders : NAN;
+    double promo = s->orders ? (double)s->promo_orders / s->orders : NAN;
+    double pct = s->price_n ? s->price_sum / s->price_n : NAN;
+    NUMC(p, C_COUPON_SHARE)[u] = coupon;
+    NUMC(p, C_PROMO_SHARE)[u] = promo;
+    NUMC(p, C_PRICE_PCT)[u] = pct;
+    /* Price sensitivity: coupons, promotion days and cheapness of what is
+     * bought, each 0..1, averaged over what is known. */
+    double ps = 0;
+    int np = 0;
+    if (!isnan(coupon)) ps += coupon, np++;
+    if (!isnan(promo)) ps += promo, np++;
+    if (!isnan(pct)) ps += 1 - pct, np++;
+    NUMC(p, C_PRICE_SENS)[u] = np ? ps / np : NAN;
+    const uint16_t *hr = &p->hours[(size_t)u * 24];
+    uint32_t bh = TL_NONE, bv = 0;
+    for (int i = 0; i < 24; i++)
+        if (hr[i] > bv) bv = hr[i], bh = (uint32_t)i;
+    U32C(p, C_PREF_HOUR)[u] = bh;
+    const uint32_t *ch = &p->chan[(size_t)u * p->nch];
+    uint32_t bc = TL_NONE, bcv = 0;
+    for (int i = 0; i < p->nch; i++)
+        if (ch[i] > bcv) bcv = ch[i], bc = (uint32_t)i;
+    U32C(p, C_PREF_CHANNEL)[u] = bc;
+    const float *al = &p->aff_long[(size_t)u * p->ntops], *as = &p->aff_short[(size_t)u * p->ntops];
+    double sl = sum_norm(al, p->ntops), ss = sum_norm(as, p->ntops), best = 0, shift = 0;
+    uint32_t top = TL_NONE;
+    for (int k = 0; k < p->ntops; k++) {
+        double share = sl > 0 ? al[k] / sl : 0;
+        NUMC(p, C__FIXED + k)[u] = share;
+        if (share > best) best = share, top = (uint32_t)k;
+        if (sl > 0 && ss > 0) shift += fabs(as[k] / ss - share);
+    }
+    U32C(p, C_TOP_CATEGORY)[u] = top;
+    NUMC(p, C_TOP_CATEGORY_SHARE)[u] = sl > 0 ? best : NAN;
+    NUMC(p, C_SHIFT)[u] = sl > 0 && ss > 0 ? shift / 2 : NAN;
+    double share;
+    U32C(p, C_TOP_LEAF)[u] = small_top(s->leaf, &share);
+    U32C(p, C_TOP_BRAND)[u] = small_top(s->brand, &share);
+    NUMC(p, C_BRAND_SHARE)[u] = share;
+    uint32_t lc;
+    if (!s->nevents) lc = LC_PROSPECT;
+    else if (as_of - s->first_ts <= 30 * DAY) lc = LC_NEW;
+    else if (as_of - s->last_ts <= 30 * DAY) lc = s->return_ts >= as_of - 30 * DAY ? LC_RETURNING : LC_ACTIVE;
+    else if (as_of - s->last_ts <= 90 * DAY) lc = LC_DORMANT;
+    else lc = LC_CHURNED;
+    U32C(p, C_LIFECYCLE)[u] = lc;
+    NUMC(p, C_ON_TIME_RATE)[u] = us->has_credit ? us->on_time_rate : NAN;
+    U32C(p, C_LATE)[u] = us->has_credit ? us->late : TL_NONE;
+    U32C(p, C_MAX_OVERDUE)[u] = us->has_credit ? us->max_overdue : TL_NONE;
+    NUMC(p, C_DEBT)[u] = us->has_credit ? us->debt : NAN;
+    U32C(p, C_CREDIT_MONTHS)[u] = us->has_credit ? us->months : TL_NONE;
+    U32C(p, C_DEFAULTED)[u] = us->has_credit ? us->defaulted : TL_NONE;
+    U32C(p, C_LOAN_APPLIES)[u] = s->loan_applies;
+    U32C(p, C_REPAYS)[u] = s->repays;
+    NUMC(p, C_REPAY_AMOUNT)[u] = s->repay_amount;
+}
+
+static uint32_t tier_of(const tl_profiles_t *p, double m) {
+    if (!(m > 0)) return 0;
+    uint32_t t = 1;
+    for (int i = 0; i < 4; i++) t += m > p->tier_cut[i];
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Capacity tiers: quintiles of 365-day spend among the users who spent. */
+static int refresh_tiers(tl_profiles_t *p) {
+    const double *m = NUMC(p, C_MONETARY_365D);
+    double *v = malloc((size_t)(p->n ? p->n : 1) * sizeof *v);
+    if (!v) return TL_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < p->n; u++)
+        if (m[u] > 0) v[k++] = m[u];
+    qsort(v, k, sizeof *v, cmp_double);
+    for (int i = 0; i < 4; i++) p->tier_cut[i] = k ? v[(size_t)k * (i + 1) / 5] : 0;
+    free(v);
+    for (uint32_t u = 0; u < p->n; u++) U32C(p, C_CAPACITY)[u] = tier_of(p, m[u]);
+    return 0;
+}
+
+typedef struct {
+    tl_profiles_t *p;
+    int64_t as_of;
+    uint32_t from, to;
+} fin_job_t;
+
+static void *fin_thread(void *arg) {
+    fin_job_t *j = arg;
+    for (uint32_t u = j->from; u < j->to; u++) finalize(j->p, u, j->as_of);
+    return NULL;
+}
+
+static int nthreads(const tl_profile_opts_t *o) {
+    if (o->threads > 0) return o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+int tl_profile_refresh(tl_profiles_t *p, int64_t as_of) {
+    p->as_of = as_of;
+    int nt = nthreads(&p->o);
+    pthread_t th[8];
+    fin_job_t jobs[8];
+    int started = 0;
+    for (int i = 0; i < nt; i++) {
+        jobs[i] = (fin_job_t){p, as_of, (uint32_t)((uint64_t)p->n * i / nt),
+                              (uint32_t)((uint64_t)p->n * (i + 1) / nt)};
+        if (i > 0 && pthread_create(&th[i], NULL, fin_thread, &jobs[i]) == 0) started |= 1 << i;
+        else if (i > 0) fin_thread(&jobs[i]);
+    }
+    fin_thread(&jobs[0]);
+    for (int i = 1; i < nt; i++)
+        if (started & (1 << i)) pthread_join(th[i], NULL);
+    return refresh_tiers(p);
+}
+
+int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of) {
+    if (user >= p->n) return TL_EINVAL;
+    finalize(p, user, as_of);
+    U32C(p, C_CAPACITY)[user] = tier_of(p, NUMC(p, C_MONETARY_365D)[user]);
+    return 0;
+}
+
+/* ---- loading what the profiles need from the store ---------------------------- */
+
+typedef struct {
+    tl_profiles_t *p;
+    int rc;
+} load_ctx_t;
+
+static uint32_t intern_or_none(tl_dict_t *d, const char *s, int *rc) {
+    if (!s || !*s) return TL_NONE;
+    uint32_t idx;
+    int r = tl_dict_intern(d, s, strlen(s), &idx, NULL);
+    if (r) *rc = r;
+    return r ? TL_NONE : idx;
+}
+
+static int item_row(int n, const char *const *c, void *arg) {
+    load_ctx_t *x = arg;
+    catalogue_t *cat = &x->p->cat;
+    if (n < 4 || !c[0]) return 0;
+    uint32_t i = (uint32_t)strtoul(c[0], NULL, 10);
+    if (i >= cat->nitems) return 0;
+    const char *path = c[1];
+    if (path && *path) {
+        const char *slash = strchr(path, '/');
+        size_t tl = slash ? (size_t)(slash - path) : strlen(path);
+        uint32_t t;
+        if (tl_dict_intern(cat->tops, path, tl, &t, NULL)) return x->rc = TL_ENOMEM;
+        cat->top[i] = t < MAX_TOPS ? (uint16_t)t : UINT16_MAX;
+        cat->leaf[i] = intern_or_none(cat->leaves, path, &x->rc);
+    }
+    cat->brand[i] = intern_or_none(cat->brands, c[2], &x->rc);
+    cat->price[i] = c[3] ? (float)atof(c[3]) : NAN;
+    return x->rc;
+}
+
+static int user_row(int n, const char *const *c, void *arg) {
+    load_ctx_t *x = arg;
+    tl_profiles_t *p = x->p;
+    if (n < 6 || !c[0]) return 0;
+    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
+    if (u >= p->n) return 0;
+    ustatic_t *s = &p->ust[u];
+    s->gender = c[1] ? tl_dict_find(p->gender_labels, c[1], strlen(c[1])) : TL_NONE;
+    s->birth_year = c[2] ? atoi(c[2]) : 0;
+    s->city = intern_or_none(p->cities, c[3], &x->rc);
+    s->channel = c[4] ? tl_dict_find(p->channels, c[4], strlen(c[4])) : TL_NONE;
+    s->registered_at = c[5] ? strtoll(c[5], NULL, 10) : INT64_MIN;
+    return x->rc;
+}
+
+static int credit_row(int n, const char *const *c, void *arg) {
+    load_ctx_t *x = arg;
+    tl_profiles_t *p = x->p;
+    if (n < 7 || !c[0]) return 0;
+    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
+    if (u >= p->n) return 0;
+    ustatic_t *s = &p->ust[u];
+    s->has_credit = 1;
+    double on = c[1] ? atof(c[1]) : 0, late = c[2] ? atof(c[2]) : 0;
+    s->on_time_rate = c[1] && on + late > 0 ? on / (on + late) : NAN;
+    s->late = c[2] ? (uint32_t)atol(c[2]) : TL_NONE;
+    s->max_overdue = c[3] ? (uint32_t)atol(c[3]) : TL_NONE;
+    s->debt = c[4] ? atof(c[4]) : NAN;
+    s->months = c[5] ? (uint32_t)atol(c[5]) : TL_NONE;
+    s->defaulted = c[6] ? (uint32_t)(atoi(c[6]) != 0) : TL_NONE;
+    return 0;
+}
+
+typedef struct {
+    uint32_t leaf, item;
+    float price;
+} pitem_t;
+
+static int cmp_pitem(const void *a, const void *b) {
+    const pitem_t *x = a, *y = b;
+    if (x->leaf != y->leaf) return x->leaf < y->leaf ? -1 : 1;
+    return (x->price > y->price) - (x->price < y->price);
+}
+
+/* The percentile of each item's price among the items of its category
+ * (0 the cheapest, 1 the dearest; ties share their mean rank). */
+static int price_percentiles(catalogue_t *c) {
+    pitem_t *v = malloc((size_t)(c->nitems ? c->nitems : 1) * sizeof *v);
+    if (!v) return TL_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->nitems; i++)
+        if (c->leaf[i] != TL_NONE && !isnan(c->price[i])) v[n++] = (pitem_t){c->leaf[i], i, c->price[i]};
+    qsort(v, n, sizeof *v, cmp_pitem);
+    for (uint32_t a = 0; a < n;) {
+        uint32_t b = a;
+        while (b < n && v[b].leaf == v[a].leaf) b++;
+        for (uint32_t i = a; i < b;) {
+            uint32_t j = i;
+            while (j < b && v[j].price == v[i].price) j++;
+            double rank = (double)(i + j - 1) / 2 - a, span = b - a - 1;
+            for (uint32_t k = i; k < j; k++) c->pct[v[k].item] = span > 0 ? (float)(rank / span) : 0.5f;
+            i = j;
+        }
+        a = b;
+    }
+    free(v);
+    return 0;
+}
+
+static int add_column(tl_profiles_t *p, const char *name, tl_coltype_t type, tl_dict_t *labels,
+                      int own) {
+    column_t *nc = realloc(p->cols, (size_t)(p->ncols + 1) * sizeof *nc);
+    if (!nc) return TL_ENOMEM;
+    p->cols = nc;
+    column_t *c = &p->cols[p->ncols];
+    memset(c, 0, sizeof *c);
+    if (!(c->name = strdup(name))) return TL_ENOMEM;
+    c->type = type;
+    c->labels = labels;
+    c->own_labels = own;
+    p->ncols++;
+    return 0;
+}
+
+static tl_dict_t *labels_for(tl_profiles_t *p, int col) {
+    switch (col) {
+    case C_GENDER: return p->gender_labels;
+    case C_CITY: return p->cities;
+    case C_SIGNUP_CHANNEL: case C_PREF_CHANNEL: return p->channels;
+    case C_TOP_CATEGORY: return p->cat.tops;
+    case C_TOP_LEAF: return p->cat.leaves;
+    case C_TOP_BRAND: return p->cat.brands;
+    case C_LIFECYCLE: return p->lifecycle_labels;
+    case C_DEFAULTED: return p->yesno_labels;
+    default: return NULL;
+    }
+}
+
+static int sqlfmt_rows(tl_store_t *st, const char *sql, tl_row_fn fn, load_ctx_t *x,
+                       tl_errbuf_t *eb) {
+    int rc = tl_store_query(st, sql, fn, x, eb);
+    return rc ? rc : x->rc;
+}
+
+/* A profile set over the store's catalogue and users, with empty states. */
+static int profiles_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                        tl_errbuf_t *eb) {
+    *out = NULL;
+    tl_profiles_t *p = calloc(1, sizeof *p);
+    if (!p) return TL_ENOMEM;
+    p->o = *o;
+    p->owns_state = 1;
+    static const char *const genders[] = {"f", "m", "o"}, *const yesno[] = {"no", "yes"};
+    p->gender_labels = labels_of(genders, 3);
+    p->lifecycle_labels = labels_of(LIFECYCLE, 6);
+    p->yesno_labels = labels_of(yesno, 2);
+    p->cities = tl_dict_new();
+    p->cat.tops = tl_dict_new();
+    p->cat.leaves = tl_dict_new();
+    p->cat.brands = tl_dict_new();
+    tl_dict_t *items = tl_store_dict(st, TL_D_ITEM, eb), *users = tl_store_dict(st, TL_D_USER, eb);
+    tl_dict_t *chans = tl_store_dict(st, TL_D_CHANNEL, eb);
+    int rc = 0;
+    if (!p->gender_labels || !p->lifecycle_labels || !p->yesno_labels || !p->cities ||
+        !p->cat.tops || !p->cat.leaves || !p->cat.brands || !items || !users || !chans)
+        rc = TL_ENOMEM;
+    /* The channel labels are copied: the profile outlives the store. */
+    if (!rc && !(p->channels = tl_dict_new())) rc = TL_ENOMEM;
+    for (uint32_t i = 0; !rc && chans && i < tl_dict_count(chans); i++) {
+        size_t n;
+        const char *s = tl_dict_str(chans, i, &n);
+        uint32_t idx;
+        rc = tl_dict_intern(p->channels, s, n, &idx, NULL);
+    }
+    catalogue_t *c = &p->cat;
+    if (!rc) {
+        c->nitems = tl_dict_count(items);
+        size_t n = c->nitems ? c->nitems : 1;
+        c->top = malloc(n * sizeof *c->top);
+        c->leaf = malloc(n * sizeof *c->leaf);
+        c->brand = malloc(n * sizeof *c->brand);
+        c->price = malloc(n * sizeof *c->price);
+        c->pct = malloc(n * sizeof *c->pct);
+        if (!c->top || !c->leaf || !c->brand || !c->price || !c->pct) rc = TL_ENOMEM;
+    }
+    for (uint32_t i = 0; !rc && i < c->nitems; i++) {
+        c->top[i] = UINT16_MAX;
+        c->leaf[i] = c->brand[i] = TL_NONE;
+        c->price[i] = c->pct[i] = NAN;
+    }
+    load_ctx_t x = {p, 0};
+    if (!rc) rc = sqlfmt_rows(st, "SELECT idx, category, brand, price FROM items", item_row, &x, eb);
+    if (!rc) rc = price_percentiles(c);
+    if (!rc) {
+        p->ntops = (int)tl_dict_count(c->tops) < MAX_TOPS ? (int)tl_dict_count(c->tops) : MAX_TOPS;
+        p->nch = (int)tl_dict_count(p->channels) < MAX_CH ? (int)tl_dict_count(p->channels) : MAX_CH;
+        for (int k = 0; !rc && k < C__FIXED; k++)
+            rc = add_column(p, FIXED[k].name, FIXED[k].type, NULL, 0);
+        for (int k = 0; !rc && k < C__FIXED; k++) p->cols[k].labels = labels_for(p, k);
+        char name[300];
+        for (int k = 0; !rc && k < p->ntops; k++) {
+            snprintf(name, sizeof name, "affinity_%s", tl_dict_str(c->tops, (uint32_t)k, NULL));
+            rc = add_column(p, name, TL_COL_NUM, NULL, 0);
+        }
+    }
+    if (!rc) rc = grow_users(p, tl_dict_count(users));
+    if (!rc) rc = sqlfmt_rows(st, "SELECT idx, gender, birth_year, city, channel, registered_at "
+                                  "FROM users", user_row, &x, eb);
+    if (!rc) rc = sqlfmt_rows(st, "SELECT user, on_time, late, max_overdue_days, debt, "
+                                  "history_months, default_flag FROM credit", credit_row, &x, eb);
+    if (rc) {
+        tl_profile_free(p);
+        if (!eb->msg[0]) tl_errbuf_set(eb, "cannot prepare profiles: %s", tl_strerror(rc));
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void tl_profile_free(tl_profiles_t *p) {
+    if (!p) return;
+    for (uint32_t u = 0; p->st && u < p->cap; u++) free(p->st[u].hist);
+    free(p->st);
+    free(p->ust);
+    free(p->aff_long);
+    free(p->aff_short);
+    free(p->hours);
+    free(p->chan);
+    free(p->promo_days);
+    for (int c = 0; c < p->ncols; c++) {
+        free(p->cols[c].name);
+        free(p->cols[c].data);
+        if (p->cols[c].own_labels) tl_dict_free(p->cols[c].labels);
+    }
+    free(p->cols);
+    free(p->cat.top);
+    free(p->cat.leaf);
+    free(p->cat.brand);
+    free(p->cat.price);
+    free(p->cat.pct);
+    tl_dict_free(p->cat.tops);
+    tl_dict_free(p->cat.leaves);
+    tl_dict_free(p->cat.brands);
+    tl_dict_free(p->cities);
+    tl_dict_free(p->channels);
+    tl_dict_free(p->gender_labels);
+    tl_dict_free(p->lifecycle_labels);
+    tl_dict_free(p->yesno_labels);
+    free(p);
+}
+
+/* ---- the batch build ---------------------------------------------------------- */
+
+typedef struct {
+    tl_profiles_t *p;
+    int64_t *last_ts;      /* per user, pass 1 */
+    uint8_t *disordered;   /* per user */
+    int64_t max_ts, first_day;
+    uint64_t *per_day;     /* purchases per day from first_day */
+    int64_t ndays;
+    int rc;
+} pass1_t;
+
+static int pass1_block(const tl_evblock_t *b, void *arg) {
+    pass1_t *x = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint32_t u = b->user[i];
+        int64_t t = b->ts[i];
+        if (u >= x->p->n) continue;
+        if (t < x->last_ts[u]) x->disordered[u] = 1;
+        else x->last_ts[u] = t;
+        if (t > x->max_ts) x->max_ts = t;
+        if (b->type[i] == TL_EV_PURCHASE) {
+            int64_t d = day_of(t) - x->first_day;
+            if (d >= 0 && d < x->ndays) x->per_day[d]++;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    int64_t min_day, max_day;
+} range_t;
+
+static int range_block(const tl_evblock_t *b, void *arg) {
+    range_t *r = arg;
+    if (b->n) {
+        int64_t lo = day_of(b->ts[0]), hi = lo;
+        for (uint32_t i = 0; i < b->n; i++) {
+            int64_t d = day_of(b->ts[i]);
+            if (d < lo) lo = d;
+            if (d > hi) hi = d;
+        }
+        if (lo < r->min_day) r->min_day = lo;
+        if (hi > r->max_day) r->max_day = hi;
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Promotion days: days with more than 3 times the median number of
+ * purchases of the days that had any (and at least 20). */
+static int find_promo_days(tl_profiles_t *p, const pass1_t *x) {
+    uint64_t *v = malloc((size_t)(x->ndays ? x->ndays : 1) * sizeof *v);
+    if (!v) return TL_ENOMEM;
+    int64_t k = 0;
+    for (int64_t d = 0; d < x->ndays; d++)
+        if (x->per_day[d]) v[k++] = x->per_day[d];
+    qsort(v, (size_t)k, sizeof *v, cmp_u64);
+    uint64_t median = k ? v[k / 2] : 0;
+    free(v);
+    p->npromo = 0;
+    for (int64_t d = 0; d < x->ndays; d++)
+        if (k >= 7 && x->per_day[d] >= 20 && x->per_day[d] > 3 * median) {
+            int64_t *np = realloc(p->promo_days, (size_t)(p->npromo + 1) * sizeof *np);
+            if (!np) return TL_ENOMEM;
+            p->promo_days = np;
+            p->promo_days[p->npromo++] = x->first_day + d;
+        }
+    return 0;
+}
+
+static tl_event_t event_at(const tl_evblock_t *b, uint32_t i) {
+    tl_event_t e = {.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+                    .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
+                    .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
+                    .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
+                    .session = b->session[i], .campaign = b->campaign[i]};
+    return e;
+}
+
+typedef struct {
+    tl_profiles_t *p;
+    const uint8_t *disordered;
+    tl_store_t *st;
+    int part, nparts, rc;
+    tl_errbuf_t eb;
+    /* the out-of-order users' events, collected by part 0 */
+    tl_event_t *late;
+    size_t nlate, caplate;
+} pass2_t;
+
+static int pass2_block(const tl_evblock_t *b, void *arg) {
+    pass2_t *x = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint32_t u = b->user[i];
+        if (u >= x->p->n) continue;
+        if (x->disordered[u]) {
+            if (x->part != 0) continue;
+            if (x->nlate == x->caplate) {
+                size_t nc = x->caplate ? x->caplate * 2 : 4096;
+                tl_event_t *nl = realloc(x->late, nc * sizeof *nl);
+                if (!nl) return TL_ENOMEM;
+                x->late = nl;
+                x->caplate = nc;
+            }
+            x->late[x->nlate++] = event_at(b, i);
+            continue;
+        }
+        /* runs of 64 users per part: neighbours share cache lines */
+        if ((int)((u >> 6) % (uint32_t)x->nparts) != x->part) continue;
+        tl_event_t e = event_at(b, i);
+        int rc = tl_profile_apply(x->p, &e);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static void *pass2_thread(void *arg) {
+    pass2_t *x = arg;
+    x->rc = tl_store_scan_events(x->st, pass2_block, x, &x->eb);
+    return NULL;
+}
+
+static int cmp_event(const void *a, const void *b) {
+    const tl_event_t *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return 0;
+}
+
+int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                     tl_errbuf_t *eb) {
+    tl_profiles_t *p;
+    int rc = profiles_new(st, o, &p, eb);
+    if (rc) return rc;
+    range_t r = {INT64_MAX, INT64_MIN};
+    pass1_t x = {p, NULL, NULL, INT64_MIN, 0, NULL, 0, 0};
+    rc = tl_store_scan_events(st, range_block, &r, eb);
+    if (!rc && r.min_day <= r.max_day) {
+        x.first_day = r.min_day;
+        x.ndays = r.max_day - r.min_day + 1;
+    }
+    x.last_ts = malloc((size_t)(p->n ? p->n : 1) * sizeof *x.last_ts);
+    x.disordered = calloc(p->n ? p->n : 1, 1);
+    x.per_day = calloc((size_t)(x.ndays ? x.ndays : 1), sizeof *x.per_day);
+    if (!rc && (!x.last_ts || !x.disordered || !x.per_day)) rc = TL_ENOMEM;
+    for (uint32_t u = 0; !rc && u < p->n; u++) x.last_ts[u] = INT64_MIN;
+    if (!rc) rc = tl_store_scan_events(st, pass1_block, &x, eb);
+    if (!rc) rc = find_promo_days(p, &x);
+    /* Both cores apply events, users split by parity; users whose events are
+     * out of time order are gathered and applied sorted afterwards. */
+    int nt = nthreads(o) > 2 ? 2 : nthreads(o);
+    pass2_t jobs[2];
+    pthread_t th;
+    for (int i = 0; i < nt; i++)
+        jobs[i] = (pass2_t){.p = p, .disordered = x.disordered, .st = st, .part = i, .nparts = nt};
+    if (!rc) {
+        int threaded = nt == 2 && pthread_create(&th, NULL, pass2_thread, &jobs[1]) == 0;
+        pass2_thread(&jobs[0]);
+        if (nt == 2 && !threaded) pass2_thread(&jobs[1]);
+        if (threaded) pthread_join(th, NULL);
+        for (int i = 0; i < nt && !rc; i++)
+            if ((rc = jobs[i].rc)) memcpy(eb, &jobs[i].eb, sizeof *eb);
+    }
+    if (!rc && jobs[0].nlate) {
+        qsort(jobs[0].late, jobs[0].nlate, sizeof *jobs[0].late, cmp_event);
+        for (size_t i = 0; !rc && i < jobs[0].nlate; i++) rc = tl_profile_apply(p, &jobs[0].late[i]);
+    }
+    free(jobs[0].late);
+    free(x.last_ts);
+    free(x.disordered);
+    free(x.per_day);
+    int64_t as_of = o->as_of != INT64_MIN ? o->as_of : x.max_ts != INT64_MIN ? x.max_ts : tl_time_now_ms();
+    if (!rc) rc = tl_profile_refresh(p, as_of);
+    if (rc) {
+        if (!eb->msg[0]) tl_errbuf_set(eb, "profile build failed: %s", tl_strerror(rc));
+        tl_profile_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_profiles_t *like,
+                         tl_profiles_t **out, tl_errbuf_t *eb) {
+    int rc = profiles_new(st, o, out, eb);
+    if (rc || !like || !like->npromo) return rc;
+    tl_profiles_t *p = *out;
+    p->promo_days = malloc((size_t)like->npromo * sizeof *p->promo_days);
+    if (!p->promo_days) {
+        tl_profile_free(p);
+        *out = NULL;
+        return TL_ENOMEM;
+    }
+    memcpy(p->promo_days, like->promo_days, (size_t)like->npromo * sizeof *p->promo_days);
+    p->npromo = like->npromo;
+    return 0;
+}
+
+/* ---- the snapshot ------------------------------------------------------------- */
+
+/* DATA/profiles.tlp: "TLPROF1\0", u32 users, u32 columns, i64 as_of, then per
+ * column: u16 name length, name, u8 type, u32 label count, the labels each
+ * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
+ * and categories); last, the XXH3-64 of everything before it. Written to a
+ * temporary file and renamed, so a reader sees the old or the new one. */
+#define SNAP_MAGIC "TLPROF1"
+
+static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
+
+int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    uint32_t n = p->n, nc = (uint32_t)p->ncols;
+    int rc = put(&b, SNAP_MAGIC, 8);
+    rc = rc || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8);
+    for (int c = 0; !rc && c < p->ncols; c++) {
+        const column_t *col = &p->cols[c];
+        uint16_t len = (uint16_t)strlen(col->name);
+        uint8_t type = (uint8_t)col->type;
+        uint32_t nl = col->labels ? tl_dict_count(col->labels) : 0;
+        rc = put(&b, &len, 2) || put(&b, col->name, len) || put(&b, &type, 1) || put(&b, &nl, 4);
+        if (!rc && nl) {
+            size_t last;
+            const char *first = tl_dict_str(col->labels, 0, NULL);
+            const char *lastp = tl_dict_str(col->labels, nl - 1, &last);
+            rc = put(&b, first, (size_t)(lastp - first) + last + 1);
+        }
+        if (!rc) rc = put(&b, col->data, (size_t)n * (col->type == TL_COL_NUM ? 8 : 4));
+    }
+    uint64_t h = rc ? 0 : XXH3_64bits(b.data, b.len);
+    if (!rc) rc = put(&b, &h, 8);
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = rc ? NULL : fopen(tmp, "wb");
+    if (!rc && (!f || fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0 ||
+                fsync(fileno(f)) != 0)) {
+        rc = TL_EIO;
+        tl_errbuf_set(eb, "%s: cannot write the profiles", tmp);
+    }
+    if (f && fclose(f) != 0 && !rc) rc = TL_EIO;
+    if (!rc && rename(tmp, path) != 0) {
+        rc = TL_EIO;
+        tl_errbuf_set(eb, "%s: cannot replace the profiles", path);
+    }
+    if (rc) unlink(tmp);
+    tl_buf_fini(&b);
+    return rc;
+}
+
+int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tl_errbuf_set(eb, "%s: no profiles yet; run `tailor profile build` first", path);
+        return TL_ENOENT;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = size > 32 ? malloc((size_t)size) : NULL;
+    int rc = buf && fread(buf, 1, (size_t)size, f) == (size_t)size ? 0 : TL_EIO;
+    fclose(f);
+    uint64_t h;
+    if (!rc) memcpy(&h, buf + size - 8, 8);
+    if (!rc && (memcmp(buf, SNAP_MAGIC, 8) != 0 || h != XXH3_64bits(buf, (size_t)size - 8)))
+        rc = TL_ECORRUPT;
+    tl_profiles_t *p = rc ? NULL : calloc(1, sizeof *p);
+    if (!rc && !p) rc = TL_ENOMEM;
+    const char *r = buf + 8, *end = buf + size - 8;
+    uint32_t n = 0, nc = 0;
+#define TAKE(dst, len)                                                                      \
+    do {                                                                                    \
+        if (rc || (size_t)(end - r) < (size_t)(len)) { rc = rc ? rc : TL_ECORRUPT; break; }  \
+        memcpy((dst), r, (len));                                                            \
+        r += (len);                                                                         \
+    } while (0)
+    if (!rc) {
+        TAKE(&n, 4);
+        TAKE(&nc, 4);
+        TAKE(&p->as_of, 8);
+        p->n = p->cap = n;
+        tl_profile_opts_default(&p->o);
+    }
+    for (uint32_t c = 0; !rc && c < nc; c++) {
+        uint16_t len = 0;
+        uint8_t type = 0;
+        uint32_t nl = 0;
+        char name[65536];
+        TAKE(&len, 2);
+        TAKE(name, len);
+        name[rc ? 0 : len] = 0;
+        TAKE(&type, 1);
+        TAKE(&nl, 4);
+        if (rc || type > TL_COL_CAT) {
+            rc = rc ? rc : TL_ECORRUPT;
+            break;
+        }
+        tl_dict_t *labels = nl ? tl_dict_new() : NULL;
+        if (nl && !labels) rc = TL_ENOMEM;
+        for (uint32_t i = 0; !rc && i < nl; i++) {
+            const char *z = memchr(r, 0, (size_t)(end - r));
+            uint32_t idx;
+            if (!z) rc = TL_ECORRUPT;
+            else if (tl_dict_intern(labels, r, (size_t)(z - r), &idx, NULL)) rc = TL_ENOMEM;
+            else r = z + 1;
+        }
+        if (!rc) rc = add_column(p, name, (tl_coltype_t)type, labels, 1);
+        else tl_dict_free(labels);
+        if (rc) break;
+        size_t bytes = (size_t)n * (type == TL_COL_NUM ? 8 : 4);
+        void *data = malloc(bytes ? bytes : 1);
+        if (!data) rc = TL_ENOMEM;
+        else p->cols[p->ncols - 1].data = data;
+        TAKE(data, bytes);
+    }
+#undef TAKE
+    free(buf);
+    if (rc) {
+        tl_profile_free(p);
+        if (rc == TL_ECORRUPT)
+            tl_errbuf_set(eb, "%s: the profiles file is damaged; run `tailor profile build` again",
+                          path);
+        else if (!eb->msg[0])
+            tl_errbuf_set(eb, "%s: cannot read the profiles: %s", path, tl_strerror(rc));
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+uint32_t tl_profile_nusers(const tl_profiles_t *p) { return p->n; }
+int64_t tl_profile_as_of(const tl_profiles_t *p) { return p->as_of; }
+int tl_profile_ncols(const tl_profiles_t *p) { return p->ncols; }
+const char *tl_profile_col_name(const tl_profiles_t *p, int c) { return p->cols[c].name; }
+tl_coltype_t tl_profile_col_type(const tl_profiles_t *p, int c) { return p->cols[c].type; }
+const void *tl_profile_col_data(const tl_profiles_t *p, int c) { return p->cols[c].data; }
+
+int tl_profile_col_find(const tl_profiles_t *p, const char *name) {
+    for (int c = 0; c < p->ncols; c++)
+        if (strcmp(p->cols[c].name, name) == 0) return c;
+    return -1;
+}
+
+const char *tl_profile_cat_label(const tl_profiles_t *p, int c, uint32_t code) {
+    const char *s = p->cols[c].labels && code != TL_NONE ? tl_dict_str(p->cols[c].labels, code, NULL)
+                                                         : NULL;
+    return s ? s : "";
+}
+
+uint32_t tl_profile_cat_code(const tl_profiles_t *p, int c, const char *label) {
+    return p->cols[c].labels ? tl_dict_find(p->cols[c].labels, label, strlen(label)) : TL_NONE;
+}
+
+void tl_profile_cell(const tl_profiles_t *p, int c, uint32_t u, char *out, size_t cap) {
+    const column_t *col = &p->cols[c];
+    out[0] = 0;
+    if (u >= p->n) return;
+    if (col->type == TL_COL_NUM) {
+        double v = ((const double *)col->data)[u];
+        if (!isnan(v)) snprintf(out, cap, "%.10g", v);
+    } else {
+        uint32_t v = ((const uint32_t *)col->data)[u];
+        if (v == TL_NONE) return;
+        if (col->type == TL_COL_CAT) snprintf(out, cap, "%s", tl_profile_cat_label(p, c, v));
+        else snprintf(out, cap, "%u", v);
+    }
+}

@@ -1,0 +1,74 @@
+/* profile.h -- user profiles (用户画像): one column per feature, one row per
+ * user, computed from the event log and the entities.
+ *
+ * A profile is built by running each user's events, in time order, through
+ * one state machine (tl_profile_apply) and then reading the features off the
+ * state at an "as of" time (the latest event by default). The batch build
+ * and the incremental update share that state machine, so feeding the same
+ * events one at a time gives the same profile as a build.
+ *
+ * Columns are of three types: numbers (double), counts (uint32) and
+ * categories (uint32 codes into a label list; TL_NONE = unknown). Their names
+ * are what `tailor profile show` and `profile export` print and what the
+ * expression language refers to. The catalogue decides some of them: there
+ * is one `affinity_<category>` column per top-level category.
+ */
+#ifndef TL_PROFILE_H
+#define TL_PROFILE_H
+
+#include "store/store.h"
+
+typedef enum { TL_COL_NUM, TL_COL_COUNT, TL_COL_CAT } tl_coltype_t;
+
+typedef struct tl_profiles tl_profiles_t;
+
+typedef struct {
+    int64_t as_of;            /* ms; INT64_MIN: the latest event */
+    double half_life_days;    /* category and brand affinity, default 30 */
+    double short_half_life_days; /* the "recent" side of the shift score, default 7 */
+    double session_gap_min;   /* events without a session id: a new visit after this gap, default 30 */
+    int threads;              /* 0: one per core */
+} tl_profile_opts_t;
+
+void tl_profile_opts_default(tl_profile_opts_t *o);
+
+/* Builds every user's profile from the store. */
+int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                     tl_errbuf_t *eb);
+void tl_profile_free(tl_profiles_t *p);
+
+/* Incremental use: an empty profile set over the store's catalogue (with
+ * the same options and promotion days as p_like, if given), events applied
+ * one at a time in each user's time order, then features refreshed. */
+int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_profiles_t *p_like,
+                         tl_profiles_t **out, tl_errbuf_t *eb);
+int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev);
+/* Recomputes the feature columns of every user (or one user) at as_of. */
+int tl_profile_refresh(tl_profiles_t *p, int64_t as_of);
+int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of);
+
+/* Snapshot in DATA/profiles.tlp (features only; see docs/FORMATS.md). */
+int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb);
+int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);
+
+/* ---- reading -------------------------------------------------------------- */
+
+uint32_t tl_profile_nusers(const tl_profiles_t *p);
+int64_t tl_profile_as_of(const tl_profiles_t *p);
+int tl_profile_ncols(const tl_profiles_t *p);
+const char *tl_profile_col_name(const tl_profiles_t *p, int col);
+tl_coltype_t tl_profile_col_type(const tl_profiles_t *p, int col);
+/* The column index of a name, or -1. */
+int tl_profile_col_find(const tl_profiles_t *p, const char *name);
+/* Column data: NUM → const double *, COUNT and CAT → const uint32_t *. */
+const void *tl_profile_col_data(const tl_profiles_t *p, int col);
+/* The label of a category code of a CAT column ("" for TL_NONE). */
+const char *tl_profile_cat_label(const tl_profiles_t *p, int col, uint32_t code);
+/* The code of a label in a CAT column, or TL_NONE. */
+uint32_t tl_profile_cat_code(const tl_profiles_t *p, int col, const char *label);
+
+/* Formats one cell as text (numbers with up to 10 significant digits,
+ * categories as their label, unknown as an empty string). */
+void tl_profile_cell(const tl_profiles_t *p, int col, uint32_t user, char *out, size_t cap);
+
+#endif

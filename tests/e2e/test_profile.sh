@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test_profile.sh -- `tailor profile build|show|export` end to end.
+#
+#  1. On the Online Retail sample (../shared/datasets; skipped when absent):
+#     recency, frequency and monetary of every customer equal an independent
+#     computation from the CSV itself (Python's csv module): frequency = the
+#     customer's distinct invoices that are not cancellations, monetary = the
+#     sum of quantity x price less cancelled lines, recency = days from the
+#     customer's last invoice to the latest invoice in the file.
+#  2. On a generated world: export as CSV and JSON Lines agree, show --json
+#     holds every feature and masks personal data, profiles survive a
+#     reopen, and a missing or damaged snapshot gives a clear error.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RETAIL=$DATASETS/online-retail-sample/online_retail_sample.csv
+if [[ -f $RETAIL ]]; then
+    D=$TMP/retail
+    "$TAILOR" --data "$D" import --preset online-retail "$RETAIL" >/dev/null
+    "$TAILOR" --data "$D" profile build >/dev/null
+    "$TAILOR" --data "$D" profile export --out "$TMP/retail.csv"
+    if python3 - "$RETAIL" "$TMP/retail.csv" <<'EOF'; then pass; else fail "Online Retail RFM differs from the independent computation"; fi
+import csv, sys, datetime
+def when(s):
+    d, t = s.split(" ")
+    m, day, y = (int(x) for x in d.split("/"))
+    if y < 100:
+        y += 2000
+    hh, mm = (int(x) for x in t.split(":"))
+    return datetime.datetime(y, m, day, hh, mm)
+inv, money, last, latest = {}, {}, {}, None
+with open(sys.argv[1], newline="") as f:
+    for r in csv.DictReader(f, delimiter=";"):
+        c = r["CustomerID"]
+        if c == "NA":
+            continue
+        c = c[:-2] if c.endswith(".0") else c
+        q, p, t = int(r["Quantity"]), float(r["UnitPrice"]), when(r["InvoiceDate"])
+        cancel = r["InvoiceNo"].startswith("C")
+        if p < 0 or (not cancel and q < 1):
+            continue  # quarantined by the importer
+        latest = t if latest is None or t > latest else latest
+        if cancel:
+            money[c] = money.get(c, 0.0) - round(abs(q) * p, 2)
+        else:
+            inv.setdefault(c, set()).add(r["InvoiceNo"])
+            money[c] = money.get(c, 0.0) + round(q * p, 2)
+            last[c] = t if c not in last or t > last[c] else last[c]
+got = {r["user"]: r for r in csv.DictReader(open(sys.argv[2]))}
+bad = 0
+for c in money:
+    g = got.get(c)
+    if g is None:
+        print("missing customer", c); bad += 1; continue
+    orders = len(inv.get(c, ()))
+    if int(g["orders"]) != orders:
+        print(c, "orders", g["orders"], "expected", orders); bad += 1
+    if abs(float(g["monetary"]) - money[c]) > 1e-6 * (1 + abs(money[c])):
+        print(c, "monetary", g["monetary"], "expected", money[c]); bad += 1
+    if orders:
+        rec = (latest - last[c]).total_seconds() / 86400
+        if abs(float(g["days_since_purchase"]) - rec) > 1e-6:
+            print(c, "recency", g["days_since_purchase"], "expected", rec); bad += 1
+print("customers checked:", len(money), "mismatches:", bad)
+sys.exit(1 if bad or len(money) < 500 else 0)
+EOF
+else
+    echo "SKIP: the Online Retail sample is not at $RETAIL"
+fi
+
+D=$TMP/world
+"$TAILOR" gen --users 3000 --items 500 --days 45 --seed 3 --out "$TMP/w" >/dev/null
+"$TAILOR" --data "$D" import "$TMP"/w/{users,items,credit,events}.csv >/dev/null
+"$TAILOR" --data "$D" profile show u000001 >/dev/null 2>"$TMP/err"
+check "show before build fails" "$?" 1
+check_cmd "show before build says what to do" grep -q "profile build" "$TMP/err"
+out=$("$TAILOR" --data "$D" profile build --json)
+check "build --json: users" "$(jget users <<<"$out")" "$("$TAILOR" --data "$D" stats --json | jget users)"
+"$TAILOR" --data "$D" profile export --out "$TMP/p.csv"
+"$TAILOR" --data "$D" profile export --format jsonl --out "$TMP/p.jsonl"
+if python3 - "$TMP/p.csv" "$TMP/p.jsonl" <<'EOF'; then pass; else fail "CSV and JSON Lines exports disagree"; fi
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+objs = [json.loads(l) for l in open(sys.argv[2])]
+assert len(rows) == len(objs) > 3000 - 1, (len(rows), len(objs))
+for r, o in zip(rows, objs):
+    assert r.keys() == o.keys(), set(r) ^ set(o)
+    for k, v in r.items():
+        w = o[k]
+        if w is None:
+            assert v == "", (k, v)
+        elif isinstance(w, str):
+            assert v == w, (k, v, w)
+        else:
+            assert abs(float(v) - w) <= 1e-9 * (1 + abs(w)), (k, v, w)
+EOF
+# the most active user, with personal data masked
+u=$(python3 -c 'import csv,sys; r=max(csv.DictReader(open(sys.argv[1])), key=lambda r:int(r["events"])); print(r["user"])' "$TMP/p.csv")
+"$TAILOR" --data "$D" profile show "$u" --json >"$TMP/show.json"
+check "show --json: every column" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$TMP/show.json")" "$(($(head -1 "$TMP/p.csv" | tr ',' '\n' | wc -l) - 1))"
+phone=$(awk -F, -v u="$u" '$1 == u {print $10}' "$TMP/w/users.csv")
+check_cmd "the phone is in the source" test -n "$phone"
+check_cmd "show masks the phone" bash -c "! grep -q '$phone' '$TMP/show.json'"
+check_cmd "show gives the masked phone" grep -q "${phone:0:3}\*\*\*\*${phone: -4}" "$TMP/show.json"
+check "show: the user's events" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["features"]["events"])' "$TMP/show.json")" \
+    "$(awk -F, -v u="$u" 'NR > 1 && $1 == u {print $7}' "$TMP/p.csv")"
+"$TAILOR" --data "$D" profile show nobody >/dev/null 2>&1
+check "show of an unknown user: exit 1" "$?" 1
+printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
+"$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
+check "a damaged snapshot: exit 1" "$?" 1
+check_cmd "a damaged snapshot says to rebuild" grep -q "profile build" "$TMP/err"
+finish

@@ -1,0 +1,261 @@
+/* Unit tests of src/profile on a generated world: the batch build against
+ * counts taken straight from the event log, the incremental path against
+ * the batch build, the ground truth showing through (tastes → affinity),
+ * and the snapshot round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gen/gen.h"
+#include "ingest/ingest.h"
+#include "profile/profile.h"
+#include "tmpdir.h"
+
+static tl_store_t *world(uint32_t users, uint32_t days) {
+    char out[300], data[300];
+    snprintf(out, sizeof out, "%s/world", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = users;
+    g.items = 400;
+    g.days = days;
+    g.seed = 11;
+    tl_gen_stats_t gs;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    static const char *const names[] = {"users.csv", "items.csv", "credit.csv", "events.csv"};
+    char paths[4][400];
+    const char *files[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
+        files[i] = paths[i];
+    }
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s = {0};
+    assert_int_equal(tl_import_files(st, files, 4, &o, &s, NULL, NULL, &eb), 0);
+    return st;
+}
+
+typedef struct {
+    uint32_t n;
+    uint32_t *events, *purchases;
+    double *money;
+} counts_t;
+
+static int count_block(const tl_evblock_t *b, void *arg) {
+    counts_t *c = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint32_t u = b->user[i];
+        if (u >= c->n) continue;
+        c->events[u]++;
+        if (b->type[i] == TL_EV_PURCHASE) c->purchases[u]++, c->money[u] += b->amount[i];
+        if (b->type[i] == TL_EV_REFUND) c->money[u] -= b->amount[i];
+    }
+    return 0;
+}
+
+static void test_build_matches_log(void **state) {
+    (void)state;
+    tl_store_t *st = world(1500, 40);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *p;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &p, &eb), 0);
+    uint32_t n = tl_profile_nusers(p);
+    assert_true(n >= 1500);
+    counts_t c = {n, calloc(n, 4), calloc(n, 4), calloc(n, 8)};
+    assert_int_equal(tl_store_scan_events(st, count_block, &c, &eb), 0);
+    const uint32_t *ev = tl_profile_col_data(p, tl_profile_col_find(p, "events"));
+    const uint32_t *pu = tl_profile_col_data(p, tl_profile_col_find(p, "purchases"));
+    const uint32_t *orders = tl_profile_col_data(p, tl_profile_col_find(p, "orders"));
+    const double *money = tl_profile_col_data(p, tl_profile_col_find(p, "monetary"));
+    const double *aov = tl_profile_col_data(p, tl_profile_col_find(p, "aov"));
+    uint32_t buyers = 0;
+    for (uint32_t u = 0; u < n; u++) {
+        assert_int_equal(ev[u], c.events[u]);
+        assert_int_equal(pu[u], c.purchases[u]);
+        assert_true(orders[u] <= pu[u]);
+        assert_true(fabs(money[u] - c.money[u]) < 1e-6 * (1 + fabs(c.money[u])));
+        if (orders[u]) {
+            buyers++;
+            assert_true(fabs(aov[u] - money[u] / orders[u]) < 1e-9 * (1 + fabs(money[u])));
+        }
+    }
+    assert_true(buyers > 100);
+    /* Affinities of a user with events sum to 1; the lifecycle of a user
+     * without events is "prospect". */
+    int lc = tl_profile_col_find(p, "lifecycle");
+    int first_aff = tl_profile_col_find(p, "affinity_electronics");
+    assert_true(first_aff > 0);
+    for (uint32_t u = 0; u < n; u++) {
+        uint32_t code = ((const uint32_t *)tl_profile_col_data(p, lc))[u];
+        if (!ev[u]) assert_string_equal(tl_profile_cat_label(p, lc, code), "prospect");
+    }
+    free(c.events);
+    free(c.purchases);
+    free(c.money);
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
+typedef struct {
+    tl_profiles_t *p;
+    int rc;
+} apply_t;
+
+static int apply_block(const tl_evblock_t *b, void *arg) {
+    apply_t *a = arg;
+    for (uint32_t i = 0; i < b->n && !a->rc; i++) {
+        tl_event_t e = {.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+                        .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
+                        .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
+                        .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
+                        .session = b->session[i], .campaign = b->campaign[i]};
+        a->rc = tl_profile_apply(a->p, &e);
+    }
+    return a->rc;
+}
+
+static int same(double a, double b) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    return fabs(a - b) <= 1e-9 * (1 + fabs(a));
+}
+
+static void test_incremental_equals_batch(void **state) {
+    (void)state;
+    tl_store_t *st = world(1200, 30);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    o.threads = 2;
+    tl_profiles_t *batch, *inc;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &batch, &eb), 0);
+    /* One event at a time, in arrival order, one thread. */
+    o.threads = 1;
+    assert_int_equal(tl_profile_new_empty(st, &o, batch, &inc, &eb), 0);
+    apply_t a = {inc, 0};
+    assert_int_equal(tl_store_scan_events(st, apply_block, &a, &eb), 0);
+    assert_int_equal(tl_profile_refresh(inc, tl_profile_as_of(batch)), 0);
+    assert_int_equal(tl_profile_ncols(inc), tl_profile_ncols(batch));
+    uint32_t n = tl_profile_nusers(batch);
+    assert_int_equal(tl_profile_nusers(inc), n);
+    for (int c = 0; c < tl_profile_ncols(batch); c++) {
+        assert_string_equal(tl_profile_col_name(inc, c), tl_profile_col_name(batch, c));
+        for (uint32_t u = 0; u < n; u++) {
+            if (tl_profile_col_type(batch, c) == TL_COL_NUM) {
+                double x = ((const double *)tl_profile_col_data(batch, c))[u];
+                double y = ((const double *)tl_profile_col_data(inc, c))[u];
+                if (!same(x, y))
+                    fail_msg("column %s user %u: batch %.17g, incremental %.17g",
+                             tl_profile_col_name(batch, c), u, x, y);
+            } else {
+                uint32_t x = ((const uint32_t *)tl_profile_col_data(batch, c))[u];
+                uint32_t y = ((const uint32_t *)tl_profile_col_data(inc, c))[u];
+                if (x != y)
+                    fail_msg("column %s user %u: batch %u, incremental %u",
+                             tl_profile_col_name(batch, c), u, x, y);
+            }
+        }
+    }
+    tl_profile_free(batch);
+    tl_profile_free(inc);
+    tl_store_close(st);
+}
+
+/* The generator's latent tastes should show in the affinities: for active
+ * users, the category they like most in truth is the top category more
+ * often than chance. */
+static void test_truth_shows(void **state) {
+    (void)state;
+    tl_store_t *st = world(2000, 60);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *p;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &p, &eb), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "python3 - %s/world/truth.json > %s/best.txt <<'EOF'\n"
+             "import json, sys\n"
+             "t = json.load(open(sys.argv[1]))\n"
+             "for u in t['user_truth']:\n"
+             "    print(u['user'], max(u['tastes'], key=u['tastes'].get))\n"
+             "EOF", dir, dir);
+    assert_int_equal(system(path), 0);
+    snprintf(path, sizeof path, "%s/best.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
+    int top = tl_profile_col_find(p, "top_category"), evc = tl_profile_col_find(p, "events");
+    char id[64], cat[64];
+    int agree = 0, total = 0;
+    while (fscanf(f, "%63s %63s", id, cat) == 2) {
+        uint32_t u = tl_dict_find(users, id, strlen(id));
+        if (u == TL_NONE || ((const uint32_t *)tl_profile_col_data(p, evc))[u] < 30) continue;
+        uint32_t code = ((const uint32_t *)tl_profile_col_data(p, top))[u];
+        total++;
+        agree += strcmp(tl_profile_cat_label(p, top, code), cat) == 0;
+    }
+    fclose(f);
+    assert_true(total > 50);
+    /* With about 11 categories chance is under 10 %. */
+    if (agree * 10 < total * 4) fail_msg("top category agrees with truth for %d of %d", agree, total);
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
+static void test_snapshot_roundtrip(void **state) {
+    (void)state;
+    tl_store_t *st = world(500, 20);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *p, *q;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &p, &eb), 0);
+    assert_int_equal(tl_profile_save(st, p, &eb), 0);
+    assert_int_equal(tl_profile_load(st, &q, &eb), 0);
+    assert_int_equal(tl_profile_ncols(q), tl_profile_ncols(p));
+    assert_int_equal(tl_profile_nusers(q), tl_profile_nusers(p));
+    char a[512], b[512];
+    for (int c = 0; c < tl_profile_ncols(p); c++)
+        for (uint32_t u = 0; u < tl_profile_nusers(p); u++) {
+            tl_profile_cell(p, c, u, a, sizeof a);
+            tl_profile_cell(q, c, u, b, sizeof b);
+            assert_string_equal(a, b);
+        }
+    tl_profile_free(q);
+    /* A damaged snapshot is refused with a clear message. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/data/profiles.tlp", dir);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 100, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    assert_int_equal(tl_profile_load(st, &q, &eb), TL_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "profile build"));
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_build_matches_log),
+        T(test_incremental_equals_batch),
+        T(test_truth_shows),
+        T(test_snapshot_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
