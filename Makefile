@@ -33,6 +33,7 @@ test-asan:
 		ctest --output-on-failure -L unit -j $(JOBS)
 
 bench: deps build
+	@scripts/deps.sh --bench
 	bench/run.sh
 
 format:

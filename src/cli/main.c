@@ -19,6 +19,7 @@
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
+#include "segment/segment.h"
 #include "store/store.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
@@ -647,7 +648,15 @@ static int cmd_demo(int argc, char **argv) {
     if ((rc = run_cmd("quarantine", 3, qargv))) return rc;
     printf("\n== 6. verifying every checksum\n");
     fflush(stdout);
-    return run_cmd("check", 0, NULL);
+    if ((rc = run_cmd("check", 0, NULL))) return rc;
+    printf("\n== 7. building every user's profile\n");
+    fflush(stdout);
+    char *pargv[] = {"build"};
+    if ((rc = run_cmd("profile", 1, pargv))) return rc;
+    printf("\n== 8. RFM segments\n");
+    fflush(stdout);
+    char *sargv[] = {"rfm"};
+    return run_cmd("segment", 1, sargv);
 }
 
 /* ---- profile ----------------------------------------------------------------- */
@@ -857,6 +866,74 @@ static int cmd_profile(int argc, char **argv) {
     return die_usage(c, "say build, show USER or export");
 }
 
+/* ---- segment ---------------------------------------------------------------- */
+
+static const optspec_t SEGMENT_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+static int segment_rfm(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (rc) return fail_err("segment rfm", rc, &eb);
+    tl_profiles_t *p = NULL;
+    rc = tl_profile_load(st, &p, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("segment rfm", rc, &eb);
+    tl_rfm_t r;
+    rc = tl_segment_rfm(p, &r);
+    tl_profile_free(p);
+    if (rc) {
+        fprintf(stderr, "tailor segment rfm: %s\n", tl_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "segments");
+        cJSON_AddNumberToObject(j, "customers", r.customers);
+        for (int s = 0; s < TL_RFM__N; s++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", tl_rfm_name(s));
+            cJSON_AddNumberToObject(o, "size", r.seg[s].size);
+            cJSON_AddNumberToObject(o, "share", r.customers ? (double)r.seg[s].size / r.customers : 0);
+            cJSON_AddNumberToObject(o, "recency_days", r.seg[s].recency_days);
+            cJSON_AddNumberToObject(o, "orders", r.seg[s].orders);
+            cJSON_AddNumberToObject(o, "monetary", r.seg[s].monetary);
+            cJSON_AddItemToArray(arr, o);
+        }
+        cJSON *grid = cJSON_AddArrayToObject(j, "grid");
+        for (int i = 4; i >= 0; i--) {
+            cJSON *row = cJSON_CreateArray();
+            for (int k = 0; k < 5; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(r.grid[i][k]));
+            cJSON_AddItemToArray(grid, row);
+        }
+        print_json(j);
+    } else {
+        printf("RFM segments of %u customers (users with at least one order)\n\n", r.customers);
+        printf("%-20s %9s %7s %12s %8s %12s\n", "segment", "customers", "share", "recency days",
+               "orders", "monetary");
+        for (int s = 0; s < TL_RFM__N; s++)
+            printf("%-20s %9u %6.1f%% %12.1f %8.2f %12.2f\n", tl_rfm_name(s), r.seg[s].size,
+                   r.customers ? 100.0 * r.seg[s].size / r.customers : 0, r.seg[s].recency_days,
+                   r.seg[s].orders, r.seg[s].monetary);
+        printf("\ncustomers by R (rows, 5 = most recent) and FM (columns, 1..5)\n");
+        for (int i = 4; i >= 0; i--) {
+            printf("  R%d", i + 1);
+            for (int k = 0; k < 5; k++) printf(" %8u", r.grid[i][k]);
+            printf("\n");
+        }
+    }
+    tl_rfm_fini(&r);
+    return EXIT_OK;
+}
+
+static int cmd_segment(int argc, char **argv) {
+    const command_t *c = command_named("segment");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos == 1 && strcmp(a.pos[0], "rfm") == 0) return segment_rfm(c, &a);
+    return die_usage(c, "say rfm");
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int cmd_help(int argc, char **argv);
@@ -877,6 +954,10 @@ static const command_t COMMANDS[] = {
      "the events (recency, frequency, monetary, category affinity, price sensitivity, funnel, "
      "active hours, channel, lifecycle, capacity tier, credit), show one user's (personal data "
      "masked) or export all as CSV or JSON Lines.", PROFILE_OPTS, cmd_profile},
+    {"segment", "segment rfm [--json]", "The standard RFM segments (Champions, Loyal, "
+     "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
+     "Hibernating, Lost) from quintile R, F and M scores of the built profiles, with sizes and "
+     "mean values.", SEGMENT_OPTS, cmd_segment},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

@@ -28,8 +28,8 @@
 #define DAY TL_MS_PER_DAY
 #define MAX_TOPS 64     /* top-level categories with an affinity column */
 #define MAX_CH 32       /* channels with their own counter */
-#define SMALL 8         /* entries of the small leaf and brand tables */
-#define VISIT_ITEMS 16  /* items remembered within one visit */
+#define SMALL 4         /* entries of the small leaf and brand tables */
+#define VISIT_ITEMS 8   /* items remembered within one visit */
 #define RETURN_GAP (60 * DAY)
 
 /* ---- the catalogue -------------------------------------------------------- */
@@ -243,12 +243,17 @@ static int grow_users(tl_profiles_t *p, uint32_t need) {
     }
     uint32_t nc = p->cap ? p->cap : 1024;
     while (nc < need) nc *= 2;
+/* From nothing, calloc: big blocks then come as lazily zeroed pages,
+ * touched once instead of twice. */
 #define GROW(ptr, per)                                                                      \
     do {                                                                                    \
-        void *np = realloc((ptr), (size_t)nc * (per) * sizeof *(ptr));                      \
+        size_t sz = (size_t)nc * (per) * sizeof *(ptr);                                     \
+        void *np = (ptr) ? realloc((ptr), sz) : calloc(1, sz ? sz : 1);                     \
         if (!np) return TL_ENOMEM;                                                          \
         (ptr) = np;                                                                         \
-        memset((ptr) + (size_t)p->cap * (per), 0, (size_t)(nc - p->cap) * (per) * sizeof *(ptr)); \
+        if (p->cap)                                                                         \
+            memset((ptr) + (size_t)p->cap * (per), 0,                                       \
+                   (size_t)(nc - p->cap) * (per) * sizeof *(ptr));                          \
     } while (0)
     GROW(p->st, 1);
     GROW(p->ust, 1);
@@ -441,8 +446,13 @@ int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev) {
             s->aff_t = t;
         }
         if (k != UINT16_MAX) {
-            al[k] += w * (float)exp(-(double)(s->aff_t - t) / tl);
-            as[k] += w * (float)exp(-(double)(s->aff_t - t) / ts);
+            if (t == s->aff_t) {
+                al[k] += w;
+                as[k] += w;
+            } else { /* an event older than the last one */
+                al[k] += w * (float)exp(-(double)(s->aff_t - t) / tl);
+                as[k] += w * (float)exp(-(double)(s->aff_t - t) / ts);
+            }
         }
         if (c->leaf[ev->item] != TL_NONE) small_add(s->leaf, c->leaf[ev->item], w);
         if (c->brand[ev->item] != TL_NONE) small_add(s->brand, c->brand[ev->item], w);
@@ -901,6 +911,21 @@ typedef struct {
     int rc;
 } pass1_t;
 
+/* Makes per_day cover day d. */
+static int cover_day(pass1_t *x, int64_t d) {
+    if (x->ndays && d >= x->first_day && d < x->first_day + x->ndays) return 0;
+    int64_t lo = x->ndays && x->first_day < d ? x->first_day : d;
+    int64_t hi = x->ndays && x->first_day + x->ndays > d + 1 ? x->first_day + x->ndays : d + 1;
+    uint64_t *nd = calloc((size_t)(hi - lo), sizeof *nd);
+    if (!nd) return TL_ENOMEM;
+    if (x->ndays) memcpy(nd + (x->first_day - lo), x->per_day, (size_t)x->ndays * sizeof *nd);
+    free(x->per_day);
+    x->per_day = nd;
+    x->first_day = lo;
+    x->ndays = hi - lo;
+    return 0;
+}
+
 static int pass1_block(const tl_evblock_t *b, void *arg) {
     pass1_t *x = arg;
     for (uint32_t i = 0; i < b->n; i++) {
@@ -911,28 +936,10 @@ static int pass1_block(const tl_evblock_t *b, void *arg) {
         else x->last_ts[u] = t;
         if (t > x->max_ts) x->max_ts = t;
         if (b->type[i] == TL_EV_PURCHASE) {
-            int64_t d = day_of(t) - x->first_day;
-            if (d >= 0 && d < x->ndays) x->per_day[d]++;
+            int64_t d = day_of(t);
+            if (cover_day(x, d)) return TL_ENOMEM;
+            x->per_day[d - x->first_day]++;
         }
-    }
-    return 0;
-}
-
-typedef struct {
-    int64_t min_day, max_day;
-} range_t;
-
-static int range_block(const tl_evblock_t *b, void *arg) {
-    range_t *r = arg;
-    if (b->n) {
-        int64_t lo = day_of(b->ts[0]), hi = lo;
-        for (uint32_t i = 0; i < b->n; i++) {
-            int64_t d = day_of(b->ts[i]);
-            if (d < lo) lo = d;
-            if (d > hi) hi = d;
-        }
-        if (lo < r->min_day) r->min_day = lo;
-        if (hi > r->max_day) r->max_day = hi;
     }
     return 0;
 }
@@ -976,16 +983,13 @@ static tl_event_t event_at(const tl_evblock_t *b, uint32_t i) {
 typedef struct {
     tl_profiles_t *p;
     const uint8_t *disordered;
-    tl_store_t *st;
     int part, nparts, rc;
-    tl_errbuf_t eb;
     /* the out-of-order users' events, collected by part 0 */
     tl_event_t *late;
     size_t nlate, caplate;
 } pass2_t;
 
-static int pass2_block(const tl_evblock_t *b, void *arg) {
-    pass2_t *x = arg;
+static int pass2_part(pass2_t *x, const tl_evblock_t *b) {
     for (uint32_t i = 0; i < b->n; i++) {
         uint32_t u = b->user[i];
         if (u >= x->p->n) continue;
@@ -1010,10 +1014,53 @@ static int pass2_block(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
-static void *pass2_thread(void *arg) {
-    pass2_t *x = arg;
-    x->rc = tl_store_scan_events(x->st, pass2_block, x, &x->eb);
-    return NULL;
+/* Pass 2 decodes each block once: the scanning thread hands it to a helper
+ * for the other half of the users and waits for it before moving on. */
+typedef struct {
+    pass2_t part[2];
+    int nparts;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const tl_evblock_t *cur;
+    uint64_t gen, done_gen;
+    int quit;
+} shared_t;
+
+static void *helper_main(void *arg) {
+    shared_t *sh = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&sh->mu);
+        while (sh->gen == seen && !sh->quit) pthread_cond_wait(&sh->cv, &sh->mu);
+        if (sh->gen == seen && sh->quit) {
+            pthread_mutex_unlock(&sh->mu);
+            return NULL;
+        }
+        seen = sh->gen;
+        const tl_evblock_t *b = sh->cur;
+        pthread_mutex_unlock(&sh->mu);
+        int rc = sh->part[1].rc ? 0 : pass2_part(&sh->part[1], b);
+        pthread_mutex_lock(&sh->mu);
+        if (rc) sh->part[1].rc = rc;
+        sh->done_gen = seen;
+        pthread_cond_broadcast(&sh->cv);
+        pthread_mutex_unlock(&sh->mu);
+    }
+}
+
+static int shared_block(const tl_evblock_t *b, void *arg) {
+    shared_t *sh = arg;
+    if (sh->nparts == 1) return pass2_part(&sh->part[0], b);
+    pthread_mutex_lock(&sh->mu);
+    sh->cur = b;
+    sh->gen++;
+    pthread_cond_broadcast(&sh->cv);
+    pthread_mutex_unlock(&sh->mu);
+    int rc = pass2_part(&sh->part[0], b);
+    pthread_mutex_lock(&sh->mu);
+    while (sh->done_gen != sh->gen) pthread_cond_wait(&sh->cv, &sh->mu);
+    pthread_mutex_unlock(&sh->mu);
+    return rc ? rc : sh->part[1].rc;
 }
 
 static int cmp_event(const void *a, const void *b) {
@@ -1028,40 +1075,43 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     tl_profiles_t *p;
     int rc = profiles_new(st, o, &p, eb);
     if (rc) return rc;
-    range_t r = {INT64_MAX, INT64_MIN};
     pass1_t x = {p, NULL, NULL, INT64_MIN, 0, NULL, 0, 0};
-    rc = tl_store_scan_events(st, range_block, &r, eb);
-    if (!rc && r.min_day <= r.max_day) {
-        x.first_day = r.min_day;
-        x.ndays = r.max_day - r.min_day + 1;
-    }
     x.last_ts = malloc((size_t)(p->n ? p->n : 1) * sizeof *x.last_ts);
     x.disordered = calloc(p->n ? p->n : 1, 1);
-    x.per_day = calloc((size_t)(x.ndays ? x.ndays : 1), sizeof *x.per_day);
-    if (!rc && (!x.last_ts || !x.disordered || !x.per_day)) rc = TL_ENOMEM;
+    if (!x.last_ts || !x.disordered) rc = TL_ENOMEM;
     for (uint32_t u = 0; !rc && u < p->n; u++) x.last_ts[u] = INT64_MIN;
     if (!rc) rc = tl_store_scan_events(st, pass1_block, &x, eb);
     if (!rc) rc = find_promo_days(p, &x);
-    /* Both cores apply events, users split by parity; users whose events are
-     * out of time order are gathered and applied sorted afterwards. */
-    int nt = nthreads(o) > 2 ? 2 : nthreads(o);
-    pass2_t jobs[2];
+    /* Both cores apply events, users split in runs of 64; users whose events
+     * are out of time order are gathered and applied sorted afterwards. */
+    shared_t sh;
+    memset(&sh, 0, sizeof sh);
+    sh.nparts = nthreads(o) >= 2 ? 2 : 1;
+    for (int i = 0; i < sh.nparts; i++)
+        sh.part[i] = (pass2_t){.p = p, .disordered = x.disordered, .part = i, .nparts = sh.nparts};
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
     pthread_t th;
-    for (int i = 0; i < nt; i++)
-        jobs[i] = (pass2_t){.p = p, .disordered = x.disordered, .st = st, .part = i, .nparts = nt};
-    if (!rc) {
-        int threaded = nt == 2 && pthread_create(&th, NULL, pass2_thread, &jobs[1]) == 0;
-        pass2_thread(&jobs[0]);
-        if (nt == 2 && !threaded) pass2_thread(&jobs[1]);
-        if (threaded) pthread_join(th, NULL);
-        for (int i = 0; i < nt && !rc; i++)
-            if ((rc = jobs[i].rc)) memcpy(eb, &jobs[i].eb, sizeof *eb);
+    if (!rc && sh.nparts == 2 && pthread_create(&th, NULL, helper_main, &sh) != 0) {
+        sh.nparts = 1;
+        sh.part[0].nparts = 1;
     }
-    if (!rc && jobs[0].nlate) {
-        qsort(jobs[0].late, jobs[0].nlate, sizeof *jobs[0].late, cmp_event);
-        for (size_t i = 0; !rc && i < jobs[0].nlate; i++) rc = tl_profile_apply(p, &jobs[0].late[i]);
+    if (!rc) rc = tl_store_scan_events(st, shared_block, &sh, eb);
+    if (sh.nparts == 2) {
+        pthread_mutex_lock(&sh.mu);
+        sh.quit = 1;
+        pthread_cond_broadcast(&sh.cv);
+        pthread_mutex_unlock(&sh.mu);
+        pthread_join(th, NULL);
     }
-    free(jobs[0].late);
+    pthread_mutex_destroy(&sh.mu);
+    pthread_cond_destroy(&sh.cv);
+    pass2_t *late = &sh.part[0];
+    if (!rc && late->nlate) {
+        qsort(late->late, late->nlate, sizeof *late->late, cmp_event);
+        for (size_t i = 0; !rc && i < late->nlate; i++) rc = tl_profile_apply(p, &late->late[i]);
+    }
+    free(late->late);
     free(x.last_ts);
     free(x.disordered);
     free(x.per_day);
@@ -1098,7 +1148,9 @@ int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_pr
  * column: u16 name length, name, u8 type, u32 label count, the labels each
  * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
  * and categories); last, the XXH3-64 of everything before it. Written to a
- * temporary file and renamed, so a reader sees the old or the new one. */
+ * temporary file and renamed, so a reader sees the old or the new one. Not
+ * fsync'd: it is derived data, and a snapshot torn by a power cut fails its
+ * checksum and asks for a rebuild. */
 #define SNAP_MAGIC "TLPROF1"
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
@@ -1129,8 +1181,7 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = rc ? NULL : fopen(tmp, "wb");
-    if (!rc && (!f || fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0 ||
-                fsync(fileno(f)) != 0)) {
+    if (!rc && (!f || fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0)) {
         rc = TL_EIO;
         tl_errbuf_set(eb, "%s: cannot write the profiles", tmp);
     }

@@ -7,7 +7,8 @@
 #     customer's distinct invoices that are not cancellations, monetary = the
 #     sum of quantity x price less cancelled lines, recency = days from the
 #     customer's last invoice to the latest invoice in the file.
-#  2. On a generated world: export as CSV and JSON Lines agree, show --json
+#  2. On a generated world: RFM segment sizes equal a recount from the
+#     export; export as CSV and JSON Lines agree, show --json
 #     holds every feature and masks personal data, profiles survive a
 #     reopen, and a missing or damaged snapshot gives a clear error.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -105,6 +106,45 @@ check "show: the user's events" "$(python3 -c 'import json,sys; print(json.load(
     "$(awk -F, -v u="$u" 'NR > 1 && $1 == u {print $7}' "$TMP/p.csv")"
 "$TAILOR" --data "$D" profile show nobody >/dev/null 2>&1
 check "show of an unknown user: exit 1" "$?" 1
+# RFM segments against the rule of segment.h applied to the export
+"$TAILOR" --data "$D" segment rfm --json >"$TMP/rfm.json"
+if python3 - "$TMP/p.csv" "$TMP/rfm.json" <<'EOF'; then pass; else fail "RFM segment sizes differ from a recount"; fi
+import csv, json, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["orders"] not in ("", "0")]
+n = len(rows)
+def scores(key, reverse):
+    order = sorted(range(n), key=lambda i: key(rows[i]))
+    out, i = [0] * n, 0
+    while i < n:
+        j = i
+        while j < n and key(rows[order[j]]) == key(rows[order[i]]):
+            j += 1
+        s = 1 + (5 * i) // n
+        for k in range(i, j):
+            out[order[k]] = 6 - s if reverse else s
+        i = j
+    return out
+R = scores(lambda r: float(r["days_since_purchase"]), True)
+F = scores(lambda r: int(r["orders"]), False)
+M = scores(lambda r: float(r["monetary"]), False)
+grid = [["Lost", "Hibernating", "At Risk", "Can't Lose", "Can't Lose"],
+        ["Lost", "Hibernating", "At Risk", "At Risk", "At Risk"],
+        ["About to Sleep", "About to Sleep", "Need Attention", "Loyal", "Loyal"],
+        ["Promising", "Potential Loyalist", "Loyal", "Champions", "Champions"],
+        ["New", "Potential Loyalist", "Loyal", "Champions", "Champions"]]
+want = {}
+for i in range(n):
+    name = grid[R[i] - 1][(F[i] + M[i] + 1) // 2 - 1]
+    want[name] = want.get(name, 0) + 1
+got = json.load(open(sys.argv[2]))
+assert got["customers"] == n, (got["customers"], n)
+names = [s["name"] for s in got["segments"]]
+assert len(names) == 11 and len(set(names)) == 11, names
+for s in got["segments"]:
+    assert s["size"] == want.get(s["name"], 0), (s["name"], s["size"], want.get(s["name"], 0))
+assert sum(s["size"] for s in got["segments"]) == n
+assert sum(1 for s in got["segments"] if s["size"]) >= 9, "most segments should be populated"
+EOF
 printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
 check "a damaged snapshot: exit 1" "$?" 1

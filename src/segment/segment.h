@@ -1,0 +1,58 @@
+/* segment.h -- groups of users: RFM segments (and, later, rule segments and
+ * clusters) over the profile columns.
+ *
+ * RFM scores are quintiles among the users who bought (orders >= 1): the
+ * values are sorted ascending, equal values take the position r (from 0) of
+ * the first of them, and r of n scores 1 + floor(5 r / n); so all the
+ * customers with a single order share the lowest F. Recency is scored the
+ * other way round (the most recent fifth gets 5). FM is the mean of F and M
+ * rounded half up. The named segments are read off a 5 x 5 grid of R and FM:
+ *
+ *         FM=1           FM=2                FM=3            FM=4-5
+ *   R=5   New            Potential Loyalist  Loyal           Champions
+ *   R=4   Promising      Potential Loyalist  Loyal           Champions
+ *   R=3   About to Sleep About to Sleep      Need Attention  Loyal
+ *   R=2   Lost           Hibernating         At Risk         At Risk
+ *   R=1   Lost           Hibernating         At Risk         Can't Lose
+ */
+#ifndef TL_SEGMENT_H
+#define TL_SEGMENT_H
+
+#include "profile/profile.h"
+
+#define TL_RFM_SEGMENTS(XX)                                                    \
+    XX(CHAMPIONS, "Champions") XX(LOYAL, "Loyal") XX(POTENTIAL, "Potential Loyalist") \
+    XX(NEW, "New") XX(PROMISING, "Promising") XX(NEED_ATTENTION, "Need Attention") \
+    XX(ABOUT_TO_SLEEP, "About to Sleep") XX(AT_RISK, "At Risk")                 \
+    XX(CANT_LOSE, "Can't Lose") XX(HIBERNATING, "Hibernating") XX(LOST, "Lost")
+
+enum {
+#define XX(c, s) TL_RFM_##c,
+    TL_RFM_SEGMENTS(XX)
+#undef XX
+    TL_RFM__N
+};
+
+const char *tl_rfm_name(int segment);
+
+typedef struct {
+    uint32_t size;
+    double recency_days, orders, monetary; /* means over the segment */
+} tl_rfm_segment_t;
+
+typedef struct {
+    uint32_t customers;        /* users with at least one order */
+    tl_rfm_segment_t seg[TL_RFM__N];
+    uint32_t grid[5][5];       /* users by R (row 0 = R1) and FM (col 0 = FM1) */
+    /* per user: R, F, M scores (0 for non-buyers) and segment (TL_NONE) */
+    uint8_t *r, *f, *m;
+    uint32_t *segment;
+    uint32_t n;
+} tl_rfm_t;
+
+/* Scores every user of p. Returns 0, TL_ENOMEM, or TL_EINVAL when p lacks
+ * the columns days_since_purchase, orders and monetary. */
+int tl_segment_rfm(const tl_profiles_t *p, tl_rfm_t *out);
+void tl_rfm_fini(tl_rfm_t *r);
+
+#endif
