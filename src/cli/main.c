@@ -868,7 +868,297 @@ static int cmd_profile(int argc, char **argv) {
 
 /* ---- segment ---------------------------------------------------------------- */
 
-static const optspec_t SEGMENT_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+static const optspec_t SEGMENT_OPTS[] = {
+    {"where", 1, "create: the condition, e.g. 'monetary_90d > 500 and affinity(\"electronics\") > 0.3'"},
+    {"format", 1, "export: csv (default) or jsonl"},
+    {"out", 1, "export: write to this file instead of stdout"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+/* What the rule-segment commands share: the store, the profiles and the
+ * table the expressions run over. */
+typedef struct {
+    tl_store_t *st;
+    tl_profiles_t *p;
+    tl_segtable_t *t;
+    tl_dict_t *users;
+} segctx_t;
+
+static void segctx_close(segctx_t *x) {
+    tl_segtable_free(x->t);
+    tl_profile_free(x->p);
+    tl_store_close(x->st);
+}
+
+static int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb) {
+    memset(x, 0, sizeof *x);
+    int rc = tl_store_open(data_dir(a), writable ? 0 : TL_STORE_READONLY, &x->st, eb);
+    if (!rc) rc = tl_profile_load(x->st, &x->p, eb);
+    if (!rc) rc = tl_segtable_new(x->p, x->st, &x->t);
+    if (!rc && !(x->users = tl_store_dict(x->st, TL_D_USER, eb))) rc = TL_ENOMEM;
+    if (rc) segctx_close(x);
+    return rc;
+}
+
+/* Evaluates an expression into a fresh mask; prints the error with a caret. */
+static int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size) {
+    uint32_t n = tl_profile_nusers(x->p);
+    *mask = malloc(n ? n : 1);
+    if (!*mask) return EXIT_FAIL;
+    tl_expr_err_t err;
+    int rc = tl_segment_eval(x->t, expr, *mask, size, &err);
+    if (rc) {
+        char msg[2048];
+        tl_expr_format_error(expr, &err, msg, sizeof msg);
+        fprintf(stderr, "tailor %s: the condition is not valid:\n%s\n", cmd, msg);
+        free(*mask);
+        *mask = NULL;
+        return rc == TL_EBADINPUT ? EXIT_USAGE : EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int named_mask(segctx_t *x, const char *cmd, const char *name, uint8_t **mask,
+                      uint32_t *size, char **expr) {
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_segment_get(x->st, name, expr, &eb);
+    if (rc) return fail_err(cmd, rc, &eb);
+    rc = seg_mask(x, cmd, *expr, mask, size);
+    if (rc) {
+        free(*expr);
+        *expr = NULL;
+    }
+    return rc;
+}
+
+static int segment_create(const command_t *c, const args_t *a, const char *name) {
+    const char *where = opt(c, a, "where");
+    if (!where) return die_usage(c, "create needs --where EXPR");
+    for (const char *q = name; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              *q == '_' || *q == '-'))
+            return die_usage(c, "segment names are letters, digits, _ and -");
+    segctx_t x;
+    tl_errbuf_t eb = {{0}};
+    int rc = segctx_open(a, 1, &x, &eb);
+    if (rc) return fail_err("segment create", rc, &eb);
+    uint8_t *mask;
+    uint32_t size;
+    rc = seg_mask(&x, "segment create", where, &mask, &size);
+    if (!rc) {
+        int r = tl_store_segment_put(x.st, name, where, &eb);
+        if (r < 0) rc = fail_err("segment create", r, &eb);
+        else if (opt(c, a, "json")) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "name", name);
+            cJSON_AddStringToObject(j, "where", where);
+            cJSON_AddNumberToObject(j, "size", size);
+            cJSON_AddBoolToObject(j, "replaced", r == 0);
+            print_json(j);
+        } else {
+            printf("%s segment %s: %u users\n", r ? "created" : "replaced", name, size);
+        }
+        free(mask);
+    }
+    segctx_close(&x);
+    return rc;
+}
+
+typedef struct {
+    segctx_t *x;
+    cJSON *arr;
+    int json;
+} seglist_t;
+
+static int seglist_row(const char *name, const char *expr, int64_t created, void *arg) {
+    seglist_t *l = arg;
+    (void)created;
+    uint8_t *mask;
+    uint32_t size = 0;
+    int bad = seg_mask(l->x, "segment list", expr, &mask, &size);
+    free(bad ? NULL : mask);
+    if (l->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "where", expr);
+        if (bad) cJSON_AddNullToObject(o, "size");
+        else cJSON_AddNumberToObject(o, "size", size);
+        cJSON_AddItemToArray(l->arr, o);
+    } else {
+        char sz[16];
+        snprintf(sz, sizeof sz, "%u", size);
+        printf("%-24s %10s  %s\n", name, bad ? "invalid" : sz, expr);
+    }
+    return 0;
+}
+
+static int segment_list(const command_t *c, const args_t *a) {
+    segctx_t x;
+    tl_errbuf_t eb = {{0}};
+    int rc = segctx_open(a, 0, &x, &eb);
+    if (rc) return fail_err("segment list", rc, &eb);
+    seglist_t l = {&x, cJSON_CreateArray(), opt(c, a, "json") != NULL};
+    rc = tl_store_segment_list(x.st, seglist_row, &l, &eb);
+    segctx_close(&x);
+    if (rc) {
+        cJSON_Delete(l.arr);
+        return fail_err("segment list", rc, &eb);
+    }
+    if (l.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToObject(j, "segments", l.arr);
+        print_json(j);
+    } else {
+        cJSON_Delete(l.arr);
+    }
+    return EXIT_OK;
+}
+
+static int segment_size_show(const command_t *c, const args_t *a, const char *name, int show) {
+    segctx_t x;
+    tl_errbuf_t eb = {{0}};
+    int rc = segctx_open(a, 0, &x, &eb);
+    if (rc) return fail_err(show ? "segment show" : "segment size", rc, &eb);
+    uint8_t *mask;
+    uint32_t size;
+    char *expr;
+    rc = named_mask(&x, show ? "segment show" : "segment size", name, &mask, &size, &expr);
+    if (rc) {
+        segctx_close(&x);
+        return rc;
+    }
+    uint32_t n = tl_profile_nusers(x.p);
+    if (opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "name", name);
+        cJSON_AddNumberToObject(j, "size", size);
+        if (show) {
+            cJSON_AddStringToObject(j, "where", expr);
+            cJSON_AddNumberToObject(j, "users", n);
+            cJSON_AddNumberToObject(j, "share", n ? (double)size / n : 0);
+            /* the segment against everybody on a few telling features */
+            static const char *const feats[] = {"monetary_365d", "orders", "days_since_purchase",
+                                                "price_sensitivity", "age"};
+            cJSON *means = cJSON_AddObjectToObject(j, "means");
+            for (size_t f = 0; f < sizeof feats / sizeof *feats; f++) {
+                int col = tl_profile_col_find(x.p, feats[f]);
+                if (col < 0 || tl_profile_col_type(x.p, col) == TL_COL_CAT) continue;
+                double sm = 0, sa = 0;
+                uint32_t km = 0, ka = 0;
+                for (uint32_t u = 0; u < n; u++) {
+                    char cell[64];
+                    tl_profile_cell(x.p, col, u, cell, sizeof cell);
+                    if (!cell[0]) continue;
+                    double v = atof(cell);
+                    sa += v, ka++;
+                    if (mask[u]) sm += v, km++;
+                }
+                cJSON *o = cJSON_AddObjectToObject(means, feats[f]);
+                if (km) cJSON_AddNumberToObject(o, "segment", sm / km);
+                else cJSON_AddNullToObject(o, "segment");
+                if (ka) cJSON_AddNumberToObject(o, "all", sa / ka);
+                else cJSON_AddNullToObject(o, "all");
+            }
+        }
+        print_json(j);
+    } else if (show) {
+        printf("segment %s\n  where  %s\n  size   %u of %u users (%.1f%%)\n", name, expr, size, n,
+               n ? 100.0 * size / n : 0);
+    } else {
+        printf("%u\n", size);
+    }
+    free(mask);
+    free(expr);
+    segctx_close(&x);
+    return EXIT_OK;
+}
+
+static int segment_export(const command_t *c, const args_t *a, const char *name) {
+    const char *fmt = opt(c, a, "format"), *out = opt(c, a, "out");
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "jsonl") != 0)
+        return die_usage(c, "--format %s: use csv or jsonl", fmt);
+    int jsonl = fmt && strcmp(fmt, "jsonl") == 0;
+    segctx_t x;
+    tl_errbuf_t eb = {{0}};
+    int rc = segctx_open(a, 0, &x, &eb);
+    if (rc) return fail_err("segment export", rc, &eb);
+    uint8_t *mask;
+    uint32_t size;
+    char *expr;
+    rc = named_mask(&x, "segment export", name, &mask, &size, &expr);
+    if (rc) {
+        segctx_close(&x);
+        return rc;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "tailor segment export: %s: cannot create the file\n", out);
+        rc = EXIT_FAIL;
+    } else {
+        tl_buf_t b;
+        tl_buf_init(&b);
+        if (!jsonl) fputs("user\n", f);
+        for (uint32_t u = 0; u < tl_profile_nusers(x.p) && u < tl_dict_count(x.users); u++) {
+            if (!mask[u]) continue;
+            size_t n;
+            const char *id = tl_dict_str(x.users, u, &n);
+            tl_buf_clear(&b);
+            if (jsonl) {
+                tl_buf_append(&b, "{\"user\":", 8);
+                tl_buf_json_str(&b, id, n);
+                tl_buf_append(&b, "}\n", 2);
+            } else {
+                tl_buf_csv_str(&b, id, n);
+                tl_buf_append(&b, "\n", 1);
+            }
+            fwrite(b.data, 1, b.len, f);
+        }
+        tl_buf_fini(&b);
+        if (ferror(f) || fflush(f) != 0) rc = EXIT_FAIL;
+        if (f != stdout && fclose(f) != 0) rc = EXIT_FAIL;
+        if (rc) fprintf(stderr, "tailor segment export: write error\n");
+    }
+    free(mask);
+    free(expr);
+    segctx_close(&x);
+    return rc;
+}
+
+static int segment_overlap(const command_t *c, const args_t *a, const char *na, const char *nb) {
+    segctx_t x;
+    tl_errbuf_t eb = {{0}};
+    int rc = segctx_open(a, 0, &x, &eb);
+    if (rc) return fail_err("segment overlap", rc, &eb);
+    uint8_t *ma = NULL, *mb = NULL;
+    uint32_t sa, sb;
+    char *ea = NULL, *ebx = NULL;
+    rc = named_mask(&x, "segment overlap", na, &ma, &sa, &ea);
+    if (!rc) rc = named_mask(&x, "segment overlap", nb, &mb, &sb, &ebx);
+    if (!rc) {
+        tl_overlap_t o;
+        tl_segment_overlap(ma, mb, tl_profile_nusers(x.p), &o);
+        if (opt(c, a, "json")) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "a", na);
+            cJSON_AddStringToObject(j, "b", nb);
+            cJSON_AddNumberToObject(j, "size_a", o.a);
+            cJSON_AddNumberToObject(j, "size_b", o.b);
+            cJSON_AddNumberToObject(j, "both", o.both);
+            cJSON_AddNumberToObject(j, "either", o.either);
+            cJSON_AddNumberToObject(j, "jaccard", o.jaccard);
+            print_json(j);
+        } else {
+            printf("%s: %u\n%s: %u\nboth: %u\neither: %u\njaccard: %.4f\n", na, o.a, nb, o.b,
+                   o.both, o.either, o.jaccard);
+        }
+    }
+    free(ma);
+    free(mb);
+    free(ea);
+    free(ebx);
+    segctx_close(&x);
+    return rc;
+}
 
 static int segment_rfm(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
@@ -930,8 +1220,24 @@ static int cmd_segment(int argc, char **argv) {
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos == 1 && strcmp(a.pos[0], "rfm") == 0) return segment_rfm(c, &a);
-    return die_usage(c, "say rfm");
+    const char *sub = a.npos ? a.pos[0] : "";
+    if (a.npos == 1 && strcmp(sub, "rfm") == 0) return segment_rfm(c, &a);
+    if (a.npos == 1 && strcmp(sub, "list") == 0) return segment_list(c, &a);
+    if (a.npos == 2 && strcmp(sub, "create") == 0) return segment_create(c, &a, a.pos[1]);
+    if (a.npos == 2 && strcmp(sub, "size") == 0) return segment_size_show(c, &a, a.pos[1], 0);
+    if (a.npos == 2 && strcmp(sub, "show") == 0) return segment_size_show(c, &a, a.pos[1], 1);
+    if (a.npos == 2 && strcmp(sub, "export") == 0) return segment_export(c, &a, a.pos[1]);
+    if (a.npos == 3 && strcmp(sub, "overlap") == 0) return segment_overlap(c, &a, a.pos[1], a.pos[2]);
+    if (a.npos == 2 && strcmp(sub, "delete") == 0) {
+        tl_errbuf_t eb = {{0}};
+        tl_store_t *st;
+        int rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+        if (!rc) rc = tl_store_segment_delete(st, a.pos[1], &eb);
+        tl_store_close(st);
+        return rc ? fail_err("segment delete", rc, &eb) : EXIT_OK;
+    }
+    return die_usage(c, "say create NAME --where EXPR, list, size NAME, show NAME, export NAME, "
+                        "overlap A B, delete NAME or rfm");
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -954,10 +1260,12 @@ static const command_t COMMANDS[] = {
      "the events (recency, frequency, monetary, category affinity, price sensitivity, funnel, "
      "active hours, channel, lifecycle, capacity tier, credit), show one user's (personal data "
      "masked) or export all as CSV or JSON Lines.", PROFILE_OPTS, cmd_profile},
-    {"segment", "segment rfm [--json]", "The standard RFM segments (Champions, Loyal, "
+    {"segment", "segment create NAME --where EXPR | list | size NAME | show NAME | export NAME | "
+     "overlap A B | delete NAME | rfm", "Audiences over the built profiles: rule segments "
+     "defined by a condition of the expression language (sizes are counted on the current "
+     "profiles), their overlaps (Jaccard), and the standard RFM segments (Champions, Loyal, "
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
-     "Hibernating, Lost) from quintile R, F and M scores of the built profiles, with sizes and "
-     "mean values.", SEGMENT_OPTS, cmd_segment},
+     "Hibernating, Lost) from quintile R, F and M scores.", SEGMENT_OPTS, cmd_segment},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

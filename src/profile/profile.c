@@ -1293,6 +1293,8 @@ int tl_profile_col_find(const tl_profiles_t *p, const char *name) {
     return -1;
 }
 
+const tl_dict_t *tl_profile_col_labels(const tl_profiles_t *p, int c) { return p->cols[c].labels; }
+
 const char *tl_profile_cat_label(const tl_profiles_t *p, int c, uint32_t code) {
     const char *s = p->cols[c].labels && code != TL_NONE ? tl_dict_str(p->cols[c].labels, code, NULL)
                                                          : NULL;

@@ -62,6 +62,8 @@ tl_coltype_t tl_profile_col_type(const tl_profiles_t *p, int col);
 int tl_profile_col_find(const tl_profiles_t *p, const char *name);
 /* Column data: NUM → const double *, COUNT and CAT → const uint32_t *. */
 const void *tl_profile_col_data(const tl_profiles_t *p, int col);
+/* The labels of a CAT column (NULL for other types). */
+const tl_dict_t *tl_profile_col_labels(const tl_profiles_t *p, int col);
 /* The label of a category code of a CAT column ("" for TL_NONE). */
 const char *tl_profile_cat_label(const tl_profiles_t *p, int col, uint32_t code);
 /* The code of a label in a CAT column, or TL_NONE. */

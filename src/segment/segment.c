@@ -1,8 +1,10 @@
-/* segment.c -- RFM scoring and the named RFM segments (see segment.h for
- * the scoring rule and the grid). */
+/* segment.c -- rule segments over the profile columns (through the
+ * expression language), their overlaps, and RFM scoring with the named RFM
+ * segments (see segment.h for the scoring rule and the grid). */
 #include "segment.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,4 +104,130 @@ void tl_rfm_fini(tl_rfm_t *r) {
     free(r->m);
     free(r->segment);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- rule segments ------------------------------------------------------------ */
+
+struct tl_segtable {
+    const tl_profiles_t *p;
+    tl_store_t *st;
+    tl_expr_table_t t;
+    uint32_t **counts; /* columns made by count() */
+    int ncounts;
+};
+
+static int seg_lookup(void *ctx, const char *name, tl_expr_col_t *out) {
+    tl_segtable_t *s = ctx;
+    int c = tl_profile_col_find(s->p, name);
+    if (c < 0) return TL_ENOENT;
+    memset(out, 0, sizeof *out);
+    switch (tl_profile_col_type(s->p, c)) {
+    case TL_COL_NUM:
+        out->type = TL_EXPR_NUM;
+        out->num = tl_profile_col_data(s->p, c);
+        break;
+    case TL_COL_COUNT:
+        out->type = TL_EXPR_NUM;
+        out->u32 = tl_profile_col_data(s->p, c);
+        break;
+    default:
+        out->type = TL_EXPR_CAT;
+        out->u32 = tl_profile_col_data(s->p, c);
+        out->labels = tl_profile_col_labels(s->p, c);
+        break;
+    }
+    return 0;
+}
+
+typedef struct {
+    uint32_t *col, n;
+    uint8_t type;
+    int64_t from, to;
+} count_ctx_t;
+
+static int count_block(const tl_evblock_t *b, void *arg) {
+    count_ctx_t *c = arg;
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->type[i] == c->type && b->ts[i] > c->from && b->ts[i] <= c->to && b->user[i] < c->n)
+            c->col[b->user[i]]++;
+    return 0;
+}
+
+/* count(type, days): events of the type per user in the days before the
+ * profiles' time, from one scan of the log. */
+static int seg_count(void *ctx, const char *type, double days, tl_expr_col_t *out) {
+    tl_segtable_t *s = ctx;
+    if (!s->st) return TL_EINVAL;
+    tl_errbuf_t eb = {{0}};
+    tl_dict_t *types = tl_store_dict(s->st, TL_D_TYPE, &eb);
+    if (!types) return TL_ENOMEM;
+    uint32_t t = tl_dict_find(types, type, strlen(type));
+    if (t == TL_NONE) return TL_ENOENT;
+    uint32_t n = tl_profile_nusers(s->p);
+    uint32_t **nc = realloc(s->counts, (size_t)(s->ncounts + 1) * sizeof *nc);
+    if (!nc) return TL_ENOMEM;
+    s->counts = nc;
+    uint32_t *col = calloc(n ? n : 1, sizeof *col);
+    if (!col) return TL_ENOMEM;
+    s->counts[s->ncounts++] = col;
+    int64_t to = tl_profile_as_of(s->p);
+    count_ctx_t c = {col, n, (uint8_t)t, to - (int64_t)(days * (double)TL_MS_PER_DAY), to};
+    int rc = tl_store_scan_events(s->st, count_block, &c, &eb);
+    if (rc) return rc;
+    memset(out, 0, sizeof *out);
+    out->type = TL_EXPR_NUM;
+    out->u32 = col;
+    return 0;
+}
+
+int tl_segtable_new(const tl_profiles_t *p, tl_store_t *st, tl_segtable_t **out) {
+    tl_segtable_t *s = calloc(1, sizeof *s);
+    if (!s) return TL_ENOMEM;
+    s->p = p;
+    s->st = st;
+    s->t.nrows = tl_profile_nusers(p);
+    s->t.ctx = s;
+    s->t.lookup = seg_lookup;
+    s->t.count = st ? seg_count : NULL;
+    *out = s;
+    return 0;
+}
+
+void tl_segtable_free(tl_segtable_t *s) {
+    if (!s) return;
+    for (int i = 0; i < s->ncounts; i++) free(s->counts[i]);
+    free(s->counts);
+    free(s);
+}
+
+const tl_expr_table_t *tl_segtable_expr(tl_segtable_t *s) { return &s->t; }
+
+int tl_segment_eval(tl_segtable_t *s, const char *src, uint8_t *mask, uint32_t *size,
+                    tl_expr_err_t *err) {
+    tl_expr_t *e;
+    int rc = tl_expr_compile(src, &s->t, &e, err);
+    if (rc) return rc;
+    if (tl_expr_type(e) != TL_EXPR_BOOL) {
+        tl_expr_free(e);
+        err->pos = 0;
+        snprintf(err->msg, sizeof err->msg, "a segment needs a condition (a comparison), not a number");
+        return TL_EBADINPUT;
+    }
+    rc = tl_expr_eval_bool(e, mask);
+    tl_expr_free(e);
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u];
+    *size = k;
+    return rc;
+}
+
+void tl_segment_overlap(const uint8_t *a, const uint8_t *b, uint32_t n, tl_overlap_t *o) {
+    memset(o, 0, sizeof *o);
+    for (uint32_t u = 0; u < n; u++) {
+        o->a += a[u];
+        o->b += b[u];
+        o->both += a[u] & b[u];
+        o->either += a[u] | b[u];
+    }
+    o->jaccard = o->either ? (double)o->both / o->either : 0;
 }

@@ -18,6 +18,7 @@
 #ifndef TL_SEGMENT_H
 #define TL_SEGMENT_H
 
+#include "expr/expr.h"
 #include "profile/profile.h"
 
 #define TL_RFM_SEGMENTS(XX)                                                    \
@@ -49,6 +50,30 @@ typedef struct {
     uint32_t *segment;
     uint32_t n;
 } tl_rfm_t;
+
+/* ---- rule segments ---------------------------------------------------------- */
+
+/* The profile columns as a table for the expression language, with
+ * count(type, Nd) computed from the store's event log (st may be NULL:
+ * then count() is refused). Valid while p (and st) live. */
+typedef struct tl_segtable tl_segtable_t;
+int tl_segtable_new(const tl_profiles_t *p, tl_store_t *st, tl_segtable_t **out);
+void tl_segtable_free(tl_segtable_t *t);
+const tl_expr_table_t *tl_segtable_expr(tl_segtable_t *t);
+
+/* Evaluates a condition over every user: mask[u] = 1 for members (mask has
+ * tl_profile_nusers(p) bytes); *size gets the number of members. */
+int tl_segment_eval(tl_segtable_t *t, const char *expr, uint8_t *mask, uint32_t *size,
+                    tl_expr_err_t *err);
+
+/* Sizes of two masks, their intersection and union, and the Jaccard index. */
+typedef struct {
+    uint32_t a, b, both, either;
+    double jaccard;
+} tl_overlap_t;
+void tl_segment_overlap(const uint8_t *a, const uint8_t *b, uint32_t n, tl_overlap_t *out);
+
+/* ---- RFM ---------------------------------------------------------------------- */
 
 /* Scores every user of p. Returns 0, TL_ENOMEM, or TL_EINVAL when p lacks
  * the columns days_since_purchase, orders and monetary. */

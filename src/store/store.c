@@ -88,6 +88,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS consents(user INTEGER, purpose TEXT, granted INTEGER,"
     "  at INTEGER, PRIMARY KEY(user, purpose, at, granted)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, expr TEXT NOT NULL,"
+    "  created INTEGER) WITHOUT ROWID;"
     /* No unique index: a re-import recognises its quarantined rows through
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
@@ -797,6 +799,71 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
     sqlite3_bind_text(q, 8, preview, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing the quarantine");
     return 1;
+}
+
+/* ---- segment definitions ------------------------------------------------- */
+
+static int one_shot(tl_store_t *s, const char *sql, const char *a, const char *b, int64_t c,
+                    tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return sql_fail(s, eb, "segments");
+    sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+    if (b) sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+    if (b) sqlite3_bind_int64(q, 3, c);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : sql_fail(s, eb, "writing a segment");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int tl_store_segment_put(tl_store_t *s, const char *name, const char *expr, tl_errbuf_t *eb) {
+    char *old = NULL;
+    int rc = tl_store_segment_get(s, name, &old, eb);
+    if (rc && rc != TL_ENOENT) return rc;
+    free(old);
+    int is_new = rc == TL_ENOENT;
+    rc = one_shot(s, "INSERT OR REPLACE INTO segments(name, expr, created) VALUES (?1, ?2, ?3)",
+                  name, expr, tl_time_now_ms(), eb);
+    return rc ? rc : is_new;
+}
+
+int tl_store_segment_get(tl_store_t *s, const char *name, char **expr, tl_errbuf_t *eb) {
+    *expr = NULL;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT expr FROM segments WHERE name = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return sql_fail(s, eb, "reading segments");
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int rc = TL_ENOENT;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *expr = strdup((const char *)sqlite3_column_text(q, 0));
+        rc = *expr ? 0 : TL_ENOMEM;
+    }
+    sqlite3_finalize(q);
+    if (rc == TL_ENOENT)
+        tl_errbuf_set(eb, "no segment \"%s\" (see `tailor segment list`)", name);
+    return rc;
+}
+
+int tl_store_segment_delete(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
+    int rc = one_shot(s, "DELETE FROM segments WHERE name = ?1", name, NULL, 0, eb);
+    if (!rc && sqlite3_changes(s->db) == 0) {
+        tl_errbuf_set(eb, "no segment \"%s\"", name);
+        return TL_ENOENT;
+    }
+    return rc;
+}
+
+int tl_store_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT name, expr, created FROM segments ORDER BY name", -1,
+                           &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "reading segments");
+    int rc = 0;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW)
+        rc = fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+                sqlite3_column_int64(q, 2), arg);
+    sqlite3_finalize(q);
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------------- */

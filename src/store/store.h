@@ -151,6 +151,16 @@ int tl_store_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_
 int tl_store_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
                          int64_t at, tl_errbuf_t *eb);
 
+/* Named segments: a name and the expression that defines it. put returns
+ * 1 when the name is new, 0 when it replaced a definition. get fills *expr
+ * (caller frees) or returns TL_ENOENT. Outside batches. */
+int tl_store_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb);
+int tl_store_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb);
+int tl_store_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+/* fn(name, expr, created_ms, arg) for each segment, by name. */
+typedef int (*tl_segdef_fn)(const char *name, const char *expr, int64_t created, void *arg);
+int tl_store_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+
 /* Keeps a rejected record: its raw text sealed, and a preview with personal
  * data masked for listings. Re-quarantining the same (source, line, raw)
  * does not add a second row. Returns 1 if added, 0 if already there. */

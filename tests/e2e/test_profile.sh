@@ -7,8 +7,8 @@
 #     customer's distinct invoices that are not cancellations, monetary = the
 #     sum of quantity x price less cancelled lines, recency = days from the
 #     customer's last invoice to the latest invoice in the file.
-#  2. On a generated world: RFM segment sizes equal a recount from the
-#     export; export as CSV and JSON Lines agree, show --json
+#  2. On a generated world: RFM segment sizes, and the sizes, members and
+#     overlaps of rule segments, equal a recount from the export; export as CSV and JSON Lines agree, show --json
 #     holds every feature and masks personal data, profiles survive a
 #     reopen, and a missing or damaged snapshot gives a clear error.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -145,6 +145,48 @@ for s in got["segments"]:
 assert sum(s["size"] for s in got["segments"]) == n
 assert sum(1 for s in got["segments"] if s["size"]) >= 9, "most segments should be populated"
 EOF
+# rule segments: sizes, members and overlaps equal a brute-force count over the export
+"$TAILOR" --data "$D" segment create rich --where 'monetary_90d > 100 and affinity("electronics") >= 0.2' >/dev/null
+"$TAILOR" --data "$D" segment create east --where "city in ('Shanghai', 'Hangzhou', 'Suzhou') or lifecycle == \"returning\"" >/dev/null
+"$TAILOR" --data "$D" segment create busy --where 'not (orders < 2) and days_since_purchase is not null' >/dev/null
+for s in rich east busy; do
+    "$TAILOR" --data "$D" segment size "$s" --json >"$TMP/size_$s.json"
+    "$TAILOR" --data "$D" segment export "$s" --out "$TMP/members_$s.csv"
+done
+"$TAILOR" --data "$D" segment overlap rich east --json >"$TMP/overlap.json"
+if python3 - "$TMP" <<'EOF'; then pass; else fail "segment sizes, members or overlap differ from a brute-force count"; fi
+import csv, json, sys
+t = sys.argv[1]
+rows = list(csv.DictReader(open(f"{t}/p.csv")))
+def num(v):
+    return float(v) if v != "" else None
+rules = {
+    "rich": lambda r: num(r["monetary_90d"]) is not None and num(r["monetary_90d"]) > 100
+            and num(r["affinity_electronics"]) is not None and num(r["affinity_electronics"]) >= 0.2,
+    "east": lambda r: r["city"] in ("Shanghai", "Hangzhou", "Suzhou") or r["lifecycle"] == "returning",
+    "busy": lambda r: num(r["orders"]) is not None and num(r["orders"]) >= 2
+            and r["days_since_purchase"] != "",
+}
+members = {}
+for name, rule in rules.items():
+    want = {r["user"] for r in rows if rule(r)}
+    got = json.load(open(f"{t}/size_{name}.json"))
+    assert got == {"name": name, "size": len(want)}, (name, got, len(want))
+    exported = {r["user"] for r in csv.DictReader(open(f"{t}/members_{name}.csv"))}
+    assert exported == want, (name, len(exported ^ want))
+    assert 0 < len(want) < len(rows), (name, len(want))
+    members[name] = want
+o = json.load(open(f"{t}/overlap.json"))
+a, b = members["rich"], members["east"]
+assert (o["size_a"], o["size_b"], o["both"], o["either"]) == (len(a), len(b), len(a & b), len(a | b)), o
+assert abs(o["jaccard"] - len(a & b) / len(a | b)) < 1e-12, o
+EOF
+"$TAILOR" --data "$D" segment create oops --where 'monetary_90d >> 3' >/dev/null 2>"$TMP/err"
+check "an invalid condition: exit 2" "$?" 2
+check_cmd "an invalid condition is shown with a caret" grep -q '^ *\^ expected a value' "$TMP/err"
+"$TAILOR" --data "$D" segment size nosuch >/dev/null 2>&1
+check "size of an unknown segment: exit 1" "$?" 1
+check "segment list --json" "$("$TAILOR" --data "$D" segment list --json | python3 -c 'import json,sys; print(sorted(s["name"] for s in json.load(sys.stdin)["segments"]))')" "['busy', 'east', 'rich']"
 printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
 check "a damaged snapshot: exit 1" "$?" 1
