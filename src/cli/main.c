@@ -669,6 +669,26 @@ static const optspec_t PROFILE_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
+/* Tag rules stored by `tag apply` are applied again to freshly built
+ * profiles. */
+static int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+    char *rules = NULL;
+    int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
+    if (rc == TL_ENOENT) return 0;
+    if (rc) return rc;
+    tl_segtable_t *t;
+    int ntags = 0, line = 0;
+    tl_expr_err_t err;
+    rc = tl_segtable_new(p, st, &t);
+    if (!rc) rc = tl_tags_apply(t, p, rules, NULL, 0, &ntags, &line, &err);
+    tl_segtable_free(t);
+    free(rules);
+    if (rc == TL_EBADINPUT)
+        tl_errbuf_set(eb, "the stored tag rules no longer apply (line %d: %s); run `tailor tag "
+                      "apply FILE` again", line, err.msg);
+    return rc;
+}
+
 static int profile_build(const command_t *c, const args_t *a) {
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
@@ -685,13 +705,8 @@ static int profile_build(const command_t *c, const args_t *a) {
     int64_t t0 = tl_time_now_ms();
     rc = tl_profile_build(st, &o, &p, &eb);
     int64_t t1 = tl_time_now_ms();
-    if (!rc) {
-        tl_store_close(st);
-        /* The snapshot goes next to the store; a writer lock is not needed
-         * for a file replaced atomically. */
-        rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-        if (!rc) rc = tl_profile_save(st, p, &eb);
-    }
+    if (!rc) rc = reapply_tags(st, p, &eb);
+    if (!rc) rc = tl_profile_save(st, p, &eb);
     tl_store_close(st);
     if (rc) {
         tl_profile_free(p);
@@ -1240,6 +1255,113 @@ static int cmd_segment(int argc, char **argv) {
                         "overlap A B, delete NAME or rfm");
 }
 
+/* ---- tag ---------------------------------------------------------------------- */
+
+static const optspec_t TAG_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+static int read_file(const char *path, char **out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return TL_ENOENT;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = tl_buf_append(&b, chunk, n))) break;
+    if (!rc && ferror(f)) rc = TL_EIO;
+    fclose(f);
+    if (!rc && !b.data) rc = tl_buf_append(&b, "", 0);
+    if (rc) {
+        tl_buf_fini(&b);
+        return rc;
+    }
+    *out = b.data;
+    return 0;
+}
+
+static int cmd_tag(int argc, char **argv) {
+    const command_t *c = command_named("tag");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    int apply = a.npos == 2 && strcmp(a.pos[0], "apply") == 0;
+    if (!apply && !(a.npos == 1 && strcmp(a.pos[0], "list") == 0))
+        return die_usage(c, "say apply FILE or list");
+    tl_errbuf_t eb = {{0}};
+    char *rules = NULL;
+    if (apply && (rc = read_file(a.pos[1], &rules))) {
+        fprintf(stderr, "tailor tag apply: %s: cannot read the file\n", a.pos[1]);
+        return EXIT_FAIL;
+    }
+    tl_store_t *st;
+    tl_profiles_t *p = NULL;
+    tl_segtable_t *t = NULL;
+    rc = tl_store_open(data_dir(&a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
+    if (!rc && !apply) {
+        rc = tl_store_config_get(st, "tag_rules", &rules, &eb);
+        if (rc == TL_ENOENT) {
+            rules = strdup("");
+            rc = rules ? 0 : TL_ENOMEM;
+        }
+    }
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    if (!rc) rc = tl_segtable_new(p, st, &t);
+    tl_tag_summary_t sum[64];
+    int ntags = 0, line = 0;
+    tl_expr_err_t err;
+    if (!rc) rc = tl_tags_apply(t, p, rules, sum, 64, &ntags, &line, &err);
+    if (rc == TL_EBADINPUT) {
+        /* show the rule with a caret under the problem */
+        const char *l = rules;
+        for (int i = 1; i < line && l; i++) l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL;
+        char text[1024] = "";
+        if (l) snprintf(text, sizeof text, "%.*s", (int)strcspn(l, "\n"), l);
+        char msg[2048];
+        tl_expr_format_error(text, &err, msg, sizeof msg);
+        fprintf(stderr, "tailor tag: %s:%d: the rule is not valid:\n%s\n",
+                apply ? a.pos[1] : "stored rules", line, msg);
+        rc = -1;
+    }
+    if (!rc && apply) rc = tl_store_config_put(st, "tag_rules", rules, &eb);
+    if (!rc && apply) rc = tl_profile_save(st, p, &eb);
+    tl_segtable_free(t);
+    tl_profile_free(p);
+    tl_store_close(st);
+    free(rules);
+    if (rc == -1) return EXIT_USAGE;
+    if (rc) return fail_err("tag", rc, &eb);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "tags");
+        for (int i = 0; i < ntags && i < 64; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", sum[i].name);
+            if (sum[i].categorical) {
+                cJSON *v = cJSON_AddObjectToObject(o, "values");
+                for (uint32_t k = 0; k < sum[i].nvalues; k++)
+                    cJSON_AddNumberToObject(v, sum[i].values[k], sum[i].counts[k]);
+            } else {
+                cJSON_AddNumberToObject(o, "users", sum[i].yes);
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+        print_json(j);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < ntags && i < 64; i++) {
+        if (!sum[i].categorical) {
+            printf("%-24s %u users\n", sum[i].name, sum[i].yes);
+            continue;
+        }
+        printf("%-24s", sum[i].name);
+        for (uint32_t k = 0; k < sum[i].nvalues; k++)
+            printf(" %s=%u", sum[i].values[k], sum[i].counts[k]);
+        printf("\n");
+    }
+    if (!ntags) printf("no tags\n");
+    return EXIT_OK;
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int cmd_help(int argc, char **argv);
@@ -1260,6 +1382,10 @@ static const command_t COMMANDS[] = {
      "the events (recency, frequency, monetary, category affinity, price sensitivity, funnel, "
      "active hours, channel, lifecycle, capacity tier, credit), show one user's (personal data "
      "masked) or export all as CSV or JSON Lines.", PROFILE_OPTS, cmd_profile},
+    {"tag", "tag apply FILE | list", "Tags from a rule file: `tag careful_buyer = "
+     "detail_views_before_purchase >= 3` (yes/no), or `tag spend = \"high\" if monetary_365d > "
+     "1000` lines (a category; the first match wins). Applied to the built profiles as tag_NAME "
+     "columns, kept, and applied again by every profile build.", TAG_OPTS, cmd_tag},
     {"segment", "segment create NAME --where EXPR | list | size NAME | show NAME | export NAME | "
      "overlap A B | delete NAME | rfm", "Audiences over the built profiles: rule segments "
      "defined by a condition of the expression language (sizes are counted on the current "

@@ -649,7 +649,12 @@ static void eval(node_t *n, uint32_t r, uint32_t len) {
         if (n->type == TL_EXPR_CAT) {
             memcpy(n->vc, n->col.u32 + r, len * sizeof *n->vc);
         } else if (n->type == TL_EXPR_BOOL) {
-            memcpy(vb, n->col.b + r, len);
+            if (n->col.b) {
+                memcpy(vb, n->col.b + r, len);
+            } else {
+                const uint32_t *u = n->col.u32 + r;
+                for (uint32_t i = 0; i < len; i++) vb[i] = u[i] != 0 && u[i] != TL_NONE;
+            }
             for (uint32_t i = 0; i < len; i++) vn[i] = vb[i];
         } else if (n->col.num) {
             memcpy(vn, n->col.num + r, len * sizeof *vn);

@@ -36,7 +36,8 @@ typedef enum { TL_EXPR_NUM, TL_EXPR_BOOL, TL_EXPR_CAT } tl_expr_type_t;
 
 /* A column the expression reads. NUM: num (NaN = null); COUNT-like values
  * come as u32 with TL_NONE = null and are read as numbers; CAT: u32 codes
- * with labels; BOOL: bytes 0/1. */
+ * with labels; BOOL: bytes 0/1 in b, or u32 (non-zero and not TL_NONE is
+ * true). */
 typedef struct {
     tl_expr_type_t type;
     const double *num;

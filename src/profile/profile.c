@@ -772,6 +772,45 @@ static int add_column(tl_profiles_t *p, const char *name, tl_coltype_t type, tl_
     return 0;
 }
 
+int tl_profile_set_column(tl_profiles_t *p, const char *name, tl_coltype_t type, void *data,
+                          tl_dict_t *labels) {
+    int c = tl_profile_col_find(p, name);
+    if (c < 0) {
+        int rc = add_column(p, name, type, NULL, 0);
+        if (rc) {
+            free(data);
+            tl_dict_free(labels);
+            return rc;
+        }
+        c = p->ncols - 1;
+    } else {
+        free(p->cols[c].data);
+        if (p->cols[c].own_labels) tl_dict_free(p->cols[c].labels);
+    }
+    column_t *col = &p->cols[c];
+    col->type = type;
+    col->data = data;
+    col->labels = labels;
+    col->own_labels = labels != NULL;
+    return 0;
+}
+
+void tl_profile_drop_columns(tl_profiles_t *p, const char *prefix) {
+    size_t n = strlen(prefix);
+    int k = 0;
+    for (int c = 0; c < p->ncols; c++) {
+        column_t *col = &p->cols[c];
+        if (strncmp(col->name, prefix, n) == 0) {
+            free(col->name);
+            free(col->data);
+            if (col->own_labels) tl_dict_free(col->labels);
+            continue;
+        }
+        p->cols[k++] = *col;
+    }
+    p->ncols = k;
+}
+
 static tl_dict_t *labels_for(tl_profiles_t *p, int col) {
     switch (col) {
     case C_GENDER: return p->gender_labels;

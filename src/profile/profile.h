@@ -47,6 +47,14 @@ int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev);
 int tl_profile_refresh(tl_profiles_t *p, int64_t as_of);
 int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of);
 
+/* Adds a column computed elsewhere (tags), or replaces the one of that
+ * name. Takes ownership of data (nusers values: double for NUM, uint32_t
+ * otherwise) and of labels (CAT; may be NULL otherwise), also on failure. */
+int tl_profile_set_column(tl_profiles_t *p, const char *name, tl_coltype_t type, void *data,
+                          tl_dict_t *labels);
+/* Removes every column whose name starts with prefix. */
+void tl_profile_drop_columns(tl_profiles_t *p, const char *prefix);
+
 /* Snapshot in DATA/profiles.tlp (features only; see docs/FORMATS.md). */
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb);
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);

@@ -73,6 +73,31 @@ typedef struct {
 } tl_overlap_t;
 void tl_segment_overlap(const uint8_t *a, const uint8_t *b, uint32_t n, tl_overlap_t *out);
 
+/* ---- tags ---------------------------------------------------------------------- */
+
+/* Tag rules, one per line ('#' starts a comment):
+ *   tag careful_buyer = detail_views_before_purchase >= 3      (a yes/no tag)
+ *   tag spend = "high" if monetary_365d > 1000                  (a category tag:
+ *   tag spend = "low" if true                                    first match wins)
+ * Each tag becomes a profile column tag_<name>: counts 0/1 for yes/no tags
+ * (has_tag("careful_buyer") reads them), a category for the others. Later
+ * rules may use earlier tags. */
+typedef struct {
+    char name[64];
+    uint32_t yes;         /* yes/no tags: members */
+    int categorical;
+    uint32_t nvalues;
+    char values[16][64];  /* category tags: values in rule order, with counts */
+    uint32_t counts[16];
+} tl_tag_summary_t;
+
+/* Applies the rules to the profiles behind t (adding or replacing the tag
+ * columns; old tag columns not in the rules are dropped). On a bad rule
+ * returns TL_EBADINPUT with *line (1-based) and err. summary (may be NULL)
+ * gets up to cap entries; *ntags the number of tags. */
+int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_summary_t *summary,
+                  int cap, int *ntags, int *line, tl_expr_err_t *err);
+
 /* ---- RFM ---------------------------------------------------------------------- */
 
 /* Scores every user of p. Returns 0, TL_ENOMEM, or TL_EINVAL when p lacks

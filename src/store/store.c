@@ -88,6 +88,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS consents(user INTEGER, purpose TEXT, granted INTEGER,"
     "  at INTEGER, PRIMARY KEY(user, purpose, at, granted)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, expr TEXT NOT NULL,"
     "  created INTEGER) WITHOUT ROWID;"
     /* No unique index: a re-import recognises its quarantined rows through
@@ -803,14 +804,36 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
 
 /* ---- segment definitions ------------------------------------------------- */
 
+/* Runs one write with text ?1, and when b is given text ?2 and integer ?3. */
 static int one_shot(tl_store_t *s, const char *sql, const char *a, const char *b, int64_t c,
                     tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return sql_fail(s, eb, "segments");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return sql_fail(s, eb, "preparing a write");
     sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
     if (b) sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
     if (b) sqlite3_bind_int64(q, 3, c);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : sql_fail(s, eb, "writing a segment");
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : sql_fail(s, eb, "writing");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int tl_store_config_put(tl_store_t *s, const char *key, const char *value, tl_errbuf_t *eb) {
+    return one_shot(s, "INSERT OR REPLACE INTO config(key, value) VALUES (?1, ?2)", key, value,
+                    INT64_MIN, eb);
+}
+
+int tl_store_config_get(tl_store_t *s, const char *key, char **value, tl_errbuf_t *eb) {
+    *value = NULL;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM config WHERE key = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return sql_fail(s, eb, "reading settings");
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = TL_ENOENT;
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+        *value = strdup((const char *)sqlite3_column_text(q, 0));
+        rc = *value ? 0 : TL_ENOMEM;
+    }
     sqlite3_finalize(q);
     return rc;
 }

@@ -151,6 +151,11 @@ int tl_store_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_
 int tl_store_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
                          int64_t at, tl_errbuf_t *eb);
 
+/* Settings kept in the data directory (such as the tag rules): get fills
+ * *value (caller frees) or returns TL_ENOENT. Outside batches. */
+int tl_store_config_put(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
+int tl_store_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);
+
 /* Named segments: a name and the expression that defines it. put returns
  * 1 when the name is new, 0 when it replaced a definition. get fills *expr
  * (caller frees) or returns TL_ENOENT. Outside batches. */
