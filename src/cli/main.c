@@ -8,6 +8,7 @@
  */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -885,6 +886,10 @@ static int cmd_profile(int argc, char **argv) {
 
 static const optspec_t SEGMENT_OPTS[] = {
     {"where", 1, "create: the condition, e.g. 'monetary_90d > 500 and affinity(\"electronics\") > 0.3'"},
+    {"features", 1, "cluster: profile columns, comma-separated (numbers and counts)"},
+    {"k", 1, "cluster: the number of clusters (default: the best silhouette for 2..8)"},
+    {"n-init", 1, "cluster: k-means++ runs, the best kept (default 4)"},
+    {"seed", 1, "cluster: random seed (default 1)"},
     {"format", 1, "export: csv (default) or jsonl"},
     {"out", 1, "export: write to this file instead of stdout"},
     {"json", 0, "print as JSON"},
@@ -1230,6 +1235,121 @@ static int segment_rfm(const command_t *c, const args_t *a) {
     return EXIT_OK;
 }
 
+static int segment_cluster(const command_t *c, const args_t *a) {
+    const char *feats = opt(c, a, "features");
+    if (!feats) return die_usage(c, "cluster needs --features a,b,c");
+    uint64_t k = 0, n_init, seed;
+    int rc;
+    if ((rc = opt_u64(c, a, "k", 0, 1, 64, &k)) || (rc = opt_u64(c, a, "n-init", 4, 1, 100, &n_init)) ||
+        (rc = opt_u64(c, a, "seed", 1, 0, UINT32_MAX, &seed)))
+        return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    tl_profiles_t *p = NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("segment cluster", rc, &eb);
+    int cols[32], d = 0;
+    char names[32][128];
+    for (const char *f = feats; *f && d < 32;) {
+        size_t len = strcspn(f, ",");
+        snprintf(names[d], sizeof names[d], "%.*s", (int)len, f);
+        cols[d] = tl_profile_col_find(p, names[d]);
+        if (cols[d] < 0 || tl_profile_col_type(p, cols[d]) == TL_COL_CAT) {
+            tl_profile_free(p);
+            return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[d]);
+        }
+        d++;
+        f += len + (f[len] == ',');
+    }
+    uint32_t n = tl_profile_nusers(p), m = 0;
+    double *x = malloc((size_t)(n ? n : 1) * d * sizeof *x), mean[32] = {0}, sd[32] = {0};
+    uint32_t *who = malloc((size_t)(n ? n : 1) * sizeof *who);
+    if (!x || !who) rc = TL_ENOMEM;
+    /* users with every feature known; then each feature standardised */
+    for (uint32_t u = 0; !rc && u < n; u++) {
+        int ok = 1;
+        for (int j = 0; j < d && ok; j++) {
+            const void *data = tl_profile_col_data(p, cols[j]);
+            double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]
+                       : ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
+            if (isnan(v)) ok = 0;
+            x[(size_t)m * d + j] = v;
+        }
+        if (ok) who[m++] = u;
+    }
+    for (int j = 0; j < d; j++) {
+        for (uint32_t i = 0; i < m; i++) mean[j] += x[(size_t)i * d + j];
+        mean[j] /= m ? m : 1;
+        for (uint32_t i = 0; i < m; i++) sd[j] += pow(x[(size_t)i * d + j] - mean[j], 2);
+        sd[j] = sqrt(sd[j] / (m ? m : 1));
+        for (uint32_t i = 0; i < m; i++) x[(size_t)i * d + j] = sd[j] > 0 ? (x[(size_t)i * d + j] - mean[j]) / sd[j] : 0;
+    }
+    uint32_t *labels = malloc((size_t)(m ? m : 1) * sizeof *labels);
+    double centers[64 * 32], inertia = 0, sil = NAN;
+    uint32_t iters = 0, best_k = (uint32_t)k;
+    if (!labels) rc = TL_ENOMEM;
+    if (!rc && m < 2) {
+        fprintf(stderr, "tailor segment cluster: only %u users have all these features\n", m);
+        rc = TL_EINVAL;
+    }
+    if (!rc && !k) {
+        /* choose k by the silhouette of a 2,000-user sample */
+        double best = -2;
+        for (uint32_t kk = 2; !rc && kk <= 8 && kk <= m; kk++) {
+            tl_kmeans_opts_t o = {kk, (uint32_t)n_init, 300, seed};
+            rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
+            double s = rc ? NAN : tl_silhouette(x, m, (uint32_t)d, labels, kk, 2000);
+            if (!rc && s > best) best = s, best_k = kk;
+        }
+    }
+    if (!rc) {
+        tl_kmeans_opts_t o = {best_k, (uint32_t)n_init, 300, seed};
+        rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
+        if (!rc) sil = tl_silhouette(x, m, (uint32_t)d, labels, best_k, 2000);
+    }
+    if (rc) {
+        free(x), free(who), free(labels);
+        tl_profile_free(p);
+        if (rc != TL_EINVAL) fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
+        return EXIT_FAIL;
+    }
+    uint32_t size[64] = {0};
+    for (uint32_t i = 0; i < m; i++) size[labels[i]]++;
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
+    cJSON_AddNumberToObject(j, "k", best_k);
+    cJSON_AddNumberToObject(j, "users", m);
+    cJSON_AddNumberToObject(j, "inertia", inertia);
+    cJSON_AddNumberToObject(j, "silhouette", sil);
+    cJSON_AddNumberToObject(j, "iterations", iters);
+    for (uint32_t cl = 0; cl < best_k; cl++) {
+        cJSON *o = cJSON_CreateObject(), *means = cJSON_AddObjectToObject(o, "means");
+        cJSON_AddNumberToObject(o, "cluster", cl);
+        cJSON_AddNumberToObject(o, "size", size[cl]);
+        for (int f = 0; f < d; f++)
+            cJSON_AddNumberToObject(means, names[f], centers[cl * d + f] * sd[f] + mean[f]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    if (opt(c, a, "json")) {
+        print_json(j);
+    } else {
+        printf("k-means on %u users with all of %d features: k=%u, silhouette %.3f, inertia %.1f "
+               "(standardised)\n\n%-8s %9s", m, d, best_k, sil, inertia, "cluster", "users");
+        for (int f = 0; f < d; f++) printf(" %16.16s", names[f]);
+        printf("\n");
+        for (uint32_t cl = 0; cl < best_k; cl++) {
+            printf("%-8u %9u", cl, size[cl]);
+            for (int f = 0; f < d; f++) printf(" %16.4g", centers[cl * d + f] * sd[f] + mean[f]);
+            printf("\n");
+        }
+        cJSON_Delete(j);
+    }
+    free(x), free(who), free(labels);
+    tl_profile_free(p);
+    return EXIT_OK;
+}
+
 static int cmd_segment(int argc, char **argv) {
     const command_t *c = command_named("segment");
     args_t a;
@@ -1238,6 +1358,7 @@ static int cmd_segment(int argc, char **argv) {
     const char *sub = a.npos ? a.pos[0] : "";
     if (a.npos == 1 && strcmp(sub, "rfm") == 0) return segment_rfm(c, &a);
     if (a.npos == 1 && strcmp(sub, "list") == 0) return segment_list(c, &a);
+    if (a.npos == 1 && strcmp(sub, "cluster") == 0) return segment_cluster(c, &a);
     if (a.npos == 2 && strcmp(sub, "create") == 0) return segment_create(c, &a, a.pos[1]);
     if (a.npos == 2 && strcmp(sub, "size") == 0) return segment_size_show(c, &a, a.pos[1], 0);
     if (a.npos == 2 && strcmp(sub, "show") == 0) return segment_size_show(c, &a, a.pos[1], 1);
@@ -1252,7 +1373,7 @@ static int cmd_segment(int argc, char **argv) {
         return rc ? fail_err("segment delete", rc, &eb) : EXIT_OK;
     }
     return die_usage(c, "say create NAME --where EXPR, list, size NAME, show NAME, export NAME, "
-                        "overlap A B, delete NAME or rfm");
+                        "overlap A B, delete NAME, rfm or cluster");
 }
 
 /* ---- tag ---------------------------------------------------------------------- */
@@ -1387,11 +1508,12 @@ static const command_t COMMANDS[] = {
      "1000` lines (a category; the first match wins). Applied to the built profiles as tag_NAME "
      "columns, kept, and applied again by every profile build.", TAG_OPTS, cmd_tag},
     {"segment", "segment create NAME --where EXPR | list | size NAME | show NAME | export NAME | "
-     "overlap A B | delete NAME | rfm", "Audiences over the built profiles: rule segments "
+     "overlap A B | delete NAME | rfm | cluster --features a,b [--k K]", "Audiences over the built profiles: rule segments "
      "defined by a condition of the expression language (sizes are counted on the current "
      "profiles), their overlaps (Jaccard), and the standard RFM segments (Champions, Loyal, "
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
-     "Hibernating, Lost) from quintile R, F and M scores.", SEGMENT_OPTS, cmd_segment},
+     "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
+     "features.", SEGMENT_OPTS, cmd_segment},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

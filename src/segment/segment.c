@@ -4,6 +4,7 @@
 #include "segment.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,4 +401,177 @@ int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_
     free(mask);
     tagdefs_free(defs, ndefs);
     return rc;
+}
+
+/* ---- k-means ------------------------------------------------------------------------ */
+
+typedef struct {
+    const double *x, *c;
+    uint32_t d, k, from, to;
+    uint32_t *labels;
+    double inertia;
+    uint32_t changed;
+} assign_job_t;
+
+static void *assign_part(void *arg) {
+    assign_job_t *j = arg;
+    j->inertia = 0;
+    j->changed = 0;
+    for (uint32_t i = j->from; i < j->to; i++) {
+        const double *p = j->x + (size_t)i * j->d;
+        double best = INFINITY;
+        uint32_t bl = 0;
+        for (uint32_t c = 0; c < j->k; c++) {
+            const double *q = j->c + (size_t)c * j->d;
+            double s = 0;
+            for (uint32_t t = 0; t < j->d; t++) {
+                double v = p[t] - q[t];
+                s += v * v;
+            }
+            if (s < best) best = s, bl = c;
+        }
+        if (j->labels[i] != bl) j->changed++, j->labels[i] = bl;
+        j->inertia += best;
+    }
+    return NULL;
+}
+
+/* Assigns every point to its nearest centre on two threads; returns the
+ * inertia and the number of points that moved. */
+static double assign(const double *x, uint32_t n, uint32_t d, const double *c, uint32_t k,
+                     uint32_t *labels, uint32_t *changed) {
+    assign_job_t j[2] = {{x, c, d, k, 0, n / 2, labels, 0, 0}, {x, c, d, k, n / 2, n, labels, 0, 0}};
+    pthread_t th;
+    int threaded = n > 20000 && pthread_create(&th, NULL, assign_part, &j[1]) == 0;
+    assign_part(&j[0]);
+    if (threaded) pthread_join(th, NULL);
+    else assign_part(&j[1]);
+    *changed = j[0].changed + j[1].changed;
+    return j[0].inertia + j[1].inertia;
+}
+
+static int kmeans_once(const double *x, uint32_t n, uint32_t d, uint32_t k, uint32_t max_iter,
+                       tl_rng_t *rng, uint32_t *labels, double *c, double *inertia,
+                       uint32_t *iters) {
+    double *dist = malloc((size_t)n * sizeof *dist), *sum = calloc((size_t)k * d, sizeof *sum);
+    uint32_t *cnt = calloc(k, sizeof *cnt);
+    if (!dist || !sum || !cnt) {
+        free(dist), free(sum), free(cnt);
+        return TL_ENOMEM;
+    }
+    /* k-means++: each next centre drawn with probability ~ squared distance
+     * to the nearest centre so far */
+    uint32_t first = tl_rng_below(rng, n);
+    memcpy(c, x + (size_t)first * d, d * sizeof *c);
+    for (uint32_t i = 0; i < n; i++) {
+        double s = 0;
+        for (uint32_t t = 0; t < d; t++) s += (x[(size_t)i * d + t] - c[t]) * (x[(size_t)i * d + t] - c[t]);
+        dist[i] = s;
+    }
+    for (uint32_t m = 1; m < k; m++) {
+        double total = 0;
+        for (uint32_t i = 0; i < n; i++) total += dist[i];
+        double r = tl_rng_uniform(rng) * total, acc = 0;
+        uint32_t pick = n - 1;
+        for (uint32_t i = 0; i < n; i++) {
+            acc += dist[i];
+            if (acc > r) {
+                pick = i;
+                break;
+            }
+        }
+        double *cm = c + (size_t)m * d;
+        memcpy(cm, x + (size_t)pick * d, d * sizeof *c);
+        for (uint32_t i = 0; i < n; i++) {
+            double s = 0;
+            for (uint32_t t = 0; t < d; t++) s += (x[(size_t)i * d + t] - cm[t]) * (x[(size_t)i * d + t] - cm[t]);
+            if (s < dist[i]) dist[i] = s;
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) labels[i] = UINT32_MAX;
+    uint32_t it = 0, changed = 1;
+    double in = 0;
+    while (it < max_iter) {
+        in = assign(x, n, d, c, k, labels, &changed);
+        it++;
+        if (!changed) break;
+        memset(sum, 0, (size_t)k * d * sizeof *sum);
+        memset(cnt, 0, k * sizeof *cnt);
+        for (uint32_t i = 0; i < n; i++) {
+            cnt[labels[i]]++;
+            for (uint32_t t = 0; t < d; t++) sum[(size_t)labels[i] * d + t] += x[(size_t)i * d + t];
+        }
+        for (uint32_t m = 0; m < k; m++) {
+            if (!cnt[m]) continue; /* an empty cluster keeps its centre */
+            for (uint32_t t = 0; t < d; t++) c[(size_t)m * d + t] = sum[(size_t)m * d + t] / cnt[m];
+        }
+    }
+    *inertia = in;
+    *iters = it;
+    free(dist), free(sum), free(cnt);
+    return 0;
+}
+
+int tl_kmeans(const double *x, uint32_t n, uint32_t d, const tl_kmeans_opts_t *o, uint32_t *labels,
+              double *centers, double *inertia, uint32_t *iterations) {
+    uint32_t k = o->k;
+    if (!n || !d || k < 1 || k > n) return TL_EINVAL;
+    uint32_t *lab = malloc((size_t)n * sizeof *lab);
+    double *c = malloc((size_t)k * d * sizeof *c);
+    if (!lab || !c) {
+        free(lab), free(c);
+        return TL_ENOMEM;
+    }
+    tl_rng_t rng;
+    tl_rng_seed(&rng, o->seed);
+    *inertia = INFINITY;
+    int rc = 0;
+    for (uint32_t r = 0; !rc && r < (o->n_init ? o->n_init : 1); r++) {
+        double in;
+        uint32_t it;
+        rc = kmeans_once(x, n, d, k, o->max_iter ? o->max_iter : 300, &rng, lab, c, &in, &it);
+        if (!rc && in < *inertia) {
+            *inertia = in;
+            *iterations = it;
+            memcpy(labels, lab, (size_t)n * sizeof *lab);
+            memcpy(centers, c, (size_t)k * d * sizeof *c);
+        }
+    }
+    free(lab), free(c);
+    return rc;
+}
+
+double tl_silhouette(const double *x, uint32_t n, uint32_t d, const uint32_t *labels, uint32_t k,
+                     uint32_t sample) {
+    if (k < 2 || n < 2) return 0;
+    uint32_t m = sample && sample < n ? sample : n;
+    uint32_t *idx = malloc(m * sizeof *idx), *cnt = calloc(k, sizeof *cnt);
+    double *sum = malloc(k * sizeof *sum);
+    if (!idx || !cnt || !sum) {
+        free(idx), free(cnt), free(sum);
+        return NAN;
+    }
+    /* the sample, and its cluster sizes: every distance stays inside it */
+    for (uint32_t s = 0; s < m; s++) idx[s] = (uint32_t)((uint64_t)s * n / m), cnt[labels[idx[s]]]++;
+    double total = 0;
+    for (uint32_t s = 0; s < m; s++) {
+        uint32_t i = idx[s], li = labels[i];
+        if (cnt[li] < 2) continue; /* alone in its cluster: scores 0 */
+        memset(sum, 0, k * sizeof *sum);
+        for (uint32_t r = 0; r < m; r++) {
+            uint32_t j = idx[r];
+            double s2 = 0;
+            for (uint32_t t = 0; t < d; t++) {
+                double v = x[(size_t)i * d + t] - x[(size_t)j * d + t];
+                s2 += v * v;
+            }
+            sum[labels[j]] += sqrt(s2);
+        }
+        double a = sum[li] / (cnt[li] - 1), b = INFINITY;
+        for (uint32_t c = 0; c < k; c++)
+            if (c != li && cnt[c] && sum[c] / cnt[c] < b) b = sum[c] / cnt[c];
+        if (isfinite(b)) total += (b - a) / (a > b ? a : b);
+    }
+    free(idx), free(cnt), free(sum);
+    return total / m;
 }

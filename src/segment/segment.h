@@ -98,6 +98,27 @@ typedef struct {
 int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_summary_t *summary,
                   int cap, int *ntags, int *line, tl_expr_err_t *err);
 
+/* ---- clusters ------------------------------------------------------------------- */
+
+/* k-means on n points of d dimensions (row-major x): k-means++ seeding,
+ * Lloyd iterations until no point changes cluster (or max_iter), the best
+ * of n_init runs by inertia (the sum of squared distances to the centres).
+ * labels gets n cluster numbers, centers k x d values. Deterministic for a
+ * seed; the assignment step uses both cores. */
+typedef struct {
+    uint32_t k, n_init, max_iter;
+    uint64_t seed;
+} tl_kmeans_opts_t;
+
+int tl_kmeans(const double *x, uint32_t n, uint32_t d, const tl_kmeans_opts_t *o, uint32_t *labels,
+              double *centers, double *inertia, uint32_t *iterations);
+
+/* The mean silhouette of a clustering over an evenly spaced sample of at
+ * most `sample` points, distances taken within the sample (as scikit-learn's
+ * silhouette_score with sample_size). */
+double tl_silhouette(const double *x, uint32_t n, uint32_t d, const uint32_t *labels, uint32_t k,
+                     uint32_t sample);
+
 /* ---- RFM ---------------------------------------------------------------------- */
 
 /* Scores every user of p. Returns 0, TL_ENOMEM, or TL_EINVAL when p lacks

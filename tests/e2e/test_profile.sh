@@ -9,7 +9,8 @@
 #     customer's last invoice to the latest invoice in the file.
 #  2. On a generated world: RFM segment sizes, and the sizes, members and
 #     overlaps of rule segments, and tag counts, equal a recount from the
-#     export; tags are applied again by a rebuild; export as CSV and JSON Lines agree, show --json
+#     export; tags are applied again by a rebuild; k-means cluster sizes add
+#     up and their centres average to the overall means; export as CSV and JSON Lines agree, show --json
 #     holds every feature and masks personal data, profiles survive a
 #     reopen, and a missing or damaged snapshot gives a clear error.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -220,6 +221,23 @@ printf 'tag ok = orders > 1\ntag bad = orders >\n' >"$TMP/bad.txt"
 check "a bad tag rule: exit 2" "$?" 2
 check_cmd "a bad tag rule names its line" grep -q "bad.txt:2:" "$TMP/err"
 check "a bad tag file leaves the tags as they were" "$("$TAILOR" --data "$D" tag list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tags"]))')" 3
+# clusters: the sizes add up and the size-weighted centres give the overall means
+"$TAILOR" --data "$D" segment cluster --features monetary_365d,orders,days_since_active,affinity_electronics --json >"$TMP/cl.json"
+if python3 - "$TMP/p.csv" "$TMP/cl.json" <<'EOF'; then pass; else fail "cluster sizes or centres are off"; fi
+import csv, json, sys
+feats = ["monetary_365d", "orders", "days_since_active", "affinity_electronics"]
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if all(r[f] != "" for f in feats)]
+c = json.load(open(sys.argv[2]))
+assert 2 <= c["k"] <= 8 and c["users"] == len(rows), (c["k"], c["users"], len(rows))
+assert sum(cl["size"] for cl in c["clusters"]) == len(rows)
+assert -1 <= c["silhouette"] <= 1
+for f in feats:
+    mean = sum(float(r[f]) for r in rows) / len(rows)
+    got = sum(cl["size"] * cl["means"][f] for cl in c["clusters"]) / len(rows)
+    assert abs(got - mean) <= 1e-6 * (1 + abs(mean)), (f, got, mean)
+EOF
+"$TAILOR" --data "$D" segment cluster --features city >/dev/null 2>&1
+check "clusters on a category column: exit 2" "$?" 2
 printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
 check "a damaged snapshot: exit 1" "$?" 1

@@ -1,0 +1,92 @@
+/* Unit tests of src/segment that need no store: k-means on blobs with a
+ * known answer, the silhouette, and overlaps. (RFM, rule segments and tags
+ * are tested end to end in tests/e2e/test_profile.sh.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "segment/segment.h"
+
+/* Three round blobs far apart in 4 dimensions; point i belongs to blob i % 3. */
+static double *blobs(uint32_t n, uint32_t d) {
+    double *x = malloc((size_t)n * d * sizeof *x);
+    tl_rng_t r;
+    tl_rng_seed(&r, 5);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t t = 0; t < d; t++) x[(size_t)i * d + t] = (double)(i % 3) * 10 * (t == i % 3 ? 1 : 0.2) + tl_rng_normal(&r);
+    return x;
+}
+
+static void test_kmeans_recovers_blobs(void **state) {
+    (void)state;
+    const uint32_t n = 30000, d = 4, k = 3;
+    double *x = blobs(n, d), centers[12], inertia;
+    uint32_t *labels = malloc(n * sizeof *labels), iters;
+    tl_kmeans_opts_t o = {k, 3, 100, 7};
+    assert_int_equal(tl_kmeans(x, n, d, &o, labels, centers, &inertia, &iters), 0);
+    /* every blob maps to one cluster and no two blobs share one */
+    uint32_t map[3] = {labels[0], labels[1], labels[2]};
+    assert_true(map[0] != map[1] && map[1] != map[2] && map[0] != map[2]);
+    for (uint32_t i = 0; i < n; i++) assert_int_equal(labels[i], map[i % 3]);
+    /* at convergence the inertia is n * d (unit variance) within a few % */
+    assert_true(fabs(inertia / (n * d) - 1) < 0.05);
+    /* each centre is the mean of its points */
+    for (uint32_t c = 0; c < k; c++)
+        for (uint32_t t = 0; t < d; t++) {
+            double s = 0;
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (labels[i] == c) s += x[(size_t)i * d + t], m++;
+            assert_true(fabs(centers[c * d + t] - s / m) < 1e-9);
+        }
+    double sil3 = tl_silhouette(x, n, d, labels, 3, 1500);
+    assert_true(sil3 > 0.6);
+    /* two clusters fit these blobs worse */
+    tl_kmeans_opts_t o2 = {2, 3, 100, 7};
+    double in2;
+    assert_int_equal(tl_kmeans(x, n, d, &o2, labels, centers, &in2, &iters), 0);
+    assert_true(in2 > inertia * 2);
+    assert_true(tl_silhouette(x, n, d, labels, 2, 1500) < sil3);
+    /* the same seed gives the same answer */
+    uint32_t *again = malloc(n * sizeof *again);
+    double c2[12], in3;
+    assert_int_equal(tl_kmeans(x, n, d, &o2, again, c2, &in3, &iters), 0);
+    assert_true(in3 == in2);
+    assert_memory_equal(again, labels, n * sizeof *labels);
+    /* k beyond the points is refused */
+    tl_kmeans_opts_t bad = {5, 1, 10, 1};
+    assert_int_equal(tl_kmeans(x, 4, d, &bad, labels, centers, &inertia, &iters), TL_EINVAL);
+    free(again);
+    free(labels);
+    free(x);
+}
+
+static void test_overlap(void **state) {
+    (void)state;
+    uint8_t a[6] = {1, 1, 0, 0, 1, 0}, b[6] = {0, 1, 1, 0, 1, 0};
+    tl_overlap_t o;
+    tl_segment_overlap(a, b, 6, &o);
+    assert_int_equal(o.a, 3);
+    assert_int_equal(o.b, 3);
+    assert_int_equal(o.both, 2);
+    assert_int_equal(o.either, 4);
+    assert_true(o.jaccard == 0.5);
+    uint8_t z[6] = {0};
+    tl_segment_overlap(z, z, 6, &o);
+    assert_true(o.jaccard == 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kmeans_recovers_blobs),
+        cmocka_unit_test(test_overlap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
