@@ -667,6 +667,10 @@ static const optspec_t PROFILE_OPTS[] = {
     {"half-life", 1, "build: half-life of category affinity in days (default 30)"},
     {"format", 1, "export: csv (default) or jsonl"},
     {"out", 1, "export: write to this file instead of stdout"},
+    {"from", 1, "drift: the earlier time (profiles of the events up to it)"},
+    {"to", 1, "drift: the later time (default: the latest event)"},
+    {"segment", 1, "drift: only the members of this segment (in each period)"},
+    {"features", 1, "drift: these columns (default: every number column)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -871,6 +875,124 @@ static int profile_export(const command_t *c, const args_t *a) {
     return EXIT_OK;
 }
 
+typedef struct {
+    const char *name;
+    double psi;
+} drift_t;
+
+static int cmp_drift(const void *a, const void *b) {
+    double x = ((const drift_t *)a)->psi, y = ((const drift_t *)b)->psi;
+    return (x < y) - (x > y);
+}
+
+/* The values of a number or count column for the users in mask (NULL:
+ * everybody), as doubles. */
+static double *column_values(const tl_profiles_t *p, int col, const uint8_t *mask, uint32_t *n) {
+    uint32_t total = tl_profile_nusers(p), k = 0;
+    double *v = malloc((size_t)(total ? total : 1) * sizeof *v);
+    if (!v) return NULL;
+    const void *data = tl_profile_col_data(p, col);
+    for (uint32_t u = 0; u < total; u++) {
+        if (mask && !mask[u]) continue;
+        if (tl_profile_col_type(p, col) == TL_COL_NUM) v[k++] = ((const double *)data)[u];
+        else v[k++] = ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
+    }
+    *n = k;
+    return v;
+}
+
+/* Feature drift between two times: profiles as of each, and the PSI of
+ * every number column among the users (or a segment's members). */
+static int profile_drift(const command_t *c, const args_t *a) {
+    const char *from = opt(c, a, "from"), *to = opt(c, a, "to"), *seg = opt(c, a, "segment");
+    const char *feats = opt(c, a, "features");
+    tl_profile_opts_t o1, o2;
+    tl_profile_opts_default(&o1);
+    tl_profile_opts_default(&o2);
+    if (!from || tl_time_parse(from, strlen(from), &o1.as_of))
+        return die_usage(c, "drift needs --from TIME (ISO-8601)");
+    if (to && tl_time_parse(to, strlen(to), &o2.as_of)) return die_usage(c, "--to %s: not a time", to);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    tl_profiles_t *p1 = NULL, *p2 = NULL;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_profile_build(st, &o1, &p1, &eb);
+    if (!rc) rc = tl_profile_build(st, &o2, &p2, &eb);
+    if (!rc) rc = reapply_tags(st, p1, &eb);
+    if (!rc) rc = reapply_tags(st, p2, &eb);
+    uint8_t *m1 = NULL, *m2 = NULL;
+    char *expr = NULL;
+    if (!rc && seg) {
+        uint32_t s1, s2;
+        tl_segtable_t *t1 = NULL, *t2 = NULL;
+        tl_expr_err_t err;
+        rc = tl_store_segment_get(st, seg, &expr, &eb);
+        if (!rc) {
+            m1 = malloc(tl_profile_nusers(p1) + 1);
+            m2 = malloc(tl_profile_nusers(p2) + 1);
+            rc = m1 && m2 ? 0 : TL_ENOMEM;
+        }
+        if (!rc) rc = tl_segtable_new(p1, st, &t1);
+        if (!rc) rc = tl_segtable_new(p2, st, &t2);
+        if (!rc) rc = tl_segment_eval(t1, expr, m1, &s1, &err);
+        if (!rc) rc = tl_segment_eval(t2, expr, m2, &s2, &err);
+        if (rc == TL_EBADINPUT) tl_errbuf_set(&eb, "segment %s: %s", seg, err.msg);
+        tl_segtable_free(t1);
+        tl_segtable_free(t2);
+    }
+    tl_store_close(st);
+    drift_t d[256];
+    int nd = 0;
+    for (int col = 0; !rc && col < tl_profile_ncols(p2) && nd < 256; col++) {
+        const char *name = tl_profile_col_name(p2, col);
+        if (tl_profile_col_type(p2, col) == TL_COL_CAT) continue;
+        if (feats) {
+            const char *hit = strstr(feats, name);
+            size_t len = strlen(name);
+            if (!hit || (hit != feats && hit[-1] != ',') || (hit[len] && hit[len] != ',')) continue;
+        }
+        int c1 = tl_profile_col_find(p1, name);
+        if (c1 < 0) continue;
+        uint32_t n1, n2;
+        double *v1 = column_values(p1, c1, m1, &n1), *v2 = column_values(p2, col, m2, &n2);
+        if (v1 && v2) d[nd++] = (drift_t){name, tl_psi(v1, n1, v2, n2, 10)};
+        free(v1);
+        free(v2);
+    }
+    qsort(d, (size_t)nd, sizeof *d, cmp_drift);
+    int json = opt(c, a, "json") != NULL;
+    char t1s[32], t2s[32];
+    if (!rc) {
+        tl_time_format(tl_profile_as_of(p1), t1s);
+        tl_time_format(tl_profile_as_of(p2), t2s);
+    }
+    if (!rc && json) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "features");
+        cJSON_AddStringToObject(j, "from", t1s);
+        cJSON_AddStringToObject(j, "to", t2s);
+        if (seg) cJSON_AddStringToObject(j, "segment", seg);
+        for (int i = 0; i < nd; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "feature", d[i].name);
+            cJSON_AddNumberToObject(o, "psi", d[i].psi);
+            cJSON_AddStringToObject(o, "band", d[i].psi < 0.10 ? "stable" : d[i].psi <= 0.25 ? "watch" : "shift");
+            cJSON_AddItemToArray(arr, o);
+        }
+        print_json(j);
+    } else if (!rc) {
+        printf("feature drift (PSI) from %s to %s%s%s\n\n", t1s, t2s, seg ? ", segment " : "", seg ? seg : "");
+        for (int i = 0; i < nd; i++)
+            printf("  %-30s %8.4f  %s\n", d[i].name, d[i].psi,
+                   d[i].psi < 0.10 ? "stable" : d[i].psi <= 0.25 ? "watch" : "SHIFT");
+    }
+    free(m1);
+    free(m2);
+    free(expr);
+    tl_profile_free(p1);
+    tl_profile_free(p2);
+    return rc ? fail_err("profile drift", rc, &eb) : EXIT_OK;
+}
+
 static int cmd_profile(int argc, char **argv) {
     const command_t *c = command_named("profile");
     args_t a;
@@ -879,7 +1001,8 @@ static int cmd_profile(int argc, char **argv) {
     if (a.npos >= 1 && strcmp(a.pos[0], "build") == 0 && a.npos == 1) return profile_build(c, &a);
     if (a.npos == 2 && strcmp(a.pos[0], "show") == 0) return profile_show(c, &a, a.pos[1]);
     if (a.npos == 1 && strcmp(a.pos[0], "export") == 0) return profile_export(c, &a);
-    return die_usage(c, "say build, show USER or export");
+    if (a.npos == 1 && strcmp(a.pos[0], "drift") == 0) return profile_drift(c, &a);
+    return die_usage(c, "say build, show USER, export or drift");
 }
 
 /* ---- segment ---------------------------------------------------------------- */
@@ -1315,8 +1438,17 @@ static int segment_cluster(const command_t *c, const args_t *a) {
         if (rc != TL_EINVAL) fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
         return EXIT_FAIL;
     }
+    /* Report each cluster by the means of its members, in the features'
+     * own units (the centres of a tolerance-stopped run are close to them). */
     uint32_t size[64] = {0};
-    for (uint32_t i = 0; i < m; i++) size[labels[i]]++;
+    static double msum[64 * 32];
+    memset(msum, 0, sizeof msum);
+    for (uint32_t i = 0; i < m; i++) {
+        size[labels[i]]++;
+        for (int f = 0; f < d; f++) msum[labels[i] * d + f] += x[(size_t)i * d + f] * sd[f] + mean[f];
+    }
+    for (uint32_t cl = 0; cl < best_k; cl++)
+        for (int f = 0; f < d; f++) centers[cl * d + f] = size[cl] ? msum[cl * d + f] / size[cl] : NAN;
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
     cJSON_AddNumberToObject(j, "k", best_k);
     cJSON_AddNumberToObject(j, "users", m);
@@ -1328,7 +1460,7 @@ static int segment_cluster(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(o, "cluster", cl);
         cJSON_AddNumberToObject(o, "size", size[cl]);
         for (int f = 0; f < d; f++)
-            cJSON_AddNumberToObject(means, names[f], centers[cl * d + f] * sd[f] + mean[f]);
+            cJSON_AddNumberToObject(means, names[f], centers[cl * d + f]);
         cJSON_AddItemToArray(arr, o);
     }
     if (opt(c, a, "json")) {
@@ -1340,7 +1472,7 @@ static int segment_cluster(const command_t *c, const args_t *a) {
         printf("\n");
         for (uint32_t cl = 0; cl < best_k; cl++) {
             printf("%-8u %9u", cl, size[cl]);
-            for (int f = 0; f < d; f++) printf(" %16.4g", centers[cl * d + f] * sd[f] + mean[f]);
+            for (int f = 0; f < d; f++) printf(" %16.4g", centers[cl * d + f]);
             printf("\n");
         }
         cJSON_Delete(j);
@@ -1499,10 +1631,11 @@ static const command_t COMMANDS[] = {
      cmd_quarantine},
     {"check", "check [--json]", "Verify every checksum of the event log and the integrity of "
      "the embedded database.", CHECK_OPTS, cmd_check},
-    {"profile", "profile build|show USER|export [options]", "Build every user's profile from "
+    {"profile", "profile build|show USER|export|drift [options]", "Build every user's profile from "
      "the events (recency, frequency, monetary, category affinity, price sensitivity, funnel, "
      "active hours, channel, lifecycle, capacity tier, credit), show one user's (personal data "
-     "masked) or export all as CSV or JSON Lines.", PROFILE_OPTS, cmd_profile},
+     "masked), export all as CSV or JSON Lines, or report feature drift (PSI) between two times, "
+     "overall or for a segment.", PROFILE_OPTS, cmd_profile},
     {"tag", "tag apply FILE | list", "Tags from a rule file: `tag careful_buyer = "
      "detail_views_before_purchase >= 3` (yes/no), or `tag spend = \"high\" if monetary_365d > "
      "1000` lines (a category; the first match wins). Applied to the built profiles as tag_NAME "

@@ -970,7 +970,7 @@ static int pass1_block(const tl_evblock_t *b, void *arg) {
     for (uint32_t i = 0; i < b->n; i++) {
         uint32_t u = b->user[i];
         int64_t t = b->ts[i];
-        if (u >= x->p->n) continue;
+        if (u >= x->p->n || t > x->p->o.as_of) continue; /* after the profile's time */
         if (t < x->last_ts[u]) x->disordered[u] = 1;
         else x->last_ts[u] = t;
         if (t > x->max_ts) x->max_ts = t;
@@ -1031,7 +1031,7 @@ typedef struct {
 static int pass2_part(pass2_t *x, const tl_evblock_t *b) {
     for (uint32_t i = 0; i < b->n; i++) {
         uint32_t u = b->user[i];
-        if (u >= x->p->n) continue;
+        if (u >= x->p->n || b->ts[i] > x->p->o.as_of) continue;
         if (x->disordered[u]) {
             if (x->part != 0) continue;
             if (x->nlate == x->caplate) {
@@ -1114,6 +1114,8 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     tl_profiles_t *p;
     int rc = profiles_new(st, o, &p, eb);
     if (rc) return rc;
+    /* Events after an explicit as-of time are left out; without one, all. */
+    if (p->o.as_of == INT64_MIN) p->o.as_of = INT64_MAX;
     pass1_t x = {p, NULL, NULL, INT64_MIN, 0, NULL, 0, 0};
     x.last_ts = malloc((size_t)(p->n ? p->n : 1) * sizeof *x.last_ts);
     x.disordered = calloc(p->n ? p->n : 1, 1);
@@ -1155,6 +1157,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     free(x.disordered);
     free(x.per_day);
     int64_t as_of = o->as_of != INT64_MIN ? o->as_of : x.max_ts != INT64_MIN ? x.max_ts : tl_time_now_ms();
+    p->o.as_of = o->as_of;
     if (!rc) rc = tl_profile_refresh(p, as_of);
     if (rc) {
         if (!eb->msg[0]) tl_errbuf_set(eb, "profile build failed: %s", tl_strerror(rc));
@@ -1357,4 +1360,59 @@ void tl_profile_cell(const tl_profiles_t *p, int c, uint32_t u, char *out, size_
         if (col->type == TL_COL_CAT) snprintf(out, cap, "%s", tl_profile_cat_label(p, c, v));
         else snprintf(out, cap, "%u", v);
     }
+}
+
+/* ---- population stability ------------------------------------------------------ */
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bins) {
+    if (bins < 2) bins = 10;
+    if (bins > 50) bins = 50;
+    double *s = malloc((size_t)(na ? na : 1) * sizeof *s), cut[50];
+    if (!s) return NAN;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < na; i++)
+        if (!isnan(a[i])) s[k++] = a[i];
+    qsort(s, k, sizeof *s, cmp_dbl);
+    /* edges at the quantiles of the first population; equal edges merge */
+    int ne = 0;
+    for (int q = 1; q < bins && k; q++) {
+        double e = s[(size_t)k * q / bins];
+        if (ne == 0 || e > cut[ne - 1]) cut[ne++] = e;
+    }
+    free(s);
+    double ca[52] = {0}, cb[52] = {0};
+    const double *v[2] = {a, b};
+    uint32_t n[2] = {na, nb};
+    double *cnt[2] = {ca, cb};
+    for (int w = 0; w < 2; w++)
+        for (uint32_t i = 0; i < n[w]; i++) {
+            double x = v[w][i];
+            int bin;
+            if (isnan(x)) {
+                bin = ne + 1; /* unknown values are a bin of their own */
+            } else {
+                int lo = 0, hi = ne; /* first edge above x */
+                while (lo < hi) {
+                    int mid = (lo + hi) / 2;
+                    if (cut[mid] <= x) lo = mid + 1;
+                    else hi = mid;
+                }
+                bin = lo;
+            }
+            cnt[w][bin]++;
+        }
+    double psi = 0;
+    for (int i = 0; i <= ne + 1; i++) {
+        double pa = na ? ca[i] / na : 0, pb = nb ? cb[i] / nb : 0;
+        if (pa == 0 && pb == 0) continue;
+        pa = pa < 1e-4 ? 1e-4 : pa;
+        pb = pb < 1e-4 ? 1e-4 : pb;
+        psi += (pb - pa) * log(pb / pa);
+    }
+    return psi;
 }

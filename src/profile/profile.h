@@ -23,7 +23,7 @@ typedef enum { TL_COL_NUM, TL_COL_COUNT, TL_COL_CAT } tl_coltype_t;
 typedef struct tl_profiles tl_profiles_t;
 
 typedef struct {
-    int64_t as_of;            /* ms; INT64_MIN: the latest event */
+    int64_t as_of;            /* ms; INT64_MIN: the latest event. Events after it are left out */
     double half_life_days;    /* category and brand affinity, default 30 */
     double short_half_life_days; /* the "recent" side of the shift score, default 7 */
     double session_gap_min;   /* events without a session id: a new visit after this gap, default 30 */
@@ -58,6 +58,12 @@ void tl_profile_drop_columns(tl_profiles_t *p, const char *prefix);
 /* Snapshot in DATA/profiles.tlp (features only; see docs/FORMATS.md). */
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb);
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);
+
+/* The population stability index of b against a: bins at the quantiles of
+ * a (equal edges merge; NaN values form a bin of their own), proportions
+ * floored at 0.0001, PSI = sum (pb - pa) ln(pb / pa). The usual reading:
+ * below 0.10 stable, 0.10 to 0.25 watch, above 0.25 shifted. */
+double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bins);
 
 /* ---- reading -------------------------------------------------------------- */
 

@@ -405,58 +405,113 @@ int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_
 
 /* ---- k-means ------------------------------------------------------------------------ */
 
+/* The assignment step keeps Hamerly's bounds per point: an upper bound on
+ * the distance to its own centre and a lower bound on the distance to any
+ * other. When the centres move, the bounds are loosened by how far they
+ * moved; a point whose upper bound stays below both its lower bound and
+ * half the distance from its centre to the nearest other centre cannot
+ * change cluster, and costs no distance at all. Most points stop changing
+ * after a few iterations, so later iterations are cheap. */
 typedef struct {
     const double *x, *c;
+    const double *half;  /* per centre: half the distance to the nearest other */
+    const double *cc;    /* k x k distances between centres */
+    const double *moved; /* per centre: how far it moved in the last update */
+    double max_moved;
     uint32_t d, k, from, to;
     uint32_t *labels;
+    double *upper, *lower;
     double inertia;
     uint32_t changed;
+    int first;
+    /* what the moves of this half do to the clusters' sums and counts */
+    double *dsum;
+    int64_t *dcnt;
 } assign_job_t;
+
+static double dist2(const double *p, const double *q, uint32_t d) {
+    double s = 0;
+    for (uint32_t t = 0; t < d; t++) {
+        double v = p[t] - q[t];
+        s += v * v;
+    }
+    return s;
+}
 
 static void *assign_part(void *arg) {
     assign_job_t *j = arg;
-    j->inertia = 0;
     j->changed = 0;
     for (uint32_t i = j->from; i < j->to; i++) {
         const double *p = j->x + (size_t)i * j->d;
-        double best = INFINITY;
-        uint32_t bl = 0;
-        for (uint32_t c = 0; c < j->k; c++) {
-            const double *q = j->c + (size_t)c * j->d;
-            double s = 0;
-            for (uint32_t t = 0; t < j->d; t++) {
-                double v = p[t] - q[t];
-                s += v * v;
-            }
-            if (s < best) best = s, bl = c;
+        uint32_t a = j->labels[i];
+        if (!j->first) {
+            j->upper[i] += j->moved[a];
+            j->lower[i] -= j->max_moved;
+            double bound = j->lower[i] > j->half[a] ? j->lower[i] : j->half[a];
+            if (j->upper[i] <= bound) continue;
+            j->upper[i] = sqrt(dist2(p, j->c + (size_t)a * j->d, j->d));
+            if (j->upper[i] <= bound) continue;
         }
-        if (j->labels[i] != bl) j->changed++, j->labels[i] = bl;
-        j->inertia += best;
+        double best = INFINITY, second = INFINITY;
+        uint32_t bl = 0;
+        if (!j->first) {
+            /* start from the own centre (u is exact now) and skip every
+             * centre at least 2u away from it: it cannot be nearer */
+            best = j->upper[i] * j->upper[i];
+            bl = a;
+        }
+        for (uint32_t c = 0; c < j->k; c++) {
+            if (!j->first && (c == a || j->cc[(size_t)a * j->k + c] >= 2 * j->upper[i])) {
+                /* still a lower bound on the second nearest */
+                if (c != a) {
+                    double lb = j->cc[(size_t)a * j->k + c] - j->upper[i];
+                    if (lb * lb < second) second = lb * lb;
+                }
+                continue;
+            }
+            double s2 = dist2(p, j->c + (size_t)c * j->d, j->d);
+            if (s2 < best) second = best, best = s2, bl = c;
+            else if (s2 < second) second = s2;
+        }
+        if (j->first || bl != a) {
+            j->changed++;
+            if (!j->first) {
+                j->dcnt[a]--;
+                for (uint32_t t = 0; t < j->d; t++) j->dsum[(size_t)a * j->d + t] -= p[t];
+            }
+            j->dcnt[bl]++;
+            for (uint32_t t = 0; t < j->d; t++) j->dsum[(size_t)bl * j->d + t] += p[t];
+        }
+        j->labels[i] = bl;
+        j->upper[i] = sqrt(best);
+        j->lower[i] = sqrt(second);
     }
     return NULL;
 }
 
-/* Assigns every point to its nearest centre on two threads; returns the
- * inertia and the number of points that moved. */
-static double assign(const double *x, uint32_t n, uint32_t d, const double *c, uint32_t k,
-                     uint32_t *labels, uint32_t *changed) {
-    assign_job_t j[2] = {{x, c, d, k, 0, n / 2, labels, 0, 0}, {x, c, d, k, n / 2, n, labels, 0, 0}};
+static void *inertia_part(void *arg) {
+    assign_job_t *j = arg;
+    j->inertia = 0;
+    for (uint32_t i = j->from; i < j->to; i++)
+        j->inertia += dist2(j->x + (size_t)i * j->d, j->c + (size_t)j->labels[i] * j->d, j->d);
+    return NULL;
+}
+
+/* Runs fn over the points on two threads (one for small inputs). */
+static void both_halves(assign_job_t j[2], void *(*fn)(void *), uint32_t n) {
     pthread_t th;
-    int threaded = n > 20000 && pthread_create(&th, NULL, assign_part, &j[1]) == 0;
-    assign_part(&j[0]);
+    int threaded = n > 20000 && pthread_create(&th, NULL, fn, &j[1]) == 0;
+    fn(&j[0]);
     if (threaded) pthread_join(th, NULL);
-    else assign_part(&j[1]);
-    *changed = j[0].changed + j[1].changed;
-    return j[0].inertia + j[1].inertia;
+    else fn(&j[1]);
 }
 
 static int kmeans_once(const double *x, uint32_t n, uint32_t d, uint32_t k, uint32_t max_iter,
-                       tl_rng_t *rng, uint32_t *labels, double *c, double *inertia,
+                       double tol, tl_rng_t *rng, uint32_t *labels, double *c, double *inertia,
                        uint32_t *iters) {
     double *dist = malloc((size_t)n * sizeof *dist), *sum = calloc((size_t)k * d, sizeof *sum);
-    uint32_t *cnt = calloc(k, sizeof *cnt);
-    if (!dist || !sum || !cnt) {
-        free(dist), free(sum), free(cnt);
+    if (!dist || !sum) {
+        free(dist), free(sum);
         return TL_ENOMEM;
     }
     /* k-means++: each next centre drawn with probability ~ squared distance
@@ -488,27 +543,82 @@ static int kmeans_once(const double *x, uint32_t n, uint32_t d, uint32_t k, uint
             if (s < dist[i]) dist[i] = s;
         }
     }
-    for (uint32_t i = 0; i < n; i++) labels[i] = UINT32_MAX;
-    uint32_t it = 0, changed = 1;
+    double *upper = malloc((size_t)n * sizeof *upper), *lower = malloc((size_t)n * sizeof *lower);
+    double *half = malloc(k * sizeof *half), *moved = calloc(k, sizeof *moved);
+    double *cc = malloc((size_t)k * k * sizeof *cc);
+    if (!upper || !lower || !half || !moved || !cc) {
+        free(cc);
+        free(upper), free(lower), free(half), free(moved), free(dist), free(sum);
+        return TL_ENOMEM;
+    }
+    assign_job_t j[2];
+    double *dsum = calloc((size_t)2 * k * d, sizeof *dsum);
+    int64_t *dcnt = calloc((size_t)2 * k, sizeof *dcnt), *total = calloc(k, sizeof *total);
+    if (!dsum || !dcnt || !total) {
+        free(dsum), free(dcnt), free(total);
+        free(upper), free(lower), free(half), free(moved), free(dist), free(sum);
+        return TL_ENOMEM;
+    }
+    for (int h = 0; h < 2; h++)
+        j[h] = (assign_job_t){.x = x, .c = c, .half = half, .cc = cc, .moved = moved, .d = d, .k = k,
+                              .from = h ? n / 2 : 0, .to = h ? n : n / 2, .labels = labels,
+                              .upper = upper, .lower = lower, .first = 1,
+                              .dsum = dsum + (size_t)h * k * d, .dcnt = dcnt + (size_t)h * k};
+    uint32_t it = 0;
     double in = 0;
     while (it < max_iter) {
-        in = assign(x, n, d, c, k, labels, &changed);
+        /* distances between centres, and half of each one's nearest */
+        for (uint32_t m = 0; m < k; m++) {
+            double best = INFINITY;
+            for (uint32_t o = 0; o < k; o++) {
+                cc[(size_t)m * k + o] = sqrt(dist2(c + (size_t)m * d, c + (size_t)o * d, d));
+                if (o != m && cc[(size_t)m * k + o] < best) best = cc[(size_t)m * k + o];
+            }
+            half[m] = k > 1 ? best / 2 : INFINITY;
+        }
+        memset(dsum, 0, (size_t)2 * k * d * sizeof *dsum);
+        memset(dcnt, 0, (size_t)2 * k * sizeof *dcnt);
+        both_halves(j, assign_part, n);
+        uint32_t changed = j[0].changed + j[1].changed;
+        j[0].first = j[1].first = 0;
         it++;
         if (!changed) break;
-        memset(sum, 0, (size_t)k * d * sizeof *sum);
-        memset(cnt, 0, k * sizeof *cnt);
-        for (uint32_t i = 0; i < n; i++) {
-            cnt[labels[i]]++;
-            for (uint32_t t = 0; t < d; t++) sum[(size_t)labels[i] * d + t] += x[(size_t)i * d + t];
-        }
+        /* the sums follow the points that moved, not all of them */
         for (uint32_t m = 0; m < k; m++) {
-            if (!cnt[m]) continue; /* an empty cluster keeps its centre */
-            for (uint32_t t = 0; t < d; t++) c[(size_t)m * d + t] = sum[(size_t)m * d + t] / cnt[m];
+            total[m] += dcnt[m] + dcnt[k + m];
+            for (uint32_t t = 0; t < d; t++)
+                sum[(size_t)m * d + t] += dsum[(size_t)m * d + t] + dsum[(size_t)(k + m) * d + t];
+        }
+        double shift = 0, max_moved = 0;
+        for (uint32_t m = 0; m < k; m++) {
+            moved[m] = 0;
+            if (total[m] <= 0) continue; /* an empty cluster keeps its centre */
+            double mv = 0;
+            for (uint32_t t = 0; t < d; t++) {
+                double nv = sum[(size_t)m * d + t] / (double)total[m], dv = nv - c[(size_t)m * d + t];
+                mv += dv * dv;
+                c[(size_t)m * d + t] = nv;
+            }
+            shift += mv;
+            moved[m] = sqrt(mv);
+            if (moved[m] > max_moved) max_moved = moved[m];
+        }
+        j[0].max_moved = j[1].max_moved = max_moved;
+        /* Converged when the centres moved less than tol times the mean
+         * variance of the data, as scikit-learn decides; a last assignment
+         * makes the labels match the final centres. */
+        if (shift <= tol) {
+            both_halves(j, assign_part, n);
+            break;
         }
     }
+    free(dsum), free(dcnt), free(total);
+    both_halves(j, inertia_part, n);
+    in = j[0].inertia + j[1].inertia;
+    free(upper), free(lower), free(half), free(moved), free(cc);
     *inertia = in;
     *iters = it;
-    free(dist), free(sum), free(cnt);
+    free(dist), free(sum);
     return 0;
 }
 
@@ -525,11 +635,21 @@ int tl_kmeans(const double *x, uint32_t n, uint32_t d, const tl_kmeans_opts_t *o
     tl_rng_t rng;
     tl_rng_seed(&rng, o->seed);
     *inertia = INFINITY;
+    /* tol = 1e-4 times the mean variance of the features */
+    double tol = 0;
+    for (uint32_t t = 0; t < d; t++) {
+        double m = 0, v = 0;
+        for (uint32_t i = 0; i < n; i++) m += x[(size_t)i * d + t];
+        m /= n;
+        for (uint32_t i = 0; i < n; i++) v += (x[(size_t)i * d + t] - m) * (x[(size_t)i * d + t] - m);
+        tol += v / n;
+    }
+    tol = 1e-4 * tol / d;
     int rc = 0;
     for (uint32_t r = 0; !rc && r < (o->n_init ? o->n_init : 1); r++) {
         double in;
         uint32_t it;
-        rc = kmeans_once(x, n, d, k, o->max_iter ? o->max_iter : 300, &rng, lab, c, &in, &it);
+        rc = kmeans_once(x, n, d, k, o->max_iter ? o->max_iter : 300, tol, &rng, lab, c, &in, &it);
         if (!rc && in < *inertia) {
             *inertia = in;
             *iterations = it;

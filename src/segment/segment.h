@@ -101,8 +101,9 @@ int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_
 /* ---- clusters ------------------------------------------------------------------- */
 
 /* k-means on n points of d dimensions (row-major x): k-means++ seeding,
- * Lloyd iterations until no point changes cluster (or max_iter), the best
- * of n_init runs by inertia (the sum of squared distances to the centres).
+ * Lloyd iterations until no point changes cluster or the centres move less
+ * than 1e-4 times the mean feature variance (or max_iter), the best of
+ * n_init runs by inertia (the sum of squared distances to the centres).
  * labels gets n cluster numbers, centers k x d values. Deterministic for a
  * seed; the assignment step uses both cores. */
 typedef struct {

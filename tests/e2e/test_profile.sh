@@ -238,6 +238,25 @@ for f in feats:
 EOF
 "$TAILOR" --data "$D" segment cluster --features city >/dev/null 2>&1
 check "clusters on a category column: exit 2" "$?" 2
+# profiles as of an earlier time count only the events up to it; drift
+"$TAILOR" --data "$D" profile build --as-of 2025-11-10T00:00:00Z >/dev/null
+"$TAILOR" --data "$D" profile export --out "$TMP/early.csv"
+"$TAILOR" --data "$D" stats --json >"$TMP/stats.json"
+if python3 - "$TMP/early.csv" "$TMP/p.csv" "$TMP/stats.json" <<'EOF'; then pass; else fail "profiles as of a time count events after it"; fi
+import csv, json, sys
+early = {r["user"]: int(r["events"]) for r in csv.DictReader(open(sys.argv[1]))}
+full = {r["user"]: int(r["events"]) for r in csv.DictReader(open(sys.argv[2]))}
+days = json.load(open(sys.argv[3]))["events_by_day"]
+want = sum(n for day, n in days.items() if day < "2025-11-10")
+assert sum(early.values()) == want > 0, (sum(early.values()), want)
+assert all(early[u] <= full[u] for u in full)
+assert sum(early.values()) < sum(full.values())
+EOF
+"$TAILOR" --data "$D" profile drift --from 2025-11-10T00:00:00Z --to 2025-11-10T00:00:00Z --json >"$TMP/d0.json"
+check "drift between the same times is zero" "$(python3 -c 'import json,sys; print(max(f["psi"] for f in json.load(open(sys.argv[1]))["features"]))' "$TMP/d0.json")" 0
+"$TAILOR" --data "$D" profile drift --from 2025-11-01T00:00:00Z --segment rich --json >"$TMP/d1.json"
+check_cmd "drift of a segment over two weeks" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["segment"]=="rich" and len(d["features"])>20 and all(f["psi"]>=0 and f["band"] in ("stable","watch","shift") for f in d["features"]) and any(f["psi"]>0.1 for f in d["features"])' "$TMP/d1.json"
+"$TAILOR" --data "$D" profile build >/dev/null
 printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
 check "a damaged snapshot: exit 1" "$?" 1

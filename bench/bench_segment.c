@@ -1,0 +1,123 @@
+/* bench_segment.c -- in-process timings for bench/segment.sh: evaluating a
+ * segment condition over the built profiles, and k-means on profile
+ * features. Loading the profiles is not timed: it is the same for any
+ * number of queries.
+ *
+ *   bench_segment expr DATA "CONDITION" REPS   -> best ms, size
+ *   bench_segment kmeans DATA a,b,c K N_INIT   -> seconds, inertia, k, rows
+ *   bench_segment features DATA a,b,c OUT.csv  -> the standardised rows
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "segment/segment.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static tl_profiles_t *load(const char *dir, tl_store_t **st) {
+    tl_errbuf_t eb = {{0}};
+    tl_profiles_t *p = NULL;
+    if (tl_store_open(dir, TL_STORE_READONLY, st, &eb) || tl_profile_load(*st, &p, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        exit(1);
+    }
+    return p;
+}
+
+/* Standardised rows of users with every feature known. */
+static double *matrix(tl_profiles_t *p, const char *feats, uint32_t *rows, int *dims) {
+    int cols[32], d = 0;
+    char name[128];
+    for (const char *f = feats; *f && d < 32;) {
+        size_t len = strcspn(f, ",");
+        snprintf(name, sizeof name, "%.*s", (int)len, f);
+        if ((cols[d++] = tl_profile_col_find(p, name)) < 0) {
+            fprintf(stderr, "no column %s\n", name);
+            exit(1);
+        }
+        f += len + (f[len] == ',');
+    }
+    uint32_t n = tl_profile_nusers(p), m = 0;
+    double *x = malloc((size_t)n * d * sizeof *x);
+    for (uint32_t u = 0; u < n; u++) {
+        int ok = 1;
+        for (int j = 0; j < d; j++) {
+            const void *data = tl_profile_col_data(p, cols[j]);
+            double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]
+                       : ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
+            ok &= !isnan(v);
+            x[(size_t)m * d + j] = v;
+        }
+        m += ok;
+    }
+    for (int j = 0; j < d; j++) {
+        double mean = 0, sd = 0;
+        for (uint32_t i = 0; i < m; i++) mean += x[(size_t)i * d + j];
+        mean /= m;
+        for (uint32_t i = 0; i < m; i++) sd += pow(x[(size_t)i * d + j] - mean, 2);
+        sd = sqrt(sd / m);
+        for (uint32_t i = 0; i < m; i++) x[(size_t)i * d + j] = sd > 0 ? (x[(size_t)i * d + j] - mean) / sd : 0;
+    }
+    *rows = m;
+    *dims = d;
+    return x;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: see the top of bench_segment.c\n");
+        return 2;
+    }
+    tl_store_t *st;
+    tl_profiles_t *p = load(argv[2], &st);
+    if (strcmp(argv[1], "expr") == 0) {
+        tl_segtable_t *t;
+        tl_segtable_new(p, st, &t);
+        uint32_t n = tl_profile_nusers(p), size = 0;
+        uint8_t *mask = malloc(n);
+        double best = INFINITY;
+        for (int r = 0; r < atoi(argv[4]); r++) {
+            tl_expr_err_t err;
+            double t0 = now();
+            if (tl_segment_eval(t, argv[3], mask, &size, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            double ms = (now() - t0) * 1000;
+            if (ms < best) best = ms;
+        }
+        printf("%.3f %u\n", best, size);
+        free(mask);
+        tl_segtable_free(t);
+    } else if (strcmp(argv[1], "kmeans") == 0 || strcmp(argv[1], "features") == 0) {
+        uint32_t m;
+        int d;
+        double *x = matrix(p, argv[3], &m, &d);
+        if (strcmp(argv[1], "features") == 0) {
+            FILE *f = fopen(argv[4], "w");
+            for (uint32_t i = 0; i < m; i++)
+                for (int j = 0; j < d; j++) fprintf(f, "%.17g%c", x[(size_t)i * d + j], j + 1 < d ? ',' : '\n');
+            fclose(f);
+        } else {
+            tl_kmeans_opts_t o = {(uint32_t)atoi(argv[4]), argc > 5 ? (uint32_t)atoi(argv[5]) : 4, 300, 1};
+            uint32_t *labels = malloc(m * sizeof *labels), iters;
+            double *centers = malloc((size_t)o.k * d * sizeof *centers), inertia;
+            double t0 = now();
+            tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
+            printf("%.3f %.6f %u %u\n", now() - t0, inertia, o.k, m);
+            free(labels);
+            free(centers);
+        }
+        free(x);
+    }
+    tl_profile_free(p);
+    tl_store_close(st);
+    return 0;
+}
