@@ -44,3 +44,6 @@ echo "| tailor profile build (64 features, from the store, snapshot written) | $
 echo "| pandas 1.5 (22 + affinity features, from the CSV files) | $t_pandas | $((m_pandas / 1024)) |"
 echo
 echo "tailor is $(awk "BEGIN{printf \"%.1f\", $t_pandas / $t_tailor}")x the speed of pandas"
+read -r n_ev t_ap rate < <("${BENCH_ENGINE:-$here/../build/bench_engine}" apply "$data" - - -)
+echo
+echo "incremental update: $n_ev events applied one at a time to empty profiles in $t_ap s = $rate events/s (one thread)"

@@ -12,7 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 TAILOR=${TAILOR:-$here/../build/tailor}
-BENCH=${BENCH_SEGMENT:-$here/../build/bench_segment}
+BENCH=${BENCH_ENGINE:-$here/../build/bench_engine}
 BENCH_DIR=${BENCH_DIR:-/tmp/tailor-bench}
 data="$BENCH_DIR/profile-data"
 [ -f "$data/profiles.tlp" ] || "$here/profile.sh" >/dev/null

@@ -657,7 +657,12 @@ static int cmd_demo(int argc, char **argv) {
     printf("\n== 8. RFM segments\n");
     fflush(stdout);
     char *sargv[] = {"rfm"};
-    return run_cmd("segment", 1, sargv);
+    if ((rc = run_cmd("segment", 1, sargv))) return rc;
+    printf("\n== 9. clusters of buyers by spend, orders, recency and price sensitivity\n");
+    fflush(stdout);
+    char *cargv[] = {"cluster", "--features",
+                     "monetary_365d,orders,days_since_purchase,price_sensitivity"};
+    return run_cmd("segment", 3, cargv);
 }
 
 /* ---- profile ----------------------------------------------------------------- */

@@ -1,11 +1,11 @@
-/* bench_segment.c -- in-process timings for bench/segment.sh: evaluating a
- * segment condition over the built profiles, and k-means on profile
- * features. Loading the profiles is not timed: it is the same for any
- * number of queries.
+/* bench_engine.c -- in-process timings for the benchmark scripts: the
+ * incremental profile update, a segment condition over the built profiles,
+ * and k-means on profile features. Loading is not timed.
  *
- *   bench_segment expr DATA "CONDITION" REPS   -> best ms, size
- *   bench_segment kmeans DATA a,b,c K N_INIT   -> seconds, inertia, k, rows
- *   bench_segment features DATA a,b,c OUT.csv  -> the standardised rows
+ *   bench_engine apply DATA - - -              -> events, seconds, events/s
+ *   bench_engine expr DATA "CONDITION" REPS    -> best ms, size
+ *   bench_engine kmeans DATA a,b,c K N_INIT    -> seconds, inertia, k, rows
+ *   bench_engine features DATA a,b,c OUT.csv   -> the standardised rows
  */
 #include <math.h>
 #include <stdio.h>
@@ -70,11 +70,62 @@ static double *matrix(tl_profiles_t *p, const char *feats, uint32_t *rows, int *
     return x;
 }
 
+/* Every stored event, decoded once into memory, then applied one at a time
+ * to empty profiles: the rate of the incremental path. */
+typedef struct {
+    tl_event_t *ev;
+    size_t n, cap;
+} evs_t;
+
+static int collect(const tl_evblock_t *b, void *arg) {
+    evs_t *e = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (e->n == e->cap) {
+            e->cap = e->cap ? e->cap * 2 : 1 << 20;
+            e->ev = realloc(e->ev, e->cap * sizeof *e->ev);
+        }
+        e->ev[e->n++] = (tl_event_t){.fp = b->fp[i], .user = b->user[i], .item = b->item[i],
+                                     .ts = b->ts[i], .type = b->type[i], .channel = b->channel[i],
+                                     .qty = b->qty[i], .amount = b->amount[i], .rating = b->rating[i],
+                                     .lat = b->lat[i], .lon = b->lon[i], .query = b->query[i],
+                                     .city = b->city[i], .session = b->session[i],
+                                     .campaign = b->campaign[i]};
+    }
+    return 0;
+}
+
+static int bench_apply(const char *dir) {
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    if (tl_store_open(dir, TL_STORE_READONLY, &st, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    evs_t e = {0};
+    tl_store_scan_events(st, collect, &e, &eb);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *p;
+    if (tl_profile_new_empty(st, &o, NULL, &p, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    double t0 = now();
+    for (size_t i = 0; i < e.n; i++) tl_profile_apply(p, &e.ev[i]);
+    double t = now() - t0;
+    printf("%zu %.3f %.0f\n", e.n, t, e.n / t);
+    tl_profile_free(p);
+    free(e.ev);
+    tl_store_close(st);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: see the top of bench_segment.c\n");
+        fprintf(stderr, "usage: see the top of bench_engine.c\n");
         return 2;
     }
+    if (strcmp(argv[1], "apply") == 0) return bench_apply(argv[2]);
     tl_store_t *st;
     tl_profiles_t *p = load(argv[2], &st);
     if (strcmp(argv[1], "expr") == 0) {
