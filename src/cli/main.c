@@ -1368,9 +1368,19 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     if (!feats) return die_usage(c, "cluster needs --features a,b,c");
     uint64_t k = 0, n_init, seed;
     int rc;
-    if ((rc = opt_u64(c, a, "k", 0, 1, 64, &k)) || (rc = opt_u64(c, a, "n-init", 4, 1, 100, &n_init)) ||
+    if ((rc = opt_u64(c, a, "k", 0, 1, TL_CLUSTER_MAX_K, &k)) ||
+        (rc = opt_u64(c, a, "n-init", 4, 1, 100, &n_init)) ||
         (rc = opt_u64(c, a, "seed", 1, 0, UINT32_MAX, &seed)))
         return rc;
+    char names[TL_CLUSTER_MAX_F][128];
+    const char *fp[TL_CLUSTER_MAX_F];
+    int d = 0;
+    for (const char *f = feats; *f && d < TL_CLUSTER_MAX_F; d++) {
+        size_t len = strcspn(f, ",");
+        snprintf(names[d], sizeof names[d], "%.*s", (int)len, f);
+        fp[d] = names[d];
+        f += len + (f[len] == ',');
+    }
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
@@ -1378,112 +1388,46 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     if (!rc) rc = tl_profile_load(st, &p, &eb);
     tl_store_close(st);
     if (rc) return fail_err("segment cluster", rc, &eb);
-    int cols[32], d = 0;
-    char names[32][128];
-    for (const char *f = feats; *f && d < 32;) {
-        size_t len = strcspn(f, ",");
-        snprintf(names[d], sizeof names[d], "%.*s", (int)len, f);
-        cols[d] = tl_profile_col_find(p, names[d]);
-        if (cols[d] < 0 || tl_profile_col_type(p, cols[d]) == TL_COL_CAT) {
-            tl_profile_free(p);
-            return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[d]);
-        }
-        d++;
-        f += len + (f[len] == ',');
-    }
-    uint32_t n = tl_profile_nusers(p), m = 0;
-    double *x = malloc((size_t)(n ? n : 1) * d * sizeof *x), mean[32] = {0}, sd[32] = {0};
-    uint32_t *who = malloc((size_t)(n ? n : 1) * sizeof *who);
-    if (!x || !who) rc = TL_ENOMEM;
-    /* users with every feature known; then each feature standardised */
-    for (uint32_t u = 0; !rc && u < n; u++) {
-        int ok = 1;
-        for (int j = 0; j < d && ok; j++) {
-            const void *data = tl_profile_col_data(p, cols[j]);
-            double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]
-                       : ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
-            if (isnan(v)) ok = 0;
-            x[(size_t)m * d + j] = v;
-        }
-        if (ok) who[m++] = u;
-    }
-    for (int j = 0; j < d; j++) {
-        for (uint32_t i = 0; i < m; i++) mean[j] += x[(size_t)i * d + j];
-        mean[j] /= m ? m : 1;
-        for (uint32_t i = 0; i < m; i++) sd[j] += pow(x[(size_t)i * d + j] - mean[j], 2);
-        sd[j] = sqrt(sd[j] / (m ? m : 1));
-        for (uint32_t i = 0; i < m; i++) x[(size_t)i * d + j] = sd[j] > 0 ? (x[(size_t)i * d + j] - mean[j]) / sd[j] : 0;
-    }
-    uint32_t *labels = malloc((size_t)(m ? m : 1) * sizeof *labels);
-    double centers[64 * 32], inertia = 0, sil = NAN;
-    uint32_t iters = 0, best_k = (uint32_t)k;
-    if (!labels) rc = TL_ENOMEM;
-    if (!rc && m < 2) {
-        fprintf(stderr, "tailor segment cluster: only %u users have all these features\n", m);
-        rc = TL_EINVAL;
-    }
-    if (!rc && !k) {
-        /* choose k by the silhouette of a 2,000-user sample */
-        double best = -2;
-        for (uint32_t kk = 2; !rc && kk <= 8 && kk <= m; kk++) {
-            tl_kmeans_opts_t o = {kk, (uint32_t)n_init, 300, seed};
-            rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
-            double s = rc ? NAN : tl_silhouette(x, m, (uint32_t)d, labels, kk, 2000);
-            if (!rc && s > best) best = s, best_k = kk;
-        }
-    }
-    if (!rc) {
-        tl_kmeans_opts_t o = {best_k, (uint32_t)n_init, 300, seed};
-        rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
-        if (!rc) sil = tl_silhouette(x, m, (uint32_t)d, labels, best_k, 2000);
-    }
-    if (rc) {
-        free(x), free(who), free(labels);
-        tl_profile_free(p);
-        if (rc != TL_EINVAL) fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
+    static tl_clusters_t cl;
+    int bad;
+    rc = tl_segment_cluster(p, fp, d, (uint32_t)k, (uint32_t)n_init, seed, &cl, &bad);
+    tl_profile_free(p);
+    if (rc == TL_EINVAL && bad >= 0)
+        return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[bad]);
+    if (rc == TL_EINVAL) {
+        fprintf(stderr, "tailor segment cluster: fewer than two users have all these features\n");
         return EXIT_FAIL;
     }
-    /* Report each cluster by the means of its members, in the features'
-     * own units (the centres of a tolerance-stopped run are close to them). */
-    uint32_t size[64] = {0};
-    static double msum[64 * 32];
-    memset(msum, 0, sizeof msum);
-    for (uint32_t i = 0; i < m; i++) {
-        size[labels[i]]++;
-        for (int f = 0; f < d; f++) msum[labels[i] * d + f] += x[(size_t)i * d + f] * sd[f] + mean[f];
-    }
-    for (uint32_t cl = 0; cl < best_k; cl++)
-        for (int f = 0; f < d; f++) centers[cl * d + f] = size[cl] ? msum[cl * d + f] / size[cl] : NAN;
-    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
-    cJSON_AddNumberToObject(j, "k", best_k);
-    cJSON_AddNumberToObject(j, "users", m);
-    cJSON_AddNumberToObject(j, "inertia", inertia);
-    cJSON_AddNumberToObject(j, "silhouette", sil);
-    cJSON_AddNumberToObject(j, "iterations", iters);
-    for (uint32_t cl = 0; cl < best_k; cl++) {
-        cJSON *o = cJSON_CreateObject(), *means = cJSON_AddObjectToObject(o, "means");
-        cJSON_AddNumberToObject(o, "cluster", cl);
-        cJSON_AddNumberToObject(o, "size", size[cl]);
-        for (int f = 0; f < d; f++)
-            cJSON_AddNumberToObject(means, names[f], centers[cl * d + f]);
-        cJSON_AddItemToArray(arr, o);
+    if (rc) {
+        fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
+        return EXIT_FAIL;
     }
     if (opt(c, a, "json")) {
-        print_json(j);
-    } else {
-        printf("k-means on %u users with all of %d features: k=%u, silhouette %.3f, inertia %.1f "
-               "(standardised)\n\n%-8s %9s", m, d, best_k, sil, inertia, "cluster", "users");
-        for (int f = 0; f < d; f++) printf(" %16.16s", names[f]);
-        printf("\n");
-        for (uint32_t cl = 0; cl < best_k; cl++) {
-            printf("%-8u %9u", cl, size[cl]);
-            for (int f = 0; f < d; f++) printf(" %16.4g", centers[cl * d + f]);
-            printf("\n");
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
+        cJSON_AddNumberToObject(j, "k", cl.k);
+        cJSON_AddNumberToObject(j, "users", cl.users);
+        cJSON_AddNumberToObject(j, "inertia", cl.inertia);
+        cJSON_AddNumberToObject(j, "silhouette", cl.silhouette);
+        cJSON_AddNumberToObject(j, "iterations", cl.iterations);
+        for (uint32_t i = 0; i < cl.k; i++) {
+            cJSON *o = cJSON_CreateObject(), *means = cJSON_AddObjectToObject(o, "means");
+            cJSON_AddNumberToObject(o, "cluster", i);
+            cJSON_AddNumberToObject(o, "size", cl.size[i]);
+            for (int f = 0; f < d; f++) cJSON_AddNumberToObject(means, names[f], cl.mean[i][f]);
+            cJSON_AddItemToArray(arr, o);
         }
-        cJSON_Delete(j);
+        print_json(j);
+        return EXIT_OK;
     }
-    free(x), free(who), free(labels);
-    tl_profile_free(p);
+    printf("k-means on %u users with all of %d features: k=%u, silhouette %.3f, inertia %.1f "
+           "(standardised)\n\n%-8s %9s", cl.users, d, cl.k, cl.silhouette, cl.inertia, "cluster", "users");
+    for (int f = 0; f < d; f++) printf(" %16.16s", names[f]);
+    printf("\n");
+    for (uint32_t i = 0; i < cl.k; i++) {
+        printf("%-8u %9u", i, cl.size[i]);
+        for (int f = 0; f < d; f++) printf(" %16.4g", cl.mean[i][f]);
+        printf("\n");
+    }
     return EXIT_OK;
 }
 
@@ -1620,6 +1564,32 @@ static int cmd_tag(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* ---- report --------------------------------------------------------------------- */
+
+static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
+                                        {NULL, 0, NULL}};
+
+static int cmd_report(int argc, char **argv) {
+    const command_t *c = command_named("report");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *html = opt(c, &a, "html");
+    if (a.npos != 1 || strcmp(a.pos[0], "profiles") != 0 || !html)
+        return die_usage(c, "say profiles --html FILE");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    tl_profiles_t *p = NULL;
+    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    if (!rc) rc = tl_segment_report_html(st, p, html, &eb);
+    tl_profile_free(p);
+    tl_store_close(st);
+    if (rc) return fail_err("report", rc, &eb);
+    printf("wrote %s\n", html);
+    return EXIT_OK;
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int cmd_help(int argc, char **argv);
@@ -1652,6 +1622,9 @@ static const command_t COMMANDS[] = {
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features.", SEGMENT_OPTS, cmd_segment},
+    {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
+     "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
+     "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

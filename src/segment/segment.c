@@ -695,3 +695,81 @@ double tl_silhouette(const double *x, uint32_t n, uint32_t d, const uint32_t *la
     free(idx), free(cnt), free(sum);
     return total / m;
 }
+
+/* ---- clustering profiles ------------------------------------------------------------ */
+
+int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int nf, uint32_t k,
+                       uint32_t n_init, uint64_t seed, tl_clusters_t *out, int *bad) {
+    memset(out, 0, sizeof *out);
+    *bad = -1;
+    if (nf < 1 || nf > TL_CLUSTER_MAX_F || k > TL_CLUSTER_MAX_K) return TL_EINVAL;
+    int cols[TL_CLUSTER_MAX_F], d = nf;
+    for (int j = 0; j < d; j++) {
+        cols[j] = tl_profile_col_find(p, features[j]);
+        if (cols[j] < 0 || tl_profile_col_type(p, cols[j]) == TL_COL_CAT) {
+            *bad = j;
+            return TL_EINVAL;
+        }
+    }
+    uint32_t n = tl_profile_nusers(p), m = 0;
+    double *x = malloc((size_t)(n ? n : 1) * d * sizeof *x), mean[TL_CLUSTER_MAX_F] = {0},
+           sd[TL_CLUSTER_MAX_F] = {0};
+    uint32_t *labels = malloc((size_t)(n ? n : 1) * sizeof *labels);
+    double *centers = malloc((size_t)TL_CLUSTER_MAX_K * d * sizeof *centers);
+    if (!x || !labels || !centers) {
+        free(x), free(labels), free(centers);
+        return TL_ENOMEM;
+    }
+    for (uint32_t u = 0; u < n; u++) {
+        int ok = 1;
+        for (int j = 0; j < d && ok; j++) {
+            const void *data = tl_profile_col_data(p, cols[j]);
+            double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]
+                       : ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
+            if (isnan(v)) ok = 0;
+            x[(size_t)m * d + j] = v;
+        }
+        m += ok;
+    }
+    int rc = m < 2 ? TL_EINVAL : 0;
+    for (int j = 0; !rc && j < d; j++) {
+        for (uint32_t i = 0; i < m; i++) mean[j] += x[(size_t)i * d + j];
+        mean[j] /= m;
+        for (uint32_t i = 0; i < m; i++) sd[j] += pow(x[(size_t)i * d + j] - mean[j], 2);
+        sd[j] = sqrt(sd[j] / m);
+        for (uint32_t i = 0; i < m; i++)
+            x[(size_t)i * d + j] = sd[j] > 0 ? (x[(size_t)i * d + j] - mean[j]) / sd[j] : 0;
+    }
+    double inertia = 0;
+    uint32_t iters = 0;
+    if (!rc && !k) {
+        double best = -2;
+        for (uint32_t kk = 2; !rc && kk <= 8 && kk <= m; kk++) {
+            tl_kmeans_opts_t o = {kk, n_init, 300, seed};
+            rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
+            double sil = rc ? NAN : tl_silhouette(x, m, (uint32_t)d, labels, kk, 2000);
+            if (!rc && sil > best) best = sil, k = kk;
+        }
+    }
+    if (!rc && k > m) k = m;
+    if (!rc) {
+        tl_kmeans_opts_t o = {k, n_init, 300, seed};
+        rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
+    }
+    if (!rc) {
+        out->k = k;
+        out->users = m;
+        out->inertia = inertia;
+        out->iterations = iters;
+        out->silhouette = tl_silhouette(x, m, (uint32_t)d, labels, k, 2000);
+        /* members' means in the features' own units */
+        for (uint32_t i = 0; i < m; i++) {
+            out->size[labels[i]]++;
+            for (int j = 0; j < d; j++) out->mean[labels[i]][j] += x[(size_t)i * d + j] * sd[j] + mean[j];
+        }
+        for (uint32_t c = 0; c < k; c++)
+            for (int j = 0; j < d; j++) out->mean[c][j] = out->size[c] ? out->mean[c][j] / out->size[c] : NAN;
+    }
+    free(x), free(labels), free(centers);
+    return rc;
+}

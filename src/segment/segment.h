@@ -120,6 +120,30 @@ int tl_kmeans(const double *x, uint32_t n, uint32_t d, const tl_kmeans_opts_t *o
 double tl_silhouette(const double *x, uint32_t n, uint32_t d, const uint32_t *labels, uint32_t k,
                      uint32_t sample);
 
+/* Clusters of users on profile features: users with every feature known,
+ * each feature standardised, k-means with k given or (k = 0) the best
+ * silhouette of a 2,000-user sample for k = 2..8. The result describes
+ * each cluster by its size and the means of its members in the features'
+ * own units. */
+#define TL_CLUSTER_MAX_K 64
+#define TL_CLUSTER_MAX_F 32
+
+typedef struct {
+    uint32_t k, users, iterations, size[TL_CLUSTER_MAX_K];
+    double inertia, silhouette;
+    double mean[TL_CLUSTER_MAX_K][TL_CLUSTER_MAX_F];
+} tl_clusters_t;
+
+/* TL_EINVAL with *bad set to the index of a feature that is not a number
+ * column, or when fewer than two users have all the features. */
+int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int nf, uint32_t k,
+                       uint32_t n_init, uint64_t seed, tl_clusters_t *out, int *bad);
+
+/* The profile report: key figures, lifecycle, top categories, RFM segments
+ * and grid, the stored rule segments and clusters, as one HTML file. */
+int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *path,
+                           tl_errbuf_t *eb);
+
 /* ---- RFM ---------------------------------------------------------------------- */
 
 /* Scores every user of p. Returns 0, TL_ENOMEM, or TL_EINVAL when p lacks

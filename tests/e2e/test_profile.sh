@@ -10,7 +10,8 @@
 #  2. On a generated world: RFM segment sizes, and the sizes, members and
 #     overlaps of rule segments, and tag counts, equal a recount from the
 #     export; tags are applied again by a rebuild; k-means cluster sizes add
-#     up and their centres average to the overall means; export as CSV and JSON Lines agree, show --json
+#     up and their centres average to the overall means; the HTML report is
+#     well formed, offline, and shows the CLI's numbers; export as CSV and JSON Lines agree, show --json
 #     holds every feature and masks personal data, profiles survive a
 #     reopen, and a missing or damaged snapshot gives a clear error.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -257,6 +258,26 @@ check "drift between the same times is zero" "$(python3 -c 'import json,sys; pri
 "$TAILOR" --data "$D" profile drift --from 2025-11-01T00:00:00Z --segment rich --json >"$TMP/d1.json"
 check_cmd "drift of a segment over two weeks" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["segment"]=="rich" and len(d["features"])>20 and all(f["psi"]>=0 and f["band"] in ("stable","watch","shift") for f in d["features"]) and any(f["psi"]>0.1 for f in d["features"])' "$TMP/d1.json"
 "$TAILOR" --data "$D" profile build >/dev/null
+# the HTML report: offline, well formed, with the charts and the numbers of the CLI
+"$TAILOR" --data "$D" report profiles --html "$TMP/report.html" >/dev/null
+"$TAILOR" --data "$D" segment rfm --json >"$TMP/rfm2.json"
+if python3 - "$TMP/report.html" "$TMP/rfm2.json" <<'EOF'; then pass; else fail "the HTML report is not as it should be"; fi
+import json, re, sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+page = open(sys.argv[1], encoding="utf-8").read()
+HTMLParser().feed(page)
+svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+assert len(svgs) >= 5, len(svgs)
+for s in svgs:
+    ET.fromstring(s)  # each chart is well-formed XML
+assert not re.search(r"(src|href)=\"?https?:", page), "loads something from the network"
+for h in ("Lifecycle", "Category tastes", "RFM segments", "Segments", "Clusters"):
+    assert f"<h2>{h}</h2>" in page, h
+rfm = json.load(open(sys.argv[2]))
+for s in rfm["segments"]:
+    assert f"{s['name']}: {s['size']} customers" in page or s["size"] >= 10000, s
+EOF
 printf 'x' | dd of="$D/profiles.tlp" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$TAILOR" --data "$D" profile export >/dev/null 2>"$TMP/err"
 check "a damaged snapshot: exit 1" "$?" 1

@@ -1,0 +1,33 @@
+/* report.h -- self-contained HTML reports with inline SVG charts: one file,
+ * no scripts, no fonts or images from the network, readable offline.
+ *
+ * A report is built in memory section by section and written at the end.
+ * All text passes through HTML escaping. */
+#ifndef TL_REPORT_H
+#define TL_REPORT_H
+
+#include "core/core.h"
+
+typedef struct tl_report tl_report_t;
+
+tl_report_t *tl_report_new(const char *title, const char *subtitle);
+void tl_report_free(tl_report_t *r);
+
+void tl_report_heading(tl_report_t *r, const char *text);
+void tl_report_para(tl_report_t *r, const char *text);
+/* Key figures shown as tiles: n labels and values (already formatted). */
+void tl_report_tiles(tl_report_t *r, int n, const char *const *labels, const char *const *values);
+/* A horizontal bar chart of n labelled values. */
+void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *const *labels,
+                    const double *values, const char *unit);
+/* A heat map of rows x cols counts (row 0 drawn on top). */
+void tl_report_heatmap(tl_report_t *r, const char *caption, int rows, int cols,
+                       const char *const *row_labels, const char *const *col_labels,
+                       const double *values);
+/* A table; cells row-major, rows x cols, the first row is the header. */
+void tl_report_table(tl_report_t *r, int rows, int cols, const char *const *cells);
+
+/* Writes the finished page to path (created 0644). */
+int tl_report_write(tl_report_t *r, const char *path, tl_errbuf_t *eb);
+
+#endif
