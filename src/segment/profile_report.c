@@ -160,7 +160,7 @@ int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *p
                  cl.silhouette);
         tl_report_para(r, para);
         const char *cn[TL_CLUSTER_MAX_K];
-        char names[TL_CLUSTER_MAX_K][16];
+        char names[TL_CLUSTER_MAX_K][24];
         double sizes[TL_CLUSTER_MAX_K];
         const char **cells = calloc((size_t)(cl.k + 1) * 6, sizeof *cells);
         char (*txt)[32] = calloc((size_t)(cl.k + 1) * 6, sizeof *txt);
