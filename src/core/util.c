@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -304,6 +305,16 @@ double tl_rng_normal(tl_rng_t *r) {
 
 double tl_rng_exp(tl_rng_t *r, double mean) {
     return -mean * log(1.0 - tl_rng_uniform(r));
+}
+
+void tl_hint_huge(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)n;
+#endif
 }
 
 /* ---- progress bar ------------------------------------------------------- */

@@ -250,6 +250,7 @@ static int grow_users(tl_profiles_t *p, uint32_t need) {
         size_t sz = (size_t)nc * (per) * sizeof *(ptr);                                     \
         void *np = (ptr) ? realloc((ptr), sz) : calloc(1, sz ? sz : 1);                     \
         if (!np) return TL_ENOMEM;                                                          \
+        tl_hint_huge(np, sz);                                                               \
         (ptr) = np;                                                                         \
         if (p->cap)                                                                         \
             memset((ptr) + (size_t)p->cap * (per), 0,                                       \
@@ -265,6 +266,7 @@ static int grow_users(tl_profiles_t *p, uint32_t need) {
         size_t w = p->cols[c].type == TL_COL_NUM ? sizeof(double) : sizeof(uint32_t);
         void *np = realloc(p->cols[c].data, (size_t)nc * w);
         if (!np) return TL_ENOMEM;
+        tl_hint_huge(np, (size_t)nc * w);
         p->cols[c].data = np;
     }
 #undef GROW

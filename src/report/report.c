@@ -102,7 +102,7 @@ void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *cons
     tl_buf_t *b = &r->b;
     tl_buf_printf(b, "<figure><figcaption>");
     esc(b, caption);
-    tl_buf_printf(b, "</figcaption><svg width=\"%d\" height=\"%d\" role=\"img\">", left + width + 90,
+    tl_buf_printf(b, "</figcaption><svg width=\"%d\" height=\"%d\" role=\"img\">", left + width + 150,
                   n * row + 6);
     const char *color = PALETTE[r->nchart++ % 8];
     for (int i = 0; i < n; i++) {
@@ -163,7 +163,10 @@ void tl_report_table(tl_report_t *r, int rows, int cols, const char *const *cell
     for (int i = 0; i < rows; i++) {
         tl_buf_printf(b, "<tr>");
         for (int c = 0; c < cols; c++) {
-            tl_buf_printf(b, i ? "<td>" : "<th>");
+            /* numbers line up on the right, words on the left */
+            const char *v = cells[i * cols + c];
+            int num = v && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'));
+            tl_buf_printf(b, i ? (num ? "<td>" : "<td style=\"text-align:left\">") : "<th>");
             esc(b, cells[i * cols + c]);
             tl_buf_printf(b, i ? "</td>" : "</th>");
         }

@@ -804,6 +804,13 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
 
 /* ---- segment definitions ------------------------------------------------- */
 
+/* 1 if the last statement failed because a table is missing: a data
+ * directory made before the table existed, opened read-only (writers add
+ * missing tables at open). Readers then see an empty table. */
+static int missing_table(tl_store_t *s) {
+    return strncmp(sqlite3_errmsg(s->db), "no such table", 13) == 0;
+}
+
 /* Runs one write with text ?1, and when b is given text ?2 and integer ?3. */
 static int one_shot(tl_store_t *s, const char *sql, const char *a, const char *b, int64_t c,
                     tl_errbuf_t *eb) {
@@ -827,7 +834,7 @@ int tl_store_config_get(tl_store_t *s, const char *key, char **value, tl_errbuf_
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM config WHERE key = ?1", -1, &q, NULL) !=
         SQLITE_OK)
-        return sql_fail(s, eb, "reading settings");
+        return missing_table(s) ? TL_ENOENT : sql_fail(s, eb, "reading settings");
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = TL_ENOENT;
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
@@ -853,8 +860,11 @@ int tl_store_segment_get(tl_store_t *s, const char *name, char **expr, tl_errbuf
     *expr = NULL;
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT expr FROM segments WHERE name = ?1", -1, &q, NULL) !=
-        SQLITE_OK)
-        return sql_fail(s, eb, "reading segments");
+        SQLITE_OK) {
+        if (!missing_table(s)) return sql_fail(s, eb, "reading segments");
+        tl_errbuf_set(eb, "no segment \"%s\" (see `tailor segment list`)", name);
+        return TL_ENOENT;
+    }
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     int rc = TL_ENOENT;
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -880,7 +890,7 @@ int tl_store_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf_t
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT name, expr, created FROM segments ORDER BY name", -1,
                            &q, NULL) != SQLITE_OK)
-        return sql_fail(s, eb, "reading segments");
+        return missing_table(s) ? 0 : sql_fail(s, eb, "reading segments");
     int rc = 0;
     while (!rc && sqlite3_step(q) == SQLITE_ROW)
         rc = fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
