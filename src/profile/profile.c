@@ -1012,12 +1012,17 @@ static int find_promo_days(tl_profiles_t *p, const pass1_t *x) {
     return 0;
 }
 
+/* The columns the state machine reads; the build decodes no others. */
+#define APPLY_COLUMNS                                                                   \
+    (TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TS | TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_AMOUNT |   \
+     TL_EVC_QTY | TL_EVC_RATING | TL_EVC_SESSION)
+
 static tl_event_t event_at(const tl_evblock_t *b, uint32_t i) {
-    tl_event_t e = {.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+    tl_event_t e = {.fp = 0, .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
                     .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
-                    .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
-                    .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
-                    .session = b->session[i], .campaign = b->campaign[i]};
+                    .amount = b->amount[i], .rating = b->rating[i], .lat = NAN, .lon = NAN,
+                    .query = TL_NONE, .city = TL_NONE, .session = b->session[i],
+                    .campaign = TL_NONE};
     return e;
 }
 
@@ -1123,7 +1128,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     x.disordered = calloc(p->n ? p->n : 1, 1);
     if (!x.last_ts || !x.disordered) rc = TL_ENOMEM;
     for (uint32_t u = 0; !rc && u < p->n; u++) x.last_ts[u] = INT64_MIN;
-    if (!rc) rc = tl_store_scan_events(st, pass1_block, &x, eb);
+    if (!rc) rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_TS | TL_EVC_TYPE, pass1_block, &x, eb);
     if (!rc) rc = find_promo_days(p, &x);
     /* Both cores apply events, users split in runs of 64; users whose events
      * are out of time order are gathered and applied sorted afterwards. */
@@ -1139,7 +1144,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
         sh.nparts = 1;
         sh.part[0].nparts = 1;
     }
-    if (!rc) rc = tl_store_scan_events(st, shared_block, &sh, eb);
+    if (!rc) rc = tl_store_scan_columns(st, APPLY_COLUMNS, shared_block, &sh, eb);
     if (sh.nparts == 2) {
         pthread_mutex_lock(&sh.mu);
         sh.quit = 1;
@@ -1199,12 +1204,29 @@ int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_pr
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
 
+/* Writes p[0..n) to f and into the running checksum. */
+static int emit(FILE *f, XXH3_state_t *h, const void *p, size_t n) {
+    XXH3_64bits_update(h, p, n);
+    return fwrite(p, 1, n, f) == n ? 0 : TL_EIO;
+}
+
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
-    tl_buf_t b;
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        tl_errbuf_set(eb, "%s: cannot create the profiles file", tmp);
+        return TL_EIO;
+    }
+    XXH3_state_t *h = XXH3_createState();
+    tl_buf_t b; /* the small parts: header, names, labels */
     tl_buf_init(&b);
+    int rc = h ? 0 : TL_ENOMEM;
+    if (!rc) XXH3_64bits_reset(h);
     uint32_t n = p->n, nc = (uint32_t)p->ncols;
-    int rc = put(&b, SNAP_MAGIC, 8);
-    rc = rc || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8);
+    if (!rc) rc = put(&b, SNAP_MAGIC, 8) || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8);
+    /* column data go straight from the arrays: no copy of the whole file */
     for (int c = 0; !rc && c < p->ncols; c++) {
         const column_t *col = &p->cols[c];
         uint16_t len = (uint16_t)strlen(col->name);
@@ -1217,24 +1239,21 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
             const char *lastp = tl_dict_str(col->labels, nl - 1, &last);
             rc = put(&b, first, (size_t)(lastp - first) + last + 1);
         }
-        if (!rc) rc = put(&b, col->data, (size_t)n * (col->type == TL_COL_NUM ? 8 : 4));
+        if (!rc) rc = emit(f, h, b.data, b.len);
+        tl_buf_clear(&b);
+        if (!rc) rc = emit(f, h, col->data, (size_t)n * (col->type == TL_COL_NUM ? 8 : 4));
     }
-    uint64_t h = rc ? 0 : XXH3_64bits(b.data, b.len);
-    if (!rc) rc = put(&b, &h, 8);
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = rc ? NULL : fopen(tmp, "wb");
-    if (!rc && (!f || fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0)) {
-        rc = TL_EIO;
-        tl_errbuf_set(eb, "%s: cannot write the profiles", tmp);
-    }
-    if (f && fclose(f) != 0 && !rc) rc = TL_EIO;
+    if (!rc && p->ncols == 0) rc = emit(f, h, b.data, b.len);
+    uint64_t digest = rc ? 0 : XXH3_64bits_digest(h);
+    if (!rc && fwrite(&digest, 1, 8, f) != 8) rc = TL_EIO;
+    if (fclose(f) != 0 && !rc) rc = TL_EIO;
+    if (rc) tl_errbuf_set(eb, "%s: cannot write the profiles: %s", tmp, tl_strerror(rc));
     if (!rc && rename(tmp, path) != 0) {
         rc = TL_EIO;
         tl_errbuf_set(eb, "%s: cannot replace the profiles", path);
     }
     if (rc) unlink(tmp);
+    XXH3_freeState(h);
     tl_buf_fini(&b);
     return rc;
 }

@@ -172,7 +172,7 @@ static int seg_count(void *ctx, const char *type, double days, tl_expr_col_t *ou
     s->counts[s->ncounts++] = col;
     int64_t to = tl_profile_as_of(s->p);
     count_ctx_t c = {col, n, (uint8_t)t, to - (int64_t)(days * (double)TL_MS_PER_DAY), to};
-    int rc = tl_store_scan_events(s->st, count_block, &c, &eb);
+    int rc = tl_store_scan_columns(s->st, TL_EVC_USER | TL_EVC_TS | TL_EVC_TYPE, count_block, &c, &eb);
     if (rc) return rc;
     memset(out, 0, sizeof *out);
     out->type = TL_EXPR_NUM;

@@ -422,7 +422,8 @@ typedef struct {
     void *col[TL_EVB_NCOLS]; /* expansion space for constant columns */
 } scratch_t;
 
-int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_errbuf_t *eb) {
+int tl__evlog_scan(tl_evlog_t *lg, uint32_t want, tl_evblock_fn fn, void *arg, int verify,
+                   tl_errbuf_t *eb) {
     if (lg->committed <= TL_EVLOG_HDR) return 0;
     if (lg->map && lg->maplen != lg->committed) {
         munmap(lg->map, lg->maplen);
@@ -484,15 +485,16 @@ int tl__evlog_scan(tl_evlog_t *lg, tl_evblock_fn fn, void *arg, int verify, tl_e
         for (int c = 0; c < TL_EVB_NCOLS && !rc; c++) {
             uint8_t enc = d[c * 8 + 1];
             uint32_t len = get32(d + c * 8 + 4), w = COLS[c].width;
+            int skip = !(want & (1u << c)); /* a column the caller does not read */
             if (d[c * 8] != COLS[c].id || data + len > end ||
                 (enc == TL_ENC_PLAIN && len != n * w) ||
-                (enc != TL_ENC_PLAIN && decode(sc.col[c], data, len, n, enc, w) != 0)) {
+                (!skip && enc != TL_ENC_PLAIN && decode(sc.col[c], data, len, n, enc, w) != 0)) {
                 tl_errbuf_set(eb, "%s: corrupt block at offset %llu: bad column %d", lg->path,
                               (unsigned long long)off, c);
                 rc = TL_ECORRUPT;
                 break;
             }
-            ptr[c] = enc == TL_ENC_PLAIN ? (const void *)data : sc.col[c];
+            ptr[c] = skip ? NULL : enc == TL_ENC_PLAIN ? (const void *)data : sc.col[c];
             data += (len + 7u) & ~7u;
         }
         if (rc) break;

@@ -199,6 +199,18 @@ typedef struct {
 typedef int (*tl_evblock_fn)(const tl_evblock_t *b, void *arg);
 int tl_store_scan_events(tl_store_t *st, tl_evblock_fn fn, void *arg, tl_errbuf_t *eb);
 
+/* The same, decoding only the columns in `want` (the others are NULL):
+ * scans that read a few columns skip the cost of the rest. */
+enum {
+    TL_EVC_FP = 1 << 0, TL_EVC_USER = 1 << 1, TL_EVC_ITEM = 1 << 2, TL_EVC_TS = 1 << 3,
+    TL_EVC_TYPE = 1 << 4, TL_EVC_CHANNEL = 1 << 5, TL_EVC_AMOUNT = 1 << 6, TL_EVC_QTY = 1 << 7,
+    TL_EVC_RATING = 1 << 8, TL_EVC_QUERY = 1 << 9, TL_EVC_CITY = 1 << 10, TL_EVC_LAT = 1 << 11,
+    TL_EVC_LON = 1 << 12, TL_EVC_SESSION = 1 << 13, TL_EVC_CAMPAIGN = 1 << 14,
+    TL_EVC_ALL = (1 << 15) - 1
+};
+int tl_store_scan_columns(tl_store_t *st, uint32_t want, tl_evblock_fn fn, void *arg,
+                          tl_errbuf_t *eb);
+
 uint64_t tl_store_event_count(const tl_store_t *st);
 
 /* Verifies every checksum of the log and SQLite's integrity; eb names the
