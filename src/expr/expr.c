@@ -362,16 +362,19 @@ static node_t *parse_atom(parser_t *p) {
     return n;
 }
 
+/* A prefix operator (the current token) applied to what sub parses. */
+static node_t *prefix(parser_t *p, node_t *(*sub)(parser_t *), ntype_t kind, tl_expr_type_t t,
+                      const char *what) {
+    size_t pos = p->tpos;
+    next(p);
+    node_t *k = want_type(p, sub(p), t, what);
+    if (!k) return NULL;
+    node_t *n = mk(p, kind, t, pos);
+    return n ? add_kid(n, k) : (node_free(k), NULL);
+}
+
 static node_t *parse_unary(parser_t *p) {
-    if (is_op(p, "-")) {
-        size_t pos = p->tpos;
-        next(p);
-        node_t *k = want_type(p, parse_unary(p), TL_EXPR_NUM, "'-'");
-        if (!k) return NULL;
-        node_t *n = mk(p, N_NEG, TL_EXPR_NUM, pos);
-        return n ? add_kid(n, k) : (node_free(k), NULL);
-    }
-    return parse_atom(p);
+    return is_op(p, "-") ? prefix(p, parse_unary, N_NEG, TL_EXPR_NUM, "'-'") : parse_atom(p);
 }
 
 static node_t *binary(parser_t *p, node_t *a, node_t *b, ntype_t kind, tl_expr_type_t t, int op,
@@ -546,15 +549,7 @@ static node_t *parse_cmp(parser_t *p) {
 }
 
 static node_t *parse_not(parser_t *p) {
-    if (is_word(p, "not")) {
-        size_t pos = p->tpos;
-        next(p);
-        node_t *k = want_type(p, parse_not(p), TL_EXPR_BOOL, "'not'");
-        if (!k) return NULL;
-        node_t *n = mk(p, N_NOT, TL_EXPR_BOOL, pos);
-        return n ? add_kid(n, k) : (node_free(k), NULL);
-    }
-    return parse_cmp(p);
+    return is_word(p, "not") ? prefix(p, parse_not, N_NOT, TL_EXPR_BOOL, "'not'") : parse_cmp(p);
 }
 
 static node_t *parse_and(parser_t *p) {

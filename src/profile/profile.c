@@ -690,13 +690,19 @@ static int item_row(int n, const char *const *c, void *arg) {
     return x->rc;
 }
 
+/* The static part of the user a row of at least `need` columns is about
+ * (column 0 holds the user's index), or NULL. */
+static ustatic_t *row_user(tl_profiles_t *p, int n, const char *const *c, int need) {
+    if (n < need || !c[0]) return NULL;
+    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
+    return u < p->n ? &p->ust[u] : NULL;
+}
+
 static int user_row(int n, const char *const *c, void *arg) {
     load_ctx_t *x = arg;
     tl_profiles_t *p = x->p;
-    if (n < 6 || !c[0]) return 0;
-    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
-    if (u >= p->n) return 0;
-    ustatic_t *s = &p->ust[u];
+    ustatic_t *s = row_user(p, n, c, 6);
+    if (!s) return 0;
     s->gender = c[1] ? tl_dict_find(p->gender_labels, c[1], strlen(c[1])) : TL_NONE;
     s->birth_year = c[2] ? atoi(c[2]) : 0;
     s->city = intern_or_none(p->cities, c[3], &x->rc);
@@ -707,11 +713,8 @@ static int user_row(int n, const char *const *c, void *arg) {
 
 static int credit_row(int n, const char *const *c, void *arg) {
     load_ctx_t *x = arg;
-    tl_profiles_t *p = x->p;
-    if (n < 7 || !c[0]) return 0;
-    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
-    if (u >= p->n) return 0;
-    ustatic_t *s = &p->ust[u];
+    ustatic_t *s = row_user(x->p, n, c, 7);
+    if (!s) return 0;
     s->has_credit = 1;
     double on = c[1] ? atof(c[1]) : 0, late = c[2] ? atof(c[2]) : 0;
     s->on_time_rate = c[1] && on + late > 0 ? on / (on + late) : NAN;
