@@ -739,6 +739,25 @@ static int profile_build(const command_t *c, const args_t *a) {
     return EXIT_OK;
 }
 
+typedef struct {
+    const tl_profiles_t *p;
+    tl_segtable_t *t;
+    uint32_t user;
+    cJSON *arr;
+} showseg_t;
+
+static int showseg_row(const char *name, const char *expr, int64_t created, void *arg) {
+    showseg_t *s = arg;
+    (void)created;
+    uint32_t n = tl_profile_nusers(s->p), size;
+    uint8_t *mask = malloc(n ? n : 1);
+    tl_expr_err_t err;
+    if (mask && tl_segment_eval(s->t, expr, mask, &size, &err) == 0 && mask[s->user])
+        cJSON_AddItemToArray(s->arr, cJSON_CreateString(name));
+    free(mask);
+    return 0;
+}
+
 static int profile_show(const command_t *c, const args_t *a, const char *user) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
@@ -779,6 +798,15 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
     char asof_s[32], cell[512];
     tl_time_format(tl_profile_as_of(p), asof_s);
     cJSON_AddStringToObject(j, "as_of", asof_s);
+    /* the stored segments this user is in */
+    cJSON *segs = cJSON_AddArrayToObject(j, "segments");
+    showseg_t ss = {p, NULL, u, segs};
+    tl_store_t *st2 = NULL;
+    if (tl_store_open(data_dir(a), TL_STORE_READONLY, &st2, &eb) == 0 &&
+        tl_segtable_new(p, st2, &ss.t) == 0)
+        tl_store_segment_list(st2, showseg_row, &ss, &eb);
+    tl_segtable_free(ss.t);
+    tl_store_close(st2);
     cJSON *feat = cJSON_AddObjectToObject(j, "features");
     for (int col = 0; col < tl_profile_ncols(p); col++) {
         const char *name = tl_profile_col_name(p, col);
@@ -797,6 +825,10 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
             tl_profile_cell(p, col, u, cell, sizeof cell);
             printf("  %-30s %s\n", tl_profile_col_name(p, col), cell[0] ? cell : "-");
         }
+        printf("  %-30s", "segments");
+        cJSON *it;
+        cJSON_ArrayForEach(it, segs) printf(" %s", it->valuestring);
+        printf("%s\n", cJSON_GetArraySize(segs) ? "" : " -");
         cJSON_Delete(j);
     }
     tl_buf_fini(&pii);

@@ -109,6 +109,8 @@ typedef struct {
     X(COUPON_SHARE, "coupon_share", NUM) X(PROMO_SHARE, "promo_share", NUM)               \
     X(PRICE_PCT, "price_percentile", NUM) X(PRICE_SENS, "price_sensitivity", NUM)         \
     X(PREF_HOUR, "preferred_hour", COUNT) X(PREF_CHANNEL, "preferred_channel", CAT)       \
+    X(ACTIVE_NIGHT, "active_night", NUM) X(ACTIVE_MORNING, "active_morning", NUM)         \
+    X(ACTIVE_AFTERNOON, "active_afternoon", NUM) X(ACTIVE_EVENING, "active_evening", NUM) \
     X(TOP_CATEGORY, "top_category", CAT) X(TOP_CATEGORY_SHARE, "top_category_share", NUM) \
     X(TOP_LEAF, "top_leaf_category", CAT) X(TOP_BRAND, "top_brand", CAT)                  \
     X(BRAND_SHARE, "brand_share", NUM) X(SHIFT, "category_shift", NUM)                    \
@@ -546,6 +548,13 @@ static void finalize(tl_profiles_t *p, uint32_t u, int64_t as_of) {
     for (int i = 0; i < 24; i++)
         if (hr[i] > bv) bv = hr[i], bh = (uint32_t)i;
     U32C(p, C_PREF_HOUR)[u] = bh;
+    /* the active-hours histogram in four parts of the day (UTC): shares */
+    double part[4] = {0, 0, 0, 0}, all = 0;
+    for (int i = 0; i < 24; i++) part[i / 6] += hr[i], all += hr[i];
+    NUMC(p, C_ACTIVE_NIGHT)[u] = all > 0 ? part[0] / all : NAN;
+    NUMC(p, C_ACTIVE_MORNING)[u] = all > 0 ? part[1] / all : NAN;
+    NUMC(p, C_ACTIVE_AFTERNOON)[u] = all > 0 ? part[2] / all : NAN;
+    NUMC(p, C_ACTIVE_EVENING)[u] = all > 0 ? part[3] / all : NAN;
     const uint32_t *ch = &p->chan[(size_t)u * p->nch];
     uint32_t bc = TL_NONE, bcv = 0;
     for (int i = 0; i < p->nch; i++)

@@ -184,6 +184,15 @@ a, b = members["rich"], members["east"]
 assert (o["size_a"], o["size_b"], o["both"], o["either"]) == (len(a), len(b), len(a & b), len(a | b)), o
 assert abs(o["jaccard"] - len(a & b) / len(a | b)) < 1e-12, o
 EOF
+# show lists the segments the user is in
+"$TAILOR" --data "$D" profile show "$u" --json >"$TMP/show2.json"
+if python3 - "$TMP/show2.json" "$TMP" "$u" <<'EOF'; then pass; else fail "profile show lists the wrong segments"; fi
+import csv, json, sys
+got = set(json.load(open(sys.argv[1]))["segments"])
+want = {s for s in ("rich", "east", "busy")
+        if sys.argv[3] in {r["user"] for r in csv.DictReader(open(f"{sys.argv[2]}/members_{s}.csv"))}}
+assert got == want, (got, want)
+EOF
 "$TAILOR" --data "$D" segment create oops --where 'monetary_90d >> 3' >/dev/null 2>"$TMP/err"
 check "an invalid condition: exit 2" "$?" 2
 check_cmd "an invalid condition is shown with a caret" grep -q '^ *\^ expected a value' "$TMP/err"
