@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
-      libxxhash-dev libcjson-dev libcmocka-dev time)
+      libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev time)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-pandas python3-sklearn)
 fi

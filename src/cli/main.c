@@ -8,6 +8,7 @@
  */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
+#include "rec/rec.h"
 #include "segment/segment.h"
 #include "store/store.h"
 
@@ -1596,6 +1598,112 @@ static int cmd_tag(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* ---- eval ----------------------------------------------------------------------- */
+
+static const optspec_t EVAL_OPTS[] = {
+    {"model", 1, "pop or ease (default ease)"},
+    {"lambda", 1, "ease: L2 regularisation (default 400)"},
+    {"train", 1, "the training file (with --preset or the import options of its format)"},
+    {"test", 1, "the test file"},
+    {"preset", 1, "the preset both files are read with, e.g. movielens"},
+    {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},
+    {"k", 1, "list length (default 10)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Offline evaluation on a given train/test pair: both files go into one
+ * temporary store (so users and items share their indexes), the training
+ * events are the first ones in the log. */
+static int cmd_eval(int argc, char **argv) {
+    const command_t *c = command_named("eval");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *train = opt(c, &a, "train"), *test = opt(c, &a, "test"), *model = opt(c, &a, "model");
+    const char *lam = opt(c, &a, "lambda"), *minr = opt(c, &a, "min-rating");
+    if (!train || !test) return die_usage(c, "give --train FILE and --test FILE");
+    if (!model) model = "ease";
+    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0)
+        return die_usage(c, "--model %s: use pop or ease", model);
+    double lambda = 400;
+    if (lam && (tl_parse_f64(lam, strlen(lam), &lambda) || !(lambda > 0)))
+        return die_usage(c, "--lambda %s: give a number above 0", lam);
+    uint64_t k;
+    if ((rc = opt_u64(c, &a, "k", 10, 1, 1000, &k))) return rc;
+    tl_interact_opts_t io;
+    tl_interact_opts_default(&io);
+    io.binary = 1;
+    if (minr && tl_parse_f64(minr, strlen(minr), &io.min_rating))
+        return die_usage(c, "--min-rating %s: not a number", minr);
+    char dir[] = "/tmp/tailor-eval-XXXXXX";
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "tailor eval: cannot make a temporary directory\n");
+        return EXIT_FAIL;
+    }
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.preset = opt(c, &a, "preset");
+    tl_import_stats_t s1 = {0}, s2 = {0};
+    char path[sizeof dir + 8];
+    snprintf(path, sizeof path, "%s/data", dir);
+    rc = tl_store_open(path, TL_STORE_CREATE, &st, &eb);
+    const char *f1[] = {train}, *f2[] = {test};
+    if (!rc) rc = tl_import_files(st, f1, 1, &o, &s1, NULL, NULL, &eb);
+    uint64_t ntrain = rc ? 0 : tl_store_event_count(st);
+    if (!rc) rc = tl_import_files(st, f2, 1, &o, &s2, NULL, NULL, &eb);
+    tl_csr_t xtr = {0}, xte = {0};
+    tl_model_t *m = NULL;
+    tl_eval_t ev;
+    int64_t t0 = 0, t1 = 0, t2 = 0;
+    if (!rc) rc = tl_rec_matrix(st, 0, ntrain, &io, &xtr, &eb);
+    if (!rc) rc = tl_rec_matrix(st, ntrain, UINT64_MAX, &io, &xte, &eb);
+    if (!rc) {
+        t0 = tl_time_now_ms();
+        rc = strcmp(model, "pop") == 0 ? tl_rec_train_pop(&xtr, &m) : tl_rec_train_ease(&xtr, lambda, &m, &eb);
+        t1 = tl_time_now_ms();
+    }
+    if (!rc) rc = tl_rec_eval(m, &xtr, &xte, (uint32_t)k, &ev);
+    t2 = tl_time_now_ms();
+    tl_store_close(st);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!rc && opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", model);
+        if (strcmp(model, "ease") == 0) cJSON_AddNumberToObject(j, "lambda", lambda);
+        cJSON_AddNumberToObject(j, "k", ev.k);
+        cJSON_AddNumberToObject(j, "users", ev.users);
+        cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
+        cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);
+        cJSON_AddNumberToObject(j, "precision", ev.precision);
+        cJSON_AddNumberToObject(j, "recall", ev.recall);
+        cJSON_AddNumberToObject(j, "ndcg", ev.ndcg);
+        cJSON_AddNumberToObject(j, "map", ev.map);
+        cJSON_AddNumberToObject(j, "hit_rate", ev.hit_rate);
+        cJSON_AddNumberToObject(j, "coverage", ev.coverage);
+        cJSON_AddNumberToObject(j, "train_seconds", (double)(t1 - t0) / 1000);
+        cJSON_AddNumberToObject(j, "eval_seconds", (double)(t2 - t1) / 1000);
+        print_json(j);
+    } else if (!rc) {
+        printf("%s on %u users with test items (train %llu, test %llu interactions), top %u:\n"
+               "  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f  coverage %.4f\n"
+               "  trained in %.2f s, evaluated in %.2f s\n", model, ev.users,
+               (unsigned long long)xtr.nnz, (unsigned long long)xte.nnz, ev.k, ev.ndcg,
+               ev.precision, ev.recall, ev.map, ev.hit_rate, ev.coverage,
+               (double)(t1 - t0) / 1000, (double)(t2 - t1) / 1000);
+    }
+    tl_model_free(m);
+    tl_csr_fini(&xtr);
+    tl_csr_fini(&xte);
+    return rc ? fail_err("eval", rc, &eb) : EXIT_OK;
+}
+
 /* ---- report --------------------------------------------------------------------- */
 
 static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
@@ -1654,6 +1762,10 @@ static const command_t COMMANDS[] = {
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features.", SEGMENT_OPTS, cmd_segment},
+    {"eval", "eval --train FILE --test FILE [--preset P] [--model pop|ease] [options]",
+     "Offline evaluation of a recommender on a given train/test pair: precision, recall, NDCG "
+     "(ideal DCG over min(K, |test|)), MAP, hit rate and coverage at K, training items left "
+     "out of the candidates.", EVAL_OPTS, cmd_eval},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
      "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
      "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},

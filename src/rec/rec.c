@@ -1,0 +1,326 @@
+/* rec.c -- interaction matrix, popularity and EASE, top-N and evaluation
+ * (see rec.h for the definitions and the evaluation protocol).
+ *
+ * EASE keeps a dense items x items matrix B; scoring a user adds the rows
+ * of B of the items in the user's training row, so a top-N costs
+ * |row| x items operations and no allocation beyond one score vector. */
+#include "rec.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tl_interact_opts_default(tl_interact_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->weight[TL_EV_VIEW] = 1;
+    o->weight[TL_EV_CLICK] = 1;
+    o->weight[TL_EV_FAV] = 2;
+    o->weight[TL_EV_CART] = 3;
+    o->weight[TL_EV_PURCHASE] = 5;
+    o->weight[TL_EV_REVIEW] = 2;
+    o->weight[TL_EV_RATE] = 1;
+    o->min_rating = NAN;
+    o->binary = 0;
+}
+
+/* ---- the matrix ------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t u, i;
+    float w;
+} trip_t;
+
+typedef struct {
+    const tl_interact_opts_t *o;
+    uint64_t from, to;
+    uint32_t nusers, nitems;
+    trip_t *t;
+    size_t n, cap;
+} mctx_t;
+
+static int collect(const tl_evblock_t *b, void *arg) {
+    mctx_t *c = arg;
+    for (uint32_t k = 0; k < b->n; k++) {
+        uint64_t seq = b->first_seq + k;
+        if (seq < c->from || seq >= c->to) continue;
+        uint32_t u = b->user[k], i = b->item[k];
+        float w = c->o->weight[b->type[k]];
+        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0) continue;
+        if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) &&
+            !(b->rating[k] >= c->o->min_rating))
+            continue;
+        if (c->n == c->cap) {
+            size_t nc = c->cap ? c->cap * 2 : 1 << 16;
+            trip_t *nt = realloc(c->t, nc * sizeof *nt);
+            if (!nt) return TL_ENOMEM;
+            c->t = nt;
+            c->cap = nc;
+        }
+        c->t[c->n++] = (trip_t){u, i, c->o->binary ? 1.0f : w};
+    }
+    return 0;
+}
+
+static int cmp_trip(const void *a, const void *b) {
+    const trip_t *x = a, *y = b;
+    if (x->u != y->u) return x->u < y->u ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
+                  tl_csr_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb), *items = tl_store_dict(st, TL_D_ITEM, eb);
+    if (!users || !items) return TL_ENOMEM;
+    mctx_t c = {o, from, to, tl_dict_count(users), tl_dict_count(items), NULL, 0, 0};
+    int rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING,
+                                   collect, &c, eb);
+    if (!rc) qsort(c.t, c.n, sizeof *c.t, cmp_trip);
+    out->nusers = c.nusers;
+    out->nitems = c.nitems;
+    out->rowptr = calloc((size_t)c.nusers + 1, sizeof *out->rowptr);
+    out->col = malloc((c.n ? c.n : 1) * sizeof *out->col);
+    out->val = malloc((c.n ? c.n : 1) * sizeof *out->val);
+    if (!rc && (!out->rowptr || !out->col || !out->val)) rc = TL_ENOMEM;
+    uint64_t k = 0;
+    for (size_t i = 0; !rc && i < c.n; i++) {
+        /* repeated interactions with an item add up (binary: stay 1) */
+        if (k && c.t[i].u == c.t[i - 1].u && c.t[i].i == c.t[i - 1].i) {
+            if (!o->binary) out->val[k - 1] += c.t[i].w;
+            continue;
+        }
+        out->col[k] = c.t[i].i;
+        out->val[k] = c.t[i].w;
+        out->rowptr[c.t[i].u + 1]++;
+        k++;
+    }
+    for (uint32_t u = 0; !rc && u < c.nusers; u++) out->rowptr[u + 1] += out->rowptr[u];
+    out->nnz = k;
+    free(c.t);
+    if (rc) tl_csr_fini(out);
+    return rc;
+}
+
+void tl_csr_fini(tl_csr_t *m) {
+    free(m->rowptr);
+    free(m->col);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- models ---------------------------------------------------------------------- */
+
+struct tl_model {
+    tl_model_kind_t kind;
+    uint32_t nitems;
+    double *pop; /* POP: item scores */
+    float *b;    /* EASE: nitems x nitems, row-major */
+};
+
+tl_model_kind_t tl_model_kind(const tl_model_t *m) { return m->kind; }
+
+void tl_model_free(tl_model_t *m) {
+    if (!m) return;
+    free(m->pop);
+    free(m->b);
+    free(m);
+}
+
+int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out) {
+    tl_model_t *m = calloc(1, sizeof *m);
+    if (!m || !(m->pop = calloc(x->nitems ? x->nitems : 1, sizeof *m->pop))) {
+        tl_model_free(m);
+        return TL_ENOMEM;
+    }
+    m->kind = TL_MODEL_POP;
+    m->nitems = x->nitems;
+    for (uint64_t k = 0; k < x->nnz; k++) m->pop[x->col[k]] += 1; /* users who interacted */
+    *out = m;
+    return 0;
+}
+
+int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb) {
+    uint32_t n = x->nitems;
+    if (n == 0 || n > 40000) {
+        tl_errbuf_set(eb, "EASE needs 1 to 40,000 items (this catalogue has %u)", n);
+        return TL_EINVAL;
+    }
+    double *g = calloc((size_t)n * n, sizeof *g);
+    tl_model_t *m = calloc(1, sizeof *m);
+    if (!g || !m || !(m->b = malloc((size_t)n * n * sizeof *m->b))) {
+        free(g);
+        tl_model_free(m);
+        return TL_ENOMEM;
+    }
+    /* G = X'X: for each user, every pair of the row's items (upper half) */
+    for (uint32_t u = 0; u < x->nusers; u++)
+        for (uint64_t a = x->rowptr[u]; a < x->rowptr[u + 1]; a++) {
+            double va = x->val[a];
+            double *gr = g + (size_t)x->col[a] * n;
+            for (uint64_t c = a; c < x->rowptr[u + 1]; c++) gr[x->col[c]] += va * x->val[c];
+        }
+    for (uint32_t i = 0; i < n; i++) g[(size_t)i * n + i] += lambda;
+    /* P = G^-1 by Cholesky (G is symmetric positive definite for lambda > 0);
+     * LAPACK's upper triangle in row-major is what was filled above */
+    lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, g, (lapack_int)n);
+    if (!info) info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, g, (lapack_int)n);
+    if (info) {
+        free(g);
+        tl_model_free(m);
+        tl_errbuf_set(eb, "EASE: the item Gram matrix is not positive definite (LAPACK info %d); "
+                      "raise --lambda", (int)info);
+        return TL_EINVAL;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < i; j++) g[(size_t)i * n + j] = g[(size_t)j * n + i];
+    /* B = -P / diag(P) by column, zero diagonal */
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n; j++)
+            m->b[(size_t)i * n + j] = i == j ? 0.0f : (float)(-g[(size_t)i * n + j] / g[(size_t)j * n + j]);
+    free(g);
+    m->kind = TL_MODEL_EASE;
+    m->nitems = n;
+    *out = m;
+    return 0;
+}
+
+/* ---- scoring ---------------------------------------------------------------------- */
+
+static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
+    uint32_t n = m->nitems;
+    if (m->kind == TL_MODEL_POP) {
+        for (uint32_t i = 0; i < n; i++) s[i] = (float)m->pop[i];
+        return;
+    }
+    memset(s, 0, n * sizeof *s);
+    if (u >= x->nusers) return;
+    for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
+        const float *row = m->b + (size_t)x->col[k] * n;
+        float v = x->val[k];
+        for (uint32_t i = 0; i < n; i++) s[i] += v * row[i];
+    }
+}
+
+/* Keeps the best n of (item, score) in a small sorted array. */
+static uint32_t select_top(const float *s, uint32_t nitems, const tl_csr_t *x, uint32_t u,
+                           uint32_t n, uint32_t *items, float *scores) {
+    uint32_t got = 0;
+    uint64_t k = u < x->nusers ? x->rowptr[u] : 0, end = u < x->nusers ? x->rowptr[u + 1] : 0;
+    for (uint32_t i = 0; i < nitems; i++) {
+        while (k < end && x->col[k] < i) k++;
+        if (k < end && x->col[k] == i) continue; /* seen in training */
+        float v = s[i];
+        if (got == n && v <= scores[n - 1]) continue;
+        uint32_t p = got < n ? got++ : n - 1;
+        while (p > 0 && scores[p - 1] < v) {
+            scores[p] = scores[p - 1];
+            items[p] = items[p - 1];
+            p--;
+        }
+        scores[p] = v;
+        items[p] = i;
+    }
+    return got;
+}
+
+uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t n,
+                     uint32_t *items, float *scores) {
+    float *s = malloc((size_t)(m->nitems ? m->nitems : 1) * sizeof *s);
+    if (!s || !n) {
+        free(s);
+        return 0;
+    }
+    scores_for(m, train, user, s);
+    uint32_t got = select_top(s, m->nitems, train, user, n, items, scores);
+    free(s);
+    return got;
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+typedef struct {
+    const tl_model_t *m;
+    const tl_csr_t *train, *test;
+    uint32_t k, from, to;
+    double p, r, ndcg, map, hit;
+    uint32_t users;
+    uint8_t *shown; /* items recommended to someone */
+} evjob_t;
+
+static void *eval_part(void *arg) {
+    evjob_t *j = arg;
+    uint32_t n = j->m->nitems;
+    float *s = malloc((size_t)(n ? n : 1) * sizeof *s), *top_s = malloc(j->k * sizeof *top_s);
+    uint32_t *top = malloc(j->k * sizeof *top);
+    if (!s || !top_s || !top) goto done;
+    for (uint32_t u = j->from; u < j->to; u++) {
+        uint64_t a = j->test->rowptr[u], b = j->test->rowptr[u + 1];
+        if (a == b) continue;
+        scores_for(j->m, j->train, u, s);
+        uint32_t got = select_top(s, n, j->train, u, j->k, top, top_s);
+        uint32_t hits = 0, ntest = (uint32_t)(b - a);
+        double dcg = 0, ap = 0;
+        for (uint32_t r = 0; r < got; r++) {
+            j->shown[top[r]] = 1;
+            /* test rows are sorted: binary search */
+            uint64_t lo = a, hi = b;
+            while (lo < hi) {
+                uint64_t mid = (lo + hi) / 2;
+                if (j->test->col[mid] < top[r]) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo < b && j->test->col[lo] == top[r]) {
+                hits++;
+                dcg += 1.0 / log2(r + 2.0);
+                ap += (double)hits / (r + 1);
+            }
+        }
+        double idcg = 0;
+        for (uint32_t r = 0; r < (ntest < j->k ? ntest : j->k); r++) idcg += 1.0 / log2(r + 2.0);
+        j->users++;
+        j->p += (double)hits / j->k;
+        j->r += (double)hits / ntest;
+        j->ndcg += dcg / idcg;
+        j->map += ap / (ntest < j->k ? ntest : j->k);
+        j->hit += hits > 0;
+    }
+done:
+    free(s), free(top_s), free(top);
+    return NULL;
+}
+
+int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test, uint32_t k,
+                tl_eval_t *out) {
+    memset(out, 0, sizeof *out);
+    if (!k || test->nusers > train->nusers || m->nitems < train->nitems) return TL_EINVAL;
+    /* one "shown" table per thread, merged at the end */
+    uint8_t *shown = calloc(2 * (size_t)(m->nitems ? m->nitems : 1), 1);
+    if (!shown) return TL_ENOMEM;
+    evjob_t j[2];
+    for (int h = 0; h < 2; h++)
+        j[h] = (evjob_t){.m = m, .train = train, .test = test, .k = k,
+                         .shown = shown + (size_t)h * (m->nitems ? m->nitems : 1),
+                         .from = h ? test->nusers / 2 : 0, .to = h ? test->nusers : test->nusers / 2};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, eval_part, &j[1]) == 0;
+    eval_part(&j[0]);
+    if (threaded) pthread_join(th, NULL);
+    else eval_part(&j[1]);
+    uint32_t users = j[0].users + j[1].users;
+    out->k = k;
+    out->users = users;
+    if (users) {
+        out->precision = (j[0].p + j[1].p) / users;
+        out->recall = (j[0].r + j[1].r) / users;
+        out->ndcg = (j[0].ndcg + j[1].ndcg) / users;
+        out->map = (j[0].map + j[1].map) / users;
+        out->hit_rate = (j[0].hit + j[1].hit) / users;
+    }
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < m->nitems; i++) c += shown[i] | shown[(m->nitems ? m->nitems : 1) + i];
+    out->coverage = m->nitems ? (double)c / m->nitems : 0;
+    free(shown);
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* rec.h -- recommendations: the user x item interaction matrix, models
+ * trained on it, top-N scoring and offline evaluation.
+ *
+ * The matrix is built from a range of the event log: explicit ratings
+ * (kept as positives when at least min_rating) and implicit events, each
+ * type with its weight; repeated interactions of a user with an item add
+ * up. Models: popularity, and EASE (Steck 2019: a closed-form item-item
+ * model, B = -P / diag(P) with P = (X'X + lambda I)^-1, through LAPACK).
+ *
+ * Evaluation protocol: for every user with test items, the top K of the
+ * items the user did not interact with in training are compared with the
+ * test items: precision, recall, hit rate, MAP, and NDCG with the ideal DCG
+ * over min(K, |test|); catalogue coverage over all lists.
+ */
+#ifndef TL_REC_H
+#define TL_REC_H
+
+#include "store/store.h"
+
+typedef struct {
+    uint32_t nusers, nitems;
+    uint64_t nnz;
+    uint64_t *rowptr; /* nusers + 1 */
+    uint32_t *col;    /* item of each entry, ascending within a row */
+    float *val;       /* weight of each entry */
+} tl_csr_t;
+
+typedef struct {
+    float weight[256];    /* per event type; 0 leaves the type out */
+    double min_rating;    /* rate events: positive when rating >= this (NaN: every rating) */
+    int binary;           /* 1: every kept interaction counts 1 */
+} tl_interact_opts_t;
+
+void tl_interact_opts_default(tl_interact_opts_t *o);
+
+/* The matrix of the events with sequence numbers in [from, to) (to =
+ * UINT64_MAX: to the end), sized to the store's users and items. */
+int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
+                  tl_csr_t *out, tl_errbuf_t *eb);
+void tl_csr_fini(tl_csr_t *m);
+
+typedef enum { TL_MODEL_POP, TL_MODEL_EASE } tl_model_kind_t;
+
+typedef struct tl_model tl_model_t;
+
+int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out);
+int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb);
+void tl_model_free(tl_model_t *m);
+tl_model_kind_t tl_model_kind(const tl_model_t *m);
+
+/* The n best items for a user (those in the user's training row left out),
+ * best first; returns how many were written. */
+uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t n,
+                     uint32_t *items, float *scores);
+
+typedef struct {
+    uint32_t k, users;
+    double precision, recall, ndcg, map, hit_rate, coverage;
+} tl_eval_t;
+
+int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test, uint32_t k,
+                tl_eval_t *out);
+
+#endif
