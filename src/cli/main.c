@@ -1601,8 +1601,12 @@ static int cmd_tag(int argc, char **argv) {
 /* ---- eval ----------------------------------------------------------------------- */
 
 static const optspec_t EVAL_OPTS[] = {
-    {"model", 1, "pop or ease (default ease)"},
+    {"model", 1, "pop, ease or ials (default ease)"},
     {"lambda", 1, "ease: L2 regularisation (default 400)"},
+    {"factors", 1, "ials: latent factors (default 64)"},
+    {"iterations", 1, "ials: alternating iterations (default 15)"},
+    {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
+    {"reg", 1, "ials: L2 regularisation (default 50)"},
     {"train", 1, "the training file (with --preset or the import options of its format)"},
     {"test", 1, "the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
@@ -1628,8 +1632,20 @@ static int cmd_eval(int argc, char **argv) {
     const char *lam = opt(c, &a, "lambda"), *minr = opt(c, &a, "min-rating");
     if (!train || !test) return die_usage(c, "give --train FILE and --test FILE");
     if (!model) model = "ease";
-    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0)
-        return die_usage(c, "--model %s: use pop or ease", model);
+    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0)
+        return die_usage(c, "--model %s: use pop, ease or ials", model);
+    tl_ials_opts_t iopt;
+    tl_ials_opts_default(&iopt);
+    uint64_t fac, its;
+    if ((rc = opt_u64(c, &a, "factors", iopt.factors, 1, 1024, &fac)) ||
+        (rc = opt_u64(c, &a, "iterations", iopt.iterations, 1, 1000, &its)))
+        return rc;
+    iopt.factors = (uint32_t)fac, iopt.iterations = (uint32_t)its;
+    const char *al = opt(c, &a, "alpha"), *rg = opt(c, &a, "reg");
+    if (al && (tl_parse_f64(al, strlen(al), &iopt.alpha) || iopt.alpha < 0))
+        return die_usage(c, "--alpha %s: give a number of at least 0", al);
+    if (rg && (tl_parse_f64(rg, strlen(rg), &iopt.reg) || iopt.reg < 0))
+        return die_usage(c, "--reg %s: give a number of at least 0", rg);
     double lambda = 400;
     if (lam && (tl_parse_f64(lam, strlen(lam), &lambda) || !(lambda > 0)))
         return die_usage(c, "--lambda %s: give a number above 0", lam);
@@ -1666,7 +1682,9 @@ static int cmd_eval(int argc, char **argv) {
     if (!rc) rc = tl_rec_matrix(st, ntrain, UINT64_MAX, &io, &xte, &eb);
     if (!rc) {
         t0 = tl_time_now_ms();
-        rc = strcmp(model, "pop") == 0 ? tl_rec_train_pop(&xtr, &m) : tl_rec_train_ease(&xtr, lambda, &m, &eb);
+        rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&xtr, &m)
+             : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&xtr, &iopt, &m, &eb)
+                                          : tl_rec_train_ease(&xtr, lambda, &m, &eb);
         t1 = tl_time_now_ms();
     }
     if (!rc) rc = tl_rec_eval(m, &xtr, &xte, (uint32_t)k, &ev);
@@ -1763,7 +1781,8 @@ static const command_t COMMANDS[] = {
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features.", SEGMENT_OPTS, cmd_segment},
     {"eval", "eval --train FILE --test FILE [--preset P] [--model pop|ease] [options]",
-     "Offline evaluation of a recommender on a given train/test pair: precision, recall, NDCG "
+     "Offline evaluation of a recommender (popularity, EASE or implicit ALS) on a given "
+     "train/test pair: precision, recall, NDCG "
      "(ideal DCG over min(K, |test|)), MAP, hit rate and coverage at K, training items left "
      "out of the candidates.", EVAL_OPTS, cmd_eval},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "

@@ -6,6 +6,7 @@
  * |row| x items operations and no allocation beyond one score vector. */
 #include "rec.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
@@ -114,9 +115,10 @@ void tl_csr_fini(tl_csr_t *m) {
 
 struct tl_model {
     tl_model_kind_t kind;
-    uint32_t nitems;
+    uint32_t nitems, nusers, f;
     double *pop; /* POP: item scores */
     float *b;    /* EASE: nitems x nitems, row-major */
+    float *xu, *yi; /* IALS: nusers x f and nitems x f factors */
 };
 
 tl_model_kind_t tl_model_kind(const tl_model_t *m) { return m->kind; }
@@ -125,6 +127,8 @@ void tl_model_free(tl_model_t *m) {
     if (!m) return;
     free(m->pop);
     free(m->b);
+    free(m->xu);
+    free(m->yi);
     free(m);
 }
 
@@ -192,6 +196,16 @@ static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float
     uint32_t n = m->nitems;
     if (m->kind == TL_MODEL_POP) {
         for (uint32_t i = 0; i < n; i++) s[i] = (float)m->pop[i];
+        return;
+    }
+    if (m->kind == TL_MODEL_IALS) {
+        if (u >= m->nusers) {
+            memset(s, 0, n * sizeof *s);
+            return;
+        }
+        /* s = Y x_u */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m->f, 1.0f, m->yi, (int)m->f,
+                    m->xu + (size_t)u * m->f, 1, 0.0f, s, 1);
         return;
     }
     memset(s, 0, n * sizeof *s);
@@ -322,5 +336,158 @@ int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test
     for (uint32_t i = 0; i < m->nitems; i++) c += shown[i] | shown[(m->nitems ? m->nitems : 1) + i];
     out->coverage = m->nitems ? (double)c / m->nitems : 0;
     free(shown);
+    return 0;
+}
+
+/* ---- implicit ALS ---------------------------------------------------------------------- */
+
+void tl_ials_opts_default(tl_ials_opts_t *o) {
+    o->factors = 64;
+    o->iterations = 15;
+    o->cg_steps = 3;
+    o->alpha = 5;   /* tuned on MovieLens 100K u1 (docs/BENCHMARKS.md) */
+    o->reg = 50;
+    o->seed = 1;
+}
+
+/* The transpose of a CSR (items x users). */
+static int transpose(const tl_csr_t *x, tl_csr_t *t) {
+    memset(t, 0, sizeof *t);
+    t->nusers = x->nitems, t->nitems = x->nusers, t->nnz = x->nnz;
+    t->rowptr = calloc((size_t)x->nitems + 1, sizeof *t->rowptr);
+    t->col = malloc((x->nnz ? x->nnz : 1) * sizeof *t->col);
+    t->val = malloc((x->nnz ? x->nnz : 1) * sizeof *t->val);
+    if (!t->rowptr || !t->col || !t->val) {
+        tl_csr_fini(t);
+        return TL_ENOMEM;
+    }
+    for (uint64_t k = 0; k < x->nnz; k++) t->rowptr[x->col[k] + 1]++;
+    for (uint32_t i = 0; i < x->nitems; i++) t->rowptr[i + 1] += t->rowptr[i];
+    uint64_t *next = malloc(((size_t)x->nitems + 1) * sizeof *next);
+    if (!next) {
+        tl_csr_fini(t);
+        return TL_ENOMEM;
+    }
+    memcpy(next, t->rowptr, ((size_t)x->nitems + 1) * sizeof *next);
+    for (uint32_t u = 0; u < x->nusers; u++)
+        for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
+            uint64_t p = next[x->col[k]]++;
+            t->col[p] = u;
+            t->val[p] = x->val[k];
+        }
+    free(next);
+    return 0;
+}
+
+typedef struct {
+    const tl_csr_t *r;    /* rows: the side being solved */
+    float *x;             /* that side's factors (rows x f) */
+    const float *y;       /* the other side's factors */
+    const float *gram;    /* Y'Y (f x f) */
+    uint32_t f, from, to, steps;
+    float alpha, reg;
+} cg_job_t;
+
+static float dot(const float *a, const float *b, uint32_t f) {
+    float s = 0;
+    for (uint32_t t = 0; t < f; t++) s += a[t] * b[t];
+    return s;
+}
+
+/* A v for row u: (Y'Y + reg I) v + sum over the row of alpha r (y.v) y. */
+static void apply_a(const cg_job_t *j, uint32_t u, const float *v, float *out) {
+    uint32_t f = j->f;
+    for (uint32_t a = 0; a < f; a++) out[a] = dot(j->gram + (size_t)a * f, v, f) + j->reg * v[a];
+    for (uint64_t k = j->r->rowptr[u]; k < j->r->rowptr[u + 1]; k++) {
+        const float *y = j->y + (size_t)j->r->col[k] * f;
+        float c = j->alpha * j->r->val[k] * dot(y, v, f);
+        for (uint32_t a = 0; a < f; a++) out[a] += c * y[a];
+    }
+}
+
+static void *cg_part(void *arg) {
+    cg_job_t *j = arg;
+    uint32_t f = j->f;
+    float *res = malloc(4 * (size_t)f * sizeof *res);
+    if (!res) return NULL;
+    float *p = res + f, *ap = p + f, *b = ap + f;
+    for (uint32_t u = j->from; u < j->to; u++) {
+        float *x = j->x + (size_t)u * f;
+        /* b = sum over the row of (1 + alpha r) y; the residual b - A x */
+        memset(b, 0, f * sizeof *b);
+        for (uint64_t k = j->r->rowptr[u]; k < j->r->rowptr[u + 1]; k++) {
+            const float *y = j->y + (size_t)j->r->col[k] * f;
+            float c = 1 + j->alpha * j->r->val[k];
+            for (uint32_t a = 0; a < f; a++) b[a] += c * y[a];
+        }
+        apply_a(j, u, x, ap);
+        for (uint32_t a = 0; a < f; a++) res[a] = b[a] - ap[a], p[a] = res[a];
+        float rr = dot(res, res, f);
+        for (uint32_t it = 0; it < j->steps && rr > 1e-12f; it++) {
+            apply_a(j, u, p, ap);
+            float alpha = rr / dot(p, ap, f);
+            for (uint32_t a = 0; a < f; a++) x[a] += alpha * p[a], res[a] -= alpha * ap[a];
+            float rr2 = dot(res, res, f);
+            for (uint32_t a = 0; a < f; a++) p[a] = res[a] + rr2 / rr * p[a];
+            rr = rr2;
+        }
+    }
+    free(res);
+    return NULL;
+}
+
+/* One half-step: solve every row of r for x given y, on two threads. */
+static int half_step(const tl_csr_t *r, float *x, const float *y, uint32_t ny, uint32_t f,
+                     const tl_ials_opts_t *o, float *gram) {
+    /* Y'Y by BLAS (upper triangle), mirrored */
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)f, (int)ny, 1.0f, y, (int)f, 0.0f,
+                gram, (int)f);
+    for (uint32_t a = 0; a < f; a++)
+        for (uint32_t b = 0; b < a; b++) gram[(size_t)a * f + b] = gram[(size_t)b * f + a];
+    cg_job_t j[2];
+    for (int h = 0; h < 2; h++)
+        j[h] = (cg_job_t){r, x, y, gram, f, h ? r->nusers / 2 : 0, h ? r->nusers : r->nusers / 2,
+                          o->cg_steps, (float)o->alpha, (float)o->reg};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, cg_part, &j[1]) == 0;
+    cg_part(&j[0]);
+    if (threaded) pthread_join(th, NULL);
+    else cg_part(&j[1]);
+    return 0;
+}
+
+int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **out,
+                      tl_errbuf_t *eb) {
+    uint32_t f = o->factors;
+    if (f < 1 || f > 1024 || !x->nusers || !x->nitems) {
+        tl_errbuf_set(eb, "iALS needs 1 to 1024 factors and a non-empty matrix");
+        return TL_EINVAL;
+    }
+    tl_csr_t xt;
+    int rc = transpose(x, &xt);
+    if (rc) return rc;
+    tl_model_t *m = calloc(1, sizeof *m);
+    float *gram = malloc((size_t)f * f * sizeof *gram);
+    if (!m || !gram || !(m->xu = malloc((size_t)x->nusers * f * sizeof *m->xu)) ||
+        !(m->yi = malloc((size_t)x->nitems * f * sizeof *m->yi))) {
+        free(gram);
+        tl_model_free(m);
+        tl_csr_fini(&xt);
+        return TL_ENOMEM;
+    }
+    m->kind = TL_MODEL_IALS;
+    m->nusers = x->nusers, m->nitems = x->nitems, m->f = f;
+    tl_rng_t r;
+    tl_rng_seed(&r, o->seed);
+    float scale = 0.1f / sqrtf((float)f);
+    for (size_t k = 0; k < (size_t)x->nusers * f; k++) m->xu[k] = (float)tl_rng_normal(&r) * scale;
+    for (size_t k = 0; k < (size_t)x->nitems * f; k++) m->yi[k] = (float)tl_rng_normal(&r) * scale;
+    for (uint32_t it = 0; it < o->iterations; it++) {
+        half_step(x, m->xu, m->yi, x->nitems, f, o, gram);
+        half_step(&xt, m->yi, m->xu, x->nusers, f, o, gram);
+    }
+    free(gram);
+    tl_csr_fini(&xt);
+    *out = m;
     return 0;
 }

@@ -4,8 +4,9 @@
  * The matrix is built from a range of the event log: explicit ratings
  * (kept as positives when at least min_rating) and implicit events, each
  * type with its weight; repeated interactions of a user with an item add
- * up. Models: popularity, and EASE (Steck 2019: a closed-form item-item
- * model, B = -P / diag(P) with P = (X'X + lambda I)^-1, through LAPACK).
+ * up. Models: popularity, EASE (Steck 2019: a closed-form item-item model,
+ * B = -P / diag(P) with P = (X'X + lambda I)^-1, through LAPACK), and
+ * implicit ALS (factors for users and items).
  *
  * Evaluation protocol: for every user with test items, the top K of the
  * items the user did not interact with in training are compared with the
@@ -39,12 +40,26 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
                   tl_csr_t *out, tl_errbuf_t *eb);
 void tl_csr_fini(tl_csr_t *m);
 
-typedef enum { TL_MODEL_POP, TL_MODEL_EASE } tl_model_kind_t;
+typedef enum { TL_MODEL_POP, TL_MODEL_EASE, TL_MODEL_IALS } tl_model_kind_t;
 
 typedef struct tl_model tl_model_t;
 
 int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out);
 int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb);
+
+/* Implicit ALS (Hu, Koren, Volinsky 2008): confidence 1 + alpha * r for an
+ * observed r, preference 1; each least-squares step solved by a few
+ * conjugate-gradient iterations from the current factors (Takacs et al.),
+ * the Gram matrix by BLAS, users and items each on both cores. */
+typedef struct {
+    uint32_t factors, iterations, cg_steps;
+    double alpha, reg;
+    uint64_t seed;
+} tl_ials_opts_t;
+
+void tl_ials_opts_default(tl_ials_opts_t *o);
+int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **out,
+                      tl_errbuf_t *eb);
 void tl_model_free(tl_model_t *m);
 tl_model_kind_t tl_model_kind(const tl_model_t *m);
 

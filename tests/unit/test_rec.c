@@ -94,6 +94,15 @@ static void test_ease_learns_pairs(void **state) {
     assert_int_equal(items[0], 3); /* the partner of item 2 */
     assert_true(sc[0] > 0.5f);
     tl_model_free(m);
+    /* implicit ALS finds the same partner */
+    tl_ials_opts_t o;
+    tl_ials_opts_default(&o);
+    o.factors = 8, o.reg = 0.1, o.alpha = 10, o.iterations = 10;
+    assert_int_equal(tl_rec_train_ials(&tr, &o, &m, &eb), 0);
+    assert_int_equal(tl_model_kind(m), TL_MODEL_IALS);
+    assert_int_equal(tl_rec_topn(m, &tr, 30, 1, items, sc), 1);
+    assert_int_equal(items[0], 3);
+    tl_model_free(m);
     /* a non-positive lambda on an empty column is refused with a message */
     tl_csr_t empty = tr;
     empty.nitems = 7; /* item 6 never seen: G is singular without lambda */
