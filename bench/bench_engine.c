@@ -6,6 +6,9 @@
  *   bench_engine expr DATA "CONDITION" REPS    -> best ms, size
  *   bench_engine kmeans DATA a,b,c K N_INIT    -> seconds, inertia, k, rows
  *   bench_engine features DATA a,b,c OUT.csv   -> the standardised rows
+ *   bench_engine ials USERS ITEMS NNZ FACTORS  -> nnz, iALS train s, top-10 for
+ *       all users s, us per user, EASE train s (a generated binary matrix
+ *       with Zipf item popularity; iALS 15 iterations, EASE lambda 400)
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rec/rec.h"
 #include "segment/segment.h"
 
 static double now(void) {
@@ -120,7 +124,86 @@ static int bench_apply(const char *dir) {
     return 0;
 }
 
+/* A users x items binary matrix with about nnz entries, item popularity
+ * Zipf(1) and users' row lengths log-normal. */
+static void synth(uint32_t nu, uint32_t ni, uint64_t nnz, tl_csr_t *x) {
+    tl_rng_t r;
+    tl_rng_seed(&r, 42);
+    double *cdf = malloc(ni * sizeof *cdf), z = 0;
+    for (uint32_t i = 0; i < ni; i++) z += 1.0 / (i + 1), cdf[i] = z;
+    uint8_t *seen = calloc(ni, 1);
+    memset(x, 0, sizeof *x);
+    x->nusers = nu, x->nitems = ni;
+    x->rowptr = calloc(nu + 1, sizeof *x->rowptr);
+    x->col = malloc(nnz * 2 * sizeof *x->col);
+    x->val = malloc(nnz * 2 * sizeof *x->val);
+    double mean = (double)nnz / nu;
+    for (uint32_t u = 0; u < nu; u++) {
+        uint32_t len = (uint32_t)(mean * exp(tl_rng_normal(&r) * 0.8 - 0.32));
+        if (len < 5) len = 5;
+        if (len > ni / 2) len = ni / 2;
+        uint32_t start = (uint32_t)x->nnz;
+        while (x->nnz - start < len && x->nnz < nnz * 2) {
+            double v = tl_rng_uniform(&r) * z;
+            uint32_t lo = 0, hi = ni - 1;
+            while (lo < hi) {
+                uint32_t mid = (lo + hi) / 2;
+                if (cdf[mid] < v) lo = mid + 1;
+                else hi = mid;
+            }
+            if (seen[lo]) continue;
+            seen[lo] = 1;
+            x->col[x->nnz] = lo, x->val[x->nnz++] = 1;
+        }
+        for (uint64_t k = start; k < x->nnz; k++) seen[x->col[k]] = 0;
+        /* rows sorted by item */
+        for (uint64_t a = start + 1; a < x->nnz; a++)
+            for (uint64_t b = a; b > start && x->col[b - 1] > x->col[b]; b--) {
+                uint32_t t = x->col[b];
+                x->col[b] = x->col[b - 1], x->col[b - 1] = t;
+            }
+        x->rowptr[u + 1] = x->nnz;
+    }
+    free(cdf);
+    free(seen);
+}
+
+static int bench_ials(uint32_t nu, uint32_t ni, uint64_t nnz, uint32_t f) {
+    tl_csr_t x;
+    synth(nu, ni, nnz, &x);
+    tl_ials_opts_t o;
+    tl_ials_opts_default(&o);
+    o.factors = f;
+    tl_model_t *m;
+    tl_errbuf_t eb = {{0}};
+    double t0 = now();
+    if (tl_rec_train_ials(&x, &o, &m, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    double t1 = now();
+    uint32_t items[10];
+    float sc[10];
+    for (uint32_t u = 0; u < nu; u++) tl_rec_topn(m, &x, u, 10, items, sc);
+    double t2 = now();
+    tl_model_free(m);
+    double t3 = now();
+    if (tl_rec_train_ease(&x, 400, &m, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    double t4 = now();
+    printf("%llu %.3f %.3f %.1f %.3f\n", (unsigned long long)x.nnz, t1 - t0, t2 - t1,
+           (t2 - t1) / nu * 1e6, t4 - t3);
+    tl_model_free(m);
+    tl_csr_fini(&x);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 6 && strcmp(argv[1], "ials") == 0)
+        return bench_ials((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]),
+                          (uint64_t)atoll(argv[4]), (uint32_t)atoi(argv[5]));
     if (argc != 5 && argc != 6) {
         fprintf(stderr, "usage: see the top of bench_engine.c\n");
         return 2;

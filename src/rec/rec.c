@@ -384,55 +384,65 @@ typedef struct {
     float *x;             /* that side's factors (rows x f) */
     const float *y;       /* the other side's factors */
     const float *gram;    /* Y'Y (f x f) */
-    uint32_t f, from, to, steps;
+    uint32_t f, from, to, steps, maxrow;
     float alpha, reg;
 } cg_job_t;
 
-static float dot(const float *a, const float *b, uint32_t f) {
-    float s = 0;
-    for (uint32_t t = 0; t < f; t++) s += a[t] * b[t];
-    return s;
-}
+static float dot(const float *a, const float *b, uint32_t f) { return cblas_sdot((int)f, a, 1, b, 1); }
 
-/* A v for row u: (Y'Y + reg I) v + sum over the row of alpha r (y.v) y. */
-static void apply_a(const cg_job_t *j, uint32_t u, const float *v, float *out) {
-    uint32_t f = j->f;
-    for (uint32_t a = 0; a < f; a++) out[a] = dot(j->gram + (size_t)a * f, v, f) + j->reg * v[a];
-    for (uint64_t k = j->r->rowptr[u]; k < j->r->rowptr[u + 1]; k++) {
-        const float *y = j->y + (size_t)j->r->col[k] * f;
-        float c = j->alpha * j->r->val[k] * dot(y, v, f);
-        for (uint32_t a = 0; a < f; a++) out[a] += c * y[a];
-    }
+/* A v for one row whose other-side factors are gathered in yu (n x f) with
+ * confidence weights c: (Y'Y + reg I) v + Yu' (c .* (Yu v)). BLAS does the
+ * arithmetic; t is scratch of n floats. */
+static void apply_a(const cg_job_t *j, const float *yu, const float *c, uint32_t n, const float *v,
+                    float *out, float *t) {
+    int f = (int)j->f;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0f, j->gram, f, v, 1, 0.0f, out, 1);
+    cblas_saxpy(f, j->reg, v, 1, out, 1);
+    if (!n) return;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, f, 1.0f, yu, f, v, 1, 0.0f, t, 1);
+    for (uint32_t k = 0; k < n; k++) t[k] *= c[k];
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, f, 1.0f, yu, f, t, 1, 1.0f, out, 1);
 }
 
 static void *cg_part(void *arg) {
     cg_job_t *j = arg;
     uint32_t f = j->f;
     float *res = malloc(4 * (size_t)f * sizeof *res);
-    if (!res) return NULL;
-    float *p = res + f, *ap = p + f, *b = ap + f;
+    float *yu = malloc(((size_t)j->maxrow + 1) * f * sizeof *yu);
+    float *c = malloc(((size_t)j->maxrow + 1) * 2 * sizeof *c);
+    if (!res || !yu || !c) {
+        free(res), free(yu), free(c);
+        return NULL;
+    }
+    float *p = res + f, *ap = p + f, *b = ap + f, *t = c + j->maxrow + 1;
     for (uint32_t u = j->from; u < j->to; u++) {
         float *x = j->x + (size_t)u * f;
-        /* b = sum over the row of (1 + alpha r) y; the residual b - A x */
-        memset(b, 0, f * sizeof *b);
-        for (uint64_t k = j->r->rowptr[u]; k < j->r->rowptr[u + 1]; k++) {
-            const float *y = j->y + (size_t)j->r->col[k] * f;
-            float c = 1 + j->alpha * j->r->val[k];
-            for (uint32_t a = 0; a < f; a++) b[a] += c * y[a];
+        uint64_t r0 = j->r->rowptr[u];
+        uint32_t n = (uint32_t)(j->r->rowptr[u + 1] - r0);
+        /* gather the row's other-side factors once for all CG steps */
+        for (uint32_t k = 0; k < n; k++) {
+            memcpy(yu + (size_t)k * f, j->y + (size_t)j->r->col[r0 + k] * f, f * sizeof *yu);
+            c[k] = j->alpha * j->r->val[r0 + k];
         }
-        apply_a(j, u, x, ap);
+        /* b = Yu' (1 + c); the residual b - A x */
+        for (uint32_t k = 0; k < n; k++) t[k] = 1 + c[k];
+        if (n) cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)f, 1.0f, yu, (int)f, t, 1, 0.0f, b, 1);
+        else memset(b, 0, f * sizeof *b);
+        apply_a(j, yu, c, n, x, ap, t);
         for (uint32_t a = 0; a < f; a++) res[a] = b[a] - ap[a], p[a] = res[a];
         float rr = dot(res, res, f);
         for (uint32_t it = 0; it < j->steps && rr > 1e-12f; it++) {
-            apply_a(j, u, p, ap);
+            apply_a(j, yu, c, n, p, ap, t);
             float alpha = rr / dot(p, ap, f);
-            for (uint32_t a = 0; a < f; a++) x[a] += alpha * p[a], res[a] -= alpha * ap[a];
+            cblas_saxpy((int)f, alpha, p, 1, x, 1);
+            cblas_saxpy((int)f, -alpha, ap, 1, res, 1);
             float rr2 = dot(res, res, f);
-            for (uint32_t a = 0; a < f; a++) p[a] = res[a] + rr2 / rr * p[a];
+            float beta = rr2 / rr;
+            for (uint32_t a = 0; a < f; a++) p[a] = res[a] + beta * p[a];
             rr = rr2;
         }
     }
-    free(res);
+    free(res), free(yu), free(c);
     return NULL;
 }
 
@@ -444,10 +454,16 @@ static int half_step(const tl_csr_t *r, float *x, const float *y, uint32_t ny, u
                 gram, (int)f);
     for (uint32_t a = 0; a < f; a++)
         for (uint32_t b = 0; b < a; b++) gram[(size_t)a * f + b] = gram[(size_t)b * f + a];
+    uint32_t maxrow = 0;
+    for (uint32_t u = 0; u < r->nusers; u++)
+        if (r->rowptr[u + 1] - r->rowptr[u] > maxrow) maxrow = (uint32_t)(r->rowptr[u + 1] - r->rowptr[u]);
+    /* split by work (entries), not by rows: popular items are long rows */
+    uint32_t mid = 0;
+    while (mid < r->nusers && r->rowptr[mid] < r->nnz / 2) mid++;
     cg_job_t j[2];
     for (int h = 0; h < 2; h++)
-        j[h] = (cg_job_t){r, x, y, gram, f, h ? r->nusers / 2 : 0, h ? r->nusers : r->nusers / 2,
-                          o->cg_steps, (float)o->alpha, (float)o->reg};
+        j[h] = (cg_job_t){r, x, y, gram, f, h ? mid : 0, h ? r->nusers : mid, o->cg_steps, maxrow,
+                          (float)o->alpha, (float)o->reg};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, cg_part, &j[1]) == 0;
     cg_part(&j[0]);
@@ -477,6 +493,9 @@ int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **o
     }
     m->kind = TL_MODEL_IALS;
     m->nusers = x->nusers, m->nitems = x->nitems, m->f = f;
+    /* Our two threads each call BLAS on small vectors: OpenBLAS's own
+     * threads on top of them would only fight for the two cores. */
+    openblas_set_num_threads(1);
     tl_rng_t r;
     tl_rng_seed(&r, o->seed);
     float scale = 0.1f / sqrtf((float)f);
