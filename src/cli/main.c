@@ -664,7 +664,17 @@ static int cmd_demo(int argc, char **argv) {
     fflush(stdout);
     char *cargv[] = {"cluster", "--features",
                      "monetary_365d,orders,days_since_purchase,price_sensitivity"};
-    return run_cmd("segment", 3, cargv);
+    if ((rc = run_cmd("segment", 3, cargv))) return rc;
+    printf("\n== 10. training implicit ALS and recommending for a few users\n");
+    fflush(stdout);
+    char *targv[] = {"--model", "ials"};
+    if ((rc = run_cmd("train", 2, targv))) return rc;
+    static const char *const who[] = {"u000001", "u000002", "u000003"};
+    for (int i = 0; i < 3; i++) {
+        char *rargv[] = {(char *)who[i], "--n", "5"};
+        if ((rc = run_cmd("recommend", 3, rargv))) return rc;
+    }
+    return EXIT_OK;
 }
 
 /* ---- profile ----------------------------------------------------------------- */
@@ -1722,6 +1732,188 @@ static int cmd_eval(int argc, char **argv) {
     return rc ? fail_err("eval", rc, &eb) : EXIT_OK;
 }
 
+/* ---- train / recommend ------------------------------------------------------------- */
+
+static const optspec_t TRAIN_OPTS[] = {
+    {"model", 1, "pop, ease or ials (default ials)"},
+    {"name", 1, "the model's name in DATA/models (default: the model kind)"},
+    {"lambda", 1, "ease: L2 regularisation (default 400)"},
+    {"factors", 1, "ials: latent factors (default 64)"},
+    {"iterations", 1, "ials: alternating iterations (default 15)"},
+    {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
+    {"reg", 1, "ials: L2 regularisation (default 50)"},
+    {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static void model_path(const char *dir, const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
+}
+
+static int cmd_train(int argc, char **argv) {
+    const command_t *c = command_named("train");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *model = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
+    const char *name = opt(c, &a, "name") ? opt(c, &a, "name") : model;
+    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0)
+        return die_usage(c, "--model %s: use pop, ease or ials", model);
+    for (const char *q = name; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
+            return die_usage(c, "--name: lower-case letters, digits, _ and -");
+    tl_ials_opts_t io;
+    tl_ials_opts_default(&io);
+    uint64_t fac, its;
+    double lambda = 400;
+    const char *lam = opt(c, &a, "lambda"), *al = opt(c, &a, "alpha"), *rg = opt(c, &a, "reg"),
+               *minr = opt(c, &a, "min-rating");
+    if ((rc = opt_u64(c, &a, "factors", io.factors, 1, 1024, &fac)) ||
+        (rc = opt_u64(c, &a, "iterations", io.iterations, 1, 1000, &its)))
+        return rc;
+    io.factors = (uint32_t)fac, io.iterations = (uint32_t)its;
+    if ((lam && (tl_parse_f64(lam, strlen(lam), &lambda) || !(lambda > 0))) ||
+        (al && (tl_parse_f64(al, strlen(al), &io.alpha) || io.alpha < 0)) ||
+        (rg && (tl_parse_f64(rg, strlen(rg), &io.reg) || io.reg < 0)))
+        return die_usage(c, "--lambda, --alpha and --reg take numbers (lambda above 0)");
+    tl_interact_opts_t ix;
+    tl_interact_opts_default(&ix);
+    if (minr && tl_parse_f64(minr, strlen(minr), &ix.min_rating))
+        return die_usage(c, "--min-rating %s: not a number", minr);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    tl_csr_t x = {0};
+    tl_model_t *m = NULL;
+    int64_t t0 = tl_time_now_ms(), t1 = t0;
+    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ix, &x, &eb);
+    if (!rc) {
+        t0 = tl_time_now_ms();
+        rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&x, &m)
+             : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&x, &io, &m, &eb)
+                                          : tl_rec_train_ease(&x, lambda, &m, &eb);
+        t1 = tl_time_now_ms();
+    }
+    char path[4300];
+    if (!rc) {
+        tl_model_set_interactions(m, &ix);
+        snprintf(path, sizeof path, "%s/models", data_dir(&a));
+        mkdir(path, 0700);
+        model_path(data_dir(&a), name, path, sizeof path);
+        rc = tl_model_save(m, path, &eb);
+    }
+    tl_store_close(st);
+    if (!rc && opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", model);
+        cJSON_AddStringToObject(j, "name", name);
+        cJSON_AddNumberToObject(j, "users", x.nusers);
+        cJSON_AddNumberToObject(j, "items", x.nitems);
+        cJSON_AddNumberToObject(j, "interactions", (double)x.nnz);
+        cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+        print_json(j);
+    } else if (!rc) {
+        printf("trained %s (%s) on %u users x %u items, %llu interactions, in %.2f s: %s\n", name,
+               model, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000, path);
+    }
+    tl_model_free(m);
+    tl_csr_fini(&x);
+    return rc ? fail_err("train", rc, &eb) : EXIT_OK;
+}
+
+static const optspec_t REC_OPTS[] = {
+    {"n", 1, "how many items (default 10)"},
+    {"model", 1, "the model's name (default ials)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static int title_row(int n, const char *const *cols, void *arg) {
+    if (n == 1 && cols[0]) snprintf(arg, 256, "%s", cols[0]);
+    return 0;
+}
+
+/* "Title (id)" of an item when the catalogue has a title, else its id. */
+static void item_label(tl_store_t *st, tl_dict_t *items, uint32_t idx, char *out, size_t cap) {
+    char sql[96], title[256] = "";
+    tl_errbuf_t eb = {{0}};
+    snprintf(sql, sizeof sql, "SELECT title FROM items WHERE idx = %u", idx);
+    tl_store_query(st, sql, title_row, title, &eb);
+    const char *id = tl_dict_str(items, idx, NULL);
+    if (title[0]) snprintf(out, cap, "%s (%s)", title, id ? id : "?");
+    else snprintf(out, cap, "%s", id ? id : "?");
+}
+
+static int cmd_recommend(int argc, char **argv) {
+    const command_t *c = command_named("recommend");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give one USER");
+    uint64_t n;
+    if ((rc = opt_u64(c, &a, "n", 10, 1, 1000, &n))) return rc;
+    const char *name = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
+    tl_errbuf_t eb = {{0}};
+    char path[4300];
+    model_path(data_dir(&a), name, path, sizeof path);
+    tl_model_t *m = NULL;
+    tl_store_t *st = NULL;
+    tl_csr_t x = {0};
+    rc = tl_model_load(path, &m, &eb);
+    if (!rc) rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
+    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
+        rc = TL_ENOENT;
+    }
+    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(m), &x, &eb);
+    uint32_t *top = malloc(n * sizeof *top);
+    float *sc = malloc(n * sizeof *sc);
+    uint32_t got = 0;
+    if (!rc && (!top || !sc)) rc = TL_ENOMEM;
+    if (!rc) got = tl_rec_topn(m, &x, u, (uint32_t)n, top, sc);
+    if (!rc) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+        cJSON_AddStringToObject(j, "user", a.pos[0]);
+        cJSON_AddStringToObject(j, "model", name);
+        for (uint32_t i = 0; i < got; i++) {
+            cJSON *o = cJSON_CreateObject();
+            const char *id = tl_dict_str(items, top[i], NULL);
+            cJSON_AddStringToObject(o, "item", id ? id : "");
+            cJSON_AddNumberToObject(o, "score", sc[i]);
+            uint32_t because = tl_rec_because(m, &x, u, top[i]);
+            char reason[600], label[540];
+            if (because != TL_NONE) {
+                item_label(st, items, because, label, sizeof label);
+                snprintf(reason, sizeof reason, "because you showed interest in %s", label);
+            } else {
+                snprintf(reason, sizeof reason, "popular with everybody");
+            }
+            cJSON_AddStringToObject(o, "reason", reason);
+            cJSON_AddItemToArray(arr, o);
+        }
+        if (opt(c, &a, "json")) {
+            print_json(j);
+        } else {
+            printf("top %u for %s (%s):\n", got, a.pos[0], name);
+            cJSON *it;
+            int r = 1;
+            cJSON_ArrayForEach(it, arr)
+                printf("%3d. %-16s %8.4f  %s\n", r++, cJSON_GetObjectItem(it, "item")->valuestring,
+                       cJSON_GetObjectItem(it, "score")->valuedouble,
+                       cJSON_GetObjectItem(it, "reason")->valuestring);
+            cJSON_Delete(j);
+        }
+    }
+    free(top);
+    free(sc);
+    tl_csr_fini(&x);
+    tl_model_free(m);
+    tl_store_close(st);
+    return rc ? fail_err("recommend", rc, &eb) : EXIT_OK;
+}
+
 /* ---- report --------------------------------------------------------------------- */
 
 static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
@@ -1780,6 +1972,12 @@ static const command_t COMMANDS[] = {
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features.", SEGMENT_OPTS, cmd_segment},
+    {"train", "train [--model pop|ease|ials] [--name N] [options]", "Train a recommender on "
+     "every interaction in the store (weights per event type; ratings from --min-rating) and "
+     "save it as DATA/models/NAME.tlm (versioned, checksummed).", TRAIN_OPTS, cmd_train},
+    {"recommend", "recommend USER [-n N] [--model NAME] [--json]", "The top items for a user from "
+     "a trained model, items the user already interacted with left out, each with the reason.",
+     REC_OPTS, cmd_recommend},
     {"eval", "eval --train FILE --test FILE [--preset P] [--model pop|ease] [options]",
      "Offline evaluation of a recommender (popularity, EASE or implicit ALS) on a given "
      "train/test pair: precision, recall, NDCG "

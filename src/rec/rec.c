@@ -7,6 +7,9 @@
 #include "rec.h"
 
 #include <cblas.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <xxhash.h>
 #include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
@@ -119,7 +122,11 @@ struct tl_model {
     double *pop; /* POP: item scores */
     float *b;    /* EASE: nitems x nitems, row-major */
     float *xu, *yi; /* IALS: nusers x f and nitems x f factors */
+    tl_interact_opts_t io;
 };
+
+void tl_model_set_interactions(tl_model_t *m, const tl_interact_opts_t *o) { m->io = *o; }
+const tl_interact_opts_t *tl_model_interactions(const tl_model_t *m) { return &m->io; }
 
 tl_model_kind_t tl_model_kind(const tl_model_t *m) { return m->kind; }
 
@@ -507,6 +514,141 @@ int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **o
     }
     free(gram);
     tl_csr_fini(&xt);
+    *out = m;
+    return 0;
+}
+
+/* ---- explanations ------------------------------------------------------------------------ */
+
+uint32_t tl_model_nitems(const tl_model_t *m) { return m->nitems; }
+
+uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *x, uint32_t u, uint32_t item) {
+    if (m->kind == TL_MODEL_POP || u >= x->nusers || item >= m->nitems) return TL_NONE;
+    uint32_t best = TL_NONE;
+    float bv = -INFINITY;
+    for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
+        uint32_t j = x->col[k];
+        if (j >= m->nitems) continue;
+        float v;
+        if (m->kind == TL_MODEL_EASE) {
+            v = x->val[k] * m->b[(size_t)j * m->nitems + item];
+        } else {
+            const float *a = m->yi + (size_t)j * m->f, *b = m->yi + (size_t)item * m->f;
+            float na = cblas_snrm2((int)m->f, a, 1), nb = cblas_snrm2((int)m->f, b, 1);
+            v = na > 0 && nb > 0 ? cblas_sdot((int)m->f, a, 1, b, 1) / (na * nb) : -INFINITY;
+        }
+        if (v > bv) bv = v, best = j;
+    }
+    return best;
+}
+
+/* ---- model files ------------------------------------------------------------------------- */
+
+#define MODEL_MAGIC "TLMODEL1"
+
+typedef struct {
+    char magic[8];
+    uint32_t version, kind, nitems, nusers, f, pad;
+} mhead_t;
+
+static int wr(FILE *f, XXH3_state_t *h, const void *p, size_t n) {
+    XXH3_64bits_update(h, p, n);
+    return n == 0 || fwrite(p, 1, n, f) == n ? 0 : TL_EIO;
+}
+
+int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    XXH3_state_t *h = XXH3_createState();
+    if (!f || !h) {
+        if (f) fclose(f);
+        XXH3_freeState(h);
+        tl_errbuf_set(eb, "%s: cannot create the model file", tmp);
+        return TL_EIO;
+    }
+    XXH3_64bits_reset(h);
+    mhead_t hd = {MODEL_MAGIC, 1, (uint32_t)m->kind, m->nitems, m->nusers, m->f, 0};
+    memcpy(hd.magic, MODEL_MAGIC, 8);
+    int rc = wr(f, h, &hd, sizeof hd);
+    if (!rc) rc = wr(f, h, &m->io, sizeof m->io);
+    if (!rc && m->kind == TL_MODEL_POP) rc = wr(f, h, m->pop, (size_t)m->nitems * sizeof *m->pop);
+    if (!rc && m->kind == TL_MODEL_EASE)
+        rc = wr(f, h, m->b, (size_t)m->nitems * m->nitems * sizeof *m->b);
+    if (!rc && m->kind == TL_MODEL_IALS) {
+        rc = wr(f, h, m->xu, (size_t)m->nusers * m->f * sizeof *m->xu);
+        if (!rc) rc = wr(f, h, m->yi, (size_t)m->nitems * m->f * sizeof *m->yi);
+    }
+    uint64_t d = XXH3_64bits_digest(h);
+    if (!rc && fwrite(&d, 1, 8, f) != 8) rc = TL_EIO;
+    if (fclose(f) != 0 && !rc) rc = TL_EIO;
+    XXH3_freeState(h);
+    if (!rc && rename(tmp, path) != 0) rc = TL_EIO;
+    if (rc) {
+        unlink(tmp);
+        tl_errbuf_set(eb, "%s: cannot write the model: %s", path, tl_strerror(rc));
+    }
+    return rc;
+}
+
+int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tl_errbuf_set(eb, "%s: no such model; train one with `tailor train`", path);
+        return TL_ENOENT;
+    }
+    mhead_t hd;
+    tl_model_t *m = calloc(1, sizeof *m);
+    int rc = m ? 0 : TL_ENOMEM;
+    if (!rc && (fread(&hd, 1, sizeof hd, f) != sizeof hd || memcmp(hd.magic, MODEL_MAGIC, 8) != 0)) {
+        tl_errbuf_set(eb, "%s: not a tailor model file", path);
+        rc = TL_ECORRUPT;
+    } else if (!rc && hd.version != 1) {
+        tl_errbuf_set(eb, "%s: model file version %u, this tailor reads version 1; train it again",
+                      path, hd.version);
+        rc = TL_EVERSION;
+    } else if (!rc && (hd.kind > TL_MODEL_IALS || hd.nitems == 0 || hd.nitems > 50000000 ||
+                       hd.f > 1024 || (hd.kind == TL_MODEL_EASE && hd.nitems > 40000))) {
+        tl_errbuf_set(eb, "%s: the model file's header is not valid", path);
+        rc = TL_ECORRUPT;
+    }
+    size_t n1 = 0, n2 = 0;
+    if (!rc) {
+        m->kind = (tl_model_kind_t)hd.kind, m->nitems = hd.nitems, m->nusers = hd.nusers, m->f = hd.f;
+        if (m->kind == TL_MODEL_POP) n1 = (size_t)m->nitems * sizeof *m->pop, m->pop = malloc(n1);
+        if (m->kind == TL_MODEL_EASE) n1 = (size_t)m->nitems * m->nitems * sizeof *m->b, m->b = malloc(n1);
+        if (m->kind == TL_MODEL_IALS) {
+            n1 = (size_t)m->nusers * m->f * sizeof *m->xu, m->xu = malloc(n1 ? n1 : 1);
+            n2 = (size_t)m->nitems * m->f * sizeof *m->yi, m->yi = malloc(n2);
+        }
+        void *a1 = m->pop ? (void *)m->pop : m->b ? (void *)m->b : (void *)m->xu;
+        if (!a1 || (m->kind == TL_MODEL_IALS && !m->yi)) rc = TL_ENOMEM;
+        uint64_t d = 0;
+        if (!rc && fread(&m->io, 1, sizeof m->io, f) != sizeof m->io) rc = TL_ECORRUPT;
+        if (!rc && (fread(a1, 1, n1, f) != n1 || (n2 && fread(m->yi, 1, n2, f) != n2) ||
+                    fread(&d, 1, 8, f) != 8 || fgetc(f) != EOF))
+            rc = TL_ECORRUPT;
+        if (!rc) {
+            XXH3_state_t *h = XXH3_createState();
+            XXH3_64bits_reset(h);
+            XXH3_64bits_update(h, &hd, sizeof hd);
+            XXH3_64bits_update(h, &m->io, sizeof m->io);
+            XXH3_64bits_update(h, a1, n1);
+            if (n2) XXH3_64bits_update(h, m->yi, n2);
+            if (XXH3_64bits_digest(h) != d) rc = TL_ECORRUPT;
+            XXH3_freeState(h);
+        }
+        if (rc == TL_ECORRUPT)
+            tl_errbuf_set(eb, "%s: the model file is damaged (wrong size or checksum); train it again",
+                          path);
+    }
+    fclose(f);
+    if (rc) {
+        if (rc == TL_ECORRUPT && !eb->msg[0]) tl_errbuf_set(eb, "%s: the model file is damaged", path);
+        tl_model_free(m);
+        return rc;
+    }
     *out = m;
     return 0;
 }

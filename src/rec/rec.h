@@ -68,6 +68,23 @@ tl_model_kind_t tl_model_kind(const tl_model_t *m);
 uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t n,
                      uint32_t *items, float *scores);
 
+/* For an item recommended to a user, the item of the user's row that
+ * explains it best (EASE: the largest weight B[j][item]; iALS: the row item
+ * whose factors are closest in angle), or TL_NONE (popularity). */
+uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t item);
+
+/* Model files: a header (magic "TLMODEL1", kind, sizes), the interaction
+ * options, the model's arrays, and the XXH3-64 of all of it; written to a temporary
+ * file and renamed. A file of another kind of content, version or size, or
+ * with a wrong checksum, is refused with a message saying which. */
+int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb);
+/* The interaction options a model was trained with (kept in its file, so
+ * serving builds users' rows the same way). */
+void tl_model_set_interactions(tl_model_t *m, const tl_interact_opts_t *o);
+const tl_interact_opts_t *tl_model_interactions(const tl_model_t *m);
+int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb);
+uint32_t tl_model_nitems(const tl_model_t *m);
+
 typedef struct {
     uint32_t k, users;
     double precision, recall, ndcg, map, hit_rate, coverage;
