@@ -1611,8 +1611,10 @@ static int cmd_tag(int argc, char **argv) {
 /* ---- eval ----------------------------------------------------------------------- */
 
 static const optspec_t EVAL_OPTS[] = {
-    {"model", 1, "pop, ease or ials (default ease)"},
+    {"model", 1, "pop, ease, ials or knn (default ease)"},
     {"lambda", 1, "ease: L2 regularisation (default 400)"},
+    {"neighbours", 1, "knn: neighbours kept per item (default 100)"},
+    {"shrink", 1, "knn: similarity shrinkage (default 10)"},
     {"factors", 1, "ials: latent factors (default 64)"},
     {"iterations", 1, "ials: alternating iterations (default 15)"},
     {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
@@ -1621,6 +1623,7 @@ static const optspec_t EVAL_OPTS[] = {
     {"test", 1, "the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
     {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},
+    {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"},
     {"k", 1, "list length (default 10)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -1642,8 +1645,15 @@ static int cmd_eval(int argc, char **argv) {
     const char *lam = opt(c, &a, "lambda"), *minr = opt(c, &a, "min-rating");
     if (!train || !test) return die_usage(c, "give --train FILE and --test FILE");
     if (!model) model = "ease";
-    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0)
-        return die_usage(c, "--model %s: use pop, ease or ials", model);
+    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0 &&
+        strcmp(model, "knn") != 0)
+        return die_usage(c, "--model %s: use pop, ease, ials or knn", model);
+    uint64_t nbrs;
+    double shrink = 10;
+    const char *shr = opt(c, &a, "shrink");
+    if ((rc = opt_u64(c, &a, "neighbours", 100, 1, 1000, &nbrs))) return rc;
+    if (shr && (tl_parse_f64(shr, strlen(shr), &shrink) || shrink < 0))
+        return die_usage(c, "--shrink %s: give a number of at least 0", shr);
     tl_ials_opts_t iopt;
     tl_ials_opts_default(&iopt);
     uint64_t fac, its;
@@ -1663,7 +1673,8 @@ static int cmd_eval(int argc, char **argv) {
     if ((rc = opt_u64(c, &a, "k", 10, 1, 1000, &k))) return rc;
     tl_interact_opts_t io;
     tl_interact_opts_default(&io);
-    io.binary = 1;
+    io.binary = opt(c, &a, "rating-values") == NULL;
+    io.rating_values = !io.binary;
     if (minr && tl_parse_f64(minr, strlen(minr), &io.min_rating))
         return die_usage(c, "--min-rating %s: not a number", minr);
     char dir[] = "/tmp/tailor-eval-XXXXXX";
@@ -1694,6 +1705,7 @@ static int cmd_eval(int argc, char **argv) {
         t0 = tl_time_now_ms();
         rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&xtr, &m)
              : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&xtr, &iopt, &m, &eb)
+             : strcmp(model, "knn") == 0  ? tl_rec_train_knn(&xtr, (uint32_t)nbrs, shrink, &m, &eb)
                                           : tl_rec_train_ease(&xtr, lambda, &m, &eb);
         t1 = tl_time_now_ms();
     }
@@ -1735,9 +1747,11 @@ static int cmd_eval(int argc, char **argv) {
 /* ---- train / recommend ------------------------------------------------------------- */
 
 static const optspec_t TRAIN_OPTS[] = {
-    {"model", 1, "pop, ease or ials (default ials)"},
+    {"model", 1, "pop, ease, ials or knn (default ials)"},
     {"name", 1, "the model's name in DATA/models (default: the model kind)"},
     {"lambda", 1, "ease: L2 regularisation (default 400)"},
+    {"neighbours", 1, "knn: neighbours kept per item (default 100)"},
+    {"shrink", 1, "knn: similarity shrinkage (default 10)"},
     {"factors", 1, "ials: latent factors (default 64)"},
     {"iterations", 1, "ials: alternating iterations (default 15)"},
     {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
@@ -1757,8 +1771,15 @@ static int cmd_train(int argc, char **argv) {
     if (rc) return rc < 0 ? EXIT_OK : rc;
     const char *model = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
     const char *name = opt(c, &a, "name") ? opt(c, &a, "name") : model;
-    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0)
-        return die_usage(c, "--model %s: use pop, ease or ials", model);
+    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0 &&
+        strcmp(model, "knn") != 0)
+        return die_usage(c, "--model %s: use pop, ease, ials or knn", model);
+    uint64_t nbrs;
+    double shrink = 10;
+    const char *shr = opt(c, &a, "shrink");
+    if ((rc = opt_u64(c, &a, "neighbours", 100, 1, 1000, &nbrs))) return rc;
+    if (shr && (tl_parse_f64(shr, strlen(shr), &shrink) || shrink < 0))
+        return die_usage(c, "--shrink %s: give a number of at least 0", shr);
     for (const char *q = name; *q; q++)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
             return die_usage(c, "--name: lower-case letters, digits, _ and -");
@@ -1791,6 +1812,7 @@ static int cmd_train(int argc, char **argv) {
         t0 = tl_time_now_ms();
         rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&x, &m)
              : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&x, &io, &m, &eb)
+             : strcmp(model, "knn") == 0  ? tl_rec_train_knn(&x, (uint32_t)nbrs, shrink, &m, &eb)
                                           : tl_rec_train_ease(&x, lambda, &m, &eb);
         t1 = tl_time_now_ms();
     }
@@ -1823,7 +1845,7 @@ static int cmd_train(int argc, char **argv) {
 
 static const optspec_t REC_OPTS[] = {
     {"n", 1, "how many items (default 10)"},
-    {"model", 1, "the model's name (default ials)"},
+    {"model", 1, "the model's name (default ials; knn for similar)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -1914,6 +1936,68 @@ static int cmd_recommend(int argc, char **argv) {
     return rc ? fail_err("recommend", rc, &eb) : EXIT_OK;
 }
 
+static int cmd_similar(int argc, char **argv) {
+    const command_t *c = command_named("similar");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give one ITEM");
+    uint64_t n;
+    if ((rc = opt_u64(c, &a, "n", 10, 1, 1000, &n))) return rc;
+    const char *name = opt(c, &a, "model") ? opt(c, &a, "model") : "knn";
+    tl_errbuf_t eb = {{0}};
+    char path[4300];
+    model_path(data_dir(&a), name, path, sizeof path);
+    tl_model_t *m = NULL;
+    tl_store_t *st = NULL;
+    rc = tl_model_load(path, &m, &eb);
+    if (!rc && tl_model_kind(m) != TL_MODEL_KNN) {
+        tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
+        rc = TL_EINVAL;
+    }
+    if (!rc) rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
+    uint32_t it = items ? tl_dict_find(items, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    if (!rc && it == TL_NONE) {
+        tl_errbuf_set(&eb, "no item \"%s\" in %s", a.pos[0], data_dir(&a));
+        rc = TL_ENOENT;
+    }
+    uint32_t *nb = malloc(n * sizeof *nb), got = 0;
+    float *sim = malloc(n * sizeof *sim);
+    if (!rc && (!nb || !sim)) rc = TL_ENOMEM;
+    if (!rc) got = tl_rec_similar(m, it, (uint32_t)n, nb, sim);
+    if (!rc) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+        cJSON_AddStringToObject(j, "item", a.pos[0]);
+        char label[540];
+        for (uint32_t i = 0; i < got; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "item", tl_dict_str(items, nb[i], NULL));
+            cJSON_AddNumberToObject(o, "similarity", sim[i]);
+            item_label(st, items, nb[i], label, sizeof label);
+            cJSON_AddStringToObject(o, "label", label);
+            cJSON_AddItemToArray(arr, o);
+        }
+        if (opt(c, &a, "json")) {
+            print_json(j);
+        } else {
+            item_label(st, items, it, label, sizeof label);
+            printf("items like %s:\n", label);
+            cJSON *o;
+            int r = 1;
+            cJSON_ArrayForEach(o, arr)
+                printf("%3d. %.4f  %s\n", r++, cJSON_GetObjectItem(o, "similarity")->valuedouble,
+                       cJSON_GetObjectItem(o, "label")->valuestring);
+            cJSON_Delete(j);
+        }
+    }
+    free(nb);
+    free(sim);
+    tl_model_free(m);
+    tl_store_close(st);
+    return rc ? fail_err("similar", rc, &eb) : EXIT_OK;
+}
+
 /* ---- report --------------------------------------------------------------------- */
 
 static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
@@ -1978,6 +2062,9 @@ static const command_t COMMANDS[] = {
     {"recommend", "recommend USER [-n N] [--model NAME] [--json]", "The top items for a user from "
      "a trained model, items the user already interacted with left out, each with the reason.",
      REC_OPTS, cmd_recommend},
+    {"similar", "similar ITEM [--n N] [--model NAME] [--json]", "The items most like ITEM by "
+     "an item-kNN model (cosine of who interacted with them, with shrinkage).", REC_OPTS,
+     cmd_similar},
     {"eval", "eval --train FILE --test FILE [--preset P] [--model pop|ease] [options]",
      "Offline evaluation of a recommender (popularity, EASE or implicit ALS) on a given "
      "train/test pair: precision, recall, NDCG "

@@ -62,6 +62,8 @@ static int collect(const tl_evblock_t *b, void *arg) {
             c->t = nt;
             c->cap = nc;
         }
+        if (c->o->rating_values && b->type[k] == TL_EV_RATE && !isnan(b->rating[k]))
+            w = b->rating[k]; /* the rating itself is the strength */
         c->t[c->n++] = (trip_t){u, i, c->o->binary ? 1.0f : w};
     }
     return 0;
@@ -122,6 +124,9 @@ struct tl_model {
     double *pop; /* POP: item scores */
     float *b;    /* EASE: nitems x nitems, row-major */
     float *xu, *yi; /* IALS: nusers x f and nitems x f factors */
+    uint32_t k;     /* KNN: neighbours per item */
+    uint32_t *nbr;  /* KNN: nitems x k neighbour items (TL_NONE pads) */
+    float *sim;     /* KNN: their similarities */
     tl_interact_opts_t io;
 };
 
@@ -136,6 +141,8 @@ void tl_model_free(tl_model_t *m) {
     free(m->b);
     free(m->xu);
     free(m->yi);
+    free(m->nbr);
+    free(m->sim);
     free(m);
 }
 
@@ -203,6 +210,18 @@ static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float
     uint32_t n = m->nitems;
     if (m->kind == TL_MODEL_POP) {
         for (uint32_t i = 0; i < n; i++) s[i] = (float)m->pop[i];
+        return;
+    }
+    if (m->kind == TL_MODEL_KNN) {
+        memset(s, 0, n * sizeof *s);
+        if (u >= x->nusers) return;
+        for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++) {
+            uint32_t j = x->col[q];
+            if (j >= n) continue;
+            const uint32_t *nb = m->nbr + (size_t)j * m->k;
+            const float *sm = m->sim + (size_t)j * m->k;
+            for (uint32_t t = 0; t < m->k && nb[t] != TL_NONE; t++) s[nb[t]] += x->val[q] * sm[t];
+        }
         return;
     }
     if (m->kind == TL_MODEL_IALS) {
@@ -532,6 +551,10 @@ uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *x, uint32_t u, uint
         float v;
         if (m->kind == TL_MODEL_EASE) {
             v = x->val[k] * m->b[(size_t)j * m->nitems + item];
+        } else if (m->kind == TL_MODEL_KNN) {
+            v = -INFINITY;
+            for (uint32_t t = 0; t < m->k && m->nbr[(size_t)j * m->k + t] != TL_NONE; t++)
+                if (m->nbr[(size_t)j * m->k + t] == item) v = m->sim[(size_t)j * m->k + t];
         } else {
             const float *a = m->yi + (size_t)j * m->f, *b = m->yi + (size_t)item * m->f;
             float na = cblas_snrm2((int)m->f, a, 1), nb = cblas_snrm2((int)m->f, b, 1);
@@ -568,7 +591,8 @@ int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
         return TL_EIO;
     }
     XXH3_64bits_reset(h);
-    mhead_t hd = {MODEL_MAGIC, 1, (uint32_t)m->kind, m->nitems, m->nusers, m->f, 0};
+    mhead_t hd = {MODEL_MAGIC, 1, (uint32_t)m->kind, m->nitems, m->nusers,
+                  m->kind == TL_MODEL_KNN ? m->k : m->f, 0};
     memcpy(hd.magic, MODEL_MAGIC, 8);
     int rc = wr(f, h, &hd, sizeof hd);
     if (!rc) rc = wr(f, h, &m->io, sizeof m->io);
@@ -578,6 +602,10 @@ int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
     if (!rc && m->kind == TL_MODEL_IALS) {
         rc = wr(f, h, m->xu, (size_t)m->nusers * m->f * sizeof *m->xu);
         if (!rc) rc = wr(f, h, m->yi, (size_t)m->nitems * m->f * sizeof *m->yi);
+    }
+    if (!rc && m->kind == TL_MODEL_KNN) {
+        rc = wr(f, h, m->nbr, (size_t)m->nitems * m->k * sizeof *m->nbr);
+        if (!rc) rc = wr(f, h, m->sim, (size_t)m->nitems * m->k * sizeof *m->sim);
     }
     uint64_t d = XXH3_64bits_digest(h);
     if (!rc && fwrite(&d, 1, 8, f) != 8) rc = TL_EIO;
@@ -608,7 +636,7 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "%s: model file version %u, this tailor reads version 1; train it again",
                       path, hd.version);
         rc = TL_EVERSION;
-    } else if (!rc && (hd.kind > TL_MODEL_IALS || hd.nitems == 0 || hd.nitems > 50000000 ||
+    } else if (!rc && (hd.kind > TL_MODEL_KNN || hd.nitems == 0 || hd.nitems > 50000000 ||
                        hd.f > 1024 || (hd.kind == TL_MODEL_EASE && hd.nitems > 40000))) {
         tl_errbuf_set(eb, "%s: the model file's header is not valid", path);
         rc = TL_ECORRUPT;
@@ -622,11 +650,18 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
             n1 = (size_t)m->nusers * m->f * sizeof *m->xu, m->xu = malloc(n1 ? n1 : 1);
             n2 = (size_t)m->nitems * m->f * sizeof *m->yi, m->yi = malloc(n2);
         }
-        void *a1 = m->pop ? (void *)m->pop : m->b ? (void *)m->b : (void *)m->xu;
-        if (!a1 || (m->kind == TL_MODEL_IALS && !m->yi)) rc = TL_ENOMEM;
+        float *a2 = m->yi;
+        if (m->kind == TL_MODEL_KNN) {
+            m->k = m->f, m->f = 0;
+            n1 = (size_t)m->nitems * m->k * sizeof *m->nbr, m->nbr = malloc(n1 ? n1 : 1);
+            n2 = (size_t)m->nitems * m->k * sizeof *m->sim, m->sim = malloc(n2 ? n2 : 1);
+            a2 = m->sim;
+        }
+        void *a1 = m->pop ? (void *)m->pop : m->b ? (void *)m->b : m->xu ? (void *)m->xu : (void *)m->nbr;
+        if (!a1 || ((m->kind == TL_MODEL_IALS || m->kind == TL_MODEL_KNN) && !a2)) rc = TL_ENOMEM;
         uint64_t d = 0;
         if (!rc && fread(&m->io, 1, sizeof m->io, f) != sizeof m->io) rc = TL_ECORRUPT;
-        if (!rc && (fread(a1, 1, n1, f) != n1 || (n2 && fread(m->yi, 1, n2, f) != n2) ||
+        if (!rc && (fread(a1, 1, n1, f) != n1 || (n2 && fread(a2, 1, n2, f) != n2) ||
                     fread(&d, 1, 8, f) != 8 || fgetc(f) != EOF))
             rc = TL_ECORRUPT;
         if (!rc) {
@@ -635,7 +670,7 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
             XXH3_64bits_update(h, &hd, sizeof hd);
             XXH3_64bits_update(h, &m->io, sizeof m->io);
             XXH3_64bits_update(h, a1, n1);
-            if (n2) XXH3_64bits_update(h, m->yi, n2);
+            if (n2) XXH3_64bits_update(h, a2, n2);
             if (XXH3_64bits_digest(h) != d) rc = TL_ECORRUPT;
             XXH3_freeState(h);
         }
@@ -651,4 +686,114 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
     }
     *out = m;
     return 0;
+}
+
+/* ---- item-kNN ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const tl_csr_t *x, *xt;
+    const double *norm;
+    tl_model_t *m;
+    double shrink;
+    uint32_t from, to;
+    int rc;
+} knn_job_t;
+
+static void *knn_part(void *arg) {
+    knn_job_t *j = arg;
+    uint32_t n = j->x->nitems, k = j->m->k;
+    float *acc = calloc(n ? n : 1, sizeof *acc);
+    uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
+    if (!acc || !touched) {
+        free(acc), free(touched);
+        j->rc = TL_ENOMEM;
+        return NULL;
+    }
+    for (uint32_t i = j->from; i < j->to; i++) {
+        uint32_t nt = 0;
+        /* co-occurrence of i with every item, through i's users */
+        for (uint64_t a = j->xt->rowptr[i]; a < j->xt->rowptr[i + 1]; a++) {
+            uint32_t u = j->xt->col[a];
+            float vi = j->xt->val[a];
+            for (uint64_t b = j->x->rowptr[u]; b < j->x->rowptr[u + 1]; b++) {
+                uint32_t t = j->x->col[b];
+                if (t == i) continue;
+                if (acc[t] == 0) touched[nt++] = t;
+                acc[t] += vi * j->x->val[b];
+            }
+        }
+        uint32_t *nb = j->m->nbr + (size_t)i * k;
+        float *sm = j->m->sim + (size_t)i * k;
+        uint32_t got = 0;
+        for (uint32_t q = 0; q < nt; q++) {
+            uint32_t t = touched[q];
+            float v = (float)(acc[t] / (j->norm[i] * j->norm[t] + j->shrink));
+            acc[t] = 0;
+            if (got == k && v <= sm[k - 1]) continue;
+            uint32_t p = got < k ? got++ : k - 1;
+            while (p > 0 && (sm[p - 1] < v || (sm[p - 1] == v && nb[p - 1] > t))) {
+                sm[p] = sm[p - 1], nb[p] = nb[p - 1];
+                p--;
+            }
+            sm[p] = v, nb[p] = t;
+        }
+        for (uint32_t q = got; q < k; q++) nb[q] = TL_NONE, sm[q] = 0;
+    }
+    free(acc), free(touched);
+    return NULL;
+}
+
+int tl_rec_train_knn(const tl_csr_t *x, uint32_t k, double shrink, tl_model_t **out,
+                     tl_errbuf_t *eb) {
+    if (k < 1 || k > 1000 || !x->nitems) {
+        tl_errbuf_set(eb, "item-kNN needs 1 to 1000 neighbours and a non-empty catalogue");
+        return TL_EINVAL;
+    }
+    tl_csr_t xt;
+    int rc = transpose(x, &xt);
+    if (rc) return rc;
+    tl_model_t *m = calloc(1, sizeof *m);
+    double *norm = calloc(x->nitems, sizeof *norm);
+    if (!m || !norm || !(m->nbr = malloc((size_t)x->nitems * k * sizeof *m->nbr)) ||
+        !(m->sim = malloc((size_t)x->nitems * k * sizeof *m->sim))) {
+        free(norm);
+        tl_model_free(m);
+        tl_csr_fini(&xt);
+        return TL_ENOMEM;
+    }
+    for (uint64_t q = 0; q < x->nnz; q++) norm[x->col[q]] += (double)x->val[q] * x->val[q];
+    for (uint32_t i = 0; i < x->nitems; i++) norm[i] = sqrt(norm[i]);
+    m->kind = TL_MODEL_KNN;
+    m->nitems = x->nitems;
+    m->nusers = x->nusers;
+    m->k = k;
+    /* split the items by work: long columns cost more */
+    uint32_t mid = 0;
+    while (mid < xt.nusers && xt.rowptr[mid] < xt.nnz / 2) mid++;
+    knn_job_t j[2] = {{x, &xt, norm, m, shrink, 0, mid, 0}, {x, &xt, norm, m, shrink, mid, x->nitems, 0}};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, knn_part, &j[1]) == 0;
+    knn_part(&j[0]);
+    if (threaded) pthread_join(th, NULL);
+    else knn_part(&j[1]);
+    free(norm);
+    tl_csr_fini(&xt);
+    rc = j[0].rc ? j[0].rc : j[1].rc;
+    if (rc) {
+        tl_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t *items,
+                        float *sims) {
+    if (m->kind != TL_MODEL_KNN || item >= m->nitems) return 0;
+    uint32_t got = 0;
+    for (uint32_t t = 0; t < m->k && got < n && m->nbr[(size_t)item * m->k + t] != TL_NONE; t++) {
+        items[got] = m->nbr[(size_t)item * m->k + t];
+        sims[got++] = m->sim[(size_t)item * m->k + t];
+    }
+    return got;
 }

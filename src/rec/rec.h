@@ -30,6 +30,7 @@ typedef struct {
     float weight[256];    /* per event type; 0 leaves the type out */
     double min_rating;    /* rate events: positive when rating >= this (NaN: every rating) */
     int binary;           /* 1: every kept interaction counts 1 */
+    int rating_values;    /* 1: a rate event counts its rating (not with binary) */
 } tl_interact_opts_t;
 
 void tl_interact_opts_default(tl_interact_opts_t *o);
@@ -40,7 +41,7 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
                   tl_csr_t *out, tl_errbuf_t *eb);
 void tl_csr_fini(tl_csr_t *m);
 
-typedef enum { TL_MODEL_POP, TL_MODEL_EASE, TL_MODEL_IALS } tl_model_kind_t;
+typedef enum { TL_MODEL_POP, TL_MODEL_EASE, TL_MODEL_IALS, TL_MODEL_KNN } tl_model_kind_t;
 
 typedef struct tl_model tl_model_t;
 
@@ -58,6 +59,16 @@ typedef struct {
 } tl_ials_opts_t;
 
 void tl_ials_opts_default(tl_ials_opts_t *o);
+
+/* Item-kNN: cosine similarity of the items' user vectors with shrinkage,
+ * sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrink), the k most similar kept
+ * per item. A user's score for an item sums its similarities to the items
+ * of the user's row. */
+int tl_rec_train_knn(const tl_csr_t *x, uint32_t k, double shrink, tl_model_t **out,
+                     tl_errbuf_t *eb);
+/* The neighbours of an item, most similar first; returns how many. */
+uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t *items,
+                        float *sims);
 int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **out,
                       tl_errbuf_t *eb);
 void tl_model_free(tl_model_t *m);

@@ -10,7 +10,7 @@
 D=$TMP/w
 "$TAILOR" gen --users 2000 --items 300 --days 30 --seed 4 --out "$TMP/world" >/dev/null
 "$TAILOR" --data "$D" import "$TMP"/world/{users,items,events}.csv >/dev/null
-for m in pop ease ials; do
+for m in pop ease ials knn; do
     check_cmd "train $m" bash -c "'$TAILOR' --data '$D' train --model $m >/dev/null"
 done
 u=$("$TAILOR" --data "$D" profile build >/dev/null; "$TAILOR" --data "$D" profile export | python3 -c 'import csv,sys; print(max(csv.DictReader(sys.stdin), key=lambda r: int(r["events"]))["user"])')
@@ -28,6 +28,16 @@ assert scores == sorted(scores, reverse=True)
 assert all(i["reason"].startswith("because you showed interest in ") for i in r["items"])
 EOF
 check "pop explains by popularity" "$("$TAILOR" --data "$D" recommend "$u" --n 1 --model pop --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["reason"])')" "popular with everybody"
+item=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["item"])' <"$TMP/rec.json")
+"$TAILOR" --data "$D" similar "$item" --n 5 --json >"$TMP/sim.json"
+check_cmd "similar: five neighbours, most similar first, not the item itself" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = [i["similarity"] for i in d["items"]]
+assert d["item"] == sys.argv[2] and len(s) == 5 and s == sorted(s, reverse=True) and 0 < s[0] <= 1.000001
+assert sys.argv[2] not in [i["item"] for i in d["items"]]' "$TMP/sim.json" "$item"
+"$TAILOR" --data "$D" similar "$item" --model ease >/dev/null 2>&1
+check "similar with a model that is not kNN: exit 1" "$?" 1
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
 check "recommend for an unknown user: exit 1" "$?" 1
 printf 'junk' | dd of="$D/models/ease.tlm" bs=1 seek=100 conv=notrunc 2>/dev/null

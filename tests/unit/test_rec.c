@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -102,6 +103,28 @@ static void test_ease_learns_pairs(void **state) {
     assert_int_equal(tl_model_kind(m), TL_MODEL_IALS);
     assert_int_equal(tl_rec_topn(m, &tr, 30, 1, items, sc), 1);
     assert_int_equal(items[0], 3);
+    tl_model_free(m);
+    /* item-kNN: an item's nearest neighbour is its partner */
+    assert_int_equal(tl_rec_train_knn(&tr, 3, 0, &m, &eb), 0);
+    uint32_t nb[3];
+    float sim[3];
+    assert_int_equal(tl_rec_similar(m, 4, 3, nb, sim), 1); /* only 5 co-occurs with 4 */
+    assert_int_equal(nb[0], 5);
+    assert_true(fabsf(sim[0] - 1.0f) < 1e-6f); /* identical user sets: cosine 1 */
+    assert_int_equal(tl_rec_topn(m, &tr, 30, 1, items, sc), 1);
+    assert_int_equal(items[0], 3);
+    /* the model survives a save and a load */
+    char path[] = "/tmp/tailor-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(tl_model_save(m, path, &eb), 0);
+    tl_model_t *m2;
+    assert_int_equal(tl_model_load(path, &m2, &eb), 0);
+    assert_int_equal(tl_rec_similar(m2, 4, 3, nb, sim), 1);
+    assert_int_equal(nb[0], 5);
+    tl_model_free(m2);
+    unlink(path);
     tl_model_free(m);
     /* a non-positive lambda on an empty column is refused with a message */
     tl_csr_t empty = tr;
