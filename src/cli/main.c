@@ -1845,6 +1845,13 @@ static int cmd_train(int argc, char **argv) {
 
 static const optspec_t REC_OPTS[] = {
     {"n", 1, "how many items (default 10)"},
+    {"diversity", 1, "recommend: 0..1, weight of category diversity (MMR; default 0)"},
+    {"tail-boost", 1, "recommend: added to scaled scores times 1 - popularity (default 0)"},
+    {"head-cap", 1, "recommend: most share of the list from the top 10 % most popular (default 1)"},
+    {"category", 1, "recommend: only these top-level categories, comma-separated"},
+    {"exclude-category", 1, "recommend: not these top-level categories"},
+    {"repurchase", 1, "recommend: categories whose items may be recommended again"},
+    {"exclude", 1, "recommend: items never to show (hidden, out of stock), comma-separated"},
     {"model", 1, "the model's name (default ials; knn for similar)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -1890,29 +1897,78 @@ static int cmd_recommend(int argc, char **argv) {
         rc = TL_ENOENT;
     }
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(m), &x, &eb);
-    uint32_t *top = malloc(n * sizeof *top);
-    float *sc = malloc(n * sizeof *sc);
+    tl_serve_opts_t so = {0};
+    so.head_share = 0.10, so.head_cap = 1;
+    uint32_t *cats = NULL;
+    tl_dict_t *catnames = NULL;
+    uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
+    const char *dv = opt(c, &a, "diversity"), *tb = opt(c, &a, "tail-boost"), *hc = opt(c, &a, "head-cap");
+    if ((dv && (tl_parse_f64(dv, strlen(dv), &so.diversity) || so.diversity < 0 || so.diversity > 1)) ||
+        (tb && (tl_parse_f64(tb, strlen(tb), &so.tail_boost) || so.tail_boost < 0)) ||
+        (hc && (tl_parse_f64(hc, strlen(hc), &so.head_cap) || so.head_cap < 0 || so.head_cap > 1))) {
+        tl_errbuf_set(&eb, "--diversity and --head-cap take 0..1, --tail-boost a number >= 0");
+        if (!rc) rc = TL_EINVAL;
+    }
+    if (!rc) rc = tl_rec_item_categories(st, tl_model_nitems(m), &cats, &catnames, &eb);
+    if (!rc) {
+        so.item_cat = cats;
+        so.ncats = tl_dict_count(catnames);
+        const char *lists[3] = {opt(c, &a, "category"), opt(c, &a, "exclude-category"),
+                                opt(c, &a, "repurchase")};
+        uint8_t **masks[3] = {&inc, &exc, &rep};
+        for (int l = 0; l < 3 && !rc; l++) {
+            if (!lists[l]) continue;
+            *masks[l] = calloc(so.ncats + 1, 1);
+            for (const char *q = lists[l]; *q && *masks[l];) {
+                size_t len = strcspn(q, ",");
+                uint32_t code = tl_dict_find(catnames, q, len);
+                if (code == TL_NONE) {
+                    tl_errbuf_set(&eb, "no category \"%.*s\" in the catalogue", (int)len, q);
+                    rc = TL_EINVAL;
+                    break;
+                }
+                (*masks[l])[code] = 1;
+                q += len + (q[len] == ',');
+            }
+        }
+        so.include_cat = inc, so.exclude_cat = exc, so.repurchase_cat = rep;
+        const char *ex = opt(c, &a, "exclude");
+        if (ex && (exi = calloc(tl_model_nitems(m) + 1, 1))) {
+            for (const char *q = ex; *q;) {
+                size_t len = strcspn(q, ",");
+                uint32_t it = tl_dict_find(items, q, len);
+                if (it != TL_NONE && it < tl_model_nitems(m)) exi[it] = 1;
+                q += len + (q[len] == ',');
+            }
+            so.exclude_item = exi;
+        }
+    }
+    tl_model_t *popm = NULL;
+    if (!rc) rc = tl_rec_train_pop(&x, &popm);
+    tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
-    if (!rc && (!top || !sc)) rc = TL_ENOMEM;
-    if (!rc) got = tl_rec_topn(m, &x, u, (uint32_t)n, top, sc);
+    if (!rc && !sv) rc = TL_ENOMEM;
+    if (!rc) got = tl_rec_serve(m, popm, &x, u, (uint32_t)n, &so, sv);
     if (!rc) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
         cJSON_AddStringToObject(j, "user", a.pos[0]);
         cJSON_AddStringToObject(j, "model", name);
         for (uint32_t i = 0; i < got; i++) {
             cJSON *o = cJSON_CreateObject();
-            const char *id = tl_dict_str(items, top[i], NULL);
+            const char *id = tl_dict_str(items, sv[i].item, NULL);
             cJSON_AddStringToObject(o, "item", id ? id : "");
-            cJSON_AddNumberToObject(o, "score", sc[i]);
-            uint32_t because = tl_rec_because(m, &x, u, top[i]);
+            cJSON_AddNumberToObject(o, "score", sv[i].score);
             char reason[600], label[540];
-            if (because != TL_NONE) {
-                item_label(st, items, because, label, sizeof label);
+            if (sv[i].because != TL_NONE) {
+                item_label(st, items, sv[i].because, label, sizeof label);
                 snprintf(reason, sizeof reason, "because you showed interest in %s", label);
             } else {
-                snprintf(reason, sizeof reason, "popular with everybody");
+                snprintf(reason, sizeof reason, sv[i].cold ? "popular with everybody (no history yet)"
+                                                           : "popular with everybody");
             }
             cJSON_AddStringToObject(o, "reason", reason);
+            if (cats && cats[sv[i].item] != TL_NONE)
+                cJSON_AddStringToObject(o, "category", tl_dict_str(catnames, cats[sv[i].item], NULL));
             cJSON_AddItemToArray(arr, o);
         }
         if (opt(c, &a, "json")) {
@@ -1928,8 +1984,11 @@ static int cmd_recommend(int argc, char **argv) {
             cJSON_Delete(j);
         }
     }
-    free(top);
-    free(sc);
+    free(sv);
+    tl_model_free(popm);
+    free(cats);
+    tl_dict_free(catnames);
+    free(inc), free(exc), free(rep), free(exi);
     tl_csr_fini(&x);
     tl_model_free(m);
     tl_store_close(st);

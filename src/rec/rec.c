@@ -797,3 +797,141 @@ uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t
     }
     return got;
 }
+
+/* ---- serving ------------------------------------------------------------------------------- */
+
+static int cmp_desc_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *x,
+                      uint32_t u, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out) {
+    uint32_t ni = m->nitems;
+    int cold = u >= x->nusers || x->rowptr[u] == x->rowptr[u + 1];
+    const tl_model_t *src = cold && pop ? pop : m;
+    float *s = malloc((size_t)(ni ? ni : 1) * sizeof *s);
+    double *pp = NULL;
+    uint8_t *seen = calloc(ni ? ni : 1, 1);
+    if (!s || !seen || !n) {
+        free(s), free(seen);
+        return 0;
+    }
+    scores_for(src, x, u, s);
+    if (!cold)
+        for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++)
+            if (x->col[k] < ni) seen[x->col[k]] = 1;
+    /* popularity percentile of every item, for the tail rules */
+    double head_cut = INFINITY;
+    if (pop && (so->tail_boost > 0 || so->head_cap < 1)) {
+        pp = malloc((size_t)ni * sizeof *pp);
+        if (pp) {
+            memcpy(pp, pop->pop, (size_t)ni * sizeof *pp);
+            qsort(pp, ni, sizeof *pp, cmp_desc_d);
+            uint32_t h = (uint32_t)(so->head_share * ni);
+            head_cut = h ? pp[h - 1] : INFINITY;
+            double maxp = pp[0] > 0 ? pp[0] : 1;
+            for (uint32_t i = 0; i < ni; i++) pp[i] = pop->pop[i] / maxp;
+        }
+    }
+    /* candidates: what the filters let through, best first (5n of them) */
+    uint32_t cap = n * 5 < 50 ? 50 : n * 5, nc = 0;
+    uint32_t *ci = malloc(cap * sizeof *ci);
+    float *cs = malloc(cap * sizeof *cs);
+    if (!ci || !cs) {
+        free(s), free(seen), free(pp), free(ci), free(cs);
+        return 0;
+    }
+    for (uint32_t i = 0; i < ni; i++) {
+        uint32_t cat = so->item_cat ? so->item_cat[i] : TL_NONE;
+        int known = cat != TL_NONE && cat < so->ncats;
+        if (seen[i] && !(known && so->repurchase_cat && so->repurchase_cat[cat])) continue;
+        if (so->exclude_item && so->exclude_item[i]) continue;
+        if (so->include_cat && !(known && so->include_cat[cat])) continue;
+        if (so->exclude_cat && known && so->exclude_cat[cat]) continue;
+        float v = s[i];
+        if (nc == cap && v <= cs[cap - 1]) continue;
+        uint32_t p = nc < cap ? nc++ : cap - 1;
+        while (p > 0 && cs[p - 1] < v) cs[p] = cs[p - 1], ci[p] = ci[p - 1], p--;
+        cs[p] = v, ci[p] = i;
+    }
+    /* relevance scaled to 0..1, then the long-tail boost */
+    float lo = nc ? cs[nc - 1] : 0, hi = nc ? cs[0] : 1;
+    double *rel = malloc((size_t)(nc ? nc : 1) * sizeof *rel);
+    uint8_t *used = calloc(nc ? nc : 1, 1);
+    uint32_t got = 0, head = 0;
+    if (rel && used) {
+        for (uint32_t c = 0; c < nc; c++) {
+            rel[c] = hi > lo ? (cs[c] - lo) / (hi - lo) : 1;
+            if (pp) rel[c] += so->tail_boost * (1 - pp[ci[c]]);
+        }
+        uint32_t max_head = so->head_cap < 1 ? (uint32_t)(so->head_cap * n) : n;
+        while (got < n) {
+            double best = -INFINITY;
+            uint32_t bc = TL_NONE;
+            for (uint32_t c = 0; c < nc; c++) {
+                if (used[c]) continue;
+                int in_head = pop && pop->pop[ci[c]] >= head_cut;
+                if (in_head && head >= max_head) continue;
+                double v = (1 - so->diversity) * rel[c];
+                if (so->diversity > 0 && so->item_cat) {
+                    uint32_t cat = so->item_cat[ci[c]];
+                    for (uint32_t q = 0; q < got && cat != TL_NONE; q++)
+                        if (so->item_cat[out[q].item] == cat) {
+                            v -= so->diversity;
+                            break;
+                        }
+                }
+                if (v > best) best = v, bc = c;
+            }
+            if (bc == TL_NONE) break;
+            used[bc] = 1;
+            head += pop && pop->pop[ci[bc]] >= head_cut;
+            out[got].item = ci[bc];
+            out[got].score = cs[bc];
+            out[got].cold = cold;
+            out[got].because = cold ? TL_NONE : tl_rec_because(m, x, u, ci[bc]);
+            got++;
+        }
+    }
+    free(s), free(seen), free(pp), free(ci), free(cs), free(rel), free(used);
+    return got;
+}
+
+typedef struct {
+    uint32_t *cats, n;
+    tl_dict_t *names;
+    int rc;
+} catctx_t;
+
+static int cat_row(int ncol, const char *const *c, void *arg) {
+    catctx_t *x = arg;
+    if (ncol < 2 || !c[0] || !c[1] || !*c[1]) return 0;
+    uint32_t i = (uint32_t)strtoul(c[0], NULL, 10), code;
+    if (i >= x->n) return 0;
+    size_t len = strcspn(c[1], "/");
+    if (tl_dict_intern(x->names, c[1], len, &code, NULL)) return x->rc = TL_ENOMEM;
+    x->cats[i] = code;
+    return 0;
+}
+
+int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t **cats, tl_dict_t **names,
+                           tl_errbuf_t *eb) {
+    catctx_t x = {malloc((size_t)(nitems ? nitems : 1) * sizeof *x.cats), nitems, tl_dict_new(), 0};
+    if (!x.cats || !x.names) {
+        free(x.cats);
+        tl_dict_free(x.names);
+        return TL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nitems; i++) x.cats[i] = TL_NONE;
+    int rc = tl_store_query(st, "SELECT idx, category FROM items", cat_row, &x, eb);
+    if (!rc) rc = x.rc;
+    if (rc) {
+        free(x.cats);
+        tl_dict_free(x.names);
+        return rc;
+    }
+    *cats = x.cats;
+    *names = x.names;
+    return 0;
+}

@@ -96,6 +96,44 @@ const tl_interact_opts_t *tl_model_interactions(const tl_model_t *m);
 int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb);
 uint32_t tl_model_nitems(const tl_model_t *m);
 
+/* Serving: the model's candidates, then business filters and re-ranking.
+ *  - a user with no history (cold start) gets popularity;
+ *  - items of the user's row are left out, except in repurchase categories;
+ *  - include / exclude by category, and a list of excluded items (hidden or
+ *    out of stock);
+ *  - long-tail boost: each score (scaled to 0..1 over the candidates) gains
+ *    tail_boost x (1 - the item's popularity percentile);
+ *  - exposure cap: at most head_cap of the list from the most popular
+ *    head_share of the catalogue;
+ *  - MMR over categories: items are picked one by one by
+ *    (1 - diversity) x relevance - diversity x [same category as one picked].
+ * item_cat gives each item's category code (TL_NONE: none); NULL disables
+ * the category rules. */
+typedef struct {
+    const uint32_t *item_cat;
+    const uint8_t *include_cat, *exclude_cat, *repurchase_cat; /* indexed by category code */
+    uint32_t ncats;
+    const uint8_t *exclude_item; /* indexed by item */
+    double diversity, tail_boost, head_share, head_cap;
+} tl_serve_opts_t;
+
+/* Each item's top-level category (the path up to the first '/') as a code
+ * into *names (caller frees both). */
+int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t **cats, tl_dict_t **names,
+                           tl_errbuf_t *eb);
+
+typedef struct {
+    uint32_t item;
+    float score;
+    uint32_t because; /* history item behind it, TL_NONE when popularity */
+    int cold;         /* 1 if it came from the cold-start fallback */
+} tl_served_t;
+
+/* Fills out (n entries at most) and returns how many. pop is a popularity
+ * model over the same items (for cold start and the tail rules; NULL: none). */
+uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *train,
+                      uint32_t user, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out);
+
 typedef struct {
     uint32_t k, users;
     double precision, recall, ndcg, map, hit_rate, coverage;

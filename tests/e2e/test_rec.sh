@@ -38,6 +38,36 @@ assert d["item"] == sys.argv[2] and len(s) == 5 and s == sorted(s, reverse=True)
 assert sys.argv[2] not in [i["item"] for i in d["items"]]' "$TMP/sim.json" "$item"
 "$TAILOR" --data "$D" similar "$item" --model ease >/dev/null 2>&1
 check "similar with a model that is not kNN: exit 1" "$?" 1
+# serving rules: MMR diversity, category filters, exclusions, exposure cap, cold start
+rec() { "$TAILOR" --data "$D" recommend "$u" --model ease --json "$@"; }
+rec --n 6 >"$TMP/r0.json"
+rec --n 6 --diversity 1 >"$TMP/r1.json"
+rec --n 6 --category clothing,electronics >"$TMP/r2.json"
+ex=$(python3 -c 'import json,sys; print(",".join(i["item"] for i in json.load(sys.stdin)["items"][:3]))' <"$TMP/r0.json")
+rec --n 6 --exclude "$ex" >"$TMP/r3.json"
+rec --n 10 --head-cap 0 >"$TMP/r4.json"
+if python3 - "$TMP" "$ex" "$TMP/world/events.csv" <<'EOF'; then pass; else fail "serving rules are not applied"; fi
+import csv, json, sys
+t, ex = sys.argv[1], sys.argv[2].split(",")
+r = [json.load(open(f"{t}/r{i}.json"))["items"] for i in range(5)]
+cats = [i.get("category") for i in r[1]]
+assert len(set(cats)) == len(cats), ("diversity 1 repeats a category", cats)
+assert all(i.get("category") in ("clothing", "electronics") for i in r[2]) and r[2], r[2]
+assert not set(ex) & {i["item"] for i in r[3]}, "an excluded item was shown"
+# head cap 0: nothing from the most popular tenth of the catalogue
+pop = {}
+for e in csv.DictReader(open(sys.argv[3], encoding="utf-8", errors="replace")):
+    if e.get("item"):
+        pop.setdefault(e["item"], set()).add(e["user"])
+ranked = sorted(pop, key=lambda i: -len(pop[i]))
+head = set(ranked[: len(ranked) // 10])
+assert r[4] and not head & {i["item"] for i in r[4]}, "the exposure cap let a head item through"
+EOF
+cold=$(python3 -c 'import csv,sys
+users = {r["user"] for r in csv.DictReader(open(sys.argv[1]))}
+active = {r["user"] for r in csv.DictReader(open(sys.argv[2], encoding="utf-8", errors="replace"))}
+print(sorted(users - active)[0])' "$TMP/world/users.csv" "$TMP/world/events.csv")
+check "a user without history gets popular items" "$("$TAILOR" --data "$D" recommend "$cold" --model ease --n 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["reason"])')" "popular with everybody (no history yet)"
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
 check "recommend for an unknown user: exit 1" "$?" 1
 printf 'junk' | dd of="$D/models/ease.tlm" bs=1 seek=100 conv=notrunc 2>/dev/null
