@@ -139,6 +139,16 @@ static int opt_u64(const command_t *c, const args_t *a, const char *name, uint64
     return 0;
 }
 
+static int opt_f64(const command_t *c, const args_t *a, const char *name, double def, double lo,
+                   double hi, double *out) {
+    const char *v = opt(c, a, name);
+    *out = def;
+    if (!v) return 0;
+    if (tl_parse_f64(v, strlen(v), out) || !(*out >= lo && *out <= hi))
+        return die_usage(c, "--%s %s: give a number from %g to %g", name, v, lo, hi);
+    return 0;
+}
+
 static const char *global_data;
 
 static const char *data_dir(const args_t *a) {
@@ -1608,22 +1618,69 @@ static int cmd_tag(int argc, char **argv) {
     return EXIT_OK;
 }
 
-/* ---- eval ----------------------------------------------------------------------- */
+/* ---- train / eval ---------------------------------------------------------------- */
+
+/* The model and interaction options train and eval share. */
+typedef struct {
+    const char *kind;
+    double lambda, shrink;
+    uint64_t neighbours;
+    tl_ials_opts_t ials;
+    tl_interact_opts_t ix;
+} modelspec_t;
+
+static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt, modelspec_t *ms) {
+    int rc;
+    ms->kind = opt(c, a, "model") ? opt(c, a, "model") : dflt;
+    if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "ease") != 0 &&
+        strcmp(ms->kind, "ials") != 0 && strcmp(ms->kind, "knn") != 0)
+        return die_usage(c, "--model %s: use pop, ease, ials or knn", ms->kind);
+    tl_ials_opts_default(&ms->ials);
+    tl_interact_opts_default(&ms->ix);
+    uint64_t fac, its;
+    if ((rc = opt_u64(c, a, "neighbours", 100, 1, 1000, &ms->neighbours)) ||
+        (rc = opt_u64(c, a, "factors", ms->ials.factors, 1, 1024, &fac)) ||
+        (rc = opt_u64(c, a, "iterations", ms->ials.iterations, 1, 1000, &its)) ||
+        (rc = opt_f64(c, a, "shrink", 10, 0, 1e9, &ms->shrink)) ||
+        (rc = opt_f64(c, a, "lambda", 400, 1e-6, 1e12, &ms->lambda)) ||
+        (rc = opt_f64(c, a, "alpha", ms->ials.alpha, 0, 1e9, &ms->ials.alpha)) ||
+        (rc = opt_f64(c, a, "reg", ms->ials.reg, 0, 1e12, &ms->ials.reg)) ||
+        (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)))
+        return rc;
+    ms->ials.factors = (uint32_t)fac, ms->ials.iterations = (uint32_t)its;
+    ms->ix.rating_values = opt(c, a, "rating-values") != NULL;
+    return 0;
+}
+
+static int train_model(const modelspec_t *ms, const tl_csr_t *x, tl_model_t **m, tl_errbuf_t *eb) {
+    if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
+    if (strcmp(ms->kind, "ials") == 0) return tl_rec_train_ials(x, &ms->ials, m, eb);
+    if (strcmp(ms->kind, "knn") == 0)
+        return tl_rec_train_knn(x, (uint32_t)ms->neighbours, ms->shrink, m, eb);
+    return tl_rec_train_ease(x, ms->lambda, m, eb);
+}
+
+#define MODEL_OPTS                                                                                 \
+    {"model", 1, "pop, ease, ials or knn (default ials; ease for eval)"},                          \
+        {"lambda", 1, "ease: L2 regularisation (default 400)"},                                    \
+        {"neighbours", 1, "knn: neighbours kept per item (default 100)"},                          \
+        {"shrink", 1, "knn: similarity shrinkage (default 10)"},                                   \
+        {"factors", 1, "ials: latent factors (default 64)"},                                       \
+        {"iterations", 1, "ials: alternating iterations (default 15)"},                            \
+        {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},                     \
+        {"reg", 1, "ials: L2 regularisation (default 50)"},                                        \
+        {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},   \
+        {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"}
 
 static const optspec_t EVAL_OPTS[] = {
-    {"model", 1, "pop, ease, ials or knn (default ease)"},
-    {"lambda", 1, "ease: L2 regularisation (default 400)"},
-    {"neighbours", 1, "knn: neighbours kept per item (default 100)"},
-    {"shrink", 1, "knn: similarity shrinkage (default 10)"},
-    {"factors", 1, "ials: latent factors (default 64)"},
-    {"iterations", 1, "ials: alternating iterations (default 15)"},
-    {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
-    {"reg", 1, "ials: L2 regularisation (default 50)"},
-    {"train", 1, "the training file (with --preset or the import options of its format)"},
-    {"test", 1, "the test file"},
+    MODEL_OPTS,
+    {"split", 1, "on DATA: time (the last --test-days are the test) or last (each user's latest "
+                 "item)"},
+    {"test-days", 1, "time split: days at the end held out (default 7)"},
+    {"by", 1, "also give the accuracy per user group: gender or age"},
+    {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
+    {"test", 1, "with --train: the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
-    {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},
-    {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"},
     {"k", 1, "list length (default 10)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -1633,130 +1690,217 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* Offline evaluation on a given train/test pair: both files go into one
- * temporary store (so users and items share their indexes), the training
- * events are the first ones in the log. */
+/* User groups for the per-group figures: a code per user and the names. */
+typedef struct {
+    uint32_t *group, nusers, ngroups;
+    int by_age;
+    int year; /* the age bands are ages in this year */
+    char names[TL_EVAL_MAX_GROUPS][32];
+} groups_t;
+
+static const char *const AGE_BANDS[] = {"under 25", "25-34", "35-44", "45-54", "55 and over"};
+
+static int group_row(int n, const char *const *cols, void *arg) {
+    groups_t *g = arg;
+    if (n != 2 || !cols[0] || !cols[1] || !*cols[1]) return 0;
+    uint64_t u = strtoull(cols[0], NULL, 10);
+    if (u >= g->nusers) return 0;
+    if (g->by_age) {
+        int age = g->year - atoi(cols[1]), band = age < 25 ? 0 : age < 35 ? 1 : age < 45 ? 2
+                                                            : age < 55 ? 3 : 4;
+        g->group[u] = (uint32_t)band;
+        return 0;
+    }
+    uint32_t k = 0;
+    while (k < g->ngroups && strcmp(g->names[k], cols[1]) != 0) k++;
+    if (k == g->ngroups) {
+        if (k == TL_EVAL_MAX_GROUPS) return 0; /* more values than groups: the rest unmarked */
+        snprintf(g->names[k], sizeof g->names[k], "%s", cols[1]);
+        g->ngroups++;
+    }
+    g->group[u] = k;
+    return 0;
+}
+
+static int load_groups(tl_store_t *st, const char *by, uint32_t nusers, int64_t ref_ms,
+                       groups_t *g, tl_errbuf_t *eb) {
+    memset(g, 0, sizeof *g);
+    g->nusers = nusers;
+    g->group = malloc((size_t)(nusers ? nusers : 1) * sizeof *g->group);
+    if (!g->group) return TL_ENOMEM;
+    for (uint32_t u = 0; u < nusers; u++) g->group[u] = TL_NONE;
+    g->by_age = strcmp(by, "age") == 0;
+    if (g->by_age) {
+        char day[32];
+        tl_time_format(ref_ms, day);
+        g->year = atoi(day);
+        g->ngroups = 5;
+        for (int k = 0; k < 5; k++) snprintf(g->names[k], sizeof g->names[k], "%s", AGE_BANDS[k]);
+    }
+    return tl_store_query(st, g->by_age ? "SELECT idx, birth_year FROM users WHERE birth_year > 0"
+                                        : "SELECT idx, gender FROM users ORDER BY gender",
+                          group_row, g, eb);
+}
+
+/* The train and test matrices of an evaluation: from DATA split by time or
+ * leave-last-out, or from a given pair of files imported into one temporary
+ * store (so users and items share their indexes; the training events come
+ * first in its log). The store stays open for the groups and categories. */
+typedef struct {
+    tl_store_t *st;
+    char tmp[32];
+    const char *split;
+    int64_t cut, max_ts;
+} evsrc_t;
+
+static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t *ms, evsrc_t *e,
+                         tl_csr_t *tr, tl_csr_t *te, tl_errbuf_t *eb) {
+    const char *train = opt(c, a, "train"), *test = opt(c, a, "test");
+    uint64_t days;
+    int rc = opt_u64(c, a, "test-days", 7, 1, 36500, &days);
+    if (rc) return rc;
+    tl_store_evstats_t es = {0};
+    if (train || test) {
+        if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
+        snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
+        if (!mkdtemp(e->tmp)) {
+            tl_errbuf_set(eb, "cannot make a temporary directory in /tmp");
+            e->tmp[0] = 0;
+            return TL_EIO;
+        }
+        char path[sizeof e->tmp + 8];
+        snprintf(path, sizeof path, "%s/data", e->tmp);
+        tl_import_opts_t o;
+        tl_import_opts_default(&o);
+        o.preset = opt(c, a, "preset");
+        tl_import_stats_t s1 = {0}, s2 = {0};
+        const char *f1[] = {train}, *f2[] = {test};
+        e->split = "files";
+        rc = tl_store_open(path, TL_STORE_CREATE, &e->st, eb);
+        if (!rc) rc = tl_import_files(e->st, f1, 1, &o, &s1, NULL, NULL, eb);
+        uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
+        if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
+        if (!rc) rc = tl_store_event_stats(e->st, &es, eb);
+        e->max_ts = es.max_ts;
+        if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ms->ix, tr, eb);
+        if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ms->ix, te, eb);
+        tl_store_evstats_fini(&es);
+        return rc;
+    }
+    e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
+    if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
+        return die_usage(c, "--split %s: use time or last", e->split);
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
+    if (!rc) rc = tl_store_event_stats(e->st, &es, eb);
+    e->max_ts = es.max_ts;
+    tl_store_evstats_fini(&es);
+    if (rc) return rc;
+    if (strcmp(e->split, "last") == 0) return tl_rec_matrix_last(e->st, &ms->ix, tr, te, eb);
+    tl_interact_opts_t o = ms->ix;
+    e->cut = e->max_ts - (int64_t)days * 86400000 + 1;
+    o.ts_from = INT64_MIN, o.ts_to = e->cut;
+    rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, tr, eb);
+    o.ts_from = e->cut, o.ts_to = INT64_MAX;
+    if (!rc) rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, te, eb);
+    return rc;
+}
+
+static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
+    cJSON_AddNumberToObject(j, "users", p->users);
+    cJSON_AddNumberToObject(j, "precision", p->precision);
+    cJSON_AddNumberToObject(j, "recall", p->recall);
+    cJSON_AddNumberToObject(j, "ndcg", p->ndcg);
+    cJSON_AddNumberToObject(j, "map", p->map);
+    cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
+}
+
+/* Offline evaluation: accuracy at K, how much of the catalogue the lists
+ * reach and how evenly, and optionally the gaps between user groups. */
 static int cmd_eval(int argc, char **argv) {
     const command_t *c = command_named("eval");
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    const char *train = opt(c, &a, "train"), *test = opt(c, &a, "test"), *model = opt(c, &a, "model");
-    const char *lam = opt(c, &a, "lambda"), *minr = opt(c, &a, "min-rating");
-    if (!train || !test) return die_usage(c, "give --train FILE and --test FILE");
-    if (!model) model = "ease";
-    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0 &&
-        strcmp(model, "knn") != 0)
-        return die_usage(c, "--model %s: use pop, ease, ials or knn", model);
-    uint64_t nbrs;
-    double shrink = 10;
-    const char *shr = opt(c, &a, "shrink");
-    if ((rc = opt_u64(c, &a, "neighbours", 100, 1, 1000, &nbrs))) return rc;
-    if (shr && (tl_parse_f64(shr, strlen(shr), &shrink) || shrink < 0))
-        return die_usage(c, "--shrink %s: give a number of at least 0", shr);
-    tl_ials_opts_t iopt;
-    tl_ials_opts_default(&iopt);
-    uint64_t fac, its;
-    if ((rc = opt_u64(c, &a, "factors", iopt.factors, 1, 1024, &fac)) ||
-        (rc = opt_u64(c, &a, "iterations", iopt.iterations, 1, 1000, &its)))
-        return rc;
-    iopt.factors = (uint32_t)fac, iopt.iterations = (uint32_t)its;
-    const char *al = opt(c, &a, "alpha"), *rg = opt(c, &a, "reg");
-    if (al && (tl_parse_f64(al, strlen(al), &iopt.alpha) || iopt.alpha < 0))
-        return die_usage(c, "--alpha %s: give a number of at least 0", al);
-    if (rg && (tl_parse_f64(rg, strlen(rg), &iopt.reg) || iopt.reg < 0))
-        return die_usage(c, "--reg %s: give a number of at least 0", rg);
-    double lambda = 400;
-    if (lam && (tl_parse_f64(lam, strlen(lam), &lambda) || !(lambda > 0)))
-        return die_usage(c, "--lambda %s: give a number above 0", lam);
+    modelspec_t ms;
     uint64_t k;
-    if ((rc = opt_u64(c, &a, "k", 10, 1, 1000, &k))) return rc;
-    tl_interact_opts_t io;
-    tl_interact_opts_default(&io);
-    io.binary = opt(c, &a, "rating-values") == NULL;
-    io.rating_values = !io.binary;
-    if (minr && tl_parse_f64(minr, strlen(minr), &io.min_rating))
-        return die_usage(c, "--min-rating %s: not a number", minr);
-    char dir[] = "/tmp/tailor-eval-XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "tailor eval: cannot make a temporary directory\n");
-        return EXIT_FAIL;
-    }
+    const char *by = opt(c, &a, "by");
+    if ((rc = parse_modelspec(c, &a, "ease", &ms)) || (rc = opt_u64(c, &a, "k", 10, 1, 1000, &k)))
+        return rc;
+    if (by && strcmp(by, "gender") != 0 && strcmp(by, "age") != 0)
+        return die_usage(c, "--by %s: use gender or age", by);
     tl_errbuf_t eb = {{0}};
-    tl_store_t *st = NULL;
-    tl_import_opts_t o;
-    tl_import_opts_default(&o);
-    o.preset = opt(c, &a, "preset");
-    tl_import_stats_t s1 = {0}, s2 = {0};
-    char path[sizeof dir + 8];
-    snprintf(path, sizeof path, "%s/data", dir);
-    rc = tl_store_open(path, TL_STORE_CREATE, &st, &eb);
-    const char *f1[] = {train}, *f2[] = {test};
-    if (!rc) rc = tl_import_files(st, f1, 1, &o, &s1, NULL, NULL, &eb);
-    uint64_t ntrain = rc ? 0 : tl_store_event_count(st);
-    if (!rc) rc = tl_import_files(st, f2, 1, &o, &s2, NULL, NULL, &eb);
+    evsrc_t e = {0};
     tl_csr_t xtr = {0}, xte = {0};
     tl_model_t *m = NULL;
     tl_eval_t ev;
+    groups_t g = {0};
+    uint32_t *cats = NULL;
+    tl_dict_t *catnames = NULL;
     int64_t t0 = 0, t1 = 0, t2 = 0;
-    if (!rc) rc = tl_rec_matrix(st, 0, ntrain, &io, &xtr, &eb);
-    if (!rc) rc = tl_rec_matrix(st, ntrain, UINT64_MAX, &io, &xte, &eb);
+    rc = eval_matrices(c, &a, &ms, &e, &xtr, &xte, &eb);
+    if (rc > 0) return rc; /* a usage error, already told */
+    if (!rc) tl_csr_drop_seen(&xte, &xtr);
+    if (!rc && by) rc = load_groups(e.st, by, xtr.nusers, e.max_ts, &g, &eb);
+    if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
     if (!rc) {
         t0 = tl_time_now_ms();
-        rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&xtr, &m)
-             : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&xtr, &iopt, &m, &eb)
-             : strcmp(model, "knn") == 0  ? tl_rec_train_knn(&xtr, (uint32_t)nbrs, shrink, &m, &eb)
-                                          : tl_rec_train_ease(&xtr, lambda, &m, &eb);
+        rc = train_model(&ms, &xtr, &m, &eb);
         t1 = tl_time_now_ms();
     }
-    if (!rc) rc = tl_rec_eval(m, &xtr, &xte, (uint32_t)k, &ev);
+    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups};
+    if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &ev);
     t2 = tl_time_now_ms();
-    tl_store_close(st);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tl_store_close(e.st);
+    if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (!rc && opt(c, &a, "json")) {
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", model);
-        if (strcmp(model, "ease") == 0) cJSON_AddNumberToObject(j, "lambda", lambda);
+        cJSON_AddStringToObject(j, "model", ms.kind);
+        if (strcmp(ms.kind, "ease") == 0) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
+        cJSON_AddStringToObject(j, "split", e.split);
         cJSON_AddNumberToObject(j, "k", ev.k);
-        cJSON_AddNumberToObject(j, "users", ev.users);
         cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
         cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);
-        cJSON_AddNumberToObject(j, "precision", ev.precision);
-        cJSON_AddNumberToObject(j, "recall", ev.recall);
-        cJSON_AddNumberToObject(j, "ndcg", ev.ndcg);
-        cJSON_AddNumberToObject(j, "map", ev.map);
-        cJSON_AddNumberToObject(j, "hit_rate", ev.hit_rate);
+        tl_eval_part_t all = {ev.users, ev.precision, ev.recall, ev.ndcg, ev.map, ev.hit_rate};
+        add_part_json(j, &all);
+        cJSON_AddNumberToObject(j, "cold_users", ev.cold);
         cJSON_AddNumberToObject(j, "coverage", ev.coverage);
+        cJSON_AddNumberToObject(j, "novelty", ev.novelty);
+        cJSON_AddNumberToObject(j, "diversity", ev.diversity);
+        cJSON_AddNumberToObject(j, "gini", ev.gini);
+        if (by) {
+            cJSON *gs = cJSON_AddObjectToObject(j, "groups");
+            for (uint32_t q = 0; q < g.ngroups; q++)
+                add_part_json(cJSON_AddObjectToObject(gs, g.names[q]), &ev.group[q]);
+        }
         cJSON_AddNumberToObject(j, "train_seconds", (double)(t1 - t0) / 1000);
         cJSON_AddNumberToObject(j, "eval_seconds", (double)(t2 - t1) / 1000);
         print_json(j);
     } else if (!rc) {
-        printf("%s on %u users with test items (train %llu, test %llu interactions), top %u:\n"
-               "  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f  coverage %.4f\n"
-               "  trained in %.2f s, evaluated in %.2f s\n", model, ev.users,
-               (unsigned long long)xtr.nnz, (unsigned long long)xte.nnz, ev.k, ev.ndcg,
-               ev.precision, ev.recall, ev.map, ev.hit_rate, ev.coverage,
-               (double)(t1 - t0) / 1000, (double)(t2 - t1) / 1000);
+        printf("%s on %u users with test items, %u of them without history (%s split; train "
+               "%llu, test %llu interactions), top %u:\n"
+               "  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f\n"
+               "  coverage %.4f  novelty %.2f bits  diversity %.4f  gini %.4f\n",
+               ms.kind, ev.users, ev.cold, e.split, (unsigned long long)xtr.nnz,
+               (unsigned long long)xte.nnz, ev.k, ev.ndcg, ev.precision, ev.recall, ev.map,
+               ev.hit_rate, ev.coverage, ev.novelty, ev.diversity, ev.gini);
+        for (uint32_t q = 0; by && q < g.ngroups; q++)
+            printf("  %-12s %6u users  ndcg %.4f  recall %.4f  hit rate %.4f\n", g.names[q],
+                   ev.group[q].users, ev.group[q].ndcg, ev.group[q].recall, ev.group[q].hit_rate);
+        printf("  trained in %.2f s, evaluated in %.2f s\n", (double)(t1 - t0) / 1000,
+               (double)(t2 - t1) / 1000);
     }
+    free(g.group);
+    free(cats);
+    tl_dict_free(catnames);
     tl_model_free(m);
     tl_csr_fini(&xtr);
     tl_csr_fini(&xte);
     return rc ? fail_err("eval", rc, &eb) : EXIT_OK;
 }
 
-/* ---- train / recommend ------------------------------------------------------------- */
-
 static const optspec_t TRAIN_OPTS[] = {
-    {"model", 1, "pop, ease, ials or knn (default ials)"},
+    MODEL_OPTS,
     {"name", 1, "the model's name in DATA/models (default: the model kind)"},
-    {"lambda", 1, "ease: L2 regularisation (default 400)"},
-    {"neighbours", 1, "knn: neighbours kept per item (default 100)"},
-    {"shrink", 1, "knn: similarity shrinkage (default 10)"},
-    {"factors", 1, "ials: latent factors (default 64)"},
-    {"iterations", 1, "ials: alternating iterations (default 15)"},
-    {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},
-    {"reg", 1, "ials: L2 regularisation (default 50)"},
-    {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -1769,56 +1913,27 @@ static int cmd_train(int argc, char **argv) {
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    const char *model = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
-    const char *name = opt(c, &a, "name") ? opt(c, &a, "name") : model;
-    if (strcmp(model, "pop") != 0 && strcmp(model, "ease") != 0 && strcmp(model, "ials") != 0 &&
-        strcmp(model, "knn") != 0)
-        return die_usage(c, "--model %s: use pop, ease, ials or knn", model);
-    uint64_t nbrs;
-    double shrink = 10;
-    const char *shr = opt(c, &a, "shrink");
-    if ((rc = opt_u64(c, &a, "neighbours", 100, 1, 1000, &nbrs))) return rc;
-    if (shr && (tl_parse_f64(shr, strlen(shr), &shrink) || shrink < 0))
-        return die_usage(c, "--shrink %s: give a number of at least 0", shr);
+    modelspec_t ms;
+    if ((rc = parse_modelspec(c, &a, "ials", &ms))) return rc;
+    const char *name = opt(c, &a, "name") ? opt(c, &a, "name") : ms.kind;
     for (const char *q = name; *q; q++)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
             return die_usage(c, "--name: lower-case letters, digits, _ and -");
-    tl_ials_opts_t io;
-    tl_ials_opts_default(&io);
-    uint64_t fac, its;
-    double lambda = 400;
-    const char *lam = opt(c, &a, "lambda"), *al = opt(c, &a, "alpha"), *rg = opt(c, &a, "reg"),
-               *minr = opt(c, &a, "min-rating");
-    if ((rc = opt_u64(c, &a, "factors", io.factors, 1, 1024, &fac)) ||
-        (rc = opt_u64(c, &a, "iterations", io.iterations, 1, 1000, &its)))
-        return rc;
-    io.factors = (uint32_t)fac, io.iterations = (uint32_t)its;
-    if ((lam && (tl_parse_f64(lam, strlen(lam), &lambda) || !(lambda > 0))) ||
-        (al && (tl_parse_f64(al, strlen(al), &io.alpha) || io.alpha < 0)) ||
-        (rg && (tl_parse_f64(rg, strlen(rg), &io.reg) || io.reg < 0)))
-        return die_usage(c, "--lambda, --alpha and --reg take numbers (lambda above 0)");
-    tl_interact_opts_t ix;
-    tl_interact_opts_default(&ix);
-    if (minr && tl_parse_f64(minr, strlen(minr), &ix.min_rating))
-        return die_usage(c, "--min-rating %s: not a number", minr);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
     tl_csr_t x = {0};
     tl_model_t *m = NULL;
     int64_t t0 = tl_time_now_ms(), t1 = t0;
-    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ix, &x, &eb);
+    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
     if (!rc) {
         t0 = tl_time_now_ms();
-        rc = strcmp(model, "pop") == 0    ? tl_rec_train_pop(&x, &m)
-             : strcmp(model, "ials") == 0 ? tl_rec_train_ials(&x, &io, &m, &eb)
-             : strcmp(model, "knn") == 0  ? tl_rec_train_knn(&x, (uint32_t)nbrs, shrink, &m, &eb)
-                                          : tl_rec_train_ease(&x, lambda, &m, &eb);
+        rc = train_model(&ms, &x, &m, &eb);
         t1 = tl_time_now_ms();
     }
     char path[4300];
     if (!rc) {
-        tl_model_set_interactions(m, &ix);
+        tl_model_set_interactions(m, &ms.ix);
         snprintf(path, sizeof path, "%s/models", data_dir(&a));
         mkdir(path, 0700);
         model_path(data_dir(&a), name, path, sizeof path);
@@ -1827,7 +1942,7 @@ static int cmd_train(int argc, char **argv) {
     tl_store_close(st);
     if (!rc && opt(c, &a, "json")) {
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", model);
+        cJSON_AddStringToObject(j, "model", ms.kind);
         cJSON_AddStringToObject(j, "name", name);
         cJSON_AddNumberToObject(j, "users", x.nusers);
         cJSON_AddNumberToObject(j, "items", x.nitems);
@@ -1836,7 +1951,8 @@ static int cmd_train(int argc, char **argv) {
         print_json(j);
     } else if (!rc) {
         printf("trained %s (%s) on %u users x %u items, %llu interactions, in %.2f s: %s\n", name,
-               model, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000, path);
+               ms.kind, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000,
+               path);
     }
     tl_model_free(m);
     tl_csr_fini(&x);
@@ -1909,7 +2025,7 @@ static int cmd_recommend(int argc, char **argv) {
         tl_errbuf_set(&eb, "--diversity and --head-cap take 0..1, --tail-boost a number >= 0");
         if (!rc) rc = TL_EINVAL;
     }
-    if (!rc) rc = tl_rec_item_categories(st, tl_model_nitems(m), &cats, &catnames, &eb);
+    if (!rc) rc = tl_rec_item_categories(st, tl_model_nitems(m), 1, &cats, &catnames, &eb);
     if (!rc) {
         so.item_cat = cats;
         so.ncats = tl_dict_count(catnames);
@@ -2118,17 +2234,21 @@ static const command_t COMMANDS[] = {
     {"train", "train [--model pop|ease|ials] [--name N] [options]", "Train a recommender on "
      "every interaction in the store (weights per event type; ratings from --min-rating) and "
      "save it as DATA/models/NAME.tlm (versioned, checksummed).", TRAIN_OPTS, cmd_train},
-    {"recommend", "recommend USER [-n N] [--model NAME] [--json]", "The top items for a user from "
+    {"recommend", "recommend USER [--n N] [--model NAME] [--json]", "The top items for a user from "
      "a trained model, items the user already interacted with left out, each with the reason.",
      REC_OPTS, cmd_recommend},
     {"similar", "similar ITEM [--n N] [--model NAME] [--json]", "The items most like ITEM by "
      "an item-kNN model (cosine of who interacted with them, with shrinkage).", REC_OPTS,
      cmd_similar},
-    {"eval", "eval --train FILE --test FILE [--preset P] [--model pop|ease] [options]",
-     "Offline evaluation of a recommender (popularity, EASE or implicit ALS) on a given "
-     "train/test pair: precision, recall, NDCG "
-     "(ideal DCG over min(K, |test|)), MAP, hit rate and coverage at K, training items left "
-     "out of the candidates.", EVAL_OPTS, cmd_eval},
+    {"eval", "eval [--split time|last] [--by gender|age] [--model M] [options]\n"
+     "       eval --train FILE --test FILE [--preset P] [options]",
+     "Offline evaluation of a recommender on DATA split by time (the last --test-days) or "
+     "leave-last-out, or on a given train/test pair: precision, recall, NDCG (ideal DCG over "
+     "min(K, |test|)), MAP and hit rate at K, catalogue coverage, novelty (mean -log2 share of "
+     "users who had an item), intra-list category diversity and the Gini coefficient of "
+     "exposure; with --by, accuracy per user group. Training items are left out of both the "
+     "candidates and the test; users without training history get the popular items, as "
+     "when served.", EVAL_OPTS, cmd_eval},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
      "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
      "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},

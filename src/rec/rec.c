@@ -49,6 +49,7 @@ static int collect(const tl_evblock_t *b, void *arg) {
     for (uint32_t k = 0; k < b->n; k++) {
         uint64_t seq = b->first_seq + k;
         if (seq < c->from || seq >= c->to) continue;
+        if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
         uint32_t u = b->user[k], i = b->item[k];
         float w = c->o->weight[b->type[k]];
         if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0) continue;
@@ -81,8 +82,8 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb), *items = tl_store_dict(st, TL_D_ITEM, eb);
     if (!users || !items) return TL_ENOMEM;
     mctx_t c = {o, from, to, tl_dict_count(users), tl_dict_count(items), NULL, 0, 0};
-    int rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING,
-                                   collect, &c, eb);
+    int rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING |
+                                           TL_EVC_TS, collect, &c, eb);
     if (!rc) qsort(c.t, c.n, sizeof *c.t, cmp_trip);
     out->nusers = c.nusers;
     out->nitems = c.nitems;
@@ -283,11 +284,20 @@ uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, 
 typedef struct {
     const tl_model_t *m;
     const tl_csr_t *train, *test;
-    uint32_t k, from, to;
-    double p, r, ndcg, map, hit;
-    uint32_t users;
-    uint8_t *shown; /* items recommended to someone */
+    const tl_eval_opts_t *o;
+    const double *logpop; /* -log2 share of training users per item */
+    const float *pop;     /* training users per item: the cold-start scores */
+    uint32_t k, from, to, cold;
+    tl_eval_part_t all, group[TL_EVAL_MAX_GROUPS];
+    double novelty, diversity;
+    uint32_t lists;
+    uint32_t *shown; /* times each item was recommended */
 } evjob_t;
+
+static void add_part(tl_eval_part_t *p, double prec, double rec, double ndcg, double map, int hit) {
+    p->users++;
+    p->precision += prec, p->recall += rec, p->ndcg += ndcg, p->map += map, p->hit_rate += hit;
+}
 
 static void *eval_part(void *arg) {
     evjob_t *j = arg;
@@ -298,12 +308,18 @@ static void *eval_part(void *arg) {
     for (uint32_t u = j->from; u < j->to; u++) {
         uint64_t a = j->test->rowptr[u], b = j->test->rowptr[u + 1];
         if (a == b) continue;
-        scores_for(j->m, j->train, u, s);
+        if (j->train->rowptr[u] == j->train->rowptr[u + 1]) {
+            memcpy(s, j->pop, n * sizeof *s); /* no history: the popular items, as served */
+            j->cold++;
+        } else {
+            scores_for(j->m, j->train, u, s);
+        }
         uint32_t got = select_top(s, n, j->train, u, j->k, top, top_s);
         uint32_t hits = 0, ntest = (uint32_t)(b - a);
-        double dcg = 0, ap = 0;
+        double dcg = 0, ap = 0, nov = 0;
         for (uint32_t r = 0; r < got; r++) {
-            j->shown[top[r]] = 1;
+            j->shown[top[r]]++;
+            nov += j->logpop[top[r]];
             /* test rows are sorted: binary search */
             uint64_t lo = a, hi = b;
             while (lo < hi) {
@@ -317,52 +333,187 @@ static void *eval_part(void *arg) {
                 ap += (double)hits / (r + 1);
             }
         }
+        if (got) {
+            j->novelty += nov / got;
+            if (j->o->item_cat && got > 1) {
+                uint32_t diff = 0, pairs = 0;
+                for (uint32_t x = 0; x < got; x++)
+                    for (uint32_t y = x + 1; y < got; y++, pairs++)
+                        diff += j->o->item_cat[top[x]] != j->o->item_cat[top[y]];
+                j->diversity += (double)diff / pairs;
+            }
+            j->lists++;
+        }
+        uint32_t cut = ntest < j->k ? ntest : j->k;
         double idcg = 0;
-        for (uint32_t r = 0; r < (ntest < j->k ? ntest : j->k); r++) idcg += 1.0 / log2(r + 2.0);
-        j->users++;
-        j->p += (double)hits / j->k;
-        j->r += (double)hits / ntest;
-        j->ndcg += dcg / idcg;
-        j->map += ap / (ntest < j->k ? ntest : j->k);
-        j->hit += hits > 0;
+        for (uint32_t r = 0; r < cut; r++) idcg += 1.0 / log2(r + 2.0);
+        double prec = (double)hits / j->k, rec = (double)hits / ntest, nd = dcg / idcg,
+               mp = ap / cut;
+        add_part(&j->all, prec, rec, nd, mp, hits > 0);
+        uint32_t g = j->o->group ? j->o->group[u] : TL_NONE;
+        if (g != TL_NONE && g < j->o->ngroups && g < TL_EVAL_MAX_GROUPS)
+            add_part(&j->group[g], prec, rec, nd, mp, hits > 0);
     }
 done:
     free(s), free(top_s), free(top);
     return NULL;
 }
 
-int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test, uint32_t k,
-                tl_eval_t *out) {
+static void finish_part(tl_eval_part_t *out, const tl_eval_part_t *a, const tl_eval_part_t *b) {
+    out->users = a->users + b->users;
+    if (!out->users) return;
+    out->precision = (a->precision + b->precision) / out->users;
+    out->recall = (a->recall + b->recall) / out->users;
+    out->ndcg = (a->ndcg + b->ndcg) / out->users;
+    out->map = (a->map + b->map) / out->users;
+    out->hit_rate = (a->hit_rate + b->hit_rate) / out->users;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test,
+                const tl_eval_opts_t *o, tl_eval_t *out) {
     memset(out, 0, sizeof *out);
+    uint32_t k = o->k, ni = m->nitems ? m->nitems : 1;
     if (!k || test->nusers > train->nusers || m->nitems < train->nitems) return TL_EINVAL;
     /* one "shown" table per thread, merged at the end */
-    uint8_t *shown = calloc(2 * (size_t)(m->nitems ? m->nitems : 1), 1);
-    if (!shown) return TL_ENOMEM;
+    uint32_t *shown = calloc(2 * (size_t)ni, sizeof *shown);
+    double *logpop = malloc(ni * sizeof *logpop);
+    float *pop = calloc(ni, sizeof *pop);
+    if (!shown || !logpop || !pop) {
+        free(shown), free(logpop), free(pop);
+        return TL_ENOMEM;
+    }
+    uint32_t trained = 0;
+    for (uint32_t u = 0; u < train->nusers; u++) trained += train->rowptr[u + 1] > train->rowptr[u];
+    for (uint64_t q = 0; q < train->nnz; q++) pop[train->col[q]] += 1;
+    for (uint32_t i = 0; i < ni; i++)
+        logpop[i] = -log2((pop[i] + 1) / ((double)trained + 1)); /* +1: unseen items finite */
     evjob_t j[2];
-    for (int h = 0; h < 2; h++)
-        j[h] = (evjob_t){.m = m, .train = train, .test = test, .k = k,
-                         .shown = shown + (size_t)h * (m->nitems ? m->nitems : 1),
-                         .from = h ? test->nusers / 2 : 0, .to = h ? test->nusers : test->nusers / 2};
+    for (int h = 0; h < 2; h++) {
+        memset(&j[h], 0, sizeof j[h]);
+        j[h].m = m, j[h].train = train, j[h].test = test, j[h].o = o, j[h].logpop = logpop, j[h].pop = pop;
+        j[h].k = k, j[h].shown = shown + (size_t)h * ni;
+        j[h].from = h ? test->nusers / 2 : 0, j[h].to = h ? test->nusers : test->nusers / 2;
+    }
     pthread_t th;
     int threaded = pthread_create(&th, NULL, eval_part, &j[1]) == 0;
     eval_part(&j[0]);
     if (threaded) pthread_join(th, NULL);
     else eval_part(&j[1]);
-    uint32_t users = j[0].users + j[1].users;
-    out->k = k;
-    out->users = users;
-    if (users) {
-        out->precision = (j[0].p + j[1].p) / users;
-        out->recall = (j[0].r + j[1].r) / users;
-        out->ndcg = (j[0].ndcg + j[1].ndcg) / users;
-        out->map = (j[0].map + j[1].map) / users;
-        out->hit_rate = (j[0].hit + j[1].hit) / users;
+    tl_eval_part_t all;
+    finish_part(&all, &j[0].all, &j[1].all);
+    out->k = k, out->users = all.users, out->cold = j[0].cold + j[1].cold;
+    out->precision = all.precision, out->recall = all.recall, out->ndcg = all.ndcg;
+    out->map = all.map, out->hit_rate = all.hit_rate;
+    for (uint32_t g = 0; g < o->ngroups && g < TL_EVAL_MAX_GROUPS; g++)
+        finish_part(&out->group[g], &j[0].group[g], &j[1].group[g]);
+    uint32_t lists = j[0].lists + j[1].lists;
+    if (lists) {
+        out->novelty = (j[0].novelty + j[1].novelty) / lists;
+        out->diversity = (j[0].diversity + j[1].diversity) / lists;
     }
+    /* coverage and the Gini coefficient of exposure over the catalogue */
     uint32_t c = 0;
-    for (uint32_t i = 0; i < m->nitems; i++) c += shown[i] | shown[(m->nitems ? m->nitems : 1) + i];
-    out->coverage = m->nitems ? (double)c / m->nitems : 0;
-    free(shown);
+    double total = 0, weighted = 0;
+    for (uint32_t i = 0; i < ni; i++) {
+        shown[i] += shown[ni + i];
+        c += shown[i] > 0;
+        total += shown[i];
+    }
+    qsort(shown, ni, sizeof *shown, cmp_u32);
+    for (uint32_t i = 0; i < ni; i++) weighted += (double)(i + 1) * shown[i];
+    out->coverage = (double)c / ni;
+    out->gini = total > 0 ? (2 * weighted) / (ni * total) - (ni + 1.0) / ni : 0;
+    free(shown), free(logpop), free(pop);
     return 0;
+}
+
+void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train) {
+    uint64_t w = 0;
+    for (uint32_t u = 0; u < test->nusers; u++) {
+        uint64_t a = test->rowptr[u], b = test->rowptr[u + 1];
+        uint64_t p = u < train->nusers ? train->rowptr[u] : 0,
+                 pe = u < train->nusers ? train->rowptr[u + 1] : 0;
+        test->rowptr[u] = w;
+        for (uint64_t q = a; q < b; q++) { /* both rows ascend: one merge pass */
+            while (p < pe && train->col[p] < test->col[q]) p++;
+            if (p < pe && train->col[p] == test->col[q]) continue;
+            test->col[w] = test->col[q], test->val[w++] = test->val[q];
+        }
+    }
+    test->rowptr[test->nusers] = w;
+    test->nnz = w;
+}
+
+/* ---- leave-last-out -------------------------------------------------------------------- */
+
+typedef struct {
+    const tl_interact_opts_t *o;
+    uint32_t nusers, nitems;
+    int64_t *last_ts;
+    uint32_t *last_item;
+} lastctx_t;
+
+static int last_block(const tl_evblock_t *b, void *arg) {
+    lastctx_t *c = arg;
+    for (uint32_t k = 0; k < b->n; k++) {
+        uint32_t u = b->user[k], i = b->item[k];
+        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || c->o->weight[b->type[k]] <= 0) continue;
+        if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) && !(b->rating[k] >= c->o->min_rating))
+            continue;
+        if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
+        if (b->ts[k] > c->last_ts[u] || (b->ts[k] == c->last_ts[u] && i > c->last_item[u]))
+            c->last_ts[u] = b->ts[k], c->last_item[u] = i;
+    }
+    return 0;
+}
+
+int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
+                       tl_csr_t *test, tl_errbuf_t *eb) {
+    tl_csr_t all;
+    int rc = tl_rec_matrix(st, 0, UINT64_MAX, o, &all, eb);
+    if (rc) return rc;
+    lastctx_t c = {o, all.nusers, all.nitems, malloc((size_t)(all.nusers ? all.nusers : 1) * 8),
+                   malloc((size_t)(all.nusers ? all.nusers : 1) * 4)};
+    if (!c.last_ts || !c.last_item) rc = TL_ENOMEM;
+    for (uint32_t u = 0; !rc && u < all.nusers; u++) c.last_ts[u] = INT64_MIN, c.last_item[u] = TL_NONE;
+    if (!rc) rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING |
+                                                TL_EVC_TS, last_block, &c, eb);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!rc) {
+        train->nusers = test->nusers = all.nusers;
+        train->nitems = test->nitems = all.nitems;
+        train->rowptr = calloc((size_t)all.nusers + 1, sizeof *train->rowptr);
+        test->rowptr = calloc((size_t)all.nusers + 1, sizeof *test->rowptr);
+        train->col = malloc((all.nnz ? all.nnz : 1) * sizeof *train->col);
+        train->val = malloc((all.nnz ? all.nnz : 1) * sizeof *train->val);
+        test->col = malloc((size_t)(all.nusers ? all.nusers : 1) * sizeof *test->col);
+        test->val = malloc((size_t)(all.nusers ? all.nusers : 1) * sizeof *test->val);
+        if (!train->rowptr || !test->rowptr || !train->col || !train->val || !test->col || !test->val)
+            rc = TL_ENOMEM;
+    }
+    for (uint32_t u = 0; !rc && u < all.nusers; u++) {
+        uint64_t a = all.rowptr[u], b = all.rowptr[u + 1];
+        int split = b - a >= 2 && c.last_item[u] != TL_NONE;
+        for (uint64_t q = a; q < b; q++) {
+            if (split && all.col[q] == c.last_item[u]) {
+                test->col[test->nnz] = all.col[q], test->val[test->nnz++] = all.val[q];
+            } else {
+                train->col[train->nnz] = all.col[q], train->val[train->nnz++] = all.val[q];
+            }
+        }
+        train->rowptr[u + 1] = train->nnz;
+        test->rowptr[u + 1] = test->nnz;
+    }
+    free(c.last_ts), free(c.last_item);
+    tl_csr_fini(&all);
+    if (rc) tl_csr_fini(train), tl_csr_fini(test);
+    return rc;
 }
 
 /* ---- implicit ALS ---------------------------------------------------------------------- */
@@ -899,7 +1050,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
 }
 
 typedef struct {
-    uint32_t *cats, n;
+    uint32_t *cats, n, levels;
     tl_dict_t *names;
     int rc;
 } catctx_t;
@@ -909,15 +1060,20 @@ static int cat_row(int ncol, const char *const *c, void *arg) {
     if (ncol < 2 || !c[0] || !c[1] || !*c[1]) return 0;
     uint32_t i = (uint32_t)strtoul(c[0], NULL, 10), code;
     if (i >= x->n) return 0;
-    size_t len = strcspn(c[1], "/");
+    size_t len = 0;
+    for (uint32_t l = 0; c[1][len] && (!x->levels || l < x->levels); l++) {
+        if (l) len++; /* the '/' before this level */
+        len += strcspn(c[1] + len, "/");
+    }
     if (tl_dict_intern(x->names, c[1], len, &code, NULL)) return x->rc = TL_ENOMEM;
     x->cats[i] = code;
     return 0;
 }
 
-int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t **cats, tl_dict_t **names,
-                           tl_errbuf_t *eb) {
-    catctx_t x = {malloc((size_t)(nitems ? nitems : 1) * sizeof *x.cats), nitems, tl_dict_new(), 0};
+int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t levels, uint32_t **cats,
+                           tl_dict_t **names, tl_errbuf_t *eb) {
+    catctx_t x = {malloc((size_t)(nitems ? nitems : 1) * sizeof *x.cats), nitems, levels,
+                  tl_dict_new(), 0};
     if (!x.cats || !x.names) {
         free(x.cats);
         tl_dict_free(x.names);

@@ -30,6 +30,7 @@ typedef struct {
     float weight[256];    /* per event type; 0 leaves the type out */
     double min_rating;    /* rate events: positive when rating >= this (NaN: every rating) */
     int binary;           /* 1: every kept interaction counts 1 */
+    int64_t ts_from, ts_to; /* only events with ts in [ts_from, ts_to) (0, 0: all) */
     int rating_values;    /* 1: a rate event counts its rating (not with binary) */
 } tl_interact_opts_t;
 
@@ -39,6 +40,14 @@ void tl_interact_opts_default(tl_interact_opts_t *o);
  * UINT64_MAX: to the end), sized to the store's users and items. */
 int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
                   tl_csr_t *out, tl_errbuf_t *eb);
+/* Leave-last-out: each user's latest interacted item (by time) goes to
+ * test, every other interaction to train (users with one item keep it in
+ * train). */
+int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
+                       tl_csr_t *test, tl_errbuf_t *eb);
+/* Drops from test every (user, item) that train also holds: a model never
+ * recommends what the user already had, so such pairs only lower recall. */
+void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train);
 void tl_csr_fini(tl_csr_t *m);
 
 typedef enum { TL_MODEL_POP, TL_MODEL_EASE, TL_MODEL_IALS, TL_MODEL_KNN } tl_model_kind_t;
@@ -117,10 +126,11 @@ typedef struct {
     double diversity, tail_boost, head_share, head_cap;
 } tl_serve_opts_t;
 
-/* Each item's top-level category (the path up to the first '/') as a code
+/* Each item's category cut to its first levels parts of the path
+ * ("food/fruit/apples" at 1 is "food"; 0 keeps the whole path) as a code
  * into *names (caller frees both). */
-int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t **cats, tl_dict_t **names,
-                           tl_errbuf_t *eb);
+int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t levels, uint32_t **cats,
+                           tl_dict_t **names, tl_errbuf_t *eb);
 
 typedef struct {
     uint32_t item;
@@ -134,12 +144,34 @@ typedef struct {
 uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *train,
                       uint32_t user, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out);
 
+#define TL_EVAL_MAX_GROUPS 16
+
 typedef struct {
-    uint32_t k, users;
+    uint32_t users;
+    double precision, recall, ndcg, map, hit_rate;
+} tl_eval_part_t;
+
+/* Beyond accuracy: novelty is the mean -log2 of the share of training
+ * users who had a recommended item; intra-list diversity the share of
+ * pairs in a list from different categories (needs item_cat); the Gini
+ * coefficient of how often each item is recommended (0 even, 1 all on one
+ * item). With group (a code per user, TL_NONE none) the accuracy metrics
+ * are also given per group, to show gaps between user groups. */
+typedef struct {
+    uint32_t k;
+    const uint32_t *item_cat; /* may be NULL */
+    const uint32_t *group;    /* may be NULL */
+    uint32_t ngroups;
+} tl_eval_opts_t;
+
+typedef struct {
+    uint32_t k, users, cold; /* cold: users without training, given the popular items */
     double precision, recall, ndcg, map, hit_rate, coverage;
+    double novelty, diversity, gini;
+    tl_eval_part_t group[TL_EVAL_MAX_GROUPS];
 } tl_eval_t;
 
-int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test, uint32_t k,
-                tl_eval_t *out);
+int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test,
+                const tl_eval_opts_t *o, tl_eval_t *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* Unit tests of src/rec on hand-made matrices: popularity and EASE top-N
- * (training items left out), and the evaluation metrics against values
- * worked out by hand. */
+ * (training items left out), and the evaluation metrics (accuracy, novelty,
+ * diversity, Gini, per group) against values worked out by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +53,8 @@ static void test_popularity_and_metrics(void **state) {
     assert_int_equal(tl_rec_topn(m, &tr, 3, 1, items, sc), 1);
     assert_int_equal(items[0], 0);
     tl_eval_t ev;
-    assert_int_equal(tl_rec_eval(m, &tr, &te, 2, &ev), 0);
+    tl_eval_opts_t eo = {2, NULL, NULL, 0};
+    assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
     /* users with test items: 0 (test 2,3), 1 (test 1), 3 (test 0).
      * user 0: list [2, 3 or 4]: hit at rank 1 (item 2), maybe 3 at rank 2
      * -- ties between 3 and 4 keep the lower index first -> [2, 3]: 2 hits
@@ -66,6 +67,53 @@ static void test_popularity_and_metrics(void **state) {
     assert_true(fabs(ev.ndcg - 1.0) < 1e-12); /* every hit at the best ranks */
     /* coverage: lists hold items 0, 1, 2, 3 of 5 */
     assert_true(fabs(ev.coverage - 4.0 / 5) < 1e-12);
+    /* beyond accuracy, with categories A A B B C and users 0, 2 in group 0,
+     * user 1 in group 1, user 3 in none. Lists: [2 3], [1 2], [0 1].
+     * novelty: -log2((had + 1) / (3 + 1)) per item: 0 -> 0, 1 -> log2(4/3),
+     * 2 -> 1, 3 -> 2. Exposure 1 2 2 1 0: Gini 1/3. Diversity: only [1 2]
+     * mixes categories. */
+    const uint32_t cat[] = {0, 0, 1, 1, 2}, grp[] = {0, 1, 0, TL_NONE};
+    eo = (tl_eval_opts_t){2, cat, grp, 2};
+    assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
+    double l43 = log2(4.0 / 3);
+    assert_true(fabs(ev.novelty - (1.5 + (l43 + 1) / 2 + l43 / 2) / 3) < 1e-12);
+    assert_true(fabs(ev.gini - 1.0 / 3) < 1e-12);
+    assert_true(fabs(ev.diversity - 1.0 / 3) < 1e-12);
+    assert_int_equal(ev.group[0].users, 1);
+    assert_true(fabs(ev.group[0].precision - 1.0) < 1e-12);
+    assert_int_equal(ev.group[1].users, 1);
+    assert_true(fabs(ev.group[1].precision - 0.5) < 1e-12);
+    assert_true(fabs(ev.group[1].recall - 1.0) < 1e-12);
+    /* pairs the user already had leave the test: user 0 keeps 2, user 1
+     * keeps 3, user 3 (no training) keeps 4 */
+    const int seen_rows[] = {1, 2, -1, 0, 3, -1, -1, 4, -1};
+    tl_csr_t t2;
+    csr(&t2, 4, 5, seen_rows);
+    tl_csr_drop_seen(&t2, &tr);
+    assert_int_equal(t2.nnz, 3);
+    assert_int_equal(t2.col[t2.rowptr[0]], 2);
+    assert_int_equal(t2.col[t2.rowptr[1]], 3);
+    assert_int_equal(t2.rowptr[3], t2.rowptr[2]);
+    assert_int_equal(t2.col[t2.rowptr[3]], 4);
+    assert_int_equal(t2.rowptr[4], 3);
+    tl_csr_fini(&t2);
+    /* a user without training gets the popular items from any model:
+     * item 2 is the most popular and the last by index */
+    const int tr3_rows[] = {2, -1, 1, 2, -1, -1}, te3_rows[] = {-1, -1, 2, -1};
+    tl_csr_t tr3, te3;
+    tl_model_t *ease;
+    tl_errbuf_t eb = {{0}};
+    csr(&tr3, 3, 3, tr3_rows);
+    csr(&te3, 3, 3, te3_rows);
+    assert_int_equal(tl_rec_train_ease(&tr3, 1.0, &ease, &eb), 0);
+    eo = (tl_eval_opts_t){1, NULL, NULL, 0};
+    assert_int_equal(tl_rec_eval(ease, &tr3, &te3, &eo, &ev), 0);
+    assert_int_equal(ev.users, 1);
+    assert_int_equal(ev.cold, 1);
+    assert_true(fabs(ev.hit_rate - 1.0) < 1e-12);
+    tl_model_free(ease);
+    tl_csr_fini(&tr3);
+    tl_csr_fini(&te3);
     tl_model_free(m);
     tl_csr_fini(&tr);
     tl_csr_fini(&te);
