@@ -1678,6 +1678,9 @@ static const optspec_t EVAL_OPTS[] = {
                  "item)"},
     {"test-days", 1, "time split: days at the end held out (default 7)"},
     {"by", 1, "also give the accuracy per user group: gender or age"},
+    {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
+                "'alpha=2,5 reg=20,50' (options: lambda alpha reg factors iterations neighbours "
+                "shrink)"},
     {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
     {"test", 1, "with --train: the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
@@ -1805,6 +1808,69 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
     return rc;
 }
 
+/* --grid: up to 4 model options, each with up to 16 values, every
+ * combination trained and evaluated on the same split. */
+#define GRID_PARAMS 4
+#define GRID_VALUES 16
+
+typedef struct {
+    uint32_t np, nv[GRID_PARAMS];
+    char name[GRID_PARAMS][16];
+    double v[GRID_PARAMS][GRID_VALUES];
+} grid_t;
+
+static int set_param(modelspec_t *ms, const char *name, double v) {
+    if (strcmp(name, "lambda") == 0 && v > 0) ms->lambda = v;
+    else if (strcmp(name, "alpha") == 0 && v >= 0) ms->ials.alpha = v;
+    else if (strcmp(name, "reg") == 0 && v >= 0) ms->ials.reg = v;
+    else if (strcmp(name, "shrink") == 0 && v >= 0) ms->shrink = v;
+    else if (strcmp(name, "factors") == 0 && v >= 1 && v <= 1024) ms->ials.factors = (uint32_t)v;
+    else if (strcmp(name, "iterations") == 0 && v >= 1 && v <= 1000) ms->ials.iterations = (uint32_t)v;
+    else if (strcmp(name, "neighbours") == 0 && v >= 1 && v <= 1000) ms->neighbours = (uint64_t)v;
+    else return -1;
+    return 0;
+}
+
+static int parse_grid(const command_t *c, const char *spec, const modelspec_t *ms, grid_t *g) {
+    memset(g, 0, sizeof *g);
+    const char *p = spec;
+    while (*p) {
+        p += strspn(p, " ;");
+        if (!*p) break;
+        size_t n = strcspn(p, "="), end = strcspn(p, " ;");
+        if (n >= end || n == 0 || n >= sizeof g->name[0])
+            return die_usage(c, "--grid: give NAME=V1,V2,... separated by spaces, e.g. "
+                                "'lambda=200,400 alpha=2,5'");
+        if (g->np == GRID_PARAMS) return die_usage(c, "--grid: at most %d options", GRID_PARAMS);
+        uint32_t q = g->np++;
+        memcpy(g->name[q], p, n);
+        const char *v = p + n + 1, *stop = p + end;
+        while (v < stop) {
+            size_t len = strcspn(v, ",; ");
+            if (len > (size_t)(stop - v)) len = (size_t)(stop - v);
+            modelspec_t probe = *ms;
+            if (g->nv[q] == GRID_VALUES)
+                return die_usage(c, "--grid %s: at most %d values", g->name[q], GRID_VALUES);
+            if (tl_parse_f64(v, len, &g->v[q][g->nv[q]]) ||
+                set_param(&probe, g->name[q], g->v[q][g->nv[q]]))
+                return die_usage(c, "--grid: %s=%.*s: use lambda, alpha, reg, factors, "
+                                    "iterations, neighbours or shrink with a value in range",
+                                 g->name[q], (int)len, v);
+            g->nv[q]++;
+            v += len + (v + len < stop);
+        }
+        if (!g->nv[q]) return die_usage(c, "--grid %s: no values", g->name[q]);
+        p = stop;
+    }
+    return 0;
+}
+
+typedef struct {
+    double param[GRID_PARAMS];
+    tl_eval_t ev;
+    double train_s, eval_s;
+} evrun_t;
+
 static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "users", p->users);
     cJSON_AddNumberToObject(j, "precision", p->precision);
@@ -1814,85 +1880,134 @@ static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
 }
 
+static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const groups_t *g) {
+    for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], r->param[q]);
+    const tl_eval_t *ev = &r->ev;
+    tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
+    add_part_json(j, &all);
+    cJSON_AddNumberToObject(j, "cold_users", ev->cold);
+    cJSON_AddNumberToObject(j, "coverage", ev->coverage);
+    cJSON_AddNumberToObject(j, "novelty", ev->novelty);
+    cJSON_AddNumberToObject(j, "diversity", ev->diversity);
+    cJSON_AddNumberToObject(j, "gini", ev->gini);
+    if (g->group) {
+        cJSON *gs = cJSON_AddObjectToObject(j, "groups");
+        for (uint32_t q = 0; q < g->ngroups; q++)
+            add_part_json(cJSON_AddObjectToObject(gs, g->names[q]), &ev->group[q]);
+    }
+    cJSON_AddNumberToObject(j, "train_seconds", r->train_s);
+    cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
+}
+
+static void print_run(const evrun_t *r, const grid_t *gr, const groups_t *g) {
+    const tl_eval_t *ev = &r->ev;
+    if (gr->np) {
+        for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], r->param[q]);
+        printf(" ndcg %.4f  recall %.4f  hit rate %.4f  coverage %.4f  gini %.4f  %.2f s\n",
+               ev->ndcg, ev->recall, ev->hit_rate, ev->coverage, ev->gini, r->train_s);
+        return;
+    }
+    printf("  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f\n"
+           "  coverage %.4f  novelty %.2f bits  diversity %.4f  gini %.4f\n",
+           ev->ndcg, ev->precision, ev->recall, ev->map, ev->hit_rate, ev->coverage, ev->novelty,
+           ev->diversity, ev->gini);
+    for (uint32_t q = 0; g->group && q < g->ngroups; q++)
+        printf("  %-12s %6u users  ndcg %.4f  recall %.4f  hit rate %.4f\n", g->names[q],
+               ev->group[q].users, ev->group[q].ndcg, ev->group[q].recall, ev->group[q].hit_rate);
+    printf("  trained in %.2f s, evaluated in %.2f s\n", r->train_s, r->eval_s);
+}
+
 /* Offline evaluation: accuracy at K, how much of the catalogue the lists
- * reach and how evenly, and optionally the gaps between user groups. */
+ * reach and how evenly, optionally the gaps between user groups, for one
+ * model or a grid of options. */
 static int cmd_eval(int argc, char **argv) {
     const command_t *c = command_named("eval");
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     modelspec_t ms;
+    grid_t gr = {0};
     uint64_t k;
-    const char *by = opt(c, &a, "by");
-    if ((rc = parse_modelspec(c, &a, "ease", &ms)) || (rc = opt_u64(c, &a, "k", 10, 1, 1000, &k)))
+    const char *by = opt(c, &a, "by"), *grid = opt(c, &a, "grid");
+    if ((rc = parse_modelspec(c, &a, "ease", &ms)) || (rc = opt_u64(c, &a, "k", 10, 1, 1000, &k)) ||
+        (grid && (rc = parse_grid(c, grid, &ms, &gr))))
         return rc;
     if (by && strcmp(by, "gender") != 0 && strcmp(by, "age") != 0)
         return die_usage(c, "--by %s: use gender or age", by);
+    uint32_t nruns = 1;
+    for (uint32_t q = 0; q < gr.np; q++) nruns *= gr.nv[q];
     tl_errbuf_t eb = {{0}};
     evsrc_t e = {0};
     tl_csr_t xtr = {0}, xte = {0};
-    tl_model_t *m = NULL;
-    tl_eval_t ev;
     groups_t g = {0};
     uint32_t *cats = NULL;
     tl_dict_t *catnames = NULL;
-    int64_t t0 = 0, t1 = 0, t2 = 0;
+    evrun_t *runs = calloc(nruns, sizeof *runs);
+    if (!runs) return fail_err("eval", TL_ENOMEM, &eb);
     rc = eval_matrices(c, &a, &ms, &e, &xtr, &xte, &eb);
-    if (rc > 0) return rc; /* a usage error, already told */
+    if (rc > 0) {
+        free(runs);
+        return rc; /* a usage error, already told */
+    }
     if (!rc) tl_csr_drop_seen(&xte, &xtr);
     if (!rc && by) rc = load_groups(e.st, by, xtr.nusers, e.max_ts, &g, &eb);
     if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
-    if (!rc) {
-        t0 = tl_time_now_ms();
-        rc = train_model(&ms, &xtr, &m, &eb);
-        t1 = tl_time_now_ms();
-    }
-    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups};
-    if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &ev);
-    t2 = tl_time_now_ms();
     tl_store_close(e.st);
     if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups};
+    uint32_t best = 0;
+    for (uint32_t r = 0; !rc && r < nruns; r++) {
+        modelspec_t run = ms;
+        for (uint32_t q = 0, rest = r; q < gr.np; rest /= gr.nv[q], q++) {
+            runs[r].param[q] = gr.v[q][rest % gr.nv[q]];
+            set_param(&run, gr.name[q], runs[r].param[q]);
+        }
+        tl_model_t *m = NULL;
+        int64_t t0 = tl_time_now_ms();
+        rc = train_model(&run, &xtr, &m, &eb);
+        int64_t t1 = tl_time_now_ms();
+        if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &runs[r].ev);
+        runs[r].train_s = (double)(t1 - t0) / 1000;
+        runs[r].eval_s = (double)(tl_time_now_ms() - t1) / 1000;
+        tl_model_free(m);
+        if (!rc && runs[r].ev.ndcg > runs[best].ev.ndcg) best = r;
+    }
     if (!rc && opt(c, &a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", ms.kind);
-        if (strcmp(ms.kind, "ease") == 0) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
+        if (strcmp(ms.kind, "ease") == 0 && !grid) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
         cJSON_AddStringToObject(j, "split", e.split);
-        cJSON_AddNumberToObject(j, "k", ev.k);
+        cJSON_AddNumberToObject(j, "k", (double)k);
         cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
         cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);
-        tl_eval_part_t all = {ev.users, ev.precision, ev.recall, ev.ndcg, ev.map, ev.hit_rate};
-        add_part_json(j, &all);
-        cJSON_AddNumberToObject(j, "cold_users", ev.cold);
-        cJSON_AddNumberToObject(j, "coverage", ev.coverage);
-        cJSON_AddNumberToObject(j, "novelty", ev.novelty);
-        cJSON_AddNumberToObject(j, "diversity", ev.diversity);
-        cJSON_AddNumberToObject(j, "gini", ev.gini);
-        if (by) {
-            cJSON *gs = cJSON_AddObjectToObject(j, "groups");
-            for (uint32_t q = 0; q < g.ngroups; q++)
-                add_part_json(cJSON_AddObjectToObject(gs, g.names[q]), &ev.group[q]);
+        if (grid) {
+            cJSON *arr = cJSON_AddArrayToObject(j, "runs");
+            for (uint32_t r = 0; r < nruns; r++) {
+                cJSON *o = cJSON_CreateObject();
+                add_run_json(o, &runs[r], &gr, &g);
+                cJSON_AddItemToArray(arr, o);
+            }
+            cJSON_AddNumberToObject(j, "best", best);
+        } else {
+            add_run_json(j, &runs[0], &gr, &g);
         }
-        cJSON_AddNumberToObject(j, "train_seconds", (double)(t1 - t0) / 1000);
-        cJSON_AddNumberToObject(j, "eval_seconds", (double)(t2 - t1) / 1000);
         print_json(j);
     } else if (!rc) {
         printf("%s on %u users with test items, %u of them without history (%s split; train "
-               "%llu, test %llu interactions), top %u:\n"
-               "  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f\n"
-               "  coverage %.4f  novelty %.2f bits  diversity %.4f  gini %.4f\n",
-               ms.kind, ev.users, ev.cold, e.split, (unsigned long long)xtr.nnz,
-               (unsigned long long)xte.nnz, ev.k, ev.ndcg, ev.precision, ev.recall, ev.map,
-               ev.hit_rate, ev.coverage, ev.novelty, ev.diversity, ev.gini);
-        for (uint32_t q = 0; by && q < g.ngroups; q++)
-            printf("  %-12s %6u users  ndcg %.4f  recall %.4f  hit rate %.4f\n", g.names[q],
-                   ev.group[q].users, ev.group[q].ndcg, ev.group[q].recall, ev.group[q].hit_rate);
-        printf("  trained in %.2f s, evaluated in %.2f s\n", (double)(t1 - t0) / 1000,
-               (double)(t2 - t1) / 1000);
+               "%llu, test %llu interactions), top %llu:\n",
+               ms.kind, runs[0].ev.users, runs[0].ev.cold, e.split, (unsigned long long)xtr.nnz,
+               (unsigned long long)xte.nnz, (unsigned long long)k);
+        for (uint32_t r = 0; r < nruns; r++) print_run(&runs[r], &gr, &g);
+        if (grid) {
+            printf("best by ndcg:");
+            for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], runs[best].param[q]);
+            printf(" (ndcg %.4f)\n", runs[best].ev.ndcg);
+        }
     }
+    free(runs);
     free(g.group);
     free(cats);
     tl_dict_free(catnames);
-    tl_model_free(m);
     tl_csr_fini(&xtr);
     tl_csr_fini(&xte);
     return rc ? fail_err("eval", rc, &eb) : EXIT_OK;

@@ -91,6 +91,18 @@ assert g and sum(v["users"] for v in g.values()) <= d["users"], g
 assert all(0 <= v["ndcg"] <= 1 for v in g.values()), g' "$TMP/ev.json"
 out=$("$TAILOR" --data "$D" eval --split last --by age --json)
 check "leave-last-out: one test item per user" "$(jget users <<<"$out")" "$(jget test_interactions <<<"$out")"
+"$TAILOR" --data "$D" eval --split last --model ease --grid 'lambda=50,400' --k 5 --json >"$TMP/grid.json"
+check_cmd "grid: one run per value, the best by NDCG" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["runs"]
+assert [x["lambda"] for x in r] == [50, 400], r
+assert d["best"] == max(range(2), key=lambda i: r[i]["ndcg"]), d
+single = json.loads(sys.argv[2])
+assert abs(single["ndcg"] - r[1]["ndcg"]) < 1e-12, (single, r[1])' "$TMP/grid.json" \
+    "$("$TAILOR" --data "$D" eval --split last --model ease --lambda 400 --k 5 --json)"
+"$TAILOR" --data "$D" eval --grid 'lambda=0' >/dev/null 2>&1
+check "grid with an out-of-range value: exit 2" "$?" 2
 "$TAILOR" --data "$D" eval --split random >/dev/null 2>&1
 check "eval --split random: exit 2" "$?" 2
 "$TAILOR" --data "$D" eval --by city >/dev/null 2>&1
