@@ -684,6 +684,12 @@ static int cmd_demo(int argc, char **argv) {
         char *rargv[] = {(char *)who[i], "--n", "5"};
         if ((rc = run_cmd("recommend", 3, rargv))) return rc;
     }
+    printf("\n== 11. evaluating on the last 7 days: popularity against implicit ALS, by age\n");
+    fflush(stdout);
+    char *eargv[] = {"--split", "time", "--test-days", "7", "--model", "pop"};
+    if ((rc = run_cmd("eval", 6, eargv))) return rc;
+    char *e2argv[] = {"--split", "time", "--test-days", "7", "--model", "ials", "--by", "age"};
+    if ((rc = run_cmd("eval", 8, e2argv))) return rc;
     return EXIT_OK;
 }
 
