@@ -684,12 +684,15 @@ static int cmd_demo(int argc, char **argv) {
         char *rargv[] = {(char *)who[i], "--n", "5"};
         if ((rc = run_cmd("recommend", 3, rargv))) return rc;
     }
-    printf("\n== 11. evaluating on the last 7 days: popularity against implicit ALS, by age\n");
+    printf("\n== 11. evaluating on the last 7 days: popularity, popularity by segment and "
+           "taste (by age), implicit ALS\n");
     fflush(stdout);
-    char *eargv[] = {"--split", "time", "--test-days", "7", "--model", "pop"};
-    if ((rc = run_cmd("eval", 6, eargv))) return rc;
-    char *e2argv[] = {"--split", "time", "--test-days", "7", "--model", "ials", "--by", "age"};
-    if ((rc = run_cmd("eval", 8, e2argv))) return rc;
+    static const char *const models[] = {"pop", "segpop", "ials"};
+    for (int i = 0; i < 3; i++) {
+        char *eargv[] = {"--split", "time", "--test-days", "7", "--model", (char *)models[i],
+                         "--by", "age"};
+        if ((rc = run_cmd("eval", i == 1 ? 8 : 6, eargv))) return rc;
+    }
     return EXIT_OK;
 }
 
@@ -1638,9 +1641,10 @@ typedef struct {
 static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt, modelspec_t *ms) {
     int rc;
     ms->kind = opt(c, a, "model") ? opt(c, a, "model") : dflt;
-    if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "ease") != 0 &&
-        strcmp(ms->kind, "ials") != 0 && strcmp(ms->kind, "knn") != 0)
-        return die_usage(c, "--model %s: use pop, ease, ials or knn", ms->kind);
+    if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "segpop") != 0 &&
+        strcmp(ms->kind, "ease") != 0 && strcmp(ms->kind, "ials") != 0 &&
+        strcmp(ms->kind, "knn") != 0)
+        return die_usage(c, "--model %s: use pop, segpop, ease, ials or knn", ms->kind);
     tl_ials_opts_default(&ms->ials);
     tl_interact_opts_default(&ms->ix);
     uint64_t fac, its;
@@ -1658,8 +1662,41 @@ static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt
     return 0;
 }
 
-static int train_model(const modelspec_t *ms, const tl_csr_t *x, tl_model_t **m, tl_errbuf_t *eb) {
+/* What popularity by segment needs from the store: each item's top-level
+ * category and each user's segment (age band x gender, ages as of the
+ * latest event). */
+typedef struct {
+    tl_user_groups_t g;
+    uint32_t *cats;
+    tl_dict_t *catnames;
+} side_t;
+
+static int load_side(tl_store_t *st, uint32_t nusers, uint32_t nitems, side_t *sd,
+                     tl_errbuf_t *eb) {
+    memset(sd, 0, sizeof *sd);
+    tl_store_evstats_t es = {0};
+    int rc = tl_store_event_stats(st, &es, eb);
+    if (!rc) rc = tl_rec_user_groups(st, nusers, TL_GROUP_SEGMENT, es.max_ts, &sd->g, eb);
+    if (!rc) rc = tl_rec_item_categories(st, nitems, 1, &sd->cats, &sd->catnames, eb);
+    tl_store_evstats_fini(&es);
+    return rc;
+}
+
+static void side_fini(side_t *sd) {
+    tl_user_groups_fini(&sd->g);
+    free(sd->cats);
+    tl_dict_free(sd->catnames);
+}
+
+static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
+    return tl_rec_train_segpop(x, sd->cats, sd->catnames ? tl_dict_count(sd->catnames) : 0,
+                               sd->g.group, sd->g.ngroups, m);
+}
+
+static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
+                       tl_model_t **m, tl_errbuf_t *eb) {
     if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
+    if (strcmp(ms->kind, "segpop") == 0) return train_segpop(x, sd, m);
     if (strcmp(ms->kind, "ials") == 0) return tl_rec_train_ials(x, &ms->ials, m, eb);
     if (strcmp(ms->kind, "knn") == 0)
         return tl_rec_train_knn(x, (uint32_t)ms->neighbours, ms->shrink, m, eb);
@@ -1667,7 +1704,7 @@ static int train_model(const modelspec_t *ms, const tl_csr_t *x, tl_model_t **m,
 }
 
 #define MODEL_OPTS                                                                                 \
-    {"model", 1, "pop, ease, ials or knn (default ials; ease for eval)"},                          \
+    {"model", 1, "pop, segpop, ease, ials or knn (default ials; ease for eval)"},                          \
         {"lambda", 1, "ease: L2 regularisation (default 400)"},                                    \
         {"neighbours", 1, "knn: neighbours kept per item (default 100)"},                          \
         {"shrink", 1, "knn: similarity shrinkage (default 10)"},                                   \
@@ -1697,58 +1734,6 @@ static const optspec_t EVAL_OPTS[] = {
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb, (void)flag, (void)ftw;
     return remove(path);
-}
-
-/* User groups for the per-group figures: a code per user and the names. */
-typedef struct {
-    uint32_t *group, nusers, ngroups;
-    int by_age;
-    int year; /* the age bands are ages in this year */
-    char names[TL_EVAL_MAX_GROUPS][32];
-} groups_t;
-
-static const char *const AGE_BANDS[] = {"under 25", "25-34", "35-44", "45-54", "55 and over"};
-
-static int group_row(int n, const char *const *cols, void *arg) {
-    groups_t *g = arg;
-    if (n != 2 || !cols[0] || !cols[1] || !*cols[1]) return 0;
-    uint64_t u = strtoull(cols[0], NULL, 10);
-    if (u >= g->nusers) return 0;
-    if (g->by_age) {
-        int age = g->year - atoi(cols[1]), band = age < 25 ? 0 : age < 35 ? 1 : age < 45 ? 2
-                                                            : age < 55 ? 3 : 4;
-        g->group[u] = (uint32_t)band;
-        return 0;
-    }
-    uint32_t k = 0;
-    while (k < g->ngroups && strcmp(g->names[k], cols[1]) != 0) k++;
-    if (k == g->ngroups) {
-        if (k == TL_EVAL_MAX_GROUPS) return 0; /* more values than groups: the rest unmarked */
-        snprintf(g->names[k], sizeof g->names[k], "%s", cols[1]);
-        g->ngroups++;
-    }
-    g->group[u] = k;
-    return 0;
-}
-
-static int load_groups(tl_store_t *st, const char *by, uint32_t nusers, int64_t ref_ms,
-                       groups_t *g, tl_errbuf_t *eb) {
-    memset(g, 0, sizeof *g);
-    g->nusers = nusers;
-    g->group = malloc((size_t)(nusers ? nusers : 1) * sizeof *g->group);
-    if (!g->group) return TL_ENOMEM;
-    for (uint32_t u = 0; u < nusers; u++) g->group[u] = TL_NONE;
-    g->by_age = strcmp(by, "age") == 0;
-    if (g->by_age) {
-        char day[32];
-        tl_time_format(ref_ms, day);
-        g->year = atoi(day);
-        g->ngroups = 5;
-        for (int k = 0; k < 5; k++) snprintf(g->names[k], sizeof g->names[k], "%s", AGE_BANDS[k]);
-    }
-    return tl_store_query(st, g->by_age ? "SELECT idx, birth_year FROM users WHERE birth_year > 0"
-                                        : "SELECT idx, gender FROM users ORDER BY gender",
-                          group_row, g, eb);
 }
 
 /* The train and test matrices of an evaluation: from DATA split by time or
@@ -1886,7 +1871,7 @@ static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
 }
 
-static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const groups_t *g) {
+static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
     for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], r->param[q]);
     const tl_eval_t *ev = &r->ev;
     tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
@@ -1905,7 +1890,7 @@ static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const gro
     cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
 }
 
-static void print_run(const evrun_t *r, const grid_t *gr, const groups_t *g) {
+static void print_run(const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
     const tl_eval_t *ev = &r->ev;
     if (gr->np) {
         for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], r->param[q]);
@@ -1945,7 +1930,7 @@ static int cmd_eval(int argc, char **argv) {
     tl_errbuf_t eb = {{0}};
     evsrc_t e = {0};
     tl_csr_t xtr = {0}, xte = {0};
-    groups_t g = {0};
+    tl_user_groups_t g = {0};
     uint32_t *cats = NULL;
     tl_dict_t *catnames = NULL;
     evrun_t *runs = calloc(nruns, sizeof *runs);
@@ -1956,11 +1941,17 @@ static int cmd_eval(int argc, char **argv) {
         return rc; /* a usage error, already told */
     }
     if (!rc) tl_csr_drop_seen(&xte, &xtr);
-    if (!rc && by) rc = load_groups(e.st, by, xtr.nusers, e.max_ts, &g, &eb);
+    if (!rc && by)
+        rc = tl_rec_user_groups(e.st, xtr.nusers, strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
+                                e.max_ts, &g, &eb);
     if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
+    side_t sd = {0};
+    tl_model_t *coldm = NULL;
+    if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, &sd, &eb);
+    if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
     tl_store_close(e.st);
     if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups};
+    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups, coldm};
     uint32_t best = 0;
     for (uint32_t r = 0; !rc && r < nruns; r++) {
         modelspec_t run = ms;
@@ -1970,7 +1961,7 @@ static int cmd_eval(int argc, char **argv) {
         }
         tl_model_t *m = NULL;
         int64_t t0 = tl_time_now_ms();
-        rc = train_model(&run, &xtr, &m, &eb);
+        rc = train_model(&run, &xtr, &sd, &m, &eb);
         int64_t t1 = tl_time_now_ms();
         if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &runs[r].ev);
         runs[r].train_s = (double)(t1 - t0) / 1000;
@@ -2011,7 +2002,9 @@ static int cmd_eval(int argc, char **argv) {
         }
     }
     free(runs);
-    free(g.group);
+    tl_model_free(coldm);
+    side_fini(&sd);
+    tl_user_groups_fini(&g);
     free(cats);
     tl_dict_free(catnames);
     tl_csr_fini(&xtr);
@@ -2046,10 +2039,12 @@ static int cmd_train(int argc, char **argv) {
     tl_csr_t x = {0};
     tl_model_t *m = NULL;
     int64_t t0 = tl_time_now_ms(), t1 = t0;
+    side_t sd = {0};
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
+    if (!rc && strcmp(ms.kind, "segpop") == 0) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
     if (!rc) {
         t0 = tl_time_now_ms();
-        rc = train_model(&ms, &x, &m, &eb);
+        rc = train_model(&ms, &x, &sd, &m, &eb);
         t1 = tl_time_now_ms();
     }
     char path[4300];
@@ -2075,6 +2070,7 @@ static int cmd_train(int argc, char **argv) {
                ms.kind, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000,
                path);
     }
+    side_fini(&sd);
     tl_model_free(m);
     tl_csr_fini(&x);
     return rc ? fail_err("train", rc, &eb) : EXIT_OK;
@@ -2180,8 +2176,12 @@ static int cmd_recommend(int argc, char **argv) {
             so.exclude_item = exi;
         }
     }
+    /* users without history get what their segment takes */
     tl_model_t *popm = NULL;
-    if (!rc) rc = tl_rec_train_pop(&x, &popm);
+    side_t sd = {0};
+    if (!rc) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
+    if (!rc) rc = train_segpop(&x, &sd, &popm);
+    int segpop = m && tl_model_kind(m) == TL_MODEL_SEGPOP;
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
     if (!rc && !sv) rc = TL_ENOMEM;
@@ -2200,8 +2200,13 @@ static int cmd_recommend(int argc, char **argv) {
                 item_label(st, items, sv[i].because, label, sizeof label);
                 snprintf(reason, sizeof reason, "because you showed interest in %s", label);
             } else {
-                snprintf(reason, sizeof reason, sv[i].cold ? "popular with everybody (no history yet)"
-                                                           : "popular with everybody");
+                const tl_model_t *by = sv[i].cold ? popm : m;
+                const char *cat = cats && cats[sv[i].item] != TL_NONE
+                                      ? tl_dict_str(catnames, cats[sv[i].item], NULL) : NULL;
+                snprintf(reason, sizeof reason, "popular%s%s with %s%s", segpop && cat ? " in " : "",
+                         segpop && cat ? cat : "",
+                         tl_rec_segpop_group(by, u) ? "people like you" : "everybody",
+                         sv[i].cold ? " (no history yet)" : "");
             }
             cJSON_AddStringToObject(o, "reason", reason);
             if (cats && cats[sv[i].item] != TL_NONE)
@@ -2222,6 +2227,7 @@ static int cmd_recommend(int argc, char **argv) {
         }
     }
     free(sv);
+    side_fini(&sd);
     tl_model_free(popm);
     free(cats);
     tl_dict_free(catnames);
@@ -2352,9 +2358,11 @@ static const command_t COMMANDS[] = {
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features.", SEGMENT_OPTS, cmd_segment},
-    {"train", "train [--model pop|ease|ials] [--name N] [options]", "Train a recommender on "
-     "every interaction in the store (weights per event type; ratings from --min-rating) and "
-     "save it as DATA/models/NAME.tlm (versioned, checksummed).", TRAIN_OPTS, cmd_train},
+    {"train", "train [--model pop|segpop|ease|ials|knn] [--name N] [options]", "Train a "
+     "recommender on every interaction in the store (weights per event type; ratings from "
+     "--min-rating) and save it as DATA/models/NAME.tlm (versioned, checksummed). segpop is "
+     "popularity by segment (age band x gender) and the user's category tastes; it is also what "
+     "users without history get from every model.", TRAIN_OPTS, cmd_train},
     {"recommend", "recommend USER [--n N] [--model NAME] [--json]", "The top items for a user from "
      "a trained model, items the user already interacted with left out, each with the reason.",
      REC_OPTS, cmd_recommend},

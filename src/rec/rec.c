@@ -128,6 +128,12 @@ struct tl_model {
     uint32_t k;     /* KNN: neighbours per item */
     uint32_t *nbr;  /* KNN: nitems x k neighbour items (TL_NONE pads) */
     float *sim;     /* KNN: their similarities */
+    /* SEGPOP (pop holds the global counts too): ncats includes a last
+     * "no category" code; row ngroups of pic and pcg is everybody's */
+    uint32_t ncats, ngroups;
+    uint32_t *icat, *ugroup; /* category of each item, group of each user */
+    float *pic;              /* (ngroups + 1) x nitems: P(item | its category, group) */
+    float *pcg;              /* (ngroups + 1) x ncats: P(category | group) */
     tl_interact_opts_t io;
 };
 
@@ -144,6 +150,10 @@ void tl_model_free(tl_model_t *m) {
     free(m->yi);
     free(m->nbr);
     free(m->sim);
+    free(m->icat);
+    free(m->ugroup);
+    free(m->pic);
+    free(m->pcg);
     free(m);
 }
 
@@ -205,12 +215,96 @@ int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_err
     return 0;
 }
 
+/* ---- popularity by segment and taste ---------------------------------------------- */
+
+#define SEGPOP_USER_PRIOR 20.0 /* pseudo-items of the segment's category mix in a user's mix */
+#define SEGPOP_SEG_PRIOR 10.0 /* pseudo-users of everybody's choices in a segment's */
+
+int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t ncats,
+                        const uint32_t *user_group, uint32_t ngroups, tl_model_t **out) {
+    uint32_t n = x->nitems, nc = ncats + 1, G = ngroups;
+    tl_model_t *m = calloc(1, sizeof *m);
+    double *ngi = calloc((size_t)(G + 1) * (n ? n : 1), sizeof *ngi); /* users per group, item */
+    double *ngc = calloc((size_t)(G + 1) * nc, sizeof *ngc);          /* ... per group, category */
+    double *ng = calloc(G + 1, sizeof *ng);                          /* interactions per group */
+    if (!m || !ngi || !ngc || !ng || !(m->pop = calloc(n ? n : 1, sizeof *m->pop)) ||
+        !(m->icat = malloc((n ? n : 1) * sizeof *m->icat)) ||
+        !(m->ugroup = malloc((x->nusers ? x->nusers : 1) * sizeof *m->ugroup)) ||
+        !(m->pic = malloc((size_t)(G + 1) * (n ? n : 1) * sizeof *m->pic)) ||
+        !(m->pcg = malloc((size_t)(G + 1) * nc * sizeof *m->pcg))) {
+        free(ngi), free(ngc), free(ng);
+        tl_model_free(m);
+        return TL_ENOMEM;
+    }
+    m->kind = TL_MODEL_SEGPOP;
+    m->nitems = n, m->nusers = x->nusers, m->ncats = nc, m->ngroups = G;
+    for (uint32_t i = 0; i < n; i++)
+        m->icat[i] = item_cat && item_cat[i] < ncats ? item_cat[i] : ncats;
+    for (uint32_t u = 0; u < x->nusers; u++) {
+        uint32_t g = user_group && user_group[u] < G ? user_group[u] : G;
+        m->ugroup[u] = g;
+        for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++) {
+            uint32_t i = x->col[q], c = m->icat[i];
+            m->pop[i] += 1, ngi[(size_t)G * n + i] += 1, ngc[(size_t)G * nc + c] += 1, ng[G] += 1;
+            if (g < G) ngi[(size_t)g * n + i] += 1, ngc[(size_t)g * nc + c] += 1, ng[g] += 1;
+        }
+    }
+    /* everybody's row first: P(c) and P(i | c); then each group's, shrunk
+     * towards them by SEGPOP_SEG_PRIOR pseudo-users */
+    const double *all_c = ngc + (size_t)G * nc;
+    float *pc = m->pcg + (size_t)G * nc, *pi = m->pic + (size_t)G * n;
+    for (uint32_t c = 0; c < nc; c++) pc[c] = ng[G] > 0 ? (float)(all_c[c] / ng[G]) : 1.0f / nc;
+    for (uint32_t i = 0; i < n; i++) {
+        double nci = all_c[m->icat[i]];
+        pi[i] = nci > 0 ? (float)(m->pop[i] / nci) : 0.0f;
+    }
+    for (uint32_t g = 0; g < G; g++) {
+        for (uint32_t c = 0; c < nc; c++)
+            m->pcg[(size_t)g * nc + c] =
+                (float)((ngc[(size_t)g * nc + c] + SEGPOP_SEG_PRIOR * pc[c]) / (ng[g] + SEGPOP_SEG_PRIOR));
+        for (uint32_t i = 0; i < n; i++)
+            m->pic[(size_t)g * n + i] =
+                (float)((ngi[(size_t)g * n + i] + SEGPOP_SEG_PRIOR * pi[i]) /
+                        (ngc[(size_t)g * nc + m->icat[i]] + SEGPOP_SEG_PRIOR));
+    }
+    free(ngi), free(ngc), free(ng);
+    *out = m;
+    return 0;
+}
+
+/* P(category | user): the user's own mix of distinct items, shrunk towards
+ * the segment's by SEGPOP_USER_PRIOR pseudo-items, times P(item | category,
+ * segment). Users unknown to the model are everybody's. */
+static void segpop_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
+    uint32_t n = m->nitems, nc = m->ncats, g = u < m->nusers ? m->ugroup[u] : m->ngroups;
+    const float *pc = m->pcg + (size_t)g * nc, *pi = m->pic + (size_t)g * n;
+    double *w = calloc(nc, sizeof *w), nu = 0;
+    if (!w) { /* no room for the user's mix: the segment's alone */
+        for (uint32_t i = 0; i < n; i++) s[i] = pc[m->icat[i]] * pi[i];
+        return;
+    }
+    if (u < x->nusers)
+        for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++)
+            if (x->col[q] < n) w[m->icat[x->col[q]]] += 1, nu += 1;
+    for (uint32_t c = 0; c < nc; c++) w[c] = (w[c] + SEGPOP_USER_PRIOR * pc[c]) / (nu + SEGPOP_USER_PRIOR);
+    for (uint32_t i = 0; i < n; i++) s[i] = (float)w[m->icat[i]] * pi[i];
+    free(w);
+}
+
+int tl_rec_segpop_group(const tl_model_t *m, uint32_t user) {
+    return m->kind == TL_MODEL_SEGPOP && user < m->nusers && m->ugroup[user] < m->ngroups;
+}
+
 /* ---- scoring ---------------------------------------------------------------------- */
 
 static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
     uint32_t n = m->nitems;
     if (m->kind == TL_MODEL_POP) {
         for (uint32_t i = 0; i < n; i++) s[i] = (float)m->pop[i];
+        return;
+    }
+    if (m->kind == TL_MODEL_SEGPOP) {
+        segpop_scores(m, x, u, s);
         return;
     }
     if (m->kind == TL_MODEL_KNN) {
@@ -309,7 +403,9 @@ static void *eval_part(void *arg) {
         uint64_t a = j->test->rowptr[u], b = j->test->rowptr[u + 1];
         if (a == b) continue;
         if (j->train->rowptr[u] == j->train->rowptr[u + 1]) {
-            memcpy(s, j->pop, n * sizeof *s); /* no history: the popular items, as served */
+            /* no history: the popular items, as served */
+            if (j->o->cold && j->o->cold->nitems == n) scores_for(j->o->cold, j->train, u, s);
+            else memcpy(s, j->pop, n * sizeof *s);
             j->cold++;
         } else {
             scores_for(j->m, j->train, u, s);
@@ -447,6 +543,79 @@ void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train) {
     }
     test->rowptr[test->nusers] = w;
     test->nnz = w;
+}
+
+/* ---- user groups ----------------------------------------------------------------------- */
+
+static const char *const AGE_BANDS[] = {"under 25", "25-34", "35-44", "45-54", "55 and over"};
+
+typedef struct {
+    tl_user_groups_t *g;
+    tl_group_by_t by;
+    int year; /* ages are in this year */
+} groupctx_t;
+
+static int age_band(int year, const char *birth) {
+    int born = birth ? atoi(birth) : 0;
+    if (born <= 0) return -1;
+    int age = year - born;
+    return age < 25 ? 0 : age < 35 ? 1 : age < 45 ? 2 : age < 55 ? 3 : 4;
+}
+
+static int group_row(int n, const char *const *cols, void *arg) {
+    groupctx_t *x = arg;
+    tl_user_groups_t *g = x->g;
+    if (n != 3 || !cols[0]) return 0;
+    uint64_t u = strtoull(cols[0], NULL, 10);
+    if (u >= g->nusers) return 0;
+    const char *gender = cols[1] && *cols[1] ? cols[1] : NULL;
+    int band = age_band(x->year, cols[2]);
+    if (x->by == TL_GROUP_AGE) {
+        if (band >= 0) g->group[u] = (uint32_t)band;
+    } else if (x->by == TL_GROUP_SEGMENT) {
+        int sex = !gender ? -1 : (*gender | 0x20) == 'f' || (*gender | 0x20) == 'w' ? 0
+                                 : (*gender | 0x20) == 'm' ? 1 : -1;
+        if (band >= 0 && sex >= 0) g->group[u] = (uint32_t)(band * 2 + sex);
+    } else if (gender) {
+        uint32_t k = 0;
+        while (k < g->ngroups && strcmp(g->names[k], gender) != 0) k++;
+        if (k == g->ngroups) {
+            if (k == TL_EVAL_MAX_GROUPS) return 0; /* more values than groups: the rest unmarked */
+            snprintf(g->names[k], sizeof g->names[k], "%s", gender);
+            g->ngroups++;
+        }
+        g->group[u] = k;
+    }
+    return 0;
+}
+
+int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_t ref_ms,
+                       tl_user_groups_t *g, tl_errbuf_t *eb) {
+    memset(g, 0, sizeof *g);
+    g->nusers = nusers;
+    g->group = malloc((size_t)(nusers ? nusers : 1) * sizeof *g->group);
+    if (!g->group) return TL_ENOMEM;
+    for (uint32_t u = 0; u < nusers; u++) g->group[u] = TL_NONE;
+    char day[32];
+    tl_time_format(ref_ms, day);
+    groupctx_t x = {g, by, atoi(day)};
+    if (by == TL_GROUP_AGE) {
+        g->ngroups = 5;
+        for (int k = 0; k < 5; k++) snprintf(g->names[k], sizeof g->names[k], "%s", AGE_BANDS[k]);
+    } else if (by == TL_GROUP_SEGMENT) {
+        g->ngroups = 10;
+        for (int k = 0; k < 10; k++)
+            snprintf(g->names[k], sizeof g->names[k], "%s %s", k % 2 ? "m" : "f", AGE_BANDS[k / 2]);
+    }
+    int rc = tl_store_query(st, "SELECT idx, gender, birth_year FROM users ORDER BY gender",
+                            group_row, &x, eb);
+    if (rc) tl_user_groups_fini(g);
+    return rc;
+}
+
+void tl_user_groups_fini(tl_user_groups_t *g) {
+    free(g->group);
+    g->group = NULL;
 }
 
 /* ---- leave-last-out -------------------------------------------------------------------- */
@@ -693,7 +862,9 @@ int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **o
 uint32_t tl_model_nitems(const tl_model_t *m) { return m->nitems; }
 
 uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *x, uint32_t u, uint32_t item) {
-    if (m->kind == TL_MODEL_POP || u >= x->nusers || item >= m->nitems) return TL_NONE;
+    if (m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP || u >= x->nusers ||
+        item >= m->nitems)
+        return TL_NONE;
     uint32_t best = TL_NONE;
     float bv = -INFINITY;
     for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
@@ -719,6 +890,7 @@ uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *x, uint32_t u, uint
 /* ---- model files ------------------------------------------------------------------------- */
 
 #define MODEL_MAGIC "TLMODEL1"
+#define MODEL_VERSION 2 /* 2: time window in the interaction options; segment popularity */
 
 typedef struct {
     char magic[8];
@@ -728,6 +900,47 @@ typedef struct {
 static int wr(FILE *f, XXH3_state_t *h, const void *p, size_t n) {
     XXH3_64bits_update(h, p, n);
     return n == 0 || fwrite(p, 1, n, f) == n ? 0 : TL_EIO;
+}
+
+/* The arrays of a model of the header's kind and sizes, in file order.
+ * With alloc, they are allocated first (for loading). Returns how many, or
+ * -1 when out of memory. */
+#define MAX_SECTIONS 5
+static int model_sections(tl_model_t *m, int alloc, void *p[MAX_SECTIONS], size_t len[MAX_SECTIONS]) {
+    size_t ni = m->nitems, nu = m->nusers;
+    int k = 0;
+#define SEC(field, count)                                                                          \
+    do {                                                                                           \
+        len[k] = (size_t)(count) * sizeof *m->field;                                               \
+        if (alloc && !(m->field = malloc(len[k] ? len[k] : 1))) return -1;                         \
+        p[k++] = m->field;                                                                         \
+    } while (0)
+    switch (m->kind) {
+    case TL_MODEL_POP: SEC(pop, ni); break;
+    case TL_MODEL_EASE: SEC(b, ni * ni); break;
+    case TL_MODEL_IALS:
+        SEC(xu, nu * m->f);
+        SEC(yi, ni * m->f);
+        break;
+    case TL_MODEL_KNN:
+        SEC(nbr, ni * m->k);
+        SEC(sim, ni * m->k);
+        break;
+    case TL_MODEL_SEGPOP:
+        SEC(pop, ni);
+        SEC(icat, ni);
+        SEC(ugroup, nu);
+        SEC(pic, (m->ngroups + 1) * ni);
+        SEC(pcg, (m->ngroups + 1) * (size_t)m->ncats);
+        break;
+    }
+#undef SEC
+    return k;
+}
+
+/* The header's third size: factors, neighbours or categories by kind. */
+static uint32_t head_f(const tl_model_t *m) {
+    return m->kind == TL_MODEL_KNN ? m->k : m->kind == TL_MODEL_SEGPOP ? m->ncats : m->f;
 }
 
 int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
@@ -742,22 +955,14 @@ int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
         return TL_EIO;
     }
     XXH3_64bits_reset(h);
-    mhead_t hd = {MODEL_MAGIC, 1, (uint32_t)m->kind, m->nitems, m->nusers,
-                  m->kind == TL_MODEL_KNN ? m->k : m->f, 0};
+    mhead_t hd = {MODEL_MAGIC, MODEL_VERSION, (uint32_t)m->kind, m->nitems, m->nusers, head_f(m), m->ngroups};
     memcpy(hd.magic, MODEL_MAGIC, 8);
     int rc = wr(f, h, &hd, sizeof hd);
     if (!rc) rc = wr(f, h, &m->io, sizeof m->io);
-    if (!rc && m->kind == TL_MODEL_POP) rc = wr(f, h, m->pop, (size_t)m->nitems * sizeof *m->pop);
-    if (!rc && m->kind == TL_MODEL_EASE)
-        rc = wr(f, h, m->b, (size_t)m->nitems * m->nitems * sizeof *m->b);
-    if (!rc && m->kind == TL_MODEL_IALS) {
-        rc = wr(f, h, m->xu, (size_t)m->nusers * m->f * sizeof *m->xu);
-        if (!rc) rc = wr(f, h, m->yi, (size_t)m->nitems * m->f * sizeof *m->yi);
-    }
-    if (!rc && m->kind == TL_MODEL_KNN) {
-        rc = wr(f, h, m->nbr, (size_t)m->nitems * m->k * sizeof *m->nbr);
-        if (!rc) rc = wr(f, h, m->sim, (size_t)m->nitems * m->k * sizeof *m->sim);
-    }
+    void *p[MAX_SECTIONS];
+    size_t len[MAX_SECTIONS];
+    int ns = model_sections((tl_model_t *)m, 0, p, len);
+    for (int k = 0; !rc && k < ns; k++) rc = wr(f, h, p[k], len[k]);
     uint64_t d = XXH3_64bits_digest(h);
     if (!rc && fwrite(&d, 1, 8, f) != 8) rc = TL_EIO;
     if (fclose(f) != 0 && !rc) rc = TL_EIO;
@@ -783,48 +988,44 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
     if (!rc && (fread(&hd, 1, sizeof hd, f) != sizeof hd || memcmp(hd.magic, MODEL_MAGIC, 8) != 0)) {
         tl_errbuf_set(eb, "%s: not a tailor model file", path);
         rc = TL_ECORRUPT;
-    } else if (!rc && hd.version != 1) {
-        tl_errbuf_set(eb, "%s: model file version %u, this tailor reads version 1; train it again",
-                      path, hd.version);
+    } else if (!rc && hd.version != MODEL_VERSION) {
+        tl_errbuf_set(eb, "%s: model file version %u, this tailor reads version %d; train it again",
+                      path, hd.version, MODEL_VERSION);
         rc = TL_EVERSION;
-    } else if (!rc && (hd.kind > TL_MODEL_KNN || hd.nitems == 0 || hd.nitems > 50000000 ||
-                       hd.f > 1024 || (hd.kind == TL_MODEL_EASE && hd.nitems > 40000))) {
+    } else if (!rc && (hd.kind > TL_MODEL_SEGPOP || hd.nitems == 0 || hd.nitems > 50000000 ||
+                       hd.nusers > 500000000 || (hd.kind == TL_MODEL_EASE && hd.nitems > 40000) ||
+                       (hd.kind == TL_MODEL_SEGPOP ? hd.f == 0 || hd.f > 1000000 || hd.pad > 1024
+                                                   : hd.f > 1024 || hd.pad != 0))) {
         tl_errbuf_set(eb, "%s: the model file's header is not valid", path);
         rc = TL_ECORRUPT;
     }
-    size_t n1 = 0, n2 = 0;
     if (!rc) {
-        m->kind = (tl_model_kind_t)hd.kind, m->nitems = hd.nitems, m->nusers = hd.nusers, m->f = hd.f;
-        if (m->kind == TL_MODEL_POP) n1 = (size_t)m->nitems * sizeof *m->pop, m->pop = malloc(n1);
-        if (m->kind == TL_MODEL_EASE) n1 = (size_t)m->nitems * m->nitems * sizeof *m->b, m->b = malloc(n1);
-        if (m->kind == TL_MODEL_IALS) {
-            n1 = (size_t)m->nusers * m->f * sizeof *m->xu, m->xu = malloc(n1 ? n1 : 1);
-            n2 = (size_t)m->nitems * m->f * sizeof *m->yi, m->yi = malloc(n2);
-        }
-        float *a2 = m->yi;
-        if (m->kind == TL_MODEL_KNN) {
-            m->k = m->f, m->f = 0;
-            n1 = (size_t)m->nitems * m->k * sizeof *m->nbr, m->nbr = malloc(n1 ? n1 : 1);
-            n2 = (size_t)m->nitems * m->k * sizeof *m->sim, m->sim = malloc(n2 ? n2 : 1);
-            a2 = m->sim;
-        }
-        void *a1 = m->pop ? (void *)m->pop : m->b ? (void *)m->b : m->xu ? (void *)m->xu : (void *)m->nbr;
-        if (!a1 || ((m->kind == TL_MODEL_IALS || m->kind == TL_MODEL_KNN) && !a2)) rc = TL_ENOMEM;
+        m->kind = (tl_model_kind_t)hd.kind, m->nitems = hd.nitems, m->nusers = hd.nusers;
+        if (m->kind == TL_MODEL_KNN) m->k = hd.f;
+        else if (m->kind == TL_MODEL_SEGPOP) m->ncats = hd.f, m->ngroups = hd.pad;
+        else m->f = hd.f;
+        void *p[MAX_SECTIONS];
+        size_t len[MAX_SECTIONS];
+        int ns = model_sections(m, 1, p, len);
         uint64_t d = 0;
+        if (ns < 0) rc = TL_ENOMEM;
         if (!rc && fread(&m->io, 1, sizeof m->io, f) != sizeof m->io) rc = TL_ECORRUPT;
-        if (!rc && (fread(a1, 1, n1, f) != n1 || (n2 && fread(a2, 1, n2, f) != n2) ||
-                    fread(&d, 1, 8, f) != 8 || fgetc(f) != EOF))
-            rc = TL_ECORRUPT;
+        for (int k = 0; !rc && k < ns; k++)
+            if (fread(p[k], 1, len[k], f) != len[k]) rc = TL_ECORRUPT;
+        if (!rc && (fread(&d, 1, 8, f) != 8 || fgetc(f) != EOF)) rc = TL_ECORRUPT;
         if (!rc) {
             XXH3_state_t *h = XXH3_createState();
             XXH3_64bits_reset(h);
             XXH3_64bits_update(h, &hd, sizeof hd);
             XXH3_64bits_update(h, &m->io, sizeof m->io);
-            XXH3_64bits_update(h, a1, n1);
-            if (n2) XXH3_64bits_update(h, a2, n2);
+            for (int k = 0; k < ns; k++) XXH3_64bits_update(h, p[k], len[k]);
             if (XXH3_64bits_digest(h) != d) rc = TL_ECORRUPT;
             XXH3_freeState(h);
         }
+        if (!rc && m->kind == TL_MODEL_SEGPOP) /* codes index the tables: check them */
+            for (uint32_t i = 0; i < m->nitems; i++) rc |= m->icat[i] >= m->ncats ? TL_ECORRUPT : 0;
+        if (!rc && m->kind == TL_MODEL_SEGPOP)
+            for (uint32_t u = 0; u < m->nusers; u++) rc |= m->ugroup[u] > m->ngroups ? TL_ECORRUPT : 0;
         if (rc == TL_ECORRUPT)
             tl_errbuf_set(eb, "%s: the model file is damaged (wrong size or checksum); train it again",
                           path);

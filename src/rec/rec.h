@@ -50,11 +50,28 @@ int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *tr
 void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train);
 void tl_csr_fini(tl_csr_t *m);
 
-typedef enum { TL_MODEL_POP, TL_MODEL_EASE, TL_MODEL_IALS, TL_MODEL_KNN } tl_model_kind_t;
+typedef enum {
+    TL_MODEL_POP,
+    TL_MODEL_EASE,
+    TL_MODEL_IALS,
+    TL_MODEL_KNN,
+    TL_MODEL_SEGPOP
+} tl_model_kind_t;
 
 typedef struct tl_model tl_model_t;
 
 int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out);
+/* Popularity by segment and taste: score(u, i) = P(category of i | u) *
+ * P(i | its category, u's segment). The user's category mix is their own
+ * distinct items shrunk towards the segment's mix, the segment's figures
+ * are shrunk towards everybody's, so a user without history gets what
+ * their segment (e.g. age band x gender) takes, and a user without a
+ * segment what everybody takes. item_cat (codes below ncats, TL_NONE none)
+ * and user_group (below ngroups, TL_NONE none) may be NULL. */
+int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t ncats,
+                        const uint32_t *user_group, uint32_t ngroups, tl_model_t **out);
+/* 1 if a segment-popularity model knows the user's segment. */
+int tl_rec_segpop_group(const tl_model_t *m, uint32_t user);
 int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb);
 
 /* Implicit ALS (Hu, Koren, Volinsky 2008): confidence 1 + alpha * r for an
@@ -162,6 +179,7 @@ typedef struct {
     const uint32_t *item_cat; /* may be NULL */
     const uint32_t *group;    /* may be NULL */
     uint32_t ngroups;
+    const tl_model_t *cold;   /* scores users without training (NULL: popularity) */
 } tl_eval_opts_t;
 
 typedef struct {
@@ -173,5 +191,21 @@ typedef struct {
 
 int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test,
                 const tl_eval_opts_t *o, tl_eval_t *out);
+
+/* Users grouped from the users table: by the stored gender values, by age
+ * band in the year of ref_ms (under 25, 25-34, 35-44, 45-54, 55 and over),
+ * or by segment: age band x gender (f or m). Users without the attribute
+ * get TL_NONE. */
+typedef enum { TL_GROUP_GENDER, TL_GROUP_AGE, TL_GROUP_SEGMENT } tl_group_by_t;
+
+typedef struct {
+    uint32_t *group; /* per user */
+    uint32_t nusers, ngroups;
+    char names[TL_EVAL_MAX_GROUPS][32];
+} tl_user_groups_t;
+
+int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_t ref_ms,
+                       tl_user_groups_t *out, tl_errbuf_t *eb);
+void tl_user_groups_fini(tl_user_groups_t *g);
 
 #endif

@@ -11,7 +11,7 @@
 D=$TMP/w
 "$TAILOR" gen --users 2000 --items 300 --days 30 --seed 4 --out "$TMP/world" >/dev/null
 "$TAILOR" --data "$D" import "$TMP"/world/{users,items,events}.csv >/dev/null
-for m in pop ease ials knn; do
+for m in pop segpop ease ials knn; do
     check_cmd "train $m" bash -c "'$TAILOR' --data '$D' train --model $m >/dev/null"
 done
 u=$("$TAILOR" --data "$D" profile build >/dev/null; "$TAILOR" --data "$D" profile export | python3 -c 'import csv,sys; print(max(csv.DictReader(sys.stdin), key=lambda r: int(r["events"]))["user"])')
@@ -68,7 +68,34 @@ cold=$(python3 -c 'import csv,sys
 users = {r["user"] for r in csv.DictReader(open(sys.argv[1]))}
 active = {r["user"] for r in csv.DictReader(open(sys.argv[2], encoding="utf-8", errors="replace"))}
 print(sorted(users - active)[0])' "$TMP/world/users.csv" "$TMP/world/events.csv")
-check "a user without history gets popular items" "$("$TAILOR" --data "$D" recommend "$cold" --model ease --n 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["reason"])')" "popular with everybody (no history yet)"
+"$TAILOR" --data "$D" recommend "$cold" --model ease --n 1 --json >"$TMP/cold.json"
+check_cmd "a user without history gets what their segment takes" python3 - "$TMP/cold.json" "$TMP/world" "$cold" <<'EOF2'
+import collections, csv, json, sys
+r, world, cold = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+users = {u["user"]: u for u in csv.DictReader(open(f"{world}/users.csv", encoding="utf-8"))}
+events = [e for e in csv.DictReader(open(f"{world}/events.csv", encoding="utf-8", errors="replace"))
+          if e.get("item") and e.get("user") in users and e["ts"][:2] == "20"]
+year = int(collections.Counter(e["ts"][:4] for e in events).most_common(1)[0][0])
+def seg(u):
+    g, b = users[u]["gender"][:1].lower(), users[u]["birth_year"]
+    if g not in ("f", "m") or not b.isdigit():
+        return None
+    a = year - int(b)
+    return g, 0 if a < 25 else 1 if a < 35 else 2 if a < 45 else 3 if a < 55 else 4
+s = seg(cold)
+assert s is not None and r["items"][0]["reason"] == "popular with people like you (no history yet)", r
+had = collections.defaultdict(set)
+for e in events:
+    if seg(e["user"]) == s:
+        had[e["item"]].add(e["user"])
+top = sorted(had, key=lambda i: -len(had[i]))[:5]
+assert r["items"][0]["item"] in top, (r["items"][0], top)
+EOF2
+"$TAILOR" --data "$D" recommend "$u" --model segpop --n 1 --json >"$TMP/seg.json"
+check_cmd "segment popularity explains by category and segment" python3 -c '
+import json, sys
+i = json.load(open(sys.argv[1]))["items"][0]
+assert i["reason"] == "popular in %s with people like you" % i["category"], i' "$TMP/seg.json"
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
 check "recommend for an unknown user: exit 1" "$?" 1
 printf 'junk' | dd of="$D/models/ease.tlm" bs=1 seek=100 conv=notrunc 2>/dev/null

@@ -53,7 +53,7 @@ static void test_popularity_and_metrics(void **state) {
     assert_int_equal(tl_rec_topn(m, &tr, 3, 1, items, sc), 1);
     assert_int_equal(items[0], 0);
     tl_eval_t ev;
-    tl_eval_opts_t eo = {2, NULL, NULL, 0};
+    tl_eval_opts_t eo = {2, NULL, NULL, 0, NULL};
     assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
     /* users with test items: 0 (test 2,3), 1 (test 1), 3 (test 0).
      * user 0: list [2, 3 or 4]: hit at rank 1 (item 2), maybe 3 at rank 2
@@ -73,7 +73,7 @@ static void test_popularity_and_metrics(void **state) {
      * 2 -> 1, 3 -> 2. Exposure 1 2 2 1 0: Gini 1/3. Diversity: only [1 2]
      * mixes categories. */
     const uint32_t cat[] = {0, 0, 1, 1, 2}, grp[] = {0, 1, 0, TL_NONE};
-    eo = (tl_eval_opts_t){2, cat, grp, 2};
+    eo = (tl_eval_opts_t){2, cat, grp, 2, NULL};
     assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
     double l43 = log2(4.0 / 3);
     assert_true(fabs(ev.novelty - (1.5 + (l43 + 1) / 2 + l43 / 2) / 3) < 1e-12);
@@ -106,7 +106,7 @@ static void test_popularity_and_metrics(void **state) {
     csr(&tr3, 3, 3, tr3_rows);
     csr(&te3, 3, 3, te3_rows);
     assert_int_equal(tl_rec_train_ease(&tr3, 1.0, &ease, &eb), 0);
-    eo = (tl_eval_opts_t){1, NULL, NULL, 0};
+    eo = (tl_eval_opts_t){1, NULL, NULL, 0, NULL};
     assert_int_equal(tl_rec_eval(ease, &tr3, &te3, &eo, &ev), 0);
     assert_int_equal(ev.users, 1);
     assert_int_equal(ev.cold, 1);
@@ -182,10 +182,65 @@ static void test_ease_learns_pairs(void **state) {
     tl_csr_fini(&tr);
 }
 
+static void test_segment_popularity(void **state) {
+    (void)state;
+    /* items 0, 1 in category 0 and 2, 3 in category 1; users 0, 1 and the
+     * newcomer 4 in segment 0, users 2, 3 and the newcomer 5 in segment 1,
+     * newcomer 6 in none */
+    const int rows[] = {0, 1, -1, 0, -1, 2, 3, -1, 3, -1, -1, -1, -1};
+    const uint32_t cat[] = {0, 0, 1, 1}, grp[] = {0, 0, 1, 1, 0, 1, TL_NONE};
+    tl_csr_t x;
+    csr(&x, 7, 4, rows);
+    tl_model_t *m;
+    assert_int_equal(tl_rec_train_segpop(&x, cat, 2, grp, 2, &m), 0);
+    uint32_t it[4];
+    float sc[4];
+    /* segment 0 took 3 items, all in category 0, item 0 twice; shrunk by 10
+     * pseudo-users towards everybody (half in each category, 2/3 of
+     * category 0 on item 0): P(c0|g0) = (3 + 5) / 13, P(i0|c0,g0) =
+     * (2 + 20/3) / 13, a score of 16/39 */
+    assert_int_equal(tl_rec_topn(m, &x, 4, 4, it, sc), 4);
+    assert_int_equal(it[0], 0);
+    assert_true(fabsf(sc[0] - 16.0f / 39) < 1e-6f);
+    assert_int_equal(tl_rec_topn(m, &x, 5, 1, it, sc), 1);
+    assert_int_equal(it[0], 3);
+    /* no segment: everybody's, where items 0 and 3 tie */
+    assert_int_equal(tl_rec_topn(m, &x, 6, 2, it, sc), 2);
+    assert_true(fabsf(sc[0] - sc[1]) < 1e-7f && sc[0] > 0);
+    assert_int_equal(tl_rec_segpop_group(m, 4), 1);
+    assert_int_equal(tl_rec_segpop_group(m, 6), 0);
+    /* user 3 took item 3: their own mix leans further to category 1 than
+     * the newcomer 5's of the same segment, so item 2 gains on item 0 */
+    float s3[4] = {0}, s5[4] = {0};
+    uint32_t got = tl_rec_topn(m, &x, 3, 4, it, sc);
+    for (uint32_t r = 0; r < got; r++) s3[it[r]] = sc[r];
+    got = tl_rec_topn(m, &x, 5, 4, it, sc);
+    for (uint32_t r = 0; r < got; r++) s5[it[r]] = sc[r];
+    assert_true(s3[0] > 0 && s5[0] > 0 && s3[2] / s3[0] > s5[2] / s5[0] * 1.01f);
+    /* the model survives a save and a load */
+    char path[] = "/tmp/tailor-test-segpop-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_model_save(m, path, &eb), 0);
+    tl_model_t *m2;
+    assert_int_equal(tl_model_load(path, &m2, &eb), 0);
+    assert_int_equal(tl_model_kind(m2), TL_MODEL_SEGPOP);
+    assert_int_equal(tl_rec_topn(m2, &x, 4, 1, it, sc), 1);
+    assert_int_equal(it[0], 0);
+    assert_true(fabsf(sc[0] - 16.0f / 39) < 1e-6f);
+    tl_model_free(m2);
+    unlink(path);
+    tl_model_free(m);
+    tl_csr_fini(&x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
         cmocka_unit_test(test_ease_learns_pairs),
+        cmocka_unit_test(test_segment_popularity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
