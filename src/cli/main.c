@@ -2085,6 +2085,10 @@ static const optspec_t REC_OPTS[] = {
     {"exclude-category", 1, "recommend: not these top-level categories"},
     {"repurchase", 1, "recommend: categories whose items may be recommended again"},
     {"exclude", 1, "recommend: items never to show (hidden, out of stock), comma-separated"},
+    {"scene", 1, "recommend: home (default), item:ID (a product page), cart (the open cart) or "
+                 "purchase (just after an order: other categories)"},
+    {"scene-weight", 1, "recommend: 0..1, weight of the scene's items against the user's tastes "
+                        "(default 0.7)"},
     {"model", 1, "the model's name (default ials; knn for similar)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -2132,6 +2136,33 @@ static int cmd_recommend(int argc, char **argv) {
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(m), &x, &eb);
     tl_serve_opts_t so = {0};
     so.head_share = 0.10, so.head_cap = 1;
+    const char *scene = opt(c, &a, "scene") ? opt(c, &a, "scene") : "home";
+    if (strcmp(scene, "home") != 0 && strcmp(scene, "cart") != 0 &&
+        strcmp(scene, "purchase") != 0 && strncmp(scene, "item:", 5) != 0) {
+        tl_model_free(m);
+        tl_store_close(st);
+        tl_csr_fini(&x);
+        return die_usage(c, "--scene %s: use home, item:ID, cart or purchase", scene);
+    }
+    uint32_t ctx[8], nctx = 0;
+    if (!rc && (rc = opt_f64(c, &a, "scene-weight", 0.7, 0, 1, &so.context_weight))) {
+        tl_model_free(m);
+        tl_store_close(st);
+        tl_csr_fini(&x);
+        return rc;
+    }
+    if (!rc && strncmp(scene, "item:", 5) == 0) {
+        ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
+        if (ctx[0] == TL_NONE || ctx[0] >= tl_model_nitems(m)) {
+            tl_errbuf_set(&eb, "--scene %s: no such item in the model", scene);
+            rc = TL_ENOENT;
+        }
+        nctx = 1;
+    } else if (!rc && strcmp(scene, "home") != 0) {
+        rc = tl_rec_scene_items(st, u, strcmp(scene, "cart") == 0 ? TL_SCENE_CART : TL_SCENE_PURCHASE,
+                                8, ctx, &nctx, &eb);
+    }
+    so.context = ctx, so.ncontext = nctx;
     uint32_t *cats = NULL;
     tl_dict_t *catnames = NULL;
     uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
@@ -2164,6 +2195,14 @@ static int cmd_recommend(int argc, char **argv) {
                 q += len + (q[len] == ',');
             }
         }
+        /* after an order: not more of what was just bought, unless it is bought again */
+        if (!rc && strcmp(scene, "purchase") == 0 && nctx) {
+            if (!exc) exc = calloc(so.ncats + 1, 1);
+            for (uint32_t q = 0; exc && q < nctx; q++) {
+                uint32_t cat = ctx[q] < tl_model_nitems(m) ? cats[ctx[q]] : TL_NONE;
+                if (cat != TL_NONE && !(rep && rep[cat])) exc[cat] = 1;
+            }
+        }
         so.include_cat = inc, so.exclude_cat = exc, so.repurchase_cat = rep;
         const char *ex = opt(c, &a, "exclude");
         if (ex && (exi = calloc(tl_model_nitems(m) + 1, 1))) {
@@ -2190,6 +2229,12 @@ static int cmd_recommend(int argc, char **argv) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
         cJSON_AddStringToObject(j, "user", a.pos[0]);
         cJSON_AddStringToObject(j, "model", name);
+        cJSON_AddStringToObject(j, "scene", scene);
+        cJSON *si = cJSON_AddArrayToObject(j, "scene_items");
+        for (uint32_t q = 0; q < nctx; q++) {
+            const char *id = tl_dict_str(items, ctx[q], NULL);
+            cJSON_AddItemToArray(si, cJSON_CreateString(id ? id : ""));
+        }
         for (uint32_t i = 0; i < got; i++) {
             cJSON *o = cJSON_CreateObject();
             const char *id = tl_dict_str(items, sv[i].item, NULL);
@@ -2198,7 +2243,10 @@ static int cmd_recommend(int argc, char **argv) {
             char reason[600], label[540];
             if (sv[i].because != TL_NONE) {
                 item_label(st, items, sv[i].because, label, sizeof label);
-                snprintf(reason, sizeof reason, "because you showed interest in %s", label);
+                snprintf(reason, sizeof reason, !sv[i].from_context ? "because you showed interest in %s"
+                                                : strcmp(scene, "cart") == 0 ? "goes with %s in your cart"
+                                                : strcmp(scene, "purchase") == 0 ? "goes with %s, which you bought"
+                                                : "goes with %s, which you are looking at", label);
             } else {
                 const tl_model_t *by = sv[i].cold ? popm : m;
                 const char *cat = cats && cats[sv[i].item] != TL_NONE

@@ -618,6 +618,73 @@ void tl_user_groups_fini(tl_user_groups_t *g) {
     g->group = NULL;
 }
 
+/* ---- scene items ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint32_t user;
+    tl_scene_t scene;
+    int64_t last_buy;
+    /* per item of the user's: latest cart and purchase times */
+    uint32_t n, cap;
+    uint32_t *item;
+    int64_t *cart, *buy;
+    int rc;
+} scenectx_t;
+
+static int scene_block(const tl_evblock_t *b, void *arg) {
+    scenectx_t *c = arg;
+    for (uint32_t k = 0; k < b->n; k++) {
+        if (b->user[k] != c->user || b->item[k] == TL_NONE) continue;
+        int cart = b->type[k] == TL_EV_CART, buy = b->type[k] == TL_EV_PURCHASE;
+        if (!cart && !buy) continue;
+        uint32_t q = 0;
+        while (q < c->n && c->item[q] != b->item[k]) q++;
+        if (q == c->n) {
+            if (c->n == c->cap) {
+                uint32_t nc = c->cap ? 2 * c->cap : 64;
+                uint32_t *it = realloc(c->item, nc * sizeof *it);
+                if (it) c->item = it;
+                int64_t *ca = it ? realloc(c->cart, nc * sizeof *ca) : NULL;
+                if (ca) c->cart = ca;
+                int64_t *bu = ca ? realloc(c->buy, nc * sizeof *bu) : NULL;
+                if (!bu) return c->rc = TL_ENOMEM;
+                c->buy = bu, c->cap = nc;
+            }
+            c->item[q] = b->item[k], c->cart[q] = c->buy[q] = INT64_MIN, c->n++;
+        }
+        int64_t *t = cart ? &c->cart[q] : &c->buy[q];
+        if (b->ts[k] > *t) *t = b->ts[k];
+        if (buy && b->ts[k] > c->last_buy) c->last_buy = b->ts[k];
+    }
+    return 0;
+}
+
+int tl_rec_scene_items(tl_store_t *st, uint32_t user, tl_scene_t scene, uint32_t max,
+                       uint32_t *items, uint32_t *n, tl_errbuf_t *eb) {
+    scenectx_t c = {user, scene, INT64_MIN, 0, 0, NULL, NULL, NULL, 0};
+    *n = 0;
+    int rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_TS,
+                                   scene_block, &c, eb);
+    if (!rc) rc = c.rc;
+    /* pick the scene's items, latest first, by selection (a user's list is short) */
+    while (!rc && *n < max) {
+        uint32_t best = TL_NONE;
+        int64_t bt = INT64_MIN;
+        for (uint32_t q = 0; q < c.n; q++) {
+            int64_t t = scene == TL_SCENE_CART
+                            ? (c.cart[q] > c.buy[q] ? c.cart[q] : INT64_MIN)
+                            : (c.buy[q] != INT64_MIN && c.buy[q] >= c.last_buy - 3600000 ? c.buy[q]
+                                                                                         : INT64_MIN);
+            if (t > bt) bt = t, best = q;
+        }
+        if (best == TL_NONE) break;
+        items[(*n)++] = c.item[best];
+        c.cart[best] = c.buy[best] = INT64_MIN; /* taken */
+    }
+    free(c.item), free(c.cart), free(c.buy);
+    return rc;
+}
+
 /* ---- leave-last-out -------------------------------------------------------------------- */
 
 typedef struct {
@@ -1152,6 +1219,59 @@ uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t
 
 /* ---- serving ------------------------------------------------------------------------------- */
 
+/* How well item i goes with item c by the model's own item relation: EASE's
+ * weight, kNN's similarity, the cosine of iALS item factors; popularity
+ * models have none, so sharing a category is all (item_cat may be NULL). */
+static float pair_affinity(const tl_model_t *m, const uint32_t *item_cat, uint32_t c, uint32_t i) {
+    if (c >= m->nitems || i >= m->nitems || c == i) return 0;
+    switch (m->kind) {
+    case TL_MODEL_EASE: return m->b[(size_t)c * m->nitems + i];
+    case TL_MODEL_KNN:
+        for (uint32_t t = 0; t < m->k && m->nbr[(size_t)c * m->k + t] != TL_NONE; t++)
+            if (m->nbr[(size_t)c * m->k + t] == i) return m->sim[(size_t)c * m->k + t];
+        return 0;
+    case TL_MODEL_IALS: {
+        const float *a = m->yi + (size_t)c * m->f, *b = m->yi + (size_t)i * m->f;
+        float na = cblas_snrm2((int)m->f, a, 1), nb = cblas_snrm2((int)m->f, b, 1);
+        return na > 0 && nb > 0 ? cblas_sdot((int)m->f, a, 1, b, 1) / (na * nb) : 0;
+    }
+    default: {
+        const uint32_t *cat = m->kind == TL_MODEL_SEGPOP ? m->icat : item_cat;
+        return cat && cat[c] == cat[i] && (m->kind != TL_MODEL_SEGPOP || cat[c] + 1 < m->ncats) &&
+                       cat[c] != TL_NONE
+                   ? 1.0f
+                   : 0.0f;
+    }
+    }
+}
+
+/* Scales v to 0..1 over its range (all 1 when flat). */
+static void unit_range(float *v, uint32_t n) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (uint32_t i = 0; i < n; i++) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
+    for (uint32_t i = 0; i < n; i++) v[i] = hi > lo ? (v[i] - lo) / (hi - lo) : 1;
+}
+
+/* Blends the scene's affinity into s (see tl_serve_opts_t.context). */
+static int blend_context(const tl_model_t *m, const tl_serve_opts_t *so, float *s, uint8_t *seen) {
+    uint32_t ni = m->nitems;
+    float *t = calloc(ni ? ni : 1, sizeof *t);
+    if (!t) return TL_ENOMEM;
+    for (uint32_t q = 0; q < so->ncontext; q++) {
+        uint32_t c = so->context[q];
+        if (c >= ni) continue;
+        seen[c] = 1;
+        for (uint32_t i = 0; i < ni; i++) t[i] += pair_affinity(m, so->item_cat, c, i);
+    }
+    unit_range(s, ni);
+    unit_range(t, ni);
+    double w = so->context_weight;
+    for (uint32_t i = 0; i < ni; i++) s[i] = (float)((1 - w) * s[i] + w * t[i]);
+    free(t);
+    return 0;
+}
+
+
 static int cmp_desc_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x < y) - (x > y);
@@ -1173,6 +1293,10 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
     if (!cold)
         for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++)
             if (x->col[k] < ni) seen[x->col[k]] = 1;
+    if (so->ncontext && blend_context(m, so, s, seen)) {
+        free(s), free(seen);
+        return 0;
+    }
     /* popularity percentile of every item, for the tail rules */
     double head_cut = INFINITY;
     if (pop && (so->tail_boost > 0 || so->head_cap < 1)) {
@@ -1243,6 +1367,12 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
             out[got].score = cs[bc];
             out[got].cold = cold;
             out[got].because = cold ? TL_NONE : tl_rec_because(m, x, u, ci[bc]);
+            out[got].from_context = 0;
+            float ba = 0; /* in a scene: the scene item it goes with best */
+            for (uint32_t q = 0; so->context_weight > 0 && q < so->ncontext; q++) {
+                float a = pair_affinity(m, so->item_cat, so->context[q], ci[bc]);
+                if (a > ba) ba = a, out[got].because = so->context[q], out[got].from_context = 1;
+            }
             got++;
         }
     }

@@ -141,6 +141,12 @@ typedef struct {
     uint32_t ncats;
     const uint8_t *exclude_item; /* indexed by item */
     double diversity, tail_boost, head_share, head_cap;
+    /* the scene: items on the user's screen (the product shown, the cart,
+     * the order just placed). Each candidate's affinity to them is blended
+     * in with this weight, and they are not recommended themselves. */
+    const uint32_t *context;
+    uint32_t ncontext;
+    double context_weight;
 } tl_serve_opts_t;
 
 /* Each item's category cut to its first levels parts of the path
@@ -154,7 +160,15 @@ typedef struct {
     float score;
     uint32_t because; /* history item behind it, TL_NONE when popularity */
     int cold;         /* 1 if it came from the cold-start fallback */
+    int from_context; /* 1 if because is the scene's item it goes with */
 } tl_served_t;
+
+/* The items of a user's scene, latest first (at most max): TL_SCENE_CART
+ * the items carted and not bought since, TL_SCENE_PURCHASE the items of the
+ * last order (bought within an hour of the last purchase). */
+typedef enum { TL_SCENE_CART, TL_SCENE_PURCHASE } tl_scene_t;
+int tl_rec_scene_items(tl_store_t *st, uint32_t user, tl_scene_t scene, uint32_t max,
+                       uint32_t *items, uint32_t *n, tl_errbuf_t *eb);
 
 /* Fills out (n entries at most) and returns how many. pop is a popularity
  * model over the same items (for cold start and the tail rules; NULL: none). */

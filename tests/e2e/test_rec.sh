@@ -96,6 +96,45 @@ check_cmd "segment popularity explains by category and segment" python3 -c '
 import json, sys
 i = json.load(open(sys.argv[1]))["items"][0]
 assert i["reason"] == "popular in %s with people like you" % i["category"], i' "$TMP/seg.json"
+# scenes: a product page, the open cart, just after an order
+read -r carter buyer < <(python3 - "$TMP/world/events.csv" <<'EOF2'
+import csv, sys
+cart, buy = {}, {}
+for e in csv.DictReader(open(sys.argv[1], encoding="utf-8", errors="replace")):
+    if e["ts"][:2] != "20" or not e.get("item") or not e.get("user"):
+        continue
+    d = cart if e["type"] == "cart" else buy if e["type"] == "purchase" else None
+    if d is not None:
+        k = (e["user"], e["item"])
+        d[k] = max(d.get(k, ""), e["ts"])
+open_ = [k for k in cart if cart[k] > buy.get(k, "")]
+print(open_[0][0], max(buy, key=lambda k: buy[k])[0])
+EOF2
+)
+"$TAILOR" --data "$D" recommend "$carter" --model ease --n 5 --scene cart --json >"$TMP/sc.json"
+"$TAILOR" --data "$D" recommend "$buyer" --model ease --n 5 --scene purchase --json >"$TMP/sp.json"
+"$TAILOR" --data "$D" recommend "$u" --model ials --n 5 --scene "item:$item" --json >"$TMP/si.json"
+if python3 - "$TMP" "$TMP/world" "$carter" "$item" <<'EOF2'; then pass; else fail "scenes are not as promised"; fi
+import csv, json, sys
+t, world, carter, item = sys.argv[1:5]
+cat = {i["item"]: i["category"].split("/")[0] for i in csv.DictReader(open(f"{world}/items.csv", encoding="utf-8", errors="replace"))}
+sc, sp, si = (json.load(open(f"{t}/{n}.json")) for n in ("sc", "sp", "si"))
+cart, buy = {}, {}
+for e in csv.DictReader(open(f"{world}/events.csv", encoding="utf-8", errors="replace")):
+    if e["user"] == carter and e["ts"][:2] == "20" and e["type"] in ("cart", "purchase"):
+        d = cart if e["type"] == "cart" else buy
+        d[e["item"]] = max(d.get(e["item"], ""), e["ts"])
+assert sc["scene_items"] and all(cart.get(i, "") > buy.get(i, "") for i in sc["scene_items"]), (sc, cart, buy)
+for r, where in ((sc, " in your cart"), (sp, ", which you bought"), (si, ", which you are looking at")):
+    got = [i["item"] for i in r["items"]]
+    assert len(got) == 5 and not set(got) & set(r["scene_items"]), r
+    assert any(i["reason"].endswith(where) for i in r["items"]), r
+assert si["scene_items"] == [item], si
+bought = {cat[i] for i in sp["scene_items"]}
+assert sp["scene_items"] and not bought & {i["category"] for i in sp["items"]}, sp
+EOF2
+"$TAILOR" --data "$D" recommend "$u" --scene kitchen >/dev/null 2>&1
+check "recommend --scene kitchen: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
 check "recommend for an unknown user: exit 1" "$?" 1
 printf 'junk' | dd of="$D/models/ease.tlm" bs=1 seek=100 conv=notrunc 2>/dev/null

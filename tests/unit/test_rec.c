@@ -142,6 +142,20 @@ static void test_ease_learns_pairs(void **state) {
     assert_int_equal(tl_rec_topn(m, &tr, 30, 1, items, sc), 1);
     assert_int_equal(items[0], 3); /* the partner of item 2 */
     assert_true(sc[0] > 0.5f);
+    /* on the page of item 4 the scene wins: its partner 5 first, explained
+     * by item 4, and item 4 itself is not shown; weight 0 is the home list */
+    uint32_t page = 4;
+    tl_serve_opts_t so = {0};
+    so.head_cap = 1, so.context = &page, so.ncontext = 1, so.context_weight = 0.7;
+    tl_served_t sv[3];
+    assert_int_equal(tl_rec_serve(m, NULL, &tr, 30, 3, &so, sv), 3);
+    assert_int_equal(sv[0].item, 5);
+    assert_int_equal(sv[0].because, 4);
+    assert_true(sv[0].from_context);
+    for (int r = 0; r < 3; r++) assert_int_not_equal(sv[r].item, 4);
+    so.context_weight = 0;
+    assert_int_equal(tl_rec_serve(m, NULL, &tr, 30, 1, &so, sv), 1);
+    assert_int_equal(sv[0].item, 3);
     tl_model_free(m);
     /* implicit ALS finds the same partner */
     tl_ials_opts_t o;
