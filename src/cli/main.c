@@ -1655,8 +1655,28 @@ static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt
         (rc = opt_f64(c, a, "lambda", 400, 1e-6, 1e12, &ms->lambda)) ||
         (rc = opt_f64(c, a, "alpha", ms->ials.alpha, 0, 1e9, &ms->ials.alpha)) ||
         (rc = opt_f64(c, a, "reg", ms->ials.reg, 0, 1e12, &ms->ials.reg)) ||
-        (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)))
+        (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)) ||
+        (rc = opt_f64(c, a, "half-life", 0, 0, 36500, &ms->ix.half_life)))
         return rc;
+    ms->ix.half_life *= 86400000.0; /* days to ms */
+    static const char *const types[] = {
+#define XX(c, name) name,
+        TL_EVENT_TYPES(XX)
+#undef XX
+    };
+    for (const char *w = opt(c, a, "weights"); w && *w;) {
+        size_t len = strcspn(w, ","), eq = strcspn(w, "=");
+        int t = 0;
+        while (t < TL_EV__BUILTIN && (strlen(types[t]) != eq || memcmp(types[t], w, eq) != 0)) t++;
+        double v;
+        if (eq >= len || t == TL_EV__BUILTIN || tl_parse_f64(w + eq + 1, len - eq - 1, &v) ||
+            v < 0 || v > 1e6)
+            return die_usage(c, "--weights: give TYPE=WEIGHT,... with built-in event types "
+                                "(view, click, cart, fav, purchase, review, rate, ...) and weights "
+                                "of 0 or more, e.g. view=1,cart=4,purchase=8");
+        ms->ix.weight[t] = (float)v;
+        w += len + (w[len] == ',');
+    }
     ms->ials.factors = (uint32_t)fac, ms->ials.iterations = (uint32_t)its;
     ms->ix.rating_values = opt(c, a, "rating-values") != NULL;
     return 0;
@@ -1713,7 +1733,11 @@ static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *s
         {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},                     \
         {"reg", 1, "ials: L2 regularisation (default 50)"},                                        \
         {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},   \
-        {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"}
+        {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"}, \
+        {"weights", 1, "strength per event type, e.g. view=1,cart=3,purchase=5 (the defaults with "  \
+                       "click 1, fav 2, review 2, rate 1)"},                                        \
+        {"half-life", 1, "days over which an event's strength halves (default: no decay; with "     \
+                         "pop: trending items)"}
 
 static const optspec_t EVAL_OPTS[] = {
     MODEL_OPTS,
@@ -1776,8 +1800,10 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
         if (!rc) rc = tl_store_event_stats(e->st, &es, eb);
         e->max_ts = es.max_ts;
-        if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ms->ix, tr, eb);
-        if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ms->ix, te, eb);
+        tl_interact_opts_t ix = ms->ix;
+        ix.decay_to = es.max_ts;
+        if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ix, tr, eb);
+        if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ix, te, eb);
         tl_store_evstats_fini(&es);
         return rc;
     }
@@ -1789,10 +1815,11 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
     e->max_ts = es.max_ts;
     tl_store_evstats_fini(&es);
     if (rc) return rc;
-    if (strcmp(e->split, "last") == 0) return tl_rec_matrix_last(e->st, &ms->ix, tr, te, eb);
     tl_interact_opts_t o = ms->ix;
+    o.decay_to = e->max_ts;
+    if (strcmp(e->split, "last") == 0) return tl_rec_matrix_last(e->st, &o, tr, te, eb);
     e->cut = e->max_ts - (int64_t)days * 86400000 + 1;
-    o.ts_from = INT64_MIN, o.ts_to = e->cut;
+    o.ts_from = INT64_MIN, o.ts_to = e->cut, o.decay_to = e->cut;
     rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, tr, eb);
     o.ts_from = e->cut, o.ts_to = INT64_MAX;
     if (!rc) rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, te, eb);
@@ -2040,6 +2067,12 @@ static int cmd_train(int argc, char **argv) {
     tl_model_t *m = NULL;
     int64_t t0 = tl_time_now_ms(), t1 = t0;
     side_t sd = {0};
+    if (!rc && ms.ix.half_life > 0) { /* decay towards the latest event */
+        tl_store_evstats_t es = {0};
+        rc = tl_store_event_stats(st, &es, &eb);
+        ms.ix.decay_to = es.max_ts;
+        tl_store_evstats_fini(&es);
+    }
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
     if (!rc && strcmp(ms.kind, "segpop") == 0) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
     if (!rc) {
@@ -2251,8 +2284,9 @@ static int cmd_recommend(int argc, char **argv) {
                 const tl_model_t *by = sv[i].cold ? popm : m;
                 const char *cat = cats && cats[sv[i].item] != TL_NONE
                                       ? tl_dict_str(catnames, cats[sv[i].item], NULL) : NULL;
-                snprintf(reason, sizeof reason, "popular%s%s with %s%s", segpop && cat ? " in " : "",
-                         segpop && cat ? cat : "",
+                snprintf(reason, sizeof reason, "%s%s%s with %s%s",
+                         tl_model_interactions(by)->half_life > 0 ? "trending" : "popular",
+                         segpop && cat ? " in " : "", segpop && cat ? cat : "",
                          tl_rec_segpop_group(by, u) ? "people like you" : "everybody",
                          sv[i].cold ? " (no history yet)" : "");
             }

@@ -65,6 +65,8 @@ static int collect(const tl_evblock_t *b, void *arg) {
         }
         if (c->o->rating_values && b->type[k] == TL_EV_RATE && !isnan(b->rating[k]))
             w = b->rating[k]; /* the rating itself is the strength */
+        if (c->o->half_life > 0)
+            w *= (float)exp2((double)(b->ts[k] - c->o->decay_to) / c->o->half_life);
         c->t[c->n++] = (trip_t){u, i, c->o->binary ? 1.0f : w};
     }
     return 0;
@@ -165,7 +167,7 @@ int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out) {
     }
     m->kind = TL_MODEL_POP;
     m->nitems = x->nitems;
-    for (uint64_t k = 0; k < x->nnz; k++) m->pop[x->col[k]] += 1; /* users who interacted */
+    for (uint64_t k = 0; k < x->nnz; k++) m->pop[x->col[k]] += x->val[k];
     *out = m;
     return 0;
 }
@@ -245,13 +247,16 @@ int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t nc
         m->ugroup[u] = g;
         for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++) {
             uint32_t i = x->col[q], c = m->icat[i];
-            m->pop[i] += 1, ngi[(size_t)G * n + i] += 1, ngc[(size_t)G * nc + c] += 1, ng[G] += 1;
-            if (g < G) ngi[(size_t)g * n + i] += 1, ngc[(size_t)g * nc + c] += 1, ng[g] += 1;
+            double v = x->val[q];
+            m->pop[i] += v, ngi[(size_t)G * n + i] += v, ngc[(size_t)G * nc + c] += v, ng[G] += v;
+            if (g < G) ngi[(size_t)g * n + i] += v, ngc[(size_t)g * nc + c] += v, ng[g] += v;
         }
     }
     /* everybody's row first: P(c) and P(i | c); then each group's, shrunk
-     * towards them by SEGPOP_SEG_PRIOR pseudo-users */
+     * towards them by SEGPOP_SEG_PRIOR pseudo-users of the mean strength
+     * (so weights and decay do not change how far) */
     const double *all_c = ngc + (size_t)G * nc;
+    double kappa = SEGPOP_SEG_PRIOR * (x->nnz ? ng[G] / (double)x->nnz : 1);
     float *pc = m->pcg + (size_t)G * nc, *pi = m->pic + (size_t)G * n;
     for (uint32_t c = 0; c < nc; c++) pc[c] = ng[G] > 0 ? (float)(all_c[c] / ng[G]) : 1.0f / nc;
     for (uint32_t i = 0; i < n; i++) {
@@ -261,11 +266,10 @@ int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t nc
     for (uint32_t g = 0; g < G; g++) {
         for (uint32_t c = 0; c < nc; c++)
             m->pcg[(size_t)g * nc + c] =
-                (float)((ngc[(size_t)g * nc + c] + SEGPOP_SEG_PRIOR * pc[c]) / (ng[g] + SEGPOP_SEG_PRIOR));
+                (float)((ngc[(size_t)g * nc + c] + kappa * pc[c]) / (ng[g] + kappa));
         for (uint32_t i = 0; i < n; i++)
-            m->pic[(size_t)g * n + i] =
-                (float)((ngi[(size_t)g * n + i] + SEGPOP_SEG_PRIOR * pi[i]) /
-                        (ngc[(size_t)g * nc + m->icat[i]] + SEGPOP_SEG_PRIOR));
+            m->pic[(size_t)g * n + i] = (float)((ngi[(size_t)g * n + i] + kappa * pi[i]) /
+                                                (ngc[(size_t)g * nc + m->icat[i]] + kappa));
     }
     free(ngi), free(ngc), free(ng);
     *out = m;
@@ -1281,7 +1285,8 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
                       uint32_t u, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out) {
     uint32_t ni = m->nitems;
     int cold = u >= x->nusers || x->rowptr[u] == x->rowptr[u + 1];
-    const tl_model_t *src = cold && pop ? pop : m;
+    int popular = m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP;
+    const tl_model_t *src = cold && pop && !popular ? pop : m; /* popularity is its own cold start */
     float *s = malloc((size_t)(ni ? ni : 1) * sizeof *s);
     double *pp = NULL;
     uint8_t *seen = calloc(ni ? ni : 1, 1);
@@ -1365,7 +1370,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
             head += pop && pop->pop[ci[bc]] >= head_cut;
             out[got].item = ci[bc];
             out[got].score = cs[bc];
-            out[got].cold = cold;
+            out[got].cold = cold && !popular;
             out[got].because = cold ? TL_NONE : tl_rec_because(m, x, u, ci[bc]);
             out[got].from_context = 0;
             float ba = 0; /* in a scene: the scene item it goes with best */

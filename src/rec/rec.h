@@ -32,6 +32,8 @@ typedef struct {
     int binary;           /* 1: every kept interaction counts 1 */
     int64_t ts_from, ts_to; /* only events with ts in [ts_from, ts_to) (0, 0: all) */
     int rating_values;    /* 1: a rate event counts its rating (not with binary) */
+    double half_life;     /* > 0: an event's weight halves every half_life ms before decay_to */
+    int64_t decay_to;
 } tl_interact_opts_t;
 
 void tl_interact_opts_default(tl_interact_opts_t *o);
@@ -60,6 +62,8 @@ typedef enum {
 
 typedef struct tl_model tl_model_t;
 
+/* Popularity: the sum of each item's interaction strengths (on binary data
+ * the users who had it; with a half-life, what is trending). */
 int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out);
 /* Popularity by segment and taste: score(u, i) = P(category of i | u) *
  * P(i | its category, u's segment). The user's category mix is their own

@@ -133,6 +133,45 @@ assert si["scene_items"] == [item], si
 bought = {cat[i] for i in sp["scene_items"]}
 assert sp["scene_items"] and not bought & {i["category"] for i in sp["items"]}, sp
 EOF2
+# trending: popularity with a half-life, custom weights
+"$TAILOR" --data "$D" train --model pop --half-life 2 --weights view=1,click=1,cart=3,purchase=5 --name trending >/dev/null
+"$TAILOR" --data "$D" recommend "$cold" --model trending --n 3 --json >"$TMP/tr.json"
+check_cmd "trending: the items with the most recent, strongest interest" python3 - "$TMP/tr.json" "$TMP/world/events.csv" <<'EOF2'
+import collections, csv, datetime, json, sys
+r = json.load(open(sys.argv[1]))
+w = {"view": 1, "click": 1, "cart": 3, "purchase": 5}
+ev = [e for e in csv.DictReader(open(sys.argv[2], encoding="utf-8", errors="replace"))
+      if e["ts"][:2] == "20" and e.get("item") and e.get("user") and e["type"] in w]
+def ts(e):
+    try:
+        return datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+year = collections.Counter(x["ts"][:4] for x in ev).most_common(1)[0][0]
+ev = [(e, ts(e)) for e in ev if e["ts"][:4] == year and ts(e) is not None]
+last = max(t for _, t in ev)
+score = collections.Counter()
+for e, t in ev:
+    score[e["item"]] += w[e["type"]] * 2 ** ((t - last) / (2 * 86400))
+top = [i for i, _ in score.most_common(5)]
+assert r["items"][0]["item"] in top and r["items"][0]["reason"] == "trending with everybody", (r, top)
+EOF2
+# ten users viewed "old" 60 days before three viewed "new": popularity keeps
+# "old" first, a 7-day half-life puts "new" first
+T2=$TMP/trend
+{
+    echo "user,item,type,ts"
+    for k in 0 1 2 3 4 5 6 7 8 9; do echo "a$k,old,view,2025-01-01T10:00:0${k}Z"; done
+    for k in 0 1 2; do echo "b$k,new,view,2025-03-02T10:00:0${k}Z"; done
+    echo "c0,other,view,2025-03-02T11:00:00Z"
+} >"$TMP/trend.csv"
+"$TAILOR" --data "$T2" import "$TMP/trend.csv" >/dev/null
+"$TAILOR" --data "$T2" train --model pop >/dev/null
+"$TAILOR" --data "$T2" train --model pop --half-life 7 --name trending >/dev/null
+check "popularity: the most users first" "$("$TAILOR" --data "$T2" recommend c0 --model pop --n 1 --json | jget items | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["item"])')" old
+check "trending: the recent interest first" "$("$TAILOR" --data "$T2" recommend c0 --model trending --n 1 --json | jget items | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["item"])')" new
+"$TAILOR" --data "$D" train --weights view=x >/dev/null 2>&1
+check "train --weights view=x: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend "$u" --scene kitchen >/dev/null 2>&1
 check "recommend --scene kitchen: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
