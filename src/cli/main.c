@@ -1745,6 +1745,8 @@ static const optspec_t EVAL_OPTS[] = {
                  "item)"},
     {"test-days", 1, "time split: days at the end held out (default 7)"},
     {"by", 1, "also give the accuracy per user group: gender or age"},
+    {"no-new-items", 0, "leave items without training interactions at score 0 (default: they "
+                        "score by their alike items' scores)"},
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
                 "'alpha=2,5 reg=20,50' (options: lambda alpha reg factors iterations neighbours "
                 "shrink)"},
@@ -1974,11 +1976,14 @@ static int cmd_eval(int argc, char **argv) {
     if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
     side_t sd = {0};
     tl_model_t *coldm = NULL;
+    tl_content_t *content = NULL;
     if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, &sd, &eb);
+    if (!rc && !opt(c, &a, "no-new-items")) rc = tl_rec_content_load(e.st, xtr.nitems, &content, &eb);
+    if (!rc && content) rc = tl_rec_content_link(content, &xtr);
     if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
     tl_store_close(e.st);
     if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups, coldm};
+    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups, coldm, content};
     uint32_t best = 0;
     for (uint32_t r = 0; !rc && r < nruns; r++) {
         modelspec_t run = ms;
@@ -2029,6 +2034,7 @@ static int cmd_eval(int argc, char **argv) {
         }
     }
     free(runs);
+    tl_rec_content_free(content);
     tl_model_free(coldm);
     side_fini(&sd);
     tl_user_groups_fini(&g);
@@ -2253,6 +2259,11 @@ static int cmd_recommend(int argc, char **argv) {
     side_t sd = {0};
     if (!rc) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
     if (!rc) rc = train_segpop(&x, &sd, &popm);
+    /* items nobody has had yet score by their alike items */
+    tl_content_t *content = NULL;
+    if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(m), &content, &eb);
+    if (!rc) rc = tl_rec_content_link(content, &x);
+    so.content = content;
     int segpop = m && tl_model_kind(m) == TL_MODEL_SEGPOP;
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
@@ -2274,7 +2285,10 @@ static int cmd_recommend(int argc, char **argv) {
             cJSON_AddStringToObject(o, "item", id ? id : "");
             cJSON_AddNumberToObject(o, "score", sv[i].score);
             char reason[600], label[540];
-            if (sv[i].because != TL_NONE) {
+            if (sv[i].because != TL_NONE && sv[i].is_new) {
+                item_label(st, items, sv[i].because, label, sizeof label);
+                snprintf(reason, sizeof reason, "new, like %s", label);
+            } else if (sv[i].because != TL_NONE) {
                 item_label(st, items, sv[i].because, label, sizeof label);
                 snprintf(reason, sizeof reason, !sv[i].from_context ? "because you showed interest in %s"
                                                 : strcmp(scene, "cart") == 0 ? "goes with %s in your cart"
@@ -2309,6 +2323,7 @@ static int cmd_recommend(int argc, char **argv) {
         }
     }
     free(sv);
+    tl_rec_content_free(content);
     side_fini(&sd);
     tl_model_free(popm);
     free(cats);
@@ -2350,9 +2365,16 @@ static int cmd_similar(int argc, char **argv) {
     float *sim = malloc(n * sizeof *sim);
     if (!rc && (!nb || !sim)) rc = TL_ENOMEM;
     if (!rc) got = tl_rec_similar(m, it, (uint32_t)n, nb, sim);
+    /* nobody has had it yet: alike by category, brand and price */
+    tl_content_t *content = NULL;
+    int by_content = !rc && got == 0;
+    if (by_content && !(rc = tl_rec_content_load(st, tl_dict_count(items), &content, &eb)))
+        got = tl_rec_content_similar(content, it, (uint32_t)n, nb, sim);
+    tl_rec_content_free(content);
     if (!rc) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
         cJSON_AddStringToObject(j, "item", a.pos[0]);
+        cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");
         char label[540];
         for (uint32_t i = 0; i < got; i++) {
             cJSON *o = cJSON_CreateObject();

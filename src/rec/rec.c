@@ -377,6 +377,143 @@ uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, 
     return got;
 }
 
+static int popular_kind(const tl_model_t *m) {
+    return m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP;
+}
+
+/* ---- content: new items --------------------------------------------------------------------- */
+
+#define CONTENT_K 5 /* alike items a new item scores by */
+
+struct tl_content {
+    uint32_t n;
+    uint32_t *cat[3];   /* codes of the path at 1 and 2 levels and in full */
+    uint32_t *brand;    /* code, TL_NONE none */
+    double *price;      /* NaN none */
+    uint8_t *warm;      /* after link: 1 if the item had interactions */
+    uint32_t *nbr;      /* after link: n x CONTENT_K alike warm items (TL_NONE pads) */
+    float *sim;
+};
+
+typedef struct {
+    tl_content_t *c;
+    tl_dict_t *brands;
+    int rc;
+} brandctx_t;
+
+static int brand_row(int ncol, const char *const *col, void *arg) {
+    brandctx_t *x = arg;
+    if (ncol != 3 || !col[0]) return 0;
+    uint32_t i = (uint32_t)strtoul(col[0], NULL, 10);
+    if (i >= x->c->n) return 0;
+    if (col[1] && *col[1] && tl_dict_intern(x->brands, col[1], strlen(col[1]), &x->c->brand[i], NULL))
+        return x->rc = TL_ENOMEM;
+    if (col[2] && *col[2]) x->c->price[i] = strtod(col[2], NULL);
+    return 0;
+}
+
+void tl_rec_content_free(tl_content_t *c) {
+    if (!c) return;
+    for (int l = 0; l < 3; l++) free(c->cat[l]);
+    free(c->brand), free(c->price), free(c->warm), free(c->nbr), free(c->sim);
+    free(c);
+}
+
+int tl_rec_content_load(tl_store_t *st, uint32_t nitems, tl_content_t **out, tl_errbuf_t *eb) {
+    tl_content_t *c = calloc(1, sizeof *c);
+    size_t n = nitems ? nitems : 1;
+    if (!c) return TL_ENOMEM;
+    c->n = nitems;
+    c->brand = malloc(n * sizeof *c->brand);
+    c->price = malloc(n * sizeof *c->price);
+    brandctx_t x = {c, tl_dict_new(), 0};
+    int rc = c->brand && c->price && x.brands ? 0 : TL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < nitems; i++) c->brand[i] = TL_NONE, c->price[i] = NAN;
+    static const uint32_t levels[3] = {1, 2, 0};
+    for (int l = 0; !rc && l < 3; l++) {
+        tl_dict_t *names = NULL;
+        rc = tl_rec_item_categories(st, nitems, levels[l], &c->cat[l], &names, eb);
+        tl_dict_free(names);
+    }
+    if (!rc) rc = tl_store_query(st, "SELECT idx, brand, price FROM items", brand_row, &x, eb);
+    if (!rc) rc = x.rc;
+    tl_dict_free(x.brands);
+    if (rc) {
+        tl_rec_content_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static float content_sim(const tl_content_t *c, uint32_t a, uint32_t b) {
+    float s = 0;
+    if (c->cat[0][a] != TL_NONE && c->cat[0][a] == c->cat[0][b])
+        s += c->cat[2][a] == c->cat[2][b] ? 0.6f : c->cat[1][a] == c->cat[1][b] ? 0.4f : 0.2f;
+    if (c->brand[a] != TL_NONE && c->brand[a] == c->brand[b]) s += 0.25f;
+    double pa = c->price[a], pb = c->price[b];
+    if (pa > 0 && pb > 0) {
+        double r = fabs(log(pa / pb)) / log(4.0);
+        if (r < 1) s += (float)(0.15 * (1 - r));
+    }
+    return s;
+}
+
+uint32_t tl_rec_content_similar(const tl_content_t *c, uint32_t item, uint32_t n, uint32_t *items,
+                                float *sims) {
+    if (item >= c->n || !n) return 0;
+    uint32_t got = 0;
+    for (uint32_t j = 0; j < c->n; j++) {
+        if (j == item || (c->warm && !c->warm[j])) continue;
+        float v = content_sim(c, item, j);
+        if (v <= 0 || (got == n && v <= sims[n - 1])) continue;
+        uint32_t p = got < n ? got++ : n - 1;
+        while (p > 0 && sims[p - 1] < v) sims[p] = sims[p - 1], items[p] = items[p - 1], p--;
+        sims[p] = v, items[p] = j;
+    }
+    return got;
+}
+
+int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train) {
+    free(c->warm), free(c->nbr), free(c->sim);
+    size_t n = c->n ? c->n : 1;
+    c->warm = calloc(n, 1);
+    c->nbr = malloc(n * CONTENT_K * sizeof *c->nbr);
+    c->sim = malloc(n * CONTENT_K * sizeof *c->sim);
+    if (!c->warm || !c->nbr || !c->sim) return TL_ENOMEM;
+    for (uint64_t q = 0; q < train->nnz; q++)
+        if (train->col[q] < c->n) c->warm[train->col[q]] = 1;
+    for (size_t k = 0; k < n * CONTENT_K; k++) c->nbr[k] = TL_NONE, c->sim[k] = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!c->warm[i] && c->cat[0][i] != TL_NONE)
+            tl_rec_content_similar(c, i, CONTENT_K, c->nbr + (size_t)i * CONTENT_K,
+                                   c->sim + (size_t)i * CONTENT_K);
+    return 0;
+}
+
+/* New items score as the similarity-weighted mean of their alike items,
+ * times the mean similarity (weak likeness, weak score); an alike item the
+ * user already had (seen, may be NULL) counts as the best score of the
+ * rest, since having it is the strongest sign. */
+static void content_fill(const tl_content_t *c, float *s, uint32_t n, const uint8_t *seen) {
+    if (!c || !c->nbr) return;
+    float best = -INFINITY;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(seen && seen[i]) && (i >= c->n || c->warm[i]) && s[i] > best) best = s[i];
+    for (uint32_t i = 0; i < n && i < c->n; i++) {
+        if (c->warm[i]) continue;
+        double num = 0, den = 0;
+        uint32_t k = 0;
+        for (; k < CONTENT_K; k++) {
+            uint32_t j = c->nbr[(size_t)i * CONTENT_K + k];
+            if (j == TL_NONE || j >= n) break;
+            float w = c->sim[(size_t)i * CONTENT_K + k];
+            num += w * (seen && seen[j] && best > -INFINITY ? best : s[j]), den += w;
+        }
+        if (den > 0) s[i] = (float)(num / den * (den / k)); /* weak likeness, weak score */
+    }
+}
+
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -401,8 +538,9 @@ static void *eval_part(void *arg) {
     evjob_t *j = arg;
     uint32_t n = j->m->nitems;
     float *s = malloc((size_t)(n ? n : 1) * sizeof *s), *top_s = malloc(j->k * sizeof *top_s);
+    uint8_t *seen = j->o->content ? calloc(n ? n : 1, 1) : NULL;
     uint32_t *top = malloc(j->k * sizeof *top);
-    if (!s || !top_s || !top) goto done;
+    if (!s || !top_s || !top || (j->o->content && !seen)) goto done;
     for (uint32_t u = j->from; u < j->to; u++) {
         uint64_t a = j->test->rowptr[u], b = j->test->rowptr[u + 1];
         if (a == b) continue;
@@ -413,6 +551,13 @@ static void *eval_part(void *arg) {
             j->cold++;
         } else {
             scores_for(j->m, j->train, u, s);
+        }
+        if (seen && !popular_kind(j->m)) { /* the user's training items, for new items */
+            for (uint64_t q = j->train->rowptr[u]; q < j->train->rowptr[u + 1]; q++)
+                if (j->train->col[q] < n) seen[j->train->col[q]] = 1;
+            content_fill(j->o->content, s, n, seen);
+            for (uint64_t q = j->train->rowptr[u]; q < j->train->rowptr[u + 1]; q++)
+                if (j->train->col[q] < n) seen[j->train->col[q]] = 0;
         }
         uint32_t got = select_top(s, n, j->train, u, j->k, top, top_s);
         uint32_t hits = 0, ntest = (uint32_t)(b - a);
@@ -455,7 +600,7 @@ static void *eval_part(void *arg) {
             add_part(&j->group[g], prec, rec, nd, mp, hits > 0);
     }
 done:
-    free(s), free(top_s), free(top);
+    free(s), free(top_s), free(top), free(seen);
     return NULL;
 }
 
@@ -1285,7 +1430,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
                       uint32_t u, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out) {
     uint32_t ni = m->nitems;
     int cold = u >= x->nusers || x->rowptr[u] == x->rowptr[u + 1];
-    int popular = m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP;
+    int popular = popular_kind(m);
     const tl_model_t *src = cold && pop && !popular ? pop : m; /* popularity is its own cold start */
     float *s = malloc((size_t)(ni ? ni : 1) * sizeof *s);
     double *pp = NULL;
@@ -1298,6 +1443,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
     if (!cold)
         for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++)
             if (x->col[k] < ni) seen[x->col[k]] = 1;
+    if (!popular_kind(src)) content_fill(so->content, s, ni, seen); /* popularity is measured */
     if (so->ncontext && blend_context(m, so, s, seen)) {
         free(s), free(seen);
         return 0;
@@ -1373,6 +1519,12 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
             out[got].cold = cold && !popular;
             out[got].because = cold ? TL_NONE : tl_rec_because(m, x, u, ci[bc]);
             out[got].from_context = 0;
+            out[got].is_new = 0;
+            const tl_content_t *cn = so->content;
+            if (cn && cn->nbr && ci[bc] < cn->n && !cn->warm[ci[bc]]) { /* explained by its like */
+                out[got].is_new = 1;
+                out[got].because = cn->nbr[(size_t)ci[bc] * CONTENT_K];
+            }
             float ba = 0; /* in a scene: the scene item it goes with best */
             for (uint32_t q = 0; so->context_weight > 0 && q < so->ncontext; q++) {
                 float a = pair_affinity(m, so->item_cat, so->context[q], ci[bc]);

@@ -139,6 +139,21 @@ uint32_t tl_model_nitems(const tl_model_t *m);
  *    (1 - diversity) x relevance - diversity x [same category as one picked].
  * item_cat gives each item's category code (TL_NONE: none); NULL disables
  * the category rules. */
+/* Items by content, for new items nobody has had yet: similarity in 0..1
+ * from the category path (0.6 times the share of levels in common), the
+ * brand (0.25 if the same) and the price (0.15 when within a factor of 4,
+ * falling with the log ratio). */
+typedef struct tl_content tl_content_t;
+int tl_rec_content_load(tl_store_t *st, uint32_t nitems, tl_content_t **out, tl_errbuf_t *eb);
+void tl_rec_content_free(tl_content_t *c);
+/* Finds for every item without interactions in train its most alike items
+ * that have some, among the items of the same top-level category. */
+int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train);
+/* The n items most like item by content (after link: only items with
+ * interactions). Returns how many. */
+uint32_t tl_rec_content_similar(const tl_content_t *c, uint32_t item, uint32_t n, uint32_t *items,
+                                float *sims);
+
 typedef struct {
     const uint32_t *item_cat;
     const uint8_t *include_cat, *exclude_cat, *repurchase_cat; /* indexed by category code */
@@ -151,6 +166,9 @@ typedef struct {
     const uint32_t *context;
     uint32_t ncontext;
     double context_weight;
+    /* linked content: a new item scores as the similarity-weighted mean of
+     * its alike items with interactions (NULL: new items score 0) */
+    const tl_content_t *content;
 } tl_serve_opts_t;
 
 /* Each item's category cut to its first levels parts of the path
@@ -165,6 +183,7 @@ typedef struct {
     uint32_t because; /* history item behind it, TL_NONE when popularity */
     int cold;         /* 1 if it came from the cold-start fallback */
     int from_context; /* 1 if because is the scene's item it goes with */
+    int is_new;       /* 1 if nobody has had it yet: because is the alike item it scored by */
 } tl_served_t;
 
 /* The items of a user's scene, latest first (at most max): TL_SCENE_CART
@@ -198,6 +217,7 @@ typedef struct {
     const uint32_t *group;    /* may be NULL */
     uint32_t ngroups;
     const tl_model_t *cold;   /* scores users without training (NULL: popularity) */
+    const tl_content_t *content; /* linked content, to score new items (may be NULL) */
 } tl_eval_opts_t;
 
 typedef struct {

@@ -170,6 +170,35 @@ T2=$TMP/trend
 "$TAILOR" --data "$T2" train --model pop --half-life 7 --name trending >/dev/null
 check "popularity: the most users first" "$("$TAILOR" --data "$T2" recommend c0 --model pop --n 1 --json | jget items | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["item"])')" old
 check "trending: the recent interest first" "$("$TAILOR" --data "$T2" recommend c0 --model trending --n 1 --json | jget items | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["item"])')" new
+# a new item nobody has had scores by its alike items (category, brand, price)
+N2=$TMP/newitem
+{
+    echo "item,title,category,brand,price"
+    echo "a,Phone A,electronics/phones,Acme,1000"
+    echo "d,Phone D,electronics/phones,Other,3000"
+    echo "z,Kettle,home/kitchen,Acme,50"
+    echo "c,Phone C,electronics/phones,Acme,1100"
+} >"$TMP/ni_items.csv"
+{
+    echo "user,item,type,ts"
+    for k in 0 1 2 3 4 5; do echo "u$k,a,view,2025-03-01T10:00:0${k}Z"; echo "u$k,d,view,2025-03-01T11:00:0${k}Z"; done
+    for k in 0 1 2; do echo "u$k,z,view,2025-03-01T12:00:0${k}Z"; done
+    echo "q,a,view,2025-03-01T13:00:00Z"
+} >"$TMP/ni_events.csv"
+"$TAILOR" --data "$N2" import "$TMP/ni_items.csv" "$TMP/ni_events.csv" >/dev/null
+"$TAILOR" --data "$N2" train --model pop >/dev/null
+"$TAILOR" --data "$N2" train --model knn >/dev/null
+check_cmd "a new item is recommended by its alike item" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])["items"]
+new = [i for i in r if i["item"] == "c"]
+assert new and new[0]["reason"] == "new, like Phone A (a)", r' \
+    "$("$TAILOR" --data "$N2" recommend q --model knn --n 3 --json)"
+check_cmd "a new item's neighbours by content" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["by"] == "content" and [i["item"] for i in d["items"]] == ["a", "d", "z"], d' \
+    "$("$TAILOR" --data "$N2" similar c --n 3 --json)"
 "$TAILOR" --data "$D" train --weights view=x >/dev/null 2>&1
 check "train --weights view=x: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend "$u" --scene kitchen >/dev/null 2>&1

@@ -53,7 +53,7 @@ static void test_popularity_and_metrics(void **state) {
     assert_int_equal(tl_rec_topn(m, &tr, 3, 1, items, sc), 1);
     assert_int_equal(items[0], 0);
     tl_eval_t ev;
-    tl_eval_opts_t eo = {2, NULL, NULL, 0, NULL};
+    tl_eval_opts_t eo = {2, NULL, NULL, 0, NULL, NULL};
     assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
     /* users with test items: 0 (test 2,3), 1 (test 1), 3 (test 0).
      * user 0: list [2, 3 or 4]: hit at rank 1 (item 2), maybe 3 at rank 2
@@ -73,7 +73,7 @@ static void test_popularity_and_metrics(void **state) {
      * 2 -> 1, 3 -> 2. Exposure 1 2 2 1 0: Gini 1/3. Diversity: only [1 2]
      * mixes categories. */
     const uint32_t cat[] = {0, 0, 1, 1, 2}, grp[] = {0, 1, 0, TL_NONE};
-    eo = (tl_eval_opts_t){2, cat, grp, 2, NULL};
+    eo = (tl_eval_opts_t){2, cat, grp, 2, NULL, NULL};
     assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &ev), 0);
     double l43 = log2(4.0 / 3);
     assert_true(fabs(ev.novelty - (1.5 + (l43 + 1) / 2 + l43 / 2) / 3) < 1e-12);
@@ -106,7 +106,7 @@ static void test_popularity_and_metrics(void **state) {
     csr(&tr3, 3, 3, tr3_rows);
     csr(&te3, 3, 3, te3_rows);
     assert_int_equal(tl_rec_train_ease(&tr3, 1.0, &ease, &eb), 0);
-    eo = (tl_eval_opts_t){1, NULL, NULL, 0, NULL};
+    eo = (tl_eval_opts_t){1, NULL, NULL, 0, NULL, NULL};
     assert_int_equal(tl_rec_eval(ease, &tr3, &te3, &eo, &ev), 0);
     assert_int_equal(ev.users, 1);
     assert_int_equal(ev.cold, 1);
