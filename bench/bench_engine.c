@@ -188,7 +188,7 @@ static int bench_ials(uint32_t nu, uint32_t ni, uint64_t nnz, uint32_t f) {
     double t2 = now();
     tl_model_free(m);
     double t3 = now();
-    if (tl_rec_train_ease(&x, 400, &m, &eb)) {
+    if (tl_rec_train_ease(&x, 400, 0, &m, &eb)) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }

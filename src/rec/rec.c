@@ -172,7 +172,8 @@ int tl_rec_train_pop(const tl_csr_t *x, tl_model_t **out) {
     return 0;
 }
 
-int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb) {
+int tl_rec_train_ease(const tl_csr_t *x, double lambda, double dropout, tl_model_t **out,
+                      tl_errbuf_t *eb) {
     uint32_t n = x->nitems;
     if (n == 0 || n > 40000) {
         tl_errbuf_set(eb, "EASE needs 1 to 40,000 items (this catalogue has %u)", n);
@@ -192,7 +193,8 @@ int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_err
             double *gr = g + (size_t)x->col[a] * n;
             for (uint64_t c = a; c < x->rowptr[u + 1]; c++) gr[x->col[c]] += va * x->val[c];
         }
-    for (uint32_t i = 0; i < n; i++) g[(size_t)i * n + i] += lambda;
+    double emph = dropout > 0 && dropout < 1 ? dropout / (1 - dropout) : 0;
+    for (uint32_t i = 0; i < n; i++) g[(size_t)i * n + i] += lambda + emph * g[(size_t)i * n + i];
     /* P = G^-1 by Cholesky (G is symmetric positive definite for lambda > 0);
      * LAPACK's upper triangle in row-major is what was filled above */
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, g, (lapack_int)n);

@@ -76,7 +76,12 @@ int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t nc
                         const uint32_t *user_group, uint32_t ngroups, tl_model_t **out);
 /* 1 if a segment-popularity model knows the user's segment. */
 int tl_rec_segpop_group(const tl_model_t *m, uint32_t user);
-int tl_rec_train_ease(const tl_csr_t *x, double lambda, tl_model_t **out, tl_errbuf_t *eb);
+/* EASE (Steck 2019): B = I - P / diag(P), P = (X'X + L)^-1, zero diagonal.
+ * L = lambda I, plus dropout / (1 - dropout) diag(X'X) when dropout > 0:
+ * the emphasis of a denoising autoencoder that drops each input with that
+ * probability (Steck 2020), which regularises popular items more. */
+int tl_rec_train_ease(const tl_csr_t *x, double lambda, double dropout, tl_model_t **out,
+                      tl_errbuf_t *eb);
 
 /* Implicit ALS (Hu, Koren, Volinsky 2008): confidence 1 + alpha * r for an
  * observed r, preference 1; each least-squares step solved by a few

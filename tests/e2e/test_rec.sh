@@ -256,6 +256,8 @@ ials4=$(ndcg --model ials --min-rating 4)
 check_cmd "popularity NDCG@10 is 0.325 ($pop)" python3 -c "assert abs($pop - 0.325) < 0.002"
 check_cmd "EASE NDCG@10 >= 0.56 ($ease)" python3 -c "assert $ease >= 0.56"
 check_cmd "EASE NDCG@10 on ratings >= 4 is >= 0.425 ($ease4)" python3 -c "assert $ease4 >= 0.425"
+ease4d=$(ndcg --model ease --min-rating 4 --dropout 0.1)
+check_cmd "EASE with dropout emphasis on ratings >= 4 is >= 0.43 ($ease4d)" python3 -c "assert $ease4d >= 0.43"
 check_cmd "iALS NDCG@10 >= 0.535 ($ials)" python3 -c "assert $ials >= 0.535"
 check_cmd "iALS NDCG@10 on ratings >= 4 is >= 0.37 ($ials4)" python3 -c "assert $ials4 >= 0.37"
 out=$("$TAILOR" eval --preset movielens --train "$ML/u1.base" --test "$ML/u1.test" --model ease --k 5 --json)

@@ -105,7 +105,7 @@ static void test_popularity_and_metrics(void **state) {
     tl_errbuf_t eb = {{0}};
     csr(&tr3, 3, 3, tr3_rows);
     csr(&te3, 3, 3, te3_rows);
-    assert_int_equal(tl_rec_train_ease(&tr3, 1.0, &ease, &eb), 0);
+    assert_int_equal(tl_rec_train_ease(&tr3, 1.0, 0, &ease, &eb), 0);
     eo = (tl_eval_opts_t){1, NULL, NULL, 0, NULL, NULL};
     assert_int_equal(tl_rec_eval(ease, &tr3, &te3, &eo, &ev), 0);
     assert_int_equal(ev.users, 1);
@@ -136,7 +136,7 @@ static void test_ease_learns_pairs(void **state) {
     tr.rowptr[31] = tr.nnz;
     tl_model_t *m;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_rec_train_ease(&tr, 1.0, &m, &eb), 0);
+    assert_int_equal(tl_rec_train_ease(&tr, 1.0, 0, &m, &eb), 0);
     uint32_t items[1];
     float sc[1];
     assert_int_equal(tl_rec_topn(m, &tr, 30, 1, items, sc), 1);
@@ -191,7 +191,7 @@ static void test_ease_learns_pairs(void **state) {
     /* a non-positive lambda on an empty column is refused with a message */
     tl_csr_t empty = tr;
     empty.nitems = 7; /* item 6 never seen: G is singular without lambda */
-    assert_int_equal(tl_rec_train_ease(&empty, 0.0, &m, &eb), TL_EINVAL);
+    assert_int_equal(tl_rec_train_ease(&empty, 0.0, 0, &m, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "lambda"));
     tl_csr_fini(&tr);
 }
