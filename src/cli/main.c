@@ -1692,14 +1692,20 @@ typedef struct {
     tl_dict_t *catnames;
 } side_t;
 
-static int load_side(tl_store_t *st, uint32_t nusers, uint32_t nitems, side_t *sd,
-                     tl_errbuf_t *eb) {
-    memset(sd, 0, sizeof *sd);
+/* The time of the latest event (what ages and decay are reckoned from). */
+static int latest_event(tl_store_t *st, int64_t *ms, tl_errbuf_t *eb) {
     tl_store_evstats_t es = {0};
     int rc = tl_store_event_stats(st, &es, eb);
-    if (!rc) rc = tl_rec_user_groups(st, nusers, TL_GROUP_SEGMENT, es.max_ts, &sd->g, eb);
-    if (!rc) rc = tl_rec_item_categories(st, nitems, 1, &sd->cats, &sd->catnames, eb);
+    *ms = es.max_ts;
     tl_store_evstats_fini(&es);
+    return rc;
+}
+
+static int load_side(tl_store_t *st, uint32_t nusers, uint32_t nitems, int64_t latest,
+                     side_t *sd, tl_errbuf_t *eb) {
+    memset(sd, 0, sizeof *sd);
+    int rc = tl_rec_user_groups(st, nusers, TL_GROUP_SEGMENT, latest, &sd->g, eb);
+    if (!rc) rc = tl_rec_item_categories(st, nitems, 1, &sd->cats, &sd->catnames, eb);
     return rc;
 }
 
@@ -1781,7 +1787,6 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
     uint64_t days;
     int rc = opt_u64(c, a, "test-days", 7, 1, 36500, &days);
     if (rc) return rc;
-    tl_store_evstats_t es = {0};
     if (train || test) {
         if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
         snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
@@ -1802,22 +1807,18 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         if (!rc) rc = tl_import_files(e->st, f1, 1, &o, &s1, NULL, NULL, eb);
         uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
         if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
-        if (!rc) rc = tl_store_event_stats(e->st, &es, eb);
-        e->max_ts = es.max_ts;
+        if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
         tl_interact_opts_t ix = ms->ix;
-        ix.decay_to = es.max_ts;
+        ix.decay_to = e->max_ts;
         if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ix, tr, eb);
         if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ix, te, eb);
-        tl_store_evstats_fini(&es);
         return rc;
     }
     e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
     if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
         return die_usage(c, "--split %s: use time or last", e->split);
     rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
-    if (!rc) rc = tl_store_event_stats(e->st, &es, eb);
-    e->max_ts = es.max_ts;
-    tl_store_evstats_fini(&es);
+    if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
     if (rc) return rc;
     tl_interact_opts_t o = ms->ix;
     o.decay_to = e->max_ts;
@@ -1980,7 +1981,7 @@ static int cmd_eval(int argc, char **argv) {
     side_t sd = {0};
     tl_model_t *coldm = NULL;
     tl_content_t *content = NULL;
-    if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, &sd, &eb);
+    if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, e.max_ts, &sd, &eb);
     if (!rc && !opt(c, &a, "no-new-items")) rc = tl_rec_content_load(e.st, xtr.nitems, &content, &eb);
     if (!rc && content) rc = tl_rec_content_link(content, &xtr);
     if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
@@ -2076,14 +2077,12 @@ static int cmd_train(int argc, char **argv) {
     tl_model_t *m = NULL;
     int64_t t0 = tl_time_now_ms(), t1 = t0;
     side_t sd = {0};
-    if (!rc && ms.ix.half_life > 0) { /* decay towards the latest event */
-        tl_store_evstats_t es = {0};
-        rc = tl_store_event_stats(st, &es, &eb);
-        ms.ix.decay_to = es.max_ts;
-        tl_store_evstats_fini(&es);
-    }
+    int segpop = strcmp(ms.kind, "segpop") == 0;
+    int64_t latest = 0;
+    if (!rc && (ms.ix.half_life > 0 || segpop)) rc = latest_event(st, &latest, &eb);
+    ms.ix.decay_to = latest; /* decay towards the latest event */
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
-    if (!rc && strcmp(ms.kind, "segpop") == 0) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
+    if (!rc && segpop) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
     if (!rc) {
         t0 = tl_time_now_ms();
         rc = train_model(&ms, &x, &sd, &m, &eb);
@@ -2160,6 +2159,17 @@ static int cmd_recommend(int argc, char **argv) {
     uint64_t n;
     if ((rc = opt_u64(c, &a, "n", 10, 1, 1000, &n))) return rc;
     const char *name = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
+    tl_serve_opts_t so = {0};
+    so.head_share = 0.10, so.head_cap = 1;
+    const char *scene = opt(c, &a, "scene") ? opt(c, &a, "scene") : "home";
+    if (strcmp(scene, "home") != 0 && strcmp(scene, "cart") != 0 &&
+        strcmp(scene, "purchase") != 0 && strncmp(scene, "item:", 5) != 0)
+        return die_usage(c, "--scene %s: use home, item:ID, cart or purchase", scene);
+    if ((rc = opt_f64(c, &a, "scene-weight", 0.7, 0, 1, &so.context_weight)) ||
+        (rc = opt_f64(c, &a, "diversity", 0, 0, 1, &so.diversity)) ||
+        (rc = opt_f64(c, &a, "tail-boost", 0, 0, 1e6, &so.tail_boost)) ||
+        (rc = opt_f64(c, &a, "head-cap", 1, 0, 1, &so.head_cap)))
+        return rc;
     tl_errbuf_t eb = {{0}};
     char path[4300];
     model_path(data_dir(&a), name, path, sizeof path);
@@ -2176,23 +2186,7 @@ static int cmd_recommend(int argc, char **argv) {
         rc = TL_ENOENT;
     }
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(m), &x, &eb);
-    tl_serve_opts_t so = {0};
-    so.head_share = 0.10, so.head_cap = 1;
-    const char *scene = opt(c, &a, "scene") ? opt(c, &a, "scene") : "home";
-    if (strcmp(scene, "home") != 0 && strcmp(scene, "cart") != 0 &&
-        strcmp(scene, "purchase") != 0 && strncmp(scene, "item:", 5) != 0) {
-        tl_model_free(m);
-        tl_store_close(st);
-        tl_csr_fini(&x);
-        return die_usage(c, "--scene %s: use home, item:ID, cart or purchase", scene);
-    }
     uint32_t ctx[8], nctx = 0;
-    if (!rc && (rc = opt_f64(c, &a, "scene-weight", 0.7, 0, 1, &so.context_weight))) {
-        tl_model_free(m);
-        tl_store_close(st);
-        tl_csr_fini(&x);
-        return rc;
-    }
     if (!rc && strncmp(scene, "item:", 5) == 0) {
         ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
         if (ctx[0] == TL_NONE || ctx[0] >= tl_model_nitems(m)) {
@@ -2205,17 +2199,13 @@ static int cmd_recommend(int argc, char **argv) {
                                 8, ctx, &nctx, &eb);
     }
     so.context = ctx, so.ncontext = nctx;
-    uint32_t *cats = NULL;
-    tl_dict_t *catnames = NULL;
+    side_t sd = {0}; /* segments and top-level categories */
+    int64_t latest = 0;
+    if (!rc) rc = latest_event(st, &latest, &eb);
+    if (!rc) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
+    const uint32_t *cats = sd.cats;
+    const tl_dict_t *catnames = sd.catnames;
     uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
-    const char *dv = opt(c, &a, "diversity"), *tb = opt(c, &a, "tail-boost"), *hc = opt(c, &a, "head-cap");
-    if ((dv && (tl_parse_f64(dv, strlen(dv), &so.diversity) || so.diversity < 0 || so.diversity > 1)) ||
-        (tb && (tl_parse_f64(tb, strlen(tb), &so.tail_boost) || so.tail_boost < 0)) ||
-        (hc && (tl_parse_f64(hc, strlen(hc), &so.head_cap) || so.head_cap < 0 || so.head_cap > 1))) {
-        tl_errbuf_set(&eb, "--diversity and --head-cap take 0..1, --tail-boost a number >= 0");
-        if (!rc) rc = TL_EINVAL;
-    }
-    if (!rc) rc = tl_rec_item_categories(st, tl_model_nitems(m), 1, &cats, &catnames, &eb);
     if (!rc) {
         so.item_cat = cats;
         so.ncats = tl_dict_count(catnames);
@@ -2259,8 +2249,6 @@ static int cmd_recommend(int argc, char **argv) {
     }
     /* users without history get what their segment takes */
     tl_model_t *popm = NULL;
-    side_t sd = {0};
-    if (!rc) rc = load_side(st, x.nusers, x.nitems, &sd, &eb);
     if (!rc) rc = train_segpop(&x, &sd, &popm);
     /* items nobody has had yet score by their alike items */
     tl_content_t *content = NULL;
@@ -2329,8 +2317,6 @@ static int cmd_recommend(int argc, char **argv) {
     tl_rec_content_free(content);
     side_fini(&sd);
     tl_model_free(popm);
-    free(cats);
-    tl_dict_free(catnames);
     free(inc), free(exc), free(rep), free(exi);
     tl_csr_fini(&x);
     tl_model_free(m);

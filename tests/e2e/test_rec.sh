@@ -203,6 +203,8 @@ assert d["by"] == "content" and [i["item"] for i in d["items"]] == ["a", "d", "z
 check "train --weights view=x: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend "$u" --scene kitchen >/dev/null 2>&1
 check "recommend --scene kitchen: exit 2" "$?" 2
+"$TAILOR" --data "$D" recommend "$u" --diversity 2 >/dev/null 2>&1
+check "recommend --diversity 2: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
 check "recommend for an unknown user: exit 1" "$?" 1
 printf 'junk' | dd of="$D/models/ease.tlm" bs=1 seek=100 conv=notrunc 2>/dev/null
