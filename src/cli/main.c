@@ -2010,6 +2010,11 @@ static int cmd_eval(int argc, char **argv) {
         cJSON_AddStringToObject(j, "model", ms.kind);
         if (strcmp(ms.kind, "ease") == 0 && !grid) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
         cJSON_AddStringToObject(j, "split", e.split);
+        if (e.cut) {
+            char day[32];
+            tl_time_format(e.cut, day);
+            cJSON_AddStringToObject(j, "test_from", day);
+        }
         cJSON_AddNumberToObject(j, "k", (double)k);
         cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
         cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);

@@ -220,6 +220,7 @@ check_cmd "time-split eval: metrics in range, groups add up" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["split"] == "time" and d["users"] > 0 and d["test_interactions"] > 0, d
+assert d["test_from"][:2] == "20" and d["test_from"].endswith("Z"), d
 assert all(0 <= d[m] <= 1 for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "diversity", "gini")), d
 assert d["novelty"] > 0 and d["diversity"] > 0, d
 g = d["groups"]
