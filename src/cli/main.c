@@ -1632,7 +1632,7 @@ static int cmd_tag(int argc, char **argv) {
 /* The model and interaction options train and eval share. */
 typedef struct {
     const char *kind;
-    double lambda, dropout, shrink;
+    double lambda, dropout, shrink, blend;
     uint64_t neighbours;
     tl_ials_opts_t ials;
     tl_interact_opts_t ix;
@@ -1643,8 +1643,8 @@ static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt
     ms->kind = opt(c, a, "model") ? opt(c, a, "model") : dflt;
     if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "segpop") != 0 &&
         strcmp(ms->kind, "ease") != 0 && strcmp(ms->kind, "ials") != 0 &&
-        strcmp(ms->kind, "knn") != 0)
-        return die_usage(c, "--model %s: use pop, segpop, ease, ials or knn", ms->kind);
+        strcmp(ms->kind, "knn") != 0 && strcmp(ms->kind, "blend") != 0)
+        return die_usage(c, "--model %s: use pop, segpop, ease, ials, knn or blend", ms->kind);
     tl_ials_opts_default(&ms->ials);
     tl_interact_opts_default(&ms->ix);
     uint64_t fac, its;
@@ -1654,6 +1654,7 @@ static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt
         (rc = opt_f64(c, a, "shrink", 10, 0, 1e9, &ms->shrink)) ||
         (rc = opt_f64(c, a, "lambda", 400, 1e-6, 1e12, &ms->lambda)) ||
         (rc = opt_f64(c, a, "dropout", 0, 0, 0.99, &ms->dropout)) ||
+        (rc = opt_f64(c, a, "blend", 0.5, 0, 1, &ms->blend)) ||
         (rc = opt_f64(c, a, "alpha", ms->ials.alpha, 0, 1e9, &ms->ials.alpha)) ||
         (rc = opt_f64(c, a, "reg", ms->ials.reg, 0, 1e12, &ms->ials.reg)) ||
         (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)) ||
@@ -1727,13 +1728,16 @@ static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *s
     if (strcmp(ms->kind, "ials") == 0) return tl_rec_train_ials(x, &ms->ials, m, eb);
     if (strcmp(ms->kind, "knn") == 0)
         return tl_rec_train_knn(x, (uint32_t)ms->neighbours, ms->shrink, m, eb);
+    if (strcmp(ms->kind, "blend") == 0)
+        return tl_rec_train_blend(x, ms->lambda, ms->dropout, &ms->ials, ms->blend, m, eb);
     return tl_rec_train_ease(x, ms->lambda, ms->dropout, m, eb);
 }
 
 #define MODEL_OPTS                                                                                 \
-    {"model", 1, "pop, segpop, ease, ials or knn (default ials; ease for eval)"},                          \
+    {"model", 1, "pop, segpop, ease, ials, knn or blend (default ials; ease for eval)"},          \
         {"lambda", 1, "ease: L2 regularisation (default 400)"},                                    \
         {"dropout", 1, "ease: 0..0.99, denoising emphasis on popular items (default 0)"},          \
+        {"blend", 1, "blend: EASE's share of the standardised scores, the rest iALS's (default 0.5)"}, \
         {"neighbours", 1, "knn: neighbours kept per item (default 100)"},                          \
         {"shrink", 1, "knn: similarity shrinkage (default 10)"},                                   \
         {"factors", 1, "ials: latent factors (default 64)"},                                       \
@@ -1756,8 +1760,8 @@ static const optspec_t EVAL_OPTS[] = {
     {"no-new-items", 0, "leave items without training interactions at score 0 (default: they "
                         "score by their alike items' scores)"},
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
-                "'alpha=2,5 reg=20,50' (options: lambda dropout alpha reg factors iterations "
-                "neighbours shrink)"},
+                "'alpha=2,5 reg=20,50' (options: lambda dropout blend alpha reg factors "
+                "iterations neighbours shrink)"},
     {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
     {"test", 1, "with --train: the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
@@ -1845,6 +1849,7 @@ typedef struct {
 static int set_param(modelspec_t *ms, const char *name, double v) {
     if (strcmp(name, "lambda") == 0 && v > 0) ms->lambda = v;
     else if (strcmp(name, "dropout") == 0 && v >= 0 && v <= 0.99) ms->dropout = v;
+    else if (strcmp(name, "blend") == 0 && v >= 0 && v <= 1) ms->blend = v;
     else if (strcmp(name, "alpha") == 0 && v >= 0) ms->ials.alpha = v;
     else if (strcmp(name, "reg") == 0 && v >= 0) ms->ials.reg = v;
     else if (strcmp(name, "shrink") == 0 && v >= 0) ms->shrink = v;
@@ -1877,7 +1882,7 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
                 return die_usage(c, "--grid %s: at most %d values", g->name[q], GRID_VALUES);
             if (tl_parse_f64(v, len, &g->v[q][g->nv[q]]) ||
                 set_param(&probe, g->name[q], g->v[q][g->nv[q]]))
-                return die_usage(c, "--grid: %s=%.*s: use lambda, dropout, alpha, reg, factors, "
+                return die_usage(c, "--grid: %s=%.*s: use lambda, dropout, blend, alpha, reg, factors, "
                                     "iterations, neighbours or shrink with a value in range",
                                  g->name[q], (int)len, v);
             g->nv[q]++;

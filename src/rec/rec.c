@@ -136,6 +136,7 @@ struct tl_model {
     uint32_t *icat, *ugroup; /* category of each item, group of each user */
     float *pic;              /* (ngroups + 1) x nitems: P(item | its category, group) */
     float *pcg;              /* (ngroups + 1) x ncats: P(category | group) */
+    double *share;           /* BLEND (with b, xu, yi): EASE's share of the score */
     tl_interact_opts_t io;
 };
 
@@ -156,6 +157,7 @@ void tl_model_free(tl_model_t *m) {
     free(m->ugroup);
     free(m->pic);
     free(m->pcg);
+    free(m->share);
     free(m);
 }
 
@@ -303,6 +305,37 @@ int tl_rec_segpop_group(const tl_model_t *m, uint32_t user) {
 
 /* ---- scoring ---------------------------------------------------------------------- */
 
+/* s = sum of the EASE rows of the user's items, weighted. */
+static void ease_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
+    uint32_t n = m->nitems;
+    memset(s, 0, n * sizeof *s);
+    if (u >= x->nusers) return;
+    for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
+        const float *row = m->b + (size_t)x->col[k] * n;
+        float v = x->val[k];
+        for (uint32_t i = 0; i < n; i++) s[i] += v * row[i];
+    }
+}
+
+/* s = Y x_u (zero for users the model has no factors for). */
+static void ials_scores(const tl_model_t *m, uint32_t u, float *s) {
+    if (u >= m->nusers) {
+        memset(s, 0, m->nitems * sizeof *s);
+        return;
+    }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->nitems, (int)m->f, 1.0f, m->yi, (int)m->f,
+                m->xu + (size_t)u * m->f, 1, 0.0f, s, 1);
+}
+
+static void standardise(float *v, uint32_t n) {
+    double mean = 0, var = 0;
+    for (uint32_t i = 0; i < n; i++) mean += v[i];
+    mean /= n ? n : 1;
+    for (uint32_t i = 0; i < n; i++) var += (v[i] - mean) * (v[i] - mean);
+    double sd = sqrt(var / (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) v[i] = sd > 0 ? (float)((v[i] - mean) / sd) : 0.0f;
+}
+
 static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
     uint32_t n = m->nitems;
     if (m->kind == TL_MODEL_POP) {
@@ -326,22 +359,37 @@ static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float
         return;
     }
     if (m->kind == TL_MODEL_IALS) {
-        if (u >= m->nusers) {
-            memset(s, 0, n * sizeof *s);
-            return;
-        }
-        /* s = Y x_u */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m->f, 1.0f, m->yi, (int)m->f,
-                    m->xu + (size_t)u * m->f, 1, 0.0f, s, 1);
+        ials_scores(m, u, s);
         return;
     }
-    memset(s, 0, n * sizeof *s);
-    if (u >= x->nusers) return;
-    for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
-        const float *row = m->b + (size_t)x->col[k] * n;
-        float v = x->val[k];
-        for (uint32_t i = 0; i < n; i++) s[i] += v * row[i];
+    ease_scores(m, x, u, s);
+    float *t = m->kind == TL_MODEL_BLEND ? malloc((size_t)(n ? n : 1) * sizeof *t) : NULL;
+    if (!t) return; /* EASE, or no room for the blend: EASE alone */
+    ials_scores(m, u, t);
+    standardise(s, n);
+    standardise(t, n);
+    double w = *m->share;
+    for (uint32_t i = 0; i < n; i++) s[i] = (float)(w * s[i] + (1 - w) * t[i]);
+    free(t);
+}
+
+int tl_rec_train_blend(const tl_csr_t *x, double lambda, double dropout, const tl_ials_opts_t *o,
+                       double ease_share, tl_model_t **out, tl_errbuf_t *eb) {
+    tl_model_t *m = NULL, *f = NULL;
+    int rc = tl_rec_train_ease(x, lambda, dropout, &m, eb);
+    if (!rc) rc = tl_rec_train_ials(x, o, &f, eb);
+    if (!rc && !(m->share = malloc(sizeof *m->share))) rc = TL_ENOMEM;
+    if (rc) {
+        tl_model_free(m), tl_model_free(f);
+        return rc;
     }
+    m->kind = TL_MODEL_BLEND;
+    *m->share = ease_share;
+    m->xu = f->xu, m->yi = f->yi, m->f = f->f, m->nusers = f->nusers;
+    f->xu = f->yi = NULL;
+    tl_model_free(f);
+    *out = m;
+    return 0;
 }
 
 /* Keeps the best n of (item, score) in a small sorted array. */
@@ -1089,7 +1137,7 @@ uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *x, uint32_t u, uint
         uint32_t j = x->col[k];
         if (j >= m->nitems) continue;
         float v;
-        if (m->kind == TL_MODEL_EASE) {
+        if (m->kind == TL_MODEL_EASE || m->kind == TL_MODEL_BLEND) {
             v = x->val[k] * m->b[(size_t)j * m->nitems + item];
         } else if (m->kind == TL_MODEL_KNN) {
             v = -INFINITY;
@@ -1151,6 +1199,12 @@ static int model_sections(tl_model_t *m, int alloc, void *p[MAX_SECTIONS], size_
         SEC(pic, (m->ngroups + 1) * ni);
         SEC(pcg, (m->ngroups + 1) * (size_t)m->ncats);
         break;
+    case TL_MODEL_BLEND:
+        SEC(b, ni * ni);
+        SEC(xu, nu * m->f);
+        SEC(yi, ni * m->f);
+        SEC(share, 1);
+        break;
     }
 #undef SEC
     return k;
@@ -1210,8 +1264,9 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "%s: model file version %u, this tailor reads version %d; train it again",
                       path, hd.version, MODEL_VERSION);
         rc = TL_EVERSION;
-    } else if (!rc && (hd.kind > TL_MODEL_SEGPOP || hd.nitems == 0 || hd.nitems > 50000000 ||
-                       hd.nusers > 500000000 || (hd.kind == TL_MODEL_EASE && hd.nitems > 40000) ||
+    } else if (!rc && (hd.kind > TL_MODEL_BLEND || hd.nitems == 0 || hd.nitems > 50000000 ||
+                       hd.nusers > 500000000 ||
+                       ((hd.kind == TL_MODEL_EASE || hd.kind == TL_MODEL_BLEND) && hd.nitems > 40000) ||
                        (hd.kind == TL_MODEL_SEGPOP ? hd.f == 0 || hd.f > 1000000 || hd.pad > 1024
                                                    : hd.f > 1024 || hd.pad != 0))) {
         tl_errbuf_set(eb, "%s: the model file's header is not valid", path);
@@ -1376,7 +1431,8 @@ uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t
 static float pair_affinity(const tl_model_t *m, const uint32_t *item_cat, uint32_t c, uint32_t i) {
     if (c >= m->nitems || i >= m->nitems || c == i) return 0;
     switch (m->kind) {
-    case TL_MODEL_EASE: return m->b[(size_t)c * m->nitems + i];
+    case TL_MODEL_EASE:
+    case TL_MODEL_BLEND: return m->b[(size_t)c * m->nitems + i];
     case TL_MODEL_KNN:
         for (uint32_t t = 0; t < m->k && m->nbr[(size_t)c * m->k + t] != TL_NONE; t++)
             if (m->nbr[(size_t)c * m->k + t] == i) return m->sim[(size_t)c * m->k + t];

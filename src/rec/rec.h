@@ -57,7 +57,8 @@ typedef enum {
     TL_MODEL_EASE,
     TL_MODEL_IALS,
     TL_MODEL_KNN,
-    TL_MODEL_SEGPOP
+    TL_MODEL_SEGPOP,
+    TL_MODEL_BLEND
 } tl_model_kind_t;
 
 typedef struct tl_model tl_model_t;
@@ -94,6 +95,12 @@ typedef struct {
 } tl_ials_opts_t;
 
 void tl_ials_opts_default(tl_ials_opts_t *o);
+
+/* EASE and implicit ALS trained on the same matrix; a user's scores are
+ * ease_share times EASE's plus the rest times iALS's, each standardised
+ * over the catalogue (mean 0, deviation 1) for that user. */
+int tl_rec_train_blend(const tl_csr_t *x, double lambda, double dropout, const tl_ials_opts_t *o,
+                       double ease_share, tl_model_t **out, tl_errbuf_t *eb);
 
 /* Item-kNN: cosine similarity of the items' user vectors with shrinkage,
  * sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrink), the k most similar kept

@@ -157,6 +157,26 @@ static void test_ease_learns_pairs(void **state) {
     assert_int_equal(tl_rec_serve(m, NULL, &tr, 30, 1, &so, sv), 1);
     assert_int_equal(sv[0].item, 3);
     tl_model_free(m);
+    /* so does the blend of EASE and iALS, after a save and a load */
+    tl_ials_opts_t bo;
+    tl_ials_opts_default(&bo);
+    bo.factors = 8, bo.reg = 0.1, bo.alpha = 10, bo.iterations = 10;
+    tl_model_t *bl, *bl2;
+    assert_int_equal(tl_rec_train_blend(&tr, 1.0, 0, &bo, 0.5, &bl, &eb), 0);
+    char bpath[] = "/tmp/tailor-test-blend-XXXXXX";
+    int bfd = mkstemp(bpath);
+    assert_true(bfd >= 0);
+    close(bfd);
+    assert_int_equal(tl_model_save(bl, bpath, &eb), 0);
+    assert_int_equal(tl_model_load(bpath, &bl2, &eb), 0);
+    unlink(bpath);
+    assert_int_equal(tl_model_kind(bl2), TL_MODEL_BLEND);
+    float bsc[1];
+    assert_int_equal(tl_rec_topn(bl2, &tr, 30, 1, items, bsc), 1);
+    assert_int_equal(items[0], 3);
+    assert_true(bsc[0] > 0); /* standardised: the partner stands above the mean */
+    tl_model_free(bl);
+    tl_model_free(bl2);
     /* implicit ALS finds the same partner */
     tl_ials_opts_t o;
     tl_ials_opts_default(&o);
