@@ -96,8 +96,10 @@ static int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
             print_help(c);
             return -1;
         }
-        if (arg[1] != '-') return die_usage(c, "unknown option %s", arg);
-        const char *name = arg + 2, *eq = strchr(name, '=');
+        /* a one-letter option may take one dash: -n 10 */
+        int short_opt = arg[1] != '-' && arg[2] == 0 && find_opt(c->opts, arg + 1, 1);
+        if (arg[1] != '-' && !short_opt) return die_usage(c, "unknown option %s", arg);
+        const char *name = arg + (short_opt ? 1 : 2), *eq = strchr(name, '=');
         size_t n = eq ? (size_t)(eq - name) : strlen(name);
         const char *val = NULL;
         if (n == 4 && memcmp(name, "data", 4) == 0) {
@@ -2466,7 +2468,7 @@ static const command_t COMMANDS[] = {
      "--min-rating) and save it as DATA/models/NAME.tlm (versioned, checksummed). segpop is "
      "popularity by segment (age band x gender) and the user's category tastes; it is also what "
      "users without history get from every model.", TRAIN_OPTS, cmd_train},
-    {"recommend", "recommend USER [--n N] [--model NAME] [--json]", "The top items for a user from "
+    {"recommend", "recommend USER [-n N] [--model NAME] [--scene S] [--json]", "The top items for a user from "
      "a trained model, items the user already interacted with left out, each with the reason.",
      REC_OPTS, cmd_recommend},
     {"similar", "similar ITEM [--n N] [--model NAME] [--json]", "The items most like ITEM by "

@@ -206,6 +206,7 @@ assert d["by"] == "content" and [i["item"] for i in d["items"]] == ["a", "d", "z
 check "train --weights view=x: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend "$u" --scene kitchen >/dev/null 2>&1
 check "recommend --scene kitchen: exit 2" "$?" 2
+check "recommend -n 3: three items" "$("$TAILOR" --data "$D" recommend "$u" -n 3 --model ease --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')" 3
 "$TAILOR" --data "$D" recommend "$u" --diversity 2 >/dev/null 2>&1
 check "recommend --diversity 2: exit 2" "$?" 2
 "$TAILOR" --data "$D" recommend nobody --model ease >/dev/null 2>&1
