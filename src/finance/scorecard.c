@@ -1,0 +1,398 @@
+/* scorecard.c -- the statistics of a credit scorecard: binning by merging
+ * quantile pre-bins (chi-square, minimum share, monotonic bad rate), WOE and
+ * IV, logistic regression by Newton steps over LAPACK, AUC and KS.
+ *
+ * Binning works on an ordered list of pre-bins: quantiles of a numeric
+ * feature, or the categories of a categorical one sorted by their bad rate.
+ * Adjacent pre-bins merge, cheapest (lowest chi-square) first, until every
+ * bin holds at least min_share of the rows, the bad rate is monotonic when
+ * asked, no more than max_bins remain and every neighbour pair differs at
+ * the chi_merge level. Missing values keep a bin of their own.
+ */
+#include "finance/finance.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tl_bin_opts_default(tl_bin_opts_t *o) {
+    o->min_share = 0.05;
+    o->prebins = 20;
+    o->max_bins = 8;
+    o->chi_merge = 3.841;
+    o->trend = TL_TREND_AUTO;
+}
+
+void tl_binning_fini(tl_binning_t *b) {
+    free(b->cut), free(b->cat_bin), free(b->good), free(b->bad), free(b->woe);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- merging ------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t n;         /* bins left */
+    double *g, *b;      /* goods and bads per bin */
+    uint32_t *last;     /* the last pre-bin of each bin */
+} bins_t;
+
+static double rate(const bins_t *s, uint32_t k) {
+    double t = s->g[k] + s->b[k];
+    return t > 0 ? s->b[k] / t : 0;
+}
+
+/* Chi-square of bins k and k + 1 against their pooled bad rate. */
+static double chi2(const bins_t *s, uint32_t k) {
+    double g = s->g[k] + s->g[k + 1], b = s->b[k] + s->b[k + 1], t = g + b, x = 0;
+    if (t <= 0 || g <= 0 || b <= 0) return 0;
+    for (uint32_t j = k; j <= k + 1; j++) {
+        double nj = s->g[j] + s->b[j], eg = nj * g / t, eb = nj * b / t;
+        if (eg > 0) x += (s->g[j] - eg) * (s->g[j] - eg) / eg;
+        if (eb > 0) x += (s->b[j] - eb) * (s->b[j] - eb) / eb;
+    }
+    return x;
+}
+
+static void merge(bins_t *s, uint32_t k) {
+    s->g[k] += s->g[k + 1], s->b[k] += s->b[k + 1], s->last[k] = s->last[k + 1];
+    uint32_t rest = s->n - k - 2;
+    memmove(s->g + k + 1, s->g + k + 2, rest * sizeof *s->g);
+    memmove(s->b + k + 1, s->b + k + 2, rest * sizeof *s->b);
+    memmove(s->last + k + 1, s->last + k + 2, rest * sizeof *s->last);
+    s->n--;
+}
+
+/* The cheapest pair to merge among those ok() allows, or TL_NONE. */
+static uint32_t cheapest(const bins_t *s, int (*ok)(const bins_t *, uint32_t, int), int arg) {
+    uint32_t best = TL_NONE;
+    double bx = INFINITY;
+    for (uint32_t k = 0; k + 1 < s->n; k++) {
+        if (ok && !ok(s, k, arg)) continue;
+        double x = chi2(s, k);
+        if (x < bx) bx = x, best = k;
+    }
+    return best;
+}
+
+static int breaks_trend(const bins_t *s, uint32_t k, int dir) {
+    return dir > 0 ? rate(s, k + 1) < rate(s, k) : rate(s, k + 1) > rate(s, k);
+}
+
+/* The direction of the bad rate over the bins: the sign of its covariance
+ * with the bin's position, by rows. */
+static int direction(const bins_t *s) {
+    double n = 0, mk = 0, mr = 0, c = 0;
+    for (uint32_t k = 0; k < s->n; k++) {
+        double w = s->g[k] + s->b[k];
+        n += w, mk += w * k, mr += w * rate(s, k);
+    }
+    if (n <= 0) return 1;
+    mk /= n, mr /= n;
+    for (uint32_t k = 0; k < s->n; k++) c += (s->g[k] + s->b[k]) * (k - mk) * (rate(s, k) - mr);
+    return c >= 0 ? 1 : -1;
+}
+
+static void merge_all(bins_t *s, const tl_bin_opts_t *o, int dir) {
+    double total = 0;
+    for (uint32_t k = 0; k < s->n; k++) total += s->g[k] + s->b[k];
+    /* every bin at least min_share: a small bin joins its cheaper neighbour */
+    for (;;) {
+        uint32_t small = TL_NONE;
+        double least = INFINITY;
+        for (uint32_t k = 0; k < s->n && s->n > 1; k++) {
+            double t = s->g[k] + s->b[k];
+            if (t < o->min_share * total && t < least) least = t, small = k;
+        }
+        if (small == TL_NONE) break;
+        uint32_t k = small == 0                  ? 0
+                     : small == s->n - 1         ? small - 1
+                     : chi2(s, small - 1) <= chi2(s, small) ? small - 1
+                                                 : small;
+        merge(s, k);
+    }
+    if (dir)
+        for (uint32_t k; (k = cheapest(s, breaks_trend, dir)) != TL_NONE;) merge(s, k);
+    while (s->n > 1) {
+        uint32_t k = cheapest(s, NULL, 0);
+        if (s->n <= o->max_bins && chi2(s, k) >= o->chi_merge) break;
+        merge(s, k);
+    }
+}
+
+/* ---- fitting -------------------------------------------------------------------- */
+
+typedef struct {
+    double x;
+    uint8_t bad;
+} vb_t;
+
+static int cmp_vb(const void *a, const void *b) {
+    double x = ((const vb_t *)a)->x, y = ((const vb_t *)b)->x;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    double r;
+    uint32_t c;
+} rc_t;
+
+static int cmp_rc(const void *a, const void *b) {
+    const rc_t *x = a, *y = b;
+    if (x->r != y->r) return x->r < y->r ? -1 : 1;
+    return (x->c > y->c) - (x->c < y->c);
+}
+
+/* Fills the WOE and IV from the counts; TL_EINVAL without goods or bads. */
+static int finish_woe(tl_binning_t *out) {
+    double G = 0, B = 0;
+    for (uint32_t k = 0; k < out->nbins; k++) G += out->good[k], B += out->bad[k];
+    if (G <= 0 || B <= 0) return TL_EINVAL;
+    out->iv = 0;
+    for (uint32_t k = 0; k < out->nbins; k++) {
+        double pg = (out->good[k] + 0.5) / G, pb = (out->bad[k] + 0.5) / B;
+        out->woe[k] = log(pg / pb);
+        out->iv += (out->good[k] / G - out->bad[k] / B) * out->woe[k];
+    }
+    return 0;
+}
+
+int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_bin_opts_t *o,
+               tl_binning_t *out) {
+    memset(out, 0, sizeof *out);
+    out->categorical = col->categorical;
+    out->missing = TL_NONE;
+    uint32_t np = 0; /* pre-bins */
+    double mg = 0, mb = 0; /* missing goods, bads */
+    bins_t s = {0};
+    vb_t *v = NULL;
+    rc_t *order = NULL;
+    int rc = 0;
+    if (!col->categorical) {
+        v = malloc((size_t)(n ? n : 1) * sizeof *v);
+        if (!v) return TL_ENOMEM;
+        uint32_t nv = 0;
+        for (uint32_t r = 0; r < n; r++) {
+            if (isnan(col->num[r])) bad[r] ? mb++ : mg++;
+            else v[nv++] = (vb_t){col->num[r], bad[r]};
+        }
+        qsort(v, nv, sizeof *v, cmp_vb);
+        uint32_t pre = o->prebins ? o->prebins : 1;
+        s.g = calloc(pre, sizeof *s.g), s.b = calloc(pre, sizeof *s.b);
+        s.last = malloc(pre * sizeof *s.last);
+        double *edge = malloc(pre * sizeof *edge);
+        if (!s.g || !s.b || !s.last || !edge) {
+            free(edge);
+            rc = TL_ENOMEM;
+            goto done;
+        }
+        /* pre-bin upper edges at the quantiles, equal edges merged */
+        for (uint32_t k = 1; k <= pre && nv; k++) {
+            double e = k == pre ? INFINITY : v[(size_t)nv * k / pre - ((size_t)nv * k / pre > 0)].x;
+            if (np && e <= edge[np - 1]) continue;
+            edge[np++] = e;
+        }
+        for (uint32_t i = 0, k = 0; i < nv; i++) {
+            while (v[i].x > edge[k]) k++;
+            v[i].bad ? s.b[k]++ : s.g[k]++;
+        }
+        for (uint32_t k = 0; k < np; k++) s.last[k] = k;
+        s.n = np;
+        merge_all(&s, o, o->trend == TL_TREND_NONE ? 0 : o->trend == TL_TREND_ASC ? 1
+                                                  : o->trend == TL_TREND_DESC ? -1
+                                                                              : direction(&s));
+        out->ncuts = s.n ? s.n - 1 : 0;
+        out->cut = malloc((out->ncuts ? out->ncuts : 1) * sizeof *out->cut);
+        if (!out->cut) rc = TL_ENOMEM;
+        for (uint32_t k = 0; !rc && k < out->ncuts; k++) out->cut[k] = edge[s.last[k]];
+        free(edge);
+    } else {
+        uint32_t nc = col->ncat;
+        double *cg = calloc(nc ? nc : 1, sizeof *cg), *cb = calloc(nc ? nc : 1, sizeof *cb);
+        order = malloc((nc ? nc : 1) * sizeof *order);
+        out->ncat = nc;
+        out->cat_bin = malloc((nc ? nc : 1) * sizeof *out->cat_bin);
+        if (!cg || !cb || !order || !out->cat_bin) {
+            free(cg), free(cb);
+            rc = TL_ENOMEM;
+            goto done;
+        }
+        for (uint32_t r = 0; r < n; r++) {
+            uint32_t c = col->cat[r];
+            if (c >= nc) bad[r] ? mb++ : mg++;
+            else bad[r] ? cb[c]++ : cg[c]++;
+        }
+        /* the categories seen, by smoothed bad rate: an ordered list to merge */
+        for (uint32_t c = 0; c < nc; c++)
+            if (cg[c] + cb[c] > 0) order[np++] = (rc_t){(cb[c] + 0.5) / (cg[c] + cb[c] + 1), c};
+        qsort(order, np, sizeof *order, cmp_rc);
+        s.g = malloc((np ? np : 1) * sizeof *s.g), s.b = malloc((np ? np : 1) * sizeof *s.b);
+        s.last = malloc((np ? np : 1) * sizeof *s.last);
+        if (!s.g || !s.b || !s.last) {
+            free(cg), free(cb);
+            rc = TL_ENOMEM;
+            goto done;
+        }
+        for (uint32_t k = 0; k < np; k++)
+            s.g[k] = cg[order[k].c], s.b[k] = cb[order[k].c], s.last[k] = k;
+        free(cg), free(cb);
+        s.n = np;
+        merge_all(&s, o, 1);
+        for (uint32_t k = 0, p = 0; k < s.n; k++)
+            for (; p <= s.last[k]; p++) out->cat_bin[order[p].c] = k;
+    }
+    if (rc) goto done;
+    out->nbins = s.n + (mg + mb > 0);
+    out->good = malloc((out->nbins ? out->nbins : 1) * sizeof *out->good);
+    out->bad = malloc((out->nbins ? out->nbins : 1) * sizeof *out->bad);
+    out->woe = malloc((out->nbins ? out->nbins : 1) * sizeof *out->woe);
+    if (!out->good || !out->bad || !out->woe) {
+        rc = TL_ENOMEM;
+        goto done;
+    }
+    for (uint32_t k = 0; k < s.n; k++) out->good[k] = s.g[k], out->bad[k] = s.b[k];
+    if (mg + mb > 0) {
+        out->missing = s.n;
+        out->good[s.n] = mg, out->bad[s.n] = mb;
+    }
+    rc = finish_woe(out);
+    if (!rc && out->categorical) { /* categories never seen: the riskiest bin */
+        uint32_t worst = 0;
+        for (uint32_t k = 1; k < out->nbins; k++)
+            if (out->woe[k] < out->woe[worst]) worst = k;
+        uint8_t *seen = calloc(out->ncat ? out->ncat : 1, 1);
+        if (!seen) rc = TL_ENOMEM;
+        for (uint32_t k = 0; seen && k < np; k++) seen[order[k].c] = 1;
+        for (uint32_t c = 0; seen && c < out->ncat; c++)
+            if (!seen[c]) out->cat_bin[c] = worst;
+        free(seen);
+    }
+done:
+    free(v), free(order), free(s.g), free(s.b), free(s.last);
+    if (rc) tl_binning_fini(out);
+    return rc;
+}
+
+static uint32_t riskiest(const tl_binning_t *b) {
+    uint32_t worst = 0;
+    for (uint32_t k = 1; k < b->nbins; k++)
+        if (b->woe[k] < b->woe[worst]) worst = k;
+    return worst;
+}
+
+uint32_t tl_bin_of(const tl_binning_t *b, const tl_column_t *col, uint32_t row) {
+    if (b->categorical) {
+        uint32_t c = col->cat[row];
+        if (c < b->ncat) return b->cat_bin[c];
+        return b->missing != TL_NONE ? b->missing : riskiest(b);
+    }
+    double x = col->num[row];
+    if (isnan(x)) return b->missing != TL_NONE ? b->missing : riskiest(b);
+    uint32_t lo = 0, hi = b->ncuts; /* first cut >= x */
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (b->cut[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* ---- logistic regression -------------------------------------------------------- */
+
+int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, double l2,
+                 double *beta, tl_errbuf_t *eb) {
+    uint32_t q = p + 1; /* with the intercept */
+    double *z = malloc((size_t)n * q * sizeof *z), *h = malloc((size_t)q * q * sizeof *h);
+    double *g = malloc(q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
+    double *xi = malloc((size_t)n * q * sizeof *xi);
+    if (!z || !h || !g || !eta || !xi) {
+        free(z), free(h), free(g), free(eta), free(xi);
+        return TL_ENOMEM;
+    }
+    for (uint32_t r = 0; r < n; r++) { /* [1 x] */
+        xi[(size_t)r * q] = 1;
+        memcpy(xi + (size_t)r * q + 1, x + (size_t)r * p, p * sizeof *x);
+    }
+    memset(beta, 0, q * sizeof *beta);
+    int rc = TL_EINVAL;
+    for (int it = 0; it < 100; it++) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)q, 1.0, xi, (int)q, beta, 1, 0.0, eta, 1);
+        /* z = sqrt(w) [1 x] for the Hessian; eta becomes y - prob for the gradient */
+        for (uint32_t r = 0; r < n; r++) {
+            double pr = 1 / (1 + exp(-eta[r])), w = sqrt(pr * (1 - pr));
+            for (uint32_t j = 0; j < q; j++) z[(size_t)r * q + j] = w * xi[(size_t)r * q + j];
+            eta[r] = y[r] - pr;
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, z, (int)q, 0.0, h,
+                    (int)q);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)q, 1.0, xi, (int)q, eta, 1, 0.0, g, 1);
+        for (uint32_t j = 1; j < q; j++) h[(size_t)j * q + j] += l2, g[j] -= l2 * beta[j];
+        for (uint32_t j = 0; j < q; j++) h[(size_t)j * q + j] += 1e-9; /* separable data */
+        if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)q, 1, h, (lapack_int)q, g, 1)) break;
+        double step = 0;
+        for (uint32_t j = 0; j < q; j++) beta[j] += g[j], step = fmax(step, fabs(g[j]));
+        if (!isfinite(step)) break;
+        if (step < 1e-8) {
+            rc = 0;
+            break;
+        }
+    }
+    if (rc)
+        tl_errbuf_set(eb, "logistic regression did not converge (separable data?); raise the "
+                          "L2 penalty");
+    free(z), free(h), free(g), free(eta), free(xi);
+    return rc;
+}
+
+/* ---- validation ------------------------------------------------------------------- */
+
+/* Rows sorted by score, ascending (ties by row). */
+static uint32_t *by_score(const double *score, uint32_t n) {
+    uint32_t *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    rc_t *o = malloc((size_t)(n ? n : 1) * sizeof *o);
+    if (!idx || !o) {
+        free(idx), free(o);
+        return NULL;
+    }
+    for (uint32_t r = 0; r < n; r++) o[r] = (rc_t){score[r], r};
+    qsort(o, n, sizeof *o, cmp_rc);
+    for (uint32_t r = 0; r < n; r++) idx[r] = o[r].c;
+    free(o);
+    return idx;
+}
+
+double tl_auc(const double *score, const uint8_t *bad, uint32_t n) {
+    uint32_t *idx = by_score(score, n);
+    if (!idx) return NAN;
+    double ng = 0, nb = 0, rank_sum = 0;
+    for (uint32_t a = 0; a < n;) {
+        uint32_t b = a;
+        while (b < n && score[idx[b]] == score[idx[a]]) b++;
+        double avg = (a + 1 + b) / 2.0; /* the tied rows share their mean rank */
+        for (uint32_t k = a; k < b; k++)
+            if (!bad[idx[k]]) rank_sum += avg, ng++;
+            else nb++;
+        a = b;
+    }
+    free(idx);
+    if (ng == 0 || nb == 0) return NAN;
+    return (rank_sum - ng * (ng + 1) / 2) / (ng * nb);
+}
+
+double tl_ks(const double *score, const uint8_t *bad, uint32_t n) {
+    uint32_t *idx = by_score(score, n);
+    if (!idx) return NAN;
+    double ng = 0, nb = 0;
+    for (uint32_t r = 0; r < n; r++) bad[r] ? nb++ : ng++;
+    double cg = 0, cb = 0, ks = 0;
+    for (uint32_t a = 0; a < n;) {
+        uint32_t b = a;
+        while (b < n && score[idx[b]] == score[idx[a]]) b++;
+        for (uint32_t k = a; k < b; k++) bad[idx[k]] ? cb++ : cg++;
+        if (ng > 0 && nb > 0) ks = fmax(ks, fabs(cb / nb - cg / ng));
+        a = b;
+    }
+    free(idx);
+    return ng > 0 && nb > 0 ? ks : NAN;
+}

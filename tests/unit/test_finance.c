@@ -1,0 +1,169 @@
+/* Unit tests of src/finance: binning (steps in the bad rate found, minimum
+ * share, monotonic trend, missing and unseen values), WOE and IV against
+ * the counts, logistic regression recovering known coefficients, AUC and KS
+ * worked out by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "finance/finance.h"
+
+/* x = 0..n-1 with a bad rate of 1 in 20 below 300, 1 in 5 below 700 and 1
+ * in 2 above; then 100 missing values with 30 bads. */
+static void steps(double *x, uint8_t *bad, uint32_t n) {
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t every = r < 300 ? 20 : r < 700 ? 5 : 2;
+        x[r] = r;
+        bad[r] = r % every == 0;
+    }
+    for (uint32_t r = n; r < n + 100; r++) x[r] = NAN, bad[r] = r % 10 < 3;
+}
+
+static void check_woe(const tl_binning_t *b) {
+    double G = 0, B = 0, iv = 0;
+    for (uint32_t k = 0; k < b->nbins; k++) G += b->good[k], B += b->bad[k];
+    for (uint32_t k = 0; k < b->nbins; k++) {
+        double w = log(((b->good[k] + 0.5) / G) / ((b->bad[k] + 0.5) / B));
+        assert_true(fabs(b->woe[k] - w) < 1e-12);
+        iv += (b->good[k] / G - b->bad[k] / B) * w;
+    }
+    assert_true(fabs(b->iv - iv) < 1e-12);
+}
+
+static void test_numeric_bins(void **state) {
+    (void)state;
+    double x[1100];
+    uint8_t bad[1100];
+    steps(x, bad, 1000);
+    tl_column_t col = {0, x, NULL, 0};
+    tl_bin_opts_t o;
+    tl_bin_opts_default(&o);
+    tl_binning_t b;
+    assert_int_equal(tl_bin_fit(&col, bad, 1100, &o, &b), 0);
+    /* the three steps, then the missing bin */
+    assert_int_equal(b.ncuts, 2);
+    assert_int_equal(b.nbins, 4);
+    assert_int_equal(b.missing, 3);
+    assert_true(b.cut[0] >= 299 && b.cut[0] < 300);
+    assert_true(b.cut[1] >= 699 && b.cut[1] < 700);
+    assert_true(b.good[0] + b.bad[0] == 300 && b.bad[0] == 15);
+    assert_true(b.good[3] == 70 && b.bad[3] == 30);
+    assert_true(b.woe[0] > b.woe[1] && b.woe[1] > b.woe[2]); /* risk rises with x */
+    check_woe(&b);
+    assert_int_equal(tl_bin_of(&b, &col, 0), 0);
+    assert_int_equal(tl_bin_of(&b, &col, 300), 1);
+    assert_int_equal(tl_bin_of(&b, &col, 999), 2);
+    assert_int_equal(tl_bin_of(&b, &col, 1050), 3);
+    double big = 1e9;
+    tl_column_t one = {0, &big, NULL, 0};
+    assert_int_equal(tl_bin_of(&b, &one, 0), 2);
+    tl_binning_fini(&b);
+    /* forced the other way, no split can hold: one bin and the missing one */
+    o.trend = TL_TREND_DESC;
+    assert_int_equal(tl_bin_fit(&col, bad, 1100, &o, &b), 0);
+    assert_int_equal(b.ncuts, 0);
+    assert_int_equal(b.nbins, 2);
+    tl_binning_fini(&b);
+    /* no missing values in training: a missing one goes to the riskiest bin */
+    o.trend = TL_TREND_AUTO;
+    assert_int_equal(tl_bin_fit(&col, bad, 1000, &o, &b), 0);
+    assert_int_equal(b.missing, TL_NONE);
+    double nan = NAN;
+    tl_column_t miss = {0, &nan, NULL, 0};
+    assert_int_equal(tl_bin_of(&b, &miss, 0), 2);
+    tl_binning_fini(&b);
+    /* a minimum share of 40 %: no bin below 400 rows of the 1000 */
+    o.min_share = 0.4;
+    assert_int_equal(tl_bin_fit(&col, bad, 1000, &o, &b), 0);
+    for (uint32_t k = 0; k < b.nbins; k++) assert_true(b.good[k] + b.bad[k] >= 400);
+    tl_binning_fini(&b);
+    /* without bads there is no WOE */
+    uint8_t none[1000] = {0};
+    assert_int_equal(tl_bin_fit(&col, none, 1000, &o, &b), TL_EINVAL);
+}
+
+static void test_categorical_bins(void **state) {
+    (void)state;
+    /* categories 0 and 1: 1 bad in 20; 2 and 3: 2 in 5; 4 never seen */
+    enum { N = 2000 };
+    static uint32_t cat[N];
+    static uint8_t bad[N];
+    for (uint32_t r = 0; r < N; r++) {
+        cat[r] = r % 4;
+        bad[r] = cat[r] < 2 ? (r / 4) % 20 == 0 : (r / 4) % 5 < 2;
+    }
+    tl_column_t col = {1, NULL, cat, 5};
+    tl_bin_opts_t o;
+    tl_bin_opts_default(&o);
+    tl_binning_t b;
+    assert_int_equal(tl_bin_fit(&col, bad, N, &o, &b), 0);
+    assert_int_equal(b.nbins, 2);
+    assert_int_equal(b.cat_bin[0], b.cat_bin[1]);
+    assert_int_equal(b.cat_bin[2], b.cat_bin[3]);
+    assert_int_not_equal(b.cat_bin[0], b.cat_bin[2]);
+    assert_true(b.woe[b.cat_bin[0]] > b.woe[b.cat_bin[2]]);
+    assert_int_equal(b.cat_bin[4], b.cat_bin[2]); /* unseen: the riskiest */
+    uint32_t missing = TL_NONE;
+    tl_column_t m = {1, NULL, &missing, 5};
+    assert_int_equal(tl_bin_of(&b, &m, 0), b.cat_bin[2]);
+    check_woe(&b);
+    tl_binning_fini(&b);
+}
+
+static void test_logit(void **state) {
+    (void)state;
+    /* y drawn from P = 1 / (1 + exp(-(-1 + 2 x1 - 0.5 x2))) */
+    enum { N = 40000 };
+    static double x[2 * N];
+    static uint8_t y[N];
+    uint64_t s = 12345;
+    for (uint32_t r = 0; r < N; r++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(s >> 11) / 9007199254740992.0;
+        x[2 * r] = (r % 200) / 100.0 - 1, x[2 * r + 1] = (double)(r % 7) - 3;
+        double p = 1 / (1 + exp(-(-1 + 2 * x[2 * r] - 0.5 * x[2 * r + 1])));
+        y[r] = u < p;
+    }
+    double beta[3];
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_logit_fit(x, N, 2, y, 0, beta, &eb), 0);
+    assert_true(fabs(beta[0] + 1) < 0.1);
+    assert_true(fabs(beta[1] - 2) < 0.1);
+    assert_true(fabs(beta[2] + 0.5) < 0.05);
+    /* the L2 penalty shrinks the slopes, not the intercept's role */
+    double shrunk[3];
+    assert_int_equal(tl_logit_fit(x, N, 2, y, 1e5, shrunk, &eb), 0);
+    assert_true(fabs(shrunk[1]) < fabs(beta[1]) / 2);
+}
+
+static void test_auc_ks(void **state) {
+    (void)state;
+    const double s[] = {1, 2, 3, 4};
+    const uint8_t bad[] = {1, 0, 1, 0};
+    /* good above bad in 3 of the 4 pairs; the CDFs part by 1/2 at most */
+    assert_true(fabs(tl_auc(s, bad, 4) - 0.75) < 1e-12);
+    assert_true(fabs(tl_ks(s, bad, 4) - 0.5) < 1e-12);
+    const double tie[] = {1, 1};
+    const uint8_t tb[] = {1, 0};
+    assert_true(fabs(tl_auc(tie, tb, 2) - 0.5) < 1e-12);
+    assert_true(fabs(tl_ks(tie, tb, 2)) < 1e-12);
+    const uint8_t all[] = {1, 1, 1, 1};
+    assert_true(isnan(tl_auc(s, all, 4)));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_numeric_bins),
+        cmocka_unit_test(test_categorical_bins),
+        cmocka_unit_test(test_logit),
+        cmocka_unit_test(test_auc_ks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
