@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "finance/finance.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
@@ -2410,6 +2411,313 @@ static int cmd_similar(int argc, char **argv) {
 static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
                                         {NULL, 0, NULL}};
 
+/* ---- score ------------------------------------------------------------------------ */
+
+static const optspec_t SCORE_OPTS[] = {
+    {"csv", 1, "the table: a delimited file with a header (or --preset)"},
+    {"preset", 1, "german-credit or bank-marketing: the file's layout, names and target"},
+    {"target", 1, "train, cv: the outcome column"},
+    {"bad-value", 1, "train, cv: the target's value for a bad row (default 1; german-credit 2)"},
+    {"id", 1, "a column naming each row (default: the row number)"},
+    {"exclude", 1, "train, cv: columns not to use, comma-separated"},
+    {"categorical", 1, "train, cv: columns to treat as categories, comma-separated"},
+    {"numeric", 1, "train, cv: columns that must be numbers, comma-separated"},
+    {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
+    {"min-share", 1, "train, cv: least share of rows in a bin (default 0.05)"},
+    {"max-bins", 1, "train, cv: most bins of a feature besides missing (default 8)"},
+    {"trend", 1, "train, cv: auto, ascending, descending or none (default auto)"},
+    {"chi-merge", 1, "train, cv: neighbouring bins merge while their chi-square is below this "
+                     "(default 0: every split the other rules allow; 3.841: merge bins not different "
+                     "at 95 %)"},
+    {"base-points", 1, "train, cv: the score at the base odds (default 600)"},
+    {"base-odds", 1, "train, cv: goods per bad at the base points (default 19)"},
+    {"pdo", 1, "train, cv: points to double the odds (default 50)"},
+    {"bands", 1, "train, cv: upper default-probability % of bands A-D (default 2,5,10,20)"},
+    {"out", 1, "train: the scorecard file (default DATA/models/scorecard.json)"},
+    {"model", 1, "apply: the scorecard file (default DATA/models/scorecard.json)"},
+    {"folds", 1, "cv: folds (default 5)"},
+    {"seed", 1, "cv: shuffling seed (default 0)"},
+    {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
+    {"rejects", 1, "write every rejected record (line, reason, message) to this CSV file"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+typedef struct {
+    FILE *out;
+    uint64_t shown;
+} table_rejects_t;
+
+static void on_table_reject(const char *source, uint64_t line, tl_reason_t reason,
+                            const char *msg, void *arg) {
+    table_rejects_t *r = arg;
+    if (r->shown++ < 20)
+        fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line,
+                tl_reason_name(reason), msg);
+    if (r->out) fprintf(r->out, "%llu,%s,\"%s\"\n", (unsigned long long)line, tl_reason_name(reason), msg);
+}
+
+/* Reads --csv with --preset into t, the rejects told and counted. */
+static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_errbuf_t *eb) {
+    const char *csv = opt(c, a, "csv"), *rj = opt(c, a, "rejects");
+    if (!csv) return die_usage(c, "give --csv FILE");
+    tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
+    table_rejects_t r = {NULL, 0};
+    if (rj && !(r.out = fopen(rj, "w"))) {
+        tl_errbuf_set(eb, "%s: cannot write the rejects", rj);
+        return TL_EIO;
+    }
+    if (r.out) fputs("line,reason,message\n", r.out);
+    int rc = tl_table_read(csv, &to, t, on_table_reject, &r, eb);
+    if (r.out && fclose(r.out) != 0 && !rc) rc = TL_EIO;
+    if (!rc && t->rejected)
+        fprintf(stderr, "tailor score: %s: %llu of %llu records rejected%s\n", csv,
+                (unsigned long long)t->rejected, (unsigned long long)t->read,
+                rj ? "" : " (see --rejects FILE)");
+    return rc;
+}
+
+static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
+    tl_score_opts_default(o);
+    const char *preset = opt(c, a, "preset");
+    int gc = preset && strcmp(preset, "german-credit") == 0,
+        bank = preset && strcmp(preset, "bank-marketing") == 0;
+    o->target = opt(c, a, "target") ? opt(c, a, "target") : gc ? "class" : bank ? "y" : NULL;
+    o->bad_value = opt(c, a, "bad-value") ? opt(c, a, "bad-value") : gc ? "2" : bank ? "yes" : NULL;
+    o->id = opt(c, a, "id"), o->exclude = opt(c, a, "exclude");
+    o->categorical = opt(c, a, "categorical"), o->numeric = opt(c, a, "numeric");
+    uint64_t mb;
+    int rc;
+    if ((rc = opt_f64(c, a, "min-iv", o->min_iv, 0, 10, &o->min_iv)) ||
+        (rc = opt_f64(c, a, "min-share", o->bin.min_share, 0, 0.5, &o->bin.min_share)) ||
+        (rc = opt_f64(c, a, "chi-merge", o->bin.chi_merge, 0, 1e6, &o->bin.chi_merge)) ||
+        (rc = opt_u64(c, a, "max-bins", o->bin.max_bins, 2, 100, &mb)) ||
+        (rc = opt_f64(c, a, "base-points", o->base_points, -1e6, 1e6, &o->base_points)) ||
+        (rc = opt_f64(c, a, "base-odds", o->base_odds, 1e-6, 1e6, &o->base_odds)) ||
+        (rc = opt_f64(c, a, "pdo", o->pdo, 1e-3, 1e6, &o->pdo)))
+        return rc;
+    o->bin.max_bins = (uint32_t)mb;
+    if (!o->target) return die_usage(c, "give --target COLUMN");
+    const char *tr = opt(c, a, "trend");
+    if (tr) {
+        static const char *const names[] = {"auto", "ascending", "descending", "none"};
+        int k = 0;
+        while (k < 4 && strcmp(tr, names[k]) != 0) k++;
+        if (k == 4) return die_usage(c, "--trend %s: use auto, ascending, descending or none", tr);
+        o->bin.trend = (tl_trend_t)k;
+    }
+    const char *bands = opt(c, a, "bands");
+    for (int k = 0; bands && k < TL_NBANDS - 1; k++) {
+        size_t len = strcspn(bands, ",");
+        double v;
+        if (tl_parse_f64(bands, len, &v) || !(v > 0 && v < 100) ||
+            (k && v / 100 <= o->band_pd[k - 1]) || (k < TL_NBANDS - 2) != (bands[len] == ','))
+            return die_usage(c, "--bands: give %d rising default percentages, e.g. 2,5,10,20",
+                             TL_NBANDS - 1);
+        o->band_pd[k] = v / 100;
+        bands += len + 1;
+    }
+    return 0;
+}
+
+static void scorecard_path(const args_t *a, const char *given, char *out, size_t cap) {
+    if (given) snprintf(out, cap, "%s", given);
+    else snprintf(out, cap, "%s/models/scorecard.json", data_dir(a));
+}
+
+static int score_train(const command_t *c, const args_t *a) {
+    tl_score_opts_t o;
+    int rc = score_opts(c, a, &o);
+    if (rc) return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
+    tl_scorecard_t *sc = NULL;
+    char path[4300];
+    scorecard_path(a, opt(c, a, "out"), path, sizeof path);
+    if (!opt(c, a, "out")) {
+        char dir[4300];
+        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
+        mkdir(data_dir(a), 0700), mkdir(dir, 0700);
+    }
+    int64_t t0 = tl_time_now_ms();
+    rc = tl_scorecard_train(&t, &o, &sc, &eb);
+    int64_t t1 = tl_time_now_ms();
+    if (!rc) rc = tl_scorecard_save(sc, path, &eb);
+    if (!rc) {
+        uint32_t nf = tl_scorecard_nfeatures(sc);
+        cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
+        cJSON_AddStringToObject(j, "scorecard", path);
+        cJSON_AddNumberToObject(j, "read", (double)t.read);
+        cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
+        for (uint32_t k = 0; k < nf; k++) {
+            tl_score_feature_t f;
+            tl_scorecard_feature(sc, k, &f);
+            cJSON *o2 = cJSON_CreateObject();
+            cJSON_AddStringToObject(o2, "name", f.name);
+            cJSON_AddStringToObject(o2, "type", f.categorical ? "categorical" : "numeric");
+            cJSON_AddNumberToObject(o2, "bins", f.bin->nbins);
+            cJSON_AddNumberToObject(o2, "iv", f.iv);
+            cJSON_AddBoolToObject(o2, "kept", f.kept);
+            cJSON_AddItemToArray(fs, o2);
+        }
+        tl_scorecard_stats_t st;
+        tl_scorecard_stats(sc, &st);
+        cJSON_AddNumberToObject(j, "rows", st.rows);
+        cJSON_AddNumberToObject(j, "bads", st.bads);
+        cJSON_AddNumberToObject(j, "auc", st.auc);
+        cJSON_AddNumberToObject(j, "ks", st.ks);
+        cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
+        cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+        if (opt(c, a, "json")) {
+            print_json(j);
+        } else {
+            printf("scorecard on %.0f rows (%.0f bad) from %llu read, %llu rejected: %s\n", st.rows,
+                   st.bads, (unsigned long long)t.read, (unsigned long long)t.rejected, path);
+            printf("%-28s %-12s %5s %8s\n", "feature", "type", "bins", "IV");
+            for (uint32_t k = 0; k < nf; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, k, &f);
+                printf("%-28s %-12s %5u %8.4f%s\n", f.name, f.categorical ? "categorical" : "numeric",
+                       f.bin->nbins, f.iv, f.kept ? "" : "  (left out)");
+            }
+            printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
+                   2 * st.auc - 1, (double)(t1 - t0) / 1000);
+            cJSON_Delete(j);
+        }
+    }
+    tl_scorecard_free(sc);
+    tl_table_fini(&t);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static const char BAND_NAMES[TL_NBANDS + 1] = "ABCDE";
+
+static int score_apply(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
+    char path[4300];
+    scorecard_path(a, opt(c, a, "model"), path, sizeof path);
+    tl_scorecard_t *sc = NULL;
+    int rc = tl_scorecard_load(path, &sc, &eb);
+    if (rc) return fail_err("score", rc, &eb);
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) {
+        tl_scorecard_free(sc);
+        return rc > 0 ? rc : fail_err("score", rc, &eb);
+    }
+    tl_scorer_t *s = NULL;
+    rc = tl_scorer_new(sc, &t, &s, &eb);
+    const char *idn = opt(c, a, "id");
+    uint32_t idc = idn ? tl_table_column(&t, idn) : TL_NONE;
+    if (!rc && idn && idc == TL_NONE) {
+        tl_errbuf_set(&eb, "--id %s: no such column", idn);
+        rc = TL_EINVAL;
+    }
+    int json = opt(c, a, "json") != NULL;
+    if (!rc && json) printf("[");
+    for (uint32_t r = 0; !rc && r < t.nrows; r++) {
+        tl_score_t res;
+        tl_scorer_row(s, r, &res);
+        char idbuf[32];
+        snprintf(idbuf, sizeof idbuf, "%u", r + 1);
+        const char *id = idc != TL_NONE ? tl_table_cell(&t, r, idc) : idbuf;
+        if (json) {
+            cJSON *o = cJSON_CreateObject(), *rs = cJSON_AddArrayToObject(o, "reasons");
+            cJSON_AddStringToObject(o, "id", id);
+            cJSON_AddNumberToObject(o, "score", res.score);
+            cJSON_AddNumberToObject(o, "pd", res.pd);
+            char band[2] = {BAND_NAMES[res.band], 0};
+            cJSON_AddStringToObject(o, "band", band);
+            for (int k = 0; k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, res.reasons[k], &f);
+                cJSON_AddItemToArray(rs, cJSON_CreateString(f.name));
+            }
+            char *txt = cJSON_PrintUnformatted(o);
+            printf("%s%s", r ? "," : "", txt ? txt : "{}");
+            free(txt);
+            cJSON_Delete(o);
+        } else {
+            printf("%-12s %6.0f  pd %.4f  band %c", id, res.score, res.pd, BAND_NAMES[res.band]);
+            for (int k = 0; k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, res.reasons[k], &f);
+                printf("%s%s", k ? ", " : "  reasons: ", f.name);
+            }
+            printf("\n");
+        }
+    }
+    if (!rc && json) printf("]\n");
+    tl_scorer_free(s);
+    tl_table_fini(&t);
+    tl_scorecard_free(sc);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static int score_cv(const command_t *c, const args_t *a) {
+    tl_score_opts_t o;
+    int rc = score_opts(c, a, &o);
+    uint64_t folds, seed;
+    if (rc || (rc = opt_u64(c, a, "folds", 5, 2, 100, &folds)) ||
+        (rc = opt_u64(c, a, "seed", 0, 0, UINT32_MAX, &seed)))
+        return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
+    double auc[100];
+    int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
+    if (!fold) rc = TL_ENOMEM;
+    int64_t t0 = tl_time_now_ms();
+    if (!rc) rc = tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
+    int64_t t1 = tl_time_now_ms();
+    const char *fo = opt(c, a, "folds-out");
+    if (!rc && fo) {
+        FILE *f = fopen(fo, "w");
+        if (!f) {
+            tl_errbuf_set(&eb, "%s: cannot write the folds", fo);
+            rc = TL_EIO;
+        } else {
+            fputs("row,fold\n", f);
+            for (uint32_t r = 0; r < t.nrows; r++) fprintf(f, "%u,%d\n", r, fold[r]);
+            if (fclose(f) != 0) rc = TL_EIO;
+        }
+    }
+    if (!rc) {
+        double mean = 0;
+        for (uint64_t k = 0; k < folds; k++) mean += auc[k] / (double)folds;
+        if (opt(c, a, "json")) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "folds", (double)folds);
+            cJSON_AddNumberToObject(j, "seed", (double)seed);
+            cJSON_AddItemToObject(j, "auc_folds", cJSON_CreateDoubleArray(auc, (int)folds));
+            cJSON_AddNumberToObject(j, "auc", mean);
+            cJSON_AddNumberToObject(j, "rows", t.nrows);
+            cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
+            cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+            print_json(j);
+        } else {
+            printf("%llu-fold stratified cross-validation (seed %llu) on %u rows:\n",
+                   (unsigned long long)folds, (unsigned long long)seed, t.nrows);
+            for (uint64_t k = 0; k < folds; k++) printf("  fold %llu: AUC %.4f\n", (unsigned long long)k + 1, auc[k]);
+            printf("mean AUC %.4f (Gini %.4f), in %.2f s\n", mean, 2 * mean - 1, (double)(t1 - t0) / 1000);
+        }
+    }
+    free(fold);
+    tl_table_fini(&t);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static int cmd_score(int argc, char **argv) {
+    const command_t *c = command_named("score");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give train, apply or cv");
+    if (strcmp(a.pos[0], "train") == 0) return score_train(c, &a);
+    if (strcmp(a.pos[0], "apply") == 0) return score_apply(c, &a);
+    if (strcmp(a.pos[0], "cv") == 0) return score_cv(c, &a);
+    return die_usage(c, "%s: give train, apply or cv", a.pos[0]);
+}
+
 static int cmd_report(int argc, char **argv) {
     const command_t *c = command_named("report");
     args_t a;
@@ -2483,6 +2791,13 @@ static const command_t COMMANDS[] = {
      "exposure; with --by, accuracy per user group. Training items are left out of both the "
      "candidates and the test; users without training history get the popular items, as "
      "when served.", EVAL_OPTS, cmd_eval},
+    {"score", "score train|apply|cv --csv FILE [--preset P] [--target COL] [options]",
+     "Credit scorecards: train bins every column (quantile pre-bins merged by chi-square, at "
+     "least --min-share a bin, monotonic bad rate; categories grouped by bad rate; missing "
+     "values in a bin of their own), keeps features by IV, regresses on WOE and turns it into "
+     "points (--base-points at --base-odds, --pdo); apply gives each row its score, probability "
+     "of default, band A-E and reason codes, in input order; cv gives the AUC of stratified "
+     "folds.", SCORE_OPTS, cmd_score},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
      "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
      "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},

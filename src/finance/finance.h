@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "ingest/ingest.h"
 
 /* ---- binning ---------------------------------------------------------------- */
 
@@ -23,7 +24,8 @@ typedef struct {
     uint32_t prebins;   /* numeric: quantile bins before merging (20) */
     uint32_t max_bins;  /* most bins besides the missing one (8) */
     double chi_merge;   /* adjacent bins merge while their chi-square is below this
-                         * (3.841: not different at 95 %) */
+                         * (0: only max_bins, min_share and the trend merge; 3.841
+                         * merges bins not different at 95 %) */
     tl_trend_t trend;   /* numeric: the bad rate must rise (ASC) or fall (DESC)
                          * with the value; AUTO takes the direction of the data */
 } tl_bin_opts_t;
@@ -75,5 +77,86 @@ int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, doub
  * gap between the goods' and the bads' cumulative score distributions). */
 double tl_auc(const double *score, const uint8_t *bad, uint32_t n);
 double tl_ks(const double *score, const uint8_t *bad, uint32_t n);
+
+/* ---- scorecards ---------------------------------------------------------------- */
+
+/* Risk bands A to E by probability of default: A below band_pd[0], B below
+ * band_pd[1], ..., E from band_pd[3] up. */
+#define TL_NBANDS 5
+
+typedef struct {
+    tl_bin_opts_t bin;
+    double min_iv;            /* features with less IV are left out (0.02) */
+    double l2;                /* L2 penalty of the regression (0.001) */
+    double base_points;       /* the score at base_odds (600) */
+    double base_odds;         /* goods per bad at base_points (19) */
+    double pdo;               /* points to double the odds (50) */
+    double band_pd[TL_NBANDS - 1]; /* 0.02, 0.05, 0.10, 0.20 */
+    const char *target;       /* the column of the outcome */
+    const char *bad_value;    /* its value for a bad row (NULL: "1") */
+    const char *id;           /* an id column, not a feature (NULL: none) */
+    const char *exclude;      /* comma-separated columns not to use */
+    const char *categorical;  /* comma-separated columns to treat as categories */
+    const char *numeric;      /* comma-separated columns that must be numbers */
+} tl_score_opts_t;
+
+void tl_score_opts_default(tl_score_opts_t *o);
+
+typedef struct tl_scorecard tl_scorecard_t;
+
+/* One candidate feature of the training, kept or not. */
+typedef struct {
+    const char *name;
+    int categorical, kept;
+    double iv;
+    const tl_binning_t *bin;
+    const char *const *cats; /* categorical: the name of each code */
+    const double *points;    /* kept: the rounded points of each bin */
+} tl_score_feature_t;
+
+/* Trains on every row of t. Rows whose target is missing or neither the bad
+ * value nor another value are counted as skipped; rows only need the
+ * target, missing feature values have their bins. */
+int tl_scorecard_train(const tl_table_t *t, const tl_score_opts_t *o, tl_scorecard_t **out,
+                       tl_errbuf_t *eb);
+void tl_scorecard_free(tl_scorecard_t *sc);
+uint32_t tl_scorecard_nfeatures(const tl_scorecard_t *sc); /* candidates */
+void tl_scorecard_feature(const tl_scorecard_t *sc, uint32_t j, tl_score_feature_t *out);
+const char *tl_scorecard_target(const tl_scorecard_t *sc);
+/* What the training saw: rows with an outcome, bads, and the AUC and KS of
+ * the rounded scores on them. */
+typedef struct {
+    double rows, bads, auc, ks;
+} tl_scorecard_stats_t;
+void tl_scorecard_stats(const tl_scorecard_t *sc, tl_scorecard_stats_t *out);
+
+/* The result of one row. reasons are candidate feature indexes, the ones
+ * costing the most points against their best bin first (TL_NONE pads). */
+#define TL_NREASONS 4
+typedef struct {
+    double score, pd;
+    int band; /* 0 = A */
+    uint32_t reasons[TL_NREASONS];
+} tl_score_t;
+
+/* Binds the scorecard to a table's columns by name: TL_EINVAL (with the
+ * missing column's name) when a kept feature has no column. */
+typedef struct tl_scorer tl_scorer_t;
+int tl_scorer_new(const tl_scorecard_t *sc, const tl_table_t *t, tl_scorer_t **out,
+                  tl_errbuf_t *eb);
+void tl_scorer_free(tl_scorer_t *s);
+void tl_scorer_row(const tl_scorer_t *s, uint32_t row, tl_score_t *out);
+/* The row's outcome: 1 bad, 0 good, -1 missing or no target column. */
+int tl_scorer_bad(const tl_scorer_t *s, uint32_t row);
+
+/* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
+int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
+int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);
+
+/* Stratified k-fold cross-validation with the rows shuffled by seed: the
+ * AUC of the score on each held-out fold (auc[folds]) and the fold of each
+ * row (fold may be NULL; -1 for rows without an outcome). */
+int tl_scorecard_cv(const tl_table_t *t, const tl_score_opts_t *o, uint32_t folds, uint64_t seed,
+                    double *auc, int32_t *fold, tl_errbuf_t *eb);
 
 #endif

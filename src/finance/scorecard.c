@@ -21,7 +21,7 @@ void tl_bin_opts_default(tl_bin_opts_t *o) {
     o->min_share = 0.05;
     o->prebins = 20;
     o->max_bins = 8;
-    o->chi_merge = 3.841;
+    o->chi_merge = 0;
     o->trend = TL_TREND_AUTO;
 }
 

@@ -98,6 +98,34 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
                     const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
                     void *arg, tl_errbuf_t *eb);
 
+/* ---- tables: a whole file in memory, for statistics over every row -------- */
+
+typedef struct {
+    const char *preset;    /* german-credit or bank-marketing: their layout and names */
+    const char *delimiter; /* NULL: the most frequent of , ; tab | in the first line */
+    int no_header;         /* names are then c1, c2, ... */
+} tl_table_opts_t;
+
+/* Cells are NUL-terminated text; an empty cell is "". Records with another
+ * field count than the header's or invalid UTF-8 are rejected (on_reject
+ * tells each with its line); read = nrows + rejected. */
+typedef struct {
+    uint32_t ncols, nrows;
+    char **name;
+    tl_buf_t text;
+    uint64_t *cell; /* nrows x ncols offsets into text */
+    uint64_t read, rejected;
+} tl_table_t;
+
+int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *out,
+                  tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
+static inline const char *tl_table_cell(const tl_table_t *t, uint32_t row, uint32_t col) {
+    return t->text.data + t->cell[(size_t)row * t->ncols + col];
+}
+/* The column named name, or TL_NONE. */
+uint32_t tl_table_column(const tl_table_t *t, const char *name);
+void tl_table_fini(tl_table_t *t);
+
 /* Names of the presets, NULL-terminated, and a one-line description each. */
 const char *const *tl_import_presets(void);
 const char *tl_import_preset_help(const char *name);

@@ -184,4 +184,10 @@ static inline tl_slice_t tl_sl(const char *s) {
     return x;
 }
 
+/* The layout of a preset's single file for tables (tl_table_read): its
+ * delimiter, quoting, whether it has a header, and its column names when
+ * it has none. Returns TL_EINVAL for a preset without one. */
+int tl__preset_table(const char *preset, const char **delim, int *quotes, int *header,
+                     const char *const **names, int *ncols, tl_errbuf_t *eb);
+
 #endif

@@ -377,6 +377,20 @@ static int gc_row(tl_rowctx_t *rc, const tl_slice_t *c, int n) {
 
 /* ---- dispatch -------------------------------------------------------------- */
 
+int tl__preset_table(const char *preset, const char **delim, int *quotes, int *header,
+                     const char *const **names, int *ncols, tl_errbuf_t *eb) {
+    if (strcmp(preset, "german-credit") == 0) {
+        *delim = " ", *quotes = 0, *header = 0, *names = GC_COLS, *ncols = 21;
+        return 0;
+    }
+    if (strcmp(preset, "bank-marketing") == 0) {
+        *delim = ";", *quotes = 1, *header = 1, *names = NULL, *ncols = 21;
+        return 0;
+    }
+    tl_errbuf_set(eb, "--preset %s: tables know german-credit and bank-marketing", preset);
+    return TL_EINVAL;
+}
+
 int tl__preset_file(const char *preset, const char *path, tl_presetfile_t *pf, tl_errbuf_t *eb) {
     memset(pf, 0, sizeof *pf);
     pf->format = TL_FMT_CSV;
