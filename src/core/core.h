@@ -166,6 +166,10 @@ int64_t tl_time_now_ms(void);
 /* Strict parsers: the whole of s[0..n) must be the number (no spaces). */
 int tl_parse_i64(const char *s, size_t n, int64_t *out);
 int tl_parse_f64(const char *s, size_t n, double *out);
+/* Sorts key[0..n) ascending (no NaN) and moves val along, stably: an LSD
+ * radix sort of the keys' bits, linear in n. TL_ENOMEM without room for the
+ * copies. */
+int tl_sort_f64(double *key, uint32_t *val, size_t n);
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int tl_utf8_valid(const char *s, size_t n);

@@ -123,6 +123,48 @@ int tl_parse_i64(const char *s, size_t n, int64_t *out) {
     return 0;
 }
 
+/* IEEE doubles as unsigned integers in the same order: flip every bit of a
+ * negative number, only the sign bit of a positive one. */
+static inline uint64_t f64_key(double d) {
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u & (1ULL << 63) ? ~u : u | (1ULL << 63);
+}
+
+int tl_sort_f64(double *key, uint32_t *val, size_t n) {
+    if (n < 2) return 0;
+    uint64_t *k = malloc(2 * n * sizeof *k);
+    uint32_t *v = malloc(2 * n * sizeof *v);
+    if (!k || !v) {
+        free(k), free(v);
+        return TL_ENOMEM;
+    }
+    uint64_t *ka = k, *kb = k + n;
+    uint32_t *va = v, *vb = v + n;
+    for (size_t i = 0; i < n; i++) ka[i] = f64_key(key[i]), va[i] = val ? val[i] : 0;
+    for (int shift = 0; shift < 64; shift += 11) { /* six passes of 11 bits */
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++) count[((ka[i] >> shift) & 0x7FF) + 1]++;
+        if (count[((ka[0] >> shift) & 0x7FF) + 1] == n) continue; /* all alike here */
+        for (size_t b = 1; b <= 2048; b++) count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++) {
+            size_t p = count[(ka[i] >> shift) & 0x7FF]++;
+            kb[p] = ka[i], vb[p] = va[i];
+        }
+        uint64_t *tk = ka;
+        ka = kb, kb = tk;
+        uint32_t *tv = va;
+        va = vb, vb = tv;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = ka[i] & (1ULL << 63) ? ka[i] & ~(1ULL << 63) : ~ka[i];
+        memcpy(&key[i], &u, sizeof u);
+        if (val) val[i] = va[i];
+    }
+    free(k), free(v);
+    return 0;
+}
+
 int tl_parse_f64(const char *s, size_t n, double *out) {
     char tmp[64];
     if (n == 0 || n >= sizeof tmp) return TL_EBADINPUT;

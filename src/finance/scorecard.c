@@ -14,6 +14,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,15 +129,22 @@ typedef struct {
     uint8_t bad;
 } vb_t;
 
-static int cmp_vb(const void *a, const void *b) {
-    double x = ((const vb_t *)a)->x, y = ((const vb_t *)b)->x;
-    return (x > y) - (x < y);
-}
-
 typedef struct {
     double r;
     uint32_t c;
 } rc_t;
+
+/* Sorts by value through the radix sort, the flags carried along. */
+static int sort_vb(vb_t *v, uint32_t n) {
+    double *k = malloc((size_t)(n ? n : 1) * sizeof *k);
+    uint32_t *f = malloc((size_t)(n ? n : 1) * sizeof *f);
+    int rc = k && f ? 0 : TL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < n; i++) k[i] = v[i].x, f[i] = v[i].bad;
+    if (!rc) rc = tl_sort_f64(k, f, n);
+    for (uint32_t i = 0; !rc && i < n; i++) v[i] = (vb_t){k[i], (uint8_t)f[i]};
+    free(k), free(f);
+    return rc;
+}
 
 static int cmp_rc(const void *a, const void *b) {
     const rc_t *x = a, *y = b;
@@ -177,7 +185,8 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
             if (isnan(col->num[r])) bad[r] ? mb++ : mg++;
             else v[nv++] = (vb_t){col->num[r], bad[r]};
         }
-        qsort(v, nv, sizeof *v, cmp_vb);
+        rc = sort_vb(v, nv);
+        if (rc) goto done;
         uint32_t pre = o->prebins ? o->prebins : 1;
         s.g = calloc(pre, sizeof *s.g), s.b = calloc(pre, sizeof *s.b);
         s.last = malloc(pre * sizeof *s.last);
@@ -300,43 +309,100 @@ uint32_t tl_bin_of(const tl_binning_t *b, const tl_column_t *col, uint32_t row) 
 
 /* ---- logistic regression -------------------------------------------------------- */
 
+/* One half of the rows: their share of the Hessian X'WX (upper half) and of
+ * the gradient X'(y - p) at beta. */
+typedef struct {
+    const double *xi; /* rows x q: [1 x] */
+    const uint8_t *y;
+    const double *beta;
+    double *z, *eta, *h, *g;
+    uint32_t rows, q;
+} logit_job_t;
+
+#define LOGIT_INLINE_Q 16 /* up to this many columns one fused pass beats BLAS */
+
+static void *logit_part(void *arg) {
+    logit_job_t *j = arg;
+    uint32_t q = j->q;
+    memset(j->h, 0, (size_t)q * q * sizeof *j->h), memset(j->g, 0, q * sizeof *j->g);
+    if (!j->rows) return NULL;
+    if (q <= LOGIT_INLINE_Q) { /* one pass: the row's score, weight, gradient and Hessian */
+        double h[LOGIT_INLINE_Q * LOGIT_INLINE_Q] = {0}, g[LOGIT_INLINE_Q] = {0};
+        for (uint32_t r = 0; r < j->rows; r++) {
+            const double *xr = j->xi + (size_t)r * q;
+            double e = 0;
+            for (uint32_t k = 0; k < q; k++) e += xr[k] * j->beta[k];
+            double pr = 1 / (1 + exp(-e)), w = pr * (1 - pr), d = j->y[r] - pr;
+            for (uint32_t a = 0; a < q; a++) {
+                double wa = w * xr[a];
+                g[a] += d * xr[a];
+                for (uint32_t b = a; b < q; b++) h[a * q + b] += wa * xr[b];
+            }
+        }
+        memcpy(j->h, h, (size_t)q * q * sizeof *h), memcpy(j->g, g, q * sizeof *g);
+        return NULL;
+    }
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)j->rows, (int)q, 1.0, j->xi, (int)q, j->beta, 1,
+                0.0, j->eta, 1);
+    /* z = sqrt(w) [1 x] for the Hessian; eta becomes y - p for the gradient */
+    for (uint32_t r = 0; r < j->rows; r++) {
+        double pr = 1 / (1 + exp(-j->eta[r])), w = sqrt(pr * (1 - pr));
+        for (uint32_t k = 0; k < q; k++) j->z[(size_t)r * q + k] = w * j->xi[(size_t)r * q + k];
+        j->eta[r] = j->y[r] - pr;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)q, (int)j->rows, 1.0, j->z, (int)q,
+                0.0, j->h, (int)q);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)j->rows, (int)q, 1.0, j->xi, (int)q, j->eta, 1,
+                0.0, j->g, 1);
+    return NULL;
+}
+
 int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, double l2,
                  double *beta, tl_errbuf_t *eb) {
-    uint32_t q = p + 1; /* with the intercept */
-    double *z = malloc((size_t)n * q * sizeof *z), *h = malloc((size_t)q * q * sizeof *h);
-    double *g = malloc(q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
-    double *xi = malloc((size_t)n * q * sizeof *xi);
+    uint32_t q = p + 1, half = n / 2; /* with the intercept; rows split over two cores */
+    double *z = malloc((size_t)(n ? n : 1) * q * sizeof *z), *h = malloc(2 * (size_t)q * q * sizeof *h);
+    double *g = malloc(2 * (size_t)q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
+    double *xi = malloc((size_t)(n ? n : 1) * q * sizeof *xi);
     if (!z || !h || !g || !eta || !xi) {
         free(z), free(h), free(g), free(eta), free(xi);
         return TL_ENOMEM;
     }
+    double ybar = 0;
     for (uint32_t r = 0; r < n; r++) { /* [1 x] */
         xi[(size_t)r * q] = 1;
         memcpy(xi + (size_t)r * q + 1, x + (size_t)r * p, p * sizeof *x);
+        ybar += y[r];
     }
+    ybar = n ? ybar / n : 0.5;
     memset(beta, 0, q * sizeof *beta);
+    if (ybar > 0 && ybar < 1) beta[0] = log(ybar / (1 - ybar)); /* start at the base rate */
+    logit_job_t jobs[2] = {{xi, y, beta, z, eta, h, g, half, q},
+                           {xi + (size_t)half * q, y + half, beta, z + (size_t)half * q, eta + half,
+                            h + (size_t)q * q, g + q, n - half, q}};
+    openblas_set_num_threads(1); /* the two halves are the parallelism */
     int rc = TL_EINVAL;
+    double last = INFINITY;
     for (int it = 0; it < 100; it++) {
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)q, 1.0, xi, (int)q, beta, 1, 0.0, eta, 1);
-        /* z = sqrt(w) [1 x] for the Hessian; eta becomes y - prob for the gradient */
-        for (uint32_t r = 0; r < n; r++) {
-            double pr = 1 / (1 + exp(-eta[r])), w = sqrt(pr * (1 - pr));
-            for (uint32_t j = 0; j < q; j++) z[(size_t)r * q + j] = w * xi[(size_t)r * q + j];
-            eta[r] = y[r] - pr;
-        }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, z, (int)q, 0.0, h,
-                    (int)q);
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)q, 1.0, xi, (int)q, eta, 1, 0.0, g, 1);
-        for (uint32_t j = 1; j < q; j++) h[(size_t)j * q + j] += l2, g[j] -= l2 * beta[j];
-        for (uint32_t j = 0; j < q; j++) h[(size_t)j * q + j] += 1e-9; /* separable data */
+        pthread_t th;
+        int threaded = pthread_create(&th, NULL, logit_part, &jobs[1]) == 0;
+        logit_part(&jobs[0]);
+        if (threaded) pthread_join(th, NULL);
+        else logit_part(&jobs[1]);
+        for (uint32_t k = 0; k < q * q; k++) h[k] += h[(size_t)q * q + k];
+        for (uint32_t k = 0; k < q; k++) g[k] += g[q + k];
+        for (uint32_t k = 1; k < q; k++) h[(size_t)k * q + k] += l2, g[k] -= l2 * beta[k];
+        for (uint32_t k = 0; k < q; k++) h[(size_t)k * q + k] += 1e-9; /* separable data */
         if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)q, 1, h, (lapack_int)q, g, 1)) break;
         double step = 0;
-        for (uint32_t j = 0; j < q; j++) beta[j] += g[j], step = fmax(step, fabs(g[j]));
+        for (uint32_t k = 0; k < q; k++) beta[k] += g[k], step = fmax(step, fabs(g[k]));
         if (!isfinite(step)) break;
-        if (step < 1e-8) {
+        /* Newton's error after a step is about the square of the step, once
+         * the steps shrink that fast: then 1e-2 leaves ~1e-4 at most */
+        if (step < 1e-6 || (step < 1e-2 && step < 0.1 * last)) {
             rc = 0;
             break;
         }
+        last = step;
     }
     if (rc)
         tl_errbuf_set(eb, "logistic regression did not converge (separable data?); raise the "
@@ -347,18 +413,15 @@ int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, doub
 
 /* ---- validation ------------------------------------------------------------------- */
 
-/* Rows sorted by score, ascending (ties by row). */
+/* Rows sorted by score, ascending (ties by row: the sort is stable). */
 static uint32_t *by_score(const double *score, uint32_t n) {
     uint32_t *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
-    rc_t *o = malloc((size_t)(n ? n : 1) * sizeof *o);
-    if (!idx || !o) {
-        free(idx), free(o);
-        return NULL;
+    double *k = malloc((size_t)(n ? n : 1) * sizeof *k);
+    if (idx && k) {
+        for (uint32_t r = 0; r < n; r++) idx[r] = r, k[r] = score[r];
+        if (tl_sort_f64(k, idx, n)) free(idx), idx = NULL;
     }
-    for (uint32_t r = 0; r < n; r++) o[r] = (rc_t){score[r], r};
-    qsort(o, n, sizeof *o, cmp_rc);
-    for (uint32_t r = 0; r < n; r++) idx[r] = o[r].c;
-    free(o);
+    free(k);
     return idx;
 }
 

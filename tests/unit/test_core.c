@@ -227,6 +227,36 @@ static void test_buf_json(void **state) {
     assert_string_equal(tl_err_name(TL_ECORRUPT), "ECORRUPT");
 }
 
+static void test_sort_f64(void **state) {
+    (void)state;
+    enum { N = 5000 };
+    static double k[N];
+    static uint32_t v[N];
+    tl_rng_t r;
+    tl_rng_seed(&r, 3);
+    for (uint32_t i = 0; i < N; i++) {
+        /* negatives, positives, zeros, huge and tiny magnitudes, many ties */
+        double x = (double)tl_rng_below(&r, 50) - 25;
+        if (i % 7 == 0) x *= 1e300;
+        if (i % 11 == 0) x *= 1e-300;
+        k[i] = x, v[i] = i;
+    }
+    double before[N];
+    memcpy(before, k, sizeof before);
+    assert_int_equal(tl_sort_f64(k, v, N), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_true(k[i] == before[v[i]]); /* each value kept its payload */
+        if (i) {
+            assert_true(k[i - 1] <= k[i]);
+            if (k[i - 1] == k[i] && memcmp(&k[i - 1], &k[i], sizeof k[i]) == 0)
+                assert_true(v[i - 1] < v[i]); /* stable among equals */
+        }
+    }
+    double one = 1.5;
+    assert_int_equal(tl_sort_f64(&one, NULL, 1), 0);
+    assert_true(one == 1.5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dict_intern_find), cmocka_unit_test(test_dict_truncate),
@@ -234,7 +264,7 @@ int main(void) {
         cmocka_unit_test(test_time_parse),       cmocka_unit_test(test_time_now_override),
         cmocka_unit_test(test_numbers),          cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_mask),             cmocka_unit_test(test_rng),
-        cmocka_unit_test(test_buf_json),
+        cmocka_unit_test(test_buf_json),         cmocka_unit_test(test_sort_f64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
