@@ -2434,7 +2434,8 @@ static const optspec_t SCORE_OPTS[] = {
     {"pdo", 1, "train, cv: points to double the odds (default 50)"},
     {"bands", 1, "train, cv: upper default-probability % of bands A-D (default 2,5,10,20)"},
     {"out", 1, "train: the scorecard file (default DATA/models/scorecard.json)"},
-    {"model", 1, "apply: the scorecard file (default DATA/models/scorecard.json)"},
+    {"model", 1, "apply, report: the scorecard file (default DATA/models/scorecard.json)"},
+    {"baseline", 1, "report: an earlier population (same layout) to measure stability against"},
     {"folds", 1, "cv: folds (default 5)"},
     {"seed", 1, "cv: shuffling seed (default 0)"},
     {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
@@ -2653,6 +2654,99 @@ static int score_apply(const command_t *c, const args_t *a) {
     return rc ? fail_err("score", rc, &eb) : EXIT_OK;
 }
 
+static cJSON *bucket_json(const tl_score_bucket_t *b) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rows", b->rows);
+    cJSON_AddNumberToObject(o, "bads", b->bads);
+    cJSON_AddNumberToObject(o, "bad_rate", b->rows ? (double)b->bads / b->rows : 0);
+    cJSON_AddNumberToObject(o, "mean_pd", b->pd);
+    cJSON_AddNumberToObject(o, "score_min", b->lo);
+    cJSON_AddNumberToObject(o, "score_max", b->hi);
+    return o;
+}
+
+static void print_bucket(const char *label, const tl_score_bucket_t *b) {
+    printf("%-8s %7u %6u %9.4f %8.4f %6.0f..%-6.0f\n", label, b->rows, b->bads,
+           b->rows ? (double)b->bads / b->rows : 0, b->pd, b->lo, b->hi);
+}
+
+/* Validation on a table with outcomes, and stability against a baseline. */
+static int score_report(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
+    char path[4300];
+    scorecard_path(a, opt(c, a, "model"), path, sizeof path);
+    tl_scorecard_t *sc = NULL;
+    int rc = tl_scorecard_load(path, &sc, &eb);
+    if (rc) return fail_err("score", rc, &eb);
+    tl_table_t t = {0}, base = {0};
+    const char *bpath = opt(c, a, "baseline");
+    rc = score_table(c, a, &t, &eb);
+    if (!rc && bpath) {
+        tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
+        table_rejects_t r = {NULL, 0};
+        rc = tl_table_read(bpath, &to, &base, on_table_reject, &r, &eb);
+    }
+    tl_score_validation_t v;
+    uint32_t nf = tl_scorecard_nfeatures(sc);
+    double spsi = NAN, *fpsi = malloc((nf ? nf : 1) * sizeof *fpsi);
+    if (!rc && !fpsi) rc = TL_ENOMEM;
+    if (!rc) rc = tl_scorecard_validate(sc, &t, &v, &eb);
+    if (!rc && bpath) rc = tl_scorecard_psi(sc, &base, &t, &spsi, fpsi, &eb);
+    if (!rc && opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject(), *dec = cJSON_AddArrayToObject(j, "deciles"),
+              *bands = cJSON_AddObjectToObject(j, "bands");
+        cJSON_AddNumberToObject(j, "rows", v.rows);
+        cJSON_AddNumberToObject(j, "bads", v.bads);
+        cJSON_AddNumberToObject(j, "auc", v.auc);
+        cJSON_AddNumberToObject(j, "ks", v.ks);
+        cJSON_AddNumberToObject(j, "gini", 2 * v.auc - 1);
+        for (int k = 0; k < 10; k++) cJSON_AddItemToArray(dec, bucket_json(&v.decile[k]));
+        for (int k = 0; k < TL_NBANDS; k++) {
+            char name[2] = {BAND_NAMES[k], 0};
+            cJSON_AddItemToObject(bands, name, bucket_json(&v.band[k]));
+        }
+        if (bpath) {
+            cJSON *p = cJSON_AddObjectToObject(j, "psi"), *pf = cJSON_AddObjectToObject(p, "features");
+            cJSON_AddNumberToObject(p, "score", spsi);
+            cJSON_AddStringToObject(p, "reading", tl_psi_reading(spsi));
+            for (uint32_t q = 0; q < nf; q++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, q, &f);
+                if (f.kept) cJSON_AddNumberToObject(pf, f.name, fpsi[q]);
+            }
+        }
+        print_json(j);
+    } else if (!rc) {
+        printf("validation on %u rows with an outcome (%u bad): AUC %.4f  KS %.4f  Gini %.4f\n",
+               v.rows, v.bads, v.auc, v.ks, 2 * v.auc - 1);
+        printf("\n%-8s %7s %6s %9s %8s %s\n", "decile", "rows", "bads", "bad rate", "mean PD",
+               "scores");
+        for (int k = 0; k < 10; k++) {
+            char label[8];
+            snprintf(label, sizeof label, "%d", k + 1);
+            print_bucket(label, &v.decile[k]);
+        }
+        printf("\n%-8s %7s %6s %9s %8s %s\n", "band", "rows", "bads", "bad rate", "mean PD", "scores");
+        for (int k = 0; k < TL_NBANDS; k++) {
+            char label[2] = {BAND_NAMES[k], 0};
+            print_bucket(label, &v.band[k]);
+        }
+        if (bpath) {
+            printf("\nstability against %s: score PSI %.4f (%s)\n", bpath, spsi, tl_psi_reading(spsi));
+            for (uint32_t q = 0; q < nf; q++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, q, &f);
+                if (f.kept) printf("  %-28s %.4f (%s)\n", f.name, fpsi[q], tl_psi_reading(fpsi[q]));
+            }
+        }
+    }
+    free(fpsi);
+    tl_table_fini(&t);
+    tl_table_fini(&base);
+    tl_scorecard_free(sc);
+    return rc > 0 ? rc : rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
 static int score_cv(const command_t *c, const args_t *a) {
     tl_score_opts_t o;
     int rc = score_opts(c, a, &o);
@@ -2711,11 +2805,12 @@ static int cmd_score(int argc, char **argv) {
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1) return die_usage(c, "give train, apply or cv");
+    if (a.npos != 1) return die_usage(c, "give train, apply, report or cv");
     if (strcmp(a.pos[0], "train") == 0) return score_train(c, &a);
     if (strcmp(a.pos[0], "apply") == 0) return score_apply(c, &a);
     if (strcmp(a.pos[0], "cv") == 0) return score_cv(c, &a);
-    return die_usage(c, "%s: give train, apply or cv", a.pos[0]);
+    if (strcmp(a.pos[0], "report") == 0) return score_report(c, &a);
+    return die_usage(c, "%s: give train, apply, report or cv", a.pos[0]);
 }
 
 static int cmd_report(int argc, char **argv) {
@@ -2791,13 +2886,15 @@ static const command_t COMMANDS[] = {
      "exposure; with --by, accuracy per user group. Training items are left out of both the "
      "candidates and the test; users without training history get the popular items, as "
      "when served.", EVAL_OPTS, cmd_eval},
-    {"score", "score train|apply|cv --csv FILE [--preset P] [--target COL] [options]",
+    {"score", "score train|apply|report|cv --csv FILE [--preset P] [--target COL] [options]",
      "Credit scorecards: train bins every column (quantile pre-bins merged by chi-square, at "
      "least --min-share a bin, monotonic bad rate; categories grouped by bad rate; missing "
      "values in a bin of their own), keeps features by IV, regresses on WOE and turns it into "
      "points (--base-points at --base-odds, --pdo); apply gives each row its score, probability "
-     "of default, band A-E and reason codes, in input order; cv gives the AUC of stratified "
-     "folds.", SCORE_OPTS, cmd_score},
+     "of default, band A-E and reason codes, in input order; report validates on a table with "
+     "outcomes (AUC, KS, calibration by score decile, default rate per band) and with "
+     "--baseline gives the PSI of the score and of every feature; cv gives the AUC of "
+     "stratified folds.", SCORE_OPTS, cmd_score},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
      "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
      "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},

@@ -13,6 +13,7 @@
  * with WOE's risk) is dropped and the regression run again.
  */
 #include "finance/finance.h"
+#include "profile/profile.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -379,6 +380,118 @@ void tl_scorer_row(const tl_scorer_t *s, uint32_t row, tl_score_t *out) {
     out->pd = 1 / (1 + exp((score - sc->offset) / sc->factor));
     out->band = 0;
     while (out->band < TL_NBANDS - 1 && out->pd >= sc->band_pd[out->band]) out->band++;
+}
+
+/* ---- validation and monitoring ------------------------------------------------------ */
+
+/* The bin of each kept feature for every row, and the scores (arrays of
+ * t->nrows; bins nfeat x nrows, may be NULL). */
+static int score_all(const tl_scorecard_t *sc, const tl_table_t *t, tl_score_t *res, int8_t *bad,
+                     uint32_t *bins, tl_errbuf_t *eb) {
+    tl_scorer_t *s;
+    int rc = tl_scorer_new(sc, t, &s, eb);
+    if (rc) return rc;
+    for (uint32_t r = 0; r < t->nrows; r++) {
+        tl_scorer_row(s, r, &res[r]);
+        if (bad) bad[r] = (int8_t)tl_scorer_bad(s, r);
+        for (uint32_t j = 0; bins && j < sc->nfeat; j++) {
+            const feat_t *f = &sc->f[j];
+            if (!f->kept) continue;
+            const char *v = tl_table_cell(t, r, s->col[j]);
+            double num = NAN;
+            uint32_t code = TL_NONE;
+            if (!is_missing(v)) {
+                if (f->categorical) code = tl_dict_find(s->cats[j], v, strlen(v));
+                else if (tl_parse_f64(v, strlen(v), &num)) num = NAN;
+            }
+            tl_column_t one = {f->categorical, &num, &code, f->bin.ncat};
+            bins[(size_t)j * t->nrows + r] = tl_bin_of(&f->bin, &one, 0);
+        }
+    }
+    tl_scorer_free(s);
+    return 0;
+}
+
+static void bucket_add(tl_score_bucket_t *b, const tl_score_t *r, int bad) {
+    if (b->rows == 0 || r->score < b->lo) b->lo = r->score;
+    if (b->rows == 0 || r->score > b->hi) b->hi = r->score;
+    b->pd += r->pd; /* a sum until the end */
+    b->rows++, b->bads += bad == 1;
+}
+
+int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
+                          tl_score_validation_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    if (tl_table_column(t, sc->target) == TL_NONE) {
+        tl_errbuf_set(eb, "validation needs the target column \"%s\"", sc->target);
+        return TL_EINVAL;
+    }
+    size_t n = t->nrows ? t->nrows : 1;
+    tl_score_t *res = malloc(n * sizeof *res);
+    int8_t *bad = malloc(n);
+    double *score = malloc(n * sizeof *score);
+    uint32_t *idx = malloc(n * sizeof *idx);
+    uint8_t *b8 = malloc(n);
+    int rc = res && bad && score && idx && b8 ? 0 : TL_ENOMEM;
+    if (!rc) rc = score_all(sc, t, res, bad, NULL, eb);
+    uint32_t m = 0; /* rows with an outcome */
+    for (uint32_t r = 0; !rc && r < t->nrows; r++)
+        if (bad[r] >= 0) idx[m] = r, score[m] = res[r].score, b8[m] = (uint8_t)bad[r], m++;
+    if (!rc) {
+        out->rows = m;
+        for (uint32_t i = 0; i < m; i++) out->bads += b8[i];
+        out->auc = tl_auc(score, b8, m), out->ks = tl_ks(score, b8, m);
+        rc = tl_sort_f64(score, idx, m); /* rows by score, riskiest first */
+    }
+    for (uint32_t i = 0; !rc && i < m; i++) {
+        const tl_score_t *r = &res[idx[i]];
+        bucket_add(&out->decile[(uint64_t)i * 10 / m], r, bad[idx[i]]);
+        bucket_add(&out->band[r->band], r, bad[idx[i]]);
+    }
+    for (int k = 0; k < 10; k++) out->decile[k].pd /= out->decile[k].rows ? out->decile[k].rows : 1;
+    for (int k = 0; k < TL_NBANDS; k++) out->band[k].pd /= out->band[k].rows ? out->band[k].rows : 1;
+    free(res), free(bad), free(score), free(idx), free(b8);
+    return rc;
+}
+
+const char *tl_psi_reading(double psi) {
+    return !(psi >= 0.10) ? "stable" : psi <= 0.25 ? "watch" : "shifted";
+}
+
+int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_table_t *cur,
+                     double *score_psi, double *feature_psi, tl_errbuf_t *eb) {
+    const tl_table_t *tab[2] = {base, cur};
+    tl_score_t *res[2] = {NULL, NULL};
+    uint32_t *bins[2] = {NULL, NULL};
+    double *sc_[2] = {NULL, NULL};
+    int rc = 0;
+    for (int w = 0; !rc && w < 2; w++) {
+        size_t n = tab[w]->nrows ? tab[w]->nrows : 1;
+        res[w] = malloc(n * sizeof *res[w]);
+        bins[w] = malloc(n * (sc->nfeat ? sc->nfeat : 1) * sizeof *bins[w]);
+        sc_[w] = malloc(n * sizeof *sc_[w]);
+        if (!res[w] || !bins[w] || !sc_[w]) rc = TL_ENOMEM;
+        if (!rc) rc = score_all(sc, tab[w], res[w], NULL, bins[w], eb);
+        for (uint32_t r = 0; !rc && r < tab[w]->nrows; r++) sc_[w][r] = res[w][r].score;
+    }
+    if (!rc) *score_psi = tl_psi(sc_[0], base->nrows, sc_[1], cur->nrows, 10);
+    for (uint32_t j = 0; !rc && j < sc->nfeat; j++) {
+        const feat_t *f = &sc->f[j];
+        feature_psi[j] = NAN;
+        if (!f->kept) continue;
+        double *cnt = calloc(2 * (size_t)f->bin.nbins, sizeof *cnt);
+        if (!cnt) {
+            rc = TL_ENOMEM;
+            break;
+        }
+        for (int w = 0; w < 2; w++)
+            for (uint32_t r = 0; r < tab[w]->nrows; r++)
+                cnt[(size_t)w * f->bin.nbins + bins[w][(size_t)j * tab[w]->nrows + r]]++;
+        feature_psi[j] = tl_psi_counts(cnt, cnt + f->bin.nbins, f->bin.nbins);
+        free(cnt);
+    }
+    for (int w = 0; w < 2; w++) free(res[w]), free(bins[w]), free(sc_[w]);
+    return rc;
 }
 
 /* ---- cross-validation ------------------------------------------------------------- */

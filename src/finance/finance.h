@@ -149,6 +149,34 @@ void tl_scorer_row(const tl_scorer_t *s, uint32_t row, tl_score_t *out);
 /* The row's outcome: 1 bad, 0 good, -1 missing or no target column. */
 int tl_scorer_bad(const tl_scorer_t *s, uint32_t row);
 
+/* ---- validation and monitoring ---------------------------------------------------- */
+
+typedef struct {
+    uint32_t rows, bads; /* rows with an outcome, and bad ones */
+    double lo, hi;       /* the scores it spans */
+    double pd;           /* mean predicted probability of default */
+} tl_score_bucket_t;
+
+typedef struct {
+    uint32_t rows, bads;
+    double auc, ks;
+    tl_score_bucket_t decile[10]; /* by score, riskiest tenth first */
+    tl_score_bucket_t band[TL_NBANDS];
+} tl_score_validation_t;
+
+/* Scores every row of t (which must have the target column) and sums up
+ * how well the card ranks and how well its PD is calibrated. */
+int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
+                          tl_score_validation_t *out, tl_errbuf_t *eb);
+
+/* Population stability of cur against base: of the score (10 bins at the
+ * base's deciles) and of each kept feature over its scorecard bins
+ * (feature_psi[j] NaN for features left out). Below 0.10 stable, 0.10 to
+ * 0.25 watch, above 0.25 shifted. */
+int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_table_t *cur,
+                     double *score_psi, double *feature_psi, tl_errbuf_t *eb);
+const char *tl_psi_reading(double psi);
+
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);

@@ -1402,6 +1402,19 @@ static int cmp_dbl(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+double tl_psi_counts(const double *ca, const double *cb, uint32_t k) {
+    double na = 0, nb = 0, psi = 0;
+    for (uint32_t i = 0; i < k; i++) na += ca[i], nb += cb[i];
+    for (uint32_t i = 0; i < k; i++) {
+        double pa = na ? ca[i] / na : 0, pb = nb ? cb[i] / nb : 0;
+        if (pa == 0 && pb == 0) continue;
+        pa = pa < 1e-4 ? 1e-4 : pa;
+        pb = pb < 1e-4 ? 1e-4 : pb;
+        psi += (pb - pa) * log(pb / pa);
+    }
+    return psi;
+}
+
 double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bins) {
     if (bins < 2) bins = 10;
     if (bins > 50) bins = 50;
@@ -1439,13 +1452,5 @@ double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bi
             }
             cnt[w][bin]++;
         }
-    double psi = 0;
-    for (int i = 0; i <= ne + 1; i++) {
-        double pa = na ? ca[i] / na : 0, pb = nb ? cb[i] / nb : 0;
-        if (pa == 0 && pb == 0) continue;
-        pa = pa < 1e-4 ? 1e-4 : pa;
-        pb = pb < 1e-4 ? 1e-4 : pb;
-        psi += (pb - pa) * log(pb / pa);
-    }
-    return psi;
+    return tl_psi_counts(ca, cb, (uint32_t)ne + 2);
 }

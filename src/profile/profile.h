@@ -64,6 +64,8 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);
  * floored at 0.0001, PSI = sum (pb - pa) ln(pb / pa). The usual reading:
  * below 0.10 stable, 0.10 to 0.25 watch, above 0.25 shifted. */
 double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bins);
+/* The same over given bins: ca and cb count each population per bin. */
+double tl_psi_counts(const double *ca, const double *cb, uint32_t k);
 
 /* ---- reading -------------------------------------------------------------- */
 

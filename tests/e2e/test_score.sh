@@ -2,7 +2,8 @@
 # test_score.sh -- `tailor score train|apply|cv`. On a crafted table: bad
 # records rejected with line and reason (read = kept + rejected), a score
 # that is the sum of the points the saved scorecard lists for each value,
-# bands and reason codes, results in input order, clear errors. On German
+# bands and reason codes, results in input order, validation by decile and
+# band, PSI that sees a shifted feature, clear errors. On German
 # Credit (skipped when absent): 5-fold cross-validated AUC of at least 0.79.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -81,6 +82,33 @@ import json, sys
 w, b = json.load(open(sys.argv[1]))
 assert w["band"] > b["band"] and w["score"] < b["score"], (w, b)
 assert set(w["reasons"]) == {"income", "utilisation", "region"} and b["reasons"] == [], (w, b)' "$TMP/two.json"
+
+# validation and stability: the same population, then one whose
+# utilisation moved up
+python3 - "$TMP/apps.csv" "$TMP/shifted.csv" <<'EOF2'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(rows[0])
+    for r in rows[1:]:
+        if len(r) == 5:
+            r[2] = "%.3f" % min(float(r[2]) + 0.4, 1.0)
+            w.writerow(r)
+EOF2
+"$TAILOR" score report --csv "$TMP/shifted.csv" --baseline "$TMP/apps.csv" --model "$M" --json >"$TMP/rep.json" 2>/dev/null
+check "report: exit 0" "$?" 0
+check_cmd "report: deciles and bands add up, risk falls with the score, PSI sees the shift" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+dec = d["deciles"]
+assert sum(x["rows"] for x in dec) == d["rows"] == 2000 and sum(x["bads"] for x in dec) == d["bads"], d
+assert sum(b["rows"] for b in d["bands"].values()) == d["rows"], d
+assert dec[0]["bad_rate"] > dec[-1]["bad_rate"] and dec[0]["score_max"] <= dec[-1]["score_min"], dec
+assert all(0 <= x["mean_pd"] <= 1 for x in dec)
+p = d["psi"]
+assert p["features"]["utilisation"] > 0.25 and p["features"]["income"] < 0.10, p
+assert p["score"] > 0.10 and p["reading"] in ("watch", "shifted"), p' "$TMP/rep.json"
 
 # errors
 "$TAILOR" score train --csv "$TMP/apps.csv" --target nothing --out "$TMP/x.json" >/dev/null 2>"$TMP/err"
