@@ -2593,12 +2593,18 @@ static int score_train(const command_t *c, const args_t *a) {
 
 static const char BAND_NAMES[TL_NBANDS + 1] = "ABCDE";
 
-static int score_apply(const command_t *c, const args_t *a) {
-    tl_errbuf_t eb = {{0}};
+/* The scorecard of --model (default DATA/models/scorecard.json). */
+static int load_scorecard(const command_t *c, const args_t *a, tl_scorecard_t **sc,
+                          tl_errbuf_t *eb) {
     char path[4300];
     scorecard_path(a, opt(c, a, "model"), path, sizeof path);
+    return tl_scorecard_load(path, sc, eb);
+}
+
+static int score_apply(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
-    int rc = tl_scorecard_load(path, &sc, &eb);
+    int rc = load_scorecard(c, a, &sc, &eb);
     if (rc) return fail_err("score", rc, &eb);
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) {
@@ -2673,10 +2679,8 @@ static void print_bucket(const char *label, const tl_score_bucket_t *b) {
 /* Validation on a table with outcomes, and stability against a baseline. */
 static int score_report(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
-    char path[4300];
-    scorecard_path(a, opt(c, a, "model"), path, sizeof path);
     tl_scorecard_t *sc = NULL;
-    int rc = tl_scorecard_load(path, &sc, &eb);
+    int rc = load_scorecard(c, a, &sc, &eb);
     if (rc) return fail_err("score", rc, &eb);
     tl_table_t t = {0}, base = {0};
     const char *bpath = opt(c, a, "baseline");
