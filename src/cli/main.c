@@ -2415,11 +2415,15 @@ static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HT
 
 static const optspec_t SCORE_OPTS[] = {
     {"csv", 1, "the table: a delimited file with a header (or --preset)"},
+    {"users", 0, "the table: the store's users by their profiles (`profile build` first); "
+                 "target defaulted (bad: yes), id user"},
     {"preset", 1, "german-credit or bank-marketing: the file's layout, names and target"},
     {"target", 1, "train, cv: the outcome column"},
-    {"bad-value", 1, "train, cv: the target's value for a bad row (default 1; german-credit 2)"},
+    {"bad-value", 1, "train, cv: the target's value for a bad row (default 1; german-credit 2, "
+                     "--users and bank-marketing yes)"},
     {"id", 1, "a column naming each row (default: the row number)"},
-    {"exclude", 1, "train, cv: columns not to use, comma-separated"},
+    {"exclude", 1, "train, cv: columns not to use, comma-separated (--users: repayments and "
+                   "repay_amount, which record what followed the credit)"},
     {"categorical", 1, "train, cv: columns to treat as categories, comma-separated"},
     {"numeric", 1, "train, cv: columns that must be numbers, comma-separated"},
     {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
@@ -2457,10 +2461,24 @@ static void on_table_reject(const char *source, uint64_t line, tl_reason_t reaso
     if (r->out) fprintf(r->out, "%llu,%s,\"%s\"\n", (unsigned long long)line, tl_reason_name(reason), msg);
 }
 
-/* Reads --csv with --preset into t, the rejects told and counted. */
+/* Reads --csv with --preset into t, the rejects told and counted; or with
+ * --users the store's profiles. */
 static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_errbuf_t *eb) {
     const char *csv = opt(c, a, "csv"), *rj = opt(c, a, "rejects");
-    if (!csv) return die_usage(c, "give --csv FILE");
+    if (opt(c, a, "users")) {
+        if (csv) return die_usage(c, "give --csv FILE or --users, not both");
+        tl_store_t *st;
+        tl_profiles_t *p = NULL;
+        int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+        tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+        if (!rc && !users) rc = TL_ENOMEM;
+        if (!rc) rc = tl_profile_load(st, &p, eb);
+        if (!rc) rc = tl_score_users_table(p, users, t);
+        tl_profile_free(p);
+        tl_store_close(st);
+        return rc;
+    }
+    if (!csv) return die_usage(c, "give --csv FILE or --users");
     tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
     table_rejects_t r = {NULL, 0};
     if (rj && !(r.out = fopen(rj, "w"))) {
@@ -2482,9 +2500,20 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     const char *preset = opt(c, a, "preset");
     int gc = preset && strcmp(preset, "german-credit") == 0,
         bank = preset && strcmp(preset, "bank-marketing") == 0;
-    o->target = opt(c, a, "target") ? opt(c, a, "target") : gc ? "class" : bank ? "y" : NULL;
-    o->bad_value = opt(c, a, "bad-value") ? opt(c, a, "bad-value") : gc ? "2" : bank ? "yes" : NULL;
-    o->id = opt(c, a, "id"), o->exclude = opt(c, a, "exclude");
+    int users = opt(c, a, "users") != NULL;
+    o->target = opt(c, a, "target") ? opt(c, a, "target")
+                : gc                ? "class"
+                : bank              ? "y"
+                : users             ? "defaulted"
+                                    : NULL;
+    o->bad_value = opt(c, a, "bad-value") ? opt(c, a, "bad-value")
+                   : gc                     ? "2"
+                   : bank || users          ? "yes"
+                                            : NULL;
+    o->id = opt(c, a, "id") ? opt(c, a, "id") : users ? "user" : NULL;
+    /* the store's repayment counts record what happened after the credit was
+     * granted, defaults included: they would leak the outcome */
+    o->exclude = opt(c, a, "exclude") ? opt(c, a, "exclude") : users ? "repayments,repay_amount" : NULL;
     o->categorical = opt(c, a, "categorical"), o->numeric = opt(c, a, "numeric");
     uint64_t mb;
     int rc;
@@ -2559,12 +2588,14 @@ static int score_train(const command_t *c, const args_t *a) {
             cJSON_AddNumberToObject(o2, "bins", f.bin->nbins);
             cJSON_AddNumberToObject(o2, "iv", f.iv);
             cJSON_AddBoolToObject(o2, "kept", f.kept);
+            if (f.iv > 0.5) cJSON_AddBoolToObject(o2, "suspect", 1);
             cJSON_AddItemToArray(fs, o2);
         }
         tl_scorecard_stats_t st;
         tl_scorecard_stats(sc, &st);
         cJSON_AddNumberToObject(j, "rows", st.rows);
         cJSON_AddNumberToObject(j, "bads", st.bads);
+        cJSON_AddNumberToObject(j, "without_outcome", (double)(t.read - t.rejected) - st.rows);
         cJSON_AddNumberToObject(j, "auc", st.auc);
         cJSON_AddNumberToObject(j, "ks", st.ks);
         cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
@@ -2572,14 +2603,17 @@ static int score_train(const command_t *c, const args_t *a) {
         if (opt(c, a, "json")) {
             print_json(j);
         } else {
-            printf("scorecard on %.0f rows (%.0f bad) from %llu read, %llu rejected: %s\n", st.rows,
-                   st.bads, (unsigned long long)t.read, (unsigned long long)t.rejected, path);
+            printf("scorecard on %.0f rows (%.0f bad) of %llu read: %llu rejected, %.0f without an "
+                   "outcome: %s\n", st.rows, st.bads, (unsigned long long)t.read,
+                   (unsigned long long)t.rejected, (double)(t.read - t.rejected) - st.rows, path);
             printf("%-28s %-12s %5s %8s\n", "feature", "type", "bins", "IV");
             for (uint32_t k = 0; k < nf; k++) {
                 tl_score_feature_t f;
                 tl_scorecard_feature(sc, k, &f);
-                printf("%-28s %-12s %5u %8.4f%s\n", f.name, f.categorical ? "categorical" : "numeric",
-                       f.bin->nbins, f.iv, f.kept ? "" : "  (left out)");
+                printf("%-28s %-12s %5u %8.4f%s%s\n", f.name, f.categorical ? "categorical" : "numeric",
+                       f.bin->nbins, f.iv, f.kept ? "" : "  (left out)",
+                       f.iv > 0.5 ? "  (IV above 0.5: too good to be true? check it is known "
+                                    "before the outcome)" : "");
             }
             printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
                    2 * st.auc - 1, (double)(t1 - t0) / 1000);
@@ -2613,7 +2647,7 @@ static int score_apply(const command_t *c, const args_t *a) {
     }
     tl_scorer_t *s = NULL;
     rc = tl_scorer_new(sc, &t, &s, &eb);
-    const char *idn = opt(c, a, "id");
+    const char *idn = opt(c, a, "id") ? opt(c, a, "id") : opt(c, a, "users") ? "user" : NULL;
     uint32_t idc = idn ? tl_table_column(&t, idn) : TL_NONE;
     if (!rc && idn && idc == TL_NONE) {
         tl_errbuf_set(&eb, "--id %s: no such column", idn);

@@ -14,6 +14,7 @@
 
 #include "core/core.h"
 #include "ingest/ingest.h"
+#include "profile/profile.h"
 
 /* ---- binning ---------------------------------------------------------------- */
 
@@ -148,6 +149,11 @@ void tl_scorer_free(tl_scorer_t *s);
 void tl_scorer_row(const tl_scorer_t *s, uint32_t row, tl_score_t *out);
 /* The row's outcome: 1 bad, 0 good, -1 missing or no target column. */
 int tl_scorer_bad(const tl_scorer_t *s, uint32_t row);
+
+/* The users' profiles as a table: a "user" column with each id, then every
+ * profile column as text (empty when unknown), so the store's users can be
+ * scored and trained on like any file (target "defaulted", bad "yes"). */
+int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, tl_table_t *out);
 
 /* ---- validation and monitoring ---------------------------------------------------- */
 
