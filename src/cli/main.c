@@ -2429,6 +2429,7 @@ static const optspec_t SCORE_OPTS[] = {
     {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
     {"min-share", 1, "train, cv: least share of rows in a bin (default 0.05)"},
     {"max-bins", 1, "train, cv: most bins of a feature besides missing (default 8)"},
+    {"prebins", 1, "train, cv: quantile bins of a number before merging (default 20)"},
     {"trend", 1, "train, cv: auto, ascending, descending or none (default auto)"},
     {"chi-merge", 1, "train, cv: neighbouring bins merge while their chi-square is below this "
                      "(default 0: every split the other rules allow; 3.841: merge bins not different "
@@ -2495,8 +2496,16 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
     return rc;
 }
 
+/* `propensity` is the scorecard machinery aimed at a good event (a product
+ * taken up): finer bins in any shape, every feature, any sign. */
+static int is_propensity(const command_t *c) { return strcmp(c->name, "propensity") == 0; }
+
 static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     tl_score_opts_default(o);
+    if (is_propensity(c)) {
+        o->bin.trend = TL_TREND_NONE, o->bin.prebins = 50, o->bin.max_bins = 20;
+        o->bin.min_share = 0.02, o->min_iv = 0, o->any_sign = 1;
+    }
     const char *preset = opt(c, a, "preset");
     int gc = preset && strcmp(preset, "german-credit") == 0,
         bank = preset && strcmp(preset, "bank-marketing") == 0;
@@ -2513,19 +2522,23 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     o->id = opt(c, a, "id") ? opt(c, a, "id") : users ? "user" : NULL;
     /* the store's repayment counts record what happened after the credit was
      * granted, defaults included: they would leak the outcome */
-    o->exclude = opt(c, a, "exclude") ? opt(c, a, "exclude") : users ? "repayments,repay_amount" : NULL;
+    o->exclude = opt(c, a, "exclude") ? opt(c, a, "exclude")
+                 : users              ? "repayments,repay_amount"
+                 : bank && is_propensity(c) ? "duration" /* known only after the call */
+                                      : NULL;
     o->categorical = opt(c, a, "categorical"), o->numeric = opt(c, a, "numeric");
-    uint64_t mb;
+    uint64_t mb, pb;
     int rc;
     if ((rc = opt_f64(c, a, "min-iv", o->min_iv, 0, 10, &o->min_iv)) ||
         (rc = opt_f64(c, a, "min-share", o->bin.min_share, 0, 0.5, &o->bin.min_share)) ||
         (rc = opt_f64(c, a, "chi-merge", o->bin.chi_merge, 0, 1e6, &o->bin.chi_merge)) ||
         (rc = opt_u64(c, a, "max-bins", o->bin.max_bins, 2, 100, &mb)) ||
+        (rc = opt_u64(c, a, "prebins", o->bin.prebins, 2, 1000, &pb)) ||
         (rc = opt_f64(c, a, "base-points", o->base_points, -1e6, 1e6, &o->base_points)) ||
         (rc = opt_f64(c, a, "base-odds", o->base_odds, 1e-6, 1e6, &o->base_odds)) ||
         (rc = opt_f64(c, a, "pdo", o->pdo, 1e-3, 1e6, &o->pdo)))
         return rc;
-    o->bin.max_bins = (uint32_t)mb;
+    o->bin.max_bins = (uint32_t)mb, o->bin.prebins = (uint32_t)pb;
     if (!o->target) return die_usage(c, "give --target COLUMN");
     const char *tr = opt(c, a, "trend");
     if (tr) {
@@ -2549,9 +2562,10 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     return 0;
 }
 
-static void scorecard_path(const args_t *a, const char *given, char *out, size_t cap) {
+static void scorecard_path(const command_t *c, const args_t *a, const char *given, char *out,
+                           size_t cap) {
     if (given) snprintf(out, cap, "%s", given);
-    else snprintf(out, cap, "%s/models/scorecard.json", data_dir(a));
+    else snprintf(out, cap, "%s/models/%s.json", data_dir(a), is_propensity(c) ? "propensity" : "scorecard");
 }
 
 static int score_train(const command_t *c, const args_t *a) {
@@ -2563,7 +2577,7 @@ static int score_train(const command_t *c, const args_t *a) {
     if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
     tl_scorecard_t *sc = NULL;
     char path[4300];
-    scorecard_path(a, opt(c, a, "out"), path, sizeof path);
+    scorecard_path(c, a, opt(c, a, "out"), path, sizeof path);
     if (!opt(c, a, "out")) {
         char dir[4300];
         snprintf(dir, sizeof dir, "%s/models", data_dir(a));
@@ -2603,8 +2617,9 @@ static int score_train(const command_t *c, const args_t *a) {
         if (opt(c, a, "json")) {
             print_json(j);
         } else {
-            printf("scorecard on %.0f rows (%.0f bad) of %llu read: %llu rejected, %.0f without an "
-                   "outcome: %s\n", st.rows, st.bads, (unsigned long long)t.read,
+            printf("%s on %.0f rows (%.0f %s) of %llu read: %llu rejected, %.0f without an "
+                   "outcome: %s\n", is_propensity(c) ? "propensity model" : "scorecard", st.rows,
+                   st.bads, is_propensity(c) ? "took it up" : "bad", (unsigned long long)t.read,
                    (unsigned long long)t.rejected, (double)(t.read - t.rejected) - st.rows, path);
             printf("%-28s %-12s %5s %8s\n", "feature", "type", "bins", "IV");
             for (uint32_t k = 0; k < nf; k++) {
@@ -2631,7 +2646,7 @@ static const char BAND_NAMES[TL_NBANDS + 1] = "ABCDE";
 static int load_scorecard(const command_t *c, const args_t *a, tl_scorecard_t **sc,
                           tl_errbuf_t *eb) {
     char path[4300];
-    scorecard_path(a, opt(c, a, "model"), path, sizeof path);
+    scorecard_path(c, a, opt(c, a, "model"), path, sizeof path);
     return tl_scorecard_load(path, sc, eb);
 }
 
@@ -2661,14 +2676,21 @@ static int score_apply(const command_t *c, const args_t *a) {
         char idbuf[32];
         snprintf(idbuf, sizeof idbuf, "%u", r + 1);
         const char *id = idc != TL_NONE ? tl_table_cell(&t, r, idc) : idbuf;
-        if (json) {
-            cJSON *o = cJSON_CreateObject(), *rs = cJSON_AddArrayToObject(o, "reasons");
+        if (is_propensity(c) && !json) {
+            printf("%-12s p %.4f\n", id, res.pd);
+        } else if (json) {
+            cJSON *o = cJSON_CreateObject(), *rs = NULL;
             cJSON_AddStringToObject(o, "id", id);
-            cJSON_AddNumberToObject(o, "score", res.score);
-            cJSON_AddNumberToObject(o, "pd", res.pd);
-            char band[2] = {BAND_NAMES[res.band], 0};
-            cJSON_AddStringToObject(o, "band", band);
-            for (int k = 0; k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
+            if (is_propensity(c)) { /* the chance of taking it up is all there is to say */
+                cJSON_AddNumberToObject(o, "p", res.pd);
+            } else {
+                rs = cJSON_AddArrayToObject(o, "reasons");
+                cJSON_AddNumberToObject(o, "score", res.score);
+                cJSON_AddNumberToObject(o, "pd", res.pd);
+                char band[2] = {BAND_NAMES[res.band], 0};
+                cJSON_AddStringToObject(o, "band", band);
+            }
+            for (int k = 0; rs && k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
                 tl_score_feature_t f;
                 tl_scorecard_feature(sc, res.reasons[k], &f);
                 cJSON_AddItemToArray(rs, cJSON_CreateString(f.name));
@@ -2838,8 +2860,7 @@ static int score_cv(const command_t *c, const args_t *a) {
     return rc ? fail_err("score", rc, &eb) : EXIT_OK;
 }
 
-static int cmd_score(int argc, char **argv) {
-    const command_t *c = command_named("score");
+static int run_score(const command_t *c, int argc, char **argv) {
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
@@ -2849,6 +2870,11 @@ static int cmd_score(int argc, char **argv) {
     if (strcmp(a.pos[0], "cv") == 0) return score_cv(c, &a);
     if (strcmp(a.pos[0], "report") == 0) return score_report(c, &a);
     return die_usage(c, "%s: give train, apply, report or cv", a.pos[0]);
+}
+
+static int cmd_score(int argc, char **argv) { return run_score(command_named("score"), argc, argv); }
+static int cmd_propensity(int argc, char **argv) {
+    return run_score(command_named("propensity"), argc, argv);
 }
 
 static int cmd_report(int argc, char **argv) {
@@ -2933,6 +2959,12 @@ static const command_t COMMANDS[] = {
      "outcomes (AUC, KS, calibration by score decile, default rate per band) and with "
      "--baseline gives the PSI of the score and of every feature; cv gives the AUC of "
      "stratified folds.", SCORE_OPTS, cmd_score},
+    {"propensity", "propensity train|apply|report|cv --csv FILE [--preset P] --target COL "
+     "--bad-value EVENT [options]", "The chance that a user takes up an offer: the scorecard's "
+     "binning and logistic regression aimed at the event (--bad-value, e.g. yes), with finer "
+     "bins in any shape (50 pre-bins, up to 20 bins of at least 2 %), every feature and any "
+     "sign; apply gives each row's p. The bank-marketing preset leaves out duration, which is "
+     "known only after the call.", SCORE_OPTS, cmd_propensity},
     {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
      "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
      "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},

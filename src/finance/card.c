@@ -247,7 +247,7 @@ static int train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8
         rc = tl_logit_fit(w, x.n, p, x.bad, o->l2, beta, eb);
         again = 0;
         for (uint32_t a = 0; !rc && a < p; a++)
-            if (beta[a + 1] >= 0) sc->f[which[a]].kept = 0, again = 1;
+            if (!o->any_sign && beta[a + 1] >= 0) sc->f[which[a]].kept = 0, again = 1;
     }
     if (!rc) {
         sc->base_points = o->base_points, sc->base_odds = o->base_odds, sc->pdo = o->pdo;

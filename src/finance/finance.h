@@ -99,6 +99,7 @@ typedef struct {
     const char *exclude;      /* comma-separated columns not to use */
     const char *categorical;  /* comma-separated columns to treat as categories */
     const char *numeric;      /* comma-separated columns that must be numbers */
+    int any_sign;             /* keep features whose coefficient has the wrong sign */
 } tl_score_opts_t;
 
 void tl_score_opts_default(tl_score_opts_t *o);

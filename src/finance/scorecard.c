@@ -317,6 +317,7 @@ typedef struct {
     const double *beta;
     double *z, *eta, *h, *g;
     uint32_t rows, q;
+    double ll; /* log-likelihood of the half at beta */
 } logit_job_t;
 
 #define LOGIT_INLINE_Q 16 /* up to this many columns one fused pass beats BLAS */
@@ -325,6 +326,7 @@ static void *logit_part(void *arg) {
     logit_job_t *j = arg;
     uint32_t q = j->q;
     memset(j->h, 0, (size_t)q * q * sizeof *j->h), memset(j->g, 0, q * sizeof *j->g);
+    j->ll = 0;
     if (!j->rows) return NULL;
     if (q <= LOGIT_INLINE_Q) { /* one pass: the row's score, weight, gradient and Hessian */
         double h[LOGIT_INLINE_Q * LOGIT_INLINE_Q] = {0}, g[LOGIT_INLINE_Q] = {0};
@@ -332,7 +334,9 @@ static void *logit_part(void *arg) {
             const double *xr = j->xi + (size_t)r * q;
             double e = 0;
             for (uint32_t k = 0; k < q; k++) e += xr[k] * j->beta[k];
-            double pr = 1 / (1 + exp(-e)), w = pr * (1 - pr), d = j->y[r] - pr;
+            double ex = exp(-fabs(e)), pr = e >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
+            double w = pr * (1 - pr), d = j->y[r] - pr;
+            j->ll += j->y[r] * e - (fmax(e, 0) + log1p(ex));
             for (uint32_t a = 0; a < q; a++) {
                 double wa = w * xr[a];
                 g[a] += d * xr[a];
@@ -346,7 +350,9 @@ static void *logit_part(void *arg) {
                 0.0, j->eta, 1);
     /* z = sqrt(w) [1 x] for the Hessian; eta becomes y - p for the gradient */
     for (uint32_t r = 0; r < j->rows; r++) {
-        double pr = 1 / (1 + exp(-j->eta[r])), w = sqrt(pr * (1 - pr));
+        double e = j->eta[r], ex = exp(-fabs(e)), pr = e >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
+        double w = sqrt(pr * (1 - pr));
+        j->ll += j->y[r] * e - (fmax(e, 0) + log1p(ex));
         for (uint32_t k = 0; k < q; k++) j->z[(size_t)r * q + k] = w * j->xi[(size_t)r * q + k];
         j->eta[r] = j->y[r] - pr;
     }
@@ -361,7 +367,7 @@ int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, doub
                  double *beta, tl_errbuf_t *eb) {
     uint32_t q = p + 1, half = n / 2; /* with the intercept; rows split over two cores */
     double *z = malloc((size_t)(n ? n : 1) * q * sizeof *z), *h = malloc(2 * (size_t)q * q * sizeof *h);
-    double *g = malloc(2 * (size_t)q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
+    double *g = malloc(4 * (size_t)q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
     double *xi = malloc((size_t)(n ? n : 1) * q * sizeof *xi);
     if (!z || !h || !g || !eta || !xi) {
         free(z), free(h), free(g), free(eta), free(xi);
@@ -376,33 +382,42 @@ int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, doub
     ybar = n ? ybar / n : 0.5;
     memset(beta, 0, q * sizeof *beta);
     if (ybar > 0 && ybar < 1) beta[0] = log(ybar / (1 - ybar)); /* start at the base rate */
-    logit_job_t jobs[2] = {{xi, y, beta, z, eta, h, g, half, q},
+    logit_job_t jobs[2] = {{xi, y, beta, z, eta, h, g, half, q, 0},
                            {xi + (size_t)half * q, y + half, beta, z + (size_t)half * q, eta + half,
-                            h + (size_t)q * q, g + q, n - half, q}};
+                            h + (size_t)q * q, g + q, n - half, q, 0}};
     openblas_set_num_threads(1); /* the two halves are the parallelism */
     int rc = TL_EINVAL;
-    double last = INFINITY;
-    for (int it = 0; it < 100; it++) {
+    double last = INFINITY, best = -INFINITY, *prev = g + 2 * (size_t)q, *step = prev + q;
+    for (int it = 0, halvings = 0; it < 200; it++) {
         pthread_t th;
         int threaded = pthread_create(&th, NULL, logit_part, &jobs[1]) == 0;
         logit_part(&jobs[0]);
         if (threaded) pthread_join(th, NULL);
         else logit_part(&jobs[1]);
+        double ll = jobs[0].ll + jobs[1].ll, taken = 0;
+        for (uint32_t k = 1; k < q; k++) ll -= 0.5 * l2 * beta[k] * beta[k];
+        if (!isfinite(ll)) break;
+        if (ll < best - 1e-9 * fabs(best)) { /* worse: go half as far from the last point */
+            if (++halvings > 40) break;
+            for (uint32_t k = 0; k < q; k++) step[k] *= 0.5, beta[k] = prev[k] + step[k];
+            continue;
+        }
+        halvings = 0, best = ll;
         for (uint32_t k = 0; k < q * q; k++) h[k] += h[(size_t)q * q + k];
         for (uint32_t k = 0; k < q; k++) g[k] += g[q + k];
         for (uint32_t k = 1; k < q; k++) h[(size_t)k * q + k] += l2, g[k] -= l2 * beta[k];
         for (uint32_t k = 0; k < q; k++) h[(size_t)k * q + k] += 1e-9; /* separable data */
         if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)q, 1, h, (lapack_int)q, g, 1)) break;
-        double step = 0;
-        for (uint32_t k = 0; k < q; k++) beta[k] += g[k], step = fmax(step, fabs(g[k]));
-        if (!isfinite(step)) break;
+        for (uint32_t k = 0; k < q; k++)
+            prev[k] = beta[k], step[k] = g[k], beta[k] += g[k], taken = fmax(taken, fabs(g[k]));
+        if (!isfinite(taken)) break;
         /* Newton's error after a step is about the square of the step, once
          * the steps shrink that fast: then 1e-2 leaves ~1e-4 at most */
-        if (step < 1e-6 || (step < 1e-2 && step < 0.1 * last)) {
+        if (taken < 1e-6 || (taken < 1e-2 && taken < 0.1 * last)) {
             rc = 0;
             break;
         }
-        last = step;
+        last = taken;
     }
     if (rc)
         tl_errbuf_set(eb, "logistic regression did not converge (separable data?); raise the "
