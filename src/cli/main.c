@@ -696,6 +696,10 @@ static int cmd_demo(int argc, char **argv) {
                          "--by", "age"};
         if ((rc = run_cmd("eval", i == 1 ? 8 : 6, eargv))) return rc;
     }
+    printf("\n== 12. a credit scorecard on the users' profiles, checked by decile and band\n");
+    fflush(stdout);
+    char *strain[] = {"train", "--users"}, *sreport[] = {"report", "--users"};
+    if ((rc = run_cmd("score", 2, strain)) || (rc = run_cmd("score", 2, sreport))) return rc;
     return EXIT_OK;
 }
 
@@ -2621,15 +2625,23 @@ static int score_train(const command_t *c, const args_t *a) {
                    "outcome: %s\n", is_propensity(c) ? "propensity model" : "scorecard", st.rows,
                    st.bads, is_propensity(c) ? "took it up" : "bad", (unsigned long long)t.read,
                    (unsigned long long)t.rejected, (double)(t.read - t.rejected) - st.rows, path);
-            printf("%-28s %-12s %5s %8s\n", "feature", "type", "bins", "IV");
+            printf("%-28s %-12s %5s %8s\n", "feature kept", "type", "bins", "IV");
+            uint32_t out = 0;
             for (uint32_t k = 0; k < nf; k++) {
                 tl_score_feature_t f;
                 tl_scorecard_feature(sc, k, &f);
+                if (!f.kept && !(f.iv > 0.5)) {
+                    out++;
+                    continue;
+                }
                 printf("%-28s %-12s %5u %8.4f%s%s\n", f.name, f.categorical ? "categorical" : "numeric",
                        f.bin->nbins, f.iv, f.kept ? "" : "  (left out)",
                        f.iv > 0.5 ? "  (IV above 0.5: too good to be true? check it is known "
                                     "before the outcome)" : "");
             }
+            if (out)
+                printf("%u more candidates left out (IV below %g, one bin, or a coefficient of the "
+                       "wrong sign; --json lists them)\n", out, o.min_iv);
             printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
                    2 * st.auc - 1, (double)(t1 - t0) / 1000);
             cJSON_Delete(j);
