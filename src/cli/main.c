@@ -2412,8 +2412,15 @@ static int cmd_similar(int argc, char **argv) {
 
 /* ---- report --------------------------------------------------------------------- */
 
-static const optspec_t REPORT_OPTS[] = {{"html", 1, "write the report to this HTML file"},
-                                        {NULL, 0, NULL}};
+static const optspec_t REPORT_OPTS[] = {
+    {"html", 1, "write the report to this HTML file"},
+    {"model", 1, "scorecard: the scorecard file (default DATA/models/scorecard.json)"},
+    {"csv", 1, "scorecard: the population with outcomes, a delimited file"},
+    {"preset", 1, "scorecard: german-credit or bank-marketing, the file's layout"},
+    {"users", 0, "scorecard: the store's users by their profiles"},
+    {"baseline", 1, "scorecard: an earlier population to measure stability against"},
+    {"rejects", 1, "scorecard: write every rejected record to this CSV file"},
+    {NULL, 0, NULL}};
 
 /* ---- score ------------------------------------------------------------------------ */
 
@@ -2744,6 +2751,20 @@ static void print_bucket(const char *label, const tl_score_bucket_t *b) {
            b->rows ? (double)b->bads / b->rows : 0, b->pd, b->lo, b->hi);
 }
 
+/* The population to check (--csv or --users) and, with --baseline, the
+ * earlier one in the same layout. */
+static int monitor_tables(const command_t *c, const args_t *a, tl_table_t *t, tl_table_t *base,
+                          tl_errbuf_t *eb) {
+    const char *bpath = opt(c, a, "baseline");
+    int rc = score_table(c, a, t, eb);
+    if (!rc && bpath) {
+        tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
+        table_rejects_t r = {NULL, 0};
+        rc = tl_table_read(bpath, &to, base, on_table_reject, &r, eb);
+    }
+    return rc;
+}
+
 /* Validation on a table with outcomes, and stability against a baseline. */
 static int score_report(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
@@ -2752,12 +2773,7 @@ static int score_report(const command_t *c, const args_t *a) {
     if (rc) return fail_err("score", rc, &eb);
     tl_table_t t = {0}, base = {0};
     const char *bpath = opt(c, a, "baseline");
-    rc = score_table(c, a, &t, &eb);
-    if (!rc && bpath) {
-        tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
-        table_rejects_t r = {NULL, 0};
-        rc = tl_table_read(bpath, &to, &base, on_table_reject, &r, &eb);
-    }
+    rc = monitor_tables(c, a, &t, &base, &eb);
     tl_score_validation_t v;
     uint32_t nf = tl_scorecard_nfeatures(sc);
     double spsi = NAN, *fpsi = malloc((nf ? nf : 1) * sizeof *fpsi);
@@ -2889,14 +2905,34 @@ static int cmd_propensity(int argc, char **argv) {
     return run_score(command_named("propensity"), argc, argv);
 }
 
+static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
+    tl_errbuf_t eb = {{0}};
+    tl_scorecard_t *sc = NULL;
+    int rc = load_scorecard(c, a, &sc, &eb);
+    if (rc) return fail_err("report", rc, &eb);
+    tl_table_t t = {0}, base = {0};
+    const char *bpath = opt(c, a, "baseline");
+    rc = monitor_tables(c, a, &t, &base, &eb);
+    if (!rc) rc = tl_scorecard_report_html(sc, &t, bpath ? &base : NULL, html, &eb);
+    tl_table_fini(&t);
+    tl_table_fini(&base);
+    tl_scorecard_free(sc);
+    if (rc > 0) return rc;
+    if (rc) return fail_err("report", rc, &eb);
+    printf("wrote %s\n", html);
+    return EXIT_OK;
+}
+
 static int cmd_report(int argc, char **argv) {
     const command_t *c = command_named("report");
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     const char *html = opt(c, &a, "html");
-    if (a.npos != 1 || strcmp(a.pos[0], "profiles") != 0 || !html)
-        return die_usage(c, "say profiles --html FILE");
+    if (a.npos != 1 || (strcmp(a.pos[0], "profiles") != 0 && strcmp(a.pos[0], "scorecard") != 0) ||
+        !html)
+        return die_usage(c, "say profiles --html FILE or scorecard --html FILE");
+    if (strcmp(a.pos[0], "scorecard") == 0) return report_scorecard(c, &a, html);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
@@ -2977,9 +3013,12 @@ static const command_t COMMANDS[] = {
      "bins in any shape (50 pre-bins, up to 20 bins of at least 2 %), every feature and any "
      "sign; apply gives each row's p. The bank-marketing preset leaves out duration, which is "
      "known only after the call.", SCORE_OPTS, cmd_propensity},
-    {"report", "report profiles --html FILE", "An offline HTML page of the profiles: key "
-     "figures, lifecycle, category tastes, RFM segments and grid, the stored segments and "
-     "clusters, with inline SVG charts.", REPORT_OPTS, cmd_report},
+    {"report", "report profiles|scorecard --html FILE [options]", "Offline HTML pages with "
+     "inline SVG charts. profiles: key figures, lifecycle, category tastes, RFM segments and "
+     "grid, the stored segments and clusters. scorecard (--csv FILE or --users, with "
+     "outcomes; --baseline FILE): goods and bads over the score, KS curve, default rate by "
+     "band, calibration by decile, PSI, and every kept feature's bins, WOE and points.",
+     REPORT_OPTS, cmd_report},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},

@@ -184,6 +184,13 @@ int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_
                      double *score_psi, double *feature_psi, tl_errbuf_t *eb);
 const char *tl_psi_reading(double psi);
 
+/* An offline HTML page of the scorecard on t (with outcomes): key figures,
+ * goods and bads over the score, the KS curve, default rate by band,
+ * calibration by decile, PSI against base (may be NULL), and each kept
+ * feature's bins with WOE and points. */
+int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
+                             const tl_table_t *base, const char *path, tl_errbuf_t *eb);
+
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);

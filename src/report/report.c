@@ -96,28 +96,84 @@ static void fmt_num(char *out, size_t cap, double v) {
 void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *const *labels,
                     const double *values, const char *unit) {
     const int row = 22, left = 190, width = 560;
-    double max = 0;
-    for (int i = 0; i < n; i++)
-        if (values[i] > max) max = values[i];
+    /* negative values grow left from a zero line */
+    double lo = 0, hi = 0;
+    for (int i = 0; i < n; i++) {
+        if (values[i] > hi) hi = values[i];
+        if (values[i] < lo) lo = values[i];
+    }
+    double span = hi - lo > 0 ? hi - lo : 1, zero = left + (-lo) / span * width;
     tl_buf_t *b = &r->b;
     tl_buf_printf(b, "<figure><figcaption>");
     esc(b, caption);
     tl_buf_printf(b, "</figcaption><svg width=\"%d\" height=\"%d\" role=\"img\">", left + width + 150,
                   n * row + 6);
     const char *color = PALETTE[r->nchart++ % 8];
+    if (lo < 0)
+        tl_buf_printf(b, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>", zero,
+                      zero, n * row + 6);
     for (int i = 0; i < n; i++) {
-        double w = max > 0 && values[i] > 0 ? values[i] / max * width : 0;
+        double v = isnan(values[i]) ? 0 : values[i], w = fabs(v) / span * width;
+        double x = v < 0 ? zero - w : zero;
         char num[32];
         fmt_num(num, sizeof num, values[i]);
         tl_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, i * row + 16);
         esc(b, labels[i]);
-        tl_buf_printf(b, "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
-                         "<title>", left, i * row + 4, w, row - 6, color);
+        tl_buf_printf(b, "</text><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
+                         "<title>", x, i * row + 4, w, row - 6, color);
         esc(b, labels[i]);
         tl_buf_printf(b, ": %s%s%s</title></rect><text x=\"%.1f\" y=\"%d\">%s%s%s</text>", num,
-                      unit && *unit ? " " : "", unit ? unit : "", left + w + 6, i * row + 16, num,
-                      unit && *unit ? " " : "", unit ? unit : "");
+                      unit && *unit ? " " : "", unit ? unit : "", (v < 0 ? zero : x + w) + 6,
+                      i * row + 16, num, unit && *unit ? " " : "", unit ? unit : "");
     }
+    tl_buf_printf(b, "</svg></figure>\n");
+}
+
+void tl_report_lines(tl_report_t *r, const char *caption, int n, const double *x, int nseries,
+                     const double *y, const char *const *names, const char *xlabel) {
+    const int left = 56, top = 14, width = 620, height = 240;
+    double x0 = INFINITY, x1 = -INFINITY, y0 = 0, y1 = -INFINITY;
+    for (int i = 0; i < n; i++) x0 = fmin(x0, x[i]), x1 = fmax(x1, x[i]);
+    for (int i = 0; i < n * nseries; i++)
+        if (!isnan(y[i])) y0 = fmin(y0, y[i]), y1 = fmax(y1, y[i]);
+    if (!(x1 > x0)) x1 = x0 + 1;
+    if (!(y1 > y0)) y1 = y0 + 1;
+    tl_buf_t *b = &r->b;
+    tl_buf_printf(b, "<figure><figcaption>");
+    esc(b, caption);
+    tl_buf_printf(b, "</figcaption><svg width=\"%d\" height=\"%d\" role=\"img\">", left + width + 250,
+                  top + height + 40);
+    /* axes with their ends labelled */
+    char a[32], c[32];
+    tl_buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>"
+                     "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>",
+                  left, top + height, left + width, top + height, left, top, left, top + height);
+    fmt_num(a, sizeof a, x0), fmt_num(c, sizeof c, x1);
+    tl_buf_printf(b, "<text x=\"%d\" y=\"%d\">%s</text><text x=\"%d\" y=\"%d\" "
+                     "text-anchor=\"end\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
+                  left, top + height + 16, a, left + width, top + height + 16, c, left + width / 2,
+                  top + height + 32);
+    esc(b, xlabel);
+    fmt_num(a, sizeof a, y0), fmt_num(c, sizeof c, y1);
+    tl_buf_printf(b, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>"
+                     "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
+                  left - 6, top + height, a, left - 6, top + 10, c);
+    for (int s = 0; s < nseries; s++) {
+        const char *color = PALETTE[(r->nchart + s) % 8];
+        tl_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+        for (int i = 0; i < n; i++) {
+            double v = y[(size_t)s * n + i];
+            if (isnan(v)) continue;
+            tl_buf_printf(b, "%.1f,%.1f ", left + (x[i] - x0) / (x1 - x0) * width,
+                          top + height - (v - y0) / (y1 - y0) * height);
+        }
+        tl_buf_printf(b, "\"/><rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                         "<text x=\"%d\" y=\"%d\">", left + width + 14, top + s * 20, color,
+                      left + width + 32, top + s * 20 + 11);
+        esc(b, names[s]);
+        tl_buf_printf(b, "</text>");
+    }
+    r->nchart += nseries;
     tl_buf_printf(b, "</svg></figure>\n");
 }
 

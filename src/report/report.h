@@ -17,9 +17,14 @@ void tl_report_heading(tl_report_t *r, const char *text);
 void tl_report_para(tl_report_t *r, const char *text);
 /* Key figures shown as tiles: n labels and values (already formatted). */
 void tl_report_tiles(tl_report_t *r, int n, const char *const *labels, const char *const *values);
-/* A horizontal bar chart of n labelled values. */
+/* A horizontal bar chart of n labelled values (negative ones grow left of
+ * a zero line). */
 void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *const *labels,
                     const double *values, const char *unit);
+/* Lines of nseries series over the same n x values (y is nseries x n,
+ * NaN skips a point), with a legend of their names. */
+void tl_report_lines(tl_report_t *r, const char *caption, int n, const double *x, int nseries,
+                     const double *y, const char *const *names, const char *xlabel);
 /* A heat map of rows x cols counts (row 0 drawn on top). */
 void tl_report_heatmap(tl_report_t *r, const char *caption, int rows, int cols,
                        const char *const *row_labels, const char *const *col_labels,

@@ -154,6 +154,19 @@ import json, sys
 w, b = json.load(open(sys.argv[1]))
 assert set(w) == {"id", "p"} and w["id"] == "worst" and 0 < b["p"] < w["p"] < 1, (w, b)' "$TMP/pa.json"
 
+# the scorecard's HTML page
+"$TAILOR" report scorecard --html "$TMP/card.html" --csv "$TMP/shifted.csv" --baseline "$TMP/apps.csv" --model "$M" >/dev/null
+check "report scorecard: exit 0" "$?" 0
+check_cmd "report scorecard: every section, chart and kept feature" python3 -c '
+import re, sys
+h = open(sys.argv[1]).read()
+for s in ("Goods and bads over the score", "Default rate by band", "Calibration by score decile",
+          "Stability against the baseline", "The scorecard", "income", "utilisation", "region",
+          "shifted"):
+    assert s in h, s
+assert h.count("<svg") == 4 + 3 and h.count("<polyline") == 6, (h.count("<svg"), h.count("<polyline"))
+assert not re.search(r"\bnan\b|\binf\b", h)' "$TMP/card.html"
+
 # errors
 "$TAILOR" score train --csv "$TMP/apps.csv" --target nothing --out "$TMP/x.json" >/dev/null 2>"$TMP/err"
 check "train with an unknown target: exit 1" "$?" 1
