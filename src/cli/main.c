@@ -1531,27 +1531,6 @@ static int cmd_segment(int argc, char **argv) {
 
 static const optspec_t TAG_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
 
-static int read_file(const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return TL_ENOENT;
-    tl_buf_t b;
-    tl_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = tl_buf_append(&b, chunk, n))) break;
-    if (!rc && ferror(f)) rc = TL_EIO;
-    fclose(f);
-    if (!rc && !b.data) rc = tl_buf_append(&b, "", 0);
-    if (rc) {
-        tl_buf_fini(&b);
-        return rc;
-    }
-    *out = b.data;
-    return 0;
-}
-
 static int cmd_tag(int argc, char **argv) {
     const command_t *c = command_named("tag");
     args_t a;
@@ -1562,7 +1541,7 @@ static int cmd_tag(int argc, char **argv) {
         return die_usage(c, "say apply FILE or list");
     tl_errbuf_t eb = {{0}};
     char *rules = NULL;
-    if (apply && (rc = read_file(a.pos[1], &rules))) {
+    if (apply && (rc = tl_read_file(a.pos[1], &rules, NULL))) {
         fprintf(stderr, "tailor tag apply: %s: cannot read the file\n", a.pos[1]);
         return EXIT_FAIL;
     }
@@ -2905,6 +2884,176 @@ static int cmd_propensity(int argc, char **argv) {
     return run_score(command_named("propensity"), argc, argv);
 }
 
+/* ---- offers ------------------------------------------------------------------------- */
+
+static const optspec_t OFFERS_OPTS[] = {
+    {"scene", 1, "home (default), purchase, travel, promotion or idle: what the policy's scene "
+                 "rules look for"},
+    {"category", 1, "the scene's category, e.g. electronics or travel (scene_category)"},
+    {"amount", 1, "the scene's amount, e.g. the basket just bought (scene_amount)"},
+    {"n", 1, "how many offers (default 3)"},
+    {"policy", 1, "the lending policy file (default: the built-in one, see --print-policy)"},
+    {"print-policy", 0, "print the built-in policy and stop"},
+    {"score", 1, "the scorecard for bands and PD (default DATA/models/scorecard.json)"},
+    {"explain", 0, "also list the blocked offers with the rule, and the ineligible ones"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+/* Blocked offers are kept, with the rule, in DATA/offers.log (JSON Lines). */
+static void log_blocked(const args_t *a, const char *user, const tl_offer_t *f, uint32_t n) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/offers.log", data_dir(a));
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    FILE *out = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!out) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!f[i].blocked) continue;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "at", at);
+        cJSON_AddStringToObject(j, "user", user);
+        cJSON_AddStringToObject(j, "product", f[i].id);
+        cJSON *b = cJSON_AddArrayToObject(j, "blocked_by");
+        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f[i].blocks[k]));
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) fprintf(out, "%s\n", txt);
+        free(txt);
+        cJSON_Delete(j);
+    }
+    fclose(out);
+}
+
+static cJSON *offer_json(const tl_offer_t *f) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "product", f->id);
+    cJSON_AddStringToObject(o, "kind", f->kind);
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddNumberToObject(o, "expected_value", f->value);
+    cJSON_AddNumberToObject(o, "takeup", f->takeup);
+    cJSON_AddNumberToObject(o, "amount", f->amount);
+    cJSON_AddNumberToObject(o, "apr", f->apr);
+    cJSON_AddNumberToObject(o, "term_months", f->term);
+    cJSON_AddBoolToObject(o, "scene", f->scene);
+    cJSON_AddStringToObject(o, "disclosure", f->disclosure);
+    if (f->blocked) {
+        cJSON *b = cJSON_AddArrayToObject(o, "blocked_by");
+        for (int k = 0; k < f->nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f->blocks[k]));
+    }
+    if (!f->eligible) cJSON_AddStringToObject(o, "not_eligible", f->error ? f->error : f->eligibility);
+    else if (f->losing) cJSON_AddStringToObject(o, "losing", "the expected loss exceeds the margin");
+    return o;
+}
+
+static int cmd_offers(int argc, char **argv) {
+    const command_t *c = command_named("offers");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (opt(c, &a, "print-policy")) {
+        fputs(TL_OFFERS_DEFAULT_POLICY, stdout);
+        return EXIT_OK;
+    }
+    if (a.npos != 1) return die_usage(c, "give one USER");
+    uint64_t n;
+    tl_offer_scene_t scene = {opt(c, &a, "category"), NAN};
+    if ((rc = opt_u64(c, &a, "n", 3, 1, 1000, &n)) ||
+        (rc = opt_f64(c, &a, "amount", NAN, 0, 1e12, &scene.amount)))
+        return rc;
+    const char *sname = opt(c, &a, "scene") ? opt(c, &a, "scene") : "home";
+    tl_errbuf_t eb = {{0}};
+    char *policy = NULL;
+    if (opt(c, &a, "policy") && (rc = tl_read_file(opt(c, &a, "policy"), &policy, NULL))) {
+        tl_errbuf_set(&eb, "%s: cannot read the policy", opt(c, &a, "policy"));
+        return fail_err("offers", rc, &eb);
+    }
+    tl_store_t *st = NULL;
+    tl_profiles_t *p = NULL;
+    tl_scorecard_t *sc = NULL;
+    tl_offers_t *o = NULL;
+    tl_offer_t *f = NULL;
+    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
+        rc = TL_ENOENT;
+    }
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    char card[4300];
+    if (opt(c, &a, "score")) snprintf(card, sizeof card, "%s", opt(c, &a, "score"));
+    else snprintf(card, sizeof card, "%s/models/scorecard.json", data_dir(&a));
+    if (!rc && tl_scorecard_load(card, &sc, &eb) != 0) {
+        if (opt(c, &a, "score")) rc = TL_ENOENT;
+        else fprintf(stderr, "tailor offers: no scorecard (%s): no one has a credit band, so "
+                             "credit offers are blocked; train one with `tailor score train --users`\n",
+                     card), eb.msg[0] = 0;
+    }
+    if (!rc) rc = tl_offers_new(st, p, sc, policy, &scene, u, &o, &eb);
+    uint32_t total = 0;
+    if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
+    if (!rc) total = tl_offers_for(o, u, sname, f);
+    if (!rc) log_blocked(&a, a.pos[0], f, total);
+    if (!rc) {
+        int explain = opt(c, &a, "explain") != NULL;
+        uint32_t shown = 0;
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "offers"), *ex = NULL;
+        cJSON_AddStringToObject(j, "user", a.pos[0]);
+        cJSON_AddStringToObject(j, "scene", sname);
+        if (explain) ex = cJSON_AddArrayToObject(j, "not_offered");
+        for (uint32_t i = 0; i < total; i++) {
+            int offerable = f[i].eligible && !f[i].blocked && !f[i].losing;
+            if (offerable && shown < n) cJSON_AddItemToArray(arr, offer_json(&f[i])), shown++;
+            else if (!offerable && ex) cJSON_AddItemToArray(ex, offer_json(&f[i]));
+        }
+        if (opt(c, &a, "json")) {
+            print_json(j);
+        } else {
+            printf("offers for %s (scene %s):\n", a.pos[0], sname);
+            cJSON *it;
+            int r = 1;
+            cJSON_ArrayForEach(it, arr) {
+                printf("%2d. %s  %s  (value %.2f%s)\n    %s\n", r++,
+                       cJSON_GetObjectItem(it, "product")->valuestring,
+                       cJSON_GetObjectItem(it, "name")->valuestring,
+                       cJSON_GetObjectItem(it, "expected_value")->valuedouble,
+                       cJSON_IsTrue(cJSON_GetObjectItem(it, "scene")) ? ", brought forward by the scene" : "",
+                       cJSON_GetObjectItem(it, "disclosure")->valuestring);
+            }
+            if (r == 1) printf("  none\n");
+            if (ex) {
+                printf("not offered:\n");
+                cJSON_ArrayForEach(it, ex) {
+                    cJSON *b = cJSON_GetObjectItem(it, "blocked_by"), *ne = cJSON_GetObjectItem(it, "not_eligible"),
+                          *lo = cJSON_GetObjectItem(it, "losing");
+                    printf("  %s  %s: %s", cJSON_GetObjectItem(it, "product")->valuestring,
+                           cJSON_GetObjectItem(it, "name")->valuestring,
+                           b ? "blocked: " : ne ? "not eligible: " : "not made: ");
+                    if (b) {
+                        cJSON *r;
+                        int first = 1;
+                        cJSON_ArrayForEach(r, b) printf("%s%s", first ? "" : "; ", r->valuestring), first = 0;
+                        printf("\n");
+                    } else {
+                        printf("%s\n", ne ? ne->valuestring : lo->valuestring);
+                    }
+                }
+            }
+            cJSON_Delete(j);
+        }
+    }
+    free(f);
+    tl_offers_free(o);
+    tl_scorecard_free(sc);
+    tl_profile_free(p);
+    tl_store_close(st);
+    free(policy);
+    return rc ? fail_err("offers", rc, &eb) : EXIT_OK;
+}
+
 static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
     tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
@@ -3013,6 +3162,14 @@ static const command_t COMMANDS[] = {
      "bins in any shape (50 pre-bins, up to 20 bins of at least 2 %), every feature and any "
      "sign; apply gives each row's p. The bank-marketing preset leaves out duration, which is "
      "known only after the call.", SCORE_OPTS, cmd_propensity},
+    {"offers", "offers USER [--scene S] [--category C] [--amount X] [--explain] [--json]",
+     "Financial offers for a user: the products whose eligibility holds, with those the scene "
+     "brings forward first and then by expected value (take-up x margin x amount - PD x loss x "
+     "amount for credit), each with its risk disclosure. The lending policy (--policy FILE; "
+     "--print-policy shows the built-in one) blocks credit for band E, high debt to income, an "
+     "overdue on record, minors and users without the credit_offers consent; every blocked "
+     "offer is logged with its rule in DATA/offers.log and shown by --explain.", OFFERS_OPTS,
+     cmd_offers},
     {"report", "report profiles|scorecard --html FILE [options]", "Offline HTML pages with "
      "inline SVG charts. profiles: key figures, lifecycle, category tastes, RFM segments and "
      "grid, the stored segments and clusters. scorecard (--csv FILE or --users, with "

@@ -72,6 +72,9 @@ typedef struct {
     size_t len, cap;
 } tl_buf_t;
 
+/* Reads a whole file into a NUL-terminated string (*out, caller frees;
+ * *len its length when len is given). 0, TL_ENOENT, TL_EIO or TL_ENOMEM. */
+int tl_read_file(const char *path, char **out, size_t *len);
 void tl_buf_init(tl_buf_t *b);
 void tl_buf_fini(tl_buf_t *b);
 int tl_buf_reserve(tl_buf_t *b, size_t extra);

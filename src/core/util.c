@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -120,6 +121,28 @@ int tl_parse_i64(const char *s, size_t n, int64_t *out) {
         v = v * 10 + d;
     }
     *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+int tl_read_file(const char *path, char **out, size_t *len) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return TL_ENOENT;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = tl_buf_append(&b, chunk, n);
+    if (!rc && ferror(f)) rc = TL_EIO;
+    fclose(f);
+    if (!rc) rc = tl_buf_append(&b, "", 1); /* the terminating NUL */
+    if (rc) {
+        tl_buf_fini(&b);
+        return rc;
+    }
+    if (len) *len = b.len - 1;
+    *out = b.data;
     return 0;
 }
 

@@ -714,22 +714,14 @@ static int load_feature(const cJSON *o, feat_t *f) {
 
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
+    char *text;
+    size_t len;
+    int rc = tl_read_file(path, &text, &len);
+    if (rc == TL_ENOENT)
         tl_errbuf_set(eb, "%s: no such scorecard; train one with `tailor score train`", path);
-        return TL_ENOENT;
-    }
-    tl_buf_t b;
-    tl_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (!rc && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        if (tl_buf_append(&b, chunk, n)) rc = TL_ENOMEM;
-    fclose(fp);
-    cJSON *j = rc ? NULL : cJSON_ParseWithLength(b.data, b.len);
-    tl_buf_fini(&b);
     if (rc) return rc;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, CARD_FORMAT) != 0) {
         cJSON_Delete(j);

@@ -191,6 +191,50 @@ const char *tl_psi_reading(double psi);
 int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
                              const tl_table_t *base, const char *path, tl_errbuf_t *eb);
 
+/* ---- financial offers (offers.c) ---------------------------------------------------- */
+
+/* The policy used when none is given: its lines show the format. */
+extern const char TL_OFFERS_DEFAULT_POLICY[];
+
+/* What just happened, for the scene rules (scene_category, scene_amount). */
+typedef struct {
+    const char *category;
+    double amount; /* NaN: none */
+} tl_offer_scene_t;
+
+typedef struct tl_offers tl_offers_t;
+
+/* Reads the catalogue, parses the policy (NULL: the default), adds the
+ * policy's columns to p (credit_band and pd from sc, which may be NULL:
+ * then no one has a band; income_band, debt_ratio, consent_*; the scene for
+ * user) and evaluates every eligibility, block and scene over all users. A
+ * product whose eligibility does not compile is offered to nobody (its
+ * error is kept); a policy rule that does not compile is an error. */
+int tl_offers_new(tl_store_t *st, tl_profiles_t *p, const tl_scorecard_t *sc, const char *policy,
+                  const tl_offer_scene_t *scene, uint32_t user, tl_offers_t **out,
+                  tl_errbuf_t *eb);
+void tl_offers_free(tl_offers_t *o);
+uint32_t tl_offers_nproducts(const tl_offers_t *o);
+
+typedef struct {
+    uint32_t product;
+    const char *id, *kind, *name, *disclosure; /* borrowed from the catalogue */
+    const char *eligibility;
+    double apr, term, amount;                  /* amount: the typical one */
+    double takeup, value;                      /* expected value of making the offer */
+    int eligible, credit, scene;               /* scene: brought forward by it */
+    int losing;                                /* expected loss above the margin: not made */
+    const char *blocked;                       /* the first policy rule that blocks it, or NULL */
+    const char *blocks[8];                     /* every rule that blocks it (the first 8) */
+    int nblocks;
+    const char *error;                         /* the eligibility does not compile */
+} tl_offer_t;
+
+/* Every product for user, in order: offerable (the scene's first, then by
+ * expected value), blocked, not eligible, losing. out needs
+ * tl_offers_nproducts() entries; returns how many. scene may be NULL. */
+uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out);
+
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);
