@@ -624,6 +624,45 @@ static const optspec_t DEMO_OPTS[] = {
 
 static int run_cmd(const char *name, int argc, char **argv);
 
+/* Two users with offers and one whose credit the policy blocks, the first
+ * such in the store (names into out; "" when there is none). */
+static int demo_offer_users(const char *dir, char out[3][64]) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_profiles_t *p = NULL;
+    tl_scorecard_t *sc = NULL;
+    tl_offers_t *o = NULL;
+    tl_offer_t *f = NULL;
+    char card[4300];
+    snprintf(card, sizeof card, "%s/models/scorecard.json", dir);
+    memset(out, 0, 3 * sizeof *out);
+    int rc = tl_store_open(dir, TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    if (!rc && !users) rc = TL_ENOMEM;
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    if (!rc) rc = tl_scorecard_load(card, &sc, &eb);
+    tl_offer_scene_t none = {NULL, NAN};
+    if (!rc) rc = tl_offers_new(st, p, sc, NULL, &none, TL_NONE, &o, &eb);
+    if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
+    int got = 0, blocked = 0;
+    for (uint32_t u = 0; !rc && u < tl_dict_count(users) && (got < 2 || !blocked); u++) {
+        uint32_t n = tl_offers_for(o, u, NULL, f);
+        int offers = 0, blocks = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            offers += f[i].eligible && !f[i].blocked && !f[i].losing;
+            blocks += f[i].eligible && f[i].blocked != NULL;
+        }
+        int k = offers && !blocks && got < 2 ? got++ : blocks && !blocked ? (blocked = 1, 2) : -1;
+        if (k >= 0) snprintf(out[k], sizeof out[k], "%s", tl_dict_str(users, u, NULL));
+    }
+    free(f);
+    tl_offers_free(o);
+    tl_scorecard_free(sc);
+    tl_profile_free(p);
+    tl_store_close(st);
+    return rc ? fail_err("demo", rc, &eb) : 0;
+}
+
 static int cmd_demo(int argc, char **argv) {
     const command_t *c = command_named("demo");
     args_t a;
@@ -700,6 +739,15 @@ static int cmd_demo(int argc, char **argv) {
     fflush(stdout);
     char *strain[] = {"train", "--users"}, *sreport[] = {"report", "--users"};
     if ((rc = run_cmd("score", 2, strain)) || (rc = run_cmd("score", 2, sreport))) return rc;
+    printf("\n== 13. financial offers: two users, then one the lending policy turns down, "
+           "and why\n");
+    fflush(stdout);
+    char shown[3][64];
+    if ((rc = demo_offer_users(dir, shown))) return rc;
+    for (int k = 0; k < 3; k++) {
+        char *oargv[] = {shown[k], "--explain"};
+        if (shown[k][0] && (rc = run_cmd("offers", k == 2 ? 2 : 1, oargv))) return rc;
+    }
     return EXIT_OK;
 }
 
