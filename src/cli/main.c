@@ -2468,6 +2468,8 @@ static const optspec_t SCORE_OPTS[] = {
     {"min-share", 1, "train, cv: least share of rows in a bin (default 0.05)"},
     {"max-bins", 1, "train, cv: most bins of a feature besides missing (default 8)"},
     {"prebins", 1, "train, cv: quantile bins of a number before merging (default 20)"},
+    {"special", 1, "train, cv: numeric codes that are not amounts, each its own bin, e.g. 999,-1 "
+                   "(bank-marketing: 999, pdays' never contacted)"},
     {"trend", 1, "train, cv: auto, ascending, descending or none (default auto)"},
     {"chi-merge", 1, "train, cv: neighbouring bins merge while their chi-square is below this "
                      "(default 0: every split the other rules allow; 3.841: merge bins not different "
@@ -2577,6 +2579,15 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
         (rc = opt_f64(c, a, "pdo", o->pdo, 1e-3, 1e6, &o->pdo)))
         return rc;
     o->bin.max_bins = (uint32_t)mb, o->bin.prebins = (uint32_t)pb;
+    static double special[32];
+    const char *sp = opt(c, a, "special") ? opt(c, a, "special") : bank ? "999" : NULL;
+    for (o->bin.nspecial = 0; sp && *sp;) {
+        size_t len = strcspn(sp, ",");
+        if (o->bin.nspecial == 32 || tl_parse_f64(sp, len, &special[o->bin.nspecial]))
+            return die_usage(c, "--special: give up to 32 numbers, comma-separated");
+        o->bin.nspecial++, sp += len + (sp[len] == ',');
+    }
+    o->bin.special = special;
     if (!o->target) return die_usage(c, "give --target COLUMN");
     const char *tr = opt(c, a, "trend");
     if (tr) {
@@ -2987,6 +2998,7 @@ static cJSON *offer_json(const tl_offer_t *f) {
     cJSON_AddNumberToObject(o, "term_months", f->term);
     cJSON_AddBoolToObject(o, "scene", f->scene);
     cJSON_AddStringToObject(o, "disclosure", f->disclosure);
+    if (f->credit) cJSON_AddNumberToObject(o, "interest_on_amount", f->interest);
     if (f->blocked) {
         cJSON *b = cJSON_AddArrayToObject(o, "blocked_by");
         for (int k = 0; k < f->nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f->blocks[k]));
@@ -3070,6 +3082,12 @@ static int cmd_offers(int argc, char **argv) {
                        cJSON_GetObjectItem(it, "expected_value")->valuedouble,
                        cJSON_IsTrue(cJSON_GetObjectItem(it, "scene")) ? ", brought forward by the scene" : "",
                        cJSON_GetObjectItem(it, "disclosure")->valuestring);
+                cJSON *in = cJSON_GetObjectItem(it, "interest_on_amount");
+                if (in && in->valuedouble > 0)
+                    printf("    APR %.1f %%, %.0f months: about %.0f in interest on %.0f borrowed\n",
+                           100 * cJSON_GetObjectItem(it, "apr")->valuedouble,
+                           cJSON_GetObjectItem(it, "term_months")->valuedouble, in->valuedouble,
+                           cJSON_GetObjectItem(it, "amount")->valuedouble);
             }
             if (r == 1) printf("  none\n");
             if (ex) {

@@ -612,6 +612,9 @@ int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *e
             }
         } else {
             cJSON_AddItemToObject(o, "cuts", cJSON_CreateDoubleArray(f->bin.cut, (int)f->bin.ncuts));
+            if (f->bin.nspecial)
+                cJSON_AddItemToObject(o, "specials",
+                                      cJSON_CreateDoubleArray(f->bin.special, (int)f->bin.nspecial));
         }
         for (uint32_t k = 0; k < f->bin.nbins; k++) {
             cJSON *b = cJSON_CreateObject();
@@ -698,9 +701,20 @@ static int load_feature(const cJSON *o, feat_t *f) {
             b->cat_bin[c] = (uint32_t)v->valuedouble;
         }
     } else {
-        const cJSON *cuts = cJSON_GetObjectItemCaseSensitive(o, "cuts");
-        if (!cJSON_IsArray(cuts) || (uint32_t)cJSON_GetArraySize(cuts) + 1 != valued) return 0;
-        b->ncuts = valued - 1;
+        const cJSON *cuts = cJSON_GetObjectItemCaseSensitive(o, "cuts"),
+                    *sp = cJSON_GetObjectItemCaseSensitive(o, "specials");
+        b->nspecial = cJSON_IsArray(sp) ? (uint32_t)cJSON_GetArraySize(sp) : 0;
+        if (!cJSON_IsArray(cuts) || b->nspecial > valued) return 0;
+        b->nregular = valued - b->nspecial;
+        if ((uint32_t)cJSON_GetArraySize(cuts) + (b->nregular > 0) != b->nregular) return 0;
+        b->special = malloc((b->nspecial ? b->nspecial : 1) * sizeof *b->special);
+        if (!b->special) return 0;
+        for (uint32_t k = 0; k < b->nspecial; k++) {
+            const cJSON *v = cJSON_GetArrayItem(sp, (int)k);
+            if (!cJSON_IsNumber(v)) return 0;
+            b->special[k] = v->valuedouble;
+        }
+        b->ncuts = b->nregular ? b->nregular - 1 : 0;
         b->cut = malloc((b->ncuts ? b->ncuts : 1) * sizeof *b->cut);
         if (!b->cut) return 0;
         for (uint32_t c = 0; c < b->ncuts; c++) {

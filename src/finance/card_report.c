@@ -20,6 +20,8 @@ static void bin_label(const tl_score_feature_t *f, uint32_t k, char *out, size_t
     const tl_binning_t *b = f->bin;
     if (k == b->missing) {
         snprintf(out, cap, "missing");
+    } else if (!f->categorical && k >= b->nregular) {
+        snprintf(out, cap, "code %g", b->special[k - b->nregular]);
     } else if (!f->categorical) {
         if (b->ncuts == 0) snprintf(out, cap, "any value");
         else if (k == 0) snprintf(out, cap, "<= %g", b->cut[0]);

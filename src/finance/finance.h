@@ -29,6 +29,9 @@ typedef struct {
                          * merges bins not different at 95 %) */
     tl_trend_t trend;   /* numeric: the bad rate must rise (ASC) or fall (DESC)
                          * with the value; AUTO takes the direction of the data */
+    const double *special; /* numeric codes that are not amounts (999: never
+                            * contacted), each a bin of its own when seen */
+    uint32_t nspecial;
 } tl_bin_opts_t;
 
 void tl_bin_opts_default(tl_bin_opts_t *o);
@@ -43,14 +46,17 @@ typedef struct {
 } tl_column_t;
 
 /* Bins of one feature. Numeric bin k < ncuts holds x <= cut[k] (the first
- * such k), bin ncuts the rest; categorical codes map through cat_bin. The
- * missing bin, when training had missing values, is the last. A value the
- * training never saw (a missing value then, a new category) goes to the
+ * such k), bin ncuts the rest (when there are values besides the special
+ * ones: nregular bins); then one bin per special code seen; categorical
+ * codes map through cat_bin. The missing bin, when training had missing
+ * values, is the last. A value the training never saw (a missing value
+ * then, a new category, a number without regular bins) goes to the
  * riskiest bin. */
 typedef struct {
     int categorical;
-    uint32_t nbins, ncuts, ncat;
+    uint32_t nbins, ncuts, ncat, nregular, nspecial;
     double *cut;        /* ncuts ascending */
+    double *special;    /* nspecial codes, bins nregular .. nregular + nspecial - 1 */
     uint32_t *cat_bin;  /* ncat entries */
     uint32_t missing;   /* the missing bin or TL_NONE */
     double *good, *bad; /* rows per bin */
@@ -221,6 +227,7 @@ typedef struct {
     const char *id, *kind, *name, *disclosure; /* borrowed from the catalogue */
     const char *eligibility;
     double apr, term, amount;                  /* amount: the typical one */
+    double interest;                           /* credit: simple interest on amount over the term */
     double takeup, value;                      /* expected value of making the offer */
     int eligible, credit, scene;               /* scene: brought forward by it */
     int losing;                                /* expected loss above the margin: not made */

@@ -466,6 +466,7 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
         f->amount = pr->lo > 0 && pr->hi > 0 ? sqrt(pr->lo * pr->hi) : pr->hi;
         const kind_t *k = kind_named((tl_offers_t *)o, pr->kind, 0);
         f->credit = k && k->credit;
+        f->interest = f->credit && pr->apr > 0 && pr->term > 0 ? f->amount * pr->apr * pr->term / 12 : 0;
         for (int s = 0; scene && s < o->nscene; s++) {
             const scene_t *sc = &o->scene[s];
             if (strcmp(sc->name, scene) != 0 || !sc->mask[user]) continue;

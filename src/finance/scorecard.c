@@ -27,7 +27,7 @@ void tl_bin_opts_default(tl_bin_opts_t *o) {
 }
 
 void tl_binning_fini(tl_binning_t *b) {
-    free(b->cut), free(b->cat_bin), free(b->good), free(b->bad), free(b->woe);
+    free(b->cut), free(b->cat_bin), free(b->good), free(b->bad), free(b->woe), free(b->special);
     memset(b, 0, sizeof *b);
 }
 
@@ -172,7 +172,7 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
     out->categorical = col->categorical;
     out->missing = TL_NONE;
     uint32_t np = 0; /* pre-bins */
-    double mg = 0, mb = 0; /* missing goods, bads */
+    double mg = 0, mb = 0, *sg = NULL, *sb = NULL; /* missing and special goods, bads */
     bins_t s = {0};
     vb_t *v = NULL;
     rc_t *order = NULL;
@@ -181,10 +181,26 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
         v = malloc((size_t)(n ? n : 1) * sizeof *v);
         if (!v) return TL_ENOMEM;
         uint32_t nv = 0;
-        for (uint32_t r = 0; r < n; r++) {
-            if (isnan(col->num[r])) bad[r] ? mb++ : mg++;
-            else v[nv++] = (vb_t){col->num[r], bad[r]};
+        out->special = malloc((o->nspecial ? o->nspecial : 1) * sizeof *out->special);
+        sg = calloc(o->nspecial ? o->nspecial : 1, sizeof *sg);
+        sb = calloc(o->nspecial ? o->nspecial : 1, sizeof *sb);
+        if (!out->special || !sg || !sb) {
+            rc = TL_ENOMEM;
+            goto done;
         }
+        for (uint32_t r = 0; r < n; r++) {
+            double x = col->num[r];
+            uint32_t sp = 0;
+            while (sp < o->nspecial && o->special[sp] != x) sp++;
+            if (isnan(x)) bad[r] ? mb++ : mg++;
+            else if (sp < o->nspecial) bad[r] ? sb[sp]++ : sg[sp]++;
+            else v[nv++] = (vb_t){x, bad[r]};
+        }
+        for (uint32_t sp = 0; sp < o->nspecial; sp++) /* the codes seen keep a bin */
+            if (sg[sp] + sb[sp] > 0) {
+                out->special[out->nspecial] = o->special[sp];
+                sg[out->nspecial] = sg[sp], sb[out->nspecial] = sb[sp], out->nspecial++;
+            }
         rc = sort_vb(v, nv);
         if (rc) goto done;
         uint32_t pre = o->prebins ? o->prebins : 1;
@@ -252,7 +268,8 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
             for (; p <= s.last[k]; p++) out->cat_bin[order[p].c] = k;
     }
     if (rc) goto done;
-    out->nbins = s.n + (mg + mb > 0);
+    out->nregular = s.n;
+    out->nbins = s.n + out->nspecial + (mg + mb > 0);
     out->good = malloc((out->nbins ? out->nbins : 1) * sizeof *out->good);
     out->bad = malloc((out->nbins ? out->nbins : 1) * sizeof *out->bad);
     out->woe = malloc((out->nbins ? out->nbins : 1) * sizeof *out->woe);
@@ -261,9 +278,11 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
         goto done;
     }
     for (uint32_t k = 0; k < s.n; k++) out->good[k] = s.g[k], out->bad[k] = s.b[k];
+    for (uint32_t k = 0; k < out->nspecial; k++)
+        out->good[s.n + k] = sg[k], out->bad[s.n + k] = sb[k];
     if (mg + mb > 0) {
-        out->missing = s.n;
-        out->good[s.n] = mg, out->bad[s.n] = mb;
+        out->missing = out->nbins - 1;
+        out->good[out->missing] = mg, out->bad[out->missing] = mb;
     }
     rc = finish_woe(out);
     if (!rc && out->categorical) { /* categories never seen: the riskiest bin */
@@ -278,7 +297,7 @@ int tl_bin_fit(const tl_column_t *col, const uint8_t *bad, uint32_t n, const tl_
         free(seen);
     }
 done:
-    free(v), free(order), free(s.g), free(s.b), free(s.last);
+    free(v), free(order), free(s.g), free(s.b), free(s.last), free(sg), free(sb);
     if (rc) tl_binning_fini(out);
     return rc;
 }
@@ -298,6 +317,9 @@ uint32_t tl_bin_of(const tl_binning_t *b, const tl_column_t *col, uint32_t row) 
     }
     double x = col->num[row];
     if (isnan(x)) return b->missing != TL_NONE ? b->missing : riskiest(b);
+    for (uint32_t k = 0; k < b->nspecial; k++)
+        if (b->special[k] == x) return b->nregular + k;
+    if (!b->nregular) return riskiest(b);
     uint32_t lo = 0, hi = b->ncuts; /* first cut >= x */
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;

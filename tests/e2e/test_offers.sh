@@ -79,6 +79,10 @@ home, buy = (json.load(open(p)) for p in sys.argv[1:3])
 v = [o["expected_value"] for o in home["offers"]]
 assert v and v == sorted(v, reverse=True) and min(v) >= 0, v
 assert all(o["disclosure"] for o in home["offers"]), home
+for o in home["offers"]:
+    if "interest_on_amount" in o:  # credit: simple interest on the typical amount over the term
+        want = o["amount"] * o["apr"] * o["term_months"] / 12 if o["apr"] > 0 and o["term_months"] > 0 else 0
+        assert abs(o["interest_on_amount"] - want) < 1e-6 * max(1, want), o
 first = buy["offers"][0]
 assert first["scene"] and first["kind"] == "instalment", buy["offers"][:2]
 scene = [o["scene"] for o in buy["offers"]]

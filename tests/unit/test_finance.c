@@ -85,6 +85,23 @@ static void test_numeric_bins(void **state) {
     assert_int_equal(tl_bin_fit(&col, bad, 1000, &o, &b), 0);
     for (uint32_t k = 0; k < b.nbins; k++) assert_true(b.good[k] + b.bad[k] >= 400);
     tl_binning_fini(&b);
+    /* a special code keeps a bin of its own after the regular ones, before
+     * the missing one, and never joins the quantiles */
+    for (uint32_t r = 0; r < 100; r++) x[1000 + r] = r % 2 ? -1 : NAN; /* 50 codes, 50 missing */
+    const double codes[] = {-1, 12345}; /* the second never seen: no bin */
+    o.min_share = 0.05, o.special = codes, o.nspecial = 2;
+    assert_int_equal(tl_bin_fit(&col, bad, 1100, &o, &b), 0);
+    assert_int_equal(b.nspecial, 1);
+    assert_int_equal(b.nbins, b.nregular + 2);
+    assert_int_equal(b.missing, b.nbins - 1);
+    assert_true(b.cut[0] >= 0); /* -1 is not a value */
+    double code = -1;
+    tl_column_t one_code = {0, &code, NULL, 0};
+    assert_int_equal(tl_bin_of(&b, &one_code, 0), b.nregular);
+    assert_true(b.good[b.nregular] + b.bad[b.nregular] == 50);
+    check_woe(&b);
+    tl_binning_fini(&b);
+    o.special = NULL, o.nspecial = 0;
     /* without bads there is no WOE */
     uint8_t none[1000] = {0};
     assert_int_equal(tl_bin_fit(&col, none, 1000, &o, &b), TL_EINVAL);
