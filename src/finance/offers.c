@@ -91,10 +91,17 @@ struct tl_offers {
     double *pd; /* per user, NaN without a score */
 };
 
-static kind_t *kind_named(tl_offers_t *o, const char *name, int add) {
+static const kind_t *kind_find(const tl_offers_t *o, const char *name) {
     for (int k = 0; k < o->nkind; k++)
         if (strcmp(o->kind[k].name, name) == 0) return &o->kind[k];
-    if (!add || o->nkind == MAX_KINDS) return NULL;
+    return NULL;
+}
+
+/* The kind of that name, added when new (NULL when the table is full). */
+static kind_t *kind_named(tl_offers_t *o, const char *name) {
+    const kind_t *found = kind_find(o, name);
+    if (found) return &o->kind[found - o->kind];
+    if (o->nkind == MAX_KINDS) return NULL;
     kind_t *k = &o->kind[o->nkind++];
     snprintf(k->name, sizeof k->name, "%s", name);
     return k;
@@ -138,7 +145,7 @@ static int parse_policy(tl_offers_t *o, const char *text, tl_errbuf_t *eb) {
         char *rest = s + n;
         if (strcmp(word, "credit") == 0) {
             for (char *k = strtok(rest, ", \t"); k; k = strtok(NULL, ", \t")) {
-                kind_t *kd = kind_named(o, k, 1);
+                kind_t *kd = kind_named(o, k);
                 if (!kd) return policy_error(eb, line, "too many kinds");
                 kd->credit = 1;
             }
@@ -177,7 +184,7 @@ static int parse_policy(tl_offers_t *o, const char *text, tl_errbuf_t *eb) {
                 snprintf(o->income_band[o->nincome], sizeof o->income_band[0], "%s", name);
                 o->income[o->nincome++] = v;
             } else {
-                kind_t *kd = kind_named(o, name, 1);
+                kind_t *kd = kind_named(o, name);
                 if (!kd) return policy_error(eb, line, "too many kinds");
                 if (word[0] == 't') kd->takeup = v;
                 else kd->margin = v;
@@ -464,7 +471,7 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
         f->eligibility = pr->eligibility;
         f->eligible = pr->mask[user], f->error = pr->error;
         f->amount = pr->lo > 0 && pr->hi > 0 ? sqrt(pr->lo * pr->hi) : pr->hi;
-        const kind_t *k = kind_named((tl_offers_t *)o, pr->kind, 0);
+        const kind_t *k = kind_find(o, pr->kind);
         f->credit = k && k->credit;
         f->interest = f->credit && pr->apr > 0 && pr->term > 0 ? f->amount * pr->apr * pr->term / 12 : 0;
         for (int s = 0; scene && s < o->nscene; s++) {
