@@ -12,6 +12,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ enum {
     S_SOURCE_ADD,
     S__N
 };
+_Static_assert(S__N <= TL__STORE_NSTMT, "raise TL__STORE_NSTMT");
 
 static const char *const SQL[S__N] = {
     [S_DICT_INS] = "INSERT INTO dict(kind, first, n, ids) VALUES (?1, ?2, ?3, ?4)",
@@ -91,32 +93,24 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, expr TEXT NOT NULL,"
     "  created INTEGER) WITHOUT ROWID;"
+    /* campaigns (src/campaign): definitions as JSON, runs, do-not-contact
+     * and feedback */
+    "CREATE TABLE IF NOT EXISTS campaigns(id TEXT PRIMARY KEY, def TEXT NOT NULL,"
+    "  status TEXT NOT NULL, created INTEGER, runs INTEGER NOT NULL DEFAULT 0, last_at INTEGER,"
+    "  event_seq INTEGER NOT NULL DEFAULT 0, sends INTEGER NOT NULL DEFAULT 0,"
+    "  cost REAL NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS campaign_runs(campaign TEXT, run INTEGER, at INTEGER,"
+    "  started INTEGER, counts TEXT, PRIMARY KEY(campaign, run)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS dnc(user INTEGER, channel TEXT, reason TEXT, at INTEGER,"
+    "  campaign TEXT, PRIMARY KEY(user, channel)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
+    "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source INTEGER,"
+    "  line INTEGER, UNIQUE(source, line));"
     /* No unique index: a re-import recognises its quarantined rows through
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
     "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT);";
 
-struct tl_store {
-    char *dir;
-    int readonly, lockfd, in_batch;
-    sqlite3 *db;
-    sqlite3_stmt *st[S__N];
-    tl_sealer_t seal;
-    int have_key;
-    tl_evlog_t log;
-    tl_dict_t *dict[TL_D__N];
-    uint32_t dict_committed[TL_D__N];
-    tl_hset_t fps;
-    int fps_loaded;
-    uint64_t expect; /* events the caller expects to add */
-    uint64_t *batch_fp; /* fingerprints added in this batch, for rollback */
-    size_t nbatch_fp, cap_batch_fp;
-    tl_buf_t tmp, tmp2;
-    char *last_source; /* the path whose sources id is last_source_id */
-    int64_t last_source_id;
-    tl_hset_t qfps;     /* fingerprints of last_source's quarantined rows */
-    int qfps_loaded;
-};
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -166,6 +160,13 @@ static int meta_set_i64(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *
     sqlite3_bind_int64(q, 2, v);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing meta");
     return 0;
+}
+
+int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb) {
+    return meta_get_i64(s, key, out, eb);
+}
+int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
+    return meta_set_i64(s, key, v, eb);
 }
 
 const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
@@ -356,6 +357,7 @@ void tl_store_close(tl_store_t *s) {
     for (int i = 0; i < S__N; i++) sqlite3_finalize(s->st[i]);
     if (s->db) sqlite3_close(s->db);
     tl__evlog_close(&s->log);
+    tl__applogs_close(s);
     for (int k = 0; k < TL_D__N; k++) tl_dict_free(s->dict[k]);
     tl_hset_fini(&s->fps);
     free(s->batch_fp);
@@ -456,6 +458,7 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     if (!s->in_batch) return 0;
     int rc = tl__evlog_flush(&s->log, eb);
     if (!rc) rc = write_dicts(s, eb);
+    if (!rc) rc = tl__applogs_flush(s, eb);
     if (!rc && s->log.end != s->log.committed) {
         rc = meta_set_i64(s, "log_len", (int64_t)s->log.end, eb);
         if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(s->log.nevents + s->log.pending), eb);
@@ -467,6 +470,7 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     }
     s->in_batch = 0;
     tl__evlog_mark_committed(&s->log);
+    tl__applogs_mark_committed(s);
     for (int k = 0; k < TL_D__N; k++)
         if (s->dict[k]) s->dict_committed[k] = tl_dict_count(s->dict[k]);
     s->nbatch_fp = 0;
@@ -477,6 +481,7 @@ void tl_store_rollback(tl_store_t *s) {
     if (!s->in_batch) return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     tl__evlog_rollback(&s->log);
+    tl__applogs_rollback(s);
     for (int k = 0; k < TL_D__N; k++)
         if (s->dict[k] && tl_dict_truncate(s->dict[k], s->dict_committed[k]) != 0) {
             /* Could not shrink for lack of memory: drop it; it reloads on use. */
@@ -976,6 +981,87 @@ int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_e
         rc = fn(n, cols, arg);
     }
     if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "running a query");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Binds args by the letters of types: i int64_t, d double, t text (NULL:
+ * SQL NULL). */
+static int bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
+    for (int k = 0; types[k]; k++) {
+        int rc;
+        switch (types[k]) {
+        case 'i': rc = sqlite3_bind_int64(q, k + 1, va_arg(ap, int64_t)); break;
+        case 'd': rc = sqlite3_bind_double(q, k + 1, va_arg(ap, double)); break;
+        case 't': {
+            const char *t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(q, k + 1, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, k + 1);
+            break;
+        }
+        default: return SQLITE_MISUSE;
+        }
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
+int tl_store_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *types, ...) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "preparing a write");
+    va_list ap;
+    va_start(ap, types);
+    int rc = bind_args(q, types, ap);
+    va_end(ap);
+    rc = rc == SQLITE_OK && sqlite3_step(q) == SQLITE_DONE ? 0 : sql_fail(s, eb, "writing");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
+                    const char *types, ...) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return missing_table(s) ? 0 : sql_fail(s, eb, "preparing a query");
+    va_list ap;
+    va_start(ap, types);
+    int rc = bind_args(q, types, ap) == SQLITE_OK ? 0 : sql_fail(s, eb, "binding a query");
+    va_end(ap);
+    int n = sqlite3_column_count(q), step = SQLITE_DONE;
+    const char *cols[64];
+    if (n > 64) n = 64;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        for (int c = 0; c < n; c++) cols[c] = (const char *)sqlite3_column_text(q, c);
+        rc = fn(n, cols, arg);
+    }
+    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "running a query");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int tl_store_consents_asof(tl_store_t *s, const char *const *purposes, int np, int64_t at,
+                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    memset(bits, 0, nusers);
+    sqlite3_stmt *q;
+    /* rows come in key order (user, purpose, at): the last one of each
+     * (user, purpose) up to `at` is the one in force */
+    if (sqlite3_prepare_v2(s->db, "SELECT user, purpose, granted FROM consents WHERE at <= ?1 "
+                           "ORDER BY user, purpose, at, granted",
+                           -1, &q, NULL) != SQLITE_OK)
+        return missing_table(s) ? 0 : sql_fail(s, eb, "reading consents");
+    sqlite3_bind_int64(q, 1, at);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t u = sqlite3_column_int64(q, 0);
+        const char *p = (const char *)sqlite3_column_text(q, 1);
+        if (u < 0 || u >= nusers || !p) continue;
+        for (int k = 0; k < np && k < 8; k++)
+            if (strcmp(p, purposes[k]) == 0) {
+                if (sqlite3_column_int(q, 2)) bits[u] |= (uint8_t)(1u << k);
+                else bits[u] &= (uint8_t)~(1u << k);
+            }
+    }
+    int rc = step == SQLITE_DONE ? 0 : sql_fail(s, eb, "reading consents");
     sqlite3_finalize(q);
     return rc;
 }

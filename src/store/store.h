@@ -228,10 +228,40 @@ typedef struct {
 } tl_store_counts_t;
 int tl_store_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
 
+/* The consents in force at `at`: bit k of bits[u] is set when the latest
+ * record of user u for purposes[k] (k < 8) up to `at` grants it. */
+int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+
 /* Runs a read-only SQL query and calls fn for each row with its columns as
  * text (NULL for SQL NULL). Used by reporting commands; the SQL is ours. */
 typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
 int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* The same with parameters bound by the letters of types (i int64_t,
+ * d double, t text or NULL), and a write: INSERT/UPDATE/DELETE. */
+int tl_store_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
+                    const char *types, ...);
+int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
+
+/* ---- side logs ------------------------------------------------------------ */
+
+/* Append-only files in the data directory (PATH relative to it) committed
+ * with the batch: tl_store_commit writes and fsyncs them and records their
+ * lengths in the same SQLite commit, rollback and a crash leave them as
+ * committed. Open for writing cuts an uncommitted tail; readers see only
+ * committed bytes. A log stays open (and owned by st) until the store
+ * closes; opening the same PATH twice gives the same log. */
+typedef struct tl_applog tl_applog_t;
+int tl_store_applog_open(tl_store_t *st, const char *path, tl_applog_t **out, tl_errbuf_t *eb);
+int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
+/* Bytes in the log including what is not committed yet. */
+uint64_t tl_applog_size(const tl_applog_t *l);
+/* Appends the committed bytes from offset `from` on to out (nothing when
+ * the log does not exist yet). */
+int tl_store_applog_read(tl_store_t *st, const char *path, uint64_t from, tl_buf_t *out,
+                         tl_errbuf_t *eb);
+int tl_store_applog_committed(tl_store_t *st, const char *path, uint64_t *len, tl_errbuf_t *eb);
 
 /* One quarantined record (borrowed for the call). raw is NULL unless the
  * scan was asked for it (it is unsealed then). */

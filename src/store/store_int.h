@@ -61,6 +61,17 @@ int tl__evlog_rollback(tl_evlog_t *lg);
 int tl__evlog_scan(tl_evlog_t *lg, uint32_t want, tl_evblock_fn fn, void *arg, int verify,
                    tl_errbuf_t *eb);
 
+/* ---- side logs (applog.c) ---------------------------------------------- */
+
+/* Called by tl_store_commit before the SQLite commit (write, fsync, record
+ * the new lengths in meta), after it, and by rollback and close. */
+int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb);
+void tl__applogs_mark_committed(tl_store_t *st);
+void tl__applogs_rollback(tl_store_t *st);
+void tl__applogs_close(tl_store_t *st);
+int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
+int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb);
+
 /* ---- sealing (seal.c) --------------------------------------------------- */
 
 #define TL_KEY_BYTES 32
@@ -82,5 +93,32 @@ void tl__sealer_init(tl_sealer_t *s);
 /* Appends nonce || ciphertext of p[0..n) to out. */
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
+
+/* ---- the store ----------------------------------------------------------- */
+
+#define TL__STORE_NSTMT 16
+
+struct tl_store {
+    char *dir;
+    int readonly, lockfd, in_batch;
+    sqlite3 *db;
+    sqlite3_stmt *st[TL__STORE_NSTMT]; /* prepared once (store.c) */
+    tl_sealer_t seal;
+    int have_key;
+    tl_evlog_t log;
+    tl_dict_t *dict[TL_D__N];
+    uint32_t dict_committed[TL_D__N];
+    tl_hset_t fps;
+    int fps_loaded;
+    uint64_t expect; /* events the caller expects to add */
+    uint64_t *batch_fp; /* fingerprints added in this batch, for rollback */
+    size_t nbatch_fp, cap_batch_fp;
+    tl_buf_t tmp, tmp2;
+    char *last_source; /* the path whose sources id is last_source_id */
+    int64_t last_source_id;
+    tl_hset_t qfps;     /* fingerprints of last_source's quarantined rows */
+    int qfps_loaded;
+    struct tl_applog *applogs; /* side logs open for writing */
+};
 
 #endif

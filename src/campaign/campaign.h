@@ -1,0 +1,206 @@
+/* campaign.h -- marketing campaigns: definitions, audiences, scene
+ * triggers, deterministic A/B/n and hold-out assignment, consent and
+ * do-not-contact, frequency caps, quiet hours, budgets, and the delivery
+ * outbox with its exposure and contact logs.
+ *
+ * A campaign is a JSON document (docs/FORMATS.md, "Campaigns") stored in
+ * the `campaigns` table. `tl_campaign_run` decides, for every user in the
+ * audience (or every trigger event since the last run), exactly one of the
+ * TL_DECISIONS and writes:
+ *   DATA/outbox/<channel>.jsonl          one delivery record a line
+ *   DATA/campaigns/<id>/exposures.bin    every decision, hold-out included
+ *   DATA/campaigns/contacts.bin          every contact, for frequency caps
+ * all committed with the run in one store batch, so a run killed half way
+ * leaves nothing behind and a run is never counted twice.
+ *
+ * Assignment is hash(salt, external user id) → bucket 0–9999: stable across
+ * runs, processes and data directories. Every check that could keep a user
+ * from being contacted (consent, do-not-contact, caps, budget) comes before
+ * the hold-out split, so the hold-out is comparable with the arms: it holds
+ * the users who would have been sent the message.
+ */
+#ifndef TL_CAMPAIGN_H
+#define TL_CAMPAIGN_H
+#include "store/store.h"
+
+/* Delivery channels and the consent purpose each needs besides the
+ * campaign's own (NULL: only the campaign's). */
+#define TL_DCHANNELS(X)                                                        \
+    X(PUSH, "push", "marketing_push") X(SMS, "sms", "marketing_sms")          \
+    X(EMAIL, "email", "marketing_email") X(IN_APP, "in_app", NULL)           \
+    X(SOCIAL, "social", NULL) X(STORE_COUPON, "store_coupon", NULL)
+enum {
+#define X(c, s, p) TL_DCH_##c,
+    TL_DCHANNELS(X)
+#undef X
+    TL_DCH__N
+};
+const char *tl_dchannel_name(int ch);
+const char *tl_dchannel_purpose(int ch);
+int tl_dchannel_find(const char *name); /* -1 when unknown */
+
+/* What happened to one user in one run; the counts add up to the audience. */
+#define TL_DECISIONS(X)                                                        \
+    X(SENT, "sent") X(HOLDOUT, "holdout") X(CONTROL, "global_control")        \
+    X(NAMESPACE, "other_namespace") X(NO_CONSENT, "no_consent")               \
+    X(DNC, "do_not_contact") X(CAPPED, "capped") X(QUEUED, "queued")          \
+    X(QUIET, "quiet_hours") X(BUDGET, "budget") X(NO_CONTENT, "no_content")
+enum {
+#define X(c, s) TL_DEC_##c,
+    TL_DECISIONS(X)
+#undef X
+    TL_DEC__N
+};
+const char *tl_decision_name(int d);
+/* Decisions that put a record in the outbox (sent now, or later). */
+#define TL_DEC_DELIVERS(d) ((d) == TL_DEC_SENT || (d) == TL_DEC_QUEUED || (d) == TL_DEC_QUIET)
+/* Decisions that are exposures for measurement: delivered, or would have been. */
+#define TL_DEC_MEASURED(d) (TL_DEC_DELIVERS(d) || (d) == TL_DEC_HOLDOUT)
+
+enum { TL_CAP_ROLLING, TL_CAP_DAY, TL_CAP_WEEK };
+typedef struct {
+    int channel;      /* TL_DCH_*, or -1: any channel */
+    char tag[32];     /* "": contacts of any campaign; else of campaigns with this tag */
+    uint32_t max;
+    int per;          /* TL_CAP_* */
+    int64_t window_ms; /* TL_CAP_ROLLING */
+} tl_cap_t;
+
+enum { TL_CONTENT_RECS, TL_CONTENT_OFFER, TL_CONTENT_COUPON, TL_CONTENT_ITEMS };
+typedef struct {
+    char name[32];
+    double weight;
+    char *content;   /* this arm's content object as JSON (the campaign's when not given) */
+    int content_type;
+    uint32_t n;      /* recommendations / offers per message */
+    char *message;   /* template; NULL: none */
+} tl_arm_t;
+
+enum { TL_SCHED_NOW, TL_SCHED_ONCE, TL_SCHED_DAILY, TL_SCHED_DATES };
+enum { TL_TRIG_NONE, TL_TRIG_EVENT, TL_TRIG_CITY };
+
+#define TL_CAMPAIGN_MAX_ARMS 15
+#define TL_CAMPAIGN_MAX_CAPS 16
+
+typedef struct {
+    char id[65], name[129];
+    char *audience;            /* a segment name or an expression */
+    char *def;                 /* the definition as stored (JSON) */
+    int channels[TL_DCH__N], nchannels; /* in order of preference */
+    tl_arm_t arms[TL_CAMPAIGN_MAX_ARMS];
+    int narms;
+    double holdout;            /* percent */
+    char consent[64];          /* purpose; "" none besides the channels' */
+    tl_cap_t caps[TL_CAMPAIGN_MAX_CAPS];
+    int ncaps;
+    char tags[4][32];
+    int ntags;
+    int transactional;         /* bypasses caps, quiet hours and the global control group */
+    int queue_over_cap;        /* over-cap deliveries wait for the cap instead of being skipped */
+    int quiet_from, quiet_to;  /* minutes after local midnight; from == to: none */
+    int tz_min;                /* local time offset from UTC in minutes */
+    uint64_t salt;
+    char ns[64];               /* mutual-exclusion namespace ("" none) */
+    double ns_from, ns_to;     /* the namespace slice this campaign takes, percent */
+    int priority;
+    int64_t start, end;        /* ms; INT64_MIN / INT64_MAX: open */
+    uint64_t max_sends;        /* 0: no limit */
+    double max_cost;           /* <= 0: no limit */
+    double cost[TL_DCH__N];    /* per send */
+    double margin;             /* share of revenue that is profit, for ROI */
+    double cost_per_conversion;
+    /* schedule or trigger */
+    int sched;
+    int64_t once_at;
+    int daily_min;             /* TL_SCHED_DAILY / DATES: local minutes after midnight */
+    int64_t dates[32];         /* TL_SCHED_DATES: local days (days since epoch) */
+    int ndates;
+    int trig;
+    char trig_event[32], trig_unless[32], trig_category[64];
+    int64_t trig_within, trig_delay, trig_lookback; /* ms */
+    /* attribution */
+    int64_t window_ms;         /* conversions this long after the exposure count */
+    char conversion[4][32];    /* event types that are conversions */
+    int nconversion;
+    int64_t pre_ms;            /* the pre-period for CUPED */
+} tl_campaign_t;
+
+/* Parses and checks a definition. On a bad one returns TL_EBADINPUT with
+ * eb naming the field and what is expected. */
+int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb);
+void tl_campaign_fini(tl_campaign_t *c);
+
+/* Stored campaigns. create refuses an id that exists (TL_EEXIST) unless
+ * replace is set. status: "active", "paused". */
+int tl_campaign_create(tl_store_t *st, const char *json, int replace, tl_campaign_t *out,
+                       tl_errbuf_t *eb);
+int tl_campaign_get(tl_store_t *st, const char *id, tl_campaign_t *c, tl_errbuf_t *eb);
+typedef struct {
+    const char *id, *name, *status;
+    int64_t created, last_at;
+    uint64_t runs, sends;
+    double cost;
+} tl_campaign_info_t;
+typedef int (*tl_campaign_fn)(const tl_campaign_info_t *ci, void *arg);
+int tl_campaign_list(tl_store_t *st, const char *id, tl_campaign_fn fn, void *arg,
+                     tl_errbuf_t *eb);
+int tl_campaign_set_status(tl_store_t *st, const char *id, const char *status, tl_errbuf_t *eb);
+
+/* ---- do-not-contact --------------------------------------------------------- */
+
+/* Reasons: unsubscribed, bounced, complained, manual. channel: a delivery
+ * channel name or "*" for all. */
+int tl_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
+               int64_t at, const char *campaign, tl_errbuf_t *eb);
+
+/* ---- runs ------------------------------------------------------------------- */
+
+/* The content of one delivery: the caller appends a JSON value to out
+ * (recommendations, an offer) for user and arm, or returns 1 when there is
+ * nothing to send to this user. */
+typedef int (*tl_content_fn)(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *out,
+                             void *arg);
+
+typedef struct {
+    int64_t at;                /* the run's time (ms) */
+    const uint8_t *audience;   /* one byte per user index (1 = member); NULL: every user */
+    uint32_t nusers;           /* users the audience covers */
+    tl_content_fn content;     /* for content that depends on the user; may be NULL */
+    void *content_arg;
+    int dry_run;               /* decide and count, write nothing */
+    double global_control;     /* percent of users kept out of every campaign */
+} tl_run_opts_t;
+
+typedef struct {
+    uint64_t run;              /* this run's number (1, 2, ...) */
+    int64_t at;
+    uint64_t audience;         /* users decided (= sum of counts) */
+    uint64_t counts[TL_DEC__N];
+    uint64_t by_arm[TL_CAMPAIGN_MAX_ARMS];     /* sent + queued + quiet, per arm */
+    uint64_t by_channel[TL_DCH__N];
+    uint64_t triggers;         /* trigger events considered */
+    double cost;
+    int due;                   /* 0: the schedule had nothing due at `at` (nothing decided) */
+    int64_t next_due;          /* when it is due next (INT64_MIN: never) */
+} tl_run_result_t;
+
+int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
+                    tl_run_result_t *res, tl_errbuf_t *eb);
+
+/* ---- exposures ---------------------------------------------------------------- */
+
+/* One decision as kept in DATA/campaigns/<id>/exposures.bin (16 bytes,
+ * little-endian): at is when the message went (or would have gone) out. */
+typedef struct {
+    uint32_t user;
+    uint16_t run;
+    uint8_t decision;
+    uint8_t arm_chan; /* arm << 4 | channel; 0xF: none */
+    int64_t at;
+} tl_exposure_t;
+_Static_assert(sizeof(tl_exposure_t) == 16, "exposure record");
+
+/* Every committed exposure record of a campaign (caller frees *out). */
+int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, uint64_t *n,
+                          tl_errbuf_t *eb);
+#endif

@@ -1,0 +1,662 @@
+/* run.c -- one run of a campaign: who is due (audience, schedule or scene
+ * trigger), one decision per user, and the outbox, exposure and contact
+ * records, all committed in one store batch.
+ *
+ * The checks go in this order, each user stopping at the first that fails:
+ *   global control group → namespace slice → a channel with consent and
+ *   without do-not-contact → frequency caps → budget → content →
+ *   hold-out split → quiet hours → sent.
+ * Channels are tried in the campaign's order; the first that passes
+ * consent, do-not-contact and caps is used. Frequency caps count the
+ * contacts of every campaign in DATA/campaigns/contacts.bin that fall in
+ * the rule's window around the send time (calendar days and weeks in local
+ * time; ISO weeks from Monday).
+ *
+ * Triggers: an event of the trigger's type (and category) decided in this
+ * run is one whose decision time, the event's time plus `within` when an
+ * `unless` event may cancel it, falls after the previous run (or the
+ * lookback) and at or before this run's time. So runs at increasing times
+ * see each trigger exactly once. A user gets at most one message a run,
+ * for the latest of their triggers. */
+#include "campaign.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GLOBAL_SALT UINT64_C(0x676c6f62616c6374) /* the global control group */
+#define CONTACTS_LOG "campaigns/contacts.bin"
+
+typedef struct {
+    uint32_t user;
+    uint16_t campaign; /* TL_D_CAMPAIGN index (low 16 bits) */
+    uint8_t chan, pad;
+    int64_t at;
+} contact_t;
+_Static_assert(sizeof(contact_t) == 16, "contact record");
+
+static uint32_t bucket(uint64_t salt, const char *id) {
+    return (uint32_t)(tl_hash64(id, strlen(id), salt) % 10000u);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* Local day number and minute of the day of a UTC time. */
+static int64_t local_day(int64_t ms, int tz) { return floor_div(ms + (int64_t)tz * 60000, TL_MS_PER_DAY); }
+static int local_minute(int64_t ms, int tz) {
+    int64_t l = ms + (int64_t)tz * 60000;
+    return (int)((l - floor_div(l, TL_MS_PER_DAY) * TL_MS_PER_DAY) / 60000);
+}
+/* ISO week: 1970-01-01 was a Thursday. */
+static int64_t local_week(int64_t ms, int tz) { return floor_div(local_day(ms, tz) + 3, 7); }
+static int64_t day_start(int64_t day, int tz) { return day * TL_MS_PER_DAY - (int64_t)tz * 60000; }
+
+/* ---- schedule ----------------------------------------------------------------------- */
+
+/* The latest scheduled time at or before `at` (INT64_MIN: none), and the
+ * first after it (INT64_MIN: never). */
+static void occurrences(const tl_campaign_t *c, int64_t at, int64_t *last, int64_t *next) {
+    *last = *next = INT64_MIN;
+    switch (c->sched) {
+    case TL_SCHED_NOW: *last = at; break;
+    case TL_SCHED_ONCE:
+        if (c->once_at <= at) *last = c->once_at;
+        else *next = c->once_at;
+        break;
+    case TL_SCHED_DAILY: {
+        int64_t t = day_start(local_day(at, c->tz_min), c->tz_min) + (int64_t)c->daily_min * 60000;
+        if (t > at) t -= TL_MS_PER_DAY;
+        *last = t, *next = t + TL_MS_PER_DAY;
+        break;
+    }
+    case TL_SCHED_DATES:
+        for (int k = 0; k < c->ndates; k++) {
+            int64_t t = day_start(c->dates[k], c->tz_min) + (int64_t)c->daily_min * 60000;
+            if (t <= at && (*last == INT64_MIN || t > *last)) *last = t;
+            if (t > at && (*next == INT64_MIN || t < *next)) *next = t;
+        }
+        break;
+    }
+}
+
+/* ---- what a run needs to know ---------------------------------------------------------- */
+
+typedef struct {
+    tl_store_t *st;
+    const tl_campaign_t *c;
+    const tl_run_opts_t *o;
+    tl_errbuf_t *eb;
+    tl_dict_t *users;
+    uint32_t nusers;
+    /* consent: bit k of cons[u] for purposes[k] */
+    const char *purposes[8];
+    int npurposes;
+    int camp_bit;              /* bit of the campaign's purpose, -1: none */
+    int chan_bit[TL_DCH__N];   /* bit of each channel's purpose, -1: none */
+    uint8_t *cons;
+    uint8_t *dnc;              /* bit c: channel c; bit 7: every channel */
+    /* contacts in the caps' reach, grouped by user */
+    uint32_t *coff;            /* nusers + 1 */
+    contact_t *contacts;
+    uint8_t *camp_tags;        /* per campaign index: bit k when it has caps[k].tag */
+    uint32_t ncamp;
+    /* outputs */
+    tl_applog_t *outbox[TL_DCH__N], *expo, *clog;
+    tl_buf_t line, content;
+    uint16_t camp_idx;
+    uint64_t run, sends_before;
+    double cost_before;
+    tl_run_result_t *res;
+} runctx_t;
+
+static int purpose_bit(runctx_t *x, const char *p) {
+    if (!p || !*p) return -1;
+    for (int k = 0; k < x->npurposes; k++)
+        if (strcmp(x->purposes[k], p) == 0) return k;
+    x->purposes[x->npurposes] = p;
+    return x->npurposes++;
+}
+
+static int dnc_row(int n, const char *const *cols, void *arg) {
+    runctx_t *x = arg;
+    (void)n;
+    int64_t u = cols[0] ? atoll(cols[0]) : -1;
+    if (u < 0 || u >= x->nusers || !cols[1]) return 0;
+    int ch = strcmp(cols[1], "*") == 0 ? 7 : tl_dchannel_find(cols[1]);
+    if (ch >= 0) x->dnc[u] |= (uint8_t)(1u << ch);
+    return 0;
+}
+
+typedef struct {
+    runctx_t *x;
+    tl_dict_t *camps;
+} tagctx_t;
+
+/* Marks the campaigns that carry each cap's tag. */
+static int tag_row(int n, const char *const *cols, void *arg) {
+    tagctx_t *t = arg;
+    runctx_t *x = t->x;
+    (void)n;
+    uint32_t idx = tl_dict_find(t->camps, cols[0], strlen(cols[0]));
+    if (idx == TL_NONE || idx >= x->ncamp || !cols[1]) return 0;
+    for (int k = 0; k < x->c->ncaps; k++) {
+        const char *tag = x->c->caps[k].tag;
+        if (!*tag) continue;
+        /* the definition is ours and well formed: look for the tag in "tags":[...] */
+        const char *tags = strstr(cols[1], "\"tags\":[");
+        if (!tags) continue;
+        const char *end = strchr(tags, ']');
+        char q[40];
+        snprintf(q, sizeof q, "\"%s\"", tag);
+        const char *hit = strstr(tags, q);
+        if (hit && end && hit < end) x->camp_tags[idx] |= (uint8_t)(1u << k);
+    }
+    return 0;
+}
+
+static int load_contacts(runctx_t *x, int64_t at) {
+    const tl_campaign_t *c = x->c;
+    int64_t reach = 0;
+    for (int k = 0; k < c->ncaps; k++) {
+        int64_t w = c->caps[k].per == TL_CAP_ROLLING ? c->caps[k].window_ms
+                  : c->caps[k].per == TL_CAP_DAY ? 2 * TL_MS_PER_DAY : 8 * TL_MS_PER_DAY;
+        if (w > reach) reach = w;
+    }
+    x->coff = calloc((size_t)x->nusers + 1, sizeof *x->coff);
+    if (!x->coff) return TL_ENOMEM;
+    if (!c->ncaps || c->transactional) return 0;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    int rc = tl_store_applog_read(x->st, CONTACTS_LOG, 0, &b, x->eb);
+    size_t n = b.len / sizeof(contact_t), kept = 0;
+    const contact_t *all = (const contact_t *)(void *)b.data;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (all[i].user < x->nusers && all[i].at > at - reach && all[i].at < at + reach)
+            x->coff[all[i].user + 1]++, kept++;
+    for (uint32_t u = 0; u < x->nusers; u++) x->coff[u + 1] += x->coff[u];
+    if (!rc && kept && !(x->contacts = malloc(kept * sizeof *x->contacts))) rc = TL_ENOMEM;
+    uint32_t *fill = rc || !kept ? NULL : malloc((size_t)x->nusers * sizeof *fill);
+    if (!rc && kept && !fill) rc = TL_ENOMEM;
+    if (fill) memcpy(fill, x->coff, (size_t)x->nusers * sizeof *fill);
+    for (size_t i = 0; fill && i < n; i++)
+        if (all[i].user < x->nusers && all[i].at > at - reach && all[i].at < at + reach)
+            x->contacts[fill[all[i].user]++] = all[i];
+    free(fill);
+    tl_buf_fini(&b);
+    if (rc || !kept) return rc;
+    /* campaign tags for tag caps */
+    tl_dict_t *camps = tl_store_dict(x->st, TL_D_CAMPAIGN, x->eb);
+    if (!camps) return TL_ENOMEM;
+    x->ncamp = tl_dict_count(camps);
+    if (!(x->camp_tags = calloc(x->ncamp + 1, 1))) return TL_ENOMEM;
+    tagctx_t t = {x, camps};
+    return tl_store_queryf(x->st, x->eb, tag_row, &t, "SELECT id, def FROM campaigns", "");
+}
+
+/* 0 when every cap allows one more contact on channel ch at time t; else
+ * 1 and *release gets when they all would. */
+static int capped(const runctx_t *x, uint32_t u, int ch, int64_t t, int64_t *release) {
+    const tl_campaign_t *c = x->c;
+    const contact_t *cs = x->contacts ? x->contacts + x->coff[u] : NULL;
+    uint32_t n = x->coff[u + 1] - x->coff[u];
+    int over = 0;
+    *release = t;
+    for (int k = 0; k < c->ncaps; k++) {
+        const tl_cap_t *cap = &c->caps[k];
+        if (cap->channel >= 0 && cap->channel != ch) continue;
+        uint32_t cnt = 0;
+        int64_t oldest[64]; /* the earliest contacts in a rolling window */
+        uint32_t nold = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const contact_t *e = &cs[i];
+            if (cap->channel >= 0 && e->chan != cap->channel) continue;
+            if (*cap->tag && !(e->campaign < x->ncamp && (x->camp_tags[e->campaign] >> k & 1))) continue;
+            int in = cap->per == TL_CAP_ROLLING ? llabs(e->at - t) < cap->window_ms
+                   : cap->per == TL_CAP_DAY ? local_day(e->at, c->tz_min) == local_day(t, c->tz_min)
+                   : local_week(e->at, c->tz_min) == local_week(t, c->tz_min);
+            if (!in) continue;
+            cnt++;
+            if (cap->per == TL_CAP_ROLLING && e->at <= t && nold < 64) oldest[nold++] = e->at;
+        }
+        if (cnt + 1 <= cap->max) continue;
+        over = 1;
+        int64_t r;
+        if (cap->per == TL_CAP_DAY) {
+            r = day_start(local_day(t, c->tz_min) + 1, c->tz_min);
+        } else if (cap->per == TL_CAP_WEEK) {
+            r = day_start((local_week(t, c->tz_min) + 1) * 7 - 3, c->tz_min);
+        } else {
+            /* the window must slide past the (cnt - max + 1) earliest contacts */
+            for (uint32_t i = 1; i < nold; i++)
+                for (uint32_t j = i; j > 0 && oldest[j - 1] > oldest[j]; j--) {
+                    int64_t tmp = oldest[j];
+                    oldest[j] = oldest[j - 1], oldest[j - 1] = tmp;
+                }
+            uint32_t need = cnt + 1 - cap->max;
+            r = need <= nold ? oldest[need - 1] + cap->window_ms : t + cap->window_ms;
+        }
+        if (r > *release) *release = r;
+    }
+    return over;
+}
+
+/* ---- one user ---------------------------------------------------------------------------- */
+
+static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when) {
+    const tl_campaign_t *c = x->c;
+    const tl_arm_t *a = &c->arms[arm];
+    tl_buf_t *b = &x->line;
+    char ts[32];
+    size_t idlen;
+    const char *uid = tl_dict_str(x->users, u, &idlen);
+    tl_time_format(when, ts);
+    tl_buf_clear(b);
+    tl_buf_printf(b, "{\"id\":\"%s:%llu:", c->id, (unsigned long long)x->run);
+    tl_buf_append(b, uid, idlen);
+    tl_buf_printf(b, "\",\"campaign\":\"%s\",\"run\":%llu,\"user\":", c->id, (unsigned long long)x->run);
+    tl_buf_json_str(b, uid, idlen);
+    tl_buf_append(b, ",\"arm\":", 7);
+    tl_buf_json_str(b, a->name, strlen(a->name));
+    tl_buf_printf(b, ",\"channel\":\"%s\",\"at\":\"%s\",\"status\":\"%s\",\"content\":",
+                  tl_dchannel_name(ch), ts, tl_decision_name(dec));
+    if (x->content.len) tl_buf_append(b, x->content.data, x->content.len);
+    else tl_buf_append(b, a->content, strlen(a->content));
+    if (a->message) {
+        /* personal fields ({name}) stay placeholders: filled in at delivery */
+        tl_buf_append(b, ",\"message\":", 11);
+        tl_buf_json_str(b, a->message, strlen(a->message));
+    }
+    if (tl_buf_append(b, "}\n", 2)) return TL_ENOMEM;
+    return tl_applog_write(x->outbox[ch], b->data, b->len, x->eb);
+}
+
+static int decide(runctx_t *x, uint32_t u, int64_t when) {
+    const tl_campaign_t *c = x->c;
+    const tl_run_opts_t *o = x->o;
+    tl_run_result_t *res = x->res;
+    const char *uid = tl_dict_str(x->users, u, NULL);
+    int dec = -1, arm = -1, ch = -1;
+    int64_t send = when;
+    if (!c->transactional && o->global_control > 0 &&
+        bucket(GLOBAL_SALT, uid) < (uint32_t)llround(o->global_control * 100))
+        dec = TL_DEC_CONTROL;
+    else if (c->ns[0]) {
+        uint32_t b = bucket(tl_hash64(c->ns, strlen(c->ns), 0x6e73), uid);
+        if (b < (uint32_t)llround(c->ns_from * 100) || b >= (uint32_t)llround(c->ns_to * 100))
+            dec = TL_DEC_NAMESPACE;
+    }
+    if (dec < 0) {
+        /* the first channel with consent, no do-not-contact and room under the caps */
+        int stage = 0; /* 1 consent ok, 2 dnc ok (so capped) */
+        int64_t best_release = INT64_MAX;
+        int queue_ch = -1;
+        for (int k = 0; k < c->nchannels && ch < 0; k++) {
+            int cc = c->channels[k];
+            uint8_t need = (uint8_t)((x->camp_bit >= 0 ? 1u << x->camp_bit : 0) |
+                                     (x->chan_bit[cc] >= 0 ? 1u << x->chan_bit[cc] : 0));
+            if ((x->cons[u] & need) != need) continue;
+            if (stage < 1) stage = 1;
+            if (x->dnc && (x->dnc[u] & (1u << cc | 1u << 7))) continue;
+            if (stage < 2) stage = 2;
+            int64_t rel;
+            if (!c->transactional && c->ncaps && capped(x, u, cc, when, &rel)) {
+                if (rel < best_release) best_release = rel, queue_ch = cc;
+                continue;
+            }
+            ch = cc;
+        }
+        if (ch < 0 && stage == 2 && c->queue_over_cap) {
+            ch = queue_ch, send = best_release, dec = TL_DEC_QUEUED;
+        } else if (ch < 0) {
+            dec = stage == 2 ? TL_DEC_CAPPED : stage == 1 ? TL_DEC_DNC : TL_DEC_NO_CONSENT;
+        }
+    }
+    if (ch >= 0 && (dec < 0 || dec == TL_DEC_QUEUED)) {
+        uint64_t sends = x->sends_before + res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] +
+                         res->counts[TL_DEC_QUIET];
+        if ((c->max_sends && sends >= c->max_sends) ||
+            (c->max_cost > 0 && x->cost_before + res->cost + c->cost[ch] > c->max_cost + 1e-9))
+            dec = TL_DEC_BUDGET;
+    }
+    if (ch >= 0 && (dec < 0 || dec == TL_DEC_QUEUED)) {
+        /* the arm a user is (or would be) in: the hold-out split and the arm
+         * come from two hashes, so hold-out users have an arm too */
+        double total = 0, pick;
+        for (int k = 0; k < c->narms; k++) total += c->arms[k].weight;
+        pick = bucket(c->salt ^ 0x61726d, uid) / 10000.0 * total;
+        for (arm = 0; arm + 1 < c->narms && pick >= c->arms[arm].weight; arm++) pick -= c->arms[arm].weight;
+        tl_buf_clear(&x->content);
+        int ct = c->arms[arm].content_type;
+        if ((ct == TL_CONTENT_RECS || ct == TL_CONTENT_OFFER) && o->content) {
+            int r = o->content(u, &c->arms[arm], send, &x->content, o->content_arg);
+            if (r < 0) return r;
+            if (r > 0) dec = TL_DEC_NO_CONTENT;
+        }
+        if (dec < 0 || dec == TL_DEC_QUEUED) {
+            if (bucket(c->salt, uid) < (uint32_t)llround(c->holdout * 100)) {
+                dec = TL_DEC_HOLDOUT;
+            } else if (dec < 0) {
+                dec = TL_DEC_SENT;
+                int qf = c->quiet_from, qt = c->quiet_to;
+                int interrupts = ch == TL_DCH_PUSH || ch == TL_DCH_SMS || ch == TL_DCH_EMAIL;
+                if (qf != qt && interrupts) {
+                    int m = local_minute(send, c->tz_min);
+                    int in = qf < qt ? (m >= qf && m < qt) : (m >= qf || m < qt);
+                    if (in) {
+                        int64_t d = local_day(send, c->tz_min) + (qf > qt && m >= qf ? 1 : 0);
+                        send = day_start(d, c->tz_min) + (int64_t)qt * 60000;
+                        dec = TL_DEC_QUIET;
+                    }
+                }
+            }
+        }
+    }
+    res->counts[dec]++;
+    res->audience++;
+    int delivers = TL_DEC_DELIVERS(dec);
+    if (delivers) {
+        res->by_arm[arm]++;
+        res->by_channel[ch]++;
+        res->cost += c->cost[ch];
+    }
+    if (o->dry_run) return 0;
+    tl_exposure_t e = {.user = u, .run = (uint16_t)x->run, .decision = (uint8_t)dec,
+                       .arm_chan = (uint8_t)(((arm < 0 ? 0xF : arm) << 4) | (ch < 0 ? 0xF : ch)),
+                       .at = TL_DEC_MEASURED(dec) ? send : when};
+    int rc = tl_applog_write(x->expo, &e, sizeof e, x->eb);
+    if (!rc && delivers) {
+        contact_t ct = {.user = u, .campaign = x->camp_idx, .chan = (uint8_t)ch, .at = send};
+        rc = tl_applog_write(x->clog, &ct, sizeof ct, x->eb);
+        if (!rc) rc = write_line(x, u, arm, ch, dec, send);
+    }
+    return rc;
+}
+
+/* ---- triggers ------------------------------------------------------------------------------ */
+
+typedef struct {
+    uint32_t user;
+    int64_t ts;
+} uev_t;
+
+typedef struct {
+    runctx_t *x;
+    uint32_t type, unless;       /* TL_NONE: none */
+    const uint8_t *item_ok;      /* category filter (NULL: any item) */
+    uint32_t nitems;
+    int64_t lo, hi, within;      /* decision window (lo, hi] */
+    uev_t *trig, *unl;
+    size_t ntrig, nunl, ctrig, cunl;
+    uint32_t *last_city;         /* city_change */
+    int err;
+} trigscan_t;
+
+static int push_uev(uev_t **a, size_t *n, size_t *cap, uint32_t u, int64_t ts) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        uev_t *na = realloc(*a, nc * sizeof *na);
+        if (!na) return TL_ENOMEM;
+        *a = na, *cap = nc;
+    }
+    (*a)[(*n)++] = (uev_t){u, ts};
+    return 0;
+}
+
+static int trig_block(const tl_evblock_t *b, void *arg) {
+    trigscan_t *t = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint32_t u = b->user[i];
+        int64_t ts = b->ts[i];
+        if (u >= t->x->nusers) continue;
+        if (t->last_city) {
+            uint32_t city = b->city[i];
+            if (city == TL_NONE) continue;
+            uint32_t prev = t->last_city[u];
+            t->last_city[u] = city;
+            if (prev != TL_NONE && prev != city && ts > t->lo && ts <= t->hi &&
+                push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts))
+                return TL_ENOMEM;
+            continue;
+        }
+        if (b->type[i] == t->type && ts + t->within > t->lo && ts + t->within <= t->hi) {
+            uint32_t it = b->item[i];
+            if (t->item_ok && (it >= t->nitems || !t->item_ok[it])) continue;
+            if (push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts)) return TL_ENOMEM;
+        } else if (b->type[i] == t->unless && ts > t->lo - t->within && ts <= t->hi) {
+            if (push_uev(&t->unl, &t->nunl, &t->cunl, u, ts)) return TL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int cmp_uev(const void *a, const void *b) {
+    const uev_t *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+typedef struct {
+    const char *cat;
+    uint8_t *ok;
+    uint32_t n;
+} catctx_t;
+
+static int cat_row(int n, const char *const *cols, void *arg) {
+    catctx_t *k = arg;
+    (void)n;
+    int64_t idx = cols[0] ? atoll(cols[0]) : -1;
+    size_t len = strlen(k->cat);
+    if (idx >= 0 && idx < k->n && cols[1] && strncmp(cols[1], k->cat, len) == 0 &&
+        (cols[1][len] == 0 || cols[1][len] == '/'))
+        k->ok[idx] = 1;
+    return 0;
+}
+
+/* The users to decide for and when: the latest trigger of each in (lo, hi]. */
+static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_t *nout) {
+    const tl_campaign_t *c = x->c;
+    trigscan_t t = {.x = x, .type = TL_NONE, .unless = TL_NONE, .lo = lo, .hi = hi,
+                    .within = c->trig_unless[0] ? c->trig_within : 0};
+    uint32_t want = TL_EVC_USER | TL_EVC_TS;
+    int rc = 0;
+    *out = NULL, *nout = 0;
+    if (c->trig == TL_TRIG_CITY) {
+        want |= TL_EVC_CITY;
+        if (!(t.last_city = malloc((size_t)x->nusers * sizeof *t.last_city))) return TL_ENOMEM;
+        memset(t.last_city, 0xFF, (size_t)x->nusers * sizeof *t.last_city);
+    } else {
+        want |= TL_EVC_TYPE | TL_EVC_ITEM;
+        tl_dict_t *types = tl_store_dict(x->st, TL_D_TYPE, x->eb);
+        if (!types) return TL_ENOMEM;
+        t.type = tl_dict_find(types, c->trig_event, strlen(c->trig_event));
+        if (c->trig_unless[0]) t.unless = tl_dict_find(types, c->trig_unless, strlen(c->trig_unless));
+        if (t.type == TL_NONE) return 0; /* no such events yet */
+        if (c->trig_category[0]) {
+            tl_dict_t *items = tl_store_dict(x->st, TL_D_ITEM, x->eb);
+            if (!items) return TL_ENOMEM;
+            catctx_t k = {c->trig_category, NULL, tl_dict_count(items)};
+            if (!(k.ok = calloc(k.n + 1, 1))) return TL_ENOMEM;
+            rc = tl_store_queryf(x->st, x->eb, cat_row, &k, "SELECT idx, category FROM items", "");
+            t.item_ok = k.ok, t.nitems = k.n;
+        }
+    }
+    if (!rc) rc = tl_store_scan_columns(x->st, want, trig_block, &t, x->eb);
+    free((void *)t.item_ok);
+    free(t.last_city);
+    if (!rc) {
+        qsort(t.trig, t.ntrig, sizeof *t.trig, cmp_uev);
+        qsort(t.unl, t.nunl, sizeof *t.unl, cmp_uev);
+        x->res->triggers = t.ntrig;
+        size_t j = 0, w = 0;
+        for (size_t i = 0; i < t.ntrig; i++) {
+            const uev_t *e = &t.trig[i];
+            /* cancelled by an `unless` event of the user within the window */
+            while (j < t.nunl && (t.unl[j].user < e->user ||
+                                  (t.unl[j].user == e->user && t.unl[j].ts <= e->ts)))
+                j++;
+            if (j < t.nunl && t.unl[j].user == e->user && t.unl[j].ts <= e->ts + t.within) continue;
+            if (w && t.trig[w - 1].user == e->user) t.trig[w - 1] = *e; /* the latest wins */
+            else t.trig[w++] = *e;
+        }
+        *out = t.trig, *nout = w;
+        t.trig = NULL;
+    }
+    free(t.trig);
+    free(t.unl);
+    return rc;
+}
+
+/* ---- the run ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    int found;
+    char status[16];
+    uint64_t runs, sends;
+    int64_t last_at;
+    double cost;
+} state_t;
+
+static int state_row(int n, const char *const *cols, void *arg) {
+    state_t *s = arg;
+    (void)n;
+    s->found = 1;
+    snprintf(s->status, sizeof s->status, "%s", cols[0] ? cols[0] : "");
+    s->runs = cols[1] ? strtoull(cols[1], NULL, 10) : 0;
+    s->last_at = cols[2] ? atoll(cols[2]) : INT64_MIN;
+    s->sends = cols[3] ? strtoull(cols[3], NULL, 10) : 0;
+    s->cost = cols[4] ? atof(cols[4]) : 0;
+    return 0;
+}
+
+static int open_outputs(runctx_t *x) {
+    char rel[200];
+    int rc = 0;
+    for (int k = 0; !rc && k < x->c->nchannels; k++) {
+        int ch = x->c->channels[k];
+        snprintf(rel, sizeof rel, "outbox/%s.jsonl", tl_dchannel_name(ch));
+        rc = tl_store_applog_open(x->st, rel, &x->outbox[ch], x->eb);
+    }
+    snprintf(rel, sizeof rel, "campaigns/%s/exposures.bin", x->c->id);
+    if (!rc) rc = tl_store_applog_open(x->st, rel, &x->expo, x->eb);
+    if (!rc) rc = tl_store_applog_open(x->st, CONTACTS_LOG, &x->clog, x->eb);
+    return rc;
+}
+
+int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
+                    tl_run_result_t *res, tl_errbuf_t *eb) {
+    memset(res, 0, sizeof *res);
+    res->at = o->at;
+    res->next_due = INT64_MIN;
+    runctx_t x = {.st = st, .c = c, .o = o, .eb = eb, .res = res, .camp_bit = -1};
+    state_t s = {0};
+    int rc = tl_store_queryf(st, eb, state_row, &s,
+                             "SELECT status, runs, last_at, sends, cost FROM campaigns WHERE id = ?1",
+                             "t", c->id);
+    if (!rc && !s.found) {
+        tl_errbuf_set(eb, "no campaign \"%s\" (create it first: `tailor campaign create FILE`)", c->id);
+        return TL_ENOENT;
+    }
+    if (rc) return rc;
+    if (strcmp(s.status, "active") != 0) {
+        tl_errbuf_set(eb, "campaign \"%s\" is %s (`tailor campaign resume %s` makes it active)",
+                      c->id, s.status, c->id);
+        return TL_EINVAL;
+    }
+    if (c->trig && s.last_at != INT64_MIN && o->at < s.last_at) {
+        tl_errbuf_set(eb, "campaign \"%s\" last ran at a later time; trigger campaigns run forward "
+                      "in time", c->id);
+        return TL_EINVAL;
+    }
+    x.run = s.runs + 1, x.sends_before = s.sends, x.cost_before = s.cost;
+    res->run = x.run;
+    /* is anything due? */
+    int64_t last, next;
+    occurrences(c, o->at, &last, &next);
+    res->next_due = next;
+    if (o->at < c->start || o->at >= c->end) {
+        res->next_due = o->at < c->start ? c->start : INT64_MIN;
+        return 0;
+    }
+    if (!c->trig && (last == INT64_MIN || (c->sched != TL_SCHED_NOW && s.last_at != INT64_MIN &&
+                                           s.last_at >= last)))
+        return 0;
+    res->due = 1;
+    if (!(x.users = tl_store_dict(st, TL_D_USER, eb))) return TL_ENOMEM;
+    x.nusers = o->audience ? o->nusers : tl_dict_count(x.users);
+    if (x.nusers > tl_dict_count(x.users)) x.nusers = tl_dict_count(x.users);
+    x.camp_bit = purpose_bit(&x, c->consent);
+    for (int k = 0; k < TL_DCH__N; k++) x.chan_bit[k] = -1;
+    for (int k = 0; k < c->nchannels; k++)
+        x.chan_bit[c->channels[k]] = purpose_bit(&x, tl_dchannel_purpose(c->channels[k]));
+    tl_buf_init(&x.line), tl_buf_init(&x.content);
+    uev_t *trig = NULL;
+    size_t ntrig = 0;
+    if (!(x.cons = malloc((size_t)x.nusers + 1)) || !(x.dnc = calloc((size_t)x.nusers + 1, 1)))
+        rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_consents_asof(st, x.purposes, x.npurposes, o->at, x.cons, x.nusers, eb);
+    if (!rc) rc = tl_store_queryf(st, eb, dnc_row, &x, "SELECT user, channel FROM dnc WHERE at <= ?1",
+                                  "i", o->at);
+    if (!rc) rc = load_contacts(&x, o->at);
+    if (!rc && c->trig) {
+        int64_t lo = s.last_at != INT64_MIN ? s.last_at : o->at - c->trig_lookback;
+        if (c->start != INT64_MIN && lo < c->start) lo = c->start;
+        rc = trigger_users(&x, lo, o->at, &trig, &ntrig);
+    }
+    tl_dict_t *camps = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);
+    uint32_t cidx = camps ? tl_dict_find(camps, c->id, strlen(c->id)) : TL_NONE;
+    x.camp_idx = (uint16_t)cidx;
+    if (!rc && !o->dry_run) {
+        rc = tl_store_begin(st, eb);
+        if (!rc) rc = open_outputs(&x);
+    }
+    if (!rc && c->trig) {
+        for (size_t i = 0; !rc && i < ntrig; i++) {
+            uint32_t u = trig[i].user;
+            if (o->audience && !o->audience[u]) continue;
+            int64_t when = trig[i].ts + (c->trig_unless[0] && c->trig_within > c->trig_delay
+                                             ? c->trig_within : c->trig_delay);
+            rc = decide(&x, u, when > o->at ? when : o->at);
+        }
+    } else {
+        for (uint32_t u = 0; !rc && u < x.nusers; u++)
+            if (!o->audience || o->audience[u]) rc = decide(&x, u, o->at);
+    }
+    if (!rc && !o->dry_run) {
+        tl_buf_t j;
+        tl_buf_init(&j);
+        tl_buf_append(&j, "{", 1);
+        for (int d = 0; d < TL_DEC__N; d++)
+            tl_buf_printf(&j, "%s\"%s\":%llu", d ? "," : "", tl_decision_name(d),
+                          (unsigned long long)res->counts[d]);
+        if (tl_buf_append(&j, "}", 2)) rc = TL_ENOMEM;
+        uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
+        if (!rc)
+            rc = tl_store_exec(st, eb, "UPDATE campaigns SET runs = runs + 1, last_at = ?2, "
+                               "sends = sends + ?3, cost = cost + ?4 WHERE id = ?1", "tiid", c->id,
+                               o->at, (int64_t)sent, res->cost);
+        if (!rc)
+            rc = tl_store_exec(st, eb, "INSERT INTO campaign_runs(campaign, run, at, started, counts) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)", "tiiit", c->id, (int64_t)x.run,
+                               o->at, (int64_t)tl_time_now_ms(), j.data);
+        tl_buf_fini(&j);
+        if (!rc) rc = tl_store_commit(st, eb);
+    }
+    if (rc && !o->dry_run) tl_store_rollback(st);
+    free(trig);
+    free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.camp_tags);
+    tl_buf_fini(&x.line), tl_buf_fini(&x.content);
+    return rc;
+}
+
+int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, uint64_t *n,
+                          tl_errbuf_t *eb) {
+    char rel[200];
+    tl_buf_t b;
+    tl_buf_init(&b);
+    snprintf(rel, sizeof rel, "campaigns/%s/exposures.bin", id);
+    int rc = tl_store_applog_read(st, rel, 0, &b, eb);
+    *out = rc ? NULL : (tl_exposure_t *)(void *)b.data;
+    *n = rc ? 0 : b.len / sizeof(tl_exposure_t);
+    if (rc) tl_buf_fini(&b);
+    return rc;
+}

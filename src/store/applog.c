@@ -1,0 +1,189 @@
+/* applog.c -- side logs: append-only files in the data directory (the
+ * campaign outbox, exposures and contact history) committed together with
+ * the store's batch.
+ *
+ * A side log is written like the event log: bytes are buffered, and
+ * tl_store_commit writes them, fsyncs the file and records its new length
+ * in the `meta` table (key "applog:PATH") in the same SQLite commit as the
+ * rest of the batch. Opening a side log for writing cuts whatever lies
+ * beyond the committed length (the tail of a run that crashed), and
+ * readers only ever see the committed bytes; so a kill at any moment leaves
+ * each file as it was after the last commit. */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tl_applog {
+    struct tl_applog *next;
+    char *rel, *path;
+    int fd;
+    uint64_t committed, end; /* end: bytes written to the file */
+    tl_buf_t buf;            /* bytes not yet written */
+};
+
+static void meta_key(const char *rel, char *out, size_t cap) { snprintf(out, cap, "applog:%s", rel); }
+
+static int committed_len(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
+    char key[600];
+    int64_t v = 0;
+    meta_key(rel, key, sizeof key);
+    int rc = tl__store_meta_get(st, key, &v, eb);
+    if (rc == TL_ENOENT) v = 0, rc = 0;
+    *len = (uint64_t)v;
+    return rc;
+}
+
+static int mkdirs(char *path) {
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        int rc = mkdir(path, 0700);
+        *p = '/';
+        if (rc && errno != EEXIST) return -1;
+    }
+    return 0;
+}
+
+int tl_store_applog_open(tl_store_t *st, const char *rel, tl_applog_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    for (tl_applog_t *l = st->applogs; l; l = l->next)
+        if (strcmp(l->rel, rel) == 0) return *out = l, 0;
+    if (st->readonly) {
+        tl_errbuf_set(eb, "the data directory is open read-only");
+        return TL_EINVAL;
+    }
+    uint64_t len;
+    int rc = committed_len(st, rel, &len, eb);
+    if (rc) return rc;
+    tl_applog_t *l = calloc(1, sizeof *l);
+    size_t plen = strlen(st->dir) + strlen(rel) + 2;
+    if (!l || !(l->rel = strdup(rel)) || !(l->path = malloc(plen))) {
+        if (l) free(l->rel);
+        free(l);
+        return TL_ENOMEM;
+    }
+    snprintf(l->path, plen, "%s/%s", st->dir, rel);
+    struct stat sb;
+    if (mkdirs(l->path) || (l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+        fstat(l->fd, &sb)) {
+        tl_errbuf_set(eb, "%s: %s", l->path, strerror(errno));
+        rc = TL_EIO;
+    } else if ((uint64_t)sb.st_size < len) {
+        tl_errbuf_set(eb, "%s: %llu bytes, but %llu were committed: the file was cut or "
+                      "replaced outside tailor", l->path, (unsigned long long)sb.st_size,
+                      (unsigned long long)len);
+        rc = TL_ECORRUPT;
+    } else if ((uint64_t)sb.st_size > len && ftruncate(l->fd, (off_t)len)) {
+        tl_errbuf_set(eb, "%s: cutting an uncommitted tail: %s", l->path, strerror(errno));
+        rc = TL_EIO;
+    }
+    if (rc) {
+        if (l->fd >= 0) close(l->fd);
+        free(l->rel), free(l->path), free(l);
+        return rc;
+    }
+    l->committed = l->end = len;
+    l->next = st->applogs;
+    st->applogs = l;
+    *out = l;
+    return 0;
+}
+
+static int write_out(tl_applog_t *l, tl_errbuf_t *eb) {
+    size_t off = 0;
+    while (off < l->buf.len) {
+        ssize_t w = pwrite(l->fd, l->buf.data + off, l->buf.len - off, (off_t)(l->end + off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            tl_errbuf_set(eb, "%s: writing: %s", l->path, w < 0 ? strerror(errno) : "no space");
+            return w < 0 && errno == ENOSPC ? TL_ENOSPC : TL_EIO;
+        }
+        off += (size_t)w;
+    }
+    l->end += l->buf.len;
+    tl_buf_clear(&l->buf);
+    return 0;
+}
+
+int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb) {
+    if (tl_buf_append(&l->buf, p, n)) return TL_ENOMEM;
+    return l->buf.len >= (4u << 20) ? write_out(l, eb) : 0;
+}
+
+uint64_t tl_applog_size(const tl_applog_t *l) { return l->end + l->buf.len; }
+
+int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
+    for (tl_applog_t *l = st->applogs; l; l = l->next) {
+        int rc = write_out(l, eb);
+        if (rc) return rc;
+        if (l->end == l->committed) continue;
+        if (fdatasync(l->fd)) {
+            tl_errbuf_set(eb, "%s: syncing: %s", l->path, strerror(errno));
+            return TL_EIO;
+        }
+        char key[600];
+        meta_key(l->rel, key, sizeof key);
+        if ((rc = tl__store_meta_set(st, key, (int64_t)l->end, eb))) return rc;
+    }
+    return 0;
+}
+
+void tl__applogs_mark_committed(tl_store_t *st) {
+    for (tl_applog_t *l = st->applogs; l; l = l->next) l->committed = l->end;
+}
+
+void tl__applogs_rollback(tl_store_t *st) {
+    for (tl_applog_t *l = st->applogs; l; l = l->next) {
+        tl_buf_clear(&l->buf);
+        if (l->end != l->committed && ftruncate(l->fd, (off_t)l->committed) == 0)
+            l->end = l->committed;
+    }
+}
+
+void tl__applogs_close(tl_store_t *st) {
+    while (st->applogs) {
+        tl_applog_t *l = st->applogs;
+        st->applogs = l->next;
+        close(l->fd);
+        tl_buf_fini(&l->buf);
+        free(l->rel), free(l->path), free(l);
+    }
+}
+
+int tl_store_applog_read(tl_store_t *st, const char *rel, uint64_t from, tl_buf_t *out,
+                         tl_errbuf_t *eb) {
+    uint64_t len;
+    int rc = committed_len(st, rel, &len, eb);
+    if (rc || len <= from) return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", st->dir, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tl_errbuf_set(eb, "%s: %s", path, strerror(errno));
+        return TL_EIO;
+    }
+    if (tl_buf_reserve(out, (size_t)(len - from))) rc = TL_ENOMEM;
+    uint64_t off = from;
+    while (!rc && off < len) {
+        ssize_t r = pread(fd, out->data + out->len, (size_t)(len - off), (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            tl_errbuf_set(eb, "%s: %s", path, r < 0 ? strerror(errno) : "shorter than committed");
+            rc = r < 0 ? TL_EIO : TL_ECORRUPT;
+            break;
+        }
+        out->len += (size_t)r, off += (uint64_t)r;
+    }
+    close(fd);
+    return rc;
+}
+
+int tl_store_applog_committed(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
+    return committed_len(st, rel, len, eb);
+}
