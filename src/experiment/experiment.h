@@ -1,0 +1,124 @@
+/* experiment.h -- what a campaign earned: statistics for A/B/n tests with a
+ * hold-out, attribution of conversions to exposures, ROI, uplift models
+ * and the campaign report.
+ *
+ * The statistics follow scipy.stats to 1e-9 (tests compare them against
+ * vectors computed with it): two-sided tests, 95 % intervals unless told
+ * otherwise.
+ */
+#ifndef TL_EXPERIMENT_H
+#define TL_EXPERIMENT_H
+#include "campaign/campaign.h"
+
+/* ---- distributions (stats.c) ------------------------------------------------ */
+
+double tl_norm_cdf(double z);
+double tl_norm_sf(double z);
+double tl_norm_ppf(double p);
+/* Student's t with df degrees of freedom (df > 0, not necessarily whole). */
+double tl_t_cdf(double t, double df);
+double tl_t_sf(double t, double df);
+double tl_t_ppf(double p, double df);
+/* The survival function of chi-square with k degrees of freedom. */
+double tl_chi2_sf(double x, double k);
+/* The regularized incomplete beta I_x(a, b) and upper gamma Q(a, x). */
+double tl_betainc(double a, double b, double x);
+double tl_gammaincc(double a, double x);
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+/* Wilson score interval of k successes in n at confidence conf. */
+void tl_wilson(double k, double n, double conf, double *lo, double *hi);
+
+/* Two proportions, b against a (treatment b, control a): the difference
+ * pb - pa with a Wald interval (unpooled), the relative lift pb/pa - 1 with
+ * a delta-method interval, and the z-test with the pooled proportion
+ * (two-sided p). */
+typedef struct {
+    double pa, pb, diff, diff_lo, diff_hi, rel, rel_lo, rel_hi, z, p;
+} tl_prop_test_t;
+void tl_prop_test(double ka, double na, double kb, double nb, double conf, tl_prop_test_t *out);
+
+/* Welch's t-test of mean b against mean a from summary statistics
+ * (variances with ddof 1): t, the Welch–Satterthwaite df, two-sided p, and
+ * the interval of the difference of means. */
+typedef struct {
+    double diff, lo, hi, t, df, p, rel, rel_lo, rel_hi;
+} tl_welch_t;
+void tl_welch(double ma, double va, double na, double mb, double vb, double nb, double conf,
+              tl_welch_t *out);
+
+/* Pearson's chi-square goodness of fit of observed counts against expected
+ * shares (normalised to the observed total): statistic and p (k - 1 df). */
+void tl_chisquare(const double *obs, const double *share, int k, double *chi2, double *p);
+
+/* Adjusted p-values for m tests: Holm's step-down or Benjamini–Hochberg. */
+void tl_p_holm(const double *p, int m, double *adj);
+void tl_p_bh(const double *p, int m, double *adj);
+
+/* ---- attribution and the campaign report (attrib.c) ---------------------------- */
+
+#define TL_GROUP_HOLDOUT (-1)
+
+typedef struct {
+    char name[32];             /* the arm's name, or "holdout" */
+    int arm;                   /* arm index, or TL_GROUP_HOLDOUT */
+    double share;              /* expected share of the measured users */
+    uint64_t users;            /* reach: users measured */
+    uint64_t converted, conversions, orders, repeaters;
+    double revenue, rev_var;   /* revenue per user: mean and variance (ddof 1) */
+    double aov;                /* revenue / orders */
+    double pre_mean, pre_var;  /* pre-period revenue per user */
+    double cuped_mean, cuped_var;
+    uint64_t unsubscribed, complained;
+    double conv_lo, conv_hi;   /* Wilson interval of the conversion rate */
+    double sends, cost;
+    /* against the control group (the hold-out, else the first arm) */
+    int compared;
+    tl_prop_test_t conv;
+    tl_welch_t rev, rev_cuped;
+    double p_conv_adj, p_rev_adj;
+    double incr_conversions, incr_revenue, incr_revenue_lo, incr_revenue_hi;
+    double roi, roi_lo, roi_hi; /* NaN without cost */
+} tl_group_stats_t;
+
+typedef struct {
+    char campaign[65];
+    int64_t first_at, last_at, window_ms, pre_ms;
+    int ngroups;
+    tl_group_stats_t g[TL_CAMPAIGN_MAX_ARMS + 1];
+    int control;               /* index in g of the control group, -1: none */
+    uint64_t decisions[TL_DEC__N];
+    double srm_chi2, srm_p;
+    int srm_flag;              /* p < 0.001 */
+    double cuped_theta;
+    int correction;            /* 0 Holm, 1 Benjamini–Hochberg */
+    double conf;
+    /* cumulative conversions by day since exposure, per group */
+    uint32_t ndays;
+    double *cum;               /* ngroups x ndays: converted users share */
+} tl_campaign_report_t;
+
+typedef struct {
+    double conf;               /* default 0.95 */
+    int correction;            /* 0 Holm, 1 Benjamini–Hochberg */
+    int64_t window_ms, pre_ms; /* 0: the campaign's */
+} tl_report_opts_t;
+
+int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
+                       tl_campaign_report_t *out, tl_errbuf_t *eb);
+void tl_campaign_report_fini(tl_campaign_report_t *r);
+
+/* Per-user outcome table of an experiment (the input of uplift models):
+ * treatment (1 delivered, 0 hold-out), converted, revenue, for every
+ * measured user. */
+typedef struct {
+    uint32_t *user;
+    uint8_t *treated, *converted;
+    double *revenue;
+    uint64_t n;
+} tl_outcomes_t;
+int tl_campaign_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
+                         tl_errbuf_t *eb);
+void tl_outcomes_fini(tl_outcomes_t *o);
+#endif
