@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "core/core.h"
 #include "finance/finance.h"
 #include "gen/gen.h"
@@ -25,156 +26,6 @@
 #include "rec/rec.h"
 #include "segment/segment.h"
 #include "store/store.h"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
-
-/* ---- option parsing -------------------------------------------------------- */
-
-typedef struct {
-    const char *name; /* without the leading -- */
-    int takes_value;
-    const char *help;
-} optspec_t;
-
-typedef struct {
-    const char *name, *usage, *summary;
-    const optspec_t *opts;
-    int (*run)(int argc, char **argv);
-} command_t;
-
-typedef struct {
-    const char *data;
-    const char *vals[32];
-    int set[32];
-    char **pos;
-    int npos;
-} args_t;
-
-static const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n) {
-    for (; o && o->name; o++)
-        if (strlen(o->name) == n && memcmp(o->name, name, n) == 0) return o;
-    return NULL;
-}
-
-static int die_usage(const command_t *c, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "tailor %s: ", c->name);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: tailor %s\n(see `tailor %s --help`)\n", c->usage, c->name);
-    return EXIT_USAGE;
-}
-
-static void print_help(const command_t *c) {
-    printf("usage: tailor [--data DIR] %s\n\n%s\n", c->usage, c->summary);
-    if (c->opts && c->opts->name) printf("\noptions:\n");
-    for (const optspec_t *o = c->opts; o && o->name; o++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
-        printf("  %-22s %s\n", left, o->help);
-    }
-    printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_DATA, else ./tailor-data)");
-}
-
-/* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
-static int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
-    memset(a, 0, sizeof *a);
-    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-    if (!a->pos) return EXIT_FAIL;
-    int only_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        char *arg = argv[i];
-        if (only_pos || arg[0] != '-' || arg[1] == 0) {
-            a->pos[a->npos++] = arg;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_pos = 1;
-            continue;
-        }
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            print_help(c);
-            return -1;
-        }
-        /* a one-letter option may take one dash: -n 10 */
-        int short_opt = arg[1] != '-' && arg[2] == 0 && find_opt(c->opts, arg + 1, 1);
-        if (arg[1] != '-' && !short_opt) return die_usage(c, "unknown option %s", arg);
-        const char *name = arg + (short_opt ? 1 : 2), *eq = strchr(name, '=');
-        size_t n = eq ? (size_t)(eq - name) : strlen(name);
-        const char *val = NULL;
-        if (n == 4 && memcmp(name, "data", 4) == 0) {
-            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val) return die_usage(c, "--data needs a directory");
-            a->data = val;
-            continue;
-        }
-        const optspec_t *o = find_opt(c->opts, name, n);
-        if (!o) return die_usage(c, "unknown option --%.*s", (int)n, name);
-        if (o->takes_value) {
-            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val) return die_usage(c, "--%s needs a value", o->name);
-        } else if (eq) {
-            return die_usage(c, "--%s takes no value", o->name);
-        }
-        int k = (int)(o - c->opts);
-        a->set[k] = 1;
-        a->vals[k] = val;
-    }
-    return 0;
-}
-
-static const char *opt(const command_t *c, const args_t *a, const char *name) {
-    const optspec_t *o = find_opt(c->opts, name, strlen(name));
-    return o && a->set[o - c->opts] ? (a->vals[o - c->opts] ? a->vals[o - c->opts] : "") : NULL;
-}
-
-static int opt_u64(const command_t *c, const args_t *a, const char *name, uint64_t def,
-                   uint64_t lo, uint64_t hi, uint64_t *out) {
-    const char *v = opt(c, a, name);
-    *out = def;
-    if (!v) return 0;
-    int64_t x;
-    if (tl_parse_i64(v, strlen(v), &x) || x < (int64_t)lo || (uint64_t)x > hi)
-        return die_usage(c, "--%s %s: give a whole number from %llu to %llu", name, v,
-                         (unsigned long long)lo, (unsigned long long)hi);
-    *out = (uint64_t)x;
-    return 0;
-}
-
-static int opt_f64(const command_t *c, const args_t *a, const char *name, double def, double lo,
-                   double hi, double *out) {
-    const char *v = opt(c, a, name);
-    *out = def;
-    if (!v) return 0;
-    if (tl_parse_f64(v, strlen(v), out) || !(*out >= lo && *out <= hi))
-        return die_usage(c, "--%s %s: give a number from %g to %g", name, v, lo, hi);
-    return 0;
-}
-
-static const char *global_data;
-
-static const char *data_dir(const args_t *a) {
-    if (a->data) return a->data;
-    if (global_data) return global_data;
-    const char *e = getenv("TAILOR_DATA");
-    return e && *e ? e : "./tailor-data";
-}
-
-static int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb) {
-    fprintf(stderr, "tailor %s: %s\n", cmd, eb->msg[0] ? eb->msg : tl_strerror(rc));
-    return EXIT_FAIL;
-}
-
-static void print_json(cJSON *j) {
-    char *s = cJSON_PrintUnformatted(j);
-    if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-    }
-    cJSON_free(s);
-    cJSON_Delete(j);
-}
 
 /* ---- import ---------------------------------------------------------------- */
 
@@ -211,7 +62,7 @@ static int cmd_import(int argc, char **argv);
 
 /* ---- commands table (defined below) ----------------------------------------- */
 
-static const command_t *command_named(const char *name);
+
 
 static int cmd_import(int argc, char **argv) {
     const command_t *c = command_named("import");
@@ -622,7 +473,6 @@ static const optspec_t DEMO_OPTS[] = {
     {"seed", 1, "random seed (default 42)"},
     {NULL, 0, NULL}};
 
-static int run_cmd(const char *name, int argc, char **argv);
 
 /* Two users with offers and one whose credit the policy blocks, the first
  * such in the store (names into out; "" when there is none). */
@@ -1755,6 +1605,54 @@ static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
                                sd->g.group, sd->g.ngroups, m);
 }
 
+/* A loaded recommender, as `recommend` and campaign content use it. */
+struct recsvc {
+    tl_model_t *m, *popm;     /* the model; popularity by segment for users without history */
+    tl_csr_t x;               /* every interaction, as the model weighs them */
+    side_t sd;
+    tl_content_t *content;    /* items nobody has had yet score by their alike items */
+    tl_serve_opts_t so;
+};
+
+void recsvc_close(recsvc_t *r) {
+    if (!r) return;
+    tl_rec_content_free(r->content);
+    side_fini(&r->sd);
+    tl_model_free(r->popm);
+    tl_csr_fini(&r->x);
+    tl_model_free(r->m);
+    free(r);
+}
+
+static void model_path(const char *dir, const char *name, char *out, size_t cap);
+
+int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **out,
+                tl_errbuf_t *eb) {
+    recsvc_t *r = calloc(1, sizeof *r);
+    *out = NULL;
+    if (!r) return TL_ENOMEM;
+    char path[4300];
+    model_path(dir, name, path, sizeof path);
+    int64_t latest = 0;
+    int rc = tl_model_load(path, &r->m, eb);
+    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
+    if (!rc) rc = latest_event(st, &latest, eb);
+    if (!rc) rc = load_side(st, r->x.nusers, r->x.nitems, latest, &r->sd, eb);
+    if (!rc) rc = train_segpop(&r->x, &r->sd, &r->popm);
+    if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(r->m), &r->content, eb);
+    if (!rc) rc = tl_rec_content_link(r->content, &r->x);
+    r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
+    r->so.content = r->content;
+    if (r->sd.cats) r->so.item_cat = r->sd.cats, r->so.ncats = tl_dict_count(r->sd.catnames);
+    if (rc) recsvc_close(r);
+    else *out = r;
+    return rc;
+}
+
+uint32_t recsvc_top(recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out) {
+    return tl_rec_serve(r->m, r->popm, &r->x, user, n, &r->so, out);
+}
+
 static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
                        tl_model_t **m, tl_errbuf_t *eb) {
     if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
@@ -2215,13 +2113,11 @@ static int cmd_recommend(int argc, char **argv) {
         (rc = opt_f64(c, &a, "head-cap", 1, 0, 1, &so.head_cap)))
         return rc;
     tl_errbuf_t eb = {{0}};
-    char path[4300];
-    model_path(data_dir(&a), name, path, sizeof path);
-    tl_model_t *m = NULL;
     tl_store_t *st = NULL;
-    tl_csr_t x = {0};
-    rc = tl_model_load(path, &m, &eb);
-    if (!rc) rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    recsvc_t *rs = NULL;
+    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = recsvc_open(st, data_dir(&a), name, &rs, &eb);
+    tl_model_t *m = rs ? rs->m : NULL;
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
     uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
@@ -2229,7 +2125,6 @@ static int cmd_recommend(int argc, char **argv) {
         tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
         rc = TL_ENOENT;
     }
-    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(m), &x, &eb);
     uint32_t ctx[8], nctx = 0;
     if (!rc && strncmp(scene, "item:", 5) == 0) {
         ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
@@ -2243,12 +2138,8 @@ static int cmd_recommend(int argc, char **argv) {
                                 8, ctx, &nctx, &eb);
     }
     so.context = ctx, so.ncontext = nctx;
-    side_t sd = {0}; /* segments and top-level categories */
-    int64_t latest = 0;
-    if (!rc) rc = latest_event(st, &latest, &eb);
-    if (!rc) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
-    const uint32_t *cats = sd.cats;
-    const tl_dict_t *catnames = sd.catnames;
+    const uint32_t *cats = rs ? rs->sd.cats : NULL;
+    const tl_dict_t *catnames = rs ? rs->sd.catnames : NULL;
     uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
     if (!rc) {
         so.item_cat = cats;
@@ -2291,19 +2182,13 @@ static int cmd_recommend(int argc, char **argv) {
             so.exclude_item = exi;
         }
     }
-    /* users without history get what their segment takes */
-    tl_model_t *popm = NULL;
-    if (!rc) rc = train_segpop(&x, &sd, &popm);
-    /* items nobody has had yet score by their alike items */
-    tl_content_t *content = NULL;
-    if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(m), &content, &eb);
-    if (!rc) rc = tl_rec_content_link(content, &x);
-    so.content = content;
+    tl_model_t *popm = rs ? rs->popm : NULL;
+    so.content = rs ? rs->content : NULL;
     int segpop = m && tl_model_kind(m) == TL_MODEL_SEGPOP;
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
     if (!rc && !sv) rc = TL_ENOMEM;
-    if (!rc) got = tl_rec_serve(m, popm, &x, u, (uint32_t)n, &so, sv);
+    if (!rc) got = tl_rec_serve(m, popm, &rs->x, u, (uint32_t)n, &so, sv);
     if (!rc) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
         cJSON_AddStringToObject(j, "user", a.pos[0]);
@@ -2358,12 +2243,8 @@ static int cmd_recommend(int argc, char **argv) {
         }
     }
     free(sv);
-    tl_rec_content_free(content);
-    side_fini(&sd);
-    tl_model_free(popm);
     free(inc), free(exc), free(rep), free(exi);
-    tl_csr_fini(&x);
-    tl_model_free(m);
+    recsvc_close(rs);
     tl_store_close(st);
     return rc ? fail_err("recommend", rc, &eb) : EXIT_OK;
 }
@@ -3252,13 +3133,13 @@ static const command_t COMMANDS[] = {
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
-static const command_t *command_named(const char *name) {
+const command_t *command_named(const char *name) {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(COMMANDS[i].name, name) == 0) return &COMMANDS[i];
     return NULL;
 }
 
-static int run_cmd(const char *name, int argc, char **argv) {
+int run_cmd(const char *name, int argc, char **argv) {
     return command_named(name)->run(argc, argv);
 }
 

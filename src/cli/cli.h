@@ -1,0 +1,68 @@
+/* cli.h -- what the files of the command line share: option parsing,
+ * the data directory, error and JSON printing, and the command table. */
+#ifndef TL_CLI_H
+#define TL_CLI_H
+#include <cjson/cJSON.h>
+
+#include "core/core.h"
+#include "rec/rec.h"
+#include "store/store.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
+
+/* ---- option parsing -------------------------------------------------------- */
+
+typedef struct {
+    const char *name; /* without the leading -- */
+    int takes_value;
+    const char *help;
+} optspec_t;
+
+typedef struct {
+    const char *name, *usage, *summary;
+    const optspec_t *opts;
+    int (*run)(int argc, char **argv);
+} command_t;
+
+typedef struct {
+    const char *data;
+    const char *vals[32];
+    int set[32];
+    char **pos;
+    int npos;
+} args_t;
+
+const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n);
+int die_usage(const command_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void print_help(const command_t *c);
+/* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
+int parse_args(const command_t *c, int argc, char **argv, args_t *a);
+/* The value of --name ("" for a flag), or NULL when not given. */
+const char *opt(const command_t *c, const args_t *a, const char *name);
+int opt_u64(const command_t *c, const args_t *a, const char *name, uint64_t def, uint64_t lo,
+            uint64_t hi, uint64_t *out);
+int opt_f64(const command_t *c, const args_t *a, const char *name, double def, double lo,
+            double hi, double *out);
+extern const char *global_data;
+const char *data_dir(const args_t *a);
+int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb);
+/* Prints j on one line and frees it. */
+void print_json(cJSON *j);
+const command_t *command_named(const char *name);
+int run_cmd(const char *name, int argc, char **argv);
+
+/* A loaded recommender (main.c): the model DATA/models/NAME.tlm with what
+ * serving needs; recsvc_top gives a user's top n for the home scene. */
+typedef struct recsvc recsvc_t;
+int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **out,
+                tl_errbuf_t *eb);
+uint32_t recsvc_top(recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
+void recsvc_close(recsvc_t *r);
+
+/* campaign.c */
+extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];
+int cmd_campaign(int argc, char **argv);
+int cmd_feedback(int argc, char **argv);
+int cmd_uplift(int argc, char **argv);
+int report_campaign(const command_t *c, const args_t *a, const char *id);
+#endif
