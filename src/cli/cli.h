@@ -6,6 +6,7 @@
 
 #include "core/core.h"
 #include "rec/rec.h"
+#include "segment/segment.h"
 #include "store/store.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
@@ -59,10 +60,22 @@ int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **ou
 uint32_t recsvc_top(recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
 void recsvc_close(recsvc_t *r);
 
+/* The store with its built profiles, for audiences (main.c). */
+typedef struct {
+    tl_store_t *st;
+    tl_profiles_t *p;
+    tl_segtable_t *t;
+    tl_dict_t *users;
+} segctx_t;
+int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb);
+void segctx_close(segctx_t *x);
+/* The members of a condition (one byte per user); prints what is wrong
+ * with a bad one and returns an exit code. */
+int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size);
+
 /* campaign.c */
-extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];
+extern const optspec_t CAMPAIGN_OPTS[];
 int cmd_campaign(int argc, char **argv);
-int cmd_feedback(int argc, char **argv);
-int cmd_uplift(int argc, char **argv);
+/* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);
 #endif

@@ -993,20 +993,14 @@ static const optspec_t SEGMENT_OPTS[] = {
 
 /* What the rule-segment commands share: the store, the profiles and the
  * table the expressions run over. */
-typedef struct {
-    tl_store_t *st;
-    tl_profiles_t *p;
-    tl_segtable_t *t;
-    tl_dict_t *users;
-} segctx_t;
 
-static void segctx_close(segctx_t *x) {
+void segctx_close(segctx_t *x) {
     tl_segtable_free(x->t);
     tl_profile_free(x->p);
     tl_store_close(x->st);
 }
 
-static int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb) {
+int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb) {
     memset(x, 0, sizeof *x);
     int rc = tl_store_open(data_dir(a), writable ? 0 : TL_STORE_READONLY, &x->st, eb);
     if (!rc) rc = tl_profile_load(x->st, &x->p, eb);
@@ -1017,7 +1011,7 @@ static int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *
 }
 
 /* Evaluates an expression into a fresh mask; prints the error with a caret. */
-static int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size) {
+int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size) {
     uint32_t n = tl_profile_nusers(x->p);
     *mask = malloc(n ? n : 1);
     if (!*mask) return EXIT_FAIL;
@@ -2328,6 +2322,8 @@ static const optspec_t REPORT_OPTS[] = {
     {"users", 0, "scorecard: the store's users by their profiles"},
     {"baseline", 1, "scorecard: an earlier population to measure stability against"},
     {"rejects", 1, "scorecard: write every rejected record to this CSV file"},
+    {"bh", 0, "campaign: Benjamini-Hochberg instead of Holm over arms x metrics"},
+    {"json", 0, "campaign: print as JSON"},
     {NULL, 0, NULL}};
 
 /* ---- score ------------------------------------------------------------------------ */
@@ -3025,9 +3021,10 @@ static int cmd_report(int argc, char **argv) {
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     const char *html = opt(c, &a, "html");
+    if (a.npos == 2 && strcmp(a.pos[0], "campaign") == 0) return report_campaign(c, &a, a.pos[1]);
     if (a.npos != 1 || (strcmp(a.pos[0], "profiles") != 0 && strcmp(a.pos[0], "scorecard") != 0) ||
         !html)
-        return die_usage(c, "say profiles --html FILE or scorecard --html FILE");
+        return die_usage(c, "say profiles --html FILE, scorecard --html FILE or campaign ID");
     if (strcmp(a.pos[0], "scorecard") == 0) return report_scorecard(c, &a, html);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
@@ -3117,12 +3114,23 @@ static const command_t COMMANDS[] = {
      "overdue on record, minors and users without the credit_offers consent; every blocked "
      "offer is logged with its rule in DATA/offers.log and shown by --explain.", OFFERS_OPTS,
      cmd_offers},
-    {"report", "report profiles|scorecard --html FILE [options]", "Offline HTML pages with "
+    {"report", "report profiles|scorecard --html FILE [options] | campaign ID [--json]", "Offline HTML pages with "
      "inline SVG charts. profiles: key figures, lifecycle, category tastes, RFM segments and "
      "grid, the stored segments and clusters. scorecard (--csv FILE or --users, with "
      "outcomes; --baseline FILE): goods and bads over the score, KS curve, default rate by "
-     "band, calibration by decile, PSI, and every kept feature's bins, WOE and points.",
+     "band, calibration by decile, PSI, and every kept feature's bins, WOE and points. campaign: "
+     "conversions after exposure per arm and hold-out with Wilson intervals, absolute and "
+     "relative lift, z and Welch tests, CUPED, Holm or Benjamini-Hochberg, ROI and the "
+     "sample-ratio check.",
      REPORT_OPTS, cmd_report},
+    {"campaign", "campaign create FILE | list | show ID | pause ID | resume ID | run ID|--all "
+     "[--at TIME] [--dry-run] | dnc USER", "Campaigns from a JSON definition (audience, content, "
+     "channels, arms, hold-out, consent, caps, quiet hours, budget, schedule or trigger). run "
+     "decides for every user in the audience, or every trigger event since the last run, one of "
+     "sent, holdout, global_control, other_namespace, no_consent, do_not_contact, capped, queued, "
+     "quiet_hours, budget, no_content; deliveries go to DATA/outbox/CHANNEL.jsonl and every "
+     "decision to the campaign's exposure log. --all runs the active campaigns by priority.",
+     CAMPAIGN_OPTS, cmd_campaign},
     {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
      "credit, consents, events, and truth.json with each user's latent tastes, price "
      "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},
