@@ -407,7 +407,11 @@ static const optspec_t GEN_OPTS[] = {
     {"seed", 1, "random seed (default 42)"},
     {"end", 1, "end of the period, ISO-8601 (default 2025-11-30)"},
     {"dirty", 1, "share of dirty rows, 0..0.5 (default 0.02)"},
-    {"out", 1, "output directory (required)"},
+    {"out", 1, "output directory (required); respond: the events file to write"},
+    {"campaign", 1, "respond: the campaign whose deliveries the users answer"},
+    {"truth", 1, "respond: the world's truth.json"},
+    {"effects", 1, "respond: also write every user's true effect (CSV user,effect) here"},
+    {"effect", 1, "respond: scale of the response probabilities (default 1)"},
     {"json", 0, "print the counts as JSON"},
     {NULL, 0, NULL}};
 
@@ -432,13 +436,46 @@ static int gen_opts(const command_t *c, const args_t *a, tl_gen_opts_t *g) {
     return 0;
 }
 
+/* The users' answers to a campaign's deliveries, as an events file. */
+static int gen_respond(const command_t *c, const args_t *a, const char *out) {
+    tl_respond_opts_t o = {.truth = opt(c, a, "truth"), .campaign = opt(c, a, "campaign")};
+    if (!o.truth || !o.campaign) return die_usage(c, "respond needs --campaign ID and --truth FILE");
+    uint64_t seed;
+    int rc;
+    if ((rc = opt_u64(c, a, "seed", 42, 0, UINT64_MAX >> 1, &seed)) ||
+        (rc = opt_f64(c, a, "effect", 1, 0, 100, &o.effect)))
+        return rc;
+    o.seed = seed;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_respond_stats_t s;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_gen_respond(st, &o, out, opt(c, a, "effects"), &s, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("gen respond", rc, &eb);
+    if (opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "deliveries", (double)s.deliveries);
+        cJSON_AddNumberToObject(j, "responses", (double)s.responses);
+        cJSON_AddNumberToObject(j, "mean_effect", s.mean_effect);
+        print_json(j);
+    } else {
+        printf("wrote %s: %llu responses to %llu deliveries of %s (true mean effect %.4f)\n", out,
+               (unsigned long long)s.responses, (unsigned long long)s.deliveries, o.campaign,
+               s.mean_effect);
+    }
+    return EXIT_OK;
+}
+
 static int cmd_gen(int argc, char **argv) {
     const command_t *c = command_named("gen");
     args_t a;
     int rc = parse_args(c, argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     const char *out = opt(c, &a, "out");
-    if (!out) return die_usage(c, "--out DIR is required");
+    if (!out) return die_usage(c, "--out is required");
+    if (a.npos == 1 && strcmp(a.pos[0], "respond") == 0) return gen_respond(c, &a, out);
+    if (a.npos) return die_usage(c, "unexpected %s (generate with --out DIR, or say respond)", a.pos[0]);
     tl_gen_opts_t g;
     if ((rc = gen_opts(c, &a, &g))) return rc;
     tl_gen_stats_t s;
@@ -3131,9 +3168,11 @@ static const command_t COMMANDS[] = {
      "quiet_hours, budget, no_content; deliveries go to DATA/outbox/CHANNEL.jsonl and every "
      "decision to the campaign's exposure log. --all runs the active campaigns by priority.",
      CAMPAIGN_OPTS, cmd_campaign},
-    {"gen", "gen --out DIR [options]", "Generate a synthetic world (users, items, products, "
-     "credit, consents, events, and truth.json with each user's latent tastes, price "
-     "sensitivity, risk and channel response).", GEN_OPTS, cmd_gen},
+    {"gen", "gen --out DIR [options] | gen respond --campaign ID --truth FILE --out FILE",
+     "Generate a synthetic world (users, items, products, credit, consents, events, and "
+     "truth.json with each user's latent tastes, price sensitivity, risk and channel response); "
+     "respond: the world's users' answers to a campaign's deliveries, by that truth, as an "
+     "events file to import.", GEN_OPTS, cmd_gen},
     {"demo", "demo [options]", "Generate a world, import it, import it again, and show what "
      "the store holds.", DEMO_OPTS, cmd_demo},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},

@@ -79,4 +79,37 @@ void tl_gen_opts_default(tl_gen_opts_t *o);
 int tl_gen_run(const tl_gen_opts_t *o, const char *outdir, tl_gen_stats_t *out,
                tl_errbuf_t *eb);
 
+/* ---- responses to a campaign (respond.c) ----------------------------------
+ *
+ * How the generated world's users answer a campaign's deliveries (the
+ * lines of the DATA/outbox files for that campaign), by the ground truth: a
+ * delivered user converts, on top of whatever they would have done anyway,
+ * with probability
+ *   p = effect x channel_response[channel] x content factor   (at most 0.9)
+ * where the content factor is 0.4 + 4 t for recommendations or items (t:
+ * the user's taste for the best-liked category among them), 0.6 + 1.6 x
+ * price sensitivity for a coupon, and 1.2 for a financial offer. A response
+ * is a purchase of the first recommended item (or an item of the user's
+ * favourite category; a loan application for an offer) some hours after
+ * the delivery. The events go to a CSV file in events.csv's layout, ready
+ * for `tailor import`; each user's true effect (p, with the best-liked
+ * category standing in for unknown items) goes to effects_out for every
+ * user of the world, so uplift models can be checked. Deterministic for a
+ * seed. */
+struct tl_store;
+typedef struct {
+    const char *truth;    /* truth.json of the world */
+    const char *campaign; /* campaign id */
+    uint64_t seed;
+    double effect;        /* scale of every response probability (default 1) */
+} tl_respond_opts_t;
+
+typedef struct {
+    uint64_t deliveries, responses;
+    double mean_effect;   /* mean p over the deliveries: the expected lift */
+} tl_respond_stats_t;
+
+int tl_gen_respond(struct tl_store *st, const tl_respond_opts_t *o, const char *events_out,
+                   const char *effects_out, tl_respond_stats_t *out, tl_errbuf_t *eb);
+
 #endif
