@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# test_campaign.sh -- campaigns on generated worlds: every audience member
+# gets exactly one decision; no delivery without consent or to a user on the
+# do-not-contact list; no frequency cap ever exceeded (checked from the
+# outbox); quiet hours hold messages to the window's end; the hold-out share
+# is within sampling error; assignment is the same across runs and
+# processes; a run killed at any moment leaves nothing half done; trigger
+# campaigns fire once per trigger; and the measured lift of a campaign with
+# a known true effect falls inside its 95 % interval in most seeds.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+W=$TMP/world
+D=$TMP/d
+"$TAILOR" gen --users 5000 --items 400 --days 30 --seed 3 --dirty 0 --out "$W" >/dev/null
+"$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
+
+cat >"$TMP/bad1.json" <<'EOF'
+{"id":"x","channels":["push"],"holdot":10}
+EOF
+cat >"$TMP/bad2.json" <<'EOF'
+{"id":"x","channels":["fax"]}
+EOF
+cat >"$TMP/bad3.json" <<'EOF'
+{"id":"x","channels":["push"],"caps":[{"channel":"push","per":"day"}]}
+EOF
+for k in 1 2 3; do
+    rc=0
+    "$TAILOR" --data "$D" campaign create "$TMP/bad$k.json" >/dev/null 2>"$TMP/bad$k.err" || rc=$?
+    check "bad definition $k refused with exit 3" "$rc" 3
+done
+check_cmd "the unknown field is named" grep -q '"holdot"' "$TMP/bad1.err"
+check_cmd "the unknown channel is named" grep -q '"fax"' "$TMP/bad2.err"
+check_cmd "a cap without max is explained" grep -q 'max' "$TMP/bad3.err"
+
+# the example of the documentation works as written
+cat >"$TMP/min.json" <<'EOF'
+{"id":"cart-push","name":"cart reminder","audience":"true","channels":["push"],
+ "content":{"type":"recommendations","n":3},
+ "arms":[{"name":"A","weight":50},{"name":"B","weight":50}],"holdout":10,
+ "consent":"marketing_push","caps":[{"channel":"push","max":1,"per":"day"}]}
+EOF
+check_cmd "the minimal campaign is accepted" "$TAILOR" --data "$D" campaign create "$TMP/min.json" >/dev/null
+
+# two channels, a tag cap over any channel, a daily push cap, three arms
+cat >"$TMP/c.json" <<'EOF'
+{"id":"spring","audience":"true","channels":["push","sms"],"tags":["promo"],
+ "content":{"type":"coupon","code":"SPRING10","value":10},
+ "arms":[{"name":"A","weight":2},{"name":"B","weight":1},{"name":"C","weight":1,
+          "content":{"type":"coupon","code":"SPRING20","value":20}}],
+ "holdout":20,
+ "caps":[{"channel":"push","max":1,"per":"day"},{"tag":"promo","max":2,"per":"7d"}],
+ "budget":{"cost":{"push":0.001,"sms":0.05}}}
+EOF
+"$TAILOR" --data "$D" campaign create "$TMP/c.json" >/dev/null
+cp -r "$D" "$TMP/d_copy"
+"$TAILOR" --data "$D" campaign dnc u000010 --channel push --reason unsubscribed >/dev/null
+"$TAILOR" --data "$TMP/d_copy" campaign dnc u000010 --channel push --reason unsubscribed >/dev/null
+
+run() { "$TAILOR" --data "$1" campaign run spring --at "$2" --json; }
+run "$D" 2025-11-15T12:00:00+08:00 >"$TMP/r1.json"
+before=$(cat "$D"/outbox/*.jsonl | wc -l)
+"$TAILOR" --data "$D" campaign run spring --at 2025-11-15T13:00:00+08:00 --dry-run --json >"$TMP/dry.json"
+check "a dry run writes nothing" "$(cat "$D"/outbox/*.jsonl | wc -l)" "$before"
+run "$D" 2025-11-15T14:00:00+08:00 >"$TMP/r2.json"
+run "$D" 2025-11-16T12:00:00+08:00 >"$TMP/r3.json"
+run "$D" 2025-11-16T23:30:00+08:00 >"$TMP/r4.json"
+check_cmd "the dry run decided like a run" python3 - "$TMP/dry.json" "$TMP/r2.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["decisions"] == b["decisions"], (a["decisions"], b["decisions"])
+EOF
+
+check_cmd "decisions add up, consent and do-not-contact hold, caps are never exceeded, quiet hours hold" \
+python3 - "$W/consents.csv" "$D/outbox" "$TMP"/r{1,2,3,4}.json <<'EOF'
+import csv, glob, json, os, sys
+from datetime import datetime, timedelta, timezone
+cons = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    cons.setdefault((r["user"], r["purpose"]), []).append((r["at"], r["status"] == "granted"))
+def parse(t):
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+def granted(u, p, at):
+    g = False
+    for t, ok in sorted(cons.get((u, p), [])):
+        if parse(t) <= at:
+            g = ok
+    return g
+runs = [json.load(open(f)) for f in sys.argv[3:]]
+for r in runs:
+    assert sum(r["decisions"].values()) == r["audience"] == 5000, r
+    assert sum(r["deliveries_by_arm"].values()) == sum(r["deliveries_by_channel"].values()) == \
+        r["decisions"]["sent"] + r["decisions"]["queued"] + r["decisions"]["quiet_hours"], r
+lines = []
+for f in glob.glob(os.path.join(sys.argv[2], "*.jsonl")):
+    lines += [json.loads(l) for l in open(f)]
+assert len(lines) == sum(sum(r["deliveries_by_arm"].values()) for r in runs), len(lines)
+runat = {1: "2025-11-15T04:00:00Z", 2: "2025-11-15T06:00:00Z", 3: "2025-11-16T04:00:00Z",
+         4: "2025-11-16T15:30:00Z"}
+tz = timezone(timedelta(hours=8))
+per_day, per_user = {}, {}
+for l in lines:
+    u, ch, at = l["user"], l["channel"], parse(l["at"])
+    assert granted(u, "marketing_" + ch, parse(runat[l["run"]])), ("no consent", l)
+    assert not (u == "u000010" and ch == "push"), l
+    if l["run"] == 4:  # 23:30 local: held to 08:00 the next morning
+        assert l["status"] == "quiet_hours" and l["at"] == "2025-11-17T00:00:00Z", l
+    if ch == "push":
+        k = (u, at.astimezone(tz).date())
+        per_day[k] = per_day.get(k, 0) + 1
+        assert per_day[k] <= 1, ("push cap", k)
+    per_user.setdefault(u, []).append(at)
+for u, ts in per_user.items():
+    ts.sort()
+    for i in range(len(ts)):
+        assert sum(1 for t in ts if abs(t - ts[i]) < timedelta(days=7)) <= 2, ("promo cap", u, ts)
+# the second run the same day: push is capped, some fall back to sms
+r2 = runs[1]["decisions"]
+assert r2["capped"] > 0 and runs[1]["deliveries_by_channel"]["sms"] > 0, runs[1]
+EOF
+
+check_cmd "the hold-out share is within sampling error of 20 %" python3 - "$TMP/r1.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))["decisions"]
+n = d["holdout"] + d["sent"] + d["queued"] + d["quiet_hours"]
+share = d["holdout"] / n
+assert abs(share - 0.2) < 4 * (0.2 * 0.8 / n) ** 0.5, (share, n)
+EOF
+
+check_cmd "assignment is the same in every run and in another process and directory" \
+python3 - "$D" "$TMP/d_copy" <<'EOF'
+import glob, json, os, struct, subprocess, sys
+def arms(d):
+    m = {}
+    for f in glob.glob(os.path.join(d, "outbox", "*.jsonl")):
+        for l in open(f):
+            l = json.loads(l)
+            assert m.setdefault(l["user"], l["arm"]) == l["arm"], l
+    return m
+a = arms(sys.argv[1])
+subprocess.run([os.environ.get("TAILOR"), "--data", sys.argv[2], "campaign", "run", "spring",
+                "--at", "2025-11-15T12:00:00+08:00"], check=True, stdout=subprocess.DEVNULL)
+b = arms(sys.argv[2])
+assert b and all(a.get(u, v) == v for u, v in b.items()), "arms differ"
+# the exposure logs agree on who is held out
+def held(d):
+    raw = open(os.path.join(d, "campaigns", "spring", "exposures.bin"), "rb").read()
+    out = set()
+    for i in range(0, len(raw), 16):
+        user, run, dec, ac, at = struct.unpack_from("<IHBBq", raw, i)
+        if dec == 1:
+            out.add(user)
+    return out
+assert held(sys.argv[1]) >= held(sys.argv[2]) and held(sys.argv[2]), "hold-out differs"
+EOF
+
+# a run killed at random moments leaves the store as if it never started
+cp -r "$TMP/d_copy" "$TMP/d_kill"
+"$TAILOR" --data "$TMP/d_copy" campaign run spring --at 2025-11-16T12:00:00+08:00 >/dev/null
+ref=$(cat "$TMP/d_copy"/outbox/*.jsonl | md5sum)
+for k in 1 2 3 4 5 6; do
+    "$TAILOR" --data "$TMP/d_kill" campaign run spring --at 2025-11-16T12:00:00+08:00 >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.00$((RANDOM % 9))"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [[ $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select runs from campaigns where id=\"spring\"").fetchone()[0])' "$TMP/d_kill/tailor.db") == 2 ]]; then
+        break # the run completed before the kill
+    fi
+done
+runs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select runs from campaigns where id=\"spring\"").fetchone()[0])' "$TMP/d_kill/tailor.db")
+if [[ $runs == 1 ]]; then
+    "$TAILOR" --data "$TMP/d_kill" campaign run spring --at 2025-11-16T12:00:00+08:00 >/dev/null
+fi
+check "after kills, one clean run: the outbox equals a run never interrupted" \
+    "$(cat "$TMP/d_kill"/outbox/*.jsonl | md5sum)" "$ref"
+
+# a paused campaign does not run
+"$TAILOR" --data "$D" campaign pause spring >/dev/null
+rc=0
+"$TAILOR" --data "$D" campaign run spring --at 2025-11-20T12:00:00+08:00 >/dev/null 2>"$TMP/paused.err" || rc=$?
+check "a paused campaign refuses to run" "$rc" 1
+check_cmd "... and says how to resume it" grep -q "campaign resume spring" "$TMP/paused.err"
+
+# cart abandonment: carts not followed by a purchase within 2 hours, run hourly
+cat >"$TMP/cart.json" <<'EOF'
+{"id":"cart-reminder","channels":["push","in_app"],"content":{"type":"coupon","code":"CART5"},
+ "trigger":{"event":"cart","unless":"purchase","within":"2h","lookback":"1h"},
+ "quiet_hours":false,"holdout":10}
+EOF
+"$TAILOR" --data "$D" campaign create "$TMP/cart.json" >/dev/null
+for h in $(seq 0 23); do
+    "$TAILOR" --data "$D" campaign run cart-reminder --at "$(printf '2025-11-20T%02d:00:00Z' "$h")" --json
+done >"$TMP/cart_runs.jsonl"
+check_cmd "each abandoned cart of the day triggers once, two hours on, none with a purchase" \
+python3 - "$W/events.csv" "$D/outbox" "$TMP/cart_runs.jsonl" <<'EOF'
+import csv, glob, json, os, sys
+from datetime import datetime, timedelta, timezone
+def parse(t):
+    if t.isdigit():  # the generator writes some times as Unix seconds or milliseconds
+        return datetime.fromtimestamp(int(t) / (1000 if len(t) > 11 else 1), timezone.utc)
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+carts, buys = {}, {}
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["type"] in ("cart", "purchase"):
+        (carts if r["type"] == "cart" else buys).setdefault(r["user"], []).append(parse(r["ts"]))
+lo, hi = parse("2025-11-19T23:00:00Z"), parse("2025-11-20T23:00:00Z")
+expect = {}
+for u, ts in carts.items():
+    for t in ts:
+        d = t + timedelta(hours=2)
+        if lo < d <= hi and not any(t < b <= d for b in buys.get(u, [])):
+            expect.setdefault(u, []).append(d)
+runs = [json.loads(l) for l in open(sys.argv[3])]
+decided = sum(r["audience"] for r in runs)
+users_per_run = {}
+for r in runs:
+    assert sum(r["decisions"].values()) == r["audience"], r
+lines = []
+for f in glob.glob(os.path.join(sys.argv[2], "*.jsonl")):
+    lines += [json.loads(l) for l in open(f) if '"cart-reminder"' in l]
+sent = {}
+for l in lines:
+    assert l["user"] in expect, ("no abandoned cart", l)
+    at = parse(l["at"])
+    assert any(abs(at - d) <= timedelta(hours=1) for d in expect[l["user"]]), ("timing", l, expect[l["user"]])
+    sent[l["user"]] = sent.get(l["user"], 0) + 1
+# a user is decided at most once a run; everyone expected was decided
+assert decided >= len(expect) and decided <= sum(len(v) for v in expect.values()), (decided, len(expect))
+assert sent, "nothing sent"
+EOF
+
+# the measured lift of a known true effect is inside its 95 % interval in most seeds
+inside=0
+for seed in 11 12 13 14 15; do
+    w=$TMP/w$seed d=$TMP/l$seed
+    "$TAILOR" gen --users 4000 --items 300 --days 30 --seed $seed --dirty 0 --out "$w" >/dev/null
+    "$TAILOR" --data "$d" import "$w"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
+    cat >"$TMP/lift.json" <<'EOF'
+{"id":"lift","channels":["in_app"],"content":{"type":"coupon","code":"X"},"holdout":30,
+ "attribution":{"window":"5d"}}
+EOF
+    "$TAILOR" --data "$d" campaign create "$TMP/lift.json" >/dev/null
+    "$TAILOR" --data "$d" campaign run lift --at 2025-11-22T10:00:00+08:00 >/dev/null
+    "$TAILOR" --data "$d" gen respond --campaign lift --truth "$w/truth.json" --out "$TMP/resp$seed.csv" \
+        --seed $seed --json >"$TMP/resp$seed.json"
+    "$TAILOR" --data "$d" import "$TMP/resp$seed.csv" >/dev/null
+    "$TAILOR" --data "$d" report campaign lift --json >"$TMP/rep$seed.json"
+    if python3 - "$TMP/resp$seed.json" "$TMP/rep$seed.json" <<'EOF'
+import json, sys
+truth = json.load(open(sys.argv[1]))["mean_effect"]
+rep = json.load(open(sys.argv[2]))
+g = {x["group"]: x for x in rep["groups"]}
+base = g["holdout"]["conversion_rate"]["value"]
+lift = g["A"]["lift"]["conversion_abs"]
+want = truth * (1 - base)  # responders who would have bought anyway add nothing
+assert not rep["sample_ratio"]["mismatch"], rep["sample_ratio"]
+sys.exit(0 if lift["lo"] <= want <= lift["hi"] else 1)
+EOF
+    then inside=$((inside + 1)); fi
+done
+check_cmd "the true lift is inside the 95 % interval in at least 4 of 5 seeds ($inside)" test "$inside" -ge 4
+
+[[ -n ${KEEP:-} ]] && cp -r "$TMP" /tmp/keep_campaign
+finish
