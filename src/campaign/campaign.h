@@ -21,6 +21,7 @@
  */
 #ifndef TL_CAMPAIGN_H
 #define TL_CAMPAIGN_H
+#include "ingest/ingest.h"
 #include "store/store.h"
 
 /* Delivery channels and the consent purpose each needs besides the
@@ -152,6 +153,19 @@ int tl_campaign_set_status(tl_store_t *st, const char *id, const char *status, t
  * channel name or "*" for all. */
 int tl_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
                int64_t at, const char *campaign, tl_errbuf_t *eb);
+
+/* ---- feedback (feedback.c) ---------------------------------------------------- */
+
+/* Imports complaints, unsubscribes, bounces, survey scores and review
+ * ratings from a CSV file (columns user, kind, at; optional campaign,
+ * channel, item, score). Complaints, unsubscribes and bounces suppress the
+ * channel (or every channel) at once. Bad rows are quarantined and told to
+ * on_reject (which may be NULL); read = accepted + duplicates + rejected. */
+typedef struct {
+    uint64_t read, accepted, duplicates, rejected, suppressed;
+} tl_feedback_stats_t;
+int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
+                       tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 
 /* ---- runs ------------------------------------------------------------------- */
 

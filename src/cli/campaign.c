@@ -563,3 +563,45 @@ int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
     tl_store_close(st);
     return rc ? fail_err("report campaign", rc, &eb) : EXIT_OK;
 }
+
+/* ---- feedback ----------------------------------------------------------------------------- */
+
+const optspec_t FEEDBACK_OPTS[] = {{"json", 0, "print the summary as JSON"}, {NULL, 0, NULL}};
+
+static void fb_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
+                      void *arg) {
+    uint64_t *shown = arg;
+    if ((*shown)++ < 10) fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line, tl_reason_name(reason), msg);
+}
+
+int cmd_feedback(int argc, char **argv) {
+    const command_t *cmd = command_named("feedback");
+    args_t a;
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 2 || strcmp(a.pos[0], "import") != 0) return die_usage(cmd, "say import FILE");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_feedback_stats_t s;
+    uint64_t shown = 0;
+    rc = tl_store_open(data_dir(&a), TL_STORE_CREATE, &st, &eb);
+    if (!rc) rc = tl_feedback_import(st, a.pos[1], &s, fb_reject, &shown, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("feedback import", rc, &eb);
+    if (shown > 10) fprintf(stderr, "... and %llu more rejected rows (`tailor quarantine list`)\n",
+                            (unsigned long long)(shown - 10));
+    if (opt(cmd, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "read", (double)s.read);
+        cJSON_AddNumberToObject(j, "accepted", (double)s.accepted);
+        cJSON_AddNumberToObject(j, "duplicates", (double)s.duplicates);
+        cJSON_AddNumberToObject(j, "quarantined", (double)s.rejected);
+        cJSON_AddNumberToObject(j, "suppressed", (double)s.suppressed);
+        print_json(j);
+    } else {
+        printf("suppressed=%llu (new do-not-contact entries)\nread=%llu accepted=%llu duplicates=%llu quarantined=%llu\n",
+               (unsigned long long)s.suppressed, (unsigned long long)s.read, (unsigned long long)s.accepted,
+               (unsigned long long)s.duplicates, (unsigned long long)s.rejected);
+    }
+    return EXIT_OK;
+}

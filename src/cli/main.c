@@ -1713,12 +1713,14 @@ struct recsvc {
     tl_csr_t x;               /* every interaction, as the model weighs them */
     side_t sd;
     tl_content_t *content;    /* items nobody has had yet score by their alike items */
+    float *penalty;           /* negative feedback per item */
     tl_serve_opts_t so;
 };
 
 void recsvc_close(recsvc_t *r) {
     if (!r) return;
     tl_rec_content_free(r->content);
+    free(r->penalty);
     side_fini(&r->sd);
     tl_model_free(r->popm);
     tl_csr_fini(&r->x);
@@ -1743,6 +1745,8 @@ int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **ou
     if (!rc) rc = train_segpop(&r->x, &r->sd, &r->popm);
     if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(r->m), &r->content, eb);
     if (!rc) rc = tl_rec_content_link(r->content, &r->x);
+    if (!rc) rc = tl_rec_feedback_penalty(st, tl_model_nitems(r->m), &r->penalty, eb);
+    r->so.item_penalty = r->penalty;
     r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
     r->so.content = r->content;
     if (r->sd.cats) r->so.item_cat = r->sd.cats, r->so.ncats = tl_dict_count(r->sd.catnames);
@@ -2286,6 +2290,7 @@ static int cmd_recommend(int argc, char **argv) {
     }
     tl_model_t *popm = rs ? rs->popm : NULL;
     so.content = rs ? rs->content : NULL;
+    so.item_penalty = rs ? rs->penalty : NULL;
     int segpop = m && tl_model_kind(m) == TL_MODEL_SEGPOP;
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
@@ -3239,6 +3244,13 @@ static const command_t COMMANDS[] = {
      "quiet_hours, budget, no_content; deliveries go to DATA/outbox/CHANNEL.jsonl and every "
      "decision to the campaign's exposure log. --all runs the active campaigns by priority.",
      CAMPAIGN_OPTS, cmd_campaign},
+    {"feedback", "feedback import FILE [--json]", "Complaints, unsubscribes, bounces, survey "
+     "scores and review ratings from a CSV file (user, kind, at; optional campaign, channel, "
+     "item, score). A complaint, unsubscribe or bounce puts the user on the do-not-contact list "
+     "for that channel (or all) at once; reports show complaint and unsubscribe rates per "
+     "campaign; complaints and low ratings lower an item in recommendations. Bad rows are "
+     "quarantined; the last line is read=N accepted=N duplicates=N quarantined=N.",
+     FEEDBACK_OPTS, cmd_feedback},
     {"gen", "gen --out DIR [options] | gen respond --campaign ID --truth FILE --out FILE",
      "Generate a synthetic world (users, items, products, credit, consents, events, and "
      "truth.json with each user's latent tastes, price sensitivity, risk and channel response); "

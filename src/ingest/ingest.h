@@ -114,6 +114,7 @@ typedef struct {
     char **name;
     tl_buf_t text;
     uint64_t *cell; /* nrows x ncols offsets into text */
+    uint64_t *line; /* the source line each row starts on */
     uint64_t read, rejected;
 } tl_table_t;
 

@@ -37,6 +37,7 @@ void tl_table_fini(tl_table_t *t) {
     for (uint32_t c = 0; t->name && c < t->ncols; c++) free(t->name[c]);
     free(t->name);
     free(t->cell);
+    free(t->line);
     tl_buf_fini(&t->text);
     memset(t, 0, sizeof *t);
 }
@@ -68,14 +69,17 @@ static int add_row(tl_table_t *t, const tl_reader_t *r, size_t *cap) {
         size_t nc = *cap ? 2 * *cap : 1024;
         uint64_t *c = realloc(t->cell, nc * t->ncols * sizeof *c);
         if (!c) return TL_ENOMEM;
-        t->cell = c, *cap = nc;
+        t->cell = c;
+        uint64_t *l = realloc(t->line, nc * sizeof *l);
+        if (!l) return TL_ENOMEM;
+        t->line = l, *cap = nc;
     }
     for (uint32_t c = 0; c < t->ncols; c++) {
         t->cell[(size_t)t->nrows * t->ncols + c] = t->text.len;
         if (tl_buf_append(&t->text, r->f[c].p, r->f[c].n) || tl_buf_append(&t->text, "", 1))
             return TL_ENOMEM;
     }
-    t->nrows++;
+    t->line[t->nrows++] = r->line;
     return 0;
 }
 

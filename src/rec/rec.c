@@ -1479,6 +1479,32 @@ static int blend_context(const tl_model_t *m, const tl_serve_opts_t *so, float *
 }
 
 
+typedef struct {
+    float *pen;
+    uint32_t n;
+} penctx_t;
+
+static int penalty_row(int n, const char *const *cols, void *arg) {
+    penctx_t *p = arg;
+    (void)n;
+    int64_t i = cols[0] ? atoll(cols[0]) : -1;
+    double neg = cols[1] ? atof(cols[1]) : 0;
+    if (i >= 0 && i < p->n) p->pen[i] = (float)(neg * 0.3 > 0.9 ? 0.9 : neg * 0.3);
+    return 0;
+}
+
+int tl_rec_feedback_penalty(tl_store_t *st, uint32_t nitems, float **out, tl_errbuf_t *eb) {
+    penctx_t p = {calloc((size_t)nitems + 1, sizeof *p.pen), nitems};
+    *out = NULL;
+    if (!p.pen) return TL_ENOMEM;
+    int rc = tl_store_queryf(st, eb, penalty_row, &p,
+                             "SELECT item, count(*) FROM feedback WHERE item >= 0 AND "
+                             "(kind = 'complaint' OR (kind = 'review' AND score <= 2)) GROUP BY item", "");
+    if (rc) free(p.pen);
+    else *out = p.pen;
+    return rc;
+}
+
 static int cmp_desc_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x < y) - (x > y);
@@ -1549,6 +1575,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
         for (uint32_t c = 0; c < nc; c++) {
             rel[c] = hi > lo ? (cs[c] - lo) / (hi - lo) : 1;
             if (pp) rel[c] += so->tail_boost * (1 - pp[ci[c]]);
+            if (so->item_penalty) rel[c] -= so->item_penalty[ci[c]];
         }
         uint32_t max_head = so->head_cap < 1 ? (uint32_t)(so->head_cap * n) : n;
         while (got < n) {

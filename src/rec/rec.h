@@ -181,7 +181,15 @@ typedef struct {
     /* linked content: a new item scores as the similarity-weighted mean of
      * its alike items with interactions (NULL: new items score 0) */
     const tl_content_t *content;
+    /* taken off an item's relevance (0..1) after the candidates are chosen:
+     * negative feedback (NULL: none) */
+    const float *item_penalty;
 } tl_serve_opts_t;
+
+/* Per item, what negative feedback takes off its relevance: 0.3 for each
+ * complaint or review rated 2 or less (of 5) against it, at most 0.9
+ * (*out has nitems entries; caller frees). */
+int tl_rec_feedback_penalty(tl_store_t *st, uint32_t nitems, float **out, tl_errbuf_t *eb);
 
 /* Each item's category cut to its first levels parts of the path
  * ("food/fruit/apples" at 1 is "food"; 0 keeps the whole path) as a code

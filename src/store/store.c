@@ -104,7 +104,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS dnc(user INTEGER, channel TEXT, reason TEXT, at INTEGER,"
     "  campaign TEXT, PRIMARY KEY(user, channel)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
-    "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source INTEGER,"
+    "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
     "  line INTEGER, UNIQUE(source, line));"
     /* No unique index: a re-import recognises its quarantined rows through
      * the set of (line, raw) fingerprints of the source, loaded once. */
@@ -1017,6 +1017,8 @@ int tl_store_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *t
     sqlite3_finalize(q);
     return rc;
 }
+
+int tl_store_changes(tl_store_t *s) { return sqlite3_changes(s->db); }
 
 int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
                     const char *types, ...) {

@@ -243,6 +243,8 @@ int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_
 int tl_store_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
                     const char *types, ...);
 int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
+/* Rows the last write changed (0 when INSERT OR IGNORE met a duplicate). */
+int tl_store_changes(tl_store_t *st);
 
 /* ---- side logs ------------------------------------------------------------ */
 

@@ -181,6 +181,37 @@ rc=0
 check "a paused campaign refuses to run" "$rc" 1
 check_cmd "... and says how to resume it" grep -q "campaign resume spring" "$TMP/paused.err"
 
+# feedback: a complaint suppresses the channel at once; bad rows are quarantined
+cat >"$TMP/fb.csv" <<'EOF'
+user,kind,at,campaign,channel,item,score
+u000020,complaint,2025-11-17T10:00:00Z,spring,push,,
+u000021,unsubscribe,2025-11-17T10:00:00Z,spring,,,
+u999999,complaint,2025-11-17T10:00:00Z,,,,
+u000022,review,2025-11-17T10:00:00Z,,,i00001,9
+u000023,survey,2025-11-17T10:00:00Z,,,,
+EOF
+"$TAILOR" --data "$D" feedback import "$TMP/fb.csv" >"$TMP/fb.out" 2>"$TMP/fb.err"
+check "feedback: counts add up" "$(tail -1 "$TMP/fb.out")" "read=5 accepted=3 duplicates=0 quarantined=2"
+check_cmd "... the rejected rows are told with their line" grep -q "fb.csv:4: unknown_user" "$TMP/fb.err"
+"$TAILOR" --data "$D" campaign resume spring >/dev/null
+run "$D" 2025-11-25T12:00:00+08:00 >"$TMP/r5.json"
+check_cmd "after a complaint no push, after an unsubscribe nothing" python3 - "$D/outbox" "$TMP/r5.json" <<'EOF'
+import glob, json, os, sys
+lines = [json.loads(l) for f in glob.glob(os.path.join(sys.argv[1], "*.jsonl")) for l in open(f)]
+r5 = [l for l in lines if l["campaign"] == "spring" and l["run"] == 5]
+assert r5 and not [l for l in r5 if l["user"] == "u000020" and l["channel"] == "push"], "push after complaint"
+assert not [l for l in r5 if l["user"] == "u000021"], "message after unsubscribe"
+assert json.load(open(sys.argv[2]))["decisions"]["do_not_contact"] >= 1
+EOF
+"$TAILOR" --data "$D" report campaign spring --json >"$TMP/spring.json"
+check_cmd "the report shows the complaint and the unsubscribe" python3 - "$TMP/spring.json" <<'EOF'
+import json, sys
+g = json.load(open(sys.argv[1]))["groups"]
+assert round(sum(x["complaint_rate"] * x["users"] for x in g)) == 1, g
+assert round(sum(x["unsubscribe_rate"] * x["users"] for x in g)) == 1, g
+EOF
+"$TAILOR" --data "$D" campaign pause spring >/dev/null
+
 # cart abandonment: carts not followed by a purchase within 2 hours, run hourly
 cat >"$TMP/cart.json" <<'EOF'
 {"id":"cart-reminder","channels":["push","in_app"],"content":{"type":"coupon","code":"CART5"},
