@@ -74,9 +74,10 @@ void segctx_close(segctx_t *x);
 int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size);
 
 /* campaign.c */
-extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[];
+extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];
 int cmd_campaign(int argc, char **argv);
 int cmd_feedback(int argc, char **argv);
+int cmd_uplift(int argc, char **argv);
 /* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);
 #endif

@@ -3251,6 +3251,14 @@ static const command_t COMMANDS[] = {
      "campaign; complaints and low ratings lower an item in recommendations. Bad rows are "
      "quarantined; the last line is read=N accepted=N duplicates=N quarantined=N.",
      FEEDBACK_OPTS, cmd_feedback},
+    {"uplift", "uplift train|apply|report --campaign ID | --csv FILE --treatment COL --outcome COL "
+     "[options]", "Who a campaign moves: train fits a two-model or class-transformation uplift "
+     "model on an experiment (a campaign's exposures and outcomes with the users' profiles, or "
+     "any table with treatment and outcome columns) and measures it on held-out units (Qini "
+     "coefficient, AUUC, uplift in the top k %); apply scores every user and projects the "
+     "incremental conversions and ROI of targeting the top --top %; report gives the Qini "
+     "curve on every unit, and with --effects the agreement with known true effects.",
+     UPLIFT_OPTS, cmd_uplift},
     {"gen", "gen --out DIR [options] | gen respond --campaign ID --truth FILE --out FILE",
      "Generate a synthetic world (users, items, products, credit, consents, events, and "
      "truth.json with each user's latent tastes, price sensitivity, risk and channel response); "

@@ -121,4 +121,52 @@ typedef struct {
 int tl_campaign_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
                          tl_errbuf_t *eb);
 void tl_outcomes_fini(tl_outcomes_t *o);
+
+/* ---- uplift (uplift.c) -------------------------------------------------------------- */
+
+/* Who is moved by a treatment: models of uplift(x) = P(y | x, treated) -
+ * P(y | x, control) from an experiment's rows.
+ *   two-model: a logistic regression on the treated rows and one on the
+ *     control rows; uplift = p_treated(x) - p_control(x).
+ *   class transformation: z = 1 for treated converters and control
+ *     non-converters, rows weighted so both groups weigh the same; then
+ *     uplift = 2 P(z | x) - 1 (Jaskowski and Jaroszewicz).
+ * Features are standardised (means and deviations kept in the model);
+ * missing values count as the mean. */
+enum { TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS };
+#define TL_UPLIFT_MAX_F 32
+typedef struct {
+    int method;
+    uint32_t p;
+    char names[TL_UPLIFT_MAX_F][64];
+    double mean[TL_UPLIFT_MAX_F], sd[TL_UPLIFT_MAX_F];
+    double beta_t[TL_UPLIFT_MAX_F + 1], beta_c[TL_UPLIFT_MAX_F + 1];
+    uint64_t n_treated, n_control;
+} tl_uplift_model_t;
+
+/* x is n x p row-major (NaN: missing); names p feature names. */
+int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *names,
+                  const uint8_t *treated, const uint8_t *y, int method, double l2,
+                  tl_uplift_model_t *m, tl_errbuf_t *eb);
+double tl_uplift_predict(const tl_uplift_model_t *m, const double *row);
+int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb);
+int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
+
+/* The Qini curve of a ranking (rows sorted by score, highest first): after
+ * the top t rows, Q(t) = yT(t) - yC(t) nT(t) / nC(t). The Qini coefficient
+ * is the area between Q and the straight line to Q(n) over that of the best
+ * possible ranking (treated converters first, control converters last);
+ * AUUC the mean over t of the uplift curve (yT/nT - yC/nC)(nT + nC) / n;
+ * uplift_at[k] the difference of conversion rates in the top 10(k+1) %. The
+ * curve is kept at `points` evenly spaced cut-offs (fractions frac). */
+typedef struct {
+    uint32_t points;
+    double *frac, *qini, *random; /* points + 1 values, from 0 */
+    double qini_coef, auuc;
+    double uplift_at[10];
+    uint64_t n, n_treated, n_control;
+} tl_qini_t;
+int tl_qini(const double *score, const uint8_t *treated, const uint8_t *y, uint32_t n,
+            uint32_t points, tl_qini_t *out);
+void tl_qini_fini(tl_qini_t *q);
 #endif

@@ -76,6 +76,9 @@ void tl_binning_fini(tl_binning_t *b);
  * row-major. Returns TL_EINVAL (with a message) if it does not converge. */
 int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, double l2,
                  double *beta, tl_errbuf_t *eb);
+/* The same with a weight per row (w may be NULL). */
+int tl_logit_fit_w(const double *x, uint32_t n, uint32_t p, const uint8_t *y, const double *w,
+                   double l2, double *beta, tl_errbuf_t *eb);
 
 /* ---- validation ------------------------------------------------------------------ */
 

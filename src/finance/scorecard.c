@@ -340,6 +340,7 @@ typedef struct {
     double *z, *eta, *h, *g;
     uint32_t rows, q;
     double ll; /* log-likelihood of the half at beta */
+    const double *sw; /* row weights (NULL: 1) */
 } logit_job_t;
 
 #define LOGIT_INLINE_Q 16 /* up to this many columns one fused pass beats BLAS */
@@ -357,8 +358,9 @@ static void *logit_part(void *arg) {
             double e = 0;
             for (uint32_t k = 0; k < q; k++) e += xr[k] * j->beta[k];
             double ex = exp(-fabs(e)), pr = e >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
-            double w = pr * (1 - pr), d = j->y[r] - pr;
-            j->ll += j->y[r] * e - (fmax(e, 0) + log1p(ex));
+            double sw = j->sw ? j->sw[r] : 1;
+            double w = sw * pr * (1 - pr), d = sw * (j->y[r] - pr);
+            j->ll += sw * (j->y[r] * e - (fmax(e, 0) + log1p(ex)));
             for (uint32_t a = 0; a < q; a++) {
                 double wa = w * xr[a];
                 g[a] += d * xr[a];
@@ -373,10 +375,10 @@ static void *logit_part(void *arg) {
     /* z = sqrt(w) [1 x] for the Hessian; eta becomes y - p for the gradient */
     for (uint32_t r = 0; r < j->rows; r++) {
         double e = j->eta[r], ex = exp(-fabs(e)), pr = e >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
-        double w = sqrt(pr * (1 - pr));
-        j->ll += j->y[r] * e - (fmax(e, 0) + log1p(ex));
+        double sw = j->sw ? j->sw[r] : 1, w = sqrt(sw * pr * (1 - pr));
+        j->ll += sw * (j->y[r] * e - (fmax(e, 0) + log1p(ex)));
         for (uint32_t k = 0; k < q; k++) j->z[(size_t)r * q + k] = w * j->xi[(size_t)r * q + k];
-        j->eta[r] = j->y[r] - pr;
+        j->eta[r] = sw * (j->y[r] - pr);
     }
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)q, (int)j->rows, 1.0, j->z, (int)q,
                 0.0, j->h, (int)q);
@@ -387,6 +389,11 @@ static void *logit_part(void *arg) {
 
 int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, double l2,
                  double *beta, tl_errbuf_t *eb) {
+    return tl_logit_fit_w(x, n, p, y, NULL, l2, beta, eb);
+}
+
+int tl_logit_fit_w(const double *x, uint32_t n, uint32_t p, const uint8_t *y, const double *w,
+                   double l2, double *beta, tl_errbuf_t *eb) {
     uint32_t q = p + 1, half = n / 2; /* with the intercept; rows split over two cores */
     double *z = malloc((size_t)(n ? n : 1) * q * sizeof *z), *h = malloc(2 * (size_t)q * q * sizeof *h);
     double *g = malloc(4 * (size_t)q * sizeof *g), *eta = malloc((size_t)(n ? n : 1) * sizeof *eta);
@@ -404,9 +411,9 @@ int tl_logit_fit(const double *x, uint32_t n, uint32_t p, const uint8_t *y, doub
     ybar = n ? ybar / n : 0.5;
     memset(beta, 0, q * sizeof *beta);
     if (ybar > 0 && ybar < 1) beta[0] = log(ybar / (1 - ybar)); /* start at the base rate */
-    logit_job_t jobs[2] = {{xi, y, beta, z, eta, h, g, half, q, 0},
+    logit_job_t jobs[2] = {{xi, y, beta, z, eta, h, g, half, q, 0, w},
                            {xi + (size_t)half * q, y + half, beta, z + (size_t)half * q, eta + half,
-                            h + (size_t)q * q, g + q, n - half, q, 0}};
+                            h + (size_t)q * q, g + q, n - half, q, 0, w ? w + half : NULL}};
     openblas_set_num_threads(1); /* the two halves are the parallelism */
     int rc = TL_EINVAL;
     double last = INFINITY, best = -INFINITY, *prev = g + 2 * (size_t)q, *step = prev + q;

@@ -110,11 +110,74 @@ static void test_corrections(void **state) {
     assert_true(fabs(h[1] - 0.005) < 1e-15);
 }
 
+/* Units whose uplift grows with x: treated units convert with probability
+ * 0.1 + 0.3 * (x > 0), control units with 0.1; both models find that the
+ * units with x > 0 are the ones moved, and the Qini coefficient orders a
+ * perfect, a random and a reversed ranking. */
+static void test_uplift(void **state) {
+    (void)state;
+    enum { N = 40000 };
+    double *x = malloc(N * 2 * sizeof *x), *s = malloc(N * sizeof *s);
+    uint8_t *t = malloc(N), *y = malloc(N);
+    tl_rng_t r;
+    tl_rng_seed(&r, 7);
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = tl_rng_normal(&r), x[2 * i + 1] = tl_rng_normal(&r); /* the second is noise */
+        t[i] = tl_rng_uniform(&r) < 0.7;
+        double p = 0.1 + (t[i] && x[2 * i] > 0 ? 0.3 : 0);
+        y[i] = tl_rng_uniform(&r) < p;
+    }
+    const char *names[] = {"x", "noise"};
+    /* the true uplift as a ranking: what a model can reach at best */
+    for (int i = 0; i < N; i++) s[i] = x[2 * i] > 0 ? 0.3 + 1e-6 * x[2 * i] : 1e-6 * x[2 * i];
+    tl_qini_t truth;
+    assert_int_equal(tl_qini(s, t, y, N, 50, &truth), 0);
+    assert_true(truth.qini_coef > 0.05);
+    for (int method = 0; method < 2; method++) {
+        tl_uplift_model_t m;
+        tl_errbuf_t eb;
+        assert_int_equal(tl_uplift_fit(x, N, 2, names, t, y, method, 1.0, &m, &eb), 0);
+        double hi = 0, lo = 0;
+        int nh = 0, nl = 0;
+        for (int i = 0; i < N; i++) {
+            s[i] = tl_uplift_predict(&m, x + 2 * i);
+            if (x[2 * i] > 1) hi += s[i], nh++;
+            if (x[2 * i] < -1) lo += s[i], nl++;
+        }
+        hi /= nh, lo /= nl;
+        assert_true(hi > 0.2 && hi < 0.45);   /* about 0.3 where x > 0 ... */
+        assert_true(fabs(lo) < 0.08);          /* ... and about 0 where x < 0 */
+        tl_qini_t q;
+        assert_int_equal(tl_qini(s, t, y, N, 50, &q), 0);
+        assert_true(q.qini_coef > 0.8 * truth.qini_coef);
+        assert_true(q.uplift_at[1] > 0.25);   /* the top 20 % are all moved */
+        tl_qini_fini(&q);
+    }
+    tl_qini_fini(&truth);
+    /* perfect, random and reversed rankings */
+    for (int i = 0; i < N; i++) s[i] = t[i] ? y[i] : -(double)y[i];
+    tl_qini_t q;
+    tl_qini(s, t, y, N, 10, &q);
+    assert_true(fabs(q.qini_coef - 1) < 1e-12);
+    tl_qini_fini(&q);
+    for (int i = 0; i < N; i++) s[i] = -s[i];
+    tl_qini(s, t, y, N, 10, &q);
+    assert_true(q.qini_coef < -0.5);
+    tl_qini_fini(&q);
+    for (int i = 0; i < N; i++) s[i] = tl_rng_uniform(&r);
+    tl_qini(s, t, y, N, 10, &q);
+    assert_true(fabs(q.qini_coef) < 0.1);
+    assert_true(fabs(q.qini[10] - q.random[10]) < 1e-9); /* both end at the total */
+    tl_qini_fini(&q);
+    free(x), free(s), free(t), free(y);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_scipy),
         cmocka_unit_test(test_inverse),
         cmocka_unit_test(test_corrections),
+        cmocka_unit_test(test_uplift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

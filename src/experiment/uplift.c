@@ -1,0 +1,239 @@
+/* uplift.c -- uplift models (two-model and class transformation) over an
+ * experiment's rows, and the Qini curve that judges them. */
+#include "experiment.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "finance/finance.h"
+
+static double logistic(const double *beta, const double *z, uint32_t p) {
+    double e = beta[0];
+    for (uint32_t k = 0; k < p; k++) e += beta[k + 1] * z[k];
+    return 1 / (1 + exp(-e));
+}
+
+/* The standardised row: missing values at the mean (0). */
+static void standardise(const tl_uplift_model_t *m, const double *row, double *z) {
+    for (uint32_t k = 0; k < m->p; k++)
+        z[k] = isnan(row[k]) || !(m->sd[k] > 0) ? 0 : (row[k] - m->mean[k]) / m->sd[k];
+}
+
+double tl_uplift_predict(const tl_uplift_model_t *m, const double *row) {
+    double z[TL_UPLIFT_MAX_F];
+    standardise(m, row, z);
+    if (m->method == TL_UPLIFT_CLASS) return 2 * logistic(m->beta_t, z, m->p) - 1;
+    return logistic(m->beta_t, z, m->p) - logistic(m->beta_c, z, m->p);
+}
+
+int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *names,
+                  const uint8_t *treated, const uint8_t *y, int method, double l2,
+                  tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    memset(m, 0, sizeof *m);
+    if (p > TL_UPLIFT_MAX_F) {
+        tl_errbuf_set(eb, "at most %d features", TL_UPLIFT_MAX_F);
+        return TL_EINVAL;
+    }
+    m->method = method, m->p = p;
+    for (uint32_t k = 0; k < p; k++) snprintf(m->names[k], sizeof m->names[k], "%s", names[k]);
+    for (uint32_t r = 0; r < n; r++) {
+        if (treated[r]) m->n_treated++;
+        else m->n_control++;
+    }
+    if (m->n_treated < 10 || m->n_control < 10) {
+        tl_errbuf_set(eb, "uplift needs at least 10 treated and 10 control rows (have %llu and %llu)",
+                      (unsigned long long)m->n_treated, (unsigned long long)m->n_control);
+        return TL_EINVAL;
+    }
+    for (uint32_t k = 0; k < p; k++) {
+        double s = 0, ss = 0, c = 0;
+        for (uint32_t r = 0; r < n; r++) {
+            double v = x[(size_t)r * p + k];
+            if (!isnan(v)) s += v, c++;
+        }
+        m->mean[k] = c ? s / c : 0;
+        for (uint32_t r = 0; r < n; r++) {
+            double v = x[(size_t)r * p + k];
+            if (!isnan(v)) ss += (v - m->mean[k]) * (v - m->mean[k]);
+        }
+        m->sd[k] = c > 1 ? sqrt(ss / (c - 1)) : 0;
+    }
+    double *z = malloc(((size_t)n + 1) * (p + 1) * sizeof *z), *w = malloc(((size_t)n + 1) * sizeof *w);
+    uint8_t *yy = malloc((size_t)n + 1);
+    int rc = z && w && yy ? 0 : TL_ENOMEM;
+    for (uint32_t r = 0; !rc && r < n; r++) standardise(m, x + (size_t)r * p, z + (size_t)r * p);
+    if (!rc && method == TL_UPLIFT_CLASS) {
+        double wt = (double)n / (2.0 * (double)m->n_treated), wc = (double)n / (2.0 * (double)m->n_control);
+        for (uint32_t r = 0; r < n; r++) {
+            yy[r] = treated[r] ? y[r] : !y[r];
+            w[r] = treated[r] ? wt : wc;
+        }
+        rc = tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
+    } else if (!rc) {
+        /* each model on its own rows: rows of the other group weigh 0 */
+        for (int g = 1; !rc && g >= 0; g--) {
+            for (uint32_t r = 0; r < n; r++) w[r] = treated[r] == g;
+            rc = tl_logit_fit_w(z, n, p, y, w, l2, g ? m->beta_t : m->beta_c, eb);
+        }
+    }
+    free(z), free(w), free(yy);
+    return rc;
+}
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb) {
+    cJSON *j = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(j, "features");
+    cJSON_AddStringToObject(j, "format", "tailor-uplift-1");
+    cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model");
+    cJSON_AddNumberToObject(j, "treated", (double)m->n_treated);
+    cJSON_AddNumberToObject(j, "control", (double)m->n_control);
+    for (uint32_t k = 0; k < m->p; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", m->names[k]);
+        cJSON_AddNumberToObject(o, "mean", m->mean[k]);
+        cJSON_AddNumberToObject(o, "sd", m->sd[k]);
+        cJSON_AddNumberToObject(o, "coef_treated", m->beta_t[k + 1]);
+        if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(o, "coef_control", m->beta_c[k + 1]);
+        cJSON_AddItemToArray(f, o);
+    }
+    cJSON_AddNumberToObject(j, "intercept_treated", m->beta_t[0]);
+    if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    FILE *out = s ? fopen(path, "w") : NULL;
+    int rc = out && fputs(s, out) >= 0 && fputc('\n', out) != EOF ? 0 : TL_EIO;
+    if (out && fclose(out)) rc = TL_EIO;
+    if (rc) tl_errbuf_set(eb, "cannot write %s", path);
+    cJSON_free(s);
+    return rc;
+}
+
+static int num(const cJSON *o, const char *k, double *v) {
+    const cJSON *x = cJSON_GetObjectItem(o, k);
+    if (!cJSON_IsNumber(x)) return -1;
+    *v = x->valuedouble;
+    return 0;
+}
+
+int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    memset(m, 0, sizeof *m);
+    char *text = NULL;
+    if (tl_read_file(path, &text, NULL)) {
+        tl_errbuf_set(eb, "cannot read %s (train one with `tailor uplift train`)", path);
+        return TL_ENOENT;
+    }
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const cJSON *fmt = cJSON_GetObjectItem(j, "format"), *meth = cJSON_GetObjectItem(j, "method");
+    const cJSON *f = cJSON_GetObjectItem(j, "features"), *x;
+    int bad = !cJSON_IsString(fmt) || strcmp(fmt->valuestring, "tailor-uplift-1") != 0 ||
+              !cJSON_IsString(meth) || !cJSON_IsArray(f) || cJSON_GetArraySize(f) > TL_UPLIFT_MAX_F;
+    if (!bad) {
+        m->method = strcmp(meth->valuestring, "class-transformation") == 0 ? TL_UPLIFT_CLASS : TL_UPLIFT_TWO_MODEL;
+        bad |= num(j, "intercept_treated", &m->beta_t[0]);
+        if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(j, "intercept_control", &m->beta_c[0]);
+    }
+    const cJSON *list = bad ? NULL : f;
+    cJSON_ArrayForEach(x, list) {
+        uint32_t k = m->p++;
+        const cJSON *nm = cJSON_GetObjectItem(x, "name");
+        if (!cJSON_IsString(nm)) bad = 1;
+        else snprintf(m->names[k], sizeof m->names[k], "%s", nm->valuestring);
+        bad |= num(x, "mean", &m->mean[k]) | num(x, "sd", &m->sd[k]) | num(x, "coef_treated", &m->beta_t[k + 1]);
+        if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(x, "coef_control", &m->beta_c[k + 1]);
+    }
+    cJSON_Delete(j);
+    if (bad) {
+        tl_errbuf_set(eb, "%s: not a tailor uplift model, or damaged", path);
+        return TL_ECORRUPT;
+    }
+    return 0;
+}
+
+/* ---- Qini ------------------------------------------------------------------------------- */
+
+typedef struct {
+    double s;
+    uint32_t r;
+} srow_t;
+
+static int cmp_srow(const void *a, const void *b) {
+    const srow_t *x = a, *y = b;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    return (x->r > y->r) - (x->r < y->r);
+}
+
+/* Area between the Qini curve of an order and its straight line (trapezia
+ * over every row); the curve at `points` cut-offs when q is given. */
+static double qini_area(const srow_t *o, const uint8_t *t, const uint8_t *y, uint32_t n, tl_qini_t *q) {
+    double nt = 0, nc = 0, yt = 0, yc = 0, area = 0, prev = 0;
+    double tot_t = 0, tot_c = 0, tot_yt = 0, tot_yc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (t[i]) tot_t++, tot_yt += y[i];
+        else tot_c++, tot_yc += y[i];
+    }
+    double end = tot_yt - (tot_c ? tot_yc * tot_t / tot_c : 0);
+    uint32_t next = 1;
+    double uplift_sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = o[i].r;
+        if (t[r]) nt++, yt += y[r];
+        else nc++, yc += y[r];
+        double qv = yt - (nc ? yc * nt / nc : 0);
+        area += (prev + qv) / 2 - end * ((double)i + 0.5) / n;
+        prev = qv;
+        if (q) {
+            uplift_sum += ((nt ? yt / nt : 0) - (nc ? yc / nc : 0)) * (nt + nc) / n;
+            while (next <= q->points && (uint64_t)(i + 1) * q->points >= (uint64_t)next * n) {
+                q->frac[next] = (double)next / q->points;
+                q->qini[next] = qv;
+                q->random[next] = end * q->frac[next];
+                next++;
+            }
+            for (int k = 0; k < 10; k++) /* the row that ends the top 10(k+1) % */
+                if ((uint64_t)i + 1 == ((uint64_t)(k + 1) * n + 9) / 10)
+                    q->uplift_at[k] = (nt ? yt / nt : NAN) - (nc ? yc / nc : NAN);
+        }
+    }
+    if (q) q->auuc = n ? uplift_sum / n : 0;
+    return area;
+}
+
+int tl_qini(const double *score, const uint8_t *treated, const uint8_t *y, uint32_t n,
+            uint32_t points, tl_qini_t *q) {
+    memset(q, 0, sizeof *q);
+    q->points = points ? points : 100;
+    q->n = n;
+    srow_t *o = malloc(((size_t)n + 1) * sizeof *o);
+    q->frac = calloc(q->points + 1, sizeof *q->frac);
+    q->qini = calloc(q->points + 1, sizeof *q->qini);
+    q->random = calloc(q->points + 1, sizeof *q->random);
+    if (!o || !q->frac || !q->qini || !q->random) {
+        free(o);
+        tl_qini_fini(q);
+        return TL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        q->n_treated += treated[i], q->n_control += !treated[i];
+        o[i] = (srow_t){isnan(score[i]) ? -INFINITY : score[i], i};
+    }
+    qsort(o, n, sizeof *o, cmp_srow);
+    double model = qini_area(o, treated, y, n, q);
+    /* the best order: treated converters first, control converters last */
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = (srow_t){treated[i] ? (double)y[i] : -(double)y[i], i};
+    qsort(o, n, sizeof *o, cmp_srow);
+    double best = qini_area(o, treated, y, n, NULL);
+    q->qini_coef = best > 0 ? model / best : NAN;
+    free(o);
+    return 0;
+}
+
+void tl_qini_fini(tl_qini_t *q) {
+    free(q->frac), free(q->qini), free(q->random);
+    memset(q, 0, sizeof *q);
+}
