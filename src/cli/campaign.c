@@ -544,27 +544,6 @@ static void print_report(const tl_campaign_t *c, const tl_campaign_report_t *r) 
            r->cuped_theta, r->correction ? "Benjamini-Hochberg" : "Holm");
 }
 
-int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
-    tl_errbuf_t eb = {{0}};
-    tl_store_t *st = NULL;
-    tl_campaign_t c;
-    tl_campaign_report_t r;
-    tl_report_opts_t o = {.conf = 0.95, .correction = opt(cmd, a, "bh") != NULL};
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
-    if (!rc) {
-        rc = tl_campaign_report(st, &c, &o, &r, &eb);
-        if (!rc) {
-            if (opt(cmd, a, "json")) print_json(report_json(&c, &r));
-            else print_report(&c, &r);
-            tl_campaign_report_fini(&r);
-        }
-        tl_campaign_fini(&c);
-    }
-    tl_store_close(st);
-    return rc ? fail_err("report campaign", rc, &eb) : EXIT_OK;
-}
-
 /* ---- feedback ----------------------------------------------------------------------------- */
 
 const optspec_t FEEDBACK_OPTS[] = {{"json", 0, "print the summary as JSON"}, {NULL, 0, NULL}};
@@ -1044,3 +1023,58 @@ int cmd_uplift(int argc, char **argv) {
     if (rc > 0) return rc; /* a usage error, already told */
     return rc ? fail_err("uplift", rc, &eb) : EXIT_OK;
 }
+
+/* The Qini curve of the campaign's uplift model (DATA/models/uplift-ID.json)
+ * over its measured users; 1 when there is no model. */
+static int campaign_qini(const args_t *a, const tl_campaign_t *c, tl_qini_t *q, tl_errbuf_t *eb) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/models/uplift-%s.json", data_dir(a), c->id);
+    tl_uplift_model_t m;
+    if (tl_uplift_load(path, &m, eb) == TL_ENOENT) return 1;
+    segctx_t sx;
+    tl_outcomes_t o = {0};
+    int rc = segctx_open(a, 0, &sx, eb);
+    if (rc) return rc;
+    rc = tl_campaign_outcomes(sx.st, c, &o, eb);
+    double *x = rc ? NULL : malloc((o.n + 1) * (m.p + 1) * sizeof *x), *s = rc ? NULL : malloc((o.n + 1) * sizeof *s);
+    if (!rc && (!x || !s)) rc = TL_ENOMEM;
+    for (uint32_t k = 0; !rc && k < m.p; k++)
+        rc = profile_feature(sx.p, m.names[k], o.user, (uint32_t)o.n, x + k, m.p, eb);
+    for (uint64_t i = 0; !rc && i < o.n; i++) s[i] = tl_uplift_predict(&m, x + i * m.p);
+    if (!rc) rc = tl_qini(s, o.treated, o.converted, (uint32_t)o.n, 100, q);
+    free(x), free(s);
+    tl_outcomes_fini(&o);
+    segctx_close(&sx);
+    return rc;
+}
+
+int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_campaign_t c;
+    tl_campaign_report_t r;
+    tl_report_opts_t o = {.conf = 0.95, .correction = opt(cmd, a, "bh") != NULL};
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
+    if (!rc) {
+        rc = tl_campaign_report(st, &c, &o, &r, &eb);
+        const char *html = opt(cmd, a, "html");
+        if (!rc && html) {
+            tl_qini_t q = {0};
+            int qr = campaign_qini(a, &c, &q, &eb);
+            if (qr < 0) rc = qr;
+            if (!rc) rc = tl_campaign_report_html(&c, &r, qr == 0 ? &q : NULL, html, &eb);
+            tl_qini_fini(&q);
+            if (!rc && !opt(cmd, a, "json")) printf("wrote %s\n", html);
+        }
+        if (!rc) {
+            if (opt(cmd, a, "json")) print_json(report_json(&c, &r));
+            else if (!html) print_report(&c, &r);
+        }
+        if (!rc) tl_campaign_report_fini(&r);
+        tl_campaign_fini(&c);
+    }
+    tl_store_close(st);
+    return rc ? fail_err("report campaign", rc, &eb) : EXIT_OK;
+}
+

@@ -618,6 +618,12 @@ static int demo_campaigns(const char *world) {
         char *pargv[] = {"campaign", (char *)ids[k]};
         if ((rc = run_cmd("report", 2, pargv))) return rc;
     }
+    char html[4300];
+    snprintf(html, sizeof html, "%s/cart-reminder.html", world);
+    printf("\n== 19. the cart campaign's report as a page, with its charts\n");
+    fflush(stdout);
+    char *hargv[] = {"campaign", "cart-reminder", "--html", html};
+    if ((rc = run_cmd("report", 4, hargv))) return rc;
     return EXIT_OK;
 }
 

@@ -109,6 +109,12 @@ int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_o
                        tl_campaign_report_t *out, tl_errbuf_t *eb);
 void tl_campaign_report_fini(tl_campaign_report_t *r);
 
+struct tl_qini;
+/* The report as an offline HTML page (q: the Qini curve of an uplift
+ * model, or NULL). */
+int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *r,
+                            const struct tl_qini *q, const char *path, tl_errbuf_t *eb);
+
 /* Per-user outcome table of an experiment (the input of uplift models):
  * treatment (1 delivered, 0 hold-out), converted, revenue, for every
  * measured user. */
@@ -159,7 +165,7 @@ int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
  * AUUC the mean over t of the uplift curve (yT/nT - yC/nC)(nT + nC) / n;
  * uplift_at[k] the difference of conversion rates in the top 10(k+1) %. The
  * curve is kept at `points` evenly spaced cut-offs (fractions frac). */
-typedef struct {
+typedef struct tl_qini {
     uint32_t points;
     double *frac, *qini, *random; /* points + 1 values, from 0 */
     double qini_coef, auuc;

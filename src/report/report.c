@@ -129,6 +129,51 @@ void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *cons
     tl_buf_printf(b, "</svg></figure>\n");
 }
 
+void tl_report_intervals(tl_report_t *r, const char *caption, int n, const char *const *labels,
+                         const double *value, const double *lo, const double *hi, const char *unit) {
+    const int row = 26, left = 190, width = 520;
+    double a = 0, z = 0; /* the axis spans zero and every interval */
+    for (int i = 0; i < n; i++) {
+        if (!isnan(lo[i])) a = fmin(a, lo[i]), z = fmax(z, lo[i]);
+        if (!isnan(hi[i])) a = fmin(a, hi[i]), z = fmax(z, hi[i]);
+        if (!isnan(value[i])) a = fmin(a, value[i]), z = fmax(z, value[i]);
+    }
+    double span = z - a > 0 ? z - a : 1;
+#define IX(v) (left + ((v) - a) / span * width)
+    tl_buf_t *b = &r->b;
+    tl_buf_printf(b, "<figure><figcaption>");
+    esc(b, caption);
+    tl_buf_printf(b, "</figcaption><svg width=\"%d\" height=\"%d\" role=\"img\">", left + width + 220,
+                  n * row + 8);
+    const char *color = PALETTE[r->nchart++ % 8];
+    tl_buf_printf(b, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>", IX(0.0),
+                  IX(0.0), n * row + 8);
+    for (int i = 0; i < n; i++) {
+        int y = i * row + row / 2 + 2;
+        char v[32], l[32], h[32];
+        fmt_num(v, sizeof v, value[i]), fmt_num(l, sizeof l, lo[i]), fmt_num(h, sizeof h, hi[i]);
+        tl_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + 5);
+        esc(b, labels[i]);
+        tl_buf_printf(b, "</text>");
+        if (!isnan(lo[i]) && !isnan(hi[i]))
+            tl_buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+                             "stroke-width=\"3\"/><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                             "stroke=\"%s\"/><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>",
+                          IX(lo[i]), y, IX(hi[i]), y, color, IX(lo[i]), y - 6, IX(lo[i]), y + 6, color,
+                          IX(hi[i]), y - 6, IX(hi[i]), y + 6, color);
+        if (!isnan(value[i])) {
+            tl_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>", IX(value[i]), y, color);
+            esc(b, labels[i]);
+            tl_buf_printf(b, ": %s [%s, %s]%s%s</title></circle>", v, l, h, unit && *unit ? " " : "",
+                          unit ? unit : "");
+        }
+        tl_buf_printf(b, "<text x=\"%d\" y=\"%d\">%s [%s, %s]%s%s</text>", left + width + 12, y + 5, v, l,
+                      h, unit && *unit ? " " : "", unit ? unit : "");
+    }
+#undef IX
+    tl_buf_printf(b, "</svg></figure>\n");
+}
+
 void tl_report_lines(tl_report_t *r, const char *caption, int n, const double *x, int nseries,
                      const double *y, const char *const *names, const char *xlabel) {
     const int left = 56, top = 14, width = 620, height = 240;

@@ -21,6 +21,10 @@ void tl_report_tiles(tl_report_t *r, int n, const char *const *labels, const cha
  * a zero line). */
 void tl_report_bars(tl_report_t *r, const char *caption, int n, const char *const *labels,
                     const double *values, const char *unit);
+/* Each label's value as a dot with its interval [lo, hi] as whiskers, on
+ * an axis that shows zero (for lifts that may be negative). */
+void tl_report_intervals(tl_report_t *r, const char *caption, int n, const char *const *labels,
+                         const double *value, const double *lo, const double *hi, const char *unit);
 /* Lines of nseries series over the same n x values (y is nseries x n,
  * NaN skips a point), with a legend of their names. */
 void tl_report_lines(tl_report_t *r, const char *caption, int n, const double *x, int nseries,

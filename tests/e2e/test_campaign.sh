@@ -289,6 +289,25 @@ done
 "$TAILOR" --data "$UD" uplift apply --campaign up --top 20 --json >"$TMP/uapply.json"
 check "uplift apply targets a fifth of the users" "$(jget targeted <"$TMP/uapply.json")" 2400
 
+"$TAILOR" --data "$UD" report campaign up --html "$TMP/up.html" >/dev/null
+check_cmd "the HTML report is well formed, offline, and shows the groups, lifts and the Qini curve" \
+    python3 - "$TMP/up.html" "$TMP/urep_class.json" <<'EOF'
+import html.parser, json, sys
+text = open(sys.argv[1]).read()
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []; self.svgs = 0
+    def handle_starttag(self, tag, attrs):
+        if tag == "svg": self.svgs += 1
+        for k, v in attrs:
+            assert not (k in ("src", "href") and v and "//" in v), (tag, k, v)
+P().feed(text)
+assert "<script" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+for want in ("holdout", "Wilson", "Qini curve", "Decisions", "cumulative share"):
+    assert want in text, want
+assert text.count("<svg") >= 5, text.count("<svg")
+EOF
+
 # the measured lift of a known true effect is inside its 95 % interval in most seeds
 inside=0
 for seed in 11 12 13 14 15; do
