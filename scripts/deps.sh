@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
-      libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev time)
+      libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
+      time)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-pandas python3-sklearn python3-xgboost)
 fi

@@ -201,6 +201,25 @@ typedef struct {
 int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
                     tl_run_result_t *res, tl_errbuf_t *eb);
 
+/* ---- delivery (deliver.c) ----------------------------------------------------------- */
+
+/* Posts the outbox's records (one channel, or all with channel -1) to url
+ * as JSON, personal fields filled in from the sealed store at that moment;
+ * records due after `now` wait for a later pass; retries network errors,
+ * 429 and 5xx `retries` times with backoff, then stops (TL_EIO: the next
+ * pass resumes there); other 4xx answers mark the record failed. */
+typedef struct {
+    const char *url;
+    int channel;
+    uint32_t retries, timeout_ms;
+    int64_t now;
+} tl_deliver_opts_t;
+typedef struct {
+    uint64_t posted, held, held_before, failed, retries;
+} tl_deliver_stats_t;
+int tl_campaign_deliver(tl_store_t *st, const tl_deliver_opts_t *o, tl_deliver_stats_t *s,
+                        tl_errbuf_t *eb);
+
 /* ---- exposures ---------------------------------------------------------------- */
 
 /* One decision as kept in DATA/campaigns/<id>/exposures.bin (16 bytes,

@@ -106,6 +106,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
     "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
     "  line INTEGER, UNIQUE(source, line));"
+    "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
+    "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
     /* No unique index: a re-import recognises its quarantined rows through
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"

@@ -174,6 +174,36 @@ fi
 check "after kills, one clean run: the outbox equals a run never interrupted" \
     "$(cat "$TMP/d_kill"/outbox/*.jsonl | md5sum)" "$ref"
 
+# the webhook adapter: everything due is posted once, with retries, personal fields filled in then
+python3 "$SRC/tests/e2e/gateway.py" "$TMP/gateway.jsonl" >"$TMP/gw.port" &
+gw=$!
+for _ in $(seq 50); do [[ -s $TMP/gw.port ]] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$TMP/gw.port")/messages"
+"$TAILOR" --data "$D" campaign deliver --url "$url" --now 2025-11-16T20:00:00Z --json >"$TMP/dl1.json"
+"$TAILOR" --data "$D" campaign deliver --url "$url" --now 2025-11-16T21:00:00Z --json >"$TMP/dl2.json"
+"$TAILOR" --data "$D" campaign deliver --url "$url" --now 2025-11-30T00:00:00Z --json >"$TMP/dl3.json"
+kill $gw
+check_cmd "each due record posted once, held ones later, refusals kept; phones only on the wire" \
+python3 - "$D" "$TMP/gateway.jsonl" "$W/users.csv" "$TMP"/dl{1,2,3}.json <<'EOF'
+import csv, glob, json, os, sqlite3, sys
+d, got = sys.argv[1], [json.loads(l) for l in open(sys.argv[2])]
+dl = [json.load(open(f)) for f in sys.argv[4:]]
+lines = [json.loads(l) for f in glob.glob(os.path.join(d, "outbox", "*.jsonl")) for l in open(f)]
+ids = [g["id"] for g in got]
+assert len(ids) == len(set(ids)), "a record was posted twice"
+refused = {l["id"] for l in lines if l["user"] == "u000030"}
+assert set(ids) == {l["id"] for l in lines} - refused, (len(ids), len(lines), len(refused))
+assert dl[0]["held"] > 0 and dl[0]["retries"] > 0 and dl[1]["posted"] == 0, dl
+assert dl[2]["posted"] == dl[0]["held"] and dl[0]["failed"] + dl[2]["failed"] == len(refused), dl
+db = sqlite3.connect(os.path.join(d, "tailor.db"))
+assert db.execute("select count(*) from deliveries where status = 'failed' and code = 400").fetchone()[0] == len(refused)
+phones = {r["user"]: r["phone"] for r in csv.DictReader(open(sys.argv[3]))}
+sms = [g for g in got if g["channel"] == "sms"]
+assert sms and all(g["phone"] == phones[g["user"]] for g in sms), sms[:2]
+raw = b"".join(open(f, "rb").read() for f in glob.glob(os.path.join(d, "outbox", "*")))
+assert not [p for p in (phones[g["user"]] for g in sms) if p.encode() in raw], "a phone in the outbox"
+EOF
+
 # a paused campaign does not run
 "$TAILOR" --data "$D" campaign pause spring >/dev/null
 rc=0
