@@ -103,6 +103,8 @@ typedef struct {
     /* outputs */
     tl_applog_t *outbox[TL_DCH__N], *expo, *clog;
     tl_buf_t line, content;
+    char ts[32], runstr[24];   /* the last send time formatted, and the run number */
+    int64_t ts_for;
     uint16_t camp_idx;
     uint64_t run, sends_before;
     double cost_before;
@@ -242,31 +244,34 @@ static int capped(const runctx_t *x, uint32_t u, int ch, int64_t t, int64_t *rel
 
 /* ---- one user ---------------------------------------------------------------------------- */
 
+/* One outbox line, appended piece by piece (this is the loop over every
+ * user: no printf). */
 static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when) {
     const tl_campaign_t *c = x->c;
     const tl_arm_t *a = &c->arms[arm];
     tl_buf_t *b = &x->line;
-    char ts[32];
     size_t idlen;
     const char *uid = tl_dict_str(x->users, u, &idlen);
-    tl_time_format(when, ts);
+    if (when != x->ts_for) x->ts_for = when, tl_time_format(when, x->ts);
     tl_buf_clear(b);
-    tl_buf_printf(b, "{\"id\":\"%s:%llu:", c->id, (unsigned long long)x->run);
+#define S(lit) tl_buf_append(b, lit, sizeof lit - 1)
+#define Z(str) tl_buf_append(b, str, strlen(str))
+    S("{\"id\":\""), Z(c->id), tl_buf_append(b, ":", 1), Z(x->runstr), tl_buf_append(b, ":", 1);
     tl_buf_append(b, uid, idlen);
-    tl_buf_printf(b, "\",\"campaign\":\"%s\",\"run\":%llu,\"user\":", c->id, (unsigned long long)x->run);
+    S("\",\"campaign\":\""), Z(c->id), S("\",\"run\":"), Z(x->runstr), S(",\"user\":");
     tl_buf_json_str(b, uid, idlen);
-    tl_buf_append(b, ",\"arm\":", 7);
-    tl_buf_json_str(b, a->name, strlen(a->name));
-    tl_buf_printf(b, ",\"channel\":\"%s\",\"at\":\"%s\",\"status\":\"%s\",\"content\":",
-                  tl_dchannel_name(ch), ts, tl_decision_name(dec));
+    S(",\"arm\":"), tl_buf_json_str(b, a->name, strlen(a->name));
+    S(",\"channel\":\""), Z(tl_dchannel_name(ch)), S("\",\"at\":\""), Z(x->ts), S("\",\"status\":\"");
+    Z(tl_decision_name(dec)), S("\",\"content\":");
     if (x->content.len) tl_buf_append(b, x->content.data, x->content.len);
-    else tl_buf_append(b, a->content, strlen(a->content));
+    else Z(a->content);
     if (a->message) {
         /* personal fields ({name}) stay placeholders: filled in at delivery */
-        tl_buf_append(b, ",\"message\":", 11);
-        tl_buf_json_str(b, a->message, strlen(a->message));
+        S(",\"message\":"), tl_buf_json_str(b, a->message, strlen(a->message));
     }
-    if (tl_buf_append(b, "}\n", 2)) return TL_ENOMEM;
+    if (S("}\n")) return TL_ENOMEM;
+#undef S
+#undef Z
     return tl_applog_write(x->outbox[ch], b->data, b->len, x->eb);
 }
 
@@ -568,6 +573,8 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
         return TL_EINVAL;
     }
     x.run = s.runs + 1, x.sends_before = s.sends, x.cost_before = s.cost;
+    snprintf(x.runstr, sizeof x.runstr, "%llu", (unsigned long long)x.run);
+    x.ts_for = INT64_MIN;
     res->run = x.run;
     /* is anything due? */
     int64_t last, next;

@@ -420,11 +420,12 @@ int cmd_campaign(int argc, char **argv) {
     if (strcmp(sub, "run") == 0) return campaign_run(cmd, &a);
     if (strcmp(sub, "deliver") == 0) return campaign_deliver(cmd, &a);
     int writes = strcmp(sub, "create") == 0 || strcmp(sub, "pause") == 0 ||
-                 strcmp(sub, "resume") == 0 || strcmp(sub, "dnc") == 0;
+                 strcmp(sub, "resume") == 0 || strcmp(sub, "dnc") == 0 || strcmp(sub, "control") == 0;
     if (!writes && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0)
         return die_usage(cmd, "unknown subcommand %s", sub);
     if (strcmp(sub, "list") != 0 && strcmp(sub, "dnc") != 0 && a.npos != 2)
-        return die_usage(cmd, "%s needs %s", sub, strcmp(sub, "create") == 0 ? "a FILE" : "a campaign id");
+        return die_usage(cmd, "%s needs %s", sub, strcmp(sub, "create") == 0 ? "a FILE"
+                         : strcmp(sub, "control") == 0 ? "a percentage" : "a campaign id");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     rc = tl_store_open(data_dir(&a), writes ? TL_STORE_CREATE : TL_STORE_READONLY, &st, &eb);
@@ -458,6 +459,18 @@ int cmd_campaign(int argc, char **argv) {
         rc = campaign_show(cmd, &a, st, &eb);
     } else if (!rc && strcmp(sub, "dnc") == 0) {
         rc = campaign_dnc(cmd, &a, st, &eb);
+    } else if (!rc && strcmp(sub, "control") == 0) {
+        /* the global control group: kept out of every campaign */
+        double pct;
+        if (tl_parse_f64(a.pos[1], strlen(a.pos[1]), &pct) || !(pct >= 0 && pct < 50)) {
+            tl_store_close(st);
+            return die_usage(cmd, "control %s: give a percentage from 0 to below 50", a.pos[1]);
+        }
+        rc = tl_store_begin(st, &eb);
+        if (!rc) rc = tl_store_config_put(st, "global_control", a.pos[1], &eb);
+        if (!rc) rc = tl_store_commit(st, &eb);
+        else tl_store_rollback(st);
+        if (!rc) printf("global control group: %g %% of users, kept out of every campaign\n", pct);
     } else if (!rc) {
         int pause = strcmp(sub, "pause") == 0;
         rc = tl_campaign_set_status(st, a.pos[1], pause ? "paused" : "active", &eb);

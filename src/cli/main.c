@@ -3243,14 +3243,14 @@ static const command_t COMMANDS[] = {
      "sample-ratio check.",
      REPORT_OPTS, cmd_report},
     {"campaign", "campaign create FILE | list | show ID | pause ID | resume ID | run ID|--all "
-     "[--at TIME] [--dry-run] | deliver --url URL | dnc USER", "Campaigns from a JSON definition (audience, content, "
+     "[--at TIME] [--dry-run] | deliver --url URL | dnc USER | control PCT", "Campaigns from a JSON definition (audience, content, "
      "channels, arms, hold-out, consent, caps, quiet hours, budget, schedule or trigger). run "
      "decides for every user in the audience, or every trigger event since the last run, one of "
      "sent, holdout, global_control, other_namespace, no_consent, do_not_contact, capped, queued, "
      "quiet_hours, budget, no_content; deliveries go to DATA/outbox/CHANNEL.jsonl and every "
      "decision to the campaign's exposure log. --all runs the active campaigns by priority. deliver "
      "posts the outbox's due records to a gateway (personal fields filled in then), with "
-     "retries.",
+     "retries. control sets the global control group kept out of every campaign.",
      CAMPAIGN_OPTS, cmd_campaign},
     {"feedback", "feedback import FILE [--json]", "Complaints, unsubscribes, bounces, survey "
      "scores and review ratings from a CSV file (user, kind, at; optional campaign, channel, "

@@ -131,6 +131,9 @@ int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out,
 int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t *out,
                      int *added);
 uint64_t tl_dict_hash(const char *s, size_t n);
+/* Makes room for n strings of `bytes` bytes in all (NULs included), so
+ * loading a known number of ids does not grow the table step by step. */
+int tl_dict_reserve(tl_dict_t *d, uint32_t n, size_t bytes);
 /* Prefetching for batch lookups: first the slot of a hash, then (a few
  * lookups later, once the slot is in cache) the string it points to. */
 void tl_dict_prefetch(const tl_dict_t *d, uint64_t h);

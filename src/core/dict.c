@@ -223,6 +223,23 @@ static int dict_rehash(tl_dict_t *d, size_t ncap) {
     return 0;
 }
 
+int tl_dict_reserve(tl_dict_t *d, uint32_t n, size_t bytes) {
+    size_t t = d->tcap;
+    while ((size_t)n * 10 > t * 7) t *= 2;
+    if (t != d->tcap && dict_rehash(d, t)) return TL_ENOMEM;
+    if (n + 1 > d->ncap) {
+        uint64_t *no = realloc(d->offs, ((size_t)n + 2) * sizeof *no);
+        if (!no) return TL_ENOMEM;
+        d->offs = no, d->ncap = n + 1;
+    }
+    if (bytes > d->acap) {
+        char *na = realloc(d->arena, bytes);
+        if (!na) return TL_ENOMEM;
+        d->arena = na, d->acap = bytes;
+    }
+    return 0;
+}
+
 /* Strings in the arena end with a NUL and hold none inside (the importer
  * refuses NUL bytes), so comparing n bytes and the terminator is equality. */
 static uint32_t dict_lookup(const tl_dict_t *d, const char *s, size_t n, uint64_t h,

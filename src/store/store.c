@@ -383,6 +383,18 @@ tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
         return NULL;
     }
     sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(n), 0), coalesce(sum(length(ids)), 0) FROM dict "
+                           "WHERE kind = ?1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int(q, 1, (int)kind);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0 &&
+            tl_dict_reserve(d, (uint32_t)sqlite3_column_int64(q, 0), (size_t)sqlite3_column_int64(q, 1) + 1)) {
+            sqlite3_finalize(q);
+            tl_errbuf_set(eb, "out of memory loading a dictionary");
+            tl_dict_free(d);
+            return NULL;
+        }
+        sqlite3_finalize(q);
+    }
     if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
                            -1, &q, NULL) != SQLITE_OK) {
         sql_fail(s, eb, "loading a dictionary");
@@ -1049,11 +1061,15 @@ int tl_store_consents_asof(tl_store_t *s, const char *const *purposes, int np, i
     sqlite3_stmt *q;
     /* rows come in key order (user, purpose, at): the last one of each
      * (user, purpose) up to `at` is the one in force */
-    if (sqlite3_prepare_v2(s->db, "SELECT user, purpose, granted FROM consents WHERE at <= ?1 "
-                           "ORDER BY user, purpose, at, granted",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (np <= 0) return 0;
+    if (np > 8) np = 8;
+    char sql[256] = "SELECT user, purpose, granted FROM consents WHERE at <= ?1 AND purpose IN (?2";
+    for (int k = 1; k < np; k++) snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", ?%d", k + 2);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ") ORDER BY user, purpose, at, granted");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return missing_table(s) ? 0 : sql_fail(s, eb, "reading consents");
     sqlite3_bind_int64(q, 1, at);
+    for (int k = 0; k < np; k++) sqlite3_bind_text(q, k + 2, purposes[k], -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t u = sqlite3_column_int64(q, 0);

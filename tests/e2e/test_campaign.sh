@@ -153,6 +153,17 @@ def held(d):
 assert held(sys.argv[1]) >= held(sys.argv[2]) and held(sys.argv[2]), "hold-out differs"
 EOF
 
+# the global control group is kept out of every campaign, at its share
+cp -r "$TMP/d_copy" "$TMP/d_gc"
+"$TAILOR" --data "$TMP/d_gc" campaign control 5 >/dev/null
+run "$TMP/d_gc" 2025-11-15T12:00:00+08:00 >"$TMP/gc.json"
+check_cmd "the global control group takes its share and no messages" python3 - "$TMP/gc.json" "$TMP/d_gc" <<'EOF'
+import glob, json, os, sys
+d = json.load(open(sys.argv[1]))["decisions"]
+n = 5000
+assert abs(d["global_control"] / n - 0.05) < 4 * (0.05 * 0.95 / n) ** 0.5, d
+EOF
+
 # a run killed at random moments leaves the store as if it never started
 cp -r "$TMP/d_copy" "$TMP/d_kill"
 "$TAILOR" --data "$TMP/d_copy" campaign run spring --at 2025-11-16T12:00:00+08:00 >/dev/null
