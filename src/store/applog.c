@@ -8,11 +8,17 @@
  * rest of the batch. Opening a side log for writing cuts whatever lies
  * beyond the committed length (the tail of a run that crashed), and
  * readers only ever see the committed bytes; so a kill at any moment leaves
- * each file as it was after the last commit. */
+ * each file as it was after the last commit.
+ *
+ * Full buffers are written by a background thread (one per store, started
+ * on the first hand-off), so the copy into the page cache overlaps the
+ * caller's work; at most AW_JOBS buffers are in flight. A commit or a
+ * rollback first waits for them. */
 #include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +27,94 @@
 
 struct tl_applog {
     struct tl_applog *next;
+    tl_store_t *st;
     char *rel, *path;
     int fd;
     uint64_t committed, end; /* end: bytes written to the file */
     tl_buf_t buf;            /* bytes not yet written */
 };
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+#define AW_JOBS 4
+#define AW_CHUNK (4u << 20)
+
+typedef struct {
+    int fd;
+    const char *path;
+    tl_buf_t buf;
+    uint64_t off;
+} awjob_t;
+
+struct tl_awriter {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    awjob_t job[AW_JOBS];
+    int head, count, busy, stop;
+    int err;              /* the first failure (TL_E*), with its message */
+    char msg[300];
+};
+
+static int pwrite_all(int fd, const char *p, size_t n, uint64_t off) {
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : ENOSPC;
+        p += w, n -= (size_t)w, off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static void *aw_main(void *arg) {
+    struct tl_awriter *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->count && !a->stop) pthread_cond_wait(&a->cv, &a->mu);
+        if (!a->count) break;
+        awjob_t *j = &a->job[a->head];
+        a->busy = 1;
+        pthread_mutex_unlock(&a->mu);
+        int e = pwrite_all(j->fd, j->buf.data, j->buf.len, j->off);
+        pthread_mutex_lock(&a->mu);
+        if (e && !a->err) {
+            a->err = e == ENOSPC ? TL_ENOSPC : TL_EIO;
+            snprintf(a->msg, sizeof a->msg, "%s: writing: %s", j->path, strerror(e));
+        }
+        tl_buf_clear(&j->buf);
+        a->head = (a->head + 1) % AW_JOBS, a->count--, a->busy = 0;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Waits until nothing is in flight; returns the first failure. */
+static int aw_drain(tl_store_t *st, tl_errbuf_t *eb) {
+    struct tl_awriter *a = st->aw;
+    if (!a) return 0;
+    pthread_mutex_lock(&a->mu);
+    while (a->count) pthread_cond_wait(&a->cv, &a->mu);
+    int rc = a->err;
+    if (rc && eb) tl_errbuf_set(eb, "%s", a->msg);
+    a->err = 0;
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static void aw_stop(tl_store_t *st) {
+    struct tl_awriter *a = st->aw;
+    if (!a) return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    for (int k = 0; k < AW_JOBS; k++) tl_buf_fini(&a->job[k].buf);
+    pthread_mutex_destroy(&a->mu), pthread_cond_destroy(&a->cv);
+    free(a);
+    st->aw = NULL;
+}
 
 static void meta_key(const char *rel, char *out, size_t cap) { snprintf(out, cap, "applog:%s", rel); }
 
@@ -89,6 +178,7 @@ int tl_store_applog_open(tl_store_t *st, const char *rel, tl_applog_t **out, tl_
         return rc;
     }
     l->committed = l->end = len;
+    l->st = st;
     l->next = st->applogs;
     st->applogs = l;
     *out = l;
@@ -96,31 +186,62 @@ int tl_store_applog_open(tl_store_t *st, const char *rel, tl_applog_t **out, tl_
 }
 
 static int write_out(tl_applog_t *l, tl_errbuf_t *eb) {
-    size_t off = 0;
-    while (off < l->buf.len) {
-        ssize_t w = pwrite(l->fd, l->buf.data + off, l->buf.len - off, (off_t)(l->end + off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            tl_errbuf_set(eb, "%s: writing: %s", l->path, w < 0 ? strerror(errno) : "no space");
-            return w < 0 && errno == ENOSPC ? TL_ENOSPC : TL_EIO;
-        }
-        off += (size_t)w;
+    int e = pwrite_all(l->fd, l->buf.data, l->buf.len, l->end);
+    if (e) {
+        tl_errbuf_set(eb, "%s: writing: %s", l->path, strerror(e));
+        return e == ENOSPC ? TL_ENOSPC : TL_EIO;
     }
     l->end += l->buf.len;
     tl_buf_clear(&l->buf);
     return 0;
 }
 
+/* Hands the full buffer to the writer thread (or writes it here when the
+ * thread cannot start). */
+static int hand_off(tl_applog_t *l, tl_errbuf_t *eb) {
+    tl_store_t *st = l->st;
+    if (!st->aw) {
+        struct tl_awriter *a = calloc(1, sizeof *a);
+        if (!a) return write_out(l, eb);
+        pthread_mutex_init(&a->mu, NULL), pthread_cond_init(&a->cv, NULL);
+        if (pthread_create(&a->th, NULL, aw_main, a)) {
+            pthread_mutex_destroy(&a->mu), pthread_cond_destroy(&a->cv);
+            free(a);
+            return write_out(l, eb);
+        }
+        st->aw = a;
+    }
+    struct tl_awriter *a = st->aw;
+    pthread_mutex_lock(&a->mu);
+    while (a->count == AW_JOBS) pthread_cond_wait(&a->cv, &a->mu);
+    int rc = a->err;
+    if (rc) {
+        tl_errbuf_set(eb, "%s", a->msg);
+    } else {
+        awjob_t *j = &a->job[(a->head + a->count) % AW_JOBS];
+        tl_buf_t t = j->buf; /* swap: the job takes the full buffer, the log an empty one */
+        j->buf = l->buf, l->buf = t;
+        j->fd = l->fd, j->path = l->path, j->off = l->end;
+        l->end += j->buf.len;
+        a->count++;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb) {
     if (tl_buf_append(&l->buf, p, n)) return TL_ENOMEM;
-    return l->buf.len >= (4u << 20) ? write_out(l, eb) : 0;
+    return l->buf.len >= AW_CHUNK ? hand_off(l, eb) : 0;
 }
 
 uint64_t tl_applog_size(const tl_applog_t *l) { return l->end + l->buf.len; }
 
 int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
+    int rc = aw_drain(st, eb);
+    if (rc) return rc;
     for (tl_applog_t *l = st->applogs; l; l = l->next) {
-        int rc = write_out(l, eb);
+        rc = write_out(l, eb);
         if (rc) return rc;
         if (l->end == l->committed) continue;
         if (fdatasync(l->fd)) {
@@ -139,6 +260,7 @@ void tl__applogs_mark_committed(tl_store_t *st) {
 }
 
 void tl__applogs_rollback(tl_store_t *st) {
+    aw_drain(st, NULL);
     for (tl_applog_t *l = st->applogs; l; l = l->next) {
         tl_buf_clear(&l->buf);
         if (l->end != l->committed && ftruncate(l->fd, (off_t)l->committed) == 0)
@@ -147,6 +269,7 @@ void tl__applogs_rollback(tl_store_t *st) {
 }
 
 void tl__applogs_close(tl_store_t *st) {
+    aw_stop(st);
     while (st->applogs) {
         tl_applog_t *l = st->applogs;
         st->applogs = l->next;

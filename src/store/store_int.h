@@ -119,6 +119,7 @@ struct tl_store {
     tl_hset_t qfps;     /* fingerprints of last_source's quarantined rows */
     int qfps_loaded;
     struct tl_applog *applogs; /* side logs open for writing */
+    struct tl_awriter *aw;     /* their background writer (applog.c) */
 };
 
 #endif
