@@ -62,7 +62,8 @@ static void test_runs(void **state) {
     tl_errbuf_t eb;
     tl_campaign_t c;
     assert_int_equal(tl_campaign_create(st, DEF, 0, &c, &eb), 0);
-    assert_int_equal(tl_campaign_create(st, DEF, 0, &c, &eb), TL_EEXIST);
+    tl_campaign_t again;
+    assert_int_equal(tl_campaign_create(st, DEF, 0, &again, &eb), TL_EEXIST);
     tl_campaign_t c2;
     assert_int_equal(tl_campaign_get(st, "t", &c2, &eb), 0);
     tl_run_result_t r1, dry, r2, r3;
