@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in delivery gateway for test_campaign.sh: accepts POSTed JSON
-records, answers 503 to every fifth request (the sender must retry) and 400
+records, answers 503 to requests 3, 4 and 10 (the sender must retry, twice
+in a row for one record) and 400
 to records of user u000030 (refused for good), and appends every accepted
 record to the file named by the first argument. Prints its port, then
 serves until killed."""
@@ -17,7 +18,7 @@ class H(http.server.BaseHTTPRequestHandler):
             count[0] += 1
             n = count[0]
         rec = json.loads(body)
-        if n % 5 == 0:
+        if n in (3, 4, 10):
             self.send_response(503)
         elif rec.get("user") == "u000030":
             self.send_response(400)
