@@ -20,6 +20,7 @@
  * for the latest of their triggers. */
 #include "campaign.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ typedef struct {
     /* contacts in the caps' reach, grouped by user */
     uint32_t *coff;            /* nusers + 1 */
     contact_t *contacts;
-    uint8_t *camp_tags;        /* per campaign index: bit k when it has caps[k].tag */
+    uint16_t *camp_tags;       /* per campaign index: bit k when it has caps[k].tag */
     uint32_t ncamp;
     /* outputs */
     tl_applog_t *outbox[TL_DCH__N], *expo, *clog;
@@ -141,18 +142,14 @@ static int tag_row(int n, const char *const *cols, void *arg) {
     (void)n;
     uint32_t idx = tl_dict_find(t->camps, cols[0], strlen(cols[0]));
     if (idx == TL_NONE || idx >= x->ncamp || !cols[1]) return 0;
-    for (int k = 0; k < x->c->ncaps; k++) {
-        const char *tag = x->c->caps[k].tag;
-        if (!*tag) continue;
-        /* the definition is ours and well formed: look for the tag in "tags":[...] */
-        const char *tags = strstr(cols[1], "\"tags\":[");
-        if (!tags) continue;
-        const char *end = strchr(tags, ']');
-        char q[40];
-        snprintf(q, sizeof q, "\"%s\"", tag);
-        const char *hit = strstr(tags, q);
-        if (hit && end && hit < end) x->camp_tags[idx] |= (uint8_t)(1u << k);
+    cJSON *def = cJSON_Parse(cols[1]);
+    const cJSON *tags = cJSON_GetObjectItem(def, "tags"), *tag;
+    cJSON_ArrayForEach(tag, tags) {
+        for (int k = 0; k < x->c->ncaps; k++)
+            if (cJSON_IsString(tag) && x->c->caps[k].tag[0] && strcmp(tag->valuestring, x->c->caps[k].tag) == 0)
+                x->camp_tags[idx] |= (uint16_t)(1u << k);
     }
+    cJSON_Delete(def);
     return 0;
 }
 
@@ -190,7 +187,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
     tl_dict_t *camps = tl_store_dict(x->st, TL_D_CAMPAIGN, x->eb);
     if (!camps) return TL_ENOMEM;
     x->ncamp = tl_dict_count(camps);
-    if (!(x->camp_tags = calloc(x->ncamp + 1, 1))) return TL_ENOMEM;
+    if (!(x->camp_tags = calloc(x->ncamp + 1, sizeof *x->camp_tags))) return TL_ENOMEM;
     tagctx_t t = {x, camps};
     return tl_store_queryf(x->st, x->eb, tag_row, &t, "SELECT id, def FROM campaigns", "");
 }

@@ -38,6 +38,7 @@ typedef struct {
     tl_offer_t *of;
     const char *kind;  /* offers of this kind only (NULL: any) */
     const char *scene;
+    char cat[128], scene_buf[128], kind_buf[128];
 } content_t;
 
 static int content_fn(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *out, void *arg) {
@@ -79,16 +80,18 @@ static int content_fn(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *
     return 0;
 }
 
-static const char *content_str(const tl_campaign_t *c, int type, const char *key) {
+/* A string field of the first arm content of a type, copied to out (NULL
+ * when no arm has it). */
+static const char *content_str(const tl_campaign_t *c, int type, const char *key, char *out,
+                               size_t cap) {
     for (int a = 0; a < c->narms; a++) {
         if (c->arms[a].content_type != type) continue;
         cJSON *j = cJSON_Parse(c->arms[a].content);
         const cJSON *v = cJSON_GetObjectItem(j, key);
-        static char buf[128];
-        const char *r = NULL;
-        if (cJSON_IsString(v)) snprintf(buf, sizeof buf, "%s", v->valuestring), r = buf;
+        int found = cJSON_IsString(v);
+        if (found) snprintf(out, cap, "%s", v->valuestring);
         cJSON_Delete(j);
-        if (r) return r;
+        if (found) return out;
     }
     return NULL;
 }
@@ -183,7 +186,8 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     }
     content_t ct = {.st = st};
     if (!rc && !ex && need_recs) {
-        const char *model = content_str(&c, TL_CONTENT_RECS, "model");
+        char mbuf[128];
+        const char *model = content_str(&c, TL_CONTENT_RECS, "model", mbuf, sizeof mbuf);
         rc = recsvc_open(st, data_dir(a), model ? model : "ials", &ct.rs, &eb);
         if (rc == TL_ENOENT || rc == TL_EIO)
             tl_errbuf_set(&eb, "campaign %s sends recommendations: train a model first "
@@ -195,10 +199,10 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
         char card[4300];
         snprintf(card, sizeof card, "%s/models/scorecard.json", data_dir(a));
         if (tl_scorecard_load(card, &sc, &eb) != 0) sc = NULL; /* then no one has a band */
-        const char *cat = content_str(&c, TL_CONTENT_OFFER, "category");
+        const char *cat = content_str(&c, TL_CONTENT_OFFER, "category", ct.cat, sizeof ct.cat);
         tl_offer_scene_t scene = {cat, NAN};
-        ct.scene = content_str(&c, TL_CONTENT_OFFER, "scene");
-        ct.kind = content_str(&c, TL_CONTENT_OFFER, "kind");
+        ct.scene = content_str(&c, TL_CONTENT_OFFER, "scene", ct.scene_buf, sizeof ct.scene_buf);
+        ct.kind = content_str(&c, TL_CONTENT_OFFER, "kind", ct.kind_buf, sizeof ct.kind_buf);
         rc = tl_offers_new(st, sx.p, sc, NULL, &scene, TL_NONE, &ct.offers, &eb);
         if (!rc && !(ct.of = calloc(tl_offers_nproducts(ct.offers) + 1, sizeof *ct.of))) rc = TL_ENOMEM;
     }

@@ -983,11 +983,9 @@ int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl
     return rc;
 }
 
-int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return sql_fail(s, eb, "preparing a query");
-    int n = sqlite3_column_count(q), rc = 0, step;
+/* Steps a prepared query, handing each row to fn as text; finalizes it. */
+static int each_row(tl_store_t *s, sqlite3_stmt *q, int rc, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
+    int n = sqlite3_column_count(q), step = SQLITE_DONE;
     const char *cols[64];
     if (n > 64) n = 64;
     while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
@@ -997,6 +995,13 @@ int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_e
     if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "running a query");
     sqlite3_finalize(q);
     return rc;
+}
+
+int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "preparing a query");
+    return each_row(s, q, 0, fn, arg, eb);
 }
 
 /* Binds args by the letters of types: i int64_t, d double, t text (NULL:
@@ -1043,16 +1048,7 @@ int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, con
     va_start(ap, types);
     int rc = bind_args(q, types, ap) == SQLITE_OK ? 0 : sql_fail(s, eb, "binding a query");
     va_end(ap);
-    int n = sqlite3_column_count(q), step = SQLITE_DONE;
-    const char *cols[64];
-    if (n > 64) n = 64;
-    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        for (int c = 0; c < n; c++) cols[c] = (const char *)sqlite3_column_text(q, c);
-        rc = fn(n, cols, arg);
-    }
-    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "running a query");
-    sqlite3_finalize(q);
-    return rc;
+    return each_row(s, q, rc, fn, arg, eb);
 }
 
 int tl_store_consents_asof(tl_store_t *s, const char *const *purposes, int np, int64_t at,
