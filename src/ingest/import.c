@@ -1011,6 +1011,8 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
         rc = TL_EBADINPUT;
     } else if (!rc) {
         rc = tl_store_commit(st, eb);
+        /* campaigns read the consents in force off a snapshot */
+        if (!rc) rc = tl_store_consents_refresh(st, eb);
     } else {
         tl_store_rollback(st);
     }

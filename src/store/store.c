@@ -473,6 +473,11 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = tl__evlog_flush(&s->log, eb);
     if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = tl__applogs_flush(s, eb);
+    if (!rc && s->consents_dirty) { /* the snapshot of consents in force is now stale */
+        int64_t v = 0;
+        if (meta_get_i64(s, "consents_version", &v, eb) == TL_ENOENT) v = 0;
+        rc = meta_set_i64(s, "consents_version", v + 1, eb);
+    }
     if (!rc && s->log.end != s->log.committed) {
         rc = meta_set_i64(s, "log_len", (int64_t)s->log.end, eb);
         if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(s->log.nevents + s->log.pending), eb);
@@ -483,6 +488,7 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
         return rc;
     }
     s->in_batch = 0;
+    s->consents_dirty = 0;
     tl__evlog_mark_committed(&s->log);
     tl__applogs_mark_committed(s);
     for (int k = 0; k < TL_D__N; k++)
@@ -496,6 +502,7 @@ void tl_store_rollback(tl_store_t *s) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     tl__evlog_rollback(&s->log);
     tl__applogs_rollback(s);
+    s->consents_dirty = 0;
     for (int k = 0; k < TL_D__N; k++)
         if (s->dict[k] && tl_dict_truncate(s->dict[k], s->dict_committed[k]) != 0) {
             /* Could not shrink for lack of memory: drop it; it reloads on use. */
@@ -747,7 +754,9 @@ int tl_store_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int 
     sqlite3_bind_int(q, 3, granted != 0);
     sqlite3_bind_int64(q, 4, at);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing a consent");
-    return sqlite3_changes(s->db) > 0;
+    int added = sqlite3_changes(s->db) > 0;
+    s->consents_dirty |= added;
+    return added;
 }
 
 /* The id of a source file's path in the sources table, added if new; the
@@ -1051,8 +1060,8 @@ int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, con
     return each_row(s, q, rc, fn, arg, eb);
 }
 
-int tl_store_consents_asof(tl_store_t *s, const char *const *purposes, int np, int64_t at,
-                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, int64_t at,
+                          uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
     memset(bits, 0, nusers);
     sqlite3_stmt *q;
     /* rows come in key order (user, purpose, at): the last one of each

@@ -229,9 +229,14 @@ typedef struct {
 int tl_store_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
 
 /* The consents in force at `at`: bit k of bits[u] is set when the latest
- * record of user u for purposes[k] (k < 8) up to `at` grants it. */
+ * record of user u for purposes[k] (k < 8) up to `at` grants it. Read off
+ * the snapshot DATA/consents.snap, rebuilt first when stale (a writable
+ * store; a read-only one reads the table). */
 int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
                            uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+/* Rebuilds the snapshot of consents in force when consents were added
+ * since it was made (import calls it at the end). */
+int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb);
 
 /* Runs a read-only SQL query and calls fn for each row with its columns as
  * text (NULL for SQL NULL). Used by reporting commands; the SQL is ours. */

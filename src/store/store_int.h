@@ -72,6 +72,13 @@ void tl__applogs_close(tl_store_t *st);
 int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
 int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb);
 
+/* ---- consents in force (consents.c) ----------------------------------------- */
+
+/* The scan of every consent record, latest per user and purpose, that both
+ * the snapshot and the as-of query without one are made of. */
+int tl__consents_scan_sql(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                          uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+
 /* ---- sealing (seal.c) --------------------------------------------------- */
 
 #define TL_KEY_BYTES 32
@@ -120,6 +127,7 @@ struct tl_store {
     int qfps_loaded;
     struct tl_applog *applogs; /* side logs open for writing */
     struct tl_awriter *aw;     /* their background writer (applog.c) */
+    int consents_dirty;        /* this batch added consent records */
 };
 
 #endif

@@ -164,6 +164,49 @@ static void test_uncommitted_tail(void **state) {
     tl_store_close(st);
 }
 
+/* Consents in force, off the snapshot and past it: records later than the
+ * time asked are looked up; added consents make the snapshot stale; a
+ * damaged snapshot or a read-only store falls back to the table. */
+static void check_push(tl_store_t *st, int64_t at, int revoked_counts, int user0) {
+    const char *p[2] = {"marketing_sms", "marketing_push"};
+    uint8_t bits[NU];
+    tl_errbuf_t eb;
+    assert_int_equal(tl_store_consents_asof(st, p, 2, at, bits, NU, &eb), 0);
+    for (int u = 0; u < NU; u++) {
+        int push = u % 3 && !(revoked_counts && u % 7 == 0);
+        if (u == 0 && user0) push = 1;
+        if ((bits[u] >> 1 & 1) != push || !(bits[u] & 1)) fail_msg("user %d at %lld: bits %d", u, (long long)at, bits[u]);
+    }
+}
+
+static void test_consents_in_force(void **state) {
+    (void)state;
+    tl_store_t *st = world();
+    tl_errbuf_t eb;
+    check_push(st, T0 - 2 * 3600000, 0, 0); /* before the revocations */
+    check_push(st, T0, 1, 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/consents.snap", dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    /* a new grant: the snapshot is stale and made again */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_true(tl_store_put_consent(st, 0, "marketing_push", 1, T0 - 1800000, &eb) > 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    check_push(st, T0, 1, 1);
+    check_push(st, T0 - 2 * 3600000, 0, 0);
+    tl_store_close(st);
+    /* damage a block: the table answers */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, -10, SEEK_END);
+    fputc('x', f), fputc('y', f);
+    fclose(f);
+    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
+    check_push(st, T0, 1, 1);
+    tl_store_close(st);
+}
+
 static void test_bad_definitions(void **state) {
     (void)state;
     static const struct {
@@ -204,6 +247,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_runs, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_tail, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_consents_in_force, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_bad_definitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
