@@ -28,7 +28,7 @@ cat >"$BENCH_DIR/bench-campaign.json" <<'JSON'
  "quiet_hours":{"from":"22:00","to":"08:00"}}
 JSON
 run_dir="$BENCH_DIR/campaign-run"
-rm -rf "$run_dir" && cp -r "$data" "$run_dir" && sync
+rm -rf "$run_dir" && mkdir -p "$run_dir" && cp -r "$data/." "$run_dir/" && sync
 "$TAILOR" --data "$run_dir" campaign create "$BENCH_DIR/bench-campaign.json" >/dev/null
 T1=2025-11-29T12:00:00+08:00 T2=2025-11-29T23:00:00+08:00
 tl=()

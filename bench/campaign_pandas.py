@@ -67,9 +67,11 @@ for run, ts in enumerate(times, 1):
     send = (chosen >= 0) & ~hold
     for k, ch in enumerate(chans):
         sel = send & (chosen == k)
-        df = pd.DataFrame({"id": "bench:%d:" % run + users[sel], "campaign": "bench", "run": run,
+        df = pd.DataFrame({"campaign": "bench", "run": run,
                            "user": users[sel].values, "arm": arm[sel], "channel": ch,
-                           "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "status": decision[sel]})
+                           "at": at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        if quiet:  # the status is written when it is not "sent", as tailor does
+            df["status"] = decision[sel]
         df["content"] = [{"type": "coupon", "code": "B10", "value": 10}] * int(sel.sum())
         with open(os.path.join(out, ch + ".jsonl"), "a") as f:
             df.to_json(f, orient="records", lines=True)

@@ -117,6 +117,15 @@ static int post(dctx_t *x, const char *id, const char *body, long *code) {
  * 2 not due yet, TL_EIO gateway unavailable. */
 static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len, uint64_t off) {
     cJSON *rec = cJSON_ParseWithLength(line, len);
+    const cJSON *camp = cJSON_GetObjectItem(rec, "campaign"), *run = cJSON_GetObjectItem(rec, "run");
+    const cJSON *user = cJSON_GetObjectItem(rec, "user");
+    if (cJSON_IsString(camp) && cJSON_IsNumber(run) && cJSON_IsString(user)) {
+        /* the record's id: CAMPAIGN:RUN:USER, unique and stable */
+        char idbuf[256];
+        snprintf(idbuf, sizeof idbuf, "%s:%.0f:%s", camp->valuestring, run->valuedouble, user->valuestring);
+        cJSON_AddItemToObject(rec, "id", cJSON_CreateString(idbuf));
+        if (!cJSON_GetObjectItem(rec, "status")) cJSON_AddStringToObject(rec, "status", "sent");
+    }
     const cJSON *id = cJSON_GetObjectItem(rec, "id"), *at = cJSON_GetObjectItem(rec, "at");
     int64_t due = INT64_MIN;
     if (!cJSON_IsString(id) || !cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &due)) {

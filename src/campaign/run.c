@@ -87,7 +87,7 @@ typedef struct {
     const tl_campaign_t *c;
     const tl_run_opts_t *o;
     tl_errbuf_t *eb;
-    tl_dict_t *users;
+    tl_ids_t users;            /* external ids by index */
     uint32_t nusers;
     /* consent: bit k of cons[u] for purposes[k] */
     const char *purposes[8];
@@ -248,18 +248,17 @@ static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t
     const tl_arm_t *a = &c->arms[arm];
     tl_buf_t *b = &x->line;
     size_t idlen;
-    const char *uid = tl_dict_str(x->users, u, &idlen);
+    const char *uid = tl_ids_str(&x->users, u, &idlen);
     if (when != x->ts_for) x->ts_for = when, tl_time_format(when, x->ts);
     tl_buf_clear(b);
 #define S(lit) tl_buf_append(b, lit, sizeof lit - 1)
 #define Z(str) tl_buf_append(b, str, strlen(str))
-    S("{\"id\":\""), Z(c->id), tl_buf_append(b, ":", 1), Z(x->runstr), tl_buf_append(b, ":", 1);
-    tl_buf_append(b, uid, idlen);
-    S("\",\"campaign\":\""), Z(c->id), S("\",\"run\":"), Z(x->runstr), S(",\"user\":");
+    S("{\"campaign\":\""), Z(c->id), S("\",\"run\":"), Z(x->runstr), S(",\"user\":");
     tl_buf_json_str(b, uid, idlen);
     S(",\"arm\":"), tl_buf_json_str(b, a->name, strlen(a->name));
-    S(",\"channel\":\""), Z(tl_dchannel_name(ch)), S("\",\"at\":\""), Z(x->ts), S("\",\"status\":\"");
-    Z(tl_decision_name(dec)), S("\",\"content\":");
+    S(",\"channel\":\""), Z(tl_dchannel_name(ch)), S("\",\"at\":\""), Z(x->ts);
+    if (dec != TL_DEC_SENT) S("\",\"status\":\""), Z(tl_decision_name(dec));
+    S("\",\"content\":");
     if (x->content.len) tl_buf_append(b, x->content.data, x->content.len);
     else Z(a->content);
     if (a->message) {
@@ -276,7 +275,7 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
     const tl_campaign_t *c = x->c;
     const tl_run_opts_t *o = x->o;
     tl_run_result_t *res = x->res;
-    const char *uid = tl_dict_str(x->users, u, NULL);
+    const char *uid = tl_ids_str(&x->users, u, NULL);
     int dec = -1, arm = -1, ch = -1;
     int64_t send = when;
     if (!c->transactional && o->global_control > 0 &&
@@ -585,9 +584,9 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                                            s.last_at >= last)))
         return 0;
     res->due = 1;
-    if (!(x.users = tl_store_dict(st, TL_D_USER, eb))) return TL_ENOMEM;
-    x.nusers = o->audience ? o->nusers : tl_dict_count(x.users);
-    if (x.nusers > tl_dict_count(x.users)) x.nusers = tl_dict_count(x.users);
+    if ((rc = tl_store_ids(st, TL_D_USER, &x.users, eb))) return rc;
+    x.nusers = o->audience ? o->nusers : x.users.n;
+    if (x.nusers > x.users.n) x.nusers = x.users.n;
     x.camp_bit = purpose_bit(&x, c->consent);
     for (int k = 0; k < TL_DCH__N; k++) x.chan_bit[k] = -1;
     for (int k = 0; k < c->nchannels; k++)

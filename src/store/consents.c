@@ -161,6 +161,8 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
     sqlite3_stmt *one = NULL; /* users whose latest record is after `at` */
     rc = latest && granted ? 0 : TL_ENOMEM;
     memset(bits, 0, nusers);
+    /* one read transaction for the lookups, not one lock per statement */
+    int txn = !st->in_batch && sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     for (int k = 0; !rc && k < np && k < 8; k++) {
         uint64_t f = 0;
         while (f < nf && strcmp(dir[f].name, purposes[k]) != 0) f++;
@@ -193,6 +195,7 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
         }
     }
     sqlite3_finalize(one);
+    if (txn) sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     free(latest), free(granted);
     close(fd);
     return rc;

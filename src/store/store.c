@@ -360,7 +360,11 @@ void tl_store_close(tl_store_t *s) {
     if (s->db) sqlite3_close(s->db);
     tl__evlog_close(&s->log);
     tl__applogs_close(s);
-    for (int k = 0; k < TL_D__N; k++) tl_dict_free(s->dict[k]);
+    for (int k = 0; k < TL_D__N; k++) {
+        tl_dict_free(s->dict[k]);
+        tl_buf_fini(&s->ids_arena[k]);
+        free(s->ids_offs[k]);
+    }
     tl_hset_fini(&s->fps);
     free(s->batch_fp);
     tl_buf_fini(&s->tmp);
@@ -431,6 +435,50 @@ tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
     s->dict[kind] = d;
     s->dict_committed[kind] = tl_dict_count(d);
     return d;
+}
+
+int tl_store_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
+    if (!s->ids_loaded[kind]) {
+        tl_buf_t *a = &s->ids_arena[kind];
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
+                               -1, &q, NULL) != SQLITE_OK)
+            return sql_fail(s, eb, "loading a dictionary");
+        sqlite3_bind_int(q, 1, (int)kind);
+        int step, rc = 0;
+        uint64_t n = 0;
+        while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+            if (sqlite3_column_int64(q, 0) != (int64_t)n) rc = TL_ECORRUPT;
+            n += (uint64_t)sqlite3_column_int64(q, 1);
+            if (!rc && tl_buf_append(a, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2)))
+                rc = TL_ENOMEM;
+        }
+        sqlite3_finalize(q);
+        if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "loading a dictionary");
+        uint64_t *offs = rc ? NULL : malloc((n + 2) * sizeof *offs);
+        if (!rc && !offs) rc = TL_ENOMEM;
+        uint64_t k = 0;
+        for (size_t p = 0; !rc && p < a->len && k < n; k++) {
+            const char *z = memchr(a->data + p, 0, a->len - p);
+            if (!z) break;
+            offs[k] = p;
+            p = (size_t)(z - a->data) + 1;
+        }
+        if (!rc && (k != n || (n && a->len && a->data[a->len - 1] != 0))) rc = TL_ECORRUPT;
+        if (rc) {
+            free(offs);
+            tl_buf_clear(a);
+            if (rc == TL_ECORRUPT)
+                tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent", s->dir, (int)kind);
+            return rc;
+        }
+        offs[n] = a->len;
+        s->ids_offs[kind] = offs, s->ids_n[kind] = (uint32_t)n, s->ids_loaded[kind] = 1;
+    }
+    out->arena = s->ids_arena[kind].data ? s->ids_arena[kind].data : "";
+    out->offs = s->ids_offs[kind];
+    out->n = s->ids_n[kind];
+    return 0;
 }
 
 /* ---- batches ------------------------------------------------------------- */

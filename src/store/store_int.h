@@ -128,6 +128,10 @@ struct tl_store {
     struct tl_applog *applogs; /* side logs open for writing */
     struct tl_awriter *aw;     /* their background writer (applog.c) */
     int consents_dirty;        /* this batch added consent records */
+    tl_buf_t ids_arena[TL_D__N]; /* tl_store_ids: ids by index only */
+    uint64_t *ids_offs[TL_D__N];
+    uint32_t ids_n[TL_D__N];
+    int ids_loaded[TL_D__N];
 };
 
 #endif

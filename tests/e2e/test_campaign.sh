@@ -104,6 +104,8 @@ for l in lines:
     assert not (u == "u000010" and ch == "push"), l
     if l["run"] == 4:  # 23:30 local: held to 08:00 the next morning
         assert l["status"] == "quiet_hours" and l["at"] == "2025-11-17T00:00:00Z", l
+    else:
+        assert "status" not in l, l  # sent now: the default
     if ch == "push":
         k = (u, at.astimezone(tz).date())
         per_day[k] = per_day.get(k, 0) + 1
@@ -202,8 +204,10 @@ dl = [json.load(open(f)) for f in sys.argv[4:]]
 lines = [json.loads(l) for f in glob.glob(os.path.join(d, "outbox", "*.jsonl")) for l in open(f)]
 ids = [g["id"] for g in got]
 assert len(ids) == len(set(ids)), "a record was posted twice"
-refused = {l["id"] for l in lines if l["user"] == "u000030"}
-assert set(ids) == {l["id"] for l in lines} - refused, (len(ids), len(lines), len(refused))
+def rid(l):
+    return "%s:%d:%s" % (l["campaign"], l["run"], l["user"])
+refused = {rid(l) for l in lines if l["user"] == "u000030"}
+assert set(ids) == {rid(l) for l in lines} - refused, (len(ids), len(lines), len(refused))
 assert dl[0]["held"] > 0 and dl[0]["retries"] > 0 and dl[1]["posted"] == 0, dl
 assert dl[2]["posted"] == dl[0]["held"] and dl[0]["failed"] + dl[2]["failed"] == len(refused), dl
 db = sqlite3.connect(os.path.join(d, "tailor.db"))
