@@ -422,8 +422,8 @@ typedef struct {
     void *col[TL_EVB_NCOLS]; /* expansion space for constant columns */
 } scratch_t;
 
-int tl__evlog_scan(tl_evlog_t *lg, uint32_t want, tl_evblock_fn fn, void *arg, int verify,
-                   tl_errbuf_t *eb) {
+int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                   int verify, tl_errbuf_t *eb) {
     if (lg->committed <= TL_EVLOG_HDR) return 0;
     if (lg->map && lg->maplen != lg->committed) {
         munmap(lg->map, lg->maplen);
@@ -465,6 +465,11 @@ int tl__evlog_scan(tl_evlog_t *lg, uint32_t want, tl_evblock_fn fn, void *arg, i
                           (unsigned long long)off);
             rc = TL_ECORRUPT;
             break;
+        }
+        if (seq + n <= from_seq) { /* a block before the first row asked for */
+            seq += n;
+            off += TL_EVB_HDR + payload;
+            continue;
         }
         if (verify) {
             XXH3_state_t st;

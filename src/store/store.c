@@ -576,7 +576,7 @@ int tl_store_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
     int rc;
     if (!s->fps_loaded) {
         if ((rc = tl_hset_init(&s->fps, s->log.nevents + s->expect + (1u << 16)))) return rc;
-        if ((rc = tl__evlog_scan(&s->log, TL_EVC_FP, load_fp_block, &s->fps, 0, eb))) return rc;
+        if ((rc = tl__evlog_scan(&s->log, 0, TL_EVC_FP, load_fp_block, &s->fps, 0, eb))) return rc;
         s->fps_loaded = 1;
     }
     rc = tl_hset_add(&s->fps, ev->fp);
@@ -604,12 +604,17 @@ void tl_store_expect_events(tl_store_t *s, uint64_t n) {
 void tl_store_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefetch(&s->fps, fp); }
 
 int tl_store_scan_events(tl_store_t *s, tl_evblock_fn fn, void *arg, tl_errbuf_t *eb) {
-    return tl__evlog_scan(&s->log, TL_EVC_ALL, fn, arg, 0, eb);
+    return tl__evlog_scan(&s->log, 0, TL_EVC_ALL, fn, arg, 0, eb);
+}
+
+int tl_store_scan_from(tl_store_t *s, uint64_t from_seq, uint32_t want, tl_evblock_fn fn,
+                       void *arg, tl_errbuf_t *eb) {
+    return tl__evlog_scan(&s->log, from_seq, want, fn, arg, 0, eb);
 }
 
 int tl_store_scan_columns(tl_store_t *s, uint32_t want, tl_evblock_fn fn, void *arg,
                           tl_errbuf_t *eb) {
-    return tl__evlog_scan(&s->log, want, fn, arg, 0, eb);
+    return tl__evlog_scan(&s->log, 0, want, fn, arg, 0, eb);
 }
 
 /* ---- entities ------------------------------------------------------------ */
@@ -1206,7 +1211,7 @@ int tl_store_event_stats(tl_store_t *s, tl_store_evstats_t *out, tl_errbuf_t *eb
     out->min_ts = INT64_MAX;
     out->max_ts = INT64_MIN;
     evstats_ctx_t c = {out, 0};
-    int rc = tl__evlog_scan(&s->log, TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_TS, evstats_block, &c,
+    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_TS, evstats_block, &c,
                             0, eb);
     if (rc) tl_store_evstats_fini(out);
     return rc;
@@ -1228,7 +1233,7 @@ static int check_block(const tl_evblock_t *b, void *arg) {
 
 int tl_store_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
     tl_store_check_t c = {0, 0, 0};
-    int rc = tl__evlog_scan(&s->log, TL_EVC_ALL, check_block, &c, 1, eb);
+    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_ALL, check_block, &c, 1, eb);
     *out = c;
     if (rc) return rc;
     if (c.events != s->log.nevents) {

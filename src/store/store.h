@@ -225,6 +225,12 @@ enum {
 int tl_store_scan_columns(tl_store_t *st, uint32_t want, tl_evblock_fn fn, void *arg,
                           tl_errbuf_t *eb);
 
+/* The same from row from_seq on (rows are numbered from 0 in log order;
+ * the blocks before it are not read): what was added since a count. The
+ * first block passed may begin before from_seq. */
+int tl_store_scan_from(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn,
+                       void *arg, tl_errbuf_t *eb);
+
 uint64_t tl_store_event_count(const tl_store_t *st);
 
 /* Verifies every checksum of the log and SQLite's integrity; eb names the

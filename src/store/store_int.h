@@ -57,9 +57,10 @@ void tl__evlog_mark_committed(tl_evlog_t *lg);
 /* Throws away what was written or buffered since the last commit. */
 int tl__evlog_rollback(tl_evlog_t *lg);
 /* Calls fn per block with the columns in the mask `want` (TL_EVC_*); the
- * others are NULL. verify checks every block's checksum. */
-int tl__evlog_scan(tl_evlog_t *lg, uint32_t want, tl_evblock_fn fn, void *arg, int verify,
-                   tl_errbuf_t *eb);
+ * others are NULL. Blocks that end before row from_seq are skipped unread.
+ * verify checks every block's checksum. */
+int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                   int verify, tl_errbuf_t *eb);
 
 /* ---- side logs (applog.c) ---------------------------------------------- */
 
