@@ -31,7 +31,7 @@ const optspec_t CAMPAIGN_OPTS[] = {
 
 typedef struct {
     tl_store_t *st;
-    recsvc_t *rs;
+    tl_recsvc_t *rs;
     tl_dict_t *items, *products;
     tl_served_t sv[50];
     tl_offers_t *offers;
@@ -45,7 +45,7 @@ static int content_fn(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *
     content_t *x = arg;
     (void)at;
     if (arm->content_type == TL_CONTENT_RECS && x->rs) {
-        uint32_t got = recsvc_top(x->rs, user, arm->n, x->sv);
+        uint32_t got = tl_recsvc_top(x->rs, user, arm->n, x->sv);
         if (!got) return 1;
         tl_buf_append(out, "{\"type\":\"recommendations\",\"items\":[", 35);
         for (uint32_t i = 0; i < got; i++) {
@@ -222,7 +222,7 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     free(ct.of);
     tl_offers_free(ct.offers);
     tl_scorecard_free(sc);
-    recsvc_close(ct.rs);
+    tl_recsvc_free(ct.rs);
     free(mask);
     tl_campaign_fini(&c);
     if (sx.st) segctx_close(&sx);

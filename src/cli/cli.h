@@ -52,13 +52,9 @@ void print_json(cJSON *j);
 const command_t *command_named(const char *name);
 int run_cmd(const char *name, int argc, char **argv);
 
-/* A loaded recommender (main.c): the model DATA/models/NAME.tlm with what
- * serving needs; recsvc_top gives a user's top n for the home scene. */
-typedef struct recsvc recsvc_t;
-int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **out,
+/* The recommender DATA/models/NAME.tlm, loaded for serving (main.c). */
+int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
                 tl_errbuf_t *eb);
-uint32_t recsvc_top(recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
-void recsvc_close(recsvc_t *r);
 
 /* The store with its built profiles, for audiences (main.c). */
 typedef struct {

@@ -1713,56 +1713,13 @@ static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
                                sd->g.group, sd->g.ngroups, m);
 }
 
-/* A loaded recommender, as `recommend` and campaign content use it. */
-struct recsvc {
-    tl_model_t *m, *popm;     /* the model; popularity by segment for users without history */
-    tl_csr_t x;               /* every interaction, as the model weighs them */
-    side_t sd;
-    tl_content_t *content;    /* items nobody has had yet score by their alike items */
-    float *penalty;           /* negative feedback per item */
-    tl_serve_opts_t so;
-};
-
-void recsvc_close(recsvc_t *r) {
-    if (!r) return;
-    tl_rec_content_free(r->content);
-    free(r->penalty);
-    side_fini(&r->sd);
-    tl_model_free(r->popm);
-    tl_csr_fini(&r->x);
-    tl_model_free(r->m);
-    free(r);
-}
-
 static void model_path(const char *dir, const char *name, char *out, size_t cap);
 
-int recsvc_open(tl_store_t *st, const char *dir, const char *name, recsvc_t **out,
+int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
                 tl_errbuf_t *eb) {
-    recsvc_t *r = calloc(1, sizeof *r);
-    *out = NULL;
-    if (!r) return TL_ENOMEM;
     char path[4300];
     model_path(dir, name, path, sizeof path);
-    int64_t latest = 0;
-    int rc = tl_model_load(path, &r->m, eb);
-    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
-    if (!rc) rc = latest_event(st, &latest, eb);
-    if (!rc) rc = load_side(st, r->x.nusers, r->x.nitems, latest, &r->sd, eb);
-    if (!rc) rc = train_segpop(&r->x, &r->sd, &r->popm);
-    if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(r->m), &r->content, eb);
-    if (!rc) rc = tl_rec_content_link(r->content, &r->x);
-    if (!rc) rc = tl_rec_feedback_penalty(st, tl_model_nitems(r->m), &r->penalty, eb);
-    r->so.item_penalty = r->penalty;
-    r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
-    r->so.content = r->content;
-    if (r->sd.cats) r->so.item_cat = r->sd.cats, r->so.ncats = tl_dict_count(r->sd.catnames);
-    if (rc) recsvc_close(r);
-    else *out = r;
-    return rc;
-}
-
-uint32_t recsvc_top(recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out) {
-    return tl_rec_serve(r->m, r->popm, &r->x, user, n, &r->so, out);
+    return tl_recsvc_open(st, path, out, eb);
 }
 
 static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
@@ -2226,7 +2183,7 @@ static int cmd_recommend(int argc, char **argv) {
         return rc;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
-    recsvc_t *rs = NULL;
+    tl_recsvc_t *rs = NULL;
     rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = recsvc_open(st, data_dir(&a), name, &rs, &eb);
     tl_model_t *m = rs ? rs->m : NULL;
@@ -2250,8 +2207,8 @@ static int cmd_recommend(int argc, char **argv) {
                                 8, ctx, &nctx, &eb);
     }
     so.context = ctx, so.ncontext = nctx;
-    const uint32_t *cats = rs ? rs->sd.cats : NULL;
-    const tl_dict_t *catnames = rs ? rs->sd.catnames : NULL;
+    const uint32_t *cats = rs ? rs->cats : NULL;
+    const tl_dict_t *catnames = rs ? rs->catnames : NULL;
     uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
     if (!rc) {
         so.item_cat = cats;
@@ -2357,7 +2314,7 @@ static int cmd_recommend(int argc, char **argv) {
     }
     free(sv);
     free(inc), free(exc), free(rep), free(exi);
-    recsvc_close(rs);
+    tl_recsvc_free(rs);
     tl_store_close(st);
     return rc ? fail_err("recommend", rc, &eb) : EXIT_OK;
 }

@@ -266,4 +266,26 @@ int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_
                        tl_user_groups_t *out, tl_errbuf_t *eb);
 void tl_user_groups_fini(tl_user_groups_t *g);
 
+
+/* ---- a recommender loaded for serving (service.c) ---------------------------- */
+
+/* A model file with what serving it needs: every interaction as the model
+ * weighs them, popularity by segment and taste for users without history,
+ * the content links that score new items, item categories and the
+ * negative-feedback penalty; serving options set as `recommend` uses them
+ * (head share 10 %, scene weight 0.7). Read-only once open: any number of
+ * threads may serve from it. */
+typedef struct {
+    tl_model_t *m, *popm;
+    tl_csr_t x;
+    tl_user_groups_t groups;
+    uint32_t *cats;          /* top-level category per item */
+    tl_dict_t *catnames;
+    tl_content_t *content;
+    float *penalty;
+    tl_serve_opts_t so;
+} tl_recsvc_t;
+int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl_errbuf_t *eb);
+uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
+void tl_recsvc_free(tl_recsvc_t *r);
 #endif
