@@ -76,4 +76,9 @@ int cmd_feedback(int argc, char **argv);
 int cmd_uplift(int argc, char **argv);
 /* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);
+
+/* serve.c */
+extern const optspec_t SERVE_OPTS[], APIKEY_OPTS[];
+int cmd_serve(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
 #endif

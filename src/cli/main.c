@@ -3224,6 +3224,14 @@ static const command_t COMMANDS[] = {
      "incremental conversions and ROI of targeting the top --top %; report gives the Qini "
      "curve on every unit, and with --effects the agreement with known true effects.",
      UPLIFT_OPTS, cmd_uplift},
+    {"serve", "serve [--listen ADDR:PORT] [--threads N] [--model NAME]", "The HTTP API in the "
+     "foreground: POST /v1/events; GET /v1/users/ID/profile, /v1/users/ID/recommendations; "
+     "segments; /healthz and /metrics (Prometheus). Requests carry an API key (`tailor apikey "
+     "create`). SIGHUP reloads the model and the keys; SIGTERM stops accepting, finishes what "
+     "is in flight and exits 0.", SERVE_OPTS, cmd_serve},
+    {"apikey", "apikey create --role admin|analyst|service [--name N] | list | revoke ID", "API "
+     "keys for the server: created keys are shown once (the store keeps a hash); revoked keys "
+     "stop working at the server's next reload.", APIKEY_OPTS, cmd_apikey},
     {"gen", "gen --out DIR [options] | gen respond --campaign ID --truth FILE --out FILE",
      "Generate a synthetic world (users, items, products, credit, consents, events, and "
      "truth.json with each user's latent tastes, price sensitivity, risk and channel response); "

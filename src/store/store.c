@@ -106,6 +106,12 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
     "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
     "  line INTEGER, UNIQUE(source, line));"
+    /* the API server: keys (BLAKE2b of the key) and the audit log of
+     * reads of personal data */
+    "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
+    "  name TEXT, created INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
+    "  target TEXT);"
     "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
     "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
     /* No unique index: a re-import recognises its quarantined rows through

@@ -384,5 +384,5 @@ EOF
 done
 check_cmd "the true lift is inside the 95 % interval in at least 4 of 5 seeds ($inside)" test "$inside" -ge 4
 
-[[ -n ${KEEP:-} ]] && cp -r "$TMP" /tmp/keep_campaign
+
 finish

@@ -1,0 +1,985 @@
+/* server.c -- the API's handlers: routing, API keys and roles, JSON errors,
+ * events in (validated and made durable exactly as an import, then applied
+ * to the profiles), profiles (personal fields masked, every read audited),
+ * recommendations, similar items, segments, reload, health and metrics.
+ *
+ * Concurrency: the store is one SQLite connection, so its calls take
+ * st_mu; the profiles take prof_mu (read for queries, write to apply
+ * events); the recommender is reference counted and swapped by a reload
+ * under ref_mu, held only to read or exchange the pointer. */
+#include "server.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+#include "profile/profile.h"
+#include "rec/rec.h"
+#include "segment/segment.h"
+
+enum { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_SERVICE = 4, ROLE_ANY = 7 };
+static const char *const ROLE_NAMES[] = {"admin", "analyst", "service"};
+
+typedef struct {
+    tl_recsvc_t *rec;
+    int refs;
+    int64_t loaded;
+} recref_t;
+
+typedef struct {
+    unsigned char hash[32];
+    char id[16];
+    int role;
+} apikey_t;
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+#define NROUTES 16
+#define NSTATUS 12
+#define NBUCKETS 12
+static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503};
+static const double BUCKETS[NBUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                             0.1, 0.25, 0.5, 1};
+
+typedef struct {
+    char route[48];
+    atomic_ullong by_status[NSTATUS];
+    atomic_ullong bucket[NBUCKETS];
+    atomic_ullong count;
+    _Atomic double sum;
+} routestat_t;
+
+struct tl_server {
+    char *dir, *model;
+    size_t max_body;
+    tl_store_t *st;
+    pthread_mutex_t st_mu;
+    tl_profiles_t *prof;
+    tl_segtable_t *seg;
+    pthread_rwlock_t prof_mu;
+    uint64_t applied;          /* log rows applied to the profiles */
+    int64_t as_of;
+    pthread_mutex_t ref_mu;
+    recref_t *rec;
+    apikey_t *keys;
+    int nkeys;
+    pthread_rwlock_t key_mu;
+    routestat_t routes[NROUTES];
+    atomic_int nroutes;
+    pthread_mutex_t route_mu;
+    atomic_ullong events_in, events_bad, events_dup, reloads;
+    atomic_ullong tmpn;
+};
+
+void tl_server_observe(tl_server_t *s, const char *route, int status, double seconds) {
+    int n = atomic_load(&s->nroutes), k;
+    for (k = 0; k < n && strcmp(s->routes[k].route, route) != 0; k++) {}
+    if (k == n) {
+        pthread_mutex_lock(&s->route_mu);
+        n = atomic_load(&s->nroutes);
+        for (k = 0; k < n && strcmp(s->routes[k].route, route) != 0; k++) {}
+        if (k == n && n < NROUTES) {
+            snprintf(s->routes[n].route, sizeof s->routes[n].route, "%s", route);
+            atomic_store(&s->nroutes, n + 1);
+        }
+        pthread_mutex_unlock(&s->route_mu);
+        if (k >= NROUTES) return;
+    }
+    routestat_t *r = &s->routes[k];
+    for (int i = 0; i < NSTATUS; i++)
+        if (STATUSES[i] == status) atomic_fetch_add(&r->by_status[i], 1);
+    int b = 0;
+    while (b < NBUCKETS - 1 && seconds > BUCKETS[b]) b++;
+    atomic_fetch_add(&r->bucket[b], 1);
+    atomic_fetch_add(&r->count, 1);
+    double old = atomic_load(&r->sum);
+    while (!atomic_compare_exchange_weak(&r->sum, &old, old + seconds)) {}
+}
+
+static void metrics(tl_server_t *s, tl_http_response_t *rs) {
+    tl_buf_t *b = &rs->body;
+    rs->content_type = "text/plain; version=0.0.4";
+    tl_buf_printf(b, "# HELP tailor_http_requests_total Requests by route and status.\n"
+                     "# TYPE tailor_http_requests_total counter\n");
+    int n = atomic_load(&s->nroutes);
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < NSTATUS; i++) {
+            unsigned long long v = atomic_load(&s->routes[k].by_status[i]);
+            if (v) tl_buf_printf(b, "tailor_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                                 s->routes[k].route, STATUSES[i], v);
+        }
+    tl_buf_printf(b, "# HELP tailor_http_request_duration_seconds Time to answer, by route.\n"
+                     "# TYPE tailor_http_request_duration_seconds histogram\n");
+    for (int k = 0; k < n; k++) {
+        const routestat_t *r = &s->routes[k];
+        unsigned long long cum = 0;
+        for (int i = 0; i < NBUCKETS; i++) {
+            cum += atomic_load(&r->bucket[i]);
+            if (i < NBUCKETS - 1)
+                tl_buf_printf(b, "tailor_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                              r->route, BUCKETS[i], cum);
+            else
+                tl_buf_printf(b, "tailor_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                              r->route, cum);
+        }
+        tl_buf_printf(b, "tailor_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                         "tailor_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                      r->route, atomic_load(&r->sum), r->route, (unsigned long long)atomic_load(&r->count));
+    }
+    tl_buf_printf(b, "# HELP tailor_events_ingested_total Events accepted through the API.\n"
+                     "# TYPE tailor_events_ingested_total counter\ntailor_events_ingested_total %llu\n"
+                     "# HELP tailor_events_quarantined_total Events rejected through the API.\n"
+                     "# TYPE tailor_events_quarantined_total counter\ntailor_events_quarantined_total %llu\n"
+                     "# HELP tailor_events_duplicate_total Events already stored.\n"
+                     "# TYPE tailor_events_duplicate_total counter\ntailor_events_duplicate_total %llu\n",
+                  (unsigned long long)atomic_load(&s->events_in),
+                  (unsigned long long)atomic_load(&s->events_bad),
+                  (unsigned long long)atomic_load(&s->events_dup));
+    pthread_mutex_lock(&s->ref_mu);
+    int64_t loaded = s->rec ? s->rec->loaded : 0;
+    pthread_mutex_unlock(&s->ref_mu);
+    tl_buf_printf(b, "# HELP tailor_model_loaded_seconds When the recommender in use was loaded (0: none).\n"
+                     "# TYPE tailor_model_loaded_seconds gauge\ntailor_model_loaded_seconds{model=\"%s\"} %lld\n"
+                     "# HELP tailor_reloads_total Reloads of the model and keys (SIGHUP, /v1/admin/reload).\n"
+                     "# TYPE tailor_reloads_total counter\ntailor_reloads_total %llu\n",
+                  s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads));
+}
+
+/* ---- responses --------------------------------------------------------------------- */
+
+static void send_json(tl_http_response_t *rs, int status, cJSON *j) {
+    char *t = cJSON_PrintUnformatted(j);
+    rs->status = status;
+    rs->content_type = "application/json";
+    tl_buf_clear(&rs->body);
+    if (t) tl_buf_append(&rs->body, t, strlen(t));
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
+static void fail(tl_http_response_t *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(tl_http_response_t *rs, int status, const char *code, const char *fmt, ...) {
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "status", status);
+    cJSON_AddStringToObject(j, "code", code);
+    cJSON_AddStringToObject(j, "message", msg);
+    send_json(rs, status, j);
+}
+
+/* ---- API keys ------------------------------------------------------------------------ */
+
+static void key_hash(const char *key, unsigned char out[32]) {
+    crypto_generichash(out, 32, (const unsigned char *)key, strlen(key), NULL, 0);
+}
+
+int tl_apikey_create(tl_store_t *st, const char *role, const char *name, char key[48], char id[16],
+                     tl_errbuf_t *eb) {
+    int r = -1;
+    for (int k = 0; k < 3; k++)
+        if (strcmp(role, ROLE_NAMES[k]) == 0) r = k;
+    if (r < 0) {
+        tl_errbuf_set(eb, "role \"%s\": use admin, analyst or service", role);
+        return TL_EINVAL;
+    }
+    unsigned char raw[20], h[32];
+    randombytes_buf(raw, sizeof raw);
+    char hex[41];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(key, 48, "tl_%s", hex);
+    snprintf(id, 16, "%.8s", hex); /* the first 8 digits name the key */
+    key_hash(key, h);
+    char hhex[65];
+    sodium_bin2hex(hhex, sizeof hhex, h, sizeof h);
+    int rc = tl_store_begin(st, eb);
+    if (!rc)
+        rc = tl_store_exec(st, eb, "INSERT INTO api_keys(id, hash, role, name, created) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)", "tttti", id, hhex, role,
+                           name ? name : "", (int64_t)tl_time_now_ms());
+    if (!rc) rc = tl_store_commit(st, eb);
+    else tl_store_rollback(st);
+    sodium_memzero(raw, sizeof raw);
+    return rc;
+}
+
+int tl_apikey_revoke(tl_store_t *st, const char *id, tl_errbuf_t *eb) {
+    int rc = tl_store_begin(st, eb);
+    if (!rc) rc = tl_store_exec(st, eb, "DELETE FROM api_keys WHERE id = ?1", "t", id);
+    int changed = rc ? 0 : tl_store_changes(st);
+    if (!rc) rc = tl_store_commit(st, eb);
+    else tl_store_rollback(st);
+    if (!rc && !changed) {
+        tl_errbuf_set(eb, "no API key %s", id);
+        rc = TL_ENOENT;
+    }
+    return rc;
+}
+
+typedef struct {
+    apikey_t *k;
+    int n, cap;
+} keylist_t;
+
+static int key_row(int n, const char *const *cols, void *arg) {
+    keylist_t *l = arg;
+    (void)n;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 16;
+        apikey_t *k = realloc(l->k, (size_t)nc * sizeof *k);
+        if (!k) return TL_ENOMEM;
+        l->k = k, l->cap = nc;
+    }
+    apikey_t *k = &l->k[l->n];
+    memset(k, 0, sizeof *k);
+    size_t got = 0;
+    if (!cols[1] || sodium_hex2bin(k->hash, 32, cols[1], strlen(cols[1]), NULL, &got, NULL) || got != 32)
+        return 0;
+    snprintf(k->id, sizeof k->id, "%s", cols[0] ? cols[0] : "");
+    for (int r = 0; r < 3; r++)
+        if (cols[2] && strcmp(cols[2], ROLE_NAMES[r]) == 0) k->role = 1 << r;
+    if (k->role) l->n++;
+    return 0;
+}
+
+static int load_keys(tl_server_t *s, tl_errbuf_t *eb) {
+    keylist_t l = {0};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_queryf(s->st, eb, key_row, &l, "SELECT id, hash, role FROM api_keys", "");
+    pthread_mutex_unlock(&s->st_mu);
+    if (rc) {
+        free(l.k);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&s->key_mu);
+    apikey_t *old = s->keys;
+    s->keys = l.k, s->nkeys = l.n;
+    pthread_rwlock_unlock(&s->key_mu);
+    free(old);
+    return 0;
+}
+
+/* The role of a key (0: unknown), and its id for the audit log. */
+static int key_role(tl_server_t *s, const char *key, char id[16]) {
+    if (!key) return 0;
+    unsigned char h[32];
+    key_hash(key, h);
+    int role = 0;
+    pthread_rwlock_rdlock(&s->key_mu);
+    for (int k = 0; k < s->nkeys; k++)
+        if (sodium_memcmp(h, s->keys[k].hash, 32) == 0) {
+            role = s->keys[k].role;
+            memcpy(id, s->keys[k].id, 16);
+        }
+    pthread_rwlock_unlock(&s->key_mu);
+    return role;
+}
+
+/* ---- the recommender --------------------------------------------------------------------- */
+
+static recref_t *rec_acquire(tl_server_t *s) {
+    pthread_mutex_lock(&s->ref_mu);
+    recref_t *r = s->rec;
+    if (r) r->refs++;
+    pthread_mutex_unlock(&s->ref_mu);
+    return r;
+}
+
+static void rec_release(tl_server_t *s, recref_t *r) {
+    if (!r) return;
+    pthread_mutex_lock(&s->ref_mu);
+    int last = --r->refs == 0;
+    pthread_mutex_unlock(&s->ref_mu);
+    if (last) {
+        tl_recsvc_free(r->rec);
+        free(r);
+    }
+}
+
+static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, s->model);
+    if (access(path, R_OK) != 0) return 0; /* no model yet: recommendations answer 503 */
+    recref_t *r = calloc(1, sizeof *r);
+    if (!r) return TL_ENOMEM;
+    /* a second connection: loading reads the log without holding the server's store */
+    tl_store_t *st = NULL;
+    int rc = tl_store_open(s->dir, TL_STORE_READONLY, &st, eb);
+    if (!rc) rc = tl_recsvc_open(st, path, &r->rec, eb);
+    tl_store_close(st);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    r->refs = 1, r->loaded = tl_time_now_ms();
+    pthread_mutex_lock(&s->ref_mu);
+    recref_t *old = s->rec;
+    s->rec = r;
+    pthread_mutex_unlock(&s->ref_mu);
+    rec_release(s, old);
+    return 0;
+}
+
+int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
+    int rc = load_model(s, eb);
+    if (!rc) rc = load_keys(s, eb);
+    if (!rc) atomic_fetch_add(&s->reloads, 1);
+    return rc;
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    if (sodium_init() < 0) {
+        tl_errbuf_set(eb, "libsodium cannot start");
+        return TL_ECRYPTO;
+    }
+    tl_server_t *s = calloc(1, sizeof *s);
+    if (!s) return TL_ENOMEM;
+    s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
+    s->max_body = o->max_body ? o->max_body : (16u << 20);
+    pthread_mutex_init(&s->st_mu, NULL), pthread_mutex_init(&s->ref_mu, NULL);
+    pthread_mutex_init(&s->route_mu, NULL);
+    pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
+    int rc = s->dir && s->model ? 0 : TL_ENOMEM;
+    if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
+    tl_profile_opts_t po;
+    tl_profile_opts_default(&po);
+    if (!rc) rc = tl_profile_build(s->st, &po, &s->prof, eb);
+    if (!rc) {
+        s->applied = tl_store_event_count(s->st);
+        s->as_of = tl_profile_as_of(s->prof);
+        rc = tl_segtable_new(s->prof, s->st, &s->seg);
+    }
+    if (!rc) rc = load_keys(s, eb);
+    if (!rc) rc = load_model(s, eb);
+    if (rc) tl_server_free(s);
+    else *out = s;
+    return rc;
+}
+
+void tl_server_free(tl_server_t *s) {
+    if (!s) return;
+    rec_release(s, s->rec);
+    tl_segtable_free(s->seg);
+    tl_profile_free(s->prof);
+    tl_store_close(s->st);
+    free(s->keys);
+    pthread_mutex_destroy(&s->st_mu), pthread_mutex_destroy(&s->ref_mu);
+    pthread_mutex_destroy(&s->route_mu);
+    pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
+    free(s->dir), free(s->model);
+    free(s);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+/* The value of a query parameter, percent-decoded, or NULL. */
+static const char *query_get(const char *q, const char *name, char *out, size_t cap) {
+    size_t nl = strlen(name);
+    for (const char *p = q; p && *p;) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t o = 0;
+            for (const char *c = p + nl + 1; c < end && o + 1 < cap; c++) {
+                if (*c == '%' && c + 2 < end + 0 + 1 && c[1] && c[2]) {
+                    char h[3] = {c[1], c[2], 0};
+                    out[o++] = (char)strtol(h, NULL, 16);
+                    c += 2;
+                } else {
+                    out[o++] = *c == '+' ? ' ' : *c;
+                }
+            }
+            out[o] = 0;
+            return out;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static uint32_t user_index(tl_server_t *s, const char *id) {
+    pthread_mutex_lock(&s->st_mu);
+    tl_errbuf_t eb;
+    tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
+    pthread_mutex_unlock(&s->st_mu);
+    return u;
+}
+
+static void audit(tl_server_t *s, const char *who, const char *what, const char *target) {
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    if (tl_store_begin(s->st, &eb) == 0) {
+        if (tl_store_exec(s->st, &eb, "INSERT INTO audit(at, who, what, target) VALUES (?1, ?2, ?3, ?4)",
+                          "ittt", (int64_t)tl_time_now_ms(), who, what, target) == 0)
+            tl_store_commit(s->st, &eb);
+        else
+            tl_store_rollback(s->st);
+    }
+    pthread_mutex_unlock(&s->st_mu);
+}
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    cJSON *rejected;
+} evrej_t;
+
+static void on_event_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
+                            void *arg) {
+    evrej_t *r = arg;
+    (void)source;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", (double)line - 1); /* line n is record n - 1 */
+    cJSON_AddStringToObject(o, "reason", tl_reason_name(reason));
+    cJSON_AddStringToObject(o, "message", msg);
+    cJSON_AddItemToArray(r->rejected, o);
+}
+
+typedef struct {
+    tl_server_t *s;
+    tl_event_t *ev;
+    size_t n, cap;
+} newev_t;
+
+static int collect_block(const tl_evblock_t *b, void *arg) {
+    newev_t *x = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (b->first_seq + i < x->s->applied) continue;
+        if (x->n == x->cap) {
+            size_t nc = x->cap ? x->cap * 2 : 1024;
+            tl_event_t *e = realloc(x->ev, nc * sizeof *e);
+            if (!e) return TL_ENOMEM;
+            x->ev = e, x->cap = nc;
+        }
+        x->ev[x->n++] = (tl_event_t){.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+                                     .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
+                                     .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
+                                     .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
+                                     .session = b->session[i], .campaign = b->campaign[i]};
+    }
+    return 0;
+}
+
+static int cmp_ev(const void *a, const void *b) {
+    const tl_event_t *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* Applies the events added since the last call to the profiles, each
+ * user's in time order (a batch may come in any order; an event older
+ * than what a user's profile already holds is applied as it comes, and
+ * the next `profile build` puts it in its place), then refreshes the
+ * users they touched. Under prof_mu (write) and st_mu. */
+static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
+    newev_t x = {.s = s};
+    int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
+    if (!rc) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
+    for (size_t i = 0; !rc && i < x.n; i++) {
+        rc = tl_profile_apply(s->prof, &x.ev[i]);
+        if (x.ev[i].ts > s->as_of) s->as_of = x.ev[i].ts;
+    }
+    for (size_t i = 0; !rc && i < x.n; i++)
+        if (i == 0 || x.ev[i].user != x.ev[i - 1].user) rc = tl_profile_refresh_user(s->prof, x.ev[i].user, s->as_of);
+    free(x.ev);
+    if (!rc) s->applied = tl_store_event_count(s->st);
+    return rc;
+}
+
+/* The body as JSON Lines in a file of the data directory, for the importer. */
+static int body_to_file(tl_server_t *s, const tl_http_request_t *rq, char *path, size_t cap,
+                        tl_http_response_t *rs) {
+    snprintf(path, cap, "%s/api-events-%d-%llu.jsonl", s->dir, (int)getpid(),
+             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fail(rs, 500, "io", "cannot stage the request");
+        return -1;
+    }
+    size_t i = 0;
+    while (i < rq->body_len && (rq->body[i] == ' ' || rq->body[i] == '\n' || rq->body[i] == '\r' || rq->body[i] == '\t')) i++;
+    int ok = 1;
+    if (i < rq->body_len && rq->body[i] == '[') {
+        const char *end = NULL;
+        cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0);
+        if (!cJSON_IsArray(arr)) {
+            fclose(f);
+            unlink(path);
+            long at = end ? (long)(end - rq->body) : 0;
+            fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)", at);
+            cJSON_Delete(arr);
+            return -1;
+        }
+        cJSON *e;
+        cJSON_ArrayForEach(e, arr) {
+            char *t = cJSON_PrintUnformatted(e);
+            ok &= t && fputs(t, f) >= 0 && fputc('\n', f) != EOF;
+            cJSON_free(t);
+        }
+        cJSON_Delete(arr);
+    } else {
+        ok = fwrite(rq->body, 1, rq->body_len, f) == rq->body_len;
+    }
+    if (fclose(f) || !ok) {
+        unlink(path);
+        fail(rs, 500, "io", "cannot stage the request");
+        return -1;
+    }
+    return 0;
+}
+
+static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    char path[4300];
+    if (!rq->body_len) {
+        fail(rs, 400, "empty", "the body is empty: send a JSON array of events or JSON Lines");
+        return;
+    }
+    if (body_to_file(s, rq, path, sizeof path, rs)) return;
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    o.format = TL_FMT_JSONL;
+    tl_import_stats_t st = {0};
+    evrej_t rej = {cJSON_CreateArray()};
+    tl_errbuf_t eb = {{0}};
+    const char *files[1] = {path};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_import_files(s->st, files, 1, &o, &st, on_event_reject, &rej, &eb);
+    /* the profiles see the new events before the answer goes out */
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->prof_mu);
+        rc = apply_new_events(s, &eb);
+        if (!rc) {
+            tl_segtable_free(s->seg);
+            s->seg = NULL;
+            rc = tl_segtable_new(s->prof, s->st, &s->seg);
+        }
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    pthread_mutex_unlock(&s->st_mu);
+    unlink(path);
+    if (rc) {
+        cJSON_Delete(rej.rejected);
+        fail(rs, 500, "store", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    atomic_fetch_add(&s->events_in, st.accepted);
+    atomic_fetch_add(&s->events_bad, st.quarantined);
+    atomic_fetch_add(&s->events_dup, st.duplicates);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "read", (double)st.read);
+    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
+    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
+    cJSON_AddNumberToObject(j, "quarantined", (double)st.quarantined);
+    cJSON_AddItemToObject(j, "rejected", rej.rejected);
+    send_json(rs, 200, j);
+}
+
+/* ---- profiles, recommendations, segments --------------------------------------------------- */
+
+static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http_response_t *rs) {
+    uint32_t u = user_index(s, id);
+    if (u == TL_NONE) {
+        fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    tl_buf_t pii, masked;
+    tl_buf_init(&pii), tl_buf_init(&masked);
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_user_pii(s->st, u, &pii, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", id);
+    static const char *const PII[] = {"name", "phone", "email", "id_number"};
+    const char *f = pii.data;
+    for (int i = 0; !rc && f && i < 4; i++) {
+        tl_buf_clear(&masked);
+        tl_mask_value(f, strlen(f), &masked);
+        tl_buf_append(&masked, "", 1);
+        if (*f) cJSON_AddStringToObject(j, PII[i], masked.data);
+        f += strlen(f) + 1;
+    }
+    sodium_memzero(pii.data, pii.cap);
+    tl_buf_fini(&pii), tl_buf_fini(&masked);
+    pthread_rwlock_rdlock(&s->prof_mu);
+    char asof[32], cell[512];
+    tl_time_format(s->as_of, asof);
+    cJSON_AddStringToObject(j, "as_of", asof);
+    cJSON *feat = cJSON_AddObjectToObject(j, "features");
+    if (u < tl_profile_nusers(s->prof))
+        for (int col = 0; col < tl_profile_ncols(s->prof); col++) {
+            const char *name = tl_profile_col_name(s->prof, col);
+            tl_profile_cell(s->prof, col, u, cell, sizeof cell);
+            if (!cell[0]) cJSON_AddNullToObject(feat, name);
+            else if (tl_profile_col_type(s->prof, col) == TL_COL_CAT) cJSON_AddStringToObject(feat, name, cell);
+            else cJSON_AddNumberToObject(feat, name, atof(cell));
+        }
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc) {
+        cJSON_Delete(j);
+        fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    audit(s, who, "read profile", id);
+    send_json(rs, 200, j);
+}
+
+static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
+    char v[64];
+    long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
+    if (n < 1 || n > 100) {
+        fail(rs, 400, "bad_parameter", "n must be from 1 to 100");
+        return;
+    }
+    uint32_t u = user_index(s, id);
+    recref_t *r = rec_acquire(s);
+    if (!r) {
+        fail(rs, 503, "no_model", "no recommender is loaded (train one: `tailor train --model %s`)", s->model);
+        return;
+    }
+    tl_served_t sv[100];
+    uint32_t got = tl_recsvc_top(r->rec, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, sv);
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+    cJSON_AddStringToObject(j, "user", id);
+    cJSON_AddStringToObject(j, "model", s->model);
+    pthread_mutex_lock(&s->st_mu);
+    tl_errbuf_t eb;
+    tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    for (uint32_t i = 0; i < got && items; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const char *iid = tl_dict_str(items, sv[i].item, NULL);
+        cJSON_AddStringToObject(o, "item", iid ? iid : "");
+        cJSON_AddNumberToObject(o, "score", sv[i].score);
+        if (r->rec->cats && r->rec->cats[sv[i].item] != TL_NONE)
+            cJSON_AddStringToObject(o, "category", tl_dict_str(r->rec->catnames, r->rec->cats[sv[i].item], NULL));
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_mutex_unlock(&s->st_mu);
+    rec_release(s, r);
+    send_json(rs, 200, j);
+}
+
+typedef struct {
+    cJSON *arr;
+} seglist_t;
+
+static int seg_row(const char *name, const char *expr, int64_t created, void *arg) {
+    seglist_t *l = arg;
+    (void)created;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "expression", expr);
+    cJSON_AddItemToArray(l->arr, o);
+    return 0;
+}
+
+static void get_segments(tl_server_t *s, tl_http_response_t *rs) {
+    seglist_t l = {cJSON_CreateArray()};
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_segment_list(s->st, seg_row, &l, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    if (rc) {
+        cJSON_Delete(l.arr);
+        fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "segments", l.arr);
+    send_json(rs, 200, j);
+}
+
+/* The members of a condition over the current profiles. */
+static int eval_segment(tl_server_t *s, const char *expr, uint8_t **mask, uint32_t *size,
+                        tl_http_response_t *rs) {
+    pthread_rwlock_rdlock(&s->prof_mu);
+    uint32_t n = tl_profile_nusers(s->prof);
+    *mask = malloc(n + 1);
+    tl_expr_err_t err;
+    int rc = *mask ? tl_segment_eval(s->seg, expr, *mask, size, &err) : TL_ENOMEM;
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc) {
+        char msg[1024];
+        if (rc == TL_EBADINPUT) tl_expr_format_error(expr, &err, msg, sizeof msg);
+        fail(rs, rc == TL_EBADINPUT ? 400 : 500, rc == TL_EBADINPUT ? "bad_expression" : "internal", "%s",
+             rc == TL_EBADINPUT ? msg : tl_strerror(rc));
+        free(*mask);
+        *mask = NULL;
+    }
+    return rc;
+}
+
+static void post_segment(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0);
+    const cJSON *name = cJSON_GetObjectItem(j, "name"), *expr = cJSON_GetObjectItem(j, "expression"), *m;
+    if (!j) {
+        fail(rs, 400, "bad_json", "the body is not JSON (near byte %ld)", end ? (long)(end - rq->body) : 0L);
+        return;
+    }
+    cJSON_ArrayForEach(m, j) if (strcmp(m->string, "name") != 0 && strcmp(m->string, "expression") != 0) {
+        fail(rs, 400, "unknown_field", "unknown field \"%s\" (a segment has name and expression)", m->string);
+        cJSON_Delete(j);
+        return;
+    }
+    if (!cJSON_IsString(name) || !*name->valuestring || !cJSON_IsString(expr)) {
+        fail(rs, 400, "bad_type", "a segment needs \"name\" and \"expression\" as strings");
+        cJSON_Delete(j);
+        return;
+    }
+    uint8_t *mask;
+    uint32_t size;
+    if (eval_segment(s, expr->valuestring, &mask, &size, rs)) {
+        cJSON_Delete(j);
+        return;
+    }
+    free(mask);
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_begin(s->st, &eb), isnew = 0;
+    if (!rc) rc = (isnew = tl_store_segment_put(s->st, name->valuestring, expr->valuestring, &eb)) < 0 ? isnew : 0;
+    if (!rc) rc = tl_store_commit(s->st, &eb);
+    else tl_store_rollback(s->st);
+    pthread_mutex_unlock(&s->st_mu);
+    if (rc) {
+        cJSON_Delete(j);
+        fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name->valuestring);
+    cJSON_AddStringToObject(o, "expression", expr->valuestring);
+    cJSON_AddNumberToObject(o, "size", size);
+    cJSON_Delete(j);
+    send_json(rs, isnew ? 201 : 200, o);
+}
+
+static void get_segment(tl_server_t *s, const char *name, int members, const char *q,
+                        tl_http_response_t *rs) {
+    char *expr = NULL;
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_segment_get(s->st, name, &expr, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    if (rc) {
+        fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+        return;
+    }
+    uint8_t *mask;
+    uint32_t size;
+    if (eval_segment(s, expr, &mask, &size, rs)) {
+        free(expr);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddStringToObject(j, "expression", expr);
+    cJSON_AddNumberToObject(j, "size", size);
+    if (members) {
+        /* pages of 1,000 members; the cursor is the index to start after */
+        char v[32];
+        long long from = query_get(q, "cursor", v, sizeof v) ? atoll(v) : -1;
+        cJSON *arr = cJSON_AddArrayToObject(j, "members");
+        tl_ids_t ids;
+        pthread_mutex_lock(&s->st_mu);
+        int irc = tl_store_ids(s->st, TL_D_USER, &ids, &eb);
+        uint32_t n = 0, u, last = TL_NONE;
+        for (u = from < 0 ? 0 : (uint32_t)from + 1; !irc && u < ids.n && n < 1000; u++)
+            if (mask[u]) cJSON_AddItemToArray(arr, cJSON_CreateString(tl_ids_str(&ids, u, NULL))), n++, last = u;
+        int more = 0;
+        for (; !irc && u < ids.n && !more; u++) more = mask[u];
+        pthread_mutex_unlock(&s->st_mu);
+        if (more && last != TL_NONE) {
+            snprintf(v, sizeof v, "%u", last);
+            cJSON_AddStringToObject(j, "next_cursor", v);
+        }
+    }
+    free(mask), free(expr);
+    send_json(rs, 200, j);
+}
+
+/* ---- keys through the API (the store is this process's while it serves) ------------------ */
+
+static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *m;
+    if (!j) {
+        fail(rs, 400, "bad_json", "the body is not JSON (near byte %ld)", end ? (long)(end - rq->body) : 0L);
+        return;
+    }
+    cJSON_ArrayForEach(m, j) if (strcmp(m->string, "role") != 0 && strcmp(m->string, "name") != 0) {
+        fail(rs, 400, "unknown_field", "unknown field \"%s\" (a key has role and name)", m->string);
+        cJSON_Delete(j);
+        return;
+    }
+    const cJSON *role = cJSON_GetObjectItem(j, "role"), *name = cJSON_GetObjectItem(j, "name");
+    if (!cJSON_IsString(role) || (name && !cJSON_IsString(name))) {
+        fail(rs, 400, "bad_type", "\"role\" (admin, analyst or service) and \"name\" are strings");
+        cJSON_Delete(j);
+        return;
+    }
+    char key[48], id[16];
+    tl_errbuf_t eb = {{0}};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_apikey_create(s->st, role->valuestring, name ? name->valuestring : NULL, key, id, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    if (!rc) rc = load_keys(s, &eb);
+    if (rc) {
+        fail(rs, rc == TL_EINVAL ? 400 : 500, rc == TL_EINVAL ? "bad_value" : "store", "%s", eb.msg);
+        cJSON_Delete(j);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "role", role->valuestring);
+    cJSON_AddStringToObject(o, "key", key);
+    cJSON_Delete(j);
+    send_json(rs, 201, o);
+}
+
+static void delete_key(tl_server_t *s, const char *id, tl_http_response_t *rs) {
+    tl_errbuf_t eb = {{0}};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_apikey_revoke(s->st, id, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    if (!rc) rc = load_keys(s, &eb); /* at once */
+    if (rc) {
+        fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+        return;
+    }
+    rs->status = 204;
+    rs->content_type = "application/json";
+    tl_buf_clear(&rs->body);
+}
+
+/* ---- routing --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *method, *pattern; /* {} matches one path segment */
+    int roles;                    /* 0: no key needed */
+} route_t;
+
+static const route_t ROUTES[] = {
+    {"GET", "/healthz", 0},
+    {"GET", "/metrics", 0},
+    {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE},
+    {"GET", "/v1/users/{}/profile", ROLE_ANY},
+    {"GET", "/v1/users/{}/recommendations", ROLE_ANY},
+    {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST},
+    {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST},
+    {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST},
+    {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST},
+    {"POST", "/v1/admin/reload", ROLE_ADMIN},
+    {"POST", "/v1/admin/keys", ROLE_ADMIN},
+    {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN},
+};
+#define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
+
+/* Matches path against pattern; the {} segments go to args (at most 2). */
+static int match(const char *pattern, const char *path, char args[2][256]) {
+    int na = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t len = strcspn(path, "/");
+            if (!len || len >= 256 || na == 2) return 0;
+            memcpy(args[na], path, len), args[na][len] = 0;
+            /* ids are sent percent-encoded */
+            char *w = args[na];
+            for (char *r = args[na]; *r; r++) {
+                if (*r == '%' && r[1] && r[2]) {
+                    char h[3] = {r[1], r[2], 0};
+                    *w++ = (char)strtol(h, NULL, 16);
+                    r += 2;
+                } else {
+                    *w++ = *r;
+                }
+            }
+            *w = 0;
+            na++, pattern += 2, path += len;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    char args[2][256];
+    int r = -1, path_known = 0;
+    for (int k = 0; k < NR && r < 0; k++)
+        if (match(ROUTES[k].pattern, rq->path, args)) {
+            path_known = 1;
+            if (strcmp(ROUTES[k].method, rq->method) == 0) r = k;
+        }
+    snprintf(rs->route, sizeof rs->route, "%s", r >= 0 ? ROUTES[r].pattern : "other");
+    rs->content_type = "application/json";
+    if (r < 0) {
+        if (path_known) fail(rs, 405, "method_not_allowed", "%s is not allowed on %s", rq->method, rq->path);
+        else fail(rs, 404, "not_found", "no route %s", rq->path);
+        return;
+    }
+    char who[16] = "";
+    if (ROUTES[r].roles) {
+        int role = key_role(s, rq->api_key, who);
+        if (!role) {
+            fail(rs, 401, "unauthorized", rq->api_key ? "the API key is not known"
+                                                       : "an API key is needed: Authorization: Bearer KEY");
+            return;
+        }
+        if (!(role & ROUTES[r].roles)) {
+            fail(rs, 403, "forbidden", "this key's role may not use %s %s", rq->method, ROUTES[r].pattern);
+            return;
+        }
+    }
+    if (rq->body_len > s->max_body) {
+        fail(rs, 413, "too_large", "the body is larger than %zu bytes", s->max_body);
+        return;
+    }
+    switch (r) {
+    case 0: {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "status", "ok");
+        cJSON_AddNumberToObject(j, "events", (double)tl_store_event_count(s->st));
+        send_json(rs, 200, j);
+        break;
+    }
+    case 1: rs->status = 200, metrics(s, rs); break;
+    case 2: post_events(s, rq, rs); break;
+    case 3: get_profile(s, args[0], who, rs); break;
+    case 4: get_recs(s, args[0], rq->query, rs); break;
+    case 5: get_segments(s, rs); break;
+    case 6: post_segment(s, rq, rs); break;
+    case 7: get_segment(s, args[0], 0, rq->query, rs); break;
+    case 8: get_segment(s, args[0], 1, rq->query, rs); break;
+    case 10: post_key(s, rq, rs); break;
+    case 11: delete_key(s, args[0], rs); break;
+    case 9: {
+        tl_errbuf_t eb = {{0}};
+        int rc = tl_server_reload(s, &eb);
+        if (rc) {
+            fail(rs, 500, "reload", "%s", eb.msg);
+        } else {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "status", "reloaded");
+            send_json(rs, 200, j);
+        }
+        break;
+    }
+    }
+}

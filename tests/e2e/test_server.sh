@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# test_server.sh -- `tailor serve` driven with curl on a free loopback
+# port: keys and roles (401, 403), JSON errors with positions, the size
+# limit, events in (durable, validated like import, each rejected record
+# with its reason, duplicates counted) and seen by the next profile read,
+# masked personal data and the audit log, recommendations, segments with
+# paging, metrics, reload on SIGHUP, and SIGTERM letting a request in
+# flight finish before exiting 0.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+W=$TMP/world
+D=$TMP/d
+"$TAILOR" gen --users 3000 --items 300 --days 30 --seed 4 --dirty 0 --out "$W" >/dev/null
+"$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
+"$TAILOR" --data "$D" train --model ials >/dev/null
+SVC=$("$TAILOR" --data "$D" apikey create --role service --name shop 2>/dev/null)
+ANA=$("$TAILOR" --data "$D" apikey create --role analyst 2>/dev/null)
+ADM=$("$TAILOR" --data "$D" apikey create --role admin 2>/dev/null)
+check "an API key is shown once, the store keeps a hash" \
+    "$(sqlite3 "$D/tailor.db" "select count(*) from api_keys where hash like '%${SVC#tl_}%'")" 0
+
+"$TAILOR" --data "$D" serve --listen 127.0.0.1:0 --max-body 65536 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")
+U="http://127.0.0.1:$port"
+req() { # METHOD PATH KEY [BODY]: prints the status, the body to $TMP/body
+    local m=$1 p=$2 k=$3
+    shift 3
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" ${k:+-H "Authorization: Bearer $k"} \
+        ${1:+--data-binary "$1"} "$U$p"
+}
+check "health" "$(req GET /healthz "")" 200
+check "no key: 401" "$(req GET /v1/users/u000001/profile "")" 401
+check "... as a JSON error" "$(jget code <"$TMP/body")" unauthorized
+check "an unknown key: 401" "$(req GET /v1/users/u000001/profile tl_0000)" 401
+check "the wrong role: 403" "$(req GET /v1/segments "$SVC")" 403
+check "an unknown route: 404" "$(req GET /v1/nothing "$SVC")" 404
+check "a wrong method: 405" "$(req DELETE /v1/events "$SVC")" 405
+
+check "recommendations" "$(req GET '/v1/users/u000001/recommendations?n=5' "$SVC")" 200
+check "... five of them" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$TMP/body")" 5
+check "n out of range: 400" "$(req GET '/v1/users/u000001/recommendations?n=0' "$SVC")" 400
+
+check "a profile" "$(req GET /v1/users/u000001/profile "$ANA")" 200
+cp "$TMP/body" "$TMP/profile1.json"
+check_cmd "personal data masked, never in clear" python3 - "$TMP/profile1.json" "$W/users.csv" <<'PY'
+import csv, json, sys
+p = json.load(open(sys.argv[1]))
+u = next(r for r in csv.DictReader(open(sys.argv[2])) if r["user"] == "u000001")
+text = open(sys.argv[1]).read()
+assert "*" in p["phone"] and u["phone"] not in text and u["email"] not in text, p
+PY
+check "the read is in the audit log" \
+    "$(sqlite3 "$D/tailor.db" "select count(*) from audit where what = 'read profile' and target = 'u000001'")" 1
+
+# events: two good, one bad; then the same again
+EV='[{"event_id":"api-1","user":"u000001","item":"i00001","type":"purchase","ts":"2025-11-30T10:00:00Z","amount":99},
+{"event_id":"api-2","user":"u000001","item":"i00002","type":"view","ts":"2025-11-30T10:01:00Z"},
+{"event_id":"api-3","user":"u000002","type":"teleport","ts":"2025-11-30T10:02:00Z"}]'
+n0=$("$TAILOR" --data "$D" stats --json 2>/dev/null | jget events)
+check "events in" "$(req POST /v1/events "$SVC" "$EV")" 200
+check_cmd "... two accepted, the bad one rejected with its index and reason" python3 - "$TMP/body" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["accepted"] == 2 and d["quarantined"] == 1 and d["read"] == 3, d
+assert d["rejected"] == [{"index": 2, "reason": "unknown_type", "message": d["rejected"][0]["message"]}], d
+PY
+check "the same again: duplicates" "$(req POST /v1/events "$SVC" "$EV" >/dev/null; jget duplicates <"$TMP/body")" 2
+req GET /v1/users/u000001/profile "$ANA" >/dev/null
+check_cmd "the next profile read sees the purchase" python3 - "$TMP/profile1.json" "$TMP/body" <<'PY'
+import json, sys
+a, b = (json.load(open(f))["features"] for f in sys.argv[1:])
+assert b["orders"] == a["orders"] + 1 and abs(b["monetary"] - a["monetary"] - 99) < 1e-6, (a["orders"], b["orders"])
+assert b["events"] == a["events"] + 2
+PY
+check "JSON Lines work too" "$(req POST /v1/events "$SVC" '{"event_id":"api-4","user":"u000003","type":"view","ts":"2025-11-30T11:00:00Z"}'; echo " $(jget accepted <"$TMP/body")")" "200 1"
+check "malformed JSON: 400" "$(req POST /v1/segments "$ANA" '{"name": "x", "expression": ')" 400
+check_cmd "... with the position" grep -q "near byte" "$TMP/body"
+check "a body over the limit: 413" "$(req POST /v1/events "$SVC" "$(head -c 70000 /dev/zero | tr '\0' ' ')")" 413
+
+# segments
+check "a segment" "$(req POST /v1/segments "$ANA" '{"name":"buyers","expression":"orders >= 1"}')" 201
+size=$(jget size <"$TMP/body")
+check "an unknown field: 400" "$(req POST /v1/segments "$ANA" '{"name":"b","expression":"true","colour":1}')" 400
+check "a bad expression: 400" "$(req POST /v1/segments "$ANA" '{"name":"b","expression":"orders >="}')" 400
+check "its definition and size" "$(req GET /v1/segments/buyers "$ANA"; echo " $(jget size <"$TMP/body")")" "200 $size"
+check_cmd "its members page by page add up to its size" python3 - "$U" "$ANA" "$size" <<'PY'
+import json, sys, urllib.request
+u, key, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+seen, cursor = [], None
+while True:
+    q = "/v1/segments/buyers/members" + ("?cursor=" + cursor if cursor else "")
+    r = urllib.request.urlopen(urllib.request.Request(u + q, headers={"X-API-Key": key}))
+    d = json.load(r)
+    seen += d["members"]
+    cursor = d.get("next_cursor")
+    if not cursor:
+        break
+assert len(seen) == len(set(seen)) == size, (len(seen), size)
+PY
+
+check "metrics" "$(req GET /metrics "")" 200
+check_cmd "... count requests by route and status, with latencies and events" python3 - "$TMP/body" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+assert 'tailor_http_requests_total{route="/v1/events",status="200"} 3' in t, t
+assert 'tailor_http_request_duration_seconds_count{route="/v1/users/{}/profile"}' in t
+assert "tailor_events_ingested_total 3" in t and "tailor_events_quarantined_total 2" in t, t
+PY
+
+# keys through the API while serving (the CLI cannot write: the server holds the store)
+check "the CLI says the store is in use" "$("$TAILOR" --data "$D" apikey create --role admin 2>&1 >/dev/null | grep -c 'another tailor process')" 1
+check "an admin creates a key" "$(req POST /v1/admin/keys "$ADM" '{"role":"service","name":"app"}')" 201
+NEW=$(jget key <"$TMP/body")
+id=$(jget id <"$TMP/body")
+check "... which works at once" "$(req GET /v1/users/u000002/recommendations "$NEW")" 200
+check "... and is revoked at once" "$(req DELETE "/v1/admin/keys/$id" "$ADM")" 204
+check "a revoked key is refused" "$(req GET /v1/users/u000002/recommendations "$NEW")" 401
+check "an analyst may not create keys" "$(req POST /v1/admin/keys "$ANA" '{"role":"admin"}')" 403
+# reload: the model is loaded again
+kill -HUP $pid
+for _ in $(seq 50); do grep -q reloaded "$TMP/serve.err" && break; sleep 0.1; done
+check "SIGHUP loads the model again" "$(curl -s "$U/metrics" | sed -n 's/^tailor_reloads_total //p')" 1
+check "POST /v1/admin/reload does too" "$(req POST /v1/admin/reload "$ADM")" 200
+
+# SIGTERM while a large batch is in flight: it finishes, durably, and the server exits 0
+python3 -c '
+import json
+print("\n".join(json.dumps({"event_id": "bulk-%d" % i, "user": "u%06d" % (i % 3000 + 1), "type": "view",
+                             "ts": "2025-11-30T12:00:00Z"}) for i in range(20000)))' >"$TMP/bulk.jsonl"
+kill -TERM $pid
+wait $pid
+check "the first server exited 0 on SIGTERM" "$?" 0
+"$TAILOR" --data "$D" serve --listen 127.0.0.1:0 --max-body 8000000 >"$TMP/serve2.out" 2>"$TMP/serve2.err" &
+pid=$!
+for _ in $(seq 100); do grep -q listening "$TMP/serve2.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve2.out")
+curl -s -H "Authorization: Bearer $ADM" --data-binary @"$TMP/bulk.jsonl" "http://127.0.0.1:$port/v1/events" >"$TMP/bulk.out" &
+cpid=$!
+sleep 0.3
+kill -TERM $pid
+wait $cpid
+wait $pid
+check "SIGTERM: exit 0" "$?" 0
+check "... after the request in flight finished" "$(jget accepted <"$TMP/bulk.out")" 20000
+check "... durably" "$("$TAILOR" --data "$D" stats --json | jget events)" "$((n0 + 3 + 20000))"
+finish

@@ -1,0 +1,77 @@
+/* Unit tests of src/server's handlers in process (no sockets): keys and
+ * roles, events in and the profile that follows, JSON errors, segments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/server.h"
+#include "tmpdir.h"
+
+static int call(tl_server_t *s, const char *method, const char *path, const char *query,
+                const char *key, const char *body, char *out, size_t cap) {
+    tl_http_request_t rq = {method, path, query, key, body ? body : "", body ? strlen(body) : 0};
+    tl_http_response_t rs = {0};
+    tl_buf_init(&rs.body);
+    tl_server_handle(s, &rq, &rs);
+    snprintf(out, cap, "%.*s", (int)rs.body.len, rs.body.data ? rs.body.data : "");
+    tl_buf_fini(&rs.body);
+    return rs.status;
+}
+
+static void test_handlers(void **state) {
+    (void)state;
+    tl_store_t *st;
+    tl_errbuf_t eb;
+    char svc[48], ana[48], id[16], out[65536];
+    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "service", "t", svc, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "analyst", "t", ana, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "owner", "t", ana + 0, id, &eb) == 0, 0);
+    tl_store_close(st);
+    tl_server_t *s;
+    tl_server_opts_t o = {.data_dir = dir, .max_body = 4096};
+    assert_int_equal(tl_server_new(&o, &s, &eb), 0);
+    assert_int_equal(call(s, "GET", "/healthz", NULL, NULL, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, NULL, "[]", out, sizeof out), 401);
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, ana, "[]", out, sizeof out), 403);
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc, "[1,", out, sizeof out), 400);
+    assert_non_null(strstr(out, "\"code\":\"bad_json\""));
+    const char *ev = "[{\"event_id\":\"e1\",\"user\":\"u1\",\"item\":\"i1\",\"type\":\"purchase\","
+                     "\"ts\":\"2025-11-30T10:00:00Z\",\"amount\":10},"
+                     "{\"event_id\":\"e2\",\"user\":\"u1\",\"type\":\"view\",\"ts\":\"2025-11-30T09:00:00Z\"},"
+                     "{\"user\":\"u2\",\"type\":\"view\",\"ts\":\"not a time\"}]";
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc, ev, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":2"));
+    assert_non_null(strstr(out, "\"index\":2,\"reason\":\"bad_time\""));
+    /* out of time order within the batch: the profile is as a build would make it */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"orders\":1,"));
+    assert_non_null(strstr(out, "\"monetary\":10,"));
+    assert_non_null(strstr(out, "\"events\":2,"));
+    assert_int_equal(call(s, "GET", "/v1/users/nobody/profile", NULL, ana, NULL, out, sizeof out), 404);
+    /* no model yet */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/recommendations", "n=3", svc, NULL, out, sizeof out), 503);
+    assert_int_equal(call(s, "POST", "/v1/segments", NULL, ana, "{\"name\":\"b\",\"expression\":\"orders >= 1\"}",
+                          out, sizeof out), 201);
+    assert_non_null(strstr(out, "\"size\":1"));
+    assert_int_equal(call(s, "GET", "/v1/segments/b/members", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"members\":[\"u1\"]"));
+    char big[5000];
+    memset(big, ' ', sizeof big - 1), big[sizeof big - 1] = 0;
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc, big, out, sizeof out), 413);
+    assert_int_equal(call(s, "GET", "/metrics", NULL, NULL, NULL, out, sizeof out), 200);
+    tl_server_free(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_handlers, tmpdir_setup, tmpdir_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
