@@ -20,16 +20,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "campaign/campaign.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
 #include "rec/rec.h"
 #include "segment/segment.h"
 
+extern const char tl_openapi_json[]; /* docs/openapi.json, built in (CMake) */
+
 enum { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_SERVICE = 4, ROLE_ANY = 7 };
 static const char *const ROLE_NAMES[] = {"admin", "analyst", "service"};
 
 typedef struct {
-    tl_recsvc_t *rec;
+    tl_recsvc_t *rec;        /* NULL without a model */
+    tl_model_t *knn;         /* item-kNN for similar items; NULL without one */
+    tl_content_t *content;   /* alike by category, brand and price */
     int refs;
     int64_t loaded;
 } recref_t;
@@ -144,7 +149,7 @@ static void metrics(tl_server_t *s, tl_http_response_t *rs) {
                   (unsigned long long)atomic_load(&s->events_bad),
                   (unsigned long long)atomic_load(&s->events_dup));
     pthread_mutex_lock(&s->ref_mu);
-    int64_t loaded = s->rec ? s->rec->loaded : 0;
+    int64_t loaded = s->rec && s->rec->rec ? s->rec->loaded : 0;
     pthread_mutex_unlock(&s->ref_mu);
     tl_buf_printf(b, "# HELP tailor_model_loaded_seconds When the recommender in use was loaded (0: none).\n"
                      "# TYPE tailor_model_loaded_seconds gauge\ntailor_model_loaded_seconds{model=\"%s\"} %lld\n"
@@ -304,22 +309,34 @@ static void rec_release(tl_server_t *s, recref_t *r) {
     pthread_mutex_unlock(&s->ref_mu);
     if (last) {
         tl_recsvc_free(r->rec);
+        tl_model_free(r->knn);
+        tl_rec_content_free(r->content);
         free(r);
     }
 }
 
 static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
-    char path[4300];
+    char path[4300], knn[4300];
     snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, s->model);
-    if (access(path, R_OK) != 0) return 0; /* no model yet: recommendations answer 503 */
+    snprintf(knn, sizeof knn, "%s/models/knn.tlm", s->dir);
     recref_t *r = calloc(1, sizeof *r);
     if (!r) return TL_ENOMEM;
     /* a second connection: loading reads the log without holding the server's store */
     tl_store_t *st = NULL;
     int rc = tl_store_open(s->dir, TL_STORE_READONLY, &st, eb);
-    if (!rc) rc = tl_recsvc_open(st, path, &r->rec, eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
+    if (!rc && !items) rc = TL_ENOMEM;
+    if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->rec, eb);
+    if (!rc && access(knn, R_OK) == 0) {
+        rc = tl_model_load(knn, &r->knn, eb);
+        if (!rc && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
+    }
+    if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
     tl_store_close(st);
     if (rc) {
+        tl_recsvc_free(r->rec);
+        tl_model_free(r->knn);
+        tl_rec_content_free(r->content);
         free(r);
         return rc;
     }
@@ -649,7 +666,8 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
     }
     uint32_t u = user_index(s, id);
     recref_t *r = rec_acquire(s);
-    if (!r) {
+    if (!r || !r->rec) {
+        rec_release(s, r);
         fail(rs, 503, "no_model", "no recommender is loaded (train one: `tailor train --model %s`)", s->model);
         return;
     }
@@ -668,6 +686,47 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
         cJSON_AddNumberToObject(o, "score", sv[i].score);
         if (r->rec->cats && r->rec->cats[sv[i].item] != TL_NONE)
             cJSON_AddStringToObject(o, "category", tl_dict_str(r->rec->catnames, r->rec->cats[sv[i].item], NULL));
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_mutex_unlock(&s->st_mu);
+    rec_release(s, r);
+    send_json(rs, 200, j);
+}
+
+static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
+    char v[64];
+    long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
+    if (n < 1 || n > 100) {
+        fail(rs, 400, "bad_parameter", "n must be from 1 to 100");
+        return;
+    }
+    tl_errbuf_t eb;
+    pthread_mutex_lock(&s->st_mu);
+    tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    uint32_t it = items ? tl_dict_find(items, id, strlen(id)) : TL_NONE;
+    pthread_mutex_unlock(&s->st_mu);
+    if (it == TL_NONE) {
+        fail(rs, 404, "not_found", "no item \"%s\"", id);
+        return;
+    }
+    recref_t *r = rec_acquire(s);
+    uint32_t nb[100], got = 0;
+    float sim[100];
+    int by_content = 0;
+    if (r && r->knn && it < tl_model_nitems(r->knn)) got = tl_rec_similar(r->knn, it, (uint32_t)n, nb, sim);
+    if (r && !got && r->content) { /* nobody has had it yet, or no kNN model: alike by content */
+        got = tl_rec_content_similar(r->content, it, (uint32_t)n, nb, sim);
+        by_content = 1;
+    }
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+    cJSON_AddStringToObject(j, "item", id);
+    cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");
+    pthread_mutex_lock(&s->st_mu);
+    for (uint32_t i = 0; i < got; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const char *iid = tl_dict_str(items, nb[i], NULL);
+        cJSON_AddStringToObject(o, "item", iid ? iid : "");
+        cJSON_AddNumberToObject(o, "similarity", sim[i]);
         cJSON_AddItemToArray(arr, o);
     }
     pthread_mutex_unlock(&s->st_mu);
@@ -814,6 +873,144 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
     send_json(rs, 200, j);
 }
 
+/* ---- feedback and consents ----------------------------------------------------------------- */
+
+static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    const char *end = NULL;
+    cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *e;
+    if (!arr || !(cJSON_IsArray(arr) || cJSON_IsObject(arr))) {
+        fail(rs, 400, "bad_json", "the body is not a JSON object or array of feedback (near byte %ld)",
+             end ? (long)(end - rq->body) : 0L);
+        cJSON_Delete(arr);
+        return;
+    }
+    if (cJSON_IsObject(arr)) { /* one record */
+        cJSON *a = cJSON_CreateArray();
+        cJSON_AddItemToArray(a, arr);
+        arr = a;
+    }
+    static const char *const COLS[] = {"user", "kind", "at", "campaign", "channel", "item", "score"};
+    tl_buf_t csv;
+    tl_buf_init(&csv);
+    tl_buf_append(&csv, "user,kind,at,campaign,channel,item,score\n", 41);
+    int idx = 0;
+    cJSON_ArrayForEach(e, arr) {
+        const cJSON *m;
+        cJSON_ArrayForEach(m, e) {
+            int known = 0;
+            for (int k = 0; k < 7; k++) known |= strcmp(m->string, COLS[k]) == 0;
+            if (!known || !(cJSON_IsString(m) || cJSON_IsNumber(m))) {
+                fail(rs, 400, known ? "bad_type" : "unknown_field", "record %d: field \"%s\" %s", idx,
+                     m->string, known ? "must be a string or a number" : "is not one of user, kind, at, campaign, channel, item, score");
+                tl_buf_fini(&csv);
+                cJSON_Delete(arr);
+                return;
+            }
+        }
+        for (int k = 0; k < 7; k++) {
+            const cJSON *v = cJSON_GetObjectItem(e, COLS[k]);
+            char num[64];
+            const char *t = cJSON_IsString(v) ? v->valuestring : cJSON_IsNumber(v) ? (snprintf(num, sizeof num, "%.17g", v->valuedouble), num) : "";
+            if (k) tl_buf_append(&csv, ",", 1);
+            tl_buf_csv_str(&csv, t, strlen(t));
+        }
+        tl_buf_append(&csv, "\n", 1);
+        idx++;
+    }
+    cJSON_Delete(arr);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/api-feedback-%d-%llu.csv", s->dir, (int)getpid(),
+             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
+    FILE *f = fopen(path, "w");
+    int ok = f && fwrite(csv.data, 1, csv.len, f) == csv.len;
+    if (f && fclose(f)) ok = 0;
+    tl_buf_fini(&csv);
+    if (!ok) {
+        unlink(path);
+        fail(rs, 500, "io", "cannot stage the request");
+        return;
+    }
+    evrej_t rej = {cJSON_CreateArray()};
+    tl_feedback_stats_t st;
+    tl_errbuf_t eb = {{0}};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_feedback_import(s->st, path, &st, on_event_reject, &rej, &eb);
+    pthread_mutex_unlock(&s->st_mu);
+    unlink(path);
+    if (rc) {
+        cJSON_Delete(rej.rejected);
+        fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    /* the CSV's first record is on line 2 */
+    cJSON *x;
+    cJSON_ArrayForEach(x, rej.rejected) {
+        cJSON *i = cJSON_GetObjectItem(x, "index");
+        cJSON_SetNumberValue(i, i->valuedouble - 1);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "read", (double)st.read);
+    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
+    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
+    cJSON_AddNumberToObject(j, "quarantined", (double)st.rejected);
+    cJSON_AddNumberToObject(j, "suppressed", (double)st.suppressed);
+    cJSON_AddItemToObject(j, "rejected", rej.rejected);
+    send_json(rs, 200, j);
+}
+
+static void put_consent(tl_server_t *s, const char *user, const char *purpose,
+                        const tl_http_request_t *rq, tl_http_response_t *rs) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *m;
+    if (!cJSON_IsObject(j)) {
+        fail(rs, 400, "bad_json", "the body is not a JSON object such as {\"granted\":true} (near byte %ld)",
+             end ? (long)(end - rq->body) : 0L);
+        cJSON_Delete(j);
+        return;
+    }
+    cJSON_ArrayForEach(m, j) if (strcmp(m->string, "granted") != 0 && strcmp(m->string, "at") != 0) {
+        fail(rs, 400, "unknown_field", "unknown field \"%s\" (a consent has granted and at)", m->string);
+        cJSON_Delete(j);
+        return;
+    }
+    const cJSON *g = cJSON_GetObjectItem(j, "granted"), *at = cJSON_GetObjectItem(j, "at");
+    int64_t t = tl_time_now_ms();
+    if (!cJSON_IsBool(g) || (at && (!cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &t)))) {
+        fail(rs, 400, "bad_type", "\"granted\" is true or false; \"at\", when given, a time");
+        cJSON_Delete(j);
+        return;
+    }
+    size_t plen = strlen(purpose);
+    int okp = plen > 0 && plen < 64;
+    for (size_t i = 0; okp && i < plen; i++) okp = (purpose[i] >= 'a' && purpose[i] <= 'z') || purpose[i] == '_';
+    uint32_t u = okp ? user_index(s, user) : TL_NONE;
+    if (!okp || u == TL_NONE) {
+        fail(rs, okp ? 404 : 400, okp ? "not_found" : "bad_value", okp ? "no user \"%s\"" : "purpose \"%s\": lower-case letters and _", okp ? user : purpose);
+        cJSON_Delete(j);
+        return;
+    }
+    tl_errbuf_t eb = {{0}};
+    pthread_mutex_lock(&s->st_mu);
+    int rc = tl_store_begin(s->st, &eb);
+    if (!rc) rc = tl_store_put_consent(s->st, u, purpose, cJSON_IsTrue(g), t, &eb) < 0 ? TL_ESQL : 0;
+    if (!rc) rc = tl_store_commit(s->st, &eb);
+    else tl_store_rollback(s->st);
+    pthread_mutex_unlock(&s->st_mu);
+    cJSON_Delete(j);
+    if (rc) {
+        fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    char ts[32];
+    tl_time_format(t, ts);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "user", user);
+    cJSON_AddStringToObject(o, "purpose", purpose);
+    cJSON_AddBoolToObject(o, "granted", cJSON_IsTrue(g));
+    cJSON_AddStringToObject(o, "at", ts);
+    send_json(rs, 200, o);
+}
+
 /* ---- keys through the API (the store is this process's while it serves) ------------------ */
 
 static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
@@ -888,6 +1085,10 @@ static const route_t ROUTES[] = {
     {"POST", "/v1/admin/reload", ROLE_ADMIN},
     {"POST", "/v1/admin/keys", ROLE_ADMIN},
     {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN},
+    {"GET", "/v1/items/{}/similar", ROLE_ANY},
+    {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE},
+    {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE},
+    {"GET", "/v1/openapi.json", 0},
 };
 #define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
 
@@ -968,6 +1169,14 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     case 7: get_segment(s, args[0], 0, rq->query, rs); break;
     case 8: get_segment(s, args[0], 1, rq->query, rs); break;
     case 10: post_key(s, rq, rs); break;
+    case 12: get_similar(s, args[0], rq->query, rs); break;
+    case 13: post_feedback(s, rq, rs); break;
+    case 14: put_consent(s, args[0], args[1], rq, rs); break;
+    case 15:
+        rs->status = 200;
+        tl_buf_clear(&rs->body);
+        tl_buf_append(&rs->body, tl_openapi_json, strlen(tl_openapi_json));
+        break;
     case 11: delete_key(s, args[0], rs); break;
     case 9: {
         tl_errbuf_t eb = {{0}};

@@ -101,6 +101,34 @@ while True:
 assert len(seen) == len(set(seen)) == size, (len(seen), size)
 PY
 
+# similar items, feedback, consents, the OpenAPI document
+check "similar items" "$(req GET '/v1/items/i00010/similar?n=4' "$SVC")" 200
+check "... four" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$TMP/body")" 4
+check "an unknown item: 404" "$(req GET /v1/items/nope/similar "$SVC")" 404
+check "feedback" "$(req POST /v1/feedback "$SVC" '[{"user":"u000005","kind":"complaint","at":"2025-11-30T10:00:00Z","channel":"push"},{"user":"u000006","kind":"review","at":"2025-11-30T10:00:00Z"}]')" 200
+check_cmd "... the complaint kept and suppressing, the review without a score rejected" python3 - "$TMP/body" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["accepted"] == 1 and d["suppressed"] == 1 and d["rejected"][0]["index"] == 1, d
+assert d["rejected"][0]["reason"] == "missing_field", d
+PY
+check "feedback with an unknown field: 400" "$(req POST /v1/feedback "$SVC" '{"user":"u000005","kind":"complaint","at":"2025-11-30T10:00:00Z","mood":"bad"}')" 400
+check "a consent" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":false,"at":"2025-11-30T09:00:00Z"}')" 200
+check "... of an unknown user: 404" "$(req PUT /v1/users/nobody/consents/marketing_sms "$SVC" '{"granted":true}')" 404
+check "... with a wrong type: 400" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":"yes"}')" 400
+check "the OpenAPI document" "$(req GET /v1/openapi.json "")" 200
+check_cmd "... describes every route the server has" python3 - "$TMP/body" "$SRC/src/server/server.c" <<'PY'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+src = open(sys.argv[2]).read()
+routes = re.findall(r'\{"(GET|POST|PUT|DELETE)", "(/[^"]*)"', src)
+paths = doc["paths"]
+names = {p: re.sub(r"\{[^}]*\}", "{}", p) for p in paths}
+for m, r in routes:
+    hit = [p for p, n in names.items() if n == r]
+    assert hit and m.lower() in paths[hit[0]], (m, r)
+PY
+
 check "metrics" "$(req GET /metrics "")" 200
 check_cmd "... count requests by route and status, with latencies and events" python3 - "$TMP/body" <<'PY'
 import sys
