@@ -3,10 +3,14 @@
  * to the profiles), profiles (personal fields masked, every read audited),
  * recommendations, similar items, segments, reload, health and metrics.
  *
- * Concurrency: the store is one SQLite connection, so its calls take
- * st_mu; the profiles take prof_mu (read for queries, write to apply
- * events); the recommender is reference counted and swapped by a reload
- * under ref_mu, held only to read or exchange the pointer. */
+ * Concurrency: the store is one SQLite connection: writes take st_rw
+ * exclusively, id lookups share it (the dictionaries are loaded at start,
+ * so a reader never loads one). The profiles take prof_mu (read for
+ * queries, write to apply events). The recommender is reference counted
+ * and swapped by a reload under ref_mu, held only to read or exchange the
+ * pointer. Each loaded recommender keeps every user's top CACHE_N items
+ * once computed (a seqlock per user: readers never wait), since its
+ * interactions do not change until the next reload. */
 #include "server.h"
 
 #include <cjson/cJSON.h>
@@ -31,8 +35,20 @@ extern const char tl_openapi_json[]; /* docs/openapi.json, built in (CMake) */
 enum { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_SERVICE = 4, ROLE_ANY = 7 };
 static const char *const ROLE_NAMES[] = {"admin", "analyst", "service"};
 
+#define CACHE_N 50
+
+/* A user's served list: seq odd while a writer fills it; n 0: not yet. */
+typedef struct {
+    atomic_uint seq;
+    uint32_t n;
+    uint32_t item[CACHE_N];
+    float score[CACHE_N];
+} topcache_t;
+
 typedef struct {
     tl_recsvc_t *rec;        /* NULL without a model */
+    topcache_t *cache;       /* per user of the model's interactions */
+    uint32_t ncache;
     tl_model_t *knn;         /* item-kNN for similar items; NULL without one */
     tl_content_t *content;   /* alike by category, brand and price */
     int refs;
@@ -66,7 +82,7 @@ struct tl_server {
     char *dir, *model;
     size_t max_body;
     tl_store_t *st;
-    pthread_mutex_t st_mu;
+    pthread_rwlock_t st_rw;    /* the store: writes exclusive; id lookups shared */
     tl_profiles_t *prof;
     tl_segtable_t *seg;
     pthread_rwlock_t prof_mu;
@@ -261,9 +277,9 @@ static int key_row(int n, const char *const *cols, void *arg) {
 
 static int load_keys(tl_server_t *s, tl_errbuf_t *eb) {
     keylist_t l = {0};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_queryf(s->st, eb, key_row, &l, "SELECT id, hash, role FROM api_keys", "");
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         free(l.k);
         return rc;
@@ -308,6 +324,7 @@ static void rec_release(tl_server_t *s, recref_t *r) {
     int last = --r->refs == 0;
     pthread_mutex_unlock(&s->ref_mu);
     if (last) {
+        free(r->cache);
         tl_recsvc_free(r->rec);
         tl_model_free(r->knn);
         tl_rec_content_free(r->content);
@@ -327,6 +344,10 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
     if (!rc && !items) rc = TL_ENOMEM;
     if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->rec, eb);
+    if (!rc && r->rec && r->rec->x.nusers) {
+        r->ncache = r->rec->x.nusers;
+        if (!(r->cache = calloc(r->ncache, sizeof *r->cache))) rc = TL_ENOMEM;
+    }
     if (!rc && access(knn, R_OK) == 0) {
         rc = tl_model_load(knn, &r->knn, eb);
         if (!rc && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
@@ -334,6 +355,7 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
     tl_store_close(st);
     if (rc) {
+        free(r->cache);
         tl_recsvc_free(r->rec);
         tl_model_free(r->knn);
         tl_rec_content_free(r->content);
@@ -368,11 +390,14 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!s) return TL_ENOMEM;
     s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
     s->max_body = o->max_body ? o->max_body : (16u << 20);
-    pthread_mutex_init(&s->st_mu, NULL), pthread_mutex_init(&s->ref_mu, NULL);
+    pthread_rwlock_init(&s->st_rw, NULL), pthread_mutex_init(&s->ref_mu, NULL);
     pthread_mutex_init(&s->route_mu, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
+    /* loaded now, so readers under the shared lock never load one */
+    for (int k = 0; !rc && k < TL_D__N; k++)
+        if (!tl_store_dict(s->st, (tl_dkind_t)k, eb)) rc = TL_ENOMEM;
     tl_profile_opts_t po;
     tl_profile_opts_default(&po);
     if (!rc) rc = tl_profile_build(s->st, &po, &s->prof, eb);
@@ -395,7 +420,7 @@ void tl_server_free(tl_server_t *s) {
     tl_profile_free(s->prof);
     tl_store_close(s->st);
     free(s->keys);
-    pthread_mutex_destroy(&s->st_mu), pthread_mutex_destroy(&s->ref_mu);
+    pthread_rwlock_destroy(&s->st_rw), pthread_mutex_destroy(&s->ref_mu);
     pthread_mutex_destroy(&s->route_mu);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
     free(s->dir), free(s->model);
@@ -429,17 +454,17 @@ static const char *query_get(const char *q, const char *name, char *out, size_t 
 }
 
 static uint32_t user_index(tl_server_t *s, const char *id) {
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_rdlock(&s->st_rw);
     tl_errbuf_t eb;
     tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb);
     uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     return u;
 }
 
 static void audit(tl_server_t *s, const char *who, const char *what, const char *target) {
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     if (tl_store_begin(s->st, &eb) == 0) {
         if (tl_store_exec(s->st, &eb, "INSERT INTO audit(at, who, what, target) VALUES (?1, ?2, ?3, ?4)",
                           "ittt", (int64_t)tl_time_now_ms(), who, what, target) == 0)
@@ -447,7 +472,7 @@ static void audit(tl_server_t *s, const char *who, const char *what, const char 
         else
             tl_store_rollback(s->st);
     }
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
 }
 
 /* ---- events ---------------------------------------------------------------------------------- */
@@ -502,7 +527,7 @@ static int cmp_ev(const void *a, const void *b) {
  * user's in time order (a batch may come in any order; an event older
  * than what a user's profile already holds is applied as it comes, and
  * the next `profile build` puts it in its place), then refreshes the
- * users they touched. Under prof_mu (write) and st_mu. */
+ * users they touched. Under prof_mu (write) and st_rw (write). */
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     newev_t x = {.s = s};
     int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
@@ -575,7 +600,7 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
     evrej_t rej = {cJSON_CreateArray()};
     tl_errbuf_t eb = {{0}};
     const char *files[1] = {path};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_import_files(s->st, files, 1, &o, &st, on_event_reject, &rej, &eb);
     /* the profiles see the new events before the answer goes out */
     if (!rc) {
@@ -588,7 +613,7 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
         }
         pthread_rwlock_unlock(&s->prof_mu);
     }
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     unlink(path);
     if (rc) {
         cJSON_Delete(rej.rejected);
@@ -618,9 +643,9 @@ static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http
     tl_buf_t pii, masked;
     tl_buf_init(&pii), tl_buf_init(&masked);
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_user_pii(s->st, u, &pii, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "user", id);
     static const char *const PII[] = {"name", "phone", "email", "id_number"};
@@ -657,6 +682,34 @@ static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http
     send_json(rs, 200, j);
 }
 
+/* A user's top n: from the cache when it holds them, else served (and,
+ * for the first CACHE_N, kept). */
+static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
+    topcache_t *c = u < r->ncache && n <= CACHE_N ? &r->cache[u] : NULL;
+    if (c) {
+        unsigned s0 = atomic_load_explicit(&c->seq, memory_order_acquire);
+        if (!(s0 & 1) && c->n) {
+            uint32_t got = c->n < n ? c->n : n;
+            for (uint32_t i = 0; i < got; i++) out[i] = (tl_served_t){.item = c->item[i], .score = c->score[i]};
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&c->seq, memory_order_relaxed) == s0) return got;
+        }
+    }
+    tl_served_t all[CACHE_N];
+    if (!c) return tl_recsvc_top(r->rec, u == TL_NONE ? UINT32_MAX - 1 : u, n, out);
+    uint32_t got = tl_recsvc_top(r->rec, u, CACHE_N, all);
+    /* keep it, unless another writer has the entry */
+    unsigned s0 = atomic_load(&c->seq);
+    if (!(s0 & 1) && atomic_compare_exchange_strong(&c->seq, &s0, s0 + 1)) {
+        for (uint32_t i = 0; i < got; i++) c->item[i] = all[i].item, c->score[i] = all[i].score;
+        c->n = got;
+        atomic_store_explicit(&c->seq, s0 + 2, memory_order_release);
+    }
+    uint32_t k = got < n ? got : n;
+    memcpy(out, all, k * sizeof *out);
+    return k;
+}
+
 static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
     char v[64];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
@@ -672,11 +725,11 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
         return;
     }
     tl_served_t sv[100];
-    uint32_t got = tl_recsvc_top(r->rec, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, sv);
+    uint32_t got = top_items(r, u, (uint32_t)n, sv);
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
     cJSON_AddStringToObject(j, "user", id);
     cJSON_AddStringToObject(j, "model", s->model);
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_rdlock(&s->st_rw);
     tl_errbuf_t eb;
     tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
     for (uint32_t i = 0; i < got && items; i++) {
@@ -688,7 +741,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
             cJSON_AddStringToObject(o, "category", tl_dict_str(r->rec->catnames, r->rec->cats[sv[i].item], NULL));
         cJSON_AddItemToArray(arr, o);
     }
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     rec_release(s, r);
     send_json(rs, 200, j);
 }
@@ -701,10 +754,10 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
         return;
     }
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_rdlock(&s->st_rw);
     tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
     uint32_t it = items ? tl_dict_find(items, id, strlen(id)) : TL_NONE;
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (it == TL_NONE) {
         fail(rs, 404, "not_found", "no item \"%s\"", id);
         return;
@@ -721,7 +774,7 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
     cJSON_AddStringToObject(j, "item", id);
     cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_rdlock(&s->st_rw);
     for (uint32_t i = 0; i < got; i++) {
         cJSON *o = cJSON_CreateObject();
         const char *iid = tl_dict_str(items, nb[i], NULL);
@@ -729,7 +782,7 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
         cJSON_AddNumberToObject(o, "similarity", sim[i]);
         cJSON_AddItemToArray(arr, o);
     }
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     rec_release(s, r);
     send_json(rs, 200, j);
 }
@@ -751,9 +804,9 @@ static int seg_row(const char *name, const char *expr, int64_t created, void *ar
 static void get_segments(tl_server_t *s, tl_http_response_t *rs) {
     seglist_t l = {cJSON_CreateArray()};
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_segment_list(s->st, seg_row, &l, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         cJSON_Delete(l.arr);
         fail(rs, 500, "store", "%s", eb.msg);
@@ -810,12 +863,12 @@ static void post_segment(tl_server_t *s, const tl_http_request_t *rq, tl_http_re
     }
     free(mask);
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_begin(s->st, &eb), isnew = 0;
     if (!rc) rc = (isnew = tl_store_segment_put(s->st, name->valuestring, expr->valuestring, &eb)) < 0 ? isnew : 0;
     if (!rc) rc = tl_store_commit(s->st, &eb);
     else tl_store_rollback(s->st);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         cJSON_Delete(j);
         fail(rs, 500, "store", "%s", eb.msg);
@@ -833,9 +886,9 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
                         tl_http_response_t *rs) {
     char *expr = NULL;
     tl_errbuf_t eb;
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_segment_get(s->st, name, &expr, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
         return;
@@ -856,14 +909,14 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
         long long from = query_get(q, "cursor", v, sizeof v) ? atoll(v) : -1;
         cJSON *arr = cJSON_AddArrayToObject(j, "members");
         tl_ids_t ids;
-        pthread_mutex_lock(&s->st_mu);
+        pthread_rwlock_wrlock(&s->st_rw);
         int irc = tl_store_ids(s->st, TL_D_USER, &ids, &eb);
         uint32_t n = 0, u, last = TL_NONE;
         for (u = from < 0 ? 0 : (uint32_t)from + 1; !irc && u < ids.n && n < 1000; u++)
             if (mask[u]) cJSON_AddItemToArray(arr, cJSON_CreateString(tl_ids_str(&ids, u, NULL))), n++, last = u;
         int more = 0;
         for (; !irc && u < ids.n && !more; u++) more = mask[u];
-        pthread_mutex_unlock(&s->st_mu);
+        pthread_rwlock_unlock(&s->st_rw);
         if (more && last != TL_NONE) {
             snprintf(v, sizeof v, "%u", last);
             cJSON_AddStringToObject(j, "next_cursor", v);
@@ -933,9 +986,9 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
     evrej_t rej = {cJSON_CreateArray()};
     tl_feedback_stats_t st;
     tl_errbuf_t eb = {{0}};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_feedback_import(s->st, path, &st, on_event_reject, &rej, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     unlink(path);
     if (rc) {
         cJSON_Delete(rej.rejected);
@@ -990,12 +1043,12 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
         return;
     }
     tl_errbuf_t eb = {{0}};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_begin(s->st, &eb);
     if (!rc) rc = tl_store_put_consent(s->st, u, purpose, cJSON_IsTrue(g), t, &eb) < 0 ? TL_ESQL : 0;
     if (!rc) rc = tl_store_commit(s->st, &eb);
     else tl_store_rollback(s->st);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(j);
     if (rc) {
         fail(rs, 500, "store", "%s", eb.msg);
@@ -1033,9 +1086,9 @@ static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_respon
     }
     char key[48], id[16];
     tl_errbuf_t eb = {{0}};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_apikey_create(s->st, role->valuestring, name ? name->valuestring : NULL, key, id, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = load_keys(s, &eb);
     if (rc) {
         fail(rs, rc == TL_EINVAL ? 400 : 500, rc == TL_EINVAL ? "bad_value" : "store", "%s", eb.msg);
@@ -1052,9 +1105,9 @@ static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_respon
 
 static void delete_key(tl_server_t *s, const char *id, tl_http_response_t *rs) {
     tl_errbuf_t eb = {{0}};
-    pthread_mutex_lock(&s->st_mu);
+    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_apikey_revoke(s->st, id, &eb);
-    pthread_mutex_unlock(&s->st_mu);
+    pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = load_keys(s, &eb); /* at once */
     if (rc) {
         fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
