@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "server/server.h"
 #include "core/core.h"
 #include "finance/finance.h"
 #include "gen/gen.h"
@@ -508,6 +509,7 @@ static const optspec_t DEMO_OPTS[] = {
     {"items", 1, "number of items (default 3000)"},
     {"days", 1, "length of the period in days (default 60)"},
     {"seed", 1, "random seed (default 42)"},
+    {"serve", 0, "then leave the HTTP API running on 127.0.0.1:8080 (SIGTERM or Ctrl-C stops it)"},
     {NULL, 0, NULL}};
 
 
@@ -712,7 +714,24 @@ static int cmd_demo(int argc, char **argv) {
         char *oargv[] = {shown[k], "--explain"};
         if (shown[k][0] && (rc = run_cmd("offers", k == 2 ? 2 : 1, oargv))) return rc;
     }
-    return demo_campaigns(world);
+    if ((rc = demo_campaigns(world)) || !opt(c, &a, "serve")) return rc;
+    /* the API on the demo data, with a key to try it */
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    char key[48], id[16];
+    rc = tl_store_open(dir, 0, &st, &eb);
+    if (!rc) rc = tl_apikey_create(st, "admin", "demo", key, id, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("demo", rc, &eb);
+    printf("\n== 20. the HTTP API on this data, with an admin key; try:\n"
+           "  curl -H 'Authorization: Bearer %s' 'http://127.0.0.1:8080/v1/users/u000001/recommendations?n=5'\n"
+           "  curl -H 'Authorization: Bearer %s' http://127.0.0.1:8080/v1/users/u000001/profile\n"
+           "  curl -H 'Authorization: Bearer %s' --data-binary '[{\"user\":\"u000001\",\"item\":\"i00001\","
+           "\"type\":\"purchase\",\"ts\":\"2025-11-30T10:00:00Z\",\"amount\":99}]' http://127.0.0.1:8080/v1/events\n",
+           key, key, key);
+    fflush(stdout);
+    char *vargv[] = {"--listen", "127.0.0.1:8080"};
+    return run_cmd("serve", 2, vargv);
 }
 
 /* ---- profile ----------------------------------------------------------------- */
@@ -3237,8 +3256,9 @@ static const command_t COMMANDS[] = {
      "truth.json with each user's latent tastes, price sensitivity, risk and channel response); "
      "respond: the world's users' answers to a campaign's deliveries, by that truth, as an "
      "events file to import.", GEN_OPTS, cmd_gen},
-    {"demo", "demo [options]", "Generate a world, import it, import it again, and show what "
-     "the store holds.", DEMO_OPTS, cmd_demo},
+    {"demo", "demo [--serve] [options]", "The whole loop on a generated world: import (twice), "
+     "check, profiles, segments, recommendations, scorecard, offers, two campaigns answered by "
+     "the ground truth and their reports; with --serve, then the HTTP API.", DEMO_OPTS, cmd_demo},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
 };
 

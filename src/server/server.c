@@ -13,6 +13,7 @@
  * interactions do not change until the next reload. */
 #include "server.h"
 
+#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,6 +50,9 @@ typedef struct {
     tl_recsvc_t *rec;        /* NULL without a model */
     topcache_t *cache;       /* per user of the model's interactions */
     uint32_t ncache;
+    atomic_int stop;         /* the filler thread should stop: a newer model is in */
+    atomic_uint cached;      /* users whose list is kept */
+    pthread_t filler;
     tl_model_t *knn;         /* item-kNN for similar items; NULL without one */
     tl_content_t *content;   /* alike by category, brand and price */
     int refs;
@@ -166,12 +170,16 @@ static void metrics(tl_server_t *s, tl_http_response_t *rs) {
                   (unsigned long long)atomic_load(&s->events_dup));
     pthread_mutex_lock(&s->ref_mu);
     int64_t loaded = s->rec && s->rec->rec ? s->rec->loaded : 0;
+    unsigned cached = s->rec ? atomic_load(&s->rec->cached) : 0, users = s->rec ? s->rec->ncache : 0;
     pthread_mutex_unlock(&s->ref_mu);
     tl_buf_printf(b, "# HELP tailor_model_loaded_seconds When the recommender in use was loaded (0: none).\n"
                      "# TYPE tailor_model_loaded_seconds gauge\ntailor_model_loaded_seconds{model=\"%s\"} %lld\n"
                      "# HELP tailor_reloads_total Reloads of the model and keys (SIGHUP, /v1/admin/reload).\n"
-                     "# TYPE tailor_reloads_total counter\ntailor_reloads_total %llu\n",
-                  s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads));
+                     "# TYPE tailor_reloads_total counter\ntailor_reloads_total %llu\n"
+                     "# HELP tailor_recommendations_ready_users Users whose recommendations are computed, of those the model knows.\n"
+                     "# TYPE tailor_recommendations_ready_users gauge\ntailor_recommendations_ready_users %u\n"
+                     "tailor_recommendations_model_users %u\n",
+                  s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads), cached, users);
 }
 
 /* ---- responses --------------------------------------------------------------------- */
@@ -332,6 +340,24 @@ static void rec_release(tl_server_t *s, recref_t *r) {
     }
 }
 
+static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out);
+
+typedef struct {
+    tl_server_t *s;
+    recref_t *r;
+} filljob_t;
+
+/* Fills every user's cached list in the background, so requests find
+ * them ready: the "precomputed candidates" the request path reads. */
+static void *fill_cache(void *arg) {
+    filljob_t *j = arg;
+    tl_served_t out[CACHE_N];
+    for (uint32_t u = 0; u < j->r->ncache && !atomic_load(&j->r->stop); u++) top_items(j->r, u, CACHE_N, out);
+    rec_release(j->s, j->r);
+    free(j);
+    return NULL;
+}
+
 static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     char path[4300], knn[4300];
     snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, s->model);
@@ -366,7 +392,18 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     pthread_mutex_lock(&s->ref_mu);
     recref_t *old = s->rec;
     s->rec = r;
+    filljob_t *j = r->cache ? malloc(sizeof *j) : NULL;
+    if (j) r->refs++, j->s = s, j->r = r; /* the filler's reference */
     pthread_mutex_unlock(&s->ref_mu);
+    if (j) {
+        if (pthread_create(&r->filler, NULL, fill_cache, j) == 0) {
+            pthread_detach(r->filler);
+        } else {
+            rec_release(s, r);
+            free(j);
+        }
+    }
+    if (old) atomic_store(&old->stop, 1);
     rec_release(s, old);
     return 0;
 }
@@ -386,6 +423,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
         tl_errbuf_set(eb, "libsodium cannot start");
         return TL_ECRYPTO;
     }
+    openblas_set_num_threads(1); /* requests are the parallelism: no BLAS threads per call */
     tl_server_t *s = calloc(1, sizeof *s);
     if (!s) return TL_ENOMEM;
     s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
@@ -415,6 +453,15 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
 
 void tl_server_free(tl_server_t *s) {
     if (!s) return;
+    if (s->rec) atomic_store(&s->rec->stop, 1);
+    /* the filler holds its own reference: wait for it to drop it */
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&s->ref_mu);
+        int others = s->rec ? s->rec->refs > 1 : 0;
+        pthread_mutex_unlock(&s->ref_mu);
+        if (!others) break;
+        usleep(10000);
+    }
     rec_release(s, s->rec);
     tl_segtable_free(s->seg);
     tl_profile_free(s->prof);
@@ -702,6 +749,7 @@ static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out)
     unsigned s0 = atomic_load(&c->seq);
     if (!(s0 & 1) && atomic_compare_exchange_strong(&c->seq, &s0, s0 + 1)) {
         for (uint32_t i = 0; i < got; i++) c->item[i] = all[i].item, c->score[i] = all[i].score;
+        if (!c->n) atomic_fetch_add(&r->cached, 1);
         c->n = got;
         atomic_store_explicit(&c->seq, s0 + 2, memory_order_release);
     }
@@ -710,6 +758,8 @@ static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out)
     return k;
 }
 
+/* The hot path: one shared lock for the ids, the list from the cache, the
+ * answer written straight into the buffer. */
 static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
     char v[64];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
@@ -717,33 +767,44 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
         fail(rs, 400, "bad_parameter", "n must be from 1 to 100");
         return;
     }
-    uint32_t u = user_index(s, id);
     recref_t *r = rec_acquire(s);
     if (!r || !r->rec) {
         rec_release(s, r);
         fail(rs, 503, "no_model", "no recommender is loaded (train one: `tailor train --model %s`)", s->model);
         return;
     }
+    tl_errbuf_t eb;
+    pthread_rwlock_rdlock(&s->st_rw);
+    tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
     tl_served_t sv[100];
     uint32_t got = top_items(r, u, (uint32_t)n, sv);
-    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
-    cJSON_AddStringToObject(j, "user", id);
-    cJSON_AddStringToObject(j, "model", s->model);
-    pthread_rwlock_rdlock(&s->st_rw);
-    tl_errbuf_t eb;
-    tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    tl_buf_t *b = &rs->body;
+    tl_buf_clear(b);
+    tl_buf_append(b, "{\"user\":", 8);
+    tl_buf_json_str(b, id, strlen(id));
+    tl_buf_append(b, ",\"model\":", 9);
+    tl_buf_json_str(b, s->model, strlen(s->model));
+    tl_buf_append(b, ",\"items\":[", 10);
     for (uint32_t i = 0; i < got && items; i++) {
-        cJSON *o = cJSON_CreateObject();
-        const char *iid = tl_dict_str(items, sv[i].item, NULL);
-        cJSON_AddStringToObject(o, "item", iid ? iid : "");
-        cJSON_AddNumberToObject(o, "score", sv[i].score);
-        if (r->rec->cats && r->rec->cats[sv[i].item] != TL_NONE)
-            cJSON_AddStringToObject(o, "category", tl_dict_str(r->rec->catnames, r->rec->cats[sv[i].item], NULL));
-        cJSON_AddItemToArray(arr, o);
+        size_t len;
+        const char *iid = tl_dict_str(items, sv[i].item, &len);
+        tl_buf_append(b, i ? ",{\"item\":" : "{\"item\":", i ? 9 : 8);
+        tl_buf_json_str(b, iid ? iid : "", iid ? len : 0);
+        tl_buf_printf(b, ",\"score\":%.6g", sv[i].score);
+        uint32_t cat = r->rec->cats ? r->rec->cats[sv[i].item] : TL_NONE;
+        if (cat != TL_NONE) {
+            const char *cn = tl_dict_str(r->rec->catnames, cat, &len);
+            tl_buf_append(b, ",\"category\":", 12);
+            tl_buf_json_str(b, cn, len);
+        }
+        tl_buf_append(b, "}", 1);
     }
     pthread_rwlock_unlock(&s->st_rw);
     rec_release(s, r);
-    send_json(rs, 200, j);
+    tl_buf_append(b, "]}", 2);
+    rs->status = 200;
+    rs->content_type = "application/json";
 }
 
 static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
