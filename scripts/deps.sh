@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libmicrohttpd-dev curl
       time)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(python3-pandas python3-sklearn python3-xgboost)
+  pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy wrk nginx-light)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
