@@ -26,7 +26,7 @@ fi
 run="$BENCH_DIR/server-run"
 rm -rf "$run" && mkdir -p "$run" && cp -r "$data/." "$run/"
 KEY=$("$TAILOR" --data "$run" apikey create --role admin 2>/dev/null)
-"$TAILOR" --data "$run" serve --listen 127.0.0.1:0 --threads 2 --max-body 4000000 \
+"$TAILOR" --data "$run" serve --listen 127.0.0.1:0 --threads 4 --max-body 4000000 \
     >"$BENCH_DIR/serve.out" 2>"$BENCH_DIR/serve.err" &
 pid=$!
 nginx_pid=
@@ -103,7 +103,8 @@ request = function()
   return wrk.format("POST", "/v1/events", {["X-API-Key"] = "$KEY"}, table.concat(lines, "\n"))
 end
 LUA
-ev=$(wrk -t1 -c4 -d10s -s "$BENCH_DIR/events.lua" "http://127.0.0.1:$port")
+wrk -t1 -c8 -d3s -s "$BENCH_DIR/events.lua" "http://127.0.0.1:$port" >/dev/null
+ev=$(wrk -t1 -c8 -d10s -s "$BENCH_DIR/events.lua" "http://127.0.0.1:$port")
 e_rate=$(echo "$ev" | wrk_rate)
 echo "## HTTP API (\`bench/server.sh\`, $USERS users, 20,000 items, iALS)"
 echo
@@ -113,4 +114,4 @@ echo "| GET recommendations, wrk -t2 -c64 -d10s: requests/s | $t_rate | $n_rate 
 echo
 echo "At about half of that ($p_rate requests/s: $conns connections, each waiting $delay ms between requests): p50 $p50, p99 $p99."
 echo
-echo "POST /v1/events, 1,000 events a request, 4 connections: $(awk "BEGIN{printf \"%.0f\", $e_rate * 1000}") events/s ($e_rate requests/s), each batch durable before its answer."
+echo "POST /v1/events, 1,000 events a request, 8 connections (concurrent batches share a commit): $(awk "BEGIN{printf \"%.0f\", $e_rate * 1000}") events/s ($e_rate requests/s), each batch durable before its answer."

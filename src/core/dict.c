@@ -85,7 +85,10 @@ static int hset_resize(tl_hset_t *s, size_t ncap) {
 
 int tl_hset_reserve(tl_hset_t *s, size_t n) {
     size_t need = cap_for(n);
-    return need > s->cap ? hset_resize(s, need) : 0;
+    /* at least double: many small reservations (an import per API request)
+     * must not each copy the whole set */
+    if (need <= s->cap) return 0;
+    return hset_resize(s, need > s->cap * 2 ? need : s->cap * 2);
 }
 
 void tl_hset_prefetch(const tl_hset_t *s, uint64_t key) {

@@ -1003,7 +1003,16 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
             !im->cities || !im->campaigns)
             rc = TL_ENOMEM;
     }
-    for (int i = 0; !rc && i < nfiles; i++) rc = import_file(im, files[i], eb);
+    for (int i = 0; !rc && i < nfiles; i++) {
+        tl_import_stats_t before = run;
+        rc = import_file(im, files[i], eb);
+        if (!rc && o->on_file) { /* this file's share of the run */
+            tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
+                                   run.duplicates - before.duplicates, run.quarantined - before.quarantined,
+                                   {0}, run.bytes - before.bytes};
+            o->on_file(files[i], &f, o->on_file_arg);
+        }
+    }
     if (!rc && o->strict && run.quarantined) {
         tl_store_rollback(st);
         tl_errbuf_set(eb, "%llu of %llu rows are bad; under --strict nothing was imported",

@@ -64,6 +64,8 @@ const char *tl_reason_name(tl_reason_t r);
 
 typedef enum { TL_FMT_AUTO, TL_FMT_CSV, TL_FMT_JSONL } tl_format_t;
 
+struct tl_import_stats;
+
 typedef struct {
     const char *preset;      /* NULL, or a preset name (tl_import_presets()) */
     tl_kind_t kind;          /* TL_KIND_AUTO: from the header or the preset */
@@ -76,11 +78,14 @@ typedef struct {
     const char *extra_channels;
     int strict;              /* all or nothing: any bad row rolls back the whole run */
     uint64_t batch_rows;     /* rows per commit; 0 = default */
+    /* told each file's counts when it is read (before the final commit) */
+    void (*on_file)(const char *path, const struct tl_import_stats *file, void *arg);
+    void *on_file_arg;
 } tl_import_opts_t;
 
 void tl_import_opts_default(tl_import_opts_t *o);
 
-typedef struct {
+typedef struct tl_import_stats {
     uint64_t read, accepted, duplicates, quarantined;
     uint64_t by_reason[TL_R__N];
     uint64_t bytes;

@@ -82,6 +82,16 @@ typedef struct {
     _Atomic double sum;
 } routestat_t;
 
+/* An events request waiting for the group commit that takes it. */
+typedef struct evjob {
+    struct evjob *next;
+    char path[4300];
+    tl_import_stats_t st;
+    cJSON *rejected;
+    int rc, done;
+    char err[512];
+} evjob_t;
+
 struct tl_server {
     char *dir, *model;
     size_t max_body;
@@ -102,6 +112,11 @@ struct tl_server {
     pthread_mutex_t route_mu;
     atomic_ullong events_in, events_bad, events_dup, reloads;
     atomic_ullong tmpn;
+    /* group commit of concurrent event batches */
+    pthread_mutex_t ev_mu;
+    pthread_cond_t ev_cv;
+    evjob_t *ev_queue;
+    int ev_leader;
 };
 
 void tl_server_observe(tl_server_t *s, const char *route, int status, double seconds) {
@@ -429,7 +444,8 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
     s->max_body = o->max_body ? o->max_body : (16u << 20);
     pthread_rwlock_init(&s->st_rw, NULL), pthread_mutex_init(&s->ref_mu, NULL);
-    pthread_mutex_init(&s->route_mu, NULL);
+    pthread_mutex_init(&s->route_mu, NULL), pthread_mutex_init(&s->ev_mu, NULL);
+    pthread_cond_init(&s->ev_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
@@ -468,7 +484,8 @@ void tl_server_free(tl_server_t *s) {
     tl_store_close(s->st);
     free(s->keys);
     pthread_rwlock_destroy(&s->st_rw), pthread_mutex_destroy(&s->ref_mu);
-    pthread_mutex_destroy(&s->route_mu);
+    pthread_mutex_destroy(&s->route_mu), pthread_mutex_destroy(&s->ev_mu);
+    pthread_cond_destroy(&s->ev_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
     free(s->dir), free(s->model);
     free(s);
@@ -526,17 +543,60 @@ static void audit(tl_server_t *s, const char *who, const char *what, const char 
 
 typedef struct {
     cJSON *rejected;
+    evjob_t *jobs;       /* a group: the job whose file it is */
 } evrej_t;
 
 static void on_event_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
                             void *arg) {
     evrej_t *r = arg;
-    (void)source;
+    cJSON *to = r->rejected;
+    for (evjob_t *j = r->jobs; j; j = j->next)
+        if (strcmp(j->path, source) == 0) to = j->rejected;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", (double)line - 1); /* line n is record n - 1 */
     cJSON_AddStringToObject(o, "reason", tl_reason_name(reason));
     cJSON_AddStringToObject(o, "message", msg);
-    cJSON_AddItemToArray(r->rejected, o);
+    cJSON_AddItemToArray(to, o);
+}
+
+static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb);
+
+static void on_event_file(const char *path, const tl_import_stats_t *f, void *arg) {
+    for (evjob_t *j = arg; j; j = j->next)
+        if (strcmp(j->path, path) == 0) j->st = *f;
+}
+
+/* Imports every waiting batch in one run and one commit, then applies
+ * them to the profiles: concurrent requests share the two fsyncs. */
+static void commit_group(tl_server_t *s, evjob_t *jobs) {
+    const char *files[64];
+    int n = 0;
+    for (evjob_t *j = jobs; j; j = j->next) files[n++] = j->path; /* at most 64 (post_events) */
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    o.format = TL_FMT_JSONL;
+    o.on_file = on_event_file, o.on_file_arg = jobs;
+    tl_import_stats_t st = {0};
+    evrej_t rej = {NULL, jobs};
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_import_files(s->st, files, n, &o, &st, on_event_reject, &rej, &eb);
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->prof_mu);
+        rc = apply_new_events(s, &eb);
+        if (!rc) {
+            tl_segtable_free(s->seg);
+            s->seg = NULL;
+            rc = tl_segtable_new(s->prof, s->st, &s->seg);
+        }
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    for (evjob_t *j = jobs; j; j = j->next) {
+        j->rc = rc;
+        snprintf(j->err, sizeof j->err, "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    }
 }
 
 typedef struct {
@@ -639,34 +699,38 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
         return;
     }
     if (body_to_file(s, rq, path, sizeof path, rs)) return;
-    tl_import_opts_t o;
-    tl_import_opts_default(&o);
-    o.kind = TL_KIND_EVENTS;
-    o.format = TL_FMT_JSONL;
-    tl_import_stats_t st = {0};
-    evrej_t rej = {cJSON_CreateArray()};
-    tl_errbuf_t eb = {{0}};
-    const char *files[1] = {path};
-    pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_import_files(s->st, files, 1, &o, &st, on_event_reject, &rej, &eb);
-    /* the profiles see the new events before the answer goes out */
-    if (!rc) {
-        pthread_rwlock_wrlock(&s->prof_mu);
-        rc = apply_new_events(s, &eb);
-        if (!rc) {
-            tl_segtable_free(s->seg);
-            s->seg = NULL;
-            rc = tl_segtable_new(s->prof, s->st, &s->seg);
+    evjob_t job = {.rejected = cJSON_CreateArray()};
+    snprintf(job.path, sizeof job.path, "%s", path);
+    /* wait in line; the first to find no leader imports everyone waiting */
+    pthread_mutex_lock(&s->ev_mu);
+    job.next = s->ev_queue, s->ev_queue = &job;
+    while (!job.done) {
+        if (!s->ev_leader) {
+            s->ev_leader = 1;
+            /* at most 64 batches a group; later ones wait for the next */
+            evjob_t *group = s->ev_queue, *last = group;
+            for (int k = 1; k < 64 && last->next; k++) last = last->next;
+            s->ev_queue = last->next;
+            last->next = NULL;
+            pthread_mutex_unlock(&s->ev_mu);
+            commit_group(s, group);
+            pthread_mutex_lock(&s->ev_mu);
+            for (evjob_t *j = group; j; j = j->next) j->done = 1;
+            s->ev_leader = 0;
+            pthread_cond_broadcast(&s->ev_cv);
+        } else {
+            pthread_cond_wait(&s->ev_cv, &s->ev_mu);
         }
-        pthread_rwlock_unlock(&s->prof_mu);
     }
-    pthread_rwlock_unlock(&s->st_rw);
+    pthread_mutex_unlock(&s->ev_mu);
     unlink(path);
-    if (rc) {
-        cJSON_Delete(rej.rejected);
-        fail(rs, 500, "store", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    if (job.rc) {
+        cJSON_Delete(job.rejected);
+        fail(rs, 500, "store", "%s", job.err);
         return;
     }
+    tl_import_stats_t st = job.st;
+    evrej_t rej = {job.rejected, NULL};
     atomic_fetch_add(&s->events_in, st.accepted);
     atomic_fetch_add(&s->events_bad, st.quarantined);
     atomic_fetch_add(&s->events_dup, st.duplicates);
@@ -1044,7 +1108,7 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
         fail(rs, 500, "io", "cannot stage the request");
         return;
     }
-    evrej_t rej = {cJSON_CreateArray()};
+    evrej_t rej = {cJSON_CreateArray(), NULL};
     tl_feedback_stats_t st;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
