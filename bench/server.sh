@@ -92,8 +92,9 @@ p99=$(echo "$paced" | sed -n 's/^ *99% *//p')
 # events in batches of 1,000
 cat >"$BENCH_DIR/events.lua" <<LUA
 local n = 0
-local id = tostring(math.random(1, 1e9))
+local id = nil
 request = function()
+  if not id then id = tostring(os.time()) .. "-" .. tostring(math.random(1, 1e9)) end
   local lines = {}
   for i = 1, 1000 do
     n = n + 1
@@ -106,6 +107,7 @@ LUA
 wrk -t1 -c8 -d3s -s "$BENCH_DIR/events.lua" "http://127.0.0.1:$port" >/dev/null
 ev=$(wrk -t1 -c8 -d10s -s "$BENCH_DIR/events.lua" "http://127.0.0.1:$port")
 e_rate=$(echo "$ev" | wrk_rate)
+dups=$(curl -s "http://127.0.0.1:$port/metrics" | sed -n 's/^tailor_events_duplicate_total //p')
 echo "## HTTP API (\`bench/server.sh\`, $USERS users, 20,000 items, iALS)"
 echo
 echo "| what | tailor | nginx (static file of $size bytes) | ratio |"
@@ -114,4 +116,4 @@ echo "| GET recommendations, wrk -t2 -c64 -d10s: requests/s | $t_rate | $n_rate 
 echo
 echo "At about half of that ($p_rate requests/s: $conns connections, each waiting $delay ms between requests): p50 $p50, p99 $p99."
 echo
-echo "POST /v1/events, 1,000 events a request, 8 connections (concurrent batches share a commit): $(awk "BEGIN{printf \"%.0f\", $e_rate * 1000}") events/s ($e_rate requests/s), each batch durable before its answer."
+echo "POST /v1/events, 1,000 events a request, 8 connections (concurrent batches share a commit): $(awk "BEGIN{printf \"%.0f\", $e_rate * 1000}") events/s ($e_rate requests/s), each batch durable before its answer; duplicates among all events posted: $dups."
