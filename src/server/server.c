@@ -842,7 +842,43 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
     tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
     uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
     tl_served_t sv[100];
-    uint32_t got = top_items(r, u, (uint32_t)n, sv);
+    uint32_t got;
+    char cats[512], excl[2048];
+    const char *cq = query_get(q, "category", cats, sizeof cats), *xq = query_get(q, "exclude", excl, sizeof excl);
+    if (cq || xq) {
+        /* filtered: served for this request, not from the kept lists */
+        const tl_recsvc_t *rec = r->rec;
+        tl_serve_opts_t so = rec->so;
+        uint32_t ncats = rec->catnames ? tl_dict_count(rec->catnames) : 0, ni = tl_model_nitems(rec->m);
+        uint8_t *inc = cq ? calloc(ncats + 1, 1) : NULL, *exi = xq ? calloc(ni + 1, 1) : NULL;
+        const char *bad = NULL;
+        for (const char *c = cq; inc && *c && !bad;) {
+            size_t len = strcspn(c, ",");
+            uint32_t code = rec->catnames ? tl_dict_find(rec->catnames, c, len) : TL_NONE;
+            if (code == TL_NONE) bad = c;
+            else inc[code] = 1;
+            c += len + (c[len] == ',');
+        }
+        for (const char *c = xq; exi && *c;) {
+            size_t len = strcspn(c, ",");
+            uint32_t it = items ? tl_dict_find(items, c, len) : TL_NONE;
+            if (it < ni) exi[it] = 1;
+            c += len + (c[len] == ',');
+        }
+        if (bad || (cq && !inc) || (xq && !exi)) {
+            pthread_rwlock_unlock(&s->st_rw);
+            rec_release(s, r);
+            free(inc), free(exi);
+            if (bad) fail(rs, 400, "bad_parameter", "category: no top-level category \"%.*s\"", (int)strcspn(bad, ","), bad);
+            else fail(rs, 500, "internal", "out of memory");
+            return;
+        }
+        so.include_cat = inc, so.exclude_item = exi;
+        got = tl_rec_serve(rec->m, rec->popm, &rec->x, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, &so, sv);
+        free(inc), free(exi);
+    } else {
+        got = top_items(r, u, (uint32_t)n, sv);
+    }
     tl_buf_t *b = &rs->body;
     tl_buf_clear(b);
     tl_buf_append(b, "{\"user\":", 8);

@@ -41,6 +41,12 @@ check "a wrong method: 405" "$(req DELETE /v1/events "$SVC")" 405
 
 check "recommendations" "$(req GET '/v1/users/u000001/recommendations?n=5' "$SVC")" 200
 check "... five of them" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$TMP/body")" 5
+check "recommendations in a category" "$(req GET '/v1/users/u000001/recommendations?n=5&category=books' "$SVC")" 200
+check_cmd "... all of it" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["items"] and all(i["category"] == "books" for i in d["items"]), d' "$TMP/body"
+first=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][0]["item"])' "$TMP/body")
+check "... leaving one out" "$(req GET "/v1/users/u000001/recommendations?n=5&category=books&exclude=$first" "$SVC")" 200
+check_cmd "... without it" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert sys.argv[2] not in [i["item"] for i in d["items"]], d' "$TMP/body" "$first"
+check "an unknown category: 400" "$(req GET '/v1/users/u000001/recommendations?category=spaceships' "$SVC")" 400
 check "n out of range: 400" "$(req GET '/v1/users/u000001/recommendations?n=0' "$SVC")" 400
 
 check "a profile" "$(req GET /v1/users/u000001/profile "$ANA")" 200
