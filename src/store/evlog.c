@@ -111,6 +111,12 @@ int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_
     lg->path = strdup(path);
     if (!lg->path) return TL_ENOMEM;
     lg->fd = open(path, readonly ? O_RDONLY : O_RDWR | O_CREAT, 0600);
+    if (lg->fd < 0 && readonly && committed == 0 && errno == ENOENT) {
+        /* a directory created by a writer that stopped before making its
+         * log: nothing was ever committed to it, so it is an empty log */
+        lg->committed = lg->end = 0;
+        return 0;
+    }
     if (lg->fd < 0) {
         int rc = tl_err_from_errno(errno);
         tl_errbuf_set(eb, "%s: cannot open the event log: %s", path, strerror(errno));

@@ -316,13 +316,41 @@ static void test_quarantine_roundtrip(void **state) {
     assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
+/* A writer killed after creating the database but before its event log:
+ * readers see an empty store, and the next writer makes the log. */
+static void test_killed_before_log(void **state) {
+    (void)state;
+    tl_store_t *st;
+    tl_errbuf_t eb;
+    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    tl_store_close(st);
+    char path[512];
+    snprintf(path, sizeof path, "%s/events.log", dir);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/tailor.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE key IN ('log_len', 'log_events')", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
+    tl_store_check_t c;
+    assert_int_equal(tl_store_check(st, &c, &eb), 0);
+    assert_int_equal(c.events, 0);
+    tl_store_close(st);
+    assert_int_equal(tl_store_open(dir, 0, &st, &eb), 0);
+    tl_store_close(st);
+    snprintf(path, sizeof path, "%s/events.log", dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
         T(test_commit_reopen_dedupe),    T(test_rollback),          T(test_torn_tail_is_cut),
         T(test_corrupt_block_detected),  T(test_truncated_log_refused), T(test_version_refused),
         T(test_missing_dir),             T(test_lock),              T(test_entities_merge_and_seal),
-        T(test_quarantine_roundtrip),
+        T(test_quarantine_roundtrip),   T(test_killed_before_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
