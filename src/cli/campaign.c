@@ -907,11 +907,6 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     return rc;
 }
 
-typedef struct {
-    char *user;
-    double effect;
-} effect_t;
-
 static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) {
     char path[4300];
     uplift_model_path(cmd, a, path, sizeof path);

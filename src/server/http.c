@@ -54,9 +54,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!key && auth && strncmp(auth, "Bearer ", 7) == 0) key = auth + 7;
-    /* the raw query string: libmicrohttpd parses it into values; rebuild it */
+    /* libmicrohttpd parses the query into values, left encoded (unescape
+     * below): put the ones the routes read back together */
     char query[2048] = "";
-    const char *keys[] = {"n", "scene", "model", "category", "exclude", "cursor"};
+    const char *keys[] = {"n", "category", "exclude", "cursor"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
         const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[k]);
         if (v) snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "", keys[k], v);
@@ -78,6 +79,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     tl_server_observe(h->s, rs.route, rs.status, since(&r->t0));
     tl_buf_fini(&rs.body);
     return ok;
+}
+
+/* The handlers decode paths and queries themselves (as an in-process
+ * caller hands them over): libmicrohttpd leaves them as sent. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls, (void)c;
+    return strlen(s);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why) {
@@ -107,6 +115,7 @@ int tl_http_start(tl_server_t *s, const char *addr, uint16_t port, unsigned thre
                             port, NULL, NULL, answer, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads ? threads : 2),
                             MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
     if (!h->d) {

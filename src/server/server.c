@@ -493,23 +493,28 @@ void tl_server_free(tl_server_t *s) {
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
+/* Percent-decodes s[0..n) into out (cap > 0); '+' is a space in a query. */
+static void pct_decode(const char *s, size_t n, int plus, char *out, size_t cap) {
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (s[i] == '%' && i + 2 < n) {
+            char h[3] = {s[i + 1], s[i + 2], 0};
+            out[o++] = (char)strtol(h, NULL, 16);
+            i += 2;
+        } else {
+            out[o++] = plus && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = 0;
+}
+
 /* The value of a query parameter, percent-decoded, or NULL. */
 static const char *query_get(const char *q, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     for (const char *p = q; p && *p;) {
         const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
         if ((size_t)(end - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            size_t o = 0;
-            for (const char *c = p + nl + 1; c < end && o + 1 < cap; c++) {
-                if (*c == '%' && c + 2 < end + 0 + 1 && c[1] && c[2]) {
-                    char h[3] = {c[1], c[2], 0};
-                    out[o++] = (char)strtol(h, NULL, 16);
-                    c += 2;
-                } else {
-                    out[o++] = *c == '+' ? ' ' : *c;
-                }
-            }
-            out[o] = 0;
+            pct_decode(p + nl + 1, (size_t)(end - p) - nl - 1, 1, out, cap);
             return out;
         }
         p = amp ? amp + 1 : NULL;
@@ -730,7 +735,6 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
         return;
     }
     tl_import_stats_t st = job.st;
-    evrej_t rej = {job.rejected, NULL};
     atomic_fetch_add(&s->events_in, st.accepted);
     atomic_fetch_add(&s->events_bad, st.quarantined);
     atomic_fetch_add(&s->events_dup, st.duplicates);
@@ -739,7 +743,7 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
     cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
     cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
     cJSON_AddNumberToObject(j, "quarantined", (double)st.quarantined);
-    cJSON_AddItemToObject(j, "rejected", rej.rejected);
+    cJSON_AddItemToObject(j, "rejected", job.rejected);
     send_json(rs, 200, j);
 }
 
@@ -1313,19 +1317,7 @@ static int match(const char *pattern, const char *path, char args[2][256]) {
         if (pattern[0] == '{' && pattern[1] == '}') {
             size_t len = strcspn(path, "/");
             if (!len || len >= 256 || na == 2) return 0;
-            memcpy(args[na], path, len), args[na][len] = 0;
-            /* ids are sent percent-encoded */
-            char *w = args[na];
-            for (char *r = args[na]; *r; r++) {
-                if (*r == '%' && r[1] && r[2]) {
-                    char h[3] = {r[1], r[2], 0};
-                    *w++ = (char)strtol(h, NULL, 16);
-                    r += 2;
-                } else {
-                    *w++ = *r;
-                }
-            }
-            *w = 0;
+            pct_decode(path, len, 0, args[na], 256); /* ids are sent percent-encoded */
             na++, pattern += 2, path += len;
         } else if (*pattern++ != *path++) {
             return 0;

@@ -28,7 +28,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
 void tl_server_free(tl_server_t *s);
 
 typedef struct {
-    const char *method, *path, *query; /* query: after '?', or NULL */
+    const char *method, *path, *query; /* as sent: still percent-encoded; query after '?', or NULL */
     const char *api_key;               /* from Authorization: Bearer or X-API-Key; NULL */
     const char *body;
     size_t body_len;

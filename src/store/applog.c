@@ -235,8 +235,6 @@ int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb) {
     return l->buf.len >= AW_CHUNK ? hand_off(l, eb) : 0;
 }
 
-uint64_t tl_applog_size(const tl_applog_t *l) { return l->end + l->buf.len; }
-
 int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
     int rc = aw_drain(st, eb);
     if (rc) return rc;

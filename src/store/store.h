@@ -282,8 +282,6 @@ int tl_store_changes(tl_store_t *st);
 typedef struct tl_applog tl_applog_t;
 int tl_store_applog_open(tl_store_t *st, const char *path, tl_applog_t **out, tl_errbuf_t *eb);
 int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
-/* Bytes in the log including what is not committed yet. */
-uint64_t tl_applog_size(const tl_applog_t *l);
 /* Appends the committed bytes from offset `from` on to out (nothing when
  * the log does not exist yet). */
 int tl_store_applog_read(tl_store_t *st, const char *path, uint64_t from, tl_buf_t *out,

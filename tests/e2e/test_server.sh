@@ -46,6 +46,8 @@ check_cmd "... all of it" python3 -c 'import json,sys; d=json.load(open(sys.argv
 first=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][0]["item"])' "$TMP/body")
 check "... leaving one out" "$(req GET "/v1/users/u000001/recommendations?n=5&category=books&exclude=$first" "$SVC")" 200
 check_cmd "... without it" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert sys.argv[2] not in [i["item"] for i in d["items"]], d' "$TMP/body" "$first"
+check "an id sent percent-encoded" "$(req GET /v1/users/u%30%30%30%30%30%32/profile "$ANA"; echo " $(jget user <"$TMP/body")")" "200 u000002"
+check "a query value with an encoded comma" "$(req GET '/v1/users/u000001/recommendations?n=3&category=books%2Cfood' "$SVC")" 200
 check "an unknown category: 400" "$(req GET '/v1/users/u000001/recommendations?category=spaceships' "$SVC")" 400
 check "n out of range: 400" "$(req GET '/v1/users/u000001/recommendations?n=0' "$SVC")" 400
 
