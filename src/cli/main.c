@@ -2486,7 +2486,7 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
         tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
         if (!rc && !users) rc = TL_ENOMEM;
         if (!rc) rc = tl_profile_load(st, &p, eb);
-        if (!rc) rc = tl_score_users_table(p, users, t);
+        if (!rc) rc = tl_score_users_table(p, users, 0, UINT32_MAX, t);
         tl_profile_free(p);
         tl_store_close(st);
         return rc;
@@ -3024,10 +3024,10 @@ static int cmd_offers(int argc, char **argv) {
                              "credit offers are blocked; train one with `tailor score train --users`\n",
                      card), eb.msg[0] = 0;
     }
-    if (!rc) rc = tl_offers_new(st, p, sc, policy, &scene, u, &o, &eb);
+    if (!rc) rc = tl_offers_policy(st, p, policy, &o, &eb);
     uint32_t total = 0;
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
-    if (!rc) total = tl_offers_for(o, u, sname, f);
+    if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
     if (!rc) log_blocked(&a, a.pos[0], f, total);
     if (!rc) {
         int explain = opt(c, &a, "explain") != NULL;

@@ -383,11 +383,14 @@ void tl_scorer_row(const tl_scorer_t *s, uint32_t row, tl_score_t *out) {
 
 /* ---- the store's users -------------------------------------------------------------- */
 
-int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, tl_table_t *t) {
+int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, uint32_t first, uint32_t count,
+                         tl_table_t *t) {
     memset(t, 0, sizeof *t);
     tl_buf_init(&t->text);
     uint32_t nc = (uint32_t)tl_profile_ncols(p) + 1, n = tl_profile_nusers(p);
     if (n > tl_dict_count(users)) n = tl_dict_count(users);
+    n = first < n ? n - first : 0;
+    if (n > count) n = count;
     t->ncols = nc, t->nrows = n, t->read = n;
     t->name = calloc(nc, sizeof *t->name);
     t->cell = malloc((size_t)(n ? n : 1) * nc * sizeof *t->cell);
@@ -397,11 +400,11 @@ int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, tl_tabl
     char cell[512];
     for (uint32_t u = 0; !rc && u < n; u++) {
         size_t len;
-        const char *id = tl_dict_str(users, u, &len);
+        const char *id = tl_dict_str(users, first + u, &len);
         t->cell[(size_t)u * nc] = t->text.len;
         if (tl_buf_append(&t->text, id, len) || tl_buf_append(&t->text, "", 1)) rc = TL_ENOMEM;
         for (uint32_t c = 1; !rc && c < nc; c++) {
-            tl_profile_cell(p, (int)c - 1, u, cell, sizeof cell);
+            tl_profile_cell(p, (int)c - 1, first + u, cell, sizeof cell);
             t->cell[(size_t)u * nc + c] = t->text.len;
             if (tl_buf_append(&t->text, cell, strlen(cell) + 1)) rc = TL_ENOMEM;
         }

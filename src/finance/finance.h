@@ -162,8 +162,10 @@ int tl_scorer_bad(const tl_scorer_t *s, uint32_t row);
 
 /* The users' profiles as a table: a "user" column with each id, then every
  * profile column as text (empty when unknown), so the store's users can be
- * scored and trained on like any file (target "defaulted", bad "yes"). */
-int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, tl_table_t *out);
+ * scored and trained on like any file (target "defaulted", bad "yes").
+ * Rows of users first .. first + n - 1 (n UINT32_MAX: to the last). */
+int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, uint32_t first, uint32_t n,
+                         tl_table_t *out);
 
 /* ---- validation and monitoring ---------------------------------------------------- */
 
@@ -213,15 +215,22 @@ typedef struct {
 
 typedef struct tl_offers tl_offers_t;
 
-/* Reads the catalogue, parses the policy (NULL: the default), adds the
- * policy's columns to p (credit_band and pd from sc, which may be NULL:
- * then no one has a band; income_band, debt_ratio, consent_*; the scene for
- * user) and evaluates every eligibility, block and scene over all users. A
- * product whose eligibility does not compile is offered to nobody (its
- * error is kept); a policy rule that does not compile is an error. */
-int tl_offers_new(tl_store_t *st, tl_profiles_t *p, const tl_scorecard_t *sc, const char *policy,
-                  const tl_offer_scene_t *scene, uint32_t user, tl_offers_t **out,
-                  tl_errbuf_t *eb);
+/* Reads the catalogue, parses the policy (NULL: the default) and evaluates
+ * every eligibility, block and scene over all users. The expressions read
+ * the profiles and the policy's columns: credit_band and pd from sc (which
+ * may be NULL: then no one has a band), income_band and debt_ratio,
+ * consent_<purpose> (1 when the latest record grants it, 0 also for a
+ * purpose nobody has a record of), scene_category and scene_amount (for
+ * user only). A product whose eligibility does not compile is offered to
+ * nobody (its error is kept); a policy rule that does not compile is an
+ * error. */
+int tl_offers_new(tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc,
+                  const char *policy, const tl_offer_scene_t *scene, uint32_t user,
+                  tl_offers_t **out, tl_errbuf_t *eb);
+/* The catalogue and the policy alone, checked over p, for one user at a
+ * time with tl_offers_user. */
+int tl_offers_policy(tl_store_t *st, const tl_profiles_t *p, const char *policy,
+                     tl_offers_t **out, tl_errbuf_t *eb);
 void tl_offers_free(tl_offers_t *o);
 uint32_t tl_offers_nproducts(const tl_offers_t *o);
 
@@ -244,6 +253,12 @@ typedef struct {
  * expected value), blocked, not eligible, losing. out needs
  * tl_offers_nproducts() entries; returns how many. scene may be NULL. */
 uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out);
+/* One user's offers from the profiles and records as they are now (the
+ * expressions run over that user alone; a read of st), in the order of
+ * tl_offers_for; *n is how many. o is only read: threads may share it. */
+int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
+                   const tl_scorecard_t *sc, uint32_t user, const char *scene,
+                   const tl_offer_scene_t *ctx, tl_offer_t *out, uint32_t *n, tl_errbuf_t *eb);
 
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);

@@ -54,14 +54,12 @@ const char TL_OFFERS_DEFAULT_POLICY[] =
 
 typedef struct {
     char *reason, *expr;
-    uint8_t *mask; /* users it holds for */
 } rule_t;
 
 typedef struct {
     char *name, *expr;
     char kinds[MAX_KINDS][32];
     int nkinds;
-    uint8_t *mask;
 } scene_t;
 
 typedef struct {
@@ -73,9 +71,16 @@ typedef struct {
 typedef struct {
     char *id, *kind, *name, *eligibility, *disclosure;
     double term, apr, lo, hi;
-    uint8_t *mask; /* eligible users */
     char *error;   /* the eligibility expression does not compile */
 } product_t;
+
+/* What the expressions gave over some rows (every user, or one): a byte
+ * per row for each product's eligibility, block and scene. */
+typedef struct {
+    uint32_t nrows;
+    uint8_t **elig, **blk, **scn;
+    double *pd; /* NaN without a score */
+} masks_t;
 
 struct tl_offers {
     rule_t block[MAX_RULES];
@@ -87,8 +92,8 @@ struct tl_offers {
     double income[8];
     int nincome;
     product_t *prod;
-    uint32_t nprod, nusers;
-    double *pd; /* per user, NaN without a score */
+    uint32_t nprod;
+    masks_t all; /* tl_offers_new: over every user */
 };
 
 static const kind_t *kind_find(const tl_offers_t *o, const char *name) {
@@ -107,16 +112,25 @@ static kind_t *kind_named(tl_offers_t *o, const char *name) {
     return k;
 }
 
+static void masks_fini(const tl_offers_t *o, masks_t *m) {
+    for (uint32_t q = 0; m->elig && q < o->nprod; q++) free(m->elig[q]);
+    for (int k = 0; m->blk && k < o->nblock; k++) free(m->blk[k]);
+    for (int k = 0; m->scn && k < o->nscene; k++) free(m->scn[k]);
+    free(m->elig), free(m->blk), free(m->scn), free(m->pd);
+    memset(m, 0, sizeof *m);
+}
+
 void tl_offers_free(tl_offers_t *o) {
     if (!o) return;
-    for (int i = 0; i < o->nblock; i++) free(o->block[i].reason), free(o->block[i].expr), free(o->block[i].mask);
-    for (int i = 0; i < o->nscene; i++) free(o->scene[i].name), free(o->scene[i].expr), free(o->scene[i].mask);
+    masks_fini(o, &o->all);
+    for (int i = 0; i < o->nblock; i++) free(o->block[i].reason), free(o->block[i].expr);
+    for (int i = 0; i < o->nscene; i++) free(o->scene[i].name), free(o->scene[i].expr);
     for (uint32_t p = 0; p < o->nprod; p++) {
         product_t *q = &o->prod[p];
         free(q->id), free(q->kind), free(q->name), free(q->eligibility), free(q->disclosure);
-        free(q->mask), free(q->error);
+        free(q->error);
     }
-    free(o->prod), free(o->pd);
+    free(o->prod);
     free(o);
 }
 
@@ -204,152 +218,156 @@ static int parse_policy(tl_offers_t *o, const char *text, tl_errbuf_t *eb) {
 
 /* ---- the columns the policy reads -------------------------------------------------- */
 
+/* The policy's own columns over rows row0 .. row0 + n - 1 of the profiles
+ * (every user, or one), and an expression table that reads them first and
+ * the profiles' columns, shifted to row0, after. */
 typedef struct {
-    tl_offers_t *o;
-    uint32_t *band;      /* income band code per user */
-    double *debt;
-    tl_dict_t *labels;
-} creditctx_t;
-
-static int credit_row(int n, const char *const *c, void *arg) {
-    creditctx_t *x = arg;
-    if (n != 3 || !c[0]) return 0;
-    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
-    if (u >= x->o->nusers) return 0;
-    if (c[1] && *c[1] && tl_dict_intern(x->labels, c[1], strlen(c[1]), &x->band[u], NULL))
-        return TL_ENOMEM;
-    if (c[2] && *c[2]) x->debt[u] = strtod(c[2], NULL);
-    return 0;
-}
-
-typedef struct {
-    tl_offers_t *o;
-    tl_profiles_t *p;
-    tl_dict_t *purposes;
-    uint32_t **cols; /* per purpose, per user: 1 granted, 0 not */
-    int64_t **at;
+    const tl_expr_table_t *inner;
+    uint32_t row0, n;
+    uint32_t *band, *income, *scene_cat;
+    double *pd, *debt, *debt_ratio, *scene_amount;
+    tl_dict_t *bands, *incomes, *scene_cats, *purposes;
+    uint32_t **consent; /* per purpose and row: 1 when the latest record grants it */
+    int64_t **consent_at;
+    uint32_t *zeros;    /* a purpose nobody has a record of */
+    tl_expr_table_t t;
     int rc;
-} consentctx_t;
+} cols_t;
 
-static int consent_row(int n, const char *const *c, void *arg) {
-    consentctx_t *x = arg;
-    if (n != 4 || !c[0] || !c[1]) return 0;
-    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10), k;
-    int added = 0;
-    if (u >= x->o->nusers) return 0;
-    if (tl_dict_intern(x->purposes, c[1], strlen(c[1]), &k, &added)) return x->rc = TL_ENOMEM;
-    if (added) {
-        uint32_t **nc = realloc(x->cols, (k + 1) * sizeof *nc);
-        int64_t **na = nc ? realloc(x->at, (k + 1) * sizeof *na) : NULL;
-        if (nc) x->cols = nc;
-        if (na) x->at = na;
-        if (!nc || !na || !(x->cols[k] = calloc(x->o->nusers, sizeof **x->cols)) ||
-            !(x->at[k] = malloc(x->o->nusers * sizeof **x->at)))
-            return x->rc = TL_ENOMEM;
-        for (uint32_t i = 0; i < x->o->nusers; i++) x->at[k][i] = INT64_MIN;
-    }
-    int64_t at = c[3] ? strtoll(c[3], NULL, 10) : 0;
-    if (at >= x->at[k][u]) x->at[k][u] = at, x->cols[k][u] = c[2] && atoi(c[2]) != 0;
-    return 0;
+static void shift(tl_expr_col_t *c, uint32_t row0) {
+    if (c->num) c->num += row0;
+    if (c->u32) c->u32 += row0;
+    if (c->b) c->b += row0;
 }
 
-static int add_columns(tl_offers_t *o, tl_store_t *st, tl_profiles_t *p, const tl_scorecard_t *sc,
-                       const tl_dict_t *users, const tl_offer_scene_t *scene, uint32_t user,
-                       tl_errbuf_t *eb) {
-    uint32_t n = o->nusers;
-    int rc = 0;
-    /* the score: PD and band of everybody */
-    uint32_t *band = malloc(n * sizeof *band);
-    tl_dict_t *bands = tl_dict_new();
-    o->pd = malloc(n * sizeof *o->pd);
-    if (!band || !bands || !o->pd) {
-        free(band), tl_dict_free(bands);
-        return TL_ENOMEM;
-    }
-    for (uint32_t u = 0; u < n; u++) band[u] = TL_NONE, o->pd[u] = NAN;
-    static const char *const BANDS[TL_NBANDS] = {"A", "B", "C", "D", "E"};
-    for (int k = 0; k < TL_NBANDS && !rc; k++) {
-        uint32_t code;
-        rc = tl_dict_intern(bands, BANDS[k], 1, &code, NULL);
-    }
-    if (!rc && sc) {
-        tl_table_t t;
-        tl_scorer_t *s = NULL;
-        rc = tl_score_users_table(p, users, &t);
-        if (!rc) rc = tl_scorer_new(sc, &t, &s, eb);
-        for (uint32_t u = 0; !rc && u < t.nrows && u < n; u++) {
-            tl_score_t res;
-            tl_scorer_row(s, u, &res);
-            o->pd[u] = res.pd, band[u] = (uint32_t)res.band;
-        }
-        tl_scorer_free(s);
-        tl_table_fini(&t);
-    }
-    if (rc) {
-        free(band), tl_dict_free(bands);
+static int cols_lookup(void *ctx, const char *name, tl_expr_col_t *out) {
+    cols_t *c = ctx;
+    memset(out, 0, sizeof *out);
+    if (strcmp(name, "credit_band") == 0) out->type = TL_EXPR_CAT, out->u32 = c->band, out->labels = c->bands;
+    else if (strcmp(name, "income_band") == 0) out->type = TL_EXPR_CAT, out->u32 = c->income, out->labels = c->incomes;
+    else if (strcmp(name, "scene_category") == 0) out->type = TL_EXPR_CAT, out->u32 = c->scene_cat, out->labels = c->scene_cats;
+    else if (strcmp(name, "pd") == 0) out->type = TL_EXPR_NUM, out->num = c->pd;
+    else if (strcmp(name, "debt_ratio") == 0) out->type = TL_EXPR_NUM, out->num = c->debt_ratio;
+    else if (strcmp(name, "scene_amount") == 0) out->type = TL_EXPR_NUM, out->num = c->scene_amount;
+    else if (strncmp(name, "consent_", 8) == 0) {
+        uint32_t k = tl_dict_find(c->purposes, name + 8, strlen(name + 8));
+        out->type = TL_EXPR_NUM, out->u32 = k == TL_NONE ? c->zeros : c->consent[k];
+    } else {
+        int rc = c->inner->lookup(c->inner->ctx, name, out);
+        if (!rc) shift(out, c->row0);
         return rc;
     }
-    /* set_column owns what it is given, also when it fails */
-    double *pd = malloc(n * sizeof *pd);
-    if (pd) memcpy(pd, o->pd, n * sizeof *pd);
-    rc = tl_profile_set_column(p, "credit_band", TL_COL_CAT, band, bands);
-    if (!rc) rc = pd ? tl_profile_set_column(p, "pd", TL_COL_NUM, pd, NULL) : TL_ENOMEM;
-    else free(pd);
-    /* income band and debt ratio from the credit records */
-    creditctx_t cx = {o, malloc(n * sizeof(uint32_t)), malloc(n * sizeof(double)), tl_dict_new()};
-    if (!rc && (!cx.band || !cx.debt || !cx.labels)) rc = TL_ENOMEM;
-    for (uint32_t u = 0; !rc && u < n; u++) cx.band[u] = TL_NONE, cx.debt[u] = NAN;
-    if (!rc) rc = tl_store_query(st, "SELECT user, income_band, debt FROM credit", credit_row, &cx, eb);
-    double *ratio = rc ? NULL : malloc(n * sizeof *ratio);
-    if (!rc && !ratio) rc = TL_ENOMEM;
-    for (uint32_t u = 0; !rc && u < n; u++) {
-        ratio[u] = NAN;
-        const char *b = cx.band[u] != TL_NONE ? tl_dict_str(cx.labels, cx.band[u], NULL) : NULL;
+    return 0;
+}
+
+static int cols_count(void *ctx, const char *type, double days, tl_expr_col_t *out) {
+    cols_t *c = ctx;
+    int rc = c->inner->count(c->inner->ctx, type, days, out);
+    if (!rc) shift(out, c->row0);
+    return rc;
+}
+
+static void cols_fini(cols_t *c) {
+    uint32_t np = c->purposes ? tl_dict_count(c->purposes) : 0;
+    for (uint32_t k = 0; k < np; k++) free(c->consent[k]), free(c->consent_at[k]);
+    free(c->consent), free(c->consent_at), free(c->zeros);
+    free(c->band), free(c->income), free(c->scene_cat);
+    free(c->pd), free(c->debt), free(c->debt_ratio), free(c->scene_amount);
+    tl_dict_free(c->bands), tl_dict_free(c->incomes), tl_dict_free(c->scene_cats), tl_dict_free(c->purposes);
+}
+
+static int credit_row(int n, const char *const *v, void *arg) {
+    cols_t *c = arg;
+    if (n != 3 || !v[0]) return 0;
+    uint32_t u = (uint32_t)strtoul(v[0], NULL, 10) - c->row0;
+    if (u >= c->n) return 0;
+    if (v[1] && *v[1] && tl_dict_intern(c->incomes, v[1], strlen(v[1]), &c->income[u], NULL))
+        return TL_ENOMEM;
+    if (v[2] && *v[2]) c->debt[u] = strtod(v[2], NULL);
+    return 0;
+}
+
+static int consent_row(int n, const char *const *v, void *arg) {
+    cols_t *c = arg;
+    if (n != 4 || !v[0] || !v[1]) return 0;
+    uint32_t u = (uint32_t)strtoul(v[0], NULL, 10) - c->row0, k;
+    int added = 0;
+    if (u >= c->n) return 0;
+    if (tl_dict_intern(c->purposes, v[1], strlen(v[1]), &k, &added)) return c->rc = TL_ENOMEM;
+    if (added) {
+        uint32_t **nc = realloc(c->consent, (k + 1) * sizeof *nc);
+        if (nc) c->consent = nc;
+        int64_t **na = nc ? realloc(c->consent_at, (k + 1) * sizeof *na) : NULL;
+        if (na) c->consent_at = na;
+        if (!nc || !na) return c->rc = TL_ENOMEM;
+        c->consent[k] = calloc(c->n, sizeof **c->consent);
+        c->consent_at[k] = malloc(c->n * sizeof **c->consent_at);
+        if (!c->consent[k] || !c->consent_at[k]) return c->rc = TL_ENOMEM;
+        for (uint32_t i = 0; i < c->n; i++) c->consent_at[k][i] = INT64_MIN;
+    }
+    int64_t at = v[3] ? strtoll(v[3], NULL, 10) : 0;
+    if (at >= c->consent_at[k][u]) c->consent_at[k][u] = at, c->consent[k][u] = v[2] && atoi(v[2]) != 0;
+    return 0;
+}
+
+/* Fills the columns of rows row0 .. row0 + n - 1: band and PD from sc (NULL:
+ * nobody has one), income band and debt ratio from the credit records,
+ * consents, and the scene for `user` (when among the rows). */
+static int cols_fill(cols_t *c, const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
+                     const tl_dict_t *users, const tl_scorecard_t *sc, const tl_offer_scene_t *scene,
+                     uint32_t user, tl_errbuf_t *eb) {
+    uint32_t n = c->n ? c->n : 1;
+    c->band = malloc(n * sizeof *c->band), c->income = malloc(n * sizeof *c->income);
+    c->scene_cat = malloc(n * sizeof *c->scene_cat), c->zeros = calloc(n, sizeof *c->zeros);
+    c->pd = malloc(n * sizeof *c->pd), c->debt = malloc(n * sizeof *c->debt);
+    c->debt_ratio = malloc(n * sizeof *c->debt_ratio), c->scene_amount = malloc(n * sizeof *c->scene_amount);
+    c->bands = tl_dict_new(), c->incomes = tl_dict_new(), c->scene_cats = tl_dict_new(), c->purposes = tl_dict_new();
+    if (!c->band || !c->income || !c->scene_cat || !c->zeros || !c->pd || !c->debt || !c->debt_ratio ||
+        !c->scene_amount || !c->bands || !c->incomes || !c->scene_cats || !c->purposes)
+        return TL_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        c->band[i] = c->income[i] = c->scene_cat[i] = TL_NONE;
+        c->pd[i] = c->debt[i] = c->debt_ratio[i] = c->scene_amount[i] = NAN;
+    }
+    static const char *const BANDS[TL_NBANDS] = {"A", "B", "C", "D", "E"};
+    int rc = 0;
+    uint32_t code;
+    for (int k = 0; k < TL_NBANDS && !rc; k++) rc = tl_dict_intern(c->bands, BANDS[k], 1, &code, NULL);
+    if (!rc && sc && c->n) {
+        tl_table_t t;
+        tl_scorer_t *s = NULL;
+        rc = tl_score_users_table(p, users, c->row0, c->n, &t);
+        if (!rc) {
+            rc = tl_scorer_new(sc, &t, &s, eb);
+            for (uint32_t r = 0; !rc && r < t.nrows; r++) {
+                tl_score_t res;
+                tl_scorer_row(s, r, &res);
+                c->pd[r] = res.pd, c->band[r] = (uint32_t)res.band;
+            }
+            tl_scorer_free(s);
+            tl_table_fini(&t);
+        }
+    }
+    /* one user's rows by key; every user's by a scan of the table */
+    int one = c->n == 1;
+    const char *types = one ? "i" : "";
+    if (!rc) rc = tl_store_queryf(st, eb, credit_row, c, one ? "SELECT user, income_band, debt FROM credit WHERE user = ?1"
+                                                             : "SELECT user, income_band, debt FROM credit", types, (int64_t)c->row0);
+    for (uint32_t i = 0; !rc && i < c->n; i++) {
+        const char *b = c->income[i] != TL_NONE ? tl_dict_str(c->incomes, c->income[i], NULL) : NULL;
         for (int k = 0; b && k < o->nincome; k++)
             if (strcmp(o->income_band[k], b) == 0 && o->income[k] > 0)
-                ratio[u] = (isnan(cx.debt[u]) ? 0 : cx.debt[u]) / o->income[k];
+                c->debt_ratio[i] = (isnan(c->debt[i]) ? 0 : c->debt[i]) / o->income[k];
     }
-    if (!rc) {
-        rc = tl_profile_set_column(p, "income_band", TL_COL_CAT, cx.band, cx.labels);
-        cx.band = NULL, cx.labels = NULL;
-    }
-    if (!rc) rc = tl_profile_set_column(p, "debt_ratio", TL_COL_NUM, ratio, NULL), ratio = NULL;
-    free(cx.band), free(cx.debt), free(ratio);
-    tl_dict_free(cx.labels);
-    /* consents, the latest record of each purpose */
-    consentctx_t kx = {o, p, tl_dict_new(), NULL, NULL, 0};
-    if (!rc && !kx.purposes) rc = TL_ENOMEM;
-    if (!rc) rc = tl_store_query(st, "SELECT user, purpose, granted, at FROM consents", consent_row, &kx, eb);
-    if (!rc) rc = kx.rc;
-    uint32_t np = kx.purposes ? tl_dict_count(kx.purposes) : 0;
-    for (uint32_t k = 0; k < np; k++) {
-        char name[96];
-        snprintf(name, sizeof name, "consent_%s", tl_dict_str(kx.purposes, k, NULL));
-        if (!rc) rc = tl_profile_set_column(p, name, TL_COL_COUNT, kx.cols[k], NULL);
-        else free(kx.cols[k]);
-        free(kx.at[k]);
-    }
-    if (!rc && tl_dict_find(kx.purposes, "credit_offers", 13) == TL_NONE) { /* none recorded */
-        uint32_t *none = calloc(n, sizeof *none);
-        rc = none ? tl_profile_set_column(p, "consent_credit_offers", TL_COL_COUNT, none, NULL) : TL_ENOMEM;
-    }
-    free(kx.cols), free(kx.at);
-    tl_dict_free(kx.purposes);
-    /* what just happened, for the caller's user only */
-    double *amount = rc ? NULL : malloc(n * sizeof *amount);
-    uint32_t *cat = rc ? NULL : malloc(n * sizeof *cat);
-    tl_dict_t *cats = rc ? NULL : tl_dict_new();
-    if (!rc && (!amount || !cat || !cats)) rc = TL_ENOMEM;
-    for (uint32_t u = 0; !rc && u < n; u++) amount[u] = NAN, cat[u] = TL_NONE;
-    if (!rc && scene && user < n) {
-        amount[user] = scene->amount;
+    if (!rc) rc = tl_store_queryf(st, eb, consent_row, c, one ? "SELECT user, purpose, granted, at FROM consents WHERE user = ?1"
+                                                              : "SELECT user, purpose, granted, at FROM consents", types, (int64_t)c->row0);
+    if (!rc) rc = c->rc;
+    if (!rc && scene && user - c->row0 < c->n) {
+        c->scene_amount[user - c->row0] = scene->amount;
         if (scene->category && *scene->category)
-            rc = tl_dict_intern(cats, scene->category, strlen(scene->category), &cat[user], NULL);
+            rc = tl_dict_intern(c->scene_cats, scene->category, strlen(scene->category),
+                                &c->scene_cat[user - c->row0], NULL);
     }
-    if (!rc) rc = tl_profile_set_column(p, "scene_amount", TL_COL_NUM, amount, NULL), amount = NULL;
-    if (!rc) rc = tl_profile_set_column(p, "scene_category", TL_COL_CAT, cat, cats), cat = NULL, cats = NULL;
-    free(amount), free(cat);
-    tl_dict_free(cats);
     return rc;
 }
 
@@ -382,9 +400,11 @@ static int product_row(int n, const char *const *c, void *arg) {
     return 0;
 }
 
-/* Runs expr over every user into *mask; a message in *error when it does
- * not compile (the mask is then all 0). */
-static int run_expr(tl_segtable_t *t, const char *expr, uint32_t n, uint8_t **mask, char **error) {
+/* Runs a condition over the rows of t into *mask (all rows when expr is
+ * empty); a message in *error when it does not compile (the mask is then
+ * all 0 and TL_EBADINPUT returned). */
+static int run_expr(const tl_expr_table_t *t, const char *expr, uint8_t **mask, char **error) {
+    uint32_t n = t->nrows;
     *mask = calloc(n ? n : 1, 1);
     if (!*mask) return TL_ENOMEM;
     if (!*expr) {
@@ -392,60 +412,136 @@ static int run_expr(tl_segtable_t *t, const char *expr, uint32_t n, uint8_t **ma
         return 0;
     }
     tl_expr_err_t err;
-    uint32_t size;
-    int rc = tl_segment_eval(t, expr, *mask, &size, &err);
-    if (rc == TL_ENOMEM) return rc;
-    if (rc) {
-        memset(*mask, 0, n);
+    tl_expr_t *e = NULL;
+    int rc = tl_expr_compile(expr, t, &e, &err);
+    if (!rc && tl_expr_type(e) != TL_EXPR_BOOL) {
+        err.pos = 0;
+        snprintf(err.msg, sizeof err.msg, "a condition (a comparison) is needed, not a number");
+        rc = TL_EBADINPUT;
+    }
+    if (!rc) rc = tl_expr_eval_bool(e, *mask);
+    tl_expr_free(e);
+    if (rc == TL_EBADINPUT) {
         char msg[600];
         tl_expr_format_error(expr, &err, msg, sizeof msg);
         if (error && !(*error = strdup(msg))) return TL_ENOMEM;
-        return TL_EBADINPUT;
     }
-    return 0;
+    return rc;
 }
 
-int tl_offers_new(tl_store_t *st, tl_profiles_t *p, const tl_scorecard_t *sc, const char *policy,
-                  const tl_offer_scene_t *scene, uint32_t user, tl_offers_t **out,
-                  tl_errbuf_t *eb) {
+/* Every eligibility, block and scene over the rows of c into m. A product
+ * whose eligibility does not compile is eligible nowhere (its message in
+ * errors[product] when errors is given; without, a product that did not
+ * compile before is not tried); a rule that does not compile is an error. */
+static int evaluate(const tl_offers_t *o, cols_t *c, char **errors, masks_t *m, tl_errbuf_t *eb) {
+    m->nrows = c->n;
+    m->elig = calloc(o->nprod + 1, sizeof *m->elig);
+    m->blk = calloc((size_t)o->nblock + 1, sizeof *m->blk);
+    m->scn = calloc((size_t)o->nscene + 1, sizeof *m->scn);
+    m->pd = malloc((c->n ? c->n : 1) * sizeof *m->pd);
+    if (!m->elig || !m->blk || !m->scn || !m->pd) return TL_ENOMEM;
+    memcpy(m->pd, c->pd, c->n * sizeof *m->pd);
+    int rc = 0;
+    for (uint32_t q = 0; !rc && q < o->nprod; q++) {
+        const product_t *pr = &o->prod[q];
+        if (pr->error && !errors) {
+            if (!(m->elig[q] = calloc(c->n ? c->n : 1, 1))) rc = TL_ENOMEM;
+            continue;
+        }
+        rc = run_expr(&c->t, pr->eligibility, &m->elig[q], errors ? &errors[q] : NULL);
+        if (rc == TL_EBADINPUT) rc = 0; /* the product is offered to nobody; explain says why */
+    }
+    for (int k = 0; !rc && k < o->nblock + o->nscene; k++) {
+        int blk = k < o->nblock;
+        char *err = NULL;
+        rc = run_expr(&c->t, blk ? o->block[k].expr : o->scene[k - o->nblock].expr,
+                      blk ? &m->blk[k] : &m->scn[k - o->nblock], &err);
+        if (rc == TL_EBADINPUT)
+            tl_errbuf_set(eb, "policy %s \"%s\": %s", blk ? "block" : "scene",
+                          blk ? o->block[k].reason : o->scene[k - o->nblock].name, err);
+        free(err);
+    }
+    return rc;
+}
+
+/* The columns of rows row0 .. row0 + n - 1 over the profiles, then every
+ * expression over them. */
+static int evaluate_rows(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
+                         const tl_scorecard_t *sc, uint32_t row0, uint32_t n,
+                         const tl_offer_scene_t *scene, uint32_t user, char **errors, masks_t *m,
+                         tl_errbuf_t *eb) {
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
+    if (!users) return TL_ENOMEM;
+    tl_segtable_t *seg = NULL;
+    int rc = tl_segtable_new(p, st, &seg);
+    if (rc) return rc;
+    const tl_expr_table_t *inner = tl_segtable_expr(seg);
+    cols_t c = {.inner = inner, .row0 = row0, .n = n};
+    c.t = (tl_expr_table_t){.nrows = n, .ctx = &c, .lookup = cols_lookup, .count = inner->count ? cols_count : NULL};
+    rc = cols_fill(&c, o, st, p, users, sc, scene, user, eb);
+    if (!rc) rc = evaluate(o, &c, errors, m, eb);
+    cols_fini(&c);
+    tl_segtable_free(seg);
+    return rc;
+}
+
+static int load_policy(tl_store_t *st, const char *policy, tl_offers_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     tl_offers_t *o = calloc(1, sizeof *o);
     if (!o) return TL_ENOMEM;
-    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb), *ids = tl_store_dict(st, TL_D_PRODUCT, eb);
-    o->nusers = tl_profile_nusers(p);
-    int rc = users && ids ? parse_policy(o, policy ? policy : TL_OFFERS_DEFAULT_POLICY, eb)
-                          : TL_ENOMEM;
-    if (!rc) rc = add_columns(o, st, p, sc, users, scene, user, eb);
+    tl_dict_t *ids = tl_store_dict(st, TL_D_PRODUCT, eb);
+    int rc = ids ? parse_policy(o, policy ? policy : TL_OFFERS_DEFAULT_POLICY, eb) : TL_ENOMEM;
     prodctx_t px = {o, ids, 0};
     if (!rc) rc = tl_store_query(st, "SELECT idx, kind, name, term_months, apr, amount_min, "
                                      "amount_max, eligibility, disclosure FROM products ORDER BY idx",
                                  product_row, &px, eb);
     if (!rc) rc = px.rc;
-    tl_segtable_t *t = NULL;
-    if (!rc) rc = tl_segtable_new(p, st, &t);
-    for (uint32_t q = 0; !rc && q < o->nprod; q++) {
-        rc = run_expr(t, o->prod[q].eligibility, o->nusers, &o->prod[q].mask, &o->prod[q].error);
-        if (rc == TL_EBADINPUT) rc = 0; /* the product is offered to nobody; explain says why */
+    if (rc) tl_offers_free(o);
+    else *out = o;
+    return rc;
+}
+
+/* Evaluates rows row0 .. row0 + n - 1 into m, keeping in o the messages
+ * of the products that do not compile. */
+static int evaluate_keep(tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc,
+                         uint32_t row0, uint32_t n, const tl_offer_scene_t *scene, uint32_t user, masks_t *m,
+                         tl_errbuf_t *eb) {
+    char **errors = calloc(o->nprod + 1, sizeof *errors);
+    if (!errors) return TL_ENOMEM;
+    int rc = evaluate_rows(o, st, p, sc, row0, n, scene, user, errors, m, eb);
+    for (uint32_t q = 0; q < o->nprod; q++) {
+        free(o->prod[q].error);
+        o->prod[q].error = errors[q];
     }
-    char *err = NULL;
-    for (int k = 0; !rc && k < o->nblock + o->nscene; k++) {
-        int blk = k < o->nblock;
-        const char *expr = blk ? o->block[k].expr : o->scene[k - o->nblock].expr;
-        uint8_t **mask = blk ? &o->block[k].mask : &o->scene[k - o->nblock].mask;
-        rc = run_expr(t, expr, o->nusers, mask, &err);
-        if (rc == TL_EBADINPUT) {
-            tl_errbuf_set(eb, "policy %s \"%s\": %s", blk ? "block" : "scene",
-                          blk ? o->block[k].reason : o->scene[k - o->nblock].name, err);
-            free(err);
-        }
-    }
-    tl_segtable_free(t);
+    free(errors);
+    return rc;
+}
+
+int tl_offers_new(tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc, const char *policy,
+                  const tl_offer_scene_t *scene, uint32_t user, tl_offers_t **out,
+                  tl_errbuf_t *eb) {
+    int rc = load_policy(st, policy, out, eb);
+    if (!rc) rc = evaluate_keep(*out, st, p, sc, 0, tl_profile_nusers(p), scene, user, &(*out)->all, eb);
     if (rc) {
-        tl_offers_free(o);
-        return rc;
+        tl_offers_free(*out);
+        *out = NULL;
     }
-    *out = o;
-    return 0;
+    return rc;
+}
+
+int tl_offers_policy(tl_store_t *st, const tl_profiles_t *p, const char *policy, tl_offers_t **out,
+                     tl_errbuf_t *eb) {
+    int rc = load_policy(st, policy, out, eb);
+    /* compiled once over the first user: the messages of products that do
+     * not compile, and a policy rule that does not is an error now */
+    masks_t m = {0};
+    if (!rc && tl_profile_nusers(p)) rc = evaluate_keep(*out, st, p, NULL, 0, 1, NULL, TL_NONE, &m, eb);
+    if (*out) masks_fini(*out, &m);
+    if (rc) {
+        tl_offers_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 uint32_t tl_offers_nproducts(const tl_offers_t *o) { return o->nprod; }
@@ -459,9 +555,10 @@ static int cmp_offer(const void *a, const void *b) {
     return (x->value < y->value) - (x->value > y->value);
 }
 
-uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out) {
-    if (user >= o->nusers) return 0;
-    double pd = o->pd[user];
+/* The offers of row r of m, ranked into out. */
+static uint32_t rank(const tl_offers_t *o, const masks_t *m, uint32_t r, const char *scene, tl_offer_t *out) {
+    if (r >= m->nrows) return 0;
+    double pd = m->pd[r];
     for (uint32_t q = 0; q < o->nprod; q++) {
         const product_t *pr = &o->prod[q];
         tl_offer_t *f = &out[q];
@@ -469,18 +566,18 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
         f->product = q, f->id = pr->id, f->kind = pr->kind, f->name = pr->name;
         f->disclosure = pr->disclosure, f->apr = pr->apr, f->term = pr->term;
         f->eligibility = pr->eligibility;
-        f->eligible = pr->mask[user], f->error = pr->error;
+        f->eligible = m->elig[q][r], f->error = pr->error;
         f->amount = pr->lo > 0 && pr->hi > 0 ? sqrt(pr->lo * pr->hi) : pr->hi;
         const kind_t *k = kind_find(o, pr->kind);
         f->credit = k && k->credit;
         f->interest = f->credit && pr->apr > 0 && pr->term > 0 ? f->amount * pr->apr * pr->term / 12 : 0;
         for (int s = 0; scene && s < o->nscene; s++) {
             const scene_t *sc = &o->scene[s];
-            if (strcmp(sc->name, scene) != 0 || !sc->mask[user]) continue;
+            if (strcmp(sc->name, scene) != 0 || !m->scn[s][r]) continue;
             for (int i = 0; i < sc->nkinds; i++) f->scene |= strcmp(sc->kinds[i], pr->kind) == 0;
         }
         for (int b = 0; f->credit && b < o->nblock; b++)
-            if (o->block[b].mask[user] && f->nblocks < 8) f->blocks[f->nblocks++] = o->block[b].reason;
+            if (m->blk[b][r] && f->nblocks < 8) f->blocks[f->nblocks++] = o->block[b].reason;
         f->blocked = f->nblocks ? f->blocks[0] : NULL;
         f->takeup = (k ? k->takeup : 0) * (f->scene ? o->boost : 1);
         f->value = f->takeup * f->amount *
@@ -489,4 +586,20 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
     }
     qsort(out, o->nprod, sizeof *out, cmp_offer);
     return o->nprod;
+}
+
+uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out) {
+    return rank(o, &o->all, user, scene, out);
+}
+
+int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc,
+                   uint32_t user, const char *scene, const tl_offer_scene_t *ctx, tl_offer_t *out,
+                   uint32_t *n, tl_errbuf_t *eb) {
+    *n = 0;
+    if (user >= tl_profile_nusers(p)) return 0;
+    masks_t m = {0};
+    int rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
+    if (!rc) *n = rank(o, &m, 0, scene, out);
+    masks_fini(o, &m);
+    return rc;
 }

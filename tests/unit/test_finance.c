@@ -1,7 +1,8 @@
 /* Unit tests of src/finance: binning (steps in the bad rate found, minimum
  * share, monotonic trend, missing and unseen values), WOE and IV against
  * the counts, logistic regression recovering known coefficients, AUC and KS
- * worked out by hand. */
+ * worked out by hand; offers for one user equal to the offers evaluated
+ * over every user, on a generated world. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,8 @@
 #include <cmocka.h>
 
 #include "finance/finance.h"
+#include "gen/gen.h"
+#include "tmpdir.h"
 
 /* x = 0..n-1 with a bad rate of 1 in 20 below 300, 1 in 5 below 700 and 1
  * in 2 above; then 100 missing values with 30 bads. */
@@ -177,12 +180,87 @@ static void test_auc_ks(void **state) {
     assert_true(isnan(tl_auc(s, all, 4)));
 }
 
+/* Every user's offers evaluated alone equal the evaluation over everyone,
+ * with a scorecard, consents, credit records and a scene for one user. */
+static void test_offers_one_equals_all(void **state) {
+    (void)state;
+    char out[300], data[300];
+    snprintf(out, sizeof out, "%s/world", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = 800, g.items = 200, g.seed = 5, g.dirty_rate = 0;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&g, out, NULL, &eb), 0);
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    static const char *const names[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
+                                        "consents.csv", "events.csv"};
+    char paths[6][400];
+    const char *files[6];
+    for (int i = 0; i < 6; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
+        files[i] = paths[i];
+    }
+    tl_import_opts_t io;
+    tl_import_opts_default(&io);
+    tl_import_stats_t is = {0};
+    assert_int_equal(tl_import_files(st, files, 6, &io, &is, NULL, NULL, &eb), 0);
+    tl_profile_opts_t po;
+    tl_profile_opts_default(&po);
+    tl_profiles_t *p;
+    assert_int_equal(tl_profile_build(st, &po, &p, &eb), 0);
+    tl_table_t t;
+    assert_int_equal(tl_score_users_table(p, tl_store_dict(st, TL_D_USER, &eb), 0, UINT32_MAX, &t), 0);
+    tl_score_opts_t so;
+    tl_score_opts_default(&so);
+    so.target = "defaulted", so.bad_value = "yes", so.id = "user", so.exclude = "repayments,repay_amount";
+    tl_scorecard_t *sc;
+    assert_int_equal(tl_scorecard_train(&t, &so, &sc, &eb), 0);
+    tl_table_fini(&t);
+
+    uint32_t nu = tl_profile_nusers(p), who = nu / 3;
+    tl_offer_scene_t scene = {"electronics", 3000};
+    tl_offers_t *all, *pol;
+    assert_int_equal(tl_offers_new(st, p, sc, NULL, &scene, who, &all, &eb), 0);
+    assert_int_equal(tl_offers_policy(st, p, NULL, &pol, &eb), 0);
+    uint32_t np = tl_offers_nproducts(all);
+    assert_true(np > 0);
+    assert_int_equal(tl_offers_nproducts(pol), np);
+    tl_offer_t *a = calloc(np, sizeof *a), *b = calloc(np, sizeof *b);
+    uint32_t offered = 0, blocked = 0, boosted = 0;
+    for (uint32_t u = 0; u < nu; u++) {
+        const char *sn = u == who ? "purchase" : "home";
+        uint32_t na = tl_offers_for(all, u, sn, a), nb;
+        assert_int_equal(tl_offers_user(pol, st, p, sc, u, sn, u == who ? &scene : NULL, b, &nb, &eb), 0);
+        assert_int_equal(na, nb);
+        for (uint32_t i = 0; i < na; i++) {
+            assert_string_equal(a[i].id, b[i].id);
+            assert_int_equal(a[i].eligible, b[i].eligible);
+            assert_int_equal(a[i].scene, b[i].scene);
+            assert_int_equal(a[i].nblocks, b[i].nblocks);
+            assert_true(a[i].value == b[i].value);
+            offered += a[i].eligible && !a[i].blocked && !a[i].losing;
+            blocked += a[i].blocked != NULL;
+            boosted += a[i].scene;
+        }
+    }
+    /* the world gives all three outcomes, so the comparison means something */
+    assert_true(offered > 0 && blocked > 0 && boosted > 0);
+    free(a), free(b);
+    tl_offers_free(all), tl_offers_free(pol);
+    tl_scorecard_free(sc);
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_bins),
         cmocka_unit_test(test_categorical_bins),
         cmocka_unit_test(test_logit),
         cmocka_unit_test(test_auc_ks),
+        cmocka_unit_test_setup_teardown(test_offers_one_equals_all, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
