@@ -176,7 +176,7 @@ static int parse_content(const cJSON *j, tl_arm_t *a, const char *where, tl_errb
     const cJSON *n = cJSON_GetObjectItem(j, "n");
     a->n = a->content_type == TL_CONTENT_RECS ? 3 : 1;
     if (n) {
-        if (!(n->valuedouble >= 1 && n->valuedouble <= 50) || n->valuedouble != floor(n->valuedouble))
+        if (!(n->valuedouble >= 1 && n->valuedouble <= TL_CAMPAIGN_MAX_ITEMS) || n->valuedouble != floor(n->valuedouble))
             return bad(eb, "%s: n must be a whole number from 1 to 50", where);
         a->n = (uint32_t)n->valuedouble;
     }

@@ -22,6 +22,8 @@
 #ifndef TL_CAMPAIGN_H
 #define TL_CAMPAIGN_H
 #include "ingest/ingest.h"
+#include "profile/profile.h"
+#include "rec/rec.h"
 #include "store/store.h"
 
 /* Delivery channels and the consent purpose each needs besides the
@@ -81,6 +83,7 @@ enum { TL_SCHED_NOW, TL_SCHED_ONCE, TL_SCHED_DAILY, TL_SCHED_DATES };
 enum { TL_TRIG_NONE, TL_TRIG_EVENT, TL_TRIG_CITY };
 
 #define TL_CAMPAIGN_MAX_ARMS 15
+#define TL_CAMPAIGN_MAX_ITEMS 50  /* recommendations a delivery carries at most */
 #define TL_CAMPAIGN_MAX_CAPS 16
 
 typedef struct {
@@ -200,6 +203,27 @@ typedef struct {
 
 int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
                     tl_run_result_t *res, tl_errbuf_t *eb);
+/* A run with what it needs gathered (content.c): the audience (a stored
+ * segment's name or an expression) over p, a recommender's list for the
+ * arms that send recommendations (rec when the arm's model is rec_name,
+ * else DIR/models/<model>.tlm), the lending policy's best offer for the
+ * arms that send offers (credit bands from DIR/models/scorecard.json when
+ * there is one), and the global control share from the settings. */
+typedef struct {
+    const char *dir;           /* the data directory */
+    const tl_profiles_t *p;    /* NULL: only an audience of "true" and no offers */
+    const tl_recsvc_t *rec;    /* a recommender already loaded (may be NULL) */
+    const char *rec_name;
+    const char *policy;        /* the lending policy's text (NULL: the built-in one) */
+    int64_t at;
+    int dry_run;
+} tl_run_env_t;
+int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,
+                        tl_run_result_t *res, tl_errbuf_t *eb);
+
+/* The result as JSON: run, time, audience, decisions, deliveries by arm
+ * and channel, cost, and when the campaign is next due. */
+struct cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r);
 
 /* ---- delivery (deliver.c) ----------------------------------------------------------- */
 

@@ -663,3 +663,29 @@ int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, u
     if (rc) tl_buf_fini(&b);
     return rc;
 }
+
+cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
+    cJSON *j = cJSON_CreateObject(), *d = cJSON_CreateObject(), *arms = cJSON_CreateObject(),
+          *ch = cJSON_CreateObject();
+    char ts[32];
+    tl_time_format(r->at, ts);
+    cJSON_AddStringToObject(j, "campaign", c->id);
+    cJSON_AddBoolToObject(j, "due", r->due);
+    cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
+    cJSON_AddStringToObject(j, "at", ts);
+    if (r->next_due != INT64_MIN) {
+        tl_time_format(r->next_due, ts);
+        cJSON_AddStringToObject(j, "next_due", ts);
+    }
+    cJSON_AddNumberToObject(j, "audience", (double)r->audience);
+    if (c->trig) cJSON_AddNumberToObject(j, "trigger_events", (double)r->triggers);
+    for (int k = 0; k < TL_DEC__N; k++) cJSON_AddNumberToObject(d, tl_decision_name(k), (double)r->counts[k]);
+    cJSON_AddItemToObject(j, "decisions", d);
+    for (int a = 0; a < c->narms; a++) cJSON_AddNumberToObject(arms, c->arms[a].name, (double)r->by_arm[a]);
+    cJSON_AddItemToObject(j, "deliveries_by_arm", arms);
+    for (int k = 0; k < c->nchannels; k++)
+        cJSON_AddNumberToObject(ch, tl_dchannel_name(c->channels[k]), (double)r->by_channel[c->channels[k]]);
+    cJSON_AddItemToObject(j, "deliveries_by_channel", ch);
+    cJSON_AddNumberToObject(j, "cost", r->cost);
+    return j;
+}

@@ -27,102 +27,7 @@ const optspec_t CAMPAIGN_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-/* ---- content ---------------------------------------------------------------------- */
-
-typedef struct {
-    tl_store_t *st;
-    tl_recsvc_t *rs;
-    tl_dict_t *items, *products;
-    tl_served_t sv[50];
-    tl_offers_t *offers;
-    tl_offer_t *of;
-    const char *kind;  /* offers of this kind only (NULL: any) */
-    const char *scene;
-    char cat[128], scene_buf[128], kind_buf[128];
-} content_t;
-
-static int content_fn(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *out, void *arg) {
-    content_t *x = arg;
-    (void)at;
-    if (arm->content_type == TL_CONTENT_RECS && x->rs) {
-        uint32_t got = tl_recsvc_top(x->rs, user, arm->n, x->sv);
-        if (!got) return 1;
-        tl_buf_append(out, "{\"type\":\"recommendations\",\"items\":[", 35);
-        for (uint32_t i = 0; i < got; i++) {
-            size_t len;
-            const char *id = tl_dict_str(x->items, x->sv[i].item, &len);
-            if (i) tl_buf_append(out, ",", 1);
-            tl_buf_json_str(out, id ? id : "", id ? len : 0);
-        }
-        return tl_buf_append(out, "]}", 2) ? TL_ENOMEM : 0;
-    }
-    if (arm->content_type == TL_CONTENT_OFFER && x->offers) {
-        uint32_t n = tl_offers_for(x->offers, user, x->scene, x->of);
-        for (uint32_t i = 0; i < n; i++) {
-            const tl_offer_t *f = &x->of[i];
-            if (!f->eligible || f->blocked || f->losing || f->error) continue;
-            if (x->kind && strcmp(f->kind, x->kind) != 0) continue;
-            tl_buf_append(out, "{\"type\":\"offer\",\"product\":", 26);
-            tl_buf_json_str(out, f->id, strlen(f->id));
-            tl_buf_append(out, ",\"kind\":", 8);
-            tl_buf_json_str(out, f->kind, strlen(f->kind));
-            tl_buf_append(out, ",\"name\":", 8);
-            tl_buf_json_str(out, f->name ? f->name : "", f->name ? strlen(f->name) : 0);
-            if (!isnan(f->apr)) tl_buf_printf(out, ",\"apr\":%.4g", f->apr);
-            if (f->disclosure) {
-                tl_buf_append(out, ",\"disclosure\":", 14);
-                tl_buf_json_str(out, f->disclosure, strlen(f->disclosure));
-            }
-            return tl_buf_append(out, "}", 1) ? TL_ENOMEM : 0;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-/* A string field of the first arm content of a type, copied to out (NULL
- * when no arm has it). */
-static const char *content_str(const tl_campaign_t *c, int type, const char *key, char *out,
-                               size_t cap) {
-    for (int a = 0; a < c->narms; a++) {
-        if (c->arms[a].content_type != type) continue;
-        cJSON *j = cJSON_Parse(c->arms[a].content);
-        const cJSON *v = cJSON_GetObjectItem(j, key);
-        int found = cJSON_IsString(v);
-        if (found) snprintf(out, cap, "%s", v->valuestring);
-        cJSON_Delete(j);
-        if (found) return out;
-    }
-    return NULL;
-}
-
 /* ---- run ------------------------------------------------------------------------------ */
-
-static cJSON *run_json(const tl_campaign_t *c, const tl_run_result_t *r) {
-    cJSON *j = cJSON_CreateObject(), *d = cJSON_CreateObject(), *arms = cJSON_CreateObject(),
-          *ch = cJSON_CreateObject();
-    char ts[32];
-    tl_time_format(r->at, ts);
-    cJSON_AddStringToObject(j, "campaign", c->id);
-    cJSON_AddBoolToObject(j, "due", r->due);
-    cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
-    cJSON_AddStringToObject(j, "at", ts);
-    if (r->next_due != INT64_MIN) {
-        tl_time_format(r->next_due, ts);
-        cJSON_AddStringToObject(j, "next_due", ts);
-    }
-    cJSON_AddNumberToObject(j, "audience", (double)r->audience);
-    if (c->trig) cJSON_AddNumberToObject(j, "trigger_events", (double)r->triggers);
-    for (int k = 0; k < TL_DEC__N; k++) cJSON_AddNumberToObject(d, tl_decision_name(k), (double)r->counts[k]);
-    cJSON_AddItemToObject(j, "decisions", d);
-    for (int a = 0; a < c->narms; a++) cJSON_AddNumberToObject(arms, c->arms[a].name, (double)r->by_arm[a]);
-    cJSON_AddItemToObject(j, "deliveries_by_arm", arms);
-    for (int k = 0; k < c->nchannels; k++)
-        cJSON_AddNumberToObject(ch, tl_dchannel_name(c->channels[k]), (double)r->by_channel[c->channels[k]]);
-    cJSON_AddItemToObject(j, "deliveries_by_channel", ch);
-    cJSON_AddNumberToObject(j, "cost", r->cost);
-    return j;
-}
 
 static void print_run(const tl_campaign_t *c, const tl_run_result_t *r) {
     char ts[32];
@@ -152,8 +57,8 @@ static void print_run(const tl_campaign_t *c, const tl_run_result_t *r) {
 /* One campaign's run, with its audience and content loaded. */
 static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_t at, cJSON *all) {
     tl_errbuf_t eb = {{0}};
-    segctx_t sx = {0};
     tl_store_t *st = NULL;
+    tl_profiles_t *p = NULL;
     tl_campaign_t c;
     int rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
     if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
@@ -161,73 +66,23 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
         tl_store_close(st);
         return fail_err("campaign run", rc, &eb);
     }
-    int need_profiles = strcmp(c.audience, "true") != 0, need_recs = 0, need_offers = 0;
-    for (int k = 0; k < c.narms; k++) {
-        need_recs |= c.arms[k].content_type == TL_CONTENT_RECS && !strstr(c.arms[k].content, "\"items\"");
-        need_offers |= c.arms[k].content_type == TL_CONTENT_OFFER;
-    }
-    need_profiles |= need_offers;
-    uint8_t *mask = NULL;
-    uint32_t size = 0;
-    int ex = EXIT_OK;
-    if (need_profiles) {
-        tl_store_close(st);
-        st = NULL;
-        rc = segctx_open(a, 1, &sx, &eb);
-        if (!rc) {
-            st = sx.st;
-            char *expr = NULL;
-            int r2 = tl_store_segment_get(st, c.audience, &expr, &eb);
-            if (r2 && r2 != TL_ENOENT) rc = r2;
-            if (!rc && strcmp(c.audience, "true") != 0)
-                ex = seg_mask(&sx, cmd->name, expr ? expr : c.audience, &mask, &size);
-            free(expr);
-        }
-    }
-    content_t ct = {.st = st};
-    if (!rc && !ex && need_recs) {
-        char mbuf[128];
-        const char *model = content_str(&c, TL_CONTENT_RECS, "model", mbuf, sizeof mbuf);
-        rc = recsvc_open(st, data_dir(a), model ? model : "ials", &ct.rs, &eb);
-        if (rc == TL_ENOENT || rc == TL_EIO)
-            tl_errbuf_set(&eb, "campaign %s sends recommendations: train a model first "
-                          "(`tailor train --model %s`)", c.id, model ? model : "ials");
-    }
-    if (!rc && !ex && !(ct.items = tl_store_dict(st, TL_D_ITEM, &eb))) rc = TL_ENOMEM;
-    tl_scorecard_t *sc = NULL;
-    if (!rc && !ex && need_offers) {
-        char card[4300];
-        snprintf(card, sizeof card, "%s/models/scorecard.json", data_dir(a));
-        if (tl_scorecard_load(card, &sc, &eb) != 0) sc = NULL; /* then no one has a band */
-        const char *cat = content_str(&c, TL_CONTENT_OFFER, "category", ct.cat, sizeof ct.cat);
-        tl_offer_scene_t scene = {cat, NAN};
-        ct.scene = content_str(&c, TL_CONTENT_OFFER, "scene", ct.scene_buf, sizeof ct.scene_buf);
-        ct.kind = content_str(&c, TL_CONTENT_OFFER, "kind", ct.kind_buf, sizeof ct.kind_buf);
-        rc = tl_offers_new(st, sx.p, sc, NULL, &scene, TL_NONE, &ct.offers, &eb);
-        if (!rc && !(ct.of = calloc(tl_offers_nproducts(ct.offers) + 1, sizeof *ct.of))) rc = TL_ENOMEM;
-    }
-    tl_run_opts_t o = {.at = at, .audience = mask, .nusers = size ? tl_profile_nusers(sx.p) : 0,
-                       .content = content_fn, .content_arg = &ct, .dry_run = opt(cmd, a, "dry-run") != NULL};
-    if (mask) o.nusers = tl_profile_nusers(sx.p);
-    char *gc = NULL;
-    if (!rc && !ex && tl_store_config_get(st, "global_control", &gc, &eb) == 0 && gc) o.global_control = atof(gc);
-    free(gc);
+    /* the profiles as last built, when there are any */
+    if (tl_profile_load(st, &p, &eb) != 0) p = NULL, eb.msg[0] = 0;
+    tl_run_env_t env = {.dir = data_dir(a), .p = p, .at = at, .dry_run = opt(cmd, a, "dry-run") != NULL};
     tl_run_result_t res;
-    if (!rc && !ex) rc = tl_campaign_run(st, &c, &o, &res, &eb);
-    if (!rc && !ex) {
-        if (all) cJSON_AddItemToArray(all, run_json(&c, &res));
-        else if (opt(cmd, a, "json")) print_json(run_json(&c, &res));
+    rc = tl_campaign_run_env(st, &c, &env, &res, &eb);
+    if (!rc) {
+        if (all) cJSON_AddItemToArray(all, tl_run_result_json(&c, &res));
+        else if (opt(cmd, a, "json")) print_json(tl_run_result_json(&c, &res));
         else print_run(&c, &res);
     }
-    free(ct.of);
-    tl_offers_free(ct.offers);
-    tl_scorecard_free(sc);
-    tl_recsvc_free(ct.rs);
-    free(mask);
     tl_campaign_fini(&c);
-    if (sx.st) segctx_close(&sx);
-    else tl_store_close(st);
-    if (ex) return ex;
+    tl_profile_free(p);
+    tl_store_close(st);
+    if (rc == TL_EBADINPUT) {
+        fprintf(stderr, "tailor campaign: %s\n", eb.msg);
+        return EXIT_USAGE;
+    }
     return rc ? fail_err("campaign run", rc, &eb) : EXIT_OK;
 }
 
@@ -487,82 +342,6 @@ int cmd_campaign(int argc, char **argv) {
 
 /* ---- report campaign -------------------------------------------------------------------- */
 
-static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-
-static void add_iv(cJSON *o, const char *key, double v, double lo, double hi) {
-    cJSON *x = cJSON_CreateObject();
-    cJSON_AddItemToObject(x, "value", num_or_null(v));
-    cJSON_AddItemToObject(x, "lo", num_or_null(lo));
-    cJSON_AddItemToObject(x, "hi", num_or_null(hi));
-    cJSON_AddItemToObject(o, key, x);
-}
-
-static cJSON *report_json(const tl_campaign_t *c, const tl_campaign_report_t *r) {
-    cJSON *j = cJSON_CreateObject(), *groups = cJSON_CreateArray(), *d = cJSON_CreateObject();
-    char ts[32];
-    cJSON_AddStringToObject(j, "campaign", c->id);
-    if (r->first_at != INT64_MIN) {
-        tl_time_format(r->first_at, ts);
-        cJSON_AddStringToObject(j, "first_exposure", ts);
-        tl_time_format(r->last_at, ts);
-        cJSON_AddStringToObject(j, "last_exposure", ts);
-    }
-    cJSON_AddNumberToObject(j, "window_days", (double)r->window_ms / TL_MS_PER_DAY);
-    cJSON_AddNumberToObject(j, "pre_period_days", (double)r->pre_ms / TL_MS_PER_DAY);
-    cJSON_AddNumberToObject(j, "confidence", r->conf);
-    cJSON_AddStringToObject(j, "correction", r->correction ? "benjamini-hochberg" : "holm");
-    for (int k = 0; k < TL_DEC__N; k++) cJSON_AddNumberToObject(d, tl_decision_name(k), (double)r->decisions[k]);
-    cJSON_AddItemToObject(j, "decisions", d);
-    cJSON *srm = cJSON_CreateObject();
-    cJSON_AddNumberToObject(srm, "chi2", r->srm_chi2);
-    cJSON_AddNumberToObject(srm, "p", r->srm_p);
-    cJSON_AddBoolToObject(srm, "mismatch", r->srm_flag);
-    cJSON_AddItemToObject(j, "sample_ratio", srm);
-    cJSON_AddNumberToObject(j, "cuped_theta", r->cuped_theta);
-    if (r->control >= 0) cJSON_AddStringToObject(j, "control", r->g[r->control].name);
-    for (int g = 0; g < r->ngroups; g++) {
-        const tl_group_stats_t *s = &r->g[g];
-        cJSON *o = cJSON_CreateObject();
-        double n = (double)s->users;
-        cJSON_AddStringToObject(o, "group", s->name);
-        cJSON_AddNumberToObject(o, "expected_share", s->share);
-        cJSON_AddNumberToObject(o, "users", n);
-        cJSON_AddNumberToObject(o, "converted", (double)s->converted);
-        add_iv(o, "conversion_rate", n ? (double)s->converted / n : NAN, s->conv_lo, s->conv_hi);
-        cJSON_AddNumberToObject(o, "conversions", (double)s->conversions);
-        cJSON_AddNumberToObject(o, "orders", (double)s->orders);
-        cJSON_AddItemToObject(o, "revenue_per_user", num_or_null(s->revenue));
-        cJSON_AddItemToObject(o, "average_order_value", num_or_null(s->aov));
-        cJSON_AddItemToObject(o, "repurchase_rate", num_or_null(s->converted ? (double)s->repeaters / (double)s->converted : NAN));
-        cJSON_AddItemToObject(o, "unsubscribe_rate", num_or_null(n ? (double)s->unsubscribed / n : NAN));
-        cJSON_AddItemToObject(o, "complaint_rate", num_or_null(n ? (double)s->complained / n : NAN));
-        cJSON_AddNumberToObject(o, "sends", s->sends);
-        cJSON_AddNumberToObject(o, "cost", s->cost);
-        if (s->compared) {
-            cJSON *l = cJSON_CreateObject();
-            add_iv(l, "conversion_abs", s->conv.diff, s->conv.diff_lo, s->conv.diff_hi);
-            add_iv(l, "conversion_rel", s->conv.rel, s->conv.rel_lo, s->conv.rel_hi);
-            cJSON_AddNumberToObject(l, "conversion_z", s->conv.z);
-            cJSON_AddNumberToObject(l, "conversion_p", s->conv.p);
-            cJSON_AddNumberToObject(l, "conversion_p_adjusted", s->p_conv_adj);
-            add_iv(l, "revenue_per_user", s->rev.diff, s->rev.lo, s->rev.hi);
-            cJSON_AddNumberToObject(l, "revenue_t", s->rev.t);
-            cJSON_AddNumberToObject(l, "revenue_df", s->rev.df);
-            cJSON_AddNumberToObject(l, "revenue_p", s->rev.p);
-            add_iv(l, "revenue_per_user_cuped", s->rev_cuped.diff, s->rev_cuped.lo, s->rev_cuped.hi);
-            cJSON_AddNumberToObject(l, "revenue_cuped_p", s->rev_cuped.p);
-            cJSON_AddNumberToObject(l, "revenue_p_adjusted", s->p_rev_adj);
-            cJSON_AddNumberToObject(l, "incremental_conversions", s->incr_conversions);
-            add_iv(l, "incremental_revenue", s->incr_revenue, s->incr_revenue_lo, s->incr_revenue_hi);
-            add_iv(l, "roi", s->roi, s->roi_lo, s->roi_hi);
-            cJSON_AddItemToObject(o, "lift", l);
-        }
-        cJSON_AddItemToArray(groups, o);
-    }
-    cJSON_AddItemToObject(j, "groups", groups);
-    return j;
-}
-
 static void print_report(const tl_campaign_t *c, const tl_campaign_report_t *r) {
     char a[32] = "-", b[32] = "-";
     if (r->first_at != INT64_MIN) tl_time_format(r->first_at, a), tl_time_format(r->last_at, b);
@@ -818,12 +597,12 @@ static cJSON *qini_json(const tl_qini_t *q) {
     cJSON_AddNumberToObject(j, "units", (double)q->n);
     cJSON_AddNumberToObject(j, "treated", (double)q->n_treated);
     cJSON_AddNumberToObject(j, "control", (double)q->n_control);
-    cJSON_AddItemToObject(j, "qini_coefficient", num_or_null(q->qini_coef));
+    cJSON_AddItemToObject(j, "qini_coefficient", tl_json_number(q->qini_coef));
     cJSON_AddNumberToObject(j, "auuc", q->auuc);
     for (int k = 0; k < 10; k++) {
         char key[16];
         snprintf(key, sizeof key, "%d%%", 10 * (k + 1));
-        cJSON_AddItemToObject(at, key, num_or_null(q->uplift_at[k]));
+        cJSON_AddItemToObject(at, key, tl_json_number(q->uplift_at[k]));
     }
     cJSON_AddItemToObject(j, "uplift_at", at);
     for (uint32_t i = 0; i <= q->points; i += q->points / 20 ? q->points / 20 : 1) {
@@ -975,9 +754,9 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
             cJSON *j = qini_json(&q);
             cJSON_AddStringToObject(j, "model", path);
             if (eff) {
-                cJSON_AddItemToObject(j, "true_effect_correlation", num_or_null(corr));
-                cJSON_AddItemToObject(j, "true_effect_top20", num_or_null(top_true));
-                cJSON_AddItemToObject(j, "true_effect_all", num_or_null(all_true));
+                cJSON_AddItemToObject(j, "true_effect_correlation", tl_json_number(corr));
+                cJSON_AddItemToObject(j, "true_effect_top20", tl_json_number(top_true));
+                cJSON_AddItemToObject(j, "true_effect_all", tl_json_number(all_true));
             }
             print_json(j);
         } else {
@@ -1051,7 +830,7 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
             cJSON_AddNumberToObject(j, "incremental_conversions", incr);
             cJSON_AddNumberToObject(j, "incremental_profit", profit);
             cJSON_AddNumberToObject(j, "cost", spend);
-            cJSON_AddItemToObject(j, "roi", num_or_null(roi));
+            cJSON_AddItemToObject(j, "roi", tl_json_number(roi));
             print_json(j);
         } else {
             printf("targeting the top %g %% by uplift: %u of %u users (uplift >= %.4f)\n"
@@ -1123,7 +902,7 @@ int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
             if (!rc && !opt(cmd, a, "json")) printf("wrote %s\n", html);
         }
         if (!rc) {
-            if (opt(cmd, a, "json")) print_json(report_json(&c, &r));
+            if (opt(cmd, a, "json")) print_json(tl_campaign_report_json(&c, &r));
             else if (!html) print_report(&c, &r);
         }
         if (!rc) tl_campaign_report_fini(&r);

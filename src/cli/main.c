@@ -2930,56 +2930,6 @@ static const optspec_t OFFERS_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-/* Blocked offers are kept, with the rule, in DATA/offers.log (JSON Lines). */
-static void log_blocked(const args_t *a, const char *user, const tl_offer_t *f, uint32_t n) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/offers.log", data_dir(a));
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    FILE *out = fd >= 0 ? fdopen(fd, "a") : NULL;
-    if (!out) {
-        if (fd >= 0) close(fd);
-        return;
-    }
-    char at[32];
-    tl_time_format(tl_time_now_ms(), at);
-    for (uint32_t i = 0; i < n; i++) {
-        if (!f[i].blocked) continue;
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "at", at);
-        cJSON_AddStringToObject(j, "user", user);
-        cJSON_AddStringToObject(j, "product", f[i].id);
-        cJSON *b = cJSON_AddArrayToObject(j, "blocked_by");
-        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f[i].blocks[k]));
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) fprintf(out, "%s\n", txt);
-        free(txt);
-        cJSON_Delete(j);
-    }
-    fclose(out);
-}
-
-static cJSON *offer_json(const tl_offer_t *f) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "product", f->id);
-    cJSON_AddStringToObject(o, "kind", f->kind);
-    cJSON_AddStringToObject(o, "name", f->name);
-    cJSON_AddNumberToObject(o, "expected_value", f->value);
-    cJSON_AddNumberToObject(o, "takeup", f->takeup);
-    cJSON_AddNumberToObject(o, "amount", f->amount);
-    cJSON_AddNumberToObject(o, "apr", f->apr);
-    cJSON_AddNumberToObject(o, "term_months", f->term);
-    cJSON_AddBoolToObject(o, "scene", f->scene);
-    cJSON_AddStringToObject(o, "disclosure", f->disclosure);
-    if (f->credit) cJSON_AddNumberToObject(o, "interest_on_amount", f->interest);
-    if (f->blocked) {
-        cJSON *b = cJSON_AddArrayToObject(o, "blocked_by");
-        for (int k = 0; k < f->nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f->blocks[k]));
-    }
-    if (!f->eligible) cJSON_AddStringToObject(o, "not_eligible", f->error ? f->error : f->eligibility);
-    else if (f->losing) cJSON_AddStringToObject(o, "losing", "the expected loss exceeds the margin");
-    return o;
-}
-
 static int cmd_offers(int argc, char **argv) {
     const command_t *c = command_named("offers");
     args_t a;
@@ -3028,19 +2978,10 @@ static int cmd_offers(int argc, char **argv) {
     uint32_t total = 0;
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
     if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
-    if (!rc) log_blocked(&a, a.pos[0], f, total);
+    if (!rc) tl_offers_log_blocked(data_dir(&a), a.pos[0], f, total);
     if (!rc) {
-        int explain = opt(c, &a, "explain") != NULL;
-        uint32_t shown = 0;
-        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "offers"), *ex = NULL;
-        cJSON_AddStringToObject(j, "user", a.pos[0]);
-        cJSON_AddStringToObject(j, "scene", sname);
-        if (explain) ex = cJSON_AddArrayToObject(j, "not_offered");
-        for (uint32_t i = 0; i < total; i++) {
-            int offerable = f[i].eligible && !f[i].blocked && !f[i].losing;
-            if (offerable && shown < n) cJSON_AddItemToArray(arr, offer_json(&f[i])), shown++;
-            else if (!offerable && ex) cJSON_AddItemToArray(ex, offer_json(&f[i]));
-        }
+        cJSON *j = tl_offers_json(a.pos[0], sname, f, total, (uint32_t)n, opt(c, &a, "explain") != NULL),
+              *arr = cJSON_GetObjectItem(j, "offers"), *ex = cJSON_GetObjectItem(j, "not_offered");
         if (opt(c, &a, "json")) {
             print_json(j);
         } else {

@@ -14,6 +14,7 @@ const optspec_t SERVE_OPTS[] = {
     {"threads", 1, "threads answering requests (default 2)"},
     {"model", 1, "the recommender under DATA/models (default ials)"},
     {"max-body", 1, "largest request body in bytes (default 16777216)"},
+    {"policy", 1, "the lending policy file for offers (default: the built-in one; read again on reload)"},
     {NULL, 0, NULL}};
 
 const optspec_t APIKEY_OPTS[] = {
@@ -45,7 +46,8 @@ int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     tl_errbuf_t eb = {{0}};
-    tl_server_opts_t so = {.data_dir = data_dir(&a), .model = opt(c, &a, "model"), .max_body = max_body};
+    tl_server_opts_t so = {.data_dir = data_dir(&a), .model = opt(c, &a, "model"), .max_body = max_body,
+                            .policy = opt(c, &a, "policy")};
     tl_server_t *s = NULL;
     tl_http_t *h = NULL;
     uint16_t bound = 0;

@@ -17,6 +17,7 @@
  * complaints come from feedback recorded against the campaign. */
 #include "experiment.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,4 +344,82 @@ int tl_campaign_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *
 void tl_outcomes_fini(tl_outcomes_t *o) {
     free(o->user), free(o->treated), free(o->converted), free(o->revenue);
     memset(o, 0, sizeof *o);
+}
+
+/* ---- as JSON ------------------------------------------------------------------------ */
+
+cJSON *tl_json_number(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+static void add_iv(cJSON *o, const char *key, double v, double lo, double hi) {
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddItemToObject(x, "value", tl_json_number(v));
+    cJSON_AddItemToObject(x, "lo", tl_json_number(lo));
+    cJSON_AddItemToObject(x, "hi", tl_json_number(hi));
+    cJSON_AddItemToObject(o, key, x);
+}
+
+cJSON *tl_campaign_report_json(const tl_campaign_t *c, const tl_campaign_report_t *r) {
+    cJSON *j = cJSON_CreateObject(), *groups = cJSON_CreateArray(), *d = cJSON_CreateObject();
+    char ts[32];
+    cJSON_AddStringToObject(j, "campaign", c->id);
+    if (r->first_at != INT64_MIN) {
+        tl_time_format(r->first_at, ts);
+        cJSON_AddStringToObject(j, "first_exposure", ts);
+        tl_time_format(r->last_at, ts);
+        cJSON_AddStringToObject(j, "last_exposure", ts);
+    }
+    cJSON_AddNumberToObject(j, "window_days", (double)r->window_ms / TL_MS_PER_DAY);
+    cJSON_AddNumberToObject(j, "pre_period_days", (double)r->pre_ms / TL_MS_PER_DAY);
+    cJSON_AddNumberToObject(j, "confidence", r->conf);
+    cJSON_AddStringToObject(j, "correction", r->correction ? "benjamini-hochberg" : "holm");
+    for (int k = 0; k < TL_DEC__N; k++) cJSON_AddNumberToObject(d, tl_decision_name(k), (double)r->decisions[k]);
+    cJSON_AddItemToObject(j, "decisions", d);
+    cJSON *srm = cJSON_CreateObject();
+    cJSON_AddNumberToObject(srm, "chi2", r->srm_chi2);
+    cJSON_AddNumberToObject(srm, "p", r->srm_p);
+    cJSON_AddBoolToObject(srm, "mismatch", r->srm_flag);
+    cJSON_AddItemToObject(j, "sample_ratio", srm);
+    cJSON_AddNumberToObject(j, "cuped_theta", r->cuped_theta);
+    if (r->control >= 0) cJSON_AddStringToObject(j, "control", r->g[r->control].name);
+    for (int g = 0; g < r->ngroups; g++) {
+        const tl_group_stats_t *s = &r->g[g];
+        cJSON *o = cJSON_CreateObject();
+        double n = (double)s->users;
+        cJSON_AddStringToObject(o, "group", s->name);
+        cJSON_AddNumberToObject(o, "expected_share", s->share);
+        cJSON_AddNumberToObject(o, "users", n);
+        cJSON_AddNumberToObject(o, "converted", (double)s->converted);
+        add_iv(o, "conversion_rate", n ? (double)s->converted / n : NAN, s->conv_lo, s->conv_hi);
+        cJSON_AddNumberToObject(o, "conversions", (double)s->conversions);
+        cJSON_AddNumberToObject(o, "orders", (double)s->orders);
+        cJSON_AddItemToObject(o, "revenue_per_user", tl_json_number(s->revenue));
+        cJSON_AddItemToObject(o, "average_order_value", tl_json_number(s->aov));
+        cJSON_AddItemToObject(o, "repurchase_rate", tl_json_number(s->converted ? (double)s->repeaters / (double)s->converted : NAN));
+        cJSON_AddItemToObject(o, "unsubscribe_rate", tl_json_number(n ? (double)s->unsubscribed / n : NAN));
+        cJSON_AddItemToObject(o, "complaint_rate", tl_json_number(n ? (double)s->complained / n : NAN));
+        cJSON_AddNumberToObject(o, "sends", s->sends);
+        cJSON_AddNumberToObject(o, "cost", s->cost);
+        if (s->compared) {
+            cJSON *l = cJSON_CreateObject();
+            add_iv(l, "conversion_abs", s->conv.diff, s->conv.diff_lo, s->conv.diff_hi);
+            add_iv(l, "conversion_rel", s->conv.rel, s->conv.rel_lo, s->conv.rel_hi);
+            cJSON_AddNumberToObject(l, "conversion_z", s->conv.z);
+            cJSON_AddNumberToObject(l, "conversion_p", s->conv.p);
+            cJSON_AddNumberToObject(l, "conversion_p_adjusted", s->p_conv_adj);
+            add_iv(l, "revenue_per_user", s->rev.diff, s->rev.lo, s->rev.hi);
+            cJSON_AddNumberToObject(l, "revenue_t", s->rev.t);
+            cJSON_AddNumberToObject(l, "revenue_df", s->rev.df);
+            cJSON_AddNumberToObject(l, "revenue_p", s->rev.p);
+            add_iv(l, "revenue_per_user_cuped", s->rev_cuped.diff, s->rev_cuped.lo, s->rev_cuped.hi);
+            cJSON_AddNumberToObject(l, "revenue_cuped_p", s->rev_cuped.p);
+            cJSON_AddNumberToObject(l, "revenue_p_adjusted", s->p_rev_adj);
+            cJSON_AddNumberToObject(l, "incremental_conversions", s->incr_conversions);
+            add_iv(l, "incremental_revenue", s->incr_revenue, s->incr_revenue_lo, s->incr_revenue_hi);
+            add_iv(l, "roi", s->roi, s->roi_lo, s->roi_hi);
+            cJSON_AddItemToObject(o, "lift", l);
+        }
+        cJSON_AddItemToArray(groups, o);
+    }
+    cJSON_AddItemToObject(j, "groups", groups);
+    return j;
 }

@@ -108,6 +108,12 @@ typedef struct {
 int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
                        tl_campaign_report_t *out, tl_errbuf_t *eb);
 void tl_campaign_report_fini(tl_campaign_report_t *r);
+/* The report as JSON: decisions, sample ratio, and per group reach,
+ * conversion, revenue, rates and the lift against the control with its
+ * interval (null where a figure is not defined). */
+struct cJSON *tl_campaign_report_json(const tl_campaign_t *c, const tl_campaign_report_t *r);
+/* A number, or null when it is not finite (JSON has no NaN). */
+struct cJSON *tl_json_number(double v);
 
 struct tl_qini;
 /* The report as an offline HTML page (q: the Qini curve of an uplift

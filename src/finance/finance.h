@@ -260,6 +260,14 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
                    const tl_scorecard_t *sc, uint32_t user, const char *scene,
                    const tl_offer_scene_t *ctx, tl_offer_t *out, uint32_t *n, tl_errbuf_t *eb);
 
+/* The offers as JSON: {"user", "scene", "offers": the first n offerable,
+ * "not_offered" (with explain): the blocked, ineligible and losing ones
+ * with why}. */
+struct cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f,
+                             uint32_t total, uint32_t n, int explain);
+/* Keeps every blocked offer, with its rules, in DIR/offers.log (JSON Lines). */
+void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *f, uint32_t n);
+
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);

@@ -23,10 +23,13 @@
 
 #include "segment/segment.h"
 
+#include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char TL_OFFERS_DEFAULT_POLICY[] =
     "# tailor lending policy: one rule a line; expressions over the profile\n"
@@ -602,4 +605,73 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
     if (!rc) *n = rank(o, &m, 0, scene, out);
     masks_fini(o, &m);
     return rc;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static cJSON *offer_json(const tl_offer_t *f) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "product", f->id);
+    cJSON_AddStringToObject(o, "kind", f->kind);
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddNumberToObject(o, "expected_value", f->value);
+    cJSON_AddNumberToObject(o, "takeup", f->takeup);
+    cJSON_AddNumberToObject(o, "amount", f->amount);
+    cJSON_AddNumberToObject(o, "apr", f->apr);
+    cJSON_AddNumberToObject(o, "term_months", f->term);
+    cJSON_AddBoolToObject(o, "scene", f->scene);
+    cJSON_AddStringToObject(o, "disclosure", f->disclosure);
+    if (f->credit) cJSON_AddNumberToObject(o, "interest_on_amount", f->interest);
+    if (f->blocked) {
+        cJSON *b = cJSON_AddArrayToObject(o, "blocked_by");
+        for (int k = 0; k < f->nblocks; k++) cJSON_AddItemToArray(b, cJSON_CreateString(f->blocks[k]));
+    }
+    if (!f->eligible) cJSON_AddStringToObject(o, "not_eligible", f->error ? f->error : f->eligibility);
+    else if (f->losing) cJSON_AddStringToObject(o, "losing", "the expected loss exceeds the margin");
+    return o;
+}
+
+cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f, uint32_t total,
+                      uint32_t n, int explain) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "offers"), *ex = NULL;
+    cJSON_AddStringToObject(j, "user", user);
+    cJSON_AddStringToObject(j, "scene", scene);
+    if (explain) ex = cJSON_AddArrayToObject(j, "not_offered");
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < total; i++) {
+        int offerable = f[i].eligible && !f[i].blocked && !f[i].losing;
+        if (offerable && shown < n) cJSON_AddItemToArray(arr, offer_json(&f[i])), shown++;
+        else if (!offerable && ex) cJSON_AddItemToArray(ex, offer_json(&f[i]));
+    }
+    return j;
+}
+
+void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *f, uint32_t n) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!f[i].blocked) continue;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "at", at);
+        cJSON_AddStringToObject(j, "user", user);
+        cJSON_AddStringToObject(j, "product", f[i].id);
+        cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
+        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) tl_buf_append(&b, txt, strlen(txt)), tl_buf_append(&b, "\n", 1);
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/offers.log", dir);
+    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+    /* one write: lines of concurrent callers do not interleave */
+    if (fd >= 0) {
+        ssize_t w = write(fd, b.data, b.len);
+        (void)w;
+        close(fd);
+    }
+    tl_buf_fini(&b);
 }

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "campaign/campaign.h"
+#include "experiment/experiment.h"
+#include "finance/finance.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
 #include "rec/rec.h"
@@ -55,6 +57,8 @@ typedef struct {
     pthread_t filler;
     tl_model_t *knn;         /* item-kNN for similar items; NULL without one */
     tl_content_t *content;   /* alike by category, brand and price */
+    tl_offers_t *offers;     /* the catalogue and the lending policy */
+    tl_scorecard_t *card;    /* credit bands; NULL without one */
     int refs;
     int64_t loaded;
 } recref_t;
@@ -67,7 +71,7 @@ typedef struct {
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-#define NROUTES 16
+#define NROUTES 40
 #define NSTATUS 12
 #define NBUCKETS 12
 static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503};
@@ -93,12 +97,11 @@ typedef struct evjob {
 } evjob_t;
 
 struct tl_server {
-    char *dir, *model;
+    char *dir, *model, *policy;
     size_t max_body;
     tl_store_t *st;
     pthread_rwlock_t st_rw;    /* the store: writes exclusive; id lookups shared */
     tl_profiles_t *prof;
-    tl_segtable_t *seg;
     pthread_rwlock_t prof_mu;
     uint64_t applied;          /* log rows applied to the profiles */
     int64_t as_of;
@@ -351,6 +354,8 @@ static void rec_release(tl_server_t *s, recref_t *r) {
         tl_recsvc_free(r->rec);
         tl_model_free(r->knn);
         tl_rec_content_free(r->content);
+        tl_offers_free(r->offers);
+        tl_scorecard_free(r->card);
         free(r);
     }
 }
@@ -394,13 +399,23 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
         if (!rc && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
     }
     if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
+    char card[4300], *policy = NULL;
+    snprintf(card, sizeof card, "%s/models/scorecard.json", s->dir);
+    if (!rc && access(card, R_OK) == 0) rc = tl_scorecard_load(card, &r->card, eb);
+    if (!rc && s->policy && tl_read_file(s->policy, &policy, NULL)) {
+        tl_errbuf_set(eb, "%s: cannot read the lending policy", s->policy);
+        rc = TL_EIO;
+    }
+    if (!rc) {
+        pthread_rwlock_rdlock(&s->prof_mu);
+        rc = tl_offers_policy(st, s->prof, policy, &r->offers, eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    free(policy);
     tl_store_close(st);
     if (rc) {
-        free(r->cache);
-        tl_recsvc_free(r->rec);
-        tl_model_free(r->knn);
-        tl_rec_content_free(r->content);
-        free(r);
+        r->refs = 1;
+        rec_release(s, r);
         return rc;
     }
     r->refs = 1, r->loaded = tl_time_now_ms();
@@ -442,12 +457,13 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     tl_server_t *s = calloc(1, sizeof *s);
     if (!s) return TL_ENOMEM;
     s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
+    s->policy = o->policy ? strdup(o->policy) : NULL;
     s->max_body = o->max_body ? o->max_body : (16u << 20);
     pthread_rwlock_init(&s->st_rw, NULL), pthread_mutex_init(&s->ref_mu, NULL);
     pthread_mutex_init(&s->route_mu, NULL), pthread_mutex_init(&s->ev_mu, NULL);
     pthread_cond_init(&s->ev_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
-    int rc = s->dir && s->model ? 0 : TL_ENOMEM;
+    int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
     /* loaded now, so readers under the shared lock never load one */
     for (int k = 0; !rc && k < TL_D__N; k++)
@@ -458,7 +474,6 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) {
         s->applied = tl_store_event_count(s->st);
         s->as_of = tl_profile_as_of(s->prof);
-        rc = tl_segtable_new(s->prof, s->st, &s->seg);
     }
     if (!rc) rc = load_keys(s, eb);
     if (!rc) rc = load_model(s, eb);
@@ -479,7 +494,6 @@ void tl_server_free(tl_server_t *s) {
         usleep(10000);
     }
     rec_release(s, s->rec);
-    tl_segtable_free(s->seg);
     tl_profile_free(s->prof);
     tl_store_close(s->st);
     free(s->keys);
@@ -487,7 +501,7 @@ void tl_server_free(tl_server_t *s) {
     pthread_mutex_destroy(&s->route_mu), pthread_mutex_destroy(&s->ev_mu);
     pthread_cond_destroy(&s->ev_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
-    free(s->dir), free(s->model);
+    free(s->dir), free(s->model), free(s->policy);
     free(s);
 }
 
@@ -590,11 +604,6 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     if (!rc) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, &eb);
-        if (!rc) {
-            tl_segtable_free(s->seg);
-            s->seg = NULL;
-            rc = tl_segtable_new(s->prof, s->st, &s->seg);
-        }
         pthread_rwlock_unlock(&s->prof_mu);
     }
     pthread_rwlock_unlock(&s->st_rw);
@@ -952,6 +961,46 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
     send_json(rs, 200, j);
 }
 
+/* A user's financial offers, from the profile and records as they are now. */
+static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
+    char v[64], scene[64], cat[128];
+    long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 3;
+    tl_offer_scene_t ctx = {query_get(q, "category", cat, sizeof cat), NAN};
+    const char *sn = query_get(q, "scene", scene, sizeof scene) ? scene : "home";
+    int explain = query_get(q, "explain", v, sizeof v) && strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+    char *end = NULL;
+    if (query_get(q, "amount", v, sizeof v)) ctx.amount = strtod(v, &end);
+    if (n < 1 || n > 100 || (end && (*end || !(ctx.amount >= 0)))) {
+        fail(rs, 400, "bad_parameter", n < 1 || n > 100 ? "n must be from 1 to 100" : "amount must be a number of at least 0");
+        return;
+    }
+    uint32_t u = user_index(s, id);
+    if (u == TL_NONE) {
+        fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    recref_t *r = rec_acquire(s);
+    tl_offer_t *f = r ? calloc(tl_offers_nproducts(r->offers) + 1, sizeof *f) : NULL;
+    uint32_t total = 0;
+    tl_errbuf_t eb = {{0}};
+    int rc = f ? 0 : TL_ENOMEM;
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->st_rw);
+        pthread_rwlock_rdlock(&s->prof_mu);
+        rc = tl_offers_user(r->offers, s->st, s->prof, r->card, u, sn, &ctx, f, &total, &eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+        pthread_rwlock_unlock(&s->st_rw);
+    }
+    if (rc) {
+        fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    } else {
+        tl_offers_log_blocked(s->dir, id, f, total);
+        send_json(rs, 200, tl_offers_json(id, sn, f, total, (uint32_t)n, explain));
+    }
+    free(f);
+    rec_release(s, r);
+}
+
 typedef struct {
     cJSON *arr;
 } seglist_t;
@@ -982,15 +1031,23 @@ static void get_segments(tl_server_t *s, tl_http_response_t *rs) {
     send_json(rs, 200, j);
 }
 
-/* The members of a condition over the current profiles. */
+/* The members of a condition over the current profiles. count() scans the
+ * event log, which only one thread may do at a time: such an expression
+ * takes the store. */
 static int eval_segment(tl_server_t *s, const char *expr, uint8_t **mask, uint32_t *size,
                         tl_http_response_t *rs) {
+    int scans = strstr(expr, "count") != NULL;
+    if (scans) pthread_rwlock_wrlock(&s->st_rw); /* the store before the profiles, as everywhere */
     pthread_rwlock_rdlock(&s->prof_mu);
     uint32_t n = tl_profile_nusers(s->prof);
     *mask = malloc(n + 1);
+    tl_segtable_t *t = NULL;
     tl_expr_err_t err;
-    int rc = *mask ? tl_segment_eval(s->seg, expr, *mask, size, &err) : TL_ENOMEM;
+    int rc = *mask ? tl_segtable_new(s->prof, scans ? s->st : NULL, &t) : TL_ENOMEM;
+    if (!rc) rc = tl_segment_eval(t, expr, *mask, size, &err);
+    tl_segtable_free(t);
     pthread_rwlock_unlock(&s->prof_mu);
+    if (scans) pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         char msg[1024];
         if (rc == TL_EBADINPUT) tl_expr_format_error(expr, &err, msg, sizeof msg);
@@ -1229,6 +1286,120 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
     send_json(rs, 200, o);
 }
 
+/* ---- campaigns ----------------------------------------------------------------------------- */
+
+static void post_campaign(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    char v[16];
+    int replace = query_get(rq->query, "replace", v, sizeof v) && strcmp(v, "true") == 0;
+    char *def = malloc(rq->body_len + 1);
+    if (!def) {
+        fail(rs, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(def, rq->body, rq->body_len);
+    def[rq->body_len] = 0;
+    tl_campaign_t c;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_campaign_create(s->st, def, replace, &c, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    free(def);
+    if (rc) {
+        fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_EEXIST ? 409 : 500,
+             rc == TL_EBADINPUT ? "bad_definition" : rc == TL_EEXIST ? "exists" : "store", "%s%s", eb.msg,
+             rc == TL_EEXIST ? " (send ?replace=true to replace it)" : "");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", c.id);
+    cJSON_AddStringToObject(o, "status", "active");
+    tl_campaign_fini(&c);
+    send_json(rs, replace ? 200 : 201, o);
+}
+
+static int get_campaign(tl_server_t *s, const char *id, tl_campaign_t *c, tl_http_response_t *rs) {
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_campaign_get(s->st, id, c, &eb);
+    if (rc) fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+    return rc;
+}
+
+/* A run now (or at "at"), over the profiles as they are, with the loaded
+ * recommender when the campaign uses it. */
+static void run_campaign(tl_server_t *s, const char *id, const tl_http_request_t *rq, tl_http_response_t *rs) {
+    tl_run_env_t env = {.dir = s->dir, .at = tl_time_now_ms(), .rec_name = s->model};
+    if (rq->body_len) {
+        const char *end = NULL;
+        cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *m;
+        if (!cJSON_IsObject(j)) {
+            fail(rs, 400, "bad_json", "the body is not a JSON object such as {\"dry_run\":true} (near byte %ld)",
+                 end ? (long)(end - rq->body) : 0L);
+            cJSON_Delete(j);
+            return;
+        }
+        cJSON_ArrayForEach(m, j) {
+            int ok = strcmp(m->string, "dry_run") == 0 ? cJSON_IsBool(m)
+                     : strcmp(m->string, "at") == 0   ? cJSON_IsString(m) && !tl_time_parse(m->valuestring, strlen(m->valuestring), &env.at)
+                                                      : -1;
+            if (ok != 1) {
+                fail(rs, 400, ok ? "unknown_field" : "bad_type", ok ? "unknown field \"%s\" (a run takes at and dry_run)"
+                                                                    : "\"%s\": dry_run is true or false, at a time", m->string);
+                cJSON_Delete(j);
+                return;
+            }
+        }
+        env.dry_run = cJSON_IsTrue(cJSON_GetObjectItem(j, "dry_run"));
+        cJSON_Delete(j);
+    }
+    recref_t *r = rec_acquire(s);
+    env.rec = r ? r->rec : NULL;
+    tl_campaign_t c;
+    tl_run_result_t res;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = get_campaign(s, id, &c, rs);
+    if (!rc) {
+        pthread_rwlock_rdlock(&s->prof_mu);
+        env.p = s->prof;
+        rc = tl_campaign_run_env(s->st, &c, &env, &res, &eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+        if (rc) fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_ENOENT ? 409 : 500,
+                     rc == TL_EBADINPUT ? "bad_audience" : rc == TL_ENOENT ? "not_ready" : "internal", "%s", eb.msg);
+        else send_json(rs, 200, tl_run_result_json(&c, &res));
+        tl_campaign_fini(&c);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    rec_release(s, r);
+}
+
+static void get_report(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
+    char v[32];
+    tl_report_opts_t o = {.conf = 0.95};
+    if (query_get(q, "correction", v, sizeof v)) {
+        if (strcmp(v, "bh") != 0 && strcmp(v, "holm") != 0) {
+            fail(rs, 400, "bad_parameter", "correction is holm (the default) or bh");
+            return;
+        }
+        o.correction = strcmp(v, "bh") == 0;
+    }
+    tl_campaign_t c;
+    tl_campaign_report_t r;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = get_campaign(s, id, &c, rs);
+    if (!rc) {
+        int rrc = tl_campaign_report(s->st, &c, &o, &r, &eb);
+        if (rrc) {
+            fail(rs, 500, "internal", "%s", eb.msg);
+        } else {
+            send_json(rs, 200, tl_campaign_report_json(&c, &r));
+            tl_campaign_report_fini(&r);
+        }
+        tl_campaign_fini(&c);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+}
+
 /* ---- keys through the API (the store is this process's while it serves) ------------------ */
 
 static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
@@ -1307,6 +1478,10 @@ static const route_t ROUTES[] = {
     {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE},
     {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE},
     {"GET", "/v1/openapi.json", 0},
+    {"GET", "/v1/users/{}/offers", ROLE_ANY},
+    {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST},
+    {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN},
+    {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST},
 };
 #define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
 
@@ -1384,6 +1559,10 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
         tl_buf_append(&rs->body, tl_openapi_json, strlen(tl_openapi_json));
         break;
     case 11: delete_key(s, args[0], rs); break;
+    case 16: get_offers(s, args[0], rq->query, rs); break;
+    case 17: post_campaign(s, rq, rs); break;
+    case 18: run_campaign(s, args[0], rq, rs); break;
+    case 19: get_report(s, args[0], rq->query, rs); break;
     case 9: {
         tl_errbuf_t eb = {{0}};
         int rc = tl_server_reload(s, &eb);

@@ -20,6 +20,7 @@ typedef struct {
     const char *data_dir;
     const char *model;        /* recommender name under DATA/models (default ials) */
     size_t max_body;          /* bytes; default 16 MiB */
+    const char *policy;       /* the lending policy file (NULL: the built-in one) */
 } tl_server_opts_t;
 
 /* Opens the store, builds the profiles, loads the API keys and the model
