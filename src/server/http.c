@@ -32,6 +32,16 @@ static double since(const struct timespec *t0) {
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Appends key=value (or key) of one query argument to the query being rebuilt. */
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    tl_buf_t *q = cls;
+    (void)kind;
+    if (q->len) tl_buf_append(q, "&", 1);
+    tl_buf_append(q, key, strlen(key));
+    if (value) tl_buf_append(q, "=", 1), tl_buf_append(q, value, strlen(value));
+    return MHD_YES;
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     tl_http_t *h = cls;
@@ -55,19 +65,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!key && auth && strncmp(auth, "Bearer ", 7) == 0) key = auth + 7;
     /* libmicrohttpd parses the query into values, left encoded (unescape
-     * below): put the ones the routes read back together */
-    char query[2048] = "";
-    const char *keys[] = {"n", "category", "exclude", "cursor"};
-    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-        const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[k]);
-        if (v) snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "", keys[k], v);
-    }
-    tl_http_request_t rq = {.method = method, .path = url, .query = query, .api_key = key,
+     * below): put them back together for the handlers */
+    tl_buf_t query;
+    tl_buf_init(&query);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &query);
+    tl_buf_append(&query, "", 1);
+    tl_http_request_t rq = {.method = method, .path = url, .query = query.data, .api_key = key,
                             .body = r->body.data ? r->body.data : "",
                             .body_len = r->too_big ? SIZE_MAX : r->body.len};
     tl_http_response_t rs = {.status = 500};
     tl_buf_init(&rs.body);
     tl_server_handle(h->s, &rq, &rs);
+    tl_buf_fini(&query);
     struct MHD_Response *resp = MHD_create_response_from_buffer(rs.body.len, rs.body.data ? rs.body.data : (char *)"",
                                                                 MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ok = MHD_NO;

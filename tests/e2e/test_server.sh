@@ -5,7 +5,8 @@
 # with its reason, duplicates counted) and seen by the next profile read,
 # masked personal data and the audit log, recommendations, segments with
 # paging, metrics, reload on SIGHUP, and SIGTERM letting a request in
-# flight finish before exiting 0.
+# flight finish before exiting 0; offers that follow a consent change at
+# once; campaigns created, run over the live profiles and reported.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 W=$TMP/world
@@ -13,6 +14,8 @@ D=$TMP/d
 "$TAILOR" gen --users 3000 --items 300 --days 30 --seed 4 --dirty 0 --out "$W" >/dev/null
 "$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
 "$TAILOR" --data "$D" train --model ials >/dev/null
+"$TAILOR" --data "$D" profile build >/dev/null
+"$TAILOR" --data "$D" score train --users >/dev/null
 SVC=$("$TAILOR" --data "$D" apikey create --role service --name shop 2>/dev/null)
 ANA=$("$TAILOR" --data "$D" apikey create --role analyst 2>/dev/null)
 ADM=$("$TAILOR" --data "$D" apikey create --role admin 2>/dev/null)
@@ -135,6 +138,74 @@ names = {p: re.sub(r"\{[^}]*\}", "{}", p) for p in paths}
 for m, r in routes:
     hit = [p for p, n in names.items() if n == r]
     assert hit and m.lower() in paths[hit[0]], (m, r)
+PY
+
+# offers: a user with a credit offer loses it the moment the consent is withdrawn
+check_cmd "offers for a user with credit offers" python3 - "$U" "$SVC" "$TMP/offer_user" <<'PY'
+import json, sys, urllib.request
+url, key, out = sys.argv[1:4]
+credit = ("instalment", "credit_line", "credit_card")
+for i in range(1, 400):
+    u = "u%06d" % i
+    r = urllib.request.Request(url + "/v1/users/%s/offers?n=20" % u, headers={"Authorization": "Bearer " + key})
+    d = json.load(urllib.request.urlopen(r))
+    assert d["user"] == u and d["scene"] == "home"
+    if any(o["kind"] in credit for o in d["offers"]):
+        open(out, "w").write(u)
+        break
+else:
+    raise SystemExit("nobody has a credit offer")
+PY
+ou=$(cat "$TMP/offer_user")
+check "consent to credit offers withdrawn" "$(req PUT "/v1/users/$ou/consents/credit_offers" "$SVC" '{"granted":false}')" 200
+: >"$D/offers.log"
+check "offers right after" "$(req GET "/v1/users/$ou/offers?n=20&explain=true" "$SVC")" 200
+check_cmd "... no credit any more, each block naming the consent" python3 - "$TMP/body" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+credit = ("instalment", "credit_line", "credit_card")
+assert not [o for o in d["offers"] if o["kind"] in credit], d["offers"]
+blocked = [o for o in d["not_offered"] if "blocked_by" in o]
+assert blocked and all("no consent to credit offers" in o["blocked_by"] for o in blocked), blocked
+PY
+check "... and each block is in offers.log" "$(grep -c "\"user\":\"$ou\"" "$D/offers.log")" "$(python3 -c 'import json,sys; print(sum("blocked_by" in o for o in json.load(open(sys.argv[1]))["not_offered"]))' "$TMP/body")"
+check "offers in a purchase scene" "$(req GET "/v1/users/u000001/offers?scene=purchase&category=electronics&amount=4000" "$SVC")" 200
+check "offers with a bad amount: 400" "$(req GET "/v1/users/u000001/offers?amount=lots" "$SVC")" 400
+check "offers of an unknown user: 404" "$(req GET /v1/users/nobody/offers "$SVC")" 404
+
+# campaigns: created, run over the live profiles with the loaded model, reported
+check "a campaign with a bad field: 400" "$(req POST /v1/campaigns "$ANA" '{"id":"x","channels":["push"],"holdot":10}')" 400
+check "... naming it" "$(jget message <"$TMP/body" | grep -c holdot)" 1
+CAMP='{"id":"api-recs","audience":"buyers","channels":["push"],"content":{"type":"recommendations","n":3},"holdout":10}'
+check "a campaign" "$(req POST /v1/campaigns "$ANA" "$CAMP")" 201
+check "... again: 409" "$(req POST /v1/campaigns "$ANA" "$CAMP")" 409
+check "... replaced" "$(req POST '/v1/campaigns?replace=true' "$ANA" "$CAMP")" 200
+check "an analyst may not run it" "$(req POST /v1/campaigns/api-recs/run "$ANA")" 403
+check "a dry run" "$(req POST /v1/campaigns/api-recs/run "$ADM" '{"dry_run":true}')" 200
+check_cmd "... decides every member of the segment once" python3 - "$TMP/body" "$U" "$ANA" <<'PY'
+import json, sys, urllib.request
+d = json.load(open(sys.argv[1]))
+r = urllib.request.Request(sys.argv[2] + "/v1/segments/buyers", headers={"Authorization": "Bearer " + sys.argv[3]})
+size = json.load(urllib.request.urlopen(r))["size"]
+assert d["audience"] == size == sum(d["decisions"].values()) and size > 0, (d, size)
+PY
+check "... writing nothing" "$(wc -l <"$D/outbox/push.jsonl" 2>/dev/null || echo 0)" 0
+check "a run" "$(req POST /v1/campaigns/api-recs/run "$ADM" '{"at":"2025-12-01T10:00:00+08:00"}')" 200
+sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["decisions"]["sent"])' "$TMP/body")
+check_cmd "... whose deliveries carry the loaded model's recommendations" python3 - "$D/outbox/push.jsonl" "$sent" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"api-recs"' in l]
+assert len(rows) == int(sys.argv[2]) > 0, (len(rows), sys.argv[2])
+assert all(r["content"]["type"] == "recommendations" and len(r["content"]["items"]) == 3 for r in rows), rows[0]
+PY
+check "a run with an unknown field: 400" "$(req POST /v1/campaigns/api-recs/run "$ADM" '{"when":"now"}')" 400
+check "a run of an unknown campaign: 404" "$(req POST /v1/campaigns/nope/run "$ADM")" 404
+check "its report" "$(req GET /v1/campaigns/api-recs/report "$ANA")" 200
+check_cmd "... with the hold-out and the sends" python3 - "$TMP/body" "$sent" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["campaign"] == "api-recs" and d["decisions"]["sent"] == int(sys.argv[2]), d["decisions"]
+assert {g["group"] for g in d["groups"]} >= {"holdout"}, d["groups"]
 PY
 
 check "metrics" "$(req GET /metrics "")" 200

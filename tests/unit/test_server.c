@@ -1,5 +1,6 @@
 /* Unit tests of src/server's handlers in process (no sockets): keys and
- * roles, events in and the profile that follows, JSON errors, segments. */
+ * roles, events in and the profile that follows, JSON errors, segments
+ * (count() among them), offers, a campaign created and run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,10 +29,11 @@ static void test_handlers(void **state) {
     (void)state;
     tl_store_t *st;
     tl_errbuf_t eb;
-    char svc[48], ana[48], id[16], out[65536];
+    char svc[48], ana[48], adm[48], id[16], out[65536];
     assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "service", "t", svc, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "analyst", "t", ana, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "owner", "t", ana + 0, id, &eb) == 0, 0);
     tl_store_close(st);
     tl_server_t *s;
@@ -62,6 +64,21 @@ static void test_handlers(void **state) {
     assert_non_null(strstr(out, "\"size\":1"));
     assert_int_equal(call(s, "GET", "/v1/segments/b/members", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"members\":[\"u1\"]"));
+    /* count() reads the event log */
+    assert_int_equal(call(s, "POST", "/v1/segments", NULL, ana,
+                          "{\"name\":\"v\",\"expression\":\"count(view, 30d) >= 1\"}", out, sizeof out), 201);
+    assert_non_null(strstr(out, "\"size\":1"));
+    /* no catalogue: nothing to offer */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "scene=purchase", svc, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"scene\":\"purchase\",\"offers\":[]") || strstr(out, "\"offers\":[]"));
+    const char *camp = "{\"id\":\"c\",\"audience\":\"orders >= 1\",\"channels\":[\"push\"],"
+                       "\"content\":{\"type\":\"coupon\",\"code\":\"X\"}}";
+    assert_int_equal(call(s, "POST", "/v1/campaigns", NULL, ana, camp, out, sizeof out), 201);
+    assert_int_equal(call(s, "POST", "/v1/campaigns/c/run", NULL, ana, NULL, out, sizeof out), 403);
+    assert_int_equal(call(s, "POST", "/v1/campaigns/c/run", NULL, adm, "{\"dry_run\":true}", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"audience\":1,"));
+    assert_int_equal(call(s, "GET", "/v1/campaigns/c/report", "correction=bh", ana, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/campaigns/nope/report", NULL, ana, NULL, out, sizeof out), 404);
     char big[5000];
     memset(big, ' ', sizeof big - 1), big[sizeof big - 1] = 0;
     assert_int_equal(call(s, "POST", "/v1/events", NULL, svc, big, out, sizeof out), 413);
