@@ -21,6 +21,7 @@
 #include "server/server.h"
 #include "core/core.h"
 #include "finance/finance.h"
+#include "privacy/privacy.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
@@ -3033,6 +3034,55 @@ static int cmd_offers(int argc, char **argv) {
     return rc ? fail_err("offers", rc, &eb) : EXIT_OK;
 }
 
+/* ---- subject access ------------------------------------------------------------------- */
+
+static const optspec_t EXPORT_USER_OPTS[] = {{"out", 1, "write to FILE (created 0600) instead of standard output"},
+                                             {NULL, 0, NULL}};
+
+static int cmd_export_user(int argc, char **argv) {
+    const command_t *c = command_named("export-user");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give one USER");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    cJSON *j = NULL;
+    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
+        rc = TL_ENOENT;
+    }
+    if (!rc) rc = tl_subject_export(st, NULL, u, &j, &eb);
+    /* the export is a read of personal data: on the record */
+    if (!rc) rc = tl_store_begin(st, &eb);
+    if (!rc) {
+        rc = tl_store_exec(st, &eb, "INSERT INTO audit(at, who, what, target) VALUES (?1, 'cli', 'export data', ?2)",
+                           "it", (int64_t)tl_time_now_ms(), a.pos[0]);
+        if (!rc) rc = tl_store_commit(st, &eb);
+        else tl_store_rollback(st);
+    }
+    tl_store_close(st);
+    const char *out = opt(c, &a, "out");
+    if (!rc && out) {
+        char *txt = cJSON_Print(j);
+        int fd = txt ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+        size_t len = txt ? strlen(txt) : 0;
+        if (fd < 0 || write(fd, txt, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+            tl_errbuf_set(&eb, "cannot write %s", out);
+            rc = TL_EIO;
+        }
+        if (fd >= 0 && close(fd)) rc = TL_EIO;
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    } else if (!rc) {
+        print_json(j);
+    }
+    return rc ? fail_err("export-user", rc, &eb) : EXIT_OK;
+}
+
 static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
     tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
@@ -3200,6 +3250,12 @@ static const command_t COMMANDS[] = {
     {"demo", "demo [--serve] [options]", "The whole loop on a generated world: import (twice), "
      "check, profiles, segments, recommendations, scorecard, offers, two campaigns answered by "
      "the ground truth and their reports; with --serve, then the HTTP API.", DEMO_OPTS, cmd_demo},
+    {"export-user", "export-user USER [--out FILE]",
+     "Everything held about one user, for a subject access request: personal fields in clear, "
+     "attributes, credit record, consents and their history, do-not-contact entries, feedback, "
+     "every event, the profile, the segments the user is in, every campaign decision and the "
+     "reads of the user's data (the export itself is added to them).", EXPORT_USER_OPTS,
+     cmd_export_user},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
 };
 

@@ -17,6 +17,7 @@
  */
 #include "profile.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1453,4 +1454,17 @@ double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bi
             cnt[w][bin]++;
         }
     return tl_psi_counts(ca, cb, (uint32_t)ne + 2);
+}
+
+cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user) {
+    cJSON *f = cJSON_CreateObject();
+    char cell[512];
+    for (int col = 0; user < tl_profile_nusers(p) && col < tl_profile_ncols(p); col++) {
+        const char *name = tl_profile_col_name(p, col);
+        tl_profile_cell(p, col, user, cell, sizeof cell);
+        if (!cell[0]) cJSON_AddNullToObject(f, name);
+        else if (tl_profile_col_type(p, col) == TL_COL_CAT) cJSON_AddStringToObject(f, name, cell);
+        else cJSON_AddNumberToObject(f, name, atof(cell));
+    }
+    return f;
 }

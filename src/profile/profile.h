@@ -89,4 +89,9 @@ uint32_t tl_profile_cat_code(const tl_profiles_t *p, int col, const char *label)
  * categories as their label, unknown as an empty string). */
 void tl_profile_cell(const tl_profiles_t *p, int col, uint32_t user, char *out, size_t cap);
 
+/* One user's features as a JSON object: numbers, labels, null when
+ * unknown (an empty object for a user the profiles do not have). */
+struct cJSON;
+struct cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user);
+
 #endif

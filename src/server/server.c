@@ -29,6 +29,7 @@
 #include "experiment/experiment.h"
 #include "finance/finance.h"
 #include "ingest/ingest.h"
+#include "privacy/privacy.h"
 #include "profile/profile.h"
 #include "rec/rec.h"
 #include "segment/segment.h"
@@ -784,18 +785,10 @@ static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http
     sodium_memzero(pii.data, pii.cap);
     tl_buf_fini(&pii), tl_buf_fini(&masked);
     pthread_rwlock_rdlock(&s->prof_mu);
-    char asof[32], cell[512];
+    char asof[32];
     tl_time_format(s->as_of, asof);
     cJSON_AddStringToObject(j, "as_of", asof);
-    cJSON *feat = cJSON_AddObjectToObject(j, "features");
-    if (u < tl_profile_nusers(s->prof))
-        for (int col = 0; col < tl_profile_ncols(s->prof); col++) {
-            const char *name = tl_profile_col_name(s->prof, col);
-            tl_profile_cell(s->prof, col, u, cell, sizeof cell);
-            if (!cell[0]) cJSON_AddNullToObject(feat, name);
-            else if (tl_profile_col_type(s->prof, col) == TL_COL_CAT) cJSON_AddStringToObject(feat, name, cell);
-            else cJSON_AddNumberToObject(feat, name, atof(cell));
-        }
+    cJSON_AddItemToObject(j, "features", tl_profile_user_json(s->prof, u));
     pthread_rwlock_unlock(&s->prof_mu);
     if (rc) {
         cJSON_Delete(j);
@@ -803,6 +796,29 @@ static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http
         return;
     }
     audit(s, who, "read profile", id);
+    send_json(rs, 200, j);
+}
+
+/* Subject access: everything held about the user, personal fields in
+ * clear (admin only), the read audited. */
+static void get_user_data(tl_server_t *s, const char *id, const char *who, tl_http_response_t *rs) {
+    uint32_t u = user_index(s, id);
+    if (u == TL_NONE) {
+        fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    cJSON *j = NULL;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    pthread_rwlock_rdlock(&s->prof_mu);
+    int rc = tl_subject_export(s->st, s->prof, u, &j, &eb);
+    pthread_rwlock_unlock(&s->prof_mu);
+    pthread_rwlock_unlock(&s->st_rw);
+    if (rc) {
+        fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    audit(s, who, "export data", id);
     send_json(rs, 200, j);
 }
 
@@ -1482,6 +1498,7 @@ static const route_t ROUTES[] = {
     {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST},
     {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN},
     {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST},
+    {"GET", "/v1/users/{}/data", ROLE_ADMIN},
 };
 #define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
 
@@ -1563,6 +1580,7 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     case 17: post_campaign(s, rq, rs); break;
     case 18: run_campaign(s, args[0], rq, rs); break;
     case 19: get_report(s, args[0], rq->query, rs); break;
+    case 20: get_user_data(s, args[0], who, rs); break;
     case 9: {
         tl_errbuf_t eb = {{0}};
         int rc = tl_server_reload(s, &eb);

@@ -6,7 +6,8 @@
 # masked personal data and the audit log, recommendations, segments with
 # paging, metrics, reload on SIGHUP, and SIGTERM letting a request in
 # flight finish before exiting 0; offers that follow a consent change at
-# once; campaigns created, run over the live profiles and reported.
+# once; campaigns created, run over the live profiles and reported;
+# subject access.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 W=$TMP/world
@@ -127,6 +128,21 @@ check "feedback with an unknown field: 400" "$(req POST /v1/feedback "$SVC" '{"u
 check "a consent" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":false,"at":"2025-11-30T09:00:00Z"}')" 200
 check "... of an unknown user: 404" "$(req PUT /v1/users/nobody/consents/marketing_sms "$SVC" '{"granted":true}')" 404
 check "... with a wrong type: 400" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":"yes"}')" 400
+check "subject access is for admins" "$(req GET /v1/users/u000007/data "$ANA")" 403
+check "everything held about a user" "$(req GET /v1/users/u000007/data "$ADM")" 200
+check_cmd "... personal fields in clear, the consent just given, every event, the profile reads" python3 - "$TMP/body" "$W/users.csv" "$W/events.csv" <<'PY'
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+u = next(r for r in csv.DictReader(open(sys.argv[2])) if r["user"] == "u000007")
+assert d["user"] == "u000007" and d["personal"]["phone"] == u["phone"] and d["personal"]["email"] == u["email"], d["personal"]
+assert d["attributes"]["city"] == u["city"], d["attributes"]
+assert {"purpose": "marketing_sms", "granted": False, "at": "2025-11-30T09:00:00Z"} in d["consents"], d["consents"]
+ids = {r["event_id"] for r in csv.DictReader(open(sys.argv[3])) if r["user"] == "u000007"}
+assert len(d["events"]) == len(ids) > 0, (len(d["events"]), len(ids))
+assert d["profile"]["events"] == len(ids), d["profile"]
+assert "buyers" in d["segments"] or d["profile"]["orders"] == 0, d["segments"]
+PY
+check "... and the export is in the audit log" "$(sqlite3 "$D/tailor.db" "select count(*) from audit where what = 'export data' and target = 'u000007'")" 1
 check "the OpenAPI document" "$(req GET /v1/openapi.json "")" 200
 check_cmd "... describes every route the server has" python3 - "$TMP/body" "$SRC/src/server/server.c" <<'PY'
 import json, re, sys
