@@ -212,6 +212,17 @@ typedef struct {
 typedef enum { TL_SCENE_CART, TL_SCENE_PURCHASE } tl_scene_t;
 int tl_rec_scene_items(tl_store_t *st, uint32_t user, tl_scene_t scene, uint32_t max,
                        uint32_t *items, uint32_t *n, tl_errbuf_t *eb);
+/* The same kept up to date for every user (only == TL_NONE) or one, from
+ * the events as they come: add each event (others than carts and
+ * purchases are passed over), or scan the whole log. Readers and the
+ * writer need a lock between them. */
+typedef struct tl_scenes tl_scenes_t;
+int tl_scenes_new(uint32_t only, tl_scenes_t **out);
+void tl_scenes_free(tl_scenes_t *s);
+int tl_scenes_add(tl_scenes_t *s, uint32_t user, uint32_t item, uint8_t type, int64_t ts);
+int tl_scenes_scan(tl_scenes_t *s, tl_store_t *st, tl_errbuf_t *eb);
+uint32_t tl_scenes_items(const tl_scenes_t *s, uint32_t user, tl_scene_t scene, uint32_t max,
+                         uint32_t *items);
 
 /* Fills out (n entries at most) and returns how many. pop is a popularity
  * model over the same items (for cold start and the tail rules; NULL: none). */

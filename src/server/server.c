@@ -49,12 +49,23 @@ typedef struct {
     float score[CACHE_N];
 } topcache_t;
 
+/* A recommender with every user's top list as computed. */
 typedef struct {
+    char name[64];
     tl_recsvc_t *rec;        /* NULL without a model */
     topcache_t *cache;       /* per user of the model's interactions */
     uint32_t ncache;
-    atomic_int stop;         /* the filler thread should stop: a newer model is in */
     atomic_uint cached;      /* users whose list is kept */
+} msvc_t;
+
+#define MAX_MODELS 8
+
+typedef struct {
+    msvc_t def;              /* the model served by default */
+    msvc_t *other[MAX_MODELS]; /* asked for by name (?model=), loaded at the first ask */
+    atomic_int nother;
+    pthread_mutex_t other_mu;
+    atomic_int stop;         /* the filler thread should stop: a newer model is in */
     pthread_t filler;
     tl_model_t *knn;         /* item-kNN for similar items; NULL without one */
     tl_content_t *content;   /* alike by category, brand and price */
@@ -103,7 +114,8 @@ struct tl_server {
     tl_store_t *st;
     pthread_rwlock_t st_rw;    /* the store: writes exclusive; id lookups shared */
     tl_profiles_t *prof;
-    pthread_rwlock_t prof_mu;
+    tl_scenes_t *scenes;       /* every user's cart and last order, for scenes */
+    pthread_rwlock_t prof_mu;   /* the profiles and the scenes */
     uint64_t applied;          /* log rows applied to the profiles */
     int64_t as_of;
     pthread_mutex_t ref_mu;
@@ -188,8 +200,8 @@ static void metrics(tl_server_t *s, tl_http_response_t *rs) {
                   (unsigned long long)atomic_load(&s->events_bad),
                   (unsigned long long)atomic_load(&s->events_dup));
     pthread_mutex_lock(&s->ref_mu);
-    int64_t loaded = s->rec && s->rec->rec ? s->rec->loaded : 0;
-    unsigned cached = s->rec ? atomic_load(&s->rec->cached) : 0, users = s->rec ? s->rec->ncache : 0;
+    int64_t loaded = s->rec && s->rec->def.rec ? s->rec->loaded : 0;
+    unsigned cached = s->rec ? atomic_load(&s->rec->def.cached) : 0, users = s->rec ? s->rec->def.ncache : 0;
     pthread_mutex_unlock(&s->ref_mu);
     tl_buf_printf(b, "# HELP tailor_model_loaded_seconds When the recommender in use was loaded (0: none).\n"
                      "# TYPE tailor_model_loaded_seconds gauge\ntailor_model_loaded_seconds{model=\"%s\"} %lld\n"
@@ -351,8 +363,14 @@ static void rec_release(tl_server_t *s, recref_t *r) {
     int last = --r->refs == 0;
     pthread_mutex_unlock(&s->ref_mu);
     if (last) {
-        free(r->cache);
-        tl_recsvc_free(r->rec);
+        free(r->def.cache);
+        tl_recsvc_free(r->def.rec);
+        for (int k = 0; k < atomic_load(&r->nother); k++) {
+            free(r->other[k]->cache);
+            tl_recsvc_free(r->other[k]->rec);
+            free(r->other[k]);
+        }
+        pthread_mutex_destroy(&r->other_mu);
         tl_model_free(r->knn);
         tl_rec_content_free(r->content);
         tl_offers_free(r->offers);
@@ -361,7 +379,7 @@ static void rec_release(tl_server_t *s, recref_t *r) {
     }
 }
 
-static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out);
+static uint32_t top_items(msvc_t *m, uint32_t u, uint32_t n, tl_served_t *out);
 
 typedef struct {
     tl_server_t *s;
@@ -373,7 +391,7 @@ typedef struct {
 static void *fill_cache(void *arg) {
     filljob_t *j = arg;
     tl_served_t out[CACHE_N];
-    for (uint32_t u = 0; u < j->r->ncache && !atomic_load(&j->r->stop); u++) top_items(j->r, u, CACHE_N, out);
+    for (uint32_t u = 0; u < j->r->def.ncache && !atomic_load(&j->r->stop); u++) top_items(&j->r->def, u, CACHE_N, out);
     rec_release(j->s, j->r);
     free(j);
     return NULL;
@@ -385,15 +403,17 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     snprintf(knn, sizeof knn, "%s/models/knn.tlm", s->dir);
     recref_t *r = calloc(1, sizeof *r);
     if (!r) return TL_ENOMEM;
+    pthread_mutex_init(&r->other_mu, NULL);
+    snprintf(r->def.name, sizeof r->def.name, "%s", s->model);
     /* a second connection: loading reads the log without holding the server's store */
     tl_store_t *st = NULL;
     int rc = tl_store_open(s->dir, TL_STORE_READONLY, &st, eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
     if (!rc && !items) rc = TL_ENOMEM;
-    if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->rec, eb);
-    if (!rc && r->rec && r->rec->x.nusers) {
-        r->ncache = r->rec->x.nusers;
-        if (!(r->cache = calloc(r->ncache, sizeof *r->cache))) rc = TL_ENOMEM;
+    if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->def.rec, eb);
+    if (!rc && r->def.rec && r->def.rec->x.nusers) {
+        r->def.ncache = r->def.rec->x.nusers;
+        if (!(r->def.cache = calloc(r->def.ncache, sizeof *r->def.cache))) rc = TL_ENOMEM;
     }
     if (!rc && access(knn, R_OK) == 0) {
         rc = tl_model_load(knn, &r->knn, eb);
@@ -423,7 +443,7 @@ static int load_model(tl_server_t *s, tl_errbuf_t *eb) {
     pthread_mutex_lock(&s->ref_mu);
     recref_t *old = s->rec;
     s->rec = r;
-    filljob_t *j = r->cache ? malloc(sizeof *j) : NULL;
+    filljob_t *j = r->def.cache ? malloc(sizeof *j) : NULL;
     if (j) r->refs++, j->s = s, j->r = r; /* the filler's reference */
     pthread_mutex_unlock(&s->ref_mu);
     if (j) {
@@ -475,7 +495,9 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) {
         s->applied = tl_store_event_count(s->st);
         s->as_of = tl_profile_as_of(s->prof);
+        rc = tl_scenes_new(TL_NONE, &s->scenes);
     }
+    if (!rc) rc = tl_scenes_scan(s->scenes, s->st, eb);
     if (!rc) rc = load_keys(s, eb);
     if (!rc) rc = load_model(s, eb);
     if (rc) tl_server_free(s);
@@ -496,6 +518,7 @@ void tl_server_free(tl_server_t *s) {
     }
     rec_release(s, s->rec);
     tl_profile_free(s->prof);
+    tl_scenes_free(s->scenes);
     tl_store_close(s->st);
     free(s->keys);
     pthread_rwlock_destroy(&s->st_rw), pthread_mutex_destroy(&s->ref_mu);
@@ -656,6 +679,7 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     if (!rc) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
     for (size_t i = 0; !rc && i < x.n; i++) {
         rc = tl_profile_apply(s->prof, &x.ev[i]);
+        if (!rc) rc = tl_scenes_add(s->scenes, x.ev[i].user, x.ev[i].item, x.ev[i].type, x.ev[i].ts);
         if (x.ev[i].ts > s->as_of) s->as_of = x.ev[i].ts;
     }
     for (size_t i = 0; !rc && i < x.n; i++)
@@ -824,7 +848,7 @@ static void get_user_data(tl_server_t *s, const char *id, const char *who, tl_ht
 
 /* A user's top n: from the cache when it holds them, else served (and,
  * for the first CACHE_N, kept). */
-static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
+static uint32_t top_items(msvc_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
     topcache_t *c = u < r->ncache && n <= CACHE_N ? &r->cache[u] : NULL;
     if (c) {
         unsigned s0 = atomic_load_explicit(&c->seq, memory_order_acquire);
@@ -851,36 +875,96 @@ static uint32_t top_items(recref_t *r, uint32_t u, uint32_t n, tl_served_t *out)
     return k;
 }
 
+/* The recommender of that name: the default one, or another under
+ * DATA/models loaded at the first ask (NULL, with why in eb, when there is
+ * none). Requests that find it loaded take no lock. */
+static msvc_t *rec_model(tl_server_t *s, recref_t *r, const char *name, int *status, tl_errbuf_t *eb) {
+    *status = 404;
+    if (!name || strcmp(name, r->def.name) == 0) {
+        *status = 503;
+        if (!r->def.rec) tl_errbuf_set(eb, "no recommender is loaded (train one: `tailor train --model %s`)", r->def.name);
+        return r->def.rec ? &r->def : NULL;
+    }
+    size_t len = strlen(name);
+    int ok = len > 0 && len < sizeof r->def.name;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
+    if (!ok) {
+        tl_errbuf_set(eb, "model \"%s\": lower-case letters, digits, _ and -", name);
+        *status = 400;
+        return NULL;
+    }
+    for (int k = 0; k < atomic_load(&r->nother); k++)
+        if (strcmp(r->other[k]->name, name) == 0) return r->other[k];
+    pthread_mutex_lock(&r->other_mu);
+    msvc_t *m = NULL;
+    int n = atomic_load(&r->nother);
+    for (int k = 0; k < n && !m; k++)
+        if (strcmp(r->other[k]->name, name) == 0) m = r->other[k];
+    char path[4300];
+    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, name);
+    if (!m && n == MAX_MODELS) {
+        tl_errbuf_set(eb, "at most %d models besides %s are served at once", MAX_MODELS, r->def.name);
+        *status = 503;
+    } else if (!m && access(path, R_OK) != 0) {
+        tl_errbuf_set(eb, "no model \"%s\" (train one: `tailor train --model %s`)", name, name);
+    } else if (!m) {
+        tl_store_t *st = NULL;
+        m = calloc(1, sizeof *m);
+        int rc = m ? tl_store_open(s->dir, TL_STORE_READONLY, &st, eb) : TL_ENOMEM;
+        if (!rc) rc = tl_recsvc_open(st, path, &m->rec, eb);
+        tl_store_close(st);
+        if (!rc && (m->ncache = m->rec->x.nusers) && !(m->cache = calloc(m->ncache, sizeof *m->cache))) rc = TL_ENOMEM;
+        if (rc) {
+            if (m) tl_recsvc_free(m->rec), free(m->cache), free(m);
+            m = NULL;
+            *status = 500;
+        } else {
+            snprintf(m->name, sizeof m->name, "%s", name);
+            r->other[n] = m;
+            atomic_store(&r->nother, n + 1);
+        }
+    }
+    pthread_mutex_unlock(&r->other_mu);
+    return m;
+}
+
 /* The hot path: one shared lock for the ids, the list from the cache, the
- * answer written straight into the buffer. */
+ * answer written straight into the buffer. A filter or a scene serves the
+ * list for this request alone. */
 static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
-    char v[64];
+    char v[64], mname[64], scene[300], cats[512], excl[2048];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
-    if (n < 1 || n > 100) {
-        fail(rs, 400, "bad_parameter", "n must be from 1 to 100");
+    const char *sq = query_get(q, "scene", scene, sizeof scene);
+    if (sq && strcmp(sq, "home") == 0) sq = NULL;
+    if (n < 1 || n > 100 || (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0)) {
+        fail(rs, 400, "bad_parameter", n < 1 || n > 100 ? "n must be from 1 to 100"
+                                                        : "scene is home, cart, purchase or item:ID");
         return;
     }
     recref_t *r = rec_acquire(s);
-    if (!r || !r->rec) {
+    tl_errbuf_t eb = {{0}};
+    int status = 503;
+    msvc_t *m = r ? rec_model(s, r, query_get(q, "model", mname, sizeof mname), &status, &eb) : NULL;
+    if (!m) {
         rec_release(s, r);
-        fail(rs, 503, "no_model", "no recommender is loaded (train one: `tailor train --model %s`)", s->model);
+        fail(rs, status, status == 404 ? "not_found" : status == 400 ? "bad_parameter" : "no_model", "%s",
+             eb.msg[0] ? eb.msg : "no recommender is loaded");
         return;
     }
-    tl_errbuf_t eb;
+    const tl_recsvc_t *rec = m->rec;
     pthread_rwlock_rdlock(&s->st_rw);
     tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
     uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
     tl_served_t sv[100];
-    uint32_t got;
-    char cats[512], excl[2048];
+    uint32_t got = 0;
     const char *cq = query_get(q, "category", cats, sizeof cats), *xq = query_get(q, "exclude", excl, sizeof excl);
-    if (cq || xq) {
-        /* filtered: served for this request, not from the kept lists */
-        const tl_recsvc_t *rec = r->rec;
+    if (cq || xq || sq) {
         tl_serve_opts_t so = rec->so;
         uint32_t ncats = rec->catnames ? tl_dict_count(rec->catnames) : 0, ni = tl_model_nitems(rec->m);
         uint8_t *inc = cq ? calloc(ncats + 1, 1) : NULL, *exi = xq ? calloc(ni + 1, 1) : NULL;
         const char *bad = NULL;
+        int bad_item = 0;
         for (const char *c = cq; inc && *c && !bad;) {
             size_t len = strcspn(c, ",");
             uint32_t code = rec->catnames ? tl_dict_find(rec->catnames, c, len) : TL_NONE;
@@ -894,26 +978,47 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
             if (it < ni) exi[it] = 1;
             c += len + (c[len] == ',');
         }
-        if (bad || (cq && !inc) || (xq && !exi)) {
+        /* the scene: the item on screen, the cart, the order just placed */
+        uint32_t ctx[8], nctx = 0;
+        if (sq && sq[0] == 'i') {
+            ctx[0] = items ? tl_dict_find(items, sq + 5, strlen(sq + 5)) : TL_NONE;
+            bad_item = ctx[0] == TL_NONE;
+            nctx = 1;
+        } else if (sq && u != TL_NONE) {
+            pthread_rwlock_rdlock(&s->prof_mu);
+            nctx = tl_scenes_items(s->scenes, u, sq[0] == 'c' ? TL_SCENE_CART : TL_SCENE_PURCHASE, 8, ctx);
+            pthread_rwlock_unlock(&s->prof_mu);
+        }
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < nctx; i++) /* items newer than the model are not in it */
+            if (ctx[i] < ni) ctx[k++] = ctx[i];
+        so.context = ctx, so.ncontext = k;
+        if (!bad && !bad_item && (!cq || inc) && (!xq || exi)) {
+            so.include_cat = inc, so.exclude_item = exi;
+            got = tl_rec_serve(rec->m, rec->popm, &rec->x, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, &so, sv);
+        }
+        free(inc), free(exi);
+        if (bad || bad_item || (cq && !inc) || (xq && !exi)) {
             pthread_rwlock_unlock(&s->st_rw);
             rec_release(s, r);
-            free(inc), free(exi);
             if (bad) fail(rs, 400, "bad_parameter", "category: no top-level category \"%.*s\"", (int)strcspn(bad, ","), bad);
+            else if (bad_item) fail(rs, 404, "not_found", "scene: no item \"%s\"", sq + 5);
             else fail(rs, 500, "internal", "out of memory");
             return;
         }
-        so.include_cat = inc, so.exclude_item = exi;
-        got = tl_rec_serve(rec->m, rec->popm, &rec->x, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, &so, sv);
-        free(inc), free(exi);
     } else {
-        got = top_items(r, u, (uint32_t)n, sv);
+        got = top_items(m, u, (uint32_t)n, sv);
     }
     tl_buf_t *b = &rs->body;
     tl_buf_clear(b);
     tl_buf_append(b, "{\"user\":", 8);
     tl_buf_json_str(b, id, strlen(id));
     tl_buf_append(b, ",\"model\":", 9);
-    tl_buf_json_str(b, s->model, strlen(s->model));
+    tl_buf_json_str(b, m->name, strlen(m->name));
+    if (sq) {
+        tl_buf_append(b, ",\"scene\":", 9);
+        tl_buf_json_str(b, sq, strlen(sq));
+    }
     tl_buf_append(b, ",\"items\":[", 10);
     for (uint32_t i = 0; i < got && items; i++) {
         size_t len;
@@ -921,11 +1026,16 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
         tl_buf_append(b, i ? ",{\"item\":" : "{\"item\":", i ? 9 : 8);
         tl_buf_json_str(b, iid ? iid : "", iid ? len : 0);
         tl_buf_printf(b, ",\"score\":%.6g", sv[i].score);
-        uint32_t cat = r->rec->cats ? r->rec->cats[sv[i].item] : TL_NONE;
+        uint32_t cat = rec->cats ? rec->cats[sv[i].item] : TL_NONE;
         if (cat != TL_NONE) {
-            const char *cn = tl_dict_str(r->rec->catnames, cat, &len);
+            const char *cn = tl_dict_str(rec->catnames, cat, &len);
             tl_buf_append(b, ",\"category\":", 12);
             tl_buf_json_str(b, cn, len);
+        }
+        if (sq && sv[i].from_context && sv[i].because != TL_NONE) {
+            const char *bid = tl_dict_str(items, sv[i].because, &len);
+            tl_buf_append(b, ",\"because\":", 11);
+            tl_buf_json_str(b, bid ? bid : "", bid ? len : 0);
         }
         tl_buf_append(b, "}", 1);
     }
@@ -1368,7 +1478,7 @@ static void run_campaign(tl_server_t *s, const char *id, const tl_http_request_t
         cJSON_Delete(j);
     }
     recref_t *r = rec_acquire(s);
-    env.rec = r ? r->rec : NULL;
+    env.rec = r ? r->def.rec : NULL;
     tl_campaign_t c;
     tl_run_result_t res;
     tl_errbuf_t eb = {{0}};

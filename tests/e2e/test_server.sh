@@ -15,6 +15,7 @@ D=$TMP/d
 "$TAILOR" gen --users 3000 --items 300 --days 30 --seed 4 --dirty 0 --out "$W" >/dev/null
 "$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
 "$TAILOR" --data "$D" train --model ials >/dev/null
+"$TAILOR" --data "$D" train --model pop >/dev/null
 "$TAILOR" --data "$D" profile build >/dev/null
 "$TAILOR" --data "$D" score train --users >/dev/null
 SVC=$("$TAILOR" --data "$D" apikey create --role service --name shop 2>/dev/null)
@@ -54,6 +55,16 @@ check "an id sent percent-encoded" "$(req GET /v1/users/u%30%30%30%30%30%32/prof
 check "a query value with an encoded comma" "$(req GET '/v1/users/u000001/recommendations?n=3&category=books%2Cfood' "$SVC")" 200
 check "an unknown category: 400" "$(req GET '/v1/users/u000001/recommendations?category=spaceships' "$SVC")" 400
 check "n out of range: 400" "$(req GET '/v1/users/u000001/recommendations?n=0' "$SVC")" 400
+check "another model by name" "$(req GET '/v1/users/u000001/recommendations?n=3&model=pop' "$SVC"; echo " $(jget model <"$TMP/body")")" "200 pop"
+check "... an unknown one: 404" "$(req GET '/v1/users/u000001/recommendations?model=nope' "$SVC")" 404
+check "... a bad name: 400" "$(req GET '/v1/users/u000001/recommendations?model=..%2Fx' "$SVC")" 400
+check "the scene of an item on screen" "$(req GET '/v1/users/u000001/recommendations?n=10&scene=item:i00010' "$SVC")" 200
+check_cmd "... goes with it, without it" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); ids=[i["item"] for i in d["items"]]; assert d["scene"] == "item:i00010" and "i00010" not in ids and any(i.get("because") == "i00010" for i in d["items"]), d' "$TMP/body"
+check "an unknown scene: 400" "$(req GET '/v1/users/u000001/recommendations?scene=beach' "$SVC")" 400
+check "a scene item that does not exist: 404" "$(req GET '/v1/users/u000001/recommendations?scene=item:nope' "$SVC")" 404
+check "an item put in the cart" "$(req POST /v1/events "$SVC" '{"event_id":"cart-scene-1","user":"u000009","item":"i00010","type":"cart","ts":"2025-11-30T11:00:00Z"}')" 200
+check "... is the cart scene at once" "$(req GET '/v1/users/u000009/recommendations?n=10&scene=cart' "$SVC")" 200
+check_cmd "... what goes with it, without it" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); ids=[i["item"] for i in d["items"]]; assert "i00010" not in ids and any(i.get("because") == "i00010" for i in d["items"]), d' "$TMP/body"
 
 check "a profile" "$(req GET /v1/users/u000001/profile "$ANA")" 200
 cp "$TMP/body" "$TMP/profile1.json"
@@ -228,9 +239,9 @@ check "metrics" "$(req GET /metrics "")" 200
 check_cmd "... count requests by route and status, with latencies and events" python3 - "$TMP/body" <<'PY'
 import sys
 t = open(sys.argv[1]).read()
-assert 'tailor_http_requests_total{route="/v1/events",status="200"} 3' in t, t
+assert 'tailor_http_requests_total{route="/v1/events",status="200"} 4' in t, t
 assert 'tailor_http_request_duration_seconds_count{route="/v1/users/{}/profile"}' in t
-assert "tailor_events_ingested_total 3" in t and "tailor_events_quarantined_total 2" in t, t
+assert "tailor_events_ingested_total 4" in t and "tailor_events_quarantined_total 2" in t, t
 PY
 
 # keys through the API while serving (the CLI cannot write: the server holds the store)
