@@ -431,11 +431,32 @@ typedef struct {
 int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                    int verify, tl_errbuf_t *eb) {
     if (lg->committed <= TL_EVLOG_HDR) return 0;
-    if (lg->map && lg->maplen != lg->committed) {
+    /* a scan of what was added since a count starts where the last scan
+     * ended, on a map of the tail alone: its cost is what it reads, not
+     * the size of the log */
+    uint64_t off = TL_EVLOG_HDR, seq = 0, view_off = 0;
+    const uint8_t *view = NULL;
+    void *tail = NULL;
+    size_t taillen = 0;
+    if (from_seq && lg->hint_off > TL_EVLOG_HDR && lg->hint_seq <= from_seq && lg->hint_off <= lg->committed) {
+        off = lg->hint_off, seq = lg->hint_seq;
+        if (off == lg->committed) return 0;
+        uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+        view_off = off - off % pg;
+        taillen = lg->committed - view_off;
+        tail = mmap(NULL, taillen, PROT_READ, MAP_PRIVATE, lg->fd, (off_t)view_off);
+        if (tail == MAP_FAILED) {
+            int rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: cannot map the event log: %s", lg->path, strerror(errno));
+            return rc;
+        }
+        view = tail;
+    }
+    if (!view && lg->map && lg->maplen != lg->committed) {
         munmap(lg->map, lg->maplen);
         lg->map = NULL;
     }
-    if (!lg->map) {
+    if (!view && !lg->map) {
         void *m = mmap(NULL, lg->committed, PROT_READ, MAP_PRIVATE, lg->fd, 0);
         if (m == MAP_FAILED) {
             int rc = tl_err_from_errno(errno);
@@ -452,10 +473,9 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
         sc.col[c] = malloc((size_t)TL_EVB_ROWS * COLS[c].width);
         if (!sc.col[c]) rc = TL_ENOMEM;
     }
-    const uint8_t *base = lg->map;
-    uint64_t off = TL_EVLOG_HDR, seq = 0;
+    if (!view) view = lg->map;
     while (!rc && off < lg->committed) {
-        const uint8_t *b = base + off;
+        const uint8_t *b = view + (off - view_off);
         if (lg->committed - off < TL_EVB_HDR || get32(b) != TL_EVB_MAGIC) {
             tl_errbuf_set(eb, "%s: corrupt block at offset %llu: bad block header", lg->path,
                           (unsigned long long)off);
@@ -518,6 +538,8 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
         seq += n;
         off += TL_EVB_HDR + payload;
     }
+    if (!rc) lg->hint_off = off, lg->hint_seq = seq; /* the committed end: a block boundary */
     for (int c = 0; c < TL_EVB_NCOLS; c++) free(sc.col[c]);
+    if (tail) munmap(tail, taillen);
     return rc;
 }

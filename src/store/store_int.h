@@ -43,6 +43,7 @@ typedef struct {
     /* read side */
     void *map;
     size_t maplen;
+    uint64_t hint_off, hint_seq; /* where the last full scan ended: block hint_seq starts there */
 } tl_evlog_t;
 
 int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_t nevents,
