@@ -220,6 +220,9 @@ typedef struct {
 } tl_run_env_t;
 int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,
                         tl_run_result_t *res, tl_errbuf_t *eb);
+/* Whether a run needs the profiles: an audience other than "true", or
+ * offers to send. */
+int tl_campaign_needs_profiles(const tl_campaign_t *c);
 
 /* The result as JSON: run, time, audience, decisions, deliveries by arm
  * and channel, cost, and when the campaign is next due. */

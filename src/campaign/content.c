@@ -115,13 +115,21 @@ static int audience(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t 
     return rc;
 }
 
+static int sends_offers(const tl_campaign_t *c) {
+    for (int k = 0; k < c->narms; k++)
+        if (c->arms[k].content_type == TL_CONTENT_OFFER) return 1;
+    return 0;
+}
+
+int tl_campaign_needs_profiles(const tl_campaign_t *c) {
+    return strcmp(c->audience, "true") != 0 || sends_offers(c);
+}
+
 int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,
                         tl_run_result_t *res, tl_errbuf_t *eb) {
-    int need_recs = 0, need_offers = 0;
-    for (int k = 0; k < c->narms; k++) {
+    int need_recs = 0, need_offers = sends_offers(c);
+    for (int k = 0; k < c->narms; k++)
         need_recs |= c->arms[k].content_type == TL_CONTENT_RECS && !strstr(c->arms[k].content, "\"items\"");
-        need_offers |= c->arms[k].content_type == TL_CONTENT_OFFER;
-    }
     if (need_offers && !env->p) {
         tl_errbuf_set(eb, "campaign %s sends offers: they need the profiles (`tailor profile build`)", c->id);
         return TL_ENOENT;

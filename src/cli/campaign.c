@@ -12,7 +12,6 @@
 #include "campaign/campaign.h"
 #include "cli.h"
 #include "experiment/experiment.h"
-#include "finance/finance.h"
 
 const optspec_t CAMPAIGN_OPTS[] = {
     {"replace", 0, "create: replace the definition of an existing campaign"},
@@ -66,8 +65,8 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
         tl_store_close(st);
         return fail_err("campaign run", rc, &eb);
     }
-    /* the profiles as last built, when there are any */
-    if (tl_profile_load(st, &p, &eb) != 0) p = NULL, eb.msg[0] = 0;
+    /* the profiles as last built, when the run needs them and there are any */
+    if (tl_campaign_needs_profiles(&c) && tl_profile_load(st, &p, &eb) != 0) p = NULL, eb.msg[0] = 0;
     tl_run_env_t env = {.dir = data_dir(a), .p = p, .at = at, .dry_run = opt(cmd, a, "dry-run") != NULL};
     tl_run_result_t res;
     rc = tl_campaign_run_env(st, &c, &env, &res, &eb);

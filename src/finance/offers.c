@@ -7,7 +7,8 @@
  * TL_OFFERS_DEFAULT_POLICY) says which kinds are credit, which rules block
  * credit, which conditions make a scene bring kinds forward, and the
  * margins, take-up rates and losses the ranking uses. Expressions run over
- * the users' profiles plus columns added here: credit_band and pd (the
+ * the users' profiles (only read) and this file's own columns, looked up
+ * first: credit_band and pd (the
  * scorecard), income_band and debt_ratio (the credit records and the
  * policy's income per band), consent_<purpose> (1 when the latest record
  * grants it), and scene_category / scene_amount (what the caller says just

@@ -1,12 +1,14 @@
 /* server.c -- the API's handlers: routing, API keys and roles, JSON errors,
  * events in (validated and made durable exactly as an import, then applied
  * to the profiles), profiles (personal fields masked, every read audited),
- * recommendations, similar items, segments, reload, health and metrics.
+ * recommendations (by model, by scene), similar items, offers, segments,
+ * campaigns, subject access, reload, health and metrics.
  *
- * Concurrency: the store is one SQLite connection: writes take st_rw
- * exclusively, id lookups share it (the dictionaries are loaded at start,
- * so a reader never loads one). The profiles take prof_mu (read for
- * queries, write to apply events). The recommender is reference counted
+ * Concurrency: the store is one SQLite connection: writes and scans of the
+ * event log take st_rw exclusively, id lookups share it (the dictionaries
+ * are loaded at start, so a reader never loads one). The profiles and the
+ * scenes take prof_mu (read for queries, write to apply events); st_rw is
+ * always taken before prof_mu. The recommender is reference counted
  * and swapped by a reload under ref_mu, held only to read or exchange the
  * pointer. Each loaded recommender keeps every user's top CACHE_N items
  * once computed (a seqlock per user: readers never wait), since its

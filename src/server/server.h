@@ -1,6 +1,6 @@
-/* server.h -- the HTTP API: events in; profiles, recommendations and
- * segments out; API keys with roles, Prometheus metrics, reload without
- * stopping and a clean shutdown.
+/* server.h -- the HTTP API: events in; profiles, recommendations, offers,
+ * segments, campaigns and subject access out; API keys with roles,
+ * Prometheus metrics, reload without stopping and a clean shutdown.
  *
  * The handlers (server.c) take a request and fill a response, so they can
  * be driven in-process; http.c puts them behind libmicrohttpd. The server
