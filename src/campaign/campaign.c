@@ -677,3 +677,127 @@ int tl_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *r
                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, channel) DO NOTHING",
                          "ittit", (int64_t)user, channel, reason, at, campaign);
 }
+
+/* ---- erasure and retention ------------------------------------------------------------ */
+
+typedef struct {
+    tl_store_t *st;
+    uint32_t user;
+    const char *uid;
+    int64_t before;
+    tl_campaign_purge_t *out;
+    tl_buf_t pat; /* ,"user":"<uid>", as run.c writes it */
+    tl_errbuf_t *eb;
+} purgectx_t;
+
+static const char ERASED_LINE[] = "{\"erased\":true}";
+
+int tl_campaign_line_erased(const char *line, size_t len) {
+    return len >= sizeof ERASED_LINE - 1 && memcmp(line, ERASED_LINE, sizeof ERASED_LINE - 1) == 0;
+}
+
+/* Blanks line [a, b) (b at its newline) in place. */
+static void blank_line(char *a, char *b) {
+    size_t n = (size_t)(b - a), k = sizeof ERASED_LINE - 1;
+    if (n < k) k = 0;
+    memcpy(a, ERASED_LINE, k);
+    memset(a + k, ' ', n - k);
+}
+
+/* The send time of an outbox line ("at":"...") or INT64_MIN. */
+static int64_t line_at(const char *a, const char *b) {
+    static const char key[] = "\"at\":\"";
+    const char *p = memmem(a, (size_t)(b - a), key, sizeof key - 1);
+    if (!p) return INT64_MIN;
+    p += sizeof key - 1;
+    const char *q = memchr(p, '"', (size_t)(b - p));
+    int64_t t;
+    return q && tl_time_parse(p, (size_t)(q - p), &t) == 0 ? t : INT64_MIN;
+}
+
+static int purge_outbox(purgectx_t *x, tl_buf_t *b) {
+    int changed = 0;
+    for (char *a = b->data, *end = b->data + b->len; a < end;) {
+        char *nl = memchr(a, '\n', (size_t)(end - a));
+        char *e = nl ? nl : end;
+        if (!tl_campaign_line_erased(a, (size_t)(e - a))) {
+            int hit = x->pat.len && memmem(a, (size_t)(e - a), x->pat.data, x->pat.len) != NULL;
+            if (!hit && x->before != INT64_MIN) {
+                int64_t t = line_at(a, e);
+                hit = t != INT64_MIN && t < x->before;
+            }
+            if (hit) blank_line(a, e), changed = 1;
+        }
+        a = e + 1;
+    }
+    return changed;
+}
+
+/* Exposure and contact records: 16 bytes, the user first, the time at 8. */
+static int purge_records(purgectx_t *x, tl_buf_t *b) {
+    size_t w = 0, n = b->len / 16;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        int64_t at;
+        memcpy(&u, b->data + i * 16, 4);
+        memcpy(&at, b->data + i * 16 + 8, 8);
+        if (u == x->user || at < x->before) continue;
+        if (w != i) memmove(b->data + w * 16, b->data + i * 16, 16);
+        w++;
+    }
+    int changed = w != n;
+    b->len = w * 16;
+    return changed;
+}
+
+static int purge_log_row(int n, const char *const *cols, void *arg) {
+    purgectx_t *x = arg;
+    (void)n;
+    const char *rel = cols[0] + strlen("applog:");
+    size_t rl = strlen(rel);
+    int outbox = strncmp(rel, "outbox/", 7) == 0;
+    int records = (rl > 14 && strcmp(rel + rl - 14, "/exposures.bin") == 0) ||
+                  strcmp(rel, "campaigns/contacts.bin") == 0;
+    if (!outbox && !records) return 0;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    int rc = tl_store_applog_read(x->st, rel, 0, &b, x->eb);
+    int changed = !rc && (outbox ? purge_outbox(x, &b) : purge_records(x, &b));
+    if (!rc && changed) {
+        tl_logswap_t *nl = realloc(x->out->logs, (size_t)(x->out->n + 1) * sizeof *nl);
+        char *path = nl ? strdup(rel) : NULL;
+        if (nl) x->out->logs = nl;
+        if (!path) rc = TL_ENOMEM;
+        else {
+            nl[x->out->n++] = (tl_logswap_t){path, b.data, b.len};
+            return 0; /* the buffer now belongs to the list */
+        }
+    }
+    tl_buf_fini(&b);
+    return rc;
+}
+
+int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64_t before,
+                           tl_campaign_purge_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    purgectx_t x = {st, user, uid, before, out, {0}, eb};
+    tl_buf_init(&x.pat);
+    int rc = 0;
+    if (uid && (tl_buf_append(&x.pat, ",\"user\":", 8) || tl_buf_json_str(&x.pat, uid, strlen(uid)) ||
+                tl_buf_append(&x.pat, ",", 1)))
+        rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%' ORDER BY key",
+                                 purge_log_row, &x, eb);
+    tl_buf_fini(&x.pat);
+    if (rc) tl_campaign_purge_free(out);
+    return rc;
+}
+
+void tl_campaign_purge_free(tl_campaign_purge_t *p) {
+    for (int i = 0; i < p->n; i++) {
+        free((char *)p->logs[i].path);
+        free((void *)p->logs[i].data);
+    }
+    free(p->logs);
+    memset(p, 0, sizeof *p);
+}

@@ -263,4 +263,22 @@ _Static_assert(sizeof(tl_exposure_t) == 16, "exposure record");
 /* Every committed exposure record of a campaign (caller frees *out). */
 int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, uint64_t *n,
                           tl_errbuf_t *eb);
+
+/* ---- erasure and retention -------------------------------------------------- */
+
+/* The campaigns' side logs as a purge leaves them (tl_store_purge): the
+ * exposure and contact records of user (TL_NONE: none) and those before
+ * `before` (INT64_MIN: none) dropped; outbox lines of the user (its id uid)
+ * or sent before `before` blanked in place to {"erased":true} and spaces,
+ * so the file keeps its length and the delivery offsets stay true. Only
+ * the logs that change are listed. */
+typedef struct {
+    tl_logswap_t *logs;
+    int n;
+} tl_campaign_purge_t;
+int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64_t before,
+                           tl_campaign_purge_t *out, tl_errbuf_t *eb);
+void tl_campaign_purge_free(tl_campaign_purge_t *p);
+/* 1 for an outbox line blanked by a purge. */
+int tl_campaign_line_erased(const char *line, size_t len);
 #endif

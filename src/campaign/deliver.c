@@ -116,6 +116,7 @@ static int post(dctx_t *x, const char *id, const char *body, long *code) {
 /* Posts one record (the line's text); 0 done (posted or failed for good),
  * 2 not due yet, TL_EIO gateway unavailable. */
 static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len, uint64_t off) {
+    if (tl_campaign_line_erased(line, len)) return 0; /* the record of an erased user */
     cJSON *rec = cJSON_ParseWithLength(line, len);
     const cJSON *camp = cJSON_GetObjectItem(rec, "campaign"), *run = cJSON_GetObjectItem(rec, "run");
     const cJSON *user = cJSON_GetObjectItem(rec, "user");

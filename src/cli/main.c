@@ -751,7 +751,7 @@ static const optspec_t PROFILE_OPTS[] = {
 
 /* Tag rules stored by `tag apply` are applied again to freshly built
  * profiles. */
-static int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
     char *rules = NULL;
     int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
     if (rc == TL_ENOENT) return 0;
@@ -2979,7 +2979,7 @@ static int cmd_offers(int argc, char **argv) {
     uint32_t total = 0;
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
     if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
-    if (!rc) tl_offers_log_blocked(data_dir(&a), a.pos[0], f, total);
+    if (!rc) tl_offers_log_blocked(st, a.pos[0], f, total);
     if (!rc) {
         cJSON *j = tl_offers_json(a.pos[0], sname, f, total, (uint32_t)n, opt(c, &a, "explain") != NULL),
               *arr = cJSON_GetObjectItem(j, "offers"), *ex = cJSON_GetObjectItem(j, "not_offered");
@@ -3032,55 +3032,6 @@ static int cmd_offers(int argc, char **argv) {
     tl_store_close(st);
     free(policy);
     return rc ? fail_err("offers", rc, &eb) : EXIT_OK;
-}
-
-/* ---- subject access ------------------------------------------------------------------- */
-
-static const optspec_t EXPORT_USER_OPTS[] = {{"out", 1, "write to FILE (created 0600) instead of standard output"},
-                                             {NULL, 0, NULL}};
-
-static int cmd_export_user(int argc, char **argv) {
-    const command_t *c = command_named("export-user");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1) return die_usage(c, "give one USER");
-    tl_errbuf_t eb = {{0}};
-    tl_store_t *st = NULL;
-    cJSON *j = NULL;
-    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
-    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
-    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
-    if (!rc && u == TL_NONE) {
-        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
-        rc = TL_ENOENT;
-    }
-    if (!rc) rc = tl_subject_export(st, NULL, u, &j, &eb);
-    /* the export is a read of personal data: on the record */
-    if (!rc) rc = tl_store_begin(st, &eb);
-    if (!rc) {
-        rc = tl_store_exec(st, &eb, "INSERT INTO audit(at, who, what, target) VALUES (?1, 'cli', 'export data', ?2)",
-                           "it", (int64_t)tl_time_now_ms(), a.pos[0]);
-        if (!rc) rc = tl_store_commit(st, &eb);
-        else tl_store_rollback(st);
-    }
-    tl_store_close(st);
-    const char *out = opt(c, &a, "out");
-    if (!rc && out) {
-        char *txt = cJSON_Print(j);
-        int fd = txt ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
-        size_t len = txt ? strlen(txt) : 0;
-        if (fd < 0 || write(fd, txt, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-            tl_errbuf_set(&eb, "cannot write %s", out);
-            rc = TL_EIO;
-        }
-        if (fd >= 0 && close(fd)) rc = TL_EIO;
-        cJSON_free(txt);
-        cJSON_Delete(j);
-    } else if (!rc) {
-        print_json(j);
-    }
-    return rc ? fail_err("export-user", rc, &eb) : EXIT_OK;
 }
 
 static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
@@ -3256,6 +3207,18 @@ static const command_t COMMANDS[] = {
      "every event, the profile, the segments the user is in, every campaign decision and the "
      "reads of the user's data (the export itself is added to them).", EXPORT_USER_OPTS,
      cmd_export_user},
+    {"erase", "erase USER", "Erasure: the user's events, personal fields and attributes, credit "
+     "record, consents, do-not-contact entries, feedback, campaign exposures and outbox records, "
+     "quarantined rows naming the user, profile, what the models learnt of the user alone and "
+     "logged offer decisions, all removed; the old bytes overwritten. A tombstone (a keyed "
+     "pseudonym) stays, so importing the same id again is refused (reason erased_user).",
+     ERASE_OPTS, cmd_erase},
+    {"retain", "retain --days N", "Retention: events older than N days dropped, with the campaign "
+     "records, feedback, quarantined rows and consent history of that age (the consents in "
+     "force stay); the profiles are built again.", RETAIN_OPTS, cmd_retain},
+    {"audit", "audit [list [--user ID] | verify]", "The audit log of reads, exports and erasures "
+     "of personal data (users by pseudonym); verify walks its hash chain and fails if an entry "
+     "was changed, inserted or removed.", AUDIT_OPTS, cmd_audit},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
 };
 
@@ -3295,6 +3258,9 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* every file tailor makes (the store, the profiles, models, exports)
+     * holds its users' data: readable by the owner alone */
+    umask(077);
     int i = 1;
     while (i < argc && strncmp(argv[i], "--data", 6) == 0) {
         if (argv[i][6] == '=') {

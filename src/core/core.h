@@ -145,6 +145,15 @@ uint32_t tl_dict_find(const tl_dict_t *d, const char *s, size_t n);
  * lie back to back in memory, each followed by its NUL. */
 const char *tl_dict_str(const tl_dict_t *d, uint32_t idx, size_t *n);
 uint32_t tl_dict_count(const tl_dict_t *d);
+/* Erasure: an id whose bytes are all replaced by TL_DICT_FORGOTTEN (a
+ * control character, which no imported id may hold) keeps its index but is
+ * never found; forget overwrites the string of idx in place (its length,
+ * and so every other string's place, unchanged). Interning such a string
+ * (loading a dictionary) always adds it. Returns 0, TL_EINVAL, TL_ENOMEM. */
+#define TL_DICT_FORGOTTEN '\x1e'
+int tl_dict_forget(tl_dict_t *d, uint32_t idx);
+void tl_dict_forget_bytes(char *s, size_t n);
+static inline int tl_id_forgotten(const char *s) { return s && s[0] == TL_DICT_FORGOTTEN; }
 /* Forgets every index >= n (rolls back a batch that did not commit).
  * Returns 0 or TL_ENOMEM (then the dictionary is unchanged). */
 int tl_dict_truncate(tl_dict_t *d, uint32_t n);

@@ -213,6 +213,7 @@ static int dict_rehash(tl_dict_t *d, size_t ncap) {
     for (uint32_t i = 0; i < d->n; i++) {
         const char *s = d->arena + d->offs[i];
         size_t len = d->offs[i + 1] - d->offs[i] - 1;
+        if (len && s[0] == TL_DICT_FORGOTTEN) continue; /* holds its index, never found */
         uint64_t h = tl_dict_hash(s, len);
         size_t j = (size_t)h & (ncap - 1);
         while (nt[j].idx != TL_NONE) j = (j + 1) & (ncap - 1);
@@ -286,7 +287,8 @@ int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out, int *ad
 int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t *out,
                      int *added) {
     size_t slot;
-    uint32_t idx = dict_lookup(d, s, n, h, &slot);
+    int forgotten = n && s[0] == TL_DICT_FORGOTTEN;
+    uint32_t idx = forgotten ? TL_NONE : dict_lookup(d, s, n, h, &slot);
     if (added) *added = 0;
     if (idx != TL_NONE) {
         *out = idx;
@@ -295,7 +297,7 @@ int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t
     if (d->n == TL_NONE - 1) return TL_ERANGE;
     if ((size_t)(d->n + 1) * 10 > d->tcap * 7) {
         if (dict_rehash(d, d->tcap * 2)) return TL_ENOMEM;
-        dict_lookup(d, s, n, h, &slot);
+        if (!forgotten) dict_lookup(d, s, n, h, &slot);
     }
     if (d->n + 1 >= d->ncap) {
         uint32_t nc = d->ncap * 2;
@@ -314,15 +316,30 @@ int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t
     }
     memcpy(d->arena + d->alen, s, n);
     d->arena[d->alen + n] = 0;
-    d->tab[slot].off = d->alen;
+    if (!forgotten) d->tab[slot].off = d->alen;
     d->alen += n + 1;
     idx = d->n++;
     d->offs[d->n] = d->alen;
-    d->tab[slot].hash = (uint32_t)(h >> 32);
-    d->tab[slot].idx = idx;
+    if (!forgotten) {
+        d->tab[slot].hash = (uint32_t)(h >> 32);
+        d->tab[slot].idx = idx;
+    }
     *out = idx;
     if (added) *added = 1;
     return 0;
+}
+
+void tl_dict_forget_bytes(char *s, size_t n) {
+    if (n) memset(s, TL_DICT_FORGOTTEN, n);
+}
+
+int tl_dict_forget(tl_dict_t *d, uint32_t idx) {
+    if (idx >= d->n) return TL_EINVAL;
+    char *s = d->arena + d->offs[idx];
+    size_t len = d->offs[idx + 1] - d->offs[idx] - 1;
+    if (!len || s[0] == TL_DICT_FORGOTTEN) return 0;
+    tl_dict_forget_bytes(s, len);
+    return dict_rehash(d, d->tcap); /* drops its slot; erasures are rare */
 }
 
 int tl_dict_truncate(tl_dict_t *d, uint32_t n) {

@@ -17,6 +17,12 @@
 
 #define BLOCK 4096
 #define MAX_ARGS 4
+/* Limits on what one expression may ask for: the parser recurses once per
+ * level of nesting (parentheses, arguments, prefix operators), and every
+ * node owns a block of values (about 36 KiB), so a long text must not be
+ * able to exhaust the stack or the memory of a server. */
+#define MAX_DEPTH 128
+#define MAX_NODES 2000
 
 typedef enum {
     N_COL, N_NUM, N_STR, N_BOOL, N_NULL, N_NEG, N_ARITH, N_CMP, N_IN, N_ISNULL, N_AND, N_OR,
@@ -65,6 +71,7 @@ typedef struct {
     const tl_expr_table_t *table;
     tl_expr_err_t *err;
     int failed;
+    int depth, nodes;
 } parser_t;
 
 static void perr(parser_t *p, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -164,6 +171,10 @@ static const char *tok_desc(const parser_t *p) {
 /* ---- nodes ------------------------------------------------------------------- */
 
 static node_t *mk(parser_t *p, ntype_t k, tl_expr_type_t t, size_t pos) {
+    if (++p->nodes > MAX_NODES) {
+        perr(p, pos, "the expression is too long: at most %d values and operators", MAX_NODES);
+        return NULL;
+    }
     node_t *n = calloc(1, sizeof *n);
     if (!n) {
         perr(p, pos, "out of memory");
@@ -362,12 +373,22 @@ static node_t *parse_atom(parser_t *p) {
     return n;
 }
 
+/* One level deeper into the expression: 0 (with the error) past MAX_DEPTH.
+ * The caller goes back up (p->depth--) when it returns. */
+static int deeper(parser_t *p, size_t pos) {
+    if (p->depth < MAX_DEPTH) return ++p->depth;
+    perr(p, pos, "the expression nests more than %d levels deep", MAX_DEPTH);
+    return 0;
+}
+
 /* A prefix operator (the current token) applied to what sub parses. */
 static node_t *prefix(parser_t *p, node_t *(*sub)(parser_t *), ntype_t kind, tl_expr_type_t t,
                       const char *what) {
     size_t pos = p->tpos;
+    if (!deeper(p, pos)) return NULL;
     next(p);
     node_t *k = want_type(p, sub(p), t, what);
+    p->depth--;
     if (!k) return NULL;
     node_t *n = mk(p, kind, t, pos);
     return n ? add_kid(n, k) : (node_free(k), NULL);
@@ -448,6 +469,14 @@ static node_t *parse_cmp(parser_t *p) {
         if (a->type == TL_EXPR_CAT || b->type == TL_EXPR_CAT) {
             /* a category column against a string, in either order */
             node_t *col = a->kind == N_COL ? a : b, *str = a->kind == N_STR ? a : b;
+            if (col->kind == N_COL && col->type != TL_EXPR_CAT && str->kind == N_STR) {
+                /* a string against a number or a condition: no codes to compare */
+                perr(p, (size_t)str->pos, "a comparison needs %s here, not a string",
+                     type_name(col->type));
+                node_free(a);
+                node_free(b);
+                return NULL;
+            }
             if (col->kind != N_COL || str->kind != N_STR || (op != OP_EQ && op != OP_NE)) {
                 perr(p, pos, "a category compares with == or != to a string, e.g. city == \"Shanghai\"");
                 node_free(a);
@@ -528,6 +557,11 @@ static node_t *parse_cmp(parser_t *p) {
         return n;
     }
     if (is_word(p, "is")) {
+        if (a->kind == N_STR) { /* a string has no per-row values to test */
+            perr(p, (size_t)a->pos, "'is null' needs a column or a value on its left, not a string");
+            node_free(a);
+            return NULL;
+        }
         next(p);
         int negate = 0;
         if (is_word(p, "not")) negate = 1, next(p);
@@ -565,6 +599,7 @@ static node_t *parse_and(parser_t *p) {
 }
 
 static node_t *parse_or(parser_t *p) {
+    if (!deeper(p, p->tpos)) return NULL;
     node_t *n = parse_and(p);
     while (n && is_word(p, "or")) {
         size_t pos = p->tpos;
@@ -573,6 +608,7 @@ static node_t *parse_or(parser_t *p) {
         node_t *b = want_type(p, parse_and(p), TL_EXPR_BOOL, "'or'");
         n = binary(p, n, b, N_OR, TL_EXPR_BOOL, 0, pos);
     }
+    p->depth--;
     return n;
 }
 
@@ -661,8 +697,9 @@ static void eval(node_t *n, uint32_t r, uint32_t len) {
     case N_NUM:
         for (uint32_t i = 0; i < len; i++) vn[i] = n->num;
         break;
-    case N_NULL:
+    case N_NULL: /* as a condition, unknown is false */
         for (uint32_t i = 0; i < len; i++) vn[i] = NAN;
+        memset(vb, 0, len);
         break;
     case N_BOOL:
         memset(vb, n->num != 0, len);

@@ -668,10 +668,11 @@ static int load_feature(const cJSON *o, feat_t *f) {
     b->categorical = f->categorical;
     b->nbins = (uint32_t)cJSON_GetArraySize(bins);
     const cJSON *mb = cJSON_GetObjectItemCaseSensitive(o, "missing_bin");
-    b->missing = cJSON_IsNumber(mb) ? (uint32_t)mb->valuedouble : TL_NONE;
-    if (!f->name || b->nbins == 0 || b->nbins > 100000 ||
-        (b->missing != TL_NONE && b->missing != b->nbins - 1))
-        return 0;
+    if (!f->name || b->nbins == 0 || b->nbins > 100000) return 0;
+    /* the missing bin, when there is one, is the last (compared as a number:
+     * casting one out of range to uint32_t is undefined) */
+    if (cJSON_IsNumber(mb) && mb->valuedouble != (double)(b->nbins - 1)) return 0;
+    b->missing = cJSON_IsNumber(mb) ? b->nbins - 1 : TL_NONE;
     b->good = malloc(b->nbins * sizeof *b->good), b->bad = malloc(b->nbins * sizeof *b->bad);
     b->woe = malloc(b->nbins * sizeof *b->woe);
     if (f->kept) f->points = malloc(b->nbins * sizeof *f->points);

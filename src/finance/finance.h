@@ -265,8 +265,9 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
  * with why}. */
 struct cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f,
                              uint32_t total, uint32_t n, int explain);
-/* Keeps every blocked offer, with its rules, in DIR/offers.log (JSON Lines). */
-void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *f, uint32_t n);
+/* Keeps every blocked offer, with its rules, in DATA/offers.log (JSON
+ * Lines), the user named by pseudonym (tl_store_pseudonym). */
+void tl_offers_log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n);
 
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);

@@ -647,7 +647,10 @@ cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f, 
     return j;
 }
 
-void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *f, uint32_t n) {
+void tl_offers_log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
+    char ps[33];
+    tl_errbuf_t eb = {{0}};
+    if (tl_store_pseudonym(st, user, strlen(user), ps, &eb) != 0) return;
     tl_buf_t b;
     tl_buf_init(&b);
     char at[32];
@@ -656,7 +659,7 @@ void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *
         if (!f[i].blocked) continue;
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "at", at);
-        cJSON_AddStringToObject(j, "user", user);
+        cJSON_AddStringToObject(j, "user", ps);
         cJSON_AddStringToObject(j, "product", f[i].id);
         cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
         for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
@@ -666,7 +669,7 @@ void tl_offers_log_blocked(const char *dir, const char *user, const tl_offer_t *
         cJSON_Delete(j);
     }
     char path[4300];
-    snprintf(path, sizeof path, "%s/offers.log", dir);
+    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
     int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
     /* one write: lines of concurrent callers do not interleave */
     if (fd >= 0) {

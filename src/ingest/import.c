@@ -87,6 +87,7 @@ typedef struct {
     uint64_t file_size;
     cJSON *json;
     tl_buf_t scratch; /* for row handlers that build JSON */
+    int any_erased;   /* the store has tombstones: new user ids are checked */
     /* the queue of chunks between the two threads */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -403,9 +404,36 @@ static int check_users(importer_t *im, const row_t *row, const tl_rec_t *recs, c
     return 1;
 }
 
+/* 1 if a record of the row is about an erased user (an id the dictionary
+ * no longer has, among the tombstones), 0 if not, or an error. */
+static int erased_user(importer_t *im, const row_t *row, const tl_rec_t *recs, tl_errbuf_t *eb) {
+    for (int i = 0; i < row->nrec; i++) {
+        const tl_rec_t *r = &recs[i];
+        const char *id = r->kind == TL_KIND_EVENTS ? r->e.ref[TL_EREF_USER].p : r->id;
+        size_t n = r->kind == TL_KIND_EVENTS ? r->e.ref[TL_EREF_USER].n : id ? strlen(id) : 0;
+        if (!id || (r->kind != TL_KIND_EVENTS && r->kind != TL_KIND_USERS &&
+                    r->kind != TL_KIND_CREDIT && r->kind != TL_KIND_CONSENTS))
+            continue;
+        if (tl_dict_find(im->users, id, n) != TL_NONE) continue;
+        int rc = tl_store_erased(im->st, id, n, NULL, eb);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int write_row(importer_t *im, const row_t *row, tl_rec_t *recs, tl_errbuf_t *eb) {
     im->stats->read++;
     if (row->reason >= 0) return quarantine(im, row, (tl_reason_t)row->reason, row->msg, eb);
+    if (im->any_erased) {
+        int rc = erased_user(im, row, recs, eb);
+        if (rc < 0) return rc;
+        if (rc) { /* kept by position and reason only: the content is what was erased */
+            row_t bare = *row;
+            bare.raw = NULL, bare.rawlen = 0, bare.preview = NULL;
+            return quarantine(im, &bare, TL_R_ERASED_USER, "the user was erased; their records "
+                              "are not imported again", eb);
+        }
+    }
     char msg[160];
     if (row->raw && !check_users(im, row, recs, msg, sizeof msg))
         return quarantine(im, row, TL_R_UNKNOWN_USER, msg, eb);
@@ -999,8 +1027,9 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
         im->queries = tl_store_dict(st, TL_D_QUERY, eb);
         im->cities = tl_store_dict(st, TL_D_CITY, eb);
         im->campaigns = tl_store_dict(st, TL_D_CAMPAIGN, eb);
-        if (!im->vc.types || !im->vc.channels || !im->users || !im->items || !im->queries ||
-            !im->cities || !im->campaigns)
+        if ((im->any_erased = tl_store_erased_any(st, eb)) < 0) rc = im->any_erased;
+        if (!rc && (!im->vc.types || !im->vc.channels || !im->users || !im->items || !im->queries ||
+            !im->cities || !im->campaigns))
             rc = TL_ENOMEM;
     }
     for (int i = 0; !rc && i < nfiles; i++) {

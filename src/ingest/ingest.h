@@ -51,7 +51,8 @@ tl_kind_t tl_kind_parse(const char *name);
     XX(BAD_UTF8, "bad_utf8")                                                   \
     XX(BAD_ID, "bad_id")                                                       \
     XX(TOO_LONG, "too_long")                                                   \
-    XX(UNKNOWN_USER, "unknown_user")
+    XX(UNKNOWN_USER, "unknown_user")                                           \
+    XX(ERASED_USER, "erased_user")
 
 typedef enum {
 #define XX(c, s) TL_R_##c,

@@ -36,7 +36,9 @@ int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errb
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     r->cap = BUF_SIZE;
     r->buf = malloc(r->cap + 64); /* slack for 16-byte loads past the end */
-    if (!r->buf) return TL_ENOMEM;
+    /* The unquoting buffer exists from the start: an empty quoted field
+     * points into it even when nothing was ever unquoted. */
+    if (!r->buf || tl_buf_reserve(&r->unq, 256)) return TL_ENOMEM;
     const char *d = delim && *delim ? delim : ",";
     r->dlen = strlen(d) >= 2 ? 2 : 1;
     memcpy(r->delim, d, (size_t)r->dlen);

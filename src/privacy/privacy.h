@@ -1,5 +1,6 @@
 /* privacy.h -- what the data subject is owed: everything held about one
- * user, gathered from every place the engine keeps it (subject access).
+ * user, gathered from every place the engine keeps it (subject access),
+ * erasure of all of it, and the retention cut of old records.
  *
  * The export is privileged: personal fields come in clear, so callers show
  * it only to whoever may see them and record the read in the audit log. */
@@ -18,6 +19,50 @@ struct cJSON;
  * the user, and the audit entries of reads of the user's data. Event
  * sessions are kept only as hashes and are not in it. */
 int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, struct cJSON **out,
+                      tl_errbuf_t *eb);
+
+/* ---- the audit log (audit.c) --------------------------------------------------- */
+
+/* Records that `who` did `what` to the data of user (an id, kept as its
+ * pseudonym; NULL: no user), chained to the entry before. Its own batch. */
+int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *user,
+                 tl_errbuf_t *eb);
+
+typedef struct {
+    uint64_t entries, unchained; /* unchained: written before the chain existed */
+    int64_t bad_id;              /* the first entry that fails, or 0 */
+    char head[65];               /* the last entry's MAC */
+} tl_audit_check_t;
+/* Walks the chain: TL_ECORRUPT, with eb naming the entry, if an entry was
+ * changed, inserted or removed, or the end is not the recorded head. */
+int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb);
+
+/* ---- erasure and retention (erase.c) ------------------------------------------- */
+
+typedef struct {
+    char pseudonym[33]; /* the tombstone's, for the audit log */
+    uint32_t user;      /* the index the user had */
+    int again;          /* erased before: only the derived files were checked */
+    uint64_t events, rows, quarantined, offers;
+    int logs, profiles, models, wal_truncated;
+} tl_erase_report_t;
+
+/* Erases user id: events, personal fields and attributes, credit,
+ * consents, do-not-contact, feedback, delivery states, quarantined rows
+ * naming the user (emptied), campaign exposures and contacts (dropped) and
+ * outbox lines (blanked), the profile in p (may be NULL) and in the
+ * snapshot, what the models learnt of the user alone, and the logged
+ * offer decisions. Leaves a tombstone (a keyed pseudonym) so a re-import
+ * of the same id is refused. TL_ENOENT for an id never seen. */
+int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_report_t *r,
+                     tl_errbuf_t *eb);
+
+/* Retention: events before `before` and the records derived from them
+ * (campaign exposures, contacts and outbox lines, feedback, quarantined
+ * rows, the consent history but for the consents in force) dropped. The
+ * profiles and models built from the dropped events are the caller's to
+ * rebuild. */
+int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int *logs,
                       tl_errbuf_t *eb);
 
 #endif

@@ -242,10 +242,12 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJS
     if (!rc) rc = tl_campaign_list(st, NULL, campaign_row, &cx, eb);
     if (!rc) rc = cx.rc;
     tmp = cJSON_AddArrayToObject(j, "reads_of_this_data");
+    char ps[33];
+    if (!rc) rc = tl_store_pseudonym(st, id, strlen(id), ps, eb);
     if (!rc) {
         rows_t x = {tmp, ACOLS, "Ttt", NULL};
         rc = tl_store_queryf(st, eb, row_json, &x, "SELECT at, who, what FROM audit WHERE target = ?1 ORDER BY id",
-                             "t", id);
+                             "t", ps);
     }
     if (rc) cJSON_Delete(j);
     else *out = j;

@@ -665,6 +665,29 @@ int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of) {
     return 0;
 }
 
+int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
+    if (u >= p->n) return 0;
+    for (int c = 0; c < p->ncols; c++) {
+        column_t *col = &p->cols[c];
+        if (col->type == TL_COL_NUM) ((double *)col->data)[u] = NAN;
+        else ((uint32_t *)col->data)[u] = col->type == TL_COL_CAT ? TL_NONE : 0;
+    }
+    if (!p->owns_state) return 0;
+    /* an empty user from here on: the state of someone never seen */
+    free(p->st[u].hist);
+    memset(&p->st[u], 0, sizeof p->st[u]);
+    p->st[u].visit = TL_NONE;
+    ustatic_t *s = &p->ust[u];
+    memset(s, 0, sizeof *s);
+    s->gender = s->city = s->channel = TL_NONE;
+    s->registered_at = INT64_MIN;
+    memset(p->aff_long + (size_t)u * p->ntops, 0, (size_t)p->ntops * sizeof *p->aff_long);
+    memset(p->aff_short + (size_t)u * p->ntops, 0, (size_t)p->ntops * sizeof *p->aff_short);
+    memset(p->hours + (size_t)u * 24, 0, 24 * sizeof *p->hours);
+    memset(p->chan + (size_t)u * p->nch, 0, (size_t)p->nch * sizeof *p->chan);
+    return tl_profile_refresh_user(p, u, p->as_of);
+}
+
 /* ---- loading what the profiles need from the store ---------------------------- */
 
 typedef struct {

@@ -47,6 +47,11 @@ int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev);
 int tl_profile_refresh(tl_profiles_t *p, int64_t as_of);
 int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of);
 
+/* Erasure: every feature of user u unknown (NaN, 0, no category), and,
+ * for a set built from events, the user's state emptied, as if never
+ * seen. The index stays (other users' do not move). */
+int tl_profile_erase_user(tl_profiles_t *p, uint32_t u);
+
 /* Adds a column computed elsewhere (tags), or replaces the one of that
  * name. Takes ownership of data (nusers values: double for NUM, uint32_t
  * otherwise) and of labels (CAT; may be NULL otherwise), also on failure. */

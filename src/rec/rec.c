@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <lapacke.h>
@@ -297,6 +298,18 @@ static void segpop_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, fl
     for (uint32_t c = 0; c < nc; c++) w[c] = (w[c] + SEGPOP_USER_PRIOR * pc[c]) / (nu + SEGPOP_USER_PRIOR);
     for (uint32_t i = 0; i < n; i++) s[i] = (float)w[m->icat[i]] * pi[i];
     free(w);
+}
+
+int tl_model_erase_user(tl_model_t *m, uint32_t u) {
+    if (u >= m->nusers) return 0;
+    int changed = 0;
+    if (m->xu)
+        for (uint32_t k = 0; k < m->f; k++) {
+            changed |= m->xu[(size_t)u * m->f + k] != 0;
+            m->xu[(size_t)u * m->f + k] = 0;
+        }
+    if (m->ugroup && m->ugroup[u] != m->ngroups) m->ugroup[u] = m->ngroups, changed = 1;
+    return changed;
 }
 
 int tl_rec_segpop_group(const tl_model_t *m, uint32_t user) {
@@ -1315,7 +1328,9 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
                        hd.nusers > 500000000 ||
                        ((hd.kind == TL_MODEL_EASE || hd.kind == TL_MODEL_BLEND) && hd.nitems > 40000) ||
                        (hd.kind == TL_MODEL_SEGPOP ? hd.f == 0 || hd.f > 1000000 || hd.pad > 1024
-                                                   : hd.f > 1024 || hd.pad != 0))) {
+                                                   : hd.f > 1024 || hd.pad != 0) ||
+                       (hd.f == 0 && (hd.kind == TL_MODEL_IALS || hd.kind == TL_MODEL_BLEND ||
+                                      hd.kind == TL_MODEL_KNN)))) {
         tl_errbuf_set(eb, "%s: the model file's header is not valid", path);
         rc = TL_ECORRUPT;
     }
@@ -1326,9 +1341,14 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
         else m->f = hd.f;
         void *p[MAX_SECTIONS];
         size_t len[MAX_SECTIONS];
-        int ns = model_sections(m, 1, p, len);
-        uint64_t d = 0;
-        if (ns < 0) rc = TL_ENOMEM;
+        /* The file holds exactly what its header promises, or nothing is
+         * allocated: a damaged header must not ask for gigabytes. */
+        int ns = model_sections(m, 0, p, len);
+        uint64_t want = sizeof hd + sizeof m->io + 8, d = 0;
+        for (int k = 0; k < ns; k++) want += len[k];
+        struct stat sb;
+        if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size != want) rc = TL_ECORRUPT;
+        if (!rc && (ns = model_sections(m, 1, p, len)) < 0) rc = TL_ENOMEM;
         if (!rc && fread(&m->io, 1, sizeof m->io, f) != sizeof m->io) rc = TL_ECORRUPT;
         for (int k = 0; !rc && k < ns; k++)
             if (fread(p[k], 1, len[k], f) != len[k]) rc = TL_ECORRUPT;
@@ -1346,6 +1366,9 @@ int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb) {
             for (uint32_t i = 0; i < m->nitems; i++) rc |= m->icat[i] >= m->ncats ? TL_ECORRUPT : 0;
         if (!rc && m->kind == TL_MODEL_SEGPOP)
             for (uint32_t u = 0; u < m->nusers; u++) rc |= m->ugroup[u] > m->ngroups ? TL_ECORRUPT : 0;
+        if (!rc && m->kind == TL_MODEL_KNN) /* so do the neighbours (TL_NONE pads) */
+            for (size_t i = 0; i < (size_t)m->nitems * m->k; i++)
+                rc |= m->nbr[i] >= m->nitems && m->nbr[i] != TL_NONE ? TL_ECORRUPT : 0;
         if (rc == TL_ECORRUPT)
             tl_errbuf_set(eb, "%s: the model file is damaged (wrong size or checksum); train it again",
                           path);

@@ -136,6 +136,10 @@ int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb);
 void tl_model_set_interactions(tl_model_t *m, const tl_interact_opts_t *o);
 const tl_interact_opts_t *tl_model_interactions(const tl_model_t *m);
 int tl_model_load(const char *path, tl_model_t **out, tl_errbuf_t *eb);
+/* Erasure: what the model learnt of user u alone (iALS factors, SEGPOP
+ * group) cleared, so the user is served as one the model never saw.
+ * Returns 1 if anything changed. */
+int tl_model_erase_user(tl_model_t *m, uint32_t u);
 uint32_t tl_model_nitems(const tl_model_t *m);
 
 /* Serving: the model's candidates, then business filters and re-ranking.

@@ -574,13 +574,7 @@ static uint32_t user_index(tl_server_t *s, const char *id) {
 static void audit(tl_server_t *s, const char *who, const char *what, const char *target) {
     tl_errbuf_t eb;
     pthread_rwlock_wrlock(&s->st_rw);
-    if (tl_store_begin(s->st, &eb) == 0) {
-        if (tl_store_exec(s->st, &eb, "INSERT INTO audit(at, who, what, target) VALUES (?1, ?2, ?3, ?4)",
-                          "ittt", (int64_t)tl_time_now_ms(), who, what, target) == 0)
-            tl_store_commit(s->st, &eb);
-        else
-            tl_store_rollback(s->st);
-    }
+    tl_audit_add(s->st, who, what, target, &eb);
     pthread_rwlock_unlock(&s->st_rw);
 }
 
@@ -845,6 +839,47 @@ static void get_user_data(tl_server_t *s, const char *id, const char *who, tl_ht
         return;
     }
     audit(s, who, "export data", id);
+    send_json(rs, 200, j);
+}
+
+/* Erasure (admin only, audited): the user out of the store, the profiles
+ * and the scenes at once; the models are loaded again so that no served
+ * list comes from what they knew of the user. Requests wait while the
+ * store is rewritten. */
+static void delete_user(tl_server_t *s, const char *id, const char *who, tl_http_response_t *rs) {
+    tl_erase_report_t r;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    pthread_rwlock_wrlock(&s->prof_mu);
+    int rc = tl_privacy_erase(s->st, id, s->prof, &r, &eb);
+    if (!rc) {
+        /* every committed event was applied; the erased ones are gone */
+        s->applied = tl_store_event_count(s->st);
+        tl_scenes_t *sc = NULL;
+        rc = tl_scenes_new(TL_NONE, &sc);
+        if (!rc) rc = tl_scenes_scan(sc, s->st, &eb);
+        if (!rc) tl_scenes_free(s->scenes), s->scenes = sc;
+        else tl_scenes_free(sc);
+    }
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (!rc) rc = tl_audit_add(s->st, who, "erase", id, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    if (!rc) rc = load_model(s, &eb);
+    if (rc == TL_ENOENT) {
+        fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    if (rc) {
+        fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", r.again ? "erased before" : "erased");
+    cJSON_AddStringToObject(j, "tombstone", r.pseudonym);
+    cJSON_AddNumberToObject(j, "events", (double)r.events);
+    cJSON_AddNumberToObject(j, "records", (double)r.rows);
+    cJSON_AddNumberToObject(j, "quarantined_rows_emptied", (double)r.quarantined);
+    cJSON_AddNumberToObject(j, "models", r.models);
     send_json(rs, 200, j);
 }
 
@@ -1122,7 +1157,7 @@ static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_re
     if (rc) {
         fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
     } else {
-        tl_offers_log_blocked(s->dir, id, f, total);
+        tl_offers_log_blocked(s->st, id, f, total);
         send_json(rs, 200, tl_offers_json(id, sn, f, total, (uint32_t)n, explain));
     }
     free(f);
@@ -1611,6 +1646,7 @@ static const route_t ROUTES[] = {
     {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN},
     {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST},
     {"GET", "/v1/users/{}/data", ROLE_ADMIN},
+    {"DELETE", "/v1/users/{}", ROLE_ADMIN},
 };
 #define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
 
@@ -1693,6 +1729,7 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     case 18: run_campaign(s, args[0], rq, rs); break;
     case 19: get_report(s, args[0], rq->query, rs); break;
     case 20: get_user_data(s, args[0], who, rs); break;
+    case 21: delete_user(s, args[0], who, rs); break;
     case 9: {
         tl_errbuf_t eb = {{0}};
         int rc = tl_server_reload(s, &eb);

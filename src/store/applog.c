@@ -116,12 +116,12 @@ static void aw_stop(tl_store_t *st) {
     st->aw = NULL;
 }
 
-static void meta_key(const char *rel, char *out, size_t cap) { snprintf(out, cap, "applog:%s", rel); }
+void tl__applog_meta_key(const char *rel, char *out, size_t cap) { snprintf(out, cap, "applog:%s", rel); }
 
 static int committed_len(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
     char key[600];
     int64_t v = 0;
-    meta_key(rel, key, sizeof key);
+    tl__applog_meta_key(rel, key, sizeof key);
     int rc = tl__store_meta_get(st, key, &v, eb);
     if (rc == TL_ENOENT) v = 0, rc = 0;
     *len = (uint64_t)v;
@@ -247,7 +247,7 @@ int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
             return TL_EIO;
         }
         char key[600];
-        meta_key(l->rel, key, sizeof key);
+        tl__applog_meta_key(l->rel, key, sizeof key);
         if ((rc = tl__store_meta_set(st, key, (int64_t)l->end, eb))) return rc;
     }
     return 0;

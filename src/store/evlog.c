@@ -543,3 +543,49 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
     if (tail) munmap(tail, taillen);
     return rc;
 }
+
+/* ---- copying (erasure, retention) ---------------------------------------- */
+
+typedef struct {
+    tl_evlog_t *to;
+    tl__evdrop_fn drop;
+    void *arg;
+    uint64_t dropped;
+    tl_errbuf_t *eb;
+} copyctx_t;
+
+static int copy_block(const tl_evblock_t *b, void *arg) {
+    copyctx_t *x = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (x->drop(b, i, x->arg)) {
+            x->dropped++;
+            continue;
+        }
+        tl_event_t ev = {.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+                         .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
+                         .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
+                         .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
+                         .session = b->session[i], .campaign = b->campaign[i]};
+        int rc = tl__evlog_append(x->to, &ev, x->eb);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg,
+                   uint64_t *len, uint64_t *nevents, uint64_t *dropped, tl_errbuf_t *eb) {
+    tl_evlog_t to;
+    unlink(path);
+    int rc = tl__evlog_open(&to, path, 0, 0, 0, eb);
+    copyctx_t x = {&to, drop, arg, 0, eb};
+    if (!rc) rc = tl__evlog_scan(lg, 0, TL_EVC_ALL, copy_block, &x, 1, eb);
+    if (!rc) rc = tl__evlog_flush(&to, eb);
+    if (!rc) {
+        *len = to.end;
+        *nevents = to.nevents + to.pending;
+        *dropped = x.dropped;
+    }
+    tl__evlog_close(&to);
+    if (rc) unlink(path);
+    return rc;
+}

@@ -111,9 +111,13 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
     "  name TEXT, created INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
-    "  target TEXT);"
+    "  target TEXT, mac TEXT);"
     "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
     "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
+    /* erasure (purge.c): the tombstones of erased users (a keyed pseudonym
+     * and the index they had) and the file renames a purge committed */
+    "CREATE TABLE IF NOT EXISTS erased(hash TEXT PRIMARY KEY, idx INTEGER, at INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS swaps(path TEXT PRIMARY KEY, tmp TEXT NOT NULL) WITHOUT ROWID;"
     /* No unique index: a re-import recognises its quarantined rows through
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
@@ -227,6 +231,29 @@ static int has_table(tl_store_t *s, const char *name) {
     return found;
 }
 
+/* 1 if table has a column of this name. */
+static int has_column(tl_store_t *s, const char *table, const char *col) {
+    char q[200];
+    snprintf(q, sizeof q, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1", table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* 1 if a purge's rename of the event log is pending. */
+static int pending_log_swap(tl_store_t *s) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM swaps WHERE path = 'events.log'", -1, &q, NULL) !=
+        SQLITE_OK)
+        return 0;
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
+}
+
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     int readonly = (flags & TL_STORE_READONLY) != 0;
@@ -306,6 +333,8 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
                 fmt = TL_STORE_FORMAT;
             }
         }
+        if (!rc && !has_column(s, "audit", "mac"))
+            rc = exec(s, "ALTER TABLE audit ADD COLUMN mac TEXT", eb); /* entries chained since */
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -337,6 +366,12 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     if (meta_get_i64(s, "log_len", &loglen, eb) != 0) loglen = 0;
     if (meta_get_i64(s, "log_events", &nev, eb) != 0) nev = 0;
     snprintf(path, sizeof path, "%s/events.log", dir);
+    if (!readonly && (rc = tl__store_finish_swaps(s, eb))) goto fail;
+    if (readonly && pending_log_swap(s)) {
+        /* a purge between its commit and its rename: the new file is the log */
+        snprintf(path, sizeof path, "%s/events.log.new", dir);
+        if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/events.log", dir);
+    }
     if ((rc = tl__evlog_open(&s->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, eb)))
         goto fail;
     if (loglen == 0 && !readonly) {
@@ -349,6 +384,10 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     if ((rc = tl__seal_load_key(dir, !readonly, s->seal.key, eb)) == 0) {
         s->have_key = 1;
         tl__sealer_init(&s->seal);
+        /* the pseudonym secret loaded (made, the first time) now, so that
+         * later pseudonyms are pure computation, safe from any thread */
+        char ps[33];
+        if (!readonly && (rc = tl_store_pseudonym(s, "", 0, ps, eb))) goto fail;
     }
     else if (!readonly) goto fail;
     rc = 0;
@@ -377,8 +416,10 @@ void tl_store_close(tl_store_t *s) {
     tl_buf_fini(&s->tmp2);
     free(s->last_source);
     tl_hset_fini(&s->qfps);
+    tl_hset_fini(&s->erased);
     if (s->lockfd >= 0) close(s->lockfd);
     sodium_memzero(&s->seal, sizeof s->seal);
+    sodium_memzero(s->pseudo, sizeof s->pseudo);
     free(s->dir);
     free(s);
 }
@@ -1170,6 +1211,9 @@ int tl_store_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
         (rc = count_rows(s, "SELECT count(*) FROM consents", &o->consents, eb)) ||
         (rc = count_rows(s, "SELECT count(*) FROM quarantine", &o->quarantined, eb)))
         return rc;
+    uint64_t erased = 0; /* a directory made before erasure existed has no tombstones */
+    if (count_rows(s, "SELECT count(*) FROM erased", &erased, eb) == 0) o->users -= erased;
+    eb->msg[0] = 0;
     o->events = s->log.nevents;
     return 0;
 }

@@ -305,6 +305,60 @@ typedef int (*tl_qrow_fn)(const tl_qrow_t *q, void *arg);
 int tl_store_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
                              void *arg, tl_errbuf_t *eb);
 
+/* ---- privacy: pseudonyms, erasure, retention (purge.c) ------------------------ */
+
+/* The keyed pseudonym of an id (BLAKE2b-128 under a secret of this data
+ * directory, kept sealed with the data key): 32 hex digits and a NUL. The
+ * same id gives the same pseudonym here and an unrelated one anywhere
+ * else; key rotation keeps it. For exports to third parties, tombstones
+ * and the audit log. */
+int tl_store_pseudonym(tl_store_t *st, const char *id, size_t n, char out[33], tl_errbuf_t *eb);
+
+/* A MAC of p[0..n) under a key of this data directory (keyed BLAKE2b-256,
+ * a subkey of the pseudonym secret): 64 hex digits and a NUL. */
+int tl_store_mac(tl_store_t *st, const void *p, size_t n, char out[65], tl_errbuf_t *eb);
+
+/* 1 if id is an erased user's (its pseudonym among the tombstones; *idx,
+ * when not NULL, gets the index it had), 0 if not, or an error. Costs a
+ * set lookup when nothing was ever erased. */
+int tl_store_erased(tl_store_t *st, const char *id, size_t n, uint32_t *idx, tl_errbuf_t *eb);
+/* 1 if any user was ever erased here, 0 if none, or an error. */
+int tl_store_erased_any(tl_store_t *st, tl_errbuf_t *eb);
+
+/* The new committed content of a side log (PATH relative to the data
+ * directory), which a purge puts in place of the old. */
+typedef struct {
+    const char *path;
+    const void *data;
+    size_t len;
+} tl_logswap_t;
+
+/* What a purge takes out: everything of one user (user != TL_NONE: events,
+ * attributes and personal data, credit, consents, do-not-contact, feedback;
+ * the id is forgotten in the dictionary, keeping its index, and a
+ * tombstone added), and/or every event before `before` (INT64_MIN: none)
+ * with the consent history, feedback and quarantined rows older than it
+ * (the consent in force stays). Quarantined rows holding one of terms as
+ * a whole token are emptied (source, line and reason stay). The side
+ * logs' new content is the caller's, for formats the store does not know. */
+typedef struct {
+    uint32_t user;
+    int64_t before;
+    const char *const *terms;
+    int nterms;
+    const tl_logswap_t *logs;
+    int nlogs;
+} tl_purge_t;
+
+typedef struct {
+    uint64_t events, rows, quarantined;
+    int wal_truncated; /* 0: a reader kept the old pages; they go at the next checkpoint */
+} tl_purge_stats_t;
+
+/* All of it at once (a crash leaves it all done or all undone; see
+ * purge.c), the deleted bytes overwritten. Outside batches. */
+int tl_store_purge(tl_store_t *st, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb);
+
 /* Event totals for `tailor stats`: by type and channel index (the names are
  * in the TL_D_TYPE and TL_D_CHANNEL dictionaries) and by UTC day. */
 typedef struct {

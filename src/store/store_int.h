@@ -63,6 +63,13 @@ int tl__evlog_rollback(tl_evlog_t *lg);
 int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                    int verify, tl_errbuf_t *eb);
 
+/* Writes to path (replaced) a log of the committed events of lg except
+ * those drop() picks, verifying every block read; *len and *nevents get
+ * the new log's committed length and count, *dropped what was left out. */
+typedef int (*tl__evdrop_fn)(const tl_evblock_t *b, uint32_t row, void *arg);
+int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg,
+                   uint64_t *len, uint64_t *nevents, uint64_t *dropped, tl_errbuf_t *eb);
+
 /* ---- side logs (applog.c) ---------------------------------------------- */
 
 /* Called by tl_store_commit before the SQLite commit (write, fsync, record
@@ -71,6 +78,8 @@ int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb);
 void tl__applogs_mark_committed(tl_store_t *st);
 void tl__applogs_rollback(tl_store_t *st);
 void tl__applogs_close(tl_store_t *st);
+/* The meta key that holds a side log's committed length. */
+void tl__applog_meta_key(const char *rel, char *out, size_t cap);
 int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
 int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb);
 
@@ -134,6 +143,14 @@ struct tl_store {
     uint64_t *ids_offs[TL_D__N];
     uint32_t ids_n[TL_D__N];
     int ids_loaded[TL_D__N];
+    unsigned char pseudo[TL_KEY_BYTES]; /* the pseudonym secret (purge.c) */
+    int pseudo_loaded;
+    tl_hset_t erased; /* hashes of the erased users' pseudonyms */
+    int erased_loaded;
 };
+
+/* Finishes the renames a purge committed (purge.c); called by a writable
+ * open before it reads the logs. */
+int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb);
 
 #endif

@@ -56,13 +56,15 @@ assert not [o for o in d["offers"] if o["kind"] in credit], d
 blocked = [o for o in d["not_offered"] if "blocked_by" in o]
 assert blocked and all(o["kind"] in credit for o in blocked), blocked
 assert all("no consent to credit offers" in o["blocked_by"] for o in blocked), blocked' "$TMP/nocons.json"
-check_cmd "every blocked offer is in offers.log with its rule" python3 -c '
+check_cmd "every blocked offer is in offers.log with its rule, the user by pseudonym" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 log = [json.loads(l) for l in open(sys.argv[2])]
 want = {(o["product"], tuple(o["blocked_by"])) for o in d["not_offered"] if "blocked_by" in o}
-got = {(l["product"], tuple(l["blocked_by"])) for l in log if l["user"] == sys.argv[3]}
-assert want == got and len(log) == len(want), (want, got)' "$TMP/nocons.json" "$D/offers.log" "$nocons"
+got = {(l["product"], tuple(l["blocked_by"])) for l in log}
+users = {l["user"] for l in log}
+assert want == got and len(log) == len(want), (want, got)
+assert len(users) == 1 and sys.argv[3] not in users and len(users.pop()) == 32, users' "$TMP/nocons.json" "$D/offers.log" "$nocons"
 
 "$TAILOR" --data "$D" offers "$bande" --explain --json >"$TMP/bande.json"
 check_cmd "band E: credit blocked as band E" python3 -c '

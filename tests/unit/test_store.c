@@ -391,6 +391,126 @@ static void test_scan_from(void **state) {
     tl_store_close(st);
 }
 
+static int count_user(const tl_evblock_t *b, void *arg) {
+    uint64_t *n = arg; /* n[0]: rows, n[1]: rows of user n[2] */
+    for (uint32_t i = 0; i < b->n; i++) n[0]++, n[1] += b->user[i] == n[2];
+    return 0;
+}
+
+/* Erasure of one user: the events, the id (its index kept), a side log
+ * replaced, a tombstone; all of it after a reopen too. */
+static void test_purge_user(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_errbuf_t eb = {{0}};
+    tl_applog_t *lg;
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    const char *ids[] = {"alice", "bob", "carol"};
+    for (int k = 0; k < 3; k++) {
+        tl_user_t u = {.birth_year = 1990, .registered_at = INT64_MIN, .phone = "13800001111"};
+        assert_int_equal(tl_store_put_user(st, ids[k], &u, &eb), 1);
+        assert_int_equal(tl_store_put_consent(st, (uint32_t)k, "profiling", 1, 1000, &eb), 1);
+    }
+    for (uint64_t k = 0; k < 150000; k++) {
+        tl_event_t e = ev(k * 7919 + 1, (uint32_t)(k % 3), (int64_t)(1700000000000 + k));
+        assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+    }
+    assert_int_equal(tl_store_applog_open(st, "x/side.bin", &lg, &eb), 0);
+    assert_int_equal(tl_applog_write(lg, "0123456789", 10, &eb), 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+
+    tl_logswap_t side = {"x/side.bin", "0189", 4};
+    const char *terms[] = {"bob"};
+    tl_purge_t pu = {.user = 1, .before = INT64_MIN, .terms = terms, .nterms = 1, .logs = &side, .nlogs = 1};
+    tl_purge_stats_t ps;
+    assert_int_equal(tl_store_purge(st, &pu, &ps, &eb), 0);
+    assert_int_equal(ps.events, 50000);
+    assert_true(ps.rows >= 2); /* the user row and the consent */
+    for (int reopen = 0; reopen < 2; reopen++) {
+        uint64_t n[3] = {0, 0, 1};
+        assert_int_equal(tl_store_scan_events(st, count_user, n, &eb), 0);
+        assert_int_equal(n[0], 100000);
+        assert_int_equal(n[1], 0);
+        assert_int_equal(tl_store_event_count(st), 100000);
+        tl_dict_t *d = tl_store_dict(st, TL_D_USER, &eb);
+        assert_int_equal(tl_dict_count(d), 3);
+        assert_int_equal(tl_dict_find(d, "bob", 3), TL_NONE);
+        assert_int_equal(tl_dict_find(d, "carol", 5), 2);
+        assert_true(tl_id_forgotten(tl_dict_str(d, 1, NULL)));
+        uint32_t idx = 0;
+        assert_int_equal(tl_store_erased(st, "bob", 3, &idx, &eb), 1);
+        assert_int_equal(idx, 1);
+        assert_int_equal(tl_store_erased(st, "alice", 5, NULL, &eb), 0);
+        tl_buf_t b;
+        tl_buf_init(&b);
+        assert_int_equal(tl_store_applog_read(st, "x/side.bin", 0, &b, &eb), 0);
+        assert_int_equal(b.len, 4);
+        assert_memory_equal(b.data, "0189", 4);
+        tl_buf_fini(&b);
+        tl_store_counts_t c;
+        assert_int_equal(tl_store_counts(st, &c, &eb), 0);
+        assert_int_equal(c.users, 2);
+        assert_int_equal(c.consents, 2);
+        tl_store_check_t ck;
+        assert_int_equal(tl_store_check(st, &ck, &eb), 0);
+        tl_store_close(st);
+        st = open_store(0);
+    }
+    /* a new id after the forgotten one gets the next index */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    tl_user_t u = {.registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "dave", &u, &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_dict_find(tl_store_dict(st, TL_D_USER, &eb), "dave", 4), 3);
+    /* retention: the first half of what is left goes */
+    pu = (tl_purge_t){.user = TL_NONE, .before = 1700000000000 + 75000};
+    assert_int_equal(tl_store_purge(st, &pu, &ps, &eb), 0);
+    assert_int_equal(ps.events, 50000);
+    assert_int_equal(tl_store_event_count(st), 50000);
+    tl_store_close(st);
+}
+
+/* A crash between a purge's commit and its renames: the next open reads
+ * the new log (read-only), and a writable open finishes the renames. */
+static void test_purge_finishes_after_crash(void **state) {
+    (void)state;
+    char other[4200], cmd[9000];
+    snprintf(other, sizeof other, "%s/other", dir);
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    add_events(st, 0, 3000, 1);
+    tl_store_close(st);
+    /* the log as a purge would have written it: made by another store */
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *o;
+    assert_int_equal(tl_store_open(other, TL_STORE_CREATE, &o, &eb), 0);
+    add_events(o, 0, 1200, 1);
+    tl_store_close(o);
+    struct stat sb;
+    snprintf(cmd, sizeof cmd, "%s/events.log", other);
+    assert_int_equal(stat(cmd, &sb), 0);
+    snprintf(cmd, sizeof cmd, "cp %s/events.log %s/events.log.new", other, dir);
+    assert_int_equal(system(cmd), 0);
+    /* ... and the transaction that committed it */
+    sqlite3 *db;
+    snprintf(cmd, sizeof cmd, "%s/tailor.db", dir);
+    assert_int_equal(sqlite3_open(cmd, &db), SQLITE_OK);
+    snprintf(cmd, sizeof cmd, "UPDATE meta SET value = %lld WHERE key = 'log_len'; UPDATE meta SET "
+             "value = 1200 WHERE key = 'log_events'; INSERT INTO swaps VALUES ('events.log', "
+             "'events.log.new');", (long long)sb.st_size);
+    assert_int_equal(sqlite3_exec(db, cmd, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    st = open_store(TL_STORE_READONLY);
+    assert_int_equal(scan(st).n, 1200);
+    tl_store_close(st);
+    st = open_store(0);
+    assert_int_equal(scan(st).n, 1200);
+    tl_store_check_t ck;
+    assert_int_equal(tl_store_check(st, &ck, &eb), 0);
+    tl_store_close(st);
+    snprintf(cmd, sizeof cmd, "%s/events.log.new", dir);
+    assert_int_equal(access(cmd, F_OK), -1);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -398,6 +518,7 @@ int main(void) {
         T(test_corrupt_block_detected),  T(test_truncated_log_refused), T(test_version_refused),
         T(test_missing_dir),             T(test_lock),              T(test_entities_merge_and_seal),
         T(test_quarantine_roundtrip),   T(test_killed_before_log),  T(test_scan_from),
+        T(test_purge_user),              T(test_purge_finishes_after_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

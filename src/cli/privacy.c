@@ -1,0 +1,243 @@
+/* privacy.c -- the commands of the data subject's rights and of the
+ * audit trail: `export-user` (subject access), `erase` (erasure), `retain`
+ * (the retention cut) and `audit` (list, verify the chain). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "privacy/privacy.h"
+#include "profile/profile.h"
+
+/* ---- subject access ------------------------------------------------------------------- */
+
+const optspec_t EXPORT_USER_OPTS[] = {{"out", 1, "write to FILE (created 0600) instead of standard output"},
+                                             {NULL, 0, NULL}};
+
+int cmd_export_user(int argc, char **argv) {
+    const command_t *c = command_named("export-user");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give one USER");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    cJSON *j = NULL;
+    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
+        rc = TL_ENOENT;
+    }
+    if (!rc) rc = tl_subject_export(st, NULL, u, &j, &eb);
+    /* the export is a read of personal data: on the record */
+    if (!rc) rc = tl_audit_add(st, "cli", "export data", a.pos[0], &eb);
+    tl_store_close(st);
+    const char *out = opt(c, &a, "out");
+    if (!rc && out) {
+        char *txt = cJSON_Print(j);
+        int fd = txt ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+        size_t len = txt ? strlen(txt) : 0;
+        if (fd < 0 || write(fd, txt, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+            tl_errbuf_set(&eb, "cannot write %s", out);
+            rc = TL_EIO;
+        }
+        if (fd >= 0 && close(fd)) rc = TL_EIO;
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    } else if (!rc) {
+        print_json(j);
+    }
+    return rc ? fail_err("export-user", rc, &eb) : EXIT_OK;
+}
+
+/* ---- erasure ------------------------------------------------------------------------------- */
+
+const optspec_t ERASE_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+int cmd_erase(int argc, char **argv) {
+    const command_t *c = command_named("erase");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1) return die_usage(c, "give one USER");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_erase_report_t r;
+    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    if (!rc) rc = tl_privacy_erase(st, a.pos[0], NULL, &r, &eb);
+    if (!rc) rc = tl_audit_add(st, "cli", "erase", a.pos[0], &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("erase", rc, &eb);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "tombstone", r.pseudonym);
+        cJSON_AddBoolToObject(j, "erased_before", r.again);
+        cJSON_AddNumberToObject(j, "events", (double)r.events);
+        cJSON_AddNumberToObject(j, "records", (double)r.rows);
+        cJSON_AddNumberToObject(j, "quarantined_rows_emptied", (double)r.quarantined);
+        cJSON_AddNumberToObject(j, "campaign_logs_rewritten", r.logs);
+        cJSON_AddNumberToObject(j, "profile_snapshots", r.profiles);
+        cJSON_AddNumberToObject(j, "models", r.models);
+        cJSON_AddNumberToObject(j, "offer_decisions", (double)r.offers);
+        cJSON_AddBoolToObject(j, "wal_truncated", r.wal_truncated);
+        print_json(j);
+    } else if (r.again) {
+        printf("%s was erased before; derived files checked again (%d profile snapshot, %d models "
+               "changed)\n", a.pos[0], r.profiles, r.models);
+    } else {
+        printf("erased %s: %llu events, %llu other records, %llu quarantined rows emptied, %d campaign "
+               "logs rewritten, %d profile snapshot, %d models, %llu offer decisions; tombstone %s\n",
+               a.pos[0], (unsigned long long)r.events, (unsigned long long)r.rows,
+               (unsigned long long)r.quarantined, r.logs, r.profiles, r.models,
+               (unsigned long long)r.offers, r.pseudonym);
+        if (!r.wal_truncated)
+            fprintf(stderr, "tailor erase: another process is reading the data directory; the old pages "
+                            "leave the write-ahead log at its next checkpoint\n");
+    }
+    return EXIT_OK;
+}
+
+/* ---- retention --------------------------------------------------------------------------- */
+
+const optspec_t RETAIN_OPTS[] = {{"days", 1, "keep the events of the last N days (required)"},
+                                 {"json", 0, "print as JSON"},
+                                 {NULL, 0, NULL}};
+
+int cmd_retain(int argc, char **argv) {
+    const command_t *c = command_named("retain");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    uint64_t days;
+    if (!opt(c, &a, "days")) return die_usage(c, "give --days N");
+    if ((rc = opt_u64(c, &a, "days", 0, 1, 36500, &days))) return rc;
+    int64_t before = tl_time_now_ms() - (int64_t)days * TL_MS_PER_DAY;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_purge_stats_t ps = {0};
+    int logs = 0, rebuilt = 0;
+    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    if (!rc) rc = tl_privacy_retain(st, before, &ps, &logs, &eb);
+    /* the profiles described the dropped events too: built again */
+    char snap[4200];
+    snprintf(snap, sizeof snap, "%s/profiles.tlp", data_dir(&a));
+    if (!rc && ps.events && access(snap, F_OK) == 0) {
+        tl_profile_opts_t o;
+        tl_profile_opts_default(&o);
+        tl_profiles_t *p = NULL;
+        rc = tl_profile_build(st, &o, &p, &eb);
+        if (!rc) rc = reapply_tags(st, p, &eb);
+        if (!rc) rc = tl_profile_save(st, p, &eb);
+        tl_profile_free(p);
+        rebuilt = !rc;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "retain %llu days", (unsigned long long)days);
+    if (!rc) rc = tl_audit_add(st, "cli", what, NULL, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("retain", rc, &eb);
+    char cut[32];
+    tl_time_format(before, cut);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "before", cut);
+        cJSON_AddNumberToObject(j, "events", (double)ps.events);
+        cJSON_AddNumberToObject(j, "records", (double)ps.rows);
+        cJSON_AddNumberToObject(j, "quarantined", (double)ps.quarantined);
+        cJSON_AddNumberToObject(j, "campaign_logs_rewritten", logs);
+        cJSON_AddBoolToObject(j, "profiles_rebuilt", rebuilt);
+        print_json(j);
+    } else {
+        printf("dropped what came before %s: %llu events, %llu consent-history and feedback records, "
+               "%llu quarantined rows, %d campaign logs rewritten%s\n", cut,
+               (unsigned long long)ps.events, (unsigned long long)ps.rows,
+               (unsigned long long)ps.quarantined, logs, rebuilt ? "; profiles built again" : "");
+        if (ps.events)
+            printf("models trained before now still hold what the dropped events taught them: train "
+                   "them again (`tailor rec train`)\n");
+    }
+    return EXIT_OK;
+}
+
+/* ---- the audit log ------------------------------------------------------------------------- */
+
+const optspec_t AUDIT_OPTS[] = {{"user", 1, "list: only the entries about this user"},
+                                {"json", 0, "print as JSON"},
+                                {NULL, 0, NULL}};
+
+static int audit_row(int n, const char *const *c, void *arg) {
+    cJSON *arr = arg;
+    (void)n;
+    char at[32];
+    tl_time_format(atoll(c[1] ? c[1] : "0"), at);
+    if (!arr) {
+        printf("%6s  %s  %-16s %-16s %s\n", c[0], at, c[2] ? c[2] : "", c[3] ? c[3] : "",
+               c[4] && *c[4] ? c[4] : "-");
+        return 0;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", atof(c[0]));
+    cJSON_AddStringToObject(o, "at", at);
+    cJSON_AddStringToObject(o, "who", c[2] ? c[2] : "");
+    cJSON_AddStringToObject(o, "what", c[3] ? c[3] : "");
+    if (c[4] && *c[4]) cJSON_AddStringToObject(o, "user", c[4]);
+    cJSON_AddItemToArray(arr, o);
+    return 0;
+}
+
+int cmd_audit(int argc, char **argv) {
+    const command_t *c = command_named("audit");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const char *sub = a.npos ? a.pos[0] : "list";
+    if (a.npos > 1 || (strcmp(sub, "list") != 0 && strcmp(sub, "verify") != 0))
+        return die_usage(c, "give list or verify");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    int json = opt(c, &a, "json") != NULL;
+    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    if (!rc && strcmp(sub, "verify") == 0) {
+        tl_audit_check_t k;
+        rc = tl_audit_verify(st, &k, &eb);
+        if (json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddBoolToObject(j, "ok", rc == 0);
+            cJSON_AddNumberToObject(j, "entries", (double)k.entries);
+            cJSON_AddNumberToObject(j, "unchained", (double)k.unchained);
+            if (k.bad_id) cJSON_AddNumberToObject(j, "first_bad_entry", (double)k.bad_id);
+            if (rc) cJSON_AddStringToObject(j, "error", eb.msg);
+            cJSON_AddStringToObject(j, "head", k.head);
+            print_json(j);
+        } else if (!rc) {
+            printf("audit log intact: %llu entries chained%s; head %s\n",
+                   (unsigned long long)(k.entries - k.unchained),
+                   k.unchained ? " (and older entries from before the chain)" : "", k.head);
+        }
+        tl_store_close(st);
+        if (rc && json) return EXIT_FAIL;
+        return rc ? fail_err("audit verify", rc, &eb) : EXIT_OK;
+    }
+    const char *user = opt(c, &a, "user");
+    char ps[33] = "";
+    if (!rc && user) rc = tl_store_pseudonym(st, user, strlen(user), ps, &eb);
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    if (!rc && !json) printf("%6s  %-20s  %-16s %-16s %s\n", "entry", "at", "who", "what", "user (pseudonym)");
+    if (!rc && user)
+        rc = tl_store_queryf(st, &eb, audit_row, arr, "SELECT id, at, who, what, target FROM audit "
+                             "WHERE target = ?1 ORDER BY id", "t", ps);
+    else if (!rc)
+        rc = tl_store_query(st, "SELECT id, at, who, what, target FROM audit ORDER BY id", audit_row, arr, &eb);
+    tl_store_close(st);
+    if (rc) {
+        cJSON_Delete(arr);
+        return fail_err("audit", rc, &eb);
+    }
+    if (arr) print_json(arr);
+    return EXIT_OK;
+}

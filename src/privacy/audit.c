@@ -1,0 +1,107 @@
+/* audit.c -- the audit log: who read, exported or erased whose data, and
+ * when. Append-only, in the store's `audit` table; the user is named by
+ * pseudonym (tl_store_pseudonym), so the log outlives an erasure without
+ * keeping the id. Each entry carries a MAC (keyed BLAKE2b, tl_store_mac)
+ * of the previous entry's MAC and its own fields: changing, inserting or
+ * removing an entry anywhere but at the end breaks the chain, and without
+ * the data directory's key no one can mend it. `meta` keeps the last MAC
+ * (the head); comparing it with a copy kept elsewhere also shows a cut
+ * tail. */
+#include "privacy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The MAC of an entry chained to prev. */
+static int entry_mac(tl_store_t *st, const char *prev, int64_t id, int64_t at, const char *who,
+                     const char *what, const char *target, char out[65], tl_errbuf_t *eb) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char num[64];
+    int rc = 0;
+    snprintf(num, sizeof num, "%lld\x1f%lld", (long long)id, (long long)at);
+    const char *parts[] = {prev ? prev : "", num, who ? who : "", what ? what : "", target ? target : ""};
+    for (size_t i = 0; !rc && i < sizeof parts / sizeof *parts; i++)
+        if (tl_buf_append(&b, parts[i], strlen(parts[i])) || tl_buf_append(&b, "\x1f", 1)) rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_mac(st, b.data, b.len, out, eb);
+    tl_buf_fini(&b);
+    return rc;
+}
+
+typedef struct {
+    int64_t id;
+    char mac[65];
+} last_t;
+
+static int last_row(int n, const char *const *c, void *arg) {
+    last_t *l = arg;
+    (void)n;
+    l->id = c[0] ? atoll(c[0]) : 0;
+    snprintf(l->mac, sizeof l->mac, "%s", c[1] ? c[1] : "");
+    return 0;
+}
+
+int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *user, tl_errbuf_t *eb) {
+    char ps[33] = "", mac[65];
+    int rc = user ? tl_store_pseudonym(st, user, strlen(user), ps, eb) : 0;
+    if (!rc) rc = tl_store_begin(st, eb);
+    if (rc) return rc;
+    last_t l = {0, ""};
+    int64_t at = tl_time_now_ms();
+    rc = tl_store_query(st, "SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", last_row, &l, eb);
+    if (!rc) rc = entry_mac(st, l.mac, l.id + 1, at, who, what, ps, mac, eb);
+    if (!rc) rc = tl_store_exec(st, eb, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
+                                "(?1, ?2, ?3, ?4, ?5, ?6)", "iitttt", l.id + 1, at, who, what, ps, mac);
+    if (!rc) rc = tl_store_exec(st, eb, "INSERT OR REPLACE INTO config(key, value) VALUES ('audit_head', ?1)",
+                                "t", mac);
+    if (!rc) rc = tl_store_commit(st, eb);
+    else tl_store_rollback(st);
+    return rc;
+}
+
+typedef struct {
+    tl_store_t *st;
+    tl_audit_check_t *out;
+    char prev[65];
+    tl_errbuf_t *eb;
+} verify_t;
+
+static int verify_row(int n, const char *const *c, void *arg) {
+    verify_t *v = arg;
+    (void)n;
+    int64_t id = atoll(c[0]);
+    v->out->entries++;
+    if (!c[5] || !*c[5]) { /* written before entries were chained */
+        v->out->unchained++;
+        return 0;
+    }
+    char mac[65];
+    int rc = entry_mac(v->st, v->prev, id, atoll(c[1] ? c[1] : "0"), c[2], c[3], c[4], mac, v->eb);
+    if (rc) return rc;
+    if (strcmp(mac, c[5]) != 0) {
+        v->out->bad_id = id;
+        tl_errbuf_set(v->eb, "audit entry %lld does not match its MAC: it, or the one before it, was "
+                      "changed, inserted or removed", (long long)id);
+        return TL_ECORRUPT;
+    }
+    snprintf(v->prev, sizeof v->prev, "%s", c[5]);
+    return 0;
+}
+
+int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    verify_t v = {st, out, "", eb};
+    int rc = tl_store_query(st, "SELECT id, at, who, what, target, mac FROM audit ORDER BY id", verify_row,
+                            &v, eb);
+    if (rc) return rc;
+    snprintf(out->head, sizeof out->head, "%s", v.prev);
+    char *head = NULL;
+    if (tl_store_config_get(st, "audit_head", &head, eb) == 0 && head && strcmp(head, v.prev) != 0) {
+        tl_errbuf_set(eb, "the last audit entry is not the recorded head: entries were removed from the end");
+        rc = TL_ECORRUPT;
+    }
+    eb->msg[0] = rc ? eb->msg[0] : 0;
+    free(head);
+    return rc;
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# test_privacy.sh -- personal data at rest and the data subject's rights:
+# no phone number or e-mail of any imported user appears in clear in any
+# file of the data directory (database, WAL, logs, snapshots, models,
+# quarantine, campaign logs); erasure removes a user's events, records,
+# campaign records and derived data, after which no file holds the user's
+# id, phone or e-mail, and a re-import of the same files is refused for
+# that user; retention drops old events and their campaign records; the
+# audit log's chain holds and shows tampering.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+W=$TMP/world
+D=$TMP/d
+"$TAILOR" gen --users 3000 --items 300 --days 60 --seed 11 --out "$W" >/dev/null
+files=("$W"/{users,items,products,credit,consents,events}.csv)
+"$TAILOR" --data "$D" import "${files[@]}" >/dev/null 2>&1
+"$TAILOR" --data "$D" profile build >/dev/null
+"$TAILOR" --data "$D" train --model ials >/dev/null
+"$TAILOR" --data "$D" train --model segpop >/dev/null
+cat >"$TMP/camp.json" <<'EOF'
+{"id":"spring","audience":"true","channels":["push","sms"],"content":{"type":"recommendations","n":3},
+ "holdout":10,"consent":"marketing_push"}
+EOF
+"$TAILOR" --data "$D" campaign create "$TMP/camp.json" >/dev/null
+"$TAILOR" --data "$D" campaign run spring --at 2025-11-30T10:00:00Z >/dev/null
+
+# the user to erase: one with many events who was sent a message
+V=$(python3 - "$D/outbox" "$W/events.csv" <<'PY'
+import collections, csv, glob, json, sys
+sent = set()
+for f in glob.glob(sys.argv[1] + "/*.jsonl"):
+    sent |= {json.loads(l)["user"] for l in open(f) if l.strip()}
+n = collections.Counter(r["user"] for r in csv.DictReader(open(sys.argv[2], errors="replace")))
+print(max(sent, key=lambda u: n[u]))
+PY
+)
+PH=$(python3 -c 'import csv,sys; print(next(r["phone"] for r in csv.DictReader(open(sys.argv[1], errors="replace")) if r["user"] == sys.argv[2]))' "$W/users.csv" "$V")
+EM=$(python3 -c 'import csv,sys; print(next(r["email"] for r in csv.DictReader(open(sys.argv[1], errors="replace")) if r["user"] == sys.argv[2]))' "$W/users.csv" "$V")
+check_cmd "the chosen user has a phone and an e-mail" test -n "$PH" -a -n "$EM"
+"$TAILOR" --data "$D" offers "$V" >/dev/null 2>&1
+"$TAILOR" --data "$D" export-user "$V" >/dev/null
+
+# every phone number and e-mail of the imported users: none in clear anywhere
+python3 - "$W/users.csv" >"$TMP/pii.txt" <<'PY'
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1], errors="replace")):
+    for k in ("phone", "email", "id_number"):
+        if len(r.get(k) or "") >= 6:
+            print(r[k])
+PY
+npii=$(wc -l <"$TMP/pii.txt")
+check_cmd "personal values to look for" test "$npii" -gt 5000
+check "files of the data directory holding any of them in clear" "$(grep -r -a -l -F -f "$TMP/pii.txt" "$D" | wc -l)" 0
+check_cmd "quarantined raw rows exist (and are sealed)" test "$("$TAILOR" --data "$D" stats --json | jget quarantined)" -gt 0
+
+# before erasure the id is in the store, its events in the log
+n_user=$(python3 -c 'import csv,sys; print(sum(r["user"] == sys.argv[2] for r in csv.DictReader(open(sys.argv[1], errors="replace"))))' "$W/events.csv" "$V")
+ev0=$("$TAILOR" --data "$D" stats --json | jget events)
+users0=$("$TAILOR" --data "$D" stats --json | jget users)
+check_cmd "the id is in the data directory before" grep -r -a -q -w -F "$V" "$D"
+"$TAILOR" --data "$D" erase "$V" --json >"$TMP/erase.json"
+check_cmd "erase reports events gone" test "$(jget events <"$TMP/erase.json")" -gt 0
+stored=$(jget events <"$TMP/erase.json")
+check_cmd "... at most as many as the file had for the user" test "$stored" -le "$n_user"
+check "... the log shrank by them" "$("$TAILOR" --data "$D" stats --json | jget events)" "$((ev0 - stored))"
+check "... one user fewer" "$("$TAILOR" --data "$D" stats --json | jget users)" "$((users0 - 1))"
+check "... campaign logs rewritten (the push outbox, exposures, contacts)" "$(jget campaign_logs_rewritten <"$TMP/erase.json")" 3
+check "... both models changed" "$(jget models <"$TMP/erase.json")" 2
+check "files holding the id, phone or e-mail afterwards" \
+    "$(grep -r -a -l -w -F -e "$V" -e "$PH" -e "$EM" "$D" | tr '\n' ' ')" ""
+check_cmd "the store checks out" bash -c "'$TAILOR' --data '$D' check >/dev/null"
+check_cmd "the user is gone from subject access" bash -c "! '$TAILOR' --data '$D' export-user '$V' 2>/dev/null"
+check_cmd "the outbox lines kept their length (delivery offsets hold)" python3 - "$D/outbox" <<'PY'
+import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/*.jsonl"):
+    for l in open(f):
+        d = json.loads(l)
+        assert "user" in d or d == {"erased": True}, d
+PY
+check_cmd "the campaign report still builds" bash -c "'$TAILOR' --data '$D' report campaign spring --json >/dev/null"
+check "erasing again: said so" "$("$TAILOR" --data "$D" erase "$V" --json | jget erased_before)" True
+
+# re-importing everything does not bring the user back
+"$TAILOR" --data "$D" import "${files[@]}" --json >"$TMP/reimport.json" 2>/dev/null
+check_cmd "re-import refuses the erased user's records" python3 - "$TMP/reimport.json" "$stored" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+by = d.get("by_reason") or d.get("quarantined_by_reason") or {}
+assert by.get("erased_user", 0) >= int(sys.argv[2]), d
+assert d["accepted"] == 0, d
+PY
+check "... the log unchanged" "$("$TAILOR" --data "$D" stats --json | jget events)" "$((ev0 - stored))"
+check "... and the id nowhere in clear" "$(grep -r -a -l -w -F -e "$V" -e "$PH" -e "$EM" "$D" | wc -l)" 0
+check "no personal value in clear after all that" "$(grep -r -a -l -F -f "$TMP/pii.txt" "$D" | wc -l)" 0
+
+# retention: the events of the last 20 days stay
+cut=$(python3 -c 'import datetime; print((datetime.datetime(2025,12,1,tzinfo=datetime.timezone.utc)-datetime.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+"$TAILOR" --data "$D" retain --days 20 --json >"$TMP/retain.json"
+check_cmd "retention dropped events" test "$(jget events <"$TMP/retain.json")" -gt 0
+check "... and built the profiles again" "$(jget profiles_rebuilt <"$TMP/retain.json")" True
+check_cmd "... no event before the cut is left" python3 - "$D" "$cut" "$TAILOR" <<'PY'
+import json, subprocess, sys
+s = json.loads(subprocess.check_output([sys.argv[3], "--data", sys.argv[1], "stats", "--json"]))
+first = min(d for d, n in s["events_by_day"].items() if n) if isinstance(s.get("events_by_day"), dict) else s["first_event"]
+assert first >= sys.argv[2][:10], (first, sys.argv[2])
+PY
+check_cmd "the store checks out after retention" bash -c "'$TAILOR' --data '$D' check >/dev/null"
+
+# the audit log: intact, then tampered with
+check "audit chain" "$("$TAILOR" --data "$D" audit verify --json | jget ok)" True
+check_cmd "the erasure is in it, by pseudonym" bash -c "'$TAILOR' --data '$D' audit list --json | grep -q '\"what\":\"erase\"'"
+check "the audit log names no user in clear" "$("$TAILOR" --data "$D" audit list --json | grep -c -w -F "$V")" 0
+sqlite3 "$D/tailor.db" "update audit set who = 'someone else' where id = 1"
+rc=0
+"$TAILOR" --data "$D" audit verify >/dev/null 2>"$TMP/verify.err" || rc=$?
+check "a changed entry breaks the chain" "$rc" 1
+check_cmd "... and is named" grep -q "entry 1" "$TMP/verify.err"
+finish
