@@ -73,11 +73,12 @@ int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uin
 int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
 
 /* privacy.c */
-extern const optspec_t EXPORT_USER_OPTS[], ERASE_OPTS[], RETAIN_OPTS[], AUDIT_OPTS[];
+extern const optspec_t EXPORT_USER_OPTS[], ERASE_OPTS[], RETAIN_OPTS[], AUDIT_OPTS[], KEY_OPTS[];
 int cmd_export_user(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
 int cmd_retain(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 /* campaign.c */
 extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];

@@ -3219,6 +3219,10 @@ static const command_t COMMANDS[] = {
     {"audit", "audit [list [--user ID] | verify]", "The audit log of reads, exports and erasures "
      "of personal data (users by pseudonym); verify walks its hash chain and fails if an entry "
      "was changed, inserted or removed.", AUDIT_OPTS, cmd_audit},
+    {"key", "key rotate", "A new data key: every personal value, quarantined row and secret is "
+     "sealed again under it in one transaction, and the new key file replaces the old (with "
+     "$TAILOR_KEY, the new key comes from $TAILOR_NEW_KEY). Pseudonyms and the audit chain stay "
+     "valid.", KEY_OPTS, cmd_key},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
 };
 

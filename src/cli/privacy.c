@@ -1,6 +1,6 @@
 /* privacy.c -- the commands of the data subject's rights and of the
  * audit trail: `export-user` (subject access), `erase` (erasure), `retain`
- * (the retention cut) and `audit` (list, verify the chain). */
+ * (the retention cut), `audit` (list, verify the chain) and `key rotate`. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,5 +239,37 @@ int cmd_audit(int argc, char **argv) {
         return fail_err("audit", rc, &eb);
     }
     if (arr) print_json(arr);
+    return EXIT_OK;
+}
+
+/* ---- the data key ---------------------------------------------------------------------------- */
+
+const optspec_t KEY_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
+
+int cmd_key(int argc, char **argv) {
+    const command_t *c = command_named("key");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos != 1 || strcmp(a.pos[0], "rotate") != 0) return die_usage(c, "give rotate");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_rekey_stats_t k;
+    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    if (!rc) rc = tl_store_rotate_key(st, &k, &eb);
+    if (!rc) rc = tl_audit_add(st, "cli", "rotate key", NULL, &eb);
+    tl_store_close(st);
+    if (rc) return fail_err("key rotate", rc, &eb);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "users", (double)k.users);
+        cJSON_AddNumberToObject(j, "quarantined", (double)k.quarantined);
+        cJSON_AddNumberToObject(j, "secrets", (double)k.other);
+        print_json(j);
+    } else {
+        printf("key rotated: personal data of %llu users, %llu quarantined rows and %llu secrets sealed "
+               "again under the new key%s\n", (unsigned long long)k.users, (unsigned long long)k.quarantined,
+               (unsigned long long)k.other, getenv("TAILOR_KEY") ? " (now use $TAILOR_NEW_KEY as $TAILOR_KEY)" : "");
+    }
     return EXIT_OK;
 }

@@ -384,6 +384,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     if ((rc = tl__seal_load_key(dir, !readonly, s->seal.key, eb)) == 0) {
         s->have_key = 1;
         tl__sealer_init(&s->seal);
+        if ((rc = tl__seal_check_key(s, eb))) goto fail;
         /* the pseudonym secret loaded (made, the first time) now, so that
          * later pseudonyms are pure computation, safe from any thread */
         char ps[33];

@@ -305,6 +305,17 @@ typedef int (*tl_qrow_fn)(const tl_qrow_t *q, void *arg);
 int tl_store_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
                              void *arg, tl_errbuf_t *eb);
 
+/* ---- the data key ------------------------------------------------------------ */
+
+/* Re-seals every personal value, quarantined row and secret under a new
+ * key: random, written to DATA/key (a rotation cut short is finished or
+ * undone at the next open), or, when the key comes from $TAILOR_KEY, the
+ * one in $TAILOR_NEW_KEY (64 hex digits). Outside batches. */
+typedef struct {
+    uint64_t users, quarantined, other;
+} tl_rekey_stats_t;
+int tl_store_rotate_key(tl_store_t *st, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+
 /* ---- privacy: pseudonyms, erasure, retention (purge.c) ------------------------ */
 
 /* The keyed pseudonym of an id (BLAKE2b-128 under a secret of this data

@@ -112,6 +112,11 @@ void tl__sealer_init(tl_sealer_t *s);
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
 
+/* Tells a wrong key at open, and finishes (or undoes) a key rotation cut
+ * short; needs the SQLite side open. */
+struct tl_store;
+int tl__seal_check_key(struct tl_store *s, tl_errbuf_t *eb);
+
 /* ---- the store ----------------------------------------------------------- */
 
 #define TL__STORE_NSTMT 16

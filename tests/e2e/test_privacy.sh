@@ -106,6 +106,25 @@ assert first >= sys.argv[2][:10], (first, sys.argv[2])
 PY
 check_cmd "the store checks out after retention" bash -c "'$TAILOR' --data '$D' check >/dev/null"
 
+# key rotation: everything sealed again; the old key opens nothing
+V2=$(python3 -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1], errors="replace"))); print(r[5]["user"])' "$W/users.csv")
+before=$("$TAILOR" --data "$D" export-user "$V2" | jcanon)
+cp "$D/key" "$TMP/old.key"
+"$TAILOR" --data "$D" key rotate --json >"$TMP/rotate.json"
+check_cmd "rotation re-sealed every user's personal data" test "$(jget users <"$TMP/rotate.json")" -ge 2900
+check_cmd "... the key file changed" bash -c "! cmp -s '$D/key' '$TMP/old.key'"
+check_cmd "... mode 0600" test "$(stat -c %a "$D/key")" = 600
+after=$("$TAILOR" --data "$D" export-user "$V2" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["reads_of_this_data"]=d["reads_of_this_data"][:-1]; print(json.dumps(d, sort_keys=True))')
+check "... personal data reads the same under the new key" "$after" "$before"
+check "... pseudonyms unchanged (the audit log finds the user)" \
+    "$("$TAILOR" --data "$D" audit list --user "$V2" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+check "... the erased user stays erased" "$("$TAILOR" --data "$D" erase "$V" --json | jget erased_before)" True
+check "no personal value in clear after rotation" "$(grep -r -a -l -F -f "$TMP/pii.txt" "$D" | wc -l)" 0
+rc=0
+TAILOR_KEY=$(od -An -tx1 "$TMP/old.key" | tr -d ' \n') "$TAILOR" --data "$D" stats >/dev/null 2>"$TMP/oldkey.err" || rc=$?
+check "the old key is refused" "$rc" 1
+check_cmd "... saying so" grep -q "does not open" "$TMP/oldkey.err"
+
 # the audit log: intact, then tampered with
 check "audit chain" "$("$TAILOR" --data "$D" audit verify --json | jget ok)" True
 check_cmd "the erasure is in it, by pseudonym" bash -c "'$TAILOR' --data '$D' audit list --json | grep -q '\"what\":\"erase\"'"
