@@ -1,4 +1,5 @@
-/* seal.c -- encryption at rest of personal data and quarantined raw rows.
+/* seal.c -- encryption at rest of personal data and quarantined raw rows,
+ * the key's check at open and its rotation.
  *
  * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
  * ciphertext and tag (libsodium). The key is 32 bytes: from $TAILOR_KEY as
