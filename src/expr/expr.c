@@ -23,6 +23,7 @@
  * able to exhaust the stack or the memory of a server. */
 #define MAX_DEPTH 128
 #define MAX_NODES 2000
+#define MAX_DAYS 36500 /* the longest window of count() */
 
 typedef enum {
     N_COL, N_NUM, N_STR, N_BOOL, N_NULL, N_NEG, N_ARITH, N_CMP, N_IN, N_ISNULL, N_AND, N_OR,
@@ -285,6 +286,10 @@ static node_t *call(parser_t *p, const char *fname, size_t pos) {
     if (count_fn) {
         if (nargs != 2 || isnan(days) || !sarg[0][0]) {
             perr(p, pos, "count() takes an event type and a window, e.g. count(purchase, 30d)");
+            goto done;
+        }
+        if (!(days <= MAX_DAYS)) { /* tables turn the window into milliseconds */
+            perr(p, argpos[1], "count(): the window is at most %d days", MAX_DAYS);
             goto done;
         }
         tl_expr_col_t c;

@@ -647,10 +647,14 @@ int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *e
     return rc;
 }
 
+/* A finite number: cJSON reads 1e999 as infinity, which a card cannot use
+ * and tl_scorecard_save could not write back. */
+static int is_num(const cJSON *v) { return cJSON_IsNumber(v) && isfinite(v->valuedouble); }
+
 static double num_at(const cJSON *o, const char *key, int *ok) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v)) *ok = 0;
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+    if (!is_num(v)) *ok = 0;
+    return is_num(v) ? v->valuedouble : 0;
 }
 
 /* One feature back from its JSON; 0 if it does not hold together. */
@@ -715,7 +719,7 @@ static int load_feature(const cJSON *o, feat_t *f) {
         if (!b->special) return 0;
         for (uint32_t k = 0; k < b->nspecial; k++) {
             const cJSON *v = cJSON_GetArrayItem(sp, (int)k);
-            if (!cJSON_IsNumber(v)) return 0;
+            if (!is_num(v)) return 0;
             b->special[k] = v->valuedouble;
         }
         b->ncuts = b->nregular ? b->nregular - 1 : 0;
@@ -723,7 +727,7 @@ static int load_feature(const cJSON *o, feat_t *f) {
         if (!b->cut) return 0;
         for (uint32_t c = 0; c < b->ncuts; c++) {
             const cJSON *v = cJSON_GetArrayItem(cuts, (int)c);
-            if (!cJSON_IsNumber(v) || (c && v->valuedouble <= b->cut[c - 1])) return 0;
+            if (!is_num(v) || (c && v->valuedouble <= b->cut[c - 1])) return 0;
             b->cut[c] = v->valuedouble;
         }
     }
@@ -765,8 +769,8 @@ int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb) {
         sc->target = strdup(target->valuestring), sc->bad_value = strdup(badv->valuestring);
         for (int k = 0; k < TL_NBANDS - 1; k++) {
             const cJSON *v = cJSON_GetArrayItem(bands, k);
-            ok &= cJSON_IsNumber(v) && (k == 0 || v->valuedouble > sc->band_pd[k - 1]);
-            sc->band_pd[k] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+            ok &= is_num(v) && (k == 0 || v->valuedouble > sc->band_pd[k - 1]);
+            sc->band_pd[k] = is_num(v) ? v->valuedouble : 0;
         }
         sc->factor = sc->pdo / log(2.0);
         sc->offset = sc->base_points - sc->factor * log(sc->base_odds);
