@@ -161,14 +161,6 @@ int tl_store_erased(tl_store_t *s, const char *id, size_t n, uint32_t *idx, tl_e
 
 /* ---- pending renames ------------------------------------------------------------------ */
 
-static int sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return TL_EIO;
-    int rc = fsync(fd) ? TL_EIO : 0;
-    close(fd);
-    return rc;
-}
-
 static int swap_row(int n, const char *const *cols, void *arg) {
     tl_store_t *s = arg;
     (void)n;
@@ -184,7 +176,7 @@ int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = tl_store_query(s, "SELECT path, tmp FROM swaps", swap_row, s, eb);
     if (rc == TL_EIO) tl_errbuf_set(eb, "%s: cannot finish replacing a purged file: %s", s->dir,
                                     strerror(errno));
-    if (!rc) rc = sync_dir(s->dir);
+    if (!rc) rc = tl__sync_dir(s->dir);
     if (!rc && sqlite3_exec(s->db, "DELETE FROM swaps", NULL, NULL, NULL) != SQLITE_OK) {
         tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
         rc = TL_ESQL;
@@ -408,7 +400,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
     snprintf(newlog, sizeof newlog, "%s/events.log.new", s->dir);
     if (!rc && ndrop) rc = tl__evlog_copy(&s->log, newlog, drop_event, &dc, &len, &nev, &out->events, eb);
     for (int i = 0; !rc && i < p->nlogs; i++) rc = write_new(s, &p->logs[i], eb);
-    if (!rc) rc = sync_dir(s->dir);
+    if (!rc) rc = tl__sync_dir(s->dir);
     /* 2. one transaction: rows, dictionary, tombstone, lengths, renames */
     if (!rc) rc = sql(s, eb, NULL, "BEGIN IMMEDIATE", 0);
     if (rc) return rc;

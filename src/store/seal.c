@@ -129,7 +129,7 @@ static int put_meta_blob(tl_store_t *s, const char *key, const void *p, size_t n
     return rc;
 }
 
-static int sync_dir(const char *dir) {
+int tl__sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return TL_EIO;
     int rc = fsync(fd) ? TL_EIO : 0;
@@ -172,7 +172,7 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
             memcpy(s->seal.key, k, TL_KEY_BYTES);
             char path[4200];
             snprintf(path, sizeof path, "%s/key", s->dir);
-            if (!s->readonly && (rename(next, path) != 0 || sync_dir(s->dir) != 0)) {
+            if (!s->readonly && (rename(next, path) != 0 || tl__sync_dir(s->dir) != 0)) {
                 tl_errbuf_set(eb, "%s: cannot put the rotated key in place: %s", next, strerror(errno));
                 rc = TL_EIO;
             }
@@ -273,7 +273,7 @@ int tl_store_rotate_key(tl_store_t *s, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
         int fd = open(next, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd < 0 || write(fd, ns.key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0) rc = TL_EIO;
         if (fd >= 0) close(fd);
-        if (!rc) rc = sync_dir(s->dir);
+        if (!rc) rc = tl__sync_dir(s->dir);
         if (rc) {
             tl_errbuf_set(eb, "%s: cannot write the new key: %s", next, strerror(errno));
             unlink(next);
@@ -298,7 +298,7 @@ int tl_store_rotate_key(tl_store_t *s, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
     memcpy(s->seal.key, ns.key, TL_KEY_BYTES);
     s->seal.counter = ns.counter;
     memcpy(s->seal.nonce, ns.nonce, sizeof ns.nonce);
-    if (!from_env && (rename(next, path) != 0 || sync_dir(s->dir) != 0)) {
+    if (!from_env && (rename(next, path) != 0 || tl__sync_dir(s->dir) != 0)) {
         tl_errbuf_set(eb, "%s: cannot put the new key in place (the next open will): %s", next, strerror(errno));
         rc = TL_EIO;
     }

@@ -112,6 +112,9 @@ void tl__sealer_init(tl_sealer_t *s);
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
 
+/* fsyncs a directory, so the renames and creations in it are durable. */
+int tl__sync_dir(const char *dir);
+
 /* Tells a wrong key at open, and finishes (or undoes) a key rotation cut
  * short; needs the SQLite side open. */
 struct tl_store;
