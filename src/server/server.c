@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "campaign/campaign.h"
@@ -470,6 +471,24 @@ int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
+/* Bodies staged by a server killed before it removed them: never part of
+ * the store (an answered batch is in the log; an unanswered one is sent
+ * again), and raw personal data. The store's lock says no one uses them. */
+static void remove_staged(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4400];
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "api-events-", 11) != 0 || n < 6 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     if (sodium_init() < 0) {
@@ -488,6 +507,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
+    if (!rc) remove_staged(s->dir);
     /* loaded now, so readers under the shared lock never load one */
     for (int k = 0; !rc && k < TL_D__N; k++)
         if (!tl_store_dict(s->st, (tl_dkind_t)k, eb)) rc = TL_ENOMEM;
