@@ -4,7 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build deps demo test test-asan bench clean format
+.PHONY: all build deps demo test test-asan bench fuzz clean format
 
 all: build
 
@@ -30,11 +30,15 @@ test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTAILOR_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -L unit -j $(JOBS)
+		ctest --output-on-failure -L 'unit|fuzz' -j $(JOBS)
 
 bench: deps build
 	@scripts/deps.sh --bench
 	bench/run.sh
+
+# The fuzz targets of tests/fuzz under libFuzzer (clang), FUZZ_SECONDS each.
+fuzz: deps
+	scripts/fuzz.sh
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c

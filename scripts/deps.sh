@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages tailor needs to build, test and benchmark.
+# Installs the Debian packages tailor needs to build, test, benchmark (--bench)
+# and fuzz (--fuzz).
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
@@ -8,6 +9,8 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       time)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy wrk nginx-light)
+elif [ "${1:-}" = "--fuzz" ]; then
+  pkgs+=(clang libclang-rt-dev) # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -276,7 +276,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
             v = trim(tl_sl(it->valuestring));
         } else if (cJSON_IsNumber(it)) {
             double d = it->valuedouble;
-            if (d == (double)(int64_t)d && d > -9.0e15 && d < 9.0e15)
+            if (d > -9.0e15 && d < 9.0e15 && d == (double)(int64_t)d)
                 v = tl__rowfmt(rc, "%lld", (long long)d);
             else
                 v = tl__rowfmt(rc, "%.17g", d);

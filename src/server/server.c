@@ -481,8 +481,9 @@ static void remove_staged(const char *dir) {
     char path[4400];
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "api-events-", 11) != 0 || n < 6 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
-            continue;
+        int ev = strncmp(e->d_name, "api-events-", 11) == 0 && n > 6 && strcmp(e->d_name + n - 6, ".jsonl") == 0;
+        int fb = strncmp(e->d_name, "api-feedback-", 13) == 0 && n > 4 && strcmp(e->d_name + n - 4, ".csv") == 0;
+        if (!ev && !fb) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
     }
@@ -692,7 +693,7 @@ static int cmp_ev(const void *a, const void *b) {
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     newev_t x = {.s = s};
     int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
-    if (!rc) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
+    if (!rc && x.n) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
     for (size_t i = 0; !rc && i < x.n; i++) {
         rc = tl_profile_apply(s->prof, &x.ev[i]);
         if (!rc) rc = tl_scenes_add(s->scenes, x.ev[i].user, x.ev[i].item, x.ev[i].type, x.ev[i].ts);
@@ -1250,6 +1251,11 @@ static void post_segment(tl_server_t *s, const tl_http_request_t *rq, tl_http_re
         fail(rs, 400, "bad_json", "the body is not JSON (near byte %ld)", end ? (long)(end - rq->body) : 0L);
         return;
     }
+    if (!cJSON_IsObject(j)) {
+        fail(rs, 400, "bad_type", "the body must be a JSON object with name and expression");
+        cJSON_Delete(j);
+        return;
+    }
     cJSON_ArrayForEach(m, j) if (strcmp(m->string, "name") != 0 && strcmp(m->string, "expression") != 0) {
         fail(rs, 400, "unknown_field", "unknown field \"%s\" (a segment has name and expression)", m->string);
         cJSON_Delete(j);
@@ -1354,6 +1360,12 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
     int idx = 0;
     cJSON_ArrayForEach(e, arr) {
         const cJSON *m;
+        if (!cJSON_IsObject(e)) {
+            fail(rs, 400, "bad_type", "record %d: a feedback record is a JSON object", idx);
+            tl_buf_fini(&csv);
+            cJSON_Delete(arr);
+            return;
+        }
         cJSON_ArrayForEach(m, e) {
             int known = 0;
             for (int k = 0; k < 7; k++) known |= strcmp(m->string, COLS[k]) == 0;
@@ -1590,6 +1602,11 @@ static void post_key(tl_server_t *s, const tl_http_request_t *rq, tl_http_respon
     cJSON *j = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *m;
     if (!j) {
         fail(rs, 400, "bad_json", "the body is not JSON (near byte %ld)", end ? (long)(end - rq->body) : 0L);
+        return;
+    }
+    if (!cJSON_IsObject(j)) {
+        fail(rs, 400, "bad_type", "the body must be a JSON object with role and name");
+        cJSON_Delete(j);
         return;
     }
     cJSON_ArrayForEach(m, j) if (strcmp(m->string, "role") != 0 && strcmp(m->string, "name") != 0) {
