@@ -167,12 +167,6 @@ tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t x, tl_slice_t y) {
 
 /* ---- value normalisation ------------------------------------------------- */
 
-static inline tl_slice_t trim(tl_slice_t v) {
-    while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
-    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
-    return v;
-}
-
 /* ISO-8859-1 → UTF-8 into the row arena (each byte ≥ 0x80 becomes two). */
 static tl_slice_t latin1(importer_t *im, tl_slice_t v) {
     size_t hi = 0;
@@ -198,7 +192,7 @@ static tl_slice_t latin1(importer_t *im, tl_slice_t v) {
 /* Column values as handed to handlers: trimmed, converted, NULL if empty. */
 static void prepare_cols(importer_t *im, tl_slice_t *cols, int n) {
     for (int i = 0; i < n; i++) {
-        tl_slice_t v = trim(cols[i]);
+        tl_slice_t v = tl__trim(cols[i]);
         if (im->latin1) v = latin1(im, v);
         cols[i] = v.n ? v : (tl_slice_t){NULL, 0};
     }
@@ -221,9 +215,7 @@ static int json_field(importer_t *im, const char *key) {
     return -2;
 }
 
-/* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
- * the string there without a word. */
-static int json_has_nul(const char *s, size_t n) {
+int tl__json_has_nul(const char *s, size_t n) {
     for (const char *p = s; (p = memchr(p, 'u', (size_t)(s + n - p))) != NULL; p++) {
         if (p == s || p[-1] != '\\' || (size_t)(s + n - p) < 5 || memcmp(p + 1, "0000", 4) != 0)
             continue;
@@ -248,7 +240,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
             return 0;
         }
     }
-    if (im->json && json_has_nul(line, n)) {
+    if (im->json && tl__json_has_nul(line, n)) {
         tl__row_reject(rc, TL_R_BAD_UTF8, "a string holds a NUL character (\\u0000)");
         return 0;
     }
@@ -273,7 +265,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
         }
         tl_slice_t v = {NULL, 0};
         if (cJSON_IsString(it)) {
-            v = trim(tl_sl(it->valuestring));
+            v = tl__trim(tl_sl(it->valuestring));
         } else if (cJSON_IsNumber(it)) {
             double d = it->valuedouble;
             if (d > -9.0e15 && d < 9.0e15 && d == (double)(int64_t)d)
@@ -706,7 +698,7 @@ static int pump(importer_t *im, tl_errbuf_t *eb) {
 
 /* ---- header handling ----------------------------------------------------- */
 
-static tl_kind_t detect_kind(const tl_slice_t *cols, int n) {
+tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n) {
     int has[TL_KIND__N] = {0};
     int f_type = 0, f_ts = 0;
     for (int i = 0; i < n; i++) {
@@ -797,10 +789,10 @@ static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) 
             return TL_EBADINPUT;
         }
         n = im->rd.nf;
-        for (int i = 0; i < n; i++) names[i] = trim(im->rd.f[i]);
+        for (int i = 0; i < n; i++) names[i] = tl__trim(im->rd.f[i]);
         if (n && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
             names[0].p += 3, names[0].n -= 3; /* byte-order mark */
-        if (im->kind == TL_KIND_AUTO) im->kind = detect_kind(names, n);
+        if (im->kind == TL_KIND_AUTO) im->kind = tl__detect_kind(names, n);
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its header; name the "
                           "kind with --kind (users, items, products, credit, consents, events) "
@@ -852,7 +844,7 @@ static tl_kind_t detect_json_kind(const char *path, tl_errbuf_t *eb) {
             int n = 0;
             for (cJSON *it = j->child; it && n < TL_MAX_FIELDS; it = it->next)
                 names[n++] = tl_sl(it->string);
-            k = detect_kind(names, n);
+            k = tl__detect_kind(names, n);
         }
         cJSON_Delete(j);
     }

@@ -190,4 +190,19 @@ static inline tl_slice_t tl_sl(const char *s) {
 int tl__preset_table(const char *preset, const char **delim, int *quotes, int *header,
                      const char *const **names, int *ncols, tl_errbuf_t *eb);
 
+/* ---- what the importer does around the readers (import.c) ---------------- */
+
+/* v without the spaces and tabs around it. */
+static inline tl_slice_t tl__trim(tl_slice_t v) {
+    while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
+    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
+    return v;
+}
+/* The kind of records a header (or a JSON object's keys) names, or
+ * TL_KIND_AUTO when it names none. */
+tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n);
+/* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
+ * the string there without a word. */
+int tl__json_has_nul(const char *s, size_t n);
+
 #endif

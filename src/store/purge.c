@@ -316,17 +316,11 @@ static void forget_in_memory(tl_store_t *s, uint32_t user) {
     }
 }
 
+/* One statement with at most one integer parameter; *changes (if given)
+ * counts the rows it changed. */
 static int sql(tl_store_t *s, tl_errbuf_t *eb, uint64_t *changes, const char *q, int64_t a) {
-    sqlite3_stmt *st;
-    int rc = 0;
-    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK) rc = TL_ESQL;
-    else {
-        if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, a);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = TL_ESQL;
-        else if (changes) *changes += (uint64_t)sqlite3_changes(s->db);
-        sqlite3_finalize(st);
-    }
-    if (rc) tl_errbuf_set(eb, "%s/tailor.db: %s: %s", s->dir, q, sqlite3_errmsg(s->db));
+    int rc = tl_store_exec(s, eb, q, strchr(q, '?') ? "i" : "", a);
+    if (!rc && changes) *changes += (uint64_t)tl_store_changes(s);
     return rc;
 }
 

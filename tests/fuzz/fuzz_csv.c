@@ -58,36 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* ---- what import.c does around the reader (kept in step with it) ---------- */
-
-static tl_slice_t trim(tl_slice_t v) {
-    while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
-    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
-    return v;
-}
-
-static tl_kind_t detect_kind(const tl_slice_t *cols, int n) {
-    int has[TL_KIND__N] = {0};
-    int f_type = 0, f_ts = 0;
-    for (int i = 0; i < n; i++) {
-        const tl_slice_t *c = &cols[i];
-#define IS(s) (c->n == strlen(s) && memcmp(c->p, s, c->n) == 0)
-        if (IS("type")) f_type = 1;
-        if (IS("ts")) f_ts = 1;
-        if (IS("purpose")) has[TL_KIND_CONSENTS] = 1;
-        if (IS("apr") || IS("product")) has[TL_KIND_PRODUCTS] = 1;
-        if (IS("on_time") || IS("max_overdue_days")) has[TL_KIND_CREDIT] = 1;
-        if (IS("title") || IS("category")) has[TL_KIND_ITEMS] = 1;
-        if (IS("gender") || IS("birth_year")) has[TL_KIND_USERS] = 1;
-#undef IS
-    }
-    if (f_type && f_ts) return TL_KIND_EVENTS;
-    static const tl_kind_t order[] = {TL_KIND_CONSENTS, TL_KIND_PRODUCTS, TL_KIND_CREDIT,
-                                      TL_KIND_ITEMS, TL_KIND_USERS};
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-        if (has[order[i]]) return order[i];
-    return TL_KIND_AUTO;
-}
+/* ---- what import.c does around the reader (mapping in step with it) ------- */
 
 /* The delimiter the first line uses most. */
 static const char *pick_delimiter(const uint8_t *data, size_t size) {
@@ -153,7 +124,7 @@ static void one_row(tl_reader_t *r, tl_kind_t kind, const int *colfield, int nco
     tl_canon_t c;
     tl_canon_init(&c, kind);
     for (int i = 0; i < r->nf && i < TL_MAX_FIELDS; i++) {
-        tl_slice_t v = trim(r->f[i]);
+        tl_slice_t v = tl__trim(r->f[i]);
         if (colfield[i] >= 0 && v.n) c.v[colfield[i]] = v;
     }
     c.clean = r->clean;
@@ -204,10 +175,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         last_line = r.line;
         if (r.err >= 0 || r.too_many) goto done; /* import refuses the file */
         tl_slice_t names[TL_MAX_FIELDS] = {{NULL, 0}};
-        for (int i = 0; i < r.nf; i++) names[i] = trim(r.f[i]);
+        for (int i = 0; i < r.nf; i++) names[i] = tl__trim(r.f[i]);
         if (r.nf && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
             names[0].p += 3, names[0].n -= 3;
-        kind = detect_kind(names, r.nf);
+        kind = tl__detect_kind(names, r.nf);
         if (kind != TL_KIND_AUTO) {
             ncols = r.nf;
             for (int i = 0; i < ncols; i++)

@@ -50,44 +50,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* ---- what import.c does around the reader (kept in step with it) ---------- */
+/* ---- what import.c does around the reader (mapping in step with it) ------- */
 
-static tl_slice_t trim(tl_slice_t v) {
-    while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) v.p++, v.n--;
-    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
-    return v;
-}
-
+/* The kind an object's keys name, as import reads a JSON Lines file. */
 static tl_kind_t detect_kind(cJSON *j) {
-    int has[TL_KIND__N] = {0};
-    int f_type = 0, f_ts = 0;
-    for (cJSON *it = j->child; it; it = it->next) {
-        const char *s = it->string;
-        if (strcmp(s, "type") == 0) f_type = 1;
-        if (strcmp(s, "ts") == 0) f_ts = 1;
-        if (strcmp(s, "purpose") == 0) has[TL_KIND_CONSENTS] = 1;
-        if (strcmp(s, "apr") == 0 || strcmp(s, "product") == 0) has[TL_KIND_PRODUCTS] = 1;
-        if (strcmp(s, "on_time") == 0 || strcmp(s, "max_overdue_days") == 0) has[TL_KIND_CREDIT] = 1;
-        if (strcmp(s, "title") == 0 || strcmp(s, "category") == 0) has[TL_KIND_ITEMS] = 1;
-        if (strcmp(s, "gender") == 0 || strcmp(s, "birth_year") == 0) has[TL_KIND_USERS] = 1;
-    }
-    if (f_type && f_ts) return TL_KIND_EVENTS;
-    static const tl_kind_t order[] = {TL_KIND_CONSENTS, TL_KIND_PRODUCTS, TL_KIND_CREDIT,
-                                      TL_KIND_ITEMS, TL_KIND_USERS};
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-        if (has[order[i]]) return order[i];
-    return TL_KIND_AUTO;
-}
-
-static int json_has_nul(const char *s, size_t n) {
-    for (const char *p = s; (p = memchr(p, 'u', (size_t)(s + n - p))) != NULL; p++) {
-        if (p == s || p[-1] != '\\' || (size_t)(s + n - p) < 5 || memcmp(p + 1, "0000", 4) != 0)
-            continue;
-        size_t bs = 0;
-        for (const char *q = p - 1; q >= s && *q == '\\'; q--) bs++;
-        if (bs % 2 == 1) return 1;
-    }
-    return 0;
+    tl_slice_t names[TL_MAX_FIELDS];
+    int n = 0;
+    for (cJSON *it = j->child; it && n < TL_MAX_FIELDS; it = it->next) names[n++] = tl_sl(it->string);
+    return tl__detect_kind(names, n);
 }
 
 /* A value printed into the row arena (import's tl__rowfmt). */
@@ -142,7 +112,7 @@ static void one_line(const char *line, size_t n, tl_kind_t kind) {
         while (end < line + n && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
         if (end != line + n) goto out;
     }
-    if (!j || !cJSON_IsObject(j) || json_has_nul(line, n)) goto out;
+    if (!j || !cJSON_IsObject(j) || tl__json_has_nul(line, n)) goto out;
     tl_canon_t c;
     tl_canon_init(&c, kind);
     for (cJSON *it = j->child; it; it = it->next) {
@@ -150,7 +120,7 @@ static void one_line(const char *line, size_t n, tl_kind_t kind) {
         if (f < 0) goto out; /* unknown_field */
         tl_slice_t v = {NULL, 0};
         if (cJSON_IsString(it)) {
-            v = trim(tl_sl(it->valuestring));
+            v = tl__trim(tl_sl(it->valuestring));
         } else if (cJSON_IsNumber(it)) {
             /* import.c tests d == (double)(int64_t)d first, a cast out of
              * range for |d| >= 2^63 (reported; the server target reaches it) */
