@@ -742,6 +742,8 @@ static const optspec_t PROFILE_OPTS[] = {
     {"half-life", 1, "build: half-life of category affinity in days (default 30)"},
     {"format", 1, "export: csv (default) or jsonl"},
     {"out", 1, "export: write to this file instead of stdout"},
+    {"pseudonymous", 0, "export: name users by keyed pseudonym, not by id (for third parties)"},
+    {"recipient", 1, "export: with --pseudonymous, whom for: each recipient's pseudonyms differ"},
     {"from", 1, "drift: the earlier time (profiles of the events up to it)"},
     {"to", 1, "drift: the later time (default: the latest event)"},
     {"segment", 1, "drift: only the members of this segment (in each period)"},
@@ -877,21 +879,17 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
         tl_store_segment_list(st2, showseg_row, &ss, &eb);
     tl_segtable_free(ss.t);
     tl_store_close(st2);
-    cJSON *feat = cJSON_AddObjectToObject(j, "features");
-    for (int col = 0; col < tl_profile_ncols(p); col++) {
-        const char *name = tl_profile_col_name(p, col);
-        tl_profile_cell(p, col, u, cell, sizeof cell);
-        if (!cell[0]) cJSON_AddNullToObject(feat, name);
-        else if (tl_profile_col_type(p, col) == TL_COL_CAT) cJSON_AddStringToObject(feat, name, cell);
-        else cJSON_AddNumberToObject(feat, name, atof(cell));
-    }
+    int withdrawn = tl_profile_withdrawn(p, u);
+    if (withdrawn) cJSON_AddStringToObject(j, "profiling", "withdrawn");
+    cJSON_AddItemToObject(j, "features", tl_profile_user_json(p, u));
     if (opt(c, a, "json")) {
         print_json(j);
     } else {
         printf("user %s (profile as of %s)\n", user, asof_s);
         for (int i = 0; i < 4; i++)
             if (masked.data[off[i]]) printf("  %-30s %s\n", pii_names[i], masked.data + off[i]);
-        for (int col = 0; col < tl_profile_ncols(p); col++) {
+        if (withdrawn) printf("  %-30s %s\n", "profiling", "withdrawn: no profile is kept");
+        for (int col = 0; !withdrawn && col < tl_profile_ncols(p); col++) {
             tl_profile_cell(p, col, u, cell, sizeof cell);
             printf("  %-30s %s\n", tl_profile_col_name(p, col), cell[0] ? cell : "-");
         }
@@ -905,6 +903,42 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
     tl_buf_fini(&masked);
     tl_profile_free(p);
     return EXIT_OK;
+}
+
+/* How an export names users: by id, or (--pseudonymous) by a keyed
+ * pseudonym of the recipient's name and the id, so that a recipient can
+ * join its own exports but not another's, nor reverse one without the data
+ * directory's secret. */
+typedef struct {
+    tl_store_t *st;
+    int pseudo;
+    tl_buf_t in;
+    size_t prefix;
+    char out[33];
+} idmap_t;
+
+static int idmap_init(idmap_t *m, const command_t *c, const args_t *a, tl_store_t *st) {
+    const char *who = opt(c, a, "recipient");
+    memset(m, 0, sizeof *m);
+    m->st = st;
+    m->pseudo = opt(c, a, "pseudonymous") != NULL;
+    tl_buf_init(&m->in);
+    if (who && !m->pseudo) return die_usage(c, "--recipient goes with --pseudonymous");
+    if (tl_buf_append(&m->in, "export:", 7) || (who && tl_buf_append(&m->in, who, strlen(who))) ||
+        tl_buf_append(&m->in, "", 1))
+        return EXIT_FAIL;
+    m->prefix = m->in.len;
+    return EXIT_OK;
+}
+
+/* The name of a user in the export (NULL on failure, said in eb). */
+static const char *idmap_name(idmap_t *m, const char *id, size_t *n, tl_errbuf_t *eb) {
+    if (!m->pseudo) return id;
+    m->in.len = m->prefix;
+    if (tl_buf_append(&m->in, id, *n) || tl_store_pseudonym(m->st, m->in.data, m->in.len, m->out, eb))
+        return NULL;
+    *n = 32;
+    return m->out;
 }
 
 static int profile_export(const command_t *c, const args_t *a) {
@@ -936,14 +970,22 @@ static int profile_export(const command_t *c, const args_t *a) {
     tl_buf_t b;
     tl_buf_init(&b);
     char cell[512];
+    idmap_t im;
+    rc = idmap_init(&im, c, a, st);
     if (!jsonl) {
         fputs("user", f);
         for (int col = 0; col < nc; col++) fprintf(f, ",%s", tl_profile_col_name(p, col));
         fputc('\n', f);
     }
-    for (uint32_t u = 0; u < tl_profile_nusers(p) && u < tl_dict_count(users); u++) {
+    /* users erased, and users who withdrew profiling, have no profile */
+    for (uint32_t u = 0; !rc && u < tl_profile_nusers(p) && u < tl_dict_count(users); u++) {
         size_t n;
         const char *id = tl_dict_str(users, u, &n);
+        if (tl_id_forgotten(id) || tl_profile_withdrawn(p, u)) continue;
+        if (!(id = idmap_name(&im, id, &n, &eb))) {
+            rc = EXIT_FAIL;
+            break;
+        }
         tl_buf_clear(&b);
         if (jsonl) {
             tl_buf_append(&b, "{\"user\":", 8);
@@ -971,10 +1013,16 @@ static int profile_export(const command_t *c, const args_t *a) {
         fwrite(b.data, 1, b.len, f);
     }
     tl_buf_fini(&b);
+    tl_buf_fini(&im.in);
     int werr = ferror(f) || fflush(f) != 0;
     if (f != stdout && fclose(f) != 0) werr = 1;
     tl_store_close(st);
     tl_profile_free(p);
+    if (rc) {
+        if (out) unlink(out);
+        if (eb.msg[0]) fprintf(stderr, "tailor profile export: %s\n", eb.msg);
+        return rc;
+    }
     if (werr) {
         fprintf(stderr, "tailor profile export: write error\n");
         return EXIT_FAIL;
@@ -1122,6 +1170,8 @@ static const optspec_t SEGMENT_OPTS[] = {
     {"seed", 1, "cluster: random seed (default 1)"},
     {"format", 1, "export: csv (default) or jsonl"},
     {"out", 1, "export: write to this file instead of stdout"},
+    {"pseudonymous", 0, "export: name users by keyed pseudonym, not by id (for third parties)"},
+    {"recipient", 1, "export: with --pseudonymous, whom for: each recipient's pseudonyms differ"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -1341,11 +1391,19 @@ static int segment_export(const command_t *c, const args_t *a, const char *name)
     } else {
         tl_buf_t b;
         tl_buf_init(&b);
-        if (!jsonl) fputs("user\n", f);
-        for (uint32_t u = 0; u < tl_profile_nusers(x.p) && u < tl_dict_count(x.users); u++) {
+        idmap_t im;
+        rc = idmap_init(&im, c, a, x.st);
+        if (!jsonl && !rc) fputs("user\n", f);
+        for (uint32_t u = 0; !rc && u < tl_profile_nusers(x.p) && u < tl_dict_count(x.users); u++) {
             if (!mask[u]) continue;
             size_t n;
             const char *id = tl_dict_str(x.users, u, &n);
+            if (tl_id_forgotten(id)) continue;
+            if (!(id = idmap_name(&im, id, &n, &eb))) {
+                fprintf(stderr, "tailor segment export: %s\n", eb.msg);
+                rc = EXIT_FAIL;
+                break;
+            }
             tl_buf_clear(&b);
             if (jsonl) {
                 tl_buf_append(&b, "{\"user\":", 8);
@@ -1358,9 +1416,12 @@ static int segment_export(const command_t *c, const args_t *a, const char *name)
             fwrite(b.data, 1, b.len, f);
         }
         tl_buf_fini(&b);
-        if (ferror(f) || fflush(f) != 0) rc = EXIT_FAIL;
-        if (f != stdout && fclose(f) != 0) rc = EXIT_FAIL;
-        if (rc) fprintf(stderr, "tailor segment export: write error\n");
+        tl_buf_fini(&im.in);
+        int werr = ferror(f) || fflush(f) != 0;
+        if (f != stdout && fclose(f) != 0) werr = 1;
+        if (werr) fprintf(stderr, "tailor segment export: write error\n");
+        if (werr && !rc) rc = EXIT_FAIL;
+        if (rc && out) unlink(out);
     }
     free(mask);
     free(expr);
@@ -2214,6 +2275,9 @@ static int cmd_recommend(int argc, char **argv) {
         tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
         rc = TL_ENOENT;
     }
+    /* a user who withdrew profiling is served what anybody is: the item on
+     * screen still counts, the cart and past orders do not */
+    uint32_t who = rs && u != TL_NONE ? tl_recsvc_subject(rs, u) : u;
     uint32_t ctx[8], nctx = 0;
     if (!rc && strncmp(scene, "item:", 5) == 0) {
         ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
@@ -2222,7 +2286,7 @@ static int cmd_recommend(int argc, char **argv) {
             rc = TL_ENOENT;
         }
         nctx = 1;
-    } else if (!rc && strcmp(scene, "home") != 0) {
+    } else if (!rc && strcmp(scene, "home") != 0 && who == u) {
         rc = tl_rec_scene_items(st, u, strcmp(scene, "cart") == 0 ? TL_SCENE_CART : TL_SCENE_PURCHASE,
                                 8, ctx, &nctx, &eb);
     }
@@ -2278,12 +2342,13 @@ static int cmd_recommend(int argc, char **argv) {
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
     if (!rc && !sv) rc = TL_ENOMEM;
-    if (!rc) got = tl_rec_serve(m, popm, &rs->x, u, (uint32_t)n, &so, sv);
+    if (!rc) got = tl_rec_serve(m, popm, &rs->x, who, (uint32_t)n, &so, sv);
     if (!rc) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
         cJSON_AddStringToObject(j, "user", a.pos[0]);
         cJSON_AddStringToObject(j, "model", name);
         cJSON_AddStringToObject(j, "scene", scene);
+        cJSON_AddBoolToObject(j, "personalised", who == u);
         cJSON *si = cJSON_AddArrayToObject(j, "scene_items");
         for (uint32_t q = 0; q < nctx; q++) {
             const char *id = tl_dict_str(items, ctx[q], NULL);
@@ -2311,8 +2376,8 @@ static int cmd_recommend(int argc, char **argv) {
                 snprintf(reason, sizeof reason, "%s%s%s with %s%s",
                          tl_model_interactions(by)->half_life > 0 ? "trending" : "popular",
                          segpop && cat ? " in " : "", segpop && cat ? cat : "",
-                         tl_rec_segpop_group(by, u) ? "people like you" : "everybody",
-                         sv[i].cold ? " (no history yet)" : "");
+                         tl_rec_segpop_group(by, who) ? "people like you" : "everybody",
+                         who != u ? "" : sv[i].cold ? " (no history yet)" : "");
             }
             cJSON_AddStringToObject(o, "reason", reason);
             if (cats && cats[sv[i].item] != TL_NONE)
@@ -2322,7 +2387,8 @@ static int cmd_recommend(int argc, char **argv) {
         if (opt(c, &a, "json")) {
             print_json(j);
         } else {
-            printf("top %u for %s (%s):\n", got, a.pos[0], name);
+            printf("top %u for %s (%s%s):\n", got, a.pos[0], name,
+                   who == u ? "" : "; not personalised: profiling withdrawn");
             cJSON *it;
             int r = 1;
             cJSON_ArrayForEach(it, arr)

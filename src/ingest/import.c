@@ -975,7 +975,10 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
                     const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
                     void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
-    if (!im) return TL_ENOMEM;
+    if (!im) {
+        tl_errbuf_set(eb, "import: out of memory");
+        return TL_ENOMEM;
+    }
     pthread_mutex_init(&im->mu, NULL);
     pthread_cond_init(&im->cv, NULL);
     im->st = st;
@@ -1053,5 +1056,6 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     for (int r = 0; r < TL_R__N; r++) stats->by_reason[r] += run.by_reason[r];
     stats->bytes += run.bytes;
     importer_free(im);
+    if (rc && !eb->msg[0]) tl_errbuf_set(eb, "import: %s", tl_strerror(rc));
     return rc;
 }

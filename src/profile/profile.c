@@ -172,6 +172,7 @@ struct tl_profiles {
     column_t *cols;
     tl_dict_t *cities, *channels; /* labels borrowed from the store */
     tl_dict_t *gender_labels, *lifecycle_labels, *yesno_labels;
+    uint8_t *withdrawn; /* per user: profiling withdrawn, no profile kept */
     int owns_state; /* 0 for a loaded snapshot: features only */
 };
 
@@ -265,6 +266,7 @@ static int grow_users(tl_profiles_t *p, uint32_t need) {
     GROW(p->aff_short, (size_t)p->ntops);
     GROW(p->hours, 24);
     GROW(p->chan, (size_t)p->nch);
+    GROW(p->withdrawn, 1);
     for (int c = 0; c < p->ncols; c++) {
         size_t w = p->cols[c].type == TL_COL_NUM ? sizeof(double) : sizeof(uint32_t);
         void *np = realloc(p->cols[c].data, (size_t)nc * w);
@@ -321,6 +323,7 @@ int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev) {
     int rc = grow_users(p, ev->user + 1);
     if (rc) return rc;
     uint32_t u = ev->user;
+    if (p->withdrawn[u]) return 0; /* no profile is kept */
     ustate_t *s = &p->st[u];
     int64_t t = ev->ts, day = day_of(t);
     if (s->nevents == 0) {
@@ -484,7 +487,20 @@ static int year_of(int64_t ts) {
 
 /* Reads user u's features at as_of into the columns (all but capacity_tier,
  * which depends on everybody: see refresh_tiers). */
+/* Every feature of user u unknown: NaN, 0, no category. */
+static void blank(tl_profiles_t *p, uint32_t u) {
+    for (int c = 0; c < p->ncols; c++) {
+        column_t *col = &p->cols[c];
+        if (col->type == TL_COL_NUM) ((double *)col->data)[u] = NAN;
+        else ((uint32_t *)col->data)[u] = col->type == TL_COL_CAT ? TL_NONE : 0;
+    }
+}
+
 static void finalize(tl_profiles_t *p, uint32_t u, int64_t as_of) {
+    if (p->withdrawn[u]) {
+        blank(p, u);
+        return;
+    }
     const ustate_t *s = &p->st[u];
     const ustatic_t *us = &p->ust[u];
     const double d = (double)DAY;
@@ -667,11 +683,7 @@ int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of) {
 
 int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
     if (u >= p->n) return 0;
-    for (int c = 0; c < p->ncols; c++) {
-        column_t *col = &p->cols[c];
-        if (col->type == TL_COL_NUM) ((double *)col->data)[u] = NAN;
-        else ((uint32_t *)col->data)[u] = col->type == TL_COL_CAT ? TL_NONE : 0;
-    }
+    blank(p, u);
     if (!p->owns_state) return 0;
     /* an empty user from here on: the state of someone never seen */
     free(p->st[u].hist);
@@ -686,6 +698,25 @@ int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
     memset(p->hours + (size_t)u * 24, 0, 24 * sizeof *p->hours);
     memset(p->chan + (size_t)u * p->nch, 0, (size_t)p->nch * sizeof *p->chan);
     return tl_profile_refresh_user(p, u, p->as_of);
+}
+
+int tl_profile_set_withdrawn(tl_profiles_t *p, uint32_t u, int on) {
+    if (u >= p->n && !on) return 0;
+    int rc = u >= p->n ? grow_users(p, u + 1) : 0;
+    if (rc) return rc;
+    p->withdrawn[u] = 0;
+    rc = tl_profile_erase_user(p, u); /* withdrawn or given back, the past is not kept */
+    p->withdrawn[u] = (uint8_t)(on != 0);
+    if (on) blank(p, u);
+    return rc;
+}
+
+int tl_profile_withdrawn(const tl_profiles_t *p, uint32_t u) { return u < p->n && p->withdrawn[u]; }
+
+uint32_t tl_profile_nwithdrawn(const tl_profiles_t *p) {
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < p->n; u++) k += p->withdrawn[u];
+    return k;
 }
 
 /* ---- loading what the profiles need from the store ---------------------------- */
@@ -935,6 +966,8 @@ static int profiles_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_
                                   "FROM users", user_row, &x, eb);
     if (!rc) rc = sqlfmt_rows(st, "SELECT user, on_time, late, max_overdue_days, debt, "
                                   "history_months, default_flag FROM credit", credit_row, &x, eb);
+    /* who withdrew profiling as things stand now, whatever the as-of time */
+    if (!rc && p->n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, p->withdrawn, p->n, eb);
     if (rc) {
         tl_profile_free(p);
         if (!eb->msg[0]) tl_errbuf_set(eb, "cannot prepare profiles: %s", tl_strerror(rc));
@@ -953,6 +986,7 @@ void tl_profile_free(tl_profiles_t *p) {
     free(p->aff_short);
     free(p->hours);
     free(p->chan);
+    free(p->withdrawn);
     free(p->promo_days);
     for (int c = 0; c < p->ncols; c++) {
         free(p->cols[c].name);
@@ -1229,14 +1263,15 @@ int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_pr
 
 /* ---- the snapshot ------------------------------------------------------------- */
 
-/* DATA/profiles.tlp: "TLPROF1\0", u32 users, u32 columns, i64 as_of, then per
+/* DATA/profiles.tlp: "TLPROF2\0", u32 users, u32 columns, i64 as_of, u32
+ * count of the users who withdrew profiling and their indexes (u32), then per
  * column: u16 name length, name, u8 type, u32 label count, the labels each
  * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
  * and categories); last, the XXH3-64 of everything before it. Written to a
  * temporary file and renamed, so a reader sees the old or the new one. Not
  * fsync'd: it is derived data, and a snapshot torn by a power cut fails its
  * checksum and asks for a rebuild. */
-#define SNAP_MAGIC "TLPROF1"
+#define SNAP_MAGIC "TLPROF2"
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
 
@@ -1261,7 +1296,11 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     int rc = h ? 0 : TL_ENOMEM;
     if (!rc) XXH3_64bits_reset(h);
     uint32_t n = p->n, nc = (uint32_t)p->ncols;
-    if (!rc) rc = put(&b, SNAP_MAGIC, 8) || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8);
+    uint32_t nw = tl_profile_nwithdrawn(p);
+    if (!rc) rc = put(&b, SNAP_MAGIC, 8) || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8) ||
+                  put(&b, &nw, 4);
+    for (uint32_t u = 0; !rc && u < n; u++)
+        if (p->withdrawn[u]) rc = put(&b, &u, 4);
     /* column data go straight from the arrays: no copy of the whole file */
     for (int c = 0; !rc && c < p->ncols; c++) {
         const column_t *col = &p->cols[c];
@@ -1329,6 +1368,15 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
         TAKE(&p->as_of, 8);
         p->n = p->cap = n;
         tl_profile_opts_default(&p->o);
+        if (!(p->withdrawn = calloc(n ? n : 1, 1))) rc = TL_ENOMEM;
+    }
+    uint32_t nw = 0;
+    TAKE(&nw, 4);
+    for (uint32_t i = 0; !rc && i < nw; i++) {
+        uint32_t u = 0;
+        TAKE(&u, 4);
+        if (!rc && u >= n) rc = TL_ECORRUPT;
+        if (!rc) p->withdrawn[u] = 1;
     }
     for (uint32_t c = 0; !rc && c < nc; c++) {
         uint16_t len = 0;
@@ -1482,7 +1530,7 @@ double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bi
 cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user) {
     cJSON *f = cJSON_CreateObject();
     char cell[512];
-    for (int col = 0; user < tl_profile_nusers(p) && col < tl_profile_ncols(p); col++) {
+    for (int col = 0; !tl_profile_withdrawn(p, user) && user < tl_profile_nusers(p) && col < tl_profile_ncols(p); col++) {
         const char *name = tl_profile_col_name(p, col);
         tl_profile_cell(p, col, user, cell, sizeof cell);
         if (!cell[0]) cJSON_AddNullToObject(f, name);

@@ -52,6 +52,16 @@ int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of);
  * seen. The index stays (other users' do not move). */
 int tl_profile_erase_user(tl_profiles_t *p, uint32_t u);
 
+/* Profiling withdrawn (the latest consent record for the purpose
+ * "profiling" withdraws it; a build reads them off the store): no profile
+ * is kept for the user. Every feature is unknown, the state is emptied,
+ * later events are not applied, and segments, tags, RFM and clusters leave
+ * the user out. Given back (on = 0), the profile starts again from the
+ * next event; the next build brings back the past. */
+int tl_profile_set_withdrawn(tl_profiles_t *p, uint32_t u, int on);
+int tl_profile_withdrawn(const tl_profiles_t *p, uint32_t u);
+uint32_t tl_profile_nwithdrawn(const tl_profiles_t *p);
+
 /* Adds a column computed elsewhere (tags), or replaces the one of that
  * name. Takes ownership of data (nusers values: double for NUM, uint32_t
  * otherwise) and of labels (CAT; may be NULL otherwise), also on failure. */
@@ -95,7 +105,8 @@ uint32_t tl_profile_cat_code(const tl_profiles_t *p, int col, const char *label)
 void tl_profile_cell(const tl_profiles_t *p, int col, uint32_t user, char *out, size_t cap);
 
 /* One user's features as a JSON object: numbers, labels, null when
- * unknown (an empty object for a user the profiles do not have). */
+ * unknown (an empty object for a user the profiles do not have, or who
+ * withdrew profiling). */
 struct cJSON;
 struct cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user);
 

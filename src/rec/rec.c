@@ -41,6 +41,7 @@ typedef struct {
     const tl_interact_opts_t *o;
     uint64_t from, to;
     uint32_t nusers, nitems;
+    const uint8_t *withdrawn; /* users who withdrew profiling: left out */
     trip_t *t;
     size_t n, cap;
 } mctx_t;
@@ -53,7 +54,7 @@ static int collect(const tl_evblock_t *b, void *arg) {
         if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
         uint32_t u = b->user[k], i = b->item[k];
         float w = c->o->weight[b->type[k]];
-        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0) continue;
+        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0 || c->withdrawn[u]) continue;
         if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) &&
             !(b->rating[k] >= c->o->min_rating))
             continue;
@@ -84,9 +85,14 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
     memset(out, 0, sizeof *out);
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb), *items = tl_store_dict(st, TL_D_ITEM, eb);
     if (!users || !items) return TL_ENOMEM;
-    mctx_t c = {o, from, to, tl_dict_count(users), tl_dict_count(items), NULL, 0, 0};
-    int rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING |
-                                           TL_EVC_TS, collect, &c, eb);
+    mctx_t c = {o, from, to, tl_dict_count(users), tl_dict_count(items), NULL, NULL, 0, 0};
+    uint8_t *wd = calloc((size_t)c.nusers + 1, 1);
+    int rc = wd ? tl_store_consents_withdrawn(st, "profiling", INT64_MAX, wd, c.nusers, eb) : TL_ENOMEM;
+    c.withdrawn = wd;
+    if (!rc)
+        rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING | TL_EVC_TS,
+                                   collect, &c, eb);
+    free(wd);
     if (!rc) qsort(c.t, c.n, sizeof *c.t, cmp_trip);
     out->nusers = c.nusers;
     out->nitems = c.nitems;

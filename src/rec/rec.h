@@ -39,7 +39,9 @@ typedef struct {
 void tl_interact_opts_default(tl_interact_opts_t *o);
 
 /* The matrix of the events with sequence numbers in [from, to) (to =
- * UINT64_MAX: to the end), sized to the store's users and items. */
+ * UINT64_MAX: to the end), sized to the store's users and items. The
+ * events of users who withdrew profiling (consent purpose "profiling") are
+ * left out: no model learns from them. */
 int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
                   tl_csr_t *out, tl_errbuf_t *eb);
 /* Leave-last-out: each user's latest interacted item (by time) goes to
@@ -228,6 +230,10 @@ int tl_scenes_scan(tl_scenes_t *s, tl_store_t *st, tl_errbuf_t *eb);
 uint32_t tl_scenes_items(const tl_scenes_t *s, uint32_t user, tl_scene_t scene, uint32_t max,
                          uint32_t *items);
 
+/* A user nothing is known of: served what everybody is (the popularity
+ * model's global list), not a segment's. */
+#define TL_REC_ANONYMOUS (UINT32_MAX - 1)
+
 /* Fills out (n entries at most) and returns how many. pop is a popularity
  * model over the same items (for cold start and the tail rules; NULL: none). */
 uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *train,
@@ -298,9 +304,14 @@ typedef struct {
     tl_dict_t *catnames;
     tl_content_t *content;
     float *penalty;
+    uint8_t *withdrawn;      /* per user of x: profiling withdrawn when opened */
     tl_serve_opts_t so;
 } tl_recsvc_t;
 int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl_errbuf_t *eb);
+/* Whom to serve for user: TL_REC_ANONYMOUS for a user who withdrew
+ * profiling (non-personalised lists), else user. */
+uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);
+/* The top n of tl_recsvc_subject(r, user). */
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
 void tl_recsvc_free(tl_recsvc_t *r);
 #endif

@@ -9,6 +9,7 @@ void tl_recsvc_free(tl_recsvc_t *r) {
     if (!r) return;
     tl_rec_content_free(r->content);
     free(r->penalty);
+    free(r->withdrawn);
     tl_user_groups_fini(&r->groups);
     free(r->cats);
     tl_dict_free(r->catnames);
@@ -35,6 +36,8 @@ int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbu
     if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(r->m), &r->content, eb);
     if (!rc) rc = tl_rec_content_link(r->content, &r->x);
     if (!rc) rc = tl_rec_feedback_penalty(st, tl_model_nitems(r->m), &r->penalty, eb);
+    if (!rc && !(r->withdrawn = calloc((size_t)r->x.nusers + 1, 1))) rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, r->withdrawn, r->x.nusers, eb);
     r->so.item_penalty = r->penalty;
     r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
     r->so.content = r->content;
@@ -44,6 +47,10 @@ int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbu
     return rc;
 }
 
+uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user) {
+    return user < r->x.nusers && r->withdrawn[user] ? TL_REC_ANONYMOUS : user;
+}
+
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out) {
-    return tl_rec_serve(r->m, r->popm, &r->x, user, n, &r->so, out);
+    return tl_rec_serve(r->m, r->popm, &r->x, tl_recsvc_subject(r, user), n, &r->so, out);
 }

@@ -72,7 +72,8 @@ int tl_segment_rfm(const tl_profiles_t *p, tl_rfm_t *out) {
     }
     for (uint32_t u = 0; u < n; u++) out->segment[u] = TL_NONE;
     for (uint32_t u = 0; u < n; u++)
-        if (ord[u] >= 1 && ord[u] != TL_NONE && !isnan(rec[u])) kv[k++] = (kv_t){rec[u], u};
+        if (ord[u] >= 1 && ord[u] != TL_NONE && !isnan(rec[u]) && !tl_profile_withdrawn(p, u))
+            kv[k++] = (kv_t){rec[u], u};
     out->customers = k;
     quintiles(kv, k, out->r, 1);
     for (uint32_t i = 0; i < k; i++) kv[i].v = ord[kv[i].u];
@@ -215,8 +216,9 @@ int tl_segment_eval(tl_segtable_t *s, const char *src, uint8_t *mask, uint32_t *
     }
     rc = tl_expr_eval_bool(e, mask);
     tl_expr_free(e);
+    /* users who withdrew profiling are in no segment */
     uint32_t k = 0;
-    for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u];
+    for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u] &= (uint8_t)!tl_profile_withdrawn(s->p, u);
     *size = k;
     return rc;
 }
@@ -721,7 +723,7 @@ int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int 
         return TL_ENOMEM;
     }
     for (uint32_t u = 0; u < n; u++) {
-        int ok = 1;
+        int ok = !tl_profile_withdrawn(p, u); /* no profile is kept */
         for (int j = 0; j < d && ok; j++) {
             const void *data = tl_profile_col_data(p, cols[j]);
             double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]

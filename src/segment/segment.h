@@ -1,5 +1,6 @@
-/* segment.h -- groups of users: RFM segments (and, later, rule segments and
- * clusters) over the profile columns.
+/* segment.h -- groups of users: RFM segments, rule segments, tags and
+ * clusters over the profile columns. Users who withdrew profiling
+ * (tl_profile_withdrawn) are in none of them.
  *
  * RFM scores are quintiles among the users who bought (orders >= 1): the
  * values are sorted ascending, equal values take the position r (from 0) of

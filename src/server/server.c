@@ -121,6 +121,8 @@ struct tl_server {
     pthread_rwlock_t prof_mu;   /* the profiles and the scenes */
     uint64_t applied;          /* log rows applied to the profiles */
     int64_t as_of;
+    uint8_t *withdrawn;        /* per user: profiling withdrawn (under st_rw) */
+    uint32_t nwithdrawn;
     pthread_mutex_t ref_mu;
     recref_t *rec;
     apikey_t *keys;
@@ -518,7 +520,11 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) {
         s->applied = tl_store_event_count(s->st);
         s->as_of = tl_profile_as_of(s->prof);
-        rc = tl_scenes_new(TL_NONE, &s->scenes);
+        s->nwithdrawn = tl_profile_nusers(s->prof);
+        s->withdrawn = calloc((size_t)s->nwithdrawn + 1, 1);
+        for (uint32_t u = 0; s->withdrawn && u < s->nwithdrawn; u++)
+            s->withdrawn[u] = (uint8_t)tl_profile_withdrawn(s->prof, u);
+        rc = s->withdrawn ? tl_scenes_new(TL_NONE, &s->scenes) : TL_ENOMEM;
     }
     if (!rc) rc = tl_scenes_scan(s->scenes, s->st, eb);
     if (!rc) rc = load_keys(s, eb);
@@ -543,6 +549,7 @@ void tl_server_free(tl_server_t *s) {
     tl_profile_free(s->prof);
     tl_scenes_free(s->scenes);
     tl_store_close(s->st);
+    free(s->withdrawn);
     free(s->keys);
     pthread_rwlock_destroy(&s->st_rw), pthread_mutex_destroy(&s->ref_mu);
     pthread_mutex_destroy(&s->route_mu), pthread_mutex_destroy(&s->ev_mu);
@@ -829,6 +836,7 @@ static void get_profile(tl_server_t *s, const char *id, const char *who, tl_http
     char asof[32];
     tl_time_format(s->as_of, asof);
     cJSON_AddStringToObject(j, "as_of", asof);
+    if (tl_profile_withdrawn(s->prof, u)) cJSON_AddStringToObject(j, "profiling", "withdrawn");
     cJSON_AddItemToObject(j, "features", tl_profile_user_json(s->prof, u));
     pthread_rwlock_unlock(&s->prof_mu);
     if (rc) {
@@ -918,7 +926,7 @@ static uint32_t top_items(msvc_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
         }
     }
     tl_served_t all[CACHE_N];
-    if (!c) return tl_recsvc_top(r->rec, u == TL_NONE ? UINT32_MAX - 1 : u, n, out);
+    if (!c) return tl_recsvc_top(r->rec, u, n, out);
     uint32_t got = tl_recsvc_top(r->rec, u, CACHE_N, all);
     /* keep it, unless another writer has the entry */
     unsigned s0 = atomic_load(&c->seq);
@@ -1014,6 +1022,10 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
     pthread_rwlock_rdlock(&s->st_rw);
     tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
     uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
+    /* whom to serve: nobody in particular for an unknown user or one who
+     * withdrew profiling (the item on screen still counts, the cart does not) */
+    uint32_t who = u == TL_NONE || (u < s->nwithdrawn && s->withdrawn[u]) ? TL_REC_ANONYMOUS
+                                                                          : tl_recsvc_subject(rec, u);
     tl_served_t sv[100];
     uint32_t got = 0;
     const char *cq = query_get(q, "category", cats, sizeof cats), *xq = query_get(q, "exclude", excl, sizeof excl);
@@ -1042,7 +1054,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
             ctx[0] = items ? tl_dict_find(items, sq + 5, strlen(sq + 5)) : TL_NONE;
             bad_item = ctx[0] == TL_NONE;
             nctx = 1;
-        } else if (sq && u != TL_NONE) {
+        } else if (sq && who == u) {
             pthread_rwlock_rdlock(&s->prof_mu);
             nctx = tl_scenes_items(s->scenes, u, sq[0] == 'c' ? TL_SCENE_CART : TL_SCENE_PURCHASE, 8, ctx);
             pthread_rwlock_unlock(&s->prof_mu);
@@ -1053,7 +1065,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
         so.context = ctx, so.ncontext = k;
         if (!bad && !bad_item && (!cq || inc) && (!xq || exi)) {
             so.include_cat = inc, so.exclude_item = exi;
-            got = tl_rec_serve(rec->m, rec->popm, &rec->x, u == TL_NONE ? UINT32_MAX - 1 : u, (uint32_t)n, &so, sv);
+            got = tl_rec_serve(rec->m, rec->popm, &rec->x, who, (uint32_t)n, &so, sv);
         }
         free(inc), free(exi);
         if (bad || bad_item || (cq && !inc) || (xq && !exi)) {
@@ -1065,7 +1077,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
             return;
         }
     } else {
-        got = top_items(m, u, (uint32_t)n, sv);
+        got = top_items(m, who, (uint32_t)n, sv);
     }
     tl_buf_t *b = &rs->body;
     tl_buf_clear(b);
@@ -1073,6 +1085,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
     tl_buf_json_str(b, id, strlen(id));
     tl_buf_append(b, ",\"model\":", 9);
     tl_buf_json_str(b, m->name, strlen(m->name));
+    if (who == TL_REC_ANONYMOUS) tl_buf_append(b, ",\"personalised\":false", 21);
     if (sq) {
         tl_buf_append(b, ",\"scene\":", 9);
         tl_buf_json_str(b, sq, strlen(sq));
@@ -1428,6 +1441,40 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
     send_json(rs, 200, j);
 }
 
+static int int_cell(int ncol, const char *const *cols, void *arg) {
+    if (ncol > 0 && cols[0]) *(int *)arg = atoi(cols[0]);
+    return 0;
+}
+
+/* After a profiling consent record: when the user's latest one withdraws
+ * it, the profile is dropped and recommendations are not personalised;
+ * given back, the profile starts again (personalised lists once the models
+ * are loaded anew). The caller holds st_rw exclusively. */
+static int set_profiling(tl_server_t *s, uint32_t u, tl_errbuf_t *eb) {
+    int granted = 1;
+    int rc = tl_store_queryf(s->st, eb, int_cell, &granted,
+                             "SELECT granted FROM consents WHERE user = ?1 AND purpose = 'profiling' "
+                             "ORDER BY at DESC, granted DESC LIMIT 1", "i", (int64_t)u);
+    if (rc) return rc;
+    if (u >= s->nwithdrawn) {
+        uint32_t n = u + 1024;
+        uint8_t *w = realloc(s->withdrawn, n);
+        if (!w) {
+            tl_errbuf_set(eb, "out of memory");
+            return TL_ENOMEM;
+        }
+        memset(w + s->nwithdrawn, 0, n - s->nwithdrawn);
+        s->withdrawn = w, s->nwithdrawn = n;
+    }
+    if (s->withdrawn[u] == !granted) return 0;
+    s->withdrawn[u] = (uint8_t)!granted;
+    pthread_rwlock_wrlock(&s->prof_mu);
+    rc = tl_profile_set_withdrawn(s->prof, u, !granted);
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc) tl_errbuf_set(eb, "profiles: %s", tl_strerror(rc));
+    return rc;
+}
+
 static void put_consent(tl_server_t *s, const char *user, const char *purpose,
                         const tl_http_request_t *rq, tl_http_response_t *rs) {
     const char *end = NULL;
@@ -1465,6 +1512,7 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
     if (!rc) rc = tl_store_put_consent(s->st, u, purpose, cJSON_IsTrue(g), t, &eb) < 0 ? TL_ESQL : 0;
     if (!rc) rc = tl_store_commit(s->st, &eb);
     else tl_store_rollback(s->st);
+    if (!rc && strcmp(purpose, "profiling") == 0) rc = set_profiling(s, u, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(j);
     if (rc) {

@@ -128,10 +128,11 @@ int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb) {
     return fresh ? 0 : refresh(st, version, eb);
 }
 
-/* Reads the needed purposes from a fresh snapshot into bits; 1 when there
- * is no fresh snapshot to read. */
+/* Reads the needed purposes from a fresh snapshot into bits (bit k set when
+ * the record in force grants purposes[k], or, with `withdrawn`, when there
+ * is one and it withdraws it); 1 when there is no fresh snapshot to read. */
 static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, int64_t at,
-                         uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+                         int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", st->dir, SNAP_FILE);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -177,7 +178,7 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
         for (uint64_t u = 0; !rc && u < n && u < nusers; u++) {
             if (!latest[u]) continue;
             if ((int64_t)latest[u] * 1000 <= at) {
-                if (granted[u]) bits[u] |= (uint8_t)(1u << k);
+                if (granted[u] != withdrawn) bits[u] |= (uint8_t)(1u << k);
                 continue;
             }
             if (!one && sqlite3_prepare_v2(st->db, "SELECT granted FROM consents WHERE user = ?1 AND "
@@ -191,7 +192,8 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
             sqlite3_bind_int64(one, 1, (int64_t)u);
             sqlite3_bind_text(one, 2, purposes[k], -1, SQLITE_STATIC);
             sqlite3_bind_int64(one, 3, at);
-            if (sqlite3_step(one) == SQLITE_ROW && sqlite3_column_int(one, 0)) bits[u] |= (uint8_t)(1u << k);
+            if (sqlite3_step(one) == SQLITE_ROW && (sqlite3_column_int(one, 0) != 0) != withdrawn)
+                bits[u] |= (uint8_t)(1u << k);
         }
     }
     sqlite3_finalize(one);
@@ -201,10 +203,20 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
     return rc;
 }
 
-int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
-                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+static int consents_read(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                         int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
     int rc = tl_store_consents_refresh(st, eb);
     if (rc) return rc;
-    rc = from_snapshot(st, purposes, np, at, bits, nusers, eb);
-    return rc == 1 ? tl__consents_scan_sql(st, purposes, np, at, bits, nusers, eb) : rc;
+    rc = from_snapshot(st, purposes, np, at, withdrawn, bits, nusers, eb);
+    return rc == 1 ? tl__consents_scan_sql(st, purposes, np, at, withdrawn, bits, nusers, eb) : rc;
+}
+
+int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    return consents_read(st, purposes, np, at, 0, bits, nusers, eb);
+}
+
+int tl_store_consents_withdrawn(tl_store_t *st, const char *purpose, int64_t at, uint8_t *out,
+                                uint32_t nusers, tl_errbuf_t *eb) {
+    return consents_read(st, &purpose, 1, at, 1, out, nusers, eb);
 }

@@ -276,6 +276,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     tl_store_t *s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
         free(s);
+        tl_errbuf_set(eb, "%s: out of memory opening the data directory", dir);
         return TL_ENOMEM;
     }
     s->readonly = readonly;
@@ -395,6 +396,9 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     *out = s;
     return 0;
 fail:
+    /* paths that only return a code (out of memory, mostly) still say what failed */
+    if (!eb->msg[0])
+        tl_errbuf_set(eb, "%s: cannot open the data directory: %s", dir, tl_strerror(rc));
     tl_store_close(s);
     return rc;
 }
@@ -1162,7 +1166,7 @@ int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, con
 }
 
 int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, int64_t at,
-                          uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+                          int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
     memset(bits, 0, nusers);
     sqlite3_stmt *q;
     /* rows come in key order (user, purpose, at): the last one of each
@@ -1183,7 +1187,7 @@ int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, in
         if (u < 0 || u >= nusers || !p) continue;
         for (int k = 0; k < np && k < 8; k++)
             if (strcmp(p, purposes[k]) == 0) {
-                if (sqlite3_column_int(q, 2)) bits[u] |= (uint8_t)(1u << k);
+                if ((sqlite3_column_int(q, 2) != 0) != withdrawn) bits[u] |= (uint8_t)(1u << k);
                 else bits[u] &= (uint8_t)~(1u << k);
             }
     }

@@ -254,6 +254,10 @@ int tl_store_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
  * store; a read-only one reads the table). */
 int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
                            uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+/* out[u] = 1 when user u's latest record for purpose up to `at` withdraws
+ * it (0 when it grants, and when there is none): who opted out. */
+int tl_store_consents_withdrawn(tl_store_t *st, const char *purpose, int64_t at, uint8_t *out,
+                                uint32_t nusers, tl_errbuf_t *eb);
 /* Rebuilds the snapshot of consents in force when consents were added
  * since it was made (import calls it at the end). */
 int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb);

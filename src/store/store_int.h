@@ -86,9 +86,10 @@ int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *e
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
 /* The scan of every consent record, latest per user and purpose, that both
- * the snapshot and the as-of query without one are made of. */
+ * the snapshot and the as-of query without one are made of (`withdrawn`:
+ * the bits of records that withdraw, not of those that grant). */
 int tl__consents_scan_sql(tl_store_t *st, const char *const *purposes, int np, int64_t at,
-                          uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+                          int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
 
 /* ---- sealing (seal.c) --------------------------------------------------- */
 

@@ -5,8 +5,10 @@
 # quarantine, campaign logs); erasure removes a user's events, records,
 # campaign records and derived data, after which no file holds the user's
 # id, phone or e-mail, and a re-import of the same files is refused for
-# that user; retention drops old events and their campaign records; the
-# audit log's chain holds and shows tampering.
+# that user; retention drops old events and their campaign records; users
+# who withdraw profiling leave segments and exports and get lists that
+# are not personalised; exports for third parties name users by keyed
+# pseudonyms; the audit log's chain holds and shows tampering.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 W=$TMP/world
@@ -105,6 +107,57 @@ first = min(d for d, n in s["events_by_day"].items() if n) if isinstance(s.get("
 assert first >= sys.argv[2][:10], (first, sys.argv[2])
 PY
 check_cmd "the store checks out after retention" bash -c "'$TAILOR' --data '$D' check >/dev/null"
+
+# profiling opt-out: two users revoke "profiling"; they leave every
+# segment and export, keep no profile, and get the list anybody gets
+read -r P Q < <(python3 - "$W/events.csv" "$V" <<'PY'
+import collections, csv, sys
+n = collections.Counter(r["user"] for r in csv.DictReader(open(sys.argv[1], errors="replace")) if r["ts"] >= "2025-11-15")
+n.pop(sys.argv[2], None)
+print(*[u for u, _ in n.most_common(2)])
+PY
+)
+"$TAILOR" --data "$D" segment create everyone --where 'events >= 0' >/dev/null
+size0=$("$TAILOR" --data "$D" segment size everyone --json | jget size)
+check "before: recommendations for $P are personalised" "$("$TAILOR" --data "$D" recommend "$P" --json | jget personalised)" True
+printf 'user,purpose,status,at\n%s,profiling,revoked,2025-11-30T12:00:00Z\n%s,profiling,revoked,2025-11-30T12:00:00Z\n' "$P" "$Q" >"$TMP/optout.csv"
+"$TAILOR" --data "$D" import --kind consents "$TMP/optout.csv" >/dev/null
+"$TAILOR" --data "$D" profile build >/dev/null
+"$TAILOR" --data "$D" train --model ials >/dev/null
+"$TAILOR" --data "$D" profile show "$P" --json >"$TMP/p.json"
+check "the profile says profiling is withdrawn" "$(jget profiling <"$TMP/p.json")" withdrawn
+check "... and holds no feature" "$(jget features <"$TMP/p.json")" "{}"
+check "... both left every segment" "$("$TAILOR" --data "$D" segment size everyone --json | jget size)" "$((size0 - 2))"
+check "... not in a segment export" "$("$TAILOR" --data "$D" segment export everyone | grep -c -x -e "$P" -e "$Q")" 0
+check "... nor in the profile export" "$("$TAILOR" --data "$D" profile export | grep -c -e "^$P," -e "^$Q,")" 0
+"$TAILOR" --data "$D" recommend "$P" --json >"$TMP/rp.json"
+"$TAILOR" --data "$D" recommend "$Q" --json >"$TMP/rq.json"
+check "recommendations not personalised" "$(jget personalised <"$TMP/rp.json")" False
+check "... the list anybody gets (the same for both)" "$(jget items <"$TMP/rp.json")" "$(jget items <"$TMP/rq.json")"
+check_cmd "... every reason says so" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["items"] and all(i["reason"].endswith("with everybody") for i in d["items"]), d' "$TMP/rp.json"
+check "a cart scene does not read the user's cart" "$("$TAILOR" --data "$D" recommend "$P" --scene cart --json | jget scene_items)" "[]"
+
+# exports for third parties: keyed pseudonyms, per recipient
+"$TAILOR" --data "$D" segment export everyone >"$TMP/plain.csv"
+"$TAILOR" --data "$D" segment export everyone --pseudonymous --recipient acme >"$TMP/acme.csv"
+"$TAILOR" --data "$D" segment export everyone --pseudonymous --recipient acme >"$TMP/acme2.csv"
+"$TAILOR" --data "$D" segment export everyone --pseudonymous --recipient zenith >"$TMP/zenith.csv"
+check "pseudonymous export: as many users" "$(wc -l <"$TMP/acme.csv")" "$(wc -l <"$TMP/plain.csv")"
+check "... each a 128-bit pseudonym" "$(tail -n +2 "$TMP/acme.csv" | grep -c -v -x '[0-9a-f]\{32\}')" 0
+check "... no id in clear" "$(grep -c -x -F -f <(tail -n +2 "$TMP/plain.csv") "$TMP/acme.csv")" 0
+check_cmd "... the same for the same recipient" cmp -s "$TMP/acme.csv" "$TMP/acme2.csv"
+check "... none shared with another recipient" "$(tail -n +2 "$TMP/zenith.csv" | grep -c -x -F -f <(tail -n +2 "$TMP/acme.csv"))" 0
+"$TAILOR" --data "$D" profile export --pseudonymous --format jsonl --out "$TMP/prof.jsonl"
+check "... the profile export too" "$(grep -c -w -F -f <(tail -n +2 "$TMP/plain.csv") "$TMP/prof.jsonl")" 0
+
+# given back: profiled again from the next build
+printf 'user,purpose,status,at\n%s,profiling,granted,2025-11-30T18:00:00Z\n' "$P" >"$TMP/optin.csv"
+"$TAILOR" --data "$D" import --kind consents "$TMP/optin.csv" >/dev/null
+"$TAILOR" --data "$D" profile build >/dev/null
+"$TAILOR" --data "$D" train --model ials >/dev/null
+check "given back: a profile again" "$("$TAILOR" --data "$D" profile show "$P" --json | jget profiling)" MISSING
+check "... personalised again" "$("$TAILOR" --data "$D" recommend "$P" --json | jget personalised)" True
+check "... in the segment again" "$("$TAILOR" --data "$D" segment size everyone --json | jget size)" "$((size0 - 1))"
 
 # key rotation: everything sealed again; the old key opens nothing
 V2=$(python3 -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1], errors="replace"))); print(r[5]["user"])' "$W/users.csv")

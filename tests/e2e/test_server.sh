@@ -139,6 +139,22 @@ check "feedback with an unknown field: 400" "$(req POST /v1/feedback "$SVC" '{"u
 check "a consent" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":false,"at":"2025-11-30T09:00:00Z"}')" 200
 check "... of an unknown user: 404" "$(req PUT /v1/users/nobody/consents/marketing_sms "$SVC" '{"granted":true}')" 404
 check "... with a wrong type: 400" "$(req PUT /v1/users/u000007/consents/marketing_sms "$SVC" '{"granted":"yes"}')" 400
+# profiling withdrawn live: no profile, recommendations anybody's
+req GET '/v1/users/nobody-at-all/recommendations?n=5' "$SVC" >/dev/null
+anyone=$(jget items <"$TMP/body")
+req POST /v1/segments "$ANA" '{"name":"everyone","expression":"events >= 0"}' >/dev/null
+all=$(req GET /v1/segments/everyone "$ANA" >/dev/null; jget size <"$TMP/body")
+check "recommendations personalised before" "$(req GET '/v1/users/u000008/recommendations?n=5' "$SVC"; jget personalised <"$TMP/body")" 200MISSING
+check "profiling withdrawn" "$(req PUT /v1/users/u000008/consents/profiling "$SVC" '{"granted":false}')" 200
+check "... recommendations not personalised" "$(req GET '/v1/users/u000008/recommendations?n=5' "$SVC"; jget personalised <"$TMP/body")" 200False
+check "... the list anybody gets" "$(jget items <"$TMP/body")" "$anyone"
+check "... with a filter too" "$(req GET '/v1/users/u000008/recommendations?n=5&category=books' "$SVC"; jget personalised <"$TMP/body")" 200False
+check "... no profile kept" "$(req GET /v1/users/u000008/profile "$ANA"; jget profiling <"$TMP/body"; jget features <"$TMP/body")" "200withdrawn
+{}"
+check "... in no segment" "$(req GET /v1/segments/everyone "$ANA"; jget size <"$TMP/body")" "200$((all - 1))"
+check "given back" "$(req PUT /v1/users/u000008/consents/profiling "$SVC" '{"granted":true}')" 200
+check "... a profile again" "$(req GET /v1/users/u000008/profile "$ANA"; jget profiling <"$TMP/body")" 200MISSING
+check "... in the segment again" "$(req GET /v1/segments/everyone "$ANA"; jget size <"$TMP/body")" "200$all"
 check "subject access is for admins" "$(req GET /v1/users/u000007/data "$ANA")" 403
 check "everything held about a user" "$(req GET /v1/users/u000007/data "$ADM")" 200
 check_cmd "... personal fields in clear, the consent just given, every event, the profile reads" python3 - "$TMP/body" "$W/users.csv" "$W/events.csv" <<'PY'
@@ -217,7 +233,7 @@ r = urllib.request.Request(sys.argv[2] + "/v1/segments/buyers", headers={"Author
 size = json.load(urllib.request.urlopen(r))["size"]
 assert d["audience"] == size == sum(d["decisions"].values()) and size > 0, (d, size)
 PY
-check "... writing nothing" "$(wc -l <"$D/outbox/push.jsonl" 2>/dev/null || echo 0)" 0
+check "... writing nothing" "$(cat "$D/outbox/push.jsonl" 2>/dev/null | wc -l)" 0
 check "a run" "$(req POST /v1/campaigns/api-recs/run "$ADM" '{"at":"2025-12-01T10:00:00+08:00"}')" 200
 sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["decisions"]["sent"])' "$TMP/body")
 check_cmd "... whose deliveries carry the loaded model's recommendations" python3 - "$D/outbox/push.jsonl" "$sent" <<'PY'
@@ -275,6 +291,7 @@ kill -HUP $pid
 for _ in $(seq 50); do grep -q reloaded "$TMP/serve.err" && break; sleep 0.1; done
 check "SIGHUP loads the model again" "$(curl -s "$U/metrics" | sed -n 's/^tailor_reloads_total //p')" 1
 check "POST /v1/admin/reload does too" "$(req POST /v1/admin/reload "$ADM")" 200
+check "after the reload, profiling given back: personalised again" "$(req GET '/v1/users/u000008/recommendations?n=5' "$SVC"; jget personalised <"$TMP/body")" 200MISSING
 
 # SIGTERM while a large batch is in flight: it finishes, durably, and the server exits 0
 python3 -c '

@@ -177,6 +177,13 @@ static void check_push(tl_store_t *st, int64_t at, int revoked_counts, int user0
         if (u == 0 && user0) push = 1;
         if ((bits[u] >> 1 & 1) != push || !(bits[u] & 1)) fail_msg("user %d at %lld: bits %d", u, (long long)at, bits[u]);
     }
+    /* who opted out: a revocation in force; no record at all is not one */
+    uint8_t out[NU];
+    assert_int_equal(tl_store_consents_withdrawn(st, "marketing_push", at, out, NU, &eb), 0);
+    for (int u = 0; u < NU; u++) {
+        int wd = revoked_counts && u % 7 == 0 && !(u == 0 && user0);
+        if (out[u] != wd) fail_msg("user %d at %lld: withdrawn %d", u, (long long)at, out[u]);
+    }
 }
 
 static void test_consents_in_force(void **state) {

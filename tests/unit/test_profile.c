@@ -1,7 +1,7 @@
 /* Unit tests of src/profile on a generated world: the batch build against
  * counts taken straight from the event log, the incremental path against
  * the batch build, the ground truth showing through (tastes → affinity),
- * and the snapshot round trip. */
+ * the snapshot round trip, and users who withdrew profiling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +12,13 @@
 #include <math.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
+#include "segment/segment.h"
 #include "tmpdir.h"
 
 static tl_store_t *world(uint32_t users, uint32_t days) {
@@ -249,6 +251,101 @@ static void test_snapshot_roundtrip(void **state) {
     tl_store_close(st);
 }
 
+static int all_unknown(const tl_profiles_t *p, uint32_t u) {
+    char cell[512];
+    for (int c = 0; c < tl_profile_ncols(p); c++) {
+        tl_profile_cell(p, c, u, cell, sizeof cell);
+        if (cell[0] && strcmp(cell, "0") != 0) return 0;
+    }
+    return 1;
+}
+
+/* Profiling withdrawn (the latest "profiling" record revokes it): no
+ * profile, no segment, not in RFM; kept by the snapshot; events of the
+ * user not applied; given back, the profile starts again. */
+static void test_profiling_withdrawn(void **state) {
+    (void)state;
+    tl_store_t *st = world(500, 20);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    o.threads = 2;
+    tl_profiles_t *before, *p, *q;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &before, &eb), 0);
+    int cev = tl_profile_col_find(before, "events");
+    const uint32_t *ev = tl_profile_col_data(before, cev);
+    uint32_t a = TL_NONE, b = TL_NONE; /* two users with events */
+    for (uint32_t u = 0; u < tl_profile_nusers(before) && b == TL_NONE; u++)
+        if (ev[u] > 0) *(a == TL_NONE ? &a : &b) = u;
+    assert_true(b != TL_NONE);
+    assert_false(all_unknown(before, a));
+    int64_t t0 = INT64_C(1700000000000);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_true(tl_store_put_consent(st, a, "profiling", 1, t0, &eb) >= 0);
+    assert_true(tl_store_put_consent(st, a, "profiling", 0, t0 + 1000, &eb) >= 0);
+    assert_true(tl_store_put_consent(st, b, "profiling", 0, t0, &eb) >= 0);
+    assert_true(tl_store_put_consent(st, b, "profiling", 1, t0 + 1000, &eb) >= 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_profile_build(st, &o, &p, &eb), 0);
+    assert_int_equal(tl_profile_nwithdrawn(p), 1);
+    assert_true(tl_profile_withdrawn(p, a));
+    assert_false(tl_profile_withdrawn(p, b));
+    assert_true(all_unknown(p, a));
+    char x[512], y[512];
+    for (int c = 0; c < tl_profile_ncols(p); c++) { /* given back: as if never asked */
+        tl_profile_cell(before, c, b, x, sizeof x);
+        tl_profile_cell(p, c, b, y, sizeof y);
+        assert_string_equal(x, y);
+    }
+    /* segments, RFM and clusters leave the user out */
+    tl_segtable_t *t;
+    assert_int_equal(tl_segtable_new(p, st, &t), 0);
+    uint32_t n = tl_profile_nusers(p), size;
+    uint8_t *mask = malloc(n);
+    tl_expr_err_t err;
+    assert_int_equal(tl_segment_eval(t, "events >= 0", mask, &size, &err), 0);
+    assert_int_equal(size, n - 1);
+    assert_int_equal(mask[a], 0);
+    assert_int_equal(tl_segment_eval(t, "orders == 0", mask, &size, &err), 0);
+    assert_int_equal(mask[a], 0);
+    tl_segtable_free(t);
+    free(mask);
+    tl_rfm_t r;
+    assert_int_equal(tl_segment_rfm(p, &r), 0);
+    assert_int_equal(r.segment[a], TL_NONE);
+    tl_rfm_fini(&r);
+    /* the snapshot keeps who withdrew */
+    assert_int_equal(tl_profile_save(st, p, &eb), 0);
+    assert_int_equal(tl_profile_load(st, &q, &eb), 0);
+    assert_true(tl_profile_withdrawn(q, a));
+    assert_int_equal(tl_profile_nwithdrawn(q), 1);
+    struct cJSON *none = tl_profile_user_json(q, a);
+    assert_int_equal(cJSON_GetArraySize(none), 0);
+    cJSON_Delete(none);
+    tl_profile_free(q);
+    /* later events are not applied; given back, they are */
+    tl_event_t e;
+    memset(&e, 0, sizeof e);
+    e.user = a, e.item = TL_NONE, e.type = TL_EV_VIEW, e.ts = tl_profile_as_of(p);
+    e.amount = NAN;
+    e.rating = e.lat = e.lon = NAN;
+    e.query = e.city = e.session = e.campaign = TL_NONE;
+    assert_int_equal(tl_profile_apply(p, &e), 0);
+    assert_int_equal(tl_profile_refresh_user(p, a, tl_profile_as_of(p)), 0);
+    assert_true(all_unknown(p, a));
+    assert_int_equal(tl_profile_set_withdrawn(p, a, 0), 0);
+    assert_int_equal(tl_profile_apply(p, &e), 0);
+    assert_int_equal(tl_profile_refresh_user(p, a, tl_profile_as_of(p)), 0);
+    assert_int_equal(((const uint32_t *)tl_profile_col_data(p, cev))[a], 1);
+    /* withdrawn live: the profile goes at once */
+    assert_int_equal(tl_profile_set_withdrawn(p, b, 1), 0);
+    assert_true(all_unknown(p, b));
+    assert_int_equal(tl_profile_nwithdrawn(p), 1);
+    tl_profile_free(p);
+    tl_profile_free(before);
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -256,6 +353,7 @@ int main(void) {
         T(test_incremental_equals_batch),
         T(test_truth_shows),
         T(test_snapshot_roundtrip),
+        T(test_profiling_withdrawn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
