@@ -130,6 +130,7 @@ int tl__emit(tl_rowctx_t *rc, tl_canon_t *c) {
      * printable ASCII. */
     c->clean = rc->im->rd.clean && !rc->im->latin1 && rc->im->fmt != TL_FMT_JSONL;
     int r = tl__validate(&rc->im->vc, c, &rc->recs[rc->nrec], rc->msg, sizeof rc->msg);
+    if (r < 0) return r;
     if (r) {
         rc->rejected = 1;
         rc->reason = (tl_reason_t)(r - 1);
@@ -226,11 +227,40 @@ int tl__json_has_nul(const char *s, size_t n) {
     return 0;
 }
 
+/* ---- JSON parsing that tells running out of memory from bad JSON ---------
+ * cJSON answers NULL to both. Its allocations go through json_alloc
+ * (cJSON_InitHooks, once per process), which notes a failure where
+ * tl__json_parse, on the same thread, reads it. */
+
+static _Thread_local int json_oom;
+
+static void *json_alloc(size_t n) {
+    void *p = malloc(n);
+    if (!p) json_oom = 1;
+    return p;
+}
+
+static void json_hooks(void) {
+    cJSON_Hooks h = {json_alloc, free};
+    cJSON_InitHooks(&h);
+}
+
+cJSON *tl__json_parse(const char *s, size_t n, const char **end, int *rc) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, json_hooks);
+    json_oom = 0;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, end, 0);
+    *rc = !j && json_oom ? TL_ENOMEM : 0;
+    return j;
+}
+
 static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
     importer_t *im = rc->im;
     cJSON_Delete(im->json);
     const char *end = NULL;
-    im->json = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    int prc;
+    im->json = tl__json_parse(line, n, &end, &prc);
+    if (prc) return prc;
     if (im->json && end) {
         /* Only white space may follow the object. */
         while (end < line + n && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
@@ -316,8 +346,9 @@ static int intern_cached(tl_dict_t *d, idcache_t *c, const tl_ref_t *r, uint32_t
     *out = TL_NONE;
     if (!r->p) return 0;
     idc_entry_t *e = &c->e[(r->h >> 20) & (IDC_SLOTS - 1)];
-    if (e->h == r->h && e->len == r->n && r->n <= IDC_MAXLEN && memcmp(e->s, r->p, r->n) == 0 &&
-        e->idx != TL_NONE) {
+    /* idx first: the other fields of an empty entry were never written */
+    if (e->idx != TL_NONE && e->h == r->h && e->len == r->n && r->n <= IDC_MAXLEN &&
+        memcmp(e->s, r->p, r->n) == 0) {
         *out = e->idx;
         return 0;
     }
@@ -515,59 +546,61 @@ static int is_pii_field(int f) {
  * personal fields of a user record by position (all fields when the row
  * does not line up with the header), and anything that looks like a phone,
  * an ID number or an e-mail elsewhere. */
-static void make_preview(importer_t *im, tl_buf_t *b) {
+static int make_preview(importer_t *im, tl_buf_t *b) {
     tl_reader_t *rd = &im->rd;
     tl_buf_clear(b);
     int users = im->kind == TL_KIND_USERS && !im->o->preset;
-    if (!users || rd->err >= 0) {
-        tl_mask_text(rd->raw, rd->rawlen, b);
-        return;
-    }
+    if (!users || rd->err >= 0) return tl_mask_text(rd->raw, rd->rawlen, b);
+    int rc = 0;
     if (im->fmt == TL_FMT_JSONL) {
-        cJSON *j = cJSON_ParseWithLength(rd->raw, rd->rawlen);
+        cJSON *j = tl__json_parse(rd->raw, rd->rawlen, NULL, &rc);
+        if (rc) return rc;
         if (!j || !cJSON_IsObject(j)) {
-            tl_buf_printf(b, "(not a JSON object, %zu bytes)", rd->rawlen);
+            rc = tl_buf_printf(b, "(not a JSON object, %zu bytes)", rd->rawlen);
         } else {
-            for (cJSON *it = j->child; it; it = it->next) {
+            for (cJSON *it = j->child; !rc && it; it = it->next) {
                 int f = json_field(im, it->string);
                 if (!is_pii_field(f) || !cJSON_IsString(it)) continue;
                 tl_buf_t m;
                 tl_buf_init(&m);
-                tl_mask_value(it->valuestring, strlen(it->valuestring), &m);
-                cJSON_SetValuestring(it, m.data ? m.data : "");
+                rc = tl_mask_value(it->valuestring, strlen(it->valuestring), &m);
+                /* the value must not stay unmasked */
+                if (!rc && !cJSON_SetValuestring(it, m.data ? m.data : "")) rc = TL_ENOMEM;
                 tl_buf_fini(&m);
             }
-            char *txt = cJSON_PrintUnformatted(j);
-            if (txt) tl_mask_text(txt, strlen(txt), b);
+            char *txt = rc ? NULL : cJSON_PrintUnformatted(j);
+            if (!rc) rc = txt ? tl_mask_text(txt, strlen(txt), b) : TL_ENOMEM;
             cJSON_free(txt);
         }
         cJSON_Delete(j);
-        return;
+        return rc;
     }
     int aligned = rd->nf == im->ncols && !rd->too_many;
-    for (int i = 0; i < rd->nf; i++) {
-        if (i) tl_buf_append(b, rd->delim, (size_t)rd->dlen);
+    for (int i = 0; !rc && i < rd->nf; i++) {
+        if (i) rc = tl_buf_append(b, rd->delim, (size_t)rd->dlen);
         tl_slice_t v = rd->f[i];
         int quote = memchr(v.p, '"', v.n) || memchr(v.p, rd->delim[0], v.n) ||
                     memchr(v.p, '\n', v.n);
         size_t start = b->len;
-        if (!aligned || is_pii_field(im->colfield[i])) tl_mask_value(v.p, v.n, b);
-        else tl_mask_text(v.p, v.n, b);
-        if (quote) {
+        if (rc) break;
+        if (!aligned || is_pii_field(im->colfield[i])) rc = tl_mask_value(v.p, v.n, b);
+        else rc = tl_mask_text(v.p, v.n, b);
+        if (!rc && quote) {
             /* Re-quote what the mask left, doubling inner quotes. */
             tl_buf_t q;
             tl_buf_init(&q);
-            tl_buf_append(&q, "\"", 1);
-            for (size_t k = start; k < b->len; k++) {
-                if (b->data[k] == '"') tl_buf_append(&q, "\"", 1);
-                tl_buf_append(&q, &b->data[k], 1);
+            rc = tl_buf_append(&q, "\"", 1);
+            for (size_t k = start; !rc && k < b->len; k++) {
+                if (b->data[k] == '"') rc = tl_buf_append(&q, "\"", 1);
+                if (!rc) rc = tl_buf_append(&q, &b->data[k], 1);
             }
-            tl_buf_append(&q, "\"", 1);
+            if (!rc) rc = tl_buf_append(&q, "\"", 1);
             b->len = start;
-            tl_buf_append(b, q.data, q.len);
+            if (!rc) rc = tl_buf_append(b, q.data, q.len);
             tl_buf_fini(&q);
         }
     }
+    return rc;
 }
 
 static const char *arena_copy(chunk_t *ck, const char *p, size_t n) {
@@ -617,7 +650,10 @@ static int parse_row(importer_t *im, chunk_t *ck) {
     }
     r->preview = NULL;
     if (keep_raw) {
-        make_preview(im, &im->scratch);
+        if ((rc = make_preview(im, &im->scratch))) {
+            ck->nrows--; /* the writer must not see the row half made */
+            return rc;
+        }
         r->preview = arena_copy(ck, im->scratch.data ? im->scratch.data : "", im->scratch.len);
     }
     if (row.rejected) {

@@ -134,7 +134,8 @@ typedef struct {
 } tl_vctx_t;
 
 /* Validates c into out (every field of out that its kind uses is set).
- * Returns 0, or the reason code plus one with msg filled in. */
+ * Returns 0, the reason code plus one with msg filled in, or a negative
+ * error (TL_ENOMEM: checking a JSON field ran out of memory). */
 int tl__validate(tl_vctx_t *vc, const tl_canon_t *c, tl_rec_t *out, char *msg, size_t msglen);
 
 /* ---- presets (preset.c) ---------------------------------------------------- */
@@ -204,5 +205,10 @@ tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n);
 /* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
  * the string there without a word. */
 int tl__json_has_nul(const char *s, size_t n);
+/* cJSON_ParseWithLengthOpts (not requiring the end to be NUL), telling
+ * the two reasons for a NULL apart: *rc is TL_ENOMEM when cJSON ran out of
+ * memory (an error, not a bad row), 0 otherwise. The caller owns the
+ * result (cJSON_Delete). */
+cJSON *tl__json_parse(const char *s, size_t n, const char **end, int *rc);
 
 #endif

@@ -194,9 +194,11 @@ static int check_fields(vstate_t *s, int64_t *ival, double *dval) {
                             f->name, show(v, b, sizeof b));
             break;
         case FT_JSON: {
-            cJSON *j = cJSON_ParseWithLength(v->p, v->n);
+            int prc;
+            cJSON *j = tl__json_parse(v->p, v->n, NULL, &prc);
             int ok = j && cJSON_IsObject(j);
             cJSON_Delete(j);
+            if (prc) return prc;
             if (!ok)
                 return fail(s, TL_R_BAD_VALUE, "field %s must be a JSON object", f->name);
             break;

@@ -1190,7 +1190,10 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
                      tl_errbuf_t *eb) {
     tl_profiles_t *p;
     int rc = profiles_new(st, o, &p, eb);
-    if (rc) return rc;
+    if (rc) {
+        if (!eb->msg[0]) tl_errbuf_set(eb, "profile build failed: %s", tl_strerror(rc));
+        return rc;
+    }
     /* Events after an explicit as-of time are left out; without one, all. */
     if (p->o.as_of == INT64_MIN) p->o.as_of = INT64_MAX;
     pass1_t x = {p, NULL, NULL, INT64_MIN, 0, NULL, 0, 0};
@@ -1210,8 +1213,8 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     pthread_mutex_init(&sh.mu, NULL);
     pthread_cond_init(&sh.cv, NULL);
     pthread_t th;
-    if (!rc && sh.nparts == 2 && pthread_create(&th, NULL, helper_main, &sh) != 0) {
-        sh.nparts = 1;
+    if (rc || (sh.nparts == 2 && pthread_create(&th, NULL, helper_main, &sh) != 0)) {
+        sh.nparts = 1; /* no helper runs: nothing to join */
         sh.part[0].nparts = 1;
     }
     if (!rc) rc = tl_store_scan_columns(st, APPLY_COLUMNS, shared_block, &sh, eb);
@@ -1297,8 +1300,9 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     if (!rc) XXH3_64bits_reset(h);
     uint32_t n = p->n, nc = (uint32_t)p->ncols;
     uint32_t nw = tl_profile_nwithdrawn(p);
-    if (!rc) rc = put(&b, SNAP_MAGIC, 8) || put(&b, &n, 4) || put(&b, &nc, 4) || put(&b, &p->as_of, 8) ||
-                  put(&b, &nw, 4);
+    if (!rc && (put(&b, SNAP_MAGIC, 8) || put(&b, &n, 4) || put(&b, &nc, 4) ||
+                put(&b, &p->as_of, 8) || put(&b, &nw, 4)))
+        rc = TL_ENOMEM;
     for (uint32_t u = 0; !rc && u < n; u++)
         if (p->withdrawn[u]) rc = put(&b, &u, 4);
     /* column data go straight from the arrays: no copy of the whole file */
@@ -1307,7 +1311,8 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
         uint16_t len = (uint16_t)strlen(col->name);
         uint8_t type = (uint8_t)col->type;
         uint32_t nl = col->labels ? tl_dict_count(col->labels) : 0;
-        rc = put(&b, &len, 2) || put(&b, col->name, len) || put(&b, &type, 1) || put(&b, &nl, 4);
+        if (put(&b, &len, 2) || put(&b, col->name, len) || put(&b, &type, 1) || put(&b, &nl, 4))
+            rc = TL_ENOMEM;
         if (!rc && nl) {
             size_t last;
             const char *first = tl_dict_str(col->labels, 0, NULL);

@@ -30,10 +30,14 @@ typedef struct {
     uint8_t *granted;
 } purpose_t;
 
-static int64_t table_version(tl_store_t *st, tl_errbuf_t *eb) {
-    int64_t v = 0;
-    if (tl__store_meta_get(st, "consents_version", &v, eb) != 0) v = 0;
-    return v;
+/* The table's version into *out: 0 when no consent was ever added. A
+ * failed read is an error, not version 0 (that could pass a stale
+ * snapshot for fresh). */
+static int table_version(tl_store_t *st, int64_t *out, tl_errbuf_t *eb) {
+    *out = 0;
+    int rc = tl__store_meta_get(st, "consents_version", out, eb);
+    if (rc == TL_ENOENT) *out = 0, rc = 0;
+    return rc;
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -74,7 +78,11 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
             p[k].latest = calloc((size_t)n + 1, sizeof *p[k].latest);
             p[k].granted = calloc((size_t)n + 1, 1);
             np++;
-            if (!p[k].latest || !p[k].granted) rc = TL_ENOMEM;
+            if (!p[k].latest || !p[k].granted) {
+                tl_errbuf_set(eb, "%s: out of memory building the snapshot of consents", st->dir);
+                rc = TL_ENOMEM;
+                break;
+            }
         }
         /* rows come in time order per user and purpose: the last one is in force */
         int64_t sec = at <= 0 ? 1 : (at + 999) / 1000;
@@ -116,7 +124,9 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
 
 int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb) {
     if (st->readonly) return 0;
-    int64_t version = table_version(st, eb);
+    int64_t version;
+    int rc = table_version(st, &version, eb);
+    if (rc) return rc;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", st->dir, SNAP_FILE);
     FILE *f = fopen(path, "rb");
@@ -139,10 +149,12 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
     if (fd < 0) return 1;
     char magic[8];
     uint64_t hdr[3];
+    int64_t version;
     int rc = 1;
-    if (pread(fd, magic, 8, 0) != 8 || memcmp(magic, SNAP_MAGIC, 8) != 0 ||
-        pread(fd, hdr, sizeof hdr, 8) != (ssize_t)sizeof hdr || hdr[0] != (uint64_t)table_version(st, eb) ||
-        hdr[2] > MAX_PURPOSES) {
+    /* a version that cannot be read sends the caller to the table */
+    if (table_version(st, &version, eb) || pread(fd, magic, 8, 0) != 8 ||
+        memcmp(magic, SNAP_MAGIC, 8) != 0 || pread(fd, hdr, sizeof hdr, 8) != (ssize_t)sizeof hdr ||
+        hdr[0] != (uint64_t)version || hdr[2] > MAX_PURPOSES) {
         close(fd);
         return 1;
     }

@@ -43,12 +43,25 @@ static int pseudo_key(tl_store_t *s, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
         return TL_ESQL;
     }
-    int rc = 0;
+    int rc = 0, step = sqlite3_step(q);
     tl_buf_t b;
     tl_buf_init(&b);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
-        if (tl__unseal(s->seal.key, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
-                       &b) != 0 || b.len != TL_KEY_BYTES) {
+    const void *blob = step == SQLITE_ROW ? sqlite3_column_blob(q, 0) : NULL;
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        /* a failed read is not "no secret yet": a new one would orphan
+         * every pseudonym and tombstone made with the old */
+        tl_errbuf_set(eb, "%s/tailor.db: reading the pseudonym secret: %s", s->dir,
+                      sqlite3_errmsg(s->db));
+        rc = (step & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : (step & 0xff) == SQLITE_IOERR ? TL_EIO : TL_ESQL;
+    } else if (step == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB && !blob) {
+        tl_errbuf_set(eb, "%s: out of memory reading the pseudonym secret", s->dir);
+        rc = TL_ENOMEM;
+    } else if (step == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        int urc = tl__unseal(s->seal.key, blob, (size_t)sqlite3_column_bytes(q, 0), &b);
+        if (urc == TL_ENOMEM) {
+            tl_errbuf_set(eb, "%s: out of memory reading the pseudonym secret", s->dir);
+            rc = TL_ENOMEM;
+        } else if (urc != 0 || b.len != TL_KEY_BYTES) {
             tl_errbuf_set(eb, "%s: the pseudonym secret cannot be decrypted with this key", s->dir);
             rc = TL_ECRYPTO;
         } else {
@@ -435,9 +448,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         if (!rc) rc = sql(s, eb, &out->quarantined, "DELETE FROM quarantine WHERE at < ?1", p->before);
     }
     if (!rc && out->rows) {
-        int64_t v = 0;
-        if (tl__store_meta_get(s, "consents_version", &v, eb) == TL_ENOENT) v = 0;
-        rc = tl__store_meta_set(s, "consents_version", v + 1, eb);
+        rc = tl__store_consents_changed(s, eb);
     }
     if (!rc && ndrop) {
         rc = tl__store_meta_set(s, "log_len", (int64_t)len, eb);

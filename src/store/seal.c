@@ -58,8 +58,11 @@ int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTE
     int rc = 0;
     if (fd < 0 || write(fd, key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0)
         rc = tl_err_from_errno(errno);
-    if (fd >= 0) close(fd);
     if (rc) tl_errbuf_set(eb, "%s: cannot create the key file: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    /* nothing is sealed with it yet: a short or unsynced key file goes, or
+     * the next open would refuse the directory for it */
+    if (rc && fd >= 0) unlink(path);
     return rc;
 }
 
@@ -105,14 +108,21 @@ int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n
  * is told at open, and a rotation cut short is finished or undone. */
 static const char CHECK[] = "tailor-key-check";
 
+/* The blob of a meta record into out: 0, TL_ENOENT when there is none, or
+ * an error (a failed read is not "none": that would make a new check). */
 static int meta_blob(tl_store_t *s, const char *key, tl_buf_t *out) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
         return TL_ESQL;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    int rc = TL_ENOENT;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB)
-        rc = tl_buf_append(out, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0)) ? TL_ENOMEM : 0;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        const void *p = sqlite3_column_blob(q, 0);
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        rc = (!p && n) || tl_buf_append(out, p, n) ? TL_ENOMEM : 0;
+    } else {
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TL_ENOENT : TL_ESQL;
+    }
     sqlite3_finalize(q);
     return rc;
 }
@@ -162,9 +172,14 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
         if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot record the key check: %s", s->dir, sqlite3_errmsg(s->db));
     } else if (rc == TL_ENOENT) {
         rc = 0;
-    } else if (!rc && tl__unseal(s->seal.key, b.data, b.len, &out) == 0) {
+    } else if (rc) {
+        /* a failed read: told below */
+    } else if ((rc = tl__unseal(s->seal.key, b.data, b.len, &out)) == 0) {
         if (!s->readonly) unlink(next); /* a rotation that never committed */
-    } else if (!rc) {
+    } else if (rc == TL_ENOMEM) {
+        tl_errbuf_set(eb, "%s: out of memory checking the key", s->dir);
+    } else {
+        rc = 0;
         /* a rotation committed before its new key file took the old one's place */
         unsigned char k[TL_KEY_BYTES];
         tl_buf_clear(&out);

@@ -136,6 +136,17 @@ static int sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
     return TL_ESQL;
 }
 
+/* SQLite rolls a transaction back by itself after some errors (out of
+ * memory, a full disk, an I/O error), even of a read; the statements after
+ * it would each commit on their own, and a batch would be kept in part.
+ * Writes inside a batch, and its commit, check first. */
+static int batch_alive(tl_store_t *s, tl_errbuf_t *eb) {
+    if (!s->in_batch || !sqlite3_get_autocommit(s->db)) return 0;
+    tl_errbuf_set(eb, "%s/tailor.db: the batch's transaction was rolled back after an earlier "
+                  "error; nothing of the batch was kept", s->dir);
+    return TL_ESQL;
+}
+
 static int exec(tl_store_t *s, const char *sql, tl_errbuf_t *eb) {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, eb, sql);
     return 0;
@@ -181,6 +192,13 @@ int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *e
     return meta_set_i64(s, key, v, eb);
 }
 
+int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
+    int64_t v = 0;
+    int rc = meta_get_i64(s, "consents_version", &v, eb);
+    if (rc == TL_ENOENT) v = 0, rc = 0;
+    return rc ? rc : meta_set_i64(s, "consents_version", v + 1, eb);
+}
+
 const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
 uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
 
@@ -219,28 +237,29 @@ static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
     return rc;
 }
 
-/* 1 if the database has a table of this name. */
-static int has_table(tl_store_t *s, const char *name) {
+/* 1 if the query (with text ?1) yields a row, 0 if none, or a negative
+ * error: a failed read (out of memory, I/O) is not "absent". */
+static int has_row(tl_store_t *s, const char *sql, const char *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                           -1, &q, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    int found = sqlite3_step(q) == SQLITE_ROW;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "reading the schema");
+    sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sql_fail(s, eb, "reading the schema");
     sqlite3_finalize(q);
-    return found;
+    return rc;
 }
 
-/* 1 if table has a column of this name. */
-static int has_column(tl_store_t *s, const char *table, const char *col) {
+/* 1 if the database has a table of this name, 0 if not, or an error. */
+static int has_table(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
+    return has_row(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", name, eb);
+}
+
+/* 1 if table has a column of this name, 0 if not, or an error. */
+static int has_column(tl_store_t *s, const char *table, const char *col, tl_errbuf_t *eb) {
     char q[200];
     snprintf(q, sizeof q, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1", table);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK) return 0;
-    sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
+    return has_row(s, q, col, eb);
 }
 
 /* 1 if a purge's rename of the event log is pending. */
@@ -334,14 +353,18 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
                 fmt = TL_STORE_FORMAT;
             }
         }
-        if (!rc && !has_column(s, "audit", "mac"))
+        if (!rc && (rc = has_column(s, "audit", "mac", eb)) == 0)
             rc = exec(s, "ALTER TABLE audit ADD COLUMN mac TEXT", eb); /* entries chained since */
+        else if (rc == 1)
+            rc = 0;
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
-    } else if (!has_table(s, "meta")) {
+    } else if ((rc = has_table(s, "meta", eb)) < 0) {
+        goto fail;
+    } else if (rc == 0) {
         tl_errbuf_set(eb, "%s: no tailor data here yet (nothing was ever committed); import data "
                       "first, e.g. `tailor --data %s import FILE`", dir, dir);
         rc = TL_ENOENT;
@@ -364,8 +387,11 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         rc = TL_EVERSION;
         goto fail;
     }
-    if (meta_get_i64(s, "log_len", &loglen, eb) != 0) loglen = 0;
-    if (meta_get_i64(s, "log_events", &nev, eb) != 0) nev = 0;
+    /* Only a missing record means an empty log: taking a failed read for
+     * one would cut the log to nothing. */
+    if ((rc = meta_get_i64(s, "log_len", &loglen, eb)) == TL_ENOENT) loglen = 0, rc = 0;
+    if (!rc && (rc = meta_get_i64(s, "log_events", &nev, eb)) == TL_ENOENT) nev = 0, rc = 0;
+    if (rc) goto fail;
     snprintf(path, sizeof path, "%s/events.log", dir);
     if (!readonly && (rc = tl__store_finish_swaps(s, eb))) goto fail;
     if (readonly && pending_log_swap(s)) {
@@ -462,14 +488,24 @@ tl_dict_t *tl_store_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t first = sqlite3_column_int64(q, 0), n = sqlite3_column_int64(q, 1);
         const char *p = sqlite3_column_blob(q, 2);
-        const char *end = p + sqlite3_column_bytes(q, 2);
-        int ok = first == (int64_t)tl_dict_count(d) && p;
+        int bytes = sqlite3_column_bytes(q, 2);
+        if (!p && bytes) { /* out of memory reading the row */
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        const char *end = p + bytes;
+        int ok = first == (int64_t)tl_dict_count(d) && p, irc = 0;
         for (int64_t i = 0; ok && i < n; i++) {
             const char *z = memchr(p, 0, (size_t)(end - p));
             uint32_t idx;
             int added;
-            ok = z && tl_dict_intern(d, p, (size_t)(z - p), &idx, &added) == 0 && added;
+            ok = z && (irc = tl_dict_intern(d, p, (size_t)(z - p), &idx, &added)) == 0 && added;
             if (ok) p = z + 1;
+        }
+        if (irc == TL_ENOMEM) {
+            tl_errbuf_set(eb, "%s: out of memory loading dictionary %d", s->dir, (int)kind);
+            rc = SQLITE_CORRUPT; /* told already */
+            break;
         }
         if (!ok || p != end) {
             tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent near index %lld", s->dir,
@@ -502,8 +538,9 @@ int tl_store_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb)
         while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
             if (sqlite3_column_int64(q, 0) != (int64_t)n) rc = TL_ECORRUPT;
             n += (uint64_t)sqlite3_column_int64(q, 1);
-            if (!rc && tl_buf_append(a, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2)))
-                rc = TL_ENOMEM;
+            const void *ids = sqlite3_column_blob(q, 2);
+            size_t len = (size_t)sqlite3_column_bytes(q, 2);
+            if (!rc && ((!ids && len) || tl_buf_append(a, ids, len))) rc = TL_ENOMEM;
         }
         sqlite3_finalize(q);
         if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "loading a dictionary");
@@ -522,6 +559,8 @@ int tl_store_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb)
             tl_buf_clear(a);
             if (rc == TL_ECORRUPT)
                 tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent", s->dir, (int)kind);
+            else if (rc == TL_ENOMEM)
+                tl_errbuf_set(eb, "%s: out of memory loading dictionary %d", s->dir, (int)kind);
             return rc;
         }
         offs[n] = a->len;
@@ -570,14 +609,13 @@ static int write_dicts(tl_store_t *s, tl_errbuf_t *eb) {
 
 int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     if (!s->in_batch) return 0;
-    int rc = tl__evlog_flush(&s->log, eb);
+    int rc = batch_alive(s, eb);
+    if (!rc) rc = tl__evlog_flush(&s->log, eb);
     if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = tl__applogs_flush(s, eb);
-    if (!rc && s->consents_dirty) { /* the snapshot of consents in force is now stale */
-        int64_t v = 0;
-        if (meta_get_i64(s, "consents_version", &v, eb) == TL_ENOENT) v = 0;
-        rc = meta_set_i64(s, "consents_version", v + 1, eb);
-    }
+    if (!rc && s->consents_dirty) rc = tl__store_consents_changed(s, eb);
+    /* the log's new length is what commits the events: never on its own */
+    if (!rc) rc = batch_alive(s, eb);
     if (!rc && s->log.end != s->log.committed) {
         rc = meta_set_i64(s, "log_len", (int64_t)s->log.end, eb);
         if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(s->log.nevents + s->log.pending), eb);
@@ -696,20 +734,24 @@ static val_t v_real(double d) {
     return v;
 }
 
-static val_t col_val(sqlite3_stmt *q, int c) {
-    val_t v = {0};
+/* The value of column c of the current row; 0, or -1 when SQLite ran out
+ * of memory making it (text and blobs may be copied on the way). */
+static int col_val(sqlite3_stmt *q, int c, val_t *v) {
+    *v = (val_t){0};
     switch (sqlite3_column_type(q, c)) {
-    case SQLITE_INTEGER: v.t = SQLITE_INTEGER, v.i = sqlite3_column_int64(q, c); break;
-    case SQLITE_FLOAT: v.t = SQLITE_FLOAT, v.d = sqlite3_column_double(q, c); break;
+    case SQLITE_INTEGER: v->t = SQLITE_INTEGER, v->i = sqlite3_column_int64(q, c); break;
+    case SQLITE_FLOAT: v->t = SQLITE_FLOAT, v->d = sqlite3_column_double(q, c); break;
     case SQLITE_TEXT:
-        v.t = SQLITE_TEXT, v.p = sqlite3_column_text(q, c), v.n = (size_t)sqlite3_column_bytes(q, c);
+        v->t = SQLITE_TEXT, v->p = sqlite3_column_text(q, c), v->n = (size_t)sqlite3_column_bytes(q, c);
+        if (!v->p) return -1; /* text is never NULL, even empty */
         break;
     case SQLITE_BLOB:
-        v.t = SQLITE_BLOB, v.p = sqlite3_column_blob(q, c), v.n = (size_t)sqlite3_column_bytes(q, c);
+        v->t = SQLITE_BLOB, v->p = sqlite3_column_blob(q, c), v->n = (size_t)sqlite3_column_bytes(q, c);
+        if (!v->p && v->n) return -1;
         break;
     default: break;
     }
-    return v;
+    return 0;
 }
 
 static int val_eq(const val_t *a, const val_t *b) {
@@ -722,13 +764,15 @@ static int val_eq(const val_t *a, const val_t *b) {
     }
 }
 
-static void bind_val(sqlite3_stmt *q, int pos, const val_t *v) {
+/* Text and blobs are copied (they may point into the row of the get
+ * statement, reset before the write), so binding can run out of memory. */
+static int bind_val(sqlite3_stmt *q, int pos, const val_t *v) {
     switch (v->t) {
-    case SQLITE_INTEGER: sqlite3_bind_int64(q, pos, v->i); break;
-    case SQLITE_FLOAT: sqlite3_bind_double(q, pos, v->d); break;
-    case SQLITE_TEXT: sqlite3_bind_text(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT); break;
-    case SQLITE_BLOB: sqlite3_bind_blob(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT); break;
-    default: sqlite3_bind_null(q, pos); break;
+    case SQLITE_INTEGER: return sqlite3_bind_int64(q, pos, v->i);
+    case SQLITE_FLOAT: return sqlite3_bind_double(q, pos, v->d);
+    case SQLITE_TEXT: return sqlite3_bind_text(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT);
+    case SQLITE_BLOB: return sqlite3_bind_blob(q, pos, v->p, (int)v->n, SQLITE_TRANSIENT);
+    default: return sqlite3_bind_null(q, pos);
     }
 }
 
@@ -737,20 +781,34 @@ static void bind_val(sqlite3_stmt *q, int pos, const val_t *v) {
  * Returns 1 if written, 0 if nothing changed. */
 static int merge_upsert(tl_store_t *s, int get, int put, int64_t key, val_t *v, int n,
                         tl_errbuf_t *eb) {
+    int brc = batch_alive(s, eb);
+    if (brc) return brc;
     sqlite3_stmt *g = stmt(s, get), *p = stmt(s, put);
     if (!g || !p) return sql_fail(s, eb, "preparing an entity statement");
     sqlite3_bind_int64(g, 1, key);
     int rc = sqlite3_step(g);
     int exists = rc == SQLITE_ROW, changed = !exists;
     if (!exists && rc != SQLITE_DONE) return sql_fail(s, eb, "reading an entity");
-    for (int c = 0; c < n; c++) {
-        val_t old = exists ? col_val(g, c) : (val_t){0};
+    brc = SQLITE_OK;
+    for (int c = 0; c < n && brc == SQLITE_OK; c++) {
+        val_t old = {0};
+        if (exists && col_val(g, c, &old)) {
+            brc = SQLITE_NOMEM;
+            break;
+        }
         if (v[c].t == 0) v[c] = old;
         else if (!val_eq(&v[c], &old)) changed = 1;
-        bind_val(p, c + 1, &v[c]);
+        brc = bind_val(p, c + 1, &v[c]);
     }
-    sqlite3_bind_int64(p, 10, key);
+    if (brc == SQLITE_OK) brc = sqlite3_bind_int64(p, 10, key);
     sqlite3_reset(g);
+    if (brc != SQLITE_OK) {
+        if (brc == SQLITE_NOMEM) {
+            tl_errbuf_set(eb, "%s/tailor.db: out of memory reading an entity", s->dir);
+            return TL_ENOMEM;
+        }
+        return sql_fail(s, eb, "binding an entity");
+    }
     if (!changed) return 0;
     if (sqlite3_step(p) != SQLITE_DONE) return sql_fail(s, eb, "writing an entity");
     return 1;
@@ -780,9 +838,24 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
     if (!g) return sql_fail(s, eb, "preparing user read");
     sqlite3_bind_int64(g, 1, idx);
     int rc = sqlite3_step(g);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset(g);
+        return sql_fail(s, eb, "reading a user");
+    }
     if (rc == SQLITE_ROW && sqlite3_column_type(g, 8) == SQLITE_BLOB) {
-        if (tl__unseal(s->seal.key, sqlite3_column_blob(g, 8), (size_t)sqlite3_column_bytes(g, 8),
-                       &s->tmp) != 0) {
+        val_t blob;
+        if (col_val(g, 8, &blob)) {
+            sqlite3_reset(g);
+            tl_errbuf_set(eb, "%s/tailor.db: out of memory reading a user", s->dir);
+            return TL_ENOMEM;
+        }
+        int urc = tl__unseal(s->seal.key, blob.p, blob.n, &s->tmp);
+        if (urc == TL_ENOMEM) {
+            sqlite3_reset(g);
+            tl_errbuf_set(eb, "%s: out of memory reading a user", s->dir);
+            return TL_ENOMEM;
+        }
+        if (urc != 0) {
             sqlite3_reset(g);
             tl_errbuf_set(eb, "%s: personal data of a user cannot be decrypted with this key",
                           s->dir);
@@ -852,6 +925,8 @@ int tl_store_put_credit(tl_store_t *s, uint32_t user, const tl_credit_t *c, tl_e
 
 int tl_store_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int granted,
                          int64_t at, tl_errbuf_t *eb) {
+    int rc = batch_alive(s, eb);
+    if (rc) return rc;
     sqlite3_stmt *q = stmt(s, S_CONSENT);
     if (!q) return sql_fail(s, eb, "preparing consent insert");
     sqlite3_bind_int64(q, 1, user);
@@ -875,6 +950,7 @@ static int source_id(tl_store_t *s, const char *path, int64_t *out, tl_errbuf_t 
     if (!q) return sql_fail(s, eb, "preparing a source lookup");
     sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_fail(s, eb, "looking up a source");
     if (rc == SQLITE_ROW) {
         *out = sqlite3_column_int64(q, 0);
     } else {
@@ -918,7 +994,8 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
                         const char *message, const char *raw, size_t rawlen,
                         const char *preview, tl_errbuf_t *eb) {
     int64_t src = 0;
-    int rc = source_id(s, source, &src, eb);
+    int rc = batch_alive(s, eb);
+    if (!rc) rc = source_id(s, source, &src, eb);
     if (rc) return rc;
     if (!s->qfps_loaded && (rc = load_qfps(s, src, eb))) return rc;
     uint64_t fp = tl_hash64(raw, rawlen, line);
@@ -974,10 +1051,13 @@ int tl_store_config_get(tl_store_t *s, const char *key, char **value, tl_errbuf_
         SQLITE_OK)
         return missing_table(s) ? TL_ENOENT : sql_fail(s, eb, "reading settings");
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    int rc = TL_ENOENT;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
-        *value = strdup((const char *)sqlite3_column_text(q, 0));
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        *value = v ? strdup(v) : NULL;
         rc = *value ? 0 : TL_ENOMEM;
+    } else {
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TL_ENOENT : sql_fail(s, eb, "reading settings");
     }
     sqlite3_finalize(q);
     return rc;
@@ -1004,10 +1084,13 @@ int tl_store_segment_get(tl_store_t *s, const char *name, char **expr, tl_errbuf
         return TL_ENOENT;
     }
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    int rc = TL_ENOENT;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        *expr = strdup((const char *)sqlite3_column_text(q, 0));
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        *expr = v ? strdup(v) : NULL;
         rc = *expr ? 0 : TL_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? TL_ENOENT : sql_fail(s, eb, "reading segments");
     }
     sqlite3_finalize(q);
     if (rc == TL_ENOENT)
@@ -1029,10 +1112,11 @@ int tl_store_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf_t
     if (sqlite3_prepare_v2(s->db, "SELECT name, expr, created FROM segments ORDER BY name", -1,
                            &q, NULL) != SQLITE_OK)
         return missing_table(s) ? 0 : sql_fail(s, eb, "reading segments");
-    int rc = 0;
-    while (!rc && sqlite3_step(q) == SQLITE_ROW)
+    int rc = 0, step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW)
         rc = fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
                 sqlite3_column_int64(q, 2), arg);
+    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, "reading segments");
     sqlite3_finalize(q);
     return rc;
 }
@@ -1044,16 +1128,21 @@ int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *
     if (sqlite3_prepare_v2(s->db, "SELECT pii FROM users WHERE idx = ?1", -1, &q, NULL) != SQLITE_OK)
         return sql_fail(s, eb, "reading a user");
     sqlite3_bind_int64(q, 1, user);
-    int rc = 0;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
-        if (!s->have_key || tl__unseal(s->seal.key, sqlite3_column_blob(q, 0),
-                                       (size_t)sqlite3_column_bytes(q, 0), out) != 0) {
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        val_t blob;
+        rc = col_val(q, 0, &blob) ? TL_ENOMEM
+             : !s->have_key       ? TL_ECRYPTO
+                                  : tl__unseal(s->seal.key, blob.p, blob.n, out);
+        if (rc == TL_ENOMEM)
+            tl_errbuf_set(eb, "%s: out of memory reading personal data", s->dir);
+        else if (rc)
             tl_errbuf_set(eb, "%s: personal data cannot be decrypted: the key is missing or wrong",
                           s->dir);
-            rc = TL_ECRYPTO;
-        }
-    } else {
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
         rc = tl_buf_append(out, "\0\0\0\0", 4);
+    } else {
+        rc = sql_fail(s, eb, "reading a user");
     }
     sqlite3_finalize(q);
     return rc;

@@ -81,6 +81,9 @@ void tl__applogs_close(tl_store_t *st);
 /* The meta key that holds a side log's committed length. */
 void tl__applog_meta_key(const char *rel, char *out, size_t cap);
 int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
+/* Bumps "consents_version", inside the caller's transaction: the snapshot
+ * of consents in force (consents.c) is stale from its commit on. */
+int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb);
 int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb);
 
 /* ---- consents in force (consents.c) ----------------------------------------- */
