@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
       libmicrohttpd-dev curl
-      time)
+      time strace valgrind) # strace: the crash tests' kills at an fsync; valgrind: memcheck runs
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy wrk nginx-light)
 elif [ "${1:-}" = "--fuzz" ]; then

@@ -36,8 +36,9 @@ void print_help(const command_t *c) {
 /* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
 int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
     memset(a, 0, sizeof *a);
-    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-    if (!a->pos) return EXIT_FAIL;
+    /* The positional arguments are gathered at the front of argv itself:
+     * the slot written (npos) is never after the one read (i). */
+    a->pos = argv;
     int only_pos = 0;
     for (int i = 0; i < argc; i++) {
         char *arg = argv[i];

@@ -36,7 +36,9 @@ typedef struct {
 const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n);
 int die_usage(const command_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void print_help(const command_t *c);
-/* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
+/* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise.
+ * Reorders argv: a->pos is argv, its first a->npos slots the positional
+ * arguments in order (option values are kept as pointers in a->vals). */
 int parse_args(const command_t *c, int argc, char **argv, args_t *a);
 /* The value of --name ("" for a flag), or NULL when not given. */
 const char *opt(const command_t *c, const args_t *a, const char *name);
