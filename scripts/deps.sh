@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages tailor needs to build, test, benchmark (--bench)
-# and fuzz (--fuzz).
+# Installs the Debian packages tailor needs to build, test and fuzz, and with
+# --bench those the benchmarks' peers need.
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
       libmicrohttpd-dev curl
-      time strace valgrind) # strace: the crash tests' kills at an fsync; valgrind: memcheck runs
+      time strace valgrind
+      clang libclang-rt-dev)
+# strace: the crash tests' kills at an fsync; valgrind: memcheck runs;
+# clang and its sanitizer runtimes: the ASan + UBSan build of `make test`
+# and libFuzzer (scripts/fuzz.sh)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy wrk nginx-light)
-elif [ "${1:-}" = "--fuzz" ]; then
-  pkgs+=(clang libclang-rt-dev) # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

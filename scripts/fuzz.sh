@@ -16,7 +16,7 @@
 # Replay a reproducer: build-fuzz/tests/fuzz/fuzz_TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh --fuzz
+scripts/deps.sh
 
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}

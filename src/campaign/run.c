@@ -485,8 +485,8 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_
     free((void *)t.item_ok);
     free(t.last_city);
     if (!rc) {
-        qsort(t.trig, t.ntrig, sizeof *t.trig, cmp_uev);
-        qsort(t.unl, t.nunl, sizeof *t.unl, cmp_uev);
+        if (t.ntrig) qsort(t.trig, t.ntrig, sizeof *t.trig, cmp_uev); /* NULL when empty */
+        if (t.nunl) qsort(t.unl, t.nunl, sizeof *t.unl, cmp_uev);
         x->res->triggers = t.ntrig;
         size_t j = 0, w = 0;
         for (size_t i = 0; i < t.ntrig; i++) {

@@ -20,8 +20,8 @@ static const char *const PRESETS[] = {"movielens", "taobao", "online-retail", "b
                                       "german-credit", NULL};
 
 static const char *const PRESET_HELP[] = {
-    "MovieLens 100K/1M: u.data, u*.base, u*.test, ratings.dat (ratings), u.user, users.dat, "
-    "u.item, movies.dat",
+    ("MovieLens 100K/1M: u.data, u*.base, u*.test, ratings.dat (ratings), u.user, users.dat, "
+     "u.item, movies.dat"),
     "Taobao UserBehavior (user,item,category,behavior,unix_ts; no header)",
     "UCI Online Retail (;-separated, CRLF, two dates formats; C invoices are refunds)",
     "UCI Bank Marketing (bank-additional-full.csv: clients with campaign attributes)",

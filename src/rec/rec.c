@@ -93,7 +93,7 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
         rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING | TL_EVC_TS,
                                    collect, &c, eb);
     free(wd);
-    if (!rc) qsort(c.t, c.n, sizeof *c.t, cmp_trip);
+    if (!rc && c.n) qsort(c.t, c.n, sizeof *c.t, cmp_trip); /* c.t is NULL when empty */
     out->nusers = c.nusers;
     out->nitems = c.nitems;
     out->rowptr = calloc((size_t)c.nusers + 1, sizeof *out->rowptr);

@@ -40,7 +40,15 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#ifdef __SANITIZE_ADDRESS__
+/* gcc says so with a macro, clang with __has_feature */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+#ifdef HAVE_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -179,7 +187,7 @@ static double now_s(void) {
 }
 
 static int leaked(void) {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef HAVE_ASAN
     return __lsan_do_recoverable_leak_check();
 #else
     return 0;
