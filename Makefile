@@ -25,8 +25,8 @@ test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 
-# The tests again under AddressSanitizer and UBSan: unit, fuzz corpora,
-# fault injection and the end-to-end tests but the crash tests. Built with
+# Every test again under AddressSanitizer and UBSan (fault injection on a
+# sample of its points, tests/fault/CMakeLists.txt). Built with
 # clang, whose UBSan writes its reports where log_path says (gcc's prints
 # them on stderr, which the end-to-end tests do not read).
 test-asan:
