@@ -577,12 +577,11 @@ static int make_preview(importer_t *im, tl_buf_t *b) {
     }
     int aligned = rd->nf == im->ncols && !rd->too_many;
     for (int i = 0; !rc && i < rd->nf; i++) {
-        if (i) rc = tl_buf_append(b, rd->delim, (size_t)rd->dlen);
+        if (i && (rc = tl_buf_append(b, rd->delim, (size_t)rd->dlen))) break;
         tl_slice_t v = rd->f[i];
         int quote = memchr(v.p, '"', v.n) || memchr(v.p, rd->delim[0], v.n) ||
                     memchr(v.p, '\n', v.n);
         size_t start = b->len;
-        if (rc) break;
         if (!aligned || is_pii_field(im->colfield[i])) rc = tl_mask_value(v.p, v.n, b);
         else rc = tl_mask_text(v.p, v.n, b);
         if (!rc && quote) {

@@ -37,27 +37,14 @@ static int pseudo_key(tl_store_t *s, tl_errbuf_t *eb) {
                       s->dir);
         return TL_ECRYPTO;
     }
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'pseudonym_key'", -1, &q,
-                           NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
-        return TL_ESQL;
-    }
-    int rc = 0, step = sqlite3_step(q);
-    tl_buf_t b;
+    tl_buf_t sealed, b;
+    tl_buf_init(&sealed);
     tl_buf_init(&b);
-    const void *blob = step == SQLITE_ROW ? sqlite3_column_blob(q, 0) : NULL;
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        /* a failed read is not "no secret yet": a new one would orphan
-         * every pseudonym and tombstone made with the old */
-        tl_errbuf_set(eb, "%s/tailor.db: reading the pseudonym secret: %s", s->dir,
-                      sqlite3_errmsg(s->db));
-        rc = (step & 0xff) == SQLITE_NOMEM ? TL_ENOMEM : (step & 0xff) == SQLITE_IOERR ? TL_EIO : TL_ESQL;
-    } else if (step == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB && !blob) {
-        tl_errbuf_set(eb, "%s: out of memory reading the pseudonym secret", s->dir);
-        rc = TL_ENOMEM;
-    } else if (step == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
-        int urc = tl__unseal(s->seal.key, blob, (size_t)sqlite3_column_bytes(q, 0), &b);
+    /* a failed read is not "no secret yet": a new one would orphan every
+     * pseudonym and tombstone made with the old */
+    int rc = tl__store_meta_blob(s, "pseudonym_key", &sealed, eb);
+    if (rc == 0) {
+        int urc = tl__unseal(s->seal.key, sealed.data, sealed.len, &b);
         if (urc == TL_ENOMEM) {
             tl_errbuf_set(eb, "%s: out of memory reading the pseudonym secret", s->dir);
             rc = TL_ENOMEM;
@@ -67,10 +54,9 @@ static int pseudo_key(tl_store_t *s, tl_errbuf_t *eb) {
         } else {
             memcpy(s->pseudo, b.data, TL_KEY_BYTES);
         }
-    } else if (s->readonly) {
+    } else if (rc == TL_ENOENT && s->readonly) {
         tl_errbuf_set(eb, "%s: no pseudonym secret yet (a writable open makes one)", s->dir);
-        rc = TL_ENOENT;
-    } else {
+    } else if (rc == TL_ENOENT) {
         /* first use: a fresh secret, sealed; its own small transaction
          * unless a batch is open (then it commits with the batch) */
         randombytes_buf(s->pseudo, TL_KEY_BYTES);
@@ -92,7 +78,7 @@ static int pseudo_key(tl_store_t *s, tl_errbuf_t *eb) {
                               sqlite3_errmsg(s->db));
         sqlite3_finalize(w);
     }
-    sqlite3_finalize(q);
+    tl_buf_fini(&sealed);
     tl_buf_fini(&b);
     if (!rc) s->pseudo_loaded = 1;
     return rc;

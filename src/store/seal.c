@@ -108,25 +108,6 @@ int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n
  * is told at open, and a rotation cut short is finished or undone. */
 static const char CHECK[] = "tailor-key-check";
 
-/* The blob of a meta record into out: 0, TL_ENOENT when there is none, or
- * an error (a failed read is not "none": that would make a new check). */
-static int meta_blob(tl_store_t *s, const char *key, tl_buf_t *out) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
-        return TL_ESQL;
-    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
-        const void *p = sqlite3_column_blob(q, 0);
-        size_t n = (size_t)sqlite3_column_bytes(q, 0);
-        rc = (!p && n) || tl_buf_append(out, p, n) ? TL_ENOMEM : 0;
-    } else {
-        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TL_ENOENT : TL_ESQL;
-    }
-    sqlite3_finalize(q);
-    return rc;
-}
-
 static int put_meta_blob(tl_store_t *s, const char *key, const void *p, size_t n) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &q, NULL) !=
@@ -160,7 +141,7 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
     snprintf(next, sizeof next, "%s/key.new", s->dir);
     tl_buf_t b, out;
     tl_buf_init(&b), tl_buf_init(&out);
-    int rc = meta_blob(s, "key_check", &b);
+    int rc = tl__store_meta_blob(s, "key_check", &b, eb);
     if (rc == TL_ENOENT && !s->readonly) { /* a directory from before the check: made now */
         rc = tl__seal(&s->seal, CHECK, sizeof CHECK - 1, &out) ? TL_ENOMEM : 0;
         if (!rc && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
@@ -173,7 +154,7 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
     } else if (rc == TL_ENOENT) {
         rc = 0;
     } else if (rc) {
-        /* a failed read: told below */
+        /* a failed read: told */
     } else if ((rc = tl__unseal(s->seal.key, b.data, b.len, &out)) == 0) {
         if (!s->readonly) unlink(next); /* a rotation that never committed */
     } else if (rc == TL_ENOMEM) {

@@ -176,6 +176,24 @@ static int meta_get_i64(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_
     return sql_fail(s, eb, "reading meta");
 }
 
+int tl__store_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf_t *eb) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
+        return sql_fail(s, eb, "reading meta");
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+        const void *p = sqlite3_column_blob(q, 0);
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        rc = (!p && n) || tl_buf_append(out, p, n) ? TL_ENOMEM : 0;
+        if (rc) tl_errbuf_set(eb, "%s: out of memory reading meta %s", s->dir, key);
+    } else {
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TL_ENOENT : sql_fail(s, eb, "reading meta");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int meta_set_i64(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
     sqlite3_stmt *q = stmt(s, S_META_SET);
     if (!q) return sql_fail(s, eb, "preparing meta update");

@@ -81,6 +81,10 @@ void tl__applogs_close(tl_store_t *st);
 /* The meta key that holds a side log's committed length. */
 void tl__applog_meta_key(const char *rel, char *out, size_t cap);
 int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
+/* Appends the blob of a meta record to out: 0, TL_ENOENT when there is
+ * none (or it is not a blob), or an error with eb told (a failed read is
+ * never "none": the callers would make a new key check or secret). */
+int tl__store_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf_t *eb);
 /* Bumps "consents_version", inside the caller's transaction: the snapshot
  * of consents in force (consents.c) is stale from its commit on. */
 int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb);
