@@ -2070,7 +2070,7 @@ static int cmd_eval(int argc, char **argv) {
     tl_content_t *content = NULL;
     if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, e.max_ts, &sd, &eb);
     if (!rc && !opt(c, &a, "no-new-items")) rc = tl_rec_content_load(e.st, xtr.nitems, &content, &eb);
-    if (!rc && content) rc = tl_rec_content_link(content, &xtr);
+    if (!rc && content) rc = tl_rec_content_link(content, &xtr, xtr.nitems);
     if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
     tl_store_close(e.st);
     if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -2249,7 +2249,7 @@ static int cmd_recommend(int argc, char **argv) {
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (a.npos != 1) return die_usage(c, "give one USER");
     uint64_t n;
-    if ((rc = opt_u64(c, &a, "n", 10, 1, 1000, &n))) return rc;
+    if ((rc = opt_u64(c, &a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
     const char *name = opt(c, &a, "model") ? opt(c, &a, "model") : "ials";
     tl_serve_opts_t so = {0};
     so.head_share = 0.10, so.head_cap = 1;
@@ -2281,8 +2281,8 @@ static int cmd_recommend(int argc, char **argv) {
     uint32_t ctx[8], nctx = 0;
     if (!rc && strncmp(scene, "item:", 5) == 0) {
         ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
-        if (ctx[0] == TL_NONE || ctx[0] >= tl_model_nitems(m)) {
-            tl_errbuf_set(&eb, "--scene %s: no such item in the model", scene);
+        if (ctx[0] == TL_NONE || ctx[0] >= rs->x.nitems) {
+            tl_errbuf_set(&eb, "--scene %s: no such item in the catalogue", scene);
             rc = TL_ENOENT;
         }
         nctx = 1;
@@ -2319,17 +2319,17 @@ static int cmd_recommend(int argc, char **argv) {
         if (!rc && strcmp(scene, "purchase") == 0 && nctx) {
             if (!exc) exc = calloc(so.ncats + 1, 1);
             for (uint32_t q = 0; exc && q < nctx; q++) {
-                uint32_t cat = ctx[q] < tl_model_nitems(m) ? cats[ctx[q]] : TL_NONE;
+                uint32_t cat = ctx[q] < rs->x.nitems ? cats[ctx[q]] : TL_NONE;
                 if (cat != TL_NONE && !(rep && rep[cat])) exc[cat] = 1;
             }
         }
         so.include_cat = inc, so.exclude_cat = exc, so.repurchase_cat = rep;
         const char *ex = opt(c, &a, "exclude");
-        if (ex && (exi = calloc(tl_model_nitems(m) + 1, 1))) {
+        if (ex && (exi = calloc(rs->x.nitems + 1, 1))) {
             for (const char *q = ex; *q;) {
                 size_t len = strcspn(q, ",");
                 uint32_t it = tl_dict_find(items, q, len);
-                if (it != TL_NONE && it < tl_model_nitems(m)) exi[it] = 1;
+                if (it != TL_NONE && it < rs->x.nitems) exi[it] = 1;
                 q += len + (q[len] == ',');
             }
             so.exclude_item = exi;
@@ -2338,7 +2338,6 @@ static int cmd_recommend(int argc, char **argv) {
     tl_model_t *popm = rs ? rs->popm : NULL;
     so.content = rs ? rs->content : NULL;
     so.item_penalty = rs ? rs->penalty : NULL;
-    int segpop = m && tl_model_kind(m) == TL_MODEL_SEGPOP;
     tl_served_t *sv = malloc(n * sizeof *sv);
     uint32_t got = 0;
     if (!rc && !sv) rc = TL_ENOMEM;
@@ -2359,26 +2358,8 @@ static int cmd_recommend(int argc, char **argv) {
             const char *id = tl_dict_str(items, sv[i].item, NULL);
             cJSON_AddStringToObject(o, "item", id ? id : "");
             cJSON_AddNumberToObject(o, "score", sv[i].score);
-            char reason[600], label[540];
-            if (sv[i].because != TL_NONE && sv[i].is_new) {
-                item_label(st, items, sv[i].because, label, sizeof label);
-                snprintf(reason, sizeof reason, "new, like %s", label);
-            } else if (sv[i].because != TL_NONE) {
-                item_label(st, items, sv[i].because, label, sizeof label);
-                snprintf(reason, sizeof reason, !sv[i].from_context ? "because you showed interest in %s"
-                                                : strcmp(scene, "cart") == 0 ? "goes with %s in your cart"
-                                                : strcmp(scene, "purchase") == 0 ? "goes with %s, which you bought"
-                                                : "goes with %s, which you are looking at", label);
-            } else {
-                const tl_model_t *by = sv[i].cold ? popm : m;
-                const char *cat = cats && cats[sv[i].item] != TL_NONE
-                                      ? tl_dict_str(catnames, cats[sv[i].item], NULL) : NULL;
-                snprintf(reason, sizeof reason, "%s%s%s with %s%s",
-                         tl_model_interactions(by)->half_life > 0 ? "trending" : "popular",
-                         segpop && cat ? " in " : "", segpop && cat ? cat : "",
-                         tl_rec_segpop_group(by, who) ? "people like you" : "everybody",
-                         who != u ? "" : sv[i].cold ? " (no history yet)" : "");
-            }
+            char reason[600];
+            tl_recsvc_reason(rs, items, &sv[i], u, who, scene, reason, sizeof reason);
             cJSON_AddStringToObject(o, "reason", reason);
             if (cats && cats[sv[i].item] != TL_NONE)
                 cJSON_AddStringToObject(o, "category", tl_dict_str(catnames, cats[sv[i].item], NULL));
@@ -2412,15 +2393,16 @@ static int cmd_similar(int argc, char **argv) {
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (a.npos != 1) return die_usage(c, "give one ITEM");
     uint64_t n;
-    if ((rc = opt_u64(c, &a, "n", 10, 1, 1000, &n))) return rc;
+    if ((rc = opt_u64(c, &a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
     const char *name = opt(c, &a, "model") ? opt(c, &a, "model") : "knn";
     tl_errbuf_t eb = {{0}};
     char path[4300];
     model_path(data_dir(&a), name, path, sizeof path);
     tl_model_t *m = NULL;
     tl_store_t *st = NULL;
-    rc = tl_model_load(path, &m, &eb);
-    if (!rc && tl_model_kind(m) != TL_MODEL_KNN) {
+    /* without the default item-kNN model the items are alike by content */
+    if (opt(c, &a, "model") || access(path, F_OK) == 0) rc = tl_model_load(path, &m, &eb);
+    if (!rc && m && tl_model_kind(m) != TL_MODEL_KNN) {
         tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
         rc = TL_EINVAL;
     }
@@ -2434,12 +2416,10 @@ static int cmd_similar(int argc, char **argv) {
     uint32_t *nb = malloc(n * sizeof *nb), got = 0;
     float *sim = malloc(n * sizeof *sim);
     if (!rc && (!nb || !sim)) rc = TL_ENOMEM;
-    if (!rc) got = tl_rec_similar(m, it, (uint32_t)n, nb, sim);
-    /* nobody has had it yet: alike by category, brand and price */
     tl_content_t *content = NULL;
-    int by_content = !rc && got == 0;
-    if (by_content && !(rc = tl_rec_content_load(st, tl_dict_count(items), &content, &eb)))
-        got = tl_rec_content_similar(content, it, (uint32_t)n, nb, sim);
+    int by_content = 0;
+    if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &content, &eb);
+    if (!rc) got = tl_rec_similar_items(m, content, it, (uint32_t)n, nb, sim, &by_content);
     tl_rec_content_free(content);
     if (!rc) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");

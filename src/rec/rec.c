@@ -289,20 +289,21 @@ int tl_rec_train_segpop(const tl_csr_t *x, const uint32_t *item_cat, uint32_t nc
 
 /* P(category | user): the user's own mix of distinct items, shrunk towards
  * the segment's by SEGPOP_USER_PRIOR pseudo-items, times P(item | category,
- * segment). Users unknown to the model are everybody's. */
-static void segpop_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
+ * segment), for the first k items (k <= the model's). Users unknown to the
+ * model are everybody's. */
+static void segpop_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s, uint32_t k) {
     uint32_t n = m->nitems, nc = m->ncats, g = u < m->nusers ? m->ugroup[u] : m->ngroups;
     const float *pc = m->pcg + (size_t)g * nc, *pi = m->pic + (size_t)g * n;
     double *w = calloc(nc, sizeof *w), nu = 0;
     if (!w) { /* no room for the user's mix: the segment's alone */
-        for (uint32_t i = 0; i < n; i++) s[i] = pc[m->icat[i]] * pi[i];
+        for (uint32_t i = 0; i < k; i++) s[i] = pc[m->icat[i]] * pi[i];
         return;
     }
     if (u < x->nusers)
         for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++)
             if (x->col[q] < n) w[m->icat[x->col[q]]] += 1, nu += 1;
     for (uint32_t c = 0; c < nc; c++) w[c] = (w[c] + SEGPOP_USER_PRIOR * pc[c]) / (nu + SEGPOP_USER_PRIOR);
-    for (uint32_t i = 0; i < n; i++) s[i] = (float)w[m->icat[i]] * pi[i];
+    for (uint32_t i = 0; i < k; i++) s[i] = (float)w[m->icat[i]] * pi[i];
     free(w);
 }
 
@@ -324,25 +325,28 @@ int tl_rec_segpop_group(const tl_model_t *m, uint32_t user) {
 
 /* ---- scoring ---------------------------------------------------------------------- */
 
-/* s = sum of the EASE rows of the user's items, weighted. */
-static void ease_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
+/* s = sum of the EASE rows of the user's items (those the model knows),
+ * weighted, for the first k items. */
+static void ease_scores(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s, uint32_t k) {
     uint32_t n = m->nitems;
-    memset(s, 0, n * sizeof *s);
+    memset(s, 0, k * sizeof *s);
     if (u >= x->nusers) return;
-    for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) {
-        const float *row = m->b + (size_t)x->col[k] * n;
-        float v = x->val[k];
-        for (uint32_t i = 0; i < n; i++) s[i] += v * row[i];
+    for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++) {
+        if (x->col[q] >= n) continue; /* newer than the model */
+        const float *row = m->b + (size_t)x->col[q] * n;
+        float v = x->val[q];
+        for (uint32_t i = 0; i < k; i++) s[i] += v * row[i];
     }
 }
 
-/* s = Y x_u (zero for users the model has no factors for). */
-static void ials_scores(const tl_model_t *m, uint32_t u, float *s) {
-    if (u >= m->nusers) {
-        memset(s, 0, m->nitems * sizeof *s);
+/* s = Y x_u for the first k items (zero for users the model has no
+ * factors for). */
+static void ials_scores(const tl_model_t *m, uint32_t u, float *s, uint32_t k) {
+    if (u >= m->nusers || !k) {
+        memset(s, 0, k * sizeof *s);
         return;
     }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->nitems, (int)m->f, 1.0f, m->yi, (int)m->f,
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)k, (int)m->f, 1.0f, m->yi, (int)m->f,
                 m->xu + (size_t)u * m->f, 1, 0.0f, s, 1);
 }
 
@@ -355,41 +359,68 @@ static void standardise(float *v, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) v[i] = sd > 0 ? (float)((v[i] - mean) / sd) : 0.0f;
 }
 
-static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s) {
-    uint32_t n = m->nitems;
+/* The score of an item the model cannot score (it is newer than the
+ * model): below every score, and left out of every list. */
+#define UNSCORED (-INFINITY)
+
+/* Scores user u's items into s, which has n entries whatever the model's
+ * size: the catalogue may have grown (or, for a model from elsewhere,
+ * shrunk) since training. Items beyond the model get UNSCORED. */
+static void scores_for(const tl_model_t *m, const tl_csr_t *x, uint32_t u, float *s, uint32_t n) {
+    uint32_t k = n < m->nitems ? n : m->nitems;
+    for (uint32_t i = k; i < n; i++) s[i] = UNSCORED;
     if (m->kind == TL_MODEL_POP) {
-        for (uint32_t i = 0; i < n; i++) s[i] = (float)m->pop[i];
+        for (uint32_t i = 0; i < k; i++) s[i] = (float)m->pop[i];
         return;
     }
     if (m->kind == TL_MODEL_SEGPOP) {
-        segpop_scores(m, x, u, s);
+        segpop_scores(m, x, u, s, k);
         return;
     }
     if (m->kind == TL_MODEL_KNN) {
-        memset(s, 0, n * sizeof *s);
+        memset(s, 0, k * sizeof *s);
         if (u >= x->nusers) return;
         for (uint64_t q = x->rowptr[u]; q < x->rowptr[u + 1]; q++) {
             uint32_t j = x->col[q];
-            if (j >= n) continue;
+            if (j >= m->nitems) continue;
             const uint32_t *nb = m->nbr + (size_t)j * m->k;
             const float *sm = m->sim + (size_t)j * m->k;
-            for (uint32_t t = 0; t < m->k && nb[t] != TL_NONE; t++) s[nb[t]] += x->val[q] * sm[t];
+            for (uint32_t t = 0; t < m->k && nb[t] != TL_NONE; t++)
+                if (nb[t] < k) s[nb[t]] += x->val[q] * sm[t];
         }
         return;
     }
     if (m->kind == TL_MODEL_IALS) {
-        ials_scores(m, u, s);
+        ials_scores(m, u, s, k);
         return;
     }
-    ease_scores(m, x, u, s);
-    float *t = m->kind == TL_MODEL_BLEND ? malloc((size_t)(n ? n : 1) * sizeof *t) : NULL;
+    ease_scores(m, x, u, s, k);
+    float *t = m->kind == TL_MODEL_BLEND ? malloc((size_t)(k ? k : 1) * sizeof *t) : NULL;
     if (!t) return; /* EASE, or no room for the blend: EASE alone */
-    ials_scores(m, u, t);
-    standardise(s, n);
-    standardise(t, n);
+    ials_scores(m, u, t, k);
+    standardise(s, k);
+    standardise(t, k);
     double w = *m->share;
-    for (uint32_t i = 0; i < n; i++) s[i] = (float)(w * s[i] + (1 - w) * t[i]);
+    for (uint32_t i = 0; i < k; i++) s[i] = (float)(w * s[i] + (1 - w) * t[i]);
     free(t);
+}
+
+static int popular_kind(const tl_model_t *m) {
+    return m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP;
+}
+
+/* 1 if the model can score user u by what it learnt: popularity scores
+ * anybody; the others need an item of the user's row that they know, and
+ * iALS the user's factors too (none for a user newer than the model, or
+ * erased from it). */
+static int model_knows(const tl_model_t *m, const tl_csr_t *x, uint32_t u) {
+    if (popular_kind(m)) return 1;
+    int row = 0, factors = 0;
+    for (uint64_t q = u < x->nusers ? x->rowptr[u] : 0; u < x->nusers && q < x->rowptr[u + 1] && !row; q++)
+        row = x->col[q] < m->nitems;
+    for (uint32_t f = 0; m->xu && u < m->nusers && f < m->f && !factors; f++)
+        factors = m->xu[(size_t)u * m->f + f] != 0;
+    return row && (m->kind != TL_MODEL_IALS || factors);
 }
 
 int tl_rec_train_blend(const tl_csr_t *x, double lambda, double dropout, const tl_ials_opts_t *o,
@@ -440,14 +471,10 @@ uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, 
         free(s);
         return 0;
     }
-    scores_for(m, train, user, s);
+    scores_for(m, train, user, s, m->nitems);
     uint32_t got = select_top(s, m->nitems, train, user, n, items, scores);
     free(s);
     return got;
-}
-
-static int popular_kind(const tl_model_t *m) {
-    return m->kind == TL_MODEL_POP || m->kind == TL_MODEL_SEGPOP;
 }
 
 /* ---- content: new items --------------------------------------------------------------------- */
@@ -543,7 +570,7 @@ uint32_t tl_rec_content_similar(const tl_content_t *c, uint32_t item, uint32_t n
     return got;
 }
 
-int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train) {
+int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train, uint32_t known) {
     free(c->warm), free(c->nbr), free(c->sim);
     size_t n = c->n ? c->n : 1;
     c->warm = calloc(n, 1);
@@ -551,7 +578,7 @@ int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train) {
     c->sim = malloc(n * CONTENT_K * sizeof *c->sim);
     if (!c->warm || !c->nbr || !c->sim) return TL_ENOMEM;
     for (uint64_t q = 0; q < train->nnz; q++)
-        if (train->col[q] < c->n) c->warm[train->col[q]] = 1;
+        if (train->col[q] < c->n && train->col[q] < known) c->warm[train->col[q]] = 1;
     for (size_t k = 0; k < n * CONTENT_K; k++) c->nbr[k] = TL_NONE, c->sim[k] = 0;
     for (uint32_t i = 0; i < c->n; i++)
         if (!c->warm[i] && c->cat[0][i] != TL_NONE)
@@ -615,11 +642,11 @@ static void *eval_part(void *arg) {
         if (a == b) continue;
         if (j->train->rowptr[u] == j->train->rowptr[u + 1]) {
             /* no history: the popular items, as served */
-            if (j->o->cold && j->o->cold->nitems == n) scores_for(j->o->cold, j->train, u, s);
+            if (j->o->cold && j->o->cold->nitems == n) scores_for(j->o->cold, j->train, u, s, n);
             else memcpy(s, j->pop, n * sizeof *s);
             j->cold++;
         } else {
-            scores_for(j->m, j->train, u, s);
+            scores_for(j->m, j->train, u, s, n);
         }
         if (seen && !popular_kind(j->m)) { /* the user's training items, for new items */
             for (uint64_t q = j->train->rowptr[u]; q < j->train->rowptr[u + 1]; q++)
@@ -1499,6 +1526,13 @@ uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t
     return got;
 }
 
+uint32_t tl_rec_similar_items(const tl_model_t *knn, const tl_content_t *c, uint32_t item, uint32_t n,
+                              uint32_t *items, float *sims, int *by_content) {
+    uint32_t got = knn ? tl_rec_similar(knn, item, n, items, sims) : 0;
+    *by_content = !got && c;
+    return *by_content ? tl_rec_content_similar(c, item, n, items, sims) : got;
+}
+
 /* ---- serving ------------------------------------------------------------------------------- */
 
 /* How well item i goes with item c by the model's own item relation: EASE's
@@ -1528,16 +1562,20 @@ static float pair_affinity(const tl_model_t *m, const uint32_t *item_cat, uint32
     }
 }
 
-/* Scales v to 0..1 over its range (all 1 when flat). */
+/* Scales v to 0..1 over its range (all 1 when flat); UNSCORED entries
+ * stay so. */
 static void unit_range(float *v, uint32_t n) {
     float lo = INFINITY, hi = -INFINITY;
-    for (uint32_t i = 0; i < n; i++) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
-    for (uint32_t i = 0; i < n; i++) v[i] = hi > lo ? (v[i] - lo) / (hi - lo) : 1;
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] != UNSCORED) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] != UNSCORED) v[i] = hi > lo ? (v[i] - lo) / (hi - lo) : 1;
 }
 
-/* Blends the scene's affinity into s (see tl_serve_opts_t.context). */
-static int blend_context(const tl_model_t *m, const tl_serve_opts_t *so, float *s, uint8_t *seen) {
-    uint32_t ni = m->nitems;
+/* Blends the scene's affinity into s and seen (ni entries each; see
+ * tl_serve_opts_t.context). */
+static int blend_context(const tl_model_t *m, const tl_serve_opts_t *so, float *s, uint8_t *seen,
+                         uint32_t ni) {
     float *t = calloc(ni ? ni : 1, sizeof *t);
     if (!t) return TL_ENOMEM;
     for (uint32_t q = 0; q < so->ncontext; q++) {
@@ -1549,7 +1587,8 @@ static int blend_context(const tl_model_t *m, const tl_serve_opts_t *so, float *
     unit_range(s, ni);
     unit_range(t, ni);
     double w = so->context_weight;
-    for (uint32_t i = 0; i < ni; i++) s[i] = (float)((1 - w) * s[i] + w * t[i]);
+    for (uint32_t i = 0; i < ni; i++)
+        if (s[i] != UNSCORED) s[i] = (float)((1 - w) * s[i] + w * t[i]);
     free(t);
     return 0;
 }
@@ -1586,11 +1625,15 @@ static int cmp_desc_d(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
+/* An item's popularity by a popularity model (0 for an item newer than it). */
+static double pop_of(const tl_model_t *pop, uint32_t i) { return i < pop->nitems ? pop->pop[i] : 0; }
+
 uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *x,
                       uint32_t u, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out) {
-    uint32_t ni = m->nitems;
-    int cold = u >= x->nusers || x->rowptr[u] == x->rowptr[u + 1];
+    uint32_t ni = x->nitems; /* the catalogue served, which may have grown since m was trained */
     int popular = popular_kind(m);
+    /* no history, or none the model learnt from: the cold start */
+    int cold = u >= x->nusers || x->rowptr[u] == x->rowptr[u + 1] || !model_knows(m, x, u);
     const tl_model_t *src = cold && pop && !popular ? pop : m; /* popularity is its own cold start */
     float *s = malloc((size_t)(ni ? ni : 1) * sizeof *s);
     double *pp = NULL;
@@ -1599,26 +1642,25 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
         free(s), free(seen);
         return 0;
     }
-    scores_for(src, x, u, s);
-    if (!cold)
-        for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++)
-            if (x->col[k] < ni) seen[x->col[k]] = 1;
+    scores_for(src, x, u, s, ni);
+    if (u < x->nusers)
+        for (uint64_t k = x->rowptr[u]; k < x->rowptr[u + 1]; k++) seen[x->col[k]] = 1;
     if (!popular_kind(src)) content_fill(so->content, s, ni, seen); /* popularity is measured */
-    if (so->ncontext && blend_context(m, so, s, seen)) {
+    if (so->ncontext && blend_context(m, so, s, seen, ni)) {
         free(s), free(seen);
         return 0;
     }
     /* popularity percentile of every item, for the tail rules */
     double head_cut = INFINITY;
-    if (pop && (so->tail_boost > 0 || so->head_cap < 1)) {
+    if (pop && ni && (so->tail_boost > 0 || so->head_cap < 1)) {
         pp = malloc((size_t)ni * sizeof *pp);
         if (pp) {
-            memcpy(pp, pop->pop, (size_t)ni * sizeof *pp);
+            for (uint32_t i = 0; i < ni; i++) pp[i] = pop_of(pop, i);
             qsort(pp, ni, sizeof *pp, cmp_desc_d);
             uint32_t h = (uint32_t)(so->head_share * ni);
             head_cut = h ? pp[h - 1] : INFINITY;
             double maxp = pp[0] > 0 ? pp[0] : 1;
-            for (uint32_t i = 0; i < ni; i++) pp[i] = pop->pop[i] / maxp;
+            for (uint32_t i = 0; i < ni; i++) pp[i] = pop_of(pop, i) / maxp;
         }
     }
     /* candidates: what the filters let through, best first (5n of them) */
@@ -1637,6 +1679,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
         if (so->include_cat && !(known && so->include_cat[cat])) continue;
         if (so->exclude_cat && known && so->exclude_cat[cat]) continue;
         float v = s[i];
+        if (!(v > UNSCORED)) continue; /* newer than the model, and nothing alike to score it by */
         if (nc == cap && v <= cs[cap - 1]) continue;
         uint32_t p = nc < cap ? nc++ : cap - 1;
         while (p > 0 && cs[p - 1] < v) cs[p] = cs[p - 1], ci[p] = ci[p - 1], p--;
@@ -1659,7 +1702,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
             uint32_t bc = TL_NONE;
             for (uint32_t c = 0; c < nc; c++) {
                 if (used[c]) continue;
-                int in_head = pop && pop->pop[ci[c]] >= head_cut;
+                int in_head = pop && pop_of(pop, ci[c]) >= head_cut;
                 if (in_head && head >= max_head) continue;
                 double v = (1 - so->diversity) * rel[c];
                 if (so->diversity > 0 && so->item_cat) {
@@ -1674,7 +1717,7 @@ uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t
             }
             if (bc == TL_NONE) break;
             used[bc] = 1;
-            head += pop && pop->pop[ci[bc]] >= head_cut;
+            head += pop && pop_of(pop, ci[bc]) >= head_cut;
             out[got].item = ci[bc];
             out[got].score = cs[bc];
             out[got].cold = cold && !popular;

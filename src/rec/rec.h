@@ -113,6 +113,10 @@ int tl_rec_train_knn(const tl_csr_t *x, uint32_t k, double shrink, tl_model_t **
 /* The neighbours of an item, most similar first; returns how many. */
 uint32_t tl_rec_similar(const tl_model_t *m, uint32_t item, uint32_t n, uint32_t *items,
                         float *sims);
+
+/* The most items one list may hold (recommendations, similar items),
+ * for the command line and the API alike. */
+#define TL_REC_MAX_N 100
 int tl_rec_train_ials(const tl_csr_t *x, const tl_ials_opts_t *o, tl_model_t **out,
                       tl_errbuf_t *eb);
 void tl_model_free(tl_model_t *m);
@@ -165,12 +169,20 @@ typedef struct tl_content tl_content_t;
 int tl_rec_content_load(tl_store_t *st, uint32_t nitems, tl_content_t **out, tl_errbuf_t *eb);
 void tl_rec_content_free(tl_content_t *c);
 /* Finds for every item without interactions in train its most alike items
- * that have some, among the items of the same top-level category. */
-int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train);
+ * that have some, among the items of the same top-level category. Items
+ * from known on (newer than the model that will score them) count as
+ * without interactions whatever train holds. */
+int tl_rec_content_link(tl_content_t *c, const tl_csr_t *train, uint32_t known);
 /* The n items most like item by content (after link: only items with
  * interactions). Returns how many. */
 uint32_t tl_rec_content_similar(const tl_content_t *c, uint32_t item, uint32_t n, uint32_t *items,
                                 float *sims);
+/* Items like item: its neighbours in an item-kNN model (knn may be NULL,
+ * or a model of another kind), else, when there is no such model or it has
+ * none for the item (nobody had it, or it is newer than the model), the
+ * items alike by content (c may be NULL). *by_content says which. */
+uint32_t tl_rec_similar_items(const tl_model_t *knn, const tl_content_t *c, uint32_t item, uint32_t n,
+                              uint32_t *items, float *sims, int *by_content);
 
 typedef struct {
     const uint32_t *item_cat;
@@ -234,8 +246,13 @@ uint32_t tl_scenes_items(const tl_scenes_t *s, uint32_t user, tl_scene_t scene, 
  * model's global list), not a segment's. */
 #define TL_REC_ANONYMOUS (UINT32_MAX - 1)
 
-/* Fills out (n entries at most) and returns how many. pop is a popularity
- * model over the same items (for cold start and the tail rules; NULL: none). */
+/* Fills out (n entries at most) and returns how many. The items served are
+ * train's (train->nitems of them: every array of so indexed by item has that
+ * many entries), whatever m was trained on: the catalogue may have grown
+ * since. Items m does not know are scored through their alike items (linked
+ * content), else left out; a user m learnt nothing of (no factors, or no
+ * item of their row that m knows) gets the cold start. pop is a popularity
+ * model (for cold start and the tail rules; NULL: none). */
 uint32_t tl_rec_serve(const tl_model_t *m, const tl_model_t *pop, const tl_csr_t *train,
                       uint32_t user, uint32_t n, const tl_serve_opts_t *so, tl_served_t *out);
 
@@ -298,13 +315,15 @@ void tl_user_groups_fini(tl_user_groups_t *g);
  * threads may serve from it. */
 typedef struct {
     tl_model_t *m, *popm;
-    tl_csr_t x;
+    tl_csr_t x;              /* x.nitems: the catalogue served (every per-item array's size) */
     tl_user_groups_t groups;
     uint32_t *cats;          /* top-level category per item */
     tl_dict_t *catnames;
     tl_content_t *content;
     float *penalty;
     uint8_t *withdrawn;      /* per user of x: profiling withdrawn when opened */
+    tl_dict_t *titles;       /* the catalogue's titles ... */
+    uint32_t *title;         /* ... each item's (TL_NONE: none), for the reasons */
     tl_serve_opts_t so;
 } tl_recsvc_t;
 int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl_errbuf_t *eb);
@@ -313,5 +332,14 @@ int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);
 /* The top n of tl_recsvc_subject(r, user). */
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
+/* Why a served item is in user's list, for people (the command line and
+ * the API give the same): "because you showed interest in TITLE (ID)",
+ * "new, like ...", "goes with ... in your cart", "popular with people like
+ * you (no history yet)" and so on. who is whom it was served for
+ * (tl_recsvc_subject), scene the list's ("home", "cart", "purchase",
+ * "item:ID"; NULL: home), items the store's item ids. Writes a string of
+ * at most cap - 1 bytes. */
+void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
+                      uint32_t who, const char *scene, char *out, size_t cap);
 void tl_recsvc_free(tl_recsvc_t *r);
 #endif

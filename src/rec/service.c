@@ -2,6 +2,7 @@
  * tl_rec_serve needs beside it, built once and then only read. */
 #include "rec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +12,39 @@ void tl_recsvc_free(tl_recsvc_t *r) {
     free(r->penalty);
     free(r->withdrawn);
     tl_user_groups_fini(&r->groups);
+    tl_dict_free(r->titles);
+    free(r->title);
     free(r->cats);
     tl_dict_free(r->catnames);
     tl_model_free(r->popm);
     tl_csr_fini(&r->x);
     tl_model_free(r->m);
     free(r);
+}
+
+typedef struct {
+    tl_recsvc_t *r;
+    int rc;
+} titlectx_t;
+
+static int title_row(int ncol, const char *const *c, void *arg) {
+    titlectx_t *x = arg;
+    uint32_t i = ncol == 2 && c[0] ? (uint32_t)strtoul(c[0], NULL, 10) : TL_NONE;
+    if (i >= x->r->x.nitems || !c[1] || !*c[1]) return 0;
+    if (tl_dict_intern(x->r->titles, c[1], strlen(c[1]), &x->r->title[i], NULL)) return x->rc = TL_ENOMEM;
+    return 0;
+}
+
+/* Each item's title, kept in memory: the reasons are written while the
+ * store is shared by other threads. */
+static int load_titles(tl_store_t *st, tl_recsvc_t *r, tl_errbuf_t *eb) {
+    r->titles = tl_dict_new();
+    r->title = malloc(((size_t)r->x.nitems + 1) * sizeof *r->title);
+    if (!r->titles || !r->title) return TL_ENOMEM;
+    for (uint32_t i = 0; i < r->x.nitems; i++) r->title[i] = TL_NONE;
+    titlectx_t x = {r, 0};
+    int rc = tl_store_query(st, "SELECT idx, title FROM items", title_row, &x, eb);
+    return rc ? rc : x.rc;
 }
 
 int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbuf_t *eb) {
@@ -33,11 +61,14 @@ int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbu
     if (!rc)
         rc = tl_rec_train_segpop(&r->x, r->cats, r->catnames ? tl_dict_count(r->catnames) : 0,
                                  r->groups.group, r->groups.ngroups, &r->popm);
-    if (!rc) rc = tl_rec_content_load(st, tl_model_nitems(r->m), &r->content, eb);
-    if (!rc) rc = tl_rec_content_link(r->content, &r->x);
-    if (!rc) rc = tl_rec_feedback_penalty(st, tl_model_nitems(r->m), &r->penalty, eb);
+    /* everything per item is sized for the catalogue as it is now (x), which
+     * may have grown since the model was trained */
+    if (!rc) rc = tl_rec_content_load(st, r->x.nitems, &r->content, eb);
+    if (!rc) rc = tl_rec_content_link(r->content, &r->x, tl_model_nitems(r->m));
+    if (!rc) rc = tl_rec_feedback_penalty(st, r->x.nitems, &r->penalty, eb);
     if (!rc && !(r->withdrawn = calloc((size_t)r->x.nusers + 1, 1))) rc = TL_ENOMEM;
     if (!rc) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, r->withdrawn, r->x.nusers, eb);
+    if (!rc) rc = load_titles(st, r, eb);
     r->so.item_penalty = r->penalty;
     r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
     r->so.content = r->content;
@@ -53,4 +84,36 @@ uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user) {
 
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out) {
     return tl_rec_serve(r->m, r->popm, &r->x, tl_recsvc_subject(r, user), n, &r->so, out);
+}
+
+/* "Title (id)" of an item when the catalogue has a title, else its id. */
+static void item_label(const tl_recsvc_t *r, const tl_dict_t *items, uint32_t i, char *out, size_t cap) {
+    const char *id = tl_dict_str(items, i, NULL);
+    const char *title = i < r->x.nitems && r->title[i] != TL_NONE ? tl_dict_str(r->titles, r->title[i], NULL) : NULL;
+    if (title) snprintf(out, cap, "%s (%s)", title, id ? id : "?");
+    else snprintf(out, cap, "%s", id ? id : "?");
+}
+
+void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
+                      uint32_t who, const char *scene, char *out, size_t cap) {
+    char label[540];
+    if (!scene) scene = "home";
+    if (sv->because != TL_NONE) {
+        item_label(r, items, sv->because, label, sizeof label);
+        if (sv->is_new) snprintf(out, cap, "new, like %s", label);
+        else if (!sv->from_context) snprintf(out, cap, "because you showed interest in %s", label);
+        else if (strcmp(scene, "cart") == 0) snprintf(out, cap, "goes with %s in your cart", label);
+        else if (strcmp(scene, "purchase") == 0) snprintf(out, cap, "goes with %s, which you bought", label);
+        else snprintf(out, cap, "goes with %s, which you are looking at", label);
+        return;
+    }
+    /* popularity: the cold start's, or the model's own */
+    const tl_model_t *by = sv->cold ? r->popm : r->m;
+    int segpop = tl_model_kind(r->m) == TL_MODEL_SEGPOP;
+    uint32_t cat = r->cats && sv->item < r->x.nitems ? r->cats[sv->item] : TL_NONE;
+    const char *cn = segpop && cat != TL_NONE ? tl_dict_str(r->catnames, cat, NULL) : NULL;
+    int history = who < r->x.nusers && r->x.rowptr[who] < r->x.rowptr[who + 1];
+    snprintf(out, cap, "%s%s%s with %s%s", tl_model_interactions(by)->half_life > 0 ? "trending" : "popular",
+             cn ? " in " : "", cn ? cn : "", tl_rec_segpop_group(by, who) ? "people like you" : "everybody",
+             who != user || !sv->cold ? "" : history ? " (not in the model yet)" : " (no history yet)");
 }

@@ -44,12 +44,14 @@ static const char *const ROLE_NAMES[] = {"admin", "analyst", "service"};
 
 #define CACHE_N 50
 
-/* A user's served list: seq odd while a writer fills it; n 0: not yet. */
+/* A user's served list: seq odd while a writer fills it; n 0: not yet.
+ * how: cold, from_context and is_new as bits 0, 1 and 2. */
 typedef struct {
     atomic_uint seq;
     uint32_t n;
-    uint32_t item[CACHE_N];
+    uint32_t item[CACHE_N], because[CACHE_N];
     float score[CACHE_N];
+    uint8_t how[CACHE_N];
 } topcache_t;
 
 /* A recommender with every user's top list as computed. */
@@ -920,7 +922,9 @@ static uint32_t top_items(msvc_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
         unsigned s0 = atomic_load_explicit(&c->seq, memory_order_acquire);
         if (!(s0 & 1) && c->n) {
             uint32_t got = c->n < n ? c->n : n;
-            for (uint32_t i = 0; i < got; i++) out[i] = (tl_served_t){.item = c->item[i], .score = c->score[i]};
+            for (uint32_t i = 0; i < got; i++)
+                out[i] = (tl_served_t){c->item[i], c->score[i], c->because[i], c->how[i] & 1, c->how[i] >> 1 & 1,
+                                       c->how[i] >> 2 & 1};
             atomic_thread_fence(memory_order_acquire);
             if (atomic_load_explicit(&c->seq, memory_order_relaxed) == s0) return got;
         }
@@ -931,7 +935,10 @@ static uint32_t top_items(msvc_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
     /* keep it, unless another writer has the entry */
     unsigned s0 = atomic_load(&c->seq);
     if (!(s0 & 1) && atomic_compare_exchange_strong(&c->seq, &s0, s0 + 1)) {
-        for (uint32_t i = 0; i < got; i++) c->item[i] = all[i].item, c->score[i] = all[i].score;
+        for (uint32_t i = 0; i < got; i++) {
+            c->item[i] = all[i].item, c->score[i] = all[i].score, c->because[i] = all[i].because;
+            c->how[i] = (uint8_t)((all[i].cold != 0) | (all[i].from_context != 0) << 1 | (all[i].is_new != 0) << 2);
+        }
         if (!c->n) atomic_fetch_add(&r->cached, 1);
         c->n = got;
         atomic_store_explicit(&c->seq, s0 + 2, memory_order_release);
@@ -1003,9 +1010,9 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
     const char *sq = query_get(q, "scene", scene, sizeof scene);
     if (sq && strcmp(sq, "home") == 0) sq = NULL;
-    if (n < 1 || n > 100 || (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0)) {
-        fail(rs, 400, "bad_parameter", n < 1 || n > 100 ? "n must be from 1 to 100"
-                                                        : "scene is home, cart, purchase or item:ID");
+    if (n < 1 || n > TL_REC_MAX_N || (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0)) {
+        if (n < 1 || n > TL_REC_MAX_N) fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
+        else fail(rs, 400, "bad_parameter", "scene is home, cart, purchase or item:ID");
         return;
     }
     recref_t *r = rec_acquire(s);
@@ -1026,12 +1033,12 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
      * withdrew profiling (the item on screen still counts, the cart does not) */
     uint32_t who = u == TL_NONE || (u < s->nwithdrawn && s->withdrawn[u]) ? TL_REC_ANONYMOUS
                                                                           : tl_recsvc_subject(rec, u);
-    tl_served_t sv[100];
+    tl_served_t sv[TL_REC_MAX_N];
     uint32_t got = 0;
     const char *cq = query_get(q, "category", cats, sizeof cats), *xq = query_get(q, "exclude", excl, sizeof excl);
     if (cq || xq || sq) {
         tl_serve_opts_t so = rec->so;
-        uint32_t ncats = rec->catnames ? tl_dict_count(rec->catnames) : 0, ni = tl_model_nitems(rec->m);
+        uint32_t ncats = rec->catnames ? tl_dict_count(rec->catnames) : 0, ni = rec->x.nitems;
         uint8_t *inc = cq ? calloc(ncats + 1, 1) : NULL, *exi = xq ? calloc(ni + 1, 1) : NULL;
         const char *bad = NULL;
         int bad_item = 0;
@@ -1108,6 +1115,10 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
             tl_buf_append(b, ",\"because\":", 11);
             tl_buf_json_str(b, bid ? bid : "", bid ? len : 0);
         }
+        char reason[600];
+        tl_recsvc_reason(rec, items, &sv[i], u, who, sq, reason, sizeof reason);
+        tl_buf_append(b, ",\"reason\":", 10);
+        tl_buf_json_str(b, reason, strlen(reason));
         tl_buf_append(b, "}", 1);
     }
     pthread_rwlock_unlock(&s->st_rw);
@@ -1120,8 +1131,8 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
 static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
     char v[64];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
-    if (n < 1 || n > 100) {
-        fail(rs, 400, "bad_parameter", "n must be from 1 to 100");
+    if (n < 1 || n > TL_REC_MAX_N) {
+        fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
         return;
     }
     tl_errbuf_t eb;
@@ -1134,14 +1145,10 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
         return;
     }
     recref_t *r = rec_acquire(s);
-    uint32_t nb[100], got = 0;
-    float sim[100];
+    uint32_t nb[TL_REC_MAX_N], got = 0;
+    float sim[TL_REC_MAX_N];
     int by_content = 0;
-    if (r && r->knn && it < tl_model_nitems(r->knn)) got = tl_rec_similar(r->knn, it, (uint32_t)n, nb, sim);
-    if (r && !got && r->content) { /* nobody has had it yet, or no kNN model: alike by content */
-        got = tl_rec_content_similar(r->content, it, (uint32_t)n, nb, sim);
-        by_content = 1;
-    }
+    if (r) got = tl_rec_similar_items(r->knn, r->content, it, (uint32_t)n, nb, sim, &by_content);
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
     cJSON_AddStringToObject(j, "item", id);
     cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");

@@ -1,6 +1,7 @@
 /* Unit tests of src/rec on hand-made matrices: popularity and EASE top-N
- * (training items left out), and the evaluation metrics (accuracy, novelty,
- * diversity, Gini, per group) against values worked out by hand. */
+ * (training items left out), the evaluation metrics (accuracy, novelty,
+ * diversity, Gini, per group) against values worked out by hand, and
+ * serving from a model older than the catalogue. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,11 +271,100 @@ static void test_segment_popularity(void **state) {
     tl_csr_fini(&x);
 }
 
+/* A model older than the catalogue: trained on 4 items, served over 404
+ * (the store's matrix now). Items it never saw are left out of a warm
+ * user's list (no content to score them by), a user whose history is all
+ * newer than the model, or who is new, gets the cold start over the whole
+ * catalogue, and no array is read or written past its end. */
+static void test_model_older_than_catalogue(void **state) {
+    (void)state;
+    const int old_rows[] = {0, 1, -1, 0, 1, -1, 2, 3, -1, 2, 3, -1, 0, -1, 2, -1};
+    tl_csr_t tr;
+    csr(&tr, 6, 4, old_rows);
+    /* now: user 0 also had new item 100; users 6 (new items only), 7 (none)
+     * and 8 (new items only) are newer than the model */
+    const int now_rows[] = {0, 1, 100, -1, 0, 1, -1, 2, 3, -1, 2, 3, -1, 0, -1, 2, -1,
+                            10, 11, -1, -1, 11, 12, 300, -1};
+    tl_csr_t x;
+    csr(&x, 9, 404, now_rows);
+    tl_model_t *models[6], *live;
+    tl_errbuf_t eb = {{0}};
+    tl_ials_opts_t io;
+    tl_ials_opts_default(&io);
+    io.factors = 2, io.iterations = 3;
+    assert_int_equal(tl_rec_train_pop(&tr, &models[0]), 0);
+    assert_int_equal(tl_rec_train_segpop(&tr, NULL, 0, NULL, 0, &models[1]), 0);
+    assert_int_equal(tl_rec_train_ease(&tr, 1.0, 0, &models[2], &eb), 0);
+    assert_int_equal(tl_rec_train_ials(&tr, &io, &models[3], &eb), 0);
+    assert_int_equal(tl_rec_train_knn(&tr, 3, 1.0, &models[4], &eb), 0);
+    assert_int_equal(tl_rec_train_blend(&tr, 1.0, 0, &io, 0.5, &models[5], &eb), 0);
+    assert_int_equal(tl_rec_train_segpop(&x, NULL, 0, NULL, 0, &live), 0);
+    float penalty[404] = {0};
+    uint8_t excluded[404] = {0};
+    uint32_t page = 300; /* a scene item newer than the model */
+    excluded[12] = 1;
+    tl_serve_opts_t so = {0};
+    so.head_share = 0.1, so.head_cap = 1, so.tail_boost = 0.5;
+    so.item_penalty = penalty, so.exclude_item = excluded;
+    const uint32_t users[] = {0, 6, 7, 8, TL_REC_ANONYMOUS};
+    for (int k = 0; k < 6; k++) {
+        int popular = k < 2;
+        for (int q = 0; q < 5; q++) {
+            for (int scene = 0; scene < 2; scene++) {
+                so.context = scene ? &page : NULL, so.ncontext = scene, so.context_weight = 0.7;
+                tl_served_t sv[10];
+                uint32_t got = tl_rec_serve(models[k], live, &x, users[q], 10, &so, sv);
+                uint8_t shown[404] = {0};
+                for (uint32_t r = 0; r < got; r++) {
+                    assert_true(sv[r].item < 404);
+                    assert_false(shown[sv[r].item]);
+                    assert_int_not_equal(sv[r].item, 12);
+                    shown[sv[r].item] = 1;
+                }
+                if (users[q] == 0 && !popular) {
+                    /* warm and known: the model's own items only (2 and 3) */
+                    assert_int_equal(got, 2);
+                    assert_false(sv[0].cold);
+                    assert_true(sv[0].item == 2 || sv[0].item == 3);
+                } else if (!popular) {
+                    /* nothing the model learnt: the cold start, whose live
+                     * popularity knows the new items */
+                    assert_int_equal(got, 10);
+                    assert_true(sv[0].cold);
+                    int fresh = 0;
+                    for (uint32_t r = 0; r < got; r++) fresh |= sv[r].item >= 4;
+                    assert_true(fresh);
+                } else {
+                    /* an old popularity model: its items only */
+                    assert_true(got >= 1 && got <= 4);
+                    for (uint32_t r = 0; r < got; r++) assert_true(sv[r].item < 4);
+                }
+            }
+        }
+        /* top-N on the grown matrix reads only what the model has */
+        uint32_t it[3];
+        float sc[3];
+        assert_true(tl_rec_topn(models[k], &x, 0, 3, it, sc) <= 3);
+        tl_model_free(models[k]);
+    }
+    /* erased from iALS: served as one it never saw */
+    assert_int_equal(tl_rec_train_ials(&tr, &io, &models[3], &eb), 0);
+    assert_int_equal(tl_model_erase_user(models[3], 0), 1);
+    tl_served_t sv[3];
+    assert_int_equal(tl_rec_serve(models[3], live, &x, 0, 3, &so, sv), 3);
+    assert_true(sv[0].cold);
+    tl_model_free(models[3]);
+    tl_model_free(live);
+    tl_csr_fini(&x);
+    tl_csr_fini(&tr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
         cmocka_unit_test(test_ease_learns_pairs),
         cmocka_unit_test(test_segment_popularity),
+        cmocka_unit_test(test_model_older_than_catalogue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
