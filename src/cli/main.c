@@ -3163,7 +3163,8 @@ static const command_t COMMANDS[] = {
      "a trained model, items the user already interacted with left out, each with the reason.",
      REC_OPTS, cmd_recommend},
     {"similar", "similar ITEM [--n N] [--model NAME] [--json]", "The items most like ITEM by "
-     "an item-kNN model (cosine of who interacted with them, with shrinkage).", REC_OPTS,
+     "an item-kNN model (cosine of who interacted with them, with shrinkage), else (no such "
+     "model, or an item it has no neighbours for) by category, brand and price.", REC_OPTS,
      cmd_similar},
     {"eval", "eval [--split time|last] [--by gender|age] [--model M] [options]\n"
      "       eval --train FILE --test FILE [--preset P] [options]",
