@@ -80,6 +80,17 @@ static void exercise(const tl_model_t *m) {
         for (uint32_t k = 0; k < got; k++)
             FUZZ_CHECK(out[k].item < ni && (out[k].because == TL_NONE || out[k].because < ni));
     }
+    /* over a catalogue grown since the model, with a scene item newer than
+     * it: nothing past the model's arrays is read */
+    x.nitems = ni + 7;
+    uint32_t newer[1] = {ni + 3};
+    so.context = newer;
+    so.ncontext = 1;
+    for (uint32_t u = 0; u < 4; u++) {
+        uint32_t got = tl_rec_serve(m, pop, &x, u, 6, &so, out);
+        FUZZ_CHECK(got <= 6);
+        for (uint32_t k = 0; k < got; k++) FUZZ_CHECK(out[k].item < ni + 7 && out[k].item != ni + 3);
+    }
     (void)tl_rec_segpop_group(m, 0);
 }
 
