@@ -600,6 +600,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                     tl_run_result_t *res, tl_errbuf_t *eb) {
     memset(res, 0, sizeof *res);
     res->at = o->at;
+    res->dry_run = o->dry_run != 0;
     res->next_due = INT64_MIN;
     runctx_t x = {.st = st, .c = c, .o = o, .eb = eb, .res = res, .camp_bit = -1};
     state_t s = {0};
@@ -624,7 +625,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     x.run = s.runs + 1, x.sends_before = s.sends, x.cost_before = s.cost;
     snprintf(x.runstr, sizeof x.runstr, "%llu", (unsigned long long)x.run);
     x.ts_for = INT64_MIN;
-    res->run = x.run;
+    res->run = o->dry_run ? 0 : x.run;
     /* is anything due? */
     int64_t last, next;
     occurrences(c, o->at, &last, &next);
@@ -724,7 +725,9 @@ cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
     tl_time_format(r->at, ts);
     cJSON_AddStringToObject(j, "campaign", c->id);
     cJSON_AddBoolToObject(j, "due", r->due);
-    cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
+    cJSON_AddBoolToObject(j, "dry_run", r->dry_run);
+    if (r->dry_run) cJSON_AddNullToObject(j, "run");
+    else cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
     cJSON_AddStringToObject(j, "at", ts);
     if (r->next_due != INT64_MIN) {
         tl_time_format(r->next_due, ts);
