@@ -91,7 +91,7 @@ static rec_t *outbox(tl_store_t *st, size_t *n) {
         tl_buf_init(&b);
         snprintf(rel, sizeof rel, "outbox/%s.jsonl", tl_dchannel_name(ch));
         assert_int_equal(tl_store_applog_read(st, rel, 0, &b, &eb), 0);
-        for (char *p = b.data, *end = b.data + b.len; p < end;) {
+        for (char *p = b.data, *end = b.len ? b.data + b.len : b.data; p < end;) {
             char *nl = memchr(p, '\n', (size_t)(end - p));
             assert_non_null(nl);
             *nl = 0;
@@ -136,7 +136,9 @@ static int violations(const rec_t *r, size_t n, const rule_t *k, int tz, const c
         for (size_t i = 0; i + k->max < m; i++) {
             int over = k->per == TL_CAP_ROLLING ? ts[i + k->max] - ts[i] < k->window_ms
                                                 : ts[i + k->max] == ts[i];
-            if (over && !bad++) print_message("%s: user %u over rule %d at %lld\n", what, u, (int)(k - CHECKS), (long long)ts[i]);
+            if (over && !bad++)
+                print_message("%s: user %u over rule %d in period or at %lld\n", what, u, (int)(k - CHECKS),
+                              (long long)ts[i]);
         }
     }
     free(ts);
