@@ -189,7 +189,8 @@ typedef struct {
 } tl_run_opts_t;
 
 typedef struct {
-    uint64_t run;              /* this run's number (1, 2, ...) */
+    uint64_t run;              /* this run's number (1, 2, ...); 0 for a dry run, which takes none */
+    int dry_run;               /* decided and counted, nothing written */
     int64_t at;
     uint64_t audience;         /* users decided (= sum of counts) */
     uint64_t counts[TL_DEC__N];
@@ -224,8 +225,9 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
  * offers to send. */
 int tl_campaign_needs_profiles(const tl_campaign_t *c);
 
-/* The result as JSON: run, time, audience, decisions, deliveries by arm
- * and channel, cost, and when the campaign is next due. */
+/* The result as JSON: run (null for a dry run), dry_run, time, audience,
+ * decisions, deliveries by arm and channel, cost, and when the campaign is
+ * next due. */
 struct cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r);
 
 /* ---- delivery (deliver.c) ----------------------------------------------------------- */

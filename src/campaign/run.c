@@ -3,14 +3,20 @@
  * records, all committed in one store batch.
  *
  * The checks go in this order, each user stopping at the first that fails:
- *   global control group → namespace slice → a channel with consent and
- *   without do-not-contact → frequency caps → budget → content →
- *   hold-out split → quiet hours → sent.
+ *   global control group → namespace slice → a channel with consent,
+ *   without do-not-contact and with room under the caps → budget →
+ *   content → hold-out split → sent (now, or held for quiet hours, or
+ *   queued for the caps).
  * Channels are tried in the campaign's order; the first that passes
- * consent, do-not-contact and caps is used. Frequency caps count the
- * contacts of every campaign in DATA/campaigns/contacts.bin that fall in
- * the rule's window around the send time (calendar days and weeks in local
- * time; ISO weeks from Monday).
+ * consent, do-not-contact and caps is used. The delivery time comes first
+ * (the end of quiet hours for push, SMS and e-mail), and the caps are
+ * checked at that time: they count the contacts of every campaign in
+ * DATA/campaigns/contacts.bin, each at its own delivery time, whether it
+ * went out already or is scheduled later (calendar days and weeks in local
+ * time, ISO weeks from Monday; rolling windows wherever they lie). So every
+ * rule holds over the deliveries as they go out, across runs and
+ * campaigns. A message over a cap is skipped, or with queue_over_cap moved
+ * to the first time outside quiet hours at which every rule allows it.
  *
  * Triggers: an event of the trigger's type (and category) decided in this
  * run is one whose decision time, the event's time plus `within` when an
@@ -98,7 +104,9 @@ typedef struct {
     uint8_t *dnc;              /* bit c: channel c; bit 7: every channel */
     /* contacts in the caps' reach, grouped by user */
     uint32_t *coff;            /* nusers + 1 */
-    contact_t *contacts;
+    contact_t *contacts;       /* each user's in time order */
+    int64_t *near;             /* room for one user's contacts, for the rolling rules */
+    uint32_t nnear;
     uint16_t *camp_tags;       /* per campaign index: bit k when it has caps[k].tag */
     uint32_t ncamp;
     /* outputs */
@@ -135,6 +143,11 @@ typedef struct {
     tl_dict_t *camps;
 } tagctx_t;
 
+static int cmp_contact(const void *a, const void *b) {
+    const contact_t *x = a, *y = b;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
 /* Marks the campaigns that carry each cap's tag. */
 static int tag_row(int n, const char *const *cols, void *arg) {
     tagctx_t *t = arg;
@@ -164,25 +177,47 @@ static int load_contacts(runctx_t *x, int64_t at) {
     x->coff = calloc((size_t)x->nusers + 1, sizeof *x->coff);
     if (!x->coff) return TL_ENOMEM;
     if (!c->ncaps || c->transactional) return 0;
+    /* every delivery is at or after the run's time, so the contacts that can
+     * share a window with one are those from a window before it on, however
+     * far ahead they are scheduled */
     tl_buf_t b;
     tl_buf_init(&b);
     int rc = tl_store_applog_read(x->st, CONTACTS_LOG, 0, &b, x->eb);
     size_t n = b.len / sizeof(contact_t), kept = 0;
     const contact_t *all = (const contact_t *)(void *)b.data;
     for (size_t i = 0; !rc && i < n; i++)
-        if (all[i].user < x->nusers && all[i].at > at - reach && all[i].at < at + reach)
-            x->coff[all[i].user + 1]++, kept++;
-    for (uint32_t u = 0; u < x->nusers; u++) x->coff[u + 1] += x->coff[u];
-    if (!rc && kept && !(x->contacts = malloc(kept * sizeof *x->contacts))) rc = TL_ENOMEM;
+        if (all[i].user < x->nusers && all[i].at > at - reach) x->coff[all[i].user + 1]++, kept++;
+    for (uint32_t u = 0; u < x->nusers; u++) {
+        uint32_t m = x->coff[u + 1];
+        if (m > x->nnear) x->nnear = m;
+        x->coff[u + 1] += x->coff[u];
+    }
+    if (!rc && kept && (!(x->contacts = malloc(kept * sizeof *x->contacts)) ||
+                        !(x->near = malloc(x->nnear * sizeof *x->near))))
+        rc = TL_ENOMEM;
     uint32_t *fill = rc || !kept ? NULL : malloc((size_t)x->nusers * sizeof *fill);
     if (!rc && kept && !fill) rc = TL_ENOMEM;
     if (fill) memcpy(fill, x->coff, (size_t)x->nusers * sizeof *fill);
     for (size_t i = 0; fill && i < n; i++)
-        if (all[i].user < x->nusers && all[i].at > at - reach && all[i].at < at + reach)
-            x->contacts[fill[all[i].user]++] = all[i];
+        if (all[i].user < x->nusers && all[i].at > at - reach) x->contacts[fill[all[i].user]++] = all[i];
     free(fill);
     tl_buf_fini(&b);
     if (rc || !kept) return rc;
+    /* each user's contacts in time order (runs mostly append in order: an
+     * insertion sort is linear on them; a long history gets qsort) */
+    for (uint32_t u = 0; u < x->nusers; u++) {
+        contact_t *cs = x->contacts + x->coff[u];
+        uint32_t m = x->coff[u + 1] - x->coff[u];
+        if (m > 32) {
+            qsort(cs, m, sizeof *cs, cmp_contact);
+            continue;
+        }
+        for (uint32_t i = 1; i < m; i++)
+            for (uint32_t j = i; j > 0 && cs[j - 1].at > cs[j].at; j--) {
+                contact_t tmp = cs[j];
+                cs[j] = cs[j - 1], cs[j - 1] = tmp;
+            }
+    }
     /* campaign tags for tag caps */
     tl_dict_t *camps = tl_store_dict(x->st, TL_D_CAMPAIGN, x->eb);
     if (!camps) return TL_ENOMEM;
@@ -192,51 +227,81 @@ static int load_contacts(runctx_t *x, int64_t at) {
     return tl_store_queryf(x->st, x->eb, tag_row, &t, "SELECT id, def FROM campaigns", "");
 }
 
-/* 0 when every cap allows one more contact on channel ch at time t; else
- * 1 and *release gets when they all would. */
-static int capped(const runctx_t *x, uint32_t u, int ch, int64_t t, int64_t *release) {
+/* When a message on channel ch due at t goes out: at t, or at the end of
+ * the quiet hours t falls in (push, SMS and e-mail only). */
+static int64_t after_quiet(const tl_campaign_t *c, int ch, int64_t t) {
+    int qf = c->quiet_from, qt = c->quiet_to;
+    if (qf == qt || !(ch == TL_DCH_PUSH || ch == TL_DCH_SMS || ch == TL_DCH_EMAIL)) return t;
+    int m = local_minute(t, c->tz_min);
+    if (qf < qt ? (m < qf || m >= qt) : (m < qf && m >= qt)) return t;
+    int64_t d = local_day(t, c->tz_min) + (qf > qt && m >= qf ? 1 : 0);
+    return day_start(d, c->tz_min) + (int64_t)qt * 60000;
+}
+
+/* Whether cap rule k keeps one more message out at t, given the user's
+ * contacts cs[0..n) in time order: 0 no; else 1 and *next gets the first
+ * time it might not (INT64_MAX: never). A calendar rule counts the
+ * contacts of t's local day or week. A rolling rule holds when no window
+ * of its length has more than max contacts, wherever the window lies: t is
+ * kept out when max contacts together with t span less than the window,
+ * and stays out until the first of them is a window behind. */
+static int rule_blocks(const runctx_t *x, int k, const contact_t *cs, uint32_t n, int64_t t,
+                       int64_t *next) {
+    const tl_cap_t *cap = &x->c->caps[k];
+    int tz = x->c->tz_min;
+    *next = INT64_MAX;
+    if (cap->max == 0) return 1;
+    uint32_t m = 0;
+    int64_t p = cap->per == TL_CAP_DAY ? local_day(t, tz) : local_week(t, tz);
+    for (uint32_t i = 0; i < n; i++) {
+        const contact_t *e = &cs[i];
+        if (cap->channel >= 0 && e->chan != cap->channel) continue;
+        if (*cap->tag && !(e->campaign < x->ncamp && (x->camp_tags[e->campaign] >> k & 1))) continue;
+        if (cap->per == TL_CAP_ROLLING) {
+            if (e->at > t - cap->window_ms && e->at < t + cap->window_ms) x->near[m++] = e->at;
+        } else if ((cap->per == TL_CAP_DAY ? local_day(e->at, tz) : local_week(e->at, tz)) == p) {
+            m++;
+        }
+    }
+    if (cap->per == TL_CAP_DAY || cap->per == TL_CAP_WEEK) {
+        if (m < cap->max) return 0;
+        *next = cap->per == TL_CAP_DAY ? day_start(p + 1, tz) : day_start((p + 1) * 7 - 3, tz);
+        return 1;
+    }
+    int blocks = 0;
+    for (uint32_t i = 0; i + cap->max <= m; i++) {
+        int64_t lo = x->near[i] < t ? x->near[i] : t, hi = x->near[i + cap->max - 1];
+        if (hi < t) hi = t;
+        if (hi - lo < cap->window_ms) blocks = 1, *next = x->near[i] + cap->window_ms;
+    }
+    return blocks;
+}
+
+/* The first time at or after `when` that a message on channel ch can go
+ * out to user u: outside quiet hours, with every cap rule allowing it
+ * against every contact already scheduled (sent, held, queued; earlier or
+ * later, by any campaign). Without `queue` only the first time outside
+ * quiet hours is tried. INT64_MAX: never. The search moves past the span
+ * each blocking rule rules out, so it ends after at most a step per
+ * contact and rule. */
+static int64_t fit(const runctx_t *x, uint32_t u, int ch, int64_t when, int queue) {
     const tl_campaign_t *c = x->c;
+    int64_t t = after_quiet(c, ch, when);
+    if (c->transactional || !c->ncaps) return t;
     const contact_t *cs = x->contacts ? x->contacts + x->coff[u] : NULL;
     uint32_t n = x->coff[u + 1] - x->coff[u];
-    int over = 0;
-    *release = t;
-    for (int k = 0; k < c->ncaps; k++) {
-        const tl_cap_t *cap = &c->caps[k];
-        if (cap->channel >= 0 && cap->channel != ch) continue;
-        uint32_t cnt = 0;
-        int64_t oldest[64]; /* the earliest contacts in a rolling window */
-        uint32_t nold = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            const contact_t *e = &cs[i];
-            if (cap->channel >= 0 && e->chan != cap->channel) continue;
-            if (*cap->tag && !(e->campaign < x->ncamp && (x->camp_tags[e->campaign] >> k & 1))) continue;
-            int in = cap->per == TL_CAP_ROLLING ? llabs(e->at - t) < cap->window_ms
-                   : cap->per == TL_CAP_DAY ? local_day(e->at, c->tz_min) == local_day(t, c->tz_min)
-                   : local_week(e->at, c->tz_min) == local_week(t, c->tz_min);
-            if (!in) continue;
-            cnt++;
-            if (cap->per == TL_CAP_ROLLING && e->at <= t && nold < 64) oldest[nold++] = e->at;
-        }
-        if (cnt + 1 <= cap->max) continue;
-        over = 1;
-        int64_t r;
-        if (cap->per == TL_CAP_DAY) {
-            r = day_start(local_day(t, c->tz_min) + 1, c->tz_min);
-        } else if (cap->per == TL_CAP_WEEK) {
-            r = day_start((local_week(t, c->tz_min) + 1) * 7 - 3, c->tz_min);
-        } else {
-            /* the window must slide past the (cnt - max + 1) earliest contacts */
-            for (uint32_t i = 1; i < nold; i++)
-                for (uint32_t j = i; j > 0 && oldest[j - 1] > oldest[j]; j--) {
-                    int64_t tmp = oldest[j];
-                    oldest[j] = oldest[j - 1], oldest[j - 1] = tmp;
-                }
-            uint32_t need = cnt + 1 - cap->max;
-            r = need <= nold ? oldest[need - 1] + cap->window_ms : t + cap->window_ms;
-        }
-        if (r > *release) *release = r;
+    for (;;) {
+        int64_t next = t, nk;
+        int blocked = 0;
+        for (int k = 0; k < c->ncaps; k++)
+            if ((c->caps[k].channel < 0 || c->caps[k].channel == ch) && rule_blocks(x, k, cs, n, t, &nk)) {
+                blocked = 1;
+                if (nk > next) next = nk;
+            }
+        if (!blocked) return t;
+        if (!queue || next == INT64_MAX) return INT64_MAX;
+        t = after_quiet(c, ch, next);
     }
-    return over;
 }
 
 /* ---- one user ---------------------------------------------------------------------------- */
@@ -287,9 +352,11 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
             dec = TL_DEC_NAMESPACE;
     }
     if (dec < 0) {
-        /* the first channel with consent, no do-not-contact and room under the caps */
+        /* the first channel with consent, no do-not-contact and room under
+         * the caps when the message would go out (after quiet hours); else,
+         * when over-cap messages queue, the channel whose caps make room first */
         int stage = 0; /* 1 consent ok, 2 dnc ok (so capped) */
-        int64_t best_release = INT64_MAX;
+        int64_t first = INT64_MAX;
         int queue_ch = -1;
         for (int k = 0; k < c->nchannels && ch < 0; k++) {
             int cc = c->channels[k];
@@ -299,15 +366,12 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
             if (stage < 1) stage = 1;
             if (x->dnc && (x->dnc[u] & (1u << cc | 1u << 7))) continue;
             if (stage < 2) stage = 2;
-            int64_t rel;
-            if (!c->transactional && c->ncaps && capped(x, u, cc, when, &rel)) {
-                if (rel < best_release) best_release = rel, queue_ch = cc;
-                continue;
-            }
-            ch = cc;
+            int64_t t = fit(x, u, cc, when, c->queue_over_cap);
+            if (t == after_quiet(c, cc, when)) ch = cc, send = t;
+            else if (t < first) first = t, queue_ch = cc;
         }
-        if (ch < 0 && stage == 2 && c->queue_over_cap) {
-            ch = queue_ch, send = best_release, dec = TL_DEC_QUEUED;
+        if (ch < 0 && queue_ch >= 0) {
+            ch = queue_ch, send = first, dec = TL_DEC_QUEUED;
         } else if (ch < 0) {
             dec = stage == 2 ? TL_DEC_CAPPED : stage == 1 ? TL_DEC_DNC : TL_DEC_NO_CONSENT;
         }
@@ -337,18 +401,7 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
             if (bucket(c->salt, uid) < (uint32_t)llround(c->holdout * 100)) {
                 dec = TL_DEC_HOLDOUT;
             } else if (dec < 0) {
-                dec = TL_DEC_SENT;
-                int qf = c->quiet_from, qt = c->quiet_to;
-                int interrupts = ch == TL_DCH_PUSH || ch == TL_DCH_SMS || ch == TL_DCH_EMAIL;
-                if (qf != qt && interrupts) {
-                    int m = local_minute(send, c->tz_min);
-                    int in = qf < qt ? (m >= qf && m < qt) : (m >= qf || m < qt);
-                    if (in) {
-                        int64_t d = local_day(send, c->tz_min) + (qf > qt && m >= qf ? 1 : 0);
-                        send = day_start(d, c->tz_min) + (int64_t)qt * 60000;
-                        dec = TL_DEC_QUIET;
-                    }
-                }
+                dec = send == when ? TL_DEC_SENT : TL_DEC_QUIET;
             }
         }
     }
@@ -547,6 +600,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                     tl_run_result_t *res, tl_errbuf_t *eb) {
     memset(res, 0, sizeof *res);
     res->at = o->at;
+    res->dry_run = o->dry_run != 0;
     res->next_due = INT64_MIN;
     runctx_t x = {.st = st, .c = c, .o = o, .eb = eb, .res = res, .camp_bit = -1};
     state_t s = {0};
@@ -571,7 +625,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     x.run = s.runs + 1, x.sends_before = s.sends, x.cost_before = s.cost;
     snprintf(x.runstr, sizeof x.runstr, "%llu", (unsigned long long)x.run);
     x.ts_for = INT64_MIN;
-    res->run = x.run;
+    res->run = o->dry_run ? 0 : x.run;
     /* is anything due? */
     int64_t last, next;
     occurrences(c, o->at, &last, &next);
@@ -646,7 +700,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     }
     if (rc && !o->dry_run) tl_store_rollback(st);
     free(trig);
-    free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.camp_tags);
+    free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.near), free(x.camp_tags);
     tl_buf_fini(&x.line), tl_buf_fini(&x.content);
     return rc;
 }
@@ -671,7 +725,9 @@ cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
     tl_time_format(r->at, ts);
     cJSON_AddStringToObject(j, "campaign", c->id);
     cJSON_AddBoolToObject(j, "due", r->due);
-    cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
+    cJSON_AddBoolToObject(j, "dry_run", r->dry_run);
+    if (r->dry_run) cJSON_AddNullToObject(j, "run");
+    else cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
     cJSON_AddStringToObject(j, "at", ts);
     if (r->next_due != INT64_MIN) {
         tl_time_format(r->next_due, ts);

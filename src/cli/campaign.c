@@ -34,11 +34,13 @@ static void print_run(const tl_campaign_t *c, const tl_run_result_t *r) {
     if (!r->due) {
         char nx[32] = "never";
         if (r->next_due != INT64_MIN) tl_time_format(r->next_due, nx);
-        printf("campaign %s: nothing due at %s (next: %s)\n", c->id, ts, nx);
+        printf("campaign %s%s: nothing due at %s (next: %s)\n", c->id, r->dry_run ? " (dry run)" : "", ts, nx);
         return;
     }
-    printf("campaign %s run %llu at %s: audience=%llu", c->id, (unsigned long long)r->run, ts,
-           (unsigned long long)r->audience);
+    if (r->dry_run) printf("campaign %s dry run at %s, nothing sent or recorded: audience=%llu", c->id, ts,
+                           (unsigned long long)r->audience);
+    else printf("campaign %s run %llu at %s: audience=%llu", c->id, (unsigned long long)r->run, ts,
+                (unsigned long long)r->audience);
     if (c->trig) printf(" (from %llu trigger events)", (unsigned long long)r->triggers);
     printf("\n ");
     for (int k = 0; k < TL_DEC__N; k++)
@@ -299,7 +301,7 @@ int cmd_campaign(int argc, char **argv) {
         if (rc == TL_EBADINPUT) {
             fprintf(stderr, "tailor campaign create: %s: %s\n", a.pos[1], eb.msg);
             tl_store_close(st);
-            return EXIT_BADINPUT;
+            return EXIT_USAGE;
         }
         if (!rc) {
             printf("campaign %s (%s): %d arm%s, hold-out %g %%, channels", c.id, c.name, c.narms,

@@ -26,7 +26,7 @@ EOF
 for k in 1 2 3; do
     rc=0
     "$TAILOR" --data "$D" campaign create "$TMP/bad$k.json" >/dev/null 2>"$TMP/bad$k.err" || rc=$?
-    check "bad definition $k refused with exit 3" "$rc" 3
+    check "bad definition $k refused with exit 2 (a usage error)" "$rc" 2
 done
 check_cmd "the unknown field is named" grep -q '"holdot"' "$TMP/bad1.err"
 check_cmd "the unknown channel is named" grep -q '"fax"' "$TMP/bad2.err"

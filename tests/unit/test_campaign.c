@@ -73,6 +73,10 @@ static void test_runs(void **state) {
     assert_int_equal(len, 0);
     run(st, &c2, T0 + 3 * 3600000, 0, &r1);
     assert_memory_equal(dry.counts, r1.counts, sizeof dry.counts);
+    /* the dry run took no run number */
+    assert_true(dry.dry_run && !r1.dry_run);
+    assert_int_equal(dry.run, 0);
+    assert_int_equal(r1.run, 1);
     /* no push consent for a third, revoked for a seventh: they fall back to sms */
     assert_int_equal(r1.counts[TL_DEC_NO_CONSENT], 0);
     assert_true(r1.by_channel[TL_DCH_SMS] > 0 && r1.by_channel[TL_DCH_PUSH] > 0);
