@@ -3284,7 +3284,8 @@ static const command_t COMMANDS[] = {
      "force stay); the profiles are built again.", RETAIN_OPTS, cmd_retain},
     {"audit", "audit [list [--user ID] | verify]", "The audit log of reads, exports and erasures "
      "of personal data (users by pseudonym); verify walks its hash chain and fails if an entry "
-     "was changed, inserted or removed.", AUDIT_OPTS, cmd_audit},
+     "was changed, inserted or removed, or the log was cut at its end or wiped (its anchor counts "
+     "the entries).", AUDIT_OPTS, cmd_audit},
     {"key", "key rotate", "A new data key: every personal value, quarantined row and secret is "
      "sealed again under it in one transaction, and the new key file replaces the old (with "
      "$TAILOR_KEY, the new key comes from $TAILOR_NEW_KEY). Pseudonyms and the audit chain stay "
