@@ -354,19 +354,24 @@ static void print_report(const tl_campaign_t *c, const tl_campaign_report_t *r) 
     for (int g = 0; g < r->ngroups; g++) {
         const tl_group_stats_t *s = &r->g[g];
         double n = (double)s->users;
-        printf("  %-10s %9llu %9llu %6.3f%% [%5.3f,%5.3f] %10.2f %9.2f %7.1f%%\n", s->name,
+        char aov[32], rep[32];
+        printf("  %-10s %9llu %9llu %6.3f%% [%5.3f,%5.3f] %10.2f %9s %8s\n", s->name,
                (unsigned long long)s->users, (unsigned long long)s->converted,
                n ? 100 * (double)s->converted / n : 0, 100 * s->conv_lo, 100 * s->conv_hi, s->revenue,
-               s->aov, s->converted ? 100.0 * (double)s->repeaters / (double)s->converted : 0);
+               tl_fmt_figure(aov, sizeof aov, "%.2f", s->aov),
+               tl_fmt_figure(rep, sizeof rep, "%.1f%%", s->converted ? 100.0 * (double)s->repeaters /
+                                                                           (double)s->converted : NAN));
     }
     for (int g = 0; g < r->ngroups; g++) {
         const tl_group_stats_t *s = &r->g[g];
         if (!s->compared) continue;
         printf("\n  %s vs %s:\n", s->name, r->g[r->control].name);
-        printf("    conversion  %+.3f pts [%+.3f, %+.3f], relative %+.1f%% [%+.1f%%, %+.1f%%], "
-               "z=%.2f p=%.4g (adjusted %.4g)\n", 100 * s->conv.diff, 100 * s->conv.diff_lo,
-               100 * s->conv.diff_hi, 100 * s->conv.rel, 100 * s->conv.rel_lo, 100 * s->conv.rel_hi,
-               s->conv.z, s->conv.p, s->p_conv_adj);
+        char rel[3][32];
+        printf("    conversion  %+.3f pts [%+.3f, %+.3f], relative %s [%s, %s], z=%.2f p=%.4g (adjusted %.4g)\n",
+               100 * s->conv.diff, 100 * s->conv.diff_lo, 100 * s->conv.diff_hi,
+               tl_fmt_figure(rel[0], 32, "%+.1f%%", 100 * s->conv.rel),
+               tl_fmt_figure(rel[1], 32, "%+.1f%%", 100 * s->conv.rel_lo),
+               tl_fmt_figure(rel[2], 32, "%+.1f%%", 100 * s->conv.rel_hi), s->conv.z, s->conv.p, s->p_conv_adj);
         printf("    revenue/user %+.2f [%+.2f, %+.2f] Welch t=%.2f p=%.4g; CUPED %+.2f [%+.2f, %+.2f] "
                "p=%.4g (adjusted %.4g)\n", s->rev.diff, s->rev.lo, s->rev.hi, s->rev.t, s->rev.p,
                s->rev_cuped.diff, s->rev_cuped.lo, s->rev_cuped.hi, s->rev_cuped.p, s->p_rev_adj);

@@ -2,9 +2,10 @@
  * hold-out, attribution of conversions to exposures, ROI, uplift models
  * and the campaign report.
  *
- * The statistics follow scipy.stats to 1e-9 (tests compare them against
- * vectors computed with it): two-sided tests, 95 % intervals unless told
- * otherwise.
+ * The statistics follow scipy.stats and statsmodels to 1e-9 (tests compare
+ * them against vectors computed with them): two-sided tests, 95 % intervals
+ * unless told otherwise; a figure undefined at zero counts is NaN, printed
+ * "n/a" (tl_fmt_figure) or null.
  */
 #ifndef TL_EXPERIMENT_H
 #define TL_EXPERIMENT_H
@@ -31,9 +32,13 @@ double tl_gammaincc(double a, double x);
 void tl_wilson(double k, double n, double conf, double *lo, double *hi);
 
 /* Two proportions, b against a (treatment b, control a): the difference
- * pb - pa with a Wald interval (unpooled), the relative lift pb/pa - 1 with
- * a delta-method interval, and the z-test with the pooled proportion
- * (two-sided p). */
+ * pb - pa with Newcombe's hybrid score interval (method 10, from Wilson
+ * intervals), the relative lift pb/pa - 1 with the Miettinen–Nurminen
+ * score interval of the ratio, and the z-test with the pooled proportion
+ * (two-sided p; 0 and 1 when no one or everyone converted). Both
+ * intervals behave at zero counts; what is undefined there is NaN (the
+ * lift when the control has no conversions, with rel_hi +inf; the lift's
+ * interval when neither group has any). Checked against statsmodels. */
 typedef struct {
     double pa, pb, diff, diff_lo, diff_hi, rel, rel_lo, rel_hi, z, p;
 } tl_prop_test_t;
