@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "experiment/experiment.h"
+#include "tmpdir.h"
 
 static int close_to(double got, double want) {
     if (isnan(want)) return isnan(got);
@@ -175,12 +176,49 @@ static void test_uplift(void **state) {
     free(x), free(s), free(t), free(y);
 }
 
+/* A projection from a model is supported only by a positive Qini on held-out
+ * units; one below zero, or never measured, is said to be unsupported, and
+ * the measure survives the model file. */
+static void test_uplift_projection(void **state) {
+    (void)state;
+    tl_uplift_model_t m = {.method = TL_UPLIFT_CLASS, .p = 1, .test_units = 500, .test_qini = -0.05};
+    snprintf(m.names[0], sizeof m.names[0], "x");
+    m.sd[0] = 1;
+    const double up[] = {0.1, -0.2, 0.3, 0.05, NAN};
+    tl_uplift_projection_t pr;
+    assert_int_equal(tl_uplift_project(&m, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.targeted, 2);
+    assert_true(fabs(pr.incremental - 0.4) < 1e-12 && fabs(pr.min_uplift - 0.1) < 1e-12);
+    assert_true(fabs(pr.profit - 12) < 1e-9 && fabs(pr.cost - 0.1) < 1e-12 && fabs(pr.roi - 119) < 1e-9);
+    assert_int_equal(pr.supported, 0);
+    assert_non_null(strstr(pr.why, "Qini coefficient on 500 held-out units is -0.050"));
+    assert_non_null(strstr(pr.why, "not supported by the held-out data"));
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.json", dir);
+    tl_errbuf_t eb = {{0}};
+    tl_uplift_model_t back;
+    assert_int_equal(tl_uplift_save(&m, path, &eb), 0);
+    assert_int_equal(tl_uplift_load(path, &back, &eb), 0);
+    assert_true(back.test_units == 500 && back.test_qini == -0.05);
+    m.test_qini = 0.12;
+    assert_int_equal(tl_uplift_project(&m, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.supported, 1);
+    assert_string_equal(pr.why, "");
+    m.test_units = 0, m.test_qini = NAN; /* a model file from before the measure was kept */
+    assert_int_equal(tl_uplift_save(&m, path, &eb), 0);
+    assert_int_equal(tl_uplift_load(path, &back, &eb), 0);
+    assert_int_equal(tl_uplift_project(&back, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.supported, 0);
+    assert_non_null(strstr(pr.why, "never measured on units held out"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_scipy),
         cmocka_unit_test(test_inverse),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_uplift),
+        cmocka_unit_test_setup_teardown(test_uplift_projection, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
