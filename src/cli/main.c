@@ -3248,7 +3248,8 @@ static const command_t COMMANDS[] = {
      "model on an experiment (a campaign's exposures and outcomes with the users' profiles, or "
      "any table with treatment and outcome columns) and measures it on held-out units (Qini "
      "coefficient, AUUC, uplift in the top k %); apply scores every user and projects the "
-     "incremental conversions and ROI of targeting the top --top %; report gives the Qini "
+     "incremental conversions and ROI of targeting the top --top % (with a warning when the "
+     "held-out Qini does not back them); report gives the Qini "
      "curve on every unit, and with --effects the agreement with known true effects.",
      UPLIFT_OPTS, cmd_uplift},
     {"serve", "serve [--listen ADDR:PORT] [--threads N] [--model NAME]", "The HTTP API in the "
