@@ -12,7 +12,8 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
 # clang and its sanitizer runtimes: the ASan + UBSan build of `make test`
 # and libFuzzer (scripts/fuzz.sh)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy wrk nginx-light)
+  # python3-scipy and python3-statsmodels also write tests/data/stats_vectors.txt
+  pkgs+=(python3-pandas python3-sklearn python3-xgboost python3-scipy python3-statsmodels wrk nginx-light)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

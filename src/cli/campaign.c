@@ -356,19 +356,24 @@ static void print_report(const tl_campaign_t *c, const tl_campaign_report_t *r) 
     for (int g = 0; g < r->ngroups; g++) {
         const tl_group_stats_t *s = &r->g[g];
         double n = (double)s->users;
-        printf("  %-10s %9llu %9llu %6.3f%% [%5.3f,%5.3f] %10.2f %9.2f %7.1f%%\n", s->name,
+        char aov[32], rep[32];
+        printf("  %-10s %9llu %9llu %6.3f%% [%5.3f,%5.3f] %10.2f %9s %8s\n", s->name,
                (unsigned long long)s->users, (unsigned long long)s->converted,
                n ? 100 * (double)s->converted / n : 0, 100 * s->conv_lo, 100 * s->conv_hi, s->revenue,
-               s->aov, s->converted ? 100.0 * (double)s->repeaters / (double)s->converted : 0);
+               tl_fmt_figure(aov, sizeof aov, "%.2f", s->aov),
+               tl_fmt_figure(rep, sizeof rep, "%.1f%%", s->converted ? 100.0 * (double)s->repeaters /
+                                                                           (double)s->converted : NAN));
     }
     for (int g = 0; g < r->ngroups; g++) {
         const tl_group_stats_t *s = &r->g[g];
         if (!s->compared) continue;
         printf("\n  %s vs %s:\n", s->name, r->g[r->control].name);
-        printf("    conversion  %+.3f pts [%+.3f, %+.3f], relative %+.1f%% [%+.1f%%, %+.1f%%], "
-               "z=%.2f p=%.4g (adjusted %.4g)\n", 100 * s->conv.diff, 100 * s->conv.diff_lo,
-               100 * s->conv.diff_hi, 100 * s->conv.rel, 100 * s->conv.rel_lo, 100 * s->conv.rel_hi,
-               s->conv.z, s->conv.p, s->p_conv_adj);
+        char rel[3][32];
+        printf("    conversion  %+.3f pts [%+.3f, %+.3f], relative %s [%s, %s], z=%.2f p=%.4g (adjusted %.4g)\n",
+               100 * s->conv.diff, 100 * s->conv.diff_lo, 100 * s->conv.diff_hi,
+               tl_fmt_figure(rel[0], 32, "%+.1f%%", 100 * s->conv.rel),
+               tl_fmt_figure(rel[1], 32, "%+.1f%%", 100 * s->conv.rel_lo),
+               tl_fmt_figure(rel[2], 32, "%+.1f%%", 100 * s->conv.rel_hi), s->conv.z, s->conv.p, s->p_conv_adj);
         printf("    revenue/user %+.2f [%+.2f, %+.2f] Welch t=%.2f p=%.4g; CUPED %+.2f [%+.2f, %+.2f] "
                "p=%.4g (adjusted %.4g)\n", s->rev.diff, s->rev.lo, s->rev.hi, s->rev.t, s->rev.p,
                s->rev_cuped.diff, s->rev_cuped.lo, s->rev_cuped.hi, s->rev_cuped.p, s->p_rev_adj);
@@ -650,15 +655,7 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     }
     tl_uplift_model_t m;
     if (!rc) rc = tl_uplift_fit(x2, ntr, r.p, (const char *const *)r.names, t2, y2, method, 1.0, &m, eb);
-    char path[4300];
-    uplift_model_path(cmd, a, path, sizeof path);
-    if (!rc) {
-        char dir[4300];
-        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
-        if (!opt(cmd, a, "model")) mkdir(dir, 0700);
-        rc = tl_uplift_save(&m, path, eb);
-    }
-    /* measured on the held-out units */
+    /* measured on the held-out units, and the measure kept with the model */
     tl_qini_t q = {0};
     uint32_t nte = 0;
     for (uint32_t i = 0; !rc && i < r.n; i++) {
@@ -667,6 +664,15 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         t2[nte] = r.t[i], y2[nte] = r.y[i], nte++;
     }
     if (!rc && nte) rc = tl_qini(x2, t2, y2, nte, 100, &q);
+    m.test_units = nte, m.test_qini = nte ? q.qini_coef : NAN;
+    char path[4300];
+    uplift_model_path(cmd, a, path, sizeof path);
+    if (!rc) {
+        char dir[4300];
+        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
+        if (!opt(cmd, a, "model")) mkdir(dir, 0700);
+        rc = tl_uplift_save(&m, path, eb);
+    }
     if (!rc) {
         if (opt(cmd, a, "json")) {
             cJSON *j = cJSON_CreateObject();
@@ -797,9 +803,9 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         return rc;
     }
     uint32_t n = tl_profile_nusers(sx.p);
-    uint32_t *users = malloc(((size_t)n + 1) * sizeof *users), *idx = malloc(((size_t)n + 1) * sizeof *idx);
+    uint32_t *users = malloc(((size_t)n + 1) * sizeof *users);
     double *x = malloc(((size_t)n + 1) * (m.p + 1) * sizeof *x), *s = malloc(((size_t)n + 1) * sizeof *s);
-    if (!users || !idx || !x || !s) rc = TL_ENOMEM;
+    if (!users || !x || !s) rc = TL_ENOMEM;
     for (uint32_t u = 0; !rc && u < n; u++) users[u] = u;
     for (uint32_t k = 0; !rc && k < m.p; k++) rc = profile_feature(sx.p, m.names[k], users, n, x + k, m.p, eb);
     for (uint32_t u = 0; !rc && u < n; u++) s[u] = tl_uplift_predict(&m, x + (size_t)u * m.p);
@@ -814,32 +820,32 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         for (uint32_t u = 0; u < n; u++) fprintf(f, "%s,%.6f\n", tl_dict_str(sx.users, u, NULL), s[u]);
         if (fclose(f)) rc = TL_EIO;
     }
+    tl_uplift_projection_t pr;
+    if (!rc) rc = tl_uplift_project(&m, s, n, top, value, margin, cost, &pr);
     if (!rc) {
-        memcpy(x, s, (size_t)n * sizeof *s);
-        for (uint32_t u = 0; u < n; u++) idx[u] = u;
-        tl_sort_f64(x, idx, n);
-        uint32_t k = (uint32_t)ceil(top / 100 * n);
-        double incr = 0;
-        for (uint32_t i = n - k; i < n; i++) incr += s[idx[i]];
-        double spend = cost * k, profit = incr * value * margin;
-        double roi = spend > 0 ? (profit - spend) / spend : NAN;
         if (opt(cmd, a, "json")) {
             cJSON *j = cJSON_CreateObject();
-            cJSON_AddNumberToObject(j, "users", n);
-            cJSON_AddNumberToObject(j, "targeted", k);
-            cJSON_AddNumberToObject(j, "min_uplift_targeted", k ? s[idx[n - k]] : 0);
-            cJSON_AddNumberToObject(j, "incremental_conversions", incr);
-            cJSON_AddNumberToObject(j, "incremental_profit", profit);
-            cJSON_AddNumberToObject(j, "cost", spend);
-            cJSON_AddItemToObject(j, "roi", tl_json_number(roi));
+            cJSON_AddNumberToObject(j, "users", pr.users);
+            cJSON_AddNumberToObject(j, "targeted", pr.targeted);
+            cJSON_AddNumberToObject(j, "min_uplift_targeted", pr.min_uplift);
+            cJSON_AddNumberToObject(j, "incremental_conversions", pr.incremental);
+            cJSON_AddNumberToObject(j, "incremental_profit", pr.profit);
+            cJSON_AddNumberToObject(j, "cost", pr.cost);
+            cJSON_AddItemToObject(j, "roi", tl_json_number(pr.roi));
+            cJSON_AddItemToObject(j, "held_out_qini", tl_json_number(m.test_units ? m.test_qini : NAN));
+            cJSON_AddBoolToObject(j, "supported_by_held_out", pr.supported);
+            if (!pr.supported) cJSON_AddStringToObject(j, "warning", pr.why);
             print_json(j);
         } else {
+            char roi[32];
+            if (!pr.supported) printf("WARNING: %s\n", pr.why);
             printf("targeting the top %g %% by uplift: %u of %u users (uplift >= %.4f)\n"
-                   "  projected: %.1f incremental conversions, profit %.0f (value %g x margin %g), cost %.0f, ROI %+.0f%%\n",
-                   top, k, n, k ? s[idx[n - k]] : 0, incr, profit, value, margin, spend, 100 * roi);
+                   "  projected%s: %.1f incremental conversions, profit %.0f (value %g x margin %g), cost %.0f, ROI %s\n",
+                   top, pr.targeted, pr.users, pr.min_uplift, pr.supported ? "" : " (not supported by held-out data)",
+                   pr.incremental, pr.profit, value, margin, pr.cost, tl_fmt_figure(roi, sizeof roi, "%+.0f%%", 100 * pr.roi));
         }
     }
-    free(users), free(idx), free(x), free(s);
+    free(users), free(x), free(s);
     segctx_close(&sx);
     return rc;
 }

@@ -3229,7 +3229,8 @@ static const command_t COMMANDS[] = {
      "model on an experiment (a campaign's exposures and outcomes with the users' profiles, or "
      "any table with treatment and outcome columns) and measures it on held-out units (Qini "
      "coefficient, AUUC, uplift in the top k %); apply scores every user and projects the "
-     "incremental conversions and ROI of targeting the top --top %; report gives the Qini "
+     "incremental conversions and ROI of targeting the top --top % (with a warning when the "
+     "held-out Qini does not back them); report gives the Qini "
      "curve on every unit, and with --effects the agreement with known true effects.",
      UPLIFT_OPTS, cmd_uplift},
     {"serve", "serve [--listen ADDR:PORT] [--threads N] [--model NAME]", "The HTTP API in the "
@@ -3265,7 +3266,8 @@ static const command_t COMMANDS[] = {
      "force stay); the profiles are built again.", RETAIN_OPTS, cmd_retain},
     {"audit", "audit [list [--user ID] | verify]", "The audit log of reads, exports and erasures "
      "of personal data (users by pseudonym); verify walks its hash chain and fails if an entry "
-     "was changed, inserted or removed.", AUDIT_OPTS, cmd_audit},
+     "was changed, inserted or removed, or the log was cut at its end or wiped (its anchor counts "
+     "the entries).", AUDIT_OPTS, cmd_audit},
     {"key", "key rotate", "A new data key: every personal value, quarantined row and secret is "
      "sealed again under it in one transaction, and the new key file replaces the old (with "
      "$TAILOR_KEY, the new key comes from $TAILOR_NEW_KEY). Pseudonyms and the audit chain stay "

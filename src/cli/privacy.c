@@ -213,11 +213,24 @@ int cmd_audit(int argc, char **argv) {
             if (k.bad_id) cJSON_AddNumberToObject(j, "first_bad_entry", (double)k.bad_id);
             if (rc) cJSON_AddStringToObject(j, "error", eb.msg);
             cJSON_AddStringToObject(j, "head", k.head);
+            if (!rc && k.anchor.upgraded) {
+                char at[32];
+                tl_time_format(k.anchor.at, at);
+                cJSON *an = cJSON_AddObjectToObject(j, "anchored_later");
+                cJSON_AddNumberToObject(an, "entries", (double)k.anchor.since);
+                cJSON_AddStringToObject(an, "at", at);
+            }
             print_json(j);
         } else if (!rc) {
-            printf("audit log intact: %llu entries chained%s; head %s\n",
+            printf("audit log intact: %llu entries chained%s, as many as its anchor says; head %s\n",
                    (unsigned long long)(k.entries - k.unchained),
                    k.unchained ? " (and older entries from before the chain)" : "", k.head);
+            char at[32];
+            tl_time_format(k.anchor.at, at);
+            if (k.anchor.upgraded)
+                printf("note: the log was anchored at %s over its first %lld entries (a data directory from "
+                       "before anchors, or one whose anchor was removed): a cut at its end before then cannot be "
+                       "told\n", at, (long long)k.anchor.since);
         }
         tl_store_close(st);
         if (rc && json) return EXIT_FAIL;

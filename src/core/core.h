@@ -178,6 +178,11 @@ int64_t tl_time_now_ms(void);
 
 /* ---- numbers ------------------------------------------------------------ */
 
+/* v formatted by f (a printf format of one double), or "n/a" when v is not
+ * finite (a figure undefined at zero counts, such as a lift over a control
+ * without conversions), so every report says the same. Returns out. */
+const char *tl_fmt_figure(char *out, size_t cap, const char *f, double v);
+
 /* Strict parsers: the whole of s[0..n) must be the number (no spaces). */
 int tl_parse_i64(const char *s, size_t n, int64_t *out);
 int tl_parse_f64(const char *s, size_t n, double *out);

@@ -104,6 +104,12 @@ int tl_buf_csv_str(tl_buf_t *b, const char *s, size_t n) {
 
 /* ---- numbers ------------------------------------------------------------ */
 
+const char *tl_fmt_figure(char *out, size_t cap, const char *f, double v) {
+    if (isfinite(v)) snprintf(out, cap, f, v);
+    else snprintf(out, cap, "n/a");
+    return out;
+}
+
 int tl_parse_i64(const char *s, size_t n, int64_t *out) {
     size_t i = 0;
     int neg = 0;

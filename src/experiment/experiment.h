@@ -2,9 +2,10 @@
  * hold-out, attribution of conversions to exposures, ROI, uplift models
  * and the campaign report.
  *
- * The statistics follow scipy.stats to 1e-9 (tests compare them against
- * vectors computed with it): two-sided tests, 95 % intervals unless told
- * otherwise.
+ * The statistics follow scipy.stats and statsmodels to 1e-9 (tests compare
+ * them against vectors computed with them): two-sided tests, 95 % intervals
+ * unless told otherwise; a figure undefined at zero counts is NaN, printed
+ * "n/a" (tl_fmt_figure) or null.
  */
 #ifndef TL_EXPERIMENT_H
 #define TL_EXPERIMENT_H
@@ -31,9 +32,13 @@ double tl_gammaincc(double a, double x);
 void tl_wilson(double k, double n, double conf, double *lo, double *hi);
 
 /* Two proportions, b against a (treatment b, control a): the difference
- * pb - pa with a Wald interval (unpooled), the relative lift pb/pa - 1 with
- * a delta-method interval, and the z-test with the pooled proportion
- * (two-sided p). */
+ * pb - pa with Newcombe's hybrid score interval (method 10, from Wilson
+ * intervals), the relative lift pb/pa - 1 with the Miettinen–Nurminen
+ * score interval of the ratio, and the z-test with the pooled proportion
+ * (two-sided p; 0 and 1 when no one or everyone converted). Both
+ * intervals behave at zero counts; what is undefined there is NaN (the
+ * lift when the control has no conversions, with rel_hi +inf; the lift's
+ * interval when neither group has any). Checked against statsmodels. */
 typedef struct {
     double pa, pb, diff, diff_lo, diff_hi, rel, rel_lo, rel_hi, z, p;
 } tl_prop_test_t;
@@ -154,6 +159,10 @@ typedef struct {
     double mean[TL_UPLIFT_MAX_F], sd[TL_UPLIFT_MAX_F];
     double beta_t[TL_UPLIFT_MAX_F + 1], beta_c[TL_UPLIFT_MAX_F + 1];
     uint64_t n_treated, n_control;
+    /* measured at training on units held out of it (test_units 0: never,
+     * as in files from before the measure was kept; test_qini NaN then) */
+    uint64_t test_units;
+    double test_qini;
 } tl_uplift_model_t;
 
 /* x is n x p row-major (NaN: missing); names p feature names. */
@@ -163,6 +172,22 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row);
 int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb);
 int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
+
+/* What targeting the top `top` % of n users by their predicted uplift
+ * would bring: the sum of their uplifts as incremental conversions, the
+ * profit (value x margin each) against the cost of the messages, the ROI.
+ * supported is 0 when the model's Qini coefficient on held-out units is
+ * not above 0, or was never measured: the figures are then the model's
+ * belief, not borne out by data it was not trained on, and why says so
+ * for the user. TL_ENOMEM, or 0. */
+typedef struct {
+    uint32_t users, targeted;
+    double min_uplift, incremental, profit, cost, roi; /* roi NaN without cost */
+    int supported;
+    char why[320];
+} tl_uplift_projection_t;
+int tl_uplift_project(const tl_uplift_model_t *m, const double *uplift, uint32_t n, double top, double value,
+                      double margin, double cost, tl_uplift_projection_t *out);
 
 /* The Qini curve of a ranking (rows sorted by score, highest first): after
  * the top t rows, Q(t) = yT(t) - yC(t) nT(t) / nC(t). The Qini coefficient

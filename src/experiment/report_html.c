@@ -11,11 +11,6 @@
 
 #include "report/report.h"
 
-static void fmt(char *out, size_t cap, const char *f, double v) {
-    if (isfinite(v)) snprintf(out, cap, f, v);
-    else snprintf(out, cap, "-");
-}
-
 int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *r,
                             const tl_qini_t *q, const char *path, tl_errbuf_t *eb) {
     char sub[256], a[32] = "-", b[32] = "-";
@@ -39,8 +34,8 @@ int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *
     char v[6][48];
     snprintf(v[0], 48, "%llu", (unsigned long long)users);
     snprintf(v[1], 48, "%llu", (unsigned long long)delivered);
-    fmt(v[2], 48, "%.2f", cost);
-    fmt(v[3], 48, "%.0f", incr);
+    tl_fmt_figure(v[2], 48, "%.2f", cost);
+    tl_fmt_figure(v[3], 48, "%.0f", incr);
     snprintf(v[4], 48, "%.3g (p %.3g)", r->srm_chi2, r->srm_p);
     snprintf(v[5], 48, "%s", r->correction ? "Benjamini-Hochberg" : "Holm");
     const char *tl[6] = {"users measured", "deliveries", "cost", "incremental revenue (CUPED)",
@@ -124,35 +119,39 @@ int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *
         snprintf(row[0], 48, "%s", s->name);
         snprintf(row[1], 48, "%llu", (unsigned long long)s->users);
         snprintf(row[2], 48, "%llu", (unsigned long long)s->converted);
-        fmt(row[3], 48, "%.3f %%", n ? 100 * (double)s->converted / n : NAN);
-        fmt(row[4], 48, "%.2f", s->revenue);
-        fmt(row[5], 48, "%.2f", s->aov);
-        fmt(row[6], 48, "%.1f %%", s->converted ? 100.0 * (double)s->repeaters / (double)s->converted : NAN);
-        fmt(row[7], 48, "%.3f %%", n ? 100 * (double)s->complained / n : NAN);
-        fmt(row[8], 48, "%.3f %%", n ? 100 * (double)s->unsubscribed / n : NAN);
+        tl_fmt_figure(row[3], 48, "%.3f %%", n ? 100 * (double)s->converted / n : NAN);
+        tl_fmt_figure(row[4], 48, "%.2f", s->revenue);
+        tl_fmt_figure(row[5], 48, "%.2f", s->aov);
+        tl_fmt_figure(row[6], 48, "%.1f %%", s->converted ? 100.0 * (double)s->repeaters / (double)s->converted : NAN);
+        tl_fmt_figure(row[7], 48, "%.3f %%", n ? 100 * (double)s->complained / n : NAN);
+        tl_fmt_figure(row[8], 48, "%.3f %%", n ? 100 * (double)s->unsubscribed / n : NAN);
     }
     for (int k = 0; k < (r->ngroups + 1) * COLS; k++) cp[k] = cells[k];
     tl_report_heading(rep, "Metrics by group");
     tl_report_table(rep, r->ngroups + 1, COLS, cp);
     /* tests */
     if (nl) {
-        enum { TC = 6 };
+        enum { TC = 7 };
         char tc[(TL_CAMPAIGN_MAX_ARMS + 1) * TC][48];
         const char *tp[(TL_CAMPAIGN_MAX_ARMS + 1) * TC];
-        static const char *const TH[TC] = {"arm", "z (conversion)", "p", "p adjusted", "Welch t (revenue)",
-                                           "p adjusted (CUPED)"};
+        static const char *const TH[TC] = {"arm", "relative lift (95 % interval)", "z (conversion)", "p",
+                                           "p adjusted", "Welch t (revenue)", "p adjusted (CUPED)"};
         for (int k = 0; k < TC; k++) snprintf(tc[k], 48, "%s", TH[k]);
         int row = 1;
         for (int g = 0; g < r->ngroups; g++) {
             const tl_group_stats_t *s = &r->g[g];
             if (!s->compared) continue;
             char (*t)[48] = &tc[row++ * TC];
+            char rv[3][16];
             snprintf(t[0], 48, "%s", s->name);
-            fmt(t[1], 48, "%.3f", s->conv.z);
-            fmt(t[2], 48, "%.3g", s->conv.p);
-            fmt(t[3], 48, "%.3g", s->p_conv_adj);
-            fmt(t[4], 48, "%.3f", s->rev.t);
-            fmt(t[5], 48, "%.3g", s->p_rev_adj);
+            snprintf(t[1], 48, "%s [%s, %s]", tl_fmt_figure(rv[0], 16, "%+.1f %%", 100 * s->conv.rel),
+                     tl_fmt_figure(rv[1], 16, "%+.1f %%", 100 * s->conv.rel_lo),
+                     tl_fmt_figure(rv[2], 16, "%+.1f %%", 100 * s->conv.rel_hi));
+            tl_fmt_figure(t[2], 48, "%.3f", s->conv.z);
+            tl_fmt_figure(t[3], 48, "%.3g", s->conv.p);
+            tl_fmt_figure(t[4], 48, "%.3g", s->p_conv_adj);
+            tl_fmt_figure(t[5], 48, "%.3f", s->rev.t);
+            tl_fmt_figure(t[6], 48, "%.3g", s->p_rev_adj);
         }
         for (int k = 0; k < row * TC; k++) tp[k] = tc[k];
         tl_report_heading(rep, "Tests");

@@ -170,25 +170,71 @@ void tl_wilson(double k, double n, double conf, double *lo, double *hi) {
     *lo = centre - half, *hi = centre + half;
 }
 
+/* The Miettinen–Nurminen score statistic of the ratio theta = p1 / p0
+ * (x1 of n1 against x0 of n0): p1 - theta p0 over its standard error
+ * under the restricted maximum-likelihood proportions, with the variance
+ * corrected by n / (n - 1). Decreasing in theta; 0 where the difference
+ * and its variance both vanish (everyone converted, at theta 1). */
+static double mn_ratio_z(double x1, double n1, double x0, double n0, double theta) {
+    double n = n1 + n0, x = x1 + x0;
+    double a = n * theta, b = -(n1 * theta + x1 + n0 + x0 * theta), disc = b * b - 4 * a * x;
+    /* the smaller root of a p^2 + b p + x, in the form without cancellation */
+    double q0 = 2 * x / (-b + sqrt(disc > 0 ? disc : 0)), q1 = theta * q0;
+    double var = (q1 * (1 - q1) / n1 + theta * theta * q0 * (1 - q0) / n0) * n / (n - 1);
+    double d = x1 / n1 - theta * x0 / n0;
+    if (!(var > 0)) return d == 0 ? 0 : copysign(INFINITY, d);
+    return d / sqrt(var);
+}
+
+/* The theta where mn_ratio_z equals target, searched in log theta from
+ * start outwards, then by bisection: 0 or +inf when the statistic never
+ * gets there (a group without conversions). */
+static double mn_ratio_root(double x1, double n1, double x0, double n0, double start, double target) {
+    int below = mn_ratio_z(x1, n1, x0, n0, exp(start)) < target, dir = below ? -1 : 1;
+    double near = start, far, step = 0.5;
+    for (;;) { /* a bracket: the side of target changes between near and far */
+        far = start + dir * step;
+        if (fabs(far) > 300) return dir < 0 ? 0 : INFINITY;
+        if ((mn_ratio_z(x1, n1, x0, n0, exp(far)) < target) != below) break;
+        near = far, step *= 2;
+    }
+    for (int k = 0; k < 200 && fabs(far - near) > 1e-15 * fmax(1, fabs(far)); k++) {
+        double mid = (near + far) / 2;
+        if ((mn_ratio_z(x1, n1, x0, n0, exp(mid)) < target) == below) near = mid;
+        else far = mid;
+    }
+    return exp((near + far) / 2);
+}
+
 void tl_prop_test(double ka, double na, double kb, double nb, double conf, tl_prop_test_t *o) {
     memset(o, 0, sizeof *o);
     double z = tl_norm_ppf(1 - (1 - conf) / 2);
     o->pa = na > 0 ? ka / na : NAN;
     o->pb = nb > 0 ? kb / nb : NAN;
     o->diff = o->pb - o->pa;
-    double se = sqrt(o->pa * (1 - o->pa) / na + o->pb * (1 - o->pb) / nb);
-    o->diff_lo = o->diff - z * se, o->diff_hi = o->diff + z * se;
+    /* Newcombe's hybrid score interval (his method 10) from the two Wilson
+     * intervals: it stays inside [-1, 1] and does not shrink to a point
+     * when a group has no conversions, as the Wald interval does */
+    double la, ha, lb, hb;
+    tl_wilson(ka, na, conf, &la, &ha);
+    tl_wilson(kb, nb, conf, &lb, &hb);
+    o->diff_lo = o->diff - sqrt((o->pb - lb) * (o->pb - lb) + (ha - o->pa) * (ha - o->pa));
+    o->diff_hi = o->diff + sqrt((hb - o->pb) * (hb - o->pb) + (o->pa - la) * (o->pa - la));
     double pool = (ka + kb) / (na + nb), sep = sqrt(pool * (1 - pool) * (1 / na + 1 / nb));
     o->z = sep > 0 ? o->diff / sep : 0;
     o->p = sep > 0 ? 2 * tl_norm_sf(fabs(o->z)) : 1;
-    /* relative lift: the delta method on log(pb / pa) */
+    /* relative lift: the Miettinen–Nurminen score interval of the ratio,
+     * open above when the control has no conversions (the lift itself is
+     * then undefined) and from -100 % when the arm has none; undefined
+     * when neither has */
     o->rel = o->pa > 0 ? o->pb / o->pa - 1 : NAN;
-    if (o->pa > 0 && o->pb > 0) {
-        double sl = sqrt((1 - o->pa) / (o->pa * na) + (1 - o->pb) / (o->pb * nb));
-        double l = log(o->pb / o->pa);
-        o->rel_lo = exp(l - z * sl) - 1, o->rel_hi = exp(l + z * sl) - 1;
-    } else {
-        o->rel_lo = o->rel_hi = NAN;
+    o->rel_lo = o->rel_hi = NAN;
+    if (na > 0 && nb > 0 && ka + kb > 0) {
+        /* from the estimate with half a conversion added to each group:
+         * finite whatever the counts */
+        double start = log((kb + 0.5) / (nb + 1)) - log((ka + 0.5) / (na + 1));
+        o->rel_lo = mn_ratio_root(kb, nb, ka, na, start, z) - 1;
+        o->rel_hi = mn_ratio_root(kb, nb, ka, na, start, -z) - 1;
     }
 }
 

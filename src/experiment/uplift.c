@@ -102,6 +102,11 @@ int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb
     }
     cJSON_AddNumberToObject(j, "intercept_treated", m->beta_t[0]);
     if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
+    if (m->test_units) {
+        cJSON *h = cJSON_AddObjectToObject(j, "held_out");
+        cJSON_AddNumberToObject(h, "units", (double)m->test_units);
+        cJSON_AddItemToObject(h, "qini_coefficient", tl_json_number(m->test_qini));
+    }
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     FILE *out = s ? fopen(path, "w") : NULL;
@@ -137,6 +142,12 @@ int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
         bad |= num(j, "intercept_treated", &m->beta_t[0]);
         if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(j, "intercept_control", &m->beta_c[0]);
     }
+    m->test_qini = NAN;
+    const cJSON *h = cJSON_GetObjectItem(j, "held_out"), *hq = cJSON_GetObjectItem(h, "qini_coefficient");
+    double units = 0;
+    if (h && (num(h, "units", &units) || !(units >= 0) || (hq && !cJSON_IsNumber(hq) && !cJSON_IsNull(hq)))) bad = 1;
+    m->test_units = (uint64_t)units;
+    if (cJSON_IsNumber(hq)) m->test_qini = hq->valuedouble;
     const cJSON *list = bad ? NULL : f;
     cJSON_ArrayForEach(x, list) {
         uint32_t k = m->p++;
@@ -152,6 +163,42 @@ int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
         return TL_ECORRUPT;
     }
     return 0;
+}
+
+int tl_uplift_project(const tl_uplift_model_t *m, const double *uplift, uint32_t n, double top, double value,
+                      double margin, double cost, tl_uplift_projection_t *out) {
+    memset(out, 0, sizeof *out);
+    double *key = malloc(((size_t)n + 1) * sizeof *key);
+    uint32_t *idx = malloc(((size_t)n + 1) * sizeof *idx);
+    if (!key || !idx) {
+        free(key), free(idx);
+        return TL_ENOMEM;
+    }
+    for (uint32_t u = 0; u < n; u++) key[u] = isnan(uplift[u]) ? -INFINITY : uplift[u], idx[u] = u;
+    int rc = tl_sort_f64(key, idx, n);
+    if (!rc) {
+        uint32_t k = (uint32_t)ceil(top / 100 * n);
+        if (k > n) k = n;
+        out->users = n, out->targeted = k;
+        out->min_uplift = k ? key[n - k] : 0;
+        for (uint32_t i = n - k; i < n; i++) out->incremental += isfinite(key[i]) ? key[i] : 0;
+        out->cost = cost * k;
+        out->profit = out->incremental * value * margin;
+        out->roi = out->cost > 0 ? (out->profit - out->cost) / out->cost : NAN;
+        out->supported = m->test_units > 0 && m->test_qini > 0;
+        if (!m->test_units)
+            snprintf(out->why, sizeof out->why, "the model was never measured on units held out of its training "
+                     "(train it again with `tailor uplift train`): this projection is not supported by held-out data");
+        else if (!out->supported) {
+            char q[32];
+            snprintf(out->why, sizeof out->why, "the model's Qini coefficient on %llu held-out units is %s: its "
+                     "ranking did no better than random targeting on data it was not trained on, so this "
+                     "projection is not supported by the held-out data",
+                     (unsigned long long)m->test_units, tl_fmt_figure(q, sizeof q, "%.3f", m->test_qini));
+        }
+    }
+    free(key), free(idx);
+    return rc;
 }
 
 /* ---- Qini ------------------------------------------------------------------------------- */

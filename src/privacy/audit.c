@@ -4,9 +4,10 @@
  * keeping the id. Each entry carries a MAC (keyed BLAKE2b, tl_store_mac)
  * of the previous entry's MAC and its own fields: changing, inserting or
  * removing an entry anywhere but at the end breaks the chain, and without
- * the data directory's key no one can mend it. `meta` keeps the last MAC
- * (the head); comparing it with a copy kept elsewhere also shows a cut
- * tail. */
+ * the data directory's key no one can mend it. The store's anchor of the
+ * log (tl_store_audit_anchor), moved in the same transaction as each entry
+ * is added, counts the entries and names the last: a cut end or a wiped
+ * table no longer matches it. */
 #include "privacy.h"
 
 #include <stdio.h>
@@ -49,12 +50,24 @@ int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *
     if (rc) return rc;
     last_t l = {0, ""};
     int64_t at = tl_time_now_ms();
+    tl_audit_anchor_t a;
     rc = tl_store_query(st, "SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", last_row, &l, eb);
     if (!rc) rc = entry_mac(st, l.mac, l.id + 1, at, who, what, ps, mac, eb);
     if (!rc) rc = tl_store_exec(st, eb, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
                                 "(?1, ?2, ?3, ?4, ?5, ?6)", "iitttt", l.id + 1, at, who, what, ps, mac);
-    if (!rc) rc = tl_store_exec(st, eb, "INSERT OR REPLACE INTO config(key, value) VALUES ('audit_head', ?1)",
-                                "t", mac);
+    /* the anchor moves on from what it says, not from what the table
+     * holds: entries cut before this one stay missing from its count. One
+     * that is gone or does not match its MAC is left so, for the
+     * verification to report; the entry is recorded all the same. */
+    int arc = rc ? 0 : tl_store_audit_anchor(st, &a, eb);
+    if (!rc && arc == 0) {
+        a.entries++;
+        snprintf(a.head, sizeof a.head, "%s", mac);
+        rc = tl_store_audit_anchor_put(st, &a, eb);
+    } else if (!rc && arc != TL_ENOENT && arc != TL_ECORRUPT) {
+        rc = arc;
+    }
+    eb->msg[0] = rc ? eb->msg[0] : 0;
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     return rc;
@@ -72,9 +85,16 @@ static int verify_row(int n, const char *const *c, void *arg) {
     (void)n;
     int64_t id = atoll(c[0]);
     v->out->entries++;
-    if (!c[5] || !*c[5]) { /* written before entries were chained */
-        v->out->unchained++;
-        return 0;
+    v->out->last_id = id;
+    if (!c[5] || !*c[5]) {
+        if (v->out->entries - v->out->unchained == 1) { /* written before entries were chained */
+            v->out->unchained++;
+            return 0;
+        }
+        v->out->bad_id = id;
+        tl_errbuf_set(v->eb, "audit entry %lld has no MAC but follows chained entries: its MAC was removed",
+                      (long long)id);
+        return TL_ECORRUPT;
     }
     char mac[65];
     int rc = entry_mac(v->st, v->prev, id, atoll(c[1] ? c[1] : "0"), c[2], c[3], c[4], mac, v->eb);
@@ -89,6 +109,26 @@ static int verify_row(int n, const char *const *c, void *arg) {
     return 0;
 }
 
+/* The log against its anchor: what is missing, named. */
+static int check_anchor(const tl_audit_check_t *k, const tl_audit_anchor_t *a, tl_errbuf_t *eb) {
+    long long have = (long long)k->entries, want = (long long)a->entries;
+    if (have < want && have == 0)
+        tl_errbuf_set(eb, "the audit log is empty but its anchor says %lld entries: all %lld were removed", want,
+                      want);
+    else if (have < want)
+        tl_errbuf_set(eb, "the audit log ends at entry %lld but its anchor says %lld: %lld %s removed from the "
+                      "end", (long long)k->last_id, want, want - have, want - have == 1 ? "entry" : "entries");
+    else if (have > want)
+        tl_errbuf_set(eb, "the audit log holds %lld entries but its anchor says %lld: %lld %s added without "
+                      "tailor", have, want, have - want, have - want == 1 ? "entry was" : "entries were");
+    else if (strcmp(k->head, a->head) != 0)
+        tl_errbuf_set(eb, "the last audit entry (%lld) is not the one its anchor names: entries at the end were "
+                      "replaced", (long long)k->last_id);
+    else
+        return 0;
+    return TL_ECORRUPT;
+}
+
 int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     verify_t v = {st, out, "", eb};
@@ -96,9 +136,20 @@ int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb) {
                             &v, eb);
     if (rc) return rc;
     snprintf(out->head, sizeof out->head, "%s", v.prev);
+    rc = tl_store_audit_anchor(st, &out->anchor, eb);
+    if (rc == TL_ENOENT) {
+        tl_errbuf_set(eb, "the audit log has no anchor, so entries cut from its end or a wiped log cannot be "
+                      "told: it was removed, or the data directory comes from an older tailor and was not opened "
+                      "for writing since (the next command that writes to it anchors the log as it is then)");
+        rc = TL_ECORRUPT;
+    }
+    if (!rc) rc = check_anchor(out, &out->anchor, eb);
+    /* the head older tailors kept as a setting, until an anchor that
+     * agreed with it replaced it */
     char *head = NULL;
-    if (tl_store_config_get(st, "audit_head", &head, eb) == 0 && head && strcmp(head, v.prev) != 0) {
-        tl_errbuf_set(eb, "the last audit entry is not the recorded head: entries were removed from the end");
+    if (!rc && tl_store_config_get(st, "audit_head", &head, eb) == 0 && head && strcmp(head, v.prev) != 0) {
+        tl_errbuf_set(eb, "the last audit entry is not the head recorded before the log was anchored: entries "
+                      "were removed from the end");
         rc = TL_ECORRUPT;
     }
     eb->msg[0] = rc ? eb->msg[0] : 0;

@@ -30,11 +30,16 @@ int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *
 
 typedef struct {
     uint64_t entries, unchained; /* unchained: written before the chain existed */
+    int64_t last_id;             /* the last entry's id, or 0 */
     int64_t bad_id;              /* the first entry that fails, or 0 */
     char head[65];               /* the last entry's MAC */
+    tl_audit_anchor_t anchor;    /* the store's anchor of the log, when readable */
 } tl_audit_check_t;
-/* Walks the chain: TL_ECORRUPT, with eb naming the entry, if an entry was
- * changed, inserted or removed, or the end is not the recorded head. */
+/* Walks the chain and compares its end with the anchor: TL_ECORRUPT, with
+ * eb naming the entry or what is missing, if an entry was changed,
+ * inserted or removed, the log was cut at its end or wiped, or the anchor
+ * is gone or was changed. anchor.upgraded: the log was anchored over
+ * anchor.since entries at anchor.at, and a cut before then cannot be told. */
 int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb);
 
 /* ---- erasure and retention (erase.c) ------------------------------------------- */

@@ -86,7 +86,7 @@ void tl_report_tiles(tl_report_t *r, int n, const char *const *labels, const cha
 }
 
 static void fmt_num(char *out, size_t cap, double v) {
-    if (isnan(v)) snprintf(out, cap, "-");
+    if (!isfinite(v)) snprintf(out, cap, "n/a");
     else if (fabs(v) >= 1e6) snprintf(out, cap, "%.2fM", v / 1e6);
     else if (fabs(v) >= 1e4) snprintf(out, cap, "%.1fk", v / 1e3);
     else if (v == floor(v)) snprintf(out, cap, "%.0f", v);
@@ -134,9 +134,9 @@ void tl_report_intervals(tl_report_t *r, const char *caption, int n, const char 
     const int row = 26, left = 190, width = 520;
     double a = 0, z = 0; /* the axis spans zero and every interval */
     for (int i = 0; i < n; i++) {
-        if (!isnan(lo[i])) a = fmin(a, lo[i]), z = fmax(z, lo[i]);
-        if (!isnan(hi[i])) a = fmin(a, hi[i]), z = fmax(z, hi[i]);
-        if (!isnan(value[i])) a = fmin(a, value[i]), z = fmax(z, value[i]);
+        if (isfinite(lo[i])) a = fmin(a, lo[i]), z = fmax(z, lo[i]);
+        if (isfinite(hi[i])) a = fmin(a, hi[i]), z = fmax(z, hi[i]);
+        if (isfinite(value[i])) a = fmin(a, value[i]), z = fmax(z, value[i]);
     }
     double span = z - a > 0 ? z - a : 1;
 #define IX(v) (left + ((v) - a) / span * width)
@@ -155,13 +155,13 @@ void tl_report_intervals(tl_report_t *r, const char *caption, int n, const char 
         tl_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + 5);
         esc(b, labels[i]);
         tl_buf_printf(b, "</text>");
-        if (!isnan(lo[i]) && !isnan(hi[i]))
+        if (isfinite(lo[i]) && isfinite(hi[i]))
             tl_buf_printf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
                              "stroke-width=\"3\"/><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                              "stroke=\"%s\"/><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>",
                           IX(lo[i]), y, IX(hi[i]), y, color, IX(lo[i]), y - 6, IX(lo[i]), y + 6, color,
                           IX(hi[i]), y - 6, IX(hi[i]), y + 6, color);
-        if (!isnan(value[i])) {
+        if (isfinite(value[i])) {
             tl_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%d\" r=\"5\" fill=\"%s\"><title>", IX(value[i]), y, color);
             esc(b, labels[i]);
             tl_buf_printf(b, ": %s [%s, %s]%s%s</title></circle>", v, l, h, unit && *unit ? " " : "",

@@ -354,6 +354,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     int64_t fmt = 0, loglen = 0, nev = 0;
+    int created = 0;
     if (!readonly) {
         /* A new directory is created in one transaction: a crash leaves it
          * either empty or complete. */
@@ -369,6 +370,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
             if (rc == TL_ENOENT) {
                 rc = create_builtins(s, eb);
                 fmt = TL_STORE_FORMAT;
+                created = 1;
             }
         }
         if (!rc && (rc = has_column(s, "audit", "mac", eb)) == 0)
@@ -434,6 +436,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
          * later pseudonyms are pure computation, safe from any thread */
         char ps[33];
         if (!readonly && (rc = tl_store_pseudonym(s, "", 0, ps, eb))) goto fail;
+        if (!readonly && (rc = tl__store_audit_anchor_make(s, created, eb))) goto fail;
     }
     else if (!readonly) goto fail;
     rc = 0;

@@ -333,6 +333,26 @@ int tl_store_pseudonym(tl_store_t *st, const char *id, size_t n, char out[33], t
  * a subkey of the pseudonym secret): 64 hex digits and a NUL. */
 int tl_store_mac(tl_store_t *st, const void *p, size_t n, char out[65], tl_errbuf_t *eb);
 
+/* The anchor of the audit log (anchor.c): the entries the log holds and the
+ * MAC of the last (the head), itself MACed under the same key, so a log cut
+ * at its end or wiped no longer matches it. A writable open makes it when
+ * there is none: with a new data directory, or over the log as it is then
+ * (`upgraded`: a directory from before anchors, or one whose anchor was
+ * removed; a cut made before `at` cannot be told). Key rotation keeps it. */
+typedef struct {
+    int64_t entries; /* entries the log holds */
+    char head[65];   /* the last chained entry's MAC ("" when none) */
+    int64_t since;   /* entries the log held when the anchor was made */
+    int upgraded;    /* made over a log that existed without one */
+    int64_t at;      /* when it was made (ms since the epoch) */
+} tl_audit_anchor_t;
+/* 0, TL_ENOENT when there is none, TL_ECORRUPT (eb says so) when it does
+ * not match its MAC. */
+int tl_store_audit_anchor(tl_store_t *st, tl_audit_anchor_t *out, tl_errbuf_t *eb);
+/* Records a, with its MAC, in the caller's batch: the batch that adds an
+ * entry moves the anchor with it. */
+int tl_store_audit_anchor_put(tl_store_t *st, const tl_audit_anchor_t *a, tl_errbuf_t *eb);
+
 /* 1 if id is an erased user's (its pseudonym among the tombstones; *idx,
  * when not NULL, gets the index it had), 0 if not, or an error. Costs a
  * set lookup when nothing was ever erased. */

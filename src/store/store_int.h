@@ -128,6 +128,12 @@ int tl__sync_dir(const char *dir);
 struct tl_store;
 int tl__seal_check_key(struct tl_store *s, tl_errbuf_t *eb);
 
+/* ---- the audit log's anchor (anchor.c) ---------------------------------- */
+
+/* Makes the anchor when there is none (created: with a new data directory),
+ * in its own transaction; needs the pseudonym secret loaded. */
+int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb);
+
 /* ---- the store ----------------------------------------------------------- */
 
 #define TL__STORE_NSTMT 16

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Writes stats_vectors.txt: cases for tests/unit/test_experiment.c with the
-answers of scipy.stats (Debian's python3-scipy). Run it again only to add
-cases; tailor never needs scipy itself.
+answers of scipy.stats (Debian's python3-scipy) and, for the intervals of
+two proportions, statsmodels (python3-statsmodels). Run it again only to add
+cases; tailor never needs either itself.
 
 Each line: NAME ARG... = EXPECTED...
 """
 import numpy as np
 from scipy import optimize, special, stats
+from statsmodels.stats.proportion import confint_proportions_2indep, score_test_proportions_2indep
 
 out = []
 def line(name, args, exp):
@@ -40,15 +42,56 @@ for k, n, conf in [(0, 10, 0.95), (3, 10, 0.95), (50, 1000, 0.95), (999, 1000, 0
                    (1, 1, 0.95)]:
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=conf, method="wilson")
     line("wilson", [k, n, conf], [ci.low, ci.high])
-# two proportions: the pooled z-test is the chi-square test of the 2x2 table
+# two proportions: the pooled z-test is the chi-square test of the 2x2 table;
+# the difference's interval is Newcombe's hybrid score (method 10) and the
+# ratio's the Miettinen-Nurminen score interval, as statsmodels computes them
+# (Debian's python3-statsmodels), zero cells included
+def mn_ratio_ci(ka, na, kb, nb, conf):
+    """The ratio (b over a) where statsmodels' Miettinen-Nurminen score
+    statistic crosses the normal quantile, found by brentq in log ratio:
+    its closed form fails when a group converted wholly (complex roots, or a
+    bound at the estimate), so it is only compared where both groups are
+    strictly between none and all."""
+    if ka == 0 and kb == 0:
+        return np.nan, np.nan
+    q = stats.norm.ppf(1 - (1 - conf) / 2)
+    def z(t):
+        r = score_test_proportions_2indep(kb, nb, ka, na, value=np.exp(t), compare="ratio",
+                                          correction=True, return_results=True)
+        v = float(np.real(r.statistic))
+        return 0.0 if np.isnan(v) else v  # 0 / 0 at the estimate
+    def root(target):
+        start = np.log((kb + 0.5) / (nb + 1)) - np.log((ka + 0.5) / (na + 1))
+        below = z(start) < target
+        step, near = 0.5, start
+        while True:
+            far = start + (-step if below else step)
+            if abs(far) > 300:
+                return 0.0 if below else np.inf
+            if (z(far) < target) != below:
+                break
+            near, step = far, step * 2
+        return np.exp(optimize.brentq(lambda t: z(t) - target, min(near, far), max(near, far),
+                                      xtol=1e-15, rtol=8.9e-16, maxiter=500))
+    lo, hi = root(q), root(-q)
+    if 0 < ka < na and 0 < kb < nb:
+        c = confint_proportions_2indep(kb, nb, ka, na, compare="ratio", method="score", correction=True,
+                                       alpha=1 - conf)
+        assert abs(c[0] - lo) < 1e-9 * lo and abs(c[1] - hi) < 1e-9 * hi, (ka, na, kb, nb, c, lo, hi)
+    return lo, hi
 for ka, na, kb, nb in [(120, 2000, 150, 2000), (31, 1000, 30, 1010), (500, 9000, 610, 9100),
-                       (4, 50, 11, 55), (2400, 100000, 2600, 100000)]:
-    chi2, p, _, _ = stats.chi2_contingency([[ka, na - ka], [kb, nb - kb]], correction=False)
+                       (4, 50, 11, 55), (2400, 100000, 2600, 100000),
+                       (0, 21, 5, 70), (5, 70, 0, 21), (0, 21, 0, 30), (0, 1000, 3, 1000),
+                       (5, 70, 21, 21), (21, 21, 5, 70), (30, 30, 30, 30), (0, 40, 40, 40)]:
     pa, pb = ka / na, kb / nb
-    z = np.sign(pb - pa) * np.sqrt(chi2)
-    se = np.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
-    q = stats.norm.ppf(0.975)
-    line("prop", [ka, na, kb, nb], [pb - pa, pb - pa - q * se, pb - pa + q * se, z, p])
+    if ka + kb in (0, na + nb):
+        z, p = 0.0, 1.0  # no one or everyone converted: scipy refuses the table; no evidence
+    else:
+        chi2, p, _, _ = stats.chi2_contingency([[ka, na - ka], [kb, nb - kb]], correction=False)
+        z = np.sign(pb - pa) * np.sqrt(chi2)
+    lo, hi = confint_proportions_2indep(kb, nb, ka, na, compare="diff", method="newcomb")
+    rlo, rhi = mn_ratio_ci(ka, na, kb, nb, 0.95)
+    line("prop", [ka, na, kb, nb], [pb - pa, lo, hi, z, p, pb / pa - 1 if ka else np.nan, rlo - 1, rhi - 1])
 # Welch: summary statistics of two samples
 rng = np.random.default_rng(7)
 for na, nb, shift in [(30, 40, 0.5), (200, 180, 0.0), (1000, 1200, 0.08), (12, 9, 3.0), (5000, 5000, -0.02)]:
@@ -81,5 +124,6 @@ for ps in [[0.01, 0.04, 0.03, 0.005], [0.2, 0.001, 0.049, 0.5, 0.012, 0.3]]:
     line("bh%d" % len(ps), ps, bh(ps))
 
 with open(__file__.replace(".py", ".txt"), "w") as f:
-    f.write("# scipy %s: see stats_vectors.py\n" % __import__("scipy").__version__)
+    f.write("# scipy %s, statsmodels %s: see stats_vectors.py\n" % (__import__("scipy").__version__,
+                                                                __import__("statsmodels").__version__))
     f.write("\n".join(out) + "\n")

@@ -1,6 +1,7 @@
 /* Unit tests of src/experiment's statistics: every distribution, interval
- * and test against answers of scipy.stats for the same numbers
- * (tests/data/stats_vectors.txt, written by stats_vectors.py), to 1e-9. */
+ * and test against answers of scipy.stats and statsmodels for the same
+ * numbers, zero counts included (tests/data/stats_vectors.txt, written by
+ * stats_vectors.py), to 1e-9. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +14,11 @@
 #include <cmocka.h>
 
 #include "experiment/experiment.h"
+#include "tmpdir.h"
 
 static int close_to(double got, double want) {
     if (isnan(want)) return isnan(got);
+    if (isinf(want)) return got == want;
     return fabs(got - want) <= 1e-9 * fmax(1, fabs(want));
 }
 
@@ -35,7 +38,8 @@ static void check_line(const char *name, const double *a, int na, const double *
     else if (strcmp(name, "prop") == 0) {
         tl_prop_test_t t;
         tl_prop_test(a[0], a[1], a[2], a[3], 0.95, &t);
-        g[0] = t.diff, g[1] = t.diff_lo, g[2] = t.diff_hi, g[3] = t.z, g[4] = t.p, ng = 5, kind = 8;
+        g[0] = t.diff, g[1] = t.diff_lo, g[2] = t.diff_hi, g[3] = t.z, g[4] = t.p;
+        g[5] = t.rel, g[6] = t.rel_lo, g[7] = t.rel_hi, ng = 8, kind = 8;
     } else if (strcmp(name, "welch") == 0) {
         tl_welch_t w;
         tl_welch(a[0], a[1], a[2], a[3], a[4], a[5], 0.95, &w);
@@ -52,7 +56,7 @@ static void check_line(const char *name, const double *a, int na, const double *
     assert_int_equal(ng, ne);
     for (int i = 0; i < ng; i++)
         if (!close_to(g[i], e[i]))
-            fail_msg("line %d: %s value %d: got %.17g, scipy says %.17g", lineno, name, i, g[i], e[i]);
+            fail_msg("line %d: %s value %d: got %.17g, the vectors say %.17g", lineno, name, i, g[i], e[i]);
     checked[kind]++;
 }
 
@@ -172,12 +176,49 @@ static void test_uplift(void **state) {
     free(x), free(s), free(t), free(y);
 }
 
+/* A projection from a model is supported only by a positive Qini on held-out
+ * units; one below zero, or never measured, is said to be unsupported, and
+ * the measure survives the model file. */
+static void test_uplift_projection(void **state) {
+    (void)state;
+    tl_uplift_model_t m = {.method = TL_UPLIFT_CLASS, .p = 1, .test_units = 500, .test_qini = -0.05};
+    snprintf(m.names[0], sizeof m.names[0], "x");
+    m.sd[0] = 1;
+    const double up[] = {0.1, -0.2, 0.3, 0.05, NAN};
+    tl_uplift_projection_t pr;
+    assert_int_equal(tl_uplift_project(&m, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.targeted, 2);
+    assert_true(fabs(pr.incremental - 0.4) < 1e-12 && fabs(pr.min_uplift - 0.1) < 1e-12);
+    assert_true(fabs(pr.profit - 12) < 1e-9 && fabs(pr.cost - 0.1) < 1e-12 && fabs(pr.roi - 119) < 1e-9);
+    assert_int_equal(pr.supported, 0);
+    assert_non_null(strstr(pr.why, "Qini coefficient on 500 held-out units is -0.050"));
+    assert_non_null(strstr(pr.why, "not supported by the held-out data"));
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.json", dir);
+    tl_errbuf_t eb = {{0}};
+    tl_uplift_model_t back;
+    assert_int_equal(tl_uplift_save(&m, path, &eb), 0);
+    assert_int_equal(tl_uplift_load(path, &back, &eb), 0);
+    assert_true(back.test_units == 500 && back.test_qini == -0.05);
+    m.test_qini = 0.12;
+    assert_int_equal(tl_uplift_project(&m, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.supported, 1);
+    assert_string_equal(pr.why, "");
+    m.test_units = 0, m.test_qini = NAN; /* a model file from before the measure was kept */
+    assert_int_equal(tl_uplift_save(&m, path, &eb), 0);
+    assert_int_equal(tl_uplift_load(path, &back, &eb), 0);
+    assert_int_equal(tl_uplift_project(&back, up, 5, 40, 100, 0.3, 0.05, &pr), 0);
+    assert_int_equal(pr.supported, 0);
+    assert_non_null(strstr(pr.why, "never measured on units held out"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_scipy),
         cmocka_unit_test(test_inverse),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_uplift),
+        cmocka_unit_test_setup_teardown(test_uplift_projection, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
