@@ -190,12 +190,12 @@ f.bad(I(item="ib10", title=b"\xff\xfeMug"), "bad_utf8", "items: title with \\xff
 f.good(I(item="i5", title="Chaise", attrs=q('{"colour":"red","size":[1,2]}')))
 f.bad(I(item="ib11", attrs=q("[1]")), "bad_value", "items: attrs a JSON array")
 f.bad(I(item="ib12", attrs=q("{oops}")), "bad_value", "items: attrs not JSON")
+f.bad(I(item="ib16", attrs=q('{"colour":"red","colour":"blue"}')), "duplicate_key", "items: attrs with a key twice")
 f.good(I(item="i6", title=q("Two\r\nlines"), price="3.50"), "quoted title holding CRLF")
 f.bad(b"ib13,Too,few", "field_count", "items: too few fields")
 f.bad(I(item="ib14") + b",,", "field_count", "items: two fields too many")
 f.bad(b'ib15,"Never closed,cat,brand,1,', "unterminated_quote", "items: quote never closed (CRLF file)")
 f.good(I(item="i7", title="After the bad quote", price="2"), "row after an unterminated quote is read")
-f.bad(I(item="ib16", attrs=q('{"colour":"red","colour":"blue"}')), "duplicate_key", "items: attrs with a key twice")
 
 # ---------------------------------------------------------------------------
 # items.jsonl
