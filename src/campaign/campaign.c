@@ -300,11 +300,25 @@ static int parse_trigger(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
 
 int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     memset(c, 0, sizeof *c);
-    cJSON *root = cJSON_Parse(json);
+    const char *stop = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &stop, 0);
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        tl_errbuf_set(eb, "not valid JSON near byte %ld: %.20s", at ? (long)(at - json) : 0L,
-                      at ? at : "");
+        /* cJSON stops where the text stops being JSON: say where, and show
+         * what is there up to the end of its line */
+        size_t off = stop ? (size_t)(stop - json) : 0, line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (json[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        size_t show = stop ? strcspn(stop, "\r\n") : 0;
+        if (!*json)
+            tl_errbuf_set(eb, "not valid JSON: the text is empty");
+        else if (!stop || !*stop)
+            tl_errbuf_set(eb, "not valid JSON: the text ends at line %zu, column %zu, before the "
+                          "JSON is complete (a brace, bracket or string is not closed)", line, col);
+        else
+            tl_errbuf_set(eb, "not valid JSON at line %zu, column %zu (byte %zu): unexpected "
+                          "\"%.*s\"", line, col, off + 1, show < 24 ? (int)show : 24, stop);
         return TL_EBADINPUT;
     }
     int rc = 0;

@@ -227,6 +227,35 @@ int tl__json_has_nul(const char *s, size_t n) {
     return 0;
 }
 
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *tl__json_dup_key(const cJSON *j, int *rc) {
+    *rc = 0;
+    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) return NULL;
+    size_t n = 0;
+    for (const cJSON *it = j->child; it; it = it->next, n++) {
+        const char *d = tl__json_dup_key(it, rc);
+        if (d || *rc) return d;
+    }
+    if (!cJSON_IsObject(j) || n < 2) return NULL;
+    /* sorted, so that an object of many keys costs n log n */
+    const char *few[32], **keys = n <= 32 ? few : malloc(n * sizeof *keys);
+    if (!keys) {
+        *rc = TL_ENOMEM;
+        return NULL;
+    }
+    size_t k = 0;
+    for (const cJSON *it = j->child; it; it = it->next) keys[k++] = it->string;
+    qsort(keys, n, sizeof *keys, cmp_key);
+    const char *dup = NULL;
+    for (k = 1; k < n && !dup; k++)
+        if (strcmp(keys[k - 1], keys[k]) == 0) dup = keys[k];
+    if (keys != few) free(keys);
+    return dup;
+}
+
 /* ---- JSON parsing that tells running out of memory from bad JSON ---------
  * cJSON answers NULL to both. Its allocations go through json_alloc
  * (cJSON_InitHooks, once per process), which notes a failure where
@@ -281,6 +310,13 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
                            (size_t)(err - line) + 1);
         else
             tl__row_reject(rc, TL_R_BAD_JSON, "not a JSON object");
+        return 0;
+    }
+    const char *dup = tl__json_dup_key(im->json, &prc);
+    if (prc) return prc;
+    if (dup) {
+        tl__row_reject(rc, TL_R_DUPLICATE_KEY, "the key \"%.64s\" appears twice in one object; "
+                       "which value is meant cannot be told", dup);
         return 0;
     }
     tl_canon_t c;
@@ -811,29 +847,39 @@ static int apply_map(importer_t *im, const tl_slice_t *names, int ncols, tl_errb
     return 0;
 }
 
+/* Reads the header line of a CSV file into names (trimmed, without a
+ * byte-order mark; valid until the next read) and, when *kind is
+ * TL_KIND_AUTO, the kind it names. Returns 1, 0 for an empty file, or a
+ * negative error (eb says what). */
+static int read_header(tl_reader_t *rd, const char *path, tl_slice_t *names, int *n,
+                       tl_kind_t *kind, tl_errbuf_t *eb) {
+    int rc = tl__reader_csv(rd, eb);
+    if (rc <= 0) return rc;
+    if (rd->err >= 0 || rd->too_many) {
+        tl_errbuf_set(eb, "%s:%llu: the header line cannot be read", path,
+                      (unsigned long long)rd->line);
+        return TL_EBADINPUT;
+    }
+    *n = rd->nf;
+    for (int i = 0; i < *n; i++) names[i] = tl__trim(rd->f[i]);
+    if (*n && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
+        names[0].p += 3, names[0].n -= 3; /* byte-order mark */
+    if (*kind == TL_KIND_AUTO) *kind = tl__detect_kind(names, *n);
+    if (*kind == TL_KIND_AUTO) {
+        tl_errbuf_set(eb, "%s: cannot tell what this file holds from its header; name the "
+                      "kind with --kind (users, items, products, credit, consents, events) "
+                      "or use --preset", path);
+        return TL_EINVAL;
+    }
+    return 1;
+}
+
 static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) {
     tl_slice_t names[TL_MAX_FIELDS] = {{NULL, 0}};
     int n = 0;
     if (!im->o->no_header) {
-        int rc = tl__reader_csv(&im->rd, eb);
-        if (rc < 0) return rc;
-        if (rc == 0) return 0; /* empty file */
-        if (im->rd.err >= 0 || im->rd.too_many) {
-            tl_errbuf_set(eb, "%s:%llu: the header line cannot be read", path,
-                          (unsigned long long)im->rd.line);
-            return TL_EBADINPUT;
-        }
-        n = im->rd.nf;
-        for (int i = 0; i < n; i++) names[i] = tl__trim(im->rd.f[i]);
-        if (n && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
-            names[0].p += 3, names[0].n -= 3; /* byte-order mark */
-        if (im->kind == TL_KIND_AUTO) im->kind = tl__detect_kind(names, n);
-        if (im->kind == TL_KIND_AUTO) {
-            tl_errbuf_set(eb, "%s: cannot tell what this file holds from its header; name the "
-                          "kind with --kind (users, items, products, credit, consents, events) "
-                          "or use --preset", path);
-            return TL_EINVAL;
-        }
+        int rc = read_header(&im->rd, path, names, &n, &im->kind, eb);
+        if (rc <= 0) return rc; /* 0: an empty file */
         for (int i = 0; i < n; i++) {
             im->colfield[i] = tl__field_index(im->kind, names[i].p, names[i].n);
         }
@@ -868,23 +914,25 @@ static void setup_json_keys(importer_t *im) {
     }
 }
 
-static tl_kind_t detect_json_kind(const char *path, tl_errbuf_t *eb) {
-    /* The first object's keys tell the kind, like a CSV header. */
+/* The kind the first object's keys name, like a CSV header: *kind is
+ * TL_KIND_AUTO when they name none. Returns 0 or a negative error. */
+static int detect_json_kind(const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
     tl_reader_t r;
-    tl_kind_t k = TL_KIND_AUTO;
-    if (tl__reader_open(&r, path, NULL, eb) == 0 && tl__reader_line(&r, eb) == 1) {
-        cJSON *j = cJSON_ParseWithLength(r.raw, r.rawlen);
+    *kind = TL_KIND_AUTO;
+    int rc = tl__reader_open(&r, path, NULL, eb);
+    if (!rc && (rc = tl__reader_line(&r, eb)) == 1) {
+        cJSON *j = tl__json_parse(r.raw, r.rawlen, NULL, &rc);
         if (j && cJSON_IsObject(j)) {
             tl_slice_t names[TL_MAX_FIELDS];
             int n = 0;
             for (cJSON *it = j->child; it && n < TL_MAX_FIELDS; it = it->next)
                 names[n++] = tl_sl(it->string);
-            k = tl__detect_kind(names, n);
+            *kind = tl__detect_kind(names, n);
         }
         cJSON_Delete(j);
     }
     tl__reader_close(&r);
-    return k;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- one file ------------------------------------------------------------ */
@@ -894,12 +942,55 @@ static int has_suffix(const char *s, const char *suf) {
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
+static tl_format_t file_format(const tl_import_opts_t *o, const char *path) {
+    if (o->format != TL_FMT_AUTO) return o->format;
+    return has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".json")
+               ? TL_FMT_JSONL
+               : TL_FMT_CSV;
+}
+
+/* The kind of records path holds, found as import_file finds it (the
+ * options, the preset, the header line or the first object) without
+ * importing anything. *kind is TL_KIND_AUTO when it cannot be told without
+ * importing: a pipe, whose text a look ahead would consume, an empty file,
+ * or one that import_file will refuse. Returns 0 or a negative error, such
+ * as a header that names no kind. */
+static int probe_kind(importer_t *im, const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
+    const tl_import_opts_t *o = im->o;
+    *kind = o->kind;
+    if (o->preset) {
+        tl_presetfile_t pf;
+        int rc = tl__preset_file(o->preset, path, &pf, eb);
+        if (!rc) *kind = pf.kind;
+        return rc;
+    }
+    if (*kind != TL_KIND_AUTO) return 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int rc = tl_err_from_errno(errno);
+        tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
+        return rc;
+    }
+    if (!S_ISREG(sb.st_mode)) return 0;
+    if (file_format(o, path) == TL_FMT_JSONL) return detect_json_kind(path, kind, eb);
+    if (o->no_header) return 0;
+    tl_reader_t rd;
+    tl_slice_t names[TL_MAX_FIELDS];
+    int n = 0;
+    int rc = tl__reader_open(&rd, path, o->delimiter, eb);
+    if (!rc) rc = read_header(&rd, path, names, &n, kind, eb);
+    tl__reader_close(&rd);
+    return rc < 0 ? rc : 0;
+}
+
+/* Imports one file; kind is what probe_kind found, TL_KIND_AUTO to find it
+ * here. */
+static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errbuf_t *eb) {
     const tl_import_opts_t *o = im->o;
     char real[PATH_MAX];
     im->source = realpath(path, real) ? real : path;
     memset(&im->pf, 0, sizeof im->pf);
-    im->kind = o->kind;
+    im->kind = kind;
     im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
                                  strcmp(o->encoding, "iso-8859-1") == 0);
     if (o->encoding && !im->latin1 && strcmp(o->encoding, "utf-8") != 0 &&
@@ -916,11 +1007,8 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
         im->fmt = im->pf.format;
         delim = im->pf.delimiter;
         im->latin1 = im->pf.latin1;
-    } else if (im->fmt == TL_FMT_AUTO) {
-        im->fmt = has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") ||
-                          has_suffix(path, ".json")
-                      ? TL_FMT_JSONL
-                      : TL_FMT_CSV;
+    } else {
+        im->fmt = file_format(o, path);
     }
     if ((rc = tl__reader_open(&im->rd, path, delim, eb))) {
         tl__reader_close(&im->rd);
@@ -931,7 +1019,7 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     tl_progress_start(&im->progress, "importing", size);
     if (im->fmt == TL_FMT_JSONL && !o->preset) {
-        if (im->kind == TL_KIND_AUTO) im->kind = detect_json_kind(path, eb);
+        if (im->kind == TL_KIND_AUTO && (rc = detect_json_kind(path, &im->kind, eb))) goto done;
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -960,6 +1048,54 @@ done:
     tl__reader_close(&im->rd);
     cJSON_Delete(im->json);
     im->json = NULL;
+    return rc;
+}
+
+/* ---- the order of the files of one run ------------------------------------
+ * A credit record or a consent must name a user the store knows, so one
+ * command reads the files that bring users (users, then the events that
+ * name them) before those that refer to them, whatever order they were
+ * named in: users, items, products, events, credit, consents. Files of one
+ * kind keep the order given (a later one updates what an earlier one set);
+ * files whose kind only reading them tells (pipes) come last. */
+
+typedef struct {
+    int index;      /* in the files given */
+    tl_kind_t kind; /* as probe_kind found it */
+} filekind_t;
+
+static int kind_rank(tl_kind_t k) {
+    switch (k) {
+    case TL_KIND_USERS: return 0;
+    case TL_KIND_ITEMS: return 1;
+    case TL_KIND_PRODUCTS: return 2;
+    case TL_KIND_EVENTS: return 3;
+    case TL_KIND_CREDIT: return 4;
+    case TL_KIND_CONSENTS: return 5;
+    default: return 6;
+    }
+}
+
+static int cmp_filekind(const void *a, const void *b) {
+    const filekind_t *x = a, *y = b;
+    int rx = kind_rank(x->kind), ry = kind_rank(y->kind);
+    if (rx != ry) return rx < ry ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The files in the order they are read (*out: the caller frees it). */
+static int read_order(importer_t *im, const char *const *files, int nfiles, filekind_t **out,
+                      tl_errbuf_t *eb) {
+    filekind_t *f = calloc(nfiles > 0 ? (size_t)nfiles : 1, sizeof *f);
+    if (!f) return TL_ENOMEM;
+    int rc = 0;
+    for (int i = 0; !rc && i < nfiles; i++) {
+        f[i].index = i;
+        rc = probe_kind(im, files[i], &f[i].kind, eb);
+    }
+    if (!rc) qsort(f, (size_t)nfiles, sizeof *f, cmp_filekind);
+    if (rc) free(f);
+    else *out = f;
     return rc;
 }
 
@@ -1062,9 +1198,12 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
             !im->cities || !im->campaigns))
             rc = TL_ENOMEM;
     }
-    for (int i = 0; !rc && i < nfiles; i++) {
+    filekind_t *order = NULL;
+    if (!rc) rc = read_order(im, files, nfiles, &order, eb);
+    for (int k = 0; !rc && k < nfiles; k++) {
+        int i = order[k].index;
         tl_import_stats_t before = run;
-        rc = import_file(im, files[i], eb);
+        rc = import_file(im, files[i], order[k].kind, eb);
         if (!rc && o->on_file) { /* this file's share of the run */
             tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
                                    run.duplicates - before.duplicates, run.quarantined - before.quarantined,
@@ -1072,6 +1211,7 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
             o->on_file(files[i], &f, o->on_file_arg);
         }
     }
+    free(order);
     if (!rc && o->strict && run.quarantined) {
         tl_store_rollback(st);
         tl_errbuf_set(eb, "%llu of %llu rows are bad; under --strict nothing was imported",

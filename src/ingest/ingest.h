@@ -34,6 +34,7 @@ tl_kind_t tl_kind_parse(const char *name);
     XX(FIELD_COUNT, "field_count")                                             \
     XX(UNTERMINATED_QUOTE, "unterminated_quote")                               \
     XX(BAD_JSON, "bad_json")                                                   \
+    XX(DUPLICATE_KEY, "duplicate_key")                                         \
     XX(BAD_TYPE, "bad_type")                                                   \
     XX(UNKNOWN_FIELD, "unknown_field")                                         \
     XX(MISSING_FIELD, "missing_field")                                         \
@@ -96,7 +97,10 @@ typedef struct tl_import_stats {
 typedef void (*tl_reject_fn)(const char *source, uint64_t line, tl_reason_t reason,
                              const char *message, void *arg);
 
-/* Imports files[0..nfiles) into st. Adds the run's counts to *stats.
+/* Imports files[0..nfiles) into st, users, items, products and events
+ * before the credit records and consents that name users (files of one
+ * kind in the order given; pipes last), so that the result does not depend
+ * on the order of files. Adds the run's counts to *stats.
  * Returns 0 when the run completed (even with quarantined rows), TL_EBADINPUT
  * under strict mode when a row was bad (then nothing was written), or
  * another negative error (eb says what and where; committed batches stay). */

@@ -7,7 +7,12 @@
  * a quoted field, and quoted fields may hold delimiters and newlines) that
  * writes unquoted text into a side buffer, leaving the raw record intact for
  * the quarantine. A quote that never closes within the record limit makes
- * only its first line bad, and reading goes on at the next line. */
+ * only its first line bad, and reading goes on at the next line.
+ *
+ * Lines end in LF or CRLF (the CR is dropped), or, in a file whose first
+ * buffer holds CRs and no LF at all, in a lone CR (classic Mac OS text):
+ * the choice is made once per file, so a CR inside a line of an LF file
+ * stays text as before. */
 #include "ingest_int.h"
 
 #include <errno.h>
@@ -95,7 +100,9 @@ static int next_line(tl_reader_t *r, size_t *len, size_t *adv, tl_errbuf_t *eb) 
     for (;;) {
         const char *s = r->buf + r->pos;
         size_t avail = r->end - r->pos;
-        const char *nl = memchr(s, '\n', avail);
+        if (!r->eol && avail) /* the first fill: up to 1 MiB, or the whole file */
+            r->eol = memchr(s, '\n', avail) || !memchr(s, '\r', avail) ? '\n' : '\r';
+        const char *nl = r->eol ? memchr(s, r->eol, avail) : NULL;
         if (nl && (size_t)(nl - s) <= TL_MAX_RECORD) {
             *len = (size_t)(nl - s);
             *adv = *len + 1;
@@ -124,7 +131,7 @@ static int next_line(tl_reader_t *r, size_t *len, size_t *adv, tl_errbuf_t *eb) 
                 ssize_t got = fill(r, eb);
                 if (got < 0) return (int)got;
                 s = r->buf + r->pos;
-                nl = memchr(s, '\n', r->end - r->pos);
+                nl = memchr(s, r->eol, r->end - r->pos);
                 if (nl || r->end == r->pos) break;
                 skip = r->end - r->pos;
             }
@@ -280,7 +287,7 @@ static int split_quoted(tl_reader_t *r, tl_errbuf_t *eb, uint64_t *lines) {
                 i++;
                 continue;
             }
-            if (c == '\n') (*lines)++;
+            if (c == r->eol) (*lines)++;
             if (i > TL_MAX_RECORD) return 0;
             if (tl_buf_append(&r->unq, &c, 1)) return TL_ENOMEM;
             i++;
@@ -288,7 +295,7 @@ static int split_quoted(tl_reader_t *r, tl_errbuf_t *eb, uint64_t *lines) {
         }
         int is_delim = c == d && (r->dlen == 1 || (r->pos + i + 1 < r->end &&
                                                    r->buf[r->pos + i + 1] == d));
-        if (is_delim || c == '\n') {
+        if (is_delim || c == r->eol) {
             size_t fend = i;
             if (c == '\n' && fend > fstart && r->buf[r->pos + fend - 1] == '\r') fend--;
             if ((size_t)nf < MAXF) {
@@ -305,7 +312,7 @@ static int split_quoted(tl_reader_t *r, tl_errbuf_t *eb, uint64_t *lines) {
             } else {
                 too_many = 1;
             }
-            if (c == '\n') {
+            if (c == r->eol) {
                 i++;
                 ended_nl = 1;
                 break;
@@ -344,7 +351,7 @@ static int split_quoted(tl_reader_t *r, tl_errbuf_t *eb, uint64_t *lines) {
     }
     r->raw = r->buf + r->pos;
     r->rawlen = reclen;
-    if (r->rawlen && r->raw[r->rawlen - 1] == '\n') r->rawlen--;
+    if (r->rawlen && r->raw[r->rawlen - 1] == r->eol) r->rawlen--;
     strip_cr(r);
     for (int k = 0; k < nf; k++) {
         r->f[k].p = flds[k].quoted ? r->unq.data + flds[k].off : r->raw + flds[k].off;

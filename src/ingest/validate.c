@@ -197,8 +197,14 @@ static int check_fields(vstate_t *s, int64_t *ival, double *dval) {
             int prc;
             cJSON *j = tl__json_parse(v->p, v->n, NULL, &prc);
             int ok = j && cJSON_IsObject(j);
+            const char *dup = ok && !prc ? tl__json_dup_key(j, &prc) : NULL;
+            char key[65];
+            if (dup) snprintf(key, sizeof key, "%s", dup); /* dup lives in j */
             cJSON_Delete(j);
             if (prc) return prc;
+            if (dup)
+                return fail(s, TL_R_DUPLICATE_KEY, "field %s: the key \"%s\" appears twice in "
+                            "one object", f->name, key);
             if (!ok)
                 return fail(s, TL_R_BAD_VALUE, "field %s must be a JSON object", f->name);
             break;

@@ -2,15 +2,16 @@
  * (src/ingest/reader.c) and every line through the JSON mapping and
  * validation (validate.c) the way `tailor import` does it (import.c:
  * detect_json_kind, jsonl_row): the first object's keys name the kind, each
- * line must be one JSON object with only white space after it and no
- * \u0000 in its strings, its keys are the kind's field names, strings are
- * trimmed, numbers printed back (integers without a fraction), booleans as
- * true/false, null absent, and an object only where the field is JSON.
+ * line must be one JSON object with only white space after it, no \u0000
+ * in its strings and no key twice in one object, its keys are the kind's
+ * field names, strings are trimmed, numbers printed back (integers without
+ * a fraction), booleans as true/false, null absent, and an object only
+ * where the field is JSON.
  * Every line is masked for the quarantine listing as import does.
  *
  * When the first object names no kind, the first byte of the input chooses
  * one. Checked beyond "no crash": line numbers rise, a line holds no
- * newline, every byte is consumed, and
+ * line end (LF, or CR in a CR-only file), every byte is consumed, and
  * an accepted record is what its kind promises. */
 #include "fuzz.h"
 #include "ingest/ingest_int.h"
@@ -113,6 +114,9 @@ static void one_line(const char *line, size_t n, tl_kind_t kind) {
         if (end != line + n) goto out;
     }
     if (!j || !cJSON_IsObject(j) || tl__json_has_nul(line, n)) goto out;
+    int drc;
+    if (tl__json_dup_key(j, &drc)) goto out; /* duplicate_key */
+    FUZZ_CHECK(drc == 0);
     tl_canon_t c;
     tl_canon_init(&c, kind);
     for (cJSON *it = j->child; it; it = it->next) {
@@ -170,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         last_line = r.line;
         if (r.err >= 0) continue; /* too long: quarantined as it is */
         FUZZ_CHECK(r.rawlen > 0 && r.rawlen <= TL_MAX_RECORD);
-        FUZZ_CHECK(!memchr(r.raw, '\n', r.rawlen));
+        FUZZ_CHECK(!memchr(r.raw, r.eol, r.rawlen));
         if (kind == TL_KIND_AUTO) {
             cJSON *j = cJSON_ParseWithLength(r.raw, r.rawlen);
             if (j && cJSON_IsObject(j)) kind = detect_kind(j);

@@ -1,6 +1,7 @@
-/* Unit tests of src/ingest: CSV splitting (quotes, CRLF, embedded newlines,
- * two-byte delimiters, unterminated quotes), JSON Lines, validation reasons,
- * multi-record rows, the counting invariant and idempotent re-import. */
+/* Unit tests of src/ingest: CSV splitting (quotes, CRLF, CR-only line ends,
+ * embedded newlines, two-byte delimiters, unterminated quotes), JSON Lines
+ * (duplicate keys), validation reasons, multi-record rows, the counting
+ * invariant, idempotent re-import and the order files are read in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -302,12 +303,125 @@ static void test_movielens_1m(void **state) {
     tl_store_close(st);
 }
 
+/* Classic Mac OS text: lines end in a lone CR. A CR inside quotes is text,
+ * and files with LF or CRLF ends (mixed) read as before. */
+static void test_cr_line_ends(void **state) {
+    (void)state;
+    const char users[] = "user,gender,birth_year\r"
+                         "u1,f,1980\r"
+                         "\r"                          /* 3 blank */
+                         "u2,m,\"19\r90\"\r"            /* 4-5: a CR inside quotes */
+                         "u3,x,1990\r"                 /* 6 bad gender */
+                         "u4,m,1991";                  /* 7 no final CR */
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(write_file("mac.csv", users, sizeof users - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.read, 4);
+    assert_int_equal(s.accepted, 2);
+    assert_int_equal(s.quarantined, 2);
+    assert_int_equal(rj.line[0], 4);
+    assert_int_equal(rj.reason[0], TL_R_BAD_NUMBER); /* "19<CR>90" */
+    assert_int_equal(rj.line[1], 6);
+    assert_int_equal(rj.reason[1], TL_R_BAD_VALUE);
+    const char jsonl[] = "{\"user\":\"j1\",\"gender\":\"f\"}\r{\"user\":\"j2\"}\r";
+    assert_int_equal(run_import(write_file("mac.jsonl", jsonl, sizeof jsonl - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.read, 2);
+    assert_int_equal(s.accepted, 2);
+    const char mixed[] = "user,gender\r\nm1,f\r\nm2,m\nm3,\"o\"\r\n";
+    assert_int_equal(run_import(write_file("mixed.csv", mixed, sizeof mixed - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.read, 3);
+    assert_int_equal(s.accepted, 3);
+    /* the statistics commands read tables through the same reader */
+    tl_table_t t;
+    tl_table_opts_t to = {0};
+    tl_errbuf_t eb = {{0}};
+    const char table[] = "a,b\r1,2\r3,4\r";
+    assert_int_equal(tl_table_read(write_file("mac_t.csv", table, sizeof table - 1), &to, &t, NULL,
+                                   NULL, &eb), 0);
+    assert_int_equal(t.ncols, 2);
+    assert_int_equal(t.nrows, 2);
+    assert_string_equal(tl_table_cell(&t, 1, 1), "4");
+    tl_table_fini(&t);
+}
+
+/* A key twice in one object: which value is meant cannot be told. */
+static void test_duplicate_keys(void **state) {
+    (void)state;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    tl_buf_printf(&b, "{\"user\":\"d1\",\"gender\":\"f\",\"user\":\"d2\"}\n" /* 1 */
+                      "{\"user\":\"d3\",\"attrs\":{\"a\":{\"x\":1,\"x\":2}}}\n" /* 2 nested */
+                      "{\"user\":\"d4\",\"gender\":\"m\",\"attrs\":{\"tier\":1}}\n");
+    /* 3, 4: attrs with 40 keys (sorted, not compared pairwise), the last
+     * one repeating the first or not */
+    for (int dup = 1; dup >= 0; dup--) {
+        tl_buf_printf(&b, "{\"user\":\"w%d\",\"attrs\":{", dup);
+        for (int k = 0; k < 40; k++) tl_buf_printf(&b, "\"k%d\":%d,", k, k);
+        tl_buf_printf(&b, "\"k%d\":0}}\n", dup ? 0 : 40);
+    }
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(write_file("dup.jsonl", b.data, b.len), &o, &s, &rj), 0);
+    tl_buf_fini(&b);
+    assert_int_equal(s.read, 5);
+    assert_int_equal(s.accepted, 2);
+    assert_int_equal(s.quarantined, 3);
+    const uint64_t lines[] = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(rj.line[i], lines[i]);
+        assert_int_equal(rj.reason[i], TL_R_DUPLICATE_KEY);
+    }
+    /* the JSON of a CSV cell too */
+    const char items[] = "item,title,attrs\n"
+                         "i1,a,\"{\"\"color\"\":\"\"red\"\",\"\"color\"\":\"\"blue\"\"}\"\n"
+                         "i2,b,\"{\"\"color\"\":\"\"red\"\"}\"\n";
+    assert_int_equal(run_import(write_file("dup.csv", items, sizeof items - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 1);
+    assert_int_equal(rj.line[0], 2);
+    assert_int_equal(rj.reason[0], TL_R_DUPLICATE_KEY);
+    assert_string_equal(tl_reason_name(TL_R_DUPLICATE_KEY), "duplicate_key");
+}
+
+/* One command reads users before the consents and credit records that name
+ * them, whatever order the files are given in. */
+static void test_file_order(void **state) {
+    (void)state;
+    const char users[] = "user,gender\nu1,f\nu2,m\n";
+    const char consents[] = "user,purpose,status,at\nu1,profiling,granted,2025-01-01\n"
+                            "u2,marketing_push,granted,2025-01-01\nu9,profiling,granted,2025-01-01\n";
+    const char credit[] = "{\"user\":\"u2\",\"on_time\":3}\n";
+    const char *files[] = {write_file("o_consents.csv", consents, sizeof consents - 1),
+                           write_file("o_credit.jsonl", credit, sizeof credit - 1),
+                           write_file("o_users.csv", users, sizeof users - 1)};
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s = {0};
+    rejects_t rj = {0};
+    assert_int_equal(tl_import_files(st, files, 3, &o, &s, on_reject, &rj, &eb), 0);
+    tl_store_close(st);
+    assert_int_equal(s.read, 6);
+    assert_int_equal(s.accepted, 5);
+    assert_int_equal(s.quarantined, 1); /* u9 alone is unknown */
+    assert_int_equal(rj.reason[0], TL_R_UNKNOWN_USER);
+    assert_int_equal(rj.line[0], 4);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
         T(test_csv_shapes), T(test_reasons),          T(test_jsonl),
         T(test_entities_and_unknown_user),            T(test_map_and_delimiters),
         T(test_extra_types), T(test_long_line),    T(test_movielens_1m),
+        T(test_cr_line_ends), T(test_duplicate_keys), T(test_file_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,9 @@ f.bad(b'{"user":"jb7","gender":"f"', "bad_json", "users.jsonl: object never clos
 f.bad(js(("user", '"jb8"'), ("name", jstr("n" * 129))), "too_long", "users.jsonl: name of 129 bytes")
 f.bad(js(("user", '"jb9"'), ("city", '{"name":"Paris"}')), "bad_type", "users.jsonl: city is an object")
 f.bad(js(("user", '"jb10"'), ("birth_year", '"1800"')), "out_of_range", "users.jsonl: birth_year \"1800\" as a string")
+f.bad(js(("user", '"jb11"'), ("gender", '"f"'), ("user", '"jb12"')), "duplicate_key", "users.jsonl: key user twice")
+f.bad(js(("user", '"jb13"'), ("attrs", '{"tier":1,"seg":{"a":1,"a":2}}')), "duplicate_key",
+      "users.jsonl: a key twice in an object inside attrs")
 
 # ---------------------------------------------------------------------------
 # items.csv: UTF-8 byte-order mark on the header, CRLF line ends
@@ -187,6 +190,7 @@ f.bad(I(item="ib10", title=b"\xff\xfeMug"), "bad_utf8", "items: title with \\xff
 f.good(I(item="i5", title="Chaise", attrs=q('{"colour":"red","size":[1,2]}')))
 f.bad(I(item="ib11", attrs=q("[1]")), "bad_value", "items: attrs a JSON array")
 f.bad(I(item="ib12", attrs=q("{oops}")), "bad_value", "items: attrs not JSON")
+f.bad(I(item="ib16", attrs=q('{"colour":"red","colour":"blue"}')), "duplicate_key", "items: attrs with a key twice")
 f.good(I(item="i6", title=q("Two\r\nlines"), price="3.50"), "quoted title holding CRLF")
 f.bad(b"ib13,Too,few", "field_count", "items: too few fields")
 f.bad(I(item="ib14") + b",,", "field_count", "items: two fields too many")
@@ -562,6 +566,8 @@ f.good(J(("user", '"u4"'), ("type", '"rate"'), ("ts", '"2024-06-01T00:08:00Z"'),
          ("session", '"s9"'), ("qty", "2")), "rating as a string")
 f.good(J(("user", '"u1"'), ("type", '"view"'), ("ts", '"2024-06-01T00:00:00Z"'), ("item", '"i1"')),
        "exact duplicate of the first line")
+f.bad(J(("user", '"u1"'), ("type", '"view"'), ("ts", '"2024-06-01T00:09:00Z"'), ("user", '"u2"')), "duplicate_key",
+      "events.jsonl: key user twice (which user is meant cannot be told)")
 
 ORDER = ["00_users_ok.csv", "users.csv", "users.jsonl", "items.csv", "items.jsonl", "products.csv",
          "products.jsonl", "credit.csv", "credit.jsonl", "consents.csv", "consents.jsonl", "events.csv",
