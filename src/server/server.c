@@ -561,19 +561,45 @@ void tl_server_free(tl_server_t *s) {
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-/* Percent-decodes s[0..n) into out (cap > 0); '+' is a space in a query. */
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The byte of the escape %XY at s[i] (i + 2 < n), or -1 when it is not one. */
+static int pct_byte(const char *s, size_t n, size_t i) {
+    int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
+/* Percent-decodes s[0..n) into out (cap > 0); '+' is a space in a query.
+ * s has passed uri_fault. */
 static void pct_decode(const char *s, size_t n, int plus, char *out, size_t cap) {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        if (s[i] == '%' && i + 2 < n) {
-            char h[3] = {s[i + 1], s[i + 2], 0};
-            out[o++] = (char)strtol(h, NULL, 16);
+        int b = s[i] == '%' ? pct_byte(s, n, i) : -1;
+        if (b >= 0) {
+            out[o++] = (char)b;
             i += 2;
         } else {
             out[o++] = plus && s[i] == '+' ? ' ' : s[i];
         }
     }
     out[o] = 0;
+}
+
+/* Where s does not percent-decode cleanly, or NULL: every '%' must start
+ * two hex digits, and no byte, as sent or decoded, may be a control
+ * character. A NUL would end a decoded id early and name someone else
+ * (u1%00x is not u1), so such a request is refused whole, for every route. */
+static const char *uri_fault(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%' && (c = pct_byte(s, n, i)) < 0) return "a '%' not followed by two hex digits";
+        if (s[i] == '%') i += 2;
+        if (c < 0x20 || c == 0x7f) return "a control character (such as %00)";
+    }
+    return NULL;
 }
 
 /* The value of a query parameter, percent-decoded, or NULL. */
@@ -1761,6 +1787,12 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
         }
     snprintf(rs->route, sizeof rs->route, "%s", r >= 0 ? ROUTES[r].pattern : "other");
     rs->content_type = "application/json";
+    const char *fault = uri_fault(rq->path), *qfault = uri_fault(rq->query);
+    if (fault || qfault) {
+        fail(rs, 400, "bad_uri", "the %s holds %s: send ids and values percent-encoded, without control characters",
+             fault ? "path" : "query", fault ? fault : qfault);
+        return;
+    }
     if (r < 0) {
         if (path_known) fail(rs, 405, "method_not_allowed", "%s is not allowed on %s", rq->method, rq->path);
         else fail(rs, 404, "not_found", "no route %s", rq->path);
