@@ -69,7 +69,8 @@ typedef struct {
     tl_dict_t *users, *items, *queries, *cities, *campaigns;
     idcache_t *user_cache, *item_cache; /* see intern_cached */
     tl_reader_t rd;
-    const char *source; /* canonical path of the file being read */
+    const char *source; /* canonical path of the file being read, or the buffer's name */
+    const tl_import_buf_t *mem; /* the buffer being read, or NULL: a file */
     uint64_t batch_rows, in_batch;
     tl_progress_t progress;
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
@@ -868,11 +869,18 @@ static void setup_json_keys(importer_t *im) {
     }
 }
 
-static tl_kind_t detect_json_kind(const char *path, tl_errbuf_t *eb) {
+/* Opens a reader on what path names: the file, or the buffer being read. */
+static int open_source(const importer_t *im, tl_reader_t *r, const char *path, const char *delim,
+                       tl_errbuf_t *eb) {
+    return im->mem ? tl__reader_open_mem(r, path, im->mem->data, im->mem->len, delim, eb)
+                   : tl__reader_open(r, path, delim, eb);
+}
+
+static tl_kind_t detect_json_kind(const importer_t *im, const char *path, tl_errbuf_t *eb) {
     /* The first object's keys tell the kind, like a CSV header. */
     tl_reader_t r;
     tl_kind_t k = TL_KIND_AUTO;
-    if (tl__reader_open(&r, path, NULL, eb) == 0 && tl__reader_line(&r, eb) == 1) {
+    if (open_source(im, &r, path, NULL, eb) == 0 && tl__reader_line(&r, eb) == 1) {
         cJSON *j = cJSON_ParseWithLength(r.raw, r.rawlen);
         if (j && cJSON_IsObject(j)) {
             tl_slice_t names[TL_MAX_FIELDS];
@@ -897,7 +905,7 @@ static int has_suffix(const char *s, const char *suf) {
 static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
     const tl_import_opts_t *o = im->o;
     char real[PATH_MAX];
-    im->source = realpath(path, real) ? real : path;
+    im->source = im->mem ? path : realpath(path, real) ? real : path;
     memset(&im->pf, 0, sizeof im->pf);
     im->kind = o->kind;
     im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
@@ -922,16 +930,16 @@ static int import_file(importer_t *im, const char *path, tl_errbuf_t *eb) {
                       ? TL_FMT_JSONL
                       : TL_FMT_CSV;
     }
-    if ((rc = tl__reader_open(&im->rd, path, delim, eb))) {
+    if ((rc = open_source(im, &im->rd, path, delim, eb))) {
         tl__reader_close(&im->rd);
         return rc;
     }
     if (o->preset) im->rd.quotes = im->pf.quotes;
     struct stat sb;
-    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    uint64_t size = im->mem ? im->mem->len : stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     tl_progress_start(&im->progress, "importing", size);
     if (im->fmt == TL_FMT_JSONL && !o->preset) {
-        if (im->kind == TL_KIND_AUTO) im->kind = detect_json_kind(path, eb);
+        if (im->kind == TL_KIND_AUTO) im->kind = detect_json_kind(im, path, eb);
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -1006,9 +1014,11 @@ static void importer_free(importer_t *im) {
     free(im);
 }
 
-int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
-                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                    void *arg, tl_errbuf_t *eb) {
+/* One run over files[0..nfiles), read from the files, or from bufs[i]
+ * (named files[i]) when bufs is given. */
+static int import_run(tl_store_t *st, const char *const *files, const tl_import_buf_t *bufs,
+                      int nfiles, const tl_import_opts_t *o, tl_import_stats_t *stats,
+                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
     if (!im) {
         tl_errbuf_set(eb, "import: out of memory");
@@ -1064,6 +1074,7 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     }
     for (int i = 0; !rc && i < nfiles; i++) {
         tl_import_stats_t before = run;
+        im->mem = bufs ? &bufs[i] : NULL;
         rc = import_file(im, files[i], eb);
         if (!rc && o->on_file) { /* this file's share of the run */
             tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
@@ -1092,5 +1103,25 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     stats->bytes += run.bytes;
     importer_free(im);
     if (rc && !eb->msg[0]) tl_errbuf_set(eb, "import: %s", tl_strerror(rc));
+    return rc;
+}
+
+int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
+                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                    void *arg, tl_errbuf_t *eb) {
+    return import_run(st, files, NULL, nfiles, o, stats, on_reject, arg, eb);
+}
+
+int tl_import_buffers(tl_store_t *st, const tl_import_buf_t *bufs, int nbufs,
+                      const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                      void *arg, tl_errbuf_t *eb) {
+    const char **names = malloc(((size_t)nbufs + 1) * sizeof *names);
+    if (!names) {
+        tl_errbuf_set(eb, "import: out of memory");
+        return TL_ENOMEM;
+    }
+    for (int i = 0; i < nbufs; i++) names[i] = bufs[i].name;
+    int rc = import_run(st, names, bufs, nbufs, o, stats, on_reject, arg, eb);
+    free(names);
     return rc;
 }

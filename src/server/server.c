@@ -104,7 +104,8 @@ typedef struct {
 /* An events request waiting for the group commit that takes it. */
 typedef struct evjob {
     struct evjob *next;
-    char path[4300];
+    tl_import_buf_t in;   /* the body as JSON Lines, named for this request */
+    char name[80];
     tl_import_stats_t st;
     cJSON *rejected;
     int rc, done;
@@ -473,9 +474,11 @@ int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-/* Bodies staged by a server killed before it removed them: never part of
- * the store (an answered batch is in the log; an unanswered one is sent
- * again), and raw personal data. The store's lock says no one uses them. */
+/* Request bodies that older versions staged as files, left by a server
+ * killed before it removed them: never part of the store (an answered
+ * batch is in the log; an unanswered one is sent again), and raw personal
+ * data. Bodies are now imported from memory; the store's lock says no one
+ * uses these. */
 static void remove_staged(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -644,7 +647,7 @@ static void on_event_reject(const char *source, uint64_t line, tl_reason_t reaso
     evrej_t *r = arg;
     cJSON *to = r->rejected;
     for (evjob_t *j = r->jobs; j; j = j->next)
-        if (strcmp(j->path, source) == 0) to = j->rejected;
+        if (strcmp(j->name, source) == 0) to = j->rejected;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", (double)line - 1); /* line n is record n - 1 */
     cJSON_AddStringToObject(o, "reason", tl_reason_name(reason));
@@ -654,17 +657,19 @@ static void on_event_reject(const char *source, uint64_t line, tl_reason_t reaso
 
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb);
 
-static void on_event_file(const char *path, const tl_import_stats_t *f, void *arg) {
+static void on_event_file(const char *name, const tl_import_stats_t *f, void *arg) {
     for (evjob_t *j = arg; j; j = j->next)
-        if (strcmp(j->path, path) == 0) j->st = *f;
+        if (strcmp(j->name, name) == 0) j->st = *f;
 }
 
 /* Imports every waiting batch in one run and one commit, then applies
- * them to the profiles: concurrent requests share the two fsyncs. */
+ * them to the profiles: concurrent requests share the two fsyncs. The
+ * bodies are read from memory: nothing of a request is written to disk
+ * but what the store keeps. */
 static void commit_group(tl_server_t *s, evjob_t *jobs) {
-    const char *files[64];
+    tl_import_buf_t bufs[64];
     int n = 0;
-    for (evjob_t *j = jobs; j; j = j->next) files[n++] = j->path; /* at most 64 (post_events) */
+    for (evjob_t *j = jobs; j; j = j->next) bufs[n++] = j->in; /* at most 64 (post_events) */
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     o.kind = TL_KIND_EVENTS;
@@ -674,7 +679,7 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     evrej_t rej = {NULL, jobs};
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_import_files(s->st, files, n, &o, &st, on_event_reject, &rej, &eb);
+    int rc = tl_import_buffers(s->st, bufs, n, &o, &st, on_event_reject, &rej, &eb);
     if (!rc) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, &eb);
@@ -739,57 +744,57 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     return rc;
 }
 
-/* The body as JSON Lines in a file of the data directory, for the importer. */
-static int body_to_file(tl_server_t *s, const tl_http_request_t *rq, char *path, size_t cap,
-                        tl_http_response_t *rs) {
-    snprintf(path, cap, "%s/api-events-%d-%llu.jsonl", s->dir, (int)getpid(),
-             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fail(rs, 500, "io", "cannot stage the request");
-        return -1;
-    }
+/* The name a request body goes by as the source of what it quarantines. */
+static void request_name(tl_server_t *s, const char *route, char *out, size_t cap) {
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    snprintf(out, cap, "POST %s at %s #%llu", route, at, (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
+}
+
+/* The body as JSON Lines for the importer, in job->in: the body itself, or
+ * an array's elements one a line in jsonl (which the caller finis). */
+static int body_jsonl(const tl_http_request_t *rq, evjob_t *job, tl_buf_t *jsonl, tl_http_response_t *rs) {
+    job->in = (tl_import_buf_t){job->name, rq->body, rq->body_len};
     size_t i = 0;
     while (i < rq->body_len && (rq->body[i] == ' ' || rq->body[i] == '\n' || rq->body[i] == '\r' || rq->body[i] == '\t')) i++;
-    int ok = 1;
-    if (i < rq->body_len && rq->body[i] == '[') {
-        const char *end = NULL;
-        cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0);
-        if (!cJSON_IsArray(arr)) {
-            fclose(f);
-            unlink(path);
-            long at = end ? (long)(end - rq->body) : 0;
-            fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)", at);
-            cJSON_Delete(arr);
-            return -1;
-        }
-        cJSON *e;
-        cJSON_ArrayForEach(e, arr) {
-            char *t = cJSON_PrintUnformatted(e);
-            ok &= t && fputs(t, f) >= 0 && fputc('\n', f) != EOF;
-            cJSON_free(t);
-        }
+    if (i == rq->body_len || rq->body[i] != '[') return 0;
+    const char *end = NULL;
+    cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *e;
+    if (!cJSON_IsArray(arr)) {
+        long at = end ? (long)(end - rq->body) : 0;
+        fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)", at);
         cJSON_Delete(arr);
-    } else {
-        ok = fwrite(rq->body, 1, rq->body_len, f) == rq->body_len;
-    }
-    if (fclose(f) || !ok) {
-        unlink(path);
-        fail(rs, 500, "io", "cannot stage the request");
         return -1;
     }
+    int ok = 1;
+    cJSON_ArrayForEach(e, arr) {
+        char *t = cJSON_PrintUnformatted(e);
+        ok &= t && !tl_buf_append(jsonl, t, strlen(t)) && !tl_buf_append(jsonl, "\n", 1);
+        cJSON_free(t);
+    }
+    cJSON_Delete(arr);
+    if (!ok) {
+        fail(rs, 500, "internal", "out of memory");
+        return -1;
+    }
+    job->in.data = jsonl->data ? jsonl->data : "", job->in.len = jsonl->len;
     return 0;
 }
 
 static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
-    char path[4300];
     if (!rq->body_len) {
         fail(rs, 400, "empty", "the body is empty: send a JSON array of events or JSON Lines");
         return;
     }
-    if (body_to_file(s, rq, path, sizeof path, rs)) return;
-    evjob_t job = {.rejected = cJSON_CreateArray()};
-    snprintf(job.path, sizeof job.path, "%s", path);
+    evjob_t job = {0};
+    request_name(s, "/v1/events", job.name, sizeof job.name);
+    tl_buf_t jsonl;
+    tl_buf_init(&jsonl);
+    if (body_jsonl(rq, &job, &jsonl, rs)) {
+        tl_buf_fini(&jsonl);
+        return;
+    }
+    job.rejected = cJSON_CreateArray();
     /* wait in line; the first to find no leader imports everyone waiting */
     pthread_mutex_lock(&s->ev_mu);
     job.next = s->ev_queue, s->ev_queue = &job;
@@ -812,7 +817,7 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
         }
     }
     pthread_mutex_unlock(&s->ev_mu);
-    unlink(path);
+    tl_buf_fini(&jsonl);
     if (job.rc) {
         cJSON_Delete(job.rejected);
         fail(rs, 500, "store", "%s", job.err);
@@ -1427,25 +1432,16 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
         idx++;
     }
     cJSON_Delete(arr);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/api-feedback-%d-%llu.csv", s->dir, (int)getpid(),
-             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
-    FILE *f = fopen(path, "w");
-    int ok = f && fwrite(csv.data, 1, csv.len, f) == csv.len;
-    if (f && fclose(f)) ok = 0;
-    tl_buf_fini(&csv);
-    if (!ok) {
-        unlink(path);
-        fail(rs, 500, "io", "cannot stage the request");
-        return;
-    }
+    char name[80];
+    request_name(s, "/v1/feedback", name, sizeof name);
+    tl_import_buf_t in = {name, csv.data ? csv.data : "", csv.len};
     evrej_t rej = {cJSON_CreateArray(), NULL};
     tl_feedback_stats_t st;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_feedback_import(s->st, path, &st, on_event_reject, &rej, &eb);
+    int rc = tl_feedback_import_buf(s->st, &in, &st, on_event_reject, &rej, &eb);
     pthread_rwlock_unlock(&s->st_rw);
-    unlink(path);
+    tl_buf_fini(&csv);
     if (rc) {
         cJSON_Delete(rej.rejected);
         fail(rs, 500, "store", "%s", eb.msg);
