@@ -87,9 +87,9 @@ typedef struct {
 /* ---- metrics ------------------------------------------------------------------------ */
 
 #define NROUTES 40
-#define NSTATUS 12
+#define NSTATUS 13
 #define NBUCKETS 12
-static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503};
+static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507};
 static const double BUCKETS[NBUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                              0.1, 0.25, 0.5, 1};
 
@@ -215,7 +215,8 @@ static void metrics(tl_server_t *s, tl_http_response_t *rs) {
                      "# TYPE tailor_reloads_total counter\ntailor_reloads_total %llu\n"
                      "# HELP tailor_recommendations_ready_users Users whose recommendations are computed, of those the model knows.\n"
                      "# TYPE tailor_recommendations_ready_users gauge\ntailor_recommendations_ready_users %u\n"
-                     "tailor_recommendations_model_users %u\n",
+                     "# HELP tailor_recommendations_model_users Users the recommender in use knows.\n"
+                     "# TYPE tailor_recommendations_model_users gauge\ntailor_recommendations_model_users %u\n",
                   s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads), cached, users);
 }
 
@@ -244,6 +245,13 @@ static void fail(tl_http_response_t *rs, int status, const char *code, const cha
     cJSON_AddStringToObject(j, "code", code);
     cJSON_AddStringToObject(j, "message", msg);
     send_json(rs, status, j);
+}
+
+/* A write that failed: 507 when the disk is full (the same request may be
+ * sent again once there is room), 500 otherwise. */
+static void fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg) {
+    if (rc == TL_ENOSPC) fail(rs, 507, "no_space", "no space left on device: %s", msg);
+    else fail(rs, 500, code, "%s", msg);
 }
 
 /* ---- API keys ------------------------------------------------------------------------ */
@@ -820,7 +828,7 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
     tl_buf_fini(&jsonl);
     if (job.rc) {
         cJSON_Delete(job.rejected);
-        fail(rs, 500, "store", "%s", job.err);
+        fail_write(rs, job.rc, "store", job.err);
         return;
     }
     tl_import_stats_t st = job.st;
@@ -930,7 +938,7 @@ static void delete_user(tl_server_t *s, const char *id, const char *who, tl_http
         return;
     }
     if (rc) {
-        fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        fail_write(rs, rc, "internal", eb.msg[0] ? eb.msg : tl_strerror(rc));
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -1326,7 +1334,7 @@ static void post_segment(tl_server_t *s, const tl_http_request_t *rq, tl_http_re
     pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         cJSON_Delete(j);
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -1444,7 +1452,7 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
     tl_buf_fini(&csv);
     if (rc) {
         cJSON_Delete(rej.rejected);
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     /* the CSV's first record is on line 2 */
@@ -1538,7 +1546,7 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
     pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(j);
     if (rc) {
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     char ts[32];
@@ -1776,10 +1784,12 @@ static int match(const char *pattern, const char *path, char args[2][256]) {
 void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
     char args[2][256];
     int r = -1, path_known = 0;
+    /* HEAD is answered as GET; the HTTP front sends the headers alone */
+    const char *method = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
     for (int k = 0; k < NR && r < 0; k++)
         if (match(ROUTES[k].pattern, rq->path, args)) {
             path_known = 1;
-            if (strcmp(ROUTES[k].method, rq->method) == 0) r = k;
+            if (strcmp(ROUTES[k].method, method) == 0) r = k;
         }
     snprintf(rs->route, sizeof rs->route, "%s", r >= 0 ? ROUTES[r].pattern : "other");
     rs->content_type = "application/json";

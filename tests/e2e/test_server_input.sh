@@ -5,7 +5,7 @@
 # else's id), malformed escapes, rejected events that keep their index and
 # reason, request bodies that never reach the disk, HEAD on GET routes, a
 # bad expression quoted in short, and /metrics as Prometheus's own checker
-# reads it.
+# (promtool, when installed) reads it.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 W=$TMP/world
@@ -89,6 +89,51 @@ for k in $(seq 8); do
 done
 check "feedback" "$(req POST /v1/feedback "$SVC" '[{"user":"u000006","kind":"complaint","at":"2025-11-30T10:00:00Z"},{"user":"u000006","kind":"shrug","at":"2025-11-30T10:00:00Z"}]')" 200
 check "... its bad record with index and reason" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["accepted"], [(r["index"], r["reason"]) for r in d["rejected"]])' "$TMP/body")" "1 [(1, 'bad_value')]"
+
+# ---- HTTP details
+req GET /v1/users/u000002/profile "$ANA" >/dev/null
+# on a raw socket: everything the server sends back to a HEAD
+check "HEAD on a GET route: as GET, without a body" "$(python3 - "$port" "$ANA" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HEAD /v1/users/u000002/profile HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n" % sys.argv[2].encode())
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+head, _, body = got.partition(b"\r\n\r\n")
+lines = head.decode().split("\r\n")
+length = [l.split(":")[1].strip() for l in lines if l.lower().startswith("content-length:")]
+print(lines[0].split()[1], length[0] if length else "none", len(body))
+PY
+)" "200 $(wc -c <"$TMP/body" | tr -d ' ') 0"
+check "HEAD on a POST route: 405" "$(curl -s -o /dev/null -w '%{http_code}' -I -H "Authorization: Bearer $SVC" "$U/v1/events")" 405
+long=$(python3 -c 'print("orders >= 1 and " * 640 + "orders >=")')
+check "a bad expression of 10 KB: 400" "$(req POST /v1/segments "$ANA" "{\"name\":\"long\",\"expression\":\"$long\"}")" 400
+check_cmd "... quoted in short, the caret under the error" python3 - "$TMP/body" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["message"]
+assert d["code"] == "bad_expression" and len(m) < 300, (len(m), m[:400])
+text, caret = m.split("\n")[:2]
+assert text.startswith("...") and "orders >=" in text and caret.rstrip().endswith("^") or "^ " in caret, m
+PY
+req GET /metrics "" >/dev/null
+if command -v promtool >/dev/null; then
+    check_cmd "/metrics passes promtool check metrics" sh -c 'promtool check metrics <"$1"' _ "$TMP/body"
+else
+    echo "note: no promtool (Debian package prometheus): /metrics not checked by it"
+fi
+check_cmd "... every metric has its HELP and TYPE" python3 - "$TMP/body" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+names = {re.match(r"[a-z_]+", l).group(0) for l in t.splitlines() if l and not l.startswith("#")}
+base = {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+for n in base:
+    assert "# HELP %s " % n in t and "# TYPE %s " % n in t, n
+PY
 
 kill -TERM "$spid"
 wait "$pid"
