@@ -759,30 +759,49 @@ static void request_name(tl_server_t *s, const char *route, char *out, size_t ca
     snprintf(out, cap, "POST %s at %s #%llu", route, at, (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
 }
 
+static const char *skip_space(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
 /* The body as JSON Lines for the importer, in job->in: the body itself, or
- * an array's elements one a line in jsonl (which the caller finis). */
+ * an array's elements one a line in jsonl (which the caller finis). Each
+ * element goes as sent (cJSON reads one at a time and tells where it
+ * ends), its line breaks made blanks: the importer checks exactly what was
+ * sent, a \u0000 in a string among it, which a copy printed by cJSON would
+ * have cut short to another user's id. */
 static int body_jsonl(const tl_http_request_t *rq, evjob_t *job, tl_buf_t *jsonl, tl_http_response_t *rs) {
     job->in = (tl_import_buf_t){job->name, rq->body, rq->body_len};
-    size_t i = 0;
-    while (i < rq->body_len && (rq->body[i] == ' ' || rq->body[i] == '\n' || rq->body[i] == '\r' || rq->body[i] == '\t')) i++;
-    if (i == rq->body_len || rq->body[i] != '[') return 0;
-    const char *end = NULL;
-    cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0), *e;
-    if (!cJSON_IsArray(arr)) {
-        long at = end ? (long)(end - rq->body) : 0;
-        fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)", at);
-        cJSON_Delete(arr);
-        return -1;
-    }
+    const char *end = rq->body + rq->body_len, *p = skip_space(rq->body, end);
+    if (p == end || *p != '[') return 0;
+    p = skip_space(p + 1, end);
     int ok = 1;
-    cJSON_ArrayForEach(e, arr) {
-        char *t = cJSON_PrintUnformatted(e);
-        ok &= t && !tl_buf_append(jsonl, t, strlen(t)) && !tl_buf_append(jsonl, "\n", 1);
-        cJSON_free(t);
+    for (size_t k = 0; ok && p < end && *p != ']'; k++) {
+        if (k && *p != ',') break;
+        if (k) p = skip_space(p + 1, end);
+        const char *e = NULL;
+        cJSON *v = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &e, 0);
+        cJSON_Delete(v);
+        if (!v) {
+            p = e ? e : p;
+            break;
+        }
+        for (const char *c = p; ok && c < e;) {
+            const char *q = c;
+            while (q < e && *q != '\n' && *q != '\r') q++;
+            ok = !tl_buf_append(jsonl, c, (size_t)(q - c)) && (q == e || !tl_buf_append(jsonl, " ", 1));
+            c = q + (q < e);
+        }
+        ok = ok && !tl_buf_append(jsonl, "\n", 1);
+        p = skip_space(e, end);
     }
-    cJSON_Delete(arr);
     if (!ok) {
         fail(rs, 500, "internal", "out of memory");
+        return -1;
+    }
+    if (p == end || *p != ']' || skip_space(p + 1, end) != end) {
+        fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)",
+             (long)(p == end || *p != ']' ? p - rq->body : skip_space(p + 1, end) - rq->body));
         return -1;
     }
     job->in.data = jsonl->data ? jsonl->data : "", job->in.len = jsonl->len;

@@ -125,9 +125,21 @@ static void test_control_characters(void **state) {
                           out, sizeof out), 400);
     assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%00b", adm, NULL, out, sizeof out), 400);
     assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%1fb", adm, NULL, out, sizeof out), 400);
+    /* nor in a body: an escaped NUL in an array's element is seen by the importer */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
+                          "[{\"user\":\"u1\\u0000x\",\"type\":\"purchase\",\"amount\":5,\"item\":\"i\",\"ts\":\"2025-11-30T10:00:00Z\"},\n"
+                          " {\"user\":\"u1\",\n \"type\":\"view\",\"ts\":\"2025-11-30T11:00:00Z\"} ]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":1"));
+    assert_non_null(strstr(out, "\"index\":0,\"reason\":\"bad_utf8\""));
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm, "[{\"user\":\"u1\"} x", out, sizeof out), 400);
+    assert_non_null(strstr(out, "near byte 15"));
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm, " [ ] ", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"read\":0"));
     /* nobody was touched; escapes that decode cleanly still work */
     assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, adm, NULL, out, sizeof out), 200);
     assert_null(strstr(out, "withdrawn"));
+    assert_non_null(strstr(out, "\"orders\":0,"));
     assert_int_equal(call(s, "GET", "/v1/users/%75%31/profile", NULL, adm, NULL, out, sizeof out), 200);
     assert_int_equal(call(s, "DELETE", "/v1/users/u%32", NULL, adm, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"status\":\"erased\""));
