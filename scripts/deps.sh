@@ -6,9 +6,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
       libmicrohttpd-dev curl
-      time strace valgrind
+      time strace valgrind prometheus
       clang libclang-rt-dev)
 # strace: the crash tests' kills at an fsync; valgrind: memcheck runs;
+# prometheus: its promtool checks the server's /metrics;
 # clang and its sanitizer runtimes: the ASan + UBSan build of `make test`
 # and libFuzzer (scripts/fuzz.sh)
 if [ "${1:-}" = "--bench" ]; then

@@ -169,6 +169,9 @@ typedef struct {
 } tl_feedback_stats_t;
 int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
                        tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
+/* The same from CSV text in memory (a request body), named in->name. */
+int tl_feedback_import_buf(tl_store_t *st, const tl_import_buf_t *in, tl_feedback_stats_t *s,
+                           tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 
 /* ---- runs ------------------------------------------------------------------- */
 

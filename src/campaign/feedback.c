@@ -50,14 +50,17 @@ static void on_table_reject(const char *source, uint64_t line, tl_reason_t why, 
 
 static const char *const KINDS[] = {"complaint", "unsubscribe", "bounce", "survey", "review"};
 
-int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
-                       tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+/* Imports the file at path, or the buffer in (named in->name) when given. */
+static int feedback_import(tl_store_t *st, const char *path, const tl_import_buf_t *in,
+                           tl_feedback_stats_t *s, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     memset(s, 0, sizeof *s);
+    if (in) path = in->name;
     fbctx_t x = {st, path, s, on_reject, arg, eb, 0};
     tl_table_t t;
     tl_table_opts_t to = {0};
     int rc = tl_store_begin(st, eb);
-    if (!rc) rc = tl_table_read(path, &to, &t, on_table_reject, &x, eb);
+    if (!rc) rc = in ? tl_table_read_buf(in, &to, &t, on_table_reject, &x, eb)
+                     : tl_table_read(path, &to, &t, on_table_reject, &x, eb);
     if (rc) {
         tl_store_rollback(st);
         return rc;
@@ -153,4 +156,14 @@ int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     return rc;
+}
+
+int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
+                       tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+    return feedback_import(st, path, NULL, s, on_reject, arg, eb);
+}
+
+int tl_feedback_import_buf(tl_store_t *st, const tl_import_buf_t *in, tl_feedback_stats_t *s,
+                           tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+    return feedback_import(st, NULL, in, s, on_reject, arg, eb);
 }

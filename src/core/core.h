@@ -55,6 +55,9 @@ const char *tl_strerror(int err);
 const char *tl_err_name(int err);
 /* Map an errno value (ENOSPC, EIO, ...) to a TL_E* code. */
 int tl_err_from_errno(int e);
+/* The code of a failed write or sync with errno e: TL_ENOSPC when the disk
+ * (or the quota) is full, so that the cause reaches the user, else TL_EIO. */
+int tl_err_write(int e);
 
 /* A message buffer that functions fill in to say what went wrong and where.
  * Functions that take one write a full sentence into it on failure. */

@@ -49,3 +49,5 @@ void tl_errbuf_set(tl_errbuf_t *eb, const char *fmt, ...) {
     vsnprintf(eb->msg, sizeof eb->msg, fmt, ap);
     va_end(ap);
 }
+
+int tl_err_write(int e) { return e == ENOSPC || e == EDQUOT ? TL_ENOSPC : TL_EIO; }

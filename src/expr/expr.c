@@ -814,7 +814,24 @@ int tl_expr_eval_num(tl_expr_t *e, double *out) {
     return 0;
 }
 
+/* An expression may be long (a request body of kilobytes): the message
+ * quotes EXCERPT characters either side of the error, on one line (white
+ * space shown as blanks), with the caret under the error. */
+#define EXCERPT 40
+
 void tl_expr_format_error(const char *src, const tl_expr_err_t *err, char *out, size_t cap) {
-    int pos = err->pos < 0 ? 0 : err->pos;
-    snprintf(out, cap, "%s\n%*s^ %s", src, pos, "", err->msg);
+    size_t n = strlen(src), pos = err->pos < 0 ? 0 : (size_t)err->pos > n ? n : (size_t)err->pos;
+    size_t from = pos > EXCERPT ? pos - EXCERPT : 0, to = n - pos > EXCERPT ? pos + EXCERPT : n;
+    while (from > 0 && ((unsigned char)src[from] & 0xC0) == 0x80) from--; /* whole UTF-8 characters */
+    while (to < n && ((unsigned char)src[to] & 0xC0) == 0x80) to++;
+    char line[4 * EXCERPT + 16];
+    size_t k = 0;
+    int col = from ? 3 : 0; /* the caret's column, in characters */
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = (unsigned char)src[i];
+        line[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        if (i < pos && (c & 0xC0) != 0x80) col++;
+    }
+    line[k] = 0;
+    snprintf(out, cap, "%s%s%s\n%*s^ %s", from ? "..." : "", line, to < n ? "..." : "", col, "", err->msg);
 }

@@ -76,7 +76,8 @@ int tl_expr_eval_bool(tl_expr_t *e, uint8_t *out);
 /* Evaluates a numeric expression (NaN = null). */
 int tl_expr_eval_num(tl_expr_t *e, double *out);
 
-/* Writes "src\n   ^ message" for people into out. */
+/* Writes "src\n   ^ message" for people into out: of a long src, only the
+ * 40 characters either side of the error, marked "..." where cut. */
 void tl_expr_format_error(const char *src, const tl_expr_err_t *err, char *out, size_t cap);
 
 #endif

@@ -69,7 +69,8 @@ typedef struct {
     tl_dict_t *users, *items, *queries, *cities, *campaigns;
     idcache_t *user_cache, *item_cache; /* see intern_cached */
     tl_reader_t rd;
-    const char *source; /* canonical path of the file being read */
+    const char *source; /* canonical path of the file being read, or the buffer's name */
+    const tl_import_buf_t *mem; /* the buffer being read, or NULL: a file */
     uint64_t batch_rows, in_batch;
     tl_progress_t progress;
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
@@ -914,12 +915,19 @@ static void setup_json_keys(importer_t *im) {
     }
 }
 
+/* Opens a reader on what path names: the file, or the buffer being read. */
+static int open_source(const importer_t *im, tl_reader_t *r, const char *path, const char *delim,
+                       tl_errbuf_t *eb) {
+    return im->mem ? tl__reader_open_mem(r, path, im->mem->data, im->mem->len, delim, eb)
+                   : tl__reader_open(r, path, delim, eb);
+}
+
 /* The kind the first object's keys name, like a CSV header: *kind is
  * TL_KIND_AUTO when they name none. Returns 0 or a negative error. */
-static int detect_json_kind(const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
+static int detect_json_kind(const importer_t *im, const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
     tl_reader_t r;
     *kind = TL_KIND_AUTO;
-    int rc = tl__reader_open(&r, path, NULL, eb);
+    int rc = open_source(im, &r, path, NULL, eb);
     if (!rc && (rc = tl__reader_line(&r, eb)) == 1) {
         cJSON *j = tl__json_parse(r.raw, r.rawlen, NULL, &rc);
         if (j && cJSON_IsObject(j)) {
@@ -966,18 +974,20 @@ static int probe_kind(importer_t *im, const char *path, tl_kind_t *kind, tl_errb
     }
     if (*kind != TL_KIND_AUTO) return 0;
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        int rc = tl_err_from_errno(errno);
-        tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
-        return rc;
+    if (!im->mem) { /* a buffer can be looked at without consuming it */
+        if (stat(path, &sb) != 0) {
+            int rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
+            return rc;
+        }
+        if (!S_ISREG(sb.st_mode)) return 0;
     }
-    if (!S_ISREG(sb.st_mode)) return 0;
-    if (file_format(o, path) == TL_FMT_JSONL) return detect_json_kind(path, kind, eb);
+    if (file_format(o, path) == TL_FMT_JSONL) return detect_json_kind(im, path, kind, eb);
     if (o->no_header) return 0;
     tl_reader_t rd;
     tl_slice_t names[TL_MAX_FIELDS];
     int n = 0;
-    int rc = tl__reader_open(&rd, path, o->delimiter, eb);
+    int rc = open_source(im, &rd, path, o->delimiter, eb);
     if (!rc) rc = read_header(&rd, path, names, &n, kind, eb);
     tl__reader_close(&rd);
     return rc < 0 ? rc : 0;
@@ -988,7 +998,7 @@ static int probe_kind(importer_t *im, const char *path, tl_kind_t *kind, tl_errb
 static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errbuf_t *eb) {
     const tl_import_opts_t *o = im->o;
     char real[PATH_MAX];
-    im->source = realpath(path, real) ? real : path;
+    im->source = im->mem ? path : realpath(path, real) ? real : path;
     memset(&im->pf, 0, sizeof im->pf);
     im->kind = kind;
     im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
@@ -1010,16 +1020,16 @@ static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errb
     } else {
         im->fmt = file_format(o, path);
     }
-    if ((rc = tl__reader_open(&im->rd, path, delim, eb))) {
+    if ((rc = open_source(im, &im->rd, path, delim, eb))) {
         tl__reader_close(&im->rd);
         return rc;
     }
     if (o->preset) im->rd.quotes = im->pf.quotes;
     struct stat sb;
-    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    uint64_t size = im->mem ? im->mem->len : stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     tl_progress_start(&im->progress, "importing", size);
     if (im->fmt == TL_FMT_JSONL && !o->preset) {
-        if (im->kind == TL_KIND_AUTO && (rc = detect_json_kind(path, &im->kind, eb))) goto done;
+        if (im->kind == TL_KIND_AUTO && (rc = detect_json_kind(im, path, &im->kind, eb))) goto done;
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -1084,15 +1094,17 @@ static int cmp_filekind(const void *a, const void *b) {
 }
 
 /* The files in the order they are read (*out: the caller frees it). */
-static int read_order(importer_t *im, const char *const *files, int nfiles, filekind_t **out,
-                      tl_errbuf_t *eb) {
+static int read_order(importer_t *im, const char *const *files, const tl_import_buf_t *bufs,
+                      int nfiles, filekind_t **out, tl_errbuf_t *eb) {
     filekind_t *f = calloc(nfiles > 0 ? (size_t)nfiles : 1, sizeof *f);
     if (!f) return TL_ENOMEM;
     int rc = 0;
     for (int i = 0; !rc && i < nfiles; i++) {
         f[i].index = i;
+        im->mem = bufs ? &bufs[i] : NULL;
         rc = probe_kind(im, files[i], &f[i].kind, eb);
     }
+    im->mem = NULL;
     if (!rc) qsort(f, (size_t)nfiles, sizeof *f, cmp_filekind);
     if (rc) free(f);
     else *out = f;
@@ -1142,9 +1154,11 @@ static void importer_free(importer_t *im) {
     free(im);
 }
 
-int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
-                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                    void *arg, tl_errbuf_t *eb) {
+/* One run over files[0..nfiles), read from the files, or from bufs[i]
+ * (named files[i]) when bufs is given. */
+static int import_run(tl_store_t *st, const char *const *files, const tl_import_buf_t *bufs,
+                      int nfiles, const tl_import_opts_t *o, tl_import_stats_t *stats,
+                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
     if (!im) {
         tl_errbuf_set(eb, "import: out of memory");
@@ -1199,10 +1213,11 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
             rc = TL_ENOMEM;
     }
     filekind_t *order = NULL;
-    if (!rc) rc = read_order(im, files, nfiles, &order, eb);
+    if (!rc) rc = read_order(im, files, bufs, nfiles, &order, eb);
     for (int k = 0; !rc && k < nfiles; k++) {
         int i = order[k].index;
         tl_import_stats_t before = run;
+        im->mem = bufs ? &bufs[i] : NULL;
         rc = import_file(im, files[i], order[k].kind, eb);
         if (!rc && o->on_file) { /* this file's share of the run */
             tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
@@ -1232,5 +1247,25 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
     stats->bytes += run.bytes;
     importer_free(im);
     if (rc && !eb->msg[0]) tl_errbuf_set(eb, "import: %s", tl_strerror(rc));
+    return rc;
+}
+
+int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
+                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                    void *arg, tl_errbuf_t *eb) {
+    return import_run(st, files, NULL, nfiles, o, stats, on_reject, arg, eb);
+}
+
+int tl_import_buffers(tl_store_t *st, const tl_import_buf_t *bufs, int nbufs,
+                      const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                      void *arg, tl_errbuf_t *eb) {
+    const char **names = malloc(((size_t)nbufs + 1) * sizeof *names);
+    if (!names) {
+        tl_errbuf_set(eb, "import: out of memory");
+        return TL_ENOMEM;
+    }
+    for (int i = 0; i < nbufs; i++) names[i] = bufs[i].name;
+    int rc = import_run(st, names, bufs, nbufs, o, stats, on_reject, arg, eb);
+    free(names);
     return rc;
 }

@@ -108,6 +108,21 @@ int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
                     const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
                     void *arg, tl_errbuf_t *eb);
 
+/* A buffer imported as a file of that name would be: the name picks the
+ * format (.jsonl, .csv) and the preset's layout as a file name does, and is
+ * the source that quarantined rows, on_reject and on_file name, as given. */
+typedef struct {
+    const char *name;
+    const char *data;
+    size_t len;
+} tl_import_buf_t;
+
+/* tl_import_files over buffers in memory (request bodies: nothing is
+ * written to disk but the store). Same contract; bufs are not copied. */
+int tl_import_buffers(tl_store_t *st, const tl_import_buf_t *bufs, int nbufs,
+                      const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
+                      void *arg, tl_errbuf_t *eb);
+
 /* ---- tables: a whole file in memory, for statistics over every row -------- */
 
 typedef struct {
@@ -130,6 +145,9 @@ typedef struct {
 
 int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *out,
                   tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
+/* The same over a buffer in memory, named in->name. */
+int tl_table_read_buf(const tl_import_buf_t *in, const tl_table_opts_t *o, tl_table_t *out,
+                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 static inline const char *tl_table_cell(const tl_table_t *t, uint32_t row, uint32_t col) {
     return t->text.data + t->cell[(size_t)row * t->ncols + col];
 }

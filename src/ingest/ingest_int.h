@@ -21,7 +21,9 @@ typedef struct {
  * A reader owns one file and a buffer; each call yields one record whose
  * raw text and fields stay valid until the next call. */
 typedef struct {
-    int fd;
+    int fd;             /* -1 when reading from memory */
+    const char *mem;    /* the memory source, or NULL: the file */
+    size_t memlen, memoff;
     const char *path;
     char *buf;
     size_t cap, pos, end;
@@ -45,6 +47,11 @@ typedef struct {
 } tl_reader_t;
 
 int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb);
+/* The same over data[0..n) in memory (not copied: it must outlive the
+ * reader), read exactly as a file holding those bytes; name stands for the
+ * path in messages. */
+int tl__reader_open_mem(tl_reader_t *r, const char *name, const char *data, size_t n,
+                        const char *delim, tl_errbuf_t *eb);
 void tl__reader_close(tl_reader_t *r);
 /* Next CSV record: 1, 0 at end of file, or a negative I/O error. Blank lines
  * are skipped. On a record that cannot be split, r->err is set and r->raw

@@ -1,6 +1,7 @@
 /* reader.c -- streaming CSV and line readers.
  *
- * The file is read through one buffer of 4 MiB; a record must fit in
+ * The file (or a buffer in memory, read the same way) is read through one
+ * buffer of 4 MiB; a record must fit in
  * TL_MAX_RECORD bytes, so memory does not grow with the file. A CSV record
  * without quotes is split in place (the common, fast case); a record with
  * quotes goes through a small state machine (RFC 4180: "" is a quote inside
@@ -25,20 +26,23 @@
 
 #define BUF_SIZE (4u << 20)
 
-int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb) {
+/* Opens the file at path, or reads mem[0..memlen) when mem is given. */
+static int reader_open(tl_reader_t *r, const char *path, const char *mem, size_t memlen,
+                       const char *delim, tl_errbuf_t *eb) {
     memset(r, 0, sizeof *r);
     r->path = path;
     r->next_line = 1;
     r->err = -1;
     r->quotes = 1;
     tl_buf_init(&r->unq);
-    r->fd = open(path, O_RDONLY);
-    if (r->fd < 0) {
+    r->mem = mem, r->memlen = memlen;
+    r->fd = mem ? -1 : open(path, O_RDONLY);
+    if (!mem && r->fd < 0) {
         int rc = tl_err_from_errno(errno);
         tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
         return rc;
     }
-    posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!mem) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     r->cap = BUF_SIZE;
     r->buf = malloc(r->cap + 64); /* slack for 16-byte loads past the end */
     /* The unquoting buffer exists from the start: an empty quoted field
@@ -52,6 +56,24 @@ int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errb
         return TL_EINVAL;
     }
     return 0;
+}
+
+int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb) {
+    return reader_open(r, path, NULL, 0, delim, eb);
+}
+
+int tl__reader_open_mem(tl_reader_t *r, const char *name, const char *data, size_t n,
+                        const char *delim, tl_errbuf_t *eb) {
+    return reader_open(r, name, data ? data : "", n, delim, eb);
+}
+
+/* read(2), over the file or the memory source. */
+static ssize_t source_read(tl_reader_t *r, char *dst, size_t cap) {
+    if (!r->mem) return read(r->fd, dst, cap);
+    size_t n = r->memlen - r->memoff < cap ? r->memlen - r->memoff : cap;
+    memcpy(dst, r->mem + r->memoff, n);
+    r->memoff += n;
+    return (ssize_t)n;
 }
 
 void tl__reader_close(tl_reader_t *r) {
@@ -73,7 +95,7 @@ static ssize_t fill(tl_reader_t *r, tl_errbuf_t *eb) {
     }
     ssize_t total = 0;
     while (r->end < r->cap) {
-        ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+        ssize_t n = source_read(r, r->buf + r->end, r->cap - r->end);
         if (n < 0) {
             if (errno == EINTR) continue;
             int rc = tl_err_from_errno(errno);

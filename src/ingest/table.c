@@ -11,12 +11,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The most frequent of , ; tab | in the file's first line ("," if none). */
-static void sniff_delimiter(const char *path, char out[2]) {
-    char buf[65536];
-    int fd = open(path, O_RDONLY);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : 0;
-    if (fd >= 0) close(fd);
+/* The most frequent of , ; tab | in the first line of the file, or of
+ * mem[0..memlen) when mem is given ("," if none). */
+static void sniff_delimiter(const char *path, const char *mem, size_t memlen, char out[2]) {
+    char file[65536];
+    const char *buf = mem;
+    ssize_t n = (ssize_t)(memlen < sizeof file ? memlen : sizeof file);
+    if (!mem) {
+        int fd = open(path, O_RDONLY);
+        n = fd >= 0 ? read(fd, file, sizeof file) : 0;
+        if (fd >= 0) close(fd);
+        buf = file;
+    }
     static const char cand[] = ",;\t|";
     size_t best = 0;
     out[0] = ',', out[1] = 0;
@@ -83,8 +89,9 @@ static int add_row(tl_table_t *t, const tl_reader_t *r, size_t *cap) {
     return 0;
 }
 
-int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *t,
-                  tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+/* Reads the file at path, or mem[0..memlen) (named path) when mem is given. */
+static int table_read(const char *path, const char *mem, size_t memlen, const tl_table_opts_t *o,
+                      tl_table_t *t, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     memset(t, 0, sizeof *t);
     tl_buf_init(&t->text);
     const char *delim = o->delimiter;
@@ -93,9 +100,9 @@ int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *t,
     char sniffed[2];
     if (o->preset && (rc = tl__preset_table(o->preset, &delim, &quotes, &header, &names, &ncols, eb)))
         return rc;
-    if (!delim) sniff_delimiter(path, sniffed), delim = sniffed;
+    if (!delim) sniff_delimiter(path, mem, memlen, sniffed), delim = sniffed;
     tl_reader_t r;
-    if ((rc = tl__reader_open(&r, path, delim, eb))) {
+    if ((rc = mem ? tl__reader_open_mem(&r, path, mem, memlen, delim, eb) : tl__reader_open(&r, path, delim, eb))) {
         tl__reader_close(&r);
         return rc;
     }
@@ -143,4 +150,14 @@ int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *t,
     }
     if (rc) tl_table_fini(t);
     return rc;
+}
+
+int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *t,
+                  tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+    return table_read(path, NULL, 0, o, t, on_reject, arg, eb);
+}
+
+int tl_table_read_buf(const tl_import_buf_t *in, const tl_table_opts_t *o, tl_table_t *t,
+                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+    return table_read(in->name, in->data ? in->data : "", in->len, o, t, on_reject, arg, eb);
 }

@@ -18,6 +18,7 @@
 #include "profile.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1281,7 +1282,7 @@ static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p
 /* Writes p[0..n) to f and into the running checksum. */
 static int emit(FILE *f, XXH3_state_t *h, const void *p, size_t n) {
     XXH3_64bits_update(h, p, n);
-    return fwrite(p, 1, n, f) == n ? 0 : TL_EIO;
+    return fwrite(p, 1, n, f) == n ? 0 : tl_err_write(errno); /* a full disk is not an I/O error */
 }
 
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
@@ -1290,8 +1291,8 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        tl_errbuf_set(eb, "%s: cannot create the profiles file", tmp);
-        return TL_EIO;
+        tl_errbuf_set(eb, "%s: cannot create the profiles file: %s", tmp, strerror(errno));
+        return tl_err_write(errno);
     }
     XXH3_state_t *h = XXH3_createState();
     tl_buf_t b; /* the small parts: header, names, labels */
@@ -1325,8 +1326,8 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     }
     if (!rc && p->ncols == 0) rc = emit(f, h, b.data, b.len);
     uint64_t digest = rc ? 0 : XXH3_64bits_digest(h);
-    if (!rc && fwrite(&digest, 1, 8, f) != 8) rc = TL_EIO;
-    if (fclose(f) != 0 && !rc) rc = TL_EIO;
+    if (!rc && fwrite(&digest, 1, 8, f) != 8) rc = tl_err_write(errno);
+    if (fclose(f) != 0 && !rc) rc = tl_err_write(errno);
     if (rc) tl_errbuf_set(eb, "%s: cannot write the profiles: %s", tmp, tl_strerror(rc));
     if (!rc && rename(tmp, path) != 0) {
         rc = TL_EIO;

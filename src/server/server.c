@@ -89,9 +89,9 @@ typedef struct {
 /* ---- metrics ------------------------------------------------------------------------ */
 
 #define NROUTES 40
-#define NSTATUS 12
+#define NSTATUS 13
 #define NBUCKETS 12
-static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503};
+static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507};
 static const double BUCKETS[NBUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                              0.1, 0.25, 0.5, 1};
 
@@ -106,7 +106,8 @@ typedef struct {
 /* An events request waiting for the group commit that takes it. */
 typedef struct evjob {
     struct evjob *next;
-    char path[4300];
+    tl_import_buf_t in;   /* the body as JSON Lines, named for this request */
+    char name[80];
     tl_import_stats_t st;
     cJSON *rejected;
     int rc, done;
@@ -216,7 +217,8 @@ static void metrics(tl_server_t *s, tl_http_response_t *rs) {
                      "# TYPE tailor_reloads_total counter\ntailor_reloads_total %llu\n"
                      "# HELP tailor_recommendations_ready_users Users whose recommendations are computed, of those the model knows.\n"
                      "# TYPE tailor_recommendations_ready_users gauge\ntailor_recommendations_ready_users %u\n"
-                     "tailor_recommendations_model_users %u\n",
+                     "# HELP tailor_recommendations_model_users Users the recommender in use knows.\n"
+                     "# TYPE tailor_recommendations_model_users gauge\ntailor_recommendations_model_users %u\n",
                   s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads), cached, users);
 }
 
@@ -245,6 +247,13 @@ static void fail(tl_http_response_t *rs, int status, const char *code, const cha
     cJSON_AddStringToObject(j, "code", code);
     cJSON_AddStringToObject(j, "message", msg);
     send_json(rs, status, j);
+}
+
+/* A write that failed: 507 when the disk is full (the same request may be
+ * sent again once there is room), 500 otherwise. */
+static void fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg) {
+    if (rc == TL_ENOSPC) fail(rs, 507, "no_space", "no space left on device: %s", msg);
+    else fail(rs, 500, code, "%s", msg);
 }
 
 /* ---- API keys ------------------------------------------------------------------------ */
@@ -475,9 +484,11 @@ int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-/* Bodies staged by a server killed before it removed them: never part of
- * the store (an answered batch is in the log; an unanswered one is sent
- * again), and raw personal data. The store's lock says no one uses them. */
+/* Request bodies that older versions staged as files, left by a server
+ * killed before it removed them: never part of the store (an answered
+ * batch is in the log; an unanswered one is sent again), and raw personal
+ * data. Bodies are now imported from memory; the store's lock says no one
+ * uses these. */
 static void remove_staged(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -563,19 +574,45 @@ void tl_server_free(tl_server_t *s) {
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-/* Percent-decodes s[0..n) into out (cap > 0); '+' is a space in a query. */
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The byte of the escape %XY at s[i] (i + 2 < n), or -1 when it is not one. */
+static int pct_byte(const char *s, size_t n, size_t i) {
+    int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
+/* Percent-decodes s[0..n) into out (cap > 0); '+' is a space in a query.
+ * s has passed uri_fault. */
 static void pct_decode(const char *s, size_t n, int plus, char *out, size_t cap) {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        if (s[i] == '%' && i + 2 < n) {
-            char h[3] = {s[i + 1], s[i + 2], 0};
-            out[o++] = (char)strtol(h, NULL, 16);
+        int b = s[i] == '%' ? pct_byte(s, n, i) : -1;
+        if (b >= 0) {
+            out[o++] = (char)b;
             i += 2;
         } else {
             out[o++] = plus && s[i] == '+' ? ' ' : s[i];
         }
     }
     out[o] = 0;
+}
+
+/* Where s does not percent-decode cleanly, or NULL: every '%' must start
+ * two hex digits, and no byte, as sent or decoded, may be a control
+ * character. A NUL would end a decoded id early and name someone else
+ * (u1%00x is not u1), so such a request is refused whole, for every route. */
+static const char *uri_fault(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%' && (c = pct_byte(s, n, i)) < 0) return "a '%' not followed by two hex digits";
+        if (s[i] == '%') i += 2;
+        if (c < 0x20 || c == 0x7f) return "a control character (such as %00)";
+    }
+    return NULL;
 }
 
 /* The value of a query parameter, percent-decoded, or NULL. */
@@ -620,7 +657,7 @@ static void on_event_reject(const char *source, uint64_t line, tl_reason_t reaso
     evrej_t *r = arg;
     cJSON *to = r->rejected;
     for (evjob_t *j = r->jobs; j; j = j->next)
-        if (strcmp(j->path, source) == 0) to = j->rejected;
+        if (strcmp(j->name, source) == 0) to = j->rejected;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", (double)line - 1); /* line n is record n - 1 */
     cJSON_AddStringToObject(o, "reason", tl_reason_name(reason));
@@ -630,17 +667,19 @@ static void on_event_reject(const char *source, uint64_t line, tl_reason_t reaso
 
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb);
 
-static void on_event_file(const char *path, const tl_import_stats_t *f, void *arg) {
+static void on_event_file(const char *name, const tl_import_stats_t *f, void *arg) {
     for (evjob_t *j = arg; j; j = j->next)
-        if (strcmp(j->path, path) == 0) j->st = *f;
+        if (strcmp(j->name, name) == 0) j->st = *f;
 }
 
 /* Imports every waiting batch in one run and one commit, then applies
- * them to the profiles: concurrent requests share the two fsyncs. */
+ * them to the profiles: concurrent requests share the two fsyncs. The
+ * bodies are read from memory: nothing of a request is written to disk
+ * but what the store keeps. */
 static void commit_group(tl_server_t *s, evjob_t *jobs) {
-    const char *files[64];
+    tl_import_buf_t bufs[64];
     int n = 0;
-    for (evjob_t *j = jobs; j; j = j->next) files[n++] = j->path; /* at most 64 (post_events) */
+    for (evjob_t *j = jobs; j; j = j->next) bufs[n++] = j->in; /* at most 64 (post_events) */
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     o.kind = TL_KIND_EVENTS;
@@ -650,7 +689,7 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     evrej_t rej = {NULL, jobs};
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_import_files(s->st, files, n, &o, &st, on_event_reject, &rej, &eb);
+    int rc = tl_import_buffers(s->st, bufs, n, &o, &st, on_event_reject, &rej, &eb);
     if (!rc) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, &eb);
@@ -715,57 +754,76 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     return rc;
 }
 
-/* The body as JSON Lines in a file of the data directory, for the importer. */
-static int body_to_file(tl_server_t *s, const tl_http_request_t *rq, char *path, size_t cap,
-                        tl_http_response_t *rs) {
-    snprintf(path, cap, "%s/api-events-%d-%llu.jsonl", s->dir, (int)getpid(),
-             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fail(rs, 500, "io", "cannot stage the request");
-        return -1;
-    }
-    size_t i = 0;
-    while (i < rq->body_len && (rq->body[i] == ' ' || rq->body[i] == '\n' || rq->body[i] == '\r' || rq->body[i] == '\t')) i++;
+/* The name a request body goes by as the source of what it quarantines. */
+static void request_name(tl_server_t *s, const char *route, char *out, size_t cap) {
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    snprintf(out, cap, "POST %s at %s #%llu", route, at, (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
+}
+
+static const char *skip_space(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+/* The body as JSON Lines for the importer, in job->in: the body itself, or
+ * an array's elements one a line in jsonl (which the caller finis). Each
+ * element goes as sent (cJSON reads one at a time and tells where it
+ * ends), its line breaks made blanks: the importer checks exactly what was
+ * sent, a \u0000 in a string among it, which a copy printed by cJSON would
+ * have cut short to another user's id. */
+static int body_jsonl(const tl_http_request_t *rq, evjob_t *job, tl_buf_t *jsonl, tl_http_response_t *rs) {
+    job->in = (tl_import_buf_t){job->name, rq->body, rq->body_len};
+    const char *end = rq->body + rq->body_len, *p = skip_space(rq->body, end);
+    if (p == end || *p != '[') return 0;
+    p = skip_space(p + 1, end);
     int ok = 1;
-    if (i < rq->body_len && rq->body[i] == '[') {
-        const char *end = NULL;
-        cJSON *arr = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, 0);
-        if (!cJSON_IsArray(arr)) {
-            fclose(f);
-            unlink(path);
-            long at = end ? (long)(end - rq->body) : 0;
-            fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)", at);
-            cJSON_Delete(arr);
-            return -1;
+    for (size_t k = 0; ok && p < end && *p != ']'; k++) {
+        if (k && *p != ',') break;
+        if (k) p = skip_space(p + 1, end);
+        const char *e = NULL;
+        cJSON *v = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &e, 0);
+        cJSON_Delete(v);
+        if (!v) {
+            p = e ? e : p;
+            break;
         }
-        cJSON *e;
-        cJSON_ArrayForEach(e, arr) {
-            char *t = cJSON_PrintUnformatted(e);
-            ok &= t && fputs(t, f) >= 0 && fputc('\n', f) != EOF;
-            cJSON_free(t);
+        for (const char *c = p; ok && c < e;) {
+            const char *q = c;
+            while (q < e && *q != '\n' && *q != '\r') q++;
+            ok = !tl_buf_append(jsonl, c, (size_t)(q - c)) && (q == e || !tl_buf_append(jsonl, " ", 1));
+            c = q + (q < e);
         }
-        cJSON_Delete(arr);
-    } else {
-        ok = fwrite(rq->body, 1, rq->body_len, f) == rq->body_len;
+        ok = ok && !tl_buf_append(jsonl, "\n", 1);
+        p = skip_space(e, end);
     }
-    if (fclose(f) || !ok) {
-        unlink(path);
-        fail(rs, 500, "io", "cannot stage the request");
+    if (!ok) {
+        fail(rs, 500, "internal", "out of memory");
         return -1;
     }
+    if (p == end || *p != ']' || skip_space(p + 1, end) != end) {
+        fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)",
+             (long)(p == end || *p != ']' ? p - rq->body : skip_space(p + 1, end) - rq->body));
+        return -1;
+    }
+    job->in.data = jsonl->data ? jsonl->data : "", job->in.len = jsonl->len;
     return 0;
 }
 
 static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
-    char path[4300];
     if (!rq->body_len) {
         fail(rs, 400, "empty", "the body is empty: send a JSON array of events or JSON Lines");
         return;
     }
-    if (body_to_file(s, rq, path, sizeof path, rs)) return;
-    evjob_t job = {.rejected = cJSON_CreateArray()};
-    snprintf(job.path, sizeof job.path, "%s", path);
+    evjob_t job = {0};
+    request_name(s, "/v1/events", job.name, sizeof job.name);
+    tl_buf_t jsonl;
+    tl_buf_init(&jsonl);
+    if (body_jsonl(rq, &job, &jsonl, rs)) {
+        tl_buf_fini(&jsonl);
+        return;
+    }
+    job.rejected = cJSON_CreateArray();
     /* wait in line; the first to find no leader imports everyone waiting */
     pthread_mutex_lock(&s->ev_mu);
     job.next = s->ev_queue, s->ev_queue = &job;
@@ -788,10 +846,10 @@ static void post_events(tl_server_t *s, const tl_http_request_t *rq, tl_http_res
         }
     }
     pthread_mutex_unlock(&s->ev_mu);
-    unlink(path);
+    tl_buf_fini(&jsonl);
     if (job.rc) {
         cJSON_Delete(job.rejected);
-        fail(rs, 500, "store", "%s", job.err);
+        fail_write(rs, job.rc, "store", job.err);
         return;
     }
     tl_import_stats_t st = job.st;
@@ -901,7 +959,7 @@ static void delete_user(tl_server_t *s, const char *id, const char *who, tl_http
         return;
     }
     if (rc) {
-        fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        fail_write(rs, rc, "internal", eb.msg[0] ? eb.msg : tl_strerror(rc));
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -1302,7 +1360,7 @@ static void post_segment(tl_server_t *s, const tl_http_request_t *rq, tl_http_re
     pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         cJSON_Delete(j);
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -1408,28 +1466,19 @@ static void post_feedback(tl_server_t *s, const tl_http_request_t *rq, tl_http_r
         idx++;
     }
     cJSON_Delete(arr);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/api-feedback-%d-%llu.csv", s->dir, (int)getpid(),
-             (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
-    FILE *f = fopen(path, "w");
-    int ok = f && fwrite(csv.data, 1, csv.len, f) == csv.len;
-    if (f && fclose(f)) ok = 0;
-    tl_buf_fini(&csv);
-    if (!ok) {
-        unlink(path);
-        fail(rs, 500, "io", "cannot stage the request");
-        return;
-    }
+    char name[80];
+    request_name(s, "/v1/feedback", name, sizeof name);
+    tl_import_buf_t in = {name, csv.data ? csv.data : "", csv.len};
     evrej_t rej = {cJSON_CreateArray(), NULL};
     tl_feedback_stats_t st;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_feedback_import(s->st, path, &st, on_event_reject, &rej, &eb);
+    int rc = tl_feedback_import_buf(s->st, &in, &st, on_event_reject, &rej, &eb);
     pthread_rwlock_unlock(&s->st_rw);
-    unlink(path);
+    tl_buf_fini(&csv);
     if (rc) {
         cJSON_Delete(rej.rejected);
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     /* the CSV's first record is on line 2 */
@@ -1523,7 +1572,7 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
     pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(j);
     if (rc) {
-        fail(rs, 500, "store", "%s", eb.msg);
+        fail_write(rs, rc, "store", eb.msg);
         return;
     }
     char ts[32];
@@ -1761,13 +1810,21 @@ static int match(const char *pattern, const char *path, char args[2][256]) {
 void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
     char args[2][256];
     int r = -1, path_known = 0;
+    /* HEAD is answered as GET; the HTTP front sends the headers alone */
+    const char *method = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
     for (int k = 0; k < NR && r < 0; k++)
         if (match(ROUTES[k].pattern, rq->path, args)) {
             path_known = 1;
-            if (strcmp(ROUTES[k].method, rq->method) == 0) r = k;
+            if (strcmp(ROUTES[k].method, method) == 0) r = k;
         }
     snprintf(rs->route, sizeof rs->route, "%s", r >= 0 ? ROUTES[r].pattern : "other");
     rs->content_type = "application/json";
+    const char *fault = uri_fault(rq->path), *qfault = uri_fault(rq->query);
+    if (fault || qfault) {
+        fail(rs, 400, "bad_uri", "the %s holds %s: send ids and values percent-encoded, without control characters",
+             fault ? "path" : "query", fault ? fault : qfault);
+        return;
+    }
     if (r < 0) {
         if (path_known) fail(rs, 405, "method_not_allowed", "%s is not allowed on %s", rq->method, rq->path);
         else fail(rs, 404, "not_found", "no route %s", rq->path);

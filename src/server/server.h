@@ -42,7 +42,8 @@ typedef struct {
     char route[48];                    /* the route template, for metrics */
 } tl_http_response_t;
 
-/* Thread-safe. The caller inits and finis rs->body. */
+/* Thread-safe. The caller inits and finis rs->body. HEAD is answered as
+ * GET, body included: the HTTP front sends the headers alone. */
 void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs);
 
 /* Loads the model and the API keys again and swaps them in. */

@@ -114,9 +114,11 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
     if (fd >= 0 && !rc && fsync(fd)) rc = TL_EIO;
     if (fd >= 0 && close(fd) && !rc) rc = TL_EIO;
     if (!rc && rename(tmp, path)) rc = TL_EIO;
-    if (rc == TL_EIO) {
-        tl_errbuf_set(eb, "%s: writing the snapshot of consents: %s", path, strerror(errno));
+    if (rc == TL_EIO) { /* the cause kept: a full disk is not an I/O error */
+        int e = errno;
+        tl_errbuf_set(eb, "%s: writing the snapshot of consents: %s", path, strerror(e));
         unlink(tmp);
+        rc = tl_err_write(e);
     }
     for (int k = 0; k < np; k++) free(p[k].latest), free(p[k].granted);
     return rc;

@@ -132,7 +132,8 @@ static int sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
     if ((code & 0xff) == SQLITE_FULL) return TL_ENOSPC;
     if ((code & 0xff) == SQLITE_NOMEM) return TL_ENOMEM;
     if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) return TL_ECORRUPT;
-    if ((code & 0xff) == SQLITE_IOERR) return TL_EIO;
+    /* a write or a shared-memory map that failed for want of room */
+    if ((code & 0xff) == SQLITE_IOERR) return tl_err_write(sqlite3_system_errno(s->db));
     return TL_ESQL;
 }
 

@@ -13,6 +13,9 @@
 #   imp DIR OUT ARGS...            `tailor --data DIR import ARGS`: stdout in
 #                                  OUT, stderr in OUT.err, exit code in $rc,
 #                                  the summary line in $R $A $D $Q
+#   req METHOD PATH KEY [BODY]     an API request to the server at $U (KEY
+#                                  may be ""): prints the status, the body
+#                                  in $TMP/body
 #   finish                         print "N passed, N failed" and exit
 set -uo pipefail
 
@@ -67,6 +70,13 @@ imp() {
     if [[ $last =~ ^read=([0-9]+)\ accepted=([0-9]+)\ duplicates=([0-9]+)\ quarantined=([0-9]+)$ ]]; then
         R=${BASH_REMATCH[1]} A=${BASH_REMATCH[2]} D=${BASH_REMATCH[3]} Q=${BASH_REMATCH[4]}
     fi
+}
+
+req() { # METHOD PATH KEY [BODY]: prints the status, the body to $TMP/body
+    local m=$1 p=$2 k=$3
+    shift 3
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" ${k:+-H "Authorization: Bearer $k"} \
+        ${1:+--data-binary "$1"} "$U$p"
 }
 
 finish() {

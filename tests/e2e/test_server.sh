@@ -30,12 +30,6 @@ trap 'kill -9 $pid 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")
 U="http://127.0.0.1:$port"
-req() { # METHOD PATH KEY [BODY]: prints the status, the body to $TMP/body
-    local m=$1 p=$2 k=$3
-    shift 3
-    curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" ${k:+-H "Authorization: Bearer $k"} \
-        ${1:+--data-binary "$1"} "$U$p"
-}
 check "health" "$(req GET /healthz "")" 200
 check "no key: 401" "$(req GET /v1/users/u000001/profile "")" 401
 check "... as a JSON error" "$(jget code <"$TMP/body")" unauthorized

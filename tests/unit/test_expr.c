@@ -145,6 +145,24 @@ static void test_errors(void **state) {
     tl_expr_err_t err = {9, "boom"};
     tl_expr_format_error("money > 1 x", &err, out, sizeof out);
     assert_string_equal(out, "money > 1 x\n         ^ boom");
+    /* a long expression is quoted around the error only, on one line */
+    char *big = malloc(10001);
+    assert_non_null(big);
+    for (int i = 0; i < 10000; i++) big[i] = "money > 1 or\n"[i % 13];
+    big[10000] = 0;
+    err.pos = 5000;
+    tl_expr_format_error(big, &err, out, sizeof out);
+    assert_true(strlen(out) < 150);
+    const char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    assert_int_equal(strncmp(out, "...", 3), 0);
+    assert_int_equal(strncmp(nl - 3, "...", 3), 0);
+    assert_int_equal((int)(strchr(nl, '^') - nl - 1), 3 + 40); /* under the character at pos */
+    assert_int_equal(out[3 + 40], big[5000] == '\n' ? ' ' : big[5000]);
+    err.pos = 9990;
+    tl_expr_format_error(big, &err, out, sizeof out);
+    assert_int_equal((int)(strchr(out, '\n') - out), 3 + 50);
+    free(big);
 }
 
 static void test_numeric(void **state) {

@@ -303,6 +303,77 @@ static void test_movielens_1m(void **state) {
     tl_store_close(st);
 }
 
+typedef struct {
+    int n, bad_source;
+    const char *want; /* the source every reject must name */
+} srcs_t;
+
+static void on_reject_src(const char *src, uint64_t line, tl_reason_t r, const char *msg, void *arg) {
+    (void)line, (void)r, (void)msg;
+    srcs_t *x = arg;
+    x->n++;
+    x->bad_source += strcmp(src, x->want) != 0;
+}
+
+/* Buffers in memory import exactly as files with those bytes would: the
+ * name picks the format and the kind, rejects name the buffer as given,
+ * and a buffer larger than the reader's window is read whole. */
+static void test_buffers(void **state) {
+    (void)state;
+    const char jsonl[] =
+        "{\"user\":\"u1\",\"item\":\"i1\",\"type\":\"view\",\"ts\":1761991200}\n"
+        "{\"user\":\"u1\",\"type\":\"view\",\"ts\":1761991200,\"color\":\"red\"}\n"
+        "{\"user\":\"u1\",\"type\":\"view\",\n"
+        "{\"user\":\"u2\",\"item\":null,\"type\":\"view\",\"ts\":1761991200}\n";
+    tl_buf_t big;
+    tl_buf_init(&big);
+    assert_int_equal(tl_buf_append(&big, "user,item,type,ts\n", 18), 0);
+    for (int i = 0; i < 160000; i++)
+        assert_int_equal(tl_buf_printf(&big, "u%d,i%d,view,2025-11-01T10:%02d:%02dZ\n", i % 997, i % 89,
+                                       i / 60 % 60, i % 60), 0);
+    assert_int_equal(tl_buf_append(&big, "u1,i1,fly,2025-11-01T10:00:00Z\n", 31), 0);
+    assert_true(big.len > (5u << 20));
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_buf_t in[] = {{"request 1.jsonl", jsonl, sizeof jsonl - 1}, {"request 2.csv", big.data, big.len}};
+    tl_import_stats_t s = {0};
+    srcs_t x = {.want = "request 1.jsonl"};
+    assert_int_equal(tl_import_buffers(st, in, 1, &o, &s, on_reject_src, &x, &eb), 0);
+    assert_int_equal(s.read, 4);
+    assert_int_equal(s.accepted, 2);
+    assert_int_equal(s.by_reason[TL_R_UNKNOWN_FIELD], 1);
+    assert_int_equal(s.by_reason[TL_R_BAD_JSON], 1);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.bad_source, 0);
+    memset(&s, 0, sizeof s);
+    x = (srcs_t){.want = "request 2.csv"};
+    assert_int_equal(tl_import_buffers(st, in + 1, 1, &o, &s, on_reject_src, &x, &eb), 0);
+    assert_int_equal(s.read, 160001);
+    assert_int_equal(s.quarantined, 1);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.bad_source, 0);
+    assert_int_equal(s.accepted + s.duplicates, 160000);
+    tl_store_close(st);
+    /* the same bytes from a file give the same counts */
+    const char *f = write_file("same.jsonl", jsonl, sizeof jsonl - 1);
+    tl_import_stats_t fs;
+    snprintf(data, sizeof data, "%s/data2", dir);
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    memset(&fs, 0, sizeof fs);
+    const char *files[] = {f};
+    assert_int_equal(tl_import_files(st, files, 1, &o, &fs, NULL, NULL, &eb), 0);
+    assert_int_equal(fs.read, 4);
+    assert_int_equal(fs.accepted, 2);
+    assert_int_equal(fs.bytes, sizeof jsonl - 1);
+    tl_store_close(st);
+    tl_buf_fini(&big);
+}
+
 /* Classic Mac OS text: lines end in a lone CR. A CR inside quotes is text,
  * and files with LF or CRLF ends (mixed) read as before. */
 static void test_cr_line_ends(void **state) {
@@ -421,6 +492,7 @@ int main(void) {
         T(test_csv_shapes), T(test_reasons),          T(test_jsonl),
         T(test_entities_and_unknown_user),            T(test_map_and_delimiters),
         T(test_extra_types), T(test_long_line),    T(test_movielens_1m),
+        T(test_buffers),
         T(test_cr_line_ends), T(test_duplicate_keys), T(test_file_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

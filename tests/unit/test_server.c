@@ -86,9 +86,71 @@ static void test_handlers(void **state) {
     tl_server_free(s);
 }
 
+/* A server over a store with the users u1 and u2 (one event each) and an
+ * admin key in adm. */
+static tl_server_t *two_users(char adm[48]) {
+    tl_store_t *st;
+    tl_errbuf_t eb;
+    char id[16], out[4096];
+    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
+    tl_store_close(st);
+    tl_server_t *s;
+    tl_server_opts_t o = {.data_dir = dir};
+    assert_int_equal(tl_server_new(&o, &s, &eb), 0);
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
+                          "[{\"user\":\"u1\",\"type\":\"view\",\"ts\":\"2025-11-30T10:00:00Z\"},"
+                          "{\"user\":\"u2\",\"type\":\"view\",\"ts\":\"2025-11-30T10:00:00Z\"}]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":2"));
+    return s;
+}
+
+/* An id or a value that decodes to a NUL or another control character is
+ * refused before any handler runs: u1%00x must never act on u1. */
+static void test_control_characters(void **state) {
+    (void)state;
+    char adm[48], out[4096];
+    tl_server_t *s = two_users(adm);
+    static const char *const bad_paths[] = {
+        "/v1/users/u1%00x", "/v1/users/u1%00", "/v1/users/u1%0a", "/v1/users/u1%7F", "/v1/users/u1\x01",
+        "/v1/users/u1%zz", "/v1/users/u1%4", "/v1/users/u1%",
+    };
+    for (size_t k = 0; k < sizeof bad_paths / sizeof *bad_paths; k++) {
+        assert_int_equal(call(s, "DELETE", bad_paths[k], NULL, adm, NULL, out, sizeof out), 400);
+        assert_non_null(strstr(out, "\"code\":\"bad_uri\""));
+    }
+    assert_int_equal(call(s, "GET", "/v1/users/u1%00x/profile", NULL, adm, NULL, out, sizeof out), 400);
+    assert_int_equal(call(s, "PUT", "/v1/users/u1%00x/consents/profiling", NULL, adm, "{\"granted\":false}",
+                          out, sizeof out), 400);
+    assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%00b", adm, NULL, out, sizeof out), 400);
+    assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%1fb", adm, NULL, out, sizeof out), 400);
+    /* nor in a body: an escaped NUL in an array's element is seen by the importer */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
+                          "[{\"user\":\"u1\\u0000x\",\"type\":\"purchase\",\"amount\":5,\"item\":\"i\",\"ts\":\"2025-11-30T10:00:00Z\"},\n"
+                          " {\"user\":\"u1\",\n \"type\":\"view\",\"ts\":\"2025-11-30T11:00:00Z\"} ]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":1"));
+    assert_non_null(strstr(out, "\"index\":0,\"reason\":\"bad_utf8\""));
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm, "[{\"user\":\"u1\"} x", out, sizeof out), 400);
+    assert_non_null(strstr(out, "near byte 15"));
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm, " [ ] ", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"read\":0"));
+    /* nobody was touched; escapes that decode cleanly still work */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, adm, NULL, out, sizeof out), 200);
+    assert_null(strstr(out, "withdrawn"));
+    assert_non_null(strstr(out, "\"orders\":0,"));
+    assert_int_equal(call(s, "GET", "/v1/users/%75%31/profile", NULL, adm, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "DELETE", "/v1/users/u%32", NULL, adm, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"status\":\"erased\""));
+    assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, adm, NULL, out, sizeof out), 200);
+    tl_server_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handlers, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_control_characters, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
