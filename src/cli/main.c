@@ -751,26 +751,6 @@ static const optspec_t PROFILE_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-/* Tag rules stored by `tag apply` are applied again to freshly built
- * profiles. */
-int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
-    char *rules = NULL;
-    int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
-    if (rc == TL_ENOENT) return 0;
-    if (rc) return rc;
-    tl_segtable_t *t;
-    int ntags = 0, line = 0;
-    tl_expr_err_t err;
-    rc = tl_segtable_new(p, st, &t);
-    if (!rc) rc = tl_tags_apply(t, p, rules, NULL, 0, &ntags, &line, &err);
-    tl_segtable_free(t);
-    free(rules);
-    if (rc == TL_EBADINPUT)
-        tl_errbuf_set(eb, "the stored tag rules no longer apply (line %d: %s); run `tailor tag "
-                      "apply FILE` again", line, err.msg);
-    return rc;
-}
-
 static int profile_build(const command_t *c, const args_t *a) {
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
@@ -785,9 +765,8 @@ static int profile_build(const command_t *c, const args_t *a) {
     if (rc) return fail_err("profile build", rc, &eb);
     tl_profiles_t *p = NULL;
     int64_t t0 = tl_time_now_ms();
-    rc = tl_profile_build(st, &o, &p, &eb);
+    rc = tl_segment_profiles_build(st, &o, &p, &eb);
     int64_t t1 = tl_time_now_ms();
-    if (!rc) rc = reapply_tags(st, p, &eb);
     if (!rc) rc = tl_profile_save(st, p, &eb);
     tl_store_close(st);
     if (rc) {
@@ -1071,10 +1050,8 @@ static int profile_drift(const command_t *c, const args_t *a) {
     tl_store_t *st;
     tl_profiles_t *p1 = NULL, *p2 = NULL;
     int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (!rc) rc = tl_profile_build(st, &o1, &p1, &eb);
-    if (!rc) rc = tl_profile_build(st, &o2, &p2, &eb);
-    if (!rc) rc = reapply_tags(st, p1, &eb);
-    if (!rc) rc = reapply_tags(st, p2, &eb);
+    if (!rc) rc = tl_segment_profiles_build(st, &o1, &p1, &eb);
+    if (!rc) rc = tl_segment_profiles_build(st, &o2, &p2, &eb);
     uint8_t *m1 = NULL, *m2 = NULL;
     char *expr = NULL;
     if (!rc && seg) {

@@ -405,6 +405,45 @@ int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_
     return rc;
 }
 
+int tl_tags_apply_stored(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+    char *rules = NULL;
+    int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
+    if (rc == TL_ENOENT) return 0;
+    if (rc) return rc;
+    tl_segtable_t *t = NULL;
+    int ntags = 0, line = 0;
+    tl_expr_err_t err;
+    rc = tl_segtable_new(p, st, &t);
+    if (!rc) rc = tl_tags_apply(t, p, rules, NULL, 0, &ntags, &line, &err);
+    tl_segtable_free(t);
+    free(rules);
+    if (rc == TL_EBADINPUT)
+        tl_errbuf_set(eb, "%s: the stored tag rules no longer apply (line %d: %s); run `tailor tag "
+                      "apply FILE` again", tl_store_dir(st), line, err.msg);
+    else if (rc && !eb->msg[0])
+        tl_errbuf_set(eb, "%s: applying the stored tag rules: %s", tl_store_dir(st), tl_strerror(rc));
+    return rc;
+}
+
+/* ---- building profiles ---------------------------------------------------------------- */
+
+int tl_segment_profiles_derive(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+    return tl_tags_apply_stored(st, p, eb);
+}
+
+int tl_segment_profiles_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                              tl_errbuf_t *eb) {
+    tl_profiles_t *p = NULL;
+    int rc = tl_profile_build(st, o, &p, eb);
+    if (!rc) rc = tl_segment_profiles_derive(st, p, eb);
+    if (rc) {
+        tl_profile_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
 /* ---- k-means ------------------------------------------------------------------------ */
 
 /* The assignment step keeps Hamerly's bounds per point: an upper bound on

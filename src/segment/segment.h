@@ -99,6 +99,22 @@ typedef struct {
 int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_summary_t *summary,
                   int cap, int *ntags, int *line, tl_expr_err_t *err);
 
+/* Applies the tag rules kept in the data directory (`tailor tag apply`
+ * keeps them under the setting tag_rules) to p; nothing when none are
+ * kept. TL_EBADINPUT, said in eb, when they no longer apply to p. */
+int tl_tags_apply_stored(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
+
+/* ---- building profiles ---------------------------------------------------------- */
+
+/* Every user's profile as the engine keeps it: tl_profile_build, then what
+ * the data directory keeps for the profiles applied (the stored tag
+ * rules). Every builder (the command line, the server, retention) builds
+ * through this, and an incremental update ends with
+ * tl_segment_profiles_derive, so no profile lacks them. */
+int tl_segment_profiles_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                              tl_errbuf_t *eb);
+int tl_segment_profiles_derive(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
+
 /* ---- clusters ------------------------------------------------------------------- */
 
 /* k-means on n points of d dimensions (row-major x): k-means++ seeding,
