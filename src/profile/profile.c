@@ -1417,6 +1417,15 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     }
 #undef TAKE
     free(buf);
+    /* The consents in force, not those of the build: a withdrawal made
+     * since (over the API, by an import) holds for every reader at once,
+     * and a consent given back starts an empty profile. */
+    uint8_t *now = rc ? NULL : calloc(n ? n : 1, 1);
+    if (!rc && !now) rc = TL_ENOMEM;
+    if (!rc && n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, now, n, eb);
+    for (uint32_t u = 0; !rc && u < n; u++)
+        if (now[u] != p->withdrawn[u]) rc = tl_profile_set_withdrawn(p, u, now[u]);
+    free(now);
     if (rc) {
         tl_profile_free(p);
         if (rc == TL_ECORRUPT)
