@@ -592,6 +592,22 @@ static uint32_t rank(const tl_offers_t *o, const masks_t *m, uint32_t r, const c
     return o->nprod;
 }
 
+int tl_offers_scene_check(const tl_offers_t *o, const char *scene, tl_errbuf_t *eb) {
+    if (!scene || strcmp(scene, "home") == 0) return 0;
+    for (int s = 0; s < o->nscene; s++)
+        if (strcmp(o->scene[s].name, scene) == 0) return 0;
+    char names[1024] = "home";
+    size_t len = strlen(names);
+    for (int s = 0; s < o->nscene; s++) {
+        int seen = 0; /* a scene may have several rules */
+        for (int t = 0; t < s; t++) seen |= strcmp(o->scene[t].name, o->scene[s].name) == 0;
+        if (!seen && len < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, ", %s", o->scene[s].name);
+    }
+    tl_errbuf_set(eb, "scene \"%s\" is not one of the lending policy's: %s", scene, names);
+    return TL_EINVAL;
+}
+
 uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out) {
     return rank(o, &o->all, user, scene, out);
 }
@@ -600,9 +616,10 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
                    uint32_t user, const char *scene, const tl_offer_scene_t *ctx, tl_offer_t *out,
                    uint32_t *n, tl_errbuf_t *eb) {
     *n = 0;
-    if (user >= tl_profile_nusers(p)) return 0;
+    int rc = tl_offers_scene_check(o, scene, eb);
+    if (rc || user >= tl_profile_nusers(p)) return rc;
     masks_t m = {0};
-    int rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
+    rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
     if (!rc) *n = rank(o, &m, 0, scene, out);
     masks_fini(o, &m);
     return rc;

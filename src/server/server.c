@@ -1190,7 +1190,9 @@ static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_re
         pthread_rwlock_unlock(&s->prof_mu);
         pthread_rwlock_unlock(&s->st_rw);
     }
-    if (rc) {
+    if (rc == TL_EINVAL) {
+        fail(rs, 400, "bad_parameter", "%s", eb.msg);
+    } else if (rc) {
         fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
     } else {
         tl_offers_log_blocked(s->st, id, f, total);
