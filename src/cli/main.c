@@ -1518,13 +1518,16 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_profile_load(st, &p, &eb);
-    tl_store_close(st);
-    if (rc) return fail_err("segment cluster", rc, &eb);
+    if (rc) {
+        tl_store_close(st);
+        return fail_err("segment cluster", rc, &eb);
+    }
     static tl_clusters_t cl;
     int bad;
-    rc = tl_segment_cluster(p, fp, d, (uint32_t)k, (uint32_t)n_init, seed, &cl, &bad);
+    rc = tl_segment_cluster_keep(st, p, fp, d, (uint32_t)k, (uint32_t)n_init, seed, &cl, &bad, &eb);
+    tl_store_close(st);
     tl_profile_free(p);
     if (rc == TL_EINVAL && bad >= 0)
         return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[bad]);
@@ -1532,10 +1535,7 @@ static int segment_cluster(const command_t *c, const args_t *a) {
         fprintf(stderr, "tailor segment cluster: fewer than two users have all these features\n");
         return EXIT_FAIL;
     }
-    if (rc) {
-        fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
-        return EXIT_FAIL;
-    }
+    if (rc) return fail_err("segment cluster", rc, &eb);
     if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
         cJSON_AddNumberToObject(j, "k", cl.k);
@@ -3150,7 +3150,7 @@ static const command_t COMMANDS[] = {
      "profiles), their overlaps (Jaccard), and the standard RFM segments (Champions, Loyal, "
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
-     "features.", SEGMENT_OPTS, cmd_segment},
+     "features (the last clustering is kept for `report profiles`).", SEGMENT_OPTS, cmd_segment},
     {"train", "train [--model pop|segpop|ease|ials|knn] [--name N] [options]", "Train a "
      "recommender on every interaction in the store (weights per event type; ratings from "
      "--min-rating) and save it as DATA/models/NAME.tlm (versioned, checksummed). segpop is "
@@ -3196,7 +3196,7 @@ static const command_t COMMANDS[] = {
      cmd_offers},
     {"report", "report profiles|scorecard --html FILE [options] | campaign ID [--json]", "Offline HTML pages with "
      "inline SVG charts. profiles: key figures, lifecycle, category tastes, RFM segments and "
-     "grid, the stored segments and clusters. scorecard (--csv FILE or --users, with "
+     "grid, the stored segments and the kept clustering. scorecard (--csv FILE or --users, with "
      "outcomes; --baseline FILE): goods and bads over the score, KS curve, default rate by "
      "band, calibration by decile, PSI, and every kept feature's bins, WOE and points. campaign: "
      "conversions after exposure per arm and hold-out with Wilson intervals, absolute and "

@@ -149,15 +149,28 @@ typedef struct {
     uint32_t k, users, iterations, size[TL_CLUSTER_MAX_K];
     double inertia, silhouette;
     double mean[TL_CLUSTER_MAX_K][TL_CLUSTER_MAX_F];
+    int nf;                                /* the features, in the order of mean's columns */
+    char feature[TL_CLUSTER_MAX_F][64];
+    int64_t as_of;                         /* the profiles' as-of time */
 } tl_clusters_t;
 
 /* TL_EINVAL with *bad set to the index of a feature that is not a number
- * column, or when fewer than two users have all the features. */
+ * column (or a name of 64 bytes or more), or when fewer than two users
+ * have all the features. */
 int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int nf, uint32_t k,
                        uint32_t n_init, uint64_t seed, tl_clusters_t *out, int *bad);
+/* The same, and the result kept in the data directory (the setting
+ * "clusters", JSON) in place of the one before, for the profile report
+ * and later reads (tl_clusters_kept). */
+int tl_segment_cluster_keep(tl_store_t *st, const tl_profiles_t *p, const char *const *features,
+                            int nf, uint32_t k, uint32_t n_init, uint64_t seed, tl_clusters_t *out,
+                            int *bad, tl_errbuf_t *eb);
+/* The clustering kept last; TL_ENOENT when there is none. */
+int tl_clusters_kept(tl_store_t *st, tl_clusters_t *out, tl_errbuf_t *eb);
 
 /* The profile report: key figures, lifecycle, top categories, RFM segments
- * and grid, the stored rule segments and clusters, as one HTML file. */
+ * and grid, the stored rule segments and the kept clustering (over the
+ * features it was made with), as one HTML file. */
 int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *path,
                            tl_errbuf_t *eb);
 
