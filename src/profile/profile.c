@@ -1313,7 +1313,10 @@ static int open_locked(const char *tmp, int *out) {
             return 0;
         }
         close(fd);
-        if (rc) return rc;
+        if (rc) {
+            remove_leftover(tmp); /* unless another writer holds it now */
+            return rc;
+        }
     }
 }
 
@@ -1332,7 +1335,7 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     int fd = -1, rc = open_locked(tmp, &fd);
     FILE *f = rc ? NULL : fdopen(fd, "wb");
     if (!f) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) close(fd), remove_leftover(tmp);
         tl_errbuf_set(eb, "%s: cannot create the profiles file: %s", tmp, tl_strerror(rc ? rc : TL_ENOMEM));
         return rc ? rc : TL_ENOMEM;
     }
