@@ -1610,22 +1610,14 @@ static int cmd_tag(int argc, char **argv) {
         return EXIT_FAIL;
     }
     tl_store_t *st;
-    tl_profiles_t *p = NULL;
-    tl_segtable_t *t = NULL;
-    rc = tl_store_open(data_dir(&a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
-    if (!rc && !apply) {
-        rc = tl_store_config_get(st, "tag_rules", &rules, &eb);
-        if (rc == TL_ENOENT) {
-            rules = strdup("");
-            rc = rules ? 0 : TL_ENOMEM;
-        }
-    }
-    if (!rc) rc = tl_profile_load(st, &p, &eb);
-    if (!rc) rc = tl_segtable_new(p, st, &t);
     tl_tag_summary_t sum[64];
     int ntags = 0, line = 0;
     tl_expr_err_t err;
-    if (!rc) rc = tl_tags_apply(t, p, rules, sum, 64, &ntags, &line, &err);
+    char *applied = NULL;
+    rc = tl_store_open(data_dir(&a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_tags_keep(st, rules, sum, 64, &ntags, &line, &err, &applied, &eb);
+    free(rules);
+    rules = applied;
     if (rc == TL_EBADINPUT) {
         /* show the rule with a caret under the problem */
         const char *l = rules;
@@ -1638,10 +1630,6 @@ static int cmd_tag(int argc, char **argv) {
                 apply ? a.pos[1] : "stored rules", line, msg);
         rc = -1;
     }
-    if (!rc && apply) rc = tl_store_config_put(st, "tag_rules", rules, &eb);
-    if (!rc && apply) rc = tl_profile_save(st, p, &eb);
-    tl_segtable_free(t);
-    tl_profile_free(p);
     tl_store_close(st);
     free(rules);
     if (rc == -1) return EXIT_USAGE;

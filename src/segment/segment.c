@@ -426,6 +426,31 @@ int tl_tags_apply_stored(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
     return rc;
 }
 
+int tl_tags_keep(tl_store_t *st, const char *rules, tl_tag_summary_t *summary, int cap, int *ntags,
+                 int *line, tl_expr_err_t *err, char **rules_out, tl_errbuf_t *eb) {
+    char *text = NULL;
+    tl_profiles_t *p = NULL;
+    tl_segtable_t *t = NULL;
+    *ntags = *line = 0;
+    memset(err, 0, sizeof *err);
+    int rc = rules ? ((text = strdup(rules)) ? 0 : TL_ENOMEM) : tl_store_config_get(st, "tag_rules", &text, eb);
+    if (rc == TL_ENOENT) {
+        eb->msg[0] = 0;
+        rc = (text = strdup("")) ? 0 : TL_ENOMEM;
+    }
+    if (!rc) rc = tl_profile_load(st, &p, eb);
+    if (!rc) rc = tl_segtable_new(p, st, &t);
+    if (!rc) rc = tl_tags_apply(t, p, text, summary, cap, ntags, line, err);
+    if (!rc && rules) rc = tl_store_config_put(st, "tag_rules", text, eb);
+    if (!rc && rules) rc = tl_profile_save(st, p, eb);
+    if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory applying the tag rules");
+    tl_segtable_free(t);
+    tl_profile_free(p);
+    if (rules_out) *rules_out = text;
+    else free(text);
+    return rc;
+}
+
 /* ---- building profiles ---------------------------------------------------------------- */
 
 int tl_segment_profiles_derive(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {

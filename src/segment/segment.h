@@ -99,6 +99,16 @@ typedef struct {
 int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_summary_t *summary,
                   int cap, int *ntags, int *line, tl_expr_err_t *err);
 
+/* `tag apply` and `tag list`: rules (NULL: the kept ones, "" when none)
+ * applied to the saved profiles, with a summary of up to cap tags. Given
+ * rules are then kept (the setting tag_rules) and the snapshot saved with
+ * its tag columns, so every later build and read has them; kept ones are
+ * only counted. On a bad rule TL_EBADINPUT with *line and err, nothing
+ * changed; *rules_out (may be NULL) gets the rules applied (caller frees),
+ * to show the bad line. */
+int tl_tags_keep(tl_store_t *st, const char *rules, tl_tag_summary_t *summary, int cap, int *ntags,
+                 int *line, tl_expr_err_t *err, char **rules_out, tl_errbuf_t *eb);
+
 /* Applies the tag rules kept in the data directory (`tailor tag apply`
  * keeps them under the setting tag_rules) to p; nothing when none are
  * kept. TL_EBADINPUT, said in eb, when they no longer apply to p. */
