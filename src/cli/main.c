@@ -3010,7 +3010,6 @@ static int cmd_offers(int argc, char **argv) {
     uint32_t total = 0;
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
     if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
-    if (!rc) tl_offers_log_blocked(st, a.pos[0], f, total);
     if (!rc) {
         cJSON *j = tl_offers_json(a.pos[0], sname, f, total, (uint32_t)n, opt(c, &a, "explain") != NULL),
               *arr = cJSON_GetObjectItem(j, "offers"), *ex = cJSON_GetObjectItem(j, "not_offered");

@@ -612,6 +612,41 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
     return rank(o, &o->all, user, scene, out);
 }
 
+/* Keeps every blocked offer of f with its rules in DATA/offers.log (JSON
+ * Lines), the user named by pseudonym (tl_store_pseudonym). */
+static void log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
+    char ps[33];
+    tl_errbuf_t eb = {{0}};
+    if (tl_store_pseudonym(st, user, strlen(user), ps, &eb) != 0) return;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!f[i].blocked) continue;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "at", at);
+        cJSON_AddStringToObject(j, "user", ps);
+        cJSON_AddStringToObject(j, "product", f[i].id);
+        cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
+        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) tl_buf_append(&b, txt, strlen(txt)), tl_buf_append(&b, "\n", 1);
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
+    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+    /* one write: lines of concurrent callers do not interleave */
+    if (fd >= 0) {
+        ssize_t w = write(fd, b.data, b.len);
+        (void)w;
+        close(fd);
+    }
+    tl_buf_fini(&b);
+}
+
 int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc,
                    uint32_t user, const char *scene, const tl_offer_scene_t *ctx, tl_offer_t *out,
                    uint32_t *n, tl_errbuf_t *eb) {
@@ -622,6 +657,9 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
     rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
     if (!rc) *n = rank(o, &m, 0, scene, out);
     masks_fini(o, &m);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+    const char *id = users ? tl_dict_str(users, user, NULL) : NULL;
+    if (id) log_blocked(st, id, out, *n);
     return rc;
 }
 
@@ -664,35 +702,3 @@ cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f, 
     return j;
 }
 
-void tl_offers_log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
-    char ps[33];
-    tl_errbuf_t eb = {{0}};
-    if (tl_store_pseudonym(st, user, strlen(user), ps, &eb) != 0) return;
-    tl_buf_t b;
-    tl_buf_init(&b);
-    char at[32];
-    tl_time_format(tl_time_now_ms(), at);
-    for (uint32_t i = 0; i < n; i++) {
-        if (!f[i].blocked) continue;
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "at", at);
-        cJSON_AddStringToObject(j, "user", ps);
-        cJSON_AddStringToObject(j, "product", f[i].id);
-        cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
-        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) tl_buf_append(&b, txt, strlen(txt)), tl_buf_append(&b, "\n", 1);
-        cJSON_free(txt);
-        cJSON_Delete(j);
-    }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
-    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
-    /* one write: lines of concurrent callers do not interleave */
-    if (fd >= 0) {
-        ssize_t w = write(fd, b.data, b.len);
-        (void)w;
-        close(fd);
-    }
-    tl_buf_fini(&b);
-}

@@ -1195,7 +1195,6 @@ static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_re
     } else if (rc) {
         fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
     } else {
-        tl_offers_log_blocked(s->st, id, f, total);
         send_json(rs, 200, tl_offers_json(id, sn, f, total, (uint32_t)n, explain));
     }
     free(f);

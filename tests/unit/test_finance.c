@@ -247,6 +247,15 @@ static void test_offers_one_equals_all(void **state) {
     }
     /* the world gives all three outcomes, so the comparison means something */
     assert_true(offered > 0 && blocked > 0 && boosted > 0);
+    /* every blocked offer of a user's offers is logged, whoever asked */
+    char logp[400];
+    snprintf(logp, sizeof logp, "%s/offers.log", data);
+    FILE *lf = fopen(logp, "r");
+    assert_non_null(lf);
+    uint32_t lines = 0;
+    for (int ch; (ch = fgetc(lf)) != EOF;) lines += ch == '\n';
+    fclose(lf);
+    assert_int_equal(lines, blocked);
     /* a scene the policy does not have is refused, naming the valid ones */
     uint32_t nb = 1;
     eb.msg[0] = 0;
