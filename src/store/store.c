@@ -231,6 +231,7 @@ int tl_store_install_file(tl_store_t *st, int fd, const char *tmp, const char *p
     }
     return rc;
 }
+
 uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
 
 /* ---- open / close -------------------------------------------------------- */
