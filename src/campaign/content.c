@@ -164,6 +164,7 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
         ct.scene = content_str(c, TL_CONTENT_OFFER, "scene", ct.scene_buf, sizeof ct.scene_buf);
         ct.kind = content_str(c, TL_CONTENT_OFFER, "kind", ct.kind_buf, sizeof ct.kind_buf);
         if (!rc) rc = tl_offers_new(st, env->p, card, env->policy, &scene, TL_NONE, &ct.offers, eb);
+        if (!rc) rc = tl_offers_scene_check(ct.offers, ct.scene, eb);
         if (!rc && !(ct.of = calloc(tl_offers_nproducts(ct.offers) + 1, sizeof *ct.of))) rc = TL_ENOMEM;
     }
     tl_run_opts_t o = {.at = env->at, .audience = mask, .nusers = mask ? tl_profile_nusers(env->p) : 0,

@@ -71,9 +71,6 @@ void segctx_close(segctx_t *x);
  * with a bad one and returns an exit code. */
 int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size);
 
-/* The stored tag rules applied to freshly built profiles (main.c). */
-int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
-
 /* privacy.c */
 extern const optspec_t EXPORT_USER_OPTS[], ERASE_OPTS[], RETAIN_OPTS[], AUDIT_OPTS[], KEY_OPTS[];
 int cmd_export_user(int argc, char **argv);

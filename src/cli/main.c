@@ -751,26 +751,6 @@ static const optspec_t PROFILE_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-/* Tag rules stored by `tag apply` are applied again to freshly built
- * profiles. */
-int reapply_tags(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
-    char *rules = NULL;
-    int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
-    if (rc == TL_ENOENT) return 0;
-    if (rc) return rc;
-    tl_segtable_t *t;
-    int ntags = 0, line = 0;
-    tl_expr_err_t err;
-    rc = tl_segtable_new(p, st, &t);
-    if (!rc) rc = tl_tags_apply(t, p, rules, NULL, 0, &ntags, &line, &err);
-    tl_segtable_free(t);
-    free(rules);
-    if (rc == TL_EBADINPUT)
-        tl_errbuf_set(eb, "the stored tag rules no longer apply (line %d: %s); run `tailor tag "
-                      "apply FILE` again", line, err.msg);
-    return rc;
-}
-
 static int profile_build(const command_t *c, const args_t *a) {
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
@@ -785,9 +765,8 @@ static int profile_build(const command_t *c, const args_t *a) {
     if (rc) return fail_err("profile build", rc, &eb);
     tl_profiles_t *p = NULL;
     int64_t t0 = tl_time_now_ms();
-    rc = tl_profile_build(st, &o, &p, &eb);
+    rc = tl_segment_profiles_build(st, &o, &p, &eb);
     int64_t t1 = tl_time_now_ms();
-    if (!rc) rc = reapply_tags(st, p, &eb);
     if (!rc) rc = tl_profile_save(st, p, &eb);
     tl_store_close(st);
     if (rc) {
@@ -1071,10 +1050,8 @@ static int profile_drift(const command_t *c, const args_t *a) {
     tl_store_t *st;
     tl_profiles_t *p1 = NULL, *p2 = NULL;
     int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (!rc) rc = tl_profile_build(st, &o1, &p1, &eb);
-    if (!rc) rc = tl_profile_build(st, &o2, &p2, &eb);
-    if (!rc) rc = reapply_tags(st, p1, &eb);
-    if (!rc) rc = reapply_tags(st, p2, &eb);
+    if (!rc) rc = tl_segment_profiles_build(st, &o1, &p1, &eb);
+    if (!rc) rc = tl_segment_profiles_build(st, &o2, &p2, &eb);
     uint8_t *m1 = NULL, *m2 = NULL;
     char *expr = NULL;
     if (!rc && seg) {
@@ -1541,13 +1518,16 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_profile_load(st, &p, &eb);
-    tl_store_close(st);
-    if (rc) return fail_err("segment cluster", rc, &eb);
+    if (rc) {
+        tl_store_close(st);
+        return fail_err("segment cluster", rc, &eb);
+    }
     static tl_clusters_t cl;
     int bad;
-    rc = tl_segment_cluster(p, fp, d, (uint32_t)k, (uint32_t)n_init, seed, &cl, &bad);
+    rc = tl_segment_cluster_keep(st, p, fp, d, (uint32_t)k, (uint32_t)n_init, seed, &cl, &bad, &eb);
+    tl_store_close(st);
     tl_profile_free(p);
     if (rc == TL_EINVAL && bad >= 0)
         return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[bad]);
@@ -1555,10 +1535,7 @@ static int segment_cluster(const command_t *c, const args_t *a) {
         fprintf(stderr, "tailor segment cluster: fewer than two users have all these features\n");
         return EXIT_FAIL;
     }
-    if (rc) {
-        fprintf(stderr, "tailor segment cluster: %s\n", tl_strerror(rc));
-        return EXIT_FAIL;
-    }
+    if (rc) return fail_err("segment cluster", rc, &eb);
     if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "clusters");
         cJSON_AddNumberToObject(j, "k", cl.k);
@@ -1633,22 +1610,14 @@ static int cmd_tag(int argc, char **argv) {
         return EXIT_FAIL;
     }
     tl_store_t *st;
-    tl_profiles_t *p = NULL;
-    tl_segtable_t *t = NULL;
-    rc = tl_store_open(data_dir(&a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
-    if (!rc && !apply) {
-        rc = tl_store_config_get(st, "tag_rules", &rules, &eb);
-        if (rc == TL_ENOENT) {
-            rules = strdup("");
-            rc = rules ? 0 : TL_ENOMEM;
-        }
-    }
-    if (!rc) rc = tl_profile_load(st, &p, &eb);
-    if (!rc) rc = tl_segtable_new(p, st, &t);
     tl_tag_summary_t sum[64];
     int ntags = 0, line = 0;
     tl_expr_err_t err;
-    if (!rc) rc = tl_tags_apply(t, p, rules, sum, 64, &ntags, &line, &err);
+    char *applied = NULL;
+    rc = tl_store_open(data_dir(&a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_tags_keep(st, rules, sum, 64, &ntags, &line, &err, &applied, &eb);
+    free(rules);
+    rules = applied;
     if (rc == TL_EBADINPUT) {
         /* show the rule with a caret under the problem */
         const char *l = rules;
@@ -1661,10 +1630,6 @@ static int cmd_tag(int argc, char **argv) {
                 apply ? a.pos[1] : "stored rules", line, msg);
         rc = -1;
     }
-    if (!rc && apply) rc = tl_store_config_put(st, "tag_rules", rules, &eb);
-    if (!rc && apply) rc = tl_profile_save(st, p, &eb);
-    tl_segtable_free(t);
-    tl_profile_free(p);
     tl_store_close(st);
     free(rules);
     if (rc == -1) return EXIT_USAGE;
@@ -3025,7 +2990,6 @@ static int cmd_offers(int argc, char **argv) {
     uint32_t total = 0;
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
     if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
-    if (!rc) tl_offers_log_blocked(st, a.pos[0], f, total);
     if (!rc) {
         cJSON *j = tl_offers_json(a.pos[0], sname, f, total, (uint32_t)n, opt(c, &a, "explain") != NULL),
               *arr = cJSON_GetObjectItem(j, "offers"), *ex = cJSON_GetObjectItem(j, "not_offered");
@@ -3153,7 +3117,7 @@ static const command_t COMMANDS[] = {
      "profiles), their overlaps (Jaccard), and the standard RFM segments (Champions, Loyal, "
      "Potential Loyalist, New, Promising, Need Attention, About to Sleep, At Risk, Can't Lose, "
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
-     "features.", SEGMENT_OPTS, cmd_segment},
+     "features (the last clustering is kept for `report profiles`).", SEGMENT_OPTS, cmd_segment},
     {"train", "train [--model pop|segpop|ease|ials|knn] [--name N] [options]", "Train a "
      "recommender on every interaction in the store (weights per event type; ratings from "
      "--min-rating) and save it as DATA/models/NAME.tlm (versioned, checksummed). segpop is "
@@ -3200,7 +3164,7 @@ static const command_t COMMANDS[] = {
      cmd_offers},
     {"report", "report profiles|scorecard --html FILE [options] | campaign ID [--json]", "Offline HTML pages with "
      "inline SVG charts. profiles: key figures, lifecycle, category tastes, RFM segments and "
-     "grid, the stored segments and clusters. scorecard (--csv FILE or --users, with "
+     "grid, the stored segments and the kept clustering. scorecard (--csv FILE or --users, with "
      "outcomes; --baseline FILE): goods and bads over the score, KS curve, default rate by "
      "band, calibration by decile, PSI, and every kept feature's bins, WOE and points. campaign: "
      "conversions after exposure per arm and hold-out with Wilson intervals, absolute and "

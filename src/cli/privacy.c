@@ -122,20 +122,7 @@ int cmd_retain(int argc, char **argv) {
     tl_purge_stats_t ps = {0};
     int logs = 0, rebuilt = 0;
     rc = tl_store_open(data_dir(&a), 0, &st, &eb);
-    if (!rc) rc = tl_privacy_retain(st, before, &ps, &logs, &eb);
-    /* the profiles described the dropped events too: built again */
-    char snap[4200];
-    snprintf(snap, sizeof snap, "%s/profiles.tlp", data_dir(&a));
-    if (!rc && ps.events && access(snap, F_OK) == 0) {
-        tl_profile_opts_t o;
-        tl_profile_opts_default(&o);
-        tl_profiles_t *p = NULL;
-        rc = tl_profile_build(st, &o, &p, &eb);
-        if (!rc) rc = reapply_tags(st, p, &eb);
-        if (!rc) rc = tl_profile_save(st, p, &eb);
-        tl_profile_free(p);
-        rebuilt = !rc;
-    }
+    if (!rc) rc = tl_privacy_retain(st, before, &ps, &logs, &rebuilt, &eb);
     char what[64];
     snprintf(what, sizeof what, "retain %llu days", (unsigned long long)days);
     if (!rc) rc = tl_audit_add(st, "cli", what, NULL, &eb);

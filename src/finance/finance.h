@@ -249,13 +249,20 @@ typedef struct {
     const char *error;                         /* the eligibility does not compile */
 } tl_offer_t;
 
+/* 0 when scene names one of the policy's scenes, or is "home" or NULL (no
+ * scene); else TL_EINVAL, eb listing the valid ones. */
+int tl_offers_scene_check(const tl_offers_t *o, const char *scene, tl_errbuf_t *eb);
+
 /* Every product for user, in order: offerable (the scene's first, then by
  * expected value), blocked, not eligible, losing. out needs
  * tl_offers_nproducts() entries; returns how many. scene may be NULL. */
 uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out);
 /* One user's offers from the profiles and records as they are now (the
  * expressions run over that user alone; a read of st), in the order of
- * tl_offers_for; *n is how many. o is only read: threads may share it. */
+ * tl_offers_for; *n is how many. o is only read: threads may share it.
+ * Every blocked offer is kept with its rules in DATA/offers.log (JSON
+ * Lines), the user named by pseudonym (tl_store_pseudonym). TL_EINVAL for
+ * a scene the policy does not have (tl_offers_scene_check). */
 int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
                    const tl_scorecard_t *sc, uint32_t user, const char *scene,
                    const tl_offer_scene_t *ctx, tl_offer_t *out, uint32_t *n, tl_errbuf_t *eb);
@@ -265,9 +272,6 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
  * with why}. */
 struct cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f,
                              uint32_t total, uint32_t n, int explain);
-/* Keeps every blocked offer, with its rules, in DATA/offers.log (JSON
- * Lines), the user named by pseudonym (tl_store_pseudonym). */
-void tl_offers_log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n);
 
 /* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);

@@ -592,19 +592,74 @@ static uint32_t rank(const tl_offers_t *o, const masks_t *m, uint32_t r, const c
     return o->nprod;
 }
 
+int tl_offers_scene_check(const tl_offers_t *o, const char *scene, tl_errbuf_t *eb) {
+    if (!scene || strcmp(scene, "home") == 0) return 0;
+    for (int s = 0; s < o->nscene; s++)
+        if (strcmp(o->scene[s].name, scene) == 0) return 0;
+    char names[1024] = "home";
+    size_t len = strlen(names);
+    for (int s = 0; s < o->nscene; s++) {
+        int seen = 0; /* a scene may have several rules */
+        for (int t = 0; t < s; t++) seen |= strcmp(o->scene[t].name, o->scene[s].name) == 0;
+        if (!seen && len < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, ", %s", o->scene[s].name);
+    }
+    tl_errbuf_set(eb, "scene \"%s\" is not one of the lending policy's: %s", scene, names);
+    return TL_EINVAL;
+}
+
 uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, tl_offer_t *out) {
     return rank(o, &o->all, user, scene, out);
+}
+
+/* Keeps every blocked offer of f with its rules in DATA/offers.log (JSON
+ * Lines), the user named by pseudonym (tl_store_pseudonym). */
+static void log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
+    char ps[33];
+    tl_errbuf_t eb = {{0}};
+    if (tl_store_pseudonym(st, user, strlen(user), ps, &eb) != 0) return;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!f[i].blocked) continue;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "at", at);
+        cJSON_AddStringToObject(j, "user", ps);
+        cJSON_AddStringToObject(j, "product", f[i].id);
+        cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
+        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt) tl_buf_append(&b, txt, strlen(txt)), tl_buf_append(&b, "\n", 1);
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
+    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+    /* one write: lines of concurrent callers do not interleave */
+    if (fd >= 0) {
+        ssize_t w = write(fd, b.data, b.len);
+        (void)w;
+        close(fd);
+    }
+    tl_buf_fini(&b);
 }
 
 int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p, const tl_scorecard_t *sc,
                    uint32_t user, const char *scene, const tl_offer_scene_t *ctx, tl_offer_t *out,
                    uint32_t *n, tl_errbuf_t *eb) {
     *n = 0;
-    if (user >= tl_profile_nusers(p)) return 0;
+    int rc = tl_offers_scene_check(o, scene, eb);
+    if (rc || user >= tl_profile_nusers(p)) return rc;
     masks_t m = {0};
-    int rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
+    rc = evaluate_rows(o, st, p, sc, user, 1, ctx, user, NULL, &m, eb);
     if (!rc) *n = rank(o, &m, 0, scene, out);
     masks_fini(o, &m);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+    const char *id = users ? tl_dict_str(users, user, NULL) : NULL;
+    if (id) log_blocked(st, id, out, *n);
     return rc;
 }
 
@@ -647,35 +702,3 @@ cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f, 
     return j;
 }
 
-void tl_offers_log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
-    char ps[33];
-    tl_errbuf_t eb = {{0}};
-    if (tl_store_pseudonym(st, user, strlen(user), ps, &eb) != 0) return;
-    tl_buf_t b;
-    tl_buf_init(&b);
-    char at[32];
-    tl_time_format(tl_time_now_ms(), at);
-    for (uint32_t i = 0; i < n; i++) {
-        if (!f[i].blocked) continue;
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "at", at);
-        cJSON_AddStringToObject(j, "user", ps);
-        cJSON_AddStringToObject(j, "product", f[i].id);
-        cJSON *r = cJSON_AddArrayToObject(j, "blocked_by");
-        for (int k = 0; k < f[i].nblocks; k++) cJSON_AddItemToArray(r, cJSON_CreateString(f[i].blocks[k]));
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) tl_buf_append(&b, txt, strlen(txt)), tl_buf_append(&b, "\n", 1);
-        cJSON_free(txt);
-        cJSON_Delete(j);
-    }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
-    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
-    /* one write: lines of concurrent callers do not interleave */
-    if (fd >= 0) {
-        ssize_t w = write(fd, b.data, b.len);
-        (void)w;
-        close(fd);
-    }
-    tl_buf_fini(&b);
-}

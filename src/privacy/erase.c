@@ -19,6 +19,7 @@
 
 #include "campaign/campaign.h"
 #include "rec/rec.h"
+#include "segment/segment.h"
 
 /* Rewrites DATA/offers.log without the lines that hold pattern (the
  * user's pseudonym as logged). Returns how many went, or an error. */
@@ -150,8 +151,9 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_
 }
 
 int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int *logs,
-                      tl_errbuf_t *eb) {
+                      int *rebuilt, tl_errbuf_t *eb) {
     tl_campaign_purge_t cl = {0};
+    *rebuilt = 0;
     int rc = tl_campaign_purge_logs(st, TL_NONE, NULL, before, &cl, eb);
     if (!rc) {
         tl_purge_t pu = {.user = TL_NONE, .before = before, .logs = cl.logs, .nlogs = cl.n};
@@ -159,5 +161,17 @@ int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int
     }
     *logs = cl.n;
     tl_campaign_purge_free(&cl);
+    /* the profiles described the dropped events too: built again */
+    char snap[4200];
+    snprintf(snap, sizeof snap, "%s/profiles.tlp", tl_store_dir(st));
+    if (!rc && out->events && access(snap, F_OK) == 0) {
+        tl_profile_opts_t o;
+        tl_profile_opts_default(&o);
+        tl_profiles_t *p = NULL;
+        rc = tl_segment_profiles_build(st, &o, &p, eb);
+        if (!rc) rc = tl_profile_save(st, p, eb);
+        tl_profile_free(p);
+        *rebuilt = !rc;
+    }
     return rc;
 }

@@ -65,9 +65,10 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_
 /* Retention: events before `before` and the records derived from them
  * (campaign exposures, contacts and outbox lines, feedback, quarantined
  * rows, the consent history but for the consents in force) dropped. The
- * profiles and models built from the dropped events are the caller's to
- * rebuild. */
+ * profile snapshot, when there is one and events went, is built again
+ * from what is left (*rebuilt = 1); the models are the caller's to train
+ * again. */
 int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int *logs,
-                      tl_errbuf_t *eb);
+                      int *rebuilt, tl_errbuf_t *eb);
 
 #endif

@@ -19,11 +19,14 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -1271,11 +1274,51 @@ int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_pr
  * count of the users who withdrew profiling and their indexes (u32), then per
  * column: u16 name length, name, u8 type, u32 label count, the labels each
  * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
- * and categories); last, the XXH3-64 of everything before it. Written to a
- * temporary file and renamed, so a reader sees the old or the new one. Not
- * fsync'd: it is derived data, and a snapshot torn by a power cut fails its
- * checksum and asks for a rebuild. */
+ * and categories); last, the XXH3-64 of everything before it. Written to
+ * profiles.tlp.tmp and put in place with the store's commit discipline
+ * (file fsync'd, renamed, directory fsync'd), so a reader, also after a
+ * crash, sees the old snapshot or the new one. The writer holds an
+ * exclusive flock on the temporary file until the rename: one killed half
+ * way leaves it unlocked, and the next load or save removes or reuses it;
+ * a second writer waits for the first. */
 #define SNAP_MAGIC "TLPROF2"
+
+/* 1 when fd is still the file at path, 0 when it was renamed or removed
+ * since, or a negative error. */
+static int still_at(int fd, const char *path) {
+    struct stat a, b;
+    if (fstat(fd, &a) != 0) return tl_err_from_errno(errno);
+    if (stat(path, &b) != 0) return errno == ENOENT ? 0 : tl_err_from_errno(errno);
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Removes the temporary file of a writer killed half way (unlocked). */
+static void remove_leftover(const char *tmp) {
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_at(fd, tmp) == 1) unlink(tmp);
+    close(fd);
+}
+
+/* Opens tmp for writing, empty, under an exclusive flock. */
+static int open_locked(const char *tmp, int *out) {
+    for (;;) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return tl_err_from_errno(errno);
+        int rc = flock(fd, LOCK_EX) != 0 ? tl_err_from_errno(errno) : still_at(fd, tmp);
+        /* 0: the writer before put it in place, or a load removed it: a new one */
+        if (rc == 1) rc = ftruncate(fd, 0) != 0 ? tl_err_from_errno(errno) : 1;
+        if (rc == 1) {
+            *out = fd;
+            return 0;
+        }
+        close(fd);
+        if (rc) {
+            remove_leftover(tmp); /* unless another writer holds it now */
+            return rc;
+        }
+    }
+}
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
 
@@ -1289,15 +1332,17 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    int fd = -1, rc = open_locked(tmp, &fd);
+    FILE *f = rc ? NULL : fdopen(fd, "wb");
     if (!f) {
-        tl_errbuf_set(eb, "%s: cannot create the profiles file: %s", tmp, strerror(errno));
-        return tl_err_write(errno);
+        if (fd >= 0) close(fd), remove_leftover(tmp);
+        tl_errbuf_set(eb, "%s: cannot create the profiles file: %s", tmp, tl_strerror(rc ? rc : TL_ENOMEM));
+        return rc ? rc : TL_ENOMEM;
     }
     XXH3_state_t *h = XXH3_createState();
     tl_buf_t b; /* the small parts: header, names, labels */
     tl_buf_init(&b);
-    int rc = h ? 0 : TL_ENOMEM;
+    rc = h ? 0 : TL_ENOMEM;
     if (!rc) XXH3_64bits_reset(h);
     uint32_t n = p->n, nc = (uint32_t)p->ncols;
     uint32_t nw = tl_profile_nwithdrawn(p);
@@ -1327,13 +1372,14 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
     if (!rc && p->ncols == 0) rc = emit(f, h, b.data, b.len);
     uint64_t digest = rc ? 0 : XXH3_64bits_digest(h);
     if (!rc && fwrite(&digest, 1, 8, f) != 8) rc = tl_err_write(errno);
-    if (fclose(f) != 0 && !rc) rc = tl_err_write(errno);
-    if (rc) tl_errbuf_set(eb, "%s: cannot write the profiles: %s", tmp, tl_strerror(rc));
-    if (!rc && rename(tmp, path) != 0) {
-        rc = TL_EIO;
-        tl_errbuf_set(eb, "%s: cannot replace the profiles", path);
+    if (!rc && fflush(f) != 0) rc = tl_err_write(errno);
+    if (rc) {
+        tl_errbuf_set(eb, "%s: cannot write the profiles: %s", tmp, tl_strerror(rc));
+        unlink(tmp);
+    } else {
+        rc = tl_store_install_file(st, fd, tmp, path, eb);
     }
-    if (rc) unlink(tmp);
+    fclose(f); /* drops the lock, after the rename */
     XXH3_freeState(h);
     tl_buf_fini(&b);
     return rc;
@@ -1341,8 +1387,10 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
 
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    char path[4200];
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    remove_leftover(tmp);
     FILE *f = fopen(path, "rb");
     if (!f) {
         tl_errbuf_set(eb, "%s: no profiles yet; run `tailor profile build` first", path);
@@ -1418,6 +1466,15 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     }
 #undef TAKE
     free(buf);
+    /* The consents in force, not those of the build: a withdrawal made
+     * since (over the API, by an import) holds for every reader at once,
+     * and a consent given back starts an empty profile. */
+    uint8_t *now = rc ? NULL : calloc(n ? n : 1, 1);
+    if (!rc && !now) rc = TL_ENOMEM;
+    if (!rc && n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, now, n, eb);
+    for (uint32_t u = 0; !rc && u < n; u++)
+        if (now[u] != p->withdrawn[u]) rc = tl_profile_set_withdrawn(p, u, now[u]);
+    free(now);
     if (rc) {
         tl_profile_free(p);
         if (rc == TL_ECORRUPT)

@@ -1,8 +1,9 @@
 /* profile_report.c -- `tailor report profiles`: the profiles at a glance as
  * one offline HTML page (key figures, lifecycle, top categories, RFM
- * segments and grid, stored rule segments, clusters). Everything shown is
- * computed here from the profile columns with the segment module's own
- * functions, so the page agrees with the command line. */
+ * segments and grid, stored rule segments, the clustering `segment
+ * cluster` kept). Everything shown is computed here from the profile
+ * columns with the segment module's own functions, or read as the command
+ * line kept it, so the page agrees with the command line. */
 #include "report/report.h"
 #include "segment.h"
 
@@ -148,43 +149,55 @@ int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *p
     for (int i = 0; i < sg.k; i++) free(sg.copies[i]), free(sg.exprs[i]);
     tl_segtable_free(sg.t);
 
-    static const char *const feats[] = {"monetary_365d", "orders", "days_since_purchase",
-                                        "price_sensitivity"};
+    /* the clustering kept by `segment cluster`, over the features it used */
     static tl_clusters_t cl;
-    int bad;
-    if (!rc && tl_segment_cluster(p, feats, 4, 0, 4, 1, &cl, &bad) == 0) {
+    int kept = rc ? rc : tl_clusters_kept(st, &cl, eb);
+    if (kept == TL_ENOENT) eb->msg[0] = 0;
+    if (!rc && (kept == 0 || kept == TL_ENOENT)) {
         tl_report_heading(r, "Clusters");
-        char para[240];
-        snprintf(para, sizeof para, "k-means on %u customers over spend, orders, recency and price "
-                 "sensitivity (standardised); k = %u chosen by silhouette (%.3f).", cl.users, cl.k,
-                 cl.silhouette);
-        tl_report_para(r, para);
+        char para[1024], asof_c[32];
+        if (kept == TL_ENOENT) {
+            tl_report_para(r, "None kept: `tailor segment cluster --features a,b,...` clusters the users "
+                              "and keeps the result for this page.");
+        } else {
+            tl_time_format(cl.as_of, asof_c);
+            int len = snprintf(para, sizeof para, "k-means on %u users over", cl.users);
+            for (int f = 0; f < cl.nf && len < (int)sizeof para; f++)
+                len += snprintf(para + len, sizeof para - (size_t)len, "%s %s", f ? "," : "", cl.feature[f]);
+            if (len < (int)sizeof para)
+                snprintf(para + len, sizeof para - (size_t)len, " (standardised), on the profiles as of "
+                         "%s; k = %u, silhouette %.3f.", asof_c, cl.k, cl.silhouette);
+            tl_report_para(r, para);
+        }
+        uint32_t nk = kept ? 0 : cl.k;
+        int ncol = 2 + cl.nf;
         const char *cn[TL_CLUSTER_MAX_K];
         char names[TL_CLUSTER_MAX_K][24];
         double sizes[TL_CLUSTER_MAX_K];
-        const char **cells = calloc((size_t)(cl.k + 1) * 6, sizeof *cells);
-        char (*txt)[32] = calloc((size_t)(cl.k + 1) * 6, sizeof *txt);
-        for (uint32_t i = 0; i < cl.k; i++) {
+        for (uint32_t i = 0; i < nk; i++) {
             snprintf(names[i], sizeof names[i], "cluster %u", i);
             cn[i] = names[i];
             sizes[i] = cl.size[i];
         }
-        tl_report_bars(r, "Customers per cluster", (int)cl.k, cn, sizes, "customers");
+        const char **cells = nk ? calloc((size_t)(nk + 1) * (size_t)ncol, sizeof *cells) : NULL;
+        char (*txt)[32] = nk ? calloc((size_t)(nk + 1) * (size_t)ncol, sizeof *txt) : NULL;
+        if (nk) tl_report_bars(r, "Users per cluster", (int)nk, cn, sizes, "users");
         if (cells && txt) {
-            const char *hdr[] = {"cluster", "customers", "spend 365 d", "orders", "days since purchase",
-                                 "price sensitivity"};
-            for (int c = 0; c < 6; c++) cells[c] = hdr[c];
-            for (uint32_t i = 0; i < cl.k; i++) {
-                char (*row)[32] = &txt[(i + 1) * 6];
+            cells[0] = "cluster", cells[1] = "users";
+            for (int f = 0; f < cl.nf; f++) cells[2 + f] = cl.feature[f];
+            for (uint32_t i = 0; i < nk; i++) {
+                char (*row)[32] = &txt[(size_t)(i + 1) * (size_t)ncol];
                 snprintf(row[0], 32, "%u", i);
                 snprintf(row[1], 32, "%u", cl.size[i]);
-                for (int f = 0; f < 4; f++) snprintf(row[2 + f], 32, "%.3g", cl.mean[i][f]);
-                for (int c = 0; c < 6; c++) cells[(i + 1) * 6 + c] = row[c];
+                for (int f = 0; f < cl.nf; f++) snprintf(row[2 + f], 32, "%.3g", cl.mean[i][f]);
+                for (int c = 0; c < ncol; c++) cells[(size_t)(i + 1) * (size_t)ncol + (size_t)c] = row[c];
             }
-            tl_report_table(r, (int)cl.k + 1, 6, cells);
+            tl_report_table(r, (int)nk + 1, ncol, cells);
         }
         free(cells);
         free(txt);
+    } else if (!rc) {
+        rc = kept;
     }
     if (!rc) rc = tl_report_write(r, path, eb);
     tl_report_free(r);

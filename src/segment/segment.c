@@ -3,6 +3,7 @@
  * segments (see segment.h for the scoring rule and the grid). */
 #include "segment.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -405,6 +406,70 @@ int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_
     return rc;
 }
 
+int tl_tags_apply_stored(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+    char *rules = NULL;
+    int rc = tl_store_config_get(st, "tag_rules", &rules, eb);
+    if (rc == TL_ENOENT) return 0;
+    if (rc) return rc;
+    tl_segtable_t *t = NULL;
+    int ntags = 0, line = 0;
+    tl_expr_err_t err;
+    rc = tl_segtable_new(p, st, &t);
+    if (!rc) rc = tl_tags_apply(t, p, rules, NULL, 0, &ntags, &line, &err);
+    tl_segtable_free(t);
+    free(rules);
+    if (rc == TL_EBADINPUT)
+        tl_errbuf_set(eb, "%s: the stored tag rules no longer apply (line %d: %s); run `tailor tag "
+                      "apply FILE` again", tl_store_dir(st), line, err.msg);
+    else if (rc && !eb->msg[0])
+        tl_errbuf_set(eb, "%s: applying the stored tag rules: %s", tl_store_dir(st), tl_strerror(rc));
+    return rc;
+}
+
+int tl_tags_keep(tl_store_t *st, const char *rules, tl_tag_summary_t *summary, int cap, int *ntags,
+                 int *line, tl_expr_err_t *err, char **rules_out, tl_errbuf_t *eb) {
+    char *text = NULL;
+    tl_profiles_t *p = NULL;
+    tl_segtable_t *t = NULL;
+    *ntags = *line = 0;
+    memset(err, 0, sizeof *err);
+    int rc = rules ? ((text = strdup(rules)) ? 0 : TL_ENOMEM) : tl_store_config_get(st, "tag_rules", &text, eb);
+    if (rc == TL_ENOENT) {
+        eb->msg[0] = 0;
+        rc = (text = strdup("")) ? 0 : TL_ENOMEM;
+    }
+    if (!rc) rc = tl_profile_load(st, &p, eb);
+    if (!rc) rc = tl_segtable_new(p, st, &t);
+    if (!rc) rc = tl_tags_apply(t, p, text, summary, cap, ntags, line, err);
+    if (!rc && rules) rc = tl_store_config_put(st, "tag_rules", text, eb);
+    if (!rc && rules) rc = tl_profile_save(st, p, eb);
+    if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory applying the tag rules");
+    tl_segtable_free(t);
+    tl_profile_free(p);
+    if (rules_out) *rules_out = text;
+    else free(text);
+    return rc;
+}
+
+/* ---- building profiles ---------------------------------------------------------------- */
+
+int tl_segment_profiles_derive(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb) {
+    return tl_tags_apply_stored(st, p, eb);
+}
+
+int tl_segment_profiles_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                              tl_errbuf_t *eb) {
+    tl_profiles_t *p = NULL;
+    int rc = tl_profile_build(st, o, &p, eb);
+    if (!rc) rc = tl_segment_profiles_derive(st, p, eb);
+    if (rc) {
+        tl_profile_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
 /* ---- k-means ------------------------------------------------------------------------ */
 
 /* The assignment step keeps Hamerly's bounds per point: an upper bound on
@@ -708,7 +773,8 @@ int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int 
     int cols[TL_CLUSTER_MAX_F], d = nf;
     for (int j = 0; j < d; j++) {
         cols[j] = tl_profile_col_find(p, features[j]);
-        if (cols[j] < 0 || tl_profile_col_type(p, cols[j]) == TL_COL_CAT) {
+        if (cols[j] < 0 || tl_profile_col_type(p, cols[j]) == TL_COL_CAT ||
+            strlen(features[j]) >= sizeof out->feature[j]) {
             *bad = j;
             return TL_EINVAL;
         }
@@ -759,6 +825,9 @@ int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int 
         rc = tl_kmeans(x, m, (uint32_t)d, &o, labels, centers, &inertia, &iters);
     }
     if (!rc) {
+        out->nf = d;
+        for (int j = 0; j < d; j++) snprintf(out->feature[j], sizeof out->feature[j], "%s", features[j]);
+        out->as_of = tl_profile_as_of(p);
         out->k = k;
         out->users = m;
         out->inertia = inertia;
@@ -773,5 +842,87 @@ int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int 
             for (int j = 0; j < d; j++) out->mean[c][j] = out->size[c] ? out->mean[c][j] / out->size[c] : NAN;
     }
     free(x), free(labels), free(centers);
+    return rc;
+}
+
+/* ---- the kept clustering -------------------------------------------------------------- */
+
+/* {"features": [...], "as_of": ms, "k", "users", "iterations", "inertia",
+ * "silhouette", "clusters": [{"size", "means": [per feature]}]} */
+int tl_segment_cluster_keep(tl_store_t *st, const tl_profiles_t *p, const char *const *features,
+                            int nf, uint32_t k, uint32_t n_init, uint64_t seed, tl_clusters_t *out,
+                            int *bad, tl_errbuf_t *eb) {
+    int rc = tl_segment_cluster(p, features, nf, k, n_init, seed, out, bad);
+    if (rc) return rc;
+    cJSON *j = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(j, "features");
+    cJSON *cl = cJSON_AddArrayToObject(j, "clusters");
+    for (int i = 0; f && i < out->nf; i++) cJSON_AddItemToArray(f, cJSON_CreateString(out->feature[i]));
+    cJSON_AddNumberToObject(j, "as_of", (double)out->as_of);
+    cJSON_AddNumberToObject(j, "k", out->k);
+    cJSON_AddNumberToObject(j, "users", out->users);
+    cJSON_AddNumberToObject(j, "iterations", out->iterations);
+    cJSON_AddNumberToObject(j, "inertia", out->inertia);
+    cJSON_AddNumberToObject(j, "silhouette", out->silhouette);
+    for (uint32_t c = 0; cl && c < out->k; c++) {
+        cJSON *o = cJSON_CreateObject(), *m = cJSON_AddArrayToObject(o, "means");
+        cJSON_AddNumberToObject(o, "size", out->size[c]);
+        for (int i = 0; m && i < out->nf; i++) cJSON_AddItemToArray(m, cJSON_CreateNumber(out->mean[c][i]));
+        cJSON_AddItemToArray(cl, o);
+    }
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text) {
+        tl_errbuf_set(eb, "out of memory keeping the clusters");
+        return TL_ENOMEM;
+    }
+    rc = tl_store_config_put(st, "clusters", text, eb);
+    cJSON_free(text);
+    return rc;
+}
+
+static double num_of(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItem(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int tl_clusters_kept(tl_store_t *st, tl_clusters_t *out, tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    int rc = tl_store_config_get(st, "clusters", &text, eb);
+    if (rc) return rc;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const cJSON *f = cJSON_GetObjectItem(j, "features"), *cl = cJSON_GetObjectItem(j, "clusters"), *it;
+    int nf = cJSON_GetArraySize(f), k = cJSON_GetArraySize(cl);
+    rc = cJSON_IsArray(f) && cJSON_IsArray(cl) && nf >= 1 && nf <= TL_CLUSTER_MAX_F && k >= 1 &&
+                 k <= TL_CLUSTER_MAX_K ? 0 : TL_ECORRUPT;
+    const cJSON *fs = rc ? NULL : f, *cs = rc ? NULL : cl;
+    cJSON_ArrayForEach(it, fs) {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) >= sizeof out->feature[0]) rc = TL_ECORRUPT;
+        else snprintf(out->feature[out->nf++], sizeof out->feature[0], "%s", it->valuestring);
+    }
+    cJSON_ArrayForEach(it, cs) {
+        const cJSON *m = cJSON_GetObjectItem(it, "means"), *v;
+        double size = num_of(it, "size");
+        if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != nf || !(size >= 0)) {
+            rc = TL_ECORRUPT;
+            break;
+        }
+        int i = 0;
+        cJSON_ArrayForEach(v, m) out->mean[out->k][i++] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        out->size[out->k++] = (uint32_t)size;
+    }
+    double users = num_of(j, "users"), iters = num_of(j, "iterations"), as_of = num_of(j, "as_of");
+    if (!rc && !(users >= 0 && iters >= 0 && !isnan(as_of))) rc = TL_ECORRUPT;
+    if (!rc) {
+        out->users = (uint32_t)users, out->iterations = (uint32_t)iters, out->as_of = (int64_t)as_of;
+        out->inertia = num_of(j, "inertia"), out->silhouette = num_of(j, "silhouette");
+    }
+    cJSON_Delete(j);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        tl_errbuf_set(eb, "%s/tailor.db: the kept clusters are damaged; run `tailor segment cluster` again",
+                      tl_store_dir(st));
+    }
     return rc;
 }

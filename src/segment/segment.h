@@ -99,6 +99,32 @@ typedef struct {
 int tl_tags_apply(tl_segtable_t *t, tl_profiles_t *p, const char *rules, tl_tag_summary_t *summary,
                   int cap, int *ntags, int *line, tl_expr_err_t *err);
 
+/* `tag apply` and `tag list`: rules (NULL: the kept ones, "" when none)
+ * applied to the saved profiles, with a summary of up to cap tags. Given
+ * rules are then kept (the setting tag_rules) and the snapshot saved with
+ * its tag columns, so every later build and read has them; kept ones are
+ * only counted. On a bad rule TL_EBADINPUT with *line and err, nothing
+ * changed; *rules_out (may be NULL) gets the rules applied (caller frees),
+ * to show the bad line. */
+int tl_tags_keep(tl_store_t *st, const char *rules, tl_tag_summary_t *summary, int cap, int *ntags,
+                 int *line, tl_expr_err_t *err, char **rules_out, tl_errbuf_t *eb);
+
+/* Applies the tag rules kept in the data directory (`tailor tag apply`
+ * keeps them under the setting tag_rules) to p; nothing when none are
+ * kept. TL_EBADINPUT, said in eb, when they no longer apply to p. */
+int tl_tags_apply_stored(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
+
+/* ---- building profiles ---------------------------------------------------------- */
+
+/* Every user's profile as the engine keeps it: tl_profile_build, then what
+ * the data directory keeps for the profiles applied (the stored tag
+ * rules). Every builder (the command line, the server, retention) builds
+ * through this, and an incremental update ends with
+ * tl_segment_profiles_derive, so no profile lacks them. */
+int tl_segment_profiles_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
+                              tl_errbuf_t *eb);
+int tl_segment_profiles_derive(tl_store_t *st, tl_profiles_t *p, tl_errbuf_t *eb);
+
 /* ---- clusters ------------------------------------------------------------------- */
 
 /* k-means on n points of d dimensions (row-major x): k-means++ seeding,
@@ -133,15 +159,28 @@ typedef struct {
     uint32_t k, users, iterations, size[TL_CLUSTER_MAX_K];
     double inertia, silhouette;
     double mean[TL_CLUSTER_MAX_K][TL_CLUSTER_MAX_F];
+    int nf;                                /* the features, in the order of mean's columns */
+    char feature[TL_CLUSTER_MAX_F][64];
+    int64_t as_of;                         /* the profiles' as-of time */
 } tl_clusters_t;
 
 /* TL_EINVAL with *bad set to the index of a feature that is not a number
- * column, or when fewer than two users have all the features. */
+ * column (or a name of 64 bytes or more), or when fewer than two users
+ * have all the features. */
 int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int nf, uint32_t k,
                        uint32_t n_init, uint64_t seed, tl_clusters_t *out, int *bad);
+/* The same, and the result kept in the data directory (the setting
+ * "clusters", JSON) in place of the one before, for the profile report
+ * and later reads (tl_clusters_kept). */
+int tl_segment_cluster_keep(tl_store_t *st, const tl_profiles_t *p, const char *const *features,
+                            int nf, uint32_t k, uint32_t n_init, uint64_t seed, tl_clusters_t *out,
+                            int *bad, tl_errbuf_t *eb);
+/* The clustering kept last; TL_ENOENT when there is none. */
+int tl_clusters_kept(tl_store_t *st, tl_clusters_t *out, tl_errbuf_t *eb);
 
 /* The profile report: key figures, lifecycle, top categories, RFM segments
- * and grid, the stored rule segments and clusters, as one HTML file. */
+ * and grid, the stored rule segments and the kept clustering (over the
+ * features it was made with), as one HTML file. */
 int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *path,
                            tl_errbuf_t *eb);
 

@@ -529,7 +529,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
         if (!tl_store_dict(s->st, (tl_dkind_t)k, eb)) rc = TL_ENOMEM;
     tl_profile_opts_t po;
     tl_profile_opts_default(&po);
-    if (!rc) rc = tl_profile_build(s->st, &po, &s->prof, eb);
+    if (!rc) rc = tl_segment_profiles_build(s->st, &po, &s->prof, eb);
     if (!rc) {
         s->applied = tl_store_event_count(s->st);
         s->as_of = tl_profile_as_of(s->prof);
@@ -737,7 +737,8 @@ static int cmp_ev(const void *a, const void *b) {
  * user's in time order (a batch may come in any order; an event older
  * than what a user's profile already holds is applied as it comes, and
  * the next `profile build` puts it in its place), then refreshes the
- * users they touched. Under prof_mu (write) and st_rw (write). */
+ * users they touched and the columns derived from the profiles (tags).
+ * Under prof_mu (write) and st_rw (write). */
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     newev_t x = {.s = s};
     int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
@@ -749,6 +750,7 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     }
     for (size_t i = 0; !rc && i < x.n; i++)
         if (i == 0 || x.ev[i].user != x.ev[i - 1].user) rc = tl_profile_refresh_user(s->prof, x.ev[i].user, s->as_of);
+    if (!rc && x.n) rc = tl_segment_profiles_derive(s->st, s->prof, eb);
     free(x.ev);
     if (!rc) s->applied = tl_store_event_count(s->st);
     return rc;
@@ -1253,10 +1255,11 @@ static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_re
         pthread_rwlock_unlock(&s->prof_mu);
         pthread_rwlock_unlock(&s->st_rw);
     }
-    if (rc) {
+    if (rc == TL_EINVAL) {
+        fail(rs, 400, "bad_parameter", "%s", eb.msg);
+    } else if (rc) {
         fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
     } else {
-        tl_offers_log_blocked(s->st, id, f, total);
         send_json(rs, 200, tl_offers_json(id, sn, f, total, (uint32_t)n, explain));
     }
     free(f);

@@ -219,6 +219,20 @@ int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
 }
 
 const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
+
+int tl_store_install_file(tl_store_t *st, int fd, const char *tmp, const char *path,
+                          tl_errbuf_t *eb) {
+    const char *what = "fsync";
+    int rc = fsync(fd) ? tl_err_from_errno(errno) : 0;
+    if (!rc && rename(tmp, path) != 0) rc = tl_err_from_errno(errno), what = "rename";
+    if (!rc && (rc = tl__sync_dir(st->dir)) != 0) what = "fsync of the directory";
+    if (rc) {
+        tl_errbuf_set(eb, "%s: cannot put the new file in place (%s): %s", path, what, tl_strerror(rc));
+        unlink(tmp);
+    }
+    return rc;
+}
+
 uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
 
 /* ---- open / close -------------------------------------------------------- */

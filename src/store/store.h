@@ -121,6 +121,13 @@ enum {
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb);
 void tl_store_close(tl_store_t *st);
 const char *tl_store_dir(const tl_store_t *st);
+/* Puts a file of the data directory in place with the store's commit
+ * discipline: fd (open for writing on tmp, everything written) fsync'd,
+ * tmp renamed over path, the directory fsync'd; after a crash path holds
+ * the old file or the new one, whole. On failure tmp is removed and eb
+ * says what failed. fd stays open (the caller closes it). */
+int tl_store_install_file(tl_store_t *st, int fd, const char *tmp, const char *path,
+                          tl_errbuf_t *eb);
 
 /* The dictionary of a kind, loaded on first use. Entries added during a
  * batch are written at commit and forgotten on rollback. NULL on error. */

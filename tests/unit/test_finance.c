@@ -247,6 +247,24 @@ static void test_offers_one_equals_all(void **state) {
     }
     /* the world gives all three outcomes, so the comparison means something */
     assert_true(offered > 0 && blocked > 0 && boosted > 0);
+    /* every blocked offer of a user's offers is logged, whoever asked */
+    char logp[400];
+    snprintf(logp, sizeof logp, "%s/offers.log", data);
+    FILE *lf = fopen(logp, "r");
+    assert_non_null(lf);
+    uint32_t lines = 0;
+    for (int ch; (ch = fgetc(lf)) != EOF;) lines += ch == '\n';
+    fclose(lf);
+    assert_int_equal(lines, blocked);
+    /* a scene the policy does not have is refused, naming the valid ones */
+    uint32_t nb = 1;
+    eb.msg[0] = 0;
+    assert_int_equal(tl_offers_user(pol, st, p, sc, who, "bogus", NULL, b, &nb, &eb), TL_EINVAL);
+    assert_int_equal(nb, 0);
+    assert_non_null(strstr(eb.msg, "\"bogus\""));
+    assert_non_null(strstr(eb.msg, "home, purchase, travel, promotion, idle"));
+    assert_int_equal(tl_offers_scene_check(pol, "travel", &eb), 0);
+    assert_int_equal(tl_offers_scene_check(pol, NULL, &eb), 0);
     free(a), free(b);
     tl_offers_free(all), tl_offers_free(pol);
     tl_scorecard_free(sc);
