@@ -220,7 +220,6 @@ int cmd_audit(int argc, char **argv) {
                    k.unchained ? " (and older entries from before the chain)" : "", k.head);
         }
         tl_store_close(st);
-        if (rc && json) return EXIT_FAIL;
         return rc ? fail_err("audit verify", rc, &eb) : EXIT_OK;
     }
     const char *user = opt(c, &a, "user");

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# test_cli_errors.sh -- how the command line fails and what it says about
+# itself: --version and `version` print the version CMakeLists.txt sets; an
+# unknown command, subcommand or option names the nearest known one (exit
+# 2, not the whole help); under --json every command fails with exactly
+# one JSON error object on stderr, whose exit is the process's and the
+# same as without --json (rejected records inside it), and succeeds with
+# nothing on stderr.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ---- the version
+want=$(sed -n 's/^project(tailor VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
+check "CMakeLists.txt sets a version" "${want:+set}" set
+check "tailor --version" "$("$TAILOR" --version)" "tailor $want"
+check "tailor version" "$("$TAILOR" version)" "tailor $want"
+check "tailor version --json" "$("$TAILOR" version --json | jget version)" "$want"
+
+# ---- the nearest command, subcommand, option
+nearest() { # DESC EXPECTED-FIRST-LINE ARGS...
+    local desc=$1 first=$2 rc=0
+    shift 2
+    "$TAILOR" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+    check "$desc: exit 2" "$rc" 2
+    check "$desc: says" "$(head -n 1 "$TMP/err")" "$first"
+    check "$desc: not the whole help" "$(grep -c -e '^commands:' -e 'usage: tailor \[--data DIR\] <command>' "$TMP/err" "$TMP/out" | awk -F: '{ s += $2 } END { print s }')" 0
+}
+nearest "a misspelt command" "tailor: unknown command 'recomend'; did you mean 'recommend'?" recomend u000001
+check_cmd "... and points to tailor help" grep -q '`tailor help`' "$TMP/err"
+nearest "an unknown command" "tailor: unknown command 'frobnicate'" frobnicate
+nearest "a command's prefix" "tailor: unknown command 'segm'; did you mean 'segment'?" segm list
+nearest "help for a misspelt command" "tailor help: unknown command 'campain'; did you mean 'campaign'?" help campain
+nearest "a misspelt subcommand" "tailor campaign: unknown subcommand 'rn'; did you mean 'run'?" campaign rn cart-push
+nearest "swapped letters" "tailor segment: unknown subcommand 'craete'; did you mean 'create'?" segment craete x --where true
+nearest "an unknown subcommand" "tailor profile: unknown subcommand 'frobnicate'" profile frobnicate
+nearest "a misspelt option" "tailor stats: unknown option '--jsno'; did you mean '--json'?" stats --jsno
+nearest "a misspelt option with a value" "tailor recommend: unknown option '--scnee'; did you mean '--scene'?" recommend u000001 --scnee cart
+
+# ---- errors under --json
+D=$TMP/d
+"$TAILOR" gen --users 300 --items 100 --days 20 --out "$TMP/w" >/dev/null
+"$TAILOR" --data "$D" import "$TMP"/w/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
+"$TAILOR" --data "$D" profile build >/dev/null
+printf 'user,type,ts\nu000001,view,2025-11-01T00:00:00Z\nu000002,teleport,2025-11-01T00:00:00Z\n' >"$TMP/bad.csv"
+printf '{"id":"x","channels":["pigeon"]}\n' >"$TMP/camp.json"
+printf 'id,x,default\na1,1,0\na2,2,1\na3,3\n' >"$TMP/score.csv"
+N=$TMP/none
+# one failing run of every command that takes --json, with its arguments
+fails=(
+    "import --strict $TMP/bad.csv"
+    "import --kind nope $TMP/bad.csv"
+    "stats --data $N"
+    "quarantine list --limit lots"
+    "check --data $N"
+    "profile show nobody"
+    "tag apply $TMP/no-rules.txt"
+    "segment create big --where orders>"
+    "train --model nope"
+    "eval --split sideways"
+    "recommend u000001 --model nothing"
+    "similar i00001 --model nothing"
+    "score train --csv $TMP/no.csv --target default"
+    "propensity cv --csv $TMP/score.csv"
+    "offers"
+    "report campaign nothing"
+    "campaign create $TMP/camp.json"
+    "campaign rn"
+    "feedback import $TMP/no.csv"
+    "uplift train --campaign nothing"
+    "apikey create --role root"
+    "gen --users 0 --out $TMP/w0"
+    "export-user"
+    "erase"
+    "retain"
+    "audit verify --data $N"
+    "key rotate --data $N"
+    "version extra"
+    "recomend u000001"
+)
+covered=" "
+for f in "${fails[@]}"; do
+    read -r -a args <<<"$f"
+    covered+="${args[0]} "
+    rc=0
+    "$TAILOR" --data "$D" "${args[@]}" --json >"$TMP/out" 2>"$TMP/err" || rc=$?
+    plain=0
+    "$TAILOR" --data "$D" "${args[@]}" >/dev/null 2>"$TMP/err.plain" || plain=$?
+    check_cmd "--json $f: one JSON error object on stderr, exit $rc" python3 - "$TMP/err" "$rc" <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+lines = text.splitlines()
+assert len(lines) == 1, text
+e = json.loads(lines[0])["error"]
+assert e["exit"] == int(sys.argv[2]) != 0, (e, sys.argv[2])
+assert e["code"] and e["message"], e
+EOF
+    check "$f: the same exit code without --json" "$plain" "$rc"
+    check_cmd "$f: plain text without --json" grep -q -v '^{' "$TMP/err.plain"
+done
+# every command that takes --json is among them
+for c in $("$TAILOR" help | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do
+    if "$TAILOR" help "$c" | grep -q -- '--json'; then
+        check "a failure of $c under --json is tried" "$([[ $covered == *" $c "* ]] && echo yes)" yes
+    fi
+done
+
+# the rejected records of a strict import are in the error object
+"$TAILOR" --data "$D" import --strict "$TMP/bad.csv" --json >/dev/null 2>"$TMP/err"
+check "a strict import's rejected record, in the error" \
+    "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["error"]["rejected"]; print(len(r), r[0]["line"], r[0]["reason"])' "$TMP/err")" \
+    "1 3 unknown_type"
+# a success under --json leaves stderr empty, even with rejected rows
+rc=0
+{ cat "$SRC/examples/applicants.csv"; echo "a999999,broken"; } >"$TMP/apps.csv"
+"$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/card.json" --json \
+    >"$TMP/out" 2>"$TMP/err" || rc=$?
+check "--json, with a rejected row: the JSON result" "$rc $(jget rejected <"$TMP/out")" "0 1"
+check "... and nothing on stderr" "$(wc -c <"$TMP/err")" 0
+finish
