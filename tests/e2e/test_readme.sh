@@ -22,7 +22,9 @@ check "the README's Using it section has commands" "$((${#lines[@]} > 30))" 1
 
 W=$TMP/clone
 mkdir -p "$W/build"
-ln -s "$TAILOR" "$W/build/tailor"
+# build/tailor is the binary under test, stopped if a command hangs
+printf '#!/bin/sh\nexec timeout 300 "%s" "$@"\n' "$TAILOR" >"$W/build/tailor"
+chmod +x "$W/build/tailor"
 ln -s "$SRC/examples" "$W/examples"
 if [[ -d $DATASETS ]]; then
     mkdir -p "$TMP/shared"
@@ -33,8 +35,10 @@ mkdir -p "$TMP/curl"
 printf 'fail-with-body\nsilent\nshow-error\n' >"$TMP/curl/.curlrc"
 export CURL_HOME=$TMP/curl
 
+serve_pid=
 python3 "$SRC/tests/e2e/gateway.py" "$TMP/delivered.jsonl" >"$TMP/gateway.port" &
 gateway=$!
+trap 'kill $gateway $serve_pid 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do [[ -s $TMP/gateway.port ]] && break; sleep 0.1; done
 gport=$(head -n 1 "$TMP/gateway.port")
 
@@ -43,7 +47,7 @@ gport=$(head -n 1 "$TMP/gateway.port")
 counts() { sed -n 's/^read=\([0-9]*\) accepted=\([0-9]*\) duplicates=\([0-9]*\) quarantined=\([0-9]*\)$/\1 \2 \3 \4/p' "$1" | tail -n 1; }
 
 cd "$W" || exit 1
-serve_pid= port=
+port=
 n=0
 for line in "${lines[@]}"; do
     n=$((n + 1))
@@ -108,6 +112,4 @@ EOF
     esac
 done
 cd "$SRC" || exit 1
-kill "$gateway" 2>/dev/null
-[[ -n $serve_pid ]] && kill "$serve_pid" 2>/dev/null
 finish
