@@ -22,9 +22,7 @@ check "the README's Using it section has commands" "$((${#lines[@]} > 30))" 1
 
 W=$TMP/clone
 mkdir -p "$W/build"
-# build/tailor is the binary under test, stopped if a command hangs
-printf '#!/bin/sh\nexec timeout 300 "%s" "$@"\n' "$TAILOR" >"$W/build/tailor"
-chmod +x "$W/build/tailor"
+ln -s "$TAILOR" "$W/build/tailor"
 ln -s "$SRC/examples" "$W/examples"
 if [[ -d $DATASETS ]]; then
     mkdir -p "$TMP/shared"
