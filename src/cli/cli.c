@@ -1,4 +1,6 @@
-/* cli.c -- option parsing and printing shared by the commands. */
+/* cli.c -- option parsing and printing shared by the commands: errors, told
+ * once as text or as one JSON object, and the nearest known word to a
+ * mistyped command, subcommand or option. */
 #include "cli.h"
 
 #include <stdarg.h>
