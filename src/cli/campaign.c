@@ -80,10 +80,7 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     tl_campaign_fini(&c);
     tl_profile_free(p);
     tl_store_close(st);
-    if (rc == TL_EBADINPUT) {
-        fprintf(stderr, "tailor campaign: %s\n", eb.msg);
-        return EXIT_USAGE;
-    }
+    if (rc == TL_EBADINPUT) return cli_fail("campaign", EXIT_USAGE, rc, "%s", eb.msg);
     return rc ? fail_err("campaign run", rc, &eb) : EXIT_OK;
 }
 
@@ -299,9 +296,8 @@ int cmd_campaign(int argc, char **argv) {
         if (!rc) rc = tl_campaign_create(st, text, opt(cmd, &a, "replace") != NULL, &c, &eb);
         free(text);
         if (rc == TL_EBADINPUT) {
-            fprintf(stderr, "tailor campaign create: %s: %s\n", a.pos[1], eb.msg);
             tl_store_close(st);
-            return EXIT_USAGE;
+            return cli_fail("campaign create", EXIT_USAGE, rc, "%s: %s", a.pos[1], eb.msg);
         }
         if (!rc) {
             printf("campaign %s (%s): %d arm%s, hold-out %g %%, channels", c.id, c.name, c.narms,
@@ -395,8 +391,7 @@ const optspec_t FEEDBACK_OPTS[] = {{"json", 0, "print the summary as JSON"}, {NU
 
 static void fb_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
                       void *arg) {
-    uint64_t *shown = arg;
-    if ((*shown)++ < 10) fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line, tl_reason_name(reason), msg);
+    note_reject(arg, 10, source, line, reason, msg);
 }
 
 int cmd_feedback(int argc, char **argv) {
@@ -413,7 +408,7 @@ int cmd_feedback(int argc, char **argv) {
     if (!rc) rc = tl_feedback_import(st, a.pos[1], &s, fb_reject, &shown, &eb);
     tl_store_close(st);
     if (rc) return fail_err("feedback import", rc, &eb);
-    if (shown > 10) fprintf(stderr, "... and %llu more rejected rows (`tailor quarantine list`)\n",
+    if (shown > 10) note("... and %llu more rejected rows (`tailor quarantine list`)",
                             (unsigned long long)(shown - 10));
     if (opt(cmd, &a, "json")) {
         cJSON *j = cJSON_CreateObject();

@@ -1,7 +1,10 @@
-/* cli.c -- option parsing and printing shared by the commands. */
+/* cli.c -- option parsing and printing shared by the commands: errors, told
+ * once as text or as one JSON object, and the nearest known word to a
+ * mistyped command, subcommand or option. */
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +13,6 @@ const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n) {
     for (; o && o->name; o++)
         if (strlen(o->name) == n && memcmp(o->name, name, n) == 0) return o;
     return NULL;
-}
-
-int die_usage(const command_t *c, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "tailor %s: ", c->name);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: tailor %s\n(see `tailor %s --help`)\n", c->usage, c->name);
-    return EXIT_USAGE;
 }
 
 void print_help(const command_t *c) {
@@ -33,9 +26,46 @@ void print_help(const command_t *c) {
     printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_DATA, else ./tailor-data)");
 }
 
+/* The next space-separated word of *s (*n bytes), *s moved past it; NULL
+ * at the end. */
+static const char *next_word(const char **s, size_t *n) {
+    *s += strspn(*s, " ");
+    if (!**s) return NULL;
+    const char *w = *s;
+    *n = strcspn(w, " ");
+    *s += *n;
+    return w;
+}
+
+/* The usage error for an unknown option or subcommand, naming the nearest
+ * known one: what is "option" or "subcommand", dashes "--" or "". */
+static int die_unknown(const command_t *c, const char *what, const char *dashes, const char *word,
+                       size_t n) {
+    char w[128];
+    snprintf(w, sizeof w, "%.*s", (int)n, word);
+    near_t nr;
+    near_init(&nr, w);
+    if (*dashes) {
+        for (const optspec_t *o = c->opts; o && o->name; o++) near_try(&nr, o->name, strlen(o->name));
+        near_try(&nr, "data", 4);
+        near_try(&nr, "help", 4);
+    } else {
+        const char *s = command_subs(c->name), *sub;
+        size_t k;
+        while ((sub = next_word(&s, &k))) near_try(&nr, sub, k);
+    }
+    int len;
+    const char *best = near_best(&nr, &len);
+    if (best)
+        return die_usage(c, "unknown %s '%s%s'; did you mean '%s%.*s'?", what, dashes, w, dashes,
+                         len, best);
+    return die_usage(c, "unknown %s '%s%s'", what, dashes, w);
+}
+
 /* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise. */
 int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
     memset(a, 0, sizeof *a);
+    errors_as_json(c->opts, argc, argv);
     /* The positional arguments are gathered at the front of argv itself:
      * the slot written (npos) is never after the one read (i). */
     a->pos = argv;
@@ -67,7 +97,7 @@ int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
             continue;
         }
         const optspec_t *o = find_opt(c->opts, name, n);
-        if (!o) return die_usage(c, "unknown option --%.*s", (int)n, name);
+        if (!o) return die_unknown(c, "option", "--", name, n);
         if (o->takes_value) {
             val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!val) return die_usage(c, "--%s needs a value", o->name);
@@ -77,6 +107,15 @@ int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
         int k = (int)(o - c->opts);
         a->set[k] = 1;
         a->vals[k] = val;
+    }
+    const char *subs = command_subs(c->name);
+    if (subs && a->npos) {
+        size_t n = strlen(a->pos[0]);
+        const char *s = subs, *w;
+        size_t k;
+        while ((w = next_word(&s, &k)))
+            if (k == n && memcmp(w, a->pos[0], n) == 0) return 0;
+        return die_unknown(c, "subcommand", "", a->pos[0], n);
     }
     return 0;
 }
@@ -118,11 +157,6 @@ const char *data_dir(const args_t *a) {
     return e && *e ? e : "./tailor-data";
 }
 
-int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb) {
-    fprintf(stderr, "tailor %s: %s\n", cmd, eb->msg[0] ? eb->msg : tl_strerror(rc));
-    return EXIT_FAIL;
-}
-
 void print_json(cJSON *j) {
     char *s = cJSON_PrintUnformatted(j);
     if (s) {
@@ -133,3 +167,157 @@ void print_json(cJSON *j) {
     cJSON_Delete(j);
 }
 
+
+/* ---- errors -------------------------------------------------------------------- */
+
+static bool json_errors;
+static cJSON *rejected; /* under --json, the records note_reject() was given */
+
+void errors_as_json(const optspec_t *o, int argc, char **argv) {
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json_errors = true;
+            return;
+        }
+        /* the value of an option is not an option: --where --json */
+        const char *name = argv[i] + 2;
+        const optspec_t *v = strncmp(argv[i], "--", 2) == 0 && !strchr(name, '=')
+                                 ? find_opt(o, name, strlen(name)) : NULL;
+        if ((v && v->takes_value) || strcmp(argv[i], "--data") == 0) i++;
+    }
+}
+
+/* The error, told once; usage: the command's usage line for usage errors. */
+static int report(const char *cmd, int ex, int rc, const char *usage, const char *fmt, va_list ap) {
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (!json_errors) {
+        fprintf(stderr, "tailor%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+        return ex;
+    }
+    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+    if (cmd) cJSON_AddStringToObject(e, "command", cmd);
+    cJSON_AddStringToObject(e, "code", rc < 0 ? tl_err_name(rc) : "USAGE");
+    cJSON_AddStringToObject(e, "message", msg);
+    if (usage) cJSON_AddStringToObject(e, "usage", usage);
+    cJSON_AddNumberToObject(e, "exit", ex);
+    if (rejected) cJSON_AddItemToObject(e, "rejected", rejected);
+    rejected = NULL;
+    char *s = cJSON_PrintUnformatted(j);
+    /* without memory for the object, the message alone */
+    fprintf(stderr, "%s\n", s ? s : msg);
+    cJSON_free(s);
+    cJSON_Delete(j);
+    return ex;
+}
+
+int cli_fail(const char *cmd, int ex, int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    report(cmd, ex, rc, NULL, fmt, ap);
+    va_end(ap);
+    return ex;
+}
+
+int die_usage(const command_t *c, const char *fmt, ...) {
+    char usage[1024];
+    snprintf(usage, sizeof usage, "tailor %s", c->usage);
+    va_list ap;
+    va_start(ap, fmt);
+    report(c->name, EXIT_USAGE, 0, usage, fmt, ap);
+    va_end(ap);
+    if (!json_errors) fprintf(stderr, "usage: %s\n(see `tailor %s --help`)\n", usage, c->name);
+    return EXIT_USAGE;
+}
+
+int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb) {
+    return cli_fail(cmd, EXIT_FAIL, rc, "%s", eb->msg[0] ? eb->msg : tl_strerror(rc));
+}
+
+void note(const char *fmt, ...) {
+    if (json_errors) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void note_reject(uint64_t *shown, uint64_t limit, const char *source, uint64_t line,
+                 tl_reason_t reason, const char *msg) {
+    if ((*shown)++ >= limit) return;
+    if (!json_errors) {
+        fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line,
+                tl_reason_name(reason), msg);
+        return;
+    }
+    /* kept for an error object; without memory, left out */
+    if (!rejected) rejected = cJSON_CreateArray();
+    cJSON *r = cJSON_CreateObject();
+    if (!r || !cJSON_AddItemToArray(rejected, r)) {
+        cJSON_Delete(r);
+        return;
+    }
+    cJSON_AddStringToObject(r, "source", source);
+    cJSON_AddNumberToObject(r, "line", (double)line);
+    cJSON_AddStringToObject(r, "reason", tl_reason_name(reason));
+    cJSON_AddStringToObject(r, "message", msg);
+}
+
+/* ---- the nearest word ------------------------------------------------------------ */
+
+/* Edits (insert, delete, replace, swap two neighbours) from a (n bytes)
+ * to b (m bytes); only the first 32 bytes of each are compared. */
+static int edit_distance(const char *a, size_t n, const char *b, size_t m) {
+    int d[33][33];
+    if (n > 32) n = 32;
+    if (m > 32) m = 32;
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+void near_init(near_t *n, const char *word) {
+    memset(n, 0, sizeof *n);
+    n->word = word;
+    n->best_d = 1 << 30;
+}
+
+void near_try(near_t *n, const char *cand, size_t len) {
+    size_t wl = strlen(n->word);
+    if (wl && wl < len && memcmp(n->word, cand, wl) == 0) {
+        n->prefixes++;
+        n->prefix = cand;
+        n->prefix_len = (int)len;
+    }
+    int d = edit_distance(cand, len, n->word, wl);
+    if (d < n->best_d) {
+        n->best_d = d;
+        n->best = cand;
+        n->best_len = (int)len;
+    }
+}
+
+const char *near_best(const near_t *n, int *len) {
+    /* a slip: up to one edit in four letters, at least one, never all */
+    int wl = (int)strlen(n->word), most = wl / 4 > 1 ? wl / 4 : 1;
+    if (n->best && n->best_d <= most && n->best_d < wl) {
+        *len = n->best_len;
+        return n->best;
+    }
+    if (n->prefixes == 1) {
+        *len = n->prefix_len;
+        return n->prefix;
+    }
+    return NULL;
+}

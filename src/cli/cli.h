@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/core.h"
+#include "ingest/ingest.h"
 #include "rec/rec.h"
 #include "segment/segment.h"
 #include "store/store.h"
@@ -34,11 +35,12 @@ typedef struct {
 } args_t;
 
 const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n);
-int die_usage(const command_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void print_help(const command_t *c);
 /* Returns -1 after printing help, EXIT_USAGE on error, 0 otherwise.
  * Reorders argv: a->pos is argv, its first a->npos slots the positional
- * arguments in order (option values are kept as pointers in a->vals). */
+ * arguments in order (option values are kept as pointers in a->vals).
+ * A first positional argument that is none of c's subcommands is an
+ * error that names the nearest. */
 int parse_args(const command_t *c, int argc, char **argv, args_t *a);
 /* The value of --name ("" for a flag), or NULL when not given. */
 const char *opt(const command_t *c, const args_t *a, const char *name);
@@ -48,10 +50,54 @@ int opt_f64(const command_t *c, const args_t *a, const char *name, double def, d
             double hi, double *out);
 extern const char *global_data;
 const char *data_dir(const args_t *a);
+
+/* ---- errors -------------------------------------------------------------------- *
+ * Every error of a command is printed by one of these, once, on stderr:
+ * "tailor CMD: MESSAGE", or, when the arguments hold --json, one line
+ *   {"error":{"command":CMD,"code":CODE,"message":MESSAGE,"exit":EXIT}}
+ * where CODE is the library's error name (ENOENT, EBADINPUT, ELOCKED, ...),
+ * or USAGE for a usage error (exit 2). Each returns the exit code. */
+
+/* Errors as JSON from now on if args (options o, values skipped) hold
+ * --json before any "--"; with o NULL, if any argument is --json. */
+void errors_as_json(const optspec_t *o, int argc, char **argv);
+/* A failure with the library's code rc (0: none known) and exit code ex. */
+int cli_fail(const char *cmd, int ex, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A usage error of c (exit 2), with its usage line. */
+int die_usage(const command_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failure with eb's message (else rc's), exit 1. */
 int fail_err(const char *cmd, int rc, const tl_errbuf_t *eb);
+
+/* Notes beside a result, on stderr as text. Under --json stderr holds
+ * nothing but the error object: a rejected record goes into it (the first
+ * `limit`, as "rejected":[{"source","line","reason","message"}]) when the
+ * command then fails, and other notes are left out (the JSON result
+ * counts what they tell). */
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A rejected record, FILE:LINE: REASON: MESSAGE, told if *shown (counted
+ * up) is below limit. */
+void note_reject(uint64_t *shown, uint64_t limit, const char *source, uint64_t line,
+                 tl_reason_t reason, const char *msg);
+
+/* The nearest of some words to a mistyped one: near_try() each candidate
+ * (len bytes), then near_best() gives the nearest if it is near enough to
+ * be a slip (a unique prefix, or a few edits away), else NULL. */
+typedef struct {
+    const char *word, *best;
+    int best_len, best_d, prefixes;
+    const char *prefix;
+    int prefix_len;
+} near_t;
+void near_init(near_t *n, const char *word);
+void near_try(near_t *n, const char *cand, size_t len);
+const char *near_best(const near_t *n, int *len);
+
 /* Prints j on one line and frees it. */
 void print_json(cJSON *j);
 const command_t *command_named(const char *name);
+/* The subcommands of a command, space-separated; NULL when it has none. */
+const char *command_subs(const char *name);
 int run_cmd(const char *name, int argc, char **argv);
 
 /* The recommender DATA/models/NAME.tlm, loaded for serving (main.c). */

@@ -54,10 +54,7 @@ typedef struct {
 static void on_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
                       void *arg) {
     reject_ctx_t *r = arg;
-    if (!r->strict) return;
-    if (r->shown++ < 20)
-        fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line,
-                tl_reason_name(reason), msg);
+    if (r->strict) note_reject(&r->shown, 20, source, line, reason, msg);
 }
 
 static int cmd_import(int argc, char **argv);
@@ -109,10 +106,10 @@ static int cmd_import(int argc, char **argv) {
     rc = tl_import_files(st, (const char *const *)a.pos, a.npos, &o, &s, on_reject, &rj, &eb);
     tl_store_close(st);
     if (rc && rc != TL_EBADINPUT) {
-        fail_err("import", rc, &eb);
-        return rc == TL_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        return cli_fail("import", rc == TL_EINVAL ? EXIT_USAGE : EXIT_FAIL, rc, "%s",
+                        eb.msg[0] ? eb.msg : tl_strerror(rc));
     }
-    if (rj.shown > 20) fprintf(stderr, "... and %llu more bad rows\n", (unsigned long long)(rj.shown - 20));
+    if (rj.shown > 20) note("... and %llu more bad rows", (unsigned long long)(rj.shown - 20));
     if (json) {
         cJSON *j = cJSON_CreateObject(), *br = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "read", (double)s.read);
@@ -134,8 +131,7 @@ static int cmd_import(int argc, char **argv) {
                (unsigned long long)s.duplicates, (unsigned long long)s.quarantined);
     }
     if (rc == TL_EBADINPUT) {
-        fprintf(stderr, "tailor import: %s\n", eb.msg);
-        return EXIT_BADINPUT;
+        return cli_fail("import", EXIT_BADINPUT, rc, "%s", eb.msg);
     }
     return EXIT_OK;
 }
@@ -338,8 +334,7 @@ static int cmd_quarantine(int argc, char **argv) {
         q.out = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (!q.out) {
             tl_store_close(st);
-            fprintf(stderr, "tailor quarantine: %s: cannot create the file\n", out);
-            return EXIT_FAIL;
+            return cli_fail("quarantine", EXIT_FAIL, TL_EIO, "%s: cannot create the file", out);
         }
     }
     if (q.export && q.csv) fprintf(q.out, "id,source,line,reason,message,raw\n");
@@ -391,7 +386,7 @@ static int cmd_check(int argc, char **argv) {
         cJSON_AddStringToObject(j, "events_digest", digest);
         if (rc) cJSON_AddStringToObject(j, "error", eb.msg);
         print_json(j);
-        return rc ? EXIT_FAIL : EXIT_OK;
+        return rc ? fail_err("check", rc, &eb) : EXIT_OK;
     }
     if (rc) return fail_err("check", rc, &eb);
     printf("ok: %llu blocks, %llu events, all checksums match (digest %016llx)\n",
@@ -590,8 +585,7 @@ static int demo_campaigns(const char *world) {
         snprintf(resp[k], sizeof resp[k], "%s/%s-responses.csv", world, ids[k]);
         FILE *f = fopen(path[k], "w");
         if (!f || fputs(defs[k], f) < 0 || fclose(f)) {
-            fprintf(stderr, "tailor demo: cannot write %s\n", path[k]);
-            return EXIT_FAIL;
+            return cli_fail("demo", EXIT_FAIL, TL_EIO, "cannot write %s", path[k]);
         }
         char *cargv[] = {"create", path[k], "--replace"};
         if ((rc = run_cmd("campaign", 3, cargv))) return rc;
@@ -819,8 +813,8 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
     tl_profiles_t *p = NULL;
     if (u == TL_NONE) {
         tl_store_close(st);
-        fprintf(stderr, "tailor profile show: no user \"%s\" in %s\n", user, data_dir(a));
-        return EXIT_FAIL;
+        return cli_fail("profile show", EXIT_FAIL, TL_ENOENT, "no user \"%s\" in %s", user,
+                        data_dir(a));
     }
     tl_buf_t pii, masked;
     tl_buf_init(&pii);
@@ -905,7 +899,7 @@ static int idmap_init(idmap_t *m, const command_t *c, const args_t *a, tl_store_
     if (who && !m->pseudo) return die_usage(c, "--recipient goes with --pseudonymous");
     if (tl_buf_append(&m->in, "export:", 7) || (who && tl_buf_append(&m->in, who, strlen(who))) ||
         tl_buf_append(&m->in, "", 1))
-        return EXIT_FAIL;
+        return cli_fail(c->name, EXIT_FAIL, TL_ENOMEM, "%s", tl_strerror(TL_ENOMEM));
     m->prefix = m->in.len;
     return EXIT_OK;
 }
@@ -940,8 +934,7 @@ static int profile_export(const command_t *c, const args_t *a) {
     if (!f) {
         tl_store_close(st);
         tl_profile_free(p);
-        fprintf(stderr, "tailor profile export: %s: cannot create the file\n", out);
-        return EXIT_FAIL;
+        return cli_fail("profile export", EXIT_FAIL, TL_EIO, "%s: cannot create the file", out);
     }
     static char iobuf[1 << 20];
     setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
@@ -999,12 +992,11 @@ static int profile_export(const command_t *c, const args_t *a) {
     tl_profile_free(p);
     if (rc) {
         if (out) unlink(out);
-        if (eb.msg[0]) fprintf(stderr, "tailor profile export: %s\n", eb.msg);
+        if (eb.msg[0]) cli_fail("profile export", rc, TL_EINVAL, "%s", eb.msg);
         return rc;
     }
     if (werr) {
-        fprintf(stderr, "tailor profile export: write error\n");
-        return EXIT_FAIL;
+        return cli_fail("profile export", EXIT_FAIL, TL_EIO, "write error");
     }
     return EXIT_OK;
 }
@@ -1175,16 +1167,16 @@ int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb) {
 int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size) {
     uint32_t n = tl_profile_nusers(x->p);
     *mask = malloc(n ? n : 1);
-    if (!*mask) return EXIT_FAIL;
+    if (!*mask) return cli_fail(cmd, EXIT_FAIL, TL_ENOMEM, "%s", tl_strerror(TL_ENOMEM));
     tl_expr_err_t err;
     int rc = tl_segment_eval(x->t, expr, *mask, size, &err);
     if (rc) {
         char msg[2048];
         tl_expr_format_error(expr, &err, msg, sizeof msg);
-        fprintf(stderr, "tailor %s: the condition is not valid:\n%s\n", cmd, msg);
         free(*mask);
         *mask = NULL;
-        return rc == TL_EBADINPUT ? EXIT_USAGE : EXIT_FAIL;
+        return cli_fail(cmd, rc == TL_EBADINPUT ? EXIT_USAGE : EXIT_FAIL, rc,
+                        "the condition is not valid:\n%s", msg);
     }
     return EXIT_OK;
 }
@@ -1363,8 +1355,7 @@ static int segment_export(const command_t *c, const args_t *a, const char *name)
     }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
-        fprintf(stderr, "tailor segment export: %s: cannot create the file\n", out);
-        rc = EXIT_FAIL;
+        rc = cli_fail("segment export", EXIT_FAIL, TL_EIO, "%s: cannot create the file", out);
     } else {
         tl_buf_t b;
         tl_buf_init(&b);
@@ -1377,8 +1368,7 @@ static int segment_export(const command_t *c, const args_t *a, const char *name)
             const char *id = tl_dict_str(x.users, u, &n);
             if (tl_id_forgotten(id)) continue;
             if (!(id = idmap_name(&im, id, &n, &eb))) {
-                fprintf(stderr, "tailor segment export: %s\n", eb.msg);
-                rc = EXIT_FAIL;
+                rc = cli_fail("segment export", EXIT_FAIL, TL_EINVAL, "%s", eb.msg);
                 break;
             }
             tl_buf_clear(&b);
@@ -1396,8 +1386,7 @@ static int segment_export(const command_t *c, const args_t *a, const char *name)
         tl_buf_fini(&im.in);
         int werr = ferror(f) || fflush(f) != 0;
         if (f != stdout && fclose(f) != 0) werr = 1;
-        if (werr) fprintf(stderr, "tailor segment export: write error\n");
-        if (werr && !rc) rc = EXIT_FAIL;
+        if (werr && !rc) rc = cli_fail("segment export", EXIT_FAIL, TL_EIO, "write error");
         if (rc && out) unlink(out);
     }
     free(mask);
@@ -1455,8 +1444,7 @@ static int segment_rfm(const command_t *c, const args_t *a) {
     rc = tl_segment_rfm(p, &r);
     tl_profile_free(p);
     if (rc) {
-        fprintf(stderr, "tailor segment rfm: %s\n", tl_strerror(rc));
-        return EXIT_FAIL;
+        return cli_fail("segment rfm", EXIT_FAIL, rc, "%s", tl_strerror(rc));
     }
     if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "segments");
@@ -1532,8 +1520,8 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     if (rc == TL_EINVAL && bad >= 0)
         return die_usage(c, "--features: \"%s\" is not a number column of the profiles", names[bad]);
     if (rc == TL_EINVAL) {
-        fprintf(stderr, "tailor segment cluster: fewer than two users have all these features\n");
-        return EXIT_FAIL;
+        return cli_fail("segment cluster", EXIT_FAIL, rc,
+                        "fewer than two users have all these features");
     }
     if (rc) return fail_err("segment cluster", rc, &eb);
     if (opt(c, a, "json")) {
@@ -1606,8 +1594,7 @@ static int cmd_tag(int argc, char **argv) {
     tl_errbuf_t eb = {{0}};
     char *rules = NULL;
     if (apply && (rc = tl_read_file(a.pos[1], &rules, NULL))) {
-        fprintf(stderr, "tailor tag apply: %s: cannot read the file\n", a.pos[1]);
-        return EXIT_FAIL;
+        return cli_fail("tag apply", EXIT_FAIL, rc, "%s: cannot read the file", a.pos[1]);
     }
     tl_store_t *st;
     tl_tag_summary_t sum[64];
@@ -1626,8 +1613,8 @@ static int cmd_tag(int argc, char **argv) {
         if (l) snprintf(text, sizeof text, "%.*s", (int)strcspn(l, "\n"), l);
         char msg[2048];
         tl_expr_format_error(text, &err, msg, sizeof msg);
-        fprintf(stderr, "tailor tag: %s:%d: the rule is not valid:\n%s\n",
-                apply ? a.pos[1] : "stored rules", line, msg);
+        cli_fail("tag", EXIT_USAGE, rc, "%s:%d: the rule is not valid:\n%s",
+                 apply ? a.pos[1] : "stored rules", line, msg);
         rc = -1;
     }
     tl_store_close(st);
@@ -2480,9 +2467,7 @@ typedef struct {
 static void on_table_reject(const char *source, uint64_t line, tl_reason_t reason,
                             const char *msg, void *arg) {
     table_rejects_t *r = arg;
-    if (r->shown++ < 20)
-        fprintf(stderr, "%s:%llu: %s: %s\n", source, (unsigned long long)line,
-                tl_reason_name(reason), msg);
+    note_reject(&r->shown, 20, source, line, reason, msg);
     if (r->out) fprintf(r->out, "%llu,%s,\"%s\"\n", (unsigned long long)line, tl_reason_name(reason), msg);
 }
 
@@ -2514,7 +2499,7 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
     int rc = tl_table_read(csv, &to, t, on_table_reject, &r, eb);
     if (r.out && fclose(r.out) != 0 && !rc) rc = TL_EIO;
     if (!rc && t->rejected)
-        fprintf(stderr, "tailor score: %s: %llu of %llu records rejected%s\n", csv,
+        note("tailor score: %s: %llu of %llu records rejected%s", csv,
                 (unsigned long long)t->rejected, (unsigned long long)t->read,
                 rj ? "" : " (see --rejects FILE)");
     return rc;
@@ -3089,6 +3074,8 @@ static int cmd_report(int argc, char **argv) {
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+static const optspec_t VERSION_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
 
 static const command_t COMMANDS[] = {
     {"import", "import [options] FILE...", "Import users, items, financial products, credit "
@@ -3237,9 +3224,37 @@ static const command_t COMMANDS[] = {
      "$TAILOR_KEY, the new key comes from $TAILOR_NEW_KEY). Pseudonyms and the audit chain stay "
      "valid.", KEY_OPTS, cmd_key},
     {"help", "help [COMMAND]", "Show the commands, or one command's options.", NULL, cmd_help},
+    {"version", "version [--json]", "Show tailor's version (also `tailor --version`).",
+     VERSION_OPTS, cmd_version},
 };
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
+
+/* The subcommands of the commands that have them, for parse_args. */
+static const struct {
+    const char *cmd, *subs;
+} SUBCOMMANDS[] = {
+    {"quarantine", "list export"},
+    {"profile", "build show export drift"},
+    {"tag", "apply list"},
+    {"segment", "create list size show export overlap delete rfm cluster"},
+    {"score", "train apply report cv"},
+    {"propensity", "train apply report cv"},
+    {"report", "profiles scorecard campaign"},
+    {"campaign", "create list show pause resume run deliver dnc control"},
+    {"feedback", "import"},
+    {"uplift", "train apply report"},
+    {"apikey", "create list revoke"},
+    {"gen", "respond"},
+    {"audit", "list verify"},
+    {"key", "rotate"},
+};
+
+const char *command_subs(const char *name) {
+    for (size_t i = 0; i < sizeof SUBCOMMANDS / sizeof *SUBCOMMANDS; i++)
+        if (strcmp(SUBCOMMANDS[i].cmd, name) == 0) return SUBCOMMANDS[i].subs;
+    return NULL;
+}
 
 const command_t *command_named(const char *name) {
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -3260,17 +3275,44 @@ static void usage_all(FILE *f) {
             "`tailor COMMAND --help` shows a command's options.\n");
 }
 
+/* The usage error for a command name not in the table, naming the nearest. */
+static int unknown_command(const char *cmd, const char *name) {
+    near_t nr;
+    near_init(&nr, name);
+    for (size_t i = 0; i < NCOMMANDS; i++) near_try(&nr, COMMANDS[i].name, strlen(COMMANDS[i].name));
+    int len;
+    const char *best = near_best(&nr, &len);
+    if (best)
+        return cli_fail(cmd, EXIT_USAGE, 0, "unknown command '%s'; did you mean '%.*s'?\n"
+                        "(`tailor help` lists the commands)", name, len, best);
+    return cli_fail(cmd, EXIT_USAGE, 0, "unknown command '%s'\n(`tailor help` lists the commands)",
+                    name);
+}
+
 static int cmd_help(int argc, char **argv) {
     if (argc > 0) {
         const command_t *c = command_named(argv[0]);
-        if (!c) {
-            fprintf(stderr, "tailor help: no command %s\n", argv[0]);
-            return EXIT_USAGE;
-        }
+        if (!c) return unknown_command("help", argv[0]);
         print_help(c);
         return EXIT_OK;
     }
     usage_all(stdout);
+    return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv) {
+    const command_t *c = command_named("version");
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (a.npos) return die_usage(c, "unexpected %s", a.pos[0]);
+    if (opt(c, &a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "version", tl_version);
+        print_json(j);
+    } else {
+        printf("tailor %s\n", tl_version);
+    }
     return EXIT_OK;
 }
 
@@ -3287,8 +3329,8 @@ int main(int argc, char **argv) {
             global_data = argv[i + 1];
             i += 2;
         } else {
-            fprintf(stderr, "tailor: --data needs a directory\n");
-            return EXIT_USAGE;
+            errors_as_json(NULL, argc - i, argv + i);
+            return cli_fail(NULL, EXIT_USAGE, 0, "--data needs a directory");
         }
     }
     if (i >= argc) {
@@ -3296,11 +3338,11 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return cmd_help(0, NULL);
+    if (strcmp(argv[i], "--version") == 0) return cmd_version(argc - i - 1, argv + i + 1);
     const command_t *c = command_named(argv[i]);
     if (!c) {
-        fprintf(stderr, "tailor: unknown command \"%s\"\n\n", argv[i]);
-        usage_all(stderr);
-        return EXIT_USAGE;
+        errors_as_json(NULL, argc - i, argv + i);
+        return unknown_command(NULL, argv[i]);
     }
     return c->run(argc - i - 1, argv + i + 1);
 }

@@ -220,7 +220,6 @@ int cmd_audit(int argc, char **argv) {
                        "told\n", at, (long long)k.anchor.since);
         }
         tl_store_close(st);
-        if (rc && json) return EXIT_FAIL;
         return rc ? fail_err("audit verify", rc, &eb) : EXIT_OK;
     }
     const char *user = opt(c, &a, "user");

@@ -22,6 +22,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The release, "MAJOR.MINOR.PATCH": project(VERSION) of CMakeLists.txt. */
+extern const char tl_version[];
+
 /* ---- errors ------------------------------------------------------------ */
 
 #define TL_ERRNO_MAP(XX)                                                       \
