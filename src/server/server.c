@@ -615,7 +615,28 @@ static const char *uri_fault(const char *s) {
     return NULL;
 }
 
-/* The value of a query parameter, percent-decoded, or NULL. */
+/* The longest query value a request may send, decoded, with room for its
+ * NUL: every handler reads values into buffers of this size, so a value is
+ * never cut short into another (n=000...05 is not n=0). */
+#define QUERY_VALUE_MAX 2048
+
+/* Where a query (past uri_fault) holds a value too long to read whole, or
+ * NULL. */
+static const char *query_fault(const char *q) {
+    size_t n = 0; /* decoded bytes of the value being read */
+    for (const char *p = q; p && *p; p++) {
+        if (*p == '&') {
+            n = 0;
+            continue;
+        }
+        if (*p == '%') p += 2;
+        if (++n >= QUERY_VALUE_MAX) return "a value longer than 2047 bytes";
+    }
+    return NULL;
+}
+
+/* The value of a query parameter, percent-decoded, or NULL; out has room
+ * for QUERY_VALUE_MAX bytes. */
 static const char *query_get(const char *q, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     for (const char *p = q; p && *p;) {
@@ -1066,7 +1087,7 @@ static msvc_t *rec_model(tl_server_t *s, recref_t *r, const char *name, int *sta
  * answer written straight into the buffer. A filter or a scene serves the
  * list for this request alone. */
 static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
-    char v[64], mname[64], scene[300], cats[512], excl[2048];
+    char v[QUERY_VALUE_MAX], mname[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cats[QUERY_VALUE_MAX], excl[QUERY_VALUE_MAX];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
     const char *sq = query_get(q, "scene", scene, sizeof scene);
     if (sq && strcmp(sq, "home") == 0) sq = NULL;
@@ -1189,7 +1210,7 @@ static void get_recs(tl_server_t *s, const char *id, const char *q, tl_http_resp
 }
 
 static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
-    char v[64];
+    char v[QUERY_VALUE_MAX];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
     if (n < 1 || n > TL_REC_MAX_N) {
         fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
@@ -1227,7 +1248,7 @@ static void get_similar(tl_server_t *s, const char *id, const char *q, tl_http_r
 
 /* A user's financial offers, from the profile and records as they are now. */
 static void get_offers(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
-    char v[64], scene[64], cat[128];
+    char v[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cat[QUERY_VALUE_MAX];
     long n = query_get(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 3;
     tl_offer_scene_t ctx = {query_get(q, "category", cat, sizeof cat), NAN};
     const char *sn = query_get(q, "scene", scene, sizeof scene) ? scene : "home";
@@ -1397,7 +1418,7 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
     cJSON_AddNumberToObject(j, "size", size);
     if (members) {
         /* pages of 1,000 members; the cursor is the index to start after */
-        char v[32];
+        char v[QUERY_VALUE_MAX];
         long long from = query_get(q, "cursor", v, sizeof v) ? atoll(v) : -1;
         cJSON *arr = cJSON_AddArrayToObject(j, "members");
         tl_ids_t ids;
@@ -1591,7 +1612,7 @@ static void put_consent(tl_server_t *s, const char *user, const char *purpose,
 /* ---- campaigns ----------------------------------------------------------------------------- */
 
 static void post_campaign(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs) {
-    char v[16];
+    char v[QUERY_VALUE_MAX];
     int replace = query_get(rq->query, "replace", v, sizeof v) && strcmp(v, "true") == 0;
     char *def = malloc(rq->body_len + 1);
     if (!def) {
@@ -1675,7 +1696,7 @@ static void run_campaign(tl_server_t *s, const char *id, const tl_http_request_t
 }
 
 static void get_report(tl_server_t *s, const char *id, const char *q, tl_http_response_t *rs) {
-    char v[32];
+    char v[QUERY_VALUE_MAX];
     tl_report_opts_t o = {.conf = 0.95};
     if (query_get(q, "correction", v, sizeof v)) {
         if (strcmp(v, "bh") != 0 && strcmp(v, "holm") != 0) {
@@ -1823,6 +1844,7 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     snprintf(rs->route, sizeof rs->route, "%s", r >= 0 ? ROUTES[r].pattern : "other");
     rs->content_type = "application/json";
     const char *fault = uri_fault(rq->path), *qfault = uri_fault(rq->query);
+    if (!qfault) qfault = query_fault(rq->query);
     if (fault || qfault) {
         fail(rs, 400, "bad_uri", "the %s holds %s: send ids and values percent-encoded, without control characters",
              fault ? "path" : "query", fault ? fault : qfault);

@@ -108,6 +108,9 @@ static tl_server_t *two_users(char adm[48]) {
 
 /* An id or a value that decodes to a NUL or another control character is
  * refused before any handler runs: u1%00x must never act on u1. */
+/* longer than any query value the server reads */
+#define QLEN 2100
+
 static void test_control_characters(void **state) {
     (void)state;
     char adm[48], out[4096];
@@ -125,6 +128,18 @@ static void test_control_characters(void **state) {
                           out, sizeof out), 400);
     assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%00b", adm, NULL, out, sizeof out), 400);
     assert_int_equal(call(s, "GET", "/v1/users/u1/offers", "category=a%1fb", adm, NULL, out, sizeof out), 400);
+    /* a query value is read whole or refused, never cut short into another:
+     * n=000...01 (71 bytes) is n=1, not the n=0 of its first 63 bytes */
+    char q[QLEN];
+    int k = snprintf(q, sizeof q, "n=");
+    for (int i = 0; i < 70; i++) q[k++] = '0';
+    snprintf(q + k, sizeof q - (size_t)k, "1");
+    assert_int_equal(call(s, "GET", "/v1/users/u1/offers", q, adm, NULL, out, sizeof out), 200);
+    k = snprintf(q, sizeof q, "category=");
+    memset(q + k, 'a', sizeof q - (size_t)k - 1);
+    q[sizeof q - 1] = 0;
+    assert_int_equal(call(s, "GET", "/v1/users/u1/offers", q, adm, NULL, out, sizeof out), 400);
+    assert_non_null(strstr(out, "longer than 2047 bytes"));
     /* nor in a body: an escaped NUL in an array's element is seen by the importer */
     assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
                           "[{\"user\":\"u1\\u0000x\",\"type\":\"purchase\",\"amount\":5,\"item\":\"i\",\"ts\":\"2025-11-30T10:00:00Z\"},\n"
