@@ -283,6 +283,39 @@ static int has_row(tl_store_t *s, const char *sql, const char *arg, tl_errbuf_t 
     return rc;
 }
 
+/* A read-only connection cannot finish what a killed writer left for
+ * SQLite's own recovery: a hot rollback journal (a kill inside the very
+ * first commit, before the file is in WAL mode) or a WAL index to rebuild.
+ * Reading would fail with "attempt to write a readonly database" until the
+ * next writer came. A connection that may write does that recovery on its
+ * first read, under SQLite's locks, and nothing else, so a reading command
+ * runs it and then reads as usual. *db is open read-only before and after. */
+static int finish_recovery(sqlite3 **db, const char *dbpath, tl_errbuf_t *eb) {
+    int rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    int ext = sqlite3_extended_errcode(*db);
+    if (rc == SQLITE_OK ||
+        (ext != SQLITE_READONLY_ROLLBACK && ext != SQLITE_READONLY_RECOVERY && ext != SQLITE_READONLY_CANTINIT))
+        return 0; /* other errors are reported by the reads that follow */
+    sqlite3_close(*db);
+    *db = NULL;
+    sqlite3 *w = NULL;
+    rc = sqlite3_open_v2(dbpath, &w, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(w, 5000);
+        rc = sqlite3_exec(w, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        tl_errbuf_set(eb, "%s: cannot finish the recovery of an interrupted commit: %s", dbpath,
+                      w ? sqlite3_errmsg(w) : "out of memory");
+    sqlite3_close(w);
+    if (rc == SQLITE_OK &&
+        sqlite3_open_v2(dbpath, db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s: cannot open: %s", dbpath, *db ? sqlite3_errmsg(*db) : "out of memory");
+        rc = SQLITE_ERROR;
+    }
+    return rc == SQLITE_OK ? 0 : TL_ESQL;
+}
+
 /* 1 if the database has a table of this name, 0 if not, or an error. */
 static int has_table(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
     return has_row(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", name, eb);
@@ -366,6 +399,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         rc = TL_ESQL;
         goto fail;
     }
+    if (readonly && (rc = finish_recovery(&s->db, dbpath, eb))) goto fail;
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     int64_t fmt = 0, loglen = 0, nev = 0;

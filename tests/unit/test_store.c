@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -564,6 +565,40 @@ static void test_rotate_key(void **state) {
     assert_int_equal(access(cmd, F_OK), -1);
 }
 
+/* A writer killed inside the very first commit, before the file is in WAL
+ * mode, leaves a hot rollback journal; a reading command must still open the
+ * directory (here: nothing was ever committed), not fail for want of the
+ * right to roll that journal back. */
+static void test_hot_journal_read(void **state) {
+    (void)state;
+    char db[400], journal[420];
+    snprintf(db, sizeof db, "%s/tailor.db", dir);
+    snprintf(journal, sizeof journal, "%s-journal", db);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the writer, killed half way: _exit skips every close */
+        sqlite3 *w;
+        if (sqlite3_open(db, &w) != SQLITE_OK) _exit(1);
+        sqlite3_exec(w, "PRAGMA cache_size=10; BEGIN; CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+                        "INSERT INTO meta VALUES ('format', 1); CREATE TABLE pad(x);", NULL, NULL, NULL);
+        for (int i = 0; i < 20000; i++)
+            sqlite3_exec(w, "INSERT INTO pad VALUES (randomblob(100))", NULL, NULL, NULL);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct stat sb;
+    assert_int_equal(stat(journal, &sb), 0);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
+    assert_non_null(strstr(eb.msg, "nothing was ever committed"));
+    assert_int_not_equal(stat(journal, &sb), 0); /* rolled back */
+    st = open_store(0); /* and a writer then creates the store as usual */
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -572,6 +607,7 @@ int main(void) {
         T(test_missing_dir),             T(test_lock),              T(test_entities_merge_and_seal),
         T(test_quarantine_roundtrip),   T(test_killed_before_log),  T(test_scan_from),
         T(test_purge_user),              T(test_purge_finishes_after_crash), T(test_rotate_key),
+        T(test_hot_journal_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
