@@ -22,17 +22,10 @@ void tl_recsvc_free(tl_recsvc_t *r) {
     free(r);
 }
 
-typedef struct {
-    tl_recsvc_t *r;
-    int rc;
-} titlectx_t;
-
-static int title_row(int ncol, const char *const *c, void *arg) {
-    titlectx_t *x = arg;
-    uint32_t i = ncol == 2 && c[0] ? (uint32_t)strtoul(c[0], NULL, 10) : TL_NONE;
-    if (i >= x->r->x.nitems || !c[1] || !*c[1]) return 0;
-    if (tl_dict_intern(x->r->titles, c[1], strlen(c[1]), &x->r->title[i], NULL)) return x->rc = TL_ENOMEM;
-    return 0;
+static int title_row(uint32_t i, const char *title, void *arg) {
+    tl_recsvc_t *r = arg;
+    if (i >= r->x.nitems) return 0;
+    return tl_dict_intern(r->titles, title, strlen(title), &r->title[i], NULL) ? TL_ENOMEM : 0;
 }
 
 /* Each item's title, kept in memory: the reasons are written while the
@@ -42,9 +35,7 @@ static int load_titles(tl_store_t *st, tl_recsvc_t *r, tl_errbuf_t *eb) {
     r->title = malloc(((size_t)r->x.nitems + 1) * sizeof *r->title);
     if (!r->titles || !r->title) return TL_ENOMEM;
     for (uint32_t i = 0; i < r->x.nitems; i++) r->title[i] = TL_NONE;
-    titlectx_t x = {r, 0};
-    int rc = tl_store_query(st, "SELECT idx, title FROM items", title_row, &x, eb);
-    return rc ? rc : x.rc;
+    return tl_store_item_titles(st, title_row, r, eb);
 }
 
 int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbuf_t *eb) {
