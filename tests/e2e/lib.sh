@@ -72,6 +72,13 @@ imp() {
     fi
 }
 
+world_store() { # USERS ITEMS DAYS: a clean generated world in $W imported into $D, popularity trained, profiles built
+    "$TAILOR" gen --users "$1" --items "$2" --days "$3" --seed 7 --dirty 0 --out "$W" >/dev/null
+    "$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
+    "$TAILOR" --data "$D" train --model pop >/dev/null
+    "$TAILOR" --data "$D" profile build >/dev/null
+}
+
 req() { # METHOD PATH KEY [BODY]: prints the status, the body to $TMP/body
     local m=$1 p=$2 k=$3
     shift 3

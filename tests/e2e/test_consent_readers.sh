@@ -9,10 +9,7 @@
 
 W=$TMP/world
 D=$TMP/d
-"$TAILOR" gen --users 400 --items 100 --days 20 --seed 7 --dirty 0 --out "$W" >/dev/null
-"$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
-"$TAILOR" --data "$D" train --model pop >/dev/null
-"$TAILOR" --data "$D" profile build >/dev/null
+world_store 400 100 20
 "$TAILOR" --data "$D" score train --users >/dev/null
 "$TAILOR" --data "$D" segment create everyone --where 'events >= 0' >/dev/null
 

@@ -8,10 +8,7 @@
 
 W=$TMP/world
 D=$TMP/d
-"$TAILOR" gen --users 800 --items 150 --days 30 --seed 7 --dirty 0 --out "$W" >/dev/null
-"$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
-"$TAILOR" --data "$D" train --model pop >/dev/null
-"$TAILOR" --data "$D" profile build >/dev/null
+world_store 800 150 30
 cat >"$TMP/rules.txt" <<'EOF'
 tag big = monetary > 300
 tag spend = "high" if monetary > 300
