@@ -2,64 +2,13 @@
  * hold-out, attribution of conversions to exposures, ROI, uplift models
  * and the campaign report.
  *
- * The statistics follow scipy.stats and statsmodels to 1e-9 (tests compare
- * them against vectors computed with them): two-sided tests, 95 % intervals
- * unless told otherwise; a figure undefined at zero counts is NaN, printed
- * "n/a" (tl_fmt_figure) or null.
+ * The distributions and tests are those of stats/stats.h; a figure
+ * undefined at zero counts is NaN, printed "n/a" (tl_fmt_figure) or null.
  */
 #ifndef TL_EXPERIMENT_H
 #define TL_EXPERIMENT_H
 #include "campaign/campaign.h"
-
-/* ---- distributions (stats.c) ------------------------------------------------ */
-
-double tl_norm_cdf(double z);
-double tl_norm_sf(double z);
-double tl_norm_ppf(double p);
-/* Student's t with df degrees of freedom (df > 0, not necessarily whole). */
-double tl_t_cdf(double t, double df);
-double tl_t_sf(double t, double df);
-double tl_t_ppf(double p, double df);
-/* The survival function of chi-square with k degrees of freedom. */
-double tl_chi2_sf(double x, double k);
-/* The regularized incomplete beta I_x(a, b) and upper gamma Q(a, x). */
-double tl_betainc(double a, double b, double x);
-double tl_gammaincc(double a, double x);
-
-/* ---- tests ---------------------------------------------------------------------- */
-
-/* Wilson score interval of k successes in n at confidence conf. */
-void tl_wilson(double k, double n, double conf, double *lo, double *hi);
-
-/* Two proportions, b against a (treatment b, control a): the difference
- * pb - pa with Newcombe's hybrid score interval (method 10, from Wilson
- * intervals), the relative lift pb/pa - 1 with the Miettinen–Nurminen
- * score interval of the ratio, and the z-test with the pooled proportion
- * (two-sided p; 0 and 1 when no one or everyone converted). Both
- * intervals behave at zero counts; what is undefined there is NaN (the
- * lift when the control has no conversions, with rel_hi +inf; the lift's
- * interval when neither group has any). Checked against statsmodels. */
-typedef struct {
-    double pa, pb, diff, diff_lo, diff_hi, rel, rel_lo, rel_hi, z, p;
-} tl_prop_test_t;
-void tl_prop_test(double ka, double na, double kb, double nb, double conf, tl_prop_test_t *out);
-
-/* Welch's t-test of mean b against mean a from summary statistics
- * (variances with ddof 1): t, the Welch–Satterthwaite df, two-sided p, and
- * the interval of the difference of means. */
-typedef struct {
-    double diff, lo, hi, t, df, p, rel, rel_lo, rel_hi;
-} tl_welch_t;
-void tl_welch(double ma, double va, double na, double mb, double vb, double nb, double conf,
-              tl_welch_t *out);
-
-/* Pearson's chi-square goodness of fit of observed counts against expected
- * shares (normalised to the observed total): statistic and p (k - 1 df). */
-void tl_chisquare(const double *obs, const double *share, int k, double *chi2, double *p);
-
-/* Adjusted p-values for m tests: Holm's step-down or Benjamini–Hochberg. */
-void tl_p_holm(const double *p, int m, double *adj);
-void tl_p_bh(const double *p, int m, double *adj);
+#include "stats/stats.h"
 
 /* ---- attribution and the campaign report (attrib.c) ---------------------------- */
 

@@ -485,10 +485,6 @@ int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
     return rc;
 }
 
-const char *tl_psi_reading(double psi) {
-    return !(psi >= 0.10) ? "stable" : psi <= 0.25 ? "watch" : "shifted";
-}
-
 int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_table_t *cur,
                      double *score_psi, double *feature_psi, tl_errbuf_t *eb) {
     const tl_table_t *tab[2] = {base, cur};

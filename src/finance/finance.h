@@ -15,6 +15,7 @@
 #include "core/core.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
+#include "stats/stats.h"
 
 /* ---- binning ---------------------------------------------------------------- */
 
@@ -193,7 +194,6 @@ int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
  * 0.25 watch, above 0.25 shifted. */
 int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_table_t *cur,
                      double *score_psi, double *feature_psi, tl_errbuf_t *eb);
-const char *tl_psi_reading(double psi);
 
 /* An offline HTML page of the scorecard on t (with outcomes): key figures,
  * goods and bads over the score, the KS curve, default rate by band,

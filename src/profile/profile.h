@@ -77,14 +77,6 @@ void tl_profile_drop_columns(tl_profiles_t *p, const char *prefix);
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb);
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);
 
-/* The population stability index of b against a: bins at the quantiles of
- * a (equal edges merge; NaN values form a bin of their own), proportions
- * floored at 0.0001, PSI = sum (pb - pa) ln(pb / pa). The usual reading:
- * below 0.10 stable, 0.10 to 0.25 watch, above 0.25 shifted. */
-double tl_psi(const double *a, uint32_t na, const double *b, uint32_t nb, int bins);
-/* The same over given bins: ca and cb count each population per bin. */
-double tl_psi_counts(const double *ca, const double *cb, uint32_t k);
-
 /* ---- reading -------------------------------------------------------------- */
 
 uint32_t tl_profile_nusers(const tl_profiles_t *p);

@@ -8,7 +8,7 @@
  * those of Student's t by Newton steps on the CDF from the normal's,
  * guarded by bisection. Each is accurate to about 1e-13 relative, well
  * within the 1e-9 the tests ask of them against scipy.stats. */
-#include "experiment.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
