@@ -1511,10 +1511,6 @@ const char *tl_profile_cat_label(const tl_profiles_t *p, int c, uint32_t code) {
     return s ? s : "";
 }
 
-uint32_t tl_profile_cat_code(const tl_profiles_t *p, int c, const char *label) {
-    return p->cols[c].labels ? tl_dict_find(p->cols[c].labels, label, strlen(label)) : TL_NONE;
-}
-
 void tl_profile_cell(const tl_profiles_t *p, int c, uint32_t u, char *out, size_t cap) {
     const column_t *col = &p->cols[c];
     out[0] = 0;

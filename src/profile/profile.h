@@ -92,8 +92,6 @@ const void *tl_profile_col_data(const tl_profiles_t *p, int col);
 const tl_dict_t *tl_profile_col_labels(const tl_profiles_t *p, int col);
 /* The label of a category code of a CAT column ("" for TL_NONE). */
 const char *tl_profile_cat_label(const tl_profiles_t *p, int col, uint32_t code);
-/* The code of a label in a CAT column, or TL_NONE. */
-uint32_t tl_profile_cat_code(const tl_profiles_t *p, int col, const char *label);
 
 /* Formats one cell as text (numbers with up to 10 significant digits,
  * categories as their label, unknown as an empty string). */
