@@ -70,8 +70,7 @@ int cmd_import(const command_t *c, const args_t *a) {
 
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    const char *dir = data_dir(a);
-    if ((rc = tl_store_open(dir, TL_STORE_CREATE, &st, &eb))) return fail_err("import", rc, &eb);
+    if ((rc = open_store("import", a, TL_STORE_CREATE, &st, &eb))) return rc;
     tl_import_stats_t s = {0};
     reject_ctx_t rj = {o.strict, 0};
     rc = tl_import_files(st, (const char *const *)a->pos, a->npos, &o, &s, on_reject, &rj, &eb);
@@ -130,7 +129,7 @@ int cmd_stats(const command_t *c, const args_t *a) {
     int json = opt(c, a, "json") != NULL;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    if ((rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb))) return fail_err("stats", rc, &eb);
+    if ((rc = open_store("stats", a, TL_STORE_READONLY, &st, &eb))) return rc;
     tl_store_counts_t n;
     tl_store_evstats_t ev;
     rc = tl_store_counts(st, &n, &eb);
@@ -292,7 +291,7 @@ int cmd_quarantine(const command_t *c, const args_t *a) {
     if ((rc = opt_u64(c, a, "limit", 50, 0, UINT32_MAX, &q.limit))) return rc;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    if ((rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb))) return fail_err("quarantine", rc, &eb);
+    if ((rc = open_store("quarantine", a, TL_STORE_READONLY, &st, &eb))) return rc;
     q.out = stdout;
     if (q.export && out) {
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -334,7 +333,7 @@ int cmd_check(const command_t *c, const args_t *a) {
     int rc;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    if ((rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb))) return fail_err("check", rc, &eb);
+    if ((rc = open_store("check", a, TL_STORE_READONLY, &st, &eb))) return rc;
     tl_store_check_t ck;
     rc = tl_store_check(st, &ck, &eb);
     tl_store_close(st);

@@ -187,17 +187,10 @@ static const command_t COMMANDS[] = {
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
-const command_t *command_named(const char *name) {
+static const command_t *command_named(const char *name) {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(COMMANDS[i].name, name) == 0) return &COMMANDS[i];
     return NULL;
-}
-
-static int cmd_help(int argc, char **argv);
-
-int run_cmd(const char *name, int argc, char **argv) {
-    const command_t *c = command_named(name);
-    return c->run ? cli_run(c, argc, argv) : cmd_help(argc, argv);
 }
 
 static void usage_all(FILE *f) {
@@ -232,6 +225,11 @@ static int cmd_help(int argc, char **argv) {
     }
     usage_all(stdout);
     return EXIT_OK;
+}
+
+int run_cmd(const char *name, int argc, char **argv) {
+    const command_t *c = command_named(name);
+    return c->run ? cli_run(c, argc, argv) : cmd_help(argc, argv);
 }
 
 static int cmd_version(const command_t *c, const args_t *a) {

@@ -38,8 +38,8 @@ static int profile_build(const command_t *c, const args_t *a) {
         return die_usage(c, "--half-life %s: give a number of days above 0", hl);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (rc) return fail_err("profile build", rc, &eb);
+    int rc = open_store("profile build", a, TL_STORE_READONLY, &st, &eb);
+    if (rc) return rc;
     tl_profiles_t *p = NULL;
     int64_t t0 = tl_time_now_ms();
     rc = tl_segment_profiles_build(st, &o, &p, &eb);
@@ -89,8 +89,8 @@ static int showseg_row(const char *name, const char *expr, int64_t created, void
 static int profile_show(const command_t *c, const args_t *a, const char *user) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (rc) return fail_err("profile show", rc, &eb);
+    int rc = open_store("profile show", a, TL_STORE_READONLY, &st, &eb);
+    if (rc) return rc;
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
     uint32_t u = users ? tl_dict_find(users, user, strlen(user)) : TL_NONE;
     tl_profiles_t *p = NULL;
@@ -168,8 +168,8 @@ static int profile_export(const command_t *c, const args_t *a) {
     int jsonl = fmt && strcmp(fmt, "jsonl") == 0;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (rc) return fail_err("profile export", rc, &eb);
+    int rc = open_store("profile export", a, TL_STORE_READONLY, &st, &eb);
+    if (rc) return rc;
     tl_profiles_t *p = NULL;
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
     rc = users ? tl_profile_load(st, &p, &eb) : TL_ENOMEM;

@@ -277,8 +277,8 @@ static int segment_overlap(const command_t *c, const args_t *a, const char *na, 
 static int segment_rfm(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (rc) return fail_err("segment rfm", rc, &eb);
+    int rc = open_store("segment rfm", a, TL_STORE_READONLY, &st, &eb);
+    if (rc) return rc;
     tl_profiles_t *p = NULL;
     rc = tl_profile_load(st, &p, &eb);
     tl_store_close(st);
