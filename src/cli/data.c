@@ -36,7 +36,6 @@ static void on_reject(const char *source, uint64_t line, tl_reason_t reason, con
     if (r->strict) note_reject(&r->shown, 20, source, line, reason, msg);
 }
 
-
 int cmd_import(const command_t *c, const args_t *a) {
     int rc;
     if (a->npos == 0) return die_usage(c, "give at least one FILE");

@@ -122,7 +122,6 @@ const optspec_t DEMO_OPTS[] = {
     {"serve", 0, "then leave the HTTP API running on 127.0.0.1:8080 (SIGTERM or Ctrl-C stops it)"},
     {NULL, 0, NULL}};
 
-
 /* Two users with offers and one whose credit the policy blocks, the first
  * such in the store (names into out; "" when there is none). */
 static int demo_offer_users(const char *dir, char out[3][64]) {

@@ -106,10 +106,14 @@ static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
                                sd->g.group, sd->g.ngroups, m);
 }
 
-static void model_path(const char *dir, const char *name, char *out, size_t cap);
+/* DATA/models/NAME.tlm */
+static void model_path(const char *dir, const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
+}
 
-int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
-                tl_errbuf_t *eb) {
+/* The recommender DATA/models/NAME.tlm, loaded for serving. */
+static int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
+                       tl_errbuf_t *eb) {
     char path[4300];
     model_path(dir, name, path, sizeof path);
     return tl_recsvc_open(st, path, out, eb);
@@ -455,10 +459,6 @@ const optspec_t TRAIN_OPTS[] = {
     {"name", 1, "the model's name in DATA/models (default: the model kind)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
-
-static void model_path(const char *dir, const char *name, char *out, size_t cap) {
-    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
-}
 
 int cmd_train(const command_t *c, const args_t *a) {
     int rc;
