@@ -267,37 +267,34 @@ static int campaign_dnc(const command_t *cmd, const args_t *a, tl_store_t *st, t
     return rc;
 }
 
-int cmd_campaign(int argc, char **argv) {
-    const command_t *cmd = command_named("campaign");
-    args_t a;
-    int rc = parse_args(cmd, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos < 1) return die_usage(cmd, "give a subcommand: create, list, show, pause, resume, run, dnc");
-    const char *sub = a.pos[0];
-    if (strcmp(sub, "run") == 0) return campaign_run(cmd, &a);
-    if (strcmp(sub, "deliver") == 0) return campaign_deliver(cmd, &a);
+int cmd_campaign(const command_t *cmd, const args_t *a) {
+    int rc;
+    if (a->npos < 1) return die_usage(cmd, "give a subcommand: create, list, show, pause, resume, run, dnc");
+    const char *sub = a->pos[0];
+    if (strcmp(sub, "run") == 0) return campaign_run(cmd, a);
+    if (strcmp(sub, "deliver") == 0) return campaign_deliver(cmd, a);
     int writes = strcmp(sub, "create") == 0 || strcmp(sub, "pause") == 0 ||
                  strcmp(sub, "resume") == 0 || strcmp(sub, "dnc") == 0 || strcmp(sub, "control") == 0;
     if (!writes && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0)
         return die_usage(cmd, "unknown subcommand %s", sub);
-    if (strcmp(sub, "list") != 0 && strcmp(sub, "dnc") != 0 && a.npos != 2)
+    if (strcmp(sub, "list") != 0 && strcmp(sub, "dnc") != 0 && a->npos != 2)
         return die_usage(cmd, "%s needs %s", sub, strcmp(sub, "create") == 0 ? "a FILE"
                          : strcmp(sub, "control") == 0 ? "a percentage" : "a campaign id");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
-    rc = tl_store_open(data_dir(&a), writes ? TL_STORE_CREATE : TL_STORE_READONLY, &st, &eb);
+    rc = tl_store_open(data_dir(a), writes ? TL_STORE_CREATE : TL_STORE_READONLY, &st, &eb);
     if (!rc && strcmp(sub, "create") == 0) {
         char *text = NULL;
-        if (tl_read_file(a.pos[1], &text, NULL)) {
-            tl_errbuf_set(&eb, "cannot read %s", a.pos[1]);
+        if (tl_read_file(a->pos[1], &text, NULL)) {
+            tl_errbuf_set(&eb, "cannot read %s", a->pos[1]);
             rc = TL_EIO;
         }
         tl_campaign_t c;
-        if (!rc) rc = tl_campaign_create(st, text, opt(cmd, &a, "replace") != NULL, &c, &eb);
+        if (!rc) rc = tl_campaign_create(st, text, opt(cmd, a, "replace") != NULL, &c, &eb);
         free(text);
         if (rc == TL_EBADINPUT) {
             tl_store_close(st);
-            return cli_fail("campaign create", EXIT_USAGE, rc, "%s: %s", a.pos[1], eb.msg);
+            return cli_fail("campaign create", EXIT_USAGE, rc, "%s: %s", a->pos[1], eb.msg);
         }
         if (!rc) {
             printf("campaign %s (%s): %d arm%s, hold-out %g %%, channels", c.id, c.name, c.narms,
@@ -307,30 +304,30 @@ int cmd_campaign(int argc, char **argv) {
             tl_campaign_fini(&c);
         }
     } else if (!rc && strcmp(sub, "list") == 0) {
-        cJSON *arr = opt(cmd, &a, "json") ? cJSON_CreateArray() : NULL;
+        cJSON *arr = opt(cmd, a, "json") ? cJSON_CreateArray() : NULL;
         rc = tl_campaign_list(st, NULL, list_row, arr, &eb);
         if (arr && !rc) print_json(arr);
         else cJSON_Delete(arr);
     } else if (!rc && strcmp(sub, "show") == 0) {
-        rc = campaign_show(cmd, &a, st, &eb);
+        rc = campaign_show(cmd, a, st, &eb);
     } else if (!rc && strcmp(sub, "dnc") == 0) {
-        rc = campaign_dnc(cmd, &a, st, &eb);
+        rc = campaign_dnc(cmd, a, st, &eb);
     } else if (!rc && strcmp(sub, "control") == 0) {
         /* the global control group: kept out of every campaign */
         double pct;
-        if (tl_parse_f64(a.pos[1], strlen(a.pos[1]), &pct) || !(pct >= 0 && pct < 50)) {
+        if (tl_parse_f64(a->pos[1], strlen(a->pos[1]), &pct) || !(pct >= 0 && pct < 50)) {
             tl_store_close(st);
-            return die_usage(cmd, "control %s: give a percentage from 0 to below 50", a.pos[1]);
+            return die_usage(cmd, "control %s: give a percentage from 0 to below 50", a->pos[1]);
         }
         rc = tl_store_begin(st, &eb);
-        if (!rc) rc = tl_store_config_put(st, "global_control", a.pos[1], &eb);
+        if (!rc) rc = tl_store_config_put(st, "global_control", a->pos[1], &eb);
         if (!rc) rc = tl_store_commit(st, &eb);
         else tl_store_rollback(st);
         if (!rc) printf("global control group: %g %% of users, kept out of every campaign\n", pct);
     } else if (!rc) {
         int pause = strcmp(sub, "pause") == 0;
-        rc = tl_campaign_set_status(st, a.pos[1], pause ? "paused" : "active", &eb);
-        if (!rc) printf("campaign %s is %s\n", a.pos[1], pause ? "paused" : "active");
+        rc = tl_campaign_set_status(st, a->pos[1], pause ? "paused" : "active", &eb);
+        if (!rc) printf("campaign %s is %s\n", a->pos[1], pause ? "paused" : "active");
     }
     tl_store_close(st);
     if (rc == EXIT_USAGE) return rc;
@@ -394,23 +391,20 @@ static void fb_reject(const char *source, uint64_t line, tl_reason_t reason, con
     note_reject(arg, 10, source, line, reason, msg);
 }
 
-int cmd_feedback(int argc, char **argv) {
-    const command_t *cmd = command_named("feedback");
-    args_t a;
-    int rc = parse_args(cmd, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 2 || strcmp(a.pos[0], "import") != 0) return die_usage(cmd, "say import FILE");
+int cmd_feedback(const command_t *cmd, const args_t *a) {
+    int rc;
+    if (a->npos != 2 || strcmp(a->pos[0], "import") != 0) return die_usage(cmd, "say import FILE");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_feedback_stats_t s;
     uint64_t shown = 0;
-    rc = tl_store_open(data_dir(&a), TL_STORE_CREATE, &st, &eb);
-    if (!rc) rc = tl_feedback_import(st, a.pos[1], &s, fb_reject, &shown, &eb);
+    rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+    if (!rc) rc = tl_feedback_import(st, a->pos[1], &s, fb_reject, &shown, &eb);
     tl_store_close(st);
     if (rc) return fail_err("feedback import", rc, &eb);
     if (shown > 10) note("... and %llu more rejected rows (`tailor quarantine list`)",
                             (unsigned long long)(shown - 10));
-    if (opt(cmd, &a, "json")) {
+    if (opt(cmd, a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "read", (double)s.read);
         cJSON_AddNumberToObject(j, "accepted", (double)s.accepted);
@@ -845,17 +839,14 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     return rc;
 }
 
-int cmd_uplift(int argc, char **argv) {
-    const command_t *cmd = command_named("uplift");
-    args_t a;
-    int rc = parse_args(cmd, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1) return die_usage(cmd, "say train, apply or report");
+int cmd_uplift(const command_t *cmd, const args_t *a) {
+    int rc;
+    if (a->npos != 1) return die_usage(cmd, "say train, apply or report");
     tl_errbuf_t eb = {{0}};
-    if (strcmp(a.pos[0], "train") == 0) rc = uplift_train(cmd, &a, &eb);
-    else if (strcmp(a.pos[0], "report") == 0) rc = uplift_report(cmd, &a, &eb);
-    else if (strcmp(a.pos[0], "apply") == 0) rc = uplift_apply(cmd, &a, &eb);
-    else return die_usage(cmd, "unknown subcommand %s", a.pos[0]);
+    if (strcmp(a->pos[0], "train") == 0) rc = uplift_train(cmd, a, &eb);
+    else if (strcmp(a->pos[0], "report") == 0) rc = uplift_report(cmd, a, &eb);
+    else if (strcmp(a->pos[0], "apply") == 0) rc = uplift_apply(cmd, a, &eb);
+    else return die_usage(cmd, "unknown subcommand %s", a->pos[0]);
     if (rc > 0) return rc; /* a usage error, already told */
     return rc ? fail_err("uplift", rc, &eb) : EXIT_OK;
 }

@@ -1,6 +1,7 @@
-/* cli.c -- option parsing and printing shared by the commands: errors, told
- * once as text or as one JSON object, and the nearest known word to a
- * mistyped command, subcommand or option. */
+/* cli.c -- the prologue every command shares: its options parsed, the
+ * data directory and its store opened; errors, told once as text or as one
+ * JSON object; and the nearest known word to a mistyped command,
+ * subcommand or option. */
 #include "cli.h"
 
 #include <stdarg.h>
@@ -50,7 +51,7 @@ static int die_unknown(const command_t *c, const char *what, const char *dashes,
         near_try(&nr, "data", 4);
         near_try(&nr, "help", 4);
     } else {
-        const char *s = command_subs(c->name), *sub;
+        const char *s = c->subs, *sub;
         size_t k;
         while ((sub = next_word(&s, &k))) near_try(&nr, sub, k);
     }
@@ -108,7 +109,7 @@ int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
         a->set[k] = 1;
         a->vals[k] = val;
     }
-    const char *subs = command_subs(c->name);
+    const char *subs = c->subs;
     if (subs && a->npos) {
         size_t n = strlen(a->pos[0]);
         const char *s = subs, *w;
@@ -118,6 +119,13 @@ int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
         return die_unknown(c, "subcommand", "", a->pos[0], n);
     }
     return 0;
+}
+
+int cli_run(const command_t *c, int argc, char **argv) {
+    args_t a;
+    int rc = parse_args(c, argc, argv, &a);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    return c->run(c, &a);
 }
 
 const char *opt(const command_t *c, const args_t *a, const char *name) {
@@ -155,6 +163,11 @@ const char *data_dir(const args_t *a) {
     if (global_data) return global_data;
     const char *e = getenv("TAILOR_DATA");
     return e && *e ? e : "./tailor-data";
+}
+
+int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_errbuf_t *eb) {
+    int rc = tl_store_open(data_dir(a), flags, st, eb);
+    return rc ? fail_err(cmd, rc, eb) : 0;
 }
 
 void print_json(cJSON *j) {

@@ -1,5 +1,6 @@
-/* cli.h -- what the files of the command line share: option parsing,
- * the data directory, error and JSON printing, and the command table. */
+/* cli.h -- what the files of the command line share: the command table's
+ * entries, option parsing, the data directory, the store opened for a
+ * command, error and JSON printing, and the commands of each file. */
 #ifndef TL_CLI_H
 #define TL_CLI_H
 #include <cjson/cJSON.h>
@@ -21,18 +22,23 @@ typedef struct {
 } optspec_t;
 
 typedef struct {
-    const char *name, *usage, *summary;
-    const optspec_t *opts;
-    int (*run)(int argc, char **argv);
-} command_t;
-
-typedef struct {
     const char *data;
     const char *vals[32];
     int set[32];
     char **pos;
     int npos;
 } args_t;
+
+/* A command: run is given its parsed arguments (NULL for help, which
+ * takes its words as they are); subs, its subcommands space-separated
+ * (NULL when it has none). */
+typedef struct command command_t;
+struct command {
+    const char *name, *usage, *summary;
+    const optspec_t *opts;
+    int (*run)(const command_t *c, const args_t *a);
+    const char *subs;
+};
 
 const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n);
 void print_help(const command_t *c);
@@ -42,6 +48,9 @@ void print_help(const command_t *c);
  * A first positional argument that is none of c's subcommands is an
  * error that names the nearest. */
 int parse_args(const command_t *c, int argc, char **argv, args_t *a);
+/* The prologue of every command: parses argc/argv for c and runs it;
+ * returns the exit code (0 after printing help). */
+int cli_run(const command_t *c, int argc, char **argv);
 /* The value of --name ("" for a flag), or NULL when not given. */
 const char *opt(const command_t *c, const args_t *a, const char *name);
 int opt_u64(const command_t *c, const args_t *a, const char *name, uint64_t def, uint64_t lo,
@@ -50,6 +59,9 @@ int opt_f64(const command_t *c, const args_t *a, const char *name, double def, d
             double hi, double *out);
 extern const char *global_data;
 const char *data_dir(const args_t *a);
+/* Opens the store of a's data directory (flags of tl_store_open); on
+ * failure tells the error as cmd's and returns EXIT_FAIL, else 0. */
+int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_errbuf_t *eb);
 
 /* ---- errors -------------------------------------------------------------------- *
  * Every error of a command is printed by one of these, once, on stderr:
@@ -95,16 +107,12 @@ const char *near_best(const near_t *n, int *len);
 
 /* Prints j on one line and frees it. */
 void print_json(cJSON *j);
-const command_t *command_named(const char *name);
-/* The subcommands of a command, space-separated; NULL when it has none. */
-const char *command_subs(const char *name);
+/* main.c: runs a command by name as if it were typed (the demo's steps). */
 int run_cmd(const char *name, int argc, char **argv);
 
-/* The recommender DATA/models/NAME.tlm, loaded for serving (main.c). */
-int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
-                tl_errbuf_t *eb);
+/* ---- users (users.c) ----------------------------------------------------------- */
 
-/* The store with its built profiles, for audiences (main.c). */
+/* The store with its built profiles, for audiences. */
 typedef struct {
     tl_store_t *st;
     tl_profiles_t *p;
@@ -117,24 +125,77 @@ void segctx_close(segctx_t *x);
  * with a bad one and returns an exit code. */
 int seg_mask(segctx_t *x, const char *cmd, const char *expr, uint8_t **mask, uint32_t *size);
 
+/* How an export names users: by id, or (--pseudonymous) by a keyed
+ * pseudonym of the recipient's name and the id, so that a recipient can
+ * join its own exports but not another's, nor reverse one without the data
+ * directory's secret. The caller frees in with tl_buf_fini. */
+typedef struct {
+    tl_store_t *st;
+    int pseudo;
+    tl_buf_t in;
+    size_t prefix;
+    char out[33];
+} idmap_t;
+/* From c's --pseudonymous and --recipient; an exit code. */
+int idmap_init(idmap_t *m, const command_t *c, const args_t *a, tl_store_t *st);
+/* The name of a user in the export (NULL on failure, said in eb). */
+const char *idmap_name(idmap_t *m, const char *id, size_t *n, tl_errbuf_t *eb);
+
+/* ---- the commands, by file ------------------------------------------------------ */
+
+/* data.c */
+extern const optspec_t IMPORT_OPTS[], STATS_OPTS[], QUAR_OPTS[], CHECK_OPTS[];
+int cmd_import(const command_t *c, const args_t *a);
+int cmd_stats(const command_t *c, const args_t *a);
+int cmd_quarantine(const command_t *c, const args_t *a);
+int cmd_check(const command_t *c, const args_t *a);
+
+/* gen.c */
+extern const optspec_t GEN_OPTS[], DEMO_OPTS[];
+int cmd_gen(const command_t *c, const args_t *a);
+int cmd_demo(const command_t *c, const args_t *a);
+
+/* profile.c */
+extern const optspec_t PROFILE_OPTS[], TAG_OPTS[];
+int cmd_profile(const command_t *c, const args_t *a);
+int cmd_tag(const command_t *c, const args_t *a);
+
+/* segment.c */
+extern const optspec_t SEGMENT_OPTS[];
+int cmd_segment(const command_t *c, const args_t *a);
+
+/* rec.c */
+extern const optspec_t TRAIN_OPTS[], EVAL_OPTS[], REC_OPTS[];
+int cmd_train(const command_t *c, const args_t *a);
+int cmd_eval(const command_t *c, const args_t *a);
+int cmd_recommend(const command_t *c, const args_t *a);
+int cmd_similar(const command_t *c, const args_t *a);
+
+/* score.c: `score` and `propensity` (told apart by c's name), `offers`
+ * and `report` */
+extern const optspec_t SCORE_OPTS[], OFFERS_OPTS[], REPORT_OPTS[];
+int cmd_score(const command_t *c, const args_t *a);
+int cmd_offers(const command_t *c, const args_t *a);
+int cmd_report(const command_t *c, const args_t *a);
+
 /* privacy.c */
 extern const optspec_t EXPORT_USER_OPTS[], ERASE_OPTS[], RETAIN_OPTS[], AUDIT_OPTS[], KEY_OPTS[];
-int cmd_export_user(int argc, char **argv);
-int cmd_erase(int argc, char **argv);
-int cmd_retain(int argc, char **argv);
-int cmd_audit(int argc, char **argv);
-int cmd_key(int argc, char **argv);
+int cmd_export_user(const command_t *c, const args_t *a);
+int cmd_erase(const command_t *c, const args_t *a);
+int cmd_retain(const command_t *c, const args_t *a);
+int cmd_audit(const command_t *c, const args_t *a);
+int cmd_key(const command_t *c, const args_t *a);
 
 /* campaign.c */
 extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];
-int cmd_campaign(int argc, char **argv);
-int cmd_feedback(int argc, char **argv);
-int cmd_uplift(int argc, char **argv);
+int cmd_campaign(const command_t *c, const args_t *a);
+int cmd_feedback(const command_t *c, const args_t *a);
+int cmd_uplift(const command_t *c, const args_t *a);
 /* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);
 
 /* serve.c */
 extern const optspec_t SERVE_OPTS[], APIKEY_OPTS[];
-int cmd_serve(int argc, char **argv);
-int cmd_apikey(int argc, char **argv);
+int cmd_serve(const command_t *c, const args_t *a);
+int cmd_apikey(const command_t *c, const args_t *a);
 #endif

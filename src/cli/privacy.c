@@ -17,27 +17,24 @@
 const optspec_t EXPORT_USER_OPTS[] = {{"out", 1, "write to FILE (created 0600) instead of standard output"},
                                              {NULL, 0, NULL}};
 
-int cmd_export_user(int argc, char **argv) {
-    const command_t *c = command_named("export-user");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1) return die_usage(c, "give one USER");
+int cmd_export_user(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos != 1) return die_usage(c, "give one USER");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     cJSON *j = NULL;
-    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
-    uint32_t u = users ? tl_dict_find(users, a.pos[0], strlen(a.pos[0])) : TL_NONE;
+    uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && u == TL_NONE) {
-        tl_errbuf_set(&eb, "no user \"%s\" in %s", a.pos[0], data_dir(&a));
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a->pos[0], data_dir(a));
         rc = TL_ENOENT;
     }
     if (!rc) rc = tl_subject_export(st, NULL, u, &j, &eb);
     /* the export is a read of personal data: on the record */
-    if (!rc) rc = tl_audit_add(st, "cli", "export data", a.pos[0], &eb);
+    if (!rc) rc = tl_audit_add(st, "cli", "export data", a->pos[0], &eb);
     tl_store_close(st);
-    const char *out = opt(c, &a, "out");
+    const char *out = opt(c, a, "out");
     if (!rc && out) {
         char *txt = cJSON_Print(j);
         int fd = txt ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
@@ -59,21 +56,18 @@ int cmd_export_user(int argc, char **argv) {
 
 const optspec_t ERASE_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
 
-int cmd_erase(int argc, char **argv) {
-    const command_t *c = command_named("erase");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1) return die_usage(c, "give one USER");
+int cmd_erase(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos != 1) return die_usage(c, "give one USER");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_erase_report_t r;
-    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
-    if (!rc) rc = tl_privacy_erase(st, a.pos[0], NULL, &r, &eb);
-    if (!rc) rc = tl_audit_add(st, "cli", "erase", a.pos[0], &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, &r, &eb);
+    if (!rc) rc = tl_audit_add(st, "cli", "erase", a->pos[0], &eb);
     tl_store_close(st);
     if (rc) return fail_err("erase", rc, &eb);
-    if (opt(c, &a, "json")) {
+    if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "tombstone", r.pseudonym);
         cJSON_AddBoolToObject(j, "erased_before", r.again);
@@ -88,11 +82,11 @@ int cmd_erase(int argc, char **argv) {
         print_json(j);
     } else if (r.again) {
         printf("%s was erased before; derived files checked again (%d profile snapshot, %d models "
-               "changed)\n", a.pos[0], r.profiles, r.models);
+               "changed)\n", a->pos[0], r.profiles, r.models);
     } else {
         printf("erased %s: %llu events, %llu other records, %llu quarantined rows emptied, %d campaign "
                "logs rewritten, %d profile snapshot, %d models, %llu offer decisions; tombstone %s\n",
-               a.pos[0], (unsigned long long)r.events, (unsigned long long)r.rows,
+               a->pos[0], (unsigned long long)r.events, (unsigned long long)r.rows,
                (unsigned long long)r.quarantined, r.logs, r.profiles, r.models,
                (unsigned long long)r.offers, r.pseudonym);
         if (!r.wal_truncated)
@@ -108,20 +102,17 @@ const optspec_t RETAIN_OPTS[] = {{"days", 1, "keep the events of the last N days
                                  {"json", 0, "print as JSON"},
                                  {NULL, 0, NULL}};
 
-int cmd_retain(int argc, char **argv) {
-    const command_t *c = command_named("retain");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+int cmd_retain(const command_t *c, const args_t *a) {
+    int rc;
     uint64_t days;
-    if (!opt(c, &a, "days")) return die_usage(c, "give --days N");
-    if ((rc = opt_u64(c, &a, "days", 0, 1, 36500, &days))) return rc;
+    if (!opt(c, a, "days")) return die_usage(c, "give --days N");
+    if ((rc = opt_u64(c, a, "days", 0, 1, 36500, &days))) return rc;
     int64_t before = tl_time_now_ms() - (int64_t)days * TL_MS_PER_DAY;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_purge_stats_t ps = {0};
     int logs = 0, rebuilt = 0;
-    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_privacy_retain(st, before, &ps, &logs, &rebuilt, &eb);
     char what[64];
     snprintf(what, sizeof what, "retain %llu days", (unsigned long long)days);
@@ -130,7 +121,7 @@ int cmd_retain(int argc, char **argv) {
     if (rc) return fail_err("retain", rc, &eb);
     char cut[32];
     tl_time_format(before, cut);
-    if (opt(c, &a, "json")) {
+    if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "before", cut);
         cJSON_AddNumberToObject(j, "events", (double)ps.events);
@@ -177,18 +168,15 @@ static int audit_row(int n, const char *const *c, void *arg) {
     return 0;
 }
 
-int cmd_audit(int argc, char **argv) {
-    const command_t *c = command_named("audit");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    const char *sub = a.npos ? a.pos[0] : "list";
-    if (a.npos > 1 || (strcmp(sub, "list") != 0 && strcmp(sub, "verify") != 0))
+int cmd_audit(const command_t *c, const args_t *a) {
+    int rc;
+    const char *sub = a->npos ? a->pos[0] : "list";
+    if (a->npos > 1 || (strcmp(sub, "list") != 0 && strcmp(sub, "verify") != 0))
         return die_usage(c, "give list or verify");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
-    int json = opt(c, &a, "json") != NULL;
-    rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+    int json = opt(c, a, "json") != NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc && strcmp(sub, "verify") == 0) {
         tl_audit_check_t k;
         rc = tl_audit_verify(st, &k, &eb);
@@ -222,7 +210,7 @@ int cmd_audit(int argc, char **argv) {
         tl_store_close(st);
         return rc ? fail_err("audit verify", rc, &eb) : EXIT_OK;
     }
-    const char *user = opt(c, &a, "user");
+    const char *user = opt(c, a, "user");
     char ps[33] = "";
     if (!rc && user) rc = tl_store_pseudonym(st, user, strlen(user), ps, &eb);
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
@@ -245,21 +233,18 @@ int cmd_audit(int argc, char **argv) {
 
 const optspec_t KEY_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
 
-int cmd_key(int argc, char **argv) {
-    const command_t *c = command_named("key");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos != 1 || strcmp(a.pos[0], "rotate") != 0) return die_usage(c, "give rotate");
+int cmd_key(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos != 1 || strcmp(a->pos[0], "rotate") != 0) return die_usage(c, "give rotate");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_rekey_stats_t k;
-    rc = tl_store_open(data_dir(&a), 0, &st, &eb);
+    rc = tl_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_store_rotate_key(st, &k, &eb);
     if (!rc) rc = tl_audit_add(st, "cli", "rotate key", NULL, &eb);
     tl_store_close(st);
     if (rc) return fail_err("key rotate", rc, &eb);
-    if (opt(c, &a, "json")) {
+    if (opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "users", (double)k.users);
         cJSON_AddNumberToObject(j, "quarantined", (double)k.quarantined);

@@ -23,12 +23,9 @@ const optspec_t APIKEY_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-int cmd_serve(int argc, char **argv) {
-    const command_t *c = command_named("serve");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    const char *listen = opt(c, &a, "listen") ? opt(c, &a, "listen") : "127.0.0.1:8080";
+int cmd_serve(const command_t *c, const args_t *a) {
+    int rc;
+    const char *listen = opt(c, a, "listen") ? opt(c, a, "listen") : "127.0.0.1:8080";
     char addr[64];
     const char *colon = strrchr(listen, ':');
     long port = colon ? strtol(colon + 1, NULL, 10) : -1;
@@ -36,8 +33,8 @@ int cmd_serve(int argc, char **argv) {
         return die_usage(c, "--listen %s: give ADDR:PORT, e.g. 127.0.0.1:8080", listen);
     snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
     uint64_t threads, max_body;
-    if ((rc = opt_u64(c, &a, "threads", 2, 1, 256, &threads)) ||
-        (rc = opt_u64(c, &a, "max-body", 16u << 20, 1024, 1u << 30, &max_body)))
+    if ((rc = opt_u64(c, a, "threads", 2, 1, 256, &threads)) ||
+        (rc = opt_u64(c, a, "max-body", 16u << 20, 1024, 1u << 30, &max_body)))
         return rc;
     /* signals are taken by this thread alone, with sigwait */
     sigset_t set;
@@ -46,8 +43,8 @@ int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     tl_errbuf_t eb = {{0}};
-    tl_server_opts_t so = {.data_dir = data_dir(&a), .model = opt(c, &a, "model"), .max_body = max_body,
-                            .policy = opt(c, &a, "policy")};
+    tl_server_opts_t so = {.data_dir = data_dir(a), .model = opt(c, a, "model"), .max_body = max_body,
+                            .policy = opt(c, a, "policy")};
     tl_server_t *s = NULL;
     tl_http_t *h = NULL;
     uint16_t bound = 0;
@@ -94,23 +91,20 @@ static int key_row(int n, const char *const *cols, void *arg) {
     return 0;
 }
 
-int cmd_apikey(int argc, char **argv) {
-    const command_t *c = command_named("apikey");
-    args_t a;
-    int rc = parse_args(c, argc, argv, &a);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (a.npos < 1) return die_usage(c, "say create, list or revoke");
+int cmd_apikey(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos < 1) return die_usage(c, "say create, list or revoke");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
-    const char *sub = a.pos[0];
+    const char *sub = a->pos[0];
     if (strcmp(sub, "create") == 0) {
-        const char *role = opt(c, &a, "role");
+        const char *role = opt(c, a, "role");
         if (!role) return die_usage(c, "create needs --role admin|analyst|service");
         char key[48], id[16];
-        rc = tl_store_open(data_dir(&a), TL_STORE_CREATE, &st, &eb);
-        if (!rc) rc = tl_apikey_create(st, role, opt(c, &a, "name"), key, id, &eb);
+        rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+        if (!rc) rc = tl_apikey_create(st, role, opt(c, a, "name"), key, id, &eb);
         if (!rc) {
-            if (opt(c, &a, "json")) {
+            if (opt(c, a, "json")) {
                 cJSON *j = cJSON_CreateObject();
                 cJSON_AddStringToObject(j, "id", id);
                 cJSON_AddStringToObject(j, "role", role);
@@ -122,15 +116,15 @@ int cmd_apikey(int argc, char **argv) {
             }
         }
     } else if (strcmp(sub, "list") == 0) {
-        cJSON *arr = opt(c, &a, "json") ? cJSON_CreateArray() : NULL;
-        rc = tl_store_open(data_dir(&a), TL_STORE_READONLY, &st, &eb);
+        cJSON *arr = opt(c, a, "json") ? cJSON_CreateArray() : NULL;
+        rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
         if (!rc) rc = tl_store_queryf(st, &eb, key_row, arr, "SELECT id, role, name, created FROM api_keys ORDER BY created", "");
         if (arr && !rc) print_json(arr);
         else cJSON_Delete(arr);
-    } else if (strcmp(sub, "revoke") == 0 && a.npos == 2) {
-        rc = tl_store_open(data_dir(&a), 0, &st, &eb);
-        if (!rc) rc = tl_apikey_revoke(st, a.pos[1], &eb);
-        if (!rc) printf("revoked %s (a running server drops it at its next reload)\n", a.pos[1]);
+    } else if (strcmp(sub, "revoke") == 0 && a->npos == 2) {
+        rc = tl_store_open(data_dir(a), 0, &st, &eb);
+        if (!rc) rc = tl_apikey_revoke(st, a->pos[1], &eb);
+        if (!rc) printf("revoked %s (a running server drops it at its next reload)\n", a->pos[1]);
     } else {
         return die_usage(c, "say create --role R, list, or revoke ID");
     }

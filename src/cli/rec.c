@@ -1,0 +1,755 @@
+/* rec.c -- the recommender commands: `train` (a model saved under
+ * DATA/models), `eval` (offline evaluation on a split of DATA or on a
+ * given pair of files, one model or a grid of options), `recommend` (a
+ * user's top items for a scene) and `similar` (the items alike). */
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- train / eval ---------------------------------------------------------------- */
+
+/* The model and interaction options train and eval share. */
+typedef struct {
+    const char *kind;
+    double lambda, dropout, shrink, blend;
+    uint64_t neighbours;
+    tl_ials_opts_t ials;
+    tl_interact_opts_t ix;
+} modelspec_t;
+
+static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt, modelspec_t *ms) {
+    int rc;
+    ms->kind = opt(c, a, "model") ? opt(c, a, "model") : dflt;
+    if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "segpop") != 0 &&
+        strcmp(ms->kind, "ease") != 0 && strcmp(ms->kind, "ials") != 0 &&
+        strcmp(ms->kind, "knn") != 0 && strcmp(ms->kind, "blend") != 0)
+        return die_usage(c, "--model %s: use pop, segpop, ease, ials, knn or blend", ms->kind);
+    tl_ials_opts_default(&ms->ials);
+    tl_interact_opts_default(&ms->ix);
+    uint64_t fac, its;
+    if ((rc = opt_u64(c, a, "neighbours", 100, 1, 1000, &ms->neighbours)) ||
+        (rc = opt_u64(c, a, "factors", ms->ials.factors, 1, 1024, &fac)) ||
+        (rc = opt_u64(c, a, "iterations", ms->ials.iterations, 1, 1000, &its)) ||
+        (rc = opt_f64(c, a, "shrink", 10, 0, 1e9, &ms->shrink)) ||
+        (rc = opt_f64(c, a, "lambda", 400, 1e-6, 1e12, &ms->lambda)) ||
+        (rc = opt_f64(c, a, "dropout", 0, 0, 0.99, &ms->dropout)) ||
+        (rc = opt_f64(c, a, "blend", 0.5, 0, 1, &ms->blend)) ||
+        (rc = opt_f64(c, a, "alpha", ms->ials.alpha, 0, 1e9, &ms->ials.alpha)) ||
+        (rc = opt_f64(c, a, "reg", ms->ials.reg, 0, 1e12, &ms->ials.reg)) ||
+        (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)) ||
+        (rc = opt_f64(c, a, "half-life", 0, 0, 36500, &ms->ix.half_life)))
+        return rc;
+    ms->ix.half_life *= 86400000.0; /* days to ms */
+    static const char *const types[] = {
+#define XX(c, name) name,
+        TL_EVENT_TYPES(XX)
+#undef XX
+    };
+    for (const char *w = opt(c, a, "weights"); w && *w;) {
+        size_t len = strcspn(w, ","), eq = strcspn(w, "=");
+        int t = 0;
+        while (t < TL_EV__BUILTIN && (strlen(types[t]) != eq || memcmp(types[t], w, eq) != 0)) t++;
+        double v;
+        if (eq >= len || t == TL_EV__BUILTIN || tl_parse_f64(w + eq + 1, len - eq - 1, &v) ||
+            v < 0 || v > 1e6)
+            return die_usage(c, "--weights: give TYPE=WEIGHT,... with built-in event types "
+                                "(view, click, cart, fav, purchase, review, rate, ...) and weights "
+                                "of 0 or more, e.g. view=1,cart=4,purchase=8");
+        ms->ix.weight[t] = (float)v;
+        w += len + (w[len] == ',');
+    }
+    ms->ials.factors = (uint32_t)fac, ms->ials.iterations = (uint32_t)its;
+    ms->ix.rating_values = opt(c, a, "rating-values") != NULL;
+    return 0;
+}
+
+/* What popularity by segment needs from the store: each item's top-level
+ * category and each user's segment (age band x gender, ages as of the
+ * latest event). */
+typedef struct {
+    tl_user_groups_t g;
+    uint32_t *cats;
+    tl_dict_t *catnames;
+} side_t;
+
+/* The time of the latest event (what ages and decay are reckoned from). */
+static int latest_event(tl_store_t *st, int64_t *ms, tl_errbuf_t *eb) {
+    tl_store_evstats_t es = {0};
+    int rc = tl_store_event_stats(st, &es, eb);
+    *ms = es.max_ts;
+    tl_store_evstats_fini(&es);
+    return rc;
+}
+
+static int load_side(tl_store_t *st, uint32_t nusers, uint32_t nitems, int64_t latest,
+                     side_t *sd, tl_errbuf_t *eb) {
+    memset(sd, 0, sizeof *sd);
+    int rc = tl_rec_user_groups(st, nusers, TL_GROUP_SEGMENT, latest, &sd->g, eb);
+    if (!rc) rc = tl_rec_item_categories(st, nitems, 1, &sd->cats, &sd->catnames, eb);
+    return rc;
+}
+
+static void side_fini(side_t *sd) {
+    tl_user_groups_fini(&sd->g);
+    free(sd->cats);
+    tl_dict_free(sd->catnames);
+}
+
+static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
+    return tl_rec_train_segpop(x, sd->cats, sd->catnames ? tl_dict_count(sd->catnames) : 0,
+                               sd->g.group, sd->g.ngroups, m);
+}
+
+/* DATA/models/NAME.tlm */
+static void model_path(const char *dir, const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
+}
+
+/* The recommender DATA/models/NAME.tlm, loaded for serving. */
+static int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
+                       tl_errbuf_t *eb) {
+    char path[4300];
+    model_path(dir, name, path, sizeof path);
+    return tl_recsvc_open(st, path, out, eb);
+}
+
+static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
+                       tl_model_t **m, tl_errbuf_t *eb) {
+    if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
+    if (strcmp(ms->kind, "segpop") == 0) return train_segpop(x, sd, m);
+    if (strcmp(ms->kind, "ials") == 0) return tl_rec_train_ials(x, &ms->ials, m, eb);
+    if (strcmp(ms->kind, "knn") == 0)
+        return tl_rec_train_knn(x, (uint32_t)ms->neighbours, ms->shrink, m, eb);
+    if (strcmp(ms->kind, "blend") == 0)
+        return tl_rec_train_blend(x, ms->lambda, ms->dropout, &ms->ials, ms->blend, m, eb);
+    return tl_rec_train_ease(x, ms->lambda, ms->dropout, m, eb);
+}
+
+#define MODEL_OPTS                                                                                 \
+    {"model", 1, "pop, segpop, ease, ials, knn or blend (default ials; ease for eval)"},          \
+        {"lambda", 1, "ease: L2 regularisation (default 400)"},                                    \
+        {"dropout", 1, "ease: 0..0.99, denoising emphasis on popular items (default 0)"},          \
+        {"blend", 1, "blend: EASE's share of the standardised scores, the rest iALS's (default 0.5)"}, \
+        {"neighbours", 1, "knn: neighbours kept per item (default 100)"},                          \
+        {"shrink", 1, "knn: similarity shrinkage (default 10)"},                                   \
+        {"factors", 1, "ials: latent factors (default 64)"},                                       \
+        {"iterations", 1, "ials: alternating iterations (default 15)"},                            \
+        {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},                     \
+        {"reg", 1, "ials: L2 regularisation (default 50)"},                                        \
+        {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},   \
+        {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"}, \
+        {"weights", 1, "strength per event type, e.g. view=1,cart=3,purchase=5 (the defaults with "  \
+                       "click 1, fav 2, review 2, rate 1)"},                                        \
+        {"half-life", 1, "days over which an event's strength halves (default: no decay; with "     \
+                         "pop: trending items)"}
+
+const optspec_t EVAL_OPTS[] = {
+    MODEL_OPTS,
+    {"split", 1, "on DATA: time (the last --test-days are the test) or last (each user's latest "
+                 "item)"},
+    {"test-days", 1, "time split: days at the end held out (default 7)"},
+    {"by", 1, "also give the accuracy per user group: gender or age"},
+    {"no-new-items", 0, "leave items without training interactions at score 0 (default: they "
+                        "score by their alike items' scores)"},
+    {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
+                "'alpha=2,5 reg=20,50' (options: lambda dropout blend alpha reg factors "
+                "iterations neighbours shrink)"},
+    {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
+    {"test", 1, "with --train: the test file"},
+    {"preset", 1, "the preset both files are read with, e.g. movielens"},
+    {"k", 1, "list length (default 10)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* The train and test matrices of an evaluation: from DATA split by time or
+ * leave-last-out, or from a given pair of files imported into one temporary
+ * store (so users and items share their indexes; the training events come
+ * first in its log). The store stays open for the groups and categories. */
+typedef struct {
+    tl_store_t *st;
+    char tmp[32];
+    const char *split;
+    int64_t cut, max_ts;
+} evsrc_t;
+
+static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t *ms, evsrc_t *e,
+                         tl_csr_t *tr, tl_csr_t *te, tl_errbuf_t *eb) {
+    const char *train = opt(c, a, "train"), *test = opt(c, a, "test");
+    uint64_t days;
+    int rc = opt_u64(c, a, "test-days", 7, 1, 36500, &days);
+    if (rc) return rc;
+    if (train || test) {
+        if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
+        snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
+        if (!mkdtemp(e->tmp)) {
+            tl_errbuf_set(eb, "cannot make a temporary directory in /tmp");
+            e->tmp[0] = 0;
+            return TL_EIO;
+        }
+        char path[sizeof e->tmp + 8];
+        snprintf(path, sizeof path, "%s/data", e->tmp);
+        tl_import_opts_t o;
+        tl_import_opts_default(&o);
+        o.preset = opt(c, a, "preset");
+        tl_import_stats_t s1 = {0}, s2 = {0};
+        const char *f1[] = {train}, *f2[] = {test};
+        e->split = "files";
+        rc = tl_store_open(path, TL_STORE_CREATE, &e->st, eb);
+        if (!rc) rc = tl_import_files(e->st, f1, 1, &o, &s1, NULL, NULL, eb);
+        uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
+        if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
+        if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
+        tl_interact_opts_t ix = ms->ix;
+        ix.decay_to = e->max_ts;
+        if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ix, tr, eb);
+        if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ix, te, eb);
+        return rc;
+    }
+    e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
+    if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
+        return die_usage(c, "--split %s: use time or last", e->split);
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
+    if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
+    if (rc) return rc;
+    tl_interact_opts_t o = ms->ix;
+    o.decay_to = e->max_ts;
+    if (strcmp(e->split, "last") == 0) return tl_rec_matrix_last(e->st, &o, tr, te, eb);
+    e->cut = e->max_ts - (int64_t)days * 86400000 + 1;
+    o.ts_from = INT64_MIN, o.ts_to = e->cut, o.decay_to = e->cut;
+    rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, tr, eb);
+    o.ts_from = e->cut, o.ts_to = INT64_MAX;
+    if (!rc) rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, te, eb);
+    return rc;
+}
+
+/* --grid: up to 4 model options, each with up to 16 values, every
+ * combination trained and evaluated on the same split. */
+#define GRID_PARAMS 4
+#define GRID_VALUES 16
+
+typedef struct {
+    uint32_t np, nv[GRID_PARAMS];
+    char name[GRID_PARAMS][16];
+    double v[GRID_PARAMS][GRID_VALUES];
+} grid_t;
+
+static int set_param(modelspec_t *ms, const char *name, double v) {
+    if (strcmp(name, "lambda") == 0 && v > 0) ms->lambda = v;
+    else if (strcmp(name, "dropout") == 0 && v >= 0 && v <= 0.99) ms->dropout = v;
+    else if (strcmp(name, "blend") == 0 && v >= 0 && v <= 1) ms->blend = v;
+    else if (strcmp(name, "alpha") == 0 && v >= 0) ms->ials.alpha = v;
+    else if (strcmp(name, "reg") == 0 && v >= 0) ms->ials.reg = v;
+    else if (strcmp(name, "shrink") == 0 && v >= 0) ms->shrink = v;
+    else if (strcmp(name, "factors") == 0 && v >= 1 && v <= 1024) ms->ials.factors = (uint32_t)v;
+    else if (strcmp(name, "iterations") == 0 && v >= 1 && v <= 1000) ms->ials.iterations = (uint32_t)v;
+    else if (strcmp(name, "neighbours") == 0 && v >= 1 && v <= 1000) ms->neighbours = (uint64_t)v;
+    else return -1;
+    return 0;
+}
+
+static int parse_grid(const command_t *c, const char *spec, const modelspec_t *ms, grid_t *g) {
+    memset(g, 0, sizeof *g);
+    const char *p = spec;
+    while (*p) {
+        p += strspn(p, " ;");
+        if (!*p) break;
+        size_t n = strcspn(p, "="), end = strcspn(p, " ;");
+        if (n >= end || n == 0 || n >= sizeof g->name[0])
+            return die_usage(c, "--grid: give NAME=V1,V2,... separated by spaces, e.g. "
+                                "'lambda=200,400 alpha=2,5'");
+        if (g->np == GRID_PARAMS) return die_usage(c, "--grid: at most %d options", GRID_PARAMS);
+        uint32_t q = g->np++;
+        memcpy(g->name[q], p, n);
+        const char *v = p + n + 1, *stop = p + end;
+        while (v < stop) {
+            size_t len = strcspn(v, ",; ");
+            if (len > (size_t)(stop - v)) len = (size_t)(stop - v);
+            modelspec_t probe = *ms;
+            if (g->nv[q] == GRID_VALUES)
+                return die_usage(c, "--grid %s: at most %d values", g->name[q], GRID_VALUES);
+            if (tl_parse_f64(v, len, &g->v[q][g->nv[q]]) ||
+                set_param(&probe, g->name[q], g->v[q][g->nv[q]]))
+                return die_usage(c, "--grid: %s=%.*s: use lambda, dropout, blend, alpha, reg, factors, "
+                                    "iterations, neighbours or shrink with a value in range",
+                                 g->name[q], (int)len, v);
+            g->nv[q]++;
+            v += len + (v + len < stop);
+        }
+        if (!g->nv[q]) return die_usage(c, "--grid %s: no values", g->name[q]);
+        p = stop;
+    }
+    return 0;
+}
+
+typedef struct {
+    double param[GRID_PARAMS];
+    tl_eval_t ev;
+    double train_s, eval_s;
+} evrun_t;
+
+static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
+    cJSON_AddNumberToObject(j, "users", p->users);
+    cJSON_AddNumberToObject(j, "precision", p->precision);
+    cJSON_AddNumberToObject(j, "recall", p->recall);
+    cJSON_AddNumberToObject(j, "ndcg", p->ndcg);
+    cJSON_AddNumberToObject(j, "map", p->map);
+    cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
+}
+
+static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
+    for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], r->param[q]);
+    const tl_eval_t *ev = &r->ev;
+    tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
+    add_part_json(j, &all);
+    cJSON_AddNumberToObject(j, "cold_users", ev->cold);
+    cJSON_AddNumberToObject(j, "coverage", ev->coverage);
+    cJSON_AddNumberToObject(j, "novelty", ev->novelty);
+    cJSON_AddNumberToObject(j, "diversity", ev->diversity);
+    cJSON_AddNumberToObject(j, "gini", ev->gini);
+    if (g->group) {
+        cJSON *gs = cJSON_AddObjectToObject(j, "groups");
+        for (uint32_t q = 0; q < g->ngroups; q++)
+            add_part_json(cJSON_AddObjectToObject(gs, g->names[q]), &ev->group[q]);
+    }
+    cJSON_AddNumberToObject(j, "train_seconds", r->train_s);
+    cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
+}
+
+static void print_run(const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
+    const tl_eval_t *ev = &r->ev;
+    if (gr->np) {
+        for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], r->param[q]);
+        printf(" ndcg %.4f  recall %.4f  hit rate %.4f  coverage %.4f  gini %.4f  %.2f s\n",
+               ev->ndcg, ev->recall, ev->hit_rate, ev->coverage, ev->gini, r->train_s);
+        return;
+    }
+    printf("  ndcg %.4f  precision %.4f  recall %.4f  map %.4f  hit rate %.4f\n"
+           "  coverage %.4f  novelty %.2f bits  diversity %.4f  gini %.4f\n",
+           ev->ndcg, ev->precision, ev->recall, ev->map, ev->hit_rate, ev->coverage, ev->novelty,
+           ev->diversity, ev->gini);
+    for (uint32_t q = 0; g->group && q < g->ngroups; q++)
+        printf("  %-12s %6u users  ndcg %.4f  recall %.4f  hit rate %.4f\n", g->names[q],
+               ev->group[q].users, ev->group[q].ndcg, ev->group[q].recall, ev->group[q].hit_rate);
+    printf("  trained in %.2f s, evaluated in %.2f s\n", r->train_s, r->eval_s);
+}
+
+/* Offline evaluation: accuracy at K, how much of the catalogue the lists
+ * reach and how evenly, optionally the gaps between user groups, for one
+ * model or a grid of options. */
+int cmd_eval(const command_t *c, const args_t *a) {
+    int rc;
+    modelspec_t ms;
+    grid_t gr = {0};
+    uint64_t k;
+    const char *by = opt(c, a, "by"), *grid = opt(c, a, "grid");
+    if ((rc = parse_modelspec(c, a, "ease", &ms)) || (rc = opt_u64(c, a, "k", 10, 1, 1000, &k)) ||
+        (grid && (rc = parse_grid(c, grid, &ms, &gr))))
+        return rc;
+    if (by && strcmp(by, "gender") != 0 && strcmp(by, "age") != 0)
+        return die_usage(c, "--by %s: use gender or age", by);
+    uint32_t nruns = 1;
+    for (uint32_t q = 0; q < gr.np; q++) nruns *= gr.nv[q];
+    tl_errbuf_t eb = {{0}};
+    evsrc_t e = {0};
+    tl_csr_t xtr = {0}, xte = {0};
+    tl_user_groups_t g = {0};
+    uint32_t *cats = NULL;
+    tl_dict_t *catnames = NULL;
+    evrun_t *runs = calloc(nruns, sizeof *runs);
+    if (!runs) return fail_err("eval", TL_ENOMEM, &eb);
+    rc = eval_matrices(c, a, &ms, &e, &xtr, &xte, &eb);
+    if (rc > 0) {
+        free(runs);
+        return rc; /* a usage error, already told */
+    }
+    if (!rc) tl_csr_drop_seen(&xte, &xtr);
+    if (!rc && by)
+        rc = tl_rec_user_groups(e.st, xtr.nusers, strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
+                                e.max_ts, &g, &eb);
+    if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
+    side_t sd = {0};
+    tl_model_t *coldm = NULL;
+    tl_content_t *content = NULL;
+    if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, e.max_ts, &sd, &eb);
+    if (!rc && !opt(c, a, "no-new-items")) rc = tl_rec_content_load(e.st, xtr.nitems, &content, &eb);
+    if (!rc && content) rc = tl_rec_content_link(content, &xtr, xtr.nitems);
+    if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
+    tl_store_close(e.st);
+    if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups, coldm, content};
+    uint32_t best = 0;
+    for (uint32_t r = 0; !rc && r < nruns; r++) {
+        modelspec_t run = ms;
+        for (uint32_t q = 0, rest = r; q < gr.np; rest /= gr.nv[q], q++) {
+            runs[r].param[q] = gr.v[q][rest % gr.nv[q]];
+            set_param(&run, gr.name[q], runs[r].param[q]);
+        }
+        tl_model_t *m = NULL;
+        int64_t t0 = tl_time_now_ms();
+        rc = train_model(&run, &xtr, &sd, &m, &eb);
+        int64_t t1 = tl_time_now_ms();
+        if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &runs[r].ev);
+        runs[r].train_s = (double)(t1 - t0) / 1000;
+        runs[r].eval_s = (double)(tl_time_now_ms() - t1) / 1000;
+        tl_model_free(m);
+        if (!rc && runs[r].ev.ndcg > runs[best].ev.ndcg) best = r;
+    }
+    if (!rc && opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", ms.kind);
+        if (strcmp(ms.kind, "ease") == 0 && !grid) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
+        cJSON_AddStringToObject(j, "split", e.split);
+        if (e.cut) {
+            char day[32];
+            tl_time_format(e.cut, day);
+            cJSON_AddStringToObject(j, "test_from", day);
+        }
+        cJSON_AddNumberToObject(j, "k", (double)k);
+        cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
+        cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);
+        if (grid) {
+            cJSON *arr = cJSON_AddArrayToObject(j, "runs");
+            for (uint32_t r = 0; r < nruns; r++) {
+                cJSON *o = cJSON_CreateObject();
+                add_run_json(o, &runs[r], &gr, &g);
+                cJSON_AddItemToArray(arr, o);
+            }
+            cJSON_AddNumberToObject(j, "best", best);
+        } else {
+            add_run_json(j, &runs[0], &gr, &g);
+        }
+        print_json(j);
+    } else if (!rc) {
+        printf("%s on %u users with test items, %u of them without history (%s split; train "
+               "%llu, test %llu interactions), top %llu:\n",
+               ms.kind, runs[0].ev.users, runs[0].ev.cold, e.split, (unsigned long long)xtr.nnz,
+               (unsigned long long)xte.nnz, (unsigned long long)k);
+        for (uint32_t r = 0; r < nruns; r++) print_run(&runs[r], &gr, &g);
+        if (grid) {
+            printf("best by ndcg:");
+            for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], runs[best].param[q]);
+            printf(" (ndcg %.4f)\n", runs[best].ev.ndcg);
+        }
+    }
+    free(runs);
+    tl_rec_content_free(content);
+    tl_model_free(coldm);
+    side_fini(&sd);
+    tl_user_groups_fini(&g);
+    free(cats);
+    tl_dict_free(catnames);
+    tl_csr_fini(&xtr);
+    tl_csr_fini(&xte);
+    return rc ? fail_err("eval", rc, &eb) : EXIT_OK;
+}
+
+const optspec_t TRAIN_OPTS[] = {
+    MODEL_OPTS,
+    {"name", 1, "the model's name in DATA/models (default: the model kind)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+int cmd_train(const command_t *c, const args_t *a) {
+    int rc;
+    modelspec_t ms;
+    if ((rc = parse_modelspec(c, a, "ials", &ms))) return rc;
+    const char *name = opt(c, a, "name") ? opt(c, a, "name") : ms.kind;
+    for (const char *q = name; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
+            return die_usage(c, "--name: lower-case letters, digits, _ and -");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    tl_csr_t x = {0};
+    tl_model_t *m = NULL;
+    int64_t t0 = tl_time_now_ms(), t1 = t0;
+    side_t sd = {0};
+    int segpop = strcmp(ms.kind, "segpop") == 0;
+    int64_t latest = 0;
+    if (!rc && (ms.ix.half_life > 0 || segpop)) rc = latest_event(st, &latest, &eb);
+    ms.ix.decay_to = latest; /* decay towards the latest event */
+    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
+    if (!rc && segpop) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
+    if (!rc) {
+        t0 = tl_time_now_ms();
+        rc = train_model(&ms, &x, &sd, &m, &eb);
+        t1 = tl_time_now_ms();
+    }
+    char path[4300];
+    if (!rc) {
+        tl_model_set_interactions(m, &ms.ix);
+        snprintf(path, sizeof path, "%s/models", data_dir(a));
+        mkdir(path, 0700);
+        model_path(data_dir(a), name, path, sizeof path);
+        rc = tl_model_save(m, path, &eb);
+    }
+    tl_store_close(st);
+    if (!rc && opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", ms.kind);
+        cJSON_AddStringToObject(j, "name", name);
+        cJSON_AddNumberToObject(j, "users", x.nusers);
+        cJSON_AddNumberToObject(j, "items", x.nitems);
+        cJSON_AddNumberToObject(j, "interactions", (double)x.nnz);
+        cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+        print_json(j);
+    } else if (!rc) {
+        printf("trained %s (%s) on %u users x %u items, %llu interactions, in %.2f s: %s\n", name,
+               ms.kind, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000,
+               path);
+    }
+    side_fini(&sd);
+    tl_model_free(m);
+    tl_csr_fini(&x);
+    return rc ? fail_err("train", rc, &eb) : EXIT_OK;
+}
+
+const optspec_t REC_OPTS[] = {
+    {"n", 1, "how many items (default 10)"},
+    {"diversity", 1, "recommend: 0..1, weight of category diversity (MMR; default 0)"},
+    {"tail-boost", 1, "recommend: added to scaled scores times 1 - popularity (default 0)"},
+    {"head-cap", 1, "recommend: most share of the list from the top 10 % most popular (default 1)"},
+    {"category", 1, "recommend: only these top-level categories, comma-separated"},
+    {"exclude-category", 1, "recommend: not these top-level categories"},
+    {"repurchase", 1, "recommend: categories whose items may be recommended again"},
+    {"exclude", 1, "recommend: items never to show (hidden, out of stock), comma-separated"},
+    {"scene", 1, "recommend: home (default), item:ID (a product page), cart (the open cart) or "
+                 "purchase (just after an order: other categories)"},
+    {"scene-weight", 1, "recommend: 0..1, weight of the scene's items against the user's tastes "
+                        "(default 0.7)"},
+    {"model", 1, "the model's name (default ials; knn for similar)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static int title_row(int n, const char *const *cols, void *arg) {
+    if (n == 1 && cols[0]) snprintf(arg, 256, "%s", cols[0]);
+    return 0;
+}
+
+/* "Title (id)" of an item when the catalogue has a title, else its id. */
+static void item_label(tl_store_t *st, tl_dict_t *items, uint32_t idx, char *out, size_t cap) {
+    char sql[96], title[256] = "";
+    tl_errbuf_t eb = {{0}};
+    snprintf(sql, sizeof sql, "SELECT title FROM items WHERE idx = %u", idx);
+    tl_store_query(st, sql, title_row, title, &eb);
+    const char *id = tl_dict_str(items, idx, NULL);
+    if (title[0]) snprintf(out, cap, "%s (%s)", title, id ? id : "?");
+    else snprintf(out, cap, "%s", id ? id : "?");
+}
+
+int cmd_recommend(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos != 1) return die_usage(c, "give one USER");
+    uint64_t n;
+    if ((rc = opt_u64(c, a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
+    const char *name = opt(c, a, "model") ? opt(c, a, "model") : "ials";
+    tl_serve_opts_t so = {0};
+    so.head_share = 0.10, so.head_cap = 1;
+    const char *scene = opt(c, a, "scene") ? opt(c, a, "scene") : "home";
+    if (strcmp(scene, "home") != 0 && strcmp(scene, "cart") != 0 &&
+        strcmp(scene, "purchase") != 0 && strncmp(scene, "item:", 5) != 0)
+        return die_usage(c, "--scene %s: use home, item:ID, cart or purchase", scene);
+    if ((rc = opt_f64(c, a, "scene-weight", 0.7, 0, 1, &so.context_weight)) ||
+        (rc = opt_f64(c, a, "diversity", 0, 0, 1, &so.diversity)) ||
+        (rc = opt_f64(c, a, "tail-boost", 0, 0, 1e6, &so.tail_boost)) ||
+        (rc = opt_f64(c, a, "head-cap", 1, 0, 1, &so.head_cap)))
+        return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_recsvc_t *rs = NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = recsvc_open(st, data_dir(a), name, &rs, &eb);
+    tl_model_t *m = rs ? rs->m : NULL;
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
+    uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a->pos[0], data_dir(a));
+        rc = TL_ENOENT;
+    }
+    /* a user who withdrew profiling is served what anybody is: the item on
+     * screen still counts, the cart and past orders do not */
+    uint32_t who = rs && u != TL_NONE ? tl_recsvc_subject(rs, u) : u;
+    uint32_t ctx[8], nctx = 0;
+    if (!rc && strncmp(scene, "item:", 5) == 0) {
+        ctx[0] = tl_dict_find(items, scene + 5, strlen(scene + 5));
+        if (ctx[0] == TL_NONE || ctx[0] >= rs->x.nitems) {
+            tl_errbuf_set(&eb, "--scene %s: no such item in the catalogue", scene);
+            rc = TL_ENOENT;
+        }
+        nctx = 1;
+    } else if (!rc && strcmp(scene, "home") != 0 && who == u) {
+        rc = tl_rec_scene_items(st, u, strcmp(scene, "cart") == 0 ? TL_SCENE_CART : TL_SCENE_PURCHASE,
+                                8, ctx, &nctx, &eb);
+    }
+    so.context = ctx, so.ncontext = nctx;
+    const uint32_t *cats = rs ? rs->cats : NULL;
+    const tl_dict_t *catnames = rs ? rs->catnames : NULL;
+    uint8_t *inc = NULL, *exc = NULL, *rep = NULL, *exi = NULL;
+    if (!rc) {
+        so.item_cat = cats;
+        so.ncats = tl_dict_count(catnames);
+        const char *lists[3] = {opt(c, a, "category"), opt(c, a, "exclude-category"),
+                                opt(c, a, "repurchase")};
+        uint8_t **masks[3] = {&inc, &exc, &rep};
+        for (int l = 0; l < 3 && !rc; l++) {
+            if (!lists[l]) continue;
+            *masks[l] = calloc(so.ncats + 1, 1);
+            for (const char *q = lists[l]; *q && *masks[l];) {
+                size_t len = strcspn(q, ",");
+                uint32_t code = tl_dict_find(catnames, q, len);
+                if (code == TL_NONE) {
+                    tl_errbuf_set(&eb, "no category \"%.*s\" in the catalogue", (int)len, q);
+                    rc = TL_EINVAL;
+                    break;
+                }
+                (*masks[l])[code] = 1;
+                q += len + (q[len] == ',');
+            }
+        }
+        /* after an order: not more of what was just bought, unless it is bought again */
+        if (!rc && strcmp(scene, "purchase") == 0 && nctx) {
+            if (!exc) exc = calloc(so.ncats + 1, 1);
+            for (uint32_t q = 0; exc && q < nctx; q++) {
+                uint32_t cat = ctx[q] < rs->x.nitems ? cats[ctx[q]] : TL_NONE;
+                if (cat != TL_NONE && !(rep && rep[cat])) exc[cat] = 1;
+            }
+        }
+        so.include_cat = inc, so.exclude_cat = exc, so.repurchase_cat = rep;
+        const char *ex = opt(c, a, "exclude");
+        if (ex && (exi = calloc(rs->x.nitems + 1, 1))) {
+            for (const char *q = ex; *q;) {
+                size_t len = strcspn(q, ",");
+                uint32_t it = tl_dict_find(items, q, len);
+                if (it != TL_NONE && it < rs->x.nitems) exi[it] = 1;
+                q += len + (q[len] == ',');
+            }
+            so.exclude_item = exi;
+        }
+    }
+    tl_model_t *popm = rs ? rs->popm : NULL;
+    so.content = rs ? rs->content : NULL;
+    so.item_penalty = rs ? rs->penalty : NULL;
+    tl_served_t *sv = malloc(n * sizeof *sv);
+    uint32_t got = 0;
+    if (!rc && !sv) rc = TL_ENOMEM;
+    if (!rc) got = tl_rec_serve(m, popm, &rs->x, who, (uint32_t)n, &so, sv);
+    if (!rc) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+        cJSON_AddStringToObject(j, "user", a->pos[0]);
+        cJSON_AddStringToObject(j, "model", name);
+        cJSON_AddStringToObject(j, "scene", scene);
+        cJSON_AddBoolToObject(j, "personalised", who == u);
+        cJSON *si = cJSON_AddArrayToObject(j, "scene_items");
+        for (uint32_t q = 0; q < nctx; q++) {
+            const char *id = tl_dict_str(items, ctx[q], NULL);
+            cJSON_AddItemToArray(si, cJSON_CreateString(id ? id : ""));
+        }
+        for (uint32_t i = 0; i < got; i++) {
+            cJSON *o = cJSON_CreateObject();
+            const char *id = tl_dict_str(items, sv[i].item, NULL);
+            cJSON_AddStringToObject(o, "item", id ? id : "");
+            cJSON_AddNumberToObject(o, "score", sv[i].score);
+            char reason[600];
+            tl_recsvc_reason(rs, items, &sv[i], u, who, scene, reason, sizeof reason);
+            cJSON_AddStringToObject(o, "reason", reason);
+            if (cats && cats[sv[i].item] != TL_NONE)
+                cJSON_AddStringToObject(o, "category", tl_dict_str(catnames, cats[sv[i].item], NULL));
+            cJSON_AddItemToArray(arr, o);
+        }
+        if (opt(c, a, "json")) {
+            print_json(j);
+        } else {
+            printf("top %u for %s (%s%s):\n", got, a->pos[0], name,
+                   who == u ? "" : "; not personalised: profiling withdrawn");
+            cJSON *it;
+            int r = 1;
+            cJSON_ArrayForEach(it, arr)
+                printf("%3d. %-16s %8.4f  %s\n", r++, cJSON_GetObjectItem(it, "item")->valuestring,
+                       cJSON_GetObjectItem(it, "score")->valuedouble,
+                       cJSON_GetObjectItem(it, "reason")->valuestring);
+            cJSON_Delete(j);
+        }
+    }
+    free(sv);
+    free(inc), free(exc), free(rep), free(exi);
+    tl_recsvc_free(rs);
+    tl_store_close(st);
+    return rc ? fail_err("recommend", rc, &eb) : EXIT_OK;
+}
+
+int cmd_similar(const command_t *c, const args_t *a) {
+    int rc;
+    if (a->npos != 1) return die_usage(c, "give one ITEM");
+    uint64_t n;
+    if ((rc = opt_u64(c, a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
+    const char *name = opt(c, a, "model") ? opt(c, a, "model") : "knn";
+    tl_errbuf_t eb = {{0}};
+    char path[4300];
+    model_path(data_dir(a), name, path, sizeof path);
+    tl_model_t *m = NULL;
+    tl_store_t *st = NULL;
+    /* without the default item-kNN model the items are alike by content */
+    if (opt(c, a, "model") || access(path, F_OK) == 0) rc = tl_model_load(path, &m, &eb);
+    if (!rc && m && tl_model_kind(m) != TL_MODEL_KNN) {
+        tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
+        rc = TL_EINVAL;
+    }
+    if (!rc) rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
+    uint32_t it = items ? tl_dict_find(items, a->pos[0], strlen(a->pos[0])) : TL_NONE;
+    if (!rc && it == TL_NONE) {
+        tl_errbuf_set(&eb, "no item \"%s\" in %s", a->pos[0], data_dir(a));
+        rc = TL_ENOENT;
+    }
+    uint32_t *nb = malloc(n * sizeof *nb), got = 0;
+    float *sim = malloc(n * sizeof *sim);
+    if (!rc && (!nb || !sim)) rc = TL_ENOMEM;
+    tl_content_t *content = NULL;
+    int by_content = 0;
+    if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &content, &eb);
+    if (!rc) got = tl_rec_similar_items(m, content, it, (uint32_t)n, nb, sim, &by_content);
+    tl_rec_content_free(content);
+    if (!rc) {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+        cJSON_AddStringToObject(j, "item", a->pos[0]);
+        cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");
+        char label[540];
+        for (uint32_t i = 0; i < got; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "item", tl_dict_str(items, nb[i], NULL));
+            cJSON_AddNumberToObject(o, "similarity", sim[i]);
+            item_label(st, items, nb[i], label, sizeof label);
+            cJSON_AddStringToObject(o, "label", label);
+            cJSON_AddItemToArray(arr, o);
+        }
+        if (opt(c, a, "json")) {
+            print_json(j);
+        } else {
+            item_label(st, items, it, label, sizeof label);
+            printf("items like %s:\n", label);
+            cJSON *o;
+            int r = 1;
+            cJSON_ArrayForEach(o, arr)
+                printf("%3d. %.4f  %s\n", r++, cJSON_GetObjectItem(o, "similarity")->valuedouble,
+                       cJSON_GetObjectItem(o, "label")->valuestring);
+            cJSON_Delete(j);
+        }
+    }
+    free(nb);
+    free(sim);
+    tl_model_free(m);
+    tl_store_close(st);
+    return rc ? fail_err("similar", rc, &eb) : EXIT_OK;
+}

@@ -1,0 +1,665 @@
+/* score.c -- scorecards and offers: `score` and `propensity` (train,
+ * apply, report, cv), `offers` (a user's financial offers under the
+ * lending policy, and why others are not made) and `report` (the profiles
+ * and scorecard pages; a campaign's report is campaign.c's). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "finance/finance.h"
+#include "profile/profile.h"
+
+/* ---- report --------------------------------------------------------------------- */
+
+const optspec_t REPORT_OPTS[] = {
+    {"html", 1, "write the report to this HTML file"},
+    {"model", 1, "scorecard: the scorecard file (default DATA/models/scorecard.json)"},
+    {"csv", 1, "scorecard: the population with outcomes, a delimited file"},
+    {"preset", 1, "scorecard: german-credit or bank-marketing, the file's layout"},
+    {"users", 0, "scorecard: the store's users by their profiles"},
+    {"baseline", 1, "scorecard: an earlier population to measure stability against"},
+    {"rejects", 1, "scorecard: write every rejected record to this CSV file"},
+    {"bh", 0, "campaign: Benjamini-Hochberg instead of Holm over arms x metrics"},
+    {"json", 0, "campaign: print as JSON"},
+    {NULL, 0, NULL}};
+
+/* ---- score ------------------------------------------------------------------------ */
+
+const optspec_t SCORE_OPTS[] = {
+    {"csv", 1, "the table: a delimited file with a header (or --preset)"},
+    {"users", 0, "the table: the store's users by their profiles (`profile build` first); "
+                 "target defaulted (bad: yes), id user"},
+    {"preset", 1, "german-credit or bank-marketing: the file's layout, names and target"},
+    {"target", 1, "train, cv: the outcome column"},
+    {"bad-value", 1, "train, cv: the target's value for a bad row (default 1; german-credit 2, "
+                     "--users and bank-marketing yes)"},
+    {"id", 1, "a column naming each row (default: the row number)"},
+    {"exclude", 1, "train, cv: columns not to use, comma-separated (--users: repayments and "
+                   "repay_amount, which record what followed the credit)"},
+    {"categorical", 1, "train, cv: columns to treat as categories, comma-separated"},
+    {"numeric", 1, "train, cv: columns that must be numbers, comma-separated"},
+    {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
+    {"min-share", 1, "train, cv: least share of rows in a bin (default 0.05)"},
+    {"max-bins", 1, "train, cv: most bins of a feature besides missing (default 8)"},
+    {"prebins", 1, "train, cv: quantile bins of a number before merging (default 20)"},
+    {"special", 1, "train, cv: numeric codes that are not amounts, each its own bin, e.g. 999,-1 "
+                   "(bank-marketing: 999, pdays' never contacted)"},
+    {"trend", 1, "train, cv: auto, ascending, descending or none (default auto)"},
+    {"chi-merge", 1, "train, cv: neighbouring bins merge while their chi-square is below this "
+                     "(default 0: every split the other rules allow; 3.841: merge bins not different "
+                     "at 95 %)"},
+    {"base-points", 1, "train, cv: the score at the base odds (default 600)"},
+    {"base-odds", 1, "train, cv: goods per bad at the base points (default 19)"},
+    {"pdo", 1, "train, cv: points to double the odds (default 50)"},
+    {"bands", 1, "train, cv: upper default-probability % of bands A-D (default 2,5,10,20)"},
+    {"out", 1, "train: the scorecard file (default DATA/models/scorecard.json)"},
+    {"model", 1, "apply, report: the scorecard file (default DATA/models/scorecard.json)"},
+    {"baseline", 1, "report: an earlier population (same layout) to measure stability against"},
+    {"folds", 1, "cv: folds (default 5)"},
+    {"seed", 1, "cv: shuffling seed (default 0)"},
+    {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
+    {"rejects", 1, "write every rejected record (line, reason, message) to this CSV file"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+typedef struct {
+    FILE *out;
+    uint64_t shown;
+} table_rejects_t;
+
+static void on_table_reject(const char *source, uint64_t line, tl_reason_t reason,
+                            const char *msg, void *arg) {
+    table_rejects_t *r = arg;
+    note_reject(&r->shown, 20, source, line, reason, msg);
+    if (r->out) fprintf(r->out, "%llu,%s,\"%s\"\n", (unsigned long long)line, tl_reason_name(reason), msg);
+}
+
+/* Reads --csv with --preset into t, the rejects told and counted; or with
+ * --users the store's profiles. */
+static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_errbuf_t *eb) {
+    const char *csv = opt(c, a, "csv"), *rj = opt(c, a, "rejects");
+    if (opt(c, a, "users")) {
+        if (csv) return die_usage(c, "give --csv FILE or --users, not both");
+        tl_store_t *st;
+        tl_profiles_t *p = NULL;
+        int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+        tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+        if (!rc && !users) rc = TL_ENOMEM;
+        if (!rc) rc = tl_profile_load(st, &p, eb);
+        if (!rc) rc = tl_score_users_table(p, users, 0, UINT32_MAX, t);
+        tl_profile_free(p);
+        tl_store_close(st);
+        return rc;
+    }
+    if (!csv) return die_usage(c, "give --csv FILE or --users");
+    tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
+    table_rejects_t r = {NULL, 0};
+    if (rj && !(r.out = fopen(rj, "w"))) {
+        tl_errbuf_set(eb, "%s: cannot write the rejects", rj);
+        return TL_EIO;
+    }
+    if (r.out) fputs("line,reason,message\n", r.out);
+    int rc = tl_table_read(csv, &to, t, on_table_reject, &r, eb);
+    if (r.out && fclose(r.out) != 0 && !rc) rc = TL_EIO;
+    if (!rc && t->rejected)
+        note("tailor score: %s: %llu of %llu records rejected%s", csv,
+                (unsigned long long)t->rejected, (unsigned long long)t->read,
+                rj ? "" : " (see --rejects FILE)");
+    return rc;
+}
+
+/* `propensity` is the scorecard machinery aimed at a good event (a product
+ * taken up): finer bins in any shape, every feature, any sign. */
+static int is_propensity(const command_t *c) { return strcmp(c->name, "propensity") == 0; }
+
+static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
+    tl_score_opts_default(o);
+    if (is_propensity(c)) {
+        o->bin.trend = TL_TREND_NONE, o->bin.prebins = 50, o->bin.max_bins = 20;
+        o->bin.min_share = 0.02, o->min_iv = 0, o->any_sign = 1;
+    }
+    const char *preset = opt(c, a, "preset");
+    int gc = preset && strcmp(preset, "german-credit") == 0,
+        bank = preset && strcmp(preset, "bank-marketing") == 0;
+    int users = opt(c, a, "users") != NULL;
+    o->target = opt(c, a, "target") ? opt(c, a, "target")
+                : gc                ? "class"
+                : bank              ? "y"
+                : users             ? "defaulted"
+                                    : NULL;
+    o->bad_value = opt(c, a, "bad-value") ? opt(c, a, "bad-value")
+                   : gc                     ? "2"
+                   : bank || users          ? "yes"
+                                            : NULL;
+    o->id = opt(c, a, "id") ? opt(c, a, "id") : users ? "user" : NULL;
+    /* the store's repayment counts record what happened after the credit was
+     * granted, defaults included: they would leak the outcome */
+    o->exclude = opt(c, a, "exclude") ? opt(c, a, "exclude")
+                 : users              ? "repayments,repay_amount"
+                 : bank && is_propensity(c) ? "duration" /* known only after the call */
+                                      : NULL;
+    o->categorical = opt(c, a, "categorical"), o->numeric = opt(c, a, "numeric");
+    uint64_t mb, pb;
+    int rc;
+    if ((rc = opt_f64(c, a, "min-iv", o->min_iv, 0, 10, &o->min_iv)) ||
+        (rc = opt_f64(c, a, "min-share", o->bin.min_share, 0, 0.5, &o->bin.min_share)) ||
+        (rc = opt_f64(c, a, "chi-merge", o->bin.chi_merge, 0, 1e6, &o->bin.chi_merge)) ||
+        (rc = opt_u64(c, a, "max-bins", o->bin.max_bins, 2, 100, &mb)) ||
+        (rc = opt_u64(c, a, "prebins", o->bin.prebins, 2, 1000, &pb)) ||
+        (rc = opt_f64(c, a, "base-points", o->base_points, -1e6, 1e6, &o->base_points)) ||
+        (rc = opt_f64(c, a, "base-odds", o->base_odds, 1e-6, 1e6, &o->base_odds)) ||
+        (rc = opt_f64(c, a, "pdo", o->pdo, 1e-3, 1e6, &o->pdo)))
+        return rc;
+    o->bin.max_bins = (uint32_t)mb, o->bin.prebins = (uint32_t)pb;
+    static double special[32];
+    const char *sp = opt(c, a, "special") ? opt(c, a, "special") : bank ? "999" : NULL;
+    for (o->bin.nspecial = 0; sp && *sp;) {
+        size_t len = strcspn(sp, ",");
+        if (o->bin.nspecial == 32 || tl_parse_f64(sp, len, &special[o->bin.nspecial]))
+            return die_usage(c, "--special: give up to 32 numbers, comma-separated");
+        o->bin.nspecial++, sp += len + (sp[len] == ',');
+    }
+    o->bin.special = special;
+    if (!o->target) return die_usage(c, "give --target COLUMN");
+    const char *tr = opt(c, a, "trend");
+    if (tr) {
+        static const char *const names[] = {"auto", "ascending", "descending", "none"};
+        int k = 0;
+        while (k < 4 && strcmp(tr, names[k]) != 0) k++;
+        if (k == 4) return die_usage(c, "--trend %s: use auto, ascending, descending or none", tr);
+        o->bin.trend = (tl_trend_t)k;
+    }
+    const char *bands = opt(c, a, "bands");
+    for (int k = 0; bands && k < TL_NBANDS - 1; k++) {
+        size_t len = strcspn(bands, ",");
+        double v;
+        if (tl_parse_f64(bands, len, &v) || !(v > 0 && v < 100) ||
+            (k && v / 100 <= o->band_pd[k - 1]) || (k < TL_NBANDS - 2) != (bands[len] == ','))
+            return die_usage(c, "--bands: give %d rising default percentages, e.g. 2,5,10,20",
+                             TL_NBANDS - 1);
+        o->band_pd[k] = v / 100;
+        bands += len + 1;
+    }
+    return 0;
+}
+
+static void scorecard_path(const command_t *c, const args_t *a, const char *given, char *out,
+                           size_t cap) {
+    if (given) snprintf(out, cap, "%s", given);
+    else snprintf(out, cap, "%s/models/%s.json", data_dir(a), is_propensity(c) ? "propensity" : "scorecard");
+}
+
+static int score_train(const command_t *c, const args_t *a) {
+    tl_score_opts_t o;
+    int rc = score_opts(c, a, &o);
+    if (rc) return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
+    tl_scorecard_t *sc = NULL;
+    char path[4300];
+    scorecard_path(c, a, opt(c, a, "out"), path, sizeof path);
+    if (!opt(c, a, "out")) {
+        char dir[4300];
+        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
+        mkdir(data_dir(a), 0700), mkdir(dir, 0700);
+    }
+    int64_t t0 = tl_time_now_ms();
+    rc = tl_scorecard_train(&t, &o, &sc, &eb);
+    int64_t t1 = tl_time_now_ms();
+    if (!rc) rc = tl_scorecard_save(sc, path, &eb);
+    if (!rc) {
+        uint32_t nf = tl_scorecard_nfeatures(sc);
+        cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
+        cJSON_AddStringToObject(j, "scorecard", path);
+        cJSON_AddNumberToObject(j, "read", (double)t.read);
+        cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
+        for (uint32_t k = 0; k < nf; k++) {
+            tl_score_feature_t f;
+            tl_scorecard_feature(sc, k, &f);
+            cJSON *o2 = cJSON_CreateObject();
+            cJSON_AddStringToObject(o2, "name", f.name);
+            cJSON_AddStringToObject(o2, "type", f.categorical ? "categorical" : "numeric");
+            cJSON_AddNumberToObject(o2, "bins", f.bin->nbins);
+            cJSON_AddNumberToObject(o2, "iv", f.iv);
+            cJSON_AddBoolToObject(o2, "kept", f.kept);
+            if (f.iv > 0.5) cJSON_AddBoolToObject(o2, "suspect", 1);
+            cJSON_AddItemToArray(fs, o2);
+        }
+        tl_scorecard_stats_t st;
+        tl_scorecard_stats(sc, &st);
+        cJSON_AddNumberToObject(j, "rows", st.rows);
+        cJSON_AddNumberToObject(j, "bads", st.bads);
+        cJSON_AddNumberToObject(j, "without_outcome", (double)(t.read - t.rejected) - st.rows);
+        cJSON_AddNumberToObject(j, "auc", st.auc);
+        cJSON_AddNumberToObject(j, "ks", st.ks);
+        cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
+        cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+        if (opt(c, a, "json")) {
+            print_json(j);
+        } else {
+            printf("%s on %.0f rows (%.0f %s) of %llu read: %llu rejected, %.0f without an "
+                   "outcome: %s\n", is_propensity(c) ? "propensity model" : "scorecard", st.rows,
+                   st.bads, is_propensity(c) ? "took it up" : "bad", (unsigned long long)t.read,
+                   (unsigned long long)t.rejected, (double)(t.read - t.rejected) - st.rows, path);
+            printf("%-28s %-12s %5s %8s\n", "feature kept", "type", "bins", "IV");
+            uint32_t out = 0;
+            for (uint32_t k = 0; k < nf; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, k, &f);
+                if (!f.kept && !(f.iv > 0.5)) {
+                    out++;
+                    continue;
+                }
+                printf("%-28s %-12s %5u %8.4f%s%s\n", f.name, f.categorical ? "categorical" : "numeric",
+                       f.bin->nbins, f.iv, f.kept ? "" : "  (left out)",
+                       f.iv > 0.5 ? "  (IV above 0.5: too good to be true? check it is known "
+                                    "before the outcome)" : "");
+            }
+            if (out)
+                printf("%u more candidates left out (IV below %g, one bin, or a coefficient of the "
+                       "wrong sign; --json lists them)\n", out, o.min_iv);
+            printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
+                   2 * st.auc - 1, (double)(t1 - t0) / 1000);
+            cJSON_Delete(j);
+        }
+    }
+    tl_scorecard_free(sc);
+    tl_table_fini(&t);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static const char BAND_NAMES[TL_NBANDS + 1] = "ABCDE";
+
+/* The scorecard of --model (default DATA/models/scorecard.json). */
+static int load_scorecard(const command_t *c, const args_t *a, tl_scorecard_t **sc,
+                          tl_errbuf_t *eb) {
+    char path[4300];
+    scorecard_path(c, a, opt(c, a, "model"), path, sizeof path);
+    return tl_scorecard_load(path, sc, eb);
+}
+
+static int score_apply(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
+    tl_scorecard_t *sc = NULL;
+    int rc = load_scorecard(c, a, &sc, &eb);
+    if (rc) return fail_err("score", rc, &eb);
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) {
+        tl_scorecard_free(sc);
+        return rc > 0 ? rc : fail_err("score", rc, &eb);
+    }
+    tl_scorer_t *s = NULL;
+    rc = tl_scorer_new(sc, &t, &s, &eb);
+    const char *idn = opt(c, a, "id") ? opt(c, a, "id") : opt(c, a, "users") ? "user" : NULL;
+    uint32_t idc = idn ? tl_table_column(&t, idn) : TL_NONE;
+    if (!rc && idn && idc == TL_NONE) {
+        tl_errbuf_set(&eb, "--id %s: no such column", idn);
+        rc = TL_EINVAL;
+    }
+    int json = opt(c, a, "json") != NULL;
+    if (!rc && json) printf("[");
+    for (uint32_t r = 0; !rc && r < t.nrows; r++) {
+        tl_score_t res;
+        tl_scorer_row(s, r, &res);
+        char idbuf[32];
+        snprintf(idbuf, sizeof idbuf, "%u", r + 1);
+        const char *id = idc != TL_NONE ? tl_table_cell(&t, r, idc) : idbuf;
+        if (is_propensity(c) && !json) {
+            printf("%-12s p %.4f\n", id, res.pd);
+        } else if (json) {
+            cJSON *o = cJSON_CreateObject(), *rs = NULL;
+            cJSON_AddStringToObject(o, "id", id);
+            if (is_propensity(c)) { /* the chance of taking it up is all there is to say */
+                cJSON_AddNumberToObject(o, "p", res.pd);
+            } else {
+                rs = cJSON_AddArrayToObject(o, "reasons");
+                cJSON_AddNumberToObject(o, "score", res.score);
+                cJSON_AddNumberToObject(o, "pd", res.pd);
+                char band[2] = {BAND_NAMES[res.band], 0};
+                cJSON_AddStringToObject(o, "band", band);
+            }
+            for (int k = 0; rs && k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, res.reasons[k], &f);
+                cJSON_AddItemToArray(rs, cJSON_CreateString(f.name));
+            }
+            char *txt = cJSON_PrintUnformatted(o);
+            printf("%s%s", r ? "," : "", txt ? txt : "{}");
+            free(txt);
+            cJSON_Delete(o);
+        } else {
+            printf("%-12s %6.0f  pd %.4f  band %c", id, res.score, res.pd, BAND_NAMES[res.band]);
+            for (int k = 0; k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, res.reasons[k], &f);
+                printf("%s%s", k ? ", " : "  reasons: ", f.name);
+            }
+            printf("\n");
+        }
+    }
+    if (!rc && json) printf("]\n");
+    tl_scorer_free(s);
+    tl_table_fini(&t);
+    tl_scorecard_free(sc);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static cJSON *bucket_json(const tl_score_bucket_t *b) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rows", b->rows);
+    cJSON_AddNumberToObject(o, "bads", b->bads);
+    cJSON_AddNumberToObject(o, "bad_rate", b->rows ? (double)b->bads / b->rows : 0);
+    cJSON_AddNumberToObject(o, "mean_pd", b->pd);
+    cJSON_AddNumberToObject(o, "score_min", b->lo);
+    cJSON_AddNumberToObject(o, "score_max", b->hi);
+    return o;
+}
+
+static void print_bucket(const char *label, const tl_score_bucket_t *b) {
+    printf("%-8s %7u %6u %9.4f %8.4f %6.0f..%-6.0f\n", label, b->rows, b->bads,
+           b->rows ? (double)b->bads / b->rows : 0, b->pd, b->lo, b->hi);
+}
+
+/* The population to check (--csv or --users) and, with --baseline, the
+ * earlier one in the same layout. */
+static int monitor_tables(const command_t *c, const args_t *a, tl_table_t *t, tl_table_t *base,
+                          tl_errbuf_t *eb) {
+    const char *bpath = opt(c, a, "baseline");
+    int rc = score_table(c, a, t, eb);
+    if (!rc && bpath) {
+        tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
+        table_rejects_t r = {NULL, 0};
+        rc = tl_table_read(bpath, &to, base, on_table_reject, &r, eb);
+    }
+    return rc;
+}
+
+/* Validation on a table with outcomes, and stability against a baseline. */
+static int score_report(const command_t *c, const args_t *a) {
+    tl_errbuf_t eb = {{0}};
+    tl_scorecard_t *sc = NULL;
+    int rc = load_scorecard(c, a, &sc, &eb);
+    if (rc) return fail_err("score", rc, &eb);
+    tl_table_t t = {0}, base = {0};
+    const char *bpath = opt(c, a, "baseline");
+    rc = monitor_tables(c, a, &t, &base, &eb);
+    tl_score_validation_t v;
+    uint32_t nf = tl_scorecard_nfeatures(sc);
+    double spsi = NAN, *fpsi = malloc((nf ? nf : 1) * sizeof *fpsi);
+    if (!rc && !fpsi) rc = TL_ENOMEM;
+    if (!rc) rc = tl_scorecard_validate(sc, &t, &v, &eb);
+    if (!rc && bpath) rc = tl_scorecard_psi(sc, &base, &t, &spsi, fpsi, &eb);
+    if (!rc && opt(c, a, "json")) {
+        cJSON *j = cJSON_CreateObject(), *dec = cJSON_AddArrayToObject(j, "deciles"),
+              *bands = cJSON_AddObjectToObject(j, "bands");
+        cJSON_AddNumberToObject(j, "rows", v.rows);
+        cJSON_AddNumberToObject(j, "bads", v.bads);
+        cJSON_AddNumberToObject(j, "auc", v.auc);
+        cJSON_AddNumberToObject(j, "ks", v.ks);
+        cJSON_AddNumberToObject(j, "gini", 2 * v.auc - 1);
+        for (int k = 0; k < 10; k++) cJSON_AddItemToArray(dec, bucket_json(&v.decile[k]));
+        for (int k = 0; k < TL_NBANDS; k++) {
+            char name[2] = {BAND_NAMES[k], 0};
+            cJSON_AddItemToObject(bands, name, bucket_json(&v.band[k]));
+        }
+        if (bpath) {
+            cJSON *p = cJSON_AddObjectToObject(j, "psi"), *pf = cJSON_AddObjectToObject(p, "features");
+            cJSON_AddNumberToObject(p, "score", spsi);
+            cJSON_AddStringToObject(p, "reading", tl_psi_reading(spsi));
+            for (uint32_t q = 0; q < nf; q++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, q, &f);
+                if (f.kept) cJSON_AddNumberToObject(pf, f.name, fpsi[q]);
+            }
+        }
+        print_json(j);
+    } else if (!rc) {
+        printf("validation on %u rows with an outcome (%u bad): AUC %.4f  KS %.4f  Gini %.4f\n",
+               v.rows, v.bads, v.auc, v.ks, 2 * v.auc - 1);
+        printf("\n%-8s %7s %6s %9s %8s %s\n", "decile", "rows", "bads", "bad rate", "mean PD",
+               "scores");
+        for (int k = 0; k < 10; k++) {
+            char label[8];
+            snprintf(label, sizeof label, "%d", k + 1);
+            print_bucket(label, &v.decile[k]);
+        }
+        printf("\n%-8s %7s %6s %9s %8s %s\n", "band", "rows", "bads", "bad rate", "mean PD", "scores");
+        for (int k = 0; k < TL_NBANDS; k++) {
+            char label[2] = {BAND_NAMES[k], 0};
+            print_bucket(label, &v.band[k]);
+        }
+        if (bpath) {
+            printf("\nstability against %s: score PSI %.4f (%s)\n", bpath, spsi, tl_psi_reading(spsi));
+            for (uint32_t q = 0; q < nf; q++) {
+                tl_score_feature_t f;
+                tl_scorecard_feature(sc, q, &f);
+                if (f.kept) printf("  %-28s %.4f (%s)\n", f.name, fpsi[q], tl_psi_reading(fpsi[q]));
+            }
+        }
+    }
+    free(fpsi);
+    tl_table_fini(&t);
+    tl_table_fini(&base);
+    tl_scorecard_free(sc);
+    return rc > 0 ? rc : rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+static int score_cv(const command_t *c, const args_t *a) {
+    tl_score_opts_t o;
+    int rc = score_opts(c, a, &o);
+    uint64_t folds, seed;
+    if (rc || (rc = opt_u64(c, a, "folds", 5, 2, 100, &folds)) ||
+        (rc = opt_u64(c, a, "seed", 0, 0, UINT32_MAX, &seed)))
+        return rc;
+    tl_errbuf_t eb = {{0}};
+    tl_table_t t;
+    if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
+    double auc[100];
+    int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
+    if (!fold) rc = TL_ENOMEM;
+    int64_t t0 = tl_time_now_ms();
+    if (!rc) rc = tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
+    int64_t t1 = tl_time_now_ms();
+    const char *fo = opt(c, a, "folds-out");
+    if (!rc && fo) {
+        FILE *f = fopen(fo, "w");
+        if (!f) {
+            tl_errbuf_set(&eb, "%s: cannot write the folds", fo);
+            rc = TL_EIO;
+        } else {
+            fputs("row,fold\n", f);
+            for (uint32_t r = 0; r < t.nrows; r++) fprintf(f, "%u,%d\n", r, fold[r]);
+            if (fclose(f) != 0) rc = TL_EIO;
+        }
+    }
+    if (!rc) {
+        double mean = 0;
+        for (uint64_t k = 0; k < folds; k++) mean += auc[k] / (double)folds;
+        if (opt(c, a, "json")) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "folds", (double)folds);
+            cJSON_AddNumberToObject(j, "seed", (double)seed);
+            cJSON_AddItemToObject(j, "auc_folds", cJSON_CreateDoubleArray(auc, (int)folds));
+            cJSON_AddNumberToObject(j, "auc", mean);
+            cJSON_AddNumberToObject(j, "rows", t.nrows);
+            cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
+            cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+            print_json(j);
+        } else {
+            printf("%llu-fold stratified cross-validation (seed %llu) on %u rows:\n",
+                   (unsigned long long)folds, (unsigned long long)seed, t.nrows);
+            for (uint64_t k = 0; k < folds; k++) printf("  fold %llu: AUC %.4f\n", (unsigned long long)k + 1, auc[k]);
+            printf("mean AUC %.4f (Gini %.4f), in %.2f s\n", mean, 2 * mean - 1, (double)(t1 - t0) / 1000);
+        }
+    }
+    free(fold);
+    tl_table_fini(&t);
+    return rc ? fail_err("score", rc, &eb) : EXIT_OK;
+}
+
+/* `score` and `propensity`: the same subcommands, told apart by c's name. */
+int cmd_score(const command_t *c, const args_t *a) {
+    if (a->npos != 1) return die_usage(c, "give train, apply, report or cv");
+    if (strcmp(a->pos[0], "train") == 0) return score_train(c, a);
+    if (strcmp(a->pos[0], "apply") == 0) return score_apply(c, a);
+    if (strcmp(a->pos[0], "cv") == 0) return score_cv(c, a);
+    if (strcmp(a->pos[0], "report") == 0) return score_report(c, a);
+    return die_usage(c, "%s: give train, apply, report or cv", a->pos[0]);
+}
+
+/* ---- offers ------------------------------------------------------------------------- */
+
+const optspec_t OFFERS_OPTS[] = {
+    {"scene", 1, "home (default), purchase, travel, promotion or idle: what the policy's scene "
+                 "rules look for"},
+    {"category", 1, "the scene's category, e.g. electronics or travel (scene_category)"},
+    {"amount", 1, "the scene's amount, e.g. the basket just bought (scene_amount)"},
+    {"n", 1, "how many offers (default 3)"},
+    {"policy", 1, "the lending policy file (default: the built-in one, see --print-policy)"},
+    {"print-policy", 0, "print the built-in policy and stop"},
+    {"score", 1, "the scorecard for bands and PD (default DATA/models/scorecard.json)"},
+    {"explain", 0, "also list the blocked offers with the rule, and the ineligible ones"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+int cmd_offers(const command_t *c, const args_t *a) {
+    int rc;
+    if (opt(c, a, "print-policy")) {
+        fputs(TL_OFFERS_DEFAULT_POLICY, stdout);
+        return EXIT_OK;
+    }
+    if (a->npos != 1) return die_usage(c, "give one USER");
+    uint64_t n;
+    tl_offer_scene_t scene = {opt(c, a, "category"), NAN};
+    if ((rc = opt_u64(c, a, "n", 3, 1, 1000, &n)) ||
+        (rc = opt_f64(c, a, "amount", NAN, 0, 1e12, &scene.amount)))
+        return rc;
+    const char *sname = opt(c, a, "scene") ? opt(c, a, "scene") : "home";
+    tl_errbuf_t eb = {{0}};
+    char *policy = NULL;
+    if (opt(c, a, "policy") && (rc = tl_read_file(opt(c, a, "policy"), &policy, NULL))) {
+        tl_errbuf_set(&eb, "%s: cannot read the policy", opt(c, a, "policy"));
+        return fail_err("offers", rc, &eb);
+    }
+    tl_store_t *st = NULL;
+    tl_profiles_t *p = NULL;
+    tl_scorecard_t *sc = NULL;
+    tl_offers_t *o = NULL;
+    tl_offer_t *f = NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
+    uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
+    if (!rc && u == TL_NONE) {
+        tl_errbuf_set(&eb, "no user \"%s\" in %s", a->pos[0], data_dir(a));
+        rc = TL_ENOENT;
+    }
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    char card[4300];
+    if (opt(c, a, "score")) snprintf(card, sizeof card, "%s", opt(c, a, "score"));
+    else snprintf(card, sizeof card, "%s/models/scorecard.json", data_dir(a));
+    if (!rc && tl_scorecard_load(card, &sc, &eb) != 0) {
+        if (opt(c, a, "score")) rc = TL_ENOENT;
+        else fprintf(stderr, "tailor offers: no scorecard (%s): no one has a credit band, so "
+                             "credit offers are blocked; train one with `tailor score train --users`\n",
+                     card), eb.msg[0] = 0;
+    }
+    if (!rc) rc = tl_offers_policy(st, p, policy, &o, &eb);
+    uint32_t total = 0;
+    if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;
+    if (!rc) rc = tl_offers_user(o, st, p, sc, u, sname, &scene, f, &total, &eb);
+    if (!rc) {
+        cJSON *j = tl_offers_json(a->pos[0], sname, f, total, (uint32_t)n, opt(c, a, "explain") != NULL),
+              *arr = cJSON_GetObjectItem(j, "offers"), *ex = cJSON_GetObjectItem(j, "not_offered");
+        if (opt(c, a, "json")) {
+            print_json(j);
+        } else {
+            printf("offers for %s (scene %s):\n", a->pos[0], sname);
+            cJSON *it;
+            int r = 1;
+            cJSON_ArrayForEach(it, arr) {
+                printf("%2d. %s  %s  (value %.2f%s)\n    %s\n", r++,
+                       cJSON_GetObjectItem(it, "product")->valuestring,
+                       cJSON_GetObjectItem(it, "name")->valuestring,
+                       cJSON_GetObjectItem(it, "expected_value")->valuedouble,
+                       cJSON_IsTrue(cJSON_GetObjectItem(it, "scene")) ? ", brought forward by the scene" : "",
+                       cJSON_GetObjectItem(it, "disclosure")->valuestring);
+                cJSON *in = cJSON_GetObjectItem(it, "interest_on_amount");
+                if (in && in->valuedouble > 0)
+                    printf("    APR %.1f %%, %.0f months: about %.0f in interest on %.0f borrowed\n",
+                           100 * cJSON_GetObjectItem(it, "apr")->valuedouble,
+                           cJSON_GetObjectItem(it, "term_months")->valuedouble, in->valuedouble,
+                           cJSON_GetObjectItem(it, "amount")->valuedouble);
+            }
+            if (r == 1) printf("  none\n");
+            if (ex) {
+                printf("not offered:\n");
+                cJSON_ArrayForEach(it, ex) {
+                    cJSON *b = cJSON_GetObjectItem(it, "blocked_by"), *ne = cJSON_GetObjectItem(it, "not_eligible"),
+                          *lo = cJSON_GetObjectItem(it, "losing");
+                    printf("  %s  %s: %s", cJSON_GetObjectItem(it, "product")->valuestring,
+                           cJSON_GetObjectItem(it, "name")->valuestring,
+                           b ? "blocked: " : ne ? "not eligible: " : "not made: ");
+                    if (b) {
+                        cJSON *r;
+                        int first = 1;
+                        cJSON_ArrayForEach(r, b) printf("%s%s", first ? "" : "; ", r->valuestring), first = 0;
+                        printf("\n");
+                    } else {
+                        printf("%s\n", ne ? ne->valuestring : lo->valuestring);
+                    }
+                }
+            }
+            cJSON_Delete(j);
+        }
+    }
+    free(f);
+    tl_offers_free(o);
+    tl_scorecard_free(sc);
+    tl_profile_free(p);
+    tl_store_close(st);
+    free(policy);
+    return rc ? fail_err("offers", rc, &eb) : EXIT_OK;
+}
+
+static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
+    tl_errbuf_t eb = {{0}};
+    tl_scorecard_t *sc = NULL;
+    int rc = load_scorecard(c, a, &sc, &eb);
+    if (rc) return fail_err("report", rc, &eb);
+    tl_table_t t = {0}, base = {0};
+    const char *bpath = opt(c, a, "baseline");
+    rc = monitor_tables(c, a, &t, &base, &eb);
+    if (!rc) rc = tl_scorecard_report_html(sc, &t, bpath ? &base : NULL, html, &eb);
+    tl_table_fini(&t);
+    tl_table_fini(&base);
+    tl_scorecard_free(sc);
+    if (rc > 0) return rc;
+    if (rc) return fail_err("report", rc, &eb);
+    printf("wrote %s\n", html);
+    return EXIT_OK;
+}
+
+int cmd_report(const command_t *c, const args_t *a) {
+    int rc;
+    const char *html = opt(c, a, "html");
+    if (a->npos == 2 && strcmp(a->pos[0], "campaign") == 0) return report_campaign(c, a, a->pos[1]);
+    if (a->npos != 1 || (strcmp(a->pos[0], "profiles") != 0 && strcmp(a->pos[0], "scorecard") != 0) ||
+        !html)
+        return die_usage(c, "say profiles --html FILE, scorecard --html FILE or campaign ID");
+    if (strcmp(a->pos[0], "scorecard") == 0) return report_scorecard(c, a, html);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    tl_profiles_t *p = NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_profile_load(st, &p, &eb);
+    if (!rc) rc = tl_segment_report_html(st, p, html, &eb);
+    tl_profile_free(p);
+    tl_store_close(st);
+    if (rc) return fail_err("report", rc, &eb);
+    printf("wrote %s\n", html);
+    return EXIT_OK;
+}
