@@ -232,12 +232,12 @@ static int cmp_key(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-const char *tl__json_dup_key(const cJSON *j, int *rc) {
+const char *tl_import_dup_key(const cJSON *j, int *rc) {
     *rc = 0;
     if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) return NULL;
     size_t n = 0;
     for (const cJSON *it = j->child; it; it = it->next, n++) {
-        const char *d = tl__json_dup_key(it, rc);
+        const char *d = tl_import_dup_key(it, rc);
         if (d || *rc) return d;
     }
     if (!cJSON_IsObject(j) || n < 2) return NULL;
@@ -313,7 +313,7 @@ static int jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
             tl__row_reject(rc, TL_R_BAD_JSON, "not a JSON object");
         return 0;
     }
-    const char *dup = tl__json_dup_key(im->json, &prc);
+    const char *dup = tl_import_dup_key(im->json, &prc);
     if (prc) return prc;
     if (dup) {
         tl__row_reject(rc, TL_R_DUPLICATE_KEY, "the key \"%.64s\" appears twice in one object; "

@@ -159,4 +159,12 @@ void tl_table_fini(tl_table_t *t);
 const char *const *tl_import_presets(void);
 const char *tl_import_preset_help(const char *name);
 
+/* ---- JSON input checked as the importer checks it --------------------------------- */
+
+struct cJSON;
+/* A key that appears twice in one object of j, at any depth (cJSON keeps
+ * both members, and readers would take one of them without a word), or
+ * NULL; *rc is TL_ENOMEM when the check ran out of memory, 0 otherwise.
+ * The key lives in j. */
+const char *tl_import_dup_key(const struct cJSON *j, int *rc);
 #endif

@@ -213,10 +213,6 @@ tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n);
 /* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
  * the string there without a word. */
 int tl__json_has_nul(const char *s, size_t n);
-/* A key that appears twice in one object of j, at any depth (cJSON keeps
- * both members, and readers would take one of them without a word), or
- * NULL; *rc is TL_ENOMEM when the check ran out of memory, 0 otherwise. */
-const char *tl__json_dup_key(const cJSON *j, int *rc);
 /* cJSON_ParseWithLengthOpts (not requiring the end to be NUL), telling
  * the two reasons for a NULL apart: *rc is TL_ENOMEM when cJSON ran out of
  * memory (an error, not a bad row), 0 otherwise. The caller owns the

@@ -197,7 +197,7 @@ static int check_fields(vstate_t *s, int64_t *ival, double *dval) {
             int prc;
             cJSON *j = tl__json_parse(v->p, v->n, NULL, &prc);
             int ok = j && cJSON_IsObject(j);
-            const char *dup = ok && !prc ? tl__json_dup_key(j, &prc) : NULL;
+            const char *dup = ok && !prc ? tl_import_dup_key(j, &prc) : NULL;
             char key[65];
             if (dup) snprintf(key, sizeof key, "%s", dup); /* dup lives in j */
             cJSON_Delete(j);

@@ -2,8 +2,9 @@
  * segments, campaigns and subject access out; API keys with roles,
  * Prometheus metrics, reload without stopping and a clean shutdown.
  *
- * The handlers (server.c) take a request and fill a response, so they can
- * be driven in-process; http.c puts them behind libmicrohttpd. The server
+ * The handlers (a file per resource, dispatched by server.c) take a
+ * request and fill a response, so they can be driven in-process; http.c
+ * puts them behind libmicrohttpd. The server
  * holds one writable store (its calls serialised), the profiles built at
  * start and kept current by every accepted event (a read-write lock), and
  * the recommender, swapped whole by a reload: requests in flight finish on

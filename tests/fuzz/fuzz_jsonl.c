@@ -115,7 +115,7 @@ static void one_line(const char *line, size_t n, tl_kind_t kind) {
     }
     if (!j || !cJSON_IsObject(j) || tl__json_has_nul(line, n)) goto out;
     int drc;
-    if (tl__json_dup_key(j, &drc)) goto out; /* duplicate_key */
+    if (tl_import_dup_key(j, &drc)) goto out; /* duplicate_key */
     FUZZ_CHECK(drc == 0);
     tl_canon_t c;
     tl_canon_init(&c, kind);

@@ -1,6 +1,7 @@
 /* Unit tests of src/server's handlers in process (no sockets): keys and
  * roles, events in and the profile that follows, JSON errors, segments
- * (count() among them), offers, a campaign created and run. */
+ * (count() among them), offers, a campaign created and run, JSON bodies
+ * with a key twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,10 +163,63 @@ static void test_control_characters(void **state) {
     tl_server_free(s);
 }
 
+/* A JSON body with a key twice, at any depth, is refused whole (400
+ * duplicate_key) before anything is written: which of the two values is
+ * meant cannot be told. Events keep their per-record reason instead. */
+static void test_duplicate_keys(void **state) {
+    (void)state;
+    char adm[48], out[4096];
+    tl_server_t *s = two_users(adm);
+    static const struct {
+        const char *method, *path, *body;
+    } dup[] = {
+        {"POST", "/v1/segments", "{\"name\":\"a\",\"name\":\"b\",\"expression\":\"orders >= 0\"}"},
+        {"POST", "/v1/segments", "{\"name\":\"a\",\"expression\":\"orders >= 0\",\"expression\":\"orders >= 1\"}"},
+        {"PUT", "/v1/users/u1/consents/profiling", "{\"granted\":true,\"granted\":false}"},
+        {"POST", "/v1/admin/keys", "{\"role\":\"service\",\"role\":\"admin\"}"},
+        {"POST", "/v1/admin/keys", "{\"role\":\"service\",\"name\":\"x\",\"name\":\"y\"}"},
+        {"POST", "/v1/campaigns", "{\"id\":\"d\",\"audience\":\"orders >= 0\",\"channels\":[\"push\"],"
+                                  "\"content\":{\"type\":\"coupon\",\"code\":\"X\",\"code\":\"Y\"}}"},
+        {"POST", "/v1/campaigns", "{\"id\":\"d\",\"id\":\"e\",\"audience\":\"orders >= 0\",\"channels\":[\"push\"],"
+                                  "\"content\":{\"type\":\"coupon\",\"code\":\"X\"}}"},
+        {"POST", "/v1/feedback", "[{\"user\":\"u1\",\"user\":\"u2\",\"kind\":\"click\",\"campaign\":\"c\"}]"},
+    };
+    for (size_t k = 0; k < sizeof dup / sizeof *dup; k++) {
+        assert_int_equal(call(s, dup[k].method, dup[k].path, NULL, adm, dup[k].body, out, sizeof out), 400);
+        assert_non_null(strstr(out, "\"code\":\"duplicate_key\""));
+    }
+    /* nothing of them was kept */
+    assert_int_equal(call(s, "GET", "/v1/segments/a", NULL, adm, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/segments/b", NULL, adm, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/campaigns/d/report", NULL, adm, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, adm, NULL, out, sizeof out), 200);
+    assert_null(strstr(out, "withdrawn"));
+    /* a run's options too, once the campaign is there */
+    assert_int_equal(call(s, "POST", "/v1/campaigns", NULL, adm,
+                          "{\"id\":\"d\",\"audience\":\"orders >= 0\",\"channels\":[\"push\"],"
+                          "\"content\":{\"type\":\"coupon\",\"code\":\"X\"}}", out, sizeof out), 201);
+    assert_int_equal(call(s, "POST", "/v1/campaigns/d/run", NULL, adm, "{\"dry_run\":true,\"dry_run\":false}",
+                          out, sizeof out), 400);
+    assert_non_null(strstr(out, "\"code\":\"duplicate_key\""));
+    /* the same bodies without the second key are taken */
+    assert_int_equal(call(s, "POST", "/v1/segments", NULL, adm, "{\"name\":\"a\",\"expression\":\"orders >= 0\"}",
+                          out, sizeof out), 201);
+    assert_int_equal(call(s, "PUT", "/v1/users/u1/consents/profiling", NULL, adm, "{\"granted\":true}", out,
+                          sizeof out), 200);
+    /* an event with a key twice is quarantined alone, as by an import */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
+                          "[{\"user\":\"u1\",\"user\":\"u2\",\"type\":\"view\",\"ts\":\"2025-11-30T11:00:00Z\"},"
+                          "{\"user\":\"u1\",\"type\":\"view\",\"ts\":\"2025-11-30T12:00:00Z\"}]", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":1"));
+    assert_non_null(strstr(out, "\"index\":0,\"reason\":\"duplicate_key\""));
+    tl_server_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handlers, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_control_characters, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_keys, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

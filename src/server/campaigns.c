@@ -1,0 +1,123 @@
+/* campaigns.c -- campaigns through the API: created from a definition,
+ * run now or at a given time (dry or for real) over the profiles as they
+ * are with the loaded recommender, and reported with their statistics. */
+#include "server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "campaign/campaign.h"
+#include "experiment/experiment.h"
+
+/* The definition goes to the library as sent, which says where it is
+ * wrong (line and column). */
+void tl__campaigns_post(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const tl_http_request_t *rq = req->rq;
+    tl_http_response_t *rs = req->rs;
+    char v[QUERY_VALUE_MAX];
+    int replace = tl__request_query(rq->query, "replace", v, sizeof v) && strcmp(v, "true") == 0;
+    char *def = malloc(rq->body_len + 1);
+    if (!def) {
+        tl__server_fail(rs, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(def, rq->body, rq->body_len);
+    def[rq->body_len] = 0;
+    tl_campaign_t c;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_campaign_create(s->st, def, replace, &c, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    free(def);
+    if (rc) {
+        tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_EEXIST ? 409 : 500,
+                        rc == TL_EBADINPUT ? "bad_definition" : rc == TL_EEXIST ? "exists" : "store", "%s%s", eb.msg,
+                        rc == TL_EEXIST ? " (send ?replace=true to replace it)" : "");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", c.id);
+    cJSON_AddStringToObject(o, "status", "active");
+    tl_campaign_fini(&c);
+    tl__server_json(rs, replace ? 200 : 201, o);
+}
+
+static int get_campaign(tl_server_t *s, const char *id, tl_campaign_t *c, tl_http_response_t *rs) {
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_campaign_get(s->st, id, c, &eb);
+    if (rc) tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+    return rc;
+}
+
+/* A run now (or at "at"), over the profiles as they are, with the loaded
+ * recommender when the campaign uses it. */
+void tl__campaigns_run(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    tl_http_response_t *rs = req->rs;
+    tl_run_env_t env = {.dir = s->dir, .at = tl_time_now_ms(), .rec_name = s->model};
+    const cJSON *m;
+    cJSON_ArrayForEach(m, req->body) {
+        int ok = strcmp(m->string, "dry_run") == 0 ? cJSON_IsBool(m)
+                 : strcmp(m->string, "at") == 0   ? cJSON_IsString(m) && !tl_time_parse(m->valuestring, strlen(m->valuestring), &env.at)
+                                                  : -1;
+        if (ok != 1) {
+            tl__server_fail(rs, 400, ok ? "unknown_field" : "bad_type",
+                            ok ? "unknown field \"%s\" (a run takes at and dry_run)"
+                               : "\"%s\": dry_run is true or false, at a time", m->string);
+            return;
+        }
+    }
+    env.dry_run = cJSON_IsTrue(cJSON_GetObjectItem(req->body, "dry_run"));
+    recref_t *r = tl__models_acquire(s);
+    env.rec = r ? r->def.rec : NULL;
+    tl_campaign_t c;
+    tl_run_result_t res;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = get_campaign(s, id, &c, rs);
+    if (!rc) {
+        pthread_rwlock_rdlock(&s->prof_mu);
+        env.p = s->prof;
+        rc = tl_campaign_run_env(s->st, &c, &env, &res, &eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+        if (rc) tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_ENOENT ? 409 : 500,
+                                rc == TL_EBADINPUT ? "bad_audience" : rc == TL_ENOENT ? "not_ready" : "internal", "%s", eb.msg);
+        else tl__server_json(rs, 200, tl_run_result_json(&c, &res));
+        tl_campaign_fini(&c);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    tl__models_release(s, r);
+}
+
+void tl__campaigns_report(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0], *q = req->rq->query;
+    tl_http_response_t *rs = req->rs;
+    char v[QUERY_VALUE_MAX];
+    tl_report_opts_t o = {.conf = 0.95};
+    if (tl__request_query(q, "correction", v, sizeof v)) {
+        if (strcmp(v, "bh") != 0 && strcmp(v, "holm") != 0) {
+            tl__server_fail(rs, 400, "bad_parameter", "correction is holm (the default) or bh");
+            return;
+        }
+        o.correction = strcmp(v, "bh") == 0;
+    }
+    tl_campaign_t c;
+    tl_campaign_report_t r;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = get_campaign(s, id, &c, rs);
+    if (!rc) {
+        int rrc = tl_campaign_report(s->st, &c, &o, &r, &eb);
+        if (rrc) {
+            tl__server_fail(rs, 500, "internal", "%s", eb.msg);
+        } else {
+            tl__server_json(rs, 200, tl_campaign_report_json(&c, &r));
+            tl_campaign_report_fini(&r);
+        }
+        tl_campaign_fini(&c);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+}

@@ -1,0 +1,307 @@
+/* events.c -- events and feedback in through the API. Events are
+ * validated and made durable exactly as an import (each record's reason
+ * kept when it is refused), concurrent requests sharing one group commit,
+ * and then applied to the profiles in each user's time order. Request
+ * bodies are imported from memory: nothing of them reaches the disk but
+ * what the store keeps. */
+#include "server_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "campaign/campaign.h"
+#include "segment/segment.h"
+
+typedef struct {
+    cJSON *rejected;
+    evjob_t *jobs;       /* a group: the job whose file it is */
+} evrej_t;
+
+static void on_event_reject(const char *source, uint64_t line, tl_reason_t reason, const char *msg,
+                            void *arg) {
+    evrej_t *r = arg;
+    cJSON *to = r->rejected;
+    for (evjob_t *j = r->jobs; j; j = j->next)
+        if (strcmp(j->name, source) == 0) to = j->rejected;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", (double)line - 1); /* line n is record n - 1 */
+    cJSON_AddStringToObject(o, "reason", tl_reason_name(reason));
+    cJSON_AddStringToObject(o, "message", msg);
+    cJSON_AddItemToArray(to, o);
+}
+
+static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb);
+
+static void on_event_file(const char *name, const tl_import_stats_t *f, void *arg) {
+    for (evjob_t *j = arg; j; j = j->next)
+        if (strcmp(j->name, name) == 0) j->st = *f;
+}
+
+/* Imports every waiting batch in one run and one commit, then applies
+ * them to the profiles: concurrent requests share the two fsyncs. The
+ * bodies are read from memory: nothing of a request is written to disk
+ * but what the store keeps. */
+static void commit_group(tl_server_t *s, evjob_t *jobs) {
+    tl_import_buf_t bufs[64];
+    int n = 0;
+    for (evjob_t *j = jobs; j; j = j->next) bufs[n++] = j->in; /* at most 64 (tl__events_post) */
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    o.format = TL_FMT_JSONL;
+    o.on_file = on_event_file, o.on_file_arg = jobs;
+    tl_import_stats_t st = {0};
+    evrej_t rej = {NULL, jobs};
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_import_buffers(s->st, bufs, n, &o, &st, on_event_reject, &rej, &eb);
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->prof_mu);
+        rc = apply_new_events(s, &eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    for (evjob_t *j = jobs; j; j = j->next) {
+        j->rc = rc;
+        snprintf(j->err, sizeof j->err, "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    }
+}
+
+typedef struct {
+    tl_server_t *s;
+    tl_event_t *ev;
+    size_t n, cap;
+} newev_t;
+
+static int collect_block(const tl_evblock_t *b, void *arg) {
+    newev_t *x = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (b->first_seq + i < x->s->applied) continue;
+        if (x->n == x->cap) {
+            size_t nc = x->cap ? x->cap * 2 : 1024;
+            tl_event_t *e = realloc(x->ev, nc * sizeof *e);
+            if (!e) return TL_ENOMEM;
+            x->ev = e, x->cap = nc;
+        }
+        x->ev[x->n++] = (tl_event_t){.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+                                     .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
+                                     .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
+                                     .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
+                                     .session = b->session[i], .campaign = b->campaign[i]};
+    }
+    return 0;
+}
+
+static int cmp_ev(const void *a, const void *b) {
+    const tl_event_t *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* Applies the events added since the last call to the profiles, each
+ * user's in time order (a batch may come in any order; an event older
+ * than what a user's profile already holds is applied as it comes, and
+ * the next `profile build` puts it in its place), then refreshes the
+ * users they touched and the columns derived from the profiles (tags).
+ * Under prof_mu (write) and st_rw (write). */
+static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
+    newev_t x = {.s = s};
+    int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
+    if (!rc && x.n) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
+    for (size_t i = 0; !rc && i < x.n; i++) {
+        rc = tl_profile_apply(s->prof, &x.ev[i]);
+        if (!rc) rc = tl_scenes_add(s->scenes, x.ev[i].user, x.ev[i].item, x.ev[i].type, x.ev[i].ts);
+        if (x.ev[i].ts > s->as_of) s->as_of = x.ev[i].ts;
+    }
+    for (size_t i = 0; !rc && i < x.n; i++)
+        if (i == 0 || x.ev[i].user != x.ev[i - 1].user) rc = tl_profile_refresh_user(s->prof, x.ev[i].user, s->as_of);
+    if (!rc && x.n) rc = tl_segment_profiles_derive(s->st, s->prof, eb);
+    free(x.ev);
+    if (!rc) s->applied = tl_store_event_count(s->st);
+    return rc;
+}
+
+/* The name a request body goes by as the source of what it quarantines. */
+static void request_name(tl_server_t *s, const char *route, char *out, size_t cap) {
+    char at[32];
+    tl_time_format(tl_time_now_ms(), at);
+    snprintf(out, cap, "POST %s at %s #%llu", route, at, (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
+}
+
+static const char *skip_space(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+/* The body as JSON Lines for the importer, in job->in: the body itself, or
+ * an array's elements one a line in jsonl (which the caller finis). Each
+ * element goes as sent (cJSON reads one at a time and tells where it
+ * ends), its line breaks made blanks: the importer checks exactly what was
+ * sent, a \u0000 in a string among it, which a copy printed by cJSON would
+ * have cut short to another user's id. */
+static int body_jsonl(const tl_http_request_t *rq, evjob_t *job, tl_buf_t *jsonl, tl_http_response_t *rs) {
+    job->in = (tl_import_buf_t){job->name, rq->body, rq->body_len};
+    const char *end = rq->body + rq->body_len, *p = skip_space(rq->body, end);
+    if (p == end || *p != '[') return 0;
+    p = skip_space(p + 1, end);
+    int ok = 1;
+    for (size_t k = 0; ok && p < end && *p != ']'; k++) {
+        if (k && *p != ',') break;
+        if (k) p = skip_space(p + 1, end);
+        const char *e = NULL;
+        cJSON *v = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &e, 0);
+        cJSON_Delete(v);
+        if (!v) {
+            p = e ? e : p;
+            break;
+        }
+        for (const char *c = p; ok && c < e;) {
+            const char *q = c;
+            while (q < e && *q != '\n' && *q != '\r') q++;
+            ok = !tl_buf_append(jsonl, c, (size_t)(q - c)) && (q == e || !tl_buf_append(jsonl, " ", 1));
+            c = q + (q < e);
+        }
+        ok = ok && !tl_buf_append(jsonl, "\n", 1);
+        p = skip_space(e, end);
+    }
+    if (!ok) {
+        tl__server_fail(rs, 500, "internal", "out of memory");
+        return -1;
+    }
+    if (p == end || *p != ']' || skip_space(p + 1, end) != end) {
+        tl__server_fail(rs, 400, "bad_json", "the body is not a JSON array of events (near byte %ld)",
+                        (long)(p == end || *p != ']' ? p - rq->body : skip_space(p + 1, end) - rq->body));
+        return -1;
+    }
+    job->in.data = jsonl->data ? jsonl->data : "", job->in.len = jsonl->len;
+    return 0;
+}
+
+void tl__events_post(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const tl_http_request_t *rq = req->rq;
+    tl_http_response_t *rs = req->rs;
+    if (!rq->body_len) {
+        tl__server_fail(rs, 400, "empty", "the body is empty: send a JSON array of events or JSON Lines");
+        return;
+    }
+    evjob_t job = {0};
+    request_name(s, "/v1/events", job.name, sizeof job.name);
+    tl_buf_t jsonl;
+    tl_buf_init(&jsonl);
+    if (body_jsonl(rq, &job, &jsonl, rs)) {
+        tl_buf_fini(&jsonl);
+        return;
+    }
+    job.rejected = cJSON_CreateArray();
+    /* wait in line; the first to find no leader imports everyone waiting */
+    pthread_mutex_lock(&s->ev_mu);
+    job.next = s->ev_queue, s->ev_queue = &job;
+    while (!job.done) {
+        if (!s->ev_leader) {
+            s->ev_leader = 1;
+            /* at most 64 batches a group; later ones wait for the next */
+            evjob_t *group = s->ev_queue, *last = group;
+            for (int k = 1; k < 64 && last->next; k++) last = last->next;
+            s->ev_queue = last->next;
+            last->next = NULL;
+            pthread_mutex_unlock(&s->ev_mu);
+            commit_group(s, group);
+            pthread_mutex_lock(&s->ev_mu);
+            for (evjob_t *j = group; j; j = j->next) j->done = 1;
+            s->ev_leader = 0;
+            pthread_cond_broadcast(&s->ev_cv);
+        } else {
+            pthread_cond_wait(&s->ev_cv, &s->ev_mu);
+        }
+    }
+    pthread_mutex_unlock(&s->ev_mu);
+    tl_buf_fini(&jsonl);
+    if (job.rc) {
+        cJSON_Delete(job.rejected);
+        tl__server_fail_write(rs, job.rc, "store", job.err);
+        return;
+    }
+    tl_import_stats_t st = job.st;
+    atomic_fetch_add(&s->events_in, st.accepted);
+    atomic_fetch_add(&s->events_bad, st.quarantined);
+    atomic_fetch_add(&s->events_dup, st.duplicates);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "read", (double)st.read);
+    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
+    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
+    cJSON_AddNumberToObject(j, "quarantined", (double)st.quarantined);
+    cJSON_AddItemToObject(j, "rejected", job.rejected);
+    tl__server_json(rs, 200, j);
+}
+
+/* ---- feedback ---------------------------------------------------------------------------------- */
+
+void tl__events_feedback(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    tl_http_response_t *rs = req->rs;
+    const cJSON *body = req->body, *e;
+    int one = cJSON_IsObject(body); /* one record, else an array of them */
+    static const char *const COLS[] = {"user", "kind", "at", "campaign", "channel", "item", "score"};
+    tl_buf_t csv;
+    tl_buf_init(&csv);
+    tl_buf_append(&csv, "user,kind,at,campaign,channel,item,score\n", 41);
+    int idx = 0;
+    for (e = one ? body : body->child; e; e = one ? NULL : e->next) {
+        const cJSON *m;
+        if (!cJSON_IsObject(e)) {
+            tl__server_fail(rs, 400, "bad_type", "record %d: a feedback record is a JSON object", idx);
+            tl_buf_fini(&csv);
+            return;
+        }
+        cJSON_ArrayForEach(m, e) {
+            int known = 0;
+            for (int k = 0; k < 7; k++) known |= strcmp(m->string, COLS[k]) == 0;
+            if (!known || !(cJSON_IsString(m) || cJSON_IsNumber(m))) {
+                tl__server_fail(rs, 400, known ? "bad_type" : "unknown_field", "record %d: field \"%s\" %s", idx,
+                                m->string, known ? "must be a string or a number" : "is not one of user, kind, at, campaign, channel, item, score");
+                tl_buf_fini(&csv);
+                    return;
+            }
+        }
+        for (int k = 0; k < 7; k++) {
+            const cJSON *v = cJSON_GetObjectItem(e, COLS[k]);
+            char num[64];
+            const char *t = cJSON_IsString(v) ? v->valuestring : cJSON_IsNumber(v) ? (snprintf(num, sizeof num, "%.17g", v->valuedouble), num) : "";
+            if (k) tl_buf_append(&csv, ",", 1);
+            tl_buf_csv_str(&csv, t, strlen(t));
+        }
+        tl_buf_append(&csv, "\n", 1);
+        idx++;
+    }
+    char name[80];
+    request_name(s, "/v1/feedback", name, sizeof name);
+    tl_import_buf_t in = {name, csv.data ? csv.data : "", csv.len};
+    evrej_t rej = {cJSON_CreateArray(), NULL};
+    tl_feedback_stats_t st;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_feedback_import_buf(s->st, &in, &st, on_event_reject, &rej, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    tl_buf_fini(&csv);
+    if (rc) {
+        cJSON_Delete(rej.rejected);
+        tl__server_fail_write(rs, rc, "store", eb.msg);
+        return;
+    }
+    /* the CSV's first record is on line 2 */
+    cJSON *x;
+    cJSON_ArrayForEach(x, rej.rejected) {
+        cJSON *i = cJSON_GetObjectItem(x, "index");
+        cJSON_SetNumberValue(i, i->valuedouble - 1);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "read", (double)st.read);
+    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
+    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
+    cJSON_AddNumberToObject(j, "quarantined", (double)st.rejected);
+    cJSON_AddNumberToObject(j, "suppressed", (double)st.suppressed);
+    cJSON_AddItemToObject(j, "rejected", rej.rejected);
+    tl__server_json(rs, 200, j);
+}

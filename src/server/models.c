@@ -1,0 +1,212 @@
+/* models.c -- the recommender the server serves: the default model, the
+ * others asked for by name (loaded at the first ask), the item kNN and the
+ * content similarity, the offers policy and the scorecard, loaded together
+ * and swapped whole by a reload (requests in flight finish on what they
+ * started with: a reference count), and every user's top list kept once
+ * computed, filled in the background after a load. */
+#include "server_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+recref_t *tl__models_acquire(tl_server_t *s) {
+    pthread_mutex_lock(&s->ref_mu);
+    recref_t *r = s->rec;
+    if (r) r->refs++;
+    pthread_mutex_unlock(&s->ref_mu);
+    return r;
+}
+
+void tl__models_release(tl_server_t *s, recref_t *r) {
+    if (!r) return;
+    pthread_mutex_lock(&s->ref_mu);
+    int last = --r->refs == 0;
+    pthread_mutex_unlock(&s->ref_mu);
+    if (last) {
+        free(r->def.cache);
+        tl_recsvc_free(r->def.rec);
+        for (int k = 0; k < atomic_load(&r->nother); k++) {
+            free(r->other[k]->cache);
+            tl_recsvc_free(r->other[k]->rec);
+            free(r->other[k]);
+        }
+        pthread_mutex_destroy(&r->other_mu);
+        tl_model_free(r->knn);
+        tl_rec_content_free(r->content);
+        tl_offers_free(r->offers);
+        tl_scorecard_free(r->card);
+        free(r);
+    }
+}
+
+typedef struct {
+    tl_server_t *s;
+    recref_t *r;
+} filljob_t;
+
+/* Fills every user's cached list in the background, so requests find
+ * them ready: the "precomputed candidates" the request path reads. */
+static void *fill_cache(void *arg) {
+    filljob_t *j = arg;
+    tl_served_t out[CACHE_N];
+    for (uint32_t u = 0; u < j->r->def.ncache && !atomic_load(&j->r->stop); u++) tl__models_top(&j->r->def, u, CACHE_N, out);
+    tl__models_release(j->s, j->r);
+    free(j);
+    return NULL;
+}
+
+int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
+    char path[4300], knn[4300];
+    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, s->model);
+    snprintf(knn, sizeof knn, "%s/models/knn.tlm", s->dir);
+    recref_t *r = calloc(1, sizeof *r);
+    if (!r) return TL_ENOMEM;
+    pthread_mutex_init(&r->other_mu, NULL);
+    snprintf(r->def.name, sizeof r->def.name, "%s", s->model);
+    /* a second connection: loading reads the log without holding the server's store */
+    tl_store_t *st = NULL;
+    int rc = tl_store_open(s->dir, TL_STORE_READONLY, &st, eb);
+    tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
+    if (!rc && !items) rc = TL_ENOMEM;
+    if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->def.rec, eb);
+    if (!rc && r->def.rec && r->def.rec->x.nusers) {
+        r->def.ncache = r->def.rec->x.nusers;
+        if (!(r->def.cache = calloc(r->def.ncache, sizeof *r->def.cache))) rc = TL_ENOMEM;
+    }
+    if (!rc && access(knn, R_OK) == 0) {
+        rc = tl_model_load(knn, &r->knn, eb);
+        if (!rc && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
+    }
+    if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
+    char card[4300], *policy = NULL;
+    snprintf(card, sizeof card, "%s/models/scorecard.json", s->dir);
+    if (!rc && access(card, R_OK) == 0) rc = tl_scorecard_load(card, &r->card, eb);
+    if (!rc && s->policy && tl_read_file(s->policy, &policy, NULL)) {
+        tl_errbuf_set(eb, "%s: cannot read the lending policy", s->policy);
+        rc = TL_EIO;
+    }
+    if (!rc) {
+        pthread_rwlock_rdlock(&s->prof_mu);
+        rc = tl_offers_policy(st, s->prof, policy, &r->offers, eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    free(policy);
+    tl_store_close(st);
+    if (rc) {
+        r->refs = 1;
+        tl__models_release(s, r);
+        return rc;
+    }
+    r->refs = 1, r->loaded = tl_time_now_ms();
+    pthread_mutex_lock(&s->ref_mu);
+    recref_t *old = s->rec;
+    s->rec = r;
+    filljob_t *j = r->def.cache ? malloc(sizeof *j) : NULL;
+    if (j) r->refs++, j->s = s, j->r = r; /* the filler's reference */
+    pthread_mutex_unlock(&s->ref_mu);
+    if (j) {
+        if (pthread_create(&r->filler, NULL, fill_cache, j) == 0) {
+            pthread_detach(r->filler);
+        } else {
+            tl__models_release(s, r);
+            free(j);
+        }
+    }
+    if (old) atomic_store(&old->stop, 1);
+    tl__models_release(s, old);
+    return 0;
+}
+
+int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
+    int rc = tl__models_load(s, eb);
+    if (!rc) rc = tl__apikey_load(s, eb);
+    if (!rc) atomic_fetch_add(&s->reloads, 1);
+    return rc;
+}
+
+
+uint32_t tl__models_top(msvc_t *r, uint32_t u, uint32_t n, tl_served_t *out) {
+    topcache_t *c = u < r->ncache && n <= CACHE_N ? &r->cache[u] : NULL;
+    if (c) {
+        unsigned s0 = atomic_load_explicit(&c->seq, memory_order_acquire);
+        if (!(s0 & 1) && c->n) {
+            uint32_t got = c->n < n ? c->n : n;
+            for (uint32_t i = 0; i < got; i++)
+                out[i] = (tl_served_t){c->item[i], c->score[i], c->because[i], c->how[i] & 1, c->how[i] >> 1 & 1,
+                                       c->how[i] >> 2 & 1};
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&c->seq, memory_order_relaxed) == s0) return got;
+        }
+    }
+    tl_served_t all[CACHE_N];
+    if (!c) return tl_recsvc_top(r->rec, u, n, out);
+    uint32_t got = tl_recsvc_top(r->rec, u, CACHE_N, all);
+    /* keep it, unless another writer has the entry */
+    unsigned s0 = atomic_load(&c->seq);
+    if (!(s0 & 1) && atomic_compare_exchange_strong(&c->seq, &s0, s0 + 1)) {
+        for (uint32_t i = 0; i < got; i++) {
+            c->item[i] = all[i].item, c->score[i] = all[i].score, c->because[i] = all[i].because;
+            c->how[i] = (uint8_t)((all[i].cold != 0) | (all[i].from_context != 0) << 1 | (all[i].is_new != 0) << 2);
+        }
+        if (!c->n) atomic_fetch_add(&r->cached, 1);
+        c->n = got;
+        atomic_store_explicit(&c->seq, s0 + 2, memory_order_release);
+    }
+    uint32_t k = got < n ? got : n;
+    memcpy(out, all, k * sizeof *out);
+    return k;
+}
+
+/* Requests that find the model loaded take no lock. */
+msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *status, tl_errbuf_t *eb) {
+    *status = 404;
+    if (!name || strcmp(name, r->def.name) == 0) {
+        *status = 503;
+        if (!r->def.rec) tl_errbuf_set(eb, "no recommender is loaded (train one: `tailor train --model %s`)", r->def.name);
+        return r->def.rec ? &r->def : NULL;
+    }
+    size_t len = strlen(name);
+    int ok = len > 0 && len < sizeof r->def.name;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
+    if (!ok) {
+        tl_errbuf_set(eb, "model \"%s\": lower-case letters, digits, _ and -", name);
+        *status = 400;
+        return NULL;
+    }
+    for (int k = 0; k < atomic_load(&r->nother); k++)
+        if (strcmp(r->other[k]->name, name) == 0) return r->other[k];
+    pthread_mutex_lock(&r->other_mu);
+    msvc_t *m = NULL;
+    int n = atomic_load(&r->nother);
+    for (int k = 0; k < n && !m; k++)
+        if (strcmp(r->other[k]->name, name) == 0) m = r->other[k];
+    char path[4300];
+    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, name);
+    if (!m && n == MAX_MODELS) {
+        tl_errbuf_set(eb, "at most %d models besides %s are served at once", MAX_MODELS, r->def.name);
+        *status = 503;
+    } else if (!m && access(path, R_OK) != 0) {
+        tl_errbuf_set(eb, "no model \"%s\" (train one: `tailor train --model %s`)", name, name);
+    } else if (!m) {
+        tl_store_t *st = NULL;
+        m = calloc(1, sizeof *m);
+        int rc = m ? tl_store_open(s->dir, TL_STORE_READONLY, &st, eb) : TL_ENOMEM;
+        if (!rc) rc = tl_recsvc_open(st, path, &m->rec, eb);
+        tl_store_close(st);
+        if (!rc && (m->ncache = m->rec->x.nusers) && !(m->cache = calloc(m->ncache, sizeof *m->cache))) rc = TL_ENOMEM;
+        if (rc) {
+            if (m) tl_recsvc_free(m->rec), free(m->cache), free(m);
+            m = NULL;
+            *status = 500;
+        } else {
+            snprintf(m->name, sizeof m->name, "%s", name);
+            r->other[n] = m;
+            atomic_store(&r->nother, n + 1);
+        }
+    }
+    pthread_mutex_unlock(&r->other_mu);
+    return m;
+}

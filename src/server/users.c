@@ -1,0 +1,424 @@
+/* users.c -- what the API answers about one user (and the items served to
+ * them): the profile (personal fields masked, every read audited),
+ * recommendations (by model, by scene, filtered), similar items, financial
+ * offers, consents (a withdrawn profiling consent drops the profile at
+ * once), subject access and erasure. */
+#include "server_int.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "privacy/privacy.h"
+
+void tl__users_profile(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *who = req->who;
+    tl_http_response_t *rs = req->rs;
+    uint32_t u = tl__server_user(s, id);
+    if (u == TL_NONE) {
+        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    tl_buf_t pii, masked;
+    tl_buf_init(&pii), tl_buf_init(&masked);
+    tl_errbuf_t eb;
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_store_user_pii(s->st, u, &pii, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", id);
+    static const char *const PII[] = {"name", "phone", "email", "id_number"};
+    const char *f = pii.data;
+    for (int i = 0; !rc && f && i < 4; i++) {
+        tl_buf_clear(&masked);
+        tl_mask_value(f, strlen(f), &masked);
+        tl_buf_append(&masked, "", 1);
+        if (*f) cJSON_AddStringToObject(j, PII[i], masked.data);
+        f += strlen(f) + 1;
+    }
+    sodium_memzero(pii.data, pii.cap);
+    tl_buf_fini(&pii), tl_buf_fini(&masked);
+    pthread_rwlock_rdlock(&s->prof_mu);
+    char asof[32];
+    tl_time_format(s->as_of, asof);
+    cJSON_AddStringToObject(j, "as_of", asof);
+    if (tl_profile_withdrawn(s->prof, u)) cJSON_AddStringToObject(j, "profiling", "withdrawn");
+    cJSON_AddItemToObject(j, "features", tl_profile_user_json(s->prof, u));
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc) {
+        cJSON_Delete(j);
+        tl__server_fail(rs, 500, "store", "%s", eb.msg);
+        return;
+    }
+    tl__server_audit(s, who, "read profile", id);
+    tl__server_json(rs, 200, j);
+}
+
+/* Subject access: everything held about the user, personal fields in
+ * clear (admin only), the read audited. */
+void tl__users_data(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *who = req->who;
+    tl_http_response_t *rs = req->rs;
+    uint32_t u = tl__server_user(s, id);
+    if (u == TL_NONE) {
+        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    cJSON *j = NULL;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    pthread_rwlock_rdlock(&s->prof_mu);
+    int rc = tl_subject_export(s->st, s->prof, u, &j, &eb);
+    pthread_rwlock_unlock(&s->prof_mu);
+    pthread_rwlock_unlock(&s->st_rw);
+    if (rc) {
+        tl__server_fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    tl__server_audit(s, who, "export data", id);
+    tl__server_json(rs, 200, j);
+}
+
+/* Erasure (admin only, audited): the user out of the store, the profiles
+ * and the scenes at once; the models are loaded again so that no served
+ * list comes from what they knew of the user. Requests wait while the
+ * store is rewritten. */
+void tl__users_erase(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *who = req->who;
+    tl_http_response_t *rs = req->rs;
+    tl_erase_report_t r;
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    pthread_rwlock_wrlock(&s->prof_mu);
+    int rc = tl_privacy_erase(s->st, id, s->prof, &r, &eb);
+    if (!rc) {
+        /* every committed event was applied; the erased ones are gone */
+        s->applied = tl_store_event_count(s->st);
+        tl_scenes_t *sc = NULL;
+        rc = tl_scenes_new(TL_NONE, &sc);
+        if (!rc) rc = tl_scenes_scan(sc, s->st, &eb);
+        if (!rc) tl_scenes_free(s->scenes), s->scenes = sc;
+        else tl_scenes_free(sc);
+    }
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (!rc) rc = tl_audit_add(s->st, who, "erase", id, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    if (!rc) rc = tl__models_load(s, &eb);
+    if (rc == TL_ENOENT) {
+        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    if (rc) {
+        tl__server_fail_write(rs, rc, "internal", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", r.again ? "erased before" : "erased");
+    cJSON_AddStringToObject(j, "tombstone", r.pseudonym);
+    cJSON_AddNumberToObject(j, "events", (double)r.events);
+    cJSON_AddNumberToObject(j, "records", (double)r.rows);
+    cJSON_AddNumberToObject(j, "quarantined_rows_emptied", (double)r.quarantined);
+    cJSON_AddNumberToObject(j, "models", r.models);
+    tl__server_json(rs, 200, j);
+}
+
+/* The hot path: one shared lock for the ids, the list from the cache, the
+ * answer written straight into the buffer. A filter or a scene serves the
+ * list for this request alone. */
+void tl__users_recommendations(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *q = req->rq->query;
+    tl_http_response_t *rs = req->rs;
+    char v[QUERY_VALUE_MAX], mname[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cats[QUERY_VALUE_MAX], excl[QUERY_VALUE_MAX];
+    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
+    const char *sq = tl__request_query(q, "scene", scene, sizeof scene);
+    if (sq && strcmp(sq, "home") == 0) sq = NULL;
+    if (n < 1 || n > TL_REC_MAX_N || (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0)) {
+        if (n < 1 || n > TL_REC_MAX_N) tl__server_fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
+        else tl__server_fail(rs, 400, "bad_parameter", "scene is home, cart, purchase or item:ID");
+        return;
+    }
+    recref_t *r = tl__models_acquire(s);
+    tl_errbuf_t eb = {{0}};
+    int status = 503;
+    msvc_t *m = r ? tl__models_find(s, r, tl__request_query(q, "model", mname, sizeof mname), &status, &eb) : NULL;
+    if (!m) {
+        tl__models_release(s, r);
+        tl__server_fail(rs, status, status == 404 ? "not_found" : status == 400 ? "bad_parameter" : "no_model", "%s",
+                        eb.msg[0] ? eb.msg : "no recommender is loaded");
+        return;
+    }
+    const tl_recsvc_t *rec = m->rec;
+    pthread_rwlock_rdlock(&s->st_rw);
+    tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
+    /* whom to serve: nobody in particular for an unknown user or one who
+     * withdrew profiling (the item on screen still counts, the cart does not) */
+    uint32_t who = u == TL_NONE || (u < s->nwithdrawn && s->withdrawn[u]) ? TL_REC_ANONYMOUS
+                                                                          : tl_recsvc_subject(rec, u);
+    tl_served_t sv[TL_REC_MAX_N];
+    uint32_t got = 0;
+    const char *cq = tl__request_query(q, "category", cats, sizeof cats), *xq = tl__request_query(q, "exclude", excl, sizeof excl);
+    if (cq || xq || sq) {
+        tl_serve_opts_t so = rec->so;
+        uint32_t ncats = rec->catnames ? tl_dict_count(rec->catnames) : 0, ni = rec->x.nitems;
+        uint8_t *inc = cq ? calloc(ncats + 1, 1) : NULL, *exi = xq ? calloc(ni + 1, 1) : NULL;
+        const char *bad = NULL;
+        int bad_item = 0;
+        for (const char *c = cq; inc && *c && !bad;) {
+            size_t len = strcspn(c, ",");
+            uint32_t code = rec->catnames ? tl_dict_find(rec->catnames, c, len) : TL_NONE;
+            if (code == TL_NONE) bad = c;
+            else inc[code] = 1;
+            c += len + (c[len] == ',');
+        }
+        for (const char *c = xq; exi && *c;) {
+            size_t len = strcspn(c, ",");
+            uint32_t it = items ? tl_dict_find(items, c, len) : TL_NONE;
+            if (it < ni) exi[it] = 1;
+            c += len + (c[len] == ',');
+        }
+        /* the scene: the item on screen, the cart, the order just placed */
+        uint32_t ctx[8], nctx = 0;
+        if (sq && sq[0] == 'i') {
+            ctx[0] = items ? tl_dict_find(items, sq + 5, strlen(sq + 5)) : TL_NONE;
+            bad_item = ctx[0] == TL_NONE;
+            nctx = 1;
+        } else if (sq && who == u) {
+            pthread_rwlock_rdlock(&s->prof_mu);
+            nctx = tl_scenes_items(s->scenes, u, sq[0] == 'c' ? TL_SCENE_CART : TL_SCENE_PURCHASE, 8, ctx);
+            pthread_rwlock_unlock(&s->prof_mu);
+        }
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < nctx; i++) /* items newer than the model are not in it */
+            if (ctx[i] < ni) ctx[k++] = ctx[i];
+        so.context = ctx, so.ncontext = k;
+        if (!bad && !bad_item && (!cq || inc) && (!xq || exi)) {
+            so.include_cat = inc, so.exclude_item = exi;
+            got = tl_rec_serve(rec->m, rec->popm, &rec->x, who, (uint32_t)n, &so, sv);
+        }
+        free(inc), free(exi);
+        if (bad || bad_item || (cq && !inc) || (xq && !exi)) {
+            pthread_rwlock_unlock(&s->st_rw);
+            tl__models_release(s, r);
+            if (bad) tl__server_fail(rs, 400, "bad_parameter", "category: no top-level category \"%.*s\"", (int)strcspn(bad, ","), bad);
+            else if (bad_item) tl__server_fail(rs, 404, "not_found", "scene: no item \"%s\"", sq + 5);
+            else tl__server_fail(rs, 500, "internal", "out of memory");
+            return;
+        }
+    } else {
+        got = tl__models_top(m, who, (uint32_t)n, sv);
+    }
+    tl_buf_t *b = &rs->body;
+    tl_buf_clear(b);
+    tl_buf_append(b, "{\"user\":", 8);
+    tl_buf_json_str(b, id, strlen(id));
+    tl_buf_append(b, ",\"model\":", 9);
+    tl_buf_json_str(b, m->name, strlen(m->name));
+    if (who == TL_REC_ANONYMOUS) tl_buf_append(b, ",\"personalised\":false", 21);
+    if (sq) {
+        tl_buf_append(b, ",\"scene\":", 9);
+        tl_buf_json_str(b, sq, strlen(sq));
+    }
+    tl_buf_append(b, ",\"items\":[", 10);
+    for (uint32_t i = 0; i < got && items; i++) {
+        size_t len;
+        const char *iid = tl_dict_str(items, sv[i].item, &len);
+        tl_buf_append(b, i ? ",{\"item\":" : "{\"item\":", i ? 9 : 8);
+        tl_buf_json_str(b, iid ? iid : "", iid ? len : 0);
+        tl_buf_printf(b, ",\"score\":%.6g", sv[i].score);
+        uint32_t cat = rec->cats ? rec->cats[sv[i].item] : TL_NONE;
+        if (cat != TL_NONE) {
+            const char *cn = tl_dict_str(rec->catnames, cat, &len);
+            tl_buf_append(b, ",\"category\":", 12);
+            tl_buf_json_str(b, cn, len);
+        }
+        if (sq && sv[i].from_context && sv[i].because != TL_NONE) {
+            const char *bid = tl_dict_str(items, sv[i].because, &len);
+            tl_buf_append(b, ",\"because\":", 11);
+            tl_buf_json_str(b, bid ? bid : "", bid ? len : 0);
+        }
+        char reason[600];
+        tl_recsvc_reason(rec, items, &sv[i], u, who, sq, reason, sizeof reason);
+        tl_buf_append(b, ",\"reason\":", 10);
+        tl_buf_json_str(b, reason, strlen(reason));
+        tl_buf_append(b, "}", 1);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    tl__models_release(s, r);
+    tl_buf_append(b, "]}", 2);
+    rs->status = 200;
+    rs->content_type = "application/json";
+}
+
+void tl__users_similar(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *q = req->rq->query;
+    tl_http_response_t *rs = req->rs;
+    char v[QUERY_VALUE_MAX];
+    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
+    if (n < 1 || n > TL_REC_MAX_N) {
+        tl__server_fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
+        return;
+    }
+    tl_errbuf_t eb;
+    pthread_rwlock_rdlock(&s->st_rw);
+    tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    uint32_t it = items ? tl_dict_find(items, id, strlen(id)) : TL_NONE;
+    pthread_rwlock_unlock(&s->st_rw);
+    if (it == TL_NONE) {
+        tl__server_fail(rs, 404, "not_found", "no item \"%s\"", id);
+        return;
+    }
+    recref_t *r = tl__models_acquire(s);
+    uint32_t nb[TL_REC_MAX_N], got = 0;
+    float sim[TL_REC_MAX_N];
+    int by_content = 0;
+    if (r) got = tl_rec_similar_items(r->knn, r->content, it, (uint32_t)n, nb, sim, &by_content);
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "items");
+    cJSON_AddStringToObject(j, "item", id);
+    cJSON_AddStringToObject(j, "by", by_content ? "content" : "interactions");
+    pthread_rwlock_rdlock(&s->st_rw);
+    for (uint32_t i = 0; i < got; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const char *iid = tl_dict_str(items, nb[i], NULL);
+        cJSON_AddStringToObject(o, "item", iid ? iid : "");
+        cJSON_AddNumberToObject(o, "similarity", sim[i]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    tl__models_release(s, r);
+    tl__server_json(rs, 200, j);
+}
+
+/* A user's financial offers, from the profile and records as they are now. */
+void tl__users_offers(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *id = req->arg[0];
+    const char *q = req->rq->query;
+    tl_http_response_t *rs = req->rs;
+    char v[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cat[QUERY_VALUE_MAX];
+    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 3;
+    tl_offer_scene_t ctx = {tl__request_query(q, "category", cat, sizeof cat), NAN};
+    const char *sn = tl__request_query(q, "scene", scene, sizeof scene) ? scene : "home";
+    int explain = tl__request_query(q, "explain", v, sizeof v) && strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+    char *end = NULL;
+    if (tl__request_query(q, "amount", v, sizeof v)) ctx.amount = strtod(v, &end);
+    if (n < 1 || n > 100 || (end && (*end || !(ctx.amount >= 0)))) {
+        tl__server_fail(rs, 400, "bad_parameter", n < 1 || n > 100 ? "n must be from 1 to 100" : "amount must be a number of at least 0");
+        return;
+    }
+    uint32_t u = tl__server_user(s, id);
+    if (u == TL_NONE) {
+        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
+        return;
+    }
+    recref_t *r = tl__models_acquire(s);
+    tl_offer_t *f = r ? calloc(tl_offers_nproducts(r->offers) + 1, sizeof *f) : NULL;
+    uint32_t total = 0;
+    tl_errbuf_t eb = {{0}};
+    int rc = f ? 0 : TL_ENOMEM;
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->st_rw);
+        pthread_rwlock_rdlock(&s->prof_mu);
+        rc = tl_offers_user(r->offers, s->st, s->prof, r->card, u, sn, &ctx, f, &total, &eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+        pthread_rwlock_unlock(&s->st_rw);
+    }
+    if (rc == TL_EINVAL) {
+        tl__server_fail(rs, 400, "bad_parameter", "%s", eb.msg);
+    } else if (rc) {
+        tl__server_fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    } else {
+        tl__server_json(rs, 200, tl_offers_json(id, sn, f, total, (uint32_t)n, explain));
+    }
+    free(f);
+    tl__models_release(s, r);
+}
+
+/* ---- consents ----------------------------------------------------------------------------- */
+
+static int int_cell(int ncol, const char *const *cols, void *arg) {
+    if (ncol > 0 && cols[0]) *(int *)arg = atoi(cols[0]);
+    return 0;
+}
+
+/* After a profiling consent record: when the user's latest one withdraws
+ * it, the profile is dropped and recommendations are not personalised;
+ * given back, the profile starts again (personalised lists once the models
+ * are loaded anew). The caller holds st_rw exclusively. */
+static int set_profiling(tl_server_t *s, uint32_t u, tl_errbuf_t *eb) {
+    int granted = 1;
+    int rc = tl_store_queryf(s->st, eb, int_cell, &granted,
+                             "SELECT granted FROM consents WHERE user = ?1 AND purpose = 'profiling' "
+                             "ORDER BY at DESC, granted DESC LIMIT 1", "i", (int64_t)u);
+    if (rc) return rc;
+    if (u >= s->nwithdrawn) {
+        uint32_t n = u + 1024;
+        uint8_t *w = realloc(s->withdrawn, n);
+        if (!w) {
+            tl_errbuf_set(eb, "out of memory");
+            return TL_ENOMEM;
+        }
+        memset(w + s->nwithdrawn, 0, n - s->nwithdrawn);
+        s->withdrawn = w, s->nwithdrawn = n;
+    }
+    if (s->withdrawn[u] == !granted) return 0;
+    s->withdrawn[u] = (uint8_t)!granted;
+    pthread_rwlock_wrlock(&s->prof_mu);
+    rc = tl_profile_set_withdrawn(s->prof, u, !granted);
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc) tl_errbuf_set(eb, "profiles: %s", tl_strerror(rc));
+    return rc;
+}
+
+void tl__users_consent(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *user = req->arg[0], *purpose = req->arg[1];
+    tl_http_response_t *rs = req->rs;
+    const cJSON *j = req->body;
+    const cJSON *g = cJSON_GetObjectItem(j, "granted"), *at = cJSON_GetObjectItem(j, "at");
+    int64_t t = tl_time_now_ms();
+    if (!cJSON_IsBool(g) || (at && (!cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &t)))) {
+        tl__server_fail(rs, 400, "bad_type", "\"granted\" is true or false; \"at\", when given, a time");
+        return;
+    }
+    size_t plen = strlen(purpose);
+    int okp = plen > 0 && plen < 64;
+    for (size_t i = 0; okp && i < plen; i++) okp = (purpose[i] >= 'a' && purpose[i] <= 'z') || purpose[i] == '_';
+    uint32_t u = okp ? tl__server_user(s, user) : TL_NONE;
+    if (!okp || u == TL_NONE) {
+        tl__server_fail(rs, okp ? 404 : 400, okp ? "not_found" : "bad_value", okp ? "no user \"%s\"" : "purpose \"%s\": lower-case letters and _", okp ? user : purpose);
+        return;
+    }
+    tl_errbuf_t eb = {{0}};
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_store_begin(s->st, &eb);
+    if (!rc) rc = tl_store_put_consent(s->st, u, purpose, cJSON_IsTrue(g), t, &eb) < 0 ? TL_ESQL : 0;
+    if (!rc) rc = tl_store_commit(s->st, &eb);
+    else tl_store_rollback(s->st);
+    if (!rc && strcmp(purpose, "profiling") == 0) rc = set_profiling(s, u, &eb);
+    pthread_rwlock_unlock(&s->st_rw);
+    if (rc) {
+        tl__server_fail_write(rs, rc, "store", eb.msg);
+        return;
+    }
+    char ts[32];
+    tl_time_format(t, ts);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "user", user);
+    cJSON_AddStringToObject(o, "purpose", purpose);
+    cJSON_AddBoolToObject(o, "granted", cJSON_IsTrue(g));
+    cJSON_AddStringToObject(o, "at", ts);
+    tl__server_json(rs, 200, o);
+}
