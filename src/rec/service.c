@@ -1,6 +1,6 @@
 /* service.c -- a recommender loaded for serving: the model and everything
  * tl_rec_serve needs beside it, built once and then only read. */
-#include "rec.h"
+#include "rec_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +100,7 @@ void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_ser
     }
     /* popularity: the cold start's, or the model's own */
     const tl_model_t *by = sv->cold ? r->popm : r->m;
-    int segpop = tl_model_kind(r->m) == TL_MODEL_SEGPOP;
+    int segpop = r->m->icat != NULL; /* a model of category taste names the category */
     uint32_t cat = r->cats && sv->item < r->x.nitems ? r->cats[sv->item] : TL_NONE;
     const char *cn = segpop && cat != TL_NONE ? tl_dict_str(r->catnames, cat, NULL) : NULL;
     int history = who < r->x.nusers && r->x.rowptr[who] < r->x.rowptr[who + 1];
