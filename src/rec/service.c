@@ -46,9 +46,10 @@ int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbu
     int rc = tl_model_load(path, &r->m, eb);
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
     if (!rc) rc = tl_store_event_stats(st, &es, eb); /* ages are reckoned from the latest event */
-    if (!rc) rc = tl_rec_user_groups(st, r->x.nusers, TL_GROUP_SEGMENT, es.max_ts, &r->groups, eb);
+    tl_rec_side_t side = {0};
+    if (!rc) rc = tl_rec_side_load(st, r->x.nusers, r->x.nitems, es.max_ts, &side, eb);
     tl_store_evstats_fini(&es);
-    if (!rc) rc = tl_rec_item_categories(st, r->x.nitems, 1, &r->cats, &r->catnames, eb);
+    r->groups = side.groups, r->cats = side.cats, r->catnames = side.catnames;
     if (!rc)
         rc = tl_rec_train_segpop(&r->x, r->cats, r->catnames ? tl_dict_count(r->catnames) : 0,
                                  r->groups.group, r->groups.ngroups, &r->popm);
