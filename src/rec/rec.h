@@ -1,17 +1,28 @@
 /* rec.h -- recommendations: the user x item interaction matrix, models
- * trained on it, top-N scoring and offline evaluation.
+ * trained on it, top-N scoring, serving and offline evaluation.
  *
  * The matrix is built from a range of the event log: explicit ratings
  * (kept as positives when at least min_rating) and implicit events, each
  * type with its weight; repeated interactions of a user with an item add
- * up. Models: popularity, EASE (Steck 2019: a closed-form item-item model,
- * B = -P / diag(P) with P = (X'X + lambda I)^-1, through LAPACK), and
- * implicit ALS (factors for users and items).
+ * up. Models, each a family in the registry (tl_model_lookup: name,
+ * trainer, options with defaults and ranges): popularity, popularity by
+ * segment and category taste, EASE (Steck 2019: a closed-form item-item
+ * model, B = -P / diag(P) with P = (X'X + lambda I)^-1, through LAPACK),
+ * implicit ALS (factors for users and items), item-kNN and a blend of EASE
+ * and iALS.
  *
- * Evaluation protocol: for every user with test items, the top K of the
+ * Evaluation protocol: the interactions split by time or leave-last-out
+ * (tl_rec_split); for every user with test items, the top K of the
  * items the user did not interact with in training are compared with the
  * test items: precision, recall, hit rate, MAP, and NDCG with the ideal DCG
  * over min(K, |test|); catalogue coverage over all lists.
+ *
+ * The code: matrix.c (the matrix), pop.c, ease.c, ials.c, knn.c, blend.c
+ * (one per model family), models.c (the registry, scoring and
+ * explanations), serve.c (serving rules), scene.c (scenes), content.c
+ * (alike items by content), eval.c (splits and metrics), model_file.c
+ * (model files), service.c (a recommender loaded for serving); rec_int.h
+ * holds what they share.
  */
 #ifndef TL_REC_H
 #define TL_REC_H
@@ -46,7 +57,8 @@ int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_
                   tl_csr_t *out, tl_errbuf_t *eb);
 /* Leave-last-out: each user's latest interacted item (by time) goes to
  * test, every other interaction to train (users with one item keep it in
- * train). */
+ * train). Reads the store twice; tl_rec_split gives the same from the
+ * interactions in memory. */
 int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
                        tl_csr_t *test, tl_errbuf_t *eb);
 /* Drops from test every (user, item) that train also holds: a model never
@@ -304,6 +316,111 @@ int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_
                        tl_user_groups_t *out, tl_errbuf_t *eb);
 void tl_user_groups_fini(tl_user_groups_t *g);
 
+/* ---- the model registry (models.c) ----------------------------------------------- */
+
+/* Every model option, whatever the family (each reads its own; see
+ * tl_model_info_t.params). */
+typedef struct {
+    double lambda, dropout; /* ease, blend */
+    double blend;           /* blend: EASE's share */
+    uint32_t neighbours;    /* knn */
+    double shrink;          /* knn */
+    tl_ials_opts_t ials;    /* ials, blend */
+} tl_model_params_t;
+
+/* One option: its name (as on the command line), what it does, its
+ * default and valid range (integer: a count, kept whole). */
+typedef struct {
+    const char *name, *help;
+    double dflt, min, max;
+    int integer;
+    size_t offset; /* where it lives in tl_model_params_t */
+} tl_model_param_t;
+
+void tl_model_params_default(tl_model_params_t *p);
+/* The options, in a fixed order, for help text and errors; NULL past the
+ * last. */
+const tl_model_param_t *tl_model_param_at(uint32_t i);
+const tl_model_param_t *tl_model_param_lookup(const char *name);
+/* Sets option name to v: TL_EINVAL (and p unchanged) for an unknown name
+ * or a value out of its range. */
+int tl_model_params_set(tl_model_params_t *p, const char *name, double v);
+
+/* What a family trains on beside the matrix: each item's top-level
+ * category and each user's segment (age band x gender, ages as of ref_ms,
+ * the latest event). */
+typedef struct {
+    tl_user_groups_t groups;
+    uint32_t *cats;
+    tl_dict_t *catnames;
+} tl_rec_side_t;
+
+int tl_rec_side_load(tl_store_t *st, uint32_t nusers, uint32_t nitems, int64_t ref_ms,
+                     tl_rec_side_t *out, tl_errbuf_t *eb);
+void tl_rec_side_fini(tl_rec_side_t *s);
+
+struct tl_model_ops;
+/* A model family: its name, what it is, the options it reads
+ * (space-separated), whether it trains on tl_rec_side_t, whether it holds
+ * item neighbours (tl_rec_similar). */
+typedef struct {
+    const char *name;
+    tl_model_kind_t kind;
+    const char *help;
+    const char *params;
+    int needs_side;
+    int item_neighbours;
+    const struct tl_model_ops *ops; /* the family's code (rec_int.h) */
+} tl_model_info_t;
+
+/* The family named name, or NULL (then tl_model_names says which exist). */
+const tl_model_info_t *tl_model_lookup(const char *name);
+/* The family of a kind (every kind has one). */
+const tl_model_info_t *tl_model_info(tl_model_kind_t kind);
+/* The families in a fixed order; NULL past the last. */
+const tl_model_info_t *tl_model_at(uint32_t i);
+/* "pop, segpop, ease, ials, knn or blend" into out (cap bytes). */
+void tl_model_names(char *out, size_t cap);
+
+/* The model a use takes when none is named: training, serving and the
+ * campaigns' content (ials), offline evaluation (ease), similar items
+ * (knn). */
+typedef enum { TL_MODEL_FOR_TRAIN, TL_MODEL_FOR_SERVE, TL_MODEL_FOR_EVAL, TL_MODEL_FOR_SIMILAR } tl_model_use_t;
+const char *tl_model_default(tl_model_use_t use);
+
+/* Trains a model of family mi on x; side (may be NULL when the family
+ * does not need it) from tl_rec_side_load. */
+int tl_model_train(const tl_model_info_t *mi, const tl_csr_t *x, const tl_model_params_t *p,
+                   const tl_rec_side_t *side, tl_model_t **out, tl_errbuf_t *eb);
+
+/* ---- evaluation splits (eval.c) -------------------------------------------------- */
+
+/* Every interaction of the log kept by the options (ratings, weights,
+ * profiling consent, time window), with its time, in log order: one scan,
+ * from which any split is built in memory. */
+typedef struct tl_interactions tl_interactions_t;
+int tl_rec_interactions_load(tl_store_t *st, const tl_interact_opts_t *o, tl_interactions_t **out,
+                             tl_errbuf_t *eb);
+void tl_rec_interactions_free(tl_interactions_t *in);
+/* The time of the latest event of the log (of any kind, kept or not):
+ * what ages, decay and the time split are reckoned from; INT64_MIN for an
+ * empty log. */
+int64_t tl_rec_interactions_latest(const tl_interactions_t *in);
+
+/* TL_SPLIT_TIME: the interactions of the last test_days days (from cut =
+ * latest - test_days days + 1 ms) are the test, the earlier the training,
+ * both decayed towards cut. TL_SPLIT_LAST: leave-last-out, each user's
+ * latest item (by time, then the larger index) in test when the user has
+ * two items or more, decayed towards the latest event. */
+typedef enum { TL_SPLIT_TIME, TL_SPLIT_LAST } tl_split_kind_t;
+typedef struct {
+    tl_split_kind_t kind;
+    uint32_t test_days;
+} tl_split_opts_t;
+
+/* *cut: the first test time of a time split, 0 for leave-last-out. */
+int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_t *train,
+                 tl_csr_t *test, int64_t *cut);
 
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 

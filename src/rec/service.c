@@ -1,6 +1,6 @@
 /* service.c -- a recommender loaded for serving: the model and everything
  * tl_rec_serve needs beside it, built once and then only read. */
-#include "rec.h"
+#include "rec_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +46,10 @@ int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbu
     int rc = tl_model_load(path, &r->m, eb);
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
     if (!rc) rc = tl_store_event_stats(st, &es, eb); /* ages are reckoned from the latest event */
-    if (!rc) rc = tl_rec_user_groups(st, r->x.nusers, TL_GROUP_SEGMENT, es.max_ts, &r->groups, eb);
+    tl_rec_side_t side = {0};
+    if (!rc) rc = tl_rec_side_load(st, r->x.nusers, r->x.nitems, es.max_ts, &side, eb);
     tl_store_evstats_fini(&es);
-    if (!rc) rc = tl_rec_item_categories(st, r->x.nitems, 1, &r->cats, &r->catnames, eb);
+    r->groups = side.groups, r->cats = side.cats, r->catnames = side.catnames;
     if (!rc)
         rc = tl_rec_train_segpop(&r->x, r->cats, r->catnames ? tl_dict_count(r->catnames) : 0,
                                  r->groups.group, r->groups.ngroups, &r->popm);
@@ -100,7 +101,7 @@ void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_ser
     }
     /* popularity: the cold start's, or the model's own */
     const tl_model_t *by = sv->cold ? r->popm : r->m;
-    int segpop = tl_model_kind(r->m) == TL_MODEL_SEGPOP;
+    int segpop = r->m->icat != NULL; /* a model of category taste names the category */
     uint32_t cat = r->cats && sv->item < r->x.nitems ? r->cats[sv->item] : TL_NONE;
     const char *cn = segpop && cat != TL_NONE ? tl_dict_str(r->catnames, cat, NULL) : NULL;
     int history = who < r->x.nusers && r->x.rowptr[who] < r->x.rowptr[who + 1];

@@ -1,7 +1,10 @@
 /* Unit tests of src/rec on hand-made matrices: popularity and EASE top-N
  * (training items left out), the evaluation metrics (accuracy, novelty,
  * diversity, Gini, per group) against values worked out by hand, and
- * serving from a model older than the catalogue. */
+ * serving from a model older than the catalogue; the model registry
+ * (names, defaults, options, training and model files through it); the
+ * evaluation splits on a generated store against the matrices built
+ * straight from the log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include "gen/gen.h"
+#include "ingest/ingest.h"
 #include "rec/rec.h"
+#include "tmpdir.h"
 
 /* Builds a binary CSR from rows of item lists (terminated by -1). */
 static void csr(tl_csr_t *m, uint32_t nusers, uint32_t nitems, const int *rows) {
@@ -359,12 +365,226 @@ static void test_model_older_than_catalogue(void **state) {
     tl_csr_fini(&tr);
 }
 
+/* The registry: every family by name and by kind, an unknown name, the
+ * names for help text, the default models, the options' defaults and
+ * ranges. */
+static void test_registry(void **state) {
+    (void)state;
+    static const char *const names[] = {"pop", "segpop", "ease", "ials", "knn", "blend"};
+    static const tl_model_kind_t kinds[] = {TL_MODEL_POP, TL_MODEL_SEGPOP, TL_MODEL_EASE,
+                                            TL_MODEL_IALS, TL_MODEL_KNN, TL_MODEL_BLEND};
+    for (uint32_t i = 0; i < 6; i++) {
+        const tl_model_info_t *mi = tl_model_lookup(names[i]);
+        assert_non_null(mi);
+        assert_int_equal(mi->kind, kinds[i]);
+        assert_ptr_equal(tl_model_info(kinds[i]), mi);
+        assert_ptr_equal(tl_model_at(i), mi);
+        assert_int_equal(mi->needs_side, kinds[i] == TL_MODEL_SEGPOP);
+        assert_int_equal(mi->item_neighbours, kinds[i] == TL_MODEL_KNN);
+    }
+    assert_null(tl_model_at(6));
+    assert_null(tl_model_lookup("EASE"));
+    assert_null(tl_model_lookup("svd"));
+    assert_null(tl_model_lookup(""));
+    assert_null(tl_model_lookup(NULL));
+    char buf[128];
+    tl_model_names(buf, sizeof buf);
+    assert_string_equal(buf, "pop, segpop, ease, ials, knn or blend");
+    tl_model_names(buf, 8); /* cut short, still a string */
+    assert_string_equal(buf, "pop, se");
+    assert_string_equal(tl_model_default(TL_MODEL_FOR_TRAIN), "ials");
+    assert_string_equal(tl_model_default(TL_MODEL_FOR_SERVE), "ials");
+    assert_string_equal(tl_model_default(TL_MODEL_FOR_EVAL), "ease");
+    assert_string_equal(tl_model_default(TL_MODEL_FOR_SIMILAR), "knn");
+    for (uint32_t u = 0; u < 4; u++) assert_non_null(tl_model_lookup(tl_model_default((tl_model_use_t)u)));
+
+    tl_model_params_t p;
+    tl_model_params_default(&p);
+    tl_ials_opts_t io;
+    tl_ials_opts_default(&io);
+    assert_true(p.lambda == 400 && p.dropout == 0 && p.blend == 0.5 && p.shrink == 10);
+    assert_int_equal(p.neighbours, 100);
+    assert_int_equal(p.ials.factors, io.factors);
+    assert_int_equal(p.ials.iterations, io.iterations);
+    assert_int_equal(p.ials.cg_steps, io.cg_steps);
+    assert_true(p.ials.alpha == io.alpha && p.ials.reg == io.reg && p.ials.seed == io.seed);
+    uint32_t n = 0;
+    for (const tl_model_param_t *d; (d = tl_model_param_at(n)); n++) {
+        assert_ptr_equal(tl_model_param_lookup(d->name), d);
+        assert_true(d->min <= d->dflt && d->dflt <= d->max);
+    }
+    assert_int_equal(n, 9);
+    assert_int_equal(tl_model_params_set(&p, "lambda", 200), 0);
+    assert_true(p.lambda == 200);
+    assert_int_equal(tl_model_params_set(&p, "factors", 8), 0);
+    assert_int_equal(p.ials.factors, 8);
+    assert_int_equal(tl_model_params_set(&p, "neighbours", 7), 0);
+    assert_int_equal(p.neighbours, 7);
+    assert_int_equal(tl_model_params_set(&p, "dropout", 0.995), TL_EINVAL);
+    assert_int_equal(tl_model_params_set(&p, "blend", -0.1), TL_EINVAL);
+    assert_int_equal(tl_model_params_set(&p, "factors", 1025), TL_EINVAL);
+    assert_int_equal(tl_model_params_set(&p, "lambda", NAN), TL_EINVAL);
+    assert_int_equal(tl_model_params_set(&p, "rank", 3), TL_EINVAL);
+    assert_true(p.dropout == 0 && p.blend == 0.5 && p.lambda == 200);
+    assert_int_equal(p.ials.factors, 8);
+}
+
+/* Every family trained through the registry scores as its own trainer
+ * does, and its model file loads back as the same model. */
+static void test_registry_trains_and_files(void **state) {
+    (void)state;
+    const int rows[] = {0, 1, -1, 0, 1, 2, -1, 2, 3, -1, 1, 3, -1, 0, 3, -1, 2, -1};
+    tl_csr_t x;
+    csr(&x, 6, 4, rows);
+    tl_model_params_t p;
+    tl_model_params_default(&p);
+    p.lambda = 1, p.ials.factors = 2, p.ials.iterations = 3, p.neighbours = 3;
+    const uint32_t cats[] = {0, 0, 1, 1}, groups[] = {0, 1, 0, 1, TL_NONE, 0};
+    tl_rec_side_t side = {{(uint32_t *)groups, 6, 2, {"a", "b"}}, (uint32_t *)cats, NULL};
+    tl_errbuf_t eb = {{0}};
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.tlm", dir);
+    const tl_model_info_t *mi;
+    for (uint32_t i = 0; (mi = tl_model_at(i)); i++) {
+        tl_model_t *m = NULL, *ref = NULL, *back = NULL;
+        assert_int_equal(tl_model_train(mi, &x, &p, &side, &m, &eb), 0);
+        assert_int_equal(tl_model_kind(m), mi->kind);
+        switch (mi->kind) {
+        case TL_MODEL_POP: assert_int_equal(tl_rec_train_pop(&x, &ref), 0); break;
+        case TL_MODEL_SEGPOP:
+            assert_int_equal(tl_rec_train_segpop(&x, cats, 0, groups, 2, &ref), 0);
+            break;
+        case TL_MODEL_EASE: assert_int_equal(tl_rec_train_ease(&x, 1, 0, &ref, &eb), 0); break;
+        case TL_MODEL_IALS: assert_int_equal(tl_rec_train_ials(&x, &p.ials, &ref, &eb), 0); break;
+        case TL_MODEL_KNN: assert_int_equal(tl_rec_train_knn(&x, 3, 10, &ref, &eb), 0); break;
+        case TL_MODEL_BLEND:
+            assert_int_equal(tl_rec_train_blend(&x, 1, 0, &p.ials, 0.5, &ref, &eb), 0);
+            break;
+        }
+        assert_int_equal(tl_model_save(m, path, &eb), 0);
+        assert_int_equal(tl_model_load(path, &back, &eb), 0);
+        assert_int_equal(tl_model_kind(back), mi->kind);
+        for (uint32_t u = 0; u < 6; u++) {
+            uint32_t a[4], b[4], c[4];
+            float sa[4], sb[4], sc[4];
+            uint32_t na = tl_rec_topn(m, &x, u, 4, a, sa), nb = tl_rec_topn(back, &x, u, 4, b, sb);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na * sizeof *a);
+            assert_memory_equal(sa, sb, na * sizeof *sa);
+            assert_int_equal(tl_rec_topn(ref, &x, u, 4, c, sc), na);
+            assert_memory_equal(a, c, na * sizeof *a);
+            assert_memory_equal(sa, sc, na * sizeof *sa);
+        }
+        tl_model_free(m), tl_model_free(ref), tl_model_free(back);
+    }
+    tl_csr_fini(&x);
+}
+
+/* A generated store of users x 30 days. */
+static tl_store_t *world(uint32_t users) {
+    char out[300], data[300];
+    snprintf(out, sizeof out, "%s/world", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = users, g.items = 300, g.days = 30, g.seed = 5;
+    tl_gen_stats_t gs;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    static const char *const names[] = {"users.csv", "items.csv", "events.csv"};
+    char paths[3][400];
+    const char *files[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
+        files[i] = paths[i];
+    }
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s = {0};
+    assert_int_equal(tl_import_files(st, files, 3, &o, &s, NULL, NULL, &eb), 0);
+    return st;
+}
+
+static void assert_csr_equal(const tl_csr_t *a, const tl_csr_t *b) {
+    assert_int_equal(a->nusers, b->nusers);
+    assert_int_equal(a->nitems, b->nitems);
+    assert_int_equal(a->nnz, b->nnz);
+    assert_memory_equal(a->rowptr, b->rowptr, ((size_t)a->nusers + 1) * sizeof *a->rowptr);
+    assert_memory_equal(a->col, b->col, a->nnz * sizeof *a->col);
+    assert_memory_equal(a->val, b->val, a->nnz * sizeof *a->val); /* bit for bit */
+}
+
+/* The splits from the interactions in memory give the train and test
+ * matrices the store-reading path gives: by time (the last 7 days, decayed
+ * towards the cut) and leave-last-out (decayed towards the latest event),
+ * with plain weights and with a half-life. */
+static void test_splits_match_the_log(void **state) {
+    (void)state;
+    tl_store_t *st = world(300);
+    tl_errbuf_t eb = {{0}};
+    tl_store_evstats_t es = {0};
+    assert_int_equal(tl_store_event_stats(st, &es, &eb), 0);
+    int64_t latest = es.max_ts;
+    tl_store_evstats_fini(&es);
+    for (int decay = 0; decay < 2; decay++) {
+        tl_interact_opts_t ix;
+        tl_interact_opts_default(&ix);
+        ix.half_life = decay ? 3 * 86400000.0 : 0;
+        tl_interactions_t *in;
+        assert_int_equal(tl_rec_interactions_load(st, &ix, &in, &eb), 0);
+        assert_true(tl_rec_interactions_latest(in) == latest);
+
+        /* by time, as eval reads it from the store */
+        tl_interact_opts_t o = ix;
+        int64_t cut = latest - 7 * (int64_t)86400000 + 1, got_cut;
+        o.ts_from = INT64_MIN, o.ts_to = cut, o.decay_to = cut;
+        tl_csr_t tr, te, tr2, te2;
+        assert_int_equal(tl_rec_matrix(st, 0, UINT64_MAX, &o, &tr, &eb), 0);
+        o.ts_from = cut, o.ts_to = INT64_MAX;
+        assert_int_equal(tl_rec_matrix(st, 0, UINT64_MAX, &o, &te, &eb), 0);
+        tl_split_opts_t so = {TL_SPLIT_TIME, 7};
+        assert_int_equal(tl_rec_split(in, &so, &tr2, &te2, &got_cut), 0);
+        assert_true(got_cut == cut);
+        assert_true(tr.nnz > 0 && te.nnz > 0);
+        assert_csr_equal(&tr, &tr2);
+        assert_csr_equal(&te, &te2);
+        tl_csr_fini(&tr), tl_csr_fini(&te), tl_csr_fini(&tr2), tl_csr_fini(&te2);
+
+        /* leave-last-out */
+        o = ix;
+        o.decay_to = latest;
+        assert_int_equal(tl_rec_matrix_last(st, &o, &tr, &te, &eb), 0);
+        so.kind = TL_SPLIT_LAST;
+        assert_int_equal(tl_rec_split(in, &so, &tr2, &te2, &got_cut), 0);
+        assert_true(got_cut == 0);
+        assert_true(tr.nnz > 0 && te.nnz > 0);
+        assert_csr_equal(&tr, &tr2);
+        assert_csr_equal(&te, &te2);
+        /* one test item per user with two items or more, none in train */
+        for (uint32_t u = 0; u < te2.nusers; u++) {
+            uint64_t n = te2.rowptr[u + 1] - te2.rowptr[u], ntr = tr2.rowptr[u + 1] - tr2.rowptr[u];
+            assert_true(n <= 1);
+            assert_true(n == 0 || ntr >= 1);
+            for (uint64_t q = tr2.rowptr[u]; n && q < tr2.rowptr[u + 1]; q++)
+                assert_int_not_equal(tr2.col[q], te2.col[te2.rowptr[u]]);
+        }
+        tl_csr_fini(&tr), tl_csr_fini(&te), tl_csr_fini(&tr2), tl_csr_fini(&te2);
+        tl_rec_interactions_free(in);
+    }
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
         cmocka_unit_test(test_ease_learns_pairs),
         cmocka_unit_test(test_segment_popularity),
         cmocka_unit_test(test_model_older_than_catalogue),
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test_setup_teardown(test_registry_trains_and_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_splits_match_the_log, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

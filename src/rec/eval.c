@@ -1,0 +1,301 @@
+/* eval.c -- offline evaluation: the train / test splits (by time and
+ * leave-last-out, built in memory from the interactions of one scan), and
+ * the metrics of a model's top K against the test items on two cores
+ * (precision, recall, NDCG, MAP, hit rate, coverage, novelty, intra-list
+ * diversity, exposure Gini, per user group). */
+#include "rec_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const tl_model_t *m;
+    const tl_csr_t *train, *test;
+    const tl_eval_opts_t *o;
+    const double *logpop; /* -log2 share of training users per item */
+    const float *pop;     /* training users per item: the cold-start scores */
+    uint32_t k, from, to, cold;
+    tl_eval_part_t all, group[TL_EVAL_MAX_GROUPS];
+    double novelty, diversity;
+    uint32_t lists;
+    uint32_t *shown; /* times each item was recommended */
+} evjob_t;
+
+static void add_part(tl_eval_part_t *p, double prec, double rec, double ndcg, double map, int hit) {
+    p->users++;
+    p->precision += prec, p->recall += rec, p->ndcg += ndcg, p->map += map, p->hit_rate += hit;
+}
+
+static void *eval_part(void *arg) {
+    evjob_t *j = arg;
+    uint32_t n = j->m->nitems;
+    float *s = malloc((size_t)(n ? n : 1) * sizeof *s), *top_s = malloc(j->k * sizeof *top_s);
+    uint8_t *seen = j->o->content ? calloc(n ? n : 1, 1) : NULL;
+    uint32_t *top = malloc(j->k * sizeof *top);
+    if (!s || !top_s || !top || (j->o->content && !seen)) goto done;
+    for (uint32_t u = j->from; u < j->to; u++) {
+        uint64_t a = j->test->rowptr[u], b = j->test->rowptr[u + 1];
+        if (a == b) continue;
+        if (j->train->rowptr[u] == j->train->rowptr[u + 1]) {
+            /* no history: the popular items, as served */
+            if (j->o->cold && j->o->cold->nitems == n) tl__rec_scores(j->o->cold, j->train, u, s, n);
+            else memcpy(s, j->pop, n * sizeof *s);
+            j->cold++;
+        } else {
+            tl__rec_scores(j->m, j->train, u, s, n);
+        }
+        if (seen && !tl__model_ops(j->m)->popular) { /* the user's training items, for new items */
+            for (uint64_t q = j->train->rowptr[u]; q < j->train->rowptr[u + 1]; q++)
+                if (j->train->col[q] < n) seen[j->train->col[q]] = 1;
+            tl__content_fill(j->o->content, s, n, seen);
+            for (uint64_t q = j->train->rowptr[u]; q < j->train->rowptr[u + 1]; q++)
+                if (j->train->col[q] < n) seen[j->train->col[q]] = 0;
+        }
+        uint32_t got = tl__rec_select_top(s, n, j->train, u, j->k, top, top_s);
+        uint32_t hits = 0, ntest = (uint32_t)(b - a);
+        double dcg = 0, ap = 0, nov = 0;
+        for (uint32_t r = 0; r < got; r++) {
+            j->shown[top[r]]++;
+            nov += j->logpop[top[r]];
+            /* test rows are sorted: binary search */
+            uint64_t lo = a, hi = b;
+            while (lo < hi) {
+                uint64_t mid = (lo + hi) / 2;
+                if (j->test->col[mid] < top[r]) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo < b && j->test->col[lo] == top[r]) {
+                hits++;
+                dcg += 1.0 / log2(r + 2.0);
+                ap += (double)hits / (r + 1);
+            }
+        }
+        if (got) {
+            j->novelty += nov / got;
+            if (j->o->item_cat && got > 1) {
+                uint32_t diff = 0, pairs = 0;
+                for (uint32_t x = 0; x < got; x++)
+                    for (uint32_t y = x + 1; y < got; y++, pairs++)
+                        diff += j->o->item_cat[top[x]] != j->o->item_cat[top[y]];
+                j->diversity += (double)diff / pairs;
+            }
+            j->lists++;
+        }
+        uint32_t cut = ntest < j->k ? ntest : j->k;
+        double idcg = 0;
+        for (uint32_t r = 0; r < cut; r++) idcg += 1.0 / log2(r + 2.0);
+        double prec = (double)hits / j->k, rec = (double)hits / ntest, nd = dcg / idcg,
+               mp = ap / cut;
+        add_part(&j->all, prec, rec, nd, mp, hits > 0);
+        uint32_t g = j->o->group ? j->o->group[u] : TL_NONE;
+        if (g != TL_NONE && g < j->o->ngroups && g < TL_EVAL_MAX_GROUPS)
+            add_part(&j->group[g], prec, rec, nd, mp, hits > 0);
+    }
+done:
+    free(s), free(top_s), free(top), free(seen);
+    return NULL;
+}
+
+static void finish_part(tl_eval_part_t *out, const tl_eval_part_t *a, const tl_eval_part_t *b) {
+    out->users = a->users + b->users;
+    if (!out->users) return;
+    out->precision = (a->precision + b->precision) / out->users;
+    out->recall = (a->recall + b->recall) / out->users;
+    out->ndcg = (a->ndcg + b->ndcg) / out->users;
+    out->map = (a->map + b->map) / out->users;
+    out->hit_rate = (a->hit_rate + b->hit_rate) / out->users;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int tl_rec_eval(const tl_model_t *m, const tl_csr_t *train, const tl_csr_t *test,
+                const tl_eval_opts_t *o, tl_eval_t *out) {
+    memset(out, 0, sizeof *out);
+    uint32_t k = o->k, ni = m->nitems ? m->nitems : 1;
+    if (!k || test->nusers > train->nusers || m->nitems < train->nitems) return TL_EINVAL;
+    /* one "shown" table per thread, merged at the end */
+    uint32_t *shown = calloc(2 * (size_t)ni, sizeof *shown);
+    double *logpop = malloc(ni * sizeof *logpop);
+    float *pop = calloc(ni, sizeof *pop);
+    if (!shown || !logpop || !pop) {
+        free(shown), free(logpop), free(pop);
+        return TL_ENOMEM;
+    }
+    uint32_t trained = 0;
+    for (uint32_t u = 0; u < train->nusers; u++) trained += train->rowptr[u + 1] > train->rowptr[u];
+    for (uint64_t q = 0; q < train->nnz; q++) pop[train->col[q]] += 1;
+    for (uint32_t i = 0; i < ni; i++)
+        logpop[i] = -log2((pop[i] + 1) / ((double)trained + 1)); /* +1: unseen items finite */
+    evjob_t j[2];
+    for (int h = 0; h < 2; h++) {
+        memset(&j[h], 0, sizeof j[h]);
+        j[h].m = m, j[h].train = train, j[h].test = test, j[h].o = o, j[h].logpop = logpop, j[h].pop = pop;
+        j[h].k = k, j[h].shown = shown + (size_t)h * ni;
+        j[h].from = h ? test->nusers / 2 : 0, j[h].to = h ? test->nusers : test->nusers / 2;
+    }
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, eval_part, &j[1]) == 0;
+    eval_part(&j[0]);
+    if (threaded) pthread_join(th, NULL);
+    else eval_part(&j[1]);
+    tl_eval_part_t all;
+    finish_part(&all, &j[0].all, &j[1].all);
+    out->k = k, out->users = all.users, out->cold = j[0].cold + j[1].cold;
+    out->precision = all.precision, out->recall = all.recall, out->ndcg = all.ndcg;
+    out->map = all.map, out->hit_rate = all.hit_rate;
+    for (uint32_t g = 0; g < o->ngroups && g < TL_EVAL_MAX_GROUPS; g++)
+        finish_part(&out->group[g], &j[0].group[g], &j[1].group[g]);
+    uint32_t lists = j[0].lists + j[1].lists;
+    if (lists) {
+        out->novelty = (j[0].novelty + j[1].novelty) / lists;
+        out->diversity = (j[0].diversity + j[1].diversity) / lists;
+    }
+    /* coverage and the Gini coefficient of exposure over the catalogue */
+    uint32_t c = 0;
+    double total = 0, weighted = 0;
+    for (uint32_t i = 0; i < ni; i++) {
+        shown[i] += shown[ni + i];
+        c += shown[i] > 0;
+        total += shown[i];
+    }
+    qsort(shown, ni, sizeof *shown, cmp_u32);
+    for (uint32_t i = 0; i < ni; i++) weighted += (double)(i + 1) * shown[i];
+    out->coverage = (double)c / ni;
+    out->gini = total > 0 ? (2 * weighted) / (ni * total) - (ni + 1.0) / ni : 0;
+    free(shown), free(logpop), free(pop);
+    return 0;
+}
+
+void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train) {
+    uint64_t w = 0;
+    for (uint32_t u = 0; u < test->nusers; u++) {
+        uint64_t a = test->rowptr[u], b = test->rowptr[u + 1];
+        uint64_t p = u < train->nusers ? train->rowptr[u] : 0,
+                 pe = u < train->nusers ? train->rowptr[u + 1] : 0;
+        test->rowptr[u] = w;
+        for (uint64_t q = a; q < b; q++) { /* both rows ascend: one merge pass */
+            while (p < pe && train->col[p] < test->col[q]) p++;
+            if (p < pe && train->col[p] == test->col[q]) continue;
+            test->col[w] = test->col[q], test->val[w++] = test->val[q];
+        }
+    }
+    test->rowptr[test->nusers] = w;
+    test->nnz = w;
+}
+
+/* ---- splits ---------------------------------------------------------------------------- */
+
+/* Leave-last-out from the whole matrix: each user's last item (TL_NONE:
+ * none) to test when the row has two items or more. */
+static int split_last(const tl_csr_t *all, const uint32_t *last_item, tl_csr_t *train, tl_csr_t *test) {
+    train->nusers = test->nusers = all->nusers;
+    train->nitems = test->nitems = all->nitems;
+    train->rowptr = calloc((size_t)all->nusers + 1, sizeof *train->rowptr);
+    test->rowptr = calloc((size_t)all->nusers + 1, sizeof *test->rowptr);
+    train->col = malloc((all->nnz ? all->nnz : 1) * sizeof *train->col);
+    train->val = malloc((all->nnz ? all->nnz : 1) * sizeof *train->val);
+    test->col = malloc((size_t)(all->nusers ? all->nusers : 1) * sizeof *test->col);
+    test->val = malloc((size_t)(all->nusers ? all->nusers : 1) * sizeof *test->val);
+    if (!train->rowptr || !test->rowptr || !train->col || !train->val || !test->col || !test->val)
+        return TL_ENOMEM;
+    for (uint32_t u = 0; u < all->nusers; u++) {
+        uint64_t a = all->rowptr[u], b = all->rowptr[u + 1];
+        int split = b - a >= 2 && last_item[u] != TL_NONE;
+        for (uint64_t q = a; q < b; q++) {
+            if (split && all->col[q] == last_item[u]) {
+                test->col[test->nnz] = all->col[q], test->val[test->nnz++] = all->val[q];
+            } else {
+                train->col[train->nnz] = all->col[q], train->val[train->nnz++] = all->val[q];
+            }
+        }
+        train->rowptr[u + 1] = train->nnz;
+        test->rowptr[u + 1] = test->nnz;
+    }
+    return 0;
+}
+
+/* Each user's latest interaction: by time, then the larger item. */
+static void keep_last(int64_t *last_ts, uint32_t *last_item, uint32_t u, uint32_t i, int64_t ts) {
+    if (ts > last_ts[u] || (ts == last_ts[u] && i > last_item[u])) last_ts[u] = ts, last_item[u] = i;
+}
+
+typedef struct {
+    const tl_interact_opts_t *o;
+    uint32_t nusers, nitems;
+    int64_t *last_ts;
+    uint32_t *last_item;
+} lastctx_t;
+
+static int last_block(const tl_evblock_t *b, void *arg) {
+    lastctx_t *c = arg;
+    for (uint32_t k = 0; k < b->n; k++) {
+        uint32_t u = b->user[k], i = b->item[k];
+        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || c->o->weight[b->type[k]] <= 0) continue;
+        if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) && !(b->rating[k] >= c->o->min_rating))
+            continue;
+        if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
+        keep_last(c->last_ts, c->last_item, u, i, b->ts[k]);
+    }
+    return 0;
+}
+
+/* Per user, TL_NONE and the earliest time. */
+static int last_arrays(uint32_t nusers, int64_t **ts, uint32_t **item) {
+    *ts = malloc((size_t)(nusers ? nusers : 1) * sizeof **ts);
+    *item = malloc((size_t)(nusers ? nusers : 1) * sizeof **item);
+    if (!*ts || !*item) return TL_ENOMEM;
+    for (uint32_t u = 0; u < nusers; u++) (*ts)[u] = INT64_MIN, (*item)[u] = TL_NONE;
+    return 0;
+}
+
+int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
+                       tl_csr_t *test, tl_errbuf_t *eb) {
+    tl_csr_t all;
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    int rc = tl_rec_matrix(st, 0, UINT64_MAX, o, &all, eb);
+    if (rc) return rc;
+    lastctx_t c = {o, all.nusers, all.nitems, NULL, NULL};
+    rc = last_arrays(all.nusers, &c.last_ts, &c.last_item);
+    if (!rc) rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING |
+                                                TL_EVC_TS, last_block, &c, eb);
+    if (!rc) rc = split_last(&all, c.last_item, train, test);
+    free(c.last_ts), free(c.last_item);
+    tl_csr_fini(&all);
+    if (rc) tl_csr_fini(train), tl_csr_fini(test);
+    return rc;
+}
+
+int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_t *train,
+                 tl_csr_t *test, int64_t *cut) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    *cut = 0;
+    int rc;
+    if (so->kind == TL_SPLIT_TIME) {
+        int64_t span = (int64_t)so->test_days * 86400000;
+        int64_t c = in->latest > INT64_MIN + span ? in->latest - span + 1 : INT64_MIN + 1;
+        rc = tl__interactions_matrix(in, INT64_MIN, c, c, train);
+        if (!rc) rc = tl__interactions_matrix(in, c, INT64_MAX, c, test);
+        if (!rc) *cut = c;
+    } else {
+        tl_csr_t all;
+        int64_t *last_ts = NULL;
+        uint32_t *last_item = NULL;
+        rc = tl__interactions_matrix(in, 0, 0, in->latest, &all);
+        if (!rc) {
+            rc = last_arrays(in->nusers, &last_ts, &last_item);
+            for (size_t q = 0; !rc && q < in->n; q++)
+                keep_last(last_ts, last_item, in->t[q].u, in->t[q].i, in->ts[q]);
+            if (!rc) rc = split_last(&all, last_item, train, test);
+            tl_csr_fini(&all);
+        }
+        free(last_ts), free(last_item);
+    }
+    if (rc) tl_csr_fini(train), tl_csr_fini(test);
+    return rc;
+}
