@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "server/server.h"
 #include "core/core.h"
 #include "finance/finance.h"
@@ -103,7 +104,12 @@ static int cmd_import(int argc, char **argv) {
     if ((rc = tl_store_open(dir, TL_STORE_CREATE, &st, &eb))) return fail_err("import", rc, &eb);
     tl_import_stats_t s = {0};
     reject_ctx_t rj = {o.strict, 0};
-    rc = tl_import_files(st, (const char *const *)a.pos, a.npos, &o, &s, on_reject, &rj, &eb);
+    progress_t bar;
+    progress_import(&o, &bar);
+    tl_source_t *src = calloc((size_t)a.npos, sizeof *src);
+    for (int i = 0; src && i < a.npos; i++) src[i] = tl_source_file(a.pos[i]);
+    rc = src ? tl_import(st, src, a.npos, &o, &s, on_reject, &rj, &eb) : TL_ENOMEM;
+    free(src);
     tl_store_close(st);
     if (rc && rc != TL_EBADINPUT) {
         return cli_fail("import", rc == TL_EINVAL ? EXIT_USAGE : EXIT_FAIL, rc, "%s",
@@ -1839,12 +1845,14 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         tl_import_opts_default(&o);
         o.preset = opt(c, a, "preset");
         tl_import_stats_t s1 = {0}, s2 = {0};
-        const char *f1[] = {train}, *f2[] = {test};
+        tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
+        progress_t bar;
+        progress_import(&o, &bar);
         e->split = "files";
         rc = tl_store_open(path, TL_STORE_CREATE, &e->st, eb);
-        if (!rc) rc = tl_import_files(e->st, f1, 1, &o, &s1, NULL, NULL, eb);
+        if (!rc) rc = tl_import(e->st, &f1, 1, &o, &s1, NULL, NULL, eb);
         uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
-        if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
+        if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
         if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
         tl_interact_opts_t ix = ms->ix;
         ix.decay_to = e->max_ts;
@@ -2496,7 +2504,8 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
         return TL_EIO;
     }
     if (r.out) fputs("line,reason,message\n", r.out);
-    int rc = tl_table_read(csv, &to, t, on_table_reject, &r, eb);
+    tl_source_t src = tl_source_file(csv);
+    int rc = tl_table_read(&src, &to, t, on_table_reject, &r, eb);
     if (r.out && fclose(r.out) != 0 && !rc) rc = TL_EIO;
     if (!rc && t->rejected)
         note("tailor score: %s: %llu of %llu records rejected%s", csv,
@@ -2767,7 +2776,8 @@ static int monitor_tables(const command_t *c, const args_t *a, tl_table_t *t, tl
     if (!rc && bpath) {
         tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
         table_rejects_t r = {NULL, 0};
-        rc = tl_table_read(bpath, &to, base, on_table_reject, &r, eb);
+        tl_source_t src = tl_source_file(bpath);
+        rc = tl_table_read(&src, &to, base, on_table_reject, &r, eb);
     }
     return rc;
 }
