@@ -35,7 +35,8 @@ static int bench_scorecard(const char *path, const char *target) {
     tl_errbuf_t eb = {{0}};
     tl_table_t t;
     tl_table_opts_t to = {NULL, NULL, 0};
-    if (tl_table_read(path, &to, &t, NULL, NULL, &eb)) {
+    tl_source_t src = tl_source_file(path);
+    if (tl_table_read(&src, &to, &t, NULL, NULL, &eb)) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }

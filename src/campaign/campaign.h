@@ -160,18 +160,16 @@ int tl_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *r
 /* ---- feedback (feedback.c) ---------------------------------------------------- */
 
 /* Imports complaints, unsubscribes, bounces, survey scores and review
- * ratings from a CSV file (columns user, kind, at; optional campaign,
- * channel, item, score). Complaints, unsubscribes and bounces suppress the
+ * ratings from CSV text in a source (a file, a request body), named in its
+ * quarantine (columns user, kind, at; optional campaign, channel, item,
+ * score). Complaints, unsubscribes and bounces suppress the
  * channel (or every channel) at once. Bad rows are quarantined and told to
  * on_reject (which may be NULL); read = accepted + duplicates + rejected. */
 typedef struct {
     uint64_t read, accepted, duplicates, rejected, suppressed;
 } tl_feedback_stats_t;
-int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
+int tl_feedback_import(tl_store_t *st, const tl_source_t *src, tl_feedback_stats_t *s,
                        tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
-/* The same from CSV text in memory (a request body), named in->name. */
-int tl_feedback_import_buf(tl_store_t *st, const tl_import_buf_t *in, tl_feedback_stats_t *s,
-                           tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 
 /* ---- runs ------------------------------------------------------------------- */
 

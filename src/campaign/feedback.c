@@ -50,17 +50,14 @@ static void on_table_reject(const char *source, uint64_t line, tl_reason_t why, 
 
 static const char *const KINDS[] = {"complaint", "unsubscribe", "bounce", "survey", "review"};
 
-/* Imports the file at path, or the buffer in (named in->name) when given. */
-static int feedback_import(tl_store_t *st, const char *path, const tl_import_buf_t *in,
-                           tl_feedback_stats_t *s, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+int tl_feedback_import(tl_store_t *st, const tl_source_t *src, tl_feedback_stats_t *s,
+                       tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     memset(s, 0, sizeof *s);
-    if (in) path = in->name;
-    fbctx_t x = {st, path, s, on_reject, arg, eb, 0};
+    fbctx_t x = {st, src->name, s, on_reject, arg, eb, 0};
     tl_table_t t;
     tl_table_opts_t to = {0};
     int rc = tl_store_begin(st, eb);
-    if (!rc) rc = in ? tl_table_read_buf(in, &to, &t, on_table_reject, &x, eb)
-                     : tl_table_read(path, &to, &t, on_table_reject, &x, eb);
+    if (!rc) rc = tl_table_read(src, &to, &t, on_table_reject, &x, eb);
     if (rc) {
         tl_store_rollback(st);
         return rc;
@@ -70,7 +67,7 @@ static int feedback_import(tl_store_t *st, const char *path, const tl_import_buf
     for (int k = 0; k < 7; k++) col[k] = tl_table_column(&t, COLS[k]);
     if (col[0] == TL_NONE || col[1] == TL_NONE || col[2] == TL_NONE) {
         tl_errbuf_set(eb, "%s: feedback needs the columns user, kind and at (and may have "
-                      "campaign, channel, item, score)", path);
+                      "campaign, channel, item, score)", src->name);
         rc = TL_EBADINPUT;
     }
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
@@ -136,7 +133,7 @@ static int feedback_import(tl_store_t *st, const char *path, const tl_import_buf
                            "score, at, source, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                            "itttiditi", (int64_t)u, KINDS[kind], *v[3] ? v[3] : NULL,
                            *v[4] ? v[4] : NULL, item == TL_NONE ? (int64_t)-1 : (int64_t)item,
-                           score, at, path, (int64_t)line);
+                           score, at, src->name, (int64_t)line);
         if (rc) break;
         if (!tl_store_changes(st)) {
             s->duplicates++;
@@ -156,14 +153,4 @@ static int feedback_import(tl_store_t *st, const char *path, const tl_import_buf
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     return rc;
-}
-
-int tl_feedback_import(tl_store_t *st, const char *path, tl_feedback_stats_t *s,
-                       tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
-    return feedback_import(st, path, NULL, s, on_reject, arg, eb);
-}
-
-int tl_feedback_import_buf(tl_store_t *st, const tl_import_buf_t *in, tl_feedback_stats_t *s,
-                           tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
-    return feedback_import(st, NULL, in, s, on_reject, arg, eb);
 }

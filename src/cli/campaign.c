@@ -399,7 +399,8 @@ int cmd_feedback(const command_t *cmd, const args_t *a) {
     tl_feedback_stats_t s;
     uint64_t shown = 0;
     rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
-    if (!rc) rc = tl_feedback_import(st, a->pos[1], &s, fb_reject, &shown, &eb);
+    tl_source_t src = tl_source_file(a->pos[1]);
+    if (!rc) rc = tl_feedback_import(st, &src, &s, fb_reject, &shown, &eb);
     tl_store_close(st);
     if (rc) return fail_err("feedback import", rc, &eb);
     if (shown > 10) note("... and %llu more rejected rows (`tailor quarantine list`)",
@@ -536,7 +537,8 @@ static int load_rows(const command_t *cmd, const args_t *a, const char *features
         return TL_EINVAL;
     }
     tl_table_opts_t to = {0};
-    if ((rc = tl_table_read(csv, &to, &r->table, NULL, NULL, eb))) return rc;
+    tl_source_t src = tl_source_file(csv);
+    if ((rc = tl_table_read(&src, &to, &r->table, NULL, NULL, eb))) return rc;
     tl_table_t *t = &r->table;
     uint32_t ct = tl_table_column(t, tc), co = tl_table_column(t, oc);
     if (ct == TL_NONE || co == TL_NONE) {
@@ -703,7 +705,8 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
     if (!rc && eff && r.id && r.sx.users) {
         tl_table_t et;
         tl_table_opts_t to = {0};
-        rc = tl_table_read(eff, &to, &et, NULL, NULL, eb);
+        tl_source_t src = tl_source_file(eff);
+        rc = tl_table_read(&src, &to, &et, NULL, NULL, eb);
         uint32_t cu = rc ? TL_NONE : tl_table_column(&et, "user"), ce = rc ? TL_NONE : tl_table_column(&et, "effect");
         double *truth = rc ? NULL : malloc(((size_t)tl_dict_count(r.sx.users) + 1) * sizeof *truth);
         for (uint32_t u = 0; truth && u < tl_dict_count(r.sx.users); u++) truth[u] = NAN;

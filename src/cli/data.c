@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "progress.h"
 
 /* ---- import ---------------------------------------------------------------- */
 
@@ -72,7 +73,12 @@ int cmd_import(const command_t *c, const args_t *a) {
     if ((rc = open_store("import", a, TL_STORE_CREATE, &st, &eb))) return rc;
     tl_import_stats_t s = {0};
     reject_ctx_t rj = {o.strict, 0};
-    rc = tl_import_files(st, (const char *const *)a->pos, a->npos, &o, &s, on_reject, &rj, &eb);
+    progress_t bar;
+    progress_import(&o, &bar);
+    tl_source_t *src = calloc((size_t)a->npos, sizeof *src);
+    for (int i = 0; src && i < a->npos; i++) src[i] = tl_source_file(a->pos[i]);
+    rc = src ? tl_import(st, src, a->npos, &o, &s, on_reject, &rj, &eb) : TL_ENOMEM;
+    free(src);
     tl_store_close(st);
     if (rc && rc != TL_EBADINPUT) {
         return cli_fail("import", rc == TL_EINVAL ? EXIT_USAGE : EXIT_FAIL, rc, "%s",

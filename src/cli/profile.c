@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "privacy/privacy.h"
 #include "profile/profile.h"
+#include "stats/stats.h"
 
 /* ---- profile ----------------------------------------------------------------- */
 
@@ -346,7 +347,7 @@ static int profile_drift(const command_t *c, const args_t *a) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "feature", d[i].name);
             cJSON_AddNumberToObject(o, "psi", d[i].psi);
-            cJSON_AddStringToObject(o, "band", d[i].psi < 0.10 ? "stable" : d[i].psi <= 0.25 ? "watch" : "shift");
+            cJSON_AddStringToObject(o, "band", tl_psi_reading(d[i].psi));
             cJSON_AddItemToArray(arr, o);
         }
         print_json(j);
@@ -354,7 +355,7 @@ static int profile_drift(const command_t *c, const args_t *a) {
         printf("feature drift (PSI) from %s to %s%s%s\n\n", t1s, t2s, seg ? ", segment " : "", seg ? seg : "");
         for (int i = 0; i < nd; i++)
             printf("  %-30s %8.4f  %s\n", d[i].name, d[i].psi,
-                   d[i].psi < 0.10 ? "stable" : d[i].psi <= 0.25 ? "watch" : "SHIFT");
+                   tl_psi_reading(d[i].psi));
     }
     free(m1);
     free(m2);

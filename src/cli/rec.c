@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 
 /* ---- train / eval ---------------------------------------------------------------- */
 
@@ -203,12 +204,14 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         tl_import_opts_default(&o);
         o.preset = opt(c, a, "preset");
         tl_import_stats_t s1 = {0}, s2 = {0};
-        const char *f1[] = {train}, *f2[] = {test};
+        tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
+        progress_t bar;
+        progress_import(&o, &bar);
         e->split = "files";
         rc = tl_store_open(path, TL_STORE_CREATE, &e->st, eb);
-        if (!rc) rc = tl_import_files(e->st, f1, 1, &o, &s1, NULL, NULL, eb);
+        if (!rc) rc = tl_import(e->st, &f1, 1, &o, &s1, NULL, NULL, eb);
         uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
-        if (!rc) rc = tl_import_files(e->st, f2, 1, &o, &s2, NULL, NULL, eb);
+        if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
         if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
         tl_interact_opts_t ix = ms->ix;
         ix.decay_to = e->max_ts;

@@ -102,7 +102,8 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
         return TL_EIO;
     }
     if (r.out) fputs("line,reason,message\n", r.out);
-    int rc = tl_table_read(csv, &to, t, on_table_reject, &r, eb);
+    tl_source_t src = tl_source_file(csv);
+    int rc = tl_table_read(&src, &to, t, on_table_reject, &r, eb);
     if (r.out && fclose(r.out) != 0 && !rc) rc = TL_EIO;
     if (!rc && t->rejected)
         note("tailor score: %s: %llu of %llu records rejected%s", csv,
@@ -373,7 +374,8 @@ static int monitor_tables(const command_t *c, const args_t *a, tl_table_t *t, tl
     if (!rc && bpath) {
         tl_table_opts_t to = {opt(c, a, "preset"), NULL, 0};
         table_rejects_t r = {NULL, 0};
-        rc = tl_table_read(bpath, &to, base, on_table_reject, &r, eb);
+        tl_source_t src = tl_source_file(bpath);
+        rc = tl_table_read(&src, &to, base, on_table_reject, &r, eb);
     }
     return rc;
 }

@@ -1,5 +1,5 @@
 /* core.h -- the bottom layer of tailor: errors, dense ids, time, hashing,
- * growable buffers, a deterministic random generator and the progress bar.
+ * growable buffers and a deterministic random generator.
  *
  * Conventions (they hold for every module of libtailor):
  *  - Public names are tl_<module>_<verb>[_<noun>]; types end in _t; internal
@@ -227,20 +227,5 @@ double tl_rng_exp(tl_rng_t *r, double mean);
  * huge pages (fewer page faults and TLB misses when it is filled). A hint:
  * it may do nothing. Call it before the block is first written. */
 void tl_hint_huge(void *p, size_t n);
-
-/* ---- progress bar -------------------------------------------------------- */
-
-/* Draws "rows/s, percentage, ETA" on stderr when stderr is a terminal and
- * stays silent otherwise. total may be 0 when unknown. */
-typedef struct {
-    int enabled;
-    const char *label;
-    uint64_t total;   /* in the same unit as done (bytes, usually) */
-    int64_t start_ms, last_ms;
-} tl_progress_t;
-
-void tl_progress_start(tl_progress_t *p, const char *label, uint64_t total);
-void tl_progress_update(tl_progress_t *p, uint64_t done, uint64_t rows);
-void tl_progress_end(tl_progress_t *p);
 
 #endif

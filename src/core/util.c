@@ -1,7 +1,6 @@
 /* util.c -- small helpers every module needs: growable buffers, strict
  * number parsing, UTF-8 validation, a seeded random generator (so the
- * generator and the A/B assignment are reproducible across machines) and a
- * terminal progress bar. */
+ * generator and the A/B assignment are reproducible across machines). */
 #include "core.h"
 
 #include <errno.h>
@@ -11,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -386,37 +384,4 @@ void tl_hint_huge(void *p, size_t n) {
 #else
     (void)p, (void)n;
 #endif
-}
-
-/* ---- progress bar ------------------------------------------------------- */
-
-void tl_progress_start(tl_progress_t *p, const char *label, uint64_t total) {
-    p->enabled = isatty(STDERR_FILENO);
-    p->label = label;
-    p->total = total;
-    p->start_ms = p->last_ms = tl_time_now_ms();
-}
-
-void tl_progress_update(tl_progress_t *p, uint64_t done, uint64_t rows) {
-    if (!p->enabled) return;
-    int64_t now = tl_time_now_ms();
-    if (now - p->last_ms < 200) return;
-    p->last_ms = now;
-    double secs = (double)(now - p->start_ms) / 1000.0;
-    double rate = secs > 0 ? (double)rows / secs : 0;
-    if (p->total) {
-        double frac = (double)done / (double)p->total;
-        if (frac > 1) frac = 1;
-        double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
-        int w = 30, fill = (int)(frac * w);
-        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %10.0f rows/s ETA %4.0fs ", p->label, fill,
-                "##############################", w - fill, "", frac * 100, rate, eta);
-    } else {
-        fprintf(stderr, "\r%s %llu rows %10.0f rows/s ", p->label, (unsigned long long)rows, rate);
-    }
-    fflush(stderr);
-}
-
-void tl_progress_end(tl_progress_t *p) {
-    if (p->enabled) fprintf(stderr, "\r\033[K");
 }

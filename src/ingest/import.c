@@ -1,14 +1,14 @@
-/* import.c -- the import driver: file → rows → canonical records → store.
+/* import.c -- the import driver: source → rows → canonical records → store.
  *
- * For each file it picks the format and the kind (from the options, the
- * preset, or the header), maps columns (or JSON keys) onto canonical
- * fields, and hands every row to a row handler: the generic one below, or a
- * preset's. A row handler emits one or more canonical records; if all pass
+ * For each source (in the order order.c gives) it picks the format and the
+ * kind (from the options, the preset, or the header), maps columns (or JSON
+ * keys) onto canonical fields, and hands every row to a row handler: the
+ * generic one below, or a preset's. A row handler emits one or more canonical records; if all pass
  * validation they are written (the first one decides whether the row counts
  * as accepted or duplicate), otherwise the whole row is quarantined with the
  * first reason. Every row read ends in exactly one of the three counters.
  *
- * Two threads share the work of one file. The parsing thread reads, splits,
+ * Two threads share the work of one source. The parsing thread reads, splits,
  * maps and validates rows into chunks of a few thousand (each chunk owns the
  * text its records point to); the calling thread takes the chunks in order
  * and writes them: interning ids, de-duplicating, appending events and
@@ -24,7 +24,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #define MAX_RECS 4                 /* records one row may emit */
 #define CHUNK_ROWS 8192
@@ -69,10 +68,10 @@ typedef struct {
     tl_dict_t *users, *items, *queries, *cities, *campaigns;
     idcache_t *user_cache, *item_cache; /* see intern_cached */
     tl_reader_t rd;
-    const char *source; /* canonical path of the file being read, or the buffer's name */
-    const tl_import_buf_t *mem; /* the buffer being read, or NULL: a file */
+    const tl_source_t *src; /* the source being read */
+    const char *source;     /* its name in the quarantine: a regular file's canonical path */
     uint64_t batch_rows, in_batch;
-    tl_progress_t progress;
+    uint64_t rows; /* rows of the source read so far */
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
     tl_kind_t kind;
     int ncols;
@@ -161,10 +160,6 @@ uint64_t tl__row_line(const tl_rowctx_t *rc) { return rc->im->rd.line; }
 tl_buf_t *tl__row_buf(tl_rowctx_t *rc) {
     tl_buf_clear(&rc->im->scratch);
     return &rc->im->scratch;
-}
-
-tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t x, tl_slice_t y) {
-    return tl__rowfmt(rc, "%.*s%.*s", (int)x.n, x.p, (int)y.n, y.p);
 }
 
 /* ---- value normalisation ------------------------------------------------- */
@@ -728,6 +723,13 @@ static void *parser_main(void *arg) {
     return NULL;
 }
 
+/* Tells the front end how far the source being read has got. */
+static void progress(const importer_t *im, tl_progress_phase_t phase, uint64_t done) {
+    if (!im->o->on_progress) return;
+    tl_import_progress_t p = {phase, im->src->name, done, im->file_size, im->rows};
+    im->o->on_progress(&p, im->o->notify_arg);
+}
+
 /* Runs the parser thread over the open reader and writes what it yields. */
 static int pump(importer_t *im, tl_errbuf_t *eb) {
     im->head = im->count = im->stop = 0;
@@ -737,13 +739,12 @@ static int pump(importer_t *im, tl_errbuf_t *eb) {
         return TL_ENOMEM;
     }
     int rc = 0, done = 0;
-    uint64_t rows = 0;
     while (!done) {
         pthread_mutex_lock(&im->mu);
         while (im->count == 0) pthread_cond_wait(&im->cv, &im->mu);
         chunk_t *ck = im->chunks[im->head];
         pthread_mutex_unlock(&im->mu);
-        if (rows == 0 && ck->bytes && im->kind == TL_KIND_EVENTS) {
+        if (im->rows == 0 && ck->bytes && im->kind == TL_KIND_EVENTS) {
             /* Size the de-duplication set once, from the rows per byte of
              * the first chunk. */
             double est = (double)im->file_size * ck->nrows / (double)ck->bytes;
@@ -755,8 +756,8 @@ static int pump(importer_t *im, tl_errbuf_t *eb) {
             memcpy(eb, &ck->eb, sizeof *eb);
         }
         done = ck->last || rc;
-        rows += ck->nrows;
-        tl_progress_update(&im->progress, ck->bytes, rows);
+        im->rows += ck->nrows;
+        progress(im, TL_PROGRESS_ROWS, ck->bytes);
         pthread_mutex_lock(&im->mu);
         im->head = (im->head + 1) % NCHUNKS;
         im->count--;
@@ -769,29 +770,6 @@ static int pump(importer_t *im, tl_errbuf_t *eb) {
 }
 
 /* ---- header handling ----------------------------------------------------- */
-
-tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n) {
-    int has[TL_KIND__N] = {0};
-    int f_type = 0, f_ts = 0;
-    for (int i = 0; i < n; i++) {
-        const tl_slice_t *c = &cols[i];
-#define IS(s) (c->n == strlen(s) && memcmp(c->p, s, c->n) == 0)
-        if (IS("type")) f_type = 1;
-        if (IS("ts")) f_ts = 1;
-        if (IS("purpose")) has[TL_KIND_CONSENTS] = 1;
-        if (IS("apr") || IS("product")) has[TL_KIND_PRODUCTS] = 1;
-        if (IS("on_time") || IS("max_overdue_days")) has[TL_KIND_CREDIT] = 1;
-        if (IS("title") || IS("category")) has[TL_KIND_ITEMS] = 1;
-        if (IS("gender") || IS("birth_year")) has[TL_KIND_USERS] = 1;
-#undef IS
-    }
-    if (f_type && f_ts) return TL_KIND_EVENTS;
-    static const tl_kind_t order[] = {TL_KIND_CONSENTS, TL_KIND_PRODUCTS, TL_KIND_CREDIT,
-                                      TL_KIND_ITEMS, TL_KIND_USERS};
-    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-        if (has[order[i]]) return order[i];
-    return TL_KIND_AUTO;
-}
 
 /* Applies --map "field=column,...": column is a header name, #N (1-based),
  * or empty to ignore a column/key. names may be NULL (no header). */
@@ -848,38 +826,21 @@ static int apply_map(importer_t *im, const tl_slice_t *names, int ncols, tl_errb
     return 0;
 }
 
-/* Reads the header line of a CSV file into names (trimmed, without a
- * byte-order mark; valid until the next read) and, when *kind is
- * TL_KIND_AUTO, the kind it names. Returns 1, 0 for an empty file, or a
- * negative error (eb says what). */
-static int read_header(tl_reader_t *rd, const char *path, tl_slice_t *names, int *n,
-                       tl_kind_t *kind, tl_errbuf_t *eb) {
-    int rc = tl__reader_csv(rd, eb);
-    if (rc <= 0) return rc;
-    if (rd->err >= 0 || rd->too_many) {
-        tl_errbuf_set(eb, "%s:%llu: the header line cannot be read", path,
-                      (unsigned long long)rd->line);
-        return TL_EBADINPUT;
-    }
-    *n = rd->nf;
-    for (int i = 0; i < *n; i++) names[i] = tl__trim(rd->f[i]);
-    if (*n && names[0].n >= 3 && memcmp(names[0].p, "\xEF\xBB\xBF", 3) == 0)
-        names[0].p += 3, names[0].n -= 3; /* byte-order mark */
-    if (*kind == TL_KIND_AUTO) *kind = tl__detect_kind(names, *n);
-    if (*kind == TL_KIND_AUTO) {
-        tl_errbuf_set(eb, "%s: cannot tell what this file holds from its header; name the "
-                      "kind with --kind (users, items, products, credit, consents, events) "
-                      "or use --preset", path);
-        return TL_EINVAL;
-    }
-    return 1;
+/* Tells the front end of a header column that maps to no field. */
+static void warn_ignored(const importer_t *im, tl_slice_t name) {
+    if (!im->o->on_warning) return;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: column \"%.*s\" is not a field of %s records; it is ignored "
+             "(map it with --map FIELD=%.*s)", im->src->name, (int)name.n, name.p,
+             tl__kinds[im->kind].name, (int)name.n, name.p);
+    im->o->on_warning(msg, im->o->notify_arg);
 }
 
 static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) {
     tl_slice_t names[TL_MAX_FIELDS] = {{NULL, 0}};
     int n = 0;
     if (!im->o->no_header) {
-        int rc = read_header(&im->rd, path, names, &n, &im->kind, eb);
+        int rc = tl__read_header(&im->rd, names, &n, &im->kind, eb);
         if (rc <= 0) return rc; /* 0: an empty file */
         for (int i = 0; i < n; i++) {
             im->colfield[i] = tl__field_index(im->kind, names[i].p, names[i].n);
@@ -898,10 +859,7 @@ static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) 
     if (rc) return rc;
     if (!im->o->no_header) {
         for (int i = 0; i < n; i++)
-            if (im->colfield[i] < 0 && names[i].n)
-                fprintf(stderr, "tailor: %s: column \"%.*s\" is not a field of %s records; it is "
-                        "ignored (map it with --map FIELD=%.*s)\n", path, (int)names[i].n,
-                        names[i].p, tl__kinds[im->kind].name, (int)names[i].n, names[i].p);
+            if (im->colfield[i] < 0 && names[i].n) warn_ignored(im, names[i]);
     }
     return 0;
 }
@@ -915,90 +873,18 @@ static void setup_json_keys(importer_t *im) {
     }
 }
 
-/* Opens a reader on what path names: the file, or the buffer being read. */
-static int open_source(const importer_t *im, tl_reader_t *r, const char *path, const char *delim,
-                       tl_errbuf_t *eb) {
-    return im->mem ? tl__reader_open_mem(r, path, im->mem->data, im->mem->len, delim, eb)
-                   : tl__reader_open(r, path, delim, eb);
-}
+/* ---- one source ---------------------------------------------------------- */
 
-/* The kind the first object's keys name, like a CSV header: *kind is
- * TL_KIND_AUTO when they name none. Returns 0 or a negative error. */
-static int detect_json_kind(const importer_t *im, const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
-    tl_reader_t r;
-    *kind = TL_KIND_AUTO;
-    int rc = open_source(im, &r, path, NULL, eb);
-    if (!rc && (rc = tl__reader_line(&r, eb)) == 1) {
-        cJSON *j = tl__json_parse(r.raw, r.rawlen, NULL, &rc);
-        if (j && cJSON_IsObject(j)) {
-            tl_slice_t names[TL_MAX_FIELDS];
-            int n = 0;
-            for (cJSON *it = j->child; it && n < TL_MAX_FIELDS; it = it->next)
-                names[n++] = tl_sl(it->string);
-            *kind = tl__detect_kind(names, n);
-        }
-        cJSON_Delete(j);
-    }
-    tl__reader_close(&r);
-    return rc < 0 ? rc : 0;
-}
-
-/* ---- one file ------------------------------------------------------------ */
-
-static int has_suffix(const char *s, const char *suf) {
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-static tl_format_t file_format(const tl_import_opts_t *o, const char *path) {
-    if (o->format != TL_FMT_AUTO) return o->format;
-    return has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".json")
-               ? TL_FMT_JSONL
-               : TL_FMT_CSV;
-}
-
-/* The kind of records path holds, found as import_file finds it (the
- * options, the preset, the header line or the first object) without
- * importing anything. *kind is TL_KIND_AUTO when it cannot be told without
- * importing: a pipe, whose text a look ahead would consume, an empty file,
- * or one that import_file will refuse. Returns 0 or a negative error, such
- * as a header that names no kind. */
-static int probe_kind(importer_t *im, const char *path, tl_kind_t *kind, tl_errbuf_t *eb) {
+/* Imports src through in (opened here unless the look at its kind left it
+ * open); kind is what that look found (tl__source_order). */
+static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in, tl_kind_t kind,
+                         tl_errbuf_t *eb) {
     const tl_import_opts_t *o = im->o;
-    *kind = o->kind;
-    if (o->preset) {
-        tl_presetfile_t pf;
-        int rc = tl__preset_file(o->preset, path, &pf, eb);
-        if (!rc) *kind = pf.kind;
-        return rc;
-    }
-    if (*kind != TL_KIND_AUTO) return 0;
-    struct stat sb;
-    if (!im->mem) { /* a buffer can be looked at without consuming it */
-        if (stat(path, &sb) != 0) {
-            int rc = tl_err_from_errno(errno);
-            tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
-            return rc;
-        }
-        if (!S_ISREG(sb.st_mode)) return 0;
-    }
-    if (file_format(o, path) == TL_FMT_JSONL) return detect_json_kind(im, path, kind, eb);
-    if (o->no_header) return 0;
-    tl_reader_t rd;
-    tl_slice_t names[TL_MAX_FIELDS];
-    int n = 0;
-    int rc = open_source(im, &rd, path, o->delimiter, eb);
-    if (!rc) rc = read_header(&rd, path, names, &n, kind, eb);
-    tl__reader_close(&rd);
-    return rc < 0 ? rc : 0;
-}
-
-/* Imports one file; kind is what probe_kind found, TL_KIND_AUTO to find it
- * here. */
-static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errbuf_t *eb) {
-    const tl_import_opts_t *o = im->o;
+    const char *path = src->name;
     char real[PATH_MAX];
-    im->source = im->mem ? path : realpath(path, real) ? real : path;
+    im->src = src;
+    im->source = src->kind == TL_SOURCE_FILE && realpath(path, real) ? real : path;
+    im->file_size = im->rows = 0;
     memset(&im->pf, 0, sizeof im->pf);
     im->kind = kind;
     im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
@@ -1018,18 +904,17 @@ static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errb
         delim = im->pf.delimiter;
         im->latin1 = im->pf.latin1;
     } else {
-        im->fmt = file_format(o, path);
+        im->fmt = tl__source_format(o, path);
     }
-    if ((rc = open_source(im, &im->rd, path, delim, eb))) {
+    if ((!in->open && (rc = tl__input_open(in, src, eb))) ||
+        (rc = tl__reader_open_input(&im->rd, in, delim, eb))) {
         tl__reader_close(&im->rd);
         return rc;
     }
     if (o->preset) im->rd.quotes = im->pf.quotes;
-    struct stat sb;
-    uint64_t size = im->mem ? im->mem->len : stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    tl_progress_start(&im->progress, "importing", size);
+    im->file_size = in->size;
+    progress(im, TL_PROGRESS_START, 0);
     if (im->fmt == TL_FMT_JSONL && !o->preset) {
-        if (im->kind == TL_KIND_AUTO && (rc = detect_json_kind(im, path, &im->kind, eb))) goto done;
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -1048,66 +933,16 @@ static int import_file(importer_t *im, const char *path, tl_kind_t kind, tl_errb
     } else {
         im->ncols = im->pf.ncols;
     }
-    im->file_size = size;
     rc = pump(im, eb);
 done:
-    tl_progress_end(&im->progress);
+    progress(im, TL_PROGRESS_END, im->rd.bytes);
     im->stats->bytes += im->rd.bytes;
     if (rc && !eb->msg[0])
         tl_errbuf_set(eb, "%s:%llu: %s", path, (unsigned long long)im->rd.line, tl_strerror(rc));
     tl__reader_close(&im->rd);
+    tl__input_close(in);
     cJSON_Delete(im->json);
     im->json = NULL;
-    return rc;
-}
-
-/* ---- the order of the files of one run ------------------------------------
- * A credit record or a consent must name a user the store knows, so one
- * command reads the files that bring users (users, then the events that
- * name them) before those that refer to them, whatever order they were
- * named in: users, items, products, events, credit, consents. Files of one
- * kind keep the order given (a later one updates what an earlier one set);
- * files whose kind only reading them tells (pipes) come last. */
-
-typedef struct {
-    int index;      /* in the files given */
-    tl_kind_t kind; /* as probe_kind found it */
-} filekind_t;
-
-static int kind_rank(tl_kind_t k) {
-    switch (k) {
-    case TL_KIND_USERS: return 0;
-    case TL_KIND_ITEMS: return 1;
-    case TL_KIND_PRODUCTS: return 2;
-    case TL_KIND_EVENTS: return 3;
-    case TL_KIND_CREDIT: return 4;
-    case TL_KIND_CONSENTS: return 5;
-    default: return 6;
-    }
-}
-
-static int cmp_filekind(const void *a, const void *b) {
-    const filekind_t *x = a, *y = b;
-    int rx = kind_rank(x->kind), ry = kind_rank(y->kind);
-    if (rx != ry) return rx < ry ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* The files in the order they are read (*out: the caller frees it). */
-static int read_order(importer_t *im, const char *const *files, const tl_import_buf_t *bufs,
-                      int nfiles, filekind_t **out, tl_errbuf_t *eb) {
-    filekind_t *f = calloc(nfiles > 0 ? (size_t)nfiles : 1, sizeof *f);
-    if (!f) return TL_ENOMEM;
-    int rc = 0;
-    for (int i = 0; !rc && i < nfiles; i++) {
-        f[i].index = i;
-        im->mem = bufs ? &bufs[i] : NULL;
-        rc = probe_kind(im, files[i], &f[i].kind, eb);
-    }
-    im->mem = NULL;
-    if (!rc) qsort(f, (size_t)nfiles, sizeof *f, cmp_filekind);
-    if (rc) free(f);
-    else *out = f;
     return rc;
 }
 
@@ -1154,11 +989,8 @@ static void importer_free(importer_t *im) {
     free(im);
 }
 
-/* One run over files[0..nfiles), read from the files, or from bufs[i]
- * (named files[i]) when bufs is given. */
-static int import_run(tl_store_t *st, const char *const *files, const tl_import_buf_t *bufs,
-                      int nfiles, const tl_import_opts_t *o, tl_import_stats_t *stats,
-                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_opts_t *o,
+              tl_import_stats_t *stats, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
     if (!im) {
         tl_errbuf_set(eb, "import: out of memory");
@@ -1173,7 +1005,6 @@ static int import_run(tl_store_t *st, const char *const *files, const tl_import_
     im->batch_rows = o->batch_rows ? o->batch_rows : (1u << 20);
     tl_import_stats_t run = {0};
     im->stats = &run;
-    im->rd.fd = -1;
     im->user_cache = malloc(sizeof *im->user_cache);
     im->item_cache = malloc(sizeof *im->item_cache);
     int rc = im->user_cache && im->item_cache ? 0 : TL_ENOMEM;
@@ -1212,20 +1043,23 @@ static int import_run(tl_store_t *st, const char *const *files, const tl_import_
             !im->cities || !im->campaigns))
             rc = TL_ENOMEM;
     }
-    filekind_t *order = NULL;
-    if (!rc) rc = read_order(im, files, bufs, nfiles, &order, eb);
-    for (int k = 0; !rc && k < nfiles; k++) {
+    tl_srckind_t *order = NULL;
+    tl_input_t *in = rc ? NULL : calloc(nsrc > 0 ? (size_t)nsrc : 1, sizeof *in);
+    if (!rc && !in) rc = TL_ENOMEM;
+    if (!rc) rc = tl__source_order(o, src, in, nsrc, &order, eb);
+    for (int k = 0; !rc && k < nsrc; k++) {
         int i = order[k].index;
         tl_import_stats_t before = run;
-        im->mem = bufs ? &bufs[i] : NULL;
-        rc = import_file(im, files[i], order[k].kind, eb);
+        rc = import_source(im, &src[i], &in[i], order[k].kind, eb);
         if (!rc && o->on_file) { /* this file's share of the run */
             tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
                                    run.duplicates - before.duplicates, run.quarantined - before.quarantined,
                                    {0}, run.bytes - before.bytes};
-            o->on_file(files[i], &f, o->on_file_arg);
+            o->on_file(src[i].name, &f, o->on_file_arg);
         }
     }
+    for (int i = 0; in && i < nsrc; i++) tl__input_close(&in[i]); /* streams left by a failure */
+    free(in);
     free(order);
     if (!rc && o->strict && run.quarantined) {
         tl_store_rollback(st);
@@ -1247,25 +1081,5 @@ static int import_run(tl_store_t *st, const char *const *files, const tl_import_
     stats->bytes += run.bytes;
     importer_free(im);
     if (rc && !eb->msg[0]) tl_errbuf_set(eb, "import: %s", tl_strerror(rc));
-    return rc;
-}
-
-int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
-                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                    void *arg, tl_errbuf_t *eb) {
-    return import_run(st, files, NULL, nfiles, o, stats, on_reject, arg, eb);
-}
-
-int tl_import_buffers(tl_store_t *st, const tl_import_buf_t *bufs, int nbufs,
-                      const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                      void *arg, tl_errbuf_t *eb) {
-    const char **names = malloc(((size_t)nbufs + 1) * sizeof *names);
-    if (!names) {
-        tl_errbuf_set(eb, "import: out of memory");
-        return TL_ENOMEM;
-    }
-    for (int i = 0; i < nbufs; i++) names[i] = bufs[i].name;
-    int rc = import_run(st, names, bufs, nbufs, o, stats, on_reject, arg, eb);
-    free(names);
     return rc;
 }

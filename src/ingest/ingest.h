@@ -25,7 +25,6 @@ typedef enum {
     TL_KIND_AUTO = -1
 } tl_kind_t;
 
-const char *tl_kind_name(tl_kind_t k);
 /* TL_KIND__N when the name is unknown. */
 tl_kind_t tl_kind_parse(const char *name);
 
@@ -66,7 +65,44 @@ const char *tl_reason_name(tl_reason_t r);
 
 typedef enum { TL_FMT_AUTO, TL_FMT_CSV, TL_FMT_JSONL } tl_format_t;
 
+/* ---- sources: the bytes records are read from ------------------------------
+ * A source is a file, a buffer in memory or a stream (a file descriptor such
+ * as stdin or a pipe), with a name. The name picks the format (.jsonl, .csv)
+ * and a preset's layout as a file name does, and is what quarantined rows,
+ * messages and callbacks name (for a regular file, the quarantine keeps its
+ * canonical path). A stream, and a file that is not a regular file (a pipe,
+ * /dev/stdin), is read once, in order, never seeked: what the library looks
+ * at before reading it (a header line, a first object) is kept in memory
+ * and read again. A source copies nothing and closes nothing: the path, the
+ * data and the descriptor stay the caller's and must outlive the call that
+ * reads them. */
+typedef enum { TL_SOURCE_FILE, TL_SOURCE_MEM, TL_SOURCE_FD } tl_source_kind_t;
+
+typedef struct {
+    tl_source_kind_t kind;
+    const char *name; /* a file's path */
+    const char *data; /* TL_SOURCE_MEM: data[0..len) */
+    size_t len;
+    int fd;           /* TL_SOURCE_FD: read from its current position to its end */
+} tl_source_t;
+
+tl_source_t tl_source_file(const char *path);
+tl_source_t tl_source_mem(const char *name, const void *data, size_t len);
+tl_source_t tl_source_fd(const char *name, int fd);
+
 struct tl_import_stats;
+
+/* How far the import of one source has got: told when it starts, after
+ * every chunk of rows, and when it ends (successfully or not). */
+typedef enum { TL_PROGRESS_START, TL_PROGRESS_ROWS, TL_PROGRESS_END } tl_progress_phase_t;
+
+typedef struct {
+    tl_progress_phase_t phase;
+    const char *source; /* its name */
+    uint64_t done;      /* bytes read */
+    uint64_t total;     /* its size in bytes; 0 when unknown (a stream) */
+    uint64_t rows;      /* rows read */
+} tl_import_progress_t;
 
 typedef struct {
     const char *preset;      /* NULL, or a preset name (tl_import_presets()) */
@@ -80,9 +116,16 @@ typedef struct {
     const char *extra_channels;
     int strict;              /* all or nothing: any bad row rolls back the whole run */
     uint64_t batch_rows;     /* rows per commit; 0 = default */
-    /* told each file's counts when it is read (before the final commit) */
-    void (*on_file)(const char *path, const struct tl_import_stats *file, void *arg);
+    /* told each source's counts when it is read (before the final commit) */
+    void (*on_file)(const char *name, const struct tl_import_stats *file, void *arg);
     void *on_file_arg;
+    /* told what the front end may show the user (NULL: nothing is told):
+     * how far each source has got, and warnings about a source that do not
+     * stop the import (a header column that maps to no field), each a
+     * sentence naming the source. The library itself prints nothing. */
+    void (*on_progress)(const tl_import_progress_t *p, void *arg);
+    void (*on_warning)(const char *message, void *arg);
+    void *notify_arg;
 } tl_import_opts_t;
 
 void tl_import_opts_default(tl_import_opts_t *o);
@@ -97,31 +140,17 @@ typedef struct tl_import_stats {
 typedef void (*tl_reject_fn)(const char *source, uint64_t line, tl_reason_t reason,
                              const char *message, void *arg);
 
-/* Imports files[0..nfiles) into st, users, items, products and events
- * before the credit records and consents that name users (files of one
- * kind in the order given; pipes last), so that the result does not depend
- * on the order of files. Adds the run's counts to *stats.
+/* Imports src[0..nsrc) into st, users, items, products and events before
+ * the credit records and consents that name users (sources of one kind in
+ * the order given), so that the result does not depend on the order of the
+ * sources: the kind of each is found from the options, the preset, or by
+ * looking at its header line or first object. Adds the run's counts to
+ * *stats.
  * Returns 0 when the run completed (even with quarantined rows), TL_EBADINPUT
  * under strict mode when a row was bad (then nothing was written), or
  * another negative error (eb says what and where; committed batches stay). */
-int tl_import_files(tl_store_t *st, const char *const *files, int nfiles,
-                    const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                    void *arg, tl_errbuf_t *eb);
-
-/* A buffer imported as a file of that name would be: the name picks the
- * format (.jsonl, .csv) and the preset's layout as a file name does, and is
- * the source that quarantined rows, on_reject and on_file name, as given. */
-typedef struct {
-    const char *name;
-    const char *data;
-    size_t len;
-} tl_import_buf_t;
-
-/* tl_import_files over buffers in memory (request bodies: nothing is
- * written to disk but the store). Same contract; bufs are not copied. */
-int tl_import_buffers(tl_store_t *st, const tl_import_buf_t *bufs, int nbufs,
-                      const tl_import_opts_t *o, tl_import_stats_t *stats, tl_reject_fn on_reject,
-                      void *arg, tl_errbuf_t *eb);
+int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_opts_t *o,
+              tl_import_stats_t *stats, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 
 /* ---- tables: a whole file in memory, for statistics over every row -------- */
 
@@ -143,11 +172,8 @@ typedef struct {
     uint64_t read, rejected;
 } tl_table_t;
 
-int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *out,
+int tl_table_read(const tl_source_t *src, const tl_table_opts_t *o, tl_table_t *out,
                   tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
-/* The same over a buffer in memory, named in->name. */
-int tl_table_read_buf(const tl_import_buf_t *in, const tl_table_opts_t *o, tl_table_t *out,
-                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb);
 static inline const char *tl_table_cell(const tl_table_t *t, uint32_t row, uint32_t col) {
     return t->text.data + t->cell[(size_t)row * t->ncols + col];
 }

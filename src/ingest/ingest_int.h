@@ -1,6 +1,7 @@
-/* ingest_int.h -- private declarations of the ingest module: the streaming
- * readers (reader.c), the canonical schema and validators (validate.c) and
- * the presets (preset.c), all driven by import.c. */
+/* ingest_int.h -- private declarations of the ingest module: sources opened
+ * for reading (source.c), the streaming readers (reader.c), the canonical
+ * schema and validators (validate.c), the presets (preset.c) and the order
+ * of the sources of a run (order.c), all driven by import.c. */
 #ifndef TL_INGEST_INT_H
 #define TL_INGEST_INT_H
 
@@ -8,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define TL_MAX_RECORD (1u << 20) /* longest record (line) accepted, bytes */
 #define TL_MAX_FIELDS 256
@@ -17,14 +19,43 @@ typedef struct {
     size_t n;
 } tl_slice_t;
 
-/* ---- readers (reader.c) ---------------------------------------------------
- * A reader owns one file and a buffer; each call yields one record whose
- * raw text and fields stay valid until the next call. */
+/* ---- a source opened for reading (source.c) --------------------------------
+ * Reads go from the start of the source to its end. A look ahead (what the
+ * import does to find a source's kind before reading it) is ended by
+ * tl__input_rewind, after which the source reads from its start again: a
+ * file is seeked, memory is re-read, and a stream (never seeked) first
+ * yields again what the look ahead read from it, kept in ahead. A zeroed
+ * tl_input_t is closed. */
 typedef struct {
-    int fd;             /* -1 when reading from memory */
-    const char *mem;    /* the memory source, or NULL: the file */
-    size_t memlen, memoff;
-    const char *path;
+    const tl_source_t *src;
+    int open;
+    int fd;          /* the file or the stream; -1 for memory */
+    int own_fd;      /* opened here: closed by tl__input_close */
+    int stream;      /* read once, never seeked */
+    int looking;     /* a look ahead is running: a stream keeps what it reads */
+    uint64_t size;   /* bytes, when known (a regular file, memory); else 0 */
+    size_t off;      /* memory: the next byte */
+    tl_buf_t ahead;  /* a stream's bytes read by a look ahead */
+    size_t aheadoff; /* the next of them to yield again */
+} tl_input_t;
+
+/* Opens src (a file by its path); eb says why it cannot be. */
+int tl__input_open(tl_input_t *in, const tl_source_t *src, tl_errbuf_t *eb);
+/* read(2) over the source: bytes read, 0 at its end, or -1 with errno set. */
+ssize_t tl__input_read(tl_input_t *in, char *dst, size_t cap);
+/* Starts a look ahead from the start of the source, ended by
+ * tl__input_rewind (which returns 0 or a negative error). */
+void tl__input_look(tl_input_t *in);
+int tl__input_rewind(tl_input_t *in, tl_errbuf_t *eb);
+void tl__input_close(tl_input_t *in);
+
+/* ---- readers (reader.c) ---------------------------------------------------
+ * A reader reads one source through a buffer; each call yields one record
+ * whose raw text and fields stay valid until the next call. */
+typedef struct {
+    tl_input_t *in;     /* what is read: own, or an input the caller opened */
+    tl_input_t own;
+    const char *path;   /* the source's name, for messages */
     char *buf;
     size_t cap, pos, end;
     int eof;
@@ -46,12 +77,11 @@ typedef struct {
     tl_buf_t unq;       /* unquoted field text */
 } tl_reader_t;
 
-int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb);
-/* The same over data[0..n) in memory (not copied: it must outlive the
- * reader), read exactly as a file holding those bytes; name stands for the
- * path in messages. */
-int tl__reader_open_mem(tl_reader_t *r, const char *name, const char *data, size_t n,
-                        const char *delim, tl_errbuf_t *eb);
+/* Opens src and a reader over it; tl__reader_close closes both. */
+int tl__reader_open(tl_reader_t *r, const tl_source_t *src, const char *delim, tl_errbuf_t *eb);
+/* A reader over an input the caller opened (and closes, after the reader);
+ * it reads from where the input stands. */
+int tl__reader_open_input(tl_reader_t *r, tl_input_t *in, const char *delim, tl_errbuf_t *eb);
 void tl__reader_close(tl_reader_t *r);
 /* Next CSV record: 1, 0 at end of file, or a negative I/O error. Blank lines
  * are skipped. On a record that cannot be split, r->err is set and r->raw
@@ -172,7 +202,6 @@ int tl__preset_file(const char *preset, const char *path, tl_presetfile_t *out, 
 int tl__emit(tl_rowctx_t *rc, tl_canon_t *c);
 /* Row-arena helpers for building values. */
 tl_slice_t tl__rowfmt(tl_rowctx_t *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-tl_slice_t tl__rowcat(tl_rowctx_t *rc, tl_slice_t a, tl_slice_t b);
 /* The source line of the row, and a scratch buffer (cleared) for building
  * values such as JSON attributes. */
 uint64_t tl__row_line(const tl_rowctx_t *rc);
@@ -199,6 +228,30 @@ static inline tl_slice_t tl_sl(const char *s) {
 int tl__preset_table(const char *preset, const char **delim, int *quotes, int *header,
                      const char *const **names, int *ncols, tl_errbuf_t *eb);
 
+/* ---- the order of the sources of a run (order.c) -------------------------- */
+
+/* The kind of records a header (or a JSON object's keys) names, or
+ * TL_KIND_AUTO when it names none. */
+tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n);
+/* The format of a source named name: the options', else its name's. */
+tl_format_t tl__source_format(const tl_import_opts_t *o, const char *name);
+/* Reads the header line of a CSV source into names (trimmed, without a
+ * byte-order mark; valid until the next read) and, when *kind is
+ * TL_KIND_AUTO, the kind it names. Returns 1, 0 for an empty source, or a
+ * negative error (eb says what). */
+int tl__read_header(tl_reader_t *rd, tl_slice_t *names, int *n, tl_kind_t *kind, tl_errbuf_t *eb);
+
+typedef struct {
+    int index;      /* in the sources given */
+    tl_kind_t kind; /* TL_KIND_AUTO: only the import can tell */
+} tl_srckind_t;
+
+/* The sources src[0..n) in the order a run reads them (*out: the caller
+ * frees it). Looking at a source opens in[i]; a stream stays open, rewound,
+ * for the import to read (the caller closes every in[i]). */
+int tl__source_order(const tl_import_opts_t *o, const tl_source_t *src, tl_input_t *in, int n,
+                     tl_srckind_t **out, tl_errbuf_t *eb);
+
 /* ---- what the importer does around the readers (import.c) ---------------- */
 
 /* v without the spaces and tabs around it. */
@@ -207,9 +260,6 @@ static inline tl_slice_t tl__trim(tl_slice_t v) {
     while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
     return v;
 }
-/* The kind of records a header (or a JSON object's keys) names, or
- * TL_KIND_AUTO when it names none. */
-tl_kind_t tl__detect_kind(const tl_slice_t *cols, int n);
 /* 1 if the JSON text escapes a NUL character (\u0000): cJSON would cut
  * the string there without a word. */
 int tl__json_has_nul(const char *s, size_t n);

@@ -1,7 +1,7 @@
 /* reader.c -- streaming CSV and line readers.
  *
- * The file (or a buffer in memory, read the same way) is read through one
- * buffer of 4 MiB; a record must fit in
+ * A source (a file, a buffer in memory or a stream, see source.c) is read
+ * through one buffer of 4 MiB; a record must fit in
  * TL_MAX_RECORD bytes, so memory does not grow with the file. A CSV record
  * without quotes is split in place (the common, fast case); a record with
  * quotes goes through a small state machine (RFC 4180: "" is a quote inside
@@ -17,32 +17,20 @@
 #include "ingest_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <stdlib.h>
-#include <unistd.h>
 
 #define BUF_SIZE (4u << 20)
 
-/* Opens the file at path, or reads mem[0..memlen) when mem is given. */
-static int reader_open(tl_reader_t *r, const char *path, const char *mem, size_t memlen,
-                       const char *delim, tl_errbuf_t *eb) {
-    memset(r, 0, sizeof *r);
-    r->path = path;
+/* Sets up a zeroed reader whose input r->in is open. */
+static int reader_init(tl_reader_t *r, const char *delim, tl_errbuf_t *eb) {
+    r->path = r->in->src->name;
     r->next_line = 1;
     r->err = -1;
     r->quotes = 1;
     tl_buf_init(&r->unq);
-    r->mem = mem, r->memlen = memlen;
-    r->fd = mem ? -1 : open(path, O_RDONLY);
-    if (!mem && r->fd < 0) {
-        int rc = tl_err_from_errno(errno);
-        tl_errbuf_set(eb, "%s: cannot open: %s", path, strerror(errno));
-        return rc;
-    }
-    if (!mem) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     r->cap = BUF_SIZE;
     r->buf = malloc(r->cap + 64); /* slack for 16-byte loads past the end */
     /* The unquoting buffer exists from the start: an empty quoted field
@@ -58,29 +46,24 @@ static int reader_open(tl_reader_t *r, const char *path, const char *mem, size_t
     return 0;
 }
 
-int tl__reader_open(tl_reader_t *r, const char *path, const char *delim, tl_errbuf_t *eb) {
-    return reader_open(r, path, NULL, 0, delim, eb);
+int tl__reader_open_input(tl_reader_t *r, tl_input_t *in, const char *delim, tl_errbuf_t *eb) {
+    memset(r, 0, sizeof *r);
+    r->in = in;
+    return reader_init(r, delim, eb);
 }
 
-int tl__reader_open_mem(tl_reader_t *r, const char *name, const char *data, size_t n,
-                        const char *delim, tl_errbuf_t *eb) {
-    return reader_open(r, name, data ? data : "", n, delim, eb);
-}
-
-/* read(2), over the file or the memory source. */
-static ssize_t source_read(tl_reader_t *r, char *dst, size_t cap) {
-    if (!r->mem) return read(r->fd, dst, cap);
-    size_t n = r->memlen - r->memoff < cap ? r->memlen - r->memoff : cap;
-    memcpy(dst, r->mem + r->memoff, n);
-    r->memoff += n;
-    return (ssize_t)n;
+int tl__reader_open(tl_reader_t *r, const tl_source_t *src, const char *delim, tl_errbuf_t *eb) {
+    memset(r, 0, sizeof *r);
+    r->in = &r->own;
+    int rc = tl__input_open(&r->own, src, eb);
+    return rc ? rc : reader_init(r, delim, eb);
 }
 
 void tl__reader_close(tl_reader_t *r) {
-    if (r->fd >= 0) close(r->fd);
+    if (r->in == &r->own) tl__input_close(&r->own);
     free(r->buf);
     tl_buf_fini(&r->unq);
-    r->fd = -1;
+    r->in = NULL;
     r->buf = NULL;
 }
 
@@ -95,7 +78,7 @@ static ssize_t fill(tl_reader_t *r, tl_errbuf_t *eb) {
     }
     ssize_t total = 0;
     while (r->end < r->cap) {
-        ssize_t n = source_read(r, r->buf + r->end, r->cap - r->end);
+        ssize_t n = tl__input_read(r->in, r->buf + r->end, r->cap - r->end);
         if (n < 0) {
             if (errno == EINTR) continue;
             int rc = tl_err_from_errno(errno);

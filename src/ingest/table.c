@@ -1,4 +1,4 @@
-/* table.c -- a whole delimited file read into memory as text cells, for the
+/* table.c -- a whole delimited source read into memory as text cells, for the
  * statistics commands (scorecards, propensity models) that need every row
  * at once. It reads through the same streaming reader as import, so quoting,
  * long records and line numbers behave the same; a record with another
@@ -6,31 +6,31 @@
  * line and reason, and read = rows kept + rows rejected. */
 #include "ingest_int.h"
 
-#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-/* The most frequent of , ; tab | in the first line of the file, or of
- * mem[0..memlen) when mem is given ("," if none). */
-static void sniff_delimiter(const char *path, const char *mem, size_t memlen, char out[2]) {
-    char file[65536];
-    const char *buf = mem;
-    ssize_t n = (ssize_t)(memlen < sizeof file ? memlen : sizeof file);
-    if (!mem) {
-        int fd = open(path, O_RDONLY);
-        n = fd >= 0 ? read(fd, file, sizeof file) : 0;
-        if (fd >= 0) close(fd);
-        buf = file;
+/* The most frequent of , ; tab | in the first line of what in holds ("," if
+ * none), found by a look ahead of up to 64 KiB; in is then rewound. */
+static int sniff_delimiter(tl_input_t *in, char out[2], tl_errbuf_t *eb) {
+    char buf[65536];
+    size_t n = 0;
+    tl__input_look(in);
+    while (n < sizeof buf && !memchr(buf, '\n', n)) {
+        ssize_t got = tl__input_read(in, buf + n, sizeof buf - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        n += (size_t)got;
     }
     static const char cand[] = ",;\t|";
     size_t best = 0;
     out[0] = ',', out[1] = 0;
     for (const char *c = cand; *c; c++) {
         size_t k = 0;
-        for (ssize_t i = 0; i < n && buf[i] != '\n'; i++) k += buf[i] == *c;
+        for (size_t i = 0; i < n && buf[i] != '\n'; i++) k += buf[i] == *c;
         if (k > best) best = k, out[0] = *c;
     }
+    return tl__input_rewind(in, eb);
 }
 
 uint32_t tl_table_column(const tl_table_t *t, const char *name) {
@@ -89,9 +89,9 @@ static int add_row(tl_table_t *t, const tl_reader_t *r, size_t *cap) {
     return 0;
 }
 
-/* Reads the file at path, or mem[0..memlen) (named path) when mem is given. */
-static int table_read(const char *path, const char *mem, size_t memlen, const tl_table_opts_t *o,
-                      tl_table_t *t, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+int tl_table_read(const tl_source_t *src, const tl_table_opts_t *o, tl_table_t *t,
+                  tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
+    const char *path = src->name;
     memset(t, 0, sizeof *t);
     tl_buf_init(&t->text);
     const char *delim = o->delimiter;
@@ -100,10 +100,14 @@ static int table_read(const char *path, const char *mem, size_t memlen, const tl
     char sniffed[2];
     if (o->preset && (rc = tl__preset_table(o->preset, &delim, &quotes, &header, &names, &ncols, eb)))
         return rc;
-    if (!delim) sniff_delimiter(path, mem, memlen, sniffed), delim = sniffed;
-    tl_reader_t r;
-    if ((rc = mem ? tl__reader_open_mem(&r, path, mem, memlen, delim, eb) : tl__reader_open(&r, path, delim, eb))) {
+    tl_reader_t r = {0};
+    tl_input_t in;
+    rc = tl__input_open(&in, src, eb);
+    if (!rc && !delim) rc = sniff_delimiter(&in, sniffed, eb), delim = sniffed;
+    if (!rc) rc = tl__reader_open_input(&r, &in, delim, eb);
+    if (rc) {
         tl__reader_close(&r);
+        tl__input_close(&in);
         return rc;
     }
     r.quotes = quotes;
@@ -144,20 +148,11 @@ static int table_read(const char *path, const char *mem, size_t memlen, const tl
         }
     }
     tl__reader_close(&r);
+    tl__input_close(&in);
     if (!rc && !t->name) {
         tl_errbuf_set(eb, "%s: no records", path);
         rc = TL_EBADINPUT;
     }
     if (rc) tl_table_fini(t);
     return rc;
-}
-
-int tl_table_read(const char *path, const tl_table_opts_t *o, tl_table_t *t,
-                  tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
-    return table_read(path, NULL, 0, o, t, on_reject, arg, eb);
-}
-
-int tl_table_read_buf(const tl_import_buf_t *in, const tl_table_opts_t *o, tl_table_t *t,
-                      tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
-    return table_read(in->name, in->data ? in->data : "", in->len, o, t, on_reject, arg, eb);
 }

@@ -63,10 +63,6 @@ enum { S_ID, S_PURPOSE, S_STATUS, S_AT };
 enum { E_ID, E_USER, E_ITEM, E_TYPE, E_TS, E_CHAN, E_AMOUNT, E_QTY, E_QUERY, E_RATING, E_CITY,
        E_LAT, E_LON, E_SESSION, E_CAMPAIGN };
 
-const char *tl_kind_name(tl_kind_t k) {
-    return k >= 0 && k < TL_KIND__N ? tl__kinds[k].name : "auto";
-}
-
 tl_kind_t tl_kind_parse(const char *name) {
     for (int k = 0; k < TL_KIND__N; k++)
         if (strcmp(name, tl__kinds[k].name) == 0) return (tl_kind_t)k;

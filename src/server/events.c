@@ -43,7 +43,7 @@ static void on_event_file(const char *name, const tl_import_stats_t *f, void *ar
  * bodies are read from memory: nothing of a request is written to disk
  * but what the store keeps. */
 static void commit_group(tl_server_t *s, evjob_t *jobs) {
-    tl_import_buf_t bufs[64];
+    tl_source_t bufs[64];
     int n = 0;
     for (evjob_t *j = jobs; j; j = j->next) bufs[n++] = j->in; /* at most 64 (tl__events_post) */
     tl_import_opts_t o;
@@ -55,7 +55,7 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     evrej_t rej = {NULL, jobs};
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_import_buffers(s->st, bufs, n, &o, &st, on_event_reject, &rej, &eb);
+    int rc = tl_import(s->st, bufs, n, &o, &st, on_event_reject, &rej, &eb);
     if (!rc) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, &eb);
@@ -141,7 +141,7 @@ static const char *skip_space(const char *p, const char *end) {
  * sent, a \u0000 in a string among it, which a copy printed by cJSON would
  * have cut short to another user's id. */
 static int body_jsonl(const tl_http_request_t *rq, evjob_t *job, tl_buf_t *jsonl, tl_http_response_t *rs) {
-    job->in = (tl_import_buf_t){job->name, rq->body, rq->body_len};
+    job->in = tl_source_mem(job->name, rq->body, rq->body_len);
     const char *end = rq->body + rq->body_len, *p = skip_space(rq->body, end);
     if (p == end || *p != '[') return 0;
     p = skip_space(p + 1, end);
@@ -277,12 +277,12 @@ void tl__events_feedback(tl_srv_req_t *req) {
     }
     char name[80];
     request_name(s, "/v1/feedback", name, sizeof name);
-    tl_import_buf_t in = {name, csv.data ? csv.data : "", csv.len};
+    tl_source_t in = tl_source_mem(name, csv.data ? csv.data : "", csv.len);
     evrej_t rej = {cJSON_CreateArray(), NULL};
     tl_feedback_stats_t st;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_feedback_import_buf(s->st, &in, &st, on_event_reject, &rej, &eb);
+    int rc = tl_feedback_import(s->st, &in, &st, on_event_reject, &rej, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     tl_buf_fini(&csv);
     if (rc) {

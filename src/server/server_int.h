@@ -88,7 +88,7 @@ typedef struct {
 /* An events request waiting for the group commit that takes it. */
 typedef struct evjob {
     struct evjob *next;
-    tl_import_buf_t in;   /* the body as JSON Lines, named for this request */
+    tl_source_t in;       /* the body as JSON Lines, named for this request */
     char name[80];
     tl_import_stats_t st;
     cJSON *rejected;

@@ -62,6 +62,7 @@
 
 static char root[256], files_buf[8][400], data[400], ref_data[400];
 static const char *files[8];
+static tl_source_t sources[8]; /* the files, as the importer reads them */
 static int nfiles;
 
 /* ---- the state of a store ------------------------------------------------------ */
@@ -247,6 +248,7 @@ static int setup(void **state) {
     for (int i = 0; i < nfiles; i++) {
         snprintf(files_buf[i], sizeof files_buf[i], "%s/%s", world, names[i]);
         files[i] = files_buf[i];
+        sources[i] = tl_source_file(files[i]);
     }
     FILE *f = fopen(files[nfiles - 1], "wb");
     if (!f || fwrite(JSONL, 1, sizeof JSONL - 1, f) != sizeof JSONL - 1 || fclose(f)) return -1;
@@ -263,7 +265,7 @@ static int setup(void **state) {
     tl_import_opts_t o;
     import_opts(&o);
     recording = 1;
-    int rc = tl_import_files(st, files, nfiles, &o, &clean_stats, NULL, NULL, &eb);
+    int rc = tl_import(st, sources, nfiles, &o, &clean_stats, NULL, NULL, &eb);
     recording = 0;
     tl_store_close(st);
     if (rc) {
@@ -344,7 +346,7 @@ static int import_point(walk_t *w, uint64_t n) {
     fault_arm(w->kind, n);
     int rc = tl_store_open(data, TL_STORE_CREATE, &st, &eb);
     if (!rc) {
-        rc = tl_import_files(st, files, nfiles, &o, &s, NULL, NULL, &eb);
+        rc = tl_import(st, sources, nfiles, &o, &s, NULL, NULL, &eb);
         tl_store_close(st);
     }
     fault_disarm();
@@ -368,7 +370,7 @@ static int import_point(walk_t *w, uint64_t n) {
 
     /* the same files again, without faults: the clean result exactly */
     tl_import_stats_t s2 = {0};
-    if (tl_import_files(st, files, nfiles, &o, &s2, NULL, NULL, &e2))
+    if (tl_import(st, sources, nfiles, &o, &s2, NULL, NULL, &e2))
         FAIL("the import again fails: %s", e2.msg);
     if (state_of(st, &now, &e2)) FAIL("inconsistent after the import again: %s", e2.msg);
     tl_store_close(st);

@@ -99,16 +99,16 @@ static inline tl_store_t *fuzz_world(uint32_t users, uint32_t items, uint32_t da
     static const char *const names[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
                                         "consents.csv", "events.csv"};
     char paths[6][400];
-    const char *files[6];
+    tl_source_t files[6];
     for (int i = 0; i < 6; i++) {
         snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
-        files[i] = paths[i];
+        files[i] = tl_source_file(paths[i]);
     }
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     tl_import_stats_t s;
     memset(&s, 0, sizeof s);
-    fuzz_need(tl_import_files(st, files, 6, &o, &s, NULL, NULL, &eb), "import", &eb);
+    fuzz_need(tl_import(st, files, 6, &o, &s, NULL, NULL, &eb), "import", &eb);
     return st;
 }
 

@@ -142,7 +142,8 @@ static void read_table(const char *path) {
     tl_table_opts_t o = {NULL, NULL, 0};
     tl_table_t t;
     tl_errbuf_t eb = {{0}};
-    if (tl_table_read(path, &o, &t, NULL, NULL, &eb)) {
+    tl_source_t src = tl_source_file(path);
+    if (tl_table_read(&src, &o, &t, NULL, NULL, &eb)) {
         FUZZ_CHECK(eb.msg[0] != 0);
         return;
     }
@@ -161,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *delim = pick_delimiter(data, size);
     tl_reader_t r;
     tl_errbuf_t eb = {{0}};
-    if (tl__reader_open(&r, path, delim, &eb)) {
+    tl_source_t src = tl_source_file(path);
+    if (tl__reader_open(&r, &src, delim, &eb)) {
         tl__reader_close(&r);
         return 0;
     }

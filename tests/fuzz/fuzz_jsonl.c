@@ -162,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_input_path(data, size);
     tl_reader_t r;
     tl_errbuf_t eb = {{0}};
-    if (tl__reader_open(&r, path, NULL, &eb)) {
+    tl_source_t src = tl_source_file(path);
+    if (tl__reader_open(&r, &src, NULL, &eb)) {
         tl__reader_close(&r);
         return 0;
     }

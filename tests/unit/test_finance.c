@@ -197,15 +197,15 @@ static void test_offers_one_equals_all(void **state) {
     static const char *const names[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
                                         "consents.csv", "events.csv"};
     char paths[6][400];
-    const char *files[6];
+    tl_source_t files[6];
     for (int i = 0; i < 6; i++) {
         snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
-        files[i] = paths[i];
+        files[i] = tl_source_file(paths[i]);
     }
     tl_import_opts_t io;
     tl_import_opts_default(&io);
     tl_import_stats_t is = {0};
-    assert_int_equal(tl_import_files(st, files, 6, &io, &is, NULL, NULL, &eb), 0);
+    assert_int_equal(tl_import(st, files, 6, &io, &is, NULL, NULL, &eb), 0);
     tl_profile_opts_t po;
     tl_profile_opts_default(&po);
     tl_profiles_t *p;

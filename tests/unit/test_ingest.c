@@ -1,19 +1,23 @@
 /* Unit tests of src/ingest: CSV splitting (quotes, CRLF, CR-only line ends,
  * embedded newlines, two-byte delimiters, unterminated quotes), JSON Lines
  * (duplicate keys), validation reasons, multi-record rows, the counting
- * invariant, idempotent re-import and the order files are read in. */
+ * invariant, idempotent re-import, the order sources are read in, and
+ * sources (a file, memory, a pipe) read alike. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ingest/ingest.h"
+#include "store/store.h"
 
 #include "tmpdir.h"
 
@@ -51,8 +55,8 @@ static int run_import(const char *file, const tl_import_opts_t *o, tl_import_sta
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     memset(s, 0, sizeof *s);
     if (rj) memset(rj, 0, sizeof *rj);
-    const char *files[] = {file};
-    int rc = tl_import_files(st, files, 1, o, s, on_reject, rj, &eb);
+    tl_source_t src = tl_source_file(file);
+    int rc = tl_import(st, &src, 1, o, s, on_reject, rj, &eb);
     if (rc && rc != TL_EBADINPUT) fprintf(stderr, "import: %s\n", eb.msg);
     tl_store_close(st);
     assert_int_equal(s->read, s->accepted + s->duplicates + s->quarantined);
@@ -225,8 +229,8 @@ static void test_map_and_delimiters(void **state) {
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
-    const char *files[] = {write_file("m2.csv", text, sizeof text - 1)};
-    assert_int_equal(tl_import_files(st, files, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    tl_source_t src = tl_source_file(write_file("m2.csv", text, sizeof text - 1));
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "nope"));
     tl_store_close(st);
 }
@@ -297,8 +301,8 @@ static void test_movielens_1m(void **state) {
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
-    const char *files[] = {write_file("tags.dat", "x", 1)};
-    assert_int_equal(tl_import_files(st, files, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    tl_source_t src = tl_source_file(write_file("tags.dat", "x", 1));
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "tags.dat"));
     tl_store_close(st);
 }
@@ -340,10 +344,11 @@ static void test_buffers(void **state) {
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_import_opts_t o;
     tl_import_opts_default(&o);
-    tl_import_buf_t in[] = {{"request 1.jsonl", jsonl, sizeof jsonl - 1}, {"request 2.csv", big.data, big.len}};
+    tl_source_t in[] = {tl_source_mem("request 1.jsonl", jsonl, sizeof jsonl - 1),
+                        tl_source_mem("request 2.csv", big.data, big.len)};
     tl_import_stats_t s = {0};
     srcs_t x = {.want = "request 1.jsonl"};
-    assert_int_equal(tl_import_buffers(st, in, 1, &o, &s, on_reject_src, &x, &eb), 0);
+    assert_int_equal(tl_import(st, in, 1, &o, &s, on_reject_src, &x, &eb), 0);
     assert_int_equal(s.read, 4);
     assert_int_equal(s.accepted, 2);
     assert_int_equal(s.by_reason[TL_R_UNKNOWN_FIELD], 1);
@@ -352,7 +357,7 @@ static void test_buffers(void **state) {
     assert_int_equal(x.bad_source, 0);
     memset(&s, 0, sizeof s);
     x = (srcs_t){.want = "request 2.csv"};
-    assert_int_equal(tl_import_buffers(st, in + 1, 1, &o, &s, on_reject_src, &x, &eb), 0);
+    assert_int_equal(tl_import(st, in + 1, 1, &o, &s, on_reject_src, &x, &eb), 0);
     assert_int_equal(s.read, 160001);
     assert_int_equal(s.quarantined, 1);
     assert_int_equal(x.n, 1);
@@ -365,8 +370,8 @@ static void test_buffers(void **state) {
     snprintf(data, sizeof data, "%s/data2", dir);
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     memset(&fs, 0, sizeof fs);
-    const char *files[] = {f};
-    assert_int_equal(tl_import_files(st, files, 1, &o, &fs, NULL, NULL, &eb), 0);
+    tl_source_t file = tl_source_file(f);
+    assert_int_equal(tl_import(st, &file, 1, &o, &fs, NULL, NULL, &eb), 0);
     assert_int_equal(fs.read, 4);
     assert_int_equal(fs.accepted, 2);
     assert_int_equal(fs.bytes, sizeof jsonl - 1);
@@ -409,8 +414,8 @@ static void test_cr_line_ends(void **state) {
     tl_table_opts_t to = {0};
     tl_errbuf_t eb = {{0}};
     const char table[] = "a,b\r1,2\r3,4\r";
-    assert_int_equal(tl_table_read(write_file("mac_t.csv", table, sizeof table - 1), &to, &t, NULL,
-                                   NULL, &eb), 0);
+    tl_source_t ts = tl_source_file(write_file("mac_t.csv", table, sizeof table - 1));
+    assert_int_equal(tl_table_read(&ts, &to, &t, NULL, NULL, &eb), 0);
     assert_int_equal(t.ncols, 2);
     assert_int_equal(t.nrows, 2);
     assert_string_equal(tl_table_cell(&t, 1, 1), "4");
@@ -465,9 +470,9 @@ static void test_file_order(void **state) {
     const char consents[] = "user,purpose,status,at\nu1,profiling,granted,2025-01-01\n"
                             "u2,marketing_push,granted,2025-01-01\nu9,profiling,granted,2025-01-01\n";
     const char credit[] = "{\"user\":\"u2\",\"on_time\":3}\n";
-    const char *files[] = {write_file("o_consents.csv", consents, sizeof consents - 1),
-                           write_file("o_credit.jsonl", credit, sizeof credit - 1),
-                           write_file("o_users.csv", users, sizeof users - 1)};
+    tl_source_t files[] = {tl_source_file(write_file("o_consents.csv", consents, sizeof consents - 1)),
+                           tl_source_file(write_file("o_credit.jsonl", credit, sizeof credit - 1)),
+                           tl_source_file(write_file("o_users.csv", users, sizeof users - 1))};
     char data[300];
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
@@ -477,13 +482,179 @@ static void test_file_order(void **state) {
     tl_import_opts_default(&o);
     tl_import_stats_t s = {0};
     rejects_t rj = {0};
-    assert_int_equal(tl_import_files(st, files, 3, &o, &s, on_reject, &rj, &eb), 0);
+    assert_int_equal(tl_import(st, files, 3, &o, &s, on_reject, &rj, &eb), 0);
     tl_store_close(st);
     assert_int_equal(s.read, 6);
     assert_int_equal(s.accepted, 5);
     assert_int_equal(s.quarantined, 1); /* u9 alone is unknown */
     assert_int_equal(rj.reason[0], TL_R_UNKNOWN_USER);
     assert_int_equal(rj.line[0], 4);
+}
+
+/* ---- sources: a file, memory and a stream read alike ---------------------- */
+
+/* Forks a writer of text[0..n) into a pipe; returns the read end. */
+static int pipe_writer(const char *text, size_t n, pid_t *pid) {
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    *pid = fork();
+    assert_true(*pid >= 0);
+    if (*pid == 0) {
+        close(fd[0]);
+        for (size_t off = 0; off < n;) {
+            ssize_t w = write(fd[1], text + off, n - off);
+            if (w <= 0) _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    return fd[0];
+}
+
+static void reap(pid_t pid) {
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int add_position(const tl_qrow_t *q, void *arg) {
+    tl_buf_t *b = arg;
+    return tl_buf_printf(b, "%s:%llu %s\n", q->source, (unsigned long long)q->line, q->reason);
+}
+
+typedef struct {
+    int warnings, starts, ends;
+    char warning[512];
+} notes_t;
+
+static void on_warning(const char *message, void *arg) {
+    notes_t *n = arg;
+    if (!n->warnings++) snprintf(n->warning, sizeof n->warning, "%s", message);
+}
+
+static void on_progress(const tl_import_progress_t *p, void *arg) {
+    notes_t *n = arg;
+    n->starts += p->phase == TL_PROGRESS_START;
+    n->ends += p->phase == TL_PROGRESS_END;
+}
+
+/* Imports {consents, users} into a fresh store, the users given as src,
+ * named first; returns the quarantine as "source:line reason" lines. */
+static void import_pair(const char *tag, const tl_source_t *users, const char *consents_path,
+                        tl_import_stats_t *s, notes_t *n, tl_buf_t *positions) {
+    char data[300];
+    snprintf(data, sizeof data, "%s/data-%s", dir, tag);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.on_warning = on_warning, o.on_progress = on_progress, o.notify_arg = n;
+    tl_source_t src[] = {tl_source_file(consents_path), *users};
+    memset(s, 0, sizeof *s);
+    memset(n, 0, sizeof *n);
+    int rc = tl_import(st, src, 2, &o, s, NULL, NULL, &eb);
+    if (rc) fprintf(stderr, "%s: %s\n", tag, eb.msg);
+    assert_int_equal(rc, 0);
+    tl_buf_init(positions);
+    assert_int_equal(tl_store_quarantine_scan(st, NULL, 0, add_position, positions, &eb), 0);
+    tl_store_close(st);
+}
+
+/* The same users read from a file, from memory, from a pipe given as a
+ * descriptor and from a pipe given by its path: the same counts, the same
+ * quarantine positions under the source's name, the same warning. The
+ * users come after the consents that name them, so the kind of the pipe
+ * must be found by looking at its header (kept and read again) for them to
+ * be read first; they are larger than the reader's window, so the rest of
+ * the pipe is read after what the look kept. */
+static void test_sources(void **state) {
+    (void)state;
+    tl_buf_t users;
+    tl_buf_init(&users);
+    assert_int_equal(tl_buf_printf(&users, "user,gender,birth_year,shoe_size\n"), 0);
+    for (int i = 0; i < 300000; i++)
+        assert_int_equal(tl_buf_printf(&users, i == 7 ? "u%d,x,1980,42\n" : "u%d,f,1980,42\n", i), 0);
+    assert_true(users.len > (5u << 20));
+    const char consents[] = "user,purpose,status,at\nu1,profiling,granted,2025-01-01\n"
+                            "nobody,profiling,granted,2025-01-01\n";
+    const char *cpath = write_file("s_consents.csv", consents, sizeof consents - 1);
+    char upath[PATH_MAX];
+    assert_non_null(realpath(write_file("s_users.csv", users.data, users.len), upath));
+    tl_import_stats_t s[4];
+    notes_t n[4];
+    tl_buf_t pos[4];
+    tl_source_t file = tl_source_file(upath), mem = tl_source_mem(upath, users.data, users.len);
+    import_pair("file", &file, cpath, &s[0], &n[0], &pos[0]);
+    import_pair("mem", &mem, cpath, &s[1], &n[1], &pos[1]);
+    pid_t pid;
+    int fd = pipe_writer(users.data, users.len, &pid);
+    tl_source_t stream = tl_source_fd(upath, fd);
+    import_pair("fd", &stream, cpath, &s[2], &n[2], &pos[2]);
+    close(fd);
+    reap(pid);
+    fd = pipe_writer(users.data, users.len, &pid);
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", fd);
+    tl_source_t piped = tl_source_file(fdpath);
+    import_pair("fdpath", &piped, cpath, &s[3], &n[3], &pos[3]);
+    close(fd);
+    reap(pid);
+    assert_int_equal(s[0].read, 300002);
+    assert_int_equal(s[0].quarantined, 2); /* u7's gender, and nobody */
+    assert_int_equal(s[0].by_reason[TL_R_UNKNOWN_USER], 1);
+    assert_int_equal(s[0].bytes, users.len + sizeof consents - 1);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s:9 bad_value\n", upath);
+    assert_non_null(strstr(pos[0].data, want));
+    assert_non_null(strstr(n[0].warning, "s_users.csv: column \"shoe_size\" is not a field of users"));
+    assert_int_equal(n[0].warnings, 1);
+    assert_int_equal(n[0].starts, 2);
+    assert_int_equal(n[0].ends, 2);
+    for (int k = 1; k < 4; k++) {
+        assert_memory_equal(&s[k], &s[0], sizeof s[0]);
+        if (k < 3) assert_string_equal(pos[k].data, pos[0].data);
+        assert_int_equal(n[k].warnings, 1);
+        assert_int_equal(n[k].starts, 2);
+        assert_int_equal(n[k].ends, 2);
+    }
+    /* a pipe by its path is named by it (it has no canonical path) */
+    snprintf(want, sizeof want, "%s:9 bad_value\n", fdpath);
+    assert_non_null(strstr(pos[3].data, want));
+    assert_non_null(strstr(n[3].warning, fdpath));
+    for (int k = 0; k < 4; k++) tl_buf_fini(&pos[k]);
+    tl_buf_fini(&users);
+}
+
+/* A table reads from memory and from a stream as from a file: the
+ * delimiter is found by a look at the first line, kept for a stream. */
+static void test_table_sources(void **state) {
+    (void)state;
+    const char text[] = "a;b;c\n1;2;3\n4;5\n6;7;8\n";
+    tl_table_opts_t to = {0};
+    tl_errbuf_t eb = {{0}};
+    pid_t pid;
+    int fd = pipe_writer(text, sizeof text - 1, &pid);
+    tl_source_t src[] = {tl_source_file(write_file("t.csv", text, sizeof text - 1)),
+                         tl_source_mem("t.csv", text, sizeof text - 1), tl_source_fd("t.csv", fd)};
+    for (int k = 0; k < 3; k++) {
+        tl_table_t t;
+        rejects_t rj = {0};
+        assert_int_equal(tl_table_read(&src[k], &to, &t, on_reject, &rj, &eb), 0);
+        assert_int_equal(t.ncols, 3);
+        assert_int_equal(t.nrows, 2);
+        assert_int_equal(t.rejected, 1);
+        assert_int_equal(rj.line[0], 3);
+        assert_string_equal(tl_table_cell(&t, 1, 2), "8");
+        tl_table_fini(&t);
+    }
+    close(fd);
+    reap(pid);
+    tl_source_t none = tl_source_file("/nonexistent/t.csv");
+    tl_table_t t;
+    assert_int_not_equal(tl_table_read(&none, &to, &t, NULL, NULL, &eb), 0);
+    assert_non_null(strstr(eb.msg, "/nonexistent/t.csv: cannot open"));
 }
 
 int main(void) {
@@ -494,6 +665,7 @@ int main(void) {
         T(test_extra_types), T(test_long_line),    T(test_movielens_1m),
         T(test_buffers),
         T(test_cr_line_ends), T(test_duplicate_keys), T(test_file_order),
+        T(test_sources), T(test_table_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -495,15 +495,15 @@ static tl_store_t *world(uint32_t users) {
     assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     static const char *const names[] = {"users.csv", "items.csv", "events.csv"};
     char paths[3][400];
-    const char *files[3];
+    tl_source_t files[3];
     for (int i = 0; i < 3; i++) {
         snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
-        files[i] = paths[i];
+        files[i] = tl_source_file(paths[i]);
     }
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     tl_import_stats_t s = {0};
-    assert_int_equal(tl_import_files(st, files, 3, &o, &s, NULL, NULL, &eb), 0);
+    assert_int_equal(tl_import(st, files, 3, &o, &s, NULL, NULL, &eb), 0);
     return st;
 }
 
