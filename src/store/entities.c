@@ -10,8 +10,6 @@
  * sort. */
 #include "store_int.h"
 
-#include <math.h>
-
 /* ---- rows ----------------------------------------------------------------- */
 
 int tl__store_rows(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
@@ -21,6 +19,26 @@ int tl__store_rows(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row,
     if (rc) return rc == 1 ? 0 : rc;
     if (key != TL_NONE) sqlite3_bind_int64(q, 1, key);
     return tl__store_each(s, q, row, arg, what, eb);
+}
+
+/* One row by key through row(): TL_ENOENT when there is none. */
+typedef struct {
+    tl__row_fn row;
+    void *arg;
+    int found;
+} one_t;
+
+static int one_row(sqlite3_stmt *q, void *arg) {
+    one_t *o = arg;
+    o->found = 1;
+    return o->row(q, o->arg);
+}
+
+static int get_one(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
+                   const char *what, tl_errbuf_t *eb) {
+    one_t o = {row, arg, 0};
+    int rc = tl__store_rows(s, sql, key, one_row, &o, what, eb);
+    return rc ? rc : o.found ? 0 : TL_ENOENT;
 }
 
 /* ---- users -------------------------------------------------------------- */
@@ -44,25 +62,14 @@ static int user_row(sqlite3_stmt *q, void *arg) {
 
 int tl_store_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
     users_t x = {fn, arg};
-    return tl__store_rows(s, USER_COLS " FROM users ORDER BY idx", TL_NONE, user_row, &x, "reading users", eb);
-}
-
-typedef struct {
-    users_t x;
-    int found;
-} one_user_t;
-
-static int one_user_row(sqlite3_stmt *q, void *arg) {
-    one_user_t *o = arg;
-    o->found = 1;
-    return user_row(q, &o->x);
+    return tl__store_rows(s, USER_COLS " FROM users ORDER BY idx", TL_NONE, user_row, &x,
+                          "reading users", eb);
 }
 
 int tl_store_get_user(tl_store_t *s, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
-    one_user_t o = {{fn, arg}, 0};
-    int rc = tl__store_rows(s, USER_COLS ", attrs FROM users WHERE idx = ?1", user, one_user_row, &o,
-                 "reading a user", eb);
-    return rc ? rc : o.found ? 0 : TL_ENOENT;
+    users_t x = {fn, arg};
+    return get_one(s, USER_COLS ", attrs FROM users WHERE idx = ?1", user, user_row, &x,
+                   "reading a user", eb);
 }
 
 /* ---- items and products ------------------------------------------------- */
@@ -75,14 +82,21 @@ typedef struct {
 static int item_row(sqlite3_stmt *q, void *arg) {
     const items_t *x = arg;
     tl_item_t it = {.title = tl__col_text(q, 1), .category = tl__col_text(q, 2),
-                    .brand = tl__col_text(q, 3), .price = tl__col_real(q, 4)};
+                    .brand = tl__col_text(q, 3), .price = tl__col_real(q, 4),
+                    .attrs = sqlite3_column_count(q) > 5 ? tl__col_text(q, 5) : NULL};
     return x->fn((uint32_t)sqlite3_column_int64(q, 0), &it, x->arg);
 }
 
 int tl_store_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
     items_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT idx, title, category, brand, price FROM items ORDER BY idx", TL_NONE,
-               item_row, &x, "reading items", eb);
+    return tl__store_rows(s, "SELECT idx, title, category, brand, price FROM items ORDER BY idx",
+                          TL_NONE, item_row, &x, "reading items", eb);
+}
+
+int tl_store_get_item(tl_store_t *s, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+    items_t x = {fn, arg};
+    return get_one(s, "SELECT idx, title, category, brand, price, attrs FROM items WHERE idx = ?1",
+                   item, item_row, &x, "reading an item", eb);
 }
 
 typedef struct {
@@ -101,9 +115,9 @@ static int product_row(sqlite3_stmt *q, void *arg) {
 
 int tl_store_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
     products_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT idx, kind, name, term_months, apr, amount_min, amount_max, eligibility, "
-                  "disclosure FROM products ORDER BY idx", TL_NONE, product_row, &x,
-               "reading products", eb);
+    return tl__store_rows(s, "SELECT idx, kind, name, term_months, apr, amount_min, amount_max, "
+                             "eligibility, disclosure FROM products ORDER BY idx",
+                          TL_NONE, product_row, &x, "reading products", eb);
 }
 
 /* ---- credit and consents ------------------------------------------------ */
@@ -128,8 +142,9 @@ static int credit_row(sqlite3_stmt *q, void *arg) {
 int tl_store_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
                          tl_errbuf_t *eb) {
     credit_t x = {fn, arg};
-    return tl__store_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user" : CREDIT_COLS " WHERE user = ?1",
-               user, credit_row, &x, "reading credit records", eb);
+    return tl__store_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user"
+                                             : CREDIT_COLS " WHERE user = ?1",
+                          user, credit_row, &x, "reading credit records", eb);
 }
 
 typedef struct {
@@ -147,10 +162,10 @@ int tl_store_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void 
                            tl_errbuf_t *eb) {
     consents_t x = {fn, arg};
     return tl__store_rows(s, user == TL_NONE ? "SELECT user, purpose, granted, at FROM consents "
-                                    "ORDER BY user, purpose, at, granted"
-                                  : "SELECT user, purpose, granted, at FROM consents "
-                                    "WHERE user = ?1 ORDER BY user, purpose, at, granted",
-               user, consent_row, &x, "reading consents", eb);
+                                               "ORDER BY user, purpose, at, granted"
+                                             : "SELECT user, purpose, granted, at FROM consents "
+                                               "WHERE user = ?1 ORDER BY user, purpose, at, granted",
+                          user, consent_row, &x, "reading consents", eb);
 }
 
 int tl_store_consent_latest(tl_store_t *s, uint32_t user, const char *purpose, int *granted,
@@ -189,6 +204,6 @@ static int reason_row(sqlite3_stmt *q, void *arg) {
 int tl_store_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
     reasons_t x = {fn, arg};
     return tl__store_rows(s, "SELECT reason, count(*) FROM quarantine WHERE reason IS NOT NULL "
-                  "GROUP BY reason ORDER BY 2 DESC, 1", TL_NONE, reason_row, &x,
-               "reading the quarantine", eb);
+                             "GROUP BY reason ORDER BY 2 DESC, 1",
+                          TL_NONE, reason_row, &x, "reading the quarantine", eb);
 }

@@ -307,9 +307,11 @@ typedef int (*tl_user_fn)(uint32_t user, const tl_user_t *u, void *arg);
 int tl_store_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
 int tl_store_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
 
-/* Items by index ascending, attrs NULL. */
+/* Items by index ascending, attrs NULL; tl_store_get_item gives one item
+ * with attrs (fn called once), or returns TL_ENOENT when it has no record. */
 typedef int (*tl_item_fn)(uint32_t item, const tl_item_t *it, void *arg);
 int tl_store_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl_store_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
 
 /* Products by index ascending, every field. */
 typedef int (*tl_product_fn)(uint32_t product, const tl_product_t *p, void *arg);

@@ -4,7 +4,6 @@
  * them; this file only reads what is held about one person. */
 #include "store_int.h"
 
-
 typedef struct {
     tl_subject_dnc_fn fn;
     void *arg;
@@ -20,8 +19,9 @@ static int dnc_row(sqlite3_stmt *q, void *arg) {
 int tl_store_subject_dnc(tl_store_t *s, uint32_t user, tl_subject_dnc_fn fn, void *arg,
                          tl_errbuf_t *eb) {
     dnc_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT channel, reason, at, campaign FROM dnc WHERE user = ?1 ORDER BY at",
-                     user, dnc_row, &x, "reading do-not-contact records", eb);
+    return tl__store_rows(s, "SELECT channel, reason, at, campaign FROM dnc WHERE user = ?1 "
+                             "ORDER BY at",
+                          user, dnc_row, &x, "reading do-not-contact records", eb);
 }
 
 typedef struct {
@@ -42,6 +42,6 @@ int tl_store_subject_feedback(tl_store_t *s, uint32_t user, tl_subject_feedback_
                               tl_errbuf_t *eb) {
     feedback_t x = {fn, arg};
     return tl__store_rows(s, "SELECT kind, campaign, channel, item, score, at FROM feedback "
-                        "WHERE user = ?1 ORDER BY at, id", user, feedback_row, &x,
-                     "reading feedback", eb);
+                             "WHERE user = ?1 ORDER BY at, id",
+                          user, feedback_row, &x, "reading feedback", eb);
 }

@@ -673,7 +673,7 @@ static void test_entity_scans(void **state) {
     assert_int_equal(tl_store_put_user(st, "u0", &u0, &eb), 1);
     assert_int_equal(tl_store_put_user(st, "u1", &u1, &eb), 1);
     tl_item_t i0 = {.title = "Tea", .category = "food/tea", .brand = "X", .price = 9.5};
-    tl_item_t i1 = {.price = NAN};
+    tl_item_t i1 = {.price = NAN, .attrs = "{}"};
     assert_int_equal(tl_store_put_item(st, "i0", &i0, &eb), 1);
     assert_int_equal(tl_store_put_item(st, "i1", &i1, &eb), 1);
     tl_product_t p0 = {.kind = "loan", .name = "L", .term_months = 12, .apr = 0.1, .amount_min = 1,
@@ -698,6 +698,8 @@ static void test_entity_scans(void **state) {
     SEEN(tl_store_scan_users(st, see_user, NULL, &eb), "0 f 1980 Hangzhou 5 app -|1 - 0 - -1 - -|");
     SEEN(tl_store_get_user(st, 0, see_user, NULL, &eb), "0 f 1980 Hangzhou 5 app {\"vip\":1}|");
     assert_int_equal(tl_store_get_user(st, 7, see_user, NULL, &eb), TL_ENOENT);
+    SEEN(tl_store_get_item(st, 1, see_item, NULL, &eb), "1 - - - nan {}|");
+    assert_int_equal(tl_store_get_item(st, 2, see_item, NULL, &eb), TL_ENOENT);
     int stop = 42;
     SEEN(tl_store_scan_items(st, see_item, &stop, &eb) - 42, "0 Tea food/tea X 9.5 -|");
     SEEN(tl_store_scan_products(st, see_product, NULL, &eb),
