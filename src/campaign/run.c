@@ -495,13 +495,11 @@ typedef struct {
     uint32_t n;
 } catctx_t;
 
-static int cat_row(int n, const char *const *cols, void *arg) {
+static int cat_row(uint32_t idx, const tl_item_t *it, void *arg) {
     catctx_t *k = arg;
-    (void)n;
-    int64_t idx = cols[0] ? atoll(cols[0]) : -1;
+    const char *cat = it->category;
     size_t len = strlen(k->cat);
-    if (idx >= 0 && idx < k->n && cols[1] && strncmp(cols[1], k->cat, len) == 0 &&
-        (cols[1][len] == 0 || cols[1][len] == '/'))
+    if (idx < k->n && cat && strncmp(cat, k->cat, len) == 0 && (cat[len] == 0 || cat[len] == '/'))
         k->ok[idx] = 1;
     return 0;
 }
@@ -530,7 +528,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_
             if (!items) return TL_ENOMEM;
             catctx_t k = {c->trig_category, NULL, tl_dict_count(items)};
             if (!(k.ok = calloc(k.n + 1, 1))) return TL_ENOMEM;
-            rc = tl_store_queryf(x->st, x->eb, cat_row, &k, "SELECT idx, category FROM items", "");
+            rc = tl_store_scan_items(x->st, cat_row, &k, x->eb);
             t.item_ok = k.ok, t.nitems = k.n;
         }
     }

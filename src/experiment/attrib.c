@@ -48,11 +48,9 @@ typedef struct {
     int64_t first_at, last_at;
 } meas_t;
 
-static int price_row(int n, const char *const *cols, void *arg) {
+static int price_row(uint32_t item, const tl_item_t *it, void *arg) {
     meas_t *m = arg;
-    (void)n;
-    int64_t i = cols[0] ? atoll(cols[0]) : -1;
-    if (i >= 0 && i < m->nitems && cols[1]) m->price[i] = atof(cols[1]);
+    if (item < m->nitems) m->price[item] = it->price;
     return 0;
 }
 
@@ -148,7 +146,7 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
         }
     }
     free(ex);
-    if (!rc) rc = tl_store_queryf(st, eb, price_row, m, "SELECT idx, price FROM items", "");
+    if (!rc) rc = tl_store_scan_items(st, price_row, m, eb);
     if (!rc && m->nunits)
         rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_TS | TL_EVC_TYPE | TL_EVC_AMOUNT |
                                        TL_EVC_QTY | TL_EVC_ITEM | TL_EVC_SESSION,

@@ -280,24 +280,23 @@ static void cols_fini(cols_t *c) {
     tl_dict_free(c->bands), tl_dict_free(c->incomes), tl_dict_free(c->scene_cats), tl_dict_free(c->purposes);
 }
 
-static int credit_row(int n, const char *const *v, void *arg) {
+static int credit_row(uint32_t user, const tl_credit_t *r, void *arg) {
     cols_t *c = arg;
-    if (n != 3 || !v[0]) return 0;
-    uint32_t u = (uint32_t)strtoul(v[0], NULL, 10) - c->row0;
+    uint32_t u = user - c->row0;
     if (u >= c->n) return 0;
-    if (v[1] && *v[1] && tl_dict_intern(c->incomes, v[1], strlen(v[1]), &c->income[u], NULL))
+    const char *band = r->income_band;
+    if (band && *band && tl_dict_intern(c->incomes, band, strlen(band), &c->income[u], NULL))
         return TL_ENOMEM;
-    if (v[2] && *v[2]) c->debt[u] = strtod(v[2], NULL);
+    if (!isnan(r->debt)) c->debt[u] = r->debt;
     return 0;
 }
 
-static int consent_row(int n, const char *const *v, void *arg) {
+static int consent_row(uint32_t user, const char *purpose, int granted, int64_t at, void *arg) {
     cols_t *c = arg;
-    if (n != 4 || !v[0] || !v[1]) return 0;
-    uint32_t u = (uint32_t)strtoul(v[0], NULL, 10) - c->row0, k;
+    uint32_t u = user - c->row0, k;
     int added = 0;
-    if (u >= c->n) return 0;
-    if (tl_dict_intern(c->purposes, v[1], strlen(v[1]), &k, &added)) return c->rc = TL_ENOMEM;
+    if (u >= c->n || !purpose) return 0;
+    if (tl_dict_intern(c->purposes, purpose, strlen(purpose), &k, &added)) return c->rc = TL_ENOMEM;
     if (added) {
         uint32_t **nc = realloc(c->consent, (k + 1) * sizeof *nc);
         if (nc) c->consent = nc;
@@ -309,8 +308,7 @@ static int consent_row(int n, const char *const *v, void *arg) {
         if (!c->consent[k] || !c->consent_at[k]) return c->rc = TL_ENOMEM;
         for (uint32_t i = 0; i < c->n; i++) c->consent_at[k][i] = INT64_MIN;
     }
-    int64_t at = v[3] ? strtoll(v[3], NULL, 10) : 0;
-    if (at >= c->consent_at[k][u]) c->consent_at[k][u] = at, c->consent[k][u] = v[2] && atoi(v[2]) != 0;
+    if (at >= c->consent_at[k][u]) c->consent_at[k][u] = at, c->consent[k][u] = granted != 0;
     return 0;
 }
 
@@ -353,18 +351,15 @@ static int cols_fill(cols_t *c, const tl_offers_t *o, tl_store_t *st, const tl_p
         }
     }
     /* one user's rows by key; every user's by a scan of the table */
-    int one = c->n == 1;
-    const char *types = one ? "i" : "";
-    if (!rc) rc = tl_store_queryf(st, eb, credit_row, c, one ? "SELECT user, income_band, debt FROM credit WHERE user = ?1"
-                                                             : "SELECT user, income_band, debt FROM credit", types, (int64_t)c->row0);
+    uint32_t one = c->n == 1 ? c->row0 : TL_NONE;
+    if (!rc) rc = tl_store_scan_credit(st, one, credit_row, c, eb);
     for (uint32_t i = 0; !rc && i < c->n; i++) {
         const char *b = c->income[i] != TL_NONE ? tl_dict_str(c->incomes, c->income[i], NULL) : NULL;
         for (int k = 0; b && k < o->nincome; k++)
             if (strcmp(o->income_band[k], b) == 0 && o->income[k] > 0)
                 c->debt_ratio[i] = (isnan(c->debt[i]) ? 0 : c->debt[i]) / o->income[k];
     }
-    if (!rc) rc = tl_store_queryf(st, eb, consent_row, c, one ? "SELECT user, purpose, granted, at FROM consents WHERE user = ?1"
-                                                              : "SELECT user, purpose, granted, at FROM consents", types, (int64_t)c->row0);
+    if (!rc) rc = tl_store_scan_consents(st, one, consent_row, c, eb);
     if (!rc) rc = c->rc;
     if (!rc && scene && user - c->row0 < c->n) {
         c->scene_amount[user - c->row0] = scene->amount;
@@ -385,21 +380,23 @@ typedef struct {
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
-static int product_row(int n, const char *const *c, void *arg) {
+static double or_zero(double v) { return isnan(v) ? 0 : v; }
+
+static int product_row(uint32_t idx, const tl_product_t *r, void *arg) {
     prodctx_t *x = arg;
-    if (n != 9 || !c[0]) return 0;
     tl_offers_t *o = x->o;
     product_t *np = realloc(o->prod, (o->nprod + 1) * sizeof *np);
     if (!np) return x->rc = TL_ENOMEM;
     o->prod = np;
     product_t *q = &o->prod[o->nprod++];
     memset(q, 0, sizeof *q);
-    uint32_t idx = (uint32_t)strtoul(c[0], NULL, 10);
-    const char *id = idx < tl_dict_count(x->ids) ? tl_dict_str(x->ids, idx, NULL) : c[0];
-    q->id = dup_or_empty(id), q->kind = dup_or_empty(c[1]), q->name = dup_or_empty(c[2]);
-    q->eligibility = dup_or_empty(c[7]), q->disclosure = dup_or_empty(c[8]);
-    q->term = c[3] ? strtod(c[3], NULL) : 0, q->apr = c[4] ? strtod(c[4], NULL) : 0;
-    q->lo = c[5] ? strtod(c[5], NULL) : 0, q->hi = c[6] ? strtod(c[6], NULL) : 0;
+    char num[16];
+    snprintf(num, sizeof num, "%u", idx);
+    const char *id = idx < tl_dict_count(x->ids) ? tl_dict_str(x->ids, idx, NULL) : num;
+    q->id = dup_or_empty(id), q->kind = dup_or_empty(r->kind), q->name = dup_or_empty(r->name);
+    q->eligibility = dup_or_empty(r->eligibility), q->disclosure = dup_or_empty(r->disclosure);
+    q->term = r->term_months >= 0 ? r->term_months : 0, q->apr = or_zero(r->apr);
+    q->lo = or_zero(r->amount_min), q->hi = or_zero(r->amount_max);
     if (!q->id || !q->kind || !q->name || !q->eligibility || !q->disclosure) return x->rc = TL_ENOMEM;
     return 0;
 }
@@ -496,9 +493,7 @@ static int load_policy(tl_store_t *st, const char *policy, tl_offers_t **out, tl
     tl_dict_t *ids = tl_store_dict(st, TL_D_PRODUCT, eb);
     int rc = ids ? parse_policy(o, policy ? policy : TL_OFFERS_DEFAULT_POLICY, eb) : TL_ENOMEM;
     prodctx_t px = {o, ids, 0};
-    if (!rc) rc = tl_store_query(st, "SELECT idx, kind, name, term_months, apr, amount_min, "
-                                     "amount_max, eligibility, disclosure FROM products ORDER BY idx",
-                                 product_row, &px, eb);
+    if (!rc) rc = tl_store_scan_products(st, product_row, &px, eb);
     if (!rc) rc = px.rc;
     if (rc) tl_offers_free(o);
     else *out = o;

@@ -78,13 +78,11 @@ static int load_truth(world_t *w, const char *path, tl_errbuf_t *eb) {
     return 0;
 }
 
-static int item_row(int n, const char *const *cols, void *arg) {
+static int item_row(uint32_t item, const tl_item_t *it, void *arg) {
     world_t *w = arg;
-    (void)n;
-    int64_t i = cols[0] ? atoll(cols[0]) : -1;
-    if (i < 0 || i >= w->nitems) return 0;
-    w->item_cat[i] = cols[1] ? cat_index(w, cols[1]) : -1;
-    w->price[i] = cols[2] ? atof(cols[2]) : NAN;
+    if (item >= w->nitems) return 0;
+    w->item_cat[item] = it->category ? cat_index(w, it->category) : -1;
+    w->price[item] = it->price;
     return 0;
 }
 
@@ -94,7 +92,7 @@ static int load_items(world_t *w, tl_store_t *st, tl_errbuf_t *eb) {
         !(w->price = malloc(((size_t)w->nitems + 1) * sizeof *w->price)))
         return TL_ENOMEM;
     for (uint32_t i = 0; i < w->nitems; i++) w->item_cat[i] = -1, w->price[i] = NAN;
-    int rc = tl_store_queryf(st, eb, item_row, w, "SELECT idx, category, price FROM items", "");
+    int rc = tl_store_scan_items(st, item_row, w, eb);
     for (uint32_t i = 0; !rc && i < w->nitems; i++)
         if (w->item_cat[i] >= 0) w->ncat_items[w->item_cat[i]]++;
     for (int c = 0; !rc && c < w->ncat; c++) {

@@ -30,31 +30,18 @@ static int entry_mac(tl_store_t *st, const char *prev, int64_t id, int64_t at, c
     return rc;
 }
 
-typedef struct {
-    int64_t id;
-    char mac[65];
-} last_t;
-
-static int last_row(int n, const char *const *c, void *arg) {
-    last_t *l = arg;
-    (void)n;
-    l->id = c[0] ? atoll(c[0]) : 0;
-    snprintf(l->mac, sizeof l->mac, "%s", c[1] ? c[1] : "");
-    return 0;
-}
-
 int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *user, tl_errbuf_t *eb) {
     char ps[33] = "", mac[65];
     int rc = user ? tl_store_pseudonym(st, user, strlen(user), ps, eb) : 0;
     if (!rc) rc = tl_store_begin(st, eb);
     if (rc) return rc;
-    last_t l = {0, ""};
-    int64_t at = tl_time_now_ms();
+    int64_t last = 0, at = tl_time_now_ms();
+    char prev[65];
     tl_audit_anchor_t a;
-    rc = tl_store_query(st, "SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", last_row, &l, eb);
-    if (!rc) rc = entry_mac(st, l.mac, l.id + 1, at, who, what, ps, mac, eb);
-    if (!rc) rc = tl_store_exec(st, eb, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
-                                "(?1, ?2, ?3, ?4, ?5, ?6)", "iitttt", l.id + 1, at, who, what, ps, mac);
+    rc = tl_store_audit_last(st, &last, prev, eb);
+    if (!rc) rc = entry_mac(st, prev, last + 1, at, who, what, ps, mac, eb);
+    tl_audit_entry_t e = {last + 1, at, who, what, ps, mac};
+    if (!rc) rc = tl_store_audit_append(st, &e, eb);
     /* the anchor moves on from what it says, not from what the table
      * holds: entries cut before this one stay missing from its count. One
      * that is gone or does not match its MAC is left so, for the
@@ -80,13 +67,12 @@ typedef struct {
     tl_errbuf_t *eb;
 } verify_t;
 
-static int verify_row(int n, const char *const *c, void *arg) {
+static int verify_row(const tl_audit_entry_t *e, void *arg) {
     verify_t *v = arg;
-    (void)n;
-    int64_t id = atoll(c[0]);
+    int64_t id = e->id;
     v->out->entries++;
     v->out->last_id = id;
-    if (!c[5] || !*c[5]) {
+    if (!*e->mac) {
         if (v->out->entries - v->out->unchained == 1) { /* written before entries were chained */
             v->out->unchained++;
             return 0;
@@ -97,15 +83,15 @@ static int verify_row(int n, const char *const *c, void *arg) {
         return TL_ECORRUPT;
     }
     char mac[65];
-    int rc = entry_mac(v->st, v->prev, id, atoll(c[1] ? c[1] : "0"), c[2], c[3], c[4], mac, v->eb);
+    int rc = entry_mac(v->st, v->prev, id, e->at, e->who, e->what, e->target, mac, v->eb);
     if (rc) return rc;
-    if (strcmp(mac, c[5]) != 0) {
+    if (strcmp(mac, e->mac) != 0) {
         v->out->bad_id = id;
         tl_errbuf_set(v->eb, "audit entry %lld does not match its MAC: it, or the one before it, was "
                       "changed, inserted or removed", (long long)id);
         return TL_ECORRUPT;
     }
-    snprintf(v->prev, sizeof v->prev, "%s", c[5]);
+    snprintf(v->prev, sizeof v->prev, "%s", e->mac);
     return 0;
 }
 
@@ -132,8 +118,7 @@ static int check_anchor(const tl_audit_check_t *k, const tl_audit_anchor_t *a, t
 int tl_audit_verify(tl_store_t *st, tl_audit_check_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     verify_t v = {st, out, "", eb};
-    int rc = tl_store_query(st, "SELECT id, at, who, what, target, mac FROM audit ORDER BY id", verify_row,
-                            &v, eb);
+    int rc = tl_store_audit_scan(st, NULL, verify_row, &v, eb);
     if (rc) return rc;
     snprintf(out->head, sizeof out->head, "%s", v.prev);
     rc = tl_store_audit_anchor(st, &out->anchor, eb);

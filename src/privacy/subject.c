@@ -17,51 +17,142 @@
 
 /* ---- table rows --------------------------------------------------------------------- */
 
-/* Rows of a query as objects: names[k] is column k's key, kinds[k] how to
- * read it: t text, n number, b yes/no, j JSON text, T time in ms, I an
- * item index. */
+/* The fields of a record that are there: empty text, NaN and the numbers
+ * that stand for "absent" are left out. */
+static void add_text(cJSON *o, const char *key, const char *v) {
+    if (v && *v) cJSON_AddStringToObject(o, key, v);
+}
+
+static void add_num(cJSON *o, const char *key, double v) {
+    if (!isnan(v)) cJSON_AddNumberToObject(o, key, v);
+}
+
+static void add_time(cJSON *o, const char *key, int64_t ms) {
+    char ts[32];
+    if (ms == INT64_MIN) return;
+    tl_time_format(ms, ts);
+    cJSON_AddStringToObject(o, key, ts);
+}
+
+/* -1 stands for absent in a credit record */
+static double count_or_nan(int64_t v) { return v >= 0 ? (double)v : NAN; }
+
+static int user_row(uint32_t user, const tl_user_t *u, void *arg) {
+    cJSON *o = arg;
+    (void)user;
+    add_text(o, "gender", u->gender);
+    add_num(o, "birth_year", u->birth_year ? (double)u->birth_year : NAN);
+    add_text(o, "city", u->city);
+    add_text(o, "occupation", u->occupation);
+    add_text(o, "education", u->education);
+    add_time(o, "registered_at", u->registered_at);
+    add_text(o, "channel", u->channel);
+    if (u->attrs && *u->attrs) {
+        cJSON *v = cJSON_Parse(u->attrs);
+        cJSON_AddItemToObject(o, "attributes", v ? v : cJSON_CreateString(u->attrs));
+    }
+    return 0;
+}
+
+static int credit_row(uint32_t user, const tl_credit_t *c, void *arg) {
+    cJSON *o = cJSON_CreateObject();
+    (void)user;
+    add_num(o, "on_time", count_or_nan(c->on_time));
+    add_num(o, "late", count_or_nan(c->late));
+    add_num(o, "max_overdue_days", count_or_nan(c->max_overdue_days));
+    add_num(o, "debt", c->debt);
+    add_text(o, "income_band", c->income_band);
+    add_num(o, "history_months", count_or_nan(c->history_months));
+    add_num(o, "defaulted", c->default_flag >= 0 ? (double)c->default_flag : NAN);
+    *(cJSON **)arg = o;
+    return 0;
+}
+
+/* The consent records, listed by time then purpose. */
+typedef struct {
+    char *purpose;
+    int granted;
+    int64_t at;
+} consent_t;
+
+typedef struct {
+    consent_t *v;
+    size_t n, cap;
+} consents_t;
+
+static int consent_row(uint32_t user, const char *purpose, int granted, int64_t at, void *arg) {
+    consents_t *x = arg;
+    (void)user;
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 8;
+        consent_t *v = realloc(x->v, nc * sizeof *v);
+        if (!v) return TL_ENOMEM;
+        x->v = v, x->cap = nc;
+    }
+    if (!(x->v[x->n].purpose = strdup(purpose ? purpose : ""))) return TL_ENOMEM;
+    x->v[x->n].granted = granted, x->v[x->n++].at = at;
+    return 0;
+}
+
+static int cmp_consent(const void *a, const void *b) {
+    const consent_t *x = a, *y = b;
+    if (x->at != y->at) return x->at < y->at ? -1 : 1;
+    int c = strcmp(x->purpose, y->purpose);
+    return c ? c : x->granted - y->granted;
+}
+
+static int consents_json(tl_store_t *st, uint32_t user, cJSON *arr, tl_errbuf_t *eb) {
+    consents_t x = {0};
+    int rc = tl_store_scan_consents(st, user, consent_row, &x, eb);
+    if (!rc && x.n) qsort(x.v, x.n, sizeof *x.v, cmp_consent);
+    for (size_t i = 0; i < x.n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "purpose", x.v[i].purpose);
+        cJSON_AddBoolToObject(o, "granted", x.v[i].granted);
+        add_time(o, "at", x.v[i].at);
+        cJSON_AddItemToArray(arr, o);
+        free(x.v[i].purpose);
+    }
+    free(x.v);
+    return rc;
+}
+
+static int dnc_row(const tl_subject_dnc_t *d, void *arg) {
+    cJSON *o = cJSON_CreateObject();
+    add_text(o, "channel", d->channel);
+    add_text(o, "reason", d->reason);
+    add_time(o, "at", d->at);
+    add_text(o, "campaign", d->campaign);
+    cJSON_AddItemToArray(arg, o);
+    return 0;
+}
+
 typedef struct {
     cJSON *arr;
-    const char *const *names;
-    const char *kinds;
     const tl_dict_t *items;
-} rows_t;
+} fbctx_t;
 
-static int row_json(int n, const char *const *c, void *arg) {
-    rows_t *x = arg;
+static int feedback_row(const tl_subject_feedback_t *f, void *arg) {
+    fbctx_t *x = arg;
     cJSON *o = cJSON_CreateObject();
-    for (int k = 0; k < n && x->kinds[k]; k++) {
-        if (!c[k] || !*c[k]) continue;
-        char ts[32];
-        switch (x->kinds[k]) {
-        case 'n': cJSON_AddNumberToObject(o, x->names[k], strtod(c[k], NULL)); break;
-        case 'b': cJSON_AddBoolToObject(o, x->names[k], atoi(c[k]) != 0); break;
-        case 'j': {
-            cJSON *v = cJSON_Parse(c[k]);
-            cJSON_AddItemToObject(o, x->names[k], v ? v : cJSON_CreateString(c[k]));
-            break;
-        }
-        case 'T':
-            tl_time_format(strtoll(c[k], NULL, 10), ts);
-            cJSON_AddStringToObject(o, x->names[k], ts);
-            break;
-        case 'I': {
-            uint32_t it = (uint32_t)strtoul(c[k], NULL, 10);
-            const char *id = x->items && it < tl_dict_count(x->items) ? tl_dict_str(x->items, it, NULL) : NULL;
-            if (id) cJSON_AddStringToObject(o, x->names[k], id);
-            break;
-        }
-        default: cJSON_AddStringToObject(o, x->names[k], c[k]);
-        }
-    }
+    add_text(o, "kind", f->kind);
+    add_text(o, "campaign", f->campaign);
+    add_text(o, "channel", f->channel);
+    if (x->items && f->item < tl_dict_count(x->items))
+        cJSON_AddStringToObject(o, "item", tl_dict_str(x->items, f->item, NULL));
+    add_num(o, "score", f->score);
+    add_time(o, "at", f->at);
     cJSON_AddItemToArray(x->arr, o);
     return 0;
 }
 
-static int rows(tl_store_t *st, cJSON *arr, const char *sql, const char *const *names, const char *kinds,
-                uint32_t user, tl_errbuf_t *eb) {
-    rows_t x = {arr, names, kinds, tl_store_dict(st, TL_D_ITEM, eb)};
-    return tl_store_queryf(st, eb, row_json, &x, sql, "i", (int64_t)user);
+static int audit_row(const tl_audit_entry_t *e, void *arg) {
+    cJSON *o = cJSON_CreateObject();
+    add_time(o, "at", e->at);
+    add_text(o, "who", e->who);
+    add_text(o, "what", e->what);
+    cJSON_AddItemToArray(arg, o);
+    return 0;
 }
 
 /* ---- events -------------------------------------------------------------------------- */
@@ -186,34 +277,15 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJS
     if (pii.data) sodium_memzero(pii.data, pii.cap);
     tl_buf_fini(&pii);
 
-    static const char *const UCOLS[] = {"gender", "birth_year", "city", "occupation", "education",
-                                        "registered_at", "channel", "attributes"};
-    cJSON *tmp = cJSON_CreateArray();
-    if (!rc) rc = rows(st, tmp, "SELECT gender, birth_year, city, occupation, education, registered_at, "
-                                "channel, attrs FROM users WHERE idx = ?1", UCOLS, "tntttTtj", user, eb);
-    cJSON *first = cJSON_DetachItemFromArray(tmp, 0);
-    cJSON_AddItemToObject(j, "attributes", first ? first : cJSON_CreateObject());
-    cJSON_Delete(tmp);
-
-    static const char *const CCOLS[] = {"on_time", "late", "max_overdue_days", "debt", "income_band",
-                                        "history_months", "defaulted"};
-    tmp = cJSON_CreateArray();
-    if (!rc) rc = rows(st, tmp, "SELECT on_time, late, max_overdue_days, debt, income_band, history_months, "
-                                "default_flag FROM credit WHERE user = ?1", CCOLS, "nnnntnn", user, eb);
-    first = cJSON_DetachItemFromArray(tmp, 0);
-    cJSON_AddItemToObject(j, "credit", first ? first : cJSON_CreateNull());
-    cJSON_Delete(tmp);
-
-    static const char *const KCOLS[] = {"purpose", "granted", "at"};
-    static const char *const DCOLS[] = {"channel", "reason", "at", "campaign"};
-    static const char *const FCOLS[] = {"kind", "campaign", "channel", "item", "score", "at"};
-    static const char *const ACOLS[] = {"at", "who", "what"};
-    if (!rc) rc = rows(st, cJSON_AddArrayToObject(j, "consents"), "SELECT purpose, granted, at FROM consents "
-                       "WHERE user = ?1 ORDER BY at, purpose", KCOLS, "tbT", user, eb);
-    if (!rc) rc = rows(st, cJSON_AddArrayToObject(j, "do_not_contact"), "SELECT channel, reason, at, campaign "
-                       "FROM dnc WHERE user = ?1 ORDER BY at", DCOLS, "ttTt", user, eb);
-    if (!rc) rc = rows(st, cJSON_AddArrayToObject(j, "feedback"), "SELECT kind, campaign, channel, item, score, at "
-                       "FROM feedback WHERE user = ?1 ORDER BY at, id", FCOLS, "tttInT", user, eb);
+    cJSON *attrs = cJSON_AddObjectToObject(j, "attributes");
+    if (!rc && (rc = tl_store_get_user(st, user, user_row, attrs, eb)) == TL_ENOENT) rc = 0;
+    cJSON *credit = NULL;
+    if (!rc) rc = tl_store_scan_credit(st, user, credit_row, &credit, eb);
+    cJSON_AddItemToObject(j, "credit", credit ? credit : cJSON_CreateNull());
+    if (!rc) rc = consents_json(st, user, cJSON_AddArrayToObject(j, "consents"), eb);
+    if (!rc) rc = tl_store_subject_dnc(st, user, dnc_row, cJSON_AddArrayToObject(j, "do_not_contact"), eb);
+    fbctx_t fb = {cJSON_AddArrayToObject(j, "feedback"), tl_store_dict(st, TL_D_ITEM, eb)};
+    if (!rc) rc = tl_store_subject_feedback(st, user, feedback_row, &fb, eb);
 
     /* every event, in log order */
     evctx_t ev = {user, cJSON_AddArrayToObject(j, "events"), {0}};
@@ -241,14 +313,10 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJS
     campctx_t cx = {st, user, cJSON_AddArrayToObject(j, "campaign_decisions"), 0, eb};
     if (!rc) rc = tl_campaign_list(st, NULL, campaign_row, &cx, eb);
     if (!rc) rc = cx.rc;
-    tmp = cJSON_AddArrayToObject(j, "reads_of_this_data");
+    cJSON *reads = cJSON_AddArrayToObject(j, "reads_of_this_data");
     char ps[33];
     if (!rc) rc = tl_store_pseudonym(st, id, strlen(id), ps, eb);
-    if (!rc) {
-        rows_t x = {tmp, ACOLS, "Ttt", NULL};
-        rc = tl_store_queryf(st, eb, row_json, &x, "SELECT at, who, what FROM audit WHERE target = ?1 ORDER BY id",
-                             "t", ps);
-    }
+    if (!rc) rc = tl_store_audit_scan(st, ps, audit_row, reads, eb);
     if (rc) cJSON_Delete(j);
     else *out = j;
     return rc;

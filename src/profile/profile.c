@@ -738,13 +738,11 @@ static uint32_t intern_or_none(tl_dict_t *d, const char *s, int *rc) {
     return r ? TL_NONE : idx;
 }
 
-static int item_row(int n, const char *const *c, void *arg) {
+static int item_row(uint32_t i, const tl_item_t *it, void *arg) {
     load_ctx_t *x = arg;
     catalogue_t *cat = &x->p->cat;
-    if (n < 4 || !c[0]) return 0;
-    uint32_t i = (uint32_t)strtoul(c[0], NULL, 10);
     if (i >= cat->nitems) return 0;
-    const char *path = c[1];
+    const char *path = it->category;
     if (path && *path) {
         const char *slash = strchr(path, '/');
         size_t tl = slash ? (size_t)(slash - path) : strlen(path);
@@ -753,44 +751,36 @@ static int item_row(int n, const char *const *c, void *arg) {
         cat->top[i] = t < MAX_TOPS ? (uint16_t)t : UINT16_MAX;
         cat->leaf[i] = intern_or_none(cat->leaves, path, &x->rc);
     }
-    cat->brand[i] = intern_or_none(cat->brands, c[2], &x->rc);
-    cat->price[i] = c[3] ? (float)atof(c[3]) : NAN;
+    cat->brand[i] = intern_or_none(cat->brands, it->brand, &x->rc);
+    cat->price[i] = (float)it->price;
     return x->rc;
 }
 
-/* The static part of the user a row of at least `need` columns is about
- * (column 0 holds the user's index), or NULL. */
-static ustatic_t *row_user(tl_profiles_t *p, int n, const char *const *c, int need) {
-    if (n < need || !c[0]) return NULL;
-    uint32_t u = (uint32_t)strtoul(c[0], NULL, 10);
-    return u < p->n ? &p->ust[u] : NULL;
-}
-
-static int user_row(int n, const char *const *c, void *arg) {
+static int user_row(uint32_t u, const tl_user_t *r, void *arg) {
     load_ctx_t *x = arg;
     tl_profiles_t *p = x->p;
-    ustatic_t *s = row_user(p, n, c, 6);
-    if (!s) return 0;
-    s->gender = c[1] ? tl_dict_find(p->gender_labels, c[1], strlen(c[1])) : TL_NONE;
-    s->birth_year = c[2] ? atoi(c[2]) : 0;
-    s->city = intern_or_none(p->cities, c[3], &x->rc);
-    s->channel = c[4] ? tl_dict_find(p->channels, c[4], strlen(c[4])) : TL_NONE;
-    s->registered_at = c[5] ? strtoll(c[5], NULL, 10) : INT64_MIN;
+    if (u >= p->n) return 0;
+    ustatic_t *s = &p->ust[u];
+    s->gender = r->gender ? tl_dict_find(p->gender_labels, r->gender, strlen(r->gender)) : TL_NONE;
+    s->birth_year = r->birth_year;
+    s->city = intern_or_none(p->cities, r->city, &x->rc);
+    s->channel = r->channel ? tl_dict_find(p->channels, r->channel, strlen(r->channel)) : TL_NONE;
+    s->registered_at = r->registered_at;
     return x->rc;
 }
 
-static int credit_row(int n, const char *const *c, void *arg) {
+static int credit_row(uint32_t u, const tl_credit_t *c, void *arg) {
     load_ctx_t *x = arg;
-    ustatic_t *s = row_user(x->p, n, c, 7);
-    if (!s) return 0;
+    if (u >= x->p->n) return 0;
+    ustatic_t *s = &x->p->ust[u];
     s->has_credit = 1;
-    double on = c[1] ? atof(c[1]) : 0, late = c[2] ? atof(c[2]) : 0;
-    s->on_time_rate = c[1] && on + late > 0 ? on / (on + late) : NAN;
-    s->late = c[2] ? (uint32_t)atol(c[2]) : TL_NONE;
-    s->max_overdue = c[3] ? (uint32_t)atol(c[3]) : TL_NONE;
-    s->debt = c[4] ? atof(c[4]) : NAN;
-    s->months = c[5] ? (uint32_t)atol(c[5]) : TL_NONE;
-    s->defaulted = c[6] ? (uint32_t)(atoi(c[6]) != 0) : TL_NONE;
+    double on = c->on_time >= 0 ? (double)c->on_time : 0, late = c->late >= 0 ? (double)c->late : 0;
+    s->on_time_rate = c->on_time >= 0 && on + late > 0 ? on / (on + late) : NAN;
+    s->late = c->late >= 0 ? (uint32_t)c->late : TL_NONE;
+    s->max_overdue = c->max_overdue_days >= 0 ? (uint32_t)c->max_overdue_days : TL_NONE;
+    s->debt = c->debt;
+    s->months = c->history_months >= 0 ? (uint32_t)c->history_months : TL_NONE;
+    s->defaulted = c->default_flag >= 0 ? (uint32_t)(c->default_flag != 0) : TL_NONE;
     return 0;
 }
 
@@ -898,12 +888,6 @@ static tl_dict_t *labels_for(tl_profiles_t *p, int col) {
     }
 }
 
-static int sqlfmt_rows(tl_store_t *st, const char *sql, tl_row_fn fn, load_ctx_t *x,
-                       tl_errbuf_t *eb) {
-    int rc = tl_store_query(st, sql, fn, x, eb);
-    return rc ? rc : x->rc;
-}
-
 /* A profile set over the store's catalogue and users, with empty states. */
 static int profiles_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
                         tl_errbuf_t *eb) {
@@ -951,7 +935,7 @@ static int profiles_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_
         c->price[i] = c->pct[i] = NAN;
     }
     load_ctx_t x = {p, 0};
-    if (!rc) rc = sqlfmt_rows(st, "SELECT idx, category, brand, price FROM items", item_row, &x, eb);
+    if (!rc) rc = tl_store_scan_items(st, item_row, &x, eb);
     if (!rc) rc = price_percentiles(c);
     if (!rc) {
         p->ntops = (int)tl_dict_count(c->tops) < MAX_TOPS ? (int)tl_dict_count(c->tops) : MAX_TOPS;
@@ -966,10 +950,8 @@ static int profiles_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_
         }
     }
     if (!rc) rc = grow_users(p, tl_dict_count(users));
-    if (!rc) rc = sqlfmt_rows(st, "SELECT idx, gender, birth_year, city, channel, registered_at "
-                                  "FROM users", user_row, &x, eb);
-    if (!rc) rc = sqlfmt_rows(st, "SELECT user, on_time, late, max_overdue_days, debt, "
-                                  "history_months, default_flag FROM credit", credit_row, &x, eb);
+    if (!rc) rc = tl_store_scan_users(st, user_row, &x, eb);
+    if (!rc) rc = tl_store_scan_credit(st, TL_NONE, credit_row, &x, eb);
     /* who withdrew profiling as things stand now, whatever the as-of time */
     if (!rc && p->n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, p->withdrawn, p->n, eb);
     if (rc) {

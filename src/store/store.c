@@ -106,12 +106,6 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
     "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
     "  line INTEGER, UNIQUE(source, line));"
-    /* the API server: keys (BLAKE2b of the key) and the audit log of
-     * reads of personal data */
-    "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
-    "  name TEXT, created INTEGER) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
-    "  target TEXT, mac TEXT);"
     "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
     "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
     /* erasure (purge.c): the tombstones of erased users (a keyed pseudonym
@@ -122,6 +116,10 @@ static const char SCHEMA[] =
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
     "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT);";
+
+/* The tables, applied in this order at every writable open: the store's
+ * own, then those each repository file declares beside its code. */
+static const char *const SCHEMAS[] = {SCHEMA, tl__apikeys_schema, tl__auditlog_schema, NULL};
 
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -146,6 +144,10 @@ static int batch_alive(tl_store_t *s, tl_errbuf_t *eb) {
     tl_errbuf_set(eb, "%s/tailor.db: the batch's transaction was rolled back after an earlier "
                   "error; nothing of the batch was kept", s->dir);
     return TL_ESQL;
+}
+
+int tl__store_sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
+    return sql_fail(s, eb, what);
 }
 
 static int exec(tl_store_t *s, const char *sql, tl_errbuf_t *eb) {
@@ -413,7 +415,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
                           "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768;", eb)))
             goto fail;
         if ((rc = exec(s, "BEGIN IMMEDIATE", eb))) goto fail;
-        rc = exec(s, SCHEMA, eb);
+        for (int k = 0; !rc && SCHEMAS[k]; k++) rc = exec(s, SCHEMAS[k], eb);
         if (!rc) {
             rc = meta_get_i64(s, "format", &fmt, eb);
             if (rc == TL_ENOENT) {
@@ -1094,6 +1096,22 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
  * missing tables at open). Readers then see an empty table. */
 static int missing_table(tl_store_t *s) {
     return strncmp(sqlite3_errmsg(s->db), "no such table", 13) == 0;
+}
+
+int tl__store_prepare(tl_store_t *s, const char *sql, sqlite3_stmt **q, const char *what,
+                      tl_errbuf_t *eb) {
+    if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
+    *q = NULL;
+    return missing_table(s) ? 1 : sql_fail(s, eb, what);
+}
+
+int tl__store_each(tl_store_t *s, sqlite3_stmt *q, tl__row_fn row, void *arg, const char *what,
+                   tl_errbuf_t *eb) {
+    int rc = 0, step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) rc = row(q, arg);
+    if (!rc && step != SQLITE_DONE) rc = sql_fail(s, eb, what);
+    sqlite3_finalize(q);
+    return rc;
 }
 
 /* Runs one write with text ?1, and when b is given text ?2 and integer ?3. */

@@ -287,6 +287,122 @@ int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *
 /* Rows the last write changed (0 when INSERT OR IGNORE met a duplicate). */
 int tl_store_changes(tl_store_t *st);
 
+/* ---- entity scans and lookups (entities.c) ---------------------------------------- */
+
+/* What every scan and lookup below promises, whatever the back end:
+ * - rows come in the order each names, the same every time for the same
+ *   data; fn gets a record whose strings are borrowed for the call only;
+ *   fn's non-zero return stops the walk and is returned;
+ * - absent fields read as the records of tl_store_put_* write them
+ *   (NULL strings, NaN, 0 or -1 as each struct says);
+ * - inside a batch they see the batch's own writes, outside it what is
+ *   committed; they never write, so they run on a read-only store too;
+ * - a table that a data directory made by an older tailor lacks reads as
+ *   empty. */
+
+/* Users by index ascending. A scan gives neither personal fields (see
+ * tl_store_user_pii) nor attrs (both NULL); tl_store_get_user gives attrs
+ * too, calling fn once, or returns TL_ENOENT when the user has no record. */
+typedef int (*tl_user_fn)(uint32_t user, const tl_user_t *u, void *arg);
+int tl_store_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+int tl_store_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* Items by index ascending, attrs NULL; tl_store_get_item gives one item
+ * with attrs (fn called once), or returns TL_ENOENT when it has no record. */
+typedef int (*tl_item_fn)(uint32_t item, const tl_item_t *it, void *arg);
+int tl_store_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl_store_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* Products by index ascending, every field. */
+typedef int (*tl_product_fn)(uint32_t product, const tl_product_t *p, void *arg);
+int tl_store_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* Credit records by user ascending: every user's (user == TL_NONE) or the
+ * one of `user` (none called when it has none). */
+typedef int (*tl_credit_fn)(uint32_t user, const tl_credit_t *c, void *arg);
+int tl_store_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+
+/* Consent records, every user's (user == TL_NONE) or one user's, in the
+ * order (user, purpose, at, granted): the last of a user and purpose is
+ * the one in force, a grant after a withdrawal of the same instant. */
+typedef int (*tl_consent_fn)(uint32_t user, const char *purpose, int granted, int64_t at,
+                             void *arg);
+int tl_store_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
+                           tl_errbuf_t *eb);
+/* The record of user for purpose in force now (the last in the order
+ * above): *granted and *at (either may be NULL), or TL_ENOENT when the
+ * user has none for it. */
+int tl_store_consent_latest(tl_store_t *st, uint32_t user, const char *purpose, int *granted,
+                            int64_t *at, tl_errbuf_t *eb);
+
+/* How many quarantined records there are of each reason, the most
+ * frequent first (equal counts by reason). */
+typedef int (*tl_reason_fn)(const char *reason, uint64_t n, void *arg);
+int tl_store_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* ---- API keys (apikeys.c) --------------------------------------------------------- */
+
+/* An API key as stored: never the key itself, only its hash (64 hex
+ * digits). Borrowed strings. */
+typedef struct {
+    const char *id, *hash, *role, *name;
+    int64_t created; /* ms since the epoch */
+} tl_apikey_row_t;
+
+/* Adds a key; TL_EEXIST when its id is taken. Inside a batch only. */
+int tl_store_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb);
+/* Removes the key id: 1 when it was there, 0 when there was none. Inside
+ * a batch only. */
+int tl_store_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb);
+/* Every key, oldest first (equal times by id); name is "" when none. */
+typedef int (*tl_apikey_fn)(const tl_apikey_row_t *k, void *arg);
+int tl_store_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* ---- the audit log's entries (auditlog.c) ------------------------------------------- */
+
+/* One entry (borrowed strings): target is the pseudonym of the user whose
+ * data it is about ("" when none), mac the chain's MAC ("" for entries
+ * written before entries were chained). */
+typedef struct {
+    int64_t id, at;
+    const char *who, *what, *target, *mac;
+} tl_audit_entry_t;
+
+/* Appends e with its id, the last entry's + 1 (tl_store_audit_last);
+ * TL_EEXIST when an entry has that id. Inside a batch only: the one that
+ * moves the anchor (tl_store_audit_anchor_put). */
+int tl_store_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb);
+/* The last entry's id and MAC (0 and "" when the log is empty). Inside a
+ * batch it sees the batch's own entries. */
+int tl_store_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb);
+/* Entries by id ascending: all (target NULL) or those about one target. */
+typedef int (*tl_audit_fn)(const tl_audit_entry_t *e, void *arg);
+int tl_store_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+
+/* ---- one user's campaign rows, for subject access (subject_rows.c) ----------------- */
+
+/* The do-not-contact and feedback records of one user, as subject access
+ * shows them (borrowed strings; absent: NULL, INT64_MIN, TL_NONE, NaN),
+ * each by time (feedback: then in the order it was recorded). */
+typedef struct {
+    const char *channel, *reason, *campaign;
+    int64_t at;
+} tl_subject_dnc_t;
+typedef struct {
+    const char *kind, *campaign, *channel;
+    uint32_t item;
+    double score;
+    int64_t at;
+} tl_subject_feedback_t;
+typedef int (*tl_subject_dnc_fn)(const tl_subject_dnc_t *d, void *arg);
+typedef int (*tl_subject_feedback_fn)(const tl_subject_feedback_t *f, void *arg);
+int tl_store_subject_dnc(tl_store_t *st, uint32_t user, tl_subject_dnc_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+int tl_store_subject_feedback(tl_store_t *st, uint32_t user, tl_subject_feedback_fn fn, void *arg,
+                              tl_errbuf_t *eb);
+
 /* ---- side logs ------------------------------------------------------------ */
 
 /* Append-only files in the data directory (PATH relative to it) committed

@@ -175,4 +175,40 @@ struct tl_store {
  * open before it reads the logs. */
 int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb);
 
+/* ---- the repositories' tables and statements --------------------------------- */
+
+/* The CREATE statements of the tables a repository file owns, applied by
+ * a writable open after the store's own (store.c lists them). */
+extern const char tl__apikeys_schema[];  /* apikeys.c */
+extern const char tl__auditlog_schema[]; /* auditlog.c */
+
+/* Sets eb from SQLite's last error on s (what failed, and where) and
+ * returns the TL_E* code it maps to. */
+int tl__store_sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what);
+/* Prepares sql into *q: 0, 1 when a table it names does not exist (a read-
+ * only open of a directory made before it: the caller reads nothing), or
+ * an error with eb told (what: the reading, for the message). */
+int tl__store_prepare(tl_store_t *s, const char *sql, sqlite3_stmt **q, const char *what,
+                      tl_errbuf_t *eb);
+/* Steps q to its end, calling row(q, arg) for each row until one returns
+ * non-zero (returned), then finalizes q. */
+typedef int (*tl__row_fn)(sqlite3_stmt *q, void *arg);
+int tl__store_each(tl_store_t *s, sqlite3_stmt *q, tl__row_fn row, void *arg, const char *what,
+                   tl_errbuf_t *eb);
+/* Prepares sql, binds key to ?1 unless it is TL_NONE, and steps every row
+ * through row(q, arg); a missing table reads as no rows (entities.c). */
+int tl__store_rows(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
+                   const char *what, tl_errbuf_t *eb);
+/* A column as text (NULL), a number (`absent`) or a real (NaN), the value
+ * in parentheses standing for SQL NULL. */
+static inline const char *tl__col_text(sqlite3_stmt *q, int c) {
+    return (const char *)sqlite3_column_text(q, c);
+}
+static inline int64_t tl__col_i64(sqlite3_stmt *q, int c, int64_t absent) {
+    return sqlite3_column_type(q, c) == SQLITE_NULL ? absent : sqlite3_column_int64(q, c);
+}
+static inline double tl__col_real(sqlite3_stmt *q, int c) {
+    return sqlite3_column_type(q, c) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(q, c);
+}
+
 #endif

@@ -1,6 +1,7 @@
 /* Unit tests of src/store: batches, de-duplication, the torn-tail cut,
- * checksums, format versions, entity merges, consents, quarantine and the
- * sealing of personal data. */
+ * checksums, format versions, entity merges, consents, quarantine, the
+ * sealing of personal data, and the typed reads and repositories (entity
+ * scans, API keys, audit entries, one user's campaign rows). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -599,6 +600,245 @@ static void test_hot_journal_read(void **state) {
     tl_store_close(st);
 }
 
+/* ---- entity scans, API keys, the audit log's entries, subject rows ---------- */
+
+/* What the scans saw, one line per row, so order and fields compare at once. */
+static char seen[2048];
+
+static void see(const char *fmt, ...) {
+    size_t n = strlen(seen);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(seen + n, sizeof seen - n, fmt, ap);
+    va_end(ap);
+}
+
+static const char *s_(const char *s) { return s ? s : "-"; }
+
+static int see_user(uint32_t u, const tl_user_t *r, void *arg) {
+    (void)arg;
+    assert_null(r->name), assert_null(r->phone), assert_null(r->email), assert_null(r->id_number);
+    see("%u %s %d %s %lld %s %s|", u, s_(r->gender), r->birth_year, s_(r->city),
+        (long long)(r->registered_at == INT64_MIN ? -1 : r->registered_at), s_(r->channel), s_(r->attrs));
+    return 0;
+}
+
+static int see_item(uint32_t i, const tl_item_t *it, void *arg) {
+    see("%u %s %s %s %g %s|", i, s_(it->title), s_(it->category), s_(it->brand), it->price, s_(it->attrs));
+    return arg ? *(int *)arg : 0;
+}
+
+static int see_product(uint32_t i, const tl_product_t *p, void *arg) {
+    (void)arg;
+    see("%u %s %s %d %g %g %g %s %s|", i, s_(p->kind), s_(p->name), p->term_months, p->apr, p->amount_min,
+        p->amount_max, s_(p->eligibility), s_(p->disclosure));
+    return 0;
+}
+
+static int see_credit(uint32_t u, const tl_credit_t *c, void *arg) {
+    (void)arg;
+    see("%u %lld %lld %lld %g %s %lld %d|", u, (long long)c->on_time, (long long)c->late,
+        (long long)c->max_overdue_days, c->debt, s_(c->income_band), (long long)c->history_months,
+        c->default_flag);
+    return 0;
+}
+
+static int see_consent(uint32_t u, const char *purpose, int granted, int64_t at, void *arg) {
+    (void)arg;
+    see("%u %s %d %lld|", u, purpose, granted, (long long)at);
+    return 0;
+}
+
+static int see_reason(const char *reason, uint64_t n, void *arg) {
+    (void)arg;
+    see("%s %llu|", reason, (unsigned long long)n);
+    return 0;
+}
+
+#define SEEN(call, want)                                                                           \
+    do {                                                                                           \
+        seen[0] = 0;                                                                               \
+        assert_int_equal((call), 0);                                                               \
+        assert_string_equal(seen, want);                                                           \
+    } while (0)
+
+static void test_entity_scans(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    tl_user_t u0 = {.gender = "f", .birth_year = 1980, .city = "Hangzhou", .registered_at = 5,
+                    .channel = "app", .attrs = "{\"vip\":1}", .name = "Li Na"};
+    tl_user_t u1 = {.registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "u0", &u0, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "u1", &u1, &eb), 1);
+    tl_item_t i0 = {.title = "Tea", .category = "food/tea", .brand = "X", .price = 9.5};
+    tl_item_t i1 = {.price = NAN, .attrs = "{}"};
+    assert_int_equal(tl_store_put_item(st, "i0", &i0, &eb), 1);
+    assert_int_equal(tl_store_put_item(st, "i1", &i1, &eb), 1);
+    tl_product_t p0 = {.kind = "loan", .name = "L", .term_months = 12, .apr = 0.1, .amount_min = 1,
+                       .amount_max = 9, .eligibility = "age > 18", .disclosure = "d"};
+    tl_product_t p1 = {.term_months = -1, .apr = NAN, .amount_min = NAN, .amount_max = NAN};
+    assert_int_equal(tl_store_put_product(st, "p0", &p0, &eb), 1);
+    assert_int_equal(tl_store_put_product(st, "p1", &p1, &eb), 1);
+    tl_credit_t c1 = {3, 1, 10, 24, 500.5, "high", 0}, c0 = {-1, -1, -1, -1, NAN, NULL, -1};
+    assert_int_equal(tl_store_put_credit(st, 1, &c1, &eb), 1);
+    assert_int_equal(tl_store_put_credit(st, 0, &c0, &eb), 1);
+    /* a withdrawal and a grant at the same instant: the grant is in force */
+    assert_int_equal(tl_store_put_consent(st, 1, "profiling", 1, 20, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 1, "profiling", 0, 20, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 1, "marketing", 0, 30, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 0, "profiling", 0, 40, &eb), 1);
+    /* a scan inside the batch sees the batch's rows */
+    SEEN(tl_store_scan_items(st, see_item, NULL, &eb), "0 Tea food/tea X 9.5 -|1 - - - nan -|");
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+
+    st = open_store(TL_STORE_READONLY);
+    SEEN(tl_store_scan_users(st, see_user, NULL, &eb), "0 f 1980 Hangzhou 5 app -|1 - 0 - -1 - -|");
+    SEEN(tl_store_get_user(st, 0, see_user, NULL, &eb), "0 f 1980 Hangzhou 5 app {\"vip\":1}|");
+    assert_int_equal(tl_store_get_user(st, 7, see_user, NULL, &eb), TL_ENOENT);
+    SEEN(tl_store_get_item(st, 1, see_item, NULL, &eb), "1 - - - nan {}|");
+    assert_int_equal(tl_store_get_item(st, 2, see_item, NULL, &eb), TL_ENOENT);
+    int stop = 42;
+    SEEN(tl_store_scan_items(st, see_item, &stop, &eb) - 42, "0 Tea food/tea X 9.5 -|");
+    SEEN(tl_store_scan_products(st, see_product, NULL, &eb),
+         "0 loan L 12 0.1 1 9 age > 18 d|1 - - -1 nan nan nan - -|");
+    SEEN(tl_store_scan_credit(st, TL_NONE, see_credit, NULL, &eb),
+         "0 -1 -1 -1 nan - -1 -1|1 3 1 10 500.5 high 24 0|");
+    SEEN(tl_store_scan_credit(st, 1, see_credit, NULL, &eb), "1 3 1 10 500.5 high 24 0|");
+    SEEN(tl_store_scan_credit(st, 5, see_credit, NULL, &eb), "");
+    SEEN(tl_store_scan_consents(st, TL_NONE, see_consent, NULL, &eb),
+         "0 profiling 0 40|1 marketing 0 30|1 profiling 0 20|1 profiling 1 20|");
+    SEEN(tl_store_scan_consents(st, 0, see_consent, NULL, &eb), "0 profiling 0 40|");
+    int granted = -1;
+    int64_t at = 0;
+    assert_int_equal(tl_store_consent_latest(st, 1, "profiling", &granted, &at, &eb), 0);
+    assert_int_equal(granted, 1);
+    assert_int_equal(at, 20);
+    assert_int_equal(tl_store_consent_latest(st, 0, "profiling", &granted, NULL, &eb), 0);
+    assert_int_equal(granted, 0);
+    assert_int_equal(tl_store_consent_latest(st, 0, "marketing", &granted, &at, &eb), TL_ENOENT);
+    SEEN(tl_store_quarantine_counts(st, see_reason, NULL, &eb), "");
+    tl_store_close(st);
+
+    st = open_store(0);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    static const char *const reasons[] = {"bad_time", "bad_id", "bad_time", "a_reason", "a_reason"};
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(tl_store_quarantine(st, "/q.csv", (uint64_t)k + 1, reasons[k], "m", "r", 1, "r", &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    SEEN(tl_store_quarantine_counts(st, see_reason, NULL, &eb), "a_reason 2|bad_time 2|bad_id 1|");
+    tl_store_close(st);
+}
+
+static int see_key(const tl_apikey_row_t *k, void *arg) {
+    (void)arg;
+    see("%s %s %s %s %lld|", k->id, k->hash, k->role, k->name, (long long)k->created);
+    return 0;
+}
+
+static void test_apikeys(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_apikey_row_t a = {"aaaa", "h1", "admin", "ops", 200}, b = {"bbbb", "h2", "service", NULL, 100};
+    assert_int_equal(tl_store_apikey_put(st, &a, &eb), TL_EINVAL); /* outside a batch */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &a, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &b, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &a, &eb), TL_EEXIST);
+    assert_non_null(strstr(eb.msg, "aaaa"));
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    SEEN(tl_store_apikey_scan(st, see_key, NULL, &eb), "bbbb h2 service  100|aaaa h1 admin ops 200|");
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_apikey_delete(st, "bbbb", &eb), 1);
+    assert_int_equal(tl_store_apikey_delete(st, "bbbb", &eb), 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+    st = open_store(TL_STORE_READONLY);
+    SEEN(tl_store_apikey_scan(st, see_key, NULL, &eb), "aaaa h1 admin ops 200|");
+    tl_store_close(st);
+}
+
+static int see_entry(const tl_audit_entry_t *e, void *arg) {
+    (void)arg;
+    see("%lld %lld %s %s %s %s|", (long long)e->id, (long long)e->at, e->who, e->what, e->target, e->mac);
+    return 0;
+}
+
+static void test_audit_entries(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    int64_t id = -1;
+    char mac[65] = "x";
+    assert_int_equal(tl_store_audit_last(st, &id, mac, &eb), 0);
+    assert_int_equal(id, 0);
+    assert_string_equal(mac, "");
+    tl_audit_entry_t e1 = {1, 10, "cli", "export", "p1", "m1"}, e2 = {2, 11, "api", "read", "p2", "m2"},
+                     e3 = {3, 12, "cli", "erase", "p1", "m3"};
+    assert_int_equal(tl_store_audit_append(st, &e1, &eb), TL_EINVAL); /* outside a batch */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_audit_append(st, &e1, &eb), 0);
+    assert_int_equal(tl_store_audit_append(st, &e2, &eb), 0);
+    assert_int_equal(tl_store_audit_last(st, &id, mac, &eb), 0); /* the batch's own entries */
+    assert_int_equal(id, 2);
+    assert_string_equal(mac, "m2");
+    assert_int_equal(tl_store_audit_append(st, &e2, &eb), TL_EEXIST);
+    assert_int_equal(tl_store_audit_append(st, &e3, &eb), 0);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+    st = open_store(TL_STORE_READONLY);
+    assert_int_equal(tl_store_audit_last(st, &id, mac, &eb), 0);
+    assert_int_equal(id, 3);
+    assert_string_equal(mac, "m3");
+    SEEN(tl_store_audit_scan(st, NULL, see_entry, NULL, &eb),
+         "1 10 cli export p1 m1|2 11 api read p2 m2|3 12 cli erase p1 m3|");
+    SEEN(tl_store_audit_scan(st, "p1", see_entry, NULL, &eb), "1 10 cli export p1 m1|3 12 cli erase p1 m3|");
+    SEEN(tl_store_audit_scan(st, "p9", see_entry, NULL, &eb), "");
+    tl_store_close(st);
+}
+
+static int see_dnc(const tl_subject_dnc_t *d, void *arg) {
+    (void)arg;
+    see("%s %s %lld %s|", s_(d->channel), s_(d->reason), (long long)(d->at == INT64_MIN ? -1 : d->at),
+        s_(d->campaign));
+    return 0;
+}
+
+static int see_feedback(const tl_subject_feedback_t *f, void *arg) {
+    (void)arg;
+    see("%s %s %s %d %g %lld|", s_(f->kind), s_(f->campaign), s_(f->channel),
+        f->item == TL_NONE ? -1 : (int)f->item, f->score, (long long)f->at);
+    return 0;
+}
+
+static void test_subject_rows(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_store_close(st);
+    char path[300];
+    snprintf(path, sizeof path, "%s/tailor.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO dnc VALUES (4, 'sms', 'stop', 30, 'c1'), "
+                                      "(4, 'email', NULL, 20, NULL), (5, 'sms', 'x', 1, 'c1');"
+                                      "INSERT INTO feedback(id, user, kind, campaign, channel, item, score, at, "
+                                      "source, line) VALUES (9, 4, 'click', 'c1', 'sms', 3, 0.5, 50, 'f', 1),"
+                                      "(8, 4, 'open', 'c1', 'sms', NULL, NULL, 50, 'f', 2),"
+                                      "(7, 5, 'open', 'c1', 'sms', NULL, NULL, 10, 'f', 3)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    st = open_store(TL_STORE_READONLY);
+    SEEN(tl_store_subject_dnc(st, 4, see_dnc, NULL, &eb), "email - 20 -|sms stop 30 c1|");
+    SEEN(tl_store_subject_feedback(st, 4, see_feedback, NULL, &eb),
+         "open c1 sms -1 nan 50|click c1 sms 3 0.5 50|");
+    SEEN(tl_store_subject_dnc(st, 6, see_dnc, NULL, &eb), "");
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -607,7 +847,8 @@ int main(void) {
         T(test_missing_dir),             T(test_lock),              T(test_entities_merge_and_seal),
         T(test_quarantine_roundtrip),   T(test_killed_before_log),  T(test_scan_from),
         T(test_purge_user),              T(test_purge_finishes_after_crash), T(test_rotate_key),
-        T(test_hot_journal_read),
+        T(test_hot_journal_read),        T(test_entity_scans),       T(test_apikeys),
+        T(test_audit_entries),           T(test_subject_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
