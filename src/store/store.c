@@ -93,27 +93,12 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, expr TEXT NOT NULL,"
     "  created INTEGER) WITHOUT ROWID;"
-    /* campaigns (src/campaign): definitions as JSON, runs, do-not-contact
-     * and feedback */
-    "CREATE TABLE IF NOT EXISTS campaigns(id TEXT PRIMARY KEY, def TEXT NOT NULL,"
-    "  status TEXT NOT NULL, created INTEGER, runs INTEGER NOT NULL DEFAULT 0, last_at INTEGER,"
-    "  event_seq INTEGER NOT NULL DEFAULT 0, sends INTEGER NOT NULL DEFAULT 0,"
-    "  cost REAL NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS campaign_runs(campaign TEXT, run INTEGER, at INTEGER,"
-    "  started INTEGER, counts TEXT, PRIMARY KEY(campaign, run)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS dnc(user INTEGER, channel TEXT, reason TEXT, at INTEGER,"
-    "  campaign TEXT, PRIMARY KEY(user, channel)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
-    "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
-    "  line INTEGER, UNIQUE(source, line));"
     /* the API server: keys (BLAKE2b of the key) and the audit log of
      * reads of personal data */
     "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
     "  name TEXT, created INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
     "  target TEXT, mac TEXT);"
-    "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
-    "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
     /* erasure (purge.c): the tombstones of erased users (a keyed pseudonym
      * and the index they had) and the file renames a purge committed */
     "CREATE TABLE IF NOT EXISTS erased(hash TEXT PRIMARY KEY, idx INTEGER, at INTEGER) WITHOUT ROWID;"
@@ -122,6 +107,12 @@ static const char SCHEMA[] =
      * the set of (line, raw) fingerprints of the source, loaded once. */
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, source INTEGER, line INTEGER,"
     "  fp INTEGER, reason TEXT, message TEXT, raw BLOB, at INTEGER, preview TEXT);";
+
+/* The tables of the repositories, each declared by the file that owns it
+ * (NULL-terminated); created after SCHEMA in the same transaction. */
+static const char *const TABLES[] = {
+    tl__campaigns_schema, tl__dnc_schema, tl__feedback_schema, tl__deliveries_schema, NULL,
+};
 
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -414,6 +405,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
             goto fail;
         if ((rc = exec(s, "BEGIN IMMEDIATE", eb))) goto fail;
         rc = exec(s, SCHEMA, eb);
+        for (int t = 0; !rc && TABLES[t]; t++) rc = exec(s, TABLES[t], eb);
         if (!rc) {
             rc = meta_get_i64(s, "format", &fmt, eb);
             if (rc == TL_ENOENT) {
