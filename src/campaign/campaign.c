@@ -563,58 +563,46 @@ void tl_campaign_fini(tl_campaign_t *c) {
 
 /* ---- storage ------------------------------------------------------------------------ */
 
-typedef struct {
-    char *def, *status;
-    int found;
-} getrow_t;
+static int def_row(const tl_campaign_row_t *r, void *arg) {
+    return (*(char **)arg = strdup(r->def)) ? 0 : TL_ENOMEM;
+}
 
-static int get_row(int n, const char *const *cols, void *arg) {
-    getrow_t *g = arg;
-    (void)n;
-    g->found = 1;
-    g->def = strdup(cols[0] ? cols[0] : "");
-    g->status = strdup(cols[1] ? cols[1] : "");
-    return g->def && g->status ? 0 : TL_ENOMEM;
+static int no_campaign(tl_errbuf_t *eb, const char *id) {
+    tl_errbuf_set(eb, "no campaign \"%s\" (see `tailor campaign list`)", id);
+    return TL_ENOENT;
 }
 
 int tl_campaign_get(tl_store_t *st, const char *id, tl_campaign_t *c, tl_errbuf_t *eb) {
-    getrow_t g = {0};
+    char *def = NULL;
     memset(c, 0, sizeof *c);
-    int rc = tl_store_queryf(st, eb, get_row, &g, "SELECT def, status FROM campaigns WHERE id = ?1",
-                             "t", id);
-    if (!rc && !g.found) {
-        tl_errbuf_set(eb, "no campaign \"%s\" (see `tailor campaign list`)", id);
-        rc = TL_ENOENT;
-    }
-    if (!rc) {
-        rc = tl_campaign_parse(g.def, c, eb);
+    int rc = tl_store_campaign_get(st, id, def_row, &def, eb);
+    if (rc == 0) rc = no_campaign(eb, id);
+    if (rc == 1) {
+        rc = tl_campaign_parse(def, c, eb);
         if (rc == TL_EBADINPUT) rc = TL_ECORRUPT;
     }
-    free(g.def), free(g.status);
+    free(def);
     return rc;
+}
+
+static int found_row(const tl_campaign_row_t *r, void *arg) {
+    (void)r, (void)arg;
+    return 0;
 }
 
 int tl_campaign_create(tl_store_t *st, const char *json, int replace, tl_campaign_t *out,
                        tl_errbuf_t *eb) {
     int rc = tl_campaign_parse(json, out, eb);
     if (rc) return rc;
-    getrow_t g = {0};
-    rc = tl_store_queryf(st, eb, get_row, &g, "SELECT def, status FROM campaigns WHERE id = ?1",
-                         "t", out->id);
-    free(g.def), free(g.status);
-    if (!rc && g.found && !replace) {
+    rc = tl_store_campaign_get(st, out->id, found_row, NULL, eb);
+    if (rc == 1 && !replace) {
         tl_errbuf_set(eb, "campaign \"%s\" exists; give --replace to change its definition "
                       "(its runs and exposures are kept)", out->id);
         rc = TL_EEXIST;
     }
-    if (!rc) rc = tl_store_begin(st, eb);
-    if (!rc && g.found)
-        rc = tl_store_exec(st, eb, "UPDATE campaigns SET def = ?2 WHERE id = ?1", "tt", out->id,
-                           out->def);
-    else if (!rc)
-        rc = tl_store_exec(st, eb, "INSERT INTO campaigns(id, def, status, created) "
-                           "VALUES (?1, ?2, 'active', ?3)", "tti", out->id, out->def,
-                           (int64_t)tl_time_now_ms());
+    if (rc >= 0) rc = tl_store_begin(st, eb);
+    if (!rc) rc = tl_store_campaign_put(st, out->id, out->def, tl_time_now_ms(), eb);
+    if (rc > 0) rc = 0;
     /* the dictionary index of the id is what the contact log records */
     tl_dict_t *d = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);
     if (!rc && !d) rc = TL_ENOMEM;
@@ -631,19 +619,15 @@ typedef struct {
     void *arg;
 } listctx_t;
 
-static int list_row(int n, const char *const *cols, void *arg) {
+static int list_row(const tl_campaign_row_t *r, void *arg) {
     listctx_t *x = arg;
-    (void)n;
-    tl_campaign_info_t ci = {.id = cols[0], .status = cols[2]};
+    tl_campaign_info_t ci = {.id = r->id, .status = r->status, .created = r->created,
+                             .runs = r->runs, .last_at = r->last_at, .sends = r->sends,
+                             .cost = r->cost};
     /* the name is in the definition */
-    cJSON *d = cJSON_Parse(cols[1] ? cols[1] : "{}");
+    cJSON *d = cJSON_Parse(r->def);
     const char *name = d ? str_of(cJSON_GetObjectItem(d, "name")) : NULL;
-    ci.name = name ? name : cols[0];
-    ci.created = cols[3] ? atoll(cols[3]) : 0;
-    ci.runs = cols[4] ? strtoull(cols[4], NULL, 10) : 0;
-    ci.last_at = cols[5] ? atoll(cols[5]) : INT64_MIN;
-    ci.sends = cols[6] ? strtoull(cols[6], NULL, 10) : 0;
-    ci.cost = cols[7] ? atof(cols[7]) : 0;
+    ci.name = name ? name : r->id;
     int rc = x->fn(&ci, x->arg);
     cJSON_Delete(d);
     return rc;
@@ -652,29 +636,17 @@ static int list_row(int n, const char *const *cols, void *arg) {
 int tl_campaign_list(tl_store_t *st, const char *id, tl_campaign_fn fn, void *arg,
                      tl_errbuf_t *eb) {
     listctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, list_row, &x,
-                           "SELECT id, def, status, created, runs, last_at, sends, cost "
-                           "FROM campaigns WHERE ?1 IS NULL OR id = ?1 ORDER BY id", "t", id);
-}
-
-static int count_row(int n, const char *const *cols, void *arg) {
-    (void)n;
-    *(int64_t *)arg = cols[0] ? atoll(cols[0]) : 0;
-    return 0;
+    if (!id) return tl_store_campaign_scan(st, list_row, &x, eb);
+    int rc = tl_store_campaign_get(st, id, list_row, &x, eb);
+    return rc > 0 ? 0 : rc;
 }
 
 int tl_campaign_set_status(tl_store_t *st, const char *id, const char *status, tl_errbuf_t *eb) {
-    int64_t n = 0;
-    int rc = tl_store_queryf(st, eb, count_row, &n, "SELECT count(*) FROM campaigns WHERE id = ?1",
-                             "t", id);
-    if (!rc && !n) {
-        tl_errbuf_set(eb, "no campaign \"%s\" (see `tailor campaign list`)", id);
-        return TL_ENOENT;
-    }
-    if (!rc) rc = tl_store_begin(st, eb);
-    if (!rc) rc = tl_store_exec(st, eb, "UPDATE campaigns SET status = ?2 WHERE id = ?1", "tt", id, status);
-    if (!rc) rc = tl_store_commit(st, eb);
-    else tl_store_rollback(st);
+    int rc = tl_store_begin(st, eb);
+    if (!rc) rc = tl_store_campaign_set_status(st, id, status, eb);
+    if (rc == 0) rc = no_campaign(eb, id);
+    if (rc == 1) return tl_store_commit(st, eb);
+    tl_store_rollback(st);
     return rc;
 }
 
@@ -687,9 +659,8 @@ int tl_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *r
         return TL_EINVAL;
     }
     /* an existing entry for all channels, or an earlier one, stays */
-    return tl_store_exec(st, eb, "INSERT INTO dnc(user, channel, reason, at, campaign) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, channel) DO NOTHING",
-                         "ittit", (int64_t)user, channel, reason, at, campaign);
+    int rc = tl_store_dnc_put(st, user, channel, reason, at, campaign, eb);
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- erasure and retention ------------------------------------------------------------ */
@@ -764,10 +735,8 @@ static int purge_records(purgectx_t *x, tl_buf_t *b) {
     return changed;
 }
 
-static int purge_log_row(int n, const char *const *cols, void *arg) {
+static int purge_log(const char *rel, void *arg) {
     purgectx_t *x = arg;
-    (void)n;
-    const char *rel = cols[0] + strlen("applog:");
     size_t rl = strlen(rel);
     int outbox = strncmp(rel, "outbox/", 7) == 0;
     int records = (rl > 14 && strcmp(rel + rl - 14, "/exposures.bin") == 0) ||
@@ -800,8 +769,7 @@ int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64
     if (uid && (tl_buf_append(&x.pat, ",\"user\":", 8) || tl_buf_json_str(&x.pat, uid, strlen(uid)) ||
                 tl_buf_append(&x.pat, ",", 1)))
         rc = TL_ENOMEM;
-    if (!rc) rc = tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%' ORDER BY key",
-                                 purge_log_row, &x, eb);
+    if (!rc) rc = tl_store_applog_list(st, purge_log, &x, eb);
     tl_buf_fini(&x.pat);
     if (rc) tl_campaign_purge_free(out);
     return rc;

@@ -135,12 +135,10 @@ static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len,
         return 0; /* not ours to judge: the outbox is written by runs, so this does not happen */
     }
     if (due > x->o->now) {
-        int rc = tl_store_exec(x->st, x->eb, "INSERT OR IGNORE INTO deliveries(id, channel, offset, status, "
-                               "attempts, due) VALUES (?1, ?2, ?3, 'held', 0, ?4)", "ttii",
-                               id->valuestring, ch, (int64_t)off, due);
+        int rc = tl_store_delivery_hold(x->st, id->valuestring, ch, off, due, x->eb);
         cJSON_Delete(rec);
-        if (!rc) x->s->held++;
-        return rc ? rc : 2;
+        if (rc >= 0) x->s->held++;
+        return rc < 0 ? rc : 2;
     }
     int rc = enrich(x, rec);
     char *body = rc ? NULL : cJSON_PrintUnformatted(rec);
@@ -150,12 +148,9 @@ static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len,
     if (rc == 0) x->s->posted++;
     if (rc == 1) {
         x->s->failed++;
-        rc = tl_store_exec(x->st, x->eb, "INSERT OR REPLACE INTO deliveries(id, channel, offset, status, code, "
-                           "at, due) VALUES (?1, ?2, ?3, 'failed', ?4, ?5, ?6)", "ttiiii", id->valuestring,
-                           ch, (int64_t)off, (int64_t)code, x->o->now, due);
+        rc = tl_store_delivery_fail(x->st, id->valuestring, ch, off, code, x->o->now, due, x->eb);
     } else if (rc == 0) {
-        rc = tl_store_exec(x->st, x->eb, "UPDATE deliveries SET status = 'delivered', at = ?2 WHERE id = ?1",
-                           "ti", id->valuestring, x->o->now);
+        rc = tl_store_delivery_done(x->st, id->valuestring, x->o->now, x->eb);
     }
     cJSON_Delete(rec);
     return rc;
@@ -166,10 +161,9 @@ typedef struct {
     int n;
 } heldlist_t;
 
-static int held_row(int n, const char *const *cols, void *arg) {
+static int held_row(uint64_t off, void *arg) {
     heldlist_t *h = arg;
-    (void)n;
-    if (h->n < 4096 && cols[0]) h->off[h->n++] = strtoull(cols[0], NULL, 10);
+    if (h->n < 4096) h->off[h->n++] = off;
     return 0;
 }
 
@@ -186,8 +180,7 @@ static int deliver_channel(dctx_t *x, const char *ch) {
     /* first the parked records that are due now */
     heldlist_t *h = rc ? NULL : calloc(1, sizeof *h);
     if (!rc && !h) rc = TL_ENOMEM;
-    if (!rc) rc = tl_store_queryf(x->st, x->eb, held_row, h, "SELECT offset FROM deliveries WHERE channel = ?1 "
-                                  "AND status = 'held' AND due <= ?2 ORDER BY offset", "ti", ch, x->o->now);
+    if (!rc) rc = tl_store_deliveries_held(x->st, ch, x->o->now, held_row, h, x->eb);
     if (!rc) rc = tl_store_begin(x->st, x->eb);
     for (int i = 0; !rc && h && i < h->n; i++) {
         uint64_t off = h->off[i];

@@ -129,21 +129,20 @@ int tl_feedback_import(tl_store_t *st, const tl_source_t *src, tl_feedback_stats
             quarantine(&x, line, why, msg, raw.data, raw.len);
             continue;
         }
-        rc = tl_store_exec(st, eb, "INSERT OR IGNORE INTO feedback(user, kind, campaign, channel, item, "
-                           "score, at, source, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           "itttiditi", (int64_t)u, KINDS[kind], *v[3] ? v[3] : NULL,
-                           *v[4] ? v[4] : NULL, item == TL_NONE ? (int64_t)-1 : (int64_t)item,
-                           score, at, src->name, (int64_t)line);
-        if (rc) break;
-        if (!tl_store_changes(st)) {
+        tl_feedback_row_t f = {u, KINDS[kind], *v[3] ? v[3] : NULL, *v[4] ? v[4] : NULL,
+                               item, score, at, src->name, line};
+        rc = tl_store_feedback_add(st, &f, eb);
+        if (rc < 0) break;
+        if (!rc) {
             s->duplicates++;
             continue;
         }
-        s->accepted++;
+        s->accepted++, rc = 0;
         if (kind <= 2) {
+            /* the channel was checked above */
             static const char *const REASON[] = {"complained", "unsubscribed", "bounced"};
-            rc = tl_dnc_put(st, u, *v[4] ? v[4] : "*", REASON[kind], at, *v[3] ? v[3] : NULL, eb);
-            s->suppressed += !rc && tl_store_changes(st) > 0;
+            rc = tl_store_dnc_put(st, u, *v[4] ? v[4] : "*", REASON[kind], at, *v[3] ? v[3] : NULL, eb);
+            if (rc > 0) s->suppressed++, rc = 0;
         }
     }
     s->read = s->accepted + s->duplicates + s->rejected;

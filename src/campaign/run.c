@@ -128,13 +128,11 @@ static int purpose_bit(runctx_t *x, const char *p) {
     return x->npurposes++;
 }
 
-static int dnc_row(int n, const char *const *cols, void *arg) {
+static int dnc_row(const tl_dnc_row_t *d, void *arg) {
     runctx_t *x = arg;
-    (void)n;
-    int64_t u = cols[0] ? atoll(cols[0]) : -1;
-    if (u < 0 || u >= x->nusers || !cols[1]) return 0;
-    int ch = strcmp(cols[1], "*") == 0 ? 7 : tl_dchannel_find(cols[1]);
-    if (ch >= 0) x->dnc[u] |= (uint8_t)(1u << ch);
+    if (d->user >= x->nusers) return 0;
+    int ch = strcmp(d->channel, "*") == 0 ? 7 : tl_dchannel_find(d->channel);
+    if (ch >= 0) x->dnc[d->user] |= (uint8_t)(1u << ch);
     return 0;
 }
 
@@ -149,13 +147,12 @@ static int cmp_contact(const void *a, const void *b) {
 }
 
 /* Marks the campaigns that carry each cap's tag. */
-static int tag_row(int n, const char *const *cols, void *arg) {
+static int tag_row(const tl_campaign_row_t *r, void *arg) {
     tagctx_t *t = arg;
     runctx_t *x = t->x;
-    (void)n;
-    uint32_t idx = tl_dict_find(t->camps, cols[0], strlen(cols[0]));
-    if (idx == TL_NONE || idx >= x->ncamp || !cols[1]) return 0;
-    cJSON *def = cJSON_Parse(cols[1]);
+    uint32_t idx = tl_dict_find(t->camps, r->id, strlen(r->id));
+    if (idx == TL_NONE || idx >= x->ncamp) return 0;
+    cJSON *def = cJSON_Parse(r->def);
     const cJSON *tags = cJSON_GetObjectItem(def, "tags"), *tag;
     cJSON_ArrayForEach(tag, tags) {
         for (int k = 0; k < x->c->ncaps; k++)
@@ -224,7 +221,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
     x->ncamp = tl_dict_count(camps);
     if (!(x->camp_tags = calloc(x->ncamp + 1, sizeof *x->camp_tags))) return TL_ENOMEM;
     tagctx_t t = {x, camps};
-    return tl_store_queryf(x->st, x->eb, tag_row, &t, "SELECT id, def FROM campaigns", "");
+    return tl_store_campaign_scan(x->st, tag_row, &t, x->eb);
 }
 
 /* When a message on channel ch due at t goes out: at t, or at the end of
@@ -561,22 +558,16 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_
 /* ---- the run ----------------------------------------------------------------------------------- */
 
 typedef struct {
-    int found;
     char status[16];
     uint64_t runs, sends;
     int64_t last_at;
     double cost;
 } state_t;
 
-static int state_row(int n, const char *const *cols, void *arg) {
+static int state_row(const tl_campaign_row_t *r, void *arg) {
     state_t *s = arg;
-    (void)n;
-    s->found = 1;
-    snprintf(s->status, sizeof s->status, "%s", cols[0] ? cols[0] : "");
-    s->runs = cols[1] ? strtoull(cols[1], NULL, 10) : 0;
-    s->last_at = cols[2] ? atoll(cols[2]) : INT64_MIN;
-    s->sends = cols[3] ? strtoull(cols[3], NULL, 10) : 0;
-    s->cost = cols[4] ? atof(cols[4]) : 0;
+    snprintf(s->status, sizeof s->status, "%s", r->status);
+    s->runs = r->runs, s->last_at = r->last_at, s->sends = r->sends, s->cost = r->cost;
     return 0;
 }
 
@@ -602,14 +593,12 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     res->next_due = INT64_MIN;
     runctx_t x = {.st = st, .c = c, .o = o, .eb = eb, .res = res, .camp_bit = -1};
     state_t s = {0};
-    int rc = tl_store_queryf(st, eb, state_row, &s,
-                             "SELECT status, runs, last_at, sends, cost FROM campaigns WHERE id = ?1",
-                             "t", c->id);
-    if (!rc && !s.found) {
+    int rc = tl_store_campaign_get(st, c->id, state_row, &s, eb);
+    if (rc == 0) {
         tl_errbuf_set(eb, "no campaign \"%s\" (create it first: `tailor campaign create FILE`)", c->id);
         return TL_ENOENT;
     }
-    if (rc) return rc;
+    if (rc < 0) return rc;
     if (strcmp(s.status, "active") != 0) {
         tl_errbuf_set(eb, "campaign \"%s\" is %s (`tailor campaign resume %s` makes it active)",
                       c->id, s.status, c->id);
@@ -649,8 +638,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     if (!(x.cons = malloc((size_t)x.nusers + 1)) || !(x.dnc = calloc((size_t)x.nusers + 1, 1)))
         rc = TL_ENOMEM;
     if (!rc) rc = tl_store_consents_asof(st, x.purposes, x.npurposes, o->at, x.cons, x.nusers, eb);
-    if (!rc) rc = tl_store_queryf(st, eb, dnc_row, &x, "SELECT user, channel FROM dnc WHERE at <= ?1",
-                                  "i", o->at);
+    if (!rc) rc = tl_store_dnc_scan(st, o->at, dnc_row, &x, eb);
     if (!rc) rc = load_contacts(&x, o->at);
     if (!rc && c->trig) {
         int64_t lo = s.last_at != INT64_MIN ? s.last_at : o->at - c->trig_lookback;
@@ -685,14 +673,8 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                           (unsigned long long)res->counts[d]);
         if (tl_buf_append(&j, "}", 2)) rc = TL_ENOMEM;
         uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
-        if (!rc)
-            rc = tl_store_exec(st, eb, "UPDATE campaigns SET runs = runs + 1, last_at = ?2, "
-                               "sends = sends + ?3, cost = cost + ?4 WHERE id = ?1", "tiid", c->id,
-                               o->at, (int64_t)sent, res->cost);
-        if (!rc)
-            rc = tl_store_exec(st, eb, "INSERT INTO campaign_runs(campaign, run, at, started, counts) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5)", "tiiit", c->id, (int64_t)x.run,
-                               o->at, (int64_t)tl_time_now_ms(), j.data);
+        tl_campaign_run_row_t row = {x.run, o->at, tl_time_now_ms(), j.data};
+        if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);
     }

@@ -80,14 +80,12 @@ static int event_block(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
-static int fb_row(int n, const char *const *cols, void *arg) {
+static int fb_row(const tl_feedback_row_t *f, void *arg) {
     meas_t *m = arg;
-    (void)n;
-    int64_t u = cols[0] ? atoll(cols[0]) : -1;
-    if (u < 0 || u >= m->nusers || m->unit_of[u] == TL_NONE || !cols[1]) return 0;
-    unit_t *x = &m->units[m->unit_of[u]];
-    if (strcmp(cols[1], "unsubscribe") == 0) x->unsub = 1;
-    else if (strcmp(cols[1], "complaint") == 0) x->complaint = 1;
+    if (f->user >= m->nusers || m->unit_of[f->user] == TL_NONE) return 0;
+    unit_t *x = &m->units[m->unit_of[f->user]];
+    if (strcmp(f->kind, "unsubscribe") == 0) x->unsub = 1;
+    else if (strcmp(f->kind, "complaint") == 0) x->complaint = 1;
     return 0;
 }
 
@@ -152,8 +150,7 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
                                        TL_EVC_QTY | TL_EVC_ITEM | TL_EVC_SESSION,
                                    event_block, m, eb);
     if (!rc && m->nunits)
-        rc = tl_store_queryf(st, eb, fb_row, m, "SELECT user, kind FROM feedback WHERE campaign = ?1",
-                             "t", c->id);
+        rc = tl_store_feedback_scan(st, c->id, fb_row, m, eb);
     return rc;
 }
 

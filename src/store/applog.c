@@ -308,3 +308,20 @@ int tl_store_applog_read(tl_store_t *st, const char *rel, uint64_t from, tl_buf_
 int tl_store_applog_committed(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
     return committed_len(st, rel, len, eb);
 }
+
+typedef struct {
+    tl_path_fn fn;
+    void *arg;
+} listctx_t;
+
+static int list_row(int n, const char *const *cols, void *arg) {
+    const listctx_t *x = arg;
+    (void)n;
+    return cols[0] ? x->fn(cols[0] + strlen("applog:"), x->arg) : 0;
+}
+
+int tl_store_applog_list(tl_store_t *st, tl_path_fn fn, void *arg, tl_errbuf_t *eb) {
+    listctx_t x = {fn, arg};
+    return tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%' ORDER BY key", list_row,
+                          &x, eb);
+}

@@ -344,7 +344,7 @@ static int write_new(tl_store_t *s, const tl_logswap_t *l, tl_errbuf_t *eb) {
     return rc;
 }
 
-static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *tail,
+static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
                  tl_purge_stats_t *out, tl_errbuf_t *eb);
 
 int tl_store_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb) {
@@ -354,7 +354,9 @@ int tl_store_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl
         return TL_EINVAL;
     }
     int rc = 0;
-    char ps[33] = "", *tail = NULL; /* tail: ":ID", how delivery ids end */
+    char ps[33] = "";
+    const char *id = NULL; /* the user's id (NULL: none, or forgotten) */
+    size_t n = 0;
     if (p->user != TL_NONE) {
         tl_dict_t *d = tl_store_dict(s, TL_D_USER, eb);
         if (!d) return TL_ENOMEM;
@@ -362,22 +364,14 @@ int tl_store_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl
             tl_errbuf_set(eb, "no user of index %u", p->user);
             return TL_EINVAL;
         }
-        size_t n;
-        const char *id = tl_dict_str(d, p->user, &n);
-        if (!tl_id_forgotten(id)) {
-            if ((rc = tl_store_pseudonym(s, id, n, ps, eb))) return rc;
-            if (!(tail = malloc(n + 2))) return TL_ENOMEM;
-            tail[0] = ':';
-            memcpy(tail + 1, id, n + 1);
-        }
+        id = tl_dict_str(d, p->user, &n);
+        if (tl_id_forgotten(id)) id = NULL;
+        else if ((rc = tl_store_pseudonym(s, id, n, ps, eb))) return rc;
     }
-    rc = purge(s, p, ps, tail, out, eb);
-    if (tail) sodium_memzero(tail, strlen(tail));
-    free(tail);
-    return rc;
+    return purge(s, p, ps, id, n, out, eb);
 }
 
-static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *tail,
+static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
                  tl_purge_stats_t *out, tl_errbuf_t *eb) {
     int rc;
     if (sqlite3_exec(s->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
@@ -402,12 +396,11 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         int64_t u = p->user;
         static const char *const del[] = {
             "DELETE FROM users WHERE idx = ?1", "DELETE FROM credit WHERE user = ?1",
-            "DELETE FROM consents WHERE user = ?1", "DELETE FROM dnc WHERE user = ?1",
-            "DELETE FROM feedback WHERE user = ?1"};
+            "DELETE FROM consents WHERE user = ?1"};
         for (size_t i = 0; !rc && i < sizeof del / sizeof *del; i++) rc = sql(s, eb, ch, del[i], u);
-        /* delivery states are named CAMPAIGN:RUN:USER */
-        if (!rc && tail) rc = tl_store_exec(s, eb, "DELETE FROM deliveries WHERE substr(id, -length(?1)) = ?1",
-                                            "t", tail);
+        /* the campaign repositories find the user's rows */
+        if (!rc) rc = tl__dnc_purge_user(s, p->user, ch, eb);
+        if (!rc && id) rc = tl__deliveries_purge_user(s, id, n, eb);
         if (!rc && ps[0]) rc = forget_id(s, p->user, eb);
         if (!rc && ps[0]) {
             sqlite3_stmt *q;
@@ -423,6 +416,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
             if (rc) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
         }
     }
+    if (!rc) rc = tl__feedback_purge(s, p->user, p->before, ch, eb);
     if (!rc && p->nterms) rc = redact_quarantine(s, p, &out->quarantined, eb);
     if (!rc && p->before != INT64_MIN) {
         /* history older than the cut, but the consent in force stays: it is
@@ -430,7 +424,6 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         rc = sql(s, eb, ch, "DELETE FROM consents WHERE at < ?1 AND EXISTS (SELECT 1 FROM consents c "
                  "WHERE c.user = consents.user AND c.purpose = consents.purpose AND c.at > consents.at)",
                  p->before);
-        if (!rc) rc = sql(s, eb, ch, "DELETE FROM feedback WHERE at < ?1", p->before);
         if (!rc) rc = sql(s, eb, &out->quarantined, "DELETE FROM quarantine WHERE at < ?1", p->before);
     }
     if (!rc && out->rows) {

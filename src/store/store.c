@@ -93,21 +93,6 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, expr TEXT NOT NULL,"
     "  created INTEGER) WITHOUT ROWID;"
-    /* campaigns (src/campaign): definitions as JSON, runs, do-not-contact
-     * and feedback */
-    "CREATE TABLE IF NOT EXISTS campaigns(id TEXT PRIMARY KEY, def TEXT NOT NULL,"
-    "  status TEXT NOT NULL, created INTEGER, runs INTEGER NOT NULL DEFAULT 0, last_at INTEGER,"
-    "  event_seq INTEGER NOT NULL DEFAULT 0, sends INTEGER NOT NULL DEFAULT 0,"
-    "  cost REAL NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS campaign_runs(campaign TEXT, run INTEGER, at INTEGER,"
-    "  started INTEGER, counts TEXT, PRIMARY KEY(campaign, run)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS dnc(user INTEGER, channel TEXT, reason TEXT, at INTEGER,"
-    "  campaign TEXT, PRIMARY KEY(user, channel)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS feedback(id INTEGER PRIMARY KEY, user INTEGER, kind TEXT,"
-    "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
-    "  line INTEGER, UNIQUE(source, line));"
-    "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, channel TEXT, offset INTEGER,"
-    "  status TEXT, code INTEGER, attempts INTEGER, at INTEGER, due INTEGER) WITHOUT ROWID;"
     /* erasure (purge.c): the tombstones of erased users (a keyed pseudonym
      * and the index they had) and the file renames a purge committed */
     "CREATE TABLE IF NOT EXISTS erased(hash TEXT PRIMARY KEY, idx INTEGER, at INTEGER) WITHOUT ROWID;"
@@ -119,7 +104,10 @@ static const char SCHEMA[] =
 
 /* The tables, applied in this order at every writable open: the store's
  * own, then those each repository file declares beside its code. */
-static const char *const SCHEMAS[] = {SCHEMA, tl__apikeys_schema, tl__auditlog_schema, NULL};
+static const char *const SCHEMAS[] = {
+    SCHEMA, tl__apikeys_schema, tl__auditlog_schema, tl__campaigns_schema, tl__dnc_schema,
+    tl__feedback_schema, tl__deliveries_schema, NULL,
+};
 
 
 /* ---- helpers ------------------------------------------------------------- */

@@ -419,6 +419,10 @@ int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
 int tl_store_applog_read(tl_store_t *st, const char *path, uint64_t from, tl_buf_t *out,
                          tl_errbuf_t *eb);
 int tl_store_applog_committed(tl_store_t *st, const char *path, uint64_t *len, tl_errbuf_t *eb);
+/* Calls fn(path) for each side log that a commit recorded (even at length
+ * 0), in order of path: what a purge must look through. */
+typedef int (*tl_path_fn)(const char *path, void *arg);
+int tl_store_applog_list(tl_store_t *st, tl_path_fn fn, void *arg, tl_errbuf_t *eb);
 
 /* One quarantined record (borrowed for the call). raw is NULL unless the
  * scan was asked for it (it is unsealed then). */
@@ -532,5 +536,9 @@ typedef struct {
 } tl_store_evstats_t;
 int tl_store_event_stats(tl_store_t *st, tl_store_evstats_t *out, tl_errbuf_t *eb);
 void tl_store_evstats_fini(tl_store_evstats_t *s);
+
+/* ---- repositories of the modules above ------------------------------------------ */
+
+#include "store/campaigns.h"
 
 #endif

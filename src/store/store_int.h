@@ -210,5 +210,18 @@ static inline int64_t tl__col_i64(sqlite3_stmt *q, int c, int64_t absent) {
 static inline double tl__col_real(sqlite3_stmt *q, int c) {
     return sqlite3_column_type(q, c) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(q, c);
 }
+/* ---- the campaign repositories (campaigns.c, dnc.c, deliveries.c, feedback.c) ---- */
+
+/* Their tables, created by a writable open (store.c). */
+extern const char tl__campaigns_schema[], tl__dnc_schema[], tl__deliveries_schema[],
+    tl__feedback_schema[];
+/* Inside a purge's transaction: the do-not-contact entries of user, the
+ * delivery states of the user whose id is id[0..n), and the feedback of
+ * user (TL_NONE: none) and before `before` (INT64_MIN: none). dnc and
+ * feedback add the rows they delete to *rows. */
+int tl__dnc_purge_user(tl_store_t *st, uint32_t user, uint64_t *rows, tl_errbuf_t *eb);
+int tl__deliveries_purge_user(tl_store_t *st, const char *id, size_t n, tl_errbuf_t *eb);
+int tl__feedback_purge(tl_store_t *st, uint32_t user, int64_t before, uint64_t *rows,
+                       tl_errbuf_t *eb);
 
 #endif
