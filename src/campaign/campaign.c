@@ -31,6 +31,9 @@ static const char *const DEC_NAMES[] = {
 };
 
 const char *tl_dchannel_name(int ch) { return ch >= 0 && ch < TL_DCH__N ? DCH_NAMES[ch] : ""; }
+void tl_dchannel_outbox(const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "outbox/%s.jsonl", name);
+}
 const char *tl_dchannel_purpose(int ch) { return ch >= 0 && ch < TL_DCH__N ? DCH_PURPOSES[ch] : NULL; }
 const char *tl_decision_name(int d) { return d >= 0 && d < TL_DEC__N ? DEC_NAMES[d] : ""; }
 

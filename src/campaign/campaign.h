@@ -41,6 +41,10 @@ enum {
 const char *tl_dchannel_name(int ch);
 const char *tl_dchannel_purpose(int ch);
 int tl_dchannel_find(const char *name); /* -1 when unknown */
+/* The side log (tl_store_applog_*) of a channel's outbox, by channel name,
+ * in out (TL_OUTBOX_MAX bytes are enough for every channel). */
+#define TL_OUTBOX_MAX 64
+void tl_dchannel_outbox(const char *name, char *out, size_t cap);
 
 /* What happened to one user in one run; the counts add up to the audience. */
 #define TL_DECISIONS(X)                                                        \
@@ -208,11 +212,12 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
 /* A run with what it needs gathered (content.c): the audience (a stored
  * segment's name or an expression) over p, a recommender's list for the
  * arms that send recommendations (rec when the arm's model is rec_name,
- * else DIR/models/<model>.tlm), the lending policy's best offer for the
- * arms that send offers (credit bands from DIR/models/scorecard.json when
- * there is one), and the global control share from the settings. */
+ * else the store's blob models/<model>), the lending policy's best offer
+ * for the arms that send offers (credit bands from the blob
+ * scorecards/scorecard when there is one), and the global control share
+ * from the settings. */
 typedef struct {
-    const char *dir;           /* the data directory */
+    const char *dir;           /* unused: the blobs come from st */
     const tl_profiles_t *p;    /* NULL: only an audience of "true" and no offers */
     const tl_recsvc_t *rec;    /* a recommender already loaded (may be NULL) */
     const char *rec_name;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -140,15 +139,16 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     tl_scorecard_t *card = NULL;
     int rc = audience(st, c, env->p, &mask, eb);
     if (!rc && need_recs) {
-        char mbuf[128], path[4300];
+        char mbuf[128], name[256], path[4300];
         const char *model = content_str(c, TL_CONTENT_RECS, "model", mbuf, sizeof mbuf);
         if (!model) model = "ials";
         if (env->rec && env->rec_name && strcmp(env->rec_name, model) == 0) {
             ct.rs = env->rec;
         } else {
-            snprintf(path, sizeof path, "%s/models/%s.tlm", env->dir, model);
-            rc = tl_recsvc_open(st, path, &own, eb);
-            if (rc == TL_ENOENT || rc == TL_EIO)
+            rc = tl_store_blob_name(TL_BLOB_MODEL, model, name, sizeof name);
+            if (!rc) rc = tl_store_blob_path(st, name, path, sizeof path, eb);
+            if (!rc) rc = tl_recsvc_open(st, path, &own, eb);
+            if (rc == TL_ENOENT || rc == TL_EIO || rc == TL_EINVAL)
                 tl_errbuf_set(eb, "campaign %s sends recommendations: train a model first "
                               "(`tailor train --model %s`)", c->id, model);
             ct.rs = own;
@@ -157,8 +157,9 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     if (!rc && !(ct.items = tl_store_dict(st, TL_D_ITEM, eb))) rc = TL_ENOMEM;
     if (!rc && need_offers) {
         char path[4300];
-        snprintf(path, sizeof path, "%s/models/scorecard.json", env->dir);
-        if (access(path, R_OK) == 0) rc = tl_scorecard_load(path, &card, eb); /* else no one has a band */
+        rc = tl_store_blob_path(st, "scorecards/scorecard", path, sizeof path, eb);
+        if (!rc && (rc = tl_scorecard_load(path, &card, eb)) == TL_ENOENT)
+            rc = 0, eb->msg[0] = 0; /* no scorecard: no one has a band */
         const char *cat = content_str(c, TL_CONTENT_OFFER, "category", ct.cat, sizeof ct.cat);
         tl_offer_scene_t scene = {cat, NAN};
         ct.scene = content_str(c, TL_CONTENT_OFFER, "scene", ct.scene_buf, sizeof ct.scene_buf);

@@ -168,8 +168,8 @@ static int held_row(uint64_t off, void *arg) {
 }
 
 static int deliver_channel(dctx_t *x, const char *ch) {
-    char rel[64], key[64], *cur = NULL;
-    snprintf(rel, sizeof rel, "outbox/%s.jsonl", ch);
+    char rel[TL_OUTBOX_MAX], key[64], *cur = NULL;
+    tl_dchannel_outbox(ch, rel, sizeof rel);
     snprintf(key, sizeof key, "delivery:%s", ch);
     uint64_t from = 0;
     if (tl_store_config_get(x->st, key, &cur, x->eb) == 0 && cur) from = strtoull(cur, NULL, 10);

@@ -576,7 +576,7 @@ static int open_outputs(runctx_t *x) {
     int rc = 0;
     for (int k = 0; !rc && k < x->c->nchannels; k++) {
         int ch = x->c->channels[k];
-        snprintf(rel, sizeof rel, "outbox/%s.jsonl", tl_dchannel_name(ch));
+        tl_dchannel_outbox(tl_dchannel_name(ch), rel, sizeof rel);
         rc = tl_store_applog_open(x->st, rel, &x->outbox[ch], x->eb);
     }
     snprintf(rel, sizeof rel, "campaigns/%s/exposures.bin", x->c->id);

@@ -25,12 +25,10 @@
 #include "segment/segment.h"
 
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const char TL_OFFERS_DEFAULT_POLICY[] =
     "# tailor lending policy: one rule a line; expressions over the profile\n"
@@ -607,8 +605,9 @@ uint32_t tl_offers_for(const tl_offers_t *o, uint32_t user, const char *scene, t
     return rank(o, &o->all, user, scene, out);
 }
 
-/* Keeps every blocked offer of f with its rules in DATA/offers.log (JSON
- * Lines), the user named by pseudonym (tl_store_pseudonym). */
+/* Keeps every blocked offer of f with its rules in the store's log blob
+ * "offers" (DATA/offers.log, JSON Lines), the user named by pseudonym
+ * (tl_store_pseudonym). */
 static void log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, uint32_t n) {
     char ps[33];
     tl_errbuf_t eb = {{0}};
@@ -630,15 +629,9 @@ static void log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, u
         cJSON_free(txt);
         cJSON_Delete(j);
     }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
-    int fd = b.len ? open(path, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
-    /* one write: lines of concurrent callers do not interleave */
-    if (fd >= 0) {
-        ssize_t w = write(fd, b.data, b.len);
-        (void)w;
-        close(fd);
-    }
+    /* one record: lines of concurrent callers do not interleave; a log
+     * that cannot be written does not hold the offers back */
+    tl_store_blob_append(st, "offers", b.data, b.len, &eb);
     tl_buf_fini(&b);
 }
 

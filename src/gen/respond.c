@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign/campaign.h"
 #include "store/store.h"
 
 #define MAXCAT 64
@@ -232,10 +233,9 @@ int tl_gen_respond(tl_store_t *st, const tl_respond_opts_t *o, const char *event
     if (!rc)
         fputs("event_id,user,item,type,ts,channel,amount,qty,query,rating,city,lat,lon,session,campaign\n", out);
     respctx_t x = {.w = &w, .o = o, .out = out, .s = s, .eb = eb};
-    static const char *const CHS[] = {"push", "sms", "email", "in_app", "social", "store_coupon"};
-    for (int c = 0; !rc && c < 6; c++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "outbox/%s.jsonl", CHS[c]);
+    for (int c = 0; !rc && c < TL_DCH__N; c++) {
+        char rel[TL_OUTBOX_MAX];
+        tl_dchannel_outbox(tl_dchannel_name(c), rel, sizeof rel);
         tl_buf_clear(&b);
         rc = tl_store_applog_read(st, rel, 0, &b, eb);
         for (size_t i = 0; !rc && i < b.len;) {

@@ -4,92 +4,137 @@
  * store/purge.c), the campaigns' side logs, and the derived files (the
  * profile snapshot, the recommender models, the log of blocked offers).
  *
- * The store's part is atomic and comes first; the derived files follow.
- * If a crash comes between, erasing the same id again finds its tombstone
- * and the index it had, and finishes the derived files. */
+ * The derived files are written first, as the store's blobs, and the
+ * store's purge installs them in the same commit as the rest: a crash
+ * leaves the erasure all done or all undone. Erasing the same id again
+ * finds its tombstone and the index it had, and rewrites the derived files
+ * once more, each on its own. A retention cut rebuilds the profile
+ * snapshot after its purge (it is made of the events that remain). */
 #include "privacy.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include <unistd.h>
 
 #include "campaign/campaign.h"
 #include "rec/rec.h"
 #include "segment/segment.h"
 
-/* Rewrites DATA/offers.log without the lines that hold pattern (the
- * user's pseudonym as logged). Returns how many went, or an error. */
-static int purge_offers_log(tl_store_t *st, const char *pattern, tl_errbuf_t *eb) {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/offers.log", tl_store_dir(st));
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : TL_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *o = fopen(tmp, "w");
-    int dropped = 0, rc = o ? 0 : TL_EIO;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while (!rc && (n = getline(&line, &cap, f)) > 0) {
-        if (strstr(line, pattern)) dropped++;
-        else if (fwrite(line, 1, (size_t)n, o) != (size_t)n) rc = TL_EIO;
+/* The derived blobs an erasure rewrites, written before the purge so
+ * that they are installed with it, all at once. */
+typedef struct {
+    tl_blobw_t **w;
+    int n, cap;
+} blobset_t;
+
+static int set_add(blobset_t *b, tl_blobw_t *w) {
+    if (b->n == b->cap) {
+        tl_blobw_t **g = realloc(b->w, (size_t)(b->cap = b->cap ? b->cap * 2 : 8) * sizeof *g);
+        if (!g) {
+            tl_blobw_abandon(w);
+            return TL_ENOMEM;
+        }
+        b->w = g;
     }
-    free(line);
-    fclose(f);
-    if (o && (fflush(o) != 0 || fsync(fileno(o)) != 0)) rc = TL_EIO;
-    if (o && fclose(o) != 0) rc = TL_EIO;
-    if (!rc && dropped && rename(tmp, path) != 0) rc = TL_EIO;
-    if (rc || !dropped) unlink(tmp);
-    if (rc) tl_errbuf_set(eb, "%s: cannot rewrite: %s", path, strerror(errno));
+    b->w[b->n++] = w;
+    return 0;
+}
+
+/* The log of blocked offers without the lines that hold pattern (the
+ * user's pseudonym as logged), into set when a line goes. Returns how
+ * many went, or an error. */
+static int purge_offers_log(tl_store_t *st, const char *pattern, blobset_t *set, tl_errbuf_t *eb) {
+    tl_blob_view_t v;
+    int rc = tl_store_blob_map(st, "offers", &v, eb);
+    if (rc) return rc == TL_ENOENT ? 0 : rc;
+    const char *p = v.data, *end = p + v.len;
+    size_t pl = strlen(pattern);
+    int dropped = 0;
+    tl_blobw_t *w = NULL;
+    for (int pass = 0; !rc && pass < 2; pass++) { /* count, then write what stays */
+        if (pass == 1 && !dropped) break;
+        if (pass == 1) rc = tl_store_blob_create(st, "offers", &w, eb);
+        for (const char *l = p; !rc && l < end;) {
+            const char *nl = memchr(l, '\n', (size_t)(end - l));
+            size_t len = nl ? (size_t)(nl - l) + 1 : (size_t)(end - l);
+            int hit = memmem(l, len, pattern, pl) != NULL;
+            if (pass == 0) dropped += hit;
+            else if (!hit) rc = tl_blobw_write(w, l, len, eb);
+            l += len;
+        }
+    }
+    tl_store_blob_unmap(&v);
+    if (rc) tl_blobw_abandon(w);
+    else if (w) rc = set_add(set, w);
     return rc ? rc : dropped;
 }
 
-/* The model files under DATA/models with the user cleared. */
-static int purge_models(tl_store_t *st, uint32_t u, int *changed, tl_errbuf_t *eb) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/models", tl_store_dir(st));
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int rc = 0;
-    struct dirent *e;
-    while (!rc && (e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".tlm") != 0) continue;
-        char path[4500];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        tl_model_t *m = NULL;
-        if (tl_model_load(path, &m, eb) != 0) {
-            /* a file that does not load serves nobody; say so and go on */
-            fprintf(stderr, "tailor: %s\n", eb->msg);
-            eb->msg[0] = 0;
-            continue;
-        }
-        if (tl_model_erase_user(m, u)) {
-            rc = tl_model_save(m, path, eb);
-            if (!rc) ++*changed;
-        }
-        tl_model_free(m);
+typedef struct {
+    tl_store_t *st;
+    uint32_t u;
+    int *changed;
+    blobset_t *set;
+    tl_errbuf_t *eb;
+} modelctx_t;
+
+/* One model with the user cleared, into the set when it held the user. */
+static int purge_model(const char *name, void *arg) {
+    modelctx_t *x = arg;
+    char path[4300];
+    int rc = tl_store_blob_path(x->st, name, path, sizeof path, x->eb);
+    tl_model_t *m = NULL;
+    if (!rc && tl_model_load(path, &m, x->eb) != 0) {
+        /* a file that does not load serves nobody; say so and go on */
+        fprintf(stderr, "tailor: %s\n", x->eb->msg);
+        x->eb->msg[0] = 0;
+        return 0;
     }
-    closedir(d);
+    if (!rc && tl_model_erase_user(m, x->u)) {
+        tl_blobw_t *w;
+        rc = tl_store_blob_create(x->st, name, &w, x->eb);
+        if (!rc && (rc = tl_model_save(m, tl_blobw_path(w), x->eb)) != 0) tl_blobw_abandon(w);
+        if (!rc) rc = set_add(x->set, w);
+        if (!rc) ++*x->changed;
+    }
+    tl_model_free(m);
     return rc;
 }
 
-/* The profile snapshot, if there is one, with the user's features unknown. */
-static int purge_snapshot(tl_store_t *st, uint32_t u, tl_errbuf_t *eb) {
+/* The profile snapshot, if there is one, with the user's features
+ * unknown, into set. */
+static int purge_snapshot(tl_store_t *st, uint32_t u, blobset_t *set, tl_errbuf_t *eb) {
     tl_profiles_t *q = NULL;
     int rc = tl_profile_load(st, &q, eb);
     if (rc == TL_ENOENT) {
         eb->msg[0] = 0;
         return 0;
     }
+    tl_blobw_t *w = NULL;
     if (!rc) rc = tl_profile_erase_user(q, u);
-    if (!rc) rc = tl_profile_save(st, q, eb);
+    if (!rc) rc = tl_store_blob_create(st, "profiles", &w, eb);
+    if (!rc && (rc = tl_profile_write(q, w, eb)) != 0) tl_blobw_abandon(w);
+    if (!rc) rc = set_add(set, w);
     tl_profile_free(q);
     return rc ? rc : 1;
+}
+
+/* The derived blobs without user u (pseudonym ps): the snapshot, the
+ * models, the log of blocked offers, counted in r. */
+static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *set,
+                         tl_erase_report_t *r, tl_errbuf_t *eb) {
+    int snap = purge_snapshot(st, u, set, eb);
+    if (snap < 0) return snap;
+    r->profiles = snap;
+    modelctx_t mx = {st, u, &r->models, set, eb};
+    int rc = tl_store_blob_list(st, "models/", purge_model, &mx, eb);
+    if (rc) return rc;
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"user\":\"%s\"", ps);
+    int n = purge_offers_log(st, pat, set, eb);
+    if (n < 0) return n;
+    r->offers = (uint64_t)n;
+    return 0;
 }
 
 int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_report_t *r,
@@ -110,7 +155,11 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_
     }
     if (rc) return rc;
     r->user = u;
-    if (!r->again) {
+    /* the derived blobs first, installed with the purge (or, erasing again,
+     * each on its own) */
+    blobset_t set = {0};
+    rc = purge_derived(st, u, r->pseudonym, &set, r, eb);
+    if (!rc && !r->again) {
         /* what may name the user in a quarantined raw row */
         tl_buf_t pii;
         tl_buf_init(&pii);
@@ -127,27 +176,22 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_
         tl_purge_stats_t ps = {0};
         if (!rc) {
             tl_purge_t pu = {.user = u, .before = INT64_MIN, .terms = terms, .nterms = nt,
-                             .logs = logs.logs, .nlogs = logs.n};
+                             .logs = logs.logs, .nlogs = logs.n, .blobs = set.w, .nblobs = set.n};
             rc = tl_store_purge(st, &pu, &ps, eb);
+            set.n = 0; /* the purge's now */
         }
         r->events = ps.events, r->rows = ps.rows, r->quarantined = ps.quarantined;
         r->logs = logs.n, r->wal_truncated = ps.wal_truncated;
         tl_campaign_purge_free(&logs);
         if (pii.data) sodium_memzero(pii.data, pii.len);
         tl_buf_fini(&pii);
-        if (rc) return rc;
     }
-    if (p) rc = tl_profile_erase_user(p, u);
-    int snap = rc ? rc : purge_snapshot(st, u, eb);
-    if (snap < 0) return snap;
-    r->profiles = snap;
-    if ((rc = purge_models(st, u, &r->models, eb))) return rc;
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"user\":\"%s\"", r->pseudonym);
-    int n = purge_offers_log(st, pat, eb);
-    if (n < 0) return n;
-    r->offers = (uint64_t)n;
-    return 0;
+    int i = 0;
+    for (; !rc && i < set.n; i++) rc = tl_blobw_close(set.w[i], eb);
+    for (; i < set.n; i++) tl_blobw_abandon(set.w[i]); /* a failed close freed its own */
+    free(set.w);
+    if (!rc && p) rc = tl_profile_erase_user(p, u);
+    return rc;
 }
 
 int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int *logs,
@@ -162,9 +206,11 @@ int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int
     *logs = cl.n;
     tl_campaign_purge_free(&cl);
     /* the profiles described the dropped events too: built again */
-    char snap[4200];
-    snprintf(snap, sizeof snap, "%s/profiles.tlp", tl_store_dir(st));
-    if (!rc && out->events && access(snap, F_OK) == 0) {
+    tl_blob_view_t snap;
+    int had = rc ? 0 : tl_store_blob_map(st, "profiles", &snap, eb);
+    if (had == 0) tl_store_blob_unmap(&snap);
+    if (!rc && had != TL_ENOENT) rc = had;
+    if (!rc && out->events && had == 0) {
         tl_profile_opts_t o;
         tl_profile_opts_default(&o);
         tl_profiles_t *p = NULL;

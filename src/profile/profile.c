@@ -18,15 +18,11 @@
 #include "profile.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -1256,75 +1252,32 @@ int tl_profile_new_empty(tl_store_t *st, const tl_profile_opts_t *o, const tl_pr
  * count of the users who withdrew profiling and their indexes (u32), then per
  * column: u16 name length, name, u8 type, u32 label count, the labels each
  * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
- * and categories); last, the XXH3-64 of everything before it. Written to
- * profiles.tlp.tmp and put in place with the store's commit discipline
- * (file fsync'd, renamed, directory fsync'd), so a reader, also after a
- * crash, sees the old snapshot or the new one. The writer holds an
- * exclusive flock on the temporary file until the rename: one killed half
- * way leaves it unlocked, and the next load or save removes or reuses it;
- * a second writer waits for the first. */
+ * and categories); last, the XXH3-64 of everything before it. Kept as the
+ * store's blob "profiles", so a reader, also after a crash, sees the old
+ * snapshot or the new one, and a second writer waits for the first. */
 #define SNAP_MAGIC "TLPROF2"
-
-/* 1 when fd is still the file at path, 0 when it was renamed or removed
- * since, or a negative error. */
-static int still_at(int fd, const char *path) {
-    struct stat a, b;
-    if (fstat(fd, &a) != 0) return tl_err_from_errno(errno);
-    if (stat(path, &b) != 0) return errno == ENOENT ? 0 : tl_err_from_errno(errno);
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* Removes the temporary file of a writer killed half way (unlocked). */
-static void remove_leftover(const char *tmp) {
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_at(fd, tmp) == 1) unlink(tmp);
-    close(fd);
-}
-
-/* Opens tmp for writing, empty, under an exclusive flock. */
-static int open_locked(const char *tmp, int *out) {
-    for (;;) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) return tl_err_from_errno(errno);
-        int rc = flock(fd, LOCK_EX) != 0 ? tl_err_from_errno(errno) : still_at(fd, tmp);
-        /* 0: the writer before put it in place, or a load removed it: a new one */
-        if (rc == 1) rc = ftruncate(fd, 0) != 0 ? tl_err_from_errno(errno) : 1;
-        if (rc == 1) {
-            *out = fd;
-            return 0;
-        }
-        close(fd);
-        if (rc) {
-            remove_leftover(tmp); /* unless another writer holds it now */
-            return rc;
-        }
-    }
-}
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
 
-/* Writes p[0..n) to f and into the running checksum. */
-static int emit(FILE *f, XXH3_state_t *h, const void *p, size_t n) {
+/* Writes p[0..n) to w and into the running checksum. */
+static int emit(tl_blobw_t *w, XXH3_state_t *h, const void *p, size_t n, tl_errbuf_t *eb) {
     XXH3_64bits_update(h, p, n);
-    return fwrite(p, 1, n, f) == n ? 0 : tl_err_write(errno); /* a full disk is not an I/O error */
+    return tl_blobw_write(w, p, n, eb);
 }
 
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = -1, rc = open_locked(tmp, &fd);
-    FILE *f = rc ? NULL : fdopen(fd, "wb");
-    if (!f) {
-        if (fd >= 0) close(fd), remove_leftover(tmp);
-        tl_errbuf_set(eb, "%s: cannot create the profiles file: %s", tmp, tl_strerror(rc ? rc : TL_ENOMEM));
-        return rc ? rc : TL_ENOMEM;
-    }
+    tl_blobw_t *w;
+    int rc = tl_store_blob_create(st, "profiles", &w, eb);
+    if (!rc) rc = tl_profile_write(p, w, eb);
+    if (rc) tl_blobw_abandon(w);
+    return rc ? rc : tl_blobw_close(w, eb);
+}
+
+int tl_profile_write(const tl_profiles_t *p, tl_blobw_t *f, tl_errbuf_t *eb) {
     XXH3_state_t *h = XXH3_createState();
     tl_buf_t b; /* the small parts: header, names, labels */
     tl_buf_init(&b);
-    rc = h ? 0 : TL_ENOMEM;
+    int rc = h ? 0 : TL_ENOMEM;
     if (!rc) XXH3_64bits_reset(h);
     uint32_t n = p->n, nc = (uint32_t)p->ncols;
     uint32_t nw = tl_profile_nwithdrawn(p);
@@ -1347,21 +1300,14 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
             const char *lastp = tl_dict_str(col->labels, nl - 1, &last);
             rc = put(&b, first, (size_t)(lastp - first) + last + 1);
         }
-        if (!rc) rc = emit(f, h, b.data, b.len);
+        if (!rc) rc = emit(f, h, b.data, b.len, eb);
         tl_buf_clear(&b);
-        if (!rc) rc = emit(f, h, col->data, (size_t)n * (col->type == TL_COL_NUM ? 8 : 4));
+        if (!rc) rc = emit(f, h, col->data, (size_t)n * (col->type == TL_COL_NUM ? 8 : 4), eb);
     }
-    if (!rc && p->ncols == 0) rc = emit(f, h, b.data, b.len);
+    if (!rc && p->ncols == 0) rc = emit(f, h, b.data, b.len, eb);
     uint64_t digest = rc ? 0 : XXH3_64bits_digest(h);
-    if (!rc && fwrite(&digest, 1, 8, f) != 8) rc = tl_err_write(errno);
-    if (!rc && fflush(f) != 0) rc = tl_err_write(errno);
-    if (rc) {
-        tl_errbuf_set(eb, "%s: cannot write the profiles: %s", tmp, tl_strerror(rc));
-        unlink(tmp);
-    } else {
-        rc = tl_store_install_file(st, fd, tmp, path, eb);
-    }
-    fclose(f); /* drops the lock, after the rename */
+    if (!rc) rc = tl_blobw_write(f, &digest, 8, eb);
+    if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory writing the profiles");
     XXH3_freeState(h);
     tl_buf_fini(&b);
     return rc;
@@ -1369,24 +1315,18 @@ int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb) {
 
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/profiles.tlp", tl_store_dir(st));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    remove_leftover(tmp);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tl_errbuf_set(eb, "%s: no profiles yet; run `tailor profile build` first", path);
-        return TL_ENOENT;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = size > 32 ? malloc((size_t)size) : NULL;
-    int rc = buf && fread(buf, 1, (size_t)size, f) == (size_t)size ? 0 : TL_EIO;
-    fclose(f);
+    char path[4200];
+    tl_blob_view_t v;
+    int rc = tl_store_blob_path(st, "profiles", path, sizeof path, eb);
+    if (!rc) rc = tl_store_blob_map(st, "profiles", &v, eb);
+    if (rc == TL_ENOENT) tl_errbuf_set(eb, "%s: no profiles yet; run `tailor profile build` first", path);
+    if (rc) return rc;
+    const char *buf = v.data;
+    size_t size = v.len;
+    if (size <= 32) rc = TL_EIO;
     uint64_t h;
     if (!rc) memcpy(&h, buf + size - 8, 8);
-    if (!rc && (memcmp(buf, SNAP_MAGIC, 8) != 0 || h != XXH3_64bits(buf, (size_t)size - 8)))
+    if (!rc && (memcmp(buf, SNAP_MAGIC, 8) != 0 || h != XXH3_64bits(buf, size - 8)))
         rc = TL_ECORRUPT;
     tl_profiles_t *p = rc ? NULL : calloc(1, sizeof *p);
     if (!rc && !p) rc = TL_ENOMEM;
@@ -1447,7 +1387,7 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
         TAKE(data, bytes);
     }
 #undef TAKE
-    free(buf);
+    tl_store_blob_unmap(&v);
     /* The consents in force, not those of the build: a withdrawal made
      * since (over the API, by an import) holds for every reader at once,
      * and a consent given back starts an empty profile. */

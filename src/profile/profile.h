@@ -70,12 +70,15 @@ int tl_profile_set_column(tl_profiles_t *p, const char *name, tl_coltype_t type,
 /* Removes every column whose name starts with prefix. */
 void tl_profile_drop_columns(tl_profiles_t *p, const char *prefix);
 
-/* Snapshot in DATA/profiles.tlp (features only; see docs/FORMATS.md).
+/* Snapshot in the store's blob "profiles", DATA/profiles.tlp (features only; see docs/FORMATS.md).
  * Load honours the consents in force, not those of the build: a user who
  * has withdrawn profiling since is withdrawn (no features) in what it
  * gives, one who gave it back has an empty profile until the next build. */
 int tl_profile_save(tl_store_t *st, const tl_profiles_t *p, tl_errbuf_t *eb);
 int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb);
+/* The snapshot written to w (not closed): for a caller that installs it
+ * with other changes at once (a purge, a batch). */
+int tl_profile_write(const tl_profiles_t *p, tl_blobw_t *w, tl_errbuf_t *eb);
 
 /* ---- reading -------------------------------------------------------------- */
 

@@ -166,14 +166,20 @@ static int swap_row(int n, const char *const *cols, void *arg) {
     char from[4200], to[4200];
     snprintf(from, sizeof from, "%s/%s", s->dir, cols[1]);
     snprintf(to, sizeof to, "%s/%s", s->dir, cols[0]);
-    /* gone already: renamed before a crash that came before the list was cleared */
-    if (rename(from, to) != 0 && errno != ENOENT) return TL_EIO;
+    /* gone already: renamed (or removed) before a crash that came before
+     * the list was cleared; no new file: a removed blob */
+    if ((cols[1][0] ? rename(from, to) : unlink(to)) != 0 && errno != ENOENT) return TL_EIO;
+    char *slash = strrchr(to, '/');
+    if (strchr(cols[0], '/')) { /* in a directory of its own: made durable here */
+        *slash = 0;
+        if (tl__sync_dir(to) != 0) return TL_EIO;
+    }
     return 0;
 }
 
 int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = tl_store_query(s, "SELECT path, tmp FROM swaps", swap_row, s, eb);
-    if (rc == TL_EIO) tl_errbuf_set(eb, "%s: cannot finish replacing a purged file: %s", s->dir,
+    if (rc == TL_EIO) tl_errbuf_set(eb, "%s: cannot finish replacing a purged or committed file: %s", s->dir,
                                     strerror(errno));
     if (!rc) rc = tl__sync_dir(s->dir);
     if (!rc && sqlite3_exec(s->db, "DELETE FROM swaps", NULL, NULL, NULL) != SQLITE_OK) {
@@ -347,7 +353,16 @@ static int write_new(tl_store_t *s, const tl_logswap_t *l, tl_errbuf_t *eb) {
 static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
                  tl_purge_stats_t *out, tl_errbuf_t *eb);
 
+static int start_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb);
+
 int tl_store_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb) {
+    int rc = start_purge(s, p, out, eb);
+    /* committed, the swaps own the blobs' new files; otherwise they go */
+    tl__blobs_drop(p->blobs, p->nblobs, rc == 0);
+    return rc;
+}
+
+static int start_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     if (s->readonly || s->in_batch) {
         tl_errbuf_set(eb, "a purge needs the data directory open for writing, outside a batch");
@@ -387,6 +402,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
     snprintf(newlog, sizeof newlog, "%s/events.log.new", s->dir);
     if (!rc && ndrop) rc = tl__evlog_copy(&s->log, newlog, drop_event, &dc, &len, &nev, &out->events, eb);
     for (int i = 0; !rc && i < p->nlogs; i++) rc = write_new(s, &p->logs[i], eb);
+    if (!rc) rc = tl__blobs_stage(p->blobs, p->nblobs, eb);
     if (!rc) rc = tl__sync_dir(s->dir);
     /* 2. one transaction: rows, dictionary, tombstone, lengths, renames */
     if (!rc) rc = sql(s, eb, NULL, "BEGIN IMMEDIATE", 0);
@@ -443,6 +459,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         if (!rc) rc = tl_store_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)",
                                     "tt", p->logs[i].path, tmp);
     }
+    if (!rc) rc = tl__blobs_swaps(s, p->blobs, p->nblobs, eb);
     if (!rc) rc = sql(s, eb, NULL, "COMMIT", 0);
     if (rc) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

@@ -210,19 +210,6 @@ int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
 
 const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
 
-int tl_store_install_file(tl_store_t *st, int fd, const char *tmp, const char *path,
-                          tl_errbuf_t *eb) {
-    const char *what = "fsync";
-    int rc = fsync(fd) ? tl_err_from_errno(errno) : 0;
-    if (!rc && rename(tmp, path) != 0) rc = tl_err_from_errno(errno), what = "rename";
-    if (!rc && (rc = tl__sync_dir(st->dir)) != 0) what = "fsync of the directory";
-    if (rc) {
-        tl_errbuf_set(eb, "%s: cannot put the new file in place (%s): %s", path, what, tl_strerror(rc));
-        unlink(tmp);
-    }
-    return rc;
-}
-
 uint64_t tl_store_event_count(const tl_store_t *st) { return st->log.nevents; }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -453,6 +440,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
     if (rc) goto fail;
     snprintf(path, sizeof path, "%s/events.log", dir);
     if (!readonly && (rc = tl__store_finish_swaps(s, eb))) goto fail;
+    if (!readonly) tl__blobs_clean(s);
     if (readonly && pending_log_swap(s)) {
         /* a purge between its commit and its rename: the new file is the log */
         snprintf(path, sizeof path, "%s/events.log.new", dir);
@@ -674,6 +662,7 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = tl__applogs_flush(s, eb);
     if (!rc && s->consents_dirty) rc = tl__store_consents_changed(s, eb);
+    if (!rc) rc = tl__blobs_swaps(s, NULL, 0, eb);
     /* the log's new length is what commits the events: never on its own */
     if (!rc) rc = batch_alive(s, eb);
     if (!rc && s->log.end != s->log.committed) {
@@ -689,10 +678,13 @@ int tl_store_commit(tl_store_t *s, tl_errbuf_t *eb) {
     s->consents_dirty = 0;
     tl__evlog_mark_committed(&s->log);
     tl__applogs_mark_committed(s);
+    int swaps = s->blobs != NULL;
+    tl__blobs_done(s, 1);
     for (int k = 0; k < TL_D__N; k++)
         if (s->dict[k]) s->dict_committed[k] = tl_dict_count(s->dict[k]);
     s->nbatch_fp = 0;
-    return 0;
+    /* committed: a rename that fails here is finished by the next writable open */
+    return swaps ? tl__store_finish_swaps(s, eb) : 0;
 }
 
 void tl_store_rollback(tl_store_t *s) {
@@ -700,6 +692,7 @@ void tl_store_rollback(tl_store_t *s) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     tl__evlog_rollback(&s->log);
     tl__applogs_rollback(s);
+    tl__blobs_done(s, 0);
     s->consents_dirty = 0;
     for (int k = 0; k < TL_D__N; k++)
         if (s->dict[k] && tl_dict_truncate(s->dict[k], s->dict_committed[k]) != 0) {

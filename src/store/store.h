@@ -121,13 +121,6 @@ enum {
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb);
 void tl_store_close(tl_store_t *st);
 const char *tl_store_dir(const tl_store_t *st);
-/* Puts a file of the data directory in place with the store's commit
- * discipline: fd (open for writing on tmp, everything written) fsync'd,
- * tmp renamed over path, the directory fsync'd; after a crash path holds
- * the old file or the new one, whole. On failure tmp is removed and eb
- * says what failed. fd stays open (the caller closes it). */
-int tl_store_install_file(tl_store_t *st, int fd, const char *tmp, const char *path,
-                          tl_errbuf_t *eb);
 
 /* The dictionary of a kind, loaded on first use. Entries added during a
  * batch are written at commit and forgotten on rollback. NULL on error. */
@@ -424,6 +417,95 @@ int tl_store_applog_committed(tl_store_t *st, const char *path, uint64_t *len, t
 typedef int (*tl_path_fn)(const char *path, void *arg);
 int tl_store_applog_list(tl_store_t *st, tl_path_fn fn, void *arg, tl_errbuf_t *eb);
 
+/* ---- blobs (blob.c) ------------------------------------------------------------ */
+
+/* Named blobs: the files derived from the data (the profile snapshot,
+ * models, scorecards, uplift models, the log of blocked offers), kept by
+ * name. A name is "profiles", "offers", "models/NAME", "scorecards/NAME"
+ * or "uplift/NAME", NAME of letters, digits, '_', '-' and '.' (not first),
+ * at most 200 bytes; anything else is TL_EINVAL. The local back end keeps
+ * each in one file of the data directory (docs/FORMATS.md); another back
+ * end may keep them in a table of (name, bytes).
+ *
+ * What every back end promises:
+ * - Atomicity: a reader sees a blob whole, old or new, never a mix, also
+ *   after a crash at any point.
+ * - Writes: create a writer, write in pieces, close. Closed outside a
+ *   batch, the blob is replaced at once, durably, before close returns
+ *   (this works on a read-only store too: derived files are made by
+ *   readers). Closed inside a batch, it is replaced by tl_store_commit,
+ *   in the same commit as the batch's rows and events; rollback (or a
+ *   crash before the commit) leaves the old blob. A crash after the commit
+ *   leaves the new blob in force: the next writable open puts it in place,
+ *   and readers until then see the old one. A writer abandoned, or
+ *   never closed, leaves nothing.
+ * - Ordering: blobs written and removed in one batch change together; of
+ *   two writers of one name the one closed last wins.
+ * - One writer: writers of the same name wait for each other (one writer
+ *   of a name at a time, across processes); a batch's writes are the
+ *   write lock holder's, like every batch.
+ * - Reads: a map is a read-only view of the committed blob, without a
+ *   copy where the back end can (the local one maps the file); it stays
+ *   valid, unchanged, until unmapped, whatever is written meanwhile.
+ * - Lists: the committed names under a prefix, in byte order. */
+typedef enum {
+    TL_BLOB_PROFILES,   /* "profiles": the profile snapshot */
+    TL_BLOB_OFFERS,     /* "offers": the log of blocked offers */
+    TL_BLOB_UPLIFT,     /* "uplift/CAMPAIGN" */
+    TL_BLOB_SCORECARD,  /* "scorecards/NAME" (scorecard, propensity) */
+    TL_BLOB_MODEL,      /* "models/NAME": a recommender model */
+} tl_blobkind_t;
+/* The blob name of kind and name (ignored for the first two) in out. */
+int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap);
+
+typedef struct tl_blobw tl_blobw_t;
+int tl_store_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb);
+int tl_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
+/* The writer as a stdio stream, for code that writes with fwrite/fprintf
+ * (another back end gives one over memory); its errors show at close. */
+FILE *tl_blobw_stream(tl_blobw_t *w);
+/* The file the writer fills, for libraries that write by path only (they
+ * may write it anew, or write PATH.tmp and rename it to PATH): what it
+ * holds at close is the blob. Local back end; a path-free save replaces it. */
+const char *tl_blobw_path(const tl_blobw_t *w);
+/* Installs the blob (see above) and frees w, also on failure (then
+ * nothing changed, eb says why). */
+int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb);
+/* Frees w, leaving nothing behind. NULL-safe. */
+void tl_blobw_abandon(tl_blobw_t *w);
+/* create, write, close. */
+int tl_store_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+/* Removes the blob (none is no error): at once outside a batch, with the
+ * batch's commit inside one. A writable store only. */
+int tl_store_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+/* Appends p[0..n), a whole record, to a log blob ("offers"), at once and
+ * in one write: records of concurrent appenders (read-only stores too)
+ * never interleave. Not part of a batch, not fsync'd: a log of decisions
+ * made, not of data. A purge replaces such a log whole (tl_purge_t). */
+int tl_store_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
+                         tl_errbuf_t *eb);
+
+/* A read-only view of a committed blob: data[0..len). */
+typedef struct {
+    const void *data;
+    size_t len;
+    void *map; /* the back end's */
+    size_t maplen;
+} tl_blob_view_t;
+/* TL_ENOENT (eb untouched) when there is no such blob. */
+int tl_store_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb);
+void tl_store_blob_unmap(tl_blob_view_t *v);
+/* The blob appended to out (a copy: for small blobs). TL_ENOENT as map. */
+int tl_store_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+/* fn(name, arg) for each committed blob whose name begins with prefix ("" for
+ * all), by name; fn's non-zero return stops the walk and is returned. */
+typedef int (*tl_blob_fn)(const char *name, void *arg);
+int tl_store_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                       tl_errbuf_t *eb);
+/* Where the blob lives, for messages, and for libraries that read by path
+ * only (local back end; a path-free load replaces it). */
+int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
+
 /* One quarantined record (borrowed for the call). raw is NULL unless the
  * scan was asked for it (it is unsealed then). */
 typedef struct {
@@ -515,6 +597,8 @@ typedef struct {
     int nterms;
     const tl_logswap_t *logs;
     int nlogs;
+    tl_blobw_t *const *blobs; /* derived blobs rewritten: installed with the purge, */
+    int nblobs;               /* and freed by it whatever happens */
 } tl_purge_t;
 
 typedef struct {

@@ -90,6 +90,21 @@ int tl__store_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf
 int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb);
 int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb);
 
+/* ---- blobs (blob.c) ---------------------------------------------------------- */
+
+/* Lists in `swaps`, inside the caller's transaction, the renames of the
+ * batch's staged blobs and of extra (a purge's, staged already). */
+int tl__blobs_swaps(tl_store_t *s, tl_blobw_t *const *extra, int nextra, tl_errbuf_t *eb);
+/* Makes the new files of a purge's writers durable beside the old ones. */
+int tl__blobs_stage(tl_blobw_t *const *w, int n, tl_errbuf_t *eb);
+/* Frees a purge's writers: committed (their new files are the swaps'), or
+ * not (their new files removed). */
+void tl__blobs_drop(tl_blobw_t *const *w, int n, int committed);
+/* Forgets the batch's staged blobs: committed (kept) or rolled back. */
+void tl__blobs_done(tl_store_t *s, int kept);
+/* Removes what a crash before a commit left of staged blobs. */
+void tl__blobs_clean(tl_store_t *s);
+
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
 /* The scan of every consent record, latest per user and purpose, that both
@@ -169,6 +184,7 @@ struct tl_store {
     int pseudo_loaded;
     tl_hset_t erased; /* hashes of the erased users' pseudonyms */
     int erased_loaded;
+    struct tl_blobw *blobs; /* written or removed in this batch (blob.c) */
 };
 
 /* Finishes the renames a purge committed (purge.c); called by a writable
