@@ -175,6 +175,7 @@ static int blobw_new(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errb
     if (w) w->name = strdup(name), w->path = strdup(path), w->tmp = malloc(n + 5), w->next = malloc(n + 5);
     if (!w || !w->name || !w->path || !w->tmp || !w->next) {
         if (w) blobw_free(w);
+        tl_errbuf_set(eb, "%s: out of memory writing the blob", path);
         return TL_ENOMEM;
     }
     memcpy(w->tmp, path, n), memcpy(w->tmp + n, ".tmp", 5);
@@ -460,7 +461,10 @@ void tl_store_blob_unmap(tl_blob_view_t *v) {
 int tl_store_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
     tl_blob_view_t v;
     int rc = tl_store_blob_map(st, name, &v, eb);
-    if (!rc && tl_buf_append(out, v.data, v.len)) rc = TL_ENOMEM;
+    if (!rc && tl_buf_append(out, v.data, v.len)) {
+        tl_errbuf_set(eb, "%s/%s: out of memory reading the blob", st->dir, name);
+        rc = TL_ENOMEM;
+    }
     tl_store_blob_unmap(&v);
     return rc;
 }
