@@ -203,15 +203,14 @@ static int list_row(const tl_campaign_info_t *ci, void *arg) {
     return 0;
 }
 
-static int run_row(int n, const char *const *cols, void *arg) {
+static int run_row(const tl_campaign_run_row_t *r, void *arg) {
     cJSON *runs = arg;
-    (void)n;
     cJSON *o = cJSON_CreateObject();
-    char ts[32] = "";
-    if (cols[1]) tl_time_format(atoll(cols[1]), ts);
-    cJSON_AddNumberToObject(o, "run", cols[0] ? atof(cols[0]) : 0);
+    char ts[32];
+    tl_time_format(r->at, ts);
+    cJSON_AddNumberToObject(o, "run", (double)r->run);
     cJSON_AddStringToObject(o, "at", ts);
-    cJSON_AddItemToObject(o, "decisions", cJSON_Parse(cols[2] ? cols[2] : "{}"));
+    cJSON_AddItemToObject(o, "decisions", cJSON_Parse(r->counts));
     cJSON_AddItemToArray(runs, o);
     return 0;
 }
@@ -226,8 +225,7 @@ static int campaign_show(const command_t *cmd, const args_t *a, tl_store_t *st, 
     cJSON *first = cJSON_GetArrayItem(info, 0);
     if (first) cJSON_AddItemToObject(j, "state", cJSON_Duplicate(first, 1));
     cJSON_Delete(info);
-    if (!rc) rc = tl_store_queryf(st, eb, run_row, runs, "SELECT run, at, counts FROM campaign_runs "
-                                  "WHERE campaign = ?1 ORDER BY run", "t", c.id);
+    if (!rc) rc = tl_store_campaign_runs(st, c.id, run_row, runs, eb);
     cJSON_AddItemToObject(j, "runs", runs);
     tl_campaign_fini(&c);
     if (rc) {

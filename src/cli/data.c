@@ -120,12 +120,10 @@ typedef struct {
     uint64_t total;
 } reason_ctx_t;
 
-static int reason_row(int n, const char *const *cols, void *arg) {
+static int reason_row(const char *reason, uint64_t n, void *arg) {
     reason_ctx_t *r = arg;
-    if (n == 2 && cols[0] && cols[1]) {
-        cJSON_AddNumberToObject(r->obj, cols[0], atof(cols[1]));
-        r->total += strtoull(cols[1], NULL, 10);
-    }
+    cJSON_AddNumberToObject(r->obj, reason, (double)n);
+    r->total += n;
     return 0;
 }
 
@@ -170,8 +168,7 @@ int cmd_stats(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(bd, day, (double)ev.by_day[d]);
     }
     reason_ctx_t rq = {cJSON_CreateObject(), 0};
-    rc = tl_store_query(st, "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC",
-                        reason_row, &rq, &eb);
+    rc = tl_store_quarantine_counts(st, reason_row, &rq, &eb);
     cJSON_AddNumberToObject(j, "quarantined", (double)n.quarantined);
     cJSON_AddItemToObject(j, "quarantined_by_reason", rq.obj);
     tl_store_evstats_fini(&ev);

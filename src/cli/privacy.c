@@ -148,22 +148,21 @@ const optspec_t AUDIT_OPTS[] = {{"user", 1, "list: only the entries about this u
                                 {"json", 0, "print as JSON"},
                                 {NULL, 0, NULL}};
 
-static int audit_row(int n, const char *const *c, void *arg) {
+static int audit_row(const tl_audit_entry_t *e, void *arg) {
     cJSON *arr = arg;
-    (void)n;
     char at[32];
-    tl_time_format(atoll(c[1] ? c[1] : "0"), at);
+    tl_time_format(e->at, at);
     if (!arr) {
-        printf("%6s  %s  %-16s %-16s %s\n", c[0], at, c[2] ? c[2] : "", c[3] ? c[3] : "",
-               c[4] && *c[4] ? c[4] : "-");
+        printf("%6lld  %s  %-16s %-16s %s\n", (long long)e->id, at, e->who, e->what,
+               *e->target ? e->target : "-");
         return 0;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", atof(c[0]));
+    cJSON_AddNumberToObject(o, "id", (double)e->id);
     cJSON_AddStringToObject(o, "at", at);
-    cJSON_AddStringToObject(o, "who", c[2] ? c[2] : "");
-    cJSON_AddStringToObject(o, "what", c[3] ? c[3] : "");
-    if (c[4] && *c[4]) cJSON_AddStringToObject(o, "user", c[4]);
+    cJSON_AddStringToObject(o, "who", e->who);
+    cJSON_AddStringToObject(o, "what", e->what);
+    if (*e->target) cJSON_AddStringToObject(o, "user", e->target);
     cJSON_AddItemToArray(arr, o);
     return 0;
 }
@@ -215,11 +214,7 @@ int cmd_audit(const command_t *c, const args_t *a) {
     if (!rc && user) rc = tl_store_pseudonym(st, user, strlen(user), ps, &eb);
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     if (!rc && !json) printf("%6s  %-20s  %-16s %-16s %s\n", "entry", "at", "who", "what", "user (pseudonym)");
-    if (!rc && user)
-        rc = tl_store_queryf(st, &eb, audit_row, arr, "SELECT id, at, who, what, target FROM audit "
-                             "WHERE target = ?1 ORDER BY id", "t", ps);
-    else if (!rc)
-        rc = tl_store_query(st, "SELECT id, at, who, what, target FROM audit ORDER BY id", audit_row, arr, &eb);
+    if (!rc) rc = tl_store_audit_scan(st, user ? ps : NULL, audit_row, arr, &eb);
     tl_store_close(st);
     if (rc) {
         cJSON_Delete(arr);

@@ -535,17 +535,17 @@ const optspec_t REC_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-static int title_row(int n, const char *const *cols, void *arg) {
-    if (n == 1 && cols[0]) snprintf(arg, 256, "%s", cols[0]);
+static int title_row(uint32_t item, const tl_item_t *it, void *arg) {
+    (void)item;
+    if (it->title) snprintf(arg, 256, "%s", it->title);
     return 0;
 }
 
 /* "Title (id)" of an item when the catalogue has a title, else its id. */
 static void item_label(tl_store_t *st, tl_dict_t *items, uint32_t idx, char *out, size_t cap) {
-    char sql[96], title[256] = "";
+    char title[256] = "";
     tl_errbuf_t eb = {{0}};
-    snprintf(sql, sizeof sql, "SELECT title FROM items WHERE idx = %u", idx);
-    tl_store_query(st, sql, title_row, title, &eb);
+    tl_store_get_item(st, idx, title_row, title, &eb);
     const char *id = tl_dict_str(items, idx, NULL);
     if (title[0]) snprintf(out, cap, "%s (%s)", title, id ? id : "?");
     else snprintf(out, cap, "%s", id ? id : "?");

@@ -73,20 +73,19 @@ int cmd_serve(const command_t *c, const args_t *a) {
     return EXIT_OK;
 }
 
-static int key_row(int n, const char *const *cols, void *arg) {
+static int key_row(const tl_apikey_row_t *k, void *arg) {
     cJSON *arr = arg;
-    (void)n;
-    char ts[32] = "";
-    if (cols[3]) tl_time_format(atoll(cols[3]), ts);
+    char ts[32];
+    tl_time_format(k->created, ts);
     if (arr) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", cols[0] ? cols[0] : "");
-        cJSON_AddStringToObject(o, "role", cols[1] ? cols[1] : "");
-        cJSON_AddStringToObject(o, "name", cols[2] ? cols[2] : "");
+        cJSON_AddStringToObject(o, "id", k->id);
+        cJSON_AddStringToObject(o, "role", k->role);
+        cJSON_AddStringToObject(o, "name", k->name);
         cJSON_AddStringToObject(o, "created", ts);
         cJSON_AddItemToArray(arr, o);
     } else {
-        printf("%-10s %-8s %s  %s\n", cols[0], cols[1], ts, cols[2] ? cols[2] : "");
+        printf("%-10s %-8s %s  %s\n", k->id, k->role, ts, k->name);
     }
     return 0;
 }
@@ -118,7 +117,7 @@ int cmd_apikey(const command_t *c, const args_t *a) {
     } else if (strcmp(sub, "list") == 0) {
         cJSON *arr = opt(c, a, "json") ? cJSON_CreateArray() : NULL;
         rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-        if (!rc) rc = tl_store_queryf(st, &eb, key_row, arr, "SELECT id, role, name, created FROM api_keys ORDER BY created", "");
+        if (!rc) rc = tl_store_apikey_scan(st, key_row, arr, &eb);
         if (arr && !rc) print_json(arr);
         else cJSON_Delete(arr);
     } else if (strcmp(sub, "revoke") == 0 && a->npos == 2) {

@@ -14,14 +14,13 @@ typedef struct {
     int rc;
 } brandctx_t;
 
-static int brand_row(int ncol, const char *const *col, void *arg) {
+static int brand_row(uint32_t i, const tl_item_t *it, void *arg) {
     brandctx_t *x = arg;
-    if (ncol != 3 || !col[0]) return 0;
-    uint32_t i = (uint32_t)strtoul(col[0], NULL, 10);
     if (i >= x->c->n) return 0;
-    if (col[1] && *col[1] && tl_dict_intern(x->brands, col[1], strlen(col[1]), &x->c->brand[i], NULL))
+    if (it->brand && *it->brand &&
+        tl_dict_intern(x->brands, it->brand, strlen(it->brand), &x->c->brand[i], NULL))
         return x->rc = TL_ENOMEM;
-    if (col[2] && *col[2]) x->c->price[i] = strtod(col[2], NULL);
+    x->c->price[i] = it->price;
     return 0;
 }
 
@@ -48,7 +47,7 @@ int tl_rec_content_load(tl_store_t *st, uint32_t nitems, tl_content_t **out, tl_
         rc = tl_rec_item_categories(st, nitems, levels[l], &c->cat[l], &names, eb);
         tl_dict_free(names);
     }
-    if (!rc) rc = tl_store_query(st, "SELECT idx, brand, price FROM items", brand_row, &x, eb);
+    if (!rc) rc = tl_store_scan_items(st, brand_row, &x, eb);
     if (!rc) rc = x.rc;
     tl_dict_free(x.brands);
     if (rc) {
@@ -133,11 +132,11 @@ typedef struct {
     int rc;
 } catctx_t;
 
-static int cat_row(int ncol, const char *const *c, void *arg) {
+static int cat_row(uint32_t i, const tl_item_t *it, void *arg) {
     catctx_t *x = arg;
-    if (ncol < 2 || !c[0] || !c[1] || !*c[1]) return 0;
-    uint32_t i = (uint32_t)strtoul(c[0], NULL, 10), code;
-    if (i >= x->n) return 0;
+    const char *const c[2] = {NULL, it->category};
+    uint32_t code;
+    if (!c[1] || !*c[1] || i >= x->n) return 0;
     size_t len = 0;
     for (uint32_t l = 0; c[1][len] && (!x->levels || l < x->levels); l++) {
         if (l) len++; /* the '/' before this level */
@@ -158,7 +157,7 @@ int tl_rec_item_categories(tl_store_t *st, uint32_t nitems, uint32_t levels, uin
         return TL_ENOMEM;
     }
     for (uint32_t i = 0; i < nitems; i++) x.cats[i] = TL_NONE;
-    int rc = tl_store_query(st, "SELECT idx, category FROM items", cat_row, &x, eb);
+    int rc = tl_store_scan_items(st, cat_row, &x, eb);
     if (!rc) rc = x.rc;
     if (rc) {
         free(x.cats);

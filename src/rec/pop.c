@@ -167,24 +167,22 @@ static const char *const AGE_BANDS[] = {"under 25", "25-34", "35-44", "45-54", "
 typedef struct {
     tl_user_groups_t *g;
     tl_group_by_t by;
-    int year; /* ages are in this year */
+    int year;          /* ages are in this year */
+    tl_dict_t *values; /* by value: the distinct values met, in order met */
 } groupctx_t;
 
-static int age_band(int year, const char *birth) {
-    int born = birth ? atoi(birth) : 0;
+static int age_band(int year, int born) {
     if (born <= 0) return -1;
     int age = year - born;
     return age < 25 ? 0 : age < 35 ? 1 : age < 45 ? 2 : age < 55 ? 3 : 4;
 }
 
-static int group_row(int n, const char *const *cols, void *arg) {
+static int group_row(uint32_t u, const tl_user_t *usr, void *arg) {
     groupctx_t *x = arg;
     tl_user_groups_t *g = x->g;
-    if (n != 3 || !cols[0]) return 0;
-    uint64_t u = strtoull(cols[0], NULL, 10);
     if (u >= g->nusers) return 0;
-    const char *gender = cols[1] && *cols[1] ? cols[1] : NULL;
-    int band = age_band(x->year, cols[2]);
+    const char *gender = usr->gender && *usr->gender ? usr->gender : NULL;
+    int band = age_band(x->year, usr->birth_year);
     if (x->by == TL_GROUP_AGE) {
         if (band >= 0) g->group[u] = (uint32_t)band;
     } else if (x->by == TL_GROUP_SEGMENT) {
@@ -192,15 +190,38 @@ static int group_row(int n, const char *const *cols, void *arg) {
                                  : (*gender | 0x20) == 'm' ? 1 : -1;
         if (band >= 0 && sex >= 0) g->group[u] = (uint32_t)(band * 2 + sex);
     } else if (gender) {
-        uint32_t k = 0;
-        while (k < g->ngroups && strcmp(g->names[k], gender) != 0) k++;
-        if (k == g->ngroups) {
-            if (k == TL_EVAL_MAX_GROUPS) return 0; /* more values than groups: the rest unmarked */
-            snprintf(g->names[k], sizeof g->names[k], "%s", gender);
-            g->ngroups++;
-        }
-        g->group[u] = k;
+        if (tl_dict_intern(x->values, gender, strlen(gender), &g->group[u], NULL)) return TL_ENOMEM;
     }
+    return 0;
+}
+
+static int by_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Groups by value: the first TL_EVAL_MAX_GROUPS values in byte order
+ * (more values than groups: the rest unmarked), users renumbered from
+ * the order met to that order. */
+static int name_values(groupctx_t *x) {
+    tl_user_groups_t *g = x->g;
+    uint32_t n = tl_dict_count(x->values);
+    const char **v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    uint32_t *to = malloc((size_t)(n ? n : 1) * sizeof *to);
+    if (!v || !to) {
+        free(v), free(to);
+        return TL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) v[i] = tl_dict_str(x->values, i, NULL);
+    qsort(v, n, sizeof *v, by_str);
+    for (uint32_t i = 0; i < n; i++) to[i] = TL_NONE;
+    for (uint32_t k = 0; k < n && k < TL_EVAL_MAX_GROUPS; k++) {
+        snprintf(g->names[k], sizeof g->names[k], "%s", v[k]);
+        to[tl_dict_find(x->values, v[k], strlen(v[k]))] = k;
+        g->ngroups++;
+    }
+    for (uint32_t u = 0; u < g->nusers; u++)
+        if (g->group[u] != TL_NONE) g->group[u] = to[g->group[u]];
+    free(v), free(to);
     return 0;
 }
 
@@ -213,7 +234,7 @@ int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_
     for (uint32_t u = 0; u < nusers; u++) g->group[u] = TL_NONE;
     char day[32];
     tl_time_format(ref_ms, day);
-    groupctx_t x = {g, by, atoi(day)};
+    groupctx_t x = {g, by, atoi(day), NULL};
     if (by == TL_GROUP_AGE) {
         g->ngroups = 5;
         for (int k = 0; k < 5; k++) snprintf(g->names[k], sizeof g->names[k], "%s", AGE_BANDS[k]);
@@ -222,8 +243,12 @@ int tl_rec_user_groups(tl_store_t *st, uint32_t nusers, tl_group_by_t by, int64_
         for (int k = 0; k < 10; k++)
             snprintf(g->names[k], sizeof g->names[k], "%s %s", k % 2 ? "m" : "f", AGE_BANDS[k / 2]);
     }
-    int rc = tl_store_query(st, "SELECT idx, gender, birth_year FROM users ORDER BY gender",
-                            group_row, &x, eb);
+    int rc = 0;
+    if (by != TL_GROUP_AGE && by != TL_GROUP_SEGMENT && !(x.values = tl_dict_new())) rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_scan_users(st, group_row, &x, eb);
+    if (!rc && x.values) rc = name_values(&x);
+    if (rc == TL_ENOMEM) tl_errbuf_set(eb, "out of memory grouping the users");
+    tl_dict_free(x.values);
     if (rc) tl_user_groups_fini(g);
     return rc;
 }

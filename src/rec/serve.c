@@ -51,12 +51,9 @@ typedef struct {
     uint32_t n;
 } penctx_t;
 
-static int penalty_row(int n, const char *const *cols, void *arg) {
+static int penalty_row(uint32_t i, uint64_t neg, void *arg) {
     penctx_t *p = arg;
-    (void)n;
-    int64_t i = cols[0] ? atoll(cols[0]) : -1;
-    double neg = cols[1] ? atof(cols[1]) : 0;
-    if (i >= 0 && i < p->n) p->pen[i] = (float)(neg * 0.3 > 0.9 ? 0.9 : neg * 0.3);
+    if (i < p->n) p->pen[i] = (float)(neg * 0.3 > 0.9 ? 0.9 : neg * 0.3);
     return 0;
 }
 
@@ -64,9 +61,7 @@ int tl_rec_feedback_penalty(tl_store_t *st, uint32_t nitems, float **out, tl_err
     penctx_t p = {calloc((size_t)nitems + 1, sizeof *p.pen), nitems};
     *out = NULL;
     if (!p.pen) return TL_ENOMEM;
-    int rc = tl_store_queryf(st, eb, penalty_row, &p,
-                             "SELECT item, count(*) FROM feedback WHERE item >= 0 AND "
-                             "(kind = 'complaint' OR (kind = 'review' AND score <= 2)) GROUP BY item", "");
+    int rc = tl_store_feedback_negative(st, penalty_row, &p, eb);
     if (rc) free(p.pen);
     else *out = p.pen;
     return rc;

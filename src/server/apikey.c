@@ -34,9 +34,8 @@ int tl_apikey_create(tl_store_t *st, const char *role, const char *name, char ke
     sodium_bin2hex(hhex, sizeof hhex, h, sizeof h);
     int rc = tl_store_begin(st, eb);
     if (!rc)
-        rc = tl_store_exec(st, eb, "INSERT INTO api_keys(id, hash, role, name, created) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)", "tttti", id, hhex, role,
-                           name ? name : "", (int64_t)tl_time_now_ms());
+        rc = tl_store_apikey_put(st, &(tl_apikey_row_t){id, hhex, role, name ? name : "",
+                                                         tl_time_now_ms()}, eb);
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     sodium_memzero(raw, sizeof raw);
@@ -45,8 +44,8 @@ int tl_apikey_create(tl_store_t *st, const char *role, const char *name, char ke
 
 int tl_apikey_revoke(tl_store_t *st, const char *id, tl_errbuf_t *eb) {
     int rc = tl_store_begin(st, eb);
-    if (!rc) rc = tl_store_exec(st, eb, "DELETE FROM api_keys WHERE id = ?1", "t", id);
-    int changed = rc ? 0 : tl_store_changes(st);
+    int changed = rc ? 0 : tl_store_apikey_delete(st, id, eb);
+    if (changed < 0) rc = changed, changed = 0;
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     if (!rc && !changed) {
@@ -61,9 +60,8 @@ typedef struct {
     int n, cap;
 } keylist_t;
 
-static int key_row(int n, const char *const *cols, void *arg) {
+static int key_row(const tl_apikey_row_t *r, void *arg) {
     keylist_t *l = arg;
-    (void)n;
     if (l->n == l->cap) {
         int nc = l->cap ? l->cap * 2 : 16;
         apikey_t *k = realloc(l->k, (size_t)nc * sizeof *k);
@@ -73,11 +71,10 @@ static int key_row(int n, const char *const *cols, void *arg) {
     apikey_t *k = &l->k[l->n];
     memset(k, 0, sizeof *k);
     size_t got = 0;
-    if (!cols[1] || sodium_hex2bin(k->hash, 32, cols[1], strlen(cols[1]), NULL, &got, NULL) || got != 32)
-        return 0;
-    snprintf(k->id, sizeof k->id, "%s", cols[0] ? cols[0] : "");
-    for (int r = 0; r < 3; r++)
-        if (cols[2] && strcmp(cols[2], ROLE_NAMES[r]) == 0) k->role = 1 << r;
+    if (sodium_hex2bin(k->hash, 32, r->hash, strlen(r->hash), NULL, &got, NULL) || got != 32) return 0;
+    snprintf(k->id, sizeof k->id, "%s", r->id);
+    for (int i = 0; i < 3; i++)
+        if (strcmp(r->role, ROLE_NAMES[i]) == 0) k->role = 1 << i;
     if (k->role) l->n++;
     return 0;
 }
@@ -85,7 +82,7 @@ static int key_row(int n, const char *const *cols, void *arg) {
 int tl__apikey_load(tl_server_t *s, tl_errbuf_t *eb) {
     keylist_t l = {0};
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_store_queryf(s->st, eb, key_row, &l, "SELECT id, hash, role FROM api_keys", "");
+    int rc = tl_store_apikey_scan(s->st, key_row, &l, eb);
     pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
         free(l.k);

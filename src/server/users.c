@@ -348,21 +348,14 @@ void tl__users_offers(tl_srv_req_t *req) {
 
 /* ---- consents ----------------------------------------------------------------------------- */
 
-static int int_cell(int ncol, const char *const *cols, void *arg) {
-    if (ncol > 0 && cols[0]) *(int *)arg = atoi(cols[0]);
-    return 0;
-}
-
 /* After a profiling consent record: when the user's latest one withdraws
  * it, the profile is dropped and recommendations are not personalised;
  * given back, the profile starts again (personalised lists once the models
  * are loaded anew). The caller holds st_rw exclusively. */
 static int set_profiling(tl_server_t *s, uint32_t u, tl_errbuf_t *eb) {
-    int granted = 1;
-    int rc = tl_store_queryf(s->st, eb, int_cell, &granted,
-                             "SELECT granted FROM consents WHERE user = ?1 AND purpose = 'profiling' "
-                             "ORDER BY at DESC, granted DESC LIMIT 1", "i", (int64_t)u);
-    if (rc) return rc;
+    int granted = 1; /* no record: profiling as by default */
+    int rc = tl_store_consent_latest(s->st, u, "profiling", &granted, NULL, eb);
+    if (rc && rc != TL_ENOENT) return rc;
     if (u >= s->nwithdrawn) {
         uint32_t n = u + 1024;
         uint8_t *w = realloc(s->withdrawn, n);

@@ -262,23 +262,11 @@ int tl_store_consents_withdrawn(tl_store_t *st, const char *purpose, int64_t at,
  * since it was made (import calls it at the end). */
 int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb);
 
-/* Runs a read-only SQL query and calls fn for each row with its columns as
- * text (NULL for SQL NULL). Used by reporting commands; the SQL is ours. */
-typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
-int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
-
 /* Calls fn for each item that has a title, with its index; fn's non-zero
  * return stops the walk and is returned. */
 typedef int (*tl_title_fn)(uint32_t item, const char *title, void *arg);
 int tl_store_item_titles(tl_store_t *st, tl_title_fn fn, void *arg, tl_errbuf_t *eb);
 
-/* The same with parameters bound by the letters of types (i int64_t,
- * d double, t text or NULL), and a write: INSERT/UPDATE/DELETE. */
-int tl_store_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
-                    const char *types, ...);
-int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
-/* Rows the last write changed (0 when INSERT OR IGNORE met a duplicate). */
-int tl_store_changes(tl_store_t *st);
 
 /* ---- entity scans and lookups (entities.c) ---------------------------------------- */
 

@@ -8,6 +8,22 @@
 
 #include <sqlite3.h>
 
+/* ---- SQL inside the store ------------------------------------------------- *
+ * For the store's own files only: nothing above the store speaks SQL. */
+
+/* Runs a read-only SQL query and calls fn for each row with its columns as
+ * text (NULL for SQL NULL).  */
+typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
+int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* The same with parameters bound by the letters of types (i int64_t,
+ * d double, t text or NULL), and a write: INSERT/UPDATE/DELETE. */
+int tl_store_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
+                    const char *types, ...);
+int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
+/* Rows the last write changed (0 when INSERT OR IGNORE met a duplicate). */
+int tl_store_changes(tl_store_t *st);
+
 /* ---- event log (evlog.c) ------------------------------------------------ */
 
 #define TL_EVLOG_MAGIC "TLEVLOG"

@@ -56,6 +56,7 @@
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
+#include "store/store_int.h" /* the store's content hashed through its own SQL */
 
 #define BATCH_ROWS 40 /* several commits per import */
 #define MAX_BOUNDS 64
