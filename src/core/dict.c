@@ -286,7 +286,7 @@ int tl_dict_intern(tl_dict_t *d, const char *s, size_t n, uint32_t *out, int *ad
 
 int tl_dict_intern_h(tl_dict_t *d, const char *s, size_t n, uint64_t h, uint32_t *out,
                      int *added) {
-    size_t slot;
+    size_t slot = 0;
     int forgotten = n && s[0] == TL_DICT_FORGOTTEN;
     uint32_t idx = forgotten ? TL_NONE : dict_lookup(d, s, n, h, &slot);
     if (added) *added = 0;
