@@ -46,7 +46,6 @@ run() {
   [ "$t" = server ] && opts+=(-len_control=0)
   # shellcheck disable=SC2086
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-  TAILOR_NOW=2025-12-01T00:00:00Z \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=30 -max_len=8192 -print_final_stats=1 \
       -artifact_prefix="$dir/artifacts/" "${opts[@]}" ${FUZZ_ARGS:-} "$dir/corpus" \
       >"$dir/log" 2>&1 || true

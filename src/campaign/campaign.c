@@ -604,7 +604,7 @@ int tl_campaign_create(tl_store_t *st, const char *json, int replace, tl_campaig
         rc = TL_EEXIST;
     }
     if (rc >= 0) rc = tl_store_begin(st, eb);
-    if (!rc) rc = tl_store_campaign_put(st, out->id, out->def, tl_time_now_ms(), eb);
+    if (!rc) rc = tl_store_campaign_put(st, out->id, out->def, tl_store_now(st), eb);
     if (rc > 0) rc = 0;
     /* the dictionary index of the id is what the contact log records */
     tl_dict_t *d = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);

@@ -673,7 +673,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                           (unsigned long long)res->counts[d]);
         if (tl_buf_append(&j, "}", 2)) rc = TL_ENOMEM;
         uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
-        tl_campaign_run_row_t row = {x.run, o->at, tl_time_now_ms(), j.data};
+        tl_campaign_run_row_t row = {x.run, o->at, tl_store_now(st), j.data};
         if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);

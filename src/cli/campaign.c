@@ -61,7 +61,7 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     tl_store_t *st = NULL;
     tl_profiles_t *p = NULL;
     tl_campaign_t c;
-    int rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+    int rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
     if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
     if (rc) {
         tl_store_close(st);
@@ -111,7 +111,7 @@ static int active_row(const tl_campaign_info_t *ci, void *arg) {
 }
 
 static int campaign_run(const command_t *cmd, const args_t *a) {
-    int64_t at = tl_time_now_ms();
+    int64_t at = cli_now();
     const char *ats = opt(cmd, a, "at");
     if (ats && tl_time_parse(ats, strlen(ats), &at)) return die_usage(cmd, "--at %s: not a time", ats);
     if (!opt(cmd, a, "all")) {
@@ -121,7 +121,7 @@ static int campaign_run(const command_t *cmd, const args_t *a) {
     /* every active campaign, the highest priority first: it takes the caps */
     tl_errbuf_t eb = {{0}};
     actives_t x = {0};
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &x.st, &eb);
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &x.st, &eb);
     if (!rc) rc = tl_campaign_list(x.st, NULL, active_row, &x, &eb);
     tl_store_close(x.st);
     if (rc) return fail_err("campaign run", rc, &eb);
@@ -144,7 +144,7 @@ static int campaign_run(const command_t *cmd, const args_t *a) {
 /* ---- deliver ---------------------------------------------------------------------------- */
 
 static int campaign_deliver(const command_t *cmd, const args_t *a) {
-    tl_deliver_opts_t o = {.channel = -1, .now = tl_time_now_ms(), .timeout_ms = 10000};
+    tl_deliver_opts_t o = {.channel = -1, .now = cli_now(), .timeout_ms = 10000};
     const char *ch = opt(cmd, a, "channel"), *now = opt(cmd, a, "now");
     uint64_t retries;
     int rc = opt_u64(cmd, a, "retries", 5, 0, 100, &retries);
@@ -155,7 +155,7 @@ static int campaign_deliver(const command_t *cmd, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     char *url = NULL;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
     if (!rc && !opt(cmd, a, "url") && tl_store_config_get(st, "webhook_url", &url, &eb) != 0) {
         tl_store_close(st);
         return die_usage(cmd, "give --url, or set webhook_url");
@@ -258,7 +258,7 @@ static int campaign_dnc(const command_t *cmd, const args_t *a, tl_store_t *st, t
         return TL_ENOENT;
     }
     int rc = tl_store_begin(st, eb);
-    if (!rc) rc = tl_dnc_put(st, u, ch, reason, tl_time_now_ms(), NULL, eb);
+    if (!rc) rc = tl_dnc_put(st, u, ch, reason, cli_now(), NULL, eb);
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     if (!rc) printf("%s: do not contact on %s (%s)\n", a->pos[1], strcmp(ch, "*") ? ch : "any channel", reason);
@@ -280,7 +280,7 @@ int cmd_campaign(const command_t *cmd, const args_t *a) {
                          : strcmp(sub, "control") == 0 ? "a percentage" : "a campaign id");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
-    rc = tl_store_open(data_dir(a), writes ? TL_STORE_CREATE : TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), writes ? TL_STORE_CREATE : TL_STORE_READONLY, &st, &eb);
     if (!rc && strcmp(sub, "create") == 0) {
         char *text = NULL;
         if (tl_read_file(a->pos[1], &text, NULL)) {
@@ -396,7 +396,7 @@ int cmd_feedback(const command_t *cmd, const args_t *a) {
     tl_store_t *st = NULL;
     tl_feedback_stats_t s;
     uint64_t shown = 0;
-    rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
     tl_source_t src = tl_source_file(a->pos[1]);
     if (!rc) rc = tl_feedback_import(st, &src, &s, fb_reject, &shown, &eb);
     tl_store_close(st);
@@ -882,7 +882,7 @@ int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
     tl_campaign_t c;
     tl_campaign_report_t r;
     tl_report_opts_t o = {.conf = 0.95, .correction = opt(cmd, a, "bh") != NULL};
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
     if (!rc) {
         rc = tl_campaign_report(st, &c, &o, &r, &eb);

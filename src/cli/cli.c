@@ -165,8 +165,54 @@ const char *data_dir(const args_t *a) {
     return e && *e ? e : "./tailor-data";
 }
 
+/* The environment, read once: the process's key and clock. */
+static struct {
+    int read, rc; /* rc: $TAILOR_KEY's parse */
+    tl_store_conf_t conf;
+    unsigned char key[32];
+    tl_errbuf_t eb;
+} env;
+
+static void read_env(void) {
+    if (env.read) return;
+    env.read = 1;
+    tl_store_conf_init(&env.conf);
+    const char *k = getenv("TAILOR_KEY");
+    if (k && *k && (env.rc = tl_store_key_parse(k, env.key, &env.eb)) == 0) env.conf.key = env.key;
+    const char *n = getenv("TAILOR_NOW");
+    int64_t v;
+    if (n && *n && tl_time_parse(n, strlen(n), &v) == 0) env.conf.now = v;
+}
+
+int cli_store_conf(const tl_store_conf_t **out, tl_errbuf_t *eb) {
+    read_env();
+    *out = env.rc ? NULL : &env.conf;
+    if (env.rc) *eb = env.eb;
+    return env.rc;
+}
+
+int cli_store_open(const char *dir, int flags, tl_store_t **st, tl_errbuf_t *eb) {
+    const tl_store_conf_t *conf;
+    int rc = cli_store_conf(&conf, eb);
+    if (rc) {
+        *st = NULL;
+        return rc;
+    }
+    return tl_store_open_conf(dir, conf, flags, st, eb);
+}
+
+int64_t cli_now(void) {
+    read_env();
+    return env.conf.now ? env.conf.now : tl_time_now_ms();
+}
+
+int cli_key_from_env(void) {
+    read_env();
+    return env.conf.key != NULL;
+}
+
 int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_errbuf_t *eb) {
-    int rc = tl_store_open(data_dir(a), flags, st, eb);
+    int rc = cli_store_open(data_dir(a), flags, st, eb);
     return rc ? fail_err(cmd, rc, eb) : 0;
 }
 

@@ -59,6 +59,17 @@ int opt_f64(const command_t *c, const args_t *a, const char *name, double def, d
             double hi, double *out);
 extern const char *global_data;
 const char *data_dir(const args_t *a);
+/* How the command line opens stores, from the environment (read once):
+ * the data key from $TAILOR_KEY (64 hex digits; else the key file), a
+ * fixed "now" from $TAILOR_NOW (any time tl_time_parse reads; else the
+ * system clock). store_conf: 0, or $TAILOR_KEY's error with eb told. */
+int cli_store_conf(const tl_store_conf_t **out, tl_errbuf_t *eb);
+/* tl_store_open with that configuration. */
+int cli_store_open(const char *dir, int flags, tl_store_t **st, tl_errbuf_t *eb);
+/* "Now" for the command line: $TAILOR_NOW, else the system clock. */
+int64_t cli_now(void);
+/* Whether the data key comes from $TAILOR_KEY. */
+int cli_key_from_env(void);
 /* Opens the store of a's data directory (flags of tl_store_open); on
  * failure tells the error as cmd's and returns EXIT_FAIL, else 0. */
 int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_errbuf_t *eb);

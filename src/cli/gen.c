@@ -63,7 +63,7 @@ static int gen_respond(const command_t *c, const args_t *a, const char *out) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_respond_stats_t s;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_gen_respond(st, &o, out, opt(c, a, "effects"), &s, &eb);
     tl_store_close(st);
     if (rc) return fail_err("gen respond", rc, &eb);
@@ -134,7 +134,7 @@ static int demo_offer_users(const char *dir, char out[3][64]) {
     char card[4300];
     snprintf(card, sizeof card, "%s/models/scorecard.json", dir);
     memset(out, 0, 3 * sizeof *out);
-    int rc = tl_store_open(dir, TL_STORE_READONLY, &st, &eb);
+    int rc = cli_store_open(dir, TL_STORE_READONLY, &st, &eb);
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     if (!rc && !users) rc = TL_ENOMEM;
     if (!rc) rc = tl_profile_load(st, &p, &eb);
@@ -324,7 +324,7 @@ int cmd_demo(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     char key[48], id[16];
-    rc = tl_store_open(dir, 0, &st, &eb);
+    rc = cli_store_open(dir, 0, &st, &eb);
     if (!rc) rc = tl_apikey_create(st, "admin", "demo", key, id, &eb);
     tl_store_close(st);
     if (rc) return fail_err("demo", rc, &eb);

@@ -2,6 +2,7 @@
  * audit trail: `export-user` (subject access), `erase` (erasure), `retain`
  * (the retention cut), `audit` (list, verify the chain) and `key rotate`. */
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ int cmd_export_user(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     cJSON *j = NULL;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && u == TL_NONE) {
@@ -62,7 +63,7 @@ int cmd_erase(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_erase_report_t r;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, &r, &eb);
     if (!rc) rc = tl_audit_add(st, "cli", "erase", a->pos[0], &eb);
     tl_store_close(st);
@@ -107,12 +108,12 @@ int cmd_retain(const command_t *c, const args_t *a) {
     uint64_t days;
     if (!opt(c, a, "days")) return die_usage(c, "give --days N");
     if ((rc = opt_u64(c, a, "days", 0, 1, 36500, &days))) return rc;
-    int64_t before = tl_time_now_ms() - (int64_t)days * TL_MS_PER_DAY;
+    int64_t before = cli_now() - (int64_t)days * TL_MS_PER_DAY;
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_purge_stats_t ps = {0};
     int logs = 0, rebuilt = 0;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_privacy_retain(st, before, &ps, &logs, &rebuilt, &eb);
     char what[64];
     snprintf(what, sizeof what, "retain %llu days", (unsigned long long)days);
@@ -175,7 +176,7 @@ int cmd_audit(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     int json = opt(c, a, "json") != NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc && strcmp(sub, "verify") == 0) {
         tl_audit_check_t k;
         rc = tl_audit_verify(st, &k, &eb);
@@ -234,8 +235,16 @@ int cmd_key(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_rekey_stats_t k;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
-    if (!rc) rc = tl_store_rotate_key(st, &k, &eb);
+    unsigned char next[32];
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
+    /* a key from the environment is the caller's to keep: the new one is given too */
+    if (!rc && cli_key_from_env() && tl_store_key_parse(getenv("TAILOR_NEW_KEY"), next, &eb)) {
+        tl_errbuf_set(&eb, "the key comes from $TAILOR_KEY: give the new one in $TAILOR_NEW_KEY (%d hex "
+                      "digits), then use it as $TAILOR_KEY", 2 * (int)sizeof next);
+        rc = TL_EINVAL;
+    }
+    if (!rc) rc = tl_store_rotate_key(st, cli_key_from_env() ? next : NULL, &k, &eb);
+    sodium_memzero(next, sizeof next);
     if (!rc) rc = tl_audit_add(st, "cli", "rotate key", NULL, &eb);
     tl_store_close(st);
     if (rc) return fail_err("key rotate", rc, &eb);
@@ -248,7 +257,7 @@ int cmd_key(const command_t *c, const args_t *a) {
     } else {
         printf("key rotated: personal data of %llu users, %llu quarantined rows and %llu secrets sealed "
                "again under the new key%s\n", (unsigned long long)k.users, (unsigned long long)k.quarantined,
-               (unsigned long long)k.other, getenv("TAILOR_KEY") ? " (now use $TAILOR_NEW_KEY as $TAILOR_KEY)" : "");
+               (unsigned long long)k.other, cli_key_from_env() ? " (now use $TAILOR_NEW_KEY as $TAILOR_KEY)" : "");
     }
     return EXIT_OK;
 }

@@ -42,9 +42,9 @@ static int profile_build(const command_t *c, const args_t *a) {
     int rc = open_store("profile build", a, TL_STORE_READONLY, &st, &eb);
     if (rc) return rc;
     tl_profiles_t *p = NULL;
-    int64_t t0 = tl_time_now_ms();
+    int64_t t0 = cli_now();
     rc = tl_segment_profiles_build(st, &o, &p, &eb);
-    int64_t t1 = tl_time_now_ms();
+    int64_t t1 = cli_now();
     if (!rc) rc = tl_profile_save(st, p, &eb);
     tl_store_close(st);
     if (rc) {
@@ -131,7 +131,7 @@ static int profile_show(const command_t *c, const args_t *a, const char *user) {
     cJSON *segs = cJSON_AddArrayToObject(j, "segments");
     showseg_t ss = {p, NULL, u, segs};
     tl_store_t *st2 = NULL;
-    if (tl_store_open(data_dir(a), TL_STORE_READONLY, &st2, &eb) == 0 &&
+    if (cli_store_open(data_dir(a), TL_STORE_READONLY, &st2, &eb) == 0 &&
         tl_segtable_new(p, st2, &ss.t) == 0)
         tl_store_segment_list(st2, showseg_row, &ss, &eb);
     tl_segtable_free(ss.t);
@@ -289,7 +289,7 @@ static int profile_drift(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p1 = NULL, *p2 = NULL;
-    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_segment_profiles_build(st, &o1, &p1, &eb);
     if (!rc) rc = tl_segment_profiles_build(st, &o2, &p2, &eb);
     uint8_t *m1 = NULL, *m2 = NULL;
@@ -392,7 +392,7 @@ int cmd_tag(const command_t *c, const args_t *a) {
     int ntags = 0, line = 0;
     tl_expr_err_t err;
     char *applied = NULL;
-    rc = tl_store_open(data_dir(a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), apply ? 0 : TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_tags_keep(st, rules, sum, 64, &ntags, &line, &err, &applied, &eb);
     free(rules);
     rules = applied;

@@ -208,7 +208,7 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         progress_t bar;
         progress_import(&o, &bar);
         e->split = "files";
-        rc = tl_store_open(path, TL_STORE_CREATE, &e->st, eb);
+        rc = cli_store_open(path, TL_STORE_CREATE, &e->st, eb);
         if (!rc) rc = tl_import(e->st, &f1, 1, &o, &s1, NULL, NULL, eb);
         uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
         if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
@@ -222,7 +222,7 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
     e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
     if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
         return die_usage(c, "--split %s: use time or last", e->split);
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
     if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
     if (rc) return rc;
     tl_interact_opts_t o = ms->ix;
@@ -399,12 +399,12 @@ int cmd_eval(const command_t *c, const args_t *a) {
             set_param(&run, gr.name[q], runs[r].param[q]);
         }
         tl_model_t *m = NULL;
-        int64_t t0 = tl_time_now_ms();
+        int64_t t0 = cli_now();
         rc = train_model(&run, &xtr, &sd, &m, &eb);
-        int64_t t1 = tl_time_now_ms();
+        int64_t t1 = cli_now();
         if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &runs[r].ev);
         runs[r].train_s = (double)(t1 - t0) / 1000;
-        runs[r].eval_s = (double)(tl_time_now_ms() - t1) / 1000;
+        runs[r].eval_s = (double)(cli_now() - t1) / 1000;
         tl_model_free(m);
         if (!rc && runs[r].ev.ndcg > runs[best].ev.ndcg) best = r;
     }
@@ -473,10 +473,10 @@ int cmd_train(const command_t *c, const args_t *a) {
             return die_usage(c, "--name: lower-case letters, digits, _ and -");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     tl_csr_t x = {0};
     tl_model_t *m = NULL;
-    int64_t t0 = tl_time_now_ms(), t1 = t0;
+    int64_t t0 = cli_now(), t1 = t0;
     side_t sd = {0};
     int segpop = strcmp(ms.kind, "segpop") == 0;
     int64_t latest = 0;
@@ -485,9 +485,9 @@ int cmd_train(const command_t *c, const args_t *a) {
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
     if (!rc && segpop) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
     if (!rc) {
-        t0 = tl_time_now_ms();
+        t0 = cli_now();
         rc = train_model(&ms, &x, &sd, &m, &eb);
-        t1 = tl_time_now_ms();
+        t1 = cli_now();
     }
     char path[4300];
     if (!rc) {
@@ -571,7 +571,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_recsvc_t *rs = NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = recsvc_open(st, data_dir(a), name, &rs, &eb);
     tl_model_t *m = rs ? rs->m : NULL;
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
@@ -709,7 +709,7 @@ int cmd_similar(const command_t *c, const args_t *a) {
         tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
         rc = TL_EINVAL;
     }
-    if (!rc) rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
     uint32_t it = items ? tl_dict_find(items, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && it == TL_NONE) {

@@ -85,7 +85,7 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
         if (csv) return die_usage(c, "give --csv FILE or --users, not both");
         tl_store_t *st;
         tl_profiles_t *p = NULL;
-        int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+        int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
         tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
         if (!rc && !users) rc = TL_ENOMEM;
         if (!rc) rc = tl_profile_load(st, &p, eb);
@@ -208,9 +208,9 @@ static int score_train(const command_t *c, const args_t *a) {
         snprintf(dir, sizeof dir, "%s/models", data_dir(a));
         mkdir(data_dir(a), 0700), mkdir(dir, 0700);
     }
-    int64_t t0 = tl_time_now_ms();
+    int64_t t0 = cli_now();
     rc = tl_scorecard_train(&t, &o, &sc, &eb);
-    int64_t t1 = tl_time_now_ms();
+    int64_t t1 = cli_now();
     if (!rc) rc = tl_scorecard_save(sc, path, &eb);
     if (!rc) {
         uint32_t nf = tl_scorecard_nfeatures(sc);
@@ -463,9 +463,9 @@ static int score_cv(const command_t *c, const args_t *a) {
     double auc[100];
     int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
     if (!fold) rc = TL_ENOMEM;
-    int64_t t0 = tl_time_now_ms();
+    int64_t t0 = cli_now();
     if (!rc) rc = tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
-    int64_t t1 = tl_time_now_ms();
+    int64_t t1 = cli_now();
     const char *fo = opt(c, a, "folds-out");
     if (!rc && fo) {
         FILE *f = fopen(fo, "w");
@@ -552,7 +552,7 @@ int cmd_offers(const command_t *c, const args_t *a) {
     tl_scorecard_t *sc = NULL;
     tl_offers_t *o = NULL;
     tl_offer_t *f = NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && u == TL_NONE) {
@@ -656,7 +656,7 @@ int cmd_report(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
-    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_profile_load(st, &p, &eb);
     if (!rc) rc = tl_segment_report_html(st, p, html, &eb);
     tl_profile_free(p);

@@ -349,7 +349,7 @@ static int segment_cluster(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     tl_profiles_t *p = NULL;
-    rc = tl_store_open(data_dir(a), 0, &st, &eb);
+    rc = cli_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_profile_load(st, &p, &eb);
     if (rc) {
         tl_store_close(st);
@@ -409,7 +409,7 @@ int cmd_segment(const command_t *c, const args_t *a) {
     if (a->npos == 2 && strcmp(sub, "delete") == 0) {
         tl_errbuf_t eb = {{0}};
         tl_store_t *st;
-        int rc = tl_store_open(data_dir(a), 0, &st, &eb);
+        int rc = cli_store_open(data_dir(a), 0, &st, &eb);
         if (!rc) rc = tl_store_segment_delete(st, a->pos[1], &eb);
         tl_store_close(st);
         return rc ? fail_err("segment delete", rc, &eb) : EXIT_OK;

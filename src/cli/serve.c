@@ -45,6 +45,7 @@ int cmd_serve(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_server_opts_t so = {.data_dir = data_dir(a), .model = opt(c, a, "model"), .max_body = max_body,
                             .policy = opt(c, a, "policy")};
+    if ((rc = cli_store_conf(&so.store, &eb))) return fail_err("serve", rc, &eb);
     tl_server_t *s = NULL;
     tl_http_t *h = NULL;
     uint16_t bound = 0;
@@ -100,7 +101,7 @@ int cmd_apikey(const command_t *c, const args_t *a) {
         const char *role = opt(c, a, "role");
         if (!role) return die_usage(c, "create needs --role admin|analyst|service");
         char key[48], id[16];
-        rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+        rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
         if (!rc) rc = tl_apikey_create(st, role, opt(c, a, "name"), key, id, &eb);
         if (!rc) {
             if (opt(c, a, "json")) {
@@ -116,12 +117,12 @@ int cmd_apikey(const command_t *c, const args_t *a) {
         }
     } else if (strcmp(sub, "list") == 0) {
         cJSON *arr = opt(c, a, "json") ? cJSON_CreateArray() : NULL;
-        rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+        rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
         if (!rc) rc = tl_store_apikey_scan(st, key_row, arr, &eb);
         if (arr && !rc) print_json(arr);
         else cJSON_Delete(arr);
     } else if (strcmp(sub, "revoke") == 0 && a->npos == 2) {
-        rc = tl_store_open(data_dir(a), 0, &st, &eb);
+        rc = cli_store_open(data_dir(a), 0, &st, &eb);
         if (!rc) rc = tl_apikey_revoke(st, a->pos[1], &eb);
         if (!rc) printf("revoked %s (a running server drops it at its next reload)\n", a->pos[1]);
     } else {

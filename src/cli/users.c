@@ -18,7 +18,7 @@ void segctx_close(segctx_t *x) {
 
 int segctx_open(const args_t *a, int writable, segctx_t *x, tl_errbuf_t *eb) {
     memset(x, 0, sizeof *x);
-    int rc = tl_store_open(data_dir(a), writable ? 0 : TL_STORE_READONLY, &x->st, eb);
+    int rc = cli_store_open(data_dir(a), writable ? 0 : TL_STORE_READONLY, &x->st, eb);
     if (!rc) rc = tl_profile_load(x->st, &x->p, eb);
     if (!rc) rc = tl_segtable_new(x->p, x->st, &x->t);
     if (!rc && !(x->users = tl_store_dict(x->st, TL_D_USER, eb))) rc = TL_ENOMEM;

@@ -176,8 +176,8 @@ int tl_time_parse(const char *s, size_t n, int64_t *out_ms);
 int64_t tl_time_days_from_civil(int y, unsigned m, unsigned d);
 /* Formats ms as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). */
 void tl_time_format(int64_t ms, char out[32]);
-/* The current time in ms; $TAILOR_NOW (Unix seconds) overrides it so tests
- * and reproducible runs can fix "now". */
+/* The system clock in ms. A fixed "now" (reproducible runs, tests) is the
+ * caller's to pass: the store's configuration carries one (tl_store_now). */
 int64_t tl_time_now_ms(void);
 
 #define TL_MS_PER_DAY INT64_C(86400000)

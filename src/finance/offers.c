@@ -615,7 +615,7 @@ static void log_blocked(tl_store_t *st, const char *user, const tl_offer_t *f, u
     tl_buf_t b;
     tl_buf_init(&b);
     char at[32];
-    tl_time_format(tl_time_now_ms(), at);
+    tl_time_format(tl_store_now(st), at);
     for (uint32_t i = 0; i < n; i++) {
         if (!f[i].blocked) continue;
         cJSON *j = cJSON_CreateObject();

@@ -1030,7 +1030,7 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
     if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
     if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
     if (!rc) {
-        im->vc.now_ms = tl_time_now_ms();
+        im->vc.now_ms = tl_store_now(st);
         im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
         im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
         im->users = tl_store_dict(st, TL_D_USER, eb);

@@ -35,7 +35,7 @@ int tl_audit_add(tl_store_t *st, const char *who, const char *what, const char *
     int rc = user ? tl_store_pseudonym(st, user, strlen(user), ps, eb) : 0;
     if (!rc) rc = tl_store_begin(st, eb);
     if (rc) return rc;
-    int64_t last = 0, at = tl_time_now_ms();
+    int64_t last = 0, at = tl_store_now(st);
     char prev[65];
     tl_audit_anchor_t a;
     rc = tl_store_audit_last(st, &last, prev, eb);

@@ -1218,7 +1218,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     free(x.last_ts);
     free(x.disordered);
     free(x.per_day);
-    int64_t as_of = o->as_of != INT64_MIN ? o->as_of : x.max_ts != INT64_MIN ? x.max_ts : tl_time_now_ms();
+    int64_t as_of = o->as_of != INT64_MIN ? o->as_of : x.max_ts != INT64_MIN ? x.max_ts : tl_store_now(st);
     p->o.as_of = o->as_of;
     if (!rc) rc = tl_profile_refresh(p, as_of);
     if (rc) {

@@ -35,7 +35,7 @@ int tl_apikey_create(tl_store_t *st, const char *role, const char *name, char ke
     int rc = tl_store_begin(st, eb);
     if (!rc)
         rc = tl_store_apikey_put(st, &(tl_apikey_row_t){id, hhex, role, name ? name : "",
-                                                         tl_time_now_ms()}, eb);
+                                                         tl_store_now(st)}, eb);
     if (!rc) rc = tl_store_commit(st, eb);
     else tl_store_rollback(st);
     sodium_memzero(raw, sizeof raw);

@@ -125,7 +125,7 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
 /* The name a request body goes by as the source of what it quarantines. */
 static void request_name(tl_server_t *s, const char *route, char *out, size_t cap) {
     char at[32];
-    tl_time_format(tl_time_now_ms(), at);
+    tl_time_format(tl_store_now(s->st), at);
     snprintf(out, cap, "POST %s at %s #%llu", route, at, (unsigned long long)atomic_fetch_add(&s->tmpn, 1));
 }
 

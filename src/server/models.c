@@ -67,7 +67,7 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
     snprintf(r->def.name, sizeof r->def.name, "%s", s->model);
     /* a second connection: loading reads the log without holding the server's store */
     tl_store_t *st = NULL;
-    int rc = tl_store_open(s->dir, TL_STORE_READONLY, &st, eb);
+    int rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, &st, eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
     if (!rc && !items) rc = TL_ENOMEM;
     if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->def.rec, eb);
@@ -99,7 +99,7 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
         tl__models_release(s, r);
         return rc;
     }
-    r->refs = 1, r->loaded = tl_time_now_ms();
+    r->refs = 1, r->loaded = tl_store_now(s->st);
     pthread_mutex_lock(&s->ref_mu);
     recref_t *old = s->rec;
     s->rec = r;
@@ -193,7 +193,7 @@ msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *stat
     } else if (!m) {
         tl_store_t *st = NULL;
         m = calloc(1, sizeof *m);
-        int rc = m ? tl_store_open(s->dir, TL_STORE_READONLY, &st, eb) : TL_ENOMEM;
+        int rc = m ? tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, &st, eb) : TL_ENOMEM;
         if (!rc) rc = tl_recsvc_open(st, path, &m->rec, eb);
         tl_store_close(st);
         if (!rc && (m->ncache = m->rec->x.nusers) && !(m->cache = calloc(m->ncache, sizeof *m->cache))) rc = TL_ENOMEM;

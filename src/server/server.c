@@ -91,12 +91,18 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
     s->policy = o->policy ? strdup(o->policy) : NULL;
     s->max_body = o->max_body ? o->max_body : (16u << 20);
+    if (o->store) s->conf = *o->store;
+    else tl_store_conf_init(&s->conf);
+    if (s->conf.key) {
+        memcpy(s->key, s->conf.key, sizeof s->key);
+        s->conf.key = s->key;
+    }
     pthread_rwlock_init(&s->st_rw, NULL), pthread_mutex_init(&s->ref_mu, NULL);
     pthread_mutex_init(&s->route_mu, NULL), pthread_mutex_init(&s->ev_mu, NULL);
     pthread_cond_init(&s->ev_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
-    if (!rc) rc = tl_store_open(s->dir, TL_STORE_CREATE, &s->st, eb);
+    if (!rc) rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_CREATE, &s->st, eb);
     if (!rc) remove_staged(s->dir);
     /* loaded now, so readers under the shared lock never load one */
     for (int k = 0; !rc && k < TL_D__N; k++)
@@ -143,6 +149,7 @@ void tl_server_free(tl_server_t *s) {
     pthread_cond_destroy(&s->ev_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
     free(s->dir), free(s->model), free(s->policy);
+    sodium_memzero(s->key, sizeof s->key);
     free(s);
 }
 

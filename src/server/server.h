@@ -22,6 +22,7 @@ typedef struct {
     const char *model;        /* recommender name under DATA/models (default ials) */
     size_t max_body;          /* bytes; default 16 MiB */
     const char *policy;       /* the lending policy file (NULL: the built-in one) */
+    const tl_store_conf_t *store; /* how every store is opened (key, clock); NULL: defaults */
 } tl_server_opts_t;
 
 /* Opens the store, builds the profiles, loads the API keys and the model

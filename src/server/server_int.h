@@ -99,6 +99,8 @@ typedef struct evjob {
 struct tl_server {
     char *dir, *model, *policy;
     size_t max_body;
+    tl_store_conf_t conf;      /* every open of the store; conf.key points at key */
+    unsigned char key[32];
     tl_store_t *st;
     pthread_rwlock_t st_rw;    /* the store: writes exclusive; id lookups shared */
     tl_profiles_t *prof;

@@ -381,7 +381,7 @@ void tl__users_consent(tl_srv_req_t *req) {
     tl_http_response_t *rs = req->rs;
     const cJSON *j = req->body;
     const cJSON *g = cJSON_GetObjectItem(j, "granted"), *at = cJSON_GetObjectItem(j, "at");
-    int64_t t = tl_time_now_ms();
+    int64_t t = tl_store_now(s->st);
     if (!cJSON_IsBool(g) || (at && (!cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &t)))) {
         tl__server_fail(rs, 400, "bad_type", "\"granted\" is true or false; \"at\", when given, a time");
         return;

@@ -122,7 +122,7 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
     }
     a.since = a.entries;
     a.upgraded = !created;
-    a.at = tl_time_now_ms();
+    a.at = tl_store_now(s);
     if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(s->db));
     else rc = tl_store_audit_anchor_put(s, &a, eb);
     /* the head older tailors recorded as a setting goes when it agrees;

@@ -78,11 +78,11 @@ static int alloc_columns(tl_evlog_t *lg) {
     return 0;
 }
 
-static int write_file_header(int fd, tl_errbuf_t *eb, const char *path) {
+static int write_file_header(int fd, int64_t now, tl_errbuf_t *eb, const char *path) {
     uint8_t h[TL_EVLOG_HDR] = {0};
     memcpy(h, TL_EVLOG_MAGIC, 8);
     put32(h + 8, TL_EVLOG_VERSION);
-    put64(h + 16, (uint64_t)tl_time_now_ms());
+    put64(h + 16, (uint64_t)now);
     put64(h + 24, XXH3_64bits(h, 24));
     int rc = write_all(fd, h, sizeof h, 0);
     if (!rc && fsync(fd) != 0) rc = tl_err_from_errno(errno);
@@ -105,7 +105,7 @@ static int check_file_header(const uint8_t *h, const char *path, tl_errbuf_t *eb
 }
 
 int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_t nevents,
-                   int readonly, tl_errbuf_t *eb) {
+                   int readonly, int64_t now, tl_errbuf_t *eb) {
     memset(lg, 0, sizeof *lg);
     lg->fd = -1;
     lg->path = strdup(path);
@@ -133,7 +133,7 @@ int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_
             return 0;
         }
         if (ftruncate(lg->fd, 0) != 0) return tl_err_from_errno(errno);
-        if ((rc = write_file_header(lg->fd, eb, path))) return rc;
+        if ((rc = write_file_header(lg->fd, now, eb, path))) return rc;
         committed = TL_EVLOG_HDR;
         size = committed;
     }
@@ -572,11 +572,11 @@ static int copy_block(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
-int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg,
+int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg, int64_t now,
                    uint64_t *len, uint64_t *nevents, uint64_t *dropped, tl_errbuf_t *eb) {
     tl_evlog_t to;
     unlink(path);
-    int rc = tl__evlog_open(&to, path, 0, 0, 0, eb);
+    int rc = tl__evlog_open(&to, path, 0, 0, 0, now, eb);
     copyctx_t x = {&to, drop, arg, 0, eb};
     if (!rc) rc = tl__evlog_scan(lg, 0, TL_EVC_ALL, copy_block, &x, 1, eb);
     if (!rc) rc = tl__evlog_flush(&to, eb);

@@ -400,7 +400,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
     rc = tl__evlog_scan(&s->log, 0, TL_EVC_USER | TL_EVC_TS, count_block, cargs, 0, eb);
     char newlog[4200];
     snprintf(newlog, sizeof newlog, "%s/events.log.new", s->dir);
-    if (!rc && ndrop) rc = tl__evlog_copy(&s->log, newlog, drop_event, &dc, &len, &nev, &out->events, eb);
+    if (!rc && ndrop) rc = tl__evlog_copy(&s->log, newlog, drop_event, &dc, tl_store_now(s), &len, &nev, &out->events, eb);
     for (int i = 0; !rc && i < p->nlogs; i++) rc = write_new(s, &p->logs[i], eb);
     if (!rc) rc = tl__blobs_stage(p->blobs, p->nblobs, eb);
     if (!rc) rc = tl__sync_dir(s->dir);
@@ -425,7 +425,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
             else {
                 sqlite3_bind_text(q, 1, ps, 32, SQLITE_STATIC);
                 sqlite3_bind_int64(q, 2, u);
-                sqlite3_bind_int64(q, 3, tl_time_now_ms());
+                sqlite3_bind_int64(q, 3, tl_store_now(s));
                 if (sqlite3_step(q) != SQLITE_DONE) rc = TL_ESQL;
                 sqlite3_finalize(q);
             }
@@ -472,7 +472,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         char path[4200];
         snprintf(path, sizeof path, "%s/events.log", s->dir);
         tl__evlog_close(&s->log);
-        rc = tl__evlog_open(&s->log, path, len, nev, 0, eb);
+        rc = tl__evlog_open(&s->log, path, len, nev, 0, tl_store_now(s), eb);
         tl_hset_fini(&s->fps); /* the erased fingerprints go with the events */
         s->fps_loaded = 0;
     }

@@ -2,8 +2,9 @@
  * the key's check at open and its rotation.
  *
  * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
- * ciphertext and tag (libsodium). The key is 32 bytes: from $TAILOR_KEY as
- * 64 hex digits, else from DATA/key, created with mode 0600 on first use.
+ * ciphertext and tag (libsodium). The key is 32 bytes: given at open (the
+ * front ends take it from $TAILOR_KEY, parsed by tl_store_key_parse), else
+ * read from DATA/key, created with mode 0600 on first use.
  * The additional data binds blobs to this format so a blob from another
  * system cannot be passed off as ours. */
 #include "store_int.h"
@@ -18,22 +19,25 @@
 
 static const unsigned char AD[] = "tailor-seal-v1";
 
-int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
-                      tl_errbuf_t *eb) {
+int tl_store_key_parse(const char *hex, unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
+    size_t bin_len = 0;
+    if (!hex || strlen(hex) != 2 * TL_KEY_BYTES ||
+        sodium_hex2bin(key, TL_KEY_BYTES, hex, strlen(hex), NULL, &bin_len, NULL) != 0 ||
+        bin_len != TL_KEY_BYTES) {
+        tl_errbuf_set(eb, "$TAILOR_KEY must be %d hex digits (a 32-byte key)", 2 * TL_KEY_BYTES);
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
+int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
+                      unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
     if (sodium_init() < 0) {
         tl_errbuf_set(eb, "libsodium failed to initialise");
         return TL_ECRYPTO;
     }
-    const char *env = getenv("TAILOR_KEY");
-    if (env && *env) {
-        size_t bin_len = 0;
-        if (strlen(env) != 2 * TL_KEY_BYTES ||
-            sodium_hex2bin(key, TL_KEY_BYTES, env, strlen(env), NULL, &bin_len, NULL) != 0 ||
-            bin_len != TL_KEY_BYTES) {
-            tl_errbuf_set(eb, "$TAILOR_KEY must be %d hex digits (a 32-byte key)",
-                          2 * TL_KEY_BYTES);
-            return TL_EINVAL;
-        }
+    if (given) {
+        memcpy(key, given, TL_KEY_BYTES);
         return 0;
     }
     char path[4096];
@@ -164,7 +168,7 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
         /* a rotation committed before its new key file took the old one's place */
         unsigned char k[TL_KEY_BYTES];
         tl_buf_clear(&out);
-        if (!getenv("TAILOR_KEY") && read_key_file(next, k) == 0 && tl__unseal(k, b.data, b.len, &out) == 0) {
+        if (!s->conf.key && read_key_file(next, k) == 0 && tl__unseal(k, b.data, b.len, &out) == 0) {
             memcpy(s->seal.key, k, TL_KEY_BYTES);
             char path[4200];
             snprintf(path, sizeof path, "%s/key", s->dir);
@@ -239,32 +243,28 @@ static int reseal_column(tl_store_t *s, const char *table, const char *key, cons
     return rc;
 }
 
-int tl_store_rotate_key(tl_store_t *s, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
+int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_stats_t *out,
+                        tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     if (s->readonly || s->in_batch || !s->have_key) {
         tl_errbuf_set(eb, "key rotation needs the data directory open for writing, with its key");
         return TL_EINVAL;
     }
     tl_sealer_t ns;
-    int from_env = getenv("TAILOR_KEY") && *getenv("TAILOR_KEY");
-    const char *nhex = getenv("TAILOR_NEW_KEY");
-    size_t bl = 0;
-    if (from_env) {
-        if (!nhex || strlen(nhex) != 2 * TL_KEY_BYTES ||
-            sodium_hex2bin(ns.key, TL_KEY_BYTES, nhex, strlen(nhex), NULL, &bl, NULL) != 0 || bl != TL_KEY_BYTES) {
-            tl_errbuf_set(eb, "the key comes from $TAILOR_KEY: give the new one in $TAILOR_NEW_KEY (%d hex "
-                          "digits), then use it as $TAILOR_KEY", 2 * TL_KEY_BYTES);
-            return TL_EINVAL;
-        }
-    } else {
-        randombytes_buf(ns.key, TL_KEY_BYTES);
+    int given = s->conf.key != NULL; /* the key is the caller's to keep, not a file */
+    if (given && !new_key) {
+        tl_errbuf_set(eb, "the key was given at open: give the new one too, then give that one at the "
+                      "next open");
+        return TL_EINVAL;
     }
+    if (new_key) memcpy(ns.key, new_key, TL_KEY_BYTES);
+    else randombytes_buf(ns.key, TL_KEY_BYTES);
     tl__sealer_init(&ns);
     char next[4200], path[4200];
     snprintf(next, sizeof next, "%s/key.new", s->dir);
     snprintf(path, sizeof path, "%s/key", s->dir);
     int rc = 0;
-    if (!from_env) { /* 1. the new key beside the old */
+    if (!given) { /* 1. the new key beside the old */
         unlink(next);
         int fd = open(next, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd < 0 || write(fd, ns.key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0) rc = TL_EIO;
@@ -287,14 +287,15 @@ int tl_store_rotate_key(tl_store_t *s, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
     if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
     if (rc) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        if (!from_env) unlink(next);
+        if (!given) unlink(next);
         goto done;
     }
     /* 3. the new key file in the old one's place; the old ciphertexts out of the WAL */
     memcpy(s->seal.key, ns.key, TL_KEY_BYTES);
+    if (given) memcpy(s->given_key, ns.key, TL_KEY_BYTES);
     s->seal.counter = ns.counter;
     memcpy(s->seal.nonce, ns.nonce, sizeof ns.nonce);
-    if (!from_env && (rename(next, path) != 0 || tl__sync_dir(s->dir) != 0)) {
+    if (!given && (rename(next, path) != 0 || tl__sync_dir(s->dir) != 0)) {
         tl_errbuf_set(eb, "%s: cannot put the new key in place (the next open will): %s", next, strerror(errno));
         rc = TL_EIO;
     }

@@ -239,7 +239,7 @@ static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
         rc = tl_dict_intern(dc, chans[i], strlen(chans[i]), &idx, NULL);
     if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = meta_set_i64(s, "format", TL_STORE_FORMAT, eb);
-    if (!rc) rc = meta_set_i64(s, "created", tl_time_now_ms(), eb);
+    if (!rc) rc = meta_set_i64(s, "created", tl_store_now(s), eb);
     if (!rc) {
         s->dict_committed[TL_D_TYPE] = tl_dict_count(dt);
         s->dict_committed[TL_D_CHANNEL] = tl_dict_count(dc);
@@ -316,7 +316,16 @@ static int pending_log_swap(tl_store_t *s) {
     return found;
 }
 
+void tl_store_conf_init(tl_store_conf_t *c) { memset(c, 0, sizeof *c); }
+
+int64_t tl_store_now(const tl_store_t *s) { return s->conf.now ? s->conf.now : tl_time_now_ms(); }
+
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
+    return tl_store_open_conf(dir, NULL, flags, out, eb);
+}
+
+int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, tl_store_t **out,
+                       tl_errbuf_t *eb) {
     *out = NULL;
     int readonly = (flags & TL_STORE_READONLY) != 0;
     struct stat sb;
@@ -340,6 +349,12 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         free(s);
         tl_errbuf_set(eb, "%s: out of memory opening the data directory", dir);
         return TL_ENOMEM;
+    }
+    if (conf) s->conf = *conf;
+    else tl_store_conf_init(&s->conf);
+    if (s->conf.key) {
+        memcpy(s->given_key, s->conf.key, TL_KEY_BYTES);
+        s->conf.key = s->given_key;
     }
     s->readonly = readonly;
     s->lockfd = -1;
@@ -446,7 +461,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         snprintf(path, sizeof path, "%s/events.log.new", dir);
         if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/events.log", dir);
     }
-    if ((rc = tl__evlog_open(&s->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, eb)))
+    if ((rc = tl__evlog_open(&s->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, tl_store_now(s), eb)))
         goto fail;
     if (loglen == 0 && !readonly) {
         /* The log header was just written: record it as committed. */
@@ -455,7 +470,7 @@ int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb)
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) goto fail;
     }
-    if ((rc = tl__seal_load_key(dir, !readonly, s->seal.key, eb)) == 0) {
+    if ((rc = tl__seal_load_key(dir, s->conf.key, !readonly, s->seal.key, eb)) == 0) {
         s->have_key = 1;
         tl__sealer_init(&s->seal);
         if ((rc = tl__seal_check_key(s, eb))) goto fail;
@@ -498,6 +513,7 @@ void tl_store_close(tl_store_t *s) {
     tl_hset_fini(&s->erased);
     if (s->lockfd >= 0) close(s->lockfd);
     sodium_memzero(&s->seal, sizeof s->seal);
+    sodium_memzero(s->given_key, sizeof s->given_key);
     sodium_memzero(s->pseudo, sizeof s->pseudo);
     free(s->dir);
     free(s);
@@ -1064,7 +1080,7 @@ int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const 
     sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, message, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 6, s->tmp.data, (int)s->tmp.len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, tl_time_now_ms());
+    sqlite3_bind_int64(q, 7, tl_store_now(s));
     sqlite3_bind_text(q, 8, preview, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(s, eb, "writing the quarantine");
     return 1;
@@ -1139,7 +1155,7 @@ int tl_store_segment_put(tl_store_t *s, const char *name, const char *expr, tl_e
     free(old);
     int is_new = rc == TL_ENOENT;
     rc = one_shot(s, "INSERT OR REPLACE INTO segments(name, expr, created) VALUES (?1, ?2, ?3)",
-                  name, expr, tl_time_now_ms(), eb);
+                  name, expr, tl_store_now(s), eb);
     return rc ? rc : is_new;
 }
 

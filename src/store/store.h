@@ -116,9 +116,31 @@ enum {
     TL_STORE_READONLY = 2,
 };
 
-/* Opens (and with TL_STORE_CREATE creates) the data directory dir. Cuts an
- * uncommitted log tail. On failure *out is NULL and eb says why. */
+/* What an open takes from its caller rather than from the process: the
+ * library reads no environment. A plain struct: set it up with
+ * tl_store_conf_init, then change the fields wanted. The store copies it
+ * (and the key) at open. */
+typedef struct {
+    const unsigned char *key; /* 32-byte data key or NULL: use/create the key file DATA/key */
+    int64_t now;              /* fixed clock in ms, 0 = system clock */
+} tl_store_conf_t;
+
+void tl_store_conf_init(tl_store_conf_t *c);
+
+/* Opens (and with TL_STORE_CREATE creates) the data directory dir with
+ * conf (NULL: the defaults). Cuts an uncommitted log tail. A given key must
+ * open the directory's sealed data (TL_ECRYPTO if not). On failure *out is
+ * NULL and eb says why. */
+int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, tl_store_t **out,
+                       tl_errbuf_t *eb);
+/* tl_store_open_conf with the defaults. */
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb);
+/* "Now" in ms for what the store and the modules above record: the
+ * configuration's fixed clock, else the system clock. */
+int64_t tl_store_now(const tl_store_t *st);
+/* Parses a data key written as 64 hex digits (the form of $TAILOR_KEY):
+ * 0, or TL_EINVAL with eb told. */
+int tl_store_key_parse(const char *hex, unsigned char key[32], tl_errbuf_t *eb);
 void tl_store_close(tl_store_t *st);
 const char *tl_store_dir(const tl_store_t *st);
 
@@ -514,13 +536,16 @@ int tl_store_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, t
 /* ---- the data key ------------------------------------------------------------ */
 
 /* Re-seals every personal value, quarantined row and secret under a new
- * key: random, written to DATA/key (a rotation cut short is finished or
- * undone at the next open), or, when the key comes from $TAILOR_KEY, the
- * one in $TAILOR_NEW_KEY (64 hex digits). Outside batches. */
+ * key. With the key file (no key in the configuration): new_key, or when
+ * NULL a random one, is written to DATA/key (a rotation cut short is
+ * finished or undone at the next open). With a key given at open: new_key (32 bytes)
+ * is required, the caller keeps it and gives it at the next open; the
+ * store uses it from now on. Outside batches. */
 typedef struct {
     uint64_t users, quarantined, other;
 } tl_rekey_stats_t;
-int tl_store_rotate_key(tl_store_t *st, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+int tl_store_rotate_key(tl_store_t *st, const unsigned char *new_key, tl_rekey_stats_t *out,
+                        tl_errbuf_t *eb);
 
 /* ---- privacy: pseudonyms, erasure, retention (purge.c) ------------------------ */
 

@@ -62,8 +62,9 @@ typedef struct {
     uint64_t hint_off, hint_seq; /* where the last full scan ended: block hint_seq starts there */
 } tl_evlog_t;
 
+/* now: the time a new log's header records. */
 int tl__evlog_open(tl_evlog_t *lg, const char *path, uint64_t committed, uint64_t nevents,
-                   int readonly, tl_errbuf_t *eb);
+                   int readonly, int64_t now, tl_errbuf_t *eb);
 void tl__evlog_close(tl_evlog_t *lg);
 /* Buffers one event; writes a block when the buffer is full. */
 int tl__evlog_append(tl_evlog_t *lg, const tl_event_t *ev, tl_errbuf_t *eb);
@@ -83,7 +84,7 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
  * those drop() picks, verifying every block read; *len and *nevents get
  * the new log's committed length and count, *dropped what was left out. */
 typedef int (*tl__evdrop_fn)(const tl_evblock_t *b, uint32_t row, void *arg);
-int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg,
+int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *arg, int64_t now,
                    uint64_t *len, uint64_t *nevents, uint64_t *dropped, tl_errbuf_t *eb);
 
 /* ---- side logs (applog.c) ---------------------------------------------- */
@@ -133,10 +134,10 @@ int tl__consents_scan_sql(tl_store_t *st, const char *const *purposes, int np, i
 
 #define TL_KEY_BYTES 32
 
-/* Loads the key from $TAILOR_KEY (64 hex digits) or DIR/key, creating the
- * file with mode 0600 when neither exists and create is set. */
-int tl__seal_load_key(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
-                      tl_errbuf_t *eb);
+/* Loads the key: the given one (32 bytes), else DIR/key, creating the file
+ * with mode 0600 when it does not exist and create is set. */
+int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
+                      unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb);
 /* The key and the nonce source of one open store. Nonces are 16 random
  * bytes drawn once per process followed by a 64-bit counter: unique for
  * the key without a system call per sealed value. */
@@ -171,6 +172,8 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb);
 
 struct tl_store {
     char *dir;
+    tl_store_conf_t conf; /* conf.key, when given, points at given_key */
+    unsigned char given_key[TL_KEY_BYTES];
     int readonly, lockfd, in_batch;
     sqlite3 *db;
     sqlite3_stmt *st[TL__STORE_NSTMT]; /* prepared once (store.c) */

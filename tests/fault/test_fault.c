@@ -58,6 +58,15 @@
 #include "profile/profile.h"
 #include "store/store_int.h" /* the store's content hashed through its own SQL */
 
+/* Every store opens on a clock fixed at 2025-12-01T00:00:00Z, with the key
+ * file (no key given): the key file's creation is walked too. */
+static int open_store(const char *d, int flags, tl_store_t **st, tl_errbuf_t *eb) {
+    tl_store_conf_t c;
+    tl_store_conf_init(&c);
+    c.now = INT64_C(1764547200000);
+    return tl_store_open_conf(d, &c, flags, st, eb);
+}
+
 #define BATCH_ROWS 40 /* several commits per import */
 #define MAX_BOUNDS 64
 
@@ -226,8 +235,6 @@ static const char JSONL[] =
 
 static int setup(void **state) {
     (void)state;
-    setenv("TAILOR_NOW", "2025-12-01T00:00:00Z", 1);
-    unsetenv("TAILOR_KEY"); /* the key file's creation is walked too */
     /* thousands of stores are made and synced: in memory where there is
      * a tmpfs, where fsync costs nothing */
     snprintf(root, sizeof root, "%s/tailor-fault-XXXXXX",
@@ -258,7 +265,7 @@ static int setup(void **state) {
 
     /* the clean run, its commit points and its result */
     tl_store_t *st;
-    if (tl_store_open(ref_data, TL_STORE_CREATE, &st, &eb) || state_of(st, &bounds[0], &eb)) {
+    if (open_store(ref_data, TL_STORE_CREATE, &st, &eb) || state_of(st, &bounds[0], &eb)) {
         fprintf(stderr, "reference: %s\n", eb.msg);
         return -1;
     }
@@ -345,7 +352,7 @@ static int import_point(walk_t *w, uint64_t n) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     fault_arm(w->kind, n);
-    int rc = tl_store_open(data, TL_STORE_CREATE, &st, &eb);
+    int rc = open_store(data, TL_STORE_CREATE, &st, &eb);
     if (!rc) {
         rc = tl_import(st, sources, nfiles, &o, &s, NULL, NULL, &eb);
         tl_store_close(st);
@@ -357,7 +364,7 @@ static int import_point(walk_t *w, uint64_t n) {
     /* the store as the fault left it */
     tl_errbuf_t e2 = {{0}};
     state_t now;
-    if (tl_store_open(data, TL_STORE_CREATE, &st, &e2))
+    if (open_store(data, TL_STORE_CREATE, &st, &e2))
         FAIL("the store does not open after the fault: %s (the fault: %s)", e2.msg, eb.msg);
     if (state_of(st, &now, &e2)) FAIL("the store is inconsistent: %s (the fault: %s)", e2.msg, eb.msg);
     int k = 0;
@@ -406,7 +413,7 @@ static int build_and_save(const char *dir, tl_errbuf_t *eb) {
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
     o.threads = 2;
-    int rc = tl_store_open(dir, TL_STORE_READONLY, &st, eb);
+    int rc = open_store(dir, TL_STORE_READONLY, &st, eb);
     if (!rc) rc = tl_profile_build(st, &o, &p, eb);
     if (!rc) rc = tl_profile_save(st, p, eb);
     tl_profile_free(p);
@@ -441,7 +448,7 @@ static int profile_point(walk_t *w, uint64_t n) {
     tl_store_t *st;
     tl_errbuf_t e2 = {{0}};
     state_t now;
-    if (tl_store_open(ref_data, TL_STORE_READONLY, &st, &e2) || state_of(st, &now, &e2))
+    if (open_store(ref_data, TL_STORE_READONLY, &st, &e2) || state_of(st, &now, &e2))
         FAIL("the store is not right after the fault: %s", e2.msg);
     tl_store_close(st);
     if (!state_eq(&now, &ref_state)) FAIL("the store changed");
@@ -512,7 +519,7 @@ static void profile_ref(void) {
     snprintf(tlp, sizeof tlp, "%s/profiles.tlp", ref_data);
     assert_int_equal(tl_read_file(tlp, &ref_tlp, &ref_tlp_len), 0);
     tl_store_t *st;
-    if (tl_store_open(ref_data, TL_STORE_READONLY, &st, &eb) || state_of(st, &ref_state, &eb))
+    if (open_store(ref_data, TL_STORE_READONLY, &st, &eb) || state_of(st, &ref_state, &eb))
         fail_msg("the reference store: %s", eb.msg);
     tl_store_close(st);
     /* the build is deterministic: a second one writes the same bytes */

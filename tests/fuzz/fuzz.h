@@ -82,10 +82,17 @@ static inline const char *fuzz_dir(void) {
     return fuzz_dir_path;
 }
 
+/* The configuration of the fuzzed stores: "now" fixed at 2025-12-01. */
+static inline const tl_store_conf_t *fuzz_conf(void) {
+    static tl_store_conf_t c;
+    tl_store_conf_init(&c);
+    c.now = INT64_C(1764547200000);
+    return &c;
+}
+
 /* A generated world of a few users (seed fixed, "now" fixed to the day
  * after it ends) imported into DIR/data; returns the open store. */
 static inline tl_store_t *fuzz_world(uint32_t users, uint32_t items, uint32_t days) {
-    setenv("TAILOR_NOW", "2025-12-01T00:00:00Z", 1);
     char out[300], data[300];
     snprintf(out, sizeof out, "%s/world", fuzz_dir());
     snprintf(data, sizeof data, "%s/data", fuzz_dir());
@@ -95,7 +102,7 @@ static inline tl_store_t *fuzz_world(uint32_t users, uint32_t items, uint32_t da
     tl_errbuf_t eb = {{0}};
     fuzz_need(tl_gen_run(&g, out, NULL, &eb), "gen", &eb);
     tl_store_t *st;
-    fuzz_need(tl_store_open(data, TL_STORE_CREATE, &st, &eb), "store open", &eb);
+    fuzz_need(tl_store_open_conf(data, fuzz_conf(), TL_STORE_CREATE, &st, &eb), "store open", &eb);
     static const char *const names[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
                                         "consents.csv", "events.csv"};
     char paths[6][400];

@@ -39,7 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     tl_store_close(st);
     char data[300];
     snprintf(data, sizeof data, "%s/data", fuzz_dir());
-    tl_server_opts_t o = {.data_dir = data, .max_body = 1u << 20};
+    tl_server_opts_t o = {.data_dir = data, .max_body = 1u << 20, .store = fuzz_conf()};
     fuzz_need(tl_server_new(&o, &server, &eb), "server", &eb);
     atexit(cleanup);
     return 0;

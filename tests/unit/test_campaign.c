@@ -23,7 +23,7 @@ enum { NU = 3000 };
 static tl_store_t *world(void) {
     tl_store_t *st;
     tl_errbuf_t eb;
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_store_begin(st, &eb), 0);
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
     for (int u = 0; u < NU; u++) {
@@ -150,7 +150,7 @@ static void test_uncommitted_tail(void **state) {
     FILE *f = fopen(path, "a");
     fputs("{\"half a line", f);
     fclose(f);
-    assert_int_equal(tl_store_open(dir, 0, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, 0, &st, &eb), 0);
     tl_buf_t b;
     tl_buf_init(&b);
     assert_int_equal(tl_store_applog_read(st, "outbox/sms.jsonl", 0, &b, &eb), 0);
@@ -213,7 +213,7 @@ static void test_consents_in_force(void **state) {
     fseek(f, -10, SEEK_END);
     fputc('x', f), fputc('y', f);
     fclose(f);
-    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
     check_push(st, T0, 1, 1);
     tl_store_close(st);
 }

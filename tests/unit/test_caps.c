@@ -149,7 +149,7 @@ static int violations(const rec_t *r, size_t n, const rule_t *k, int tz, const c
 static tl_store_t *world(void) {
     tl_store_t *st;
     tl_errbuf_t eb;
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_store_begin(st, &eb), 0);
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, &eb);
     static const char *const purposes[] = {"marketing_push", "marketing_sms", "marketing_email"};

@@ -193,7 +193,7 @@ static void test_offers_one_equals_all(void **state) {
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_gen_run(&g, out, NULL, &eb), 0);
     tl_store_t *st;
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     static const char *const names[] = {"users.csv", "items.csv", "products.csv", "credit.csv",
                                         "consents.csv", "events.csv"};
     char paths[6][400];

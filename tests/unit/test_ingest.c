@@ -52,7 +52,7 @@ static int run_import(const char *file, const tl_import_opts_t *o, tl_import_sta
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     memset(s, 0, sizeof *s);
     if (rj) memset(rj, 0, sizeof *rj);
     tl_source_t src = tl_source_file(file);
@@ -228,7 +228,7 @@ static void test_map_and_delimiters(void **state) {
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_source_t src = tl_source_file(write_file("m2.csv", text, sizeof text - 1));
     assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "nope"));
@@ -300,7 +300,7 @@ static void test_movielens_1m(void **state) {
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_source_t src = tl_source_file(write_file("tags.dat", "x", 1));
     assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "tags.dat"));
@@ -341,7 +341,7 @@ static void test_buffers(void **state) {
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     tl_source_t in[] = {tl_source_mem("request 1.jsonl", jsonl, sizeof jsonl - 1),
@@ -368,7 +368,7 @@ static void test_buffers(void **state) {
     const char *f = write_file("same.jsonl", jsonl, sizeof jsonl - 1);
     tl_import_stats_t fs;
     snprintf(data, sizeof data, "%s/data2", dir);
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     memset(&fs, 0, sizeof fs);
     tl_source_t file = tl_source_file(f);
     assert_int_equal(tl_import(st, &file, 1, &o, &fs, NULL, NULL, &eb), 0);
@@ -477,7 +477,7 @@ static void test_file_order(void **state) {
     snprintf(data, sizeof data, "%s/data", dir);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     tl_import_stats_t s = {0};
@@ -547,7 +547,7 @@ static void import_pair(const char *tag, const tl_source_t *users, const char *c
     snprintf(data, sizeof data, "%s/data-%s", dir, tag);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     tl_import_opts_t o;
     tl_import_opts_default(&o);
     o.on_warning = on_warning, o.on_progress = on_progress, o.notify_arg = n;

@@ -37,7 +37,7 @@ static tl_store_t *world(uint32_t users, uint32_t days) {
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
     tl_store_t *st;
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     static const char *const names[] = {"users.csv", "items.csv", "credit.csv", "events.csv"};
     char paths[4][400];
     tl_source_t files[4];

@@ -492,7 +492,7 @@ static tl_store_t *world(uint32_t users) {
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
     tl_store_t *st;
-    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     static const char *const names[] = {"users.csv", "items.csv", "events.csv"};
     char paths[3][400];
     tl_source_t files[3];

@@ -31,14 +31,14 @@ static void test_handlers(void **state) {
     tl_store_t *st;
     tl_errbuf_t eb;
     char svc[48], ana[48], adm[48], id[16], out[65536];
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "service", "t", svc, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "analyst", "t", ana, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "owner", "t", ana + 0, id, &eb) == 0, 0);
     tl_store_close(st);
     tl_server_t *s;
-    tl_server_opts_t o = {.data_dir = dir, .max_body = 4096};
+    tl_server_opts_t o = {.data_dir = dir, .max_body = 4096, .store = test_conf()};
     assert_int_equal(tl_server_new(&o, &s, &eb), 0);
     assert_int_equal(call(s, "GET", "/healthz", NULL, NULL, NULL, out, sizeof out), 200);
     assert_int_equal(call(s, "POST", "/v1/events", NULL, NULL, "[]", out, sizeof out), 401);
@@ -93,11 +93,11 @@ static tl_server_t *two_users(char adm[48]) {
     tl_store_t *st;
     tl_errbuf_t eb;
     char id[16], out[4096];
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
     tl_store_close(st);
     tl_server_t *s;
-    tl_server_opts_t o = {.data_dir = dir};
+    tl_server_opts_t o = {.data_dir = dir, .store = test_conf()};
     assert_int_equal(tl_server_new(&o, &s, &eb), 0);
     assert_int_equal(call(s, "POST", "/v1/events", NULL, adm,
                           "[{\"user\":\"u1\",\"type\":\"view\",\"ts\":\"2025-11-30T10:00:00Z\"},"

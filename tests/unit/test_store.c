@@ -23,7 +23,7 @@
 static tl_store_t *open_store(int flags) {
     tl_store_t *st = NULL;
     tl_errbuf_t eb = {{0}};
-    int rc = tl_store_open(dir, flags, &st, &eb);
+    int rc = test_store_open(dir, flags, &st, &eb);
     if (rc) fprintf(stderr, "open: %s\n", eb.msg);
     assert_int_equal(rc, 0);
     return st;
@@ -177,7 +177,7 @@ static void test_truncated_log_refused(void **state) {
     snprintf(p, sizeof p, "%s/events.log", dir);
     assert_int_equal(truncate(p, 1000), 0);
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(dir, 0, &st, &eb), TL_ECORRUPT);
+    assert_int_equal(test_store_open(dir, 0, &st, &eb), TL_ECORRUPT);
     assert_null(st);
     assert_non_null(strstr(eb.msg, "committed"));
 }
@@ -194,7 +194,7 @@ static void test_version_refused(void **state) {
                                   NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(dir, 0, &st, &eb), TL_EVERSION);
+    assert_int_equal(test_store_open(dir, 0, &st, &eb), TL_EVERSION);
     assert_non_null(strstr(eb.msg, "format 99"));
 }
 
@@ -204,7 +204,7 @@ static void test_missing_dir(void **state) {
     tl_errbuf_t eb = {{0}};
     char p[400];
     snprintf(p, sizeof p, "%s/nope", dir);
-    assert_int_equal(tl_store_open(p, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
+    assert_int_equal(test_store_open(p, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
     assert_non_null(strstr(eb.msg, "import"));
 }
 
@@ -212,7 +212,7 @@ static void test_lock(void **state) {
     (void)state;
     tl_store_t *a = open_store(TL_STORE_CREATE), *b;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(dir, 0, &b, &eb), TL_ELOCKED);
+    assert_int_equal(test_store_open(dir, 0, &b, &eb), TL_ELOCKED);
     tl_store_close(a);
 }
 
@@ -276,11 +276,13 @@ static void test_entities_merge_and_seal(void **state) {
 typedef struct {
     int n;
     char raw[128];
+    int64_t at;
 } q_t;
 
 static int q_fn(const tl_qrow_t *q, void *arg) {
     q_t *t = arg;
     t->n++;
+    t->at = q->at;
     if (q->raw) snprintf(t->raw, sizeof t->raw, "%.*s", (int)q->rawlen, q->raw);
     return 0;
 }
@@ -293,7 +295,7 @@ static void test_quarantine_roundtrip(void **state) {
     assert_int_equal(tl_store_quarantine(st, "/a.csv", 7, "bad_time", "m", "a,b,c", 5, "a,b,c", &eb), 1);
     assert_int_equal(tl_store_quarantine(st, "/a.csv", 9, "bad_number", "m", "d,e", 3, "d,e", &eb), 1);
     assert_int_equal(tl_store_commit(st, &eb), 0);
-    q_t q = {0, ""};
+    q_t q = {0, "", 0};
     assert_int_equal(tl_store_quarantine_scan(st, "bad_time", 1, q_fn, &q, &eb), 0);
     assert_int_equal(q.n, 1);
     assert_string_equal(q.raw, "a,b,c");
@@ -307,12 +309,15 @@ static void test_quarantine_roundtrip(void **state) {
     tl_store_close(st);
     /* Another key does not open the directory: said at once, not at the
      * first sealed row. */
-    setenv("TAILOR_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1);
+    unsigned char other[32];
+    assert_int_equal(tl_store_key_parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                                        other, &eb), 0);
+    tl_store_conf_t conf = *test_conf();
+    conf.key = other;
     st = NULL;
-    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), TL_ECRYPTO);
+    assert_int_equal(tl_store_open_conf(dir, &conf, TL_STORE_READONLY, &st, &eb), TL_ECRYPTO);
     assert_null(st);
     assert_non_null(strstr(eb.msg, "does not open"));
-    unsetenv("TAILOR_KEY");
     char p[400];
     snprintf(p, sizeof p, "%s/key", dir);
     struct stat sb;
@@ -326,7 +331,7 @@ static void test_killed_before_log(void **state) {
     (void)state;
     tl_store_t *st;
     tl_errbuf_t eb;
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     tl_store_close(st);
     char path[512];
     snprintf(path, sizeof path, "%s/events.log", dir);
@@ -336,12 +341,12 @@ static void test_killed_before_log(void **state) {
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE key IN ('log_len', 'log_events')", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
     tl_store_check_t c;
     assert_int_equal(tl_store_check(st, &c, &eb), 0);
     assert_int_equal(c.events, 0);
     tl_store_close(st);
-    assert_int_equal(tl_store_open(dir, 0, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, 0, &st, &eb), 0);
     tl_store_close(st);
     snprintf(path, sizeof path, "%s/events.log", dir);
     struct stat sb;
@@ -378,7 +383,7 @@ static void test_scan_from(void **state) {
     (void)state;
     tl_store_t *st;
     tl_errbuf_t eb;
-    assert_int_equal(tl_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     uint64_t total = 0;
     const uint64_t adds[] = {5000, 70000, 1, 3, 150000, 20};
     for (size_t k = 0; k < sizeof adds / sizeof *adds; k++) {
@@ -486,7 +491,7 @@ static void test_purge_finishes_after_crash(void **state) {
     /* the log as a purge would have written it: made by another store */
     tl_errbuf_t eb = {{0}};
     tl_store_t *o;
-    assert_int_equal(tl_store_open(other, TL_STORE_CREATE, &o, &eb), 0);
+    assert_int_equal(test_store_open(other, TL_STORE_CREATE, &o, &eb), 0);
     add_events(o, 0, 1200, 1);
     tl_store_close(o);
     struct stat sb;
@@ -539,7 +544,7 @@ static void test_rotate_key(void **state) {
     char ps0[33], ps1[33], phone[64], cmd[9000];
     assert_int_equal(tl_store_pseudonym(st, "u1", 2, ps0, &eb), 0);
     tl_rekey_stats_t k;
-    assert_int_equal(tl_store_rotate_key(st, &k, &eb), 0);
+    assert_int_equal(tl_store_rotate_key(st, NULL, &k, &eb), 0);
     assert_int_equal(k.users, 1);
     assert_int_equal(k.quarantined, 1);
     read_phone(st, phone, sizeof phone);
@@ -549,7 +554,7 @@ static void test_rotate_key(void **state) {
     snprintf(cmd, sizeof cmd, "cp %s/key %s/key.new && cp %s/key %s/k2", dir, dir, dir, dir);
     assert_int_equal(system(cmd), 0);
     st = open_store(0);
-    assert_int_equal(tl_store_rotate_key(st, &k, &eb), 0); /* key is now a third one */
+    assert_int_equal(tl_store_rotate_key(st, NULL, &k, &eb), 0); /* key is now a third one */
     tl_store_close(st);
     snprintf(cmd, sizeof cmd, "mv %s/key %s/key.new && mv %s/k2 %s/key", dir, dir, dir, dir);
     assert_int_equal(system(cmd), 0); /* the state of a crash after the commit */
@@ -558,12 +563,95 @@ static void test_rotate_key(void **state) {
     assert_string_equal(phone, "13912345678");
     assert_int_equal(tl_store_pseudonym(st, "u1", 2, ps1, &eb), 0);
     assert_string_equal(ps0, ps1); /* pseudonyms survive rotation */
-    q_t q = {0, ""};
+    q_t q = {0, "", 0};
     assert_int_equal(tl_store_quarantine_scan(st, NULL, 1, q_fn, &q, &eb), 0);
     assert_string_equal(q.raw, "u1,13912345678");
     tl_store_close(st);
     snprintf(cmd, sizeof cmd, "%s/key.new", dir);
     assert_int_equal(access(cmd, F_OK), -1);
+}
+
+/* "Now" is the configuration's fixed clock, else the system clock, and is
+ * what the store records (a quarantined row's time). */
+static void test_store_now(void **state) {
+    (void)state;
+    tl_store_t *st = open_store(TL_STORE_CREATE);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_now(st), TEST_NOW);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_quarantine(st, "/a.csv", 1, "bad_time", "m", "x", 1, "x", &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    q_t q = {0, "", 0};
+    assert_int_equal(tl_store_quarantine_scan(st, NULL, 0, q_fn, &q, &eb), 0);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.at, TEST_NOW);
+    tl_store_close(st);
+    int64_t before = tl_time_now_ms();
+    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), 0);
+    int64_t now = tl_store_now(st);
+    assert_true(now >= before && now <= tl_time_now_ms());
+    assert_true(now > TEST_NOW);
+    tl_store_close(st);
+}
+
+/* A key given at open seals the directory: no key file is made, the same
+ * key opens it again, another is refused at once; its rotation needs the
+ * new key given too, and afterwards only the new key opens it. */
+static void test_given_key(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    unsigned char k1[32], k2[32];
+    assert_int_equal(tl_store_key_parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                                        k1, &eb), 0);
+    assert_int_equal(k1[0], 0x00);
+    assert_int_equal(k1[1], 0x11);
+    assert_int_equal(k1[31], 0xff);
+    assert_int_equal(tl_store_key_parse("ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+                                        k2, &eb), 0);
+    assert_int_equal(tl_store_key_parse("0011", k2 + 0, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "must be 64 hex digits"));
+    assert_int_equal(tl_store_key_parse("zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                                        k2 + 0, &eb), TL_EINVAL);
+    assert_int_equal(tl_store_key_parse(NULL, k2, &eb), TL_EINVAL);
+    assert_int_equal(tl_store_key_parse("ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+                                        k2, &eb), 0);
+    tl_store_conf_t c1 = *test_conf(), c2 = *test_conf();
+    c1.key = k1, c2.key = k2;
+    tl_store_t *st;
+    assert_int_equal(tl_store_open_conf(dir, &c1, TL_STORE_CREATE, &st, &eb), 0);
+    tl_user_t u = {.registered_at = INT64_MIN, .name = "Li Lei", .phone = "13912345678"};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_put_user(st, "u1", &u, &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+    char p[400], phone[64];
+    snprintf(p, sizeof p, "%s/key", dir);
+    assert_int_equal(access(p, F_OK), -1);
+    assert_int_equal(tl_store_open_conf(dir, &c1, TL_STORE_READONLY, &st, &eb), 0);
+    read_phone(st, phone, sizeof phone);
+    assert_string_equal(phone, "13912345678");
+    tl_store_close(st);
+    st = NULL;
+    assert_int_equal(tl_store_open_conf(dir, &c2, TL_STORE_READONLY, &st, &eb), TL_ECRYPTO);
+    assert_null(st);
+    assert_non_null(strstr(eb.msg, "does not open"));
+    /* rotation: the new key is the caller's */
+    tl_rekey_stats_t k;
+    assert_int_equal(tl_store_open_conf(dir, &c1, 0, &st, &eb), 0);
+    assert_int_equal(tl_store_rotate_key(st, NULL, &k, &eb), TL_EINVAL);
+    assert_int_equal(tl_store_rotate_key(st, k2, &k, &eb), 0);
+    assert_int_equal(k.users, 1);
+    read_phone(st, phone, sizeof phone);
+    assert_string_equal(phone, "13912345678");
+    tl_store_close(st);
+    assert_int_equal(access(p, F_OK), -1);
+    snprintf(p, sizeof p, "%s/key.new", dir);
+    assert_int_equal(access(p, F_OK), -1);
+    assert_int_equal(tl_store_open_conf(dir, &c1, TL_STORE_READONLY, &st, &eb), TL_ECRYPTO);
+    assert_int_equal(tl_store_open_conf(dir, &c2, 0, &st, &eb), 0);
+    read_phone(st, phone, sizeof phone);
+    assert_string_equal(phone, "13912345678");
+    tl_store_close(st);
 }
 
 /* A writer killed inside the very first commit, before the file is in WAL
@@ -593,7 +681,7 @@ static void test_hot_journal_read(void **state) {
     assert_int_equal(stat(journal, &sb), 0);
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open(dir, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
+    assert_int_equal(test_store_open(dir, TL_STORE_READONLY, &st, &eb), TL_ENOENT);
     assert_non_null(strstr(eb.msg, "nothing was ever committed"));
     assert_int_not_equal(stat(journal, &sb), 0); /* rolled back */
     st = open_store(0); /* and a writer then creates the store as usual */
@@ -848,7 +936,8 @@ int main(void) {
         T(test_quarantine_roundtrip),   T(test_killed_before_log),  T(test_scan_from),
         T(test_purge_user),              T(test_purge_finishes_after_crash), T(test_rotate_key),
         T(test_hot_journal_read),        T(test_entity_scans),       T(test_apikeys),
-        T(test_audit_entries),           T(test_subject_rows),
+        T(test_audit_entries),           T(test_subject_rows),      T(test_store_now),
+        T(test_given_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 static tl_store_t *open_store(int flags) {
     tl_store_t *st = NULL;
     tl_errbuf_t eb = {{0}};
-    int rc = tl_store_open(dir, flags, &st, &eb);
+    int rc = test_store_open(dir, flags, &st, &eb);
     if (rc) fprintf(stderr, "open: %s\n", eb.msg);
     assert_int_equal(rc, 0);
     return st;
@@ -256,7 +256,7 @@ static void write_unclosed(void) {
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
     tl_blobw_t *w;
-    if (tl_store_open(dir, 0, &st, &eb) || tl_store_blob_create(st, "models/ease", &w, &eb)) _exit(1);
+    if (test_store_open(dir, 0, &st, &eb) || tl_store_blob_create(st, "models/ease", &w, &eb)) _exit(1);
     tl_blobw_write(w, "half", 4, &eb);
     fflush(tl_blobw_stream(w));
     _exit(0);
@@ -265,7 +265,7 @@ static void write_unclosed(void) {
 static void stage_uncommitted(void) {
     tl_store_t *st;
     tl_errbuf_t eb = {{0}};
-    if (tl_store_open(dir, 0, &st, &eb) || tl_store_begin(st, &eb)) _exit(1);
+    if (test_store_open(dir, 0, &st, &eb) || tl_store_begin(st, &eb)) _exit(1);
     if (tl_store_blob_put(st, "models/ease", "staged", 6, &eb) || tl_store_blob_remove(st, "profiles", &eb))
         _exit(1);
     _exit(0);

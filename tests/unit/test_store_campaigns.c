@@ -19,7 +19,7 @@ static tl_errbuf_t eb;
 
 static tl_store_t *open_store(void) {
     tl_store_t *st = NULL;
-    int rc = tl_store_open(dir, TL_STORE_CREATE, &st, &eb);
+    int rc = test_store_open(dir, TL_STORE_CREATE, &st, &eb);
     if (rc) fprintf(stderr, "open: %s\n", eb.msg);
     assert_int_equal(rc, 0);
     return st;
