@@ -9,7 +9,10 @@
  *    allocation failure: it returns TL_ENOMEM.
  *  - x_new()/x_free() allocate and release (x_free(NULL) is a no-op);
  *    x_init()/x_fini() work on caller-owned storage.
- *  - No global state: every function takes the context it works on.
+ *  - No global state and no environment: every function takes the context
+ *    it works on. The data key and a fixed "now" come from the caller (the
+ *    store's configuration, tl_store_conf_t); the front ends read them from
+ *    $TAILOR_KEY and $TAILOR_NOW.
  *  - Strings passed in are borrowed unless the comment above a function says
  *    the callee takes ownership.
  *
