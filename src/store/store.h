@@ -110,6 +110,9 @@ typedef struct {
 /* ---- the store ---------------------------------------------------------- */
 
 typedef struct tl_store tl_store_t;
+/* A back end: the table of operations the functions below dispatch to
+ * (store/backend.h). */
+typedef struct tl_store_backend tl_store_backend_t;
 
 enum {
     TL_STORE_CREATE = 1, /* create the directory if it does not exist */
@@ -123,6 +126,7 @@ enum {
 typedef struct {
     const unsigned char *key; /* 32-byte data key or NULL: use/create the key file DATA/key */
     int64_t now;              /* fixed clock in ms, 0 = system clock */
+    const tl_store_backend_t *backend; /* NULL: the data directory (tl_store_local) */
 } tl_store_conf_t;
 
 void tl_store_conf_init(tl_store_conf_t *c);

@@ -1,10 +1,11 @@
 /* store_int.h -- private declarations shared by the files of the store
- * module: the event log (evlog.c), sealing of personal data (seal.c) and the
- * SQLite side (store.c). */
+ * module: the store handle that the public functions (sqlite.c) dispatch
+ * from, and the local back end's parts (local/): the event log (evlog.c),
+ * sealing of personal data (seal.c) and the SQLite side (sqlite.c). */
 #ifndef TL_STORE_INT_H
 #define TL_STORE_INT_H
 
-#include "store.h"
+#include "store/backend.h"
 
 #include <sqlite3.h>
 
@@ -122,6 +123,14 @@ void tl__blobs_done(tl_store_t *s, int kept);
 /* Removes what a crash before a commit left of staged blobs. */
 void tl__blobs_clean(tl_store_t *s);
 
+/* The local back end's blob operations (local/blob.c). */
+int tl__local_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
+                       tl_errbuf_t *eb);
+int tl__local_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
 /* The scan of every consent record, latest per user and purpose, that both
@@ -171,12 +180,16 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb);
 #define TL__STORE_NSTMT 16
 
 struct tl_store {
+    /* set by tl_store_open_conf, whatever the back end */
+    const tl_store_backend_t *be;
+    void *be_state; /* a back end's own (tl_store_backend_set_state) */
+    int flags;
     char *dir;
     tl_store_conf_t conf; /* conf.key, when given, points at given_key */
     unsigned char given_key[TL_KEY_BYTES];
     int readonly, lockfd, in_batch;
     sqlite3 *db;
-    sqlite3_stmt *st[TL__STORE_NSTMT]; /* prepared once (store.c) */
+    sqlite3_stmt *st[TL__STORE_NSTMT]; /* prepared once (sqlite.c) */
     tl_sealer_t seal;
     int have_key;
     tl_evlog_t log;
@@ -213,7 +226,7 @@ int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb);
 /* ---- the repositories' tables and statements --------------------------------- */
 
 /* The CREATE statements of the tables a repository file owns, applied by
- * a writable open after the store's own (store.c lists them). */
+ * a writable open after the store's own (local/sqlite.c lists them). */
 extern const char tl__apikeys_schema[];  /* apikeys.c */
 extern const char tl__auditlog_schema[]; /* auditlog.c */
 
@@ -247,7 +260,7 @@ static inline double tl__col_real(sqlite3_stmt *q, int c) {
 }
 /* ---- the campaign repositories (campaigns.c, dnc.c, deliveries.c, feedback.c) ---- */
 
-/* Their tables, created by a writable open (store.c). */
+/* Their tables, created by a writable open (sqlite.c). */
 extern const char tl__campaigns_schema[], tl__dnc_schema[], tl__deliveries_schema[],
     tl__feedback_schema[];
 /* Inside a purge's transaction: the do-not-contact entries of user, the

@@ -4,12 +4,12 @@
  * counts them is anchor.c's. Entries are only ever appended: nothing here
  * changes or removes one (an erasure keeps them, as they name the user by
  * pseudonym). */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <stdio.h>
 
 /* mac was added after the table (a writable open of an older directory
- * adds the column: store.c). */
+ * adds the column: local/sqlite.c). */
 const char tl__auditlog_schema[] =
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
     "  target TEXT, mac TEXT);";

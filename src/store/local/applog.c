@@ -14,7 +14,7 @@
  * on the first hand-off), so the copy into the page cache overlaps the
  * caller's work; at most AW_JOBS buffers are in flight. A commit or a
  * rollback first waits for them. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
  * consent) differs from the one the file was made at. At a time `at`, a
  * user whose latest record is no later than `at` is read off the snapshot;
  * the few whose latest record is later are looked up one by one. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * repository (add, remove, list). The store keeps a key's hash (BLAKE2b,
  * hex), its role, a name and when it was made, never the key itself; the
  * server hashes what a request presents and compares. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 const char tl__apikeys_schema[] =
     "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"

@@ -7,7 +7,7 @@
  * read from DATA/key, created with mode 0600 on first use.
  * The additional data binds blobs to this format so a blob from another
  * system cannot be passed off as ours. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

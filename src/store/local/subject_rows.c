@@ -2,7 +2,7 @@
  * for subject access (privacy/subject.c): typed rows in the order the
  * export lists them. The campaign module owns these tables and writes
  * them; this file only reads what is held about one person. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 typedef struct {
     tl_subject_dnc_fn fn;

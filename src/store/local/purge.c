@@ -18,7 +18,7 @@
  * `meta`, sealed with the data key: stable for the directory, useless
  * without its key. The tombstone of an erased user is its pseudonym and
  * the index the user had, nothing else. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,7 @@
  * file. A crash before the commit leaves stray .new files, which the next
  * writable open removes (only a writable open, which holds the write
  * lock, ever makes them). */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -300,7 +300,7 @@ int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb) {
     return rc;
 }
 
-int tl_store_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
+int tl__local_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
     tl_blobw_t *w;
     int rc = tl_store_blob_create(st, name, &w, eb);
     if (!rc) rc = tl_blobw_write(w, p, n, eb);
@@ -308,7 +308,7 @@ int tl_store_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
     return rc ? rc : tl_blobw_close(w, eb);
 }
 
-int tl_store_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
+int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
     if (st->readonly) {
         tl_errbuf_set(eb, "%s: the data directory is open read-only", name);
         return TL_EINVAL;
@@ -458,7 +458,7 @@ void tl_store_blob_unmap(tl_blob_view_t *v) {
     memset(v, 0, sizeof *v);
 }
 
-int tl_store_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+int tl__local_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
     tl_blob_view_t v;
     int rc = tl_store_blob_map(st, name, &v, eb);
     if (!rc && tl_buf_append(out, v.data, v.len)) {
@@ -473,7 +473,7 @@ static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int tl_store_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb) {
     char **names = NULL, dir[4300], path[4600];
     size_t n = 0, cap = 0, plen = strlen(prefix);
     int rc = 0;

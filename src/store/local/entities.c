@@ -8,7 +8,7 @@
  * own storage. Every scan walks the table in the key order its contract
  * in store.h names; SQLite serves each from its primary key, without a
  * sort. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 /* ---- rows ----------------------------------------------------------------- */
 

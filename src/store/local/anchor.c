@@ -20,7 +20,7 @@
  *
  * Text, not a sealed blob: key rotation keeps the MAC key, so it keeps
  * the anchor as it is. */
-#include "store_int.h"
+#include "store/store_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>

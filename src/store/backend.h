@@ -1,0 +1,116 @@
+/* backend.h -- the store's back-end interface: the table of operations a
+ * back end fills in and the public store functions dispatch to (after
+ * SQLite's sqlite3_vfs). The first back end, the data directory of SQLite
+ * and the columnar event log, is tl_store_local (src/store/local/); a
+ * configuration names another (tl_store_conf_t.backend).
+ *
+ * The contract, what every back end promises (docs/ARCHITECTURE.md, "Store
+ * contract"):
+ * - Handles: open gets a store handle made by tl_store_open_conf (its
+ *   directory, configuration and flags set) and keeps its own state with
+ *   tl_store_backend_set_state; close frees that state, never the handle.
+ *   A batch still open at close was rolled back before close is called.
+ * - Errors: an op returns 0 (or the count it names) or a negative TL_E*
+ *   code, with eb saying why; ops that return nothing cannot fail.
+ * - One writer: begin is called on a writable store only and never inside
+ *   a batch (the dispatcher checks both); a back end shared by processes
+ *   lets one writer at a time hold a batch and makes the others wait or
+ *   fail with TL_ELOCKED.
+ * - Batches: everything written between begin and commit (events,
+ *   dictionary entries, entities, consents, blobs put or removed) becomes
+ *   visible to a scan or read outside the batch at commit, all together;
+ *   inside the batch the batch's own writes are seen. rollback, a failed
+ *   commit and a crash before commit leave the store as it was before
+ *   begin. commit is called inside a batch only, and after it (success or
+ *   failure) the batch is over.
+ * - Dictionaries: the ids of a kind get dense indexes from 0 in the order
+ *   they are first interned, stable for ever (an erased id keeps its
+ *   index); entries interned in a batch are kept at commit and forgotten
+ *   at rollback. dict gives the back end's dictionary, which callers intern
+ *   into inside a batch; ids gives the committed ids by index.
+ * - Events: add_event appends unless the fingerprint is stored (1 added,
+ *   0 duplicate); scan calls fn with blocks of rows in sequence order (rows
+ *   numbered from 0 in the order they were committed), from the block that
+ *   holds from_seq, the columns of `want` filled (others may be NULL);
+ *   event_count is the committed count. A scan sees committed rows only.
+ * - Entities: put_* merge into the stored record (absent fields keep what
+ *   is stored) and return 1 when they created or changed it, 0 when not;
+ *   a user's personal fields arrive as given and the back end keeps them
+ *   confidential at rest (the local one seals them with the data key).
+ *   put_consent adds a record unless the same (user, purpose, granted, at)
+ *   is stored (1 added, 0 not).
+ * - Settings and segments: keyed by name, written outside batches and
+ *   durable when the op returns; segment_list goes by name.
+ * - Blobs: put/remove outside a batch take effect at once and durably,
+ *   inside one at its commit; get copies the committed blob (TL_ENOENT, eb
+ *   untouched, when none); list gives committed names under a prefix in
+ *   byte order. A reader never sees a blob half written.
+ *
+ * Optional ops may be NULL: expect_events and prefetch_event (hints). */
+#ifndef TL_STORE_BACKEND_H
+#define TL_STORE_BACKEND_H
+
+#include "store/store.h"
+
+#define TL_STORE_BACKEND_VERSION 1
+
+struct tl_store_backend {
+    int version; /* TL_STORE_BACKEND_VERSION */
+    const char *name;
+
+    /* lifecycle */
+    int (*open)(tl_store_t *st, int flags, tl_errbuf_t *eb);
+    void (*close)(tl_store_t *st);
+
+    /* batches: one writer */
+    int (*begin)(tl_store_t *st, tl_errbuf_t *eb);
+    int (*commit)(tl_store_t *st, tl_errbuf_t *eb);
+    void (*rollback)(tl_store_t *st);
+
+    /* dictionaries and id assignment */
+    tl_dict_t *(*dict)(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb);
+    int (*ids)(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb);
+
+    /* events */
+    int (*add_event)(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
+    void (*expect_events)(tl_store_t *st, uint64_t n);
+    void (*prefetch_event)(const tl_store_t *st, uint64_t fp);
+    int (*scan)(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                tl_errbuf_t *eb);
+    uint64_t (*event_count)(const tl_store_t *st);
+
+    /* entity upserts (the id of a user, item or product is interned by the
+     * dispatcher, in the caller's batch, before put_* is called) */
+    int (*put_user)(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb);
+    int (*put_item)(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb);
+    int (*put_product)(tl_store_t *st, uint32_t product, const tl_product_t *p, tl_errbuf_t *eb);
+    int (*put_credit)(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb);
+    int (*put_consent)(tl_store_t *st, uint32_t user, const char *purpose, int granted, int64_t at,
+                       tl_errbuf_t *eb);
+
+    /* settings and segments */
+    int (*config_put)(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
+    int (*config_get)(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);
+    int (*segment_put)(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb);
+    int (*segment_get)(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb);
+    int (*segment_delete)(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+    int (*segment_list)(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+
+    /* blobs */
+    int (*blob_put)(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+    int (*blob_get)(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+    int (*blob_list)(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                     tl_errbuf_t *eb);
+    int (*blob_remove)(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+};
+
+/* The data directory of SQLite and the columnar event log. */
+extern const tl_store_backend_t tl_store_local;
+
+/* A back end's own state in a store handle (NULL until set). */
+void *tl_store_backend_state(const tl_store_t *st);
+void tl_store_backend_set_state(tl_store_t *st, void *state);
+/* The flags the store was opened with (TL_STORE_*). */
+int tl_store_flags(const tl_store_t *st);
+
+#endif
