@@ -88,6 +88,18 @@ struct tl_store_backend {
     int (*put_consent)(tl_store_t *st, uint32_t user, const char *purpose, int granted, int64_t at,
                        tl_errbuf_t *eb);
 
+    /* entity reads, in the order and with the fields store.h states for
+     * tl_store_scan_users and the rest; they see the batch's own writes */
+    int (*scan_users)(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*get_user)(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*scan_items)(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*get_item)(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*scan_products)(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*scan_credit)(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
+                       tl_errbuf_t *eb);
+    int (*scan_consents)(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+
     /* settings and segments */
     int (*config_put)(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
     int (*config_get)(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);

@@ -171,6 +171,67 @@ int tl_store_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int 
     return s->be->put_consent(s, user, purpose, granted, at, eb);
 }
 
+/* ---- entity reads ---------------------------------------------------------------- */
+
+int tl_store_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->scan_users(s, fn, arg, eb);
+}
+
+int tl_store_get_user(tl_store_t *s, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->get_user(s, user, fn, arg, eb);
+}
+
+int tl_store_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->scan_items(s, fn, arg, eb);
+}
+
+int tl_store_get_item(tl_store_t *s, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->get_item(s, item, fn, arg, eb);
+}
+
+int tl_store_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->scan_products(s, fn, arg, eb);
+}
+
+int tl_store_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
+                         tl_errbuf_t *eb) {
+    return s->be->scan_credit(s, user, fn, arg, eb);
+}
+
+int tl_store_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
+                           tl_errbuf_t *eb) {
+    return s->be->scan_consents(s, user, fn, arg, eb);
+}
+
+/* The consent in force is the last of the user's records for the purpose
+ * in the scan's order (user, purpose, at, granted). */
+typedef struct {
+    const char *purpose;
+    int found, granted;
+    int64_t at;
+} latest_t;
+
+static int latest_row(uint32_t user, const char *purpose, int granted, int64_t at, void *arg) {
+    (void)user;
+    latest_t *x = arg;
+    if (strcmp(purpose, x->purpose) != 0) return 0;
+    x->found = 1;
+    x->granted = granted;
+    x->at = at;
+    return 0;
+}
+
+int tl_store_consent_latest(tl_store_t *s, uint32_t user, const char *purpose, int *granted,
+                            int64_t *at, tl_errbuf_t *eb) {
+    latest_t x = {purpose, 0, 0, 0};
+    int rc = s->be->scan_consents(s, user, latest_row, &x, eb);
+    if (rc) return rc;
+    if (!x.found) return TL_ENOENT;
+    if (granted) *granted = x.granted;
+    if (at) *at = x.at;
+    return 0;
+}
+
 /* ---- settings and segments ----------------------------------------------------- */
 
 int tl_store_config_put(tl_store_t *s, const char *key, const char *value, tl_errbuf_t *eb) {

@@ -131,6 +131,17 @@ int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void 
                         tl_errbuf_t *eb);
 int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
 
+/* The local back end's entity reads (local/entities.c). */
+int tl__local_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_get_user(tl_store_t *s, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_get_item(tl_store_t *s, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
+                          tl_errbuf_t *eb);
+int tl__local_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
+                            tl_errbuf_t *eb);
+
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
 /* The scan of every consent record, latest per user and purpose, that both

@@ -60,13 +60,13 @@ static int user_row(sqlite3_stmt *q, void *arg) {
 
 #define USER_COLS "SELECT idx, gender, birth_year, city, occupation, education, registered_at, channel"
 
-int tl_store_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
     users_t x = {fn, arg};
     return tl__store_rows(s, USER_COLS " FROM users ORDER BY idx", TL_NONE, user_row, &x,
                           "reading users", eb);
 }
 
-int tl_store_get_user(tl_store_t *s, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_get_user(tl_store_t *s, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
     users_t x = {fn, arg};
     return get_one(s, USER_COLS ", attrs FROM users WHERE idx = ?1", user, user_row, &x,
                    "reading a user", eb);
@@ -87,13 +87,13 @@ static int item_row(sqlite3_stmt *q, void *arg) {
     return x->fn((uint32_t)sqlite3_column_int64(q, 0), &it, x->arg);
 }
 
-int tl_store_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
     items_t x = {fn, arg};
     return tl__store_rows(s, "SELECT idx, title, category, brand, price FROM items ORDER BY idx",
                           TL_NONE, item_row, &x, "reading items", eb);
 }
 
-int tl_store_get_item(tl_store_t *s, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_get_item(tl_store_t *s, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
     items_t x = {fn, arg};
     return get_one(s, "SELECT idx, title, category, brand, price, attrs FROM items WHERE idx = ?1",
                    item, item_row, &x, "reading an item", eb);
@@ -113,7 +113,7 @@ static int product_row(sqlite3_stmt *q, void *arg) {
     return x->fn((uint32_t)sqlite3_column_int64(q, 0), &p, x->arg);
 }
 
-int tl_store_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
     products_t x = {fn, arg};
     return tl__store_rows(s, "SELECT idx, kind, name, term_months, apr, amount_min, amount_max, "
                              "eligibility, disclosure FROM products ORDER BY idx",
@@ -139,7 +139,7 @@ static int credit_row(sqlite3_stmt *q, void *arg) {
 #define CREDIT_COLS "SELECT user, on_time, late, max_overdue_days, debt, income_band, " \
                     "history_months, default_flag FROM credit"
 
-int tl_store_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
+int tl__local_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
                          tl_errbuf_t *eb) {
     credit_t x = {fn, arg};
     return tl__store_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user"
@@ -158,7 +158,7 @@ static int consent_row(sqlite3_stmt *q, void *arg) {
                  sqlite3_column_int(q, 2) != 0, sqlite3_column_int64(q, 3), x->arg);
 }
 
-int tl_store_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
+int tl__local_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
                            tl_errbuf_t *eb) {
     consents_t x = {fn, arg};
     return tl__store_rows(s, user == TL_NONE ? "SELECT user, purpose, granted, at FROM consents "
@@ -166,27 +166,6 @@ int tl_store_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void 
                                              : "SELECT user, purpose, granted, at FROM consents "
                                                "WHERE user = ?1 ORDER BY user, purpose, at, granted",
                           user, consent_row, &x, "reading consents", eb);
-}
-
-int tl_store_consent_latest(tl_store_t *s, uint32_t user, const char *purpose, int *granted,
-                            int64_t *at, tl_errbuf_t *eb) {
-    sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "SELECT granted, at FROM consents WHERE user = ?1 AND "
-                                  "purpose = ?2 ORDER BY at DESC, granted DESC LIMIT 1",
-                               &q, "reading consents", eb);
-    if (rc) return rc == 1 ? TL_ENOENT : rc;
-    sqlite3_bind_int64(q, 1, user);
-    sqlite3_bind_text(q, 2, purpose, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        if (granted) *granted = sqlite3_column_int(q, 0) != 0;
-        if (at) *at = sqlite3_column_int64(q, 1);
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? TL_ENOENT : tl__store_sql_fail(s, eb, "reading consents");
-    }
-    sqlite3_finalize(q);
-    return rc;
 }
 
 /* ---- the quarantine ----------------------------------------------------- */

@@ -1,0 +1,625 @@
+/* store_mem.c -- a deliberately small second store back end, for the
+ * contract tests only: everything in memory, nothing persisted.
+ *
+ * Keyed records live in sorted arrays of rows (one per collection); a batch
+ * works on a copy of the committed data, which commit keeps and rollback
+ * drops. Events are one array, the committed ones first; dictionaries are
+ * core's, truncated back at rollback. It implements the operations table
+ * of store/backend.h and nothing more. */
+#include "store/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEM_NV 12 /* values per row at most (a user's) */
+
+typedef struct {
+    int t; /* 0 absent, 1 integer, 2 real, 3 bytes (text has its NUL) */
+    int64_t i;
+    double d;
+    char *p;
+    size_t n;
+} mval_t;
+
+typedef struct {
+    char *key;
+    mval_t v[MEM_NV];
+} mrow_t;
+
+typedef struct {
+    mrow_t *r;
+    size_t n, cap;
+} mcoll_t;
+
+enum { C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C__N };
+
+typedef struct {
+    mcoll_t c[C__N];
+} mdata_t;
+
+typedef struct {
+    mdata_t comm, work; /* work: the batch's copy */
+    int in_batch;
+    tl_dict_t *dict[TL_D__N];
+    uint32_t dict_comm[TL_D__N];
+    tl_buf_t ids_arena[TL_D__N];
+    uint64_t *ids_offs[TL_D__N];
+    tl_event_t *ev;
+    uint64_t nev, ncomm, cap;
+    tl_hset_t fps;
+} mem_t;
+
+static mem_t *M(const tl_store_t *st) { return tl_store_backend_state(st); }
+static mdata_t *cur(mem_t *m) { return m->in_batch ? &m->work : &m->comm; }
+
+/* ---- values and rows ----------------------------------------------------------- */
+
+static mval_t vi(int64_t i, int present) { return present ? (mval_t){.t = 1, .i = i} : (mval_t){0}; }
+static mval_t vd(double d) { return d == d ? (mval_t){.t = 2, .d = d} : (mval_t){0}; }
+static mval_t vs(const char *s) {
+    return s ? (mval_t){.t = 3, .p = (char *)s, .n = strlen(s) + 1} : (mval_t){0};
+}
+
+static int val_copy(mval_t *dst, const mval_t *src) {
+    *dst = *src;
+    if (src->t != 3) return 0;
+    dst->p = malloc(src->n ? src->n : 1);
+    if (!dst->p) return TL_ENOMEM;
+    memcpy(dst->p, src->p, src->n);
+    return 0;
+}
+
+static int val_eq(const mval_t *a, const mval_t *b) {
+    if (a->t != b->t) return 0;
+    if (a->t == 1) return a->i == b->i;
+    if (a->t == 2) return a->d == b->d;
+    return a->t == 0 || (a->n == b->n && memcmp(a->p, b->p, a->n) == 0);
+}
+
+static void row_free(mrow_t *r) {
+    free(r->key);
+    for (int i = 0; i < MEM_NV; i++)
+        if (r->v[i].t == 3) free(r->v[i].p);
+}
+
+static void data_free(mdata_t *d) {
+    for (int c = 0; c < C__N; c++) {
+        for (size_t i = 0; i < d->c[c].n; i++) row_free(&d->c[c].r[i]);
+        free(d->c[c].r);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+static int data_copy(mdata_t *dst, const mdata_t *src) {
+    memset(dst, 0, sizeof *dst);
+    for (int c = 0; c < C__N; c++) {
+        const mcoll_t *s = &src->c[c];
+        mcoll_t *d = &dst->c[c];
+        if (!s->n) continue;
+        if (!(d->r = calloc(s->n, sizeof *d->r))) goto oom;
+        d->cap = s->n;
+        for (; d->n < s->n; d->n++) {
+            mrow_t *r = &d->r[d->n];
+            if (!(r->key = strdup(s->r[d->n].key))) goto oom;
+            for (int i = 0; i < MEM_NV; i++)
+                if (val_copy(&r->v[i], &s->r[d->n].v[i])) goto oom;
+        }
+    }
+    return 0;
+oom:
+    data_free(dst);
+    return TL_ENOMEM;
+}
+
+/* The row of key, or where it goes (*found 0). */
+static size_t find(const mcoll_t *c, const char *key, int *found) {
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(c->r[mid].key, key);
+        if (cmp == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+/* Merges v[0..nv) into the row of key (absent values keep the stored
+ * ones; replace: every value replaced). 1 created or changed, 0 not. */
+static int upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int replace) {
+    int found;
+    size_t at = find(c, key, &found);
+    if (!found) {
+        if (c->n == c->cap) {
+            size_t nc = c->cap ? c->cap * 2 : 16;
+            mrow_t *n = realloc(c->r, nc * sizeof *n);
+            if (!n) return TL_ENOMEM;
+            c->r = n;
+            c->cap = nc;
+        }
+        mrow_t r = {0};
+        if (!(r.key = strdup(key))) return TL_ENOMEM;
+        for (int i = 0; i < nv; i++)
+            if (val_copy(&r.v[i], &v[i])) {
+                row_free(&r);
+                return TL_ENOMEM;
+            }
+        memmove(&c->r[at + 1], &c->r[at], (c->n - at) * sizeof *c->r);
+        c->r[at] = r;
+        c->n++;
+        return 1;
+    }
+    mrow_t *r = &c->r[at];
+    int changed = 0;
+    for (int i = 0; i < nv; i++) {
+        if ((!v[i].t && !replace) || val_eq(&r->v[i], &v[i])) continue;
+        mval_t nvv;
+        if (val_copy(&nvv, &v[i])) return TL_ENOMEM;
+        if (r->v[i].t == 3) free(r->v[i].p);
+        r->v[i] = nvv;
+        changed = 1;
+    }
+    return changed;
+}
+
+static void remove_row(mcoll_t *c, size_t at) {
+    row_free(&c->r[at]);
+    memmove(&c->r[at], &c->r[at + 1], (c->n - at - 1) * sizeof *c->r);
+    c->n--;
+}
+
+static void key_u32(uint32_t k, char out[16]) { snprintf(out, 16, "%08x", k); }
+static uint32_t u32_key(const char *k) { return (uint32_t)strtoul(k, NULL, 16); }
+static const char *S(const mval_t *v) { return v->t == 3 ? v->p : NULL; }
+static int64_t I(const mval_t *v, int64_t absent) { return v->t == 1 ? v->i : absent; }
+static double D(const mval_t *v) { return v->t == 2 ? v->d : (double)NAN; }
+
+/* ---- lifecycle and batches ------------------------------------------------------ */
+
+static int mem_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
+    (void)flags;
+    mem_t *m = calloc(1, sizeof *m);
+    if (!m || tl_hset_init(&m->fps, 1024)) {
+        free(m);
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    for (int k = 0; k < TL_D__N; k++) tl_buf_init(&m->ids_arena[k]);
+    tl_store_backend_set_state(st, m);
+    return 0;
+}
+
+static void mem_close(tl_store_t *st) {
+    mem_t *m = M(st);
+    if (!m) return;
+    data_free(&m->comm);
+    for (int k = 0; k < TL_D__N; k++) {
+        tl_dict_free(m->dict[k]);
+        tl_buf_fini(&m->ids_arena[k]);
+        free(m->ids_offs[k]);
+    }
+    free(m->ev);
+    tl_hset_fini(&m->fps);
+    free(m);
+}
+
+static int mem_begin(tl_store_t *st, tl_errbuf_t *eb) {
+    mem_t *m = M(st);
+    if (data_copy(&m->work, &m->comm)) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    m->in_batch = 1;
+    return 0;
+}
+
+static int mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
+    (void)eb;
+    mem_t *m = M(st);
+    data_free(&m->comm);
+    m->comm = m->work;
+    memset(&m->work, 0, sizeof m->work);
+    m->ncomm = m->nev;
+    for (int k = 0; k < TL_D__N; k++)
+        if (m->dict[k]) m->dict_comm[k] = tl_dict_count(m->dict[k]);
+    m->in_batch = 0;
+    return 0;
+}
+
+static void mem_rollback(tl_store_t *st) {
+    mem_t *m = M(st);
+    data_free(&m->work);
+    for (uint64_t i = m->ncomm; i < m->nev; i++) tl_hset_del(&m->fps, m->ev[i].fp);
+    m->nev = m->ncomm;
+    for (int k = 0; k < TL_D__N; k++)
+        if (m->dict[k]) (void)tl_dict_truncate(m->dict[k], m->dict_comm[k]);
+    m->in_batch = 0;
+}
+
+/* ---- dictionaries ------------------------------------------------------------------ */
+
+static tl_dict_t *mem_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb) {
+    mem_t *m = M(st);
+    if (!m->dict[kind] && !(m->dict[kind] = tl_dict_new())) tl_errbuf_set(eb, "out of memory");
+    return m->dict[kind];
+}
+
+static int mem_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
+    mem_t *m = M(st);
+    uint32_t n = m->dict[kind] ? m->dict_comm[kind] : 0;
+    tl_buf_t *a = &m->ids_arena[kind];
+    tl_buf_clear(a);
+    free(m->ids_offs[kind]);
+    if (!(m->ids_offs[kind] = malloc((n + 1) * sizeof(uint64_t)))) goto oom;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = tl_dict_str(m->dict[kind], i, &len);
+        m->ids_offs[kind][i] = a->len;
+        if (tl_buf_append(a, s, len) || tl_buf_append(a, "", 1)) goto oom;
+    }
+    m->ids_offs[kind][n] = a->len;
+    *out = (tl_ids_t){a->data, m->ids_offs[kind], n};
+    return 0;
+oom:
+    tl_errbuf_set(eb, "out of memory");
+    return TL_ENOMEM;
+}
+
+/* ---- events ----------------------------------------------------------------------- */
+
+static int mem_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
+    mem_t *m = M(st);
+    if (m->nev == m->cap) {
+        uint64_t nc = m->cap ? m->cap * 2 : 64;
+        tl_event_t *n = realloc(m->ev, nc * sizeof *n);
+        if (!n) {
+            tl_errbuf_set(eb, "out of memory");
+            return TL_ENOMEM;
+        }
+        m->ev = n;
+        m->cap = nc;
+    }
+    int rc = tl_hset_add(&m->fps, ev->fp);
+    if (rc <= 0) return rc;
+    m->ev[m->nev++] = *ev;
+    return 1;
+}
+
+#define MEM_BLOCK 4 /* rows per block: small, so scans cross blocks */
+
+static int mem_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                    tl_errbuf_t *eb) {
+    (void)eb;
+    mem_t *m = M(st);
+    uint64_t fp[MEM_BLOCK];
+    uint32_t user[MEM_BLOCK], item[MEM_BLOCK], query[MEM_BLOCK], city[MEM_BLOCK],
+        session[MEM_BLOCK], campaign[MEM_BLOCK];
+    int64_t ts[MEM_BLOCK];
+    uint8_t type[MEM_BLOCK], channel[MEM_BLOCK];
+    double amount[MEM_BLOCK];
+    int32_t qty[MEM_BLOCK];
+    float rating[MEM_BLOCK], lat[MEM_BLOCK], lon[MEM_BLOCK];
+    for (uint64_t first = from_seq / MEM_BLOCK * MEM_BLOCK; first < m->ncomm; first += MEM_BLOCK) {
+        uint32_t n = (uint32_t)(m->ncomm - first < MEM_BLOCK ? m->ncomm - first : MEM_BLOCK);
+        for (uint32_t i = 0; i < n; i++) {
+            const tl_event_t *e = &m->ev[first + i];
+            fp[i] = e->fp, user[i] = e->user, item[i] = e->item, ts[i] = e->ts;
+            type[i] = e->type, channel[i] = e->channel, amount[i] = e->amount, qty[i] = e->qty;
+            rating[i] = e->rating, lat[i] = e->lat, lon[i] = e->lon, query[i] = e->query;
+            city[i] = e->city, session[i] = e->session, campaign[i] = e->campaign;
+        }
+#define W(bit, col) ((want & (bit)) ? (col) : NULL)
+        tl_evblock_t b = {n, first, W(TL_EVC_FP, fp), W(TL_EVC_USER, user), W(TL_EVC_ITEM, item),
+                          W(TL_EVC_TS, ts), W(TL_EVC_TYPE, type), W(TL_EVC_CHANNEL, channel),
+                          W(TL_EVC_AMOUNT, amount), W(TL_EVC_QTY, qty),
+                          W(TL_EVC_RATING, rating), W(TL_EVC_LAT, lat), W(TL_EVC_LON, lon),
+                          W(TL_EVC_QUERY, query), W(TL_EVC_CITY, city),
+                          W(TL_EVC_SESSION, session), W(TL_EVC_CAMPAIGN, campaign)};
+#undef W
+        int rc = fn(&b, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static uint64_t mem_event_count(const tl_store_t *st) { return M(st)->ncomm; }
+
+/* ---- entities ------------------------------------------------------------------------ */
+
+static int put_row(tl_store_t *st, int coll, uint32_t idx, const mval_t *v, int nv,
+                   tl_errbuf_t *eb) {
+    char key[16];
+    key_u32(idx, key);
+    int rc = upsert(&cur(M(st))->c[coll], key, v, nv, 0);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc;
+}
+
+static int mem_put_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb) {
+    mval_t v[MEM_NV] = {vs(u->gender), vi(u->birth_year, u->birth_year != 0), vs(u->city),
+                        vs(u->occupation), vs(u->education),
+                        vi(u->registered_at, u->registered_at != INT64_MIN), vs(u->channel),
+                        vs(u->attrs), vs(u->name), vs(u->phone), vs(u->email), vs(u->id_number)};
+    return put_row(st, C_USERS, user, v, MEM_NV, eb);
+}
+
+static int mem_put_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb) {
+    mval_t v[5] = {vs(it->title), vs(it->category), vs(it->brand), vd(it->price), vs(it->attrs)};
+    return put_row(st, C_ITEMS, item, v, 5, eb);
+}
+
+static int mem_put_product(tl_store_t *st, uint32_t product, const tl_product_t *p,
+                           tl_errbuf_t *eb) {
+    mval_t v[8] = {vs(p->kind), vs(p->name), vi(p->term_months, p->term_months >= 0),
+                   vd(p->apr), vd(p->amount_min), vd(p->amount_max), vs(p->eligibility),
+                   vs(p->disclosure)};
+    return put_row(st, C_PRODUCTS, product, v, 8, eb);
+}
+
+static int mem_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb) {
+    mval_t v[7] = {vi(c->on_time, c->on_time >= 0), vi(c->late, c->late >= 0),
+                   vi(c->max_overdue_days, c->max_overdue_days >= 0), vd(c->debt),
+                   vs(c->income_band), vi(c->history_months, c->history_months >= 0),
+                   vi(c->default_flag, c->default_flag >= 0)};
+    return put_row(st, C_CREDIT, user, v, 7, eb);
+}
+
+/* Consent keys sort as (user, purpose, at, granted). */
+static void consent_key(uint32_t user, const char *purpose, int64_t at, int granted, char *out,
+                        size_t cap) {
+    snprintf(out, cap, "%08x\001%s\001%016llx\001%d", user, purpose,
+             (unsigned long long)((uint64_t)at ^ (1ull << 63)), granted != 0);
+}
+
+static int mem_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
+                           int64_t at, tl_errbuf_t *eb) {
+    char key[512];
+    consent_key(user, purpose, at, granted, key, sizeof key);
+    mval_t v[2] = {vs(purpose), vi(at, 1)};
+    int rc = upsert(&cur(M(st))->c[C_CONSENTS], key, v, 2, 0);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc;
+}
+
+static int scan_users_from(tl_store_t *st, uint32_t only, tl_user_fn fn, void *arg) {
+    const mcoll_t *c = &cur(M(st))->c[C_USERS];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        uint32_t idx = u32_key(c->r[i].key);
+        if (only != TL_NONE && idx != only) continue;
+        tl_user_t u = {S(&v[0]), S(&v[2]), S(&v[3]), S(&v[4]), S(&v[6]),
+                       only != TL_NONE ? S(&v[7]) : NULL, (int32_t)I(&v[1], 0),
+                       I(&v[5], INT64_MIN), NULL, NULL, NULL, NULL};
+        int rc = fn(idx, &u, arg);
+        if (rc || only != TL_NONE) return rc;
+    }
+    return only != TL_NONE ? TL_ENOENT : 0;
+}
+
+static int mem_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    return scan_users_from(st, TL_NONE, fn, arg);
+}
+
+static int mem_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg,
+                        tl_errbuf_t *eb) {
+    (void)eb;
+    return scan_users_from(st, user, fn, arg);
+}
+
+static int scan_items_from(tl_store_t *st, uint32_t only, tl_item_fn fn, void *arg) {
+    const mcoll_t *c = &cur(M(st))->c[C_ITEMS];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        uint32_t idx = u32_key(c->r[i].key);
+        if (only != TL_NONE && idx != only) continue;
+        tl_item_t it = {S(&v[0]), S(&v[1]), S(&v[2]), only != TL_NONE ? S(&v[4]) : NULL,
+                        D(&v[3])};
+        int rc = fn(idx, &it, arg);
+        if (rc || only != TL_NONE) return rc;
+    }
+    return only != TL_NONE ? TL_ENOENT : 0;
+}
+
+static int mem_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    return scan_items_from(st, TL_NONE, fn, arg);
+}
+
+static int mem_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg,
+                        tl_errbuf_t *eb) {
+    (void)eb;
+    return scan_items_from(st, item, fn, arg);
+}
+
+static int mem_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_PRODUCTS];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        tl_product_t p = {S(&v[0]), S(&v[1]), S(&v[6]), S(&v[7]), (int32_t)I(&v[2], -1),
+                          D(&v[3]), D(&v[4]), D(&v[5])};
+        int rc = fn(u32_key(c->r[i].key), &p, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int mem_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
+                           tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_CREDIT];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        uint32_t idx = u32_key(c->r[i].key);
+        if (user != TL_NONE && idx != user) continue;
+        tl_credit_t cr = {I(&v[0], -1), I(&v[1], -1), I(&v[2], -1), I(&v[5], -1),
+                          D(&v[3]), S(&v[4]), (int)I(&v[6], -1)};
+        int rc = fn(idx, &cr, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int mem_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
+                             tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_CONSENTS];
+    for (size_t i = 0; i < c->n; i++) {
+        const char *k = c->r[i].key;
+        uint32_t idx = u32_key(k);
+        if (user != TL_NONE && idx != user) continue;
+        int rc = fn(idx, S(&c->r[i].v[0]), k[strlen(k) - 1] == '1', c->r[i].v[1].i, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- settings and segments ----------------------------------------------------------- */
+
+static int get_text(tl_store_t *st, int coll, const char *key, char **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    const mcoll_t *c = &cur(M(st))->c[coll];
+    int found;
+    size_t at = find(c, key, &found);
+    if (!found) return TL_ENOENT;
+    if (!(*out = strdup(c->r[at].v[0].p))) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    return 0;
+}
+
+static int mem_config_put(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb) {
+    mval_t v[1] = {vs(value)};
+    int rc = upsert(&cur(M(st))->c[C_CONFIG], key, v, 1, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb) {
+    return get_text(st, C_CONFIG, key, value, eb);
+}
+
+static int mem_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
+    int found;
+    find(c, name, &found);
+    mval_t v[2] = {vs(expr), vi(tl_store_now(st), 1)};
+    int rc = upsert(c, name, v, 2, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : !found;
+}
+
+static int mem_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb) {
+    int rc = get_text(st, C_SEGMENTS, name, expr, eb);
+    if (rc == TL_ENOENT) tl_errbuf_set(eb, "no segment \"%s\"", name);
+    return rc;
+}
+
+static int mem_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
+    int found;
+    size_t at = find(c, name, &found);
+    if (!found) {
+        tl_errbuf_set(eb, "no segment \"%s\"", name);
+        return TL_ENOENT;
+    }
+    remove_row(c, at);
+    return 0;
+}
+
+static int mem_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
+    for (size_t i = 0; i < c->n; i++) {
+        int rc = fn(c->r[i].key, c->r[i].v[0].p, c->r[i].v[1].i, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- blobs ------------------------------------------------------------------------------ */
+
+static int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
+                        tl_errbuf_t *eb) {
+    mval_t v[1] = {{.t = 3, .p = (char *)p, .n = n}};
+    int rc = upsert(&cur(M(st))->c[C_BLOBS], name, v, 1, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    const mcoll_t *c = &M(st)->comm.c[C_BLOBS];
+    int found;
+    size_t at = find(c, name, &found);
+    if (!found) return TL_ENOENT;
+    if (tl_buf_append(out, c->r[at].v[0].p, c->r[at].v[0].n)) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    return 0;
+}
+
+static int mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                         tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &M(st)->comm.c[C_BLOBS];
+    for (size_t i = 0; i < c->n; i++) {
+        if (strncmp(c->r[i].key, prefix, strlen(prefix)) != 0) continue;
+        int rc = fn(c->r[i].key, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
+    (void)eb;
+    mcoll_t *c = &cur(M(st))->c[C_BLOBS];
+    int found;
+    size_t at = find(c, name, &found);
+    if (found) remove_row(c, at);
+    return 0;
+}
+
+const tl_store_backend_t tl_test_store_mem = {
+    .version = TL_STORE_BACKEND_VERSION,
+    .name = "memory",
+    .open = mem_open,
+    .close = mem_close,
+    .begin = mem_begin,
+    .commit = mem_commit,
+    .rollback = mem_rollback,
+    .dict = mem_dict,
+    .ids = mem_ids,
+    .add_event = mem_add_event,
+    .scan = mem_scan,
+    .event_count = mem_event_count,
+    .put_user = mem_put_user,
+    .put_item = mem_put_item,
+    .put_product = mem_put_product,
+    .put_credit = mem_put_credit,
+    .put_consent = mem_put_consent,
+    .scan_users = mem_scan_users,
+    .get_user = mem_get_user,
+    .scan_items = mem_scan_items,
+    .get_item = mem_get_item,
+    .scan_products = mem_scan_products,
+    .scan_credit = mem_scan_credit,
+    .scan_consents = mem_scan_consents,
+    .config_put = mem_config_put,
+    .config_get = mem_config_get,
+    .segment_put = mem_segment_put,
+    .segment_get = mem_segment_get,
+    .segment_delete = mem_segment_delete,
+    .segment_list = mem_segment_list,
+    .blob_put = mem_blob_put,
+    .blob_get = mem_blob_get,
+    .blob_list = mem_blob_list,
+    .blob_remove = mem_blob_remove,
+};

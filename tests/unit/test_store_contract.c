@@ -1,0 +1,453 @@
+/* Contract tests of the store's back-end interface (store/backend.h): the
+ * same assertions run against the local back end (a data directory) and a
+ * small one in memory (store_mem.c): id assignment, upserts and scans,
+ * batches, events by column and from a sequence, blobs, consents in
+ * force, settings and segments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/backend.h"
+
+#include "tmpdir.h"
+
+extern const tl_store_backend_t tl_test_store_mem;
+
+static tl_store_t *open_be(void **state) {
+    tl_store_conf_t c = *test_conf();
+    c.backend = *state;
+    tl_store_t *st = NULL;
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb);
+    if (rc) fprintf(stderr, "open: %s\n", eb.msg);
+    assert_int_equal(rc, 0);
+    return st;
+}
+
+static void begin(tl_store_t *st) {
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+}
+
+static void commit(tl_store_t *st) {
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_commit(st, &eb);
+    if (rc) fprintf(stderr, "commit: %s\n", eb.msg);
+    assert_int_equal(rc, 0);
+}
+
+static uint32_t find_id(tl_store_t *st, tl_dkind_t k, const char *id) {
+    tl_errbuf_t eb = {{0}};
+    tl_dict_t *d = tl_store_dict(st, k, &eb);
+    assert_non_null(d);
+    return tl_dict_find(d, id, strlen(id));
+}
+
+/* ---- id assignment --------------------------------------------------------------- */
+
+static void test_ids(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_user_t u = {.birth_year = 0, .registered_at = INT64_MIN};
+    begin(st);
+    assert_int_equal(tl_store_put_user(st, "carol", &u, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "alice", &u, &eb), 1);
+    commit(st);
+    assert_int_equal(find_id(st, TL_D_USER, "carol"), 0);
+    assert_int_equal(find_id(st, TL_D_USER, "alice"), 1);
+    /* a rolled-back id is forgotten; the next takes its index */
+    begin(st);
+    assert_int_equal(tl_store_put_user(st, "dave", &u, &eb), 1);
+    tl_store_rollback(st);
+    assert_int_equal(find_id(st, TL_D_USER, "dave"), TL_NONE);
+    begin(st);
+    assert_int_equal(tl_store_put_user(st, "erin", &u, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "carol", &u, &eb), 0);
+    commit(st);
+    assert_int_equal(find_id(st, TL_D_USER, "erin"), 2);
+    assert_int_equal(find_id(st, TL_D_USER, "carol"), 0);
+    tl_ids_t ids;
+    assert_int_equal(tl_store_ids(st, TL_D_USER, &ids, &eb), 0);
+    assert_int_equal(ids.n, 3);
+    assert_string_equal(tl_ids_str(&ids, 0, NULL), "carol");
+    assert_string_equal(tl_ids_str(&ids, 1, NULL), "alice");
+    assert_string_equal(tl_ids_str(&ids, 2, NULL), "erin");
+    tl_store_close(st);
+}
+
+/* ---- entities ---------------------------------------------------------------------- */
+
+typedef struct {
+    int n;
+    uint32_t idx[8];
+    char city[8][16], gender[8][16], attrs[8][32];
+    int32_t birth[8];
+} users_seen_t;
+
+static int user_seen(uint32_t user, const tl_user_t *u, void *arg) {
+    users_seen_t *s = arg;
+    s->idx[s->n] = user;
+    snprintf(s->city[s->n], 16, "%s", u->city ? u->city : "-");
+    snprintf(s->gender[s->n], 16, "%s", u->gender ? u->gender : "-");
+    snprintf(s->attrs[s->n], 32, "%s", u->attrs ? u->attrs : "-");
+    s->birth[s->n] = u->birth_year;
+    assert_null(u->name);
+    s->n++;
+    return 0;
+}
+
+static int item_price(uint32_t item, const tl_item_t *it, void *arg) {
+    double *p = arg;
+    p[item] = it->price;
+    return 0;
+}
+
+static int credit_seen(uint32_t user, const tl_credit_t *c, void *arg) {
+    int64_t *late = arg;
+    assert_int_equal(c->on_time, -1);
+    assert_true(c->debt != c->debt);
+    late[user] = c->late;
+    return 0;
+}
+
+static int product_seen(uint32_t p, const tl_product_t *pr, void *arg) {
+    int *n = arg;
+    assert_int_equal(p, 0);
+    assert_string_equal(pr->kind, "loan");
+    assert_int_equal(pr->term_months, 12);
+    assert_null(pr->disclosure);
+    (*n)++;
+    return 0;
+}
+
+static void test_entities(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    begin(st);
+    tl_user_t u1 = {.gender = "f", .registered_at = INT64_MIN, .attrs = "{\"a\":1}"};
+    tl_user_t u0 = {.city = "Lyon", .birth_year = 1990, .registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "b", &u0, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "a", &u1, &eb), 1);
+    /* a merge keeps what the record leaves absent */
+    tl_user_t u0b = {.gender = "m", .registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "b", &u0b, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "b", &u0b, &eb), 0);
+    tl_item_t i0 = {.title = "Tea", .price = 3.5}, i1 = {.title = "Cup", .price = NAN};
+    assert_int_equal(tl_store_put_item(st, "tea", &i0, &eb), 1);
+    assert_int_equal(tl_store_put_item(st, "cup", &i1, &eb), 1);
+    tl_product_t p = {.kind = "loan", .term_months = 12, .apr = 0.1, .amount_min = NAN,
+                      .amount_max = NAN};
+    assert_int_equal(tl_store_put_product(st, "p1", &p, &eb), 1);
+    tl_credit_t c = {.on_time = -1, .late = 2, .max_overdue_days = -1, .history_months = -1,
+                     .debt = NAN, .default_flag = -1};
+    assert_int_equal(tl_store_put_credit(st, 1, &c, &eb), 1);
+    commit(st);
+
+    users_seen_t s = {0};
+    assert_int_equal(tl_store_scan_users(st, user_seen, &s, &eb), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.idx[0], 0);
+    assert_string_equal(s.city[0], "Lyon");
+    assert_string_equal(s.gender[0], "m");
+    assert_int_equal(s.birth[0], 1990);
+    assert_string_equal(s.attrs[1], "-"); /* a scan leaves attrs out */
+    assert_string_equal(s.gender[1], "f");
+    users_seen_t g = {0};
+    assert_int_equal(tl_store_get_user(st, 1, user_seen, &g, &eb), 0);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.attrs[0], "{\"a\":1}");
+    assert_int_equal(tl_store_get_user(st, 7, user_seen, &g, &eb), TL_ENOENT);
+
+    double price[2] = {0, 0};
+    assert_int_equal(tl_store_scan_items(st, item_price, price, &eb), 0);
+    assert_true(price[0] == 3.5);
+    assert_true(price[1] != price[1]);
+    int np = 0;
+    assert_int_equal(tl_store_scan_products(st, product_seen, &np, &eb), 0);
+    assert_int_equal(np, 1);
+    int64_t late[2] = {0, 0};
+    assert_int_equal(tl_store_scan_credit(st, TL_NONE, credit_seen, late, &eb), 0);
+    assert_int_equal(late[1], 2);
+    assert_int_equal(late[0], 0);
+    tl_store_close(st);
+}
+
+/* ---- consents --------------------------------------------------------------------- */
+
+typedef struct {
+    int n;
+    char seen[8][32];
+} consents_seen_t;
+
+static int consent_seen(uint32_t user, const char *purpose, int granted, int64_t at, void *arg) {
+    consents_seen_t *s = arg;
+    snprintf(s->seen[s->n++], 32, "%u %s %d %lld", user, purpose, granted, (long long)at);
+    return 0;
+}
+
+static void test_consents(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_user_t u = {.registered_at = INT64_MIN};
+    begin(st);
+    assert_int_equal(tl_store_put_user(st, "a", &u, &eb), 1);
+    assert_int_equal(tl_store_put_user(st, "b", &u, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 1, "email", 1, 20, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 0, "sms", 1, 10, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 0, "email", 0, 30, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 0, "email", 1, 5, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 0, "email", 1, 5, &eb), 0);
+    /* a grant after a withdrawal of the same instant is the one in force */
+    assert_int_equal(tl_store_put_consent(st, 1, "email", 0, 40, &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, 1, "email", 1, 40, &eb), 1);
+    commit(st);
+    consents_seen_t s = {0};
+    assert_int_equal(tl_store_scan_consents(st, TL_NONE, consent_seen, &s, &eb), 0);
+    assert_int_equal(s.n, 6);
+    assert_string_equal(s.seen[0], "0 email 1 5");
+    assert_string_equal(s.seen[1], "0 email 0 30");
+    assert_string_equal(s.seen[2], "0 sms 1 10");
+    assert_string_equal(s.seen[3], "1 email 1 20");
+    assert_string_equal(s.seen[4], "1 email 0 40");
+    assert_string_equal(s.seen[5], "1 email 1 40");
+    int granted = -1;
+    int64_t at = 0;
+    assert_int_equal(tl_store_consent_latest(st, 0, "email", &granted, &at, &eb), 0);
+    assert_int_equal(granted, 0);
+    assert_int_equal(at, 30);
+    assert_int_equal(tl_store_consent_latest(st, 1, "email", &granted, &at, &eb), 0);
+    assert_int_equal(granted, 1);
+    assert_int_equal(at, 40);
+    assert_int_equal(tl_store_consent_latest(st, 1, "sms", &granted, &at, &eb), TL_ENOENT);
+    tl_store_close(st);
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+static int count_item(uint32_t item, const tl_item_t *it, void *arg) {
+    (void)item, (void)it;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int items(tl_store_t *st) {
+    int n = 0;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_scan_items(st, count_item, &n, &eb), 0);
+    return n;
+}
+
+static tl_event_t ev(uint64_t fp, uint32_t user, int64_t ts) {
+    return (tl_event_t){.fp = fp, .user = user, .item = TL_NONE, .ts = ts, .type = TL_EV_VIEW,
+                        .channel = TL_CH_APP, .qty = 1, .amount = NAN, .rating = NAN,
+                        .lat = NAN, .lon = NAN, .query = TL_NONE, .city = TL_NONE,
+                        .session = TL_NONE, .campaign = TL_NONE};
+}
+
+static void test_batches(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_item_t it = {.title = "x", .price = NAN};
+    begin(st);
+    assert_int_equal(tl_store_put_item(st, "i0", &it, &eb), 1);
+    tl_event_t e = ev(1, 0, 1000);
+    assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+    assert_int_equal(items(st), 1);              /* the batch sees its own rows */
+    assert_int_equal(tl_store_event_count(st), 0); /* events count once committed */
+    tl_store_rollback(st);
+    assert_int_equal(items(st), 0);
+    assert_int_equal(tl_store_event_count(st), 0);
+    begin(st);
+    assert_int_equal(tl_store_put_item(st, "i0", &it, &eb), 1);
+    assert_int_equal(tl_store_add_event(st, &e, &eb), 1); /* the rolled-back one is forgotten */
+    commit(st);
+    assert_int_equal(items(st), 1);
+    assert_int_equal(tl_store_event_count(st), 1);
+    /* a commit outside a batch does nothing */
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t from;
+    int n;
+    uint32_t user[32];
+    int64_t ts[32];
+    int first_ok, cols_ok;
+    uint64_t next;
+} evseen_t;
+
+static int ev_seen(const tl_evblock_t *b, void *arg) {
+    evseen_t *s = arg;
+    if (!s->n && b->first_seq > s->from) s->first_ok = 0;
+    if (!b->user || !b->ts) s->cols_ok = 0;
+    if (b->first_seq > s->next) s->first_ok = 0; /* no rows skipped */
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (b->first_seq + i < s->from) continue;
+        s->user[s->n] = b->user[i];
+        s->ts[s->n] = b->ts[i];
+        s->n++;
+    }
+    s->next = b->first_seq + b->n;
+    return 0;
+}
+
+static void test_events(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    begin(st);
+    for (int i = 0; i < 10; i++) {
+        tl_event_t e = ev(100 + (uint64_t)i, (uint32_t)i, 1000 * i);
+        assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+    }
+    tl_event_t dup = ev(103, 9, 5);
+    assert_int_equal(tl_store_add_event(st, &dup, &eb), 0);
+    commit(st);
+    assert_int_equal(tl_store_event_count(st), 10);
+    begin(st);
+    assert_int_equal(tl_store_add_event(st, &dup, &eb), 0); /* committed fingerprints too */
+    tl_event_t e10 = ev(110, 10, 10000);
+    assert_int_equal(tl_store_add_event(st, &e10, &eb), 1);
+    commit(st);
+
+    evseen_t all = {.from = 0, .first_ok = 1, .cols_ok = 1};
+    assert_int_equal(tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_TS, ev_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 11);
+    assert_true(all.first_ok && all.cols_ok);
+    for (int i = 0; i < 11; i++) {
+        assert_int_equal(all.user[i], i);
+        assert_int_equal(all.ts[i], 1000 * i);
+    }
+    evseen_t tail = {.from = 7, .first_ok = 1, .cols_ok = 1, .next = 0};
+    tail.next = UINT64_MAX;
+    assert_int_equal(tl_store_scan_from(st, 7, TL_EVC_USER | TL_EVC_TS, ev_seen, &tail, &eb), 0);
+    assert_int_equal(tail.n, 4);
+    assert_true(tail.first_ok && tail.cols_ok);
+    assert_int_equal(tail.user[0], 7);
+    assert_int_equal(tail.user[3], 10);
+    tl_store_close(st);
+}
+
+/* ---- blobs ------------------------------------------------------------------------- */
+
+typedef struct {
+    int n;
+    char names[8][32];
+} names_t;
+
+static int blob_seen(const char *name, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 32, "%s", name);
+    return 0;
+}
+
+static void assert_blob(tl_store_t *st, const char *name, const char *want) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_blob_get(st, name, &b, &eb);
+    if (!want) {
+        assert_int_equal(rc, TL_ENOENT);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_int_equal(b.len, strlen(want));
+        assert_memory_equal(b.data, want, b.len);
+    }
+    tl_buf_fini(&b);
+}
+
+static void test_blobs(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_blob_put(st, "models/b", "bee", 3, &eb), 0);
+    assert_int_equal(tl_store_blob_put(st, "models/a", "ay", 2, &eb), 0);
+    assert_int_equal(tl_store_blob_put(st, "scorecards/c", "sea", 3, &eb), 0);
+    assert_blob(st, "models/a", "ay");
+    assert_blob(st, "models/z", NULL);
+    names_t s = {0};
+    assert_int_equal(tl_store_blob_list(st, "models/", blob_seen, &s, &eb), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.names[0], "models/a");
+    assert_string_equal(s.names[1], "models/b");
+    /* inside a batch: installed with the commit, left as it was by rollback */
+    begin(st);
+    assert_int_equal(tl_store_blob_put(st, "models/a", "new", 3, &eb), 0);
+    assert_int_equal(tl_store_blob_remove(st, "models/b", &eb), 0);
+    assert_blob(st, "models/a", "ay");
+    assert_blob(st, "models/b", "bee");
+    tl_store_rollback(st);
+    assert_blob(st, "models/a", "ay");
+    assert_blob(st, "models/b", "bee");
+    begin(st);
+    assert_int_equal(tl_store_blob_put(st, "models/a", "new", 3, &eb), 0);
+    assert_int_equal(tl_store_blob_remove(st, "models/b", &eb), 0);
+    commit(st);
+    assert_blob(st, "models/a", "new");
+    assert_blob(st, "models/b", NULL);
+    names_t all = {0};
+    assert_int_equal(tl_store_blob_list(st, "", blob_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 2);
+    assert_string_equal(all.names[0], "models/a");
+    assert_string_equal(all.names[1], "scorecards/c");
+    /* removing what is not there is no error */
+    assert_int_equal(tl_store_blob_remove(st, "models/b", &eb), 0);
+    tl_store_close(st);
+}
+
+/* ---- settings and segments ------------------------------------------------------------ */
+
+static int seg_seen(const char *name, const char *expr, int64_t created, void *arg) {
+    names_t *s = arg;
+    assert_int_equal(created, TEST_NOW);
+    snprintf(s->names[s->n++], 32, "%s=%s", name, expr);
+    return 0;
+}
+
+static void test_settings(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    char *v = NULL;
+    assert_int_equal(tl_store_config_get(st, "tags", &v, &eb), TL_ENOENT);
+    assert_int_equal(tl_store_config_put(st, "tags", "one", &eb), 0);
+    assert_int_equal(tl_store_config_put(st, "tags", "two", &eb), 0);
+    assert_int_equal(tl_store_config_get(st, "tags", &v, &eb), 0);
+    assert_string_equal(v, "two");
+    free(v);
+    assert_int_equal(tl_store_segment_put(st, "vip", "x > 1", &eb), 1);
+    assert_int_equal(tl_store_segment_put(st, "new", "y", &eb), 1);
+    assert_int_equal(tl_store_segment_put(st, "vip", "x > 2", &eb), 0);
+    assert_int_equal(tl_store_segment_get(st, "vip", &v, &eb), 0);
+    assert_string_equal(v, "x > 2");
+    free(v);
+    names_t s = {0};
+    assert_int_equal(tl_store_segment_list(st, seg_seen, &s, &eb), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.names[0], "new=y");
+    assert_string_equal(s.names[1], "vip=x > 2");
+    assert_int_equal(tl_store_segment_delete(st, "new", &eb), 0);
+    assert_int_equal(tl_store_segment_delete(st, "new", &eb), TL_ENOENT);
+    assert_int_equal(tl_store_segment_get(st, "new", &v, &eb), TL_ENOENT);
+    tl_store_close(st);
+}
+
+#define BOTH(f)                                                                              \
+    cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
+                                             (void *)&tl_store_local),                       \
+        cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,           \
+                                                 (void *)&tl_test_store_mem)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
+        BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
