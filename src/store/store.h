@@ -3,7 +3,9 @@
  *
  * Everything above this module reads and writes data through this header,
  * so a shared server store can later be added behind it without touching
- * the modules above. The on-disk layout is documented in docs/FORMATS.md.
+ * the modules above: the functions dispatch to a back end's table of
+ * operations (store/backend.h), the local data directory by default. The
+ * on-disk layout of that one is documented in docs/FORMATS.md.
  *
  * Writes happen in batches: tl_store_begin() ... tl_store_commit(). Within a
  * batch, events are buffered into blocks and entities go into one SQLite
