@@ -100,6 +100,19 @@ struct tl_store_backend {
     int (*scan_consents)(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
                          tl_errbuf_t *eb);
 
+    /* a user's personal fields (four NUL-ended strings appended, empty
+     * when none are stored) */
+    int (*user_pii)(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb);
+
+    /* the quarantine, as store.h states (raw rows kept confidential at
+     * rest, as personal fields) */
+    int (*quarantine)(tl_store_t *st, const char *source, uint64_t line, const char *reason,
+                      const char *message, const char *raw, size_t rawlen, const char *preview,
+                      tl_errbuf_t *eb);
+    int (*quarantine_scan)(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
+                           void *arg, tl_errbuf_t *eb);
+    int (*quarantine_counts)(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errbuf_t *eb);
+
     /* settings and segments */
     int (*config_put)(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
     int (*config_get)(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);
@@ -107,6 +120,16 @@ struct tl_store_backend {
     int (*segment_get)(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb);
     int (*segment_delete)(tl_store_t *st, const char *name, tl_errbuf_t *eb);
     int (*segment_list)(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+
+    /* repositories: API keys and audit entries, in the orders and with
+     * the results store.h states (writes in a batch: the dispatcher checks) */
+    int (*apikey_put)(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb);
+    int (*apikey_delete)(tl_store_t *st, const char *id, tl_errbuf_t *eb);
+    int (*apikey_scan)(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*audit_append)(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb);
+    int (*audit_last)(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb);
+    int (*audit_scan)(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
+                      tl_errbuf_t *eb);
 
     /* blobs */
     int (*blob_put)(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);

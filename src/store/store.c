@@ -232,6 +232,27 @@ int tl_store_consent_latest(tl_store_t *s, uint32_t user, const char *purpose, i
     return 0;
 }
 
+int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
+    return s->be->user_pii(s, user, out, eb);
+}
+
+/* ---- the quarantine ---------------------------------------------------------------- */
+
+int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
+                        const char *message, const char *raw, size_t rawlen, const char *preview,
+                        tl_errbuf_t *eb) {
+    return s->be->quarantine(s, source, line, reason, message, raw, rawlen, preview, eb);
+}
+
+int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
+                             void *arg, tl_errbuf_t *eb) {
+    return s->be->quarantine_scan(s, reason, with_raw, fn, arg, eb);
+}
+
+int tl_store_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->quarantine_counts(s, fn, arg, eb);
+}
+
 /* ---- settings and segments ----------------------------------------------------- */
 
 int tl_store_config_put(tl_store_t *s, const char *key, const char *value, tl_errbuf_t *eb) {
@@ -256,6 +277,42 @@ int tl_store_segment_delete(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
 
 int tl_store_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb) {
     return s->be->segment_list(s, fn, arg, eb);
+}
+
+/* ---- repositories: writes in the caller's batch ------------------------------------ */
+
+static int in_batch(tl_store_t *s, const char *what, tl_errbuf_t *eb) {
+    if (s->in_batch) return 0;
+    tl_errbuf_set(eb, "%s: %s outside a batch (call tl_store_begin first)", s->dir, what);
+    return TL_EINVAL;
+}
+
+int tl_store_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "adding an API key", eb);
+    return rc ? rc : s->be->apikey_put(s, k, eb);
+}
+
+int tl_store_apikey_delete(tl_store_t *s, const char *id, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "removing an API key", eb);
+    return rc ? rc : s->be->apikey_delete(s, id, eb);
+}
+
+int tl_store_apikey_scan(tl_store_t *s, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->apikey_scan(s, fn, arg, eb);
+}
+
+int tl_store_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "an audit entry written", eb);
+    return rc ? rc : s->be->audit_append(s, e, eb);
+}
+
+int tl_store_audit_last(tl_store_t *s, int64_t *id, char mac[65], tl_errbuf_t *eb) {
+    return s->be->audit_last(s, id, mac, eb);
+}
+
+int tl_store_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void *arg,
+                        tl_errbuf_t *eb) {
+    return s->be->audit_scan(s, target, fn, arg, eb);
 }
 
 /* ---- blobs --------------------------------------------------------------------- */

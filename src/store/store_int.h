@@ -142,6 +142,18 @@ int tl__local_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *a
 int tl__local_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
                             tl_errbuf_t *eb);
 
+int tl__local_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* The local back end's API keys (local/apikeys.c) and audit entries
+ * (local/auditlog.c). */
+int tl__local_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb);
+int tl__local_apikey_delete(tl_store_t *s, const char *id, tl_errbuf_t *eb);
+int tl__local_apikey_scan(tl_store_t *s, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t *eb);
+int tl__local_audit_last(tl_store_t *s, int64_t *id, char mac[65], tl_errbuf_t *eb);
+int tl__local_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
 /* The scan of every consent record, latest per user and purpose, that both

@@ -32,7 +32,10 @@ typedef struct {
     size_t n, cap;
 } mcoll_t;
 
-enum { C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C__N };
+enum {
+    C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
+    C_AUDIT, C_QUARANTINE, C__N
+};
 
 typedef struct {
     mcoll_t c[C__N];
@@ -480,6 +483,92 @@ static int mem_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, vo
     return 0;
 }
 
+static int mem_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
+    const mcoll_t *c = &cur(M(st))->c[C_USERS];
+    char key[16];
+    key_u32(user, key);
+    int found;
+    size_t at = find(c, key, &found);
+    for (int i = 8; i < 12; i++) {
+        const char *v = found && S(&c->r[at].v[i]) ? c->r[at].v[i].p : "";
+        if (tl_buf_append(out, v, strlen(v) + 1)) {
+            tl_errbuf_set(eb, "out of memory");
+            return TL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* ---- the quarantine: rows by id (0: id, 1: at, 2: source, 3: reason, 4: message,
+ * 5: line, 6: raw, 7: preview) --------------------------------------------------------- */
+
+static int mem_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
+                          const char *message, const char *raw, size_t rawlen,
+                          const char *preview, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        if (!strcmp(v[2].p, source) && (uint64_t)v[5].i == line && v[6].n == rawlen &&
+            !memcmp(v[6].p, raw, rawlen))
+            return 0;
+    }
+    int64_t id = c->n ? c->r[c->n - 1].v[0].i + 1 : 1;
+    char key[24];
+    snprintf(key, sizeof key, "%020lld", (long long)id);
+    mval_t v[8] = {vi(id, 1), vi(tl_store_now(st), 1), vs(source), vs(reason), vs(message),
+                   vi((int64_t)line, 1), {.t = 3, .p = (char *)raw, .n = rawlen}, vs(preview)};
+    int rc = upsert(c, key, v, 8, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc;
+}
+
+static int mem_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
+                               void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        if (reason && strcmp(v[3].p, reason) != 0) continue;
+        tl_qrow_t q = {v[0].i, v[1].i, v[2].p, v[3].p, S(&v[4]) ? v[4].p : "", (uint64_t)v[5].i,
+                       with_raw ? v[6].p : NULL, with_raw ? v[6].n : 0, S(&v[7]) ? v[7].p : ""};
+        int rc = fn(&q, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *reason;
+    uint64_t n;
+} mreason_t;
+
+static int by_count(const void *a, const void *b) {
+    const mreason_t *x = a, *y = b;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
+    return strcmp(x->reason, y->reason);
+}
+
+static int mem_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
+    const mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    mreason_t *r = calloc(c->n + 1, sizeof *r);
+    if (!r) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    size_t nr = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = 0;
+        while (j < nr && strcmp(r[j].reason, c->r[i].v[3].p) != 0) j++;
+        if (j == nr) r[nr++].reason = c->r[i].v[3].p;
+        r[j].n++;
+    }
+    qsort(r, nr, sizeof *r, by_count);
+    int rc = 0;
+    for (size_t j = 0; j < nr && !rc; j++) rc = fn(r[j].reason, r[j].n, arg);
+    free(r);
+    return rc;
+}
+
 /* ---- settings and segments ----------------------------------------------------------- */
 
 static int get_text(tl_store_t *st, int coll, const char *key, char **out, tl_errbuf_t *eb) {
@@ -539,6 +628,103 @@ static int mem_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbu
     const mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
     for (size_t i = 0; i < c->n; i++) {
         int rc = fn(c->r[i].key, c->r[i].v[0].p, c->r[i].v[1].i, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- API keys and audit entries ------------------------------------------------------- */
+
+static int mem_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
+    int found;
+    find(c, k->id, &found);
+    if (found) {
+        tl_errbuf_set(eb, "there is an API key %s already", k->id);
+        return TL_EEXIST;
+    }
+    mval_t v[4] = {vs(k->hash), vs(k->role), vs(k->name ? k->name : ""), vi(k->created, 1)};
+    int rc = upsert(c, k->id, v, 4, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb) {
+    (void)eb;
+    mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
+    int found;
+    size_t at = find(c, id, &found);
+    if (found) remove_row(c, at);
+    return found;
+}
+
+static const mrow_t *by_created_rows;
+static int by_created(const void *a, const void *b) {
+    const mrow_t *x = &by_created_rows[*(const size_t *)a], *y = &by_created_rows[*(const size_t *)b];
+    if (x->v[3].i != y->v[3].i) return x->v[3].i < y->v[3].i ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static int mem_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
+    const mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
+    size_t *order = malloc((c->n + 1) * sizeof *order);
+    if (!order) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    for (size_t i = 0; i < c->n; i++) order[i] = i;
+    by_created_rows = c->r;
+    qsort(order, c->n, sizeof *order, by_created);
+    int rc = 0;
+    for (size_t i = 0; i < c->n && !rc; i++) {
+        const mrow_t *r = &c->r[order[i]];
+        tl_apikey_row_t k = {r->key, r->v[0].p, r->v[1].p, r->v[2].p, r->v[3].i};
+        rc = fn(&k, arg);
+    }
+    free(order);
+    return rc;
+}
+
+static void audit_key(int64_t id, char out[24]) { snprintf(out, 24, "%020lld", (long long)id); }
+
+static int mem_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_AUDIT];
+    char key[24];
+    audit_key(e->id, key);
+    int found;
+    find(c, key, &found);
+    if (found) {
+        tl_errbuf_set(eb, "the audit log has an entry %lld already", (long long)e->id);
+        return TL_EEXIST;
+    }
+    mval_t v[6] = {vi(e->id, 1), vi(e->at, 1), vs(e->who), vs(e->what), vs(e->target), vs(e->mac)};
+    int rc = upsert(c, key, v, 6, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_AUDIT];
+    *id = 0, mac[0] = 0;
+    if (c->n) {
+        *id = c->r[c->n - 1].v[0].i;
+        snprintf(mac, 65, "%s", S(&c->r[c->n - 1].v[5]) ? c->r[c->n - 1].v[5].p : "");
+    }
+    return 0;
+}
+
+static int mem_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
+                          tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_AUDIT];
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        const char *t = S(&v[4]) ? v[4].p : "";
+        if (target && strcmp(t, target) != 0) continue;
+        tl_audit_entry_t e = {v[0].i, v[1].i, S(&v[2]) ? v[2].p : "", S(&v[3]) ? v[3].p : "", t,
+                              S(&v[5]) ? v[5].p : ""};
+        int rc = fn(&e, arg);
         if (rc) return rc;
     }
     return 0;
@@ -605,6 +791,7 @@ const tl_store_backend_t tl_test_store_mem = {
     .put_product = mem_put_product,
     .put_credit = mem_put_credit,
     .put_consent = mem_put_consent,
+    .user_pii = mem_user_pii,
     .scan_users = mem_scan_users,
     .get_user = mem_get_user,
     .scan_items = mem_scan_items,
@@ -612,12 +799,21 @@ const tl_store_backend_t tl_test_store_mem = {
     .scan_products = mem_scan_products,
     .scan_credit = mem_scan_credit,
     .scan_consents = mem_scan_consents,
+    .quarantine = mem_quarantine,
+    .quarantine_scan = mem_quarantine_scan,
+    .quarantine_counts = mem_quarantine_counts,
     .config_put = mem_config_put,
     .config_get = mem_config_get,
     .segment_put = mem_segment_put,
     .segment_get = mem_segment_get,
     .segment_delete = mem_segment_delete,
     .segment_list = mem_segment_list,
+    .apikey_put = mem_apikey_put,
+    .apikey_delete = mem_apikey_delete,
+    .apikey_scan = mem_apikey_scan,
+    .audit_append = mem_audit_append,
+    .audit_last = mem_audit_last,
+    .audit_scan = mem_audit_scan,
     .blob_put = mem_blob_put,
     .blob_get = mem_blob_get,
     .blob_list = mem_blob_list,

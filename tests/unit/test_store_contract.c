@@ -2,7 +2,8 @@
  * same assertions run against the local back end (a data directory) and a
  * small one in memory (store_mem.c): id assignment, upserts and scans,
  * batches, events by column and from a sequence, blobs, consents in
- * force, settings and segments. */
+ * force, settings and segments, API keys and audit entries, personal
+ * fields and the quarantine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -438,6 +439,128 @@ static void test_settings(void **state) {
     tl_store_close(st);
 }
 
+/* ---- repositories: API keys, audit entries ---------------------------------------------- */
+
+static int key_seen(const tl_apikey_row_t *k, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 32, "%s %s %s %s %lld", k->id, k->hash, k->role, k->name,
+             (long long)k->created);
+    return 0;
+}
+
+static int entry_seen(const tl_audit_entry_t *e, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 32, "%lld %lld %s %s %s %s", (long long)e->id, (long long)e->at,
+             e->who, e->what, e->target, e->mac);
+    return 0;
+}
+
+static void test_repositories(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_apikey_row_t k1 = {"k1", "h1", "admin", "ops", 20}, k2 = {"k2", "h2", "read", NULL, 10},
+                    k0 = {"k0", "h0", "read", "x", 20};
+    assert_int_equal(tl_store_apikey_put(st, &k1, &eb), TL_EINVAL); /* outside a batch */
+    begin(st);
+    assert_int_equal(tl_store_apikey_put(st, &k1, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &k2, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &k0, &eb), 0);
+    assert_int_equal(tl_store_apikey_put(st, &k1, &eb), TL_EEXIST);
+    tl_audit_entry_t e1 = {1, 100, "cli", "erase", "p1", "m1"}, e2 = {2, 200, "api", "view", "", ""},
+                     e3 = {3, 300, "cli", "export", "p1", "m3"};
+    assert_int_equal(tl_store_audit_append(st, &e1, &eb), 0);
+    assert_int_equal(tl_store_audit_append(st, &e2, &eb), 0);
+    assert_int_equal(tl_store_audit_append(st, &e1, &eb), TL_EEXIST);
+    int64_t id;
+    char mac[65];
+    assert_int_equal(tl_store_audit_last(st, &id, mac, &eb), 0); /* the batch's own entries */
+    assert_int_equal(id, 2);
+    commit(st);
+    begin(st);
+    assert_int_equal(tl_store_audit_append(st, &e3, &eb), 0);
+    assert_int_equal(tl_store_apikey_delete(st, "k2", &eb), 1);
+    assert_int_equal(tl_store_apikey_delete(st, "k9", &eb), 0);
+    tl_store_rollback(st);
+    assert_int_equal(tl_store_audit_last(st, &id, mac, &eb), 0);
+    assert_int_equal(id, 2);
+    assert_string_equal(mac, "");
+    names_t keys = {0};
+    assert_int_equal(tl_store_apikey_scan(st, key_seen, &keys, &eb), 0);
+    assert_int_equal(keys.n, 3);
+    assert_string_equal(keys.names[0], "k2 h2 read  10");
+    assert_string_equal(keys.names[1], "k0 h0 read x 20");
+    assert_string_equal(keys.names[2], "k1 h1 admin ops 20");
+    begin(st);
+    assert_int_equal(tl_store_audit_append(st, &e3, &eb), 0);
+    commit(st);
+    names_t all = {0}, p1 = {0};
+    assert_int_equal(tl_store_audit_scan(st, NULL, entry_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 3);
+    assert_string_equal(all.names[1], "2 200 api view  ");
+    assert_int_equal(tl_store_audit_scan(st, "p1", entry_seen, &p1, &eb), 0);
+    assert_int_equal(p1.n, 2);
+    assert_string_equal(p1.names[0], "1 100 cli erase p1 m1");
+    assert_string_equal(p1.names[1], "3 300 cli export p1 m3");
+    tl_store_close(st);
+}
+
+/* ---- personal fields and the quarantine ------------------------------------------------ */
+
+static int qrow_seen(const tl_qrow_t *q, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 32, "%s:%llu %s %.*s|%s", q->source, (unsigned long long)q->line,
+             q->reason, (int)q->rawlen, q->raw ? q->raw : "", q->preview);
+    return 0;
+}
+
+static int reason_seen(const char *reason, uint64_t n, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 32, "%s %llu", reason, (unsigned long long)n);
+    return 0;
+}
+
+static void test_quarantine_pii(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    begin(st);
+    tl_user_t u = {.name = "Ann", .email = "a@x", .registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "a", &u, &eb), 1);
+    tl_user_t u2 = {.phone = "555", .registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "a", &u2, &eb), 1);
+    tl_user_t none = {.registered_at = INT64_MIN};
+    assert_int_equal(tl_store_put_user(st, "b", &none, &eb), 1);
+    assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "r3", 2, "p3", &eb), 1);
+    assert_int_equal(tl_store_quarantine(st, "f.csv", 5, "no_user", "m", "r5", 2, "p5", &eb), 1);
+    assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "r3", 2, "p3", &eb), 0);
+    assert_int_equal(tl_store_quarantine(st, "g.csv", 1, "bad_ts", "m", "r1", 2, "p1", &eb), 1);
+    commit(st);
+    tl_buf_t b;
+    tl_buf_init(&b);
+    assert_int_equal(tl_store_user_pii(st, 0, &b, &eb), 0);
+    /* name, phone, e-mail and ID number, each ended by a NUL */
+    assert_int_equal(b.len, sizeof "Ann\0" "555\0" "a@x\0");
+    assert_memory_equal(b.data, "Ann\0" "555\0" "a@x\0", b.len);
+    tl_buf_clear(&b);
+    assert_int_equal(tl_store_user_pii(st, 1, &b, &eb), 0);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "\0\0\0", 4);
+    tl_buf_fini(&b);
+    names_t all = {0}, bad = {0}, counts = {0};
+    assert_int_equal(tl_store_quarantine_scan(st, NULL, 1, qrow_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 3);
+    assert_string_equal(all.names[0], "f.csv:3 bad_ts r3|p3");
+    assert_string_equal(all.names[1], "f.csv:5 no_user r5|p5");
+    assert_string_equal(all.names[2], "g.csv:1 bad_ts r1|p1");
+    assert_int_equal(tl_store_quarantine_scan(st, "bad_ts", 0, qrow_seen, &bad, &eb), 0);
+    assert_int_equal(bad.n, 2);
+    assert_string_equal(bad.names[1], "g.csv:1 bad_ts |p1");
+    assert_int_equal(tl_store_quarantine_counts(st, reason_seen, &counts, &eb), 0);
+    assert_int_equal(counts.n, 2);
+    assert_string_equal(counts.names[0], "bad_ts 2");
+    assert_string_equal(counts.names[1], "no_user 1");
+    tl_store_close(st);
+}
+
 #define BOTH(f)                                                                              \
     cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
                                              (void *)&tl_store_local),                       \
@@ -447,7 +570,8 @@ static void test_settings(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
-        BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings),
+        BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings), BOTH(test_repositories),
+        BOTH(test_quarantine_pii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

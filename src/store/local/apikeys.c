@@ -8,18 +8,11 @@ const char tl__apikeys_schema[] =
     "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
     "  name TEXT, created INTEGER) WITHOUT ROWID;";
 
-/* Writes run in the caller's batch, so a key and what goes with it commit
- * together. */
-static int in_batch(tl_store_t *s, const char *what, tl_errbuf_t *eb) {
-    if (s->in_batch) return 0;
-    tl_errbuf_set(eb, "%s: %s outside a batch (call tl_store_begin first)", s->dir, what);
-    return TL_EINVAL;
-}
-
-int tl_store_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
+/* Writes run in the caller's batch (store.c checks), so a key and what
+ * goes with it commit together. */
+int tl__local_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = in_batch(s, "adding an API key", eb);
-    if (!rc) rc = tl__store_prepare(s, "INSERT INTO api_keys(id, hash, role, name, created) "
+    int rc = tl__store_prepare(s, "INSERT INTO api_keys(id, hash, role, name, created) "
                                        "VALUES (?1, ?2, ?3, ?4, ?5)", &q, "adding an API key", eb);
     if (rc) return rc;
     sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
@@ -40,11 +33,10 @@ int tl_store_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb
     return rc;
 }
 
-int tl_store_apikey_delete(tl_store_t *s, const char *id, tl_errbuf_t *eb) {
+int tl__local_apikey_delete(tl_store_t *s, const char *id, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = in_batch(s, "removing an API key", eb);
-    if (!rc) rc = tl__store_prepare(s, "DELETE FROM api_keys WHERE id = ?1", &q,
-                                    "removing an API key", eb);
+    int rc = tl__store_prepare(s, "DELETE FROM api_keys WHERE id = ?1", &q,
+                               "removing an API key", eb);
     if (rc) return rc == 1 ? 0 : rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(q) == SQLITE_DONE ? sqlite3_changes(s->db) > 0
@@ -67,7 +59,7 @@ static int key_row(sqlite3_stmt *q, void *arg) {
     return x->fn(&k, x->arg);
 }
 
-int tl_store_apikey_scan(tl_store_t *s, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_apikey_scan(tl_store_t *s, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
     keys_t x = {fn, arg};
     sqlite3_stmt *q;
     int rc = tl__store_prepare(s, "SELECT id, hash, role, name, created FROM api_keys "

@@ -14,12 +14,8 @@ const char tl__auditlog_schema[] =
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at INTEGER, who TEXT, what TEXT,"
     "  target TEXT, mac TEXT);";
 
-int tl_store_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
-    if (!s->in_batch) {
-        tl_errbuf_set(eb, "%s: an audit entry written outside a batch (call tl_store_begin first)",
-                      s->dir);
-        return TL_EINVAL;
-    }
+/* In the caller's batch (store.c checks). */
+int tl__local_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
     int rc = tl__store_prepare(s, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
                                   "(?1, ?2, ?3, ?4, ?5, ?6)", &q, "writing the audit log", eb);
@@ -56,7 +52,7 @@ static int last_row(sqlite3_stmt *q, void *arg) {
     return 0;
 }
 
-int tl_store_audit_last(tl_store_t *s, int64_t *id, char mac[65], tl_errbuf_t *eb) {
+int tl__local_audit_last(tl_store_t *s, int64_t *id, char mac[65], tl_errbuf_t *eb) {
     *id = 0, mac[0] = 0;
     last_t l = {id, mac};
     sqlite3_stmt *q;
@@ -80,8 +76,8 @@ static int entry_row(sqlite3_stmt *q, void *arg) {
     return x->fn(&e, x->arg);
 }
 
-int tl_store_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void *arg,
-                        tl_errbuf_t *eb) {
+int tl__local_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void *arg,
+                         tl_errbuf_t *eb) {
     entries_t x = {fn, arg};
     sqlite3_stmt *q;
     int rc = tl__store_prepare(s, target ? "SELECT id, at, who, what, target, mac FROM audit "

@@ -300,7 +300,8 @@ int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb) {
     return rc;
 }
 
-int tl__local_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
+int tl__local_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
+                       tl_errbuf_t *eb) {
     tl_blobw_t *w;
     int rc = tl_store_blob_create(st, name, &w, eb);
     if (!rc) rc = tl_blobw_write(w, p, n, eb);
@@ -473,7 +474,8 @@ static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                        tl_errbuf_t *eb) {
     char **names = NULL, dir[4300], path[4600];
     size_t n = 0, cap = 0, plen = strlen(prefix);
     int rc = 0;

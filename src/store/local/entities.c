@@ -140,7 +140,7 @@ static int credit_row(sqlite3_stmt *q, void *arg) {
                     "history_months, default_flag FROM credit"
 
 int tl__local_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
-                         tl_errbuf_t *eb) {
+                          tl_errbuf_t *eb) {
     credit_t x = {fn, arg};
     return tl__store_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user"
                                              : CREDIT_COLS " WHERE user = ?1",
@@ -159,7 +159,7 @@ static int consent_row(sqlite3_stmt *q, void *arg) {
 }
 
 int tl__local_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
-                           tl_errbuf_t *eb) {
+                            tl_errbuf_t *eb) {
     consents_t x = {fn, arg};
     return tl__store_rows(s, user == TL_NONE ? "SELECT user, purpose, granted, at FROM consents "
                                                "ORDER BY user, purpose, at, granted"
@@ -180,7 +180,7 @@ static int reason_row(sqlite3_stmt *q, void *arg) {
     return x->fn(tl__col_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1), x->arg);
 }
 
-int tl_store_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
     reasons_t x = {fn, arg};
     return tl__store_rows(s, "SELECT reason, count(*) FROM quarantine WHERE reason IS NOT NULL "
                              "GROUP BY reason ORDER BY 2 DESC, 1",

@@ -930,7 +930,7 @@ static int loc_put_credit(tl_store_t *s, uint32_t user, const tl_credit_t *c, tl
 }
 
 static int loc_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int granted,
-                         int64_t at, tl_errbuf_t *eb) {
+                           int64_t at, tl_errbuf_t *eb) {
     int rc = batch_alive(s, eb);
     if (rc) return rc;
     sqlite3_stmt *q = stmt(s, S_CONSENT);
@@ -996,9 +996,9 @@ static int load_qfps(tl_store_t *s, int64_t src, tl_errbuf_t *eb) {
     return 0;
 }
 
-int tl_store_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
-                        const char *message, const char *raw, size_t rawlen,
-                        const char *preview, tl_errbuf_t *eb) {
+static int loc_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
+                          const char *message, const char *raw, size_t rawlen,
+                          const char *preview, tl_errbuf_t *eb) {
     int64_t src = 0;
     int rc = batch_alive(s, eb);
     if (!rc) rc = source_id(s, source, &src, eb);
@@ -1147,7 +1147,7 @@ static int loc_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf
 
 /* ---- reading ------------------------------------------------------------- */
 
-int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
+static int loc_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT pii FROM users WHERE idx = ?1", -1, &q, NULL) != SQLITE_OK)
         return sql_fail(s, eb, "reading a user");
@@ -1172,8 +1172,8 @@ int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *
     return rc;
 }
 
-int tl_store_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
-                             void *arg, tl_errbuf_t *eb) {
+static int loc_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
+                               void *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
     const char *sql = reason ? "SELECT q.id, q.at, s.path, q.reason, q.message, q.line, q.raw, "
                                "q.preview FROM quarantine q JOIN sources s ON s.id = q.source "
@@ -1457,6 +1457,7 @@ const tl_store_backend_t tl_store_local = {
     .put_product = loc_put_product,
     .put_credit = loc_put_credit,
     .put_consent = loc_put_consent,
+    .user_pii = loc_user_pii,
     .scan_users = tl__local_scan_users,
     .get_user = tl__local_get_user,
     .scan_items = tl__local_scan_items,
@@ -1464,12 +1465,21 @@ const tl_store_backend_t tl_store_local = {
     .scan_products = tl__local_scan_products,
     .scan_credit = tl__local_scan_credit,
     .scan_consents = tl__local_scan_consents,
+    .quarantine = loc_quarantine,
+    .quarantine_scan = loc_quarantine_scan,
+    .quarantine_counts = tl__local_quarantine_counts,
     .config_put = loc_config_put,
     .config_get = loc_config_get,
     .segment_put = loc_segment_put,
     .segment_get = loc_segment_get,
     .segment_delete = loc_segment_delete,
     .segment_list = loc_segment_list,
+    .apikey_put = tl__local_apikey_put,
+    .apikey_delete = tl__local_apikey_delete,
+    .apikey_scan = tl__local_apikey_scan,
+    .audit_append = tl__local_audit_append,
+    .audit_last = tl__local_audit_last,
+    .audit_scan = tl__local_audit_scan,
     .blob_put = tl__local_blob_put,
     .blob_get = tl__local_blob_get,
     .blob_list = tl__local_blob_list,
