@@ -46,7 +46,9 @@
  *   untouched, when none); list gives committed names under a prefix in
  *   byte order. A reader never sees a blob half written.
  *
- * Optional ops may be NULL: expect_events and prefetch_event (hints). */
+ * Optional ops may be NULL: expect_events and prefetch_event (hints),
+ * consents_in_force and consents_refresh (the store reads the consents in
+ * force off scan_consents instead). */
 #ifndef TL_STORE_BACKEND_H
 #define TL_STORE_BACKEND_H
 
@@ -99,6 +101,15 @@ struct tl_store_backend {
                        tl_errbuf_t *eb);
     int (*scan_consents)(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
                          tl_errbuf_t *eb);
+
+    /* the consents in force at `at` (optional: without them, the store
+     * reads them off scan_consents): bit k of bits[u] set when user u's
+     * latest record for purposes[k] (np <= 8) up to `at` grants it
+     * (withdrawn: withdraws it); refresh brings what they are read from up
+     * to date after imports */
+    int (*consents_in_force)(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                             int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+    int (*consents_refresh)(tl_store_t *st, tl_errbuf_t *eb);
 
     /* a user's personal fields (four NUL-ended strings appended, empty
      * when none are stored) */

@@ -232,6 +232,50 @@ int tl_store_consent_latest(tl_store_t *s, uint32_t user, const char *purpose, i
     return 0;
 }
 
+/* The consents in force, for a back end without its own reading: the last
+ * record of each (user, purpose) up to `at` in the scan's order decides. */
+typedef struct {
+    const char *const *purposes;
+    int np, withdrawn;
+    int64_t at;
+    uint8_t *bits;
+    uint32_t nusers;
+} in_force_t;
+
+static int in_force_row(uint32_t user, const char *purpose, int granted, int64_t at, void *arg) {
+    const in_force_t *x = arg;
+    if (at > x->at || user >= x->nusers) return 0;
+    for (int k = 0; k < x->np; k++)
+        if (strcmp(purpose, x->purposes[k]) == 0) {
+            if ((granted != 0) != x->withdrawn) x->bits[user] |= (uint8_t)(1u << k);
+            else x->bits[user] &= (uint8_t)~(1u << k);
+        }
+    return 0;
+}
+
+static int consents_in_force(tl_store_t *s, const char *const *purposes, int np, int64_t at,
+                             int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    if (s->be->consents_in_force)
+        return s->be->consents_in_force(s, purposes, np, at, withdrawn, bits, nusers, eb);
+    memset(bits, 0, nusers);
+    in_force_t x = {purposes, np > 8 ? 8 : np, withdrawn, at, bits, nusers};
+    return np <= 0 ? 0 : s->be->scan_consents(s, TL_NONE, in_force_row, &x, eb);
+}
+
+int tl_store_consents_asof(tl_store_t *s, const char *const *purposes, int np, int64_t at,
+                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    return consents_in_force(s, purposes, np, at, 0, bits, nusers, eb);
+}
+
+int tl_store_consents_withdrawn(tl_store_t *s, const char *purpose, int64_t at, uint8_t *out,
+                                uint32_t nusers, tl_errbuf_t *eb) {
+    return consents_in_force(s, &purpose, 1, at, 1, out, nusers, eb);
+}
+
+int tl_store_consents_refresh(tl_store_t *s, tl_errbuf_t *eb) {
+    return s->be->consents_refresh ? s->be->consents_refresh(s, eb) : 0;
+}
+
 int tl_store_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
     return s->be->user_pii(s, user, out, eb);
 }

@@ -156,6 +156,12 @@ int tl__local_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void
 
 /* ---- consents in force (consents.c) ----------------------------------------- */
 
+/* The local back end's consents in force, off the snapshot (rebuilt first
+ * when stale), and the snapshot's rebuild. */
+int tl__local_consents_in_force(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                                int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb);
+int tl__local_consents_refresh(tl_store_t *st, tl_errbuf_t *eb);
+
 /* The scan of every consent record, latest per user and purpose, that both
  * the snapshot and the as-of query without one are made of (`withdrawn`:
  * the bits of records that withdraw, not of those that grant). */

@@ -226,6 +226,24 @@ static void test_consents(void **state) {
     assert_int_equal(granted, 1);
     assert_int_equal(at, 40);
     assert_int_equal(tl_store_consent_latest(st, 1, "sms", &granted, &at, &eb), TL_ENOENT);
+    /* in force at a time: bit k for purposes[k] */
+    const char *purposes[2] = {"email", "sms"};
+    uint8_t bits[3] = {9, 9, 9};
+    assert_int_equal(tl_store_consents_refresh(st, &eb), 0);
+    assert_int_equal(tl_store_consents_asof(st, purposes, 2, 35, bits, 3, &eb), 0);
+    assert_int_equal(bits[0], 2); /* email withdrawn at 30, sms granted at 10 */
+    assert_int_equal(bits[1], 1); /* email granted at 20 (the records at 40 come later) */
+    assert_int_equal(bits[2], 0);
+    assert_int_equal(tl_store_consents_asof(st, purposes, 2, 7, bits, 3, &eb), 0);
+    assert_int_equal(bits[0], 1);
+    assert_int_equal(bits[1], 0);
+    assert_int_equal(tl_store_consents_asof(st, purposes, 2, 100, bits, 3, &eb), 0);
+    assert_int_equal(bits[1], 1);
+    uint8_t out[3] = {9, 9, 9};
+    assert_int_equal(tl_store_consents_withdrawn(st, "email", 35, out, 3, &eb), 0);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 0);
     tl_store_close(st);
 }
 

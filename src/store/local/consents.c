@@ -124,7 +124,7 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
     return rc;
 }
 
-int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb) {
+int tl__local_consents_refresh(tl_store_t *st, tl_errbuf_t *eb) {
     if (st->readonly) return 0;
     int64_t version;
     int rc = table_version(st, &version, eb);
@@ -217,20 +217,10 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
     return rc;
 }
 
-static int consents_read(tl_store_t *st, const char *const *purposes, int np, int64_t at,
-                         int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
-    int rc = tl_store_consents_refresh(st, eb);
+int tl__local_consents_in_force(tl_store_t *st, const char *const *purposes, int np, int64_t at,
+                                int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    int rc = tl__local_consents_refresh(st, eb);
     if (rc) return rc;
     rc = from_snapshot(st, purposes, np, at, withdrawn, bits, nusers, eb);
     return rc == 1 ? tl__consents_scan_sql(st, purposes, np, at, withdrawn, bits, nusers, eb) : rc;
-}
-
-int tl_store_consents_asof(tl_store_t *st, const char *const *purposes, int np, int64_t at,
-                           uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
-    return consents_read(st, purposes, np, at, 0, bits, nusers, eb);
-}
-
-int tl_store_consents_withdrawn(tl_store_t *st, const char *purpose, int64_t at, uint8_t *out,
-                                uint32_t nusers, tl_errbuf_t *eb) {
-    return consents_read(st, &purpose, 1, at, 1, out, nusers, eb);
 }
