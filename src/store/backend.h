@@ -142,6 +142,19 @@ struct tl_store_backend {
     int (*audit_scan)(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
                       tl_errbuf_t *eb);
 
+    /* campaigns and their runs, as campaigns.h states */
+    int (*campaign_get)(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+    int (*campaign_scan)(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*campaign_put)(tl_store_t *st, const char *id, const char *def, int64_t created,
+                        tl_errbuf_t *eb);
+    int (*campaign_set_status)(tl_store_t *st, const char *id, const char *status,
+                               tl_errbuf_t *eb);
+    int (*campaign_run_add)(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
+                            uint64_t sends, double cost, tl_errbuf_t *eb);
+    int (*campaign_runs)(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+
     /* blobs */
     int (*blob_put)(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
     int (*blob_get)(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);

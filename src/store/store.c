@@ -359,6 +359,37 @@ int tl_store_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void 
     return s->be->audit_scan(s, target, fn, arg, eb);
 }
 
+/* ---- campaigns and their runs ------------------------------------------------------- */
+
+int tl_store_campaign_get(tl_store_t *s, const char *id, tl_campaign_row_fn fn, void *arg,
+                          tl_errbuf_t *eb) {
+    return s->be->campaign_get(s, id, fn, arg, eb);
+}
+
+int tl_store_campaign_scan(tl_store_t *s, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->campaign_scan(s, fn, arg, eb);
+}
+
+int tl_store_campaign_put(tl_store_t *s, const char *id, const char *def, int64_t created,
+                          tl_errbuf_t *eb) {
+    return s->be->campaign_put(s, id, def, created, eb);
+}
+
+int tl_store_campaign_set_status(tl_store_t *s, const char *id, const char *status,
+                                 tl_errbuf_t *eb) {
+    return s->be->campaign_set_status(s, id, status, eb);
+}
+
+int tl_store_campaign_run_add(tl_store_t *s, const char *id, const tl_campaign_run_row_t *r,
+                              uint64_t sends, double cost, tl_errbuf_t *eb) {
+    return s->be->campaign_run_add(s, id, r, sends, cost, eb);
+}
+
+int tl_store_campaign_runs(tl_store_t *s, const char *id, tl_campaign_run_fn fn, void *arg,
+                           tl_errbuf_t *eb) {
+    return s->be->campaign_runs(s, id, fn, arg, eb);
+}
+
 /* ---- blobs --------------------------------------------------------------------- */
 
 int tl_store_blob_put(tl_store_t *s, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {

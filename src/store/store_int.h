@@ -289,6 +289,19 @@ static inline double tl__col_real(sqlite3_stmt *q, int c) {
 }
 /* ---- the campaign repositories (campaigns.c, dnc.c, deliveries.c, feedback.c) ---- */
 
+/* The local back end's campaigns and runs (local/campaigns.c). */
+int tl__local_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
+                           tl_errbuf_t *eb);
+int tl__local_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created,
+                           tl_errbuf_t *eb);
+int tl__local_campaign_set_status(tl_store_t *st, const char *id, const char *status,
+                                  tl_errbuf_t *eb);
+int tl__local_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
+                               uint64_t sends, double cost, tl_errbuf_t *eb);
+int tl__local_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
+                            tl_errbuf_t *eb);
+
 /* Their tables, created by a writable open (sqlite.c). */
 extern const char tl__campaigns_schema[], tl__dnc_schema[], tl__deliveries_schema[],
     tl__feedback_schema[];

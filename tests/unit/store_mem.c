@@ -34,7 +34,7 @@ typedef struct {
 
 enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
-    C_AUDIT, C_QUARANTINE, C__N
+    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C__N
 };
 
 typedef struct {
@@ -730,6 +730,105 @@ static int mem_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, vo
     return 0;
 }
 
+/* ---- campaigns (0: def, 1: status, 2: created, 3: runs, 4: last_at, 5: sends, 6: cost)
+ * and runs (0: run, 1: at, 2: started, 3: counts) ------------------------------------------ */
+
+static int campaign_call(const mrow_t *r, tl_campaign_row_fn fn, void *arg) {
+    const mval_t *v = r->v;
+    tl_campaign_row_t c = {r->key, v[0].p, v[1].p, v[2].i, (uint64_t)v[3].i, I(&v[4], INT64_MIN),
+                           (uint64_t)v[5].i, v[6].d};
+    return fn(&c, arg);
+}
+
+static int mem_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
+                            tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
+    int found;
+    size_t at = find(c, id, &found);
+    if (!found) return 0;
+    int rc = campaign_call(&c->r[at], fn, arg);
+    return rc ? rc : 1;
+}
+
+static int mem_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
+    for (size_t i = 0; i < c->n; i++) {
+        int rc = campaign_call(&c->r[i], fn, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int mem_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created,
+                            tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
+    int found;
+    find(c, id, &found);
+    mval_t v[7] = {vs(def), vs("active"), vi(created, 1), vi(0, 1), {0}, vi(0, 1), {.t = 2}};
+    int rc = upsert(c, id, v, found ? 1 : 7, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : !found;
+}
+
+static int mem_campaign_set_status(tl_store_t *st, const char *id, const char *status,
+                                   tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
+    int found;
+    find(c, id, &found);
+    if (!found) return 0;
+    mval_t v[2] = {{0}, vs(status)};
+    int rc = upsert(c, id, v, 2, 0);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 1;
+}
+
+static void run_key(const char *id, uint64_t run, char *out, size_t cap) {
+    snprintf(out, cap, "%s\001%020llu", id, (unsigned long long)run);
+}
+
+static int mem_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
+                                uint64_t sends, double cost, tl_errbuf_t *eb) {
+    mcoll_t *runs = &cur(M(st))->c[C_RUNS], *c = &cur(M(st))->c[C_CAMPAIGNS];
+    char key[256];
+    run_key(id, r->run, key, sizeof key);
+    int found;
+    find(runs, key, &found);
+    if (found) {
+        tl_errbuf_set(eb, "campaign %s has a run %llu already", id, (unsigned long long)r->run);
+        return TL_ESQL;
+    }
+    mval_t v[4] = {vi((int64_t)r->run, 1), vi(r->at, 1), vi(r->started, 1), vs(r->counts)};
+    int rc = upsert(runs, key, v, 4, 1);
+    size_t at = find(c, id, &found);
+    if (rc >= 0 && found) {
+        mval_t *cv = c->r[at].v;
+        cv[3].i++;
+        cv[4] = vi(r->at, 1);
+        cv[5].i += (int64_t)sends;
+        cv[6].d += cost;
+    }
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
+                             tl_errbuf_t *eb) {
+    (void)eb;
+    const mcoll_t *c = &cur(M(st))->c[C_RUNS];
+    size_t n = strlen(id);
+    for (size_t i = 0; i < c->n; i++) {
+        const char *k = c->r[i].key;
+        if (strncmp(k, id, n) != 0 || k[n] != '\001') continue;
+        const mval_t *v = c->r[i].v;
+        tl_campaign_run_row_t r = {(uint64_t)v[0].i, v[1].i, v[2].i, S(&v[3]) ? v[3].p : "{}"};
+        int rc = fn(&r, arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 /* ---- blobs ------------------------------------------------------------------------------ */
 
 static int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
@@ -814,6 +913,12 @@ const tl_store_backend_t tl_test_store_mem = {
     .audit_append = mem_audit_append,
     .audit_last = mem_audit_last,
     .audit_scan = mem_audit_scan,
+    .campaign_get = mem_campaign_get,
+    .campaign_scan = mem_campaign_scan,
+    .campaign_put = mem_campaign_put,
+    .campaign_set_status = mem_campaign_set_status,
+    .campaign_run_add = mem_campaign_run_add,
+    .campaign_runs = mem_campaign_runs,
     .blob_put = mem_blob_put,
     .blob_get = mem_blob_get,
     .blob_list = mem_blob_list,

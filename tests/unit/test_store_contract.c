@@ -3,7 +3,7 @@
  * small one in memory (store_mem.c): id assignment, upserts and scans,
  * batches, events by column and from a sequence, blobs, consents in
  * force, settings and segments, API keys and audit entries, personal
- * fields and the quarantine. */
+ * fields, the quarantine, campaigns and their runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -359,12 +359,12 @@ static void test_events(void **state) {
 
 typedef struct {
     int n;
-    char names[8][32];
+    char names[8][64];
 } names_t;
 
 static int blob_seen(const char *name, void *arg) {
     names_t *s = arg;
-    snprintf(s->names[s->n++], 32, "%s", name);
+    snprintf(s->names[s->n++], 64, "%s", name);
     return 0;
 }
 
@@ -426,7 +426,7 @@ static void test_blobs(void **state) {
 static int seg_seen(const char *name, const char *expr, int64_t created, void *arg) {
     names_t *s = arg;
     assert_int_equal(created, TEST_NOW);
-    snprintf(s->names[s->n++], 32, "%s=%s", name, expr);
+    snprintf(s->names[s->n++], 64, "%s=%s", name, expr);
     return 0;
 }
 
@@ -461,14 +461,14 @@ static void test_settings(void **state) {
 
 static int key_seen(const tl_apikey_row_t *k, void *arg) {
     names_t *s = arg;
-    snprintf(s->names[s->n++], 32, "%s %s %s %s %lld", k->id, k->hash, k->role, k->name,
+    snprintf(s->names[s->n++], 64, "%s %s %s %s %lld", k->id, k->hash, k->role, k->name,
              (long long)k->created);
     return 0;
 }
 
 static int entry_seen(const tl_audit_entry_t *e, void *arg) {
     names_t *s = arg;
-    snprintf(s->names[s->n++], 32, "%lld %lld %s %s %s %s", (long long)e->id, (long long)e->at,
+    snprintf(s->names[s->n++], 64, "%lld %lld %s %s %s %s", (long long)e->id, (long long)e->at,
              e->who, e->what, e->target, e->mac);
     return 0;
 }
@@ -526,14 +526,14 @@ static void test_repositories(void **state) {
 
 static int qrow_seen(const tl_qrow_t *q, void *arg) {
     names_t *s = arg;
-    snprintf(s->names[s->n++], 32, "%s:%llu %s %.*s|%s", q->source, (unsigned long long)q->line,
+    snprintf(s->names[s->n++], 64, "%s:%llu %s %.*s|%s", q->source, (unsigned long long)q->line,
              q->reason, (int)q->rawlen, q->raw ? q->raw : "", q->preview);
     return 0;
 }
 
 static int reason_seen(const char *reason, uint64_t n, void *arg) {
     names_t *s = arg;
-    snprintf(s->names[s->n++], 32, "%s %llu", reason, (unsigned long long)n);
+    snprintf(s->names[s->n++], 64, "%s %llu", reason, (unsigned long long)n);
     return 0;
 }
 
@@ -579,6 +579,54 @@ static void test_quarantine_pii(void **state) {
     tl_store_close(st);
 }
 
+/* ---- campaigns and their runs ---------------------------------------------------------- */
+
+static int campaign_seen(const tl_campaign_row_t *r, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 64, "%s %s %s %llu %lld %llu %g", r->id, r->def, r->status,
+             (unsigned long long)r->runs, (long long)(r->last_at == INT64_MIN ? -1 : r->last_at),
+             (unsigned long long)r->sends, r->cost);
+    return 0;
+}
+
+static int run_seen(const tl_campaign_run_row_t *r, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 64, "%llu %lld %lld %s", (unsigned long long)r->run,
+             (long long)r->at, (long long)r->started, r->counts);
+    return 0;
+}
+
+static void test_campaigns(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    begin(st);
+    assert_int_equal(tl_store_campaign_put(st, "w", "{1}", 5, &eb), 1);
+    assert_int_equal(tl_store_campaign_put(st, "b", "{2}", 6, &eb), 1);
+    assert_int_equal(tl_store_campaign_put(st, "w", "{3}", 7, &eb), 0);
+    assert_int_equal(tl_store_campaign_set_status(st, "b", "paused", &eb), 1);
+    assert_int_equal(tl_store_campaign_set_status(st, "zz", "paused", &eb), 0);
+    tl_campaign_run_row_t r1 = {1, 100, 90, "{\"sent\":2}"}, r2 = {2, 200, 190, "{}"};
+    assert_int_equal(tl_store_campaign_run_add(st, "w", &r1, 2, 0.5, &eb), 0);
+    assert_int_equal(tl_store_campaign_run_add(st, "w", &r2, 3, 1.0, &eb), 0);
+    commit(st);
+    begin(st);
+    assert_true(tl_store_campaign_run_add(st, "w", &r1, 9, 9, &eb) < 0); /* a run number taken */
+    tl_store_rollback(st);
+    names_t all = {0}, one = {0}, runs = {0};
+    assert_int_equal(tl_store_campaign_scan(st, campaign_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 2);
+    assert_string_equal(all.names[0], "b {2} paused 0 -1 0 0");
+    assert_string_equal(all.names[1], "w {3} active 2 200 5 1.5");
+    assert_int_equal(tl_store_campaign_get(st, "w", campaign_seen, &one, &eb), 1);
+    assert_int_equal(tl_store_campaign_get(st, "nope", campaign_seen, &one, &eb), 0);
+    assert_int_equal(one.n, 1);
+    assert_int_equal(tl_store_campaign_runs(st, "w", run_seen, &runs, &eb), 0);
+    assert_int_equal(runs.n, 2);
+    assert_string_equal(runs.names[0], "1 100 90 {\"sent\":2}");
+    assert_string_equal(runs.names[1], "2 200 190 {}");
+    tl_store_close(st);
+}
+
 #define BOTH(f)                                                                              \
     cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
                                              (void *)&tl_store_local),                       \
@@ -589,7 +637,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
         BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings), BOTH(test_repositories),
-        BOTH(test_quarantine_pii),
+        BOTH(test_quarantine_pii), BOTH(test_campaigns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
