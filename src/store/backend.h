@@ -155,6 +155,15 @@ struct tl_store_backend {
     int (*campaign_runs)(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
                          tl_errbuf_t *eb);
 
+    /* delivery states, as campaigns.h states */
+    int (*delivery_hold)(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                         int64_t due, tl_errbuf_t *eb);
+    int (*delivery_fail)(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                         long code, int64_t at, int64_t due, tl_errbuf_t *eb);
+    int (*delivery_done)(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb);
+    int (*deliveries_held)(tl_store_t *st, const char *channel, int64_t due_by, tl_offset_fn fn,
+                           void *arg, tl_errbuf_t *eb);
+
     /* blobs */
     int (*blob_put)(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
     int (*blob_get)(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);

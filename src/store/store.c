@@ -390,6 +390,27 @@ int tl_store_campaign_runs(tl_store_t *s, const char *id, tl_campaign_run_fn fn,
     return s->be->campaign_runs(s, id, fn, arg, eb);
 }
 
+/* ---- delivery states --------------------------------------------------------------- */
+
+int tl_store_delivery_hold(tl_store_t *s, const char *id, const char *channel, uint64_t offset,
+                           int64_t due, tl_errbuf_t *eb) {
+    return s->be->delivery_hold(s, id, channel, offset, due, eb);
+}
+
+int tl_store_delivery_fail(tl_store_t *s, const char *id, const char *channel, uint64_t offset,
+                           long code, int64_t at, int64_t due, tl_errbuf_t *eb) {
+    return s->be->delivery_fail(s, id, channel, offset, code, at, due, eb);
+}
+
+int tl_store_delivery_done(tl_store_t *s, const char *id, int64_t at, tl_errbuf_t *eb) {
+    return s->be->delivery_done(s, id, at, eb);
+}
+
+int tl_store_deliveries_held(tl_store_t *s, const char *channel, int64_t due_by, tl_offset_fn fn,
+                             void *arg, tl_errbuf_t *eb) {
+    return s->be->deliveries_held(s, channel, due_by, fn, arg, eb);
+}
+
 /* ---- blobs --------------------------------------------------------------------- */
 
 int tl_store_blob_put(tl_store_t *s, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {

@@ -301,6 +301,14 @@ int tl__local_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign
                                uint64_t sends, double cost, tl_errbuf_t *eb);
 int tl__local_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
                             tl_errbuf_t *eb);
+/* The local back end's delivery states (local/deliveries.c). */
+int tl__local_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                            int64_t due, tl_errbuf_t *eb);
+int tl__local_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                            long code, int64_t at, int64_t due, tl_errbuf_t *eb);
+int tl__local_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb);
+int tl__local_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by,
+                              tl_offset_fn fn, void *arg, tl_errbuf_t *eb);
 
 /* Their tables, created by a writable open (sqlite.c). */
 extern const char tl__campaigns_schema[], tl__dnc_schema[], tl__deliveries_schema[],

@@ -34,7 +34,7 @@ typedef struct {
 
 enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
-    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C__N
+    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES, C__N
 };
 
 typedef struct {
@@ -829,6 +829,66 @@ static int mem_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn 
     return 0;
 }
 
+/* ---- delivery states (0: channel, 1: offset, 2: status, 3: code, 4: at, 5: due) --------- */
+
+static int mem_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                             int64_t due, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
+    int found;
+    find(c, id, &found);
+    if (found) return 0;
+    mval_t v[6] = {vs(channel), vi((int64_t)offset, 1), vs("held"), {0}, {0}, vi(due, 1)};
+    int rc = upsert(c, id, v, 6, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc;
+}
+
+static int mem_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                             long code, int64_t at, int64_t due, tl_errbuf_t *eb) {
+    mval_t v[6] = {vs(channel), vi((int64_t)offset, 1), vs("failed"), vi(code, 1), vi(at, 1),
+                   vi(due, 1)};
+    int rc = upsert(&cur(M(st))->c[C_DELIVERIES], id, v, 6, 1);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int mem_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb) {
+    mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
+    int found;
+    find(c, id, &found);
+    if (!found) return 0;
+    mval_t v[5] = {{0}, {0}, vs("delivered"), {0}, vi(at, 1)};
+    int rc = upsert(c, id, v, 5, 0);
+    if (rc < 0) tl_errbuf_set(eb, "out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+static int by_offset(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int mem_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by,
+                               tl_offset_fn fn, void *arg, tl_errbuf_t *eb) {
+    const mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
+    uint64_t *offs = malloc((c->n + 1) * sizeof *offs);
+    if (!offs) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const mval_t *v = c->r[i].v;
+        if (!strcmp(v[0].p, channel) && !strcmp(v[2].p, "held") && v[5].i <= due_by)
+            offs[n++] = (uint64_t)v[1].i;
+    }
+    qsort(offs, n, sizeof *offs, by_offset);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) rc = fn(offs[i], arg);
+    free(offs);
+    return rc;
+}
+
 /* ---- blobs ------------------------------------------------------------------------------ */
 
 static int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
@@ -919,6 +979,10 @@ const tl_store_backend_t tl_test_store_mem = {
     .campaign_set_status = mem_campaign_set_status,
     .campaign_run_add = mem_campaign_run_add,
     .campaign_runs = mem_campaign_runs,
+    .delivery_hold = mem_delivery_hold,
+    .delivery_fail = mem_delivery_fail,
+    .delivery_done = mem_delivery_done,
+    .deliveries_held = mem_deliveries_held,
     .blob_put = mem_blob_put,
     .blob_get = mem_blob_get,
     .blob_list = mem_blob_list,

@@ -3,7 +3,7 @@
  * small one in memory (store_mem.c): id assignment, upserts and scans,
  * batches, events by column and from a sequence, blobs, consents in
  * force, settings and segments, API keys and audit entries, personal
- * fields, the quarantine, campaigns and their runs. */
+ * fields, the quarantine, campaigns and their runs, delivery states. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -627,6 +627,44 @@ static void test_campaigns(void **state) {
     tl_store_close(st);
 }
 
+/* ---- delivery states ------------------------------------------------------------------ */
+
+static int offset_seen(uint64_t offset, void *arg) {
+    names_t *s = arg;
+    snprintf(s->names[s->n++], 64, "%llu", (unsigned long long)offset);
+    return 0;
+}
+
+static void test_deliveries(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    begin(st);
+    assert_int_equal(tl_store_delivery_hold(st, "c:1:u1", "email", 300, 50, &eb), 1);
+    assert_int_equal(tl_store_delivery_hold(st, "c:1:u2", "email", 100, 60, &eb), 1);
+    assert_int_equal(tl_store_delivery_hold(st, "c:1:u3", "email", 200, 90, &eb), 1);
+    assert_int_equal(tl_store_delivery_hold(st, "c:1:u4", "sms", 10, 10, &eb), 1);
+    assert_int_equal(tl_store_delivery_hold(st, "c:1:u1", "email", 999, 0, &eb), 0);
+    assert_int_equal(tl_store_delivery_fail(st, "c:1:u3", "email", 200, 410, 70, 90, &eb), 0);
+    assert_int_equal(tl_store_delivery_done(st, "c:1:u9", 70, &eb), 0);
+    commit(st);
+    names_t due = {0}, later = {0};
+    assert_int_equal(tl_store_deliveries_held(st, "email", 55, offset_seen, &due, &eb), 0);
+    assert_int_equal(due.n, 1);
+    assert_string_equal(due.names[0], "300");
+    assert_int_equal(tl_store_deliveries_held(st, "email", 100, offset_seen, &later, &eb), 0);
+    assert_int_equal(later.n, 2); /* u3 failed: no longer held */
+    assert_string_equal(later.names[0], "100");
+    assert_string_equal(later.names[1], "300");
+    begin(st);
+    assert_int_equal(tl_store_delivery_done(st, "c:1:u2", 80, &eb), 0);
+    commit(st);
+    names_t after = {0};
+    assert_int_equal(tl_store_deliveries_held(st, "email", 100, offset_seen, &after, &eb), 0);
+    assert_int_equal(after.n, 1);
+    assert_string_equal(after.names[0], "300");
+    tl_store_close(st);
+}
+
 #define BOTH(f)                                                                              \
     cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
                                              (void *)&tl_store_local),                       \
@@ -638,6 +676,7 @@ int main(void) {
         BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
         BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings), BOTH(test_repositories),
         BOTH(test_quarantine_pii), BOTH(test_campaigns),
+        BOTH(test_deliveries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
