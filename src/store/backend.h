@@ -7,9 +7,10 @@
  * The contract, what every back end promises (docs/ARCHITECTURE.md, "Store
  * contract"):
  * - Handles: open gets a store handle made by tl_store_open_conf (its
- *   directory, configuration and flags set) and keeps its own state with
- *   tl_store_backend_set_state; close frees that state, never the handle.
- *   A batch still open at close was rolled back before close is called.
+ *   directory and configuration set; flags TL_STORE_*) and keeps its own
+ *   state with tl_store_backend_set_state; close frees that state, never
+ *   the handle. A batch still open at close was rolled back before close
+ *   is called.
  * - Errors: an op returns 0 (or the count it names) or a negative TL_E*
  *   code, with eb saying why; ops that return nothing cannot fail.
  * - One writer: begin is called on a writable store only and never inside
@@ -178,7 +179,5 @@ extern const tl_store_backend_t tl_store_local;
 /* A back end's own state in a store handle (NULL until set). */
 void *tl_store_backend_state(const tl_store_t *st);
 void tl_store_backend_set_state(tl_store_t *st, void *state);
-/* The flags the store was opened with (TL_STORE_*). */
-int tl_store_flags(const tl_store_t *st);
 
 #endif

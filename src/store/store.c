@@ -17,8 +17,6 @@ int64_t tl_store_now(const tl_store_t *s) { return s->conf.now ? s->conf.now : t
 
 const char *tl_store_dir(const tl_store_t *st) { return st->dir; }
 
-int tl_store_flags(const tl_store_t *st) { return st->flags; }
-
 void *tl_store_backend_state(const tl_store_t *st) { return st->be_state; }
 
 void tl_store_backend_set_state(tl_store_t *st, void *state) { st->be_state = state; }
@@ -43,7 +41,6 @@ int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, 
         s->conf.key = s->given_key;
     }
     s->be = s->conf.backend ? s->conf.backend : &tl_store_local;
-    s->flags = flags;
     s->readonly = (flags & TL_STORE_READONLY) != 0;
     if (s->be->version != TL_STORE_BACKEND_VERSION) {
         tl_errbuf_set(eb, "%s: store back end %s speaks interface version %d, not %d", dir,
@@ -75,6 +72,10 @@ void tl_store_close(tl_store_t *s) {
 int tl_store_begin(tl_store_t *s, tl_errbuf_t *eb) {
     if (s->readonly) {
         tl_errbuf_set(eb, "the data directory is open read-only");
+        return TL_EINVAL;
+    }
+    if (s->in_batch) {
+        tl_errbuf_set(eb, "%s: a batch is open already", s->dir);
         return TL_EINVAL;
     }
     int rc = s->be->begin(s, eb);

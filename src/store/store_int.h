@@ -212,7 +212,6 @@ struct tl_store {
     /* set by tl_store_open_conf, whatever the back end */
     const tl_store_backend_t *be;
     void *be_state; /* a back end's own (tl_store_backend_set_state) */
-    int flags;
     char *dir;
     tl_store_conf_t conf; /* conf.key, when given, points at given_key */
     unsigned char given_key[TL_KEY_BYTES];
