@@ -1,7 +1,8 @@
 /* store_int.h -- private declarations shared by the files of the store
  * module: the store handle that the public functions (sqlite.c) dispatch
  * from, and the local back end's parts (local/): the event log (evlog.c),
- * sealing of personal data (seal.c) and the SQLite side (sqlite.c). */
+ * sealing of personal data (seal.c) and the SQLite side (sqlite.c,
+ * dicts.c, settings.c, reads.c and the repository files). */
 #ifndef TL_STORE_INT_H
 #define TL_STORE_INT_H
 
@@ -258,6 +259,22 @@ int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb);
 extern const char tl__apikeys_schema[];  /* apikeys.c */
 extern const char tl__auditlog_schema[]; /* auditlog.c */
 
+/* 1 when SQLite's last error on s is a missing table (a read-only open of
+ * a directory made before it: the reader reads nothing). */
+int tl__store_missing_table(tl_store_t *s);
+/* The local back end's dictionaries (local/dicts.c), settings and
+ * segments (local/settings.c). */
+tl_dict_t *tl__local_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb);
+int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb);
+int tl__local_config_put(tl_store_t *s, const char *key, const char *value, tl_errbuf_t *eb);
+int tl__local_config_get(tl_store_t *s, const char *key, char **value, tl_errbuf_t *eb);
+int tl__local_segment_put(tl_store_t *s, const char *name, const char *expr, tl_errbuf_t *eb);
+int tl__local_segment_get(tl_store_t *s, const char *name, char **expr, tl_errbuf_t *eb);
+int tl__local_segment_delete(tl_store_t *s, const char *name, tl_errbuf_t *eb);
+int tl__local_segment_list(tl_store_t *s, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+/* The local back end's quarantine rows (local/reads.c). */
+int tl__local_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
+                              void *arg, tl_errbuf_t *eb);
 /* Sets eb from SQLite's last error on s (what failed, and where) and
  * returns the TL_E* code it maps to. */
 int tl__store_sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what);
