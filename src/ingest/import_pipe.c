@@ -127,7 +127,8 @@ static int parse_row(importer_t *im, chunk_t *ck) {
         tl_slice_t cols[TL_MAX_FIELDS];
         memcpy(cols, rd->f, sizeof cols[0] * (size_t)rd->nf);
         tl__prepare_cols(im, cols, rd->nf);
-        rc = im->o->preset ? im->pf.row(&row, cols, rd->nf) : tl__generic_csv_row(&row, cols, rd->nf);
+        rc = im->o->preset ? im->pf.row(&row, cols, rd->nf)
+                           : tl__generic_csv_row(&row, cols, rd->nf);
     }
     if (rc) return rc;
     row_t *r = &ck->rows[ck->nrows++];
