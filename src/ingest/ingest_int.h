@@ -8,6 +8,7 @@
 #include "ingest.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -268,5 +269,127 @@ int tl__json_has_nul(const char *s, size_t n);
  * memory (an error, not a bad row), 0 otherwise. The caller owns the
  * result (cJSON_Delete). */
 cJSON *tl__json_parse(const char *s, size_t n, const char **end, int *rc);
+
+/* ---- the importer (import.c and the files import_*.c) ---------------------
+ * import.c drives the sources; import_row.c turns a row into canonical
+ * records; import_pipe.c is the parsing thread and the queue of chunks;
+ * import_write.c writes the chunks (interning, de-duplicating, quarantine,
+ * commits). */
+
+#define MAX_RECS 4                 /* records one row may emit */
+#define CHUNK_ROWS 8192
+#define CHUNK_RECS (CHUNK_ROWS * 2)
+#define CHUNK_ARENA (12u << 20)
+#define ROW_RESERVE (3u << 20)     /* arena room a single row may need */
+#define NCHUNKS 4
+
+/* One source row as the parser left it for the writer. */
+typedef struct {
+    uint64_t line;
+    uint32_t rec0;
+    uint8_t nrec;
+    int16_t reason;   /* -1: valid */
+    const char *msg;  /* when rejected */
+    const char *raw;  /* when rejected, or when the writer may still reject it */
+    size_t rawlen;
+    const char *preview; /* raw with personal data masked, for listings */
+} row_t;
+
+typedef struct {
+    row_t rows[CHUNK_ROWS];
+    uint32_t nrows;
+    tl_rec_t recs[CHUNK_RECS];
+    uint32_t nrecs;
+    tl_arena_t arena;
+    uint64_t bytes; /* bytes of the file consumed after the last row */
+    int last;       /* no chunk follows for this file */
+    int err;        /* the parser failed after the last row */
+    tl_errbuf_t eb;
+} chunk_t;
+
+typedef struct idcache idcache_t;
+
+typedef struct {
+    tl_store_t *st;
+    const tl_import_opts_t *o;
+    tl_import_stats_t *stats;
+    tl_reject_fn on_reject;
+    void *arg;
+    tl_vctx_t vc;
+    tl_dict_t *users, *items, *queries, *cities, *campaigns;
+    idcache_t *user_cache, *item_cache; /* see intern_cached */
+    tl_reader_t rd;
+    const tl_source_t *src; /* the source being read */
+    const char *source;     /* its name in the quarantine: a regular file's canonical path */
+    uint64_t batch_rows, in_batch;
+    uint64_t rows; /* rows of the source read so far */
+    /* generic mapping: column → field (or -1); for JSON, keys go by name */
+    tl_kind_t kind;
+    int ncols;
+    int colfield[TL_MAX_FIELDS];
+    struct {
+        char key[64];
+        int field;
+    } jmap[TL_KIND_MAX_FIELDS * 2];
+    int njmap;
+    tl_presetfile_t pf;
+    int latin1;
+    tl_format_t fmt;
+    uint64_t file_size;
+    cJSON *json;
+    tl_buf_t scratch; /* for row handlers that build JSON */
+    int any_erased;   /* the store has tombstones: new user ids are checked */
+    /* the queue of chunks between the two threads */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    chunk_t *chunks[NCHUNKS];
+    int head, count, stop;
+    chunk_t *cur; /* the chunk the parser fills */
+} importer_t;
+
+struct tl_rowctx {
+    importer_t *im;
+    tl_rec_t *recs; /* room for MAX_RECS in the current chunk */
+    int nrec;
+    int rejected;
+    tl_reason_t reason;
+    char msg[320];
+};
+
+
+/* A small direct-mapped cache in front of the user and item dictionaries.
+ * Events of a visit come a few minutes apart and popular items recur, so
+ * most ids were seen moments ago: a hit costs one cache-resident compare
+ * instead of two random memory reads in the dictionary. Only short ids are
+ * cached; the entry holds the id itself, so a hit is exact. */
+#define IDC_SLOTS 4096
+#define IDC_MAXLEN 19
+
+typedef struct {
+    uint64_t h;
+    uint32_t idx;
+    uint8_t len;
+    char s[IDC_MAXLEN];
+} idc_entry_t;
+
+struct idcache {
+    idc_entry_t e[IDC_SLOTS];
+};
+
+/* Column values as handed to handlers: trimmed, converted, NULL if empty
+ * (import_row.c). */
+void tl__prepare_cols(importer_t *im, tl_slice_t *cols, int n);
+/* The generic row handlers, for a CSV row and a JSON line (import_row.c). */
+int tl__generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols);
+int tl__jsonl_row(tl_rowctx_t *rc, const char *line, size_t n);
+/* The canonical field a JSON key maps to, or -1 (import_row.c). */
+int tl__json_field(importer_t *im, const char *key);
+/* Writes a chunk's rows in order (import_write.c). */
+int tl__write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb);
+/* Tells the front end how far the source being read has got (import_pipe.c). */
+void tl__import_progress(const importer_t *im, tl_progress_phase_t phase, uint64_t done);
+/* Runs the parser thread over the open reader and writes what it yields
+ * (import_pipe.c). */
+int tl__import_pump(importer_t *im, tl_errbuf_t *eb);
 
 #endif

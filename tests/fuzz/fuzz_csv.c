@@ -1,7 +1,8 @@
 /* fuzz_csv.c -- feeds the input, as a CSV file, to the streaming CSV reader
  * (src/ingest/reader.c) and every record it yields through the column
  * mapping and validation (validate.c) the way `tailor import` does it
- * (import.c: setup_csv_columns, parse_row, generic_csv_row): the header
+ * (import.c: setup_csv_columns; import_pipe.c: parse_row; import_row.c:
+ * tl__generic_csv_row): the header
  * names the kind and the columns, values are trimmed and empty ones absent,
  * a record whose field count differs from the header's is rejected, and a
  * clean record (printable ASCII) skips the UTF-8 checks. Rejected rows are
@@ -58,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* ---- what import.c does around the reader (mapping in step with it) ------- */
+/* ---- what the importer does around the reader (mapping in step with it) --- */
 
 /* The delimiter the first line uses most. */
 static const char *pick_delimiter(const uint8_t *data, size_t size) {

@@ -1,7 +1,7 @@
 /* fuzz_jsonl.c -- feeds the input, as a JSON Lines file, to the line reader
  * (src/ingest/reader.c) and every line through the JSON mapping and
  * validation (validate.c) the way `tailor import` does it (import.c:
- * detect_json_kind, jsonl_row): the first object's keys name the kind, each
+ * detect_json_kind; import_row.c: tl__jsonl_row): the first object's keys name the kind, each
  * line must be one JSON object with only white space after it, no \u0000
  * in its strings and no key twice in one object, its keys are the kind's
  * field names, strings are trimmed, numbers printed back (integers without
@@ -51,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* ---- what import.c does around the reader (mapping in step with it) ------- */
+/* ---- what the importer does around the reader (mapping in step with it) --- */
 
 /* The kind an object's keys name, as import reads a JSON Lines file. */
 static tl_kind_t detect_kind(cJSON *j) {
@@ -100,7 +100,7 @@ static void check_valid(const tl_canon_t *c, const tl_rec_t *rec) {
 
 /* ---- the target ------------------------------------------------------------------ */
 
-/* Parses, maps and validates one line (import.c: jsonl_row). */
+/* Parses, maps and validates one line (import_row.c: tl__jsonl_row). */
 static void one_line(const char *line, size_t n, tl_kind_t kind) {
     tl_vctx_t vc = {&arena, NOW_MS, types, channels};
     arena.len = 0;
@@ -126,7 +126,7 @@ static void one_line(const char *line, size_t n, tl_kind_t kind) {
         if (cJSON_IsString(it)) {
             v = tl__trim(tl_sl(it->valuestring));
         } else if (cJSON_IsNumber(it)) {
-            /* import.c tests d == (double)(int64_t)d first, a cast out of
+            /* import_row.c tests d == (double)(int64_t)d first, a cast out of
              * range for |d| >= 2^63 (reported; the server target reaches it) */
             double d = it->valuedouble;
             if (d > -9.0e15 && d < 9.0e15 && d == (double)(int64_t)d)
