@@ -107,19 +107,6 @@ static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
                                sd->g.group, sd->g.ngroups, m);
 }
 
-/* DATA/models/NAME.tlm */
-static void model_path(const char *dir, const char *name, char *out, size_t cap) {
-    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
-}
-
-/* The recommender DATA/models/NAME.tlm, loaded for serving. */
-static int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
-                       tl_errbuf_t *eb) {
-    char path[4300];
-    model_path(dir, name, path, sizeof path);
-    return tl_recsvc_open(st, path, out, eb);
-}
-
 static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
                        tl_model_t **m, tl_errbuf_t *eb) {
     if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
@@ -489,14 +476,13 @@ int cmd_train(const command_t *c, const args_t *a) {
         rc = train_model(&ms, &x, &sd, &m, &eb);
         t1 = tl_time_now_ms();
     }
-    char path[4300];
+    char blob[256], path[4300];
     if (!rc) {
         tl_model_set_interactions(m, &ms.ix);
-        snprintf(path, sizeof path, "%s/models", data_dir(a));
-        mkdir(path, 0700);
-        model_path(data_dir(a), name, path, sizeof path);
-        rc = tl_model_save(m, path, &eb);
+        rc = tl_rec_model_save(st, name, m, &eb);
     }
+    if (!rc) rc = tl_store_blob_name(TL_BLOB_MODEL, name, blob, sizeof blob);
+    if (!rc) rc = tl_store_blob_path(st, blob, path, sizeof path, &eb);
     tl_store_close(st);
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
@@ -572,7 +558,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
     tl_store_t *st = NULL;
     tl_recsvc_t *rs = NULL;
     rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (!rc) rc = recsvc_open(st, data_dir(a), name, &rs, &eb);
+    if (!rc) rc = tl_recsvc_open(st, name, &rs, &eb);
     tl_model_t *m = rs ? rs->m : NULL;
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
@@ -699,17 +685,16 @@ int cmd_similar(const command_t *c, const args_t *a) {
     if ((rc = opt_u64(c, a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
     const char *name = opt(c, a, "model") ? opt(c, a, "model") : "knn";
     tl_errbuf_t eb = {{0}};
-    char path[4300];
-    model_path(data_dir(a), name, path, sizeof path);
     tl_model_t *m = NULL;
     tl_store_t *st = NULL;
+    rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_rec_model_load(st, name, &m, &eb);
     /* without the default item-kNN model the items are alike by content */
-    if (opt(c, a, "model") || access(path, F_OK) == 0) rc = tl_model_load(path, &m, &eb);
+    if (rc == TL_ENOENT && !opt(c, a, "model")) rc = 0, eb.msg[0] = 0;
     if (!rc && m && tl_model_kind(m) != TL_MODEL_KNN) {
         tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
         rc = TL_EINVAL;
     }
-    if (!rc) rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
     uint32_t it = items ? tl_dict_find(items, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && it == TL_NONE) {

@@ -145,10 +145,24 @@ uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, 
 uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t item);
 
 /* Model files: a header (magic "TLMODEL1", kind, sizes), the interaction
- * options, the model's arrays, and the XXH3-64 of all of it; written to a temporary
- * file and renamed. A file of another kind of content, version or size, or
- * with a wrong checksum, is refused with a message saying which. */
+ * options, the model's arrays, and the XXH3-64 of all of it. A model is
+ * kept in the store as the blob "models/NAME" (tl_rec_model_*), or in a
+ * file at a given path (tl_model_save/load: written to a temporary file
+ * and renamed). Bytes of another kind of content, version or size, or
+ * with a wrong checksum, are refused with a message saying which. */
 int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb);
+/* The model's file bytes written to f: 0, TL_EIO or TL_ENOMEM. */
+int tl_model_write(const tl_model_t *m, FILE *f);
+/* Model NAME (letters, digits, '_', '-') in the store: saved with the blob
+ * writer (installed whole, see store.h); the writer filled and not closed,
+ * for a batch or a purge to install; loaded (TL_ENOENT, eb saying to
+ * train one, when there is none); fn(name, arg) for every model, by name. */
+int tl_rec_model_save(tl_store_t *st, const char *name, const tl_model_t *m, tl_errbuf_t *eb);
+int tl_rec_model_writer(tl_store_t *st, const char *name, const tl_model_t *m, tl_blobw_t **out,
+                        tl_errbuf_t *eb);
+int tl_rec_model_load(tl_store_t *st, const char *name, tl_model_t **out, tl_errbuf_t *eb);
+typedef int (*tl_rec_model_fn)(const char *name, void *arg);
+int tl_rec_model_list(tl_store_t *st, tl_rec_model_fn fn, void *arg, tl_errbuf_t *eb);
 /* The interaction options a model was trained with (kept in its file, so
  * serving builds users' rows the same way). */
 void tl_model_set_interactions(tl_model_t *m, const tl_interact_opts_t *o);
@@ -424,7 +438,7 @@ int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_
 
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 
-/* A model file with what serving it needs: every interaction as the model
+/* A model of the store with what serving it needs: every interaction as the model
  * weighs them, popularity by segment and taste for users without history,
  * the content links that score new items, item categories and the
  * negative-feedback penalty; serving options set as `recommend` uses them
@@ -443,7 +457,8 @@ typedef struct {
     uint32_t *title;         /* ... each item's (TL_NONE: none), for the reasons */
     tl_serve_opts_t so;
 } tl_recsvc_t;
-int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl_errbuf_t *eb);
+/* Model name (tl_rec_model_load: TL_ENOENT when there is none). */
+int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbuf_t *eb);
 /* Whom to serve for user: TL_REC_ANONYMOUS for a user who withdrew
  * profiling (non-personalised lists), else user. */
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);

@@ -38,12 +38,12 @@ static int load_titles(tl_store_t *st, tl_recsvc_t *r, tl_errbuf_t *eb) {
     return tl_store_item_titles(st, title_row, r, eb);
 }
 
-int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbuf_t *eb) {
+int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbuf_t *eb) {
     tl_recsvc_t *r = calloc(1, sizeof *r);
     *out = NULL;
     if (!r) return TL_ENOMEM;
     tl_store_evstats_t es = {0};
-    int rc = tl_model_load(path, &r->m, eb);
+    int rc = tl_rec_model_load(st, name, &r->m, eb);
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
     if (!rc) rc = tl_store_event_stats(st, &es, eb); /* ages are reckoned from the latest event */
     tl_rec_side_t side = {0};

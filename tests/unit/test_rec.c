@@ -2,7 +2,8 @@
  * (training items left out), the evaluation metrics (accuracy, novelty,
  * diversity, Gini, per group) against values worked out by hand, and
  * serving from a model older than the catalogue; the model registry
- * (names, defaults, options, training and model files through it); the
+ * (names, defaults, options, training and model files through it);
+ * models kept in the store by name; the
  * evaluation splits on a generated store against the matrices built
  * straight from the log. */
 #include <setjmp.h>
@@ -480,6 +481,72 @@ static void test_registry_trains_and_files(void **state) {
     tl_csr_fini(&x);
 }
 
+static int list_name(const char *name, void *arg) {
+    char *out = arg;
+    strcat(out, name);
+    strcat(out, ";");
+    return 0;
+}
+
+/* Models kept in the store: saved and loaded by name through the blobs,
+ * listed by name, the same bytes as a model file; a missing model says to
+ * train one, a bad name and damaged bytes are refused. */
+static void test_models_in_the_store(void **state) {
+    (void)state;
+    const int rows[] = {0, 1, -1, 0, 1, 2, -1, 2, 3, -1, 1, 3, -1};
+    tl_csr_t x;
+    csr(&x, 4, 4, rows);
+    tl_errbuf_t eb = {{0}};
+    char data[300], path[400];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_model_t *m, *back = NULL;
+    assert_int_equal(tl_rec_train_ease(&x, 1, 0, &m, &eb), 0);
+    assert_int_equal(tl_rec_model_load(st, "ease", &back, &eb), TL_ENOENT);
+    assert_null(back);
+    assert_non_null(strstr(eb.msg, "tailor train"));
+    eb.msg[0] = 0;
+    assert_int_equal(tl_rec_model_save(st, "ease", m, &eb), 0);
+    assert_int_equal(tl_rec_model_save(st, "b-2", m, &eb), 0);
+    assert_int_equal(tl_rec_model_save(st, "a/b", m, &eb), TL_EINVAL);
+    char names[64] = "";
+    assert_int_equal(tl_rec_model_list(st, list_name, names, &eb), 0);
+    assert_string_equal(names, "b-2;ease;");
+    assert_int_equal(tl_rec_model_load(st, "ease", &back, &eb), 0);
+    for (uint32_t u = 0; u < 4; u++) {
+        uint32_t a[4], b[4];
+        float sa[4], sb[4];
+        uint32_t na = tl_rec_topn(m, &x, u, 4, a, sa);
+        assert_int_equal(tl_rec_topn(back, &x, u, 4, b, sb), na);
+        assert_memory_equal(a, b, na * sizeof *a);
+        assert_memory_equal(sa, sb, na * sizeof *sa);
+    }
+    tl_model_free(back);
+    /* the blob holds a model file's bytes */
+    snprintf(path, sizeof path, "%s/m.tlm", dir);
+    assert_int_equal(tl_model_save(m, path, &eb), 0);
+    char *want;
+    size_t nwant;
+    tl_buf_t got;
+    tl_buf_init(&got);
+    assert_int_equal(tl_read_file(path, &want, &nwant), 0);
+    assert_int_equal(tl_store_blob_get(st, "models/ease", &got, &eb), 0);
+    assert_int_equal(got.len, nwant);
+    assert_memory_equal(got.data, want, nwant);
+    /* damaged bytes are refused, and nothing is returned */
+    got.data[got.len / 2] ^= 1;
+    assert_int_equal(tl_store_blob_put(st, "models/bad", got.data, got.len, &eb), 0);
+    back = NULL;
+    assert_int_equal(tl_rec_model_load(st, "bad", &back, &eb), TL_ECORRUPT);
+    assert_null(back);
+    assert_non_null(strstr(eb.msg, "damaged"));
+    free(want), tl_buf_fini(&got);
+    tl_model_free(m);
+    tl_store_close(st);
+    tl_csr_fini(&x);
+}
+
 /* A generated store of users x 30 days. */
 static tl_store_t *world(uint32_t users) {
     char out[300], data[300];
@@ -584,6 +651,7 @@ int main(void) {
         cmocka_unit_test(test_model_older_than_catalogue),
         cmocka_unit_test(test_registry),
         cmocka_unit_test_setup_teardown(test_registry_trains_and_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_models_in_the_store, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_splits_match_the_log, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
