@@ -436,6 +436,43 @@ typedef struct {
 int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_t *train,
                  tl_csr_t *test, int64_t *cut);
 
+/* An offline evaluation end to end: the interactions split (in memory,
+ * or at an event of the log), what every run shares loaded once (the
+ * categories, the user groups of `by`, the content that scores new items,
+ * popularity by segment for users without history unless the model is
+ * popularity), then one model of the family trained and evaluated per set
+ * of options (a grid). */
+typedef struct {
+    const tl_model_info_t *model;
+    const tl_model_params_t *params; /* nruns sets of options: one run each */
+    uint32_t nruns;
+    tl_interact_opts_t ix;
+    tl_split_opts_t split;
+    uint64_t train_events;   /* 0: split; else the first train_events events of the log
+                              * train, the rest test (a training file then a test file) */
+    uint32_t k;
+    int by;                  /* -1: no groups; else TL_GROUP_GENDER or TL_GROUP_AGE */
+    int new_items;           /* items without training interactions score by their alike items */
+    int64_t (*clock)(void);  /* milliseconds, for the runs' times (NULL: no times) */
+} tl_rec_evaluate_opts_t;
+
+typedef struct {
+    tl_eval_t ev;
+    double train_s, eval_s;
+} tl_rec_run_t;
+
+typedef struct {
+    uint64_t train_nnz, test_nnz; /* interactions, the test's without those seen in training */
+    int64_t cut;                  /* a time split's first test time, else 0 */
+    tl_user_groups_t groups;      /* the groups of `by` (none without) */
+    tl_rec_run_t *runs;           /* nruns */
+    uint32_t best;                /* the run with the highest NDCG (the first of equals) */
+} tl_rec_evaluation_t;
+
+int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,
+                    tl_errbuf_t *eb);
+void tl_rec_evaluation_fini(tl_rec_evaluation_t *e);
+
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 
 /* A model of the store with what serving it needs: every interaction as the model
