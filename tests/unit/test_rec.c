@@ -5,7 +5,7 @@
  * (names, defaults, options, training and model files through it);
  * models kept in the store by name; the
  * evaluation splits on a generated store against the matrices built
- * straight from the log. */
+ * straight from the log, and an evaluation end to end against its steps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -643,6 +643,78 @@ static void test_splits_match_the_log(void **state) {
     tl_store_close(st);
 }
 
+/* An evaluation end to end gives what its steps give by hand: the split
+ * in memory (by time) or at an event of the log, the seen items dropped,
+ * each run of a grid trained through the registry and evaluated, the best
+ * by NDCG. */
+static void test_evaluate_end_to_end(void **state) {
+    (void)state;
+    tl_store_t *st = world(300);
+    tl_errbuf_t eb = {{0}};
+    tl_model_params_t p[2];
+    tl_model_params_default(&p[0]);
+    p[1] = p[0];
+    p[0].neighbours = 5, p[1].neighbours = 50;
+    tl_rec_evaluate_opts_t o = {.model = tl_model_lookup("knn"), .params = p, .nruns = 2,
+                                .split = {TL_SPLIT_TIME, 7}, .k = 10, .by = -1};
+    tl_interact_opts_default(&o.ix);
+    tl_store_evstats_t es = {0};
+    assert_int_equal(tl_store_event_stats(st, &es, &eb), 0);
+    int64_t latest = es.max_ts; /* what ages are reckoned from */
+    tl_store_evstats_fini(&es);
+    for (int mode = 0; mode < 2; mode++) {
+        o.train_events = mode ? tl_store_event_count(st) / 2 : 0;
+        tl_rec_evaluation_t ev;
+        assert_int_equal(tl_rec_evaluate(st, &o, &ev, &eb), 0);
+        /* by hand */
+        tl_csr_t tr, te;
+        int64_t cut = 0;
+        if (mode) {
+            tl_interact_opts_t ix = o.ix;
+            ix.decay_to = latest;
+            assert_int_equal(tl_rec_matrix(st, 0, o.train_events, &ix, &tr, &eb), 0);
+            assert_int_equal(tl_rec_matrix(st, o.train_events, UINT64_MAX, &ix, &te, &eb), 0);
+        } else {
+            tl_interactions_t *in;
+            assert_int_equal(tl_rec_interactions_load(st, &o.ix, &in, &eb), 0);
+            assert_int_equal(tl_rec_split(in, &o.split, &tr, &te, &cut), 0);
+            tl_rec_interactions_free(in);
+        }
+        tl_csr_drop_seen(&te, &tr);
+        assert_true(ev.cut == cut);
+        assert_true(ev.train_nnz == tr.nnz && ev.test_nnz == te.nnz && te.nnz > 0);
+        uint32_t *cats;
+        tl_dict_t *catnames;
+        tl_rec_side_t side;
+        tl_model_t *cold;
+        assert_int_equal(tl_rec_item_categories(st, tr.nitems, 0, &cats, &catnames, &eb), 0);
+        assert_int_equal(tl_rec_side_load(st, tr.nusers, tr.nitems, latest, &side, &eb), 0);
+        assert_int_equal(tl_rec_train_segpop(&tr, side.cats, tl_dict_count(side.catnames),
+                                             side.groups.group, side.groups.ngroups, &cold), 0);
+        tl_eval_opts_t eo = {10, cats, NULL, 0, cold, NULL};
+        double best = -1;
+        uint32_t ibest = 0;
+        for (uint32_t r = 0; r < 2; r++) {
+            tl_model_t *m;
+            tl_eval_t want;
+            memset(&want, 0, sizeof want); /* padding compared too */
+            assert_int_equal(tl_rec_train_knn(&tr, p[r].neighbours, p[r].shrink, &m, &eb), 0);
+            assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &want), 0);
+            assert_memory_equal(&ev.runs[r].ev, &want, sizeof want);
+            if (want.ndcg > best) best = want.ndcg, ibest = r;
+            tl_model_free(m);
+        }
+        assert_int_equal(ev.best, ibest);
+        tl_model_free(cold);
+        tl_rec_side_fini(&side);
+        free(cats);
+        tl_dict_free(catnames);
+        tl_csr_fini(&tr), tl_csr_fini(&te);
+        tl_rec_evaluation_fini(&ev);
+    }
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
@@ -653,6 +725,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_registry_trains_and_files, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_models_in_the_store, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_splits_match_the_log, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_evaluate_end_to_end, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
