@@ -2,7 +2,8 @@
  * leave-last-out, built in memory from the interactions of one scan), and
  * the metrics of a model's top K against the test items on two cores
  * (precision, recall, NDCG, MAP, hit rate, coverage, novelty, intra-list
- * diversity, exposure Gini, per user group). */
+ * diversity, exposure Gini, per user group); and an evaluation end to end
+ * (tl_rec_evaluate), so every front end splits and measures alike. */
 #include "rec_int.h"
 
 #include <pthread.h>

@@ -20,8 +20,9 @@
  * The code: matrix.c (the matrix), pop.c, ease.c, ials.c, knn.c, blend.c
  * (one per model family), models.c (the registry, scoring and
  * explanations), serve.c (serving rules), scene.c (scenes), content.c
- * (alike items by content), eval.c (splits and metrics), model_file.c
- * (model files), service.c (a recommender loaded for serving); rec_int.h
+ * (alike items by content), eval.c (splits, metrics, an evaluation end
+ * to end), model_file.c (model files, kept in the store or at a path),
+ * service.c (a recommender loaded for serving); rec_int.h
  * holds what they share.
  */
 #ifndef TL_REC_H
