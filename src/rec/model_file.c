@@ -58,7 +58,8 @@ static const tl_model_info_t *family(uint32_t kind) {
     return NULL;
 }
 
-int tl_model_write(const tl_model_t *m, FILE *f) {
+/* The model's bytes written to f: 0, TL_EIO or TL_ENOMEM. */
+static int model_write(const tl_model_t *m, FILE *f) {
     XXH3_state_t *h = XXH3_createState();
     if (!h) return TL_ENOMEM;
     XXH3_64bits_reset(h);
@@ -145,7 +146,7 @@ int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "%s: cannot create the model file", tmp);
         return TL_EIO;
     }
-    int rc = tl_model_write(m, f);
+    int rc = model_write(m, f);
     if (fclose(f) != 0 && !rc) rc = TL_EIO;
     if (!rc && rename(tmp, path) != 0) rc = TL_EIO;
     if (rc) {
@@ -198,7 +199,7 @@ int tl_rec_model_writer(tl_store_t *st, const char *name, const tl_model_t *m, t
     tl_blobw_t *w = NULL;
     if (!rc) rc = tl_store_blob_create(st, blob, &w, eb);
     if (rc) return rc;
-    if ((rc = tl_model_write(m, tl_blobw_stream(w))) != 0) {
+    if ((rc = model_write(m, tl_blobw_stream(w))) != 0) {
         tl_blobw_abandon(w);
         tl_errbuf_set(eb, "%s: cannot write the model: %s", where, tl_strerror(rc));
         return rc;

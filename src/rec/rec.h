@@ -152,8 +152,6 @@ uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *train, uint32_t use
  * and renamed). Bytes of another kind of content, version or size, or
  * with a wrong checksum, are refused with a message saying which. */
 int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb);
-/* The model's file bytes written to f: 0, TL_EIO or TL_ENOMEM. */
-int tl_model_write(const tl_model_t *m, FILE *f);
 /* Model NAME (letters, digits, '_', '-') in the store: saved with the blob
  * writer (installed whole, see store.h); the writer filled and not closed,
  * for a batch or a purge to install; loaded (TL_ENOENT, eb saying to
