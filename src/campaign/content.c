@@ -139,15 +139,13 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     tl_scorecard_t *card = NULL;
     int rc = audience(st, c, env->p, &mask, eb);
     if (!rc && need_recs) {
-        char mbuf[128], name[256], path[4300];
+        char mbuf[128];
         const char *model = content_str(c, TL_CONTENT_RECS, "model", mbuf, sizeof mbuf);
-        if (!model) model = "ials";
+        if (!model) model = tl_model_default(TL_MODEL_FOR_SERVE);
         if (env->rec && env->rec_name && strcmp(env->rec_name, model) == 0) {
             ct.rs = env->rec;
         } else {
-            rc = tl_store_blob_name(TL_BLOB_MODEL, model, name, sizeof name);
-            if (!rc) rc = tl_store_blob_path(st, name, path, sizeof path, eb);
-            if (!rc) rc = tl_recsvc_open(st, path, &own, eb);
+            rc = tl_recsvc_open(st, model, &own, eb);
             if (rc == TL_ENOENT || rc == TL_EIO || rc == TL_EINVAL)
                 tl_errbuf_set(eb, "campaign %s sends recommendations: train a model first "
                               "(`tailor train --model %s`)", c->id, model);

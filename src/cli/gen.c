@@ -290,7 +290,7 @@ int cmd_demo(const command_t *c, const args_t *a) {
     if ((rc = run_cmd("segment", 3, cargv))) return rc;
     printf("\n== 10. training implicit ALS and recommending for a few users\n");
     fflush(stdout);
-    char *targv[] = {"--model", "ials"};
+    char *targv[] = {"--model", (char *)tl_model_default(TL_MODEL_FOR_TRAIN)};
     if ((rc = run_cmd("train", 2, targv))) return rc;
     static const char *const who[] = {"u000001", "u000002", "u000003"};
     for (int i = 0; i < 3; i++) {
@@ -300,9 +300,10 @@ int cmd_demo(const command_t *c, const args_t *a) {
     printf("\n== 11. evaluating on the last 7 days: popularity, popularity by segment and "
            "taste (by age), implicit ALS\n");
     fflush(stdout);
-    static const char *const models[] = {"pop", "segpop", "ials"};
+    static const tl_model_kind_t models[] = {TL_MODEL_POP, TL_MODEL_SEGPOP, TL_MODEL_IALS};
     for (int i = 0; i < 3; i++) {
-        char *eargv[] = {"--split", "time", "--test-days", "7", "--model", (char *)models[i],
+        char *eargv[] = {"--split", "time", "--test-days", "7", "--model",
+                         (char *)tl_model_info(models[i])->name,
                          "--by", "age"};
         if ((rc = run_cmd("eval", i == 1 ? 8 : 6, eargv))) return rc;
     }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -18,32 +17,34 @@
 /* The model and interaction options train and eval share. */
 typedef struct {
     const char *kind;
-    double lambda, dropout, shrink, blend;
-    uint64_t neighbours;
-    tl_ials_opts_t ials;
+    const tl_model_info_t *mi;
+    tl_model_params_t p;
     tl_interact_opts_t ix;
 } modelspec_t;
 
-static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt, modelspec_t *ms) {
+static int parse_modelspec(const command_t *c, const args_t *a, tl_model_use_t use, modelspec_t *ms) {
     int rc;
-    ms->kind = opt(c, a, "model") ? opt(c, a, "model") : dflt;
-    if (strcmp(ms->kind, "pop") != 0 && strcmp(ms->kind, "segpop") != 0 &&
-        strcmp(ms->kind, "ease") != 0 && strcmp(ms->kind, "ials") != 0 &&
-        strcmp(ms->kind, "knn") != 0 && strcmp(ms->kind, "blend") != 0)
-        return die_usage(c, "--model %s: use pop, segpop, ease, ials, knn or blend", ms->kind);
-    tl_ials_opts_default(&ms->ials);
+    ms->kind = opt(c, a, "model") ? opt(c, a, "model") : tl_model_default(use);
+    if (!(ms->mi = tl_model_lookup(ms->kind))) {
+        char names[256];
+        tl_model_names(names, sizeof names);
+        return die_usage(c, "--model %s: use %s", ms->kind, names);
+    }
+    tl_model_params_default(&ms->p);
     tl_interact_opts_default(&ms->ix);
-    uint64_t fac, its;
-    if ((rc = opt_u64(c, a, "neighbours", 100, 1, 1000, &ms->neighbours)) ||
-        (rc = opt_u64(c, a, "factors", ms->ials.factors, 1, 1024, &fac)) ||
-        (rc = opt_u64(c, a, "iterations", ms->ials.iterations, 1, 1000, &its)) ||
-        (rc = opt_f64(c, a, "shrink", 10, 0, 1e9, &ms->shrink)) ||
-        (rc = opt_f64(c, a, "lambda", 400, 1e-6, 1e12, &ms->lambda)) ||
-        (rc = opt_f64(c, a, "dropout", 0, 0, 0.99, &ms->dropout)) ||
-        (rc = opt_f64(c, a, "blend", 0.5, 0, 1, &ms->blend)) ||
-        (rc = opt_f64(c, a, "alpha", ms->ials.alpha, 0, 1e9, &ms->ials.alpha)) ||
-        (rc = opt_f64(c, a, "reg", ms->ials.reg, 0, 1e12, &ms->ials.reg)) ||
-        (rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)) ||
+    const tl_model_param_t *d;
+    for (uint32_t i = 0; (d = tl_model_param_at(i)); i++) {
+        double v;
+        uint64_t u;
+        if (d->integer)
+            rc = opt_u64(c, a, d->name, (uint64_t)d->dflt, (uint64_t)d->min, (uint64_t)d->max, &u),
+            v = (double)u;
+        else
+            rc = opt_f64(c, a, d->name, d->dflt, d->min, d->max, &v);
+        if (rc) return rc;
+        tl_model_params_set(&ms->p, d->name, v);
+    }
+    if ((rc = opt_f64(c, a, "min-rating", NAN, -1e12, 1e12, &ms->ix.min_rating)) ||
         (rc = opt_f64(c, a, "half-life", 0, 0, 36500, &ms->ix.half_life)))
         return rc;
     ms->ix.half_life *= 86400000.0; /* days to ms */
@@ -65,71 +66,8 @@ static int parse_modelspec(const command_t *c, const args_t *a, const char *dflt
         ms->ix.weight[t] = (float)v;
         w += len + (w[len] == ',');
     }
-    ms->ials.factors = (uint32_t)fac, ms->ials.iterations = (uint32_t)its;
     ms->ix.rating_values = opt(c, a, "rating-values") != NULL;
     return 0;
-}
-
-/* What popularity by segment needs from the store: each item's top-level
- * category and each user's segment (age band x gender, ages as of the
- * latest event). */
-typedef struct {
-    tl_user_groups_t g;
-    uint32_t *cats;
-    tl_dict_t *catnames;
-} side_t;
-
-/* The time of the latest event (what ages and decay are reckoned from). */
-static int latest_event(tl_store_t *st, int64_t *ms, tl_errbuf_t *eb) {
-    tl_store_evstats_t es = {0};
-    int rc = tl_store_event_stats(st, &es, eb);
-    *ms = es.max_ts;
-    tl_store_evstats_fini(&es);
-    return rc;
-}
-
-static int load_side(tl_store_t *st, uint32_t nusers, uint32_t nitems, int64_t latest,
-                     side_t *sd, tl_errbuf_t *eb) {
-    memset(sd, 0, sizeof *sd);
-    int rc = tl_rec_user_groups(st, nusers, TL_GROUP_SEGMENT, latest, &sd->g, eb);
-    if (!rc) rc = tl_rec_item_categories(st, nitems, 1, &sd->cats, &sd->catnames, eb);
-    return rc;
-}
-
-static void side_fini(side_t *sd) {
-    tl_user_groups_fini(&sd->g);
-    free(sd->cats);
-    tl_dict_free(sd->catnames);
-}
-
-static int train_segpop(const tl_csr_t *x, const side_t *sd, tl_model_t **m) {
-    return tl_rec_train_segpop(x, sd->cats, sd->catnames ? tl_dict_count(sd->catnames) : 0,
-                               sd->g.group, sd->g.ngroups, m);
-}
-
-/* DATA/models/NAME.tlm */
-static void model_path(const char *dir, const char *name, char *out, size_t cap) {
-    snprintf(out, cap, "%s/models/%s.tlm", dir, name);
-}
-
-/* The recommender DATA/models/NAME.tlm, loaded for serving. */
-static int recsvc_open(tl_store_t *st, const char *dir, const char *name, tl_recsvc_t **out,
-                       tl_errbuf_t *eb) {
-    char path[4300];
-    model_path(dir, name, path, sizeof path);
-    return tl_recsvc_open(st, path, out, eb);
-}
-
-static int train_model(const modelspec_t *ms, const tl_csr_t *x, const side_t *sd,
-                       tl_model_t **m, tl_errbuf_t *eb) {
-    if (strcmp(ms->kind, "pop") == 0) return tl_rec_train_pop(x, m);
-    if (strcmp(ms->kind, "segpop") == 0) return train_segpop(x, sd, m);
-    if (strcmp(ms->kind, "ials") == 0) return tl_rec_train_ials(x, &ms->ials, m, eb);
-    if (strcmp(ms->kind, "knn") == 0)
-        return tl_rec_train_knn(x, (uint32_t)ms->neighbours, ms->shrink, m, eb);
-    if (strcmp(ms->kind, "blend") == 0)
-        return tl_rec_train_blend(x, ms->lambda, ms->dropout, &ms->ials, ms->blend, m, eb);
-    return tl_rec_train_ease(x, ms->lambda, ms->dropout, m, eb);
 }
 
 #define MODEL_OPTS                                                                                 \
@@ -173,19 +111,18 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* The train and test matrices of an evaluation: from DATA split by time or
- * leave-last-out, or from a given pair of files imported into one temporary
- * store (so users and items share their indexes; the training events come
- * first in its log). The store stays open for the groups and categories. */
+/* The store an evaluation reads: DATA, split by time or leave-last-out,
+ * or a given pair of files imported into one temporary store (so users and
+ * items share their indexes; the training events come first in its log,
+ * and split it). */
 typedef struct {
     tl_store_t *st;
     char tmp[32];
     const char *split;
-    int64_t cut, max_ts;
 } evsrc_t;
 
-static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t *ms, evsrc_t *e,
-                         tl_csr_t *tr, tl_csr_t *te, tl_errbuf_t *eb) {
+static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_evaluate_opts_t *eo,
+                       tl_errbuf_t *eb) {
     const char *train = opt(c, a, "train"), *test = opt(c, a, "test");
     uint64_t days;
     int rc = opt_u64(c, a, "test-days", 7, 1, 36500, &days);
@@ -210,30 +147,16 @@ static int eval_matrices(const command_t *c, const args_t *a, const modelspec_t 
         e->split = "files";
         rc = cli_store_open(path, TL_STORE_CREATE, &e->st, eb);
         if (!rc) rc = tl_import(e->st, &f1, 1, &o, &s1, NULL, NULL, eb);
-        uint64_t ntrain = rc ? 0 : tl_store_event_count(e->st);
+        eo->train_events = rc ? 0 : tl_store_event_count(e->st);
         if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
-        if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
-        tl_interact_opts_t ix = ms->ix;
-        ix.decay_to = e->max_ts;
-        if (!rc) rc = tl_rec_matrix(e->st, 0, ntrain, &ix, tr, eb);
-        if (!rc) rc = tl_rec_matrix(e->st, ntrain, UINT64_MAX, &ix, te, eb);
         return rc;
     }
     e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
     if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
         return die_usage(c, "--split %s: use time or last", e->split);
-    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
-    if (!rc) rc = latest_event(e->st, &e->max_ts, eb);
-    if (rc) return rc;
-    tl_interact_opts_t o = ms->ix;
-    o.decay_to = e->max_ts;
-    if (strcmp(e->split, "last") == 0) return tl_rec_matrix_last(e->st, &o, tr, te, eb);
-    e->cut = e->max_ts - (int64_t)days * 86400000 + 1;
-    o.ts_from = INT64_MIN, o.ts_to = e->cut, o.decay_to = e->cut;
-    rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, tr, eb);
-    o.ts_from = e->cut, o.ts_to = INT64_MAX;
-    if (!rc) rc = tl_rec_matrix(e->st, 0, UINT64_MAX, &o, te, eb);
-    return rc;
+    eo->split.kind = strcmp(e->split, "last") == 0 ? TL_SPLIT_LAST : TL_SPLIT_TIME;
+    eo->split.test_days = (uint32_t)days;
+    return cli_store_open(data_dir(a), TL_STORE_READONLY, &e->st, eb);
 }
 
 /* --grid: up to 4 model options, each with up to 16 values, every
@@ -246,20 +169,6 @@ typedef struct {
     char name[GRID_PARAMS][16];
     double v[GRID_PARAMS][GRID_VALUES];
 } grid_t;
-
-static int set_param(modelspec_t *ms, const char *name, double v) {
-    if (strcmp(name, "lambda") == 0 && v > 0) ms->lambda = v;
-    else if (strcmp(name, "dropout") == 0 && v >= 0 && v <= 0.99) ms->dropout = v;
-    else if (strcmp(name, "blend") == 0 && v >= 0 && v <= 1) ms->blend = v;
-    else if (strcmp(name, "alpha") == 0 && v >= 0) ms->ials.alpha = v;
-    else if (strcmp(name, "reg") == 0 && v >= 0) ms->ials.reg = v;
-    else if (strcmp(name, "shrink") == 0 && v >= 0) ms->shrink = v;
-    else if (strcmp(name, "factors") == 0 && v >= 1 && v <= 1024) ms->ials.factors = (uint32_t)v;
-    else if (strcmp(name, "iterations") == 0 && v >= 1 && v <= 1000) ms->ials.iterations = (uint32_t)v;
-    else if (strcmp(name, "neighbours") == 0 && v >= 1 && v <= 1000) ms->neighbours = (uint64_t)v;
-    else return -1;
-    return 0;
-}
 
 static int parse_grid(const command_t *c, const char *spec, const modelspec_t *ms, grid_t *g) {
     memset(g, 0, sizeof *g);
@@ -278,11 +187,11 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
         while (v < stop) {
             size_t len = strcspn(v, ",; ");
             if (len > (size_t)(stop - v)) len = (size_t)(stop - v);
-            modelspec_t probe = *ms;
+            tl_model_params_t probe = ms->p;
             if (g->nv[q] == GRID_VALUES)
                 return die_usage(c, "--grid %s: at most %d values", g->name[q], GRID_VALUES);
             if (tl_parse_f64(v, len, &g->v[q][g->nv[q]]) ||
-                set_param(&probe, g->name[q], g->v[q][g->nv[q]]))
+                tl_model_params_set(&probe, g->name[q], g->v[q][g->nv[q]]))
                 return die_usage(c, "--grid: %s=%.*s: use lambda, dropout, blend, alpha, reg, factors, "
                                     "iterations, neighbours or shrink with a value in range",
                                  g->name[q], (int)len, v);
@@ -295,11 +204,6 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
     return 0;
 }
 
-typedef struct {
-    double param[GRID_PARAMS];
-    tl_eval_t ev;
-    double train_s, eval_s;
-} evrun_t;
 
 static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "users", p->users);
@@ -310,8 +214,9 @@ static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
 }
 
-static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
-    for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], r->param[q]);
+static void add_run_json(cJSON *j, const tl_rec_run_t *r, const double *param, const grid_t *gr,
+                         const tl_user_groups_t *g) {
+    for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], param[q]);
     const tl_eval_t *ev = &r->ev;
     tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
     add_part_json(j, &all);
@@ -329,10 +234,11 @@ static void add_run_json(cJSON *j, const evrun_t *r, const grid_t *gr, const tl_
     cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
 }
 
-static void print_run(const evrun_t *r, const grid_t *gr, const tl_user_groups_t *g) {
+static void print_run(const tl_rec_run_t *r, const double *param, const grid_t *gr,
+                      const tl_user_groups_t *g) {
     const tl_eval_t *ev = &r->ev;
     if (gr->np) {
-        for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], r->param[q]);
+        for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], param[q]);
         printf(" ndcg %.4f  recall %.4f  hit rate %.4f  coverage %.4f  gini %.4f  %.2f s\n",
                ev->ndcg, ev->recall, ev->hit_rate, ev->coverage, ev->gini, r->train_s);
         return;
@@ -356,104 +262,82 @@ int cmd_eval(const command_t *c, const args_t *a) {
     grid_t gr = {0};
     uint64_t k;
     const char *by = opt(c, a, "by"), *grid = opt(c, a, "grid");
-    if ((rc = parse_modelspec(c, a, "ease", &ms)) || (rc = opt_u64(c, a, "k", 10, 1, 1000, &k)) ||
-        (grid && (rc = parse_grid(c, grid, &ms, &gr))))
+    if ((rc = parse_modelspec(c, a, TL_MODEL_FOR_EVAL, &ms)) ||
+        (rc = opt_u64(c, a, "k", 10, 1, 1000, &k)) || (grid && (rc = parse_grid(c, grid, &ms, &gr))))
         return rc;
     if (by && strcmp(by, "gender") != 0 && strcmp(by, "age") != 0)
         return die_usage(c, "--by %s: use gender or age", by);
     uint32_t nruns = 1;
     for (uint32_t q = 0; q < gr.np; q++) nruns *= gr.nv[q];
     tl_errbuf_t eb = {{0}};
+    /* each run's grid values, and its options */
+    double(*param)[GRID_PARAMS] = calloc(nruns, sizeof *param);
+    tl_model_params_t *runp = calloc(nruns, sizeof *runp);
+    if (!param || !runp) {
+        free(param), free(runp);
+        return fail_err("eval", TL_ENOMEM, &eb);
+    }
+    for (uint32_t r = 0; r < nruns; r++) {
+        runp[r] = ms.p;
+        for (uint32_t q = 0, rest = r; q < gr.np; rest /= gr.nv[q], q++) {
+            param[r][q] = gr.v[q][rest % gr.nv[q]];
+            tl_model_params_set(&runp[r], gr.name[q], param[r][q]);
+        }
+    }
+    tl_rec_evaluate_opts_t eo = {ms.mi, runp, nruns, ms.ix, {TL_SPLIT_TIME, 7}, 0, (uint32_t)k,
+                                 !by ? -1 : strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
+                                 !opt(c, a, "no-new-items"), cli_now};
     evsrc_t e = {0};
-    tl_csr_t xtr = {0}, xte = {0};
-    tl_user_groups_t g = {0};
-    uint32_t *cats = NULL;
-    tl_dict_t *catnames = NULL;
-    evrun_t *runs = calloc(nruns, sizeof *runs);
-    if (!runs) return fail_err("eval", TL_ENOMEM, &eb);
-    rc = eval_matrices(c, a, &ms, &e, &xtr, &xte, &eb);
+    tl_rec_evaluation_t ev = {0};
+    rc = eval_source(c, a, &e, &eo, &eb);
     if (rc > 0) {
-        free(runs);
+        free(param), free(runp);
         return rc; /* a usage error, already told */
     }
-    if (!rc) tl_csr_drop_seen(&xte, &xtr);
-    if (!rc && by)
-        rc = tl_rec_user_groups(e.st, xtr.nusers, strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
-                                e.max_ts, &g, &eb);
-    if (!rc) rc = tl_rec_item_categories(e.st, xtr.nitems, 0, &cats, &catnames, &eb);
-    side_t sd = {0};
-    tl_model_t *coldm = NULL;
-    tl_content_t *content = NULL;
-    if (!rc) rc = load_side(e.st, xtr.nusers, xtr.nitems, e.max_ts, &sd, &eb);
-    if (!rc && !opt(c, a, "no-new-items")) rc = tl_rec_content_load(e.st, xtr.nitems, &content, &eb);
-    if (!rc && content) rc = tl_rec_content_link(content, &xtr, xtr.nitems);
-    if (!rc && strcmp(ms.kind, "pop") != 0) rc = train_segpop(&xtr, &sd, &coldm);
+    if (!rc) rc = tl_rec_evaluate(e.st, &eo, &ev, &eb);
     tl_store_close(e.st);
     if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tl_eval_opts_t eo = {(uint32_t)k, cats, g.group, g.ngroups, coldm, content};
-    uint32_t best = 0;
-    for (uint32_t r = 0; !rc && r < nruns; r++) {
-        modelspec_t run = ms;
-        for (uint32_t q = 0, rest = r; q < gr.np; rest /= gr.nv[q], q++) {
-            runs[r].param[q] = gr.v[q][rest % gr.nv[q]];
-            set_param(&run, gr.name[q], runs[r].param[q]);
-        }
-        tl_model_t *m = NULL;
-        int64_t t0 = cli_now();
-        rc = train_model(&run, &xtr, &sd, &m, &eb);
-        int64_t t1 = cli_now();
-        if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &runs[r].ev);
-        runs[r].train_s = (double)(t1 - t0) / 1000;
-        runs[r].eval_s = (double)(cli_now() - t1) / 1000;
-        tl_model_free(m);
-        if (!rc && runs[r].ev.ndcg > runs[best].ev.ndcg) best = r;
-    }
+    const tl_user_groups_t *g = &ev.groups;
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", ms.kind);
-        if (strcmp(ms.kind, "ease") == 0 && !grid) cJSON_AddNumberToObject(j, "lambda", ms.lambda);
+        if (ms.mi->kind == TL_MODEL_EASE && !grid) cJSON_AddNumberToObject(j, "lambda", ms.p.lambda);
         cJSON_AddStringToObject(j, "split", e.split);
-        if (e.cut) {
+        if (ev.cut) {
             char day[32];
-            tl_time_format(e.cut, day);
+            tl_time_format(ev.cut, day);
             cJSON_AddStringToObject(j, "test_from", day);
         }
         cJSON_AddNumberToObject(j, "k", (double)k);
-        cJSON_AddNumberToObject(j, "train_interactions", (double)xtr.nnz);
-        cJSON_AddNumberToObject(j, "test_interactions", (double)xte.nnz);
+        cJSON_AddNumberToObject(j, "train_interactions", (double)ev.train_nnz);
+        cJSON_AddNumberToObject(j, "test_interactions", (double)ev.test_nnz);
         if (grid) {
             cJSON *arr = cJSON_AddArrayToObject(j, "runs");
             for (uint32_t r = 0; r < nruns; r++) {
                 cJSON *o = cJSON_CreateObject();
-                add_run_json(o, &runs[r], &gr, &g);
+                add_run_json(o, &ev.runs[r], param[r], &gr, g);
                 cJSON_AddItemToArray(arr, o);
             }
-            cJSON_AddNumberToObject(j, "best", best);
+            cJSON_AddNumberToObject(j, "best", ev.best);
         } else {
-            add_run_json(j, &runs[0], &gr, &g);
+            add_run_json(j, &ev.runs[0], param[0], &gr, g);
         }
         print_json(j);
     } else if (!rc) {
         printf("%s on %u users with test items, %u of them without history (%s split; train "
                "%llu, test %llu interactions), top %llu:\n",
-               ms.kind, runs[0].ev.users, runs[0].ev.cold, e.split, (unsigned long long)xtr.nnz,
-               (unsigned long long)xte.nnz, (unsigned long long)k);
-        for (uint32_t r = 0; r < nruns; r++) print_run(&runs[r], &gr, &g);
+               ms.kind, ev.runs[0].ev.users, ev.runs[0].ev.cold, e.split,
+               (unsigned long long)ev.train_nnz, (unsigned long long)ev.test_nnz,
+               (unsigned long long)k);
+        for (uint32_t r = 0; r < nruns; r++) print_run(&ev.runs[r], param[r], &gr, g);
         if (grid) {
             printf("best by ndcg:");
-            for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], runs[best].param[q]);
-            printf(" (ndcg %.4f)\n", runs[best].ev.ndcg);
+            for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], param[ev.best][q]);
+            printf(" (ndcg %.4f)\n", ev.runs[ev.best].ev.ndcg);
         }
     }
-    free(runs);
-    tl_rec_content_free(content);
-    tl_model_free(coldm);
-    side_fini(&sd);
-    tl_user_groups_fini(&g);
-    free(cats);
-    tl_dict_free(catnames);
-    tl_csr_fini(&xtr);
-    tl_csr_fini(&xte);
+    tl_rec_evaluation_fini(&ev);
+    free(param), free(runp);
     return rc ? fail_err("eval", rc, &eb) : EXIT_OK;
 }
 
@@ -466,7 +350,7 @@ const optspec_t TRAIN_OPTS[] = {
 int cmd_train(const command_t *c, const args_t *a) {
     int rc;
     modelspec_t ms;
-    if ((rc = parse_modelspec(c, a, "ials", &ms))) return rc;
+    if ((rc = parse_modelspec(c, a, TL_MODEL_FOR_TRAIN, &ms))) return rc;
     const char *name = opt(c, a, "name") ? opt(c, a, "name") : ms.kind;
     for (const char *q = name; *q; q++)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
@@ -477,26 +361,25 @@ int cmd_train(const command_t *c, const args_t *a) {
     tl_csr_t x = {0};
     tl_model_t *m = NULL;
     int64_t t0 = cli_now(), t1 = t0;
-    side_t sd = {0};
-    int segpop = strcmp(ms.kind, "segpop") == 0;
-    int64_t latest = 0;
-    if (!rc && (ms.ix.half_life > 0 || segpop)) rc = latest_event(st, &latest, &eb);
-    ms.ix.decay_to = latest; /* decay towards the latest event */
+    tl_rec_side_t sd = {0};
+    tl_store_evstats_t es = {0};
+    if (!rc && (ms.ix.half_life > 0 || ms.mi->needs_side)) rc = tl_store_event_stats(st, &es, &eb);
+    ms.ix.decay_to = es.max_ts; /* decay towards the latest event */
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
-    if (!rc && segpop) rc = load_side(st, x.nusers, x.nitems, latest, &sd, &eb);
+    if (!rc && ms.mi->needs_side) rc = tl_rec_side_load(st, x.nusers, x.nitems, es.max_ts, &sd, &eb);
+    tl_store_evstats_fini(&es);
     if (!rc) {
         t0 = cli_now();
-        rc = train_model(&ms, &x, &sd, &m, &eb);
+        rc = tl_model_train(ms.mi, &x, &ms.p, &sd, &m, &eb);
         t1 = cli_now();
     }
-    char path[4300];
+    char blob[256], path[4300];
     if (!rc) {
         tl_model_set_interactions(m, &ms.ix);
-        snprintf(path, sizeof path, "%s/models", data_dir(a));
-        mkdir(path, 0700);
-        model_path(data_dir(a), name, path, sizeof path);
-        rc = tl_model_save(m, path, &eb);
+        rc = tl_rec_model_save(st, name, m, &eb);
     }
+    if (!rc) rc = tl_store_blob_name(TL_BLOB_MODEL, name, blob, sizeof blob);
+    if (!rc) rc = tl_store_blob_path(st, blob, path, sizeof path, &eb);
     tl_store_close(st);
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();
@@ -512,7 +395,7 @@ int cmd_train(const command_t *c, const args_t *a) {
                ms.kind, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000,
                path);
     }
-    side_fini(&sd);
+    tl_rec_side_fini(&sd);
     tl_model_free(m);
     tl_csr_fini(&x);
     return rc ? fail_err("train", rc, &eb) : EXIT_OK;
@@ -556,7 +439,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
     if (a->npos != 1) return die_usage(c, "give one USER");
     uint64_t n;
     if ((rc = opt_u64(c, a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
-    const char *name = opt(c, a, "model") ? opt(c, a, "model") : "ials";
+    const char *name = opt(c, a, "model") ? opt(c, a, "model") : tl_model_default(TL_MODEL_FOR_SERVE);
     tl_serve_opts_t so = {0};
     so.head_share = 0.10, so.head_cap = 1;
     const char *scene = opt(c, a, "scene") ? opt(c, a, "scene") : "home";
@@ -572,7 +455,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
     tl_store_t *st = NULL;
     tl_recsvc_t *rs = NULL;
     rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    if (!rc) rc = recsvc_open(st, data_dir(a), name, &rs, &eb);
+    if (!rc) rc = tl_recsvc_open(st, name, &rs, &eb);
     tl_model_t *m = rs ? rs->m : NULL;
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
@@ -697,19 +580,18 @@ int cmd_similar(const command_t *c, const args_t *a) {
     if (a->npos != 1) return die_usage(c, "give one ITEM");
     uint64_t n;
     if ((rc = opt_u64(c, a, "n", 10, 1, TL_REC_MAX_N, &n))) return rc;
-    const char *name = opt(c, a, "model") ? opt(c, a, "model") : "knn";
+    const char *name = opt(c, a, "model") ? opt(c, a, "model") : tl_model_default(TL_MODEL_FOR_SIMILAR);
     tl_errbuf_t eb = {{0}};
-    char path[4300];
-    model_path(data_dir(a), name, path, sizeof path);
     tl_model_t *m = NULL;
     tl_store_t *st = NULL;
+    rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_rec_model_load(st, name, &m, &eb);
     /* without the default item-kNN model the items are alike by content */
-    if (opt(c, a, "model") || access(path, F_OK) == 0) rc = tl_model_load(path, &m, &eb);
+    if (rc == TL_ENOENT && !opt(c, a, "model")) rc = 0, eb.msg[0] = 0;
     if (!rc && m && tl_model_kind(m) != TL_MODEL_KNN) {
         tl_errbuf_set(&eb, "%s is not an item-kNN model: train one with `tailor train --model knn`", name);
         rc = TL_EINVAL;
     }
-    if (!rc) rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
     uint32_t it = items ? tl_dict_find(items, a->pos[0], strlen(a->pos[0])) : TL_NONE;
     if (!rc && it == TL_NONE) {

@@ -81,19 +81,17 @@ typedef struct {
 /* One model with the user cleared, into the set when it held the user. */
 static int purge_model(const char *name, void *arg) {
     modelctx_t *x = arg;
-    char path[4300];
-    int rc = tl_store_blob_path(x->st, name, path, sizeof path, x->eb);
     tl_model_t *m = NULL;
-    if (!rc && tl_model_load(path, &m, x->eb) != 0) {
+    if (tl_rec_model_load(x->st, name, &m, x->eb) != 0) {
         /* a file that does not load serves nobody; say so and go on */
         fprintf(stderr, "tailor: %s\n", x->eb->msg);
         x->eb->msg[0] = 0;
         return 0;
     }
-    if (!rc && tl_model_erase_user(m, x->u)) {
+    int rc = 0;
+    if (tl_model_erase_user(m, x->u)) {
         tl_blobw_t *w;
-        rc = tl_store_blob_create(x->st, name, &w, x->eb);
-        if (!rc && (rc = tl_model_save(m, tl_blobw_path(w), x->eb)) != 0) tl_blobw_abandon(w);
+        rc = tl_rec_model_writer(x->st, name, m, &w, x->eb);
         if (!rc) rc = set_add(x->set, w);
         if (!rc) ++*x->changed;
     }
@@ -127,7 +125,7 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
     if (snap < 0) return snap;
     r->profiles = snap;
     modelctx_t mx = {st, u, &r->models, set, eb};
-    int rc = tl_store_blob_list(st, "models/", purge_model, &mx, eb);
+    int rc = tl_rec_model_list(st, purge_model, &mx, eb);
     if (rc) return rc;
     char pat[64];
     snprintf(pat, sizeof pat, "\"user\":\"%s\"", ps);

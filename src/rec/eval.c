@@ -2,7 +2,8 @@
  * leave-last-out, built in memory from the interactions of one scan), and
  * the metrics of a model's top K against the test items on two cores
  * (precision, recall, NDCG, MAP, hit rate, coverage, novelty, intra-list
- * diversity, exposure Gini, per user group). */
+ * diversity, exposure Gini, per user group); and an evaluation end to end
+ * (tl_rec_evaluate), so every front end splits and measures alike. */
 #include "rec_int.h"
 
 #include <pthread.h>
@@ -298,4 +299,88 @@ int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_
     }
     if (rc) tl_csr_fini(train), tl_csr_fini(test);
     return rc;
+}
+
+/* ---- an evaluation end to end ------------------------------------------------------ */
+
+/* The train and test matrices: split in memory from one scan, or at an
+ * event of the log; *latest the latest event's time. */
+static int eval_split(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_csr_t *tr, tl_csr_t *te,
+                      int64_t *cut, int64_t *latest, tl_errbuf_t *eb) {
+    *cut = 0;
+    if (o->train_events) {
+        tl_store_evstats_t es = {0};
+        int rc = tl_store_event_stats(st, &es, eb);
+        *latest = es.max_ts;
+        tl_store_evstats_fini(&es);
+        tl_interact_opts_t ix = o->ix;
+        ix.decay_to = *latest;
+        if (!rc) rc = tl_rec_matrix(st, 0, o->train_events, &ix, tr, eb);
+        if (!rc) rc = tl_rec_matrix(st, o->train_events, UINT64_MAX, &ix, te, eb);
+        return rc;
+    }
+    tl_interactions_t *in;
+    int rc = tl_rec_interactions_load(st, &o->ix, &in, eb);
+    if (rc) return rc;
+    *latest = tl_rec_interactions_latest(in);
+    rc = tl_rec_split(in, &o->split, tr, te, cut);
+    tl_rec_interactions_free(in);
+    return rc;
+}
+
+static double seconds(const tl_rec_evaluate_opts_t *o, int64_t from, int64_t to) {
+    return o->clock ? (double)(to - from) / 1000 : 0;
+}
+
+int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,
+                    tl_errbuf_t *eb) {
+    memset(out, 0, sizeof *out);
+    if (!(out->runs = calloc(o->nruns ? o->nruns : 1, sizeof *out->runs))) return TL_ENOMEM;
+    tl_csr_t xtr = {0}, xte = {0};
+    int64_t latest = 0;
+    uint32_t *cats = NULL;
+    tl_dict_t *catnames = NULL;
+    tl_rec_side_t side = {0};
+    tl_model_t *coldm = NULL;
+    tl_content_t *content = NULL;
+    int rc = eval_split(st, o, &xtr, &xte, &out->cut, &latest, eb);
+    if (!rc) tl_csr_drop_seen(&xte, &xtr);
+    if (!rc && o->by >= 0)
+        rc = tl_rec_user_groups(st, xtr.nusers, (tl_group_by_t)o->by, latest, &out->groups, eb);
+    if (!rc) rc = tl_rec_item_categories(st, xtr.nitems, 0, &cats, &catnames, eb);
+    if (!rc) rc = tl_rec_side_load(st, xtr.nusers, xtr.nitems, latest, &side, eb);
+    if (!rc && o->new_items) rc = tl_rec_content_load(st, xtr.nitems, &content, eb);
+    if (!rc && content) rc = tl_rec_content_link(content, &xtr, xtr.nitems);
+    /* users without history get popularity by segment, unless popularity is what is measured */
+    if (!rc && o->model->kind != TL_MODEL_POP)
+        rc = tl_model_train(tl_model_info(TL_MODEL_SEGPOP), &xtr, &o->params[0], &side, &coldm, eb);
+    tl_eval_opts_t eo = {o->k, cats, out->groups.group, out->groups.ngroups, coldm, content};
+    for (uint32_t r = 0; !rc && r < o->nruns; r++) {
+        tl_rec_run_t *run = &out->runs[r];
+        tl_model_t *m = NULL;
+        int64_t t0 = o->clock ? o->clock() : 0;
+        rc = tl_model_train(o->model, &xtr, &o->params[r], &side, &m, eb);
+        int64_t t1 = o->clock ? o->clock() : 0;
+        if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &run->ev);
+        run->train_s = seconds(o, t0, t1);
+        run->eval_s = seconds(o, t1, o->clock ? o->clock() : 0);
+        tl_model_free(m);
+        if (!rc && run->ev.ndcg > out->runs[out->best].ev.ndcg) out->best = r;
+    }
+    out->train_nnz = xtr.nnz, out->test_nnz = xte.nnz;
+    tl_rec_content_free(content);
+    tl_model_free(coldm);
+    tl_rec_side_fini(&side);
+    free(cats);
+    tl_dict_free(catnames);
+    tl_csr_fini(&xtr);
+    tl_csr_fini(&xte);
+    if (rc) tl_rec_evaluation_fini(out);
+    return rc;
+}
+
+void tl_rec_evaluation_fini(tl_rec_evaluation_t *e) {
+    tl_user_groups_fini(&e->groups);
+    free(e->runs);
+    memset(e, 0, sizeof *e);
 }

@@ -20,8 +20,9 @@
  * The code: matrix.c (the matrix), pop.c, ease.c, ials.c, knn.c, blend.c
  * (one per model family), models.c (the registry, scoring and
  * explanations), serve.c (serving rules), scene.c (scenes), content.c
- * (alike items by content), eval.c (splits and metrics), model_file.c
- * (model files), service.c (a recommender loaded for serving); rec_int.h
+ * (alike items by content), eval.c (splits, metrics, an evaluation end
+ * to end), model_file.c (model files, kept in the store or at a path),
+ * service.c (a recommender loaded for serving); rec_int.h
  * holds what they share.
  */
 #ifndef TL_REC_H
@@ -145,10 +146,22 @@ uint32_t tl_rec_topn(const tl_model_t *m, const tl_csr_t *train, uint32_t user, 
 uint32_t tl_rec_because(const tl_model_t *m, const tl_csr_t *train, uint32_t user, uint32_t item);
 
 /* Model files: a header (magic "TLMODEL1", kind, sizes), the interaction
- * options, the model's arrays, and the XXH3-64 of all of it; written to a temporary
- * file and renamed. A file of another kind of content, version or size, or
- * with a wrong checksum, is refused with a message saying which. */
+ * options, the model's arrays, and the XXH3-64 of all of it. A model is
+ * kept in the store as the blob "models/NAME" (tl_rec_model_*), or in a
+ * file at a given path (tl_model_save/load: written to a temporary file
+ * and renamed). Bytes of another kind of content, version or size, or
+ * with a wrong checksum, are refused with a message saying which. */
 int tl_model_save(const tl_model_t *m, const char *path, tl_errbuf_t *eb);
+/* Model NAME (letters, digits, '_', '-') in the store: saved with the blob
+ * writer (installed whole, see store.h); the writer filled and not closed,
+ * for a batch or a purge to install; loaded (TL_ENOENT, eb saying to
+ * train one, when there is none); fn(name, arg) for every model, by name. */
+int tl_rec_model_save(tl_store_t *st, const char *name, const tl_model_t *m, tl_errbuf_t *eb);
+int tl_rec_model_writer(tl_store_t *st, const char *name, const tl_model_t *m, tl_blobw_t **out,
+                        tl_errbuf_t *eb);
+int tl_rec_model_load(tl_store_t *st, const char *name, tl_model_t **out, tl_errbuf_t *eb);
+typedef int (*tl_rec_model_fn)(const char *name, void *arg);
+int tl_rec_model_list(tl_store_t *st, tl_rec_model_fn fn, void *arg, tl_errbuf_t *eb);
 /* The interaction options a model was trained with (kept in its file, so
  * serving builds users' rows the same way). */
 void tl_model_set_interactions(tl_model_t *m, const tl_interact_opts_t *o);
@@ -422,9 +435,46 @@ typedef struct {
 int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_t *train,
                  tl_csr_t *test, int64_t *cut);
 
+/* An offline evaluation end to end: the interactions split (in memory,
+ * or at an event of the log), what every run shares loaded once (the
+ * categories, the user groups of `by`, the content that scores new items,
+ * popularity by segment for users without history unless the model is
+ * popularity), then one model of the family trained and evaluated per set
+ * of options (a grid). */
+typedef struct {
+    const tl_model_info_t *model;
+    const tl_model_params_t *params; /* nruns sets of options: one run each */
+    uint32_t nruns;
+    tl_interact_opts_t ix;
+    tl_split_opts_t split;
+    uint64_t train_events;   /* 0: split; else the first train_events events of the log
+                              * train, the rest test (a training file then a test file) */
+    uint32_t k;
+    int by;                  /* -1: no groups; else TL_GROUP_GENDER or TL_GROUP_AGE */
+    int new_items;           /* items without training interactions score by their alike items */
+    int64_t (*clock)(void);  /* milliseconds, for the runs' times (NULL: no times) */
+} tl_rec_evaluate_opts_t;
+
+typedef struct {
+    tl_eval_t ev;
+    double train_s, eval_s;
+} tl_rec_run_t;
+
+typedef struct {
+    uint64_t train_nnz, test_nnz; /* interactions, the test's without those seen in training */
+    int64_t cut;                  /* a time split's first test time, else 0 */
+    tl_user_groups_t groups;      /* the groups of `by` (none without) */
+    tl_rec_run_t *runs;           /* nruns */
+    uint32_t best;                /* the run with the highest NDCG (the first of equals) */
+} tl_rec_evaluation_t;
+
+int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,
+                    tl_errbuf_t *eb);
+void tl_rec_evaluation_fini(tl_rec_evaluation_t *e);
+
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 
-/* A model file with what serving it needs: every interaction as the model
+/* A model of the store with what serving it needs: every interaction as the model
  * weighs them, popularity by segment and taste for users without history,
  * the content links that score new items, item categories and the
  * negative-feedback penalty; serving options set as `recommend` uses them
@@ -443,7 +493,8 @@ typedef struct {
     uint32_t *title;         /* ... each item's (TL_NONE: none), for the reasons */
     tl_serve_opts_t so;
 } tl_recsvc_t;
-int tl_recsvc_open(tl_store_t *st, const char *model_path, tl_recsvc_t **out, tl_errbuf_t *eb);
+/* Model name (tl_rec_model_load: TL_ENOENT when there is none). */
+int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbuf_t *eb);
 /* Whom to serve for user: TL_REC_ANONYMOUS for a user who withdrew
  * profiling (non-personalised lists), else user. */
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);

@@ -22,10 +22,10 @@ void tl_recsvc_free(tl_recsvc_t *r) {
     free(r);
 }
 
-static int title_row(uint32_t i, const char *title, void *arg) {
+static int title_row(uint32_t i, const tl_item_t *it, void *arg) {
     tl_recsvc_t *r = arg;
-    if (i >= r->x.nitems) return 0;
-    return tl_dict_intern(r->titles, title, strlen(title), &r->title[i], NULL) ? TL_ENOMEM : 0;
+    if (i >= r->x.nitems || !it->title || !it->title[0]) return 0;
+    return tl_dict_intern(r->titles, it->title, strlen(it->title), &r->title[i], NULL) ? TL_ENOMEM : 0;
 }
 
 /* Each item's title, kept in memory: the reasons are written while the
@@ -35,15 +35,15 @@ static int load_titles(tl_store_t *st, tl_recsvc_t *r, tl_errbuf_t *eb) {
     r->title = malloc(((size_t)r->x.nitems + 1) * sizeof *r->title);
     if (!r->titles || !r->title) return TL_ENOMEM;
     for (uint32_t i = 0; i < r->x.nitems; i++) r->title[i] = TL_NONE;
-    return tl_store_item_titles(st, title_row, r, eb);
+    return tl_store_scan_items(st, title_row, r, eb);
 }
 
-int tl_recsvc_open(tl_store_t *st, const char *path, tl_recsvc_t **out, tl_errbuf_t *eb) {
+int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbuf_t *eb) {
     tl_recsvc_t *r = calloc(1, sizeof *r);
     *out = NULL;
     if (!r) return TL_ENOMEM;
     tl_store_evstats_t es = {0};
-    int rc = tl_model_load(path, &r->m, eb);
+    int rc = tl_rec_model_load(st, name, &r->m, eb);
     if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
     if (!rc) rc = tl_store_event_stats(st, &es, eb); /* ages are reckoned from the latest event */
     tl_rec_side_t side = {0};

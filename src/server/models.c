@@ -58,9 +58,6 @@ static void *fill_cache(void *arg) {
 }
 
 int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
-    char path[4300], knn[4300];
-    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, s->model);
-    snprintf(knn, sizeof knn, "%s/models/knn.tlm", s->dir);
     recref_t *r = calloc(1, sizeof *r);
     if (!r) return TL_ENOMEM;
     pthread_mutex_init(&r->other_mu, NULL);
@@ -70,15 +67,15 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
     int rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, &st, eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, eb);
     if (!rc && !items) rc = TL_ENOMEM;
-    if (!rc && access(path, R_OK) == 0) rc = tl_recsvc_open(st, path, &r->def.rec, eb);
+    /* without the default model (or the item-kNN one) the server still starts */
+    if (!rc && (rc = tl_recsvc_open(st, s->model, &r->def.rec, eb)) == TL_ENOENT) rc = 0, eb->msg[0] = 0;
     if (!rc && r->def.rec && r->def.rec->x.nusers) {
         r->def.ncache = r->def.rec->x.nusers;
         if (!(r->def.cache = calloc(r->def.ncache, sizeof *r->def.cache))) rc = TL_ENOMEM;
     }
-    if (!rc && access(knn, R_OK) == 0) {
-        rc = tl_model_load(knn, &r->knn, eb);
-        if (!rc && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
-    }
+    if (!rc && (rc = tl_rec_model_load(st, tl_model_default(TL_MODEL_FOR_SIMILAR), &r->knn, eb)) == TL_ENOENT)
+        rc = 0, eb->msg[0] = 0;
+    if (!rc && r->knn && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
     if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
     char card[4300], *policy = NULL;
     snprintf(card, sizeof card, "%s/models/scorecard.json", s->dir);
@@ -183,24 +180,22 @@ msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *stat
     int n = atomic_load(&r->nother);
     for (int k = 0; k < n && !m; k++)
         if (strcmp(r->other[k]->name, name) == 0) m = r->other[k];
-    char path[4300];
-    snprintf(path, sizeof path, "%s/models/%s.tlm", s->dir, name);
     if (!m && n == MAX_MODELS) {
         tl_errbuf_set(eb, "at most %d models besides %s are served at once", MAX_MODELS, r->def.name);
         *status = 503;
-    } else if (!m && access(path, R_OK) != 0) {
-        tl_errbuf_set(eb, "no model \"%s\" (train one: `tailor train --model %s`)", name, name);
     } else if (!m) {
         tl_store_t *st = NULL;
         m = calloc(1, sizeof *m);
         int rc = m ? tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, &st, eb) : TL_ENOMEM;
-        if (!rc) rc = tl_recsvc_open(st, path, &m->rec, eb);
+        if (!rc) rc = tl_recsvc_open(st, name, &m->rec, eb);
         tl_store_close(st);
         if (!rc && (m->ncache = m->rec->x.nusers) && !(m->cache = calloc(m->ncache, sizeof *m->cache))) rc = TL_ENOMEM;
         if (rc) {
             if (m) tl_recsvc_free(m->rec), free(m->cache), free(m);
             m = NULL;
-            *status = 500;
+            *status = rc == TL_ENOENT ? 404 : 500;
+            if (rc == TL_ENOENT)
+                tl_errbuf_set(eb, "no model \"%s\" (train one: `tailor train --model %s`)", name, name);
         } else {
             snprintf(m->name, sizeof m->name, "%s", name);
             r->other[n] = m;

@@ -88,7 +88,8 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     openblas_set_num_threads(1); /* requests are the parallelism: no BLAS threads per call */
     tl_server_t *s = calloc(1, sizeof *s);
     if (!s) return TL_ENOMEM;
-    s->dir = strdup(o->data_dir), s->model = strdup(o->model ? o->model : "ials");
+    s->dir = strdup(o->data_dir);
+    s->model = strdup(o->model ? o->model : tl_model_default(TL_MODEL_FOR_SERVE));
     s->policy = o->policy ? strdup(o->policy) : NULL;
     s->max_body = o->max_body ? o->max_body : (16u << 20);
     if (o->store) s->conf = *o->store;

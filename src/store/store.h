@@ -290,11 +290,6 @@ int tl_store_consents_withdrawn(tl_store_t *st, const char *purpose, int64_t at,
  * since it was made (import calls it at the end). */
 int tl_store_consents_refresh(tl_store_t *st, tl_errbuf_t *eb);
 
-/* Calls fn for each item that has a title, with its index; fn's non-zero
- * return stops the walk and is returned. */
-typedef int (*tl_title_fn)(uint32_t item, const char *title, void *arg);
-int tl_store_item_titles(tl_store_t *st, tl_title_fn fn, void *arg, tl_errbuf_t *eb);
-
 
 /* ---- entity scans and lookups (entities.c) ---------------------------------------- */
 

@@ -2,9 +2,10 @@
  * (training items left out), the evaluation metrics (accuracy, novelty,
  * diversity, Gini, per group) against values worked out by hand, and
  * serving from a model older than the catalogue; the model registry
- * (names, defaults, options, training and model files through it); the
+ * (names, defaults, options, training and model files through it);
+ * models kept in the store by name; the
  * evaluation splits on a generated store against the matrices built
- * straight from the log. */
+ * straight from the log, and an evaluation end to end against its steps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -480,6 +481,72 @@ static void test_registry_trains_and_files(void **state) {
     tl_csr_fini(&x);
 }
 
+static int list_name(const char *name, void *arg) {
+    char *out = arg;
+    strcat(out, name);
+    strcat(out, ";");
+    return 0;
+}
+
+/* Models kept in the store: saved and loaded by name through the blobs,
+ * listed by name, the same bytes as a model file; a missing model says to
+ * train one, a bad name and damaged bytes are refused. */
+static void test_models_in_the_store(void **state) {
+    (void)state;
+    const int rows[] = {0, 1, -1, 0, 1, 2, -1, 2, 3, -1, 1, 3, -1};
+    tl_csr_t x;
+    csr(&x, 4, 4, rows);
+    tl_errbuf_t eb = {{0}};
+    char data[300], path[400];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_model_t *m, *back = NULL;
+    assert_int_equal(tl_rec_train_ease(&x, 1, 0, &m, &eb), 0);
+    assert_int_equal(tl_rec_model_load(st, "ease", &back, &eb), TL_ENOENT);
+    assert_null(back);
+    assert_non_null(strstr(eb.msg, "tailor train"));
+    eb.msg[0] = 0;
+    assert_int_equal(tl_rec_model_save(st, "ease", m, &eb), 0);
+    assert_int_equal(tl_rec_model_save(st, "b-2", m, &eb), 0);
+    assert_int_equal(tl_rec_model_save(st, "a/b", m, &eb), TL_EINVAL);
+    char names[64] = "";
+    assert_int_equal(tl_rec_model_list(st, list_name, names, &eb), 0);
+    assert_string_equal(names, "b-2;ease;");
+    assert_int_equal(tl_rec_model_load(st, "ease", &back, &eb), 0);
+    for (uint32_t u = 0; u < 4; u++) {
+        uint32_t a[4], b[4];
+        float sa[4], sb[4];
+        uint32_t na = tl_rec_topn(m, &x, u, 4, a, sa);
+        assert_int_equal(tl_rec_topn(back, &x, u, 4, b, sb), na);
+        assert_memory_equal(a, b, na * sizeof *a);
+        assert_memory_equal(sa, sb, na * sizeof *sa);
+    }
+    tl_model_free(back);
+    /* the blob holds a model file's bytes */
+    snprintf(path, sizeof path, "%s/m.tlm", dir);
+    assert_int_equal(tl_model_save(m, path, &eb), 0);
+    char *want;
+    size_t nwant;
+    tl_buf_t got;
+    tl_buf_init(&got);
+    assert_int_equal(tl_read_file(path, &want, &nwant), 0);
+    assert_int_equal(tl_store_blob_get(st, "models/ease", &got, &eb), 0);
+    assert_int_equal(got.len, nwant);
+    assert_memory_equal(got.data, want, nwant);
+    /* damaged bytes are refused, and nothing is returned */
+    got.data[got.len / 2] ^= 1;
+    assert_int_equal(tl_store_blob_put(st, "models/bad", got.data, got.len, &eb), 0);
+    back = NULL;
+    assert_int_equal(tl_rec_model_load(st, "bad", &back, &eb), TL_ECORRUPT);
+    assert_null(back);
+    assert_non_null(strstr(eb.msg, "damaged"));
+    free(want), tl_buf_fini(&got);
+    tl_model_free(m);
+    tl_store_close(st);
+    tl_csr_fini(&x);
+}
+
 /* A generated store of users x 30 days. */
 static tl_store_t *world(uint32_t users) {
     char out[300], data[300];
@@ -576,6 +643,78 @@ static void test_splits_match_the_log(void **state) {
     tl_store_close(st);
 }
 
+/* An evaluation end to end gives what its steps give by hand: the split
+ * in memory (by time) or at an event of the log, the seen items dropped,
+ * each run of a grid trained through the registry and evaluated, the best
+ * by NDCG. */
+static void test_evaluate_end_to_end(void **state) {
+    (void)state;
+    tl_store_t *st = world(300);
+    tl_errbuf_t eb = {{0}};
+    tl_model_params_t p[2];
+    tl_model_params_default(&p[0]);
+    p[1] = p[0];
+    p[0].neighbours = 5, p[1].neighbours = 50;
+    tl_rec_evaluate_opts_t o = {.model = tl_model_lookup("knn"), .params = p, .nruns = 2,
+                                .split = {TL_SPLIT_TIME, 7}, .k = 10, .by = -1};
+    tl_interact_opts_default(&o.ix);
+    tl_store_evstats_t es = {0};
+    assert_int_equal(tl_store_event_stats(st, &es, &eb), 0);
+    int64_t latest = es.max_ts; /* what ages are reckoned from */
+    tl_store_evstats_fini(&es);
+    for (int mode = 0; mode < 2; mode++) {
+        o.train_events = mode ? tl_store_event_count(st) / 2 : 0;
+        tl_rec_evaluation_t ev;
+        assert_int_equal(tl_rec_evaluate(st, &o, &ev, &eb), 0);
+        /* by hand */
+        tl_csr_t tr, te;
+        int64_t cut = 0;
+        if (mode) {
+            tl_interact_opts_t ix = o.ix;
+            ix.decay_to = latest;
+            assert_int_equal(tl_rec_matrix(st, 0, o.train_events, &ix, &tr, &eb), 0);
+            assert_int_equal(tl_rec_matrix(st, o.train_events, UINT64_MAX, &ix, &te, &eb), 0);
+        } else {
+            tl_interactions_t *in;
+            assert_int_equal(tl_rec_interactions_load(st, &o.ix, &in, &eb), 0);
+            assert_int_equal(tl_rec_split(in, &o.split, &tr, &te, &cut), 0);
+            tl_rec_interactions_free(in);
+        }
+        tl_csr_drop_seen(&te, &tr);
+        assert_true(ev.cut == cut);
+        assert_true(ev.train_nnz == tr.nnz && ev.test_nnz == te.nnz && te.nnz > 0);
+        uint32_t *cats;
+        tl_dict_t *catnames;
+        tl_rec_side_t side;
+        tl_model_t *cold;
+        assert_int_equal(tl_rec_item_categories(st, tr.nitems, 0, &cats, &catnames, &eb), 0);
+        assert_int_equal(tl_rec_side_load(st, tr.nusers, tr.nitems, latest, &side, &eb), 0);
+        assert_int_equal(tl_rec_train_segpop(&tr, side.cats, tl_dict_count(side.catnames),
+                                             side.groups.group, side.groups.ngroups, &cold), 0);
+        tl_eval_opts_t eo = {10, cats, NULL, 0, cold, NULL};
+        double best = -1;
+        uint32_t ibest = 0;
+        for (uint32_t r = 0; r < 2; r++) {
+            tl_model_t *m;
+            tl_eval_t want;
+            memset(&want, 0, sizeof want); /* padding compared too */
+            assert_int_equal(tl_rec_train_knn(&tr, p[r].neighbours, p[r].shrink, &m, &eb), 0);
+            assert_int_equal(tl_rec_eval(m, &tr, &te, &eo, &want), 0);
+            assert_memory_equal(&ev.runs[r].ev, &want, sizeof want);
+            if (want.ndcg > best) best = want.ndcg, ibest = r;
+            tl_model_free(m);
+        }
+        assert_int_equal(ev.best, ibest);
+        tl_model_free(cold);
+        tl_rec_side_fini(&side);
+        free(cats);
+        tl_dict_free(catnames);
+        tl_csr_fini(&tr), tl_csr_fini(&te);
+        tl_rec_evaluation_fini(&ev);
+    }
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
@@ -584,7 +723,9 @@ int main(void) {
         cmocka_unit_test(test_model_older_than_catalogue),
         cmocka_unit_test(test_registry),
         cmocka_unit_test_setup_teardown(test_registry_trains_and_files, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_models_in_the_store, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_splits_match_the_log, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_evaluate_end_to_end, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

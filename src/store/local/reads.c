@@ -68,21 +68,6 @@ int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_e
     return each_row(s, q, 0, fn, arg, eb);
 }
 
-typedef struct {
-    tl_title_fn fn;
-    void *arg;
-} titles_t;
-
-static int title_row(int n, const char *const *c, void *arg) {
-    const titles_t *t = arg;
-    return n == 2 && c[0] && c[1] ? t->fn((uint32_t)strtoul(c[0], NULL, 10), c[1], t->arg) : 0;
-}
-
-int tl_store_item_titles(tl_store_t *s, tl_title_fn fn, void *arg, tl_errbuf_t *eb) {
-    titles_t t = {fn, arg};
-    return tl_store_query(s, "SELECT idx, title FROM items WHERE title <> ''", title_row, &t, eb);
-}
-
 /* Binds args by the letters of types: i int64_t, d double, t text (NULL:
  * SQL NULL). */
 static int bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
