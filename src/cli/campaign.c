@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "campaign/campaign.h"
 #include "cli.h"
@@ -581,10 +580,51 @@ static int load_rows(const command_t *cmd, const args_t *a, const char *features
     return rc;
 }
 
-static void uplift_model_path(const command_t *cmd, const args_t *a, char *out, size_t cap) {
-    const char *m = opt(cmd, a, "model"), *camp = opt(cmd, a, "campaign");
-    if (m) snprintf(out, cap, "%s", m);
-    else snprintf(out, cap, "%s/models/uplift-%s.json", data_dir(a), camp ? camp : "csv");
+/* The store's name of the command's uplift model: the campaign's, or "csv". */
+static const char *uplift_name(const command_t *cmd, const args_t *a) {
+    const char *camp = opt(cmd, a, "campaign");
+    return camp ? camp : "csv";
+}
+
+/* Where the store keeps the model of name, for messages, in where. */
+static int uplift_where(tl_store_t *st, const char *name, char *where, size_t cap, tl_errbuf_t *eb) {
+    char blob[256];
+    int rc = tl_store_blob_name(TL_BLOB_UPLIFT, name, blob, sizeof blob);
+    return rc ? rc : tl_store_blob_where(st, blob, where, cap, eb);
+}
+
+/* Saves m in --model, else as the store's (a data directory without a
+ * store yet gets one); where it went in where. */
+static int uplift_put(const command_t *cmd, const args_t *a, const tl_uplift_model_t *m, char *where,
+                      size_t cap, tl_errbuf_t *eb) {
+    const char *path = opt(cmd, a, "model");
+    if (path) {
+        snprintf(where, cap, "%s", path);
+        return tl_uplift_save(m, path, eb);
+    }
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+    if (rc == TL_ENOENT) eb->msg[0] = 0, rc = tl_store_open(data_dir(a), TL_STORE_CREATE, &st, eb);
+    if (!rc) rc = tl_uplift_put(st, uplift_name(cmd, a), m, eb);
+    if (!rc) rc = uplift_where(st, uplift_name(cmd, a), where, cap, eb);
+    tl_store_close(st);
+    return rc;
+}
+
+/* The model of --model, else the store's; where it is in where. */
+static int uplift_get(const command_t *cmd, const args_t *a, tl_uplift_model_t *m, char *where,
+                      size_t cap, tl_errbuf_t *eb) {
+    const char *path = opt(cmd, a, "model");
+    if (path) {
+        snprintf(where, cap, "%s", path);
+        return tl_uplift_load(path, m, eb);
+    }
+    tl_store_t *st;
+    int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+    if (!rc) rc = tl_uplift_get(st, uplift_name(cmd, a), m, eb);
+    if (!rc) rc = uplift_where(st, uplift_name(cmd, a), where, cap, eb);
+    tl_store_close(st);
+    return rc;
 }
 
 static cJSON *qini_json(const tl_qini_t *q) {
@@ -655,13 +695,7 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     if (!rc && nte) rc = tl_qini(x2, t2, y2, nte, 100, &q);
     m.test_units = nte, m.test_qini = nte ? q.qini_coef : NAN;
     char path[4300];
-    uplift_model_path(cmd, a, path, sizeof path);
-    if (!rc) {
-        char dir[4300];
-        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
-        if (!opt(cmd, a, "model")) mkdir(dir, 0700);
-        rc = tl_uplift_save(&m, path, eb);
-    }
+    if (!rc) rc = uplift_put(cmd, a, &m, path, sizeof path, eb);
     if (!rc) {
         if (opt(cmd, a, "json")) {
             cJSON *j = cJSON_CreateObject();
@@ -684,9 +718,8 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
 
 static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) {
     char path[4300];
-    uplift_model_path(cmd, a, path, sizeof path);
     tl_uplift_model_t m;
-    int rc = tl_uplift_load(path, &m, eb);
+    int rc = uplift_get(cmd, a, &m, path, sizeof path, eb);
     if (rc) return rc;
     char feats[TL_UPLIFT_MAX_F * 65] = "";
     for (uint32_t k = 0; k < m.p; k++) strcat(strcat(feats, k ? "," : ""), m.names[k]);
@@ -771,14 +804,13 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
 
 static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) {
     char path[4300];
-    uplift_model_path(cmd, a, path, sizeof path);
     tl_uplift_model_t m;
     double top, value, cost, margin = 0.3;
     int rc;
     if ((rc = opt_f64(cmd, a, "top", 20, 0.1, 100, &top)) || (rc = opt_f64(cmd, a, "value", 100, 0, 1e9, &value)) ||
         (rc = opt_f64(cmd, a, "cost", 0.05, 0, 1e9, &cost)))
         return rc;
-    if ((rc = tl_uplift_load(path, &m, eb))) return rc;
+    if ((rc = uplift_get(cmd, a, &m, path, sizeof path, eb))) return rc;
     /* every user with a profile */
     segctx_t sx;
     if ((rc = segctx_open(a, 0, &sx, eb))) return rc;
@@ -852,16 +884,17 @@ int cmd_uplift(const command_t *cmd, const args_t *a) {
     return rc ? fail_err("uplift", rc, &eb) : EXIT_OK;
 }
 
-/* The Qini curve of the campaign's uplift model (DATA/models/uplift-ID.json)
+/* The Qini curve of the campaign's uplift model (the store's, read from st)
  * over its measured users; 1 when there is no model. */
-static int campaign_qini(const args_t *a, const tl_campaign_t *c, tl_qini_t *q, tl_errbuf_t *eb) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/models/uplift-%s.json", data_dir(a), c->id);
+static int campaign_qini(const args_t *a, tl_store_t *st, const tl_campaign_t *c, tl_qini_t *q,
+                         tl_errbuf_t *eb) {
     tl_uplift_model_t m;
-    if (tl_uplift_load(path, &m, eb) == TL_ENOENT) return 1;
+    int rc = tl_uplift_get(st, c->id, &m, eb);
+    if (rc == TL_ENOENT) eb->msg[0] = 0;
+    if (rc) return rc == TL_ENOENT ? 1 : rc;
     segctx_t sx;
     tl_outcomes_t o = {0};
-    int rc = segctx_open(a, 0, &sx, eb);
+    rc = segctx_open(a, 0, &sx, eb);
     if (rc) return rc;
     rc = tl_campaign_outcomes(sx.st, c, &o, eb);
     double *x = rc ? NULL : malloc((o.n + 1) * (m.p + 1) * sizeof *x), *s = rc ? NULL : malloc((o.n + 1) * sizeof *s);
@@ -889,7 +922,7 @@ int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
         const char *html = opt(cmd, a, "html");
         if (!rc && html) {
             tl_qini_t q = {0};
-            int qr = campaign_qini(a, &c, &q, &eb);
+            int qr = campaign_qini(a, st, &c, &q, &eb);
             if (qr < 0) rc = qr;
             if (!rc) rc = tl_campaign_report_html(&c, &r, qr == 0 ? &q : NULL, html, &eb);
             tl_qini_fini(&q);

@@ -119,8 +119,13 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
                   const uint8_t *treated, const uint8_t *y, int method, double l2,
                   tl_uplift_model_t *m, tl_errbuf_t *eb);
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row);
+/* save/load: a file the user names (TL_ENOENT: none). put/get: the store's
+ * blob "uplift/CAMPAIGN" (the model of the campaign's experiment; "csv"
+ * for one trained on a table), get TL_ENOENT when there is none. */
 int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb);
 int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
+int tl_uplift_put(tl_store_t *st, const char *campaign, const tl_uplift_model_t *m, tl_errbuf_t *eb);
+int tl_uplift_get(tl_store_t *st, const char *campaign, tl_uplift_model_t *m, tl_errbuf_t *eb);
 
 /* What targeting the top `top` % of n users by their predicted uplift
  * would bring: the sum of their uplifts as incremental conversions, the

@@ -493,6 +493,9 @@ int tl_store_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *
 /* Where the blob lives, for messages, and for libraries that read by path
  * only (local back end; a path-free load replaces it). */
 int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
+/* Where the blob lives, in words for a message only (the local back end
+ * names its file; another back end says where it keeps it). */
+int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
 
 /* One quarantined record (borrowed for the call). raw is NULL unless the
  * scan was asked for it (it is unsealed then). */
