@@ -333,7 +333,7 @@ int cmd_campaign(const command_t *cmd, const args_t *a) {
 
 /* ---- report campaign -------------------------------------------------------------------- */
 
-static void print_report(const tl_campaign_t *c, const tl_campaign_report_t *r) {
+static void print_report(const tl_campaign_t *c, const tl_experiment_report_t *r) {
     char a[32] = "-", b[32] = "-";
     if (r->first_at != INT64_MIN) tl_time_format(r->first_at, a), tl_time_format(r->last_at, b);
     printf("campaign %s (%s): exposures %s .. %s, conversions (%s", c->id, c->name, a, b, c->conversion[0]);
@@ -507,7 +507,7 @@ static int load_rows(const command_t *cmd, const args_t *a, const char *features
         tl_campaign_t c;
         tl_outcomes_t o;
         if ((rc = tl_campaign_get(r->sx.st, camp, &c, eb))) return rc;
-        rc = tl_campaign_outcomes(r->sx.st, &c, &o, eb);
+        rc = tl_experiment_outcomes(r->sx.st, &c, &o, eb);
         tl_campaign_fini(&c);
         if (rc) return rc;
         if (!rc) rc = split_names(features ? features : UPLIFT_FEATURES, r, eb);
@@ -896,7 +896,7 @@ static int campaign_qini(const args_t *a, tl_store_t *st, const tl_campaign_t *c
     tl_outcomes_t o = {0};
     rc = segctx_open(a, 0, &sx, eb);
     if (rc) return rc;
-    rc = tl_campaign_outcomes(sx.st, c, &o, eb);
+    rc = tl_experiment_outcomes(sx.st, c, &o, eb);
     double *x = rc ? NULL : malloc((o.n + 1) * (m.p + 1) * sizeof *x), *s = rc ? NULL : malloc((o.n + 1) * sizeof *s);
     if (!rc && (!x || !s)) rc = TL_ENOMEM;
     for (uint32_t k = 0; !rc && k < m.p; k++)
@@ -913,26 +913,26 @@ int report_campaign(const command_t *cmd, const args_t *a, const char *id) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_campaign_t c;
-    tl_campaign_report_t r;
+    tl_experiment_report_t r;
     tl_report_opts_t o = {.conf = 0.95, .correction = opt(cmd, a, "bh") != NULL};
     int rc = tl_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_campaign_get(st, id, &c, &eb);
     if (!rc) {
-        rc = tl_campaign_report(st, &c, &o, &r, &eb);
+        rc = tl_experiment_report(st, &c, &o, &r, &eb);
         const char *html = opt(cmd, a, "html");
         if (!rc && html) {
             tl_qini_t q = {0};
             int qr = campaign_qini(a, st, &c, &q, &eb);
             if (qr < 0) rc = qr;
-            if (!rc) rc = tl_campaign_report_html(&c, &r, qr == 0 ? &q : NULL, html, &eb);
+            if (!rc) rc = tl_experiment_report_html(&c, &r, qr == 0 ? &q : NULL, html, &eb);
             tl_qini_fini(&q);
             if (!rc && !opt(cmd, a, "json")) printf("wrote %s\n", html);
         }
         if (!rc) {
-            if (opt(cmd, a, "json")) print_json(tl_campaign_report_json(&c, &r));
+            if (opt(cmd, a, "json")) print_json(tl_experiment_report_json(&c, &r));
             else if (!html) print_report(&c, &r);
         }
-        if (!rc) tl_campaign_report_fini(&r);
+        if (!rc) tl_experiment_report_fini(&r);
         tl_campaign_fini(&c);
     }
     tl_store_close(st);
