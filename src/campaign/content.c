@@ -154,9 +154,7 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     }
     if (!rc && !(ct.items = tl_store_dict(st, TL_D_ITEM, eb))) rc = TL_ENOMEM;
     if (!rc && need_offers) {
-        char path[4300];
-        rc = tl_store_blob_path(st, "scorecards/scorecard", path, sizeof path, eb);
-        if (!rc && (rc = tl_scorecard_load(path, &card, eb)) == TL_ENOENT)
+        if ((rc = tl_scorecard_get(st, "scorecard", &card, eb)) == TL_ENOENT)
             rc = 0, eb->msg[0] = 0; /* no scorecard: no one has a band */
         const char *cat = content_str(c, TL_CONTENT_OFFER, "category", ct.cat, sizeof ct.cat);
         tl_offer_scene_t scene = {cat, NAN};

@@ -198,9 +198,12 @@ int cmd_audit(const command_t *c, const args_t *a);
 int cmd_key(const command_t *c, const args_t *a);
 
 /* campaign.c */
-extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], UPLIFT_OPTS[];
+extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[];
 int cmd_campaign(const command_t *c, const args_t *a);
 int cmd_feedback(const command_t *c, const args_t *a);
+
+/* experiment.c */
+extern const optspec_t UPLIFT_OPTS[];
 int cmd_uplift(const command_t *c, const args_t *a);
 /* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);

@@ -131,14 +131,12 @@ static int demo_offer_users(const char *dir, char out[3][64]) {
     tl_scorecard_t *sc = NULL;
     tl_offers_t *o = NULL;
     tl_offer_t *f = NULL;
-    char card[4300];
-    snprintf(card, sizeof card, "%s/models/scorecard.json", dir);
     memset(out, 0, 3 * sizeof *out);
     int rc = cli_store_open(dir, TL_STORE_READONLY, &st, &eb);
     tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     if (!rc && !users) rc = TL_ENOMEM;
     if (!rc) rc = tl_profile_load(st, &p, &eb);
-    if (!rc) rc = tl_scorecard_load(card, &sc, &eb);
+    if (!rc) rc = tl_scorecard_get(st, "scorecard", &sc, &eb);
     tl_offer_scene_t none = {NULL, NAN};
     if (!rc) rc = tl_offers_new(st, p, sc, NULL, &none, TL_NONE, &o, &eb);
     if (!rc && !(f = calloc(tl_offers_nproducts(o) + 1, sizeof *f))) rc = TL_ENOMEM;

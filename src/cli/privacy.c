@@ -57,14 +57,25 @@ int cmd_export_user(const command_t *c, const args_t *a) {
 
 const optspec_t ERASE_OPTS[] = {{"json", 0, "print as JSON"}, {NULL, 0, NULL}};
 
+/* The models an erasure left as they were, for they did not load. */
+static void tell_unreadable(const tl_erase_report_t *r) {
+    for (const char *l = r->unreadable_why; *l;) {
+        size_t n = strcspn(l, "\n");
+        fprintf(stderr, "tailor: %.*s\n", (int)n, l);
+        l += n + (l[n] == '\n');
+    }
+}
+
 int cmd_erase(const command_t *c, const args_t *a) {
     int rc;
     if (a->npos != 1) return die_usage(c, "give one USER");
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_erase_report_t r;
+    memset(&r, 0, sizeof r);
     rc = cli_store_open(data_dir(a), 0, &st, &eb);
     if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, &r, &eb);
+    tell_unreadable(&r);
     if (!rc) rc = tl_audit_add(st, "cli", "erase", a->pos[0], &eb);
     tl_store_close(st);
     if (rc) return fail_err("erase", rc, &eb);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "finance/finance.h"
@@ -187,10 +186,22 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     return 0;
 }
 
-static void scorecard_path(const command_t *c, const args_t *a, const char *given, char *out,
-                           size_t cap) {
-    if (given) snprintf(out, cap, "%s", given);
-    else snprintf(out, cap, "%s/models/%s.json", data_dir(a), is_propensity(c) ? "propensity" : "scorecard");
+/* The store's name of the command's scorecard. */
+static const char *card_name(const command_t *c) { return is_propensity(c) ? "propensity" : "scorecard"; }
+
+/* Keeps sc as the store's scorecard of the command, where it went in where
+ * (for the message); a data directory without a store yet gets one. */
+static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard_t *sc, char *where,
+                         size_t cap, tl_errbuf_t *eb) {
+    tl_store_t *st;
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+    if (rc == TL_ENOENT) eb->msg[0] = 0, rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, eb);
+    if (!rc) rc = tl_scorecard_put(st, card_name(c), sc, eb);
+    char blob[64];
+    if (!rc) tl_store_blob_name(TL_BLOB_SCORECARD, card_name(c), blob, sizeof blob);
+    if (!rc) rc = tl_store_blob_where(st, blob, where, cap, eb);
+    tl_store_close(st);
+    return rc;
 }
 
 static int score_train(const command_t *c, const args_t *a) {
@@ -201,17 +212,13 @@ static int score_train(const command_t *c, const args_t *a) {
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
     tl_scorecard_t *sc = NULL;
+    const char *out = opt(c, a, "out");
     char path[4300];
-    scorecard_path(c, a, opt(c, a, "out"), path, sizeof path);
-    if (!opt(c, a, "out")) {
-        char dir[4300];
-        snprintf(dir, sizeof dir, "%s/models", data_dir(a));
-        mkdir(data_dir(a), 0700), mkdir(dir, 0700);
-    }
+    snprintf(path, sizeof path, "%s", out ? out : "");
     int64_t t0 = cli_now();
     rc = tl_scorecard_train(&t, &o, &sc, &eb);
     int64_t t1 = cli_now();
-    if (!rc) rc = tl_scorecard_save(sc, path, &eb);
+    if (!rc) rc = out ? tl_scorecard_save(sc, out, &eb) : put_scorecard(c, a, sc, path, sizeof path, &eb);
     if (!rc) {
         uint32_t nf = tl_scorecard_nfeatures(sc);
         cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
@@ -275,12 +282,15 @@ static int score_train(const command_t *c, const args_t *a) {
 
 static const char BAND_NAMES[TL_NBANDS + 1] = "ABCDE";
 
-/* The scorecard of --model (default DATA/models/scorecard.json). */
+/* The scorecard of --model (default the store's, DATA/models/scorecard.json). */
 static int load_scorecard(const command_t *c, const args_t *a, tl_scorecard_t **sc,
                           tl_errbuf_t *eb) {
-    char path[4300];
-    scorecard_path(c, a, opt(c, a, "model"), path, sizeof path);
-    return tl_scorecard_load(path, sc, eb);
+    if (opt(c, a, "model")) return tl_scorecard_load(opt(c, a, "model"), sc, eb);
+    tl_store_t *st;
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+    if (!rc) rc = tl_scorecard_get(st, card_name(c), sc, eb);
+    tl_store_close(st);
+    return rc;
 }
 
 static int score_apply(const command_t *c, const args_t *a) {
@@ -560,14 +570,14 @@ int cmd_offers(const command_t *c, const args_t *a) {
         rc = TL_ENOENT;
     }
     if (!rc) rc = tl_profile_load(st, &p, &eb);
-    char card[4300];
-    if (opt(c, a, "score")) snprintf(card, sizeof card, "%s", opt(c, a, "score"));
-    else snprintf(card, sizeof card, "%s/models/scorecard.json", data_dir(a));
-    if (!rc && tl_scorecard_load(card, &sc, &eb) != 0) {
-        if (opt(c, a, "score")) rc = TL_ENOENT;
-        else fprintf(stderr, "tailor offers: no scorecard (%s): no one has a credit band, so "
-                             "credit offers are blocked; train one with `tailor score train --users`\n",
-                     card), eb.msg[0] = 0;
+    const char *card = opt(c, a, "score");
+    if (!rc && (card ? tl_scorecard_load(card, &sc, &eb) : tl_scorecard_get(st, "scorecard", &sc, &eb))) {
+        char where[4300];
+        if (card) rc = TL_ENOENT;
+        else if (!tl_store_blob_where(st, "scorecards/scorecard", where, sizeof where, &eb))
+            fprintf(stderr, "tailor offers: no scorecard (%s): no one has a credit band, so "
+                            "credit offers are blocked; train one with `tailor score train --users`\n",
+                    where), eb.msg[0] = 0;
     }
     if (!rc) rc = tl_offers_policy(st, p, policy, &o, &eb);
     uint32_t total = 0;

@@ -159,13 +159,13 @@ static void meas_fini(meas_t *m) {
     memset(m, 0, sizeof *m);
 }
 
-void tl_campaign_report_fini(tl_campaign_report_t *r) {
+void tl_experiment_report_fini(tl_experiment_report_t *r) {
     free(r->cum);
     memset(r, 0, sizeof *r);
 }
 
-int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
-                       tl_campaign_report_t *r, tl_errbuf_t *eb) {
+int tl_experiment_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
+                         tl_experiment_report_t *r, tl_errbuf_t *eb) {
     memset(r, 0, sizeof *r);
     snprintf(r->campaign, sizeof r->campaign, "%s", c->id);
     r->conf = o && o->conf > 0 ? o->conf : 0.95;
@@ -310,12 +310,12 @@ int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_o
     for (int g = 0; g < ng; g++)
         if (r->g[g].compared) r->g[g].p_conv_adj = adj[np++], r->g[g].p_rev_adj = adj[np++];
     meas_fini(&m);
-    if (rc) tl_campaign_report_fini(r);
+    if (rc) tl_experiment_report_fini(r);
     return rc;
 }
 
-int tl_campaign_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
-                         tl_errbuf_t *eb) {
+int tl_experiment_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
+                           tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     meas_t m;
     int rc = measure(st, c, c->window_ms, c->pre_ms, &m, eb);
@@ -353,7 +353,7 @@ static void add_iv(cJSON *o, const char *key, double v, double lo, double hi) {
     cJSON_AddItemToObject(o, key, x);
 }
 
-cJSON *tl_campaign_report_json(const tl_campaign_t *c, const tl_campaign_report_t *r) {
+cJSON *tl_experiment_report_json(const tl_campaign_t *c, const tl_experiment_report_t *r) {
     cJSON *j = cJSON_CreateObject(), *groups = cJSON_CreateArray(), *d = cJSON_CreateObject();
     char ts[32];
     cJSON_AddStringToObject(j, "campaign", c->id);

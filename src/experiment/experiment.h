@@ -51,7 +51,7 @@ typedef struct {
     /* cumulative conversions by day since exposure, per group */
     uint32_t ndays;
     double *cum;               /* ngroups x ndays: converted users share */
-} tl_campaign_report_t;
+} tl_experiment_report_t;
 
 typedef struct {
     double conf;               /* default 0.95 */
@@ -59,21 +59,21 @@ typedef struct {
     int64_t window_ms, pre_ms; /* 0: the campaign's */
 } tl_report_opts_t;
 
-int tl_campaign_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
-                       tl_campaign_report_t *out, tl_errbuf_t *eb);
-void tl_campaign_report_fini(tl_campaign_report_t *r);
+int tl_experiment_report(tl_store_t *st, const tl_campaign_t *c, const tl_report_opts_t *o,
+                         tl_experiment_report_t *out, tl_errbuf_t *eb);
+void tl_experiment_report_fini(tl_experiment_report_t *r);
 /* The report as JSON: decisions, sample ratio, and per group reach,
  * conversion, revenue, rates and the lift against the control with its
  * interval (null where a figure is not defined). */
-struct cJSON *tl_campaign_report_json(const tl_campaign_t *c, const tl_campaign_report_t *r);
+struct cJSON *tl_experiment_report_json(const tl_campaign_t *c, const tl_experiment_report_t *r);
 /* A number, or null when it is not finite (JSON has no NaN). */
 struct cJSON *tl_json_number(double v);
 
 struct tl_qini;
 /* The report as an offline HTML page (q: the Qini curve of an uplift
  * model, or NULL). */
-int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *r,
-                            const struct tl_qini *q, const char *path, tl_errbuf_t *eb);
+int tl_experiment_report_html(const tl_campaign_t *c, const tl_experiment_report_t *r,
+                              const struct tl_qini *q, const char *path, tl_errbuf_t *eb);
 
 /* Per-user outcome table of an experiment (the input of uplift models):
  * treatment (1 delivered, 0 hold-out), converted, revenue, for every
@@ -84,8 +84,8 @@ typedef struct {
     double *revenue;
     uint64_t n;
 } tl_outcomes_t;
-int tl_campaign_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
-                         tl_errbuf_t *eb);
+int tl_experiment_outcomes(tl_store_t *st, const tl_campaign_t *c, tl_outcomes_t *out,
+                           tl_errbuf_t *eb);
 void tl_outcomes_fini(tl_outcomes_t *o);
 
 /* ---- uplift (uplift.c) -------------------------------------------------------------- */
@@ -119,8 +119,13 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
                   const uint8_t *treated, const uint8_t *y, int method, double l2,
                   tl_uplift_model_t *m, tl_errbuf_t *eb);
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row);
+/* save/load: a file the user names (TL_ENOENT: none). put/get: the store's
+ * blob "uplift/CAMPAIGN" (the model of the campaign's experiment; "csv"
+ * for one trained on a table), get TL_ENOENT when there is none. */
 int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb);
 int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
+int tl_uplift_put(tl_store_t *st, const char *campaign, const tl_uplift_model_t *m, tl_errbuf_t *eb);
+int tl_uplift_get(tl_store_t *st, const char *campaign, tl_uplift_model_t *m, tl_errbuf_t *eb);
 
 /* What targeting the top `top` % of n users by their predicted uplift
  * would bring: the sum of their uplifts as incremental conversions, the

@@ -11,8 +11,8 @@
 
 #include "report/report.h"
 
-int tl_campaign_report_html(const tl_campaign_t *c, const tl_campaign_report_t *r,
-                            const tl_qini_t *q, const char *path, tl_errbuf_t *eb) {
+int tl_experiment_report_html(const tl_campaign_t *c, const tl_experiment_report_t *r,
+                              const tl_qini_t *q, const char *path, tl_errbuf_t *eb) {
     char sub[256], a[32] = "-", b[32] = "-";
     if (r->first_at != INT64_MIN) tl_time_format(r->first_at, a), tl_time_format(r->last_at, b);
     snprintf(sub, sizeof sub, "exposures %s to %s; conversions (%s) within %.3g days; %s", a, b,

@@ -85,7 +85,9 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
 
 /* ---- files ---------------------------------------------------------------------------- */
 
-int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb) {
+/* The model as its JSON text, with a final newline (free it); NULL when
+ * out of memory. */
+static char *model_text(const tl_uplift_model_t *m) {
     cJSON *j = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(j, "features");
     cJSON_AddStringToObject(j, "format", "tailor-uplift-1");
     cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model");
@@ -109,11 +111,41 @@ int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb
     }
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
+    size_t n = s ? strlen(s) : 0;
+    char *text = s ? malloc(n + 2) : NULL;
+    if (text) memcpy(text, s, n), memcpy(text + n, "\n", 2);
+    cJSON_free(s);
+    return text;
+}
+
+int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb) {
+    char *s = model_text(m);
     FILE *out = s ? fopen(path, "w") : NULL;
-    int rc = out && fputs(s, out) >= 0 && fputc('\n', out) != EOF ? 0 : TL_EIO;
+    int rc = out && fputs(s, out) >= 0 ? 0 : TL_EIO;
     if (out && fclose(out)) rc = TL_EIO;
     if (rc) tl_errbuf_set(eb, "cannot write %s", path);
-    cJSON_free(s);
+    free(s);
+    return rc;
+}
+
+/* The blob of campaign's model in out; TL_EINVAL (eb says so) if none can be. */
+static int blob_of(const char *campaign, char *out, size_t cap, tl_errbuf_t *eb) {
+    if (!tl_store_blob_name(TL_BLOB_UPLIFT, campaign, out, cap)) return 0;
+    tl_errbuf_set(eb, "\"%s\" cannot name an uplift model (letters, digits, '_', '-', '.')", campaign);
+    return TL_EINVAL;
+}
+
+int tl_uplift_put(tl_store_t *st, const char *campaign, const tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    char blob[256];
+    int rc = blob_of(campaign, blob, sizeof blob, eb);
+    if (rc) return rc;
+    char *s = model_text(m);
+    if (!s) {
+        tl_errbuf_set(eb, "%s: out of memory writing the uplift model", blob);
+        return TL_ENOMEM;
+    }
+    rc = tl_store_blob_put(st, blob, s, strlen(s), eb);
+    free(s);
     return rc;
 }
 
@@ -124,15 +156,10 @@ static int num(const cJSON *o, const char *k, double *v) {
     return 0;
 }
 
-int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
-    memset(m, 0, sizeof *m);
-    char *text = NULL;
-    if (tl_read_file(path, &text, NULL)) {
-        tl_errbuf_set(eb, "cannot read %s (train one with `tailor uplift train`)", path);
-        return TL_ENOENT;
-    }
-    cJSON *j = cJSON_Parse(text);
-    free(text);
+/* The model of text[0..len), read from where (for messages). */
+static int model_parse(const char *text, size_t len, const char *where, tl_uplift_model_t *m,
+                       tl_errbuf_t *eb) {
+    cJSON *j = cJSON_ParseWithLength(text, len);
     const cJSON *fmt = cJSON_GetObjectItem(j, "format"), *meth = cJSON_GetObjectItem(j, "method");
     const cJSON *f = cJSON_GetObjectItem(j, "features"), *x;
     int bad = !cJSON_IsString(fmt) || strcmp(fmt->valuestring, "tailor-uplift-1") != 0 ||
@@ -159,10 +186,39 @@ int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
     }
     cJSON_Delete(j);
     if (bad) {
-        tl_errbuf_set(eb, "%s: not a tailor uplift model, or damaged", path);
+        tl_errbuf_set(eb, "%s: not a tailor uplift model, or damaged", where);
         return TL_ECORRUPT;
     }
     return 0;
+}
+
+int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    memset(m, 0, sizeof *m);
+    char *text = NULL;
+    size_t len;
+    if (tl_read_file(path, &text, &len)) {
+        tl_errbuf_set(eb, "cannot read %s (train one with `tailor uplift train`)", path);
+        return TL_ENOENT;
+    }
+    int rc = model_parse(text, len, path, m, eb);
+    free(text);
+    return rc;
+}
+
+int tl_uplift_get(tl_store_t *st, const char *campaign, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    memset(m, 0, sizeof *m);
+    char blob[256];
+    int rc = blob_of(campaign, blob, sizeof blob, eb);
+    if (rc) return rc;
+    tl_blob_view_t v;
+    rc = tl_store_blob_map(st, blob, &v, eb);
+    if (rc == TL_ENOENT)
+        tl_errbuf_set(eb, "%s: no uplift model of \"%s\" (train one with `tailor uplift train`)",
+                      tl_store_dir(st), campaign);
+    if (rc) return rc;
+    rc = model_parse(v.data, v.len, blob, m, eb);
+    tl_store_blob_unmap(&v);
+    return rc;
 }
 
 int tl_uplift_project(const tl_uplift_model_t *m, const double *uplift, uint32_t n, double top, double value,

@@ -579,7 +579,8 @@ int tl_scorecard_cv(const tl_table_t *t, const tl_score_opts_t *o, uint32_t fold
 
 #define CARD_FORMAT "tailor-scorecard"
 
-int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb) {
+/* The scorecard as its JSON text (cJSON_free it); NULL when out of memory. */
+static char *card_text(const tl_scorecard_t *sc) {
     cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
     cJSON_AddStringToObject(j, "format", CARD_FORMAT);
     cJSON_AddNumberToObject(j, "version", 1);
@@ -628,6 +629,11 @@ int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *e
     }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
+    return text;
+}
+
+int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb) {
+    char *text = card_text(sc);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *fp = text ? fopen(tmp, "w") : NULL;
@@ -639,7 +645,27 @@ int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *e
         if (fp) remove(tmp);
         tl_errbuf_set(eb, "%s: cannot write the scorecard: %s", path, tl_strerror(rc));
     }
-    free(text);
+    cJSON_free(text);
+    return rc;
+}
+
+int tl_scorecard_put(tl_store_t *st, const char *name, const tl_scorecard_t *sc, tl_errbuf_t *eb) {
+    char blob[256];
+    if (tl_store_blob_name(TL_BLOB_SCORECARD, name, blob, sizeof blob)) {
+        tl_errbuf_set(eb, "\"%s\" cannot name a scorecard (letters, digits, '_', '-', '.')", name);
+        return TL_EINVAL;
+    }
+    char *text = card_text(sc);
+    if (!text) {
+        tl_errbuf_set(eb, "%s: out of memory writing the scorecard", blob);
+        return TL_ENOMEM;
+    }
+    tl_blobw_t *w;
+    int rc = tl_store_blob_create(st, blob, &w, eb);
+    if (!rc && !(rc = tl_blobw_write(w, text, strlen(text), eb))) rc = tl_blobw_write(w, "\n", 1, eb);
+    if (rc) tl_blobw_abandon(w);
+    else rc = tl_blobw_close(w, eb);
+    cJSON_free(text);
     return rc;
 }
 
@@ -730,20 +756,14 @@ static int load_feature(const cJSON *o, feat_t *f) {
     return ok;
 }
 
-int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb) {
-    *out = NULL;
-    char *text;
-    size_t len;
-    int rc = tl_read_file(path, &text, &len);
-    if (rc == TL_ENOENT)
-        tl_errbuf_set(eb, "%s: no such scorecard; train one with `tailor score train`", path);
-    if (rc) return rc;
+/* The scorecard of text[0..len), read from where (for messages). */
+static int card_parse(const char *text, size_t len, const char *where, tl_scorecard_t **out,
+                      tl_errbuf_t *eb) {
     cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, CARD_FORMAT) != 0) {
         cJSON_Delete(j);
-        tl_errbuf_set(eb, "%s: not a tailor scorecard", path);
+        tl_errbuf_set(eb, "%s: not a tailor scorecard", where);
         return TL_ECORRUPT;
     }
     tl_scorecard_t *sc = calloc(1, sizeof *sc);
@@ -783,9 +803,40 @@ int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb) {
     cJSON_Delete(j);
     if (!ok) {
         tl_scorecard_free(sc);
-        tl_errbuf_set(eb, "%s: the scorecard file is damaged; train it again", path);
+        tl_errbuf_set(eb, "%s: the scorecard file is damaged; train it again", where);
         return TL_ECORRUPT;
     }
     *out = sc;
     return 0;
+}
+
+int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    char *text;
+    size_t len;
+    int rc = tl_read_file(path, &text, &len);
+    if (rc == TL_ENOENT)
+        tl_errbuf_set(eb, "%s: no such scorecard; train one with `tailor score train`", path);
+    if (rc) return rc;
+    rc = card_parse(text, len, path, out, eb);
+    free(text);
+    return rc;
+}
+
+int tl_scorecard_get(tl_store_t *st, const char *name, tl_scorecard_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    char blob[256];
+    if (tl_store_blob_name(TL_BLOB_SCORECARD, name, blob, sizeof blob)) {
+        tl_errbuf_set(eb, "\"%s\" cannot name a scorecard (letters, digits, '_', '-', '.')", name);
+        return TL_EINVAL;
+    }
+    tl_blob_view_t v;
+    int rc = tl_store_blob_map(st, blob, &v, eb);
+    if (rc == TL_ENOENT)
+        tl_errbuf_set(eb, "%s: no scorecard \"%s\" here; train one with `tailor %s train`",
+                      tl_store_dir(st), name, strcmp(name, "propensity") == 0 ? "propensity" : "score");
+    if (rc) return rc;
+    rc = card_parse(v.data, v.len, blob, out, eb);
+    tl_store_blob_unmap(&v);
+    return rc;
 }

@@ -273,9 +273,14 @@ int tl_offers_user(const tl_offers_t *o, tl_store_t *st, const tl_profiles_t *p,
 struct cJSON *tl_offers_json(const char *user, const char *scene, const tl_offer_t *f,
                              uint32_t total, uint32_t n, int explain);
 
-/* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it. */
+/* Saves as JSON (auditable: bins, WOE, points, cut-offs); load checks it.
+ * save/load: a file the user names (TL_ENOENT: none). put/get: the store's
+ * blob "scorecards/NAME" ("scorecard", "propensity"; docs/FORMATS.md),
+ * get TL_ENOENT when there is none; put outside a batch is in force at once. */
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb);
 int tl_scorecard_load(const char *path, tl_scorecard_t **out, tl_errbuf_t *eb);
+int tl_scorecard_put(tl_store_t *st, const char *name, const tl_scorecard_t *sc, tl_errbuf_t *eb);
+int tl_scorecard_get(tl_store_t *st, const char *name, tl_scorecard_t **out, tl_errbuf_t *eb);
 
 /* Stratified k-fold cross-validation with the rows shuffled by seed: the
  * AUC of the score on each held-out fold (auc[folds]) and the fold of each

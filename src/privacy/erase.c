@@ -73,18 +73,26 @@ static int purge_offers_log(tl_store_t *st, const char *pattern, blobset_t *set,
 typedef struct {
     tl_store_t *st;
     uint32_t u;
-    int *changed;
+    tl_erase_report_t *r;
     blobset_t *set;
     tl_errbuf_t *eb;
 } modelctx_t;
+
+/* A model that does not load, told in r (the lines that fit). */
+static void add_unreadable(tl_erase_report_t *r, const char *why) {
+    size_t len = strlen(r->unreadable_why), n = strlen(why);
+    r->unreadable++;
+    if (len + n + 2 <= sizeof r->unreadable_why)
+        memcpy(r->unreadable_why + len, why, n), memcpy(r->unreadable_why + len + n, "\n", 2);
+}
 
 /* One model with the user cleared, into the set when it held the user. */
 static int purge_model(const char *name, void *arg) {
     modelctx_t *x = arg;
     tl_model_t *m = NULL;
     if (tl_rec_model_load(x->st, name, &m, x->eb) != 0) {
-        /* a file that does not load serves nobody; say so and go on */
-        fprintf(stderr, "tailor: %s\n", x->eb->msg);
+        /* a file that does not load serves nobody: left as it is, and told */
+        add_unreadable(x->r, x->eb->msg);
         x->eb->msg[0] = 0;
         return 0;
     }
@@ -93,7 +101,7 @@ static int purge_model(const char *name, void *arg) {
         tl_blobw_t *w;
         rc = tl_rec_model_writer(x->st, name, m, &w, x->eb);
         if (!rc) rc = set_add(x->set, w);
-        if (!rc) ++*x->changed;
+        if (!rc) x->r->models++;
     }
     tl_model_free(m);
     return rc;
@@ -124,7 +132,7 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
     int snap = purge_snapshot(st, u, set, eb);
     if (snap < 0) return snap;
     r->profiles = snap;
-    modelctx_t mx = {st, u, &r->models, set, eb};
+    modelctx_t mx = {st, u, r, set, eb};
     int rc = tl_rec_model_list(st, purge_model, &mx, eb);
     if (rc) return rc;
     char pat[64];

@@ -50,6 +50,8 @@ typedef struct {
     int again;          /* erased before: only the derived files were checked */
     uint64_t events, rows, quarantined, offers;
     int logs, profiles, models, wal_truncated;
+    int unreadable;             /* models that did not load: left as they were */
+    char unreadable_why[1024];  /* why, a line each (the lines that fit) */
 } tl_erase_report_t;
 
 /* Erases user id: events, personal fields and attributes, credit,

@@ -117,7 +117,7 @@ static int consents_json(tl_store_t *st, uint32_t user, cJSON *arr, tl_errbuf_t 
     return rc;
 }
 
-static int dnc_row(const tl_subject_dnc_t *d, void *arg) {
+static int dnc_row(const tl_dnc_row_t *d, void *arg) {
     cJSON *o = cJSON_CreateObject();
     add_text(o, "channel", d->channel);
     add_text(o, "reason", d->reason);
@@ -132,7 +132,7 @@ typedef struct {
     const tl_dict_t *items;
 } fbctx_t;
 
-static int feedback_row(const tl_subject_feedback_t *f, void *arg) {
+static int feedback_row(const tl_feedback_row_t *f, void *arg) {
     fbctx_t *x = arg;
     cJSON *o = cJSON_CreateObject();
     add_text(o, "kind", f->kind);
@@ -283,9 +283,9 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJS
     if (!rc) rc = tl_store_scan_credit(st, user, credit_row, &credit, eb);
     cJSON_AddItemToObject(j, "credit", credit ? credit : cJSON_CreateNull());
     if (!rc) rc = consents_json(st, user, cJSON_AddArrayToObject(j, "consents"), eb);
-    if (!rc) rc = tl_store_subject_dnc(st, user, dnc_row, cJSON_AddArrayToObject(j, "do_not_contact"), eb);
+    if (!rc) rc = tl_store_dnc_of_user(st, user, dnc_row, cJSON_AddArrayToObject(j, "do_not_contact"), eb);
     fbctx_t fb = {cJSON_AddArrayToObject(j, "feedback"), tl_store_dict(st, TL_D_ITEM, eb)};
-    if (!rc) rc = tl_store_subject_feedback(st, user, feedback_row, &fb, eb);
+    if (!rc) rc = tl_store_feedback_of_user(st, user, feedback_row, &fb, eb);
 
     /* every event, in log order */
     evctx_t ev = {user, cJSON_AddArrayToObject(j, "events"), {0}};

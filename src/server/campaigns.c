@@ -105,17 +105,17 @@ void tl__campaigns_report(tl_srv_req_t *req) {
         o.correction = strcmp(v, "bh") == 0;
     }
     tl_campaign_t c;
-    tl_campaign_report_t r;
+    tl_experiment_report_t r;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
     int rc = get_campaign(s, id, &c, rs);
     if (!rc) {
-        int rrc = tl_campaign_report(s->st, &c, &o, &r, &eb);
+        int rrc = tl_experiment_report(s->st, &c, &o, &r, &eb);
         if (rrc) {
             tl__server_fail(rs, 500, "internal", "%s", eb.msg);
         } else {
-            tl__server_json(rs, 200, tl_campaign_report_json(&c, &r));
-            tl_campaign_report_fini(&r);
+            tl__server_json(rs, 200, tl_experiment_report_json(&c, &r));
+            tl_experiment_report_fini(&r);
         }
         tl_campaign_fini(&c);
     }

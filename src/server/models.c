@@ -77,9 +77,9 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
         rc = 0, eb->msg[0] = 0;
     if (!rc && r->knn && tl_model_kind(r->knn) != TL_MODEL_KNN) tl_model_free(r->knn), r->knn = NULL;
     if (!rc) rc = tl_rec_content_load(st, tl_dict_count(items), &r->content, eb);
-    char card[4300], *policy = NULL;
-    snprintf(card, sizeof card, "%s/models/scorecard.json", s->dir);
-    if (!rc && access(card, R_OK) == 0) rc = tl_scorecard_load(card, &r->card, eb);
+    char *policy = NULL;
+    if (!rc && (rc = tl_scorecard_get(st, "scorecard", &r->card, eb)) == TL_ENOENT)
+        rc = 0, eb->msg[0] = 0; /* none: no one has a credit band */
     if (!rc && s->policy && tl_read_file(s->policy, &policy, NULL)) {
         tl_errbuf_set(eb, "%s: cannot read the lending policy", s->policy);
         rc = TL_EIO;

@@ -385,28 +385,6 @@ typedef int (*tl_audit_fn)(const tl_audit_entry_t *e, void *arg);
 int tl_store_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
                         tl_errbuf_t *eb);
 
-/* ---- one user's campaign rows, for subject access (subject_rows.c) ----------------- */
-
-/* The do-not-contact and feedback records of one user, as subject access
- * shows them (borrowed strings; absent: NULL, INT64_MIN, TL_NONE, NaN),
- * each by time (feedback: then in the order it was recorded). */
-typedef struct {
-    const char *channel, *reason, *campaign;
-    int64_t at;
-} tl_subject_dnc_t;
-typedef struct {
-    const char *kind, *campaign, *channel;
-    uint32_t item;
-    double score;
-    int64_t at;
-} tl_subject_feedback_t;
-typedef int (*tl_subject_dnc_fn)(const tl_subject_dnc_t *d, void *arg);
-typedef int (*tl_subject_feedback_fn)(const tl_subject_feedback_t *f, void *arg);
-int tl_store_subject_dnc(tl_store_t *st, uint32_t user, tl_subject_dnc_fn fn, void *arg,
-                         tl_errbuf_t *eb);
-int tl_store_subject_feedback(tl_store_t *st, uint32_t user, tl_subject_feedback_fn fn, void *arg,
-                              tl_errbuf_t *eb);
-
 /* ---- side logs ------------------------------------------------------------ */
 
 /* Append-only files in the data directory (PATH relative to it) committed
@@ -516,6 +494,9 @@ int tl_store_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *
 /* Where the blob lives, for messages, and for libraries that read by path
  * only (local back end; a path-free load replaces it). */
 int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
+/* Where the blob lives, in words for a message only (the local back end
+ * names its file; another back end says where it keeps it). */
+int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
 
 /* One quarantined record (borrowed for the call). raw is NULL unless the
  * scan was asked for it (it is unsealed then). */

@@ -81,6 +81,12 @@ for f in glob.glob(sys.argv[1] + "/*.jsonl"):
 PY
 check_cmd "the campaign report still builds" bash -c "'$TAILOR' --data '$D' report campaign spring --json >/dev/null"
 check "erasing again: said so" "$("$TAILOR" --data "$D" erase "$V" --json | jget erased_before)" True
+# a model that does not load is left as it is, and told
+printf 'not a model' >"$D/models/broken.tlm"
+check "a damaged model: the erasure goes on" "$("$TAILOR" --data "$D" erase "$V" --json 2>"$TMP/broken.err" | jget erased_before)" True
+check_cmd "... and tells which model it left" grep -q "^tailor: .*broken" "$TMP/broken.err"
+check_cmd "... as it was" test "$(cat "$D/models/broken.tlm")" = "not a model"
+rm -f "$D/models/broken.tlm"
 
 # re-importing everything does not bring the user back
 "$TAILOR" --data "$D" import "${files[@]}" --json >"$TMP/reimport.json" 2>/dev/null

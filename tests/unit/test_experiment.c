@@ -113,10 +113,44 @@ static void test_uplift_projection(void **state) {
     assert_non_null(strstr(pr.why, "never measured on units held out"));
 }
 
+/* A campaign's uplift model kept in the store by name, in the file it has
+ * always had (DATA/models/uplift-ID.json); a name that is not one is refused. */
+static void test_uplift_store(void **state) {
+    (void)state;
+    char data[300], path[400];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st;
+    assert_int_equal(tl_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_uplift_model_t m = {.method = TL_UPLIFT_TWO_MODEL, .p = 1, .n_treated = 9, .n_control = 7,
+                           .test_units = 40, .test_qini = 0.25, .beta_t = {0.5, 1.5}, .beta_c = {0.1, -0.2}};
+    snprintf(m.names[0], sizeof m.names[0], "age");
+    m.mean[0] = 40, m.sd[0] = 12;
+    tl_uplift_model_t back;
+    assert_int_equal(tl_uplift_get(st, "c1", &back, &eb), TL_ENOENT);
+    assert_non_null(strstr(eb.msg, "uplift train"));
+    assert_int_equal(tl_uplift_put(st, "c1", &m, &eb), 0);
+    snprintf(path, sizeof path, "%s/models/uplift-c1.json", data);
+    assert_int_equal(tl_uplift_load(path, &back, &eb), 0);
+    assert_int_equal(tl_uplift_get(st, "c1", &back, &eb), 0);
+    assert_true(back.method == m.method && back.p == 1 && !strcmp(back.names[0], "age"));
+    assert_true(back.beta_t[1] == 1.5 && back.beta_c[1] == -0.2 && back.mean[0] == 40 && back.sd[0] == 12);
+    assert_true(back.test_units == 40 && back.test_qini == 0.25);
+    double row[1] = {52};
+    assert_true(tl_uplift_predict(&back, row) == tl_uplift_predict(&m, row));
+    assert_int_equal(tl_uplift_put(st, "a/b", &m, &eb), TL_EINVAL);
+    assert_int_equal(tl_uplift_get(st, "", &back, &eb), TL_EINVAL);
+    /* a damaged blob is said to be one */
+    assert_int_equal(tl_store_blob_put(st, "uplift/c2", "{}", 2, &eb), 0);
+    assert_int_equal(tl_uplift_get(st, "c2", &back, &eb), TL_ECORRUPT);
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uplift),
         cmocka_unit_test_setup_teardown(test_uplift_projection, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_uplift_store, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <math.h>
 
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include "finance/finance.h"
@@ -267,6 +269,21 @@ static void test_offers_one_equals_all(void **state) {
     assert_int_equal(tl_offers_scene_check(pol, NULL, &eb), 0);
     free(a), free(b);
     tl_offers_free(all), tl_offers_free(pol);
+    /* the scorecard kept in the store by name, in the file it has always had */
+    tl_scorecard_t *back = NULL;
+    assert_int_equal(tl_scorecard_get(st, "scorecard", &back, &eb), TL_ENOENT);
+    assert_null(back);
+    assert_int_equal(tl_scorecard_put(st, "scorecard", sc, &eb), 0);
+    snprintf(logp, sizeof logp, "%s/models/scorecard.json", data);
+    assert_int_equal(access(logp, R_OK), 0);
+    assert_int_equal(tl_scorecard_get(st, "scorecard", &back, &eb), 0);
+    tl_scorecard_stats_t s1, s2;
+    tl_scorecard_stats(sc, &s1), tl_scorecard_stats(back, &s2);
+    assert_int_equal(tl_scorecard_nfeatures(back), tl_scorecard_nfeatures(sc));
+    assert_true(s1.rows == s2.rows && s1.auc == s2.auc && s1.ks == s2.ks);
+    tl_scorecard_free(back);
+    assert_int_equal(tl_scorecard_put(st, "../x", sc, &eb), TL_EINVAL);
+    assert_int_equal(tl_scorecard_get(st, "", &back, &eb), TL_EINVAL);
     tl_scorecard_free(sc);
     tl_profile_free(p);
     tl_store_close(st);

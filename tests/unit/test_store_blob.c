@@ -108,6 +108,12 @@ static void test_put_get_list_remove(void **state) {
     assert_string_equal(n, "profiles");
     assert_int_equal(tl_store_blob_name(TL_BLOB_MODEL, "a/b", n, sizeof n), TL_EINVAL);
     assert_int_equal(tl_store_blob_name(TL_BLOB_MODEL, "ease", n, 5), TL_EINVAL);
+    /* where a blob lives, for messages: here its file */
+    char where[400], want[400];
+    assert_int_equal(tl_store_blob_where(st, "uplift/c1", where, sizeof where, &eb), 0);
+    snprintf(want, sizeof want, "%s/models/uplift-c1.json", tl_store_dir(st));
+    assert_string_equal(where, want);
+    assert_int_equal(tl_store_blob_where(st, "models/a/b", where, sizeof where, &eb), TL_EINVAL);
     /* a log blob grows by whole records */
     assert_int_equal(tl_store_blob_append(st, "offers", "a\n", 2, &eb), 0);
     assert_int_equal(tl_store_blob_append(st, "offers", "b\n", 2, &eb), 0);

@@ -120,6 +120,10 @@ int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, 
     return file_of(st, name, "", out, cap, eb);
 }
 
+int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb) {
+    return file_of(st, name, "", out, cap, eb);
+}
+
 /* ---- writers --------------------------------------------------------------------- */
 
 /* 1 when fd is still the file at path, 0 when it was renamed or removed
