@@ -29,9 +29,7 @@ void tl__segments_list(tl_srv_req_t *req) {
     tl_http_response_t *rs = req->rs;
     seglist_t l = {cJSON_CreateArray()};
     tl_errbuf_t eb;
-    pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_store_segment_list(s->st, seg_row, &l, &eb);
-    pthread_rwlock_unlock(&s->st_rw);
+    int rc = tl_store_segment_list(s->st, seg_row, &l, &eb); /* the route holds the store */
     if (rc) {
         cJSON_Delete(l.arr);
         tl__server_fail(rs, 500, "store", "%s", eb.msg);
