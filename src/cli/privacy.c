@@ -63,8 +63,7 @@ int cmd_erase(const command_t *c, const args_t *a) {
     tl_store_t *st = NULL;
     tl_erase_report_t r;
     rc = tl_store_open(data_dir(a), 0, &st, &eb);
-    if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, &r, &eb);
-    if (!rc) rc = tl_audit_add(st, "cli", "erase", a->pos[0], &eb);
+    if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, "cli", &r, &eb);
     tl_store_close(st);
     if (rc) return fail_err("erase", rc, &eb);
     if (opt(c, a, "json")) {

@@ -79,7 +79,7 @@ void tl__users_erase(tl_srv_req_t *req) {
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
     pthread_rwlock_wrlock(&s->prof_mu);
-    int rc = tl_privacy_erase(s->st, id, s->prof, &r, &eb);
+    int rc = tl_privacy_erase(s->st, id, s->prof, who, &r, &eb);
     if (!rc) {
         /* every committed event was applied; the erased ones are gone */
         s->applied = tl_store_event_count(s->st);
@@ -90,7 +90,6 @@ void tl__users_erase(tl_srv_req_t *req) {
         else tl_scenes_free(sc);
     }
     pthread_rwlock_unlock(&s->prof_mu);
-    if (!rc) rc = tl_audit_add(s->st, who, "erase", id, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = tl__models_load(s, &eb);
     if (rc == TL_ENOENT) {
