@@ -46,7 +46,7 @@ void tl__campaigns_post(tl_srv_req_t *req) {
 static int get_campaign(tl_server_t *s, const char *id, tl_campaign_t *c, tl_http_response_t *rs) {
     tl_errbuf_t eb = {{0}};
     int rc = tl_campaign_get(s->st, id, c, &eb);
-    if (rc) tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+    if (rc) tl__server_fail_read(rs, rc, eb.msg);
     return rc;
 }
 

@@ -109,7 +109,7 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
     int rc = tl_store_segment_get(s->st, name, &expr, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
-        tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+        tl__server_fail_read(rs, rc, eb.msg);
         return;
     }
     uint8_t *mask;

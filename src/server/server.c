@@ -59,6 +59,11 @@ void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, con
     else tl__server_fail(rs, 500, code, "%s", msg);
 }
 
+void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg) {
+    if (rc == TL_ENOENT) tl__server_fail(rs, 404, "not_found", "%s", msg);
+    else tl__server_fail(rs, 500, "store", "%s", msg);
+}
+
 /* ---- setup ---------------------------------------------------------------------------------- */
 
 /* Request bodies that older versions staged as files, left by a server

@@ -209,6 +209,9 @@ void tl__server_fail(tl_http_response_t *rs, int status, const char *code, const
 /* A write that failed: 507 when the disk is full (the same request may be
  * sent again once there is room), 500 otherwise. */
 void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg);
+/* A read of something named that failed: 404 not_found when there is no
+ * such thing (TL_ENOENT), 500 store otherwise. */
+void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg);
 /* The index of a user id, or TL_NONE. */
 uint32_t tl__server_user(tl_server_t *s, const char *id);
 /* Records who did what to whom in the audit log. */
