@@ -74,9 +74,8 @@ int cmd_erase(const command_t *c, const args_t *a) {
     tl_erase_report_t r;
     memset(&r, 0, sizeof r);
     rc = cli_store_open(data_dir(a), 0, &st, &eb);
-    if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, &r, &eb);
+    if (!rc) rc = tl_privacy_erase(st, a->pos[0], NULL, "cli", &r, &eb);
     tell_unreadable(&r);
-    if (!rc) rc = tl_audit_add(st, "cli", "erase", a->pos[0], &eb);
     tl_store_close(st);
     if (rc) return fail_err("erase", rc, &eb);
     if (opt(c, a, "json")) {

@@ -8,8 +8,10 @@
  * store's purge installs them in the same commit as the rest: a crash
  * leaves the erasure all done or all undone. Erasing the same id again
  * finds its tombstone and the index it had, and rewrites the derived files
- * once more, each on its own. A retention cut rebuilds the profile
- * snapshot after its purge (it is made of the events that remain). */
+ * once more, each on its own. Each erasure is recorded in the audit log
+ * here, by whoever asked, so no front end can leave one unrecorded. A
+ * retention cut rebuilds the profile snapshot after its purge (it is made
+ * of the events that remain). */
 #include "privacy.h"
 
 #include <stdio.h>
@@ -143,8 +145,8 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
     return 0;
 }
 
-int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_report_t *r,
-                     tl_errbuf_t *eb) {
+int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const char *who,
+                     tl_erase_report_t *r, tl_errbuf_t *eb) {
     memset(r, 0, sizeof *r);
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
     if (!users) return TL_ENOMEM;
@@ -197,6 +199,7 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_
     for (; i < set.n; i++) tl_blobw_abandon(set.w[i]); /* a failed close freed its own */
     free(set.w);
     if (!rc && p) rc = tl_profile_erase_user(p, u);
+    if (!rc) rc = tl_audit_add(st, who, "erase", id, eb);
     return rc;
 }
 

@@ -60,9 +60,11 @@ typedef struct {
  * outbox lines (blanked), the profile in p (may be NULL) and in the
  * snapshot, what the models learnt of the user alone, and the logged
  * offer decisions. Leaves a tombstone (a keyed pseudonym) so a re-import
- * of the same id is refused. TL_ENOENT for an id never seen. */
-int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, tl_erase_report_t *r,
-                     tl_errbuf_t *eb);
+ * of the same id is refused, and records in the audit log that `who`
+ * erased the user (erasing again is recorded too). TL_ENOENT for an id
+ * never seen, with nothing recorded. */
+int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const char *who,
+                     tl_erase_report_t *r, tl_errbuf_t *eb);
 
 /* Retention: events before `before` and the records derived from them
  * (campaign exposures, contacts and outbox lines, feedback, quarantined

@@ -136,7 +136,7 @@ void tl__admin_key_delete(tl_srv_req_t *r) {
     pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = tl__apikey_load(s, &eb); /* at once */
     if (rc) {
-        tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+        tl__server_fail_read(rs, rc, eb.msg);
         return;
     }
     rs->status = 204;

@@ -9,6 +9,8 @@
 #include "campaign/campaign.h"
 #include "experiment/experiment.h"
 
+/* The routes of campaigns hold the store while their handlers run. */
+
 /* The definition goes to the library as sent, which says where it is
  * wrong (line and column). */
 void tl__campaigns_post(tl_srv_req_t *req) {
@@ -26,9 +28,7 @@ void tl__campaigns_post(tl_srv_req_t *req) {
     def[rq->body_len] = 0;
     tl_campaign_t c;
     tl_errbuf_t eb = {{0}};
-    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_campaign_create(s->st, def, replace, &c, &eb);
-    pthread_rwlock_unlock(&s->st_rw);
     free(def);
     if (rc) {
         tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_EEXIST ? 409 : 500,
@@ -46,7 +46,7 @@ void tl__campaigns_post(tl_srv_req_t *req) {
 static int get_campaign(tl_server_t *s, const char *id, tl_campaign_t *c, tl_http_response_t *rs) {
     tl_errbuf_t eb = {{0}};
     int rc = tl_campaign_get(s->st, id, c, &eb);
-    if (rc) tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+    if (rc) tl__server_fail_read(rs, rc, eb.msg);
     return rc;
 }
 
@@ -75,19 +75,16 @@ void tl__campaigns_run(tl_srv_req_t *req) {
     tl_campaign_t c;
     tl_run_result_t res;
     tl_errbuf_t eb = {{0}};
-    pthread_rwlock_wrlock(&s->st_rw);
-    int rc = get_campaign(s, id, &c, rs);
-    if (!rc) {
+    if (!get_campaign(s, id, &c, rs)) {
         pthread_rwlock_rdlock(&s->prof_mu);
         env.p = s->prof;
-        rc = tl_campaign_run_env(s->st, &c, &env, &res, &eb);
+        int rc = tl_campaign_run_env(s->st, &c, &env, &res, &eb);
         pthread_rwlock_unlock(&s->prof_mu);
         if (rc) tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_ENOENT ? 409 : 500,
                                 rc == TL_EBADINPUT ? "bad_audience" : rc == TL_ENOENT ? "not_ready" : "internal", "%s", eb.msg);
         else tl__server_json(rs, 200, tl_run_result_json(&c, &res));
         tl_campaign_fini(&c);
     }
-    pthread_rwlock_unlock(&s->st_rw);
     tl__models_release(s, r);
 }
 
@@ -107,11 +104,8 @@ void tl__campaigns_report(tl_srv_req_t *req) {
     tl_campaign_t c;
     tl_experiment_report_t r;
     tl_errbuf_t eb = {{0}};
-    pthread_rwlock_wrlock(&s->st_rw);
-    int rc = get_campaign(s, id, &c, rs);
-    if (!rc) {
-        int rrc = tl_experiment_report(s->st, &c, &o, &r, &eb);
-        if (rrc) {
+    if (!get_campaign(s, id, &c, rs)) {
+        if (tl_experiment_report(s->st, &c, &o, &r, &eb)) {
             tl__server_fail(rs, 500, "internal", "%s", eb.msg);
         } else {
             tl__server_json(rs, 200, tl_experiment_report_json(&c, &r));
@@ -119,5 +113,4 @@ void tl__campaigns_report(tl_srv_req_t *req) {
         }
         tl_campaign_fini(&c);
     }
-    pthread_rwlock_unlock(&s->st_rw);
 }

@@ -122,6 +122,20 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     return rc;
 }
 
+/* The answer to records taken in: their counts (suppressed only for
+ * feedback: < 0 leaves it out) and the records refused (which it takes). */
+static void answer_counts(tl_http_response_t *rs, uint64_t read, uint64_t accepted, uint64_t duplicates,
+                          uint64_t quarantined, double suppressed, cJSON *rejected) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "read", (double)read);
+    cJSON_AddNumberToObject(j, "accepted", (double)accepted);
+    cJSON_AddNumberToObject(j, "duplicates", (double)duplicates);
+    cJSON_AddNumberToObject(j, "quarantined", (double)quarantined);
+    if (suppressed >= 0) cJSON_AddNumberToObject(j, "suppressed", suppressed);
+    cJSON_AddItemToObject(j, "rejected", rejected);
+    tl__server_json(rs, 200, j);
+}
+
 /* The name a request body goes by as the source of what it quarantines. */
 static void request_name(tl_server_t *s, const char *route, char *out, size_t cap) {
     char at[32];
@@ -227,13 +241,7 @@ void tl__events_post(tl_srv_req_t *req) {
     atomic_fetch_add(&s->events_in, st.accepted);
     atomic_fetch_add(&s->events_bad, st.quarantined);
     atomic_fetch_add(&s->events_dup, st.duplicates);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "read", (double)st.read);
-    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
-    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
-    cJSON_AddNumberToObject(j, "quarantined", (double)st.quarantined);
-    cJSON_AddItemToObject(j, "rejected", job.rejected);
-    tl__server_json(rs, 200, j);
+    answer_counts(rs, st.read, st.accepted, st.duplicates, st.quarantined, -1, job.rejected);
 }
 
 /* ---- feedback ---------------------------------------------------------------------------------- */
@@ -296,12 +304,5 @@ void tl__events_feedback(tl_srv_req_t *req) {
         cJSON *i = cJSON_GetObjectItem(x, "index");
         cJSON_SetNumberValue(i, i->valuedouble - 1);
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "read", (double)st.read);
-    cJSON_AddNumberToObject(j, "accepted", (double)st.accepted);
-    cJSON_AddNumberToObject(j, "duplicates", (double)st.duplicates);
-    cJSON_AddNumberToObject(j, "quarantined", (double)st.rejected);
-    cJSON_AddNumberToObject(j, "suppressed", (double)st.suppressed);
-    cJSON_AddItemToObject(j, "rejected", rej.rejected);
-    tl__server_json(rs, 200, j);
+    answer_counts(rs, st.read, st.accepted, st.duplicates, st.rejected, (double)st.suppressed, rej.rejected);
 }

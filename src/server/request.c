@@ -7,6 +7,7 @@
 #include "server_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int hexval(char c) {
@@ -145,4 +146,12 @@ int tl__request_body(tl_srv_req_t *r, const tl_srv_body_t *b) {
         }
     r->body = j;
     return 0;
+}
+
+int tl__request_n(tl_srv_req_t *r, long def, long max, long *n) {
+    char v[QUERY_VALUE_MAX];
+    *n = tl__request_query(r->rq->query, "n", v, sizeof v) ? strtol(v, NULL, 10) : def;
+    if (*n >= 1 && *n <= max) return 0;
+    tl__server_fail(r->rs, 400, "bad_parameter", "n must be from 1 to %ld", max);
+    return -1;
 }

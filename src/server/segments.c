@@ -29,9 +29,7 @@ void tl__segments_list(tl_srv_req_t *req) {
     tl_http_response_t *rs = req->rs;
     seglist_t l = {cJSON_CreateArray()};
     tl_errbuf_t eb;
-    pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_store_segment_list(s->st, seg_row, &l, &eb);
-    pthread_rwlock_unlock(&s->st_rw);
+    int rc = tl_store_segment_list(s->st, seg_row, &l, &eb); /* the route holds the store */
     if (rc) {
         cJSON_Delete(l.arr);
         tl__server_fail(rs, 500, "store", "%s", eb.msg);
@@ -111,7 +109,7 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
     int rc = tl_store_segment_get(s->st, name, &expr, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
-        tl__server_fail(rs, rc == TL_ENOENT ? 404 : 500, rc == TL_ENOENT ? "not_found" : "store", "%s", eb.msg);
+        tl__server_fail_read(rs, rc, eb.msg);
         return;
     }
     uint8_t *mask;

@@ -1,7 +1,8 @@
 /* server.c -- the core of the API: the server's state (opened, built and
  * freed), the route table whose rows carry their handlers, the dispatch
- * through it (path, method, API key and role, body size and body, then the
- * row's proc), and the JSON answers every handler gives.
+ * through it (path, method, API key and role, body size, the user the path
+ * names, the body, the store held, then the row's proc and its audit
+ * entry), and the JSON answers every handler gives.
  *
  * The handlers live by resource: events.c (events, feedback), users.c
  * (profiles, recommendations, offers, consents, subject access, erasure),
@@ -10,8 +11,10 @@
  * How the locks are taken is told in server_int.h.
  *
  * A new route is a row of ROUTES: its handler goes in its resource's file
- * (declared in server_int.h) and, when it reads a JSON body, the row names
- * what the body must be, so the handler gets it parsed and checked. */
+ * (declared in server_int.h); the row names what the JSON body must be,
+ * whether the path's first id is a user who must exist, whether the
+ * handler runs with the store held, and what a success records in the
+ * audit log, so the handler gets all that done and only does its work. */
 #include "server_int.h"
 
 #include <cblas.h>
@@ -54,6 +57,11 @@ void tl__server_fail(tl_http_response_t *rs, int status, const char *code, const
 void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg) {
     if (rc == TL_ENOSPC) tl__server_fail(rs, 507, "no_space", "no space left on device: %s", msg);
     else tl__server_fail(rs, 500, code, "%s", msg);
+}
+
+void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg) {
+    if (rc == TL_ENOENT) tl__server_fail(rs, 404, "not_found", "%s", msg);
+    else tl__server_fail(rs, 500, "store", "%s", msg);
 }
 
 /* ---- setup ---------------------------------------------------------------------------------- */
@@ -189,29 +197,32 @@ static const tl_srv_body_t FEEDBACK_BODY = {BODY_OBJECT | BODY_ARRAY, "a JSON ob
                                             NULL};
 static const tl_srv_body_t CAMPAIGN_BODY = {BODY_OBJECT | BODY_LIBRARY_PARSES, "a campaign definition", NULL, NULL};
 
+/* Each row: method, path, roles, handler, body, what the handler needs
+ * (NEED_*), and what a success does to the path's first id for the audit log. */
 static const tl_srv_route_t ROUTES[] = {
-    {"GET", "/healthz", 0, tl__admin_health, NULL},
-    {"GET", "/metrics", 0, tl__admin_metrics, NULL},
-    {"GET", "/v1/openapi.json", 0, tl__admin_openapi, NULL},
-    {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL}, /* JSON Lines or an array, row by row */
-    {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY},
-    {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL},
-    {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL},
-    {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL},
-    {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL},
-    {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE, tl__users_consent, &CONSENT_BODY},
-    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL},
-    {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL},
-    {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL},
-    {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY},
-    {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST, tl__segments_get, NULL},
-    {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST, tl__segments_members, NULL},
-    {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_post, &CAMPAIGN_BODY},
-    {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN, tl__campaigns_run, &RUN_BODY},
-    {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_report, NULL},
-    {"POST", "/v1/admin/reload", ROLE_ADMIN, tl__admin_reload, NULL},
-    {"POST", "/v1/admin/keys", ROLE_ADMIN, tl__admin_key_post, &KEY_BODY},
-    {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN, tl__admin_key_delete, NULL},
+    {"GET", "/healthz", 0, tl__admin_health, NULL, 0, NULL},
+    {"GET", "/metrics", 0, tl__admin_metrics, NULL, 0, NULL},
+    {"GET", "/v1/openapi.json", 0, tl__admin_openapi, NULL, 0, NULL},
+    /* JSON Lines or an array, row by row */
+    {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL, 0, NULL},
+    {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY, 0, NULL},
+    {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL, NEED_USER | NEED_STORE, "read profile"},
+    {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL, 0, NULL},
+    {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
+    {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL, 0, NULL},
+    {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE, tl__users_consent, &CONSENT_BODY, 0, NULL},
+    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL, NEED_USER | NEED_STORE, "export data"},
+    {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL, 0, NULL}, /* audited with the erasure */
+    {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL, NEED_STORE, NULL},
+    {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY, 0, NULL},
+    {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST, tl__segments_get, NULL, 0, NULL},
+    {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST, tl__segments_members, NULL, 0, NULL},
+    {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_post, &CAMPAIGN_BODY, NEED_STORE, NULL},
+    {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN, tl__campaigns_run, &RUN_BODY, NEED_STORE, NULL},
+    {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_report, NULL, NEED_STORE, NULL},
+    {"POST", "/v1/admin/reload", ROLE_ADMIN, tl__admin_reload, NULL, 0, NULL},
+    {"POST", "/v1/admin/keys", ROLE_ADMIN, tl__admin_key_post, &KEY_BODY, 0, NULL},
+    {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN, tl__admin_key_delete, NULL, 0, NULL},
 };
 #define NR ((int)(sizeof ROUTES / sizeof *ROUTES))
 
@@ -257,8 +268,18 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
         tl__server_fail(rs, 413, "too_large", "the body is larger than %zu bytes", s->max_body);
         return;
     }
-    tl_srv_req_t r = {.s = s, .rq = rq, .rs = rs, .arg = {args[0], args[1]}, .who = who};
+    tl_srv_req_t r = {.s = s, .rq = rq, .rs = rs, .arg = {args[0], args[1]}, .who = who, .user = TL_NONE};
+    if (rt->needs & NEED_USER) {
+        r.user = tl__server_user(s, r.arg[0]);
+        if (r.user == TL_NONE) {
+            tl__server_fail(rs, 404, "not_found", "no user \"%s\"", r.arg[0]);
+            return;
+        }
+    }
     if (rt->body && tl__request_body(&r, rt->body)) return;
+    if (rt->needs & NEED_STORE) pthread_rwlock_wrlock(&s->st_rw);
     rt->proc(&r);
+    if (rt->needs & NEED_STORE) pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(r.body);
+    if (rt->audit && rs->status >= 200 && rs->status < 300) tl__server_audit(s, who, rt->audit, r.arg[0]);
 }

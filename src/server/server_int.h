@@ -134,8 +134,9 @@ struct tl_server {
  * never cut short into another (n=000...05 is not n=0). */
 #define QUERY_VALUE_MAX 2048
 
-/* A request as a handler gets it: routed, its key's role checked, its
- * body (when the route reads one) parsed and checked. */
+/* A request as a handler gets it: routed, its key's role checked, the
+ * user its path names found, its body (when the route reads one) parsed
+ * and checked, and the store held when the route says so. */
 typedef struct {
     tl_server_t *s;
     const tl_http_request_t *rq;
@@ -143,6 +144,7 @@ typedef struct {
     const char *arg[2];        /* the {} segments of the path, percent-decoded */
     const char *who;           /* the key's id for the audit log ("" on open routes) */
     cJSON *body;               /* the JSON body; NULL when the route reads none or it was empty */
+    uint32_t user;             /* with NEED_USER: the index of the user arg[0] names */
 } tl_srv_req_t;
 
 typedef void tl_srv_proc_t(tl_srv_req_t *r);
@@ -164,13 +166,23 @@ typedef struct {
     const char *has;           /* said of an unknown field: "a segment has name and expression" */
 } tl_srv_body_t;
 
-/* A row of the route table: the dispatcher finds the row, checks the role
- * and the body, and calls its proc. */
+/* What a route's handler needs done before it runs (and after). */
+enum {
+    NEED_USER = 1,             /* arg[0] names a known user (r->user), else 404 before the body is read */
+    NEED_STORE = 2,            /* the store held exclusively (st_rw) while the handler runs: it
+                                * may not take st_rw itself (nor call what does) */
+};
+
+/* A row of the route table: the dispatcher finds the row, checks the role,
+ * finds the user, checks the body, takes the store, and calls its proc;
+ * then, when the answer is a success, records the audit entry. */
 typedef struct {
     const char *method, *pattern;  /* {} matches one path segment */
     int roles;                     /* 0: no key needed */
     tl_srv_proc_t *proc;
     const tl_srv_body_t *body;     /* NULL: the handler reads no JSON body itself */
+    int needs;                     /* NEED_* */
+    const char *audit;             /* what a success does to arg[0], for the audit log; NULL: nothing */
 } tl_srv_route_t;
 
 /* Where a path or a query does not decode cleanly, or is too long to read
@@ -185,6 +197,9 @@ const char *tl__request_query(const char *q, const char *name, char *out, size_t
 /* Parses and checks r's body as b says, into r->body (the caller deletes
  * it). 0, or -1 with the answer (400, 500) in r->rs. */
 int tl__request_body(tl_srv_req_t *r, const tl_srv_body_t *b);
+/* The count asked for by the query's n (def when not given), into *n: 0,
+ * or -1 with 400 bad_parameter answered when it is not from 1 to max. */
+int tl__request_n(tl_srv_req_t *r, long def, long max, long *n);
 
 /* ---- answers and shared steps (server.c) ----------------------------------------------- */
 
@@ -196,6 +211,9 @@ void tl__server_fail(tl_http_response_t *rs, int status, const char *code, const
 /* A write that failed: 507 when the disk is full (the same request may be
  * sent again once there is room), 500 otherwise. */
 void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg);
+/* A read of something named that failed: 404 not_found when there is no
+ * such thing (TL_ENOENT), 500 store otherwise. */
+void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg);
 /* The index of a user id, or TL_NONE. */
 uint32_t tl__server_user(tl_server_t *s, const char *id);
 /* Records who did what to whom in the audit log. */

@@ -13,24 +13,17 @@
 
 #include "privacy/privacy.h"
 
+/* A profile, personal fields masked (the route has the store held and
+ * audits the read). */
 void tl__users_profile(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
-    const char *id = req->arg[0];
-    const char *who = req->who;
-    tl_http_response_t *rs = req->rs;
-    uint32_t u = tl__server_user(s, id);
-    if (u == TL_NONE) {
-        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
-        return;
-    }
+    uint32_t u = req->user;
     tl_buf_t pii, masked;
     tl_buf_init(&pii), tl_buf_init(&masked);
     tl_errbuf_t eb;
-    pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_user_pii(s->st, u, &pii, &eb);
-    pthread_rwlock_unlock(&s->st_rw);
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "user", id);
+    cJSON_AddStringToObject(j, "user", req->arg[0]);
     static const char *const PII[] = {"name", "phone", "email", "id_number"};
     const char *f = pii.data;
     for (int i = 0; !rc && f && i < 4; i++) {
@@ -51,38 +44,26 @@ void tl__users_profile(tl_srv_req_t *req) {
     pthread_rwlock_unlock(&s->prof_mu);
     if (rc) {
         cJSON_Delete(j);
-        tl__server_fail(rs, 500, "store", "%s", eb.msg);
+        tl__server_fail(req->rs, 500, "store", "%s", eb.msg);
         return;
     }
-    tl__server_audit(s, who, "read profile", id);
-    tl__server_json(rs, 200, j);
+    tl__server_json(req->rs, 200, j);
 }
 
 /* Subject access: everything held about the user, personal fields in
- * clear (admin only), the read audited. */
+ * clear (admin only; the route has the store held and audits the read). */
 void tl__users_data(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
-    const char *id = req->arg[0];
-    const char *who = req->who;
-    tl_http_response_t *rs = req->rs;
-    uint32_t u = tl__server_user(s, id);
-    if (u == TL_NONE) {
-        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
-        return;
-    }
     cJSON *j = NULL;
     tl_errbuf_t eb = {{0}};
-    pthread_rwlock_wrlock(&s->st_rw);
     pthread_rwlock_rdlock(&s->prof_mu);
-    int rc = tl_subject_export(s->st, s->prof, u, &j, &eb);
+    int rc = tl_subject_export(s->st, s->prof, req->user, &j, &eb);
     pthread_rwlock_unlock(&s->prof_mu);
-    pthread_rwlock_unlock(&s->st_rw);
     if (rc) {
-        tl__server_fail(rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        tl__server_fail(req->rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
         return;
     }
-    tl__server_audit(s, who, "export data", id);
-    tl__server_json(rs, 200, j);
+    tl__server_json(req->rs, 200, j);
 }
 
 /* Erasure (admin only, audited): the user out of the store, the profiles
@@ -98,7 +79,7 @@ void tl__users_erase(tl_srv_req_t *req) {
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_wrlock(&s->st_rw);
     pthread_rwlock_wrlock(&s->prof_mu);
-    int rc = tl_privacy_erase(s->st, id, s->prof, &r, &eb);
+    int rc = tl_privacy_erase(s->st, id, s->prof, who, &r, &eb);
     if (!rc) {
         /* every committed event was applied; the erased ones are gone */
         s->applied = tl_store_event_count(s->st);
@@ -109,7 +90,6 @@ void tl__users_erase(tl_srv_req_t *req) {
         else tl_scenes_free(sc);
     }
     pthread_rwlock_unlock(&s->prof_mu);
-    if (!rc) rc = tl_audit_add(s->st, who, "erase", id, &eb);
     pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = tl__models_load(s, &eb);
     if (rc == TL_ENOENT) {
@@ -138,13 +118,13 @@ void tl__users_recommendations(tl_srv_req_t *req) {
     const char *id = req->arg[0];
     const char *q = req->rq->query;
     tl_http_response_t *rs = req->rs;
-    char v[QUERY_VALUE_MAX], mname[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cats[QUERY_VALUE_MAX], excl[QUERY_VALUE_MAX];
-    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
+    char mname[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cats[QUERY_VALUE_MAX], excl[QUERY_VALUE_MAX];
+    long n;
+    if (tl__request_n(req, 10, TL_REC_MAX_N, &n)) return;
     const char *sq = tl__request_query(q, "scene", scene, sizeof scene);
     if (sq && strcmp(sq, "home") == 0) sq = NULL;
-    if (n < 1 || n > TL_REC_MAX_N || (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0)) {
-        if (n < 1 || n > TL_REC_MAX_N) tl__server_fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
-        else tl__server_fail(rs, 400, "bad_parameter", "scene is home, cart, purchase or item:ID");
+    if (sq && strcmp(sq, "cart") != 0 && strcmp(sq, "purchase") != 0 && strncmp(sq, "item:", 5) != 0) {
+        tl__server_fail(rs, 400, "bad_parameter", "scene is home, cart, purchase or item:ID");
         return;
     }
     recref_t *r = tl__models_acquire(s);
@@ -263,14 +243,9 @@ void tl__users_recommendations(tl_srv_req_t *req) {
 void tl__users_similar(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
     const char *id = req->arg[0];
-    const char *q = req->rq->query;
     tl_http_response_t *rs = req->rs;
-    char v[QUERY_VALUE_MAX];
-    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 10;
-    if (n < 1 || n > TL_REC_MAX_N) {
-        tl__server_fail(rs, 400, "bad_parameter", "n must be from 1 to %d", TL_REC_MAX_N);
-        return;
-    }
+    long n;
+    if (tl__request_n(req, 10, TL_REC_MAX_N, &n)) return;
     tl_errbuf_t eb;
     pthread_rwlock_rdlock(&s->st_rw);
     tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
@@ -308,14 +283,15 @@ void tl__users_offers(tl_srv_req_t *req) {
     const char *q = req->rq->query;
     tl_http_response_t *rs = req->rs;
     char v[QUERY_VALUE_MAX], scene[QUERY_VALUE_MAX], cat[QUERY_VALUE_MAX];
-    long n = tl__request_query(q, "n", v, sizeof v) ? strtol(v, NULL, 10) : 3;
+    long n;
+    if (tl__request_n(req, 3, 100, &n)) return;
     tl_offer_scene_t ctx = {tl__request_query(q, "category", cat, sizeof cat), NAN};
     const char *sn = tl__request_query(q, "scene", scene, sizeof scene) ? scene : "home";
     int explain = tl__request_query(q, "explain", v, sizeof v) && strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
     char *end = NULL;
     if (tl__request_query(q, "amount", v, sizeof v)) ctx.amount = strtod(v, &end);
-    if (n < 1 || n > 100 || (end && (*end || !(ctx.amount >= 0)))) {
-        tl__server_fail(rs, 400, "bad_parameter", n < 1 || n > 100 ? "n must be from 1 to 100" : "amount must be a number of at least 0");
+    if (end && (*end || !(ctx.amount >= 0))) {
+        tl__server_fail(rs, 400, "bad_parameter", "amount must be a number of at least 0");
         return;
     }
     uint32_t u = tl__server_user(s, id);
