@@ -217,7 +217,6 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
  * scorecards/scorecard when there is one), and the global control share
  * from the settings. */
 typedef struct {
-    const char *dir;           /* unused: the blobs come from st */
     const tl_profiles_t *p;    /* NULL: only an audience of "true" and no offers */
     const tl_recsvc_t *rec;    /* a recommender already loaded (may be NULL) */
     const char *rec_name;

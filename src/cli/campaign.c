@@ -66,7 +66,7 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     }
     /* the profiles as last built, when the run needs them and there are any */
     if (tl_campaign_needs_profiles(&c) && tl_profile_load(st, &p, &eb) != 0) p = NULL, eb.msg[0] = 0;
-    tl_run_env_t env = {.dir = data_dir(a), .p = p, .at = at, .dry_run = opt(cmd, a, "dry-run") != NULL};
+    tl_run_env_t env = {.p = p, .at = at, .dry_run = opt(cmd, a, "dry-run") != NULL};
     tl_run_result_t res;
     rc = tl_campaign_run_env(st, &c, &env, &res, &eb);
     if (!rc) {

@@ -379,7 +379,7 @@ int cmd_train(const command_t *c, const args_t *a) {
         rc = tl_rec_model_save(st, name, m, &eb);
     }
     if (!rc) rc = tl_store_blob_name(TL_BLOB_MODEL, name, blob, sizeof blob);
-    if (!rc) rc = tl_store_blob_path(st, blob, path, sizeof path, &eb);
+    if (!rc) rc = tl_store_blob_where(st, blob, path, sizeof path, &eb);
     tl_store_close(st);
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();

@@ -78,7 +78,7 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     char path[4200];
     tl_blob_view_t v;
-    int rc = tl_store_blob_path(st, "profiles", path, sizeof path, eb);
+    int rc = tl_store_blob_where(st, "profiles", path, sizeof path, eb);
     if (!rc) rc = tl_store_blob_map(st, "profiles", &v, eb);
     if (rc == TL_ENOENT) tl_errbuf_set(eb, "%s: no profiles yet; run `tailor profile build` first", path);
     if (rc) return rc;

@@ -188,7 +188,7 @@ static int model_blob(tl_store_t *st, const char *name, char *blob, size_t bcap,
         tl_errbuf_set(eb, "model \"%s\": lower-case letters, digits, _ and -", name);
         return rc;
     }
-    return tl_store_blob_path(st, blob, where, wcap, eb);
+    return tl_store_blob_where(st, blob, where, wcap, eb);
 }
 
 int tl_rec_model_writer(tl_store_t *st, const char *name, const tl_model_t *m, tl_blobw_t **out,

@@ -56,7 +56,7 @@ void tl__campaigns_run(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
     const char *id = req->arg[0];
     tl_http_response_t *rs = req->rs;
-    tl_run_env_t env = {.dir = s->dir, .at = tl_store_now(s->st), .rec_name = s->model};
+    tl_run_env_t env = {.at = tl_store_now(s->st), .rec_name = s->model};
     const cJSON *m;
     cJSON_ArrayForEach(m, req->body) {
         int ok = strcmp(m->string, "dry_run") == 0 ? cJSON_IsBool(m)

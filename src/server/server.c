@@ -18,7 +18,6 @@
 #include "server_int.h"
 
 #include <cblas.h>
-#include <dirent.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,27 +65,6 @@ void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-/* Request bodies that older versions staged as files, left by a server
- * killed before it removed them: never part of the store (an answered
- * batch is in the log; an unanswered one is sent again), and raw personal
- * data. Bodies are now imported from memory; the store's lock says no one
- * uses these. */
-static void remove_staged(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[4400];
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        int ev = strncmp(e->d_name, "api-events-", 11) == 0 && n > 6 && strcmp(e->d_name + n - 6, ".jsonl") == 0;
-        int fb = strncmp(e->d_name, "api-feedback-", 13) == 0 && n > 4 && strcmp(e->d_name + n - 4, ".csv") == 0;
-        if (!ev && !fb) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-}
-
 int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     if (sodium_init() < 0) {
@@ -112,7 +90,6 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_CREATE, &s->st, eb);
-    if (!rc) remove_staged(s->dir);
     /* loaded now, so readers under the shared lock never load one */
     for (int k = 0; !rc && k < TL_D__N; k++)
         if (!tl_store_dict(s->st, (tl_dkind_t)k, eb)) rc = TL_ENOMEM;

@@ -453,10 +453,6 @@ int tl_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
 /* The writer as a stdio stream, for code that writes with fwrite/fprintf
  * (another back end gives one over memory); its errors show at close. */
 FILE *tl_blobw_stream(tl_blobw_t *w);
-/* The file the writer fills, for libraries that write by path only (they
- * may write it anew, or write PATH.tmp and rename it to PATH): what it
- * holds at close is the blob. Local back end; a path-free save replaces it. */
-const char *tl_blobw_path(const tl_blobw_t *w);
 /* Installs the blob (see above) and frees w, also on failure (then
  * nothing changed, eb says why). */
 int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb);
@@ -491,9 +487,6 @@ int tl_store_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf
 typedef int (*tl_blob_fn)(const char *name, void *arg);
 int tl_store_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
                        tl_errbuf_t *eb);
-/* Where the blob lives, for messages, and for libraries that read by path
- * only (local back end; a path-free load replaces it). */
-int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
 /* Where the blob lives, in words for a message only (the local back end
  * names its file; another back end says where it keeps it). */
 int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);

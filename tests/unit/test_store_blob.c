@@ -145,21 +145,12 @@ static void test_writer_abandoned(void **state) {
     tl_blobw_abandon(w);
     assert_string_equal(list(st, "uplift/"), "");
     assert_false(exists("models/uplift-x.json.tmp"));
-    /* pieces, a stdio stream and a library writing by path make one blob */
+    /* pieces and a stdio stream make one blob */
     assert_int_equal(tl_store_blob_create(st, "models/ease", &w, &eb), 0);
     assert_int_equal(tl_blobw_write(w, "ab", 2, &eb), 0);
     fprintf(tl_blobw_stream(w), "c%d", 1);
     assert_int_equal(tl_blobw_close(w, &eb), 0);
     assert_string_equal(get(st, "models/ease"), "abc1");
-    assert_int_equal(tl_store_blob_create(st, "models/ease", &w, &eb), 0);
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s.tmp", tl_blobw_path(w));
-    FILE *f = fopen(tmp, "wb");
-    fputs("by path", f);
-    fclose(f);
-    assert_int_equal(rename(tmp, tl_blobw_path(w)), 0);
-    assert_int_equal(tl_blobw_close(w, &eb), 0);
-    assert_string_equal(get(st, "models/ease"), "by path");
     tl_store_close(st);
 }
 

@@ -116,10 +116,6 @@ static int name_of(int k, const char *file, const char *suffix, char *out, size_
     return n > 0 && (size_t)n < cap && ns_of(out, &rest) == k;
 }
 
-int tl_store_blob_path(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb) {
-    return file_of(st, name, "", out, cap, eb);
-}
-
 int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb) {
     return file_of(st, name, "", out, cap, eb);
 }
@@ -224,8 +220,6 @@ int tl_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb) {
 }
 
 FILE *tl_blobw_stream(tl_blobw_t *w) { return w->f; }
-const char *tl_blobw_path(const tl_blobw_t *w) { return w->tmp; }
-
 void tl_blobw_abandon(tl_blobw_t *w) {
     if (!w) return;
     if (w->f) unlink(w->tmp); /* still locked: no other writer has it */

@@ -11,6 +11,7 @@
  * added in a process. */
 #include "store/store_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -314,6 +315,27 @@ static int pending_log_swap(tl_store_t *s) {
     return found;
 }
 
+/* Request bodies that older versions of the server staged as files in the
+ * data directory, left by a server killed before it removed them: never
+ * part of the store (an answered batch is in the log; an unanswered one is
+ * sent again), and raw personal data. Bodies are imported from memory now;
+ * a writable open holds the lock, so no one uses these. */
+static void remove_staged(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4400];
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int ev = strncmp(e->d_name, "api-events-", 11) == 0 && n > 6 && strcmp(e->d_name + n - 6, ".jsonl") == 0;
+        int fb = strncmp(e->d_name, "api-feedback-", 13) == 0 && n > 4 && strcmp(e->d_name + n - 4, ".csv") == 0;
+        if (!ev && !fb) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
     const char *dir = s->dir;
     int readonly = s->readonly;
@@ -431,7 +453,7 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
     if (rc) goto fail;
     snprintf(path, sizeof path, "%s/events.log", dir);
     if (!readonly && (rc = tl__store_finish_swaps(s, eb))) goto fail;
-    if (!readonly) tl__blobs_clean(s);
+    if (!readonly) tl__blobs_clean(s), remove_staged(dir);
     if (readonly && pending_log_swap(s)) {
         /* a purge between its commit and its rename: the new file is the log */
         snprintf(path, sizeof path, "%s/events.log.new", dir);
