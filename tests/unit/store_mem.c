@@ -6,65 +6,25 @@
  * drops. Events are one array, the committed ones first; dictionaries are
  * core's, truncated back at rollback. It implements the operations table
  * of store/backend.h and nothing more. */
-#include "store/backend.h"
+#include "store_mem.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MEM_NV 12 /* values per row at most (a user's) */
-
-typedef struct {
-    int t; /* 0 absent, 1 integer, 2 real, 3 bytes (text has its NUL) */
-    int64_t i;
-    double d;
-    char *p;
-    size_t n;
-} mval_t;
-
-typedef struct {
-    char *key;
-    mval_t v[MEM_NV];
-} mrow_t;
-
-typedef struct {
-    mrow_t *r;
-    size_t n, cap;
-} mcoll_t;
-
-enum {
-    C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
-    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES, C__N
-};
-
-typedef struct {
-    mcoll_t c[C__N];
-} mdata_t;
-
-typedef struct {
-    mdata_t comm, work; /* work: the batch's copy */
-    int in_batch;
-    tl_dict_t *dict[TL_D__N];
-    uint32_t dict_comm[TL_D__N];
-    tl_buf_t ids_arena[TL_D__N];
-    uint64_t *ids_offs[TL_D__N];
-    tl_event_t *ev;
-    uint64_t nev, ncomm, cap;
-    tl_hset_t fps;
-} mem_t;
-
-static mem_t *M(const tl_store_t *st) { return tl_store_backend_state(st); }
-static mdata_t *cur(mem_t *m) { return m->in_batch ? &m->work : &m->comm; }
+mem_t *mem_of(const tl_store_t *st) { return tl_store_backend_state(st); }
+mdata_t *mem_cur(mem_t *m) { return m->in_batch ? &m->work : &m->comm; }
 
 /* ---- values and rows ----------------------------------------------------------- */
 
-static mval_t vi(int64_t i, int present) { return present ? (mval_t){.t = 1, .i = i} : (mval_t){0}; }
-static mval_t vd(double d) { return d == d ? (mval_t){.t = 2, .d = d} : (mval_t){0}; }
-static mval_t vs(const char *s) {
+mval_t mv_i(int64_t i, int present) { return present ? (mval_t){.t = 1, .i = i} : (mval_t){0}; }
+mval_t mv_d(double d) { return d == d ? (mval_t){.t = 2, .d = d} : (mval_t){0}; }
+mval_t mv_s(const char *s) {
     return s ? (mval_t){.t = 3, .p = (char *)s, .n = strlen(s) + 1} : (mval_t){0};
 }
 
-static int val_copy(mval_t *dst, const mval_t *src) {
+int mv_copy(mval_t *dst, const mval_t *src) {
     *dst = *src;
     if (src->t != 3) return 0;
     dst->p = malloc(src->n ? src->n : 1);
@@ -73,28 +33,28 @@ static int val_copy(mval_t *dst, const mval_t *src) {
     return 0;
 }
 
-static int val_eq(const mval_t *a, const mval_t *b) {
+int mv_eq(const mval_t *a, const mval_t *b) {
     if (a->t != b->t) return 0;
     if (a->t == 1) return a->i == b->i;
     if (a->t == 2) return a->d == b->d;
     return a->t == 0 || (a->n == b->n && memcmp(a->p, b->p, a->n) == 0);
 }
 
-static void row_free(mrow_t *r) {
+void mrow_free(mrow_t *r) {
     free(r->key);
     for (int i = 0; i < MEM_NV; i++)
         if (r->v[i].t == 3) free(r->v[i].p);
 }
 
-static void data_free(mdata_t *d) {
+void mdata_free(mdata_t *d) {
     for (int c = 0; c < C__N; c++) {
-        for (size_t i = 0; i < d->c[c].n; i++) row_free(&d->c[c].r[i]);
+        for (size_t i = 0; i < d->c[c].n; i++) mrow_free(&d->c[c].r[i]);
         free(d->c[c].r);
     }
     memset(d, 0, sizeof *d);
 }
 
-static int data_copy(mdata_t *dst, const mdata_t *src) {
+int mdata_copy(mdata_t *dst, const mdata_t *src) {
     memset(dst, 0, sizeof *dst);
     for (int c = 0; c < C__N; c++) {
         const mcoll_t *s = &src->c[c];
@@ -106,17 +66,17 @@ static int data_copy(mdata_t *dst, const mdata_t *src) {
             mrow_t *r = &d->r[d->n];
             if (!(r->key = strdup(s->r[d->n].key))) goto oom;
             for (int i = 0; i < MEM_NV; i++)
-                if (val_copy(&r->v[i], &s->r[d->n].v[i])) goto oom;
+                if (mv_copy(&r->v[i], &s->r[d->n].v[i])) goto oom;
         }
     }
     return 0;
 oom:
-    data_free(dst);
+    mdata_free(dst);
     return TL_ENOMEM;
 }
 
 /* The row of key, or where it goes (*found 0). */
-static size_t find(const mcoll_t *c, const char *key, int *found) {
+size_t mcoll_find(const mcoll_t *c, const char *key, int *found) {
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -134,9 +94,9 @@ static size_t find(const mcoll_t *c, const char *key, int *found) {
 
 /* Merges v[0..nv) into the row of key (absent values keep the stored
  * ones; replace: every value replaced). 1 created or changed, 0 not. */
-static int upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int replace) {
+int mcoll_upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int replace) {
     int found;
-    size_t at = find(c, key, &found);
+    size_t at = mcoll_find(c, key, &found);
     if (!found) {
         if (c->n == c->cap) {
             size_t nc = c->cap ? c->cap * 2 : 16;
@@ -148,8 +108,8 @@ static int upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int repl
         mrow_t r = {0};
         if (!(r.key = strdup(key))) return TL_ENOMEM;
         for (int i = 0; i < nv; i++)
-            if (val_copy(&r.v[i], &v[i])) {
-                row_free(&r);
+            if (mv_copy(&r.v[i], &v[i])) {
+                mrow_free(&r);
                 return TL_ENOMEM;
             }
         memmove(&c->r[at + 1], &c->r[at], (c->n - at) * sizeof *c->r);
@@ -160,9 +120,9 @@ static int upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int repl
     mrow_t *r = &c->r[at];
     int changed = 0;
     for (int i = 0; i < nv; i++) {
-        if ((!v[i].t && !replace) || val_eq(&r->v[i], &v[i])) continue;
+        if ((!v[i].t && !replace) || mv_eq(&r->v[i], &v[i])) continue;
         mval_t nvv;
-        if (val_copy(&nvv, &v[i])) return TL_ENOMEM;
+        if (mv_copy(&nvv, &v[i])) return TL_ENOMEM;
         if (r->v[i].t == 3) free(r->v[i].p);
         r->v[i] = nvv;
         changed = 1;
@@ -170,17 +130,17 @@ static int upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int repl
     return changed;
 }
 
-static void remove_row(mcoll_t *c, size_t at) {
-    row_free(&c->r[at]);
+void mcoll_remove(mcoll_t *c, size_t at) {
+    mrow_free(&c->r[at]);
     memmove(&c->r[at], &c->r[at + 1], (c->n - at - 1) * sizeof *c->r);
     c->n--;
 }
 
-static void key_u32(uint32_t k, char out[16]) { snprintf(out, 16, "%08x", k); }
-static uint32_t u32_key(const char *k) { return (uint32_t)strtoul(k, NULL, 16); }
-static const char *S(const mval_t *v) { return v->t == 3 ? v->p : NULL; }
-static int64_t I(const mval_t *v, int64_t absent) { return v->t == 1 ? v->i : absent; }
-static double D(const mval_t *v) { return v->t == 2 ? v->d : (double)NAN; }
+void mkey_u32(uint32_t k, char out[16]) { snprintf(out, 16, "%08x", k); }
+uint32_t mkey_to_u32(const char *k) { return (uint32_t)strtoul(k, NULL, 16); }
+const char *mv_str(const mval_t *v) { return v->t == 3 ? v->p : NULL; }
+int64_t mv_int(const mval_t *v, int64_t absent) { return v->t == 1 ? v->i : absent; }
+double mv_real(const mval_t *v) { return v->t == 2 ? v->d : (double)NAN; }
 
 /* ---- lifecycle and batches ------------------------------------------------------ */
 
@@ -198,9 +158,9 @@ static int mem_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
 }
 
 static void mem_close(tl_store_t *st) {
-    mem_t *m = M(st);
+    mem_t *m = mem_of(st);
     if (!m) return;
-    data_free(&m->comm);
+    mdata_free(&m->comm);
     for (int k = 0; k < TL_D__N; k++) {
         tl_dict_free(m->dict[k]);
         tl_buf_fini(&m->ids_arena[k]);
@@ -212,8 +172,8 @@ static void mem_close(tl_store_t *st) {
 }
 
 static int mem_begin(tl_store_t *st, tl_errbuf_t *eb) {
-    mem_t *m = M(st);
-    if (data_copy(&m->work, &m->comm)) {
+    mem_t *m = mem_of(st);
+    if (mdata_copy(&m->work, &m->comm)) {
         tl_errbuf_set(eb, "out of memory");
         return TL_ENOMEM;
     }
@@ -223,8 +183,8 @@ static int mem_begin(tl_store_t *st, tl_errbuf_t *eb) {
 
 static int mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
     (void)eb;
-    mem_t *m = M(st);
-    data_free(&m->comm);
+    mem_t *m = mem_of(st);
+    mdata_free(&m->comm);
     m->comm = m->work;
     memset(&m->work, 0, sizeof m->work);
     m->ncomm = m->nev;
@@ -235,8 +195,8 @@ static int mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
 }
 
 static void mem_rollback(tl_store_t *st) {
-    mem_t *m = M(st);
-    data_free(&m->work);
+    mem_t *m = mem_of(st);
+    mdata_free(&m->work);
     for (uint64_t i = m->ncomm; i < m->nev; i++) tl_hset_del(&m->fps, m->ev[i].fp);
     m->nev = m->ncomm;
     for (int k = 0; k < TL_D__N; k++)
@@ -247,13 +207,13 @@ static void mem_rollback(tl_store_t *st) {
 /* ---- dictionaries ------------------------------------------------------------------ */
 
 static tl_dict_t *mem_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb) {
-    mem_t *m = M(st);
+    mem_t *m = mem_of(st);
     if (!m->dict[kind] && !(m->dict[kind] = tl_dict_new())) tl_errbuf_set(eb, "out of memory");
     return m->dict[kind];
 }
 
 static int mem_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
-    mem_t *m = M(st);
+    mem_t *m = mem_of(st);
     uint32_t n = m->dict[kind] ? m->dict_comm[kind] : 0;
     tl_buf_t *a = &m->ids_arena[kind];
     tl_buf_clear(a);
@@ -276,7 +236,7 @@ oom:
 /* ---- events ----------------------------------------------------------------------- */
 
 static int mem_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
-    mem_t *m = M(st);
+    mem_t *m = mem_of(st);
     if (m->nev == m->cap) {
         uint64_t nc = m->cap ? m->cap * 2 : 64;
         tl_event_t *n = realloc(m->ev, nc * sizeof *n);
@@ -298,7 +258,7 @@ static int mem_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) 
 static int mem_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                     tl_errbuf_t *eb) {
     (void)eb;
-    mem_t *m = M(st);
+    mem_t *m = mem_of(st);
     uint64_t fp[MEM_BLOCK];
     uint32_t user[MEM_BLOCK], item[MEM_BLOCK], query[MEM_BLOCK], city[MEM_BLOCK],
         session[MEM_BLOCK], campaign[MEM_BLOCK];
@@ -330,45 +290,45 @@ static int mem_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock
     return 0;
 }
 
-static uint64_t mem_event_count(const tl_store_t *st) { return M(st)->ncomm; }
+static uint64_t mem_event_count(const tl_store_t *st) { return mem_of(st)->ncomm; }
 
 /* ---- entities ------------------------------------------------------------------------ */
 
 static int put_row(tl_store_t *st, int coll, uint32_t idx, const mval_t *v, int nv,
                    tl_errbuf_t *eb) {
     char key[16];
-    key_u32(idx, key);
-    int rc = upsert(&cur(M(st))->c[coll], key, v, nv, 0);
+    mkey_u32(idx, key);
+    int rc = mcoll_upsert(&mem_cur(mem_of(st))->c[coll], key, v, nv, 0);
     if (rc < 0) tl_errbuf_set(eb, "out of memory");
     return rc;
 }
 
 static int mem_put_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb) {
-    mval_t v[MEM_NV] = {vs(u->gender), vi(u->birth_year, u->birth_year != 0), vs(u->city),
-                        vs(u->occupation), vs(u->education),
-                        vi(u->registered_at, u->registered_at != INT64_MIN), vs(u->channel),
-                        vs(u->attrs), vs(u->name), vs(u->phone), vs(u->email), vs(u->id_number)};
+    mval_t v[MEM_NV] = {mv_s(u->gender), mv_i(u->birth_year, u->birth_year != 0), mv_s(u->city),
+                        mv_s(u->occupation), mv_s(u->education),
+                        mv_i(u->registered_at, u->registered_at != INT64_MIN), mv_s(u->channel),
+                        mv_s(u->attrs), mv_s(u->name), mv_s(u->phone), mv_s(u->email), mv_s(u->id_number)};
     return put_row(st, C_USERS, user, v, MEM_NV, eb);
 }
 
 static int mem_put_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb) {
-    mval_t v[5] = {vs(it->title), vs(it->category), vs(it->brand), vd(it->price), vs(it->attrs)};
+    mval_t v[5] = {mv_s(it->title), mv_s(it->category), mv_s(it->brand), mv_d(it->price), mv_s(it->attrs)};
     return put_row(st, C_ITEMS, item, v, 5, eb);
 }
 
 static int mem_put_product(tl_store_t *st, uint32_t product, const tl_product_t *p,
                            tl_errbuf_t *eb) {
-    mval_t v[8] = {vs(p->kind), vs(p->name), vi(p->term_months, p->term_months >= 0),
-                   vd(p->apr), vd(p->amount_min), vd(p->amount_max), vs(p->eligibility),
-                   vs(p->disclosure)};
+    mval_t v[8] = {mv_s(p->kind), mv_s(p->name), mv_i(p->term_months, p->term_months >= 0),
+                   mv_d(p->apr), mv_d(p->amount_min), mv_d(p->amount_max), mv_s(p->eligibility),
+                   mv_s(p->disclosure)};
     return put_row(st, C_PRODUCTS, product, v, 8, eb);
 }
 
 static int mem_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb) {
-    mval_t v[7] = {vi(c->on_time, c->on_time >= 0), vi(c->late, c->late >= 0),
-                   vi(c->max_overdue_days, c->max_overdue_days >= 0), vd(c->debt),
-                   vs(c->income_band), vi(c->history_months, c->history_months >= 0),
-                   vi(c->default_flag, c->default_flag >= 0)};
+    mval_t v[7] = {mv_i(c->on_time, c->on_time >= 0), mv_i(c->late, c->late >= 0),
+                   mv_i(c->max_overdue_days, c->max_overdue_days >= 0), mv_d(c->debt),
+                   mv_s(c->income_band), mv_i(c->history_months, c->history_months >= 0),
+                   mv_i(c->default_flag, c->default_flag >= 0)};
     return put_row(st, C_CREDIT, user, v, 7, eb);
 }
 
@@ -383,21 +343,21 @@ static int mem_put_consent(tl_store_t *st, uint32_t user, const char *purpose, i
                            int64_t at, tl_errbuf_t *eb) {
     char key[512];
     consent_key(user, purpose, at, granted, key, sizeof key);
-    mval_t v[2] = {vs(purpose), vi(at, 1)};
-    int rc = upsert(&cur(M(st))->c[C_CONSENTS], key, v, 2, 0);
+    mval_t v[2] = {mv_s(purpose), mv_i(at, 1)};
+    int rc = mcoll_upsert(&mem_cur(mem_of(st))->c[C_CONSENTS], key, v, 2, 0);
     if (rc < 0) tl_errbuf_set(eb, "out of memory");
     return rc;
 }
 
 static int scan_users_from(tl_store_t *st, uint32_t only, tl_user_fn fn, void *arg) {
-    const mcoll_t *c = &cur(M(st))->c[C_USERS];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_USERS];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
-        uint32_t idx = u32_key(c->r[i].key);
+        uint32_t idx = mkey_to_u32(c->r[i].key);
         if (only != TL_NONE && idx != only) continue;
-        tl_user_t u = {S(&v[0]), S(&v[2]), S(&v[3]), S(&v[4]), S(&v[6]),
-                       only != TL_NONE ? S(&v[7]) : NULL, (int32_t)I(&v[1], 0),
-                       I(&v[5], INT64_MIN), NULL, NULL, NULL, NULL};
+        tl_user_t u = {mv_str(&v[0]), mv_str(&v[2]), mv_str(&v[3]), mv_str(&v[4]), mv_str(&v[6]),
+                       only != TL_NONE ? mv_str(&v[7]) : NULL, (int32_t)mv_int(&v[1], 0),
+                       mv_int(&v[5], INT64_MIN), NULL, NULL, NULL, NULL};
         int rc = fn(idx, &u, arg);
         if (rc || only != TL_NONE) return rc;
     }
@@ -416,13 +376,13 @@ static int mem_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg,
 }
 
 static int scan_items_from(tl_store_t *st, uint32_t only, tl_item_fn fn, void *arg) {
-    const mcoll_t *c = &cur(M(st))->c[C_ITEMS];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_ITEMS];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
-        uint32_t idx = u32_key(c->r[i].key);
+        uint32_t idx = mkey_to_u32(c->r[i].key);
         if (only != TL_NONE && idx != only) continue;
-        tl_item_t it = {S(&v[0]), S(&v[1]), S(&v[2]), only != TL_NONE ? S(&v[4]) : NULL,
-                        D(&v[3])};
+        tl_item_t it = {mv_str(&v[0]), mv_str(&v[1]), mv_str(&v[2]), only != TL_NONE ? mv_str(&v[4]) : NULL,
+                        mv_real(&v[3])};
         int rc = fn(idx, &it, arg);
         if (rc || only != TL_NONE) return rc;
     }
@@ -442,12 +402,12 @@ static int mem_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg,
 
 static int mem_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
     (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_PRODUCTS];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_PRODUCTS];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
-        tl_product_t p = {S(&v[0]), S(&v[1]), S(&v[6]), S(&v[7]), (int32_t)I(&v[2], -1),
-                          D(&v[3]), D(&v[4]), D(&v[5])};
-        int rc = fn(u32_key(c->r[i].key), &p, arg);
+        tl_product_t p = {mv_str(&v[0]), mv_str(&v[1]), mv_str(&v[6]), mv_str(&v[7]), (int32_t)mv_int(&v[2], -1),
+                          mv_real(&v[3]), mv_real(&v[4]), mv_real(&v[5])};
+        int rc = fn(mkey_to_u32(c->r[i].key), &p, arg);
         if (rc) return rc;
     }
     return 0;
@@ -456,13 +416,13 @@ static int mem_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_err
 static int mem_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
                            tl_errbuf_t *eb) {
     (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_CREDIT];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_CREDIT];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
-        uint32_t idx = u32_key(c->r[i].key);
+        uint32_t idx = mkey_to_u32(c->r[i].key);
         if (user != TL_NONE && idx != user) continue;
-        tl_credit_t cr = {I(&v[0], -1), I(&v[1], -1), I(&v[2], -1), I(&v[5], -1),
-                          D(&v[3]), S(&v[4]), (int)I(&v[6], -1)};
+        tl_credit_t cr = {mv_int(&v[0], -1), mv_int(&v[1], -1), mv_int(&v[2], -1), mv_int(&v[5], -1),
+                          mv_real(&v[3]), mv_str(&v[4]), (int)mv_int(&v[6], -1)};
         int rc = fn(idx, &cr, arg);
         if (rc) return rc;
     }
@@ -472,25 +432,25 @@ static int mem_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void 
 static int mem_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
                              tl_errbuf_t *eb) {
     (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_CONSENTS];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_CONSENTS];
     for (size_t i = 0; i < c->n; i++) {
         const char *k = c->r[i].key;
-        uint32_t idx = u32_key(k);
+        uint32_t idx = mkey_to_u32(k);
         if (user != TL_NONE && idx != user) continue;
-        int rc = fn(idx, S(&c->r[i].v[0]), k[strlen(k) - 1] == '1', c->r[i].v[1].i, arg);
+        int rc = fn(idx, mv_str(&c->r[i].v[0]), k[strlen(k) - 1] == '1', c->r[i].v[1].i, arg);
         if (rc) return rc;
     }
     return 0;
 }
 
 static int mem_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
-    const mcoll_t *c = &cur(M(st))->c[C_USERS];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_USERS];
     char key[16];
-    key_u32(user, key);
+    mkey_u32(user, key);
     int found;
-    size_t at = find(c, key, &found);
+    size_t at = mcoll_find(c, key, &found);
     for (int i = 8; i < 12; i++) {
-        const char *v = found && S(&c->r[at].v[i]) ? c->r[at].v[i].p : "";
+        const char *v = found && mv_str(&c->r[at].v[i]) ? c->r[at].v[i].p : "";
         if (tl_buf_append(out, v, strlen(v) + 1)) {
             tl_errbuf_set(eb, "out of memory");
             return TL_ENOMEM;
@@ -505,7 +465,7 @@ static int mem_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_
 static int mem_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
                           const char *message, const char *raw, size_t rawlen,
                           const char *preview, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    mcoll_t *c = &mem_cur(mem_of(st))->c[C_QUARANTINE];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
         if (!strcmp(v[2].p, source) && (uint64_t)v[5].i == line && v[6].n == rawlen &&
@@ -515,9 +475,9 @@ static int mem_quarantine(tl_store_t *st, const char *source, uint64_t line, con
     int64_t id = c->n ? c->r[c->n - 1].v[0].i + 1 : 1;
     char key[24];
     snprintf(key, sizeof key, "%020lld", (long long)id);
-    mval_t v[8] = {vi(id, 1), vi(tl_store_now(st), 1), vs(source), vs(reason), vs(message),
-                   vi((int64_t)line, 1), {.t = 3, .p = (char *)raw, .n = rawlen}, vs(preview)};
-    int rc = upsert(c, key, v, 8, 1);
+    mval_t v[8] = {mv_i(id, 1), mv_i(tl_store_now(st), 1), mv_s(source), mv_s(reason), mv_s(message),
+                   mv_i((int64_t)line, 1), {.t = 3, .p = (char *)raw, .n = rawlen}, mv_s(preview)};
+    int rc = mcoll_upsert(c, key, v, 8, 1);
     if (rc < 0) tl_errbuf_set(eb, "out of memory");
     return rc;
 }
@@ -525,12 +485,12 @@ static int mem_quarantine(tl_store_t *st, const char *source, uint64_t line, con
 static int mem_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
                                void *arg, tl_errbuf_t *eb) {
     (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_QUARANTINE];
     for (size_t i = 0; i < c->n; i++) {
         const mval_t *v = c->r[i].v;
         if (reason && strcmp(v[3].p, reason) != 0) continue;
-        tl_qrow_t q = {v[0].i, v[1].i, v[2].p, v[3].p, S(&v[4]) ? v[4].p : "", (uint64_t)v[5].i,
-                       with_raw ? v[6].p : NULL, with_raw ? v[6].n : 0, S(&v[7]) ? v[7].p : ""};
+        tl_qrow_t q = {v[0].i, v[1].i, v[2].p, v[3].p, mv_str(&v[4]) ? v[4].p : "", (uint64_t)v[5].i,
+                       with_raw ? v[6].p : NULL, with_raw ? v[6].n : 0, mv_str(&v[7]) ? v[7].p : ""};
         int rc = fn(&q, arg);
         if (rc) return rc;
     }
@@ -549,7 +509,7 @@ static int by_count(const void *a, const void *b) {
 }
 
 static int mem_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
-    const mcoll_t *c = &cur(M(st))->c[C_QUARANTINE];
+    const mcoll_t *c = &mem_cur(mem_of(st))->c[C_QUARANTINE];
     mreason_t *r = calloc(c->n + 1, sizeof *r);
     if (!r) {
         tl_errbuf_set(eb, "out of memory");
@@ -569,368 +529,6 @@ static int mem_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_
     return rc;
 }
 
-/* ---- settings and segments ----------------------------------------------------------- */
-
-static int get_text(tl_store_t *st, int coll, const char *key, char **out, tl_errbuf_t *eb) {
-    *out = NULL;
-    const mcoll_t *c = &cur(M(st))->c[coll];
-    int found;
-    size_t at = find(c, key, &found);
-    if (!found) return TL_ENOENT;
-    if (!(*out = strdup(c->r[at].v[0].p))) {
-        tl_errbuf_set(eb, "out of memory");
-        return TL_ENOMEM;
-    }
-    return 0;
-}
-
-static int mem_config_put(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb) {
-    mval_t v[1] = {vs(value)};
-    int rc = upsert(&cur(M(st))->c[C_CONFIG], key, v, 1, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb) {
-    return get_text(st, C_CONFIG, key, value, eb);
-}
-
-static int mem_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
-    int found;
-    find(c, name, &found);
-    mval_t v[2] = {vs(expr), vi(tl_store_now(st), 1)};
-    int rc = upsert(c, name, v, 2, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : !found;
-}
-
-static int mem_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb) {
-    int rc = get_text(st, C_SEGMENTS, name, expr, eb);
-    if (rc == TL_ENOENT) tl_errbuf_set(eb, "no segment \"%s\"", name);
-    return rc;
-}
-
-static int mem_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
-    int found;
-    size_t at = find(c, name, &found);
-    if (!found) {
-        tl_errbuf_set(eb, "no segment \"%s\"", name);
-        return TL_ENOENT;
-    }
-    remove_row(c, at);
-    return 0;
-}
-
-static int mem_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_SEGMENTS];
-    for (size_t i = 0; i < c->n; i++) {
-        int rc = fn(c->r[i].key, c->r[i].v[0].p, c->r[i].v[1].i, arg);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-/* ---- API keys and audit entries ------------------------------------------------------- */
-
-static int mem_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
-    int found;
-    find(c, k->id, &found);
-    if (found) {
-        tl_errbuf_set(eb, "there is an API key %s already", k->id);
-        return TL_EEXIST;
-    }
-    mval_t v[4] = {vs(k->hash), vs(k->role), vs(k->name ? k->name : ""), vi(k->created, 1)};
-    int rc = upsert(c, k->id, v, 4, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb) {
-    (void)eb;
-    mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
-    int found;
-    size_t at = find(c, id, &found);
-    if (found) remove_row(c, at);
-    return found;
-}
-
-static const mrow_t *by_created_rows;
-static int by_created(const void *a, const void *b) {
-    const mrow_t *x = &by_created_rows[*(const size_t *)a], *y = &by_created_rows[*(const size_t *)b];
-    if (x->v[3].i != y->v[3].i) return x->v[3].i < y->v[3].i ? -1 : 1;
-    return strcmp(x->key, y->key);
-}
-
-static int mem_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
-    const mcoll_t *c = &cur(M(st))->c[C_APIKEYS];
-    size_t *order = malloc((c->n + 1) * sizeof *order);
-    if (!order) {
-        tl_errbuf_set(eb, "out of memory");
-        return TL_ENOMEM;
-    }
-    for (size_t i = 0; i < c->n; i++) order[i] = i;
-    by_created_rows = c->r;
-    qsort(order, c->n, sizeof *order, by_created);
-    int rc = 0;
-    for (size_t i = 0; i < c->n && !rc; i++) {
-        const mrow_t *r = &c->r[order[i]];
-        tl_apikey_row_t k = {r->key, r->v[0].p, r->v[1].p, r->v[2].p, r->v[3].i};
-        rc = fn(&k, arg);
-    }
-    free(order);
-    return rc;
-}
-
-static void audit_key(int64_t id, char out[24]) { snprintf(out, 24, "%020lld", (long long)id); }
-
-static int mem_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_AUDIT];
-    char key[24];
-    audit_key(e->id, key);
-    int found;
-    find(c, key, &found);
-    if (found) {
-        tl_errbuf_set(eb, "the audit log has an entry %lld already", (long long)e->id);
-        return TL_EEXIST;
-    }
-    mval_t v[6] = {vi(e->id, 1), vi(e->at, 1), vs(e->who), vs(e->what), vs(e->target), vs(e->mac)};
-    int rc = upsert(c, key, v, 6, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_AUDIT];
-    *id = 0, mac[0] = 0;
-    if (c->n) {
-        *id = c->r[c->n - 1].v[0].i;
-        snprintf(mac, 65, "%s", S(&c->r[c->n - 1].v[5]) ? c->r[c->n - 1].v[5].p : "");
-    }
-    return 0;
-}
-
-static int mem_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
-                          tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_AUDIT];
-    for (size_t i = 0; i < c->n; i++) {
-        const mval_t *v = c->r[i].v;
-        const char *t = S(&v[4]) ? v[4].p : "";
-        if (target && strcmp(t, target) != 0) continue;
-        tl_audit_entry_t e = {v[0].i, v[1].i, S(&v[2]) ? v[2].p : "", S(&v[3]) ? v[3].p : "", t,
-                              S(&v[5]) ? v[5].p : ""};
-        int rc = fn(&e, arg);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-/* ---- campaigns (0: def, 1: status, 2: created, 3: runs, 4: last_at, 5: sends, 6: cost)
- * and runs (0: run, 1: at, 2: started, 3: counts) ------------------------------------------ */
-
-static int campaign_call(const mrow_t *r, tl_campaign_row_fn fn, void *arg) {
-    const mval_t *v = r->v;
-    tl_campaign_row_t c = {r->key, v[0].p, v[1].p, v[2].i, (uint64_t)v[3].i, I(&v[4], INT64_MIN),
-                           (uint64_t)v[5].i, v[6].d};
-    return fn(&c, arg);
-}
-
-static int mem_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
-                            tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
-    int found;
-    size_t at = find(c, id, &found);
-    if (!found) return 0;
-    int rc = campaign_call(&c->r[at], fn, arg);
-    return rc ? rc : 1;
-}
-
-static int mem_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
-    for (size_t i = 0; i < c->n; i++) {
-        int rc = campaign_call(&c->r[i], fn, arg);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int mem_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created,
-                            tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
-    int found;
-    find(c, id, &found);
-    mval_t v[7] = {vs(def), vs("active"), vi(created, 1), vi(0, 1), {0}, vi(0, 1), {.t = 2}};
-    int rc = upsert(c, id, v, found ? 1 : 7, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : !found;
-}
-
-static int mem_campaign_set_status(tl_store_t *st, const char *id, const char *status,
-                                   tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_CAMPAIGNS];
-    int found;
-    find(c, id, &found);
-    if (!found) return 0;
-    mval_t v[2] = {{0}, vs(status)};
-    int rc = upsert(c, id, v, 2, 0);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 1;
-}
-
-static void run_key(const char *id, uint64_t run, char *out, size_t cap) {
-    snprintf(out, cap, "%s\001%020llu", id, (unsigned long long)run);
-}
-
-static int mem_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
-                                uint64_t sends, double cost, tl_errbuf_t *eb) {
-    mcoll_t *runs = &cur(M(st))->c[C_RUNS], *c = &cur(M(st))->c[C_CAMPAIGNS];
-    char key[256];
-    run_key(id, r->run, key, sizeof key);
-    int found;
-    find(runs, key, &found);
-    if (found) {
-        tl_errbuf_set(eb, "campaign %s has a run %llu already", id, (unsigned long long)r->run);
-        return TL_ESQL;
-    }
-    mval_t v[4] = {vi((int64_t)r->run, 1), vi(r->at, 1), vi(r->started, 1), vs(r->counts)};
-    int rc = upsert(runs, key, v, 4, 1);
-    size_t at = find(c, id, &found);
-    if (rc >= 0 && found) {
-        mval_t *cv = c->r[at].v;
-        cv[3].i++;
-        cv[4] = vi(r->at, 1);
-        cv[5].i += (int64_t)sends;
-        cv[6].d += cost;
-    }
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
-                             tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &cur(M(st))->c[C_RUNS];
-    size_t n = strlen(id);
-    for (size_t i = 0; i < c->n; i++) {
-        const char *k = c->r[i].key;
-        if (strncmp(k, id, n) != 0 || k[n] != '\001') continue;
-        const mval_t *v = c->r[i].v;
-        tl_campaign_run_row_t r = {(uint64_t)v[0].i, v[1].i, v[2].i, S(&v[3]) ? v[3].p : "{}"};
-        int rc = fn(&r, arg);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-/* ---- delivery states (0: channel, 1: offset, 2: status, 3: code, 4: at, 5: due) --------- */
-
-static int mem_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
-                             int64_t due, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
-    int found;
-    find(c, id, &found);
-    if (found) return 0;
-    mval_t v[6] = {vs(channel), vi((int64_t)offset, 1), vs("held"), {0}, {0}, vi(due, 1)};
-    int rc = upsert(c, id, v, 6, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc;
-}
-
-static int mem_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
-                             long code, int64_t at, int64_t due, tl_errbuf_t *eb) {
-    mval_t v[6] = {vs(channel), vi((int64_t)offset, 1), vs("failed"), vi(code, 1), vi(at, 1),
-                   vi(due, 1)};
-    int rc = upsert(&cur(M(st))->c[C_DELIVERIES], id, v, 6, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb) {
-    mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
-    int found;
-    find(c, id, &found);
-    if (!found) return 0;
-    mval_t v[5] = {{0}, {0}, vs("delivered"), {0}, vi(at, 1)};
-    int rc = upsert(c, id, v, 5, 0);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int by_offset(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int mem_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by,
-                               tl_offset_fn fn, void *arg, tl_errbuf_t *eb) {
-    const mcoll_t *c = &cur(M(st))->c[C_DELIVERIES];
-    uint64_t *offs = malloc((c->n + 1) * sizeof *offs);
-    if (!offs) {
-        tl_errbuf_set(eb, "out of memory");
-        return TL_ENOMEM;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const mval_t *v = c->r[i].v;
-        if (!strcmp(v[0].p, channel) && !strcmp(v[2].p, "held") && v[5].i <= due_by)
-            offs[n++] = (uint64_t)v[1].i;
-    }
-    qsort(offs, n, sizeof *offs, by_offset);
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) rc = fn(offs[i], arg);
-    free(offs);
-    return rc;
-}
-
-/* ---- blobs ------------------------------------------------------------------------------ */
-
-static int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
-                        tl_errbuf_t *eb) {
-    mval_t v[1] = {{.t = 3, .p = (char *)p, .n = n}};
-    int rc = upsert(&cur(M(st))->c[C_BLOBS], name, v, 1, 1);
-    if (rc < 0) tl_errbuf_set(eb, "out of memory");
-    return rc < 0 ? rc : 0;
-}
-
-static int mem_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
-    const mcoll_t *c = &M(st)->comm.c[C_BLOBS];
-    int found;
-    size_t at = find(c, name, &found);
-    if (!found) return TL_ENOENT;
-    if (tl_buf_append(out, c->r[at].v[0].p, c->r[at].v[0].n)) {
-        tl_errbuf_set(eb, "out of memory");
-        return TL_ENOMEM;
-    }
-    return 0;
-}
-
-static int mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
-                         tl_errbuf_t *eb) {
-    (void)eb;
-    const mcoll_t *c = &M(st)->comm.c[C_BLOBS];
-    for (size_t i = 0; i < c->n; i++) {
-        if (strncmp(c->r[i].key, prefix, strlen(prefix)) != 0) continue;
-        int rc = fn(c->r[i].key, arg);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
-    (void)eb;
-    mcoll_t *c = &cur(M(st))->c[C_BLOBS];
-    int found;
-    size_t at = find(c, name, &found);
-    if (found) remove_row(c, at);
-    return 0;
-}
 
 const tl_store_backend_t tl_test_store_mem = {
     .version = TL_STORE_BACKEND_VERSION,

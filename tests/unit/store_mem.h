@@ -1,0 +1,98 @@
+/* store_mem.h -- the in-memory test back end's shared parts: its rows,
+ * collections and state, the helpers over them, and the operations the
+ * files beside store_mem.c implement (the table is in store_mem.c). */
+#ifndef TL_TEST_STORE_MEM_H
+#define TL_TEST_STORE_MEM_H
+
+#include "store/backend.h"
+
+#define MEM_NV 12 /* values per row at most (a user's) */
+
+typedef struct {
+    int t; /* 0 absent, 1 integer, 2 real, 3 bytes (text has its NUL) */
+    int64_t i;
+    double d;
+    char *p;
+    size_t n;
+} mval_t;
+
+typedef struct {
+    char *key;
+    mval_t v[MEM_NV];
+} mrow_t;
+
+typedef struct {
+    mrow_t *r;
+    size_t n, cap;
+} mcoll_t;
+
+enum {
+    C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
+    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES, C__N
+};
+
+typedef struct {
+    mcoll_t c[C__N];
+} mdata_t;
+
+typedef struct {
+    mdata_t comm, work; /* work: the batch's copy */
+    int in_batch;
+    tl_dict_t *dict[TL_D__N];
+    uint32_t dict_comm[TL_D__N];
+    tl_buf_t ids_arena[TL_D__N];
+    uint64_t *ids_offs[TL_D__N];
+    tl_event_t *ev;
+    uint64_t nev, ncomm, cap;
+    tl_hset_t fps;
+} mem_t;
+
+/* values and rows (store_mem.c) */
+mval_t mv_i(int64_t i, int present);
+mval_t mv_d(double d);
+mval_t mv_s(const char *s);
+int mv_copy(mval_t *dst, const mval_t *src);
+int mv_eq(const mval_t *a, const mval_t *b);
+void mrow_free(mrow_t *r);
+void mdata_free(mdata_t *d);
+int mdata_copy(mdata_t *dst, const mdata_t *src);
+size_t mcoll_find(const mcoll_t *c, const char *key, int *found);
+int mcoll_upsert(mcoll_t *c, const char *key, const mval_t *v, int nv, int replace);
+void mcoll_remove(mcoll_t *c, size_t at);
+void mkey_u32(uint32_t k, char out[16]);
+uint32_t mkey_to_u32(const char *k);
+const char *mv_str(const mval_t *v);
+int64_t mv_int(const mval_t *v, int64_t absent);
+double mv_real(const mval_t *v);
+mem_t *mem_of(const tl_store_t *st);
+mdata_t *mem_cur(mem_t *m);
+
+/* repositories (store_mem_repos.c) */
+int mem_config_put(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
+int mem_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);
+int mem_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb);
+int mem_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb);
+int mem_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+int mem_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb);
+int mem_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb);
+int mem_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb);
+int mem_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb);
+int mem_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created, tl_errbuf_t *eb);
+int mem_campaign_set_status(tl_store_t *st, const char *id, const char *status, tl_errbuf_t *eb);
+int mem_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r, uint64_t sends, double cost, tl_errbuf_t *eb);
+int mem_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset, int64_t due, tl_errbuf_t *eb);
+int mem_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset, long code, int64_t at, int64_t due, tl_errbuf_t *eb);
+int mem_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb);
+int mem_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by, tl_offset_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+int mem_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+
+#endif
