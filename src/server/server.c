@@ -188,7 +188,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
     {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL, 0, NULL},
     {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE, tl__users_consent, &CONSENT_BODY, 0, NULL},
-    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL, NEED_USER | NEED_STORE, "export data"},
+    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL, NEED_STORE, NULL}, /* the export records its read */
     {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL, 0, NULL}, /* audited with the erasure */
     {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY, 0, NULL},
