@@ -16,13 +16,65 @@ const optspec_t *find_opt(const optspec_t *o, const char *name, size_t n) {
     return NULL;
 }
 
+/* What a {KEY} in an option's help stands for, written into out from the
+ * library's registries: 0, or -1 for a key that is none of these. */
+static int help_key(const optspec_t *o, const char *key, size_t n, char *out, size_t cap) {
+    static const struct {
+        const char *key;
+        tl_model_use_t use;
+    } USES[] = {{"default:train", TL_MODEL_FOR_TRAIN}, {"default:serve", TL_MODEL_FOR_SERVE},
+                {"default:eval", TL_MODEL_FOR_EVAL}, {"default:similar", TL_MODEL_FOR_SIMILAR}};
+    const tl_model_param_t *d;
+    if (n == 6 && memcmp(key, "models", 6) == 0) {
+        tl_model_names(out, cap);
+        return 0;
+    }
+    if (n == 5 && memcmp(key, "param", 5) == 0 && (d = tl_model_param_lookup(o->name))) {
+        snprintf(out, cap, "%s (default %g)", d->help, d->dflt);
+        return 0;
+    }
+    if (n == 6 && memcmp(key, "params", 6) == 0) {
+        size_t len = 0;
+        out[0] = 0;
+        for (uint32_t i = 0; (d = tl_model_param_at(i)) && len < cap; i++)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", d->name);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof USES / sizeof *USES; i++)
+        if (strlen(USES[i].key) == n && memcmp(USES[i].key, key, n) == 0) {
+            snprintf(out, cap, "%s", tl_model_default(USES[i].use));
+            return 0;
+        }
+    return -1;
+}
+
+/* An option's help with its {KEY}s written in (help_key): the model
+ * families, their options and defaults come from the model registry, so
+ * the help names a new one by itself. */
+static void help_text(const optspec_t *o, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (const char *h = o->help; *h && len + 1 < cap;) {
+        const char *end = *h == '{' ? strchr(h, '}') : NULL;
+        char v[512];
+        if (end && help_key(o, h + 1, (size_t)(end - h - 1), v, sizeof v) == 0) {
+            len += (size_t)snprintf(out + len, cap - len, "%s", v);
+            h = end + 1;
+        } else {
+            out[len++] = *h++, out[len] = 0;
+        }
+    }
+    if (len >= cap) out[cap - 1] = 0;
+}
+
 void print_help(const command_t *c) {
     printf("usage: tailor [--data DIR] %s\n\n%s\n", c->usage, c->summary);
     if (c->opts && c->opts->name) printf("\noptions:\n");
     for (const optspec_t *o = c->opts; o && o->name; o++) {
-        char left[64];
+        char left[64], help[1024];
         snprintf(left, sizeof left, "--%s%s", o->name, o->takes_value ? " VALUE" : "");
-        printf("  %-22s %s\n", left, o->help);
+        help_text(o, help, sizeof help);
+        printf("  %-22s %s\n", left, help);
     }
     printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_DATA, else ./tailor-data)");
 }

@@ -15,6 +15,11 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BADINPUT = 3 };
 
 /* ---- option parsing -------------------------------------------------------- */
 
+/* An option. Its help may name what the library's registries hold, which
+ * print_help writes in: {models} the model families, {default:train},
+ * {default:serve}, {default:eval} and {default:similar} the model each use
+ * takes, {param} the help and default of the model option of the same
+ * name, {params} the names of every model option. */
 typedef struct {
     const char *name; /* without the leading -- */
     int takes_value;

@@ -52,7 +52,7 @@ static const command_t COMMANDS[] = {
      "Hibernating, Lost) from quintile R, F and M scores, and k-means++ clusters on standardised "
      "features (the last clustering is kept for `report profiles`).", SEGMENT_OPTS, cmd_segment,
      "create list size show export overlap delete rfm cluster"},
-    {"train", "train [--model pop|segpop|ease|ials|knn] [--name N] [options]", "Train a "
+    {"train", "train [--model M] [--name N] [options]", "Train a "
      "recommender on every interaction in the store (weights per event type; ratings from "
      "--min-rating) and save it as DATA/models/NAME.tlm (versioned, checksummed). segpop is "
      "popularity by segment (age band x gender) and the user's category tastes; it is also what "

@@ -25,15 +25,7 @@ int cmd_export_user(const command_t *c, const args_t *a) {
     tl_store_t *st = NULL;
     cJSON *j = NULL;
     rc = cli_store_open(data_dir(a), 0, &st, &eb);
-    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
-    uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
-    if (!rc && u == TL_NONE) {
-        tl_errbuf_set(&eb, "no user \"%s\" in %s", a->pos[0], data_dir(a));
-        rc = TL_ENOENT;
-    }
-    if (!rc) rc = tl_subject_export(st, NULL, u, &j, &eb);
-    /* the export is a read of personal data: on the record */
-    if (!rc) rc = tl_audit_add(st, "cli", "export data", a->pos[0], &eb);
+    if (!rc) rc = tl_subject_export(st, NULL, a->pos[0], "cli", &j, &eb); /* the read on the record */
     tl_store_close(st);
     const char *out = opt(c, a, "out");
     if (!rc && out) {

@@ -71,16 +71,10 @@ static int parse_modelspec(const command_t *c, const args_t *a, tl_model_use_t u
 }
 
 #define MODEL_OPTS                                                                                 \
-    {"model", 1, "pop, segpop, ease, ials, knn or blend (default ials; ease for eval)"},          \
-        {"lambda", 1, "ease: L2 regularisation (default 400)"},                                    \
-        {"dropout", 1, "ease: 0..0.99, denoising emphasis on popular items (default 0)"},          \
-        {"blend", 1, "blend: EASE's share of the standardised scores, the rest iALS's (default 0.5)"}, \
-        {"neighbours", 1, "knn: neighbours kept per item (default 100)"},                          \
-        {"shrink", 1, "knn: similarity shrinkage (default 10)"},                                   \
-        {"factors", 1, "ials: latent factors (default 64)"},                                       \
-        {"iterations", 1, "ials: alternating iterations (default 15)"},                            \
-        {"alpha", 1, "ials: confidence weight of an interaction (default 5)"},                     \
-        {"reg", 1, "ials: L2 regularisation (default 50)"},                                        \
+    {"model", 1, "{models} (default {default:train}; {default:eval} for eval)"},                   \
+        {"lambda", 1, "{param}"}, {"dropout", 1, "{param}"}, {"blend", 1, "{param}"},              \
+        {"neighbours", 1, "{param}"}, {"shrink", 1, "{param}"}, {"factors", 1, "{param}"},         \
+        {"iterations", 1, "{param}"}, {"alpha", 1, "{param}"}, {"reg", 1, "{param}"},              \
         {"min-rating", 1, "ratings count as positives from this value (default: every rating)"},   \
         {"rating-values", 0, "train on the rating values as strengths (default: 1 per rating)"}, \
         {"weights", 1, "strength per event type, e.g. view=1,cart=3,purchase=5 (the defaults with "  \
@@ -97,8 +91,7 @@ const optspec_t EVAL_OPTS[] = {
     {"no-new-items", 0, "leave items without training interactions at score 0 (default: they "
                         "score by their alike items' scores)"},
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
-                "'alpha=2,5 reg=20,50' (options: lambda dropout blend alpha reg factors "
-                "iterations neighbours shrink)"},
+                "'alpha=2,5 reg=20,50' (options: {params})"},
     {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
     {"test", 1, "with --train: the test file"},
     {"preset", 1, "the preset both files are read with, e.g. movielens"},
@@ -191,10 +184,15 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
             if (g->nv[q] == GRID_VALUES)
                 return die_usage(c, "--grid %s: at most %d values", g->name[q], GRID_VALUES);
             if (tl_parse_f64(v, len, &g->v[q][g->nv[q]]) ||
-                tl_model_params_set(&probe, g->name[q], g->v[q][g->nv[q]]))
-                return die_usage(c, "--grid: %s=%.*s: use lambda, dropout, blend, alpha, reg, factors, "
-                                    "iterations, neighbours or shrink with a value in range",
-                                 g->name[q], (int)len, v);
+                tl_model_params_set(&probe, g->name[q], g->v[q][g->nv[q]])) {
+                char names[256] = "";
+                const tl_model_param_t *d;
+                for (uint32_t i = 0; (d = tl_model_param_at(i)); i++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             !i ? "" : tl_model_param_at(i + 1) ? ", " : " or ", d->name);
+                return die_usage(c, "--grid: %s=%.*s: use %s with a value in range", g->name[q], (int)len,
+                                 v, names);
+            }
             g->nv[q]++;
             v += len + (v + len < stop);
         }
@@ -414,7 +412,7 @@ const optspec_t REC_OPTS[] = {
                  "purchase (just after an order: other categories)"},
     {"scene-weight", 1, "recommend: 0..1, weight of the scene's items against the user's tastes "
                         "(default 0.7)"},
-    {"model", 1, "the model's name (default ials; knn for similar)"},
+    {"model", 1, "the model's name (default {default:serve}; {default:similar} for similar)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 

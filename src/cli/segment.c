@@ -40,19 +40,16 @@ static int named_mask(segctx_t *x, const char *cmd, const char *name, uint8_t **
 static int segment_create(const command_t *c, const args_t *a, const char *name) {
     const char *where = opt(c, a, "where");
     if (!where) return die_usage(c, "create needs --where EXPR");
-    for (const char *q = name; *q; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-              *q == '_' || *q == '-'))
-            return die_usage(c, "segment names are letters, digits, _ and -");
-    segctx_t x;
     tl_errbuf_t eb = {{0}};
+    if (tl_segment_name_check(name, &eb)) return die_usage(c, "%s", eb.msg);
+    segctx_t x;
     int rc = segctx_open(a, 1, &x, &eb);
     if (rc) return fail_err("segment create", rc, &eb);
     uint8_t *mask;
     uint32_t size;
     rc = seg_mask(&x, "segment create", where, &mask, &size);
     if (!rc) {
-        int r = tl_store_segment_put(x.st, name, where, &eb);
+        int r = tl_segment_define(x.st, name, where, &eb);
         if (r < 0) rc = fail_err("segment create", r, &eb);
         else if (opt(c, a, "json")) {
             cJSON *j = cJSON_CreateObject();

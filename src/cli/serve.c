@@ -12,7 +12,7 @@
 const optspec_t SERVE_OPTS[] = {
     {"listen", 1, "ADDR:PORT to listen on (default 127.0.0.1:8080; port 0: any free one)"},
     {"threads", 1, "threads answering requests (default 2)"},
-    {"model", 1, "the recommender under DATA/models (default ials)"},
+    {"model", 1, "the recommender under DATA/models (default {default:serve})"},
     {"max-body", 1, "largest request body in bytes (default 16777216)"},
     {"policy", 1, "the lending policy file for offers (default: the built-in one; read again on reload)"},
     {NULL, 0, NULL}};

@@ -12,14 +12,20 @@
 
 struct cJSON;
 
-/* Everything held about user as JSON: personal fields, attributes, credit
- * record, consents with their history, do-not-contact entries, feedback,
- * every event, the profile (p may be NULL: then from the stored build, if
- * any), the stored segments the user is in, every campaign decision about
- * the user, and the audit entries of reads of the user's data. Event
- * sessions are kept only as hashes and are not in it. */
-int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, struct cJSON **out,
-                      tl_errbuf_t *eb);
+/* Subject access, as every front end gives it: everything held about the
+ * user named id as JSON (personal fields, attributes, credit record,
+ * consents with their history, do-not-contact entries, feedback, every
+ * event, the profile (p may be NULL: then from the stored build, if any),
+ * the stored segments the user is in, every campaign decision about the
+ * user, and the audit entries of reads of the user's data), with the read
+ * on the record: `who` exporting the user's data is added to the audit
+ * log once the document is gathered (so it lists the reads before this
+ * one), and the document is handed out only if that entry is recorded.
+ * Event sessions are kept only as hashes and are not in it. TL_ENOENT,
+ * with nothing recorded, for an id not in the store. The store must be
+ * writable. */
+int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, const char *id, const char *who,
+                      struct cJSON **out, tl_errbuf_t *eb);
 
 /* ---- the audit log (audit.c) --------------------------------------------------- */
 

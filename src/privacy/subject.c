@@ -252,15 +252,9 @@ static int campaign_row(const tl_campaign_info_t *ci, void *arg) {
 
 /* ---- the export ------------------------------------------------------------------------ */
 
-int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJSON **out,
-                      tl_errbuf_t *eb) {
-    *out = NULL;
-    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
-    const char *id = users && user < tl_dict_count(users) ? tl_dict_str(users, user, NULL) : NULL;
-    if (!id) {
-        tl_errbuf_set(eb, "no user with index %u", user);
-        return TL_ENOENT;
-    }
+/* Everything held about user (whose id is id) as JSON. */
+static int gather(tl_store_t *st, const tl_profiles_t *p, uint32_t user, const char *id, cJSON **out,
+                  tl_errbuf_t *eb) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "user", id);
     /* personal fields, in clear */
@@ -319,5 +313,22 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJS
     if (!rc) rc = tl_store_audit_scan(st, ps, audit_row, reads, eb);
     if (rc) cJSON_Delete(j);
     else *out = j;
+    return rc;
+}
+
+int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, const char *id, const char *who,
+                      cJSON **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
+    if (!users) return TL_ENOMEM;
+    uint32_t user = tl_dict_find(users, id, strlen(id));
+    if (user == TL_NONE) {
+        tl_errbuf_set(eb, "no user \"%s\"", id);
+        return TL_ENOENT;
+    }
+    cJSON *j;
+    int rc = gather(st, p, user, id, &j, eb);
+    if (!rc && (rc = tl_audit_add(st, who, "export data", id, eb))) cJSON_Delete(j);
+    if (!rc) *out = j;
     return rc;
 }

@@ -224,26 +224,6 @@ static void keep_last(int64_t *last_ts, uint32_t *last_item, uint32_t u, uint32_
     if (ts > last_ts[u] || (ts == last_ts[u] && i > last_item[u])) last_ts[u] = ts, last_item[u] = i;
 }
 
-typedef struct {
-    const tl_interact_opts_t *o;
-    uint32_t nusers, nitems;
-    int64_t *last_ts;
-    uint32_t *last_item;
-} lastctx_t;
-
-static int last_block(const tl_evblock_t *b, void *arg) {
-    lastctx_t *c = arg;
-    for (uint32_t k = 0; k < b->n; k++) {
-        uint32_t u = b->user[k], i = b->item[k];
-        if (i == TL_NONE || u >= c->nusers || i >= c->nitems || c->o->weight[b->type[k]] <= 0) continue;
-        if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) && !(b->rating[k] >= c->o->min_rating))
-            continue;
-        if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
-        keep_last(c->last_ts, c->last_item, u, i, b->ts[k]);
-    }
-    return 0;
-}
-
 /* Per user, TL_NONE and the earliest time. */
 static int last_arrays(uint32_t nusers, int64_t **ts, uint32_t **item) {
     *ts = malloc((size_t)(nusers ? nusers : 1) * sizeof **ts);
@@ -251,24 +231,6 @@ static int last_arrays(uint32_t nusers, int64_t **ts, uint32_t **item) {
     if (!*ts || !*item) return TL_ENOMEM;
     for (uint32_t u = 0; u < nusers; u++) (*ts)[u] = INT64_MIN, (*item)[u] = TL_NONE;
     return 0;
-}
-
-int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
-                       tl_csr_t *test, tl_errbuf_t *eb) {
-    tl_csr_t all;
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
-    int rc = tl_rec_matrix(st, 0, UINT64_MAX, o, &all, eb);
-    if (rc) return rc;
-    lastctx_t c = {o, all.nusers, all.nitems, NULL, NULL};
-    rc = last_arrays(all.nusers, &c.last_ts, &c.last_item);
-    if (!rc) rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING |
-                                                TL_EVC_TS, last_block, &c, eb);
-    if (!rc) rc = split_last(&all, c.last_item, train, test);
-    free(c.last_ts), free(c.last_item);
-    tl_csr_fini(&all);
-    if (rc) tl_csr_fini(train), tl_csr_fini(test);
-    return rc;
 }
 
 int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_t *train,

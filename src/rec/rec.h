@@ -56,12 +56,6 @@ void tl_interact_opts_default(tl_interact_opts_t *o);
  * left out: no model learns from them. */
 int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
                   tl_csr_t *out, tl_errbuf_t *eb);
-/* Leave-last-out: each user's latest interacted item (by time) goes to
- * test, every other interaction to train (users with one item keep it in
- * train). Reads the store twice; tl_rec_split gives the same from the
- * interactions in memory. */
-int tl_rec_matrix_last(tl_store_t *st, const tl_interact_opts_t *o, tl_csr_t *train,
-                       tl_csr_t *test, tl_errbuf_t *eb);
 /* Drops from test every (user, item) that train also holds: a model never
  * recommends what the user already had, so such pairs only lower recall. */
 void tl_csr_drop_seen(tl_csr_t *test, const tl_csr_t *train);

@@ -1,7 +1,8 @@
 /* segment.c -- rule segments over the profile columns (through the
- * expression language), their overlaps, and RFM scoring with the named RFM
- * segments (see segment.h for the scoring rule and the grid). Tags from rule
- * files are in segment_tags.c, k-means clusters in segment_cluster.c. */
+ * expression language), the rule for their names and their keeping, their
+ * overlaps, and RFM scoring with the named RFM segments (see segment.h
+ * for the scoring rule and the grid). Tags from rule files are in
+ * segment_tags.c, k-means clusters in segment_cluster.c. */
 #include "segment.h"
 
 #include <math.h>
@@ -221,6 +222,23 @@ int tl_segment_eval(tl_segtable_t *s, const char *src, uint8_t *mask, uint32_t *
     for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u] &= (uint8_t)!tl_profile_withdrawn(s->p, u);
     *size = k;
     return rc;
+}
+
+int tl_segment_name_check(const char *name, tl_errbuf_t *eb) {
+    size_t n = strlen(name);
+    int ok = n >= 1 && n <= TL_SEGMENT_NAME_MAX;
+    for (const char *q = name; ok && *q; q++)
+        ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+             *q == '_' || *q == '-';
+    if (ok) return 0;
+    /* the name is not repeated: it may hold anything */
+    tl_errbuf_set(eb, "segment names are 1 to %d letters, digits, _ and -", TL_SEGMENT_NAME_MAX);
+    return TL_EBADINPUT;
+}
+
+int tl_segment_define(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb) {
+    int rc = tl_segment_name_check(name, eb);
+    return rc ? rc : tl_store_segment_put(st, name, expr, eb);
 }
 
 void tl_segment_overlap(const uint8_t *a, const uint8_t *b, uint32_t n, tl_overlap_t *o) {

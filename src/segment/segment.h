@@ -67,6 +67,19 @@ const tl_expr_table_t *tl_segtable_expr(tl_segtable_t *t);
 int tl_segment_eval(tl_segtable_t *t, const char *expr, uint8_t *mask, uint32_t *size,
                     tl_expr_err_t *err);
 
+/* The rule for a segment's name, the same wherever one is given (the
+ * command line, the API): 1 to TL_SEGMENT_NAME_MAX bytes of ASCII
+ * letters, digits, _ and -, so that it is read back as it was written in a
+ * URL's path, a shell word, a file name or a report. 0, or TL_EBADINPUT
+ * with what is wrong and what to do in eb. */
+#define TL_SEGMENT_NAME_MAX 64
+int tl_segment_name_check(const char *name, tl_errbuf_t *eb);
+/* Keeps the segment `name` defined by expr (which the caller evaluated
+ * over the profiles, to refuse a bad one with where it is wrong), after
+ * tl_segment_name_check: 1 when the name is new, 0 when it replaced a
+ * definition, or an error. Outside batches. */
+int tl_segment_define(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb);
+
 /* Sizes of two masks, their intersection and union, and the Jaccard index. */
 typedef struct {
     uint32_t a, b, both, either;

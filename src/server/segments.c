@@ -73,21 +73,23 @@ void tl__segments_post(tl_srv_req_t *req) {
     tl_http_response_t *rs = req->rs;
     const cJSON *j = req->body;
     const cJSON *name = cJSON_GetObjectItem(j, "name"), *expr = cJSON_GetObjectItem(j, "expression");
-    if (!cJSON_IsString(name) || !*name->valuestring || !cJSON_IsString(expr)) {
+    if (!cJSON_IsString(name) || !cJSON_IsString(expr)) {
         tl__server_fail(rs, 400, "bad_type", "a segment needs \"name\" and \"expression\" as strings");
+        return;
+    }
+    tl_errbuf_t eb;
+    if (tl_segment_name_check(name->valuestring, &eb)) {
+        tl__server_fail(rs, 400, "bad_name", "%s", eb.msg);
         return;
     }
     uint8_t *mask;
     uint32_t size;
     if (eval_segment(s, expr->valuestring, &mask, &size, rs)) return;
     free(mask);
-    tl_errbuf_t eb;
     pthread_rwlock_wrlock(&s->st_rw);
-    int rc = tl_store_begin(s->st, &eb), isnew = 0;
-    if (!rc) rc = (isnew = tl_store_segment_put(s->st, name->valuestring, expr->valuestring, &eb)) < 0 ? isnew : 0;
-    if (!rc) rc = tl_store_commit(s->st, &eb);
-    else tl_store_rollback(s->st);
+    int isnew = tl_segment_define(s->st, name->valuestring, expr->valuestring, &eb);
     pthread_rwlock_unlock(&s->st_rw);
+    int rc = isnew < 0 ? isnew : 0;
     if (rc) {
         tl__server_fail_write(rs, rc, "store", eb.msg);
         return;

@@ -148,11 +148,11 @@ uint32_t tl__server_user(tl_server_t *s, const char *id) {
     return u;
 }
 
-void tl__server_audit(tl_server_t *s, const char *who, const char *what, const char *target) {
-    tl_errbuf_t eb;
+int tl__server_audit(tl_server_t *s, const char *who, const char *what, const char *target, tl_errbuf_t *eb) {
     pthread_rwlock_wrlock(&s->st_rw);
-    tl_audit_add(s->st, who, what, target, &eb);
+    int rc = tl_audit_add(s->st, who, what, target, eb);
     pthread_rwlock_unlock(&s->st_rw);
+    return rc;
 }
 
 /* ---- routing --------------------------------------------------------------------------------- */
@@ -188,7 +188,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
     {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL, 0, NULL},
     {"PUT", "/v1/users/{}/consents/{}", ROLE_ADMIN | ROLE_SERVICE, tl__users_consent, &CONSENT_BODY, 0, NULL},
-    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL, NEED_USER | NEED_STORE, "export data"},
+    {"GET", "/v1/users/{}/data", ROLE_ADMIN, tl__users_data, NULL, NEED_STORE, NULL}, /* the export records its read */
     {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL, 0, NULL}, /* audited with the erasure */
     {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY, 0, NULL},
@@ -258,5 +258,10 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     rt->proc(&r);
     if (rt->needs & NEED_STORE) pthread_rwlock_unlock(&s->st_rw);
     cJSON_Delete(r.body);
-    if (rt->audit && rs->status >= 200 && rs->status < 300) tl__server_audit(s, who, rt->audit, r.arg[0]);
+    if (rt->audit && rs->status >= 200 && rs->status < 300) {
+        /* a read that cannot be put on the record is not answered */
+        tl_errbuf_t eb = {{0}};
+        int rc = tl__server_audit(s, who, rt->audit, r.arg[0], &eb);
+        if (rc) tl__server_fail_write(rs, rc, "audit", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    }
 }

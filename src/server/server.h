@@ -19,7 +19,7 @@ typedef struct tl_server tl_server_t;
 
 typedef struct {
     const char *data_dir;
-    const char *model;        /* recommender name under DATA/models (default ials) */
+    const char *model;        /* recommender name under DATA/models (NULL: tl_model_default's for serving) */
     size_t max_body;          /* bytes; default 16 MiB */
     const char *policy;       /* the lending policy file (NULL: the built-in one) */
     const tl_store_conf_t *store; /* how every store is opened (key, clock); NULL: defaults */

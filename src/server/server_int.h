@@ -175,7 +175,8 @@ enum {
 
 /* A row of the route table: the dispatcher finds the row, checks the role,
  * finds the user, checks the body, takes the store, and calls its proc;
- * then, when the answer is a success, records the audit entry. */
+ * then, when the answer is a success, records the audit entry (and answers
+ * 500 instead when it cannot: no read goes out off the record). */
 typedef struct {
     const char *method, *pattern;  /* {} matches one path segment */
     int roles;                     /* 0: no key needed */
@@ -216,8 +217,9 @@ void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, con
 void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg);
 /* The index of a user id, or TL_NONE. */
 uint32_t tl__server_user(tl_server_t *s, const char *id);
-/* Records who did what to whom in the audit log. */
-void tl__server_audit(tl_server_t *s, const char *who, const char *what, const char *target);
+/* Records who did what to whom in the audit log: 0, or the error with eb
+ * told. */
+int tl__server_audit(tl_server_t *s, const char *who, const char *what, const char *target, tl_errbuf_t *eb);
 
 /* ---- API keys (apikey.c) ---------------------------------------------------------------- */
 

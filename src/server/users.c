@@ -51,16 +51,22 @@ void tl__users_profile(tl_srv_req_t *req) {
 }
 
 /* Subject access: everything held about the user, personal fields in
- * clear (admin only; the route has the store held and audits the read). */
+ * clear (admin only; the route has the store held). The export records
+ * the read in the audit log and fails, handing nothing out, if it cannot. */
 void tl__users_data(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
     cJSON *j = NULL;
     tl_errbuf_t eb = {{0}};
     pthread_rwlock_rdlock(&s->prof_mu);
-    int rc = tl_subject_export(s->st, s->prof, req->user, &j, &eb);
+    int rc = tl_subject_export(s->st, s->prof, req->arg[0], req->who, &j, &eb);
     pthread_rwlock_unlock(&s->prof_mu);
+    const char *msg = eb.msg[0] ? eb.msg : tl_strerror(rc);
+    if (rc == TL_ENOENT) {
+        tl__server_fail(req->rs, 404, "not_found", "%s", msg);
+        return;
+    }
     if (rc) {
-        tl__server_fail(req->rs, 500, "internal", "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        tl__server_fail_write(req->rs, rc, "internal", msg);
         return;
     }
     tl__server_json(req->rs, 200, j);

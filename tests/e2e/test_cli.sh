@@ -11,6 +11,14 @@ status() { "$@" >/dev/null 2>&1; echo $?; }
 # help and usage errors
 check_cmd "help lists commands" bash -c "'$TAILOR' help | grep -q 'import'"
 check_cmd "command --help" bash -c "'$TAILOR' import --help | grep -q -- '--preset'"
+# the model options' help is the model registry's: every family that
+# --model takes (as its error names them), each option's default, no
+# placeholder left unwritten
+names=$("$TAILOR" train --model nope 2>&1 | sed -n 's/.*--model nope: use //p')
+check_cmd "train --help names every model family" bash -c "'$TAILOR' train --help | grep -q -F -- '--model VALUE          $names (default ials; ease for eval)'"
+check_cmd "... with the families' options and defaults" bash -c "'$TAILOR' train --help | grep -q -F -- '--lambda VALUE         ease: L2 regularisation (default 400)'"
+check_cmd "... the grid's options too" bash -c "'$TAILOR' eval --help | grep -q -F -- '(options: lambda dropout blend neighbours shrink factors iterations alpha reg)'"
+check "no placeholder in any help" "$(for c in train eval recommend similar serve; do "$TAILOR" "$c" --help; done | grep -c '[{]')" 0
 check_cmd "no command: exit 2" test "$(status "$TAILOR")" = 2
 check_cmd "unknown command: exit 2" test "$(status "$TAILOR" frobnicate)" = 2
 check_cmd "unknown option: exit 2" test "$(status "$TAILOR" stats --bogus)" = 2

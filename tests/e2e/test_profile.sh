@@ -198,6 +198,12 @@ check "an invalid condition: exit 2" "$?" 2
 check_cmd "an invalid condition is shown with a caret" grep -q '^ *\^ expected a value' "$TMP/err"
 "$TAILOR" --data "$D" segment size nosuch >/dev/null 2>&1
 check "size of an unknown segment: exit 1" "$?" 1
+# the one rule for segment names (the API's too): none kept otherwise
+for bad in "" "a b" "a/b" "$(printf 'n%.0s' $(seq 65))"; do
+    "$TAILOR" --data "$D" segment create "$bad" --where 'orders >= 1' >/dev/null 2>"$TMP/err"
+    check "a segment named '${bad:0:12}': exit 2" "$?" 2
+done
+check_cmd "... saying the rule" grep -q "segment names are 1 to 64 letters, digits, _ and -" "$TMP/err"
 check "segment list --json" "$("$TAILOR" --data "$D" segment list --json | python3 -c 'import json,sys; print(sorted(s["name"] for s in json.load(sys.stdin)["segments"]))')" "['busy', 'east', 'rich']"
 # tags: counts equal a recount, they survive a rebuild, a bad rule is shown with its line
 cat >"$TMP/tags.txt" <<'EOF'

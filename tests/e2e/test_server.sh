@@ -102,6 +102,11 @@ check "a segment" "$(req POST /v1/segments "$ANA" '{"name":"buyers","expression"
 size=$(jget size <"$TMP/body")
 check "an unknown field: 400" "$(req POST /v1/segments "$ANA" '{"name":"b","expression":"true","colour":1}')" 400
 check "a bad expression: 400" "$(req POST /v1/segments "$ANA" '{"name":"b","expression":"orders >="}')" 400
+# the one rule for segment names (the command line's too)
+for bad in '""' '"a b"' '"a/b"' '"../x"' "\"$(printf 'n%.0s' $(seq 65))\""; do
+    check "a segment named $bad: 400 bad_name" "$(req POST /v1/segments "$ANA" "{\"name\":$bad,\"expression\":\"true\"}"; jget code <"$TMP/body")" 400bad_name
+done
+check "... none of them kept" "$(req GET /v1/segments "$ANA"; python3 -c 'import json,sys; print([s["name"] for s in json.load(open(sys.argv[1]))["segments"]])' "$TMP/body")" "200['buyers']"
 check "its definition and size" "$(req GET /v1/segments/buyers "$ANA"; echo " $(jget size <"$TMP/body")")" "200 $size"
 check_cmd "its members page by page add up to its size" python3 - "$U" "$ANA" "$size" <<'PY'
 import json, sys, urllib.request

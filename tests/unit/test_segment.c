@@ -1,6 +1,7 @@
-/* Unit tests of src/segment that need no store: k-means on blobs with a
- * known answer, the silhouette, and overlaps. (RFM, rule segments and tags
- * are tested end to end in tests/e2e/test_profile.sh.) */
+/* Unit tests of src/segment: k-means on blobs with a known answer, the
+ * silhouette, overlaps, and the rule for segments' names with the keeping
+ * of a segment (a store in a temporary directory). (RFM, rule segments and
+ * tags are tested end to end in tests/e2e/test_profile.sh.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "segment/segment.h"
+#include "tmpdir.h"
 
 /* Three round blobs far apart in 4 dimensions; point i belongs to blob i % 3. */
 static double *blobs(uint32_t n, uint32_t d) {
@@ -83,10 +85,54 @@ static void test_overlap(void **state) {
     assert_true(o.jaccard == 0);
 }
 
+/* One rule for names wherever a segment is defined: 1 to 64 ASCII
+ * letters, digits, _ and -; the rest refused with the rule, never with
+ * the name. */
+static void test_segment_names(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    char longest[TL_SEGMENT_NAME_MAX + 2];
+    memset(longest, 'a', TL_SEGMENT_NAME_MAX);
+    longest[TL_SEGMENT_NAME_MAX] = 0;
+    const char *good[] = {"vip", "Big_Spenders-2", "_", "0", longest};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal(tl_segment_name_check(good[i], &eb), 0);
+    longest[TL_SEGMENT_NAME_MAX] = 'a', longest[TL_SEGMENT_NAME_MAX + 1] = 0;
+    const char *bad[] = {"", "a b", "a/b", "../x", "caf\xc3\xa9", "a\nb", "a.b", "%41", "a?b", longest};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        eb.msg[0] = 0;
+        assert_int_equal(tl_segment_name_check(bad[i], &eb), TL_EBADINPUT);
+        assert_non_null(strstr(eb.msg, "letters, digits, _ and -"));
+        if (*bad[i] && strlen(bad[i]) > 2) assert_null(strstr(eb.msg, bad[i]));
+    }
+}
+
+/* A segment is kept only under a good name: new (1), replaced (0), and a
+ * bad name leaves the store as it was. */
+static void test_segment_define(void **state) {
+    (void)state;
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    char *expr = NULL;
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(tl_segment_define(st, "vip", "orders >= 3", &eb), 1);
+    assert_int_equal(tl_segment_define(st, "vip", "orders >= 5", &eb), 0);
+    assert_int_equal(tl_store_segment_get(st, "vip", &expr, &eb), 0);
+    assert_string_equal(expr, "orders >= 5");
+    free(expr);
+    assert_int_equal(tl_segment_define(st, "v ip", "orders >= 1", &eb), TL_EBADINPUT);
+    assert_int_equal(tl_segment_define(st, "", "orders >= 1", &eb), TL_EBADINPUT);
+    assert_int_equal(tl_store_segment_get(st, "v ip", &expr, &eb), TL_ENOENT);
+    assert_int_equal(tl_store_segment_get(st, "", &expr, &eb), TL_ENOENT);
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kmeans_recovers_blobs),
         cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_segment_names),
+        cmocka_unit_test_setup_teardown(test_segment_define, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

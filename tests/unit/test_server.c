@@ -1,7 +1,8 @@
 /* Unit tests of src/server's handlers in process (no sockets): keys and
  * roles, events in and the profile that follows, JSON errors, segments
- * (count() among them), offers, a campaign created and run, JSON bodies
- * with a key twice. */
+ * (count() among them, and the rule for their names), offers, a campaign
+ * created and run, subject access on the record, JSON bodies with a key
+ * twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +106,43 @@ static tl_server_t *two_users(char adm[48]) {
                           out, sizeof out), 200);
     assert_non_null(strstr(out, "\"accepted\":2"));
     return s;
+}
+
+/* Subject access puts each read on the record before answering (the
+ * next export lists it, by the key that asked); segment names follow the
+ * one rule of the command line. */
+static void test_export_and_segment_names(void **state) {
+    (void)state;
+    char adm[48], out[65536], who[64];
+    tl_server_t *s = two_users(adm);
+    assert_int_equal(call(s, "GET", "/v1/users/nobody/data", NULL, adm, NULL, out, sizeof out), 404);
+    assert_non_null(strstr(out, "\"code\":\"not_found\""));
+    assert_int_equal(call(s, "GET", "/v1/users/u1/data", NULL, adm, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"user\":\"u1\""));
+    assert_non_null(strstr(out, "\"reads_of_this_data\":[]"));
+    assert_int_equal(call(s, "GET", "/v1/users/u1/data", NULL, adm, NULL, out, sizeof out), 200);
+    const char *r = strstr(out, "\"reads_of_this_data\":[{");
+    assert_non_null(r);
+    assert_non_null(strstr(r, "\"what\":\"export data\"}]"));
+    snprintf(who, sizeof who, "\"who\":\"%.8s\"", adm + 3); /* a key's id: its first 8 digits after tl_ */
+    assert_non_null(strstr(r, who));
+    assert_int_equal(call(s, "GET", "/v1/users/u2/data", NULL, adm, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"reads_of_this_data\":[]")); /* another user's reads are not u2's */
+
+    char longest[70], body[256];
+    memset(longest, 'a', 65), longest[65] = 0; /* one byte over the rule */
+    const char *bad[] = {"", "a b", "a/b", "caf\\u00e9", longest};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"expression\":\"true\"}", bad[i]);
+        assert_int_equal(call(s, "POST", "/v1/segments", NULL, adm, body, out, sizeof out), 400);
+        assert_non_null(strstr(out, "\"code\":\"bad_name\""));
+    }
+    assert_int_equal(call(s, "GET", "/v1/segments", NULL, adm, NULL, out, sizeof out), 200);
+    assert_string_equal(out, "{\"segments\":[]}");
+    longest[64] = 0;
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"expression\":\"true\"}", longest);
+    assert_int_equal(call(s, "POST", "/v1/segments", NULL, adm, body, out, sizeof out), 201);
+    tl_server_free(s);
 }
 
 /* An id or a value that decodes to a NUL or another control character is
@@ -218,6 +256,7 @@ static void test_duplicate_keys(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handlers, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_export_and_segment_names, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_control_characters, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_keys, tmpdir_setup, tmpdir_teardown),
     };
