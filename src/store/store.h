@@ -38,7 +38,8 @@ typedef enum {
 } tl_dkind_t;
 
 /* Built-in event types and channels: their indexes are fixed at creation of
- * a data directory, so code may use these constants. More may be added. */
+ * a store (tl_store_open_conf interns them, on every back end), so code may
+ * use these constants. More may be added. */
 #define TL_EVENT_TYPES(XX)                                                     \
     XX(VIEW, "view") XX(SEARCH, "search") XX(CLICK, "click") XX(CART, "cart") \
     XX(FAV, "fav") XX(PURCHASE, "purchase") XX(REFUND, "refund")              \
