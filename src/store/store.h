@@ -267,7 +267,7 @@ uint64_t tl_store_event_count(const tl_store_t *st);
  * SQLite's integrity); eb names the first problem and its offset. The
  * digest is a sum of hashes of the event fingerprints: two stores with the
  * same events have the same digest, whatever the order they arrived in.
- * `checked` says what was verified. */
+ * `checked` says what was verified (after an error: what held before it). */
 enum {
     TL_CHECK_EVENTS = 1,    /* every event read back and counted against the committed count */
     TL_CHECK_CHECKSUMS = 2, /* the checksums of the stored events */
