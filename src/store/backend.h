@@ -46,10 +46,27 @@
  *   inside one at its commit; get copies the committed blob (TL_ENOENT, eb
  *   untouched, when none); list gives committed names under a prefix in
  *   byte order. A reader never sees a blob half written.
+ * - Do-not-contact and feedback: put and add join the caller's batch (the
+ *   dispatcher checks there is one) and keep the first record of a key
+ *   ((user, channel); (source, line)): 1 added, 0 kept as it was. Scans go
+ *   in the orders campaigns.h states and see the batch's own writes.
+ * - Counts: what tl_store_counts_t names (users and items: the ids
+ *   interned less those erased; events: event_count), called outside a
+ *   batch.
+ * - Check: reads back everything the back end can verify of what it
+ *   stores, fills blocks, events and digest as the dispatcher's fallback
+ *   does (the digest a sum of tl_hash64 of each fingerprint) and says in
+ *   `checked` what it verified (TL_CHECK_*); TL_ECORRUPT, eb naming the
+ *   first problem, when something does not hold.
+ * - Built-in event types and channels: the dispatcher interns them, in a
+ *   first batch, when a writable store opens with either dictionary empty,
+ *   so every back end gives them the ids TL_EV_* and TL_CH_*; open itself
+ *   creates none.
  *
  * Optional ops may be NULL: expect_events and prefetch_event (hints),
  * consents_in_force and consents_refresh (the store reads the consents in
- * force off scan_consents instead). */
+ * force off scan_consents instead), check (the dispatcher reads every
+ * event back through scan and counts them against event_count). */
 #ifndef TL_STORE_BACKEND_H
 #define TL_STORE_BACKEND_H
 
@@ -171,6 +188,22 @@ struct tl_store_backend {
     int (*blob_list)(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
                      tl_errbuf_t *eb);
     int (*blob_remove)(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+
+    /* repositories and reads: do-not-contact entries and feedback, as
+     * campaigns.h states (writes in a batch: the dispatcher checks); the
+     * counts of tl_store_counts; the check (optional) */
+    int (*dnc_put)(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
+                   int64_t at, const char *campaign, tl_errbuf_t *eb);
+    int (*dnc_scan)(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*dnc_of_user)(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*feedback_add)(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb);
+    int (*feedback_scan)(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+    int (*feedback_of_user)(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
+                            tl_errbuf_t *eb);
+    int (*feedback_negative)(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
+    int (*counts)(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+    int (*check)(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
 };
 
 /* The data directory of SQLite and the columnar event log. */

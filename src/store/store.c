@@ -21,6 +21,38 @@ void *tl_store_backend_state(const tl_store_t *st) { return st->be_state; }
 
 void tl_store_backend_set_state(tl_store_t *st, void *state) { st->be_state = state; }
 
+/* The built-in event types and channels, interned in a first batch when a
+ * writable store has none (a new one): every back end gives them the same
+ * ids, TL_EV_* and TL_CH_*. A store that has them is not written to. */
+static int intern_builtins(tl_store_t *s, tl_errbuf_t *eb) {
+    static const char *const types[] = {
+#define XX(c, n) n,
+        TL_EVENT_TYPES(XX)
+#undef XX
+    };
+    static const char *const chans[] = {
+#define XX(c, n) n,
+        TL_CHANNELS(XX)
+#undef XX
+    };
+    tl_dict_t *dt = tl_store_dict(s, TL_D_TYPE, eb);
+    tl_dict_t *dc = dt ? tl_store_dict(s, TL_D_CHANNEL, eb) : NULL;
+    if (!dt || !dc) return TL_ENOMEM;
+    if (tl_dict_count(dt) && tl_dict_count(dc)) return 0;
+    uint32_t idx;
+    int rc = tl_store_begin(s, eb);
+    for (size_t i = 0; !rc && i < sizeof types / sizeof *types; i++)
+        rc = tl_dict_intern(dt, types[i], strlen(types[i]), &idx, NULL);
+    for (size_t i = 0; !rc && i < sizeof chans / sizeof *chans; i++)
+        rc = tl_dict_intern(dc, chans[i], strlen(chans[i]), &idx, NULL);
+    if (rc) {
+        if (!eb->msg[0]) tl_errbuf_set(eb, "%s: out of memory creating the event types", s->dir);
+        tl_store_rollback(s);
+        return rc;
+    }
+    return tl_store_commit(s, eb);
+}
+
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
     return tl_store_open_conf(dir, NULL, flags, out, eb);
 }
@@ -50,6 +82,7 @@ int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, 
         return TL_EINVAL;
     }
     int rc = s->be->open(s, flags, eb);
+    if (!rc && !s->readonly) rc = intern_builtins(s, eb);
     if (rc) {
         tl_store_close(s);
         return rc;
@@ -410,6 +443,41 @@ int tl_store_delivery_done(tl_store_t *s, const char *id, int64_t at, tl_errbuf_
 int tl_store_deliveries_held(tl_store_t *s, const char *channel, int64_t due_by, tl_offset_fn fn,
                              void *arg, tl_errbuf_t *eb) {
     return s->be->deliveries_held(s, channel, due_by, fn, arg, eb);
+}
+
+/* ---- do-not-contact and feedback: writes in the caller's batch ---------------------- */
+
+int tl_store_dnc_put(tl_store_t *s, uint32_t user, const char *channel, const char *reason,
+                     int64_t at, const char *campaign, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "a do-not-contact entry written", eb);
+    return rc ? rc : s->be->dnc_put(s, user, channel, reason, at, campaign, eb);
+}
+
+int tl_store_dnc_scan(tl_store_t *s, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->dnc_scan(s, at, fn, arg, eb);
+}
+
+int tl_store_dnc_of_user(tl_store_t *s, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->dnc_of_user(s, user, fn, arg, eb);
+}
+
+int tl_store_feedback_add(tl_store_t *s, const tl_feedback_row_t *f, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "a feedback record written", eb);
+    return rc ? rc : s->be->feedback_add(s, f, eb);
+}
+
+int tl_store_feedback_scan(tl_store_t *s, const char *campaign, tl_feedback_fn fn, void *arg,
+                           tl_errbuf_t *eb) {
+    return s->be->feedback_scan(s, campaign, fn, arg, eb);
+}
+
+int tl_store_feedback_of_user(tl_store_t *s, uint32_t user, tl_feedback_fn fn, void *arg,
+                              tl_errbuf_t *eb) {
+    return s->be->feedback_of_user(s, user, fn, arg, eb);
+}
+
+int tl_store_feedback_negative(tl_store_t *s, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->feedback_negative(s, fn, arg, eb);
 }
 
 /* ---- blobs --------------------------------------------------------------------- */

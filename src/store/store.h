@@ -38,7 +38,8 @@ typedef enum {
 } tl_dkind_t;
 
 /* Built-in event types and channels: their indexes are fixed at creation of
- * a data directory, so code may use these constants. More may be added. */
+ * a store (tl_store_open_conf interns them, on every back end), so code may
+ * use these constants. More may be added. */
 #define TL_EVENT_TYPES(XX)                                                     \
     XX(VIEW, "view") XX(SEARCH, "search") XX(CLICK, "click") XX(CART, "cart") \
     XX(FAV, "fav") XX(PURCHASE, "purchase") XX(REFUND, "refund")              \
@@ -261,12 +262,20 @@ int tl_store_scan_from(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evbl
 
 uint64_t tl_store_event_count(const tl_store_t *st);
 
-/* Verifies every checksum of the log and SQLite's integrity; eb names the
- * first problem and its offset. The digest is a sum of hashes of the event
- * fingerprints: two stores with the same events have the same digest,
- * whatever the order they arrived in. */
+/* Verifies what the back end can of what it stores (the local one: every
+ * checksum of the log, the log's length against the committed count, and
+ * SQLite's integrity); eb names the first problem and its offset. The
+ * digest is a sum of hashes of the event fingerprints: two stores with the
+ * same events have the same digest, whatever the order they arrived in.
+ * `checked` says what was verified (after an error: what held before it). */
+enum {
+    TL_CHECK_EVENTS = 1,    /* every event read back and counted against the committed count */
+    TL_CHECK_CHECKSUMS = 2, /* the checksums of the stored events */
+    TL_CHECK_DATABASE = 4,  /* the database's own integrity check (SQLite's) */
+};
 typedef struct {
     uint64_t blocks, events, digest;
+    unsigned checked; /* TL_CHECK_* */
 } tl_store_check_t;
 int tl_store_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
 

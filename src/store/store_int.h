@@ -338,4 +338,26 @@ int tl__deliveries_purge_user(tl_store_t *st, const char *id, size_t n, tl_errbu
 int tl__feedback_purge(tl_store_t *st, uint32_t user, int64_t before, uint64_t *rows,
                        tl_errbuf_t *eb);
 
+/* ---- repositories and reads ------------------------------------------------------- */
+
+/* The local back end's do-not-contact entries (local/dnc.c) and feedback
+ * (local/feedback.c). */
+int tl__local_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
+                      int64_t at, const char *campaign, tl_errbuf_t *eb);
+int tl__local_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg,
+                          tl_errbuf_t *eb);
+int tl__local_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb);
+int tl__local_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
+                            tl_errbuf_t *eb);
+int tl__local_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
+                               tl_errbuf_t *eb);
+int tl__local_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
+/* The local back end's counts and check (local/reads.c). */
+int tl__local_counts(tl_store_t *s, tl_store_counts_t *out, tl_errbuf_t *eb);
+int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb);
+/* Adds a block's rows to a check's blocks, events and digest (stats.c):
+ * the sum every back end's check computes. */
+int tl__store_check_block(const tl_evblock_t *b, void *arg);
+
 #endif

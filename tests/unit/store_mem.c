@@ -585,4 +585,13 @@ const tl_store_backend_t tl_test_store_mem = {
     .blob_get = mem_blob_get,
     .blob_list = mem_blob_list,
     .blob_remove = mem_blob_remove,
+    /* repositories and reads (no check: the store reads the events back) */
+    .dnc_put = mem_dnc_put,
+    .dnc_scan = mem_dnc_scan,
+    .dnc_of_user = mem_dnc_of_user,
+    .feedback_add = mem_feedback_add,
+    .feedback_scan = mem_feedback_scan,
+    .feedback_of_user = mem_feedback_of_user,
+    .feedback_negative = mem_feedback_negative,
+    .counts = mem_counts,
 };

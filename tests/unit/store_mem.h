@@ -28,7 +28,9 @@ typedef struct {
 
 enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
-    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES, C__N
+    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES,
+    C_DNC, C_FEEDBACK, /* store_mem_reads.c */
+    C__N
 };
 
 typedef struct {
@@ -94,5 +96,15 @@ int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_e
 int mem_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
 int mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb);
 int mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+
+/* do-not-contact, feedback and counts (store_mem_reads.c) */
+int mem_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason, int64_t at, const char *campaign, tl_errbuf_t *eb);
+int mem_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb);
+int mem_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
 
 #endif

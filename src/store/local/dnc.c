@@ -10,7 +10,7 @@ const char tl__dnc_schema[] =
     "CREATE TABLE IF NOT EXISTS dnc(user INTEGER, channel TEXT, reason TEXT, at INTEGER,"
     "  campaign TEXT, PRIMARY KEY(user, channel)) WITHOUT ROWID;";
 
-int tl_store_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
+int tl__local_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
                      int64_t at, const char *campaign, tl_errbuf_t *eb) {
     int rc = tl_store_exec(st, eb, "INSERT INTO dnc(user, channel, reason, at, campaign) "
                            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, channel) DO NOTHING",
@@ -34,13 +34,13 @@ static int dnc_row(int n, const char *const *c, void *arg) {
 
 #define DNC_COLS "SELECT user, channel, reason, at, campaign FROM dnc "
 
-int tl_store_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
     dncctx_t x = {fn, arg};
     return tl_store_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE at <= ?1 ORDER BY user, channel", "i",
                            at);
 }
 
-int tl_store_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
     dncctx_t x = {fn, arg};
     return tl_store_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE user = ?1 ORDER BY at", "i",
                            (int64_t)user);

@@ -11,7 +11,7 @@ const char tl__feedback_schema[] =
     "  campaign TEXT, channel TEXT, item INTEGER, score REAL, at INTEGER, source TEXT,"
     "  line INTEGER, UNIQUE(source, line));";
 
-int tl_store_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb) {
+int tl__local_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb) {
     /* an absent item is stored as -1, an absent score (NaN) as NULL */
     int rc = tl_store_exec(st, eb, "INSERT OR IGNORE INTO feedback(user, kind, campaign, channel, item, "
                            "score, at, source, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -41,14 +41,14 @@ static int feedback_row(int n, const char *const *c, void *arg) {
 
 #define FEEDBACK_COLS "SELECT user, kind, campaign, channel, item, score, at, source, line FROM feedback "
 
-int tl_store_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
+int tl__local_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
                            tl_errbuf_t *eb) {
     fbctx_t x = {fn, arg};
     return tl_store_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE campaign = ?1 ORDER BY id",
                            "t", campaign);
 }
 
-int tl_store_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
+int tl__local_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
                               tl_errbuf_t *eb) {
     fbctx_t x = {fn, arg};
     return tl_store_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE user = ?1 ORDER BY at, id",
@@ -68,7 +68,7 @@ static int negative_row(int n, const char *const *c, void *arg) {
     return x->fn((uint32_t)item, c[1] ? strtoull(c[1], NULL, 10) : 0, x->arg);
 }
 
-int tl_store_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
     negctx_t x = {fn, arg};
     return tl_store_queryf(st, eb, negative_row, &x, "SELECT item, count(*) FROM feedback WHERE item >= 0 "
                            "AND (kind = 'complaint' OR (kind = 'review' AND score <= 2)) "

@@ -1,5 +1,5 @@
 /* reads.c -- the local back end's reads over SQL: the quarantine's rows,
- * counts for `tailor stats`, event totals, the whole-store check, and the
+ * counts for `tailor stats`, the whole-store check, and the
  * SQL helpers the store's own files share (tl_store_query and the rest,
  * declared in store_int.h). */
 #include "store/store_int.h"
@@ -156,8 +156,7 @@ static int count_rows(tl_store_t *s, const char *sql, uint64_t *out, tl_errbuf_t
     return rc == SQLITE_ROW ? 0 : tl__store_sql_fail(s, eb, "counting");
 }
 
-int tl_store_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
-    memset(o, 0, sizeof *o);
+int tl__local_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
     int rc;
     if ((rc = count_rows(s, "SELECT coalesce(sum(n), 0) FROM dict WHERE kind = 0", &o->users, eb)) ||
         (rc = count_rows(s, "SELECT coalesce(sum(n), 0) FROM dict WHERE kind = 1", &o->items, eb)) ||
@@ -173,79 +172,16 @@ int tl_store_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
     return 0;
 }
 
-typedef struct {
-    tl_store_evstats_t *s;
-    int64_t cap_days;
-} evstats_ctx_t;
-
-static int evstats_block(const tl_evblock_t *b, void *arg) {
-    evstats_ctx_t *c = arg;
-    tl_store_evstats_t *s = c->s;
-    for (uint32_t i = 0; i < b->n; i++) {
-        s->by_type[b->type[i]]++;
-        s->by_channel[b->channel[i]]++;
-        int64_t t = b->ts[i];
-        if (t < s->min_ts) s->min_ts = t;
-        if (t > s->max_ts) s->max_ts = t;
-        int64_t day = t >= 0 ? t / TL_MS_PER_DAY : -((-t + TL_MS_PER_DAY - 1) / TL_MS_PER_DAY);
-        if (s->ndays == 0) {
-            s->first_day = day;
-        }
-        if (day < s->first_day || day >= s->first_day + s->ndays) {
-            int64_t lo = day < s->first_day ? day : s->first_day;
-            int64_t hi = s->ndays && day < s->first_day + s->ndays ? s->first_day + s->ndays
-                                                                   : day + 1;
-            if (s->ndays && s->first_day + s->ndays > hi) hi = s->first_day + s->ndays;
-            int64_t nd = hi - lo;
-            uint64_t *nb = calloc((size_t)nd, sizeof *nb);
-            if (!nb) return TL_ENOMEM;
-            if (s->ndays)
-                memcpy(nb + (s->first_day - lo), s->by_day, (size_t)s->ndays * sizeof *nb);
-            free(s->by_day);
-            s->by_day = nb;
-            s->first_day = lo;
-            s->ndays = nd;
-        }
-        s->by_day[day - s->first_day]++;
-    }
-    return 0;
-}
-
-int tl_store_event_stats(tl_store_t *s, tl_store_evstats_t *out, tl_errbuf_t *eb) {
-    memset(out, 0, sizeof *out);
-    out->min_ts = INT64_MAX;
-    out->max_ts = INT64_MIN;
-    evstats_ctx_t c = {out, 0};
-    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_TS, evstats_block, &c,
-                            0, eb);
-    if (rc) tl_store_evstats_fini(out);
-    return rc;
-}
-
-void tl_store_evstats_fini(tl_store_evstats_t *s) {
-    free(s->by_day);
-    s->by_day = NULL;
-    s->ndays = 0;
-}
-
-static int check_block(const tl_evblock_t *b, void *arg) {
-    tl_store_check_t *c = arg;
-    c->blocks++;
-    c->events += b->n;
-    for (uint32_t i = 0; i < b->n; i++) c->digest += tl_hash64(&b->fp[i], 8, 0);
-    return 0;
-}
-
-int tl_store_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
-    tl_store_check_t c = {0, 0, 0};
-    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_ALL, check_block, &c, 1, eb);
-    *out = c;
+int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
+    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_ALL, tl__store_check_block, out, 1, eb);
     if (rc) return rc;
-    if (c.events != s->log.nevents) {
+    out->checked |= TL_CHECK_CHECKSUMS;
+    if (out->events != s->log.nevents) {
         tl_errbuf_set(eb, "%s/events.log: %llu events in the log but %llu recorded as committed",
-                      s->dir, (unsigned long long)c.events, (unsigned long long)s->log.nevents);
+                      s->dir, (unsigned long long)out->events, (unsigned long long)s->log.nevents);
         return TL_ECORRUPT;
     }
+    out->checked |= TL_CHECK_EVENTS;
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
         return tl__store_sql_fail(s, eb, "integrity check");
@@ -253,6 +189,7 @@ int tl_store_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
     const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
     int good = res && strcmp(res, "ok") == 0;
     if (!good) tl_errbuf_set(eb, "%s/tailor.db: integrity check failed: %s", s->dir, res ? res : "?");
+    else out->checked |= TL_CHECK_DATABASE;
     sqlite3_finalize(q);
     return good ? 0 : TL_ECORRUPT;
 }

@@ -197,36 +197,12 @@ int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
 
 /* ---- open / close -------------------------------------------------------- */
 
-static int write_dicts(tl_store_t *s, tl_errbuf_t *eb);
-
-/* Fills a new data directory's dictionaries with the built-in event types
- * and channels, inside the caller's transaction. */
-static int create_builtins(tl_store_t *s, tl_errbuf_t *eb) {
-    static const char *const types[] = {
-#define XX(c, n) n,
-        TL_EVENT_TYPES(XX)
-#undef XX
-    };
-    static const char *const chans[] = {
-#define XX(c, n) n,
-        TL_CHANNELS(XX)
-#undef XX
-    };
-    int rc = 0;
-    uint32_t idx;
-    tl_dict_t *dt = tl_store_dict(s, TL_D_TYPE, eb), *dc = tl_store_dict(s, TL_D_CHANNEL, eb);
-    if (!dt || !dc) return TL_ENOMEM;
-    for (size_t i = 0; !rc && i < sizeof types / sizeof *types; i++)
-        rc = tl_dict_intern(dt, types[i], strlen(types[i]), &idx, NULL);
-    for (size_t i = 0; !rc && i < sizeof chans / sizeof *chans; i++)
-        rc = tl_dict_intern(dc, chans[i], strlen(chans[i]), &idx, NULL);
-    if (!rc) rc = write_dicts(s, eb);
-    if (!rc) rc = meta_set_i64(s, "format", TL_STORE_FORMAT, eb);
+/* Marks a new data directory with its format and time of creation, inside
+ * the caller's transaction. Its built-in event types and channels are
+ * interned by the store's first batch (store.c), as for every back end. */
+static int create_meta(tl_store_t *s, tl_errbuf_t *eb) {
+    int rc = meta_set_i64(s, "format", TL_STORE_FORMAT, eb);
     if (!rc) rc = meta_set_i64(s, "created", tl_store_now(s), eb);
-    if (!rc) {
-        s->dict_committed[TL_D_TYPE] = tl_dict_count(dt);
-        s->dict_committed[TL_D_CHANNEL] = tl_dict_count(dc);
-    }
     return rc;
 }
 
@@ -391,7 +367,7 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
         if (!rc) {
             rc = meta_get_i64(s, "format", &fmt, eb);
             if (rc == TL_ENOENT) {
-                rc = create_builtins(s, eb);
+                rc = create_meta(s, eb);
                 fmt = TL_STORE_FORMAT;
                 created = 1;
             }
@@ -678,4 +654,14 @@ const tl_store_backend_t tl_store_local = {
     .blob_get = tl__local_blob_get,
     .blob_list = tl__local_blob_list,
     .blob_remove = tl__local_blob_remove,
+    /* repositories and reads */
+    .dnc_put = tl__local_dnc_put,
+    .dnc_scan = tl__local_dnc_scan,
+    .dnc_of_user = tl__local_dnc_of_user,
+    .feedback_add = tl__local_feedback_add,
+    .feedback_scan = tl__local_feedback_scan,
+    .feedback_of_user = tl__local_feedback_of_user,
+    .feedback_negative = tl__local_feedback_negative,
+    .counts = tl__local_counts,
+    .check = tl__local_check,
 };
