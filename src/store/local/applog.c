@@ -121,7 +121,7 @@ static void aw_stop(tl_store_t *st) {
 /* ---- names and files ---------------------------------------------------------- */
 
 int tl__applog_file(const char *name, char *out, size_t cap) {
-    int n = -1;
+    int n;
     if (!tl__store_applog_name_ok(name)) n = -1;
     else if (strcmp(name, "contacts") == 0) n = snprintf(out, cap, "campaigns/contacts.bin");
     else if (strncmp(name, "outbox/", 7) == 0) n = snprintf(out, cap, "%s.jsonl", name);
