@@ -32,7 +32,7 @@ static const char *const DEC_NAMES[] = {
 
 const char *tl_dchannel_name(int ch) { return ch >= 0 && ch < TL_DCH__N ? DCH_NAMES[ch] : ""; }
 void tl_dchannel_outbox(const char *name, char *out, size_t cap) {
-    snprintf(out, cap, "outbox/%s.jsonl", name);
+    snprintf(out, cap, "outbox/%s", name);
 }
 const char *tl_dchannel_purpose(int ch) { return ch >= 0 && ch < TL_DCH__N ? DCH_PURPOSES[ch] : NULL; }
 const char *tl_decision_name(int d) { return d >= 0 && d < TL_DEC__N ? DEC_NAMES[d] : ""; }
@@ -738,24 +738,22 @@ static int purge_records(purgectx_t *x, tl_buf_t *b) {
     return changed;
 }
 
-static int purge_log(const char *rel, void *arg) {
+static int purge_log(const char *name, void *arg) {
     purgectx_t *x = arg;
-    size_t rl = strlen(rel);
-    int outbox = strncmp(rel, "outbox/", 7) == 0;
-    int records = (rl > 14 && strcmp(rel + rl - 14, "/exposures.bin") == 0) ||
-                  strcmp(rel, "campaigns/contacts.bin") == 0;
+    int outbox = strncmp(name, "outbox/", 7) == 0;
+    int records = strncmp(name, "exposures/", 10) == 0 || strcmp(name, "contacts") == 0;
     if (!outbox && !records) return 0;
     tl_buf_t b;
     tl_buf_init(&b);
-    int rc = tl_store_applog_read(x->st, rel, 0, &b, x->eb);
+    int rc = tl_store_applog_read(x->st, name, 0, &b, x->eb);
     int changed = !rc && (outbox ? purge_outbox(x, &b) : purge_records(x, &b));
     if (!rc && changed) {
         tl_logswap_t *nl = realloc(x->out->logs, (size_t)(x->out->n + 1) * sizeof *nl);
-        char *path = nl ? strdup(rel) : NULL;
+        char *copy = nl ? strdup(name) : NULL;
         if (nl) x->out->logs = nl;
-        if (!path) rc = TL_ENOMEM;
+        if (!copy) rc = TL_ENOMEM;
         else {
-            nl[x->out->n++] = (tl_logswap_t){path, b.data, b.len};
+            nl[x->out->n++] = (tl_logswap_t){copy, b.data, b.len};
             return 0; /* the buffer now belongs to the list */
         }
     }
@@ -780,7 +778,7 @@ int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64
 
 void tl_campaign_purge_free(tl_campaign_purge_t *p) {
     for (int i = 0; i < p->n; i++) {
-        free((char *)p->logs[i].path);
+        free((char *)p->logs[i].name);
         free((void *)p->logs[i].data);
     }
     free(p->logs);

@@ -6,10 +6,10 @@
  * A campaign is a JSON document (docs/FORMATS.md, "Campaigns") stored in
  * the `campaigns` table. `tl_campaign_run` decides, for every user in the
  * audience (or every trigger event since the last run), exactly one of the
- * TL_DECISIONS and writes:
- *   DATA/outbox/<channel>.jsonl          one delivery record a line
- *   DATA/campaigns/<id>/exposures.bin    every decision, hold-out included
- *   DATA/campaigns/contacts.bin          every contact, for frequency caps
+ * TL_DECISIONS and writes to the store's side logs:
+ *   outbox/<channel>     one delivery record a line
+ *   exposures/<id>       every decision, hold-out included
+ *   contacts             every contact, for frequency caps
  * all committed with the run in one store batch, so a run killed half way
  * leaves nothing behind and a run is never counted twice.
  *
@@ -41,8 +41,9 @@ enum {
 const char *tl_dchannel_name(int ch);
 const char *tl_dchannel_purpose(int ch);
 int tl_dchannel_find(const char *name); /* -1 when unknown */
-/* The side log (tl_store_applog_*) of a channel's outbox, by channel name,
- * in out (TL_OUTBOX_MAX bytes are enough for every channel). */
+/* The name of the side log (tl_store_applog_*) of a channel's outbox
+ * ("outbox/CHANNEL"), by channel name, in out (TL_OUTBOX_MAX bytes are
+ * enough for every channel). */
 #define TL_OUTBOX_MAX 64
 void tl_dchannel_outbox(const char *name, char *out, size_t cap);
 
@@ -256,7 +257,7 @@ int tl_campaign_deliver(tl_store_t *st, const tl_deliver_opts_t *o, tl_deliver_s
 
 /* ---- exposures ---------------------------------------------------------------- */
 
-/* One decision as kept in DATA/campaigns/<id>/exposures.bin (16 bytes,
+/* One decision as kept in the side log "exposures/<id>" (16 bytes,
  * little-endian): at is when the message went (or would have gone) out. */
 typedef struct {
     uint32_t user;

@@ -11,7 +11,7 @@
  * consent, do-not-contact and caps is used. The delivery time comes first
  * (the end of quiet hours for push, SMS and e-mail), and the caps are
  * checked at that time: they count the contacts of every campaign in
- * DATA/campaigns/contacts.bin, each at its own delivery time, whether it
+ * the side log "contacts", each at its own delivery time, whether it
  * went out already or is scheduled later (calendar days and weeks in local
  * time, ISO weeks from Monday; rolling windows wherever they lie). So every
  * rule holds over the deliveries as they go out, across runs and
@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define GLOBAL_SALT UINT64_C(0x676c6f62616c6374) /* the global control group */
-#define CONTACTS_LOG "campaigns/contacts.bin"
+#define CONTACTS_LOG "contacts"
 
 typedef struct {
     uint32_t user;
@@ -572,15 +572,15 @@ static int state_row(const tl_campaign_row_t *r, void *arg) {
 }
 
 static int open_outputs(runctx_t *x) {
-    char rel[200];
+    char name[200];
     int rc = 0;
     for (int k = 0; !rc && k < x->c->nchannels; k++) {
         int ch = x->c->channels[k];
-        tl_dchannel_outbox(tl_dchannel_name(ch), rel, sizeof rel);
-        rc = tl_store_applog_open(x->st, rel, &x->outbox[ch], x->eb);
+        tl_dchannel_outbox(tl_dchannel_name(ch), name, sizeof name);
+        rc = tl_store_applog_open(x->st, name, &x->outbox[ch], x->eb);
     }
-    snprintf(rel, sizeof rel, "campaigns/%s/exposures.bin", x->c->id);
-    if (!rc) rc = tl_store_applog_open(x->st, rel, &x->expo, x->eb);
+    snprintf(name, sizeof name, "exposures/%s", x->c->id);
+    if (!rc) rc = tl_store_applog_open(x->st, name, &x->expo, x->eb);
     if (!rc) rc = tl_store_applog_open(x->st, CONTACTS_LOG, &x->clog, x->eb);
     return rc;
 }
@@ -687,11 +687,11 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
 
 int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, uint64_t *n,
                           tl_errbuf_t *eb) {
-    char rel[200];
+    char name[200];
     tl_buf_t b;
     tl_buf_init(&b);
-    snprintf(rel, sizeof rel, "campaigns/%s/exposures.bin", id);
-    int rc = tl_store_applog_read(st, rel, 0, &b, eb);
+    snprintf(name, sizeof name, "exposures/%s", id);
+    int rc = tl_store_applog_read(st, name, 0, &b, eb);
     *out = rc ? NULL : (tl_exposure_t *)(void *)b.data;
     *n = rc ? 0 : b.len / sizeof(tl_exposure_t);
     if (rc) tl_buf_fini(&b);

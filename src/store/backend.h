@@ -62,11 +62,30 @@
  *   first batch, when a writable store opens with either dictionary empty,
  *   so every back end gives them the ids TL_EV_* and TL_CH_*; open itself
  *   creates none.
+ * - Blob writers, maps and appends (as store.h states for
+ *   tl_store_blob_create and the rest): a writer is the back end's object,
+ *   its struct beginning with struct tl_blobw; closed outside a batch it
+ *   replaces the blob at once and durably, inside one at its commit, like
+ *   blob_put; it works on a read-only store too. A map stays valid,
+ *   unchanged, until unmapped. blob_append adds a whole record at once,
+ *   outside batches, and records of concurrent appenders (other processes
+ *   too) never interleave or get lost: an append made of a read and a put
+ *   could lose one, so every back end has its own.
+ * - Side logs, named as store.h states (the dispatcher checks the name):
+ *   an open log is the back end's object, its struct beginning with struct
+ *   tl_applog, one per name and store handle; what is written to it goes
+ *   into the store at the next commit, with the batch (rollback and a crash
+ *   before the commit drop it); read and committed see committed bytes
+ *   only; list gives the logs a commit recorded, by name.
  *
  * Optional ops may be NULL: expect_events and prefetch_event (hints),
  * consents_in_force and consents_refresh (the store reads the consents in
  * force off scan_consents instead), check (the dispatcher reads every
- * event back through scan and counts them against event_count). */
+ * event back through scan and counts them against event_count), the blob
+ * writer's five (all or none: the store gathers the bytes in memory and
+ * puts them with blob_put at close), blob_map and blob_unmap (both or
+ * neither: a map is a copy made with blob_get), blob_where (the store
+ * names the blob and the back end). */
 #ifndef TL_STORE_BACKEND_H
 #define TL_STORE_BACKEND_H
 
@@ -204,6 +223,34 @@ struct tl_store_backend {
     int (*feedback_negative)(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
     int (*counts)(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
     int (*check)(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
+
+    /* blobs and side logs: writers, maps, appends; the side logs */
+    int (*blob_create)(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb);
+    int (*blobw_write)(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
+    FILE *(*blobw_stream)(tl_blobw_t *w);
+    int (*blobw_close)(tl_blobw_t *w, tl_errbuf_t *eb);
+    void (*blobw_abandon)(tl_blobw_t *w);
+    int (*blob_map)(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb);
+    void (*blob_unmap)(tl_blob_view_t *v);
+    int (*blob_append)(tl_store_t *st, const char *name, const void *p, size_t n,
+                       tl_errbuf_t *eb);
+    int (*blob_where)(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb);
+    int (*applog_open)(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
+    int (*applog_write)(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
+    int (*applog_read)(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
+                       tl_errbuf_t *eb);
+    int (*applog_committed)(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb);
+    int (*applog_list)(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
+};
+
+/* The head of a back end's blob writer and of its side log: the back end's
+ * own struct begins with it (as sqlite3_file heads a VFS's files), so the
+ * store finds the handle, and through it the back end, from the object. */
+struct tl_blobw {
+    tl_store_t *st;
+};
+struct tl_applog {
+    tl_store_t *st;
 };
 
 /* The data directory of SQLite and the columnar event log. */

@@ -396,24 +396,29 @@ int tl_store_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void
 
 /* ---- side logs ------------------------------------------------------------ */
 
-/* Append-only files in the data directory (PATH relative to it) committed
- * with the batch: tl_store_commit writes and fsyncs them and records their
- * lengths in the same SQLite commit, rollback and a crash leave them as
- * committed. Open for writing cuts an uncommitted tail; readers see only
- * committed bytes. A log stays open (and owned by st) until the store
- * closes; opening the same PATH twice gives the same log. */
+/* Append-only logs committed with the batch: tl_store_commit makes what
+ * was written durable in the same commit as the batch's rows and events;
+ * rollback and a crash leave them as committed. Open for writing cuts an
+ * uncommitted tail; readers see only committed bytes. A log stays open
+ * (and owned by st) until the store closes; opening the same name twice
+ * gives the same log. A name is "outbox/CHANNEL" (a channel's outbox),
+ * "exposures/CAMPAIGN" (a campaign's decisions) or "contacts" (every
+ * contact), CHANNEL and CAMPAIGN of letters, digits, '_', '-' and '.' (not
+ * first), at most 200 bytes; anything else is TL_EINVAL. The local back end
+ * keeps each in a file of the data directory (docs/FORMATS.md). */
 typedef struct tl_applog tl_applog_t;
-int tl_store_applog_open(tl_store_t *st, const char *path, tl_applog_t **out, tl_errbuf_t *eb);
+int tl_store_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
 int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
 /* Appends the committed bytes from offset `from` on to out (nothing when
  * the log does not exist yet). */
-int tl_store_applog_read(tl_store_t *st, const char *path, uint64_t from, tl_buf_t *out,
+int tl_store_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
                          tl_errbuf_t *eb);
-int tl_store_applog_committed(tl_store_t *st, const char *path, uint64_t *len, tl_errbuf_t *eb);
-/* Calls fn(path) for each side log that a commit recorded (even at length
- * 0), in order of path: what a purge must look through. */
-typedef int (*tl_path_fn)(const char *path, void *arg);
-int tl_store_applog_list(tl_store_t *st, tl_path_fn fn, void *arg, tl_errbuf_t *eb);
+/* The committed length (0 when the log does not exist yet). */
+int tl_store_applog_committed(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb);
+/* Calls fn(name) for each side log that a commit recorded (even at length
+ * 0), in order of name: what a purge must look through. */
+typedef int (*tl_applog_fn)(const char *name, void *arg);
+int tl_store_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
 
 /* ---- blobs (blob.c) ------------------------------------------------------------ */
 
@@ -480,11 +485,12 @@ int tl_store_blob_append(tl_store_t *st, const char *name, const void *p, size_t
                          tl_errbuf_t *eb);
 
 /* A read-only view of a committed blob: data[0..len). */
-typedef struct {
+typedef struct tl_blob_view {
     const void *data;
     size_t len;
     void *map; /* the back end's */
     size_t maplen;
+    void (*unmap)(struct tl_blob_view *v); /* the store's: what unmaps it */
 } tl_blob_view_t;
 /* TL_ENOENT (eb untouched) when there is no such blob. */
 int tl_store_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb);
@@ -571,10 +577,10 @@ int tl_store_erased(tl_store_t *st, const char *id, size_t n, uint32_t *idx, tl_
 /* 1 if any user was ever erased here, 0 if none, or an error. */
 int tl_store_erased_any(tl_store_t *st, tl_errbuf_t *eb);
 
-/* The new committed content of a side log (PATH relative to the data
- * directory), which a purge puts in place of the old. */
+/* The new committed content of the side log name, which a purge puts in
+ * place of the old. */
 typedef struct {
-    const char *path;
+    const char *name;
     const void *data;
     size_t len;
 } tl_logswap_t;

@@ -97,8 +97,12 @@ int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb);
 void tl__applogs_mark_committed(tl_store_t *st);
 void tl__applogs_rollback(tl_store_t *st);
 void tl__applogs_close(tl_store_t *st);
-/* The meta key that holds a side log's committed length. */
-void tl__applog_meta_key(const char *rel, char *out, size_t cap);
+/* The meta key that holds the committed length of the side log name, and
+ * its file relative to the data directory: "outbox/CH" is outbox/CH.jsonl,
+ * "exposures/C" campaigns/C/exposures.bin, "contacts" campaigns/contacts.bin
+ * (the files of docs/FORMATS.md). TL_EINVAL when name is not a side log's. */
+int tl__applog_meta_key(const char *name, char *out, size_t cap);
+int tl__applog_file(const char *name, char *out, size_t cap);
 int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb);
 /* Appends the blob of a meta record to out: 0, TL_ENOENT when there is
  * none (or it is not a blob), or an error with eb told (a failed read is
@@ -131,6 +135,34 @@ int tl__local_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbu
 int tl__local_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
                         tl_errbuf_t *eb);
 int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+int tl__local_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb);
+int tl__local_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
+FILE *tl__local_blobw_stream(tl_blobw_t *w);
+int tl__local_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb);
+void tl__local_blobw_abandon(tl_blobw_t *w);
+int tl__local_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb);
+void tl__local_blob_unmap(tl_blob_view_t *v);
+int tl__local_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
+                          tl_errbuf_t *eb);
+int tl__local_blob_where(tl_store_t *st, const char *name, char *out, size_t cap,
+                         tl_errbuf_t *eb);
+
+/* The local back end's side logs (local/applog.c). */
+int tl__local_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
+int tl__local_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
+int tl__local_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
+                          tl_errbuf_t *eb);
+int tl__local_applog_committed(tl_store_t *st, const char *name, uint64_t *len,
+                               tl_errbuf_t *eb);
+int tl__local_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* ---- names (blobs.c) ------------------------------------------------------------ */
+
+/* 1 when s may end a blob's or a side log's name: letters, digits, '_',
+ * '-' and '.' (not first), 1 to 200 bytes. */
+int tl__store_name_ok(const char *s);
+/* 1 when name is a side log's (store.h). */
+int tl__store_applog_name_ok(const char *name);
 
 /* The local back end's entity reads (local/entities.c). */
 int tl__local_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
@@ -234,7 +266,7 @@ struct tl_store {
     int64_t last_source_id;
     tl_hset_t qfps;     /* fingerprints of last_source's quarantined rows */
     int qfps_loaded;
-    struct tl_applog *applogs; /* side logs open for writing */
+    struct tl__applog *applogs; /* side logs open for writing */
     struct tl_awriter *aw;     /* their background writer (applog.c) */
     int consents_dirty;        /* this batch added consent records */
     tl_buf_t ids_arena[TL_D__N]; /* tl_store_ids: ids by index only */
@@ -245,7 +277,7 @@ struct tl_store {
     int pseudo_loaded;
     tl_hset_t erased; /* hashes of the erased users' pseudonyms */
     int erased_loaded;
-    struct tl_blobw *blobs; /* written or removed in this batch (blob.c) */
+    struct tl__blob *blobs; /* written or removed in this batch (blob.c) */
 };
 
 /* Finishes the renames a purge committed (purge.c); called by a writable

@@ -160,6 +160,7 @@ static int mem_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
 static void mem_close(tl_store_t *st) {
     mem_t *m = mem_of(st);
     if (!m) return;
+    mem_applogs_close(m);
     mdata_free(&m->comm);
     for (int k = 0; k < TL_D__N; k++) {
         tl_dict_free(m->dict[k]);
@@ -181,9 +182,15 @@ static int mem_begin(tl_store_t *st, tl_errbuf_t *eb) {
     return 0;
 }
 
+static void mem_rollback(tl_store_t *st);
+
 static int mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
-    (void)eb;
     mem_t *m = mem_of(st);
+    if (mem_applogs_commit(m)) {
+        mem_rollback(st);
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
     mdata_free(&m->comm);
     m->comm = m->work;
     memset(&m->work, 0, sizeof m->work);
@@ -197,6 +204,7 @@ static int mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
 static void mem_rollback(tl_store_t *st) {
     mem_t *m = mem_of(st);
     mdata_free(&m->work);
+    mem_applogs_rollback(m);
     for (uint64_t i = m->ncomm; i < m->nev; i++) tl_hset_del(&m->fps, m->ev[i].fp);
     m->nev = m->ncomm;
     for (int k = 0; k < TL_D__N; k++)
@@ -594,4 +602,17 @@ const tl_store_backend_t tl_test_store_mem = {
     .feedback_of_user = mem_feedback_of_user,
     .feedback_negative = mem_feedback_negative,
     .counts = mem_counts,
+    /* blobs and side logs: writers, maps, appends; the side logs (maps and
+     * where: the store's fallbacks) */
+    .blob_create = mem_blob_create,
+    .blobw_write = mem_blobw_write,
+    .blobw_stream = mem_blobw_stream,
+    .blobw_close = mem_blobw_close,
+    .blobw_abandon = mem_blobw_abandon,
+    .blob_append = mem_blob_append,
+    .applog_open = mem_applog_open,
+    .applog_write = mem_applog_write,
+    .applog_read = mem_applog_read,
+    .applog_committed = mem_applog_committed,
+    .applog_list = mem_applog_list,
 };

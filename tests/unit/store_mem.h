@@ -30,6 +30,7 @@ enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
     C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES,
     C_DNC, C_FEEDBACK, /* store_mem_reads.c */
+    C_APPLOGS,         /* store_mem_blobs.c */
     C__N
 };
 
@@ -47,6 +48,7 @@ typedef struct {
     tl_event_t *ev;
     uint64_t nev, ncomm, cap;
     tl_hset_t fps;
+    struct mem_applog *applogs; /* side logs open (store_mem_blobs.c) */
 } mem_t;
 
 /* values and rows (store_mem.c) */
@@ -106,5 +108,22 @@ int mem_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, v
 int mem_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg, tl_errbuf_t *eb);
 int mem_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
 int mem_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+/* blob writers and appends, side logs (store_mem_blobs.c); commit adds
+ * what open logs hold to the batch's copy, rollback and close drop it */
+int mem_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb);
+int mem_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
+FILE *mem_blobw_stream(tl_blobw_t *w);
+int mem_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb);
+void mem_blobw_abandon(tl_blobw_t *w);
+int mem_blob_append(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+int mem_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
+int mem_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
+int mem_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
+                    tl_errbuf_t *eb);
+int mem_applog_committed(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb);
+int mem_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
+int mem_applogs_commit(mem_t *m);
+void mem_applogs_rollback(mem_t *m);
+void mem_applogs_close(mem_t *m);
 
 #endif

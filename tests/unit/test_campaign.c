@@ -69,7 +69,7 @@ static void test_runs(void **state) {
     tl_run_result_t r1, dry, r2, r3;
     run(st, &c2, T0 + 3 * 3600000, 1, &dry); /* 11:53 local */
     uint64_t len;
-    assert_int_equal(tl_store_applog_committed(st, "outbox/push.jsonl", &len, &eb), 0);
+    assert_int_equal(tl_store_applog_committed(st, "outbox/push", &len, &eb), 0);
     assert_int_equal(len, 0);
     run(st, &c2, T0 + 3 * 3600000, 0, &r1);
     assert_memory_equal(dry.counts, r1.counts, sizeof dry.counts);
@@ -108,7 +108,7 @@ static void test_runs(void **state) {
     assert_true(r4.counts[TL_DEC_QUIET] > 0 && r4.counts[TL_DEC_SENT] == 0);
     tl_buf_t b;
     tl_buf_init(&b);
-    assert_int_equal(tl_store_applog_read(st, "outbox/push.jsonl", 0, &b, &eb), 0);
+    assert_int_equal(tl_store_applog_read(st, "outbox/push", 0, &b, &eb), 0);
     static const char want1[] = "\"campaign\":\"q\",\"run\":1,";
     static const char want2[] = "\"at\":\"2025-11-22T00:00:00Z\",\"status\":\"quiet_hours\"";
     assert_non_null(memmem(b.data, b.len, want1, sizeof want1 - 1));
@@ -131,11 +131,11 @@ static void test_uncommitted_tail(void **state) {
     assert_int_equal(tl_campaign_create(st, DEF, 0, &c, &eb), 0);
     run(st, &c, T0 + 3 * 3600000, 0, &r);
     uint64_t len;
-    assert_int_equal(tl_store_applog_committed(st, "outbox/sms.jsonl", &len, &eb), 0);
+    assert_int_equal(tl_store_applog_committed(st, "outbox/sms", &len, &eb), 0);
     /* a batch that writes and rolls back */
     tl_applog_t *l;
     assert_int_equal(tl_store_begin(st, &eb), 0);
-    assert_int_equal(tl_store_applog_open(st, "outbox/sms.jsonl", &l, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "outbox/sms", &l, &eb), 0);
     char junk[8192];
     memset(junk, 'x', sizeof junk);
     for (int k = 0; k < 1000; k++) assert_int_equal(tl_applog_write(l, junk, sizeof junk, &eb), 0);
@@ -153,14 +153,14 @@ static void test_uncommitted_tail(void **state) {
     assert_int_equal(test_store_open(dir, 0, &st, &eb), 0);
     tl_buf_t b;
     tl_buf_init(&b);
-    assert_int_equal(tl_store_applog_read(st, "outbox/sms.jsonl", 0, &b, &eb), 0);
+    assert_int_equal(tl_store_applog_read(st, "outbox/sms", 0, &b, &eb), 0);
     assert_int_equal(b.len, len);
     assert_int_equal(b.data[b.len - 1], '\n');
     tl_buf_fini(&b);
     run(st, &c, T0 + 30 * 3600000, 0, &r);
     assert_int_equal(stat(path, &sb), 0);
     tl_buf_init(&b);
-    assert_int_equal(tl_store_applog_read(st, "outbox/sms.jsonl", 0, &b, &eb), 0);
+    assert_int_equal(tl_store_applog_read(st, "outbox/sms", 0, &b, &eb), 0);
     assert_int_equal((uint64_t)sb.st_size, b.len);
     assert_null(memmem(b.data, b.len, "half a line", 11));
     tl_buf_fini(&b);

@@ -89,7 +89,7 @@ static rec_t *outbox(tl_store_t *st, size_t *n) {
         char rel[64];
         tl_buf_t b;
         tl_buf_init(&b);
-        snprintf(rel, sizeof rel, "outbox/%s.jsonl", tl_dchannel_name(ch));
+        snprintf(rel, sizeof rel, "outbox/%s", tl_dchannel_name(ch));
         assert_int_equal(tl_store_applog_read(st, rel, 0, &b, &eb), 0);
         for (char *p = b.data, *end = b.len ? b.data + b.len : b.data; p < end;) {
             char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -262,7 +262,7 @@ static void test_quiet_evening(void **state) {
     run_at(st, &c[1], "2025-11-20T23:45:00+08:00", TL_DEC_QUEUED, NU);
     tl_buf_t b;
     tl_buf_init(&b);
-    assert_int_equal(tl_store_applog_read(st, "outbox/push.jsonl", 0, &b, &eb), 0);
+    assert_int_equal(tl_store_applog_read(st, "outbox/push", 0, &b, &eb), 0);
     assert_int_equal(count(&b, "\n"), 2 * NU);
     assert_int_equal(count(&b, "\"at\":\"2025-11-21T00:00:00Z\",\"status\":\"quiet_hours\""), NU);
     assert_int_equal(count(&b, "\"at\":\"2025-11-22T00:00:00Z\",\"status\":\"queued\""), NU);

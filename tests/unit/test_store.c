@@ -424,11 +424,11 @@ static void test_purge_user(void **state) {
         tl_event_t e = ev(k * 7919 + 1, (uint32_t)(k % 3), (int64_t)(1700000000000 + k));
         assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
     }
-    assert_int_equal(tl_store_applog_open(st, "x/side.bin", &lg, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "contacts", &lg, &eb), 0);
     assert_int_equal(tl_applog_write(lg, "0123456789", 10, &eb), 0);
     assert_int_equal(tl_store_commit(st, &eb), 0);
 
-    tl_logswap_t side = {"x/side.bin", "0189", 4};
+    tl_logswap_t side = {"contacts", "0189", 4};
     const char *terms[] = {"bob"};
     tl_purge_t pu = {.user = 1, .before = INT64_MIN, .terms = terms, .nterms = 1, .logs = &side, .nlogs = 1};
     tl_purge_stats_t ps;
@@ -452,7 +452,7 @@ static void test_purge_user(void **state) {
         assert_int_equal(tl_store_erased(st, "alice", 5, NULL, &eb), 0);
         tl_buf_t b;
         tl_buf_init(&b);
-        assert_int_equal(tl_store_applog_read(st, "x/side.bin", 0, &b, &eb), 0);
+        assert_int_equal(tl_store_applog_read(st, "contacts", 0, &b, &eb), 0);
         assert_int_equal(b.len, 4);
         assert_memory_equal(b.data, "0189", 4);
         tl_buf_fini(&b);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -335,15 +336,56 @@ static void test_applog_list(void **state) {
     assert_int_equal(l.n, 0);
     tl_applog_t *a, *b;
     assert_int_equal(tl_store_begin(st, &eb), 0);
-    assert_int_equal(tl_store_applog_open(st, "outbox/sms.jsonl", &b, &eb), 0);
-    assert_int_equal(tl_store_applog_open(st, "campaigns/x/exposures.bin", &a, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "outbox/sms", &b, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "exposures/x", &a, &eb), 0);
     assert_int_equal(tl_applog_write(a, "0123456789abcdef", 16, &eb), 0);
     assert_int_equal(tl_applog_write(b, "{}\n", 3, &eb), 0);
     assert_int_equal(tl_store_commit(st, &eb), 0);
     assert_int_equal(tl_store_applog_list(st, path_row, &l, &eb), 0);
     assert_int_equal(l.n, 2);
-    assert_string_equal(l.got[0], "campaigns/x/exposures.bin");
-    assert_string_equal(l.got[1], "outbox/sms.jsonl");
+    assert_string_equal(l.got[0], "exposures/x");
+    assert_string_equal(l.got[1], "outbox/sms");
+    tl_store_close(st);
+}
+
+/* The local back end keeps a side log in the file its name maps onto (the
+ * files of data directories made before logs had names), and lists the
+ * logs found there by name. */
+static void test_applog_files(void **state) {
+    (void)state;
+    tl_store_t *st = open_store();
+    static const struct {
+        const char *name, *file;
+        uint64_t len;
+    } F[] = {{"outbox/push", "outbox/push.jsonl", 3},
+             {"exposures/spring_2.b", "campaigns/spring_2.b/exposures.bin", 16},
+             {"contacts", "campaigns/contacts.bin", 32}};
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    for (int k = 0; k < 3; k++) {
+        tl_applog_t *l;
+        char bytes[32] = "{}\n";
+        assert_int_equal(tl_store_applog_open(st, F[k].name, &l, &eb), 0);
+        assert_int_equal(tl_applog_write(l, bytes, F[k].len, &eb), 0);
+    }
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_close(st);
+    for (int k = 0; k < 3; k++) {
+        char path[4300];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, F[k].file);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal((uint64_t)sb.st_size, F[k].len);
+    }
+    st = open_store();
+    list_t l = {0};
+    assert_int_equal(tl_store_applog_list(st, path_row, &l, &eb), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.got[0], "contacts");
+    assert_string_equal(l.got[1], "exposures/spring_2.b");
+    assert_string_equal(l.got[2], "outbox/push");
+    uint64_t len;
+    assert_int_equal(tl_store_applog_committed(st, "exposures/spring_2.b", &len, &eb), 0);
+    assert_int_equal(len, 16);
     tl_store_close(st);
 }
 
@@ -401,6 +443,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_campaign_put_get_scan), T(test_campaign_runs), T(test_dnc),
         T(test_deliveries),            T(test_feedback),      T(test_applog_list),
+        T(test_applog_files),
         T(test_purge_campaign_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
  * force, settings and segments, API keys and audit entries, personal
  * fields, the quarantine, campaigns and their runs, delivery states,
  * do-not-contact entries and feedback, counts, event totals and the check,
- * and the built-in event types and channels every new store starts with. */
+ * the built-in event types and channels every new store starts with, blob
+ * writers, maps and appends (the writers also through the store's own over
+ * blob_put), side logs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -905,13 +907,229 @@ static void test_builtins(void **state) {
     tl_store_close(st);
 }
 
+/* ---- blob writers, maps, appends ---------------------------------------------------------- */
+
+/* A writer for each back end: the local one's files, the memory one's
+ * streams, and (mem_bare below) the store's own over blob_put. */
+static void test_blob_writers(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_blobw_t *w;
+    /* outside a batch: in place when closed, not before */
+    assert_int_equal(tl_store_blob_create(st, "models/w", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "one", 3, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "two", 3, &eb), 0);
+    assert_true(fprintf(tl_blobw_stream(w), "%d", 3) > 0);
+    assert_blob(st, "models/w", NULL);
+    assert_int_equal(tl_blobw_close(w, &eb), 0);
+    assert_blob(st, "models/w", "onetwo3");
+    /* an abandoned writer leaves nothing, and the old blob stays */
+    assert_int_equal(tl_store_blob_create(st, "models/w", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "lost", 4, &eb), 0);
+    tl_blobw_abandon(w);
+    tl_blobw_abandon(NULL);
+    assert_blob(st, "models/w", "onetwo3");
+    assert_int_equal(tl_store_blob_create(st, "scorecards/gone", &w, &eb), 0);
+    tl_blobw_abandon(w);
+    assert_blob(st, "scorecards/gone", NULL);
+    /* inside a batch: installed by the commit, left as it was by rollback */
+    begin(st);
+    assert_int_equal(tl_store_blob_create(st, "models/w", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "batch", 5, &eb), 0);
+    assert_int_equal(tl_blobw_close(w, &eb), 0);
+    assert_blob(st, "models/w", "onetwo3");
+    tl_store_rollback(st);
+    assert_blob(st, "models/w", "onetwo3");
+    begin(st);
+    assert_int_equal(tl_store_blob_create(st, "models/w", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "batch", 5, &eb), 0);
+    assert_int_equal(tl_blobw_close(w, &eb), 0);
+    assert_int_equal(tl_store_blob_create(st, "models/empty", &w, &eb), 0);
+    assert_int_equal(tl_blobw_close(w, &eb), 0);
+    assert_blob(st, "models/w", "onetwo3");
+    assert_blob(st, "models/empty", NULL);
+    commit(st);
+    assert_blob(st, "models/w", "batch");
+    assert_blob(st, "models/empty", "");
+    /* of two writers of one name, the one closed last wins */
+    tl_blobw_t *a, *b;
+    assert_int_equal(tl_store_blob_create(st, "uplift/x", &a, &eb), 0);
+    assert_int_equal(tl_blobw_write(a, "first", 5, &eb), 0);
+    assert_int_equal(tl_blobw_close(a, &eb), 0);
+    assert_int_equal(tl_store_blob_create(st, "uplift/x", &b, &eb), 0);
+    assert_int_equal(tl_blobw_write(b, "second", 6, &eb), 0);
+    assert_int_equal(tl_blobw_close(b, &eb), 0);
+    assert_blob(st, "uplift/x", "second");
+    /* names are checked */
+    const char *bad[] = {"model/x", "models/", "models/.x", "models/a/b", "offers/x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        w = (tl_blobw_t *)&eb;
+        assert_int_equal(tl_store_blob_create(st, bad[i], &w, &eb), TL_EINVAL);
+        assert_null(w);
+    }
+    tl_store_close(st);
+}
+
+static void test_blob_maps(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_blob_view_t v, e;
+    assert_int_equal(tl_store_blob_map(st, "profiles", &v, &eb), TL_ENOENT);
+    tl_store_blob_unmap(&v); /* a failed map unmaps as nothing */
+    assert_int_equal(tl_store_blob_map(st, "models/.x", &v, &eb), TL_EINVAL);
+    assert_int_equal(tl_store_blob_put(st, "profiles", "snapshot-1", 10, &eb), 0);
+    assert_int_equal(tl_store_blob_put(st, "models/empty", "", 0, &eb), 0);
+    assert_int_equal(tl_store_blob_map(st, "profiles", &v, &eb), 0);
+    assert_int_equal(tl_store_blob_map(st, "models/empty", &e, &eb), 0);
+    assert_int_equal(e.len, 0);
+    assert_non_null(e.data);
+    /* valid and unchanged until unmapped, whatever is written meanwhile */
+    assert_int_equal(tl_store_blob_put(st, "profiles", "SNAPSHOT-2", 10, &eb), 0);
+    assert_int_equal(tl_store_blob_remove(st, "models/empty", &eb), 0);
+    assert_int_equal(v.len, 10);
+    assert_memory_equal(v.data, "snapshot-1", 10);
+    tl_store_blob_unmap(&v);
+    tl_store_blob_unmap(&e);
+    assert_null(v.data);
+    assert_int_equal(tl_store_blob_map(st, "profiles", &v, &eb), 0);
+    assert_memory_equal(v.data, "SNAPSHOT-2", 10);
+    tl_store_blob_unmap(&v);
+    /* in a batch, a map sees what is committed */
+    begin(st);
+    assert_int_equal(tl_store_blob_put(st, "profiles", "snapshot-3", 10, &eb), 0);
+    assert_int_equal(tl_store_blob_map(st, "profiles", &v, &eb), 0);
+    assert_memory_equal(v.data, "SNAPSHOT-2", 10);
+    tl_store_blob_unmap(&v);
+    commit(st);
+    assert_blob(st, "profiles", "snapshot-3");
+    tl_store_close(st);
+}
+
+static void test_blob_append(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_blob_append(st, "offers", "r1;", 3, &eb), 0);
+    assert_int_equal(tl_store_blob_append(st, "offers", "r2;", 3, &eb), 0);
+    assert_blob(st, "offers", "r1;r2;");
+    /* at once, not part of a batch: neither rollback nor commit undo it */
+    begin(st);
+    assert_int_equal(tl_store_blob_append(st, "offers", "r3;", 3, &eb), 0);
+    assert_blob(st, "offers", "r1;r2;r3;");
+    tl_store_rollback(st);
+    assert_blob(st, "offers", "r1;r2;r3;");
+    begin(st);
+    assert_int_equal(tl_store_blob_append(st, "offers", "r4;", 3, &eb), 0);
+    commit(st);
+    assert_blob(st, "offers", "r1;r2;r3;r4;");
+    assert_int_equal(tl_store_blob_append(st, "offer", "x", 1, &eb), TL_EINVAL);
+    /* where: words for a message, or TL_EINVAL for what is no blob's name */
+    char where[4400];
+    assert_int_equal(tl_store_blob_where(st, "offers", where, sizeof where, &eb), 0);
+    assert_true(where[0] != 0);
+    assert_int_equal(tl_store_blob_where(st, "models/a/b", where, sizeof where, &eb), TL_EINVAL);
+    tl_store_close(st);
+}
+
+/* ---- side logs ------------------------------------------------------------------------------- */
+
+static void assert_log(tl_store_t *st, const char *name, uint64_t from, const char *want) {
+    tl_errbuf_t eb = {{0}};
+    tl_buf_t b;
+    tl_buf_init(&b);
+    assert_int_equal(tl_store_applog_read(st, name, from, &b, &eb), 0);
+    assert_int_equal(b.len, strlen(want));
+    if (b.len) assert_memory_equal(b.data, want, b.len);
+    tl_buf_fini(&b);
+    if (from) return;
+    uint64_t len = 99;
+    assert_int_equal(tl_store_applog_committed(st, name, &len, &eb), 0);
+    assert_int_equal(len, strlen(want));
+}
+
+static void test_applogs(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    tl_applog_t *o, *o2, *x, *c;
+    names_t none = {0};
+    assert_int_equal(tl_store_applog_list(st, blob_seen, &none, &eb), 0);
+    assert_int_equal(none.n, 0);
+    assert_log(st, "outbox/sms", 0, "");
+    /* written in a batch and rolled back: nothing */
+    begin(st);
+    assert_int_equal(tl_store_applog_open(st, "outbox/sms", &o, &eb), 0);
+    assert_int_equal(tl_applog_write(o, "{\"a\":1}\n", 8, &eb), 0);
+    assert_log(st, "outbox/sms", 0, "");
+    tl_store_rollback(st);
+    assert_log(st, "outbox/sms", 0, "");
+    assert_int_equal(tl_store_applog_list(st, blob_seen, &none, &eb), 0);
+    assert_int_equal(none.n, 0);
+    /* committed: read back, whole or from an offset */
+    begin(st);
+    assert_int_equal(tl_store_applog_open(st, "outbox/sms", &o2, &eb), 0);
+    assert_ptr_equal(o2, o); /* the same name, the same log */
+    assert_int_equal(tl_store_applog_open(st, "exposures/spring-1", &x, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "contacts", &c, &eb), 0);
+    assert_int_equal(tl_applog_write(o, "{\"b\":", 5, &eb), 0);
+    assert_int_equal(tl_applog_write(o, "2}\n", 3, &eb), 0);
+    assert_int_equal(tl_applog_write(x, "0123456789abcdef", 16, &eb), 0);
+    assert_int_equal(tl_applog_write(c, "contact!", 8, &eb), 0);
+    assert_log(st, "outbox/sms", 0, "");
+    commit(st);
+    assert_log(st, "outbox/sms", 0, "{\"b\":2}\n");
+    assert_log(st, "outbox/sms", 5, "2}\n");
+    assert_log(st, "outbox/sms", 8, "");
+    assert_log(st, "outbox/sms", 100, "");
+    assert_log(st, "exposures/spring-1", 0, "0123456789abcdef");
+    assert_log(st, "contacts", 0, "contact!");
+    /* appended by the next commit; the length moves with it */
+    begin(st);
+    assert_int_equal(tl_applog_write(c, "more", 4, &eb), 0);
+    commit(st);
+    assert_log(st, "contacts", 0, "contact!more");
+    assert_log(st, "contacts", 8, "more");
+    /* the logs a commit recorded, by name */
+    names_t all = {0};
+    assert_int_equal(tl_store_applog_list(st, blob_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 3);
+    assert_string_equal(all.names[0], "contacts");
+    assert_string_equal(all.names[1], "exposures/spring-1");
+    assert_string_equal(all.names[2], "outbox/sms");
+    /* names are checked */
+    const char *bad[] = {"outbox/", "outbox/a/b", "exposures/.x", "contacts/x", "x/side.bin",
+                         "campaigns/contacts.bin", "outbox/sms.jsonl/.."};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        tl_buf_t b;
+        tl_buf_init(&b);
+        uint64_t len;
+        assert_int_equal(tl_store_applog_open(st, bad[i], &o, &eb), TL_EINVAL);
+        assert_null(o);
+        assert_int_equal(tl_store_applog_read(st, bad[i], 0, &b, &eb), TL_EINVAL);
+        assert_int_equal(tl_store_applog_committed(st, bad[i], &len, &eb), TL_EINVAL);
+        tl_buf_fini(&b);
+    }
+    tl_store_close(st);
+    /* a read-only store writes no side log */
+    tl_store_conf_t conf = *test_conf();
+    conf.backend = *state;
+    assert_int_equal(tl_store_open_conf(dir, &conf, TL_STORE_READONLY, &st, &eb), 0);
+    assert_int_equal(tl_store_applog_open(st, "contacts", &c, &eb), TL_EINVAL);
+    tl_store_close(st);
+}
+
 #define BOTH(f)                                                                              \
     cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
                                              (void *)&tl_store_local),                       \
         cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,           \
                                                  (void *)&tl_test_store_mem)
 
+/* The memory back end without blob writers of its own. */
+static tl_store_backend_t mem_bare;
+
 int main(void) {
+    mem_bare = tl_test_store_mem;
+    mem_bare.name = "memory without blob writers";
+    mem_bare.blob_create = NULL, mem_bare.blobw_write = NULL, mem_bare.blobw_stream = NULL;
+    mem_bare.blobw_close = NULL, mem_bare.blobw_abandon = NULL;
     const struct CMUnitTest tests[] = {
         BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
         BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings), BOTH(test_repositories),
@@ -919,6 +1137,10 @@ int main(void) {
         BOTH(test_deliveries),
         BOTH(test_dnc), BOTH(test_feedback), BOTH(test_counts_stats), BOTH(test_check_fresh),
         BOTH(test_builtins),
+        BOTH(test_blob_writers), BOTH(test_blob_maps), BOTH(test_blob_append), BOTH(test_applogs),
+        /* the store's writer over blob_put, for a back end without its own */
+        cmocka_unit_test_prestate_setup_teardown(test_blob_writers, tmpdir_setup, tmpdir_teardown,
+                                                 (void *)&mem_bare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* applog.c -- side logs: append-only files in the data directory (the
  * campaign outbox, exposures and contact history) committed together with
- * the store's batch.
+ * the store's batch. This is the local back end's; the contract is in
+ * store.h. A log is named ("outbox/sms") and kept in the file the name
+ * maps onto (outbox/sms.jsonl, docs/FORMATS.md).
  *
  * A side log is written like the event log: bytes are buffered, and
  * tl_store_commit writes them, fsyncs the file and records its new length
@@ -25,14 +27,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct tl_applog {
-    struct tl_applog *next;
-    tl_store_t *st;
-    char *rel, *path;
+typedef struct tl__applog {
+    struct tl_applog base;
+    struct tl__applog *next;
+    char *name, *path;
     int fd;
     uint64_t committed, end; /* end: bytes written to the file */
     tl_buf_t buf;            /* bytes not yet written */
-};
+} lapplog_t;
 
 /* ---- the writer thread ------------------------------------------------------ */
 
@@ -116,13 +118,52 @@ static void aw_stop(tl_store_t *st) {
     st->aw = NULL;
 }
 
-void tl__applog_meta_key(const char *rel, char *out, size_t cap) { snprintf(out, cap, "applog:%s", rel); }
+/* ---- names and files ---------------------------------------------------------- */
 
-static int committed_len(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
+int tl__applog_file(const char *name, char *out, size_t cap) {
+    int n;
+    if (!tl__store_applog_name_ok(name)) n = -1;
+    else if (strcmp(name, "contacts") == 0) n = snprintf(out, cap, "campaigns/contacts.bin");
+    else if (strncmp(name, "outbox/", 7) == 0) n = snprintf(out, cap, "%s.jsonl", name);
+    else n = snprintf(out, cap, "campaigns/%s/exposures.bin", name + strlen("exposures/"));
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap) out[0] = 0;
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
+int tl__applog_meta_key(const char *name, char *out, size_t cap) {
+    char rel[300];
+    int rc = tl__applog_file(name, rel, sizeof rel);
+    if (!rc && (size_t)snprintf(out, cap, "applog:%s", rel) >= cap) rc = TL_EINVAL;
+    return rc;
+}
+
+/* The name of the side log kept in the file rel: 1 with it in out, 0 when
+ * rel is no side log's file. */
+static int name_of(const char *rel, char *out, size_t cap) {
+    size_t n = strlen(rel);
+    int k = -1;
+    if (strcmp(rel, "campaigns/contacts.bin") == 0) k = snprintf(out, cap, "contacts");
+    else if (strncmp(rel, "outbox/", 7) == 0 && n > 6 && strcmp(rel + n - 6, ".jsonl") == 0)
+        k = snprintf(out, cap, "%.*s", (int)(n - 6), rel);
+    else if (strncmp(rel, "campaigns/", 10) == 0 && n > 24 && strcmp(rel + n - 14, "/exposures.bin") == 0)
+        k = snprintf(out, cap, "exposures/%.*s", (int)(n - 24), rel + 10);
+    char back[300];
+    return k > 0 && (size_t)k < cap && tl__applog_file(out, back, sizeof back) == 0 &&
+           strcmp(back, rel) == 0;
+}
+
+static int committed_len(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb) {
     char key[600];
     int64_t v = 0;
-    tl__applog_meta_key(rel, key, sizeof key);
-    int rc = tl__store_meta_get(st, key, &v, eb);
+    int rc = tl__applog_meta_key(name, key, sizeof key);
+    if (rc) {
+        tl_errbuf_set(eb, "\"%s\" is not the name of a side log", name);
+        return rc;
+    }
+    rc = tl__store_meta_get(st, key, &v, eb);
     if (rc == TL_ENOENT) v = 0, rc = 0;
     *len = (uint64_t)v;
     return rc;
@@ -139,22 +180,23 @@ static int mkdirs(char *path) {
     return 0;
 }
 
-int tl_store_applog_open(tl_store_t *st, const char *rel, tl_applog_t **out, tl_errbuf_t *eb) {
+/* ---- writing ----------------------------------------------------------------- */
+
+int tl__local_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    for (tl_applog_t *l = st->applogs; l; l = l->next)
-        if (strcmp(l->rel, rel) == 0) return *out = l, 0;
-    if (st->readonly) {
-        tl_errbuf_set(eb, "the data directory is open read-only");
-        return TL_EINVAL;
-    }
+    for (lapplog_t *l = st->applogs; l; l = l->next)
+        if (strcmp(l->name, name) == 0) return *out = &l->base, 0;
     uint64_t len;
-    int rc = committed_len(st, rel, &len, eb);
+    char rel[300];
+    int rc = committed_len(st, name, &len, eb);
     if (rc) return rc;
-    tl_applog_t *l = calloc(1, sizeof *l);
+    (void)tl__applog_file(name, rel, sizeof rel); /* a name committed_len took */
+    lapplog_t *l = calloc(1, sizeof *l);
     size_t plen = strlen(st->dir) + strlen(rel) + 2;
-    if (!l || !(l->rel = strdup(rel)) || !(l->path = malloc(plen))) {
-        if (l) free(l->rel);
+    if (!l || !(l->name = strdup(name)) || !(l->path = malloc(plen))) {
+        if (l) free(l->name);
         free(l);
+        tl_errbuf_set(eb, "%s: out of memory opening the side log", name);
         return TL_ENOMEM;
     }
     snprintf(l->path, plen, "%s/%s", st->dir, rel);
@@ -174,18 +216,18 @@ int tl_store_applog_open(tl_store_t *st, const char *rel, tl_applog_t **out, tl_
     }
     if (rc) {
         if (l->fd >= 0) close(l->fd);
-        free(l->rel), free(l->path), free(l);
+        free(l->name), free(l->path), free(l);
         return rc;
     }
     l->committed = l->end = len;
-    l->st = st;
+    l->base.st = st;
     l->next = st->applogs;
     st->applogs = l;
-    *out = l;
+    *out = &l->base;
     return 0;
 }
 
-static int write_out(tl_applog_t *l, tl_errbuf_t *eb) {
+static int write_out(lapplog_t *l, tl_errbuf_t *eb) {
     int e = pwrite_all(l->fd, l->buf.data, l->buf.len, l->end);
     if (e) {
         tl_errbuf_set(eb, "%s: writing: %s", l->path, strerror(e));
@@ -198,8 +240,8 @@ static int write_out(tl_applog_t *l, tl_errbuf_t *eb) {
 
 /* Hands the full buffer to the writer thread (or writes it here when the
  * thread cannot start). */
-static int hand_off(tl_applog_t *l, tl_errbuf_t *eb) {
-    tl_store_t *st = l->st;
+static int hand_off(lapplog_t *l, tl_errbuf_t *eb) {
+    tl_store_t *st = l->base.st;
     if (!st->aw) {
         struct tl_awriter *a = calloc(1, sizeof *a);
         if (!a) return write_out(l, eb);
@@ -230,15 +272,19 @@ static int hand_off(tl_applog_t *l, tl_errbuf_t *eb) {
     return rc;
 }
 
-int tl_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb) {
-    if (tl_buf_append(&l->buf, p, n)) return TL_ENOMEM;
+int tl__local_applog_write(tl_applog_t *bl, const void *p, size_t n, tl_errbuf_t *eb) {
+    lapplog_t *l = (lapplog_t *)bl;
+    if (tl_buf_append(&l->buf, p, n)) {
+        tl_errbuf_set(eb, "%s: out of memory writing", l->path);
+        return TL_ENOMEM;
+    }
     return l->buf.len >= AW_CHUNK ? hand_off(l, eb) : 0;
 }
 
 int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
     int rc = aw_drain(st, eb);
     if (rc) return rc;
-    for (tl_applog_t *l = st->applogs; l; l = l->next) {
+    for (lapplog_t *l = st->applogs; l; l = l->next) {
         rc = write_out(l, eb);
         if (rc) return rc;
         if (l->end == l->committed) continue;
@@ -247,19 +293,19 @@ int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
             return TL_EIO;
         }
         char key[600];
-        tl__applog_meta_key(l->rel, key, sizeof key);
+        (void)tl__applog_meta_key(l->name, key, sizeof key); /* checked at open */
         if ((rc = tl__store_meta_set(st, key, (int64_t)l->end, eb))) return rc;
     }
     return 0;
 }
 
 void tl__applogs_mark_committed(tl_store_t *st) {
-    for (tl_applog_t *l = st->applogs; l; l = l->next) l->committed = l->end;
+    for (lapplog_t *l = st->applogs; l; l = l->next) l->committed = l->end;
 }
 
 void tl__applogs_rollback(tl_store_t *st) {
     aw_drain(st, NULL);
-    for (tl_applog_t *l = st->applogs; l; l = l->next) {
+    for (lapplog_t *l = st->applogs; l; l = l->next) {
         tl_buf_clear(&l->buf);
         if (l->end != l->committed && ftruncate(l->fd, (off_t)l->committed) == 0)
             l->end = l->committed;
@@ -269,20 +315,23 @@ void tl__applogs_rollback(tl_store_t *st) {
 void tl__applogs_close(tl_store_t *st) {
     aw_stop(st);
     while (st->applogs) {
-        tl_applog_t *l = st->applogs;
+        lapplog_t *l = st->applogs;
         st->applogs = l->next;
         close(l->fd);
         tl_buf_fini(&l->buf);
-        free(l->rel), free(l->path), free(l);
+        free(l->name), free(l->path), free(l);
     }
 }
 
-int tl_store_applog_read(tl_store_t *st, const char *rel, uint64_t from, tl_buf_t *out,
-                         tl_errbuf_t *eb) {
+/* ---- reading ----------------------------------------------------------------- */
+
+int tl__local_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
+                          tl_errbuf_t *eb) {
     uint64_t len;
-    int rc = committed_len(st, rel, &len, eb);
+    int rc = committed_len(st, name, &len, eb);
     if (rc || len <= from) return rc;
-    char path[4200];
+    char rel[300], path[4400];
+    (void)tl__applog_file(name, rel, sizeof rel); /* a name committed_len took */
     snprintf(path, sizeof path, "%s/%s", st->dir, rel);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -305,23 +354,44 @@ int tl_store_applog_read(tl_store_t *st, const char *rel, uint64_t from, tl_buf_
     return rc;
 }
 
-int tl_store_applog_committed(tl_store_t *st, const char *rel, uint64_t *len, tl_errbuf_t *eb) {
-    return committed_len(st, rel, len, eb);
+int tl__local_applog_committed(tl_store_t *st, const char *name, uint64_t *len,
+                               tl_errbuf_t *eb) {
+    return committed_len(st, name, len, eb);
 }
 
+/* The names of the logs a commit recorded, gathered: their order by name
+ * is not their files' order by path. */
 typedef struct {
-    tl_path_fn fn;
-    void *arg;
+    char **names;
+    size_t n, cap;
 } listctx_t;
 
 static int list_row(int n, const char *const *cols, void *arg) {
-    const listctx_t *x = arg;
+    listctx_t *x = arg;
+    char name[300];
     (void)n;
-    return cols[0] ? x->fn(cols[0] + strlen("applog:"), x->arg) : 0;
+    if (!cols[0] || !name_of(cols[0] + strlen("applog:"), name, sizeof name)) return 0;
+    if (x->n == x->cap) {
+        char **g = realloc(x->names, (x->cap = x->cap ? x->cap * 2 : 16) * sizeof *g);
+        if (!g) return TL_ENOMEM;
+        x->names = g;
+    }
+    if (!(x->names[x->n] = strdup(name))) return TL_ENOMEM;
+    x->n++;
+    return 0;
 }
 
-int tl_store_applog_list(tl_store_t *st, tl_path_fn fn, void *arg, tl_errbuf_t *eb) {
-    listctx_t x = {fn, arg};
-    return tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%' ORDER BY key", list_row,
-                          &x, eb);
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tl__local_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb) {
+    listctx_t x = {0};
+    int rc = tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%'", list_row, &x, eb);
+    if (rc == TL_ENOMEM) tl_errbuf_set(eb, "%s: out of memory listing the side logs", st->dir);
+    if (!rc && x.n) qsort(x.names, x.n, sizeof *x.names, by_name);
+    for (size_t i = 0; !rc && i < x.n; i++) rc = fn(x.names[i], arg);
+    for (size_t i = 0; i < x.n; i++) free(x.names[i]);
+    free(x.names);
+    return rc;
 }

@@ -42,14 +42,15 @@ static const struct {
 };
 #define NNS (int)(sizeof NS / sizeof *NS)
 
-struct tl_blobw {
-    tl_store_t *st;
+/* A writer: the store's head, then the local back end's. */
+typedef struct tl__blob {
+    struct tl_blobw base;
     char *name;
     char *path, *tmp, *next; /* FILE, FILE.tmp, FILE.new */
     FILE *f;                 /* on FILE.tmp, flock'ed, until staged or closed */
     int removal;             /* a staged removal: no new file */
-    struct tl_blobw *link;   /* the store's staged list */
-};
+    struct tl__blob *link;   /* the store's staged list */
+} lblob_t;
 
 /* Which name space holds name, and its REST; -1 if none (not a name). */
 static int ns_of(const char *name, const char **rest) {
@@ -61,10 +62,7 @@ static int ns_of(const char *name, const char **rest) {
         }
         if (strncmp(name, NS[k].prefix, pl) != 0) continue;
         const char *r = name + pl;
-        size_t n = strlen(r);
-        if (!n || n > 200 || r[0] == '.' || strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                      "0123456789_-.") != n)
-            return -1;
+        if (!tl__store_name_ok(r)) return -1;
         /* the files of uplift models share models/ with the scorecards */
         if (k != 2 && strncmp(r, NS[2].pre, strlen(NS[2].pre)) == 0 && !strcmp(NS[k].ext, NS[2].ext))
             return -1;
@@ -116,7 +114,7 @@ static int name_of(int k, const char *file, const char *suffix, char *out, size_
     return n > 0 && (size_t)n < cap && ns_of(out, &rest) == k;
 }
 
-int tl_store_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb) {
+int tl__local_blob_where(tl_store_t *st, const char *name, char *out, size_t cap, tl_errbuf_t *eb) {
     return file_of(st, name, "", out, cap, eb);
 }
 
@@ -159,18 +157,18 @@ static int open_locked(const char *tmp, int *out) {
     }
 }
 
-static void blobw_free(tl_blobw_t *w) {
+static void blobw_free(lblob_t *w) {
     if (w->f) fclose(w->f); /* drops the lock */
     free(w->name), free(w->path), free(w->tmp), free(w->next);
     free(w);
 }
 
 /* A writer without a file yet: the names worked out. */
-static int blobw_new(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb) {
+static int blobw_new(tl_store_t *st, const char *name, lblob_t **out, tl_errbuf_t *eb) {
     char path[4300];
     int rc = file_of(st, name, "", path, sizeof path, eb);
     if (rc) return rc;
-    tl_blobw_t *w = calloc(1, sizeof *w);
+    lblob_t *w = calloc(1, sizeof *w);
     size_t n = strlen(path);
     if (w) w->name = strdup(name), w->path = strdup(path), w->tmp = malloc(n + 5), w->next = malloc(n + 5);
     if (!w || !w->name || !w->path || !w->tmp || !w->next) {
@@ -180,14 +178,14 @@ static int blobw_new(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errb
     }
     memcpy(w->tmp, path, n), memcpy(w->tmp + n, ".tmp", 5);
     memcpy(w->next, path, n), memcpy(w->next + n, ".new", 5);
-    w->st = st;
+    w->base.st = st;
     *out = w;
     return 0;
 }
 
-int tl_store_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb) {
+int tl__local_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    tl_blobw_t *w;
+    lblob_t *w;
     int rc = blobw_new(st, name, &w, eb);
     if (rc) return rc;
     /* the directory of a name space is made on first use */
@@ -208,19 +206,22 @@ int tl_store_blob_create(tl_store_t *st, const char *name, tl_blobw_t **out, tl_
         blobw_free(w);
         return rc;
     }
-    *out = w;
+    *out = &w->base;
     return 0;
 }
 
-int tl_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb) {
+int tl__local_blobw_write(tl_blobw_t *bw, const void *p, size_t n, tl_errbuf_t *eb) {
+    lblob_t *w = (lblob_t *)bw;
     if (fwrite(p, 1, n, w->f) == n) return 0;
     int rc = tl_err_write(errno); /* a full disk is not an I/O error */
     tl_errbuf_set(eb, "%s: cannot write: %s", w->tmp, tl_strerror(rc));
     return rc;
 }
 
-FILE *tl_blobw_stream(tl_blobw_t *w) { return w->f; }
-void tl_blobw_abandon(tl_blobw_t *w) {
+FILE *tl__local_blobw_stream(tl_blobw_t *w) { return ((lblob_t *)w)->f; }
+
+void tl__local_blobw_abandon(tl_blobw_t *bw) {
+    lblob_t *w = (lblob_t *)bw;
     if (!w) return;
     if (w->f) unlink(w->tmp); /* still locked: no other writer has it */
     blobw_free(w);
@@ -237,7 +238,7 @@ static int sync_parent(char *path) {
 
 /* Everything written durable in the file at w->tmp (a library writing by
  * path may have put a new file there): 0 or an error, eb told. */
-static int blobw_sync(tl_blobw_t *w, tl_errbuf_t *eb) {
+static int blobw_sync(lblob_t *w, tl_errbuf_t *eb) {
     int rc = fflush(w->f) != 0 ? tl_err_write(errno) : 0;
     int fd = rc ? -1 : open(w->tmp, O_RDONLY | O_CLOEXEC);
     if (!rc && fd < 0) rc = tl_err_from_errno(errno);
@@ -248,7 +249,7 @@ static int blobw_sync(tl_blobw_t *w, tl_errbuf_t *eb) {
 }
 
 /* Makes w's file FILE.new, durable: what a commit lists in `swaps`. */
-static int blobw_stage(tl_blobw_t *w, tl_errbuf_t *eb) {
+static int blobw_stage(lblob_t *w, tl_errbuf_t *eb) {
     if (!w->f) return 0;
     int rc = blobw_sync(w, eb);
     if (!rc && rename(w->tmp, w->next) != 0) {
@@ -262,10 +263,10 @@ static int blobw_stage(tl_blobw_t *w, tl_errbuf_t *eb) {
 }
 
 /* Adds w to the batch's list, replacing a staged write of the same name. */
-static void stage_in_batch(tl_store_t *s, tl_blobw_t *w) {
-    for (tl_blobw_t **p = &s->blobs; *p; p = &(*p)->link)
+static void stage_in_batch(tl_store_t *s, lblob_t *w) {
+    for (lblob_t **p = &s->blobs; *p; p = &(*p)->link)
         if (strcmp((*p)->name, w->name) == 0) {
-            tl_blobw_t *old = *p;
+            lblob_t *old = *p;
             w->link = old->link;
             *p = w;
             if (w->removal && !old->removal) unlink(old->next); /* a write, then a removal */
@@ -276,8 +277,9 @@ static void stage_in_batch(tl_store_t *s, tl_blobw_t *w) {
     s->blobs = w;
 }
 
-int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb) {
-    tl_store_t *s = w->st;
+int tl__local_blobw_close(tl_blobw_t *bw, tl_errbuf_t *eb) {
+    lblob_t *w = (lblob_t *)bw;
+    tl_store_t *s = w->base.st;
     int rc;
     if (s->in_batch) {
         rc = blobw_stage(w, eb);
@@ -301,10 +303,10 @@ int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb) {
 int tl__local_blob_put(tl_store_t *st, const char *name, const void *p, size_t n,
                        tl_errbuf_t *eb) {
     tl_blobw_t *w;
-    int rc = tl_store_blob_create(st, name, &w, eb);
-    if (!rc) rc = tl_blobw_write(w, p, n, eb);
-    if (rc) tl_blobw_abandon(w);
-    return rc ? rc : tl_blobw_close(w, eb);
+    int rc = tl__local_blob_create(st, name, &w, eb);
+    if (!rc) rc = tl__local_blobw_write(w, p, n, eb);
+    if (rc) tl__local_blobw_abandon(w);
+    return rc ? rc : tl__local_blobw_close(w, eb);
 }
 
 int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
@@ -312,7 +314,7 @@ int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "%s: the data directory is open read-only", name);
         return TL_EINVAL;
     }
-    tl_blobw_t *w;
+    lblob_t *w;
     int rc = blobw_new(st, name, &w, eb);
     if (rc) return rc;
     if (st->in_batch) {
@@ -327,7 +329,7 @@ int tl__local_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
     return rc;
 }
 
-int tl_store_blob_append(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
+int tl__local_blob_append(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
     char path[4300];
     int rc = file_of(st, name, "", path, sizeof path, eb);
     if (rc || !n) return rc;
@@ -355,9 +357,9 @@ int tl__blobs_swaps(tl_store_t *s, tl_blobw_t *const *extra, int nextra, tl_errb
     }
     size_t skip = strlen(s->dir) + 1;
     int rc = 0;
-    tl_blobw_t *w = s->blobs;
+    lblob_t *w = s->blobs;
     for (int i = 0; !rc && (w || i < nextra);) {
-        tl_blobw_t *x = w ? w : extra[i++];
+        lblob_t *x = w ? w : (lblob_t *)extra[i++];
         if (w) w = w->link;
         rc = x->removal ? 0 : sync_parent(x->next);
         if (rc) {
@@ -380,14 +382,15 @@ int tl__blobs_swaps(tl_store_t *s, tl_blobw_t *const *extra, int nextra, tl_errb
 /* Stages the purge's writers (FILE.new) before its transaction. */
 int tl__blobs_stage(tl_blobw_t *const *w, int n, tl_errbuf_t *eb) {
     int rc = 0;
-    for (int i = 0; !rc && i < n; i++) rc = blobw_stage(w[i], eb);
+    for (int i = 0; !rc && i < n; i++) rc = blobw_stage((lblob_t *)w[i], eb);
     return rc;
 }
 
 void tl__blobs_drop(tl_blobw_t *const *w, int n, int committed) {
     for (int i = 0; i < n; i++) {
-        if (!committed && !w[i]->f) unlink(w[i]->next);
-        tl_blobw_abandon(w[i]);
+        lblob_t *x = (lblob_t *)w[i];
+        if (!committed && !x->f) unlink(x->next);
+        tl__local_blobw_abandon(w[i]);
     }
 }
 
@@ -395,7 +398,7 @@ void tl__blobs_drop(tl_blobw_t *const *w, int n, int committed) {
  * swaps') or rolled back (their .new files removed). */
 void tl__blobs_done(tl_store_t *s, int kept) {
     while (s->blobs) {
-        tl_blobw_t *w = s->blobs;
+        lblob_t *w = s->blobs;
         s->blobs = w->link;
         if (!kept && !w->removal) unlink(w->next);
         blobw_free(w);
@@ -426,7 +429,7 @@ void tl__blobs_clean(tl_store_t *s) {
 
 /* ---- reading --------------------------------------------------------------------- */
 
-int tl_store_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb) {
+int tl__local_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     char path[4300];
     int rc = file_of(st, name, ".tmp", path, sizeof path, eb);
@@ -452,19 +455,18 @@ int tl_store_blob_map(tl_store_t *st, const char *name, tl_blob_view_t *out, tl_
     return 0;
 }
 
-void tl_store_blob_unmap(tl_blob_view_t *v) {
+void tl__local_blob_unmap(tl_blob_view_t *v) {
     if (v->map) munmap(v->map, v->maplen);
-    memset(v, 0, sizeof *v);
 }
 
 int tl__local_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
     tl_blob_view_t v;
-    int rc = tl_store_blob_map(st, name, &v, eb);
+    int rc = tl__local_blob_map(st, name, &v, eb);
     if (!rc && tl_buf_append(out, v.data, v.len)) {
         tl_errbuf_set(eb, "%s/%s: out of memory reading the blob", st->dir, name);
         rc = TL_ENOMEM;
     }
-    tl_store_blob_unmap(&v);
+    tl__local_blob_unmap(&v);
     return rc;
 }
 

@@ -331,8 +331,12 @@ static int sql(tl_store_t *s, tl_errbuf_t *eb, uint64_t *changes, const char *q,
 
 /* Writes the new content of a side log beside it and fsyncs it. */
 static int write_new(tl_store_t *s, const tl_logswap_t *l, tl_errbuf_t *eb) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s.new", s->dir, l->path);
+    char rel[300], path[4200];
+    if (tl__applog_file(l->name, rel, sizeof rel)) {
+        tl_errbuf_set(eb, "\"%s\" is not the name of a side log", l->name);
+        return TL_EINVAL;
+    }
+    snprintf(path, sizeof path, "%s/%s.new", s->dir, rel);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
     const char *p = l->data;
     size_t left = l->len;
@@ -452,12 +456,14 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
                                     "('events.log', 'events.log.new')", "");
     }
     for (int i = 0; !rc && i < p->nlogs; i++) {
-        char key[600], tmp[600];
-        tl__applog_meta_key(p->logs[i].path, key, sizeof key);
-        snprintf(tmp, sizeof tmp, "%s.new", p->logs[i].path);
+        char key[600], rel[300], tmp[600];
+        /* the names were checked by write_new */
+        (void)tl__applog_meta_key(p->logs[i].name, key, sizeof key);
+        (void)tl__applog_file(p->logs[i].name, rel, sizeof rel);
+        snprintf(tmp, sizeof tmp, "%s.new", rel);
         rc = tl__store_meta_set(s, key, (int64_t)p->logs[i].len, eb);
         if (!rc) rc = tl_store_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)",
-                                    "tt", p->logs[i].path, tmp);
+                                    "tt", rel, tmp);
     }
     if (!rc) rc = tl__blobs_swaps(s, p->blobs, p->nblobs, eb);
     if (!rc) rc = sql(s, eb, NULL, "COMMIT", 0);
