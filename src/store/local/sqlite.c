@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,8 +488,6 @@ static void loc_close(tl_store_t *s) {
     tl_hset_fini(&s->qfps);
     tl_hset_fini(&s->erased);
     if (s->lockfd >= 0) close(s->lockfd);
-    sodium_memzero(&s->seal, sizeof s->seal);
-    sodium_memzero(s->pseudo, sizeof s->pseudo);
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -678,4 +675,13 @@ const tl_store_backend_t tl_store_local = {
     .blob_get = tl__local_blob_get,
     .blob_list = tl__local_blob_list,
     .blob_remove = tl__local_blob_remove,
+    /* keys, pseudonyms, erasure and retention */
+    .secret_get = tl__local_secret_get,
+    .secret_add = tl__local_secret_add,
+    .anchor_get = tl__local_anchor_get,
+    .anchor_put = tl__local_anchor_put,
+    .erased = tl__local_erased,
+    .erased_any = tl__local_erased_any,
+    .purge = tl__local_purge,
+    .rotate_key = tl__local_rotate_key,
 };
