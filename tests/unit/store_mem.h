@@ -28,7 +28,10 @@ typedef struct {
 
 enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
-    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES, C__N
+    C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES,
+    /* keys, pseudonyms, erasure (store_mem_privacy.c) */
+    C_SECRETS, C_META, C_ERASED,
+    C__N
 };
 
 typedef struct {
@@ -94,5 +97,17 @@ int mem_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_e
 int mem_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
 int mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg, tl_errbuf_t *eb);
 int mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+
+/* keys, pseudonyms, erasure and retention (store_mem_privacy.c) */
+int mem_use_key(tl_store_t *st, tl_errbuf_t *eb);
+int mem_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int mem_secret_add(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+int mem_anchor_get(tl_store_t *st, tl_buf_t *out, tl_errbuf_t *eb);
+int mem_anchor_put(tl_store_t *st, const char *text, tl_errbuf_t *eb);
+int mem_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
+int mem_erased_any(tl_store_t *st, tl_errbuf_t *eb);
+int mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id, size_t n,
+              tl_purge_stats_t *out, tl_errbuf_t *eb);
+int mem_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
 
 #endif
