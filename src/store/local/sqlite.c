@@ -455,10 +455,9 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
         s->have_key = 1;
         tl__sealer_init(&s->seal);
         if ((rc = tl__seal_check_key(s, eb))) goto fail;
-        /* the pseudonym secret loaded (made, the first time) now, so that
-         * later pseudonyms are pure computation, safe from any thread */
-        char ps[33];
-        if (!readonly && (rc = tl_store_pseudonym(s, "", 0, ps, eb))) goto fail;
+        /* the pseudonym secret loaded (made, the first time) now: the
+         * anchor's MAC is made from it */
+        if (!readonly && (rc = tl__store_pseudo_load(s, eb))) goto fail;
         if (!readonly && (rc = tl__store_audit_anchor_make(s, created, eb))) goto fail;
     }
     else if (!readonly) goto fail;
