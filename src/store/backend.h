@@ -77,6 +77,14 @@
  *   into the store at the next commit, with the batch (rollback and a crash
  *   before the commit drop it); read and committed see committed bytes
  *   only; list gives the logs a commit recorded, by name.
+ * - Keys: tailor keeps them. The dispatcher seals and unseals with the data
+ *   key and derives pseudonyms and MACs; a back end keeps what it is given
+ *   sealed as opaque bytes (secrets, personal fields, raw rows), so whoever
+ *   administers where the data is kept sees ciphertext only. Secrets are
+ *   added once and never replaced; key rotation re-seals every sealed value
+ *   at once. Tombstones and the audit anchor are committed like rows.
+ * - Erasure: purge is one whole step, all or nothing, outside batches; what
+ *   it removes is listed at the op.
  *
  * Optional ops may be NULL: expect_events and prefetch_event (hints),
  * consents_in_force and consents_refresh (the store reads the consents in
@@ -92,6 +100,9 @@
 #include "store/store.h"
 
 #define TL_STORE_BACKEND_VERSION 1
+
+/* A key rotation under way (privacy.c): the new key, opaque to back ends. */
+typedef struct tl_rekey tl_rekey_t;
 
 struct tl_store_backend {
     int version; /* TL_STORE_BACKEND_VERSION */
@@ -241,6 +252,54 @@ struct tl_store_backend {
                        tl_errbuf_t *eb);
     int (*applog_committed)(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb);
     int (*applog_list)(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
+
+    /* keys, pseudonyms, erasure and retention (the dispatcher: privacy.c)
+     *
+     * secret_get appends the secret `name` as stored (sealed by the caller
+     * with the data key; TL_ENOENT when none); secret_add stores one unless
+     * one of the name is stored (TL_EEXIST then, the stored one kept: two
+     * processes making the first secret at once agree on one). In a batch
+     * they go with it and see its writes; outside, the add is durable when
+     * it returns. */
+    int (*secret_get)(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+    int (*secret_add)(tl_store_t *st, const char *name, const void *p, size_t n,
+                      tl_errbuf_t *eb);
+    /* The audit log's anchor, a line of text the dispatcher MACs: get
+     * appends it (TL_ENOENT when none; inside a batch, the batch's own),
+     * put replaces it in the caller's batch (the dispatcher checks), so it
+     * commits or rolls back with the entry it counts. */
+    int (*anchor_get)(tl_store_t *st, tl_buf_t *out, tl_errbuf_t *eb);
+    int (*anchor_put)(tl_store_t *st, const char *text, tl_errbuf_t *eb);
+    /* Tombstones, the pseudonyms of erased users with the index each had
+     * (added by purge only): erased is 1 (and *idx set) when pseudonym is
+     * one, 0 when not; erased_any 1 when there is any. Committed ones. */
+    int (*erased)(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
+    int (*erased_any)(tl_store_t *st, tl_errbuf_t *eb);
+    /* Takes out what p says (store.h, tl_purge_t), called outside batches
+     * on a writable store with p->user checked; id[0..n) is the user's id
+     * (NULL: none, or forgotten already) and pseudonym its pseudonym (""
+     * when id is NULL). All of it in one step: a failure or a crash leaves
+     * everything as it was, else everything is done: the user's events,
+     * row and personal fields, credit, consents, do-not-contact entries,
+     * feedback, delivery states and quarantined rows naming a term gone;
+     * the id forgotten in its dictionary (its index kept) and the tombstone
+     * (pseudonym, index) added; the side logs and blobs p gives put in
+     * place; with a cut, what p says is older than it gone. The deleted
+     * bytes are not left readable where the back end can see to it (the
+     * local one overwrites them and truncates its WAL). The blob writers of
+     * p are freed whatever happens; *out counts what went. */
+    int (*purge)(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id,
+                 size_t n, tl_purge_stats_t *out, tl_errbuf_t *eb);
+    /* Re-seals every sealed value the back end keeps (personal fields,
+     * quarantined raw rows, secrets) with tl_store_reseal, all in one step,
+     * called outside batches on a writable store with its key; once that
+     * step is committed it calls tl_store_rekey_committed, and the store
+     * seals with the new key from then on, whatever the op returns. A
+     * failure before leaves every value as it was, under the old key. Where
+     * the back end keeps its key (the local one's DATA/key), it keeps the
+     * new one so that a crash at any point leaves a key that opens the
+     * values. *out counts what was re-sealed. */
+    int (*rotate_key)(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
 };
 
 /* The head of a back end's blob writer and of its side log: the back end's
@@ -259,5 +318,19 @@ extern const tl_store_backend_t tl_store_local;
 /* A back end's own state in a store handle (NULL until set). */
 void *tl_store_backend_state(const tl_store_t *st);
 void tl_store_backend_set_state(tl_store_t *st, void *state);
+
+/* The data key a store seals with (seal.c): the one given in the
+ * configuration when there is one, else `found` (the back end's own, such
+ * as the local one's key file). Without either, sealed values and
+ * pseudonyms cannot be read. */
+int tl_store_backend_use_key(tl_store_t *st, const unsigned char found[32], tl_errbuf_t *eb);
+
+/* For rotate_key (privacy.c): appends to out the sealed value blob[0..n)
+ * sealed again under the new key of rk; TL_ECRYPTO when it does not open
+ * with the store's key. */
+int tl_store_reseal(tl_store_t *st, tl_rekey_t *rk, const void *blob, size_t n, tl_buf_t *out);
+/* Tells the store the re-sealed values are committed: it uses the new key
+ * from now on. */
+void tl_store_rekey_committed(tl_rekey_t *rk);
 
 #endif

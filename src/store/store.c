@@ -2,7 +2,8 @@
  * handle and its configuration, the batch rule (one writer, a writable
  * store, a batch at a time), the interning of entity ids, and the dispatch
  * of every operation to the back end the store was opened with
- * (store/backend.h; the data directory, tl_store_local, by default). */
+ * (store/backend.h; the data directory, tl_store_local, by default). Keys,
+ * pseudonyms, erasure and retention are privacy.c's. */
 #include "store_int.h"
 
 #include <sodium.h>
@@ -83,6 +84,7 @@ int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, 
     }
     int rc = s->be->open(s, flags, eb);
     if (!rc && !s->readonly) rc = intern_builtins(s, eb);
+    if (!rc && !s->readonly && s->have_key) rc = tl__store_pseudo_load(s, eb);
     if (rc) {
         tl_store_close(s);
         return rc;
@@ -96,6 +98,8 @@ void tl_store_close(tl_store_t *s) {
     tl_store_rollback(s);
     s->be->close(s);
     sodium_memzero(s->given_key, sizeof s->given_key);
+    sodium_memzero(&s->seal, sizeof s->seal);
+    sodium_memzero(s->pseudo, sizeof s->pseudo);
     free(s->dir);
     free(s);
 }

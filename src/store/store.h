@@ -537,7 +537,7 @@ typedef struct {
 int tl_store_rotate_key(tl_store_t *st, const unsigned char *new_key, tl_rekey_stats_t *out,
                         tl_errbuf_t *eb);
 
-/* ---- privacy: pseudonyms, erasure, retention (purge.c) ------------------------ */
+/* ---- privacy: pseudonyms, erasure, retention (privacy.c) ---------------------- */
 
 /* The keyed pseudonym of an id (BLAKE2b-128 under a secret of this data
  * directory, kept sealed with the data key): 32 hex digits and a NUL. The
@@ -550,7 +550,7 @@ int tl_store_pseudonym(tl_store_t *st, const char *id, size_t n, char out[33], t
  * a subkey of the pseudonym secret): 64 hex digits and a NUL. */
 int tl_store_mac(tl_store_t *st, const void *p, size_t n, char out[65], tl_errbuf_t *eb);
 
-/* The anchor of the audit log (anchor.c): the entries the log holds and the
+/* The anchor of the audit log (privacy.c): the entries the log holds and the
  * MAC of the last (the head), itself MACed under the same key, so a log cut
  * at its end or wiped no longer matches it. A writable open makes it when
  * there is none: with a new data directory, or over the log as it is then
@@ -609,8 +609,9 @@ typedef struct {
     int wal_truncated; /* 0: a reader kept the old pages; they go at the next checkpoint */
 } tl_purge_stats_t;
 
-/* All of it at once (a crash leaves it all done or all undone; see
- * purge.c), the deleted bytes overwritten. Outside batches. */
+/* All of it at once (a crash leaves it all done or all undone; the
+ * purge op of store/backend.h), the deleted bytes overwritten. Outside
+ * batches. */
 int tl_store_purge(tl_store_t *st, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb);
 
 /* Event totals for `tailor stats`: by type and channel index (the names are

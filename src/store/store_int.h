@@ -1,7 +1,8 @@
 /* store_int.h -- private declarations shared by the files of the store
- * module: the store handle that the public functions (sqlite.c) dispatch
- * from, and the local back end's parts (local/): the event log (evlog.c),
- * sealing of personal data (seal.c) and the SQLite side (sqlite.c,
+ * module: the store handle that the public functions (store.c, privacy.c)
+ * dispatch from, the sealing every back end shares (seal.c), and the local
+ * back end's parts (local/): the event log (evlog.c), its key file
+ * (local/seal.c) and the SQLite side (sqlite.c,
  * dicts.c, settings.c, reads.c and the repository files). */
 #ifndef TL_STORE_INT_H
 #define TL_STORE_INT_H
@@ -205,7 +206,7 @@ int tl__consents_scan_sql(tl_store_t *st, const char *const *purposes, int np, i
 
 #define TL_KEY_BYTES 32
 
-/* Loads the key: the given one (32 bytes), else DIR/key, creating the file
+/* Loads the key (local/seal.c): the given one (32 bytes), else DIR/key, creating the file
  * with mode 0600 when it does not exist and create is set. */
 int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
                       unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb);
@@ -223,6 +224,13 @@ void tl__sealer_init(tl_sealer_t *s);
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
 
+/* A key rotation under way: the new key's sealer, and whether the values
+ * re-sealed under it are committed (then the store uses it). */
+struct tl_rekey {
+    tl_sealer_t ns;
+    int committed;
+};
+
 /* fsyncs a directory, so the renames and creations in it are durable. */
 int tl__sync_dir(const char *dir);
 
@@ -236,6 +244,27 @@ int tl__seal_check_key(struct tl_store *s, tl_errbuf_t *eb);
 /* Makes the anchor when there is none (created: with a new data directory),
  * in its own transaction; needs the pseudonym secret loaded. */
 int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb);
+/* The local back end's anchor text in `meta` (anchor.c). */
+int tl__local_anchor_get(tl_store_t *s, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__local_anchor_put(tl_store_t *s, const char *text, tl_errbuf_t *eb);
+
+/* ---- keys, pseudonyms, erasure (privacy.c; the local back end's in
+ * local/seal.c and local/purge.c) ---------------------------------------- */
+
+/* The anchor as the text a back end keeps, with its MAC (privacy.c). */
+#define TL__ANCHOR_TEXT 400
+int tl__store_anchor_text(tl_store_t *s, const tl_audit_anchor_t *a, char out[TL__ANCHOR_TEXT],
+                          tl_errbuf_t *eb);
+/* Loads the pseudonym secret, making it the first time (privacy.c). */
+int tl__store_pseudo_load(tl_store_t *s, tl_errbuf_t *eb);
+int tl__local_secret_get(tl_store_t *s, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__local_secret_add(tl_store_t *s, const char *name, const void *p, size_t n,
+                         tl_errbuf_t *eb);
+int tl__local_erased(tl_store_t *s, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
+int tl__local_erased_any(tl_store_t *s, tl_errbuf_t *eb);
+int tl__local_purge(tl_store_t *s, const tl_purge_t *p, const char *pseudonym, const char *id,
+                    size_t n, tl_purge_stats_t *out, tl_errbuf_t *eb);
+int tl__local_rotate_key(tl_store_t *s, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
 
 /* ---- the store ----------------------------------------------------------- */
 
@@ -251,7 +280,7 @@ struct tl_store {
     int readonly, lockfd, in_batch;
     sqlite3 *db;
     sqlite3_stmt *st[TL__STORE_NSTMT]; /* prepared once (sqlite.c) */
-    tl_sealer_t seal;
+    tl_sealer_t seal; /* the data key (seal.c), whatever the back end */
     int have_key;
     tl_evlog_t log;
     tl_dict_t *dict[TL_D__N];
@@ -273,7 +302,7 @@ struct tl_store {
     uint64_t *ids_offs[TL_D__N];
     uint32_t ids_n[TL_D__N];
     int ids_loaded[TL_D__N];
-    unsigned char pseudo[TL_KEY_BYTES]; /* the pseudonym secret (purge.c) */
+    unsigned char pseudo[TL_KEY_BYTES]; /* the pseudonym secret (privacy.c) */
     int pseudo_loaded;
     tl_hset_t erased; /* hashes of the erased users' pseudonyms */
     int erased_loaded;

@@ -154,7 +154,7 @@ static int mem_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     }
     for (int k = 0; k < TL_D__N; k++) tl_buf_init(&m->ids_arena[k]);
     tl_store_backend_set_state(st, m);
-    return 0;
+    return mem_use_key(st, eb);
 }
 
 static void mem_close(tl_store_t *st) {
@@ -615,4 +615,13 @@ const tl_store_backend_t tl_test_store_mem = {
     .applog_read = mem_applog_read,
     .applog_committed = mem_applog_committed,
     .applog_list = mem_applog_list,
+    /* keys, pseudonyms, erasure and retention */
+    .secret_get = mem_secret_get,
+    .secret_add = mem_secret_add,
+    .anchor_get = mem_anchor_get,
+    .anchor_put = mem_anchor_put,
+    .erased = mem_erased,
+    .erased_any = mem_erased_any,
+    .purge = mem_purge,
+    .rotate_key = mem_rotate_key,
 };

@@ -29,8 +29,9 @@ typedef struct {
 enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
     C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES,
-    C_DNC, C_FEEDBACK, /* store_mem_reads.c */
-    C_APPLOGS,         /* store_mem_blobs.c */
+    C_DNC, C_FEEDBACK,            /* store_mem_reads.c */
+    C_APPLOGS,                    /* store_mem_blobs.c */
+    C_SECRETS, C_META, C_ERASED,  /* store_mem_privacy.c */
     C__N
 };
 
@@ -125,5 +126,16 @@ int mem_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb)
 int mem_applogs_commit(mem_t *m);
 void mem_applogs_rollback(mem_t *m);
 void mem_applogs_close(mem_t *m);
+/* keys, pseudonyms, erasure and retention (store_mem_privacy.c) */
+int mem_use_key(tl_store_t *st, tl_errbuf_t *eb);
+int mem_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int mem_secret_add(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+int mem_anchor_get(tl_store_t *st, tl_buf_t *out, tl_errbuf_t *eb);
+int mem_anchor_put(tl_store_t *st, const char *text, tl_errbuf_t *eb);
+int mem_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
+int mem_erased_any(tl_store_t *st, tl_errbuf_t *eb);
+int mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id, size_t n,
+              tl_purge_stats_t *out, tl_errbuf_t *eb);
+int mem_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
 
 #endif

@@ -1,6 +1,7 @@
-/* anchor.c -- the anchor of the audit log: how many entries the log holds
- * and the MAC of its last (the head), with a MAC of its own under the
- * directory's MAC key (tl_store_mac), kept in `meta` under `audit_anchor`.
+/* anchor.c -- the local back end's anchor of the audit log: how many
+ * entries the log holds and the MAC of its last (the head), with a MAC of
+ * its own under the directory's MAC key (the text and its MAC are
+ * store/privacy.c's), kept in `meta` under `audit_anchor`.
  *
  * The entries' chain (privacy/audit.c) shows an entry changed, inserted or
  * removed anywhere but at the end; everything in the database can be read,
@@ -22,32 +23,20 @@
  * the anchor as it is. */
 #include "store/store_int.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The MAC of an anchor's fields; the prefix keeps it apart from the
- * entries' MACs, whose input starts with a MAC or nothing. */
-static int anchor_mac(tl_store_t *s, const tl_audit_anchor_t *a, char out[65], tl_errbuf_t *eb) {
-    char b[256];
-    int n = snprintf(b, sizeof b, "tailor-audit-anchor-v1\x1f%" PRId64 "\x1f%s\x1f%" PRId64 "\x1f%d\x1f%" PRId64,
-                     a->entries, a->head, a->since, a->upgraded, a->at);
-    return tl_store_mac(s, b, (size_t)n, out, eb);
-}
-
-int tl_store_audit_anchor(tl_store_t *s, tl_audit_anchor_t *out, tl_errbuf_t *eb) {
-    memset(out, 0, sizeof *out);
+int tl__local_anchor_get(tl_store_t *s, tl_buf_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'audit_anchor'", -1, &q, NULL) != SQLITE_OK) {
         tl_errbuf_set(eb, "%s/tailor.db: reading the audit log's anchor: %s", s->dir, sqlite3_errmsg(s->db));
         return TL_ESQL;
     }
     int rc = sqlite3_step(q);
-    char text[400] = "", head[66] = "", mac[66] = "", want[65];
     if (rc == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(q, 0);
-        snprintf(text, sizeof text, "%s", t ? (const char *)t : "");
-        rc = 0;
+        rc = tl_buf_append(out, t ? (const char *)t : "", t ? strlen((const char *)t) : 0) ? TL_ENOMEM : 0;
+        if (rc) tl_errbuf_set(eb, "%s: out of memory reading the audit log's anchor", s->dir);
     } else if (rc == SQLITE_DONE) {
         rc = TL_ENOENT;
     } else {
@@ -55,30 +44,12 @@ int tl_store_audit_anchor(tl_store_t *s, tl_audit_anchor_t *out, tl_errbuf_t *eb
         rc = TL_ESQL;
     }
     sqlite3_finalize(q);
-    if (rc) return rc;
-    if (sscanf(text, "v1 %" SCNd64 " %65s %" SCNd64 " %d %" SCNd64 " %65s", &out->entries, head, &out->since,
-               &out->upgraded, &out->at, mac) != 6 || strlen(head) > 64) {
-        tl_errbuf_set(eb, "%s/tailor.db: the audit log's anchor is not readable: it was changed in the database",
-                      s->dir);
-        return TL_ECORRUPT;
-    }
-    snprintf(out->head, sizeof out->head, "%s", strcmp(head, "-") ? head : "");
-    if ((rc = anchor_mac(s, out, want, eb))) return rc;
-    if (strcmp(want, mac) != 0) {
-        tl_errbuf_set(eb, "%s/tailor.db: the audit log's anchor does not match its MAC: it was changed in the "
-                      "database", s->dir);
-        return TL_ECORRUPT;
-    }
-    return 0;
+    return rc;
 }
 
-int tl_store_audit_anchor_put(tl_store_t *s, const tl_audit_anchor_t *a, tl_errbuf_t *eb) {
-    char mac[65], text[400];
-    int rc = anchor_mac(s, a, mac, eb);
-    if (rc) return rc;
-    snprintf(text, sizeof text, "v1 %" PRId64 " %s %" PRId64 " %d %" PRId64 " %s", a->entries,
-             a->head[0] ? a->head : "-", a->since, a->upgraded, a->at, mac);
+int tl__local_anchor_put(tl_store_t *s, const char *text, tl_errbuf_t *eb) {
     sqlite3_stmt *w;
+    int rc;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_anchor', ?1)", -1, &w,
                            NULL) != SQLITE_OK)
         rc = TL_ESQL;
@@ -123,8 +94,9 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
     a.since = a.entries;
     a.upgraded = !created;
     a.at = tl_store_now(s);
+    char text[TL__ANCHOR_TEXT];
     if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(s->db));
-    else rc = tl_store_audit_anchor_put(s, &a, eb);
+    else if (!(rc = tl__store_anchor_text(s, &a, text, eb))) rc = tl__local_anchor_put(s, text, eb);
     /* the head older tailors recorded as a setting goes when it agrees;
      * one that does not is kept, for the verification to report */
     if (!rc && sqlite3_prepare_v2(s->db, "DELETE FROM config WHERE key = 'audit_head' AND value = ?1", -1, &q,

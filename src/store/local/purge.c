@@ -1,6 +1,7 @@
-/* purge.c -- taking data out of the data directory: the erasure of one
- * user and the retention cut of old records, with the pseudonyms and
- * tombstones that let an erased user stay erased.
+/* purge.c -- the local back end's purge, taking data out of the data
+ * directory: the erasure of one user and the retention cut of old records,
+ * with the tombstones that let an erased user stay erased (the checks
+ * every back end shares, and the pseudonyms, are store/privacy.c's).
  *
  * The event log and the side logs are append-only, so a purge writes each
  * file anew beside the old one (events.log.new, ...), fsyncs it, and then
@@ -14,10 +15,8 @@
  * (secure_delete) and the WAL is checkpointed and truncated, so the bytes
  * of what was erased are gone from every file of the directory.
  *
- * A pseudonym is the keyed BLAKE2b-128 of an id under a secret kept in
- * `meta`, sealed with the data key: stable for the directory, useless
- * without its key. The tombstone of an erased user is its pseudonym and
- * the index the user had, nothing else. */
+ * The tombstone of an erased user is its pseudonym and the index the user
+ * had, nothing else. */
 #include "store/store_int.h"
 
 #include <errno.h>
@@ -27,82 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---- pseudonyms ----------------------------------------------------------------- */
-
-static int pseudo_key(tl_store_t *s, tl_errbuf_t *eb) {
-    if (s->pseudo_loaded) return 0;
-    if (!s->have_key) {
-        tl_errbuf_set(eb, "%s: the data key is not available (set $TAILOR_KEY or restore DATA/key)",
-                      s->dir);
-        return TL_ECRYPTO;
-    }
-    tl_buf_t sealed, b;
-    tl_buf_init(&sealed);
-    tl_buf_init(&b);
-    /* a failed read is not "no secret yet": a new one would orphan every
-     * pseudonym and tombstone made with the old */
-    int rc = tl__store_meta_blob(s, "pseudonym_key", &sealed, eb);
-    if (rc == 0) {
-        int urc = tl__unseal(s->seal.key, sealed.data, sealed.len, &b);
-        if (urc == TL_ENOMEM) {
-            tl_errbuf_set(eb, "%s: out of memory reading the pseudonym secret", s->dir);
-            rc = TL_ENOMEM;
-        } else if (urc != 0 || b.len != TL_KEY_BYTES) {
-            tl_errbuf_set(eb, "%s: the pseudonym secret cannot be decrypted with this key", s->dir);
-            rc = TL_ECRYPTO;
-        } else {
-            memcpy(s->pseudo, b.data, TL_KEY_BYTES);
-        }
-    } else if (rc == TL_ENOENT && s->readonly) {
-        tl_errbuf_set(eb, "%s: no pseudonym secret yet (a writable open makes one)", s->dir);
-    } else if (rc == TL_ENOENT) {
-        /* first use: a fresh secret, sealed; its own small transaction
-         * unless a batch is open (then it commits with the batch) */
-        randombytes_buf(s->pseudo, TL_KEY_BYTES);
-        tl_buf_clear(&b);
-        rc = tl__seal(&s->seal, s->pseudo, TL_KEY_BYTES, &b) ? TL_ENOMEM : 0;
-        sqlite3_stmt *w = NULL;
-        if (!rc && sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES "
-                                      "('pseudonym_key', ?1)", -1, &w, NULL) != SQLITE_OK)
-            rc = TL_ESQL;
-        if (!rc) {
-            int own = !s->in_batch;
-            sqlite3_bind_blob(w, 1, b.data, (int)b.len, SQLITE_STATIC);
-            if (own && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
-            if (!rc && sqlite3_step(w) != SQLITE_DONE) rc = TL_ESQL;
-            if (own && !rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
-            if (own && rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        }
-        if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot keep the pseudonym secret: %s", s->dir,
-                              sqlite3_errmsg(s->db));
-        sqlite3_finalize(w);
-    }
-    tl_buf_fini(&sealed);
-    tl_buf_fini(&b);
-    if (!rc) s->pseudo_loaded = 1;
-    return rc;
-}
-
-int tl_store_pseudonym(tl_store_t *s, const char *id, size_t n, char out[33], tl_errbuf_t *eb) {
-    int rc = pseudo_key(s, eb);
-    if (rc) return rc;
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, (const unsigned char *)id, n, s->pseudo, TL_KEY_BYTES);
-    sodium_bin2hex(out, 33, h, sizeof h);
-    return 0;
-}
-
-int tl_store_mac(tl_store_t *s, const void *p, size_t n, char out[65], tl_errbuf_t *eb) {
-    int rc = pseudo_key(s, eb);
-    if (rc) return rc;
-    unsigned char sub[32], h[32];
-    crypto_generichash(sub, sizeof sub, (const unsigned char *)"tailor-mac-v1", 13, s->pseudo, TL_KEY_BYTES);
-    crypto_generichash(h, sizeof h, p, n, sub, sizeof sub);
-    sodium_memzero(sub, sizeof sub);
-    sodium_bin2hex(out, 65, h, sizeof h);
-    return 0;
-}
 
 /* ---- tombstones ---------------------------------------------------------------------- */
 
@@ -133,18 +56,14 @@ static int load_erased(tl_store_t *s, tl_errbuf_t *eb) {
     return 0;
 }
 
-int tl_store_erased_any(tl_store_t *s, tl_errbuf_t *eb) {
+int tl__local_erased_any(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = load_erased(s, eb);
     return rc ? rc : s->erased.count > 0;
 }
 
-int tl_store_erased(tl_store_t *s, const char *id, size_t n, uint32_t *idx, tl_errbuf_t *eb) {
+int tl__local_erased(tl_store_t *s, const char *ps, uint32_t *idx, tl_errbuf_t *eb) {
     int rc = load_erased(s, eb);
     if (rc) return rc;
-    if (idx) *idx = TL_NONE;
-    if (s->erased.count == 0) return 0;
-    char ps[33];
-    if ((rc = tl_store_pseudonym(s, id, n, ps, eb))) return rc;
     if (!tl_hset_has(&s->erased, tl_hash64(ps, 32, 0))) return 0;
     if (idx) {
         sqlite3_stmt *q;
@@ -357,37 +276,12 @@ static int write_new(tl_store_t *s, const tl_logswap_t *l, tl_errbuf_t *eb) {
 static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
                  tl_purge_stats_t *out, tl_errbuf_t *eb);
 
-static int start_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb);
-
-int tl_store_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb) {
-    int rc = start_purge(s, p, out, eb);
+int tl__local_purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
+                    tl_purge_stats_t *out, tl_errbuf_t *eb) {
+    int rc = purge(s, p, ps, id, n, out, eb);
     /* committed, the swaps own the blobs' new files; otherwise they go */
     tl__blobs_drop(p->blobs, p->nblobs, rc == 0);
     return rc;
-}
-
-static int start_purge(tl_store_t *s, const tl_purge_t *p, tl_purge_stats_t *out, tl_errbuf_t *eb) {
-    memset(out, 0, sizeof *out);
-    if (s->readonly || s->in_batch) {
-        tl_errbuf_set(eb, "a purge needs the data directory open for writing, outside a batch");
-        return TL_EINVAL;
-    }
-    int rc = 0;
-    char ps[33] = "";
-    const char *id = NULL; /* the user's id (NULL: none, or forgotten) */
-    size_t n = 0;
-    if (p->user != TL_NONE) {
-        tl_dict_t *d = tl_store_dict(s, TL_D_USER, eb);
-        if (!d) return TL_ENOMEM;
-        if (p->user >= tl_dict_count(d)) {
-            tl_errbuf_set(eb, "no user of index %u", p->user);
-            return TL_EINVAL;
-        }
-        id = tl_dict_str(d, p->user, &n);
-        if (tl_id_forgotten(id)) id = NULL;
-        else if ((rc = tl_store_pseudonym(s, id, n, ps, eb))) return rc;
-    }
-    return purge(s, p, ps, id, n, out, eb);
 }
 
 static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,

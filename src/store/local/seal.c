@@ -1,12 +1,7 @@
-/* seal.c -- encryption at rest of personal data and quarantined raw rows,
- * the key's check at open and its rotation.
- *
- * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
- * ciphertext and tag (libsodium). The key is 32 bytes: given at open (the
- * front ends take it from $TAILOR_KEY, parsed by tl_store_key_parse), else
- * read from DATA/key, created with mode 0600 on first use.
- * The additional data binds blobs to this format so a blob from another
- * system cannot be passed off as ours. */
+/* seal.c -- the local back end's data key: the key file DATA/key (read,
+ * or created with mode 0600 on first use, unless the configuration gives
+ * the key), its check at open, and its rotation with every sealed value of
+ * the directory. The sealing itself is the store's (store/seal.c). */
 #include "store/store_int.h"
 
 #include <errno.h>
@@ -16,19 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const unsigned char AD[] = "tailor-seal-v1";
-
-int tl_store_key_parse(const char *hex, unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
-    size_t bin_len = 0;
-    if (!hex || strlen(hex) != 2 * TL_KEY_BYTES ||
-        sodium_hex2bin(key, TL_KEY_BYTES, hex, strlen(hex), NULL, &bin_len, NULL) != 0 ||
-        bin_len != TL_KEY_BYTES) {
-        tl_errbuf_set(eb, "$TAILOR_KEY must be %d hex digits (a 32-byte key)", 2 * TL_KEY_BYTES);
-        return TL_EINVAL;
-    }
-    return 0;
-}
 
 int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
                       unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
@@ -68,42 +50,6 @@ int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
      * the next open would refuse the directory for it */
     if (rc && fd >= 0) unlink(path);
     return rc;
-}
-
-void tl__sealer_init(tl_sealer_t *s) {
-    randombytes_buf(s->nonce, 16);
-    s->counter = 0;
-}
-
-int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out) {
-    size_t need = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
-                  crypto_aead_xchacha20poly1305_ietf_ABYTES;
-    if (tl_buf_reserve(out, need)) return TL_ENOMEM;
-    unsigned char *o = (unsigned char *)out->data + out->len;
-    s->counter++;
-    memcpy(s->nonce + 16, &s->counter, 8);
-    memcpy(o, s->nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-    unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(o + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                                               &clen, p, n, AD, sizeof AD - 1, NULL, o, s->key);
-    out->len += crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
-    return 0;
-}
-
-int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out) {
-    const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-    if (n < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES) return TL_ECRYPTO;
-    size_t mlen_max = n - nb - crypto_aead_xchacha20poly1305_ietf_ABYTES;
-    if (tl_buf_reserve(out, mlen_max)) return TL_ENOMEM;
-    unsigned long long mlen = 0;
-    const unsigned char *b = blob;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out->data + out->len, &mlen,
-                                                   NULL, b + nb, n - nb, AD, sizeof AD - 1, b,
-                                                   key) != 0)
-        return TL_ECRYPTO;
-    out->len += (size_t)mlen;
-    out->data[out->len] = 0;
-    return 0;
 }
 
 /* ---- the key's check and its rotation ------------------------------------------------- */
@@ -243,23 +189,9 @@ static int reseal_column(tl_store_t *s, const char *table, const char *key, cons
     return rc;
 }
 
-int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_stats_t *out,
-                        tl_errbuf_t *eb) {
-    memset(out, 0, sizeof *out);
-    if (s->readonly || s->in_batch || !s->have_key) {
-        tl_errbuf_set(eb, "key rotation needs the data directory open for writing, with its key");
-        return TL_EINVAL;
-    }
-    tl_sealer_t ns;
+int tl__local_rotate_key(tl_store_t *s, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
+    tl_sealer_t *ns = &rk->ns;
     int given = s->conf.key != NULL; /* the key is the caller's to keep, not a file */
-    if (given && !new_key) {
-        tl_errbuf_set(eb, "the key was given at open: give the new one too, then give that one at the "
-                      "next open");
-        return TL_EINVAL;
-    }
-    if (new_key) memcpy(ns.key, new_key, TL_KEY_BYTES);
-    else randombytes_buf(ns.key, TL_KEY_BYTES);
-    tl__sealer_init(&ns);
     char next[4200], path[4200];
     snprintf(next, sizeof next, "%s/key.new", s->dir);
     snprintf(path, sizeof path, "%s/key", s->dir);
@@ -267,7 +199,7 @@ int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_st
     if (!given) { /* 1. the new key beside the old */
         unlink(next);
         int fd = open(next, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        if (fd < 0 || write(fd, ns.key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0) rc = TL_EIO;
+        if (fd < 0 || write(fd, ns->key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0) rc = TL_EIO;
         if (fd >= 0) close(fd);
         if (!rc) rc = tl__sync_dir(s->dir);
         if (rc) {
@@ -281,9 +213,9 @@ int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_st
         rc = TL_ESQL;
         goto done;
     }
-    rc = reseal_column(s, "users", "idx", "pii", &ns, &out->users);
-    if (!rc) rc = reseal_column(s, "quarantine", "id", "raw", &ns, &out->quarantined);
-    if (!rc) rc = reseal_column(s, "meta", "key", "value", &ns, &out->other);
+    rc = reseal_column(s, "users", "idx", "pii", ns, &out->users);
+    if (!rc) rc = reseal_column(s, "quarantine", "id", "raw", ns, &out->quarantined);
+    if (!rc) rc = reseal_column(s, "meta", "key", "value", ns, &out->other);
     if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
     if (rc) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -291,10 +223,7 @@ int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_st
         goto done;
     }
     /* 3. the new key file in the old one's place; the old ciphertexts out of the WAL */
-    memcpy(s->seal.key, ns.key, TL_KEY_BYTES);
-    if (given) memcpy(s->given_key, ns.key, TL_KEY_BYTES);
-    s->seal.counter = ns.counter;
-    memcpy(s->seal.nonce, ns.nonce, sizeof ns.nonce);
+    tl_store_rekey_committed(rk);
     if (!given && (rename(next, path) != 0 || tl__sync_dir(s->dir) != 0)) {
         tl_errbuf_set(eb, "%s: cannot put the new key in place (the next open will): %s", next, strerror(errno));
         rc = TL_EIO;
@@ -303,6 +232,35 @@ int tl_store_rotate_key(tl_store_t *s, const unsigned char *new_key, tl_rekey_st
 done:
     if (rc == TL_ESQL) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
     else if (rc == TL_ECRYPTO) tl_errbuf_set(eb, "%s: a sealed value does not open with the current key", s->dir);
-    sodium_memzero(&ns, sizeof ns);
+    return rc;
+}
+
+/* ---- secrets ------------------------------------------------------------------------ */
+
+/* Secrets are blobs in `meta` under their name, sealed: key rotation
+ * re-seals them with the rest of the column. */
+int tl__local_secret_get(tl_store_t *s, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    return tl__store_meta_blob(s, name, out, eb);
+}
+
+int tl__local_secret_add(tl_store_t *s, const char *name, const void *p, size_t n,
+                         tl_errbuf_t *eb) {
+    sqlite3_stmt *w = NULL;
+    int rc = 0, own = !s->in_batch; /* its own small transaction unless a batch is open */
+    if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)", -1, &w,
+                           NULL) != SQLITE_OK)
+        rc = TL_ESQL;
+    if (!rc) {
+        sqlite3_bind_text(w, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(w, 2, p, (int)n, SQLITE_STATIC);
+        if (own && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+        if (!rc && sqlite3_step(w) != SQLITE_DONE) rc = TL_ESQL;
+        if (!rc && sqlite3_changes(s->db) == 0) rc = TL_EEXIST;
+        if (own && !rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+        if (own && rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc == TL_ESQL)
+        tl_errbuf_set(eb, "%s/tailor.db: cannot keep the secret %s: %s", s->dir, name, sqlite3_errmsg(s->db));
+    sqlite3_finalize(w);
     return rc;
 }

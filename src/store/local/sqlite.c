@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,10 +431,9 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
         s->have_key = 1;
         tl__sealer_init(&s->seal);
         if ((rc = tl__seal_check_key(s, eb))) goto fail;
-        /* the pseudonym secret loaded (made, the first time) now, so that
-         * later pseudonyms are pure computation, safe from any thread */
-        char ps[33];
-        if (!readonly && (rc = tl_store_pseudonym(s, "", 0, ps, eb))) goto fail;
+        /* the pseudonym secret loaded (made, the first time) now: the
+         * anchor's MAC is made from it */
+        if (!readonly && (rc = tl__store_pseudo_load(s, eb))) goto fail;
         if (!readonly && (rc = tl__store_audit_anchor_make(s, created, eb))) goto fail;
     }
     else if (!readonly) goto fail;
@@ -465,8 +463,6 @@ static void loc_close(tl_store_t *s) {
     tl_hset_fini(&s->qfps);
     tl_hset_fini(&s->erased);
     if (s->lockfd >= 0) close(s->lockfd);
-    sodium_memzero(&s->seal, sizeof s->seal);
-    sodium_memzero(s->pseudo, sizeof s->pseudo);
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -679,4 +675,13 @@ const tl_store_backend_t tl_store_local = {
     .applog_read = tl__local_applog_read,
     .applog_committed = tl__local_applog_committed,
     .applog_list = tl__local_applog_list,
+    /* keys, pseudonyms, erasure and retention */
+    .secret_get = tl__local_secret_get,
+    .secret_add = tl__local_secret_add,
+    .anchor_get = tl__local_anchor_get,
+    .anchor_put = tl__local_anchor_put,
+    .erased = tl__local_erased,
+    .erased_any = tl__local_erased_any,
+    .purge = tl__local_purge,
+    .rotate_key = tl__local_rotate_key,
 };

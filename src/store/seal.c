@@ -1,0 +1,77 @@
+/* seal.c -- encryption at rest, whatever the back end: the data key of an
+ * open store and the sealing of values with it. Where the key comes from
+ * (the configuration, or a back end's own such as DATA/key) and where the
+ * sealed values are kept is the back end's; the sealing is the same for all.
+ *
+ * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
+ * ciphertext and tag (libsodium). The key is 32 bytes (the front ends take
+ * it from $TAILOR_KEY, parsed by tl_store_key_parse). The additional data
+ * binds blobs to this format so a blob from another system cannot be
+ * passed off as ours. */
+#include "store_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static const unsigned char AD[] = "tailor-seal-v1";
+
+int tl_store_key_parse(const char *hex, unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
+    size_t bin_len = 0;
+    if (!hex || strlen(hex) != 2 * TL_KEY_BYTES ||
+        sodium_hex2bin(key, TL_KEY_BYTES, hex, strlen(hex), NULL, &bin_len, NULL) != 0 ||
+        bin_len != TL_KEY_BYTES) {
+        tl_errbuf_set(eb, "$TAILOR_KEY must be %d hex digits (a 32-byte key)", 2 * TL_KEY_BYTES);
+        return TL_EINVAL;
+    }
+    return 0;
+}
+
+int tl_store_backend_use_key(tl_store_t *st, const unsigned char found[TL_KEY_BYTES],
+                             tl_errbuf_t *eb) {
+    if (sodium_init() < 0) {
+        tl_errbuf_set(eb, "libsodium failed to initialise");
+        return TL_ECRYPTO;
+    }
+    const unsigned char *k = st->conf.key ? st->conf.key : found;
+    if (!k) return 0;
+    memcpy(st->seal.key, k, TL_KEY_BYTES);
+    tl__sealer_init(&st->seal);
+    st->have_key = 1;
+    return 0;
+}
+
+void tl__sealer_init(tl_sealer_t *s) {
+    randombytes_buf(s->nonce, 16);
+    s->counter = 0;
+}
+
+int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out) {
+    size_t need = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+                  crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (tl_buf_reserve(out, need)) return TL_ENOMEM;
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    s->counter++;
+    memcpy(s->nonce + 16, &s->counter, 8);
+    memcpy(o, s->nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(o + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                               &clen, p, n, AD, sizeof AD - 1, NULL, o, s->key);
+    out->len += crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
+    return 0;
+}
+
+int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out) {
+    const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    if (n < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES) return TL_ECRYPTO;
+    size_t mlen_max = n - nb - crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (tl_buf_reserve(out, mlen_max)) return TL_ENOMEM;
+    unsigned long long mlen = 0;
+    const unsigned char *b = blob;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out->data + out->len, &mlen,
+                                                   NULL, b + nb, n - nb, AD, sizeof AD - 1, b,
+                                                   key) != 0)
+        return TL_ECRYPTO;
+    out->len += (size_t)mlen;
+    out->data[out->len] = 0;
+    return 0;
+}
