@@ -99,9 +99,10 @@ const optspec_t EVAL_OPTS[] = {
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
                 "'alpha=2,5 reg=20,50' (options: lambda dropout blend alpha reg factors "
                 "iterations neighbours shrink)"},
-    {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
+    {"train", 1, "instead of DATA: the training file (read with the options below, as import "
+                 "reads it)"},
     {"test", 1, "with --train: the test file"},
-    {"preset", 1, "the preset both files are read with, e.g. movielens"},
+    READ_OPTS,
     {"k", 1, "list length (default 10)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -138,8 +139,7 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         char path[sizeof e->tmp + 8];
         snprintf(path, sizeof path, "%s/data", e->tmp);
         tl_import_opts_t o;
-        tl_import_opts_default(&o);
-        o.preset = opt(c, a, "preset");
+        if ((rc = cli_read_opts(c, a, &o))) return rc;
         tl_import_stats_t s1 = {0}, s2 = {0};
         tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
         progress_t bar;

@@ -326,12 +326,14 @@ typedef struct {
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
     tl_kind_t kind;
     int ncols;
+    int first_nf; /* a headerless file read by --map: its first record's field count */
     int colfield[TL_MAX_FIELDS];
     struct {
         char key[64];
         int field;
     } jmap[TL_KIND_MAX_FIELDS * 2];
     int njmap;
+    tl_slice_t konst[TL_KIND_MAX_FIELDS]; /* --set: the constant of each field (p NULL: none) */
     tl_presetfile_t pf;
     int latin1;
     tl_format_t fmt;
@@ -382,6 +384,8 @@ void tl__prepare_cols(importer_t *im, tl_slice_t *cols, int n);
 /* The generic row handlers, for a CSV row and a JSON line (import_row.c). */
 int tl__generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols);
 int tl__jsonl_row(tl_rowctx_t *rc, const char *line, size_t n);
+/* Gives the fields of c that --set names their constants (import_row.c). */
+void tl__apply_consts(const importer_t *im, tl_canon_t *c);
 /* The canonical field a JSON key maps to, or -1 (import_row.c). */
 int tl__json_field(importer_t *im, const char *key);
 /* Writes a chunk's rows in order (import_write.c). */
