@@ -223,27 +223,37 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
     im->fmt = o->format;
     const char *delim = o->delimiter;
     int rc;
-    if (o->preset) {
-        if ((rc = tl__preset_file(o->preset, path, &im->pf, eb))) return rc;
+    const char *what;
+    if ((rc = tl__source_preset(o, src, in, &im->preset, &what, &im->pf, eb))) {
+        tl__input_close(in);
+        return rc;
+    }
+    if (im->preset) {
         im->kind = im->pf.kind;
         im->fmt = im->pf.format;
         delim = im->pf.delimiter;
         im->latin1 = im->pf.latin1;
+        if (what && o->on_warning) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s: read as %s by its content (--preset %s)", path, what,
+                     im->preset);
+            o->on_warning(msg, o->notify_arg);
+        }
     } else {
         im->fmt = tl__source_format(o, path);
     }
     im->first_nf = 0;
     if ((!in->open && (rc = tl__input_open(in, src, eb))) ||
-        (!o->preset && im->fmt == TL_FMT_CSV && o->no_header && o->map &&
+        (!im->preset && im->fmt == TL_FMT_CSV && o->no_header && o->map &&
          (rc = first_record_fields(in, delim, &im->first_nf, eb))) ||
         (rc = tl__reader_open_input(&im->rd, in, delim, eb))) {
         tl__reader_close(&im->rd);
         return rc;
     }
-    if (o->preset) im->rd.quotes = im->pf.quotes;
+    if (im->preset) im->rd.quotes = im->pf.quotes;
     im->file_size = in->size;
     tl__import_progress(im, TL_PROGRESS_START, 0);
-    if (im->fmt == TL_FMT_JSONL && !o->preset) {
+    if (im->fmt == TL_FMT_JSONL && !im->preset) {
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -253,7 +263,7 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
         setup_json_keys(im);
         im->pf.format = TL_FMT_JSONL;
         if ((rc = apply_map(im, NULL, 0, eb))) goto done;
-    } else if (!o->preset) {
+    } else if (!im->preset) {
         if ((rc = setup_csv_columns(im, path, eb))) goto done;
     } else if (im->pf.header) {
         rc = tl__reader_csv(&im->rd, eb);
