@@ -130,6 +130,8 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
     if (rc) return rc;
     if (train || test) {
         if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
+        tl_import_opts_t o;
+        if ((rc = cli_read_opts(c, a, &o))) return rc;
         snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
         if (!mkdtemp(e->tmp)) {
             tl_errbuf_set(eb, "cannot make a temporary directory in /tmp");
@@ -138,8 +140,6 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         }
         char path[sizeof e->tmp + 8];
         snprintf(path, sizeof path, "%s/data", e->tmp);
-        tl_import_opts_t o;
-        if ((rc = cli_read_opts(c, a, &o))) return rc;
         tl_import_stats_t s1 = {0}, s2 = {0};
         tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
         progress_t bar;

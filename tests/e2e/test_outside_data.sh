@@ -48,6 +48,11 @@ check_cmd "... naming the layouts it could have been" grep -q "none of MovieLens
 "$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --kind events --no-header --delimiter '::' \
     --map "$MAP" --set type=rate --model pop --json >"$TMP/e1.json" 2>"$TMP/e1.err"
 check "eval --map/--set/--delimiter: exit 0" "$?" 0
+"$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --kind events --no-header --delimiter '::' \
+    --map 'user=#0' --model pop >/dev/null 2>"$TMP/e0.err"
+check "eval: a bad --map fails with import's message" "$(($? != 0)) $(grep -c 'columns count from 1' "$TMP/e0.err")" "1 1"
+"$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --preset movielens --map "$MAP" >/dev/null 2>&1
+check "eval: --preset with --map is a usage error" "$?" 2
 "$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --preset movielens --model pop --json >"$TMP/e2.json" 2>/dev/null
 check_cmd "eval with the mapping measures what the preset measures" python3 - "$TMP/e1.json" "$TMP/e2.json" <<'PY'
 import json, sys
