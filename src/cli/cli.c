@@ -407,3 +407,10 @@ int cli_read_opts(const command_t *c, const args_t *a, tl_import_opts_t *o) {
     o->encoding = opt(c, a, "encoding");
     return 0;
 }
+
+const char *cli_read_opt_given(const command_t *c, const args_t *a) {
+    static const optspec_t reading[] = {READ_OPTS, {NULL, 0, NULL}};
+    for (const optspec_t *o = reading; o->name; o++)
+        if (opt(c, a, o->name)) return o->name;
+    return NULL;
+}

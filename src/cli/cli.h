@@ -92,6 +92,8 @@ int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_
 /* The reading options of READ_OPTS given to c into o (set to the defaults
  * first); 0, or the exit code of a usage error, told. */
 int cli_read_opts(const command_t *c, const args_t *a, tl_import_opts_t *o);
+/* The name of the first reading option given to c, or NULL. */
+const char *cli_read_opt_given(const command_t *c, const args_t *a);
 
 /* ---- errors -------------------------------------------------------------------- *
  * Every error of a command is printed by one of these, once, on stderr:

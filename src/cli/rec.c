@@ -151,6 +151,9 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
         return rc;
     }
+    const char *reading = cli_read_opt_given(c, a);
+    if (reading)
+        return die_usage(c, "--%s reads --train and --test files; DATA is read as it is", reading);
     e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
     if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
         return die_usage(c, "--split %s: use time or last", e->split);

@@ -53,6 +53,8 @@ check "eval --map/--set/--delimiter: exit 0" "$?" 0
 check "eval: a bad --map fails with import's message" "$(($? != 0)) $(grep -c 'columns count from 1' "$TMP/e0.err")" "1 1"
 "$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --preset movielens --map "$MAP" >/dev/null 2>&1
 check "eval: --preset with --map is a usage error" "$?" 2
+"$TAILOR" --data "$TMP/d1" eval --map "$MAP" --model pop >/dev/null 2>"$TMP/e3.err"
+check "eval on DATA: a reading option is a usage error, not ignored" "$? $(grep -c -- '--map reads --train' "$TMP/e3.err")" "2 1"
 "$TAILOR" eval --train "$TMP/train.txt" --test "$TMP/test.txt" --preset movielens --model pop --json >"$TMP/e2.json" 2>/dev/null
 check_cmd "eval with the mapping measures what the preset measures" python3 - "$TMP/e1.json" "$TMP/e2.json" <<'PY'
 import json, sys
