@@ -11,8 +11,9 @@
  *                     text or whole numbers (a measure such as an income
  *                     may differ in every row too, but has fractions)
  *   of the outcome    the column holds one value over every row of one
- *                     outcome while it varies over the rows of the other
- *                     (spend is 0 wherever nobody converted)
+ *                     outcome and another value in some rows of the other
+ *                     (spend is 0 wherever nobody converted; a copy of the
+ *                     outcome)
  *   after treatment   the same over the control rows against the treated
  *                     (opened is 0 wherever nothing was sent)
  * Each needs 10 rows on each side, so that a chance constant in a handful
@@ -50,25 +51,26 @@ static int identifier(const tl_table_t *t, uint32_t col) {
     return unique;
 }
 
-/* 1 when col holds one value over every row where side[r] is 1 (at least
- * GUARD_MIN_ROWS of them) and more than one over the rows where it is 0. */
+/* 1 when col holds one value over every row where side[r] is which (at
+ * least GUARD_MIN_ROWS of them) and another value in some of the other
+ * rows (GUARD_MIN_ROWS or more): a column equal to the outcome counts as
+ * much as a spend that is 0 wherever nobody converted. */
 static int constant_on_one_side(const tl_table_t *t, uint32_t col, const int8_t *side, int which) {
-    const char *one = NULL, *first_other = NULL;
+    const char *one = NULL;
     uint32_t n_one = 0, n_other = 0;
-    int other_varies = 0;
     for (uint32_t r = 0; r < t->nrows; r++) {
-        if (side[r] < 0) continue;
+        if (side[r] != which) continue;
         const char *v = tl_table_cell(t, r, col);
-        if (side[r] == which) {
-            if (one && strcmp(one, v) != 0) return 0;
-            one = v, n_one++;
-        } else {
-            if (first_other && strcmp(first_other, v) != 0) other_varies = 1;
-            if (!first_other) first_other = v;
-            n_other++;
-        }
+        if (one && strcmp(one, v) != 0) return 0;
+        one = v, n_one++;
     }
-    return n_one >= GUARD_MIN_ROWS && n_other >= GUARD_MIN_ROWS && other_varies;
+    int differs = 0;
+    for (uint32_t r = 0; one && r < t->nrows; r++) {
+        if (side[r] < 0 || side[r] == which) continue;
+        n_other++;
+        differs |= strcmp(one, tl_table_cell(t, r, col)) != 0;
+    }
+    return n_one >= GUARD_MIN_ROWS && n_other >= GUARD_MIN_ROWS && differs;
 }
 
 /* side[r]: 1 where the column's value is yes, 0 where it is another
