@@ -432,3 +432,37 @@ const char *near_best(const near_t *n, int *len) {
     }
     return NULL;
 }
+
+int cli_read_opts(const command_t *c, const args_t *a, tl_import_opts_t *o) {
+    tl_import_opts_default(o);
+    o->preset = opt(c, a, "preset");
+    const char *kind = opt(c, a, "kind"), *fmt = opt(c, a, "format");
+    if (kind) {
+        o->kind = tl_kind_parse(kind);
+        if (o->kind == TL_KIND__N) return die_usage(c, "--kind %s: not a kind of record", kind);
+    }
+    if (fmt) {
+        if (strcmp(fmt, "csv") == 0) o->format = TL_FMT_CSV;
+        else if (strcmp(fmt, "jsonl") == 0) o->format = TL_FMT_JSONL;
+        else return die_usage(c, "--format %s: use csv or jsonl", fmt);
+    }
+    o->map = opt(c, a, "map");
+    o->set = opt(c, a, "set");
+    if (o->preset && (kind || fmt || o->map || o->set))
+        return die_usage(c, "--preset fixes the kind, format and columns; drop "
+                            "--kind/--format/--map/--set");
+    o->delimiter = opt(c, a, "delimiter");
+    if (o->delimiter && strcmp(o->delimiter, "\\t") == 0) o->delimiter = "\t";
+    if (o->delimiter && (strlen(o->delimiter) == 0 || strlen(o->delimiter) > 2))
+        return die_usage(c, "--delimiter: one byte, or two equal bytes");
+    o->no_header = opt(c, a, "no-header") != NULL;
+    o->encoding = opt(c, a, "encoding");
+    return 0;
+}
+
+const char *cli_read_opt_given(const command_t *c, const args_t *a) {
+    static const optspec_t reading[] = {READ_OPTS, {NULL, 0, NULL}};
+    for (const optspec_t *o = reading; o->name; o++)
+        if (opt(c, a, o->name)) return o->name;
+    return NULL;
+}

@@ -28,8 +28,8 @@ typedef struct {
 
 typedef struct {
     const char *data;
-    const char *vals[32];
-    int set[32];
+    const char *vals[48]; /* one per option of the command */
+    int set[48];
     char **pos;
     int npos;
 } args_t;
@@ -78,6 +78,27 @@ int cli_key_from_env(void);
 /* Opens the store of a's data directory (flags of tl_store_open); on
  * failure tells the error as cmd's and returns EXIT_FAIL, else 0. */
 int open_store(const char *cmd, const args_t *a, int flags, tl_store_t **st, tl_errbuf_t *eb);
+
+/* ---- reading files: the options import and eval share ------------------------- */
+
+#define READ_OPTS                                                                                  \
+    {"preset", 1, "a public data set: movielens, taobao, online-retail, bank-marketing, "            \
+                  "german-credit (each file recognised by its content)"},                          \
+        {"kind", 1, "users, items, products, credit, consents or events (default: from the header)"}, \
+        {"format", 1, "csv or jsonl (default: from the file name)"},                               \
+        {"delimiter", 1, "CSV field delimiter: one byte, or two equal bytes such as ::; \\t for tab"}, \
+        {"no-header", 0, "the CSV file has no header line (columns in canonical order, or only "   \
+                         "those --map names by #N)"},                                              \
+        {"map", 1, "field=column,... (column: header name or #N counting from 1; -=column ignores " \
+                   "a column)"},                                                                   \
+        {"set", 1, "field=value,...: the field takes this value in every record, e.g. type=rate"}, \
+        {"encoding", 1, "utf-8 (default) or latin1"}
+
+/* The reading options of READ_OPTS given to c into o (set to the defaults
+ * first); 0, or the exit code of a usage error, told. */
+int cli_read_opts(const command_t *c, const args_t *a, tl_import_opts_t *o);
+/* The name of the first reading option given to c, or NULL. */
+const char *cli_read_opt_given(const command_t *c, const args_t *a);
 
 /* ---- errors -------------------------------------------------------------------- *
  * Every error of a command is printed by one of these, once, on stderr:

@@ -12,13 +12,7 @@
 /* ---- import ---------------------------------------------------------------- */
 
 const optspec_t IMPORT_OPTS[] = {
-    {"preset", 1, "a public data set: movielens, taobao, online-retail, bank-marketing, german-credit"},
-    {"kind", 1, "users, items, products, credit, consents or events (default: from the header)"},
-    {"format", 1, "csv or jsonl (default: from the file name)"},
-    {"delimiter", 1, "CSV field delimiter: one byte, or two equal bytes such as ::; \\t for tab"},
-    {"no-header", 0, "the CSV file has no header line (columns in canonical order, or --map #N)"},
-    {"map", 1, "field=column,... (column: header name or #N; -=column ignores a column)"},
-    {"encoding", 1, "utf-8 (default) or latin1"},
+    READ_OPTS,
     {"extra-types", 1, "register more event types, comma-separated"},
     {"extra-channels", 1, "register more channels, comma-separated"},
     {"strict", 0, "all or nothing: exit 3 and import nothing if any row is bad"},
@@ -41,27 +35,7 @@ int cmd_import(const command_t *c, const args_t *a) {
     int rc;
     if (a->npos == 0) return die_usage(c, "give at least one FILE");
     tl_import_opts_t o;
-    tl_import_opts_default(&o);
-    o.preset = opt(c, a, "preset");
-    const char *kind = opt(c, a, "kind"), *fmt = opt(c, a, "format");
-    if (kind) {
-        o.kind = tl_kind_parse(kind);
-        if (o.kind == TL_KIND__N) return die_usage(c, "--kind %s: not a kind of record", kind);
-    }
-    if (fmt) {
-        if (strcmp(fmt, "csv") == 0) o.format = TL_FMT_CSV;
-        else if (strcmp(fmt, "jsonl") == 0) o.format = TL_FMT_JSONL;
-        else return die_usage(c, "--format %s: use csv or jsonl", fmt);
-    }
-    if (o.preset && (kind || fmt || opt(c, a, "map")))
-        return die_usage(c, "--preset fixes the kind, format and columns; drop --kind/--format/--map");
-    o.delimiter = opt(c, a, "delimiter");
-    if (o.delimiter && strcmp(o.delimiter, "\\t") == 0) o.delimiter = "\t";
-    if (o.delimiter && (strlen(o.delimiter) == 0 || strlen(o.delimiter) > 2))
-        return die_usage(c, "--delimiter: one byte, or two equal bytes");
-    o.no_header = opt(c, a, "no-header") != NULL;
-    o.map = opt(c, a, "map");
-    o.encoding = opt(c, a, "encoding");
+    if ((rc = cli_read_opts(c, a, &o))) return rc;
     o.extra_types = opt(c, a, "extra-types");
     o.extra_channels = opt(c, a, "extra-channels");
     o.strict = opt(c, a, "strict") != NULL;

@@ -19,9 +19,13 @@ const optspec_t UPLIFT_OPTS[] = {
     {"campaign", 1, "the experiment: a campaign's exposures and outcomes, users described by their profiles"},
     {"csv", 1, "the experiment as a table instead: one row a unit, with --treatment and --outcome columns"},
     {"treatment", 1, "csv: the treatment column (1 treated, 0 control)"},
+    {"id", 1, "csv: a column naming each unit, never a feature (default: the row number)"},
+    {"allow", 1, "csv, train: columns to use although they look like an id, a function of the "
+                 "outcome or recorded after treatment (refused otherwise), comma-separated"},
     {"outcome", 1, "csv: the outcome column (1 converted, 0 not)"},
     {"method", 1, "train: two-model (default) or class (class transformation)"},
-    {"features", 1, "the features, comma-separated (default: a set of profile columns; csv: every other numeric column)"},
+    {"features", 1, "the features, comma-separated (default: a set of profile columns; csv: every other "
+                     "column, text expanded into COL=LEVEL indicators)"},
     {"model", 1, "the model file (default DATA/models/uplift-CAMPAIGN.json)"},
     {"test-share", 1, "train: share of units held out to measure the model (default 0.3)"},
     {"top", 1, "apply: target this percentage with the highest uplift (default 20)"},
@@ -29,7 +33,7 @@ const optspec_t UPLIFT_OPTS[] = {
     {"cost", 1, "apply: cost of one message (default 0.05)"},
     {"margin", 1, "apply: share of the value that is profit (default the campaign's, else 0.3)"},
     {"effects", 1, "report: true effects per user (CSV user,effect, from `gen respond --effects`)"},
-    {"out", 1, "apply: write every user's uplift here (CSV user,uplift)"},
+    {"out", 1, "apply: write every user's uplift here (CSV user,uplift; csv: id or row,uplift)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -88,8 +92,12 @@ static int profile_feature(const tl_profiles_t *p, const char *name, const uint3
     return 0;
 }
 
-static int load_rows(const command_t *cmd, const args_t *a, const char *features, xrows_t *r,
-                     uint32_t **users_out, tl_errbuf_t *eb) {
+/* What the rows are read for: training (features checked by the guard),
+ * a report (treatment and outcome), applying a model (neither). */
+enum { ROWS_TRAIN, ROWS_REPORT, ROWS_APPLY };
+
+static int load_rows(const command_t *cmd, const args_t *a, const char *features, int mode,
+                     xrows_t *r, uint32_t **users_out, tl_errbuf_t *eb) {
     memset(r, 0, sizeof *r);
     const char *camp = opt(cmd, a, "campaign"), *csv = opt(cmd, a, "csv");
     int rc;
@@ -124,54 +132,24 @@ static int load_rows(const command_t *cmd, const args_t *a, const char *features
         return rc;
     }
     const char *tc = opt(cmd, a, "treatment"), *oc = opt(cmd, a, "outcome");
-    if (!tc || !oc) {
+    if (mode != ROWS_APPLY && (!tc || !oc)) {
         tl_errbuf_set(eb, "--csv needs --treatment COL and --outcome COL");
         return TL_EINVAL;
     }
     tl_table_opts_t to = {0};
     tl_source_t src = tl_source_file(csv);
     if ((rc = tl_table_read(&src, &to, &r->table, NULL, NULL, eb))) return rc;
-    tl_table_t *t = &r->table;
-    uint32_t ct = tl_table_column(t, tc), co = tl_table_column(t, oc);
-    if (ct == TL_NONE || co == TL_NONE) {
-        tl_errbuf_set(eb, "%s: no column \"%s\"", csv, ct == TL_NONE ? tc : oc);
-        return TL_EINVAL;
-    }
-    if (features) {
-        rc = split_names(features, r, eb);
-    } else {
-        for (uint32_t c = 0; !rc && c < t->ncols && r->p < TL_UPLIFT_MAX_F; c++) {
-            double v;
-            const char *first = t->nrows ? tl_table_cell(t, 0, c) : "";
-            if (c != ct && c != co && !tl_parse_f64(first, strlen(first), &v) && !(r->names[r->p++] = strdup(t->name[c])))
-                rc = TL_ENOMEM;
-        }
-    }
-    r->n = t->nrows;
-    if (!rc && (!(r->id = malloc((r->n + 1) * sizeof *r->id)) || !(r->t = malloc(r->n + 1)) ||
-                !(r->y = malloc(r->n + 1)) || !(r->x = malloc(((size_t)r->n + 1) * (r->p + 1) * sizeof *r->x))))
-        rc = TL_ENOMEM;
-    uint32_t cols[TL_UPLIFT_MAX_F];
+    tl_uplift_table_opts_t uo = {mode == ROWS_APPLY ? NULL : tc, mode == ROWS_APPLY ? NULL : oc,
+                                 opt(cmd, a, "id"), features, mode == ROWS_TRAIN, opt(cmd, a, "allow")};
+    tl_uplift_rows_t ur;
+    if ((rc = tl_uplift_table_rows(&r->table, csv, &uo, &ur, eb))) return rc;
+    r->n = ur.n, r->p = ur.p, r->t = ur.t, r->y = ur.y, r->x = ur.x;
+    uint32_t ci = uo.id ? tl_table_column(&r->table, uo.id) : TL_NONE;
+    if (!(r->id = malloc((r->n + 1) * sizeof *r->id))) rc = TL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < r->n; i++)
+        r->id[i] = ci == TL_NONE ? NULL : (char *)tl_table_cell(&r->table, i, ci);
     for (uint32_t k = 0; !rc && k < r->p; k++)
-        if ((cols[k] = tl_table_column(t, r->names[k])) == TL_NONE) {
-            tl_errbuf_set(eb, "%s: no column \"%s\"", csv, r->names[k]);
-            rc = TL_EINVAL;
-        }
-    for (uint32_t i = 0; !rc && i < r->n; i++) {
-        const char *tv = tl_table_cell(t, i, ct), *ov = tl_table_cell(t, i, co);
-        if ((strcmp(tv, "0") && strcmp(tv, "1")) || (strcmp(ov, "0") && strcmp(ov, "1"))) {
-            tl_errbuf_set(eb, "%s:%llu: treatment and outcome must be 0 or 1", csv, (unsigned long long)t->line[i]);
-            rc = TL_EBADINPUT;
-            break;
-        }
-        r->t[i] = tv[0] == '1', r->y[i] = ov[0] == '1';
-        r->id[i] = NULL;
-        for (uint32_t k = 0; k < r->p; k++) {
-            const char *v = tl_table_cell(t, i, cols[k]);
-            double d;
-            r->x[(size_t)i * r->p + k] = *v && !tl_parse_f64(v, strlen(v), &d) ? d : NAN;
-        }
-    }
+        if (!(r->names[k] = strdup(ur.names[k]))) rc = TL_ENOMEM;
     return rc;
 }
 
@@ -228,7 +206,7 @@ static cJSON *qini_json(const tl_qini_t *q) {
     cJSON_AddNumberToObject(j, "treated", (double)q->n_treated);
     cJSON_AddNumberToObject(j, "control", (double)q->n_control);
     cJSON_AddItemToObject(j, "qini_coefficient", tl_json_number(q->qini_coef));
-    cJSON_AddNumberToObject(j, "auuc", q->auuc);
+    cJSON_AddItemToObject(j, "auuc", tl_json_number(q->auuc));
     for (int k = 0; k < 10; k++) {
         char key[16];
         snprintf(key, sizeof key, "%d%%", 10 * (k + 1));
@@ -245,12 +223,16 @@ static cJSON *qini_json(const tl_qini_t *q) {
     return j;
 }
 
+/* Figures that are undefined (no units, a group without units in the top
+ * part) print as n/a. */
 static void print_qini(const char *what, const tl_qini_t *q) {
-    printf("%s: %llu units (%llu treated, %llu control): Qini coefficient %.3f, AUUC %.4f\n  uplift in the top",
+    char qc[32], au[32], up[32];
+    printf("%s: %llu units (%llu treated, %llu control): Qini coefficient %s, AUUC %s\n  uplift in the top",
            what, (unsigned long long)q->n, (unsigned long long)q->n_treated, (unsigned long long)q->n_control,
-           q->qini_coef, q->auuc);
+           tl_fmt_figure(qc, sizeof qc, "%.3f", q->qini_coef), tl_fmt_figure(au, sizeof au, "%.4f", q->auuc));
     for (int k = 0; k < 10; k += k < 2 ? 1 : 2)
-        printf(" %d%%: %+.2f pts%s", 10 * (k + 1), 100 * q->uplift_at[k], k < 8 ? "," : "\n");
+        printf(" %d%%: %s%s", 10 * (k + 1), tl_fmt_figure(up, sizeof up, "%+.2f pts", 100 * q->uplift_at[k]),
+               k < 8 ? "," : "\n");
 }
 
 static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) {
@@ -262,7 +244,7 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     double share;
     int rc = opt_f64(cmd, a, "test-share", 0.3, 0, 0.9, &share);
     if (rc) return rc;
-    rc = load_rows(cmd, a, opt(cmd, a, "features"), &r, NULL, eb);
+    rc = load_rows(cmd, a, opt(cmd, a, "features"), ROWS_TRAIN, &r, NULL, eb);
     /* a unit is in the test part by a hash of its id (or row): stable */
     uint8_t *test = rc ? NULL : malloc(r.n + 1);
     double *x2 = rc ? NULL : malloc(((size_t)r.n + 1) * (r.p + 1) * sizeof *x2);
@@ -287,8 +269,8 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         x2[nte] = tl_uplift_predict(&m, r.x + (size_t)i * r.p);
         t2[nte] = r.t[i], y2[nte] = r.y[i], nte++;
     }
-    if (!rc && nte) rc = tl_qini(x2, t2, y2, nte, 100, &q);
-    m.test_units = nte, m.test_qini = nte ? q.qini_coef : NAN;
+    if (!rc) rc = tl_qini(x2, t2, y2, nte, 100, &q); /* undefined figures without units */
+    m.test_units = nte, m.test_qini = q.qini_coef;
     char path[4300];
     if (!rc) rc = uplift_put(cmd, a, &m, path, sizeof path, eb);
     if (!rc) {
@@ -319,7 +301,7 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
     char feats[TL_UPLIFT_MAX_F * 65] = "";
     for (uint32_t k = 0; k < m.p; k++) strcat(strcat(feats, k ? "," : ""), m.names[k]);
     xrows_t r;
-    rc = load_rows(cmd, a, feats, &r, NULL, eb);
+    rc = load_rows(cmd, a, feats, ROWS_REPORT, &r, NULL, eb);
     double *s = rc ? NULL : malloc(((size_t)r.n + 1) * sizeof *s);
     if (!rc && !s) rc = TL_ENOMEM;
     for (uint32_t i = 0; !rc && i < r.n; i++) s[i] = tl_uplift_predict(&m, r.x + (size_t)i * r.p);
@@ -386,9 +368,11 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
             print_json(j);
         } else {
             print_qini(path, &q);
+            char f1[32], f2[32], f3[32];
             if (eff)
-                printf("  against the true effects: correlation %.3f; the top 20 %% by predicted uplift have a "
-                       "true effect of %.4f against %.4f on average\n", corr, top_true, all_true);
+                printf("  against the true effects: correlation %s; the top 20 %% by predicted uplift have a "
+                       "true effect of %s against %s on average\n", tl_fmt_figure(f1, sizeof f1, "%.3f", corr),
+                       tl_fmt_figure(f2, sizeof f2, "%.4f", top_true), tl_fmt_figure(f3, sizeof f3, "%.4f", all_true));
         }
     }
     tl_qini_fini(&q);
@@ -406,26 +390,39 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         (rc = opt_f64(cmd, a, "cost", 0.05, 0, 1e9, &cost)))
         return rc;
     if ((rc = uplift_get(cmd, a, &m, path, sizeof path, eb))) return rc;
-    /* every user with a profile */
-    segctx_t sx;
-    if ((rc = segctx_open(a, 0, &sx, eb))) return rc;
-    const char *camp = opt(cmd, a, "campaign");
-    if (camp) {
-        tl_campaign_t c;
-        if (tl_campaign_get(sx.st, camp, &c, eb) == 0) margin = c.margin;
-        tl_campaign_fini(&c);
+    const char *camp = opt(cmd, a, "campaign"), *csv = opt(cmd, a, "csv");
+    segctx_t sx = {0};
+    xrows_t r = {0};
+    uint32_t n = 0, *users = NULL;
+    double *x = NULL;
+    if (csv) { /* every row of the table: no store needed */
+        char feats[TL_UPLIFT_MAX_F * 65] = "";
+        for (uint32_t k = 0; k < m.p; k++) strcat(strcat(feats, k ? "," : ""), m.names[k]);
+        if (camp) return die_usage(cmd, "apply: give --campaign ID or --csv FILE, not both");
+        if ((rc = load_rows(cmd, a, feats, ROWS_APPLY, &r, NULL, eb))) {
+            xrows_fini(&r);
+            return rc;
+        }
+        n = r.n;
+    } else { /* every user with a profile */
+        if ((rc = segctx_open(a, 0, &sx, eb))) return rc;
+        if (camp) {
+            tl_campaign_t c;
+            if (tl_campaign_get(sx.st, camp, &c, eb) == 0) margin = c.margin;
+            tl_campaign_fini(&c);
+        }
+        n = tl_profile_nusers(sx.p);
+        users = malloc(((size_t)n + 1) * sizeof *users);
+        x = malloc(((size_t)n + 1) * (m.p + 1) * sizeof *x);
+        if (!users || !x) rc = TL_ENOMEM;
+        for (uint32_t u = 0; !rc && u < n; u++) users[u] = u;
+        for (uint32_t k = 0; !rc && k < m.p; k++) rc = profile_feature(sx.p, m.names[k], users, n, x + k, m.p, eb);
     }
-    if ((rc = opt_f64(cmd, a, "margin", margin, 0, 1, &margin))) {
-        segctx_close(&sx);
-        return rc;
-    }
-    uint32_t n = tl_profile_nusers(sx.p);
-    uint32_t *users = malloc(((size_t)n + 1) * sizeof *users);
-    double *x = malloc(((size_t)n + 1) * (m.p + 1) * sizeof *x), *s = malloc(((size_t)n + 1) * sizeof *s);
-    if (!users || !x || !s) rc = TL_ENOMEM;
-    for (uint32_t u = 0; !rc && u < n; u++) users[u] = u;
-    for (uint32_t k = 0; !rc && k < m.p; k++) rc = profile_feature(sx.p, m.names[k], users, n, x + k, m.p, eb);
-    for (uint32_t u = 0; !rc && u < n; u++) s[u] = tl_uplift_predict(&m, x + (size_t)u * m.p);
+    double *s = malloc(((size_t)n + 1) * sizeof *s);
+    if (!rc && !s) rc = TL_ENOMEM;
+    if (!rc) rc = opt_f64(cmd, a, "margin", margin, 0, 1, &margin);
+    const double *rows = csv ? r.x : x;
+    for (uint32_t u = 0; !rc && u < n; u++) s[u] = tl_uplift_predict(&m, rows + (size_t)u * m.p);
     const char *out = opt(cmd, a, "out");
     FILE *f = !rc && out ? fopen(out, "w") : NULL;
     if (!rc && out && !f) {
@@ -433,8 +430,13 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         rc = TL_EIO;
     }
     if (f) {
-        fputs("user,uplift\n", f);
-        for (uint32_t u = 0; u < n; u++) fprintf(f, "%s,%.6f\n", tl_dict_str(sx.users, u, NULL), s[u]);
+        fputs(csv ? (r.id && opt(cmd, a, "id") ? "id,uplift\n" : "row,uplift\n") : "user,uplift\n", f);
+        for (uint32_t u = 0; u < n; u++) {
+            if (!csv) fprintf(f, "%s,", tl_dict_str(sx.users, u, NULL));
+            else if (r.id[u]) fprintf(f, "%s,", r.id[u]);
+            else fprintf(f, "%u,", u + 1);
+            fprintf(f, "%.6f\n", s[u]);
+        }
         if (fclose(f)) rc = TL_EIO;
     }
     tl_uplift_projection_t pr;
@@ -463,7 +465,8 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         }
     }
     free(users), free(x), free(s);
-    segctx_close(&sx);
+    if (sx.st) segctx_close(&sx);
+    xrows_fini(&r);
     return rc;
 }
 

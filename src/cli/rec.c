@@ -92,9 +92,10 @@ const optspec_t EVAL_OPTS[] = {
                         "score by their alike items' scores)"},
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
                 "'alpha=2,5 reg=20,50' (options: {params})"},
-    {"train", 1, "instead of DATA: the training file (with --preset or its format's options)"},
+    {"train", 1, "instead of DATA: the training file (read with the options below, as import "
+                 "reads it)"},
     {"test", 1, "with --train: the test file"},
-    {"preset", 1, "the preset both files are read with, e.g. movielens"},
+    READ_OPTS,
     {"k", 1, "list length (default 10)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
@@ -122,6 +123,8 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
     if (rc) return rc;
     if (train || test) {
         if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
+        tl_import_opts_t o;
+        if ((rc = cli_read_opts(c, a, &o))) return rc;
         snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
         if (!mkdtemp(e->tmp)) {
             tl_errbuf_set(eb, "cannot make a temporary directory in /tmp");
@@ -130,9 +133,6 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         }
         char path[sizeof e->tmp + 8];
         snprintf(path, sizeof path, "%s/data", e->tmp);
-        tl_import_opts_t o;
-        tl_import_opts_default(&o);
-        o.preset = opt(c, a, "preset");
         tl_import_stats_t s1 = {0}, s2 = {0};
         tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
         progress_t bar;
@@ -144,6 +144,9 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
         return rc;
     }
+    const char *reading = cli_read_opt_given(c, a);
+    if (reading)
+        return die_usage(c, "--%s reads --train and --test files; DATA is read as it is", reading);
     e->split = opt(c, a, "split") ? opt(c, a, "split") : "time";
     if (strcmp(e->split, "time") != 0 && strcmp(e->split, "last") != 0)
         return die_usage(c, "--split %s: use time or last", e->split);

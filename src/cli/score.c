@@ -38,6 +38,8 @@ const optspec_t SCORE_OPTS[] = {
     {"id", 1, "a column naming each row (default: the row number)"},
     {"exclude", 1, "train, cv: columns not to use, comma-separated (--users: repayments and "
                    "repay_amount, which record what followed the credit)"},
+    {"allow", 1, "propensity train, cv: columns to use although they look like an id or a "
+                 "function of the outcome (refused otherwise), comma-separated"},
     {"categorical", 1, "train, cv: columns to treat as categories, comma-separated"},
     {"numeric", 1, "train, cv: columns that must be numbers, comma-separated"},
     {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
@@ -142,6 +144,9 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
                  : bank && is_propensity(c) ? "duration" /* known only after the call */
                                       : NULL;
     o->categorical = opt(c, a, "categorical"), o->numeric = opt(c, a, "numeric");
+    /* every column is a candidate of a propensity model: those that would
+     * leak the outcome are refused rather than kept without a word */
+    o->guard = is_propensity(c), o->allow = opt(c, a, "allow");
     uint64_t mb, pb;
     int rc;
     if ((rc = opt_f64(c, a, "min-iv", o->min_iv, 0, 10, &o->min_iv)) ||

@@ -127,6 +127,35 @@ int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
 int tl_uplift_put(tl_store_t *st, const char *campaign, const tl_uplift_model_t *m, tl_errbuf_t *eb);
 int tl_uplift_get(tl_store_t *st, const char *campaign, tl_uplift_model_t *m, tl_errbuf_t *eb);
 
+/* An experiment as a table (uplift_table.c): one row a unit, with its
+ * treatment (1 treated, 0 control) and outcome (1 converted, 0 not) in two
+ * columns. A feature is a column of numbers, or a column of text expanded
+ * into indicators "COL=LEVEL" (1 where it holds LEVEL), one for every level
+ * but the most frequent, at most TL_UPLIFT_MAX_LEVELS; "COL=LEVEL" is also
+ * read as named, so a model's names read its features from any table. */
+#define TL_UPLIFT_MAX_LEVELS 15
+typedef struct {
+    const char *treatment, *outcome; /* columns; NULL: not read (applying a model) */
+    const char *id;       /* a column naming each unit, never a feature (NULL: none) */
+    const char *features; /* comma-separated names; NULL: every other column */
+    int guard;            /* refuse features tl_feature_guard finds (training) ... */
+    const char *allow;    /* ... but those named here, comma-separated */
+} tl_uplift_table_opts_t;
+
+typedef struct {
+    uint32_t n, p;
+    uint8_t *t, *y; /* NULL when not read */
+    double *x;      /* n x p, NaN: missing */
+    char names[TL_UPLIFT_MAX_F][64];
+} tl_uplift_rows_t;
+
+/* The rows of t (read from where, for messages) as o says; eb names a
+ * refused or missing column, a value of treatment or outcome that is not 0
+ * or 1 (TL_EBADINPUT), or too many features. */
+int tl_uplift_table_rows(const tl_table_t *t, const char *where, const tl_uplift_table_opts_t *o,
+                         tl_uplift_rows_t *r, tl_errbuf_t *eb);
+void tl_uplift_rows_fini(tl_uplift_rows_t *r);
+
 /* What targeting the top `top` % of n users by their predicted uplift
  * would bring: the sum of their uplifts as incremental conversions, the
  * profit (value x margin each) against the cost of the messages, the ROI.
@@ -149,7 +178,10 @@ int tl_uplift_project(const tl_uplift_model_t *m, const double *uplift, uint32_t
  * possible ranking (treated converters first, control converters last);
  * AUUC the mean over t of the uplift curve (yT/nT - yC/nC)(nT + nC) / n;
  * uplift_at[k] the difference of conversion rates in the top 10(k+1) %. The
- * curve is kept at `points` evenly spaced cut-offs (fractions frac). */
+ * curve is kept at `points` evenly spaced cut-offs (fractions frac). A
+ * figure without the rows to define it is NaN: every one for n = 0, the
+ * Qini coefficient when no ranking can beat random, an uplift_at whose top
+ * part holds no treated or no control rows. */
 typedef struct tl_qini {
     uint32_t points;
     double *frac, *qini, *random; /* points + 1 values, from 0 */

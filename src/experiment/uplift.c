@@ -302,13 +302,14 @@ static double qini_area(const srow_t *o, const uint8_t *t, const uint8_t *y, uin
                     q->uplift_at[k] = (nt ? yt / nt : NAN) - (nc ? yc / nc : NAN);
         }
     }
-    if (q) q->auuc = n ? uplift_sum / n : 0;
+    if (q) q->auuc = n ? uplift_sum / n : NAN;
     return area;
 }
 
 int tl_qini(const double *score, const uint8_t *treated, const uint8_t *y, uint32_t n,
             uint32_t points, tl_qini_t *q) {
     memset(q, 0, sizeof *q);
+    for (int k = 0; k < 10; k++) q->uplift_at[k] = NAN; /* a top part without rows */
     q->points = points ? points : 100;
     q->n = n;
     srow_t *o = malloc(((size_t)n + 1) * sizeof *o);

@@ -218,6 +218,16 @@ static int train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8
     if (!rc && !(sc->f = calloc(t->ncols ? t->ncols : 1, sizeof *sc->f))) rc = TL_ENOMEM;
     for (uint32_t c = 0; !rc && c < t->ncols; c++) {
         if (c == tc || c == idc || listed(o->exclude, t->name[c])) continue;
+        char why[320];
+        if (o->guard && !listed(o->allow, t->name[c]) &&
+            (rc = tl_feature_guard(t, c, tc, badv, TL_NONE, why, sizeof why))) {
+            if (rc > 0) {
+                tl_errbuf_set(eb, "%s; leave it out with --exclude %s (or name an id with --id), "
+                              "or keep it with --allow %s", why, t->name[c], t->name[c]);
+                rc = TL_EINVAL;
+            }
+            break;
+        }
         cols[sc->nfeat] = c;
         rc = fit_feature(&x, c, &sc->f[sc->nfeat]);
         sc->nfeat++; /* counted even on failure, so that it is freed */

@@ -89,6 +89,17 @@ int tl_logit_fit_w(const double *x, uint32_t n, uint32_t p, const uint8_t *y, co
 double tl_auc(const double *score, const uint8_t *bad, uint32_t n);
 double tl_ks(const double *score, const uint8_t *bad, uint32_t n);
 
+/* ---- features that must not be features (guard.c) ----------------------------- */
+
+/* Whether column col of t must be kept out of a model's features: an
+ * identifier, a function of the outcome (the column outcome, whose value
+ * yes is one outcome and any other value the other; TL_NONE: no check), or
+ * recorded after the treatment (the column treatment of 1 and 0; TL_NONE:
+ * no check). 1 with why (cap bytes) naming the column and the reason, 0
+ * when it may be a feature, or TL_ENOMEM. */
+int tl_feature_guard(const tl_table_t *t, uint32_t col, uint32_t outcome, const char *yes,
+                     uint32_t treatment, char *why, size_t cap);
+
 /* ---- scorecards ---------------------------------------------------------------- */
 
 /* Risk bands A to E by probability of default: A below band_pd[0], B below
@@ -109,6 +120,8 @@ typedef struct {
     const char *exclude;      /* comma-separated columns not to use */
     const char *categorical;  /* comma-separated columns to treat as categories */
     const char *numeric;      /* comma-separated columns that must be numbers */
+    int guard;                /* refuse columns tl_feature_guard finds, unless allowed */
+    const char *allow;        /* comma-separated columns the guard lets through */
     int any_sign;             /* keep features whose coefficient has the wrong sign */
 } tl_score_opts_t;
 

@@ -70,14 +70,24 @@ static int apply_map(importer_t *im, const tl_slice_t *names, int ncols, tl_errb
             int ci = -1;
             if (cl > 1 && col[0] == '#') {
                 int64_t k;
-                if (tl_parse_i64(col + 1, cl - 1, &k) == 0 && k >= 1 && k <= ncols) ci = (int)k - 1;
+                if (tl_parse_i64(col + 1, cl - 1, &k) != 0 || k < 1) {
+                    tl_errbuf_set(eb, "--map %.*s: \"%.*s\" is not a column number; columns "
+                                  "count from 1 (#1 is the first)", (int)len, m, (int)cl, col);
+                    return TL_EINVAL;
+                }
+                if (k > ncols) {
+                    tl_errbuf_set(eb, "--map %.*s: the file has %d columns", (int)len, m, ncols);
+                    return TL_EINVAL;
+                }
+                ci = (int)k - 1;
             } else if (names) {
                 for (int i = 0; i < ncols; i++)
                     if (names[i].n == cl && memcmp(names[i].p, col, cl) == 0) ci = i;
             }
             if (ci < 0) {
                 tl_errbuf_set(eb, "--map: column \"%.*s\" is not in the file (%d columns; name "
-                              "a header column or use #N)", (int)cl, col, ncols);
+                              "a header column or use #N, counting from 1)%s", (int)cl, col, ncols,
+                              names ? "" : "; a file without a header names columns by #N only");
                 return TL_EINVAL;
             }
             for (int i = 0; i < ncols; i++)
@@ -87,6 +97,54 @@ static int apply_map(importer_t *im, const tl_slice_t *names, int ncols, tl_errb
         m += len + (end ? 1 : 0);
     }
     return 0;
+}
+
+/* Applies --set "field=value,...": each field named takes its value in
+ * every record of the source. */
+static int apply_set(importer_t *im, tl_errbuf_t *eb) {
+    memset(im->konst, 0, sizeof im->konst);
+    const char *m = im->o->set;
+    while (m && *m) {
+        size_t len = strcspn(m, ",");
+        const char *eq = memchr(m, '=', len);
+        if (!eq || eq == m) {
+            tl_errbuf_set(eb, "--set: \"%.*s\" is not field=value", (int)len, m);
+            return TL_EINVAL;
+        }
+        size_t fl = (size_t)(eq - m);
+        int f = tl__field_index(im->kind, m, fl);
+        if (f < 0) {
+            tl_errbuf_set(eb, "--set: %.*s is not a field of %s records (see docs/FORMATS.md)",
+                          (int)fl, m, tl__kinds[im->kind].name);
+            return TL_EINVAL;
+        }
+        tl_slice_t v = tl__trim((tl_slice_t){eq + 1, len - fl - 1});
+        if (!v.n || !tl_utf8_valid(v.p, v.n)) {
+            tl_errbuf_set(eb, "--set %.*s: give the field a value in UTF-8", (int)len, m);
+            return TL_EINVAL;
+        }
+        im->konst[f] = v;
+        m += len + (m[len] == ',');
+    }
+    return 0;
+}
+
+/* The field count of the first record of a CSV source (0 when it has
+ * none), found by a look ahead; in is rewound. */
+static int first_record_fields(tl_input_t *in, const char *delim, int *n,
+                               tl_errbuf_t *eb) {
+    tl_reader_t rd;
+    *n = 0;
+    tl__input_look(in);
+    int rc = tl__reader_open_input(&rd, in, delim, eb);
+    if (!rc) {
+        int got = tl__reader_csv(&rd, eb);
+        if (got < 0) rc = got;
+        else if (got) *n = rd.nf;
+    }
+    tl__reader_close(&rd);
+    int rw = tl__input_rewind(in, eb);
+    return rc ? rc : rw;
 }
 
 /* Tells the front end of a header column that maps to no field. */
@@ -113,9 +171,14 @@ static int setup_csv_columns(importer_t *im, const char *path, tl_errbuf_t *eb) 
             tl_errbuf_set(eb, "%s: a file without a header needs --kind", path);
             return TL_EINVAL;
         }
-        /* Columns in canonical order unless --map says otherwise. */
-        n = tl__kinds[im->kind].nfields;
-        for (int i = 0; i < n; i++) im->colfield[i] = i;
+        if (im->o->map && *im->o->map) {
+            /* only the columns the map names, out of as many as the file has */
+            n = im->first_nf;
+            for (int i = 0; i < n; i++) im->colfield[i] = -1;
+        } else { /* the columns in canonical order */
+            n = tl__kinds[im->kind].nfields;
+            for (int i = 0; i < n; i++) im->colfield[i] = i;
+        }
     }
     im->ncols = n;
     int rc = apply_map(im, im->o->no_header ? NULL : names, n, eb);
@@ -160,24 +223,37 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
     im->fmt = o->format;
     const char *delim = o->delimiter;
     int rc;
-    if (o->preset) {
-        if ((rc = tl__preset_file(o->preset, path, &im->pf, eb))) return rc;
+    const char *what;
+    if ((rc = tl__source_preset(o, src, in, &im->preset, &what, &im->pf, eb))) {
+        tl__input_close(in);
+        return rc;
+    }
+    if (im->preset) {
         im->kind = im->pf.kind;
         im->fmt = im->pf.format;
         delim = im->pf.delimiter;
         im->latin1 = im->pf.latin1;
+        if (what && o->on_warning) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s: read as %s by its content (--preset %s)", path, what,
+                     im->preset);
+            o->on_warning(msg, o->notify_arg);
+        }
     } else {
         im->fmt = tl__source_format(o, path);
     }
+    im->first_nf = 0;
     if ((!in->open && (rc = tl__input_open(in, src, eb))) ||
+        (!im->preset && im->fmt == TL_FMT_CSV && o->no_header && o->map &&
+         (rc = first_record_fields(in, delim, &im->first_nf, eb))) ||
         (rc = tl__reader_open_input(&im->rd, in, delim, eb))) {
         tl__reader_close(&im->rd);
         return rc;
     }
-    if (o->preset) im->rd.quotes = im->pf.quotes;
+    if (im->preset) im->rd.quotes = im->pf.quotes;
     im->file_size = in->size;
     tl__import_progress(im, TL_PROGRESS_START, 0);
-    if (im->fmt == TL_FMT_JSONL && !o->preset) {
+    if (im->fmt == TL_FMT_JSONL && !im->preset) {
         if (im->kind == TL_KIND_AUTO) {
             tl_errbuf_set(eb, "%s: cannot tell what this file holds from its first object; name "
                           "the kind with --kind", path);
@@ -187,7 +263,7 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
         setup_json_keys(im);
         im->pf.format = TL_FMT_JSONL;
         if ((rc = apply_map(im, NULL, 0, eb))) goto done;
-    } else if (!o->preset) {
+    } else if (!im->preset) {
         if ((rc = setup_csv_columns(im, path, eb))) goto done;
     } else if (im->pf.header) {
         rc = tl__reader_csv(&im->rd, eb);
@@ -196,6 +272,7 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
     } else {
         im->ncols = im->pf.ncols;
     }
+    if (im->kind != TL_KIND_AUTO && (rc = apply_set(im, eb))) goto done;
     rc = tl__import_pump(im, eb);
 done:
     tl__import_progress(im, TL_PROGRESS_END, im->rd.bytes);
@@ -284,6 +361,11 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
         } else {
             im->chunks[i]->arena.cap = CHUNK_ARENA;
         }
+    }
+    if (!rc && o->preset && o->set && *o->set) {
+        tl_errbuf_set(eb, "--set: a preset sets its own fields; use --map and --set without "
+                      "--preset");
+        rc = TL_EINVAL;
     }
     if (!rc && o->preset && !tl_import_preset_help(o->preset)) {
         tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", o->preset);

@@ -47,7 +47,7 @@ static int is_pii_field(int f) {
 static int make_preview(importer_t *im, tl_buf_t *b) {
     tl_reader_t *rd = &im->rd;
     tl_buf_clear(b);
-    int users = im->kind == TL_KIND_USERS && !im->o->preset;
+    int users = im->kind == TL_KIND_USERS && !im->preset;
     if (!users || rd->err >= 0) return tl_mask_text(rd->raw, rd->rawlen, b);
     int rc = 0;
     if (im->fmt == TL_FMT_JSONL) {
@@ -127,7 +127,7 @@ static int parse_row(importer_t *im, chunk_t *ck) {
         tl_slice_t cols[TL_MAX_FIELDS];
         memcpy(cols, rd->f, sizeof cols[0] * (size_t)rd->nf);
         tl__prepare_cols(im, cols, rd->nf);
-        rc = im->o->preset ? im->pf.row(&row, cols, rd->nf)
+        rc = im->preset ? im->pf.row(&row, cols, rd->nf)
                            : tl__generic_csv_row(&row, cols, rd->nf);
     }
     if (rc) return rc;

@@ -102,7 +102,13 @@ int tl__generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols) {
     tl_canon_init(&c, im->kind);
     for (int i = 0; i < ncols && i < TL_MAX_FIELDS; i++)
         if (im->colfield[i] >= 0) c.v[im->colfield[i]] = cols[i];
+    tl__apply_consts(im, &c);
     return tl__emit(rc, &c);
+}
+
+void tl__apply_consts(const importer_t *im, tl_canon_t *c) {
+    for (int f = 0; f < TL_KIND_MAX_FIELDS; f++)
+        if (im->konst[f].p) c->v[f] = im->konst[f];
 }
 
 int tl__json_field(importer_t *im, const char *key) {
@@ -249,5 +255,6 @@ int tl__jsonl_row(tl_rowctx_t *rc, const char *line, size_t n) {
         }
         if (v.n) c.v[f] = v;
     }
+    tl__apply_consts(im, &c);
     return tl__emit(rc, &c);
 }

@@ -110,7 +110,11 @@ typedef struct {
     tl_format_t format;      /* TL_FMT_AUTO: from the file name and content */
     const char *delimiter;   /* NULL: "," for CSV (one or two bytes) */
     int no_header;           /* CSV without a header line */
-    const char *map;         /* "field=column,..."; column is a name or #N (1-based) */
+    const char *map;         /* "field=column,..."; column is a name or #N (1-based); with
+                              * no_header, only the columns it names are read and the
+                              * file's own field count is expected on every row */
+    const char *set;         /* "field=value,...": the field takes the value in every
+                              * record, in place of any column or key (no comma in a value) */
     const char *encoding;    /* NULL/"utf-8" or "latin1" */
     const char *extra_types; /* comma-separated event types to register */
     const char *extra_channels;

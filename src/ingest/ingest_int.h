@@ -49,6 +49,10 @@ ssize_t tl__input_read(tl_input_t *in, char *dst, size_t cap);
 void tl__input_look(tl_input_t *in);
 int tl__input_rewind(tl_input_t *in, tl_errbuf_t *eb);
 void tl__input_close(tl_input_t *in);
+/* Up to cap bytes of the source's start into buf (*n of them), by a look
+ * ahead (the input opened if it is not); the input is rewound. */
+int tl__input_head(tl_input_t *in, const tl_source_t *src, char *buf, size_t cap, size_t *n,
+                   tl_errbuf_t *eb);
 
 /* ---- readers (reader.c) ---------------------------------------------------
  * A reader reads one source through a buffer; each call yields one record
@@ -196,8 +200,18 @@ typedef struct {
     tl_rowhandler_fn row;
 } tl_presetfile_t;
 
-/* Chooses how to read path under preset; eb explains a refusal. */
-int tl__preset_file(const char *preset, const char *path, tl_presetfile_t *out, tl_errbuf_t *eb);
+/* Bytes of a source's start looked at to tell its layout. */
+#define TL__PRESET_HEAD 4096
+
+/* Chooses how to read the file path under preset from head[0..n), its
+ * first bytes (tl__input_head); eb explains a refusal. */
+int tl__preset_file(const char *preset, const char *path, const char *head, size_t n,
+                    tl_presetfile_t *out, tl_errbuf_t *eb);
+/* The preset whose layout the first line of path, in head[0..n), has:
+ * 1 with *preset and *what (the file, in words) set, 0 when it has none,
+ * TL_EINVAL (eb names the candidates) when it fits several presets. */
+int tl__preset_detect(const char *path, const char *head, size_t n, const char **preset,
+                      const char **what, tl_errbuf_t *eb);
 
 /* For row handlers: emits a canonical record; returns 0 or a negative error. */
 int tl__emit(tl_rowctx_t *rc, tl_canon_t *c);
@@ -241,6 +255,14 @@ tl_format_t tl__source_format(const tl_import_opts_t *o, const char *name);
  * TL_KIND_AUTO, the kind it names. Returns 1, 0 for an empty source, or a
  * negative error (eb says what). */
 int tl__read_header(tl_reader_t *rd, tl_slice_t *names, int *n, tl_kind_t *kind, tl_errbuf_t *eb);
+
+/* The preset src is read with (*preset NULL: none) and its file's layout
+ * in pf: the options', or, for a CSV file given without options, the one
+ * whose layout its first line has (*what says which file). A look at the
+ * source opens in and leaves it rewound. */
+int tl__source_preset(const tl_import_opts_t *o, const tl_source_t *src, tl_input_t *in,
+                      const char **preset, const char **what, tl_presetfile_t *pf,
+                      tl_errbuf_t *eb);
 
 typedef struct {
     int index;      /* in the sources given */
@@ -326,12 +348,15 @@ typedef struct {
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
     tl_kind_t kind;
     int ncols;
+    int first_nf; /* a headerless file read by --map: its first record's field count */
     int colfield[TL_MAX_FIELDS];
     struct {
         char key[64];
         int field;
     } jmap[TL_KIND_MAX_FIELDS * 2];
     int njmap;
+    const char *preset; /* the source's preset: the options', or the one its content has */
+    tl_slice_t konst[TL_KIND_MAX_FIELDS]; /* --set: the constant of each field (p NULL: none) */
     tl_presetfile_t pf;
     int latin1;
     tl_format_t fmt;
@@ -382,6 +407,8 @@ void tl__prepare_cols(importer_t *im, tl_slice_t *cols, int n);
 /* The generic row handlers, for a CSV row and a JSON line (import_row.c). */
 int tl__generic_csv_row(tl_rowctx_t *rc, const tl_slice_t *cols, int ncols);
 int tl__jsonl_row(tl_rowctx_t *rc, const char *line, size_t n);
+/* Gives the fields of c that --set names their constants (import_row.c). */
+void tl__apply_consts(const importer_t *im, tl_canon_t *c);
 /* The canonical field a JSON key maps to, or -1 (import_row.c). */
 int tl__json_field(importer_t *im, const char *key);
 /* Writes a chunk's rows in order (import_write.c). */

@@ -8,7 +8,8 @@
  *
  * The kind of a source comes from the options, the preset, or a look at its
  * header line (CSV) or first object (JSON Lines), the same way the import
- * finds it. A look reads the source from its start; a stream keeps what the
+ * finds it; a CSV file given without options whose first line has the
+ * layout of a preset's file is read with that preset. A look reads the source from its start; a stream keeps what the
  * look read for the import to read again (source.c), so a pipe is ordered
  * like a file. */
 #include "ingest_int.h"
@@ -89,6 +90,25 @@ static int look_json(tl_reader_t *r, tl_kind_t *kind, tl_errbuf_t *eb) {
     return rc;
 }
 
+int tl__source_preset(const tl_import_opts_t *o, const tl_source_t *src, tl_input_t *in,
+                      const char **preset, const char **what, tl_presetfile_t *pf,
+                      tl_errbuf_t *eb) {
+    *preset = *what = NULL;
+    int guess = !o->preset && o->kind == TL_KIND_AUTO && !o->no_header && !(o->map && *o->map) &&
+                !(o->set && *o->set) && tl__source_format(o, src->name) == TL_FMT_CSV;
+    if (!o->preset && !guess) return 0;
+    char head[TL__PRESET_HEAD];
+    size_t n;
+    int rc = tl__input_head(in, src, head, sizeof head, &n, eb);
+    if (!rc && !o->preset) {
+        if ((rc = tl__preset_detect(src->name, head, n, preset, what, eb)) <= 0) return rc;
+        rc = 0;
+    } else if (!rc) {
+        *preset = o->preset;
+    }
+    return rc ? rc : tl__preset_file(*preset, src->name, head, n, pf, eb);
+}
+
 /* The kind of records src holds, found as the import finds it, without
  * importing anything. *kind is TL_KIND_AUTO when only the import can tell:
  * an empty source, or one that the import will refuse. Opens in when it
@@ -97,16 +117,17 @@ static int look_json(tl_reader_t *r, tl_kind_t *kind, tl_errbuf_t *eb) {
 static int probe_kind(const tl_import_opts_t *o, const tl_source_t *src, tl_input_t *in,
                       tl_kind_t *kind, tl_errbuf_t *eb) {
     *kind = o->kind;
-    if (o->preset) {
-        tl_presetfile_t pf;
-        int rc = tl__preset_file(o->preset, src->name, &pf, eb);
+    tl_presetfile_t pf;
+    const char *preset, *what;
+    int rc = tl__source_preset(o, src, in, &preset, &what, &pf, eb);
+    if (in->open && !in->stream) tl__input_close(in);
+    if (rc || preset) {
         if (!rc) *kind = pf.kind;
         return rc;
     }
     int json = tl__source_format(o, src->name) == TL_FMT_JSONL;
     if (*kind != TL_KIND_AUTO || (!json && o->no_header)) return 0;
-    int rc = tl__input_open(in, src, eb);
-    if (rc) return rc;
+    if (!in->open && (rc = tl__input_open(in, src, eb))) return rc;
     tl__input_look(in);
     tl_reader_t rd;
     if (!(rc = tl__reader_open_input(&rd, in, json ? NULL : o->delimiter, eb))) {

@@ -1,7 +1,7 @@
 /* preset.c -- mappings of public data sets onto tailor's canonical records.
  *
- * Each preset knows the files of one data set by name, their delimiter,
- * encoding and columns, and turns each row into canonical records with the
+ * Each preset knows the files of one data set by their content (the name
+ * only a hint, see LAYOUTS), their delimiter, encoding and columns, and turns each row into canonical records with the
  * same validation as any other input. Where a data set lacks a field tailor
  * has, the field stays absent; where it has more, the rest goes into the
  * record's JSON attributes, so nothing of the source is thrown away.
@@ -13,6 +13,7 @@
  *  german-credit  UCI Statlog German Credit: applicants → users + credit records */
 #include "ingest_int.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -181,43 +182,6 @@ static int ml_item1m(tl_rowctx_t *rc, const tl_slice_t *c, int n) {
         gs.n -= len + 1;
     }
     return ml_movie(rc, c[0], c[1], g, ng, (tl_slice_t){NULL, 0});
-}
-
-static const char *base_name(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-static int ends_with(const char *s, const char *suf) {
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-static int preset_movielens(const char *path, tl_presetfile_t *pf, tl_errbuf_t *eb) {
-    const char *b = base_name(path);
-    pf->format = TL_FMT_CSV;
-    pf->header = 0;
-    pf->quotes = 0;
-    if (strcmp(b, "u.data") == 0 || (b[0] == 'u' && (ends_with(b, ".base") || ends_with(b, ".test")))) {
-        pf->kind = TL_KIND_EVENTS, pf->delimiter = "\t", pf->ncols = 4, pf->row = ml_rating;
-    } else if (strcmp(b, "ratings.dat") == 0) {
-        pf->kind = TL_KIND_EVENTS, pf->delimiter = "::", pf->ncols = 4, pf->row = ml_rating;
-    } else if (strcmp(b, "u.user") == 0) {
-        pf->kind = TL_KIND_USERS, pf->delimiter = "|", pf->ncols = 5, pf->row = ml_user100k;
-    } else if (strcmp(b, "users.dat") == 0) {
-        pf->kind = TL_KIND_USERS, pf->delimiter = "::", pf->ncols = 5, pf->row = ml_user1m;
-    } else if (strcmp(b, "u.item") == 0) {
-        pf->kind = TL_KIND_ITEMS, pf->delimiter = "|", pf->ncols = 24, pf->row = ml_item100k;
-        pf->latin1 = 1;
-    } else if (strcmp(b, "movies.dat") == 0) {
-        pf->kind = TL_KIND_ITEMS, pf->delimiter = "::", pf->ncols = 3, pf->row = ml_item1m;
-        pf->latin1 = 1;
-    } else {
-        tl_errbuf_set(eb, "%s: not a MovieLens file the preset knows (u.data, u1.base, u1.test, "
-                      "ratings.dat, u.user, users.dat, u.item, movies.dat)", path);
-        return TL_EINVAL;
-    }
-    return 0;
 }
 
 /* ---- Taobao UserBehavior -------------------------------------------------- */
@@ -391,30 +355,173 @@ int tl__preset_table(const char *preset, const char **delim, int *quotes, int *h
     return TL_EINVAL;
 }
 
-int tl__preset_file(const char *preset, const char *path, tl_presetfile_t *pf, tl_errbuf_t *eb) {
+/* ---- the files of each preset, told by their content ------------------------------
+ * A layout is one kind of file of a data set: its delimiter, field count and
+ * the shape of each value of a record (shape: one letter a field, NULL for
+ * a file with a header line, which is only read when its preset is named):
+ *   i  an integer        n  a number         t  any text
+ *   g  M or F            b  0 or 1           a  A and digits (a UCI code)
+ *   B  pv, cart, fav or buy (Taobao's behaviours)
+ * The first record of a file decides which layout it has; its name (names:
+ * glob patterns) only decides between layouts the record fits alike, or
+ * when it fits none (an empty file, a first row that is bad). */
+
+typedef struct {
+    const char *preset, *what, *names, *shape;
+    tl_presetfile_t pf;
+} layout_t;
+
+#define CSVF(kind, delim, header, latin1, quotes, ncols, row) \
+    {kind, TL_FMT_CSV, delim, header, latin1, quotes, ncols, row}
+
+static const layout_t LAYOUTS[] = {
+    {"movielens", "MovieLens ratings (u.data)", "u.data u*.base u*.test", "iini",
+     CSVF(TL_KIND_EVENTS, "\t", 0, 0, 0, 4, ml_rating)},
+    {"movielens", "MovieLens ratings (ratings.dat)", "ratings.dat", "iini",
+     CSVF(TL_KIND_EVENTS, "::", 0, 0, 0, 4, ml_rating)},
+    {"movielens", "MovieLens users (u.user)", "u.user", "iigtt",
+     CSVF(TL_KIND_USERS, "|", 0, 0, 0, 5, ml_user100k)},
+    {"movielens", "MovieLens users (users.dat)", "users.dat", "igiit",
+     CSVF(TL_KIND_USERS, "::", 0, 0, 0, 5, ml_user1m)},
+    {"movielens", "MovieLens movies (u.item)", "u.item", "itttt" "bbbbbbbbbbbbbbbbbbb",
+     CSVF(TL_KIND_ITEMS, "|", 0, 1, 0, 24, ml_item100k)},
+    {"movielens", "MovieLens movies (movies.dat)", "movies.dat", "itt",
+     CSVF(TL_KIND_ITEMS, "::", 0, 1, 0, 3, ml_item1m)},
+    {"taobao", "Taobao UserBehavior", NULL, "iiiBi",
+     CSVF(TL_KIND_EVENTS, ",", 0, 0, 1, 5, taobao_row)},
+    {"online-retail", "UCI Online Retail", NULL, NULL,
+     CSVF(TL_KIND_EVENTS, ";", 1, 0, 1, 10, retail_row)},
+    {"bank-marketing", "UCI Bank Marketing", NULL, NULL,
+     CSVF(TL_KIND_USERS, ";", 1, 0, 1, 21, bank_row)},
+    {"german-credit", "UCI German Credit", NULL, "aiaaiaaiaaiaiaaiaiaai",
+     CSVF(TL_KIND_USERS, " ", 0, 0, 0, 21, gc_row)},
+};
+#define NLAYOUTS (sizeof LAYOUTS / sizeof *LAYOUTS)
+
+static int fits(char shape, const char *p, size_t n) {
+    double d;
+    int64_t k;
+    switch (shape) {
+    case 'i': return tl_parse_i64(p, n, &k) == 0;
+    case 'n': return tl_parse_f64(p, n, &d) == 0;
+    case 'g': return n == 1 && strchr("MFmf", p[0]);
+    case 'b': return n == 1 && (p[0] == '0' || p[0] == '1');
+    case 'a':
+        if (n < 2 || p[0] != 'A') return 0;
+        for (size_t i = 1; i < n; i++)
+            if (p[i] < '0' || p[i] > '9') return 0;
+        return 1;
+    case 'B':
+        return (n == 2 && memcmp(p, "pv", 2) == 0) ||
+               (n == 3 && (memcmp(p, "fav", 3) == 0 || memcmp(p, "buy", 3) == 0)) ||
+               (n == 4 && memcmp(p, "cart", 4) == 0);
+    default: return 1;
+    }
+}
+
+/* Whether the first line of a file, head[0..n), has layout l. */
+static int layout_fits(const layout_t *l, const char *head, size_t n) {
+    if (!l->shape) return 0;
+    size_t end = 0;
+    while (end < n && head[end] != '\n' && head[end] != '\r') end++;
+    if (end == n && n >= TL__PRESET_HEAD) return 0; /* no whole line to judge */
+    size_t dl = strlen(l->pf.delimiter), nf = strlen(l->shape);
+    const char *p = head, *stop = head + end;
+    for (size_t f = 0; f < nf; f++) {
+        const char *q = p;
+        while (q < stop && !(q + dl <= stop && memcmp(q, l->pf.delimiter, dl) == 0)) q++;
+        if ((f + 1 < nf) != (q < stop)) return 0; /* too few or too many fields */
+        if (!fits(l->shape[f], p, (size_t)(q - p))) return 0;
+        p = q + dl;
+    }
+    return 1;
+}
+
+static int name_fits(const layout_t *l, const char *path) {
+    if (!l->names || !path) return 0;
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    char pat[32];
+    for (const char *w = l->names; *w;) {
+        size_t len = strcspn(w, " ");
+        snprintf(pat, sizeof pat, "%.*s", (int)len, w);
+        if (fnmatch(pat, b, 0) == 0) return 1;
+        w += len + (w[len] == ' ');
+    }
+    return 0;
+}
+
+/* "A, B or C" of the layouts in idx[0..n) into out. */
+static void list_layouts(const int *idx, int n, int with_preset, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len < cap; i++) {
+        const layout_t *l = &LAYOUTS[idx[i]];
+        len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                                l->what, with_preset ? " (--preset " : "",
+                                with_preset ? l->preset : "", with_preset ? ")" : "");
+    }
+}
+
+int tl__preset_file(const char *preset, const char *path, const char *head, size_t n,
+                    tl_presetfile_t *pf, tl_errbuf_t *eb) {
     memset(pf, 0, sizeof *pf);
-    pf->format = TL_FMT_CSV;
-    pf->quotes = 1;
-    if (strcmp(preset, "movielens") == 0) return preset_movielens(path, pf, eb);
-    if (strcmp(preset, "taobao") == 0) {
-        pf->kind = TL_KIND_EVENTS, pf->delimiter = ",", pf->ncols = 5, pf->row = taobao_row;
+    int idx[NLAYOUTS], nl = 0, byname = -1;
+    for (size_t i = 0; i < NLAYOUTS; i++)
+        if (strcmp(LAYOUTS[i].preset, preset) == 0) idx[nl++] = (int)i;
+    if (!nl) {
+        tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", preset);
+        return TL_EINVAL;
+    }
+    if (nl == 1) { /* a data set of one file: it is that file */
+        *pf = LAYOUTS[idx[0]].pf;
         return 0;
     }
-    if (strcmp(preset, "online-retail") == 0) {
-        pf->kind = TL_KIND_EVENTS, pf->delimiter = ";", pf->header = 1, pf->ncols = 10;
-        pf->row = retail_row;
+    int fit[NLAYOUTS], nfit = 0;
+    for (int i = 0; i < nl; i++) {
+        if (layout_fits(&LAYOUTS[idx[i]], head, n)) fit[nfit++] = idx[i];
+        if (byname < 0 && name_fits(&LAYOUTS[idx[i]], path)) byname = idx[i];
+    }
+    int pick = nfit == 1 ? fit[0] : -1;
+    for (int i = 0; pick < 0 && i < nfit; i++)
+        if (fit[i] == byname) pick = byname;
+    if (pick < 0 && !nfit) pick = byname;
+    if (pick >= 0) {
+        *pf = LAYOUTS[pick].pf;
         return 0;
     }
-    if (strcmp(preset, "bank-marketing") == 0) {
-        pf->kind = TL_KIND_USERS, pf->delimiter = ";", pf->header = 1, pf->ncols = 21;
-        pf->row = bank_row;
-        return 0;
+    char names[512];
+    if (nfit) {
+        list_layouts(fit, nfit, 0, names, sizeof names);
+        tl_errbuf_set(eb, "%s: its first line fits %s alike; name the file as the data set does "
+                      "(%s) to tell them apart", path, names, LAYOUTS[fit[0]].names);
+    } else {
+        list_layouts(idx, nl, 0, names, sizeof names);
+        tl_errbuf_set(eb, "%s: not a file of the %s preset: its first line is none of %s", path,
+                      preset, names);
     }
-    if (strcmp(preset, "german-credit") == 0) {
-        pf->kind = TL_KIND_USERS, pf->delimiter = " ", pf->ncols = 21, pf->quotes = 0;
-        pf->row = gc_row;
-        return 0;
-    }
-    tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", preset);
     return TL_EINVAL;
+}
+
+int tl__preset_detect(const char *path, const char *head, size_t n, const char **preset,
+                      const char **what, tl_errbuf_t *eb) {
+    int fit[NLAYOUTS], nfit = 0, npresets = 0;
+    for (size_t i = 0; i < NLAYOUTS; i++) {
+        if (!layout_fits(&LAYOUTS[i], head, n)) continue;
+        int seen = 0;
+        for (int k = 0; k < nfit; k++) seen |= strcmp(LAYOUTS[fit[k]].preset, LAYOUTS[i].preset) == 0;
+        npresets += !seen;
+        fit[nfit++] = (int)i;
+    }
+    *preset = *what = NULL;
+    if (npresets > 1) {
+        char names[512];
+        list_layouts(fit, nfit, 1, names, sizeof names);
+        tl_errbuf_set(eb, "%s: its first line fits %s; say which with --preset", path, names);
+        return TL_EINVAL;
+    }
+    if (!nfit) return 0;
+    *preset = LAYOUTS[fit[0]].preset;
+    *what = LAYOUTS[fit[0]].what;
+    return 1;
 }

@@ -102,3 +102,27 @@ void tl__input_close(tl_input_t *in) {
     in->fd = -1;
     in->own_fd = in->open = 0;
 }
+
+int tl__input_head(tl_input_t *in, const tl_source_t *src, char *buf, size_t cap, size_t *n,
+                   tl_errbuf_t *eb) {
+    *n = 0;
+    int rc = in->open ? 0 : tl__input_open(in, src, eb);
+    if (rc) return rc;
+    tl__input_look(in);
+    while (*n < cap) {
+        ssize_t got = tl__input_read(in, buf + *n, cap - *n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            rc = tl_err_from_errno(errno);
+            tl_errbuf_set(eb, "%s: cannot read: %s", src->name, strerror(errno));
+            break;
+        }
+        if (got == 0 || memchr(buf + *n, '\n', (size_t)got)) {
+            *n += (size_t)got;
+            break;
+        }
+        *n += (size_t)got;
+    }
+    int rw = tl__input_rewind(in, eb);
+    return rc ? rc : rw;
+}

@@ -1,8 +1,9 @@
 /* Unit tests of src/ingest: CSV splitting (quotes, CRLF, CR-only line ends,
  * embedded newlines, two-byte delimiters, unterminated quotes), JSON Lines
  * (duplicate keys), validation reasons, multi-record rows, the counting
- * invariant, idempotent re-import, the order sources are read in, and
- * sources (a file, memory, a pipe) read alike. */
+ * invariant, idempotent re-import, the order sources are read in,
+ * sources (a file, memory, a pipe) read alike, headerless files mapped by
+ * #N with constants, and presets telling files by their content. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -304,6 +305,98 @@ static void test_movielens_1m(void **state) {
     tl_source_t src = tl_source_file(write_file("tags.dat", "x", 1));
     assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
     assert_non_null(strstr(eb.msg, "tags.dat"));
+    tl_store_close(st);
+}
+
+/* A headerless file of any column count read by --map #N, with a constant
+ * for a field the file lacks (--set), and the errors of bad mappings. */
+static void test_headerless_map_and_set(void **state) {
+    (void)state;
+    const char text[] = "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978300000\n"
+                        "2::1193::4\n";
+    const char *path = write_file("ratings.txt", text, sizeof text - 1);
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.kind = TL_KIND_EVENTS;
+    o.no_header = 1;
+    o.delimiter = "::";
+    o.map = "user=#1,item=#2,rating=#3,ts=#4";
+    o.set = "type=rate,channel=web";
+    tl_import_stats_t s;
+    rejects_t rj;
+    assert_int_equal(run_import(path, &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 3);
+    assert_int_equal(s.quarantined, 1); /* its own count, 4 fields, is what every row needs */
+    assert_int_equal(rj.reason[0], TL_R_FIELD_COUNT);
+    /* without the constant, the required type is missing */
+    o.set = NULL;
+    assert_int_equal(run_import(write_file("ratings2.txt", text, sizeof text - 1), &o, &s, &rj), 0);
+    assert_int_equal(s.accepted, 0);
+    assert_int_equal(rj.reason[0], TL_R_MISSING_FIELD);
+
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_source_t src = tl_source_file(path);
+    o.map = "user=#0,item=#2,ts=#4";
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "columns count from 1"));
+    o.map = "user=#1,item=#5,ts=#4";
+    eb.msg[0] = 0;
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "has 4 columns"));
+    o.map = "user=#1,item=#2,ts=#4";
+    o.set = "colour=red";
+    eb.msg[0] = 0;
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "colour is not a field"));
+    o.set = "type";
+    eb.msg[0] = 0;
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "not field=value"));
+    tl_store_close(st);
+}
+
+static void keep_warning(const char *msg, void *arg) {
+    snprintf(arg, 512, "%s", msg);
+}
+
+/* Presets tell a file by its first line; the name is only a hint. */
+static void test_presets_by_content(void **state) {
+    (void)state;
+    const char ratings[] = "1::1193::5::978300760\n1::661::3::978302109\n";
+    const char users100k[] = "1|24|M|technician|85711\n2|53|F|other|94043\n";
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    o.preset = "movielens";
+    tl_import_stats_t s;
+    assert_int_equal(run_import(write_file("my-ratings.txt", ratings, sizeof ratings - 1), &o, &s, NULL), 0);
+    assert_int_equal(s.accepted, 2);
+    /* a misleading name: the content decides */
+    assert_int_equal(run_import(write_file("users.dat", users100k, sizeof users100k - 1), &o, &s, NULL), 0);
+    assert_int_equal(s.read, 2); /* read as u.user: users.dat's layout would refuse both */
+    assert_int_equal(s.quarantined, 0);
+    /* without --preset, a file with a preset's layout is read with it, and told */
+    char told[512] = "";
+    tl_import_opts_default(&o);
+    o.on_warning = keep_warning, o.notify_arg = told;
+    const char more[] = "3::1193::5::978300760\n3::661::3::978302109\n";
+    assert_int_equal(run_import(write_file("export.txt", more, sizeof more - 1), &o, &s, NULL), 0);
+    assert_int_equal(s.accepted, 2);
+    assert_non_null(strstr(told, "--preset movielens"));
+    /* a file of no layout under the preset is refused, naming what it could be */
+    o.on_warning = NULL;
+    o.preset = "movielens";
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_source_t src = tl_source_file(write_file("r.csv", "a,b\n1,2\n", 8));
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "MovieLens ratings (u.data)"));
     tl_store_close(st);
 }
 
@@ -665,7 +758,8 @@ int main(void) {
         T(test_extra_types), T(test_long_line),    T(test_movielens_1m),
         T(test_buffers),
         T(test_cr_line_ends), T(test_duplicate_keys), T(test_file_order),
-        T(test_sources), T(test_table_sources),
+        T(test_sources), T(test_table_sources), T(test_headerless_map_and_set),
+        T(test_presets_by_content),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
