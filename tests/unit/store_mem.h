@@ -116,6 +116,7 @@ int mem_blobw_write(tl_blobw_t *w, const void *p, size_t n, tl_errbuf_t *eb);
 FILE *mem_blobw_stream(tl_blobw_t *w);
 int mem_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb);
 void mem_blobw_abandon(tl_blobw_t *w);
+int mem_blobw_install(tl_blobw_t *w, mcoll_t *blobs);
 int mem_blob_append(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
 int mem_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
 int mem_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);

@@ -65,6 +65,19 @@ int mem_blobw_close(tl_blobw_t *bw, tl_errbuf_t *eb) {
     return rc;
 }
 
+/* Puts the writer's bytes in blobs (a purge's copy of the rows) and frees
+ * it, also on failure. */
+int mem_blobw_install(tl_blobw_t *bw, mcoll_t *blobs) {
+    mblobw_t *w = (mblobw_t *)bw;
+    int rc = ferror(w->f) ? TL_ENOMEM : 0;
+    if (fclose(w->f) != 0) rc = TL_ENOMEM;
+    w->f = NULL;
+    mval_t v[1] = {{.t = 3, .p = w->data ? w->data : "", .n = w->len}};
+    if (!rc && mcoll_upsert(blobs, w->name, v, 1, 1) < 0) rc = TL_ENOMEM;
+    mem_blobw_abandon(bw);
+    return rc;
+}
+
 /* Appends p[0..n) to the bytes of the row key of c (made when none). */
 static int coll_append(mcoll_t *c, const char *key, const void *p, size_t n) {
     int found;

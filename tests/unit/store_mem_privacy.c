@@ -3,7 +3,7 @@
  * anchor's text, tombstones, the purge of a user's rows and events or of
  * what is older than a cut, and key rotation re-sealing the secrets (the
  * only sealed values it keeps: its personal fields are plain in memory).
- * Side logs and blob files it has none of. */
+ * The side logs and derived blobs a purge gives go in place with the rest. */
 #include "store_mem.h"
 
 #include <stdlib.h>
@@ -144,15 +144,22 @@ static int redact(mcoll_t *c, const tl_purge_t *p, uint64_t *count) {
 
 int mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id, size_t n,
               tl_purge_stats_t *out, tl_errbuf_t *eb) {
-    for (int i = 0; i < p->nblobs; i++) tl_blobw_abandon(p->blobs[i]);
-    if (p->nlogs || p->nblobs) {
-        tl_errbuf_set(eb, "the memory back end keeps no side logs or blob files to replace");
-        return TL_EINVAL;
-    }
     mem_t *m = mem_of(st);
     mdata_t w; /* the rows after the purge, put in place at the end */
-    if (mdata_copy(&w, &m->comm)) return oom(eb);
+    if (mdata_copy(&w, &m->comm)) {
+        for (int i = 0; i < p->nblobs; i++) tl_blobw_abandon(p->blobs[i]);
+        return oom(eb);
+    }
     int rc = 0;
+    /* the side logs and derived blobs given, in the copy */
+    for (int i = 0; i < p->nblobs; i++) {
+        if (!rc) rc = mem_blobw_install(p->blobs[i], &w.c[C_BLOBS]);
+        else tl_blobw_abandon(p->blobs[i]);
+    }
+    for (int i = 0; !rc && i < p->nlogs; i++) {
+        mval_t v[1] = {{.t = 3, .p = (char *)p->logs[i].data, .n = p->logs[i].len}};
+        if (mcoll_upsert(&w.c[C_APPLOGS], p->logs[i].name, v, 1, 1) < 0) rc = TL_ENOMEM;
+    }
     uint32_t u = p->user;
     if (u != TL_NONE) {
         drop_rows(&w.c[C_USERS], of_user, &u, &out->rows);

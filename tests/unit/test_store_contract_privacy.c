@@ -1,6 +1,7 @@
 /* Contract tests of the store's back-end interface, on both back ends
  * (store_contract.h): pseudonyms and MACs, the audit anchor, the purge of
- * a user (tombstones) and of old records, key rotation. */
+ * a user (tombstones) and of old records, with the side logs and derived
+ * blobs it puts in place, key rotation. */
 #include "store_contract.h"
 
 /* ---- keys, pseudonyms, erasure and retention ----------------------------------------- */
@@ -192,6 +193,45 @@ static void test_erase_user(void **state) {
     tl_store_close(st);
 }
 
+/* A purge puts in place the side logs and derived blobs it is given, in
+ * the same step; a purge refused frees its writers and changes nothing. */
+static void test_purge_installs(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    erase_fixture(st);
+    tl_applog_t *lg;
+    begin(st);
+    assert_int_equal(tl_store_applog_open(st, "contacts", &lg, &eb), 0);
+    assert_int_equal(tl_applog_write(lg, "alice\nbob\n", 10, &eb), 0);
+    assert_int_equal(tl_store_blob_put(st, "profiles", "old", 3, &eb), 0);
+    commit(st);
+    tl_blobw_t *w;
+    tl_logswap_t logs[] = {{.name = "contacts", .data = "bob\n", .len = 4}};
+    assert_int_equal(tl_store_blob_create(st, "profiles", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "new", 3, &eb), 0);
+    tl_purge_stats_t ps;
+    tl_purge_t bad = {.user = 9, .before = INT64_MIN, .logs = logs, .nlogs = 1, .blobs = &w,
+                      .nblobs = 1};
+    assert_int_equal(tl_store_purge(st, &bad, &ps, &eb), TL_EINVAL);
+    assert_blob(st, "profiles", "old");
+    assert_int_equal(tl_store_blob_create(st, "profiles", &w, &eb), 0);
+    assert_int_equal(tl_blobw_write(w, "new", 3, &eb), 0);
+    tl_purge_t pu = {.user = 0, .before = INT64_MIN, .logs = logs, .nlogs = 1, .blobs = &w,
+                     .nblobs = 1};
+    assert_int_equal(tl_store_purge(st, &pu, &ps, &eb), 0);
+    assert_blob(st, "profiles", "new");
+    uint64_t len = 0;
+    assert_int_equal(tl_store_applog_committed(st, "contacts", &len, &eb), 0);
+    assert_int_equal(len, 4);
+    tl_buf_t b;
+    tl_buf_init(&b);
+    assert_int_equal(tl_store_applog_read(st, "contacts", 0, &b, &eb), 0);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "bob\n", 4);
+    tl_buf_fini(&b);
+    tl_store_close(st);
+}
+
 static void test_retention(void **state) {
     tl_store_t *st = open_be(state);
     tl_errbuf_t eb = {{0}};
@@ -261,7 +301,8 @@ static void test_rotate_key(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        BOTH(test_pseudonyms), BOTH(test_anchor), BOTH(test_erase_user), BOTH(test_retention),
+        BOTH(test_pseudonyms), BOTH(test_anchor), BOTH(test_erase_user), BOTH(test_purge_installs),
+        BOTH(test_retention),
         BOTH(test_rotate_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
