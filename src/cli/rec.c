@@ -2,12 +2,10 @@
  * DATA/models), `eval` (offline evaluation on a split of DATA or on a
  * given pair of files, one model or a grid of options), `recommend` (a
  * user's top items for a scene) and `similar` (the items alike). */
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -100,18 +98,12 @@ const optspec_t EVAL_OPTS[] = {
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 /* The store an evaluation reads: DATA, split by time or leave-last-out,
- * or a given pair of files imported into one temporary store (so users and
+ * or a given pair of files imported into one store in memory (so users and
  * items share their indexes; the training events come first in its log,
  * and split it). */
 typedef struct {
     tl_store_t *st;
-    char tmp[32];
     const char *split;
 } evsrc_t;
 
@@ -125,20 +117,16 @@ static int eval_source(const command_t *c, const args_t *a, evsrc_t *e, tl_rec_e
         if (!train || !test) return die_usage(c, "give both --train FILE and --test FILE");
         tl_import_opts_t o;
         if ((rc = cli_read_opts(c, a, &o))) return rc;
-        snprintf(e->tmp, sizeof e->tmp, "/tmp/tailor-eval-XXXXXX");
-        if (!mkdtemp(e->tmp)) {
-            tl_errbuf_set(eb, "cannot make a temporary directory in /tmp");
-            e->tmp[0] = 0;
-            return TL_EIO;
-        }
-        char path[sizeof e->tmp + 8];
-        snprintf(path, sizeof path, "%s/data", e->tmp);
+        const tl_store_conf_t *given;
+        if ((rc = cli_store_conf(&given, eb))) return rc;
+        tl_store_conf_t conf = *given;
+        conf.backend = &tl_store_memory;
         tl_import_stats_t s1 = {0}, s2 = {0};
         tl_source_t f1 = tl_source_file(train), f2 = tl_source_file(test);
         progress_t bar;
         progress_import(&o, &bar);
         e->split = "files";
-        rc = cli_store_open(path, TL_STORE_CREATE, &e->st, eb);
+        rc = tl_store_open_conf("the files evaluated", &conf, TL_STORE_CREATE, &e->st, eb);
         if (!rc) rc = tl_import(e->st, &f1, 1, &o, &s1, NULL, NULL, eb);
         eo->train_events = rc ? 0 : tl_store_event_count(e->st);
         if (!rc) rc = tl_import(e->st, &f2, 1, &o, &s2, NULL, NULL, eb);
@@ -297,7 +285,6 @@ int cmd_eval(const command_t *c, const args_t *a) {
     }
     if (!rc) rc = tl_rec_evaluate(e.st, &eo, &ev, &eb);
     tl_store_close(e.st);
-    if (e.tmp[0]) nftw(e.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     const tl_user_groups_t *g = &ev.groups;
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject();

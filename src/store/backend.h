@@ -312,8 +312,9 @@ struct tl_applog {
     tl_store_t *st;
 };
 
-/* The data directory of SQLite and the columnar event log. */
-extern const tl_store_backend_t tl_store_local;
+/* The back ends (store.h): tl_store_local (src/store/local/), the data
+ * directory of SQLite and the columnar event log; tl_store_memory
+ * (src/store/mem/), in memory. */
 
 /* A back end's own state in a store handle (NULL until set). */
 void *tl_store_backend_state(const tl_store_t *st);

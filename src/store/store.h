@@ -134,6 +134,13 @@ typedef struct {
 
 void tl_store_conf_init(tl_store_conf_t *c);
 
+/* The back ends a configuration can name: the data directory (SQLite and
+ * the columnar event log, the default) and a store in memory that keeps
+ * nothing past its close (for work on given files that needs no data
+ * directory; dir names it in messages only). */
+extern const tl_store_backend_t tl_store_local;
+extern const tl_store_backend_t tl_store_memory;
+
 /* Opens (and with TL_STORE_CREATE creates) the data directory dir with
  * conf (NULL: the defaults). Cuts an uncommitted log tail. A given key must
  * open the directory's sealed data (TL_ECRYPTO if not). On failure *out is

@@ -1,7 +1,7 @@
 /* store_contract.h -- what the store's contract tests share: a store of
  * the back end under test (the test's state) in the test's directory,
  * batches that must succeed, lookups, and BOTH(test), which runs a test
- * against the local back end and the in-memory one (store_mem.c). */
+ * against the local back end and the one in memory (src/store/mem/). */
 #ifndef TL_TEST_STORE_CONTRACT_H
 #define TL_TEST_STORE_CONTRACT_H
 
@@ -20,8 +20,6 @@
 #include "store/backend.h"
 
 #include "tmpdir.h"
-
-extern const tl_store_backend_t tl_test_store_mem;
 
 static inline tl_store_t *open_be(void **state) {
     tl_store_conf_t c = *test_conf();
@@ -160,6 +158,6 @@ static inline int offset_seen(uint64_t offset, void *arg) {
     cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,               \
                                              (void *)&tl_store_local),                       \
         cmocka_unit_test_prestate_setup_teardown(f, tmpdir_setup, tmpdir_teardown,           \
-                                                 (void *)&tl_test_store_mem)
+                                                 (void *)&tl_store_memory)
 
 #endif

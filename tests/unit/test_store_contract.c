@@ -1,6 +1,6 @@
 /* Contract tests of the store's back-end interface (store/backend.h): the
  * same assertions run against the local back end (a data directory) and a
- * small one in memory (store_mem.c): id assignment, upserts and scans,
+ * small one in memory (src/store/mem/): id assignment, upserts and scans,
  * batches, events by column and from a sequence, blobs, consents in
  * force, settings and segments, API keys and audit entries, personal
  * fields, the quarantine, campaigns and their runs, delivery states. The

@@ -456,7 +456,7 @@ static void test_applogs(void **state) {
 static tl_store_backend_t mem_bare;
 
 int main(void) {
-    mem_bare = tl_test_store_mem;
+    mem_bare = tl_store_memory;
     mem_bare.name = "memory without blob writers";
     mem_bare.blob_create = NULL, mem_bare.blobw_write = NULL, mem_bare.blobw_stream = NULL;
     mem_bare.blobw_close = NULL, mem_bare.blobw_abandon = NULL;
