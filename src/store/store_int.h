@@ -17,15 +17,15 @@
 /* Runs a read-only SQL query and calls fn for each row with its columns as
  * text (NULL for SQL NULL).  */
 typedef int (*tl_row_fn)(int ncol, const char *const *cols, void *arg);
-int tl_store_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__local_query(tl_store_t *st, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb);
 
 /* The same with parameters bound by the letters of types (i int64_t,
  * d double, t text or NULL), and a write: INSERT/UPDATE/DELETE. */
-int tl_store_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
-                    const char *types, ...);
-int tl_store_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
+int tl__local_queryf(tl_store_t *st, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
+                     const char *types, ...);
+int tl__local_exec(tl_store_t *st, tl_errbuf_t *eb, const char *sql, const char *types, ...);
 /* Rows the last write changed (0 when INSERT OR IGNORE met a duplicate). */
-int tl_store_changes(tl_store_t *st);
+int tl__local_changes(tl_store_t *st);
 
 /* ---- event log (evlog.c) ------------------------------------------------ */
 

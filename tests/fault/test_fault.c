@@ -128,10 +128,10 @@ static int state_of(tl_store_t *st, state_t *out, tl_errbuf_t *eb) {
     if (!h) return TL_ENOMEM;
     XXH3_64bits_reset(h);
     for (size_t i = 0; !rc && i < sizeof CONTENT_SQL / sizeof *CONTENT_SQL; i++)
-        rc = tl_store_query(st, CONTENT_SQL[i], hash_row, h, eb);
+        rc = tl__local_query(st, CONTENT_SQL[i], hash_row, h, eb);
     hctx_t x = {h, -1};
-    if (!rc) rc = tl_store_query(st, "SELECT kind, hex(ids) FROM dict ORDER BY kind, first",
-                                 hash_dict_row, &x, eb);
+    if (!rc) rc = tl__local_query(st, "SELECT kind, hex(ids) FROM dict ORDER BY kind, first",
+                                  hash_dict_row, &x, eb);
     out->content = XXH3_64bits_digest(h);
     XXH3_freeState(h);
     return rc;

@@ -387,7 +387,7 @@ static int by_name(const void *a, const void *b) {
 
 int tl__local_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb) {
     listctx_t x = {0};
-    int rc = tl_store_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%'", list_row, &x, eb);
+    int rc = tl__local_query(st, "SELECT key FROM meta WHERE key LIKE 'applog:%'", list_row, &x, eb);
     if (rc == TL_ENOMEM) tl_errbuf_set(eb, "%s: out of memory listing the side logs", st->dir);
     if (!rc && x.n) qsort(x.names, x.n, sizeof *x.names, by_name);
     for (size_t i = 0; !rc && i < x.n; i++) rc = fn(x.names[i], arg);

@@ -43,40 +43,40 @@ static int campaign_row(int n, const char *const *c, void *arg) {
 int tl__local_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
                            tl_errbuf_t *eb) {
     rowctx_t x = {fn, arg, 0};
-    int rc = tl_store_queryf(st, eb, campaign_row, &x, CAMPAIGN_COLS " WHERE id = ?1", "t", id);
+    int rc = tl__local_queryf(st, eb, campaign_row, &x, CAMPAIGN_COLS " WHERE id = ?1", "t", id);
     return rc ? rc : x.found;
 }
 
 int tl__local_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb) {
     rowctx_t x = {fn, arg, 0};
-    return tl_store_queryf(st, eb, campaign_row, &x, CAMPAIGN_COLS " ORDER BY id", "");
+    return tl__local_queryf(st, eb, campaign_row, &x, CAMPAIGN_COLS " ORDER BY id", "");
 }
 
 int tl__local_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created,
                            tl_errbuf_t *eb) {
-    int rc = tl_store_exec(st, eb, "UPDATE campaigns SET def = ?2 WHERE id = ?1", "tt", id, def);
-    if (rc || tl_store_changes(st)) return rc;
-    rc = tl_store_exec(st, eb, "INSERT INTO campaigns(id, def, status, created) "
-                       "VALUES (?1, ?2, 'active', ?3)", "tti", id, def, created);
+    int rc = tl__local_exec(st, eb, "UPDATE campaigns SET def = ?2 WHERE id = ?1", "tt", id, def);
+    if (rc || tl__local_changes(st)) return rc;
+    rc = tl__local_exec(st, eb, "INSERT INTO campaigns(id, def, status, created) "
+                        "VALUES (?1, ?2, 'active', ?3)", "tti", id, def, created);
     return rc ? rc : 1;
 }
 
 int tl__local_campaign_set_status(tl_store_t *st, const char *id, const char *status,
                                   tl_errbuf_t *eb) {
-    int rc = tl_store_exec(st, eb, "UPDATE campaigns SET status = ?2 WHERE id = ?1", "tt", id, status);
-    return rc ? rc : tl_store_changes(st) > 0;
+    int rc = tl__local_exec(st, eb, "UPDATE campaigns SET status = ?2 WHERE id = ?1", "tt", id, status);
+    return rc ? rc : tl__local_changes(st) > 0;
 }
 
 int tl__local_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
                                uint64_t sends, double cost, tl_errbuf_t *eb) {
     /* the row first: a run number taken already changes nothing */
-    int rc = tl_store_exec(st, eb, "INSERT INTO campaign_runs(campaign, run, at, started, counts) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)", "tiiit", id, (int64_t)r->run, r->at,
-                           r->started, r->counts);
+    int rc = tl__local_exec(st, eb, "INSERT INTO campaign_runs(campaign, run, at, started, counts) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)", "tiiit", id, (int64_t)r->run, r->at,
+                            r->started, r->counts);
     if (!rc)
-        rc = tl_store_exec(st, eb, "UPDATE campaigns SET runs = runs + 1, last_at = ?2, "
-                           "sends = sends + ?3, cost = cost + ?4 WHERE id = ?1", "tiid", id, r->at,
-                           (int64_t)sends, cost);
+        rc = tl__local_exec(st, eb, "UPDATE campaigns SET runs = runs + 1, last_at = ?2, "
+                            "sends = sends + ?3, cost = cost + ?4 WHERE id = ?1", "tiid", id, r->at,
+                            (int64_t)sends, cost);
     return rc;
 }
 
@@ -97,6 +97,6 @@ static int run_row(int n, const char *const *c, void *arg) {
 int tl__local_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
                             tl_errbuf_t *eb) {
     runctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, run_row, &x, "SELECT run, at, started, counts FROM campaign_runs "
-                           "WHERE campaign = ?1 ORDER BY run", "t", id);
+    return tl__local_queryf(st, eb, run_row, &x, "SELECT run, at, started, counts FROM campaign_runs "
+                            "WHERE campaign = ?1 ORDER BY run", "t", id);
 }

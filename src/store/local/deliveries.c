@@ -17,22 +17,22 @@ const char tl__deliveries_schema[] =
 
 int tl__local_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
                             int64_t due, tl_errbuf_t *eb) {
-    int rc = tl_store_exec(st, eb, "INSERT OR IGNORE INTO deliveries(id, channel, offset, status, "
-                           "attempts, due) VALUES (?1, ?2, ?3, 'held', 0, ?4)", "ttii", id, channel,
-                           (int64_t)offset, due);
-    return rc ? rc : tl_store_changes(st) > 0;
+    int rc = tl__local_exec(st, eb, "INSERT OR IGNORE INTO deliveries(id, channel, offset, status, "
+                            "attempts, due) VALUES (?1, ?2, ?3, 'held', 0, ?4)", "ttii", id, channel,
+                            (int64_t)offset, due);
+    return rc ? rc : tl__local_changes(st) > 0;
 }
 
 int tl__local_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
                             long code, int64_t at, int64_t due, tl_errbuf_t *eb) {
-    return tl_store_exec(st, eb, "INSERT OR REPLACE INTO deliveries(id, channel, offset, status, code, "
-                         "at, due) VALUES (?1, ?2, ?3, 'failed', ?4, ?5, ?6)", "ttiiii", id, channel,
-                         (int64_t)offset, (int64_t)code, at, due);
+    return tl__local_exec(st, eb, "INSERT OR REPLACE INTO deliveries(id, channel, offset, status, code, "
+                          "at, due) VALUES (?1, ?2, ?3, 'failed', ?4, ?5, ?6)", "ttiiii", id, channel,
+                          (int64_t)offset, (int64_t)code, at, due);
 }
 
 int tl__local_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb) {
-    return tl_store_exec(st, eb, "UPDATE deliveries SET status = 'delivered', at = ?2 WHERE id = ?1",
-                         "ti", id, at);
+    return tl__local_exec(st, eb, "UPDATE deliveries SET status = 'delivered', at = ?2 WHERE id = ?1",
+                          "ti", id, at);
 }
 
 typedef struct {
@@ -49,8 +49,8 @@ static int held_row(int n, const char *const *c, void *arg) {
 int tl__local_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by, tl_offset_fn fn,
                               void *arg, tl_errbuf_t *eb) {
     heldctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, held_row, &x, "SELECT offset FROM deliveries WHERE channel = ?1 "
-                           "AND status = 'held' AND due <= ?2 ORDER BY offset", "ti", channel, due_by);
+    return tl__local_queryf(st, eb, held_row, &x, "SELECT offset FROM deliveries WHERE channel = ?1 "
+                            "AND status = 'held' AND due <= ?2 ORDER BY offset", "ti", channel, due_by);
 }
 
 int tl__deliveries_purge_user(tl_store_t *st, const char *id, size_t n, tl_errbuf_t *eb) {
@@ -60,8 +60,8 @@ int tl__deliveries_purge_user(tl_store_t *st, const char *id, size_t n, tl_errbu
     tail[0] = ':';
     memcpy(tail + 1, id, n);
     tail[n + 1] = 0;
-    int rc = tl_store_exec(st, eb, "DELETE FROM deliveries WHERE substr(id, -length(?1)) = ?1", "t",
-                           tail);
+    int rc = tl__local_exec(st, eb, "DELETE FROM deliveries WHERE substr(id, -length(?1)) = ?1", "t",
+                            tail);
     sodium_memzero(tail, n + 2);
     free(tail);
     return rc;

@@ -12,10 +12,10 @@ const char tl__dnc_schema[] =
 
 int tl__local_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
                      int64_t at, const char *campaign, tl_errbuf_t *eb) {
-    int rc = tl_store_exec(st, eb, "INSERT INTO dnc(user, channel, reason, at, campaign) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, channel) DO NOTHING",
-                           "ittit", (int64_t)user, channel, reason, at, campaign);
-    return rc ? rc : tl_store_changes(st) > 0;
+    int rc = tl__local_exec(st, eb, "INSERT INTO dnc(user, channel, reason, at, campaign) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, channel) DO NOTHING",
+                            "ittit", (int64_t)user, channel, reason, at, campaign);
+    return rc ? rc : tl__local_changes(st) > 0;
 }
 
 typedef struct {
@@ -36,18 +36,18 @@ static int dnc_row(int n, const char *const *c, void *arg) {
 
 int tl__local_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
     dncctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE at <= ?1 ORDER BY user, channel", "i",
-                           at);
+    return tl__local_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE at <= ?1 ORDER BY user, channel", "i",
+                            at);
 }
 
 int tl__local_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
     dncctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE user = ?1 ORDER BY at", "i",
-                           (int64_t)user);
+    return tl__local_queryf(st, eb, dnc_row, &x, DNC_COLS "WHERE user = ?1 ORDER BY at", "i",
+                            (int64_t)user);
 }
 
 int tl__dnc_purge_user(tl_store_t *st, uint32_t user, uint64_t *rows, tl_errbuf_t *eb) {
-    int rc = tl_store_exec(st, eb, "DELETE FROM dnc WHERE user = ?1", "i", (int64_t)user);
-    if (!rc) *rows += (uint64_t)tl_store_changes(st);
+    int rc = tl__local_exec(st, eb, "DELETE FROM dnc WHERE user = ?1", "i", (int64_t)user);
+    if (!rc) *rows += (uint64_t)tl__local_changes(st);
     return rc;
 }

@@ -13,12 +13,12 @@ const char tl__feedback_schema[] =
 
 int tl__local_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb) {
     /* an absent item is stored as -1, an absent score (NaN) as NULL */
-    int rc = tl_store_exec(st, eb, "INSERT OR IGNORE INTO feedback(user, kind, campaign, channel, item, "
-                           "score, at, source, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           "itttiditi", (int64_t)f->user, f->kind, f->campaign, f->channel,
-                           f->item == TL_NONE ? (int64_t)-1 : (int64_t)f->item, f->score, f->at,
-                           f->source, (int64_t)f->line);
-    return rc ? rc : tl_store_changes(st) > 0;
+    int rc = tl__local_exec(st, eb, "INSERT OR IGNORE INTO feedback(user, kind, campaign, channel, item, "
+                            "score, at, source, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            "itttiditi", (int64_t)f->user, f->kind, f->campaign, f->channel,
+                            f->item == TL_NONE ? (int64_t)-1 : (int64_t)f->item, f->score, f->at,
+                            f->source, (int64_t)f->line);
+    return rc ? rc : tl__local_changes(st) > 0;
 }
 
 typedef struct {
@@ -44,15 +44,15 @@ static int feedback_row(int n, const char *const *c, void *arg) {
 int tl__local_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
                            tl_errbuf_t *eb) {
     fbctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE campaign = ?1 ORDER BY id",
-                           "t", campaign);
+    return tl__local_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE campaign = ?1 ORDER BY id",
+                            "t", campaign);
 }
 
 int tl__local_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
                               tl_errbuf_t *eb) {
     fbctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE user = ?1 ORDER BY at, id",
-                           "i", (int64_t)user);
+    return tl__local_queryf(st, eb, feedback_row, &x, FEEDBACK_COLS "WHERE user = ?1 ORDER BY at, id",
+                            "i", (int64_t)user);
 }
 
 typedef struct {
@@ -70,21 +70,21 @@ static int negative_row(int n, const char *const *c, void *arg) {
 
 int tl__local_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
     negctx_t x = {fn, arg};
-    return tl_store_queryf(st, eb, negative_row, &x, "SELECT item, count(*) FROM feedback WHERE item >= 0 "
-                           "AND (kind = 'complaint' OR (kind = 'review' AND score <= 2)) "
-                           "GROUP BY item ORDER BY item", "");
+    return tl__local_queryf(st, eb, negative_row, &x, "SELECT item, count(*) FROM feedback WHERE item >= 0 "
+                            "AND (kind = 'complaint' OR (kind = 'review' AND score <= 2)) "
+                            "GROUP BY item ORDER BY item", "");
 }
 
 int tl__feedback_purge(tl_store_t *st, uint32_t user, int64_t before, uint64_t *rows,
                        tl_errbuf_t *eb) {
     int rc = 0;
     if (user != TL_NONE) {
-        rc = tl_store_exec(st, eb, "DELETE FROM feedback WHERE user = ?1", "i", (int64_t)user);
-        if (!rc) *rows += (uint64_t)tl_store_changes(st);
+        rc = tl__local_exec(st, eb, "DELETE FROM feedback WHERE user = ?1", "i", (int64_t)user);
+        if (!rc) *rows += (uint64_t)tl__local_changes(st);
     }
     if (!rc && before != INT64_MIN) {
-        rc = tl_store_exec(st, eb, "DELETE FROM feedback WHERE at < ?1", "i", before);
-        if (!rc) *rows += (uint64_t)tl_store_changes(st);
+        rc = tl__local_exec(st, eb, "DELETE FROM feedback WHERE at < ?1", "i", before);
+        if (!rc) *rows += (uint64_t)tl__local_changes(st);
     }
     return rc;
 }

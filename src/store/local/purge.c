@@ -97,7 +97,7 @@ static int swap_row(int n, const char *const *cols, void *arg) {
 }
 
 int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb) {
-    int rc = tl_store_query(s, "SELECT path, tmp FROM swaps", swap_row, s, eb);
+    int rc = tl__local_query(s, "SELECT path, tmp FROM swaps", swap_row, s, eb);
     if (rc == TL_EIO) tl_errbuf_set(eb, "%s: cannot finish replacing a purged or committed file: %s", s->dir,
                                     strerror(errno));
     if (!rc) rc = tl__sync_dir(s->dir);
@@ -243,8 +243,8 @@ static void forget_in_memory(tl_store_t *s, uint32_t user) {
 /* One statement with at most one integer parameter; *changes (if given)
  * counts the rows it changed. */
 static int sql(tl_store_t *s, tl_errbuf_t *eb, uint64_t *changes, const char *q, int64_t a) {
-    int rc = tl_store_exec(s, eb, q, strchr(q, '?') ? "i" : "", a);
-    if (!rc && changes) *changes += (uint64_t)tl_store_changes(s);
+    int rc = tl__local_exec(s, eb, q, strchr(q, '?') ? "i" : "", a);
+    if (!rc && changes) *changes += (uint64_t)tl__local_changes(s);
     return rc;
 }
 
@@ -346,8 +346,8 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
     if (!rc && ndrop) {
         rc = tl__store_meta_set(s, "log_len", (int64_t)len, eb);
         if (!rc) rc = tl__store_meta_set(s, "log_events", (int64_t)nev, eb);
-        if (!rc) rc = tl_store_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES "
-                                    "('events.log', 'events.log.new')", "");
+        if (!rc) rc = tl__local_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES "
+                                     "('events.log', 'events.log.new')", "");
     }
     for (int i = 0; !rc && i < p->nlogs; i++) {
         char key[600], rel[300], tmp[600];
@@ -356,8 +356,8 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         (void)tl__applog_file(p->logs[i].name, rel, sizeof rel);
         snprintf(tmp, sizeof tmp, "%s.new", rel);
         rc = tl__store_meta_set(s, key, (int64_t)p->logs[i].len, eb);
-        if (!rc) rc = tl_store_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)",
-                                    "tt", rel, tmp);
+        if (!rc) rc = tl__local_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)",
+                                     "tt", rel, tmp);
     }
     if (!rc) rc = tl__blobs_swaps(s, p->blobs, p->nblobs, eb);
     if (!rc) rc = sql(s, eb, NULL, "COMMIT", 0);

@@ -1,6 +1,6 @@
 /* reads.c -- the local back end's reads over SQL: the quarantine's rows,
  * counts for `tailor stats`, the whole-store check, and the
- * SQL helpers the store's own files share (tl_store_query and the rest,
+ * SQL helpers the store's own files share (tl__local_query and the rest,
  * declared in store_int.h). */
 #include "store/store_int.h"
 
@@ -61,7 +61,7 @@ static int each_row(tl_store_t *s, sqlite3_stmt *q, int rc, tl_row_fn fn, void *
     return rc;
 }
 
-int tl_store_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
+int tl__local_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return tl__store_sql_fail(s, eb, "preparing a query");
@@ -88,7 +88,7 @@ static int bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
     return SQLITE_OK;
 }
 
-int tl_store_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *types, ...) {
+int tl__local_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *types, ...) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return tl__store_sql_fail(s, eb, "preparing a write");
@@ -101,10 +101,10 @@ int tl_store_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *t
     return rc;
 }
 
-int tl_store_changes(tl_store_t *s) { return sqlite3_changes(s->db); }
+int tl__local_changes(tl_store_t *s) { return sqlite3_changes(s->db); }
 
-int tl_store_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
-                    const char *types, ...) {
+int tl__local_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
+                     const char *types, ...) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return tl__store_missing_table(s) ? 0 : tl__store_sql_fail(s, eb, "preparing a query");
