@@ -1,8 +1,7 @@
-/* blobs.c -- the public functions of blob writers, maps and appends and of
- * the side logs over the back-end table (store/backend.h): the checks they
- * share (the names of side logs, the read-only rule) and the fallbacks of
- * the optional ops. Blob puts, gets, lists and removals are dispatched in
- * store.c with the rest.
+/* blobs.c -- the public functions of blobs (puts, gets, lists, removals,
+ * writers, maps and appends) and of the side logs over the back-end table
+ * (store/backend.h): the checks they share (the names of blobs and side
+ * logs, the read-only rule) and the fallbacks of the optional ops.
  *
  * The fallbacks keep the promises of store.h: a writer over memory ends in
  * blob_put, which installs the whole blob at once (or at the batch's
@@ -32,6 +31,26 @@ static int check_blob(const char *name, tl_errbuf_t *eb) {
     tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, models/NAME, "
                   "scorecards/NAME or uplift/NAME; NAME of letters, digits, '_', '-', '.')", name);
     return TL_EINVAL;
+}
+
+int tl_store_blob_put(tl_store_t *s, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
+    int rc = check_blob(name, eb);
+    return rc ? rc : s->be->blob_put(s, name, p, n, eb);
+}
+
+int tl_store_blob_get(tl_store_t *s, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    int rc = check_blob(name, eb);
+    return rc ? rc : s->be->blob_get(s, name, out, eb);
+}
+
+int tl_store_blob_remove(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
+    int rc = check_blob(name, eb);
+    return rc ? rc : s->be->blob_remove(s, name, eb);
+}
+
+int tl_store_blob_list(tl_store_t *s, const char *prefix, tl_blob_fn fn, void *arg,
+                       tl_errbuf_t *eb) {
+    return s->be->blob_list(s, prefix, fn, arg, eb);
 }
 
 /* ---- writers ----------------------------------------------------------------------- */

@@ -24,14 +24,11 @@ static int evstats_block(const tl_evblock_t *b, void *arg) {
         if (t < s->min_ts) s->min_ts = t;
         if (t > s->max_ts) s->max_ts = t;
         int64_t day = t >= 0 ? t / TL_MS_PER_DAY : -((-t + TL_MS_PER_DAY - 1) / TL_MS_PER_DAY);
-        if (s->ndays == 0) {
-            s->first_day = day;
-        }
-        if (day < s->first_day || day >= s->first_day + s->ndays) {
-            int64_t lo = day < s->first_day ? day : s->first_day;
-            int64_t hi = s->ndays && day < s->first_day + s->ndays ? s->first_day + s->ndays
-                                                                   : day + 1;
-            if (s->ndays && s->first_day + s->ndays > hi) hi = s->first_day + s->ndays;
+        if (!s->ndays || day < s->first_day || day >= s->first_day + s->ndays) {
+            /* the days held widened to take in day */
+            int64_t end = s->first_day + s->ndays;
+            int64_t lo = s->ndays && s->first_day < day ? s->first_day : day;
+            int64_t hi = s->ndays && end > day + 1 ? end : day + 1;
             int64_t nd = hi - lo;
             uint64_t *nb = calloc((size_t)nd, sizeof *nb);
             if (!nb) return TL_ENOMEM;

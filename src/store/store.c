@@ -483,22 +483,3 @@ int tl_store_feedback_of_user(tl_store_t *s, uint32_t user, tl_feedback_fn fn, v
 int tl_store_feedback_negative(tl_store_t *s, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
     return s->be->feedback_negative(s, fn, arg, eb);
 }
-
-/* ---- blobs --------------------------------------------------------------------- */
-
-int tl_store_blob_put(tl_store_t *s, const char *name, const void *p, size_t n, tl_errbuf_t *eb) {
-    return s->be->blob_put(s, name, p, n, eb);
-}
-
-int tl_store_blob_get(tl_store_t *s, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
-    return s->be->blob_get(s, name, out, eb);
-}
-
-int tl_store_blob_list(tl_store_t *s, const char *prefix, tl_blob_fn fn, void *arg,
-                       tl_errbuf_t *eb) {
-    return s->be->blob_list(s, prefix, fn, arg, eb);
-}
-
-int tl_store_blob_remove(tl_store_t *s, const char *name, tl_errbuf_t *eb) {
-    return s->be->blob_remove(s, name, eb);
-}

@@ -262,6 +262,16 @@ static void test_blobs(void **state) {
     assert_int_equal(tl_store_blob_put(st, "scorecards/c", "sea", 3, &eb), 0);
     assert_blob(st, "models/a", "ay");
     assert_blob(st, "models/z", NULL);
+    /* a name not of a blob's form is refused by every back end */
+    tl_buf_t b;
+    tl_buf_init(&b);
+    const char *bad[] = {"models/", "models/.x", "tmp/x", "../profiles"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(tl_store_blob_put(st, bad[i], "x", 1, &eb), TL_EINVAL);
+        assert_int_equal(tl_store_blob_get(st, bad[i], &b, &eb), TL_EINVAL);
+        assert_int_equal(tl_store_blob_remove(st, bad[i], &eb), TL_EINVAL);
+    }
+    tl_buf_fini(&b);
     names_t s = {0};
     assert_int_equal(tl_store_blob_list(st, "models/", blob_seen, &s, &eb), 0);
     assert_int_equal(s.n, 2);
