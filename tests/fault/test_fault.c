@@ -56,7 +56,7 @@
 #include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
-#include "store/store_int.h" /* the store's content hashed through its own SQL */
+#include "store/local/local_int.h" /* the store's content hashed through its own SQL */
 
 /* Every store opens on a clock fixed at 2025-12-01T00:00:00Z, with the key
  * file (no key given): the key file's creation is walked too. */

@@ -21,15 +21,16 @@
  *
  * Text, not a sealed blob: key rotation keeps the MAC key, so it keeps
  * the anchor as it is. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 int tl__local_anchor_get(tl_store_t *s, tl_buf_t *out, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'audit_anchor'", -1, &q, NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: reading the audit log's anchor: %s", s->dir, sqlite3_errmsg(s->db));
+    if (sqlite3_prepare_v2(lo->db, "SELECT value FROM meta WHERE key = 'audit_anchor'", -1, &q, NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s/tailor.db: reading the audit log's anchor: %s", s->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
     int rc = sqlite3_step(q);
@@ -40,7 +41,7 @@ int tl__local_anchor_get(tl_store_t *s, tl_buf_t *out, tl_errbuf_t *eb) {
     } else if (rc == SQLITE_DONE) {
         rc = TL_ENOENT;
     } else {
-        tl_errbuf_set(eb, "%s/tailor.db: reading the audit log's anchor: %s", s->dir, sqlite3_errmsg(s->db));
+        tl_errbuf_set(eb, "%s/tailor.db: reading the audit log's anchor: %s", s->dir, sqlite3_errmsg(lo->db));
         rc = TL_ESQL;
     }
     sqlite3_finalize(q);
@@ -50,7 +51,7 @@ int tl__local_anchor_get(tl_store_t *s, tl_buf_t *out, tl_errbuf_t *eb) {
 int tl__local_anchor_put(tl_store_t *s, const char *text, tl_errbuf_t *eb) {
     sqlite3_stmt *w;
     int rc;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_anchor', ?1)", -1, &w,
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_anchor', ?1)", -1, &w,
                            NULL) != SQLITE_OK)
         rc = TL_ESQL;
     else {
@@ -58,11 +59,12 @@ int tl__local_anchor_put(tl_store_t *s, const char *text, tl_errbuf_t *eb) {
         rc = sqlite3_step(w) == SQLITE_DONE ? 0 : TL_ESQL;
         sqlite3_finalize(w);
     }
-    if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot record the audit log's anchor: %s", s->dir, sqlite3_errmsg(s->db));
+    if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot record the audit log's anchor: %s", s->dir, sqlite3_errmsg(tl__lo(s)->db));
     return rc;
 }
 
-int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
+int tl__local_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     tl_audit_anchor_t a;
     int rc = tl_store_audit_anchor(s, &a, eb);
     if (rc != TL_ENOENT) {
@@ -71,14 +73,14 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
         return rc;
     }
     memset(&a, 0, sizeof a);
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(s->db));
+    if (sqlite3_exec(lo->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
     /* the head is the last chained entry's MAC (entries from before the
      * chain have none), as the verification computes it */
     sqlite3_stmt *q;
-    rc = sqlite3_prepare_v2(s->db, "SELECT (SELECT count(*) FROM audit), (SELECT mac FROM audit WHERE "
+    rc = sqlite3_prepare_v2(lo->db, "SELECT (SELECT count(*) FROM audit), (SELECT mac FROM audit WHERE "
                             "mac IS NOT NULL AND mac <> '' ORDER BY id DESC LIMIT 1)", -1, &q, NULL) == SQLITE_OK
              ? 0 : TL_ESQL;
     if (!rc) {
@@ -95,11 +97,11 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
     a.upgraded = !created;
     a.at = tl_store_now(s);
     char text[TL__ANCHOR_TEXT];
-    if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(s->db));
+    if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(lo->db));
     else if (!(rc = tl__store_anchor_text(s, &a, text, eb))) rc = tl__local_anchor_put(s, text, eb);
     /* the head older tailors recorded as a setting goes when it agrees;
      * one that does not is kept, for the verification to report */
-    if (!rc && sqlite3_prepare_v2(s->db, "DELETE FROM config WHERE key = 'audit_head' AND value = ?1", -1, &q,
+    if (!rc && sqlite3_prepare_v2(lo->db, "DELETE FROM config WHERE key = 'audit_head' AND value = ?1", -1, &q,
                                   NULL) == SQLITE_OK) {
         sqlite3_bind_text(q, 1, a.head, -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE) rc = TL_ESQL;
@@ -107,9 +109,9 @@ int tl__store_audit_anchor_make(tl_store_t *s, int created, tl_errbuf_t *eb) {
     } else if (!rc) {
         rc = TL_ESQL;
     }
-    if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+    if (!rc && sqlite3_exec(lo->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
     if (rc == TL_ESQL && !eb->msg[0])
-        tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(s->db));
-    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        tl_errbuf_set(eb, "%s/tailor.db: cannot anchor the audit log: %s", s->dir, sqlite3_errmsg(lo->db));
+    if (rc) sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

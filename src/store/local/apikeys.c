@@ -2,7 +2,7 @@
  * repository (add, remove, list). The store keeps a key's hash (BLAKE2b,
  * hex), its role, a name and when it was made, never the key itself; the
  * server hashes what a request presents and compares. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 const char tl__apikeys_schema[] =
     "CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
@@ -12,7 +12,7 @@ const char tl__apikeys_schema[] =
  * goes with it commit together. */
 int tl__local_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "INSERT INTO api_keys(id, hash, role, name, created) "
+    int rc = tl__local_prepare(s, "INSERT INTO api_keys(id, hash, role, name, created) "
                                        "VALUES (?1, ?2, ?3, ?4, ?5)", &q, "adding an API key", eb);
     if (rc) return rc;
     sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
@@ -23,11 +23,11 @@ int tl__local_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *e
     rc = sqlite3_step(q);
     if (rc == SQLITE_DONE) {
         rc = 0;
-    } else if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    } else if (sqlite3_extended_errcode(tl__lo(s)->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
         tl_errbuf_set(eb, "%s: there is an API key %s already; revoke it first", s->dir, k->id);
         rc = TL_EEXIST;
     } else {
-        rc = tl__store_sql_fail(s, eb, "adding an API key");
+        rc = tl__local_sql_fail(s, eb, "adding an API key");
     }
     sqlite3_finalize(q);
     return rc;
@@ -35,12 +35,12 @@ int tl__local_apikey_put(tl_store_t *s, const tl_apikey_row_t *k, tl_errbuf_t *e
 
 int tl__local_apikey_delete(tl_store_t *s, const char *id, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "DELETE FROM api_keys WHERE id = ?1", &q,
+    int rc = tl__local_prepare(s, "DELETE FROM api_keys WHERE id = ?1", &q,
                                "removing an API key", eb);
     if (rc) return rc == 1 ? 0 : rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q) == SQLITE_DONE ? sqlite3_changes(s->db) > 0
-                                        : tl__store_sql_fail(s, eb, "removing an API key");
+    rc = sqlite3_step(q) == SQLITE_DONE ? sqlite3_changes(tl__lo(s)->db) > 0
+                                        : tl__local_sql_fail(s, eb, "removing an API key");
     sqlite3_finalize(q);
     return rc;
 }
@@ -62,7 +62,7 @@ static int key_row(sqlite3_stmt *q, void *arg) {
 int tl__local_apikey_scan(tl_store_t *s, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb) {
     keys_t x = {fn, arg};
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "SELECT id, hash, role, name, created FROM api_keys "
+    int rc = tl__local_prepare(s, "SELECT id, hash, role, name, created FROM api_keys "
                                   "ORDER BY created, id", &q, "reading API keys", eb);
-    return rc ? (rc == 1 ? 0 : rc) : tl__store_each(s, q, key_row, &x, "reading API keys", eb);
+    return rc ? (rc == 1 ? 0 : rc) : tl__local_each(s, q, key_row, &x, "reading API keys", eb);
 }

@@ -16,7 +16,7 @@
  * on the first hand-off), so the copy into the page cache overlaps the
  * caller's work; at most AW_JOBS buffers are in flight. A commit or a
  * rollback first waits for them. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +93,7 @@ static void *aw_main(void *arg) {
 
 /* Waits until nothing is in flight; returns the first failure. */
 static int aw_drain(tl_store_t *st, tl_errbuf_t *eb) {
-    struct tl_awriter *a = st->aw;
+    struct tl_awriter *a = tl__lo(st)->aw;
     if (!a) return 0;
     pthread_mutex_lock(&a->mu);
     while (a->count) pthread_cond_wait(&a->cv, &a->mu);
@@ -105,7 +105,7 @@ static int aw_drain(tl_store_t *st, tl_errbuf_t *eb) {
 }
 
 static void aw_stop(tl_store_t *st) {
-    struct tl_awriter *a = st->aw;
+    struct tl_awriter *a = tl__lo(st)->aw;
     if (!a) return;
     pthread_mutex_lock(&a->mu);
     a->stop = 1;
@@ -115,7 +115,7 @@ static void aw_stop(tl_store_t *st) {
     for (int k = 0; k < AW_JOBS; k++) tl_buf_fini(&a->job[k].buf);
     pthread_mutex_destroy(&a->mu), pthread_cond_destroy(&a->cv);
     free(a);
-    st->aw = NULL;
+    tl__lo(st)->aw = NULL;
 }
 
 /* ---- names and files ---------------------------------------------------------- */
@@ -163,7 +163,7 @@ static int committed_len(tl_store_t *st, const char *name, uint64_t *len, tl_err
         tl_errbuf_set(eb, "\"%s\" is not the name of a side log", name);
         return rc;
     }
-    rc = tl__store_meta_get(st, key, &v, eb);
+    rc = tl__local_meta_get(st, key, &v, eb);
     if (rc == TL_ENOENT) v = 0, rc = 0;
     *len = (uint64_t)v;
     return rc;
@@ -183,8 +183,9 @@ static int mkdirs(char *path) {
 /* ---- writing ----------------------------------------------------------------- */
 
 int tl__local_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(st);
     *out = NULL;
-    for (lapplog_t *l = st->applogs; l; l = l->next)
+    for (lapplog_t *l = lo->applogs; l; l = l->next)
         if (strcmp(l->name, name) == 0) return *out = &l->base, 0;
     uint64_t len;
     char rel[300];
@@ -221,8 +222,8 @@ int tl__local_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, t
     }
     l->committed = l->end = len;
     l->base.st = st;
-    l->next = st->applogs;
-    st->applogs = l;
+    l->next = lo->applogs;
+    lo->applogs = l;
     *out = &l->base;
     return 0;
 }
@@ -242,7 +243,7 @@ static int write_out(lapplog_t *l, tl_errbuf_t *eb) {
  * thread cannot start). */
 static int hand_off(lapplog_t *l, tl_errbuf_t *eb) {
     tl_store_t *st = l->base.st;
-    if (!st->aw) {
+    if (!tl__lo(st)->aw) {
         struct tl_awriter *a = calloc(1, sizeof *a);
         if (!a) return write_out(l, eb);
         pthread_mutex_init(&a->mu, NULL), pthread_cond_init(&a->cv, NULL);
@@ -251,9 +252,9 @@ static int hand_off(lapplog_t *l, tl_errbuf_t *eb) {
             free(a);
             return write_out(l, eb);
         }
-        st->aw = a;
+        tl__lo(st)->aw = a;
     }
-    struct tl_awriter *a = st->aw;
+    struct tl_awriter *a = tl__lo(st)->aw;
     pthread_mutex_lock(&a->mu);
     while (a->count == AW_JOBS) pthread_cond_wait(&a->cv, &a->mu);
     int rc = a->err;
@@ -284,7 +285,7 @@ int tl__local_applog_write(tl_applog_t *bl, const void *p, size_t n, tl_errbuf_t
 int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
     int rc = aw_drain(st, eb);
     if (rc) return rc;
-    for (lapplog_t *l = st->applogs; l; l = l->next) {
+    for (lapplog_t *l = tl__lo(st)->applogs; l; l = l->next) {
         rc = write_out(l, eb);
         if (rc) return rc;
         if (l->end == l->committed) continue;
@@ -294,18 +295,18 @@ int tl__applogs_flush(tl_store_t *st, tl_errbuf_t *eb) {
         }
         char key[600];
         (void)tl__applog_meta_key(l->name, key, sizeof key); /* checked at open */
-        if ((rc = tl__store_meta_set(st, key, (int64_t)l->end, eb))) return rc;
+        if ((rc = tl__local_meta_set(st, key, (int64_t)l->end, eb))) return rc;
     }
     return 0;
 }
 
 void tl__applogs_mark_committed(tl_store_t *st) {
-    for (lapplog_t *l = st->applogs; l; l = l->next) l->committed = l->end;
+    for (lapplog_t *l = tl__lo(st)->applogs; l; l = l->next) l->committed = l->end;
 }
 
 void tl__applogs_rollback(tl_store_t *st) {
     aw_drain(st, NULL);
-    for (lapplog_t *l = st->applogs; l; l = l->next) {
+    for (lapplog_t *l = tl__lo(st)->applogs; l; l = l->next) {
         tl_buf_clear(&l->buf);
         if (l->end != l->committed && ftruncate(l->fd, (off_t)l->committed) == 0)
             l->end = l->committed;
@@ -313,10 +314,11 @@ void tl__applogs_rollback(tl_store_t *st) {
 }
 
 void tl__applogs_close(tl_store_t *st) {
+    tl__local_t *lo = tl__lo(st);
     aw_stop(st);
-    while (st->applogs) {
-        lapplog_t *l = st->applogs;
-        st->applogs = l->next;
+    while (lo->applogs) {
+        lapplog_t *l = lo->applogs;
+        lo->applogs = l->next;
         close(l->fd);
         tl_buf_fini(&l->buf);
         free(l->name), free(l->path), free(l);

@@ -4,7 +4,7 @@
  * counts them is anchor.c's. Entries are only ever appended: nothing here
  * changes or removes one (an erasure keeps them, as they name the user by
  * pseudonym). */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdio.h>
 
@@ -17,7 +17,7 @@ const char tl__auditlog_schema[] =
 /* In the caller's batch (store.c checks). */
 int tl__local_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
+    int rc = tl__local_prepare(s, "INSERT INTO audit(id, at, who, what, target, mac) VALUES "
                                   "(?1, ?2, ?3, ?4, ?5, ?6)", &q, "writing the audit log", eb);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, e->id);
@@ -29,11 +29,11 @@ int tl__local_audit_append(tl_store_t *s, const tl_audit_entry_t *e, tl_errbuf_t
     rc = sqlite3_step(q);
     if (rc == SQLITE_DONE) {
         rc = 0;
-    } else if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    } else if (sqlite3_extended_errcode(tl__lo(s)->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
         tl_errbuf_set(eb, "%s: the audit log has an entry %lld already", s->dir, (long long)e->id);
         rc = TL_EEXIST;
     } else {
-        rc = tl__store_sql_fail(s, eb, "writing the audit log");
+        rc = tl__local_sql_fail(s, eb, "writing the audit log");
     }
     sqlite3_finalize(q);
     return rc;
@@ -56,9 +56,9 @@ int tl__local_audit_last(tl_store_t *s, int64_t *id, char mac[65], tl_errbuf_t *
     *id = 0, mac[0] = 0;
     last_t l = {id, mac};
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, "SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &q,
+    int rc = tl__local_prepare(s, "SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &q,
                                "reading the audit log", eb);
-    return rc ? (rc == 1 ? 0 : rc) : tl__store_each(s, q, last_row, &l, "reading the audit log", eb);
+    return rc ? (rc == 1 ? 0 : rc) : tl__local_each(s, q, last_row, &l, "reading the audit log", eb);
 }
 
 typedef struct {
@@ -80,11 +80,11 @@ int tl__local_audit_scan(tl_store_t *s, const char *target, tl_audit_fn fn, void
                          tl_errbuf_t *eb) {
     entries_t x = {fn, arg};
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, target ? "SELECT id, at, who, what, target, mac FROM audit "
+    int rc = tl__local_prepare(s, target ? "SELECT id, at, who, what, target, mac FROM audit "
                                            "WHERE target = ?1 ORDER BY id"
                                          : "SELECT id, at, who, what, target, mac FROM audit "
                                            "ORDER BY id", &q, "reading the audit log", eb);
     if (rc) return rc == 1 ? 0 : rc;
     if (target) sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC);
-    return tl__store_each(s, q, entry_row, &x, "reading the audit log", eb);
+    return tl__local_each(s, q, entry_row, &x, "reading the audit log", eb);
 }

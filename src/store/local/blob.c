@@ -13,11 +13,11 @@
  * FILE.new, fsync'd, and the commit lists the rename in the `swaps` table
  * in the same SQLite transaction that commits the batch; the renames are
  * made after the commit, and a crash before them is finished by the next
- * writable open (tl__store_finish_swaps). A removal is a swap with no new
+ * writable open (tl__local_finish_swaps). A removal is a swap with no new
  * file. A crash before the commit leaves stray .new files, which the next
  * writable open removes (only a writable open, which holds the write
  * lock, ever makes them). */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -264,7 +264,8 @@ static int blobw_stage(lblob_t *w, tl_errbuf_t *eb) {
 
 /* Adds w to the batch's list, replacing a staged write of the same name. */
 static void stage_in_batch(tl_store_t *s, lblob_t *w) {
-    for (lblob_t **p = &s->blobs; *p; p = &(*p)->link)
+    tl__local_t *lo = tl__lo(s);
+    for (lblob_t **p = &lo->blobs; *p; p = &(*p)->link)
         if (strcmp((*p)->name, w->name) == 0) {
             lblob_t *old = *p;
             w->link = old->link;
@@ -273,8 +274,8 @@ static void stage_in_batch(tl_store_t *s, lblob_t *w) {
             blobw_free(old);
             return;
         }
-    w->link = s->blobs;
-    s->blobs = w;
+    w->link = lo->blobs;
+    lo->blobs = w;
 }
 
 int tl__local_blobw_close(tl_blobw_t *bw, tl_errbuf_t *eb) {
@@ -348,16 +349,17 @@ int tl__local_blob_append(tl_store_t *st, const char *name, const void *p, size_
 /* Lists the renames of the staged writers (and the purge's) in `swaps`,
  * inside the caller's transaction, their .new files' directories synced. */
 int tl__blobs_swaps(tl_store_t *s, tl_blobw_t *const *extra, int nextra, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *q;
-    if (!s->blobs && !nextra) return 0;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)", -1, &q,
+    if (!lo->blobs && !nextra) return 0;
+    if (sqlite3_prepare_v2(lo->db, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)", -1, &q,
                            NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
     size_t skip = strlen(s->dir) + 1;
     int rc = 0;
-    lblob_t *w = s->blobs;
+    lblob_t *w = lo->blobs;
     for (int i = 0; !rc && (w || i < nextra);) {
         lblob_t *x = w ? w : (lblob_t *)extra[i++];
         if (w) w = w->link;
@@ -371,7 +373,7 @@ int tl__blobs_swaps(tl_store_t *s, tl_blobw_t *const *extra, int nextra, tl_errb
         /* a removal: no new file */
         sqlite3_bind_text(q, 2, x->removal ? "" : x->next + skip, -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE) {
-            tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+            tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
             rc = TL_ESQL;
         }
     }
@@ -397,9 +399,10 @@ void tl__blobs_drop(tl_blobw_t *const *w, int n, int committed) {
 /* Forgets the staged writers: committed (kept = 1, the renames are the
  * swaps') or rolled back (their .new files removed). */
 void tl__blobs_done(tl_store_t *s, int kept) {
-    while (s->blobs) {
-        lblob_t *w = s->blobs;
-        s->blobs = w->link;
+    tl__local_t *lo = tl__lo(s);
+    while (lo->blobs) {
+        lblob_t *w = lo->blobs;
+        lo->blobs = w->link;
         if (!kept && !w->removal) unlink(w->next);
         blobw_free(w);
     }

@@ -6,7 +6,7 @@
  * they commit in the same SQLite transaction as the lengths of the run's
  * side logs. The `event_seq` column is kept for data directories that have
  * it and is not read. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
  * consent) differs from the one the file was made at. At a time `at`, a
  * user whose latest record is no later than `at` is read off the snapshot;
  * the few whose latest record is later are looked up one by one. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@ typedef struct {
  * snapshot for fresh). */
 static int table_version(tl_store_t *st, int64_t *out, tl_errbuf_t *eb) {
     *out = 0;
-    int rc = tl__store_meta_get(st, "consents_version", out, eb);
+    int rc = tl__local_meta_get(st, "consents_version", out, eb);
     if (rc == TL_ENOENT) *out = 0, rc = 0;
     return rc;
 }
@@ -53,6 +53,7 @@ static int write_all(int fd, const void *p, size_t n) {
 
 /* Builds the snapshot from the table and writes it (atomically). */
 static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(st);
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
     if (!users) return TL_ENOMEM;
     uint32_t n = tl_dict_count(users);
@@ -60,9 +61,9 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
     int np = 0, rc = 0;
     memset(p, 0, sizeof p);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT user, purpose, granted, at FROM consents "
+    if (sqlite3_prepare_v2(lo->db, "SELECT user, purpose, granted, at FROM consents "
                            "ORDER BY user, purpose, at, granted", -1, &q, NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(st->db));
+        tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
     int step;
@@ -90,7 +91,7 @@ static int refresh(tl_store_t *st, int64_t version, tl_errbuf_t *eb) {
         p[k].granted[u] = (uint8_t)(sqlite3_column_int(q, 2) != 0);
     }
     if (!rc && step != SQLITE_DONE) {
-        tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(st->db));
+        tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(lo->db));
         rc = TL_ESQL;
     }
     sqlite3_finalize(q);
@@ -145,6 +146,7 @@ int tl__local_consents_refresh(tl_store_t *st, tl_errbuf_t *eb) {
  * is one and it withdraws it); 1 when there is no fresh snapshot to read. */
 static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, int64_t at,
                          int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(st);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", st->dir, SNAP_FILE);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -177,7 +179,7 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
     rc = latest && granted ? 0 : TL_ENOMEM;
     memset(bits, 0, nusers);
     /* one read transaction for the lookups, not one lock per statement */
-    int txn = !st->in_batch && sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    int txn = !st->in_batch && sqlite3_exec(lo->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     for (int k = 0; !rc && k < np && k < 8; k++) {
         uint64_t f = 0;
         while (f < nf && strcmp(dir[f].name, purposes[k]) != 0) f++;
@@ -195,10 +197,10 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
                 if (granted[u] != withdrawn) bits[u] |= (uint8_t)(1u << k);
                 continue;
             }
-            if (!one && sqlite3_prepare_v2(st->db, "SELECT granted FROM consents WHERE user = ?1 AND "
+            if (!one && sqlite3_prepare_v2(lo->db, "SELECT granted FROM consents WHERE user = ?1 AND "
                                            "purpose = ?2 AND at <= ?3 ORDER BY at DESC, granted DESC "
                                            "LIMIT 1", -1, &one, NULL) != SQLITE_OK) {
-                tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(st->db));
+                tl_errbuf_set(eb, "%s/tailor.db: reading consents: %s", st->dir, sqlite3_errmsg(lo->db));
                 rc = TL_ESQL;
                 break;
             }
@@ -211,7 +213,7 @@ static int from_snapshot(tl_store_t *st, const char *const *purposes, int np, in
         }
     }
     sqlite3_finalize(one);
-    if (txn) sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if (txn) sqlite3_exec(lo->db, "COMMIT", NULL, NULL, NULL);
     free(latest), free(granted);
     close(fd);
     return rc;
@@ -222,5 +224,5 @@ int tl__local_consents_in_force(tl_store_t *st, const char *const *purposes, int
     int rc = tl__local_consents_refresh(st, eb);
     if (rc) return rc;
     rc = from_snapshot(st, purposes, np, at, withdrawn, bits, nusers, eb);
-    return rc == 1 ? tl__consents_scan_sql(st, purposes, np, at, withdrawn, bits, nusers, eb) : rc;
+    return rc == 1 ? tl__local_consents_scan(st, purposes, np, at, withdrawn, bits, nusers, eb) : rc;
 }

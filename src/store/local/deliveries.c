@@ -5,7 +5,7 @@
  *
  * A record's id is CAMPAIGN:RUN:USER; only this file reads that format,
  * to find a user's records when the user is erased. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -2,20 +2,21 @@
  * runs in the `dict` table on first use (the whole table of ids, for
  * interning), or as ids by index only (tl_store_ids). New entries are
  * written by the batch's commit (sqlite.c). */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 tl_dict_t *tl__local_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
-    if (s->dict[kind]) return s->dict[kind];
+    tl__local_t *lo = tl__lo(s);
+    if (lo->dict[kind]) return lo->dict[kind];
     tl_dict_t *d = tl_dict_new();
     if (!d) {
         tl_errbuf_set(eb, "out of memory loading a dictionary");
         return NULL;
     }
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(n), 0), coalesce(sum(length(ids)), 0) FROM dict "
+    if (sqlite3_prepare_v2(lo->db, "SELECT coalesce(sum(n), 0), coalesce(sum(length(ids)), 0) FROM dict "
                            "WHERE kind = ?1", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_int(q, 1, (int)kind);
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0 &&
@@ -27,9 +28,9 @@ tl_dict_t *tl__local_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
         }
         sqlite3_finalize(q);
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
+    if (sqlite3_prepare_v2(lo->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
                            -1, &q, NULL) != SQLITE_OK) {
-        tl__store_sql_fail(s, eb, "loading a dictionary");
+        tl__local_sql_fail(s, eb, "loading a dictionary");
         tl_dict_free(d);
         return NULL;
     }
@@ -66,22 +67,23 @@ tl_dict_t *tl__local_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) {
-        if (rc != SQLITE_CORRUPT) tl__store_sql_fail(s, eb, "loading a dictionary");
+        if (rc != SQLITE_CORRUPT) tl__local_sql_fail(s, eb, "loading a dictionary");
         tl_dict_free(d);
         return NULL;
     }
-    s->dict[kind] = d;
-    s->dict_committed[kind] = tl_dict_count(d);
+    lo->dict[kind] = d;
+    lo->dict_committed[kind] = tl_dict_count(d);
     return d;
 }
 
 int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
-    if (!s->ids_loaded[kind]) {
-        tl_buf_t *a = &s->ids_arena[kind];
+    tl__local_t *lo = tl__lo(s);
+    if (!lo->ids_loaded[kind]) {
+        tl_buf_t *a = &lo->ids_arena[kind];
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
+        if (sqlite3_prepare_v2(lo->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 ORDER BY first",
                                -1, &q, NULL) != SQLITE_OK)
-            return tl__store_sql_fail(s, eb, "loading a dictionary");
+            return tl__local_sql_fail(s, eb, "loading a dictionary");
         sqlite3_bind_int(q, 1, (int)kind);
         int step, rc = 0;
         uint64_t n = 0;
@@ -93,7 +95,7 @@ int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb
             if (!rc && ((!ids && len) || tl_buf_append(a, ids, len))) rc = TL_ENOMEM;
         }
         sqlite3_finalize(q);
-        if (!rc && step != SQLITE_DONE) rc = tl__store_sql_fail(s, eb, "loading a dictionary");
+        if (!rc && step != SQLITE_DONE) rc = tl__local_sql_fail(s, eb, "loading a dictionary");
         uint64_t *offs = rc ? NULL : malloc((n + 2) * sizeof *offs);
         if (!rc && !offs) rc = TL_ENOMEM;
         uint64_t k = 0;
@@ -114,10 +116,10 @@ int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb
             return rc;
         }
         offs[n] = a->len;
-        s->ids_offs[kind] = offs, s->ids_n[kind] = (uint32_t)n, s->ids_loaded[kind] = 1;
+        lo->ids_offs[kind] = offs, lo->ids_n[kind] = (uint32_t)n, lo->ids_loaded[kind] = 1;
     }
-    out->arena = s->ids_arena[kind].data ? s->ids_arena[kind].data : "";
-    out->offs = s->ids_offs[kind];
-    out->n = s->ids_n[kind];
+    out->arena = lo->ids_arena[kind].data ? lo->ids_arena[kind].data : "";
+    out->offs = lo->ids_offs[kind];
+    out->n = lo->ids_n[kind];
     return 0;
 }

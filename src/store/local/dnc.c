@@ -2,7 +2,7 @@
  * promised in campaigns.h: one entry per user and channel ("*" for every
  * channel); the first entry for a pair stays, so the reason and time that
  * first suppressed a channel are what is kept. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdlib.h>
 

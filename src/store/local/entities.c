@@ -8,17 +8,17 @@
  * own storage. Every scan walks the table in the key order its contract
  * in store.h names; SQLite serves each from its primary key, without a
  * sort. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 /* ---- rows ----------------------------------------------------------------- */
 
-int tl__store_rows(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
+int tl__local_rows(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
                    const char *what, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    int rc = tl__store_prepare(s, sql, &q, what, eb);
+    int rc = tl__local_prepare(s, sql, &q, what, eb);
     if (rc) return rc == 1 ? 0 : rc;
     if (key != TL_NONE) sqlite3_bind_int64(q, 1, key);
-    return tl__store_each(s, q, row, arg, what, eb);
+    return tl__local_each(s, q, row, arg, what, eb);
 }
 
 /* One row by key through row(): TL_ENOENT when there is none. */
@@ -37,7 +37,7 @@ static int one_row(sqlite3_stmt *q, void *arg) {
 static int get_one(tl_store_t *s, const char *sql, uint32_t key, tl__row_fn row, void *arg,
                    const char *what, tl_errbuf_t *eb) {
     one_t o = {row, arg, 0};
-    int rc = tl__store_rows(s, sql, key, one_row, &o, what, eb);
+    int rc = tl__local_rows(s, sql, key, one_row, &o, what, eb);
     return rc ? rc : o.found ? 0 : TL_ENOENT;
 }
 
@@ -62,7 +62,7 @@ static int user_row(sqlite3_stmt *q, void *arg) {
 
 int tl__local_scan_users(tl_store_t *s, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
     users_t x = {fn, arg};
-    return tl__store_rows(s, USER_COLS " FROM users ORDER BY idx", TL_NONE, user_row, &x,
+    return tl__local_rows(s, USER_COLS " FROM users ORDER BY idx", TL_NONE, user_row, &x,
                           "reading users", eb);
 }
 
@@ -89,7 +89,7 @@ static int item_row(sqlite3_stmt *q, void *arg) {
 
 int tl__local_scan_items(tl_store_t *s, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
     items_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT idx, title, category, brand, price FROM items ORDER BY idx",
+    return tl__local_rows(s, "SELECT idx, title, category, brand, price FROM items ORDER BY idx",
                           TL_NONE, item_row, &x, "reading items", eb);
 }
 
@@ -115,7 +115,7 @@ static int product_row(sqlite3_stmt *q, void *arg) {
 
 int tl__local_scan_products(tl_store_t *s, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
     products_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT idx, kind, name, term_months, apr, amount_min, amount_max, "
+    return tl__local_rows(s, "SELECT idx, kind, name, term_months, apr, amount_min, amount_max, "
                              "eligibility, disclosure FROM products ORDER BY idx",
                           TL_NONE, product_row, &x, "reading products", eb);
 }
@@ -142,7 +142,7 @@ static int credit_row(sqlite3_stmt *q, void *arg) {
 int tl__local_scan_credit(tl_store_t *s, uint32_t user, tl_credit_fn fn, void *arg,
                           tl_errbuf_t *eb) {
     credit_t x = {fn, arg};
-    return tl__store_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user"
+    return tl__local_rows(s, user == TL_NONE ? CREDIT_COLS " ORDER BY user"
                                              : CREDIT_COLS " WHERE user = ?1",
                           user, credit_row, &x, "reading credit records", eb);
 }
@@ -161,7 +161,7 @@ static int consent_row(sqlite3_stmt *q, void *arg) {
 int tl__local_scan_consents(tl_store_t *s, uint32_t user, tl_consent_fn fn, void *arg,
                             tl_errbuf_t *eb) {
     consents_t x = {fn, arg};
-    return tl__store_rows(s, user == TL_NONE ? "SELECT user, purpose, granted, at FROM consents "
+    return tl__local_rows(s, user == TL_NONE ? "SELECT user, purpose, granted, at FROM consents "
                                                "ORDER BY user, purpose, at, granted"
                                              : "SELECT user, purpose, granted, at FROM consents "
                                                "WHERE user = ?1 ORDER BY user, purpose, at, granted",
@@ -182,7 +182,7 @@ static int reason_row(sqlite3_stmt *q, void *arg) {
 
 int tl__local_quarantine_counts(tl_store_t *s, tl_reason_fn fn, void *arg, tl_errbuf_t *eb) {
     reasons_t x = {fn, arg};
-    return tl__store_rows(s, "SELECT reason, count(*) FROM quarantine WHERE reason IS NOT NULL "
+    return tl__local_rows(s, "SELECT reason, count(*) FROM quarantine WHERE reason IS NOT NULL "
                              "GROUP BY reason ORDER BY 2 DESC, 1",
                           TL_NONE, reason_row, &x, "reading the quarantine", eb);
 }

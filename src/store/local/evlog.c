@@ -9,7 +9,7 @@
  * not part of the log until the store's SQLite commit records the new
  * length, and are cut on the next open. Every block ends on an 8-byte
  * boundary relative to the file start. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

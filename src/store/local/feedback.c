@@ -1,7 +1,7 @@
 /* feedback.c -- the repository of feedback records (table `feedback`), as
  * promised in campaigns.h: complaints, unsubscribes, bounces, surveys and
  * reviews, each kept once per (source, line) so a re-import adds nothing. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <math.h>
 #include <stdlib.h>

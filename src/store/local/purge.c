@@ -17,7 +17,7 @@
  *
  * The tombstone of an erased user is its pseudonym and the index the user
  * had, nothing else. */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,44 +30,45 @@
 /* ---- tombstones ---------------------------------------------------------------------- */
 
 static int load_erased(tl_store_t *s, tl_errbuf_t *eb) {
-    if (s->erased_loaded) return 0;
-    tl_hset_fini(&s->erased);
-    if (tl_hset_init(&s->erased, 64)) return TL_ENOMEM;
+    tl__local_t *lo = tl__lo(s);
+    if (lo->erased_loaded) return 0;
+    tl_hset_fini(&lo->erased);
+    if (tl_hset_init(&lo->erased, 64)) return TL_ENOMEM;
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT hash FROM erased", -1, &q, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(lo->db, "SELECT hash FROM erased", -1, &q, NULL) != SQLITE_OK) {
         /* a read-only directory made before tombstones existed has none */
-        s->erased_loaded = 1;
+        lo->erased_loaded = 1;
         return 0;
     }
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *h = (const char *)sqlite3_column_text(q, 0);
-        if (h && tl_hset_add(&s->erased, tl_hash64(h, strlen(h), 0)) < 0) {
+        if (h && tl_hset_add(&lo->erased, tl_hash64(h, strlen(h), 0)) < 0) {
             sqlite3_finalize(q);
             return TL_ENOMEM;
         }
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) {
-        tl_errbuf_set(eb, "%s/tailor.db: reading the tombstones: %s", s->dir, sqlite3_errmsg(s->db));
+        tl_errbuf_set(eb, "%s/tailor.db: reading the tombstones: %s", s->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
-    s->erased_loaded = 1;
+    lo->erased_loaded = 1;
     return 0;
 }
 
 int tl__local_erased_any(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = load_erased(s, eb);
-    return rc ? rc : s->erased.count > 0;
+    return rc ? rc : tl__lo(s)->erased.count > 0;
 }
 
 int tl__local_erased(tl_store_t *s, const char *ps, uint32_t *idx, tl_errbuf_t *eb) {
     int rc = load_erased(s, eb);
     if (rc) return rc;
-    if (!tl_hset_has(&s->erased, tl_hash64(ps, 32, 0))) return 0;
+    if (!tl_hset_has(&tl__lo(s)->erased, tl_hash64(ps, 32, 0))) return 0;
     if (idx) {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, "SELECT idx FROM erased WHERE hash = ?1", -1, &q, NULL) ==
+        if (sqlite3_prepare_v2(tl__lo(s)->db, "SELECT idx FROM erased WHERE hash = ?1", -1, &q, NULL) ==
             SQLITE_OK) {
             sqlite3_bind_text(q, 1, ps, 32, SQLITE_STATIC);
             if (sqlite3_step(q) == SQLITE_ROW) *idx = (uint32_t)sqlite3_column_int64(q, 0);
@@ -96,13 +97,13 @@ static int swap_row(int n, const char *const *cols, void *arg) {
     return 0;
 }
 
-int tl__store_finish_swaps(tl_store_t *s, tl_errbuf_t *eb) {
+int tl__local_finish_swaps(tl_store_t *s, tl_errbuf_t *eb) {
     int rc = tl__local_query(s, "SELECT path, tmp FROM swaps", swap_row, s, eb);
     if (rc == TL_EIO) tl_errbuf_set(eb, "%s: cannot finish replacing a purged or committed file: %s", s->dir,
                                     strerror(errno));
     if (!rc) rc = tl__sync_dir(s->dir);
-    if (!rc && sqlite3_exec(s->db, "DELETE FROM swaps", NULL, NULL, NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+    if (!rc && sqlite3_exec(tl__lo(s)->db, "DELETE FROM swaps", NULL, NULL, NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(tl__lo(s)->db));
         rc = TL_ESQL;
     }
     return rc;
@@ -145,10 +146,11 @@ static int has_token(const char *p, size_t n, const char *term) {
  * preview and message replaced; source, line and reason stay, so the
  * account of what each import read still adds up. */
 static int redact_quarantine(tl_store_t *s, const tl_purge_t *p, uint64_t *count, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *q, *w;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, raw, preview FROM quarantine", -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(lo->db, "SELECT id, raw, preview FROM quarantine", -1, &q, NULL) != SQLITE_OK)
         return TL_ESQL;
-    if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET raw = ?2, preview = '(erased)', message = "
+    if (sqlite3_prepare_v2(lo->db, "UPDATE quarantine SET raw = ?2, preview = '(erased)', message = "
                            "'(the record of an erased user)' WHERE id = ?1", -1, &w, NULL) != SQLITE_OK) {
         sqlite3_finalize(q);
         return TL_ESQL;
@@ -174,7 +176,7 @@ static int redact_quarantine(tl_store_t *s, const tl_purge_t *p, uint64_t *count
         if (sqlite3_step(w) != SQLITE_DONE) rc = TL_ESQL;
         else ++*count;
     }
-    if (rc == TL_ESQL) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+    if (rc == TL_ESQL) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
     sqlite3_finalize(q), sqlite3_finalize(w);
     sodium_memzero(plain.data, plain.len);
     tl_buf_fini(&plain), tl_buf_fini(&sealed);
@@ -184,8 +186,9 @@ static int redact_quarantine(tl_store_t *s, const tl_purge_t *p, uint64_t *count
 /* The user's id forgotten in its dictionary run, in the table and in
  * memory (same length, so every other id stays where it is). */
 static int forget_id(tl_store_t *s, uint32_t user, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *q, *w;
-    if (sqlite3_prepare_v2(s->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 AND first <= ?2 "
+    if (sqlite3_prepare_v2(lo->db, "SELECT first, n, ids FROM dict WHERE kind = ?1 AND first <= ?2 "
                            "ORDER BY first DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
         return TL_ESQL;
     sqlite3_bind_int(q, 1, TL_D_USER);
@@ -207,7 +210,7 @@ static int forget_id(tl_store_t *s, uint32_t user, tl_errbuf_t *eb) {
     }
     if (!rc && p < end) {
         tl_dict_forget_bytes(p, strlen(p));
-        if (sqlite3_prepare_v2(s->db, "UPDATE dict SET ids = ?3 WHERE kind = ?1 AND first = ?2", -1,
+        if (sqlite3_prepare_v2(lo->db, "UPDATE dict SET ids = ?3 WHERE kind = ?1 AND first = ?2", -1,
                                &w, NULL) != SQLITE_OK)
             rc = TL_ESQL;
         else {
@@ -223,20 +226,21 @@ static int forget_id(tl_store_t *s, uint32_t user, tl_errbuf_t *eb) {
     if (rc == TL_ECORRUPT)
         tl_errbuf_set(eb, "%s/tailor.db: the user dictionary has no index %u", s->dir, user);
     else if (rc == TL_ESQL)
-        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
     tl_buf_fini(&b);
     return rc;
 }
 
 static void forget_in_memory(tl_store_t *s, uint32_t user) {
-    if (s->dict[TL_D_USER] && user < tl_dict_count(s->dict[TL_D_USER]) &&
-        tl_dict_forget(s->dict[TL_D_USER], user) != 0) {
-        tl_dict_free(s->dict[TL_D_USER]); /* reloads on use */
-        s->dict[TL_D_USER] = NULL;
+    tl__local_t *lo = tl__lo(s);
+    if (lo->dict[TL_D_USER] && user < tl_dict_count(lo->dict[TL_D_USER]) &&
+        tl_dict_forget(lo->dict[TL_D_USER], user) != 0) {
+        tl_dict_free(lo->dict[TL_D_USER]); /* reloads on use */
+        lo->dict[TL_D_USER] = NULL;
     }
-    if (s->ids_loaded[TL_D_USER] && user < s->ids_n[TL_D_USER]) {
-        uint64_t *o = s->ids_offs[TL_D_USER];
-        tl_dict_forget_bytes(s->ids_arena[TL_D_USER].data + o[user], (size_t)(o[user + 1] - o[user] - 1));
+    if (lo->ids_loaded[TL_D_USER] && user < lo->ids_n[TL_D_USER]) {
+        uint64_t *o = lo->ids_offs[TL_D_USER];
+        tl_dict_forget_bytes(lo->ids_arena[TL_D_USER].data + o[user], (size_t)(o[user + 1] - o[user] - 1));
     }
 }
 
@@ -286,19 +290,20 @@ int tl__local_purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const ch
 
 static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char *id, size_t n,
                  tl_purge_stats_t *out, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     int rc;
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+    if (sqlite3_exec(lo->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
+        tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
         return TL_ESQL;
     }
     /* 1. the files anew, beside the old ones */
     dropctx_t dc = {p->user, p->before};
     uint64_t ndrop = 0, len = 0, nev = 0;
     void *cargs[2] = {&ndrop, &dc};
-    rc = tl__evlog_scan(&s->log, 0, TL_EVC_USER | TL_EVC_TS, count_block, cargs, 0, eb);
+    rc = tl__evlog_scan(&lo->log, 0, TL_EVC_USER | TL_EVC_TS, count_block, cargs, 0, eb);
     char newlog[4200];
     snprintf(newlog, sizeof newlog, "%s/events.log.new", s->dir);
-    if (!rc && ndrop) rc = tl__evlog_copy(&s->log, newlog, drop_event, &dc, tl_store_now(s), &len, &nev, &out->events, eb);
+    if (!rc && ndrop) rc = tl__evlog_copy(&lo->log, newlog, drop_event, &dc, tl_store_now(s), &len, &nev, &out->events, eb);
     for (int i = 0; !rc && i < p->nlogs; i++) rc = write_new(s, &p->logs[i], eb);
     if (!rc) rc = tl__blobs_stage(p->blobs, p->nblobs, eb);
     if (!rc) rc = tl__sync_dir(s->dir);
@@ -318,7 +323,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         if (!rc && ps[0]) rc = forget_id(s, p->user, eb);
         if (!rc && ps[0]) {
             sqlite3_stmt *q;
-            if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO erased(hash, idx, at) VALUES (?1, ?2, ?3)",
+            if (sqlite3_prepare_v2(lo->db, "INSERT OR REPLACE INTO erased(hash, idx, at) VALUES (?1, ?2, ?3)",
                                    -1, &q, NULL) != SQLITE_OK) rc = TL_ESQL;
             else {
                 sqlite3_bind_text(q, 1, ps, 32, SQLITE_STATIC);
@@ -327,7 +332,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
                 if (sqlite3_step(q) != SQLITE_DONE) rc = TL_ESQL;
                 sqlite3_finalize(q);
             }
-            if (rc) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+            if (rc) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
         }
     }
     if (!rc) rc = tl__feedback_purge(s, p->user, p->before, ch, eb);
@@ -341,11 +346,11 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         if (!rc) rc = sql(s, eb, &out->quarantined, "DELETE FROM quarantine WHERE at < ?1", p->before);
     }
     if (!rc && out->rows) {
-        rc = tl__store_consents_changed(s, eb);
+        rc = tl__local_consents_changed(s, eb);
     }
     if (!rc && ndrop) {
-        rc = tl__store_meta_set(s, "log_len", (int64_t)len, eb);
-        if (!rc) rc = tl__store_meta_set(s, "log_events", (int64_t)nev, eb);
+        rc = tl__local_meta_set(s, "log_len", (int64_t)len, eb);
+        if (!rc) rc = tl__local_meta_set(s, "log_events", (int64_t)nev, eb);
         if (!rc) rc = tl__local_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES "
                                      "('events.log', 'events.log.new')", "");
     }
@@ -355,35 +360,35 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         (void)tl__applog_meta_key(p->logs[i].name, key, sizeof key);
         (void)tl__applog_file(p->logs[i].name, rel, sizeof rel);
         snprintf(tmp, sizeof tmp, "%s.new", rel);
-        rc = tl__store_meta_set(s, key, (int64_t)p->logs[i].len, eb);
+        rc = tl__local_meta_set(s, key, (int64_t)p->logs[i].len, eb);
         if (!rc) rc = tl__local_exec(s, eb, "INSERT OR REPLACE INTO swaps(path, tmp) VALUES (?1, ?2)",
                                      "tt", rel, tmp);
     }
     if (!rc) rc = tl__blobs_swaps(s, p->blobs, p->nblobs, eb);
     if (!rc) rc = sql(s, eb, NULL, "COMMIT", 0);
     if (rc) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
     /* 3. the renames, then this process's view of the new files */
     tl__applogs_close(s); /* reopened (on the new files) at their next use */
-    rc = tl__store_finish_swaps(s, eb);
+    rc = tl__local_finish_swaps(s, eb);
     if (!rc && ndrop) {
         char path[4200];
         snprintf(path, sizeof path, "%s/events.log", s->dir);
-        tl__evlog_close(&s->log);
-        rc = tl__evlog_open(&s->log, path, len, nev, 0, tl_store_now(s), eb);
-        tl_hset_fini(&s->fps); /* the erased fingerprints go with the events */
-        s->fps_loaded = 0;
+        tl__evlog_close(&lo->log);
+        rc = tl__evlog_open(&lo->log, path, len, nev, 0, tl_store_now(s), eb);
+        tl_hset_fini(&lo->fps); /* the erased fingerprints go with the events */
+        lo->fps_loaded = 0;
     }
     if (!rc && ps[0]) {
         forget_in_memory(s, p->user);
-        if (s->erased_loaded && tl_hset_add(&s->erased, tl_hash64(ps, 32, 0)) < 0) s->erased_loaded = 0;
+        if (lo->erased_loaded && tl_hset_add(&lo->erased, tl_hash64(ps, 32, 0)) < 0) lo->erased_loaded = 0;
     }
     /* 4. the old bytes out of the WAL */
     if (!rc) {
         int logn = -1, ckpt = -1;
-        if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logn, &ckpt) == SQLITE_OK)
+        if (sqlite3_wal_checkpoint_v2(lo->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logn, &ckpt) == SQLITE_OK)
             out->wal_truncated = 1;
     }
     return rc;

@@ -2,7 +2,7 @@
  * counts for `tailor stats`, the whole-store check, and the
  * SQL helpers the store's own files share (tl__local_query and the rest,
  * declared in store_int.h). */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 int tl__local_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, tl_qrow_fn fn,
                               void *arg, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *q;
     const char *sql = reason ? "SELECT q.id, q.at, s.path, q.reason, q.message, q.line, q.raw, "
                                "q.preview FROM quarantine q JOIN sources s ON s.id = q.source "
@@ -18,15 +19,15 @@ int tl__local_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, t
                              : "SELECT q.id, q.at, s.path, q.reason, q.message, q.line, q.raw, "
                                "q.preview FROM quarantine q JOIN sources s ON s.id = q.source "
                                "ORDER BY q.id";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "reading the quarantine");
+    if (sqlite3_prepare_v2(lo->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "reading the quarantine");
     if (reason) sqlite3_bind_text(q, 1, reason, -1, SQLITE_STATIC);
     int rc = 0, step;
     while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        tl_buf_clear(&s->tmp);
+        tl_buf_clear(&lo->tmp);
         if (with_raw && (!s->have_key ||
                          tl__unseal(s->seal.key, sqlite3_column_blob(q, 6),
-                                    (size_t)sqlite3_column_bytes(q, 6), &s->tmp) != 0)) {
+                                    (size_t)sqlite3_column_bytes(q, 6), &lo->tmp) != 0)) {
             tl_errbuf_set(eb, "%s: a quarantined row cannot be decrypted: the key is missing "
                           "or wrong (set $TAILOR_KEY or restore DATA/key)", s->dir);
             rc = TL_ECRYPTO;
@@ -38,11 +39,11 @@ int tl__local_quarantine_scan(tl_store_t *s, const char *reason, int with_raw, t
                        .reason = (const char *)sqlite3_column_text(q, 3),
                        .message = (const char *)sqlite3_column_text(q, 4),
                        .line = (uint64_t)sqlite3_column_int64(q, 5),
-                       .raw = with_raw ? (s->tmp.data ? s->tmp.data : "") : NULL,
-                       .rawlen = with_raw ? s->tmp.len : 0, .preview = pv ? pv : ""};
+                       .raw = with_raw ? (lo->tmp.data ? lo->tmp.data : "") : NULL,
+                       .rawlen = with_raw ? lo->tmp.len : 0, .preview = pv ? pv : ""};
         rc = fn(&r, arg);
     }
-    if (!rc && step != SQLITE_DONE) rc = tl__store_sql_fail(s, eb, "reading the quarantine");
+    if (!rc && step != SQLITE_DONE) rc = tl__local_sql_fail(s, eb, "reading the quarantine");
     sqlite3_finalize(q);
     return rc;
 }
@@ -56,15 +57,15 @@ static int each_row(tl_store_t *s, sqlite3_stmt *q, int rc, tl_row_fn fn, void *
         for (int c = 0; c < n; c++) cols[c] = (const char *)sqlite3_column_text(q, c);
         rc = fn(n, cols, arg);
     }
-    if (!rc && step != SQLITE_DONE) rc = tl__store_sql_fail(s, eb, "running a query");
+    if (!rc && step != SQLITE_DONE) rc = tl__local_sql_fail(s, eb, "running a query");
     sqlite3_finalize(q);
     return rc;
 }
 
 int tl__local_query(tl_store_t *s, const char *sql, tl_row_fn fn, void *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "preparing a query");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "preparing a query");
     return each_row(s, q, 0, fn, arg, eb);
 }
 
@@ -90,32 +91,32 @@ static int bind_args(sqlite3_stmt *q, const char *types, va_list ap) {
 
 int tl__local_exec(tl_store_t *s, tl_errbuf_t *eb, const char *sql, const char *types, ...) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "preparing a write");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "preparing a write");
     va_list ap;
     va_start(ap, types);
     int rc = bind_args(q, types, ap);
     va_end(ap);
-    rc = rc == SQLITE_OK && sqlite3_step(q) == SQLITE_DONE ? 0 : tl__store_sql_fail(s, eb, "writing");
+    rc = rc == SQLITE_OK && sqlite3_step(q) == SQLITE_DONE ? 0 : tl__local_sql_fail(s, eb, "writing");
     sqlite3_finalize(q);
     return rc;
 }
 
-int tl__local_changes(tl_store_t *s) { return sqlite3_changes(s->db); }
+int tl__local_changes(tl_store_t *s) { return sqlite3_changes(tl__lo(s)->db); }
 
 int tl__local_queryf(tl_store_t *s, tl_errbuf_t *eb, tl_row_fn fn, void *arg, const char *sql,
                      const char *types, ...) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_missing_table(s) ? 0 : tl__store_sql_fail(s, eb, "preparing a query");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_missing_table(s) ? 0 : tl__local_sql_fail(s, eb, "preparing a query");
     va_list ap;
     va_start(ap, types);
-    int rc = bind_args(q, types, ap) == SQLITE_OK ? 0 : tl__store_sql_fail(s, eb, "binding a query");
+    int rc = bind_args(q, types, ap) == SQLITE_OK ? 0 : tl__local_sql_fail(s, eb, "binding a query");
     va_end(ap);
     return each_row(s, q, rc, fn, arg, eb);
 }
 
-int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, int64_t at,
+int tl__local_consents_scan(tl_store_t *s, const char *const *purposes, int np, int64_t at,
                           int withdrawn, uint8_t *bits, uint32_t nusers, tl_errbuf_t *eb) {
     memset(bits, 0, nusers);
     sqlite3_stmt *q;
@@ -126,8 +127,8 @@ int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, in
     char sql[256] = "SELECT user, purpose, granted FROM consents WHERE at <= ?1 AND purpose IN (?2";
     for (int k = 1; k < np; k++) snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", ?%d", k + 2);
     snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ") ORDER BY user, purpose, at, granted");
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_missing_table(s) ? 0 : tl__store_sql_fail(s, eb, "reading consents");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_missing_table(s) ? 0 : tl__local_sql_fail(s, eb, "reading consents");
     sqlite3_bind_int64(q, 1, at);
     for (int k = 0; k < np; k++) sqlite3_bind_text(q, k + 2, purposes[k], -1, SQLITE_STATIC);
     int step;
@@ -141,19 +142,19 @@ int tl__consents_scan_sql(tl_store_t *s, const char *const *purposes, int np, in
                 else bits[u] &= (uint8_t)~(1u << k);
             }
     }
-    int rc = step == SQLITE_DONE ? 0 : tl__store_sql_fail(s, eb, "reading consents");
+    int rc = step == SQLITE_DONE ? 0 : tl__local_sql_fail(s, eb, "reading consents");
     sqlite3_finalize(q);
     return rc;
 }
 
 static int count_rows(tl_store_t *s, const char *sql, uint64_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "counting");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "counting");
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
-    return rc == SQLITE_ROW ? 0 : tl__store_sql_fail(s, eb, "counting");
+    return rc == SQLITE_ROW ? 0 : tl__local_sql_fail(s, eb, "counting");
 }
 
 int tl__local_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
@@ -168,23 +169,24 @@ int tl__local_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
     uint64_t erased = 0; /* a directory made before erasure existed has no tombstones */
     if (count_rows(s, "SELECT count(*) FROM erased", &erased, eb) == 0) o->users -= erased;
     eb->msg[0] = 0;
-    o->events = s->log.nevents;
+    o->events = tl__lo(s)->log.nevents;
     return 0;
 }
 
 int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
-    int rc = tl__evlog_scan(&s->log, 0, TL_EVC_ALL, tl__store_check_block, out, 1, eb);
+    tl__local_t *lo = tl__lo(s);
+    int rc = tl__evlog_scan(&lo->log, 0, TL_EVC_ALL, tl__store_check_block, out, 1, eb);
     if (rc) return rc;
     out->checked |= TL_CHECK_CHECKSUMS;
-    if (out->events != s->log.nevents) {
+    if (out->events != lo->log.nevents) {
         tl_errbuf_set(eb, "%s/events.log: %llu events in the log but %llu recorded as committed",
-                      s->dir, (unsigned long long)out->events, (unsigned long long)s->log.nevents);
+                      s->dir, (unsigned long long)out->events, (unsigned long long)lo->log.nevents);
         return TL_ECORRUPT;
     }
     out->checked |= TL_CHECK_EVENTS;
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "integrity check");
+    if (sqlite3_prepare_v2(lo->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "integrity check");
     rc = sqlite3_step(q);
     const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
     int good = res && strcmp(res, "ok") == 0;
@@ -196,22 +198,22 @@ int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
 
 /* ---- shared by the store's files ---------------------------------------- */
 
-int tl__store_missing_table(tl_store_t *s) {
-    return strncmp(sqlite3_errmsg(s->db), "no such table", 13) == 0;
+int tl__local_missing_table(tl_store_t *s) {
+    return strncmp(sqlite3_errmsg(tl__lo(s)->db), "no such table", 13) == 0;
 }
 
-int tl__store_prepare(tl_store_t *s, const char *sql, sqlite3_stmt **q, const char *what,
+int tl__local_prepare(tl_store_t *s, const char *sql, sqlite3_stmt **q, const char *what,
                       tl_errbuf_t *eb) {
-    if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, q, NULL) == SQLITE_OK) return 0;
     *q = NULL;
-    return tl__store_missing_table(s) ? 1 : tl__store_sql_fail(s, eb, what);
+    return tl__local_missing_table(s) ? 1 : tl__local_sql_fail(s, eb, what);
 }
 
-int tl__store_each(tl_store_t *s, sqlite3_stmt *q, tl__row_fn row, void *arg, const char *what,
+int tl__local_each(tl_store_t *s, sqlite3_stmt *q, tl__row_fn row, void *arg, const char *what,
                    tl_errbuf_t *eb) {
     int rc = 0, step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) rc = row(q, arg);
-    if (!rc && step != SQLITE_DONE) rc = tl__store_sql_fail(s, eb, what);
+    if (!rc && step != SQLITE_DONE) rc = tl__local_sql_fail(s, eb, what);
     sqlite3_finalize(q);
     return rc;
 }

@@ -82,14 +82,14 @@ static int bind_val(sqlite3_stmt *q, int pos, const val_t *v) {
  * Returns 1 if written, 0 if nothing changed. */
 static int merge_upsert(tl_store_t *s, int get, int put, int64_t key, val_t *v, int n,
                         tl_errbuf_t *eb) {
-    int brc = tl__store_batch_alive(s, eb);
+    int brc = tl__local_batch_alive(s, eb);
     if (brc) return brc;
-    sqlite3_stmt *g = tl__store_stmt(s, get), *p = tl__store_stmt(s, put);
-    if (!g || !p) return tl__store_sql_fail(s, eb, "preparing an entity statement");
+    sqlite3_stmt *g = tl__local_stmt(s, get), *p = tl__local_stmt(s, put);
+    if (!g || !p) return tl__local_sql_fail(s, eb, "preparing an entity statement");
     sqlite3_bind_int64(g, 1, key);
     int rc = sqlite3_step(g);
     int exists = rc == SQLITE_ROW, changed = !exists;
-    if (!exists && rc != SQLITE_DONE) return tl__store_sql_fail(s, eb, "reading an entity");
+    if (!exists && rc != SQLITE_DONE) return tl__local_sql_fail(s, eb, "reading an entity");
     brc = SQLITE_OK;
     for (int c = 0; c < n && brc == SQLITE_OK; c++) {
         val_t old = {0};
@@ -108,10 +108,10 @@ static int merge_upsert(tl_store_t *s, int get, int put, int64_t key, val_t *v, 
             tl_errbuf_set(eb, "%s/tailor.db: out of memory reading an entity", s->dir);
             return TL_ENOMEM;
         }
-        return tl__store_sql_fail(s, eb, "binding an entity");
+        return tl__local_sql_fail(s, eb, "binding an entity");
     }
     if (!changed) return 0;
-    if (sqlite3_step(p) != SQLITE_DONE) return tl__store_sql_fail(s, eb, "writing an entity");
+    if (sqlite3_step(p) != SQLITE_DONE) return tl__local_sql_fail(s, eb, "writing an entity");
     return 1;
 }
 
@@ -120,6 +120,7 @@ static int merge_upsert(tl_store_t *s, int get, int put, int64_t key, val_t *v, 
 
 static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *out,
                    tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     const char *nw[PII_FIELDS] = {u->name, u->phone, u->email, u->id_number};
     int any = 0;
     for (int i = 0; i < PII_FIELDS; i++) any |= nw[i] != NULL;
@@ -127,14 +128,14 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
     if (!any) return 0;
     /* Current plaintext, if any. */
     const char *cur[PII_FIELDS] = {"", "", "", ""};
-    tl_buf_clear(&s->tmp);
-    sqlite3_stmt *g = tl__store_stmt(s, S_USER_GET);
-    if (!g) return tl__store_sql_fail(s, eb, "preparing user read");
+    tl_buf_clear(&lo->tmp);
+    sqlite3_stmt *g = tl__local_stmt(s, S_USER_GET);
+    if (!g) return tl__local_sql_fail(s, eb, "preparing user read");
     sqlite3_bind_int64(g, 1, idx);
     int rc = sqlite3_step(g);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         sqlite3_reset(g);
-        return tl__store_sql_fail(s, eb, "reading a user");
+        return tl__local_sql_fail(s, eb, "reading a user");
     }
     if (rc == SQLITE_ROW && sqlite3_column_type(g, 8) == SQLITE_BLOB) {
         val_t blob;
@@ -143,7 +144,7 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
             tl_errbuf_set(eb, "%s/tailor.db: out of memory reading a user", s->dir);
             return TL_ENOMEM;
         }
-        int urc = tl__unseal(s->seal.key, blob.p, blob.n, &s->tmp);
+        int urc = tl__unseal(s->seal.key, blob.p, blob.n, &lo->tmp);
         if (urc == TL_ENOMEM) {
             sqlite3_reset(g);
             tl_errbuf_set(eb, "%s: out of memory reading a user", s->dir);
@@ -155,26 +156,26 @@ static int put_pii(tl_store_t *s, sqlite3_int64 idx, const tl_user_t *u, val_t *
                           s->dir);
             return TL_ECRYPTO;
         }
-        const char *p = s->tmp.data, *e = s->tmp.data + s->tmp.len;
+        const char *p = lo->tmp.data, *e = lo->tmp.data + lo->tmp.len;
         for (int i = 0; i < PII_FIELDS && p < e; i++) {
             cur[i] = p;
             p += strlen(p) + 1;
         }
     }
     sqlite3_reset(g);
-    tl_buf_clear(&s->tmp2);
+    tl_buf_clear(&lo->tmp2);
     int changed = 0;
     for (int i = 0; i < PII_FIELDS; i++) {
         const char *f = nw[i] ? nw[i] : cur[i];
         if (strcmp(f, cur[i]) != 0) changed = 1;
-        if (tl_buf_append(&s->tmp2, f, strlen(f) + 1)) return TL_ENOMEM;
+        if (tl_buf_append(&lo->tmp2, f, strlen(f) + 1)) return TL_ENOMEM;
     }
     if (!changed) return 0; /* absent: merge keeps the stored blob */
-    size_t plain = s->tmp2.len;
-    if (tl__seal(&s->seal, s->tmp2.data, plain, &s->tmp2)) return TL_ENOMEM;
+    size_t plain = lo->tmp2.len;
+    if (tl__seal(&s->seal, lo->tmp2.data, plain, &lo->tmp2)) return TL_ENOMEM;
     out->t = SQLITE_BLOB;
-    out->p = s->tmp2.data + plain;
-    out->n = s->tmp2.len - plain;
+    out->p = lo->tmp2.data + plain;
+    out->n = lo->tmp2.len - plain;
     return 0;
 }
 
@@ -211,95 +212,98 @@ int tl__loc_put_credit(tl_store_t *s, uint32_t user, const tl_credit_t *c, tl_er
 
 int tl__loc_put_consent(tl_store_t *s, uint32_t user, const char *purpose, int granted,
                            int64_t at, tl_errbuf_t *eb) {
-    int rc = tl__store_batch_alive(s, eb);
+    int rc = tl__local_batch_alive(s, eb);
     if (rc) return rc;
-    sqlite3_stmt *q = tl__store_stmt(s, S_CONSENT);
-    if (!q) return tl__store_sql_fail(s, eb, "preparing consent insert");
+    sqlite3_stmt *q = tl__local_stmt(s, S_CONSENT);
+    if (!q) return tl__local_sql_fail(s, eb, "preparing consent insert");
     sqlite3_bind_int64(q, 1, user);
     sqlite3_bind_text(q, 2, purpose, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, granted != 0);
     sqlite3_bind_int64(q, 4, at);
-    if (sqlite3_step(q) != SQLITE_DONE) return tl__store_sql_fail(s, eb, "writing a consent");
-    int added = sqlite3_changes(s->db) > 0;
-    s->consents_dirty |= added;
+    if (sqlite3_step(q) != SQLITE_DONE) return tl__local_sql_fail(s, eb, "writing a consent");
+    int added = sqlite3_changes(tl__lo(s)->db) > 0;
+    tl__lo(s)->consents_dirty |= added;
     return added;
 }
 
 /* The id of a source file's path in the sources table, added if new; the
  * last one is remembered, since rows come file by file. */
 static int source_id(tl_store_t *s, const char *path, int64_t *out, tl_errbuf_t *eb) {
-    if (s->last_source && strcmp(s->last_source, path) == 0) {
-        *out = s->last_source_id;
+    tl__local_t *lo = tl__lo(s);
+    if (lo->last_source && strcmp(lo->last_source, path) == 0) {
+        *out = lo->last_source_id;
         return 0;
     }
-    sqlite3_stmt *q = tl__store_stmt(s, S_SOURCE_GET);
-    if (!q) return tl__store_sql_fail(s, eb, "preparing a source lookup");
+    sqlite3_stmt *q = tl__local_stmt(s, S_SOURCE_GET);
+    if (!q) return tl__local_sql_fail(s, eb, "preparing a source lookup");
     sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return tl__store_sql_fail(s, eb, "looking up a source");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return tl__local_sql_fail(s, eb, "looking up a source");
     if (rc == SQLITE_ROW) {
         *out = sqlite3_column_int64(q, 0);
     } else {
-        q = tl__store_stmt(s, S_SOURCE_ADD);
-        if (!q) return tl__store_sql_fail(s, eb, "preparing a source insert");
+        q = tl__local_stmt(s, S_SOURCE_ADD);
+        if (!q) return tl__local_sql_fail(s, eb, "preparing a source insert");
         sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_DONE) return tl__store_sql_fail(s, eb, "adding a source");
-        *out = sqlite3_last_insert_rowid(s->db);
+        if (sqlite3_step(q) != SQLITE_DONE) return tl__local_sql_fail(s, eb, "adding a source");
+        *out = sqlite3_last_insert_rowid(lo->db);
     }
     char *copy = strdup(path);
     if (!copy) return TL_ENOMEM;
-    free(s->last_source);
-    s->last_source = copy;
-    s->last_source_id = *out;
-    s->qfps_loaded = 0;
+    free(lo->last_source);
+    lo->last_source = copy;
+    lo->last_source_id = *out;
+    lo->qfps_loaded = 0;
     return 0;
 }
 
 /* Loads the fingerprints of the rows already quarantined from a source. */
 static int load_qfps(tl_store_t *s, int64_t src, tl_errbuf_t *eb) {
-    tl_hset_fini(&s->qfps);
-    if (tl_hset_init(&s->qfps, 1024)) return TL_ENOMEM;
+    tl__local_t *lo = tl__lo(s);
+    tl_hset_fini(&lo->qfps);
+    if (tl_hset_init(&lo->qfps, 1024)) return TL_ENOMEM;
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT fp FROM quarantine WHERE source = ?1", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(lo->db, "SELECT fp FROM quarantine WHERE source = ?1", -1, &q, NULL) !=
         SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "reading the quarantine");
+        return tl__local_sql_fail(s, eb, "reading the quarantine");
     sqlite3_bind_int64(q, 1, src);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (tl_hset_add(&s->qfps, (uint64_t)sqlite3_column_int64(q, 0)) < 0) {
+        if (tl_hset_add(&lo->qfps, (uint64_t)sqlite3_column_int64(q, 0)) < 0) {
             sqlite3_finalize(q);
             return TL_ENOMEM;
         }
     sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return tl__store_sql_fail(s, eb, "reading the quarantine");
-    s->qfps_loaded = 1;
+    if (rc != SQLITE_DONE) return tl__local_sql_fail(s, eb, "reading the quarantine");
+    lo->qfps_loaded = 1;
     return 0;
 }
 
 int tl__loc_quarantine(tl_store_t *s, const char *source, uint64_t line, const char *reason,
                           const char *message, const char *raw, size_t rawlen,
                           const char *preview, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     int64_t src = 0;
-    int rc = tl__store_batch_alive(s, eb);
+    int rc = tl__local_batch_alive(s, eb);
     if (!rc) rc = source_id(s, source, &src, eb);
     if (rc) return rc;
-    if (!s->qfps_loaded && (rc = load_qfps(s, src, eb))) return rc;
+    if (!lo->qfps_loaded && (rc = load_qfps(s, src, eb))) return rc;
     uint64_t fp = tl_hash64(raw, rawlen, line);
-    rc = tl_hset_add(&s->qfps, fp);
+    rc = tl_hset_add(&lo->qfps, fp);
     if (rc <= 0) return rc; /* 0: this row is quarantined already */
-    sqlite3_stmt *q = tl__store_stmt(s, S_QUAR);
-    if (!q) return tl__store_sql_fail(s, eb, "preparing quarantine insert");
-    tl_buf_clear(&s->tmp);
-    if (tl__seal(&s->seal, raw, rawlen, &s->tmp)) return TL_ENOMEM;
+    sqlite3_stmt *q = tl__local_stmt(s, S_QUAR);
+    if (!q) return tl__local_sql_fail(s, eb, "preparing quarantine insert");
+    tl_buf_clear(&lo->tmp);
+    if (tl__seal(&s->seal, raw, rawlen, &lo->tmp)) return TL_ENOMEM;
     sqlite3_bind_int64(q, 1, src);
     sqlite3_bind_int64(q, 2, (int64_t)line);
     sqlite3_bind_int64(q, 3, (int64_t)fp);
     sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, message, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 6, s->tmp.data, (int)s->tmp.len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 6, lo->tmp.data, (int)lo->tmp.len, SQLITE_STATIC);
     sqlite3_bind_int64(q, 7, tl_store_now(s));
     sqlite3_bind_text(q, 8, preview, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_DONE) return tl__store_sql_fail(s, eb, "writing the quarantine");
+    if (sqlite3_step(q) != SQLITE_DONE) return tl__local_sql_fail(s, eb, "writing the quarantine");
     return 1;
 }
 
@@ -307,8 +311,8 @@ int tl__loc_quarantine(tl_store_t *s, const char *source, uint64_t line, const c
 
 int tl__loc_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT pii FROM users WHERE idx = ?1", -1, &q, NULL) != SQLITE_OK)
-        return tl__store_sql_fail(s, eb, "reading a user");
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "SELECT pii FROM users WHERE idx = ?1", -1, &q, NULL) != SQLITE_OK)
+        return tl__local_sql_fail(s, eb, "reading a user");
     sqlite3_bind_int64(q, 1, user);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
@@ -324,7 +328,7 @@ int tl__loc_user_pii(tl_store_t *s, uint32_t user, tl_buf_t *out, tl_errbuf_t *e
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
         rc = tl_buf_append(out, "\0\0\0\0", 4);
     } else {
-        rc = tl__store_sql_fail(s, eb, "reading a user");
+        rc = tl__local_sql_fail(s, eb, "reading a user");
     }
     sqlite3_finalize(q);
     return rc;

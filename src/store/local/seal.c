@@ -2,7 +2,7 @@
  * or created with mode 0600 on first use, unless the configuration gives
  * the key), its check at open, and its rotation with every sealed value of
  * the directory. The sealing itself is the store's (store/seal.c). */
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +60,7 @@ static const char CHECK[] = "tailor-key-check";
 
 static int put_meta_blob(tl_store_t *s, const char *key, const void *p, size_t n) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &q, NULL) !=
         SQLITE_OK)
         return TL_ESQL;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
@@ -87,20 +87,21 @@ static int read_key_file(const char *path, unsigned char key[TL_KEY_BYTES]) {
 }
 
 int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     char next[4200];
     snprintf(next, sizeof next, "%s/key.new", s->dir);
     tl_buf_t b, out;
     tl_buf_init(&b), tl_buf_init(&out);
-    int rc = tl__store_meta_blob(s, "key_check", &b, eb);
+    int rc = tl__local_meta_blob(s, "key_check", &b, eb);
     if (rc == TL_ENOENT && !s->readonly) { /* a directory from before the check: made now */
         rc = tl__seal(&s->seal, CHECK, sizeof CHECK - 1, &out) ? TL_ENOMEM : 0;
-        if (!rc && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+        if (!rc && sqlite3_exec(lo->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
         else if (!rc) {
             rc = put_meta_blob(s, "key_check", out.data, out.len);
-            if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
-            if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            if (!rc && sqlite3_exec(lo->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+            if (rc) sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
         }
-        if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot record the key check: %s", s->dir, sqlite3_errmsg(s->db));
+        if (rc) tl_errbuf_set(eb, "%s/tailor.db: cannot record the key check: %s", s->dir, sqlite3_errmsg(lo->db));
     } else if (rc == TL_ENOENT) {
         rc = 0;
     } else if (rc) {
@@ -129,7 +130,7 @@ int tl__seal_check_key(tl_store_t *s, tl_errbuf_t *eb) {
         }
         sodium_memzero(k, sizeof k);
     }
-    if (rc == TL_ESQL && !eb->msg[0]) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+    if (rc == TL_ESQL && !eb->msg[0]) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
     tl_buf_fini(&b), tl_buf_fini(&out);
     return rc;
 }
@@ -145,8 +146,8 @@ static int reseal_column(tl_store_t *s, const char *table, const char *key, cons
              "ORDER BY %s LIMIT %d", key, col, table, col, key, key, PAGE);
     snprintf(upd, sizeof upd, "UPDATE %s SET %s = ?2 WHERE %s = ?1", table, col, key);
     sqlite3_stmt *q, *w;
-    if (sqlite3_prepare_v2(s->db, sel, -1, &q, NULL) != SQLITE_OK) return TL_ESQL;
-    if (sqlite3_prepare_v2(s->db, upd, -1, &w, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sel, -1, &q, NULL) != SQLITE_OK) return TL_ESQL;
+    if (sqlite3_prepare_v2(tl__lo(s)->db, upd, -1, &w, NULL) != SQLITE_OK) {
         sqlite3_finalize(q);
         return TL_ESQL;
     }
@@ -190,6 +191,7 @@ static int reseal_column(tl_store_t *s, const char *table, const char *key, cons
 }
 
 int tl__local_rotate_key(tl_store_t *s, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     tl_sealer_t *ns = &rk->ns;
     int given = s->conf.key != NULL; /* the key is the caller's to keep, not a file */
     char next[4200], path[4200];
@@ -209,16 +211,16 @@ int tl__local_rotate_key(tl_store_t *s, tl_rekey_t *rk, tl_rekey_stats_t *out, t
         }
     }
     /* 2. every sealed value and the check under it, in one transaction */
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete = ON; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(lo->db, "PRAGMA secure_delete = ON; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = TL_ESQL;
         goto done;
     }
     rc = reseal_column(s, "users", "idx", "pii", ns, &out->users);
     if (!rc) rc = reseal_column(s, "quarantine", "id", "raw", ns, &out->quarantined);
     if (!rc) rc = reseal_column(s, "meta", "key", "value", ns, &out->other);
-    if (!rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+    if (!rc && sqlite3_exec(lo->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
     if (rc) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
         if (!given) unlink(next);
         goto done;
     }
@@ -228,9 +230,9 @@ int tl__local_rotate_key(tl_store_t *s, tl_rekey_t *rk, tl_rekey_stats_t *out, t
         tl_errbuf_set(eb, "%s: cannot put the new key in place (the next open will): %s", next, strerror(errno));
         rc = TL_EIO;
     }
-    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_wal_checkpoint_v2(lo->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 done:
-    if (rc == TL_ESQL) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(s->db));
+    if (rc == TL_ESQL) tl_errbuf_set(eb, "%s/tailor.db: %s", s->dir, sqlite3_errmsg(lo->db));
     else if (rc == TL_ECRYPTO) tl_errbuf_set(eb, "%s: a sealed value does not open with the current key", s->dir);
     return rc;
 }
@@ -240,27 +242,28 @@ done:
 /* Secrets are blobs in `meta` under their name, sealed: key rotation
  * re-seals them with the rest of the column. */
 int tl__local_secret_get(tl_store_t *s, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
-    return tl__store_meta_blob(s, name, out, eb);
+    return tl__local_meta_blob(s, name, out, eb);
 }
 
 int tl__local_secret_add(tl_store_t *s, const char *name, const void *p, size_t n,
                          tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     sqlite3_stmt *w = NULL;
     int rc = 0, own = !s->in_batch; /* its own small transaction unless a batch is open */
-    if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)", -1, &w,
+    if (sqlite3_prepare_v2(lo->db, "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)", -1, &w,
                            NULL) != SQLITE_OK)
         rc = TL_ESQL;
     if (!rc) {
         sqlite3_bind_text(w, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_blob(w, 2, p, (int)n, SQLITE_STATIC);
-        if (own && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+        if (own && sqlite3_exec(lo->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
         if (!rc && sqlite3_step(w) != SQLITE_DONE) rc = TL_ESQL;
-        if (!rc && sqlite3_changes(s->db) == 0) rc = TL_EEXIST;
-        if (own && !rc && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
-        if (own && rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!rc && sqlite3_changes(lo->db) == 0) rc = TL_EEXIST;
+        if (own && !rc && sqlite3_exec(lo->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = TL_ESQL;
+        if (own && rc) sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
     }
     if (rc == TL_ESQL)
-        tl_errbuf_set(eb, "%s/tailor.db: cannot keep the secret %s: %s", s->dir, name, sqlite3_errmsg(s->db));
+        tl_errbuf_set(eb, "%s/tailor.db: cannot keep the secret %s: %s", s->dir, name, sqlite3_errmsg(lo->db));
     sqlite3_finalize(w);
     return rc;
 }

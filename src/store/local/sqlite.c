@@ -97,13 +97,14 @@ static const char *const SCHEMAS[] = {
 /* ---- helpers ------------------------------------------------------------- */
 
 static int sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
-    int code = sqlite3_extended_errcode(s->db);
-    tl_errbuf_set(eb, "%s/tailor.db: %s: %s", s->dir, what, sqlite3_errmsg(s->db));
+    tl__local_t *lo = tl__lo(s);
+    int code = sqlite3_extended_errcode(lo->db);
+    tl_errbuf_set(eb, "%s/tailor.db: %s: %s", s->dir, what, sqlite3_errmsg(lo->db));
     if ((code & 0xff) == SQLITE_FULL) return TL_ENOSPC;
     if ((code & 0xff) == SQLITE_NOMEM) return TL_ENOMEM;
     if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) return TL_ECORRUPT;
     /* a write or a shared-memory map that failed for want of room */
-    if ((code & 0xff) == SQLITE_IOERR) return tl_err_write(sqlite3_system_errno(s->db));
+    if ((code & 0xff) == SQLITE_IOERR) return tl_err_write(sqlite3_system_errno(lo->db));
     return TL_ESQL;
 }
 
@@ -111,35 +112,36 @@ static int sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
  * memory, a full disk, an I/O error), even of a read; the statements after
  * it would each commit on their own, and a batch would be kept in part.
  * Writes inside a batch, and its commit, check first. */
-int tl__store_batch_alive(tl_store_t *s, tl_errbuf_t *eb) {
-    if (!s->in_batch || !sqlite3_get_autocommit(s->db)) return 0;
+int tl__local_batch_alive(tl_store_t *s, tl_errbuf_t *eb) {
+    if (!s->in_batch || !sqlite3_get_autocommit(tl__lo(s)->db)) return 0;
     tl_errbuf_set(eb, "%s/tailor.db: the batch's transaction was rolled back after an earlier "
                   "error; nothing of the batch was kept", s->dir);
     return TL_ESQL;
 }
 
-int tl__store_sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
+int tl__local_sql_fail(tl_store_t *s, tl_errbuf_t *eb, const char *what) {
     return sql_fail(s, eb, what);
 }
 
 static int exec(tl_store_t *s, const char *sql, tl_errbuf_t *eb) {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, eb, sql);
+    if (sqlite3_exec(tl__lo(s)->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_fail(s, eb, sql);
     return 0;
 }
 
-sqlite3_stmt *tl__store_stmt(tl_store_t *s, int which) {
-    if (!s->st[which] &&
-        sqlite3_prepare_v3(s->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT, &s->st[which], NULL) !=
+sqlite3_stmt *tl__local_stmt(tl_store_t *s, int which) {
+    tl__local_t *lo = tl__lo(s);
+    if (!lo->stmt[which] &&
+        sqlite3_prepare_v3(lo->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT, &lo->stmt[which], NULL) !=
             SQLITE_OK)
         return NULL;
-    sqlite3_reset(s->st[which]);
-    sqlite3_clear_bindings(s->st[which]);
-    return s->st[which];
+    sqlite3_reset(lo->stmt[which]);
+    sqlite3_clear_bindings(lo->stmt[which]);
+    return lo->stmt[which];
 }
 
 static int meta_get_i64(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
         SQLITE_OK)
         return sql_fail(s, eb, "reading meta");
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
@@ -151,9 +153,9 @@ static int meta_get_i64(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_
     return sql_fail(s, eb, "reading meta");
 }
 
-int tl__store_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf_t *eb) {
+int tl__local_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
         return sql_fail(s, eb, "reading meta");
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -170,7 +172,7 @@ int tl__store_meta_blob(tl_store_t *s, const char *key, tl_buf_t *out, tl_errbuf
 }
 
 static int meta_set_i64(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
-    sqlite3_stmt *q = tl__store_stmt(s, S_META_SET);
+    sqlite3_stmt *q = tl__local_stmt(s, S_META_SET);
     if (!q) return sql_fail(s, eb, "preparing meta update");
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, v);
@@ -178,14 +180,14 @@ static int meta_set_i64(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *
     return 0;
 }
 
-int tl__store_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb) {
+int tl__local_meta_get(tl_store_t *s, const char *key, int64_t *out, tl_errbuf_t *eb) {
     return meta_get_i64(s, key, out, eb);
 }
-int tl__store_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
+int tl__local_meta_set(tl_store_t *s, const char *key, int64_t v, tl_errbuf_t *eb) {
     return meta_set_i64(s, key, v, eb);
 }
 
-int tl__store_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
+int tl__local_consents_changed(tl_store_t *s, tl_errbuf_t *eb) {
     int64_t v = 0;
     int rc = meta_get_i64(s, "consents_version", &v, eb);
     if (rc == TL_ENOENT) v = 0, rc = 0;
@@ -209,7 +211,7 @@ static int create_meta(tl_store_t *s, tl_errbuf_t *eb) {
  * error: a failed read (out of memory, I/O) is not "absent". */
 static int has_row(tl_store_t *s, const char *sql, const char *arg, tl_errbuf_t *eb) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(tl__lo(s)->db, sql, -1, &q, NULL) != SQLITE_OK)
         return sql_fail(s, eb, "reading the schema");
     sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -266,7 +268,7 @@ static int has_column(tl_store_t *s, const char *table, const char *col, tl_errb
 /* 1 if a purge's rename of the event log is pending. */
 static int pending_log_swap(tl_store_t *s) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM swaps WHERE path = 'events.log'", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(tl__lo(s)->db, "SELECT 1 FROM swaps WHERE path = 'events.log'", -1, &q, NULL) !=
         SQLITE_OK)
         return 0;
     int found = sqlite3_step(q) == SQLITE_ROW;
@@ -298,10 +300,16 @@ static void remove_staged(const char *dir) {
 static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
     const char *dir = s->dir;
     int readonly = s->readonly;
-    s->lockfd = -1;
-    s->log.fd = -1;
-    tl_buf_init(&s->tmp);
-    tl_buf_init(&s->tmp2);
+    tl__local_t *lo = calloc(1, sizeof *lo);
+    if (!lo) {
+        tl_errbuf_set(eb, "%s: out of memory opening the data directory", dir);
+        return TL_ENOMEM;
+    }
+    lo->lockfd = -1;
+    lo->log.fd = -1;
+    tl_buf_init(&lo->tmp);
+    tl_buf_init(&lo->tmp2);
+    tl_store_backend_set_state(s, lo);
     struct stat sb;
     if (stat(dir, &sb) != 0) {
         if (errno != ENOENT || !(flags & TL_STORE_CREATE)) {
@@ -331,26 +339,26 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
     }
     if (!readonly) {
         snprintf(path, sizeof path, "%s/lock", dir);
-        s->lockfd = open(path, O_RDWR | O_CREAT, 0600);
-        if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        tl__lo(s)->lockfd = open(path, O_RDWR | O_CREAT, 0600);
+        if (tl__lo(s)->lockfd < 0 || flock(tl__lo(s)->lockfd, LOCK_EX | LOCK_NB) != 0) {
             tl_errbuf_set(eb, "%s: another tailor process is writing to this data directory; "
                           "wait for it to finish", dir);
             rc = TL_ELOCKED;
             goto fail;
         }
     }
-    if (sqlite3_open_v2(dbpath, &s->db,
+    if (sqlite3_open_v2(dbpath, &tl__lo(s)->db,
                         SQLITE_OPEN_NOMUTEX |
                             (readonly ? SQLITE_OPEN_READONLY
                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE),
                         NULL) != SQLITE_OK) {
-        tl_errbuf_set(eb, "%s: cannot open: %s", dbpath, s->db ? sqlite3_errmsg(s->db) : "?");
+        tl_errbuf_set(eb, "%s: cannot open: %s", dbpath, tl__lo(s)->db ? sqlite3_errmsg(tl__lo(s)->db) : "?");
         rc = TL_ESQL;
         goto fail;
     }
-    if (readonly && (rc = finish_recovery(&s->db, dbpath, eb))) goto fail;
-    sqlite3_busy_timeout(s->db, 5000);
-    sqlite3_extended_result_codes(s->db, 1);
+    if (readonly && (rc = finish_recovery(&tl__lo(s)->db, dbpath, eb))) goto fail;
+    sqlite3_busy_timeout(tl__lo(s)->db, 5000);
+    sqlite3_extended_result_codes(tl__lo(s)->db, 1);
     int64_t fmt = 0, loglen = 0, nev = 0;
     int created = 0;
     if (!readonly) {
@@ -377,7 +385,7 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
             rc = 0;
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_exec(tl__lo(s)->db, "ROLLBACK", NULL, NULL, NULL);
             goto fail;
         }
     } else if ((rc = has_table(s, "meta", eb)) < 0) {
@@ -411,19 +419,19 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
     if (!rc && (rc = meta_get_i64(s, "log_events", &nev, eb)) == TL_ENOENT) nev = 0, rc = 0;
     if (rc) goto fail;
     snprintf(path, sizeof path, "%s/events.log", dir);
-    if (!readonly && (rc = tl__store_finish_swaps(s, eb))) goto fail;
+    if (!readonly && (rc = tl__local_finish_swaps(s, eb))) goto fail;
     if (!readonly) tl__blobs_clean(s), remove_staged(dir);
     if (readonly && pending_log_swap(s)) {
         /* a purge between its commit and its rename: the new file is the log */
         snprintf(path, sizeof path, "%s/events.log.new", dir);
         if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/events.log", dir);
     }
-    if ((rc = tl__evlog_open(&s->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, tl_store_now(s), eb)))
+    if ((rc = tl__evlog_open(&tl__lo(s)->log, path, (uint64_t)loglen, (uint64_t)nev, readonly, tl_store_now(s), eb)))
         goto fail;
     if (loglen == 0 && !readonly) {
         /* The log header was just written: record it as committed. */
         if ((rc = exec(s, "BEGIN IMMEDIATE", eb))) goto fail;
-        rc = meta_set_i64(s, "log_len", (int64_t)s->log.committed, eb);
+        rc = meta_set_i64(s, "log_len", (int64_t)tl__lo(s)->log.committed, eb);
         if (!rc) rc = exec(s, "COMMIT", eb);
         if (rc) goto fail;
     }
@@ -434,7 +442,7 @@ static int loc_open(tl_store_t *s, int flags, tl_errbuf_t *eb) {
         /* the pseudonym secret loaded (made, the first time) now: the
          * anchor's MAC is made from it */
         if (!readonly && (rc = tl__store_pseudo_load(s, eb))) goto fail;
-        if (!readonly && (rc = tl__store_audit_anchor_make(s, created, eb))) goto fail;
+        if (!readonly && (rc = tl__local_anchor_make(s, created, eb))) goto fail;
     }
     else if (!readonly) goto fail;
     return 0;
@@ -446,23 +454,27 @@ fail:
 }
 
 static void loc_close(tl_store_t *s) {
-    for (int i = 0; i < S__N; i++) sqlite3_finalize(s->st[i]);
-    if (s->db) sqlite3_close(s->db);
-    tl__evlog_close(&s->log);
+    tl__local_t *lo = tl__lo(s);
+    if (!lo) return;
+    for (int i = 0; i < S__N; i++) sqlite3_finalize(lo->stmt[i]);
+    if (lo->db) sqlite3_close(lo->db);
+    tl__evlog_close(&lo->log);
     tl__applogs_close(s);
     for (int k = 0; k < TL_D__N; k++) {
-        tl_dict_free(s->dict[k]);
-        tl_buf_fini(&s->ids_arena[k]);
-        free(s->ids_offs[k]);
+        tl_dict_free(lo->dict[k]);
+        tl_buf_fini(&lo->ids_arena[k]);
+        free(lo->ids_offs[k]);
     }
-    tl_hset_fini(&s->fps);
-    free(s->batch_fp);
-    tl_buf_fini(&s->tmp);
-    tl_buf_fini(&s->tmp2);
-    free(s->last_source);
-    tl_hset_fini(&s->qfps);
-    tl_hset_fini(&s->erased);
-    if (s->lockfd >= 0) close(s->lockfd);
+    tl_hset_fini(&lo->fps);
+    free(lo->batch_fp);
+    tl_buf_fini(&lo->tmp);
+    tl_buf_fini(&lo->tmp2);
+    free(lo->last_source);
+    tl_hset_fini(&lo->qfps);
+    tl_hset_fini(&lo->erased);
+    if (lo->lockfd >= 0) close(lo->lockfd);
+    free(lo);
+    tl_store_backend_set_state(s, NULL);
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -472,15 +484,15 @@ static int loc_begin(tl_store_t *s, tl_errbuf_t *eb) { return exec(s, "BEGIN IMM
 static int write_dicts(tl_store_t *s, tl_errbuf_t *eb) {
     enum { RUN = 65536 }; /* ids per row at most */
     for (int k = 0; k < TL_D__N; k++) {
-        tl_dict_t *d = s->dict[k];
+        tl_dict_t *d = tl__lo(s)->dict[k];
         if (!d) continue;
         uint32_t n = tl_dict_count(d);
-        for (uint32_t first = s->dict_committed[k]; first < n; first += RUN) {
+        for (uint32_t first = tl__lo(s)->dict_committed[k]; first < n; first += RUN) {
             uint32_t cnt = n - first < RUN ? n - first : RUN;
             /* The ids of a run lie back to back, NUL-ended, in the arena. */
             const char *a = tl_dict_str(d, first, NULL), *b = tl_dict_str(d, first + cnt - 1, NULL);
             size_t len = (size_t)(b - a) + strlen(b) + 1;
-            sqlite3_stmt *q = tl__store_stmt(s, S_DICT_INS);
+            sqlite3_stmt *q = tl__local_stmt(s, S_DICT_INS);
             if (!q) return sql_fail(s, eb, "preparing dictionary insert");
             sqlite3_bind_int(q, 1, k);
             sqlite3_bind_int64(q, 2, first);
@@ -495,17 +507,18 @@ static int write_dicts(tl_store_t *s, tl_errbuf_t *eb) {
 static void loc_rollback(tl_store_t *s);
 
 static int loc_commit(tl_store_t *s, tl_errbuf_t *eb) {
-    int rc = tl__store_batch_alive(s, eb);
-    if (!rc) rc = tl__evlog_flush(&s->log, eb);
+    tl__local_t *lo = tl__lo(s);
+    int rc = tl__local_batch_alive(s, eb);
+    if (!rc) rc = tl__evlog_flush(&lo->log, eb);
     if (!rc) rc = write_dicts(s, eb);
     if (!rc) rc = tl__applogs_flush(s, eb);
-    if (!rc && s->consents_dirty) rc = tl__store_consents_changed(s, eb);
+    if (!rc && lo->consents_dirty) rc = tl__local_consents_changed(s, eb);
     if (!rc) rc = tl__blobs_swaps(s, NULL, 0, eb);
     /* the log's new length is what commits the events: never on its own */
-    if (!rc) rc = tl__store_batch_alive(s, eb);
-    if (!rc && s->log.end != s->log.committed) {
-        rc = meta_set_i64(s, "log_len", (int64_t)s->log.end, eb);
-        if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(s->log.nevents + s->log.pending), eb);
+    if (!rc) rc = tl__local_batch_alive(s, eb);
+    if (!rc && lo->log.end != lo->log.committed) {
+        rc = meta_set_i64(s, "log_len", (int64_t)lo->log.end, eb);
+        if (!rc) rc = meta_set_i64(s, "log_events", (int64_t)(lo->log.nevents + lo->log.pending), eb);
     }
     if (!rc) rc = exec(s, "COMMIT", eb);
     if (rc) {
@@ -513,33 +526,34 @@ static int loc_commit(tl_store_t *s, tl_errbuf_t *eb) {
         return rc;
     }
     s->in_batch = 0;
-    s->consents_dirty = 0;
-    tl__evlog_mark_committed(&s->log);
+    lo->consents_dirty = 0;
+    tl__evlog_mark_committed(&lo->log);
     tl__applogs_mark_committed(s);
-    int swaps = s->blobs != NULL;
+    int swaps = lo->blobs != NULL;
     tl__blobs_done(s, 1);
     for (int k = 0; k < TL_D__N; k++)
-        if (s->dict[k]) s->dict_committed[k] = tl_dict_count(s->dict[k]);
-    s->nbatch_fp = 0;
+        if (lo->dict[k]) lo->dict_committed[k] = tl_dict_count(lo->dict[k]);
+    lo->nbatch_fp = 0;
     /* committed: a rename that fails here is finished by the next writable open */
-    return swaps ? tl__store_finish_swaps(s, eb) : 0;
+    return swaps ? tl__local_finish_swaps(s, eb) : 0;
 }
 
 static void loc_rollback(tl_store_t *s) {
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    tl__evlog_rollback(&s->log);
+    tl__local_t *lo = tl__lo(s);
+    sqlite3_exec(lo->db, "ROLLBACK", NULL, NULL, NULL);
+    tl__evlog_rollback(&lo->log);
     tl__applogs_rollback(s);
     tl__blobs_done(s, 0);
-    s->consents_dirty = 0;
+    lo->consents_dirty = 0;
     for (int k = 0; k < TL_D__N; k++)
-        if (s->dict[k] && tl_dict_truncate(s->dict[k], s->dict_committed[k]) != 0) {
+        if (lo->dict[k] && tl_dict_truncate(lo->dict[k], lo->dict_committed[k]) != 0) {
             /* Could not shrink for lack of memory: drop it; it reloads on use. */
-            tl_dict_free(s->dict[k]);
-            s->dict[k] = NULL;
+            tl_dict_free(lo->dict[k]);
+            lo->dict[k] = NULL;
         }
-    for (size_t i = 0; i < s->nbatch_fp; i++) tl_hset_del(&s->fps, s->batch_fp[i]);
-    s->nbatch_fp = 0;
-    s->qfps_loaded = 0; /* it may hold rows of the batch: reload on next use */
+    for (size_t i = 0; i < lo->nbatch_fp; i++) tl_hset_del(&lo->fps, lo->batch_fp[i]);
+    lo->nbatch_fp = 0;
+    lo->qfps_loaded = 0; /* it may hold rows of the batch: reload on next use */
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -552,42 +566,44 @@ static int load_fp_block(const tl_evblock_t *b, void *arg) {
 }
 
 static int loc_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
+    tl__local_t *lo = tl__lo(s);
     int rc;
-    if (!s->fps_loaded) {
-        if ((rc = tl_hset_init(&s->fps, s->log.nevents + s->expect + (1u << 16)))) return rc;
-        if ((rc = tl__evlog_scan(&s->log, 0, TL_EVC_FP, load_fp_block, &s->fps, 0, eb))) return rc;
-        s->fps_loaded = 1;
+    if (!lo->fps_loaded) {
+        if ((rc = tl_hset_init(&lo->fps, lo->log.nevents + lo->expect + (1u << 16)))) return rc;
+        if ((rc = tl__evlog_scan(&lo->log, 0, TL_EVC_FP, load_fp_block, &lo->fps, 0, eb))) return rc;
+        lo->fps_loaded = 1;
     }
-    rc = tl_hset_add(&s->fps, ev->fp);
+    rc = tl_hset_add(&lo->fps, ev->fp);
     if (rc <= 0) return rc; /* 0: duplicate */
-    if (s->nbatch_fp == s->cap_batch_fp) {
-        size_t nc = s->cap_batch_fp ? s->cap_batch_fp * 2 : 65536;
-        uint64_t *n = realloc(s->batch_fp, nc * sizeof *n);
+    if (lo->nbatch_fp == lo->cap_batch_fp) {
+        size_t nc = lo->cap_batch_fp ? lo->cap_batch_fp * 2 : 65536;
+        uint64_t *n = realloc(lo->batch_fp, nc * sizeof *n);
         if (!n) {
-            tl_hset_del(&s->fps, ev->fp);
+            tl_hset_del(&lo->fps, ev->fp);
             return TL_ENOMEM;
         }
-        s->batch_fp = n;
-        s->cap_batch_fp = nc;
+        lo->batch_fp = n;
+        lo->cap_batch_fp = nc;
     }
-    s->batch_fp[s->nbatch_fp++] = ev->fp;
-    rc = tl__evlog_append(&s->log, ev, eb);
+    lo->batch_fp[lo->nbatch_fp++] = ev->fp;
+    rc = tl__evlog_append(&lo->log, ev, eb);
     return rc ? rc : 1;
 }
 
 static void loc_expect_events(tl_store_t *s, uint64_t n) {
-    if (!s->fps_loaded) s->expect = n;
-    else (void)tl_hset_reserve(&s->fps, s->fps.count + n); /* else it grows as it goes */
+    tl__local_t *lo = tl__lo(s);
+    if (!lo->fps_loaded) lo->expect = n;
+    else (void)tl_hset_reserve(&lo->fps, lo->fps.count + n); /* else it grows as it goes */
 }
 
-static void loc_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefetch(&s->fps, fp); }
+static void loc_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefetch(&tl__lo(s)->fps, fp); }
 
 static int loc_scan(tl_store_t *s, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                     tl_errbuf_t *eb) {
-    return tl__evlog_scan(&s->log, from_seq, want, fn, arg, 0, eb);
+    return tl__evlog_scan(&tl__lo(s)->log, from_seq, want, fn, arg, 0, eb);
 }
 
-static uint64_t loc_event_count(const tl_store_t *s) { return s->log.nevents; }
+static uint64_t loc_event_count(const tl_store_t *s) { return tl__lo(s)->log.nevents; }
 
 /* ---- the operations table ------------------------------------------------ */
 

@@ -4,7 +4,7 @@
 #ifndef TL_STORE_SQLITE_INT_H
 #define TL_STORE_SQLITE_INT_H
 
-#include "store/store_int.h"
+#include "store/local/local_int.h"
 
 /* The statements prepared once per open (SQL[] in sqlite.c). */
 enum {
@@ -27,9 +27,9 @@ enum {
 
 /* Statement which, prepared on first use, reset and unbound. NULL when
  * SQLite cannot prepare it. */
-sqlite3_stmt *tl__store_stmt(tl_store_t *s, int which);
+sqlite3_stmt *tl__local_stmt(tl_store_t *s, int which);
 /* 0, or an error when SQLite rolled the open batch back by itself. */
-int tl__store_batch_alive(tl_store_t *s, tl_errbuf_t *eb);
+int tl__local_batch_alive(tl_store_t *s, tl_errbuf_t *eb);
 
 /* rows.c: the operations that write and read rows of entities, consents
  * and the quarantine. */
