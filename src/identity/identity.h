@@ -1,0 +1,100 @@
+/* identity.h -- one customer across identifiers: the kinds of identifier
+ * a person may carry (device id, member id, hashed phone...), the rules
+ * that say which links may merge two persons, and the resolution of links
+ * into persons.
+ *
+ * Identifiers are entries of the store's user dictionary, so each has a
+ * dense index. A person is represented by the smallest index among its
+ * identifiers (the one interned first): every array indexed by user keeps
+ * its shape, and code that groups by person reads canon[u] instead of u.
+ *
+ * Resolution is a pure function of the identifiers' kinds, the links and
+ * the rules: links are applied in time order (then by id), each joining
+ * the persons of its two ends unless a rule refuses it: the joined person
+ * would hold more identifiers of a kind than the kind allows (a shared
+ * tablet logged into by two members: the second login is refused), or more
+ * identifiers in all than the rules allow. A link that was split is left
+ * out, so resolving again gives back the persons as they were without it,
+ * exactly. */
+#ifndef TL_IDENTITY_H
+#define TL_IDENTITY_H
+
+#include "core/core.h"
+
+#define TL_ID_MAX_KINDS 16
+#define TL_ID_KIND_LEN 24
+
+/* A kind of identifier and how many of it one person may hold (0: no
+ * limit). personal: its values are personal data (phone, e-mail), kept as
+ * keyed hashes and sealed values, never in clear. */
+typedef struct {
+    char name[TL_ID_KIND_LEN];
+    uint32_t max_per_person;
+    int personal;
+} tl_id_kind_t;
+
+typedef struct {
+    tl_id_kind_t kinds[TL_ID_MAX_KINDS];
+    int nkinds;
+    uint32_t max_identifiers; /* per person, every kind together; 0: no limit */
+} tl_id_rules_t;
+
+/* The rules a new store starts with: member (1 a person), device (10),
+ * phone (1, personal), email (1, personal), openid (4), card (2); at
+ * most 50 identifiers a person. Kind 0, "member", is the kind of ids
+ * given without one. */
+void tl_id_rules_default(tl_id_rules_t *r);
+/* The index of a kind by name, or -1. */
+int tl_id_kind_find(const tl_id_rules_t *r, const char *name);
+/* Parses rules from JSON: {"kinds":[{"name":"device","max":10,
+ * "personal":false},...],"max_identifiers":50}; TL_EBADINPUT with eb
+ * told when it does not hold (names of 1-23 letters, digits or '_', no
+ * name twice, at most TL_ID_MAX_KINDS kinds). */
+int tl_id_rules_parse(const char *json, tl_id_rules_t *out, tl_errbuf_t *eb);
+/* The rules as that JSON (malloc'd; NULL when out of memory). */
+char *tl_id_rules_json(const tl_id_rules_t *r);
+
+/* A link between two identifiers (indexes), made at `at` (ms); split: it
+ * proved wrong and is left out of the resolution. id orders links made
+ * at the same time. */
+typedef struct {
+    uint64_t id;
+    uint32_t a, b;
+    int64_t at;
+    int split;
+} tl_id_link_t;
+
+/* What a resolution found. */
+typedef struct {
+    uint32_t identifiers; /* identifiers resolved (nids) */
+    uint32_t persons;     /* sets they form */
+    uint64_t merges;      /* links that joined two persons */
+    uint64_t refused;     /* links a rule refused */
+    uint64_t split;       /* links left out as split */
+} tl_id_stats_t;
+
+typedef struct tl_identity tl_identity_t;
+
+/* Resolves nids identifiers, identifier i of kind kind[i] (an index into
+ * r->kinds; kind may be NULL: all of kind 0), through the links (any
+ * order; indexes at or beyond nids are refused as bad input). */
+int tl_identity_resolve(const tl_id_rules_t *r, const uint8_t *kind, uint32_t nids,
+                        const tl_id_link_t *links, size_t nlinks, tl_identity_t **out,
+                        tl_errbuf_t *eb);
+void tl_identity_free(tl_identity_t *id);
+
+/* The person of identifier u: the smallest index of its set (u itself
+ * when u is beyond what was resolved: an identifier seen since). */
+uint32_t tl_identity_person(const tl_identity_t *id, uint32_t u);
+/* canon[u] for every u < nids, owned by id. */
+const uint32_t *tl_identity_map(const tl_identity_t *id);
+/* Whether link number i of those given was refused (1), applied or not
+ * needed (0), or split (-1). */
+int tl_identity_link_state(const tl_identity_t *id, size_t i);
+/* The identifiers of u's person, smallest first: fn for each until it
+ * returns non-zero (returned). */
+int tl_identity_members(const tl_identity_t *id, uint32_t u, int (*fn)(uint32_t, void *),
+                        void *arg);
+void tl_identity_stats(const tl_identity_t *id, tl_id_stats_t *out);
+
+#endif

@@ -1,0 +1,231 @@
+/* Identity resolution: links join identifiers into persons under the
+ * rules; a shared device does not join two members; the limit of
+ * identifiers holds; a split gives back the persons as they were without
+ * the link; the order links are given in does not matter; and, over
+ * random graphs, every person keeps every rule, is represented by its
+ * smallest identifier and lists exactly its members. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "identity/identity.h"
+
+enum { MEMBER, DEVICE, PHONE };
+
+static tl_identity_t *resolve(const tl_id_rules_t *r, const uint8_t *kind, uint32_t n,
+                              const tl_id_link_t *l, size_t nl) {
+    tl_errbuf_t eb = {{0}};
+    tl_identity_t *id = NULL;
+    assert_int_equal(tl_identity_resolve(r, kind, n, l, nl, &id, &eb), 0);
+    return id;
+}
+
+static void test_rules(void **state) {
+    (void)state;
+    tl_id_rules_t r, back;
+    tl_errbuf_t eb = {{0}};
+    tl_id_rules_default(&r);
+    assert_int_equal(tl_id_kind_find(&r, "member"), MEMBER);
+    assert_int_equal(tl_id_kind_find(&r, "phone"), PHONE);
+    assert_true(r.kinds[PHONE].personal);
+    assert_false(r.kinds[DEVICE].personal);
+    assert_int_equal(tl_id_kind_find(&r, "fax"), -1);
+    char *js = tl_id_rules_json(&r);
+    assert_non_null(js);
+    assert_int_equal(tl_id_rules_parse(js, &back, &eb), 0);
+    free(js);
+    assert_int_equal(back.nkinds, r.nkinds);
+    assert_int_equal(back.max_identifiers, r.max_identifiers);
+    for (int k = 0; k < r.nkinds; k++) {
+        assert_string_equal(back.kinds[k].name, r.kinds[k].name);
+        assert_int_equal(back.kinds[k].max_per_person, r.kinds[k].max_per_person);
+        assert_int_equal(back.kinds[k].personal, r.kinds[k].personal);
+    }
+    static const char *const BAD[] = {
+        "[]", "{}", "{\"kinds\":[]}", "{\"kinds\":[{\"max\":1}]}",
+        "{\"kinds\":[{\"name\":\"a b\"}]}", "{\"kinds\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
+        "{\"kinds\":[{\"name\":\"a\",\"max\":-1}]}", "{\"kinds\":[{\"name\":\"a\",\"max\":1.5}]}",
+        "{\"kinds\":[{\"name\":\"a\",\"personal\":1}]}",
+        "{\"kinds\":[{\"name\":\"a\"}],\"max_identifiers\":\"9\"}", "{\"kinds\":"};
+    for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
+        eb.msg[0] = 0;
+        back = r;
+        assert_int_equal(tl_id_rules_parse(BAD[i], &back, &eb), TL_EBADINPUT);
+        assert_true(eb.msg[0] != 0);
+        assert_int_equal(back.nkinds, r.nkinds); /* untouched on failure */
+    }
+    assert_int_equal(tl_id_rules_parse("{\"kinds\":[{\"name\":\"x\"}]}", &back, &eb), 0);
+    assert_int_equal(back.nkinds, 1);
+    assert_int_equal(back.kinds[0].max_per_person, 0);
+    assert_int_equal(back.max_identifiers, 0);
+}
+
+static int collect(uint32_t u, void *arg) {
+    uint32_t *a = arg;
+    a[++a[0]] = u;
+    return 0;
+}
+
+/* A visitor browses on a device, logs in (member), pays with a phone; a
+ * second member logs in on the same device later: refused. */
+static void test_login_and_shared_device(void **state) {
+    (void)state;
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    /* 0 device, 1 member A, 2 phone of A, 3 member B, 4 device of B */
+    uint8_t kind[] = {DEVICE, MEMBER, PHONE, MEMBER, DEVICE};
+    tl_id_link_t l[] = {{1, 0, 1, 100, 0}, {2, 1, 2, 200, 0}, {3, 3, 0, 300, 0},
+                        {4, 4, 3, 150, 0}};
+    tl_identity_t *id = resolve(&r, kind, 5, l, 4);
+    const uint32_t *c = tl_identity_map(id);
+    assert_int_equal(c[0], 0), assert_int_equal(c[1], 0), assert_int_equal(c[2], 0);
+    assert_int_equal(c[3], 3), assert_int_equal(c[4], 3);
+    assert_int_equal(tl_identity_link_state(id, 2), 1);
+    assert_int_equal(tl_identity_link_state(id, 0), 0);
+    tl_id_stats_t s;
+    tl_identity_stats(id, &s);
+    assert_int_equal(s.identifiers, 5);
+    assert_int_equal(s.persons, 2);
+    assert_int_equal(s.merges, 3);
+    assert_int_equal(s.refused, 1);
+    uint32_t m[8] = {0};
+    assert_int_equal(tl_identity_members(id, 2, collect, m), 0);
+    assert_int_equal(m[0], 3);
+    assert_int_equal(m[1], 0), assert_int_equal(m[2], 1), assert_int_equal(m[3], 2);
+    assert_int_equal(tl_identity_person(id, 99), 99); /* seen since: its own person */
+    tl_identity_free(id);
+    /* the earlier login wins: made before A's, B's link is the one kept */
+    l[2].at = 50;
+    id = resolve(&r, kind, 5, l, 4);
+    c = tl_identity_map(id);
+    assert_int_equal(c[0], 0), assert_int_equal(c[3], 0), assert_int_equal(c[4], 0);
+    assert_int_equal(c[1], 1), assert_int_equal(c[2], 1);
+    assert_int_equal(tl_identity_link_state(id, 0), 1);
+    tl_identity_free(id);
+}
+
+/* A store's phone given at the till by thousands: the person stops growing
+ * at the limit. */
+static void test_limit(void **state) {
+    (void)state;
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    r.kinds[DEVICE].max_per_person = 0;
+    r.max_identifiers = 5;
+    enum { N = 1000 };
+    uint8_t kind[N];
+    tl_id_link_t l[N - 1];
+    for (uint32_t i = 0; i < N; i++) kind[i] = DEVICE;
+    for (uint32_t i = 1; i < N; i++) l[i - 1] = (tl_id_link_t){i, 0, i, (int64_t)i, 0};
+    tl_identity_t *id = resolve(&r, kind, N, l, N - 1);
+    tl_id_stats_t s;
+    tl_identity_stats(id, &s);
+    assert_int_equal(s.merges, 4);
+    assert_int_equal(s.refused, N - 5);
+    assert_int_equal(s.persons, N - 4);
+    for (uint32_t i = 1; i < N; i++) assert_int_equal(tl_identity_person(id, i), i <= 4 ? 0 : i);
+    tl_identity_free(id);
+}
+
+/* Random graphs: shuffling the links changes nothing; splitting a link is
+ * resolving without it; every person keeps the rules, is its smallest
+ * member, and its ring lists exactly the identifiers mapped to it. */
+static void test_random(void **state) {
+    (void)state;
+    tl_rng_t g;
+    tl_rng_seed(&g, 17);
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    r.kinds[DEVICE].max_per_person = 3;
+    r.max_identifiers = 7;
+    for (int round = 0; round < 200; round++) {
+        uint32_t n = 2 + tl_rng_below(&g, 60);
+        size_t nl = tl_rng_below(&g, 3 * n);
+        uint8_t *kind = malloc(n);
+        tl_id_link_t *l = malloc((nl + 1) * sizeof *l), *sh = malloc((nl + 1) * sizeof *sh);
+        tl_id_link_t *less = malloc((nl + 1) * sizeof *less);
+        for (uint32_t i = 0; i < n; i++) kind[i] = (uint8_t)tl_rng_below(&g, 3);
+        for (size_t i = 0; i < nl; i++)
+            l[i] = (tl_id_link_t){i + 1, tl_rng_below(&g, n), tl_rng_below(&g, n),
+                                  (int64_t)tl_rng_below(&g, 20), 0};
+        memcpy(sh, l, nl * sizeof *l);
+        for (size_t i = nl; i > 1; i--) {
+            size_t j = tl_rng_below(&g, (uint32_t)i);
+            tl_id_link_t t = sh[i - 1];
+            sh[i - 1] = sh[j], sh[j] = t;
+        }
+        tl_identity_t *a = resolve(&r, kind, n, l, nl), *b = resolve(&r, kind, n, sh, nl);
+        assert_memory_equal(tl_identity_map(a), tl_identity_map(b), n * sizeof(uint32_t));
+        const uint32_t *c = tl_identity_map(a);
+        uint32_t *m = malloc((n + 1) * sizeof *m);
+        for (uint32_t p = 0; p < n; p++) {
+            if (c[p] != p) {
+                assert_true(c[p] < p);
+                assert_int_equal(c[c[p]], c[p]);
+                continue;
+            }
+            m[0] = 0;
+            assert_int_equal(tl_identity_members(a, p, collect, m), 0);
+            uint32_t per[3] = {0}, inset = 0;
+            for (uint32_t u = 0; u < n; u++) inset += c[u] == p;
+            assert_int_equal(m[0], inset);
+            for (uint32_t k = 1; k <= m[0]; k++) {
+                assert_int_equal(c[m[k]], p);
+                if (k > 1) assert_true(m[k] > m[k - 1]);
+                per[kind[m[k]]]++;
+            }
+            assert_true(m[0] <= r.max_identifiers);
+            for (int k = 0; k < 3; k++)
+                assert_true(!r.kinds[k].max_per_person || per[k] <= r.kinds[k].max_per_person);
+        }
+        if (nl) {
+            size_t cut = tl_rng_below(&g, (uint32_t)nl), nless = 0;
+            for (size_t i = 0; i < nl; i++)
+                if (i != cut) less[nless++] = l[i];
+            l[cut].split = 1;
+            tl_identity_t *s = resolve(&r, kind, n, l, nl), *w = resolve(&r, kind, n, less, nless);
+            assert_memory_equal(tl_identity_map(s), tl_identity_map(w), n * sizeof(uint32_t));
+            assert_int_equal(tl_identity_link_state(s, cut), -1);
+            tl_identity_free(s), tl_identity_free(w);
+        }
+        tl_identity_free(a), tl_identity_free(b);
+        free(m), free(kind), free(l), free(sh), free(less);
+    }
+}
+
+static void test_bad_links(void **state) {
+    (void)state;
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    tl_errbuf_t eb = {{0}};
+    tl_identity_t *id = (tl_identity_t *)&r;
+    tl_id_link_t l = {7, 0, 3, 0, 0};
+    assert_int_equal(tl_identity_resolve(&r, NULL, 3, &l, 1, &id, &eb), TL_EBADINPUT);
+    assert_null(id);
+    assert_non_null(strstr(eb.msg, "link 7"));
+    uint8_t kind[] = {0, 200};
+    l.b = 1;
+    assert_int_equal(tl_identity_resolve(&r, kind, 2, &l, 1, &id, &eb), TL_EBADINPUT);
+    id = resolve(&r, NULL, 0, NULL, 0);
+    tl_id_stats_t s;
+    tl_identity_stats(id, &s);
+    assert_int_equal(s.persons, 0);
+    tl_identity_free(id);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_login_and_shared_device),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_bad_links),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
