@@ -19,7 +19,7 @@
 #ifndef TL_IDENTITY_H
 #define TL_IDENTITY_H
 
-#include "core/core.h"
+#include "store/store.h"
 
 #define TL_ID_MAX_KINDS 16
 #define TL_ID_KIND_LEN 24
@@ -53,6 +53,22 @@ int tl_id_kind_find(const tl_id_rules_t *r, const char *name);
 int tl_id_rules_parse(const char *json, tl_id_rules_t *out, tl_errbuf_t *eb);
 /* The rules as that JSON (malloc'd; NULL when out of memory). */
 char *tl_id_rules_json(const tl_id_rules_t *r);
+
+/* The user-dictionary entry of identifier `value` (n bytes) of kind
+ * `kind`, appended to out: the value itself for kind 0 (ids given without
+ * a kind, as ever), KIND:VALUE for the others, KIND:#PSEUDONYM (the
+ * store's keyed pseudonym) of the canonical value for a personal kind, so
+ * it never reaches the store in clear. Values are trimmed; a phone keeps
+ * its digits and a leading '+' (TL_EBADINPUT when it has other
+ * characters than spaces, dashes, dots and parentheses, or fewer than two
+ * digits), an e-mail address is put in lower case. An empty value, and a
+ * kind-0 value that begins with another kind's name and ':', are
+ * TL_EBADINPUT; eb never quotes a personal value. */
+int tl_id_key(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *value, size_t n,
+              tl_buf_t *out, tl_errbuf_t *eb);
+/* The kind of a dictionary entry key[0..n): the kind whose name and ':'
+ * begin it, 0 when none does. */
+int tl_id_kind_of(const tl_id_rules_t *r, const char *key, size_t n);
 
 /* A link between two identifiers (indexes), made at `at` (ms); split: it
  * proved wrong and is left out of the resolution. id orders links made

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "identity/identity.h"
+#include "tmpdir.h"
 
 enum { MEMBER, DEVICE, PHONE };
 
@@ -199,6 +200,67 @@ static void test_random(void **state) {
     }
 }
 
+static char *key_of(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *v, int want) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_id_key(st, r, kind, v, strlen(v), &b, &eb);
+    assert_int_equal(rc, want);
+    if (rc) {
+        assert_true(eb.msg[0] != 0);
+        /* a personal value is never quoted back */
+        if (r->kinds[kind].personal) assert_null(strstr(eb.msg, v));
+        tl_buf_fini(&b);
+        return NULL;
+    }
+    assert_int_equal(tl_buf_append(&b, "", 1), 0);
+    return b.data;
+}
+
+/* Keys: kind 0 as given, other kinds prefixed, personal ones keyed hashes
+ * of the canonical value (the same phone written two ways is one key, in
+ * no way readable in it), and the kind read back off the key. */
+static void test_keys(void **state) {
+    (void)state;
+    tl_store_conf_t c = *test_conf();
+    c.backend = &tl_store_memory;
+    tl_store_t *st = NULL;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb), 0);
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    char *k = key_of(st, &r, MEMBER, " u42 ", 0);
+    assert_string_equal(k, "u42");
+    assert_int_equal(tl_id_kind_of(&r, k, strlen(k)), MEMBER);
+    free(k);
+    k = key_of(st, &r, DEVICE, "ab:cd", 0);
+    assert_string_equal(k, "device:ab:cd");
+    assert_int_equal(tl_id_kind_of(&r, k, strlen(k)), DEVICE);
+    free(k);
+    char *p1 = key_of(st, &r, PHONE, "+86 138-0013 8000", 0);
+    char *p2 = key_of(st, &r, PHONE, "+8613800138000", 0);
+    char *p3 = key_of(st, &r, PHONE, "13800138000", 0);
+    assert_string_equal(p1, p2);
+    assert_string_not_equal(p1, p3);
+    assert_int_equal(strncmp(p1, "phone:#", 7), 0);
+    assert_int_equal(strlen(p1), 7 + 32);
+    assert_null(strstr(p1, "138"));
+    assert_int_equal(tl_id_kind_of(&r, p1, strlen(p1)), PHONE);
+    free(p1), free(p2), free(p3);
+    int email = tl_id_kind_find(&r, "email");
+    char *e1 = key_of(st, &r, email, " Li.Na@Example.COM", 0), *e2 = key_of(st, &r, email, "li.na@example.com", 0);
+    assert_string_equal(e1, e2);
+    free(e1), free(e2);
+    assert_null(key_of(st, &r, PHONE, "138 0013 800x", TL_EBADINPUT));
+    assert_null(key_of(st, &r, PHONE, "+()", TL_EBADINPUT));
+    assert_null(key_of(st, &r, DEVICE, "  ", TL_EBADINPUT));
+    assert_null(key_of(st, &r, MEMBER, "device:7", TL_EBADINPUT));
+    k = key_of(st, &r, MEMBER, "fax:7", 0); /* not a kind: an id like any */
+    assert_int_equal(tl_id_kind_of(&r, k, strlen(k)), MEMBER);
+    free(k);
+    tl_store_close(st);
+}
+
 static void test_bad_links(void **state) {
     (void)state;
     tl_id_rules_t r;
@@ -226,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_bad_links),
+        cmocka_unit_test_setup_teardown(test_keys, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,79 @@
+/* ids.c -- an identifier as an entry of the store's user dictionary: the
+ * value itself for the first kind (ids given without a kind, as ever),
+ * KIND:VALUE for the others, and for the kinds that are personal data
+ * KIND:#PSEUDONYM of the value made canonical, so a phone number or an
+ * e-mail address never reaches the dictionary in clear. */
+#include "identity.h"
+
+#include <ctype.h>
+#include <string.h>
+
+/* The canonical form of a personal value: a phone's digits (a leading '+'
+ * kept: the same number written with spaces, dashes or parentheses is one
+ * identifier), an e-mail address trimmed and in lower case. Other kinds
+ * are taken as given, trimmed. */
+static int canonical(const char *kind, const char *v, size_t n, tl_buf_t *out) {
+    while (n && isspace((unsigned char)*v)) v++, n--;
+    while (n && isspace((unsigned char)v[n - 1])) n--;
+    if (strcmp(kind, "phone") == 0) {
+        for (size_t i = 0; i < n; i++) {
+            char c = v[i];
+            if (isdigit((unsigned char)c) || (c == '+' && out->len == 0)) {
+                if (tl_buf_append(out, &c, 1)) return TL_ENOMEM;
+            } else if (!strchr(" -().", c)) {
+                return TL_EBADINPUT;
+            }
+        }
+        return out->len >= 2 ? 0 : TL_EBADINPUT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = strcmp(kind, "email") == 0 ? (char)tolower((unsigned char)v[i]) : v[i];
+        if (tl_buf_append(out, &c, 1)) return TL_ENOMEM;
+    }
+    return out->len ? 0 : TL_EBADINPUT;
+}
+
+int tl_id_key(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *value, size_t n,
+              tl_buf_t *out, tl_errbuf_t *eb) {
+    if (kind < 0 || kind >= r->nkinds) {
+        tl_errbuf_set(eb, "identifier kind %d of %d", kind, r->nkinds);
+        return TL_EINVAL;
+    }
+    const tl_id_kind_t *k = &r->kinds[kind];
+    tl_buf_t v;
+    tl_buf_init(&v);
+    int rc = canonical(k->name, value, n, &v);
+    if (rc == TL_EBADINPUT) /* a personal value is not echoed */
+        tl_errbuf_set(eb, "\"%.*s\" is not a %s identifier%s",
+                      k->personal ? 10 : (int)(n > 64 ? 64 : n), k->personal ? "(withheld)" : value,
+                      k->name,
+                      strcmp(k->name, "phone") == 0 ? " (digits, with spaces, dashes, "
+                                                      "parentheses or a leading '+')" : "");
+    if (!rc && kind == 0 && tl_id_kind_of(r, v.data ? v.data : "", v.len) != 0) {
+        tl_errbuf_set(eb, "\"%.*s\": an id without a kind cannot begin with a kind's name and "
+                      "':'", (int)(v.len > 64 ? 64 : v.len), v.data);
+        rc = TL_EBADINPUT;
+    }
+    if (!rc && kind == 0) {
+        rc = tl_buf_append(out, v.data, v.len);
+    } else if (!rc && k->personal) {
+        char ps[33];
+        rc = tl_store_pseudonym(st, v.data, v.len, ps, eb);
+        if (!rc) rc = tl_buf_printf(out, "%s:#%s", k->name, ps);
+    } else if (!rc) {
+        rc = tl_buf_printf(out, "%s:", k->name);
+        if (!rc) rc = tl_buf_append(out, v.data, v.len);
+    }
+    tl_buf_fini(&v);
+    if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory keying an identifier");
+    return rc;
+}
+
+int tl_id_kind_of(const tl_id_rules_t *r, const char *key, size_t n) {
+    const char *colon = memchr(key, ':', n);
+    if (!colon) return 0;
+    size_t kl = (size_t)(colon - key);
+    for (int k = 1; k < r->nkinds; k++)
+        if (strlen(r->kinds[k].name) == kl && memcmp(r->kinds[k].name, key, kl) == 0) return k;
+    return 0;
+}
