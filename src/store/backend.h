@@ -233,6 +233,13 @@ struct tl_store_backend {
                             tl_errbuf_t *eb);
     int (*feedback_negative)(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
     int (*counts)(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+    /* identity links, as store.h states (add and split in a batch: the
+     * dispatcher checks, and hands add a < b) */
+    int (*link_add)(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const char *source,
+                    uint64_t *id, tl_errbuf_t *eb);
+    int (*link_split)(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
+                      tl_errbuf_t *eb);
+    int (*link_scan)(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg, tl_errbuf_t *eb);
     int (*check)(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
 
     /* blobs and side logs: writers, maps, appends; the side logs */
@@ -280,7 +287,7 @@ struct tl_store_backend {
      * (NULL: none, or forgotten already) and pseudonym its pseudonym (""
      * when id is NULL). All of it in one step: a failure or a crash leaves
      * everything as it was, else everything is done: the user's events,
-     * row and personal fields, credit, consents, do-not-contact entries,
+     * row and personal fields, credit, consents, identity links, do-not-contact entries,
      * feedback, delivery states and quarantined rows naming a term gone;
      * the id forgotten in its dictionary (its index kept) and the tombstone
      * (pseudonym, index) added; the side logs and blobs p gives put in

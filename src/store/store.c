@@ -451,6 +451,29 @@ int tl_store_deliveries_held(tl_store_t *s, const char *channel, int64_t due_by,
 
 /* ---- do-not-contact and feedback: writes in the caller's batch ---------------------- */
 
+int tl_store_link_add(tl_store_t *s, uint32_t a, uint32_t b, int64_t at, const char *source,
+                      uint64_t *id, tl_errbuf_t *eb) {
+    int rc = in_batch(s, "an identity link added", eb);
+    if (rc) return rc;
+    if (a == b || a == TL_NONE || b == TL_NONE) {
+        tl_errbuf_set(eb, "%s: an identity link joins two different users", s->dir);
+        return TL_EINVAL;
+    }
+    uint64_t ignored;
+    return s->be->link_add(s, a < b ? a : b, a < b ? b : a, at, source ? source : "",
+                           id ? id : &ignored, eb);
+}
+
+int tl_store_link_split(tl_store_t *s, uint64_t id, int64_t at, const char *reason,
+                        tl_errbuf_t *eb) {
+    int rc = in_batch(s, "an identity link split", eb);
+    return rc ? rc : s->be->link_split(s, id, at, reason ? reason : "", eb);
+}
+
+int tl_store_link_scan(tl_store_t *s, uint32_t user, tl_link_fn fn, void *arg, tl_errbuf_t *eb) {
+    return s->be->link_scan(s, user, fn, arg, eb);
+}
+
 int tl_store_dnc_put(tl_store_t *s, uint32_t user, const char *channel, const char *reason,
                      int64_t at, const char *campaign, tl_errbuf_t *eb) {
     int rc = in_batch(s, "a do-not-contact entry written", eb);

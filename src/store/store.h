@@ -544,6 +544,35 @@ typedef struct {
 int tl_store_rotate_key(tl_store_t *st, const unsigned char *new_key, tl_rekey_stats_t *out,
                         tl_errbuf_t *eb);
 
+/* ---- identity links (store.c) ------------------------------------------------ */
+
+/* A link between two users' identifiers (the identity module resolves the
+ * links into persons): made by a login, an identify call or an import,
+ * split when it proved wrong (kept, so the merge history stays). */
+typedef struct {
+    uint64_t id;         /* from 1, in the order added */
+    uint32_t a, b;       /* user indexes, a < b */
+    int64_t at;          /* when it was made, ms */
+    const char *source;  /* what made it ("login", "identify", "import"...) */
+    int64_t split_at;    /* INT64_MIN: in force; else when it was split */
+    const char *split_reason;
+} tl_link_row_t;
+typedef int (*tl_link_fn)(const tl_link_row_t *l, void *arg);
+
+/* Links users a and b (a != b, either order) in the caller's batch: 1
+ * added, 0 when a link of the pair in force is stored; *id (when given)
+ * gets the link's id either way. */
+int tl_store_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const char *source,
+                      uint64_t *id, tl_errbuf_t *eb);
+/* Splits link id in the caller's batch: 1 split, 0 when it was split
+ * already, TL_ENOENT (eb told) when there is no such link. */
+int tl_store_link_split(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
+                        tl_errbuf_t *eb);
+/* The links by id: every one (user TL_NONE) or those naming user; a
+ * batch's own are seen inside it. fn's non-zero return stops the scan
+ * and is returned. */
+int tl_store_link_scan(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg, tl_errbuf_t *eb);
+
 /* ---- privacy: pseudonyms, erasure, retention (privacy.c) ---------------------- */
 
 /* The keyed pseudonym of an id (BLAKE2b-128 under a secret of this data
@@ -593,7 +622,7 @@ typedef struct {
 } tl_logswap_t;
 
 /* What a purge takes out: everything of one user (user != TL_NONE: events,
- * attributes and personal data, credit, consents, do-not-contact, feedback;
+ * attributes and personal data, credit, consents, identity links, do-not-contact, feedback;
  * the id is forgotten in the dictionary, keeping its index, and a
  * tombstone added), and/or every event before `before` (INT64_MIN: none)
  * with the consent history, feedback and quarantined rows older than it

@@ -116,11 +116,18 @@ static void erase_fixture(tl_store_t *st) {
                          .debt = NAN, .default_flag = -1};
         assert_int_equal(tl_store_put_credit(st, k, &c, &eb), 1);
     }
+    assert_int_equal(tl_store_link_add(st, 1, 0, 300, "login", NULL, &eb), 1);
     assert_int_equal(tl_store_delivery_hold(st, "c:1:alice", "email", 10, 50, &eb), 1);
     assert_int_equal(tl_store_delivery_hold(st, "c:1:bob", "email", 20, 50, &eb), 1);
     assert_int_equal(tl_store_quarantine(st, "f.csv", 2, "bad_ts", "m", "alice,x", 7, "alice,*", &eb), 1);
     assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "bob,y", 5, "bob,*", &eb), 1);
     commit(st);
+}
+
+static int link_count(const tl_link_row_t *l, void *arg) {
+    (void)l;
+    ++*(int *)arg;
+    return 0;
 }
 
 static void test_erase_user(void **state) {
@@ -142,7 +149,7 @@ static void test_erase_user(void **state) {
     assert_int_equal(tl_store_erased_any(st, &eb), 0);
     assert_int_equal(tl_store_purge(st, &pu, &ps, &eb), 0);
     assert_int_equal(ps.events, 3);
-    assert_int_equal(ps.rows, 4); /* the user, the credit record, two consents */
+    assert_int_equal(ps.rows, 5); /* the user, the credit record, two consents, a link */
     assert_int_equal(ps.quarantined, 1);
     /* the tombstone: alice stays erased, with the index she had */
     assert_int_equal(tl_store_erased_any(st, &eb), 1);
@@ -152,6 +159,9 @@ static void test_erase_user(void **state) {
     assert_int_equal(idx, TL_NONE);
     assert_int_equal(find_id(st, TL_D_USER, "alice"), TL_NONE);
     assert_int_equal(find_id(st, TL_D_USER, "bob"), 1); /* indexes stay */
+    int nlinks = 0;
+    assert_int_equal(tl_store_link_scan(st, TL_NONE, link_count, &nlinks, &eb), 0);
+    assert_int_equal(nlinks, 0); /* the link naming alice went with her */
     /* alice's events and rows gone, bob's intact */
     assert_int_equal(tl_store_event_count(st), 3);
     evseen_t all = {.from = 0, .first_ok = 1, .cols_ok = 1};

@@ -56,6 +56,65 @@ static void test_dnc(void **state) {
     tl_store_close(st);
 }
 
+static int link_seen(const tl_link_row_t *l, void *arg) {
+    names_t *s = arg;
+    char split[40] = "-";
+    if (l->split_at != INT64_MIN)
+        snprintf(split, sizeof split, "%lld:%s", (long long)l->split_at,
+                 l->split_reason ? l->split_reason : "?");
+    snprintf(s->names[s->n++], 64, "%llu %u-%u %lld %s %s", (unsigned long long)l->id, l->a, l->b,
+             (long long)l->at, l->source, split);
+    return 0;
+}
+
+/* Identity links: one in force per pair whatever the order given, ids in
+ * the order added, a batch's own seen and a rolled-back one gone, a split
+ * kept with when and why, the pair linked again under a new id. */
+static void test_links(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    uint64_t id = 0;
+    assert_int_equal(tl_store_link_add(st, 1, 2, 10, "login", &id, &eb), TL_EINVAL);
+    begin(st);
+    assert_int_equal(tl_store_link_add(st, 3, 3, 10, "login", &id, &eb), TL_EINVAL);
+    assert_int_equal(tl_store_link_add(st, 5, 2, 10, "login", &id, &eb), 1);
+    assert_int_equal(id, 1);
+    assert_int_equal(tl_store_link_add(st, 2, 7, 20, "identify", &id, &eb), 1);
+    assert_int_equal(id, 2);
+    id = 0;
+    assert_int_equal(tl_store_link_add(st, 2, 5, 30, "import", &id, &eb), 0);
+    assert_int_equal(id, 1); /* the pair's link in force */
+    names_t own = {0};
+    assert_int_equal(tl_store_link_scan(st, 7, link_seen, &own, &eb), 0);
+    assert_int_equal(own.n, 1);
+    assert_string_equal(own.names[0], "2 2-7 20 identify -");
+    commit(st);
+    begin(st);
+    assert_int_equal(tl_store_link_add(st, 8, 9, 40, "login", &id, &eb), 1);
+    tl_store_rollback(st);
+    assert_int_equal(tl_store_link_split(st, 1, 50, "wrong", &eb), TL_EINVAL); /* no batch */
+    begin(st);
+    assert_int_equal(tl_store_link_split(st, 1, 50, "shared tablet", &eb), 1);
+    assert_int_equal(tl_store_link_split(st, 1, 60, "again", &eb), 0);
+    eb.msg[0] = 0;
+    assert_int_equal(tl_store_link_split(st, 99, 60, "none", &eb), TL_ENOENT);
+    assert_true(eb.msg[0] != 0);
+    assert_int_equal(tl_store_link_add(st, 5, 2, 70, "login", &id, &eb), 1);
+    assert_int_equal(id != 1 && id != 2, 1);
+    commit(st);
+    names_t all = {0}, two = {0}, none = {0};
+    assert_int_equal(tl_store_link_scan(st, TL_NONE, link_seen, &all, &eb), 0);
+    assert_int_equal(all.n, 3);
+    assert_string_equal(all.names[0], "1 2-5 10 login 50:shared tablet");
+    assert_string_equal(all.names[1], "2 2-7 20 identify -");
+    assert_int_equal(strncmp(all.names[2] + strcspn(all.names[2], " "), " 2-5 70 login -", 15), 0);
+    assert_int_equal(tl_store_link_scan(st, 2, link_seen, &two, &eb), 0);
+    assert_int_equal(two.n, 3);
+    assert_int_equal(tl_store_link_scan(st, 9, link_seen, &none, &eb), 0);
+    assert_int_equal(none.n, 0);
+    tl_store_close(st);
+}
+
 static int feedback_seen(const tl_feedback_row_t *f, void *arg) {
     names_t *s = arg;
     char item[16] = "-", score[16] = "-";
@@ -461,7 +520,7 @@ int main(void) {
     mem_bare.blob_create = NULL, mem_bare.blobw_write = NULL, mem_bare.blobw_stream = NULL;
     mem_bare.blobw_close = NULL, mem_bare.blobw_abandon = NULL;
     const struct CMUnitTest tests[] = {
-        BOTH(test_dnc), BOTH(test_feedback), BOTH(test_counts_stats), BOTH(test_check_fresh),
+        BOTH(test_dnc), BOTH(test_links), BOTH(test_feedback), BOTH(test_counts_stats), BOTH(test_check_fresh),
         BOTH(test_builtins),
         BOTH(test_blob_writers), BOTH(test_blob_maps), BOTH(test_blob_append), BOTH(test_applogs),
         /* the store's writer over blob_put, for a back end without its own */

@@ -368,6 +368,16 @@ int tl__local_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn
 int tl__local_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
                                tl_errbuf_t *eb);
 int tl__local_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
+/* The local back end's identity links (local/links.c), their table, and
+ * inside a purge's transaction the links naming user (added to *rows). */
+extern const char tl__links_schema[];
+int tl__local_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const char *source,
+                       uint64_t *id, tl_errbuf_t *eb);
+int tl__local_link_split(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
+                         tl_errbuf_t *eb);
+int tl__local_link_scan(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+int tl__links_purge_user(tl_store_t *st, uint32_t user, uint64_t *rows, tl_errbuf_t *eb);
 /* The local back end's counts and check (local/reads.c). */
 int tl__local_counts(tl_store_t *s, tl_store_counts_t *out, tl_errbuf_t *eb);
 int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb);

@@ -319,6 +319,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
         for (size_t i = 0; !rc && i < sizeof del / sizeof *del; i++) rc = sql(s, eb, ch, del[i], u);
         /* the campaign repositories find the user's rows */
         if (!rc) rc = tl__dnc_purge_user(s, p->user, ch, eb);
+        if (!rc) rc = tl__links_purge_user(s, p->user, ch, eb);
         if (!rc && id) rc = tl__deliveries_purge_user(s, id, n, eb);
         if (!rc && ps[0]) rc = forget_id(s, p->user, eb);
         if (!rc && ps[0]) {

@@ -90,7 +90,7 @@ static const char SCHEMA[] =
  * own, then those each repository file declares beside its code. */
 static const char *const SCHEMAS[] = {
     SCHEMA, tl__apikeys_schema, tl__auditlog_schema, tl__campaigns_schema, tl__dnc_schema,
-    tl__feedback_schema, tl__deliveries_schema, NULL,
+    tl__feedback_schema, tl__deliveries_schema, tl__links_schema, NULL,
 };
 
 
@@ -667,6 +667,9 @@ const tl_store_backend_t tl_store_local = {
     .blob_list = tl__local_blob_list,
     .blob_remove = tl__local_blob_remove,
     /* repositories and reads */
+    .link_add = tl__local_link_add,
+    .link_split = tl__local_link_split,
+    .link_scan = tl__local_link_scan,
     .dnc_put = tl__local_dnc_put,
     .dnc_scan = tl__local_dnc_scan,
     .dnc_of_user = tl__local_dnc_of_user,

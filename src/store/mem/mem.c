@@ -596,6 +596,9 @@ const tl_store_backend_t tl_store_memory = {
     .blob_list = tl__mem_blob_list,
     .blob_remove = tl__mem_blob_remove,
     /* repositories and reads (no check: the store reads the events back) */
+    .link_add = tl__mem_link_add,
+    .link_split = tl__mem_link_split,
+    .link_scan = tl__mem_link_scan,
     .dnc_put = tl__mem_dnc_put,
     .dnc_scan = tl__mem_dnc_scan,
     .dnc_of_user = tl__mem_dnc_of_user,

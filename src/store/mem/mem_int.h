@@ -30,6 +30,7 @@ enum {
     C_USERS, C_ITEMS, C_PRODUCTS, C_CREDIT, C_CONSENTS, C_CONFIG, C_SEGMENTS, C_BLOBS, C_APIKEYS,
     C_AUDIT, C_QUARANTINE, C_CAMPAIGNS, C_RUNS, C_DELIVERIES,
     C_DNC, C_FEEDBACK,            /* reads.c */
+    C_LINKS,                      /* links.c */
     C_APPLOGS,                    /* blobs.c */
     C_SECRETS, C_META, C_ERASED,  /* privacy.c */
     C__N
@@ -101,6 +102,11 @@ int tl__mem_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *a
 int tl__mem_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
 
 /* do-not-contact, feedback and counts (reads.c) */
+int tl__mem_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const char *source,
+                     uint64_t *id, tl_errbuf_t *eb);
+int tl__mem_link_split(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
+                       tl_errbuf_t *eb);
+int tl__mem_link_scan(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg, tl_errbuf_t *eb);
 int tl__mem_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason, int64_t at, const char *campaign, tl_errbuf_t *eb);
 int tl__mem_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
 int tl__mem_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);

@@ -103,6 +103,11 @@ static int of_user(const tl__mcoll_t *c, size_t i, const void *arg) {
     return tl__mkey_to_u32(c->r[i].key) == *(const uint32_t *)arg;
 }
 
+static int link_of_user(const tl__mcoll_t *c, size_t i, const void *arg) {
+    uint32_t u = *(const uint32_t *)arg;
+    return c->r[i].v[0].i == u || c->r[i].v[1].i == u;
+}
+
 static int of_id(const tl__mcoll_t *c, size_t i, const void *arg) { /* delivery ids end with ":ID" */
     const char *tail = arg, *k = c->r[i].key;
     size_t kl = strlen(k), tl = strlen(tail);
@@ -165,6 +170,7 @@ int tl__mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, co
         drop_rows(&w.c[C_USERS], of_user, &u, &out->rows);
         drop_rows(&w.c[C_CREDIT], of_user, &u, &out->rows);
         drop_rows(&w.c[C_CONSENTS], of_user, &u, &out->rows);
+        drop_rows(&w.c[C_LINKS], link_of_user, &u, &out->rows);
         char *tail = id ? malloc(n + 2) : NULL;
         if (id && !tail) rc = TL_ENOMEM;
         if (tail) {
