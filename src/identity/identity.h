@@ -113,4 +113,15 @@ int tl_identity_members(const tl_identity_t *id, uint32_t u, int (*fn)(uint32_t,
                         void *arg);
 void tl_identity_stats(const tl_identity_t *id, tl_id_stats_t *out);
 
+/* ---- over a store (load.c) ------------------------------------------------- */
+
+/* The merge rules the store keeps (the defaults until some are put). */
+int tl_identity_rules_get(tl_store_t *st, tl_id_rules_t *out, tl_errbuf_t *eb);
+int tl_identity_rules_put(tl_store_t *st, const tl_id_rules_t *r, tl_errbuf_t *eb);
+/* The persons of every committed user of st under rules r, from the
+ * store's identity links (a link naming a user committed since the user
+ * ids were read waits for the next load). */
+int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out,
+                     tl_errbuf_t *eb);
+
 #endif

@@ -261,6 +261,66 @@ static void test_keys(void **state) {
     tl_store_close(st);
 }
 
+static uint32_t put_user(tl_store_t *st, const char *id) {
+    tl_errbuf_t eb = {{0}};
+    tl_user_t u = {.registered_at = INT64_MIN};
+    assert_true(tl_store_put_user(st, id, &u, &eb) >= 0);
+    tl_dict_t *d = tl_store_dict(st, TL_D_USER, &eb);
+    return tl_dict_find(d, id, strlen(id));
+}
+
+/* Over a store: the rules kept in its settings, kinds read off the keys,
+ * the links it holds resolved, a split one left out. */
+static void test_load(void **state) {
+    (void)state;
+    tl_store_conf_t c = *test_conf();
+    c.backend = &tl_store_memory;
+    tl_store_t *st = NULL;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb), 0);
+    tl_id_rules_t r, got;
+    assert_int_equal(tl_identity_rules_get(st, &got, &eb), 0); /* defaults */
+    tl_id_rules_default(&r);
+    assert_int_equal(got.nkinds, r.nkinds);
+    r.kinds[DEVICE].max_per_person = 1;
+    assert_int_equal(tl_identity_rules_put(st, &r, &eb), 0);
+    assert_int_equal(tl_identity_rules_get(st, &got, &eb), 0);
+    assert_int_equal(got.kinds[DEVICE].max_per_person, 1);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    uint32_t m1 = put_user(st, "m1"), d1 = put_user(st, "device:d1"), d2 = put_user(st, "device:d2"),
+             m2 = put_user(st, "m2");
+    uint64_t l1, l2, l3;
+    assert_int_equal(tl_store_link_add(st, d1, m1, 100, "login", &l1, &eb), 1);
+    assert_int_equal(tl_store_link_add(st, d2, m1, 200, "login", &l2, &eb), 1);
+    assert_int_equal(tl_store_link_add(st, d2, m2, 300, "login", &l3, &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_identity_t *id = NULL;
+    assert_int_equal(tl_identity_load(st, &got, &id, &eb), 0);
+    /* one device a person: d2 cannot join m1 (who has d1), it joins m2 */
+    assert_int_equal(tl_identity_person(id, d1), tl_identity_person(id, m1));
+    assert_int_equal(tl_identity_person(id, d2), tl_identity_person(id, m2));
+    assert_true(tl_identity_person(id, m1) != tl_identity_person(id, m2));
+    tl_id_stats_t s;
+    tl_identity_stats(id, &s);
+    assert_int_equal(s.persons, 2);
+    assert_int_equal(s.refused, 1);
+    tl_identity_free(id);
+    /* the first device link proves wrong: split, d2 may join m1 now and
+     * m2's login is then the one refused */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_store_link_split(st, l1, 400, "shared", &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_identity_load(st, &got, &id, &eb), 0);
+    assert_int_equal(tl_identity_person(id, d1), d1);
+    assert_int_equal(tl_identity_person(id, d2), tl_identity_person(id, m1));
+    assert_int_equal(tl_identity_person(id, m2), m2);
+    tl_identity_stats(id, &s);
+    assert_int_equal(s.split, 1);
+    assert_int_equal(s.refused, 1);
+    tl_identity_free(id);
+    tl_store_close(st);
+}
+
 static void test_bad_links(void **state) {
     (void)state;
     tl_id_rules_t r;
@@ -289,6 +349,7 @@ int main(void) {
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_bad_links),
         cmocka_unit_test_setup_teardown(test_keys, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
