@@ -200,6 +200,16 @@ static void test_random(void **state) {
     }
 }
 
+/* A store in memory: the pseudonyms and settings the tests need. */
+static tl_store_t *open_memory(void) {
+    tl_store_conf_t c = *test_conf();
+    c.backend = &tl_store_memory;
+    tl_store_t *st = NULL;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb), 0);
+    return st;
+}
+
 static char *key_of(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *v, int want) {
     tl_buf_t b;
     tl_buf_init(&b);
@@ -222,11 +232,8 @@ static char *key_of(tl_store_t *st, const tl_id_rules_t *r, int kind, const char
  * no way readable in it), and the kind read back off the key. */
 static void test_keys(void **state) {
     (void)state;
-    tl_store_conf_t c = *test_conf();
-    c.backend = &tl_store_memory;
-    tl_store_t *st = NULL;
+    tl_store_t *st = open_memory();
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb), 0);
     tl_id_rules_t r;
     tl_id_rules_default(&r);
     char *k = key_of(st, &r, MEMBER, " u42 ", 0);
@@ -273,11 +280,8 @@ static uint32_t put_user(tl_store_t *st, const char *id) {
  * the links it holds resolved, a split one left out. */
 static void test_load(void **state) {
     (void)state;
-    tl_store_conf_t c = *test_conf();
-    c.backend = &tl_store_memory;
-    tl_store_t *st = NULL;
+    tl_store_t *st = open_memory();
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_store_open_conf(dir, &c, TL_STORE_CREATE, &st, &eb), 0);
     tl_id_rules_t r, got;
     assert_int_equal(tl_identity_rules_get(st, &got, &eb), 0); /* defaults */
     tl_id_rules_default(&r);
