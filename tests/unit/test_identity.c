@@ -233,7 +233,6 @@ static char *key_of(tl_store_t *st, const tl_id_rules_t *r, int kind, const char
 static void test_keys(void **state) {
     (void)state;
     tl_store_t *st = open_memory();
-    tl_errbuf_t eb = {{0}};
     tl_id_rules_t r;
     tl_id_rules_default(&r);
     char *k = key_of(st, &r, MEMBER, " u42 ", 0);
