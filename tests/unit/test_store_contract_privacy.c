@@ -117,6 +117,13 @@ static void erase_fixture(tl_store_t *st) {
         assert_int_equal(tl_store_put_credit(st, k, &c, &eb), 1);
     }
     assert_int_equal(tl_store_link_add(st, 1, 0, 300, "login", NULL, &eb), 1);
+    assert_int_equal(tl_store_dnc_put(st, 0, "*", "manual", 10, NULL, &eb), 1);
+    assert_int_equal(tl_store_dnc_put(st, 1, "sms", "manual", 10, NULL, &eb), 1);
+    for (uint32_t k = 0; k < 2; k++) {
+        tl_feedback_row_t f = {.user = k, .kind = "complaint", .item = TL_NONE, .score = NAN,
+                               .at = 400, .source = "fb.csv", .line = k + 1};
+        assert_int_equal(tl_store_feedback_add(st, &f, &eb), 1);
+    }
     assert_int_equal(tl_store_delivery_hold(st, "c:1:alice", "email", 10, 50, &eb), 1);
     assert_int_equal(tl_store_delivery_hold(st, "c:1:bob", "email", 20, 50, &eb), 1);
     assert_int_equal(tl_store_quarantine(st, "f.csv", 2, "bad_ts", "m", "alice,x", 7, "alice,*", &eb), 1);
@@ -126,6 +133,18 @@ static void erase_fixture(tl_store_t *st) {
 
 static int link_count(const tl_link_row_t *l, void *arg) {
     (void)l;
+    ++*(int *)arg;
+    return 0;
+}
+
+static int dnc_count(const tl_dnc_row_t *d, void *arg) {
+    (void)d;
+    ++*(int *)arg;
+    return 0;
+}
+
+static int feedback_count(const tl_feedback_row_t *f, void *arg) {
+    (void)f;
     ++*(int *)arg;
     return 0;
 }
@@ -149,7 +168,9 @@ static void test_erase_user(void **state) {
     assert_int_equal(tl_store_erased_any(st, &eb), 0);
     assert_int_equal(tl_store_purge(st, &pu, &ps, &eb), 0);
     assert_int_equal(ps.events, 3);
-    assert_int_equal(ps.rows, 5); /* the user, the credit record, two consents, a link */
+    /* the user, the credit record, two consents, a link, a do-not-contact
+     * entry, a feedback record */
+    assert_int_equal(ps.rows, 7);
     assert_int_equal(ps.quarantined, 1);
     /* the tombstone: alice stays erased, with the index she had */
     assert_int_equal(tl_store_erased_any(st, &eb), 1);
@@ -162,6 +183,13 @@ static void test_erase_user(void **state) {
     int nlinks = 0;
     assert_int_equal(tl_store_link_scan(st, TL_NONE, link_count, &nlinks, &eb), 0);
     assert_int_equal(nlinks, 0); /* the link naming alice went with her */
+    int ndnc = 0, nfb = 0;
+    assert_int_equal(tl_store_dnc_scan(st, INT64_MAX, dnc_count, &ndnc, &eb), 0);
+    assert_int_equal(ndnc, 1); /* bob's */
+    assert_int_equal(tl_store_feedback_of_user(st, 0, feedback_count, &nfb, &eb), 0);
+    assert_int_equal(nfb, 0);
+    assert_int_equal(tl_store_feedback_of_user(st, 1, feedback_count, &nfb, &eb), 0);
+    assert_int_equal(nfb, 1);
     /* alice's events and rows gone, bob's intact */
     assert_int_equal(tl_store_event_count(st), 3);
     evseen_t all = {.from = 0, .first_ok = 1, .cols_ok = 1};

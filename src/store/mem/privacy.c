@@ -108,6 +108,15 @@ static int link_of_user(const tl__mcoll_t *c, size_t i, const void *arg) {
     return c->r[i].v[0].i == u || c->r[i].v[1].i == u;
 }
 
+/* feedback rows: 0 user, 6 at (reads.c) */
+static int feedback_of_user(const tl__mcoll_t *c, size_t i, const void *arg) {
+    return c->r[i].v[0].i == *(const uint32_t *)arg;
+}
+
+static int feedback_older(const tl__mcoll_t *c, size_t i, const void *arg) {
+    return c->r[i].v[6].i < *(const int64_t *)arg;
+}
+
 static int of_id(const tl__mcoll_t *c, size_t i, const void *arg) { /* delivery ids end with ":ID" */
     const char *tail = arg, *k = c->r[i].key;
     size_t kl = strlen(k), tl = strlen(tail);
@@ -171,6 +180,8 @@ int tl__mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, co
         drop_rows(&w.c[C_CREDIT], of_user, &u, &out->rows);
         drop_rows(&w.c[C_CONSENTS], of_user, &u, &out->rows);
         drop_rows(&w.c[C_LINKS], link_of_user, &u, &out->rows);
+        drop_rows(&w.c[C_DNC], of_user, &u, &out->rows);
+        drop_rows(&w.c[C_FEEDBACK], feedback_of_user, &u, &out->rows);
         char *tail = id ? malloc(n + 2) : NULL;
         if (id && !tail) rc = TL_ENOMEM;
         if (tail) {
@@ -186,6 +197,7 @@ int tl__mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, co
     if (!rc && p->nterms) rc = redact(&w.c[C_QUARANTINE], p, &out->quarantined);
     if (!rc && p->before != INT64_MIN) {
         drop_rows(&w.c[C_CONSENTS], stale_consent, &p->before, &out->rows);
+        drop_rows(&w.c[C_FEEDBACK], feedback_older, &p->before, &out->rows);
         drop_rows(&w.c[C_QUARANTINE], older, &p->before, &out->quarantined);
     }
     /* the last step that can fail: the id forgotten, keeping its index */
