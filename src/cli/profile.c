@@ -197,11 +197,12 @@ static int profile_export(const command_t *c, const args_t *a) {
         for (int col = 0; col < nc; col++) fprintf(f, ",%s", tl_profile_col_name(p, col));
         fputc('\n', f);
     }
-    /* users erased, and users who withdrew profiling, have no profile */
+    /* users erased, users who withdrew profiling and identifiers merged into
+     * another's person have no profile of their own */
     for (uint32_t u = 0; !rc && u < tl_profile_nusers(p) && u < tl_dict_count(users); u++) {
         size_t n;
         const char *id = tl_dict_str(users, u, &n);
-        if (tl_id_forgotten(id) || tl_profile_withdrawn(p, u)) continue;
+        if (tl_id_forgotten(id) || !tl_profile_kept(p, u)) continue;
         if (!(id = idmap_name(&im, id, &n, &eb))) {
             rc = EXIT_FAIL;
             break;

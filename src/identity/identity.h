@@ -69,6 +69,15 @@ int tl_id_key(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *valu
 /* The kind of a dictionary entry key[0..n): the kind whose name and ':'
  * begin it, 0 when none does. */
 int tl_id_kind_of(const tl_id_rules_t *r, const char *key, size_t n);
+/* The kind an identifier written *v[0..*n) names, as a source or a caller
+ * writes it: a kind's name and ':' before the value ("device:9f2c",
+ * "member:u1"), *v and *n then moved past them; otherwise dflt, and -1
+ * there means a member id taken as it is written. */
+int tl_id_parse(const tl_id_rules_t *r, int dflt, const char **v, size_t *n);
+/* The key of an identifier as written (tl_id_parse, then tl_id_key;
+ * dflt as there), appended to out. */
+int tl_id_key_written(tl_store_t *st, const tl_id_rules_t *r, int dflt, const char *v, size_t n,
+                      tl_buf_t *out, tl_errbuf_t *eb);
 
 /* A link between two identifiers (indexes), made at `at` (ms); split: it
  * proved wrong and is left out of the resolution. id orders links made
@@ -123,5 +132,22 @@ int tl_identity_rules_put(tl_store_t *st, const tl_id_rules_t *r, tl_errbuf_t *e
  * ids were read waits for the next load). */
 int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out,
                      tl_errbuf_t *eb);
+
+/* The index of an identifier as written (tl_id_parse; a member id when it
+ * names no kind): TL_ENOENT, eb told, when the store has none; errors
+ * never quote a personal value. */
+int tl_identity_find(tl_store_t *st, const tl_id_rules_t *r, const char *written, uint32_t *u,
+                     tl_errbuf_t *eb);
+/* Links two identifiers as written, each added to the store when new, in
+ * the caller's batch, made at `at` by `source` ("identify", "cli"...): 1
+ * a new link, 0 the pair had one in force; *id (when given) its id.
+ * TL_EBADINPUT when one is not an identifier of its kind, both are one,
+ * or one was erased (an erased identifier never comes back). */
+int tl_identity_link(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
+                     int64_t at, const char *source, uint64_t *id, tl_errbuf_t *eb);
+/* Splits the link in force between two identifiers as written, in the
+ * caller's batch: 1 split, TL_ENOENT (eb told) when there is none. */
+int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
+                      int64_t at, const char *reason, tl_errbuf_t *eb);
 
 #endif

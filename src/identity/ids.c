@@ -69,6 +69,33 @@ int tl_id_key(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *valu
     return rc;
 }
 
+int tl_id_parse(const tl_id_rules_t *r, int dflt, const char **v, size_t *n) {
+    const char *colon = memchr(*v, ':', *n);
+    if (colon) {
+        size_t kl = (size_t)(colon - *v);
+        int k = tl_id_kind_of(r, *v, *n);
+        if (k == 0 && (strlen(r->kinds[0].name) != kl || memcmp(r->kinds[0].name, *v, kl) != 0))
+            k = -1; /* a ':' inside a member id */
+        if (k >= 0) {
+            *n -= kl + 1;
+            *v = colon + 1;
+            return k;
+        }
+    }
+    return dflt;
+}
+
+int tl_id_key_written(tl_store_t *st, const tl_id_rules_t *r, int dflt, const char *v, size_t n,
+                      tl_buf_t *out, tl_errbuf_t *eb) {
+    int kind = tl_id_parse(r, dflt, &v, &n);
+    if (kind >= 0) return tl_id_key(st, r, kind, v, n, out, eb);
+    if (!n) {
+        tl_errbuf_set(eb, "an empty identifier");
+        return TL_EBADINPUT;
+    }
+    return tl_buf_append(out, v, n);
+}
+
 int tl_id_kind_of(const tl_id_rules_t *r, const char *key, size_t n) {
     const char *colon = memchr(key, ':', n);
     if (!colon) return 0;

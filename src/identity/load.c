@@ -1,7 +1,8 @@
 /* load.c -- identity over a store: the merge rules kept in its settings
- * ("identity.rules", the defaults until set), and the persons of its users
- * resolved from every identity link it holds, each identifier's kind read
- * off its key in the user dictionary. */
+ * ("identity.rules", the defaults until set), the persons of its users
+ * resolved from every identity link it holds (each identifier's kind read
+ * off its key in the user dictionary), and identifiers as a caller writes
+ * them found, linked and split. */
 #include "identity.h"
 
 #include <stdlib.h>
@@ -72,4 +73,97 @@ int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out
     free(kind);
     free(l.v);
     return rc;
+}
+
+/* The key of an identifier as written, in *key (NUL-ended). */
+static int key_of(tl_store_t *st, const tl_id_rules_t *r, const char *written, tl_buf_t *key,
+                  tl_errbuf_t *eb) {
+    int rc = tl_id_key_written(st, r, -1, written, strlen(written), key, eb);
+    if (!rc) rc = tl_buf_append(key, "", 1);
+    if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory keying an identifier");
+    return rc;
+}
+
+/* The identifier as it may be shown: personal kinds withheld. */
+static const char *shown(const tl_id_rules_t *r, const char *written) {
+    const char *v = written;
+    size_t n = strlen(written);
+    int k = tl_id_parse(r, -1, &v, &n);
+    return k > 0 && r->kinds[k].personal ? "(a personal identifier)" : written;
+}
+
+int tl_identity_find(tl_store_t *st, const tl_id_rules_t *r, const char *written, uint32_t *u,
+                     tl_errbuf_t *eb) {
+    tl_buf_t key;
+    tl_buf_init(&key);
+    int rc = key_of(st, r, written, &key, eb);
+    tl_dict_t *d = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+    if (!rc && !d) rc = TL_ENOMEM;
+    if (!rc) {
+        *u = tl_dict_find(d, key.data, key.len - 1);
+        if (*u == TL_NONE) {
+            tl_errbuf_set(eb, "no identifier %.80s", shown(r, written));
+            rc = TL_ENOENT;
+        }
+    }
+    tl_buf_fini(&key);
+    return rc;
+}
+
+/* The index of an identifier as written, interned when new; an erased
+ * one is refused. */
+static int intern_written(tl_store_t *st, const tl_id_rules_t *r, const char *written,
+                          uint32_t *u, tl_errbuf_t *eb) {
+    tl_buf_t key;
+    tl_buf_init(&key);
+    int rc = key_of(st, r, written, &key, eb);
+    tl_dict_t *d = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+    if (!rc && !d) rc = TL_ENOMEM;
+    if (!rc && (*u = tl_dict_find(d, key.data, key.len - 1)) == TL_NONE) {
+        rc = tl_store_erased(st, key.data, key.len - 1, NULL, eb);
+        if (rc == 1) {
+            tl_errbuf_set(eb, "%.80s was erased; it is not taken again", shown(r, written));
+            rc = TL_EBADINPUT;
+        }
+        if (!rc) rc = tl_dict_intern(d, key.data, key.len - 1, u, NULL);
+    }
+    tl_buf_fini(&key);
+    return rc;
+}
+
+int tl_identity_link(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
+                     int64_t at, const char *source, uint64_t *id, tl_errbuf_t *eb) {
+    uint32_t ua, ub;
+    int rc = intern_written(st, r, a, &ua, eb);
+    if (!rc) rc = intern_written(st, r, b, &ub, eb);
+    if (!rc && ua == ub) {
+        tl_errbuf_set(eb, "%.80s and %.80s are one identifier", shown(r, a), shown(r, b));
+        rc = TL_EBADINPUT;
+    }
+    return rc ? rc : tl_store_link_add(st, ua, ub, at, source, id, eb);
+}
+
+typedef struct {
+    uint32_t other;
+    uint64_t id;
+} pair_t;
+
+static int in_force(const tl_link_row_t *l, void *arg) {
+    pair_t *x = arg;
+    if (l->split_at == INT64_MIN && (l->a == x->other || l->b == x->other)) x->id = l->id;
+    return 0;
+}
+
+int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
+                      int64_t at, const char *reason, tl_errbuf_t *eb) {
+    uint32_t ua, ub;
+    int rc = tl_identity_find(st, r, a, &ua, eb);
+    if (!rc) rc = tl_identity_find(st, r, b, &ub, eb);
+    pair_t x = {ub, 0};
+    if (!rc) rc = tl_store_link_scan(st, ua, in_force, &x, eb);
+    if (!rc && !x.id) {
+        tl_errbuf_set(eb, "%.80s and %.80s have no link in force", shown(r, a), shown(r, b));
+        rc = TL_ENOENT;
+    }
+    return rc ? rc : tl_store_link_split(st, x.id, at, reason, eb);
 }

@@ -322,6 +322,7 @@ static void importer_free(importer_t *im) {
         free(im->chunks[i]);
     }
     tl_buf_fini(&im->scratch);
+    tl_buf_fini(&im->keys);
     free(im->user_cache);
     free(im->item_cache);
     pthread_mutex_destroy(&im->mu);
@@ -371,6 +372,17 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
         tl_errbuf_set(eb, "--preset %s: no such preset (see `tailor import --help`)", o->preset);
         rc = TL_EINVAL;
     }
+    im->id_kind = -1;
+    if (!rc) rc = tl_identity_rules_get(st, &im->rules, eb);
+    if (!rc && o->identity && (im->id_kind = tl_id_kind_find(&im->rules, o->identity)) < 0) {
+        char kinds[TL_ID_MAX_KINDS * (TL_ID_KIND_LEN + 2)] = "";
+        for (int k = 0; k < im->rules.nkinds; k++)
+            snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? ", " : "",
+                     im->rules.kinds[k].name);
+        tl_errbuf_set(eb, "--identity %.40s: not a kind of identifier (the store's kinds: %s)",
+                      o->identity, kinds);
+        rc = TL_EINVAL;
+    }
     if (!rc) rc = tl_store_begin(st, eb);
     if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
     if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
@@ -378,6 +390,7 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
         im->vc.now_ms = tl_store_now(st);
         im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
         im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
+        im->vc.identify = im->vc.types ? tl_dict_find(im->vc.types, "identify", 8) : TL_NONE;
         im->users = tl_store_dict(st, TL_D_USER, eb);
         im->items = tl_store_dict(st, TL_D_ITEM, eb);
         im->queries = tl_store_dict(st, TL_D_QUERY, eb);

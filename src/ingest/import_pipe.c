@@ -139,9 +139,12 @@ static int parse_row(importer_t *im, chunk_t *ck) {
     r->rawlen = 0;
     if (!row.rejected && row.nrec == 0)
         tl__row_reject(&row, TL_R_MISSING_FIELD, "the row holds no record");
+    /* kept when the writer may still reject the row: a credit record or a
+     * consent naming an unknown user, an identifier not of its kind's form */
     int keep_raw = row.rejected;
     for (int i = 0; i < row.nrec && !keep_raw; i++)
-        keep_raw = row.recs[i].kind == TL_KIND_CREDIT || row.recs[i].kind == TL_KIND_CONSENTS;
+        keep_raw = row.recs[i].kind == TL_KIND_CREDIT || row.recs[i].kind == TL_KIND_CONSENTS ||
+                   tl__rec_keyed(im, &row.recs[i]);
     if (keep_raw) {
         r->raw = arena_copy(ck, rd->raw, rd->rawlen);
         r->rawlen = strlen(r->raw) == rd->rawlen ? rd->rawlen : strlen(r->raw);

@@ -1,5 +1,6 @@
 /* import_write.c -- the writing side of an import (the calling thread):
- * interning ids through a small cache, checking users against erasures,
+ * keying identifiers of a kind, interning ids through a small cache,
+ * linking an event's user to its alias, checking users against erasures,
  * de-duplicating, quarantining rejected rows, and committing in batches. */
 #include "ingest_int.h"
 
@@ -31,6 +32,103 @@ static int intern_ref(tl_dict_t *d, const tl_ref_t *r, uint32_t *out) {
     return r->p ? tl_dict_intern_h(d, r->p, r->n, r->h, out, NULL) : 0;
 }
 
+/* ---- identifiers ---------------------------------------------------------------- */
+
+/* A user or alias value names a member as it is written, unless it begins
+ * with a kind's name and ':' ("device:9f2c", "phone:+86 138 0013 8000")
+ * or the source says its values are of a kind (--identity): then its
+ * dictionary key is the identity module's (personal values keyed as
+ * pseudonyms, never stored in clear). */
+
+static int value_keyed(const importer_t *im, const char *v, size_t n) {
+    return v && (im->id_kind > 0 || memchr(v, ':', n));
+}
+
+int tl__rec_keyed(const importer_t *im, const tl_rec_t *r) {
+    switch (r->kind) {
+    case TL_KIND_EVENTS:
+        return value_keyed(im, r->e.ref[TL_EREF_USER].p, r->e.ref[TL_EREF_USER].n) ||
+               value_keyed(im, r->e.ref[TL_EREF_ALIAS].p, r->e.ref[TL_EREF_ALIAS].n);
+    case TL_KIND_USERS:
+    case TL_KIND_CREDIT:
+    case TL_KIND_CONSENTS: return r->id && value_keyed(im, r->id, strlen(r->id));
+    default: return 0;
+    }
+}
+
+/* Puts the dictionary keys of the identifiers a row's records name in
+ * place of the values written (kept, NUL-terminated, in im->keys until
+ * the next row). Returns 0, 1 with msg told when a value is not an
+ * identifier of its kind, or an error. */
+static int key_row(importer_t *im, const row_t *row, tl_rec_t *recs, char *msg, size_t cap,
+                   tl_errbuf_t *eb) {
+    struct {
+        tl_ref_t *ref;   /* an event's reference, or */
+        const char **id; /* a record's id */
+        size_t off;
+    } fix[MAX_RECS * 2];
+    int nfix = 0;
+    im->keys.len = 0;
+    for (int i = 0; i < row->nrec; i++) {
+        tl_rec_t *r = &recs[i];
+        tl_ref_t *refs[2] = {NULL, NULL};
+        if (r->kind == TL_KIND_EVENTS) {
+            refs[0] = &r->e.ref[TL_EREF_USER];
+            refs[1] = &r->e.ref[TL_EREF_ALIAS];
+        } else if (r->kind != TL_KIND_USERS && r->kind != TL_KIND_CREDIT &&
+                   r->kind != TL_KIND_CONSENTS) {
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            const char *v = refs[k] ? refs[k]->p : k ? NULL : r->id;
+            size_t n = refs[k] ? refs[k]->n : v ? strlen(v) : 0;
+            if (!value_keyed(im, v, n)) continue;
+            int kind = tl_id_parse(&im->rules, im->id_kind, &v, &n);
+            if (kind < 0) continue;
+            tl_errbuf_t kb = {0};
+            size_t off = im->keys.len;
+            int rc = tl_id_key(im->st, &im->rules, kind, v, n, &im->keys, &kb);
+            if (rc == TL_EBADINPUT) {
+                snprintf(msg, cap, "field %s: %.200s", k ? "alias" : "user", kb.msg);
+                return 1;
+            }
+            if (!rc) rc = tl_buf_append(&im->keys, "", 1);
+            if (rc) {
+                tl_errbuf_set(eb, "%s", kb.msg[0] ? kb.msg : "out of memory keying an identifier");
+                return rc;
+            }
+            fix[nfix].ref = refs[k];
+            fix[nfix].id = refs[k] ? NULL : &r->id;
+            fix[nfix++].off = off;
+        }
+    }
+    for (int f = 0; f < nfix; f++) { /* im->keys moved no more */
+        const char *key = im->keys.data + fix[f].off;
+        if (fix[f].ref) {
+            fix[f].ref->p = key;
+            fix[f].ref->n = (uint32_t)strlen(key);
+            fix[f].ref->h = tl_dict_hash(key, fix[f].ref->n);
+        } else {
+            *fix[f].id = key;
+        }
+    }
+    return 0;
+}
+
+/* Links an event's user to the alias it carries (a login, an identify
+ * event): the person they belong to is resolved from the links later. */
+static int link_alias(importer_t *im, const tl_rec_t *r, tl_errbuf_t *eb) {
+    const tl_ref_t *a = &r->e.ref[TL_EREF_ALIAS];
+    uint32_t alias;
+    int rc = tl_dict_intern_h(im->users, a->p, a->n, a->h, &alias, NULL);
+    if (rc) return rc;
+    if (alias == r->e.ev.user) return 0; /* two spellings of one identifier */
+    rc = tl_store_link_add(im->st, r->e.ev.user, alias, r->e.ev.ts, "import", NULL, eb);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- records ---------------------------------------------------------------------- */
+
 /* Writes one validated record: 1 new or changed, 0 duplicate, < 0 error. */
 static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
     int rc;
@@ -45,7 +143,12 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
             (rc = intern_ref(im->cities, &ref[TL_EREF_CITY], &e->city)) ||
             (rc = intern_ref(im->campaigns, &ref[TL_EREF_CAMPAIGN], &e->campaign)))
             return rc;
-        return tl_store_add_event(im->st, e, eb);
+        rc = tl_store_add_event(im->st, e, eb);
+        if (rc == 1 && ref[TL_EREF_ALIAS].p) {
+            int lrc = link_alias(im, r, eb);
+            if (lrc) return lrc;
+        }
+        return rc;
     }
     case TL_KIND_USERS: return tl_store_put_user(im->st, r->id, &r->u, eb);
     case TL_KIND_ITEMS: return tl_store_put_item(im->st, r->id, &r->it, eb);
@@ -96,14 +199,18 @@ static int check_users(importer_t *im, const row_t *row, const tl_rec_t *recs, c
 static int erased_user(importer_t *im, const row_t *row, const tl_rec_t *recs, tl_errbuf_t *eb) {
     for (int i = 0; i < row->nrec; i++) {
         const tl_rec_t *r = &recs[i];
-        const char *id = r->kind == TL_KIND_EVENTS ? r->e.ref[TL_EREF_USER].p : r->id;
-        size_t n = r->kind == TL_KIND_EVENTS ? r->e.ref[TL_EREF_USER].n : id ? strlen(id) : 0;
-        if (!id || (r->kind != TL_KIND_EVENTS && r->kind != TL_KIND_USERS &&
-                    r->kind != TL_KIND_CREDIT && r->kind != TL_KIND_CONSENTS))
-            continue;
-        if (tl_dict_find(im->users, id, n) != TL_NONE) continue;
-        int rc = tl_store_erased(im->st, id, n, NULL, eb);
-        if (rc) return rc;
+        for (int k = 0; k < 2; k++) { /* the user, then an event's alias */
+            const tl_ref_t *ref = r->kind == TL_KIND_EVENTS
+                                      ? &r->e.ref[k ? TL_EREF_ALIAS : TL_EREF_USER] : NULL;
+            const char *id = ref ? ref->p : k ? NULL : r->id;
+            size_t n = ref ? ref->n : id ? strlen(id) : 0;
+            if (!id || (r->kind != TL_KIND_EVENTS && r->kind != TL_KIND_USERS &&
+                        r->kind != TL_KIND_CREDIT && r->kind != TL_KIND_CONSENTS))
+                continue;
+            if (tl_dict_find(im->users, id, n) != TL_NONE) continue;
+            int rc = tl_store_erased(im->st, id, n, NULL, eb);
+            if (rc) return rc;
+        }
     }
     return 0;
 }
@@ -111,6 +218,10 @@ static int erased_user(importer_t *im, const row_t *row, const tl_rec_t *recs, t
 static int write_row(importer_t *im, const row_t *row, tl_rec_t *recs, tl_errbuf_t *eb) {
     im->stats->read++;
     if (row->reason >= 0) return quarantine(im, row, (tl_reason_t)row->reason, row->msg, eb);
+    char msg[320];
+    int bad = key_row(im, row, recs, msg, sizeof msg, eb);
+    if (bad < 0) return bad;
+    if (bad) return quarantine(im, row, TL_R_BAD_VALUE, msg, eb);
     if (im->any_erased) {
         int rc = erased_user(im, row, recs, eb);
         if (rc < 0) return rc;
@@ -121,7 +232,6 @@ static int write_row(importer_t *im, const row_t *row, tl_rec_t *recs, tl_errbuf
                               "are not imported again", eb);
         }
     }
-    char msg[160];
     if (row->raw && !check_users(im, row, recs, msg, sizeof msg))
         return quarantine(im, row, TL_R_UNKNOWN_USER, msg, eb);
     int primary = 0;

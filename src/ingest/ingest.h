@@ -116,6 +116,8 @@ typedef struct {
     const char *set;         /* "field=value,...": the field takes the value in every
                               * record, in place of any column or key (no comma in a value) */
     const char *encoding;    /* NULL/"utf-8" or "latin1" */
+    const char *identity;    /* the kind of identifier (identity.h) of user and alias values
+                              * written without a KIND: prefix; NULL: member ids */
     const char *extra_types; /* comma-separated event types to register */
     const char *extra_channels;
     int strict;              /* all or nothing: any bad row rolls back the whole run */

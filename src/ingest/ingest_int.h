@@ -5,6 +5,7 @@
 #ifndef TL_INGEST_INT_H
 #define TL_INGEST_INT_H
 
+#include "identity/identity.h"
 #include "ingest.h"
 
 #include <cjson/cJSON.h>
@@ -134,7 +135,8 @@ typedef struct {
     uint64_t h;
 } tl_ref_t;
 
-enum { TL_EREF_USER, TL_EREF_ITEM, TL_EREF_QUERY, TL_EREF_CITY, TL_EREF_CAMPAIGN, TL_EREF__N };
+enum { TL_EREF_USER, TL_EREF_ITEM, TL_EREF_QUERY, TL_EREF_CITY, TL_EREF_CAMPAIGN, TL_EREF_ALIAS,
+       TL_EREF__N };
 
 /* A validated record, ready to write. Strings are NUL-terminated copies in
  * the row arena. */
@@ -174,6 +176,7 @@ typedef struct {
     tl_arena_t *arena;
     int64_t now_ms;
     tl_dict_t *types, *channels;
+    uint32_t identify; /* the type "identify" (TL_NONE: a store made before it) */
 } tl_vctx_t;
 
 /* Validates c into out (every field of out that its kind uses is set).
@@ -364,6 +367,11 @@ typedef struct {
     cJSON *json;
     tl_buf_t scratch; /* for row handlers that build JSON */
     int any_erased;   /* the store has tombstones: new user ids are checked */
+    /* identifiers: the store's rules, the kind of values without a prefix
+     * (-1: member ids, taken as given), the keys of the row being written */
+    tl_id_rules_t rules;
+    int id_kind;
+    tl_buf_t keys;
     /* the queue of chunks between the two threads */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -411,6 +419,10 @@ int tl__jsonl_row(tl_rowctx_t *rc, const char *line, size_t n);
 void tl__apply_consts(const importer_t *im, tl_canon_t *c);
 /* The canonical field a JSON key maps to, or -1 (import_row.c). */
 int tl__json_field(importer_t *im, const char *key);
+/* Whether a record names an identifier of a kind (a user or alias value
+ * with a kind's prefix, or any when the source gives a kind): its key is
+ * made when it is written, and may be refused then (import_write.c). */
+int tl__rec_keyed(const importer_t *im, const tl_rec_t *r);
 /* Writes a chunk's rows in order (import_write.c). */
 int tl__write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb);
 /* Tells the front end how far the source being read has got (import_pipe.c). */

@@ -42,7 +42,7 @@ const tl_kindspec_t tl__kinds[TL_KIND__N] = {
     [TL_KIND_CONSENTS] = {"consents", 4,
                           {{"user", FT_ID, 128}, {"purpose", FT_TEXT, 64},
                            {"status", FT_TEXT, 16}, {"at", FT_TIME, 40}}},
-    [TL_KIND_EVENTS] = {"events", 15,
+    [TL_KIND_EVENTS] = {"events", 16,
                         {{"event_id", FT_ID, 128}, {"user", FT_ID, 128},
                          {"item", FT_ID, 128}, {"type", FT_TEXT, 32},
                          {"ts", FT_TIME, 40}, {"channel", FT_TEXT, 32},
@@ -50,7 +50,7 @@ const tl_kindspec_t tl__kinds[TL_KIND__N] = {
                          {"query", FT_TEXT, 256}, {"rating", FT_NUM, 32},
                          {"city", FT_TEXT, 64}, {"lat", FT_NUM, 32},
                          {"lon", FT_NUM, 32}, {"session", FT_ID, 128},
-                         {"campaign", FT_ID, 128}}},
+                         {"campaign", FT_ID, 128}, {"alias", FT_ID, 128}}},
 };
 
 /* Field indexes used below, in schema order. */
@@ -61,7 +61,7 @@ enum { P_ID, P_KIND, P_NAME, P_TERM, P_APR, P_AMIN, P_AMAX, P_ELIG, P_DISC };
 enum { C_ID, C_ONTIME, C_LATE, C_OVERDUE, C_DEBT, C_INCOME, C_HIST, C_DEFAULT };
 enum { S_ID, S_PURPOSE, S_STATUS, S_AT };
 enum { E_ID, E_USER, E_ITEM, E_TYPE, E_TS, E_CHAN, E_AMOUNT, E_QTY, E_QUERY, E_RATING, E_CITY,
-       E_LAT, E_LON, E_SESSION, E_CAMPAIGN };
+       E_LAT, E_LON, E_SESSION, E_CAMPAIGN, E_ALIAS };
 
 tl_kind_t tl_kind_parse(const char *name) {
     for (int k = 0; k < TL_KIND__N; k++)
@@ -416,6 +416,9 @@ static uint64_t event_fp(vstate_t *s, const tl_event_t *e) {
     static const int strf[] = {E_ITEM, E_QUERY, E_CITY, E_SESSION, E_CAMPAIGN};
     for (size_t i = 0; i < sizeof strf / sizeof *strf; i++)
         h = tl_hash64(c->v[strf[i]].p ? c->v[strf[i]].p : "", c->v[strf[i]].n, h + i + 1);
+    /* mixed in only when given: events without one keep the fingerprint
+     * they always had */
+    if (c->v[E_ALIAS].p) h = tl_hash64(c->v[E_ALIAS].p, c->v[E_ALIAS].n, h ^ 0x616c696173ULL);
     struct {
         int64_t ts;
         double amount;
@@ -459,6 +462,12 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
         return fail(s, TL_R_MISSING_FIELD, "a %.*s event needs an item", (int)t->n, t->p);
     if (needs_amount && !has(s, E_AMOUNT))
         return fail(s, TL_R_MISSING_FIELD, "a %.*s event needs an amount", (int)t->n, t->p);
+    if (type == s->vc->identify && !has(s, E_ALIAS))
+        return fail(s, TL_R_MISSING_FIELD, "an identify event needs an alias (the identifier "
+                    "it links the user to)");
+    if (has(s, E_ALIAS) && has(s, E_USER) && s->c->v[E_ALIAS].n == s->c->v[E_USER].n &&
+        memcmp(s->c->v[E_ALIAS].p, s->c->v[E_USER].p, s->c->v[E_USER].n) == 0)
+        return fail(s, TL_R_INCONSISTENT, "field alias: the same identifier as the user");
     if (type == TL_EV_SEARCH && !has(s, E_QUERY))
         return fail(s, TL_R_MISSING_FIELD, "a search event needs a query");
     if (type == TL_EV_RATE && !has(s, E_RATING))
@@ -488,7 +497,7 @@ static int v_event(vstate_t *s, const int64_t *iv, const double *dv, tl_rec_t *o
         e->lon = (float)dv[E_LON];
     }
     e->fp = event_fp(s, e);
-    static const int reff[TL_EREF__N] = {E_USER, E_ITEM, E_QUERY, E_CITY, E_CAMPAIGN};
+    static const int reff[TL_EREF__N] = {E_USER, E_ITEM, E_QUERY, E_CITY, E_CAMPAIGN, E_ALIAS};
     for (int k = 0; k < TL_EREF__N; k++) {
         tl_ref_t *r = &o->e.ref[k];
         const tl_slice_t *v = &s->c->v[reff[k]];

@@ -7,6 +7,8 @@
  */
 #include "profile_int.h"
 
+#include "identity/identity.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -129,7 +131,7 @@ static int user_row(uint32_t u, const tl_user_t *r, void *arg) {
     load_ctx_t *x = arg;
     tl_profiles_t *p = x->p;
     if (u >= p->n) return 0;
-    ustatic_t *s = &p->ust[u];
+    ustatic_t *s = &p->ust[tl__profile_person(p, u)];
     s->gender = r->gender ? tl_dict_find(p->gender_labels, r->gender, strlen(r->gender)) : TL_NONE;
     s->birth_year = r->birth_year;
     s->city = intern_or_none(p->cities, r->city, &x->rc);
@@ -141,7 +143,7 @@ static int user_row(uint32_t u, const tl_user_t *r, void *arg) {
 static int credit_row(uint32_t u, const tl_credit_t *c, void *arg) {
     load_ctx_t *x = arg;
     if (u >= x->p->n) return 0;
-    ustatic_t *s = &x->p->ust[u];
+    ustatic_t *s = &x->p->ust[tl__profile_person(x->p, u)];
     s->has_credit = 1;
     double on = c->on_time >= 0 ? (double)c->on_time : 0, late = c->late >= 0 ? (double)c->late : 0;
     s->on_time_rate = c->on_time >= 0 && on + late > 0 ? on / (on + late) : NAN;
@@ -257,6 +259,29 @@ static tl_dict_t *labels_for(tl_profiles_t *p, int col) {
     }
 }
 
+/* The persons of the store's users (p->canon stays NULL when no link
+ * joins two of them), and the type of the events that only link. */
+static int load_persons(tl_profiles_t *p, tl_store_t *st, tl_errbuf_t *eb) {
+    tl_dict_t *types = tl_store_dict(st, TL_D_TYPE, eb);
+    if (!types) return TL_ENOMEM;
+    uint32_t t = tl_dict_find(types, "identify", 8);
+    p->identify = t == TL_NONE ? 0 : t + 1;
+    tl_id_rules_t rules;
+    tl_identity_t *id = NULL;
+    int rc = tl_identity_rules_get(st, &rules, eb);
+    if (!rc) rc = tl_identity_load(st, &rules, &id, eb);
+    tl_id_stats_t s = {0};
+    if (!rc) tl_identity_stats(id, &s);
+    if (!rc && s.persons < s.identifiers) {
+        size_t n = s.identifiers;
+        if (!(p->canon = malloc(n * sizeof *p->canon))) rc = TL_ENOMEM;
+        else memcpy(p->canon, tl_identity_map(id), n * sizeof *p->canon);
+        p->ncanon = s.identifiers;
+    }
+    tl_identity_free(id);
+    return rc;
+}
+
 /* A profile set over the store's catalogue and users, with empty states. */
 int tl__profile_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
                     tl_errbuf_t *eb) {
@@ -319,10 +344,12 @@ int tl__profile_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **
         }
     }
     if (!rc) rc = tl__profile_grow(p, tl_dict_count(users));
+    if (!rc) rc = load_persons(p, st, eb);
     if (!rc) rc = tl_store_scan_users(st, user_row, &x, eb);
     if (!rc) rc = tl_store_scan_credit(st, TL_NONE, credit_row, &x, eb);
     /* who withdrew profiling as things stand now, whatever the as-of time */
     if (!rc && p->n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, p->withdrawn, p->n, eb);
+    if (!rc) tl__profile_fold_flags(p, p->withdrawn);
     if (rc) {
         tl_profile_free(p);
         if (!eb->msg[0]) tl_errbuf_set(eb, "cannot prepare profiles: %s", tl_strerror(rc));
@@ -342,6 +369,7 @@ void tl_profile_free(tl_profiles_t *p) {
     free(p->hours);
     free(p->chan);
     free(p->withdrawn);
+    free(p->canon);
     free(p->promo_days);
     for (int c = 0; c < p->ncols; c++) {
         free(p->cols[c].name);
@@ -422,6 +450,7 @@ void tl_profile_cell(const tl_profiles_t *p, int c, uint32_t u, char *out, size_
 cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user) {
     cJSON *f = cJSON_CreateObject();
     char cell[512];
+    user = tl__profile_person(p, user);
     for (int col = 0; !tl_profile_withdrawn(p, user) && user < tl_profile_nusers(p) && col < tl_profile_ncols(p); col++) {
         const char *name = tl_profile_col_name(p, col);
         tl_profile_cell(p, col, user, cell, sizeof cell);

@@ -62,6 +62,20 @@ int tl_profile_set_withdrawn(tl_profiles_t *p, uint32_t u, int on);
 int tl_profile_withdrawn(const tl_profiles_t *p, uint32_t u);
 uint32_t tl_profile_nwithdrawn(const tl_profiles_t *p);
 
+/* Persons (identity.h): a build reads the store's identity links, and the
+ * events, user record and credit record of every identifier of a person
+ * make one profile, in the row of the person's first identifier. The
+ * other rows of the person stay empty; their identifiers are merged, and
+ * segments, tags, RFM and clusters leave them out. Profiling withdrawn on
+ * any identifier of a person withdraws it for the person. */
+/* The row of u's person (u itself when it is its person's first). */
+uint32_t tl_profile_person(const tl_profiles_t *p, uint32_t u);
+/* 1 when row u holds a profile: its person's first identifier, profiling
+ * not withdrawn. */
+int tl_profile_kept(const tl_profiles_t *p, uint32_t u);
+/* Identifiers merged into another's person. */
+uint32_t tl_profile_nmerged(const tl_profiles_t *p);
+
 /* Adds a column computed elsewhere (tags), or replaces the one of that
  * name. Takes ownership of data (nusers values: double for NUM, uint32_t
  * otherwise) and of labels (CAT; may be NULL otherwise), also on failure. */
@@ -100,7 +114,7 @@ const char *tl_profile_cat_label(const tl_profiles_t *p, int col, uint32_t code)
  * categories as their label, unknown as an empty string). */
 void tl_profile_cell(const tl_profiles_t *p, int col, uint32_t user, char *out, size_t cap);
 
-/* One user's features as a JSON object: numbers, labels, null when
+/* The features of a user's person as a JSON object: numbers, labels, null when
  * unknown (an empty object for a user the profiles do not have, or who
  * withdrew profiling). */
 struct cJSON;

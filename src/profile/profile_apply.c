@@ -96,9 +96,10 @@ static float type_weight(uint8_t type, float rating) {
 }
 
 int tl_profile_apply(tl_profiles_t *p, const tl_event_t *ev) {
+    if (ev->type + 1u == p->identify) return 0; /* a link, not behaviour */
     int rc = tl__profile_grow(p, ev->user + 1);
     if (rc) return rc;
-    uint32_t u = ev->user;
+    uint32_t u = tl__profile_person(p, ev->user);
     if (p->withdrawn[u]) return 0; /* no profile is kept */
     ustate_t *s = &p->st[u];
     int64_t t = ev->ts, day = tl__profile_day(t);
@@ -488,6 +489,23 @@ int tl_profile_set_withdrawn(tl_profiles_t *p, uint32_t u, int on) {
 }
 
 int tl_profile_withdrawn(const tl_profiles_t *p, uint32_t u) { return u < p->n && p->withdrawn[u]; }
+
+uint32_t tl_profile_person(const tl_profiles_t *p, uint32_t u) { return tl__profile_person(p, u); }
+
+void tl__profile_fold_flags(const tl_profiles_t *p, uint8_t *flag) {
+    for (uint32_t u = 0; p->canon && u < p->ncanon && u < p->n; u++)
+        if (flag[u] && p->canon[u] != u) flag[p->canon[u]] = 1;
+}
+
+int tl_profile_kept(const tl_profiles_t *p, uint32_t u) {
+    return u < p->n && !p->withdrawn[u] && tl__profile_person(p, u) == u;
+}
+
+uint32_t tl_profile_nmerged(const tl_profiles_t *p) {
+    uint32_t k = 0;
+    for (uint32_t u = 0; p->canon && u < p->ncanon; u++) k += p->canon[u] != u;
+    return k;
+}
 
 uint32_t tl_profile_nwithdrawn(const tl_profiles_t *p) {
     uint32_t k = 0;

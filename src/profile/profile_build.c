@@ -42,7 +42,7 @@ static int cover_day(pass1_t *x, int64_t d) {
 static int pass1_block(const tl_evblock_t *b, void *arg) {
     pass1_t *x = arg;
     for (uint32_t i = 0; i < b->n; i++) {
-        uint32_t u = b->user[i];
+        uint32_t u = tl__profile_person(x->p, b->user[i]);
         int64_t t = b->ts[i];
         if (u >= x->p->n || t > x->p->o.as_of) continue; /* after the profile's time */
         if (t < x->last_ts[u]) x->disordered[u] = 1;
@@ -109,7 +109,7 @@ typedef struct {
 
 static int pass2_part(pass2_t *x, const tl_evblock_t *b) {
     for (uint32_t i = 0; i < b->n; i++) {
-        uint32_t u = b->user[i];
+        uint32_t u = tl__profile_person(x->p, b->user[i]);
         if (u >= x->p->n || b->ts[i] > x->p->o.as_of) continue;
         if (x->disordered[u]) {
             if (x->part != 0) continue;
@@ -120,7 +120,8 @@ static int pass2_part(pass2_t *x, const tl_evblock_t *b) {
                 x->late = nl;
                 x->caplate = nc;
             }
-            x->late[x->nlate++] = event_at(b, i);
+            x->late[x->nlate] = event_at(b, i);
+            x->late[x->nlate++].user = u; /* sorted by person */
             continue;
         }
         /* runs of 64 users per part: neighbours share cache lines */

@@ -146,6 +146,12 @@ struct tl_profiles {
     tl_dict_t *cities, *channels; /* labels borrowed from the store */
     tl_dict_t *gender_labels, *lifecycle_labels, *yesno_labels;
     uint8_t *withdrawn; /* per user: profiling withdrawn, no profile kept */
+    /* per identifier below ncanon: the row of its person (identity.h),
+     * the smallest of the person's identifiers; NULL: each its own */
+    uint32_t *canon;
+    uint32_t ncanon;
+    uint32_t identify; /* the event type that only links identifiers (not applied),
+                        * plus one; 0: the store has none */
     int owns_state; /* 0 for a loaded snapshot: features only */
 };
 
@@ -154,9 +160,19 @@ static inline int64_t tl__profile_day(int64_t ts) {
     return ts >= 0 ? ts / DAY : -((-ts + DAY - 1) / DAY);
 }
 
+/* The row of u's person. */
+static inline uint32_t tl__profile_person(const tl_profiles_t *p, uint32_t u) {
+    return p->canon && u < p->ncanon ? p->canon[u] : u;
+}
+
 /* Makes room for users [0, need), which become the set's users when there
  * are more of them than now (profile.c). */
 int tl__profile_grow(tl_profiles_t *p, uint32_t need);
+
+/* Sets the flag of every person one of whose identifiers has it
+ * (profiling withdrawn on an identifier withdraws it for its person)
+ * (profile_apply.c). */
+void tl__profile_fold_flags(const tl_profiles_t *p, uint8_t *flag);
 
 /* A profile set over the store's catalogue and users, with empty states
  * (profile.c). */

@@ -9,14 +9,17 @@
 
 /* ---- the snapshot ------------------------------------------------------------- */
 
-/* DATA/profiles.tlp: "TLPROF2\0", u32 users, u32 columns, i64 as_of, u32
- * count of the users who withdrew profiling and their indexes (u32), then per
+/* DATA/profiles.tlp: "TLPROF3\0", u32 users, u32 columns, i64 as_of, u32
+ * count of the users who withdrew profiling and their indexes (u32), u32
+ * count of the identifiers merged into another's person and for each its
+ * index and its person's (u32 pairs; "TLPROF2" files have none), then per
  * column: u16 name length, name, u8 type, u32 label count, the labels each
  * NUL-ended, then the values (users x 8 bytes for numbers, x 4 for counts
  * and categories); last, the XXH3-64 of everything before it. Kept as the
  * store's blob "profiles", so a reader, also after a crash, sees the old
  * snapshot or the new one, and a second writer waits for the first. */
-#define SNAP_MAGIC "TLPROF2"
+#define SNAP_MAGIC "TLPROF3"
+#define SNAP_MAGIC_2 "TLPROF2" /* before persons: read still */
 
 static int put(tl_buf_t *b, const void *p, size_t n) { return tl_buf_append(b, p, n); }
 
@@ -47,6 +50,10 @@ int tl_profile_write(const tl_profiles_t *p, tl_blobw_t *f, tl_errbuf_t *eb) {
         rc = TL_ENOMEM;
     for (uint32_t u = 0; !rc && u < n; u++)
         if (p->withdrawn[u]) rc = put(&b, &u, 4);
+    uint32_t nm = tl_profile_nmerged(p);
+    if (!rc) rc = put(&b, &nm, 4);
+    for (uint32_t u = 0; !rc && p->canon && u < p->ncanon; u++)
+        if (p->canon[u] != u && (put(&b, &u, 4) || put(&b, &p->canon[u], 4))) rc = TL_ENOMEM;
     /* column data go straight from the arrays: no copy of the whole file */
     for (int c = 0; !rc && c < p->ncols; c++) {
         const column_t *col = &p->cols[c];
@@ -87,7 +94,8 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     if (size <= 32) rc = TL_EIO;
     uint64_t h;
     if (!rc) memcpy(&h, buf + size - 8, 8);
-    if (!rc && (memcmp(buf, SNAP_MAGIC, 8) != 0 || h != XXH3_64bits(buf, size - 8)))
+    int v2 = !rc && memcmp(buf, SNAP_MAGIC_2, 8) == 0;
+    if (!rc && ((!v2 && memcmp(buf, SNAP_MAGIC, 8) != 0) || h != XXH3_64bits(buf, size - 8)))
         rc = TL_ECORRUPT;
     tl_profiles_t *p = rc ? NULL : calloc(1, sizeof *p);
     if (!rc && !p) rc = TL_ENOMEM;
@@ -115,6 +123,25 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
         if (!rc && u >= n) rc = TL_ECORRUPT;
         if (!rc) p->withdrawn[u] = 1;
     }
+    uint32_t nm = 0;
+    if (!v2) TAKE(&nm, 4);
+    if (!rc && nm && nm <= n) {
+        p->ncanon = n;
+        if (!(p->canon = malloc((size_t)n * sizeof *p->canon))) rc = TL_ENOMEM;
+        for (uint32_t u = 0; !rc && u < n; u++) p->canon[u] = u;
+    } else if (!rc && nm) {
+        rc = TL_ECORRUPT;
+    }
+    for (uint32_t i = 0; !rc && i < nm; i++) {
+        uint32_t u = 0, c = 0;
+        TAKE(&u, 4);
+        TAKE(&c, 4);
+        /* a person's row is its smallest identifier, itself unmerged */
+        if (!rc && (u >= n || c >= u)) rc = TL_ECORRUPT;
+        if (!rc) p->canon[u] = c;
+    }
+    for (uint32_t u = 0; !rc && p->canon && u < n; u++)
+        if (p->canon[p->canon[u]] != p->canon[u]) rc = TL_ECORRUPT;
     for (uint32_t c = 0; !rc && c < nc; c++) {
         uint16_t len = 0;
         uint8_t type = 0;
@@ -155,6 +182,7 @@ int tl_profile_load(tl_store_t *st, tl_profiles_t **out, tl_errbuf_t *eb) {
     uint8_t *now = rc ? NULL : calloc(n ? n : 1, 1);
     if (!rc && !now) rc = TL_ENOMEM;
     if (!rc && n) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, now, n, eb);
+    if (!rc) tl__profile_fold_flags(p, now);
     for (uint32_t u = 0; !rc && u < n; u++)
         if (now[u] != p->withdrawn[u]) rc = tl_profile_set_withdrawn(p, u, now[u]);
     free(now);

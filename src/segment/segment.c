@@ -73,7 +73,7 @@ int tl_segment_rfm(const tl_profiles_t *p, tl_rfm_t *out) {
     }
     for (uint32_t u = 0; u < n; u++) out->segment[u] = TL_NONE;
     for (uint32_t u = 0; u < n; u++)
-        if (ord[u] >= 1 && ord[u] != TL_NONE && !isnan(rec[u]) && !tl_profile_withdrawn(p, u))
+        if (ord[u] >= 1 && ord[u] != TL_NONE && !isnan(rec[u]) && tl_profile_kept(p, u))
             kv[k++] = (kv_t){rec[u], u};
     out->customers = k;
     quintiles(kv, k, out->r, 1);
@@ -217,9 +217,10 @@ int tl_segment_eval(tl_segtable_t *s, const char *src, uint8_t *mask, uint32_t *
     }
     rc = tl_expr_eval_bool(e, mask);
     tl_expr_free(e);
-    /* users who withdrew profiling are in no segment */
+    /* users who withdrew profiling, and identifiers merged into another's
+     * person, are in no segment */
     uint32_t k = 0;
-    for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u] &= (uint8_t)!tl_profile_withdrawn(s->p, u);
+    for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u] &= (uint8_t)tl_profile_kept(s->p, u);
     *size = k;
     return rc;
 }

@@ -329,7 +329,7 @@ int tl_segment_cluster(const tl_profiles_t *p, const char *const *features, int 
         return TL_ENOMEM;
     }
     for (uint32_t u = 0; u < n; u++) {
-        int ok = !tl_profile_withdrawn(p, u); /* no profile is kept */
+        int ok = tl_profile_kept(p, u); /* no profile is kept here */
         for (int j = 0; j < d && ok; j++) {
             const void *data = tl_profile_col_data(p, cols[j]);
             double v = tl_profile_col_type(p, cols[j]) == TL_COL_NUM ? ((const double *)data)[u]

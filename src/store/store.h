@@ -44,7 +44,8 @@ typedef enum {
     XX(VIEW, "view") XX(SEARCH, "search") XX(CLICK, "click") XX(CART, "cart") \
     XX(FAV, "fav") XX(PURCHASE, "purchase") XX(REFUND, "refund")              \
     XX(REVIEW, "review") XX(SHARE, "share") XX(COUPON_USE, "coupon_use")      \
-    XX(REPAY, "repay") XX(LOAN_APPLY, "loan_apply") XX(RATE, "rate")
+    XX(REPAY, "repay") XX(LOAN_APPLY, "loan_apply") XX(RATE, "rate")         \
+    XX(IDENTIFY, "identify")
 
 enum {
 #define XX(c, s) TL_EV_##c,
@@ -164,7 +165,8 @@ tl_dict_t *tl_store_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb);
 
 /* The committed ids of a dictionary by index only, without the table that
  * finds an index by id: what a pass over every user needs, loaded in a
- * fraction of the time. Valid while st is open. */
+ * fraction of the time. Valid while st is open and until the next call
+ * after a commit that added ids (that call reads them again). */
 typedef struct {
     const char *arena;
     const uint64_t *offs; /* n + 1 offsets into arena; each id ends with a NUL */

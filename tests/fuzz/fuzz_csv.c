@@ -117,7 +117,7 @@ static void check_valid(const tl_canon_t *c, const tl_rec_t *rec) {
 
 /* Maps, validates and masks the reader's current record. */
 static void one_row(tl_reader_t *r, tl_kind_t kind, const int *colfield, int ncols) {
-    tl_vctx_t vc = {&arena, NOW_MS, types, channels};
+    tl_vctx_t vc = {&arena, NOW_MS, types, channels, TL_EV_IDENTIFY};
     arena.len = 0;
     FUZZ_CHECK(tl_mask_text(r->raw, r->rawlen, &preview) == 0);
     tl_buf_clear(&preview);

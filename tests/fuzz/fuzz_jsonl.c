@@ -102,7 +102,7 @@ static void check_valid(const tl_canon_t *c, const tl_rec_t *rec) {
 
 /* Parses, maps and validates one line (import_row.c: tl__jsonl_row). */
 static void one_line(const char *line, size_t n, tl_kind_t kind) {
-    tl_vctx_t vc = {&arena, NOW_MS, types, channels};
+    tl_vctx_t vc = {&arena, NOW_MS, types, channels, TL_EV_IDENTIFY};
     arena.len = 0;
     FUZZ_CHECK(tl_mask_text(line, n, &preview) == 0);
     tl_buf_clear(&preview);

@@ -78,6 +78,13 @@ tl_dict_t *tl__local_dict(tl_store_t *s, tl_dkind_t kind, tl_errbuf_t *eb) {
 
 int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
     tl__local_t *lo = tl__lo(s);
+    if (lo->ids_loaded[kind] && lo->dict[kind] && lo->dict_committed[kind] != lo->ids_n[kind]) {
+        /* this handle committed new ids since: read them again */
+        free(lo->ids_offs[kind]);
+        lo->ids_offs[kind] = NULL;
+        tl_buf_clear(&lo->ids_arena[kind]);
+        lo->ids_loaded[kind] = 0;
+    }
     if (!lo->ids_loaded[kind]) {
         tl_buf_t *a = &lo->ids_arena[kind];
         sqlite3_stmt *q;
