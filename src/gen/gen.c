@@ -20,6 +20,10 @@
  *    on the next visit), with favourites, shares, coupons, loan applications,
  *    later reviews and rare refunds. The day's events are ordered by a stable
  *    counting sort on the second, written, and forgotten.
+ *  - With identifiers on, each person also carries devices, openids and a
+ *    phone (identities.c): a session shows the one its channel sees, and
+ *    the logins are written in file order, where each identifier needs one;
+ *    none of it draws from the events' stream.
  *  - Defects and duplicates come from their own random stream, so the valid
  *    world is the same for any dirty_rate. Each dirty row is a valid row with
  *    exactly one defect, counted per quarantine reason (docs/FORMATS.md).
