@@ -21,6 +21,8 @@ const optspec_t GEN_OPTS[] = {
     {"seed", 1, "random seed (default 42)"},
     {"end", 1, "end of the period, ISO-8601 (default 2025-11-30)"},
     {"dirty", 1, "share of dirty rows, 0..0.5 (default 0.02)"},
+    {"identifiers", 1, "mean identifiers a person (devices, openids, phone), 1..10; writes "
+                       "identities.csv (default 0: member ids only)"},
     {"out", 1, "output directory (required); respond: the events file to write"},
     {"campaign", 1, "respond: the campaign whose deliveries the users answer"},
     {"truth", 1, "respond: the world's truth.json"},
@@ -47,6 +49,10 @@ static int gen_opts(const command_t *c, const args_t *a, tl_gen_opts_t *g) {
     if (dirty && (tl_parse_f64(dirty, strlen(dirty), &g->dirty_rate) || g->dirty_rate < 0 ||
                   g->dirty_rate > 0.5))
         return die_usage(c, "--dirty %s: give a share from 0 to 0.5", dirty);
+    const char *ids = opt(c, a, "identifiers");
+    if (ids && (tl_parse_f64(ids, strlen(ids), &g->identifiers) ||
+                !(g->identifiers == 0 || (g->identifiers >= 1 && g->identifiers <= 10))))
+        return die_usage(c, "--identifiers %s: give a mean from 1 to 10, or 0 for none", ids);
     return 0;
 }
 

@@ -20,6 +20,10 @@
  *    on the next visit), with favourites, shares, coupons, loan applications,
  *    later reviews and rare refunds. The day's events are ordered by a stable
  *    counting sort on the second, written, and forgotten.
+ *  - With identifiers on, each person also carries devices, openids and a
+ *    phone (identities.c): a session shows the one its channel sees, and
+ *    the logins are written in file order, where each identifier needs one;
+ *    none of it draws from the events' stream.
  *  - Defects and duplicates come from their own random stream, so the valid
  *    world is the same for any dirty_rate. Each dirty row is a valid row with
  *    exactly one defect, counted per quarantine reason (docs/FORMATS.md).
@@ -32,6 +36,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "gen/gen.h"
+#include "gen_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -244,12 +249,13 @@ static const unsigned PHONE_PREFIX[] = {130, 131, 132, 133, 134, 135, 136, 137, 
 /* Event types and channels; the names are the registered ones in FORMATS.md. */
 enum {
     EV_VIEW, EV_SEARCH, EV_CLICK, EV_CART, EV_FAV, EV_PURCHASE, EV_REFUND,
-    EV_REVIEW, EV_SHARE, EV_COUPON, EV_REPAY, EV_LOAN, NEVTYPE
+    EV_REVIEW, EV_SHARE, EV_COUPON, EV_REPAY, EV_LOAN, EV_IDENTIFY, NEVTYPE
 };
 static const char *const EV_NAMES[NEVTYPE] = {"view",   "search",   "click",  "cart",
                                               "fav",    "purchase", "refund", "review",
-                                              "share",  "coupon_use", "repay", "loan_apply"};
-enum { CH_WEB, CH_APP, CH_STORE, CH_SOCIAL, CH_MINI, NCHAN };
+                                              "share",  "coupon_use", "repay", "loan_apply",
+                                              "identify"};
+/* the channels (gen_int.h) */
 static const char *const CH_NAMES[NCHAN] = {"web", "app", "store", "social", "mini_program"};
 /* Preferred channel weights by age band (young, mid, older). */
 static const double CH_W[3][NCHAN] = {
@@ -400,6 +406,7 @@ typedef struct {
     uint16_t birth_year;
     uint8_t gender, age, city, income, occ, edu, pref_chan, pref_hour;
     uint8_t consent, revoke_p, cart_qty, last_qty, vip, married, flags, signup;
+    uint8_t phone_pre; /* index of the phone's prefix in PHONE_PREFIX */
 } guser_t;
 
 /* What the per-day sweep over all users reads, kept apart so the sweep
@@ -428,13 +435,14 @@ typedef struct {
     uint8_t top, sub, brand;
 } gitem_t;
 
-enum { EF_AMOUNT = 1, EF_GEO = 2, EF_UNIX = 4 };
+enum { EF_AMOUNT = 1, EF_GEO = 2, EF_UNIX = 4, EF_NOSESS = 8 };
 
 typedef struct {
     uint32_t sec; /* seconds since the day window's start */
     uint32_t user, item, session, amount;
     uint16_t query; /* index + 1 into the query table, 0 none */
-    uint8_t type, chan, qty, rating, campaign, flags, city, pad;
+    uint8_t type, chan, qty, rating, campaign, flags, city;
+    uint8_t slot; /* the user's identifier shown (gen_int.h); identify: the alias */
 } gev_t;
 
 typedef struct {
@@ -455,7 +463,7 @@ typedef struct {
 } row_t;
 
 typedef struct {
-    uint32_t idx;  /* event index in the day buffer */
+    gev_t ev;      /* the event */
     uint64_t id;   /* its event id */
     uint64_t due;  /* write after this many rows of the day */
 } dup_t;
@@ -508,6 +516,9 @@ typedef struct {
     uint64_t dirty_n[D_N];
     tl_gen_stats_t st;
     double ev_dirty_cum[D_EV_N];
+
+    tl__gen_ids_t *ids; /* the identifiers people carry; NULL: member ids only */
+    tl__gen_ids_stats_t ids_n;
 
     wr_t w;
 } gen_t;
@@ -913,8 +924,8 @@ static void user_draw(gen_t *g, tl_rng_t *r, guser_t *U) {
 }
 
 /* Unique, realistic-looking personal fields for user index idx (0-based). */
-static void user_personal(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, char *name,
-                          char *phone, char *email, char *idno, tl_hset_t *ids) {
+static unsigned user_personal(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, char *name,
+                              char *phone, char *email, char *idno, tl_hset_t *ids) {
     uint64_t v = (idx * g->name_mul + g->name_add) % g->name_space;
     const char *sur = SURNAMES[v % NSURNAME];
     v /= NSURNAME;
@@ -930,7 +941,7 @@ static void user_personal(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx,
     *p = 0;
     snprintf(name, 64, "%s %s", sur, given);
 
-    unsigned pre = PHONE_PREFIX[tl_rng_below(r, NPHONE)];
+    unsigned pre_i = tl_rng_below(r, NPHONE), pre = PHONE_PREFIX[pre_i];
     uint64_t tail = (idx * g->phone_mul + g->phone_add) % 100000000u;
     p = put_u(phone, pre);
     p = put_upad(p, tail, 8);
@@ -969,10 +980,12 @@ static void user_personal(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx,
     for (int i = 0; i < 17; i++) sum += (idno[i] - '0') * W[i];
     *p++ = "10X98765432"[sum % 11];
     *p = 0;
+    return pre_i;
 }
 
-/* Builds a users.csv row; defect is -1 or a D_US_* kind. */
-static void user_row(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, int defect,
+/* Builds a users.csv row; defect is -1 or a D_US_* kind. Returns the index
+ * of the phone's prefix. */
+static unsigned user_row(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, int defect,
                      tl_hset_t *ids, wr_t *w) {
     row_t row;
     char id[24], year[8], reg[32], name[64], phone[24], email[96], idno[24], attrs[96];
@@ -981,7 +994,7 @@ static void user_row(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, int 
     *put_upad(p, idx + 1, 6) = 0;
     *put_u(year, U->birth_year) = 0;
     iso_of(U->reg_s, reg);
-    user_personal(g, r, U, idx, name, phone, email, idno, ids);
+    unsigned pre = user_personal(g, r, U, idx, name, phone, email, idno, ids);
     snprintf(attrs, sizeof attrs, "{\"vip_level\":%u,\"marital\":\"%s\",\"children\":%s}", U->vip,
              U->married ? "married" : "single", (U->flags & UF_CHILDREN) ? "true" : "false");
     char gender[2] = {(char)U->gender, 0};
@@ -1026,6 +1039,7 @@ static void user_row(gen_t *g, tl_rng_t *r, const guser_t *U, uint64_t idx, int 
     default: break;
     }
     row_write(w, &row);
+    return pre;
 }
 
 static int write_users(gen_t *g) {
@@ -1059,7 +1073,7 @@ static int write_users(gen_t *g) {
         }
         guser_t *U = &g->users[i];
         user_draw(g, &ru, U);
-        user_row(g, &ru, U, i, -1, &ids, w);
+        U->phone_pre = (uint8_t)user_row(g, &ru, U, i, -1, &ids, w);
         g->st.users++;
         if (w->err) break;
     }
@@ -1431,8 +1445,24 @@ typedef struct {
     guser_t *U;
     uint32_t uid, t, session;
     int started, day, promo;
-    uint8_t chan, campaign, flags, city;
+    uint8_t chan, campaign, flags, city, slot;
 } sess_t;
+
+/* The identifier slot a session of user uid on chan shows (0: the member id). */
+static uint8_t sess_slot(const gen_t *g, uint32_t uid, int chan, uint32_t session) {
+    return g->ids ? (uint8_t)tl__gen_ids_slot(g->ids, uid, chan, session) : 0;
+}
+
+/* Room for one more event of the day; NULL when out of memory. */
+static gev_t *ev_new(gen_t *g) {
+    if (g->nev == g->capev) {
+        size_t nc = g->capev ? g->capev * 2 : 65536;
+        gev_t *ne = realloc(g->ev, nc * sizeof *ne);
+        if (!ne) return NULL;
+        g->ev = ne, g->capev = nc;
+    }
+    return &g->ev[g->nev++];
+}
 
 /* Appends one event to the day; 1 when the session ran past the day's end. */
 static int ev_push(sess_t *s, int type, uint32_t item, int64_t amount, int qty, int query,
@@ -1441,13 +1471,8 @@ static int ev_push(sess_t *s, int type, uint32_t item, int64_t amount, int qty, 
     if (s->started) s->t += 2 + (uint32_t)tl_rng_exp(&g->rev, 28.0);
     s->started = 1;
     if (s->t >= g->day_len) return 1;
-    if (g->nev == g->capev) {
-        size_t nc = g->capev ? g->capev * 2 : 65536;
-        gev_t *ne = realloc(g->ev, nc * sizeof *ne);
-        if (!ne) return TL_ENOMEM;
-        g->ev = ne, g->capev = nc;
-    }
-    gev_t *e = &g->ev[g->nev++];
+    gev_t *e = ev_new(g);
+    if (!e) return TL_ENOMEM;
     e->sec = s->t;
     e->user = s->uid;
     e->item = item;
@@ -1461,7 +1486,7 @@ static int ev_push(sess_t *s, int type, uint32_t item, int64_t amount, int qty, 
     e->campaign = s->campaign;
     e->flags = (uint8_t)(s->flags | (amount >= 0 ? EF_AMOUNT : 0));
     e->city = s->city;
-    e->pad = 0;
+    e->slot = s->slot;
     return 0;
 }
 
@@ -1661,6 +1686,7 @@ static int start_session(gen_t *g, uint32_t uid, uint32_t t, int chan, int campa
                 .campaign = (uint8_t)campaign, .city = U->city};
     if (chan == CH_STORE || (chan == CH_APP && tl_rng_uniform(&g->rev) < 0.3)) s.flags |= EF_GEO;
     if (chan == CH_STORE || tl_rng_uniform(&g->rev) < 0.03) s.flags |= EF_UNIX;
+    s.slot = sess_slot(g, uid, chan, s.session);
     int rc = session_run(&s);
     return rc < 0 ? rc : 0;
 }
@@ -1668,6 +1694,24 @@ static int start_session(gen_t *g, uint32_t uid, uint32_t t, int chan, int campa
 static int pick_chan(gen_t *g, const guser_t *U) {
     if (tl_rng_uniform(&g->rev) < 0.75) return U->pref_chan;
     return cum_pick(g->ch_cum[age_band(U->age)], NCHAN, tl_rng_uniform(&g->rev));
+}
+
+/* A login drawn for this day (tl__gen_ids_day): an identify event of its
+ * own, without a session; it draws nothing from the events' stream. */
+static int day_login(uint32_t person, int slot, uint32_t sec, void *arg) {
+    gen_t *g = arg;
+    gev_t *e = ev_new(g);
+    if (!e) return TL_ENOMEM;
+    memset(e, 0, sizeof *e);
+    e->sec = sec;
+    e->user = person;
+    e->item = NONE32;
+    e->type = EV_IDENTIFY;
+    e->chan = (uint8_t)tl__gen_ids_chan(g->ids, person, slot);
+    e->flags = EF_NOSESS;
+    e->city = g->users[person].city;
+    e->slot = (uint8_t)slot;
+    return 0;
 }
 
 /* All of one day's events for every user, unsorted. */
@@ -1681,6 +1725,10 @@ static int day_generate(gen_t *g, int d) {
     double base = VISIT_BASE * dayf;
     int64_t send_off[NMSG];
     for (int m = 0; m < NMSG; m++) send_off[m] = clock_to_off(g, SEND_HOUR[m] * 3600);
+    if (g->ids) {
+        int rc = tl__gen_ids_day(g->ids, (uint32_t)d, day_login, g);
+        if (rc) return rc;
+    }
     for (uint32_t u = 0; u < g->o.users; u++) {
         uhot_t *h = &g->hot[u];
         if (h->reg_day > d) continue;
@@ -1727,6 +1775,7 @@ static int day_generate(gen_t *g, int d) {
             sess_t s = {.g = g, .U = U, .uid = u, .t = t, .session = ++g->session, .day = d,
                         .chan = (uint8_t)(tl_rng_uniform(&g->rev) < 0.8 ? CH_APP : CH_WEB),
                         .city = U->city};
+            s.slot = sess_slot(g, u, s.chan, s.session);
             rc = ev_push(&s, EV_REPAY, NONE32, U->instal, 0, 0, 0);
             if (rc < 0) return rc;
             U->next_due += 30;
@@ -1744,8 +1793,8 @@ static char *fmt_event(gen_t *g, const gev_t *e, uint64_t id, char *p) {
     *p++ = 'e';
     p = put_upad(p, id, 10);
     *p++ = ',';
-    *p++ = 'u';
-    p = put_upad(p, (uint64_t)e->user + 1, 6);
+    if (e->slot && e->type != EV_IDENTIFY) p = tl__gen_ids_put(g->ids, e->user, e->slot, p);
+    else *p++ = 'u', p = put_upad(p, (uint64_t)e->user + 1, 6);
     *p++ = ',';
     if (e->item != NONE32) *p++ = 'i', p = put_upad(p, (uint64_t)e->item + 1, 5);
     *p++ = ',';
@@ -1787,10 +1836,13 @@ static char *fmt_event(gen_t *g, const gev_t *e, uint64_t id, char *p) {
         *p++ = ',';
     }
     *p++ = ',';
-    *p++ = 's';
-    p = put_upad(p, e->session, 9);
+    if (!(e->flags & EF_NOSESS)) *p++ = 's', p = put_upad(p, e->session, 9);
     *p++ = ',';
     if (e->campaign) p = put_str(p, g->camp[e->campaign - 1]);
+    if (g->ids) {
+        *p++ = ',';
+        if (e->type == EV_IDENTIFY) p = tl__gen_ids_put(g->ids, e->user, e->slot, p);
+    }
     *p++ = '\n';
     return p;
 }
@@ -1825,7 +1877,7 @@ static void write_dirty_event(gen_t *g, const gev_t *e) {
     iso_of(ts, iso);
     const city_def_t *C = &CITIES[e->city];
     switch (kind) {
-    case D_EV_FIELDS_SHORT: row.nf = 14; break;
+    case D_EV_FIELDS_SHORT: row.nf--; break;
     case D_EV_FIELDS_LONG: /* a trailing comma, or one value too many */
         if (tl_rng_below(r, 2)) row_add(&row, "", 0);
         else row_add(&row, "1", 1);
@@ -1971,8 +2023,48 @@ static void write_valid(gen_t *g, const gev_t *e, uint64_t id) {
     w_done(&g->w, fmt_event(g, e, id, p));
 }
 
+enum { MAXDUP = 32 };
+
+typedef struct {
+    dup_t pend[MAXDUP]; /* duplicates waiting to be written */
+    int npend;
+    double pdirty, pdup;
+} day_out_t;
+
+/* Writes valid event e (the k-th of the day), maybe after a defective copy,
+ * and maybe schedules its duplicate. */
+static void put_event(gen_t *g, day_out_t *o, const gev_t *e, size_t k) {
+    double u_dirty = 1, u_dup = 1;
+    if (g->o.dirty_rate > 0) { /* one draw, two coin flips */
+        uint64_t x = tl_rng_next(&g->rdirty);
+        u_dirty = (double)(x >> 32) * 0x1p-32, u_dup = (double)(uint32_t)x * 0x1p-32;
+    }
+    if (u_dirty < o->pdirty) write_dirty_event(g, e);
+    uint64_t id = ++g->eid;
+    write_valid(g, e, id);
+    g->n_valid++;
+    g->type_n[e->type]++;
+    if (u_dup < o->pdup && o->npend < MAXDUP)
+        o->pend[o->npend++] = (dup_t){*e, id, k + 1 + tl_rng_below(&g->rdirty, 40)};
+}
+
+/* The login an event's identifier needs before it (tl__gen_ids_use), or a
+ * drawn login not yet written; 0 when there is nothing to write. */
+static int login_before(gen_t *g, const gev_t *e, gev_t *login) {
+    if (e->type == EV_IDENTIFY) return tl__gen_ids_login(g->ids, e->user, e->slot) ? (*login = *e, 1) : 0;
+    if (!tl__gen_ids_use(g->ids, e->user, e->slot)) return 0;
+    *login = *e; /* in the same session, the same second */
+    login->type = EV_IDENTIFY;
+    login->item = NONE32;
+    login->amount = 0;
+    login->query = 0;
+    login->qty = login->rating = login->campaign = 0;
+    login->flags &= (uint8_t)~EF_AMOUNT;
+    return 1;
+}
+
 /* Orders the day by second (stable) and writes it with defects and
- * duplicates interleaved. */
+ * duplicates interleaved, and the logins where they fall. */
 static void day_write(gen_t *g) {
     uint32_t *cnt = g->cnt;
     memset(cnt, 0, (DAY_S + 1) * sizeof *cnt);
@@ -1981,35 +2073,27 @@ static void day_write(gen_t *g) {
     for (size_t i = 0; i < g->nev; i++) g->order[cnt[g->ev[i].sec]++] = (uint32_t)i;
 
     double rate = g->o.dirty_rate;
-    double pdirty = rate > 0 ? rate / (1 - rate) : 0, pdup = rate / 4;
-    enum { MAXDUP = 32 };
-    dup_t pend[MAXDUP];
-    int npend = 0;
+    day_out_t o = {.pdirty = rate > 0 ? rate / (1 - rate) : 0, .pdup = rate / 4};
     for (size_t k = 0; k < g->nev; k++) {
         const gev_t *e = &g->ev[g->order[k]];
-        double u_dirty = 1, u_dup = 1;
-        if (rate > 0) { /* one draw, two coin flips */
-            uint64_t x = tl_rng_next(&g->rdirty);
-            u_dirty = (double)(x >> 32) * 0x1p-32, u_dup = (double)(uint32_t)x * 0x1p-32;
+        if (g->ids && e->slot) {
+            gev_t login;
+            int drawn = e->type == EV_IDENTIFY;
+            if (login_before(g, e, &login)) put_event(g, &o, &login, k);
+            if (drawn) continue;
         }
-        if (u_dirty < pdirty) write_dirty_event(g, e);
-        uint64_t id = ++g->eid;
-        write_valid(g, e, id);
-        g->n_valid++;
-        g->type_n[e->type]++;
-        if (u_dup < pdup && npend < MAXDUP)
-            pend[npend++] = (dup_t){g->order[k], id, k + 1 + tl_rng_below(&g->rdirty, 40)};
-        for (int i = 0; i < npend;) {
-            if (pend[i].due <= k) {
-                write_valid(g, &g->ev[pend[i].idx], pend[i].id);
+        put_event(g, &o, e, k);
+        for (int i = 0; i < o.npend;) {
+            if (o.pend[i].due <= k) {
+                write_valid(g, &o.pend[i].ev, o.pend[i].id);
                 g->n_dup++;
-                pend[i] = pend[--npend];
+                o.pend[i] = o.pend[--o.npend];
             } else {
                 i++;
             }
         }
     }
-    for (int i = 0; i < npend; i++) write_valid(g, &g->ev[pend[i].idx], pend[i].id), g->n_dup++;
+    for (int i = 0; i < o.npend; i++) write_valid(g, &o.pend[i].ev, o.pend[i].id), g->n_dup++;
 }
 
 static int write_events(gen_t *g) {
@@ -2041,8 +2125,10 @@ static int write_events(gen_t *g) {
     int rc = w_open(g, "events.csv");
     if (rc) return rc;
     wr_t *w = &g->w;
-    header(w, "event_id,user,item,type,ts,channel,amount,qty,query,rating,city,lat,lon,session,"
-              "campaign\n");
+    header(w, g->ids ? "event_id,user,item,type,ts,channel,amount,qty,query,rating,city,lat,lon,"
+                       "session,campaign,alias\n"
+                     : "event_id,user,item,type,ts,channel,amount,qty,query,rating,city,lat,lon,"
+                       "session,campaign\n");
     g->day_len = DAY_S;
     for (int d = 0; d < (int)g->o.days; d++) {
         g->day_s = g->start_s + (int64_t)d * DAY_S;
@@ -2073,6 +2159,44 @@ static int write_events(gen_t *g) {
         if (w->err) break;
     }
     g->st.events = g->n_valid;
+    return w_close(g);
+}
+
+/* ---- identifiers (identities.c) and identities.csv ------------------------------ */
+
+/* Draws every person's identifiers, once users.csv is written. */
+static int ids_setup(gen_t *g) {
+    int rc = tl__gen_ids_new(g->o.users, g->o.identifiers, g->o.seed, g->start_s, g->o.days, &g->ids);
+    for (uint32_t i = 0; !rc && i < g->o.users; i++) {
+        const guser_t *U = &g->users[i];
+        uint64_t phone = PHONE_PREFIX[U->phone_pre] * UINT64_C(100000000) +
+                         ((uint64_t)i * g->phone_mul + g->phone_add) % 100000000u;
+        rc = tl__gen_ids_person(g->ids, i, U->pref_chan, phone, U->reg_s);
+    }
+    if (!rc) rc = tl__gen_ids_ready(g->ids);
+    if (rc) tl_errbuf_set(g->eb, "gen: out of memory for the identifiers of %u users", g->o.users);
+    return rc;
+}
+
+static int identity_row(uint32_t person, int slot, void *arg) {
+    gen_t *g = arg;
+    char *p0 = w_room(&g->w, 64), *p = p0;
+    if (slot) p = tl__gen_ids_put(g->ids, person, slot, p);
+    else *p++ = 'u', p = put_upad(p, (uint64_t)person + 1, 6);
+    *p++ = ',';
+    *p++ = 'u';
+    p = put_upad(p, (uint64_t)person + 1, 6);
+    *p++ = '\n';
+    w_done(&g->w, p);
+    return g->w.err;
+}
+
+/* identities.csv: every identifier of the files with its true person. */
+static int write_identities(gen_t *g) {
+    int rc = w_open(g, "identities.csv");
+    if (rc) return rc;
+    header(&g->w, "identifier,person\n");
+    tl__gen_ids_each(g->ids, identity_row, g, &g->ids_n);
     return w_close(g);
 }
 
@@ -2188,6 +2312,7 @@ static int write_truth(gen_t *g) {
     tl_buf_append(&b, "},", 2), jkey(&b, "event_types");
     tl_buf_append(&b, "{", 1);
     for (int k = 0; k < NEVTYPE; k++) {
+        if (k == EV_IDENTIFY && !g->ids) continue;
         if (k) tl_buf_append(&b, ",", 1);
         jkey(&b, EV_NAMES[k]), ju(&b, g->type_n[k]);
     }
@@ -2221,7 +2346,19 @@ static int write_truth(gen_t *g) {
         if (m) tl_buf_append(&b, ",", 1);
         jkey(&b, MSG_NAMES[m]), jstr(&b, PURPOSES[MSG_PURPOSE[m]]);
     }
-    tl_buf_append(&b, "}},", 3), jkey(&b, "user_truth");
+    tl_buf_append(&b, "}},", 3);
+    if (g->ids) {
+        jkey(&b, "identities");
+        tl_buf_append(&b, "{", 1);
+        jkey(&b, "file"), jstr(&b, "identities.csv");
+        tl_buf_append(&b, ",", 1), jkey(&b, "persons"), ju(&b, g->ids_n.persons);
+        tl_buf_append(&b, ",", 1), jkey(&b, "identifiers"), ju(&b, g->ids_n.identifiers);
+        tl_buf_append(&b, ",", 1), jkey(&b, "links"), ju(&b, g->ids_n.links);
+        tl_buf_append(&b, ",", 1), jkey(&b, "unlinked"), ju(&b, g->ids_n.unlinked);
+        tl_buf_append(&b, ",", 1), jkey(&b, "shared_devices"), ju(&b, g->ids_n.shared);
+        tl_buf_append(&b, "},", 2);
+    }
+    jkey(&b, "user_truth");
     tl_buf_append(&b, "[\n", 2);
     for (uint32_t i = 0; i < g->o.users && !rc; i++) {
         const guser_t *U = &g->users[i];
@@ -2269,6 +2406,7 @@ void tl_gen_opts_default(tl_gen_opts_t *o) {
     o->seed = 42;
     o->end_ms = tl_time_days_from_civil(2025, 11, 30) * TL_MS_PER_DAY;
     o->dirty_rate = 0.02;
+    o->identifiers = 0;
 }
 
 /* mkdir -p */
@@ -2315,6 +2453,11 @@ static int check_opts(const tl_gen_opts_t *o, tl_errbuf_t *eb) {
     }
     if (!(o->dirty_rate >= 0 && o->dirty_rate <= 0.5)) {
         tl_errbuf_set(eb, "gen: dirty rate must be 0 .. 0.5 (got %g)", o->dirty_rate);
+        return TL_EINVAL;
+    }
+    if (!(o->identifiers == 0 || (o->identifiers >= 1 && o->identifiers <= 10))) {
+        tl_errbuf_set(eb, "gen: identifiers a person must be 0 (off) or 1 .. 10 (got %g)",
+                      o->identifiers);
         return TL_EINVAL;
     }
     if (o->end_ms % 1000 != 0 || o->end_ms > hi || o->end_ms - (int64_t)o->days * TL_MS_PER_DAY < lo) {
@@ -2405,6 +2548,7 @@ static void gen_free(gen_t *g) {
     free(g->ev);
     free(g->order);
     free(g->cnt);
+    tl__gen_ids_free(g->ids);
 }
 
 int tl_gen_run(const tl_gen_opts_t *o, const char *outdir, tl_gen_stats_t *out, tl_errbuf_t *eb) {
@@ -2425,7 +2569,8 @@ int tl_gen_run(const tl_gen_opts_t *o, const char *outdir, tl_gen_stats_t *out, 
     g->dir = outdir;
     if (!(rc = gen_setup(g)) && !(rc = write_users(g)) && !(rc = build_items(g)) &&
         !(rc = write_items(g)) && !(rc = write_products(g)) && !(rc = write_credit(g)) &&
-        !(rc = write_consents(g)) && !(rc = write_events(g)))
+        !(rc = write_consents(g)) && !(g->o.identifiers > 0 && (rc = ids_setup(g))) &&
+        !(rc = write_events(g)) && !(g->ids && (rc = write_identities(g))))
         rc = write_truth(g);
     if (!rc && out) *out = g->st;
     gen_free(g);

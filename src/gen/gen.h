@@ -20,11 +20,14 @@
  *                 history_months,default
  *   consents.csv  user,purpose,status,at
  *   events.csv    event_id,user,item,type,ts,channel,amount,qty,query,rating,
- *                 city,lat,lon,session,campaign
+ *                 city,lat,lon,session,campaign[,alias]
+ *   identities.csv identifier,person   (only with identifiers > 0)
  *   truth.json    {"seed","users","items","days","start","end","promo_day",
  *                  "categories","category_tree","counts","event_types",
  *                  "dirty":{reason:n},"dirty_by_file":{file:{reason:n}},
  *                  "dirty_kinds":{kind:n},"duplicates","events","campaigns",
+ *                  "identities":{"file":"identities.csv","persons","identifiers",
+ *                                "links","unlinked","shared_devices"}   (ditto),
  *                  "user_truth":[{"user","tastes":{cat:p},
  *                  "price_sensitivity","risk","channel_response":{ch:p},
  *                  "activity","holdout"}]}
@@ -41,6 +44,34 @@
  *    reason and reports truth.json's "duplicates" as duplicates.
  *  - Memory is O(users + items + one day of events): the event stream is
  *    generated, sorted and written a day at a time.
+ *
+ * Identifiers (identifiers > 0: the mean number a person carries). The users
+ * are the persons and keep their member ids in every file but events.csv.
+ * A person also carries some of: 1-3 app devices ("device:" + 12 hex
+ * digits), mini-program openids ("openid:wx_..."), and the phone of
+ * users.csv as typed at a store's till ("phone:138 1234 5678", with
+ * dashes, dots or parentheses instead: the same digits). An event's user is
+ * the identifier its channel sees: app events a device, mini_program events
+ * an openid, store events the phone, others (and any channel the person
+ * has no identifier for) the member id. Logins are `identify` events (user
+ * the member id, alias the identifier, the identifier's channel; the alias
+ * column is there only with identifiers > 0): one for each linked
+ * identifier, at its first use (for some, after a few anonymous uses) or at
+ * a drawn time in the period if it is not used before; drawn logins have
+ * no session. About a tenth of the devices are never linked (anonymous
+ * browsing: truth's "unlinked" counts those that appear). About 1 % of
+ * persons also use a device of another person of their household: both log
+ * in on it, and it is the person's who logged in first (the second login
+ * is one that the member limit must refuse: "shared_devices" counts them).
+ * identities.csv lists every identifier that appears in a valid row of
+ * users.csv or events.csv, as written, with the member id of its person
+ * (members map to themselves). So, over valid rows without duplicates:
+ *   identify events = links;  identifiers = persons + links - shared + unlinked;
+ *   identify events whose alias is not their user's = shared_devices.
+ * The identifiers are drawn from a stream of their own, and the behaviour
+ * events are those of the same world without them: only event ids, user
+ * fields, defects and duplicates differ. With identifiers 0 the files are
+ * those of a generator without the option.
  */
 #ifndef TL_GEN_H
 #define TL_GEN_H
@@ -57,6 +88,7 @@ typedef struct {
     int64_t end_ms;    /* end of the period (exclusive), ms since the epoch, a
                         * whole second; the period must lie in 2000 .. 2090 */
     double dirty_rate; /* share of dirty rows in events.csv, 0 .. 0.5 */
+    double identifiers; /* mean identifiers a person, 1 .. 10; 0: member ids only */
 } tl_gen_opts_t;
 
 /* Rows written. users, items, products, credit, consents and events count
@@ -69,7 +101,7 @@ typedef struct {
 } tl_gen_stats_t;
 
 /* 1000 users, 500 items, 30 days, seed 42, end 2025-11-30T00:00:00Z,
- * dirty_rate 0.02. */
+ * dirty_rate 0.02, identifiers 0. */
 void tl_gen_opts_default(tl_gen_opts_t *o);
 
 /* Generates the world described by o into outdir (created if missing,

@@ -141,14 +141,16 @@ typedef struct {
 
 static const char *const TYPES[] = {"view",   "search",     "click", "cart",       "fav",
                                     "purchase", "refund",   "review", "share",     "coupon_use",
-                                    "repay",  "loan_apply", "rate",  NULL};
+                                    "repay",  "loan_apply", "rate",  "identify", NULL};
 static const char *const CHANNELS[] = {"web", "app",   "store", "social", "mini_program", "phone",
                                        "sms", "email", "push",  "in_app", "other",        NULL};
 
-/* 1 if the event row has any defect FORMATS.md names. */
-static int event_defective(const char **f, size_t *n, int nf, int64_t now_ms, int64_t *ts_out) {
-    if (nf != 15) return 1;
-    for (int i = 0; i < 15; i++)
+/* 1 if the event row (of a file of ncols columns) has any defect FORMATS.md
+ * names. */
+static int event_defective(const char **f, size_t *n, int nf, int ncols, int64_t now_ms,
+                           int64_t *ts_out) {
+    if (nf != ncols) return 1;
+    for (int i = 0; i < ncols; i++)
         if (!tl_utf8_valid(f[i], n[i])) return 1;
     static const int IDS[] = {0, 1, 2, 13, 14};
     for (int k = 0; k < 5; k++)
@@ -186,7 +188,11 @@ static int64_t now_ms(int64_t end_ms) {
     return now < end_ms ? end_ms : now;
 }
 
-static void scan_events(const char *dir, int64_t start_ms, int64_t end_ms, ev_scan_t *s) {
+/* Valid rows that are not duplicates, to fn (when not NULL). */
+typedef void (*row_fn)(const char **f, const size_t *n, void *arg);
+
+static void scan_events_with(const char *dir, int64_t start_ms, int64_t end_ms, int ncols,
+                             row_fn fn, void *arg, ev_scan_t *s) {
     size_t len;
     char *buf = slurp(dir, "events.csv", &len);
     assert_non_null(buf);
@@ -207,7 +213,7 @@ static void scan_events(const char *dir, int64_t start_ms, int64_t end_ms, ev_sc
         size_t n[20];
         int nf = split(p, e, f, n, 20);
         int64_t ts;
-        if (event_defective(f, n, nf, now_ms(end_ms), &ts)) {
+        if (event_defective(f, n, nf, ncols, now_ms(end_ms), &ts)) {
             s->dirty++;
         } else {
             uint64_t k = tl_hash64(f[0], n[0], 1) | 1, lh = tl_hash64(p, (size_t)(e - p), 2);
@@ -224,6 +230,7 @@ static void scan_events(const char *dir, int64_t start_ms, int64_t end_ms, ev_sc
                 if (ts < last) s->order_violations++;
                 last = ts;
                 if (ts < start_ms || ts >= end_ms) s->outside++;
+                if (fn) fn(f, n, arg);
             }
         }
         p = e + 1;
@@ -231,6 +238,10 @@ static void scan_events(const char *dir, int64_t start_ms, int64_t end_ms, ev_sc
     free(keys);
     free(vals);
     free(buf);
+}
+
+static void scan_events(const char *dir, int64_t start_ms, int64_t end_ms, ev_scan_t *s) {
+    scan_events_with(dir, start_ms, end_ms, 15, NULL, NULL, s);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -520,6 +531,224 @@ static void test_odd_period(void **state) {
     remove_tree(d);
 }
 
+/* ---- identifiers -------------------------------------------------------- */
+
+/* identities.csv as a table: identifier (hash) -> person number. */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *person;
+    size_t cap, rows;
+    uint64_t idtypes, users, mismatched, unknown, no_alias, phones, phone_ok;
+    char **phone_of; /* users.csv phone of each person (digits) */
+} idmap_t;
+
+static uint32_t member_no(const char *s, size_t n) {
+    int64_t v;
+    assert_true(n == 7 && s[0] == 'u');
+    assert_int_equal(tl_parse_i64(s + 1, 6, &v), 0);
+    return (uint32_t)v;
+}
+
+static uint32_t *idmap_slot(idmap_t *m, const char *s, size_t n, int add) {
+    uint64_t k = tl_hash64(s, n, 5) | 1;
+    size_t i = k & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        if (!add) return NULL;
+        m->keys[i] = k;
+    }
+    return &m->person[i];
+}
+
+static void idmap_load(idmap_t *m, const char *dir) {
+    char *buf = slurp(dir, "identities.csv", NULL);
+    assert_non_null(buf);
+    assert_memory_equal(buf, "identifier,person\n", 18);
+    m->cap = 1;
+    while (m->cap < 4 * (count_rows(buf) + 16)) m->cap <<= 1;
+    m->keys = calloc(m->cap, sizeof *m->keys);
+    m->person = calloc(m->cap, sizeof *m->person);
+    assert_non_null(m->keys);
+    assert_non_null(m->person);
+    for (const char *p = strchr(buf, '\n') + 1; *p;) {
+        const char *e = strchr(p, '\n');
+        const char *f[4];
+        size_t n[4];
+        assert_int_equal(split(p, e, f, n, 4), 2);
+        uint32_t *slot = idmap_slot(m, f[0], n[0], 1);
+        assert_int_equal(*slot, 0); /* each identifier once */
+        *slot = member_no(f[1], n[1]);
+        if (f[0][0] == 'u') assert_int_equal(*slot, member_no(f[0], n[0])); /* members: themselves */
+        if (n[0] > 6 && !memcmp(f[0], "phone:", 6)) { /* the digits of users.csv's phone */
+            char d[32];
+            size_t k = 0;
+            for (size_t i = 6; i < n[0] && k < sizeof d - 1; i++)
+                if (f[0][i] >= '0' && f[0][i] <= '9') d[k++] = f[0][i];
+                else assert_non_null(strchr(" -.()", f[0][i]));
+            d[k] = 0;
+            m->phones++;
+            m->phone_ok += *slot >= 1 && m->phone_of[*slot] && !strcmp(d, m->phone_of[*slot]);
+        }
+        m->rows++;
+        p = e + 1;
+    }
+    free(buf);
+}
+
+/* The phone (field 10) of every valid users.csv row, by person number. */
+static char **user_phones(const char *dir, uint32_t users) {
+    char **ph = calloc((size_t)users + 1, sizeof *ph);
+    char *buf = slurp(dir, "users.csv", NULL);
+    assert_non_null(ph);
+    assert_non_null(buf);
+    for (const char *p = strchr(buf, '\n') + 1; *p;) {
+        const char *e = strchr(p, '\n');
+        const char *f[20];
+        size_t n[20];
+        int nf = split(p, e, f, n, 20);
+        int64_t v;
+        if (nf == 13 && n[0] == 7 && !tl_parse_i64(f[0] + 1, 6, &v) && v >= 1 && v <= users &&
+            n[9] == 11 && !ph[v])
+            ph[v] = strndup(f[9], n[9]);
+        p = e + 1;
+    }
+    free(buf);
+    return ph;
+}
+
+/* Each valid event: its user is a known identifier; an identify event's
+ * alias is its user's person's, but for a device two persons log in on. */
+static void id_row(const char **f, const size_t *n, void *arg) {
+    idmap_t *m = arg;
+    const uint32_t *u = idmap_slot(m, f[1], n[1], 0);
+    m->users++;
+    if (!u) {
+        m->unknown++;
+        return;
+    }
+    if (n[3] == 8 && !memcmp(f[3], "identify", 8)) {
+        m->idtypes++;
+        assert_int_equal(*u, member_no(f[1], n[1])); /* a login names the member */
+        const uint32_t *a = idmap_slot(m, f[15], n[15], 0);
+        if (!a) m->no_alias++;
+        else m->mismatched += *a != *u;
+    } else {
+        assert_int_equal(n[15], 0); /* only logins carry an alias */
+    }
+}
+
+static void idmap_free(idmap_t *m, uint32_t users) {
+    for (uint32_t i = 0; i <= users; i++) free(m->phone_of[i]);
+    free(m->phone_of);
+    free(m->keys);
+    free(m->person);
+}
+
+/* With identifiers at 0 the world is the one without the option: no
+ * alias column, no logins, no identities.csv. */
+static void test_identifiers_off(void **state) {
+    (void)state;
+    tl_gen_opts_t o = small_opts();
+    assert_true(o.identifiers == 0);
+    o.users = 300;
+    char *d = make_tmpdir();
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&o, d, NULL, &eb), 0);
+    char *ev = slurp(d, "events.csv", NULL), *ids = slurp(d, "identities.csv", NULL);
+    assert_null(ids);
+    assert_non_null(ev);
+    assert_null(strstr(ev, "alias"));
+    assert_null(strstr(ev, ",identify,"));
+    assert_null(strstr(ev, "device:"));
+    free(ev);
+    cJSON *t = load_truth(d);
+    assert_null(cJSON_GetObjectItemCaseSensitive(t, "identities"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "event_types"),
+                                                 "identify"));
+    cJSON_Delete(t);
+    /* bad means */
+    o.identifiers = 0.5;
+    assert_int_equal(tl_gen_run(&o, d, NULL, &eb), TL_EINVAL);
+    assert_non_null(strstr(eb.msg, "identifiers"));
+    o.identifiers = 10.5;
+    assert_int_equal(tl_gen_run(&o, d, NULL, &eb), TL_EINVAL);
+    remove_tree(d);
+}
+
+static void test_identifiers(void **state) {
+    (void)state;
+    tl_gen_opts_t o = small_opts(); /* with dirty rows and duplicates */
+    o.identifiers = 2.5;
+    char *d = make_tmpdir(), *d2 = make_tmpdir();
+    tl_errbuf_t eb = {{0}};
+    tl_gen_stats_t st, st2;
+    assert_int_equal(tl_gen_run(&o, d, &st, &eb), 0);
+    /* the same options give the same files */
+    assert_int_equal(tl_gen_run(&o, d2, &st2, &eb), 0);
+    assert_memory_equal(&st, &st2, sizeof st);
+    static const char *const ALL[] = {"users.csv", "items.csv",  "products.csv",   "credit.csv",
+                                      "consents.csv", "events.csv", "identities.csv", "truth.json"};
+    for (size_t i = 0; i < sizeof ALL / sizeof *ALL; i++) {
+        size_t la, lb;
+        char *x = slurp(d, ALL[i], &la), *y = slurp(d2, ALL[i], &lb);
+        assert_non_null(x);
+        assert_non_null(y);
+        assert_int_equal(la, lb);
+        assert_memory_equal(x, y, la);
+        free(x), free(y);
+    }
+    remove_tree(d2);
+
+    cJSON *t = load_truth(d);
+    const cJSON *ti = cJSON_GetObjectItemCaseSensitive(t, "identities");
+    assert_non_null(ti);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ti, "file")->valuestring, "identities.csv");
+    uint64_t persons = jnum(ti, "persons"), idents = jnum(ti, "identifiers"),
+             links = jnum(ti, "links"), unlinked = jnum(ti, "unlinked"),
+             shared = jnum(ti, "shared_devices");
+    assert_int_equal(persons, st.users);
+    assert_int_equal(idents, persons + links - shared + unlinked);
+    assert_true(unlinked > 0 && shared > 0);
+
+    idmap_t m = {0};
+    m.phone_of = user_phones(d, o.users);
+    idmap_load(&m, d);
+    assert_int_equal(m.rows, idents);
+    double mean = (double)m.rows / (double)persons;
+    assert_true(mean > 2.25 && mean < 2.75);
+    assert_true(m.phones > 50);
+    assert_int_equal(m.phone_ok, m.phones);
+
+    ev_scan_t s;
+    scan_events_with(d, o.end_ms - (int64_t)o.days * TL_MS_PER_DAY, o.end_ms, 16, id_row, &m, &s);
+    /* dirty rows and duplicates are still exactly those counted */
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(t, "dirty_by_file"), "events.csv");
+    assert_int_equal(s.dirty, jsum(ev));
+    assert_true(s.dirty > 0 && s.dups > 0);
+    assert_int_equal(s.dups, jnum(t, "duplicates"));
+    assert_int_equal(s.valid, st.events);
+    assert_int_equal(s.order_violations, 0);
+    assert_int_equal(s.outside, 0);
+    /* every user is in identities.csv; logins as counted */
+    assert_int_equal(m.users, st.events);
+    assert_int_equal(m.unknown, 0);
+    assert_int_equal(m.no_alias, 0);
+    assert_int_equal(m.idtypes, links);
+    assert_int_equal(jnum(cJSON_GetObjectItemCaseSensitive(t, "event_types"), "identify"), links);
+    assert_int_equal(m.mismatched, shared);
+    /* the channels show other identifiers than the member id */
+    char *buf = slurp(d, "events.csv", NULL);
+    assert_non_null(strstr(buf, "session,campaign,alias\n"));
+    assert_non_null(strstr(buf, ",device:"));
+    assert_non_null(strstr(buf, ",openid:"));
+    assert_non_null(strstr(buf, ",phone:"));
+    free(buf);
+    idmap_free(&m, o.users);
+    cJSON_Delete(t);
+    remove_tree(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -531,6 +760,8 @@ int main(void) {
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_odd_period),
+        cmocka_unit_test(test_identifiers_off),
+        cmocka_unit_test(test_identifiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
