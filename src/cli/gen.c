@@ -22,7 +22,7 @@ const optspec_t GEN_OPTS[] = {
     {"end", 1, "end of the period, ISO-8601 (default 2025-11-30)"},
     {"dirty", 1, "share of dirty rows, 0..0.5 (default 0.02)"},
     {"identifiers", 1, "mean identifiers a person (devices, openids, phone), 1..10; writes "
-                       "identities.csv (default 0: member ids only)"},
+                       "identities.truth (default 0: member ids only)"},
     {"out", 1, "output directory (required); respond: the events file to write"},
     {"campaign", 1, "respond: the campaign whose deliveries the users answer"},
     {"truth", 1, "respond: the world's truth.json"},

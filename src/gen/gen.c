@@ -2162,7 +2162,7 @@ static int write_events(gen_t *g) {
     return w_close(g);
 }
 
-/* ---- identifiers (identities.c) and identities.csv ------------------------------ */
+/* ---- identifiers (identities.c) and identities.truth ------------------------------ */
 
 /* Draws every person's identifiers, once users.csv is written. */
 static int ids_setup(gen_t *g) {
@@ -2191,9 +2191,9 @@ static int identity_row(uint32_t person, int slot, void *arg) {
     return g->w.err;
 }
 
-/* identities.csv: every identifier of the files with its true person. */
+/* identities.truth: every identifier of the files with its true person. */
 static int write_identities(gen_t *g) {
-    int rc = w_open(g, "identities.csv");
+    int rc = w_open(g, "identities.truth");
     if (rc) return rc;
     header(&g->w, "identifier,person\n");
     tl__gen_ids_each(g->ids, identity_row, g, &g->ids_n);
@@ -2350,7 +2350,7 @@ static int write_truth(gen_t *g) {
     if (g->ids) {
         jkey(&b, "identities");
         tl_buf_append(&b, "{", 1);
-        jkey(&b, "file"), jstr(&b, "identities.csv");
+        jkey(&b, "file"), jstr(&b, "identities.truth");
         tl_buf_append(&b, ",", 1), jkey(&b, "persons"), ju(&b, g->ids_n.persons);
         tl_buf_append(&b, ",", 1), jkey(&b, "identifiers"), ju(&b, g->ids_n.identifiers);
         tl_buf_append(&b, ",", 1), jkey(&b, "links"), ju(&b, g->ids_n.links);

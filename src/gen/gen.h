@@ -21,12 +21,13 @@
  *   consents.csv  user,purpose,status,at
  *   events.csv    event_id,user,item,type,ts,channel,amount,qty,query,rating,
  *                 city,lat,lon,session,campaign[,alias]
- *   identities.csv identifier,person   (only with identifiers > 0)
+ *   identities.truth  CSV identifier,person (only with identifiers > 0; named
+ *                 apart from the *.csv a run imports)
  *   truth.json    {"seed","users","items","days","start","end","promo_day",
  *                  "categories","category_tree","counts","event_types",
  *                  "dirty":{reason:n},"dirty_by_file":{file:{reason:n}},
  *                  "dirty_kinds":{kind:n},"duplicates","events","campaigns",
- *                  "identities":{"file":"identities.csv","persons","identifiers",
+ *                  "identities":{"file":"identities.truth","persons","identifiers",
  *                                "links","unlinked","shared_devices"}   (ditto),
  *                  "user_truth":[{"user","tastes":{cat:p},
  *                  "price_sensitivity","risk","channel_response":{ch:p},
@@ -63,7 +64,7 @@
  * persons also use a device of another person of their household: both log
  * in on it, and it is the person's who logged in first (the second login
  * is one that the member limit must refuse: "shared_devices" counts them).
- * identities.csv lists every identifier that appears in a valid row of
+ * identities.truth lists every identifier that appears in a valid row of
  * users.csv or events.csv, as written, with the member id of its person
  * (members map to themselves). So, over valid rows without duplicates:
  *   identify events = links;  identifiers = persons + links - shared + unlinked;

@@ -26,7 +26,7 @@ typedef struct tl__gen_ids tl__gen_ids_t;
 
 typedef struct {
     uint64_t persons;     /* members: every valid users.csv row */
-    uint64_t identifiers; /* rows of identities.csv */
+    uint64_t identifiers; /* rows of identities.truth */
     uint64_t links;       /* identify events written */
     uint64_t unlinked;    /* identifiers that appear but were never logged in */
     uint64_t shared;      /* devices two persons logged in on (one refused login each) */

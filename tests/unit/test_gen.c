@@ -533,7 +533,7 @@ static void test_odd_period(void **state) {
 
 /* ---- identifiers -------------------------------------------------------- */
 
-/* identities.csv as a table: identifier (hash) -> person number. */
+/* identities.truth as a table: identifier (hash) -> person number. */
 typedef struct {
     uint64_t *keys;
     uint32_t *person;
@@ -561,7 +561,7 @@ static uint32_t *idmap_slot(idmap_t *m, const char *s, size_t n, int add) {
 }
 
 static void idmap_load(idmap_t *m, const char *dir) {
-    char *buf = slurp(dir, "identities.csv", NULL);
+    char *buf = slurp(dir, "identities.truth", NULL);
     assert_non_null(buf);
     assert_memory_equal(buf, "identifier,person\n", 18);
     m->cap = 1;
@@ -645,7 +645,7 @@ static void idmap_free(idmap_t *m, uint32_t users) {
 }
 
 /* With identifiers at 0 the world is the one without the option: no
- * alias column, no logins, no identities.csv. */
+ * alias column, no logins, no identities.truth. */
 static void test_identifiers_off(void **state) {
     (void)state;
     tl_gen_opts_t o = small_opts();
@@ -654,7 +654,7 @@ static void test_identifiers_off(void **state) {
     char *d = make_tmpdir();
     tl_errbuf_t eb = {{0}};
     assert_int_equal(tl_gen_run(&o, d, NULL, &eb), 0);
-    char *ev = slurp(d, "events.csv", NULL), *ids = slurp(d, "identities.csv", NULL);
+    char *ev = slurp(d, "events.csv", NULL), *ids = slurp(d, "identities.truth", NULL);
     assert_null(ids);
     assert_non_null(ev);
     assert_null(strstr(ev, "alias"));
@@ -687,7 +687,7 @@ static void test_identifiers(void **state) {
     assert_int_equal(tl_gen_run(&o, d2, &st2, &eb), 0);
     assert_memory_equal(&st, &st2, sizeof st);
     static const char *const ALL[] = {"users.csv", "items.csv",  "products.csv",   "credit.csv",
-                                      "consents.csv", "events.csv", "identities.csv", "truth.json"};
+                                      "consents.csv", "events.csv", "identities.truth", "truth.json"};
     for (size_t i = 0; i < sizeof ALL / sizeof *ALL; i++) {
         size_t la, lb;
         char *x = slurp(d, ALL[i], &la), *y = slurp(d2, ALL[i], &lb);
@@ -702,7 +702,7 @@ static void test_identifiers(void **state) {
     cJSON *t = load_truth(d);
     const cJSON *ti = cJSON_GetObjectItemCaseSensitive(t, "identities");
     assert_non_null(ti);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ti, "file")->valuestring, "identities.csv");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ti, "file")->valuestring, "identities.truth");
     uint64_t persons = jnum(ti, "persons"), idents = jnum(ti, "identifiers"),
              links = jnum(ti, "links"), unlinked = jnum(ti, "unlinked"),
              shared = jnum(ti, "shared_devices");
@@ -730,7 +730,7 @@ static void test_identifiers(void **state) {
     assert_int_equal(s.valid, st.events);
     assert_int_equal(s.order_violations, 0);
     assert_int_equal(s.outside, 0);
-    /* every user is in identities.csv; logins as counted */
+    /* every user is in identities.truth; logins as counted */
     assert_int_equal(m.users, st.events);
     assert_int_equal(m.unknown, 0);
     assert_int_equal(m.no_alias, 0);
