@@ -133,7 +133,7 @@ static int intern_written(tl_store_t *st, const tl_id_rules_t *r, const char *wr
 
 int tl_identity_link(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
                      int64_t at, const char *source, uint64_t *id, tl_errbuf_t *eb) {
-    uint32_t ua, ub;
+    uint32_t ua = 0, ub = 0;
     int rc = intern_written(st, r, a, &ua, eb);
     if (!rc) rc = intern_written(st, r, b, &ub, eb);
     if (!rc && ua == ub) {
@@ -156,7 +156,7 @@ static int in_force(const tl_link_row_t *l, void *arg) {
 
 int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
                       int64_t at, const char *reason, tl_errbuf_t *eb) {
-    uint32_t ua, ub;
+    uint32_t ua = 0, ub = 0;
     int rc = tl_identity_find(st, r, a, &ua, eb);
     if (!rc) rc = tl_identity_find(st, r, b, &ub, eb);
     pair_t x = {ub, 0};

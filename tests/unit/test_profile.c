@@ -1,7 +1,9 @@
 /* Unit tests of src/profile on a generated world: the batch build against
  * counts taken straight from the event log, the incremental path against
  * the batch build, the ground truth showing through (tastes → affinity),
- * the snapshot round trip, and users who withdrew profiling. */
+ * the snapshot round trip, users who withdrew profiling, and persons of
+ * several identifiers (one profile a person; a split link gives back the
+ * profiles of a store that never had it; a generated world's persons). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "gen/gen.h"
+#include "identity/identity.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
 #include "segment/segment.h"
@@ -389,6 +392,173 @@ static void test_profiling_withdrawn(void **state) {
     tl_store_close(st);
 }
 
+/* A store at DIR/name holding the events of csv (header included). */
+static tl_store_t *store_of(const char *name, const char *csv) {
+    char data[300];
+    snprintf(data, sizeof data, "%s/%s", dir, name);
+    tl_store_t *st;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    tl_source_t src = tl_source_mem("events.csv", csv, strlen(csv));
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s = {0};
+    assert_int_equal(tl_import(st, &src, 1, &o, &s, NULL, NULL, &eb), 0);
+    assert_int_equal(s.quarantined, 0);
+    return st;
+}
+
+static uint32_t find(tl_store_t *st, const char *written) {
+    tl_id_rules_t r;
+    tl_errbuf_t eb = {{0}};
+    uint32_t u;
+    assert_int_equal(tl_identity_rules_get(st, &r, &eb), 0);
+    assert_int_equal(tl_identity_find(st, &r, written, &u, &eb), 0);
+    return u;
+}
+
+/* Every feature of row u of p equals that of row v of q. */
+static void same_row(const tl_profiles_t *p, uint32_t u, const tl_profiles_t *q, uint32_t v) {
+    char x[512], y[512];
+    assert_int_equal(tl_profile_ncols(p), tl_profile_ncols(q));
+    for (int c = 0; c < tl_profile_ncols(p); c++) {
+        tl_profile_cell(p, c, u, x, sizeof x);
+        tl_profile_cell(q, c, v, y, sizeof y);
+        if (strcmp(x, y) != 0) fail_msg("%s: %s against %s", tl_profile_col_name(p, c), x, y);
+    }
+}
+
+#define EV_HEAD "user,item,type,ts,channel,amount,alias\n"
+#define EV_BODY                                                                    \
+    "device:d1,i1,view,2025-01-01T10:00:00Z,app,,\n"                              \
+    "device:d1,i2,cart,2025-01-01T10:01:00Z,app,,\n"                              \
+    "phone:+86 138-0013-8000,i1,purchase,2025-01-02T10:00:00Z,store,30,\n"        \
+    "u1,,identify,2025-01-02T10:05:00Z,store,,phone:(+86) 13800138000\n"          \
+    "u1,i2,purchase,2025-01-03T10:00:00Z,web,12,\n"                               \
+    "u2,i1,view,2025-01-03T11:00:00Z,web,,\n"                                     \
+    "u2,i1,purchase,2025-01-03T11:05:00Z,web,7,\n"
+
+static void test_persons(void **state) {
+    (void)state;
+    tl_errbuf_t eb = {{0}};
+    /* a: the member logged in on the device too; b: never */
+    tl_store_t *a = store_of("a", EV_HEAD EV_BODY "u1,,identify,2025-01-01T10:02:00Z,app,,device:d1\n");
+    tl_store_t *b = store_of("b", EV_HEAD EV_BODY);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *pa, *pb;
+    assert_int_equal(tl_profile_build(a, &o, &pa, &eb), 0);
+    uint32_t d1 = find(a, "device:d1"), ph = find(a, "phone:+8613800138000"), u1 = find(a, "u1");
+    uint32_t u2 = find(a, "u2");
+    /* one person, in the row of its first identifier, with every event */
+    assert_int_equal(d1, 0);
+    assert_int_equal(tl_profile_person(pa, ph), d1);
+    assert_int_equal(tl_profile_person(pa, u1), d1);
+    assert_int_equal(tl_profile_person(pa, u2), u2);
+    assert_true(tl_profile_kept(pa, d1));
+    assert_false(tl_profile_kept(pa, ph));
+    assert_false(tl_profile_kept(pa, u1));
+    assert_int_equal(tl_profile_nmerged(pa), 2);
+    int cev = tl_profile_col_find(pa, "events"), cmon = tl_profile_col_find(pa, "monetary");
+    assert_true(cev >= 0 && cmon >= 0);
+    assert_int_equal(((const uint32_t *)tl_profile_col_data(pa, cev))[d1], 4); /* identify counts not */
+    assert_true(fabs(((const double *)tl_profile_col_data(pa, cmon))[d1] - 42) < 1e-9);
+    /* merged identifiers are in no segment; the person once */
+    tl_segtable_t *t;
+    assert_int_equal(tl_segtable_new(pa, a, &t), 0);
+    uint8_t mask[8];
+    uint32_t size;
+    tl_expr_err_t err;
+    assert_int_equal(tl_segment_eval(t, "events >= 0", mask, &size, &err), 0);
+    assert_int_equal(size, 2);
+    tl_segtable_free(t);
+    /* the snapshot keeps the persons */
+    tl_profiles_t *q;
+    assert_int_equal(tl_profile_save(a, pa, &eb), 0);
+    assert_int_equal(tl_profile_load(a, &q, &eb), 0);
+    assert_int_equal(tl_profile_person(q, u1), d1);
+    assert_false(tl_profile_kept(q, u1));
+    same_row(pa, d1, q, d1);
+    tl_profile_free(q);
+    tl_profile_free(pa);
+    /* split the login: the profiles of the store that never had it */
+    tl_id_rules_t r;
+    assert_int_equal(tl_identity_rules_get(a, &r, &eb), 0);
+    assert_int_equal(tl_store_begin(a, &eb), 0);
+    assert_int_equal(tl_identity_split(a, &r, "u1", "device:d1", 0, "test", &eb), 1);
+    assert_int_equal(tl_identity_split(a, &r, "u1", "device:d1", 0, "test", &eb), TL_ENOENT);
+    assert_int_equal(tl_store_commit(a, &eb), 0);
+    assert_int_equal(tl_profile_build(a, &o, &pa, &eb), 0);
+    assert_int_equal(tl_profile_build(b, &o, &pb, &eb), 0);
+    static const char *const ids[] = {"device:d1", "phone:+8613800138000", "u1", "u2"};
+    for (int i = 0; i < 4; i++) {
+        uint32_t x = find(a, ids[i]), y = find(b, ids[i]);
+        assert_int_equal(tl_profile_kept(pa, x), tl_profile_kept(pb, y));
+        same_row(pa, tl_profile_person(pa, x), pb, tl_profile_person(pb, y));
+    }
+    assert_int_equal(tl_profile_person(pa, u1), ph); /* the phone came first */
+    tl_profile_free(pa);
+    tl_profile_free(pb);
+    tl_store_close(a);
+    tl_store_close(b);
+}
+
+/* A generated world of people with several identifiers: the profiles
+ * are one a person, but for the devices never logged in on. */
+static void test_generated_persons(void **state) {
+    (void)state;
+    char out[300], data[300], path[400];
+    snprintf(out, sizeof out, "%s/world", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = 600;
+    g.items = 200;
+    g.days = 20;
+    g.seed = 5;
+    g.identifiers = 2.5;
+    tl_gen_stats_t gs;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
+    tl_store_t *st;
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    static const char *const names[] = {"users.csv", "items.csv", "events.csv"};
+    char paths[3][400];
+    tl_source_t files[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
+        files[i] = tl_source_file(paths[i]);
+    }
+    tl_import_opts_t o;
+    tl_import_opts_default(&o);
+    tl_import_stats_t s = {0};
+    assert_int_equal(tl_import(st, files, 3, &o, &s, NULL, NULL, &eb), 0);
+    snprintf(path, sizeof path, "%s/truth.json", out);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *truth = cJSON_Parse(buf);
+    assert_non_null(truth);
+    cJSON *ids = cJSON_GetObjectItem(truth, "identities");
+    int persons = cJSON_GetObjectItem(ids, "persons")->valueint;
+    int unlinked = cJSON_GetObjectItem(ids, "unlinked")->valueint;
+    int identifiers = cJSON_GetObjectItem(ids, "identifiers")->valueint;
+    cJSON_Delete(truth);
+    tl_profile_opts_t po;
+    tl_profile_opts_default(&po);
+    tl_profiles_t *p;
+    assert_int_equal(tl_profile_build(st, &po, &p, &eb), 0);
+    uint32_t kept = 0;
+    for (uint32_t u = 0; u < tl_profile_nusers(p); u++) kept += (uint32_t)tl_profile_kept(p, u);
+    assert_int_equal(tl_profile_nusers(p), (uint32_t)identifiers);
+    assert_int_equal(kept, (uint32_t)(persons + unlinked));
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -398,6 +568,8 @@ int main(void) {
         T(test_snapshot_roundtrip),
         T(test_snapshot_leftover),
         T(test_profiling_withdrawn),
+        T(test_persons),
+        T(test_generated_persons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
