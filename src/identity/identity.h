@@ -127,8 +127,8 @@ void tl_identity_stats(const tl_identity_t *id, tl_id_stats_t *out);
 /* The merge rules the store keeps (the defaults until some are put). */
 int tl_identity_rules_get(tl_store_t *st, tl_id_rules_t *out, tl_errbuf_t *eb);
 int tl_identity_rules_put(tl_store_t *st, const tl_id_rules_t *r, tl_errbuf_t *eb);
-/* The persons of every committed user of st under rules r, from the
- * store's identity links (a link naming a user committed since the user
+/* The persons of every committed user of st under rules r (NULL: the
+ * rules the store keeps), from the store's identity links (a link naming a user committed since the user
  * ids were read waits for the next load). */
 int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out,
                      tl_errbuf_t *eb);
@@ -149,5 +149,11 @@ int tl_identity_link(tl_store_t *st, const tl_id_rules_t *r, const char *a, cons
  * caller's batch: 1 split, TL_ENOENT (eb told) when there is none. */
 int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
                       int64_t at, const char *reason, tl_errbuf_t *eb);
+/* The identifiers of identifier u's person under the store's rules (*out
+ * malloc'd, *n of them): u first, then each linked to one listed before
+ * it by a link in force, so that dropping them from the last one on
+ * leaves the rest joined to u at every step. */
+int tl_identity_person_list(tl_store_t *st, uint32_t u, uint32_t **out, uint32_t *n,
+                            tl_errbuf_t *eb);
 
 #endif
