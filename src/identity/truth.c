@@ -76,9 +76,11 @@ static int read_truth(tl_store_t *st, const tl_id_rules_t *r, tl_dict_t *d, cons
                       size_t len, const char *name, uint32_t *seen, tl_dict_t *tp,
                       tl_id_eval_t *out, tl_errbuf_t *eb) {
     const char *p = text, *end = text + len;
-    tl_buf_t f, key;
+    tl_buf_t f, key, idf, pf; /* a field, its key, the identifier and person fields */
     tl_buf_init(&f);
     tl_buf_init(&key);
+    tl_buf_init(&idf);
+    tl_buf_init(&pf);
     int col_id = -1, col_person = -1, ncols = 0, rc = 0, sep = ',';
     uint64_t line = 1;
     for (int c = 0; sep == ',' && rc >= 0; c++) {
@@ -87,7 +89,8 @@ static int read_truth(tl_store_t *st, const tl_id_rules_t *r, tl_dict_t *d, cons
         if (f.len == 6 && memcmp(f.data, "person", 6) == 0) col_person = c;
         ncols++;
     }
-    if (rc == TL_EBADINPUT) tl_errbuf_set(eb, "%s:1: a quote left open", name);
+    if (rc == TL_EBADINPUT)
+        tl_errbuf_set(eb, "%s:1: a quoted field not closed, or text after its closing quote", name);
     if (rc >= 0 && (col_id < 0 || col_person < 0)) {
         tl_errbuf_set(eb, "%s:1: a truth's header names the columns identifier and person", name);
         rc = TL_EBADINPUT;
@@ -99,42 +102,46 @@ static int read_truth(tl_store_t *st, const tl_id_rules_t *r, tl_dict_t *d, cons
             p += *p == '\r' ? 2 : 1;
             continue;
         }
-        char *idv = NULL;
-        size_t idn = 0;
-        uint32_t person = TL_NONE, c = 0;
+        uint32_t c = 0;
+        int has_id = 0, has_person = 0;
         for (sep = ','; sep == ',' && !rc; c++) {
             if ((sep = field(&p, end, &f)) < 0) {
                 rc = sep;
                 break;
             }
             if ((int)c == col_id) {
-                idv = malloc(f.len + 1);
-                if (!idv) rc = TL_ENOMEM;
-                else memcpy(idv, f.data ? f.data : "", f.len), idn = f.len;
+                tl_buf_clear(&idf);
+                rc = tl_buf_append(&idf, f.data, f.len);
+                has_id = 1;
             }
-            if ((int)c == col_person && f.len) rc = tl_dict_intern(tp, f.data, f.len, &person, NULL);
+            if ((int)c == col_person && f.len) {
+                tl_buf_clear(&pf);
+                rc = tl_buf_append(&pf, f.data, f.len);
+                has_person = 1;
+            }
         }
-        if (rc == TL_EBADINPUT) tl_errbuf_set(eb, "%s:%llu: a quote left open", name, (unsigned long long)line);
-        if (!rc && (!idv || person == TL_NONE || c != (uint32_t)ncols)) {
+        if (rc == TL_EBADINPUT)
+            tl_errbuf_set(eb, "%s:%llu: a quoted field not closed, or text after its closing quote",
+                          name, (unsigned long long)line);
+        if (!rc && (!has_id || !has_person || c != (uint32_t)ncols)) {
             tl_errbuf_set(eb, "%s:%llu: a row of %d fields with an identifier and a person was "
                           "expected", name, (unsigned long long)line, ncols);
             rc = TL_EBADINPUT;
         }
         tl_buf_clear(&key);
-        if (!rc && (rc = tl_id_key_written(st, r, -1, idv, idn, &key, eb))) {
+        if (!rc && (rc = tl_id_key_written(st, r, -1, idf.data ? idf.data : "", idf.len, &key, eb))) {
             tl_errbuf_t why = *eb;
             tl_errbuf_set(eb, "%s:%llu: %s", name, (unsigned long long)line, why.msg);
         }
-        free(idv);
         if (rc) break;
         out->rows++;
         uint32_t u = tl_dict_find(d, key.data, key.len);
         if (u == TL_NONE) {
             out->missing++;
         } else if (seen[u] == TL_NONE) {
-            seen[u] = person;
+            rc = tl_dict_intern(tp, pf.data, pf.len, &seen[u], NULL);
             out->compared++;
-        } else if (seen[u] == person) {
+        } else if (seen[u] == tl_dict_find(tp, pf.data, pf.len)) {
             out->repeated++;
         } else {
             tl_errbuf_set(eb, "%s:%llu: an identifier given another person on an earlier line",
@@ -144,6 +151,8 @@ static int read_truth(tl_store_t *st, const tl_id_rules_t *r, tl_dict_t *d, cons
     }
     tl_buf_fini(&f);
     tl_buf_fini(&key);
+    tl_buf_fini(&idf);
+    tl_buf_fini(&pf);
     return rc;
 }
 
