@@ -1,6 +1,7 @@
 /* person.c -- a person as a caller looks at it: the links touching its
  * identifiers with the state each is in, and the rule a link between two
- * persons breaks.
+ * persons breaks, from the kinds their identifiers hold (the count
+ * truth.c checks every person with).
  *
  * A link's state is read off the resolution, not kept: a split link is
  * split; a link in force whose two ends are in two persons was refused
