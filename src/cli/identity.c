@@ -345,7 +345,8 @@ int cmd_identity(const command_t *c, const args_t *a) {
     const char *sub = a->npos ? a->pos[0] : "";
     if (a->npos == 2 && strcmp(sub, "show") == 0) return identity_show(c, a, a->pos[1]);
     if (a->npos == 3 && strcmp(sub, "link") == 0) return identity_link(c, a, a->pos[1], a->pos[2]);
-    if (a->npos == 3 && strcmp(sub, "split") == 0) return identity_split(c, a, a->pos[1], a->pos[2]);
+    if (a->npos == 3 && strcmp(sub, "split") == 0)
+        return identity_split(c, a, a->pos[1], a->pos[2]);
     if (a->npos == 1 && strcmp(sub, "rules") == 0) return identity_rules(c, a);
     if (a->npos == 1 && strcmp(sub, "evaluate") == 0) return identity_evaluate(c, a);
     return die_usage(c, "say show ID, link A B, split A B, rules or evaluate --truth FILE");

@@ -129,7 +129,8 @@ static int read_truth(tl_store_t *st, const tl_id_rules_t *r, tl_dict_t *d, cons
             rc = TL_EBADINPUT;
         }
         tl_buf_clear(&key);
-        if (!rc && (rc = tl_id_key_written(st, r, -1, idf.data ? idf.data : "", idf.len, &key, eb))) {
+        if (!rc && (rc = tl_id_key_written(st, r, -1, idf.data ? idf.data : "", idf.len, &key,
+                                           eb))) {
             tl_errbuf_t why = *eb;
             tl_errbuf_set(eb, "%s:%llu: %s", name, (unsigned long long)line, why.msg);
         }
@@ -200,8 +201,9 @@ int tl_identity_evaluate(tl_store_t *st, const tl_id_rules_t *r, const char *tru
         }
         for (uint32_t p = 0; p < n; p++) out->pairs_resolved += pairs(cnt_p[p]);
         for (uint32_t t = 0; t < out->true_persons; t++) out->pairs_true += pairs(cnt_t[t]);
-        out->precision = out->pairs_resolved ? (double)out->pairs_both / (double)out->pairs_resolved : 1;
-        out->recall = out->pairs_true ? (double)out->pairs_both / (double)out->pairs_true : 1;
+        double both = (double)out->pairs_both;
+        out->precision = out->pairs_resolved ? both / (double)out->pairs_resolved : 1;
+        out->recall = out->pairs_true ? both / (double)out->pairs_true : 1;
         out->over_limit = over_limit(r, id, d, nids < n ? nids : n);
     }
     if (rc == TL_ENOMEM && !eb->msg[0]) tl_errbuf_set(eb, "out of memory comparing with %s", name);
