@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_person.sh -- campaigns and privacy treat a person, not an
+# identifier: a visitor's app device and mini-program openid, then linked
+# to the member who logs in on both, get at most one message a day under a
+# cap of one a day, counted across the three (contacts made before the
+# link count too); a consent withdrawn on any one of them stops marketing
+# to the person; erasing the person by any identifier leaves none of the
+# three (nor the phone or e-mail) anywhere in the data directory, and a
+# re-import of any of them is refused.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DD=$TMP/d
+M=memqx71 DEV=devqx72 OID=oidqx73 OTHER=memqx74 PH=13912345678 EM=qx71@example.com
+cat >"$TMP/users.csv" <<EOF
+user,gender,birth_year,phone,email
+$M,f,1990,$PH,$EM
+$OTHER,m,1985,,
+EOF
+cat >"$TMP/items.csv" <<EOF
+item,category,price
+i1,home,10
+i2,home,20
+EOF
+# the device and the openid browse anonymously; the member buys
+cat >"$TMP/events1.csv" <<EOF
+user,item,type,ts
+device:$DEV,i1,view,2025-11-10T09:00:00+08:00
+openid:$OID,i2,view,2025-11-10T10:00:00+08:00
+$M,i1,purchase,2025-11-10T11:00:00+08:00
+$OTHER,i2,view,2025-11-10T12:00:00+08:00
+EOF
+cat >"$TMP/consents1.csv" <<EOF
+user,purpose,status,at
+device:$DEV,marketing_push,granted,2025-11-01T00:00:00+08:00
+openid:$OID,marketing_push,granted,2025-11-01T00:00:00+08:00
+$OTHER,marketing_push,granted,2025-11-01T00:00:00+08:00
+EOF
+imp "$DD" "$TMP/i1.out" "$TMP"/{users,items,events1,consents1}.csv
+check "first import: all accepted" "$Q" 0
+cat >"$TMP/c1.json" <<'EOF'
+{"id":"morning","audience":"true","channels":["push"],"content":{"type":"coupon","code":"A","value":1},
+ "holdout":0,"consent":"marketing_push","caps":[{"channel":"push","max":1,"per":"day"}]}
+EOF
+sed 's/"morning"/"afternoon"/' "$TMP/c1.json" >"$TMP/c2.json"
+"$TAILOR" --data "$DD" campaign create "$TMP/c1.json" >/dev/null
+"$TAILOR" --data "$DD" campaign create "$TMP/c2.json" >/dev/null
+run() { "$TAILOR" --data "$DD" campaign run "$1" --at "$2" --json; }
+sent() { jget decisions <"$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("sent", 0))'; }
+
+# day 1, before any link: the device and the openid are persons of their own
+run morning 2025-11-15T10:00:00+08:00 >"$TMP/r1.json"
+check "day 1 morning: device, openid and the other member get a message" "$(sent "$TMP/r1.json")" 3
+
+# the member logs in on both; and grants the purpose
+cat >"$TMP/events2.csv" <<EOF
+user,alias,type,ts
+$M,device:$DEV,identify,2025-11-15T11:00:00+08:00
+$M,openid:$OID,identify,2025-11-15T11:05:00+08:00
+EOF
+cat >"$TMP/consents2.csv" <<EOF
+user,purpose,status,at
+$M,marketing_push,granted,2025-11-15T11:00:00+08:00
+EOF
+imp "$DD" "$TMP/i2.out" "$TMP"/{events2,consents2}.csv
+check "the logins accepted" "$A" 3
+check "one person of three identifiers" \
+    "$("$TAILOR" --data "$DD" identity show "device:$DEV" --json | jget identifiers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 3
+
+# the same day, another campaign: the member was never contacted, but its
+# device and openid were today, so the person is capped
+run afternoon 2025-11-15T15:00:00+08:00 >"$TMP/r2.json"
+check "day 1 afternoon: nobody sent (everyone had a push today)" "$(sent "$TMP/r2.json")" 0
+check "... decided once for the person: two decisions in all" "$(jget audience <"$TMP/r2.json")" 2
+# day 2: one message for the person, one for the other member, then capped
+run morning 2025-11-16T10:00:00+08:00 >"$TMP/r3.json"
+check "day 2 morning: the person and the other member, once each" "$(sent "$TMP/r3.json")" 2
+run afternoon 2025-11-16T15:00:00+08:00 >"$TMP/r4.json"
+check "day 2 afternoon: both capped" "$(sent "$TMP/r4.json")" 0
+check_cmd "per day, at most one push to any of the person's identifiers (from the outbox)" \
+python3 - "$DD/outbox" "$M" "$DEV" "$OID" <<'EOF'
+import collections, glob, json, sys
+out, ids = sys.argv[1], set(sys.argv[2:])
+per_day = collections.Counter()
+for f in glob.glob(out + "/*.jsonl"):
+    for line in open(f):
+        r = json.loads(line)
+        u = r["user"].split(":", 1)[-1]
+        if u in ids and r["at"][:10] >= "2025-11-16":
+            per_day[r["at"][:10]] += 1
+assert per_day and max(per_day.values()) == 1, per_day
+EOF
+
+# the openid withdraws the purpose: the person is no longer marketed to
+cat >"$TMP/consents3.csv" <<EOF
+user,purpose,status,at
+openid:$OID,marketing_push,revoked,2025-11-16T20:00:00+08:00
+EOF
+imp "$DD" "$TMP/i3.out" "$TMP/consents3.csv"
+run morning 2025-11-17T10:00:00+08:00 >"$TMP/r5.json"
+check "day 3: only the other member is sent" "$(sent "$TMP/r5.json")" 1
+check "... the person: no consent" \
+    "$(jget decisions <"$TMP/r5.json" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("no_consent", 0))')" 1
+
+# subject access by the phone lists all three
+"$TAILOR" --data "$DD" export-user "openid:$OID" --out "$TMP/sar.json"
+check "subject access: the two other identifiers linked" \
+    "$(jget linked_identifiers <"$TMP/sar.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+
+# erasure by the device: every identifier of the person goes
+check_cmd "every identifier is in the data directory before" \
+    grep -r -a -q -F -e "$M" "$DD"
+"$TAILOR" --data "$DD" erase "device:$DEV" --json >"$TMP/erase.json"
+check "erase: three identifiers" "$(jget identifiers <"$TMP/erase.json")" 3
+check "no identifier, phone or e-mail of the person left in any file" \
+    "$(grep -r -a -l -F -e "$M" -e "$DEV" -e "$OID" -e "$PH" -e "$EM" "$DD" | tr '\n' ' ')" ""
+check_cmd "the other member is still there" grep -r -a -q -F "$OTHER" "$DD"
+cat >"$TMP/events4.csv" <<EOF
+user,item,type,ts
+$M,i1,view,2025-11-20T09:00:00+08:00
+device:$DEV,i1,view,2025-11-20T09:01:00+08:00
+openid:$OID,i1,view,2025-11-20T09:02:00+08:00
+$OTHER,i1,view,2025-11-20T09:03:00+08:00
+EOF
+imp "$DD" "$TMP/i4.out" "$TMP/events4.csv"
+check "re-import: the three identifiers refused, the other accepted" "$A $Q" "1 3"
+finish
