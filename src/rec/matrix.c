@@ -1,7 +1,9 @@
 /* matrix.c -- the user x item interaction matrix (CSR) built from the
  * event log: each kept event weighed by its type (or its rating), decayed
- * by age when asked, repeated (user, item) pairs added up; the events of
- * users who withdrew profiling are left out. Also the interactions kept
+ * by age when asked, repeated (user, item) pairs added up. A row is a
+ * person's (identity.h): the events of every identifier count in the row
+ * of its first, and those of persons who withdrew profiling on any
+ * identifier are left out. Also the interactions kept
  * with their times for the evaluation splits (eval.c), and the transpose.
  *
  * One pass over the log collects triples; a sort by (user, item) and one
@@ -28,7 +30,8 @@ typedef struct {
     const tl_interact_opts_t *o;
     uint64_t from, to;
     uint32_t nusers, nitems;
-    const uint8_t *withdrawn; /* users who withdrew profiling: left out */
+    const uint8_t *withdrawn; /* persons who withdrew profiling: left out */
+    const uint32_t *person;   /* per user index: its person's (the row it counts in) */
     tl__trip_t *t;
     int64_t *ts;              /* with times (raw): each triple's, its strength undecayed */
     int raw;
@@ -59,6 +62,7 @@ static int collect(const tl_evblock_t *b, void *arg) {
         if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
         uint32_t u = b->user[k], i = b->item[k];
         float w = c->o->weight[b->type[k]];
+        if (u < c->nusers) u = c->person[u];
         if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0 || c->withdrawn[u]) continue;
         if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) &&
             !(b->rating[k] >= c->o->min_rating))
@@ -85,13 +89,21 @@ static int scan(tl_store_t *st, mctx_t *c, tl_errbuf_t *eb) {
     c->nusers = tl_dict_count(users), c->nitems = tl_dict_count(items);
     c->latest = INT64_MIN;
     uint8_t *wd = calloc((size_t)c->nusers + 1, 1);
-    int rc = wd ? tl_store_consents_withdrawn(st, "profiling", INT64_MAX, wd, c->nusers, eb) : TL_ENOMEM;
-    c->withdrawn = wd;
+    uint32_t *person = malloc(((size_t)c->nusers + 1) * sizeof *person);
+    tl_identity_t *id = NULL;
+    int rc = wd && person ? tl_store_consents_withdrawn(st, "profiling", INT64_MAX, wd, c->nusers, eb)
+                          : TL_ENOMEM;
+    if (!rc) rc = tl_identity_load(st, NULL, &id, eb);
+    for (uint32_t u = 0; !rc && u < c->nusers; u++) person[u] = tl_identity_person(id, u);
+    for (uint32_t u = 0; !rc && u < c->nusers; u++) /* withdrawn on one: for the person */
+        if (wd[u]) wd[person[u]] = 1;
+    tl_identity_free(id);
+    c->withdrawn = wd, c->person = person;
     if (!rc)
         rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING | TL_EVC_TS,
                                    collect, c, eb);
-    free(wd);
-    c->withdrawn = NULL;
+    free(wd), free(person);
+    c->withdrawn = NULL, c->person = NULL;
     return rc;
 }
 

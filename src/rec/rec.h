@@ -251,7 +251,9 @@ int tl_rec_scene_items(tl_store_t *st, uint32_t user, tl_scene_t scene, uint32_t
                        uint32_t *items, uint32_t *n, tl_errbuf_t *eb);
 /* The same kept up to date for every user (only == TL_NONE) or one, from
  * the events as they come: add each event (others than carts and
- * purchases are passed over), or scan the whole log. Readers and the
+ * purchases are passed over), or scan the whole log. A scan reads the
+ * persons (identity.h): from then on the events of every identifier of a
+ * person make its scenes, asked for by any of them. Readers and the
  * writer need a lock between them. */
 typedef struct tl_scenes tl_scenes_t;
 int tl_scenes_new(uint32_t only, tl_scenes_t **out);
@@ -482,15 +484,19 @@ typedef struct {
     tl_dict_t *catnames;
     tl_content_t *content;
     float *penalty;
-    uint8_t *withdrawn;      /* per user of x: profiling withdrawn when opened */
+    uint8_t *withdrawn;      /* per person of x: profiling withdrawn by one of its
+                              * identifiers when opened */
+    struct tl_identity *ident; /* the persons when opened: x's rows are theirs */
     tl_dict_t *titles;       /* the catalogue's titles ... */
     uint32_t *title;         /* ... each item's (TL_NONE: none), for the reasons */
     tl_serve_opts_t so;
 } tl_recsvc_t;
 /* Model name (tl_rec_model_load: TL_ENOENT when there is none). */
 int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbuf_t *eb);
-/* Whom to serve for user: TL_REC_ANONYMOUS for a user who withdrew
- * profiling (non-personalised lists), else user. */
+/* Whom to serve for user: TL_REC_ANONYMOUS for a user whose person
+ * withdrew profiling (non-personalised lists), else the user's person (the
+ * row of its first identifier, which holds every identifier's
+ * interactions). */
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);
 /* The top n of tl_recsvc_subject(r, user). */
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);

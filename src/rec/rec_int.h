@@ -13,6 +13,7 @@
 #define TL_REC_INT_H
 
 #include "rec.h"
+#include "identity/identity.h"
 
 #include <math.h>
 

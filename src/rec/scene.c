@@ -16,10 +16,16 @@ typedef struct {
 } usc_t;
 
 struct tl_scenes {
-    usc_t **u;      /* by user; NULL: none yet */
+    usc_t **u;      /* by person; NULL: none yet */
     uint32_t nu;
-    uint32_t only;  /* TL_NONE, or the one user followed */
+    uint32_t only;  /* TL_NONE, or the one person followed */
+    tl_identity_t *ident; /* the persons, as the last scan found them */
 };
+
+/* The person of user u (its first identifier). */
+static uint32_t person(const tl_scenes_t *s, uint32_t u) {
+    return s->ident && u != TL_NONE ? tl_identity_person(s->ident, u) : u;
+}
 
 int tl_scenes_new(uint32_t only, tl_scenes_t **out) {
     *out = calloc(1, sizeof **out);
@@ -33,11 +39,13 @@ void tl_scenes_free(tl_scenes_t *s) {
     for (uint32_t u = 0; u < s->nu; u++)
         if (s->u[u]) free(s->u[u]->item), free(s->u[u]->cart), free(s->u[u]->buy), free(s->u[u]);
     free(s->u);
+    tl_identity_free(s->ident);
     free(s);
 }
 
 int tl_scenes_add(tl_scenes_t *s, uint32_t user, uint32_t item, uint8_t type, int64_t ts) {
     int cart = type == TL_EV_CART, buy = type == TL_EV_PURCHASE;
+    user = person(s, user);
     if ((!cart && !buy) || item == TL_NONE || user == TL_NONE || (s->only != TL_NONE && user != s->only)) return 0;
     uint32_t slot = s->only != TL_NONE ? 0 : user;
     if (slot >= s->nu) {
@@ -80,11 +88,16 @@ static int scenes_block(const tl_evblock_t *b, void *arg) {
 }
 
 int tl_scenes_scan(tl_scenes_t *s, tl_store_t *st, tl_errbuf_t *eb) {
+    tl_identity_free(s->ident), s->ident = NULL;
+    int rc = tl_identity_load(st, NULL, &s->ident, eb);
+    if (rc) return rc;
+    s->only = person(s, s->only);
     return tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_TS, scenes_block, s, eb);
 }
 
 uint32_t tl_scenes_items(const tl_scenes_t *s, uint32_t user, tl_scene_t scene, uint32_t max,
                          uint32_t *items) {
+    user = person(s, user);
     uint32_t slot = s->only != TL_NONE ? (user == s->only ? 0 : TL_NONE) : user;
     const usc_t *c = slot < s->nu ? s->u[slot] : NULL;
     uint32_t n = 0;

@@ -11,6 +11,7 @@ void tl_recsvc_free(tl_recsvc_t *r) {
     tl_rec_content_free(r->content);
     free(r->penalty);
     free(r->withdrawn);
+    tl_identity_free(r->ident);
     tl_user_groups_fini(&r->groups);
     tl_dict_free(r->titles);
     free(r->title);
@@ -60,6 +61,9 @@ int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbu
     if (!rc) rc = tl_rec_feedback_penalty(st, r->x.nitems, &r->penalty, eb);
     if (!rc && !(r->withdrawn = calloc((size_t)r->x.nusers + 1, 1))) rc = TL_ENOMEM;
     if (!rc) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, r->withdrawn, r->x.nusers, eb);
+    if (!rc) rc = tl_identity_load(st, NULL, &r->ident, eb);
+    for (uint32_t u = 0; !rc && u < r->x.nusers; u++) /* withdrawn on one: for the person */
+        if (r->withdrawn[u]) r->withdrawn[tl_identity_person(r->ident, u)] = 1;
     if (!rc) rc = load_titles(st, r, eb);
     r->so.item_penalty = r->penalty;
     r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;
@@ -71,6 +75,7 @@ int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbu
 }
 
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user) {
+    if (user != TL_NONE && user != TL_REC_ANONYMOUS) user = tl_identity_person(r->ident, user);
     return user < r->x.nusers && r->withdrawn[user] ? TL_REC_ANONYMOUS : user;
 }
 

@@ -54,6 +54,7 @@ fails=(
     "profile show nobody"
     "tag apply $TMP/no-rules.txt"
     "segment create big --where orders>"
+    "identity show nobody"
     "train --model nope"
     "eval --split sideways"
     "recommend"
