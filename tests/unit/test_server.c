@@ -319,11 +319,20 @@ static void test_identify(void **state) {
     assert_int_equal(call(s, "GET", "/v1/users/u3", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"person\":\"device:ABC\",\"identifiers\":[\"device:ABC\",\"u3\"]"));
     assert_non_null(strstr(out, "\"events\":2,"));
+    /* an identify event: a link, not behaviour */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc,
+                          "[{\"user\":\"device:DEF\",\"type\":\"view\",\"ts\":\"2025-11-30T10:30:00Z\"},"
+                          "{\"user\":\"device:DEF\",\"type\":\"identify\",\"ts\":\"2025-11-30T10:31:00Z\",\"alias\":\"u1\"}]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":2"));
+    assert_int_equal(call(s, "GET", "/v1/users/device:DEF", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"u1\",\"identifiers\":[\"u1\",\"device:XYZ\",\"device:DEF\"]"));
+    assert_non_null(strstr(out, "\"events\":4,"));
     /* a phone: keyed, never in clear, and it names the person */
     assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc,
                           "{\"user\":\"u1\",\"alias\":\"phone:+86 138-0013-8000\"}", out, sizeof out), 200);
     assert_null(strstr(out, "13800138000"));
-    assert_non_null(strstr(out, "\"identifiers\":[\"u1\",\"device:XYZ\",\"phone:#"));
+    assert_non_null(strstr(out, "\"identifiers\":[\"u1\",\"device:XYZ\",\"device:DEF\",\"phone:#"));
     assert_int_equal(call(s, "GET", "/v1/users/phone:(+86)13800138000", NULL, ana, NULL, out, sizeof out), 200);
     assert_null(strstr(out, "13800138000"));
     assert_non_null(strstr(out, "\"person\":\"u1\""));
