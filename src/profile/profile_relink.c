@@ -9,7 +9,8 @@
  * the order of the events), so a changed person's events are applied
  * again from the event log, in the order the build applies them: log
  * order, or by time (then log order) when they are out of time order. One
- * scan of the log serves every changed person; the other rows are not
+ * scan of the log's users finds the blocks that hold the changed persons'
+ * events, and only those are decoded whole; the other rows are not
  * touched. */
 #include "profile_int.h"
 
@@ -20,20 +21,56 @@
 
 /* ---- replaying the changed persons' events ------------------------------------ */
 
+/* Rows [lo, hi) of the log. */
+typedef struct {
+    uint64_t lo, hi;
+} range_t;
+
 typedef struct {
     tl_profiles_t *p;
     const uint8_t *mark; /* per identifier below nmark: its person is made again */
     uint32_t nmark;
     int64_t until;       /* events after it are left out, as the build leaves them */
+    range_t *r;          /* the blocks holding marked identifiers' events */
+    size_t nr, capr;
+    uint64_t lo, hi;     /* the range being read */
     tl_event_t *ev;
     size_t n, cap;
 } replay_t;
 
+#define STOP 1 /* a scan's callback is done with its range */
+
+/* Pass one reads the users alone: which blocks hold a marked identifier
+ * (neighbours joined into one range). */
+static int find_blocks(const tl_evblock_t *b, void *arg) {
+    replay_t *x = arg;
+    uint32_t i = 0;
+    while (i < b->n && (b->user[i] >= x->nmark || !x->mark[b->user[i]])) i++;
+    if (i == b->n) return 0;
+    uint64_t lo = b->first_seq, hi = b->first_seq + b->n;
+    if (x->nr && x->r[x->nr - 1].hi == lo) {
+        x->r[x->nr - 1].hi = hi;
+        return 0;
+    }
+    if (x->nr == x->capr) {
+        size_t nc = x->capr ? x->capr * 2 : 64;
+        range_t *nr = realloc(x->r, nc * sizeof *nr);
+        if (!nr) return TL_ENOMEM;
+        x->r = nr, x->capr = nc;
+    }
+    x->r[x->nr++] = (range_t){lo, hi};
+    return 0;
+}
+
+/* Pass two decodes those blocks alone and keeps the marked events, each
+ * with its person. */
 static int collect(const tl_evblock_t *b, void *arg) {
     replay_t *x = arg;
     for (uint32_t i = 0; i < b->n; i++) {
+        uint64_t seq = b->first_seq + i;
         uint32_t u = b->user[i];
-        if (u >= x->nmark || !x->mark[u] || b->ts[i] > x->until) continue;
+        if (seq >= x->hi) return STOP;
+        if (seq < x->lo || u >= x->nmark || !x->mark[u] || b->ts[i] > x->until) continue;
         if (x->n == x->cap) {
             size_t nc = x->cap ? x->cap * 2 : 1024;
             tl_event_t *ne = realloc(x->ev, nc * sizeof *ne);
@@ -43,7 +80,7 @@ static int collect(const tl_evblock_t *b, void *arg) {
         x->ev[x->n] = tl__profile_event_at(b, i);
         x->ev[x->n++].user = tl__profile_person(x->p, u);
     }
-    return 0;
+    return b->first_seq + b->n >= x->hi ? STOP : 0;
 }
 
 /* By person, then row in the log: each person's events as the log has them. */
@@ -58,8 +95,15 @@ static int cmp_log(const void *a, const void *b) {
  * else sorted by time. */
 static int replay(tl_profiles_t *p, tl_store_t *st, const uint8_t *mark, uint32_t nmark,
                   tl_errbuf_t *eb) {
-    replay_t x = {p, mark, nmark, p->o.as_of == INT64_MIN ? INT64_MAX : p->o.as_of, NULL, 0, 0};
-    int rc = tl_store_scan_columns(st, TL__PROFILE_APPLY_COLUMNS, collect, &x, eb);
+    replay_t x = {.p = p, .mark = mark, .nmark = nmark,
+                  .until = p->o.as_of == INT64_MIN ? INT64_MAX : p->o.as_of};
+    int rc = tl_store_scan_columns(st, TL_EVC_USER, find_blocks, &x, eb);
+    for (size_t k = 0; !rc && k < x.nr; k++) {
+        x.lo = x.r[k].lo, x.hi = x.r[k].hi;
+        rc = tl_store_scan_from(st, x.lo, TL__PROFILE_APPLY_COLUMNS, collect, &x, eb);
+        if (rc == STOP) rc = 0;
+    }
+    free(x.r);
     if (!rc && x.n) qsort(x.ev, x.n, sizeof *x.ev, cmp_log);
     for (size_t a = 0; !rc && a < x.n;) {
         size_t b = a + 1;
