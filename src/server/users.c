@@ -125,6 +125,10 @@ void tl__users_erase(tl_srv_req_t *req) {
     if (!rc) {
         /* every committed event was applied; the erased ones are gone */
         s->applied = tl_store_event_count(s->st);
+        /* and so are the erased identifiers' links: the persons follow */
+        rc = tl__identify_follow(s, &eb);
+    }
+    if (!rc) {
         tl_scenes_t *sc = NULL;
         rc = tl_scenes_new(TL_NONE, &sc);
         if (!rc) rc = tl_scenes_scan(sc, s->st, &eb);

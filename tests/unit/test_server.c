@@ -262,10 +262,11 @@ static void test_identify(void **state) {
     (void)state;
     tl_store_t *st;
     tl_errbuf_t eb;
-    char svc[48], ana[48], id[16], out[65536];
+    char svc[48], ana[48], adm[48], id[16], out[65536];
     assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "service", "t", svc, id, &eb), 0);
     assert_int_equal(tl_apikey_create(st, "analyst", "t", ana, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
     tl_store_close(st);
     tl_server_t *s;
     tl_server_opts_t o = {.data_dir = dir, .store = test_conf()};
@@ -385,6 +386,11 @@ static void test_identify(void **state) {
                           out, sizeof out), 200);
     assert_int_equal(call(s, "GET", "/v1/users/u1", NULL, ana, NULL, out, sizeof out), 200);
     assert_null(strstr(out, "\"profiling\":\"withdrawn\""));
+    /* an identifier erased: the person keeps the others and their events */
+    assert_int_equal(call(s, "DELETE", "/v1/users/device:XYZ", NULL, adm, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/users/device:DEF", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"u1\",\"identifiers\":[\"u1\",\"device:DEF\",\"phone:#"));
+    assert_non_null(strstr(out, "\"events\":2,"));
     tl_server_free(s);
 }
 
