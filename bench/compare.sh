@@ -26,7 +26,7 @@ for b in "$old" "$new"; do
     done
 done
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(import profile segment rec scorecard campaign server)
+[ ${#benches[@]} -gt 0 ] || benches=(import profile identity segment rec scorecard campaign server)
 BENCH_ROOT=${BENCH_ROOT:-/tmp/tailor-bench-compare}
 OUT=${OUT:-$BENCH_ROOT/out}
 mkdir -p "$OUT"

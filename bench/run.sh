@@ -3,8 +3,8 @@
 # Each prints a markdown section; copy the figures into docs/BENCHMARKS.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-for b in "$here"/import.sh "$here"/profile.sh "$here"/segment.sh "$here"/rec.sh "$here"/scorecard.sh \
-         "$here"/campaign.sh; do
+for b in "$here"/import.sh "$here"/profile.sh "$here"/identity.sh "$here"/segment.sh "$here"/rec.sh \
+         "$here"/scorecard.sh "$here"/campaign.sh; do
     echo "# $(basename "$b")"
     "$b"
     echo

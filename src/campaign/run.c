@@ -23,8 +23,16 @@
  * `unless` event may cancel it, falls after the previous run (or the
  * lookback) and at or before this run's time. So runs at increasing times
  * see each trigger exactly once. A user gets at most one message a run,
- * for the latest of their triggers. */
+ * for the latest of their triggers.
+ *
+ * The user decided for is the person (identity.h): an identifier linked
+ * into another's person counts as that person, decided for once under
+ * the person's first identifier (whose hash gives the arm and the
+ * hold-out, so a later link never moves the person). Caps count the
+ * contacts of every identifier of the person, a do-not-contact of any
+ * holds, and a purpose is granted only when no identifier withdraws it. */
 #include "campaign.h"
+#include "identity/identity.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -94,7 +102,10 @@ typedef struct {
     const tl_run_opts_t *o;
     tl_errbuf_t *eb;
     tl_ids_t users;            /* external ids by index */
-    uint32_t nusers;
+    uint32_t nusers;           /* users decided for (the audience's length) */
+    uint32_t nall;             /* every user: consents, do-not-contact and
+                                * contacts of any identifier count */
+    tl_identity_t *ident;      /* persons; NULL when none holds two identifiers */
     /* consent: bit k of cons[u] for purposes[k] */
     const char *purposes[8];
     int npurposes;
@@ -128,9 +139,14 @@ static int purpose_bit(runctx_t *x, const char *p) {
     return x->npurposes++;
 }
 
+/* The person of user u: the index of its first identifier. */
+static uint32_t person(const runctx_t *x, uint32_t u) {
+    return x->ident ? tl_identity_person(x->ident, u) : u;
+}
+
 static int dnc_row(const tl_dnc_row_t *d, void *arg) {
     runctx_t *x = arg;
-    if (d->user >= x->nusers) return 0;
+    if (d->user >= x->nall) return 0;
     int ch = strcmp(d->channel, "*") == 0 ? 7 : tl_dchannel_find(d->channel);
     if (ch >= 0) x->dnc[d->user] |= (uint8_t)(1u << ch);
     return 0;
@@ -171,7 +187,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
                   : c->caps[k].per == TL_CAP_DAY ? 2 * TL_MS_PER_DAY : 8 * TL_MS_PER_DAY;
         if (w > reach) reach = w;
     }
-    x->coff = calloc((size_t)x->nusers + 1, sizeof *x->coff);
+    x->coff = calloc((size_t)x->nall + 1, sizeof *x->coff);
     if (!x->coff) return TL_ENOMEM;
     if (!c->ncaps || c->transactional) return 0;
     /* every delivery is at or after the run's time, so the contacts that can
@@ -183,8 +199,8 @@ static int load_contacts(runctx_t *x, int64_t at) {
     size_t n = b.len / sizeof(contact_t), kept = 0;
     const contact_t *all = (const contact_t *)(void *)b.data;
     for (size_t i = 0; !rc && i < n; i++)
-        if (all[i].user < x->nusers && all[i].at > at - reach) x->coff[all[i].user + 1]++, kept++;
-    for (uint32_t u = 0; u < x->nusers; u++) {
+        if (all[i].user < x->nall && all[i].at > at - reach) x->coff[person(x, all[i].user) + 1]++, kept++;
+    for (uint32_t u = 0; u < x->nall; u++) {
         uint32_t m = x->coff[u + 1];
         if (m > x->nnear) x->nnear = m;
         x->coff[u + 1] += x->coff[u];
@@ -192,17 +208,18 @@ static int load_contacts(runctx_t *x, int64_t at) {
     if (!rc && kept && (!(x->contacts = malloc(kept * sizeof *x->contacts)) ||
                         !(x->near = malloc(x->nnear * sizeof *x->near))))
         rc = TL_ENOMEM;
-    uint32_t *fill = rc || !kept ? NULL : malloc((size_t)x->nusers * sizeof *fill);
+    uint32_t *fill = rc || !kept ? NULL : malloc((size_t)x->nall * sizeof *fill);
     if (!rc && kept && !fill) rc = TL_ENOMEM;
-    if (fill) memcpy(fill, x->coff, (size_t)x->nusers * sizeof *fill);
+    if (fill) memcpy(fill, x->coff, (size_t)x->nall * sizeof *fill);
     for (size_t i = 0; fill && i < n; i++)
-        if (all[i].user < x->nusers && all[i].at > at - reach) x->contacts[fill[all[i].user]++] = all[i];
+        if (all[i].user < x->nall && all[i].at > at - reach)
+            x->contacts[fill[person(x, all[i].user)]++] = all[i];
     free(fill);
     tl_buf_fini(&b);
     if (rc || !kept) return rc;
     /* each user's contacts in time order (runs mostly append in order: an
      * insertion sort is linear on them; a long history gets qsort) */
-    for (uint32_t u = 0; u < x->nusers; u++) {
+    for (uint32_t u = 0; u < x->nall; u++) {
         contact_t *cs = x->contacts + x->coff[u];
         uint32_t m = x->coff[u + 1] - x->coff[u];
         if (m > 32) {
@@ -458,7 +475,7 @@ static int trig_block(const tl_evblock_t *b, void *arg) {
     for (uint32_t i = 0; i < b->n; i++) {
         uint32_t u = b->user[i];
         int64_t ts = b->ts[i];
-        if (u >= t->x->nusers) continue;
+        if (u >= t->x->nall || (u = person(t->x, u)) >= t->x->nusers) continue;
         if (t->last_city) {
             uint32_t city = b->city[i];
             if (city == TL_NONE) continue;
@@ -555,6 +572,59 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_
     return rc;
 }
 
+/* ---- persons ----------------------------------------------------------------------------------- */
+
+/* Reads the persons; NULL when every identifier is a person of its own. */
+static int load_persons(runctx_t *x) {
+    int rc = tl_identity_load(x->st, NULL, &x->ident, x->eb);
+    tl_id_stats_t s;
+    if (!rc) tl_identity_stats(x->ident, &s);
+    if (!rc && s.persons == s.identifiers) tl_identity_free(x->ident), x->ident = NULL;
+    return rc;
+}
+
+/* The consents and do-not-contact of a person, kept in its first
+ * identifier's entries: a purpose is granted when one of its identifiers
+ * grants it and none withdraws it (the strictest record wins); a
+ * do-not-contact of any identifier holds for the person. */
+static int fold_persons(runctx_t *x, int64_t at) {
+    if (!x->ident) return 0;
+    uint8_t *deny = calloc((size_t)x->nall + 1, 1), *w = malloc((size_t)x->nall + 1);
+    int rc = deny && w ? 0 : TL_ENOMEM;
+    for (int k = 0; !rc && k < x->npurposes; k++) {
+        rc = tl_store_consents_withdrawn(x->st, x->purposes[k], at, w, x->nall, x->eb);
+        for (uint32_t u = 0; !rc && u < x->nall; u++)
+            if (w[u]) deny[person(x, u)] |= (uint8_t)(1u << k);
+    }
+    for (uint32_t u = 0; !rc && u < x->nall; u++) {
+        uint32_t p = person(x, u);
+        if (p != u) x->cons[p] |= x->cons[u], x->dnc[p] |= x->dnc[u];
+    }
+    for (uint32_t u = 0; !rc && u < x->nall; u++)
+        if (person(x, u) == u) x->cons[u] &= (uint8_t)~deny[u];
+    free(deny), free(w);
+    return rc;
+}
+
+/* Decides once for each person with an identifier in the audience (every
+ * person without one). */
+static int decide_audience(runctx_t *x) {
+    const tl_run_opts_t *o = x->o;
+    uint8_t *due = NULL;
+    if (x->ident && o->audience) {
+        if (!(due = calloc((size_t)x->nusers + 1, 1))) return TL_ENOMEM;
+        for (uint32_t u = 0; u < x->nusers; u++)
+            if (o->audience[u]) due[person(x, u)] = 1;
+    }
+    int rc = 0;
+    for (uint32_t u = 0; !rc && u < x->nusers; u++) {
+        int in = due ? due[u] : o->audience ? o->audience[u] : person(x, u) == u;
+        if (in) rc = decide(x, u, o->at);
+    }
+    free(due);
+    return rc;
+}
+
 /* ---- the run ----------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -626,8 +696,10 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
         return 0;
     res->due = 1;
     if ((rc = tl_store_ids(st, TL_D_USER, &x.users, eb))) return rc;
+    x.nall = x.users.n;
     x.nusers = o->audience ? o->nusers : x.users.n;
     if (x.nusers > x.users.n) x.nusers = x.users.n;
+    if ((rc = load_persons(&x))) return rc;
     x.camp_bit = purpose_bit(&x, c->consent);
     for (int k = 0; k < TL_DCH__N; k++) x.chan_bit[k] = -1;
     for (int k = 0; k < c->nchannels; k++)
@@ -635,10 +707,11 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     tl_buf_init(&x.line), tl_buf_init(&x.content);
     uev_t *trig = NULL;
     size_t ntrig = 0;
-    if (!(x.cons = malloc((size_t)x.nusers + 1)) || !(x.dnc = calloc((size_t)x.nusers + 1, 1)))
+    if (!(x.cons = malloc((size_t)x.nall + 1)) || !(x.dnc = calloc((size_t)x.nall + 1, 1)))
         rc = TL_ENOMEM;
-    if (!rc) rc = tl_store_consents_asof(st, x.purposes, x.npurposes, o->at, x.cons, x.nusers, eb);
+    if (!rc) rc = tl_store_consents_asof(st, x.purposes, x.npurposes, o->at, x.cons, x.nall, eb);
     if (!rc) rc = tl_store_dnc_scan(st, o->at, dnc_row, &x, eb);
+    if (!rc) rc = fold_persons(&x, o->at);
     if (!rc) rc = load_contacts(&x, o->at);
     if (!rc && c->trig) {
         int64_t lo = s.last_at != INT64_MIN ? s.last_at : o->at - c->trig_lookback;
@@ -660,9 +733,8 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
                                              ? c->trig_within : c->trig_delay);
             rc = decide(&x, u, when > o->at ? when : o->at);
         }
-    } else {
-        for (uint32_t u = 0; !rc && u < x.nusers; u++)
-            if (!o->audience || o->audience[u]) rc = decide(&x, u, o->at);
+    } else if (!rc) {
+        rc = decide_audience(&x);
     }
     if (!rc && !o->dry_run) {
         tl_buf_t j;
@@ -681,6 +753,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     if (rc && !o->dry_run) tl_store_rollback(st);
     free(trig);
     free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.near), free(x.camp_tags);
+    tl_identity_free(x.ident);
     tl_buf_fini(&x.line), tl_buf_fini(&x.content);
     return rc;
 }

@@ -234,6 +234,10 @@ int cmd_uplift(const command_t *c, const args_t *a);
 /* `report campaign ID` (options --json, --html, --bh of the report command) */
 int report_campaign(const command_t *c, const args_t *a, const char *id);
 
+/* identity.c */
+extern const optspec_t IDENTITY_OPTS[];
+int cmd_identity(const command_t *c, const args_t *a);
+
 /* serve.c */
 extern const optspec_t SERVE_OPTS[], APIKEY_OPTS[];
 int cmd_serve(const command_t *c, const args_t *a);

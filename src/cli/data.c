@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "identity/identity.h"
 #include "progress.h"
 
 /* ---- import ---------------------------------------------------------------- */
@@ -148,6 +149,19 @@ int cmd_stats(const command_t *c, const args_t *a) {
     rc = tl_store_quarantine_counts(st, reason_row, &rq, &eb);
     cJSON_AddNumberToObject(j, "quarantined", (double)n.quarantined);
     cJSON_AddItemToObject(j, "quarantined_by_reason", rq.obj);
+    tl_id_rules_t rules;
+    tl_identity_t *id = NULL;
+    tl_id_stats_t is = {0};
+    if (!rc) rc = tl_identity_rules_get(st, &rules, &eb);
+    if (!rc) rc = tl_identity_load(st, &rules, &id, &eb);
+    if (!rc) tl_identity_stats(id, &is);
+    tl_identity_free(id);
+    cJSON *ji = cJSON_AddObjectToObject(j, "identity");
+    cJSON_AddNumberToObject(ji, "identifiers", is.identifiers);
+    cJSON_AddNumberToObject(ji, "persons", is.persons);
+    cJSON_AddNumberToObject(ji, "merges", (double)is.merges);
+    cJSON_AddNumberToObject(ji, "refused_merges", (double)is.refused);
+    cJSON_AddNumberToObject(ji, "split_links", (double)is.split);
     tl_store_evstats_fini(&ev);
     tl_store_close(st);
     if (rc) {
@@ -183,6 +197,10 @@ int cmd_stats(const command_t *c, const args_t *a) {
     printf("quarantined     %llu\n", (unsigned long long)n.quarantined);
     for (cJSON *it = rq.obj->child; it; it = it->next)
         printf("  %-20s %8.0f\n", it->string, it->valuedouble);
+    printf("identifiers     %u\npersons         %u\nmerges          %llu\n"
+           "refused merges  %llu\nsplit links     %llu\n", is.identifiers, is.persons,
+           (unsigned long long)is.merges, (unsigned long long)is.refused,
+           (unsigned long long)is.split);
     cJSON_Delete(j);
     return EXIT_OK;
 }

@@ -25,12 +25,21 @@ static const command_t COMMANDS[] = {
      "records, consents or events from CSV or JSON Lines files, or a public data set with "
      "--preset. Bad rows are quarantined with their reason and line; the last line printed is "
      "read=N accepted=N duplicates=N quarantined=N.", IMPORT_OPTS, cmd_import, NULL},
-    {"stats", "stats [--json]", "Counts of users, items, events by type, channel and day, and "
-     "quarantined rows by reason.", STATS_OPTS, cmd_stats, NULL},
+    {"stats", "stats [--json]", "Counts of users, items, events by type, channel and day, "
+     "quarantined rows by reason, and identifiers, persons, merges, refused merges and split "
+     "links.", STATS_OPTS, cmd_stats, NULL},
     {"quarantine", "quarantine list|export [options]", "List quarantined rows (personal data "
      "masked) or export them with their raw text to fix and re-import.", QUAR_OPTS,
      cmd_quarantine,
      "list export"},
+    {"identity", "identity show ID | link A B | split A B [--reason R] | rules [--set FILE] | "
+     "evaluate --truth FILE", "One customer across identifiers: show the person behind any "
+     "identifier (device:9f2c, u000123, phone:+86 138...) with its identifiers (personal ones "
+     "as keyed pseudonyms) and the links in force, split and refused; link two identifiers or "
+     "split their link (the merge rules may refuse a link: said); print or --set the merge "
+     "rules (JSON); evaluate the persons against a truth (CSV identifier,person): pairwise "
+     "precision and recall, persons over a rule's limit.", IDENTITY_OPTS, cmd_identity,
+     "show link split rules evaluate"},
     {"check", "check [--json]", "Verify every checksum of the event log and the integrity of "
      "the embedded database.", CHECK_OPTS, cmd_check, NULL},
     {"profile", "profile build|show USER|export|drift [options]", "Build every user's profile from "

@@ -74,6 +74,7 @@ int cmd_erase(const command_t *c, const args_t *a) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "tombstone", r.pseudonym);
         cJSON_AddBoolToObject(j, "erased_before", r.again);
+        cJSON_AddNumberToObject(j, "identifiers", r.identifiers);
         cJSON_AddNumberToObject(j, "events", (double)r.events);
         cJSON_AddNumberToObject(j, "records", (double)r.rows);
         cJSON_AddNumberToObject(j, "quarantined_rows_emptied", (double)r.quarantined);
@@ -87,9 +88,9 @@ int cmd_erase(const command_t *c, const args_t *a) {
         printf("%s was erased before; derived files checked again (%d profile snapshot, %d models "
                "changed)\n", a->pos[0], r.profiles, r.models);
     } else {
-        printf("erased %s: %llu events, %llu other records, %llu quarantined rows emptied, %d campaign "
+        printf("erased %s (%u identifiers of the person): %llu events, %llu other records, %llu quarantined rows emptied, %d campaign "
                "logs rewritten, %d profile snapshot, %d models, %llu offer decisions; tombstone %s\n",
-               a->pos[0], (unsigned long long)r.events, (unsigned long long)r.rows,
+               a->pos[0], r.identifiers, (unsigned long long)r.events, (unsigned long long)r.rows,
                (unsigned long long)r.quarantined, r.logs, r.profiles, r.models,
                (unsigned long long)r.offers, r.pseudonym);
         if (!r.wal_truncated)

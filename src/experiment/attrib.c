@@ -1,7 +1,8 @@
 /* attrib.c -- attribution: from a campaign's exposures and the event log
  * to per-group outcomes, tests, CUPED, ROI and the sample-ratio check.
  *
- * The unit is the user. A user's group is that of their first measured
+ * The unit is the person (identity.h): exposures, conversions and
+ * feedback of any of its identifiers count as its own. A user's group is that of their first measured
  * exposure (delivered, or held out: "would have sent"); assignment is by
  * hash, so later runs put them in the same group. Their outcome window
  * runs from that first exposure to the last one plus the campaign's
@@ -16,6 +17,7 @@
  * CUPED covariate: revenue from conversion events then. Unsubscribes and
  * complaints come from feedback recorded against the campaign. */
 #include "experiment.h"
+#include "identity/identity.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -38,8 +40,9 @@ typedef struct {
     int64_t window, pre;
     unit_t *units;
     uint64_t nunits;
-    uint32_t *unit_of;     /* per user index; TL_NONE */
+    uint32_t *unit_of;     /* per person (its first identifier's index); TL_NONE */
     uint32_t nusers;
+    tl_identity_t *ident;  /* persons */
     uint8_t conv_type[256];
     double *price;         /* per item, for events without an amount */
     uint32_t nitems;
@@ -54,10 +57,15 @@ static int price_row(uint32_t item, const tl_item_t *it, void *arg) {
     return 0;
 }
 
+/* The unit of user u: its person. */
+static uint32_t unit_user(const meas_t *m, uint32_t u) {
+    return tl_identity_person(m->ident, u);
+}
+
 static int event_block(const tl_evblock_t *b, void *arg) {
     meas_t *m = arg;
     for (uint32_t i = 0; i < b->n; i++) {
-        uint32_t u = b->user[i];
+        uint32_t u = unit_user(m, b->user[i]);
         if (u >= m->nusers || m->unit_of[u] == TL_NONE || !m->conv_type[b->type[i]]) continue;
         unit_t *x = &m->units[m->unit_of[u]];
         int64_t ts = b->ts[i];
@@ -82,8 +90,9 @@ static int event_block(const tl_evblock_t *b, void *arg) {
 
 static int fb_row(const tl_feedback_row_t *f, void *arg) {
     meas_t *m = arg;
-    if (f->user >= m->nusers || m->unit_of[f->user] == TL_NONE) return 0;
-    unit_t *x = &m->units[m->unit_of[f->user]];
+    uint32_t u = unit_user(m, f->user);
+    if (u >= m->nusers || m->unit_of[u] == TL_NONE) return 0;
+    unit_t *x = &m->units[m->unit_of[u]];
     if (strcmp(f->kind, "unsubscribe") == 0) x->unsub = 1;
     else if (strcmp(f->kind, "complaint") == 0) x->complaint = 1;
     return 0;
@@ -102,6 +111,7 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
     tl_dict_t *types = users ? tl_store_dict(st, TL_D_TYPE, eb) : NULL;
     tl_dict_t *items = types ? tl_store_dict(st, TL_D_ITEM, eb) : NULL;
     if (!rc && !items) rc = TL_ENOMEM;
+    if (!rc) rc = tl_identity_load(st, NULL, &m->ident, eb);
     if (rc) {
         free(ex);
         return rc;
@@ -132,10 +142,10 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
         }
         if (e->at < m->first_at) m->first_at = e->at;
         if (e->at > m->last_at) m->last_at = e->at;
-        uint32_t k = m->unit_of[e->user];
+        uint32_t u = unit_user(m, e->user), k = m->unit_of[u];
         if (k == TL_NONE) {
-            k = m->unit_of[e->user] = (uint32_t)m->nunits++;
-            m->units[k] = (unit_t){.user = e->user, .group = (int8_t)g, .first = e->at, .last = e->at,
+            k = m->unit_of[u] = (uint32_t)m->nunits++;
+            m->units[k] = (unit_t){.user = u, .group = (int8_t)g, .first = e->at, .last = e->at,
                                    .first_conv = INT64_MAX};
         } else {
             unit_t *x = &m->units[k];
@@ -156,6 +166,7 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
 
 static void meas_fini(meas_t *m) {
     free(m->units), free(m->unit_of), free(m->price);
+    tl_identity_free(m->ident);
     memset(m, 0, sizeof *m);
 }
 

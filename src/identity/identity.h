@@ -127,8 +127,8 @@ void tl_identity_stats(const tl_identity_t *id, tl_id_stats_t *out);
 /* The merge rules the store keeps (the defaults until some are put). */
 int tl_identity_rules_get(tl_store_t *st, tl_id_rules_t *out, tl_errbuf_t *eb);
 int tl_identity_rules_put(tl_store_t *st, const tl_id_rules_t *r, tl_errbuf_t *eb);
-/* The persons of every committed user of st under rules r, from the
- * store's identity links (a link naming a user committed since the user
+/* The persons of every committed user of st under rules r (NULL: the
+ * rules the store keeps), from the store's identity links (a link naming a user committed since the user
  * ids were read waits for the next load). */
 int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out,
                      tl_errbuf_t *eb);
@@ -149,5 +149,59 @@ int tl_identity_link(tl_store_t *st, const tl_id_rules_t *r, const char *a, cons
  * caller's batch: 1 split, TL_ENOENT (eb told) when there is none. */
 int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
                       int64_t at, const char *reason, tl_errbuf_t *eb);
+/* The identifiers of identifier u's person under the store's rules (*out
+ * malloc'd, *n of them): u first, then each linked to one listed before
+ * it by a link in force, so that dropping them from the last one on
+ * leaves the rest joined to u at every step. */
+int tl_identity_person_list(tl_store_t *st, uint32_t u, uint32_t **out, uint32_t *n,
+                            tl_errbuf_t *eb);
+
+/* ---- a person as a caller looks at it (person.c) ----------------------------- */
+
+/* The state of a link under a resolution: in force (it joined two
+ * persons, or its ends were one already), refused by a rule, split. */
+enum { TL_ID_LINK_IN_FORCE, TL_ID_LINK_REFUSED, TL_ID_LINK_SPLIT };
+
+/* The links naming any identifier of u's person under id (resolved from
+ * st's links), each once, by member then id: fn(l, state, arg) for each
+ * until it returns non-zero (returned). l is borrowed for the call. */
+int tl_identity_links_of(tl_store_t *st, const tl_identity_t *id, uint32_t u,
+                         int (*fn)(const tl_link_row_t *l, int state, void *arg), void *arg,
+                         tl_errbuf_t *eb);
+/* Whether joining the persons of identifiers a and b would break a rule
+ * of r: 1, with the rule and the counts said in why (n bytes, never an
+ * identifier); 0 when it would not, or they are one person. */
+int tl_identity_refusal(tl_store_t *st, const tl_id_rules_t *r, const tl_identity_t *id,
+                        uint32_t a, uint32_t b, char *why, size_t n, tl_errbuf_t *eb);
+
+/* ---- against a truth (truth.c) --------------------------------------------------- */
+
+/* How a store's persons agree with a truth. Pairs are of distinct
+ * identifiers both the truth and the store hold ("compared"). */
+typedef struct {
+    uint64_t rows;           /* rows of the truth after its header */
+    uint64_t compared;       /* distinct identifiers of the truth the store holds */
+    uint64_t missing;        /* rows whose identifier the store does not hold */
+    uint64_t repeated;       /* rows naming an identifier (as keyed) and person again */
+    uint64_t persons;        /* resolved persons among the compared identifiers */
+    uint64_t true_persons;   /* persons of the truth among them */
+    uint64_t pairs_resolved; /* pairs one person by the resolution */
+    uint64_t pairs_true;     /* pairs one person by the truth */
+    uint64_t pairs_both;     /* pairs one person by both */
+    double precision;        /* pairs_both / pairs_resolved (1 when there are none) */
+    double recall;           /* pairs_both / pairs_true (1 when there are none) */
+    uint64_t over_limit;     /* persons of the store breaking a rule: 0 unless broken */
+    tl_id_stats_t resolution; /* the store's resolution, every identifier */
+} tl_id_eval_t;
+
+/* Compares st's persons under rules r with a truth: the text of a CSV
+ * (truth[0..len), RFC 4180 quotes; a header naming the columns
+ * `identifier`, an identifier as written (tl_id_parse: a member id when
+ * it names no kind), and `person`, any name of the true person). name is
+ * what errors call the text (a file name). TL_EBADINPUT, eb told with
+ * name:line, for a malformed row, an identifier not of its kind, or one
+ * given two persons; errors never quote a personal value. */
+int tl_identity_evaluate(tl_store_t *st, const tl_id_rules_t *r, const char *truth, size_t len,
+                         const char *name, tl_id_eval_t *out, tl_errbuf_t *eb);
 
 #endif

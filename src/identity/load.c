@@ -56,8 +56,11 @@ static int add_link(const tl_link_row_t *l, void *arg) {
 int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out,
                      tl_errbuf_t *eb) {
     *out = NULL;
+    tl_id_rules_t kept;
     tl_ids_t ids;
-    int rc = tl_store_ids(st, TL_D_USER, &ids, eb);
+    int rc = r ? 0 : tl_identity_rules_get(st, &kept, eb);
+    if (!r) r = &kept;
+    if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
     if (rc) return rc;
     uint8_t *kind = malloc(ids.n ? ids.n : 1);
     links_t l = {.nids = ids.n};
@@ -166,4 +169,57 @@ int tl_identity_split(tl_store_t *st, const tl_id_rules_t *r, const char *a, con
         rc = TL_ENOENT;
     }
     return rc ? rc : tl_store_link_split(st, x.id, at, reason, eb);
+}
+
+/* ---- the identifiers of one person, in link order ---------------------------------- */
+
+typedef struct {
+    uint32_t *v, n;
+    uint8_t *state; /* per identifier: 1 of the person, 2 listed */
+    uint32_t nids;
+} plist_t;
+
+static int reach(const tl_link_row_t *l, void *arg) {
+    plist_t *x = arg;
+    if (l->split_at != INT64_MIN) return 0;
+    for (int e = 0; e < 2; e++) {
+        uint32_t v = e ? l->b : l->a;
+        if (v < x->nids && x->state[v] == 1) x->state[v] = 2, x->v[x->n++] = v;
+    }
+    return 0;
+}
+
+static int mark_member(uint32_t v, void *arg) {
+    plist_t *x = arg;
+    if (v < x->nids) x->state[v] = 1;
+    return 0;
+}
+
+int tl_identity_person_list(tl_store_t *st, uint32_t u, uint32_t **out, uint32_t *n,
+                            tl_errbuf_t *eb) {
+    *out = NULL, *n = 0;
+    tl_identity_t *id = NULL;
+    tl_id_stats_t s = {0};
+    int rc = tl_identity_load(st, NULL, &id, eb);
+    if (!rc) tl_identity_stats(id, &s);
+    plist_t x = {.nids = s.identifiers};
+    if (!rc && u >= x.nids) {
+        tl_errbuf_set(eb, "no identifier %u", u);
+        rc = TL_ENOENT;
+    }
+    if (!rc && (!(x.state = calloc(x.nids, 1)) || !(x.v = malloc((size_t)x.nids * sizeof *x.v))))
+        rc = TL_ENOMEM;
+    if (!rc) {
+        tl_identity_members(id, u, mark_member, &x);
+        x.state[u] = 2, x.v[x.n++] = u;
+        /* breadth first over the links in force, among the person's own */
+        for (uint32_t i = 0; !rc && i < x.n; i++) rc = tl_store_link_scan(st, x.v[i], reach, &x, eb);
+        for (uint32_t v = 0; !rc && v < x.nids; v++) /* joined by no link in force: none, */
+            if (x.state[v] == 1) x.state[v] = 2, x.v[x.n++] = v; /* but listed all the same */
+    }
+    tl_identity_free(id);
+    free(x.state);
+    if (rc) free(x.v);
+    else *out = x.v, *n = x.n;
+    return rc;
 }

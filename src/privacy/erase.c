@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "campaign/campaign.h"
+#include "identity/identity.h"
 #include "rec/rec.h"
 #include "segment/segment.h"
 
@@ -145,34 +146,26 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
     return 0;
 }
 
-int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const char *who,
-                     tl_erase_report_t *r, tl_errbuf_t *eb) {
-    memset(r, 0, sizeof *r);
-    tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb);
-    if (!users) return TL_ENOMEM;
-    size_t idlen = strlen(id);
-    uint32_t u = tl_dict_find(users, id, idlen);
-    int rc = tl_store_pseudonym(st, id, idlen, r->pseudonym, eb);
-    if (!rc && u == TL_NONE) {
-        rc = tl_store_erased(st, id, idlen, &u, eb);
-        if (rc == 0) {
-            tl_errbuf_set(eb, "no user \"%s\" in this data directory", id);
-            return TL_ENOENT;
-        }
-        if (rc == 1) r->again = 1, rc = 0;
-    }
+/* Erases one identifier: key, its dictionary entry, at index u (again:
+ * erased before, only the derived blobs checked); value, the value a
+ * source may have written without the kind, also searched for in
+ * quarantined rows. */
+static int erase_one(tl_store_t *st, const char *key, const char *value, uint32_t u, int again,
+                     tl_profiles_t *p, const char *who, tl_erase_report_t *r, tl_errbuf_t *eb) {
+    int rc = tl_store_pseudonym(st, key, strlen(key), r->pseudonym, eb);
     if (rc) return rc;
-    r->user = u;
+    r->user = u, r->again = again;
     /* the derived blobs first, installed with the purge (or, erasing again,
      * each on its own) */
     blobset_t set = {0};
     rc = purge_derived(st, u, r->pseudonym, &set, r, eb);
-    if (!rc && !r->again) {
+    if (!rc && !again) {
         /* what may name the user in a quarantined raw row */
         tl_buf_t pii;
         tl_buf_init(&pii);
-        const char *terms[5] = {id};
+        const char *terms[6] = {key};
         int nt = 1;
+        if (value != key) terms[nt++] = value;
         rc = tl_store_user_pii(st, u, &pii, eb);
         for (size_t off = 0, k = 0; !rc && off < pii.len && k < 4; k++) {
             const char *v = pii.data + off;
@@ -180,7 +173,7 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const cha
             off += strlen(v) + 1;
         }
         tl_campaign_purge_t logs = {0};
-        if (!rc) rc = tl_campaign_purge_logs(st, u, id, INT64_MIN, &logs, eb);
+        if (!rc) rc = tl_campaign_purge_logs(st, u, key, INT64_MIN, &logs, eb);
         tl_purge_stats_t ps = {0};
         if (!rc) {
             tl_purge_t pu = {.user = u, .before = INT64_MIN, .terms = terms, .nterms = nt,
@@ -199,7 +192,84 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const cha
     for (; i < set.n; i++) tl_blobw_abandon(set.w[i]); /* a failed close freed its own */
     free(set.w);
     if (!rc && p) rc = tl_profile_erase_user(p, u);
-    if (!rc) rc = tl_audit_add(st, who, "erase", id, eb);
+    if (!rc) rc = tl_audit_add(st, who, "erase", key, eb);
+    return rc;
+}
+
+/* r with one more identifier's erasure in it. */
+static void report_add(tl_erase_report_t *r, const tl_erase_report_t *o) {
+    r->events += o->events, r->rows += o->rows, r->quarantined += o->quarantined;
+    r->offers += o->offers, r->logs += o->logs, r->profiles |= o->profiles;
+    r->models += o->models, r->wal_truncated = o->wal_truncated; /* the last purge's */
+    r->unreadable += o->unreadable;
+    size_t len = strlen(r->unreadable_why);
+    snprintf(r->unreadable_why + len, sizeof r->unreadable_why - len, "%s", o->unreadable_why);
+}
+
+/* The other identifiers of u's person, erased from the last listed on,
+ * so that a crash between two leaves the rest linked to u and erasing
+ * u again finds them. */
+static int erase_linked(tl_store_t *st, const tl_id_rules_t *rules, uint32_t u, tl_profiles_t *p,
+                        const char *who, tl_erase_report_t *r, tl_errbuf_t *eb) {
+    uint32_t *m = NULL, n = 0;
+    tl_ids_t ids;
+    int rc = tl_identity_person_list(st, u, &m, &n, eb);
+    if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
+    for (uint32_t i = n; !rc && i-- > 1;) {
+        size_t len;
+        const char *k = tl_ids_str(&ids, m[i], &len), *v = k;
+        char key[512];
+        if (len >= sizeof key) continue; /* no such identifier is ever made */
+        memcpy(key, k, len + 1);
+        int kind = tl_id_kind_of(rules, key, len);
+        if (kind > 0 && !rules->kinds[kind].personal) v = key + strlen(rules->kinds[kind].name) + 1;
+        tl_erase_report_t o;
+        memset(&o, 0, sizeof o);
+        rc = erase_one(st, key, v, m[i], 0, p, who, &o, eb);
+        if (!rc) report_add(r, &o), r->identifiers++;
+        /* the ids may have moved with the purge */
+        if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
+    }
+    free(m);
+    return rc;
+}
+
+int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const char *who,
+                     tl_erase_report_t *r, tl_errbuf_t *eb) {
+    memset(r, 0, sizeof *r);
+    tl_id_rules_t rules;
+    tl_buf_t key;
+    tl_buf_init(&key);
+    int rc = tl_identity_rules_get(st, &rules, eb);
+    if (!rc) rc = tl_id_key_written(st, &rules, -1, id, strlen(id), &key, eb);
+    if (!rc && tl_buf_append(&key, "", 1)) rc = TL_ENOMEM;
+    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
+    if (!rc && !users) rc = TL_ENOMEM;
+    uint32_t u = TL_NONE;
+    int again = 0;
+    if (!rc && (u = tl_dict_find(users, key.data, key.len - 1)) == TL_NONE) {
+        rc = tl_store_erased(st, key.data, key.len - 1, &u, eb);
+        if (rc == 0) {
+            tl_errbuf_set(eb, "no user \"%s\" in this data directory", id);
+            rc = TL_ENOENT;
+        }
+        if (rc == 1) again = 1, rc = 0;
+    }
+    /* the value as a source may write it, without its kind */
+    const char *v = id;
+    size_t vn = strlen(id);
+    int kind = rc ? 0 : tl_id_parse(&rules, -1, &v, &vn);
+    if (!rc && !again) rc = erase_linked(st, &rules, u, p, who, r, eb);
+    if (!rc) {
+        tl_erase_report_t o;
+        memset(&o, 0, sizeof o);
+        rc = erase_one(st, key.data, kind > 0 && !rules.kinds[kind].personal ? v : key.data, u, again,
+                       p, who, &o, eb);
+        report_add(r, &o);
+        memcpy(r->pseudonym, o.pseudonym, sizeof r->pseudonym);
+        r->user = o.user, r->again = o.again, r->identifiers++;
+    }
+    tl_buf_fini(&key);
     return rc;
 }
 

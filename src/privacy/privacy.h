@@ -13,7 +13,9 @@
 struct cJSON;
 
 /* Subject access, as every front end gives it: everything held about the
- * user named id as JSON (personal fields, attributes, credit record,
+ * user named id (an identifier as written, identity.h) as JSON, and in
+ * its "linked_identifiers" the same of every other identifier of its
+ * person (personal fields, attributes, credit record,
  * consents with their history, do-not-contact entries, feedback, every
  * event, the profile (p may be NULL: then from the stored build, if any),
  * the stored segments the user is in, every campaign decision about the
@@ -54,13 +56,15 @@ typedef struct {
     char pseudonym[33]; /* the tombstone's, for the audit log */
     uint32_t user;      /* the index the user had */
     int again;          /* erased before: only the derived files were checked */
+    uint32_t identifiers; /* the person's identifiers erased (the one named too) */
     uint64_t events, rows, quarantined, offers;
     int logs, profiles, models, wal_truncated;
     int unreadable;             /* models that did not load: left as they were */
     char unreadable_why[1024];  /* why, a line each (the lines that fit) */
 } tl_erase_report_t;
 
-/* Erases user id: events, personal fields and attributes, credit,
+/* Erases user id, an identifier as written (identity.h), and every
+ * identifier of its person, each as follows: events, personal fields and attributes, credit,
  * consents, do-not-contact, feedback, delivery states, quarantined rows
  * naming the user (emptied), campaign exposures and contacts (dropped) and
  * outbox lines (blanked), the profile in p (may be NULL) and in the

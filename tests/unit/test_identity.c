@@ -344,6 +344,159 @@ static void test_bad_links(void **state) {
     tl_identity_free(id);
 }
 
+static void link_ok(tl_store_t *st, const tl_id_rules_t *r, const char *a, const char *b,
+                    int64_t at) {
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_identity_link(st, r, a, b, at, "test", NULL, &eb), 1);
+}
+
+static int evaluate(tl_store_t *st, const tl_id_rules_t *r, const char *truth, tl_id_eval_t *e,
+                    tl_errbuf_t *eb) {
+    eb->msg[0] = 0;
+    return tl_identity_evaluate(st, r, truth, strlen(truth), "t.csv", e, eb);
+}
+
+/* Against a truth: pairs counted per group, exactly. Resolved: {m1, d1},
+ * {m2, phone}, {m3, d3}, g, h; true: {m1, d1}, {m2, phone}, m3, d3, {g, h}.
+ * Two of the three resolved pairs are true (precision 2/3), two of the
+ * three true pairs are found (recall 2/3); the phone written two ways is
+ * one identifier given again, an identifier the store lacks is missing,
+ * and a refused link leaves every person within the rules. */
+static void test_evaluate(void **state) {
+    (void)state;
+    tl_store_t *st = open_memory();
+    tl_errbuf_t eb = {{0}};
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    link_ok(st, &r, "m1", "device:d1", 100);
+    link_ok(st, &r, "m2", "phone:+86 138 0013 8000", 200);
+    link_ok(st, &r, "m3", "device:d3", 300);
+    link_ok(st, &r, "device:g", "m2", 50);
+    link_ok(st, &r, "m1", "m2", 500); /* refused: two members */
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    /* g is m2's by the links: take it out so that g stands alone */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_identity_split(st, &r, "device:g", "m2", 600, "test", &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_store_begin(st, &eb);
+    uint32_t h;
+    tl_dict_intern(tl_store_dict(st, TL_D_USER, &eb), "device:h", 8, &h, NULL);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    const char *truth = "person,note,identifier\r\n"
+                        "P,,m1\r\n"
+                        "P,\"a, note\",device:d1\r\n"
+                        "Q,,m2\n"
+                        "Q,,\"phone:+86 (138) 0013-8000\"\n"
+                        "Q,,phone:+8613800138000\n"
+                        "\n"
+                        "R,,member:m3\n"
+                        "S,,device:d3\n"
+                        "T,,device:g\n"
+                        "T,,device:h\n"
+                        "U,,device:nowhere";
+    tl_id_eval_t e;
+    assert_int_equal(evaluate(st, &r, truth, &e, &eb), 0);
+    assert_int_equal(e.rows, 10);
+    assert_int_equal(e.compared, 8);
+    assert_int_equal(e.missing, 1);
+    assert_int_equal(e.repeated, 1);
+    assert_int_equal(e.persons, 5);
+    assert_int_equal(e.true_persons, 5);
+    assert_int_equal(e.pairs_resolved, 3);
+    assert_int_equal(e.pairs_true, 3);
+    assert_int_equal(e.pairs_both, 2);
+    assert_true(e.precision == 2.0 / 3 && e.recall == 2.0 / 3);
+    assert_int_equal(e.over_limit, 0);
+    assert_int_equal(e.resolution.identifiers, 8);
+    assert_int_equal(e.resolution.refused, 1);
+    assert_int_equal(e.resolution.split, 1);
+    /* the truth that agrees: 1 and 1 */
+    const char *same = "identifier,person\nm1,1\ndevice:d1,1\nm2,2\nphone:+8613800138000,2\n"
+                       "m3,3\ndevice:d3,3\ndevice:g,4\ndevice:h,5\n";
+    assert_int_equal(evaluate(st, &r, same, &e, &eb), 0);
+    assert_true(e.precision == 1 && e.recall == 1);
+    assert_int_equal(e.pairs_both, 3);
+    /* nothing to compare: 1 and 1, not a division by zero */
+    assert_int_equal(evaluate(st, &r, "identifier,person\n", &e, &eb), 0);
+    assert_true(e.precision == 1 && e.recall == 1 && e.compared == 0);
+    /* bad truths say where, and never quote a phone */
+    static const char *const BAD[] = {
+        "identifier,who\nm1,P\n",                       /* no person column */
+        "identifier,person\nm1,P\nm1,Q\n",              /* two persons */
+        "identifier,person\n\"m1,P\n",                  /* a quote left open */
+        "identifier,person\nm1\n",                       /* a field short */
+        "identifier,person\nphone:138x555,P\n",          /* not a phone */
+        "identifier,person\nm1,\n",                      /* no person */
+    };
+    static const char *const WHERE[] = {"t.csv:1:", "t.csv:3:", "t.csv:2:", "t.csv:2:",
+                                        "t.csv:2:", "t.csv:2:"};
+    for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
+        assert_int_equal(evaluate(st, &r, BAD[i], &e, &eb), TL_EBADINPUT);
+        assert_non_null(strstr(eb.msg, WHERE[i]));
+        assert_null(strstr(eb.msg, "138x555"));
+    }
+    tl_store_close(st);
+}
+
+typedef struct {
+    int n, state[8];
+    uint64_t id[8];
+} seen_links_t;
+
+static int seen_link(const tl_link_row_t *l, int state, void *arg) {
+    seen_links_t *x = arg;
+    x->id[x->n] = l->id;
+    x->state[x->n++] = state;
+    return 0;
+}
+
+/* The links of a person, each once with its state, and the rule a link
+ * between two persons breaks. */
+static void test_links_of(void **state) {
+    (void)state;
+    tl_store_t *st = open_memory();
+    tl_errbuf_t eb = {{0}};
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    uint64_t l1, l2, l3, l4;
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_identity_link(st, &r, "m1", "device:a", 100, "t", &l1, &eb), 1);
+    assert_int_equal(tl_identity_link(st, &r, "device:a", "device:b", 200, "t", &l2, &eb), 1);
+    assert_int_equal(tl_identity_link(st, &r, "device:b", "m2", 300, "t", &l3, &eb), 1);
+    assert_int_equal(tl_identity_link(st, &r, "m1", "device:c", 400, "t", &l4, &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    assert_int_equal(tl_identity_split(st, &r, "m1", "device:c", 500, "wrong", &eb), 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    tl_identity_t *id = NULL;
+    assert_int_equal(tl_identity_load(st, &r, &id, &eb), 0);
+    uint32_t b, m1, m2, c;
+    assert_int_equal(tl_identity_find(st, &r, "device:b", &b, &eb), 0);
+    assert_int_equal(tl_identity_find(st, &r, "m1", &m1, &eb), 0);
+    assert_int_equal(tl_identity_find(st, &r, "m2", &m2, &eb), 0);
+    assert_int_equal(tl_identity_find(st, &r, "device:c", &c, &eb), 0);
+    seen_links_t x = {0};
+    assert_int_equal(tl_identity_links_of(st, id, b, seen_link, &x, &eb), 0);
+    assert_int_equal(x.n, 4); /* the link inside the person given once */
+    int got[5] = {-9, -9, -9, -9, -9};
+    for (int i = 0; i < x.n; i++) {
+        assert_true(x.id[i] >= 1 && x.id[i] <= 4);
+        got[x.id[i]] = x.state[i];
+    }
+    assert_int_equal(got[l1], TL_ID_LINK_IN_FORCE);
+    assert_int_equal(got[l2], TL_ID_LINK_IN_FORCE);
+    assert_int_equal(got[l3], TL_ID_LINK_REFUSED);
+    assert_int_equal(got[l4], TL_ID_LINK_SPLIT);
+    char why[160];
+    assert_int_equal(tl_identity_refusal(st, &r, id, b, m2, why, sizeof why, &eb), 1);
+    assert_non_null(strstr(why, "member"));
+    assert_int_equal(tl_identity_refusal(st, &r, id, m1, c, why, sizeof why, &eb), 0);
+    assert_int_equal(tl_identity_refusal(st, &r, id, m1, b, why, sizeof why, &eb), 0);
+    tl_identity_free(id);
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
@@ -353,6 +506,8 @@ int main(void) {
         cmocka_unit_test(test_bad_links),
         cmocka_unit_test_setup_teardown(test_keys, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_evaluate, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_links_of, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
