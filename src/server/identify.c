@@ -101,12 +101,22 @@ void tl__identify_post(tl_srv_req_t *req) {
         uint32_t a = TL_NONE, b = TL_NONE;
         if (!rc) rc = tl_identity_find(s->st, &s->rules, user, &a, &eb);
         if (!rc) rc = tl_identity_find(s->st, &s->rules, alias, &b, &eb);
+        /* the link is in force: its two ends are apart only when a rule refused it */
+        int refused = !rc && tl_profile_person(s->prof, a) != tl_profile_person(s->prof, b);
+        char why[200] = "";
+        tl_identity_t *id = NULL;
+        if (refused) rc = tl_identity_load(s->st, &s->rules, &id, &eb);
+        if (refused && !rc) {
+            int broke = tl_identity_refusal(s->st, &s->rules, id, a, b, why, sizeof why, &eb);
+            if (broke < 0) rc = broke;
+        }
+        tl_identity_free(id);
         if (!rc) {
-            /* the link is in force: its two ends are apart only when a rule refused it */
             j = cJSON_CreateObject();
             tl__identify_person_json(s, a, j);
             cJSON_AddBoolToObject(j, "linked", linked);
-            cJSON_AddBoolToObject(j, "refused", tl_profile_person(s->prof, a) != tl_profile_person(s->prof, b));
+            cJSON_AddBoolToObject(j, "refused", refused);
+            if (why[0]) cJSON_AddStringToObject(j, "why", why);
         }
         pthread_rwlock_unlock(&s->prof_mu);
     }
