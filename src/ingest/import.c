@@ -412,7 +412,7 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
         if (!rc && o->on_file) { /* this file's share of the run */
             tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
                                    run.duplicates - before.duplicates, run.quarantined - before.quarantined,
-                                   {0}, run.bytes - before.bytes};
+                                   {0}, run.bytes - before.bytes, run.linked - before.linked};
             o->on_file(src[i].name, &f, o->on_file_arg);
         }
     }
@@ -437,6 +437,7 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
     stats->quarantined += run.quarantined;
     for (int r = 0; r < TL_R__N; r++) stats->by_reason[r] += run.by_reason[r];
     stats->bytes += run.bytes;
+    stats->linked += run.linked;
     importer_free(im);
     if (rc && !eb->msg[0]) tl_errbuf_set(eb, "import: %s", tl_strerror(rc));
     return rc;

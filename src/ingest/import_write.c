@@ -124,6 +124,7 @@ static int link_alias(importer_t *im, const tl_rec_t *r, tl_errbuf_t *eb) {
     if (rc) return rc;
     if (alias == r->e.ev.user) return 0; /* two spellings of one identifier */
     rc = tl_store_link_add(im->st, r->e.ev.user, alias, r->e.ev.ts, "import", NULL, eb);
+    if (rc == 1) im->stats->linked++;
     return rc < 0 ? rc : 0;
 }
 

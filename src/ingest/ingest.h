@@ -140,6 +140,7 @@ typedef struct tl_import_stats {
     uint64_t read, accepted, duplicates, quarantined;
     uint64_t by_reason[TL_R__N];
     uint64_t bytes;
+    uint64_t linked; /* identity links the events' aliases added */
 } tl_import_stats_t;
 
 /* Called for every quarantined row (for printing under --strict). */

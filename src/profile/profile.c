@@ -155,6 +155,16 @@ static int credit_row(uint32_t u, const tl_credit_t *c, void *arg) {
     return 0;
 }
 
+int tl__profile_read_records(tl_profiles_t *p, tl_store_t *st, uint32_t u, tl_errbuf_t *eb) {
+    load_ctx_t x = {p, 0};
+    int rc = tl_store_get_user(st, u, user_row, &x, eb);
+    if (rc == TL_ENOENT) {
+        eb->msg[0] = 0;
+        rc = 0;
+    }
+    return rc ? rc : tl_store_scan_credit(st, u, credit_row, &x, eb);
+}
+
 typedef struct {
     uint32_t leaf, item;
     float price;

@@ -75,6 +75,30 @@ uint32_t tl_profile_person(const tl_profiles_t *p, uint32_t u);
 int tl_profile_kept(const tl_profiles_t *p, uint32_t u);
 /* Identifiers merged into another's person. */
 uint32_t tl_profile_nmerged(const tl_profiles_t *p);
+/* The identifiers of u's person, smallest first (u alone when it is
+ * merged with none): fn for each until it returns non-zero (returned). */
+int tl_profile_members(const tl_profiles_t *p, uint32_t u, int (*fn)(uint32_t, void *),
+                       void *arg);
+
+/* Live merges: after identity links were added or split in st (by an
+ * identify call, an import of events with aliases), the persons resolved
+ * again from the store's links, and the rows of every person that gained
+ * or lost an identifier made again exactly as tl_profile_build makes them
+ * from the same store: the state emptied, profiling withdrawn when any
+ * identifier's latest consent withdraws it, the user and credit records
+ * of its identifiers, its events applied again from the event log (one
+ * scan), features read at as_of. Rows of persons that did not change are
+ * not touched, and capacity tiers keep the cuts of the last full refresh,
+ * as every incremental update does. *nchanged (may be NULL): the persons
+ * made again. A set loaded from a snapshot has no state: TL_EINVAL. */
+int tl_profile_relink(tl_profiles_t *p, tl_store_t *st, int64_t as_of, uint32_t *nchanged,
+                      tl_errbuf_t *eb);
+/* After a profiling consent record for identifier u: every identifier of
+ * its person keeps the flag its latest record gives, and the person is
+ * withdrawn when one of them withdrew (tl_profile_set_withdrawn: a change
+ * drops the person's profile, given back it starts again from the next
+ * event). */
+int tl_profile_sync_withdrawn(tl_profiles_t *p, tl_store_t *st, uint32_t u, tl_errbuf_t *eb);
 
 /* Adds a column computed elsewhere (tags), or replaces the one of that
  * name. Takes ownership of data (nusers values: double for NUM, uint32_t

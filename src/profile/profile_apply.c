@@ -458,11 +458,7 @@ int tl_profile_refresh_user(tl_profiles_t *p, uint32_t user, int64_t as_of) {
     return 0;
 }
 
-int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
-    if (u >= p->n) return 0;
-    blank(p, u);
-    if (!p->owns_state) return 0;
-    /* an empty user from here on: the state of someone never seen */
+void tl__profile_reset_row(tl_profiles_t *p, uint32_t u) {
     free(p->st[u].hist);
     memset(&p->st[u], 0, sizeof p->st[u]);
     p->st[u].visit = TL_NONE;
@@ -474,6 +470,13 @@ int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
     memset(p->aff_short + (size_t)u * p->ntops, 0, (size_t)p->ntops * sizeof *p->aff_short);
     memset(p->hours + (size_t)u * 24, 0, 24 * sizeof *p->hours);
     memset(p->chan + (size_t)u * p->nch, 0, (size_t)p->nch * sizeof *p->chan);
+}
+
+int tl_profile_erase_user(tl_profiles_t *p, uint32_t u) {
+    if (u >= p->n) return 0;
+    blank(p, u);
+    if (!p->owns_state) return 0;
+    tl__profile_reset_row(p, u); /* an empty user from here on: the state of someone never seen */
     return tl_profile_refresh_user(p, u, p->as_of);
 }
 

@@ -84,13 +84,8 @@ static int find_promo_days(tl_profiles_t *p, const pass1_t *x) {
     return 0;
 }
 
-/* The columns the state machine reads; the build decodes no others. */
-#define APPLY_COLUMNS                                                                   \
-    (TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TS | TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_AMOUNT |   \
-     TL_EVC_QTY | TL_EVC_RATING | TL_EVC_SESSION)
-
-static tl_event_t event_at(const tl_evblock_t *b, uint32_t i) {
-    tl_event_t e = {.fp = 0, .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+tl_event_t tl__profile_event_at(const tl_evblock_t *b, uint32_t i) {
+    tl_event_t e = {.fp = b->first_seq + i, .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
                     .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
                     .amount = b->amount[i], .rating = b->rating[i], .lat = NAN, .lon = NAN,
                     .query = TL_NONE, .city = TL_NONE, .session = b->session[i],
@@ -120,13 +115,13 @@ static int pass2_part(pass2_t *x, const tl_evblock_t *b) {
                 x->late = nl;
                 x->caplate = nc;
             }
-            x->late[x->nlate] = event_at(b, i);
+            x->late[x->nlate] = tl__profile_event_at(b, i);
             x->late[x->nlate++].user = u; /* sorted by person */
             continue;
         }
         /* runs of 64 users per part: neighbours share cache lines */
         if ((int)((u >> 6) % (uint32_t)x->nparts) != x->part) continue;
-        tl_event_t e = event_at(b, i);
+        tl_event_t e = tl__profile_event_at(b, i);
         int rc = tl_profile_apply(x->p, &e);
         if (rc) return rc;
     }
@@ -182,11 +177,11 @@ static int shared_block(const tl_evblock_t *b, void *arg) {
     return rc ? rc : sh->part[1].rc;
 }
 
-static int cmp_event(const void *a, const void *b) {
+int tl__profile_cmp_event(const void *a, const void *b) {
     const tl_event_t *x = a, *y = b;
     if (x->user != y->user) return x->user < y->user ? -1 : 1;
     if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
-    return 0;
+    return (x->fp > y->fp) - (x->fp < y->fp);
 }
 
 int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **out,
@@ -220,7 +215,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
         sh.nparts = 1; /* no helper runs: nothing to join */
         sh.part[0].nparts = 1;
     }
-    if (!rc) rc = tl_store_scan_columns(st, APPLY_COLUMNS, shared_block, &sh, eb);
+    if (!rc) rc = tl_store_scan_columns(st, TL__PROFILE_APPLY_COLUMNS, shared_block, &sh, eb);
     if (sh.nparts == 2) {
         pthread_mutex_lock(&sh.mu);
         sh.quit = 1;
@@ -232,7 +227,7 @@ int tl_profile_build(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t *
     pthread_cond_destroy(&sh.cv);
     pass2_t *late = &sh.part[0];
     if (!rc && late->nlate) {
-        qsort(late->late, late->nlate, sizeof *late->late, cmp_event);
+        qsort(late->late, late->nlate, sizeof *late->late, tl__profile_cmp_event);
         for (size_t i = 0; !rc && i < late->nlate; i++) rc = tl_profile_apply(p, &late->late[i]);
     }
     free(late->late);

@@ -183,6 +183,29 @@ int tl__profile_new(tl_store_t *st, const tl_profile_opts_t *o, tl_profiles_t **
 int tl__profile_add_column(tl_profiles_t *p, const char *name, tl_coltype_t type,
                            tl_dict_t *labels, int own);
 
+/* The columns of the event log the state machine reads; a replay decodes
+ * no others. */
+#define TL__PROFILE_APPLY_COLUMNS                                                        \
+    (TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TS | TL_EVC_TYPE | TL_EVC_CHANNEL | TL_EVC_AMOUNT |   \
+     TL_EVC_QTY | TL_EVC_RATING | TL_EVC_SESSION)
+
+/* Event i of a block as the state machine reads it, fp its row in the log
+ * (profile_build.c). */
+tl_event_t tl__profile_event_at(const tl_evblock_t *b, uint32_t i);
+/* Events by user, then time, then row in the log: the order a person's
+ * events out of time order are applied in, whatever the sort
+ * (profile_build.c). */
+int tl__profile_cmp_event(const void *a, const void *b);
+
+/* Row u's state as a build leaves a row it gave nothing: the state of
+ * someone never seen, no user or credit record; the features are not
+ * read off it here (profile_apply.c). */
+void tl__profile_reset_row(tl_profiles_t *p, uint32_t u);
+
+/* u's user and credit records (when it has them) into the row of its
+ * person, as a build reads them (profile.c). */
+int tl__profile_read_records(tl_profiles_t *p, tl_store_t *st, uint32_t u, tl_errbuf_t *eb);
+
 /* The threads that finalize users: o->threads, else one per core up to 8
  * (profile_apply.c). */
 int tl__profile_nthreads(const tl_profile_opts_t *o);

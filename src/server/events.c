@@ -1,7 +1,8 @@
 /* events.c -- events and feedback in through the API. Events are
  * validated and made durable exactly as an import (each record's reason
  * kept when it is refused), concurrent requests sharing one group commit,
- * and then applied to the profiles in each user's time order. Request
+ * and then applied to the profiles in each person's time order (events
+ * whose alias links identifiers merge their persons at once). Request
  * bodies are imported from memory: nothing of them reaches the disk but
  * what the store keeps. */
 #include "server_int.h"
@@ -59,6 +60,8 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     if (!rc) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, &eb);
+        /* events with an alias linked identifiers: the persons follow */
+        if (!rc && st.linked) rc = tl__identify_follow(s, &eb);
         pthread_rwlock_unlock(&s->prof_mu);
     }
     pthread_rwlock_unlock(&s->st_rw);
@@ -68,9 +71,16 @@ static void commit_group(tl_server_t *s, evjob_t *jobs) {
     }
 }
 
+/* A new event with the row of its person and its row in the log. */
+typedef struct {
+    uint32_t person;
+    uint64_t seq;
+    tl_event_t ev;
+} pev_t;
+
 typedef struct {
     tl_server_t *s;
-    tl_event_t *ev;
+    pev_t *ev;
     size_t n, cap;
 } newev_t;
 
@@ -80,11 +90,13 @@ static int collect_block(const tl_evblock_t *b, void *arg) {
         if (b->first_seq + i < x->s->applied) continue;
         if (x->n == x->cap) {
             size_t nc = x->cap ? x->cap * 2 : 1024;
-            tl_event_t *e = realloc(x->ev, nc * sizeof *e);
+            pev_t *e = realloc(x->ev, nc * sizeof *e);
             if (!e) return TL_ENOMEM;
             x->ev = e, x->cap = nc;
         }
-        x->ev[x->n++] = (tl_event_t){.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
+        x->ev[x->n].person = tl_profile_person(x->s->prof, b->user[i]);
+        x->ev[x->n].seq = b->first_seq + i;
+        x->ev[x->n++].ev = (tl_event_t){.fp = b->fp[i], .user = b->user[i], .item = b->item[i], .ts = b->ts[i],
                                      .type = b->type[i], .channel = b->channel[i], .qty = b->qty[i],
                                      .amount = b->amount[i], .rating = b->rating[i], .lat = b->lat[i],
                                      .lon = b->lon[i], .query = b->query[i], .city = b->city[i],
@@ -93,29 +105,34 @@ static int collect_block(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
+/* By person, then time, then row in the log (as a build orders them). */
 static int cmp_ev(const void *a, const void *b) {
-    const tl_event_t *x = a, *y = b;
-    if (x->user != y->user) return x->user < y->user ? -1 : 1;
-    return (x->ts > y->ts) - (x->ts < y->ts);
+    const pev_t *x = a, *y = b;
+    if (x->person != y->person) return x->person < y->person ? -1 : 1;
+    if (x->ev.ts != y->ev.ts) return x->ev.ts < y->ev.ts ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* Applies the events added since the last call to the profiles, each
- * user's in time order (a batch may come in any order; an event older
- * than what a user's profile already holds is applied as it comes, and
- * the next `profile build` puts it in its place), then refreshes the
- * users they touched and the columns derived from the profiles (tags).
+ * person's in time order (a batch may come in any order; an event older
+ * than what a profile already holds is applied as it comes, and the next
+ * `profile build` puts it in its place), then refreshes the persons they
+ * touched and the columns derived from the profiles (tags).
  * Under prof_mu (write) and st_rw (write). */
 static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     newev_t x = {.s = s};
     int rc = tl_store_scan_from(s->st, s->applied, TL_EVC_ALL, collect_block, &x, eb);
-    if (!rc && x.n) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev); /* stable enough: equal times keep no order */
+    if (!rc && x.n) qsort(x.ev, x.n, sizeof *x.ev, cmp_ev);
     for (size_t i = 0; !rc && i < x.n; i++) {
-        rc = tl_profile_apply(s->prof, &x.ev[i]);
-        if (!rc) rc = tl_scenes_add(s->scenes, x.ev[i].user, x.ev[i].item, x.ev[i].type, x.ev[i].ts);
-        if (x.ev[i].ts > s->as_of) s->as_of = x.ev[i].ts;
+        const tl_event_t *e = &x.ev[i].ev;
+        rc = tl_profile_apply(s->prof, e);
+        if (!rc) rc = tl_scenes_add(s->scenes, e->user, e->item, e->type, e->ts);
+        if (e->ts > s->as_of) s->as_of = e->ts;
     }
+    /* an identifier new to the profiles is its own person */
     for (size_t i = 0; !rc && i < x.n; i++)
-        if (i == 0 || x.ev[i].user != x.ev[i - 1].user) rc = tl_profile_refresh_user(s->prof, x.ev[i].user, s->as_of);
+        if (i == 0 || x.ev[i].person != x.ev[i - 1].person)
+            rc = tl_profile_refresh_user(s->prof, x.ev[i].person, s->as_of);
     if (!rc && x.n) rc = tl_segment_profiles_derive(s->st, s->prof, eb);
     free(x.ev);
     if (!rc) s->applied = tl_store_event_count(s->st);

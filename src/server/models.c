@@ -119,6 +119,13 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
 int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb) {
     int rc = tl__models_load(s, eb);
     if (!rc) rc = tl__apikey_load(s, eb);
+    if (!rc) {
+        tl_id_rules_t r;
+        pthread_rwlock_wrlock(&s->st_rw);
+        rc = tl_identity_rules_get(s->st, &r, eb);
+        if (!rc) s->rules = r;
+        pthread_rwlock_unlock(&s->st_rw);
+    }
     if (!rc) atomic_fetch_add(&s->reloads, 1);
     return rc;
 }

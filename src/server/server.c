@@ -93,17 +93,19 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     /* loaded now, so readers under the shared lock never load one */
     for (int k = 0; !rc && k < TL_D__N; k++)
         if (!tl_store_dict(s->st, (tl_dkind_t)k, eb)) rc = TL_ENOMEM;
+    /* the identity rules, and the pseudonym secret read once, so finding
+     * an identifier under the shared lock reads nothing from the store */
+    char ps[33];
+    if (!rc) rc = tl_identity_rules_get(s->st, &s->rules, eb);
+    if (!rc) rc = tl_store_pseudonym(s->st, "", 0, ps, eb);
     tl_profile_opts_t po;
     tl_profile_opts_default(&po);
     if (!rc) rc = tl_segment_profiles_build(s->st, &po, &s->prof, eb);
     if (!rc) {
         s->applied = tl_store_event_count(s->st);
         s->as_of = tl_profile_as_of(s->prof);
-        s->nwithdrawn = tl_profile_nusers(s->prof);
-        s->withdrawn = calloc((size_t)s->nwithdrawn + 1, 1);
-        for (uint32_t u = 0; s->withdrawn && u < s->nwithdrawn; u++)
-            s->withdrawn[u] = (uint8_t)tl_profile_withdrawn(s->prof, u);
-        rc = s->withdrawn ? tl_scenes_new(TL_NONE, &s->scenes) : TL_ENOMEM;
+        rc = tl__identify_withdrawn(s);
+        if (!rc) rc = tl_scenes_new(TL_NONE, &s->scenes);
     }
     if (!rc) rc = tl_scenes_scan(s->scenes, s->st, eb);
     if (!rc) rc = tl__apikey_load(s, eb);
@@ -139,11 +141,17 @@ void tl_server_free(tl_server_t *s) {
     free(s);
 }
 
-uint32_t tl__server_user(tl_server_t *s, const char *id) {
+uint32_t tl__server_user(tl_server_t *s, const char *id, char key[256], tl_errbuf_t *eb) {
     pthread_rwlock_rdlock(&s->st_rw);
-    tl_errbuf_t eb;
-    tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb);
-    uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
+    uint32_t u = TL_NONE;
+    if (tl_identity_find(s->st, &s->rules, id, &u, eb)) {
+        u = TL_NONE;
+    } else if (key) {
+        size_t n = 0;
+        tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, eb);
+        const char *k = users ? tl_dict_str(users, u, &n) : NULL;
+        snprintf(key, 256, "%.*s", k ? (int)n : 0, k ? k : "");
+    }
     pthread_rwlock_unlock(&s->st_rw);
     return u;
 }
@@ -172,6 +180,10 @@ static const tl_srv_body_t RUN_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON obje
                                        NULL, NULL};
 static const tl_srv_body_t FEEDBACK_BODY = {BODY_OBJECT | BODY_ARRAY, "a JSON object or array of feedback", NULL,
                                             NULL};
+static const char *const IDENTIFY_FIELDS[] = {"user", "alias", "at", NULL};
+static const tl_srv_body_t IDENTIFY_BODY = {BODY_OBJECT | BODY_TYPE_APART,
+                                            "a JSON object such as {\"user\":\"u1\",\"alias\":\"device:9f2c\"}",
+                                            IDENTIFY_FIELDS, "an identify call has user, alias and at"};
 static const tl_srv_body_t CAMPAIGN_BODY = {BODY_OBJECT | BODY_LIBRARY_PARSES, "a campaign definition", NULL, NULL};
 
 /* Each row: method, path, roles, handler, body, what the handler needs
@@ -183,6 +195,9 @@ static const tl_srv_route_t ROUTES[] = {
     /* JSON Lines or an array, row by row */
     {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL, 0, NULL},
     {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY, 0, NULL},
+    {"POST", "/v1/identify", ROLE_ADMIN | ROLE_SERVICE, tl__identify_post, &IDENTIFY_BODY, 0, NULL},
+    /* any identifier, answered with its person */
+    {"GET", "/v1/users/{}", ROLE_ANY, tl__users_person, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL, 0, NULL},
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
@@ -247,9 +262,10 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     }
     tl_srv_req_t r = {.s = s, .rq = rq, .rs = rs, .arg = {args[0], args[1]}, .who = who, .user = TL_NONE};
     if (rt->needs & NEED_USER) {
-        r.user = tl__server_user(s, r.arg[0]);
+        tl_errbuf_t eb = {{0}};
+        r.user = tl__server_user(s, r.arg[0], r.user_key, &eb);
         if (r.user == TL_NONE) {
-            tl__server_fail(rs, 404, "not_found", "no user \"%s\"", r.arg[0]);
+            tl__server_fail(rs, 404, "not_found", "%s", eb.msg);
             return;
         }
     }
@@ -261,7 +277,7 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     if (rt->audit && rs->status >= 200 && rs->status < 300) {
         /* a read that cannot be put on the record is not answered */
         tl_errbuf_t eb = {{0}};
-        int rc = tl__server_audit(s, who, rt->audit, r.arg[0], &eb);
+        int rc = tl__server_audit(s, who, rt->audit, rt->needs & NEED_USER ? r.user_key : r.arg[0], &eb);
         if (rc) tl__server_fail_write(rs, rc, "audit", eb.msg[0] ? eb.msg : tl_strerror(rc));
     }
 }

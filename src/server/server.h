@@ -48,7 +48,7 @@ typedef struct {
  * GET, body included: the HTTP front sends the headers alone. */
 void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_response_t *rs);
 
-/* Loads the model and the API keys again and swaps them in. */
+/* Loads the model, the API keys and the identity rules again and swaps them in. */
 int tl_server_reload(tl_server_t *s, tl_errbuf_t *eb);
 
 /* Counts a finished request for /metrics. */

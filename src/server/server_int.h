@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "finance/finance.h"
+#include "identity/identity.h"
 #include "ingest/ingest.h"
 #include "profile/profile.h"
 #include "rec/rec.h"
@@ -108,8 +109,10 @@ struct tl_server {
     pthread_rwlock_t prof_mu;   /* the profiles and the scenes */
     uint64_t applied;          /* log rows applied to the profiles */
     int64_t as_of;
-    uint8_t *withdrawn;        /* per user: profiling withdrawn (under st_rw) */
+    uint8_t *withdrawn;        /* per profile row: profiling withdrawn; a person's in the row
+                                * of its first identifier (under st_rw) */
     uint32_t nwithdrawn;
+    tl_id_rules_t rules;       /* the identity rules, read at start and reload (under st_rw) */
     pthread_mutex_t ref_mu;
     recref_t *rec;
     apikey_t *keys;
@@ -144,7 +147,8 @@ typedef struct {
     const char *arg[2];        /* the {} segments of the path, percent-decoded */
     const char *who;           /* the key's id for the audit log ("" on open routes) */
     cJSON *body;               /* the JSON body; NULL when the route reads none or it was empty */
-    uint32_t user;             /* with NEED_USER: the index of the user arg[0] names */
+    uint32_t user;             /* with NEED_USER: the index of the identifier arg[0] names */
+    char user_key[256];        /* with NEED_USER: its key in the store (personal kinds keyed) */
 } tl_srv_req_t;
 
 typedef void tl_srv_proc_t(tl_srv_req_t *r);
@@ -168,7 +172,8 @@ typedef struct {
 
 /* What a route's handler needs done before it runs (and after). */
 enum {
-    NEED_USER = 1,             /* arg[0] names a known user (r->user), else 404 before the body is read */
+    NEED_USER = 1,             /* arg[0] names a known identifier as written (r->user), else 404
+                                * before the body is read; the audit entry names its key */
     NEED_STORE = 2,            /* the store held exclusively (st_rw) while the handler runs: it
                                 * may not take st_rw itself (nor call what does) */
 };
@@ -215,8 +220,10 @@ void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, con
 /* A read of something named that failed: 404 not_found when there is no
  * such thing (TL_ENOENT), 500 store otherwise. */
 void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg);
-/* The index of a user id, or TL_NONE. */
-uint32_t tl__server_user(tl_server_t *s, const char *id);
+/* The index of an identifier as written (KIND:VALUE, or a member id), its
+ * key in the store copied to key when given; TL_NONE, eb told (never
+ * quoting a personal value), when the store has none. Takes st_rw shared. */
+uint32_t tl__server_user(tl_server_t *s, const char *id, char key[256], tl_errbuf_t *eb);
 /* Records who did what to whom in the audit log: 0, or the error with eb
  * told. */
 int tl__server_audit(tl_server_t *s, const char *who, const char *what, const char *target, tl_errbuf_t *eb);
@@ -243,12 +250,30 @@ uint32_t tl__models_top(msvc_t *m, uint32_t u, uint32_t n, tl_served_t *out);
  * status to answer, when there is none). */
 msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *status, tl_errbuf_t *eb);
 
+/* ---- persons (identify.c) ------------------------------------------------------------------ */
+
+/* After identity links were added: the profiles follow the persons of the
+ * store's links (tl_profile_relink), then the derived columns and the
+ * copy of the withdrawn flags. The caller holds st_rw and prof_mu
+ * exclusively. */
+int tl__identify_follow(tl_server_t *s, tl_errbuf_t *eb);
+/* The copy of the profiles' withdrawn flags in s->withdrawn made anew.
+ * The caller holds st_rw exclusively and prof_mu. */
+int tl__identify_withdrawn(tl_server_t *s);
+/* Adds "person" (the key of its first identifier) and "identifiers" (the
+ * keys of all, smallest first) of u's person to j. The caller holds st_rw
+ * and prof_mu. */
+void tl__identify_person_json(tl_server_t *s, uint32_t u, cJSON *j);
+
 /* ---- handlers: the procs of the route table --------------------------------------------- */
 
 /* events.c */
 void tl__events_post(tl_srv_req_t *r);
 void tl__events_feedback(tl_srv_req_t *r);
+/* identify.c */
+void tl__identify_post(tl_srv_req_t *r);
 /* users.c */
+void tl__users_person(tl_srv_req_t *r);
 void tl__users_profile(tl_srv_req_t *r);
 void tl__users_recommendations(tl_srv_req_t *r);
 void tl__users_similar(tl_srv_req_t *r);

@@ -1,8 +1,10 @@
 /* users.c -- what the API answers about one user (and the items served to
- * them): the profile (personal fields masked, every read audited),
- * recommendations (by model, by scene, filtered), similar items, financial
- * offers, consents (a withdrawn profiling consent drops the profile at
- * once), subject access and erasure. */
+ * them), named by any of the person's identifiers as written: the profile
+ * of the person (personal fields masked, every read audited; with its
+ * identifiers at /v1/users/ID), recommendations of the person (by model,
+ * by scene, filtered), similar items, financial offers, consents (one
+ * identifier's record; a withdrawn profiling consent drops the person's
+ * profile at once), subject access and erasure. */
 #include "server_int.h"
 
 #include <math.h>
@@ -13,20 +15,35 @@
 
 #include "privacy/privacy.h"
 
-/* A profile, personal fields masked (the route has the store held and
- * audits the read). */
-void tl__users_profile(tl_srv_req_t *req) {
-    tl_server_t *s = req->s;
-    uint32_t u = req->user;
+typedef struct {
+    tl_store_t *st;
+    tl_buf_t *pii;
+    tl_errbuf_t *eb;
+} pii_t;
+
+static int pii_of(uint32_t m, void *arg) {
+    pii_t *x = arg;
+    int rc = tl_store_user_pii(x->st, m, x->pii, x->eb);
+    if (rc) return rc;
+    for (size_t i = 0; x->pii->data && i < x->pii->len; i++)
+        if (x->pii->data[i]) return 1; /* found */
+    tl_buf_clear(x->pii);
+    return 0;
+}
+
+/* The personal fields of u's person, masked, into j: those of the first
+ * of its identifiers that has any. */
+static int add_pii(tl_server_t *s, uint32_t u, cJSON *j, tl_errbuf_t *eb) {
     tl_buf_t pii, masked;
     tl_buf_init(&pii), tl_buf_init(&masked);
-    tl_errbuf_t eb;
-    int rc = tl_store_user_pii(s->st, u, &pii, &eb);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "user", req->arg[0]);
+    pii_t x = {s->st, &pii, eb};
+    pthread_rwlock_rdlock(&s->prof_mu);
+    int rc = tl_profile_members(s->prof, u, pii_of, &x);
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc == 1) rc = 0;
     static const char *const PII[] = {"name", "phone", "email", "id_number"};
     const char *f = pii.data;
-    for (int i = 0; !rc && f && i < 4; i++) {
+    for (int i = 0; !rc && f && pii.len && i < 4; i++) {
         tl_buf_clear(&masked);
         tl_mask_value(f, strlen(f), &masked);
         tl_buf_append(&masked, "", 1);
@@ -35,11 +52,26 @@ void tl__users_profile(tl_srv_req_t *req) {
     }
     sodium_memzero(pii.data, pii.cap);
     tl_buf_fini(&pii), tl_buf_fini(&masked);
+    return rc;
+}
+
+/* The profile of the person of the identifier the path names, personal
+ * fields masked; with_person: its identifiers too (the route has the
+ * store held and audits the read). */
+static void answer_profile(tl_srv_req_t *req, int with_person) {
+    tl_server_t *s = req->s;
+    uint32_t u = req->user;
+    tl_errbuf_t eb = {{0}};
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", req->user_key);
+    int rc = add_pii(s, u, j, &eb);
     pthread_rwlock_rdlock(&s->prof_mu);
+    if (with_person) tl__identify_person_json(s, u, j);
     char asof[32];
     tl_time_format(s->as_of, asof);
     cJSON_AddStringToObject(j, "as_of", asof);
-    if (tl_profile_withdrawn(s->prof, u)) cJSON_AddStringToObject(j, "profiling", "withdrawn");
+    if (tl_profile_withdrawn(s->prof, tl_profile_person(s->prof, u)))
+        cJSON_AddStringToObject(j, "profiling", "withdrawn");
     cJSON_AddItemToObject(j, "features", tl_profile_user_json(s->prof, u));
     pthread_rwlock_unlock(&s->prof_mu);
     if (rc) {
@@ -49,6 +81,10 @@ void tl__users_profile(tl_srv_req_t *req) {
     }
     tl__server_json(req->rs, 200, j);
 }
+
+void tl__users_profile(tl_srv_req_t *req) { answer_profile(req, 0); }
+
+void tl__users_person(tl_srv_req_t *req) { answer_profile(req, 1); }
 
 /* Subject access: everything held about the user, personal fields in
  * clear (admin only; the route has the store held). The export records
@@ -89,6 +125,10 @@ void tl__users_erase(tl_srv_req_t *req) {
     if (!rc) {
         /* every committed event was applied; the erased ones are gone */
         s->applied = tl_store_event_count(s->st);
+        /* and so are the erased identifiers' links: the persons follow */
+        rc = tl__identify_follow(s, &eb);
+    }
+    if (!rc) {
         tl_scenes_t *sc = NULL;
         rc = tl_scenes_new(TL_NONE, &sc);
         if (!rc) rc = tl_scenes_scan(sc, s->st, &eb);
@@ -145,12 +185,16 @@ void tl__users_recommendations(tl_srv_req_t *req) {
     }
     const tl_recsvc_t *rec = m->rec;
     pthread_rwlock_rdlock(&s->st_rw);
-    tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb), *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
-    uint32_t u = users ? tl_dict_find(users, id, strlen(id)) : TL_NONE;
-    /* whom to serve: nobody in particular for an unknown user or one who
-     * withdrew profiling (the item on screen still counts, the cart does not) */
-    uint32_t who = u == TL_NONE || (u < s->nwithdrawn && s->withdrawn[u]) ? TL_REC_ANONYMOUS
-                                                                          : tl_recsvc_subject(rec, u);
+    tl_dict_t *items = tl_store_dict(s->st, TL_D_ITEM, &eb);
+    uint32_t u = TL_NONE;
+    if (tl_identity_find(s->st, &s->rules, id, &u, &eb)) u = TL_NONE;
+    /* whom to serve: the identifier's person (the links only change with
+     * st_rw held exclusively); nobody in particular for an unknown user or
+     * a person who withdrew profiling (the item on screen still counts,
+     * the cart does not) */
+    uint32_t pu = u == TL_NONE ? TL_NONE : tl_profile_person(s->prof, u);
+    uint32_t who = pu == TL_NONE || (pu < s->nwithdrawn && s->withdrawn[pu]) ? TL_REC_ANONYMOUS
+                                                                             : tl_recsvc_subject(rec, pu);
     tl_served_t sv[TL_REC_MAX_N];
     uint32_t got = 0;
     const char *cq = tl__request_query(q, "category", cats, sizeof cats), *xq = tl__request_query(q, "exclude", excl, sizeof excl);
@@ -179,7 +223,7 @@ void tl__users_recommendations(tl_srv_req_t *req) {
             ctx[0] = items ? tl_dict_find(items, sq + 5, strlen(sq + 5)) : TL_NONE;
             bad_item = ctx[0] == TL_NONE;
             nctx = 1;
-        } else if (sq && who == u) {
+        } else if (sq && who != TL_REC_ANONYMOUS) {
             pthread_rwlock_rdlock(&s->prof_mu);
             nctx = tl_scenes_items(s->scenes, u, sq[0] == 'c' ? TL_SCENE_CART : TL_SCENE_PURCHASE, 8, ctx);
             pthread_rwlock_unlock(&s->prof_mu);
@@ -234,7 +278,7 @@ void tl__users_recommendations(tl_srv_req_t *req) {
             tl_buf_json_str(b, bid ? bid : "", bid ? len : 0);
         }
         char reason[600];
-        tl_recsvc_reason(rec, items, &sv[i], u, who, sq, reason, sizeof reason);
+        tl_recsvc_reason(rec, items, &sv[i], pu, who, sq, reason, sizeof reason);
         tl_buf_append(b, ",\"reason\":", 10);
         tl_buf_json_str(b, reason, strlen(reason));
         tl_buf_append(b, "}", 1);
@@ -300,20 +344,23 @@ void tl__users_offers(tl_srv_req_t *req) {
         tl__server_fail(rs, 400, "bad_parameter", "amount must be a number of at least 0");
         return;
     }
-    uint32_t u = tl__server_user(s, id);
+    tl_errbuf_t eb = {{0}};
+    uint32_t u = tl__server_user(s, id, NULL, &eb);
     if (u == TL_NONE) {
-        tl__server_fail(rs, 404, "not_found", "no user \"%s\"", id);
+        tl__server_fail(rs, 404, "not_found", "%s", eb.msg);
         return;
     }
+    eb.msg[0] = 0;
     recref_t *r = tl__models_acquire(s);
     tl_offer_t *f = r ? calloc(tl_offers_nproducts(r->offers) + 1, sizeof *f) : NULL;
     uint32_t total = 0;
-    tl_errbuf_t eb = {{0}};
     int rc = f ? 0 : TL_ENOMEM;
     if (!rc) {
         pthread_rwlock_wrlock(&s->st_rw);
         pthread_rwlock_rdlock(&s->prof_mu);
-        rc = tl_offers_user(r->offers, s->st, s->prof, r->card, u, sn, &ctx, f, &total, &eb);
+        /* the person's offers: its profile and records, in the row of its first identifier */
+        rc = tl_offers_user(r->offers, s->st, s->prof, r->card, tl_profile_person(s->prof, u), sn, &ctx, f,
+                            &total, &eb);
         pthread_rwlock_unlock(&s->prof_mu);
         pthread_rwlock_unlock(&s->st_rw);
     }
@@ -330,30 +377,19 @@ void tl__users_offers(tl_srv_req_t *req) {
 
 /* ---- consents ----------------------------------------------------------------------------- */
 
-/* After a profiling consent record: when the user's latest one withdraws
- * it, the profile is dropped and recommendations are not personalised;
- * given back, the profile starts again (personalised lists once the models
- * are loaded anew). The caller holds st_rw exclusively. */
+/* After a profiling consent record of identifier u: its person is
+ * withdrawn when the latest record of one of its identifiers withdraws it,
+ * the profile dropped and recommendations not personalised; given back,
+ * the profile starts again (personalised lists once the models are loaded
+ * anew). The caller holds st_rw exclusively. */
 static int set_profiling(tl_server_t *s, uint32_t u, tl_errbuf_t *eb) {
-    int granted = 1; /* no record: profiling as by default */
-    int rc = tl_store_consent_latest(s->st, u, "profiling", &granted, NULL, eb);
-    if (rc && rc != TL_ENOENT) return rc;
-    if (u >= s->nwithdrawn) {
-        uint32_t n = u + 1024;
-        uint8_t *w = realloc(s->withdrawn, n);
-        if (!w) {
-            tl_errbuf_set(eb, "out of memory");
-            return TL_ENOMEM;
-        }
-        memset(w + s->nwithdrawn, 0, n - s->nwithdrawn);
-        s->withdrawn = w, s->nwithdrawn = n;
-    }
-    if (s->withdrawn[u] == !granted) return 0;
-    s->withdrawn[u] = (uint8_t)!granted;
     pthread_rwlock_wrlock(&s->prof_mu);
-    rc = tl_profile_set_withdrawn(s->prof, u, !granted);
+    int rc = tl_profile_sync_withdrawn(s->prof, s->st, u, eb);
+    if (!rc && tl__identify_withdrawn(s)) {
+        tl_errbuf_set(eb, "out of memory");
+        rc = TL_ENOMEM;
+    }
     pthread_rwlock_unlock(&s->prof_mu);
-    if (rc) tl_errbuf_set(eb, "profiles: %s", tl_strerror(rc));
     return rc;
 }
 
@@ -371,12 +407,15 @@ void tl__users_consent(tl_srv_req_t *req) {
     size_t plen = strlen(purpose);
     int okp = plen > 0 && plen < 64;
     for (size_t i = 0; okp && i < plen; i++) okp = (purpose[i] >= 'a' && purpose[i] <= 'z') || purpose[i] == '_';
-    uint32_t u = okp ? tl__server_user(s, user) : TL_NONE;
+    tl_errbuf_t eb = {{0}};
+    char key[256];
+    uint32_t u = okp ? tl__server_user(s, user, key, &eb) : TL_NONE;
     if (!okp || u == TL_NONE) {
-        tl__server_fail(rs, okp ? 404 : 400, okp ? "not_found" : "bad_value", okp ? "no user \"%s\"" : "purpose \"%s\": lower-case letters and _", okp ? user : purpose);
+        if (okp) tl__server_fail(rs, 404, "not_found", "%s", eb.msg);
+        else tl__server_fail(rs, 400, "bad_value", "purpose \"%s\": lower-case letters and _", purpose);
         return;
     }
-    tl_errbuf_t eb = {{0}};
+    eb.msg[0] = 0;
     pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_begin(s->st, &eb);
     if (!rc) rc = tl_store_put_consent(s->st, u, purpose, cJSON_IsTrue(g), t, &eb) < 0 ? TL_ESQL : 0;
@@ -391,7 +430,7 @@ void tl__users_consent(tl_srv_req_t *req) {
     char ts[32];
     tl_time_format(t, ts);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "user", user);
+    cJSON_AddStringToObject(o, "user", key);
     cJSON_AddStringToObject(o, "purpose", purpose);
     cJSON_AddBoolToObject(o, "granted", cJSON_IsTrue(g));
     cJSON_AddStringToObject(o, "at", ts);

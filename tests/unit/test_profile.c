@@ -559,6 +559,126 @@ static void test_generated_persons(void **state) {
     tl_store_close(st);
 }
 
+typedef struct {
+    tl_link_row_t l[8];
+    int n;
+} links_t;
+
+static int take_link(const tl_link_row_t *l, void *arg) {
+    links_t *x = arg;
+    if (l->split_at == INT64_MIN && x->n < 8 && l->id % 7 == 3) x->l[x->n++] = *l;
+    return 0;
+}
+
+/* p, made again by a live merge and refreshed, against a build of st:
+ * every row, feature, person and flag. */
+static void same_as_build(tl_store_t *st, tl_profiles_t *p) {
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *b;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_profile_build(st, &o, &b, &eb), 0);
+    assert_int_equal(tl_profile_refresh(p, tl_profile_as_of(b)), 0);
+    assert_int_equal(tl_profile_nusers(p), tl_profile_nusers(b));
+    assert_int_equal(tl_profile_nmerged(p), tl_profile_nmerged(b));
+    for (uint32_t u = 0; u < tl_profile_nusers(b); u++) {
+        assert_int_equal(tl_profile_person(p, u), tl_profile_person(b, u));
+        assert_int_equal(tl_profile_withdrawn(p, u), tl_profile_withdrawn(b, u));
+        same_row(p, u, b, u);
+    }
+    tl_profile_free(b);
+}
+
+/* Live merges: links split, then made again, under profiles kept in
+ * memory; after each, the profiles are those a build of the store gives,
+ * a consent withdrawn on one identifier withdrawing its person. */
+static void test_relink_equals_build(void **state) {
+    (void)state;
+    char out[300], data[300];
+    snprintf(out, sizeof out, "%s/world", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = 300;
+    g.items = 200;
+    g.days = 30;
+    g.seed = 9;
+    g.identifiers = 2.5;
+    tl_gen_stats_t gs;
+    tl_errbuf_t eb = {{0}};
+    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
+    tl_store_t *st;
+    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
+    static const char *const names[] = {"users.csv", "items.csv", "credit.csv", "events.csv"};
+    char paths[4][400];
+    tl_source_t files[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
+        files[i] = tl_source_file(paths[i]);
+    }
+    tl_import_opts_t io;
+    tl_import_opts_default(&io);
+    tl_import_stats_t s = {0};
+    assert_int_equal(tl_import(st, files, 4, &io, &s, NULL, NULL, &eb), 0);
+    tl_profile_opts_t o;
+    tl_profile_opts_default(&o);
+    tl_profiles_t *p;
+    assert_int_equal(tl_profile_build(st, &o, &p, &eb), 0);
+    int64_t as_of = tl_profile_as_of(p);
+    uint32_t changed = 9;
+    assert_int_equal(tl_profile_relink(p, st, as_of, &changed, &eb), 0);
+    assert_int_equal(changed, 0); /* nothing new */
+    links_t x = {.n = 0};
+    assert_int_equal(tl_store_link_scan(st, TL_NONE, take_link, &x, &eb), 0);
+    assert_true(x.n >= 4);
+    /* split: the persons fall apart; one side withdrew profiling */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    for (int i = 0; i < x.n; i++) assert_int_equal(tl_store_link_split(st, x.l[i].id, as_of, "test", &eb), 1);
+    assert_int_equal(tl_store_put_consent(st, x.l[0].b, "profiling", 0, as_of, &eb) >= 0, 1);
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_profile_relink(p, st, as_of, &changed, &eb), 0);
+    assert_true(changed >= 1);
+    assert_int_equal(tl_profile_sync_withdrawn(p, st, x.l[0].b, &eb), 0);
+    assert_true(tl_profile_withdrawn(p, tl_profile_person(p, x.l[0].b)));
+    same_as_build(st, p);
+    /* a pair the split parted whose person keeps its profile gets events
+     * older than it had, out of time order for the person made again */
+    int k = 1;
+    while (k < x.n && (tl_profile_person(p, x.l[k].a) == tl_profile_person(p, x.l[k].b) ||
+                       tl_profile_withdrawn(p, tl_profile_person(p, x.l[k].a)) ||
+                       tl_profile_withdrawn(p, tl_profile_person(p, x.l[k].b))))
+        k++;
+    assert_true(k < x.n);
+    /* just after the person's first event: the same day and visit, when
+     * applied in time order */
+    int cf = tl_profile_col_find(p, "first_seen_days");
+    const double *seen = tl_profile_col_data(p, cf);
+    double fa = seen[tl_profile_person(p, x.l[k].a)], fb = seen[tl_profile_person(p, x.l[k].b)];
+    double first = isnan(fa) ? fb : isnan(fb) ? fa : fa > fb ? fa : fb;
+    int64_t late = as_of - (isnan(first) ? 10 * TL_MS_PER_DAY : llround(first * TL_MS_PER_DAY));
+    /* linked again: the persons as they were, withdrawn as a whole */
+    assert_int_equal(tl_store_begin(st, &eb), 0);
+    for (int i = 0; i < x.n; i++)
+        assert_int_equal(tl_store_link_add(st, x.l[i].a, x.l[i].b, x.l[i].at, "test", NULL, &eb), 1);
+    for (int i = 0; i < 4; i++) {
+        tl_event_t e = {.fp = 0x5eed0000u + (uint64_t)i, .user = i % 2 ? x.l[k].a : x.l[k].b,
+                        .item = TL_NONE, .ts = late + (i + 1) * 1000,
+                        .type = i == 3 ? TL_EV_PURCHASE : TL_EV_VIEW, .channel = 0, .qty = 1,
+                        .amount = i == 3 ? 25 : NAN, .rating = NAN, .lat = NAN, .lon = NAN,
+                        .query = TL_NONE, .city = TL_NONE, .session = TL_NONE,
+                        .campaign = TL_NONE};
+        assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+    }
+    assert_int_equal(tl_store_commit(st, &eb), 0);
+    assert_int_equal(tl_profile_relink(p, st, as_of, &changed, &eb), 0);
+    assert_true(changed >= 1);
+    assert_int_equal(tl_profile_person(p, x.l[k].a), tl_profile_person(p, x.l[k].b));
+    assert_true(tl_profile_withdrawn(p, tl_profile_person(p, x.l[0].b)));
+    same_as_build(st, p);
+    tl_profile_free(p);
+    tl_store_close(st);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
     const struct CMUnitTest tests[] = {
@@ -570,6 +690,7 @@ int main(void) {
         T(test_profiling_withdrawn),
         T(test_persons),
         T(test_generated_persons),
+        T(test_relink_equals_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * roles, events in and the profile that follows, JSON errors, segments
  * (count() among them, and the rule for their names), offers, a campaign
  * created and run, subject access on the record, JSON bodies with a key
- * twice. */
+ * twice, identifiers merged into persons by identify calls and aliases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,12 +253,160 @@ static void test_duplicate_keys(void **state) {
     tl_server_free(s);
 }
 
+/* One customer across identifiers: an identify call merges a device into
+ * a member's person at once, as a build of the store would; any
+ * identifier names the person; a rule refuses a second member; events
+ * with an alias merge too; personal identifiers never come back in clear;
+ * a withdrawn consent on one identifier withdraws the person. */
+static void test_identify(void **state) {
+    (void)state;
+    tl_store_t *st;
+    tl_errbuf_t eb;
+    char svc[48], ana[48], adm[48], id[16], out[65536];
+    assert_int_equal(test_store_open(dir, TL_STORE_CREATE, &st, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "service", "t", svc, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "analyst", "t", ana, id, &eb), 0);
+    assert_int_equal(tl_apikey_create(st, "admin", "t", adm, id, &eb), 0);
+    tl_store_close(st);
+    tl_server_t *s;
+    tl_server_opts_t o = {.data_dir = dir, .store = test_conf()};
+    assert_int_equal(tl_server_new(&o, &s, &eb), 0);
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc,
+                          "[{\"user\":\"u1\",\"item\":\"i1\",\"type\":\"purchase\",\"ts\":\"2025-11-30T10:00:00Z\",\"amount\":10},"
+                          "{\"user\":\"u2\",\"item\":\"i1\",\"type\":\"purchase\",\"ts\":\"2025-11-30T12:00:00Z\",\"amount\":4},"
+                          "{\"user\":\"device:XYZ\",\"item\":\"i2\",\"type\":\"view\",\"ts\":\"2025-11-29T09:00:00Z\"},"
+                          "{\"user\":\"device:XYZ\",\"item\":\"i1\",\"type\":\"view\",\"ts\":\"2025-11-30T09:50:00Z\"}]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":4"));
+    /* profiles built at the start over these events: their time and
+     * capacity tiers are a build's, as the comparison below needs */
+    tl_server_free(s);
+    assert_int_equal(tl_server_new(&o, &s, &eb), 0);
+    assert_int_equal(call(s, "GET", "/v1/users/device:XYZ", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"device:XYZ\",\"identifiers\":[\"device:XYZ\"]"));
+    assert_non_null(strstr(out, "\"events\":2,"));
+    /* the login: one person, in the member's row (interned first) */
+    assert_int_equal(call(s, "POST", "/v1/identify", NULL, ana, "{\"user\":\"u1\",\"alias\":\"device:XYZ\"}",
+                          out, sizeof out), 403);
+    assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc,
+                          "{\"user\":\"member:u1\",\"alias\":\"device:XYZ\",\"at\":\"2025-11-30T09:55:00Z\"}",
+                          out, sizeof out), 200);
+    assert_string_equal(out, "{\"person\":\"u1\",\"identifiers\":[\"u1\",\"device:XYZ\"],\"linked\":true,"
+                             "\"refused\":false}");
+    assert_int_equal(call(s, "GET", "/v1/users/device:XYZ", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"user\":\"device:XYZ\""));
+    assert_non_null(strstr(out, "\"person\":\"u1\",\"identifiers\":[\"u1\",\"device:XYZ\"]"));
+    assert_non_null(strstr(out, "\"events\":3,"));
+    assert_non_null(strstr(out, "\"orders\":1,"));
+    /* the profile route and the member id answer the same person */
+    char person[65536];
+    assert_int_equal(call(s, "GET", "/v1/users/u1/profile", NULL, ana, NULL, person, sizeof person), 200);
+    assert_non_null(strstr(person, "\"events\":3,"));
+    assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc, "{\"user\":\"u1\",\"alias\":\"device:XYZ\"}",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"linked\":false,\"refused\":false"));
+    /* a second member onto the person: a member a person, refused */
+    assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc, "{\"user\":\"u2\",\"alias\":\"device:XYZ\"}",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"person\":\"u2\",\"identifiers\":[\"u2\"],\"linked\":true,\"refused\":true,"
+                                "\"why\":\""));
+    assert_non_null(strstr(out, "member"));
+    assert_int_equal(call(s, "GET", "/v1/users/u2", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"events\":1,"));
+    /* an event's alias links as it comes */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc,
+                          "[{\"user\":\"device:ABC\",\"type\":\"view\",\"ts\":\"2025-11-30T11:00:00Z\"},"
+                          "{\"user\":\"u3\",\"type\":\"view\",\"ts\":\"2025-11-30T11:01:00Z\",\"alias\":\"device:ABC\"}]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":2"));
+    assert_int_equal(call(s, "GET", "/v1/users/u3", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"device:ABC\",\"identifiers\":[\"device:ABC\",\"u3\"]"));
+    assert_non_null(strstr(out, "\"events\":2,"));
+    /* an identify event: a link, not behaviour */
+    assert_int_equal(call(s, "POST", "/v1/events", NULL, svc,
+                          "[{\"user\":\"device:DEF\",\"type\":\"view\",\"ts\":\"2025-11-30T10:30:00Z\"},"
+                          "{\"user\":\"device:DEF\",\"type\":\"identify\",\"ts\":\"2025-11-30T10:31:00Z\",\"alias\":\"u1\"}]",
+                          out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"accepted\":2"));
+    assert_int_equal(call(s, "GET", "/v1/users/device:DEF", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"u1\",\"identifiers\":[\"u1\",\"device:XYZ\",\"device:DEF\"]"));
+    assert_non_null(strstr(out, "\"events\":4,"));
+    /* a phone: keyed, never in clear, and it names the person */
+    assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc,
+                          "{\"user\":\"u1\",\"alias\":\"phone:+86 138-0013-8000\"}", out, sizeof out), 200);
+    assert_null(strstr(out, "13800138000"));
+    assert_non_null(strstr(out, "\"identifiers\":[\"u1\",\"device:XYZ\",\"device:DEF\",\"phone:#"));
+    assert_int_equal(call(s, "GET", "/v1/users/phone:(+86)13800138000", NULL, ana, NULL, out, sizeof out), 200);
+    assert_null(strstr(out, "13800138000"));
+    assert_non_null(strstr(out, "\"person\":\"u1\""));
+    assert_int_equal(call(s, "GET", "/v1/users/phone:+8613900000000", NULL, ana, NULL, out, sizeof out), 404);
+    assert_null(strstr(out, "13900000000"));
+    assert_int_equal(call(s, "GET", "/v1/users/device:nope", NULL, ana, NULL, out, sizeof out), 404);
+    /* bodies that are not an identify call */
+    static const struct {
+        const char *body, *code;
+    } bad[] = {
+        {"{}", "missing_field"},
+        {"{\"user\":\"u1\"}", "missing_field"},
+        {"{\"user\":1,\"alias\":\"device:XYZ\"}", "bad_type"},
+        {"{\"user\":\"u1\",\"alias\":\"\"}", "bad_type"},
+        {"{\"user\":\"u1\",\"alias\":\"device:XYZ\",\"at\":\"yesterday\"}", "bad_type"},
+        {"{\"user\":\"u1\",\"alias\":\"device:XYZ\",\"why\":1}", "unknown_field"},
+        {"{\"user\":\"u1\",\"alias\":\"u1\"}", "bad_value"},
+        {"{\"user\":\"u1\",\"alias\":\"phone:call me\"}", "bad_value"},
+        {"[\"u1\"]", "bad_type"},
+        {"u1 device:XYZ", "bad_json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(call(s, "POST", "/v1/identify", NULL, svc, bad[i].body, out, sizeof out), 400);
+        char code[64];
+        snprintf(code, sizeof code, "\"code\":\"%s\"", bad[i].code);
+        if (!strstr(out, code)) fail_msg("%s: %s", bad[i].body, out);
+        assert_null(strstr(out, "call me"));
+    }
+    /* what the live merges made is what a build of the store makes */
+    static const char *const who[] = {"/v1/users/device:XYZ", "/v1/users/u2", "/v1/users/u3"};
+    char live[3][8192], built[8192];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(call(s, "GET", who[i], NULL, ana, NULL, live[i], sizeof live[i]), 200);
+    tl_server_free(s);
+    assert_int_equal(tl_server_new(&o, &s, &eb), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(call(s, "GET", who[i], NULL, ana, NULL, built, sizeof built), 200);
+        assert_string_equal(live[i], built);
+    }
+    /* profiling withdrawn on the device: the person's profile goes */
+    assert_int_equal(call(s, "PUT", "/v1/users/device:XYZ/consents/profiling", NULL, svc, "{\"granted\":false}",
+                          out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/users/u1", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"profiling\":\"withdrawn\",\"features\":{}"));
+    assert_int_equal(call(s, "PUT", "/v1/users/u1/consents/profiling", NULL, svc, "{\"granted\":true}",
+                          out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/users/u1", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"profiling\":\"withdrawn\"")); /* the device's record still withdraws it */
+    assert_int_equal(call(s, "PUT", "/v1/users/device:XYZ/consents/profiling", NULL, svc, "{\"granted\":true}",
+                          out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/users/u1", NULL, ana, NULL, out, sizeof out), 200);
+    assert_null(strstr(out, "\"profiling\":\"withdrawn\""));
+    /* one identifier erased: the person goes whole, the others stay */
+    assert_int_equal(call(s, "DELETE", "/v1/users/device:XYZ", NULL, adm, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/v1/users/device:DEF", NULL, ana, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/users/u1", NULL, ana, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/users/u3", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"person\":\"device:ABC\",\"identifiers\":[\"device:ABC\",\"u3\"]"));
+    assert_non_null(strstr(out, "\"events\":2,"));
+    assert_int_equal(call(s, "GET", "/v1/users/u2", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"events\":1,"));
+    tl_server_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handlers, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_export_and_segment_names, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_control_characters, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_keys, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_identify, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
