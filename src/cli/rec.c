@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "identity/identity.h"
 #include "progress.h"
 
 /* ---- train / eval ---------------------------------------------------------------- */
@@ -445,13 +446,9 @@ int cmd_recommend(const command_t *c, const args_t *a) {
     rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_recsvc_open(st, name, &rs, &eb);
     tl_model_t *m = rs ? rs->m : NULL;
-    tl_dict_t *users = rc ? NULL : tl_store_dict(st, TL_D_USER, &eb);
     tl_dict_t *items = rc ? NULL : tl_store_dict(st, TL_D_ITEM, &eb);
-    uint32_t u = users ? tl_dict_find(users, a->pos[0], strlen(a->pos[0])) : TL_NONE;
-    if (!rc && u == TL_NONE) {
-        tl_errbuf_set(&eb, "no user \"%s\" in %s", a->pos[0], data_dir(a));
-        rc = TL_ENOENT;
-    }
+    uint32_t u = TL_NONE;
+    if (!rc) rc = tl_identity_find(st, NULL, a->pos[0], &u, &eb);
     /* a user who withdrew profiling is served what anybody is: the item on
      * screen still counts, the cart and past orders do not */
     uint32_t who = rs && u != TL_NONE ? tl_recsvc_subject(rs, u) : u;
@@ -463,7 +460,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
             rc = TL_ENOENT;
         }
         nctx = 1;
-    } else if (!rc && strcmp(scene, "home") != 0 && who == u) {
+    } else if (!rc && strcmp(scene, "home") != 0 && who != TL_REC_ANONYMOUS) {
         rc = tl_rec_scene_items(st, u, strcmp(scene, "cart") == 0 ? TL_SCENE_CART : TL_SCENE_PURCHASE,
                                 8, ctx, &nctx, &eb);
     }
@@ -524,7 +521,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
         cJSON_AddStringToObject(j, "user", a->pos[0]);
         cJSON_AddStringToObject(j, "model", name);
         cJSON_AddStringToObject(j, "scene", scene);
-        cJSON_AddBoolToObject(j, "personalised", who == u);
+        cJSON_AddBoolToObject(j, "personalised", who != TL_REC_ANONYMOUS);
         cJSON *si = cJSON_AddArrayToObject(j, "scene_items");
         for (uint32_t q = 0; q < nctx; q++) {
             const char *id = tl_dict_str(items, ctx[q], NULL);
@@ -546,7 +543,7 @@ int cmd_recommend(const command_t *c, const args_t *a) {
             print_json(j);
         } else {
             printf("top %u for %s (%s%s):\n", got, a->pos[0], name,
-                   who == u ? "" : "; not personalised: profiling withdrawn");
+                   who != TL_REC_ANONYMOUS ? "" : "; not personalised: profiling withdrawn");
             cJSON *it;
             int r = 1;
             cJSON_ArrayForEach(it, arr)

@@ -134,7 +134,7 @@ int tl_identity_load(tl_store_t *st, const tl_id_rules_t *r, tl_identity_t **out
                      tl_errbuf_t *eb);
 
 /* The index of an identifier as written (tl_id_parse; a member id when it
- * names no kind): TL_ENOENT, eb told, when the store has none; errors
+ * names no kind; r NULL: under the rules the store keeps): TL_ENOENT, eb told, when the store has none; errors
  * never quote a personal value. */
 int tl_identity_find(tl_store_t *st, const tl_id_rules_t *r, const char *written, uint32_t *u,
                      tl_errbuf_t *eb);

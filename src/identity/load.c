@@ -97,9 +97,12 @@ static const char *shown(const tl_id_rules_t *r, const char *written) {
 
 int tl_identity_find(tl_store_t *st, const tl_id_rules_t *r, const char *written, uint32_t *u,
                      tl_errbuf_t *eb) {
+    tl_id_rules_t kept;
     tl_buf_t key;
     tl_buf_init(&key);
-    int rc = key_of(st, r, written, &key, eb);
+    int rc = r ? 0 : tl_identity_rules_get(st, &kept, eb);
+    if (!r) r = &kept;
+    if (!rc) rc = key_of(st, r, written, &key, eb);
     tl_dict_t *d = rc ? NULL : tl_store_dict(st, TL_D_USER, eb);
     if (!rc && !d) rc = TL_ENOMEM;
     if (!rc) {

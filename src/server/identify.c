@@ -24,10 +24,20 @@ int tl__identify_withdrawn(tl_server_t *s) {
     return 0;
 }
 
+int tl__scenes_reload(tl_server_t *s, tl_errbuf_t *eb) {
+    tl_scenes_t *sc = NULL;
+    int rc = tl_scenes_new(TL_NONE, &sc);
+    if (!rc) rc = tl_scenes_scan(sc, s->st, eb);
+    if (!rc) tl_scenes_free(s->scenes), s->scenes = sc;
+    else tl_scenes_free(sc);
+    return rc;
+}
+
 int tl__identify_follow(tl_server_t *s, tl_errbuf_t *eb) {
     uint32_t changed = 0;
     int rc = tl_profile_relink(s->prof, s->st, s->as_of, &changed, eb);
     if (!rc && changed) rc = tl_segment_profiles_derive(s->st, s->prof, eb);
+    if (!rc && changed) rc = tl__scenes_reload(s, eb); /* a person's scenes are its identifiers' */
     if (!rc) rc = tl__identify_withdrawn(s);
     if (rc && !eb->msg[0]) tl_errbuf_set(eb, "profiles: %s", tl_strerror(rc));
     return rc;

@@ -253,10 +253,13 @@ msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *stat
 /* ---- persons (identify.c) ------------------------------------------------------------------ */
 
 /* After identity links were added: the profiles follow the persons of the
- * store's links (tl_profile_relink), then the derived columns and the
- * copy of the withdrawn flags. The caller holds st_rw and prof_mu
+ * store's links (tl_profile_relink), then the derived columns, the
+ * scenes and the copy of the withdrawn flags. The caller holds st_rw and prof_mu
  * exclusively. */
 int tl__identify_follow(tl_server_t *s, tl_errbuf_t *eb);
+/* The scenes read again from the log and the persons (after a merge, a
+ * split or an erasure). The caller holds st_rw and prof_mu exclusively. */
+int tl__scenes_reload(tl_server_t *s, tl_errbuf_t *eb);
 /* The copy of the profiles' withdrawn flags in s->withdrawn made anew.
  * The caller holds st_rw exclusively and prof_mu. */
 int tl__identify_withdrawn(tl_server_t *s);

@@ -128,13 +128,7 @@ void tl__users_erase(tl_srv_req_t *req) {
         /* and so are the erased identifiers' links: the persons follow */
         rc = tl__identify_follow(s, &eb);
     }
-    if (!rc) {
-        tl_scenes_t *sc = NULL;
-        rc = tl_scenes_new(TL_NONE, &sc);
-        if (!rc) rc = tl_scenes_scan(sc, s->st, &eb);
-        if (!rc) tl_scenes_free(s->scenes), s->scenes = sc;
-        else tl_scenes_free(sc);
-    }
+    if (!rc) rc = tl__scenes_reload(s, &eb);
     pthread_rwlock_unlock(&s->prof_mu);
     pthread_rwlock_unlock(&s->st_rw);
     if (!rc) rc = tl__models_load(s, &eb);

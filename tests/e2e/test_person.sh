@@ -20,6 +20,8 @@ cat >"$TMP/items.csv" <<EOF
 item,category,price
 i1,home,10
 i2,home,20
+i3,home,30
+i4,home,40
 EOF
 # the device and the openid browse anonymously; the member buys
 cat >"$TMP/events1.csv" <<EOF
@@ -28,6 +30,9 @@ device:$DEV,i1,view,2025-11-10T09:00:00+08:00
 openid:$OID,i2,view,2025-11-10T10:00:00+08:00
 $M,i1,purchase,2025-11-10T11:00:00+08:00
 $OTHER,i2,view,2025-11-10T12:00:00+08:00
+$OTHER,i1,view,2025-11-10T12:01:00+08:00
+$OTHER,i3,view,2025-11-10T12:02:00+08:00
+$OTHER,i4,cart,2025-11-10T12:03:00+08:00
 EOF
 cat >"$TMP/consents1.csv" <<EOF
 user,purpose,status,at
@@ -53,16 +58,17 @@ check "day 1 morning: device, openid and the other member get a message" "$(sent
 
 # the member logs in on both; and grants the purpose
 cat >"$TMP/events2.csv" <<EOF
-user,alias,type,ts
-$M,device:$DEV,identify,2025-11-15T11:00:00+08:00
-$M,openid:$OID,identify,2025-11-15T11:05:00+08:00
+user,alias,type,ts,item
+$M,device:$DEV,identify,2025-11-15T11:00:00+08:00,
+$M,openid:$OID,identify,2025-11-15T11:05:00+08:00,
+device:$DEV,,cart,2025-11-15T11:10:00+08:00,i2
 EOF
 cat >"$TMP/consents2.csv" <<EOF
 user,purpose,status,at
 $M,marketing_push,granted,2025-11-15T11:00:00+08:00
 EOF
 imp "$DD" "$TMP/i2.out" "$TMP"/{events2,consents2}.csv
-check "the logins accepted" "$A" 3
+check "the logins and a cart accepted" "$A" 4
 check "one person of three identifiers" \
     "$("$TAILOR" --data "$DD" identity show "device:$DEV" --json | jget identifiers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 3
 
@@ -101,7 +107,19 @@ check "day 3: only the other member is sent" "$(sent "$TMP/r5.json")" 1
 check "... the person: no consent" \
     "$(jget decisions <"$TMP/r5.json" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("no_consent", 0))')" 1
 
-# subject access by the phone lists all three
+# recommendations: one row for the person, asked for by any identifier;
+# the device's cart is the person's cart scene
+"$TAILOR" --data "$DD" train >/dev/null 2>&1
+rec() { "$TAILOR" --data "$DD" recommend "$1" --scene cart --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(json.dumps([[i["item"], i["reason"]] for i in r["items"]]), r["scene_items"], r["personalised"], sep="\t")'; }
+check "the member's and the openid's recommendations are one" "$(rec "openid:$OID")" "$(rec "$M")"
+check "... and the device's" "$(rec "device:$DEV")" "$(rec "$M")"
+check_cmd "... items, not an empty list" grep -q "i3" <<<"$(rec "$M" | cut -f1)"
+check_cmd "... the cart scene holds the device's cart" grep -q "i2" <<<"$(rec "$M" | cut -f2)"
+
+# subject access lists all three
 "$TAILOR" --data "$DD" export-user "openid:$OID" --out "$TMP/sar.json"
 check "subject access: the two other identifiers linked" \
     "$(jget linked_identifiers <"$TMP/sar.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
