@@ -168,9 +168,10 @@ static const command_t COMMANDS[] = {
      "Everything held about one user, for a subject access request: personal fields in clear, "
      "attributes, credit record, consents and their history, do-not-contact entries, feedback, "
      "every event, the profile, the segments the user is in, every campaign decision and the "
-     "reads of the user's data (the export itself is added to them).", EXPORT_USER_OPTS,
+     "reads of the user's data (the export itself is added to them); the same for every other "
+     "identifier of the user's person, in linked_identifiers.", EXPORT_USER_OPTS,
      cmd_export_user, NULL},
-    {"erase", "erase USER", "Erasure: the user's events, personal fields and attributes, credit "
+    {"erase", "erase USER", "Erasure of the user's person, every identifier of it: the events, personal fields and attributes, credit "
      "record, consents, do-not-contact entries, feedback, campaign exposures and outbox records, "
      "quarantined rows naming the user, profile, what the models learnt of the user alone and "
      "logged offer decisions, all removed; the old bytes overwritten. A tombstone (a keyed "
