@@ -16,6 +16,8 @@ const optspec_t IMPORT_OPTS[] = {
     READ_OPTS,
     {"identity", 1, "KIND: the ids of the user (and alias) field are identifiers of this kind "
                     "(device, phone, email, openid, card...) unless written KIND:VALUE"},
+    {"link-contacts", 0, "link each users record's member to its phone and e-mail, as "
+                         "identifiers of the kinds phone and email"},
     {"extra-types", 1, "register more event types, comma-separated"},
     {"extra-channels", 1, "register more channels, comma-separated"},
     {"strict", 0, "all or nothing: exit 3 and import nothing if any row is bad"},
@@ -40,6 +42,7 @@ int cmd_import(const command_t *c, const args_t *a) {
     tl_import_opts_t o;
     if ((rc = cli_read_opts(c, a, &o))) return rc;
     o.identity = opt(c, a, "identity");
+    o.link_contacts = opt(c, a, "link-contacts") != NULL;
     o.extra_types = opt(c, a, "extra-types");
     o.extra_channels = opt(c, a, "extra-channels");
     o.strict = opt(c, a, "strict") != NULL;

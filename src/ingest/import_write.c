@@ -128,6 +128,45 @@ static int link_alias(importer_t *im, const tl_rec_t *r, tl_errbuf_t *eb) {
     return rc < 0 ? rc : 0;
 }
 
+/* Links a users record's member to its phone and e-mail, identifiers of
+ * the kinds `phone` and `email` when the rules have them, made at its
+ * registration (or now). A value that is no identifier of its kind, or
+ * one that was erased, links nothing. */
+static int link_contacts(importer_t *im, const tl_rec_t *r, tl_errbuf_t *eb) {
+    static const char *const KIND[2] = {"phone", "email"};
+    const char *val[2] = {r->u.phone, r->u.email};
+    uint32_t user = tl_dict_find(im->users, r->id, strlen(r->id));
+    int64_t at = r->u.registered_at != INT64_MIN ? r->u.registered_at : tl_store_now(im->st);
+    tl_buf_t key;
+    tl_buf_init(&key);
+    int rc = 0;
+    for (int k = 0; !rc && k < 2 && user != TL_NONE; k++) {
+        int kind = tl_id_kind_find(&im->rules, KIND[k]);
+        if (!val[k] || !*val[k] || kind <= 0) continue;
+        tl_errbuf_t kb = {0};
+        key.len = 0;
+        rc = tl_id_key(im->st, &im->rules, kind, val[k], strlen(val[k]), &key, &kb);
+        if (rc == TL_EBADINPUT) {
+            rc = 0;
+            continue;
+        }
+        if (!rc && (rc = tl_store_erased(im->st, key.data, key.len, NULL, eb)) == 1) {
+            rc = 0;
+            continue;
+        }
+        uint32_t id;
+        if (!rc) rc = tl_dict_intern(im->users, key.data, key.len, &id, NULL);
+        if (!rc && id != user) {
+            rc = tl_store_link_add(im->st, user, id, at, "users", NULL, eb);
+            if (rc == 1) im->stats->linked++;
+            if (rc > 0) rc = 0;
+        }
+        if (rc == TL_ENOMEM && !kb.msg[0] && !eb->msg[0]) tl_errbuf_set(eb, "out of memory linking contacts");
+    }
+    tl_buf_fini(&key);
+    return rc;
+}
+
 /* ---- records ---------------------------------------------------------------------- */
 
 /* Writes one validated record: 1 new or changed, 0 duplicate, < 0 error. */
@@ -151,7 +190,13 @@ static int write_rec(importer_t *im, tl_rec_t *r, tl_errbuf_t *eb) {
         }
         return rc;
     }
-    case TL_KIND_USERS: return tl_store_put_user(im->st, r->id, &r->u, eb);
+    case TL_KIND_USERS:
+        rc = tl_store_put_user(im->st, r->id, &r->u, eb);
+        if (rc >= 0 && im->o->link_contacts) {
+            int lrc = link_contacts(im, r, eb);
+            if (lrc) return lrc;
+        }
+        return rc;
     case TL_KIND_ITEMS: return tl_store_put_item(im->st, r->id, &r->it, eb);
     case TL_KIND_PRODUCTS: return tl_store_put_product(im->st, r->id, &r->p, eb);
     case TL_KIND_CREDIT:

@@ -118,6 +118,9 @@ typedef struct {
     const char *encoding;    /* NULL/"utf-8" or "latin1" */
     const char *identity;    /* the kind of identifier (identity.h) of user and alias values
                               * written without a KIND: prefix; NULL: member ids */
+    int link_contacts;       /* a users record links its member to its phone and e-mail,
+                              * identifiers of the kinds `phone` and `email` (a till's
+                              * file keyed by phone then joins the member) */
     const char *extra_types; /* comma-separated event types to register */
     const char *extra_channels;
     int strict;              /* all or nothing: any bad row rolls back the whole run */
@@ -140,7 +143,8 @@ typedef struct tl_import_stats {
     uint64_t read, accepted, duplicates, quarantined;
     uint64_t by_reason[TL_R__N];
     uint64_t bytes;
-    uint64_t linked; /* identity links the events' aliases added */
+    uint64_t linked; /* identity links the events' aliases (and with link_contacts the
+                      * users records' phones and e-mails) added */
 } tl_import_stats_t;
 
 /* Called for every quarantined row (for printing under --strict). */

@@ -6,7 +6,8 @@
 # link count too); a consent withdrawn on any one of them stops marketing
 # to the person; erasing the person by any identifier leaves none of the
 # three (nor the phone or e-mail) anywhere in the data directory, and a
-# re-import of any of them is refused.
+# re-import of any of them is refused. A users file links each member to
+# its phone and e-mail on request, so a till keyed by phone joins it.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DD=$TMP/d
@@ -141,4 +142,32 @@ $OTHER,i1,view,2025-11-20T09:03:00+08:00
 EOF
 imp "$DD" "$TMP/i4.out" "$TMP/events4.csv"
 check "re-import: the three identifiers refused, the other accepted" "$A $Q" "1 3"
+
+# a CRM's users file links each member to its phone and e-mail (on request):
+# a till's purchase keyed by the phone, written its own way, is the member's;
+# a phone two members share stays with the first
+C=$TMP/crm
+cat >"$TMP/crm.csv" <<EOF
+user,gender,phone,email,registered_at
+crm1,f,+86 139 5555 0001,Crm1@Example.com,2025-01-01
+crm2,m,+86 139 5555 0002,,2025-01-01
+crm3,m,+86 139 5555 0002,,2025-01-02
+EOF
+printf 'user,item,type,ts,amount
++86-139-5555-0001,i1,purchase,2025-11-10T09:00:00+08:00,50
+' >"$TMP/till.csv"
+"$TAILOR" --data "$C" import "$TMP/crm.csv" >/dev/null
+check "without --link-contacts, a member is its only identifier" \
+    "$("$TAILOR" --data "$C" identity show crm1 --json | jget identifiers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+"$TAILOR" --data "$C" import --link-contacts "$TMP/crm.csv" >/dev/null
+"$TAILOR" --data "$C" import --identity phone "$TMP/till.csv" "$TMP/items.csv" >/dev/null
+check "with it: the member, its phone and its e-mail" \
+    "$("$TAILOR" --data "$C" identity show crm1 --json | jget identifiers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 3
+check "a phone two members share: the second member's link refused" \
+    "$("$TAILOR" --data "$C" stats --json | jget identity | python3 -c 'import json,sys; print(json.load(sys.stdin)["refused_merges"])')" 1
+"$TAILOR" --data "$C" profile build >/dev/null 2>&1
+check "the till's purchase by phone counts for the member" \
+    "$("$TAILOR" --data "$C" profile show crm1 | awk '$1 == "monetary_365d" {print $2}')" 50
+check "no phone or e-mail in clear in the data directory" \
+    "$(grep -r -a -l -F -e "5555 0001" -e "13955550001" -e "rm1@example.com" -e "Crm1@Example.com" "$C" | wc -l)" 0
 finish
