@@ -37,6 +37,9 @@ typedef struct {
     tl_id_kind_t kinds[TL_ID_MAX_KINDS];
     int nkinds;
     uint32_t max_identifiers; /* per person, every kind together; 0: no limit */
+    char phone_country[8];    /* the country code ("86") of phones written without '+'
+                               * (a national number, a leading trunk '0' dropped); "":
+                               * taken as written. "00" before a number is '+' always */
 } tl_id_rules_t;
 
 /* The rules a new store starts with: member (1 a person), device (10),
@@ -47,7 +50,8 @@ void tl_id_rules_default(tl_id_rules_t *r);
 /* The index of a kind by name, or -1. */
 int tl_id_kind_find(const tl_id_rules_t *r, const char *name);
 /* Parses rules from JSON: {"kinds":[{"name":"device","max":10,
- * "personal":false},...],"max_identifiers":50}; TL_EBADINPUT with eb
+ * "personal":false},...],"max_identifiers":50,"phone_country":"86"}
+ * (phone_country may be left out); TL_EBADINPUT with eb
  * told when it does not hold (names of 1-23 letters, digits or '_', no
  * name twice, at most TL_ID_MAX_KINDS kinds). */
 int tl_id_rules_parse(const char *json, tl_id_rules_t *out, tl_errbuf_t *eb);

@@ -8,24 +8,45 @@
 #include <ctype.h>
 #include <string.h>
 
-/* The canonical form of a personal value: a phone's digits (a leading '+'
- * kept: the same number written with spaces, dashes or parentheses is one
- * identifier), an e-mail address trimmed and in lower case. Other kinds
- * are taken as given, trimmed. */
-static int canonical(const char *kind, const char *v, size_t n, tl_buf_t *out) {
+/* The canonical form of a phone number: its digits after '+' and the
+ * country code: the same number written with spaces, dashes or
+ * parentheses, with "00" for '+', or (with a country) as a national
+ * number is one identifier. Without a country, a number without '+' is
+ * its digits. */
+static int canonical_phone(const char *country, const char *v, size_t n, tl_buf_t *out) {
+    tl_buf_t d;
+    tl_buf_init(&d);
+    int rc = 0, plus = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        char c = v[i];
+        if (isdigit((unsigned char)c)) rc = tl_buf_append(&d, &c, 1);
+        else if (c == '+' && d.len == 0 && !plus) plus = 1;
+        else if (!strchr(" -().", c)) rc = TL_EBADINPUT;
+    }
+    const char *p = d.data ? d.data : "";
+    size_t m = d.len;
+    if (!rc && !plus && m > 2 && p[0] == '0' && p[1] == '0') plus = 1, p += 2, m -= 2;
+    if (!rc && !plus && *country) { /* a national number: the trunk '0' gives way to the code */
+        if (m && p[0] == '0') p++, m--;
+        rc = tl_buf_append(out, "+", 1);
+        if (!rc) rc = tl_buf_append(out, country, strlen(country));
+    } else if (!rc && plus) {
+        rc = tl_buf_append(out, "+", 1);
+    }
+    if (!rc && m < 2) rc = TL_EBADINPUT;
+    if (!rc) rc = tl_buf_append(out, p, m);
+    tl_buf_fini(&d);
+    return rc;
+}
+
+/* The canonical form of a personal value: a phone's (canonical_phone), an
+ * e-mail address trimmed and in lower case. Other kinds are taken as
+ * given, trimmed. */
+static int canonical(const tl_id_rules_t *r, const char *kind, const char *v, size_t n,
+                     tl_buf_t *out) {
     while (n && isspace((unsigned char)*v)) v++, n--;
     while (n && isspace((unsigned char)v[n - 1])) n--;
-    if (strcmp(kind, "phone") == 0) {
-        for (size_t i = 0; i < n; i++) {
-            char c = v[i];
-            if (isdigit((unsigned char)c) || (c == '+' && out->len == 0)) {
-                if (tl_buf_append(out, &c, 1)) return TL_ENOMEM;
-            } else if (!strchr(" -().", c)) {
-                return TL_EBADINPUT;
-            }
-        }
-        return out->len >= 2 ? 0 : TL_EBADINPUT;
-    }
+    if (strcmp(kind, "phone") == 0) return canonical_phone(r->phone_country, v, n, out);
     for (size_t i = 0; i < n; i++) {
         char c = strcmp(kind, "email") == 0 ? (char)tolower((unsigned char)v[i]) : v[i];
         if (tl_buf_append(out, &c, 1)) return TL_ENOMEM;
@@ -42,7 +63,7 @@ int tl_id_key(tl_store_t *st, const tl_id_rules_t *r, int kind, const char *valu
     const tl_id_kind_t *k = &r->kinds[kind];
     tl_buf_t v;
     tl_buf_init(&v);
-    int rc = canonical(k->name, value, n, &v);
+    int rc = canonical(r, k->name, value, n, &v);
     if (rc == TL_EBADINPUT) /* a personal value is not echoed */
         tl_errbuf_set(eb, "\"%.*s\" is not a %s identifier%s",
                       k->personal ? 10 : (int)(n > 64 ? 64 : n), k->personal ? "(withheld)" : value,

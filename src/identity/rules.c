@@ -93,6 +93,19 @@ int tl_id_rules_parse(const char *json, tl_id_rules_t *out, tl_errbuf_t *eb) {
     if (!rc)
         rc = count_of(cJSON_GetObjectItemCaseSensitive(j, "max_identifiers"),
                       "\"max_identifiers\"", &r.max_identifiers, eb);
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "phone_country");
+    if (!rc && cc) {
+        const char *s = cJSON_IsString(cc) ? cc->valuestring : NULL;
+        size_t len = s ? strlen(s) : 0;
+        int ok = s && len <= 3 && strspn(s, "0123456789") == len && (!len || s[0] != '0');
+        if (!ok) {
+            tl_errbuf_set(eb, "identity rules: \"phone_country\" must be a country calling code "
+                          "of 1-3 digits (\"86\"), or \"\" for none");
+            rc = TL_EBADINPUT;
+        } else {
+            memcpy(r.phone_country, s, len + 1);
+        }
+    }
     cJSON_Delete(j);
     if (!rc) *out = r;
     return rc;
@@ -108,7 +121,8 @@ char *tl_id_rules_json(const tl_id_rules_t *r) {
              cJSON_AddNumberToObject(o, "max", r->kinds[k].max_per_person) &&
              cJSON_AddBoolToObject(o, "personal", r->kinds[k].personal);
     }
-    ok = ok && cJSON_AddNumberToObject(j, "max_identifiers", r->max_identifiers);
+    ok = ok && cJSON_AddNumberToObject(j, "max_identifiers", r->max_identifiers) &&
+         cJSON_AddStringToObject(j, "phone_country", r->phone_country);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;

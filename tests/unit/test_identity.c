@@ -267,6 +267,54 @@ static void test_keys(void **state) {
     tl_store_close(st);
 }
 
+/* Phones under a country code: a national number, one with its trunk '0',
+ * "00" for '+' and the international form are one identifier; a number
+ * of another country is not; the rules keep the code and refuse a bad
+ * one. */
+static void test_phone_country(void **state) {
+    (void)state;
+    tl_store_t *st = open_memory();
+    tl_id_rules_t r;
+    tl_id_rules_default(&r);
+    char *intl = key_of(st, &r, PHONE, "+86 139 1234 5678", 0);
+    char *dbl0 = key_of(st, &r, PHONE, "0086 139 1234 5678", 0);
+    char *nat = key_of(st, &r, PHONE, "139-1234-5678", 0);
+    assert_string_equal(intl, dbl0); /* "00" is '+' with or without a country */
+    assert_string_not_equal(intl, nat);
+    free(nat);
+    char *json = tl_id_rules_json(&r);
+    assert_non_null(strstr(json, "\"phone_country\":\"\"")); /* none by default */
+    tl_id_rules_t c;
+    tl_errbuf_t eb = {{0}};
+    const char *with = "{\"kinds\":[{\"name\":\"member\",\"max\":1},{\"name\":\"device\",\"max\":10},"
+                       "{\"name\":\"phone\",\"max\":1,\"personal\":true}],\"phone_country\":\"86\"}";
+    assert_int_equal(tl_id_rules_parse(with, &c, &eb), 0);
+    assert_string_equal(c.phone_country, "86");
+    nat = key_of(st, &c, PHONE, "139-1234-5678", 0);
+    char *trunk = key_of(st, &c, PHONE, "0139 1234 5678", 0);
+    char *same = key_of(st, &c, PHONE, "+86 13912345678", 0);
+    char *other = key_of(st, &c, PHONE, "+44 139 1234 5678", 0);
+    assert_string_equal(nat, same);
+    assert_string_equal(trunk, same);
+    assert_string_equal(same, intl); /* the same pseudonym as before: the same number */
+    assert_string_not_equal(other, same);
+    free(nat), free(trunk), free(same), free(other), free(intl), free(dbl0);
+    char *back = tl_id_rules_json(&c);
+    tl_id_rules_t c2;
+    assert_int_equal(tl_id_rules_parse(back, &c2, &eb), 0);
+    assert_string_equal(c2.phone_country, "86");
+    free(back), free(json);
+    const char *bad[] = {"\"086\"", "\"8a\"", "\"1234\"", "86"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char b[256];
+        snprintf(b, sizeof b, "{\"kinds\":[{\"name\":\"member\"}],\"phone_country\":%s}", bad[i]);
+        eb.msg[0] = 0;
+        assert_int_equal(tl_id_rules_parse(b, &c, &eb), TL_EBADINPUT);
+        assert_non_null(strstr(eb.msg, "phone_country"));
+    }
+    tl_store_close(st);
+}
+
 static uint32_t put_user(tl_store_t *st, const char *id) {
     tl_errbuf_t eb = {{0}};
     tl_user_t u = {.registered_at = INT64_MIN};
@@ -505,6 +553,7 @@ int main(void) {
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_bad_links),
         cmocka_unit_test_setup_teardown(test_keys, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_phone_country, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_evaluate, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_links_of, tmpdir_setup, tmpdir_teardown),
