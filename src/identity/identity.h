@@ -115,6 +115,10 @@ void tl_identity_free(tl_identity_t *id);
 /* The person of identifier u: the smallest index of its set (u itself
  * when u is beyond what was resolved: an identifier seen since). */
 uint32_t tl_identity_person(const tl_identity_t *id, uint32_t u);
+/* Sets flag[p] of each person p one of whose identifiers u < n has
+ * flag[u] set: what holds for one identifier (a withdrawal) holds for its
+ * person. */
+void tl_identity_fold_flags(const tl_identity_t *id, uint8_t *flag, uint32_t n);
 /* canon[u] for every u < nids, owned by id. */
 const uint32_t *tl_identity_map(const tl_identity_t *id);
 /* Whether link number i of those given was refused (1), applied or not

@@ -168,6 +168,11 @@ uint32_t tl_identity_person(const tl_identity_t *id, uint32_t u) {
     return u < id->n ? id->canon[u] : u;
 }
 
+void tl_identity_fold_flags(const tl_identity_t *id, uint8_t *flag, uint32_t n) {
+    for (uint32_t u = 0; u < n && u < id->n; u++)
+        if (flag[u]) flag[id->canon[u]] = 1;
+}
+
 const uint32_t *tl_identity_map(const tl_identity_t *id) { return id->canon; }
 
 int tl_identity_link_state(const tl_identity_t *id, size_t i) {

@@ -147,11 +147,15 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
 }
 
 /* Erases one identifier: key, its dictionary entry, at index u (again:
- * erased before, only the derived blobs checked); value, the value a
- * source may have written without the kind, also searched for in
- * quarantined rows. */
-static int erase_one(tl_store_t *st, const char *key, const char *value, uint32_t u, int again,
-                     tl_profiles_t *p, const char *who, tl_erase_report_t *r, tl_errbuf_t *eb) {
+ * erased before, only the derived blobs checked). Quarantined rows are
+ * searched for the key and, for a kind that is not personal, for the
+ * value alone, as a source may write it without the kind. */
+static int erase_one(tl_store_t *st, const tl_id_rules_t *rules, const char *key, uint32_t u,
+                     int again, tl_profiles_t *p, const char *who, tl_erase_report_t *r,
+                     tl_errbuf_t *eb) {
+    const char *value = key;
+    int kind = tl_id_kind_of(rules, key, strlen(key));
+    if (kind > 0 && !rules->kinds[kind].personal) value = key + strlen(rules->kinds[kind].name) + 1;
     int rc = tl_store_pseudonym(st, key, strlen(key), r->pseudonym, eb);
     if (rc) return rc;
     r->user = u, r->again = again;
@@ -217,17 +221,14 @@ static int erase_linked(tl_store_t *st, const tl_id_rules_t *rules, uint32_t u, 
     if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
     for (uint32_t i = n; !rc && i-- > 1;) {
         size_t len;
-        const char *k = tl_ids_str(&ids, m[i], &len), *v = k;
+        const char *k = tl_ids_str(&ids, m[i], &len);
         char key[512];
         if (len >= sizeof key) continue; /* no such identifier is ever made */
-        memcpy(key, k, len + 1);
-        int kind = tl_id_kind_of(rules, key, len);
-        if (kind > 0 && !rules->kinds[kind].personal) v = key + strlen(rules->kinds[kind].name) + 1;
+        memcpy(key, k, len + 1); /* the ids may move with the purge */
         tl_erase_report_t o;
         memset(&o, 0, sizeof o);
-        rc = erase_one(st, key, v, m[i], 0, p, who, &o, eb);
+        rc = erase_one(st, rules, key, m[i], 0, p, who, &o, eb);
         if (!rc) report_add(r, &o), r->identifiers++;
-        /* the ids may have moved with the purge */
         if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
     }
     free(m);
@@ -255,16 +256,11 @@ int tl_privacy_erase(tl_store_t *st, const char *id, tl_profiles_t *p, const cha
         }
         if (rc == 1) again = 1, rc = 0;
     }
-    /* the value as a source may write it, without its kind */
-    const char *v = id;
-    size_t vn = strlen(id);
-    int kind = rc ? 0 : tl_id_parse(&rules, -1, &v, &vn);
     if (!rc && !again) rc = erase_linked(st, &rules, u, p, who, r, eb);
     if (!rc) {
         tl_erase_report_t o;
         memset(&o, 0, sizeof o);
-        rc = erase_one(st, key.data, kind > 0 && !rules.kinds[kind].personal ? v : key.data, u, again,
-                       p, who, &o, eb);
+        rc = erase_one(st, &rules, key.data, u, again, p, who, &o, eb);
         report_add(r, &o);
         memcpy(r->pseudonym, o.pseudonym, sizeof r->pseudonym);
         r->user = o.user, r->again = o.again, r->identifiers++;

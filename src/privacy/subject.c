@@ -317,22 +317,31 @@ static int gather(tl_store_t *st, const tl_profiles_t *p, uint32_t user, const c
     return rc;
 }
 
+/* gather() of identifier u, named as the store keeps it (a personal one
+ * by its pseudonym). */
+static int gather_key(tl_store_t *st, const tl_profiles_t *p, uint32_t u, cJSON **out,
+                      tl_errbuf_t *eb) {
+    tl_ids_t ids;
+    size_t len = 0;
+    int rc = tl_store_ids(st, TL_D_USER, &ids, eb);
+    const char *k = rc ? NULL : tl_ids_str(&ids, u, &len);
+    char *key = k ? strndup(k, len) : NULL;
+    if (!rc && !key) rc = TL_ENOMEM;
+    if (!rc) rc = gather(st, p, u, key, out, eb);
+    free(key);
+    return rc;
+}
+
 /* The person's other identifiers (the list of tl_identity_person_list
  * after u), each with what is held under it, in arr. */
 static int gather_linked(tl_store_t *st, const tl_profiles_t *p, uint32_t u, cJSON *arr,
                          tl_errbuf_t *eb) {
     uint32_t *m = NULL, n = 0;
-    tl_ids_t ids;
     int rc = tl_identity_person_list(st, u, &m, &n, eb);
-    if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
     for (uint32_t i = 1; !rc && i < n; i++) {
-        size_t len;
-        const char *k = tl_ids_str(&ids, m[i], &len);
-        char *key = strndup(k, len);
         cJSON *doc = NULL;
-        rc = key ? gather(st, p, m[i], key, &doc, eb) : TL_ENOMEM;
+        rc = gather_key(st, p, m[i], &doc, eb);
         if (!rc) cJSON_AddItemToArray(arr, doc);
-        free(key);
     }
     free(m);
     return rc;
@@ -341,22 +350,14 @@ static int gather_linked(tl_store_t *st, const tl_profiles_t *p, uint32_t u, cJS
 int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, const char *id, const char *who,
                       cJSON **out, tl_errbuf_t *eb) {
     *out = NULL;
-    tl_id_rules_t rules;
     uint32_t user = TL_NONE;
-    int rc = tl_identity_rules_get(st, &rules, eb);
-    if (!rc) rc = tl_identity_find(st, &rules, id, &user, eb);
-    /* the identifier as the store keeps it (a personal one pseudonymous) */
-    tl_ids_t ids;
-    size_t len = 0;
-    if (!rc) rc = tl_store_ids(st, TL_D_USER, &ids, eb);
-    const char *k = rc ? NULL : tl_ids_str(&ids, user, &len);
-    char *key = k ? strndup(k, len) : NULL;
-    if (!rc && !key) rc = TL_ENOMEM;
     cJSON *j = NULL;
-    if (!rc) rc = gather(st, p, user, key, &j, eb);
+    int rc = tl_identity_find(st, NULL, id, &user, eb);
+    if (!rc) rc = gather_key(st, p, user, &j, eb);
     if (!rc) rc = gather_linked(st, p, user, cJSON_AddArrayToObject(j, "linked_identifiers"), eb);
+    /* the read recorded under the identifier as the store keeps it */
+    const char *key = rc ? NULL : cJSON_GetStringValue(cJSON_GetObjectItem(j, "user"));
     if (!rc) rc = tl_audit_add(st, who, "export data", key, eb);
-    free(key);
     if (rc) cJSON_Delete(j);
     else *out = j;
     return rc;

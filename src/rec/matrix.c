@@ -30,8 +30,8 @@ typedef struct {
     const tl_interact_opts_t *o;
     uint64_t from, to;
     uint32_t nusers, nitems;
-    const uint8_t *withdrawn; /* persons who withdrew profiling: left out */
-    const uint32_t *person;   /* per user index: its person's (the row it counts in) */
+    const uint8_t *withdrawn;    /* persons who withdrew profiling: left out */
+    const tl_identity_t *ident;  /* the persons: a user's events count in its person's row */
     tl__trip_t *t;
     int64_t *ts;              /* with times (raw): each triple's, its strength undecayed */
     int raw;
@@ -62,7 +62,7 @@ static int collect(const tl_evblock_t *b, void *arg) {
         if (c->o->ts_to && (b->ts[k] < c->o->ts_from || b->ts[k] >= c->o->ts_to)) continue;
         uint32_t u = b->user[k], i = b->item[k];
         float w = c->o->weight[b->type[k]];
-        if (u < c->nusers) u = c->person[u];
+        u = tl_identity_person(c->ident, u);
         if (i == TL_NONE || u >= c->nusers || i >= c->nitems || w <= 0 || c->withdrawn[u]) continue;
         if (b->type[k] == TL_EV_RATE && !isnan(c->o->min_rating) &&
             !(b->rating[k] >= c->o->min_rating))
@@ -82,28 +82,28 @@ static int collect(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
-/* Scans the events with sequence numbers in [c->from, c->to) into c. */
-static int scan(tl_store_t *st, mctx_t *c, tl_errbuf_t *eb) {
+/* Scans the events with sequence numbers in [c->from, c->to) into c,
+ * under the persons ident (NULL: the store's, read here). */
+static int scan(tl_store_t *st, mctx_t *c, const tl_identity_t *ident, tl_errbuf_t *eb) {
     tl_dict_t *users = tl_store_dict(st, TL_D_USER, eb), *items = tl_store_dict(st, TL_D_ITEM, eb);
     if (!users || !items) return TL_ENOMEM;
     c->nusers = tl_dict_count(users), c->nitems = tl_dict_count(items);
     c->latest = INT64_MIN;
     uint8_t *wd = calloc((size_t)c->nusers + 1, 1);
-    uint32_t *person = malloc(((size_t)c->nusers + 1) * sizeof *person);
-    tl_identity_t *id = NULL;
-    int rc = wd && person ? tl_store_consents_withdrawn(st, "profiling", INT64_MAX, wd, c->nusers, eb)
-                          : TL_ENOMEM;
-    if (!rc) rc = tl_identity_load(st, NULL, &id, eb);
-    for (uint32_t u = 0; !rc && u < c->nusers; u++) person[u] = tl_identity_person(id, u);
-    for (uint32_t u = 0; !rc && u < c->nusers; u++) /* withdrawn on one: for the person */
-        if (wd[u]) wd[person[u]] = 1;
-    tl_identity_free(id);
-    c->withdrawn = wd, c->person = person;
+    tl_identity_t *own = NULL;
+    int rc = wd ? tl_store_consents_withdrawn(st, "profiling", INT64_MAX, wd, c->nusers, eb) : TL_ENOMEM;
+    if (!rc && !ident) {
+        rc = tl_identity_load(st, NULL, &own, eb);
+        ident = own;
+    }
+    if (!rc) tl_identity_fold_flags(ident, wd, c->nusers);
+    c->withdrawn = wd, c->ident = ident;
     if (!rc)
         rc = tl_store_scan_columns(st, TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_RATING | TL_EVC_TS,
                                    collect, c, eb);
-    free(wd), free(person);
-    c->withdrawn = NULL, c->person = NULL;
+    free(wd);
+    tl_identity_free(own);
+    c->withdrawn = NULL, c->ident = NULL;
     return rc;
 }
 
@@ -143,14 +143,19 @@ int tl__csr_from_trips(tl__trip_t *t, size_t n, uint32_t nusers, uint32_t nitems
     return 0;
 }
 
-int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
-                  tl_csr_t *out, tl_errbuf_t *eb) {
+int tl__rec_matrix_of(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
+                      const tl_identity_t *ident, tl_csr_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     mctx_t c = {.o = o, .from = from, .to = to};
-    int rc = scan(st, &c, eb);
+    int rc = scan(st, &c, ident, eb);
     if (!rc) rc = tl__csr_from_trips(c.t, c.n, c.nusers, c.nitems, o->binary, out);
     free(c.t);
     return rc;
+}
+
+int tl_rec_matrix(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
+                  tl_csr_t *out, tl_errbuf_t *eb) {
+    return tl__rec_matrix_of(st, from, to, o, NULL, out, eb);
 }
 
 void tl_csr_fini(tl_csr_t *m) {
@@ -169,7 +174,7 @@ int tl_rec_interactions_load(tl_store_t *st, const tl_interact_opts_t *o, tl_int
     if (!in) return TL_ENOMEM;
     in->o = *o;
     mctx_t c = {.o = &in->o, .from = 0, .to = UINT64_MAX, .raw = 1};
-    int rc = scan(st, &c, eb);
+    int rc = scan(st, &c, NULL, eb);
     in->t = c.t, in->ts = c.ts, in->n = c.n;
     in->nusers = c.nusers, in->nitems = c.nitems, in->latest = c.latest;
     if (rc) {

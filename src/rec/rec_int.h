@@ -140,6 +140,10 @@ typedef struct {
     float w;
 } tl__trip_t;
 
+/* tl_rec_matrix under the persons ident, read once by a caller that
+ * keeps them (NULL: the store's, read here). */
+int tl__rec_matrix_of(tl_store_t *st, uint64_t from, uint64_t to, const tl_interact_opts_t *o,
+                      const tl_identity_t *ident, tl_csr_t *out, tl_errbuf_t *eb);
 /* The CSR of n triples (sorted here; repeated (user, item) pairs add up,
  * or stay 1 when binary). Frees nothing. */
 int tl__csr_from_trips(tl__trip_t *t, size_t n, uint32_t nusers, uint32_t nitems, int binary,

@@ -45,7 +45,8 @@ int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbu
     if (!r) return TL_ENOMEM;
     tl_store_evstats_t es = {0};
     int rc = tl_rec_model_load(st, name, &r->m, eb);
-    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, tl_model_interactions(r->m), &r->x, eb);
+    if (!rc) rc = tl_identity_load(st, NULL, &r->ident, eb);
+    if (!rc) rc = tl__rec_matrix_of(st, 0, UINT64_MAX, tl_model_interactions(r->m), r->ident, &r->x, eb);
     if (!rc) rc = tl_store_event_stats(st, &es, eb); /* ages are reckoned from the latest event */
     tl_rec_side_t side = {0};
     if (!rc) rc = tl_rec_side_load(st, r->x.nusers, r->x.nitems, es.max_ts, &side, eb);
@@ -61,9 +62,7 @@ int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbu
     if (!rc) rc = tl_rec_feedback_penalty(st, r->x.nitems, &r->penalty, eb);
     if (!rc && !(r->withdrawn = calloc((size_t)r->x.nusers + 1, 1))) rc = TL_ENOMEM;
     if (!rc) rc = tl_store_consents_withdrawn(st, "profiling", INT64_MAX, r->withdrawn, r->x.nusers, eb);
-    if (!rc) rc = tl_identity_load(st, NULL, &r->ident, eb);
-    for (uint32_t u = 0; !rc && u < r->x.nusers; u++) /* withdrawn on one: for the person */
-        if (r->withdrawn[u]) r->withdrawn[tl_identity_person(r->ident, u)] = 1;
+    if (!rc) tl_identity_fold_flags(r->ident, r->withdrawn, r->x.nusers);
     if (!rc) rc = load_titles(st, r, eb);
     r->so.item_penalty = r->penalty;
     r->so.head_share = 0.10, r->so.head_cap = 1, r->so.context_weight = 0.7;

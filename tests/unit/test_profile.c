@@ -26,19 +26,15 @@
 #include "segment/segment.h"
 #include "tmpdir.h"
 
-static tl_store_t *world(uint32_t users, uint32_t days) {
+/* The world g describes, generated in DIR/world and imported (users,
+ * items, credit, events) into a new store in DIR/data. */
+static tl_store_t *world_of(const tl_gen_opts_t *g) {
     char out[300], data[300];
     snprintf(out, sizeof out, "%s/world", dir);
     snprintf(data, sizeof data, "%s/data", dir);
-    tl_gen_opts_t g;
-    tl_gen_opts_default(&g);
-    g.users = users;
-    g.items = 400;
-    g.days = days;
-    g.seed = 11;
     tl_gen_stats_t gs;
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
+    assert_int_equal(tl_gen_run(g, out, &gs, &eb), 0);
     tl_store_t *st;
     assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
     static const char *const names[] = {"users.csv", "items.csv", "credit.csv", "events.csv"};
@@ -53,6 +49,16 @@ static tl_store_t *world(uint32_t users, uint32_t days) {
     tl_import_stats_t s = {0};
     assert_int_equal(tl_import(st, files, 4, &o, &s, NULL, NULL, &eb), 0);
     return st;
+}
+
+static tl_store_t *world(uint32_t users, uint32_t days) {
+    tl_gen_opts_t g;
+    tl_gen_opts_default(&g);
+    g.users = users;
+    g.items = 400;
+    g.days = days;
+    g.seed = 11;
+    return world_of(&g);
 }
 
 typedef struct {
@@ -507,9 +513,7 @@ static void test_persons(void **state) {
  * are one a person, but for the devices never logged in on. */
 static void test_generated_persons(void **state) {
     (void)state;
-    char out[300], data[300], path[400];
-    snprintf(out, sizeof out, "%s/world", dir);
-    snprintf(data, sizeof data, "%s/data", dir);
+    char path[400];
     tl_gen_opts_t g;
     tl_gen_opts_default(&g);
     g.users = 600;
@@ -517,23 +521,9 @@ static void test_generated_persons(void **state) {
     g.days = 20;
     g.seed = 5;
     g.identifiers = 2.5;
-    tl_gen_stats_t gs;
+    tl_store_t *st = world_of(&g);
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
-    tl_store_t *st;
-    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
-    static const char *const names[] = {"users.csv", "items.csv", "events.csv"};
-    char paths[3][400];
-    tl_source_t files[3];
-    for (int i = 0; i < 3; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
-        files[i] = tl_source_file(paths[i]);
-    }
-    tl_import_opts_t o;
-    tl_import_opts_default(&o);
-    tl_import_stats_t s = {0};
-    assert_int_equal(tl_import(st, files, 3, &o, &s, NULL, NULL, &eb), 0);
-    snprintf(path, sizeof path, "%s/truth.json", out);
+    snprintf(path, sizeof path, "%s/world/truth.json", dir);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     static char buf[1 << 20];
@@ -594,9 +584,6 @@ static void same_as_build(tl_store_t *st, tl_profiles_t *p) {
  * a consent withdrawn on one identifier withdrawing its person. */
 static void test_relink_equals_build(void **state) {
     (void)state;
-    char out[300], data[300];
-    snprintf(out, sizeof out, "%s/world", dir);
-    snprintf(data, sizeof data, "%s/data", dir);
     tl_gen_opts_t g;
     tl_gen_opts_default(&g);
     g.users = 300;
@@ -604,22 +591,8 @@ static void test_relink_equals_build(void **state) {
     g.days = 30;
     g.seed = 9;
     g.identifiers = 2.5;
-    tl_gen_stats_t gs;
+    tl_store_t *st = world_of(&g);
     tl_errbuf_t eb = {{0}};
-    assert_int_equal(tl_gen_run(&g, out, &gs, &eb), 0);
-    tl_store_t *st;
-    assert_int_equal(test_store_open(data, TL_STORE_CREATE, &st, &eb), 0);
-    static const char *const names[] = {"users.csv", "items.csv", "credit.csv", "events.csv"};
-    char paths[4][400];
-    tl_source_t files[4];
-    for (int i = 0; i < 4; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s/%s", out, names[i]);
-        files[i] = tl_source_file(paths[i]);
-    }
-    tl_import_opts_t io;
-    tl_import_opts_default(&io);
-    tl_import_stats_t s = {0};
-    assert_int_equal(tl_import(st, files, 4, &io, &s, NULL, NULL, &eb), 0);
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
     tl_profiles_t *p;
