@@ -5,9 +5,10 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
-      libmicrohttpd-dev curl
+      libmicrohttpd-dev libpq-dev postgresql curl
       time strace valgrind prometheus
       clang libclang-rt-dev)
+# postgresql: the server the PostgreSQL back end's tests start (scripts/pg.sh);
 # strace: the crash tests' kills at an fsync; valgrind: memcheck runs;
 # prometheus: its promtool checks the server's /metrics;
 # clang and its sanitizer runtimes: the ASan + UBSan build of `make test`

@@ -54,6 +54,12 @@ static int intern_builtins(tl_store_t *s, tl_errbuf_t *eb) {
     return tl_store_commit(s, eb);
 }
 
+const tl_store_backend_t *tl_store_backend_of(const char *where) {
+    if (!strncmp(where, "postgresql://", 13) || !strncmp(where, "postgres://", 11))
+        return &tl_store_pg;
+    return &tl_store_local;
+}
+
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {
     return tl_store_open_conf(dir, NULL, flags, out, eb);
 }
@@ -73,7 +79,7 @@ int tl_store_open_conf(const char *dir, const tl_store_conf_t *conf, int flags, 
         memcpy(s->given_key, s->conf.key, TL_KEY_BYTES);
         s->conf.key = s->given_key;
     }
-    s->be = s->conf.backend ? s->conf.backend : &tl_store_local;
+    s->be = s->conf.backend ? s->conf.backend : tl_store_backend_of(dir);
     s->readonly = (flags & TL_STORE_READONLY) != 0;
     if (s->be->version != TL_STORE_BACKEND_VERSION) {
         tl_errbuf_set(eb, "%s: store back end %s speaks interface version %d, not %d", dir,

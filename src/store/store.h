@@ -136,11 +136,19 @@ typedef struct {
 void tl_store_conf_init(tl_store_conf_t *c);
 
 /* The back ends a configuration can name: the data directory (SQLite and
- * the columnar event log, the default) and a store in memory that keeps
+ * the columnar event log, the default), a store in memory that keeps
  * nothing past its close (for work on given files that needs no data
- * directory; dir names it in messages only). */
+ * directory; dir names it in messages only) and a PostgreSQL database
+ * that many processes on many machines share (dir is its connection
+ * string, a URI or key=value words; the data key must be given in conf,
+ * as tailor keeps it and the database never sees it). */
 extern const tl_store_backend_t tl_store_local;
 extern const tl_store_backend_t tl_store_memory;
+extern const tl_store_backend_t tl_store_pg;
+/* The back end a location names when no configuration says: tl_store_pg
+ * for a PostgreSQL connection URI (postgresql:// or postgres://), else
+ * the data directory. */
+const tl_store_backend_t *tl_store_backend_of(const char *where);
 
 /* Opens (and with TL_STORE_CREATE creates) the data directory dir with
  * conf (NULL: the defaults). Cuts an uncommitted log tail. A given key must

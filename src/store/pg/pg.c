@@ -1,0 +1,421 @@
+/* pg.c -- the PostgreSQL back end (tl_store_pg): a store many tailor
+ * processes on many machines share. Opening (the connection, the schema,
+ * the data key), batches as transactions under the writers' lock, the
+ * statement helpers over libpq, and the operations table at the end.
+ * pg_int.h says how the parts fit; docs/ARCHITECTURE.md, "Store contract",
+ * what every back end promises. */
+#include "store/pg/pg_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+tl__pg_t *tl__pg(const tl_store_t *st) { return tl_store_backend_state(st); }
+
+/* ---- statements ------------------------------------------------------------------ */
+
+int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresult *r) {
+    tl__pg_t *pg = tl__pg(st);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
+                                                       : PQerrorMessage(pg->conn);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
+    tl_errbuf_set(eb, "%s: %s: %.*s", st->dir, what, (int)n, msg);
+    if (PQstatus(pg->conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) return TL_EIO;
+    if (state && !strcmp(state, "23505")) return TL_EEXIST;
+    if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
+        return TL_ELOCKED;
+    if (state && !strcmp(state, "53200")) return TL_ENOMEM;
+    return TL_EIO;
+}
+
+#define PG_MAXP 16
+
+static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
+                        const char *fmt, va_list ap) {
+    tl__pg_t *pg = tl__pg(st);
+    const char *vals[PG_MAXP];
+    int lens[PG_MAXP], fmts[PG_MAXP];
+    char num[PG_MAXP][32];
+    int n = 0;
+    for (const char *f = fmt; *f && n < PG_MAXP; f++, n++) {
+        lens[n] = 0, fmts[n] = 0, vals[n] = NULL;
+        switch (*f) {
+        case 's':
+            vals[n] = va_arg(ap, const char *);
+            break;
+        case 'i':
+            snprintf(num[n], 32, "%lld", (long long)va_arg(ap, int64_t));
+            vals[n] = num[n];
+            break;
+        case 'n': {
+            int64_t v = va_arg(ap, int64_t);
+            int present = va_arg(ap, int);
+            snprintf(num[n], 32, "%lld", (long long)v);
+            vals[n] = present ? num[n] : NULL;
+            break;
+        }
+        case 'u': {
+            uint32_t v = va_arg(ap, uint32_t);
+            snprintf(num[n], 32, "%u", v);
+            vals[n] = v == TL_NONE ? NULL : num[n];
+            break;
+        }
+        case 'd': {
+            double v = va_arg(ap, double);
+            snprintf(num[n], 32, "%.17g", v);
+            vals[n] = isnan(v) ? NULL : num[n];
+            break;
+        }
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t len = va_arg(ap, size_t);
+            vals[n] = p ? (p == (const void *)"" || len ? p : "") : NULL;
+            lens[n] = (int)len, fmts[n] = 1;
+            break;
+        }
+        default:
+            tl_errbuf_set(eb, "%s: %s: bad parameter format '%c'", st->dir, what, *f);
+            return NULL;
+        }
+    }
+    PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
+    tl__pg_fail(st, eb, what, r);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
+                      const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = exec_v(st, eb, what, sql, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
+               const char *fmt, ...) {
+    PGresult *r;
+    if (!*fmt) { /* no parameters: several statements may be given */
+        r = PQexec(tl__pg(st)->conn, sql);
+        ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+            int rc = tl__pg_fail(st, eb, what, r);
+            PQclear(r);
+            return rc;
+        }
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        r = exec_v(st, eb, what, sql, fmt, ap);
+        va_end(ap);
+        if (!r) return PQstatus(tl__pg(st)->conn) != CONNECTION_OK ? TL_EIO : TL_EIO;
+    }
+    PQclear(r);
+    return 0;
+}
+
+int64_t tl__pg_affected(PGresult *r) {
+    const char *t = PQcmdTuples(r);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+/* ---- cells of binary results ------------------------------------------------------ */
+
+enum { OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25,
+       OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_VARCHAR = 1043, OID_BOOL = 16 };
+
+static uint64_t be64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int tl__pg_null(const PGresult *r, int row, int col) { return PQgetisnull(r, row, col); }
+
+int64_t tl__pg_int(const PGresult *r, int row, int col, int64_t absent) {
+    if (row >= PQntuples(r) || PQgetisnull(r, row, col)) return absent;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    switch (PQftype(r, col)) {
+    case OID_INT8: return (int64_t)be64(p);
+    case OID_INT4: return (int32_t)be32(p);
+    case OID_INT2: return (int16_t)((uint16_t)p[0] << 8 | p[1]);
+    case OID_BOOL: return p[0] != 0;
+    default: return absent;
+    }
+}
+
+double tl__pg_real(const PGresult *r, int row, int col) {
+    if (row >= PQntuples(r) || PQgetisnull(r, row, col)) return NAN;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    switch (PQftype(r, col)) {
+    case OID_FLOAT8: {
+        uint64_t v = be64(p);
+        double d;
+        memcpy(&d, &v, sizeof d);
+        return d;
+    }
+    case OID_FLOAT4: {
+        uint32_t v = be32(p);
+        float f;
+        memcpy(&f, &v, sizeof f);
+        return f;
+    }
+    default: return (double)tl__pg_int(r, row, col, 0);
+    }
+}
+
+const char *tl__pg_text(const PGresult *r, int row, int col) {
+    if (row >= PQntuples(r) || PQgetisnull(r, row, col)) return NULL;
+    return PQgetvalue(r, row, col);
+}
+
+const void *tl__pg_bytes(const PGresult *r, int row, int col, size_t *n) {
+    *n = 0;
+    if (row >= PQntuples(r) || PQgetisnull(r, row, col)) return NULL;
+    *n = (size_t)PQgetlength(r, row, col);
+    return PQgetvalue(r, row, col);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+int tl__pg_tx_begin(tl_store_t *st, tl_errbuf_t *eb) {
+    return tl__pg_run(st, eb, "beginning a transaction", "BEGIN", "");
+}
+
+int tl__pg_tx_commit(tl_store_t *st, tl_errbuf_t *eb) {
+    int rc = tl__pg_run(st, eb, "committing", "COMMIT", "");
+    if (rc) tl__pg_tx_rollback(st);
+    return rc;
+}
+
+void tl__pg_tx_rollback(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE) return;
+    PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+/* The name messages give the store: the connection without its password. */
+static int name_store(tl_store_t *st, tl_errbuf_t *eb) {
+    PGconn *c = tl__pg(st)->conn;
+    char name[512];
+    const char *host = PQhost(c);
+    snprintf(name, sizeof name, "postgresql://%s@%s%s%s:%s/%s", PQuser(c),
+             host && strchr(host, ':') ? "[" : "", host ? host : "",
+             host && strchr(host, ':') ? "]" : "", PQport(c), PQdb(c));
+    char *d = strdup(name);
+    if (!d) {
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    free(st->dir);
+    st->dir = d;
+    return 0;
+}
+
+static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
+    (void)flags;
+    tl__pg_t *pg = calloc(1, sizeof *pg);
+    if (!pg || tl_hset_init(&pg->fps, 1024)) {
+        free(pg);
+        tl_errbuf_set(eb, "out of memory");
+        return TL_ENOMEM;
+    }
+    for (int k = 0; k < TL_D__N; k++) tl_buf_init(&pg->ids_arena[k]);
+    tl_buf_init(&pg->tmp);
+    tl_buf_init(&pg->tmp2);
+    tl_store_backend_set_state(st, pg);
+    pg->conn = PQconnectdb(st->dir);
+    if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+        const char *m = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
+        size_t n = strlen(m);
+        while (n && m[n - 1] == '\n') n--;
+        /* the connection string may hold a password: not repeated */
+        tl_errbuf_set(eb, "cannot connect to the PostgreSQL store: %.*s", (int)n, m);
+        return TL_EIO;
+    }
+    int rc = name_store(st, eb);
+    /* durable commits whatever the server's default; a writer waits for the
+     * lock rather than failing at once */
+    if (!rc) rc = tl__pg_run(st, eb, "setting the session",
+                             "SET synchronous_commit = on; SET client_min_messages = warning;"
+                             "SET lock_timeout = '10min'", "");
+    if (!rc && !st->readonly) rc = tl__pg_migrate(st, eb);
+    if (!rc && st->readonly) {
+        int v = 0;
+        PGresult *r = tl__pg_exec(st, eb, "reading the schema version",
+                                  "SELECT CASE WHEN to_regclass('tl_schema') IS NULL THEN NULL"
+                                  " ELSE (SELECT max(version) FROM tl_schema) END", "");
+        if (!r) rc = TL_EIO;
+        else v = (int)tl__pg_int(r, 0, 0, 0), PQclear(r);
+        if (!rc && v != tl__pg_schema_version()) {
+            tl_errbuf_set(eb, "%s: %s", st->dir, v ? "the store's schema is of another tailor "
+                                                      "version: open it writable once to migrate"
+                                                    : "no tailor data here yet");
+            rc = v ? TL_EINVAL : TL_ENOENT;
+        }
+    }
+    if (!rc) rc = tl__pg_use_key(st, eb);
+    if (!rc) rc = tl__pg_events_refresh(st, eb);
+    return rc;
+}
+
+static void tl__pg_close(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg) return;
+    tl__pg_blobs_close(st);
+    if (pg->conn) PQfinish(pg->conn);
+    for (int k = 0; k < TL_D__N; k++) {
+        tl_dict_free(pg->dict[k]);
+        tl_buf_fini(&pg->ids_arena[k]);
+        free(pg->ids_offs[k]);
+    }
+    free(pg->ev);
+    tl_hset_fini(&pg->fps);
+    tl_buf_fini(&pg->tmp);
+    tl_buf_fini(&pg->tmp2);
+    free(pg);
+    tl_store_backend_set_state(st, NULL);
+}
+
+/* ---- batches ------------------------------------------------------------------------- */
+
+static int tl__pg_begin(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    int rc = tl__pg_tx_begin(st, eb);
+    if (!rc) rc = tl__pg_run(st, eb, "waiting for the writers' lock",
+                             "SELECT pg_advisory_xact_lock($1)", "i", (int64_t)TL_PG_WRITER_LOCK);
+    /* what other processes committed before the lock was ours */
+    if (!rc) rc = tl__pg_dicts_refresh(st, eb);
+    if (!rc) rc = tl__pg_events_refresh(st, eb);
+    if (rc) {
+        tl__pg_tx_rollback(st);
+        return rc;
+    }
+    pg->in_batch = 1;
+    return 0;
+}
+
+static void tl__pg_rollback(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    tl__pg_tx_rollback(st);
+    tl__pg_events_end(st, 0);
+    tl__pg_dicts_end(st, 0);
+    tl__pg_blobs_end(st, 0);
+    pg->in_batch = 0;
+}
+
+static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    int rc = tl__pg_dicts_flush(st, eb);
+    if (!rc) rc = tl__pg_events_flush(st, eb);
+    if (!rc) rc = tl__pg_blobs_flush(st, eb);
+    if (!rc) rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
+    if (rc) {
+        /* a lost connection during COMMIT leaves it unknown whether the
+         * server committed; the next batch's refresh reads what it did */
+        tl__pg_rollback(st);
+        return rc;
+    }
+    tl__pg_events_end(st, 1);
+    tl__pg_dicts_end(st, 1);
+    tl__pg_blobs_end(st, 1);
+    pg->in_batch = 0;
+    return 0;
+}
+
+const tl_store_backend_t tl_store_pg = {
+    .version = TL_STORE_BACKEND_VERSION,
+    .name = "postgresql",
+    .open = tl__pg_open,
+    .close = tl__pg_close,
+    .begin = tl__pg_begin,
+    .commit = tl__pg_commit,
+    .rollback = tl__pg_rollback,
+    .dict = tl__pg_dict,
+    .ids = tl__pg_ids,
+    .add_event = tl__pg_add_event,
+    .expect_events = tl__pg_expect_events,
+    .scan = tl__pg_scan,
+    .event_count = tl__pg_event_count,
+    .put_user = tl__pg_put_user,
+    .put_item = tl__pg_put_item,
+    .put_product = tl__pg_put_product,
+    .put_credit = tl__pg_put_credit,
+    .put_consent = tl__pg_put_consent,
+    .scan_users = tl__pg_scan_users,
+    .get_user = tl__pg_get_user,
+    .scan_items = tl__pg_scan_items,
+    .get_item = tl__pg_get_item,
+    .scan_products = tl__pg_scan_products,
+    .scan_credit = tl__pg_scan_credit,
+    .scan_consents = tl__pg_scan_consents,
+    .user_pii = tl__pg_user_pii,
+    .quarantine = tl__pg_quarantine,
+    .quarantine_scan = tl__pg_quarantine_scan,
+    .quarantine_counts = tl__pg_quarantine_counts,
+    .config_put = tl__pg_config_put,
+    .config_get = tl__pg_config_get,
+    .segment_put = tl__pg_segment_put,
+    .segment_get = tl__pg_segment_get,
+    .segment_delete = tl__pg_segment_delete,
+    .segment_list = tl__pg_segment_list,
+    .apikey_put = tl__pg_apikey_put,
+    .apikey_delete = tl__pg_apikey_delete,
+    .apikey_scan = tl__pg_apikey_scan,
+    .audit_append = tl__pg_audit_append,
+    .audit_last = tl__pg_audit_last,
+    .audit_scan = tl__pg_audit_scan,
+    .campaign_get = tl__pg_campaign_get,
+    .campaign_scan = tl__pg_campaign_scan,
+    .campaign_put = tl__pg_campaign_put,
+    .campaign_set_status = tl__pg_campaign_set_status,
+    .campaign_run_add = tl__pg_campaign_run_add,
+    .campaign_runs = tl__pg_campaign_runs,
+    .delivery_hold = tl__pg_delivery_hold,
+    .delivery_fail = tl__pg_delivery_fail,
+    .delivery_done = tl__pg_delivery_done,
+    .deliveries_held = tl__pg_deliveries_held,
+    .blob_put = tl__pg_blob_put,
+    .blob_get = tl__pg_blob_get,
+    .blob_list = tl__pg_blob_list,
+    .blob_remove = tl__pg_blob_remove,
+    .dnc_put = tl__pg_dnc_put,
+    .dnc_scan = tl__pg_dnc_scan,
+    .dnc_of_user = tl__pg_dnc_of_user,
+    .feedback_add = tl__pg_feedback_add,
+    .feedback_scan = tl__pg_feedback_scan,
+    .feedback_of_user = tl__pg_feedback_of_user,
+    .feedback_negative = tl__pg_feedback_negative,
+    .counts = tl__pg_counts,
+    .link_add = tl__pg_link_add,
+    .link_split = tl__pg_link_split,
+    .link_scan = tl__pg_link_scan,
+    .check = tl__pg_check,
+    .blob_append = tl__pg_blob_append,
+    .applog_open = tl__pg_applog_open,
+    .applog_write = tl__pg_applog_write,
+    .applog_read = tl__pg_applog_read,
+    .applog_committed = tl__pg_applog_committed,
+    .applog_list = tl__pg_applog_list,
+    .secret_get = tl__pg_secret_get,
+    .secret_add = tl__pg_secret_add,
+    .anchor_get = tl__pg_anchor_get,
+    .anchor_put = tl__pg_anchor_put,
+    .erased = tl__pg_erased,
+    .erased_any = tl__pg_erased_any,
+    .purge = tl__pg_purge,
+    .rotate_key = tl__pg_rotate_key,
+};

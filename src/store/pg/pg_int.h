@@ -1,0 +1,257 @@
+/* pg_int.h -- what the files of the PostgreSQL back end (tl_store_pg)
+ * share: its state in a store handle, the statement helpers over libpq
+ * (parameters given by a format, results read in binary), and the
+ * operations the files beside pg.c implement (the table is in pg.c).
+ *
+ * The model: one connection per store handle. Outside a batch every
+ * statement is a transaction of its own, committed (synchronous_commit
+ * on) before it returns. A batch is one transaction that holds the
+ * writers' advisory lock from begin to its end, so batches of all the
+ * processes sharing a store follow one another: dictionary indexes and
+ * event sequence numbers are given densely in commit order, and the
+ * de-duplication set read at begin is exact. Events, blobs and side logs
+ * written in a batch are kept in the handle and sent at commit (binary
+ * COPY for events), so reads inside the batch see the committed ones, as
+ * the contract says; entity writes go to the transaction at once and
+ * reads in the batch see them. */
+#ifndef TL_STORE_PG_INT_H
+#define TL_STORE_PG_INT_H
+
+#include "store/store_int.h"
+
+#include <libpq-fe.h>
+
+/* The advisory lock key every writer of a store takes (pg_advisory_xact_lock). */
+#define TL_PG_WRITER_LOCK 0x7461696c6f72LL /* "tailor" */
+/* Rows per block of an event scan. */
+#define TL_PG_BLOCK 65536
+
+/* A blob or side-log write waiting for the batch's commit (blobs.c). */
+typedef struct tl__pg_pending tl__pg_pending_t;
+
+typedef struct {
+    PGconn *conn;
+    int in_batch;
+    /* dictionaries: loaded on first use; dict_comm the committed count */
+    tl_dict_t *dict[TL_D__N];
+    uint32_t dict_comm[TL_D__N];
+    tl_buf_t ids_arena[TL_D__N];
+    uint64_t *ids_offs[TL_D__N];
+    uint32_t ids_n[TL_D__N];
+    int ids_loaded[TL_D__N];
+    /* events: the committed count as last read, the batch's own */
+    uint64_t nevents;
+    tl_event_t *ev;
+    size_t nev, cap;
+    /* fingerprints of the committed events [0, fps_upto) and the batch's */
+    tl_hset_t fps;
+    int fps_loaded;
+    uint64_t fps_upto;
+    /* blobs and side-log bytes for the commit (blobs.c) */
+    tl__pg_pending_t *pending;
+    struct tl__pg_applog *applogs;
+    tl_buf_t tmp, tmp2;
+} tl__pg_t;
+
+tl__pg_t *tl__pg(const tl_store_t *st);
+
+/* ---- statements (pg.c) -----------------------------------------------------------
+ *
+ * tl__pg_exec runs sql with parameters $1.. given by fmt, one letter each:
+ *   s  const char *          text (NULL: SQL NULL)
+ *   i  int64_t               a bigint
+ *   n  int64_t, int          a bigint, NULL when the int is 0
+ *   u  uint32_t              an integer index (TL_NONE: NULL)
+ *   d  double                a float8 (NaN: NULL)
+ *   b  const void *, size_t  bytes (a bytea; NULL pointer: SQL NULL)
+ * and returns the result (rows in binary) or NULL with eb set, naming
+ * `what`. The caller PQclear()s it. Parameters are sent as text except
+ * bytes. */
+PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
+                      const char *fmt, ...);
+/* The same for a statement whose rows are not wanted: 0, or the error. */
+int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
+               const char *fmt, ...);
+/* The affected-row count of a result (INSERT ... ON CONFLICT DO NOTHING: 1
+ * added, 0 not). */
+int64_t tl__pg_affected(PGresult *r);
+/* Fills eb from the connection's last error; returns the TL_E* code
+ * (TL_EIO for a lost connection, TL_ELOCKED for a lock timeout,
+ * TL_EEXIST for a unique violation, TL_EINVAL else). */
+int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresult *r);
+
+/* Cells of a binary result, by the column's type (int2, int4, int8,
+ * float4, float8, text, bytea): NULL cells give `absent`, NaN, NULL. */
+int tl__pg_null(const PGresult *r, int row, int col);
+int64_t tl__pg_int(const PGresult *r, int row, int col, int64_t absent);
+double tl__pg_real(const PGresult *r, int row, int col);
+/* text (NUL-ended by libpq) or NULL */
+const char *tl__pg_text(const PGresult *r, int row, int col);
+/* bytes, *n their length; NULL for a NULL cell */
+const void *tl__pg_bytes(const PGresult *r, int row, int col, size_t *n);
+
+/* A transaction outside batches (purge, key rotation, counts that must
+ * agree): begin, then commit or rollback. */
+int tl__pg_tx_begin(tl_store_t *st, tl_errbuf_t *eb);
+int tl__pg_tx_commit(tl_store_t *st, tl_errbuf_t *eb);
+void tl__pg_tx_rollback(tl_store_t *st);
+
+/* ---- schema (schema.c) ----------------------------------------------------------- */
+
+/* Brings the database's tables up to this build's schema version, under
+ * the writers' lock (a writable open); TL_EINVAL when the database was
+ * made by a newer tailor. */
+int tl__pg_migrate(tl_store_t *st, tl_errbuf_t *eb);
+/* The schema version this build writes. */
+int tl__pg_schema_version(void);
+
+/* ---- events (events.c) ----------------------------------------------------------- */
+
+int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
+void tl__pg_expect_events(tl_store_t *st, uint64_t n);
+int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                tl_errbuf_t *eb);
+uint64_t tl__pg_event_count(const tl_store_t *st);
+/* Reads the committed count and, when the set is loaded, the fingerprints
+ * committed since (begin, under the lock). */
+int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb);
+/* Sends the batch's events (binary COPY, partitions made for their
+ * months) and advances the count, in the batch's transaction. */
+int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb);
+/* After commit (ok 1) or rollback (ok 0): the batch's events kept as
+ * committed or forgotten. */
+void tl__pg_events_end(tl_store_t *st, int ok);
+int tl__pg_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
+
+/* ---- dictionaries (dicts.c) ------------------------------------------------------- */
+
+tl_dict_t *tl__pg_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb);
+int tl__pg_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb);
+/* Reads the entries other processes committed since (begin, under the
+ * lock). */
+int tl__pg_dicts_refresh(tl_store_t *st, tl_errbuf_t *eb);
+/* Writes the batch's new entries (a run per kind), in its transaction. */
+int tl__pg_dicts_flush(tl_store_t *st, tl_errbuf_t *eb);
+void tl__pg_dicts_end(tl_store_t *st, int ok);
+/* The user's id forgotten, in the table (in the caller's transaction) and,
+ * with mem, in this handle's dictionary and ids. */
+int tl__pg_dict_forget(tl_store_t *st, tl_dkind_t kind, uint32_t idx, tl_errbuf_t *eb);
+void tl__pg_dict_forget_mem(tl_store_t *st, tl_dkind_t kind, uint32_t idx);
+
+/* ---- entities (entities.c) -------------------------------------------------------- */
+
+int tl__pg_put_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb);
+int tl__pg_put_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb);
+int tl__pg_put_product(tl_store_t *st, uint32_t product, const tl_product_t *p, tl_errbuf_t *eb);
+int tl__pg_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb);
+int tl__pg_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
+                       int64_t at, tl_errbuf_t *eb);
+int tl__pg_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
+                       tl_errbuf_t *eb);
+int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+int tl__pg_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__pg_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+
+/* ---- the quarantine, settings, segments, repositories (repos.c) --------------------- */
+
+int tl__pg_quarantine(tl_store_t *st, const char *source, uint64_t line, const char *reason,
+                      const char *message, const char *raw, size_t rawlen, const char *preview,
+                      tl_errbuf_t *eb);
+int tl__pg_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_qrow_fn fn,
+                           void *arg, tl_errbuf_t *eb);
+int tl__pg_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_config_put(tl_store_t *st, const char *key, const char *value, tl_errbuf_t *eb);
+int tl__pg_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t *eb);
+int tl__pg_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb);
+int tl__pg_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_t *eb);
+int tl__pg_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+int tl__pg_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb);
+int tl__pg_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb);
+int tl__pg_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *eb);
+int tl__pg_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb);
+int tl__pg_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *arg,
+                      tl_errbuf_t *eb);
+
+/* ---- campaigns, deliveries, do-not-contact, feedback, links (campaigns.c) ---------- */
+
+int tl__pg_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+int tl__pg_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t created,
+                        tl_errbuf_t *eb);
+int tl__pg_campaign_set_status(tl_store_t *st, const char *id, const char *status,
+                               tl_errbuf_t *eb);
+int tl__pg_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_run_row_t *r,
+                            uint64_t sends, double cost, tl_errbuf_t *eb);
+int tl__pg_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+int tl__pg_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                         int64_t due, tl_errbuf_t *eb);
+int tl__pg_delivery_fail(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
+                         long code, int64_t at, int64_t due, tl_errbuf_t *eb);
+int tl__pg_delivery_done(tl_store_t *st, const char *id, int64_t at, tl_errbuf_t *eb);
+int tl__pg_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by, tl_offset_fn fn,
+                           void *arg, tl_errbuf_t *eb);
+int tl__pg_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
+                   int64_t at, const char *campaign, tl_errbuf_t *eb);
+int tl__pg_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb);
+int tl__pg_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+int tl__pg_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
+                            tl_errbuf_t *eb);
+int tl__pg_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb);
+int tl__pg_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const char *source,
+                    uint64_t *id, tl_errbuf_t *eb);
+int tl__pg_link_split(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
+                      tl_errbuf_t *eb);
+int tl__pg_link_scan(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg, tl_errbuf_t *eb);
+
+/* ---- blobs and side logs (blobs.c) ----------------------------------------------- */
+
+int tl__pg_blob_put(tl_store_t *st, const char *name, const void *p, size_t n, tl_errbuf_t *eb);
+int tl__pg_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__pg_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
+                     tl_errbuf_t *eb);
+int tl__pg_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb);
+int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
+                       tl_errbuf_t *eb);
+int tl__pg_applog_open(tl_store_t *st, const char *name, tl_applog_t **out, tl_errbuf_t *eb);
+int tl__pg_applog_write(tl_applog_t *l, const void *p, size_t n, tl_errbuf_t *eb);
+int tl__pg_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t *out,
+                       tl_errbuf_t *eb);
+int tl__pg_applog_committed(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_t *eb);
+int tl__pg_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb);
+/* In the batch's transaction before its COMMIT: the pending blob writes
+ * and the open side logs' bytes sent. After it: kept (ok 1) or dropped. */
+int tl__pg_blobs_flush(tl_store_t *st, tl_errbuf_t *eb);
+void tl__pg_blobs_end(tl_store_t *st, int ok);
+void tl__pg_blobs_close(tl_store_t *st);
+
+/* ---- keys, tombstones, erasure and retention (privacy.c) -------------------------- */
+
+/* The data key: the configuration's (a PostgreSQL store has no key file:
+ * tailor keeps the key, the database never sees it), checked against the
+ * store's key check, which a first writable open makes. */
+int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb);
+int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
+                      tl_errbuf_t *eb);
+int tl__pg_anchor_get(tl_store_t *st, tl_buf_t *out, tl_errbuf_t *eb);
+int tl__pg_anchor_put(tl_store_t *st, const char *text, tl_errbuf_t *eb);
+int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
+int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb);
+int tl__pg_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id,
+                 size_t n, tl_purge_stats_t *out, tl_errbuf_t *eb);
+int tl__pg_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+
+#endif
