@@ -73,7 +73,7 @@ static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const
         case 'b': {
             const void *p = va_arg(ap, const void *);
             size_t len = va_arg(ap, size_t);
-            vals[n] = p ? (p == (const void *)"" || len ? p : "") : NULL;
+            vals[n] = p;
             lens[n] = (int)len, fmts[n] = 1;
             break;
         }
@@ -254,12 +254,8 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
                              "SET lock_timeout = '10min'", "");
     if (!rc && !st->readonly) rc = tl__pg_migrate(st, eb);
     if (!rc && st->readonly) {
-        int v = 0;
-        PGresult *r = tl__pg_exec(st, eb, "reading the schema version",
-                                  "SELECT CASE WHEN to_regclass('tl_schema') IS NULL THEN NULL"
-                                  " ELSE (SELECT max(version) FROM tl_schema) END", "");
-        if (!r) rc = TL_EIO;
-        else v = (int)tl__pg_int(r, 0, 0, 0), PQclear(r);
+        int v;
+        rc = tl__pg_schema_read(st, &v, eb);
         if (!rc && v != tl__pg_schema_version()) {
             tl_errbuf_set(eb, "%s: %s", st->dir, v ? "the store's schema is of another tailor "
                                                       "version: open it writable once to migrate"
@@ -283,6 +279,7 @@ static void tl__pg_close(tl_store_t *st) {
         free(pg->ids_offs[k]);
     }
     free(pg->ev);
+    free(pg->bfp);
     tl_hset_fini(&pg->fps);
     tl_buf_fini(&pg->tmp);
     tl_buf_fini(&pg->tmp2);

@@ -39,10 +39,17 @@ typedef struct {
     uint64_t *ids_offs[TL_D__N];
     uint32_t ids_n[TL_D__N];
     int ids_loaded[TL_D__N];
-    /* events: the committed count as last read, the batch's own */
+    /* events: the committed count as last read; the batch's: kept to be
+     * sent (ev), sent, added in all with their fingerprints, the months
+     * whose partitions it made sure of */
     uint64_t nevents;
     tl_event_t *ev;
     size_t nev, cap;
+    uint64_t sent, added;
+    uint64_t *bfp;
+    size_t bfp_cap;
+    int64_t months[32];
+    int nmonths;
     /* fingerprints of the committed events [0, fps_upto) and the batch's */
     tl_hset_t fps;
     int fps_loaded;
@@ -102,6 +109,8 @@ void tl__pg_tx_rollback(tl_store_t *st);
  * the writers' lock (a writable open); TL_EINVAL when the database was
  * made by a newer tailor. */
 int tl__pg_migrate(tl_store_t *st, tl_errbuf_t *eb);
+/* The version the database's schema is at (0: no tailor tables). */
+int tl__pg_schema_read(tl_store_t *st, int *v, tl_errbuf_t *eb);
 /* The schema version this build writes. */
 int tl__pg_schema_version(void);
 

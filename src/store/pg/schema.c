@@ -79,11 +79,15 @@ static const char *const steps[] = {
 
 int tl__pg_schema_version(void) { return (int)(sizeof steps / sizeof *steps); }
 
-/* The version recorded, 0 when the database has no tailor tables. */
-static int version_of(tl_store_t *st, int *v, tl_errbuf_t *eb) {
+int tl__pg_schema_read(tl_store_t *st, int *v, tl_errbuf_t *eb) {
+    *v = 0;
     PGresult *r = tl__pg_exec(st, eb, "reading the schema version",
-                              "SELECT CASE WHEN to_regclass('tl_schema') IS NULL THEN NULL"
-                              " ELSE (SELECT max(version) FROM tl_schema) END", "");
+                              "SELECT to_regclass('tl_schema') IS NOT NULL", "");
+    if (!r) return TL_EIO;
+    int found = (int)tl__pg_int(r, 0, 0, 0);
+    PQclear(r);
+    if (!found) return 0;
+    r = tl__pg_exec(st, eb, "reading the schema version", "SELECT max(version) FROM tl_schema", "");
     if (!r) return TL_EIO;
     *v = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
@@ -91,7 +95,7 @@ static int version_of(tl_store_t *st, int *v, tl_errbuf_t *eb) {
 }
 
 int tl__pg_migrate(tl_store_t *st, tl_errbuf_t *eb) {
-    int v, rc = version_of(st, &v, eb);
+    int v, rc = tl__pg_schema_read(st, &v, eb);
     if (rc) return rc;
     if (v == tl__pg_schema_version()) return 0;
     if (v > tl__pg_schema_version()) {
@@ -106,7 +110,7 @@ int tl__pg_migrate(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_run(st, eb, "making the schema table",
                              "CREATE TABLE IF NOT EXISTS tl_schema(version integer PRIMARY KEY,"
                              " at bigint NOT NULL)", "");
-    if (!rc) rc = version_of(st, &v, eb);
+    if (!rc) rc = tl__pg_schema_read(st, &v, eb);
     for (; !rc && v < tl__pg_schema_version(); v++) {
         char what[64];
         snprintf(what, sizeof what, "migrating the schema to version %d", v + 1);

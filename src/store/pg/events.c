@@ -1,0 +1,386 @@
+/* events.c -- the PostgreSQL back end's events: rows of tl_events,
+ * partitioned by month of their time, numbered by `seq` from 0 in commit
+ * order (the batch holds the writers' lock, so the numbers a batch gives
+ * follow the last commit's without a gap). A batch's events are checked
+ * against the fingerprints committed (loaded once a handle first adds an
+ * event, topped up at each begin) and sent by binary COPY in chunks, in
+ * the batch's transaction; the unique index on (fp, ts) refuses a double
+ * whatever happens. Scans read blocks of rows by seq, the columns asked
+ * for only, up to the count this handle last read (at open, begin and
+ * commit): rows a batch has sent but not committed are past it, and every
+ * id a scanned row names is in the dictionaries as the handle reads them. */
+#include "store/pg/pg_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows a batch keeps before sending them. */
+#define PG_CHUNK 65536
+
+static int oom(tl_store_t *st, tl_errbuf_t *eb) {
+    tl_errbuf_set(eb, "%s: out of memory", st->dir);
+    return TL_ENOMEM;
+}
+
+uint64_t tl__pg_event_count(const tl_store_t *st) { return tl__pg(st)->nevents; }
+
+/* The fingerprints of rows [from, to) added to the set. */
+static int load_fps(tl_store_t *st, uint64_t from, uint64_t to, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (to > from && tl_hset_reserve(&pg->fps, (size_t)(to + pg->nev))) return oom(st, eb);
+    for (uint64_t a = from; a < to; a += 1u << 20) {
+        PGresult *r = tl__pg_exec(st, eb, "reading the event fingerprints",
+                                  "SELECT fp FROM tl_events WHERE seq >= $1 AND seq < $2", "ii",
+                                  (int64_t)a, (int64_t)(a + (1u << 20) < to ? a + (1u << 20) : to));
+        if (!r) return TL_EIO;
+        int n = PQntuples(r), rc = 0;
+        for (int i = 0; i < n && !rc; i++)
+            if (tl_hset_add(&pg->fps, (uint64_t)tl__pg_int(r, i, 0, 0)) < 0) rc = TL_ENOMEM;
+        PQclear(r);
+        if (rc) return oom(st, eb);
+    }
+    return 0;
+}
+
+int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    PGresult *r = tl__pg_exec(st, eb, "reading the event count",
+                              "SELECT n FROM tl_counter WHERE name = 'events'", "");
+    if (!r) return TL_EIO;
+    pg->nevents = (uint64_t)tl__pg_int(r, 0, 0, 0);
+    PQclear(r);
+    if (!pg->fps_loaded || pg->fps_upto >= pg->nevents) return 0;
+    int rc = load_fps(st, pg->fps_upto, pg->nevents, eb);
+    if (!rc) pg->fps_upto = pg->nevents;
+    return rc;
+}
+
+void tl__pg_expect_events(tl_store_t *st, uint64_t n) {
+    tl__pg_t *pg = tl__pg(st);
+    (void)tl_hset_reserve(&pg->fps, (size_t)(pg->nevents + n));
+}
+
+/* ---- sending: partitions by month, binary COPY --------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t days_of(int64_t y, int64_t m) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400, mp = (m + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The month (year * 12 + month - 1) of a time in ms. */
+static int64_t month_of(int64_t ts) {
+    int64_t z = (ts >= 0 ? ts : ts - 86399999) / 86400000 + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+    return y * 12 + m - 1;
+}
+
+static int64_t month_start(int64_t mo) {
+    int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
+    return days_of(y, mo - y * 12 + 1) * 86400000;
+}
+
+/* The partitions of the months of ev[0..n) made when missing (once a
+ * month a batch, a few months kept in mind). */
+static int make_partitions(tl_store_t *st, const tl_event_t *ev, size_t n, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    for (size_t i = 0; i < n; i++) {
+        int64_t mo = month_of(ev[i].ts);
+        int j = 0;
+        while (j < pg->nmonths && pg->months[j] != mo) j++;
+        if (j < pg->nmonths) continue;
+        if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
+        pg->months[pg->nmonths++] = mo;
+        char sql[256];
+        int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS tl_events_%s%04lld_%02lld PARTITION OF tl_events"
+                 " FOR VALUES FROM (%lld) TO (%lld)", y < 0 ? "bc" : "", (long long)llabs(y),
+                 (long long)(mo - y * 12 + 1), (long long)month_start(mo),
+                 (long long)month_start(mo + 1));
+        int rc = tl__pg_run(st, eb, "making a partition of the events", sql, "");
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static void put16(tl_buf_t *b, uint16_t v) {
+    unsigned char p[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+    tl_buf_append(b, p, 2);
+}
+
+static void put32(tl_buf_t *b, uint32_t v) {
+    unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
+    tl_buf_append(b, p, 4);
+}
+
+static void put64(tl_buf_t *b, uint64_t v) {
+    put32(b, (uint32_t)(v >> 32));
+    put32(b, (uint32_t)v);
+}
+
+/* A field: its length, then its bytes. */
+static void f_i64(tl_buf_t *b, int64_t v) { put32(b, 8), put64(b, (uint64_t)v); }
+static void f_i32(tl_buf_t *b, uint32_t v) { put32(b, 4), put32(b, v); }
+static void f_i16(tl_buf_t *b, uint16_t v) { put32(b, 2), put16(b, v); }
+static void f_f64(tl_buf_t *b, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put32(b, 8), put64(b, u);
+}
+static void f_f32(tl_buf_t *b, float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    put32(b, 4), put32(b, u);
+}
+
+#define PG_COPY_COLS                                                                             \
+    "seq, fp, ts, uid, item, type, channel, qty, amount, rating, lat, lon, query, city, session," \
+    " campaign"
+
+/* The kept rows sent by one COPY; they take the numbers after the last
+ * sent. */
+static int send_rows(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->nev) return 0;
+    int rc = make_partitions(st, pg->ev, pg->nev, eb);
+    if (rc) return rc;
+    PGresult *r = PQexec(pg->conn, "COPY tl_events(" PG_COPY_COLS ") FROM STDIN (FORMAT binary)");
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = tl__pg_fail(st, eb, "sending events", r);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    tl_buf_t *b = &pg->tmp;
+    tl_buf_clear(b);
+    tl_buf_append(b, "PGCOPY\n\377\r\n\0", 11);
+    put32(b, 0), put32(b, 0);
+    uint64_t seq = pg->nevents + pg->sent;
+    for (size_t i = 0; i < pg->nev && !rc; i++) {
+        const tl_event_t *e = &pg->ev[i];
+        put16(b, 16);
+        f_i64(b, (int64_t)(seq + i)), f_i64(b, (int64_t)e->fp), f_i64(b, e->ts);
+        f_i32(b, e->user), f_i32(b, e->item), f_i16(b, e->type), f_i16(b, e->channel);
+        f_i32(b, (uint32_t)e->qty), f_f64(b, e->amount), f_f32(b, e->rating), f_f32(b, e->lat);
+        f_f32(b, e->lon), f_i32(b, e->query), f_i32(b, e->city), f_i32(b, e->session);
+        f_i32(b, e->campaign);
+        if (b->len >= (1u << 20) || i + 1 == pg->nev) {
+            if (i + 1 == pg->nev) put16(b, 0xFFFF);
+            if (b->len > b->cap) rc = oom(st, eb); /* an append failed */
+            else if (PQputCopyData(pg->conn, b->data, (int)b->len) != 1) rc = TL_EIO;
+            tl_buf_clear(b);
+        }
+    }
+    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1 && !rc) rc = TL_EIO;
+    while ((r = PQgetResult(pg->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc != TL_ENOMEM)
+            rc = tl__pg_fail(st, eb, "sending events", r);
+        PQclear(r);
+    }
+    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail(st, eb, "sending events", NULL);
+    if (!rc) {
+        pg->sent += pg->nev;
+        pg->nev = 0;
+    }
+    return rc;
+}
+
+int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->fps_loaded) {
+        /* the whole set once: under the lock, so exact */
+        int rc = load_fps(st, 0, pg->nevents, eb);
+        if (rc) return rc;
+        pg->fps_loaded = 1;
+        pg->fps_upto = pg->nevents;
+    }
+    if (pg->nev == pg->cap) {
+        if (pg->nev >= PG_CHUNK) {
+            int rc = send_rows(st, eb);
+            if (rc) return rc;
+        } else {
+            size_t nc = pg->cap ? pg->cap * 2 : 1024;
+            tl_event_t *n = realloc(pg->ev, nc * sizeof *n);
+            if (!n) return oom(st, eb);
+            pg->ev = n;
+            pg->cap = nc;
+        }
+    }
+    if (pg->added == pg->bfp_cap) {
+        size_t nc = pg->bfp_cap ? pg->bfp_cap * 2 : 1024;
+        uint64_t *n = realloc(pg->bfp, nc * sizeof *n);
+        if (!n) return oom(st, eb);
+        pg->bfp = n;
+        pg->bfp_cap = nc;
+    }
+    int rc = tl_hset_add(&pg->fps, ev->fp);
+    if (rc < 0) return oom(st, eb);
+    if (!rc) return 0;
+    pg->ev[pg->nev++] = *ev;
+    pg->bfp[pg->added++] = ev->fp;
+    return 1;
+}
+
+int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    int rc = send_rows(st, eb);
+    if (!rc && pg->sent)
+        rc = tl__pg_run(st, eb, "counting the events",
+                        "UPDATE tl_counter SET n = $1 WHERE name = 'events'", "i",
+                        (int64_t)(pg->nevents + pg->sent));
+    return rc;
+}
+
+void tl__pg_events_end(tl_store_t *st, int ok) {
+    tl__pg_t *pg = tl__pg(st);
+    if (ok) {
+        pg->nevents += pg->sent;
+        if (pg->fps_loaded) pg->fps_upto = pg->nevents;
+    } else {
+        for (uint64_t i = 0; i < pg->added; i++) tl_hset_del(&pg->fps, pg->bfp[i]);
+    }
+    pg->nev = 0;
+    pg->sent = 0;
+    pg->added = 0;
+    pg->nmonths = 0;
+}
+
+/* ---- scans ------------------------------------------------------------------------ */
+
+static const struct {
+    uint32_t bit;
+    const char *col;
+} cols[] = {
+    {TL_EVC_FP, "fp"},         {TL_EVC_USER, "uid"},         {TL_EVC_ITEM, "item"},
+    {TL_EVC_TS, "ts"},         {TL_EVC_TYPE, "type"},        {TL_EVC_CHANNEL, "channel"},
+    {TL_EVC_AMOUNT, "amount"}, {TL_EVC_QTY, "qty"},          {TL_EVC_RATING, "rating"},
+    {TL_EVC_QUERY, "query"},   {TL_EVC_CITY, "city"},        {TL_EVC_LAT, "lat"},
+    {TL_EVC_LON, "lon"},       {TL_EVC_SESSION, "session"},  {TL_EVC_CAMPAIGN, "campaign"},
+};
+#define NCOLS (sizeof cols / sizeof *cols)
+
+typedef struct {
+    uint64_t fp[TL_PG_BLOCK];
+    uint32_t user[TL_PG_BLOCK], item[TL_PG_BLOCK], query[TL_PG_BLOCK], city[TL_PG_BLOCK],
+        session[TL_PG_BLOCK], campaign[TL_PG_BLOCK];
+    int64_t ts[TL_PG_BLOCK];
+    uint8_t type[TL_PG_BLOCK], channel[TL_PG_BLOCK];
+    double amount[TL_PG_BLOCK];
+    int32_t qty[TL_PG_BLOCK];
+    float rating[TL_PG_BLOCK], lat[TL_PG_BLOCK], lon[TL_PG_BLOCK];
+} block_t;
+
+/* Column c of the result into the block's array for its bit. */
+static void fill(block_t *k, uint32_t bit, const PGresult *r, int c, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (bit) {
+        case TL_EVC_FP: k->fp[i] = (uint64_t)tl__pg_int(r, i, c, 0); break;
+        case TL_EVC_USER: k->user[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        case TL_EVC_ITEM: k->item[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        case TL_EVC_TS: k->ts[i] = tl__pg_int(r, i, c, 0); break;
+        case TL_EVC_TYPE: k->type[i] = (uint8_t)tl__pg_int(r, i, c, 0); break;
+        case TL_EVC_CHANNEL: k->channel[i] = (uint8_t)tl__pg_int(r, i, c, TL_NO_CHANNEL); break;
+        case TL_EVC_AMOUNT: k->amount[i] = tl__pg_real(r, i, c); break;
+        case TL_EVC_QTY: k->qty[i] = (int32_t)tl__pg_int(r, i, c, 0); break;
+        case TL_EVC_RATING: k->rating[i] = (float)tl__pg_real(r, i, c); break;
+        case TL_EVC_QUERY: k->query[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        case TL_EVC_CITY: k->city[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        case TL_EVC_LAT: k->lat[i] = (float)tl__pg_real(r, i, c); break;
+        case TL_EVC_LON: k->lon[i] = (float)tl__pg_real(r, i, c); break;
+        case TL_EVC_SESSION: k->session[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        case TL_EVC_CAMPAIGN: k->campaign[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
+        }
+    }
+}
+
+int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    uint64_t end = pg->nevents;
+    if (from_seq >= end) return 0;
+    char sql[512];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT seq");
+    for (size_t c = 0; c < NCOLS; c++)
+        if (want & cols[c].bit) len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", cols[c].col);
+    snprintf(sql + len, sizeof sql - len,
+             " FROM tl_events WHERE seq >= $1 AND seq < $2 ORDER BY seq");
+    block_t *k = malloc(sizeof *k);
+    if (!k) return oom(st, eb);
+    int rc = 0;
+    for (uint64_t first = from_seq / TL_PG_BLOCK * TL_PG_BLOCK; !rc && first < end;
+         first += TL_PG_BLOCK) {
+        uint64_t last = first + TL_PG_BLOCK < end ? first + TL_PG_BLOCK : end;
+        PGresult *r = tl__pg_exec(st, eb, "reading events", sql, "ii", (int64_t)first,
+                                  (int64_t)last);
+        if (!r) {
+            rc = TL_EIO;
+            break;
+        }
+        int n = PQntuples(r);
+        if ((uint64_t)n != last - first || tl__pg_int(r, 0, 0, -1) != (int64_t)first) {
+            tl_errbuf_set(eb, "%s: events %llu to %llu: %d rows where %llu were committed", st->dir,
+                          (unsigned long long)first, (unsigned long long)last, n,
+                          (unsigned long long)(last - first));
+            PQclear(r);
+            rc = TL_ECORRUPT;
+            break;
+        }
+        int c = 1;
+        for (size_t i = 0; i < NCOLS; i++)
+            if (want & cols[i].bit) fill(k, cols[i].bit, r, c++, n);
+        PQclear(r);
+#define W(bit, col) ((want & (bit)) ? (col) : NULL)
+        tl_evblock_t b = {(uint32_t)n, first, W(TL_EVC_FP, k->fp), W(TL_EVC_USER, k->user),
+                          W(TL_EVC_ITEM, k->item), W(TL_EVC_TS, k->ts), W(TL_EVC_TYPE, k->type),
+                          W(TL_EVC_CHANNEL, k->channel), W(TL_EVC_AMOUNT, k->amount),
+                          W(TL_EVC_QTY, k->qty), W(TL_EVC_RATING, k->rating),
+                          W(TL_EVC_LAT, k->lat), W(TL_EVC_LON, k->lon), W(TL_EVC_QUERY, k->query),
+                          W(TL_EVC_CITY, k->city), W(TL_EVC_SESSION, k->session),
+                          W(TL_EVC_CAMPAIGN, k->campaign)};
+#undef W
+        rc = fn(&b, arg);
+    }
+    free(k);
+    return rc;
+}
+
+/* ---- the check ------------------------------------------------------------------------ */
+
+int tl__pg_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    memset(out, 0, sizeof *out);
+    int rc = tl__pg_events_refresh(st, eb);
+    if (!rc) rc = tl__pg_scan(st, 0, TL_EVC_FP, tl__store_check_block, out, eb);
+    if (rc) return rc;
+    if (out->events != pg->nevents) {
+        tl_errbuf_set(eb, "%s: %llu events read back where %llu were committed", st->dir,
+                      (unsigned long long)out->events, (unsigned long long)pg->nevents);
+        return TL_ECORRUPT;
+    }
+    out->checked |= TL_CHECK_EVENTS;
+    /* in one snapshot: rows past the committed count, numbers given twice */
+    PGresult *r = tl__pg_exec(st, eb, "checking the events",
+                              "SELECT (SELECT n FROM tl_counter WHERE name = 'events'), count(*),"
+                              " count(DISTINCT seq), coalesce(max(seq) + 1, 0) FROM tl_events", "");
+    if (!r) return TL_EIO;
+    int64_t c = tl__pg_int(r, 0, 0, 0), n = tl__pg_int(r, 0, 1, 0), nd = tl__pg_int(r, 0, 2, 0),
+            top = tl__pg_int(r, 0, 3, 0);
+    PQclear(r);
+    if (n != nd || n != c || top != c) {
+        tl_errbuf_set(eb, "%s: the events table holds %lld rows (%lld numbers, up to %lld) where "
+                      "%lld were committed", st->dir, (long long)n, (long long)nd, (long long)top,
+                      (long long)c);
+        return TL_ECORRUPT;
+    }
+    out->checked |= TL_CHECK_DATABASE;
+    return 0;
+}
