@@ -76,7 +76,9 @@ void print_help(const command_t *c) {
         help_text(o, help, sizeof help);
         printf("  %-22s %s\n", left, help);
     }
-    printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_DATA, else ./tailor-data)");
+    printf("  %-22s %s\n", "--data DIR", "data directory (else $TAILOR_STORE, $TAILOR_DATA, "
+           "./tailor-data)");
+    printf("  %-22s %s\n", "--store URI", "a PostgreSQL store: postgresql://USER@HOST:PORT/DB");
 }
 
 /* The next space-separated word of *s (*n bytes), *s moved past it; NULL
@@ -101,6 +103,7 @@ static int die_unknown(const command_t *c, const char *what, const char *dashes,
     if (*dashes) {
         for (const optspec_t *o = c->opts; o && o->name; o++) near_try(&nr, o->name, strlen(o->name));
         near_try(&nr, "data", 4);
+        near_try(&nr, "store", 5);
         near_try(&nr, "help", 4);
     } else {
         const char *s = c->subs, *sub;
@@ -143,9 +146,9 @@ int parse_args(const command_t *c, int argc, char **argv, args_t *a) {
         const char *name = arg + (short_opt ? 1 : 2), *eq = strchr(name, '=');
         size_t n = eq ? (size_t)(eq - name) : strlen(name);
         const char *val = NULL;
-        if (n == 4 && memcmp(name, "data", 4) == 0) {
+        if ((n == 4 && memcmp(name, "data", 4) == 0) || (n == 5 && memcmp(name, "store", 5) == 0)) {
             val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val) return die_usage(c, "--data needs a directory");
+            if (!val) return die_usage(c, "--%.*s needs a data directory or a store's address", (int)n, name);
             a->data = val;
             continue;
         }
@@ -213,7 +216,8 @@ const char *global_data;
 const char *data_dir(const args_t *a) {
     if (a->data) return a->data;
     if (global_data) return global_data;
-    const char *e = getenv("TAILOR_DATA");
+    const char *e = getenv("TAILOR_STORE");
+    if (!e || !*e) e = getenv("TAILOR_DATA");
     return e && *e ? e : "./tailor-data";
 }
 
@@ -294,7 +298,7 @@ void errors_as_json(const optspec_t *o, int argc, char **argv) {
         const char *name = argv[i] + 2;
         const optspec_t *v = strncmp(argv[i], "--", 2) == 0 && !strchr(name, '=')
                                  ? find_opt(o, name, strlen(name)) : NULL;
-        if ((v && v->takes_value) || strcmp(argv[i], "--data") == 0) i++;
+        if ((v && v->takes_value) || strcmp(argv[i], "--data") == 0 || strcmp(argv[i], "--store") == 0) i++;
     }
 }
 

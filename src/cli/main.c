@@ -204,11 +204,13 @@ static const command_t *command_named(const char *name) {
 }
 
 static void usage_all(FILE *f) {
-    fprintf(f, "tailor: a precision-marketing engine\n\nusage: tailor [--data DIR] <command> "
+    fprintf(f, "tailor: a precision-marketing engine\n\nusage: tailor [--data DIR | --store URI] <command> "
             "[options]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].usage);
-    fprintf(f, "\nThe data directory is --data, else $TAILOR_DATA, else ./tailor-data.\n"
+    fprintf(f, "\nThe store is --data (a data directory) or --store (a PostgreSQL store shared by\n"
+            "many processes: postgresql://USER@HOST:PORT/DB, the data key in $TAILOR_KEY), else\n"
+            "$TAILOR_STORE, else $TAILOR_DATA, else ./tailor-data.\n"
             "`tailor COMMAND --help` shows a command's options.\n");
 }
 
@@ -259,16 +261,21 @@ int main(int argc, char **argv) {
      * holds its users' data: readable by the owner alone */
     umask(077);
     int i = 1;
-    while (i < argc && strncmp(argv[i], "--data", 6) == 0) {
-        if (argv[i][6] == '=') {
-            global_data = argv[i] + 7;
+    /* --data DIR, or --store with a PostgreSQL connection string (either
+     * names any store) */
+    size_t w;
+    while (i < argc && ((w = 6, !strncmp(argv[i], "--data", 6)) ||
+                        (w = 7, !strncmp(argv[i], "--store", 7)))) {
+        if (argv[i][w] == '=') {
+            global_data = argv[i] + w + 1;
             i++;
-        } else if (argv[i][6] == 0 && i + 1 < argc) {
+        } else if (argv[i][w] == 0 && i + 1 < argc) {
             global_data = argv[i + 1];
             i += 2;
         } else {
             errors_as_json(NULL, argc - i, argv + i);
-            return cli_fail(NULL, EXIT_USAGE, 0, "--data needs a directory");
+            return cli_fail(NULL, EXIT_USAGE, 0, "%s needs a data directory or a store's address",
+                            w == 6 ? "--data" : "--store");
         }
     }
     if (i >= argc) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 tl__pg_t *tl__pg(const tl_store_t *st) { return tl_store_backend_state(st); }
 
@@ -29,6 +30,49 @@ int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresul
     if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
         return TL_ELOCKED;
     if (state && !strcmp(state, "53200")) return TL_ENOMEM;
+    return TL_EIO;
+}
+
+/* ---- the connection: lost ones made again ---------------------------------------------
+ *
+ * A connection lost outside a transaction (the server restarted, or a
+ * standby promoted after the primary failed: a multi-host connection
+ * string with target_session_attrs=read-write finds the new primary) is
+ * made again before the next statement, trying for up to PG_RECONNECT_MS;
+ * a reading statement that failed because the connection went is sent
+ * once more on the new one. A batch that loses its connection fails whole
+ * (its transaction is gone with it); its writer sends it again, and the
+ * fingerprints keep the events it had sent from doubling. */
+
+#define PG_RECONNECT_MS 60000
+
+static int session_setup(tl_store_t *st, tl_errbuf_t *eb) {
+    PGresult *r = PQexec(tl__pg(st)->conn,
+                         "SET synchronous_commit = on; SET client_min_messages = warning;"
+                         "SET lock_timeout = '10min'");
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) tl__pg_fail(st, eb, "setting up the session", r);
+    PQclear(r);
+    return ok ? 0 : TL_EIO;
+}
+
+/* 0 when the connection is up or was made again; TL_EIO when it is lost
+ * inside a transaction or cannot be made again in time. */
+static int reconnect(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (PQstatus(pg->conn) == CONNECTION_OK) return 0;
+    if (pg->in_tx) {
+        tl_errbuf_set(eb, "%s: the connection to the store was lost inside a transaction",
+                      st->dir);
+        return TL_EIO;
+    }
+    for (int waited = 0; waited < PG_RECONNECT_MS; waited += 250) {
+        PQreset(pg->conn);
+        if (PQstatus(pg->conn) == CONNECTION_OK) return session_setup(st, eb);
+        struct timespec t = {0, 250 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    tl__pg_fail(st, eb, "connecting again", NULL);
     return TL_EIO;
 }
 
@@ -82,8 +126,15 @@ static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const
             return NULL;
         }
     }
+    if (reconnect(st, eb)) return NULL;
     PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && PQstatus(pg->conn) != CONNECTION_OK &&
+        !pg->in_tx && !strncmp(sql, "SELECT", 6) && !reconnect(st, eb)) {
+        PQclear(r);
+        r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
+        s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    }
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
     tl__pg_fail(st, eb, what, r);
     PQclear(r);
@@ -103,6 +154,8 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
                const char *fmt, ...) {
     PGresult *r;
     if (!*fmt) { /* no parameters: several statements may be given */
+        int rc = reconnect(st, eb);
+        if (rc) return rc;
         r = PQexec(tl__pg(st)->conn, sql);
         ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
@@ -115,7 +168,7 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
         va_start(ap, fmt);
         r = exec_v(st, eb, what, sql, fmt, ap);
         va_end(ap);
-        if (!r) return PQstatus(tl__pg(st)->conn) != CONNECTION_OK ? TL_EIO : TL_EIO;
+        if (!r) return TL_EIO;
     }
     PQclear(r);
     return 0;
@@ -190,18 +243,23 @@ const void *tl__pg_bytes(const PGresult *r, int row, int col, size_t *n) {
 /* ---- transactions ------------------------------------------------------------------ */
 
 int tl__pg_tx_begin(tl_store_t *st, tl_errbuf_t *eb) {
-    return tl__pg_run(st, eb, "beginning a transaction", "BEGIN", "");
+    int rc = tl__pg_run(st, eb, "beginning a transaction", "BEGIN", "");
+    if (!rc) tl__pg(st)->in_tx = 1;
+    return rc;
 }
 
 int tl__pg_tx_commit(tl_store_t *st, tl_errbuf_t *eb) {
     int rc = tl__pg_run(st, eb, "committing", "COMMIT", "");
     if (rc) tl__pg_tx_rollback(st);
+    tl__pg(st)->in_tx = 0;
     return rc;
 }
 
 void tl__pg_tx_rollback(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
-    if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE) return;
+    pg->in_tx = 0;
+    if (PQstatus(pg->conn) != CONNECTION_OK || PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        return;
     PQclear(PQexec(pg->conn, "ROLLBACK"));
 }
 
@@ -249,9 +307,7 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     int rc = name_store(st, eb);
     /* durable commits whatever the server's default; a writer waits for the
      * lock rather than failing at once */
-    if (!rc) rc = tl__pg_run(st, eb, "setting the session",
-                             "SET synchronous_commit = on; SET client_min_messages = warning;"
-                             "SET lock_timeout = '10min'", "");
+    if (!rc) rc = session_setup(st, eb);
     if (!rc && !st->readonly) rc = tl__pg_migrate(st, eb);
     if (!rc && st->readonly) {
         int v;
@@ -320,6 +376,7 @@ static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_events_flush(st, eb);
     if (!rc) rc = tl__pg_blobs_flush(st, eb);
     if (!rc) rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
+    pg->in_tx = 0;
     if (rc) {
         /* a lost connection during COMMIT leaves it unknown whether the
          * server committed; the next batch's refresh reads what it did */

@@ -31,7 +31,7 @@ typedef struct tl__pg_pending tl__pg_pending_t;
 
 typedef struct {
     PGconn *conn;
-    int in_batch;
+    int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
     uint32_t dict_comm[TL_D__N];
