@@ -1,7 +1,9 @@
 /* seal.c -- encryption at rest, whatever the back end: the data key of an
  * open store and the sealing of values with it. Where the key comes from
  * (the configuration, or a back end's own such as DATA/key) and where the
- * sealed values are kept is the back end's; the sealing is the same for all.
+ * sealed values are kept is the back end's; the sealing is the same for all,
+ * and so is the key file DATA/key of a data directory (the local back end's,
+ * and a directory's that names a PostgreSQL store).
  *
  * A sealed blob is a 24-byte nonce followed by the XChaCha20-Poly1305
  * ciphertext and tag (libsodium). The key is 32 bytes (the front ends take
@@ -10,8 +12,12 @@
  * passed off as ours. */
 #include "store_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const unsigned char AD[] = "tailor-seal-v1";
 
@@ -74,4 +80,40 @@ int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n
     out->len += (size_t)mlen;
     out->data[out->len] = 0;
     return 0;
+}
+
+int tl__store_key_file(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
+                       tl_errbuf_t *eb) {
+    if (sodium_init() < 0) {
+        tl_errbuf_set(eb, "libsodium failed to initialise");
+        return TL_ECRYPTO;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/key", dir);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        ssize_t r = read(fd, key, TL_KEY_BYTES);
+        close(fd);
+        if (r != TL_KEY_BYTES) {
+            tl_errbuf_set(eb, "%s: the key file must hold exactly %d bytes", path, TL_KEY_BYTES);
+            return TL_ECORRUPT;
+        }
+        return 0;
+    }
+    if (errno != ENOENT || !create) {
+        tl_errbuf_set(eb, "%s: cannot read the key: %s (set $TAILOR_KEY or restore the file)",
+                      path, strerror(errno));
+        return TL_ECRYPTO;
+    }
+    randombytes_buf(key, TL_KEY_BYTES);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    int rc = 0;
+    if (fd < 0 || write(fd, key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0)
+        rc = tl_err_from_errno(errno);
+    if (rc) tl_errbuf_set(eb, "%s: cannot create the key file: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    /* nothing is sealed with it yet: a short or unsynced key file goes, or
+     * the next open would refuse the directory for it */
+    if (rc && fd >= 0) unlink(path);
+    return rc;
 }

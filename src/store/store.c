@@ -8,7 +8,9 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the handle ------------------------------------------------------------ */
 
@@ -57,7 +59,9 @@ static int intern_builtins(tl_store_t *s, tl_errbuf_t *eb) {
 const tl_store_backend_t *tl_store_backend_of(const char *where) {
     if (!strncmp(where, "postgresql://", 13) || !strncmp(where, "postgres://", 11))
         return &tl_store_pg;
-    return &tl_store_local;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" TL_STORE_SETTINGS, where);
+    return access(path, F_OK) == 0 ? &tl_store_pg : &tl_store_local;
 }
 
 int tl_store_open(const char *dir, int flags, tl_store_t **out, tl_errbuf_t *eb) {

@@ -146,8 +146,12 @@ extern const tl_store_backend_t tl_store_local;
 extern const tl_store_backend_t tl_store_memory;
 extern const tl_store_backend_t tl_store_pg;
 /* The back end a location names when no configuration says: tl_store_pg
- * for a PostgreSQL connection URI (postgresql:// or postgres://), else
+ * for a PostgreSQL connection URI (postgresql:// or postgres://) and for
+ * a directory whose settings file (TL_STORE_SETTINGS) names one, with the
+ * line `store = URI` (the data key then in the directory's key file, as
+ * the data directory keeps it, unless the configuration gives it), else
  * the data directory. */
+#define TL_STORE_SETTINGS "store.conf"
 const tl_store_backend_t *tl_store_backend_of(const char *where);
 
 /* Opens (and with TL_STORE_CREATE creates) the data directory dir with

@@ -33,6 +33,11 @@ void tl__sealer_init(tl_sealer_t *s);
 /* Appends nonce || ciphertext of p[0..n) to out. */
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out);
 int tl__unseal(const unsigned char key[TL_KEY_BYTES], const void *blob, size_t n, tl_buf_t *out);
+/* The key file DIR/key: read, or with create made (mode 0600, random) when
+ * there is none. TL_ECRYPTO when it cannot be read, TL_ECORRUPT when it is
+ * not a key. */
+int tl__store_key_file(const char *dir, int create, unsigned char key[TL_KEY_BYTES],
+                       tl_errbuf_t *eb);
 
 /* A key rotation under way: the new key's sealer, and whether the values
  * re-sealed under it are committed (then the store uses it). */

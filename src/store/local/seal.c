@@ -14,42 +14,13 @@
 
 int tl__seal_load_key(const char *dir, const unsigned char *given, int create,
                       unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
+    if (!given) return tl__store_key_file(dir, create, key, eb);
     if (sodium_init() < 0) {
         tl_errbuf_set(eb, "libsodium failed to initialise");
         return TL_ECRYPTO;
     }
-    if (given) {
-        memcpy(key, given, TL_KEY_BYTES);
-        return 0;
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/key", dir);
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        ssize_t r = read(fd, key, TL_KEY_BYTES);
-        close(fd);
-        if (r != TL_KEY_BYTES) {
-            tl_errbuf_set(eb, "%s: the key file must hold exactly %d bytes", path, TL_KEY_BYTES);
-            return TL_ECORRUPT;
-        }
-        return 0;
-    }
-    if (errno != ENOENT || !create) {
-        tl_errbuf_set(eb, "%s: cannot read the key: %s (set $TAILOR_KEY or restore the file)",
-                      path, strerror(errno));
-        return TL_ECRYPTO;
-    }
-    randombytes_buf(key, TL_KEY_BYTES);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    int rc = 0;
-    if (fd < 0 || write(fd, key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0)
-        rc = tl_err_from_errno(errno);
-    if (rc) tl_errbuf_set(eb, "%s: cannot create the key file: %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
-    /* nothing is sealed with it yet: a short or unsynced key file goes, or
-     * the next open would refuse the directory for it */
-    if (rc && fd >= 0) unlink(path);
-    return rc;
+    memcpy(key, given, TL_KEY_BYTES);
+    return 0;
 }
 
 /* ---- the key's check and its rotation ------------------------------------------------- */

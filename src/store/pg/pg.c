@@ -6,7 +6,9 @@
  * what every back end promises. */
 #include "store/pg/pg_int.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,8 +285,53 @@ static int name_store(tl_store_t *st, tl_errbuf_t *eb) {
     return 0;
 }
 
+static int is_uri(const char *s) {
+    return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
+}
+
+/* A directory's settings (TL_STORE_SETTINGS): `name = value` lines, '#'
+ * comments; *uri gets the value of `store` (caller frees). */
+static int read_settings(const char *dir, char **uri, tl_errbuf_t *eb) {
+    char path[4096], line[4096];
+    snprintf(path, sizeof path, "%s/" TL_STORE_SETTINGS, dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        tl_errbuf_set(eb, "%s: cannot read: %s", path, strerror(errno));
+        return TL_EIO;
+    }
+    *uri = NULL;
+    int rc = 0, no = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        no++;
+        char *p = line, *e = line + strlen(line);
+        while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p || *p == '#') continue;
+        char *eq = strchr(p, '=');
+        char *k = p, *ke = eq ? eq : e, *v = eq ? eq + 1 : e;
+        while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+        while (*v == ' ' || *v == '\t') v++;
+        if (!eq || ke - k != 5 || memcmp(k, "store", 5) != 0) {
+            tl_errbuf_set(eb, "%s:%d: expected `store = postgresql://...`", path, no);
+            rc = TL_EINVAL;
+        } else if (!is_uri(v)) {
+            tl_errbuf_set(eb, "%s:%d: the store must be a postgresql:// address", path, no);
+            rc = TL_EINVAL;
+        } else {
+            free(*uri);
+            if (!(*uri = strdup(v))) rc = TL_ENOMEM;
+        }
+    }
+    fclose(f);
+    if (!rc && !*uri) {
+        tl_errbuf_set(eb, "%s: names no store (`store = postgresql://...`)", path);
+        rc = TL_EINVAL;
+    }
+    if (rc) free(*uri), *uri = NULL;
+    return rc;
+}
+
 static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
-    (void)flags;
     tl__pg_t *pg = calloc(1, sizeof *pg);
     if (!pg || tl_hset_init(&pg->fps, 1024)) {
         free(pg);
@@ -295,7 +342,18 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     tl_buf_init(&pg->tmp);
     tl_buf_init(&pg->tmp2);
     tl_store_backend_set_state(st, pg);
-    pg->conn = PQconnectdb(st->dir);
+    char *uri = NULL;
+    if (!is_uri(st->dir)) {
+        /* a data directory naming the store: its key file keeps the key */
+        int rc = read_settings(st->dir, &uri, eb);
+        if (!rc && !st->conf.key)
+            rc = tl__store_key_file(st->dir, (flags & TL_STORE_CREATE) && !st->readonly,
+                                    pg->dirkey, eb);
+        if (rc) return rc;
+        pg->have_dirkey = !st->conf.key;
+    }
+    pg->conn = PQconnectdb(uri ? uri : st->dir);
+    free(uri);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         const char *m = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
         size_t n = strlen(m);
@@ -336,6 +394,7 @@ static void tl__pg_close(tl_store_t *st) {
     }
     free(pg->ev);
     free(pg->bfp);
+    sodium_memzero(pg->dirkey, sizeof pg->dirkey);
     tl_hset_fini(&pg->fps);
     tl_buf_fini(&pg->tmp);
     tl_buf_fini(&pg->tmp2);

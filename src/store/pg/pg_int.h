@@ -31,6 +31,9 @@ typedef struct tl__pg_pending tl__pg_pending_t;
 
 typedef struct {
     PGconn *conn;
+    /* the key of a data directory that names the store (its key file) */
+    unsigned char dirkey[32];
+    int have_dirkey;
     int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
@@ -248,9 +251,10 @@ void tl__pg_blobs_close(tl_store_t *st);
 
 /* ---- keys, tombstones, erasure and retention (privacy.c) -------------------------- */
 
-/* The data key: the configuration's (a PostgreSQL store has no key file:
- * tailor keeps the key, the database never sees it), checked against the
- * store's key check, which a first writable open makes. */
+/* The data key: the configuration's, else the key file of the data
+ * directory that names the store (pg->dirkey when have_dirkey): tailor
+ * keeps the key, the database never sees it. Checked against the store's
+ * key check, which a first writable open makes. */
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
 int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
