@@ -11,6 +11,8 @@
 #                                    synchronous standby
 #   scripts/pg.sh promote DIR        the standby of DIR made a primary
 #   scripts/pg.sh stop    DIR        every server started in DIR, fast
+#   scripts/pg.sh where   DIR        the folder the servers of DIR live in
+#                                    (DIR, or the one of /tmp used for it)
 #   scripts/pg.sh kill    DIR [standby]
 #                                    the primary (or the standby) killed
 #                                    with SIGKILL, as a crash would
@@ -55,6 +57,9 @@ start_server() { # data-folder port log
 }
 
 case "$cmd" in
+where)
+  echo "$dir"
+  ;;
 start)
   port=${3:?port}
   own "$dir"

@@ -3,7 +3,10 @@
 # Sets SRC (the source tree), TAILOR (the binary: $TAILOR, else build/tailor
 # of the tree), DATASETS (../shared/datasets beside the tree, or
 # $TAILOR_DATASETS), TMP (a directory removed on exit), a fixed "now", and
-# clears the environment variables that would redirect tailor. Gives:
+# clears the environment variables that would redirect tailor. With
+# $TAILOR_TEST_PG (a PostgreSQL server's URI) every data directory a test
+# names is a PostgreSQL store (tests/e2e/on_pg.sh), its database dropped on
+# exit. Gives:
 #   pass / fail MESSAGE            count a result
 #   check DESC ACTUAL EXPECTED     pass if the two strings are equal
 #   check_cmd DESC COMMAND...      pass if the command succeeds
@@ -23,7 +26,7 @@ SRC=${TAILOR_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TAILOR=${TAILOR:-$SRC/build/tailor}
 DATASETS=${TAILOR_DATASETS:-$SRC/../shared/datasets}
 export TAILOR_NOW=2025-12-01T00:00:00Z
-unset TAILOR_DATA TAILOR_KEY
+unset TAILOR_DATA TAILOR_KEY TAILOR_STORE
 
 if [[ ! -x $TAILOR ]]; then
     echo "FAIL: no tailor binary at $TAILOR (build it, or set TAILOR)"
@@ -31,6 +34,19 @@ if [[ ! -x $TAILOR ]]; then
 fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tailor-e2e.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+if [[ -n ${TAILOR_TEST_PG:-} ]]; then
+    export TAILOR_REAL=$TAILOR TAILOR_PG_DBS=$TMP/pg-databases TAILOR_TEST_PG
+    TAILOR=$SRC/tests/e2e/on_pg.sh
+    drop_pg() {
+        local db
+        while read -r db; do
+            psql -qX "${TAILOR_TEST_PG%/*}/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+                >/dev/null 2>&1
+        done < <(sort -u "$TAILOR_PG_DBS" 2>/dev/null)
+        rm -rf "$TMP"
+    }
+    trap drop_pg EXIT
+fi
 
 passed=0
 failed=0

@@ -21,9 +21,12 @@ Lines bodies; a few events name users and items the store has not seen
 
 Usage:
   load_events.py run   STATE --url U --key K [--conns N] [--seed S] [--final]
+                       [--unavailable-ok]
       --final: no new batches; everything unacknowledged, what awaits its
       check, and a tenth of the older acknowledged batches; exits 1 unless
       every batch ends acknowledged
+      --unavailable-ok: a 5xx answer (the store away during a failover) is
+      not acknowledged and is sent again, not a problem
   load_events.py check STATE --stored N --base N   (counts after a kill)
   load_events.py dump  STATE FILE
   load_events.py summary STATE
@@ -40,6 +43,7 @@ import os
 import random
 import sys
 import threading
+import time
 import urllib.parse
 
 TYPES = ["view"] * 10 + ["click"] * 4 + ["cart"] * 3 + ["fav", "search", "purchase", "purchase", "share"]
@@ -97,8 +101,9 @@ def save_state(path, st):
 class Round:
     """One life of the server: a queue of batches, N connections."""
 
-    def __init__(self, st, url, key, conns, final):
+    def __init__(self, st, url, key, conns, final, unavailable_ok=False):
         self.st, self.key, self.final = st, key, final
+        self.unavailable_ok = unavailable_ok
         u = urllib.parse.urlparse(url)
         self.host, self.port = u.hostname, u.port
         self.conns = conns
@@ -181,9 +186,16 @@ class Round:
             if status // 100 != 2:
                 with self.mu:
                     self.st["non2xx"] += 1
-                self.problem("batch %d: HTTP %d: %s" % (idx, status, data[:200]))
+                    if self.unavailable_ok and status // 100 == 5:
+                        # the store was away (a failover): not acknowledged
+                        self.st["unavailable"] = self.st.get("unavailable", 0) + 1
+                        self.queue.append((idx, "verify" if why == "verify" else "resend"))
+                    else:
+                        self.problem("batch %d: HTTP %d: %s" % (idx, status, data[:200]))
                 conn.close()
                 conn = None
+                if self.unavailable_ok and status // 100 == 5:
+                    time.sleep(0.1)
                 continue
             try:
                 a = json.loads(data)
@@ -249,7 +261,7 @@ def main(argv):
     rest = argv[3:]
     i = 0
     while i < len(rest):
-        if rest[i] in ("--final",):
+        if rest[i] in ("--final", "--unavailable-ok"):
             flags.add(rest[i])
             i += 1
         elif rest[i].startswith("--"):
@@ -262,7 +274,8 @@ def main(argv):
     if cmd == "run":
         if "--seed" in opts and not st["batches"]:
             st["seed"] = int(opts["--seed"])
-        r = Round(st, opts["--url"], opts["--key"], int(opts.get("--conns", "4")), "--final" in flags)
+        r = Round(st, opts["--url"], opts["--key"], int(opts.get("--conns", "4")), "--final" in flags,
+                  "--unavailable-ok" in flags)
         r.run()
         save_state(state, st)
         if "--final" in flags:
