@@ -1,10 +1,11 @@
 /* Contract tests of the store's back-end interface (store/backend.h): the
- * same assertions run against the local back end (a data directory) and a
- * small one in memory (src/store/mem/): id assignment, upserts and scans,
- * batches, events by column and from a sequence, blobs, consents in
- * force, settings and segments, API keys and audit entries, personal
- * fields, the quarantine, campaigns and their runs, delivery states. The
- * other repositories: test_store_contract_repos.c; keys and erasure:
+ * same assertions run against the local back end (a data directory), a
+ * small one in memory (src/store/mem/) and the PostgreSQL one: id
+ * assignment, upserts and scans, batches, events by column and from a
+ * sequence, blobs, consents in force, settings and segments, API keys and
+ * audit entries, personal fields, the quarantine, campaigns and their
+ * runs, delivery states. The other repositories:
+ * test_store_contract_repos.c; keys and erasure:
  * test_store_contract_privacy.c. */
 #include "store_contract.h"
 
@@ -535,10 +536,10 @@ static void test_deliveries(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        BOTH(test_ids),    BOTH(test_entities), BOTH(test_consents), BOTH(test_batches),
-        BOTH(test_events), BOTH(test_blobs),    BOTH(test_settings), BOTH(test_repositories),
-        BOTH(test_quarantine_pii), BOTH(test_campaigns),
-        BOTH(test_deliveries),
+        EACH(test_ids),    EACH(test_entities), EACH(test_consents), EACH(test_batches),
+        EACH(test_events), EACH(test_blobs),    EACH(test_settings), EACH(test_repositories),
+        EACH(test_quarantine_pii), EACH(test_campaigns),
+        EACH(test_deliveries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
