@@ -236,6 +236,12 @@ int tl__pg_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *
 int tl__pg_blobs_flush(tl_store_t *st, tl_errbuf_t *eb);
 void tl__pg_blobs_end(tl_store_t *st, int ok);
 void tl__pg_blobs_close(tl_store_t *st);
+/* For a purge, in the caller's transaction: the blob name replaced by
+ * p[0..n) (under its lock), the side log name's committed bytes by p[0..n). */
+int tl__pg_blob_write(tl_store_t *st, const char *name, const void *p, size_t n,
+                      tl_errbuf_t *eb);
+int tl__pg_applog_replace(tl_store_t *st, const char *name, const void *p, size_t n,
+                          tl_errbuf_t *eb);
 
 /* ---- keys, tombstones, erasure and retention (privacy.c) -------------------------- */
 
