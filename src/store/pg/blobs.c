@@ -311,11 +311,13 @@ void tl__pg_blobs_end(tl_store_t *st, int ok) {
     tl__pg_t *pg = tl__pg(st);
     drop_pending(pg);
     for (struct tl__pg_applog *l = pg->applogs; l; l = l->next) tl_buf_clear(&l->buf);
+    tl__pg_erased_end(st);
 }
 
 void tl__pg_blobs_close(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
     drop_pending(pg);
+    tl__pg_erased_end(st);
     while (pg->applogs) {
         struct tl__pg_applog *l = pg->applogs;
         pg->applogs = l->next;

@@ -50,6 +50,10 @@ typedef struct {
     /* blobs and side-log bytes for the commit (blobs.c) */
     tl__pg_pending_t *pending;
     struct tl__pg_applog *applogs;
+    /* the tombstones (hashes of their pseudonyms) as read in the current
+     * batch, which no purge changes while it holds the lock (privacy.c) */
+    tl_hset_t erased;
+    int erased_loaded;
     tl_buf_t tmp, tmp2;
 } tl__pg_t;
 
@@ -259,5 +263,8 @@ int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id,
                  size_t n, tl_purge_stats_t *out, tl_errbuf_t *eb);
 int tl__pg_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+/* After a batch and at close (tl__pg_blobs_end and _close call it): the
+ * tombstones read in the batch forgotten. */
+void tl__pg_erased_end(tl_store_t *st);
 
 #endif

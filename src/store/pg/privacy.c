@@ -131,9 +131,48 @@ int tl__pg_anchor_put(tl_store_t *st, const char *text, tl_errbuf_t *eb) {
                       "b", text, strlen(text));
 }
 
-/* ---- tombstones -------------------------------------------------------------------- */
+/* ---- tombstones --------------------------------------------------------------------
+ *
+ * An import asks about every id it has not seen, inside its batches: there
+ * the tombstones' hashes are read once, so an id that is none costs a set
+ * lookup rather than a round trip. Outside batches each question is a
+ * statement, as a purge of another process may have committed since. */
+
+static uint64_t erased_hash(const char *pseudonym) {
+    return tl_hash64(pseudonym, strlen(pseudonym), 0);
+}
+
+/* The batch's set read, once. */
+static int load_erased(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (pg->erased_loaded) return 0;
+    PGresult *r = tl__pg_exec(st, eb, "reading the tombstones", "SELECT hash FROM tl_erased", "");
+    if (!r) return TL_EIO;
+    int rc = tl_hset_init(&pg->erased, (size_t)PQntuples(r) + 16) ? TL_ENOMEM : 0;
+    for (int i = 0; !rc && i < PQntuples(r); i++)
+        if (tl_hset_add(&pg->erased, erased_hash(tl__pg_text(r, i, 0))) < 0) rc = TL_ENOMEM;
+    PQclear(r);
+    if (rc) {
+        tl_hset_fini(&pg->erased);
+        return oom(eb);
+    }
+    pg->erased_loaded = 1;
+    return 0;
+}
+
+void tl__pg_erased_end(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    if (pg->erased_loaded) tl_hset_fini(&pg->erased);
+    pg->erased_loaded = 0;
+}
 
 int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (pg->in_batch) {
+        int rc = load_erased(st, eb);
+        if (rc) return rc;
+        if (!tl_hset_has(&pg->erased, erased_hash(pseudonym))) return 0;
+    }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT idx FROM tl_erased WHERE hash = $1", "s", pseudonym);
     if (!r) return TL_EIO;
@@ -144,6 +183,11 @@ int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbu
 }
 
 int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (pg->in_batch) {
+        int rc = load_erased(st, eb);
+        return rc ? rc : pg->erased.count > 0;
+    }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT EXISTS (SELECT 1 FROM tl_erased)", "");
     if (!r) return TL_EIO;
