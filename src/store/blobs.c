@@ -120,6 +120,18 @@ int tl_blobw_close(tl_blobw_t *w, tl_errbuf_t *eb) {
     return rc;
 }
 
+int tl__store_blobw_bytes(tl_blobw_t *w, const char **name, const void **p, size_t *n) {
+    memw_t *m = (memw_t *)w;
+    if (m->f) {
+        int bad = ferror(m->f);
+        if (fclose(m->f) != 0) bad = 1;
+        m->f = NULL;
+        if (bad) return TL_ENOMEM;
+    }
+    *name = m->name, *p = m->data ? m->data : "", *n = m->len;
+    return 0;
+}
+
 void tl_blobw_abandon(tl_blobw_t *w) {
     if (!w) return;
     const tl_store_backend_t *be = w->st->be;

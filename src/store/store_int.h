@@ -16,6 +16,14 @@ int tl__store_name_ok(const char *s);
 /* 1 when name is a side log's (store.h). */
 int tl__store_applog_name_ok(const char *name);
 
+/* ---- writers of a back end without its own (blobs.c) ------------------------ */
+
+/* For a back end that leaves the writer ops NULL and installs writers
+ * itself (its purge): the name and bytes of w, its stream closed; they
+ * stay w's until tl_blobw_abandon frees it. TL_ENOMEM when its writes
+ * failed. */
+int tl__store_blobw_bytes(tl_blobw_t *w, const char **name, const void **p, size_t *n);
+
 /* ---- sealing (seal.c) ----------------------------------------------------- */
 
 #define TL_KEY_BYTES 32

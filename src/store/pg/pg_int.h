@@ -60,6 +60,10 @@ typedef struct {
     /* blobs and side-log bytes for the commit (blobs.c) */
     tl__pg_pending_t *pending;
     struct tl__pg_applog *applogs;
+    /* the tombstones (hashes of their pseudonyms) as read in the current
+     * batch, which no purge changes while it holds the lock (privacy.c) */
+    tl_hset_t erased;
+    int erased_loaded;
     tl_buf_t tmp, tmp2;
 } tl__pg_t;
 
@@ -248,6 +252,12 @@ int tl__pg_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *
 int tl__pg_blobs_flush(tl_store_t *st, tl_errbuf_t *eb);
 void tl__pg_blobs_end(tl_store_t *st, int ok);
 void tl__pg_blobs_close(tl_store_t *st);
+/* For a purge, in the caller's transaction: the blob name replaced by
+ * p[0..n) (under its lock), the side log name's committed bytes by p[0..n). */
+int tl__pg_blob_write(tl_store_t *st, const char *name, const void *p, size_t n,
+                      tl_errbuf_t *eb);
+int tl__pg_applog_replace(tl_store_t *st, const char *name, const void *p, size_t n,
+                          tl_errbuf_t *eb);
 
 /* ---- keys, tombstones, erasure and retention (privacy.c) -------------------------- */
 
@@ -266,5 +276,8 @@ int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id,
                  size_t n, tl_purge_stats_t *out, tl_errbuf_t *eb);
 int tl__pg_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+/* After a batch and at close (tl__pg_blobs_end and _close call it): the
+ * tombstones read in the batch forgotten. */
+void tl__pg_erased_end(tl_store_t *st);
 
 #endif
