@@ -410,6 +410,7 @@ static int tl__pg_begin(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_run(st, eb, "waiting for the writers' lock",
                              "SELECT pg_advisory_xact_lock($1)", "i", (int64_t)TL_PG_WRITER_LOCK);
     /* what other processes committed before the lock was ours */
+    if (!rc) rc = tl__pg_key_current(st, eb);
     if (!rc) rc = tl__pg_dicts_refresh(st, eb);
     if (!rc) rc = tl__pg_events_refresh(st, eb);
     if (rc) {

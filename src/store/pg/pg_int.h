@@ -266,6 +266,10 @@ int tl__pg_applog_replace(tl_store_t *st, const char *name, const void *p, size_
  * keeps the key, the database never sees it. Checked against the store's
  * key check, which a first writable open makes. */
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb);
+/* 0 when the store's key still opens the key check (each batch asks, under
+ * the lock: a process started before a key rotation must not seal with
+ * the old key); TL_ECRYPTO when not. */
+int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
 int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
                       tl_errbuf_t *eb);

@@ -76,30 +76,43 @@ static int key_check(tl_store_t *st, tl_buf_t *b, tl_errbuf_t *eb) {
     return rc ? rc : meta_get(st, "key_check", b, eb);
 }
 
-int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
-    if (!st->conf.key) {
-        tl_errbuf_set(eb, "%s: a PostgreSQL store has no key file: set TAILOR_KEY to the store's key "
-                      "(64 hex digits, the same in every process sharing the store)", st->dir);
-        return TL_ECRYPTO;
-    }
-    int rc = tl_store_backend_use_key(st, NULL, eb);
+/* 0 when the key check opens with the store's key and says what it must;
+ * TL_ENOENT when there is none (read-only, before any writable open). */
+static int key_opens(tl_store_t *st, tl_errbuf_t *eb) {
     tl_buf_t b, plain;
     tl_buf_init(&b), tl_buf_init(&plain);
-    if (!rc) rc = key_check(st, &b, eb);
-    if (rc == TL_ENOENT) { /* read-only, before any writable open: nothing sealed yet */
-        rc = 0;
-    } else if (!rc) {
+    int rc = key_check(st, &b, eb);
+    if (!rc) {
         rc = tl__unseal(st->seal.key, b.data, b.len, &plain);
         if (rc == TL_ENOMEM) {
             oom(eb);
         } else if (rc || plain.len != sizeof CHECK - 1 || memcmp(plain.data, CHECK, plain.len)) {
-            tl_errbuf_set(eb, "%s: this key does not open the store (a wrong $TAILOR_KEY: every "
-                          "process sharing the store must be given the same)", st->dir);
+            tl_errbuf_set(eb, "%s: this key does not open the store (a wrong $TAILOR_KEY or key "
+                          "file, or the key was rotated since this process began: every process "
+                          "sharing the store must be given the same)", st->dir);
             rc = TL_ECRYPTO;
         }
     }
     tl_buf_fini(&b), tl_buf_fini(&plain);
     return rc;
+}
+
+int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!st->conf.key && !pg->have_dirkey) {
+        tl_errbuf_set(eb, "%s: the store's data key is not given: set TAILOR_KEY (64 hex digits, "
+                      "the same in every process sharing the store), or name the store in a data "
+                      "directory's " TL_STORE_SETTINGS ", whose key file keeps it", st->dir);
+        return TL_ECRYPTO;
+    }
+    int rc = tl_store_backend_use_key(st, pg->have_dirkey ? pg->dirkey : NULL, eb);
+    if (!rc) rc = key_opens(st, eb);
+    return rc == TL_ENOENT ? 0 : rc;
+}
+
+int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb) {
+    int rc = key_opens(st, eb);
+    return rc == TL_ENOENT ? 0 : rc;
 }
 
 /* ---- secrets and the anchor -------------------------------------------------------- */
@@ -476,9 +489,21 @@ static int reseal_all(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_
 }
 
 int tl__pg_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
+    if (tl__pg(st)->have_dirkey) {
+        /* the new key would have to reach the key file of every directory
+         * naming the store: rotate with keys given instead */
+        tl_errbuf_set(eb, "%s: the key of a shared store is rotated with keys given: set "
+                      "TAILOR_KEY to the key of the directory's key file and TAILOR_NEW_KEY to the "
+                      "new one, then give every process the new key", st->dir);
+        return TL_EINVAL;
+    }
     int rc = tl__pg_tx_begin(st, eb);
     if (rc) return rc;
-    rc = reseal_all(st, rk, out, eb);
+    /* no writer seals with the old key while the values are sealed again;
+     * a writer that begins later finds its key no longer opens the check */
+    rc = tl__pg_run(st, eb, "waiting for the writers' lock", "SELECT pg_advisory_xact_lock($1)", "i",
+                    (int64_t)TL_PG_WRITER_LOCK);
+    if (!rc) rc = reseal_all(st, rk, out, eb);
     if (rc) tl__pg_tx_rollback(st);
     else rc = tl__pg_tx_commit(st, eb);
     if (rc) {
