@@ -60,6 +60,8 @@ typedef struct {
     /* blobs and side-log bytes for the commit (blobs.c) */
     tl__pg_pending_t *pending;
     struct tl__pg_applog *applogs;
+    /* appends made inside a batch, at once on a connection of their own */
+    PGconn *aconn;
     /* the tombstones (hashes of their pseudonyms) as read in the current
      * batch, which no purge changes while it holds the lock (privacy.c) */
     tl_hset_t erased;

@@ -77,12 +77,14 @@ static int key_check(tl_store_t *st, tl_buf_t *b, tl_errbuf_t *eb) {
 }
 
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
-    if (!st->conf.key) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!st->conf.key && !pg->have_dirkey) {
         tl_errbuf_set(eb, "%s: a PostgreSQL store has no key file: set TAILOR_KEY to the store's key "
-                      "(64 hex digits, the same in every process sharing the store)", st->dir);
+                      "(64 hex digits, the same in every process sharing the store), or open it "
+                      "through a data directory whose key file holds it", st->dir);
         return TL_ECRYPTO;
     }
-    int rc = tl_store_backend_use_key(st, NULL, eb);
+    int rc = tl_store_backend_use_key(st, pg->have_dirkey ? pg->dirkey : NULL, eb);
     tl_buf_t b, plain;
     tl_buf_init(&b), tl_buf_init(&plain);
     if (!rc) rc = key_check(st, &b, eb);
