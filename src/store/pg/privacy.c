@@ -436,7 +436,9 @@ static int cut(tl_store_t *st, int64_t before, tl_purge_stats_t *out, tl_errbuf_
     return rc ? rc : cut_events(st, before, &out->events, eb);
 }
 
-/* The events left numbered from 0 in their order again, and counted. */
+/* The events left numbered from 0 in their order again, and counted;
+ * tl_counter 'purges' tells other processes that the fingerprints they
+ * hold of committed events must be read again. */
 static int renumber(tl_store_t *st, uint64_t removed, tl_errbuf_t *eb) {
     int rc = tl__pg_run(st, eb, "numbering the events again",
                         "UPDATE tl_events e SET seq = r.n FROM (SELECT seq, row_number() OVER"
@@ -445,6 +447,9 @@ static int renumber(tl_store_t *st, uint64_t removed, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_run(st, eb, "counting the events",
                              "UPDATE tl_counter SET n = n - $1 WHERE name = 'events'", "i",
                              (int64_t)removed);
+    if (!rc) rc = tl__pg_run(st, eb, "counting the purges",
+                             "INSERT INTO tl_counter VALUES ('purges', 1)"
+                             " ON CONFLICT (name) DO UPDATE SET n = tl_counter.n + 1", "");
     return rc;
 }
 
