@@ -14,7 +14,9 @@
  *
  * An append adds a record under the same lock: to the last chunk while it
  * stays small, else as a new chunk, so no append rewrites a large value
- * and concurrent appenders neither interleave nor lose a record.
+ * and concurrent appenders neither interleave nor lose a record. It is not
+ * part of a batch: one made inside a batch goes at once through a second
+ * connection of the handle, made on first need like the first.
  *
  * A side log is the rows of tl_applog under its name, each a run of bytes
  * at the offset it begins. What is written to an open log waits in the
@@ -177,11 +179,9 @@ static int append(tl_store_t *st, const char *name, const void *p, size_t n, tl_
     return rc;
 }
 
-/* At once outside a batch; inside one (which the contract does not ask
- * for) it goes with the batch's transaction. */
-int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
-                       tl_errbuf_t *eb) {
-    if (tl__pg(st)->in_batch) return append(st, name, p, n, eb);
+/* In a transaction of its own, committed. */
+static int append_now(tl_store_t *st, const char *name, const void *p, size_t n,
+                      tl_errbuf_t *eb) {
     int rc = tl__pg_tx_begin(st, eb);
     if (rc) return rc;
     rc = append(st, name, p, n, eb);
@@ -190,6 +190,56 @@ int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n
         return rc;
     }
     return tl__pg_tx_commit(st, eb);
+}
+
+/* The second connection, made with the first one's parameters (password
+ * included, which the store's name leaves out) and its session settings. */
+static int side_connect(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    PQconninfoOption *o = PQconninfo(pg->conn);
+    if (!o) return oom(eb);
+    int n = 0;
+    for (PQconninfoOption *q = o; q->keyword; q++) n += q->val && *q->val;
+    const char **kw = calloc((size_t)n + 1, sizeof *kw), **val = calloc((size_t)n + 1, sizeof *val);
+    if (kw && val) {
+        n = 0;
+        for (PQconninfoOption *q = o; q->keyword; q++)
+            if (q->val && *q->val) kw[n] = q->keyword, val[n++] = q->val;
+        pg->aconn = PQconnectdbParams(kw, val, 0);
+    }
+    free(kw), free(val);
+    PQconninfoFree(o);
+    if (!pg->aconn) return oom(eb);
+    if (PQstatus(pg->aconn) == CONNECTION_OK) {
+        PGresult *r = PQexec(pg->aconn, "SET synchronous_commit = on;"
+                             " SET client_min_messages = warning; SET lock_timeout = '10min'");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok) return 0;
+    }
+    size_t len = strlen(PQerrorMessage(pg->aconn));
+    while (len && PQerrorMessage(pg->aconn)[len - 1] == '\n') len--;
+    tl_errbuf_set(eb, "%s: cannot connect to the store again: %.*s", st->dir, (int)len,
+                  PQerrorMessage(pg->aconn));
+    PQfinish(pg->aconn);
+    pg->aconn = NULL;
+    return TL_EIO;
+}
+
+/* At once, also inside a batch: there on the second connection, which the
+ * handle's statements use meanwhile (the batch's state set aside). */
+int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
+                       tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->in_batch) return append_now(st, name, p, n, eb);
+    int rc = pg->aconn ? 0 : side_connect(st, eb);
+    if (rc) return rc;
+    PGconn *conn = pg->conn;
+    int in_tx = pg->in_tx;
+    pg->conn = pg->aconn, pg->in_batch = 0, pg->in_tx = 0;
+    rc = append_now(st, name, p, n, eb);
+    pg->conn = conn, pg->in_batch = 1, pg->in_tx = in_tx;
+    return rc;
 }
 
 /* ---- side logs ------------------------------------------------------------------------- */
@@ -316,6 +366,8 @@ void tl__pg_blobs_end(tl_store_t *st, int ok) {
 
 void tl__pg_blobs_close(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
+    if (pg->aconn) PQfinish(pg->aconn);
+    pg->aconn = NULL;
     drop_pending(pg);
     tl__pg_erased_end(st);
     while (pg->applogs) {

@@ -351,6 +351,12 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
                                     pg->dirkey, eb);
         if (rc) return rc;
         pg->have_dirkey = !st->conf.key;
+        /* where a key rotation writes the new key (privacy.c) */
+        if (pg->have_dirkey && !(pg->keydir = strdup(st->dir))) {
+            free(uri);
+            tl_errbuf_set(eb, "out of memory");
+            return TL_ENOMEM;
+        }
     }
     pg->conn = PQconnectdb(uri ? uri : st->dir);
     free(uri);
@@ -395,6 +401,7 @@ static void tl__pg_close(tl_store_t *st) {
     free(pg->ev);
     free(pg->bfp);
     sodium_memzero(pg->dirkey, sizeof pg->dirkey);
+    free(pg->keydir);
     tl_hset_fini(&pg->fps);
     tl_buf_fini(&pg->tmp);
     tl_buf_fini(&pg->tmp2);

@@ -31,9 +31,11 @@ typedef struct tl__pg_pending tl__pg_pending_t;
 
 typedef struct {
     PGconn *conn;
-    /* the key of a data directory that names the store (its key file) */
+    /* the key of a data directory that names the store (its key file), and
+     * the directory */
     unsigned char dirkey[32];
     int have_dirkey;
+    char *keydir;
     int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
@@ -60,6 +62,8 @@ typedef struct {
     /* blobs and side-log bytes for the commit (blobs.c) */
     tl__pg_pending_t *pending;
     struct tl__pg_applog *applogs;
+    /* appends made inside a batch, at once on a connection of their own */
+    PGconn *aconn;
     /* the tombstones (hashes of their pseudonyms) as read in the current
      * batch, which no purge changes while it holds the lock (privacy.c) */
     tl_hset_t erased;

@@ -3,11 +3,15 @@
  * (sealed by tailor, added once), the audit log's anchor, the tombstones
  * of erased users, the purge and key rotation.
  *
- * The key: tailor keeps it, never the database, so a PostgreSQL store has
- * no key file and every process sharing it is given the same key
- * (TAILOR_KEY). tl_meta 'key_check' holds a known text sealed with it,
- * made by the first writable open, so a process given another key is
- * refused at open rather than sealing values no other can read.
+ * The key: tailor keeps it, never the database, so every process sharing
+ * a store is given the same key (TAILOR_KEY), or opens it through a data
+ * directory whose key file holds it. tl_meta 'key_check' holds a known
+ * text sealed with it, made by the first writable open, so a process given
+ * another key is refused at open rather than sealing values no other can
+ * read. A rotation with a key file writes the new key beside the old one
+ * (key.new) before it seals anything with it and puts it in the old one's
+ * place after its commit; an open whose key no longer opens the check
+ * takes key.new when that does (a rotation cut short after its commit).
  *
  * The purge and the rotation are each one transaction holding the
  * writers' lock, so no batch runs beside them: all of it commits or none.
@@ -18,10 +22,13 @@
  * files until a VACUUM reuses them. */
 #include "store/pg/pg_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The text key_check seals (the local back end's). */
 static const char CHECK[] = "tailor-key-check";
@@ -76,43 +83,138 @@ static int key_check(tl_store_t *st, tl_buf_t *b, tl_errbuf_t *eb) {
     return rc ? rc : meta_get(st, "key_check", b, eb);
 }
 
-/* 0 when the key check opens with the store's key and says what it must;
- * TL_ENOENT when there is none (read-only, before any writable open). */
-static int key_opens(tl_store_t *st, tl_errbuf_t *eb) {
-    tl_buf_t b, plain;
-    tl_buf_init(&b), tl_buf_init(&plain);
-    int rc = key_check(st, &b, eb);
-    if (!rc) {
-        rc = tl__unseal(st->seal.key, b.data, b.len, &plain);
-        if (rc == TL_ENOMEM) {
-            oom(eb);
-        } else if (rc || plain.len != sizeof CHECK - 1 || memcmp(plain.data, CHECK, plain.len)) {
-            tl_errbuf_set(eb, "%s: this key does not open the store (a wrong $TAILOR_KEY or key "
-                          "file, or the key was rotated since this process began: every process "
-                          "sharing the store must be given the same)", st->dir);
-            rc = TL_ECRYPTO;
-        }
-    }
-    tl_buf_fini(&b), tl_buf_fini(&plain);
+/* 1 when the sealed check opens with key, 0 when not, or TL_ENOMEM. */
+static int opens(const unsigned char key[TL_KEY_BYTES], const tl_buf_t *check) {
+    tl_buf_t plain;
+    tl_buf_init(&plain);
+    int rc = tl__unseal(key, check->data, check->len, &plain);
+    int ok = !rc && plain.len == sizeof CHECK - 1 && !memcmp(plain.data, CHECK, plain.len);
+    tl_buf_fini(&plain);
+    return rc == TL_ENOMEM ? rc : ok;
+}
+
+/* ---- the key file of a data directory naming the store ------------------------------ */
+
+static int sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
     return rc;
+}
+
+/* The key file DIR/name read: 0, or -1. */
+static int read_key(const char *dir, const char *name, unsigned char key[TL_KEY_BYTES]) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t r = read(fd, key, TL_KEY_BYTES);
+    close(fd);
+    return r == TL_KEY_BYTES ? 0 : -1;
+}
+
+/* The committed rotation's key in the old one's place (another process
+ * finding it first may have put it there). */
+static int next_install(tl_store_t *st, const unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    char from[4200], to[4200];
+    snprintf(from, sizeof from, "%s/key.new", pg->keydir);
+    snprintf(to, sizeof to, "%s/key", pg->keydir);
+    memcpy(pg->dirkey, key, TL_KEY_BYTES);
+    unsigned char k[TL_KEY_BYTES];
+    int rc = rename(from, to) == 0 || (errno == ENOENT && !read_key(pg->keydir, "key", k) &&
+                                       !memcmp(k, key, TL_KEY_BYTES))
+                 ? 0
+                 : TL_EIO;
+    if (!rc && sync_dir(pg->keydir)) rc = TL_EIO;
+    if (rc) tl_errbuf_set(eb, "%s: cannot put the new key in place (the next open will): %s", from,
+                          strerror(errno));
+    sodium_memzero(k, sizeof k);
+    return rc;
+}
+
+static void next_drop(const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/key.new", dir);
+    unlink(path);
+}
+
+/* A rotation's new key in DIR/key.new, durably, before anything is sealed
+ * with it. */
+static int next_write(tl_store_t *st, const unsigned char key[TL_KEY_BYTES], tl_errbuf_t *eb) {
+    const char *dir = tl__pg(st)->keydir;
+    unsigned char k[TL_KEY_BYTES];
+    /* the key in use, left there by a rotation whose rename failed: first
+     * put in place; any other is of a rotation that never committed */
+    int cur = !read_key(dir, "key.new", k) && !memcmp(k, tl__pg(st)->dirkey, TL_KEY_BYTES);
+    int rc = cur ? next_install(st, k, eb) : 0;
+    sodium_memzero(k, sizeof k);
+    if (rc) return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/key.new", dir);
+    next_drop(dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, key, TL_KEY_BYTES) != TL_KEY_BYTES || fsync(fd) != 0 || sync_dir(dir))
+        rc = TL_EIO;
+    if (rc) tl_errbuf_set(eb, "%s: cannot write the new key: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    if (rc) unlink(path);
+    return rc;
+}
+
+/* When the key file's key does not open the check: key.new when it does
+ * (a rotation committed before its key took the old one's place), put in
+ * place by a writable open. 1 taken, 0 not, or the error. */
+static int take_next(tl_store_t *st, const tl_buf_t *check, tl_errbuf_t *eb) {
+    unsigned char k[TL_KEY_BYTES];
+    int ok = read_key(tl__pg(st)->keydir, "key.new", k) ? 0 : opens(k, check);
+    int rc = ok == 1 ? tl_store_backend_use_key(st, k, eb) : 0;
+    if (ok == 1 && !rc) {
+        memcpy(tl__pg(st)->dirkey, k, TL_KEY_BYTES);
+        if (!st->readonly) rc = next_install(st, k, eb);
+    }
+    sodium_memzero(k, sizeof k);
+    return rc ? rc : ok;
 }
 
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (!st->conf.key && !pg->have_dirkey) {
-        tl_errbuf_set(eb, "%s: the store's data key is not given: set TAILOR_KEY (64 hex digits, "
-                      "the same in every process sharing the store), or name the store in a data "
-                      "directory's " TL_STORE_SETTINGS ", whose key file keeps it", st->dir);
+        tl_errbuf_set(eb, "%s: a PostgreSQL store has no key file: set TAILOR_KEY to the store's key "
+                      "(64 hex digits, the same in every process sharing the store), or open it "
+                      "through a data directory whose key file holds it", st->dir);
         return TL_ECRYPTO;
     }
     int rc = tl_store_backend_use_key(st, pg->have_dirkey ? pg->dirkey : NULL, eb);
-    if (!rc) rc = key_opens(st, eb);
-    return rc == TL_ENOENT ? 0 : rc;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    if (!rc) rc = key_check(st, &b, eb);
+    int ok = rc ? rc : opens(st->seal.key, &b);
+    if (ok == 0 && pg->keydir) ok = take_next(st, &b, eb);
+    tl_buf_fini(&b);
+    if (ok == TL_ENOENT) return 0; /* read-only, before any writable open: nothing sealed yet */
+    if (ok == 0) {
+        tl_errbuf_set(eb, "%s: this key does not open the store (a wrong $TAILOR_KEY or key file: "
+                      "every process sharing the store must be given the same)", st->dir);
+        return TL_ECRYPTO;
+    }
+    return ok == TL_ENOMEM ? oom(eb) : ok < 0 ? ok : 0;
 }
 
 int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb) {
-    int rc = key_opens(st, eb);
-    return rc == TL_ENOENT ? 0 : rc;
+    tl_buf_t b;
+    tl_buf_init(&b);
+    int rc = key_check(st, &b, eb);
+    int ok = rc ? rc : opens(st->seal.key, &b);
+    tl_buf_fini(&b);
+    if (ok == TL_ENOENT || ok == 1) return 0;
+    if (ok == 0) {
+        tl_errbuf_set(eb, "%s: the store's key is no longer this process's (it was rotated since "
+                      "the process began): start it again with the new key", st->dir);
+        return TL_ECRYPTO;
+    }
+    return ok == TL_ENOMEM ? oom(eb) : ok;
 }
 
 /* ---- secrets and the anchor -------------------------------------------------------- */
@@ -349,7 +451,9 @@ static int cut(tl_store_t *st, int64_t before, tl_purge_stats_t *out, tl_errbuf_
     return rc ? rc : cut_events(st, before, &out->events, eb);
 }
 
-/* The events left numbered from 0 in their order again, and counted. */
+/* The events left numbered from 0 in their order again, and counted;
+ * tl_counter 'purges' tells other processes that the fingerprints they
+ * hold of committed events must be read again. */
 static int renumber(tl_store_t *st, uint64_t removed, tl_errbuf_t *eb) {
     int rc = tl__pg_run(st, eb, "numbering the events again",
                         "UPDATE tl_events e SET seq = r.n FROM (SELECT seq, row_number() OVER"
@@ -358,6 +462,9 @@ static int renumber(tl_store_t *st, uint64_t removed, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_run(st, eb, "counting the events",
                              "UPDATE tl_counter SET n = n - $1 WHERE name = 'events'", "i",
                              (int64_t)removed);
+    if (!rc) rc = tl__pg_run(st, eb, "counting the purges",
+                             "INSERT INTO tl_counter VALUES ('purges', 1)"
+                             " ON CONFLICT (name) DO UPDATE SET n = tl_counter.n + 1", "");
     return rc;
 }
 
@@ -488,28 +595,23 @@ static int reseal_all(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_
     return rc;
 }
 
+/* With a key file, the new key is written beside it first and put in its
+ * place after the commit; a failed COMMIT leaves key.new, as the server
+ * may have committed (the next open tells which key opens the values). */
 int tl__pg_rotate_key(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb) {
-    if (tl__pg(st)->have_dirkey) {
-        /* the new key would have to reach the key file of every directory
-         * naming the store: rotate with keys given instead */
-        tl_errbuf_set(eb, "%s: the key of a shared store is rotated with keys given: set "
-                      "TAILOR_KEY to the key of the directory's key file and TAILOR_NEW_KEY to the "
-                      "new one, then give every process the new key", st->dir);
-        return TL_EINVAL;
+    const char *dir = tl__pg(st)->keydir;
+    int rc = dir ? next_write(st, rk->ns.key, eb) : 0, sent = 0;
+    if (!rc) rc = tl__pg_tx_begin(st, eb);
+    if (!rc) {
+        rc = reseal_all(st, rk, out, eb);
+        if (rc) tl__pg_tx_rollback(st);
+        else sent = 1, rc = tl__pg_tx_commit(st, eb);
     }
-    int rc = tl__pg_tx_begin(st, eb);
-    if (rc) return rc;
-    /* no writer seals with the old key while the values are sealed again;
-     * a writer that begins later finds its key no longer opens the check */
-    rc = tl__pg_run(st, eb, "waiting for the writers' lock", "SELECT pg_advisory_xact_lock($1)", "i",
-                    (int64_t)TL_PG_WRITER_LOCK);
-    if (!rc) rc = reseal_all(st, rk, out, eb);
-    if (rc) tl__pg_tx_rollback(st);
-    else rc = tl__pg_tx_commit(st, eb);
     if (rc) {
+        if (dir && !sent) next_drop(dir);
         memset(out, 0, sizeof *out);
         return rc;
     }
     tl_store_rekey_committed(rk);
-    return 0;
+    return dir ? next_install(st, rk->ns.key, eb) : 0;
 }
