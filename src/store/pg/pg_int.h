@@ -37,6 +37,7 @@ typedef struct {
     int have_dirkey;
     char *keydir;
     int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
+    int last_rc;         /* the TL_E* code of the last failed statement */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
     uint32_t dict_comm[TL_D__N];
@@ -87,7 +88,8 @@ tl__pg_t *tl__pg(const tl_store_t *st);
  * bytes. */
 PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
                       const char *fmt, ...);
-/* The same for a statement whose rows are not wanted: 0, or the error. */
+/* The same for a statement whose rows are not wanted: 0, or the error's
+ * TL_E* code (as tl__pg_fail gives it). */
 int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
                const char *fmt, ...);
 /* The affected-row count of a result (INSERT ... ON CONFLICT DO NOTHING: 1
