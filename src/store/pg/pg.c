@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 tl__pg_t *tl__pg(const tl_store_t *st) { return tl_store_backend_state(st); }
 
@@ -348,12 +349,19 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     char *uri = NULL;
     if (!is_uri(st->dir)) {
         /* a data directory naming the store: its key file keeps the key */
-        int rc = read_settings(st->dir, &uri, eb);
-        if (!rc && !st->conf.key)
-            rc = tl__store_key_file(st->dir, (flags & TL_STORE_CREATE) && !st->readonly,
-                                    pg->dirkey, eb);
-        if (rc) return rc;
-        pg->have_dirkey = !st->conf.key;
+        int rc = read_settings(st->dir, &uri, eb), create = (flags & TL_STORE_CREATE) && !st->readonly;
+        char kf[4096];
+        snprintf(kf, sizeof kf, "%s/key", st->dir);
+        /* a reader finding no key file goes on without a key: use_key
+         * refuses it unless nothing was ever sealed (a first writer killed
+         * before it made the key file) */
+        int keyless = !rc && !st->conf.key && !create && access(kf, F_OK) != 0 && errno == ENOENT;
+        if (!rc && !st->conf.key && !keyless) rc = tl__store_key_file(st->dir, create, pg->dirkey, eb);
+        if (rc) {
+            free(uri);
+            return rc;
+        }
+        pg->have_dirkey = !st->conf.key && !keyless;
         /* where a key rotation writes the new key (privacy.c) */
         if (pg->have_dirkey && !(pg->keydir = strdup(st->dir))) {
             free(uri);

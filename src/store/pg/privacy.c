@@ -181,9 +181,15 @@ static int take_next(tl_store_t *st, const tl_buf_t *check, tl_errbuf_t *eb) {
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (!st->conf.key && !pg->have_dirkey) {
-        tl_errbuf_set(eb, "%s: a PostgreSQL store has no key file: set TAILOR_KEY to the store's key "
-                      "(64 hex digits, the same in every process sharing the store), or open it "
-                      "through a data directory whose key file holds it", st->dir);
+        tl_buf_t b;
+        tl_buf_init(&b);
+        int rc = st->readonly ? key_check(st, &b, eb) : 0;
+        tl_buf_fini(&b);
+        if (rc == TL_ENOENT) return 0; /* nothing was ever sealed: a reader needs no key */
+        if (rc && rc != TL_ENOENT) return rc;
+        tl_errbuf_set(eb, "%s: the store's data key is not given: set TAILOR_KEY (64 hex digits, "
+                      "the same in every process sharing the store), or open it through a data "
+                      "directory whose key file holds it", st->dir);
         return TL_ECRYPTO;
     }
     int rc = tl_store_backend_use_key(st, pg->have_dirkey ? pg->dirkey : NULL, eb);
