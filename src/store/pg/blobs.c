@@ -124,20 +124,61 @@ int tl__pg_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
                                 : replace_now(st, name, 1, NULL, 0, eb);
 }
 
-int tl__pg_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+/* The chunks of name from `first` to `last` appended to out; TL_ENOENT
+ * when there is none. */
+static int get_run(tl_store_t *st, const char *name, int64_t first, int64_t last, tl_buf_t *out,
+                   tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a blob",
-                              "SELECT data FROM tl_blobs WHERE name = $1 ORDER BY chunk", "s", name);
+                              "SELECT data FROM tl_blobs WHERE name = $1 AND chunk BETWEEN $2 AND $3"
+                              " ORDER BY chunk", "sii", name, first, last);
     if (!r) return TL_EIO;
-    int rows = PQntuples(r), rc = rows ? 0 : TL_ENOENT;
-    size_t total = 0, n;
-    for (int i = 0; i < rows; i++) total += (size_t)PQgetlength(r, i, 0);
-    if (!rc && tl_buf_reserve(out, total)) rc = oom(eb);
-    for (int i = 0; !rc && i < rows; i++) {
+    int rc = PQntuples(r) ? 0 : TL_ENOENT;
+    size_t n;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
         const void *p = tl__pg_bytes(r, i, 0, &n);
         if (tl_buf_append(out, p, n)) rc = oom(eb);
     }
     PQclear(r);
     return rc;
+}
+
+/* The blob in runs of chunks of CHUNK bytes at most, one statement each,
+ * so its bytes are held once and a run at a time twice: in a transaction
+ * that sees one snapshot. */
+static int get_runs(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    PGresult *r = tl__pg_exec(st, eb, "reading a blob",
+                              "SELECT chunk, octet_length(data)::bigint FROM tl_blobs"
+                              " WHERE name = $1 ORDER BY chunk", "s", name);
+    if (!r) return TL_EIO;
+    int rows = PQntuples(r), rc = rows ? 0 : TL_ENOENT;
+    size_t total = 0;
+    for (int i = 0; i < rows; i++) total += (size_t)tl__pg_int(r, i, 1, 0);
+    if (!rc && tl_buf_reserve(out, total)) rc = oom(eb);
+    for (int i = 0, j; !rc && i < rows; i = j) {
+        size_t run = 0;
+        for (j = i; j < rows && (j == i || run + (size_t)tl__pg_int(r, j, 1, 0) <= CHUNK); j++)
+            run += (size_t)tl__pg_int(r, j, 1, 0);
+        rc = get_run(st, name, tl__pg_int(r, i, 0, 0), tl__pg_int(r, j - 1, 0, 0), out, eb);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Outside a batch: a read-only transaction of one snapshot, the blob read
+ * in runs. Inside one, whose transaction sees each statement's own
+ * snapshot: one statement. */
+int tl__pg_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    if (tl__pg(st)->in_batch) return get_run(st, name, 0, INT32_MAX, out, eb);
+    int rc = tl__pg_tx_begin(st, eb);
+    if (rc) return rc;
+    rc = tl__pg_run(st, eb, "reading a blob",
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "");
+    if (!rc) rc = get_runs(st, name, out, eb);
+    if (rc) {
+        tl__pg_tx_rollback(st);
+        return rc;
+    }
+    return tl__pg_tx_commit(st, eb);
 }
 
 int tl__pg_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
