@@ -427,6 +427,12 @@ static void test_quarantine_pii(void **state) {
     assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "r3", 2, "p3", &eb), 0);
     assert_int_equal(tl_store_quarantine(st, "g.csv", 1, "bad_ts", "m", "r1", 2, "p1", &eb), 1);
     commit(st);
+    /* a later batch finds the committed rows: the same raw text of a line
+     * again is kept once, another raw text of that line is a row */
+    begin(st);
+    assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "r3", 2, "p3", &eb), 0);
+    assert_int_equal(tl_store_quarantine(st, "f.csv", 3, "bad_ts", "m", "r3!", 3, "p3", &eb), 1);
+    tl_store_rollback(st);
     tl_buf_t b;
     tl_buf_init(&b);
     assert_int_equal(tl_store_user_pii(st, 0, &b, &eb), 0);

@@ -64,7 +64,7 @@ static int pii_merge(tl_store_t *st, uint32_t user, const tl_user_t *u, const vo
         tl_errbuf_set(eb, "%s: personal data of a user cannot be decrypted with this key", st->dir);
         return TL_ECRYPTO;
     }
-    const char *p = pg->tmp.data, *e = pg->tmp.data + pg->tmp.len;
+    const char *p = pg->tmp.data, *e = p ? p + pg->tmp.len : p;
     for (int i = 0; blob && i < PII_FIELDS && p < e; i++) {
         cur[i] = p;
         p += strlen(p) + 1;

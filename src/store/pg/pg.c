@@ -27,12 +27,15 @@ int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresul
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
     tl_errbuf_set(eb, "%s: %s: %.*s", st->dir, what, (int)n, msg);
-    if (PQstatus(pg->conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) return TL_EIO;
-    if (state && !strcmp(state, "23505")) return TL_EEXIST;
-    if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
-        return TL_ELOCKED;
-    if (state && !strcmp(state, "53200")) return TL_ENOMEM;
-    return TL_EIO;
+    int rc = TL_EIO;
+    if (PQstatus(pg->conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) rc = TL_EIO;
+    else if (state && !strcmp(state, "23505")) rc = TL_EEXIST;
+    else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
+        rc = TL_ELOCKED;
+    else if (state && !strcmp(state, "53200")) rc = TL_ENOMEM;
+    else if (state && !strcmp(state, "53100")) rc = TL_ENOSPC;
+    pg->last_rc = rc;
+    return rc;
 }
 
 /* ---- the connection: lost ones made again ---------------------------------------------
@@ -170,7 +173,7 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
         va_start(ap, fmt);
         r = exec_v(st, eb, what, sql, fmt, ap);
         va_end(ap);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg(st)->last_rc;
     }
     PQclear(r);
     return 0;
@@ -417,6 +420,7 @@ static int tl__pg_begin(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_run(st, eb, "waiting for the writers' lock",
                              "SELECT pg_advisory_xact_lock($1)", "i", (int64_t)TL_PG_WRITER_LOCK);
     /* what other processes committed before the lock was ours */
+    if (!rc) rc = tl__pg_key_current(st, eb);
     if (!rc) rc = tl__pg_dicts_refresh(st, eb);
     if (!rc) rc = tl__pg_events_refresh(st, eb);
     if (rc) {

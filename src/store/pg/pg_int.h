@@ -37,6 +37,7 @@ typedef struct {
     int have_dirkey;
     char *keydir;
     int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
+    int last_rc;         /* the TL_E* code of the last failed statement */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
     uint32_t dict_comm[TL_D__N];
@@ -87,7 +88,8 @@ tl__pg_t *tl__pg(const tl_store_t *st);
  * bytes. */
 PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
                       const char *fmt, ...);
-/* The same for a statement whose rows are not wanted: 0, or the error. */
+/* The same for a statement whose rows are not wanted: 0, or the error's
+ * TL_E* code (as tl__pg_fail gives it). */
 int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
                const char *fmt, ...);
 /* The affected-row count of a result (INSERT ... ON CONFLICT DO NOTHING: 1
@@ -270,6 +272,10 @@ int tl__pg_applog_replace(tl_store_t *st, const char *name, const void *p, size_
  * keeps the key, the database never sees it. Checked against the store's
  * key check, which a first writable open makes. */
 int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb);
+/* 0 when the store's key still opens the key check (each batch asks, under
+ * the lock: a process started before a key rotation must not seal with
+ * the old key); TL_ECRYPTO when not. */
+int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb);
 int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
                       tl_errbuf_t *eb);

@@ -202,6 +202,21 @@ int tl__pg_use_key(tl_store_t *st, tl_errbuf_t *eb) {
     return ok == TL_ENOMEM ? oom(eb) : ok < 0 ? ok : 0;
 }
 
+int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    int rc = key_check(st, &b, eb);
+    int ok = rc ? rc : opens(st->seal.key, &b);
+    tl_buf_fini(&b);
+    if (ok == TL_ENOENT || ok == 1) return 0;
+    if (ok == 0) {
+        tl_errbuf_set(eb, "%s: the store's key is no longer this process's (it was rotated since "
+                      "the process began): start it again with the new key", st->dir);
+        return TL_ECRYPTO;
+    }
+    return ok == TL_ENOMEM ? oom(eb) : ok;
+}
+
 /* ---- secrets and the anchor -------------------------------------------------------- */
 
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {

@@ -63,8 +63,9 @@ int tl__pg_quarantine(tl_store_t *st, const char *source, uint64_t line, const c
                               "INSERT INTO tl_quarantine(source, line, rawmac, reason, message, raw,"
                               " at, preview) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                               " ON CONFLICT (source, line, rawmac) DO NOTHING",
-                              "sibssbis", source, (int64_t)line, mac, sizeof mac, reason, message,
-                              sealed->data, sealed->len, tl_store_now(st), preview);
+                              "bibsbbib", source, strlen(source), (int64_t)line, mac, sizeof mac,
+                              reason, message, message ? strlen(message) : 0, sealed->data,
+                              sealed->len, tl_store_now(st), preview, preview ? strlen(preview) : 0);
     if (!r) return TL_EIO;
     rc = tl__pg_affected(r) > 0;
     PQclear(r);

@@ -8,7 +8,9 @@
  * keyword). Events live in tl_events, partitioned by month of their time
  * (events.c makes the partitions), with the fingerprint unique within its
  * time: the fingerprint covers the time, so no two partitions can hold one
- * event. Personal fields, raw rows and secrets are bytea sealed by tailor. */
+ * event. Personal fields, raw rows and secrets are bytea sealed by tailor;
+ * the quarantine's texts are bytea too, as a rejected row's bytes may be
+ * anything (a text column takes valid UTF-8 only). */
 #include "store/pg/pg_int.h"
 
 static const char *const steps[] = {
@@ -40,9 +42,9 @@ static const char *const steps[] = {
     "CREATE TABLE tl_segments(name text PRIMARY KEY, expr text NOT NULL, created bigint);"
     /* raw rows sealed; rawmac a keyed MAC of (line, raw), so a re-import
      * finds its rows without the raw text in clear */
-    "CREATE TABLE tl_quarantine(id bigserial PRIMARY KEY, source text NOT NULL,"
-    "  line bigint NOT NULL, rawmac bytea NOT NULL, reason text NOT NULL, message text,"
-    "  raw bytea, at bigint, preview text, UNIQUE(source, line, rawmac));"
+    "CREATE TABLE tl_quarantine(id bigserial PRIMARY KEY, source bytea NOT NULL,"
+    "  line bigint NOT NULL, rawmac bytea NOT NULL, reason text NOT NULL, message bytea,"
+    "  raw bytea, at bigint, preview bytea, UNIQUE(source, line, rawmac));"
     "CREATE INDEX tl_quarantine_reason ON tl_quarantine(reason);"
     "CREATE TABLE tl_api_keys(id text PRIMARY KEY, hash text NOT NULL, role text NOT NULL,"
     "  name text, created bigint);"
