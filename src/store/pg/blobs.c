@@ -124,20 +124,62 @@ int tl__pg_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
                                 : replace_now(st, name, 1, NULL, 0, eb);
 }
 
-int tl__pg_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+/* The chunks of name from `first` to `last` appended to out; TL_ENOENT
+ * when there is none. */
+static int get_run(tl_store_t *st, const char *name, int64_t first, int64_t last, tl_buf_t *out,
+                   tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a blob",
-                              "SELECT data FROM tl_blobs WHERE name = $1 ORDER BY chunk", "s", name);
-    if (!r) return TL_EIO;
-    int rows = PQntuples(r), rc = rows ? 0 : TL_ENOENT;
-    size_t total = 0, n;
-    for (int i = 0; i < rows; i++) total += (size_t)PQgetlength(r, i, 0);
-    if (!rc && tl_buf_reserve(out, total)) rc = oom(eb);
-    for (int i = 0; !rc && i < rows; i++) {
+                              "SELECT data FROM tl_blobs WHERE name = $1"
+                              " AND chunk BETWEEN $2 AND $3 ORDER BY chunk",
+                              "sii", name, first, last);
+    if (!r) return tl__pg(st)->last_rc;
+    int rc = PQntuples(r) ? 0 : TL_ENOENT;
+    size_t n;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
         const void *p = tl__pg_bytes(r, i, 0, &n);
         if (tl_buf_append(out, p, n)) rc = oom(eb);
     }
     PQclear(r);
     return rc;
+}
+
+/* The blob in runs of chunks of CHUNK bytes at most, one statement each,
+ * so its bytes are held once and a run at a time twice: in a transaction
+ * that sees one snapshot. */
+static int get_runs(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    PGresult *r = tl__pg_exec(st, eb, "reading a blob",
+                              "SELECT chunk, octet_length(data)::bigint FROM tl_blobs"
+                              " WHERE name = $1 ORDER BY chunk", "s", name);
+    if (!r) return tl__pg(st)->last_rc;
+    int rows = PQntuples(r), rc = rows ? 0 : TL_ENOENT;
+    size_t total = 0;
+    for (int i = 0; i < rows; i++) total += (size_t)tl__pg_int(r, i, 1, 0);
+    if (!rc && tl_buf_reserve(out, total)) rc = oom(eb);
+    for (int i = 0, j; !rc && i < rows; i = j) {
+        size_t run = 0;
+        for (j = i; j < rows && (j == i || run + (size_t)tl__pg_int(r, j, 1, 0) <= CHUNK); j++)
+            run += (size_t)tl__pg_int(r, j, 1, 0);
+        rc = get_run(st, name, tl__pg_int(r, i, 0, 0), tl__pg_int(r, j - 1, 0, 0), out, eb);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Outside a batch: a read-only transaction of one snapshot, the blob read
+ * in runs. Inside one, whose transaction sees each statement's own
+ * snapshot: one statement. */
+int tl__pg_blob_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
+    if (tl__pg(st)->in_batch) return get_run(st, name, 0, INT32_MAX, out, eb);
+    int rc = tl__pg_tx_begin(st, eb);
+    if (rc) return rc;
+    rc = tl__pg_run(st, eb, "reading a blob",
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "");
+    if (!rc) rc = get_runs(st, name, out, eb);
+    if (rc) {
+        tl__pg_tx_rollback(st);
+        return rc;
+    }
+    return tl__pg_tx_commit(st, eb);
 }
 
 int tl__pg_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *arg,
@@ -146,7 +188,7 @@ int tl__pg_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *ar
     PGresult *r = tl__pg_exec(st, eb, "listing the blobs",
                               "SELECT DISTINCT name COLLATE \"C\" AS name FROM tl_blobs"
                               " WHERE left(name, length($1)) = $1 ORDER BY 1", "s", prefix);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int rc = 0;
     for (int i = 0; !rc && i < PQntuples(r); i++) rc = fn(tl__pg_text(r, i, 0), arg);
     PQclear(r);
@@ -164,7 +206,7 @@ static int append(tl_store_t *st, const char *name, const void *p, size_t n, tl_
     PGresult *r = tl__pg_exec(st, eb, "appending to a blob",
                               "SELECT chunk, octet_length(data)::bigint FROM tl_blobs"
                               " WHERE name = $1 ORDER BY chunk DESC LIMIT 1", "s", name);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int64_t last = tl__pg_int(r, 0, 0, -1), len = tl__pg_int(r, 0, 1, 0);
     PQclear(r);
     if (last >= 0 && (size_t)len + n <= APPEND_CHUNK)
@@ -269,11 +311,12 @@ int tl__pg_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t
                        tl_errbuf_t *eb) {
     /* the rows that end past `from`, the first cut where `from` falls */
     PGresult *r = tl__pg_exec(st, eb, "reading a side log",
-                              "SELECT CASE WHEN off < $2 THEN substring(data from ($2 - off + 1)::int)"
-                              " ELSE data END FROM tl_applog"
+                              "SELECT CASE WHEN off < $2"
+                              " THEN substring(data from ($2 - off + 1)::int) ELSE data END"
+                              " FROM tl_applog"
                               " WHERE name = $1 AND off + octet_length(data) > $2 ORDER BY off",
                               "si", name, (int64_t)from);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int rc = 0;
     size_t n;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
@@ -289,7 +332,7 @@ static int committed(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_
     PGresult *r = tl__pg_exec(st, eb, "reading a side log's length",
                               "SELECT off + octet_length(data) FROM tl_applog WHERE name = $1"
                               " ORDER BY off DESC LIMIT 1", "s", name);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     *len = (uint64_t)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return 0;
@@ -301,9 +344,9 @@ int tl__pg_applog_committed(tl_store_t *st, const char *name, uint64_t *len, tl_
 
 int tl__pg_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "listing the side logs",
-                              "SELECT DISTINCT name COLLATE \"C\" AS name FROM tl_applog ORDER BY 1",
-                              "");
-    if (!r) return TL_EIO;
+                              "SELECT DISTINCT name COLLATE \"C\" AS name FROM tl_applog"
+                              " ORDER BY 1", "");
+    if (!r) return tl__pg(st)->last_rc;
     int rc = 0;
     for (int i = 0; !rc && i < PQntuples(r); i++) rc = fn(tl__pg_text(r, i, 0), arg);
     PQclear(r);

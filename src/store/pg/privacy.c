@@ -42,9 +42,9 @@ static int oom(tl_errbuf_t *eb) {
 }
 
 /* The bytes of the only cell of r appended to out: 0, TL_ENOENT when r has
- * no row, TL_EIO when r is NULL (eb set). Clears r. */
-static int cell(PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
-    if (!r) return TL_EIO;
+ * no row, the statement's error when r is NULL (eb set). Clears r. */
+static int cell(tl_store_t *st, PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
+    if (!r) return tl__pg(st)->last_rc;
     size_t n;
     const void *p = tl__pg_bytes(r, 0, 0, &n);
     int rc = PQntuples(r) == 0 ? TL_ENOENT : tl_buf_append(out, p ? p : "", n) ? oom(eb) : 0;
@@ -52,10 +52,10 @@ static int cell(PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
     return rc;
 }
 
-/* Adds the rows r changed to *count (when given): 0, or TL_EIO when r is
- * NULL (eb set). Clears r. */
-static int counted(PGresult *r, uint64_t *count) {
-    if (!r) return TL_EIO;
+/* Adds the rows r changed to *count (when given): 0, or the statement's
+ * error when r is NULL (eb set). Clears r. */
+static int counted(tl_store_t *st, PGresult *r, uint64_t *count) {
+    if (!r) return tl__pg(st)->last_rc;
     if (count) *count += (uint64_t)tl__pg_affected(r);
     PQclear(r);
     return 0;
@@ -64,8 +64,9 @@ static int counted(PGresult *r, uint64_t *count) {
 /* ---- the data key ------------------------------------------------------------------ */
 
 static int meta_get(tl_store_t *st, const char *key, tl_buf_t *out, tl_errbuf_t *eb) {
-    return cell(tl__pg_exec(st, eb, "reading the store's settings",
-                            "SELECT value FROM tl_meta WHERE key = $1", "s", key), out, eb);
+    return cell(st, tl__pg_exec(st, eb, "reading the store's settings",
+                                "SELECT value FROM tl_meta WHERE key = $1", "s", key),
+                out, eb);
 }
 
 /* The key check made when there is none; of two processes making it at
@@ -226,8 +227,9 @@ int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb) {
 /* ---- secrets and the anchor -------------------------------------------------------- */
 
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
-    return cell(tl__pg_exec(st, eb, "reading a secret", "SELECT value FROM tl_secrets WHERE name = $1",
-                            "s", name), out, eb);
+    return cell(st, tl__pg_exec(st, eb, "reading a secret",
+                                "SELECT value FROM tl_secrets WHERE name = $1", "s", name),
+                out, eb);
 }
 
 int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
@@ -235,7 +237,7 @@ int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
     PGresult *r = tl__pg_exec(st, eb, "keeping a secret",
                               "INSERT INTO tl_secrets VALUES ($1, $2) ON CONFLICT DO NOTHING", "sb",
                               name, p ? p : "", n);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int rc = tl__pg_affected(r) ? 0 : TL_EEXIST;
     PQclear(r);
     return rc;
@@ -268,7 +270,7 @@ static int load_erased(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (pg->erased_loaded) return 0;
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones", "SELECT hash FROM tl_erased", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int rc = tl_hset_init(&pg->erased, (size_t)PQntuples(r) + 16) ? TL_ENOMEM : 0;
     for (int i = 0; !rc && i < PQntuples(r); i++)
         if (tl_hset_add(&pg->erased, erased_hash(tl__pg_text(r, i, 0))) < 0) rc = TL_ENOMEM;
@@ -296,7 +298,7 @@ int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbu
     }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT idx FROM tl_erased WHERE hash = $1", "s", pseudonym);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int found = PQntuples(r) > 0;
     if (found && idx) *idx = (uint32_t)tl__pg_int(r, 0, 0, TL_NONE);
     PQclear(r);
@@ -311,7 +313,7 @@ int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb) {
     }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT EXISTS (SELECT 1 FROM tl_erased)", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int any = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return any;
@@ -347,7 +349,7 @@ static int redact_quarantine(tl_store_t *st, const tl_purge_t *p, uint64_t *coun
                                   "SELECT id, raw, preview FROM tl_quarantine WHERE id > $1"
                                   " ORDER BY id LIMIT $2", "ii", last, (int64_t)PAGE);
         if (!r) {
-            rc = TL_EIO;
+            rc = tl__pg(st)->last_rc;
             break;
         }
         rows = PQntuples(r);
@@ -363,10 +365,12 @@ static int redact_quarantine(tl_store_t *st, const tl_purge_t *p, uint64_t *coun
                 hit = has_token(plain.data ? plain.data : "", plain.len, p->terms[t]) ||
                       (pv && has_token(pv, strlen(pv), p->terms[t]));
             if (!hit) continue;
-            rc = counted(tl__pg_exec(st, eb, "redacting the quarantine",
-                                     "UPDATE tl_quarantine SET raw = $2, preview = '(erased)',"
-                                     " message = '(the record of an erased user)' WHERE id = $1",
-                                     "ib", last, empty.data, empty.len), count);
+            rc = counted(st, tl__pg_exec(st, eb, "redacting the quarantine",
+                                         "UPDATE tl_quarantine SET raw = $2,"
+                                         " preview = '(erased)',"
+                                         " message = '(the record of an erased user)'"
+                                         " WHERE id = $1", "ib", last, empty.data, empty.len),
+                         count);
         }
         PQclear(r);
     }
@@ -383,11 +387,11 @@ static int take_user(tl_store_t *st, uint32_t u, const char *ps, const char *id,
         "DELETE FROM tl_users WHERE idx = $1",     "DELETE FROM tl_credit WHERE uid = $1",
         "DELETE FROM tl_consents WHERE uid = $1",  "DELETE FROM tl_idlinks WHERE a = $1 OR b = $1",
         "DELETE FROM tl_dnc WHERE uid = $1",       "DELETE FROM tl_feedback WHERE uid = $1"};
-    int rc = counted(tl__pg_exec(st, eb, "erasing the user's events",
-                                 "DELETE FROM tl_events WHERE uid = $1", "i", (int64_t)u),
+    int rc = counted(st, tl__pg_exec(st, eb, "erasing the user's events",
+                                     "DELETE FROM tl_events WHERE uid = $1", "i", (int64_t)u),
                      &out->events);
     for (size_t i = 0; !rc && i < sizeof del / sizeof *del; i++)
-        rc = counted(tl__pg_exec(st, eb, "erasing the user's rows", del[i], "i", (int64_t)u),
+        rc = counted(st, tl__pg_exec(st, eb, "erasing the user's rows", del[i], "i", (int64_t)u),
                      &out->rows);
     if (!rc && id) {
         char *tail = malloc(n + 2);
@@ -418,14 +422,14 @@ static int cut_events(tl_store_t *st, int64_t before, uint64_t *events, tl_errbu
                               " WHERE i.inhparent = 'tl_events'::regclass AND (regexp_match("
                               "pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?(-?[0-9]+)''?\\)'))[1]"
                               "::numeric <= $1", "i", before);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     int rc = 0;
     char sql[600];
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tl__pg_text(r, i, 0));
         PGresult *c = tl__pg_exec(st, eb, "counting the events before the cut", sql, "");
         if (!c) {
-            rc = TL_EIO;
+            rc = tl__pg(st)->last_rc;
             break;
         }
         *events += (uint64_t)tl__pg_int(c, 0, 0, 0);
@@ -434,8 +438,8 @@ static int cut_events(tl_store_t *st, int64_t before, uint64_t *events, tl_errbu
         rc = tl__pg_run(st, eb, "removing the events before the cut", sql, "");
     }
     PQclear(r);
-    if (!rc) rc = counted(tl__pg_exec(st, eb, "removing the events before the cut",
-                                      "DELETE FROM tl_events WHERE ts < $1", "i", before),
+    if (!rc) rc = counted(st, tl__pg_exec(st, eb, "removing the events before the cut",
+                                          "DELETE FROM tl_events WHERE ts < $1", "i", before),
                           events);
     return rc;
 }
@@ -444,15 +448,16 @@ static int cut_events(tl_store_t *st, int64_t before, uint64_t *events, tl_errbu
  * stays: it says whether the user may be profiled and contacted now),
  * feedback, quarantined rows and events. */
 static int cut(tl_store_t *st, int64_t before, tl_purge_stats_t *out, tl_errbuf_t *eb) {
-    int rc = counted(tl__pg_exec(st, eb, "removing the consent history before the cut",
-                                 "DELETE FROM tl_consents c WHERE at < $1 AND EXISTS (SELECT 1"
-                                 " FROM tl_consents d WHERE d.uid = c.uid AND d.purpose = c.purpose"
-                                 " AND d.at > c.at)", "i", before), &out->rows);
-    if (!rc) rc = counted(tl__pg_exec(st, eb, "removing the feedback before the cut",
-                                      "DELETE FROM tl_feedback WHERE at < $1", "i", before),
+    int rc = counted(st, tl__pg_exec(st, eb, "removing the consent history before the cut",
+                                     "DELETE FROM tl_consents c WHERE at < $1 AND EXISTS"
+                                     " (SELECT 1 FROM tl_consents d WHERE d.uid = c.uid"
+                                     " AND d.purpose = c.purpose AND d.at > c.at)", "i", before),
+                     &out->rows);
+    if (!rc) rc = counted(st, tl__pg_exec(st, eb, "removing the feedback before the cut",
+                                          "DELETE FROM tl_feedback WHERE at < $1", "i", before),
                           &out->rows);
-    if (!rc) rc = counted(tl__pg_exec(st, eb, "removing the quarantine before the cut",
-                                      "DELETE FROM tl_quarantine WHERE at < $1", "i", before),
+    if (!rc) rc = counted(st, tl__pg_exec(st, eb, "removing the quarantine before the cut",
+                                          "DELETE FROM tl_quarantine WHERE at < $1", "i", before),
                           &out->quarantined);
     return rc ? rc : cut_events(st, before, &out->events, eb);
 }
@@ -544,7 +549,7 @@ static int reseal_rows(tl_store_t *st, tl_rekey_t *rk, const char *table, const 
     for (int64_t last = -1; !rc && rows == PAGE;) { /* keys from 0 */
         PGresult *r = tl__pg_exec(st, eb, "reading the sealed values", sel, "i", last);
         if (!r) {
-            rc = TL_EIO;
+            rc = tl__pg(st)->last_rc;
             break;
         }
         rows = PQntuples(r);
@@ -567,7 +572,7 @@ static int reseal_rows(tl_store_t *st, tl_rekey_t *rk, const char *table, const 
 static int reseal_named(tl_store_t *st, tl_rekey_t *rk, const char *sel, const char *upd,
                         uint64_t *count, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading the sealed values", sel, "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg(st)->last_rc;
     tl_buf_t b;
     tl_buf_init(&b);
     int rc = 0;
