@@ -204,6 +204,7 @@ int tl__pg_dict_forget(tl_store_t *st, tl_dkind_t kind, uint32_t idx, tl_errbuf_
 void tl__pg_dict_forget_mem(tl_store_t *st, tl_dkind_t kind, uint32_t idx) {
     tl__pg_t *pg = tl__pg(st);
     if (pg->dict[kind] && idx < tl_dict_count(pg->dict[kind]) &&
+        !tl_id_forgotten(tl_dict_str(pg->dict[kind], idx, NULL)) &&
         tl_dict_forget(pg->dict[kind], idx) != 0) {
         tl_dict_free(pg->dict[kind]); /* loaded again on use */
         pg->dict[kind] = NULL;
@@ -212,4 +213,35 @@ void tl__pg_dict_forget_mem(tl_store_t *st, tl_dkind_t kind, uint32_t idx) {
         uint64_t *o = pg->ids_offs[kind];
         tl_dict_forget_bytes(pg->ids_arena[kind].data + o[idx], (size_t)(o[idx + 1] - o[idx] - 1));
     }
+}
+
+int tl__pg_dicts_forgotten(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->dict[TL_D_USER] && !pg->ids_loaded[TL_D_USER]) return 0;
+    PGresult *r = tl__pg_exec(st, eb, "reading a dictionary",
+                              "SELECT first, n, ids FROM tl_dict WHERE kind = $1 AND"
+                              " position('\\x1e'::bytea in ids) > 0 ORDER BY first",
+                              "i", (int64_t)TL_D_USER);
+    if (!r) return TL_EIO;
+    for (int row = 0; row < PQntuples(r); row++) {
+        int64_t first = tl__pg_int(r, row, 0, 0), n = tl__pg_int(r, row, 1, 0);
+        size_t len;
+        const char *p = tl__pg_bytes(r, row, 2, &len), *end = p + len;
+        for (int64_t i = 0; i < n && p < end; i++) {
+            const char *z = memchr(p, 0, (size_t)(end - p));
+            if (!z) break;
+            if (tl_id_forgotten(p)) tl__pg_dict_forget_mem(st, TL_D_USER, (uint32_t)(first + i));
+            p = z + 1;
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+int64_t tl__pg_known(const tl_store_t *st, tl_dkind_t kind) {
+    const tl__pg_t *pg = tl__pg(st);
+    int64_t n = -1;
+    if (pg->dict[kind]) n = pg->in_batch ? tl_dict_count(pg->dict[kind]) : pg->dict_comm[kind];
+    if (pg->ids_loaded[kind] && (int64_t)pg->ids_n[kind] > n) n = pg->ids_n[kind];
+    return n < 0 ? INT64_MAX : n;
 }

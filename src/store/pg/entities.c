@@ -19,17 +19,6 @@ static int oom(tl_store_t *st, tl_errbuf_t *eb) {
     return TL_ENOMEM;
 }
 
-/* The upper bound of the indexes of kind this handle knows: the
- * dictionary's committed count (with the batch's own inside one), or the
- * ids read; no bound when it has read neither. */
-static int64_t known(tl_store_t *st, tl_dkind_t kind) {
-    tl__pg_t *pg = tl__pg(st);
-    int64_t n = -1;
-    if (pg->dict[kind]) n = pg->in_batch ? tl_dict_count(pg->dict[kind]) : pg->dict_comm[kind];
-    if (pg->ids_loaded[kind] && (int64_t)pg->ids_n[kind] > n) n = pg->ids_n[kind];
-    return n < 0 ? INT64_MAX : n;
-}
-
 static int affected(tl_store_t *st, tl_errbuf_t *eb, PGresult *r) {
     (void)st, (void)eb;
     if (!r) return TL_EIO;
@@ -194,7 +183,7 @@ static tl_user_t user_of(const PGresult *r, int i, int with_attrs) {
     " FROM tl_users"
 
 int tl__pg_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
-    int64_t bound = known(st, TL_D_USER);
+    int64_t bound = tl__pg_known(st, TL_D_USER);
     for (int64_t from = 0;;) {
         PGresult *r = tl__pg_exec(st, eb, "reading users",
                                   USER_COLS " WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT 50000",
@@ -231,7 +220,7 @@ static tl_item_t item_of(const PGresult *r, int i, int with_attrs) {
 }
 
 int tl__pg_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
-    int64_t bound = known(st, TL_D_ITEM);
+    int64_t bound = tl__pg_known(st, TL_D_ITEM);
     for (int64_t from = 0;;) {
         PGresult *r = tl__pg_exec(st, eb, "reading items",
                                   ITEM_COLS " WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT 50000",
@@ -264,7 +253,7 @@ int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_
     PGresult *r = tl__pg_exec(st, eb, "reading products",
                               "SELECT idx, kind, name, term_months, apr, amount_min, amount_max,"
                               " eligibility, disclosure FROM tl_products WHERE idx < $1 ORDER BY idx",
-                              "i", known(st, TL_D_PRODUCT));
+                              "i", tl__pg_known(st, TL_D_PRODUCT));
     if (!r) return TL_EIO;
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
@@ -279,7 +268,7 @@ int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_
 
 int tl__pg_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
                        tl_errbuf_t *eb) {
-    int64_t bound = user == TL_NONE ? known(st, TL_D_USER) : (int64_t)user + 1;
+    int64_t bound = user == TL_NONE ? tl__pg_known(st, TL_D_USER) : (int64_t)user + 1;
     for (int64_t from = user == TL_NONE ? 0 : user;;) {
         PGresult *r = tl__pg_exec(st, eb, "reading credit records",
                                   "SELECT uid, on_time, late, max_overdue_days, debt, income_band,"
@@ -303,7 +292,7 @@ int tl__pg_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg
 
 int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
                          tl_errbuf_t *eb) {
-    int64_t bound = user == TL_NONE ? known(st, TL_D_USER) : (int64_t)user + 1;
+    int64_t bound = user == TL_NONE ? tl__pg_known(st, TL_D_USER) : (int64_t)user + 1;
     /* pages by user: a user's records come in one page or the next */
     for (int64_t from = user == TL_NONE ? 0 : user; from < bound;) {
         int64_t to = from + PAGE / 4 < bound ? from + PAGE / 4 : bound;

@@ -43,15 +43,38 @@ static int load_fps(tl_store_t *st, uint64_t from, uint64_t to, tl_errbuf_t *eb)
     return 0;
 }
 
+/* The handle's view after a purge elsewhere: fingerprints read again at
+ * the next add, the ids it forgot forgotten. */
+static int purged_elsewhere(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    tl_hset_fini(&pg->fps);
+    if (tl_hset_init(&pg->fps, 1024)) return oom(st, eb);
+    pg->fps_loaded = 0;
+    pg->fps_upto = 0;
+    return tl__pg_dicts_forgotten(st, eb);
+}
+
+/* The committed count and the purges, in one statement. */
+static int counts(tl_store_t *st, uint64_t *n, uint64_t *purges, tl_errbuf_t *eb) {
+    PGresult *r = tl__pg_exec(st, eb, "reading the event count",
+                              "SELECT (SELECT n FROM tl_counter WHERE name = 'events'),"
+                              " coalesce((SELECT n FROM tl_counter WHERE name = 'purges'), 0)", "");
+    if (!r) return TL_EIO;
+    *n = (uint64_t)tl__pg_int(r, 0, 0, 0);
+    *purges = (uint64_t)tl__pg_int(r, 0, 1, 0);
+    PQclear(r);
+    return 0;
+}
+
 int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    PGresult *r = tl__pg_exec(st, eb, "reading the event count",
-                              "SELECT n FROM tl_counter WHERE name = 'events'", "");
-    if (!r) return TL_EIO;
-    pg->nevents = (uint64_t)tl__pg_int(r, 0, 0, 0);
-    PQclear(r);
+    uint64_t purges;
+    int rc = counts(st, &pg->nevents, &purges, eb);
+    if (!rc && purges != pg->purges && pg->opened) rc = purged_elsewhere(st, eb);
+    if (rc) return rc;
+    pg->purges = purges;
     if (!pg->fps_loaded || pg->fps_upto >= pg->nevents) return 0;
-    int rc = load_fps(st, pg->fps_upto, pg->nevents, eb);
+    rc = load_fps(st, pg->fps_upto, pg->nevents, eb);
     if (!rc) pg->fps_upto = pg->nevents;
     return rc;
 }
@@ -256,17 +279,23 @@ void tl__pg_events_end(tl_store_t *st, int ok) {
 
 /* ---- scans ------------------------------------------------------------------------ */
 
+/* The columns, with the dictionary each one's indexes are of (-1: none). */
 static const struct {
     uint32_t bit;
     const char *col;
+    int dict;
 } cols[] = {
-    {TL_EVC_FP, "fp"},         {TL_EVC_USER, "uid"},         {TL_EVC_ITEM, "item"},
-    {TL_EVC_TS, "ts"},         {TL_EVC_TYPE, "type"},        {TL_EVC_CHANNEL, "channel"},
-    {TL_EVC_AMOUNT, "amount"}, {TL_EVC_QTY, "qty"},          {TL_EVC_RATING, "rating"},
-    {TL_EVC_QUERY, "query"},   {TL_EVC_CITY, "city"},        {TL_EVC_LAT, "lat"},
-    {TL_EVC_LON, "lon"},       {TL_EVC_SESSION, "session"},  {TL_EVC_CAMPAIGN, "campaign"},
+    {TL_EVC_FP, "fp", -1},           {TL_EVC_USER, "uid", TL_D_USER},
+    {TL_EVC_ITEM, "item", TL_D_ITEM}, {TL_EVC_TS, "ts", -1},
+    {TL_EVC_TYPE, "type", TL_D_TYPE}, {TL_EVC_CHANNEL, "channel", -1},
+    {TL_EVC_AMOUNT, "amount", -1},   {TL_EVC_QTY, "qty", -1},
+    {TL_EVC_RATING, "rating", -1},   {TL_EVC_QUERY, "query", TL_D_QUERY},
+    {TL_EVC_CITY, "city", TL_D_CITY}, {TL_EVC_LAT, "lat", -1},
+    {TL_EVC_LON, "lon", -1},         {TL_EVC_SESSION, "session", -1},
+    {TL_EVC_CAMPAIGN, "campaign", TL_D_CAMPAIGN},
 };
 #define NCOLS (sizeof cols / sizeof *cols)
+#define ID_COLS (TL_EVC_USER | TL_EVC_ITEM | TL_EVC_TYPE | TL_EVC_QUERY | TL_EVC_CITY | TL_EVC_CAMPAIGN)
 
 typedef struct {
     uint64_t fp[TL_PG_BLOCK];
@@ -279,43 +308,112 @@ typedef struct {
     float rating[TL_PG_BLOCK], lat[TL_PG_BLOCK], lon[TL_PG_BLOCK];
 } block_t;
 
+/* The block's array of a column and the size of its cells. */
+static void *column(block_t *k, uint32_t bit, size_t *size) {
+    switch (bit) {
+    case TL_EVC_FP: *size = 8; return k->fp;
+    case TL_EVC_USER: *size = 4; return k->user;
+    case TL_EVC_ITEM: *size = 4; return k->item;
+    case TL_EVC_TS: *size = 8; return k->ts;
+    case TL_EVC_TYPE: *size = 1; return k->type;
+    case TL_EVC_CHANNEL: *size = 1; return k->channel;
+    case TL_EVC_AMOUNT: *size = 8; return k->amount;
+    case TL_EVC_QTY: *size = 4; return k->qty;
+    case TL_EVC_RATING: *size = 4; return k->rating;
+    case TL_EVC_QUERY: *size = 4; return k->query;
+    case TL_EVC_CITY: *size = 4; return k->city;
+    case TL_EVC_LAT: *size = 4; return k->lat;
+    case TL_EVC_LON: *size = 4; return k->lon;
+    case TL_EVC_SESSION: *size = 4; return k->session;
+    default: *size = 4; return k->campaign;
+    }
+}
+
 /* Column c of the result into the block's array for its bit. */
 static void fill(block_t *k, uint32_t bit, const PGresult *r, int c, int n) {
+    size_t size;
+    void *a = column(k, bit, &size);
     for (int i = 0; i < n; i++) {
-        switch (bit) {
-        case TL_EVC_FP: k->fp[i] = (uint64_t)tl__pg_int(r, i, c, 0); break;
-        case TL_EVC_USER: k->user[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        case TL_EVC_ITEM: k->item[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        case TL_EVC_TS: k->ts[i] = tl__pg_int(r, i, c, 0); break;
-        case TL_EVC_TYPE: k->type[i] = (uint8_t)tl__pg_int(r, i, c, 0); break;
-        case TL_EVC_CHANNEL: k->channel[i] = (uint8_t)tl__pg_int(r, i, c, TL_NO_CHANNEL); break;
-        case TL_EVC_AMOUNT: k->amount[i] = tl__pg_real(r, i, c); break;
-        case TL_EVC_QTY: k->qty[i] = (int32_t)tl__pg_int(r, i, c, 0); break;
-        case TL_EVC_RATING: k->rating[i] = (float)tl__pg_real(r, i, c); break;
-        case TL_EVC_QUERY: k->query[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        case TL_EVC_CITY: k->city[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        case TL_EVC_LAT: k->lat[i] = (float)tl__pg_real(r, i, c); break;
-        case TL_EVC_LON: k->lon[i] = (float)tl__pg_real(r, i, c); break;
-        case TL_EVC_SESSION: k->session[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        case TL_EVC_CAMPAIGN: k->campaign[i] = (uint32_t)tl__pg_int(r, i, c, -1); break;
-        }
+        if (bit == TL_EVC_AMOUNT) ((double *)a)[i] = tl__pg_real(r, i, c);
+        else if (bit & (TL_EVC_RATING | TL_EVC_LAT | TL_EVC_LON)) ((float *)a)[i] = (float)tl__pg_real(r, i, c);
+        else if (size == 8) ((int64_t *)a)[i] = tl__pg_int(r, i, c, 0);
+        else if (size == 4) ((uint32_t *)a)[i] = (uint32_t)tl__pg_int(r, i, c, -1);
+        else ((uint8_t *)a)[i] = (uint8_t)tl__pg_int(r, i, c, TL_NO_CHANNEL);
     }
+}
+
+/* Keeps the rows whose every index is one the handle knows (after a purge
+ * elsewhere numbered the events again, rows committed after the handle's
+ * view may fall under its count): the block's n after. */
+static int keep_known(tl_store_t *st, block_t *k, uint32_t have, int n) {
+    int64_t bound[NCOLS];
+    for (size_t c = 0; c < NCOLS; c++)
+        bound[c] = cols[c].dict >= 0 ? tl__pg_known(st, (tl_dkind_t)cols[c].dict) : INT64_MAX;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int ok = 1;
+        for (size_t c = 0; ok && c < NCOLS; c++) {
+            if (cols[c].dict < 0 || !(have & cols[c].bit)) continue;
+            size_t size;
+            const void *a = column(k, cols[c].bit, &size);
+            int64_t v = size == 1 ? ((const uint8_t *)a)[i] : ((const uint32_t *)a)[i];
+            ok = (size == 4 && (uint32_t)v == TL_NONE) || v < bound[c];
+        }
+        if (!ok) continue;
+        for (size_t c = 0; c < NCOLS && m != i; c++) {
+            if (!(have & cols[c].bit)) continue;
+            size_t size;
+            char *a = column(k, cols[c].bit, &size);
+            memcpy(a + (size_t)m * size, a + (size_t)i * size, size);
+        }
+        m++;
+    }
+    return m;
+}
+
+/* Outside a batch a scan reads one snapshot (REPEATABLE READ), so a purge
+ * in another process cannot number the rows again under it; the count it
+ * reads there bounds it. */
+static int scan_begin(tl_store_t *st, uint64_t *end, int *filter, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    *end = pg->nevents, *filter = 0;
+    if (pg->in_tx) return 0;
+    int rc = tl__pg_run(st, eb, "beginning a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "");
+    if (rc) return rc;
+    pg->in_tx = 1;
+    uint64_t n, purges;
+    rc = counts(st, &n, &purges, eb);
+    if (!rc && purges != pg->purges) {
+        rc = purged_elsewhere(st, eb);
+        pg->purges = purges;
+        pg->nevents = *end = n;
+        *filter = 1;
+    } else if (!rc && n < *end) {
+        *end = n; /* cannot be, short of a purge: read what is there */
+    }
+    return rc;
+}
+
+static void scan_end(tl_store_t *st, int began) {
+    if (began) tl__pg_tx_rollback(st);
 }
 
 int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                 tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    uint64_t end = pg->nevents;
-    if (from_seq >= end) return 0;
+    if (from_seq >= pg->nevents && pg->in_tx) return 0;
+    int began = !pg->in_tx, filter;
+    uint64_t end;
+    int rc = scan_begin(st, &end, &filter, eb);
+    uint32_t have = filter ? want | ID_COLS : want;
     char sql[512];
     size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT seq");
     for (size_t c = 0; c < NCOLS; c++)
-        if (want & cols[c].bit) len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", cols[c].col);
+        if (have & cols[c].bit) len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", cols[c].col);
     snprintf(sql + len, sizeof sql - len,
              " FROM tl_events WHERE seq >= $1 AND seq < $2 ORDER BY seq");
-    block_t *k = malloc(sizeof *k);
-    if (!k) return oom(st, eb);
-    int rc = 0;
+    block_t *k = rc ? NULL : malloc(sizeof *k);
+    if (!rc && !k) rc = oom(st, eb);
     for (uint64_t first = from_seq / TL_PG_BLOCK * TL_PG_BLOCK; !rc && first < end;
          first += TL_PG_BLOCK) {
         uint64_t last = first + TL_PG_BLOCK < end ? first + TL_PG_BLOCK : end;
@@ -336,8 +434,9 @@ int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
         }
         int c = 1;
         for (size_t i = 0; i < NCOLS; i++)
-            if (want & cols[i].bit) fill(k, cols[i].bit, r, c++, n);
+            if (have & cols[i].bit) fill(k, cols[i].bit, r, c++, n);
         PQclear(r);
+        if (filter) n = keep_known(st, k, have, n);
 #define W(bit, col) ((want & (bit)) ? (col) : NULL)
         tl_evblock_t b = {(uint32_t)n, first, W(TL_EVC_FP, k->fp), W(TL_EVC_USER, k->user),
                           W(TL_EVC_ITEM, k->item), W(TL_EVC_TS, k->ts), W(TL_EVC_TYPE, k->type),
@@ -347,9 +446,10 @@ int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
                           W(TL_EVC_CITY, k->city), W(TL_EVC_SESSION, k->session),
                           W(TL_EVC_CAMPAIGN, k->campaign)};
 #undef W
-        rc = fn(&b, arg);
+        if (n) rc = fn(&b, arg);
     }
     free(k);
+    scan_end(st, began);
     return rc;
 }
 

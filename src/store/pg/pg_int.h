@@ -48,7 +48,8 @@ typedef struct {
     /* events: the committed count as last read; the batch's: kept to be
      * sent (ev), sent, added in all with their fingerprints, the months
      * whose partitions it made sure of */
-    uint64_t nevents;
+    uint64_t nevents, purges; /* purges: erasures and cuts as last read */
+    int opened;               /* open has read the counts once */
     tl_event_t *ev;
     size_t nev, cap;
     uint64_t sent, added;
@@ -135,7 +136,9 @@ int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
                 tl_errbuf_t *eb);
 uint64_t tl__pg_event_count(const tl_store_t *st);
 /* Reads the committed count and, when the set is loaded, the fingerprints
- * committed since (begin, under the lock). */
+ * committed since (begin, under the lock). After a purge in another
+ * process (the events numbered again, ids forgotten) the set is read
+ * whole again and the forgotten ids forgotten here too. */
 int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb);
 /* Sends the batch's events (binary COPY, partitions made for their
  * months) and advances the count, in the batch's transaction. */
@@ -159,6 +162,14 @@ void tl__pg_dicts_end(tl_store_t *st, int ok);
  * with mem, in this handle's dictionary and ids. */
 int tl__pg_dict_forget(tl_store_t *st, tl_dkind_t kind, uint32_t idx, tl_errbuf_t *eb);
 void tl__pg_dict_forget_mem(tl_store_t *st, tl_dkind_t kind, uint32_t idx);
+/* The upper bound of the indexes of kind this handle knows: the
+ * dictionary's committed count (with the batch's own inside one), or the
+ * ids read; INT64_MAX when it has read neither. Entity scans see rows
+ * under it only, so no row names an index the caller has not read. */
+int64_t tl__pg_known(const tl_store_t *st, tl_dkind_t kind);
+/* The user ids another process's erasure forgot, forgotten in this
+ * handle's dictionary and ids too. */
+int tl__pg_dicts_forgotten(tl_store_t *st, tl_errbuf_t *eb);
 
 /* ---- entities (entities.c) -------------------------------------------------------- */
 
