@@ -395,6 +395,7 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
         }
     }
     if (!rc) rc = tl__pg_use_key(st, eb);
+    if (!rc && !st->readonly && st->have_key) rc = tl__pg_anchor_make(st, eb);
     if (!rc) rc = tl__pg_events_refresh(st, eb);
     pg->opened = 1;
     return rc;

@@ -292,6 +292,9 @@ int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
                       tl_errbuf_t *eb);
 int tl__pg_anchor_get(tl_store_t *st, tl_buf_t *out, tl_errbuf_t *eb);
 int tl__pg_anchor_put(tl_store_t *st, const char *text, tl_errbuf_t *eb);
+/* The audit log's anchor made when there is none (a writable open), over
+ * the log as it is then. */
+int tl__pg_anchor_make(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbuf_t *eb);
 int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb);
 int tl__pg_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, const char *id,

@@ -224,6 +224,51 @@ int tl__pg_key_current(tl_store_t *st, tl_errbuf_t *eb) {
     return ok == TL_ENOMEM ? oom(eb) : ok;
 }
 
+/* ---- the audit log's anchor, made at a writable open when there is none ----------- */
+
+int tl__pg_anchor_make(tl_store_t *st, tl_errbuf_t *eb) {
+    tl_audit_anchor_t a;
+    int rc = tl_store_audit_anchor(st, &a, eb);
+    if (rc != TL_ENOENT) {
+        /* one that does not match its MAC stays, for the verification to report */
+        if (rc == TL_ECORRUPT) eb->msg[0] = 0, rc = 0;
+        return rc;
+    }
+    eb->msg[0] = 0;
+    if ((rc = tl__pg_tx_begin(st, eb))) return rc;
+    /* another process may make it first: the lock, then look again */
+    rc = tl__pg_run(st, eb, "waiting for the writers' lock", "SELECT pg_advisory_xact_lock($1)", "i",
+                    (int64_t)TL_PG_WRITER_LOCK);
+    tl_buf_t t;
+    tl_buf_init(&t);
+    int have = rc ? 0 : tl__pg_anchor_get(st, &t, eb) == 0;
+    tl_buf_fini(&t);
+    PGresult *r = rc || have ? NULL
+                  : tl__pg_exec(st, eb, "anchoring the audit log",
+                                "SELECT (SELECT count(*) FROM tl_audit), (SELECT mac FROM tl_audit"
+                                " WHERE mac IS NOT NULL AND mac <> '' ORDER BY id DESC LIMIT 1)", "");
+    if (!rc && !have && !r) rc = TL_EIO;
+    if (r) {
+        /* the head is the last chained entry's MAC, as the verification
+         * computes it; a log found without an anchor is anchored as it is */
+        memset(&a, 0, sizeof a);
+        a.entries = tl__pg_int(r, 0, 0, 0);
+        snprintf(a.head, sizeof a.head, "%s", tl__pg_text(r, 0, 1) ? tl__pg_text(r, 0, 1) : "");
+        PQclear(r);
+        a.since = a.entries;
+        a.upgraded = a.entries > 0;
+        a.at = tl_store_now(st);
+        char text[TL__ANCHOR_TEXT];
+        rc = tl__store_anchor_text(st, &a, text, eb);
+        if (!rc) rc = tl__pg_anchor_put(st, text, eb);
+    }
+    if (rc) {
+        tl__pg_tx_rollback(st);
+        return rc;
+    }
+    return tl__pg_tx_commit(st, eb);
+}
+
 /* ---- secrets and the anchor -------------------------------------------------------- */
 
 int tl__pg_secret_get(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t *eb) {
