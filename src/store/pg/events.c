@@ -4,7 +4,7 @@
  * follow the last commit's without a gap). A batch's events are checked
  * against the fingerprints committed (loaded once a handle first adds an
  * event, topped up at each begin) and sent by binary COPY in chunks, in
- * the batch's transaction; the unique index on (fp, ts) refuses a double
+ * the batch's transaction; the unique index on (ts, fp) refuses a double
  * whatever happens. Scans read blocks of rows by seq, the columns asked
  * for only, up to the count this handle last read (at open, begin and
  * commit): rows a batch has sent but not committed are past it, and every
@@ -14,9 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Rows a batch keeps before sending them. */
-#define PG_CHUNK 65536
 
 static int oom(tl_store_t *st, tl_errbuf_t *eb) {
     tl_errbuf_set(eb, "%s: out of memory", st->dir);
@@ -28,7 +25,7 @@ uint64_t tl__pg_event_count(const tl_store_t *st) { return tl__pg(st)->nevents; 
 /* The fingerprints of rows [from, to) added to the set. */
 static int load_fps(tl_store_t *st, uint64_t from, uint64_t to, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    if (to > from && tl_hset_reserve(&pg->fps, (size_t)(to + pg->nev))) return oom(st, eb);
+    if (to > from && tl_hset_reserve(&pg->fps, (size_t)(to + pg->added))) return oom(st, eb);
     for (uint64_t a = from; a < to; a += 1u << 20) {
         PGresult *r = tl__pg_exec(st, eb, "reading the event fingerprints",
                                   "SELECT fp FROM tl_events WHERE seq >= $1 AND seq < $2", "ii",
@@ -110,28 +107,23 @@ static int64_t month_start(int64_t mo) {
     return days_of(y, mo - y * 12 + 1) * 86400000;
 }
 
-/* The partitions of the months of ev[0..n) made when missing (once a
- * month a batch, a few months kept in mind). */
-static int make_partitions(tl_store_t *st, const tl_event_t *ev, size_t n, tl_errbuf_t *eb) {
+/* The partition of ev's month made when missing (once a month a batch, a
+ * few months kept in mind); a COPY under way is finished first. */
+static int partition_for(tl_store_t *st, int64_t ts, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    for (size_t i = 0; i < n; i++) {
-        int64_t mo = month_of(ev[i].ts);
-        int j = 0;
-        while (j < pg->nmonths && pg->months[j] != mo) j++;
-        if (j < pg->nmonths) continue;
-        if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
-        pg->months[pg->nmonths++] = mo;
-        char sql[256];
-        int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
-        snprintf(sql, sizeof sql,
-                 "CREATE TABLE IF NOT EXISTS tl_events_%s%04lld_%02lld PARTITION OF tl_events"
-                 " FOR VALUES FROM (%lld) TO (%lld)", y < 0 ? "bc" : "", (long long)llabs(y),
-                 (long long)(mo - y * 12 + 1), (long long)month_start(mo),
-                 (long long)month_start(mo + 1));
-        int rc = tl__pg_run(st, eb, "making a partition of the events", sql, "");
-        if (rc) return rc;
-    }
-    return 0;
+    int64_t mo = month_of(ts);
+    for (int j = 0; j < pg->nmonths; j++)
+        if (pg->months[j] == mo) return 0;
+    if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
+    pg->months[pg->nmonths++] = mo;
+    char sql[256];
+    int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS tl_events_%s%04lld_%02lld PARTITION OF tl_events"
+             " FOR VALUES FROM (%lld) TO (%lld)", y < 0 ? "bc" : "", (long long)llabs(y),
+             (long long)(mo - y * 12 + 1), (long long)month_start(mo),
+             (long long)month_start(mo + 1));
+    return tl__pg_run(st, eb, "making a partition of the events", sql, "");
 }
 
 static void put16(tl_buf_t *b, uint16_t v) {
@@ -150,70 +142,94 @@ static void put64(tl_buf_t *b, uint64_t v) {
     put32(b, (uint32_t)v);
 }
 
-/* A field: its length, then its bytes. */
+/* A field: its length, then its bytes; an absent value (TL_NONE, NaN) is
+ * a NULL (length -1), which takes no room in the row, and reads back as
+ * absent (tl__pg_int's -1, tl__pg_real's NaN). */
 static void f_i64(tl_buf_t *b, int64_t v) { put32(b, 8), put64(b, (uint64_t)v); }
 static void f_i32(tl_buf_t *b, uint32_t v) { put32(b, 4), put32(b, v); }
+static void f_id(tl_buf_t *b, uint32_t v) {
+    if (v == TL_NONE) put32(b, UINT32_MAX);
+    else f_i32(b, v);
+}
 static void f_i16(tl_buf_t *b, uint16_t v) { put32(b, 2), put16(b, v); }
 static void f_f64(tl_buf_t *b, double v) {
     uint64_t u;
     memcpy(&u, &v, 8);
-    put32(b, 8), put64(b, u);
+    if (isnan(v)) put32(b, UINT32_MAX);
+    else put32(b, 8), put64(b, u);
 }
 static void f_f32(tl_buf_t *b, float v) {
     uint32_t u;
     memcpy(&u, &v, 4);
-    put32(b, 4), put32(b, u);
+    if (isnan(v)) put32(b, UINT32_MAX);
+    else put32(b, 4), put32(b, u);
 }
 
 #define PG_COPY_COLS                                                                             \
     "seq, fp, ts, uid, item, type, channel, qty, amount, rating, lat, lon, query, city, session," \
     " campaign"
 
-/* The kept rows sent by one COPY; they take the numbers after the last
- * sent. */
-static int send_rows(tl_store_t *st, tl_errbuf_t *eb) {
+/* Bytes of COPY data gathered before they are handed to libpq. */
+#define PG_COPY_BUF (256u << 10)
+
+int tl__pg_copy_end(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    if (!pg->nev) return 0;
-    int rc = make_partitions(st, pg->ev, pg->nev, eb);
-    if (rc) return rc;
+    if (!pg->copying) return 0;
+    pg->copying = 0;
+    tl_buf_t *b = &pg->copybuf;
+    int rc = 0;
+    put16(b, 0xFFFF);
+    if (b->len && PQputCopyData(pg->conn, b->data, (int)b->len) != 1) rc = TL_EIO;
+    tl_buf_clear(b);
+    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1) rc = TL_EIO;
+    PGresult *r;
+    while ((r = PQgetResult(pg->conn))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) rc = tl__pg_fail(st, eb, "sending events", r);
+        PQclear(r);
+    }
+    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail(st, eb, "sending events", NULL);
+    return rc;
+}
+
+/* A COPY of events begun on the batch's connection, its header given. */
+static int copy_begin(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
     PGresult *r = PQexec(pg->conn, "COPY tl_events(" PG_COPY_COLS ") FROM STDIN (FORMAT binary)");
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        rc = tl__pg_fail(st, eb, "sending events", r);
+        int rc = tl__pg_fail(st, eb, "sending events", r);
         PQclear(r);
         return rc;
     }
     PQclear(r);
-    tl_buf_t *b = &pg->tmp;
+    pg->copying = 1;
+    tl_buf_t *b = &pg->copybuf;
     tl_buf_clear(b);
     tl_buf_append(b, "PGCOPY\n\377\r\n\0", 11);
     put32(b, 0), put32(b, 0);
-    uint64_t seq = pg->nevents + pg->sent;
-    for (size_t i = 0; i < pg->nev && !rc; i++) {
-        const tl_event_t *e = &pg->ev[i];
-        put16(b, 16);
-        f_i64(b, (int64_t)(seq + i)), f_i64(b, (int64_t)e->fp), f_i64(b, e->ts);
-        f_i32(b, e->user), f_i32(b, e->item), f_i16(b, e->type), f_i16(b, e->channel);
-        f_i32(b, (uint32_t)e->qty), f_f64(b, e->amount), f_f32(b, e->rating), f_f32(b, e->lat);
-        f_f32(b, e->lon), f_i32(b, e->query), f_i32(b, e->city), f_i32(b, e->session);
-        f_i32(b, e->campaign);
-        if (b->len >= (1u << 20) || i + 1 == pg->nev) {
-            if (i + 1 == pg->nev) put16(b, 0xFFFF);
-            if (b->len > b->cap) rc = oom(st, eb); /* an append failed */
-            else if (PQputCopyData(pg->conn, b->data, (int)b->len) != 1) rc = TL_EIO;
-            tl_buf_clear(b);
-        }
-    }
-    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1 && !rc) rc = TL_EIO;
-    while ((r = PQgetResult(pg->conn))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc != TL_ENOMEM)
-            rc = tl__pg_fail(st, eb, "sending events", r);
-        PQclear(r);
-    }
-    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail(st, eb, "sending events", NULL);
-    if (!rc) {
-        pg->sent += pg->nev;
-        pg->nev = 0;
-    }
+    return 0;
+}
+
+/* One row sent: into the COPY under way (begun when there is none). */
+static int send_row(tl_store_t *st, const tl_event_t *e, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    int rc = partition_for(st, e->ts, eb);
+    if (!rc && !pg->copying) rc = copy_begin(st, eb);
+    if (rc) return rc;
+    tl_buf_t *b = &pg->copybuf;
+    if (tl_buf_reserve(b, b->len + 128)) return oom(st, eb);
+    put16(b, 16);
+    f_i64(b, (int64_t)(pg->nevents + pg->sent)), f_i64(b, (int64_t)e->fp), f_i64(b, e->ts);
+    f_i32(b, e->user), f_id(b, e->item), f_i16(b, e->type);
+    if (e->channel == TL_NO_CHANNEL) put32(b, UINT32_MAX);
+    else f_i16(b, e->channel);
+    f_i32(b, (uint32_t)e->qty), f_f64(b, e->amount), f_f32(b, e->rating), f_f32(b, e->lat);
+    f_f32(b, e->lon), f_id(b, e->query), f_id(b, e->city), f_id(b, e->session);
+    f_id(b, e->campaign);
+    pg->sent++;
+    if (b->len < PG_COPY_BUF) return 0;
+    rc = PQputCopyData(pg->conn, b->data, (int)b->len) == 1 ? 0 : TL_EIO;
+    tl_buf_clear(b);
+    if (rc) tl__pg_fail(st, eb, "sending events", NULL);
     return rc;
 }
 
@@ -226,18 +242,6 @@ int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
         pg->fps_loaded = 1;
         pg->fps_upto = pg->nevents;
     }
-    if (pg->nev == pg->cap) {
-        if (pg->nev >= PG_CHUNK) {
-            int rc = send_rows(st, eb);
-            if (rc) return rc;
-        } else {
-            size_t nc = pg->cap ? pg->cap * 2 : 1024;
-            tl_event_t *n = realloc(pg->ev, nc * sizeof *n);
-            if (!n) return oom(st, eb);
-            pg->ev = n;
-            pg->cap = nc;
-        }
-    }
     if (pg->added == pg->bfp_cap) {
         size_t nc = pg->bfp_cap ? pg->bfp_cap * 2 : 1024;
         uint64_t *n = realloc(pg->bfp, nc * sizeof *n);
@@ -248,14 +252,14 @@ int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
     int rc = tl_hset_add(&pg->fps, ev->fp);
     if (rc < 0) return oom(st, eb);
     if (!rc) return 0;
-    pg->ev[pg->nev++] = *ev;
     pg->bfp[pg->added++] = ev->fp;
-    return 1;
+    rc = send_row(st, ev, eb);
+    return rc ? rc : 1;
 }
 
 int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    int rc = send_rows(st, eb);
+    int rc = tl__pg_copy_end(st, eb);
     if (!rc && pg->sent)
         rc = tl__pg_run(st, eb, "counting the events",
                         "UPDATE tl_counter SET n = $1 WHERE name = 'events'", "i",
@@ -263,15 +267,41 @@ int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb) {
     return rc;
 }
 
+void tl__pg_copy_abort(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->copying) return;
+    pg->copying = 0;
+    if (PQputCopyEnd(pg->conn, "tailor gave the batch up") == 1) {
+        PGresult *r;
+        while ((r = PQgetResult(pg->conn))) PQclear(r);
+    }
+    tl_buf_clear(&pg->copybuf);
+}
+
+/* The block ranges of the seq index (BRIN: the rows of a partition lie in
+ * seq order, so a range's bounds are tight and the index costs next to
+ * nothing to keep) summarized over the pages a commit added; a range not
+ * summarized yet is read by every scan, so this runs after each commit
+ * that added rows. Best effort: a failure leaves it to the next commit. */
+static void summarize(tl_store_t *st) {
+    tl_errbuf_t eb = {{0}};
+    tl__pg_run(st, &eb, "summarizing the event index",
+               "SELECT brin_summarize_new_values(i.indexrelid) FROM pg_inherits h"
+               " JOIN pg_index i ON i.indrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid"
+               " JOIN pg_am a ON a.oid = c.relam"
+               " WHERE h.inhparent = 'tl_events'::regclass AND a.amname = 'brin'", "");
+}
+
 void tl__pg_events_end(tl_store_t *st, int ok) {
     tl__pg_t *pg = tl__pg(st);
+    tl__pg_copy_abort(st);
+    if (ok && pg->sent) summarize(st);
     if (ok) {
         pg->nevents += pg->sent;
         if (pg->fps_loaded) pg->fps_upto = pg->nevents;
     } else {
         for (uint64_t i = 0; i < pg->added; i++) tl_hset_del(&pg->fps, pg->bfp[i]);
     }
-    pg->nev = 0;
     pg->sent = 0;
     pg->added = 0;
     pg->nmonths = 0;

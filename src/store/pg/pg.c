@@ -55,7 +55,11 @@ int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresul
 static int session_setup(tl_store_t *st, tl_errbuf_t *eb) {
     PGresult *r = PQexec(tl__pg(st)->conn,
                          "SET synchronous_commit = on; SET client_min_messages = warning;"
-                         "SET lock_timeout = '10min'");
+                         "SET lock_timeout = '10min';"
+                         /* a block of an event scan is a range of seq: the BRIN
+                          * index, whatever the statistics of a table just
+                          * loaded make the planner think */
+                         "SET enable_seqscan = off; SET jit = off");
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) tl__pg_fail(st, eb, "setting up the session", r);
     PQclear(r);
@@ -132,7 +136,7 @@ static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const
             return NULL;
         }
     }
-    if (reconnect(st, eb)) return NULL;
+    if (reconnect(st, eb) || tl__pg_copy_end(st, eb)) return NULL;
     PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && PQstatus(pg->conn) != CONNECTION_OK &&
@@ -161,6 +165,7 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
     PGresult *r;
     if (!*fmt) { /* no parameters: several statements may be given */
         int rc = reconnect(st, eb);
+        if (!rc) rc = tl__pg_copy_end(st, eb);
         if (rc) return rc;
         r = PQexec(tl__pg(st)->conn, sql);
         ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -263,6 +268,7 @@ int tl__pg_tx_commit(tl_store_t *st, tl_errbuf_t *eb) {
 
 void tl__pg_tx_rollback(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
+    tl__pg_copy_abort(st);
     pg->in_tx = 0;
     if (PQstatus(pg->conn) != CONNECTION_OK || PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
         return;
@@ -345,6 +351,7 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     for (int k = 0; k < TL_D__N; k++) tl_buf_init(&pg->ids_arena[k]);
     tl_buf_init(&pg->tmp);
     tl_buf_init(&pg->tmp2);
+    tl_buf_init(&pg->copybuf);
     tl_store_backend_set_state(st, pg);
     char *uri = NULL;
     if (!is_uri(st->dir)) {
@@ -411,7 +418,7 @@ static void tl__pg_close(tl_store_t *st) {
         tl_buf_fini(&pg->ids_arena[k]);
         free(pg->ids_offs[k]);
     }
-    free(pg->ev);
+    tl_buf_fini(&pg->copybuf);
     free(pg->bfp);
     sodium_memzero(pg->dirkey, sizeof pg->dirkey);
     free(pg->keydir);

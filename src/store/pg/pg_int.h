@@ -45,13 +45,13 @@ typedef struct {
     uint64_t *ids_offs[TL_D__N];
     uint32_t ids_n[TL_D__N];
     int ids_loaded[TL_D__N];
-    /* events: the committed count as last read; the batch's: kept to be
-     * sent (ev), sent, added in all with their fingerprints, the months
-     * whose partitions it made sure of */
+    /* events: the committed count as last read; the batch's: a COPY under
+     * way and its bytes not yet handed over, rows sent, added with their
+     * fingerprints, the months whose partitions it made sure of */
     uint64_t nevents, purges; /* purges: erasures and cuts as last read */
     int opened;               /* open has read the counts once */
-    tl_event_t *ev;
-    size_t nev, cap;
+    int copying;              /* a COPY of the batch's events under way */
+    tl_buf_t copybuf;
     uint64_t sent, added;
     uint64_t *bfp;
     size_t bfp_cap;
@@ -140,12 +140,18 @@ uint64_t tl__pg_event_count(const tl_store_t *st);
  * process (the events numbered again, ids forgotten) the set is read
  * whole again and the forgotten ids forgotten here too. */
 int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb);
-/* Sends the batch's events (binary COPY, partitions made for their
- * months) and advances the count, in the batch's transaction. */
+/* Ends the batch's COPY of events and advances the count, in the batch's
+ * transaction (the rows went by binary COPY as they were added, the
+ * partitions of their months made first). */
 int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb);
 /* After commit (ok 1) or rollback (ok 0): the batch's events kept as
  * committed or forgotten. */
 void tl__pg_events_end(tl_store_t *st, int ok);
+/* Ends a COPY of events under way (every other statement on the
+ * connection calls it first): 0, or the COPY's error. */
+int tl__pg_copy_end(tl_store_t *st, tl_errbuf_t *eb);
+/* Ends a COPY under way as failed (the batch is given up). */
+void tl__pg_copy_abort(tl_store_t *st);
 int tl__pg_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb);
 
 /* ---- dictionaries (dicts.c) ------------------------------------------------------- */
