@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,7 +55,13 @@ void tl__sealer_init(tl_sealer_t *s) {
 int tl__seal(tl_sealer_t *s, const void *p, size_t n, tl_buf_t *out) {
     size_t need = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
                   crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    /* p may lie in out itself (the plain text gathered before its seal):
+     * found again after the reserve, which may move out's bytes */
+    const char *d = out->data;
+    size_t in = d && (const char *)p >= d && (const char *)p < d + out->len ? (size_t)((const char *)p - d)
+                                                                        : SIZE_MAX;
     if (tl_buf_reserve(out, need)) return TL_ENOMEM;
+    if (in != SIZE_MAX) p = out->data + in;
     unsigned char *o = (unsigned char *)out->data + out->len;
     s->counter++;
     memcpy(s->nonce + 16, &s->counter, 8);

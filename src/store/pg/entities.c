@@ -76,6 +76,10 @@ static int pii_merge(tl_store_t *st, uint32_t user, const tl_user_t *u, const vo
 /* ---- upserts ---------------------------------------------------------------------------- */
 
 int tl__pg_put_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb) {
+    if (tl__pg_bulk_new(st, TL_D_USER, user)) {
+        int rc = tl__pg_bulk_user(st, user, u, eb);
+        if (rc != TL__PG_UPSERT) return rc;
+    }
     const void *pii;
     size_t npii;
     int rc = pii_merge(st, user, u, &pii, &npii, eb);
@@ -103,6 +107,10 @@ int tl__pg_put_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf
 }
 
 int tl__pg_put_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb) {
+    if (tl__pg_bulk_new(st, TL_D_ITEM, item)) {
+        int rc = tl__pg_bulk_item(st, item, it, eb);
+        if (rc != TL__PG_UPSERT) return rc;
+    }
     return affected(st, eb, tl__pg_exec(
         st, eb, "writing an item",
         "INSERT INTO tl_items AS t VALUES ($1, $2, $3, $4, $5, $6)"
@@ -118,6 +126,10 @@ int tl__pg_put_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbu
 }
 
 int tl__pg_put_product(tl_store_t *st, uint32_t product, const tl_product_t *p, tl_errbuf_t *eb) {
+    if (tl__pg_bulk_new(st, TL_D_PRODUCT, product)) {
+        int rc = tl__pg_bulk_product(st, product, p, eb);
+        if (rc != TL__PG_UPSERT) return rc;
+    }
     return affected(st, eb, tl__pg_exec(
         st, eb, "writing a product",
         "INSERT INTO tl_products AS t VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -139,6 +151,10 @@ int tl__pg_put_product(tl_store_t *st, uint32_t product, const tl_product_t *p, 
 }
 
 int tl__pg_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb) {
+    if (tl__pg_bulk_new(st, TL_D_USER, user)) {
+        int rc = tl__pg_bulk_credit(st, user, c, eb);
+        if (rc != TL__PG_UPSERT) return rc;
+    }
     return affected(st, eb, tl__pg_exec(
         st, eb, "writing a credit record",
         "INSERT INTO tl_credit AS t VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -162,6 +178,10 @@ int tl__pg_put_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_er
 
 int tl__pg_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
                        int64_t at, tl_errbuf_t *eb) {
+    if (tl__pg_bulk_new(st, TL_D_USER, user)) {
+        int rc = tl__pg_bulk_consent(st, user, purpose, granted, at, eb);
+        if (rc != TL__PG_UPSERT) return rc;
+    }
     return affected(st, eb, tl__pg_exec(st, eb, "writing a consent",
                                         "INSERT INTO tl_consents VALUES ($1, $2, $3, $4)"
                                         " ON CONFLICT DO NOTHING",

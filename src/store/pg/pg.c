@@ -136,7 +136,7 @@ static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const
             return NULL;
         }
     }
-    if (reconnect(st, eb) || tl__pg_copy_end(st, eb)) return NULL;
+    if (reconnect(st, eb) || tl__pg_bulk_flush(st, eb) || tl__pg_copy_end(st, eb)) return NULL;
     PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && PQstatus(pg->conn) != CONNECTION_OK &&
@@ -165,6 +165,7 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
     PGresult *r;
     if (!*fmt) { /* no parameters: several statements may be given */
         int rc = reconnect(st, eb);
+        if (!rc) rc = tl__pg_bulk_flush(st, eb);
         if (!rc) rc = tl__pg_copy_end(st, eb);
         if (rc) return rc;
         r = PQexec(tl__pg(st)->conn, sql);
@@ -412,6 +413,7 @@ static void tl__pg_close(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
     if (!pg) return;
     tl__pg_blobs_close(st);
+    tl__pg_bulk_free(st);
     if (pg->conn) PQfinish(pg->conn);
     for (int k = 0; k < TL_D__N; k++) {
         tl_dict_free(pg->dict[k]);
@@ -452,6 +454,7 @@ static void tl__pg_rollback(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
     tl__pg_tx_rollback(st);
     tl__pg_events_end(st, 0);
+    tl__pg_bulk_end(st);
     tl__pg_dicts_end(st, 0);
     tl__pg_blobs_end(st, 0);
     pg->in_batch = 0;
@@ -459,7 +462,8 @@ static void tl__pg_rollback(tl_store_t *st) {
 
 static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    int rc = tl__pg_dicts_flush(st, eb);
+    int rc = tl__pg_bulk_flush(st, eb);
+    if (!rc) rc = tl__pg_dicts_flush(st, eb);
     if (!rc) rc = tl__pg_events_flush(st, eb);
     if (!rc) rc = tl__pg_blobs_flush(st, eb);
     if (!rc) rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
@@ -471,6 +475,7 @@ static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
         return rc;
     }
     tl__pg_events_end(st, 1);
+    tl__pg_bulk_end(st);
     tl__pg_dicts_end(st, 1);
     tl__pg_blobs_end(st, 1);
     pg->in_batch = 0;

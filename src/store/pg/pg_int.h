@@ -26,6 +26,8 @@
 /* Rows per block of an event scan. */
 #define TL_PG_BLOCK 65536
 
+/* The records a batch creates, kept to be sent together (bulk.c). */
+typedef struct tl__pg_bulk tl__pg_bulk_t;
 /* A blob or side-log write waiting for the batch's commit (blobs.c). */
 typedef struct tl__pg_pending tl__pg_pending_t;
 
@@ -51,6 +53,8 @@ typedef struct {
     uint64_t nevents, purges; /* purges: erasures and cuts as last read */
     int opened;               /* open has read the counts once */
     int copying;              /* a COPY of the batch's events under way */
+    tl__pg_bulk_t *bulk;      /* records the batch creates (bulk.c) */
+    int bulk_sending;
     tl_buf_t copybuf;
     uint64_t sent, added;
     uint64_t *bfp;
@@ -196,6 +200,27 @@ int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *
                          tl_errbuf_t *eb);
 int tl__pg_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb);
 int tl__pg_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb);
+
+/* ---- records a batch creates (bulk.c) --------------------------------------------------
+ *
+ * tl__pg_bulk_new: whether idx of kind was interned by this batch (so no
+ * record of it is stored). The bulk puts then keep the record: 1 created
+ * or changed, 0 not, TL__PG_UPSERT when it went to the server already in
+ * this batch (the caller upserts it as a stored one), or an error. */
+#define TL__PG_UPSERT 2
+int tl__pg_bulk_new(const tl_store_t *st, tl_dkind_t kind, uint32_t idx);
+int tl__pg_bulk_user(tl_store_t *st, uint32_t user, const tl_user_t *u, tl_errbuf_t *eb);
+int tl__pg_bulk_item(tl_store_t *st, uint32_t item, const tl_item_t *it, tl_errbuf_t *eb);
+int tl__pg_bulk_product(tl_store_t *st, uint32_t product, const tl_product_t *p,
+                        tl_errbuf_t *eb);
+int tl__pg_bulk_credit(tl_store_t *st, uint32_t user, const tl_credit_t *c, tl_errbuf_t *eb);
+int tl__pg_bulk_consent(tl_store_t *st, uint32_t user, const char *purpose, int granted,
+                        int64_t at, tl_errbuf_t *eb);
+/* Sends what is kept (by COPY): before every other statement, at commit. */
+int tl__pg_bulk_flush(tl_store_t *st, tl_errbuf_t *eb);
+/* The batch is over: what is kept and what was sent forgotten. */
+void tl__pg_bulk_end(tl_store_t *st);
+void tl__pg_bulk_free(tl_store_t *st);
 
 /* ---- the quarantine, settings, segments, repositories (repos.c) --------------------- */
 
