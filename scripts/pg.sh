@@ -5,6 +5,8 @@
 #
 #   scripts/pg.sh start   DIR PORT   a primary in DIR/data (made by initdb
 #                                    the first time), trust on loopback
+#   scripts/pg.sh fresh   DIR PORT   the same on a new cluster (what was in
+#                                    DIR stopped and removed first)
 #   scripts/pg.sh standby DIR PORT PRIMARY_PORT
 #                                    a streaming standby of the primary in
 #                                    DIR/standby, made the primary's
@@ -55,6 +57,12 @@ start_server() { # data-folder port log
   as_pg "$PGBIN/pg_ctl" -D "$1" -l "$3" -w -t 60 \
     -o "-p $2 -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
 }
+
+if [ "$cmd" = fresh ]; then
+  "$0" stop "$dir"
+  rm -rf "${dir:?}/data" "${dir:?}/standby"
+  cmd=start
+fi
 
 case "$cmd" in
 where)
