@@ -410,7 +410,7 @@ static int scan_begin(tl_store_t *st, uint64_t *end, int *filter, tl_errbuf_t *e
     if (pg->in_tx) return 0;
     int rc = tl__pg_run(st, eb, "beginning a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "");
     if (rc) return rc;
-    pg->in_tx = 1;
+    tl__pg_tx_enter(st);
     uint64_t n, purges;
     rc = counts(st, &n, &purges, eb);
     if (!rc && purges != pg->purges) {
@@ -428,7 +428,7 @@ static void scan_end(tl_store_t *st, int began) {
     if (began) tl__pg_tx_rollback(st);
 }
 
-int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+static int scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                 tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (from_seq >= pg->nevents && pg->in_tx) return 0;
@@ -480,6 +480,14 @@ int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
     }
     free(k);
     scan_end(st, began);
+    return rc;
+}
+
+int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
+                tl_errbuf_t *eb) {
+    tl__pg_lock(st); /* whether a transaction is open is this thread's to ask */
+    int rc = scan(st, from_seq, want, fn, arg, eb);
+    tl__pg_unlock(st);
     return rc;
 }
 

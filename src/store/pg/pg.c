@@ -7,6 +7,7 @@
 #include "store/pg/pg_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -155,7 +156,9 @@ PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const c
                       const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    tl__pg_lock(st);
     PGresult *r = exec_v(st, eb, what, sql, fmt, ap);
+    tl__pg_unlock(st);
     va_end(ap);
     return r;
 }
@@ -163,27 +166,25 @@ PGresult *tl__pg_exec(tl_store_t *st, tl_errbuf_t *eb, const char *what, const c
 int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql,
                const char *fmt, ...) {
     PGresult *r;
+    int rc = 0;
+    tl__pg_lock(st);
     if (!*fmt) { /* no parameters: several statements may be given */
-        int rc = reconnect(st, eb);
+        rc = reconnect(st, eb);
         if (!rc) rc = tl__pg_bulk_flush(st, eb);
         if (!rc) rc = tl__pg_copy_end(st, eb);
-        if (rc) return rc;
-        r = PQexec(tl__pg(st)->conn, sql);
+        r = rc ? NULL : PQexec(tl__pg(st)->conn, sql);
         ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-            int rc = tl__pg_fail(st, eb, what, r);
-            PQclear(r);
-            return rc;
-        }
+        if (!rc && s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) rc = tl__pg_fail(st, eb, what, r);
     } else {
         va_list ap;
         va_start(ap, fmt);
         r = exec_v(st, eb, what, sql, fmt, ap);
         va_end(ap);
-        if (!r) return tl__pg(st)->last_rc;
+        if (!r) rc = tl__pg(st)->last_rc;
     }
+    tl__pg_unlock(st);
     PQclear(r);
-    return 0;
+    return rc;
 }
 
 int64_t tl__pg_affected(PGresult *r) {
@@ -254,26 +255,42 @@ const void *tl__pg_bytes(const PGresult *r, int row, int col, size_t *n) {
 
 /* ---- transactions ------------------------------------------------------------------ */
 
+void tl__pg_lock(tl_store_t *st) { pthread_mutex_lock(&tl__pg(st)->mu); }
+void tl__pg_unlock(tl_store_t *st) { pthread_mutex_unlock(&tl__pg(st)->mu); }
+
+void tl__pg_tx_enter(tl_store_t *st) {
+    tl__pg_lock(st); /* held until the transaction ends */
+    tl__pg(st)->in_tx = 1;
+}
+
+static void tx_leave(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->in_tx) return;
+    pg->in_tx = 0;
+    tl__pg_unlock(st);
+}
+
 int tl__pg_tx_begin(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_lock(st);
     int rc = tl__pg_run(st, eb, "beginning a transaction", "BEGIN", "");
-    if (!rc) tl__pg(st)->in_tx = 1;
+    if (!rc) tl__pg_tx_enter(st);
+    tl__pg_unlock(st);
     return rc;
 }
 
 int tl__pg_tx_commit(tl_store_t *st, tl_errbuf_t *eb) {
     int rc = tl__pg_run(st, eb, "committing", "COMMIT", "");
     if (rc) tl__pg_tx_rollback(st);
-    tl__pg(st)->in_tx = 0;
+    tx_leave(st);
     return rc;
 }
 
 void tl__pg_tx_rollback(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
     tl__pg_copy_abort(st);
-    pg->in_tx = 0;
-    if (PQstatus(pg->conn) != CONNECTION_OK || PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
-        return;
-    PQclear(PQexec(pg->conn, "ROLLBACK"));
+    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    tx_leave(st);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
@@ -349,6 +366,11 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
         tl_errbuf_set(eb, "out of memory");
         return TL_ENOMEM;
     }
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&pg->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     for (int k = 0; k < TL_D__N; k++) tl_buf_init(&pg->ids_arena[k]);
     tl_buf_init(&pg->tmp);
     tl_buf_init(&pg->tmp2);
@@ -421,6 +443,7 @@ static void tl__pg_close(tl_store_t *st) {
         free(pg->ids_offs[k]);
     }
     tl_buf_fini(&pg->copybuf);
+    pthread_mutex_destroy(&pg->mu);
     free(pg->bfp);
     sodium_memzero(pg->dirkey, sizeof pg->dirkey);
     free(pg->keydir);
@@ -467,7 +490,7 @@ static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_events_flush(st, eb);
     if (!rc) rc = tl__pg_blobs_flush(st, eb);
     if (!rc) rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
-    pg->in_tx = 0;
+    if (!rc) tx_leave(st);
     if (rc) {
         /* a lost connection during COMMIT leaves it unknown whether the
          * server committed; the next batch's refresh reads what it did */

@@ -20,6 +20,7 @@
 #include "store/store_int.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 
 /* The advisory lock key every writer of a store takes (pg_advisory_xact_lock). */
 #define TL_PG_WRITER_LOCK 0x7461696c6f72LL /* "tailor" */
@@ -33,6 +34,10 @@ typedef struct tl__pg_pending tl__pg_pending_t;
 
 typedef struct {
     PGconn *conn;
+    /* the connection is one thread's at a time: a statement holds mu, a
+     * transaction (a batch's, a scan's snapshot) from its begin to its end
+     * (recursive: a scan's callback may read) */
+    pthread_mutex_t mu;
     /* the key of a data directory that names the store (its key file), and
      * the directory */
     unsigned char dirkey[32];
@@ -115,6 +120,12 @@ const char *tl__pg_text(const PGresult *r, int row, int col);
 /* bytes, *n their length; NULL for a NULL cell */
 const void *tl__pg_bytes(const PGresult *r, int row, int col, size_t *n);
 
+/* The handle's connection held by this thread (recursive), and let go. */
+void tl__pg_lock(tl_store_t *st);
+void tl__pg_unlock(tl_store_t *st);
+/* A transaction begun on the connection (BEGIN sent): in_tx set and the
+ * connection held until commit or rollback. */
+void tl__pg_tx_enter(tl_store_t *st);
 /* A transaction outside batches (purge, key rotation, counts that must
  * agree): begin, then commit or rollback. */
 int tl__pg_tx_begin(tl_store_t *st, tl_errbuf_t *eb);
