@@ -89,16 +89,18 @@ t_camp_pg=$(timed "$TAILOR" --store "$base/bworld" campaign run bench --at 2025-
 t_camp_local=$(timed "$TAILOR" --data "$local_dir" campaign run bench --at 2025-11-29T12:00:00+08:00)
 
 # ---- 2. POST /v1/events: two servers on PostgreSQL behind nginx, one on local -------------
-serve() { # STORE-OPTION STORE OUT: a server on a free port; its port on stdout
+serve() { # STORE-OPTION STORE OUT: a server on a free port, its port in $port
     "$TAILOR" "$1" "$2" serve --listen 127.0.0.1:0 --threads 4 --max-body 4000000 >"$3" 2>"$3.err" &
     pids+=($!)
     for _ in $(seq 600); do grep -q listening "$3" 2>/dev/null && break; sleep 0.1; done
-    sed -n 's/.*:\([0-9]*\)$/\1/p' "$3"
+    port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$3")
 }
 KEY_PG=$("$TAILOR" --store "$base/bworld" apikey create --role service 2>/dev/null)
 KEY_LOCAL=$("$TAILOR" --data "$local_dir" apikey create --role service 2>/dev/null)
-p1=$(serve --store "$base/bworld" "$BENCH_DIR/pg-serve1.out")
-p2=$(serve --store "$base/bworld" "$BENCH_DIR/pg-serve2.out")
+serve --store "$base/bworld" "$BENCH_DIR/pg-serve1.out"
+p1=$port
+serve --store "$base/bworld" "$BENCH_DIR/pg-serve2.out"
+p2=$port
 nport=$((PG_PORT + 1))
 mkdir -p "$BENCH_DIR/pg-nginx/logs"
 cat >"$BENCH_DIR/pg-nginx/nginx.conf" <<CONF
@@ -144,7 +146,8 @@ wrk -t1 -c8 -d3s -s "$BENCH_DIR/pg-events.lua" "http://127.0.0.1:$nport" >/dev/n
 out_pg=$(wrk -t1 -c8 -d10s --latency -s "$BENCH_DIR/pg-events.lua" "http://127.0.0.1:$nport")
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 pids=()
-pl=$(serve --data "$local_dir" "$BENCH_DIR/pg-serve-local.out")
+serve --data "$local_dir" "$BENCH_DIR/pg-serve-local.out"
+pl=$port
 events_lua "$KEY_LOCAL" lo >"$BENCH_DIR/pg-events-local.lua"
 wrk -t1 -c8 -d3s -s "$BENCH_DIR/pg-events-local.lua" "http://127.0.0.1:$pl" >/dev/null
 out_local=$(wrk -t1 -c8 -d10s --latency -s "$BENCH_DIR/pg-events-local.lua" "http://127.0.0.1:$pl")

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "campaign/campaign.h"
 #include "segment/segment.h"
@@ -137,6 +138,65 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
     free(x.ev);
     if (!rc) s->applied = tl_store_event_count(s->st);
     return rc;
+}
+
+/* ---- following a store other processes write ------------------------------------- */
+
+/* What the others committed read, and their events applied to the
+ * profiles as this server's own are; identity links they added make the
+ * persons follow. */
+static int follow_once(tl_server_t *s, tl_errbuf_t *eb) {
+    pthread_rwlock_wrlock(&s->st_rw);
+    int rc = tl_store_refresh(s->st, eb);
+    if (rc > 0 && tl_store_event_count(s->st) != s->applied) {
+        pthread_rwlock_wrlock(&s->prof_mu);
+        rc = apply_new_events(s, eb);
+        if (!rc) rc = tl__identify_follow(s, eb);
+        pthread_rwlock_unlock(&s->prof_mu);
+    }
+    pthread_rwlock_unlock(&s->st_rw);
+    return rc < 0 ? rc : 0;
+}
+
+static void *follower(void *arg) {
+    tl_server_t *s = arg;
+    pthread_mutex_lock(&s->follow_mu);
+    while (!s->follow_stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += FOLLOW_MS / 1000;
+        t.tv_nsec += (long)(FOLLOW_MS % 1000) * 1000000L;
+        if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&s->follow_cv, &s->follow_mu, &t);
+        if (s->follow_stop) break;
+        pthread_mutex_unlock(&s->follow_mu);
+        tl_errbuf_t eb = {{0}};
+        /* a failure (the store away) is tried again at the next turn */
+        if (follow_once(s, &eb)) fprintf(stderr, "tailor serve: following the store: %s\n", eb.msg);
+        pthread_mutex_lock(&s->follow_mu);
+    }
+    pthread_mutex_unlock(&s->follow_mu);
+    return NULL;
+}
+
+int tl__events_follow_start(tl_server_t *s, tl_errbuf_t *eb) {
+    if (!tl_store_shared(s->st)) return 0;
+    if (pthread_create(&s->follower, NULL, follower, s)) {
+        tl_errbuf_set(eb, "cannot start the thread that follows the store");
+        return TL_ENOMEM;
+    }
+    s->following = 1;
+    return 0;
+}
+
+void tl__events_follow_stop(tl_server_t *s) {
+    if (!s->following) return;
+    pthread_mutex_lock(&s->follow_mu);
+    s->follow_stop = 1;
+    pthread_cond_signal(&s->follow_cv);
+    pthread_mutex_unlock(&s->follow_mu);
+    pthread_join(s->follower, NULL);
+    s->following = 0;
 }
 
 /* The answer to records taken in: their counts (suppressed only for

@@ -87,6 +87,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     pthread_rwlock_init(&s->st_rw, NULL), pthread_mutex_init(&s->ref_mu, NULL);
     pthread_mutex_init(&s->route_mu, NULL), pthread_mutex_init(&s->ev_mu, NULL);
     pthread_cond_init(&s->ev_cv, NULL);
+    pthread_mutex_init(&s->follow_mu, NULL), pthread_cond_init(&s->follow_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_CREATE, &s->st, eb);
@@ -110,6 +111,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) rc = tl_scenes_scan(s->scenes, s->st, eb);
     if (!rc) rc = tl__apikey_load(s, eb);
     if (!rc) rc = tl__models_load(s, eb);
+    if (!rc) rc = tl__events_follow_start(s, eb);
     if (rc) tl_server_free(s);
     else *out = s;
     return rc;
@@ -117,6 +119,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
 
 void tl_server_free(tl_server_t *s) {
     if (!s) return;
+    tl__events_follow_stop(s);
     if (s->rec) atomic_store(&s->rec->stop, 1);
     /* the filler holds its own reference: wait for it to drop it */
     for (int i = 0; i < 500; i++) {
@@ -135,6 +138,7 @@ void tl_server_free(tl_server_t *s) {
     pthread_rwlock_destroy(&s->st_rw), pthread_mutex_destroy(&s->ref_mu);
     pthread_mutex_destroy(&s->route_mu), pthread_mutex_destroy(&s->ev_mu);
     pthread_cond_destroy(&s->ev_cv);
+    pthread_mutex_destroy(&s->follow_mu), pthread_cond_destroy(&s->follow_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
     free(s->dir), free(s->model), free(s->policy);
     sodium_memzero(s->key, sizeof s->key);

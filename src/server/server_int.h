@@ -128,7 +128,17 @@ struct tl_server {
     pthread_cond_t ev_cv;
     evjob_t *ev_queue;
     int ev_leader;
+    /* on a store other processes write: a thread that reads what they
+     * committed every FOLLOW_MS and applies their events (events.c) */
+    pthread_t follower;
+    int following, follow_stop;
+    pthread_mutex_t follow_mu;
+    pthread_cond_t follow_cv;
 };
+
+/* How often a server on a shared store reads what other processes
+ * committed, in ms. */
+#define FOLLOW_MS 1000
 
 /* ---- requests and routes (server.c, request.c) ---------------------------------------- */
 
@@ -272,6 +282,10 @@ void tl__identify_person_json(tl_server_t *s, uint32_t u, cJSON *j);
 
 /* events.c */
 void tl__events_post(tl_srv_req_t *r);
+/* On a shared store: the follower thread started (tl_server_new) and
+ * stopped (tl_server_free). */
+int tl__events_follow_start(tl_server_t *s, tl_errbuf_t *eb);
+void tl__events_follow_stop(tl_server_t *s);
 void tl__events_feedback(tl_srv_req_t *r);
 /* identify.c */
 void tl__identify_post(tl_srv_req_t *r);

@@ -93,7 +93,8 @@
  * writer's five (all or none: the store gathers the bytes in memory and
  * puts them with blob_put at close), blob_map and blob_unmap (both or
  * neither: a map is a copy made with blob_get), blob_where (the store
- * names the blob and the back end). */
+ * names the blob and the back end), refresh (nothing to read: no other
+ * process writes). */
 #ifndef TL_STORE_BACKEND_H
 #define TL_STORE_BACKEND_H
 
@@ -307,6 +308,13 @@ struct tl_store_backend {
      * new one so that a crash at any point leaves a key that opens the
      * values. *out counts what was re-sealed. */
     int (*rotate_key)(tl_store_t *st, tl_rekey_t *rk, tl_rekey_stats_t *out, tl_errbuf_t *eb);
+
+    /* A store other processes write (optional: NULL for one whose writer
+     * holds it alone): reads what they committed since this handle last
+     * looked (the event count, new dictionary entries; a count read before
+     * the entries, so every event counted names ids the handle knows),
+     * outside batches; 1 when something was new, 0 when not. */
+    int (*refresh)(tl_store_t *st, tl_errbuf_t *eb);
 };
 
 /* The head of a back end's blob writer and of its side log: the back end's

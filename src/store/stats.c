@@ -69,6 +69,16 @@ int tl__store_check_block(const tl_evblock_t *b, void *arg) {
     return 0;
 }
 
+int tl_store_shared(const tl_store_t *s) { return s->be->refresh != NULL; }
+
+int tl_store_refresh(tl_store_t *s, tl_errbuf_t *eb) {
+    if (s->in_batch) {
+        tl_errbuf_set(eb, "%s: a refresh inside a batch (the batch's begin read everything)", s->dir);
+        return TL_EINVAL;
+    }
+    return s->be->refresh ? s->be->refresh(s, eb) : 0;
+}
+
 int tl_store_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     if (s->be->check) return s->be->check(s, out, eb);

@@ -283,6 +283,17 @@ int tl_store_scan_from(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evbl
 
 uint64_t tl_store_event_count(const tl_store_t *st);
 
+/* A store shared with other writing processes (PostgreSQL): 1 when it is
+ * one, so a long-running process should call tl_store_refresh now and
+ * then. */
+int tl_store_shared(const tl_store_t *st);
+/* Reads what other processes committed since this handle last looked:
+ * the event count (tl_store_event_count and scans go further) and the
+ * dictionaries' new ids. Outside batches; the caller keeps other threads
+ * off the handle meanwhile. 1 when something was new, 0 when not (always,
+ * on a store no other process writes), or a negative error. */
+int tl_store_refresh(tl_store_t *st, tl_errbuf_t *eb);
+
 /* Verifies what the back end can of what it stores (the local one: every
  * checksum of the log, the log's length against the committed count, and
  * SQLite's integrity); eb names the first problem and its offset. The

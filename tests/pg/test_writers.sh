@@ -30,8 +30,10 @@ for k in range(0, len(mid), 500):
 EOF
 entities=("$W/users.csv" "$W/items.csv" "$W/products.csv" "$W/credit.csv" "$W/consents.csv")
 
-# the reference: one clean import of everything
-"$TAILOR" --data "$TMP/ref" import "${entities[@]}" "$ev" >/dev/null 2>&1
+# the reference: one clean import of everything (with the newcomer posted below)
+echo '{"event_id":"newcomer-1","user":"newcomer-1","item":"i00001","type":"view","ts":"2025-11-30T10:00:00Z"}' \
+    >"$TMP/newcomer.jsonl"
+"$TAILOR" --data "$TMP/ref" import "${entities[@]}" "$ev" "$TMP/newcomer.jsonl" >/dev/null 2>&1
 
 S=$TMP/shared
 "$TAILOR" --data "$S" import "${entities[@]}" >/dev/null 2>&1 # the store made
@@ -72,6 +74,20 @@ wait $i2 || rc2=$?
 wait $p1 $p2
 check "both imports finished" "$rc1 $rc2" "0 0"
 check "every request answered 200" "$(cat "$TMP/post.${ports[0]}") $(cat "$TMP/post.${ports[1]}")" "0 0"
+# a newcomer posted to one server is known to the other within a few
+# seconds: each server follows what the others commit
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" --data-binary \
+    '{"event_id":"newcomer-1","user":"newcomer-1","item":"i00001","type":"view","ts":"2025-11-30T10:00:00Z"}' \
+    "http://127.0.0.1:${ports[1]}/v1/events")
+check "a newcomer's event taken by the second server" "$code" 200
+seen=0
+for _ in $(seq 50); do
+    code=$(curl -s -o "$TMP/newcomer.json" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        "http://127.0.0.1:${ports[0]}/v1/users/newcomer-1/profile")
+    [[ $code == 200 ]] && { seen=1; break; }
+    sleep 0.2
+done
+check "... and its profile served by the first within 10 s" "$seen" 1
 kill -TERM "${pids[@]}"
 wait "${pids[@]}" 2>/dev/null
 

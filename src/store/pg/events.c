@@ -336,6 +336,8 @@ typedef struct {
     double amount[TL_PG_BLOCK];
     int32_t qty[TL_PG_BLOCK];
     float rating[TL_PG_BLOCK], lat[TL_PG_BLOCK], lon[TL_PG_BLOCK];
+    uint32_t pos[TL_PG_BLOCK]; /* each row's place */
+    uint8_t seen[TL_PG_BLOCK];
 } block_t;
 
 /* The block's array of a column and the size of its cells. */
@@ -359,17 +361,33 @@ static void *column(block_t *k, uint32_t bit, size_t *size) {
     }
 }
 
-/* Column c of the result into the block's array for its bit. */
-static void fill(block_t *k, uint32_t bit, const PGresult *r, int c, int n) {
+/* Column c of the result into the block's array for its bit, row i at
+ * pos[i] (its place in seq order). */
+static void fill(block_t *k, uint32_t bit, const PGresult *r, int c, int n, const uint32_t *pos) {
     size_t size;
     void *a = column(k, bit, &size);
     for (int i = 0; i < n; i++) {
-        if (bit == TL_EVC_AMOUNT) ((double *)a)[i] = tl__pg_real(r, i, c);
-        else if (bit & (TL_EVC_RATING | TL_EVC_LAT | TL_EVC_LON)) ((float *)a)[i] = (float)tl__pg_real(r, i, c);
-        else if (size == 8) ((int64_t *)a)[i] = tl__pg_int(r, i, c, 0);
-        else if (size == 4) ((uint32_t *)a)[i] = (uint32_t)tl__pg_int(r, i, c, -1);
-        else ((uint8_t *)a)[i] = (uint8_t)tl__pg_int(r, i, c, TL_NO_CHANNEL);
+        uint32_t j = pos[i];
+        if (bit == TL_EVC_AMOUNT) ((double *)a)[j] = tl__pg_real(r, i, c);
+        else if (bit & (TL_EVC_RATING | TL_EVC_LAT | TL_EVC_LON)) ((float *)a)[j] = (float)tl__pg_real(r, i, c);
+        else if (size == 8) ((int64_t *)a)[j] = tl__pg_int(r, i, c, 0);
+        else if (size == 4) ((uint32_t *)a)[j] = (uint32_t)tl__pg_int(r, i, c, -1);
+        else ((uint8_t *)a)[j] = (uint8_t)tl__pg_int(r, i, c, TL_NO_CHANNEL);
     }
+}
+
+/* The place of each row of a block [first, first + n) by its seq, each
+ * taken once: the server sends them in any order (no sort: a block's
+ * rows are put in place here), and every number must come exactly once. */
+static int places(const PGresult *r, uint64_t first, int n, uint32_t *pos, uint8_t *seen) {
+    memset(seen, 0, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        uint64_t q = (uint64_t)tl__pg_int(r, i, 0, -1) - first;
+        if (q >= (uint64_t)n || seen[q]) return -1;
+        seen[q] = 1;
+        pos[i] = (uint32_t)q;
+    }
+    return 0;
 }
 
 /* Keeps the rows whose every index is one the handle knows (after a purge
@@ -440,13 +458,16 @@ static int scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
     size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT seq");
     for (size_t c = 0; c < NCOLS; c++)
         if (have & cols[c].bit) len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", cols[c].col);
-    snprintf(sql + len, sizeof sql - len,
-             " FROM tl_events WHERE seq >= $1 AND seq < $2 ORDER BY seq");
+    snprintf(sql + len, sizeof sql - len, " FROM tl_events WHERE seq >= $1 AND seq < $2");
     block_t *k = rc ? NULL : malloc(sizeof *k);
     if (!rc && !k) rc = oom(st, eb);
-    for (uint64_t first = from_seq / TL_PG_BLOCK * TL_PG_BLOCK; !rc && first < end;
-         first += TL_PG_BLOCK) {
-        uint64_t last = first + TL_PG_BLOCK < end ? first + TL_PG_BLOCK : end;
+    /* the first block begins at from_seq itself (what was added since a
+     * count is read, not the whole block around it); the others on
+     * multiples of the block size */
+    for (uint64_t first = from_seq; !rc && first < end;
+         first = (first / TL_PG_BLOCK + 1) * TL_PG_BLOCK) {
+        uint64_t next = (first / TL_PG_BLOCK + 1) * TL_PG_BLOCK;
+        uint64_t last = next < end ? next : end;
         PGresult *r = tl__pg_exec(st, eb, "reading events", sql, "ii", (int64_t)first,
                                   (int64_t)last);
         if (!r) {
@@ -454,8 +475,8 @@ static int scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
             break;
         }
         int n = PQntuples(r);
-        if ((uint64_t)n != last - first || tl__pg_int(r, 0, 0, -1) != (int64_t)first) {
-            tl_errbuf_set(eb, "%s: events %llu to %llu: %d rows where %llu were committed", st->dir,
+        if ((uint64_t)n != last - first || places(r, first, n, k->pos, k->seen)) {
+            tl_errbuf_set(eb, "%s: events %llu to %llu: %d rows, not the %llu committed numbered once each", st->dir,
                           (unsigned long long)first, (unsigned long long)last, n,
                           (unsigned long long)(last - first));
             PQclear(r);
@@ -464,7 +485,7 @@ static int scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
         }
         int c = 1;
         for (size_t i = 0; i < NCOLS; i++)
-            if (have & cols[i].bit) fill(k, cols[i].bit, r, c++, n);
+            if (have & cols[i].bit) fill(k, cols[i].bit, r, c++, n, k->pos);
         PQclear(r);
         if (filter) n = keep_known(st, k, have, n);
 #define W(bit, col) ((want & (bit)) ? (col) : NULL)

@@ -60,7 +60,10 @@ static int session_setup(tl_store_t *st, tl_errbuf_t *eb) {
                          /* a block of an event scan is a range of seq: the BRIN
                           * index, whatever the statistics of a table just
                           * loaded make the planner think */
-                         "SET enable_seqscan = off; SET jit = off");
+                         "SET enable_seqscan = off; SET jit = off;"
+                         /* a block is small: no workers to start, its rows
+                          * put in order by tailor, not sorted */
+                         "SET max_parallel_workers_per_gather = 0");
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) tl__pg_fail(st, eb, "setting up the session", r);
     PQclear(r);
@@ -505,6 +508,22 @@ static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
     return 0;
 }
 
+/* The event count first, then the dictionaries: a batch commits its ids
+ * with its events, so every event counted names ids read after. */
+static int tl__pg_refresh(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    tl__pg_lock(st);
+    uint64_t n = pg->nevents, purges = pg->purges;
+    uint32_t ids[TL_D__N];
+    for (int k = 0; k < TL_D__N; k++) ids[k] = pg->dict[k] ? pg->dict_comm[k] : 0;
+    int rc = tl__pg_events_refresh(st, eb);
+    if (!rc) rc = tl__pg_dicts_refresh(st, eb);
+    int changed = n != pg->nevents || purges != pg->purges;
+    for (int k = 0; !rc && k < TL_D__N; k++) changed |= pg->dict[k] && ids[k] != pg->dict_comm[k];
+    tl__pg_unlock(st);
+    return rc ? rc : changed;
+}
+
 const tl_store_backend_t tl_store_pg = {
     .version = TL_STORE_BACKEND_VERSION,
     .name = "postgresql",
@@ -587,4 +606,5 @@ const tl_store_backend_t tl_store_pg = {
     .erased_any = tl__pg_erased_any,
     .purge = tl__pg_purge,
     .rotate_key = tl__pg_rotate_key,
+    .refresh = tl__pg_refresh,
 };
