@@ -143,15 +143,15 @@ static int apply_new_events(tl_server_t *s, tl_errbuf_t *eb) {
 /* ---- following a store other processes write ------------------------------------- */
 
 /* What the others committed read, and their events applied to the
- * profiles as this server's own are; identity links they added make the
- * persons follow. */
+ * profiles as this server's own are. (Links other processes add without
+ * events reach the persons at this server's next own link or reload:
+ * following them reads every link, too much to do every second.) */
 static int follow_once(tl_server_t *s, tl_errbuf_t *eb) {
     pthread_rwlock_wrlock(&s->st_rw);
     int rc = tl_store_refresh(s->st, eb);
     if (rc > 0 && tl_store_event_count(s->st) != s->applied) {
         pthread_rwlock_wrlock(&s->prof_mu);
         rc = apply_new_events(s, eb);
-        if (!rc) rc = tl__identify_follow(s, eb);
         pthread_rwlock_unlock(&s->prof_mu);
     }
     pthread_rwlock_unlock(&s->st_rw);
