@@ -9,10 +9,12 @@
  * writers' advisory lock from begin to its end, so batches of all the
  * processes sharing a store follow one another: dictionary indexes and
  * event sequence numbers are given densely in commit order, and the
- * de-duplication set read at begin is exact. Events, blobs and side logs
- * written in a batch are kept in the handle and sent at commit (binary
- * COPY for events), so reads inside the batch see the committed ones, as
- * the contract says; entity writes go to the transaction at once and
+ * de-duplication set read at begin is exact. Events go by one binary COPY
+ * a batch as they are added, numbered past the committed count, which
+ * bounds every scan, so scans inside the batch see the committed ones, as
+ * the contract says; blobs and side logs written in a batch are kept in
+ * the handle and sent at commit; entity writes go to the transaction (or,
+ * for ids the batch interned, by COPY before any other statement), and
  * reads in the batch see them. */
 #ifndef TL_STORE_PG_INT_H
 #define TL_STORE_PG_INT_H
