@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/campaign.sh -- one campaign run over USERS generated users (default
 # 10 M) with consent, three cap rules, quiet hours, a 10 % hold-out and
-# three arms; twice (the second run meets the caps and quiet hours).
+# three arms (bench/campaign.json, which bench/pg.sh runs too); twice (the
+# second run meets the caps and quiet hours).
 # tailor's time is the whole command (store opened, consents in force read,
 # contacts of earlier runs read, every user decided, outbox, exposures and
 # contacts written and fsynced); the peer is the same run in pandas
@@ -20,16 +21,9 @@ fi
 if [ ! -f "$data/tailor.db" ]; then
     "$TAILOR" --data "$data" import "$world/users.csv" "$world/consents.csv" >/dev/null
 fi
-cat >"$BENCH_DIR/bench-campaign.json" <<'JSON'
-{"id":"bench","channels":["push","sms","email"],"consent":"marketing_push",
- "content":{"type":"coupon","code":"B10","value":10},
- "arms":[{"name":"A","weight":1},{"name":"B","weight":1},{"name":"C","weight":1}],"holdout":10,
- "caps":[{"channel":"push","max":1,"per":"day"},{"channel":"sms","max":2,"per":"week"},{"max":3,"per":"7d"}],
- "quiet_hours":{"from":"22:00","to":"08:00"}}
-JSON
 run_dir="$BENCH_DIR/campaign-run"
 rm -rf "$run_dir" && mkdir -p "$run_dir" && cp -r "$data/." "$run_dir/" && sync
-"$TAILOR" --data "$run_dir" campaign create "$BENCH_DIR/bench-campaign.json" >/dev/null
+"$TAILOR" --data "$run_dir" campaign create "$here/campaign.json" >/dev/null
 T1=2025-11-29T12:00:00+08:00 T2=2025-11-29T23:00:00+08:00
 tl=()
 for at in $T1 $T2; do

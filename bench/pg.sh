@@ -78,15 +78,8 @@ t_imp_local=$(secs "$s" "$(date +%s.%N)")
 timed() { local s; s=$(date +%s.%N); "$@" >/dev/null; secs "$s" "$(date +%s.%N)"; }
 t_prof_pg=$(timed "$TAILOR" --store "$base/bworld" profile build)
 t_prof_local=$(timed "$TAILOR" --data "$local_dir" profile build)
-cat >"$BENCH_DIR/pg-campaign.json" <<'JSON'
-{"id":"bench","channels":["push","sms","email"],"consent":"marketing_push",
- "content":{"type":"coupon","code":"B10","value":10},
- "arms":[{"name":"A","weight":1},{"name":"B","weight":1},{"name":"C","weight":1}],"holdout":10,
- "caps":[{"channel":"push","max":1,"per":"day"},{"channel":"sms","max":2,"per":"week"},{"max":3,"per":"7d"}],
- "quiet_hours":{"from":"22:00","to":"08:00"}}
-JSON
-"$TAILOR" --store "$base/bworld" campaign create "$BENCH_DIR/pg-campaign.json" >/dev/null
-"$TAILOR" --data "$local_dir" campaign create "$BENCH_DIR/pg-campaign.json" >/dev/null
+"$TAILOR" --store "$base/bworld" campaign create "$here/campaign.json" >/dev/null
+"$TAILOR" --data "$local_dir" campaign create "$here/campaign.json" >/dev/null
 t_camp_pg=$(timed "$TAILOR" --store "$base/bworld" campaign run bench --at 2025-11-29T12:00:00+08:00)
 t_camp_local=$(timed "$TAILOR" --data "$local_dir" campaign run bench --at 2025-11-29T12:00:00+08:00)
 

@@ -114,6 +114,27 @@ void tl_store_close(tl_store_t *s) {
     free(s);
 }
 
+/* ---- ids by index ------------------------------------------------------------ */
+
+int tl__store_ids_offsets(const tl_buf_t *a, uint64_t n, uint64_t **out) {
+    uint64_t *offs = malloc((n + 1) * sizeof *offs);
+    if (!(*out = offs)) return TL_ENOMEM;
+    uint64_t k = 0;
+    for (size_t p = 0; p < a->len && k < n; k++) {
+        const char *z = memchr(a->data + p, 0, a->len - p);
+        if (!z) break;
+        offs[k] = p;
+        p = (size_t)(z - a->data) + 1;
+    }
+    if (k != n || (n && a->len && a->data[a->len - 1] != 0)) {
+        free(offs);
+        *out = NULL;
+        return TL_ECORRUPT;
+    }
+    offs[n] = a->len;
+    return 0;
+}
+
 /* ---- batches: one writer, one batch at a time ------------------------------ */
 
 int tl_store_begin(tl_store_t *s, tl_errbuf_t *eb) {

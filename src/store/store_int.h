@@ -63,6 +63,14 @@ int tl__store_anchor_text(tl_store_t *s, const tl_audit_anchor_t *a, char out[TL
 /* Loads the pseudonym secret, making it the first time. */
 int tl__store_pseudo_load(tl_store_t *s, tl_errbuf_t *eb);
 
+/* ---- ids by index (store.c) ------------------------------------------------ */
+
+/* The offsets of the n NUL-ended ids that lie back to back in arena, and
+ * the arena's end after them (n + 1 values, caller frees): what tl_ids_t
+ * points at. 0, TL_ENOMEM, or TL_ECORRUPT when the arena holds other
+ * than n ids. */
+int tl__store_ids_offsets(const tl_buf_t *arena, uint64_t n, uint64_t **out);
+
 /* ---- the check (stats.c) -------------------------------------------------- */
 
 /* Adds a block's rows to a check's blocks, events and digest: the sum

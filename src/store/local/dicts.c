@@ -103,18 +103,9 @@ int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb
         }
         sqlite3_finalize(q);
         if (!rc && step != SQLITE_DONE) rc = tl__local_sql_fail(s, eb, "loading a dictionary");
-        uint64_t *offs = rc ? NULL : malloc((n + 2) * sizeof *offs);
-        if (!rc && !offs) rc = TL_ENOMEM;
-        uint64_t k = 0;
-        for (size_t p = 0; !rc && p < a->len && k < n; k++) {
-            const char *z = memchr(a->data + p, 0, a->len - p);
-            if (!z) break;
-            offs[k] = p;
-            p = (size_t)(z - a->data) + 1;
-        }
-        if (!rc && (k != n || (n && a->len && a->data[a->len - 1] != 0))) rc = TL_ECORRUPT;
+        uint64_t *offs = NULL;
+        if (!rc) rc = tl__store_ids_offsets(a, n, &offs);
         if (rc) {
-            free(offs);
             tl_buf_clear(a);
             if (rc == TL_ECORRUPT)
                 tl_errbuf_set(eb, "%s/tailor.db: dictionary %d is inconsistent", s->dir, (int)kind);
@@ -122,7 +113,6 @@ int tl__local_ids(tl_store_t *s, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb
                 tl_errbuf_set(eb, "%s: out of memory loading dictionary %d", s->dir, (int)kind);
             return rc;
         }
-        offs[n] = a->len;
         lo->ids_offs[kind] = offs, lo->ids_n[kind] = (uint32_t)n, lo->ids_loaded[kind] = 1;
     }
     out->arena = lo->ids_arena[kind].data ? lo->ids_arena[kind].data : "";

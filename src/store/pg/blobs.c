@@ -124,6 +124,18 @@ int tl__pg_blob_remove(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
                                 : replace_now(st, name, 1, NULL, 0, eb);
 }
 
+/* Every row's first cell appended to out, in order; r cleared. */
+static int append_rows(PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
+    int rc = 0;
+    size_t n;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        const void *p = tl__pg_bytes(r, i, 0, &n);
+        if (tl_buf_append(out, p, n)) rc = oom(eb);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* The chunks of name from `first` to `last` appended to out; TL_ENOENT
  * when there is none. */
 static int get_run(tl_store_t *st, const char *name, int64_t first, int64_t last, tl_buf_t *out,
@@ -133,14 +145,11 @@ static int get_run(tl_store_t *st, const char *name, int64_t first, int64_t last
                               " AND chunk BETWEEN $2 AND $3 ORDER BY chunk",
                               "sii", name, first, last);
     if (!r) return tl__pg(st)->last_rc;
-    int rc = PQntuples(r) ? 0 : TL_ENOENT;
-    size_t n;
-    for (int i = 0; !rc && i < PQntuples(r); i++) {
-        const void *p = tl__pg_bytes(r, i, 0, &n);
-        if (tl_buf_append(out, p, n)) rc = oom(eb);
+    if (!PQntuples(r)) {
+        PQclear(r);
+        return TL_ENOENT;
     }
-    PQclear(r);
-    return rc;
+    return append_rows(r, out, eb);
 }
 
 /* The blob in runs of chunks of CHUNK bytes at most, one statement each,
@@ -317,14 +326,7 @@ int tl__pg_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t
                               " WHERE name = $1 AND off + octet_length(data) > $2 ORDER BY off",
                               "si", name, (int64_t)from);
     if (!r) return tl__pg(st)->last_rc;
-    int rc = 0;
-    size_t n;
-    for (int i = 0; !rc && i < PQntuples(r); i++) {
-        const void *p = tl__pg_bytes(r, i, 0, &n);
-        if (tl_buf_append(out, p, n)) rc = oom(eb);
-    }
-    PQclear(r);
-    return rc;
+    return append_rows(r, out, eb);
 }
 
 /* The committed length of name: where its last row ends. */

@@ -178,14 +178,15 @@ static int keep(tl_store_t *st, int t, uint32_t idx, char **vals, tl_errbuf_t *e
     tl__pg_bulk_t *b = bulk_of(st);
     int fresh = 0, sent = 0, changed = 0;
     brec_t *r = b ? record(b, t, idx, tl__pg(st)->dict_comm[tables[t].kind], &fresh, &sent) : NULL;
-    char *id = r ? num_i(idx, 1) : NULL;
-    if (!id) {
+    if (r && fresh && !(r->v[0] = num_i(idx, 1))) {
+        b->slot[t][idx - tl__pg(st)->dict_comm[tables[t].kind]] = 0, b->n[t]--;
+        r = NULL;
+    }
+    if (!r) {
         for (int i = 1; i < tables[t].ncols; i++) free(vals[i]);
-        if (r && fresh) b->slot[t][idx - tl__pg(st)->dict_comm[tables[t].kind]] = 0, b->n[t]--;
         return sent ? TL__PG_UPSERT : oom(st, eb);
     }
-    if (fresh) r->v[0] = id, changed = 1;
-    else free(id);
+    changed = fresh;
     for (int i = 1; i < tables[t].ncols; i++) {
         if (!vals[i]) continue;
         if (r->v[i] && !strcmp(r->v[i], vals[i])) {

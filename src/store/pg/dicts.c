@@ -140,24 +140,14 @@ int tl__pg_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) 
             if (!rc && tl_buf_append(a, p, len)) rc = TL_ENOMEM;
         }
         PQclear(r);
-        uint64_t *offs = rc ? NULL : malloc((n + 1) * sizeof *offs);
-        if (!rc && !offs) rc = TL_ENOMEM;
-        uint64_t k = 0;
-        for (size_t p = 0; !rc && p < a->len && k < n; k++) {
-            const char *z = memchr(a->data + p, 0, a->len - p);
-            if (!z) break;
-            offs[k] = p;
-            p = (size_t)(z - a->data) + 1;
-        }
-        if (!rc && k != n) rc = TL_ECORRUPT;
+        uint64_t *offs = NULL;
+        if (!rc) rc = tl__store_ids_offsets(a, n, &offs);
         if (rc) {
-            free(offs);
             tl_buf_clear(a);
             if (rc == TL_ENOMEM) return oom(st, eb);
             tl_errbuf_set(eb, "%s: dictionary %d is inconsistent", st->dir, (int)kind);
             return rc;
         }
-        offs[n] = a->len;
         pg->ids_offs[kind] = offs, pg->ids_n[kind] = (uint32_t)n, pg->ids_loaded[kind] = 1;
     }
     out->arena = pg->ids_arena[kind].data ? pg->ids_arena[kind].data : "";

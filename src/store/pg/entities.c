@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 50000
+#define PAGE 50000 /* rows a page (the LIMIT of KEYED) */
 
 static int oom(tl_store_t *st, tl_errbuf_t *eb) {
     tl_errbuf_set(eb, "%s: out of memory", st->dir);
@@ -190,83 +190,96 @@ int tl__pg_put_consent(tl_store_t *st, uint32_t user, const char *purpose, int g
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
-static tl_user_t user_of(const PGresult *r, int i, int with_attrs) {
-    return (tl_user_t){tl__pg_text(r, i, 1), tl__pg_text(r, i, 3), tl__pg_text(r, i, 4),
-                       tl__pg_text(r, i, 5), tl__pg_text(r, i, 7),
-                       with_attrs ? tl__pg_text(r, i, 8) : NULL,
-                       (int32_t)tl__pg_int(r, i, 2, 0), tl__pg_int(r, i, 6, INT64_MIN),
-                       NULL, NULL, NULL, NULL};
-}
+/* A row of a paged read handed to the caller's callback. */
+typedef int (*row_fn)(const PGresult *r, int i, void *ctx);
 
-#define USER_COLS                                                                              \
-    "SELECT idx, gender, birth_year, city, occupation, education, registered_at, channel, attrs" \
-    " FROM tl_users"
-
-int tl__pg_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
-    int64_t bound = tl__pg_known(st, TL_D_USER);
-    for (int64_t from = 0;;) {
-        PGresult *r = tl__pg_exec(st, eb, "reading users",
-                                  USER_COLS " WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT 50000",
-                                  "ii", from, bound);
+/* Calls row for every row of sql ($1 the first key, $2 the bound; ordered
+ * by the key, the first column, PAGE rows at most), page after page, from
+ * key `from` up to `bound`; *seen (when given) counts the rows. */
+static int paged(tl_store_t *st, const char *what, const char *sql, int64_t from, int64_t bound,
+                 row_fn row, void *ctx, uint64_t *seen, tl_errbuf_t *eb) {
+    for (;;) {
+        PGresult *r = tl__pg_exec(st, eb, what, sql, "ii", from, bound);
         if (!r) return TL_EIO;
         int n = PQntuples(r), rc = 0;
-        for (int i = 0; i < n && !rc; i++) {
-            tl_user_t u = user_of(r, i, 0);
-            rc = fn((uint32_t)tl__pg_int(r, i, 0, 0), &u, arg);
-        }
+        for (int i = 0; i < n && !rc; i++) rc = row(r, i, ctx);
+        if (seen) *seen += (uint64_t)n;
         if (n) from = tl__pg_int(r, n - 1, 0, 0) + 1;
         PQclear(r);
         if (rc || n < PAGE) return rc;
     }
+}
+
+#define KEYED(key) " WHERE " key " >= $1 AND " key " < $2 ORDER BY " key " LIMIT 50000"
+
+typedef struct {
+    union {
+        tl_user_fn user;
+        tl_item_fn item;
+        tl_credit_fn credit;
+    } fn;
+    void *arg;
+    int with_attrs; /* one record asked for: its attributes too */
+} reader_t;
+
+static int user_row(const PGresult *r, int i, void *ctx) {
+    reader_t *x = ctx;
+    tl_user_t u = {tl__pg_text(r, i, 1), tl__pg_text(r, i, 3), tl__pg_text(r, i, 4),
+                   tl__pg_text(r, i, 5), tl__pg_text(r, i, 7),
+                   x->with_attrs ? tl__pg_text(r, i, 8) : NULL, (int32_t)tl__pg_int(r, i, 2, 0),
+                   tl__pg_int(r, i, 6, INT64_MIN), NULL, NULL, NULL, NULL};
+    return x->fn.user((uint32_t)tl__pg_int(r, i, 0, 0), &u, x->arg);
+}
+
+static int item_row(const PGresult *r, int i, void *ctx) {
+    reader_t *x = ctx;
+    tl_item_t it = {tl__pg_text(r, i, 1), tl__pg_text(r, i, 2), tl__pg_text(r, i, 3),
+                    x->with_attrs ? tl__pg_text(r, i, 5) : NULL, tl__pg_real(r, i, 4)};
+    return x->fn.item((uint32_t)tl__pg_int(r, i, 0, 0), &it, x->arg);
+}
+
+static int credit_row(const PGresult *r, int i, void *ctx) {
+    reader_t *x = ctx;
+    tl_credit_t c = {tl__pg_int(r, i, 1, -1), tl__pg_int(r, i, 2, -1), tl__pg_int(r, i, 3, -1),
+                     tl__pg_int(r, i, 6, -1), tl__pg_real(r, i, 4), tl__pg_text(r, i, 5),
+                     (int)tl__pg_int(r, i, 7, -1)};
+    return x->fn.credit((uint32_t)tl__pg_int(r, i, 0, 0), &c, x->arg);
+}
+
+#define USER_SQL                                                                               \
+    "SELECT idx, gender, birth_year, city, occupation, education, registered_at, channel, attrs" \
+    " FROM tl_users" KEYED("idx")
+#define ITEM_SQL "SELECT idx, title, category, brand, price, attrs FROM tl_items" KEYED("idx")
+
+/* One record by its index: TL_ENOENT when there is none. */
+static int get_one(tl_store_t *st, const char *what, const char *sql, uint32_t idx, row_fn row,
+                   reader_t x, tl_errbuf_t *eb) {
+    uint64_t seen = 0;
+    x.with_attrs = 1;
+    int rc = paged(st, what, sql, idx, (int64_t)idx + 1, row, &x, &seen, eb);
+    return rc ? rc : seen ? 0 : TL_ENOENT;
+}
+
+int tl__pg_scan_users(tl_store_t *st, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
+    reader_t x = {.fn.user = fn, .arg = arg};
+    return paged(st, "reading users", USER_SQL, 0, tl__pg_known(st, TL_D_USER), user_row, &x,
+                 NULL, eb);
 }
 
 int tl__pg_get_user(tl_store_t *st, uint32_t user, tl_user_fn fn, void *arg, tl_errbuf_t *eb) {
-    PGresult *r = tl__pg_exec(st, eb, "reading a user", USER_COLS " WHERE idx = $1", "u", user);
-    if (!r) return TL_EIO;
-    int rc = TL_ENOENT;
-    if (PQntuples(r)) {
-        tl_user_t u = user_of(r, 0, 1);
-        rc = fn(user, &u, arg);
-    }
-    PQclear(r);
-    return rc;
-}
-
-#define ITEM_COLS "SELECT idx, title, category, brand, price, attrs FROM tl_items"
-
-static tl_item_t item_of(const PGresult *r, int i, int with_attrs) {
-    return (tl_item_t){tl__pg_text(r, i, 1), tl__pg_text(r, i, 2), tl__pg_text(r, i, 3),
-                       with_attrs ? tl__pg_text(r, i, 5) : NULL, tl__pg_real(r, i, 4)};
+    return get_one(st, "reading a user", USER_SQL, user, user_row,
+                   (reader_t){.fn.user = fn, .arg = arg}, eb);
 }
 
 int tl__pg_scan_items(tl_store_t *st, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
-    int64_t bound = tl__pg_known(st, TL_D_ITEM);
-    for (int64_t from = 0;;) {
-        PGresult *r = tl__pg_exec(st, eb, "reading items",
-                                  ITEM_COLS " WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT 50000",
-                                  "ii", from, bound);
-        if (!r) return TL_EIO;
-        int n = PQntuples(r), rc = 0;
-        for (int i = 0; i < n && !rc; i++) {
-            tl_item_t it = item_of(r, i, 0);
-            rc = fn((uint32_t)tl__pg_int(r, i, 0, 0), &it, arg);
-        }
-        if (n) from = tl__pg_int(r, n - 1, 0, 0) + 1;
-        PQclear(r);
-        if (rc || n < PAGE) return rc;
-    }
+    reader_t x = {.fn.item = fn, .arg = arg};
+    return paged(st, "reading items", ITEM_SQL, 0, tl__pg_known(st, TL_D_ITEM), item_row, &x,
+                 NULL, eb);
 }
 
 int tl__pg_get_item(tl_store_t *st, uint32_t item, tl_item_fn fn, void *arg, tl_errbuf_t *eb) {
-    PGresult *r = tl__pg_exec(st, eb, "reading an item", ITEM_COLS " WHERE idx = $1", "u", item);
-    if (!r) return TL_EIO;
-    int rc = TL_ENOENT;
-    if (PQntuples(r)) {
-        tl_item_t it = item_of(r, 0, 1);
-        rc = fn(item, &it, arg);
-    }
-    PQclear(r);
-    return rc;
+    return get_one(st, "reading an item", ITEM_SQL, item, item_row,
+                   (reader_t){.fn.item = fn, .arg = arg}, eb);
 }
 
 int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_t *eb) {
@@ -288,26 +301,13 @@ int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_
 
 int tl__pg_scan_credit(tl_store_t *st, uint32_t user, tl_credit_fn fn, void *arg,
                        tl_errbuf_t *eb) {
-    int64_t bound = user == TL_NONE ? tl__pg_known(st, TL_D_USER) : (int64_t)user + 1;
-    for (int64_t from = user == TL_NONE ? 0 : user;;) {
-        PGresult *r = tl__pg_exec(st, eb, "reading credit records",
-                                  "SELECT uid, on_time, late, max_overdue_days, debt, income_band,"
-                                  " history_months, default_flag FROM tl_credit"
-                                  " WHERE uid >= $1 AND uid < $2 ORDER BY uid LIMIT 50000",
-                                  "ii", from, bound);
-        if (!r) return TL_EIO;
-        int n = PQntuples(r), rc = 0;
-        for (int i = 0; i < n && !rc; i++) {
-            tl_credit_t c = {tl__pg_int(r, i, 1, -1), tl__pg_int(r, i, 2, -1),
-                             tl__pg_int(r, i, 3, -1), tl__pg_int(r, i, 6, -1),
-                             tl__pg_real(r, i, 4), tl__pg_text(r, i, 5),
-                             (int)tl__pg_int(r, i, 7, -1)};
-            rc = fn((uint32_t)tl__pg_int(r, i, 0, 0), &c, arg);
-        }
-        if (n) from = tl__pg_int(r, n - 1, 0, 0) + 1;
-        PQclear(r);
-        if (rc || n < PAGE) return rc;
-    }
+    reader_t x = {.fn.credit = fn, .arg = arg};
+    return paged(st, "reading credit records",
+                 "SELECT uid, on_time, late, max_overdue_days, debt, income_band, history_months,"
+                 " default_flag FROM tl_credit" KEYED("uid"),
+                 user == TL_NONE ? 0 : user,
+                 user == TL_NONE ? tl__pg_known(st, TL_D_USER) : (int64_t)user + 1, credit_row, &x,
+                 NULL, eb);
 }
 
 int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *arg,
