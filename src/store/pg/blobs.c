@@ -243,52 +243,17 @@ static int append_now(tl_store_t *st, const char *name, const void *p, size_t n,
     return tl__pg_tx_commit(st, eb);
 }
 
-/* The second connection, made with the first one's parameters (password
- * included, which the store's name leaves out) and its session settings. */
-static int side_connect(tl_store_t *st, tl_errbuf_t *eb) {
-    tl__pg_t *pg = tl__pg(st);
-    PQconninfoOption *o = PQconninfo(pg->conn);
-    if (!o) return oom(eb);
-    int n = 0;
-    for (PQconninfoOption *q = o; q->keyword; q++) n += q->val && *q->val;
-    const char **kw = calloc((size_t)n + 1, sizeof *kw), **val = calloc((size_t)n + 1, sizeof *val);
-    if (kw && val) {
-        n = 0;
-        for (PQconninfoOption *q = o; q->keyword; q++)
-            if (q->val && *q->val) kw[n] = q->keyword, val[n++] = q->val;
-        pg->aconn = PQconnectdbParams(kw, val, 0);
-    }
-    free(kw), free(val);
-    PQconninfoFree(o);
-    if (!pg->aconn) return oom(eb);
-    if (PQstatus(pg->aconn) == CONNECTION_OK) {
-        PGresult *r = PQexec(pg->aconn, "SET synchronous_commit = on;"
-                             " SET client_min_messages = warning; SET lock_timeout = '10min'");
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (ok) return 0;
-    }
-    size_t len = strlen(PQerrorMessage(pg->aconn));
-    while (len && PQerrorMessage(pg->aconn)[len - 1] == '\n') len--;
-    tl_errbuf_set(eb, "%s: cannot connect to the store again: %.*s", st->dir, (int)len,
-                  PQerrorMessage(pg->aconn));
-    PQfinish(pg->aconn);
-    pg->aconn = NULL;
-    return TL_EIO;
-}
-
 /* At once, also inside a batch: there on the second connection, which the
  * handle's statements use meanwhile (the batch's state set aside). */
 int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n,
                        tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (!pg->in_batch) return append_now(st, name, p, n, eb);
-    int rc = pg->aconn ? 0 : side_connect(st, eb);
-    if (rc) return rc;
+    if (!pg->aconn && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_EIO;
     PGconn *conn = pg->conn;
     int in_tx = pg->in_tx;
     pg->conn = pg->aconn, pg->in_batch = 0, pg->in_tx = 0;
-    rc = append_now(st, name, p, n, eb);
+    int rc = append_now(st, name, p, n, eb);
     pg->conn = conn, pg->in_batch = 1, pg->in_tx = in_tx;
     return rc;
 }

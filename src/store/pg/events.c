@@ -11,6 +11,7 @@
  * id a scanned row names is in the dictionaries as the handle reads them. */
 #include "store/pg/pg_int.h"
 
+#include <endian.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ static int oom(tl_store_t *st, tl_errbuf_t *eb) {
 }
 
 uint64_t tl__pg_event_count(const tl_store_t *st) { return tl__pg(st)->nevents; }
+
+void tl__pg_prefetch_event(const tl_store_t *st, uint64_t fp) { tl_hset_prefetch(&tl__pg(st)->fps, fp); }
 
 /* The fingerprints of rows [from, to) added to the set. */
 static int load_fps(tl_store_t *st, uint64_t from, uint64_t to, tl_errbuf_t *eb) {
@@ -55,10 +58,12 @@ static int purged_elsewhere(tl_store_t *st, tl_errbuf_t *eb) {
 static int counts(tl_store_t *st, uint64_t *n, uint64_t *purges, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading the event count",
                               "SELECT (SELECT n FROM tl_counter WHERE name = 'events'),"
-                              " coalesce((SELECT n FROM tl_counter WHERE name = 'purges'), 0)", "");
+                              " coalesce((SELECT n FROM tl_counter WHERE name = 'purges'), 0),"
+                              " EXISTS (SELECT 1 FROM tl_counter WHERE name LIKE 'pending:%')", "");
     if (!r) return TL_EIO;
     *n = (uint64_t)tl__pg_int(r, 0, 0, 0);
     *purges = (uint64_t)tl__pg_int(r, 0, 1, 0);
+    tl__pg(st)->orphans = PQgetvalue(r, 0, 2)[0] != 0;
     PQclear(r);
     return 0;
 }
@@ -81,7 +86,27 @@ void tl__pg_expect_events(tl_store_t *st, uint64_t n) {
     (void)tl_hset_reserve(&pg->fps, (size_t)(pg->nevents + n));
 }
 
-/* ---- sending: partitions by month, binary COPY --------------------------------------- */
+/* ---- sending: partitions by month in two halves, two binary COPY streams ----------------
+ *
+ * A batch's events go by binary COPY on its own connection, in its
+ * transaction. Once it has sent PG_SPLIT_AFTER rows, those whose
+ * fingerprint is negative go by a second COPY on a helper connection, in
+ * a transaction of its own, so that two server processes take the rows in
+ * (one would leave the server's second core idle and bound an import).
+ * A month's partition is made in two halves by the fingerprint's sign, so
+ * the streams never write the same heap or index pages.
+ *
+ * The helper commits just before the batch, with a marker in tl_counter
+ * ('pending:' and the batch's first number) that the batch's transaction
+ * deletes. Its rows are numbered at or past the committed count, past
+ * every reader's bound, until the batch commits; should the batch fail
+ * after the helper committed, the next batch (under the writers' lock, so
+ * no other helper is under way) deletes them and the marker. The unique
+ * index holds across both: no row is ever in the table twice. */
+
+/* Rows a batch sends on its own connection before it opens the second
+ * stream: a small batch (an API request's) costs no second transaction. */
+#define PG_SPLIT_AFTER 65536
 
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
 static int64_t days_of(int64_t y, int64_t m) {
@@ -107,130 +132,228 @@ static int64_t month_start(int64_t mo) {
     return days_of(y, mo - y * 12 + 1) * 86400000;
 }
 
-/* The partition of ev's month made when missing (once a month a batch, a
- * few months kept in mind); a COPY under way is finished first. */
+/* The partition of a time's month made when missing (once a month a
+ * batch, a few months kept in mind): two halves by the fingerprint's
+ * sign, attached at once on the side connection, whose lock on tl_events
+ * (SHARE UPDATE EXCLUSIVE) lets readers and the batch's own streams go
+ * on, where a CREATE ... PARTITION OF in the batch would shut readers out
+ * until it commits. A partition left by a batch that fails is empty and
+ * harmless. The streams' COPYs are finished first: a COPY routes rows to
+ * the partitions there were when it began. */
+static int copy_finish(tl_store_t *st, PGconn *c, int *copying, tl_buf_t *b, tl_errbuf_t *eb);
+
 static int partition_for(tl_store_t *st, int64_t ts, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     int64_t mo = month_of(ts);
     for (int j = 0; j < pg->nmonths; j++)
         if (pg->months[j] == mo) return 0;
+    int rc = tl__pg_copy_end(st, eb);
+    if (!rc) rc = copy_finish(st, pg->hconn, &pg->hcopying, &pg->hbuf, eb);
+    if (rc) return rc;
     if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
     pg->months[pg->nmonths++] = mo;
-    char sql[256];
+    char name[64], sql[1024];
     int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
+    snprintf(name, sizeof name, "tl_events_%s%04lld_%02lld", y < 0 ? "bc" : "", (long long)llabs(y),
+             (long long)(mo - y * 12 + 1));
     snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS tl_events_%s%04lld_%02lld PARTITION OF tl_events"
-             " FOR VALUES FROM (%lld) TO (%lld)", y < 0 ? "bc" : "", (long long)llabs(y),
-             (long long)(mo - y * 12 + 1), (long long)month_start(mo),
-             (long long)month_start(mo + 1));
-    return tl__pg_run(st, eb, "making a partition of the events", sql, "");
+             "DO $$BEGIN IF to_regclass('%s') IS NULL THEN"
+             " CREATE TABLE %s (LIKE tl_events) PARTITION BY RANGE (fp);"
+             " CREATE TABLE %s_n PARTITION OF %s FOR VALUES FROM (MINVALUE) TO (0);"
+             " CREATE TABLE %s_p PARTITION OF %s FOR VALUES FROM (0) TO (MAXVALUE);"
+             " ALTER TABLE tl_events ATTACH PARTITION %s FOR VALUES FROM (%lld) TO (%lld);"
+             " END IF; END$$", name, name, name, name, name, name, name,
+             (long long)month_start(mo), (long long)month_start(mo + 1));
+    return tl__pg_side_run(st, eb, "making a partition of the events", sql);
 }
 
-static void put16(tl_buf_t *b, uint16_t v) {
-    unsigned char p[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-    tl_buf_append(b, p, 2);
+/* Big-endian numbers written at a cursor into room reserved for them; each
+ * returns the cursor past what it wrote. */
+static unsigned char *put16(unsigned char *p, uint16_t v) {
+    v = htobe16(v);
+    memcpy(p, &v, 2);
+    return p + 2;
 }
-
-static void put32(tl_buf_t *b, uint32_t v) {
-    unsigned char p[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    tl_buf_append(b, p, 4);
+static unsigned char *put32(unsigned char *p, uint32_t v) {
+    v = htobe32(v);
+    memcpy(p, &v, 4);
+    return p + 4;
 }
-
-static void put64(tl_buf_t *b, uint64_t v) {
-    put32(b, (uint32_t)(v >> 32));
-    put32(b, (uint32_t)v);
+static unsigned char *put64(unsigned char *p, uint64_t v) {
+    v = htobe64(v);
+    memcpy(p, &v, 8);
+    return p + 8;
 }
 
 /* A field: its length, then its bytes; an absent value (TL_NONE, NaN) is
  * a NULL (length -1), which takes no room in the row, and reads back as
  * absent (tl__pg_int's -1, tl__pg_real's NaN). */
-static void f_i64(tl_buf_t *b, int64_t v) { put32(b, 8), put64(b, (uint64_t)v); }
-static void f_i32(tl_buf_t *b, uint32_t v) { put32(b, 4), put32(b, v); }
-static void f_id(tl_buf_t *b, uint32_t v) {
-    if (v == TL_NONE) put32(b, UINT32_MAX);
-    else f_i32(b, v);
+#define PG_NULL UINT32_MAX
+static unsigned char *f_i64(unsigned char *p, int64_t v) { return put64(put32(p, 8), (uint64_t)v); }
+static unsigned char *f_i32(unsigned char *p, uint32_t v) { return put32(put32(p, 4), v); }
+static unsigned char *f_id(unsigned char *p, uint32_t v) {
+    return v == TL_NONE ? put32(p, PG_NULL) : f_i32(p, v);
 }
-static void f_i16(tl_buf_t *b, uint16_t v) { put32(b, 2), put16(b, v); }
-static void f_f64(tl_buf_t *b, double v) {
+static unsigned char *f_i16(unsigned char *p, uint16_t v) { return put16(put32(p, 2), v); }
+static unsigned char *f_f64(unsigned char *p, double v) {
     uint64_t u;
     memcpy(&u, &v, 8);
-    if (isnan(v)) put32(b, UINT32_MAX);
-    else put32(b, 8), put64(b, u);
+    return isnan(v) ? put32(p, PG_NULL) : put64(put32(p, 8), u);
 }
-static void f_f32(tl_buf_t *b, float v) {
+static unsigned char *f_f32(unsigned char *p, float v) {
     uint32_t u;
     memcpy(&u, &v, 4);
-    if (isnan(v)) put32(b, UINT32_MAX);
-    else put32(b, 4), put32(b, u);
+    return isnan(v) ? put32(p, PG_NULL) : put32(put32(p, 4), u);
 }
 
 #define PG_COPY_COLS                                                                             \
     "seq, fp, ts, uid, item, type, channel, qty, amount, rating, lat, lon, query, city, session," \
     " campaign"
 
+/* The most bytes a row takes: its field count, 16 lengths, 76 bytes of
+ * values. */
+#define PG_ROW_MAX (2 + 16 * 4 + 76)
 /* Bytes of COPY data gathered before they are handed to libpq. */
 #define PG_COPY_BUF (256u << 10)
 
-int tl__pg_copy_end(tl_store_t *st, tl_errbuf_t *eb) {
-    tl__pg_t *pg = tl__pg(st);
-    if (!pg->copying) return 0;
-    pg->copying = 0;
-    tl_buf_t *b = &pg->copybuf;
-    int rc = 0;
-    put16(b, 0xFFFF);
-    if (b->len && PQputCopyData(pg->conn, b->data, (int)b->len) != 1) rc = TL_EIO;
-    tl_buf_clear(b);
-    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1) rc = TL_EIO;
-    PGresult *r;
-    while ((r = PQgetResult(pg->conn))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) rc = tl__pg_fail(st, eb, "sending events", r);
-        PQclear(r);
-    }
-    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail(st, eb, "sending events", NULL);
-    return rc;
-}
-
-/* A COPY of events begun on the batch's connection, its header given. */
-static int copy_begin(tl_store_t *st, tl_errbuf_t *eb) {
-    tl__pg_t *pg = tl__pg(st);
-    PGresult *r = PQexec(pg->conn, "COPY tl_events(" PG_COPY_COLS ") FROM STDIN (FORMAT binary)");
+/* A COPY of events begun on c, its header put in b. */
+static int copy_start(tl_store_t *st, PGconn *c, int *copying, tl_buf_t *b, tl_errbuf_t *eb) {
+    PGresult *r = PQexec(c, "COPY tl_events(" PG_COPY_COLS ") FROM STDIN (FORMAT binary)");
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        int rc = tl__pg_fail(st, eb, "sending events", r);
+        int rc = tl__pg_fail_on(st, c, eb, "sending events", r);
         PQclear(r);
         return rc;
     }
     PQclear(r);
-    pg->copying = 1;
-    tl_buf_t *b = &pg->copybuf;
+    *copying = 1;
     tl_buf_clear(b);
-    tl_buf_append(b, "PGCOPY\n\377\r\n\0", 11);
-    put32(b, 0), put32(b, 0);
+    /* the signature, no flags, no header extension */
+    tl_buf_append(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
     return 0;
 }
 
-/* One row sent: into the COPY under way (begun when there is none). */
+/* b's bytes handed to libpq. */
+static int copy_push(tl_store_t *st, PGconn *c, tl_buf_t *b, tl_errbuf_t *eb) {
+    int rc = b->len && PQputCopyData(c, b->data, (int)b->len) != 1 ? TL_EIO : 0;
+    tl_buf_clear(b);
+    if (rc) tl__pg_fail_on(st, c, eb, "sending events", NULL);
+    return rc;
+}
+
+/* The COPY under way on c (if any) ended: 0, or its error. */
+static int copy_finish(tl_store_t *st, PGconn *c, int *copying, tl_buf_t *b, tl_errbuf_t *eb) {
+    if (!*copying) return 0;
+    *copying = 0;
+    unsigned char trailer[2];
+    put16(trailer, 0xFFFF);
+    tl_buf_append(b, trailer, 2);
+    int rc = copy_push(st, c, b, eb);
+    if (PQputCopyEnd(c, rc ? "tailor stopped sending" : NULL) != 1) rc = TL_EIO;
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) rc = tl__pg_fail_on(st, c, eb, "sending events", r);
+        PQclear(r);
+    }
+    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail_on(st, c, eb, "sending events", NULL);
+    return rc;
+}
+
+/* The COPY under way on c (if any) ended as failed. */
+static void copy_cancel(PGconn *c, int *copying, tl_buf_t *b) {
+    tl_buf_clear(b);
+    if (!*copying) return;
+    *copying = 0;
+    if (PQputCopyEnd(c, "tailor gave the batch up") == 1) {
+        PGresult *r;
+        while ((r = PQgetResult(c))) PQclear(r);
+    }
+}
+
+int tl__pg_copy_end(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    return copy_finish(st, pg->conn, &pg->copying, &pg->copybuf, eb);
+}
+
+void tl__pg_copy_abort(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    copy_cancel(pg->conn, &pg->copying, &pg->copybuf);
+}
+
+/* The second stream's transaction begun (its connection made when
+ * missing); 0, or -1 when it cannot be: the batch then goes on with one. */
+static int helper_begin(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    tl_errbuf_t eb = {{0}};
+    if (pg->hconn && PQstatus(pg->hconn) != CONNECTION_OK) {
+        PQfinish(pg->hconn);
+        pg->hconn = NULL;
+    }
+    if (!pg->hconn && !(pg->hconn = tl__pg_connect_again(st, &eb))) return -1;
+    char sql[96];
+    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock_shared(%lld)",
+             (long long)TL_PG_STREAM_LOCK);
+    PGresult *r = PQexec(pg->hconn, sql);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok) {
+        r = PQexec(pg->hconn, "ROLLBACK");
+        PQclear(r);
+        return -1;
+    }
+    pg->h_in_tx = 1;
+    return 0;
+}
+
+/* The second stream's transaction given up, if under way. */
+static void helper_abort(tl__pg_t *pg) {
+    if (!pg->h_in_tx) return;
+    pg->h_in_tx = 0;
+    copy_cancel(pg->hconn, &pg->hcopying, &pg->hbuf);
+    PGresult *r = PQexec(pg->hconn, "ROLLBACK");
+    PQclear(r);
+}
+
+/* The second stream ended and committed with the batch's marker (first:
+ * the batch's first number). */
+static int helper_commit(tl_store_t *st, uint64_t first, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    int rc = copy_finish(st, pg->hconn, &pg->hcopying, &pg->hbuf, eb);
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO tl_counter VALUES ('pending:%llu', %llu); COMMIT",
+             (unsigned long long)first, (unsigned long long)first);
+    PGresult *r = rc ? NULL : PQexec(pg->hconn, sql);
+    if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = tl__pg_fail_on(st, pg->hconn, eb, "committing the batch's second stream", r);
+    PQclear(r);
+    if (rc) helper_abort(pg);
+    pg->h_in_tx = 0;
+    return rc;
+}
+
+/* One row sent: into the COPY under way on its stream (begun when there
+ * is none). */
 static int send_row(tl_store_t *st, const tl_event_t *e, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     int rc = partition_for(st, e->ts, eb);
-    if (!rc && !pg->copying) rc = copy_begin(st, eb);
     if (rc) return rc;
-    tl_buf_t *b = &pg->copybuf;
-    if (tl_buf_reserve(b, b->len + 128)) return oom(st, eb);
-    put16(b, 16);
-    f_i64(b, (int64_t)(pg->nevents + pg->sent)), f_i64(b, (int64_t)e->fp), f_i64(b, e->ts);
-    f_i32(b, e->user), f_id(b, e->item), f_i16(b, e->type);
-    if (e->channel == TL_NO_CHANNEL) put32(b, UINT32_MAX);
-    else f_i16(b, e->channel);
-    f_i32(b, (uint32_t)e->qty), f_f64(b, e->amount), f_f32(b, e->rating), f_f32(b, e->lat);
-    f_f32(b, e->lon), f_id(b, e->query), f_id(b, e->city), f_id(b, e->session);
-    f_id(b, e->campaign);
+    int second = pg->sent >= PG_SPLIT_AFTER && (int64_t)e->fp < 0 && !pg->hoff;
+    if (second && !pg->h_in_tx && helper_begin(st)) second = 0, pg->hoff = 1;
+    PGconn *c = second ? pg->hconn : pg->conn;
+    int *copying = second ? &pg->hcopying : &pg->copying;
+    tl_buf_t *b = second ? &pg->hbuf : &pg->copybuf;
+    if (!*copying && (rc = copy_start(st, c, copying, b, eb))) return rc;
+    if (tl_buf_reserve(b, PG_ROW_MAX)) return oom(st, eb);
+    unsigned char *p = (unsigned char *)b->data + b->len;
+    p = put16(p, 16);
+    p = f_i64(p, (int64_t)(pg->nevents + pg->sent)), p = f_i64(p, (int64_t)e->fp);
+    p = f_i64(p, e->ts), p = f_i32(p, e->user), p = f_id(p, e->item), p = f_i16(p, e->type);
+    p = e->channel == TL_NO_CHANNEL ? put32(p, PG_NULL) : f_i16(p, e->channel);
+    p = f_i32(p, (uint32_t)e->qty), p = f_f64(p, e->amount), p = f_f32(p, e->rating);
+    p = f_f32(p, e->lat), p = f_f32(p, e->lon), p = f_id(p, e->query), p = f_id(p, e->city);
+    p = f_id(p, e->session), p = f_id(p, e->campaign);
+    b->len = (size_t)(p - (unsigned char *)b->data);
     pg->sent++;
-    if (b->len < PG_COPY_BUF) return 0;
-    rc = PQputCopyData(pg->conn, b->data, (int)b->len) == 1 ? 0 : TL_EIO;
-    tl_buf_clear(b);
-    if (rc) tl__pg_fail(st, eb, "sending events", NULL);
-    return rc;
+    return b->len < PG_COPY_BUF ? 0 : copy_push(st, c, b, eb);
 }
 
 int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
@@ -259,42 +382,103 @@ int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb) {
 
 int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
+    int helper = pg->h_in_tx;
     int rc = tl__pg_copy_end(st, eb);
-    if (!rc && pg->sent)
-        rc = tl__pg_run(st, eb, "counting the events",
-                        "UPDATE tl_counter SET n = $1 WHERE name = 'events'", "i",
-                        (int64_t)(pg->nevents + pg->sent));
-    return rc;
+    if (!rc && helper) rc = helper_commit(st, pg->nevents, eb);
+    if (rc || !pg->sent) return rc;
+    char sql[200];
+    int n = snprintf(sql, sizeof sql, "UPDATE tl_counter SET n = %llu WHERE name = 'events';",
+                     (unsigned long long)(pg->nevents + pg->sent));
+    if (helper)
+        snprintf(sql + n, sizeof sql - (size_t)n, "DELETE FROM tl_counter WHERE name = 'pending:%llu'",
+                 (unsigned long long)pg->nevents);
+    return tl__pg_run(st, eb, "counting the events", sql, "");
 }
 
-void tl__pg_copy_abort(tl_store_t *st) {
+int tl__pg_events_clean(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    if (!pg->copying) return;
-    pg->copying = 0;
-    if (PQputCopyEnd(pg->conn, "tailor gave the batch up") == 1) {
-        PGresult *r;
-        while ((r = PQgetResult(pg->conn))) PQclear(r);
-    }
-    tl_buf_clear(&pg->copybuf);
+    /* a killed writer's second stream may still be taking in what its
+     * connection had buffered, and commit it after the lock passed on;
+     * the stream lock, taken and let go at once (it is a session's: an
+     * error between the two drops the connection, and with it the lock),
+     * waits for it to end, with its marker if it committed */
+    int rc = tl__pg_run(st, eb, "waiting for a second stream", "SELECT pg_advisory_lock($1)", "i",
+                        (int64_t)TL_PG_STREAM_LOCK);
+    if (!rc) rc = tl__pg_run(st, eb, "waiting for a second stream", "SELECT pg_advisory_unlock($1)",
+                             "i", (int64_t)TL_PG_STREAM_LOCK);
+    if (!rc) rc = counts(st, &pg->nevents, &(uint64_t){0}, eb);
+    if (rc || !pg->orphans) return rc;
+    /* committed at once on the side connection (no other writer can run:
+     * this batch holds the writers' lock): deleted in the batch, the rows
+     * would hold back a second stream sending the same events again until
+     * the batch commits, which waits for that stream */
+    char sql[200];
+    snprintf(sql, sizeof sql, "DELETE FROM tl_events WHERE seq >= %llu;"
+             " DELETE FROM tl_counter WHERE name LIKE 'pending:%%'", (unsigned long long)pg->nevents);
+    rc = tl__pg_side_run(st, eb, "deleting the rows of a batch that failed", sql);
+    if (!rc) pg->orphans = 0;
+    return rc;
 }
 
 /* The block ranges of the seq index (BRIN: the rows of a partition lie in
  * seq order, so a range's bounds are tight and the index costs next to
- * nothing to keep) summarized over the pages a commit added; a range not
- * summarized yet is read by every scan, so this runs after each commit
- * that added rows. Best effort: a failure leaves it to the next commit. */
+ * nothing to keep) summarized over the pages commits added. A range not
+ * summarized yet is read by every scan, so this follows each commit that
+ * added rows, but on a connection of its own, while the next batch is
+ * sent: it reads every page again, which waited for would cost an import
+ * a quarter of its time. One at a time: a commit that finds one under way
+ * leaves its pages to the next (which covers every range not summarized
+ * yet), and close awaits the last. Best effort: a failure, or a lost
+ * connection, leaves them to the next. Never waited for inside a
+ * transaction, which may hold a lock it needs. */
+#define PG_SUMMARIZE                                                                       \
+    "SELECT brin_summarize_new_values(i.indexrelid) FROM pg_partition_tree('tl_events') t" \
+    " JOIN pg_index i ON i.indrelid = t.relid JOIN pg_class c ON c.oid = i.indexrelid"     \
+    " JOIN pg_am a ON a.oid = c.relam WHERE t.isleaf AND a.amname = 'brin'"
+
+/* 1 when no summary is under way (the last one's results read, waiting
+ * for them if `wait`), 0 when one still is. */
+static int summary_over(tl__pg_t *pg, int wait) {
+    if (!pg->summarizing) return 1;
+    if (!wait && PQconsumeInput(pg->sconn) && PQisBusy(pg->sconn)) return 0;
+    PGresult *r;
+    while ((r = PQgetResult(pg->sconn))) PQclear(r);
+    pg->summarizing = 0;
+    if (PQstatus(pg->sconn) != CONNECTION_OK) {
+        PQfinish(pg->sconn);
+        pg->sconn = NULL;
+    }
+    return 1;
+}
+
 static void summarize(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    pg->unsummarized = 1;
+    if (!summary_over(pg, 0)) return;
     tl_errbuf_t eb = {{0}};
-    tl__pg_run(st, &eb, "summarizing the event index",
-               "SELECT brin_summarize_new_values(i.indexrelid) FROM pg_inherits h"
-               " JOIN pg_index i ON i.indrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid"
-               " JOIN pg_am a ON a.oid = c.relam"
-               " WHERE h.inhparent = 'tl_events'::regclass AND a.amname = 'brin'", "");
+    if (!pg->sconn && !(pg->sconn = tl__pg_connect_again(st, &eb))) return;
+    if (PQsendQuery(pg->sconn, PG_SUMMARIZE)) pg->summarizing = 1, pg->unsummarized = 0;
+}
+
+void tl__pg_events_close(tl_store_t *st) {
+    tl__pg_t *pg = tl__pg(st);
+    summary_over(pg, 1);
+    if (pg->unsummarized && pg->sconn) {
+        summarize(st);
+        summary_over(pg, 1);
+    }
+    if (pg->sconn) PQfinish(pg->sconn);
+    pg->sconn = NULL;
+    helper_abort(pg);
+    if (pg->hconn) PQfinish(pg->hconn);
+    pg->hconn = NULL;
 }
 
 void tl__pg_events_end(tl_store_t *st, int ok) {
     tl__pg_t *pg = tl__pg(st);
     tl__pg_copy_abort(st);
+    helper_abort(pg);
+    pg->hoff = 0;
     if (ok && pg->sent) summarize(st);
     if (ok) {
         pg->nevents += pg->sent;
@@ -526,10 +710,15 @@ int tl__pg_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb) {
         return TL_ECORRUPT;
     }
     out->checked |= TL_CHECK_EVENTS;
-    /* in one snapshot: rows past the committed count, numbers given twice */
+    /* in one snapshot: rows past the committed count (but those of a
+     * second stream whose batch is under way or failed, which its marker
+     * names), numbers given twice */
     PGresult *r = tl__pg_exec(st, eb, "checking the events",
-                              "SELECT (SELECT n FROM tl_counter WHERE name = 'events'), count(*),"
-                              " count(DISTINCT seq), coalesce(max(seq) + 1, 0) FROM tl_events", "");
+                              "WITH c AS (SELECT n FROM tl_counter WHERE name = 'events'),"
+                              " p AS (SELECT min(n) AS n FROM tl_counter WHERE name LIKE 'pending:%')"
+                              " SELECT (SELECT n FROM c), count(*), count(DISTINCT seq),"
+                              " coalesce(max(seq) + 1, 0) FROM tl_events"
+                              " WHERE seq < coalesce((SELECT n FROM p), 9223372036854775807)", "");
     if (!r) return TL_EIO;
     int64_t c = tl__pg_int(r, 0, 0, 0), n = tl__pg_int(r, 0, 1, 0), nd = tl__pg_int(r, 0, 2, 0),
             top = tl__pg_int(r, 0, 3, 0);

@@ -22,15 +22,20 @@ tl__pg_t *tl__pg(const tl_store_t *st) { return tl_store_backend_state(st); }
 /* ---- statements ------------------------------------------------------------------ */
 
 int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresult *r) {
+    return tl__pg_fail_on(st, tl__pg(st)->conn, eb, what, r);
+}
+
+int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *what,
+                   const PGresult *r) {
     tl__pg_t *pg = tl__pg(st);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
-                                                       : PQerrorMessage(pg->conn);
+                                                       : PQerrorMessage(conn);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
     tl_errbuf_set(eb, "%s: %s: %.*s", st->dir, what, (int)n, msg);
     int rc = TL_EIO;
-    if (PQstatus(pg->conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) rc = TL_EIO;
+    if (PQstatus(conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) rc = TL_EIO;
     else if (state && !strcmp(state, "23505")) rc = TL_EEXIST;
     else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
         rc = TL_ELOCKED;
@@ -53,21 +58,75 @@ int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresul
 
 #define PG_RECONNECT_MS 60000
 
+/* Every connection's settings: durable commits whatever the server's
+ * default; a writer waits for the lock rather than failing at once; a
+ * block of an event scan is a range of seq, read by the BRIN index
+ * whatever the statistics of a table just loaded make the planner think;
+ * a block is small: no workers to start, its rows put in order by tailor,
+ * not sorted. */
+#define SESSION_SETUP                                                                              \
+    "SET synchronous_commit = on; SET client_min_messages = warning; SET lock_timeout = '10min';" \
+    " SET enable_seqscan = off; SET jit = off; SET max_parallel_workers_per_gather = 0"
+
 static int session_setup(tl_store_t *st, tl_errbuf_t *eb) {
-    PGresult *r = PQexec(tl__pg(st)->conn,
-                         "SET synchronous_commit = on; SET client_min_messages = warning;"
-                         "SET lock_timeout = '10min';"
-                         /* a block of an event scan is a range of seq: the BRIN
-                          * index, whatever the statistics of a table just
-                          * loaded make the planner think */
-                         "SET enable_seqscan = off; SET jit = off;"
-                         /* a block is small: no workers to start, its rows
-                          * put in order by tailor, not sorted */
-                         "SET max_parallel_workers_per_gather = 0");
+    PGresult *r = PQexec(tl__pg(st)->conn, SESSION_SETUP);
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) tl__pg_fail(st, eb, "setting up the session", r);
     PQclear(r);
     return ok ? 0 : TL_EIO;
+}
+
+/* Another connection to the store, made with the handle's parameters
+ * (password included, which the store's name leaves out) and its session
+ * settings; NULL with eb set when it cannot be made. */
+PGconn *tl__pg_connect_again(tl_store_t *st, tl_errbuf_t *eb) {
+    PQconninfoOption *o = PQconninfo(tl__pg(st)->conn);
+    if (!o) {
+        tl_errbuf_set(eb, "out of memory");
+        return NULL;
+    }
+    int n = 0;
+    for (PQconninfoOption *q = o; q->keyword; q++) n += q->val && *q->val;
+    const char **kw = calloc((size_t)n + 1, sizeof *kw), **val = calloc((size_t)n + 1, sizeof *val);
+    PGconn *c = NULL;
+    if (kw && val) {
+        n = 0;
+        for (PQconninfoOption *q = o; q->keyword; q++)
+            if (q->val && *q->val) kw[n] = q->keyword, val[n++] = q->val;
+        c = PQconnectdbParams(kw, val, 0);
+    }
+    free(kw), free(val);
+    PQconninfoFree(o);
+    if (!c) {
+        tl_errbuf_set(eb, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, SESSION_SETUP);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok) return c;
+    }
+    size_t len = strlen(PQerrorMessage(c));
+    while (len && PQerrorMessage(c)[len - 1] == '\n') len--;
+    tl_errbuf_set(eb, "%s: cannot connect to the store again: %.*s", st->dir, (int)len,
+                  PQerrorMessage(c));
+    PQfinish(c);
+    return NULL;
+}
+
+int tl__pg_side_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql) {
+    tl__pg_t *pg = tl__pg(st);
+    if (!pg->aconn && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_EIO;
+    PGresult *r = PQexec(pg->aconn, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : tl__pg_fail_on(st, pg->aconn, eb, what, r);
+    PQclear(r);
+    if (rc && PQstatus(pg->aconn) != CONNECTION_OK) { /* made again next time */
+        PQfinish(pg->aconn);
+        pg->aconn = NULL;
+    }
+    return rc;
 }
 
 /* 0 when the connection is up or was made again; TL_EIO when it is lost
@@ -378,6 +437,7 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
     tl_buf_init(&pg->tmp);
     tl_buf_init(&pg->tmp2);
     tl_buf_init(&pg->copybuf);
+    tl_buf_init(&pg->hbuf);
     tl_store_backend_set_state(st, pg);
     char *uri = NULL;
     if (!is_uri(st->dir)) {
@@ -413,8 +473,6 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
         return TL_EIO;
     }
     int rc = name_store(st, eb);
-    /* durable commits whatever the server's default; a writer waits for the
-     * lock rather than failing at once */
     if (!rc) rc = session_setup(st, eb);
     if (!rc && !st->readonly) rc = tl__pg_migrate(st, eb);
     if (!rc && st->readonly) {
@@ -437,6 +495,7 @@ static int tl__pg_open(tl_store_t *st, int flags, tl_errbuf_t *eb) {
 static void tl__pg_close(tl_store_t *st) {
     tl__pg_t *pg = tl__pg(st);
     if (!pg) return;
+    tl__pg_events_close(st);
     tl__pg_blobs_close(st);
     tl__pg_bulk_free(st);
     if (pg->conn) PQfinish(pg->conn);
@@ -446,6 +505,7 @@ static void tl__pg_close(tl_store_t *st) {
         free(pg->ids_offs[k]);
     }
     tl_buf_fini(&pg->copybuf);
+    tl_buf_fini(&pg->hbuf);
     pthread_mutex_destroy(&pg->mu);
     free(pg->bfp);
     sodium_memzero(pg->dirkey, sizeof pg->dirkey);
@@ -468,6 +528,7 @@ static int tl__pg_begin(tl_store_t *st, tl_errbuf_t *eb) {
     if (!rc) rc = tl__pg_key_current(st, eb);
     if (!rc) rc = tl__pg_dicts_refresh(st, eb);
     if (!rc) rc = tl__pg_events_refresh(st, eb);
+    if (!rc) rc = tl__pg_events_clean(st, eb);
     if (rc) {
         tl__pg_tx_rollback(st);
         return rc;
@@ -536,6 +597,7 @@ const tl_store_backend_t tl_store_pg = {
     .ids = tl__pg_ids,
     .add_event = tl__pg_add_event,
     .expect_events = tl__pg_expect_events,
+    .prefetch_event = tl__pg_prefetch_event,
     .scan = tl__pg_scan,
     .event_count = tl__pg_event_count,
     .put_user = tl__pg_put_user,

@@ -26,6 +26,9 @@
 
 /* The advisory lock key every writer of a store takes (pg_advisory_xact_lock). */
 #define TL_PG_WRITER_LOCK 0x7461696c6f72LL /* "tailor" */
+/* The lock a batch's second COPY stream holds shared for its transaction
+ * (events.c), which the next batch waits for at its begin. */
+#define TL_PG_STREAM_LOCK 0x7461696c6f73LL
 /* Rows per block of an event scan. */
 #define TL_PG_BLOCK 65536
 
@@ -63,6 +66,13 @@ typedef struct {
     tl__pg_bulk_t *bulk;      /* records the batch creates (bulk.c) */
     int bulk_sending;
     tl_buf_t copybuf;
+    /* the batch's second COPY stream (events.c): its connection and
+     * transaction, a COPY under way there, its bytes not yet handed over,
+     * whether it is off for this batch (it could not begin) */
+    PGconn *hconn;
+    int h_in_tx, hcopying, hoff;
+    tl_buf_t hbuf;
+    int orphans; /* rows a failed batch's helper left past the count */
     uint64_t sent, added;
     uint64_t *bfp;
     size_t bfp_cap;
@@ -75,8 +85,14 @@ typedef struct {
     /* blobs and side-log bytes for the commit (blobs.c) */
     tl__pg_pending_t *pending;
     struct tl__pg_applog *applogs;
-    /* appends made inside a batch, at once on a connection of their own */
+    /* statements committed at once also inside a batch (appends, new event
+     * partitions), on a connection of their own */
     PGconn *aconn;
+    /* the event index's summary of the pages commits added, brought up to
+     * date on a connection of its own while the next batch goes on: one
+     * under way; pages a commit added that none has covered yet */
+    PGconn *sconn;
+    int summarizing, unsummarized;
     /* the tombstones (hashes of their pseudonyms) as read in the current
      * batch, which no purge changes while it holds the lock (privacy.c) */
     tl_hset_t erased;
@@ -111,6 +127,15 @@ int64_t tl__pg_affected(PGresult *r);
  * (TL_EIO for a lost connection, TL_ELOCKED for a lock timeout,
  * TL_EEXIST for a unique violation, TL_EINVAL else). */
 int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresult *r);
+/* The same for an error on another connection of the handle. */
+int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *what,
+                   const PGresult *r);
+/* Another connection to the store with the handle's parameters and
+ * session settings, or NULL with eb set. */
+PGconn *tl__pg_connect_again(tl_store_t *st, tl_errbuf_t *eb);
+/* sql (no parameters) run and committed at once on the side connection
+ * (aconn, made when missing), also inside a batch: 0 or a TL_E* code. */
+int tl__pg_side_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql);
 
 /* Cells of a binary result, by the column's type (int2, int4, int8,
  * float4, float8, text, bytea): NULL cells give `absent`, NaN, NULL. */
@@ -148,6 +173,7 @@ int tl__pg_schema_version(void);
 /* ---- events (events.c) ----------------------------------------------------------- */
 
 int tl__pg_add_event(tl_store_t *st, const tl_event_t *ev, tl_errbuf_t *eb);
+void tl__pg_prefetch_event(const tl_store_t *st, uint64_t fp);
 void tl__pg_expect_events(tl_store_t *st, uint64_t n);
 int tl__pg_scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                 tl_errbuf_t *eb);
@@ -157,13 +183,20 @@ uint64_t tl__pg_event_count(const tl_store_t *st);
  * process (the events numbered again, ids forgotten) the set is read
  * whole again and the forgotten ids forgotten here too. */
 int tl__pg_events_refresh(tl_store_t *st, tl_errbuf_t *eb);
-/* Ends the batch's COPY of events and advances the count, in the batch's
- * transaction (the rows went by binary COPY as they were added, the
- * partitions of their months made first). */
+/* At begin, under the lock: a second stream of a batch that failed
+ * awaited (it may still be committing what it was sent), then the rows
+ * such a stream committed (past the count) deleted, in the batch. */
+int tl__pg_events_clean(tl_store_t *st, tl_errbuf_t *eb);
+/* Ends the batch's COPYs of events (the second stream's committed, with
+ * its marker) and advances the count, in the batch's transaction (the
+ * rows went by binary COPY as they were added, the partitions of their
+ * months made first). */
 int tl__pg_events_flush(tl_store_t *st, tl_errbuf_t *eb);
 /* After commit (ok 1) or rollback (ok 0): the batch's events kept as
  * committed or forgotten. */
 void tl__pg_events_end(tl_store_t *st, int ok);
+/* At close: the summary under way awaited, the last pages covered. */
+void tl__pg_events_close(tl_store_t *st);
 /* Ends a COPY of events under way (every other statement on the
  * connection calls it first): 0, or the COPY's error. */
 int tl__pg_copy_end(tl_store_t *st, tl_errbuf_t *eb);
