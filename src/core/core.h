@@ -44,7 +44,8 @@ extern const char tl_version[];
     XX(ESQL, "embedded database error")                                        \
     XX(ECRYPTO, "encryption error")                                            \
     XX(ERANGE, "value out of range")                                           \
-    XX(EINTR, "interrupted")
+    XX(EINTR, "interrupted")                                                   \
+    XX(ELOST, "the connection to the store was lost")
 
 enum {
     TL_OK = 0,

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 void tl_import_opts_default(tl_import_opts_t *o) {
     memset(o, 0, sizeof *o);
@@ -210,7 +211,7 @@ static int import_source(importer_t *im, const tl_source_t *src, tl_input_t *in,
     char real[PATH_MAX];
     im->src = src;
     im->source = src->kind == TL_SOURCE_FILE && realpath(path, real) ? real : path;
-    im->file_size = im->rows = 0;
+    im->file_size = im->rows = im->written = 0;
     memset(&im->pf, 0, sizeof im->pf);
     im->kind = kind;
     im->latin1 = o->encoding && (strcmp(o->encoding, "latin1") == 0 ||
@@ -330,6 +331,88 @@ static void importer_free(importer_t *im) {
     free(im);
 }
 
+/* ---- batches, and resuming after a lost connection ---------------------- *
+ *
+ * A server store whose connection is lost rolls the batch back whole and
+ * says so (TL_ELOST; a commit whose outcome it cannot learn is TL_EIO).
+ * The run then goes back to its last commit: the counts as they were then,
+ * the sources read again from the one the commit fell in, its rows up to
+ * the commit passed over, the rest written in a new batch once the store
+ * (or a standby promoted in its place) answers. That needs every source
+ * from there on to be read again: a pipe or an open descriptor cannot be,
+ * and the run stops with the error; running it again imports the rest
+ * exactly once, as the fingerprints keep events from doubling. */
+
+#define RESUME_TRIES 3 /* lost connections in a row with no commit between */
+
+/* A batch begun, with what the run needs of the store in it. */
+static int batch_open(importer_t *im, tl_errbuf_t *eb) {
+    tl_store_t *st = im->st;
+    const tl_import_opts_t *o = im->o;
+    int rc = tl_store_begin(st, eb);
+    if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
+    if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
+    if (rc) return rc;
+    im->vc.now_ms = tl_store_now(st);
+    im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
+    im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
+    im->vc.identify = im->vc.types ? tl_dict_find(im->vc.types, "identify", 8) : TL_NONE;
+    im->users = tl_store_dict(st, TL_D_USER, eb);
+    im->items = tl_store_dict(st, TL_D_ITEM, eb);
+    im->queries = tl_store_dict(st, TL_D_QUERY, eb);
+    im->cities = tl_store_dict(st, TL_D_CITY, eb);
+    im->campaigns = tl_store_dict(st, TL_D_CAMPAIGN, eb);
+    if ((im->any_erased = tl_store_erased_any(st, eb)) < 0) return im->any_erased;
+    if (!im->vc.types || !im->vc.channels || !im->users || !im->items || !im->queries ||
+        !im->cities || !im->campaigns)
+        return TL_ENOMEM;
+    /* idx TL_NONE marks an empty entry; a rolled-back batch's ids are gone */
+    for (int i = 0; i < IDC_SLOTS; i++) im->user_cache->e[i].idx = im->item_cache->e[i].idx = TL_NONE;
+    im->in_batch = 0;
+    return 0;
+}
+
+void tl__import_checkpoint(importer_t *im) {
+    im->ck.k = im->k;
+    im->ck.rows = im->written;
+    im->ck.stats = *im->stats;
+    im->ck.src_start = im->src_start;
+}
+
+/* Whether a source can be read again from its start. */
+static int rereadable(const tl_source_t *src) {
+    struct stat sb;
+    if (src->kind == TL_SOURCE_MEM) return 1;
+    return src->kind == TL_SOURCE_FILE && stat(src->name, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* After a lost connection in the source at place `failed` of the order:
+ * the run put back to its last commit and a new batch begun, 0; or the
+ * error that stops it. */
+static int resume(importer_t *im, const tl_source_t *src, const tl_srckind_t *order, int failed,
+                  int *tries, tl_errbuf_t *eb) {
+    for (int k = im->ck.k; k <= failed; k++) {
+        if (!rereadable(&src[order[k].index])) {
+            char why[sizeof eb->msg];
+            memcpy(why, eb->msg, sizeof why);
+            tl_errbuf_set(eb, "%.400s; %.200s cannot be read again: running the import again "
+                          "imports the rest once", why, src[order[k].index].name);
+            return TL_ELOST;
+        }
+    }
+    if (++*tries > RESUME_TRIES) return TL_ELOST;
+    tl_store_rollback(im->st);
+    if (im->o->on_warning) {
+        char msg[sizeof eb->msg + 200];
+        snprintf(msg, sizeof msg, "%s; going on from row %llu of %s", eb->msg,
+                 (unsigned long long)im->ck.rows + 1, src[order[im->ck.k].index].name);
+        im->o->on_warning(msg, im->o->notify_arg);
+    }
+    memset(eb, 0, sizeof *eb);
+    *im->stats = im->ck.stats;
+    return batch_open(im, eb);
+}
+
 int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_opts_t *o,
               tl_import_stats_t *stats, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
@@ -349,11 +432,6 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
     im->user_cache = malloc(sizeof *im->user_cache);
     im->item_cache = malloc(sizeof *im->item_cache);
     int rc = im->user_cache && im->item_cache ? 0 : TL_ENOMEM;
-    if (!rc) {
-        /* idx TL_NONE marks an empty entry */
-        for (int i = 0; i < IDC_SLOTS; i++)
-            im->user_cache->e[i].idx = im->item_cache->e[i].idx = TL_NONE;
-    }
     for (int i = 0; !rc && i < NCHUNKS; i++) {
         im->chunks[i] = malloc(sizeof *im->chunks[i]);
         if (!im->chunks[i] || !(im->chunks[i]->arena.mem = malloc(CHUNK_ARENA))) {
@@ -383,51 +461,51 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
                       o->identity, kinds);
         rc = TL_EINVAL;
     }
-    if (!rc) rc = tl_store_begin(st, eb);
-    if (!rc) rc = register_names(im, TL_D_TYPE, o->extra_types, eb);
-    if (!rc) rc = register_names(im, TL_D_CHANNEL, o->extra_channels, eb);
-    if (!rc) {
-        im->vc.now_ms = tl_store_now(st);
-        im->vc.types = tl_store_dict(st, TL_D_TYPE, eb);
-        im->vc.channels = tl_store_dict(st, TL_D_CHANNEL, eb);
-        im->vc.identify = im->vc.types ? tl_dict_find(im->vc.types, "identify", 8) : TL_NONE;
-        im->users = tl_store_dict(st, TL_D_USER, eb);
-        im->items = tl_store_dict(st, TL_D_ITEM, eb);
-        im->queries = tl_store_dict(st, TL_D_QUERY, eb);
-        im->cities = tl_store_dict(st, TL_D_CITY, eb);
-        im->campaigns = tl_store_dict(st, TL_D_CAMPAIGN, eb);
-        if ((im->any_erased = tl_store_erased_any(st, eb)) < 0) rc = im->any_erased;
-        if (!rc && (!im->vc.types || !im->vc.channels || !im->users || !im->items || !im->queries ||
-            !im->cities || !im->campaigns))
-            rc = TL_ENOMEM;
-    }
+    if (!rc) rc = batch_open(im, eb);
     tl_srckind_t *order = NULL;
     tl_input_t *in = rc ? NULL : calloc(nsrc > 0 ? (size_t)nsrc : 1, sizeof *in);
     if (!rc && !in) rc = TL_ENOMEM;
     if (!rc) rc = tl__source_order(o, src, in, nsrc, &order, eb);
-    for (int k = 0; !rc && k < nsrc; k++) {
-        int i = order[k].index;
-        tl_import_stats_t before = run;
-        rc = import_source(im, &src[i], &in[i], order[k].kind, eb);
-        if (!rc && o->on_file) { /* this file's share of the run */
-            tl_import_stats_t f = {run.read - before.read, run.accepted - before.accepted,
-                                   run.duplicates - before.duplicates, run.quarantined - before.quarantined,
-                                   {0}, run.bytes - before.bytes, run.linked - before.linked};
-            o->on_file(src[i].name, &f, o->on_file_arg);
+    tl__import_checkpoint(im);
+    int from = 0, resumed = 0, reported = 0, tries = 0, failed = 0, lost_k = -1;
+    uint64_t lost_rows = 0;
+    while (!rc) {
+        for (int k = from; !rc && k < nsrc; k++) {
+            int i = order[k].index;
+            int again = resumed && k == from;
+            im->k = k;
+            im->skip = again ? im->ck.rows : 0;
+            im->src_start = again ? im->ck.src_start : run;
+            failed = k;
+            rc = import_source(im, &src[i], &in[i], order[k].kind, eb);
+            if (!rc && o->on_file && k >= reported) { /* this file's share of the run */
+                const tl_import_stats_t *b = &im->src_start;
+                tl_import_stats_t f = {run.read - b->read, run.accepted - b->accepted,
+                                       run.duplicates - b->duplicates, run.quarantined - b->quarantined,
+                                       {0}, run.bytes - b->bytes, run.linked - b->linked};
+                o->on_file(src[i].name, &f, o->on_file_arg);
+                reported = k + 1;
+            }
         }
+        if (!rc && o->strict && run.quarantined) {
+            tl_store_rollback(st);
+            tl_errbuf_set(eb, "%llu of %llu rows are bad; under --strict nothing was imported",
+                          (unsigned long long)run.quarantined, (unsigned long long)run.read);
+            rc = TL_EBADINPUT;
+            break;
+        }
+        if (!rc && !(rc = tl_store_commit(st, eb))) break;
+        if (rc != TL_ELOST) break;
+        if (im->ck.k != lost_k || im->ck.rows != lost_rows) tries = 0; /* a commit since */
+        lost_k = im->ck.k, lost_rows = im->ck.rows;
+        if ((rc = resume(im, src, order, failed, &tries, eb))) break;
+        from = im->ck.k, resumed = 1;
     }
     for (int i = 0; in && i < nsrc; i++) tl__input_close(&in[i]); /* streams left by a failure */
     free(in);
     free(order);
-    if (!rc && o->strict && run.quarantined) {
-        tl_store_rollback(st);
-        tl_errbuf_set(eb, "%llu of %llu rows are bad; under --strict nothing was imported",
-                      (unsigned long long)run.quarantined, (unsigned long long)run.read);
-        rc = TL_EBADINPUT;
-    } else if (!rc) {
-        rc = tl_store_commit(st, eb);
-        /* campaigns read the consents in force off a snapshot */
-        if (!rc) rc = tl_store_consents_refresh(st, eb);
+    if (!rc) { /* campaigns read the consents in force off a snapshot */
+        rc = tl_store_consents_refresh(st, eb);
     } else {
         tl_store_rollback(st);
     }

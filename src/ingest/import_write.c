@@ -295,6 +295,7 @@ static int maybe_commit(importer_t *im, tl_errbuf_t *eb) {
     if (im->o->strict || ++im->in_batch < im->batch_rows) return 0;
     im->in_batch = 0;
     int rc = tl_store_commit(im->st, eb);
+    if (!rc) tl__import_checkpoint(im);
     if (!rc) rc = tl_store_begin(im->st, eb);
     return rc;
 }
@@ -321,6 +322,7 @@ int tl__write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb) {
             tl_dict_prefetch_str(im->users, r->e.ref[TL_EREF_USER].h);
             if (r->e.ref[TL_EREF_ITEM].p) tl_dict_prefetch_str(im->items, r->e.ref[TL_EREF_ITEM].h);
         }
+        if (im->written++ < im->skip) continue; /* committed before the connection was lost */
         const row_t *row = &ck->rows[i];
         int rc = write_row(im, row, &ck->recs[row->rec0], eb);
         if (!rc) rc = maybe_commit(im, eb);

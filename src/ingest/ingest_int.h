@@ -348,6 +348,18 @@ typedef struct {
     const char *source;     /* its name in the quarantine: a regular file's canonical path */
     uint64_t batch_rows, in_batch;
     uint64_t rows; /* rows of the source read so far */
+    /* Resuming after the store's connection was lost (import.c): the
+     * source's place in the run's order, the rows of it handed to the
+     * writer and the first of them to write (those before were committed),
+     * the counts when it began; the last commit's place and counts. */
+    int k;
+    uint64_t written, skip;
+    tl_import_stats_t src_start;
+    struct {
+        int k;
+        uint64_t rows;
+        tl_import_stats_t stats, src_start;
+    } ck;
     /* generic mapping: column → field (or -1); for JSON, keys go by name */
     tl_kind_t kind;
     int ncols;
@@ -423,6 +435,9 @@ int tl__json_field(importer_t *im, const char *key);
  * with a kind's prefix, or any when the source gives a kind): its key is
  * made when it is written, and may be refused then (import_write.c). */
 int tl__rec_keyed(const importer_t *im, const tl_rec_t *r);
+/* Notes that everything written so far is committed: a lost connection
+ * resumes from here (import.c). */
+void tl__import_checkpoint(importer_t *im);
 /* Writes a chunk's rows in order (import_write.c). */
 int tl__write_chunk(importer_t *im, chunk_t *ck, tl_errbuf_t *eb);
 /* Tells the front end how far the source being read has got (import_pipe.c). */

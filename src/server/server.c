@@ -53,13 +53,17 @@ void tl__server_fail(tl_http_response_t *rs, int status, const char *code, const
     tl__server_json(rs, status, j);
 }
 
+/* A server store that lost its connection did nothing: the request may
+ * be sent again once it is back (503, as for a server shutting down). */
 void tl__server_fail_write(tl_http_response_t *rs, int rc, const char *code, const char *msg) {
     if (rc == TL_ENOSPC) tl__server_fail(rs, 507, "no_space", "no space left on device: %s", msg);
+    else if (rc == TL_ELOST) tl__server_fail(rs, 503, "store_unavailable", "%s", msg);
     else tl__server_fail(rs, 500, code, "%s", msg);
 }
 
 void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg) {
     if (rc == TL_ENOENT) tl__server_fail(rs, 404, "not_found", "%s", msg);
+    else if (rc == TL_ELOST) tl__server_fail(rs, 503, "store_unavailable", "%s", msg);
     else tl__server_fail(rs, 500, "store", "%s", msg);
 }
 

@@ -24,6 +24,13 @@
  *   commit and a crash before commit leave the store as it was before
  *   begin. commit is called inside a batch only, and after it (success or
  *   failure) the batch is over.
+ * - Lost connections (a server back end): an op that loses its server
+ *   returns TL_ELOST when what it was doing did not take effect and the
+ *   store can be used again once the server (or a promoted standby)
+ *   answers: a batch so failed is rolled back whole, and commit returns
+ *   TL_ELOST only when it knows the server did not commit (0 when it
+ *   finds it did). A writer may then send the batch again; TL_EIO says the
+ *   outcome is unknown.
  * - Dictionaries: the ids of a kind get dense indexes from 0 in the order
  *   they are first interned, stable for ever (an erased id keeps its
  *   index); entries interned in a batch are kept at commit and forgotten

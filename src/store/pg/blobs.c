@@ -144,7 +144,7 @@ static int get_run(tl_store_t *st, const char *name, int64_t first, int64_t last
                               "SELECT data FROM tl_blobs WHERE name = $1"
                               " AND chunk BETWEEN $2 AND $3 ORDER BY chunk",
                               "sii", name, first, last);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     if (!PQntuples(r)) {
         PQclear(r);
         return TL_ENOENT;
@@ -159,7 +159,7 @@ static int get_runs(tl_store_t *st, const char *name, tl_buf_t *out, tl_errbuf_t
     PGresult *r = tl__pg_exec(st, eb, "reading a blob",
                               "SELECT chunk, octet_length(data)::bigint FROM tl_blobs"
                               " WHERE name = $1 ORDER BY chunk", "s", name);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rows = PQntuples(r), rc = rows ? 0 : TL_ENOENT;
     size_t total = 0;
     for (int i = 0; i < rows; i++) total += (size_t)tl__pg_int(r, i, 1, 0);
@@ -197,7 +197,7 @@ int tl__pg_blob_list(tl_store_t *st, const char *prefix, tl_blob_fn fn, void *ar
     PGresult *r = tl__pg_exec(st, eb, "listing the blobs",
                               "SELECT DISTINCT name COLLATE \"C\" AS name FROM tl_blobs"
                               " WHERE left(name, length($1)) = $1 ORDER BY 1", "s", prefix);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; !rc && i < PQntuples(r); i++) rc = fn(tl__pg_text(r, i, 0), arg);
     PQclear(r);
@@ -215,7 +215,7 @@ static int append(tl_store_t *st, const char *name, const void *p, size_t n, tl_
     PGresult *r = tl__pg_exec(st, eb, "appending to a blob",
                               "SELECT chunk, octet_length(data)::bigint FROM tl_blobs"
                               " WHERE name = $1 ORDER BY chunk DESC LIMIT 1", "s", name);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int64_t last = tl__pg_int(r, 0, 0, -1), len = tl__pg_int(r, 0, 1, 0);
     PQclear(r);
     if (last >= 0 && (size_t)len + n <= APPEND_CHUNK)
@@ -249,7 +249,7 @@ int tl__pg_blob_append(tl_store_t *st, const char *name, const void *p, size_t n
                        tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (!pg->in_batch) return append_now(st, name, p, n, eb);
-    if (!pg->aconn && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_EIO;
+    if (!pg->aconn && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_ELOST;
     PGconn *conn = pg->conn;
     int in_tx = pg->in_tx;
     pg->conn = pg->aconn, pg->in_batch = 0, pg->in_tx = 0;
@@ -290,7 +290,7 @@ int tl__pg_applog_read(tl_store_t *st, const char *name, uint64_t from, tl_buf_t
                               " FROM tl_applog"
                               " WHERE name = $1 AND off + octet_length(data) > $2 ORDER BY off",
                               "si", name, (int64_t)from);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     return append_rows(r, out, eb);
 }
 
@@ -299,7 +299,7 @@ static int committed(tl_store_t *st, const char *name, uint64_t *len, tl_errbuf_
     PGresult *r = tl__pg_exec(st, eb, "reading a side log's length",
                               "SELECT off + octet_length(data) FROM tl_applog WHERE name = $1"
                               " ORDER BY off DESC LIMIT 1", "s", name);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     *len = (uint64_t)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return 0;
@@ -313,7 +313,7 @@ int tl__pg_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t *
     PGresult *r = tl__pg_exec(st, eb, "listing the side logs",
                               "SELECT DISTINCT name COLLATE \"C\" AS name FROM tl_applog"
                               " ORDER BY 1", "");
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; !rc && i < PQntuples(r); i++) rc = fn(tl__pg_text(r, i, 0), arg);
     PQclear(r);

@@ -313,17 +313,18 @@ static int send_table(tl_store_t *st, tl__pg_bulk_t *b, int t, tl_errbuf_t *eb) 
         if (!rc && t == B_USERS) rc = tl_buf_append(line, "\t", 1) || put_pii(st, line, &b->pii, v) ? TL_ENOMEM : 0;
         if (!rc && tl_buf_append(line, "\n", 1)) rc = TL_ENOMEM;
         if (!rc && (line->len >= (256u << 10) || i + 1 == b->n[t])) {
-            if (PQputCopyData(pg->conn, line->data, (int)line->len) != 1) rc = TL_EIO;
+            if (PQputCopyData(pg->conn, line->data, (int)line->len) != 1)
+                rc = tl__pg_fail(st, eb, "writing entities", NULL);
             tl_buf_clear(line);
         }
     }
-    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1 && !rc) rc = TL_EIO;
+    if (PQputCopyEnd(pg->conn, rc ? "tailor stopped sending" : NULL) != 1 && !rc)
+        rc = tl__pg_fail(st, eb, "writing entities", NULL);
     while ((r = PQgetResult(pg->conn))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) rc = tl__pg_fail(st, eb, "writing entities", r);
         PQclear(r);
     }
     if (rc == TL_ENOMEM) oom(st, eb);
-    else if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail(st, eb, "writing entities", NULL);
     return rc;
 }
 

@@ -17,9 +17,9 @@ static const char *str(const PGresult *r, int row, int col) {
     return s ? s : "";
 }
 
-/* The affected count of the statement r, or TL_EIO when it failed (eb set). */
-static int affected(PGresult *r) {
-    if (!r) return TL_EIO;
+/* The affected count of the statement r, or its error when it failed (eb set). */
+static int affected(tl_store_t *st, PGresult *r) {
+    if (!r) return tl__pg_err(st);
     int n = tl__pg_affected(r) > 0;
     PQclear(r);
     return n;
@@ -47,7 +47,7 @@ int tl__pg_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, v
                         tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a campaign", CAMPAIGN_COLS " WHERE id = $1", "s",
                               id);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int found = PQntuples(r) > 0, rc = campaign_rows(r, fn, arg);
     PQclear(r);
     return rc ? rc : found;
@@ -56,7 +56,7 @@ int tl__pg_campaign_get(tl_store_t *st, const char *id, tl_campaign_row_fn fn, v
 int tl__pg_campaign_scan(tl_store_t *st, tl_campaign_row_fn fn, void *arg, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading the campaigns",
                               CAMPAIGN_COLS " ORDER BY id COLLATE \"C\"", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = campaign_rows(r, fn, arg);
     PQclear(r);
     return rc;
@@ -70,7 +70,7 @@ int tl__pg_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t
                               " VALUES ($1, $2, 'active', $3)"
                               " ON CONFLICT (id) DO UPDATE SET def = excluded.def"
                               " RETURNING xmax = 0", "ssi", id, def, created);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int added = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return added;
@@ -78,7 +78,7 @@ int tl__pg_campaign_put(tl_store_t *st, const char *id, const char *def, int64_t
 
 int tl__pg_campaign_set_status(tl_store_t *st, const char *id, const char *status,
                                tl_errbuf_t *eb) {
-    return affected(tl__pg_exec(st, eb, "writing a campaign's status",
+    return affected(st, tl__pg_exec(st, eb, "writing a campaign's status",
                                 "UPDATE tl_campaigns SET status = $2 WHERE id = $1", "ss", id,
                                 status));
 }
@@ -96,7 +96,7 @@ int tl__pg_campaign_run_add(tl_store_t *st, const char *id, const tl_campaign_ru
                               " SELECT count(*) FROM run",
                               "siiisid", id, (int64_t)r->run, r->at, r->started, r->counts,
                               (int64_t)sends, cost);
-    if (!q) return TL_EIO;
+    if (!q) return tl__pg_err(st);
     int64_t added = tl__pg_int(q, 0, 0, 0);
     PQclear(q);
     if (added) return 0;
@@ -109,7 +109,7 @@ int tl__pg_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, 
     PGresult *q = tl__pg_exec(st, eb, "reading a campaign's runs",
                               "SELECT run, at, started, counts FROM tl_campaign_runs"
                               " WHERE campaign = $1 ORDER BY run", "s", id);
-    if (!q) return TL_EIO;
+    if (!q) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(q) && !rc; i++) {
         const char *counts = tl__pg_text(q, i, 3);
@@ -125,7 +125,7 @@ int tl__pg_campaign_runs(tl_store_t *st, const char *id, tl_campaign_run_fn fn, 
 
 int tl__pg_delivery_hold(tl_store_t *st, const char *id, const char *channel, uint64_t offset,
                          int64_t due, tl_errbuf_t *eb) {
-    return affected(tl__pg_exec(st, eb, "holding a delivery",
+    return affected(st, tl__pg_exec(st, eb, "holding a delivery",
                                 "INSERT INTO tl_deliveries(id, channel, \"offset\", status,"
                                 " attempts, due) VALUES ($1, $2, $3, 'held', 0, $4)"
                                 " ON CONFLICT (id) DO NOTHING",
@@ -155,7 +155,7 @@ int tl__pg_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by, 
                               "SELECT \"offset\" FROM tl_deliveries WHERE channel = $1"
                               " AND status = 'held' AND due <= $2 ORDER BY \"offset\"", "si",
                               channel, due_by);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++) rc = fn((uint64_t)tl__pg_int(r, i, 0, 0), arg);
     PQclear(r);
@@ -166,7 +166,7 @@ int tl__pg_deliveries_held(tl_store_t *st, const char *channel, int64_t due_by, 
 
 int tl__pg_dnc_put(tl_store_t *st, uint32_t user, const char *channel, const char *reason,
                    int64_t at, const char *campaign, tl_errbuf_t *eb) {
-    return affected(tl__pg_exec(st, eb, "writing a do-not-contact entry",
+    return affected(st, tl__pg_exec(st, eb, "writing a do-not-contact entry",
                                 "INSERT INTO tl_dnc(uid, channel, reason, at, campaign)"
                                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uid, channel) DO NOTHING",
                                 "issis", (int64_t)user, channel, reason, at, campaign));
@@ -189,20 +189,20 @@ int tl__pg_dnc_scan(tl_store_t *st, int64_t at, tl_dnc_fn fn, void *arg, tl_errb
     PGresult *r = tl__pg_exec(st, eb, "reading the do-not-contact entries",
                               DNC_COLS "WHERE at <= $1 ORDER BY uid, channel COLLATE \"C\"", "i",
                               at);
-    return r ? dnc_rows(r, fn, arg) : TL_EIO;
+    return r ? dnc_rows(r, fn, arg) : tl__pg_err(st);
 }
 
 int tl__pg_dnc_of_user(tl_store_t *st, uint32_t user, tl_dnc_fn fn, void *arg, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a user's do-not-contact entries",
                               DNC_COLS "WHERE uid = $1 ORDER BY at, channel COLLATE \"C\"", "i",
                               (int64_t)user);
-    return r ? dnc_rows(r, fn, arg) : TL_EIO;
+    return r ? dnc_rows(r, fn, arg) : tl__pg_err(st);
 }
 
 /* ---- feedback ------------------------------------------------------------------------------ */
 
 int tl__pg_feedback_add(tl_store_t *st, const tl_feedback_row_t *f, tl_errbuf_t *eb) {
-    return affected(tl__pg_exec(st, eb, "writing a feedback record",
+    return affected(st, tl__pg_exec(st, eb, "writing a feedback record",
                                 "INSERT INTO tl_feedback(uid, kind, campaign, channel, item, score,"
                                 " at, source, line) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                                 " ON CONFLICT (source, line) DO NOTHING",
@@ -231,14 +231,14 @@ int tl__pg_feedback_scan(tl_store_t *st, const char *campaign, tl_feedback_fn fn
                          tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a campaign's feedback",
                               FEEDBACK_COLS "WHERE campaign = $1 ORDER BY id", "s", campaign);
-    return r ? feedback_rows(r, fn, arg) : TL_EIO;
+    return r ? feedback_rows(r, fn, arg) : tl__pg_err(st);
 }
 
 int tl__pg_feedback_of_user(tl_store_t *st, uint32_t user, tl_feedback_fn fn, void *arg,
                             tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a user's feedback",
                               FEEDBACK_COLS "WHERE uid = $1 ORDER BY at, id", "i", (int64_t)user);
-    return r ? feedback_rows(r, fn, arg) : TL_EIO;
+    return r ? feedback_rows(r, fn, arg) : tl__pg_err(st);
 }
 
 int tl__pg_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_errbuf_t *eb) {
@@ -246,7 +246,7 @@ int tl__pg_feedback_negative(tl_store_t *st, tl_item_count_fn fn, void *arg, tl_
                               "SELECT item, count(*) FROM tl_feedback WHERE item IS NOT NULL"
                               " AND (kind = 'complaint' OR (kind = 'review' AND score <= 2))"
                               " GROUP BY item ORDER BY item", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++)
         rc = fn((uint32_t)tl__pg_int(r, i, 0, 0), (uint64_t)tl__pg_int(r, i, 1, 0), arg);
@@ -264,14 +264,14 @@ int tl__pg_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const ch
                               " $3::bigint, $4::text FROM tl_idlinks"
                               " ON CONFLICT (a, b) WHERE split_at IS NULL DO NOTHING RETURNING id",
                               "iiis", (int64_t)a, (int64_t)b, at, source);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int added = PQntuples(r) > 0;
     if (!added) {
         PQclear(r);
         r = tl__pg_exec(st, eb, "reading an identity link",
                         "SELECT id FROM tl_idlinks WHERE a = $1 AND b = $2 AND split_at IS NULL",
                         "ii", (int64_t)a, (int64_t)b);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
     }
     *id = (uint64_t)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
@@ -280,14 +280,14 @@ int tl__pg_link_add(tl_store_t *st, uint32_t a, uint32_t b, int64_t at, const ch
 
 int tl__pg_link_split(tl_store_t *st, uint64_t id, int64_t at, const char *reason,
                       tl_errbuf_t *eb) {
-    int rc = affected(tl__pg_exec(st, eb, "splitting an identity link",
+    int rc = affected(st, tl__pg_exec(st, eb, "splitting an identity link",
                                   "UPDATE tl_idlinks SET split_at = $2, split_reason = $3"
                                   " WHERE id = $1 AND split_at IS NULL",
                                   "iis", (int64_t)id, at, reason));
     if (rc) return rc;
     PGresult *r = tl__pg_exec(st, eb, "reading an identity link",
                               "SELECT 1 FROM tl_idlinks WHERE id = $1", "i", (int64_t)id);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int found = PQntuples(r) > 0;
     PQclear(r);
     if (found) return 0;
@@ -300,7 +300,7 @@ int tl__pg_link_scan(tl_store_t *st, uint32_t user, tl_link_fn fn, void *arg, tl
                               "SELECT id, a, b, at, source, split_at, split_reason FROM tl_idlinks"
                               " WHERE $1::bigint IS NULL OR a = $1 OR b = $1 ORDER BY id",
                               "u", user);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
         tl_link_row_t l = {(uint64_t)tl__pg_int(r, i, 0, 0), (uint32_t)tl__pg_int(r, i, 1, 0),

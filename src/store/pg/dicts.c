@@ -20,7 +20,7 @@ static int load_runs(tl_store_t *st, tl_dkind_t kind, tl_dict_t *d, uint32_t fro
     PGresult *r = tl__pg_exec(st, eb, "loading a dictionary",
                               "SELECT first, n, ids FROM tl_dict WHERE kind = $1 AND first >= $2"
                               " ORDER BY first", "ii", (int64_t)kind, (int64_t)from);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int row = 0; !rc && row < PQntuples(r); row++) {
         int64_t first = tl__pg_int(r, row, 0, -1), n = tl__pg_int(r, row, 1, -1);
@@ -110,7 +110,7 @@ static int committed_n(tl_store_t *st, tl_dkind_t kind, uint32_t *n, tl_errbuf_t
     PGresult *r = tl__pg_exec(st, eb, "counting a dictionary",
                               "SELECT coalesce(max(first + n), 0) FROM tl_dict WHERE kind = $1",
                               "i", (int64_t)kind);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     *n = (uint32_t)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return 0;
@@ -118,7 +118,7 @@ static int committed_n(tl_store_t *st, tl_dkind_t kind, uint32_t *n, tl_errbuf_t
 
 int tl__pg_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
-    uint32_t now;
+    uint32_t now = 0;
     int rc = committed_n(st, kind, &now, eb);
     if (rc) return rc;
     if (!pg->ids_loaded[kind] || pg->ids_n[kind] != now) {
@@ -130,7 +130,7 @@ int tl__pg_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) 
         PGresult *r = tl__pg_exec(st, eb, "loading a dictionary",
                                   "SELECT first, n, ids FROM tl_dict WHERE kind = $1 ORDER BY first",
                                   "i", (int64_t)kind);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
         uint64_t n = 0;
         for (int row = 0; !rc && row < PQntuples(r); row++) {
             size_t len;
@@ -161,7 +161,7 @@ int tl__pg_dict_forget(tl_store_t *st, tl_dkind_t kind, uint32_t idx, tl_errbuf_
                               "SELECT first, n, ids FROM tl_dict WHERE kind = $1 AND first <= $2"
                               " ORDER BY first DESC LIMIT 1 FOR UPDATE", "ii", (int64_t)kind,
                               (int64_t)idx);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int64_t first = tl__pg_int(r, 0, 0, -1), n = tl__pg_int(r, 0, 1, 0);
     size_t len;
     const void *ids = tl__pg_bytes(r, 0, 2, &len);
@@ -212,7 +212,7 @@ int tl__pg_dicts_forgotten(tl_store_t *st, tl_errbuf_t *eb) {
                               "SELECT first, n, ids FROM tl_dict WHERE kind = $1 AND"
                               " position('\\x1e'::bytea in ids) > 0 ORDER BY first",
                               "i", (int64_t)TL_D_USER);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     for (int row = 0; row < PQntuples(r); row++) {
         int64_t first = tl__pg_int(r, row, 0, 0), n = tl__pg_int(r, row, 1, 0);
         size_t len;

@@ -21,7 +21,7 @@ static int oom(tl_store_t *st, tl_errbuf_t *eb) {
 
 static int affected(tl_store_t *st, tl_errbuf_t *eb, PGresult *r) {
     (void)st, (void)eb;
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int n = tl__pg_affected(r) > 0;
     PQclear(r);
     return n;
@@ -43,7 +43,7 @@ static int pii_merge(tl_store_t *st, uint32_t user, const tl_user_t *u, const vo
     tl_buf_clear(&pg->tmp);
     PGresult *r = tl__pg_exec(st, eb, "reading a user", "SELECT pii FROM tl_users WHERE idx = $1",
                               "u", user);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     size_t len;
     const void *blob = tl__pg_bytes(r, 0, 0, &len);
     int rc = blob ? tl__unseal(st->seal.key, blob, len, &pg->tmp) : 0;
@@ -200,7 +200,7 @@ static int paged(tl_store_t *st, const char *what, const char *sql, int64_t from
                  row_fn row, void *ctx, uint64_t *seen, tl_errbuf_t *eb) {
     for (;;) {
         PGresult *r = tl__pg_exec(st, eb, what, sql, "ii", from, bound);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
         int n = PQntuples(r), rc = 0;
         for (int i = 0; i < n && !rc; i++) rc = row(r, i, ctx);
         if (seen) *seen += (uint64_t)n;
@@ -287,7 +287,7 @@ int tl__pg_scan_products(tl_store_t *st, tl_product_fn fn, void *arg, tl_errbuf_
                               "SELECT idx, kind, name, term_months, apr, amount_min, amount_max,"
                               " eligibility, disclosure FROM tl_products WHERE idx < $1 ORDER BY idx",
                               "i", tl__pg_known(st, TL_D_PRODUCT));
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
         tl_product_t p = {tl__pg_text(r, i, 1), tl__pg_text(r, i, 2), tl__pg_text(r, i, 7),
@@ -321,7 +321,7 @@ int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *
                                   " WHERE uid >= $1 AND uid < $2"
                                   " ORDER BY uid, purpose COLLATE \"C\", at, granted",
                                   "ii", from, to);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
         int rc = 0;
         for (int i = 0; i < PQntuples(r) && !rc; i++)
             rc = fn((uint32_t)tl__pg_int(r, i, 0, 0), tl__pg_text(r, i, 1),
@@ -332,7 +332,7 @@ int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *
             /* no bound known: the next user that has records */
             PGresult *q = tl__pg_exec(st, eb, "reading consents",
                                       "SELECT min(uid) FROM tl_consents WHERE uid >= $1", "i", to);
-            if (!q) return TL_EIO;
+            if (!q) return tl__pg_err(st);
             int64_t next = tl__pg_int(q, 0, 0, -1);
             PQclear(q);
             if (next < 0) return 0;
@@ -347,7 +347,7 @@ int tl__pg_scan_consents(tl_store_t *st, uint32_t user, tl_consent_fn fn, void *
 int tl__pg_user_pii(tl_store_t *st, uint32_t user, tl_buf_t *out, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading a user", "SELECT pii FROM tl_users WHERE idx = $1",
                               "u", user);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     size_t len;
     const void *blob = tl__pg_bytes(r, 0, 0, &len);
     int rc = blob ? tl__unseal(st->seal.key, blob, len, out) : 0;
@@ -372,7 +372,7 @@ int tl__pg_counts(tl_store_t *st, tl_store_counts_t *out, tl_errbuf_t *eb) {
         " (SELECT count(*) FROM tl_consents), (SELECT count(*) FROM tl_quarantine),"
         " (SELECT n FROM tl_counter WHERE name = 'events')",
         "ii", (int64_t)TL_D_USER, (int64_t)TL_D_ITEM);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     out->users = (uint64_t)tl__pg_int(r, 0, 0, 0);
     out->items = (uint64_t)tl__pg_int(r, 0, 1, 0);
     out->products = (uint64_t)tl__pg_int(r, 0, 2, 0);

@@ -33,7 +33,7 @@ static int load_fps(tl_store_t *st, uint64_t from, uint64_t to, tl_errbuf_t *eb)
         PGresult *r = tl__pg_exec(st, eb, "reading the event fingerprints",
                                   "SELECT fp FROM tl_events WHERE seq >= $1 AND seq < $2", "ii",
                                   (int64_t)a, (int64_t)(a + (1u << 20) < to ? a + (1u << 20) : to));
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
         int n = PQntuples(r), rc = 0;
         for (int i = 0; i < n && !rc; i++)
             if (tl_hset_add(&pg->fps, (uint64_t)tl__pg_int(r, i, 0, 0)) < 0) rc = TL_ENOMEM;
@@ -60,7 +60,7 @@ static int counts(tl_store_t *st, uint64_t *n, uint64_t *purges, tl_errbuf_t *eb
                               "SELECT (SELECT n FROM tl_counter WHERE name = 'events'),"
                               " coalesce((SELECT n FROM tl_counter WHERE name = 'purges'), 0),"
                               " EXISTS (SELECT 1 FROM tl_counter WHERE name LIKE 'pending:%')", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     *n = (uint64_t)tl__pg_int(r, 0, 0, 0);
     *purges = (uint64_t)tl__pg_int(r, 0, 1, 0);
     tl__pg(st)->orphans = PQgetvalue(r, 0, 2)[0] != 0;
@@ -150,8 +150,6 @@ static int partition_for(tl_store_t *st, int64_t ts, tl_errbuf_t *eb) {
     int rc = tl__pg_copy_end(st, eb);
     if (!rc) rc = copy_finish(st, pg->hconn, &pg->hcopying, &pg->hbuf, eb);
     if (rc) return rc;
-    if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
-    pg->months[pg->nmonths++] = mo;
     char name[64], sql[1024];
     int64_t y = mo >= 0 ? mo / 12 : (mo - 11) / 12;
     snprintf(name, sizeof name, "tl_events_%s%04lld_%02lld", y < 0 ? "bc" : "", (long long)llabs(y),
@@ -164,7 +162,10 @@ static int partition_for(tl_store_t *st, int64_t ts, tl_errbuf_t *eb) {
              " ALTER TABLE tl_events ATTACH PARTITION %s FOR VALUES FROM (%lld) TO (%lld);"
              " END IF; END$$", name, name, name, name, name, name, name,
              (long long)month_start(mo), (long long)month_start(mo + 1));
-    return tl__pg_side_run(st, eb, "making a partition of the events", sql);
+    if ((rc = tl__pg_side_run(st, eb, "making a partition of the events", sql))) return rc;
+    if (pg->nmonths == (int)(sizeof pg->months / sizeof *pg->months)) pg->nmonths = 0;
+    pg->months[pg->nmonths++] = mo;
+    return 0;
 }
 
 /* Big-endian numbers written at a cursor into room reserved for them; each
@@ -234,10 +235,9 @@ static int copy_start(tl_store_t *st, PGconn *c, int *copying, tl_buf_t *b, tl_e
 
 /* b's bytes handed to libpq. */
 static int copy_push(tl_store_t *st, PGconn *c, tl_buf_t *b, tl_errbuf_t *eb) {
-    int rc = b->len && PQputCopyData(c, b->data, (int)b->len) != 1 ? TL_EIO : 0;
+    int rc = b->len && PQputCopyData(c, b->data, (int)b->len) != 1;
     tl_buf_clear(b);
-    if (rc) tl__pg_fail_on(st, c, eb, "sending events", NULL);
-    return rc;
+    return rc ? tl__pg_fail_on(st, c, eb, "sending events", NULL) : 0;
 }
 
 /* The COPY under way on c (if any) ended: 0, or its error. */
@@ -248,13 +248,13 @@ static int copy_finish(tl_store_t *st, PGconn *c, int *copying, tl_buf_t *b, tl_
     put16(trailer, 0xFFFF);
     tl_buf_append(b, trailer, 2);
     int rc = copy_push(st, c, b, eb);
-    if (PQputCopyEnd(c, rc ? "tailor stopped sending" : NULL) != 1) rc = TL_EIO;
+    if (PQputCopyEnd(c, rc ? "tailor stopped sending" : NULL) != 1 && !rc)
+        rc = tl__pg_fail_on(st, c, eb, "sending events", NULL);
     PGresult *r;
     while ((r = PQgetResult(c))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) rc = tl__pg_fail_on(st, c, eb, "sending events", r);
         PQclear(r);
     }
-    if (rc == TL_EIO && !eb->msg[0]) tl__pg_fail_on(st, c, eb, "sending events", NULL);
     return rc;
 }
 
@@ -655,7 +655,7 @@ static int scan(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn 
         PGresult *r = tl__pg_exec(st, eb, "reading events", sql, "ii", (int64_t)first,
                                   (int64_t)last);
         if (!r) {
-            rc = TL_EIO;
+            rc = tl__pg_err(st);
             break;
         }
         int n = PQntuples(r);
@@ -719,7 +719,7 @@ int tl__pg_check(tl_store_t *st, tl_store_check_t *out, tl_errbuf_t *eb) {
                               " SELECT (SELECT n FROM c), count(*), count(DISTINCT seq),"
                               " coalesce(max(seq) + 1, 0) FROM tl_events"
                               " WHERE seq < coalesce((SELECT n FROM p), 9223372036854775807)", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int64_t c = tl__pg_int(r, 0, 0, 0), n = tl__pg_int(r, 0, 1, 0), nd = tl__pg_int(r, 0, 2, 0),
             top = tl__pg_int(r, 0, 3, 0);
     PQclear(r);

@@ -35,7 +35,10 @@ int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *wh
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) n--;
     tl_errbuf_set(eb, "%s: %s: %.*s", st->dir, what, (int)n, msg);
     int rc = TL_EIO;
-    if (PQstatus(conn) != CONNECTION_OK || (state && !strncmp(state, "08", 2))) rc = TL_EIO;
+    /* class 08, connection exceptions; 57P01-3, the server shutting down or starting */
+    if (PQstatus(conn) != CONNECTION_OK || (state && (!strncmp(state, "08", 2) ||
+                                                      !strncmp(state, "57P0", 4))))
+        rc = TL_ELOST;
     else if (state && !strcmp(state, "23505")) rc = TL_EEXIST;
     else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
         rc = TL_ELOCKED;
@@ -44,6 +47,8 @@ int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *wh
     pg->last_rc = rc;
     return rc;
 }
+
+int tl__pg_err(const tl_store_t *st) { return tl__pg(st)->last_rc; }
 
 /* ---- the connection: lost ones made again ---------------------------------------------
  *
@@ -70,10 +75,9 @@ int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *wh
 
 static int session_setup(tl_store_t *st, tl_errbuf_t *eb) {
     PGresult *r = PQexec(tl__pg(st)->conn, SESSION_SETUP);
-    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) tl__pg_fail(st, eb, "setting up the session", r);
+    int rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : tl__pg_fail(st, eb, "setting up the session", r);
     PQclear(r);
-    return ok ? 0 : TL_EIO;
+    return rc;
 }
 
 /* Another connection to the store, made with the handle's parameters
@@ -117,19 +121,26 @@ PGconn *tl__pg_connect_again(tl_store_t *st, tl_errbuf_t *eb) {
 
 int tl__pg_side_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql) {
     tl__pg_t *pg = tl__pg(st);
-    if (!pg->aconn && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_EIO;
-    PGresult *r = PQexec(pg->aconn, sql);
-    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : tl__pg_fail_on(st, pg->aconn, eb, what, r);
-    PQclear(r);
-    if (rc && PQstatus(pg->aconn) != CONNECTION_OK) { /* made again next time */
+    int rc = 0;
+    /* a connection lost since its last use (a failover) shows only now:
+     * the statement goes once more on a new one, which the contract of
+     * side statements (harmless when run twice) allows */
+    for (int tries = 0; tries < 2; tries++) {
+        int fresh = !pg->aconn;
+        if (fresh && !(pg->aconn = tl__pg_connect_again(st, eb))) return TL_ELOST;
+        PGresult *r = PQexec(pg->aconn, sql);
+        ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : tl__pg_fail_on(st, pg->aconn, eb, what, r);
+        PQclear(r);
+        if (!rc || PQstatus(pg->aconn) == CONNECTION_OK) break;
         PQfinish(pg->aconn);
         pg->aconn = NULL;
+        if (fresh) break;
     }
     return rc;
 }
 
-/* 0 when the connection is up or was made again; TL_EIO when it is lost
+/* 0 when the connection is up or was made again; TL_ELOST when it is lost
  * inside a transaction or cannot be made again in time. */
 static int reconnect(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
@@ -137,16 +148,18 @@ static int reconnect(tl_store_t *st, tl_errbuf_t *eb) {
     if (pg->in_tx) {
         tl_errbuf_set(eb, "%s: the connection to the store was lost inside a transaction",
                       st->dir);
-        return TL_EIO;
+        return pg->last_rc = TL_ELOST;
     }
     for (int waited = 0; waited < PG_RECONNECT_MS; waited += 250) {
         PQreset(pg->conn);
-        if (PQstatus(pg->conn) == CONNECTION_OK) return session_setup(st, eb);
+        if (PQstatus(pg->conn) == CONNECTION_OK) {
+            pg->nmonths = 0; /* the server may be another (a standby promoted) */
+            return session_setup(st, eb);
+        }
         struct timespec t = {0, 250 * 1000000L};
         nanosleep(&t, NULL);
     }
-    tl__pg_fail(st, eb, "connecting again", NULL);
-    return TL_EIO;
+    return tl__pg_fail(st, eb, "connecting again", NULL);
 }
 
 #define PG_MAXP 16
@@ -196,10 +209,17 @@ static PGresult *exec_v(tl_store_t *st, tl_errbuf_t *eb, const char *what, const
         }
         default:
             tl_errbuf_set(eb, "%s: %s: bad parameter format '%c'", st->dir, what, *f);
+            pg->last_rc = TL_EINVAL;
             return NULL;
         }
     }
-    if (reconnect(st, eb) || tl__pg_bulk_flush(st, eb) || tl__pg_copy_end(st, eb)) return NULL;
+    int rc = reconnect(st, eb);
+    if (!rc) rc = tl__pg_bulk_flush(st, eb);
+    if (!rc) rc = tl__pg_copy_end(st, eb);
+    if (rc) {
+        pg->last_rc = rc;
+        return NULL;
+    }
     PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, lens, fmts, 1);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && PQstatus(pg->conn) != CONNECTION_OK &&
@@ -522,8 +542,14 @@ static void tl__pg_close(tl_store_t *st) {
 static int tl__pg_begin(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     int rc = tl__pg_tx_begin(st, eb);
-    if (!rc) rc = tl__pg_run(st, eb, "waiting for the writers' lock",
-                             "SELECT pg_advisory_xact_lock($1)", "i", (int64_t)TL_PG_WRITER_LOCK);
+    if (!rc) {
+        PGresult *r = tl__pg_exec(st, eb, "waiting for the writers' lock",
+                                  "SELECT txid_current(), pg_advisory_xact_lock($1)", "i",
+                                  (int64_t)TL_PG_WRITER_LOCK);
+        pg->batch_xid = r ? tl__pg_int(r, 0, 0, 0) : 0;
+        rc = r ? 0 : tl__pg_err(st);
+        PQclear(r);
+    }
     /* what other processes committed before the lock was ours */
     if (!rc) rc = tl__pg_key_current(st, eb);
     if (!rc) rc = tl__pg_dicts_refresh(st, eb);
@@ -547,17 +573,55 @@ static void tl__pg_rollback(tl_store_t *st) {
     pg->in_batch = 0;
 }
 
+/* What became of the batch whose COMMIT lost the connection: 0 when the
+ * server (or the standby promoted in its place) committed it, TL_ELOST
+ * when it did not, TL_EIO when that cannot be learnt. The server is asked
+ * on a new connection (waiting for one as long as reconnect does) for the
+ * status of the batch's transaction id; "in progress" is asked again
+ * while the old session ends. An id the server never heard of (a standby
+ * promoted before the batch reached it) was not committed there. */
+static int commit_outcome(tl_store_t *st, tl_errbuf_t *eb) {
+    tl__pg_t *pg = tl__pg(st);
+    tl_errbuf_t lost = *eb, e2 = {{0}};
+    tl__pg_tx_rollback(st); /* leaves the transaction: the connection may be made again */
+    for (int tries = 0; tries < 240; tries++) {
+        PGresult *r = tl__pg_exec(st, &e2, "reading the outcome of a commit",
+                                  "SELECT txid_status($1)", "i", pg->batch_xid);
+        const char *v = r ? tl__pg_text(r, 0, 0) : NULL;
+        int rc = !r ? (tl__pg_err(st) == TL_ELOST ? TL_EIO : TL_ELOST)
+                 : !v ? TL_EIO
+                 : !strcmp(v, "committed") ? 0
+                 : !strcmp(v, "aborted") ? TL_ELOST : 1;
+        PQclear(r);
+        if (rc == 0) {
+            memset(eb, 0, sizeof *eb);
+            return 0;
+        }
+        if (rc < 0) {
+            tl_errbuf_set(eb, "%s; %s", lost.msg,
+                          rc == TL_ELOST ? "the batch was not committed"
+                                         : "whether the batch was committed is unknown");
+            return rc;
+        }
+        struct timespec t = {0, 250 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    tl_errbuf_set(eb, "%s; the batch's transaction is still in progress", lost.msg);
+    return TL_EIO;
+}
+
 static int tl__pg_commit(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     int rc = tl__pg_bulk_flush(st, eb);
     if (!rc) rc = tl__pg_dicts_flush(st, eb);
     if (!rc) rc = tl__pg_events_flush(st, eb);
     if (!rc) rc = tl__pg_blobs_flush(st, eb);
-    if (!rc) rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
+    if (!rc) {
+        rc = tl__pg_run(st, eb, "committing the batch", "COMMIT", "");
+        if (rc == TL_ELOST && pg->batch_xid) rc = commit_outcome(st, eb);
+    }
     if (!rc) tx_leave(st);
     if (rc) {
-        /* a lost connection during COMMIT leaves it unknown whether the
-         * server committed; the next batch's refresh reads what it did */
         tl__pg_rollback(st);
         return rc;
     }

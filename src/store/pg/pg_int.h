@@ -49,6 +49,7 @@ typedef struct {
     int have_dirkey;
     char *keydir;
     int in_batch, in_tx; /* in_tx: a transaction open (a batch's or another) */
+    int64_t batch_xid;   /* the open batch's transaction id, to learn its outcome */
     int last_rc;         /* the TL_E* code of the last failed statement */
     /* dictionaries: loaded on first use; dict_comm the committed count */
     tl_dict_t *dict[TL_D__N];
@@ -124,9 +125,13 @@ int tl__pg_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sq
  * added, 0 not). */
 int64_t tl__pg_affected(PGresult *r);
 /* Fills eb from the connection's last error; returns the TL_E* code
- * (TL_EIO for a lost connection, TL_ELOCKED for a lock timeout,
- * TL_EEXIST for a unique violation, TL_EINVAL else). */
+ * (TL_ELOST for a lost connection or a server shutting down, TL_ELOCKED
+ * for a lock timeout or a deadlock, TL_EEXIST for a unique violation,
+ * TL_EIO else), also kept for tl__pg_err. */
 int tl__pg_fail(tl_store_t *st, tl_errbuf_t *eb, const char *what, const PGresult *r);
+/* The TL_E* code of the handle's last failed statement (a NULL result of
+ * tl__pg_exec). */
+int tl__pg_err(const tl_store_t *st);
 /* The same for an error on another connection of the handle. */
 int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *what,
                    const PGresult *r);
@@ -134,7 +139,9 @@ int tl__pg_fail_on(tl_store_t *st, PGconn *conn, tl_errbuf_t *eb, const char *wh
  * session settings, or NULL with eb set. */
 PGconn *tl__pg_connect_again(tl_store_t *st, tl_errbuf_t *eb);
 /* sql (no parameters) run and committed at once on the side connection
- * (aconn, made when missing), also inside a batch: 0 or a TL_E* code. */
+ * (aconn, made when missing), also inside a batch: 0 or a TL_E* code.
+ * It must be harmless run twice: a connection found lost runs it again on
+ * a new one. */
 int tl__pg_side_run(tl_store_t *st, tl_errbuf_t *eb, const char *what, const char *sql);
 
 /* Cells of a binary result, by the column's type (int2, int4, int8,

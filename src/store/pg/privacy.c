@@ -44,7 +44,7 @@ static int oom(tl_errbuf_t *eb) {
 /* The bytes of the only cell of r appended to out: 0, TL_ENOENT when r has
  * no row, the statement's error when r is NULL (eb set). Clears r. */
 static int cell(tl_store_t *st, PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     size_t n;
     const void *p = tl__pg_bytes(r, 0, 0, &n);
     int rc = PQntuples(r) == 0 ? TL_ENOENT : tl_buf_append(out, p ? p : "", n) ? oom(eb) : 0;
@@ -55,7 +55,7 @@ static int cell(tl_store_t *st, PGresult *r, tl_buf_t *out, tl_errbuf_t *eb) {
 /* Adds the rows r changed to *count (when given): 0, or the statement's
  * error when r is NULL (eb set). Clears r. */
 static int counted(tl_store_t *st, PGresult *r, uint64_t *count) {
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     if (count) *count += (uint64_t)tl__pg_affected(r);
     PQclear(r);
     return 0;
@@ -282,7 +282,7 @@ int tl__pg_secret_add(tl_store_t *st, const char *name, const void *p, size_t n,
     PGresult *r = tl__pg_exec(st, eb, "keeping a secret",
                               "INSERT INTO tl_secrets VALUES ($1, $2) ON CONFLICT DO NOTHING", "sb",
                               name, p ? p : "", n);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rc = tl__pg_affected(r) ? 0 : TL_EEXIST;
     PQclear(r);
     return rc;
@@ -315,7 +315,7 @@ static int load_erased(tl_store_t *st, tl_errbuf_t *eb) {
     tl__pg_t *pg = tl__pg(st);
     if (pg->erased_loaded) return 0;
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones", "SELECT hash FROM tl_erased", "");
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rc = tl_hset_init(&pg->erased, (size_t)PQntuples(r) + 16) ? TL_ENOMEM : 0;
     for (int i = 0; !rc && i < PQntuples(r); i++)
         if (tl_hset_add(&pg->erased, erased_hash(tl__pg_text(r, i, 0))) < 0) rc = TL_ENOMEM;
@@ -343,7 +343,7 @@ int tl__pg_erased(tl_store_t *st, const char *pseudonym, uint32_t *idx, tl_errbu
     }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT idx FROM tl_erased WHERE hash = $1", "s", pseudonym);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int found = PQntuples(r) > 0;
     if (found && idx) *idx = (uint32_t)tl__pg_int(r, 0, 0, TL_NONE);
     PQclear(r);
@@ -358,7 +358,7 @@ int tl__pg_erased_any(tl_store_t *st, tl_errbuf_t *eb) {
     }
     PGresult *r = tl__pg_exec(st, eb, "reading the tombstones",
                               "SELECT EXISTS (SELECT 1 FROM tl_erased)", "");
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int any = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return any;
@@ -394,7 +394,7 @@ static int redact_quarantine(tl_store_t *st, const tl_purge_t *p, uint64_t *coun
                                   "SELECT id, raw, preview FROM tl_quarantine WHERE id > $1"
                                   " ORDER BY id LIMIT $2", "ii", last, (int64_t)PAGE);
         if (!r) {
-            rc = tl__pg(st)->last_rc;
+            rc = tl__pg_err(st);
             break;
         }
         rows = PQntuples(r);
@@ -467,14 +467,14 @@ static int cut_events(tl_store_t *st, int64_t before, uint64_t *events, tl_errbu
                               " WHERE i.inhparent = 'tl_events'::regclass AND (regexp_match("
                               "pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?(-?[0-9]+)''?\\)'))[1]"
                               "::numeric <= $1", "i", before);
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     char sql[600];
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tl__pg_text(r, i, 0));
         PGresult *c = tl__pg_exec(st, eb, "counting the events before the cut", sql, "");
         if (!c) {
-            rc = tl__pg(st)->last_rc;
+            rc = tl__pg_err(st);
             break;
         }
         *events += (uint64_t)tl__pg_int(c, 0, 0, 0);
@@ -594,7 +594,7 @@ static int reseal_rows(tl_store_t *st, tl_rekey_t *rk, const char *table, const 
     for (int64_t last = -1; !rc && rows == PAGE;) { /* keys from 0 */
         PGresult *r = tl__pg_exec(st, eb, "reading the sealed values", sel, "i", last);
         if (!r) {
-            rc = tl__pg(st)->last_rc;
+            rc = tl__pg_err(st);
             break;
         }
         rows = PQntuples(r);
@@ -617,7 +617,7 @@ static int reseal_rows(tl_store_t *st, tl_rekey_t *rk, const char *table, const 
 static int reseal_named(tl_store_t *st, tl_rekey_t *rk, const char *sel, const char *upd,
                         uint64_t *count, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "reading the sealed values", sel, "");
-    if (!r) return tl__pg(st)->last_rc;
+    if (!r) return tl__pg_err(st);
     tl_buf_t b;
     tl_buf_init(&b);
     int rc = 0;

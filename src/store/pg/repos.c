@@ -66,7 +66,7 @@ int tl__pg_quarantine(tl_store_t *st, const char *source, uint64_t line, const c
                               "bibsbbib", source, strlen(source), (int64_t)line, mac, sizeof mac,
                               reason, message, message ? strlen(message) : 0, sealed->data,
                               sealed->len, tl_store_now(st), preview, preview ? strlen(preview) : 0);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     rc = tl__pg_affected(r) > 0;
     PQclear(r);
     return rc;
@@ -118,7 +118,7 @@ int tl__pg_quarantine_scan(tl_store_t *st, const char *reason, int with_raw, tl_
                                   " ORDER BY id LIMIT $4",
                                   "isii", last, reason, (int64_t)with_raw, (int64_t)PAGE);
         if (!r) {
-            rc = TL_EIO;
+            rc = tl__pg_err(st);
             break;
         }
         n = PQntuples(r);
@@ -134,7 +134,7 @@ int tl__pg_quarantine_counts(tl_store_t *st, tl_reason_fn fn, void *arg, tl_errb
     PGresult *r = tl__pg_exec(st, eb, "counting the quarantine",
                               "SELECT reason, count(*) FROM tl_quarantine GROUP BY reason"
                               " ORDER BY count(*) DESC, reason COLLATE \"C\"", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++)
         rc = fn(str(r, i, 0), (uint64_t)tl__pg_int(r, i, 1, 0), arg);
@@ -163,7 +163,7 @@ int tl__pg_config_get(tl_store_t *st, const char *key, char **value, tl_errbuf_t
     *value = NULL;
     PGresult *r = tl__pg_exec(st, eb, "reading a setting",
                               "SELECT value FROM tl_config WHERE key = $1", "s", key);
-    return r ? text_of(st, r, value, eb) : TL_EIO;
+    return r ? text_of(st, r, value, eb) : tl__pg_err(st);
 }
 
 int tl__pg_segment_put(tl_store_t *st, const char *name, const char *expr, tl_errbuf_t *eb) {
@@ -173,7 +173,7 @@ int tl__pg_segment_put(tl_store_t *st, const char *name, const char *expr, tl_er
                               " ON CONFLICT (name) DO UPDATE SET expr = excluded.expr,"
                               " created = excluded.created RETURNING xmax = 0",
                               "ssi", name, expr, tl_store_now(st));
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int added = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return added;
@@ -183,7 +183,7 @@ int tl__pg_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_
     *expr = NULL;
     PGresult *r = tl__pg_exec(st, eb, "reading a segment",
                               "SELECT expr FROM tl_segments WHERE name = $1", "s", name);
-    int rc = r ? text_of(st, r, expr, eb) : TL_EIO;
+    int rc = r ? text_of(st, r, expr, eb) : tl__pg_err(st);
     if (rc == TL_ENOENT) tl_errbuf_set(eb, "no segment \"%s\"", name);
     return rc;
 }
@@ -191,7 +191,7 @@ int tl__pg_segment_get(tl_store_t *st, const char *name, char **expr, tl_errbuf_
 int tl__pg_segment_delete(tl_store_t *st, const char *name, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "removing a segment",
                               "DELETE FROM tl_segments WHERE name = $1", "s", name);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int64_t n = tl__pg_affected(r);
     PQclear(r);
     if (n) return 0;
@@ -203,7 +203,7 @@ int tl__pg_segment_list(tl_store_t *st, tl_segdef_fn fn, void *arg, tl_errbuf_t 
     PGresult *r = tl__pg_exec(st, eb, "reading the segments",
                               "SELECT name, expr, created FROM tl_segments"
                               " ORDER BY name COLLATE \"C\"", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++)
         rc = fn(str(r, i, 0), str(r, i, 1), tl__pg_int(r, i, 2, 0), arg);
@@ -219,7 +219,7 @@ int tl__pg_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb)
                               " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
                               "ssssi", k->id, k->hash, k->role, k->name ? k->name : "",
                               k->created);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int64_t n = tl__pg_affected(r);
     PQclear(r);
     if (n) return 0;
@@ -230,7 +230,7 @@ int tl__pg_apikey_put(tl_store_t *st, const tl_apikey_row_t *k, tl_errbuf_t *eb)
 int tl__pg_apikey_delete(tl_store_t *st, const char *id, tl_errbuf_t *eb) {
     PGresult *r = tl__pg_exec(st, eb, "removing an API key",
                               "DELETE FROM tl_api_keys WHERE id = $1", "s", id);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int found = tl__pg_affected(r) > 0;
     PQclear(r);
     return found;
@@ -240,7 +240,7 @@ int tl__pg_apikey_scan(tl_store_t *st, tl_apikey_fn fn, void *arg, tl_errbuf_t *
     PGresult *r = tl__pg_exec(st, eb, "reading the API keys",
                               "SELECT id, hash, role, name, created FROM tl_api_keys"
                               " ORDER BY created, id COLLATE \"C\"", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
         tl_apikey_row_t k = {str(r, i, 0), str(r, i, 1), str(r, i, 2), str(r, i, 3),
@@ -258,7 +258,7 @@ int tl__pg_audit_append(tl_store_t *st, const tl_audit_entry_t *e, tl_errbuf_t *
                               "INSERT INTO tl_audit(id, at, who, what, target, mac)"
                               " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
                               "iissss", e->id, e->at, e->who, e->what, e->target, e->mac);
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int64_t n = tl__pg_affected(r);
     PQclear(r);
     if (n) return 0;
@@ -270,7 +270,7 @@ int tl__pg_audit_last(tl_store_t *st, int64_t *id, char mac[65], tl_errbuf_t *eb
     *id = 0, mac[0] = 0;
     PGresult *r = tl__pg_exec(st, eb, "reading the audit log",
                               "SELECT id, mac FROM tl_audit ORDER BY id DESC LIMIT 1", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     if (PQntuples(r)) {
         *id = tl__pg_int(r, 0, 0, 0);
         snprintf(mac, 65, "%s", str(r, 0, 1));
@@ -289,7 +289,7 @@ int tl__pg_audit_scan(tl_store_t *st, const char *target, tl_audit_fn fn, void *
                                   " WHERE id > $1 AND ($2::text IS NULL OR"
                                   " coalesce(target, '') = $2) ORDER BY id LIMIT $3",
                                   "isi", last, target, (int64_t)PAGE);
-        if (!r) return TL_EIO;
+        if (!r) return tl__pg_err(st);
         n = PQntuples(r);
         for (int i = 0; i < n && !rc; i++) {
             tl_audit_entry_t e = {tl__pg_int(r, i, 0, 0), tl__pg_int(r, i, 1, 0), str(r, i, 2),

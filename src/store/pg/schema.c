@@ -89,12 +89,12 @@ int tl__pg_schema_read(tl_store_t *st, int *v, tl_errbuf_t *eb) {
     *v = 0;
     PGresult *r = tl__pg_exec(st, eb, "reading the schema version",
                               "SELECT to_regclass('tl_schema') IS NOT NULL", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     int found = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     if (!found) return 0;
     r = tl__pg_exec(st, eb, "reading the schema version", "SELECT max(version) FROM tl_schema", "");
-    if (!r) return TL_EIO;
+    if (!r) return tl__pg_err(st);
     *v = (int)tl__pg_int(r, 0, 0, 0);
     PQclear(r);
     return 0;
