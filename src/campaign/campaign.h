@@ -203,6 +203,7 @@ typedef struct {
     uint64_t by_arm[TL_CAMPAIGN_MAX_ARMS];     /* sent + queued + quiet, per arm */
     uint64_t by_channel[TL_DCH__N];
     uint64_t triggers;         /* trigger events considered */
+    uint64_t late_triggers;    /* of them, arrived after a run had passed their time */
     double cost;
     int due;                   /* 0: the schedule had nothing due at `at` (nothing decided) */
     int64_t next_due;          /* when it is due next (INT64_MIN: never) */

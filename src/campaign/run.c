@@ -18,12 +18,16 @@
  * campaigns. A message over a cap is skipped, or with queue_over_cap moved
  * to the first time outside quiet hours at which every rule allows it.
  *
- * Triggers: an event of the trigger's type (and category) decided in this
- * run is one whose decision time, the event's time plus `within` when an
- * `unless` event may cancel it, falls after the previous run (or the
- * lookback) and at or before this run's time. So runs at increasing times
- * see each trigger exactly once. A user gets at most one message a run,
- * for the latest of their triggers.
+ * Triggers: an event of the trigger's type (and category) is decided by
+ * the first run at or after its decision time, the event's time plus
+ * `within` when an `unless` event may cancel it. Events are taken in by
+ * arrival: a run reads the log up to its end (the position kept in the
+ * blob triggers/ID, committed with the run's decisions), and an event
+ * that arrived after a run that had passed its decision time (sent late,
+ * or by another process meanwhile) is decided by the next run, unless it
+ * is older than the lookback. So runs at increasing times decide each
+ * trigger exactly once, whenever it arrives. A user gets at most one
+ * message a run, for the latest of their triggers.
  *
  * The user decided for is the person (identity.h): an identifier linked
  * into another's person counts as that person, decided for once under
@@ -452,7 +456,10 @@ typedef struct {
     uint32_t type, unless;       /* TL_NONE: none */
     const uint8_t *item_ok;      /* category filter (NULL: any item) */
     uint32_t nitems;
-    int64_t lo, hi, within;      /* decision window (lo, hi] */
+    int64_t lo, hi, within;      /* decision window (lo, hi] of the events read before */
+    int64_t lo_late;             /* (lo_late, hi] for those that arrived since */
+    uint64_t read, end;          /* the log's rows read by the last run, and by this one */
+    uint64_t late;               /* triggers that arrived after their window had passed */
     uev_t *trig, *unl;
     size_t ntrig, nunl, ctrig, cunl;
     uint32_t *last_city;         /* city_change */
@@ -470,9 +477,22 @@ static int push_uev(uev_t **a, size_t *n, size_t *cap, uint32_t u, int64_t ts) {
     return 0;
 }
 
+/* Whether a trigger of decision time d, at row seq of the log, is this
+ * run's: read before and due since the last run, or arrived since and
+ * due by now (late when the last run had passed it). */
+static int trig_due(trigscan_t *t, uint64_t seq, int64_t d) {
+    if (d > t->hi) return 0;
+    if (seq < t->read) return d > t->lo;
+    if (d <= t->lo_late) return 0;
+    t->late += d <= t->lo;
+    return 1;
+}
+
 static int trig_block(const tl_evblock_t *b, void *arg) {
     trigscan_t *t = arg;
     for (uint32_t i = 0; i < b->n; i++) {
+        uint64_t seq = b->first_seq + i;
+        if (seq >= t->end) return 1; /* arrived after this run began: the next one's */
         uint32_t u = b->user[i];
         int64_t ts = b->ts[i];
         if (u >= t->x->nall || (u = person(t->x, u)) >= t->x->nusers) continue;
@@ -481,16 +501,17 @@ static int trig_block(const tl_evblock_t *b, void *arg) {
             if (city == TL_NONE) continue;
             uint32_t prev = t->last_city[u];
             t->last_city[u] = city;
-            if (prev != TL_NONE && prev != city && ts > t->lo && ts <= t->hi &&
+            if (prev != TL_NONE && prev != city && trig_due(t, seq, ts) &&
                 push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts))
                 return TL_ENOMEM;
             continue;
         }
-        if (b->type[i] == t->type && ts + t->within > t->lo && ts + t->within <= t->hi) {
+        if (b->type[i] == t->type) {
             uint32_t it = b->item[i];
             if (t->item_ok && (it >= t->nitems || !t->item_ok[it])) continue;
-            if (push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts)) return TL_ENOMEM;
-        } else if (b->type[i] == t->unless && ts > t->lo - t->within && ts <= t->hi) {
+            if (trig_due(t, seq, ts + t->within) && push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts))
+                return TL_ENOMEM;
+        } else if (b->type[i] == t->unless && ts > t->lo_late - t->within && ts <= t->hi) {
             if (push_uev(&t->unl, &t->nunl, &t->cunl, u, ts)) return TL_ENOMEM;
         }
     }
@@ -518,10 +539,14 @@ static int cat_row(uint32_t idx, const tl_item_t *it, void *arg) {
     return 0;
 }
 
-/* The users to decide for and when: the latest trigger of each in (lo, hi]. */
-static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_t *nout) {
+/* The users to decide for and when: the latest trigger of each due in
+ * this run (the rows of the log up to end; those up to read were read by
+ * the last run, which decided up to lo). */
+static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read, uint64_t end,
+                         int64_t hi, uev_t **out, size_t *nout) {
     const tl_campaign_t *c = x->c;
     trigscan_t t = {.x = x, .type = TL_NONE, .unless = TL_NONE, .lo = lo, .hi = hi,
+                    .lo_late = lo_late < lo ? lo_late : lo, .read = read, .end = end,
                     .within = c->trig_unless[0] ? c->trig_within : 0};
     uint32_t want = TL_EVC_USER | TL_EVC_TS;
     int rc = 0;
@@ -546,13 +571,14 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t hi, uev_t **out, size_
             t.item_ok = k.ok, t.nitems = k.n;
         }
     }
-    if (!rc) rc = tl_store_scan_columns(x->st, want, trig_block, &t, x->eb);
+    if (!rc && (rc = tl_store_scan_columns(x->st, want, trig_block, &t, x->eb)) == 1) rc = 0;
     free((void *)t.item_ok);
     free(t.last_city);
     if (!rc) {
         if (t.ntrig) qsort(t.trig, t.ntrig, sizeof *t.trig, cmp_uev); /* NULL when empty */
         if (t.nunl) qsort(t.unl, t.nunl, sizeof *t.unl, cmp_uev);
         x->res->triggers = t.ntrig;
+        x->res->late_triggers = t.late;
         size_t j = 0, w = 0;
         for (size_t i = 0; i < t.ntrig; i++) {
             const uev_t *e = &t.trig[i];
@@ -641,6 +667,33 @@ static int state_row(const tl_campaign_row_t *r, void *arg) {
     return 0;
 }
 
+/* How far the last run of a trigger campaign read the log (the blob
+ * triggers/ID: the row count, 8 bytes little-endian); `dflt` when no run
+ * kept it. */
+static int trig_read(tl_store_t *st, const char *id, uint64_t dflt, uint64_t *out, tl_errbuf_t *eb) {
+    char name[300];
+    tl_buf_t b;
+    *out = dflt;
+    if (tl_store_blob_name(TL_BLOB_TRIGGERS, id, name, sizeof name)) return 0; /* id too long: none */
+    tl_buf_init(&b);
+    int rc = tl_store_blob_get(st, name, &b, eb);
+    if (rc == TL_ENOENT) rc = 0;
+    else if (!rc && b.len != 8) {
+        tl_errbuf_set(eb, "the blob %s is damaged (%zu bytes, not 8)", name, b.len);
+        rc = TL_ECORRUPT;
+    } else if (!rc) {
+        memcpy(out, b.data, 8); /* little-endian, as the side logs' records */
+    }
+    tl_buf_fini(&b);
+    return rc;
+}
+
+static int trig_keep(tl_store_t *st, const char *id, uint64_t read, tl_errbuf_t *eb) {
+    char name[300];
+    if (tl_store_blob_name(TL_BLOB_TRIGGERS, id, name, sizeof name)) return 0;
+    return tl_store_blob_put(st, name, &read, sizeof read, eb);
+}
+
 static int open_outputs(runctx_t *x) {
     char name[200];
     int rc = 0;
@@ -713,10 +766,16 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     if (!rc) rc = tl_store_dnc_scan(st, o->at, dnc_row, &x, eb);
     if (!rc) rc = fold_persons(&x, o->at);
     if (!rc) rc = load_contacts(&x, o->at);
+    /* the log's rows this run reads; a campaign no run kept a position
+     * for has read them all (decided up to its last run, or the lookback) */
+    uint64_t end = tl_store_event_count(st), read = end;
+    if (!rc && c->trig && s.last_at != INT64_MIN) rc = trig_read(st, c->id, end, &read, eb);
     if (!rc && c->trig) {
-        int64_t lo = s.last_at != INT64_MIN ? s.last_at : o->at - c->trig_lookback;
+        int64_t late = o->at - c->trig_lookback;
+        int64_t lo = s.last_at != INT64_MIN ? s.last_at : late;
         if (c->start != INT64_MIN && lo < c->start) lo = c->start;
-        rc = trigger_users(&x, lo, o->at, &trig, &ntrig);
+        if (c->start != INT64_MIN && late < c->start) late = c->start;
+        rc = trigger_users(&x, lo, late, read, end, o->at, &trig, &ntrig);
     }
     tl_dict_t *camps = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);
     uint32_t cidx = camps ? tl_dict_find(camps, c->id, strlen(c->id)) : TL_NONE;
@@ -747,6 +806,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
         uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
         tl_campaign_run_row_t row = {x.run, o->at, tl_store_now(st), j.data};
         if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
+        if (!rc && c->trig) rc = trig_keep(st, c->id, end, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);
     }
@@ -787,7 +847,10 @@ cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
         cJSON_AddStringToObject(j, "next_due", ts);
     }
     cJSON_AddNumberToObject(j, "audience", (double)r->audience);
-    if (c->trig) cJSON_AddNumberToObject(j, "trigger_events", (double)r->triggers);
+    if (c->trig) {
+        cJSON_AddNumberToObject(j, "trigger_events", (double)r->triggers);
+        cJSON_AddNumberToObject(j, "late_trigger_events", (double)r->late_triggers);
+    }
     for (int k = 0; k < TL_DEC__N; k++) cJSON_AddNumberToObject(d, tl_decision_name(k), (double)r->counts[k]);
     cJSON_AddItemToObject(j, "decisions", d);
     for (int a = 0; a < c->narms; a++) cJSON_AddNumberToObject(arms, c->arms[a].name, (double)r->by_arm[a]);

@@ -38,7 +38,10 @@ static void print_run(const tl_campaign_t *c, const tl_run_result_t *r) {
                            (unsigned long long)r->audience);
     else printf("campaign %s run %llu at %s: audience=%llu", c->id, (unsigned long long)r->run, ts,
                 (unsigned long long)r->audience);
-    if (c->trig) printf(" (from %llu trigger events)", (unsigned long long)r->triggers);
+    if (c->trig && r->late_triggers)
+        printf(" (from %llu trigger events, %llu of them arrived late)", (unsigned long long)r->triggers,
+               (unsigned long long)r->late_triggers);
+    else if (c->trig) printf(" (from %llu trigger events)", (unsigned long long)r->triggers);
     printf("\n ");
     for (int k = 0; k < TL_DEC__N; k++)
         if (r->counts[k] || k <= TL_DEC_HOLDOUT)

@@ -305,6 +305,49 @@ assert decided >= len(expect) and decided <= sum(len(v) for v in expect.values()
 assert sent, "nothing sent"
 EOF
 
+# triggers by arrival: a cart sent after the run that passed its time is
+# decided by the next run (once), one older than the lookback is not
+cat >"$TMP/late.csv" <<'EOF'
+event_id,user,item,type,ts,channel
+late-1,u000007,i00001,cart,2025-11-20T20:45:00Z,app
+late-2,u000008,i00001,cart,2025-11-20T18:00:00Z,app
+EOF
+check "the late carts imported" "$("$TAILOR" --data "$D" import "$TMP/late.csv" | tail -1)" "read=2 accepted=2 duplicates=0 quarantined=0"
+for at in 2025-11-20T23:30:00Z 2025-11-20T23:45:00Z; do
+    "$TAILOR" --data "$D" campaign run cart-reminder --at "$at" --json
+done >"$TMP/late_runs.jsonl"
+check_cmd "a late cart is decided once by the next run, a stale one never" \
+python3 - "$W/events.csv" "$TMP/late.csv" "$TMP/late_runs.jsonl" <<'EOF'
+import csv, json, sys
+from datetime import datetime, timedelta, timezone
+def parse(t):
+    if t.isdigit():
+        return datetime.fromtimestamp(int(t) / (1000 if len(t) > 11 else 1), timezone.utc)
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+rows = list(csv.DictReader(open(sys.argv[1]))) + list(csv.DictReader(open(sys.argv[2])))
+carts, buys = [], {}
+for r in rows:
+    if r["type"] == "cart":
+        carts.append((r["user"], parse(r["ts"]), r["event_id"].startswith("late")))
+    elif r["type"] == "purchase":
+        buys.setdefault(r["user"], []).append(parse(r["ts"]))
+def due(lo, hi, late_lo):
+    users = set()
+    for u, t, late in carts:
+        d = t + timedelta(hours=2)
+        if (late_lo if late else lo) < d <= hi and not any(t < b <= d for b in buys.get(u, [])):
+            users.add(u)
+    return users
+P = parse
+runs = [json.loads(l) for l in open(sys.argv[3])]
+first = due(P("2025-11-20T23:00:00Z"), P("2025-11-20T23:30:00Z"), P("2025-11-20T22:30:00Z"))
+second = due(P("2025-11-20T23:30:00Z"), P("2025-11-20T23:45:00Z"), P("2025-11-20T23:30:00Z"))
+assert "u000007" in first and "u000008" not in first, first
+assert runs[0]["late_trigger_events"] == 1 and runs[1]["late_trigger_events"] == 0, runs
+assert runs[0]["audience"] == len(first), (runs[0]["audience"], len(first))
+assert runs[1]["audience"] == len(second), (runs[1]["audience"], len(second))
+EOF
+
 # uplift: models trained on an experiment find the users the truth says are moved most
 U=$TMP/uw UD=$TMP/ud
 "$TAILOR" gen --users 12000 --items 300 --days 30 --seed 5 --dirty 0 --out "$U" >/dev/null

@@ -39,6 +39,7 @@ static const struct {
     {"uplift/", "models/", "uplift-", ".json"},
     {"scorecards/", "models/", "", ".json"},
     {"models/", "models/", "", ".tlm"},
+    {"triggers/", "", "triggers-", ".pos"},
 };
 #define NNS (int)(sizeof NS / sizeof *NS)
 
@@ -72,7 +73,8 @@ static int ns_of(const char *name, const char **rest) {
 }
 
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap) {
-    static const char *const KIND[] = {"profiles", "offers", "uplift/", "scorecards/", "models/"};
+    static const char *const KIND[] = {"profiles", "offers", "uplift/", "scorecards/", "models/",
+                                       "triggers/"};
     if ((unsigned)kind >= sizeof KIND / sizeof *KIND) return TL_EINVAL;
     int need = kind <= TL_BLOB_OFFERS ? snprintf(out, cap, "%s", KIND[kind])
                                       : snprintf(out, cap, "%s%s", KIND[kind], name ? name : "");
@@ -94,7 +96,8 @@ static int file_of(const tl_store_t *s, const char *name, const char *suffix, ch
                                   NS[k].ext, suffix);
     if (k < 0 || n < 0 || (size_t)n >= cap) {
         tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, models/NAME, "
-                      "scorecards/NAME or uplift/NAME; NAME of letters, digits, '_', '-', '.')", name);
+                      "scorecards/NAME, uplift/NAME or triggers/NAME; NAME of letters, digits, "
+                      "'_', '-', '.')", name);
         return TL_EINVAL;
     }
     return 0;
@@ -413,7 +416,9 @@ void tl__blobs_done(tl_store_t *s, int kept) {
 void tl__blobs_clean(tl_store_t *s) {
     char dir[4300], path[4600];
     for (int k = 0; k < NNS; k++) {
-        if (k && !strcmp(NS[k].dir, NS[k - 1].dir)) continue;
+        int seen = 0; /* a directory once */
+        for (int j = 0; j < k; j++) seen |= !strcmp(NS[j].dir, NS[k].dir);
+        if (seen) continue;
         snprintf(dir, sizeof dir, "%s/%s", s->dir, NS[k].dir);
         DIR *d = opendir(dir);
         struct dirent *e;
