@@ -644,6 +644,49 @@ int tl_campaign_list(tl_store_t *st, const char *id, tl_campaign_fn fn, void *ar
     return rc > 0 ? 0 : rc;
 }
 
+typedef struct {
+    tl_store_t *st;
+    char (*ids)[65];
+    int *prio;
+    int n, cap;
+} actives_t;
+
+static int active_row(const tl_campaign_info_t *ci, void *arg) {
+    actives_t *x = arg;
+    if (strcmp(ci->status, "active") != 0) return 0;
+    if (x->n == x->cap) {
+        int nc = x->cap ? x->cap * 2 : 16;
+        void *a = realloc(x->ids, (size_t)nc * sizeof *x->ids), *b = realloc(x->prio, (size_t)nc * sizeof *x->prio);
+        if (a) x->ids = a;
+        if (b) x->prio = b;
+        if (!a || !b) return TL_ENOMEM;
+        x->cap = nc;
+    }
+    tl_campaign_t c;
+    tl_errbuf_t eb;
+    x->prio[x->n] = tl_campaign_get(x->st, ci->id, &c, &eb) == 0 ? c.priority : 0;
+    tl_campaign_fini(&c);
+    snprintf(x->ids[x->n++], 65, "%s", ci->id);
+    return 0;
+}
+
+int tl_campaign_actives(tl_store_t *st, char (**ids)[65], int *n, tl_errbuf_t *eb) {
+    actives_t x = {.st = st};
+    int rc = tl_campaign_list(st, NULL, active_row, &x, eb);
+    /* the highest priority first, ties in the store's order (by id) */
+    for (int i = 1; !rc && i < x.n; i++)
+        for (int j = i; j > 0 && x.prio[j - 1] < x.prio[j]; j--) {
+            char t[65];
+            int p = x.prio[j];
+            memcpy(t, x.ids[j], 65), memcpy(x.ids[j], x.ids[j - 1], 65), memcpy(x.ids[j - 1], t, 65);
+            x.prio[j] = x.prio[j - 1], x.prio[j - 1] = p;
+        }
+    free(x.prio);
+    if (rc) free(x.ids), x.ids = NULL, x.n = 0;
+    *ids = x.ids, *n = x.n;
+    return rc;
+}
+
 int tl_campaign_set_status(tl_store_t *st, const char *id, const char *status, tl_errbuf_t *eb) {
     int rc = tl_store_begin(st, eb);
     if (!rc) rc = tl_store_campaign_set_status(st, id, status, eb);

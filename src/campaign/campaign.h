@@ -191,6 +191,8 @@ typedef struct {
     tl_content_fn content;     /* for content that depends on the user; may be NULL */
     void *content_arg;
     int dry_run;               /* decide and count, write nothing */
+    int skip_idle;             /* a trigger run that decides no one records no run (only
+                                * how far it read: the scheduler's runs) */
     double global_control;     /* percent of users kept out of every campaign */
 } tl_run_opts_t;
 
@@ -206,7 +208,8 @@ typedef struct {
     uint64_t late_triggers;    /* of them, arrived after a run had passed their time */
     double cost;
     int due;                   /* 0: the schedule had nothing due at `at` (nothing decided) */
-    int64_t next_due;          /* when it is due next (INT64_MIN: never) */
+    int64_t next_due;          /* when it is due next (INT64_MIN: never; a trigger
+                                * campaign: its first trigger left for later, or none) */
 } tl_run_result_t;
 
 int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
@@ -225,9 +228,24 @@ typedef struct {
     const char *policy;        /* the lending policy's text (NULL: the built-in one) */
     int64_t at;
     int dry_run;
+    int skip_idle;             /* as in tl_run_opts_t */
 } tl_run_env_t;
 int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,
                         tl_run_result_t *res, tl_errbuf_t *eb);
+/* Whether the campaign has something to decide at `at` (1) or not (0), without
+ * deciding it: an active campaign with a schedule whose occurrence at or
+ * before `at` has not run, or a trigger campaign with events it has not
+ * read or a trigger whose decision time has come. Campaigns with neither
+ * run only when asked (0). */
+typedef struct {
+    int64_t next;              /* when it is due next, when known (INT64_MIN: not known, or never) */
+    uint64_t backlog;          /* a trigger campaign: events its runs have not read yet */
+} tl_due_t;
+int tl_campaign_due(tl_store_t *st, const tl_campaign_t *c, int64_t at, tl_due_t *d,
+                    tl_errbuf_t *eb);
+/* The active campaigns' ids, the highest priority first (then by id), in
+ * *ids (caller frees). */
+int tl_campaign_actives(tl_store_t *st, char (**ids)[65], int *n, tl_errbuf_t *eb);
 /* Whether a run needs the profiles: an audience other than "true", or
  * offers to send. */
 int tl_campaign_needs_profiles(const tl_campaign_t *c);
@@ -237,21 +255,67 @@ int tl_campaign_needs_profiles(const tl_campaign_t *c);
  * next due. */
 struct cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r);
 
+/* ---- the scheduler (scheduler.c) ------------------------------------------------------ */
+
+/* Campaigns that run by themselves: each tick runs every active campaign
+ * that is due (tl_campaign_due) at the tick's time, the highest priority
+ * first, as `campaign run` would; a trigger campaign's tick that decides no
+ * one records no run. All it decides is committed with the runs, so a
+ * scheduler restarted after a crash makes every due decision once. A
+ * campaign that fails is noted in the status and the others go on; a
+ * store that fails (lost, I/O, no space) ends the tick with its error. */
+typedef struct tl_sched tl_sched_t;
+int tl_sched_new(tl_sched_t **out);
+void tl_sched_free(tl_sched_t *s);
+/* A paused scheduler's ticks do nothing. */
+void tl_sched_pause(tl_sched_t *s, int paused);
+int tl_sched_paused(tl_sched_t *s);
+/* Around each campaign's turn (and the listing of the campaigns): enter
+ * takes what the store and the profiles need (a server's locks) and
+ * fills env (profiles, recommender, policy; at is the tick's), 0 or an
+ * error; leave lets go. NULL hooks: the store is the caller's alone. */
+typedef struct {
+    int (*enter)(void *arg, tl_run_env_t *env);
+    void (*leave)(void *arg);
+    void *arg;
+} tl_sched_hooks_t;
+typedef struct {
+    uint64_t ran, decided, errors; /* runs recorded, users decided, campaigns failed */
+} tl_sched_stats_t;
+/* One tick at time at. Thread-safe against the status readers below; one
+ * tick at a time. */
+int tl_sched_tick(tl_sched_t *s, tl_store_t *st, const tl_sched_hooks_t *h, int64_t at,
+                  tl_sched_stats_t *out, tl_errbuf_t *eb);
+/* The status: paused, ticks, the last tick's time and length, runs,
+ * errors, and per active campaign its kind, when it is due next, the
+ * events a trigger campaign has not read yet, its runs, decisions and
+ * deliveries, and its last error. */
+struct cJSON *tl_sched_json(tl_sched_t *s);
+/* Totals for metrics: ticks, runs, failed campaigns' turns, decisions by kind. */
+void tl_sched_totals(tl_sched_t *s, uint64_t *ticks, uint64_t *runs, uint64_t *errors,
+                     uint64_t by_decision[TL_DEC__N]);
+
 /* ---- delivery (deliver.c) ----------------------------------------------------------- */
 
 /* Posts the outbox's records (one channel, or all with channel -1) to url
  * as JSON, personal fields filled in from the sealed store at that moment;
- * records due after `now` wait for a later pass; retries network errors,
- * 429 and 5xx `retries` times with backoff, then stops (TL_EIO: the next
- * pass resumes there); other 4xx answers mark the record failed. */
+ * records due after `now`, and those of paused campaigns, wait for a
+ * later pass; retries network errors, 429 and 5xx `retries` times with
+ * backoff, then stops (TL_EIO: the next pass resumes there); other 4xx
+ * answers mark the record failed. */
 typedef struct {
     const char *url;
     int channel;
     uint32_t retries, timeout_ms;
     int64_t now;
+    /* around each use of the store (NULL: the caller's alone): the store
+     * is let go while records are posted, so a server takes events then */
+    void (*enter)(void *arg), (*leave)(void *arg);
+    void *lock_arg;
 } tl_deliver_opts_t;
 typedef struct {
     uint64_t posted, held, held_before, failed, retries;
+    uint64_t paused;           /* due records of paused campaigns, kept until they resume */
 } tl_deliver_stats_t;
 int tl_campaign_deliver(tl_store_t *st, const tl_deliver_opts_t *o, tl_deliver_stats_t *s,
                         tl_errbuf_t *eb);

@@ -165,7 +165,8 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
         if (!rc && !(ct.of = calloc(tl_offers_nproducts(ct.offers) + 1, sizeof *ct.of))) rc = TL_ENOMEM;
     }
     tl_run_opts_t o = {.at = env->at, .audience = mask, .nusers = mask ? tl_profile_nusers(env->p) : 0,
-                       .content = content_fn, .content_arg = &ct, .dry_run = env->dry_run};
+                       .content = content_fn, .content_arg = &ct, .dry_run = env->dry_run,
+                       .skip_idle = env->skip_idle};
     char *gc = NULL;
     if (!rc && tl_store_config_get(st, "global_control", &gc, eb) == 0 && gc) o.global_control = atof(gc);
     free(gc);

@@ -10,9 +10,11 @@
  * `deliveries` table and posted by a later pass once due. Network errors,
  * 429 and 5xx are retried with exponential backoff; when the retries run
  * out the pass stops there and the next one resumes at that record. Other
- * 4xx answers mark the record failed (kept with the status code). Delivery
- * is at least once: the cursor is committed every 100 records, so a crash
- * may post a few again; each carries its id as Idempotency-Key. */
+ * 4xx answers mark the record failed (kept with the status code). Records
+ * of a paused campaign are parked and looked at again by each pass, so
+ * they go out once it is resumed. Delivery is at least once: the cursor is
+ * committed after each round of records posted, so a crash may post a
+ * round again; each record carries its id as Idempotency-Key. */
 #include "campaign.h"
 
 #include <cjson/cJSON.h>
@@ -113,11 +115,61 @@ static int post(dctx_t *x, const char *id, const char *body, long *code) {
     return rc;
 }
 
-/* Posts one record (the line's text); 0 done (posted or failed for good),
- * 2 not due yet, TL_EIO gateway unavailable. */
-static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len, uint64_t off) {
-    if (tl_campaign_line_erased(line, len)) return 0; /* the record of an erased user */
-    cJSON *rec = cJSON_ParseWithLength(line, len);
+/* ---- a pass over a channel, in rounds ------------------------------------------------------ *
+ *
+ * Each round plans up to ROUND records with the store held (what each is:
+ * parked until due, or the body to post with its personal fields), posts
+ * them with the store let go (a server takes events meanwhile), and
+ * records the outcomes in one batch with the store held again: the
+ * cursor moves past what was settled, up to the first record the gateway
+ * did not take. A crash between posting and recording posts those again,
+ * under the same Idempotency-Key. */
+
+#define ROUND 256
+
+enum { ACT_SKIP, ACT_HOLD, ACT_POST };
+
+typedef struct {
+    int act;
+    int held;                  /* a parked record now due: no cursor of its own */
+    uint64_t off;
+    size_t len;
+    int64_t due;
+    char id[256];
+    char *body;                /* ACT_POST */
+    int outcome;               /* ACT_POST: 0 posted, 1 refused, TL_EIO not taken or not tried */
+    long code;
+} act_t;
+
+typedef struct {
+    char (*ids)[65];
+    int n, cap;
+} paused_t;
+
+static int paused_row(const tl_campaign_info_t *ci, void *arg) {
+    paused_t *p = arg;
+    if (strcmp(ci->status, "paused") != 0) return 0;
+    if (p->n == p->cap) {
+        int nc = p->cap ? p->cap * 2 : 8;
+        void *g = realloc(p->ids, (size_t)nc * sizeof *p->ids);
+        if (!g) return TL_ENOMEM;
+        p->ids = g, p->cap = nc;
+    }
+    snprintf(p->ids[p->n++], 65, "%s", ci->id);
+    return 0;
+}
+
+static int is_paused(const paused_t *p, const char *id) {
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->ids[i], id) == 0) return 1;
+    return 0;
+}
+
+/* What to do with one record (the line's text). */
+static int plan_line(dctx_t *x, const paused_t *paused, const char *line, act_t *a) {
+    a->act = ACT_SKIP, a->outcome = TL_EIO;
+    if (tl_campaign_line_erased(line, a->len)) return 0; /* the record of an erased user */
+    cJSON *rec = cJSON_ParseWithLength(line, a->len);
     const cJSON *camp = cJSON_GetObjectItem(rec, "campaign"), *run = cJSON_GetObjectItem(rec, "run");
     const cJSON *user = cJSON_GetObjectItem(rec, "user");
     if (cJSON_IsString(camp) && cJSON_IsNumber(run) && cJSON_IsString(user)) {
@@ -128,98 +180,166 @@ static int deliver_line(dctx_t *x, const char *ch, const char *line, size_t len,
         if (!cJSON_GetObjectItem(rec, "status")) cJSON_AddStringToObject(rec, "status", "sent");
     }
     const cJSON *id = cJSON_GetObjectItem(rec, "id"), *at = cJSON_GetObjectItem(rec, "at");
-    int64_t due = INT64_MIN;
-    if (!cJSON_IsString(id) || !cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &due)) {
+    if (!cJSON_IsString(id) || !cJSON_IsString(at) || tl_time_parse(at->valuestring, strlen(at->valuestring), &a->due)) {
         cJSON_Delete(rec);
         x->s->failed++;
         return 0; /* not ours to judge: the outbox is written by runs, so this does not happen */
     }
-    if (due > x->o->now) {
-        int rc = tl_store_delivery_hold(x->st, id->valuestring, ch, off, due, x->eb);
-        cJSON_Delete(rec);
-        if (rc >= 0) x->s->held++;
-        return rc < 0 ? rc : 2;
-    }
-    int rc = enrich(x, rec);
-    char *body = rc ? NULL : cJSON_PrintUnformatted(rec);
-    long code = 0;
-    if (body) rc = post(x, id->valuestring, body, &code);
-    cJSON_free(body);
-    if (rc == 0) x->s->posted++;
-    if (rc == 1) {
-        x->s->failed++;
-        rc = tl_store_delivery_fail(x->st, id->valuestring, ch, off, code, x->o->now, due, x->eb);
-    } else if (rc == 0) {
-        rc = tl_store_delivery_done(x->st, id->valuestring, x->o->now, x->eb);
+    snprintf(a->id, sizeof a->id, "%s", id->valuestring);
+    int rc = 0;
+    if (a->due > x->o->now) {
+        a->act = ACT_HOLD;
+    } else if (cJSON_IsString(camp) && is_paused(paused, camp->valuestring)) {
+        a->act = ACT_HOLD, a->due = x->o->now; /* looked at again by the next pass */
+        x->s->paused++;
+    } else if (!(rc = enrich(x, rec))) {
+        a->act = ACT_POST;
+        if (!(a->body = cJSON_PrintUnformatted(rec))) rc = TL_ENOMEM;
     }
     cJSON_Delete(rec);
     return rc;
 }
 
 typedef struct {
-    uint64_t off[4096];
-    int n;
+    uint64_t *off;
+    int n, cap;
 } heldlist_t;
 
 static int held_row(uint64_t off, void *arg) {
     heldlist_t *h = arg;
-    if (h->n < 4096) h->off[h->n++] = off;
+    if (h->n == h->cap) {
+        int nc = h->cap ? h->cap * 2 : 64;
+        uint64_t *g = realloc(h->off, (size_t)nc * sizeof *g);
+        if (!g) return TL_ENOMEM;
+        h->off = g, h->cap = nc;
+    }
+    h->off[h->n++] = off;
     return 0;
 }
 
-static int deliver_channel(dctx_t *x, const char *ch) {
-    char rel[TL_OUTBOX_MAX], key[64], *cur = NULL;
+static void enter(dctx_t *x) {
+    if (x->o->enter) x->o->enter(x->o->lock_arg);
+}
+
+static void leave(dctx_t *x) {
+    if (x->o->leave) x->o->leave(x->o->lock_arg);
+}
+
+/* Plans a round: the parked records due now (first round), then records
+ * from *cursor. *n actions, *more when the outbox goes on past them. The
+ * outbox is read again each round, from the first record the round needs:
+ * an erasure between rounds blanks a record, and a blanked one is never
+ * posted. */
+static int plan_round(dctx_t *x, const char *ch, const paused_t *paused, heldlist_t *h, int *hi,
+                      uint64_t cursor, act_t *acts, int *n, int *more) {
+    char rel[TL_OUTBOX_MAX];
     tl_dchannel_outbox(ch, rel, sizeof rel);
-    snprintf(key, sizeof key, "delivery:%s", ch);
-    uint64_t from = 0;
-    if (tl_store_config_get(x->st, key, &cur, x->eb) == 0 && cur) from = strtoull(cur, NULL, 10);
-    free(cur);
+    uint64_t base = cursor;
+    for (int i = *hi; i < h->n && i < *hi + ROUND; i++)
+        if (h->off[i] < base) base = h->off[i];
     tl_buf_t b;
     tl_buf_init(&b);
-    int rc = tl_store_applog_read(x->st, rel, 0, &b, x->eb);
-    /* first the parked records that are due now */
-    heldlist_t *h = rc ? NULL : calloc(1, sizeof *h);
-    if (!rc && !h) rc = TL_ENOMEM;
-    if (!rc) rc = tl_store_deliveries_held(x->st, ch, x->o->now, held_row, h, x->eb);
-    if (!rc) rc = tl_store_begin(x->st, x->eb);
-    for (int i = 0; !rc && h && i < h->n; i++) {
-        uint64_t off = h->off[i];
-        if (off >= b.len) continue;
-        const char *nl = memchr(b.data + off, '\n', b.len - off);
-        size_t len = nl ? (size_t)(nl - (b.data + off)) : b.len - off;
+    int rc = tl_store_applog_read(x->st, rel, base, &b, x->eb);
+    uint64_t end = base + b.len;
+    *n = 0, *more = 0;
+    for (; !rc && *hi < h->n && *n < ROUND; (*hi)++) {
+        uint64_t off = h->off[*hi];
+        if (off < base || off >= end) continue;
+        const char *p = b.data + (off - base), *nl = memchr(p, '\n', end - off);
+        act_t *a = &acts[(*n)++];
+        memset(a, 0, sizeof *a);
+        a->held = 1, a->off = off;
+        a->len = nl ? (size_t)(nl - p) : end - off;
         x->s->held_before++;
-        rc = deliver_line(x, ch, b.data + off, len, off);
-        if (rc == 2) rc = 0;
+        rc = plan_line(x, paused, p, a);
     }
-    free(h);
-    uint64_t off = from, since = 0;
-    while (!rc && off < b.len) {
-        const char *nl = memchr(b.data + off, '\n', b.len - off);
-        size_t len = nl ? (size_t)(nl - (b.data + off)) : b.len - off;
-        rc = deliver_line(x, ch, b.data + off, len, off);
-        if (rc == 2) rc = 0;
-        if (rc) break;
-        off += len + 1;
-        if (++since % 100 == 0 || off >= b.len) {
-            char v[32];
-            snprintf(v, sizeof v, "%llu", (unsigned long long)off);
-            rc = tl_store_config_put(x->st, key, v, x->eb);
-            if (!rc) rc = tl_store_commit(x->st, x->eb);
-            if (!rc && off < b.len) rc = tl_store_begin(x->st, x->eb);
-        }
+    uint64_t off = cursor;
+    while (!rc && off < end && *n < ROUND) {
+        const char *p = b.data + (off - base), *nl = memchr(p, '\n', end - off);
+        act_t *a = &acts[(*n)++];
+        memset(a, 0, sizeof *a);
+        a->off = off;
+        a->len = nl ? (size_t)(nl - p) : end - off;
+        rc = plan_line(x, paused, p, a);
+        off += a->len + 1;
     }
-    if (rc == TL_EIO) {
-        /* keep what went through; the next pass starts at this record */
-        char v[32];
-        snprintf(v, sizeof v, "%llu", (unsigned long long)off);
-        tl_errbuf_t keep = *x->eb;
-        if (tl_store_config_put(x->st, key, v, x->eb) == 0) tl_store_commit(x->st, x->eb);
-        *x->eb = keep;
-    } else if (!rc) {
-        rc = tl_store_commit(x->st, x->eb);
-    }
-    if (rc) tl_store_rollback(x->st);
+    *more = !rc && (off < end || *hi < h->n);
     tl_buf_fini(&b);
+    return rc;
+}
+
+/* Records a round's outcomes in one batch: the cursor moves past the
+ * records settled, up to the first the gateway did not take. */
+static int record_round(dctx_t *x, const char *ch, const char *key, act_t *acts, int n, uint64_t *cursor) {
+    int rc = tl_store_begin(x->st, x->eb), stop = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        act_t *a = &acts[i];
+        if (a->act == ACT_POST && a->outcome == TL_EIO) {
+            if (!a->held) stop = 1; /* the cursor waits at this record */
+            continue;
+        }
+        if (stop && !a->held) continue;
+        if (a->act == ACT_HOLD) {
+            rc = tl_store_delivery_hold(x->st, a->id, ch, a->off, a->due, x->eb);
+            if (rc > 0) rc = 0;
+            if (!rc && a->due > x->o->now) x->s->held++;
+        } else if (a->act == ACT_POST && a->outcome == 0) {
+            x->s->posted++;
+            rc = tl_store_delivery_done(x->st, a->id, x->o->now, x->eb);
+        } else if (a->act == ACT_POST) {
+            x->s->failed++;
+            rc = tl_store_delivery_fail(x->st, a->id, ch, a->off, a->code, x->o->now, a->due, x->eb);
+        }
+        if (!rc && !a->held) *cursor = a->off + a->len + 1;
+    }
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)*cursor);
+    if (!rc) rc = tl_store_config_put(x->st, key, v, x->eb);
+    if (!rc) rc = tl_store_commit(x->st, x->eb);
+    if (rc) tl_store_rollback(x->st);
+    return rc;
+}
+
+static int deliver_channel(dctx_t *x, const char *ch) {
+    char key[64], *cur = NULL;
+    snprintf(key, sizeof key, "delivery:%s", ch);
+    heldlist_t h = {0};
+    paused_t paused = {0};
+    act_t *acts = calloc(ROUND, sizeof *acts);
+    int rc = acts ? 0 : TL_ENOMEM, hi = 0, more = 1;
+    uint64_t cursor = 0;
+    enter(x);
+    if (!rc && tl_store_config_get(x->st, key, &cur, x->eb) == 0 && cur) cursor = strtoull(cur, NULL, 10);
+    free(cur);
+    if (!rc) rc = tl_campaign_list(x->st, NULL, paused_row, &paused, x->eb);
+    if (!rc) rc = tl_store_deliveries_held(x->st, ch, x->o->now, held_row, &h, x->eb);
+    leave(x);
+    while (!rc && more) {
+        int n = 0, gateway = 0;
+        enter(x);
+        rc = plan_round(x, ch, &paused, &h, &hi, cursor, acts, &n, &more);
+        leave(x);
+        /* posted with the store let go */
+        for (int i = 0; !rc && i < n && !gateway; i++)
+            if (acts[i].act == ACT_POST) {
+                acts[i].outcome = post(x, acts[i].id, acts[i].body, &acts[i].code);
+                gateway = acts[i].outcome == TL_EIO;
+            }
+        if (!rc && n) {
+            tl_errbuf_t keep = *x->eb;
+            enter(x);
+            rc = record_round(x, ch, key, acts, n, &cursor);
+            leave(x);
+            if (!rc && gateway) *x->eb = keep, rc = TL_EIO; /* the next pass resumes there */
+        }
+        for (int i = 0; i < n; i++)
+            if (acts[i].body) {
+                sodium_memzero(acts[i].body, strlen(acts[i].body)); /* names and phones in memory */
+                cJSON_free(acts[i].body);
+                acts[i].body = NULL;
+            }
+    }
+    free(acts), free(h.off), free(paused.ids);
     return rc;
 }
 
@@ -236,7 +356,9 @@ int tl_campaign_deliver(tl_store_t *st, const tl_deliver_opts_t *o, tl_deliver_s
     curl_easy_setopt(x.curl, CURLOPT_TIMEOUT_MS, (long)(o->timeout_ms ? o->timeout_ms : 10000));
     curl_easy_setopt(x.curl, CURLOPT_NOSIGNAL, 1L);
     tl_buf_init(&x.pii), tl_buf_init(&x.body);
+    enter(&x);
     int rc = (x.users = tl_store_dict(st, TL_D_USER, eb)) ? 0 : TL_ENOMEM;
+    leave(&x);
     for (int c = 0; !rc && c < TL_DCH__N; c++)
         if (o->channel < 0 || o->channel == c) rc = deliver_channel(&x, tl_dchannel_name(c));
     if (x.pii.data) sodium_memzero(x.pii.data, x.pii.cap); /* names and phones in memory */

@@ -460,6 +460,7 @@ typedef struct {
     int64_t lo_late;             /* (lo_late, hi] for those that arrived since */
     uint64_t read, end;          /* the log's rows read by the last run, and by this one */
     uint64_t late;               /* triggers that arrived after their window had passed */
+    int64_t next;                /* the first decision time after hi (INT64_MAX: none) */
     uev_t *trig, *unl;
     size_t ntrig, nunl, ctrig, cunl;
     uint32_t *last_city;         /* city_change */
@@ -481,7 +482,10 @@ static int push_uev(uev_t **a, size_t *n, size_t *cap, uint32_t u, int64_t ts) {
  * run's: read before and due since the last run, or arrived since and
  * due by now (late when the last run had passed it). */
 static int trig_due(trigscan_t *t, uint64_t seq, int64_t d) {
-    if (d > t->hi) return 0;
+    if (d > t->hi) {
+        if (d < t->next) t->next = d;
+        return 0;
+    }
     if (seq < t->read) return d > t->lo;
     if (d <= t->lo_late) return 0;
     t->late += d <= t->lo;
@@ -546,7 +550,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
                          int64_t hi, uev_t **out, size_t *nout) {
     const tl_campaign_t *c = x->c;
     trigscan_t t = {.x = x, .type = TL_NONE, .unless = TL_NONE, .lo = lo, .hi = hi,
-                    .lo_late = lo_late < lo ? lo_late : lo, .read = read, .end = end,
+                    .lo_late = lo_late < lo ? lo_late : lo, .read = read, .end = end, .next = INT64_MAX,
                     .within = c->trig_unless[0] ? c->trig_within : 0};
     uint32_t want = TL_EVC_USER | TL_EVC_TS;
     int rc = 0;
@@ -579,6 +583,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
         if (t.nunl) qsort(t.unl, t.nunl, sizeof *t.unl, cmp_uev);
         x->res->triggers = t.ntrig;
         x->res->late_triggers = t.late;
+        x->res->next_due = t.next == INT64_MAX ? INT64_MIN : t.next;
         size_t j = 0, w = 0;
         for (size_t i = 0; i < t.ntrig; i++) {
             const uev_t *e = &t.trig[i];
@@ -667,31 +672,39 @@ static int state_row(const tl_campaign_row_t *r, void *arg) {
     return 0;
 }
 
-/* How far the last run of a trigger campaign read the log (the blob
- * triggers/ID: the row count, 8 bytes little-endian); `dflt` when no run
- * kept it. */
-static int trig_read(tl_store_t *st, const char *id, uint64_t dflt, uint64_t *out, tl_errbuf_t *eb) {
+/* Where a trigger campaign's runs stand (the blob triggers/ID, 16 bytes
+ * little-endian as the side logs' records): the log's rows the last run
+ * read, and the first decision time it left for later (INT64_MIN: none). */
+typedef struct {
+    uint64_t read;
+    int64_t next;
+} trigpos_t;
+_Static_assert(sizeof(trigpos_t) == 16, "trigger position");
+
+/* The position kept, 1; 0 (*out untouched) when no run kept one. */
+static int trig_read(tl_store_t *st, const char *id, trigpos_t *out, tl_errbuf_t *eb) {
     char name[300];
     tl_buf_t b;
-    *out = dflt;
     if (tl_store_blob_name(TL_BLOB_TRIGGERS, id, name, sizeof name)) return 0; /* id too long: none */
     tl_buf_init(&b);
     int rc = tl_store_blob_get(st, name, &b, eb);
-    if (rc == TL_ENOENT) rc = 0;
-    else if (!rc && b.len != 8) {
-        tl_errbuf_set(eb, "the blob %s is damaged (%zu bytes, not 8)", name, b.len);
+    if (rc == TL_ENOENT) {
+        rc = 0;
+    } else if (!rc && b.len != sizeof *out) {
+        tl_errbuf_set(eb, "the blob %s is damaged (%zu bytes, not %zu)", name, b.len, sizeof *out);
         rc = TL_ECORRUPT;
     } else if (!rc) {
-        memcpy(out, b.data, 8); /* little-endian, as the side logs' records */
+        memcpy(out, b.data, sizeof *out);
+        rc = 1;
     }
     tl_buf_fini(&b);
     return rc;
 }
 
-static int trig_keep(tl_store_t *st, const char *id, uint64_t read, tl_errbuf_t *eb) {
+static int trig_keep(tl_store_t *st, const char *id, const trigpos_t *p, tl_errbuf_t *eb) {
     char name[300];
     if (tl_store_blob_name(TL_BLOB_TRIGGERS, id, name, sizeof name)) return 0;
-    return tl_store_blob_put(st, name, &read, sizeof read, eb);
+    return tl_store_blob_put(st, name, p, sizeof *p, eb);
 }
 
 static int open_outputs(runctx_t *x) {
@@ -708,9 +721,13 @@ static int open_outputs(runctx_t *x) {
     return rc;
 }
 
-int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
-                    tl_run_result_t *res, tl_errbuf_t *eb) {
-    memset(res, 0, sizeof *res);
+/* The run inside its batch (begun, unless dry): everything it reads,
+ * the campaign's state and position first, is read under the writers'
+ * lock, so two processes running the campaign at once decide each user
+ * and trigger once between them. Commits what it writes; what returns
+ * early has written nothing. */
+static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
+                     tl_run_result_t *res, tl_errbuf_t *eb) {
     res->at = o->at;
     res->dry_run = o->dry_run != 0;
     res->next_due = INT64_MIN;
@@ -769,7 +786,9 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     /* the log's rows this run reads; a campaign no run kept a position
      * for has read them all (decided up to its last run, or the lookback) */
     uint64_t end = tl_store_event_count(st), read = end;
-    if (!rc && c->trig && s.last_at != INT64_MIN) rc = trig_read(st, c->id, end, &read, eb);
+    trigpos_t pos = {end, INT64_MIN};
+    if (!rc && c->trig && (rc = trig_read(st, c->id, &pos, eb)) > 0)
+        read = pos.read, rc = 0;
     if (!rc && c->trig) {
         int64_t late = o->at - c->trig_lookback;
         int64_t lo = s.last_at != INT64_MIN ? s.last_at : late;
@@ -780,10 +799,7 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     tl_dict_t *camps = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);
     uint32_t cidx = camps ? tl_dict_find(camps, c->id, strlen(c->id)) : TL_NONE;
     x.camp_idx = (uint16_t)cidx;
-    if (!rc && !o->dry_run) {
-        rc = tl_store_begin(st, eb);
-        if (!rc) rc = open_outputs(&x);
-    }
+    if (!rc && !o->dry_run) rc = open_outputs(&x);
     if (!rc && c->trig) {
         for (size_t i = 0; !rc && i < ntrig; i++) {
             uint32_t u = trig[i].user;
@@ -795,7 +811,14 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     } else if (!rc) {
         rc = decide_audience(&x);
     }
-    if (!rc && !o->dry_run) {
+    /* a trigger run that decided no one records no run, only its position */
+    int idle = c->trig && o->skip_idle && !res->audience;
+    if (!rc && !o->dry_run && idle) {
+        res->run = 0;
+        pos = (trigpos_t){end, res->next_due};
+        rc = trig_keep(st, c->id, &pos, eb);
+        if (!rc) rc = tl_store_commit(st, eb);
+    } else if (!rc && !o->dry_run) {
         tl_buf_t j;
         tl_buf_init(&j);
         tl_buf_append(&j, "{", 1);
@@ -806,16 +829,55 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
         uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
         tl_campaign_run_row_t row = {x.run, o->at, tl_store_now(st), j.data};
         if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
-        if (!rc && c->trig) rc = trig_keep(st, c->id, end, eb);
+        pos = (trigpos_t){end, res->next_due};
+        if (!rc && c->trig) rc = trig_keep(st, c->id, &pos, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);
     }
-    if (rc && !o->dry_run) tl_store_rollback(st);
     free(trig);
     free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.near), free(x.camp_tags);
     tl_identity_free(x.ident);
     tl_buf_fini(&x.line), tl_buf_fini(&x.content);
     return rc;
+}
+
+int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
+                    tl_run_result_t *res, tl_errbuf_t *eb) {
+    memset(res, 0, sizeof *res);
+    int rc = o->dry_run ? 0 : tl_store_begin(st, eb);
+    if (!rc) rc = run_batch(st, c, o, res, eb);
+    tl_store_rollback(st); /* a batch left open wrote nothing */
+    return rc;
+}
+
+int tl_campaign_due(tl_store_t *st, const tl_campaign_t *c, int64_t at, tl_due_t *d,
+                    tl_errbuf_t *eb) {
+    state_t s = {0};
+    int64_t *next = &d->next;
+    memset(d, 0, sizeof *d);
+    *next = INT64_MIN;
+    int rc = tl_store_campaign_get(st, c->id, state_row, &s, eb);
+    if (rc <= 0) return rc == 0 ? TL_ENOENT : rc;
+    if (strcmp(s.status, "active") != 0 || (c->sched == TL_SCHED_NOW && !c->trig) || at >= c->end)
+        return 0;
+    if (at < c->start) {
+        *next = c->start;
+        return 0;
+    }
+    if (c->trig) {
+        trigpos_t pos;
+        uint64_t n = tl_store_event_count(st);
+        if ((rc = trig_read(st, c->id, &pos, eb)) <= 0) { /* never run */
+            d->backlog = n;
+            return rc < 0 ? rc : 1;
+        }
+        *next = pos.next;
+        d->backlog = n > pos.read ? n - pos.read : 0;
+        return d->backlog || (pos.next != INT64_MIN && pos.next <= at);
+    }
+    int64_t last;
+    occurrences(c, at, &last, next);
+    return last != INT64_MIN && (s.last_at == INT64_MIN || s.last_at < last);
 }
 
 int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, uint64_t *n,
@@ -839,7 +901,7 @@ cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
     cJSON_AddStringToObject(j, "campaign", c->id);
     cJSON_AddBoolToObject(j, "due", r->due);
     cJSON_AddBoolToObject(j, "dry_run", r->dry_run);
-    if (r->dry_run) cJSON_AddNullToObject(j, "run");
+    if (r->dry_run || (r->due && !r->run)) cJSON_AddNullToObject(j, "run"); /* an idle trigger run */
     else cJSON_AddNumberToObject(j, "run", r->due ? (double)r->run : 0);
     cJSON_AddStringToObject(j, "at", ts);
     if (r->next_due != INT64_MIN) {

@@ -14,6 +14,8 @@ const optspec_t CAMPAIGN_OPTS[] = {
     {"replace", 0, "create: replace the definition of an existing campaign"},
     {"at", 1, "run: the time of the run (default: now)"},
     {"all", 0, "run: every active campaign, highest priority first"},
+    {"due", 0, "run: every active campaign that is due, as the server's scheduler runs them "
+               "(what a cron job would run)"},
     {"dry-run", 0, "run: decide and count, send and record nothing"},
     {"channel", 1, "dnc: the channel (default: every channel)"},
     {"reason", 1, "dnc: unsubscribed, bounced, complained or manual (default manual)"},
@@ -84,60 +86,88 @@ static int run_one(const command_t *cmd, const args_t *a, const char *id, int64_
     return rc ? fail_err("campaign run", rc, &eb) : EXIT_OK;
 }
 
-typedef struct {
-    char (*ids)[65];
-    int *prio;
-    int n, cap;
-    tl_store_t *st;
-} actives_t;
-
-static int active_row(const tl_campaign_info_t *ci, void *arg) {
-    actives_t *x = arg;
-    if (strcmp(ci->status, "active") != 0) return 0;
-    if (x->n == x->cap) {
-        int nc = x->cap ? x->cap * 2 : 16;
-        void *a = realloc(x->ids, (size_t)nc * sizeof *x->ids), *b = realloc(x->prio, (size_t)nc * sizeof *x->prio);
-        if (a) x->ids = a;
-        if (b) x->prio = b;
-        if (!a || !b) return TL_ENOMEM;
-        x->cap = nc;
-    }
-    tl_campaign_t c;
-    tl_errbuf_t eb;
-    x->prio[x->n] = tl_campaign_get(x->st, ci->id, &c, &eb) == 0 ? c.priority : 0;
-    tl_campaign_fini(&c);
-    snprintf(x->ids[x->n++], 65, "%s", ci->id);
+static int give_profiles(void *arg, tl_run_env_t *env) {
+    env->p = arg;
     return 0;
+}
+
+/* One pass of the scheduler: every due campaign run at `at`. */
+static int run_due(const command_t *cmd, const args_t *a, int64_t at) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_profiles_t *p = NULL;
+    tl_sched_t *s = NULL;
+    tl_sched_stats_t t = {0};
+    int rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, &eb);
+    /* the profiles as last built, for audiences, when there are any */
+    if (!rc && tl_profile_load(st, &p, &eb) != 0) p = NULL, eb.msg[0] = 0;
+    if (!rc) rc = tl_sched_new(&s);
+    tl_sched_hooks_t h = {give_profiles, NULL, p};
+    if (!rc) rc = tl_sched_tick(s, st, &h, at, &t, &eb);
+    cJSON *j = rc ? NULL : tl_sched_json(s);
+    const cJSON *c;
+    if (j && opt(cmd, a, "json")) {
+        print_json(cJSON_Duplicate(j, 1));
+    } else if (j) {
+        char ts[32];
+        tl_time_format(at, ts);
+        printf("due at %s: %llu runs, %llu users decided\n", ts, (unsigned long long)t.ran,
+               (unsigned long long)t.decided);
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "campaigns")) {
+            const cJSON *lr = cJSON_GetObjectItem(c, "last_run"), *nd = cJSON_GetObjectItem(c, "next_due");
+            printf("  %s (%s): ", cJSON_GetObjectItem(c, "id")->valuestring,
+                   cJSON_GetObjectItem(c, "kind")->valuestring);
+            if (cJSON_IsObject(lr))
+                printf("run %.0f, %.0f decided", cJSON_GetObjectItem(lr, "run")->valuedouble,
+                       cJSON_GetObjectItem(c, "decided")->valuedouble);
+            else printf("not due");
+            if (cJSON_IsString(nd)) printf("; next %s", nd->valuestring);
+            printf("\n");
+        }
+    }
+    /* a campaign that failed is told, and the pass fails */
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "campaigns")) {
+        const cJSON *le = cJSON_GetObjectItem(c, "last_error");
+        if (cJSON_IsObject(le))
+            fprintf(stderr, "tailor campaign run: %s: %s\n", cJSON_GetObjectItem(c, "id")->valuestring,
+                    cJSON_GetObjectItem(le, "message")->valuestring);
+    }
+    cJSON_Delete(j);
+    tl_sched_free(s);
+    tl_profile_free(p);
+    tl_store_close(st);
+    if (rc) return fail_err("campaign run", rc, &eb);
+    return t.errors ? EXIT_FAIL : EXIT_OK;
 }
 
 static int campaign_run(const command_t *cmd, const args_t *a) {
     int64_t at = cli_now();
     const char *ats = opt(cmd, a, "at");
     if (ats && tl_time_parse(ats, strlen(ats), &at)) return die_usage(cmd, "--at %s: not a time", ats);
+    if (opt(cmd, a, "due")) {
+        if (a->npos != 1 || opt(cmd, a, "all") || opt(cmd, a, "dry-run"))
+            return die_usage(cmd, "--due runs every due campaign: no id, --all or --dry-run with it");
+        return run_due(cmd, a, at);
+    }
     if (!opt(cmd, a, "all")) {
         if (a->npos != 2) return die_usage(cmd, "give the campaign's id, or --all");
         return run_one(cmd, a, a->pos[1], at, NULL);
     }
     /* every active campaign, the highest priority first: it takes the caps */
     tl_errbuf_t eb = {{0}};
-    actives_t x = {0};
-    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &x.st, &eb);
-    if (!rc) rc = tl_campaign_list(x.st, NULL, active_row, &x, &eb);
-    tl_store_close(x.st);
+    tl_store_t *st = NULL;
+    char(*ids)[65] = NULL;
+    int n = 0;
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    if (!rc) rc = tl_campaign_actives(st, &ids, &n, &eb);
+    tl_store_close(st);
     if (rc) return fail_err("campaign run", rc, &eb);
-    for (int i = 1; i < x.n; i++)
-        for (int j = i; j > 0 && x.prio[j - 1] < x.prio[j]; j--) {
-            char t[65];
-            int p = x.prio[j];
-            memcpy(t, x.ids[j], 65), memcpy(x.ids[j], x.ids[j - 1], 65), memcpy(x.ids[j - 1], t, 65);
-            x.prio[j] = x.prio[j - 1], x.prio[j - 1] = p;
-        }
     cJSON *arr = opt(cmd, a, "json") ? cJSON_CreateArray() : NULL;
     int ex = EXIT_OK;
-    for (int i = 0; i < x.n && !ex; i++) ex = run_one(cmd, a, x.ids[i], at, arr);
+    for (int i = 0; i < n && !ex; i++) ex = run_one(cmd, a, ids[i], at, arr);
     if (arr && !ex) print_json(arr);
     else cJSON_Delete(arr);
-    free(x.ids), free(x.prio);
+    free(ids);
     return ex;
 }
 

@@ -117,7 +117,7 @@ static const command_t COMMANDS[] = {
      "sample-ratio check.",
      REPORT_OPTS, cmd_report,
      "profiles scorecard campaign"},
-    {"campaign", "campaign create FILE | list | show ID | pause ID | resume ID | run ID|--all "
+    {"campaign", "campaign create FILE | list | show ID | pause ID | resume ID | run ID|--all|--due "
      "[--at TIME] [--dry-run] | deliver --url URL | dnc USER | control PCT", "Campaigns from a JSON definition (audience, content, "
      "channels, arms, hold-out, consent, caps, quiet hours, budget, schedule or trigger). run "
      "decides for every user in the audience, or every trigger event since the last run, one of "

@@ -15,6 +15,8 @@ const optspec_t SERVE_OPTS[] = {
     {"model", 1, "the recommender under DATA/models (default {default:serve})"},
     {"max-body", 1, "largest request body in bytes (default 16777216)"},
     {"policy", 1, "the lending policy file for offers (default: the built-in one; read again on reload)"},
+    {"tick", 1, "the campaigns' scheduler: milliseconds between its passes (default 250), or off: "
+                "campaigns run only when asked"},
     {NULL, 0, NULL}};
 
 const optspec_t APIKEY_OPTS[] = {
@@ -32,9 +34,12 @@ int cmd_serve(const command_t *c, const args_t *a) {
     if (!colon || (size_t)(colon - listen) >= sizeof addr || port < 0 || port > 65535)
         return die_usage(c, "--listen %s: give ADDR:PORT, e.g. 127.0.0.1:8080", listen);
     snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
-    uint64_t threads, max_body;
+    uint64_t threads, max_body, tick = 0;
+    const char *tk = opt(c, a, "tick");
+    int no_sched = tk && strcmp(tk, "off") == 0;
     if ((rc = opt_u64(c, a, "threads", 2, 1, 256, &threads)) ||
-        (rc = opt_u64(c, a, "max-body", 16u << 20, 1024, 1u << 30, &max_body)))
+        (rc = opt_u64(c, a, "max-body", 16u << 20, 1024, 1u << 30, &max_body)) ||
+        (!no_sched && (rc = opt_u64(c, a, "tick", 250, 10, 3600000, &tick))))
         return rc;
     /* signals are taken by this thread alone, with sigwait */
     sigset_t set;
@@ -44,7 +49,8 @@ int cmd_serve(const command_t *c, const args_t *a) {
     signal(SIGPIPE, SIG_IGN);
     tl_errbuf_t eb = {{0}};
     tl_server_opts_t so = {.data_dir = data_dir(a), .model = opt(c, a, "model"), .max_body = max_body,
-                            .policy = opt(c, a, "policy")};
+                            .policy = opt(c, a, "policy"), .no_scheduler = no_sched,
+                            .tick_ms = (unsigned)tick};
     if ((rc = cli_store_conf(&so.store, &eb))) return fail_err("serve", rc, &eb);
     tl_server_t *s = NULL;
     tl_http_t *h = NULL;

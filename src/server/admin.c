@@ -96,6 +96,7 @@ void tl__admin_metrics(tl_srv_req_t *q) {
                      "# HELP tailor_recommendations_model_users Users the recommender in use knows.\n"
                      "# TYPE tailor_recommendations_model_users gauge\ntailor_recommendations_model_users %u\n",
                   s->model, (long long)(loaded / 1000), (unsigned long long)atomic_load(&s->reloads), cached, users);
+    tl__scheduler_metrics(s, b);
 }
 
 /* ---- keys through the API (the store is this process's while it serves) ------------------ */

@@ -303,6 +303,7 @@ void tl__events_post(tl_srv_req_t *req) {
             for (evjob_t *j = group; j; j = j->next) j->done = 1;
             s->ev_leader = 0;
             pthread_cond_broadcast(&s->ev_cv);
+            tl__scheduler_wake(s);
         } else {
             pthread_cond_wait(&s->ev_cv, &s->ev_mu);
         }

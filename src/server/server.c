@@ -93,6 +93,9 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     pthread_cond_init(&s->ev_cv, NULL);
     pthread_mutex_init(&s->follow_mu, NULL), pthread_cond_init(&s->follow_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
+    pthread_mutex_init(&s->sched_mu, NULL), pthread_mutex_init(&s->sched_tick_mu, NULL);
+    pthread_cond_init(&s->sched_cv, NULL);
+    s->tick_ms = o->no_scheduler ? 0 : o->tick_ms ? o->tick_ms : 250;
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_CREATE, &s->st, eb);
     /* loaded now, so readers under the shared lock never load one */
@@ -116,6 +119,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) rc = tl__apikey_load(s, eb);
     if (!rc) rc = tl__models_load(s, eb);
     if (!rc) rc = tl__events_follow_start(s, eb);
+    if (!rc) rc = tl__scheduler_start(s, eb);
     if (rc) tl_server_free(s);
     else *out = s;
     return rc;
@@ -123,6 +127,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
 
 void tl_server_free(tl_server_t *s) {
     if (!s) return;
+    tl__scheduler_stop(s);
     tl__events_follow_stop(s);
     if (s->rec) atomic_store(&s->rec->stop, 1);
     /* the filler holds its own reference: wait for it to drop it */
@@ -144,6 +149,8 @@ void tl_server_free(tl_server_t *s) {
     pthread_cond_destroy(&s->ev_cv);
     pthread_mutex_destroy(&s->follow_mu), pthread_cond_destroy(&s->follow_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
+    pthread_mutex_destroy(&s->sched_mu), pthread_mutex_destroy(&s->sched_tick_mu);
+    pthread_cond_destroy(&s->sched_cv);
     free(s->dir), free(s->model), free(s->policy);
     sodium_memzero(s->key, sizeof s->key);
     free(s);
@@ -193,6 +200,9 @@ static const tl_srv_body_t IDENTIFY_BODY = {BODY_OBJECT | BODY_TYPE_APART,
                                             "a JSON object such as {\"user\":\"u1\",\"alias\":\"device:9f2c\"}",
                                             IDENTIFY_FIELDS, "an identify call has user, alias and at"};
 static const tl_srv_body_t CAMPAIGN_BODY = {BODY_OBJECT | BODY_LIBRARY_PARSES, "a campaign definition", NULL, NULL};
+static const char *const TICK_FIELDS[] = {"at", NULL};
+static const tl_srv_body_t TICK_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON object such as {\"at\":\"2025-11-30T20:00:00Z\"}",
+                                        TICK_FIELDS, "a tick has at"};
 
 /* Each row: method, path, roles, handler, body, what the handler needs
  * (NEED_*), and what a success does to the path's first id for the audit log. */
@@ -220,6 +230,13 @@ static const tl_srv_route_t ROUTES[] = {
     {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_post, &CAMPAIGN_BODY, NEED_STORE, NULL},
     {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN, tl__campaigns_run, &RUN_BODY, NEED_STORE, NULL},
     {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_report, NULL, NEED_STORE, NULL},
+    {"POST", "/v1/campaigns/{}/pause", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_pause, NULL, NEED_STORE, NULL},
+    {"POST", "/v1/campaigns/{}/resume", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_resume, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/scheduler", ROLE_ADMIN | ROLE_ANALYST, tl__scheduler_get, NULL, 0, NULL},
+    {"POST", "/v1/scheduler/pause", ROLE_ADMIN, tl__scheduler_pause, NULL, 0, NULL},
+    {"POST", "/v1/scheduler/resume", ROLE_ADMIN, tl__scheduler_resume, NULL, 0, NULL},
+    /* takes the store per campaign itself */
+    {"POST", "/v1/scheduler/tick", ROLE_ADMIN, tl__scheduler_tick, &TICK_BODY, 0, NULL},
     {"POST", "/v1/admin/reload", ROLE_ADMIN, tl__admin_reload, NULL, 0, NULL},
     {"POST", "/v1/admin/keys", ROLE_ADMIN, tl__admin_key_post, &KEY_BODY, 0, NULL},
     {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN, tl__admin_key_delete, NULL, 0, NULL},

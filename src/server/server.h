@@ -23,6 +23,8 @@ typedef struct {
     size_t max_body;          /* bytes; default 16 MiB */
     const char *policy;       /* the lending policy file (NULL: the built-in one) */
     const tl_store_conf_t *store; /* how every store is opened (key, clock); NULL: defaults */
+    int no_scheduler;         /* campaigns run only when asked (POST /v1/scheduler/tick too) */
+    unsigned tick_ms;         /* the scheduler's tick; default 250 */
 } tl_server_opts_t;
 
 /* Opens the store, builds the profiles, loads the API keys and the model

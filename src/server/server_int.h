@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "campaign/campaign.h"
 #include "finance/finance.h"
 #include "identity/identity.h"
 #include "ingest/ingest.h"
@@ -134,6 +135,15 @@ struct tl_server {
     int following, follow_stop;
     pthread_mutex_t follow_mu;
     pthread_cond_t follow_cv;
+    /* the campaigns' scheduler (scheduler.c): its thread ticks every
+     * tick_ms (0: no thread), woken sooner by accepted events; one tick at
+     * a time (sched_tick_mu), the thread's or one asked for */
+    tl_sched_t *sched;
+    unsigned tick_ms;
+    pthread_t sched_th;
+    int sched_running, sched_stop, sched_wake;
+    pthread_mutex_t sched_mu, sched_tick_mu;
+    pthread_cond_t sched_cv;
 };
 
 /* How often a server on a shared store reads what other processes
@@ -307,6 +317,20 @@ void tl__segments_members(tl_srv_req_t *r);
 void tl__campaigns_post(tl_srv_req_t *r);
 void tl__campaigns_run(tl_srv_req_t *r);
 void tl__campaigns_report(tl_srv_req_t *r);
+void tl__campaigns_pause(tl_srv_req_t *r);
+void tl__campaigns_resume(tl_srv_req_t *r);
+
+/* ---- the scheduler (scheduler.c) ---------------------------------------------------- */
+
+int tl__scheduler_start(tl_server_t *s, tl_errbuf_t *eb);
+void tl__scheduler_stop(tl_server_t *s);
+/* Events were accepted: a trigger may be due. */
+void tl__scheduler_wake(tl_server_t *s);
+void tl__scheduler_get(tl_srv_req_t *r);
+void tl__scheduler_pause(tl_srv_req_t *r);
+void tl__scheduler_resume(tl_srv_req_t *r);
+void tl__scheduler_tick(tl_srv_req_t *r);
+void tl__scheduler_metrics(tl_server_t *s, tl_buf_t *b);
 /* admin.c */
 void tl__admin_health(tl_srv_req_t *r);
 void tl__admin_metrics(tl_srv_req_t *r);
