@@ -190,8 +190,9 @@ static int plan_line(dctx_t *x, const paused_t *paused, const char *line, act_t 
     if (a->due > x->o->now) {
         a->act = ACT_HOLD;
     } else if (cJSON_IsString(camp) && is_paused(paused, camp->valuestring)) {
-        a->act = ACT_HOLD, a->due = x->o->now; /* looked at again by the next pass */
-        x->s->paused++;
+        /* parked as due now, so each pass looks at it again (one parked already stays) */
+        a->act = a->held ? ACT_SKIP : ACT_HOLD, a->due = x->o->now;
+        x->s->paused += !a->held;
     } else if (!(rc = enrich(x, rec))) {
         a->act = ACT_POST;
         if (!(a->body = cJSON_PrintUnformatted(rec))) rc = TL_ENOMEM;

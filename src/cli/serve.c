@@ -17,6 +17,8 @@ const optspec_t SERVE_OPTS[] = {
     {"policy", 1, "the lending policy file for offers (default: the built-in one; read again on reload)"},
     {"tick", 1, "the campaigns' scheduler: milliseconds between its passes (default 250), or off: "
                 "campaigns run only when asked"},
+    {"deliver", 1, "the gateway URL the outbox is posted to as records fall due (default: the "
+                   "setting webhook_url), or off"},
     {NULL, 0, NULL}};
 
 const optspec_t APIKEY_OPTS[] = {
@@ -50,7 +52,7 @@ int cmd_serve(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_server_opts_t so = {.data_dir = data_dir(a), .model = opt(c, a, "model"), .max_body = max_body,
                             .policy = opt(c, a, "policy"), .no_scheduler = no_sched,
-                            .tick_ms = (unsigned)tick};
+                            .tick_ms = (unsigned)tick, .deliver_url = opt(c, a, "deliver")};
     if ((rc = cli_store_conf(&so.store, &eb))) return fail_err("serve", rc, &eb);
     tl_server_t *s = NULL;
     tl_http_t *h = NULL;

@@ -2,9 +2,11 @@
  * that ticks every tick_ms, and sooner (not more than one tick in
  * TICK_GAP_MS) after events are accepted, so a trigger is decided within a
  * tick of its time; each campaign's turn holds the store and reads the
- * profiles as a run through the API does. Its status, pause and resume,
- * a tick asked for at a given time, and campaigns paused and resumed, over
- * the API. */
+ * profiles as a run through the API does. Continuous delivery: a second
+ * thread posts the outbox's records to the gateway as they fall due
+ * (quiet hours ending, caps releasing, a tick deciding), holding the store
+ * only between posts. Their status, pause and resume, a tick asked for at
+ * a given time, and campaigns paused and resumed, over the API. */
 #include "server_int.h"
 
 #include <stdio.h>
@@ -72,36 +74,91 @@ static void *ticker(void *arg) {
         s->sched_wake = 0;
         pthread_mutex_unlock(&s->sched_mu);
         tl_errbuf_t eb = {{0}};
-        int rc = tick(s, INT64_MIN, NULL, &eb);
+        tl_sched_stats_t st = {0};
+        int rc = tick(s, INT64_MIN, &st, &eb);
         if (rc) fprintf(stderr, "tailor serve: scheduler: %s\n", eb.msg[0] ? eb.msg : tl_strerror(rc));
         last = mono_ms();
+        pthread_mutex_lock(&s->sched_mu);
+        if (st.decided && s->dl_running) { /* something to post now, perhaps */
+            s->dl_wake = 1;
+            pthread_cond_signal(&s->dl_cv);
+        }
+    }
+    pthread_mutex_unlock(&s->sched_mu);
+    return NULL;
+}
+
+/* ---- continuous delivery -------------------------------------------------------------- */
+
+static void dl_enter(void *arg) { pthread_rwlock_wrlock(&((tl_server_t *)arg)->st_rw); }
+static void dl_leave(void *arg) { pthread_rwlock_unlock(&((tl_server_t *)arg)->st_rw); }
+
+static void deliver_pass(tl_server_t *s) {
+    tl_deliver_opts_t o = {.url = s->deliver_url, .channel = -1, .retries = 3, .timeout_ms = 5000,
+                           .now = tl_store_now(s->st), .enter = dl_enter, .leave = dl_leave, .lock_arg = s};
+    tl_deliver_stats_t d;
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_campaign_deliver(s->st, &o, &d, &eb);
+    pthread_mutex_lock(&s->sched_mu);
+    s->dl_passes++;
+    s->dl_total.posted += d.posted, s->dl_total.held += d.held, s->dl_total.failed += d.failed;
+    s->dl_total.retries += d.retries, s->dl_total.paused += d.paused;
+    if (rc) {
+        s->dl_error_at = o.now;
+        snprintf(s->dl_error, sizeof s->dl_error, "%s", eb.msg[0] ? eb.msg : tl_strerror(rc));
+    }
+    pthread_mutex_unlock(&s->sched_mu);
+}
+
+static void *deliverer(void *arg) {
+    tl_server_t *s = arg;
+    unsigned every = s->tick_ms ? s->tick_ms : 250;
+    pthread_mutex_lock(&s->sched_mu);
+    while (!s->sched_stop) {
+        if (!s->dl_wake) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            int64_t ns = t.tv_nsec + (int64_t)every * 1000000;
+            t.tv_sec += ns / 1000000000, t.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&s->dl_cv, &s->sched_mu, &t);
+            if (s->sched_stop) break;
+        }
+        s->dl_wake = 0;
+        pthread_mutex_unlock(&s->sched_mu);
+        deliver_pass(s);
         pthread_mutex_lock(&s->sched_mu);
     }
     pthread_mutex_unlock(&s->sched_mu);
     return NULL;
 }
 
-int tl__scheduler_start(tl_server_t *s, tl_errbuf_t *eb) {
+/* ---- start and stop ------------------------------------------------------------------ */
+
+int tl__scheduler_start(tl_server_t *s, const char *url, tl_errbuf_t *eb) {
     int rc = tl_sched_new(&s->sched);
     if (rc) return rc;
-    if (!s->tick_ms) return 0; /* no thread: ticks only when asked */
-    if (pthread_create(&s->sched_th, NULL, ticker, s)) {
-        tl_errbuf_set(eb, "cannot start the scheduler's thread");
-        return TL_ENOMEM;
-    }
-    s->sched_running = 1;
-    return 0;
+    char *set = NULL;
+    if (!url && tl_store_config_get(s->st, "webhook_url", &set, eb) == 0 && set && *set) url = set;
+    eb->msg[0] = 0;
+    if (url && strcmp(url, "off") != 0 && !(s->deliver_url = strdup(url))) rc = TL_ENOMEM;
+    free(set);
+    if (!rc && s->tick_ms && pthread_create(&s->sched_th, NULL, ticker, s) == 0) s->sched_running = 1;
+    else if (!rc && s->tick_ms) rc = TL_ENOMEM;
+    if (!rc && s->deliver_url && pthread_create(&s->dl_th, NULL, deliverer, s) == 0) s->dl_running = 1;
+    else if (!rc && s->deliver_url) rc = TL_ENOMEM;
+    if (rc == TL_ENOMEM) tl_errbuf_set(eb, "cannot start the scheduler's threads");
+    return rc;
 }
 
 void tl__scheduler_stop(tl_server_t *s) {
-    if (s->sched_running) {
-        pthread_mutex_lock(&s->sched_mu);
-        s->sched_stop = 1;
-        pthread_cond_signal(&s->sched_cv);
-        pthread_mutex_unlock(&s->sched_mu);
-        pthread_join(s->sched_th, NULL);
-        s->sched_running = 0;
-    }
+    pthread_mutex_lock(&s->sched_mu);
+    s->sched_stop = 1;
+    pthread_cond_signal(&s->sched_cv);
+    pthread_cond_signal(&s->dl_cv);
+    pthread_mutex_unlock(&s->sched_mu);
+    if (s->sched_running) pthread_join(s->sched_th, NULL);
+    if (s->dl_running) pthread_join(s->dl_th, NULL);
+    s->sched_running = s->dl_running = 0;
     tl_sched_free(s->sched);
     s->sched = NULL;
 }
@@ -121,6 +178,27 @@ void tl__scheduler_get(tl_srv_req_t *r) {
     cJSON *j = tl_sched_json(s->sched);
     cJSON_AddBoolToObject(j, "running", s->sched_running);
     cJSON_AddNumberToObject(j, "tick_ms", s->tick_ms);
+    cJSON *d = cJSON_CreateObject();
+    pthread_mutex_lock(&s->sched_mu);
+    cJSON_AddBoolToObject(d, "running", s->dl_running);
+    cJSON_AddNumberToObject(d, "passes", (double)s->dl_passes);
+    cJSON_AddNumberToObject(d, "posted", (double)s->dl_total.posted);
+    cJSON_AddNumberToObject(d, "held", (double)s->dl_total.held);
+    cJSON_AddNumberToObject(d, "failed", (double)s->dl_total.failed);
+    cJSON_AddNumberToObject(d, "retries", (double)s->dl_total.retries);
+    cJSON_AddNumberToObject(d, "paused", (double)s->dl_total.paused);
+    if (s->dl_error[0]) {
+        char ts[32];
+        cJSON *le = cJSON_CreateObject();
+        tl_time_format(s->dl_error_at, ts);
+        cJSON_AddStringToObject(le, "at", ts);
+        cJSON_AddStringToObject(le, "message", s->dl_error);
+        cJSON_AddItemToObject(d, "last_error", le);
+    } else {
+        cJSON_AddNullToObject(d, "last_error");
+    }
+    pthread_mutex_unlock(&s->sched_mu);
+    cJSON_AddItemToObject(j, "delivery", d);
     tl__server_json(r->rs, 200, j);
 }
 
@@ -199,4 +277,14 @@ void tl__scheduler_metrics(tl_server_t *s, tl_buf_t *b) {
     for (int d = 0; d < TL_DEC__N; d++)
         tl_buf_printf(b, "tailor_scheduler_decisions_total{decision=\"%s\"} %llu\n", tl_decision_name(d),
                       (unsigned long long)by[d]);
+    pthread_mutex_lock(&s->sched_mu);
+    tl_deliver_stats_t t = s->dl_total;
+    pthread_mutex_unlock(&s->sched_mu);
+    tl_buf_printf(b, "# HELP tailor_deliveries_total Outbox records the server's delivery handled, by outcome.\n"
+                     "# TYPE tailor_deliveries_total counter\n"
+                     "tailor_deliveries_total{status=\"posted\"} %llu\ntailor_deliveries_total{status=\"held\"} %llu\n"
+                     "tailor_deliveries_total{status=\"failed\"} %llu\ntailor_deliveries_total{status=\"paused\"} %llu\n"
+                     "tailor_deliveries_total{status=\"retried\"} %llu\n",
+                  (unsigned long long)t.posted, (unsigned long long)t.held, (unsigned long long)t.failed,
+                  (unsigned long long)t.paused, (unsigned long long)t.retries);
 }

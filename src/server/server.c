@@ -94,7 +94,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     pthread_mutex_init(&s->follow_mu, NULL), pthread_cond_init(&s->follow_cv, NULL);
     pthread_rwlock_init(&s->prof_mu, NULL), pthread_rwlock_init(&s->key_mu, NULL);
     pthread_mutex_init(&s->sched_mu, NULL), pthread_mutex_init(&s->sched_tick_mu, NULL);
-    pthread_cond_init(&s->sched_cv, NULL);
+    pthread_cond_init(&s->sched_cv, NULL), pthread_cond_init(&s->dl_cv, NULL);
     s->tick_ms = o->no_scheduler ? 0 : o->tick_ms ? o->tick_ms : 250;
     int rc = s->dir && s->model && (s->policy || !o->policy) ? 0 : TL_ENOMEM;
     if (!rc) rc = tl_store_open_conf(s->dir, &s->conf, TL_STORE_CREATE, &s->st, eb);
@@ -119,7 +119,7 @@ int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb)
     if (!rc) rc = tl__apikey_load(s, eb);
     if (!rc) rc = tl__models_load(s, eb);
     if (!rc) rc = tl__events_follow_start(s, eb);
-    if (!rc) rc = tl__scheduler_start(s, eb);
+    if (!rc) rc = tl__scheduler_start(s, o->deliver_url, eb);
     if (rc) tl_server_free(s);
     else *out = s;
     return rc;
@@ -150,7 +150,8 @@ void tl_server_free(tl_server_t *s) {
     pthread_mutex_destroy(&s->follow_mu), pthread_cond_destroy(&s->follow_cv);
     pthread_rwlock_destroy(&s->prof_mu), pthread_rwlock_destroy(&s->key_mu);
     pthread_mutex_destroy(&s->sched_mu), pthread_mutex_destroy(&s->sched_tick_mu);
-    pthread_cond_destroy(&s->sched_cv);
+    pthread_cond_destroy(&s->sched_cv), pthread_cond_destroy(&s->dl_cv);
+    free(s->deliver_url);
     free(s->dir), free(s->model), free(s->policy);
     sodium_memzero(s->key, sizeof s->key);
     free(s);

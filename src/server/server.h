@@ -25,6 +25,8 @@ typedef struct {
     const tl_store_conf_t *store; /* how every store is opened (key, clock); NULL: defaults */
     int no_scheduler;         /* campaigns run only when asked (POST /v1/scheduler/tick too) */
     unsigned tick_ms;         /* the scheduler's tick; default 250 */
+    const char *deliver_url;  /* the gateway the outbox is posted to as records fall due
+                               * (NULL: the setting webhook_url; "off": none) */
 } tl_server_opts_t;
 
 /* Opens the store, builds the profiles, loads the API keys and the model

@@ -144,6 +144,17 @@ struct tl_server {
     int sched_running, sched_stop, sched_wake;
     pthread_mutex_t sched_mu, sched_tick_mu;
     pthread_cond_t sched_cv;
+    /* continuous delivery (scheduler.c): a thread posting the outbox's due
+     * records to deliver_url (NULL: no thread) every tick, woken sooner by
+     * a tick that decided someone; its totals under sched_mu */
+    char *deliver_url;
+    pthread_t dl_th;
+    int dl_running, dl_wake;
+    pthread_cond_t dl_cv;
+    tl_deliver_stats_t dl_total;
+    uint64_t dl_passes;
+    int64_t dl_error_at;
+    char dl_error[512];
 };
 
 /* How often a server on a shared store reads what other processes
@@ -322,7 +333,9 @@ void tl__campaigns_resume(tl_srv_req_t *r);
 
 /* ---- the scheduler (scheduler.c) ---------------------------------------------------- */
 
-int tl__scheduler_start(tl_server_t *s, tl_errbuf_t *eb);
+/* The scheduler, and the delivery to url (NULL: the setting webhook_url;
+ * "off": none). */
+int tl__scheduler_start(tl_server_t *s, const char *url, tl_errbuf_t *eb);
 void tl__scheduler_stop(tl_server_t *s);
 /* Events were accepted: a trigger may be due. */
 void tl__scheduler_wake(tl_server_t *s);

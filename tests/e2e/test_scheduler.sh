@@ -94,4 +94,41 @@ check "an analyst key may not tick" "$(req POST /v1/scheduler/tick "$AKEY")" 403
 check "nor pause the scheduler" "$(req POST /v1/scheduler/pause "$AKEY")" 403
 check "no unknown field in a tick" "$(req POST /v1/scheduler/tick "$KEY" '{"when":"x"}')" 400
 stop
+
+# continuous delivery: what is decided is posted to the gateway as it falls
+# due; a paused campaign's records wait, and go when it is resumed
+python3 "$SRC/tests/e2e/gateway.py" "$TMP/posted.jsonl" >"$TMP/gateway.port" &
+gpid=$!
+trap '[[ -n $spid ]] && kill -9 $spid 2>/dev/null; kill $gpid 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [[ -s $TMP/gateway.port ]] && break; sleep 0.1; done
+GW=http://127.0.0.1:$(head -n 1 "$TMP/gateway.port")
+posted() { grep -c "\"user\": \"$1\"" "$TMP/posted.jsonl" 2>/dev/null || true; }
+serve --tick 100 --deliver off
+view rt-3 x000003 >/dev/null
+for _ in $(seq 100); do [[ $(got x000003) -gt 0 ]] && break; sleep 0.1; done
+check "decided while no delivery runs" "$(got x000003)" 1
+stop
+"$TAILOR" --data "$D" campaign pause rt >/dev/null
+"$TAILOR" --data "$D" campaign resume cart >/dev/null
+serve --tick 100 --deliver "$GW"
+dl() { req GET /v1/scheduler "$KEY" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery"][sys.argv[2]])' "$TMP/body" "$1"; }
+for _ in $(seq 300); do [[ $(dl paused) -gt 0 ]] && break; sleep 0.1; done
+check "the outbox's earlier records posted by the server" "$(($(wc -l <"$TMP/posted.jsonl") > 1000))" 1
+check "the paused campaign's three records parked" "$(dl paused)" 3
+check "... not posted" "$(posted x000003)" 0
+check "the campaign resumed" "$(req POST /v1/campaigns/rt/resume "$KEY")" 200
+for _ in $(seq 100); do [[ $(posted x000003) -gt 0 ]] && break; sleep 0.1; done
+check "resumed, its record is posted, once" "$(posted x000003)" 1
+view rt-4 x000004 >/dev/null
+for _ in $(seq 100); do [[ $(posted x000004) -gt 0 ]] && break; sleep 0.1; done
+check "a view decided and posted within seconds" "$(posted x000004)" 1
+req GET /v1/scheduler "$KEY" >/dev/null
+check_cmd "the status tells the deliveries" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["delivery"]
+assert d["running"] and d["posted"] > 1000 and d["paused"] == 3 and d["passes"] > 1, d
+' "$TMP/body"
+check_cmd "the metrics count them" grep -q '^tailor_deliveries_total{status="posted"} [1-9]' \
+    < <(curl -s "$U/metrics")
+stop
 finish
