@@ -196,6 +196,13 @@ typedef struct {
     double global_control;     /* percent of users kept out of every campaign */
 } tl_run_opts_t;
 
+/* Trigger lag, from a trigger's decision time (its event's, plus `within`
+ * when an `unless` may cancel it) to the run that decided it, counted in
+ * buckets whose upper bounds are TL_LAG_BOUNDS seconds (the last: more). */
+#define TL_LAG_BUCKETS 12
+extern const double TL_LAG_BOUNDS[TL_LAG_BUCKETS - 1];
+int tl_lag_bucket(int64_t ms);
+
 typedef struct {
     uint64_t run;              /* this run's number (1, 2, ...); 0 for a dry run, which takes none */
     int dry_run;               /* decided and counted, nothing written */
@@ -206,6 +213,8 @@ typedef struct {
     uint64_t by_channel[TL_DCH__N];
     uint64_t triggers;         /* trigger events considered */
     uint64_t late_triggers;    /* of them, arrived after a run had passed their time */
+    uint64_t lag_hist[TL_LAG_BUCKETS]; /* the triggers decided, by lag */
+    int64_t lag_ms_sum;
     double cost;
     int due;                   /* 0: the schedule had nothing due at `at` (nothing decided) */
     int64_t next_due;          /* when it is due next (INT64_MIN: never; a trigger
@@ -291,9 +300,15 @@ int tl_sched_tick(tl_sched_t *s, tl_store_t *st, const tl_sched_hooks_t *h, int6
  * events a trigger campaign has not read yet, its runs, decisions and
  * deliveries, and its last error. */
 struct cJSON *tl_sched_json(tl_sched_t *s);
-/* Totals for metrics: ticks, runs, failed campaigns' turns, decisions by kind. */
-void tl_sched_totals(tl_sched_t *s, uint64_t *ticks, uint64_t *runs, uint64_t *errors,
-                     uint64_t by_decision[TL_DEC__N]);
+/* Totals for metrics: ticks, runs, failed campaigns' turns, decisions by
+ * kind, and the triggers decided by lag. */
+typedef struct {
+    uint64_t ticks, runs, errors;
+    uint64_t by_decision[TL_DEC__N];
+    uint64_t lag_hist[TL_LAG_BUCKETS];
+    int64_t lag_ms_sum;
+} tl_sched_totals_t;
+void tl_sched_totals(tl_sched_t *s, tl_sched_totals_t *t);
 
 /* ---- delivery (deliver.c) ----------------------------------------------------------- */
 

@@ -806,6 +806,10 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
             if (o->audience && !o->audience[u]) continue;
             int64_t when = trig[i].ts + (c->trig_unless[0] && c->trig_within > c->trig_delay
                                              ? c->trig_within : c->trig_delay);
+            /* how long after its decision time the trigger was decided */
+            int64_t lag = o->at - trig[i].ts - (c->trig_unless[0] ? c->trig_within : 0);
+            res->lag_ms_sum += lag;
+            res->lag_hist[tl_lag_bucket(lag)]++;
             rc = decide(&x, u, when > o->at ? when : o->at);
         }
     } else if (!rc) {
@@ -848,6 +852,14 @@ int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t 
     if (!rc) rc = run_batch(st, c, o, res, eb);
     tl_store_rollback(st); /* a batch left open wrote nothing */
     return rc;
+}
+
+const double TL_LAG_BOUNDS[TL_LAG_BUCKETS - 1] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600};
+
+int tl_lag_bucket(int64_t ms) {
+    int k = 0;
+    while (k < TL_LAG_BUCKETS - 1 && (double)ms > TL_LAG_BOUNDS[k] * 1000) k++;
+    return k;
 }
 
 int tl_campaign_due(tl_store_t *st, const tl_campaign_t *c, int64_t at, tl_due_t *d,

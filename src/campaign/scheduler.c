@@ -36,6 +36,8 @@ struct tl_sched {
     pthread_mutex_t mu;        /* everything below: ticks and status readers */
     int paused;
     uint64_t ticks, runs, errors;
+    uint64_t lag_hist[TL_LAG_BUCKETS];
+    int64_t lag_ms_sum;
     int64_t last_tick;         /* INT64_MIN: none yet */
     double last_tick_ms;
     schedcamp_t *c;
@@ -124,6 +126,8 @@ static void note(tl_sched_t *s, const char *id, int trigger, int rc, const tl_du
             e->last_run = res->run, e->last_at = at;
         }
         if (rc == 1) {
+            for (int k = 0; k < TL_LAG_BUCKETS; k++) s->lag_hist[k] += res->lag_hist[k];
+            s->lag_ms_sum += res->lag_ms_sum;
             e->decided += res->audience;
             e->late += res->late_triggers;
             for (int d = 0; d < TL_DEC__N; d++) {
@@ -252,10 +256,12 @@ cJSON *tl_sched_json(tl_sched_t *s) {
     return j;
 }
 
-void tl_sched_totals(tl_sched_t *s, uint64_t *ticks, uint64_t *runs, uint64_t *errors,
-                     uint64_t by_decision[TL_DEC__N]) {
+void tl_sched_totals(tl_sched_t *s, tl_sched_totals_t *t) {
     pthread_mutex_lock(&s->mu);
-    *ticks = s->ticks, *runs = s->runs, *errors = s->errors;
+    t->ticks = s->ticks, t->runs = s->runs, t->errors = s->errors;
+    memcpy(t->lag_hist, s->lag_hist, sizeof t->lag_hist);
+    t->lag_ms_sum = s->lag_ms_sum;
+    uint64_t *by_decision = t->by_decision;
     for (int d = 0; d < TL_DEC__N; d++) {
         by_decision[d] = 0;
         for (int i = 0; i < s->n; i++) by_decision[d] += s->c[i].by_decision[d];

@@ -263,8 +263,9 @@ void tl__campaigns_pause(tl_srv_req_t *r) { set_status(r, "paused"); }
 void tl__campaigns_resume(tl_srv_req_t *r) { set_status(r, "active"); }
 
 void tl__scheduler_metrics(tl_server_t *s, tl_buf_t *b) {
-    uint64_t ticks, runs, errors, by[TL_DEC__N];
-    tl_sched_totals(s->sched, &ticks, &runs, &errors, by);
+    tl_sched_totals_t tt;
+    tl_sched_totals(s->sched, &tt);
+    uint64_t ticks = tt.ticks, runs = tt.runs, errors = tt.errors, *by = tt.by_decision;
     tl_buf_printf(b, "# HELP tailor_scheduler_ticks_total Passes of the campaigns' scheduler.\n"
                      "# TYPE tailor_scheduler_ticks_total counter\ntailor_scheduler_ticks_total %llu\n"
                      "# HELP tailor_scheduler_runs_total Campaign runs the scheduler made.\n"
@@ -277,6 +278,20 @@ void tl__scheduler_metrics(tl_server_t *s, tl_buf_t *b) {
     for (int d = 0; d < TL_DEC__N; d++)
         tl_buf_printf(b, "tailor_scheduler_decisions_total{decision=\"%s\"} %llu\n", tl_decision_name(d),
                       (unsigned long long)by[d]);
+    tl_buf_printf(b, "# HELP tailor_scheduler_trigger_lag_seconds From a trigger's decision time (its event's, "
+                     "plus the unless window) to the run that decided it.\n"
+                     "# TYPE tailor_scheduler_trigger_lag_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int k = 0; k < TL_LAG_BUCKETS; k++) {
+        cum += tt.lag_hist[k];
+        if (k < TL_LAG_BUCKETS - 1)
+            tl_buf_printf(b, "tailor_scheduler_trigger_lag_seconds_bucket{le=\"%g\"} %llu\n", TL_LAG_BOUNDS[k],
+                          (unsigned long long)cum);
+        else
+            tl_buf_printf(b, "tailor_scheduler_trigger_lag_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    tl_buf_printf(b, "tailor_scheduler_trigger_lag_seconds_sum %.3f\ntailor_scheduler_trigger_lag_seconds_count %llu\n",
+                  (double)tt.lag_ms_sum / 1000, (unsigned long long)cum);
     pthread_mutex_lock(&s->sched_mu);
     tl_deliver_stats_t t = s->dl_total;
     pthread_mutex_unlock(&s->sched_mu);

@@ -37,6 +37,19 @@ serve --tick off
 check_cmd "a simulated day: every tick decides what the events say, the outbox agrees" \
     python3 "$SRC/tests/e2e/scheduler_sim.py" run "$U" "$KEY" "$W/consents.csv" "$D/outbox" 7
 check "no thread ticks with --tick off" "$(req GET /v1/scheduler "$KEY"; jget running <"$TMP/body")" "200False"
+check_cmd "the trigger lag: every decision counted, each within a tick (or its lateness) of its time" \
+    python3 - "$TMP/body" <(curl -s "$U/metrics") <<'PY'
+import json, re, sys
+decided = json.load(open(sys.argv[1]))["campaigns"][0]["decided"]
+m = open(sys.argv[2]).read()
+def v(name):
+    return float(re.search("^" + re.escape(name) + " (\\S+)$", m, re.M).group(1))
+n = v("tailor_scheduler_trigger_lag_seconds_count")
+assert n == decided, (n, decided)
+assert v('tailor_scheduler_trigger_lag_seconds_bucket{le="300"}') < n  # the late ones
+assert v('tailor_scheduler_trigger_lag_seconds_bucket{le="3600"}') == n
+assert 0 < v("tailor_scheduler_trigger_lag_seconds_sum") <= 3600 * n
+PY
 stop
 
 # the same pass from the command line (what a cron job runs): a cart
