@@ -151,7 +151,7 @@ static const field_t SCHED_FIELDS[] = {
     {"once", T_STR}, {"daily", T_STR}, {"dates", T_ARR}, {"at", T_STR}, {NULL, 0}};
 static const field_t TRIG_FIELDS[] = {
     {"event", T_STR}, {"category", T_STR}, {"unless", T_STR}, {"within", T_STR},
-    {"delay", T_STR}, {"lookback", T_STR}, {NULL, 0}};
+    {"delay", T_STR}, {"lookback", T_STR}, {"min_amount", T_NUM}, {NULL, 0}};
 static const field_t ATTR_FIELDS[] = {
     {"window", T_STR}, {"conversion", T_ARR | T_STR}, {"pre_period", T_STR}, {NULL, 0}};
 static const field_t QUIET_FIELDS[] = {{"from", T_STR}, {"to", T_STR}, {NULL, 0}};
@@ -298,6 +298,11 @@ static int parse_trigger(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
             return bad(eb, "trigger: \"%s\" is not a duration such as 10m, 2h or 1d", s);
     }
     if (c->trig_within > 0 && !un) return bad(eb, "trigger: \"within\" needs \"unless\" (the event that cancels)%s", "");
+    const cJSON *ma = cJSON_GetObjectItem(j, "min_amount");
+    c->trig_min_amount = ma ? ma->valuedouble : NAN;
+    if (ma && (c->trig == TL_TRIG_CITY || !(ma->valuedouble >= 0) || !isfinite(ma->valuedouble)))
+        return bad(eb, "trigger: \"min_amount\" is an amount of 0 or more, for an event that has one "
+                       "(a purchase of at least so much)%s", "");
     return 0;
 }
 

@@ -127,6 +127,7 @@ typedef struct {
     int trig;
     char trig_event[32], trig_unless[32], trig_category[64];
     int64_t trig_within, trig_delay, trig_lookback; /* ms */
+    double trig_min_amount;    /* NAN: any; else the event's amount must be at least this */
     /* attribution */
     int64_t window_ms;         /* conversions this long after the exposure count */
     char conversion[4][32];    /* event types that are conversions */

@@ -456,6 +456,7 @@ typedef struct {
     uint32_t type, unless;       /* TL_NONE: none */
     const uint8_t *item_ok;      /* category filter (NULL: any item) */
     uint32_t nitems;
+    double min_amount;           /* NAN: any amount */
     int64_t lo, hi, within;      /* decision window (lo, hi] of the events read before */
     int64_t lo_late;             /* (lo_late, hi] for those that arrived since */
     uint64_t read, end;          /* the log's rows read by the last run, and by this one */
@@ -513,6 +514,7 @@ static int trig_block(const tl_evblock_t *b, void *arg) {
         if (b->type[i] == t->type) {
             uint32_t it = b->item[i];
             if (t->item_ok && (it >= t->nitems || !t->item_ok[it])) continue;
+            if (!isnan(t->min_amount) && !(b->amount[i] >= t->min_amount)) continue; /* NaN: none */
             if (trig_due(t, seq, ts + t->within) && push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts))
                 return TL_ENOMEM;
         } else if (b->type[i] == t->unless && ts > t->lo_late - t->within && ts <= t->hi) {
@@ -551,7 +553,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
     const tl_campaign_t *c = x->c;
     trigscan_t t = {.x = x, .type = TL_NONE, .unless = TL_NONE, .lo = lo, .hi = hi,
                     .lo_late = lo_late < lo ? lo_late : lo, .read = read, .end = end, .next = INT64_MAX,
-                    .within = c->trig_unless[0] ? c->trig_within : 0};
+                    .within = c->trig_unless[0] ? c->trig_within : 0, .min_amount = c->trig_min_amount};
     uint32_t want = TL_EVC_USER | TL_EVC_TS;
     int rc = 0;
     *out = NULL, *nout = 0;
@@ -560,7 +562,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
         if (!(t.last_city = malloc((size_t)x->nusers * sizeof *t.last_city))) return TL_ENOMEM;
         memset(t.last_city, 0xFF, (size_t)x->nusers * sizeof *t.last_city);
     } else {
-        want |= TL_EVC_TYPE | TL_EVC_ITEM;
+        want |= TL_EVC_TYPE | TL_EVC_ITEM | (isnan(c->trig_min_amount) ? 0 : TL_EVC_AMOUNT);
         tl_dict_t *types = tl_store_dict(x->st, TL_D_TYPE, x->eb);
         if (!types) return TL_ENOMEM;
         t.type = tl_dict_find(types, c->trig_event, strlen(c->trig_event));

@@ -348,6 +348,34 @@ assert runs[0]["audience"] == len(first), (runs[0]["audience"], len(first))
 assert runs[1]["audience"] == len(second), (runs[1]["audience"], len(second))
 EOF
 
+# a large purchase triggers an instalment offer: purchases of 3,000 or more only
+cat >"$TMP/big.json" <<'EOF'
+{"id":"instalment","channels":["in_app"],"content":{"type":"coupon","code":"FQ"},
+ "trigger":{"event":"purchase","min_amount":3000,"lookback":"30d"}}
+EOF
+"$TAILOR" --data "$D" campaign create "$TMP/big.json" >/dev/null
+"$TAILOR" --data "$D" campaign run instalment --at 2025-11-30T00:00:00Z --json >"$TMP/big_run.json"
+check_cmd "min_amount: exactly the users with a purchase of at least 3,000 in the lookback" \
+python3 - "$W/events.csv" "$TMP/big_run.json" <<'EOF'
+import csv, json, sys
+from datetime import datetime, timedelta, timezone
+def parse(t):
+    if t.isdigit():
+        return datetime.fromtimestamp(int(t) / (1000 if len(t) > 11 else 1), timezone.utc)
+    return datetime.fromisoformat(t.replace("Z", "+00:00"))
+at = parse("2025-11-30T00:00:00Z")
+users, small = set(), set()
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["type"] != "purchase" or not r["amount"]:
+        continue
+    t = parse(r["ts"])
+    if at - timedelta(days=30) < t <= at:
+        (users if float(r["amount"]) >= 3000 else small).add(r["user"])
+run = json.load(open(sys.argv[2]))
+assert users and small - users, (len(users), len(small))
+assert run["audience"] == len(users), (run["audience"], len(users))
+EOF
+
 # uplift: models trained on an experiment find the users the truth says are moved most
 U=$TMP/uw UD=$TMP/ud
 "$TAILOR" gen --users 12000 --items 300 --days 30 --seed 5 --dirty 0 --out "$U" >/dev/null
