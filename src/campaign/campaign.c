@@ -146,7 +146,7 @@ static const field_t CAP_FIELDS[] = {
     {NULL, 0}};
 static const field_t BUDGET_FIELDS[] = {
     {"max_sends", T_NUM}, {"max_cost", T_NUM}, {"cost", T_OBJ}, {"cost_per_conversion", T_NUM},
-    {NULL, 0}};
+    {"daily_sends", T_NUM}, {"daily_cost", T_NUM}, {"pacing", T_STR}, {NULL, 0}};
 static const field_t SCHED_FIELDS[] = {
     {"once", T_STR}, {"daily", T_STR}, {"dates", T_ARR}, {"at", T_STR}, {NULL, 0}};
 static const field_t TRIG_FIELDS[] = {
@@ -509,6 +509,19 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
             }
             c->cost[ch] = x->valuedouble;
         }
+        const cJSON *ds = cJSON_GetObjectItem(b, "daily_sends"), *dc = cJSON_GetObjectItem(b, "daily_cost");
+        const char *pace = str_of(cJSON_GetObjectItem(b, "pacing"));
+        if ((ds && !(ds->valuedouble >= 1)) || (dc && !(dc->valuedouble > 0))) {
+            rc = bad(eb, "budget: daily_sends and daily_cost must be positive%s", "");
+            goto out;
+        }
+        if (pace && strcmp(pace, "even") != 0 && strcmp(pace, "asap") != 0) {
+            rc = bad(eb, "budget: pacing is even (the daily budget spread over the day) or asap, not \"%s\"", pace);
+            goto out;
+        }
+        c->daily_sends = ds ? (uint64_t)ds->valuedouble : 0;
+        c->daily_cost = dc ? dc->valuedouble : 0;
+        c->pace_even = !pace || strcmp(pace, "even") == 0;
     }
     const cJSON *mg = cJSON_GetObjectItem(root, "margin");
     if (mg) c->margin = mg->valuedouble;
@@ -523,6 +536,11 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     }
     if (sch && (rc = parse_schedule(sch, c, eb))) goto out;
     if (trg && (rc = parse_trigger(trg, c, eb))) goto out;
+    if ((c->daily_sends || c->daily_cost > 0) && !c->trig) {
+        rc = bad(eb, "budget: daily_sends and daily_cost are for trigger campaigns (a scheduled one "
+                     "sends once an occurrence: max_sends bounds it)%s", "");
+        goto out;
+    }
     const cJSON *at = cJSON_GetObjectItem(root, "attribution");
     c->window_ms = 7 * TL_MS_PER_DAY, c->pre_ms = 14 * TL_MS_PER_DAY;
     int offer = c->arms[0].content_type == TL_CONTENT_OFFER;

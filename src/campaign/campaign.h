@@ -118,6 +118,9 @@ typedef struct {
     double cost[TL_DCH__N];    /* per send */
     double margin;             /* share of revenue that is profit, for ROI */
     double cost_per_conversion;
+    uint64_t daily_sends;      /* trigger campaigns: a local day's budget (0: none) */
+    double daily_cost;         /* <= 0: none */
+    int pace_even;             /* the daily budget spread over the day (else spent as triggers come) */
     /* schedule or trigger */
     int sched;
     int64_t once_at;

@@ -132,6 +132,8 @@ typedef struct {
     uint16_t camp_idx;
     uint64_t run, sends_before;
     double cost_before;
+    uint64_t day_sends;        /* a trigger campaign's sends and cost earlier in the run's local day */
+    double day_cost, day_frac; /* ... and how much of that day has passed when it runs */
     tl_run_result_t *res;
 } runctx_t;
 
@@ -354,6 +356,20 @@ static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t
     return tl_applog_write(x->outbox[ch], b->data, b->len, x->eb);
 }
 
+/* Whether one more send on channel ch goes over the day's budget: the
+ * whole of it, or with even pacing the share of it the day's time so far
+ * allows (a quarter of an hour ahead, so the day does not start empty). */
+static int over_daily(const runctx_t *x, int ch) {
+    const tl_campaign_t *c = x->c;
+    const tl_run_result_t *res = x->res;
+    double share = c->pace_even ? x->day_frac + 1.0 / 96 : 1;
+    if (share > 1) share = 1;
+    uint64_t sends = x->day_sends + res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] +
+                     res->counts[TL_DEC_QUIET];
+    return (c->daily_sends && (double)sends + 1 > (double)c->daily_sends * share + 1e-9) ||
+           (c->daily_cost > 0 && x->day_cost + res->cost + c->cost[ch] > c->daily_cost * share + 1e-9);
+}
+
 static int decide(runctx_t *x, uint32_t u, int64_t when) {
     const tl_campaign_t *c = x->c;
     const tl_run_opts_t *o = x->o;
@@ -398,7 +414,8 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
         uint64_t sends = x->sends_before + res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] +
                          res->counts[TL_DEC_QUIET];
         if ((c->max_sends && sends >= c->max_sends) ||
-            (c->max_cost > 0 && x->cost_before + res->cost + c->cost[ch] > c->max_cost + 1e-9))
+            (c->max_cost > 0 && x->cost_before + res->cost + c->cost[ch] > c->max_cost + 1e-9) ||
+            over_daily(x, ch))
             dec = TL_DEC_BUDGET;
     }
     if (ch >= 0 && (dec < 0 || dec == TL_DEC_QUEUED)) {
@@ -674,14 +691,18 @@ static int state_row(const tl_campaign_row_t *r, void *arg) {
     return 0;
 }
 
-/* Where a trigger campaign's runs stand (the blob triggers/ID, 16 bytes
+/* Where a trigger campaign's runs stand (the blob triggers/ID, 40 bytes
  * little-endian as the side logs' records): the log's rows the last run
- * read, and the first decision time it left for later (INT64_MIN: none). */
+ * read, the first decision time it left for later (INT64_MIN: none), and
+ * the sends and cost of its local day, for the daily budget. */
 typedef struct {
     uint64_t read;
     int64_t next;
+    int64_t day;               /* the local day of the last run, and what it and */
+    uint64_t day_sends;        /* the runs before it that day sent, and cost */
+    double day_cost;
 } trigpos_t;
-_Static_assert(sizeof(trigpos_t) == 16, "trigger position");
+_Static_assert(sizeof(trigpos_t) == 40, "trigger position");
 
 /* The position kept, 1; 0 (*out untouched) when no run kept one. */
 static int trig_read(tl_store_t *st, const char *id, trigpos_t *out, tl_errbuf_t *eb) {
@@ -788,9 +809,12 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
     /* the log's rows this run reads; a campaign no run kept a position
      * for has read them all (decided up to its last run, or the lookback) */
     uint64_t end = tl_store_event_count(st), read = end;
-    trigpos_t pos = {end, INT64_MIN};
+    int64_t today = local_day(o->at, c->tz_min);
+    trigpos_t pos = {end, INT64_MIN, today, 0, 0};
     if (!rc && c->trig && (rc = trig_read(st, c->id, &pos, eb)) > 0)
         read = pos.read, rc = 0;
+    if (pos.day == today) x.day_sends = pos.day_sends, x.day_cost = pos.day_cost;
+    x.day_frac = (double)(o->at - day_start(today, c->tz_min)) / TL_MS_PER_DAY;
     if (!rc && c->trig) {
         int64_t late = o->at - c->trig_lookback;
         int64_t lo = s.last_at != INT64_MIN ? s.last_at : late;
@@ -821,7 +845,7 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
     int idle = c->trig && o->skip_idle && !res->audience;
     if (!rc && !o->dry_run && idle) {
         res->run = 0;
-        pos = (trigpos_t){end, res->next_due};
+        pos = (trigpos_t){end, res->next_due, today, x.day_sends, x.day_cost};
         rc = trig_keep(st, c->id, &pos, eb);
         if (!rc) rc = tl_store_commit(st, eb);
     } else if (!rc && !o->dry_run) {
@@ -835,7 +859,7 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
         uint64_t sent = res->counts[TL_DEC_SENT] + res->counts[TL_DEC_QUEUED] + res->counts[TL_DEC_QUIET];
         tl_campaign_run_row_t row = {x.run, o->at, tl_store_now(st), j.data};
         if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
-        pos = (trigpos_t){end, res->next_due};
+        pos = (trigpos_t){end, res->next_due, today, x.day_sends + sent, x.day_cost + res->cost};
         if (!rc && c->trig) rc = trig_keep(st, c->id, &pos, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);

@@ -376,6 +376,51 @@ assert users and small - users, (len(users), len(small))
 assert run["audience"] == len(users), (run["audience"], len(users))
 EOF
 
+# a daily budget spread over the day: hourly runs of a trigger campaign on
+# views spend it in step with the clock; spent as triggers come (asap), the
+# first hour takes it all
+for p in even asap; do
+    cat >"$TMP/pace_$p.json" <<EOF
+{"id":"pace-$p","channels":["in_app"],"content":{"type":"coupon","code":"P"},
+ "trigger":{"event":"view","lookback":"1h"},"budget":{"daily_sends":100,"pacing":"$p"}}
+EOF
+    "$TAILOR" --data "$D" campaign create "$TMP/pace_$p.json" >/dev/null
+    for h in $(seq -w 1 23) 23:59; do  # through 2025-11-24 in local (+08:00) time
+        [[ $h == *:* ]] || h=$h:00
+        "$TAILOR" --data "$D" campaign run "pace-$p" --at "2025-11-24T$h:00+08:00" --json
+    done >"$TMP/pace_$p.jsonl"
+done
+check_cmd "pacing: even keeps to the clock's share, asap spends it at once, neither over the day's budget" \
+python3 - "$TMP/pace_even.jsonl" "$TMP/pace_asap.jsonl" <<'EOF'
+import json, sys
+import math
+from datetime import datetime, timedelta
+def runs(f):
+    out = []
+    for r in map(json.loads, open(f)):
+        local = datetime.fromisoformat(r["at"].replace("Z", "+00:00")) + timedelta(hours=8)
+        frac = (local.hour * 3600 + local.minute * 60 + local.second) / 86400
+        out.append((r["decisions"]["sent"] + r["decisions"]["queued"] + r["decisions"]["quiet_hours"],
+                    r["decisions"]["budget"], frac))
+    return out
+even, asap = runs(sys.argv[1]), runs(sys.argv[2])
+total = limited = 0
+for h, (n, over, frac) in enumerate(even, 1):
+    total += n
+    allowed = math.floor(100 * min(1, frac + 1 / 96) + 1e-9)
+    assert total <= allowed, (h, total, even)
+    if over:  # held back by the pacing: exactly up to the clock's share
+        assert total == allowed, (h, total, allowed, even)
+        limited += 1
+assert limited >= 6 and total >= 80, (limited, total, even)
+# asap: every trigger sent until the day's budget is spent, then none
+cum = 0
+for n, over, _ in asap:
+    cum += n
+    assert not over or cum == 100, asap
+assert cum == 100 and sum(r[0] for r in asap[:8]) > sum(r[0] for r in even[:8]), (asap, even)
+EOF
+
 # uplift: models trained on an experiment find the users the truth says are moved most
 U=$TMP/uw UD=$TMP/ud
 "$TAILOR" gen --users 12000 --items 300 --days 30 --seed 5 --dirty 0 --out "$U" >/dev/null

@@ -234,6 +234,8 @@ static void test_bad_definitions(void **state) {
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"schedule\":{\"daily\":\"25:00\"}}", "daily"},
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"trigger\":{\"event\":\"cart\",\"within\":\"2h\"}}", "unless"},
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"trigger\":{\"event\":\"purchase\",\"min_amount\":-1}}", "min_amount"},
+        {"{\"id\":\"x\",\"channels\":[\"push\"],\"budget\":{\"daily_sends\":10}}", "trigger campaigns"},
+        {"{\"id\":\"x\",\"channels\":[\"push\"],\"trigger\":{\"event\":\"view\"},\"budget\":{\"daily_sends\":10,\"pacing\":\"fast\"}}", "pacing"},
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"trigger\":{\"event\":\"city_change\",\"min_amount\":5}}", "min_amount"},
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"colour\":\"red\"}", "colour"},
         {"{\"id\":\"x\",\"channels\":[\"push\"],\"content\":{\"type\":\"coupon\"}}", "code"},
