@@ -304,6 +304,13 @@ int tl_sched_tick(tl_sched_t *s, tl_store_t *st, const tl_sched_hooks_t *h, int6
  * events a trigger campaign has not read yet, its runs, decisions and
  * deliveries, and its last error. */
 struct cJSON *tl_sched_json(tl_sched_t *s);
+/* What the store says of the campaigns at `at`, whatever process runs
+ * them: each campaign's id, status, kind, runs, last run, whether it is
+ * due, when next, the events a trigger campaign has not read, its sends;
+ * per channel with an outbox, its length, the bytes not handed over to a
+ * gateway yet, and the records parked (held) and due among them. NULL
+ * with eb set on failure. */
+struct cJSON *tl_sched_store_json(tl_store_t *st, int64_t at, tl_errbuf_t *eb);
 /* Totals for metrics: ticks, runs, failed campaigns' turns, decisions by
  * kind, and the triggers decided by lag. */
 typedef struct {

@@ -268,3 +268,83 @@ void tl_sched_totals(tl_sched_t *s, tl_sched_totals_t *t) {
     }
     pthread_mutex_unlock(&s->mu);
 }
+
+/* ---- what the store says --------------------------------------------------------------- */
+
+typedef struct {
+    tl_store_t *st;
+    int64_t at;
+    cJSON *arr;
+    int err;
+    tl_errbuf_t *eb;
+} stctx_t;
+
+static int status_row(const tl_campaign_info_t *ci, void *arg) {
+    stctx_t *x = arg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", ci->id);
+    cJSON_AddStringToObject(o, "status", ci->status);
+    tl_campaign_t c;
+    tl_due_t d = {.next = INT64_MIN};
+    int rc = tl_campaign_get(x->st, ci->id, &c, x->eb), due = 0;
+    if (!rc) {
+        cJSON_AddStringToObject(o, "kind", c.trig ? "trigger" : c.sched != TL_SCHED_NOW ? "schedule" : "on request");
+        due = tl_campaign_due(x->st, &c, x->at, &d, x->eb);
+        tl_campaign_fini(&c);
+    }
+    if (rc || due < 0) {
+        cJSON_Delete(o);
+        x->err = rc ? rc : due;
+        return x->err;
+    }
+    cJSON_AddNumberToObject(o, "runs", (double)ci->runs);
+    add_time(o, "last_run", ci->runs ? ci->last_at : INT64_MIN);
+    cJSON_AddBoolToObject(o, "due", due == 1);
+    add_time(o, "next_due", d.next);
+    cJSON_AddNumberToObject(o, "backlog_events", (double)d.backlog);
+    cJSON_AddNumberToObject(o, "sends", (double)ci->sends);
+    cJSON_AddItemToArray(x->arr, o);
+    return 0;
+}
+
+static int count_row(uint64_t off, void *arg) {
+    (void)off;
+    ++*(uint64_t *)arg;
+    return 0;
+}
+
+cJSON *tl_sched_store_json(tl_store_t *st, int64_t at, tl_errbuf_t *eb) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray(), *dl = cJSON_CreateArray();
+    stctx_t x = {st, at, arr, 0, eb};
+    add_time(j, "at", at);
+    cJSON_AddNumberToObject(j, "events", (double)tl_store_event_count(st));
+    cJSON_AddItemToObject(j, "campaigns", arr);
+    cJSON_AddItemToObject(j, "delivery", dl);
+    int rc = tl_campaign_list(st, NULL, status_row, &x, eb);
+    if (x.err) rc = x.err;
+    for (int ch = 0; !rc && ch < TL_DCH__N; ch++) {
+        char rel[TL_OUTBOX_MAX], key[64], *cur = NULL;
+        const char *name = tl_dchannel_name(ch);
+        uint64_t len = 0, cursor = 0, held = 0, due = 0;
+        tl_dchannel_outbox(name, rel, sizeof rel);
+        snprintf(key, sizeof key, "delivery:%s", name);
+        rc = tl_store_applog_committed(st, rel, &len, eb);
+        if (!rc && tl_store_config_get(st, key, &cur, eb) == 0 && cur) cursor = strtoull(cur, NULL, 10);
+        free(cur);
+        if (!rc) rc = tl_store_deliveries_held(st, name, INT64_MAX, count_row, &held, eb);
+        if (!rc) rc = tl_store_deliveries_held(st, name, at, count_row, &due, eb);
+        if (rc || !len) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "channel", name);
+        cJSON_AddNumberToObject(o, "outbox_bytes", (double)len);
+        cJSON_AddNumberToObject(o, "not_handed_over_bytes", (double)(len > cursor ? len - cursor : 0));
+        cJSON_AddNumberToObject(o, "held", (double)held);
+        cJSON_AddNumberToObject(o, "held_due", (double)due);
+        cJSON_AddItemToArray(dl, o);
+    }
+    if (rc) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}

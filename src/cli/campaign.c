@@ -171,6 +171,55 @@ static int campaign_run(const command_t *cmd, const args_t *a) {
     return ex;
 }
 
+/* ---- status ----------------------------------------------------------------------------- */
+
+const optspec_t STATUS_OPTS[] = {
+    {"at", 1, "the time to judge what is due at (default: now)"},
+    {"json", 0, "print as JSON"},
+    {NULL, 0, NULL}};
+
+static const char *str(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *k) { return cJSON_GetObjectItem(o, k)->valuedouble; }
+
+int cmd_status(const command_t *cmd, const args_t *a) {
+    int64_t at = cli_now();
+    const char *ats = opt(cmd, a, "at");
+    if (ats && tl_time_parse(ats, strlen(ats), &at)) return die_usage(cmd, "--at %s: not a time", ats);
+    if (a->npos) return die_usage(cmd, "status takes no arguments");
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    cJSON *j = rc ? NULL : tl_sched_store_json(st, at, &eb);
+    if (!rc && !j) rc = eb.msg[0] ? TL_EIO : TL_ENOMEM;
+    tl_store_close(st);
+    if (rc) return fail_err("status", rc, &eb);
+    if (opt(cmd, a, "json")) {
+        print_json(j);
+        return EXIT_OK;
+    }
+    printf("at %s: %.0f events\ncampaigns:\n", str(j, "at"), num(j, "events"));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "campaigns")) {
+        printf("  %s (%s, %s): %.0f runs", str(c, "id"), str(c, "kind"), str(c, "status"), num(c, "runs"));
+        if (str(c, "last_run")) printf(", the last at %s", str(c, "last_run"));
+        if (cJSON_IsTrue(cJSON_GetObjectItem(c, "due"))) printf("; due now");
+        else if (str(c, "next_due")) printf("; next %s", str(c, "next_due"));
+        if (num(c, "backlog_events") > 0) printf("; %.0f events not read yet", num(c, "backlog_events"));
+        printf("\n");
+    }
+    printf("delivery:\n");
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "delivery"))
+        printf("  %s: %.0f bytes of outbox, %.0f not handed over; %.0f held, %.0f of them due\n",
+               str(c, "channel"), num(c, "outbox_bytes"), num(c, "not_handed_over_bytes"), num(c, "held"),
+               num(c, "held_due"));
+    cJSON_Delete(j);
+    return EXIT_OK;
+}
+
 /* ---- deliver ---------------------------------------------------------------------------- */
 
 static int campaign_deliver(const command_t *cmd, const args_t *a) {

@@ -224,8 +224,10 @@ int cmd_audit(const command_t *c, const args_t *a);
 int cmd_key(const command_t *c, const args_t *a);
 
 /* campaign.c */
-extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[];
+extern const optspec_t CAMPAIGN_OPTS[], FEEDBACK_OPTS[], STATUS_OPTS[];
 int cmd_campaign(const command_t *c, const args_t *a);
+/* `status`: where the campaigns and their deliveries stand, from the store */
+int cmd_status(const command_t *c, const args_t *a);
 int cmd_feedback(const command_t *c, const args_t *a);
 
 /* experiment.c */

@@ -128,6 +128,10 @@ static const command_t COMMANDS[] = {
      "retries. control sets the global control group kept out of every campaign.",
      CAMPAIGN_OPTS, cmd_campaign,
      "create list show pause resume run deliver dnc control"},
+    {"status", "status [--at TIME] [--json]", "Where the campaigns stand, whichever process runs "
+     "them: each one's kind, status, runs and last run, whether it is due and when next, the "
+     "events a trigger campaign has not read yet; and per channel the outbox not yet handed "
+     "to the gateway and the deliveries held.", STATUS_OPTS, cmd_status, NULL},
     {"feedback", "feedback import FILE [--json]", "Complaints, unsubscribes, bounces, survey "
      "scores and review ratings from a CSV file (user, kind, at; optional campaign, channel, "
      "item, score). A complaint, unsubscribe or bounce puts the user on the do-not-contact list "

@@ -52,6 +52,17 @@ assert 0 < v("tailor_scheduler_trigger_lag_seconds_sum") <= 3600 * n
 PY
 stop
 
+"$TAILOR" --data "$D" status --at 2025-11-29T00:00:00Z --json >"$TMP/status1.json"
+check_cmd "tailor status: the campaign read up, not due, its outbox not handed over yet" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = [c for c in s["campaigns"] if c["id"] == "cart"][0]
+assert c["kind"] == "trigger" and c["status"] == "active" and c["runs"] > 200, c
+assert not c["due"] and c["backlog_events"] == 0 and c["last_run"] > "2025-11-28T23", c
+d = {x["channel"]: x for x in s["delivery"]}
+assert set(d) == {"push", "in_app"} and all(x["not_handed_over_bytes"] == x["outbox_bytes"] > 0 for x in d.values()), d
+' "$TMP/status1.json"
+
 # the same pass from the command line (what a cron job runs): a cart
 # imported meanwhile is decided once, the next pass finds nothing due
 printf 'event_id,user,item,type,ts\ncli-1,x000009,i00001,cart,2025-11-28T23:50:00Z\n' >"$TMP/cart.csv"
@@ -144,4 +155,10 @@ assert d["running"] and d["posted"] > 1000 and d["paused"] == 3 and d["passes"] 
 check_cmd "the metrics count them" grep -q '^tailor_deliveries_total{status="posted"} [1-9]' \
     < <(curl -s "$U/metrics")
 stop
+"$TAILOR" --data "$D" status --json >"$TMP/status2.json"
+check_cmd "tailor status: every outbox handed over, nothing held" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["delivery"]
+assert d and all(x["not_handed_over_bytes"] == 0 and x["held"] == 0 for x in d), d
+' "$TMP/status2.json"
 finish
