@@ -2,13 +2,14 @@
 # test_scheduler_crash.sh -- the scheduler inside `tailor serve` killed
 # (SIGKILL) at 20 random moments while carts flow in over HTTP and its
 # thread decides them, each time started again and the batches not
-# acknowledged sent again. Every user sends one cart; the campaign sends
+# acknowledged sent again. Each of 6,000 users sends one cart (batches of
+# 20, one each 0.1 s, so they flow through all the lives); the campaign sends
 # everyone in-app, with no hold-out, cap or quiet hours: in the end each
 # user has exactly one message in the outbox, none lost and none doubled,
 # whichever moment each kill fell on.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 D=$TMP/d
-N=3000
+N=6000
 "$TAILOR" gen --users 200 --items 20 --days 2 --seed 3 --dirty 0 --out "$TMP/w" >/dev/null
 "$TAILOR" --data "$D" import "$TMP"/w/{users,items}.csv >/dev/null 2>&1
 KEY=$("$TAILOR" --data "$D" apikey create --role admin 2>/dev/null)
@@ -36,7 +37,8 @@ serve() {
     for _ in $(seq 300); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.05; done
     U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")"
 }
-# sends the batches not acknowledged yet, in order, until the server dies
+# sends the batches not acknowledged yet, in order, one each PACE seconds
+# (so the carts flow through all the lives), until the server dies
 send() {
     local f
     for f in "$TMP"/batches/[0-9][0-9][0-9][0-9]; do
@@ -44,12 +46,13 @@ send() {
         [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
             --data-binary @"$f" "$U/v1/events") == 200 ]] || return 0
         touch "$f.ok"
+        sleep "$1"
     done
 }
 kills=0
 for i in $(seq 20); do
     serve
-    send &
+    send 0.1 &
     cpid=$!
     sleep "$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", 0.2 + rand() * 1.2}')"
     kill -9 "$spid" 2>/dev/null && kills=$((kills + 1))
@@ -61,7 +64,7 @@ check "killed 20 times" "$kills" 20
 check_cmd "the kills fell while carts were still coming" \
     test "$(find "$TMP/batches" -name '*.ok' | wc -l)" -lt $((N / 20))
 serve
-send
+send 0
 check "every batch acknowledged in the end" "$(find "$TMP/batches" -name '*.ok' | wc -l)" $((N / 20))
 for _ in $(seq 300); do
     req GET /v1/scheduler "$KEY" >/dev/null
