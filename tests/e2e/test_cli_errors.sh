@@ -65,6 +65,7 @@ fails=(
     "report campaign nothing"
     "campaign create $TMP/camp.json"
     "campaign rn"
+    "status --at yesterday"
     "feedback import $TMP/no.csv"
     "uplift train --campaign nothing"
     "apikey create --role root"

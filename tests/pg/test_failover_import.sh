@@ -27,7 +27,7 @@ H=$TMP/ha
 "$SRC/scripts/pg.sh" standby "$H" $((P + 1)) "$P" >/dev/null
 HD=$("$SRC/scripts/pg.sh" where "$H")
 ipid=""
-trap '[[ -n $ipid ]] && kill -9 $ipid 2>/dev/null; [[ -f $HD/standby/postmaster.pid ]] && pkill -CONT -P "$(head -1 "$HD/standby/postmaster.pid")"; "$SRC/scripts/pg.sh" stop "$H"; rm -rf "$TMP"' EXIT
+trap '[[ -n $ipid ]] && kill -CONT $ipid 2>/dev/null && kill -9 $ipid 2>/dev/null; [[ -f $HD/standby/postmaster.pid ]] && pkill -CONT -P "$(head -1 "$HD/standby/postmaster.pid")"; "$SRC/scripts/pg.sh" stop "$H"; rm -rf "$TMP"' EXIT
 D=$TMP/store
 mkdir -p "$D"
 echo "store = postgresql://tailor@127.0.0.1:$P,127.0.0.1:$((P + 1))/postgres?target_session_attrs=read-write&connect_timeout=2" \
@@ -68,13 +68,23 @@ n1=$(q "$primary" "SELECT n FROM tl_counter WHERE name = 'events'")
 check_cmd "the import goes on past the cut" \
     wait_for 600 "SELECT n > $n1 FROM tl_counter WHERE name = 'events'"
 
-# incident 2: a backend frozen in a COPY, the primary killed, the standby promoted
+# incident 2: a backend frozen in a COPY, the primary killed, the standby
+# promoted. The import is frozen (SIGSTOP) at random moments until one
+# finds it in a batch's COPY, which then cannot move on.
 copying="SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active' LIMIT 1"
-check_cmd "a batch is being copied" wait_for 600 "SELECT count(*) > 0 FROM ($copying) c"
-bpid=$(q "$primary" "$copying")
+bpid=""
+for _ in $(seq 300); do
+    kill -STOP "$ipid"
+    bpid=$(q "$primary" "$copying")
+    [[ -n $bpid ]] && break
+    kill -CONT "$ipid"
+    sleep "0.0$((RANDOM % 9 + 1))"
+done
+check "the import frozen in a batch's COPY" "${bpid:+yes}" yes
 [[ -n $bpid ]] && kill -STOP "$bpid"
 "$SRC/scripts/pg.sh" kill "$H"
 [[ -n $bpid ]] && kill -9 "$bpid" 2>/dev/null
+kill -CONT "$ipid"
 "$SRC/scripts/pg.sh" promote "$H"
 rc=0
 wait "$ipid" || rc=$?
@@ -111,12 +121,22 @@ sed -i '2,$s/^e/x/' "$W2/events.csv" # other events than the first world's ids n
 promoted="postgresql://tailor@127.0.0.1:$((P + 1))/postgres"
 cat "$W2/events.csv" | "$T" --data "$D" import --batch 20000 /dev/stdin >"$TMP/pipe.out" 2>"$TMP/pipe.err" &
 ipid=$!
-for _ in $(seq 600); do
-    [[ $(q "$promoted" "SELECT count(*) > 0 FROM ($copying) c") == t ]] && break
-    sleep 0.1
+# frozen at random moments until one finds it inside a batch (a
+# transaction of its open), then every connection cut
+intx="SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'
+      AND state IN ('active', 'idle in transaction') AND xact_start IS NOT NULL LIMIT 1"
+found=""
+for _ in $(seq 300); do
+    kill -STOP "$ipid" 2>/dev/null || break
+    found=$(q "$promoted" "$intx")
+    [[ -n $found ]] && break
+    kill -CONT "$ipid"
+    sleep "0.0$((RANDOM % 9 + 1))"
 done
+check "the pipe's import frozen inside a batch" "${found:+yes}" yes
 q "$promoted" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                WHERE pid <> pg_backend_pid() AND datname = 'postgres'" >/dev/null
+kill -CONT "$ipid"
 rc=0
 wait "$ipid" || rc=$?
 ipid=""
