@@ -462,6 +462,12 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
         rc = TL_EINVAL;
     }
     if (!rc) rc = batch_open(im, eb);
+    /* lost before a row was read: nothing to go back to, any source will do */
+    for (int t = 0; rc == TL_ELOST && t < RESUME_TRIES; t++) {
+        tl_store_rollback(st);
+        memset(eb, 0, sizeof *eb);
+        rc = batch_open(im, eb);
+    }
     tl_srckind_t *order = NULL;
     tl_input_t *in = rc ? NULL : calloc(nsrc > 0 ? (size_t)nsrc : 1, sizeof *in);
     if (!rc && !in) rc = TL_ENOMEM;
