@@ -6,7 +6,7 @@
  * checked whole before it is stored: a typo in a field name, a weight of
  * zero or a cap without a limit is refused with the field's name rather
  * than discovered at the first run. */
-#include "campaign.h"
+#include "campaign_int.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -35,7 +35,9 @@ void tl_dchannel_outbox(const char *name, char *out, size_t cap) {
     snprintf(out, cap, "outbox/%s", name);
 }
 const char *tl_dchannel_purpose(int ch) { return ch >= 0 && ch < TL_DCH__N ? DCH_PURPOSES[ch] : NULL; }
-const char *tl_decision_name(int d) { return d >= 0 && d < TL_DEC__N ? DEC_NAMES[d] : ""; }
+const char *tl_decision_name(int d) {
+    return d >= 0 && d < TL_DEC__N ? DEC_NAMES[d] : d == TL_EXPO_ENTERED ? "journey_entered" : "";
+}
 
 int tl_dchannel_find(const char *name) {
     for (int c = 0; c < TL_DCH__N; c++)
@@ -45,13 +47,13 @@ int tl_dchannel_find(const char *name) {
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-static int bad(tl_errbuf_t *eb, const char *fmt, const char *field) {
+int tl__bad(tl_errbuf_t *eb, const char *fmt, const char *field) {
     tl_errbuf_set(eb, fmt, field);
     return TL_EBADINPUT;
 }
 
 /* "90s", "30m", "2h", "7d", "1w" (a bare number is seconds). */
-static int parse_duration(const char *s, int64_t *ms) {
+int tl__parse_duration(const char *s, int64_t *ms) {
     char *end;
     double v = strtod(s, &end);
     if (end == s || !(v >= 0)) return -1;
@@ -94,16 +96,11 @@ static int parse_tz(const char *s, int *min) {
 
 static const char *str_of(const cJSON *j) { return cJSON_IsString(j) ? j->valuestring : NULL; }
 
-typedef struct {
-    const char *name;
-    int type; /* cJSON type bits allowed */
-} field_t;
-
 /* Refuses members not in the list, and members of the wrong type. */
-static int check_fields(const cJSON *obj, const field_t *f, const char *where, tl_errbuf_t *eb) {
+int tl__check_fields(const cJSON *obj, const tl__field_t *f, const char *where, tl_errbuf_t *eb) {
     const cJSON *m;
     cJSON_ArrayForEach(m, obj) {
-        const field_t *k = f;
+        const tl__field_t *k = f;
         while (k->name && strcmp(k->name, m->string) != 0) k++;
         if (!k->name) {
             tl_errbuf_set(eb, "%s: unknown field \"%s\"", where, m->string);
@@ -120,13 +117,7 @@ static int check_fields(const cJSON *obj, const field_t *f, const char *where, t
     return 0;
 }
 
-#define T_STR cJSON_String
-#define T_NUM cJSON_Number
-#define T_BOOL (cJSON_True | cJSON_False)
-#define T_ARR cJSON_Array
-#define T_OBJ cJSON_Object
-
-static const field_t CAMPAIGN_FIELDS[] = {
+static const tl__field_t CAMPAIGN_FIELDS[] = {
     {"id", T_STR}, {"name", T_STR}, {"audience", T_STR}, {"channels", T_ARR},
     {"content", T_OBJ}, {"message", T_STR}, {"arms", T_ARR}, {"holdout", T_NUM},
     {"consent", T_STR | cJSON_NULL}, {"caps", T_ARR}, {"tags", T_ARR},
@@ -134,28 +125,29 @@ static const field_t CAMPAIGN_FIELDS[] = {
     {"quiet_hours", T_OBJ | cJSON_False}, {"timezone", T_STR}, {"salt", T_STR},
     {"namespace", T_OBJ}, {"priority", T_NUM}, {"start", T_STR}, {"end", T_STR},
     {"budget", T_OBJ}, {"schedule", T_OBJ}, {"trigger", T_OBJ}, {"attribution", T_OBJ},
-    {"margin", T_NUM}, {NULL, 0}};
-static const field_t CONTENT_FIELDS[] = {
+    {"margin", T_NUM}, {"journey", T_OBJ}, {NULL, 0}};
+static const tl__field_t CONTENT_FIELDS[] = {
     {"type", T_STR}, {"n", T_NUM}, {"model", T_STR}, {"scene", T_STR}, {"code", T_STR},
     {"value", T_NUM}, {"min_spend", T_NUM}, {"items", T_ARR}, {"kind", T_STR},
     {"category", T_STR}, {NULL, 0}};
-static const field_t ARM_FIELDS[] = {
-    {"name", T_STR}, {"weight", T_NUM}, {"content", T_OBJ}, {"message", T_STR}, {NULL, 0}};
-static const field_t CAP_FIELDS[] = {
+static const tl__field_t ARM_FIELDS[] = {
+    {"name", T_STR}, {"weight", T_NUM}, {"content", T_OBJ}, {"message", T_STR},
+    {"start", T_STR}, {NULL, 0}};
+static const tl__field_t CAP_FIELDS[] = {
     {"channel", T_STR}, {"tag", T_STR}, {"max", T_NUM}, {"per", T_STR}, {"window", T_STR},
     {NULL, 0}};
-static const field_t BUDGET_FIELDS[] = {
+static const tl__field_t BUDGET_FIELDS[] = {
     {"max_sends", T_NUM}, {"max_cost", T_NUM}, {"cost", T_OBJ}, {"cost_per_conversion", T_NUM},
     {"daily_sends", T_NUM}, {"daily_cost", T_NUM}, {"pacing", T_STR}, {NULL, 0}};
-static const field_t SCHED_FIELDS[] = {
+static const tl__field_t SCHED_FIELDS[] = {
     {"once", T_STR}, {"daily", T_STR}, {"dates", T_ARR}, {"at", T_STR}, {NULL, 0}};
-static const field_t TRIG_FIELDS[] = {
+static const tl__field_t TRIG_FIELDS[] = {
     {"event", T_STR}, {"category", T_STR}, {"unless", T_STR}, {"within", T_STR},
     {"delay", T_STR}, {"lookback", T_STR}, {"min_amount", T_NUM}, {NULL, 0}};
-static const field_t ATTR_FIELDS[] = {
+static const tl__field_t ATTR_FIELDS[] = {
     {"window", T_STR}, {"conversion", T_ARR | T_STR}, {"pre_period", T_STR}, {NULL, 0}};
-static const field_t QUIET_FIELDS[] = {{"from", T_STR}, {"to", T_STR}, {NULL, 0}};
-static const field_t NS_FIELDS[] = {{"name", T_STR}, {"from", T_NUM}, {"to", T_NUM}, {NULL, 0}};
+static const tl__field_t QUIET_FIELDS[] = {{"from", T_STR}, {"to", T_STR}, {NULL, 0}};
+static const tl__field_t NS_FIELDS[] = {{"name", T_STR}, {"from", T_NUM}, {"to", T_NUM}, {NULL, 0}};
 
 static int valid_id(const char *s) {
     size_t n = strlen(s);
@@ -165,30 +157,30 @@ static int valid_id(const char *s) {
     return 1;
 }
 
-static int parse_content(const cJSON *j, tl_arm_t *a, const char *where, tl_errbuf_t *eb) {
-    int rc = check_fields(j, CONTENT_FIELDS, where, eb);
+int tl__parse_content(const cJSON *j, tl_arm_t *a, const char *where, tl_errbuf_t *eb) {
+    int rc = tl__check_fields(j, CONTENT_FIELDS, where, eb);
     if (rc) return rc;
     const char *type = str_of(cJSON_GetObjectItem(j, "type"));
-    if (!type) return bad(eb, "%s: \"type\" is required (recommendations, offer, coupon or items)", where);
+    if (!type) return tl__bad(eb, "%s: \"type\" is required (recommendations, offer, coupon or items)", where);
     static const char *const TYPES[] = {"recommendations", "offer", "coupon", "items"};
     a->content_type = -1;
     for (int t = 0; t < 4; t++)
         if (strcmp(type, TYPES[t]) == 0) a->content_type = t;
     if (a->content_type < 0)
-        return bad(eb, "%s: type must be recommendations, offer, coupon or items", where);
+        return tl__bad(eb, "%s: type must be recommendations, offer, coupon or items", where);
     const cJSON *n = cJSON_GetObjectItem(j, "n");
     a->n = a->content_type == TL_CONTENT_RECS ? 3 : 1;
     if (n) {
         if (!(n->valuedouble >= 1 && n->valuedouble <= TL_CAMPAIGN_MAX_ITEMS) || n->valuedouble != floor(n->valuedouble))
-            return bad(eb, "%s: n must be a whole number from 1 to 50", where);
+            return tl__bad(eb, "%s: n must be a whole number from 1 to 50", where);
         a->n = (uint32_t)n->valuedouble;
     }
     if (a->content_type == TL_CONTENT_COUPON && !cJSON_GetObjectItem(j, "code"))
-        return bad(eb, "%s: a coupon needs a \"code\"", where);
+        return tl__bad(eb, "%s: a coupon needs a \"code\"", where);
     if (a->content_type == TL_CONTENT_ITEMS) {
         const cJSON *it = cJSON_GetObjectItem(j, "items"), *x;
-        if (!it || cJSON_GetArraySize(it) == 0) return bad(eb, "%s: items needs a list of item ids", where);
-        cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) return bad(eb, "%s: items are item ids (strings)", where);
+        if (!it || cJSON_GetArraySize(it) == 0) return tl__bad(eb, "%s: items needs a list of item ids", where);
+        cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) return tl__bad(eb, "%s: items are item ids (strings)", where);
     }
     free(a->content);
     a->content = cJSON_PrintUnformatted(j);
@@ -196,7 +188,7 @@ static int parse_content(const cJSON *j, tl_arm_t *a, const char *where, tl_errb
 }
 
 static int parse_cap(const cJSON *j, tl_cap_t *cap, tl_errbuf_t *eb) {
-    int rc = check_fields(j, CAP_FIELDS, "caps", eb);
+    int rc = tl__check_fields(j, CAP_FIELDS, "caps", eb);
     if (rc) return rc;
     const char *ch = str_of(cJSON_GetObjectItem(j, "channel"));
     cap->channel = -1;
@@ -210,17 +202,17 @@ static int parse_cap(const cJSON *j, tl_cap_t *cap, tl_errbuf_t *eb) {
     const cJSON *max = cJSON_GetObjectItem(j, "max");
     if (!max || !(max->valuedouble >= 0) || max->valuedouble != floor(max->valuedouble) ||
         max->valuedouble > 1e6)
-        return bad(eb, "caps: \"max\" must be a whole number of messages%s", "");
+        return tl__bad(eb, "caps: \"max\" must be a whole number of messages%s", "");
     cap->max = (uint32_t)max->valuedouble;
     const char *per = str_of(cJSON_GetObjectItem(j, "per"));
     const char *win = str_of(cJSON_GetObjectItem(j, "window"));
-    if (!per && !win) return bad(eb, "caps: give \"per\" (day, week, or a window such as 6h, 7d)%s", "");
+    if (!per && !win) return tl__bad(eb, "caps: give \"per\" (day, week, or a window such as 6h, 7d)%s", "");
     if (per && strcmp(per, "day") == 0) cap->per = TL_CAP_DAY;
     else if (per && strcmp(per, "week") == 0) cap->per = TL_CAP_WEEK;
     else {
         cap->per = TL_CAP_ROLLING;
         const char *w = win ? win : per;
-        if (parse_duration(w, &cap->window_ms) || cap->window_ms < 60000 ||
+        if (tl__parse_duration(w, &cap->window_ms) || cap->window_ms < 60000 ||
             cap->window_ms > 30 * TL_MS_PER_DAY) {
             tl_errbuf_set(eb, "caps: \"%s\" is not day, week or a window from 1m to 30d", w);
             return TL_EBADINPUT;
@@ -241,25 +233,25 @@ static int parse_time_field(const cJSON *root, const char *name, int64_t dflt, i
 }
 
 static int parse_schedule(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
-    int rc = check_fields(j, SCHED_FIELDS, "schedule", eb);
+    int rc = tl__check_fields(j, SCHED_FIELDS, "schedule", eb);
     if (rc) return rc;
     const char *once = str_of(cJSON_GetObjectItem(j, "once"));
     const char *daily = str_of(cJSON_GetObjectItem(j, "daily"));
     const cJSON *dates = cJSON_GetObjectItem(j, "dates");
     if (!!once + !!daily + !!dates != 1)
-        return bad(eb, "schedule: give one of once (a time), daily (HH:MM) or dates (with at)%s", "");
+        return tl__bad(eb, "schedule: give one of once (a time), daily (HH:MM) or dates (with at)%s", "");
     if (once) {
         c->sched = TL_SCHED_ONCE;
         if (tl_time_parse(once, strlen(once), &c->once_at))
-            return bad(eb, "schedule: once: \"%s\" is not a time", once);
+            return tl__bad(eb, "schedule: once: \"%s\" is not a time", once);
     } else if (daily) {
         c->sched = TL_SCHED_DAILY;
-        if (parse_clock(daily, &c->daily_min)) return bad(eb, "schedule: daily: \"%s\" is not HH:MM", daily);
+        if (parse_clock(daily, &c->daily_min)) return tl__bad(eb, "schedule: daily: \"%s\" is not HH:MM", daily);
     } else {
         c->sched = TL_SCHED_DATES;
         const char *at = str_of(cJSON_GetObjectItem(j, "at"));
         c->daily_min = 9 * 60;
-        if (at && parse_clock(at, &c->daily_min)) return bad(eb, "schedule: at: \"%s\" is not HH:MM", at);
+        if (at && parse_clock(at, &c->daily_min)) return tl__bad(eb, "schedule: at: \"%s\" is not HH:MM", at);
         const cJSON *d;
         cJSON_ArrayForEach(d, dates) {
             int y;
@@ -267,21 +259,21 @@ static int parse_schedule(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
             char extra;
             if (!cJSON_IsString(d) || sscanf(d->valuestring, "%d-%u-%u%c", &y, &mo, &da, &extra) != 3 ||
                 mo < 1 || mo > 12 || da < 1 || da > 31)
-                return bad(eb, "schedule: dates are YYYY-MM-DD (e.g. promotion days)%s", "");
-            if (c->ndates == 32) return bad(eb, "schedule: at most 32 dates%s", "");
+                return tl__bad(eb, "schedule: dates are YYYY-MM-DD (e.g. promotion days)%s", "");
+            if (c->ndates == 32) return tl__bad(eb, "schedule: at most 32 dates%s", "");
             c->dates[c->ndates++] = tl_time_days_from_civil(y, mo, da);
         }
-        if (!c->ndates) return bad(eb, "schedule: dates is empty%s", "");
+        if (!c->ndates) return tl__bad(eb, "schedule: dates is empty%s", "");
     }
     return 0;
 }
 
 static int parse_trigger(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
-    int rc = check_fields(j, TRIG_FIELDS, "trigger", eb);
+    int rc = tl__check_fields(j, TRIG_FIELDS, "trigger", eb);
     if (rc) return rc;
     const char *ev = str_of(cJSON_GetObjectItem(j, "event"));
     if (!ev || !*ev || strlen(ev) >= sizeof c->trig_event)
-        return bad(eb, "trigger: \"event\" is required (an event type such as cart, or city_change)%s", "");
+        return tl__bad(eb, "trigger: \"event\" is required (an event type such as cart, or city_change)%s", "");
     c->trig = strcmp(ev, "city_change") == 0 ? TL_TRIG_CITY : TL_TRIG_EVENT;
     snprintf(c->trig_event, sizeof c->trig_event, "%s", ev);
     const char *un = str_of(cJSON_GetObjectItem(j, "unless"));
@@ -294,14 +286,14 @@ static int parse_trigger(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
     for (int k = 0; k < 3; k++) {
         const char *s = str_of(cJSON_GetObjectItem(j, DUR[k]));
         *dst[k] = dflt[k];
-        if (s && parse_duration(s, dst[k]))
-            return bad(eb, "trigger: \"%s\" is not a duration such as 10m, 2h or 1d", s);
+        if (s && tl__parse_duration(s, dst[k]))
+            return tl__bad(eb, "trigger: \"%s\" is not a duration such as 10m, 2h or 1d", s);
     }
-    if (c->trig_within > 0 && !un) return bad(eb, "trigger: \"within\" needs \"unless\" (the event that cancels)%s", "");
+    if (c->trig_within > 0 && !un) return tl__bad(eb, "trigger: \"within\" needs \"unless\" (the event that cancels)%s", "");
     const cJSON *ma = cJSON_GetObjectItem(j, "min_amount");
     c->trig_min_amount = ma ? ma->valuedouble : NAN;
     if (ma && (c->trig == TL_TRIG_CITY || !(ma->valuedouble >= 0) || !isfinite(ma->valuedouble)))
-        return bad(eb, "trigger: \"min_amount\" is an amount of 0 or more, for an event that has one "
+        return tl__bad(eb, "trigger: \"min_amount\" is an amount of 0 or more, for an event that has one "
                        "(a purchase of at least so much)%s", "");
     return 0;
 }
@@ -331,13 +323,13 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     }
     int rc = 0;
     if (!cJSON_IsObject(root)) {
-        rc = bad(eb, "a campaign is a JSON object%s", "");
+        rc = tl__bad(eb, "a campaign is a JSON object%s", "");
         goto out;
     }
-    if ((rc = check_fields(root, CAMPAIGN_FIELDS, "campaign", eb))) goto out;
+    if ((rc = tl__check_fields(root, CAMPAIGN_FIELDS, "campaign", eb))) goto out;
     const char *id = str_of(cJSON_GetObjectItem(root, "id"));
     if (!id || !valid_id(id)) {
-        rc = bad(eb, "\"id\" is required: 1 to 64 letters, digits, '-', '_' or '.'%s", "");
+        rc = tl__bad(eb, "\"id\" is required: 1 to 64 letters, digits, '-', '_' or '.'%s", "");
         goto out;
     }
     snprintf(c->id, sizeof c->id, "%s", id);
@@ -353,54 +345,54 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     cJSON_ArrayForEach(x, chs) {
         int ch = cJSON_IsString(x) ? tl_dchannel_find(x->valuestring) : -1;
         if (ch < 0) {
-            rc = bad(eb, "channels: \"%s\" is not push, sms, email, in_app, social or store_coupon",
+            rc = tl__bad(eb, "channels: \"%s\" is not push, sms, email, in_app, social or store_coupon",
                      cJSON_IsString(x) ? x->valuestring : "?");
             goto out;
         }
         for (int k = 0; k < c->nchannels; k++)
             if (c->channels[k] == ch) {
-                rc = bad(eb, "channels: \"%s\" is listed twice", x->valuestring);
+                rc = tl__bad(eb, "channels: \"%s\" is listed twice", x->valuestring);
                 goto out;
             }
         c->channels[c->nchannels++] = ch;
     }
     if (!c->nchannels) {
-        rc = bad(eb, "\"channels\" is required: a list such as [\"push\", \"sms\"]%s", "");
+        rc = tl__bad(eb, "\"channels\" is required: a list such as [\"push\", \"sms\"]%s", "");
         goto out;
     }
     /* content and arms */
     tl_arm_t base = {.weight = 1, .content_type = TL_CONTENT_RECS, .n = 3};
     const cJSON *content = cJSON_GetObjectItem(root, "content");
-    if (content) rc = parse_content(content, &base, "content", eb);
+    if (content) rc = tl__parse_content(content, &base, "content", eb);
     else base.content = strdup("{\"type\":\"recommendations\",\"n\":3}");
     if (!rc && !base.content) rc = TL_ENOMEM;
     const char *msg = str_of(cJSON_GetObjectItem(root, "message"));
     if (!rc && msg && !(base.message = strdup(msg))) rc = TL_ENOMEM;
     const cJSON *arms = cJSON_GetObjectItem(root, "arms");
     if (!rc && arms && cJSON_GetArraySize(arms) > TL_CAMPAIGN_MAX_ARMS)
-        rc = bad(eb, "arms: at most 15%s", "");
+        rc = tl__bad(eb, "arms: at most 15%s", "");
     cJSON_ArrayForEach(x, arms) {
         if (rc) break;
         tl_arm_t *a = &c->arms[c->narms++];
         if (!cJSON_IsObject(x)) {
-            rc = bad(eb, "arms: each arm is an object with a name and a weight%s", "");
+            rc = tl__bad(eb, "arms: each arm is an object with a name and a weight%s", "");
             break;
         }
-        if ((rc = check_fields(x, ARM_FIELDS, "arms", eb))) break;
+        if ((rc = tl__check_fields(x, ARM_FIELDS, "arms", eb))) break;
         const char *an = str_of(cJSON_GetObjectItem(x, "name"));
         if (!an || !*an || strlen(an) >= sizeof a->name) {
-            rc = bad(eb, "arms: each arm needs a name of 1 to 31 characters%s", "");
+            rc = tl__bad(eb, "arms: each arm needs a name of 1 to 31 characters%s", "");
             break;
         }
         for (int k = 0; k + 1 < c->narms; k++)
-            if (strcmp(c->arms[k].name, an) == 0) rc = bad(eb, "arms: two arms are named \"%s\"", an);
+            if (strcmp(c->arms[k].name, an) == 0) rc = tl__bad(eb, "arms: two arms are named \"%s\"", an);
         snprintf(a->name, sizeof a->name, "%s", an);
         const cJSON *w = cJSON_GetObjectItem(x, "weight");
         a->weight = w ? w->valuedouble : 1;
-        if (!rc && !(a->weight > 0 && a->weight <= 1e6)) rc = bad(eb, "arms: the weight of \"%s\" must be above 0", an);
+        if (!rc && !(a->weight > 0 && a->weight <= 1e6)) rc = tl__bad(eb, "arms: the weight of \"%s\" must be above 0", an);
         const cJSON *ac = cJSON_GetObjectItem(x, "content");
         a->content_type = base.content_type, a->n = base.n;
-        if (!rc && ac) rc = parse_content(ac, a, "arms: content", eb);
+        if (!rc && ac) rc = tl__parse_content(ac, a, "arms: content", eb);
         else if (!rc && !(a->content = strdup(base.content))) rc = TL_ENOMEM;
         const char *am = str_of(cJSON_GetObjectItem(x, "message"));
         if (!am) am = base.message;
@@ -416,19 +408,19 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     const cJSON *h = cJSON_GetObjectItem(root, "holdout");
     c->holdout = h ? h->valuedouble : 0;
     if (!(c->holdout >= 0 && c->holdout < 100)) {
-        rc = bad(eb, "holdout: a percentage from 0 to below 100%s", "");
+        rc = tl__bad(eb, "holdout: a percentage from 0 to below 100%s", "");
         goto out;
     }
     const char *cons = str_of(cJSON_GetObjectItem(root, "consent"));
     snprintf(c->consent, sizeof c->consent, "%s", cons ? cons : "");
     const cJSON *caps = cJSON_GetObjectItem(root, "caps");
     if (cJSON_GetArraySize(caps) > TL_CAMPAIGN_MAX_CAPS) {
-        rc = bad(eb, "caps: at most 16 rules%s", "");
+        rc = tl__bad(eb, "caps: at most 16 rules%s", "");
         goto out;
     }
     cJSON_ArrayForEach(x, caps) {
         if (!cJSON_IsObject(x)) {
-            rc = bad(eb, "caps: each rule is an object such as {\"channel\":\"push\",\"max\":1,\"per\":\"day\"}%s", "");
+            rc = tl__bad(eb, "caps: each rule is an object such as {\"channel\":\"push\",\"max\":1,\"per\":\"day\"}%s", "");
             goto out;
         }
         if ((rc = parse_cap(x, &c->caps[c->ncaps++], eb))) goto out;
@@ -436,7 +428,7 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     const cJSON *tags = cJSON_GetObjectItem(root, "tags");
     cJSON_ArrayForEach(x, tags) {
         if (!cJSON_IsString(x) || !*x->valuestring || strlen(x->valuestring) >= 32 || c->ntags == 4) {
-            rc = bad(eb, "tags: up to 4 names of 1 to 31 characters%s", "");
+            rc = tl__bad(eb, "tags: up to 4 names of 1 to 31 characters%s", "");
             goto out;
         }
         snprintf(c->tags[c->ntags++], 32, "%s", x->valuestring);
@@ -448,16 +440,16 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     if (cJSON_IsFalse(q) || c->transactional) c->quiet_from = c->quiet_to = 0;
     if (cJSON_IsObject(q)) {
         const char *f = str_of(cJSON_GetObjectItem(q, "from")), *t = str_of(cJSON_GetObjectItem(q, "to"));
-        if ((rc = check_fields(q, QUIET_FIELDS, "quiet_hours", eb))) goto out;
+        if ((rc = tl__check_fields(q, QUIET_FIELDS, "quiet_hours", eb))) goto out;
         if (!f || !t || parse_clock(f, &c->quiet_from) || parse_clock(t, &c->quiet_to)) {
-            rc = bad(eb, "quiet_hours: give from and to as HH:MM, e.g. {\"from\":\"22:00\",\"to\":\"08:00\"}%s", "");
+            rc = tl__bad(eb, "quiet_hours: give from and to as HH:MM, e.g. {\"from\":\"22:00\",\"to\":\"08:00\"}%s", "");
             goto out;
         }
     }
     const char *tz = str_of(cJSON_GetObjectItem(root, "timezone"));
     c->tz_min = 8 * 60;
     if (tz && parse_tz(tz, &c->tz_min)) {
-        rc = bad(eb, "timezone: \"%s\" is not an offset such as +08:00", tz);
+        rc = tl__bad(eb, "timezone: \"%s\" is not an offset such as +08:00", tz);
         goto out;
     }
     const char *salt = str_of(cJSON_GetObjectItem(root, "salt"));
@@ -465,12 +457,12 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     const cJSON *ns = cJSON_GetObjectItem(root, "namespace");
     c->ns_from = 0, c->ns_to = 100;
     if (ns) {
-        if ((rc = check_fields(ns, NS_FIELDS, "namespace", eb))) goto out;
+        if ((rc = tl__check_fields(ns, NS_FIELDS, "namespace", eb))) goto out;
         const char *nn = str_of(cJSON_GetObjectItem(ns, "name"));
         const cJSON *f = cJSON_GetObjectItem(ns, "from"), *t = cJSON_GetObjectItem(ns, "to");
         if (!nn || !*nn || strlen(nn) >= sizeof c->ns || !f || !t ||
             !(f->valuedouble >= 0 && f->valuedouble < t->valuedouble && t->valuedouble <= 100)) {
-            rc = bad(eb, "namespace: give name, and from < to in percent, e.g. "
+            rc = tl__bad(eb, "namespace: give name, and from < to in percent, e.g. "
                      "{\"name\":\"spring\",\"from\":0,\"to\":50}%s", "");
             goto out;
         }
@@ -483,18 +475,18 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
         (rc = parse_time_field(root, "end", INT64_MAX, &c->end, eb)))
         goto out;
     if (c->end <= c->start) {
-        rc = bad(eb, "end is not after start%s", "");
+        rc = tl__bad(eb, "end is not after start%s", "");
         goto out;
     }
     const cJSON *b = cJSON_GetObjectItem(root, "budget");
     c->margin = 0.3;
     if (b) {
-        if ((rc = check_fields(b, BUDGET_FIELDS, "budget", eb))) goto out;
+        if ((rc = tl__check_fields(b, BUDGET_FIELDS, "budget", eb))) goto out;
         const cJSON *ms = cJSON_GetObjectItem(b, "max_sends"), *mc = cJSON_GetObjectItem(b, "max_cost");
         const cJSON *cpc = cJSON_GetObjectItem(b, "cost_per_conversion");
         if ((ms && !(ms->valuedouble >= 1)) || (mc && !(mc->valuedouble > 0)) ||
             (cpc && !(cpc->valuedouble >= 0))) {
-            rc = bad(eb, "budget: max_sends, max_cost and cost_per_conversion must be positive%s", "");
+            rc = tl__bad(eb, "budget: max_sends, max_cost and cost_per_conversion must be positive%s", "");
             goto out;
         }
         c->max_sends = ms ? (uint64_t)ms->valuedouble : 0;
@@ -504,7 +496,7 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
         cJSON_ArrayForEach(x, cost) {
             int ch = tl_dchannel_find(x->string);
             if (ch < 0 || !cJSON_IsNumber(x) || !(x->valuedouble >= 0)) {
-                rc = bad(eb, "budget: cost: \"%s\" needs a channel name and a cost per send of 0 or more", x->string);
+                rc = tl__bad(eb, "budget: cost: \"%s\" needs a channel name and a cost per send of 0 or more", x->string);
                 goto out;
             }
             c->cost[ch] = x->valuedouble;
@@ -512,11 +504,11 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
         const cJSON *ds = cJSON_GetObjectItem(b, "daily_sends"), *dc = cJSON_GetObjectItem(b, "daily_cost");
         const char *pace = str_of(cJSON_GetObjectItem(b, "pacing"));
         if ((ds && !(ds->valuedouble >= 1)) || (dc && !(dc->valuedouble > 0))) {
-            rc = bad(eb, "budget: daily_sends and daily_cost must be positive%s", "");
+            rc = tl__bad(eb, "budget: daily_sends and daily_cost must be positive%s", "");
             goto out;
         }
         if (pace && strcmp(pace, "even") != 0 && strcmp(pace, "asap") != 0) {
-            rc = bad(eb, "budget: pacing is even (the daily budget spread over the day) or asap, not \"%s\"", pace);
+            rc = tl__bad(eb, "budget: pacing is even (the daily budget spread over the day) or asap, not \"%s\"", pace);
             goto out;
         }
         c->daily_sends = ds ? (uint64_t)ds->valuedouble : 0;
@@ -526,18 +518,26 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     const cJSON *mg = cJSON_GetObjectItem(root, "margin");
     if (mg) c->margin = mg->valuedouble;
     if (!(c->margin > 0 && c->margin <= 1)) {
-        rc = bad(eb, "margin: the share of revenue that is profit, above 0 and at most 1%s", "");
+        rc = tl__bad(eb, "margin: the share of revenue that is profit, above 0 and at most 1%s", "");
         goto out;
     }
     const cJSON *sch = cJSON_GetObjectItem(root, "schedule"), *trg = cJSON_GetObjectItem(root, "trigger");
     if (sch && trg) {
-        rc = bad(eb, "give a schedule or a trigger, not both%s", "");
+        rc = tl__bad(eb, "give a schedule or a trigger, not both%s", "");
         goto out;
     }
     if (sch && (rc = parse_schedule(sch, c, eb))) goto out;
     if (trg && (rc = parse_trigger(trg, c, eb))) goto out;
-    if ((c->daily_sends || c->daily_cost > 0) && !c->trig) {
-        rc = bad(eb, "budget: daily_sends and daily_cost are for trigger campaigns (a scheduled one "
+    if (cJSON_GetObjectItem(root, "journey") && (rc = tl__journey_parse(root, c, eb))) goto out;
+    if (!c->journey) {
+        const cJSON *a;
+        cJSON_ArrayForEach(a, arms) if (cJSON_GetObjectItem(a, "start")) {
+            rc = tl__bad(eb, "arms: \"start\" names a journey's step; this campaign has no journey%s", "");
+            goto out;
+        }
+    }
+    if ((c->daily_sends || c->daily_cost > 0) && !c->trig && !c->journey) {
+        rc = tl__bad(eb, "budget: daily_sends and daily_cost are for trigger campaigns (a scheduled one "
                      "sends once an occurrence: max_sends bounds it)%s", "");
         goto out;
     }
@@ -547,12 +547,12 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     snprintf(c->conversion[0], 32, "%s", offer ? "loan_apply" : "purchase");
     c->nconversion = 1;
     if (at) {
-        if ((rc = check_fields(at, ATTR_FIELDS, "attribution", eb))) goto out;
+        if ((rc = tl__check_fields(at, ATTR_FIELDS, "attribution", eb))) goto out;
         const char *w = str_of(cJSON_GetObjectItem(at, "window"));
         const char *pp = str_of(cJSON_GetObjectItem(at, "pre_period"));
-        if ((w && (parse_duration(w, &c->window_ms) || c->window_ms <= 0)) ||
-            (pp && parse_duration(pp, &c->pre_ms))) {
-            rc = bad(eb, "attribution: window and pre_period are durations such as 7d%s", "");
+        if ((w && (tl__parse_duration(w, &c->window_ms) || c->window_ms <= 0)) ||
+            (pp && tl__parse_duration(pp, &c->pre_ms))) {
+            rc = tl__bad(eb, "attribution: window and pre_period are durations such as 7d%s", "");
             goto out;
         }
         const cJSON *cv = cJSON_GetObjectItem(at, "conversion");
@@ -562,13 +562,13 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
             const cJSON *list = cJSON_IsArray(cv) ? cv : NULL;
             cJSON_ArrayForEach(x, list) {
                 if (!cJSON_IsString(x) || c->nconversion == 4) {
-                    rc = bad(eb, "attribution: conversion is up to 4 event types%s", "");
+                    rc = tl__bad(eb, "attribution: conversion is up to 4 event types%s", "");
                     goto out;
                 }
                 snprintf(c->conversion[c->nconversion++], 32, "%s", x->valuestring);
             }
             if (!c->nconversion) {
-                rc = bad(eb, "attribution: conversion is empty%s", "");
+                rc = tl__bad(eb, "attribution: conversion is empty%s", "");
                 goto out;
             }
         }
@@ -580,10 +580,15 @@ out:
     return rc;
 }
 
+const char *tl_campaign_kind(const tl_campaign_t *c) {
+    return c->journey ? "journey" : c->trig ? "trigger" : c->sched != TL_SCHED_NOW ? "schedule" : "on request";
+}
+
 void tl_campaign_fini(tl_campaign_t *c) {
     for (int a = 0; a < c->narms; a++) free(c->arms[a].content), free(c->arms[a].message);
     free(c->audience);
     free(c->def);
+    tl__journey_free(c->journey);
     memset(c, 0, sizeof *c);
 }
 

@@ -59,6 +59,7 @@ enum {
 #undef X
     TL_DEC__N
 };
+/* A decision's name (TL_EXPO_ENTERED: "journey_entered"; "" for no decision). */
 const char *tl_decision_name(int d);
 /* Decisions that put a record in the outbox (sent now, or later). */
 #define TL_DEC_DELIVERS(d) ((d) == TL_DEC_SENT || (d) == TL_DEC_QUEUED || (d) == TL_DEC_QUIET)
@@ -90,6 +91,7 @@ enum { TL_TRIG_NONE, TL_TRIG_EVENT, TL_TRIG_CITY };
 #define TL_CAMPAIGN_MAX_ARMS 15
 #define TL_CAMPAIGN_MAX_ITEMS 50  /* recommendations a delivery carries at most */
 #define TL_CAMPAIGN_MAX_CAPS 16
+#define TL_JOURNEY_MAX_STEPS 32
 
 typedef struct {
     char id[65], name[129];
@@ -136,7 +138,12 @@ typedef struct {
     char conversion[4][32];    /* event types that are conversions */
     int nconversion;
     int64_t pre_ms;            /* the pre-period for CUPED */
+    struct tl_journey *journey; /* the steps of a journey (NULL: one message a decision) */
 } tl_campaign_t;
+
+/* What starts a campaign's decisions: "journey", "trigger", "schedule" or
+ * "on request". */
+const char *tl_campaign_kind(const tl_campaign_t *c);
 
 /* Parses and checks a definition. On a bad one returns TL_EBADINPUT with
  * eb naming the field and what is expected. */
@@ -198,6 +205,8 @@ typedef struct {
     int skip_idle;             /* a trigger run that decides no one records no run (only
                                 * how far it read: the scheduler's runs) */
     double global_control;     /* percent of users kept out of every campaign */
+    const uint8_t *const *conds; /* a journey's branch conditions: one byte per user each */
+    uint32_t ncond_users;      /* users the conditions cover */
 } tl_run_opts_t;
 
 /* Trigger lag, from a trigger's decision time (its event's, plus `within`
@@ -223,6 +232,10 @@ typedef struct {
     int due;                   /* 0: the schedule had nothing due at `at` (nothing decided) */
     int64_t next_due;          /* when it is due next (INT64_MIN: never; a trigger
                                 * campaign: its first trigger left for later, or none) */
+    /* a journey: users who entered, reached the goal, left at an exit, and
+     * are on their way after the run; the decisions of each send step */
+    uint64_t journey_entered, journey_goals, journey_left, journey_active;
+    uint64_t by_step[TL_JOURNEY_MAX_STEPS];
 } tl_run_result_t;
 
 int tl_campaign_run(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t *o,
@@ -267,6 +280,25 @@ int tl_campaign_needs_profiles(const tl_campaign_t *c);
  * decisions, deliveries by arm and channel, cost, and when the campaign is
  * next due. */
 struct cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r);
+
+/* ---- journeys (journey.c) ------------------------------------------------------------ */
+
+/* Where each user who entered a journey is: the step they wait at (NULL
+ * when they left), their arm, whether held out, whether they left at the
+ * goal, when they entered and when their step began (or they left). In
+ * user order; fn returning non-zero stops (a negative value is returned). */
+typedef struct {
+    const char *user, *step, *arm;
+    int holdout, goal;
+    int64_t entered, since;
+} tl_journey_pos_t;
+typedef int (*tl_journey_fn)(const tl_journey_pos_t *p, void *arg);
+int tl_journey_positions(tl_store_t *st, const tl_campaign_t *c, tl_journey_fn fn, void *arg,
+                         tl_errbuf_t *eb);
+/* The users of a journey: how many entered, were held out, reached the
+ * goal, left, are on their way, by arm, and at each step. NULL with eb set
+ * on failure (TL_EINVAL: not a journey). */
+struct cJSON *tl_journey_json(tl_store_t *st, const tl_campaign_t *c, tl_errbuf_t *eb);
 
 /* ---- the scheduler (scheduler.c) ------------------------------------------------------ */
 
@@ -349,7 +381,11 @@ int tl_campaign_deliver(tl_store_t *st, const tl_deliver_opts_t *o, tl_deliver_s
 /* ---- exposures ---------------------------------------------------------------- */
 
 /* One decision as kept in the side log "exposures/<id>" (16 bytes,
- * little-endian): at is when the message went (or would have gone) out. */
+ * little-endian): at is when the message went (or would have gone) out.
+ * A journey also keeps each user's entry (decision TL_EXPO_ENTERED, at the
+ * entry's time, channel TL_EXPO_HELD for a hold-out user, else 0xF): the
+ * journey's groups are measured from the entry on, whatever each user
+ * was sent afterwards. */
 typedef struct {
     uint32_t user;
     uint16_t run;
@@ -357,6 +393,8 @@ typedef struct {
     uint8_t arm_chan; /* arm << 4 | channel; 0xF: none */
     int64_t at;
 } tl_exposure_t;
+#define TL_EXPO_ENTERED 0xFE
+#define TL_EXPO_HELD 0xE
 _Static_assert(sizeof(tl_exposure_t) == 16, "exposure record");
 
 /* Every committed exposure record of a campaign (caller frees *out). */

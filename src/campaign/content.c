@@ -3,7 +3,7 @@
  * content of each delivery: a recommender's list, or the lending policy's
  * best offer for the user. `campaign run` and the API both run campaigns
  * through here; tl_campaign_run (run.c) decides. */
-#include "campaign.h"
+#include "campaign_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,13 +65,24 @@ static int content_fn(uint32_t user, const tl_arm_t *arm, int64_t at, tl_buf_t *
     return 0;
 }
 
-/* A string field of the first arm content of a type, copied to out (NULL
- * when no arm has it). */
+/* The k-th content the campaign sends: its arms', then a journey's send
+ * steps' own (NULL after the last). */
+static const tl_arm_t *content_at(const tl_campaign_t *c, int k) {
+    if (k < c->narms) return &c->arms[k];
+    k -= c->narms;
+    for (int s = 0; c->journey && s < c->journey->nsteps; s++)
+        if (c->journey->steps[s].msg.content && k-- == 0) return &c->journey->steps[s].msg;
+    return NULL;
+}
+
+/* A string field of the first content of a type, copied to out (NULL
+ * when none has it). */
 static const char *content_str(const tl_campaign_t *c, int type, const char *key, char *out,
                                size_t cap) {
-    for (int a = 0; a < c->narms; a++) {
-        if (c->arms[a].content_type != type) continue;
-        cJSON *j = cJSON_Parse(c->arms[a].content);
+    const tl_arm_t *a;
+    for (int k = 0; (a = content_at(c, k)); k++) {
+        if (a->content_type != type) continue;
+        cJSON *j = cJSON_Parse(a->content);
         const cJSON *v = cJSON_GetObjectItem(j, key);
         int found = cJSON_IsString(v);
         if (found) snprintf(out, cap, "%s", v->valuestring);
@@ -81,19 +92,19 @@ static const char *content_str(const tl_campaign_t *c, int type, const char *key
     return NULL;
 }
 
-/* The audience's members, one byte per user (NULL *mask: everybody). */
-static int audience(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t *p, uint8_t **mask,
-                    tl_errbuf_t *eb) {
+/* The users for whom cond (a stored segment's name or an expression)
+ * holds, one byte per user; `what` names it in errors. */
+static int condition(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t *p, const char *cond,
+                     const char *what, uint8_t **mask, tl_errbuf_t *eb) {
     *mask = NULL;
-    if (strcmp(c->audience, "true") == 0) return 0;
     if (!p) {
-        tl_errbuf_set(eb, "campaign %s: its audience needs the profiles (`tailor profile build`)", c->id);
+        tl_errbuf_set(eb, "campaign %s: its %s needs the profiles (`tailor profile build`)", c->id, what);
         return TL_ENOENT;
     }
     char *expr = NULL;
-    int rc = tl_store_segment_get(st, c->audience, &expr, eb);
+    int rc = tl_store_segment_get(st, cond, &expr, eb);
     if (rc && rc != TL_ENOENT) return rc;
-    const char *src = expr ? expr : c->audience;
+    const char *src = expr ? expr : cond;
     uint32_t n = tl_profile_nusers(p), size;
     tl_segtable_t *t = NULL;
     tl_expr_err_t err;
@@ -103,7 +114,7 @@ static int audience(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t 
     if (rc == TL_EBADINPUT) {
         char msg[1024];
         tl_expr_format_error(src, &err, msg, sizeof msg);
-        tl_errbuf_set(eb, "campaign %s: the audience is not a valid condition:\n%s", c->id, msg);
+        tl_errbuf_set(eb, "campaign %s: the %s is not a valid condition:\n%s", c->id, what, msg);
     }
     tl_segtable_free(t);
     free(expr);
@@ -114,21 +125,31 @@ static int audience(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t 
     return rc;
 }
 
+/* The audience's members (NULL *mask: everybody). */
+static int audience(tl_store_t *st, const tl_campaign_t *c, const tl_profiles_t *p, uint8_t **mask,
+                    tl_errbuf_t *eb) {
+    *mask = NULL;
+    if (strcmp(c->audience, "true") == 0) return 0;
+    return condition(st, c, p, c->audience, "audience", mask, eb);
+}
+
 static int sends_offers(const tl_campaign_t *c) {
-    for (int k = 0; k < c->narms; k++)
-        if (c->arms[k].content_type == TL_CONTENT_OFFER) return 1;
+    const tl_arm_t *a;
+    for (int k = 0; (a = content_at(c, k)); k++)
+        if (a->content_type == TL_CONTENT_OFFER) return 1;
     return 0;
 }
 
 int tl_campaign_needs_profiles(const tl_campaign_t *c) {
-    return strcmp(c->audience, "true") != 0 || sends_offers(c);
+    return strcmp(c->audience, "true") != 0 || sends_offers(c) || (c->journey && c->journey->nconds);
 }
 
 int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,
                         tl_run_result_t *res, tl_errbuf_t *eb) {
     int need_recs = 0, need_offers = sends_offers(c);
-    for (int k = 0; k < c->narms; k++)
-        need_recs |= c->arms[k].content_type == TL_CONTENT_RECS && !strstr(c->arms[k].content, "\"items\"");
+    const tl_arm_t *a;
+    for (int k = 0; (a = content_at(c, k)); k++)
+        need_recs |= a->content_type == TL_CONTENT_RECS && !strstr(a->content, "\"items\"");
     if (need_offers && !env->p) {
         tl_errbuf_set(eb, "campaign %s sends offers: they need the profiles (`tailor profile build`)", c->id);
         return TL_ENOENT;
@@ -164,9 +185,18 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
         if (!rc) rc = tl_offers_scene_check(ct.offers, ct.scene, eb);
         if (!rc && !(ct.of = calloc(tl_offers_nproducts(ct.offers) + 1, sizeof *ct.of))) rc = TL_ENOMEM;
     }
+    /* a journey's branch conditions */
+    int nconds = c->journey ? c->journey->nconds : 0;
+    uint8_t *conds[TL_JOURNEY_MAX_CONDS] = {0};
+    for (int k = 0; !rc && k < nconds; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "journey's branch condition %d", k + 1);
+        rc = condition(st, c, env->p, c->journey->conds[k], what, &conds[k], eb);
+    }
     tl_run_opts_t o = {.at = env->at, .audience = mask, .nusers = mask ? tl_profile_nusers(env->p) : 0,
                        .content = content_fn, .content_arg = &ct, .dry_run = env->dry_run,
-                       .skip_idle = env->skip_idle};
+                       .skip_idle = env->skip_idle, .conds = nconds ? (const uint8_t *const *)conds : NULL,
+                       .ncond_users = nconds ? tl_profile_nusers(env->p) : 0};
     char *gc = NULL;
     if (!rc && tl_store_config_get(st, "global_control", &gc, eb) == 0 && gc) o.global_control = atof(gc);
     free(gc);
@@ -176,5 +206,6 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     tl_scorecard_free(card);
     tl_recsvc_free(own);
     free(mask);
+    for (int k = 0; k < nconds; k++) free(conds[k]);
     return rc;
 }

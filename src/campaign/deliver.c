@@ -173,9 +173,13 @@ static int plan_line(dctx_t *x, const paused_t *paused, const char *line, act_t 
     const cJSON *camp = cJSON_GetObjectItem(rec, "campaign"), *run = cJSON_GetObjectItem(rec, "run");
     const cJSON *user = cJSON_GetObjectItem(rec, "user");
     if (cJSON_IsString(camp) && cJSON_IsNumber(run) && cJSON_IsString(user)) {
-        /* the record's id: CAMPAIGN:RUN:USER, unique and stable */
-        char idbuf[256];
-        snprintf(idbuf, sizeof idbuf, "%s:%.0f:%s", camp->valuestring, run->valuedouble, user->valuestring);
+        /* the record's id: CAMPAIGN:RUN:USER (a journey's: :STEP after it, as
+         * one run may take a user through two sends), unique and stable */
+        const cJSON *step = cJSON_GetObjectItem(rec, "step");
+        char idbuf[320];
+        snprintf(idbuf, sizeof idbuf, "%s:%.0f:%s%s%s", camp->valuestring, run->valuedouble,
+                 user->valuestring, cJSON_IsString(step) ? ":" : "",
+                 cJSON_IsString(step) ? step->valuestring : "");
         cJSON_AddItemToObject(rec, "id", cJSON_CreateString(idbuf));
         if (!cJSON_GetObjectItem(rec, "status")) cJSON_AddStringToObject(rec, "status", "sent");
     }

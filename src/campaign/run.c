@@ -35,8 +35,7 @@
  * hold-out, so a later link never moves the person). Caps count the
  * contacts of every identifier of the person, a do-not-contact of any
  * holds, and a purpose is granted only when no identifier withdraws it. */
-#include "campaign.h"
-#include "identity/identity.h"
+#include "campaign_int.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -46,12 +45,7 @@
 #define GLOBAL_SALT UINT64_C(0x676c6f62616c6374) /* the global control group */
 #define CONTACTS_LOG "contacts"
 
-typedef struct {
-    uint32_t user;
-    uint16_t campaign; /* TL_D_CAMPAIGN index (low 16 bits) */
-    uint8_t chan, pad;
-    int64_t at;
-} contact_t;
+typedef tl__contact_t contact_t;
 _Static_assert(sizeof(contact_t) == 16, "contact record");
 
 static uint32_t bucket(uint64_t salt, const char *id) {
@@ -100,42 +94,7 @@ static void occurrences(const tl_campaign_t *c, int64_t at, int64_t *last, int64
 
 /* ---- what a run needs to know ---------------------------------------------------------- */
 
-typedef struct {
-    tl_store_t *st;
-    const tl_campaign_t *c;
-    const tl_run_opts_t *o;
-    tl_errbuf_t *eb;
-    tl_ids_t users;            /* external ids by index */
-    uint32_t nusers;           /* users decided for (the audience's length) */
-    uint32_t nall;             /* every user: consents, do-not-contact and
-                                * contacts of any identifier count */
-    tl_identity_t *ident;      /* persons; NULL when none holds two identifiers */
-    /* consent: bit k of cons[u] for purposes[k] */
-    const char *purposes[8];
-    int npurposes;
-    int camp_bit;              /* bit of the campaign's purpose, -1: none */
-    int chan_bit[TL_DCH__N];   /* bit of each channel's purpose, -1: none */
-    uint8_t *cons;
-    uint8_t *dnc;              /* bit c: channel c; bit 7: every channel */
-    /* contacts in the caps' reach, grouped by user */
-    uint32_t *coff;            /* nusers + 1 */
-    contact_t *contacts;       /* each user's in time order */
-    int64_t *near;             /* room for one user's contacts, for the rolling rules */
-    uint32_t nnear;
-    uint16_t *camp_tags;       /* per campaign index: bit k when it has caps[k].tag */
-    uint32_t ncamp;
-    /* outputs */
-    tl_applog_t *outbox[TL_DCH__N], *expo, *clog;
-    tl_buf_t line, content;
-    char ts[32], runstr[24];   /* the last send time formatted, and the run number */
-    int64_t ts_for;
-    uint16_t camp_idx;
-    uint64_t run, sends_before;
-    double cost_before;
-    uint64_t day_sends;        /* a trigger campaign's sends and cost earlier in the run's local day */
-    double day_cost, day_frac; /* ... and how much of that day has passed when it runs */
-    tl_run_result_t *res;
-} runctx_t;
+typedef tl__run_t runctx_t;
 
 static int purpose_bit(runctx_t *x, const char *p) {
     if (!p || !*p) return -1;
@@ -146,7 +105,7 @@ static int purpose_bit(runctx_t *x, const char *p) {
 }
 
 /* The person of user u: the index of its first identifier. */
-static uint32_t person(const runctx_t *x, uint32_t u) {
+uint32_t tl__person(const runctx_t *x, uint32_t u) {
     return x->ident ? tl_identity_person(x->ident, u) : u;
 }
 
@@ -205,7 +164,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
     size_t n = b.len / sizeof(contact_t), kept = 0;
     const contact_t *all = (const contact_t *)(void *)b.data;
     for (size_t i = 0; !rc && i < n; i++)
-        if (all[i].user < x->nall && all[i].at > at - reach) x->coff[person(x, all[i].user) + 1]++, kept++;
+        if (all[i].user < x->nall && all[i].at > at - reach) x->coff[tl__person(x, all[i].user) + 1]++, kept++;
     for (uint32_t u = 0; u < x->nall; u++) {
         uint32_t m = x->coff[u + 1];
         if (m > x->nnear) x->nnear = m;
@@ -219,7 +178,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
     if (fill) memcpy(fill, x->coff, (size_t)x->nall * sizeof *fill);
     for (size_t i = 0; fill && i < n; i++)
         if (all[i].user < x->nall && all[i].at > at - reach)
-            x->contacts[fill[person(x, all[i].user)]++] = all[i];
+            x->contacts[fill[tl__person(x, all[i].user)]++] = all[i];
     free(fill);
     tl_buf_fini(&b);
     if (rc || !kept) return rc;
@@ -328,7 +287,8 @@ static int64_t fit(const runctx_t *x, uint32_t u, int ch, int64_t when, int queu
 
 /* One outbox line, appended piece by piece (this is the loop over every
  * user: no printf). */
-static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when) {
+static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when,
+                      const tl_arm_t *msg, const char *step) {
     const tl_campaign_t *c = x->c;
     const tl_arm_t *a = &c->arms[arm];
     tl_buf_t *b = &x->line;
@@ -341,14 +301,15 @@ static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t
     S("{\"campaign\":\""), Z(c->id), S("\",\"run\":"), Z(x->runstr), S(",\"user\":");
     tl_buf_json_str(b, uid, idlen);
     S(",\"arm\":"), tl_buf_json_str(b, a->name, strlen(a->name));
+    if (step) S(",\"step\":"), tl_buf_json_str(b, step, strlen(step));
     S(",\"channel\":\""), Z(tl_dchannel_name(ch)), S("\",\"at\":\""), Z(x->ts);
     if (dec != TL_DEC_SENT) S("\",\"status\":\""), Z(tl_decision_name(dec));
     S("\",\"content\":");
     if (x->content.len) tl_buf_append(b, x->content.data, x->content.len);
-    else Z(a->content);
-    if (a->message) {
+    else Z(msg->content);
+    if (msg->message) {
         /* personal fields ({name}) stay placeholders: filled in at delivery */
-        S(",\"message\":"), tl_buf_json_str(b, a->message, strlen(a->message));
+        S(",\"message\":"), tl_buf_json_str(b, msg->message, strlen(msg->message));
     }
     if (S("}\n")) return TL_ENOMEM;
 #undef S
@@ -370,13 +331,29 @@ static int over_daily(const runctx_t *x, int ch) {
            (c->daily_cost > 0 && x->day_cost + res->cost + c->cost[ch] > c->daily_cost * share + 1e-9);
 }
 
-static int decide(runctx_t *x, uint32_t u, int64_t when) {
+void tl__assign(const tl_campaign_t *c, const char *uid, int *arm, int *holdout) {
+    /* the hold-out split and the arm come from two hashes, so hold-out
+     * users have an arm too */
+    double total = 0, pick;
+    for (int k = 0; k < c->narms; k++) total += c->arms[k].weight;
+    pick = bucket(c->salt ^ 0x61726d, uid) / 10000.0 * total;
+    int a = 0;
+    for (; a + 1 < c->narms && pick >= c->arms[a].weight; a++) pick -= c->arms[a].weight;
+    *arm = a;
+    *holdout = bucket(c->salt, uid) < (uint32_t)llround(c->holdout * 100);
+}
+
+int tl__decide(runctx_t *x, uint32_t u, int64_t when, const tl__send_t *s) {
     const tl_campaign_t *c = x->c;
     const tl_run_opts_t *o = x->o;
     tl_run_result_t *res = x->res;
     const char *uid = tl_ids_str(&x->users, u, NULL);
+    const int *chans = s ? s->channels : c->channels;
+    int nchans = s ? s->nchannels : c->nchannels;
     int dec = -1, arm = -1, ch = -1;
     int64_t send = when;
+    const tl_arm_t *msg = NULL;
+    tl_arm_t merged;
     if (!c->transactional && o->global_control > 0 &&
         bucket(GLOBAL_SALT, uid) < (uint32_t)llround(o->global_control * 100))
         dec = TL_DEC_CONTROL;
@@ -392,8 +369,8 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
         int stage = 0; /* 1 consent ok, 2 dnc ok (so capped) */
         int64_t first = INT64_MAX;
         int queue_ch = -1;
-        for (int k = 0; k < c->nchannels && ch < 0; k++) {
-            int cc = c->channels[k];
+        for (int k = 0; k < nchans && ch < 0; k++) {
+            int cc = chans[k];
             uint8_t need = (uint8_t)((x->camp_bit >= 0 ? 1u << x->camp_bit : 0) |
                                      (x->chan_bit[cc] >= 0 ? 1u << x->chan_bit[cc] : 0));
             if ((x->cons[u] & need) != need) continue;
@@ -419,21 +396,27 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
             dec = TL_DEC_BUDGET;
     }
     if (ch >= 0 && (dec < 0 || dec == TL_DEC_QUEUED)) {
-        /* the arm a user is (or would be) in: the hold-out split and the arm
-         * come from two hashes, so hold-out users have an arm too */
-        double total = 0, pick;
-        for (int k = 0; k < c->narms; k++) total += c->arms[k].weight;
-        pick = bucket(c->salt ^ 0x61726d, uid) / 10000.0 * total;
-        for (arm = 0; arm + 1 < c->narms && pick >= c->arms[arm].weight; arm++) pick -= c->arms[arm].weight;
+        /* the arm a user is (or would be) in, and whether held out */
+        int hold;
+        tl__assign(c, uid, &arm, &hold);
+        if (s && s->arm >= 0) arm = s->arm, hold = s->holdout;
+        msg = &c->arms[arm];
+        if (s && s->msg) { /* a step's own content or message, else the arm's */
+            merged = *msg;
+            if (s->msg->content)
+                merged.content = s->msg->content, merged.content_type = s->msg->content_type, merged.n = s->msg->n;
+            if (s->msg->message) merged.message = s->msg->message;
+            msg = &merged;
+        }
         tl_buf_clear(&x->content);
-        int ct = c->arms[arm].content_type;
+        int ct = msg->content_type;
         if ((ct == TL_CONTENT_RECS || ct == TL_CONTENT_OFFER) && o->content) {
-            int r = o->content(u, &c->arms[arm], send, &x->content, o->content_arg);
+            int r = o->content(u, msg, send, &x->content, o->content_arg);
             if (r < 0) return r;
             if (r > 0) dec = TL_DEC_NO_CONTENT;
         }
         if (dec < 0 || dec == TL_DEC_QUEUED) {
-            if (bucket(c->salt, uid) < (uint32_t)llround(c->holdout * 100)) {
+            if (hold) {
                 dec = TL_DEC_HOLDOUT;
             } else if (dec < 0) {
                 dec = send == when ? TL_DEC_SENT : TL_DEC_QUIET;
@@ -456,7 +439,7 @@ static int decide(runctx_t *x, uint32_t u, int64_t when) {
     if (!rc && delivers) {
         contact_t ct = {.user = u, .campaign = x->camp_idx, .chan = (uint8_t)ch, .at = send};
         rc = tl_applog_write(x->clog, &ct, sizeof ct, x->eb);
-        if (!rc) rc = write_line(x, u, arm, ch, dec, send);
+        if (!rc) rc = write_line(x, u, arm, ch, dec, send, msg, s ? s->step : NULL);
     }
     return rc;
 }
@@ -517,7 +500,7 @@ static int trig_block(const tl_evblock_t *b, void *arg) {
         if (seq >= t->end) return 1; /* arrived after this run began: the next one's */
         uint32_t u = b->user[i];
         int64_t ts = b->ts[i];
-        if (u >= t->x->nall || (u = person(t->x, u)) >= t->x->nusers) continue;
+        if (u >= t->x->nall || (u = tl__person(t->x, u)) >= t->x->nusers) continue;
         if (t->last_city) {
             uint32_t city = b->city[i];
             if (city == TL_NONE) continue;
@@ -562,6 +545,18 @@ static int cat_row(uint32_t idx, const tl_item_t *it, void *arg) {
     return 0;
 }
 
+int tl__items_in(tl_store_t *st, const char *cat, uint8_t **ok, uint32_t *n, tl_errbuf_t *eb) {
+    tl_dict_t *items = tl_store_dict(st, TL_D_ITEM, eb);
+    *ok = NULL, *n = 0;
+    if (!items) return TL_ENOMEM;
+    catctx_t k = {cat, NULL, tl_dict_count(items)};
+    if (!(k.ok = calloc(k.n + 1, 1))) return TL_ENOMEM;
+    int rc = tl_store_scan_items(st, cat_row, &k, eb);
+    if (rc) free(k.ok), k.ok = NULL, k.n = 0;
+    *ok = k.ok, *n = k.n;
+    return rc;
+}
+
 /* The users to decide for and when: the latest trigger of each due in
  * this run (the rows of the log up to end; those up to read were read by
  * the last run, which decided up to lo). */
@@ -586,12 +581,9 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
         if (c->trig_unless[0]) t.unless = tl_dict_find(types, c->trig_unless, strlen(c->trig_unless));
         if (t.type == TL_NONE) return 0; /* no such events yet */
         if (c->trig_category[0]) {
-            tl_dict_t *items = tl_store_dict(x->st, TL_D_ITEM, x->eb);
-            if (!items) return TL_ENOMEM;
-            catctx_t k = {c->trig_category, NULL, tl_dict_count(items)};
-            if (!(k.ok = calloc(k.n + 1, 1))) return TL_ENOMEM;
-            rc = tl_store_scan_items(x->st, cat_row, &k, x->eb);
-            t.item_ok = k.ok, t.nitems = k.n;
+            uint8_t *ok;
+            rc = tl__items_in(x->st, c->trig_category, &ok, &t.nitems, x->eb);
+            t.item_ok = ok;
         }
     }
     if (!rc && (rc = tl_store_scan_columns(x->st, want, trig_block, &t, x->eb)) == 1) rc = 0;
@@ -644,14 +636,14 @@ static int fold_persons(runctx_t *x, int64_t at) {
     for (int k = 0; !rc && k < x->npurposes; k++) {
         rc = tl_store_consents_withdrawn(x->st, x->purposes[k], at, w, x->nall, x->eb);
         for (uint32_t u = 0; !rc && u < x->nall; u++)
-            if (w[u]) deny[person(x, u)] |= (uint8_t)(1u << k);
+            if (w[u]) deny[tl__person(x, u)] |= (uint8_t)(1u << k);
     }
     for (uint32_t u = 0; !rc && u < x->nall; u++) {
-        uint32_t p = person(x, u);
+        uint32_t p = tl__person(x, u);
         if (p != u) x->cons[p] |= x->cons[u], x->dnc[p] |= x->dnc[u];
     }
     for (uint32_t u = 0; !rc && u < x->nall; u++)
-        if (person(x, u) == u) x->cons[u] &= (uint8_t)~deny[u];
+        if (tl__person(x, u) == u) x->cons[u] &= (uint8_t)~deny[u];
     free(deny), free(w);
     return rc;
 }
@@ -664,12 +656,12 @@ static int decide_audience(runctx_t *x) {
     if (x->ident && o->audience) {
         if (!(due = calloc((size_t)x->nusers + 1, 1))) return TL_ENOMEM;
         for (uint32_t u = 0; u < x->nusers; u++)
-            if (o->audience[u]) due[person(x, u)] = 1;
+            if (o->audience[u]) due[tl__person(x, u)] = 1;
     }
     int rc = 0;
     for (uint32_t u = 0; !rc && u < x->nusers; u++) {
-        int in = due ? due[u] : o->audience ? o->audience[u] : person(x, u) == u;
-        if (in) rc = decide(x, u, o->at);
+        int in = due ? due[u] : o->audience ? o->audience[u] : tl__person(x, u) == u;
+        if (in) rc = tl__decide(x, u, o->at, NULL);
     }
     free(due);
     return rc;
@@ -767,9 +759,10 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
                       c->id, s.status, c->id);
         return TL_EINVAL;
     }
-    if (c->trig && s.last_at != INT64_MIN && o->at < s.last_at) {
-        tl_errbuf_set(eb, "campaign \"%s\" last ran at a later time; trigger campaigns run forward "
-                      "in time", c->id);
+    int flows = c->trig || c->journey; /* decides what arrives and what time brings */
+    if (flows && s.last_at != INT64_MIN && o->at < s.last_at) {
+        tl_errbuf_set(eb, "campaign \"%s\" last ran at a later time; %s run forward in time", c->id,
+                      c->journey ? "journeys" : "trigger campaigns");
         return TL_EINVAL;
     }
     x.run = s.runs + 1, x.sends_before = s.sends, x.cost_before = s.cost;
@@ -784,7 +777,7 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
         res->next_due = o->at < c->start ? c->start : INT64_MIN;
         return 0;
     }
-    if (!c->trig && (last == INT64_MIN || (c->sched != TL_SCHED_NOW && s.last_at != INT64_MIN &&
+    if (!flows && (last == INT64_MIN || (c->sched != TL_SCHED_NOW && s.last_at != INT64_MIN &&
                                            s.last_at >= last)))
         return 0;
     res->due = 1;
@@ -811,22 +804,24 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
     uint64_t end = tl_store_event_count(st), read = end;
     int64_t today = local_day(o->at, c->tz_min);
     trigpos_t pos = {end, INT64_MIN, today, 0, 0};
-    if (!rc && c->trig && (rc = trig_read(st, c->id, &pos, eb)) > 0)
+    if (!rc && flows && (rc = trig_read(st, c->id, &pos, eb)) > 0)
         read = pos.read, rc = 0;
     if (pos.day == today) x.day_sends = pos.day_sends, x.day_cost = pos.day_cost;
     x.day_frac = (double)(o->at - day_start(today, c->tz_min)) / TL_MS_PER_DAY;
-    if (!rc && c->trig) {
-        int64_t late = o->at - c->trig_lookback;
+    int64_t late = o->at - (c->trig ? c->trig_lookback : 0);
+    if (c->start != INT64_MIN && late < c->start) late = c->start;
+    if (!rc && c->trig && !c->journey) {
         int64_t lo = s.last_at != INT64_MIN ? s.last_at : late;
         if (c->start != INT64_MIN && lo < c->start) lo = c->start;
-        if (c->start != INT64_MIN && late < c->start) late = c->start;
         rc = trigger_users(&x, lo, late, read, end, o->at, &trig, &ntrig);
     }
     tl_dict_t *camps = rc ? NULL : tl_store_dict(st, TL_D_CAMPAIGN, eb);
     uint32_t cidx = camps ? tl_dict_find(camps, c->id, strlen(c->id)) : TL_NONE;
     x.camp_idx = (uint16_t)cidx;
     if (!rc && !o->dry_run) rc = open_outputs(&x);
-    if (!rc && c->trig) {
+    if (!rc && c->journey) {
+        rc = tl__journey_run(&x, late, end);
+    } else if (!rc && c->trig) {
         for (size_t i = 0; !rc && i < ntrig; i++) {
             uint32_t u = trig[i].user;
             if (o->audience && !o->audience[u]) continue;
@@ -836,13 +831,13 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
             int64_t lag = o->at - trig[i].ts - (c->trig_unless[0] ? c->trig_within : 0);
             res->lag_ms_sum += lag;
             res->lag_hist[tl_lag_bucket(lag)]++;
-            rc = decide(&x, u, when > o->at ? when : o->at);
+            rc = tl__decide(&x, u, when > o->at ? when : o->at, NULL);
         }
     } else if (!rc) {
         rc = decide_audience(&x);
     }
     /* a trigger run that decided no one records no run, only its position */
-    int idle = c->trig && o->skip_idle && !res->audience;
+    int idle = flows && o->skip_idle && !res->audience;
     if (!rc && !o->dry_run && idle) {
         res->run = 0;
         pos = (trigpos_t){end, res->next_due, today, x.day_sends, x.day_cost};
@@ -860,7 +855,7 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
         tl_campaign_run_row_t row = {x.run, o->at, tl_store_now(st), j.data};
         if (!rc) rc = tl_store_campaign_run_add(st, c->id, &row, sent, res->cost, eb);
         pos = (trigpos_t){end, res->next_due, today, x.day_sends + sent, x.day_cost + res->cost};
-        if (!rc && c->trig) rc = trig_keep(st, c->id, &pos, eb);
+        if (!rc && flows) rc = trig_keep(st, c->id, &pos, eb);
         tl_buf_fini(&j);
         if (!rc) rc = tl_store_commit(st, eb);
     }
@@ -896,13 +891,14 @@ int tl_campaign_due(tl_store_t *st, const tl_campaign_t *c, int64_t at, tl_due_t
     *next = INT64_MIN;
     int rc = tl_store_campaign_get(st, c->id, state_row, &s, eb);
     if (rc <= 0) return rc == 0 ? TL_ENOENT : rc;
-    if (strcmp(s.status, "active") != 0 || (c->sched == TL_SCHED_NOW && !c->trig) || at >= c->end)
+    int flows = c->trig || c->journey;
+    if (strcmp(s.status, "active") != 0 || (c->sched == TL_SCHED_NOW && !flows) || at >= c->end)
         return 0;
     if (at < c->start) {
         *next = c->start;
         return 0;
     }
-    if (c->trig) {
+    if (flows) {
         trigpos_t pos;
         uint64_t n = tl_store_event_count(st);
         if ((rc = trig_read(st, c->id, &pos, eb)) <= 0) { /* never run */
@@ -947,7 +943,18 @@ cJSON *tl_run_result_json(const tl_campaign_t *c, const tl_run_result_t *r) {
         cJSON_AddStringToObject(j, "next_due", ts);
     }
     cJSON_AddNumberToObject(j, "audience", (double)r->audience);
-    if (c->trig) {
+    if (c->journey) {
+        const struct tl_journey *jo = c->journey;
+        cJSON *o = cJSON_AddObjectToObject(j, "journey"), *bs = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "entered", (double)r->journey_entered);
+        cJSON_AddNumberToObject(o, "reached_goal", (double)r->journey_goals);
+        cJSON_AddNumberToObject(o, "left", (double)r->journey_left);
+        cJSON_AddNumberToObject(o, "on_the_way", (double)r->journey_active);
+        for (int k = 0; k < jo->nsteps; k++)
+            if (jo->steps[k].kind == TL_JSTEP_SEND)
+                cJSON_AddNumberToObject(bs, jo->steps[k].id, (double)r->by_step[k]);
+        cJSON_AddItemToObject(o, "decisions_by_step", bs);
+    } else if (c->trig) {
         cJSON_AddNumberToObject(j, "trigger_events", (double)r->triggers);
         cJSON_AddNumberToObject(j, "late_trigger_events", (double)r->late_triggers);
     }

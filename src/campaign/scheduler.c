@@ -20,7 +20,8 @@
 
 typedef struct {
     char id[65];
-    int trigger;               /* a trigger campaign (else a scheduled one) */
+    int trigger;               /* a trigger campaign or a journey (else a scheduled one) */
+    char kind[16];             /* tl_campaign_kind */
     int live;                  /* active in the last tick's list */
     tl_due_t due;
     uint64_t runs, decided, delivered, late;
@@ -93,19 +94,20 @@ static schedcamp_t *entry(tl_sched_t *s, const char *id) {
 
 /* One campaign's turn, with the hooks' locks held: due? then run. 1 when
  * it ran, 0 when it was not due, or an error (eb set). */
-static int turn(tl_store_t *st, const char *id, const tl_run_env_t *env, int *trigger,
+static int turn(tl_store_t *st, const char *id, const tl_run_env_t *env, int *trigger, char *kind,
                 tl_due_t *due, tl_run_result_t *res, tl_errbuf_t *eb) {
     tl_campaign_t c;
     int rc = tl_campaign_get(st, id, &c, eb);
     if (rc) return rc;
-    *trigger = c.trig != TL_TRIG_NONE;
+    *trigger = c.trig != TL_TRIG_NONE || c.journey;
+    snprintf(kind, 16, "%s", tl_campaign_kind(&c));
     rc = tl_campaign_due(st, &c, env->at, due, eb);
     if (rc == 1) {
         tl_run_env_t e = *env;
         e.skip_idle = 1, e.dry_run = 0;
         rc = tl_campaign_run_env(st, &c, &e, res, eb);
         if (!rc) rc = res->due;
-        if (rc == 1 && c.trig) { /* what it left for later */
+        if (rc == 1 && *trigger) { /* what it left for later */
             due->next = res->next_due;
             due->backlog = 0;
         }
@@ -114,12 +116,13 @@ static int turn(tl_store_t *st, const char *id, const tl_run_env_t *env, int *tr
     return rc;
 }
 
-static void note(tl_sched_t *s, const char *id, int trigger, int rc, const tl_due_t *due,
+static void note(tl_sched_t *s, const char *id, int trigger, const char *kind, int rc, const tl_due_t *due,
                  const tl_run_result_t *res, int64_t at, const tl_errbuf_t *eb) {
     pthread_mutex_lock(&s->mu);
     schedcamp_t *e = entry(s, id);
     if (e) {
         e->live = 1, e->trigger = trigger;
+        if (*kind) snprintf(e->kind, sizeof e->kind, "%s", kind);
         if (rc >= 0) e->due = *due;
         if (rc == 1 && res->run) {
             e->runs++, s->runs++;
@@ -169,12 +172,13 @@ int tl_sched_tick(tl_sched_t *s, tl_store_t *st, const tl_sched_hooks_t *h, int6
         tl_run_result_t res;
         memset(&res, 0, sizeof res);
         int trigger = 0, r = h && h->enter ? h->enter(h->arg, &env) : 0;
+        char kind[16] = "";
         if (!r) {
             env.at = at;
-            r = turn(st, ids[i], &env, &trigger, &due, &res, &ceb);
+            r = turn(st, ids[i], &env, &trigger, kind, &due, &res, &ceb);
             if (h && h->leave) h->leave(h->arg);
         }
-        note(s, ids[i], trigger, r, &due, &res, at, &ceb);
+        note(s, ids[i], trigger, kind, r, &due, &res, at, &ceb);
         if (r == 1) {
             t.ran += res.run != 0;
             t.decided += res.audience;
@@ -222,7 +226,7 @@ cJSON *tl_sched_json(tl_sched_t *s) {
         if (!e->live) continue;
         cJSON *o = cJSON_CreateObject(), *d = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", e->id);
-        cJSON_AddStringToObject(o, "kind", e->trigger ? "trigger" : "schedule");
+        cJSON_AddStringToObject(o, "kind", e->kind[0] ? e->kind : e->trigger ? "trigger" : "schedule");
         add_time(o, "next_due", e->due.next);
         if (e->trigger) cJSON_AddNumberToObject(o, "backlog_events", (double)e->due.backlog);
         cJSON_AddNumberToObject(o, "runs", (double)e->runs);
@@ -288,7 +292,7 @@ static int status_row(const tl_campaign_info_t *ci, void *arg) {
     tl_due_t d = {.next = INT64_MIN};
     int rc = tl_campaign_get(x->st, ci->id, &c, x->eb), due = 0;
     if (!rc) {
-        cJSON_AddStringToObject(o, "kind", c.trig ? "trigger" : c.sched != TL_SCHED_NOW ? "schedule" : "on request");
+        cJSON_AddStringToObject(o, "kind", tl_campaign_kind(&c));
         due = tl_campaign_due(x->st, &c, x->at, &d, x->eb);
         tl_campaign_fini(&c);
     }

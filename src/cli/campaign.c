@@ -1,5 +1,5 @@
 /* campaign.c -- the campaign commands: `campaign create|list|show|pause|
- * resume|run|deliver|dnc` and `feedback import` (a campaign's report and
+ * resume|run|deliver|dnc|journey` and `feedback import` (a campaign's report and
  * the uplift models are experiment.c's). Thin: the decisions are
  * src/campaign's; this file loads what they need (the profiles, the
  * lending policy) and prints. */
@@ -22,6 +22,7 @@ const optspec_t CAMPAIGN_OPTS[] = {
     {"url", 1, "deliver: the gateway to post records to (default: setting webhook_url)"},
     {"retries", 1, "deliver: retries of a failing post before the pass stops (default 5)"},
     {"now", 1, "deliver: the time records must be due by (default: now)"},
+    {"users", 0, "journey: each user's place, one JSON object a line"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
 
@@ -40,7 +41,11 @@ static void print_run(const tl_campaign_t *c, const tl_run_result_t *r) {
                            (unsigned long long)r->audience);
     else printf("campaign %s run %llu at %s: audience=%llu", c->id, (unsigned long long)r->run, ts,
                 (unsigned long long)r->audience);
-    if (c->trig && r->late_triggers)
+    if (c->journey)
+        printf(" (journey: %llu entered, %llu reached the goal, %llu left, %llu on the way)",
+               (unsigned long long)r->journey_entered, (unsigned long long)r->journey_goals,
+               (unsigned long long)r->journey_left, (unsigned long long)r->journey_active);
+    else if (c->trig && r->late_triggers)
         printf(" (from %llu trigger events, %llu of them arrived late)", (unsigned long long)r->triggers,
                (unsigned long long)r->late_triggers);
     else if (c->trig) printf(" (from %llu trigger events)", (unsigned long long)r->triggers);
@@ -322,6 +327,52 @@ static int campaign_show(const command_t *cmd, const args_t *a, tl_store_t *st, 
     return 0;
 }
 
+static int pos_row(const tl_journey_pos_t *p, void *arg) {
+    (void)arg;
+    char e[32], t[32];
+    tl_time_format(p->entered, e), tl_time_format(p->since, t);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", p->user);
+    cJSON_AddStringToObject(j, "arm", p->arm);
+    cJSON_AddBoolToObject(j, "holdout", p->holdout);
+    cJSON_AddStringToObject(j, "entered", e);
+    if (p->step) cJSON_AddStringToObject(j, "step", p->step), cJSON_AddStringToObject(j, "since", t);
+    else cJSON_AddStringToObject(j, p->goal ? "reached_goal" : "left", t);
+    char *line = cJSON_PrintUnformatted(j);
+    if (line) puts(line);
+    cJSON_free(line);
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* Where a journey's users are: a summary, or each user with --users. */
+static int campaign_journey(const command_t *cmd, const args_t *a, tl_store_t *st, tl_errbuf_t *eb) {
+    tl_campaign_t c;
+    int rc = tl_campaign_get(st, a->pos[1], &c, eb);
+    if (rc) return rc;
+    if (opt(cmd, a, "users")) {
+        rc = tl_journey_positions(st, &c, pos_row, NULL, eb);
+    } else {
+        cJSON *j = tl_journey_json(st, &c, eb);
+        if (!j) rc = TL_EINVAL;
+        else if (opt(cmd, a, "json")) print_json(j);
+        else {
+            printf("journey %s: %d users entered (%d held out), %d reached the goal, %d left, %d on the way\n",
+                   c.id, cJSON_GetObjectItem(j, "users")->valueint,
+                   cJSON_GetObjectItem(j, "held_out")->valueint,
+                   cJSON_GetObjectItem(j, "reached_goal")->valueint,
+                   cJSON_GetObjectItem(j, "left")->valueint, cJSON_GetObjectItem(j, "on_the_way")->valueint);
+            const cJSON *x;
+            cJSON_ArrayForEach(x, cJSON_GetObjectItem(j, "steps"))
+                printf("  %-20s %-9s %d waiting\n", cJSON_GetObjectItem(x, "id")->valuestring,
+                       cJSON_GetObjectItem(x, "kind")->valuestring, cJSON_GetObjectItem(x, "users")->valueint);
+            cJSON_Delete(j);
+        }
+    }
+    tl_campaign_fini(&c);
+    return rc;
+}
+
 static int campaign_dnc(const command_t *cmd, const args_t *a, tl_store_t *st, tl_errbuf_t *eb) {
     if (a->npos != 2) return die_usage(cmd, "dnc needs a USER");
     const char *ch = opt(cmd, a, "channel") ? opt(cmd, a, "channel") : "*";
@@ -346,13 +397,13 @@ static int campaign_dnc(const command_t *cmd, const args_t *a, tl_store_t *st, t
 
 int cmd_campaign(const command_t *cmd, const args_t *a) {
     int rc;
-    if (a->npos < 1) return die_usage(cmd, "give a subcommand: create, list, show, pause, resume, run, dnc");
+    if (a->npos < 1) return die_usage(cmd, "give a subcommand: create, list, show, journey, pause, resume, run, dnc");
     const char *sub = a->pos[0];
     if (strcmp(sub, "run") == 0) return campaign_run(cmd, a);
     if (strcmp(sub, "deliver") == 0) return campaign_deliver(cmd, a);
     int writes = strcmp(sub, "create") == 0 || strcmp(sub, "pause") == 0 ||
                  strcmp(sub, "resume") == 0 || strcmp(sub, "dnc") == 0 || strcmp(sub, "control") == 0;
-    if (!writes && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0)
+    if (!writes && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "journey") != 0)
         return die_usage(cmd, "unknown subcommand %s", sub);
     if (strcmp(sub, "list") != 0 && strcmp(sub, "dnc") != 0 && a->npos != 2)
         return die_usage(cmd, "%s needs %s", sub, strcmp(sub, "create") == 0 ? "a FILE"
@@ -377,7 +428,7 @@ int cmd_campaign(const command_t *cmd, const args_t *a) {
             printf("campaign %s (%s): %d arm%s, hold-out %g %%, channels", c.id, c.name, c.narms,
                    c.narms == 1 ? "" : "s", c.holdout);
             for (int k = 0; k < c.nchannels; k++) printf(" %s", tl_dchannel_name(c.channels[k]));
-            printf(", %s\n", c.trig ? "triggered" : c.sched == TL_SCHED_NOW ? "on each run" : "scheduled");
+            printf(", %s\n", c.journey ? "a journey" : c.trig ? "triggered" : c.sched == TL_SCHED_NOW ? "on each run" : "scheduled");
             tl_campaign_fini(&c);
         }
     } else if (!rc && strcmp(sub, "list") == 0) {
@@ -387,6 +438,8 @@ int cmd_campaign(const command_t *cmd, const args_t *a) {
         else cJSON_Delete(arr);
     } else if (!rc && strcmp(sub, "show") == 0) {
         rc = campaign_show(cmd, a, st, &eb);
+    } else if (!rc && strcmp(sub, "journey") == 0) {
+        rc = campaign_journey(cmd, a, st, &eb);
     } else if (!rc && strcmp(sub, "dnc") == 0) {
         rc = campaign_dnc(cmd, a, st, &eb);
     } else if (!rc && strcmp(sub, "control") == 0) {

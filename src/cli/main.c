@@ -117,9 +117,11 @@ static const command_t COMMANDS[] = {
      "sample-ratio check.",
      REPORT_OPTS, cmd_report,
      "profiles scorecard campaign"},
-    {"campaign", "campaign create FILE | list | show ID | pause ID | resume ID | run ID|--all|--due "
+    {"campaign", "campaign create FILE | list | show ID | journey ID [--users] | pause ID | resume ID | run ID|--all|--due "
      "[--at TIME] [--dry-run] | deliver --url URL | dnc USER | control PCT", "Campaigns from a JSON definition (audience, content, "
-     "channels, arms, hold-out, consent, caps, quiet hours, budget, schedule or trigger). run "
+     "channels, arms, hold-out, consent, caps, quiet hours, budget, schedule or trigger; or a "
+     "journey of steps: send, wait, wait for an event, branch, exit). journey shows where its "
+     "users are. run "
      "decides for every user in the audience, or every trigger event since the last run, one of "
      "sent, holdout, global_control, other_namespace, no_consent, do_not_contact, capped, queued, "
      "quiet_hours, budget, no_content; deliveries go to DATA/outbox/CHANNEL.jsonl and every "
@@ -127,7 +129,7 @@ static const command_t COMMANDS[] = {
      "posts the outbox's due records to a gateway (personal fields filled in then), with "
      "retries. control sets the global control group kept out of every campaign.",
      CAMPAIGN_OPTS, cmd_campaign,
-     "create list show pause resume run deliver dnc control"},
+     "create list show journey pause resume run deliver dnc control"},
     {"status", "status [--at TIME] [--json]", "Where the campaigns stand, whichever process runs "
      "them: each one's kind, status, runs and last run, whether it is due and when next, the "
      "events a trigger campaign has not read yet; and per channel the outbox not yet handed "

@@ -133,10 +133,12 @@ static int measure(tl_store_t *st, const tl_campaign_t *c, int64_t window, int64
     for (uint64_t i = 0; !rc && i < nex; i++) {
         const tl_exposure_t *e = &ex[i];
         if (e->decision < TL_DEC__N) m->decisions[e->decision]++;
-        if (!TL_DEC_MEASURED(e->decision) || e->user >= m->nusers) continue;
+        int entry = e->decision == TL_EXPO_ENTERED; /* a journey's: its group, no message */
+        if (!(TL_DEC_MEASURED(e->decision) || entry) || e->user >= m->nusers) continue;
         int arm = e->arm_chan >> 4, ch = e->arm_chan & 0xF;
-        int g = e->decision == TL_DEC_HOLDOUT ? 0 : 1 + (arm < c->narms ? arm : 0);
-        if (g > 0) {
+        int g = e->decision == TL_DEC_HOLDOUT || (entry && ch == TL_EXPO_HELD) ? 0
+                : 1 + (arm < c->narms ? arm : 0);
+        if (g > 0 && !entry) {
             m->sends[g] += 1;
             m->cost[g] += ch < TL_DCH__N ? c->cost[ch] : 0;
         }

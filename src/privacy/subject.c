@@ -243,6 +243,7 @@ static int campaign_row(const tl_campaign_info_t *ci, void *arg) {
         int arm = e[i].arm_chan >> 4, ch = e[i].arm_chan & 0xF;
         if (have && arm < c.narms) cJSON_AddStringToObject(o, "arm", c.arms[arm].name);
         if (ch < TL_DCH__N) cJSON_AddStringToObject(o, "channel", tl_dchannel_name(ch));
+        if (e[i].decision == TL_EXPO_ENTERED) cJSON_AddBoolToObject(o, "holdout", ch == TL_EXPO_HELD);
         cJSON_AddStringToObject(o, "at", ts);
         cJSON_AddItemToArray(x->arr, o);
     }

@@ -114,3 +114,15 @@ void tl__campaigns_report(tl_srv_req_t *req) {
         tl_campaign_fini(&c);
     }
 }
+
+/* GET /v1/campaigns/{id}/journey: where a journey's users are. */
+void tl__campaigns_journey(tl_srv_req_t *req) {
+    tl_campaign_t c;
+    tl_errbuf_t eb = {{0}};
+    if (get_campaign(req->s, req->arg[0], &c, req->rs)) return;
+    cJSON *j = c.journey ? tl_journey_json(req->s->st, &c, &eb) : NULL;
+    if (!c.journey) tl__server_fail(req->rs, 409, "not_a_journey", "campaign %s is not a journey", c.id);
+    else if (!j) tl__server_fail_read(req->rs, TL_EIO, eb.msg);
+    else tl__server_json(req->rs, 200, j);
+    tl_campaign_fini(&c);
+}

@@ -231,6 +231,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_post, &CAMPAIGN_BODY, NEED_STORE, NULL},
     {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN, tl__campaigns_run, &RUN_BODY, NEED_STORE, NULL},
     {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_report, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/campaigns/{}/journey", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_journey, NULL, NEED_STORE, NULL},
     {"POST", "/v1/campaigns/{}/pause", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_pause, NULL, NEED_STORE, NULL},
     {"POST", "/v1/campaigns/{}/resume", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_resume, NULL, NEED_STORE, NULL},
     {"GET", "/v1/scheduler", ROLE_ADMIN | ROLE_ANALYST, tl__scheduler_get, NULL, 0, NULL},

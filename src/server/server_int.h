@@ -328,6 +328,7 @@ void tl__segments_members(tl_srv_req_t *r);
 void tl__campaigns_post(tl_srv_req_t *r);
 void tl__campaigns_run(tl_srv_req_t *r);
 void tl__campaigns_report(tl_srv_req_t *r);
+void tl__campaigns_journey(tl_srv_req_t *r);
 void tl__campaigns_pause(tl_srv_req_t *r);
 void tl__campaigns_resume(tl_srv_req_t *r);
 

@@ -457,7 +457,7 @@ int tl_store_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t
 /* Named blobs: the files derived from the data (the profile snapshot,
  * models, scorecards, uplift models, the log of blocked offers), kept by
  * name. A name is "profiles", "offers", "models/NAME", "scorecards/NAME",
- * "uplift/NAME" or "triggers/NAME", NAME of letters, digits, '_', '-' and '.' (not first),
+ * "uplift/NAME", "triggers/NAME" or "journeys/NAME", NAME of letters, digits, '_', '-' and '.' (not first),
  * at most 200 bytes; anything else is TL_EINVAL. The local back end keeps
  * each in one file of the data directory (docs/FORMATS.md); another back
  * end may keep them in a table of (name, bytes).
@@ -490,6 +490,7 @@ typedef enum {
     TL_BLOB_SCORECARD,  /* "scorecards/NAME" (scorecard, propensity) */
     TL_BLOB_MODEL,      /* "models/NAME": a recommender model */
     TL_BLOB_TRIGGERS,   /* "triggers/CAMPAIGN": how far a trigger campaign has read */
+    TL_BLOB_JOURNEYS,   /* "journeys/CAMPAIGN": where each user of a journey is */
 } tl_blobkind_t;
 /* The blob name of kind and name (ignored for the first two) in out. */
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap);

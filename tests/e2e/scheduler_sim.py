@@ -12,52 +12,31 @@ message a user a local day (UTC+8); quiet hours 22:00-08:00 local for
 push. Every event is sent before the tick that follows its time, except
 one in eight, sent 40 minutes late (after its trigger was due). Exits non-zero with the first
 difference."""
-import csv
 import glob
+import itertools
 import json
 import os
 import random
 import sys
-import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-UTC = timezone.utc
+from simlib import UTC, TZ, after_quiet, call, carts, consent_at, iso, load_consents, parse, post_arrived
+
 START = datetime(2025, 11, 28, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 TICKS = 24 * 12
 WITHIN = timedelta(minutes=30)
 LOOKBACK = timedelta(hours=1)
 LATE = timedelta(minutes=40)
-TZ = timedelta(hours=8)
-
-
-def iso(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def call(url, key, method, path, body=None):
-    data = None if body is None else body.encode()
-    rq = urllib.request.Request(url + path, data=data, method=method,
-                                headers={"Authorization": "Bearer " + key})
-    with urllib.request.urlopen(rq, timeout=60) as r:
-        return json.loads(r.read())
 
 
 def events(seed, users):
     """(arrival, event) for each event: carts, some followed by purchases."""
     rnd = random.Random(seed)
     out = []
-    n = 0
+    ids = ("sim-%d" % n for n in itertools.count(1))
     for u in users:
-        for _ in range(rnd.choice((0, 1, 1, 2))):
-            t = START + timedelta(seconds=rnd.randrange(0, 23 * 3600))
-            n += 1
-            out.append({"event_id": "sim-%d" % n, "user": u, "item": "i00001", "type": "cart", "ts": t})
-            if rnd.random() < 0.4:
-                b = t + timedelta(seconds=rnd.randrange(60, 45 * 60))
-                n += 1
-                out.append({"event_id": "sim-%d" % n, "user": u, "item": "i00001", "type": "purchase",
-                            "ts": b, "amount": 10})
+        out += carts(rnd, u, START, timedelta(hours=23), 0.4, (timedelta(minutes=1), timedelta(minutes=45)), ids)
     res = []
     for e in out:
         arrive = e["ts"] + (LATE if rnd.random() < 0.125 else timedelta(0))
@@ -66,33 +45,9 @@ def events(seed, users):
     return res
 
 
-def consent_at(consents, user, purpose, t):
-    st = None
-    for at, status in consents.get((user, purpose), []):
-        if at <= t:
-            st = status
-    return st == "granted"
-
-
-def after_quiet(t):
-    """push: the end of the quiet hours (22:00-08:00 local) t falls in."""
-    local = t + TZ
-    m = local.hour * 60 + local.minute
-    if 8 * 60 <= m < 22 * 60:
-        return t
-    day = local.date() + (timedelta(days=1) if m >= 22 * 60 else timedelta(0))
-    return datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC) - TZ
-
-
 def main():
     url, key, consents_csv, outbox, seed = sys.argv[2:7]
-    consents = {}
-    users = set()
-    for r in csv.DictReader(open(consents_csv)):
-        at = datetime.fromisoformat(r["at"].replace("Z", "+00:00"))
-        consents.setdefault((r["user"], r["purpose"]), []).append((at, r["status"]))
-        users.add(r["user"])
-    users = sorted(users)
+    consents, users = load_consents(consents_csv)
     evs = events(int(seed), users)
     sent_before = {}  # event_id -> the tick before which it arrived
     expected = []     # per tick: {user: when}
@@ -102,14 +57,7 @@ def main():
     first = True
     for k in range(1, TICKS + 1):
         at = START + k * STEP
-        batch = []
-        while i < len(evs) and evs[i][0] <= at:
-            batch.append(evs[i][1])
-            i += 1
-        if batch:
-            body = "\n".join(json.dumps(dict(e, ts=iso(e["ts"]))) for e in batch)
-            r = call(url, key, "POST", "/v1/events", body)
-            assert r["accepted"] == len(batch), r
+        i, batch = post_arrived(url, key, evs, i, at)
         # the independent computation: triggers due in this tick
         lo = at - LOOKBACK if first else decided_to
         late_lo = min(lo, at - LOOKBACK)
@@ -150,7 +98,7 @@ def main():
         for u, when in due.items():
             unmatched.setdefault(u, []).append((at, when))
     for l in lines:
-        u, t = l["user"], datetime.fromisoformat(l["at"].replace("Z", "+00:00"))
+        u, t = l["user"], parse(l["at"])
         opts = unmatched.get(u, [])
         match = None
         for j, (at, when) in enumerate(opts):

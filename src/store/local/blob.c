@@ -40,6 +40,7 @@ static const struct {
     {"scorecards/", "models/", "", ".json"},
     {"models/", "models/", "", ".tlm"},
     {"triggers/", "", "triggers-", ".pos"},
+    {"journeys/", "", "journeys-", ".jny"},
 };
 #define NNS (int)(sizeof NS / sizeof *NS)
 
@@ -74,7 +75,7 @@ static int ns_of(const char *name, const char **rest) {
 
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap) {
     static const char *const KIND[] = {"profiles", "offers", "uplift/", "scorecards/", "models/",
-                                       "triggers/"};
+                                       "triggers/", "journeys/"};
     if ((unsigned)kind >= sizeof KIND / sizeof *KIND) return TL_EINVAL;
     int need = kind <= TL_BLOB_OFFERS ? snprintf(out, cap, "%s", KIND[kind])
                                       : snprintf(out, cap, "%s%s", KIND[kind], name ? name : "");
@@ -96,7 +97,7 @@ static int file_of(const tl_store_t *s, const char *name, const char *suffix, ch
                                   NS[k].ext, suffix);
     if (k < 0 || n < 0 || (size_t)n >= cap) {
         tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, models/NAME, "
-                      "scorecards/NAME, uplift/NAME or triggers/NAME; NAME of letters, digits, "
+                      "scorecards/NAME, uplift/NAME, triggers/NAME or journeys/NAME; NAME of letters, digits, "
                       "'_', '-', '.')", name);
         return TL_EINVAL;
     }
