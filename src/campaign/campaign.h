@@ -299,6 +299,11 @@ int tl_journey_positions(tl_store_t *st, const tl_campaign_t *c, tl_journey_fn f
  * goal, left, are on their way, by arm, and at each step. NULL with eb set
  * on failure (TL_EINVAL: not a journey). */
 struct cJSON *tl_journey_json(tl_store_t *st, const tl_campaign_t *c, tl_errbuf_t *eb);
+/* Erasure: for each journey that holds user's state, a writer of its
+ * states without it handed to add (which owns it from then: the caller
+ * installs it with the purge); the count of them, or an error. */
+int tl_journey_erase_user(tl_store_t *st, uint32_t user, int (*add)(tl_blobw_t *w, void *arg),
+                          void *arg, tl_errbuf_t *eb);
 
 /* ---- the scheduler (scheduler.c) ------------------------------------------------------ */
 

@@ -404,20 +404,27 @@ static int states_read(tl_store_t *st, const tl_campaign_t *c, int64_t *origin, 
     return rc;
 }
 
-static int states_write(tl__run_t *x, int64_t origin, const jstate_t *s, size_t n) {
+/* A writer of the states, not yet installed (*w NULL on failure). */
+static int states_writer(tl_store_t *st, const tl_campaign_t *c, int64_t origin, const jstate_t *s,
+                         size_t n, tl_blobw_t **w, tl_errbuf_t *eb) {
     char name[300];
-    if (blob_name(x->c, name, sizeof name)) {
-        tl_errbuf_set(x->eb, "campaign id \"%s\" is too long for a journey's states", x->c->id);
+    *w = NULL;
+    if (blob_name(c, name, sizeof name)) {
+        tl_errbuf_set(eb, "campaign id \"%s\" is too long for a journey's states", c->id);
         return TL_EINVAL;
     }
-    tl_blobw_t *w;
     jhead_t h = {JMAGIC, origin, n, 0};
-    int rc = tl_store_blob_create(x->st, name, &w, x->eb);
-    if (rc) return rc;
-    rc = tl_blobw_write(w, &h, sizeof h, x->eb);
-    if (!rc && n) rc = tl_blobw_write(w, s, n * sizeof *s, x->eb);
-    if (rc) return tl_blobw_abandon(w), rc;
-    return tl_blobw_close(w, x->eb);
+    int rc = tl_store_blob_create(st, name, w, eb);
+    if (!rc) rc = tl_blobw_write(*w, &h, sizeof h, eb);
+    if (!rc && n) rc = tl_blobw_write(*w, s, n * sizeof *s, eb);
+    if (rc) tl_blobw_abandon(*w), *w = NULL;
+    return rc;
+}
+
+static int states_write(tl__run_t *x, int64_t origin, const jstate_t *s, size_t n) {
+    tl_blobw_t *w;
+    int rc = states_writer(x->st, x->c, origin, s, n, &w, x->eb);
+    return rc ? rc : tl_blobw_close(w, x->eb);
 }
 
 /* ---- the events ------------------------------------------------------------------------ */
@@ -760,4 +767,43 @@ cJSON *tl_journey_json(tl_store_t *st, const tl_campaign_t *c, tl_errbuf_t *eb) 
         cJSON_AddItemToArray(steps, e);
     }
     return o;
+}
+
+/* ---- erasure --------------------------------------------------------------------------- */
+
+typedef struct {
+    tl_store_t *st;
+    uint32_t user;
+    int (*add)(tl_blobw_t *w, void *arg);
+    void *arg;
+    int n;
+    tl_errbuf_t *eb;
+} erasectx_t;
+
+static int erase_row(const tl_campaign_info_t *ci, void *arg) {
+    erasectx_t *x = arg;
+    tl_campaign_t c;
+    int rc = tl_campaign_get(x->st, ci->id, &c, x->eb);
+    if (rc) return rc;
+    int64_t origin = 0;
+    jstate_t *s = NULL;
+    size_t n = 0, k = 0;
+    if (c.journey) rc = states_read(x->st, &c, &origin, &s, &n, x->eb);
+    while (k < n && s[k].user != x->user) k++;
+    if (!rc && k < n) {
+        tl_blobw_t *w;
+        memmove(s + k, s + k + 1, (n - k - 1) * sizeof *s);
+        rc = states_writer(x->st, &c, origin, s, n - 1, &w, x->eb);
+        if (!rc && !(rc = x->add(w, x->arg))) x->n++;
+    }
+    free(s);
+    tl_campaign_fini(&c);
+    return rc;
+}
+
+int tl_journey_erase_user(tl_store_t *st, uint32_t user, int (*add)(tl_blobw_t *w, void *arg),
+                          void *arg, tl_errbuf_t *eb) {
+    erasectx_t x = {st, user, add, arg, 0, eb};
+    int rc = tl_campaign_list(st, NULL, erase_row, &x, eb);
+    return rc ? rc : x.n;
 }

@@ -179,8 +179,8 @@ static const command_t COMMANDS[] = {
      cmd_export_user, NULL},
     {"erase", "erase USER", "Erasure of the user's person, every identifier of it: the events, personal fields and attributes, credit "
      "record, consents, do-not-contact entries, feedback, campaign exposures and outbox records, "
-     "quarantined rows naming the user, profile, what the models learnt of the user alone and "
-     "logged offer decisions, all removed; the old bytes overwritten. A tombstone (a keyed "
+     "quarantined rows naming the user, profile, what the models learnt of the user alone, "
+     "logged offer decisions and the user's place in journeys, all removed; the old bytes overwritten. A tombstone (a keyed "
      "pseudonym) stays, so importing the same id again is refused (reason erased_user).",
      ERASE_OPTS, cmd_erase, NULL},
     {"retain", "retain --days N", "Retention: events older than N days dropped, with the campaign "

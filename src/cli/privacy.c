@@ -82,6 +82,7 @@ int cmd_erase(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "profile_snapshots", r.profiles);
         cJSON_AddNumberToObject(j, "models", r.models);
         cJSON_AddNumberToObject(j, "offer_decisions", (double)r.offers);
+        cJSON_AddNumberToObject(j, "journeys", r.journeys);
         cJSON_AddBoolToObject(j, "wal_truncated", r.wal_truncated);
         print_json(j);
     } else if (r.again) {

@@ -2,7 +2,8 @@
  * every place the engine keeps data: the store (events, entities, consents,
  * feedback, do-not-contact, quarantined rows, dictionary; see
  * store/purge.c), the campaigns' side logs, and the derived files (the
- * profile snapshot, the recommender models, the log of blocked offers).
+ * profile snapshot, the recommender models, the log of blocked offers,
+ * the journeys' states).
  *
  * The derived files are written first, as the store's blobs, and the
  * store's purge installs them in the same commit as the rest: a crash
@@ -110,6 +111,8 @@ static int purge_model(const char *name, void *arg) {
     return rc;
 }
 
+static int add_blob(tl_blobw_t *w, void *arg) { return set_add(arg, w); }
+
 /* The profile snapshot, if there is one, with the user's features
  * unknown, into set. */
 static int purge_snapshot(tl_store_t *st, uint32_t u, blobset_t *set, tl_errbuf_t *eb) {
@@ -129,7 +132,7 @@ static int purge_snapshot(tl_store_t *st, uint32_t u, blobset_t *set, tl_errbuf_
 }
 
 /* The derived blobs without user u (pseudonym ps): the snapshot, the
- * models, the log of blocked offers, counted in r. */
+ * models, the log of blocked offers, the journeys' states, counted in r. */
 static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *set,
                          tl_erase_report_t *r, tl_errbuf_t *eb) {
     int snap = purge_snapshot(st, u, set, eb);
@@ -143,6 +146,9 @@ static int purge_derived(tl_store_t *st, uint32_t u, const char *ps, blobset_t *
     int n = purge_offers_log(st, pat, set, eb);
     if (n < 0) return n;
     r->offers = (uint64_t)n;
+    n = tl_journey_erase_user(st, u, add_blob, set, eb);
+    if (n < 0) return n;
+    r->journeys = n;
     return 0;
 }
 
@@ -204,6 +210,7 @@ static int erase_one(tl_store_t *st, const tl_id_rules_t *rules, const char *key
 static void report_add(tl_erase_report_t *r, const tl_erase_report_t *o) {
     r->events += o->events, r->rows += o->rows, r->quarantined += o->quarantined;
     r->offers += o->offers, r->logs += o->logs, r->profiles |= o->profiles;
+    r->journeys += o->journeys;
     r->models += o->models, r->wal_truncated = o->wal_truncated; /* the last purge's */
     r->unreadable += o->unreadable;
     size_t len = strlen(r->unreadable_why);

@@ -59,6 +59,7 @@ typedef struct {
     uint32_t identifiers; /* the person's identifiers erased (the one named too) */
     uint64_t events, rows, quarantined, offers;
     int logs, profiles, models, wal_truncated;
+    int journeys;               /* journeys whose state of the user was dropped */
     int unreadable;             /* models that did not load: left as they were */
     char unreadable_why[1024];  /* why, a line each (the lines that fit) */
 } tl_erase_report_t;
@@ -68,8 +69,8 @@ typedef struct {
  * consents, do-not-contact, feedback, delivery states, quarantined rows
  * naming the user (emptied), campaign exposures and contacts (dropped) and
  * outbox lines (blanked), the profile in p (may be NULL) and in the
- * snapshot, what the models learnt of the user alone, and the logged
- * offer decisions. Leaves a tombstone (a keyed pseudonym) so a re-import
+ * snapshot, what the models learnt of the user alone, the logged
+ * offer decisions, and the user's place in journeys. Leaves a tombstone (a keyed pseudonym) so a re-import
  * of the same id is refused, and records in the audit log that `who`
  * erased the user (erasing again is recorded too). TL_ENOENT for an id
  * never seen, with nothing recorded. */

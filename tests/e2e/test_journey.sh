@@ -55,6 +55,15 @@ for arm in ("A", "B"):
 assert groups == want, (groups, want)
 ' "$TMP/report.json" "$TMP/positions.jsonl"
 
+# erasure takes the user out of the journey's states, with the rest
+gone=$(tail -n 1 "$TMP/positions.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"])')
+"$TAILOR" --data "$D" erase "$gone" --json >"$TMP/erase.json"
+check "the erasure rewrote the journey's states" "$(jget journeys <"$TMP/erase.json")" 1
+check "the erased user has no place in the journey" \
+    "$("$TAILOR" --data "$D" campaign journey rescue --users | grep -c "\"$gone\"") $("$TAILOR" --data "$D" campaign journey rescue --users | wc -l)" \
+    "0 $(($(wc -l <"$TMP/positions.jsonl") - 1))"
+"$TAILOR" --data "$D" campaign journey rescue --users >"$TMP/positions.jsonl"
+
 # a branch on the profile: women get the push, the others an in-app message
 "$TAILOR" --data "$D" profile build >/dev/null 2>&1
 cat >"$TMP/branch.json" <<'JSON'
