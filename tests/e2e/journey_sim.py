@@ -25,7 +25,7 @@ import random
 import sys
 from datetime import datetime, timedelta
 
-from simlib import UTC, after_quiet, call, carts, consent_at, iso, load_consents, parse, post_arrived
+from simlib import UTC, after_quiet, call, carts, consent_at, load_consents, parse, replay
 
 START = datetime(2025, 11, 28, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=30)
@@ -86,13 +86,7 @@ def load(argv):
 
 def run(argv):
     url, key, _, _, _, evs = load(argv)
-    i = 0
-    for k in range(1, TICKS + 1):
-        at = START + k * STEP
-        i, batch = post_arrived(url, key, evs, i, at)
-        r = call(url, key, "POST", "/v1/scheduler/tick", json.dumps({"at": iso(at)}))
-        assert r["failed_campaigns"] == 0, (k, r)
-    assert i == len(evs)
+    replay(url, key, evs, START, STEP, TICKS)
 
 
 def check(argv):

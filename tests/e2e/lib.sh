@@ -16,6 +16,10 @@
 #   imp DIR OUT ARGS...            `tailor --data DIR import ARGS`: stdout in
 #                                  OUT, stderr in OUT.err, exit code in $rc,
 #                                  the summary line in $R $A $D $Q
+#   serve DIR ARGS...              `tailor --data DIR serve` on a free
+#                                  loopback port with ARGS: its address in
+#                                  $U, its process in $spid (killed on exit)
+#   serve_stop                     stops it (SIGTERM) and waits for it
 #   req METHOD PATH KEY [BODY]     an API request to the server at $U (KEY
 #                                  may be ""): prints the status, the body
 #                                  in $TMP/body
@@ -33,7 +37,8 @@ if [[ ! -x $TAILOR ]]; then
     exit 1
 fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tailor-e2e.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+spid=""
+trap '[[ -n $spid ]] && kill -9 "$spid" 2>/dev/null; rm -rf "$TMP"' EXIT
 if [[ -n ${TAILOR_TEST_PG:-} ]]; then
     export TAILOR_REAL=$TAILOR TAILOR_PG_DBS=$TMP/pg-databases TAILOR_TEST_PG
     TAILOR=$SRC/tests/e2e/on_pg.sh
@@ -43,6 +48,7 @@ if [[ -n ${TAILOR_TEST_PG:-} ]]; then
             psql -qX "${TAILOR_TEST_PG%/*}/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
                 >/dev/null 2>&1
         done < <(sort -u "$TAILOR_PG_DBS" 2>/dev/null)
+        [[ -n $spid ]] && kill -9 "$spid" 2>/dev/null
         rm -rf "$TMP"
     }
     trap drop_pg EXIT
@@ -95,6 +101,15 @@ world_store() { # USERS ITEMS DAYS: a clean generated world in $W imported into 
     "$TAILOR" --data "$D" profile build >/dev/null
 }
 
+serve() { # DIR ARGS...
+    local dir=$1
+    shift
+    "$TAILOR" --data "$dir" serve --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+    spid=$!
+    for _ in $(seq 300); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
+    U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")"
+}
+serve_stop() { kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=""; }
 req() { # METHOD PATH KEY [BODY]: prints the status, the body to $TMP/body
     local m=$1 p=$2 k=$3
     shift 3

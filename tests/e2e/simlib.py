@@ -83,3 +83,16 @@ def post_arrived(url, key, evs, i, at):
         r = call(url, key, "POST", "/v1/events", body)
         assert r["accepted"] == len(batch), r
     return i, batch
+
+
+def replay(url, key, evs, start, step, ticks):
+    """Simulated time: at each of `ticks` ticks `step` apart after start,
+    the events arrived by then posted, then the scheduler ticked at that
+    time; every campaign's turn must succeed."""
+    i = 0
+    for k in range(1, ticks + 1):
+        at = start + k * step
+        i, _ = post_arrived(url, key, evs, i, at)
+        r = call(url, key, "POST", "/v1/scheduler/tick", json.dumps({"at": iso(at)}))
+        assert r["failed_campaigns"] == 0, (k, r)
+    assert i == len(evs)

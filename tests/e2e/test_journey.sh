@@ -27,19 +27,14 @@ JSON
 check "a journey created" "$("$TAILOR" --data "$D" campaign create "$TMP/rescue.json")" \
     "campaign rescue (rescue): 2 arms, hold-out 10 %, channels push email, a journey"
 
-spid=""
-trap '[[ -n $spid ]] && kill -9 $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-"$TAILOR" --data "$D" serve --listen 127.0.0.1:0 --tick off >"$TMP/serve.out" 2>"$TMP/serve.err" &
-spid=$!
-for _ in $(seq 300); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
-U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")"
+serve "$D" --tick off
 SIM=("$SRC/tests/e2e/journey_sim.py")
 ARGS=("$U" "$KEY" "$W/consents.csv" "$D/outbox" "$TMP/positions.jsonl" 5)
 check_cmd "four simulated days: events over HTTP, the scheduler ticked every 30 minutes" \
     python3 "${SIM[@]}" run "${ARGS[@]}"
 "$TAILOR" --data "$D" campaign journey rescue --users >"$TMP/positions.jsonl"
 check_cmd "every user's path equals the independent computation" python3 "${SIM[@]}" check "${ARGS[@]}"
-kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=""
+serve_stop
 
 # the journey is measured from the entry on: every user who entered is in
 # the report, in the group drawn at entry

@@ -23,17 +23,7 @@ cat >"$TMP/cart.json" <<'JSON'
 JSON
 "$TAILOR" --data "$D" campaign create "$TMP/cart.json" >/dev/null
 
-spid=""
-trap '[[ -n $spid ]] && kill -9 $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-serve() { # the options of serve
-    "$TAILOR" --data "$D" serve --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
-    spid=$!
-    for _ in $(seq 300); do grep -q listening "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
-    U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TMP/serve.out")"
-}
-stop() { kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=""; }
-
-serve --tick off
+serve "$D" --tick off
 check_cmd "a simulated day: every tick decides what the events say, the outbox agrees" \
     python3 "$SRC/tests/e2e/scheduler_sim.py" run "$U" "$KEY" "$W/consents.csv" "$D/outbox" 7
 check "no thread ticks with --tick off" "$(req GET /v1/scheduler "$KEY"; jget running <"$TMP/body")" "200False"
@@ -50,7 +40,7 @@ assert v('tailor_scheduler_trigger_lag_seconds_bucket{le="300"}') < n  # the lat
 assert v('tailor_scheduler_trigger_lag_seconds_bucket{le="3600"}') == n
 assert 0 < v("tailor_scheduler_trigger_lag_seconds_sum") <= 3600 * n
 PY
-stop
+serve_stop
 
 "$TAILOR" --data "$D" status --at 2025-11-29T00:00:00Z --json >"$TMP/status1.json"
 check_cmd "tailor status: the campaign read up, not due, its outbox not handed over yet" python3 -c '
@@ -84,7 +74,7 @@ JSON
 "$TAILOR" --data "$D" campaign create "$TMP/rt.json" >/dev/null
 "$TAILOR" --data "$D" campaign pause cart >/dev/null
 AKEY=$("$TAILOR" --data "$D" apikey create --role analyst 2>/dev/null)
-serve --tick 100
+serve "$D" --tick 100
 got() { cat "$D"/outbox/*.jsonl | grep '"campaign":"rt"' | grep -c "\"user\":\"$1\""; }
 view() { req POST /v1/events "$KEY" "{\"event_id\":\"$1\",\"user\":\"$2\",\"item\":\"i00001\",\"type\":\"view\",\"ts\":\"2025-11-30T23:00:00Z\"}"; }
 check "a view sent" "$(view rt-1 x000001)" 200
@@ -117,7 +107,7 @@ check "resumed, the waiting view is decided, once" "$(got x000002)" 1
 check "an analyst key may not tick" "$(req POST /v1/scheduler/tick "$AKEY")" 403
 check "nor pause the scheduler" "$(req POST /v1/scheduler/pause "$AKEY")" 403
 check "no unknown field in a tick" "$(req POST /v1/scheduler/tick "$KEY" '{"when":"x"}')" 400
-stop
+serve_stop
 
 # continuous delivery: what is decided is posted to the gateway as it falls
 # due; a paused campaign's records wait, and go when it is resumed
@@ -127,14 +117,14 @@ trap '[[ -n $spid ]] && kill -9 $spid 2>/dev/null; kill $gpid 2>/dev/null; rm -r
 for _ in $(seq 100); do [[ -s $TMP/gateway.port ]] && break; sleep 0.1; done
 GW=http://127.0.0.1:$(head -n 1 "$TMP/gateway.port")
 posted() { grep -c "\"user\": \"$1\"" "$TMP/posted.jsonl" 2>/dev/null || true; }
-serve --tick 100 --deliver off
+serve "$D" --tick 100 --deliver off
 view rt-3 x000003 >/dev/null
 for _ in $(seq 100); do [[ $(got x000003) -gt 0 ]] && break; sleep 0.1; done
 check "decided while no delivery runs" "$(got x000003)" 1
-stop
+serve_stop
 "$TAILOR" --data "$D" campaign pause rt >/dev/null
 "$TAILOR" --data "$D" campaign resume cart >/dev/null
-serve --tick 100 --deliver "$GW"
+serve "$D" --tick 100 --deliver "$GW"
 dl() { req GET /v1/scheduler "$KEY" >/dev/null; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery"][sys.argv[2]])' "$TMP/body" "$1"; }
 for _ in $(seq 300); do [[ $(dl paused) -gt 0 ]] && break; sleep 0.1; done
 check "the outbox's earlier records posted by the server" "$(($(wc -l <"$TMP/posted.jsonl") > 1000))" 1
@@ -154,7 +144,7 @@ assert d["running"] and d["posted"] > 1000 and d["paused"] == 3 and d["passes"] 
 ' "$TMP/body"
 check_cmd "the metrics count them" grep -q '^tailor_deliveries_total{status="posted"} [1-9]' \
     < <(curl -s "$U/metrics")
-stop
+serve_stop
 "$TAILOR" --data "$D" status --json >"$TMP/status2.json"
 check_cmd "tailor status: every outbox handed over, nothing held" python3 -c '
 import json, sys
