@@ -34,7 +34,7 @@ EOF
 "$TAILOR" --data "$run" serve --listen 127.0.0.1:0 --threads 4 >"$BENCH_DIR/sched-serve.out" \
     2>"$BENCH_DIR/sched-serve.err" &
 spid=$!
-trap 'kill $spid 2>/dev/null' EXIT
+trap 'kill $spid 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q listening "$BENCH_DIR/sched-serve.out" 2>/dev/null && break; sleep 0.1; done
 U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$BENCH_DIR/sched-serve.out")"
 echo "## a trigger decided by the server's scheduler, against cron every 5 minutes"
