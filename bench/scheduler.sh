@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/scheduler.sh -- how soon `tailor serve` decides a trigger by itself.
-# A store of USERS generated users (default 100,000) with a week of their
-# events; a trigger campaign on carts (in-app, no delay); events posted
+# A store of USERS generated users (default 100,000) with DAYS (default 7)
+# days of their events; a trigger campaign on carts (in-app, no delay); events posted
 # over HTTP at RATE events/s (default 10,000), then 2x and 5x, for DURATION
 # each (default 15), one in twenty a cart of a user new to the run
 # (bench/scheduler_load.py). The lag is from a cart's acknowledgement to
@@ -14,13 +14,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 TAILOR=${TAILOR:-$here/../build/tailor}
 BENCH_DIR=${BENCH_DIR:-/tmp/tailor-bench}
 USERS=${USERS:-100000}
+DAYS=${DAYS:-7}
 RATE=${RATE:-10000}
 DURATION=${DURATION:-15}
 mkdir -p "$BENCH_DIR"
-world="$BENCH_DIR/sched-world-$USERS" data="$BENCH_DIR/sched-data-$USERS"
+world="$BENCH_DIR/sched-world-$USERS-$DAYS" data="$BENCH_DIR/sched-data-$USERS-$DAYS"
 if [ ! -f "$data/tailor.db" ]; then
     rm -rf "$world" "$data"
-    "$TAILOR" gen --users "$USERS" --items 1000 --days 7 --dirty 0 --out "$world" >/dev/null
+    "$TAILOR" gen --users "$USERS" --items 1000 --days "$DAYS" --dirty 0 --out "$world" >/dev/null
     "$TAILOR" --data "$data" import "$world"/{users,items,consents,events}.csv >/dev/null
 fi
 run="$BENCH_DIR/sched-run"
@@ -39,7 +40,7 @@ for _ in $(seq 600); do grep -q listening "$BENCH_DIR/sched-serve.out" 2>/dev/nu
 U="http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$BENCH_DIR/sched-serve.out")"
 echo "## a trigger decided by the server's scheduler, against cron every 5 minutes"
 echo
-echo "USERS=$USERS, $(nproc) cores, $(date -u +%Y-%m-%d); tick 250 ms"
+echo "USERS=$USERS, DAYS=$DAYS ($(wc -l <"$world/events.csv") events before the load), $(nproc) cores, $(date -u +%Y-%m-%d); tick 250 ms"
 echo
 echo "| events/s asked | reached | carts | decided | lag p50 s | lag p99 s | max s |"
 echo "|---|---|---|---|---|---|---|"

@@ -6,8 +6,9 @@
  *
  * A user enters on the campaign's trigger (its event, category, amount,
  * `unless` and `delay` as a trigger campaign's: the entry's time is the
- * trigger's decision time), or without a trigger when a run finds them in
- * the audience. The arm and the hold-out are drawn at entry and kept: a
+ * trigger's decision time; a trigger more than `lookback` before the run
+ * is too late), or without a trigger when a run finds them in the
+ * audience. The arm and the hold-out are drawn at entry and kept: a
  * hold-out user goes through the same steps, each send recorded as a
  * hold-out exposure and nothing delivered, so the journey's lift is
  * measured like a campaign's (attribution takes each user's first
@@ -27,7 +28,9 @@
  * a run killed half way leaves the states as they were and the next run
  * makes the same decisions once. The log is read whole at each run: an
  * event that arrives late is seen by the next run (a step already taken
- * stays taken). */
+ * stays taken); the blocks of the log that end before the earliest entry
+ * a run may take, or the earliest entry of a user on their way, are not
+ * read (tl_store_scan_since). */
 #include "campaign_int.h"
 
 #include <math.h>
@@ -485,9 +488,10 @@ static int cmp_jev(const void *a, const void *b) {
     return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
-/* The events the journey looks at, by user and time, up to the run's
- * time and the log's row end. */
-static int scan_events(tl__run_t *x, uint64_t end, jev_t **out, size_t *n) {
+/* The events the journey looks at, by user and time, from `since` (the
+ * blocks that end before it are not read) to the run's time and the log's
+ * row end. */
+static int scan_events(tl__run_t *x, int64_t since, uint64_t end, jev_t **out, size_t *n) {
     const tl_campaign_t *c = x->c;
     const struct tl_journey *j = c->journey;
     jscan_t t = {.x = x, .entry = TL_NONE, .unless = TL_NONE, .min_amount = c->trig_min_amount,
@@ -508,7 +512,7 @@ static int scan_events(tl__run_t *x, uint64_t end, jev_t **out, size_t *n) {
     }
     uint32_t want = TL_EVC_USER | TL_EVC_TS | TL_EVC_TYPE | TL_EVC_ITEM |
                     (isnan(c->trig_min_amount) ? 0 : TL_EVC_AMOUNT);
-    if (!rc && (rc = tl_store_scan_columns(x->st, want, jev_block, &t, x->eb)) == 1) rc = 0;
+    if (!rc && (rc = tl_store_scan_since(x->st, since, want, jev_block, &t, x->eb)) == 1) rc = 0;
     free((void *)t.item_ok);
     if (!rc && t.n) qsort(t.ev, t.n, sizeof *t.ev, cmp_jev);
     if (rc) free(t.ev), t.ev = NULL, t.n = 0;
@@ -521,6 +525,7 @@ static int scan_events(tl__run_t *x, uint64_t end, jev_t **out, size_t *n) {
 typedef struct {
     tl__run_t *x;
     int64_t origin, at, wake;    /* wake: the first time a state waits for after the run */
+    int64_t recent;              /* entries after this only (the run's time less the lookback) */
     uint64_t entered, goals, left, active;
     uint64_t by_step[TL_JOURNEY_MAX_STEPS];
 } walk_t;
@@ -569,6 +574,7 @@ static int walk(walk_t *w, uint32_t u, jstate_t *s, const jev_t *ev, size_t n, i
         int64_t after = fresh ? w->origin : s->since + j->reentry - 1;
         if (!fresh && after < s->entered) after = s->entered;
         if (after < w->origin) after = w->origin;
+        if (after < w->recent) after = w->recent; /* an entry more than lookback old: too late */
         if (x->o->audience && !in_audience) return 0;
         int64_t t = c->trig ? first_entry(w, ev, n, after) : w->at;
         if (t == INT64_MIN || (!c->trig && !fresh && w->at <= after)) return 0;
@@ -657,9 +663,15 @@ int tl__journey_run(tl__run_t *x, int64_t origin, uint64_t end) {
     jev_t *ev = NULL;
     size_t nev = 0;
     int rc = states_read(x->st, c, &origin, &old, &nold, x->eb);
-    if (!rc) rc = scan_events(x, end, &ev, &nev);
+    /* what the run reads: entries within the lookback, and what the users
+     * on their way await since they entered */
+    int64_t recent = c->trig ? o->at - c->trig_lookback - 1 : INT64_MIN;
+    int64_t since = c->trig ? recent : o->at;
+    for (size_t k = 0; k < nold; k++)
+        if (!(old[k].flags & J_DONE) && old[k].entered < since) since = old[k].entered;
+    if (!rc) rc = scan_events(x, since, end, &ev, &nev);
     if (!rc && !(neu = malloc((nold + x->nusers + 1) * sizeof *neu))) rc = TL_ENOMEM;
-    walk_t w = {.x = x, .origin = origin, .at = o->at, .wake = INT64_MAX};
+    walk_t w = {.x = x, .origin = origin, .at = o->at, .wake = INT64_MAX, .recent = recent};
     size_t i = 0, e = 0;
     uint32_t u = 0;
     while (!rc) {

@@ -586,7 +586,12 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
             t.item_ok = ok;
         }
     }
-    if (!rc && (rc = tl_store_scan_columns(x->st, want, trig_block, &t, x->eb)) == 1) rc = 0;
+    /* a trigger whose decision time is at or before both bounds is never
+     * due, nor is an `unless` event before the earliest window: the city's
+     * triggers need each user's whole history */
+    int64_t since = t.lo_late - t.within;
+    if (c->trig == TL_TRIG_CITY || since < INT64_MIN / 2) since = INT64_MIN;
+    if (!rc && (rc = tl_store_scan_since(x->st, since, want, trig_block, &t, x->eb)) == 1) rc = 0;
     free((void *)t.item_ok);
     free(t.last_city);
     if (!rc) {

@@ -41,6 +41,9 @@
  *   numbered from 0 in the order they were committed), from the block that
  *   holds from_seq, the columns of `want` filled (others may be NULL);
  *   event_count is the committed count. A scan sees committed rows only.
+ *   scan_since (optional; without it, scan from 0) gives every row whose
+ *   time is min_ts or later, and may give earlier rows too (callers
+ *   filter): a back end that knows the blocks' times skips the others.
  * - Entities: put_* merge into the stored record (absent fields keep what
  *   is stored) and return 1 when they created or changed it, 0 when not;
  *   a user's personal fields arrive as given and the back end keeps them
@@ -135,6 +138,8 @@ struct tl_store_backend {
     void (*prefetch_event)(const tl_store_t *st, uint64_t fp);
     int (*scan)(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                 tl_errbuf_t *eb);
+    int (*scan_since)(tl_store_t *st, int64_t min_ts, uint32_t want, tl_evblock_fn fn, void *arg,
+                      tl_errbuf_t *eb);
     uint64_t (*event_count)(const tl_store_t *st);
 
     /* entity upserts (the id of a user, item or product is interned by the

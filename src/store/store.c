@@ -202,6 +202,13 @@ int tl_store_scan_columns(tl_store_t *s, uint32_t want, tl_evblock_fn fn, void *
     return s->be->scan(s, 0, want, fn, arg, eb);
 }
 
+int tl_store_scan_since(tl_store_t *s, int64_t min_ts, uint32_t want, tl_evblock_fn fn, void *arg,
+                        tl_errbuf_t *eb) {
+    want |= TL_EVC_TS; /* what the caller filters by */
+    return s->be->scan_since ? s->be->scan_since(s, min_ts, want, fn, arg, eb)
+                             : s->be->scan(s, 0, want, fn, arg, eb);
+}
+
 uint64_t tl_store_event_count(const tl_store_t *s) { return s->be->event_count(s); }
 
 /* ---- entities: ids interned here, in the caller's batch ------------------------ */

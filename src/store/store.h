@@ -281,6 +281,16 @@ int tl_store_scan_columns(tl_store_t *st, uint32_t want, tl_evblock_fn fn, void 
 int tl_store_scan_from(tl_store_t *st, uint64_t from_seq, uint32_t want, tl_evblock_fn fn,
                        void *arg, tl_errbuf_t *eb);
 
+/* The blocks that may hold rows of time min_ts or later, in log order,
+ * with the times besides `want`: every such row is given, earlier rows
+ * may be too (the caller filters).
+ * The local back end learns each block's latest time from the scans that
+ * read the times and skips the blocks that end before min_ts, so a
+ * process that scans the recent past again and again reads the recent
+ * blocks only; another back end reads them all. */
+int tl_store_scan_since(tl_store_t *st, int64_t min_ts, uint32_t want, tl_evblock_fn fn, void *arg,
+                        tl_errbuf_t *eb);
+
 uint64_t tl_store_event_count(const tl_store_t *st);
 
 /* A store shared with other writing processes (PostgreSQL): 1 when it is

@@ -11,7 +11,7 @@ independent computation from the events sent.
       checks the outbox and POSITIONS (the output of `tailor campaign
       journey rescue --users`) against the computation
 
-The journey (created by the caller): enters on a cart (lookback 1 hour);
+The journey (created by the caller): enters on a cart (lookback 2 hours);
 arm A: a push at once, then after 24 hours, unless the user purchased, a
 coupon by e-mail; arm B starts at the wait (the e-mail only); a purchase
 ends the journey at once; a 10 % hold-out goes the same way with nothing

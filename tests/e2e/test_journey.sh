@@ -16,7 +16,7 @@ W=$TMP/world D=$TMP/d
 KEY=$("$TAILOR" --data "$D" apikey create --role admin 2>/dev/null)
 cat >"$TMP/rescue.json" <<'JSON'
 {"id":"rescue","channels":["push","email"],"holdout":10,"timezone":"+08:00",
- "trigger":{"event":"cart","lookback":"1h"},
+ "trigger":{"event":"cart","lookback":"2h"},
  "content":{"type":"coupon","code":"BACK5"},
  "arms":[{"name":"A"},{"name":"B","start":"wait"}],
  "journey":{"exit_on":"purchase","steps":[

@@ -253,6 +253,54 @@ static void test_events(void **state) {
     tl_store_close(st);
 }
 
+/* A scan from a time: every row of that time or later, earlier ones too
+ * perhaps; the local back end skips the blocks it knows end before. */
+typedef struct {
+    int64_t min_ts;
+    int given, late, wrong;
+    uint8_t seen[64];
+} sinceseen_t;
+
+static int since_seen(const tl_evblock_t *b, void *arg) {
+    sinceseen_t *s = arg;
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint64_t q = b->first_seq + i;
+        s->given++;
+        if (q >= 64 || !b->ts || b->user[i] != (uint32_t)q) s->wrong++;
+        else if (b->ts[i] >= s->min_ts) s->seen[q]++, s->late++;
+    }
+    return 0;
+}
+
+static void test_scan_since(void **state) {
+    tl_store_t *st = open_be(state);
+    tl_errbuf_t eb = {{0}};
+    /* four commits, each its own block in the local log: old times, new,
+     * old again (sent late), new */
+    const int64_t base[4] = {1000, 900000, 2000, 950000};
+    for (int k = 0, q = 0; k < 4; k++) {
+        begin(st);
+        for (int i = 0; i < 16; i++, q++) {
+            tl_event_t e = ev(500 + (uint64_t)q, (uint32_t)q, base[k] + i);
+            assert_int_equal(tl_store_add_event(st, &e, &eb), 1);
+        }
+        commit(st);
+    }
+    for (int pass = 0; pass < 2; pass++) { /* the second after the first taught the blocks */
+        sinceseen_t s = {.min_ts = 900008};
+        assert_int_equal(tl_store_scan_since(st, s.min_ts, TL_EVC_USER, since_seen, &s, &eb), 0);
+        assert_int_equal(s.wrong, 0);
+        assert_int_equal(s.late, 8 + 16);
+        for (int q = 0; q < 64; q++)
+            assert_int_equal(s.seen[q], (q >= 24 && q < 32) || q >= 48);
+        if (pass && *state == &tl_store_local) assert_int_equal(s.given, 32); /* blocks 0 and 2 skipped */
+    }
+    sinceseen_t none = {.min_ts = 2000000};
+    assert_int_equal(tl_store_scan_since(st, none.min_ts, TL_EVC_USER, since_seen, &none, &eb), 0);
+    assert_int_equal(none.late + none.wrong, 0);
+    tl_store_close(st);
+}
+
 /* ---- blobs ------------------------------------------------------------------------- */
 
 static void test_blobs(void **state) {
@@ -543,7 +591,7 @@ static void test_deliveries(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         EACH(test_ids),    EACH(test_entities), EACH(test_consents), EACH(test_batches),
-        EACH(test_events), EACH(test_blobs),    EACH(test_settings), EACH(test_repositories),
+        EACH(test_events), EACH(test_scan_since), EACH(test_blobs),    EACH(test_settings), EACH(test_repositories),
         EACH(test_quarantine_pii), EACH(test_campaigns),
         EACH(test_deliveries),
     };

@@ -168,6 +168,7 @@ void tl__evlog_close(tl_evlog_t *lg) {
     for (int c = 0; c < TL_EVB_NCOLS; c++) free(cols[c]);
     tl_buf_fini(&lg->out);
     free(lg->path);
+    free(lg->blk_max);
     memset(lg, 0, sizeof *lg);
     lg->fd = -1;
 }
@@ -428,18 +429,34 @@ typedef struct {
     void *col[TL_EVB_NCOLS]; /* expansion space for constant columns */
 } scratch_t;
 
-int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
-                   int verify, tl_errbuf_t *eb) {
+/* Learns the latest time of block k (the next one not known yet). */
+static void note_max(tl_evlog_t *lg, uint64_t k, const int64_t *ts, uint32_t n) {
+    if (k != lg->nmax) return;
+    if (lg->nmax == lg->capmax) {
+        uint64_t nc = lg->capmax ? lg->capmax * 2 : 256;
+        int64_t *g = realloc(lg->blk_max, nc * sizeof *g);
+        if (!g) return; /* only an aid: scans go on reading the blocks */
+        lg->blk_max = g, lg->capmax = nc;
+    }
+    int64_t m = INT64_MIN;
+    for (uint32_t i = 0; i < n; i++)
+        if (ts[i] > m) m = ts[i];
+    lg->blk_max[lg->nmax++] = m;
+}
+
+int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, int64_t min_ts, uint32_t want,
+                   tl_evblock_fn fn, void *arg, int verify, tl_errbuf_t *eb) {
     if (lg->committed <= TL_EVLOG_HDR) return 0;
+    if (min_ts != INT64_MIN) want |= TL_EVC_TS; /* the times teach the blocks' ends */
     /* a scan of what was added since a count starts where the last scan
      * ended, on a map of the tail alone: its cost is what it reads, not
      * the size of the log */
-    uint64_t off = TL_EVLOG_HDR, seq = 0, view_off = 0;
+    uint64_t off = TL_EVLOG_HDR, seq = 0, view_off = 0, blk = 0;
     const uint8_t *view = NULL;
     void *tail = NULL;
     size_t taillen = 0;
     if (from_seq && lg->hint_off > TL_EVLOG_HDR && lg->hint_seq <= from_seq && lg->hint_off <= lg->committed) {
-        off = lg->hint_off, seq = lg->hint_seq;
+        off = lg->hint_off, seq = lg->hint_seq, blk = lg->hint_blk;
         if (off == lg->committed) return 0;
         uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
         view_off = off - off % pg;
@@ -492,8 +509,9 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
             rc = TL_ECORRUPT;
             break;
         }
-        if (seq + n <= from_seq) { /* a block before the first row asked for */
-            seq += n;
+        if (seq + n <= from_seq || (min_ts != INT64_MIN && blk < lg->nmax && lg->blk_max[blk] < min_ts)) {
+            /* before the first row asked for, or only times before the first asked for */
+            seq += n, blk++;
             off += TL_EVB_HDR + payload;
             continue;
         }
@@ -529,16 +547,17 @@ int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_
             data += (len + 7u) & ~7u;
         }
         if (rc) break;
-        tl_evblock_t blk = {
+        tl_evblock_t eb_blk = {
             .n = n, .first_seq = seq, .fp = ptr[0], .user = ptr[1], .item = ptr[2],
             .ts = ptr[3], .type = ptr[4], .channel = ptr[5], .amount = ptr[6], .qty = ptr[7],
             .rating = ptr[8], .query = ptr[9], .city = ptr[10], .lat = ptr[11], .lon = ptr[12],
             .session = ptr[13], .campaign = ptr[14]};
-        rc = fn(&blk, arg);
-        seq += n;
+        if (ptr[3]) note_max(lg, blk, ptr[3], n);
+        rc = fn(&eb_blk, arg);
+        seq += n, blk++;
         off += TL_EVB_HDR + payload;
     }
-    if (!rc) lg->hint_off = off, lg->hint_seq = seq; /* the committed end: a block boundary */
+    if (!rc) lg->hint_off = off, lg->hint_seq = seq, lg->hint_blk = blk; /* the committed end: a block boundary */
     for (int c = 0; c < TL_EVB_NCOLS; c++) free(sc.col[c]);
     if (tail) munmap(tail, taillen);
     return rc;
@@ -578,7 +597,7 @@ int tl__evlog_copy(tl_evlog_t *lg, const char *path, tl__evdrop_fn drop, void *a
     unlink(path);
     int rc = tl__evlog_open(&to, path, 0, 0, 0, now, eb);
     copyctx_t x = {&to, drop, arg, 0, eb};
-    if (!rc) rc = tl__evlog_scan(lg, 0, TL_EVC_ALL, copy_block, &x, 1, eb);
+    if (!rc) rc = tl__evlog_scan(lg, 0, INT64_MIN, TL_EVC_ALL, copy_block, &x, 1, eb);
     if (!rc) rc = tl__evlog_flush(&to, eb);
     if (!rc) {
         *len = to.end;

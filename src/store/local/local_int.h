@@ -64,6 +64,12 @@ typedef struct {
     void *map;
     size_t maplen;
     uint64_t hint_off, hint_seq; /* where the last full scan ended: block hint_seq starts there */
+    uint64_t hint_blk;           /* ... and its number */
+    /* the latest time of each of the first nmax committed blocks (blocks
+     * never change once committed), learnt by the scans that decode the
+     * times: a scan from a time skips the blocks that end before it */
+    int64_t *blk_max;
+    uint64_t nmax, capmax;
 } tl_evlog_t;
 
 /* now: the time a new log's header records. */
@@ -79,10 +85,11 @@ void tl__evlog_mark_committed(tl_evlog_t *lg);
 /* Throws away what was written or buffered since the last commit. */
 int tl__evlog_rollback(tl_evlog_t *lg);
 /* Calls fn per block with the columns in the mask `want` (TL_EVC_*); the
- * others are NULL. Blocks that end before row from_seq are skipped unread.
+ * others are NULL. Blocks that end before row from_seq, and those known
+ * to hold only times before min_ts (INT64_MIN: none), are skipped unread.
  * verify checks every block's checksum. */
-int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
-                   int verify, tl_errbuf_t *eb);
+int tl__evlog_scan(tl_evlog_t *lg, uint64_t from_seq, int64_t min_ts, uint32_t want,
+                   tl_evblock_fn fn, void *arg, int verify, tl_errbuf_t *eb);
 
 /* Writes to path (replaced) a log of the committed events of lg except
  * those drop() picks, verifying every block read; *len and *nevents get

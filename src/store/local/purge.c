@@ -300,7 +300,7 @@ static int purge(tl_store_t *s, const tl_purge_t *p, const char *ps, const char 
     dropctx_t dc = {p->user, p->before};
     uint64_t ndrop = 0, len = 0, nev = 0;
     void *cargs[2] = {&ndrop, &dc};
-    rc = tl__evlog_scan(&lo->log, 0, TL_EVC_USER | TL_EVC_TS, count_block, cargs, 0, eb);
+    rc = tl__evlog_scan(&lo->log, 0, INT64_MIN, TL_EVC_USER | TL_EVC_TS, count_block, cargs, 0, eb);
     char newlog[4200];
     snprintf(newlog, sizeof newlog, "%s/events.log.new", s->dir);
     if (!rc && ndrop) rc = tl__evlog_copy(&lo->log, newlog, drop_event, &dc, tl_store_now(s), &len, &nev, &out->events, eb);

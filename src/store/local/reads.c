@@ -175,7 +175,7 @@ int tl__local_counts(tl_store_t *s, tl_store_counts_t *o, tl_errbuf_t *eb) {
 
 int tl__local_check(tl_store_t *s, tl_store_check_t *out, tl_errbuf_t *eb) {
     tl__local_t *lo = tl__lo(s);
-    int rc = tl__evlog_scan(&lo->log, 0, TL_EVC_ALL, tl__store_check_block, out, 1, eb);
+    int rc = tl__evlog_scan(&lo->log, 0, INT64_MIN, TL_EVC_ALL, tl__store_check_block, out, 1, eb);
     if (rc) return rc;
     out->checked |= TL_CHECK_CHECKSUMS;
     if (out->events != lo->log.nevents) {

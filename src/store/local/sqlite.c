@@ -570,7 +570,7 @@ static int loc_add_event(tl_store_t *s, const tl_event_t *ev, tl_errbuf_t *eb) {
     int rc;
     if (!lo->fps_loaded) {
         if ((rc = tl_hset_init(&lo->fps, lo->log.nevents + lo->expect + (1u << 16)))) return rc;
-        if ((rc = tl__evlog_scan(&lo->log, 0, TL_EVC_FP, load_fp_block, &lo->fps, 0, eb))) return rc;
+        if ((rc = tl__evlog_scan(&lo->log, 0, INT64_MIN, TL_EVC_FP, load_fp_block, &lo->fps, 0, eb))) return rc;
         lo->fps_loaded = 1;
     }
     rc = tl_hset_add(&lo->fps, ev->fp);
@@ -600,7 +600,12 @@ static void loc_prefetch_event(const tl_store_t *s, uint64_t fp) { tl_hset_prefe
 
 static int loc_scan(tl_store_t *s, uint64_t from_seq, uint32_t want, tl_evblock_fn fn, void *arg,
                     tl_errbuf_t *eb) {
-    return tl__evlog_scan(&tl__lo(s)->log, from_seq, want, fn, arg, 0, eb);
+    return tl__evlog_scan(&tl__lo(s)->log, from_seq, INT64_MIN, want, fn, arg, 0, eb);
+}
+
+static int loc_scan_since(tl_store_t *s, int64_t min_ts, uint32_t want, tl_evblock_fn fn, void *arg,
+                          tl_errbuf_t *eb) {
+    return tl__evlog_scan(&tl__lo(s)->log, 0, min_ts, want, fn, arg, 0, eb);
 }
 
 static uint64_t loc_event_count(const tl_store_t *s) { return tl__lo(s)->log.nevents; }
@@ -621,6 +626,7 @@ const tl_store_backend_t tl_store_local = {
     .expect_events = loc_expect_events,
     .prefetch_event = loc_prefetch_event,
     .scan = loc_scan,
+    .scan_since = loc_scan_since,
     .event_count = loc_event_count,
     .put_user = tl__loc_put_user,
     .put_item = tl__loc_put_item,
