@@ -107,6 +107,10 @@ typedef struct {
     tl__contact_t *contacts;   /* each user's in time order */
     int64_t *near;             /* room for one user's contacts, for the rolling rules */
     uint32_t nnear;
+    /* a journey's sends to one user in this run, in time order, and that
+     * user's contacts merged with them */
+    tl__contact_t own[TL_JOURNEY_MAX_STEPS], *merged;
+    uint32_t nown, own_user;
     uint16_t *camp_tags;       /* per campaign index: bit k when it has caps[k].tag */
     uint32_t ncamp;
     /* outputs */

@@ -170,8 +170,12 @@ static int load_contacts(runctx_t *x, int64_t at) {
         if (m > x->nnear) x->nnear = m;
         x->coff[u + 1] += x->coff[u];
     }
-    if (!rc && kept && (!(x->contacts = malloc(kept * sizeof *x->contacts)) ||
-                        !(x->near = malloc(x->nnear * sizeof *x->near))))
+    /* room for one user's contacts and, in a journey, those of its sends in
+     * this run */
+    uint32_t room = x->nnear + (c->journey ? TL_JOURNEY_MAX_STEPS : 0);
+    if (!rc && ((kept && !(x->contacts = malloc(kept * sizeof *x->contacts))) ||
+                !(x->near = malloc((room + 1) * sizeof *x->near)) ||
+                (c->journey && !(x->merged = malloc((room + 1) * sizeof *x->merged)))))
         rc = TL_ENOMEM;
     uint32_t *fill = rc || !kept ? NULL : malloc((size_t)x->nall * sizeof *fill);
     if (!rc && kept && !fill) rc = TL_ENOMEM;
@@ -269,6 +273,14 @@ static int64_t fit(const runctx_t *x, uint32_t u, int ch, int64_t when, int queu
     if (c->transactional || !c->ncaps) return t;
     const contact_t *cs = x->contacts ? x->contacts + x->coff[u] : NULL;
     uint32_t n = x->coff[u + 1] - x->coff[u];
+    if (x->nown && x->own_user == u) {
+        /* a journey's sends to u earlier in this run count too: merged
+         * with the stored contacts, in time order */
+        uint32_t i = 0, j = 0, m = 0;
+        while (i < n || j < x->nown)
+            x->merged[m++] = j == x->nown || (i < n && cs[i].at <= x->own[j].at) ? cs[i++] : x->own[j++];
+        cs = x->merged, n = m;
+    }
     for (;;) {
         int64_t next = t, nk;
         int blocked = 0;
@@ -438,6 +450,12 @@ int tl__decide(runctx_t *x, uint32_t u, int64_t when, const tl__send_t *s) {
     int rc = tl_applog_write(x->expo, &e, sizeof e, x->eb);
     if (!rc && delivers) {
         contact_t ct = {.user = u, .campaign = x->camp_idx, .chan = (uint8_t)ch, .at = send};
+        if (s && x->c->ncaps) { /* a journey may send to u again in this run */
+            if (x->own_user != u) x->own_user = u, x->nown = 0;
+            uint32_t k = x->nown < TL_JOURNEY_MAX_STEPS ? x->nown++ : x->nown - 1;
+            while (k > 0 && x->own[k - 1].at > send) x->own[k] = x->own[k - 1], k--;
+            x->own[k] = ct;
+        }
         rc = tl_applog_write(x->clog, &ct, sizeof ct, x->eb);
         if (!rc) rc = write_line(x, u, arm, ch, dec, send, msg, s ? s->step : NULL);
     }
@@ -865,7 +883,7 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
         if (!rc) rc = tl_store_commit(st, eb);
     }
     free(trig);
-    free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.near), free(x.camp_tags);
+    free(x.cons), free(x.dnc), free(x.coff), free(x.contacts), free(x.near), free(x.merged), free(x.camp_tags);
     tl_identity_free(x.ident);
     tl_buf_fini(&x.line), tl_buf_fini(&x.content);
     return rc;

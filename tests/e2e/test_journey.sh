@@ -135,6 +135,21 @@ check "killed runs: the same positions" \
 check "messages at both steps" "$(msgs "$D" | grep -c '"step":"first"') $(($(msgs "$D" | grep -c '"step":"again"') > 50))" \
     "$(($(msgs "$D" | wc -l) - $(msgs "$D" | grep -c '"step":"again"'))) 1"
 
+# two sends in one run: the second meets the cap the first filled
+cat >"$TMP/twice.json" <<'JSON'
+{"id":"twice","channels":["in_app"],"content":{"type":"coupon","code":"ONE"},"quiet_hours":false,
+ "caps":[{"max":1,"per":"day"}],"trigger":{"event":"view"},
+ "journey":{"steps":[{"id":"first","send":{}},{"id":"second","send":{"message":"again"}}]}}
+JSON
+"$TAILOR" --data "$D" campaign create "$TMP/twice.json" >/dev/null
+printf 'event_id,user,item,type,ts\n' >"$TMP/twice.csv"
+for i in 1 2 3 4 5; do printf 't-%s,u00290%s,i00001,view,2025-11-26T09:00:00Z\n' "$i" "$i"; done >>"$TMP/twice.csv"
+"$TAILOR" --data "$D" import "$TMP/twice.csv" >/dev/null
+"$TAILOR" --data "$D" campaign run twice --at 2025-11-26T09:05:00Z --json >"$TMP/twice.out"
+check "the first of each user sent, the second capped" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["decisions"]; print(d["sent"], d["capped"])' "$TMP/twice.out") $(grep -c '"campaign":"twice"' "$D/outbox/in_app.jsonl")" \
+    "5 5 5"
+
 # definitions checked whole, the step at fault named
 bad() { # DESC FRAGMENT-OF-ERROR JOURNEY-JSON
     printf '{"id":"bad","channels":["push"],"trigger":{"event":"cart"},"journey":%s}' "$3" >"$TMP/bad.json"
