@@ -825,6 +825,9 @@ static int purge_log(const char *name, void *arg) {
         if (!copy) rc = TL_ENOMEM;
         else {
             nl[x->out->n++] = (tl_logswap_t){copy, b.data, b.len};
+            /* the records move: the index of the contacts log goes (read whole, made anew) */
+            if (strcmp(name, "contacts") == 0 && !x->out->index)
+                return tl_store_blob_create(x->st, "contacts", &x->out->index, x->eb);
             return 0; /* the buffer now belongs to the list */
         }
     }
@@ -848,6 +851,7 @@ int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64
 }
 
 void tl_campaign_purge_free(tl_campaign_purge_t *p) {
+    tl_blobw_abandon(p->index);
     for (int i = 0; i < p->n; i++) {
         free((char *)p->logs[i].name);
         free((void *)p->logs[i].data);

@@ -417,6 +417,8 @@ int tl_campaign_exposures(tl_store_t *st, const char *id, tl_exposure_t **out, u
 typedef struct {
     tl_logswap_t *logs;
     int n;
+    tl_blobw_t *index; /* when the contacts log changes: its index emptied, for the
+                        * purge's blobs (it frees it; else tl_campaign_purge_free) */
 } tl_campaign_purge_t;
 int tl_campaign_purge_logs(tl_store_t *st, uint32_t user, const char *uid, int64_t before,
                            tl_campaign_purge_t *out, tl_errbuf_t *eb);

@@ -144,6 +144,60 @@ static int tag_row(const tl_campaign_row_t *r, void *arg) {
     return 0;
 }
 
+/* The contacts log's records in chunks of CHUNK, each chunk's latest
+ * delivery time kept in the blob "contacts" (a head of the magic and the
+ * chunks' count, then their latest times, i64 little-endian), so a run
+ * reads from the first chunk with a delivery in its caps' reach on. A
+ * chunk enters the index once whole; a purge of the log removes it. */
+#define CHUNK 65536
+#define CMAGIC UINT64_C(0x31584449544e4f43) /* "CONTIDX1" */
+
+/* The records of the contacts log that may be delivered after `after`
+ * (and others: the caller filters), into b; the index grown by the whole
+ * chunks read past it (inside a batch). */
+static int read_contacts(runctx_t *x, int64_t after, tl_buf_t *b) {
+    tl_buf_t ib;
+    tl_buf_init(&ib);
+    int rc = tl_store_blob_get(x->st, "contacts", &ib, x->eb);
+    uint64_t nidx = 0, from = 0;
+    const int64_t *maxes = NULL;
+    if (rc == TL_ENOENT) {
+        rc = 0, x->eb->msg[0] = 0;
+    } else if (!rc && ib.len >= 16 && ((const uint64_t *)(void *)ib.data)[0] == CMAGIC &&
+               ib.len == 16 + ((const uint64_t *)(void *)ib.data)[1] * 8) {
+        nidx = ((const uint64_t *)(void *)ib.data)[1];
+        maxes = (const int64_t *)(void *)(ib.data + 16);
+    } /* else damaged: read it all, and index it anew */
+    while (from < nidx && maxes[from] <= after) from++;
+    if (!rc) rc = tl_store_applog_read(x->st, CONTACTS_LOG, from * CHUNK * sizeof(contact_t), b, x->eb);
+    uint64_t total = from * CHUNK + b->len / sizeof(contact_t);
+    if (!rc && total < nidx * CHUNK) { /* shorter than indexed: read it all, index it anew */
+        tl_buf_clear(b);
+        nidx = from = 0;
+        total = (rc = tl_store_applog_read(x->st, CONTACTS_LOG, 0, b, x->eb)) ? 0 : b->len / sizeof(contact_t);
+    }
+    if (!rc && total / CHUNK > nidx && !x->o->dry_run) { /* the run's batch */
+        /* the whole chunks past the index, all in b */
+        uint64_t grown = total / CHUNK;
+        tl_buf_t nb;
+        tl_buf_init(&nb);
+        uint64_t head[2] = {CMAGIC, grown};
+        rc = tl_buf_append(&nb, head, sizeof head) || (nidx && tl_buf_append(&nb, maxes, nidx * 8))
+                 ? TL_ENOMEM : 0;
+        const contact_t *cs = (const contact_t *)(void *)b->data;
+        for (uint64_t k = nidx; !rc && k < grown; k++) {
+            int64_t m = INT64_MIN;
+            for (uint64_t i = (k - from) * CHUNK; i < (k - from + 1) * CHUNK; i++)
+                if (cs[i].at > m) m = cs[i].at;
+            if (tl_buf_append(&nb, &m, sizeof m)) rc = TL_ENOMEM;
+        }
+        if (!rc) rc = tl_store_blob_put(x->st, "contacts", nb.data, nb.len, x->eb);
+        tl_buf_fini(&nb);
+    }
+    tl_buf_fini(&ib);
+    return rc;
+}
+
 static int load_contacts(runctx_t *x, int64_t at) {
     const tl_campaign_t *c = x->c;
     int64_t reach = 0;
@@ -160,7 +214,7 @@ static int load_contacts(runctx_t *x, int64_t at) {
      * far ahead they are scheduled */
     tl_buf_t b;
     tl_buf_init(&b);
-    int rc = tl_store_applog_read(x->st, CONTACTS_LOG, 0, &b, x->eb);
+    int rc = read_contacts(x, at - reach, &b);
     size_t n = b.len / sizeof(contact_t), kept = 0;
     const contact_t *all = (const contact_t *)(void *)b.data;
     for (size_t i = 0; !rc && i < n; i++)

@@ -184,6 +184,8 @@ static int erase_one(tl_store_t *st, const tl_id_rules_t *rules, const char *key
         }
         tl_campaign_purge_t logs = {0};
         if (!rc) rc = tl_campaign_purge_logs(st, u, key, INT64_MIN, &logs, eb);
+        if (!rc && logs.index) rc = set_add(&set, logs.index); /* the set's now */
+        logs.index = NULL;
         tl_purge_stats_t ps = {0};
         if (!rc) {
             tl_purge_t pu = {.user = u, .before = INT64_MIN, .terms = terms, .nterms = nt,
@@ -282,8 +284,10 @@ int tl_privacy_retain(tl_store_t *st, int64_t before, tl_purge_stats_t *out, int
     *rebuilt = 0;
     int rc = tl_campaign_purge_logs(st, TL_NONE, NULL, before, &cl, eb);
     if (!rc) {
-        tl_purge_t pu = {.user = TL_NONE, .before = before, .logs = cl.logs, .nlogs = cl.n};
+        tl_purge_t pu = {.user = TL_NONE, .before = before, .logs = cl.logs, .nlogs = cl.n,
+                         .blobs = &cl.index, .nblobs = cl.index ? 1 : 0};
         rc = tl_store_purge(st, &pu, out, eb);
+        cl.index = NULL; /* the purge's */
     }
     *logs = cl.n;
     tl_campaign_purge_free(&cl);

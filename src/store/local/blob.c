@@ -41,6 +41,7 @@ static const struct {
     {"models/", "models/", "", ".tlm"},
     {"triggers/", "", "triggers-", ".pos"},
     {"journeys/", "", "journeys-", ".jny"},
+    {"contacts", "", "contacts", ".idx"},
 };
 #define NNS (int)(sizeof NS / sizeof *NS)
 
@@ -75,9 +76,10 @@ static int ns_of(const char *name, const char **rest) {
 
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap) {
     static const char *const KIND[] = {"profiles", "offers", "uplift/", "scorecards/", "models/",
-                                       "triggers/", "journeys/"};
+                                       "triggers/", "journeys/", "contacts"};
     if ((unsigned)kind >= sizeof KIND / sizeof *KIND) return TL_EINVAL;
-    int need = kind <= TL_BLOB_OFFERS ? snprintf(out, cap, "%s", KIND[kind])
+    int fixed = kind <= TL_BLOB_OFFERS || kind == TL_BLOB_CONTACTS;
+    int need = fixed ? snprintf(out, cap, "%s", KIND[kind])
                                       : snprintf(out, cap, "%s%s", KIND[kind], name ? name : "");
     const char *rest;
     if (need < 0 || (size_t)need >= cap || ns_of(out, &rest) != (int)kind) {
@@ -96,7 +98,7 @@ static int file_of(const tl_store_t *s, const char *name, const char *suffix, ch
     int n = k < 0 ? -1 : snprintf(out, cap, "%s/%s%s%s%s%s", s->dir, NS[k].dir, NS[k].pre, rest,
                                   NS[k].ext, suffix);
     if (k < 0 || n < 0 || (size_t)n >= cap) {
-        tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, models/NAME, "
+        tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, contacts, models/NAME, "
                       "scorecards/NAME, uplift/NAME, triggers/NAME or journeys/NAME; NAME of letters, digits, "
                       "'_', '-', '.')", name);
         return TL_EINVAL;
