@@ -143,7 +143,8 @@ static const tl__field_t SCHED_FIELDS[] = {
     {"once", T_STR}, {"daily", T_STR}, {"dates", T_ARR}, {"at", T_STR}, {NULL, 0}};
 static const tl__field_t TRIG_FIELDS[] = {
     {"event", T_STR}, {"category", T_STR}, {"unless", T_STR}, {"within", T_STR},
-    {"delay", T_STR}, {"lookback", T_STR}, {"min_amount", T_NUM}, {NULL, 0}};
+    {"delay", T_STR}, {"lookback", T_STR}, {"min_amount", T_NUM}, {"nth", T_NUM},
+    {"reset", T_STR}, {NULL, 0}};
 static const tl__field_t ATTR_FIELDS[] = {
     {"window", T_STR}, {"conversion", T_ARR | T_STR}, {"pre_period", T_STR}, {NULL, 0}};
 static const tl__field_t QUIET_FIELDS[] = {{"from", T_STR}, {"to", T_STR}, {NULL, 0}};
@@ -292,6 +293,17 @@ static int parse_trigger(const cJSON *j, tl_campaign_t *c, tl_errbuf_t *eb) {
     if (c->trig_within > 0 && !un) return tl__bad(eb, "trigger: \"within\" needs \"unless\" (the event that cancels)%s", "");
     const cJSON *ma = cJSON_GetObjectItem(j, "min_amount");
     c->trig_min_amount = ma ? ma->valuedouble : NAN;
+    const cJSON *nth = cJSON_GetObjectItem(j, "nth");
+    const char *reset = str_of(cJSON_GetObjectItem(j, "reset"));
+    if (nth && (c->trig == TL_TRIG_CITY || !(nth->valuedouble >= 1 && nth->valuedouble <= 1000) ||
+                nth->valuedouble != floor(nth->valuedouble)))
+        return tl__bad(eb, "trigger: \"nth\" is a whole number from 1 to 1000: the user's n-th event of "
+                           "the type (1: the first purchase)%s", "");
+    if (reset && (!nth || !*reset || strlen(reset) >= sizeof c->trig_reset))
+        return tl__bad(eb, "trigger: \"reset\" names the event type that starts the count of \"nth\" "
+                           "again (a missed repayment ends a streak), and needs \"nth\"%s", "");
+    c->trig_nth = nth ? (uint32_t)nth->valuedouble : 0;
+    snprintf(c->trig_reset, sizeof c->trig_reset, "%s", reset ? reset : "");
     if (ma && (c->trig == TL_TRIG_CITY || !(ma->valuedouble >= 0) || !isfinite(ma->valuedouble)))
         return tl__bad(eb, "trigger: \"min_amount\" is an amount of 0 or more, for an event that has one "
                        "(a purchase of at least so much)%s", "");

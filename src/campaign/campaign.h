@@ -133,6 +133,9 @@ typedef struct {
     char trig_event[32], trig_unless[32], trig_category[64];
     int64_t trig_within, trig_delay, trig_lookback; /* ms */
     double trig_min_amount;    /* NAN: any; else the event's amount must be at least this */
+    uint32_t trig_nth;         /* 0: every event; N: the user's N-th of the type (by time) since
+                                * the last trig_reset event (a first purchase; a streak) */
+    char trig_reset[32];
     /* attribution */
     int64_t window_ms;         /* conversions this long after the exposure count */
     char conversion[4][32];    /* event types that are conversions */

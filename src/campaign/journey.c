@@ -434,6 +434,7 @@ static int states_write(tl__run_t *x, int64_t origin, const jstate_t *s, size_t 
 
 #define EV_ENTRY (1u << 31)
 #define EV_UNLESS (1u << 30)
+#define EV_RESET (1u << 29)
 
 typedef struct {
     uint32_t user, bits;
@@ -442,7 +443,7 @@ typedef struct {
 
 typedef struct {
     tl__run_t *x;
-    uint32_t entry, unless;      /* event types (TL_NONE: none) */
+    uint32_t entry, unless, reset; /* event types (TL_NONE: none) */
     uint32_t watch[TL_JOURNEY_MAX_EVENTS];
     int nwatch;
     const uint8_t *item_ok;      /* the trigger's category (NULL: any item) */
@@ -468,6 +469,7 @@ static int jev_block(const tl_evblock_t *b, void *arg) {
                 bits |= EV_ENTRY;
         }
         if (ty == t->unless) bits |= EV_UNLESS;
+        if (ty == t->reset) bits |= EV_RESET;
         for (int k = 0; k < t->nwatch; k++)
             if (ty == t->watch[k]) bits |= 1u << k;
         if (!bits) continue;
@@ -485,7 +487,8 @@ static int jev_block(const tl_evblock_t *b, void *arg) {
 static int cmp_jev(const void *a, const void *b) {
     const jev_t *x = a, *y = b;
     if (x->user != y->user) return x->user < y->user ? -1 : 1;
-    return (x->ts > y->ts) - (x->ts < y->ts);
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return ((y->bits & EV_RESET) != 0) - ((x->bits & EV_RESET) != 0); /* a reset at the same time first */
 }
 
 /* The events the journey looks at, by user and time, from `since` (the
@@ -494,13 +497,15 @@ static int cmp_jev(const void *a, const void *b) {
 static int scan_events(tl__run_t *x, int64_t since, uint64_t end, jev_t **out, size_t *n) {
     const tl_campaign_t *c = x->c;
     const struct tl_journey *j = c->journey;
-    jscan_t t = {.x = x, .entry = TL_NONE, .unless = TL_NONE, .min_amount = c->trig_min_amount,
+    jscan_t t = {.x = x, .entry = TL_NONE, .unless = TL_NONE, .reset = TL_NONE,
+                 .min_amount = c->trig_min_amount,
                  .end = end, .at = x->o->at};
     tl_dict_t *types = tl_store_dict(x->st, TL_D_TYPE, x->eb);
     if (!types) return TL_ENOMEM;
     if (c->trig) {
         t.entry = tl_dict_find(types, c->trig_event, strlen(c->trig_event));
         if (c->trig_unless[0]) t.unless = tl_dict_find(types, c->trig_unless, strlen(c->trig_unless));
+        if (c->trig_reset[0]) t.reset = tl_dict_find(types, c->trig_reset, strlen(c->trig_reset));
     }
     for (int k = 0; k < j->nevents; k++) t.watch[k] = tl_dict_find(types, j->events[k], strlen(j->events[k]));
     t.nwatch = j->nevents;
@@ -537,9 +542,12 @@ static int64_t first_entry(walk_t *w, const jev_t *ev, size_t n, int64_t after) 
     const tl_campaign_t *c = w->x->c;
     int64_t within = c->trig_unless[0] ? c->trig_within : 0;
     int64_t lag = within > c->trig_delay ? within : c->trig_delay;
+    uint32_t count = 0; /* nth: the user's events of the type since the last reset */
     for (size_t i = 0; i < n; i++) {
-        if (!(ev[i].bits & EV_ENTRY) || ev[i].ts <= after || ev[i].ts < c->start || ev[i].ts >= c->end)
-            continue;
+        if (ev[i].bits & EV_RESET) count = 0;
+        if (!(ev[i].bits & EV_ENTRY)) continue;
+        if (c->trig_nth && ++count != c->trig_nth) continue;
+        if (ev[i].ts <= after || ev[i].ts < c->start || ev[i].ts >= c->end) continue;
         int cancelled = 0;
         for (size_t k = i + 1; within && k < n && ev[k].ts <= ev[i].ts + within; k++)
             if ((ev[k].bits & EV_UNLESS) && ev[k].ts > ev[i].ts) cancelled = 1;
@@ -666,7 +674,7 @@ int tl__journey_run(tl__run_t *x, int64_t origin, uint64_t end) {
     /* what the run reads: entries within the lookback, and what the users
      * on their way await since they entered */
     int64_t recent = c->trig ? o->at - c->trig_lookback - 1 : INT64_MIN;
-    int64_t since = c->trig ? recent : o->at;
+    int64_t since = c->trig_nth ? INT64_MIN : c->trig ? recent : o->at; /* nth: whole histories */
     for (size_t k = 0; k < nold; k++)
         if (!(old[k].flags & J_DONE) && old[k].entered < since) since = old[k].entered;
     if (!rc) rc = scan_events(x, since, end, &ev, &nev);

@@ -524,6 +524,13 @@ typedef struct {
 } uev_t;
 
 typedef struct {
+    uint32_t user;
+    int is_reset;
+    int64_t ts;
+    uint64_t seq;
+} hist_t;
+
+typedef struct {
     runctx_t *x;
     uint32_t type, unless;       /* TL_NONE: none */
     const uint8_t *item_ok;      /* category filter (NULL: any item) */
@@ -537,6 +544,9 @@ typedef struct {
     uev_t *trig, *unl;
     size_t ntrig, nunl, ctrig, cunl;
     uint32_t *last_city;         /* city_change */
+    uint32_t reset;              /* nth: the type that starts the count again (TL_NONE: none) */
+    hist_t *hist;                /* nth: every event of the type, and the resets */
+    size_t nhist, chist;
     int err;
 } trigscan_t;
 
@@ -565,6 +575,42 @@ static int trig_due(trigscan_t *t, uint64_t seq, int64_t d) {
     return 1;
 }
 
+static int push_hist(trigscan_t *t, uint32_t u, int is_reset, int64_t ts, uint64_t seq) {
+    if (t->nhist == t->chist) {
+        size_t nc = t->chist ? t->chist * 2 : 4096;
+        hist_t *g = realloc(t->hist, nc * sizeof *g);
+        if (!g) return TL_ENOMEM;
+        t->hist = g, t->chist = nc;
+    }
+    t->hist[t->nhist++] = (hist_t){u, is_reset, ts, seq};
+    return 0;
+}
+
+static int cmp_hist(const void *a, const void *b) {
+    const hist_t *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return (x->is_reset < y->is_reset) - (x->is_reset > y->is_reset); /* a reset at the same time first */
+}
+
+/* nth: each user's events of the type in time order, counted from the
+ * last reset; the n-th of a count is a trigger (due as any other). */
+static int nth_triggers(trigscan_t *t) {
+    uint32_t nth = t->x->c->trig_nth, count = 0;
+    if (t->nhist) qsort(t->hist, t->nhist, sizeof *t->hist, cmp_hist);
+    for (size_t i = 0; i < t->nhist; i++) {
+        const hist_t *h = &t->hist[i];
+        if (i == 0 || h->user != t->hist[i - 1].user) count = 0;
+        if (h->is_reset) {
+            count = 0;
+        } else if (++count == nth && trig_due(t, h->seq, h->ts + t->within) &&
+                   push_uev(&t->trig, &t->ntrig, &t->ctrig, h->user, h->ts)) {
+            return TL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static int trig_block(const tl_evblock_t *b, void *arg) {
     trigscan_t *t = arg;
     for (uint32_t i = 0; i < b->n; i++) {
@@ -587,8 +633,13 @@ static int trig_block(const tl_evblock_t *b, void *arg) {
             uint32_t it = b->item[i];
             if (t->item_ok && (it >= t->nitems || !t->item_ok[it])) continue;
             if (!isnan(t->min_amount) && !(b->amount[i] >= t->min_amount)) continue; /* NaN: none */
-            if (trig_due(t, seq, ts + t->within) && push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts))
+            if (t->x->c->trig_nth) {
+                if (push_hist(t, u, 0, ts, seq)) return TL_ENOMEM;
+            } else if (trig_due(t, seq, ts + t->within) && push_uev(&t->trig, &t->ntrig, &t->ctrig, u, ts)) {
                 return TL_ENOMEM;
+            }
+        } else if (b->type[i] == t->reset && t->reset != TL_NONE) {
+            if (push_hist(t, u, 1, ts, seq)) return TL_ENOMEM;
         } else if (b->type[i] == t->unless && ts > t->lo_late - t->within && ts <= t->hi) {
             if (push_uev(&t->unl, &t->nunl, &t->cunl, u, ts)) return TL_ENOMEM;
         }
@@ -651,6 +702,7 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
         if (!types) return TL_ENOMEM;
         t.type = tl_dict_find(types, c->trig_event, strlen(c->trig_event));
         if (c->trig_unless[0]) t.unless = tl_dict_find(types, c->trig_unless, strlen(c->trig_unless));
+        t.reset = c->trig_reset[0] ? tl_dict_find(types, c->trig_reset, strlen(c->trig_reset)) : TL_NONE;
         if (t.type == TL_NONE) return 0; /* no such events yet */
         if (c->trig_category[0]) {
             uint8_t *ok;
@@ -660,10 +712,12 @@ static int trigger_users(runctx_t *x, int64_t lo, int64_t lo_late, uint64_t read
     }
     /* a trigger whose decision time is at or before both bounds is never
      * due, nor is an `unless` event before the earliest window: the city's
-     * triggers need each user's whole history */
+     * triggers and the n-th events need each user's whole history */
     int64_t since = t.lo_late - t.within;
-    if (c->trig == TL_TRIG_CITY || since < INT64_MIN / 2) since = INT64_MIN;
+    if (c->trig == TL_TRIG_CITY || c->trig_nth || since < INT64_MIN / 2) since = INT64_MIN;
     if (!rc && (rc = tl_store_scan_since(x->st, since, want, trig_block, &t, x->eb)) == 1) rc = 0;
+    if (!rc && c->trig_nth) rc = nth_triggers(&t);
+    free(t.hist);
     free((void *)t.item_ok);
     free(t.last_city);
     if (!rc) {
