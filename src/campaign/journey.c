@@ -697,7 +697,10 @@ int tl__journey_run(tl__run_t *x, int64_t origin, uint64_t end) {
         size_t e0 = e;
         while (e < nev && ev[e].user == next) e++;
         u = next + 1;
-        if (tl__person(x, next) != next) continue; /* linked into another person since */
+        if (tl__person(x, next) != next) { /* linked into another person since: kept as it was */
+            if (s.user != TL_NONE) neu[nnew++] = s;
+            continue;
+        }
         int in = !o->audience || (next < o->nusers && o->audience[next]);
         rc = walk(&w, next, &s, ev + e0, e - e0, in);
         if (!rc && s.user != TL_NONE) neu[nnew++] = s;
