@@ -702,7 +702,7 @@ int tl__journey_run(tl__run_t *x, int64_t origin, uint64_t end) {
             continue;
         }
         int in = !o->audience || (next < o->nusers && o->audience[next]);
-        rc = walk(&w, next, &s, ev + e0, e - e0, in);
+        rc = walk(&w, next, &s, ev ? ev + e0 : NULL, e - e0, in);
         if (!rc && s.user != TL_NONE) neu[nnew++] = s;
     }
     for (; !rc && i < nold; i++) neu[nnew++] = old[i]; /* users beyond the audience's length */

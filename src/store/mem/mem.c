@@ -200,6 +200,7 @@ static int tl__mem_commit(tl_store_t *st, tl_errbuf_t *eb) {
     for (int k = 0; k < TL_D__N; k++)
         if (m->dict[k]) m->dict_comm[k] = tl_dict_count(m->dict[k]);
     m->in_batch = 0;
+    m->gen++;
     return 0;
 }
 
@@ -225,7 +226,12 @@ static tl_dict_t *tl__mem_dict(tl_store_t *st, tl_dkind_t kind, tl_errbuf_t *eb)
 static int tl__mem_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf_t *eb) {
     tl__mem_t *m = tl__mem_of(st);
     uint32_t n = m->dict[kind] ? m->dict_comm[kind] : 0;
+    if (m->ids_offs[kind] && m->ids_gen[kind] == m->gen + 1) { /* nothing committed since: the same view */
+        *out = (tl_ids_t){m->ids_arena[kind].data, m->ids_offs[kind], m->ids_n[kind]};
+        return 0;
+    }
     tl_buf_t *a = &m->ids_arena[kind];
+    m->ids_gen[kind] = 0; /* no view until this one is whole */
     tl_buf_clear(a);
     free(m->ids_offs[kind]);
     if (!(m->ids_offs[kind] = malloc((n + 1) * sizeof(uint64_t)))) goto oom;
@@ -236,6 +242,7 @@ static int tl__mem_ids(tl_store_t *st, tl_dkind_t kind, tl_ids_t *out, tl_errbuf
         if (tl_buf_append(a, s, len) || tl_buf_append(a, "", 1)) goto oom;
     }
     m->ids_offs[kind][n] = a->len;
+    m->ids_n[kind] = n, m->ids_gen[kind] = m->gen + 1;
     *out = (tl_ids_t){a->data, m->ids_offs[kind], n};
     return 0;
 oom:

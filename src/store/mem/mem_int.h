@@ -47,6 +47,9 @@ typedef struct {
     uint32_t dict_comm[TL_D__N];
     tl_buf_t ids_arena[TL_D__N];
     uint64_t *ids_offs[TL_D__N];
+    uint32_t ids_n[TL_D__N];   /* the ids of the view, made at generation ids_gen - 1 */
+    uint64_t ids_gen[TL_D__N];
+    uint64_t gen;              /* commits and purges so far: a view older is read again */
     tl_event_t *ev;
     uint64_t nev, ncomm, cap;
     tl_hset_t fps;

@@ -202,6 +202,7 @@ int tl__mem_purge(tl_store_t *st, const tl_purge_t *p, const char *pseudonym, co
     }
     /* the last step that can fail: the id forgotten, keeping its index */
     if (!rc && pseudonym[0] && m->dict[TL_D_USER]) rc = tl_dict_forget(m->dict[TL_D_USER], u);
+    m->gen++; /* the ids' views are read again */
     if (rc) {
         tl__mdata_free(&w);
         memset(out, 0, sizeof *out);
