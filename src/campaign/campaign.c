@@ -52,7 +52,8 @@ int tl__bad(tl_errbuf_t *eb, const char *fmt, const char *field) {
     return TL_EBADINPUT;
 }
 
-/* "90s", "30m", "2h", "7d", "1w" (a bare number is seconds). */
+/* "90s", "30m", "2h", "7d", "1w" (a bare number is seconds), up to a
+ * century. */
 int tl__parse_duration(const char *s, int64_t *ms) {
     char *end;
     double v = strtod(s, &end);
@@ -67,6 +68,7 @@ int tl__parse_duration(const char *s, int64_t *ms) {
     default: return -1;
     }
     if (*end && end[1]) return -1;
+    if (!(v * unit <= 100 * 365.25 * 86400e3)) return -1; /* a century at most: times stay in range */
     *ms = (int64_t)llround(v * unit);
     return 0;
 }

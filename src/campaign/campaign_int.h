@@ -29,7 +29,8 @@ typedef struct {
 
 /* Refuses members not in the list, and members of the wrong type. */
 int tl__check_fields(const cJSON *obj, const tl__field_t *f, const char *where, tl_errbuf_t *eb);
-/* "90s", "30m", "2h", "7d", "1w" (a bare number is seconds); -1 if not one. */
+/* "90s", "30m", "2h", "7d", "1w" (a bare number is seconds), up to a
+ * century; -1 if not one. */
 int tl__parse_duration(const char *s, int64_t *ms);
 /* A content object into a's content, content_type and n. */
 int tl__parse_content(const cJSON *j, tl_arm_t *a, const char *where, tl_errbuf_t *eb);
