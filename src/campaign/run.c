@@ -853,11 +853,23 @@ static int trig_keep(tl_store_t *st, const char *id, const trigpos_t *p, tl_errb
     return tl_store_blob_put(st, name, p, sizeof *p, eb);
 }
 
+/* use[ch] = 1 for every channel the campaign, or one of its journey's
+ * sends, may use. */
+static void channels_used(const tl_campaign_t *c, int use[TL_DCH__N]) {
+    memset(use, 0, TL_DCH__N * sizeof *use);
+    for (int k = 0; k < c->nchannels; k++) use[c->channels[k]] = 1;
+    for (int s = 0; c->journey && s < c->journey->nsteps; s++)
+        for (int k = 0; c->journey->steps[s].kind == TL_JSTEP_SEND && k < c->journey->steps[s].nchannels; k++)
+            use[c->journey->steps[s].channels[k]] = 1;
+}
+
+/* The outbox of every channel used, the exposures and the contacts. */
 static int open_outputs(runctx_t *x) {
     char name[200];
-    int rc = 0;
-    for (int k = 0; !rc && k < x->c->nchannels; k++) {
-        int ch = x->c->channels[k];
+    int rc = 0, use[TL_DCH__N];
+    channels_used(x->c, use);
+    for (int ch = 0; !rc && ch < TL_DCH__N; ch++) {
+        if (!use[ch]) continue;
         tl_dchannel_outbox(tl_dchannel_name(ch), name, sizeof name);
         rc = tl_store_applog_open(x->st, name, &x->outbox[ch], x->eb);
     }
@@ -918,9 +930,10 @@ static int run_batch(tl_store_t *st, const tl_campaign_t *c, const tl_run_opts_t
     if (x.nusers > x.users.n) x.nusers = x.users.n;
     if ((rc = load_persons(&x))) return rc;
     x.camp_bit = purpose_bit(&x, c->consent);
-    for (int k = 0; k < TL_DCH__N; k++) x.chan_bit[k] = -1;
-    for (int k = 0; k < c->nchannels; k++)
-        x.chan_bit[c->channels[k]] = purpose_bit(&x, tl_dchannel_purpose(c->channels[k]));
+    int use[TL_DCH__N];
+    channels_used(c, use);
+    for (int k = 0; k < TL_DCH__N; k++)
+        x.chan_bit[k] = use[k] ? purpose_bit(&x, tl_dchannel_purpose(k)) : -1;
     tl_buf_init(&x.line), tl_buf_init(&x.content);
     uev_t *trig = NULL;
     size_t ntrig = 0;

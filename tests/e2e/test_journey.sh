@@ -150,6 +150,27 @@ check "the first of each user sent, the second capped" \
     "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["decisions"]; print(d["sent"], d["capped"])' "$TMP/twice.out") $(grep -c '"campaign":"twice"' "$D/outbox/in_app.jsonl")" \
     "5 5 5"
 
+# a step's channel outside the campaign's list still needs its consent
+cat >"$TMP/side.json" <<'JSON'
+{"id":"side","channels":["in_app"],"content":{"type":"coupon","code":"SIDE"},"quiet_hours":false,
+ "trigger":{"event":"view"},"journey":{"steps":[{"id":"p","send":{"channel":"push"}}]}}
+JSON
+"$TAILOR" --data "$D" campaign create "$TMP/side.json" >/dev/null
+printf 'event_id,user,item,type,ts\n' >"$TMP/side.csv"
+for i in $(seq 100 159); do printf 's-%s,u002%s,i00001,view,2025-11-26T09:00:00Z\n' "$i" "$i"; done >>"$TMP/side.csv"
+"$TAILOR" --data "$D" import "$TMP/side.csv" >/dev/null
+"$TAILOR" --data "$D" campaign run side --at 2025-11-26T09:05:00Z >/dev/null
+check "pushed to exactly the users who consented to push" \
+    "$(grep '"campaign":"side"' "$D/outbox/push.jsonl" | grep -c '"user":"u0021[0-5][0-9]"')" \
+    "$(python3 -c '
+import csv, sys
+last = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["purpose"] == "marketing_push" and r["at"] <= "2025-11-26T09:05:00Z" and 2100 <= int(r["user"][1:]) <= 2159:
+        if r["user"] not in last or last[r["user"]][0] <= r["at"]:
+            last[r["user"]] = (r["at"], r["status"])
+print(sum(1 for a, st in last.values() if st == "granted"))' "$W/consents.csv")"
+
 # definitions checked whole, the step at fault named
 bad() { # DESC FRAGMENT-OF-ERROR JOURNEY-JSON
     printf '{"id":"bad","channels":["push"],"trigger":{"event":"cart"},"journey":%s}' "$3" >"$TMP/bad.json"
