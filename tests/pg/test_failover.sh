@@ -11,11 +11,11 @@
 # in a pg_dump: none is there in clear.
 #
 # The test starts its own two servers (scripts/pg.sh) on PG_HA_PORT and the
-# next port (default 55470) and stops them.
+# next port (default 25470, below the ports the kernel hands out to connections, so a client of another test never holds it) and stops them.
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 command -v psql >/dev/null || { echo "SKIP: no PostgreSQL client"; exit 77; }
 T=${TAILOR_REAL:-$TAILOR} # the binary itself: this test makes its own stores
-P=${PG_HA_PORT:-55470}
+P=${PG_HA_PORT:-25470}
 H=$TMP/ha
 LOAD=$SRC/tests/e2e/load_events.py
 "$SRC/scripts/pg.sh" start "$H" "$P" >/dev/null

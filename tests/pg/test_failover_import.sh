@@ -17,11 +17,11 @@
 # file imports the rest exactly once.
 #
 # The test starts its own two servers (scripts/pg.sh) on PG_HA_PORT and the
-# next port (default 55472) and stops them.
+# next port (default 25472, below the ports the kernel hands out to connections) and stops them.
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 command -v psql >/dev/null || { echo "SKIP: no PostgreSQL client"; exit 77; }
 T=${TAILOR_REAL:-$TAILOR} # the binary itself: this test makes its own stores
-P=${PG_HA_PORT:-55472}
+P=${PG_HA_PORT:-25472}
 H=$TMP/ha
 "$SRC/scripts/pg.sh" start "$H" "$P" >/dev/null
 "$SRC/scripts/pg.sh" standby "$H" $((P + 1)) "$P" >/dev/null
