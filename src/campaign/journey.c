@@ -67,7 +67,7 @@ static int step_ok_id(const char *s) {
 }
 
 /* The step named by field key of step obj (or dflt when absent), in *out. */
-static int target(struct tl_journey *j, const cJSON *arr, const cJSON *obj, const char *key, int dflt,
+static int target(const cJSON *arr, const cJSON *obj, const char *key, int dflt,
                   const char *where, int *out, tl_errbuf_t *eb) {
     const cJSON *v = cJSON_GetObjectItem(obj, key);
     if (!v) return *out = dflt, 0;
@@ -80,7 +80,6 @@ static int target(struct tl_journey *j, const cJSON *arr, const cJSON *obj, cons
         if (cJSON_IsString(id) && strcmp(id->valuestring, s) == 0) return *out = k, 0;
         k++;
     }
-    (void)j;
     tl_errbuf_set(eb, "journey: step \"%s\": %s \"%s\" is not a step of the journey (nor \"exit\")",
                   where, key, s);
     return TL_EBADINPUT;
@@ -115,9 +114,8 @@ static int events_of(struct tl_journey *j, const cJSON *v, const char *where, ui
     return 0;
 }
 
-static int parse_send(struct tl_journey *j, tl__jstep_t *s, const cJSON *o, const tl_campaign_t *c,
+static int parse_send(tl__jstep_t *s, const cJSON *o, const tl_campaign_t *c,
                       tl_errbuf_t *eb) {
-    (void)j;
     char where[64];
     snprintf(where, sizeof where, "journey: step \"%s\": send", s->id);
     int rc = tl__check_fields(o, SEND_FIELDS, where, eb);
@@ -236,8 +234,8 @@ static int parse_step(struct tl_journey *j, const cJSON *arr, const cJSON *o, in
     const char *dur = NULL;
     switch (s->kind) {
     case TL_JSTEP_SEND:
-        rc = parse_send(j, s, cJSON_GetObjectItem(o, "send"), c, eb);
-        if (!rc) rc = target(j, arr, o, "next", follow, s->id, &s->next, eb);
+        rc = parse_send(s, cJSON_GetObjectItem(o, "send"), c, eb);
+        if (!rc) rc = target(arr, o, "next", follow, s->id, &s->next, eb);
         break;
     case TL_JSTEP_WAIT:
         dur = cJSON_GetObjectItem(o, "wait")->valuestring;
@@ -245,7 +243,7 @@ static int parse_step(struct tl_journey *j, const cJSON *arr, const cJSON *o, in
             tl_errbuf_set(eb, "journey: step \"%s\": wait is a duration above zero such as 30m, 2h or 1d", s->id);
             return TL_EBADINPUT;
         }
-        rc = target(j, arr, o, "next", follow, s->id, &s->next, eb);
+        rc = target(arr, o, "next", follow, s->id, &s->next, eb);
         break;
     case TL_JSTEP_WAIT_FOR: {
         char where[64];
@@ -257,8 +255,8 @@ static int parse_step(struct tl_journey *j, const cJSON *arr, const cJSON *o, in
                           "such as 24h", s->id);
             return TL_EBADINPUT;
         }
-        if (!rc) rc = target(j, arr, o, "then", follow, s->id, &s->then, eb);
-        if (!rc) rc = target(j, arr, o, "timeout", follow, s->id, &s->timeout, eb);
+        if (!rc) rc = target(arr, o, "then", follow, s->id, &s->then, eb);
+        if (!rc) rc = target(arr, o, "timeout", follow, s->id, &s->timeout, eb);
         s->next = s->timeout;
         break;
     }
@@ -285,10 +283,10 @@ static int parse_step(struct tl_journey *j, const cJSON *arr, const cJSON *o, in
                 return tl__bad(eb, "journey: at most 32 branch conditions%s", "");
             if (!(j->conds[j->nconds] = strdup(cond->valuestring))) return TL_ENOMEM;
             s->cond[s->nbranch] = j->nconds++;
-            if ((rc = target(j, arr, x, "next", TL_JEXIT, s->id, &s->to[s->nbranch], eb))) return rc;
+            if ((rc = target(arr, x, "next", TL_JEXIT, s->id, &s->to[s->nbranch], eb))) return rc;
             s->nbranch++;
         }
-        rc = target(j, arr, o, "else", follow, s->id, &s->next, eb);
+        rc = target(arr, o, "else", follow, s->id, &s->next, eb);
         break;
     }
     case TL_JSTEP_EXIT:
@@ -349,7 +347,7 @@ int tl__journey_parse(const cJSON *root, tl_campaign_t *c, tl_errbuf_t *eb) {
     int a = 0;
     cJSON_ArrayForEach(x, arms) {
         if (cJSON_GetObjectItem(x, "start") &&
-            (rc = target(j, steps, x, "start", 0, c->arms[a].name, &j->start[a], eb)))
+            (rc = target(steps, x, "start", 0, c->arms[a].name, &j->start[a], eb)))
             return rc;
         if (j->start[a] == TL_JEXIT) return tl__bad(eb, "arms: \"%s\" starts at a step, not at exit", c->arms[a].name);
         a++;
