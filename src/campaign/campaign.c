@@ -316,6 +316,14 @@ int tl_campaign_parse(const char *json, tl_campaign_t *c, tl_errbuf_t *eb) {
     memset(c, 0, sizeof *c);
     const char *stop = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &stop, 0);
+    /* text after the definition's end is a mistake too (a paste cut short,
+     * or two definitions in one): not left unread */
+    const char *rest = root && stop ? stop + strspn(stop, " \t\r\n") : NULL;
+    if (rest && *rest) {
+        cJSON_Delete(root);
+        root = NULL;
+        stop = rest;
+    }
     if (!root) {
         /* cJSON stops where the text stops being JSON: say where, and show
          * what is there up to the end of its line */
@@ -684,6 +692,22 @@ int tl_campaign_list(tl_store_t *st, const char *id, tl_campaign_fn fn, void *ar
     if (!id) return tl_store_campaign_scan(st, list_row, &x, eb);
     int rc = tl_store_campaign_get(st, id, list_row, &x, eb);
     return rc > 0 ? 0 : rc;
+}
+
+cJSON *tl_campaign_info_json(const tl_campaign_info_t *ci) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", ci->id);
+    cJSON_AddStringToObject(o, "name", ci->name);
+    cJSON_AddStringToObject(o, "status", ci->status);
+    cJSON_AddNumberToObject(o, "runs", (double)ci->runs);
+    cJSON_AddNumberToObject(o, "sends", (double)ci->sends);
+    cJSON_AddNumberToObject(o, "cost", ci->cost);
+    char ts[32];
+    if (ci->last_at != INT64_MIN) {
+        tl_time_format(ci->last_at, ts);
+        cJSON_AddStringToObject(o, "last_run_at", ts);
+    }
+    return o;
 }
 
 typedef struct {

@@ -168,6 +168,8 @@ typedef int (*tl_campaign_fn)(const tl_campaign_info_t *ci, void *arg);
 int tl_campaign_list(tl_store_t *st, const char *id, tl_campaign_fn fn, void *arg,
                      tl_errbuf_t *eb);
 int tl_campaign_set_status(tl_store_t *st, const char *id, const char *status, tl_errbuf_t *eb);
+/* A listed campaign as JSON: id, name, status, runs, sends, cost, last_run_at. */
+struct cJSON *tl_campaign_info_json(const tl_campaign_info_t *ci);
 
 /* ---- do-not-contact --------------------------------------------------------- */
 

@@ -269,21 +269,13 @@ static int campaign_deliver(const command_t *cmd, const args_t *a) {
 static int list_row(const tl_campaign_info_t *ci, void *arg) {
     cJSON *arr = arg;
     char ts[32] = "";
-    if (ci->last_at != INT64_MIN) tl_time_format(ci->last_at, ts);
     if (arr) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", ci->id);
-        cJSON_AddStringToObject(o, "name", ci->name);
-        cJSON_AddStringToObject(o, "status", ci->status);
-        cJSON_AddNumberToObject(o, "runs", (double)ci->runs);
-        cJSON_AddNumberToObject(o, "sends", (double)ci->sends);
-        cJSON_AddNumberToObject(o, "cost", ci->cost);
-        if (*ts) cJSON_AddStringToObject(o, "last_run_at", ts);
-        cJSON_AddItemToArray(arr, o);
-    } else {
-        printf("%-20s %-8s runs=%-4llu sends=%-9llu last=%s  %s\n", ci->id, ci->status,
-               (unsigned long long)ci->runs, (unsigned long long)ci->sends, *ts ? ts : "-", ci->name);
+        cJSON_AddItemToArray(arr, tl_campaign_info_json(ci));
+        return 0;
     }
+    if (ci->last_at != INT64_MIN) tl_time_format(ci->last_at, ts);
+    printf("%-20s %-8s runs=%-4llu sends=%-9llu last=%s  %s\n", ci->id, ci->status,
+           (unsigned long long)ci->runs, (unsigned long long)ci->sends, *ts ? ts : "-", ci->name);
     return 0;
 }
 

@@ -29,6 +29,12 @@ struct cJSON;
 int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, const char *id, const char *who,
                       struct cJSON **out, tl_errbuf_t *eb);
 
+/* The latest `limit` events of the identifiers users[] (a person's), newest
+ * first, as subject_export writes them (with "user" when there are more
+ * identifiers than one). */
+int tl_subject_events(tl_store_t *st, const uint32_t *users, int nusers, int limit,
+                      struct cJSON **out, tl_errbuf_t *eb);
+
 /* ---- the audit log (audit.c) --------------------------------------------------- */
 
 /* Records that `who` did `what` to the data of user (an id, kept as its

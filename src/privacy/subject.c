@@ -159,10 +159,17 @@ static int audit_row(const tl_audit_entry_t *e, void *arg) {
 /* ---- events -------------------------------------------------------------------------- */
 
 typedef struct {
-    uint32_t user;
+    const uint32_t *users;  /* the identifiers whose events are gathered */
+    int nusers;
     cJSON *arr;
     tl_dict_t *d[TL_D__N];
 } evctx_t;
+
+static int wanted(const evctx_t *x, uint32_t u) {
+    for (int k = 0; k < x->nusers; k++)
+        if (x->users[k] == u) return 1;
+    return 0;
+}
 
 static void add_dict(cJSON *o, const char *key, const tl_dict_t *d, uint32_t v) {
     const char *s = v != TL_NONE && d && v < tl_dict_count(d) ? tl_dict_str(d, v, NULL) : NULL;
@@ -172,8 +179,9 @@ static void add_dict(cJSON *o, const char *key, const tl_dict_t *d, uint32_t v) 
 static int event_block(const tl_evblock_t *b, void *arg) {
     evctx_t *x = arg;
     for (uint32_t i = 0; i < b->n; i++) {
-        if (b->user[i] != x->user) continue;
+        if (!wanted(x, b->user[i])) continue;
         cJSON *o = cJSON_CreateObject();
+        if (x->nusers > 1) add_dict(o, "user", x->d[TL_D_USER], b->user[i]);
         char ts[32];
         tl_time_format(b->ts[i], ts);
         cJSON_AddStringToObject(o, "ts", ts);
@@ -190,6 +198,37 @@ static int event_block(const tl_evblock_t *b, void *arg) {
         add_dict(o, "campaign", x->d[TL_D_CAMPAIGN], b->campaign[i]);
         cJSON_AddItemToArray(x->arr, o);
     }
+    return 0;
+}
+
+static int newest_first(const void *a, const void *b) {
+    const char *x = cJSON_GetObjectItem(*(cJSON *const *)a, "ts")->valuestring;
+    const char *y = cJSON_GetObjectItem(*(cJSON *const *)b, "ts")->valuestring;
+    return strcmp(y, x); /* the same format throughout (UTC, ms): the text orders as the time */
+}
+
+int tl_subject_events(tl_store_t *st, const uint32_t *users, int nusers, int limit, cJSON **out,
+                      tl_errbuf_t *eb) {
+    *out = NULL;
+    evctx_t ev = {users, nusers, cJSON_CreateArray(), {0}};
+    int rc = ev.arr ? 0 : TL_ENOMEM;
+    for (int k = 0; !rc && k < TL_D__N; k++)
+        if (!(ev.d[k] = tl_store_dict(st, (tl_dkind_t)k, eb))) rc = TL_ENOMEM;
+    if (!rc) rc = tl_store_scan_events(st, event_block, &ev, eb);
+    int n = rc ? 0 : cJSON_GetArraySize(ev.arr);
+    cJSON **all = n ? malloc((size_t)n * sizeof *all) : NULL;
+    if (n && !all) rc = TL_ENOMEM;
+    if (rc) {
+        cJSON_Delete(ev.arr);
+        return rc;
+    }
+    for (int k = n - 1; k >= 0; k--) all[k] = cJSON_DetachItemFromArray(ev.arr, k);
+    qsort(all, (size_t)n, sizeof *all, newest_first);
+    for (int k = 0; k < n; k++)
+        if (k < limit) cJSON_AddItemToArray(ev.arr, all[k]);
+        else cJSON_Delete(all[k]);
+    free(all);
+    *out = ev.arr;
     return 0;
 }
 
@@ -284,7 +323,7 @@ static int gather(tl_store_t *st, const tl_profiles_t *p, uint32_t user, const c
     if (!rc) rc = tl_store_feedback_of_user(st, user, feedback_row, &fb, eb);
 
     /* every event, in log order */
-    evctx_t ev = {user, cJSON_AddArrayToObject(j, "events"), {0}};
+    evctx_t ev = {&user, 1, cJSON_AddArrayToObject(j, "events"), {0}};
     for (int k = 0; !rc && k < TL_D__N; k++)
         if (!(ev.d[k] = tl_store_dict(st, (tl_dkind_t)k, eb))) rc = TL_ENOMEM;
     if (!rc) rc = tl_store_scan_events(st, event_block, &ev, eb);

@@ -144,4 +144,20 @@ void tl_profile_cell(const tl_profiles_t *p, int col, uint32_t user, char *out, 
 struct cJSON;
 struct cJSON *tl_profile_user_json(const tl_profiles_t *p, uint32_t user);
 
+/* ---- activity by day (activity.c) ---------------------------------------------- */
+
+/* What the log holds for each of ndays local days ending with the day of
+ * `to` (ms), days cut at local midnight tz_min minutes east of UTC:
+ * events, distinct identifiers with an event, distinct buyers, purchases
+ * and revenue (the purchases' amounts less the refunds'). */
+typedef struct {
+    int64_t day0;           /* local midnight of the first day, as ms since the epoch (UTC) */
+    int ndays, tz_min;
+    uint64_t *events, *users, *buyers, *orders;
+    double *revenue;
+} tl_activity_t;
+int tl_activity_daily(tl_store_t *st, int64_t to, int ndays, int tz_min, tl_activity_t *out,
+                      tl_errbuf_t *eb);
+void tl_activity_fini(tl_activity_t *a);
+
 #endif

@@ -500,13 +500,26 @@ int tl_recsvc_open(tl_store_t *st, const char *name, tl_recsvc_t **out, tl_errbu
 uint32_t tl_recsvc_subject(const tl_recsvc_t *r, uint32_t user);
 /* The top n of tl_recsvc_subject(r, user). */
 uint32_t tl_recsvc_top(const tl_recsvc_t *r, uint32_t user, uint32_t n, tl_served_t *out);
-/* Why a served item is in user's list, for people (the command line and
- * the API give the same): "because you showed interest in TITLE (ID)",
- * "new, like ...", "goes with ... in your cart", "popular with people like
- * you (no history yet)" and so on. who is whom it was served for
- * (tl_recsvc_subject), scene the list's ("home", "cart", "purchase",
- * "item:ID"; NULL: home), items the store's item ids. Writes a string of
- * at most cap - 1 bytes. */
+/* Why a served item is in user's list: kind is "new_like", "interest",
+ * "with_cart", "with_purchase" or "with_item" (item the label of the item
+ * that brought it: "TITLE (ID)"), or "trending" or "popular" (category the
+ * category it is popular in, for a model of category taste; similar: with
+ * people like the user rather than everybody; note "no_history" or
+ * "not_in_model" for a user the model could not use). who is whom it was
+ * served for (tl_recsvc_subject), scene the list's ("home", "cart",
+ * "purchase", "item:ID"; NULL: home), items the store's item ids. The
+ * strings are the service's or static. */
+typedef struct {
+    const char *kind, *category, *note;
+    char item[540];
+    int similar;
+} tl_rec_why_t;
+void tl_recsvc_why(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
+                   uint32_t who, const char *scene, tl_rec_why_t *w);
+/* The same for people, in English (the command line and the API give the
+ * same): "because you showed interest in TITLE (ID)", "new, like ...",
+ * "goes with ... in your cart", "popular with people like you (no history
+ * yet)" and so on. Writes a string of at most cap - 1 bytes. */
 void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
                       uint32_t who, const char *scene, char *out, size_t cap);
 void tl_recsvc_free(tl_recsvc_t *r);

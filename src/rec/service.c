@@ -90,26 +90,45 @@ static void item_label(const tl_recsvc_t *r, const tl_dict_t *items, uint32_t i,
     else snprintf(out, cap, "%s", id ? id : "?");
 }
 
-void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
-                      uint32_t who, const char *scene, char *out, size_t cap) {
-    char label[540];
+void tl_recsvc_why(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
+                   uint32_t who, const char *scene, tl_rec_why_t *w) {
+    memset(w, 0, sizeof *w);
     if (!scene) scene = "home";
     if (sv->because != TL_NONE) {
-        item_label(r, items, sv->because, label, sizeof label);
-        if (sv->is_new) snprintf(out, cap, "new, like %s", label);
-        else if (!sv->from_context) snprintf(out, cap, "because you showed interest in %s", label);
-        else if (strcmp(scene, "cart") == 0) snprintf(out, cap, "goes with %s in your cart", label);
-        else if (strcmp(scene, "purchase") == 0) snprintf(out, cap, "goes with %s, which you bought", label);
-        else snprintf(out, cap, "goes with %s, which you are looking at", label);
+        item_label(r, items, sv->because, w->item, sizeof w->item);
+        w->kind = sv->is_new               ? "new_like"
+                  : !sv->from_context      ? "interest"
+                  : strcmp(scene, "cart") == 0     ? "with_cart"
+                  : strcmp(scene, "purchase") == 0 ? "with_purchase"
+                                                   : "with_item";
         return;
     }
     /* popularity: the cold start's, or the model's own */
     const tl_model_t *by = sv->cold ? r->popm : r->m;
     int segpop = r->m->icat != NULL; /* a model of category taste names the category */
     uint32_t cat = r->cats && sv->item < r->x.nitems ? r->cats[sv->item] : TL_NONE;
-    const char *cn = segpop && cat != TL_NONE ? tl_dict_str(r->catnames, cat, NULL) : NULL;
+    w->category = segpop && cat != TL_NONE ? tl_dict_str(r->catnames, cat, NULL) : NULL;
     int history = who < r->x.nusers && r->x.rowptr[who] < r->x.rowptr[who + 1];
-    snprintf(out, cap, "%s%s%s with %s%s", tl_model_interactions(by)->half_life > 0 ? "trending" : "popular",
-             cn ? " in " : "", cn ? cn : "", tl_rec_segpop_group(by, who) ? "people like you" : "everybody",
-             who != user || !sv->cold ? "" : history ? " (not in the model yet)" : " (no history yet)");
+    w->kind = tl_model_interactions(by)->half_life > 0 ? "trending" : "popular";
+    w->similar = tl_rec_segpop_group(by, who) != 0;
+    w->note = who != user || !sv->cold ? NULL : history ? "not_in_model" : "no_history";
+}
+
+void tl_recsvc_reason(const tl_recsvc_t *r, const tl_dict_t *items, const tl_served_t *sv, uint32_t user,
+                      uint32_t who, const char *scene, char *out, size_t cap) {
+    tl_rec_why_t w;
+    tl_recsvc_why(r, items, sv, user, who, scene, &w);
+    static const char *const ABOUT[][2] = {{"new_like", "new, like %s"},
+                                           {"interest", "because you showed interest in %s"},
+                                           {"with_cart", "goes with %s in your cart"},
+                                           {"with_purchase", "goes with %s, which you bought"},
+                                           {"with_item", "goes with %s, which you are looking at"}};
+    for (size_t k = 0; k < sizeof ABOUT / sizeof *ABOUT; k++)
+        if (strcmp(w.kind, ABOUT[k][0]) == 0) {
+            snprintf(out, cap, ABOUT[k][1], w.item);
+            return;
+        }
+    snprintf(out, cap, "%s%s%s with %s%s", w.kind, w.category ? " in " : "", w.category ? w.category : "",
+             w.similar ? "people like you" : "everybody",
+             !w.note ? "" : strcmp(w.note, "no_history") == 0 ? " (no history yet)" : " (not in the model yet)");
 }

@@ -12,7 +12,7 @@ extern const char tl_openapi_json[]; /* docs/openapi.json, built in (CMake) */
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-static const int STATUSES[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507};
+static const int STATUSES[NSTATUS] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507};
 static const double BUCKETS[NBUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                              0.1, 0.25, 0.5, 1};
 

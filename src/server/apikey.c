@@ -110,3 +110,15 @@ int tl__apikey_role(tl_server_t *s, const char *key, char id[16]) {
     pthread_rwlock_unlock(&s->key_mu);
     return role;
 }
+
+/* GET /v1/me: the role of the key sent, so that a client (the console)
+ * shows what the key may use. */
+void tl__apikey_me(tl_srv_req_t *r) {
+    char id[16] = "";
+    int role = tl__apikey_role(r->s, r->rq->api_key, id);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "key", id);
+    for (int k = 0; k < 3; k++)
+        if (role == 1 << k) cJSON_AddStringToObject(j, "role", ROLE_NAMES[k]);
+    tl__server_json(r->rs, 200, j);
+}

@@ -12,7 +12,7 @@
 /* The routes of campaigns hold the store while their handlers run. */
 
 /* The definition goes to the library as sent, which says where it is
- * wrong (line and column). */
+ * wrong (line and column); with ?check=true it is only checked. */
 void tl__campaigns_post(tl_srv_req_t *req) {
     tl_server_t *s = req->s;
     const tl_http_request_t *rq = req->rq;
@@ -28,6 +28,22 @@ void tl__campaigns_post(tl_srv_req_t *req) {
     def[rq->body_len] = 0;
     tl_campaign_t c;
     tl_errbuf_t eb = {{0}};
+    if (tl__request_query(rq->query, "check", v, sizeof v) && strcmp(v, "true") == 0) {
+        /* checked as a create would, kept nowhere: valid, or why not (200 either way) */
+        int rc = tl_campaign_parse(def, &c, &eb);
+        free(def);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "valid", rc == 0);
+        if (rc) {
+            cJSON_AddStringToObject(o, "message", eb.msg);
+        } else {
+            cJSON_AddStringToObject(o, "id", c.id);
+            cJSON_AddStringToObject(o, "kind", tl_campaign_kind(&c));
+            tl_campaign_fini(&c);
+        }
+        tl__server_json(rs, rc == 0 || rc == TL_EBADINPUT ? 200 : 500, o);
+        return;
+    }
     int rc = tl_campaign_create(s->st, def, replace, &c, &eb);
     free(def);
     if (rc) {
@@ -124,5 +140,44 @@ void tl__campaigns_journey(tl_srv_req_t *req) {
     if (!c.journey) tl__server_fail(req->rs, 409, "not_a_journey", "campaign %s is not a journey", c.id);
     else if (!j) tl__server_fail_read(req->rs, TL_EIO, eb.msg);
     else tl__server_json(req->rs, 200, j);
+    tl_campaign_fini(&c);
+}
+
+static int list_row(const tl_campaign_info_t *ci, void *arg) {
+    cJSON_AddItemToArray(arg, tl_campaign_info_json(ci));
+    return 0;
+}
+
+/* GET /v1/campaigns: every campaign with its status and totals. */
+void tl__campaigns_list(tl_srv_req_t *req) {
+    tl_errbuf_t eb = {{0}};
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "campaigns");
+    int rc = tl_campaign_list(req->s->st, NULL, list_row, arr, &eb);
+    if (rc) {
+        cJSON_Delete(j);
+        tl__server_fail_read(req->rs, rc, eb.msg);
+        return;
+    }
+    tl__server_json(req->rs, 200, j);
+}
+
+/* GET /v1/campaigns/{id}: its status and totals, what starts its
+ * decisions, and its definition as stored. */
+void tl__campaigns_get(tl_srv_req_t *req) {
+    tl_errbuf_t eb = {{0}};
+    tl_campaign_t c;
+    if (get_campaign(req->s, req->arg[0], &c, req->rs)) return;
+    cJSON *j = NULL;
+    int rc = tl_campaign_list(req->s->st, c.id, list_row, (j = cJSON_CreateArray()), &eb);
+    cJSON *o = rc ? NULL : cJSON_DetachItemFromArray(j, 0);
+    cJSON_Delete(j);
+    if (!o) {
+        tl__server_fail_read(req->rs, rc ? rc : TL_ENOENT, rc ? eb.msg : "the campaign is gone");
+    } else {
+        cJSON_AddStringToObject(o, "kind", tl_campaign_kind(&c));
+        cJSON *def = c.def ? cJSON_Parse(c.def) : NULL;
+        if (def) cJSON_AddItemToObject(o, "definition", def);
+        tl__server_json(req->rs, 200, o);
+    }
     tl_campaign_fini(&c);
 }

@@ -64,13 +64,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!key && auth && strncmp(auth, "Bearer ", 7) == 0) key = auth + 7;
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     /* libmicrohttpd parses the query into values, left encoded (unescape
      * below): put them back together for the handlers */
     tl_buf_t query;
     tl_buf_init(&query);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &query);
     tl_buf_append(&query, "", 1);
-    tl_http_request_t rq = {.method = method, .path = url, .query = query.data, .api_key = key,
+    tl_http_request_t rq = {.method = method, .path = url, .query = query.data, .api_key = key, .if_none_match = inm,
                             .body = r->body.data ? r->body.data : "",
                             .body_len = r->too_big ? SIZE_MAX : r->body.len};
     tl_http_response_t rs = {.status = 500};
@@ -82,6 +83,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     enum MHD_Result ok = MHD_NO;
     if (resp) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rs.content_type ? rs.content_type : "application/json");
+        if (rs.etag[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rs.etag);
+        for (int k = 0; k + 1 < 8 && rs.headers[k]; k += 2) MHD_add_response_header(resp, rs.headers[k], rs.headers[k + 1]);
         ok = MHD_queue_response(c, (unsigned)rs.status, resp);
         MHD_destroy_response(resp);
     }

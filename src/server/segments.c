@@ -42,8 +42,9 @@ void tl__segments_list(tl_srv_req_t *req) {
 
 /* The members of a condition over the current profiles. count() scans the
  * event log, which only one thread may do at a time: such an expression
- * takes the store. */
-static int eval_segment(tl_server_t *s, const char *expr, uint8_t **mask, uint32_t *size,
+ * takes the store. A bad expression is answered 400, or with check set
+ * 200 and valid false (a check's answer, not a failed request). */
+static int eval_segment(tl_server_t *s, const char *expr, uint8_t **mask, uint32_t *size, int check,
                         tl_http_response_t *rs) {
     int scans = strstr(expr, "count") != NULL;
     if (scans) pthread_rwlock_wrlock(&s->st_rw); /* the store before the profiles, as everywhere */
@@ -57,11 +58,22 @@ static int eval_segment(tl_server_t *s, const char *expr, uint8_t **mask, uint32
     tl_segtable_free(t);
     pthread_rwlock_unlock(&s->prof_mu);
     if (scans) pthread_rwlock_unlock(&s->st_rw);
-    if (rc) {
+    if (rc == TL_EBADINPUT) {
+        /* the message shows where, under the expression; position says it to a program */
         char msg[1024];
-        if (rc == TL_EBADINPUT) tl_expr_format_error(expr, &err, msg, sizeof msg);
-        tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : 500, rc == TL_EBADINPUT ? "bad_expression" : "internal", "%s",
-                        rc == TL_EBADINPUT ? msg : tl_strerror(rc));
+        tl_expr_format_error(expr, &err, msg, sizeof msg);
+        cJSON *j = cJSON_CreateObject();
+        if (check) cJSON_AddBoolToObject(j, "valid", 0);
+        else cJSON_AddNumberToObject(j, "status", 400);
+        cJSON_AddStringToObject(j, "code", "bad_expression");
+        cJSON_AddStringToObject(j, "message", msg);
+        cJSON_AddNumberToObject(j, "position", err.pos);
+        cJSON_AddStringToObject(j, "problem", err.msg);
+        tl__server_json(rs, check ? 200 : 400, j);
+    } else if (rc) {
+        tl__server_fail(rs, 500, "internal", "%s", tl_strerror(rc));
+    }
+    if (rc) {
         free(*mask);
         *mask = NULL;
     }
@@ -84,7 +96,7 @@ void tl__segments_post(tl_srv_req_t *req) {
     }
     uint8_t *mask;
     uint32_t size;
-    if (eval_segment(s, expr->valuestring, &mask, &size, rs)) return;
+    if (eval_segment(s, expr->valuestring, &mask, &size, 0, rs)) return;
     free(mask);
     pthread_rwlock_wrlock(&s->st_rw);
     int isnew = tl_segment_define(s->st, name->valuestring, expr->valuestring, &eb);
@@ -116,7 +128,7 @@ static void get_segment(tl_server_t *s, const char *name, int members, const cha
     }
     uint8_t *mask;
     uint32_t size;
-    if (eval_segment(s, expr, &mask, &size, rs)) {
+    if (eval_segment(s, expr, &mask, &size, 0, rs)) {
         free(expr);
         return;
     }
@@ -153,4 +165,29 @@ void tl__segments_get(tl_srv_req_t *req) {
 
 void tl__segments_members(tl_srv_req_t *req) {
     get_segment(req->s, req->arg[0], 1, req->rq->query, req->rs);
+}
+
+/* POST /v1/segments/size {"expression": ...}: whether a condition is
+ * right and how many users it holds now, without keeping it: a builder
+ * asks as its user types. A bad expression is answered (200) with valid
+ * false, where it is wrong and why. */
+void tl__segments_size(tl_srv_req_t *req) {
+    const cJSON *expr = cJSON_GetObjectItem(req->body, "expression");
+    if (!cJSON_IsString(expr)) {
+        tl__server_fail(req->rs, 400, "bad_type", "the body needs \"expression\" as a string");
+        return;
+    }
+    uint8_t *mask;
+    uint32_t size;
+    if (eval_segment(req->s, expr->valuestring, &mask, &size, 1, req->rs)) return;
+    free(mask);
+    pthread_rwlock_rdlock(&req->s->prof_mu);
+    uint32_t n = tl_profile_nusers(req->s->prof);
+    pthread_rwlock_unlock(&req->s->prof_mu);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "valid", 1);
+    cJSON_AddStringToObject(o, "expression", expr->valuestring);
+    cJSON_AddNumberToObject(o, "size", size);
+    cJSON_AddNumberToObject(o, "users", n);
+    tl__server_json(req->rs, 200, o);
 }

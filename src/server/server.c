@@ -201,6 +201,9 @@ static const tl_srv_body_t IDENTIFY_BODY = {BODY_OBJECT | BODY_TYPE_APART,
                                             "a JSON object such as {\"user\":\"u1\",\"alias\":\"device:9f2c\"}",
                                             IDENTIFY_FIELDS, "an identify call has user, alias and at"};
 static const tl_srv_body_t CAMPAIGN_BODY = {BODY_OBJECT | BODY_LIBRARY_PARSES, "a campaign definition", NULL, NULL};
+static const char *const SIZE_FIELDS[] = {"expression", NULL};
+static const tl_srv_body_t SIZE_BODY = {BODY_OBJECT | BODY_TYPE_APART, "a JSON object such as {\"expression\":\"orders > 2\"}",
+                                        SIZE_FIELDS, "a size asks for expression"};
 static const char *const TICK_FIELDS[] = {"at", NULL};
 static const tl_srv_body_t TICK_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON object such as {\"at\":\"2025-11-30T20:00:00Z\"}",
                                         TICK_FIELDS, "a tick has at"};
@@ -212,12 +215,15 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/metrics", 0, tl__admin_metrics, NULL, 0, NULL},
     {"GET", "/v1/openapi.json", 0, tl__admin_openapi, NULL, 0, NULL},
     /* JSON Lines or an array, row by row */
+    {"GET", "/v1/me", ROLE_ANY, tl__apikey_me, NULL, 0, NULL},
+    {"GET", "/v1/overview", ROLE_ADMIN | ROLE_ANALYST, tl__overview_get, NULL, NEED_STORE, NULL},
     {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL, 0, NULL},
     {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY, 0, NULL},
     {"POST", "/v1/identify", ROLE_ADMIN | ROLE_SERVICE, tl__identify_post, &IDENTIFY_BODY, 0, NULL},
     /* any identifier, answered with its person */
     {"GET", "/v1/users/{}", ROLE_ANY, tl__users_person, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL, NEED_USER | NEED_STORE, "read profile"},
+    {"GET", "/v1/users/{}/events", ROLE_ADMIN | ROLE_ANALYST, tl__users_events, NULL, NEED_USER | NEED_STORE, "read events"},
     {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL, 0, NULL},
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
     {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL, 0, NULL},
@@ -226,8 +232,11 @@ static const tl_srv_route_t ROUTES[] = {
     {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL, 0, NULL}, /* audited with the erasure */
     {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY, 0, NULL},
+    {"POST", "/v1/segments/size", ROLE_ADMIN | ROLE_ANALYST, tl__segments_size, &SIZE_BODY, 0, NULL},
     {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST, tl__segments_get, NULL, 0, NULL},
     {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST, tl__segments_members, NULL, 0, NULL},
+    {"GET", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_list, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/campaigns/{}", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_get, NULL, NEED_STORE, NULL},
     {"POST", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_post, &CAMPAIGN_BODY, NEED_STORE, NULL},
     {"POST", "/v1/campaigns/{}/run", ROLE_ADMIN, tl__campaigns_run, &RUN_BODY, NEED_STORE, NULL},
     {"GET", "/v1/campaigns/{}/report", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_report, NULL, NEED_STORE, NULL},
@@ -251,6 +260,7 @@ void tl_server_handle(tl_server_t *s, const tl_http_request_t *rq, tl_http_respo
     int path_known = 0;
     /* HEAD is answered as GET; the HTTP front sends the headers alone */
     const char *method = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
+    if (tl__console_serve(rq, rs)) return;
     for (int k = 0; k < NR && !rt; k++)
         if (tl__request_match(ROUTES[k].pattern, rq->path, args)) {
             path_known = 1;

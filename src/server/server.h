@@ -37,6 +37,7 @@ void tl_server_free(tl_server_t *s);
 typedef struct {
     const char *method, *path, *query; /* as sent: still percent-encoded; query after '?', or NULL */
     const char *api_key;               /* from Authorization: Bearer or X-API-Key; NULL */
+    const char *if_none_match;         /* the If-None-Match header; NULL */
     const char *body;
     size_t body_len;
 } tl_http_request_t;
@@ -45,6 +46,8 @@ typedef struct {
     int status;
     tl_buf_t body;
     const char *content_type;
+    const char *headers[8];            /* more headers: name, value, ...; NULL after the last */
+    char etag[24];                     /* sent as ETag when not empty */
     char route[48];                    /* the route template, for metrics */
 } tl_http_response_t;
 

@@ -75,8 +75,8 @@ typedef struct {
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-#define NROUTES 40
-#define NSTATUS 13
+#define NROUTES 48
+#define NSTATUS 14
 #define NBUCKETS 12
 
 typedef struct {
@@ -318,13 +318,17 @@ void tl__users_similar(tl_srv_req_t *r);
 void tl__users_offers(tl_srv_req_t *r);
 void tl__users_consent(tl_srv_req_t *r);
 void tl__users_data(tl_srv_req_t *r);
+void tl__users_events(tl_srv_req_t *r);
 void tl__users_erase(tl_srv_req_t *r);
 /* segments.c */
 void tl__segments_list(tl_srv_req_t *r);
 void tl__segments_post(tl_srv_req_t *r);
 void tl__segments_get(tl_srv_req_t *r);
 void tl__segments_members(tl_srv_req_t *r);
+void tl__segments_size(tl_srv_req_t *r);
 /* campaigns.c */
+void tl__campaigns_list(tl_srv_req_t *r);
+void tl__campaigns_get(tl_srv_req_t *r);
 void tl__campaigns_post(tl_srv_req_t *r);
 void tl__campaigns_run(tl_srv_req_t *r);
 void tl__campaigns_report(tl_srv_req_t *r);
@@ -352,4 +356,15 @@ void tl__admin_openapi(tl_srv_req_t *r);
 void tl__admin_reload(tl_srv_req_t *r);
 void tl__admin_key_post(tl_srv_req_t *r);
 void tl__admin_key_delete(tl_srv_req_t *r);
+/* apikey.c */
+void tl__apikey_me(tl_srv_req_t *r);
+/* overview.c */
+void tl__overview_get(tl_srv_req_t *r);
+
+/* ---- the console (console.c) -------------------------------------------------- */
+
+/* Answers a request for / or /console/NAME from the files built in and
+ * returns 1; 0 when the path is not the console's. */
+int tl__console_serve(const tl_http_request_t *rq, tl_http_response_t *rs);
+
 #endif

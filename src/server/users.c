@@ -86,6 +86,41 @@ void tl__users_profile(tl_srv_req_t *req) { answer_profile(req, 0); }
 
 void tl__users_person(tl_srv_req_t *req) { answer_profile(req, 1); }
 
+typedef struct {
+    uint32_t ids[64];
+    int n;
+} members_t;
+
+static int member_of(uint32_t m, void *arg) {
+    members_t *x = arg;
+    if (x->n < 64) x->ids[x->n++] = m;
+    return 0;
+}
+
+/* GET /v1/users/{id}/events?n=: the person's latest events, newest first,
+ * for a timeline (the route has the store held and audits the read). */
+void tl__users_events(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    long n;
+    if (tl__request_n(req, 50, 1000, &n)) return;
+    members_t m = {.n = 0};
+    pthread_rwlock_rdlock(&s->prof_mu);
+    if (req->user < tl_profile_nusers(s->prof)) tl_profile_members(s->prof, req->user, member_of, &m);
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (!m.n) m.ids[m.n++] = req->user; /* not in the profiles yet: its own events */
+    cJSON *ev = NULL;
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_subject_events(s->st, m.ids, m.n, (int)n, &ev, &eb);
+    if (rc) {
+        tl__server_fail_read(req->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", req->user_key);
+    cJSON_AddItemToObject(j, "events", ev);
+    tl__server_json(req->rs, 200, j);
+}
+
 /* Subject access: everything held about the user, personal fields in
  * clear (admin only; the route has the store held). The export records
  * the read in the audit log and fails, handing nothing out, if it cannot. */
@@ -275,7 +310,22 @@ void tl__users_recommendations(tl_srv_req_t *req) {
         tl_recsvc_reason(rec, items, &sv[i], pu, who, sq, reason, sizeof reason);
         tl_buf_append(b, ",\"reason\":", 10);
         tl_buf_json_str(b, reason, strlen(reason));
-        tl_buf_append(b, "}", 1);
+        /* the same as parts, for a client that words it in its own language */
+        tl_rec_why_t w;
+        tl_recsvc_why(rec, items, &sv[i], pu, who, sq, &w);
+        tl_buf_printf(b, ",\"why\":{\"kind\":\"%s\"", w.kind);
+        if (w.item[0]) {
+            tl_buf_append(b, ",\"item\":", 8);
+            tl_buf_json_str(b, w.item, strlen(w.item));
+        } else {
+            tl_buf_printf(b, ",\"who\":\"%s\"", w.similar ? "similar" : "everybody");
+        }
+        if (w.category) {
+            tl_buf_append(b, ",\"category\":", 12);
+            tl_buf_json_str(b, w.category, strlen(w.category));
+        }
+        if (w.note) tl_buf_printf(b, ",\"note\":\"%s\"", w.note);
+        tl_buf_append(b, "}}", 2);
     }
     pthread_rwlock_unlock(&s->st_rw);
     tl__models_release(s, r);

@@ -60,8 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int k = 0; k < 5; k++)
         if (data[0] == routes[k].tag) r = k;
     if (data[0] == 'C') r = 2;
-    tl_http_request_t rq = {routes[r].method, routes[r].path, data[0] == 'C' ? "replace=true" : NULL,
-                            key, (const char *)data + 1, size - 1};
+    tl_http_request_t rq = {.method = routes[r].method, .path = routes[r].path,
+                            .query = data[0] == 'C' ? "replace=true" : NULL, .api_key = key,
+                            .body = (const char *)data + 1, .body_len = size - 1};
     tl_http_response_t rs;
     memset(&rs, 0, sizeof rs);
     tl_buf_init(&rs.body);

@@ -18,7 +18,8 @@
 
 static int call(tl_server_t *s, const char *method, const char *path, const char *query,
                 const char *key, const char *body, char *out, size_t cap) {
-    tl_http_request_t rq = {method, path, query, key, body ? body : "", body ? strlen(body) : 0};
+    tl_http_request_t rq = {.method = method, .path = path, .query = query, .api_key = key,
+                            .body = body ? body : "", .body_len = body ? strlen(body) : 0};
     tl_http_response_t rs = {0};
     tl_buf_init(&rs.body);
     tl_server_handle(s, &rq, &rs);
