@@ -4,7 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build deps demo test test-asan bench fuzz clean format
+.PHONY: all build deps demo console test test-asan bench fuzz clean format
 
 all: build
 
@@ -20,6 +20,11 @@ build: $(BUILD)/Makefile
 demo: deps build
 	rm -rf $(BUILD)/demo-data $(BUILD)/demo-data-world
 	$(BUILD)/tailor --data $(BUILD)/demo-data demo
+
+# The console and the API on the demo's data (after `make demo`, which
+# printed the key to sign in with): http://127.0.0.1:8080/
+console: build
+	$(BUILD)/tailor --data $(BUILD)/demo-data serve --listen 127.0.0.1:8080
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -125,7 +125,7 @@ const optspec_t DEMO_OPTS[] = {
     {"items", 1, "number of items (default 3000)"},
     {"days", 1, "length of the period in days (default 60)"},
     {"seed", 1, "random seed (default 42)"},
-    {"serve", 0, "then leave the HTTP API running on 127.0.0.1:8080 (SIGTERM or Ctrl-C stops it)"},
+    {"serve", 0, "then leave the console and the HTTP API running on 127.0.0.1:8080 (SIGTERM or Ctrl-C stops it)"},
     {NULL, 0, NULL}};
 
 /* Two users with offers and one whose credit the policy blocks, the first
@@ -324,8 +324,8 @@ int cmd_demo(const command_t *c, const args_t *a) {
         char *oargv[] = {shown[k], "--explain"};
         if (shown[k][0] && (rc = run_cmd("offers", k == 2 ? 2 : 1, oargv))) return rc;
     }
-    if ((rc = demo_campaigns(world)) || !opt(c, a, "serve")) return rc;
-    /* the API on the demo data, with a key to try it */
+    if ((rc = demo_campaigns(world))) return rc;
+    /* the console and the API on the demo data, with a key to sign in with */
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     char key[48], id[16];
@@ -333,13 +333,18 @@ int cmd_demo(const command_t *c, const args_t *a) {
     if (!rc) rc = tl_apikey_create(st, "admin", "demo", key, id, &eb);
     tl_store_close(st);
     if (rc) return fail_err("demo", rc, &eb);
-    printf("\n== 20. the HTTP API on this data, with an admin key; try:\n"
+    int serving = opt(c, a, "serve") != NULL;
+    printf("\n== 20. the console and the HTTP API on this data\n");
+    if (!serving) printf("  start them:  tailor --data %s serve --listen 127.0.0.1:8080\n", dir);
+    printf("  console:     http://127.0.0.1:8080/\n"
+           "  sign in with this admin key (shown once): %s\n"
+           "  the API, for example:\n"
            "  curl -H 'Authorization: Bearer %s' 'http://127.0.0.1:8080/v1/users/u000001/recommendations?n=5'\n"
-           "  curl -H 'Authorization: Bearer %s' http://127.0.0.1:8080/v1/users/u000001/profile\n"
            "  curl -H 'Authorization: Bearer %s' --data-binary '[{\"user\":\"u000001\",\"item\":\"i00001\","
            "\"type\":\"purchase\",\"ts\":\"2025-11-30T10:00:00Z\",\"amount\":99}]' http://127.0.0.1:8080/v1/events\n",
            key, key, key);
     fflush(stdout);
+    if (!serving) return EXIT_OK;
     char *vargv[] = {"--listen", "127.0.0.1:8080"};
     return run_cmd("serve", 2, vargv);
 }

@@ -169,7 +169,8 @@ static const command_t COMMANDS[] = {
      "respond"},
     {"demo", "demo [--serve] [options]", "The whole loop on a generated world: import (twice), "
      "check, profiles, segments, recommendations, scorecard, offers, two campaigns answered by "
-     "the ground truth and their reports; with --serve, then the HTTP API.", DEMO_OPTS, cmd_demo, NULL},
+     "the ground truth and their reports; then an admin key and where the console is; with --serve, "
+     "the console and the HTTP API themselves.", DEMO_OPTS, cmd_demo, NULL},
     {"export-user", "export-user USER [--out FILE]",
      "Everything held about one user, for a subject access request: personal fields in clear, "
      "attributes, credit record, consents and their history, do-not-contact entries, feedback, "

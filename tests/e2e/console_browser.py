@@ -92,7 +92,13 @@ def errors_in_console(where):
 
 
 def shot(name):
+    """The whole page, as tall as it is (up to 4,000 px), at the window's width."""
+    w, h = d.get_window_size()["width"], d.get_window_size()["height"]
+    tall = d.execute_script("return document.documentElement.scrollHeight")
+    d.set_window_size(w, max(h, min(tall + 140, 4000)))
+    time.sleep(0.3)  # the charts follow the new size
     d.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+    d.set_window_size(w, h)
 
 
 def go(page):

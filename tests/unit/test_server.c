@@ -86,6 +86,71 @@ static void test_handlers(void **state) {
     memset(big, ' ', sizeof big - 1), big[sizeof big - 1] = 0;
     assert_int_equal(call(s, "POST", "/v1/events", NULL, svc, big, out, sizeof out), 413);
     assert_int_equal(call(s, "GET", "/metrics", NULL, NULL, NULL, out, sizeof out), 200);
+
+    /* what the console reads: the key's role */
+    assert_int_equal(call(s, "GET", "/v1/me", NULL, svc, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"role\":\"service\""));
+    assert_int_equal(call(s, "GET", "/v1/me", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"role\":\"analyst\""));
+    assert_int_equal(call(s, "GET", "/v1/me", NULL, NULL, NULL, out, sizeof out), 401);
+    /* activity by local day: at UTC the purchase (10:00) and the view (09:00) of 30 November
+     * are one day; fourteen hours east the purchase is 1 December */
+    assert_int_equal(call(s, "GET", "/v1/overview", "days=2&to=2025-11-30T12:00:00Z", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"date\":\"2025-11-30\",\"events\":2,\"users\":1,\"buyers\":1,\"orders\":1,"
+                                "\"revenue\":10,\"conversion\":1}"));
+    assert_non_null(strstr(out, "{\"date\":\"2025-11-29\",\"events\":0,"));
+    assert_int_equal(call(s, "GET", "/v1/overview", "days=2&tz=840&to=2025-11-30T12:00:00Z", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"date\":\"2025-11-30\",\"events\":1,\"users\":1,\"buyers\":0,"));
+    assert_non_null(strstr(out, "{\"date\":\"2025-12-01\",\"events\":1,\"users\":1,\"buyers\":1,\"orders\":1,"));
+    assert_non_null(strstr(out, "\"quarantine\":[{\"reason\":\"bad_time\",\"n\":1}]"));
+    assert_non_null(strstr(out, "\"campaigns\":[{\"id\":\"c\","));
+    assert_int_equal(call(s, "GET", "/v1/overview", "days=0", ana, NULL, out, sizeof out), 400);
+    assert_int_equal(call(s, "GET", "/v1/overview", "tz=9999", ana, NULL, out, sizeof out), 400);
+    assert_int_equal(call(s, "GET", "/v1/overview", NULL, svc, NULL, out, sizeof out), 403);
+    /* a condition checked and counted, kept nowhere */
+    assert_int_equal(call(s, "POST", "/v1/segments/size", NULL, ana, "{\"expression\":\"orders >= 1\"}", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"valid\":true"));
+    assert_non_null(strstr(out, "\"size\":1,"));
+    assert_int_equal(call(s, "POST", "/v1/segments/size", NULL, ana, "{\"expression\":\"orders >= \"}", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"valid\":false"));
+    assert_non_null(strstr(out, "\"position\":10"));
+    assert_int_equal(call(s, "POST", "/v1/segments/size", NULL, ana, "{\"expr\":\"orders\"}", out, sizeof out), 400);
+    /* campaigns listed, read, and a definition checked without being kept */
+    assert_int_equal(call(s, "GET", "/v1/campaigns", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"campaigns\":[{\"id\":\"c\",\"name\":\"c\",\"status\":\"active\""));
+    assert_int_equal(call(s, "GET", "/v1/campaigns/c", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"kind\":\"on request\",\"definition\":{\"id\":\"c\""));
+    assert_int_equal(call(s, "GET", "/v1/campaigns/nope", NULL, ana, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "POST", "/v1/campaigns", "check=true", ana, "{\"id\":\"d\",\"channels\":[\"push\"]} x", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"valid\":false"));
+    assert_non_null(strstr(out, "unexpected \\\"x\\\""));
+    assert_int_equal(call(s, "POST", "/v1/campaigns", "check=true", ana, camp, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"valid\":true"));
+    assert_int_equal(call(s, "GET", "/v1/campaigns", NULL, ana, NULL, out, sizeof out), 200);
+    assert_null(strstr(out, "\"id\":\"d\"")); /* checked, not kept */
+    /* a person's events, newest first, each read audited */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/events", "n=1", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"user\":\"u1\",\"events\":[{\"ts\":\"2025-11-30T10:00:00Z\",\"type\":\"purchase\""));
+    assert_null(strstr(out, "\"view\""));
+    assert_int_equal(call(s, "GET", "/v1/users/u1/events", NULL, svc, NULL, out, sizeof out), 403);
+    /* the console's files, with their type and an ETag that a browser sends back */
+    tl_http_request_t rq = {.method = "GET", .path = "/", .body = ""};
+    tl_http_response_t rs = {0};
+    tl_buf_init(&rs.body);
+    tl_server_handle(s, &rq, &rs);
+    assert_int_equal(rs.status, 200);
+    assert_string_equal(rs.content_type, "text/html; charset=utf-8");
+    assert_true(rs.etag[0] == '"' && rs.body.len > 100);
+    char etag[24];
+    memcpy(etag, rs.etag, sizeof etag);
+    rq.if_none_match = etag;
+    tl_server_handle(s, &rq, &rs);
+    assert_int_equal(rs.status, 304);
+    assert_int_equal(rs.body.len, 0);
+    tl_buf_fini(&rs.body);
+    assert_int_equal(call(s, "GET", "/console/vendor/echarts.min.js", NULL, NULL, NULL, out, sizeof out), 200);
+    assert_int_equal(call(s, "GET", "/console/../tailor.db", NULL, NULL, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "POST", "/", NULL, NULL, NULL, out, sizeof out), 405);
     tl_server_free(s);
 }
 
