@@ -11,9 +11,11 @@ import segments from './pages/segments.js';
 import campaigns from './pages/campaigns.js';
 import reports from './pages/reports.js';
 import scheduler from './pages/scheduler.js';
+import models from './pages/models.js';
+import dataPage from './pages/data.js';
 
-const PAGES = { overview, users, segments, campaigns, reports, scheduler };
-const ORDER = ['overview', 'users', 'segments', 'campaigns', 'reports', 'scheduler'];
+const PAGES = { overview, users, segments, campaigns, reports, scheduler, models, data: dataPage };
+const ORDER = ['overview', 'users', 'segments', 'campaigns', 'reports', 'scheduler', 'models', 'data'];
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 

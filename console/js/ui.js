@@ -29,10 +29,12 @@ export function section(key, ...kids) {
   return h('section', { class: 'card' }, h('h2', { text: t(key) }), ...kids);
 }
 
-// cols: [{key: label key, get: row => value or Node, num: right-aligned,
-// data: the column shows data (marked translate=no)}]
+// cols: [{key: label key (with raw: the heading itself), get: row => value
+// or Node, num: right-aligned, data: the column shows data (marked
+// translate=no)}]
 export function table(cols, rows, captionKey) {
-  const head = h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, text: t(c.key) })));
+  // raw: the heading is a name from the data, not a key
+  const head = h('tr', null, cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, translate: c.raw ? 'no' : null, text: c.raw ? c.key : t(c.key) })));
   const body = rows.map((r) => h('tr', null, cols.map((c) => {
     const v = c.get(r);
     return h('td', { class: c.num ? 'num' : null, translate: c.data ? 'no' : null }, v instanceof Node ? v : v == null ? '–' : String(v));

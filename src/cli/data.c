@@ -46,6 +46,7 @@ int cmd_import(const command_t *c, const args_t *a) {
     o.extra_types = opt(c, a, "extra-types");
     o.extra_channels = opt(c, a, "extra-channels");
     o.strict = opt(c, a, "strict") != NULL;
+    o.history = 1;
     if ((rc = opt_u64(c, a, "batch", 0, 1, 1u << 30, &o.batch_rows))) return rc;
     int json = opt(c, a, "json") != NULL;
 

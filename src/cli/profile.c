@@ -250,32 +250,6 @@ static int profile_export(const command_t *c, const args_t *a) {
     return EXIT_OK;
 }
 
-typedef struct {
-    const char *name;
-    double psi;
-} drift_t;
-
-static int cmp_drift(const void *a, const void *b) {
-    double x = ((const drift_t *)a)->psi, y = ((const drift_t *)b)->psi;
-    return (x < y) - (x > y);
-}
-
-/* The values of a number or count column for the users in mask (NULL:
- * everybody), as doubles. */
-static double *column_values(const tl_profiles_t *p, int col, const uint8_t *mask, uint32_t *n) {
-    uint32_t total = tl_profile_nusers(p), k = 0;
-    double *v = malloc((size_t)(total ? total : 1) * sizeof *v);
-    if (!v) return NULL;
-    const void *data = tl_profile_col_data(p, col);
-    for (uint32_t u = 0; u < total; u++) {
-        if (mask && !mask[u]) continue;
-        if (tl_profile_col_type(p, col) == TL_COL_NUM) v[k++] = ((const double *)data)[u];
-        else v[k++] = ((const uint32_t *)data)[u] == TL_NONE ? NAN : ((const uint32_t *)data)[u];
-    }
-    *n = k;
-    return v;
-}
-
 /* Feature drift between two times: profiles as of each, and the PSI of
  * every number column among the users (or a segment's members). */
 static int profile_drift(const command_t *c, const args_t *a) {
@@ -293,46 +267,14 @@ static int profile_drift(const command_t *c, const args_t *a) {
     int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
     if (!rc) rc = tl_segment_profiles_build(st, &o1, &p1, &eb);
     if (!rc) rc = tl_segment_profiles_build(st, &o2, &p2, &eb);
-    uint8_t *m1 = NULL, *m2 = NULL;
     char *expr = NULL;
-    if (!rc && seg) {
-        uint32_t s1, s2;
-        tl_segtable_t *t1 = NULL, *t2 = NULL;
-        tl_expr_err_t err;
-        rc = tl_store_segment_get(st, seg, &expr, &eb);
-        if (!rc) {
-            m1 = malloc(tl_profile_nusers(p1) + 1);
-            m2 = malloc(tl_profile_nusers(p2) + 1);
-            rc = m1 && m2 ? 0 : TL_ENOMEM;
-        }
-        if (!rc) rc = tl_segtable_new(p1, st, &t1);
-        if (!rc) rc = tl_segtable_new(p2, st, &t2);
-        if (!rc) rc = tl_segment_eval(t1, expr, m1, &s1, &err);
-        if (!rc) rc = tl_segment_eval(t2, expr, m2, &s2, &err);
-        if (rc == TL_EBADINPUT) tl_errbuf_set(&eb, "segment %s: %s", seg, err.msg);
-        tl_segtable_free(t1);
-        tl_segtable_free(t2);
-    }
-    tl_store_close(st);
-    drift_t d[256];
+    if (!rc && seg) rc = tl_store_segment_get(st, seg, &expr, &eb);
+    tl_drift_t d[256];
     int nd = 0;
-    for (int col = 0; !rc && col < tl_profile_ncols(p2) && nd < 256; col++) {
-        const char *name = tl_profile_col_name(p2, col);
-        if (tl_profile_col_type(p2, col) == TL_COL_CAT) continue;
-        if (feats) {
-            const char *hit = strstr(feats, name);
-            size_t len = strlen(name);
-            if (!hit || (hit != feats && hit[-1] != ',') || (hit[len] && hit[len] != ',')) continue;
-        }
-        int c1 = tl_profile_col_find(p1, name);
-        if (c1 < 0) continue;
-        uint32_t n1, n2;
-        double *v1 = column_values(p1, c1, m1, &n1), *v2 = column_values(p2, col, m2, &n2);
-        if (v1 && v2) d[nd++] = (drift_t){name, tl_psi(v1, n1, v2, n2, 10)};
-        free(v1);
-        free(v2);
-    }
-    qsort(d, (size_t)nd, sizeof *d, cmp_drift);
+    tl_expr_err_t err;
+    if (!rc) rc = tl_segment_drift(st, p1, p2, expr, feats, d, 256, &nd, &err);
+    if (rc == TL_EBADINPUT) tl_errbuf_set(&eb, "segment %s: %s", seg, err.msg);
+    tl_store_close(st);
     int json = opt(c, a, "json") != NULL;
     char t1s[32], t2s[32];
     if (!rc) {
@@ -340,26 +282,12 @@ static int profile_drift(const command_t *c, const args_t *a) {
         tl_time_format(tl_profile_as_of(p2), t2s);
     }
     if (!rc && json) {
-        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "features");
-        cJSON_AddStringToObject(j, "from", t1s);
-        cJSON_AddStringToObject(j, "to", t2s);
-        if (seg) cJSON_AddStringToObject(j, "segment", seg);
-        for (int i = 0; i < nd; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "feature", d[i].name);
-            cJSON_AddNumberToObject(o, "psi", d[i].psi);
-            cJSON_AddStringToObject(o, "band", tl_psi_reading(d[i].psi));
-            cJSON_AddItemToArray(arr, o);
-        }
-        print_json(j);
+        print_json(tl_drift_json(d, nd, p1, p2, seg));
     } else if (!rc) {
         printf("feature drift (PSI) from %s to %s%s%s\n\n", t1s, t2s, seg ? ", segment " : "", seg ? seg : "");
         for (int i = 0; i < nd; i++)
-            printf("  %-30s %8.4f  %s\n", d[i].name, d[i].psi,
-                   tl_psi_reading(d[i].psi));
+            printf("  %-30s %8.4f  %s\n", d[i].name, d[i].psi, d[i].reading);
     }
-    free(m1);
-    free(m2);
     free(expr);
     tl_profile_free(p1);
     tl_profile_free(p2);

@@ -287,24 +287,7 @@ static int segment_rfm(const command_t *c, const args_t *a) {
         return cli_fail("segment rfm", EXIT_FAIL, rc, "%s", tl_strerror(rc));
     }
     if (opt(c, a, "json")) {
-        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "segments");
-        cJSON_AddNumberToObject(j, "customers", r.customers);
-        for (int s = 0; s < TL_RFM__N; s++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", tl_rfm_name(s));
-            cJSON_AddNumberToObject(o, "size", r.seg[s].size);
-            cJSON_AddNumberToObject(o, "share", r.customers ? (double)r.seg[s].size / r.customers : 0);
-            cJSON_AddNumberToObject(o, "recency_days", r.seg[s].recency_days);
-            cJSON_AddNumberToObject(o, "orders", r.seg[s].orders);
-            cJSON_AddNumberToObject(o, "monetary", r.seg[s].monetary);
-            cJSON_AddItemToArray(arr, o);
-        }
-        cJSON *grid = cJSON_AddArrayToObject(j, "grid");
-        for (int i = 4; i >= 0; i--) {
-            cJSON *row = cJSON_CreateArray();
-            for (int k = 0; k < 5; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(r.grid[i][k]));
-            cJSON_AddItemToArray(grid, row);
-        }
+        cJSON *j = tl_rfm_json(&r);
         print_json(j);
     } else {
         printf("RFM segments of %u customers (users with at least one order)\n\n", r.customers);

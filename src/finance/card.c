@@ -423,6 +423,19 @@ int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, uint32_
     return rc;
 }
 
+int tl_score_user(const tl_scorecard_t *sc, const tl_profiles_t *p, const tl_dict_t *users, uint32_t user,
+                  tl_score_t *out, tl_errbuf_t *eb) {
+    tl_table_t t;
+    int rc = tl_score_users_table(p, users, user, 1, &t);
+    if (!rc && t.nrows != 1) rc = TL_ENOENT;
+    tl_scorer_t *s = NULL;
+    if (!rc) rc = tl_scorer_new(sc, &t, &s, eb);
+    if (!rc) tl_scorer_row(s, 0, out);
+    tl_scorer_free(s);
+    tl_table_fini(&t);
+    return rc;
+}
+
 /* ---- validation and monitoring ------------------------------------------------------ */
 
 /* The bin of each kept feature for every row, and the scores (arrays of

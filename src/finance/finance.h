@@ -181,6 +181,11 @@ int tl_scorer_bad(const tl_scorer_t *s, uint32_t row);
 int tl_score_users_table(const tl_profiles_t *p, const tl_dict_t *users, uint32_t first, uint32_t n,
                          tl_table_t *out);
 
+/* The score of row user of p (a user of the dictionary users): score, PD,
+ * band and reasons. TL_ENOENT when p has no such row. */
+int tl_score_user(const tl_scorecard_t *sc, const tl_profiles_t *p, const tl_dict_t *users, uint32_t user,
+                  tl_score_t *out, tl_errbuf_t *eb);
+
 /* ---- validation and monitoring ---------------------------------------------------- */
 
 typedef struct {

@@ -413,6 +413,57 @@ static int resume(importer_t *im, const tl_source_t *src, const tl_srckind_t *or
     return batch_open(im, eb);
 }
 
+/* A line per source of a committed run in the history (informational: a
+ * line lost to a crash right after the commit loses no data). */
+static void record_history(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_stats_t *per) {
+    char at[32];
+    tl_time_format(tl_store_now(st), at);
+    for (int i = 0; i < nsrc; i++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "at", at);
+        cJSON_AddStringToObject(j, "source", src[i].name ? src[i].name : "");
+        cJSON_AddNumberToObject(j, "read", (double)per[i].read);
+        cJSON_AddNumberToObject(j, "accepted", (double)per[i].accepted);
+        cJSON_AddNumberToObject(j, "duplicates", (double)per[i].duplicates);
+        cJSON_AddNumberToObject(j, "quarantined", (double)per[i].quarantined);
+        char *t = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        if (!t) return;
+        size_t n = strlen(t);
+        t[n] = '\n'; /* over the NUL: a line */
+        tl_errbuf_t eb;
+        tl_store_blob_append(st, "imports", t, n + 1, &eb);
+        cJSON_free(t);
+    }
+}
+
+int tl_import_history(tl_store_t *st, uint32_t last, int (*fn)(const char *line, size_t len, void *arg),
+                      void *arg, tl_errbuf_t *eb) {
+    tl_buf_t b;
+    tl_buf_init(&b);
+    int rc = tl_store_blob_get(st, "imports", &b, eb);
+    if (rc == TL_ENOENT) {
+        tl_buf_fini(&b);
+        return 0;
+    }
+    /* the start of the last `last` lines */
+    size_t from = 0;
+    uint32_t seen = 0;
+    for (size_t i = b.len; !rc && last && i > 0; i--)
+        if (b.data[i - 1] == '\n' && i != b.len && ++seen == last) {
+            from = i;
+            break;
+        }
+    for (size_t i = from; !rc && i < b.len;) {
+        size_t e = i;
+        while (e < b.len && b.data[e] != '\n') e++;
+        if (e > i) rc = fn(b.data + i, e - i, arg);
+        i = e + 1;
+    }
+    tl_buf_fini(&b);
+    return rc;
+}
+
 int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_opts_t *o,
               tl_import_stats_t *stats, tl_reject_fn on_reject, void *arg, tl_errbuf_t *eb) {
     importer_t *im = calloc(1, sizeof *im);
@@ -470,6 +521,8 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
     }
     tl_srckind_t *order = NULL;
     tl_input_t *in = rc ? NULL : calloc(nsrc > 0 ? (size_t)nsrc : 1, sizeof *in);
+    tl_import_stats_t *per = rc ? NULL : calloc(nsrc > 0 ? (size_t)nsrc : 1, sizeof *per);
+    if (!rc && !per) rc = TL_ENOMEM;
     if (!rc && !in) rc = TL_ENOMEM;
     if (!rc) rc = tl__source_order(o, src, in, nsrc, &order, eb);
     tl__import_checkpoint(im);
@@ -484,12 +537,13 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
             im->src_start = again ? im->ck.src_start : run;
             failed = k;
             rc = import_source(im, &src[i], &in[i], order[k].kind, eb);
-            if (!rc && o->on_file && k >= reported) { /* this file's share of the run */
+            if (!rc && k >= reported) { /* this file's share of the run */
                 const tl_import_stats_t *b = &im->src_start;
                 tl_import_stats_t f = {run.read - b->read, run.accepted - b->accepted,
                                        run.duplicates - b->duplicates, run.quarantined - b->quarantined,
                                        {0}, run.bytes - b->bytes, run.linked - b->linked};
-                o->on_file(src[i].name, &f, o->on_file_arg);
+                per[i] = f;
+                if (o->on_file) o->on_file(src[i].name, &f, o->on_file_arg);
                 reported = k + 1;
             }
         }
@@ -512,9 +566,11 @@ int tl_import(tl_store_t *st, const tl_source_t *src, int nsrc, const tl_import_
     free(order);
     if (!rc) { /* campaigns read the consents in force off a snapshot */
         rc = tl_store_consents_refresh(st, eb);
+        if (!rc && o->history) record_history(st, src, nsrc, per);
     } else {
         tl_store_rollback(st);
     }
+    free(per);
     stats->read += run.read;
     stats->accepted += run.accepted;
     stats->duplicates += run.duplicates;

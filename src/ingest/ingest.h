@@ -125,6 +125,9 @@ typedef struct {
     const char *extra_channels;
     int strict;              /* all or nothing: any bad row rolls back the whole run */
     uint64_t batch_rows;     /* rows per commit; 0 = default */
+    int history;             /* once committed, each source's counts go to the store's
+                              * import history (tl_import_history): bulk imports, not
+                              * the API's event batches */
     /* told each source's counts when it is read (before the final commit) */
     void (*on_file)(const char *name, const struct tl_import_stats *file, void *arg);
     void *on_file_arg;
@@ -204,4 +207,11 @@ struct cJSON;
  * NULL; *rc is TL_ENOMEM when the check ran out of memory, 0 otherwise.
  * The key lives in j. */
 const char *tl_import_dup_key(const struct cJSON *j, int *rc);
+/* The import history: a JSON line per source of each run with history
+ * set, the latest last, in the log blob "imports": {at, source, read,
+ * accepted, duplicates, quarantined} (at: the store's clock when the run
+ * committed). Calls fn with each of the last `last` lines (0: all). */
+int tl_import_history(tl_store_t *st, uint32_t last, int (*fn)(const char *line, size_t len, void *arg),
+                      void *arg, tl_errbuf_t *eb);
+
 #endif

@@ -35,6 +35,15 @@ int tl_subject_export(tl_store_t *st, const tl_profiles_t *p, const char *id, co
 int tl_subject_events(tl_store_t *st, const uint32_t *users, int nusers, int limit,
                       struct cJSON **out, tl_errbuf_t *eb);
 
+/* Appends to arr every consent record of the identifier user, by time
+ * then purpose: {purpose, granted, at}. */
+int tl_subject_consents(tl_store_t *st, uint32_t user, struct cJSON *arr, tl_errbuf_t *eb);
+/* Appends to arr the name of every stored segment whose condition holds
+ * for row user of p (a condition that no longer compiles holds nobody).
+ * The store must be writable when a condition counts events. */
+int tl_subject_segments(tl_store_t *st, const tl_profiles_t *p, uint32_t user, struct cJSON *arr,
+                        tl_errbuf_t *eb);
+
 /* ---- the audit log (audit.c) --------------------------------------------------- */
 
 /* Records that `who` did `what` to the data of user (an id, kept as its

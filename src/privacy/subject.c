@@ -102,7 +102,7 @@ static int cmp_consent(const void *a, const void *b) {
     return c ? c : x->granted - y->granted;
 }
 
-static int consents_json(tl_store_t *st, uint32_t user, cJSON *arr, tl_errbuf_t *eb) {
+int tl_subject_consents(tl_store_t *st, uint32_t user, cJSON *arr, tl_errbuf_t *eb) {
     consents_t x = {0};
     int rc = tl_store_scan_consents(st, user, consent_row, &x, eb);
     if (!rc && x.n) qsort(x.v, x.n, sizeof *x.v, cmp_consent);
@@ -253,6 +253,16 @@ static int segment_row(const char *name, const char *expr, int64_t created, void
     return 0;
 }
 
+int tl_subject_segments(tl_store_t *st, const tl_profiles_t *p, uint32_t user, cJSON *arr, tl_errbuf_t *eb) {
+    if (user >= tl_profile_nusers(p)) return 0;
+    segctx_t sx = {NULL, p, user, malloc(tl_profile_nusers(p)), arr};
+    int rc = sx.mask ? tl_segtable_new(p, st, &sx.t) : TL_ENOMEM;
+    if (!rc) rc = tl_store_segment_list(st, segment_row, &sx, eb);
+    tl_segtable_free(sx.t);
+    free(sx.mask);
+    return rc;
+}
+
 typedef struct {
     tl_store_t *st;
     uint32_t user;
@@ -317,7 +327,7 @@ static int gather(tl_store_t *st, const tl_profiles_t *p, uint32_t user, const c
     cJSON *credit = NULL;
     if (!rc) rc = tl_store_scan_credit(st, user, credit_row, &credit, eb);
     cJSON_AddItemToObject(j, "credit", credit ? credit : cJSON_CreateNull());
-    if (!rc) rc = consents_json(st, user, cJSON_AddArrayToObject(j, "consents"), eb);
+    if (!rc) rc = tl_subject_consents(st, user, cJSON_AddArrayToObject(j, "consents"), eb);
     if (!rc) rc = tl_store_dnc_of_user(st, user, dnc_row, cJSON_AddArrayToObject(j, "do_not_contact"), eb);
     fbctx_t fb = {cJSON_AddArrayToObject(j, "feedback"), tl_store_dict(st, TL_D_ITEM, eb)};
     if (!rc) rc = tl_store_feedback_of_user(st, user, feedback_row, &fb, eb);
@@ -335,14 +345,8 @@ static int gather(tl_store_t *st, const tl_profiles_t *p, uint32_t user, const c
         else eb->msg[0] = 0; /* none built: no profile */
     }
     cJSON_AddItemToObject(j, "profile", p ? tl_profile_user_json(p, user) : cJSON_CreateNull());
-    segctx_t sx = {NULL, p, user, NULL, cJSON_AddArrayToObject(j, "segments")};
-    if (!rc && p && user < tl_profile_nusers(p)) {
-        sx.mask = malloc(tl_profile_nusers(p));
-        rc = sx.mask ? tl_segtable_new(p, st, &sx.t) : TL_ENOMEM;
-        if (!rc) rc = tl_store_segment_list(st, segment_row, &sx, eb);
-        tl_segtable_free(sx.t);
-        free(sx.mask);
-    }
+    cJSON *segs = cJSON_AddArrayToObject(j, "segments");
+    if (!rc && p) rc = tl_subject_segments(st, p, user, segs, eb);
     tl_profile_free(own);
 
     campctx_t cx = {st, user, cJSON_AddArrayToObject(j, "campaign_decisions"), 0, eb};

@@ -5,6 +5,8 @@
  * segment_tags.c, k-means clusters in segment_cluster.c. */
 #include "segment.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,43 @@
 
 const char *tl_rfm_name(int s) {
     static const char *const names[] = {
-#define XX(c, n) n,
+#define XX(c, n, code) n,
         TL_RFM_SEGMENTS(XX)
 #undef XX
     };
     return s >= 0 && s < TL_RFM__N ? names[s] : "";
+}
+
+cJSON *tl_rfm_json(const tl_rfm_t *r) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "segments");
+    cJSON_AddNumberToObject(j, "customers", r->customers);
+    for (int s = 0; s < TL_RFM__N; s++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", tl_rfm_name(s));
+        cJSON_AddStringToObject(o, "code", tl_rfm_code(s));
+        cJSON_AddNumberToObject(o, "size", r->seg[s].size);
+        cJSON_AddNumberToObject(o, "share", r->customers ? (double)r->seg[s].size / r->customers : 0);
+        cJSON_AddNumberToObject(o, "recency_days", r->seg[s].recency_days);
+        cJSON_AddNumberToObject(o, "orders", r->seg[s].orders);
+        cJSON_AddNumberToObject(o, "monetary", r->seg[s].monetary);
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON *grid = cJSON_AddArrayToObject(j, "grid");
+    for (int i = 4; i >= 0; i--) {
+        cJSON *row = cJSON_CreateArray();
+        for (int k = 0; k < 5; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(r->grid[i][k]));
+        cJSON_AddItemToArray(grid, row);
+    }
+    return j;
+}
+
+const char *tl_rfm_code(int s) {
+    static const char *const codes[] = {
+#define XX(c, n, code) code,
+        TL_RFM_SEGMENTS(XX)
+#undef XX
+    };
+    return s >= 0 && s < TL_RFM__N ? codes[s] : "";
 }
 
 /* GRID[R-1][FM-1] */
@@ -222,6 +256,29 @@ int tl_segment_eval(tl_segtable_t *s, const char *src, uint8_t *mask, uint32_t *
     uint32_t k = 0;
     for (uint32_t u = 0; u < s->t.nrows; u++) k += mask[u] &= (uint8_t)tl_profile_kept(s->p, u);
     *size = k;
+    return rc;
+}
+
+int tl_segment_overlaps(tl_segtable_t *t, uint32_t nusers, const char *const *exprs, int n,
+                        uint32_t *sizes, uint32_t *pairs, int *bad, tl_expr_err_t *err) {
+    size_t words = (size_t)nusers / 64 + 1;
+    uint8_t *mask = malloc((size_t)nusers + 1);
+    uint64_t *bits = calloc((size_t)(n ? n : 1) * words, 8);
+    int rc = mask && bits ? 0 : TL_ENOMEM;
+    for (int i = 0; !rc && i < n; i++) {
+        rc = tl_segment_eval(t, exprs[i], mask, &sizes[i], err);
+        if (rc == TL_EBADINPUT) *bad = i;
+        for (uint32_t u = 0; !rc && u < nusers; u++)
+            if (mask[u]) bits[(size_t)i * words + u / 64] |= 1ULL << (u % 64);
+    }
+    for (int i = 0; !rc && i < n; i++)
+        for (int j = i; j < n; j++) {
+            uint64_t k = 0;
+            for (size_t w = 0; w < words; w++)
+                k += (uint64_t)__builtin_popcountll(bits[(size_t)i * words + w] & bits[(size_t)j * words + w]);
+            pairs[i * n + j] = pairs[j * n + i] = (uint32_t)k;
+        }
+    free(mask), free(bits);
     return rc;
 }
 

@@ -23,19 +23,24 @@
 #include "profile/profile.h"
 
 #define TL_RFM_SEGMENTS(XX)                                                    \
-    XX(CHAMPIONS, "Champions") XX(LOYAL, "Loyal") XX(POTENTIAL, "Potential Loyalist") \
-    XX(NEW, "New") XX(PROMISING, "Promising") XX(NEED_ATTENTION, "Need Attention") \
-    XX(ABOUT_TO_SLEEP, "About to Sleep") XX(AT_RISK, "At Risk")                 \
-    XX(CANT_LOSE, "Can't Lose") XX(HIBERNATING, "Hibernating") XX(LOST, "Lost")
+    XX(CHAMPIONS, "Champions", "champions") XX(LOYAL, "Loyal", "loyal")           \
+    XX(POTENTIAL, "Potential Loyalist", "potential_loyalist") XX(NEW, "New", "new") \
+    XX(PROMISING, "Promising", "promising") XX(NEED_ATTENTION, "Need Attention", "need_attention") \
+    XX(ABOUT_TO_SLEEP, "About to Sleep", "about_to_sleep") XX(AT_RISK, "At Risk", "at_risk") \
+    XX(CANT_LOSE, "Can't Lose", "cant_lose") XX(HIBERNATING, "Hibernating", "hibernating") \
+    XX(LOST, "Lost", "lost")
 
 enum {
-#define XX(c, s) TL_RFM_##c,
+#define XX(c, s, code) TL_RFM_##c,
     TL_RFM_SEGMENTS(XX)
 #undef XX
     TL_RFM__N
 };
 
+/* The segment's name for people ("Champions"), and its code for programs
+ * ("champions"). */
 const char *tl_rfm_name(int segment);
+const char *tl_rfm_code(int segment);
 
 typedef struct {
     uint32_t size;
@@ -191,11 +196,48 @@ int tl_segment_cluster_keep(tl_store_t *st, const tl_profiles_t *p, const char *
 /* The clustering kept last; TL_ENOENT when there is none. */
 int tl_clusters_kept(tl_store_t *st, tl_clusters_t *out, tl_errbuf_t *eb);
 
+/* What sets one cluster apart, for a description in words: its features,
+ * the farthest from the mean over every clustered user first, far in
+ * units of the spread of the clusters' means (z); ratio is the cluster's
+ * mean over the overall one (NaN when that is 0 or of the other sign).
+ * Returns how many went to out (at most max). */
+typedef struct {
+    int feature;           /* index into the clustering's features */
+    double mean, overall, z, ratio;
+} tl_cluster_trait_t;
+int tl_clusters_traits(const tl_clusters_t *c, uint32_t cluster, tl_cluster_trait_t *out, int max);
+
+/* How stored segments overlap: the size of each of n conditions over t
+ * (users of the profiles behind it) and of every pair's intersection
+ * (pairs[i * n + j]; the diagonal the sizes). On a condition that does
+ * not compile TL_EBADINPUT with *bad its index and err. */
+int tl_segment_overlaps(tl_segtable_t *t, uint32_t nusers, const char *const *exprs, int n,
+                        uint32_t *sizes, uint32_t *pairs, int *bad, tl_expr_err_t *err);
+
 /* The profile report: key figures, lifecycle, top categories, RFM segments
  * and grid, the stored rule segments and the kept clustering (over the
  * features it was made with), as one HTML file. */
 int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *path,
                            tl_errbuf_t *eb);
+
+/* ---- drift (segment_drift.c) ----------------------------------------------------- */
+
+/* Feature drift from profiles p1 (the earlier) to p2: the PSI (10 bins) of
+ * every number column of both, or of those named in features
+ * (comma-separated; NULL: all), among the users a condition holds at each
+ * time (expr; NULL: everybody), the largest first, at most cap into out.
+ * A condition that does not compile: TL_EBADINPUT with err. */
+typedef struct {
+    char name[64];
+    double psi;
+    const char *reading; /* tl_psi_reading: "stable", "watch" or "shifted" */
+} tl_drift_t;
+int tl_segment_drift(tl_store_t *st, const tl_profiles_t *p1, const tl_profiles_t *p2, const char *expr,
+                     const char *features, tl_drift_t *out, int cap, int *n, tl_expr_err_t *err);
+/* As JSON: from and to (the profiles' as-of times), segment (when not
+ * NULL), features [{feature, psi, band (the reading)}]. */
+struct cJSON *tl_drift_json(const tl_drift_t *d, int n, const tl_profiles_t *p1, const tl_profiles_t *p2,
+                            const char *segment);
 
 /* ---- RFM ---------------------------------------------------------------------- */
 
@@ -203,5 +245,9 @@ int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *p
  * the columns days_since_purchase, orders and monetary. */
 int tl_segment_rfm(const tl_profiles_t *p, tl_rfm_t *out);
 void tl_rfm_fini(tl_rfm_t *r);
+/* As JSON: customers; segments [{name, code, size, share (of the
+ * customers), recency_days, orders, monetary (the means)}]; grid, rows R5
+ * down to R1, columns FM1 to FM5. */
+struct cJSON *tl_rfm_json(const tl_rfm_t *r);
 
 #endif

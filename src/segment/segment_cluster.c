@@ -466,3 +466,42 @@ int tl_clusters_kept(tl_store_t *st, tl_clusters_t *out, tl_errbuf_t *eb) {
     }
     return rc;
 }
+
+/* ---- what sets a cluster apart ------------------------------------------------------- */
+
+typedef struct {
+    double key;
+    tl_cluster_trait_t t;
+} ranked_t;
+
+static int by_distance(const void *a, const void *b) {
+    const ranked_t *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? 1 : -1;
+    return x->t.feature - y->t.feature; /* ties in the clustering's order */
+}
+
+int tl_clusters_traits(const tl_clusters_t *c, uint32_t cluster, tl_cluster_trait_t *out, int max) {
+    if (cluster >= c->k || max <= 0) return 0;
+    ranked_t r[TL_CLUSTER_MAX_F];
+    int n = 0;
+    for (int f = 0; f < c->nf; f++) {
+        /* the mean over every clustered user, and the spread of the clusters' means around it */
+        double w = 0, all = 0, var = 0;
+        for (uint32_t k = 0; k < c->k; k++)
+            if (!isnan(c->mean[k][f])) w += c->size[k], all += c->size[k] * c->mean[k][f];
+        if (!(w > 0)) continue;
+        all /= w;
+        for (uint32_t k = 0; k < c->k; k++)
+            if (!isnan(c->mean[k][f])) var += c->size[k] * (c->mean[k][f] - all) * (c->mean[k][f] - all);
+        double sd = sqrt(var / w), m = c->mean[cluster][f];
+        if (isnan(m) || !(sd > 0)) continue;
+        r[n].t = (tl_cluster_trait_t){.feature = f, .mean = m, .overall = all, .z = (m - all) / sd,
+                                      .ratio = all != 0 && (m / all) > 0 ? m / all : NAN};
+        r[n].key = fabs(r[n].t.z);
+        n++;
+    }
+    qsort(r, (size_t)n, sizeof *r, by_distance);
+    if (n > max) n = max;
+    for (int i = 0; i < n; i++) out[i] = r[i].t;
+    return n;
+}

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "experiment/experiment.h"
+
 recref_t *tl__models_acquire(tl_server_t *s) {
     pthread_mutex_lock(&s->ref_mu);
     recref_t *r = s->rec;
@@ -211,4 +213,63 @@ msvc_t *tl__models_find(tl_server_t *s, recref_t *r, const char *name, int *stat
     }
     pthread_mutex_unlock(&r->other_mu);
     return m;
+}
+
+/* ---- the models page ----------------------------------------------------------------- */
+
+static int model_name(const char *name, void *arg) {
+    cJSON_AddItemToArray(arg, cJSON_CreateString(name + strlen("models/")));
+    return 0;
+}
+
+/* GET /v1/models: the recommenders the store holds, the one served and
+ * when it was loaded (with the family, users and items it knows), and the
+ * credit scorecard in force with how it did on its training (rows, bads,
+ * AUC, KS) and its features by information value. The route holds the
+ * store. */
+void tl__models_get(tl_srv_req_t *r) {
+    tl_server_t *s = r->s;
+    cJSON *j = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(j, "stored");
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_blob_list(s->st, "models/", model_name, names, &eb);
+    if (rc) {
+        cJSON_Delete(j);
+        tl__server_fail_read(r->rs, rc, eb.msg);
+        return;
+    }
+    recref_t *ref = tl__models_acquire(s);
+    cJSON *srv = cJSON_AddObjectToObject(j, "served");
+    cJSON_AddStringToObject(srv, "name", s->model);
+    if (ref && ref->def.rec) {
+        char at[32];
+        tl_time_format(ref->loaded, at);
+        cJSON_AddStringToObject(srv, "loaded", at);
+        cJSON_AddStringToObject(srv, "family", tl_model_info(tl_model_kind(ref->def.rec->m))->name);
+        cJSON_AddNumberToObject(srv, "users", ref->def.rec->x.nusers);
+        cJSON_AddNumberToObject(srv, "items", ref->def.rec->x.nitems);
+        cJSON_AddNumberToObject(srv, "interactions", (double)ref->def.rec->x.rowptr[ref->def.rec->x.nusers]);
+    }
+    if (ref && ref->card) {
+        tl_scorecard_stats_t st;
+        tl_scorecard_stats(ref->card, &st);
+        cJSON *c = cJSON_AddObjectToObject(j, "scorecard"), *fs = cJSON_AddArrayToObject(c, "features");
+        cJSON_AddStringToObject(c, "target", tl_scorecard_target(ref->card));
+        cJSON_AddNumberToObject(c, "rows", st.rows);
+        cJSON_AddNumberToObject(c, "bads", st.bads);
+        cJSON_AddItemToObject(c, "auc", tl_json_number(st.auc));
+        cJSON_AddItemToObject(c, "ks", tl_json_number(st.ks));
+        for (uint32_t k = 0; k < tl_scorecard_nfeatures(ref->card); k++) {
+            tl_score_feature_t f;
+            tl_scorecard_feature(ref->card, k, &f);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "feature", f.name);
+            cJSON_AddItemToObject(o, "iv", tl_json_number(f.iv));
+            cJSON_AddBoolToObject(o, "kept", f.kept);
+            cJSON_AddItemToArray(fs, o);
+        }
+    } else {
+        cJSON_AddNullToObject(j, "scorecard");
+    }
+    tl__models_release(s, ref);
+    tl__server_json(r->rs, 200, j);
 }

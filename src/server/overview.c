@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int reason_row(const char *reason, uint64_t n, void *arg) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "reason", reason);
-    cJSON_AddNumberToObject(o, "n", (double)n);
-    cJSON_AddItemToArray(arg, o);
-    return 0;
-}
-
 static int campaign_row(const tl_campaign_info_t *ci, void *arg) {
     cJSON_AddItemToArray(arg, tl_campaign_info_json(ci));
     return 0;
@@ -74,7 +66,7 @@ void tl__overview_get(tl_srv_req_t *r) {
     cJSON_AddNumberToObject(tot, "users", tl_profile_nusers(s->prof));
     pthread_rwlock_unlock(&s->prof_mu);
     cJSON *quar = cJSON_AddArrayToObject(j, "quarantine"), *camps = cJSON_AddArrayToObject(j, "campaigns");
-    rc = tl_store_quarantine_counts(s->st, reason_row, quar, &eb);
+    rc = tl_store_quarantine_counts(s->st, tl__data_reason_row, quar, &eb);
     if (!rc) rc = tl_campaign_list(s->st, NULL, campaign_row, camps, &eb);
     if (rc) {
         cJSON_Delete(j);

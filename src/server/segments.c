@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiment/experiment.h"
 #include "segment/segment.h"
 
 typedef struct {
@@ -190,4 +191,109 @@ void tl__segments_size(tl_srv_req_t *req) {
     cJSON_AddNumberToObject(o, "size", size);
     cJSON_AddNumberToObject(o, "users", n);
     tl__server_json(req->rs, 200, o);
+}
+
+/* ---- insights ------------------------------------------------------------------------------ */
+
+#define MAX_OVERLAP 16
+
+typedef struct {
+    char *name[MAX_OVERLAP], *expr[MAX_OVERLAP];
+    int n, more;
+} stored_t;
+
+static int stored_row(const char *name, const char *expr, int64_t created, void *arg) {
+    stored_t *x = arg;
+    (void)created;
+    if (x->n == MAX_OVERLAP) {
+        x->more = 1;
+        return 0;
+    }
+    x->name[x->n] = strdup(name), x->expr[x->n] = strdup(expr);
+    return x->name[x->n] && x->expr[x->n++] ? 0 : TL_ENOMEM;
+}
+
+static cJSON *rfm_json(const tl_profiles_t *p) {
+    tl_rfm_t r = {0};
+    if (tl_segment_rfm(p, &r)) return cJSON_CreateNull();
+    cJSON *j = tl_rfm_json(&r);
+    tl_rfm_fini(&r);
+    return j;
+}
+
+static cJSON *clusters_json(tl_store_t *st) {
+    static tl_clusters_t c; /* large: callers hold the store exclusively, one at a time */
+    tl_errbuf_t eb;
+    if (tl_clusters_kept(st, &c, &eb)) return cJSON_CreateNull();
+    cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features"), *cl = cJSON_AddArrayToObject(j, "clusters");
+    for (int f = 0; f < c.nf; f++) cJSON_AddItemToArray(fs, cJSON_CreateString(c.feature[f]));
+    cJSON_AddNumberToObject(j, "users", c.users);
+    cJSON_AddItemToObject(j, "silhouette", tl_json_number(c.silhouette));
+    char ts[32];
+    tl_time_format(c.as_of, ts);
+    cJSON_AddStringToObject(j, "as_of", ts);
+    for (uint32_t k = 0; k < c.k; k++) {
+        cJSON *o = cJSON_CreateObject(), *m = cJSON_AddArrayToObject(o, "means"), *tr = cJSON_AddArrayToObject(o, "traits");
+        cJSON_AddNumberToObject(o, "size", c.size[k]);
+        for (int f = 0; f < c.nf; f++) cJSON_AddItemToArray(m, tl_json_number(c.mean[k][f]));
+        tl_cluster_trait_t t[TL_CLUSTER_MAX_F];
+        int n = tl_clusters_traits(&c, k, t, 3);
+        for (int i = 0; i < n; i++) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "feature", c.feature[t[i].feature]);
+            cJSON_AddItemToObject(x, "mean", tl_json_number(t[i].mean));
+            cJSON_AddItemToObject(x, "overall", tl_json_number(t[i].overall));
+            cJSON_AddItemToObject(x, "z", tl_json_number(t[i].z));
+            cJSON_AddItemToObject(x, "ratio", tl_json_number(t[i].ratio));
+            cJSON_AddItemToArray(tr, x);
+        }
+        cJSON_AddItemToArray(cl, o);
+    }
+    return j;
+}
+
+/* GET /v1/insights/segments: the RFM segments and grid, the clustering
+ * kept (each cluster with what sets it apart), and how the stored segments
+ * (the first 16) overlap, over the live profiles. The route holds the
+ * store (conditions may count events). */
+void tl__segments_insights(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    stored_t x;
+    memset(&x, 0, sizeof x);
+    tl_errbuf_t eb = {{0}};
+    int rc = tl_store_segment_list(s->st, stored_row, &x, &eb);
+    cJSON *j = cJSON_CreateObject();
+    pthread_rwlock_rdlock(&s->prof_mu);
+    uint32_t n = tl_profile_nusers(s->prof);
+    cJSON_AddNumberToObject(j, "users", n);
+    cJSON_AddItemToObject(j, "rfm", rfm_json(s->prof));
+    cJSON_AddItemToObject(j, "clusters", clusters_json(s->st));
+    uint32_t sizes[MAX_OVERLAP], pairs[MAX_OVERLAP * MAX_OVERLAP];
+    tl_segtable_t *t = NULL;
+    int bad = -1;
+    tl_expr_err_t err;
+    if (!rc) rc = tl_segtable_new(s->prof, s->st, &t);
+    if (!rc) rc = tl_segment_overlaps(t, n, (const char *const *)x.expr, x.n, sizes, pairs, &bad, &err);
+    tl_segtable_free(t);
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (rc == TL_EBADINPUT) {
+        cJSON_Delete(j);
+        tl__server_fail(req->rs, 500, "bad_expression", "the stored segment %s no longer compiles: %s", x.name[bad], err.msg);
+    } else if (rc) {
+        cJSON_Delete(j);
+        tl__server_fail_read(req->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+    } else {
+        cJSON *ov = cJSON_AddObjectToObject(j, "overlaps"), *names = cJSON_AddArrayToObject(ov, "segments");
+        cJSON *sz = cJSON_AddArrayToObject(ov, "sizes"), *m = cJSON_AddArrayToObject(ov, "pairs");
+        for (int i = 0; i < x.n; i++) {
+            cJSON_AddItemToArray(names, cJSON_CreateString(x.name[i]));
+            cJSON_AddItemToArray(sz, cJSON_CreateNumber(sizes[i]));
+            cJSON *row = cJSON_CreateArray();
+            for (int k = 0; k < x.n; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(pairs[i * x.n + k]));
+            cJSON_AddItemToArray(m, row);
+        }
+        cJSON_AddBoolToObject(ov, "more", x.more);
+        tl__server_json(req->rs, 200, j);
+    }
+    for (int i = 0; i < x.n; i++) free(x.name[i]), free(x.expr[i]);
 }

@@ -217,6 +217,9 @@ static const tl_srv_route_t ROUTES[] = {
     /* JSON Lines or an array, row by row */
     {"GET", "/v1/me", ROLE_ANY, tl__apikey_me, NULL, 0, NULL},
     {"GET", "/v1/overview", ROLE_ADMIN | ROLE_ANALYST, tl__overview_get, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/imports", ROLE_ADMIN | ROLE_ANALYST, tl__data_imports, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/quarantine", ROLE_ADMIN | ROLE_ANALYST, tl__data_quarantine, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/insights/drift", ROLE_ADMIN | ROLE_ANALYST, tl__data_drift, NULL, NEED_STORE, NULL},
     {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL, 0, NULL},
     {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY, 0, NULL},
     {"POST", "/v1/identify", ROLE_ADMIN | ROLE_SERVICE, tl__identify_post, &IDENTIFY_BODY, 0, NULL},
@@ -224,6 +227,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/users/{}", ROLE_ANY, tl__users_person, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/events", ROLE_ADMIN | ROLE_ANALYST, tl__users_events, NULL, NEED_USER | NEED_STORE, "read events"},
+    {"GET", "/v1/users/{}/summary", ROLE_ADMIN | ROLE_ANALYST, tl__users_summary, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL, 0, NULL},
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},
     {"GET", "/v1/users/{}/offers", ROLE_ANY, tl__users_offers, NULL, 0, NULL},
@@ -232,6 +236,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"DELETE", "/v1/users/{}", ROLE_ADMIN, tl__users_erase, NULL, 0, NULL}, /* audited with the erasure */
     {"GET", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_list, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_post, &SEGMENT_BODY, 0, NULL},
+    {"GET", "/v1/insights/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_insights, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments/size", ROLE_ADMIN | ROLE_ANALYST, tl__segments_size, &SIZE_BODY, 0, NULL},
     {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST, tl__segments_get, NULL, 0, NULL},
     {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST, tl__segments_members, NULL, 0, NULL},
@@ -248,6 +253,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"POST", "/v1/scheduler/resume", ROLE_ADMIN, tl__scheduler_resume, NULL, 0, NULL},
     /* takes the store per campaign itself */
     {"POST", "/v1/scheduler/tick", ROLE_ADMIN, tl__scheduler_tick, &TICK_BODY, 0, NULL},
+    {"GET", "/v1/models", ROLE_ADMIN | ROLE_ANALYST, tl__models_get, NULL, NEED_STORE, NULL},
     {"POST", "/v1/admin/reload", ROLE_ADMIN, tl__admin_reload, NULL, 0, NULL},
     {"POST", "/v1/admin/keys", ROLE_ADMIN, tl__admin_key_post, &KEY_BODY, 0, NULL},
     {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN, tl__admin_key_delete, NULL, 0, NULL},

@@ -319,6 +319,7 @@ void tl__users_offers(tl_srv_req_t *r);
 void tl__users_consent(tl_srv_req_t *r);
 void tl__users_data(tl_srv_req_t *r);
 void tl__users_events(tl_srv_req_t *r);
+void tl__users_summary(tl_srv_req_t *r);
 void tl__users_erase(tl_srv_req_t *r);
 /* segments.c */
 void tl__segments_list(tl_srv_req_t *r);
@@ -326,6 +327,7 @@ void tl__segments_post(tl_srv_req_t *r);
 void tl__segments_get(tl_srv_req_t *r);
 void tl__segments_members(tl_srv_req_t *r);
 void tl__segments_size(tl_srv_req_t *r);
+void tl__segments_insights(tl_srv_req_t *r);
 /* campaigns.c */
 void tl__campaigns_list(tl_srv_req_t *r);
 void tl__campaigns_get(tl_srv_req_t *r);
@@ -358,6 +360,15 @@ void tl__admin_key_post(tl_srv_req_t *r);
 void tl__admin_key_delete(tl_srv_req_t *r);
 /* apikey.c */
 void tl__apikey_me(tl_srv_req_t *r);
+/* models.c */
+void tl__models_get(tl_srv_req_t *r);
+/* data.c */
+void tl__data_imports(tl_srv_req_t *r);
+void tl__data_quarantine(tl_srv_req_t *r);
+void tl__data_drift(tl_srv_req_t *r);
+/* A quarantine reason and its count into a JSON array (arg), {reason, n}:
+ * a tl_reason_fn. */
+int tl__data_reason_row(const char *reason, uint64_t n, void *arg);
 /* overview.c */
 void tl__overview_get(tl_srv_req_t *r);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "privacy/privacy.h"
+#include "segment/segment.h"
 
 typedef struct {
     tl_store_t *st;
@@ -118,6 +119,74 @@ void tl__users_events(tl_srv_req_t *req) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "user", req->user_key);
     cJSON_AddItemToObject(j, "events", ev);
+    tl__server_json(req->rs, 200, j);
+}
+
+static int summary_member(uint32_t m, void *arg) {
+    void **x = arg; /* the server, the array of consents, the error buffer */
+    tl_server_t *s = x[0];
+    cJSON *arr = x[1], *mine = cJSON_CreateArray(), *c;
+    int rc = tl_subject_consents(s->st, m, mine, x[2]);
+    const tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, x[2]);
+    const char *id = users ? tl_dict_str(users, m, NULL) : NULL;
+    cJSON_ArrayForEach(c, mine) cJSON_AddStringToObject(c, "user", id ? id : "");
+    while (cJSON_GetArraySize(mine)) cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(mine, 0));
+    cJSON_Delete(mine);
+    return rc;
+}
+
+/* GET /v1/users/{id}/summary: what a marketer reads about a person beside
+ * the profile: the consent records of each of its identifiers, the stored
+ * segments it is in, its RFM scores and segment, and its credit band with
+ * the reasons (with a scorecard loaded). The route has the store held and
+ * audits the read. */
+void tl__users_summary(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    tl_errbuf_t eb = {{0}};
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "user", req->user_key);
+    recref_t *r = tl__models_acquire(s);
+    pthread_rwlock_rdlock(&s->prof_mu);
+    uint32_t row = tl_profile_person(s->prof, req->user);
+    void *x[3] = {s, cJSON_AddArrayToObject(j, "consents"), &eb};
+    int rc = tl_profile_members(s->prof, req->user, summary_member, x);
+    if (!rc) rc = tl_subject_segments(s->st, s->prof, row, cJSON_AddArrayToObject(j, "segments"), &eb);
+    tl_rfm_t rfm = {0};
+    if (!rc && row < tl_profile_nusers(s->prof) && tl_segment_rfm(s->prof, &rfm) == 0 && row < rfm.n) {
+        cJSON *o = cJSON_AddObjectToObject(j, "rfm");
+        cJSON_AddNumberToObject(o, "r", rfm.r[row]);
+        cJSON_AddNumberToObject(o, "f", rfm.f[row]);
+        cJSON_AddNumberToObject(o, "m", rfm.m[row]);
+        if (rfm.segment[row] != TL_NONE) cJSON_AddStringToObject(o, "segment", tl_rfm_code((int)rfm.segment[row]));
+    } else {
+        cJSON_AddNullToObject(j, "rfm");
+    }
+    tl_rfm_fini(&rfm);
+    tl_score_t sc;
+    const tl_dict_t *users = tl_store_dict(s->st, TL_D_USER, &eb);
+    if (!rc && r && r->card && users && tl_score_user(r->card, s->prof, users, row, &sc, &eb) == 0) {
+        static const char BANDS[] = "ABCDE";
+        cJSON *o = cJSON_AddObjectToObject(j, "credit");
+        char band[2] = {BANDS[sc.band], 0};
+        cJSON_AddStringToObject(o, "band", band);
+        cJSON_AddNumberToObject(o, "pd", sc.pd);
+        cJSON_AddNumberToObject(o, "score", sc.score);
+        cJSON *why = cJSON_AddArrayToObject(o, "reasons");
+        for (int k = 0; k < TL_NREASONS && sc.reasons[k] != TL_NONE; k++) {
+            tl_score_feature_t f;
+            tl_scorecard_feature(r->card, sc.reasons[k], &f);
+            cJSON_AddItemToArray(why, cJSON_CreateString(f.name));
+        }
+    } else {
+        cJSON_AddNullToObject(j, "credit");
+    }
+    pthread_rwlock_unlock(&s->prof_mu);
+    tl__models_release(s, r);
+    if (rc) {
+        cJSON_Delete(j);
+        tl__server_fail_read(req->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
     tl__server_json(req->rs, 200, j);
 }
 

@@ -24,11 +24,12 @@ int tl__store_name_ok(const char *s) {
  * more), else TL_EINVAL with eb told. */
 static int check_blob(const char *name, tl_errbuf_t *eb) {
     static const char *const NS[] = {"models/", "scorecards/", "uplift/", "triggers/", "journeys/"};
-    int ok = strcmp(name, "profiles") == 0 || strcmp(name, "offers") == 0 || strcmp(name, "contacts") == 0;
+    int ok = strcmp(name, "profiles") == 0 || strcmp(name, "offers") == 0 || strcmp(name, "contacts") == 0 ||
+             strcmp(name, "imports") == 0;
     for (size_t k = 0; !ok && k < sizeof NS / sizeof *NS; k++)
         if (strncmp(name, NS[k], strlen(NS[k])) == 0) ok = tl__store_name_ok(name + strlen(NS[k]));
     if (ok) return 0;
-    tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, contacts, models/NAME, "
+    tl_errbuf_set(eb, "\"%s\" is not the name of a blob (profiles, offers, contacts, imports, models/NAME, "
                   "scorecards/NAME, uplift/NAME, triggers/NAME or journeys/NAME; NAME of letters, digits, '_', "
                   "'-', '.')", name);
     return TL_EINVAL;

@@ -466,7 +466,7 @@ int tl_store_applog_list(tl_store_t *st, tl_applog_fn fn, void *arg, tl_errbuf_t
 
 /* Named blobs: the files derived from the data (the profile snapshot,
  * models, scorecards, uplift models, the log of blocked offers), kept by
- * name. A name is "profiles", "offers", "contacts", "models/NAME", "scorecards/NAME",
+ * name. A name is "profiles", "offers", "contacts", "imports", "models/NAME", "scorecards/NAME",
  * "uplift/NAME", "triggers/NAME" or "journeys/NAME", NAME of letters, digits, '_', '-' and '.' (not first),
  * at most 200 bytes; anything else is TL_EINVAL. The local back end keeps
  * each in one file of the data directory (docs/FORMATS.md); another back
@@ -502,9 +502,10 @@ typedef enum {
     TL_BLOB_TRIGGERS,   /* "triggers/CAMPAIGN": how far a trigger campaign has read */
     TL_BLOB_JOURNEYS,   /* "journeys/CAMPAIGN": where each user of a journey is */
     TL_BLOB_CONTACTS,   /* "contacts": where the contacts log's old records end, by time */
+    TL_BLOB_IMPORTS,    /* "imports": the log of bulk imports, a line per source */
 } tl_blobkind_t;
-/* The blob name of kind and name (ignored for profiles, offers and
- * contacts) in out. */
+/* The blob name of kind and name (ignored for profiles, offers, contacts
+ * and imports) in out. */
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap);
 
 typedef struct tl_blobw tl_blobw_t;

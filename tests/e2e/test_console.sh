@@ -24,6 +24,8 @@ D=$TMP/d
 "$TAILOR" --data "$D" profile build >/dev/null
 "$TAILOR" --data "$D" score train --users >/dev/null
 "$TAILOR" --data "$D" campaign create "$SRC/examples/rescue.json" >/dev/null
+"$TAILOR" --data "$D" segment cluster --features monetary_365d,orders,days_since_purchase,price_sensitivity >/dev/null
+"$TAILOR" --data "$D" segment create recent --where 'days_since_active <= 7' >/dev/null
 ADM=$("$TAILOR" --data "$D" apikey create --role admin --name console 2>/dev/null)
 ANA=$("$TAILOR" --data "$D" apikey create --role analyst 2>/dev/null)
 SVC=$("$TAILOR" --data "$D" apikey create --role service 2>/dev/null)
@@ -41,6 +43,12 @@ check "a bad condition is a check's answer, not a failed request" \
     "$(req POST /v1/segments/size "$ANA" '{"expression":"orders >"}'; echo " $(jget valid <"$TMP/body") $(jget position <"$TMP/body")")" \
     "200 False 8"
 check "... a service key may not ask" "$(req POST /v1/segments/size "$SVC" '{"expression":"orders > 1"}')" 403
+check "the import history: a record per file, nothing lost" "$(req GET /v1/imports "$ANA")" 200
+check_cmd "... read = accepted + duplicates + quarantined" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["imports"]
+assert len(d) == 6 and all(x["read"] == x["accepted"] + x["duplicates"] + x["quarantined"] for x in d), d
+assert any(x["source"].endswith("events.csv") and x["quarantined"] > 0 for x in d), d' "$TMP/body"
 req GET '/v1/overview?days=30' "$ANA" >/dev/null
 events=$(python3 -c 'import json,sys; print(sum(d["events"] for d in json.load(open(sys.argv[1]))["days"]))' "$TMP/body")
 cat >"$TMP/facts.json" <<JSON
@@ -58,7 +66,7 @@ if ! grep -q '^all browser checks passed$\|browser check(s) failed$' <<<"$out"; 
     fail "the browser run stopped (exit $rc): $(tail -5 "$TMP/browser.err")"
 fi
 missing=""
-for page in signin overview users segments campaigns campaign-new campaign reports report scheduler; do
+for page in signin overview users segments campaigns campaign-new campaign reports report scheduler models data; do
     for l in en zh; do [[ -s $shots/$page-$l.png ]] || missing+=" $page-$l"; done
 done
 check "a screenshot of every page in both languages" "${missing:-none missing}" "none missing"

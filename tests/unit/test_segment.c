@@ -1,5 +1,5 @@
 /* Unit tests of src/segment: k-means on blobs with a known answer, the
- * silhouette, overlaps, and the rule for segments' names with the keeping
+ * silhouette, overlaps, what sets a cluster apart, and the rule for segments' names with the keeping
  * of a segment (a store in a temporary directory). (RFM, rule segments and
  * tags are tested end to end in tests/e2e/test_profile.sh.) */
 #include <setjmp.h>
@@ -127,8 +127,39 @@ static void test_segment_define(void **state) {
     tl_store_close(st);
 }
 
+/* Three clusters of 20, 10 and 10 users on three features. Spend 1,000,
+ * 1,000, 5,000: overall 2,000 (sizes as weights), spread of the means
+ * sqrt((20 x 1,000^2 + 10 x 1,000^2 + 10 x 3,000^2) / 40) = 1,732.05, so
+ * cluster 2 is 1.732 spreads above, 2.5 times the average. Orders 2, 4, 4:
+ * overall 3, spread 1, cluster 2 is 1 above. Age 30 everywhere: no trait. */
+static void test_cluster_traits(void **state) {
+    (void)state;
+    tl_clusters_t c;
+    memset(&c, 0, sizeof c);
+    c.k = 3, c.nf = 3;
+    snprintf(c.feature[0], sizeof c.feature[0], "orders");
+    snprintf(c.feature[1], sizeof c.feature[1], "monetary");
+    snprintf(c.feature[2], sizeof c.feature[2], "age");
+    c.size[0] = 20, c.size[1] = 10, c.size[2] = 10;
+    double orders[3] = {2, 4, 4}, spend[3] = {1000, 1000, 5000};
+    for (int k = 0; k < 3; k++) c.mean[k][0] = orders[k], c.mean[k][1] = spend[k], c.mean[k][2] = 30;
+    tl_cluster_trait_t t[3];
+    assert_int_equal(tl_clusters_traits(&c, 2, t, 3), 2);
+    assert_int_equal(t[0].feature, 1); /* spend first: farther */
+    assert_true(fabs(t[0].overall - 2000) < 1e-9);
+    assert_true(fabs(t[0].z - 3000 / sqrt(3e6)) < 1e-9);
+    assert_true(fabs(t[0].ratio - 2.5) < 1e-12);
+    assert_int_equal(t[1].feature, 0);
+    assert_true(fabs(t[1].z - 1) < 1e-9 && fabs(t[1].mean - 4) < 1e-12 && fabs(t[1].overall - 3) < 1e-12);
+    assert_int_equal(tl_clusters_traits(&c, 0, t, 1), 1); /* at most max: orders 1 below, spend 0.577 */
+    assert_int_equal(t[0].feature, 0);
+    assert_true(fabs(t[0].z + 1) < 1e-9);
+    assert_int_equal(tl_clusters_traits(&c, 3, t, 3), 0); /* no such cluster */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cluster_traits),
         cmocka_unit_test(test_kmeans_recovers_blobs),
         cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_segment_names),

@@ -133,6 +133,29 @@ static void test_handlers(void **state) {
     assert_non_null(strstr(out, "{\"user\":\"u1\",\"events\":[{\"ts\":\"2025-11-30T10:00:00Z\",\"type\":\"purchase\""));
     assert_null(strstr(out, "\"view\""));
     assert_int_equal(call(s, "GET", "/v1/users/u1/events", NULL, svc, NULL, out, sizeof out), 403);
+    /* a person's standing: consents, segments, RFM, no credit band without a scorecard */
+    assert_int_equal(call(s, "GET", "/v1/users/u1/summary", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"consents\":[],\"segments\":[\"b\",\"v\"],\"rfm\":{"));
+    assert_non_null(strstr(out, "\"credit\":null"));
+    assert_int_equal(call(s, "GET", "/v1/users/u1/summary", NULL, svc, NULL, out, sizeof out), 403);
+    /* segments together: both hold u1 alone */
+    assert_int_equal(call(s, "GET", "/v1/insights/segments", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"overlaps\":{\"segments\":[\"b\",\"v\"],\"sizes\":[1,1],\"pairs\":[[1,1],[1,1]],\"more\":false}"));
+    assert_non_null(strstr(out, "\"clusters\":null"));
+    /* the data page: no bulk import here, the one bad record of the API with its reason */
+    assert_int_equal(call(s, "GET", "/v1/imports", NULL, ana, NULL, out, sizeof out), 200);
+    assert_string_equal(out, "{\"imports\":[]}");
+    assert_int_equal(call(s, "GET", "/v1/quarantine", "reason=bad_time", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"counts\":[{\"reason\":\"bad_time\",\"n\":1}],\"records\":[{\"id\":"));
+    assert_non_null(strstr(out, "\"reason\":\"bad_time\""));
+    assert_int_equal(call(s, "GET", "/v1/quarantine", "reason=bad_id", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"records\":[]"));
+    assert_int_equal(call(s, "GET", "/v1/quarantine", "after=x", ana, NULL, out, sizeof out), 400);
+    assert_int_equal(call(s, "GET", "/v1/insights/drift", "days=1", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"features\":[{\"feature\":"));
+    assert_int_equal(call(s, "GET", "/v1/insights/drift", "segment=nope", ana, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/models", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"scorecard\":null"));
     /* the console's files, with their type and an ETag that a browser sends back */
     tl_http_request_t rq = {.method = "GET", .path = "/", .body = ""};
     tl_http_response_t rs = {0};

@@ -3,8 +3,8 @@
 // live profiles), a mistake shown where it is; saving it as a segment; the
 // stored segments with their sizes now.
 import { get, post } from '../api.js';
-import { t, fmt } from '../i18n.js';
-import { h, title, section, table, notice, errorNotice, data } from '../ui.js';
+import { t, fmt, label } from '../i18n.js';
+import { h, title, section, table, notice, errorNotice, data, chart } from '../ui.js';
 
 const EXAMPLES = ['monetary_90d > 500 and orders >= 3', 'days_since_active > 30 and orders > 0',
   'carts >= 1 and cart_abandon_rate > 0.5', 'affinity("electronics") > 0.3'];
@@ -69,12 +69,64 @@ async function list(box) {
   }
 }
 
+// ---- RFM, clusters, overlaps ---------------------------------------------------------
+
+function rfm(r) {
+  if (!r) return notice('warn', t('segments.no_rfm'));
+  const cells = []; // rows R5 (the most recent buyers) down to R1
+  r.grid.forEach((row, i) => row.forEach((v, k) => cells.push([k, i, v])));
+  const max = Math.max(1, ...cells.map((c) => c[2]));
+  return h('div', { class: 'two' },
+    chart({
+      tooltip: { formatter: (p) => t('segments.rfm_cell', { r: 5 - p.value[1], fm: p.value[0] + 1, n: fmt.num(p.value[2]) }) },
+      grid: { left: 64, right: 24, top: 24, bottom: 72 },
+      xAxis: { type: 'category', name: t('segments.fm'), nameLocation: 'middle', nameGap: 28, data: ['1', '2', '3', '4', '5'] },
+      yAxis: { type: 'category', name: t('segments.recency'), nameLocation: 'middle', nameGap: 36, inverse: true, data: ['5', '4', '3', '2', '1'] },
+      visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#eef3f8', '#1f4e79'] } },
+      series: [{ type: 'heatmap', data: cells, label: { show: true } }],
+    }, 'segments.rfm_grid'),
+    table([
+      { key: 'segments.rfm_segment', get: (x) => label('rfm', x.code) },
+      { key: 'segments.users', get: (x) => fmt.num(x.size), num: true },
+      { key: 'segments.recency_days', get: (x) => fmt.num(x.recency_days, 1), num: true },
+      { key: 'segments.orders', get: (x) => fmt.num(x.orders, 1), num: true },
+      { key: 'segments.monetary', get: (x) => fmt.money(x.monetary), num: true },
+    ], r.segments.filter((x) => x.size > 0)));
+}
+
+// A cluster in words: what sets it apart, the farthest first.
+function traits(c) {
+  const words = c.traits.filter((x) => Math.abs(x.z) >= 0.5).map((x) => t(
+    x.z >= 1 ? 'segments.much_higher' : x.z > 0 ? 'segments.higher' : x.z <= -1 ? 'segments.much_lower' : 'segments.lower',
+    { feature: label('feature', x.feature), value: fmt.num(x.mean, 1), avg: fmt.num(x.overall, 1) }));
+  return words.length ? words.join(t('segments.and')) : t('segments.average');
+}
+
+function clusters(c) {
+  if (!c) return notice('warn', t('segments.no_clusters'));
+  return [h('p', { class: 'muted', text: t('segments.clusters_of', { users: fmt.num(c.users), features: c.features.map((f) => label('feature', f)).join(', '), silhouette: fmt.fixed(c.silhouette, 2), at: fmt.time(c.as_of) }) }),
+    table([
+      { key: 'segments.cluster', get: (x) => fmt.num(x.i + 1) },
+      { key: 'segments.users', get: (x) => fmt.num(x.size), num: true },
+      { key: 'segments.description', get: (x) => traits(x) },
+    ], c.clusters.map((x, i) => ({ ...x, i })))];
+}
+
+function overlaps(o) {
+  if (o.segments.length < 2) return h('p', { class: 'muted', text: t('segments.no_overlaps') });
+  const cols = [{ key: 'segments.name', get: (r) => data(r.name) }].concat(o.segments.map((n, k) => ({
+    key: n, get: (r) => (r.i === k ? fmt.num(o.sizes[k]) : fmt.pct(o.sizes[r.i] ? o.pairs[r.i][k] / o.sizes[r.i] : 0, 0)), num: true, raw: true })));
+  return [h('p', { class: 'muted', text: t('segments.overlap_note') }), table(cols, o.segments.map((name, i) => ({ name, i })))];
+}
+
 export default {
   roles: ['admin', 'analyst'],
   async render() {
     const box = h('div');
     const reload = () => list(box).catch((e) => box.replaceChildren(errorNotice(e)));
-    await reload();
-    return [title('segments.title'), builder(reload), section('segments.stored', box)];
+    const [ins] = await Promise.all([get('/v1/insights/segments'), reload()]);
+    return [title('segments.title'), builder(reload), section('segments.stored', box),
+      section('segments.overlaps', overlaps(ins.overlaps)), section('segments.rfm', rfm(ins.rfm)),
+      section('segments.clusters', clusters(ins.clusters))];
   },
 };

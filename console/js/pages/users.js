@@ -38,6 +38,27 @@ function reasonText(it) {
     (w.note ? ` ${t(`why.note.${w.note}`)}` : '');
 }
 
+// Segments, tags, RFM, credit band and consents.
+function standing(sum, f) {
+  const tags = Object.entries(f).filter(([k, v]) => k.startsWith('tag_') && v != null && v !== false && v !== 0 && v !== 'no');
+  const chips = (xs) => (xs.length ? h('ul', { class: 'chips' }, xs.map((x) => h('li', null, x))) : t('common.none'));
+  const r = sum.rfm, c = sum.credit;
+  return h('div', { class: 'two' },
+    section('users.standing', facts([
+      ['users.segments', chips(sum.segments.map((x) => data(x)))],
+      ['users.tags', chips(tags.map(([k, v]) => data(v === true || v === 1 || v === 'yes' ? k.slice(4) : `${k.slice(4)}: ${v}`)))],
+      ['users.rfm', r && r.segment ? `${label('rfm', r.segment)} (R${r.r} F${r.f} M${r.m})` : t('users.no_orders')],
+      ['users.credit', c ? t('users.band', { band: c.band, pd: fmt.pct(c.pd, 1), score: fmt.num(c.score) }) : t('users.no_card')],
+      ['users.credit_reasons', c && c.reasons.length ? c.reasons.map((x) => label('feature', x)).join(', ') : '–'],
+    ])),
+    section('users.consents', table([
+      { key: 'users.purpose', get: (x) => label('purpose', x.purpose) },
+      { key: 'users.granted', get: (x) => h('span', { class: x.granted ? 'yes' : 'no', text: t(x.granted ? 'users.granted_yes' : 'users.granted_no') }) },
+      { key: 'users.at', get: (x) => fmt.time(x.at) },
+      { key: 'users.id', get: (x) => x.user, data: true },
+    ], sum.consents)));
+}
+
 async function adminActions(id) {
   const out = h('div', { 'aria-live': 'polite' });
   const access = button('users.access', async () => {
@@ -64,11 +85,12 @@ export default {
     if (!id) return [...page, h('p', { class: 'sub', text: t('users.hint') })];
     const role = session.me.role;
     const enc = encodeURIComponent(id);
-    const [p, recs, offers, events] = await Promise.all([
+    const [p, recs, offers, events, sum] = await Promise.all([
       get(`/v1/users/${enc}`),
       get(`/v1/users/${enc}/recommendations?n=10`).catch((e) => e),
       get(`/v1/users/${enc}/offers`).catch((e) => e),
       role === 'service' ? null : get(`/v1/users/${enc}/events?n=30`).catch((e) => e),
+      role === 'service' ? null : get(`/v1/users/${enc}/summary`).catch((e) => e),
     ]);
     const f = p.features || {};
     page.push(h('h2', { class: 'who-title', text: t('users.person', { id: p.person || p.user }) }));
@@ -80,6 +102,7 @@ export default {
         ['users.identifiers', h('span', null, (p.identifiers || []).map((x, i) => [i ? ', ' : '', link(`#/users/${encodeURIComponent(x)}`, x)]))],
       ])),
       section('users.key_figures', facts(KEY_FEATURES.filter((k) => k in f).map((k) => [label('feature', k), value(k, f[k])]), true))));
+    if (sum) page.push(sum instanceof Error ? errorNotice(sum) : standing(sum, f));
     page.push(section('users.recommendations', recs instanceof Error ? errorNotice(recs) : table([
       { key: 'users.item', get: (it) => it.item, data: true },
       { key: 'users.category', get: (it) => label('category', it.category) },

@@ -42,6 +42,7 @@ static const struct {
     {"triggers/", "", "triggers-", ".pos"},
     {"journeys/", "", "journeys-", ".jny"},
     {"contacts", "", "contacts", ".idx"},
+    {"imports", "", "imports", ".log"},
 };
 #define NNS (int)(sizeof NS / sizeof *NS)
 
@@ -76,9 +77,9 @@ static int ns_of(const char *name, const char **rest) {
 
 int tl_store_blob_name(tl_blobkind_t kind, const char *name, char *out, size_t cap) {
     static const char *const KIND[] = {"profiles", "offers", "uplift/", "scorecards/", "models/",
-                                       "triggers/", "journeys/", "contacts"};
+                                       "triggers/", "journeys/", "contacts", "imports"};
     if ((unsigned)kind >= sizeof KIND / sizeof *KIND) return TL_EINVAL;
-    int fixed = kind <= TL_BLOB_OFFERS || kind == TL_BLOB_CONTACTS;
+    int fixed = kind <= TL_BLOB_OFFERS || kind == TL_BLOB_CONTACTS || kind == TL_BLOB_IMPORTS;
     int need = fixed ? snprintf(out, cap, "%s", KIND[kind])
                                       : snprintf(out, cap, "%s%s", KIND[kind], name ? name : "");
     const char *rest;
