@@ -207,6 +207,8 @@ typedef struct {
     tl_content_fn content;     /* for content that depends on the user; may be NULL */
     void *content_arg;
     int dry_run;               /* decide and count, write nothing */
+    uint32_t sample;           /* a dry run: its first `sample` deliveries, as the outbox */
+    struct cJSON *samples;     /* lines they would be, appended to this array (a preview) */
     int skip_idle;             /* a trigger run that decides no one records no run (only
                                 * how far it read: the scheduler's runs) */
     double global_control;     /* percent of users kept out of every campaign */
@@ -259,6 +261,8 @@ typedef struct {
     const char *policy;        /* the lending policy's text (NULL: the built-in one) */
     int64_t at;
     int dry_run;
+    uint32_t sample;           /* as in tl_run_opts_t */
+    struct cJSON *samples;
     int skip_idle;             /* as in tl_run_opts_t */
 } tl_run_env_t;
 int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env_t *env,

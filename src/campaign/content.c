@@ -195,6 +195,7 @@ int tl_campaign_run_env(tl_store_t *st, const tl_campaign_t *c, const tl_run_env
     }
     tl_run_opts_t o = {.at = env->at, .audience = mask, .nusers = mask ? tl_profile_nusers(env->p) : 0,
                        .content = content_fn, .content_arg = &ct, .dry_run = env->dry_run,
+                       .sample = env->sample, .samples = env->samples,
                        .skip_idle = env->skip_idle, .conds = nconds ? (const uint8_t *const *)conds : NULL,
                        .ncond_users = nconds ? tl_profile_nusers(env->p) : 0};
     char *gc = NULL;

@@ -353,8 +353,9 @@ static int64_t fit(const runctx_t *x, uint32_t u, int ch, int64_t when, int queu
 
 /* One outbox line, appended piece by piece (this is the loop over every
  * user: no printf). */
-static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when,
-                      const tl_arm_t *msg, const char *step) {
+/* The outbox line of a delivery, into x->line. */
+static int make_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when,
+                     const tl_arm_t *msg, const char *step) {
     const tl_campaign_t *c = x->c;
     const tl_arm_t *a = &c->arms[arm];
     tl_buf_t *b = &x->line;
@@ -380,7 +381,13 @@ static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t
     if (S("}\n")) return TL_ENOMEM;
 #undef S
 #undef Z
-    return tl_applog_write(x->outbox[ch], b->data, b->len, x->eb);
+    return 0;
+}
+
+static int write_line(runctx_t *x, uint32_t u, int arm, int ch, int dec, int64_t when,
+                      const tl_arm_t *msg, const char *step) {
+    int rc = make_line(x, u, arm, ch, dec, when, msg, step);
+    return rc ? rc : tl_applog_write(x->outbox[ch], x->line.data, x->line.len, x->eb);
 }
 
 /* Whether one more send on channel ch goes over the day's budget: the
@@ -497,7 +504,17 @@ int tl__decide(runctx_t *x, uint32_t u, int64_t when, const tl__send_t *s) {
         res->by_channel[ch]++;
         res->cost += c->cost[ch];
     }
-    if (o->dry_run) return 0;
+    if (o->dry_run) {
+        /* a preview: what the first deliveries would be */
+        if (delivers && o->samples && (uint32_t)cJSON_GetArraySize(o->samples) < o->sample) {
+            int rc = make_line(x, u, arm, ch, dec, send, msg, s ? s->step : NULL);
+            cJSON *line = rc ? NULL : cJSON_ParseWithLength(x->line.data, x->line.len);
+            if (!line) return rc ? rc : TL_ENOMEM;
+            cJSON_DeleteItemFromObject(line, "run"); /* a dry run takes no number */
+            cJSON_AddItemToArray(o->samples, line);
+        }
+        return 0;
+    }
     tl_exposure_t e = {.user = u, .run = (uint16_t)x->run, .decision = (uint8_t)dec,
                        .arm_chan = (uint8_t)(((arm < 0 ? 0xF : arm) << 4) | (ch < 0 ? 0xF : ch)),
                        .at = TL_DEC_MEASURED(dec) ? send : when};

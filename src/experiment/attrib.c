@@ -426,6 +426,10 @@ cJSON *tl_experiment_report_json(const tl_campaign_t *c, const tl_experiment_rep
             add_iv(l, "roi", s->roi, s->roi_lo, s->roi_hi);
             cJSON_AddItemToObject(o, "lift", l);
         }
+        /* the share of the group converted by the end of each day since the first exposure */
+        cJSON *cum = cJSON_AddArrayToObject(o, "cumulative_conversion");
+        for (uint32_t day = 0; r->cum && day < r->ndays; day++)
+            cJSON_AddItemToArray(cum, cJSON_CreateNumber(r->cum[(size_t)g * r->ndays + day]));
         cJSON_AddItemToArray(groups, o);
     }
     cJSON_AddItemToObject(j, "groups", groups);

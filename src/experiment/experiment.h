@@ -63,8 +63,9 @@ int tl_experiment_report(tl_store_t *st, const tl_campaign_t *c, const tl_report
                          tl_experiment_report_t *out, tl_errbuf_t *eb);
 void tl_experiment_report_fini(tl_experiment_report_t *r);
 /* The report as JSON: decisions, sample ratio, and per group reach,
- * conversion, revenue, rates and the lift against the control with its
- * interval (null where a figure is not defined). */
+ * conversion, revenue, rates, the lift against the control with its
+ * interval (null where a figure is not defined), and the cumulative share
+ * converted by each day since the first exposure. */
 struct cJSON *tl_experiment_report_json(const tl_campaign_t *c, const tl_experiment_report_t *r);
 /* A number, or null when it is not finite (JSON has no NaN). */
 struct cJSON *tl_json_number(double v);

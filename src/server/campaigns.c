@@ -86,6 +86,8 @@ void tl__campaigns_run(tl_srv_req_t *req) {
         }
     }
     env.dry_run = cJSON_IsTrue(cJSON_GetObjectItem(req->body, "dry_run"));
+    /* a dry run previews who would receive what: its first deliveries as outbox lines */
+    if (env.dry_run) env.sample = 20, env.samples = cJSON_CreateArray();
     recref_t *r = tl__models_acquire(s);
     env.rec = r ? r->def.rec : NULL;
     tl_campaign_t c;
@@ -98,9 +100,14 @@ void tl__campaigns_run(tl_srv_req_t *req) {
         pthread_rwlock_unlock(&s->prof_mu);
         if (rc) tl__server_fail(rs, rc == TL_EBADINPUT ? 400 : rc == TL_ENOENT ? 409 : 500,
                                 rc == TL_EBADINPUT ? "bad_audience" : rc == TL_ENOENT ? "not_ready" : "internal", "%s", eb.msg);
-        else tl__server_json(rs, 200, tl_run_result_json(&c, &res));
+        else {
+            cJSON *j = tl_run_result_json(&c, &res);
+            if (env.samples) cJSON_AddItemToObject(j, "sample", env.samples), env.samples = NULL;
+            tl__server_json(rs, 200, j);
+        }
         tl_campaign_fini(&c);
     }
+    cJSON_Delete(env.samples);
     tl__models_release(s, r);
 }
 

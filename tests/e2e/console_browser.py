@@ -86,9 +86,23 @@ def loaded():
     time.sleep(0.3)
 
 
+UNLABELLED = """
+const bad = [];
+for (const el of document.querySelectorAll('input,select,textarea,button,[role=img]')) {
+  if (!el.getClientRects().length || el.type === 'hidden') continue;
+  const named = el.getAttribute('aria-label') || (el.id && document.querySelector(`label[for="${el.id}"]`)) ||
+    el.closest('label') || (el.tagName === 'BUTTON' && el.textContent.trim());
+  if (!named) bad.push(el.outerHTML.slice(0, 80));
+}
+return bad;
+"""
+
+
 def errors_in_console(where):
     bad = [e for e in d.get_log("browser") if e["level"] in ("SEVERE",)]
     ok(f"no console error: {where}", not bad, bad)
+    unlabelled = d.execute_script(UNLABELLED)
+    ok(f"every control has a name: {where}", not unlabelled, unlabelled[:5])
 
 
 def shot(name):
@@ -218,6 +232,10 @@ try:
     css("#c-preview").click()
     wait(lambda _: d.find_elements(By.ID, "run-result"))
     ok("a preview sends nothing", "nothing was sent" in css("#run-result").text)
+    audience = set(api("GET", "/v1/segments/console_big/members", FACTS["analyst"])["members"])
+    shown = [tr.find_elements(By.TAG_NAME, "td")[0].text
+             for tr in d.find_elements(By.XPATH, "//div[@id='run-result']//h4/following-sibling::div//tbody/tr")]
+    ok("the preview shows who would receive what, all of the audience", shown and set(shown) <= audience, shown)
     css("#c-run").click()
     wait(EC.alert_is_present())
     d.switch_to.alert.accept()

@@ -4,7 +4,7 @@
 // checks it; one campaign's state, a preview of who would receive what (a
 // dry run), run now, pause and resume, and the way to its report.
 import { get, post, api, session } from '../api.js';
-import { t, fmt } from '../i18n.js';
+import { t, fmt, label } from '../i18n.js';
 import { h, title, section, table, facts, notice, errorNotice, button, link, data } from '../ui.js';
 
 const CHANNELS = ['push', 'sms', 'email', 'in_app'];
@@ -113,13 +113,33 @@ function editor(existing) {
 
 // ---- one campaign ----------------------------------------------------------------
 
+// What one delivery would carry, in short: the items, the coupon, the offer.
+function contentOf(c) {
+  if (Array.isArray(c)) return c.map((x) => (x && x.item) || x).join(', ');
+  if (c && Array.isArray(c.items)) return c.items.map((x) => (x && x.item) || x).join(', ');
+  if (c && c.type === 'coupon') return t('campaigns.coupon_of', { code: c.code, value: fmt.money(c.value) });
+  if (c && (c.name || c.product)) return c.name || c.product;
+  return JSON.stringify(c);
+}
+
+function preview(sample) {
+  return [h('h4', { text: t('campaigns.who_what') }), table([
+    { key: 'campaigns.user', get: (x) => x.user, data: true },
+    { key: 'campaigns.arm', get: (x) => x.arm, data: true },
+    { key: 'campaigns.channel', get: (x) => label('channel', x.channel) },
+    { key: 'campaigns.when', get: (x) => fmt.time(x.at) },
+    { key: 'campaigns.content', get: (x) => h('span', { translate: 'no', text: contentOf(x.content) }) },
+  ], sample)];
+}
+
 function runResult(r) {
   return h('div', { class: 'card', id: 'run-result' },
     h('h3', { text: t(r.dry_run ? 'campaigns.preview_of' : 'campaigns.run_of', { at: fmt.time(r.at) }) }),
     facts([['campaigns.audience_size', fmt.num(r.audience)], ['campaigns.cost', fmt.money(r.cost)]]),
     decisionsTable(r.decisions),
     table([{ key: 'campaigns.arm', get: ([k]) => k, data: true }, { key: 'campaigns.sends', get: ([, v]) => fmt.num(v), num: true }],
-      Object.entries(r.deliveries_by_arm || {})));
+      Object.entries(r.deliveries_by_arm || {})),
+    r.sample ? preview(r.sample) : null);
 }
 
 async function detail(id, rerender) {

@@ -9,7 +9,9 @@ import { h, title, section, table, facts, notice, chart, link } from '../ui.js';
 import { decisionsTable } from './campaigns.js';
 
 // the control groups by their words; an arm by its name (the customer's)
-const groupName = (g) => (g === 'holdout' || g === 'global_control' ? t(`decision.${g}`) : h('span', { translate: 'no', text: g }));
+const control = (g) => g === 'holdout' || g === 'global_control';
+const groupLabel = (g) => (control(g) ? t(`decision.${g}`) : g);
+const groupName = (g) => (control(g) ? t(`decision.${g}`) : h('span', { translate: 'no', text: g }));
 
 const iv = (x, f) => (x && x.value != null ? `${f(x.value)} [${f(x.lo)}, ${f(x.hi)}]` : '–');
 
@@ -35,7 +37,7 @@ function csv(r) {
 }
 
 function rates(r) {
-  const groups = r.groups.map((g) => (g.group === 'holdout' || g.group === 'global_control' ? t(`decision.${g.group}`) : g.group));
+  const groups = r.groups.map((g) => groupLabel(g.group));
   const v = r.groups.map((g) => g.conversion_rate);
   return chart({
     tooltip: { trigger: 'item', formatter: (p) => `${p.name}: ${fmt.pct(v[p.dataIndex].value, 2)} [${fmt.pct(v[p.dataIndex].lo, 2)}, ${fmt.pct(v[p.dataIndex].hi, 2)}]` },
@@ -44,6 +46,7 @@ function rates(r) {
     series: [
       { type: 'bar', name: t('report.rate'), data: v.map((x) => x.value), barMaxWidth: 56 },
       { type: 'custom', name: t('report.interval'), data: v.map((x, i) => [i, x.lo, x.hi]), z: 10,
+        encode: { x: 0, y: [1, 2] }, // the axis reaches the intervals' ends
         renderItem: (params, api) => {
           const lo = api.coord([api.value(0), api.value(1)]), hi = api.coord([api.value(0), api.value(2)]);
           const w = api.size([1, 0])[0] * 0.15;
@@ -55,6 +58,17 @@ function rates(r) {
         } },
     ],
   }, 'report.chart');
+}
+
+function cumulative(r) {
+  const days = Math.max(0, ...r.groups.map((g) => (g.cumulative_conversion || []).length));
+  return chart({
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmt.pct(v, 2) },
+    legend: { data: r.groups.map((g) => groupLabel(g.group)) },
+    xAxis: { type: 'category', name: t('report.day'), data: Array.from({ length: days }, (_, i) => fmt.num(i + 1)) },
+    yAxis: { type: 'value', axisLabel: { formatter: (x) => fmt.pct(x, 1) } },
+    series: r.groups.map((g) => ({ type: 'line', name: groupLabel(g.group), data: g.cumulative_conversion || [], showSymbol: false })),
+  }, 'report.cumulative');
 }
 
 async function one(id) {
@@ -71,6 +85,7 @@ async function one(id) {
     section('report.groups', table(COLS, r.groups),
       h('a', { class: 'button', id: 'report-csv', href: url, download: `${id}-report.csv`, text: t('report.csv') })),
     section('report.chart', rates(r)),
+    section('report.cumulative', cumulative(r)),
     section('report.decisions', decisionsTable(r.decisions))];
 }
 
