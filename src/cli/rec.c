@@ -195,31 +195,10 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
 }
 
 
-static void add_part_json(cJSON *j, const tl_eval_part_t *p) {
-    cJSON_AddNumberToObject(j, "users", p->users);
-    cJSON_AddNumberToObject(j, "precision", p->precision);
-    cJSON_AddNumberToObject(j, "recall", p->recall);
-    cJSON_AddNumberToObject(j, "ndcg", p->ndcg);
-    cJSON_AddNumberToObject(j, "map", p->map);
-    cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
-}
-
 static void add_run_json(cJSON *j, const tl_rec_run_t *r, const double *param, const grid_t *gr,
                          const tl_user_groups_t *g) {
     for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], param[q]);
-    const tl_eval_t *ev = &r->ev;
-    tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
-    add_part_json(j, &all);
-    cJSON_AddNumberToObject(j, "cold_users", ev->cold);
-    cJSON_AddNumberToObject(j, "coverage", ev->coverage);
-    cJSON_AddNumberToObject(j, "novelty", ev->novelty);
-    cJSON_AddNumberToObject(j, "diversity", ev->diversity);
-    cJSON_AddNumberToObject(j, "gini", ev->gini);
-    if (g->group) {
-        cJSON *gs = cJSON_AddObjectToObject(j, "groups");
-        for (uint32_t q = 0; q < g->ngroups; q++)
-            add_part_json(cJSON_AddObjectToObject(gs, g->names[q]), &ev->group[q]);
-    }
+    tl_eval_json_add(j, &r->ev, g);
     cJSON_AddNumberToObject(j, "train_seconds", r->train_s);
     cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
 }
@@ -347,26 +326,15 @@ int cmd_train(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
-    tl_csr_t x = {0};
     tl_model_t *m = NULL;
+    tl_rec_trained_t x = {0};
     int64_t t0 = cli_now(), t1 = t0;
-    tl_rec_side_t sd = {0};
-    tl_store_evstats_t es = {0};
-    if (!rc && (ms.ix.half_life > 0 || ms.mi->needs_side)) rc = tl_store_event_stats(st, &es, &eb);
-    ms.ix.decay_to = es.max_ts; /* decay towards the latest event */
-    if (!rc) rc = tl_rec_matrix(st, 0, UINT64_MAX, &ms.ix, &x, &eb);
-    if (!rc && ms.mi->needs_side) rc = tl_rec_side_load(st, x.nusers, x.nitems, es.max_ts, &sd, &eb);
-    tl_store_evstats_fini(&es);
     if (!rc) {
-        t0 = cli_now();
-        rc = tl_model_train(ms.mi, &x, &ms.p, &sd, &m, &eb);
+        rc = tl_rec_train_store(st, ms.mi, &ms.p, ms.ix, &m, &x, &eb);
         t1 = cli_now();
     }
     char blob[256], path[4300];
-    if (!rc) {
-        tl_model_set_interactions(m, &ms.ix);
-        rc = tl_rec_model_save(st, name, m, &eb);
-    }
+    if (!rc) rc = tl_rec_model_save(st, name, m, &eb);
     if (!rc) rc = tl_store_blob_name(TL_BLOB_MODEL, name, blob, sizeof blob);
     if (!rc) rc = tl_store_blob_where(st, blob, path, sizeof path, &eb);
     tl_store_close(st);
@@ -374,19 +342,17 @@ int cmd_train(const command_t *c, const args_t *a) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", ms.kind);
         cJSON_AddStringToObject(j, "name", name);
-        cJSON_AddNumberToObject(j, "users", x.nusers);
-        cJSON_AddNumberToObject(j, "items", x.nitems);
-        cJSON_AddNumberToObject(j, "interactions", (double)x.nnz);
+        cJSON_AddNumberToObject(j, "users", x.users);
+        cJSON_AddNumberToObject(j, "items", x.items);
+        cJSON_AddNumberToObject(j, "interactions", (double)x.interactions);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
         print_json(j);
     } else if (!rc) {
         printf("trained %s (%s) on %u users x %u items, %llu interactions, in %.2f s: %s\n", name,
-               ms.kind, x.nusers, x.nitems, (unsigned long long)x.nnz, (double)(t1 - t0) / 1000,
+               ms.kind, x.users, x.items, (unsigned long long)x.interactions, (double)(t1 - t0) / 1000,
                path);
     }
-    tl_rec_side_fini(&sd);
     tl_model_free(m);
-    tl_csr_fini(&x);
     return rc ? fail_err("train", rc, &eb) : EXIT_OK;
 }
 

@@ -402,6 +402,17 @@ const char *tl_model_default(tl_model_use_t use);
 int tl_model_train(const tl_model_info_t *mi, const tl_csr_t *x, const tl_model_params_t *p,
                    const tl_rec_side_t *side, tl_model_t **out, tl_errbuf_t *eb);
 
+/* A model of family mi trained on the store's interactions as ix weighs
+ * them (decayed towards the latest event), with the side data the family
+ * needs (train.c); info (may be NULL) gets what it was trained on. Not
+ * saved: tl_rec_model_save does. */
+typedef struct {
+    uint32_t users, items;
+    uint64_t interactions;
+} tl_rec_trained_t;
+int tl_rec_train_store(tl_store_t *st, const tl_model_info_t *mi, const tl_model_params_t *p,
+                       tl_interact_opts_t ix, tl_model_t **out, tl_rec_trained_t *info, tl_errbuf_t *eb);
+
 /* ---- evaluation splits (eval.c) -------------------------------------------------- */
 
 /* Every interaction of the log kept by the options (ratings, weights,
@@ -467,6 +478,11 @@ typedef struct {
 int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,
                     tl_errbuf_t *eb);
 void tl_rec_evaluation_fini(tl_rec_evaluation_t *e);
+/* Adds a run's figures to the JSON object j (train.c): users, precision,
+ * recall, ndcg, map, hit_rate, cold_users, coverage, novelty, diversity,
+ * gini, and with groups (g may be NULL) the accuracy of each group. */
+struct cJSON;
+void tl_eval_json_add(struct cJSON *j, const tl_eval_t *ev, const tl_user_groups_t *g);
 
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "experiment/experiment.h"
@@ -271,5 +272,149 @@ void tl__models_get(tl_srv_req_t *r) {
         cJSON_AddNullToObject(j, "scorecard");
     }
     tl__models_release(s, ref);
+    tl__server_json(r->rs, 200, j);
+}
+
+/* The store again, read-only, for work that reads much and long (an
+ * evaluation, a training): the server's own handle stays free for the
+ * requests meanwhile, as for any other reader of the store. */
+static int open_reader(tl_server_t *s, tl_store_t **out, tl_errbuf_t *eb) {
+    return tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, out, eb);
+}
+
+static int64_t mono_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The family the body names (dflt when it names none), or NULL with 400 answered. */
+static const tl_model_info_t *model_of(tl_srv_req_t *r, const char *dflt) {
+    const cJSON *m = cJSON_GetObjectItem(r->body, "model");
+    const tl_model_info_t *mi = tl_model_lookup(cJSON_IsString(m) ? m->valuestring : dflt);
+    if (!mi) {
+        char names[256];
+        tl_model_names(names, sizeof names);
+        tl__server_fail(r->rs, 400, "bad_parameter", "model: use %s", names);
+    }
+    return mi;
+}
+
+/* A whole number field of the body from lo to hi (dflt when absent): 0, or
+ * -1 with 400 answered. */
+static int int_of(tl_srv_req_t *r, const char *name, long dflt, long lo, long hi, long *out) {
+    const cJSON *v = cJSON_GetObjectItem(r->body, name);
+    *out = dflt;
+    if (!v) return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble || v->valuedouble < lo ||
+        v->valuedouble > hi) {
+        tl__server_fail(r->rs, 400, "bad_parameter", "%s is a whole number from %ld to %ld", name, lo, hi);
+        return -1;
+    }
+    *out = (long)v->valuedouble;
+    return 0;
+}
+
+/* POST /v1/models/evaluate {model, by, test_days, k}: an offline
+ * evaluation on the store as it is (the last test_days days held out, as
+ * `tailor eval --split time`): accuracy at k, coverage, novelty,
+ * diversity, Gini, and with by (gender or age) the accuracy of each group,
+ * to show the gaps between them. Reads through a reader of its own. */
+void tl__models_evaluate(tl_srv_req_t *r) {
+    const tl_model_info_t *mi = model_of(r, tl_model_default(TL_MODEL_FOR_EVAL));
+    long days, k;
+    if (!mi || int_of(r, "test_days", 7, 1, 3650, &days) || int_of(r, "k", 10, 1, 1000, &k)) return;
+    const cJSON *by = cJSON_GetObjectItem(r->body, "by");
+    int group = -1;
+    if (by && !cJSON_IsNull(by)) {
+        const char *b = cJSON_IsString(by) ? by->valuestring : "";
+        if (strcmp(b, "gender") != 0 && strcmp(b, "age") != 0) {
+            tl__server_fail(r->rs, 400, "bad_parameter", "by is gender or age");
+            return;
+        }
+        group = strcmp(b, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER;
+    }
+    tl_model_params_t p;
+    tl_model_params_default(&p);
+    tl_rec_evaluate_opts_t eo = {.model = mi, .params = &p, .nruns = 1, .split = {TL_SPLIT_TIME, (uint32_t)days},
+                                 .k = (uint32_t)k, .by = group, .new_items = 1, .clock = mono_ms};
+    tl_interact_opts_default(&eo.ix);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_rec_evaluation_t ev = {0};
+    int rc = open_reader(r->s, &st, &eb);
+    if (!rc) rc = tl_rec_evaluate(st, &eo, &ev, &eb);
+    tl_store_close(st);
+    if (rc) {
+        tl__server_fail(r->rs, rc == TL_EINVAL || rc == TL_EBADINPUT ? 409 : 500, "cannot_evaluate", "%s",
+                        eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", mi->name);
+    cJSON_AddStringToObject(j, "split", "time");
+    char day[32];
+    tl_time_format(ev.cut, day);
+    cJSON_AddStringToObject(j, "test_from", day);
+    cJSON_AddNumberToObject(j, "k", (double)k);
+    cJSON_AddNumberToObject(j, "train_interactions", (double)ev.train_nnz);
+    cJSON_AddNumberToObject(j, "test_interactions", (double)ev.test_nnz);
+    tl_eval_json_add(j, &ev.runs[0].ev, &ev.groups);
+    cJSON_AddNumberToObject(j, "train_seconds", ev.runs[0].train_s);
+    tl_rec_evaluation_fini(&ev);
+    tl__server_json(r->rs, 200, j);
+}
+
+/* POST /v1/models/train {model, name}: a model trained on the store as it
+ * is (read through a reader of its own, the requests served meanwhile),
+ * kept under name (default: the family's), and the models loaded again
+ * when it is the one served. */
+void tl__models_train(tl_srv_req_t *r) {
+    tl_server_t *s = r->s;
+    const tl_model_info_t *mi = model_of(r, tl_model_default(TL_MODEL_FOR_TRAIN));
+    if (!mi) return;
+    const cJSON *nm = cJSON_GetObjectItem(r->body, "name");
+    const char *name = cJSON_IsString(nm) ? nm->valuestring : mi->name;
+    int ok = *name && strlen(name) <= 64;
+    for (const char *q = name; *q; q++)
+        ok &= (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+    if (!ok) {
+        tl__server_fail(r->rs, 400, "bad_parameter", "name: up to 64 lower-case letters, digits, _ and -");
+        return;
+    }
+    tl_model_params_t p;
+    tl_model_params_default(&p);
+    tl_interact_opts_t ix;
+    tl_interact_opts_default(&ix);
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_model_t *m = NULL;
+    tl_rec_trained_t info = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = open_reader(s, &st, &eb);
+    if (!rc) rc = tl_rec_train_store(st, mi, &p, ix, &m, &info, &eb);
+    tl_store_close(st);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->st_rw);
+        rc = tl_rec_model_save(s->st, name, m, &eb);
+        pthread_rwlock_unlock(&s->st_rw);
+    }
+    tl_model_free(m);
+    int served = strcmp(name, s->model) == 0;
+    if (!rc && served) rc = tl_server_reload(s, &eb);
+    if (rc) {
+        tl__server_fail_write(r->rs, rc, "cannot_train", eb.msg[0] ? eb.msg : tl_strerror(rc));
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", mi->name);
+    cJSON_AddStringToObject(j, "name", name);
+    cJSON_AddNumberToObject(j, "users", info.users);
+    cJSON_AddNumberToObject(j, "items", info.items);
+    cJSON_AddNumberToObject(j, "interactions", (double)info.interactions);
+    cJSON_AddNumberToObject(j, "seconds", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cJSON_AddBoolToObject(j, "reloaded", served);
     tl__server_json(r->rs, 200, j);
 }

@@ -204,6 +204,12 @@ static const tl_srv_body_t CAMPAIGN_BODY = {BODY_OBJECT | BODY_LIBRARY_PARSES, "
 static const char *const SIZE_FIELDS[] = {"expression", NULL};
 static const tl_srv_body_t SIZE_BODY = {BODY_OBJECT | BODY_TYPE_APART, "a JSON object such as {\"expression\":\"orders > 2\"}",
                                         SIZE_FIELDS, "a size asks for expression"};
+static const char *const EVAL_FIELDS[] = {"model", "by", "test_days", "k", NULL};
+static const tl_srv_body_t EVAL_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON object such as {\"model\":\"ials\",\"by\":\"age\"}",
+                                        EVAL_FIELDS, "an evaluation has model, by, test_days and k"};
+static const char *const TRAIN_FIELDS[] = {"model", "name", NULL};
+static const tl_srv_body_t TRAIN_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON object such as {\"model\":\"ials\"}",
+                                         TRAIN_FIELDS, "a training has model and name"};
 static const char *const TICK_FIELDS[] = {"at", NULL};
 static const tl_srv_body_t TICK_BODY = {BODY_OBJECT | BODY_OPTIONAL, "a JSON object such as {\"at\":\"2025-11-30T20:00:00Z\"}",
                                         TICK_FIELDS, "a tick has at"};
@@ -254,6 +260,8 @@ static const tl_srv_route_t ROUTES[] = {
     /* takes the store per campaign itself */
     {"POST", "/v1/scheduler/tick", ROLE_ADMIN, tl__scheduler_tick, &TICK_BODY, 0, NULL},
     {"GET", "/v1/models", ROLE_ADMIN | ROLE_ANALYST, tl__models_get, NULL, NEED_STORE, NULL},
+    {"POST", "/v1/models/evaluate", ROLE_ADMIN | ROLE_ANALYST, tl__models_evaluate, &EVAL_BODY, 0, NULL},
+    {"POST", "/v1/models/train", ROLE_ADMIN, tl__models_train, &TRAIN_BODY, 0, NULL},
     {"POST", "/v1/admin/reload", ROLE_ADMIN, tl__admin_reload, NULL, 0, NULL},
     {"POST", "/v1/admin/keys", ROLE_ADMIN, tl__admin_key_post, &KEY_BODY, 0, NULL},
     {"DELETE", "/v1/admin/keys/{}", ROLE_ADMIN, tl__admin_key_delete, NULL, 0, NULL},

@@ -362,6 +362,8 @@ void tl__admin_key_delete(tl_srv_req_t *r);
 void tl__apikey_me(tl_srv_req_t *r);
 /* models.c */
 void tl__models_get(tl_srv_req_t *r);
+void tl__models_evaluate(tl_srv_req_t *r);
+void tl__models_train(tl_srv_req_t *r);
 /* data.c */
 void tl__data_imports(tl_srv_req_t *r);
 void tl__data_quarantine(tl_srv_req_t *r);

@@ -156,6 +156,18 @@ static void test_handlers(void **state) {
     assert_int_equal(call(s, "GET", "/v1/insights/drift", "segment=nope", ana, NULL, out, sizeof out), 404);
     assert_int_equal(call(s, "GET", "/v1/models", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"scorecard\":null"));
+    assert_non_null(strstr(out, "\"stored\":[]"));
+    /* evaluations and trainings asked for: checked, then run on a reader of the store */
+    assert_int_equal(call(s, "POST", "/v1/models/evaluate", NULL, ana, "{\"model\":\"nope\"}", out, sizeof out), 400);
+    assert_int_equal(call(s, "POST", "/v1/models/evaluate", NULL, ana, "{\"by\":\"zodiac\"}", out, sizeof out), 400);
+    assert_int_equal(call(s, "POST", "/v1/models/evaluate", NULL, ana, "{\"k\":0}", out, sizeof out), 400);
+    assert_int_equal(call(s, "POST", "/v1/models/train", NULL, ana, "{\"model\":\"pop\"}", out, sizeof out), 403);
+    assert_int_equal(call(s, "POST", "/v1/models/train", NULL, adm, "{\"model\":\"pop\",\"name\":\"../x\"}", out, sizeof out), 400);
+    assert_int_equal(call(s, "POST", "/v1/models/train", NULL, adm, "{\"model\":\"pop\",\"name\":\"p1\"}", out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"name\":\"p1\",\"users\":1,\"items\":1,\"interactions\":1,")); /* u1 bought i1 */
+    assert_non_null(strstr(out, "\"reloaded\":false"));
+    assert_int_equal(call(s, "GET", "/v1/models", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"stored\":[\"p1\"]"));
     /* the console's files, with their type and an ETag that a browser sends back */
     tl_http_request_t rq = {.method = "GET", .path = "/", .body = ""};
     tl_http_response_t rs = {0};
