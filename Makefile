@@ -20,6 +20,7 @@ build: $(BUILD)/Makefile
 demo: deps build
 	rm -rf $(BUILD)/demo-data $(BUILD)/demo-data-world
 	$(BUILD)/tailor --data $(BUILD)/demo-data demo
+	@echo "  or simply: make console (then open http://127.0.0.1:8080/ and sign in with the key above)"
 
 # The console and the API on the demo's data (after `make demo`, which
 # printed the key to sign in with): http://127.0.0.1:8080/

@@ -267,18 +267,8 @@ int cmd_eval(const command_t *c, const args_t *a) {
     tl_store_close(e.st);
     const tl_user_groups_t *g = &ev.groups;
     if (!rc && opt(c, a, "json")) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", ms.kind);
+        cJSON *j = tl_rec_evaluation_json(ms.kind, e.split, (uint32_t)k, &ev);
         if (ms.mi->kind == TL_MODEL_EASE && !grid) cJSON_AddNumberToObject(j, "lambda", ms.p.lambda);
-        cJSON_AddStringToObject(j, "split", e.split);
-        if (ev.cut) {
-            char day[32];
-            tl_time_format(ev.cut, day);
-            cJSON_AddStringToObject(j, "test_from", day);
-        }
-        cJSON_AddNumberToObject(j, "k", (double)k);
-        cJSON_AddNumberToObject(j, "train_interactions", (double)ev.train_nnz);
-        cJSON_AddNumberToObject(j, "test_interactions", (double)ev.test_nnz);
         if (grid) {
             cJSON *arr = cJSON_AddArrayToObject(j, "runs");
             for (uint32_t r = 0; r < nruns; r++) {

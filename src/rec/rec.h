@@ -483,6 +483,11 @@ void tl_rec_evaluation_fini(tl_rec_evaluation_t *e);
  * gini, and with groups (g may be NULL) the accuracy of each group. */
 struct cJSON;
 void tl_eval_json_add(struct cJSON *j, const tl_eval_t *ev, const tl_user_groups_t *g);
+/* An evaluation's head as a JSON object: model, split (its name),
+ * test_from (a time split's first test time), k, train_interactions,
+ * test_interactions; its runs are added to it. */
+struct cJSON *tl_rec_evaluation_json(const char *model, const char *split, uint32_t k,
+                                     const tl_rec_evaluation_t *ev);
 
 /* ---- a recommender loaded for serving (service.c) ---------------------------- */
 

@@ -35,6 +35,21 @@ static void add_part(cJSON *j, const tl_eval_part_t *p) {
     cJSON_AddNumberToObject(j, "hit_rate", p->hit_rate);
 }
 
+cJSON *tl_rec_evaluation_json(const char *model, const char *split, uint32_t k, const tl_rec_evaluation_t *ev) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", model);
+    cJSON_AddStringToObject(j, "split", split);
+    if (ev->cut) {
+        char day[32];
+        tl_time_format(ev->cut, day);
+        cJSON_AddStringToObject(j, "test_from", day);
+    }
+    cJSON_AddNumberToObject(j, "k", (double)k);
+    cJSON_AddNumberToObject(j, "train_interactions", (double)ev->train_nnz);
+    cJSON_AddNumberToObject(j, "test_interactions", (double)ev->test_nnz);
+    return j;
+}
+
 void tl_eval_json_add(cJSON *j, const tl_eval_t *ev, const tl_user_groups_t *g) {
     tl_eval_part_t all = {ev->users, ev->precision, ev->recall, ev->ndcg, ev->map, ev->hit_rate};
     add_part(j, &all);

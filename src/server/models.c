@@ -350,15 +350,7 @@ void tl__models_evaluate(tl_srv_req_t *r) {
                         eb.msg[0] ? eb.msg : tl_strerror(rc));
         return;
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "model", mi->name);
-    cJSON_AddStringToObject(j, "split", "time");
-    char day[32];
-    tl_time_format(ev.cut, day);
-    cJSON_AddStringToObject(j, "test_from", day);
-    cJSON_AddNumberToObject(j, "k", (double)k);
-    cJSON_AddNumberToObject(j, "train_interactions", (double)ev.train_nnz);
-    cJSON_AddNumberToObject(j, "test_interactions", (double)ev.test_nnz);
+    cJSON *j = tl_rec_evaluation_json(mi->name, "time", (uint32_t)k, &ev);
     tl_eval_json_add(j, &ev.runs[0].ev, &ev.groups);
     cJSON_AddNumberToObject(j, "train_seconds", ev.runs[0].train_s);
     tl_rec_evaluation_fini(&ev);
