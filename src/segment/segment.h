@@ -220,7 +220,7 @@ int tl_segment_overlaps(tl_segtable_t *t, uint32_t nusers, const char *const *ex
 int tl_segment_report_html(tl_store_t *st, const tl_profiles_t *p, const char *path,
                            tl_errbuf_t *eb);
 
-/* ---- drift (segment_drift.c) ----------------------------------------------------- */
+/* ---- drift and history (segment_drift.c) ----------------------------------------------------- */
 
 /* Feature drift from profiles p1 (the earlier) to p2: the PSI (10 bins) of
  * every number column of both, or of those named in features
@@ -238,6 +238,13 @@ int tl_segment_drift(tl_store_t *st, const tl_profiles_t *p1, const tl_profiles_
  * NULL), features [{feature, psi, band (the reading)}]. */
 struct cJSON *tl_drift_json(const tl_drift_t *d, int n, const tl_profiles_t *p1, const tl_profiles_t *p2,
                             const char *segment);
+
+/* A condition's size at each of n past times: the profiles built as of
+ * at[i] (from the events up to it) and the condition over them; users[i]
+ * the users kept then. Builds n sets of profiles: for a handful of points.
+ * A condition that does not compile: TL_EBADINPUT with err. */
+int tl_segment_history(tl_store_t *st, const char *expr, const int64_t *at, int n, uint32_t *size,
+                       uint32_t *users, tl_expr_err_t *err, tl_errbuf_t *eb);
 
 /* ---- RFM ---------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
-/* segment_drift.c -- feature drift between two sets of profiles (the
- * same users at two times): the PSI of every number column, overall or
- * among the members of a condition at each time, the largest first. */
+/* segment_drift.c -- profiles at past times: feature drift between two
+ * sets of profiles (the same users at two times), the PSI of every number
+ * column, overall or among the members of a condition at each time, the
+ * largest first; and a condition's size at past times. */
 #include "segment.h"
 
 #include <cjson/cJSON.h>
@@ -95,4 +96,30 @@ cJSON *tl_drift_json(const tl_drift_t *d, int n, const tl_profiles_t *p1, const 
         cJSON_AddItemToArray(arr, o);
     }
     return j;
+}
+
+int tl_segment_history(tl_store_t *st, const char *expr, const int64_t *at, int n, uint32_t *size,
+                       uint32_t *users, tl_expr_err_t *err, tl_errbuf_t *eb) {
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        tl_profile_opts_t o;
+        tl_profile_opts_default(&o);
+        o.as_of = at[i];
+        tl_profiles_t *p = NULL;
+        tl_segtable_t *t = NULL;
+        rc = tl_segment_profiles_build(st, &o, &p, eb);
+        uint32_t nu = rc ? 0 : tl_profile_nusers(p);
+        uint8_t *mask = rc ? NULL : malloc((size_t)nu + 1);
+        if (!rc && !mask) rc = TL_ENOMEM;
+        if (!rc) rc = tl_segtable_new(p, st, &t);
+        if (!rc) rc = tl_segment_eval(t, expr, mask, &size[i], err);
+        /* the users a profile existed for then: events up to that time */
+        uint32_t k = 0;
+        for (uint32_t u = 0; !rc && u < nu; u++) k += tl_profile_kept(p, u) != 0;
+        users[i] = k;
+        tl_segtable_free(t);
+        free(mask);
+        tl_profile_free(p);
+    }
+    return rc;
 }

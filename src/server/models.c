@@ -275,13 +275,6 @@ void tl__models_get(tl_srv_req_t *r) {
     tl__server_json(r->rs, 200, j);
 }
 
-/* The store again, read-only, for work that reads much and long (an
- * evaluation, a training): the server's own handle stays free for the
- * requests meanwhile, as for any other reader of the store. */
-static int open_reader(tl_server_t *s, tl_store_t **out, tl_errbuf_t *eb) {
-    return tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, out, eb);
-}
-
 static int64_t mono_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -342,7 +335,7 @@ void tl__models_evaluate(tl_srv_req_t *r) {
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;
     tl_rec_evaluation_t ev = {0};
-    int rc = open_reader(r->s, &st, &eb);
+    int rc = tl__server_reader(r->s, &st, &eb);
     if (!rc) rc = tl_rec_evaluate(st, &eo, &ev, &eb);
     tl_store_close(st);
     if (rc) {
@@ -384,7 +377,7 @@ void tl__models_train(tl_srv_req_t *r) {
     tl_rec_trained_t info = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = open_reader(s, &st, &eb);
+    int rc = tl__server_reader(s, &st, &eb);
     if (!rc) rc = tl_rec_train_store(st, mi, &p, ix, &m, &info, &eb);
     tl_store_close(st);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -297,3 +297,57 @@ void tl__segments_insights(tl_srv_req_t *req) {
     }
     for (int i = 0; i < x.n; i++) free(x.name[i]), free(x.expr[i]);
 }
+
+/* GET /v1/segments/{name}/history?points=&every=: the segment's size at
+ * points times (default 6), every `every` days (default 7) back from the
+ * latest event, the profiles of each time built from the events up to it
+ * on a reader of the store (the requests served meanwhile). */
+void tl__segments_history(tl_srv_req_t *req) {
+    tl_server_t *s = req->s;
+    const char *q = req->rq->query;
+    char v[QUERY_VALUE_MAX];
+    long points = 6, every = 7;
+    char *end;
+    if (tl__request_query(q, "points", v, sizeof v) && ((points = strtol(v, &end, 10)) < 1 || points > 24 || *end)) {
+        tl__server_fail(req->rs, 400, "bad_parameter", "points is from 1 to 24");
+        return;
+    }
+    if (tl__request_query(q, "every", v, sizeof v) && ((every = strtol(v, &end, 10)) < 1 || every > 365 || *end)) {
+        tl__server_fail(req->rs, 400, "bad_parameter", "every is a number of days from 1 to 365");
+        return;
+    }
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    char *expr = NULL;
+    int rc = tl__server_reader(s, &st, &eb);
+    if (!rc) rc = tl_store_segment_get(st, req->arg[0], &expr, &eb);
+    int64_t at[24];
+    uint32_t size[24], users[24];
+    tl_expr_err_t err;
+    pthread_rwlock_rdlock(&s->prof_mu);
+    int64_t latest = s->as_of;
+    pthread_rwlock_unlock(&s->prof_mu);
+    for (long i = 0; i < points; i++) at[i] = latest - (points - 1 - i) * every * 86400000LL;
+    if (!rc) rc = tl_segment_history(st, expr, at, (int)points, size, users, &err, &eb);
+    tl_store_close(st);
+    if (rc == TL_EBADINPUT) {
+        tl__server_fail(req->rs, 500, "bad_expression", "segment %s no longer compiles: %s", req->arg[0], err.msg);
+    } else if (rc) {
+        tl__server_fail_read(req->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+    } else {
+        cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "points");
+        cJSON_AddStringToObject(j, "name", req->arg[0]);
+        cJSON_AddStringToObject(j, "expression", expr);
+        for (long i = 0; i < points; i++) {
+            cJSON *o = cJSON_CreateObject();
+            char ts[32];
+            tl_time_format(at[i], ts);
+            cJSON_AddStringToObject(o, "at", ts);
+            cJSON_AddNumberToObject(o, "size", size[i]);
+            cJSON_AddNumberToObject(o, "users", users[i]);
+            cJSON_AddItemToArray(arr, o);
+        }
+        tl__server_json(req->rs, 200, j);
+    }
+    free(expr);
+}

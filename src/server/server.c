@@ -67,6 +67,13 @@ void tl__server_fail_read(tl_http_response_t *rs, int rc, const char *msg) {
     else tl__server_fail(rs, 500, "store", "%s", msg);
 }
 
+/* The store again, read-only, for work that reads much and long (an
+ * evaluation, a training, profiles of the past): the server's own handle
+ * stays free for the requests meanwhile, as for any other reader. */
+int tl__server_reader(tl_server_t *s, tl_store_t **out, tl_errbuf_t *eb) {
+    return tl_store_open_conf(s->dir, &s->conf, TL_STORE_READONLY, out, eb);
+}
+
 /* ---- setup ---------------------------------------------------------------------------------- */
 
 int tl_server_new(const tl_server_opts_t *o, tl_server_t **out, tl_errbuf_t *eb) {
@@ -245,6 +252,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/insights/segments", ROLE_ADMIN | ROLE_ANALYST, tl__segments_insights, NULL, NEED_STORE, NULL},
     {"POST", "/v1/segments/size", ROLE_ADMIN | ROLE_ANALYST, tl__segments_size, &SIZE_BODY, 0, NULL},
     {"GET", "/v1/segments/{}", ROLE_ADMIN | ROLE_ANALYST, tl__segments_get, NULL, 0, NULL},
+    {"GET", "/v1/segments/{}/history", ROLE_ADMIN | ROLE_ANALYST, tl__segments_history, NULL, 0, NULL},
     {"GET", "/v1/segments/{}/members", ROLE_ADMIN | ROLE_ANALYST, tl__segments_members, NULL, 0, NULL},
     {"GET", "/v1/campaigns", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_list, NULL, NEED_STORE, NULL},
     {"GET", "/v1/campaigns/{}", ROLE_ADMIN | ROLE_ANALYST, tl__campaigns_get, NULL, NEED_STORE, NULL},

@@ -328,6 +328,7 @@ void tl__segments_get(tl_srv_req_t *r);
 void tl__segments_members(tl_srv_req_t *r);
 void tl__segments_size(tl_srv_req_t *r);
 void tl__segments_insights(tl_srv_req_t *r);
+void tl__segments_history(tl_srv_req_t *r);
 /* campaigns.c */
 void tl__campaigns_list(tl_srv_req_t *r);
 void tl__campaigns_get(tl_srv_req_t *r);
@@ -373,6 +374,10 @@ void tl__data_drift(tl_srv_req_t *r);
 int tl__data_reason_row(const char *reason, uint64_t n, void *arg);
 /* overview.c */
 void tl__overview_get(tl_srv_req_t *r);
+
+/* A read-only handle of the server's store of its own (server.c), for long
+ * reads that should not hold the server's. The caller closes it. */
+int tl__server_reader(tl_server_t *s, tl_store_t **out, tl_errbuf_t *eb);
 
 /* ---- the console (console.c) -------------------------------------------------- */
 

@@ -201,6 +201,12 @@ try:
     cli = tailor("segment", "size", "console_big").strip()
     cli_n = int(re.search(r"\d+", cli.replace(",", "")).group(0))
     ok("the live count equals `tailor segment size`", live == cli_n, (live, cli))
+    wait(lambda _: d.find_elements(By.ID, "h-seg"))
+    Select(css("#h-seg")).select_by_value("console_big")
+    css("#h-go").click()
+    wait(lambda _: d.find_elements(By.ID, "h-sizes"), 60)
+    weekly = [int(num(x)) for x in css("#h-sizes").text.split("→")]
+    ok("its size week by week ends at the size now", len(weekly) == 6 and weekly[-1] == cli_n, weekly)
     # a mistake is shown where it is, with no failed request
     expr.send_keys(" and and")
     wait(lambda _: "wrong at character" in css("#seg-count").text)

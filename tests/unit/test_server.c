@@ -133,6 +133,13 @@ static void test_handlers(void **state) {
     assert_non_null(strstr(out, "{\"user\":\"u1\",\"events\":[{\"ts\":\"2025-11-30T10:00:00Z\",\"type\":\"purchase\""));
     assert_null(strstr(out, "\"view\""));
     assert_int_equal(call(s, "GET", "/v1/users/u1/events", NULL, svc, NULL, out, sizeof out), 403);
+    /* a segment's size at past times, a day apart back from the latest event: a day
+     * before it, u1 had not bought yet */
+    assert_int_equal(call(s, "GET", "/v1/segments/b/history", "points=2&every=1", ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"points\":[{\"at\":\"2025-11-30T00:00:00Z\",\"size\":0,"));
+    assert_non_null(strstr(out, "{\"at\":\"2025-12-01T00:00:00Z\",\"size\":1,"));
+    assert_int_equal(call(s, "GET", "/v1/segments/nope/history", NULL, ana, NULL, out, sizeof out), 404);
+    assert_int_equal(call(s, "GET", "/v1/segments/b/history", "points=0", ana, NULL, out, sizeof out), 400);
     /* a person's standing: consents, segments, RFM, no credit band without a scorecard */
     assert_int_equal(call(s, "GET", "/v1/users/u1/summary", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"consents\":[],\"segments\":[\"b\",\"v\"],\"rfm\":{"));

@@ -3,10 +3,13 @@
 // loaded), reloading them (admins), and the credit scorecard in force with
 // how it did on its training and its features by information value.
 import { get, post, session } from '../api.js';
-import { t, fmt, label } from '../i18n.js';
+import { t, fmt, label, has } from '../i18n.js';
 import { h, title, section, table, facts, notice, errorNotice, button, chart, data } from '../ui.js';
 
 const FAMILIES = ['pop', 'segpop', 'ease', 'ials', 'knn', 'blend'];
+
+// An evaluation's group: an age band in words, else a gender's code.
+const groupName = (n) => (has(`group.${n}`) ? t(`group.${n}`) : label('gender', n));
 
 // The metrics of an evaluation, the groups' accuracy and the gap between
 // the best and the worst served group.
@@ -23,14 +26,14 @@ function evaluation(e) {
     groups.length ? [
       gap != null ? notice(gap / Math.max(...ndcgs) > 0.2 ? 'warn' : 'ok', t('models.gap', { gap: fmt.fixed(gap, 4), share: fmt.pct(gap / Math.max(...ndcgs), 0) })) : null,
       table([
-        { key: 'models.group', get: ([n]) => n, data: true },
+        { key: 'models.group', get: ([n]) => groupName(n) },
         { key: 'models.users_tested', get: ([, g]) => fmt.num(g.users), num: true },
         { key: 'models.ndcg', get: ([, g]) => fmt.fixed(g.ndcg, 4), num: true },
         { key: 'models.recall', get: ([, g]) => fmt.fixed(g.recall, 4), num: true },
         { key: 'models.hit_rate', get: ([, g]) => fmt.pct(g.hit_rate, 1), num: true },
       ], groups),
       chart({
-        xAxis: { type: 'category', data: groups.map(([n]) => n) },
+        xAxis: { type: 'category', data: groups.map(([n]) => groupName(n)) },
         yAxis: { type: 'value', name: t('models.ndcg') },
         series: [{ type: 'bar', name: t('models.ndcg'), data: groups.map(([, g]) => g.ndcg), barMaxWidth: 56 }],
       }, 'models.by_group')] : null);

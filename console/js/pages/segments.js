@@ -55,6 +55,27 @@ function builder(onSaved) {
   return form;
 }
 
+// A stored segment's size week by week, from the profiles of each time.
+function history(names) {
+  const pick = h('select', { id: 'h-seg' }, names.map((n) => h('option', { value: n, text: n })));
+  const out = h('div', { 'aria-live': 'polite' });
+  const go = async () => {
+    out.replaceChildren(h('p', { class: 'loading', text: t('common.working') }));
+    try {
+      const d = await get(`/v1/segments/${encodeURIComponent(pick.value)}/history?points=6&every=7`);
+      out.replaceChildren(chart({
+        xAxis: { type: 'category', data: d.points.map((x) => fmt.date(x.at)) },
+        yAxis: { type: 'value', name: t('segments.size') },
+        series: [{ type: 'line', name: t('segments.size'), data: d.points.map((x) => x.size) }],
+      }, 'segments.history'), h('p', { class: 'muted', id: 'h-sizes', text: d.points.map((x) => fmt.num(x.size)).join(' → ') }));
+    } catch (e) { out.replaceChildren(errorNotice(e)); }
+  };
+  if (!names.length) return null;
+  return h('div', null, h('h3', { text: t('segments.history') }), h('div', { class: 'row' },
+    h('label', { for: 'h-seg', text: t('segments.name') }), pick,
+    h('button', { type: 'button', id: 'h-go', onclick: go }, t('segments.show_history'))), out);
+}
+
 async function list(box) {
   const d = await get('/v1/segments');
   const rows = d.segments.map((s) => ({ ...s, size: h('span', { class: 'muted', text: '…' }) }));
@@ -62,7 +83,7 @@ async function list(box) {
     { key: 'segments.name', get: (s) => s.name, data: true },
     { key: 'segments.expression', get: (s) => h('code', { text: s.expression }), data: true },
     { key: 'segments.size', get: (s) => s.size, num: true },
-  ], rows));
+  ], rows), history(d.segments.map((x) => x.name)));
   for (const s of rows) {
     get(`/v1/segments/${encodeURIComponent(s.name)}`).then((r) => { s.size.textContent = fmt.num(r.size); s.size.className = ''; },
       () => { s.size.textContent = '–'; });
