@@ -18,7 +18,6 @@ const optspec_t IDENTITY_OPTS[] = {
     {"json", 0, "print as JSON (rules: always)"},
     {NULL, 0, NULL}};
 
-static const char *STATE[] = {"in_force", "refused", "split"};
 
 /* The store's key of identifier u, or "(erased)". */
 static const char *key_of(tl_dict_t *d, uint32_t u) {
@@ -59,95 +58,36 @@ static int idctx_reload(idctx_t *x, tl_errbuf_t *eb) {
 
 /* ---- show ------------------------------------------------------------------------ */
 
-typedef struct {
-    idctx_t *x;
-    cJSON *arr;
-} list_t;
-
-static int member_row(uint32_t m, void *arg) {
-    list_t *l = arg;
-    const char *k = key_of(l->x->d, m);
-    const char *kind = l->x->r.kinds[tl_id_kind_of(&l->x->r, k, strlen(k))].name;
-    if (!l->arr) {
-        printf("  %-44s %s\n", k, kind);
-        return 0;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", k);
-    cJSON_AddStringToObject(o, "kind", kind);
-    cJSON_AddItemToArray(l->arr, o);
-    return 0;
-}
-
-static int link_row(const tl_link_row_t *lr, int state, void *arg) {
-    list_t *l = arg;
-    char at[32], split[32] = "";
-    tl_time_format(lr->at, at);
-    if (state == TL_ID_LINK_SPLIT) tl_time_format(lr->split_at, split);
-    const char *a = key_of(l->x->d, lr->a), *b = key_of(l->x->d, lr->b);
-    if (!l->arr) {
-        printf("  #%-6llu %s -- %s  %s by %s: %s", (unsigned long long)lr->id, a, b, at,
-               *lr->source ? lr->source : "-", STATE[state]);
-        if (state == TL_ID_LINK_SPLIT)
-            printf(" at %s%s%s", split, *lr->split_reason ? ": " : "", lr->split_reason);
-        putchar('\n');
-        return 0;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)lr->id);
-    cJSON_AddStringToObject(o, "a", a);
-    cJSON_AddStringToObject(o, "b", b);
-    cJSON_AddStringToObject(o, "at", at);
-    cJSON_AddStringToObject(o, "source", lr->source);
-    cJSON_AddStringToObject(o, "state", STATE[state]);
-    if (state == TL_ID_LINK_SPLIT) {
-        cJSON_AddStringToObject(o, "split_at", split);
-        cJSON_AddStringToObject(o, "reason", lr->split_reason);
-    }
-    cJSON_AddItemToArray(l->arr, o);
-    return 0;
-}
-
-static int count_member(uint32_t m, void *arg) {
-    (void)m;
-    ++*(uint32_t *)arg;
-    return 0;
-}
-
 static int identity_show(const command_t *c, const args_t *a, const char *written) {
     tl_errbuf_t eb = {{0}};
     idctx_t x;
-    uint32_t u = 0, n = 0;
-    int json = opt(c, a, "json") != NULL;
+    uint32_t u = 0;
+    cJSON *j = NULL;
     int rc = idctx_open(a, TL_STORE_READONLY, &x, &eb);
     if (!rc) rc = tl_identity_find(x.st, &x.r, written, &u, &eb);
-    if (rc) {
-        idctx_close(&x);
-        return fail_err("identity show", rc, &eb);
-    }
-    uint32_t p = tl_identity_person(x.id, u);
-    tl_identity_members(x.id, u, count_member, &n);
-    cJSON *j = NULL;
-    list_t l = {&x, NULL};
-    if (json) {
-        j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "identifier", key_of(x.d, u));
-        cJSON_AddStringToObject(j, "person", key_of(x.d, p));
-        l.arr = cJSON_AddArrayToObject(j, "identifiers");
-    } else {
-        printf("%s is person %s, %u identifier%s:\n", key_of(x.d, u), key_of(x.d, p), n,
-               n == 1 ? "" : "s");
-    }
-    tl_identity_members(x.id, u, member_row, &l);
-    if (json) l.arr = cJSON_AddArrayToObject(j, "links");
-    else printf("links:\n");
-    rc = tl_identity_links_of(x.st, x.id, u, link_row, &l, &eb);
+    if (!rc) rc = tl_identity_person_json(x.st, &x.r, x.id, u, &j, &eb);
     idctx_close(&x);
-    if (rc) {
-        cJSON_Delete(j);
-        return fail_err("identity show", rc, &eb);
+    if (rc) return fail_err("identity show", rc, &eb);
+    if (opt(c, a, "json")) {
+        print_json(j);
+        return EXIT_OK;
     }
-    if (j) print_json(j);
+    const cJSON *ids = cJSON_GetObjectItem(j, "identifiers"), *links = cJSON_GetObjectItem(j, "links"), *o;
+    int n = cJSON_GetArraySize(ids);
+    printf("%s is person %s, %d identifier%s:\n", cJSON_GetObjectItem(j, "identifier")->valuestring,
+           cJSON_GetObjectItem(j, "person")->valuestring, n, n == 1 ? "" : "s");
+#define STR(o, k) (cJSON_GetObjectItem(o, k) ? cJSON_GetObjectItem(o, k)->valuestring : "")
+    cJSON_ArrayForEach(o, ids) printf("  %-44s %s\n", STR(o, "id"), STR(o, "kind"));
+    printf("links:\n");
+    cJSON_ArrayForEach(o, links) {
+        const char *state = STR(o, "state"), *reason = STR(o, "reason");
+        printf("  #%-6.0f %s -- %s  %s by %s: %s", cJSON_GetObjectItem(o, "id")->valuedouble, STR(o, "a"), STR(o, "b"),
+               STR(o, "at"), *STR(o, "source") ? STR(o, "source") : "-", state);
+        if (strcmp(state, "split") == 0) printf(" at %s%s%s", STR(o, "split_at"), *reason ? ": " : "", reason);
+        putchar('\n');
+    }
+#undef STR
+    cJSON_Delete(j);
     return EXIT_OK;
 }
 

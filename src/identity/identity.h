@@ -176,6 +176,13 @@ enum { TL_ID_LINK_IN_FORCE, TL_ID_LINK_REFUSED, TL_ID_LINK_SPLIT };
 int tl_identity_links_of(tl_store_t *st, const tl_identity_t *id, uint32_t u,
                          int (*fn)(const tl_link_row_t *l, int state, void *arg), void *arg,
                          tl_errbuf_t *eb);
+/* u's person as JSON (person.c): identifier (u as the store keys it:
+ * personal kinds by keyed pseudonym, "(erased)" when forgotten), person
+ * (its first identifier), identifiers [{id, kind}], links [{id, a, b, at,
+ * source, state (in_force, refused, split), split_at, reason}]. */
+struct cJSON;
+int tl_identity_person_json(tl_store_t *st, const tl_id_rules_t *r, const tl_identity_t *id, uint32_t u,
+                            struct cJSON **out, tl_errbuf_t *eb);
 /* Whether joining the persons of identifiers a and b would break a rule
  * of r: 1, with the rule and the counts said in why (n bytes, never an
  * identifier); 0 when it would not, or they are one person. */

@@ -10,6 +10,7 @@
  * needed has its ends in one person). */
 #include "identity_int.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,65 @@ int tl_identity_refusal(tl_store_t *st, const tl_id_rules_t *r, const tl_identit
     tl__id_count(r, d, id, a, &c);
     tl__id_count(r, d, id, b, &c);
     return tl__id_breaks(r, &c, why, n);
+}
+
+/* ---- a person as JSON -------------------------------------------------------------- */
+
+typedef struct {
+    const tl_id_rules_t *r;
+    const tl_dict_t *d;
+    cJSON *arr;
+} pjson_t;
+
+static const char *key_of(const tl_dict_t *d, uint32_t u) {
+    const char *k = u < tl_dict_count(d) ? tl_dict_str(d, u, NULL) : NULL;
+    return !k || tl_id_forgotten(k) ? "(erased)" : k;
+}
+
+static int member_json(uint32_t m, void *arg) {
+    pjson_t *x = arg;
+    const char *k = key_of(x->d, m);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", k);
+    cJSON_AddStringToObject(o, "kind", x->r->kinds[tl_id_kind_of(x->r, k, strlen(k))].name);
+    cJSON_AddItemToArray(x->arr, o);
+    return 0;
+}
+
+static int link_json(const tl_link_row_t *lr, int state, void *arg) {
+    static const char *const STATE[] = {"in_force", "refused", "split"};
+    pjson_t *x = arg;
+    char at[32];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)lr->id);
+    cJSON_AddStringToObject(o, "a", key_of(x->d, lr->a));
+    cJSON_AddStringToObject(o, "b", key_of(x->d, lr->b));
+    tl_time_format(lr->at, at);
+    cJSON_AddStringToObject(o, "at", at);
+    cJSON_AddStringToObject(o, "source", lr->source);
+    cJSON_AddStringToObject(o, "state", STATE[state]);
+    if (state == TL_ID_LINK_SPLIT) {
+        tl_time_format(lr->split_at, at);
+        cJSON_AddStringToObject(o, "split_at", at);
+        cJSON_AddStringToObject(o, "reason", lr->split_reason);
+    }
+    cJSON_AddItemToArray(x->arr, o);
+    return 0;
+}
+
+int tl_identity_person_json(tl_store_t *st, const tl_id_rules_t *r, const tl_identity_t *id, uint32_t u,
+                            cJSON **out, tl_errbuf_t *eb) {
+    *out = NULL;
+    const tl_dict_t *d = tl_store_dict(st, TL_D_USER, eb);
+    if (!d) return TL_ENOMEM;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "identifier", key_of(d, u));
+    cJSON_AddStringToObject(j, "person", key_of(d, tl_identity_person(id, u)));
+    pjson_t x = {r, d, cJSON_AddArrayToObject(j, "identifiers")};
+    int rc = tl_identity_members(id, u, member_json, &x);
+    x.arr = cJSON_AddArrayToObject(j, "links");
+    if (!rc) rc = tl_identity_links_of(st, id, u, link_json, &x, eb);
+    if (rc) cJSON_Delete(j);
+    else *out = j;
+    return rc;
 }

@@ -135,3 +135,26 @@ void tl__identify_post(tl_srv_req_t *req) {
     else if (rc) tl__server_fail_write(rs, rc, "store", eb.msg[0] ? eb.msg : tl_strerror(rc));
     else tl__server_json(rs, 200, j);
 }
+
+/* GET /v1/users/{id}/identity: the person of an identifier with each of
+ * its identifiers (personal kinds by keyed pseudonym) and every link
+ * touching them, in force, refused by a rule or split, with who made it
+ * and when. The identity graph is resolved on a reader of the store, the
+ * requests served meanwhile; the route audits the read. */
+void tl__identify_get(tl_srv_req_t *r) {
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    tl_id_rules_t rules;
+    tl_identity_t *id = NULL;
+    uint32_t u = 0;
+    cJSON *j = NULL;
+    int rc = tl__server_reader(r->s, &st, &eb);
+    if (!rc) rc = tl_identity_rules_get(st, &rules, &eb);
+    if (!rc) rc = tl_identity_load(st, &rules, &id, &eb);
+    if (!rc) rc = tl_identity_find(st, &rules, r->arg[0], &u, &eb);
+    if (!rc) rc = tl_identity_person_json(st, &rules, id, u, &j, &eb);
+    tl_identity_free(id);
+    tl_store_close(st);
+    if (rc) tl__server_fail_read(r->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+    else tl__server_json(r->rs, 200, j);
+}

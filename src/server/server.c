@@ -240,6 +240,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/users/{}", ROLE_ANY, tl__users_person, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/profile", ROLE_ANY, tl__users_profile, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/events", ROLE_ADMIN | ROLE_ANALYST, tl__users_events, NULL, NEED_USER | NEED_STORE, "read events"},
+    {"GET", "/v1/users/{}/identity", ROLE_ADMIN | ROLE_ANALYST, tl__identify_get, NULL, NEED_USER, "read identities"},
     {"GET", "/v1/users/{}/summary", ROLE_ADMIN | ROLE_ANALYST, tl__users_summary, NULL, NEED_USER | NEED_STORE, "read profile"},
     {"GET", "/v1/users/{}/recommendations", ROLE_ANY, tl__users_recommendations, NULL, 0, NULL},
     {"GET", "/v1/items/{}/similar", ROLE_ANY, tl__users_similar, NULL, 0, NULL},

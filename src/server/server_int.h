@@ -310,6 +310,7 @@ void tl__events_follow_stop(tl_server_t *s);
 void tl__events_feedback(tl_srv_req_t *r);
 /* identify.c */
 void tl__identify_post(tl_srv_req_t *r);
+void tl__identify_get(tl_srv_req_t *r);
 /* users.c */
 void tl__users_person(tl_srv_req_t *r);
 void tl__users_profile(tl_srv_req_t *r);

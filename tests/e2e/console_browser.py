@@ -184,6 +184,10 @@ try:
     recs = d.find_elements(By.XPATH, "//section[h2='Recommendations']//tbody/tr")
     ok("recommendations with reasons", len(recs) == 10 and all(r.find_elements(By.TAG_NAME, "td")[3].text for r in recs), len(recs))
     ok("a timeline of events", len(d.find_elements(By.CSS_SELECTOR, "ol.timeline li")) > 0)
+    idn = api("GET", f"/v1/users/{FACTS['user']}/identity", FACTS["analyst"])
+    rows = d.find_elements(By.XPATH, "//section[h2='Identities']//tbody/tr")
+    ok("the person's identifiers and the links that joined them",
+       len(rows) == len(idn["identifiers"]) + len(idn["links"]) and "in force" in css("main").text, (len(rows), idn))
     ok("an admin may ask for subject access and erasure", "Subject access" in text and "Erase" in text)
     errors_in_console("users")
     shot("users-en")

@@ -18,7 +18,7 @@ fi
 export TAILOR_KEY=$(printf '%064x' 20261207)
 W=$TMP/world
 D=$TMP/d
-"$TAILOR" gen --users 3000 --items 300 --days 30 --seed 4 --dirty 0.01 --out "$W" >/dev/null
+"$TAILOR" gen --users 3000 --items 300 --days 30 --seed 4 --dirty 0.01 --identifiers 2 --out "$W" >/dev/null
 "$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
 "$TAILOR" --data "$D" train --model ials >/dev/null
 "$TAILOR" --data "$D" profile build >/dev/null
@@ -49,11 +49,28 @@ import json, sys
 d = json.load(open(sys.argv[1]))["imports"]
 assert len(d) == 6 and all(x["read"] == x["accepted"] + x["duplicates"] + x["quarantined"] for x in d), d
 assert any(x["source"].endswith("events.csv") and x["quarantined"] > 0 for x in d), d' "$TMP/body"
+# a person the store joined from several identifiers, to look up
+user=$(python3 - "$W/identities.truth" "$U" "$ANA" <<'PY'
+import csv, json, sys, urllib.request
+by = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    by.setdefault(r["person"], []).append(r["identifier"])
+for person, ids in by.items():
+    if len(ids) < 3:
+        continue
+    req = urllib.request.Request(f"{sys.argv[2]}/v1/users/{person}/identity", headers={"Authorization": f"Bearer {sys.argv[3]}"})
+    d = json.load(urllib.request.urlopen(req))
+    if len(d["identifiers"]) >= 3 and any(l["state"] == "in_force" for l in d["links"]):
+        print(person)
+        break
+PY
+)
+check_cmd "a person joined from three identifiers or more" test -n "$user"
 req GET '/v1/overview?days=30' "$ANA" >/dev/null
 events=$(python3 -c 'import json,sys; print(sum(d["events"] for d in json.load(open(sys.argv[1]))["days"]))' "$TMP/body")
 cat >"$TMP/facts.json" <<JSON
 {"admin": "$ADM", "analyst": "$ANA", "service": "$SVC", "tailor": "$TAILOR", "data": "$D",
- "key": "$TAILOR_KEY", "i18n": "$SRC/console/i18n", "user": "u000005",
+ "key": "$TAILOR_KEY", "i18n": "$SRC/console/i18n", "user": "$user",
  "segment": "orders >= 2 and monetary_90d > 100", "overview_events": $events}
 JSON
 shots=${TAILOR_SHOTS:-$PWD/console-shots}

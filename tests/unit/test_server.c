@@ -421,6 +421,14 @@ static void test_identify(void **state) {
     assert_non_null(strstr(out, "member"));
     assert_int_equal(call(s, "GET", "/v1/users/u2", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"events\":1,"));
+    /* the person's identities, links with their states: the login in force, the second member refused */
+    assert_int_equal(call(s, "GET", "/v1/users/device:XYZ/identity", NULL, ana, NULL, out, sizeof out), 200);
+    assert_non_null(strstr(out, "{\"identifier\":\"device:XYZ\",\"person\":\"u1\",\"identifiers\":[{\"id\":\"u1\",\"kind\":\"member\"},"
+                                "{\"id\":\"device:XYZ\",\"kind\":\"device\"}],\"links\":["));
+    assert_non_null(strstr(out, "\"a\":\"u1\",\"b\":\"device:XYZ\",\"at\":\"2025-11-30T09:55:00Z\",\"source\":\"identify\",\"state\":\"in_force\"}"));
+    assert_non_null(strstr(out, "\"source\":\"identify\",\"state\":\"refused\"}"));
+    assert_int_equal(call(s, "GET", "/v1/users/device:XYZ/identity", NULL, svc, NULL, out, sizeof out), 403);
+    assert_int_equal(call(s, "GET", "/v1/users/nobody/identity", NULL, ana, NULL, out, sizeof out), 404);
     /* an event's alias links as it comes */
     assert_int_equal(call(s, "POST", "/v1/events", NULL, svc,
                           "[{\"user\":\"device:ABC\",\"type\":\"view\",\"ts\":\"2025-11-30T11:00:00Z\"},"

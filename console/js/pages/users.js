@@ -59,6 +59,21 @@ function standing(sum, f) {
     ], sum.consents)));
 }
 
+// The person's identifiers and the links that joined them (or were refused, or split).
+function identities(d) {
+  return section('users.identities', h('div', { class: 'two' },
+    table([
+      { key: 'users.id', get: (x) => link(`#/users/${encodeURIComponent(x.id)}`, x.id) },
+      { key: 'users.kind', get: (x) => label('idkind', x.kind) },
+    ], d.identifiers),
+    table([
+      { key: 'users.link', get: (x) => data(`${x.a} — ${x.b}`) },
+      { key: 'users.at', get: (x) => fmt.time(x.at) },
+      { key: 'users.source', get: (x) => label('source', x.source) },
+      { key: 'users.state', get: (x) => h('span', { title: x.reason || null, text: t(`link.${x.state}`) }) },
+    ], d.links)));
+}
+
 async function adminActions(id) {
   const out = h('div', { 'aria-live': 'polite' });
   const access = button('users.access', async () => {
@@ -85,12 +100,13 @@ export default {
     if (!id) return [...page, h('p', { class: 'sub', text: t('users.hint') })];
     const role = session.me.role;
     const enc = encodeURIComponent(id);
-    const [p, recs, offers, events, sum] = await Promise.all([
+    const [p, recs, offers, events, sum, idn] = await Promise.all([
       get(`/v1/users/${enc}`),
       get(`/v1/users/${enc}/recommendations?n=10`).catch((e) => e),
       get(`/v1/users/${enc}/offers`).catch((e) => e),
       role === 'service' ? null : get(`/v1/users/${enc}/events?n=30`).catch((e) => e),
       role === 'service' ? null : get(`/v1/users/${enc}/summary`).catch((e) => e),
+      role === 'service' ? null : get(`/v1/users/${enc}/identity`).catch((e) => e),
     ]);
     const f = p.features || {};
     page.push(h('h2', { class: 'who-title', text: t('users.person', { id: p.person || p.user }) }));
@@ -120,6 +136,7 @@ export default {
       (events.events || []).map((e) => h('li', null, h('time', { datetime: e.ts, text: fmt.time(e.ts) }), ' ',
         h('strong', { text: label('event', e.type) }), ' ', data(e.item || e.query || ''), e.amount != null ? ` · ${fmt.money(e.amount)}` : '',
         e.channel ? ` · ${label('channel', e.channel)}` : '')))));
+    if (idn) page.push(idn instanceof Error ? errorNotice(idn) : identities(idn));
     page.push(h('details', { class: 'card' }, h('summary', { text: t('users.all_features') }),
       facts(Object.entries(f).map(([k, v]) => [label('feature', k), value(k, v)]), true)));
     if (role === 'admin') page.push(await adminActions(p.user));
