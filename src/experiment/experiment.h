@@ -127,6 +127,10 @@ int tl_uplift_save(const tl_uplift_model_t *m, const char *path, tl_errbuf_t *eb
 int tl_uplift_load(const char *path, tl_uplift_model_t *m, tl_errbuf_t *eb);
 int tl_uplift_put(tl_store_t *st, const char *campaign, const tl_uplift_model_t *m, tl_errbuf_t *eb);
 int tl_uplift_get(tl_store_t *st, const char *campaign, tl_uplift_model_t *m, tl_errbuf_t *eb);
+/* What a model is, as JSON: method (two_model, class_transformation),
+ * treated and control units trained on, the held-out units and their Qini
+ * coefficient (null when not measured), features. */
+struct cJSON *tl_uplift_summary_json(const tl_uplift_model_t *m);
 
 /* An experiment as a table (uplift_table.c): one row a unit, with its
  * treatment (1 treated, 0 control) and outcome (1 converted, 0 not) in two

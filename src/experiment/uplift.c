@@ -341,3 +341,15 @@ void tl_qini_fini(tl_qini_t *q) {
     free(q->frac), free(q->qini), free(q->random);
     memset(q, 0, sizeof *q);
 }
+
+cJSON *tl_uplift_summary_json(const tl_uplift_model_t *m) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_CLASS ? "class_transformation" : "two_model");
+    cJSON_AddNumberToObject(j, "treated", (double)m->n_treated);
+    cJSON_AddNumberToObject(j, "control", (double)m->n_control);
+    cJSON_AddNumberToObject(j, "test_units", (double)m->test_units);
+    cJSON_AddItemToObject(j, "test_qini", tl_json_number(m->test_units ? m->test_qini : NAN));
+    cJSON *f = cJSON_AddArrayToObject(j, "features");
+    for (uint32_t k = 0; k < m->p; k++) cJSON_AddItemToArray(f, cJSON_CreateString(m->names[k]));
+    return j;
+}

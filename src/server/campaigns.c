@@ -131,7 +131,11 @@ void tl__campaigns_report(tl_srv_req_t *req) {
         if (tl_experiment_report(s->st, &c, &o, &r, &eb)) {
             tl__server_fail(rs, 500, "internal", "%s", eb.msg);
         } else {
-            tl__server_json(rs, 200, tl_experiment_report_json(&c, &r));
+            cJSON *j = tl_experiment_report_json(&c, &r);
+            /* the uplift model trained on this campaign's experiment, when there is one */
+            tl_uplift_model_t um;
+            if (tl_uplift_get(s->st, c.id, &um, &eb) == 0) cJSON_AddItemToObject(j, "uplift", tl_uplift_summary_json(&um));
+            tl__server_json(rs, 200, j);
             tl_experiment_report_fini(&r);
         }
         tl_campaign_fini(&c);

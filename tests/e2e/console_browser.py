@@ -277,6 +277,10 @@ try:
     ok("a CSV export", css("#report-csv").get_attribute("download") == "console-push-report.csv")
     errors_in_console("report")
     shot("report-en")
+    go("reports/spring")
+    up = api("GET", "/v1/campaigns/spring/report", FACTS["analyst"])["uplift"]
+    ok("the uplift model's Qini coefficient as the API gives it",
+       css("#r-qini").text.startswith(f"{up['test_qini']:.3f} on {up['test_units']:,} held-out units"), (css("#r-qini").text, up))
     go("scheduler")
     ok("the scheduler lists the campaigns", "console-push" in css("main").text)
     ok("a journey shows its steps", len(d.find_elements(By.CSS_SELECTOR, ".journey")) == 1)

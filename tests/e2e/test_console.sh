@@ -26,6 +26,14 @@ D=$TMP/d
 "$TAILOR" --data "$D" campaign create "$SRC/examples/rescue.json" >/dev/null
 "$TAILOR" --data "$D" segment cluster --features monetary_365d,orders,days_since_purchase,price_sensitivity >/dev/null
 "$TAILOR" --data "$D" segment create recent --where 'days_since_active <= 7' >/dev/null
+# a campaign of a fortnight ago with its uplift model, for the report's Qini
+cat >"$TMP/spring.json" <<'JSON'
+{"id":"spring","name":"spring coupons","audience":"days_since_active <= 60","channels":["push","sms","email"],
+ "content":{"type":"coupon","code":"SPRING","value":20},"holdout":30,"attribution":{"window":"10d"}}
+JSON
+"$TAILOR" --data "$D" campaign create "$TMP/spring.json" >/dev/null
+"$TAILOR" --data "$D" campaign run spring --at 2025-11-15T10:00:00Z >/dev/null
+"$TAILOR" --data "$D" uplift train --campaign spring >/dev/null
 ADM=$("$TAILOR" --data "$D" apikey create --role admin --name console 2>/dev/null)
 ANA=$("$TAILOR" --data "$D" apikey create --role analyst 2>/dev/null)
 SVC=$("$TAILOR" --data "$D" apikey create --role service 2>/dev/null)

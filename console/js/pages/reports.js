@@ -4,7 +4,7 @@
 // user, incremental revenue and ROI, the sample-ratio check; a chart of
 // the rates with their intervals; the table as CSV.
 import { get } from '../api.js';
-import { t, fmt } from '../i18n.js';
+import { t, fmt, label } from '../i18n.js';
 import { h, title, section, table, facts, notice, chart, link } from '../ui.js';
 import { decisionsTable } from './campaigns.js';
 
@@ -86,7 +86,14 @@ async function one(id) {
       h('a', { class: 'button', id: 'report-csv', href: url, download: `${id}-report.csv`, text: t('report.csv') })),
     section('report.chart', rates(r)),
     section('report.cumulative', cumulative(r)),
-    section('report.decisions', decisionsTable(r.decisions))];
+    section('report.decisions', decisionsTable(r.decisions)),
+    r.uplift ? section('report.uplift', facts([
+      ['report.uplift_method', t(`uplift.${r.uplift.method}`)],
+      ['report.uplift_units', t('report.uplift_units_of', { treated: fmt.num(r.uplift.treated), control: fmt.num(r.uplift.control) })],
+      ['report.qini', r.uplift.test_qini == null ? t('report.qini_none')
+        : h('span', { id: 'r-qini', text: t('report.qini_of', { qini: fmt.fixed(r.uplift.test_qini, 3), units: fmt.num(r.uplift.test_units) }) })],
+      ['report.uplift_features', r.uplift.features.map((f) => label('feature', f)).join(', ')]]),
+    h('p', { class: 'muted', text: t('report.uplift_note') })) : null];
 }
 
 export default {
