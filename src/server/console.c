@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -18,13 +19,16 @@ extern const struct tl_console_asset {
     const unsigned char *start, *end;
 } tl__console_assets[];
 
-#define MAX_ASSETS 128
-
-static char etags[MAX_ASSETS][24];
+/* Each file's ETag, made once: a hash of its bytes (NULL: out of memory,
+ * then no file is served). */
+static char (*etags)[24];
 static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
 
 static void etags_make(void) {
-    for (int k = 0; k < MAX_ASSETS && tl__console_assets[k].name; k++) {
+    int n = 0;
+    while (tl__console_assets[n].name) n++;
+    if (!(etags = calloc((size_t)n + 1, sizeof *etags))) return;
+    for (int k = 0; k < n; k++) {
         const struct tl_console_asset *a = &tl__console_assets[k];
         snprintf(etags[k], sizeof etags[k], "\"%016llx\"",
                  (unsigned long long)XXH3_64bits(a->start, (size_t)(a->end - a->start)));
@@ -59,7 +63,11 @@ int tl__console_serve(const tl_http_request_t *rq, tl_http_response_t *rs) {
         return 1;
     }
     pthread_once(&etags_once, etags_make);
-    for (int k = 0; k < MAX_ASSETS && tl__console_assets[k].name; k++) {
+    if (!etags) {
+        tl__server_fail(rs, 500, "internal", "out of memory");
+        return 1;
+    }
+    for (int k = 0; tl__console_assets[k].name; k++) {
         const struct tl_console_asset *a = &tl__console_assets[k];
         if (strcmp(a->name, name) != 0) continue;
         memcpy(rs->etag, etags[k], sizeof rs->etag);
