@@ -154,7 +154,7 @@ void tl__campaigns_journey(tl_srv_req_t *req) {
     tl_campaign_fini(&c);
 }
 
-static int list_row(const tl_campaign_info_t *ci, void *arg) {
+int tl__campaigns_row(const tl_campaign_info_t *ci, void *arg) {
     cJSON_AddItemToArray(arg, tl_campaign_info_json(ci));
     return 0;
 }
@@ -163,7 +163,7 @@ static int list_row(const tl_campaign_info_t *ci, void *arg) {
 void tl__campaigns_list(tl_srv_req_t *req) {
     tl_errbuf_t eb = {{0}};
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "campaigns");
-    int rc = tl_campaign_list(req->s->st, NULL, list_row, arr, &eb);
+    int rc = tl_campaign_list(req->s->st, NULL, tl__campaigns_row, arr, &eb);
     if (rc) {
         cJSON_Delete(j);
         tl__server_fail_read(req->rs, rc, eb.msg);
@@ -179,7 +179,7 @@ void tl__campaigns_get(tl_srv_req_t *req) {
     tl_campaign_t c;
     if (get_campaign(req->s, req->arg[0], &c, req->rs)) return;
     cJSON *j = NULL;
-    int rc = tl_campaign_list(req->s->st, c.id, list_row, (j = cJSON_CreateArray()), &eb);
+    int rc = tl_campaign_list(req->s->st, c.id, tl__campaigns_row, (j = cJSON_CreateArray()), &eb);
     cJSON *o = rc ? NULL : cJSON_DetachItemFromArray(j, 0);
     cJSON_Delete(j);
     if (!o) {

@@ -1,7 +1,8 @@
 /* data.c -- what came in and how good it is: the import history, the
  * quarantine (counts by reason, and the records of a reason with personal
  * data masked, in pages), and feature drift between the live profiles and
- * those of some days before (PSI, overall or in a segment). */
+ * those of some days before (PSI, overall or in a segment, built on a
+ * reader of the store). */
 #include "server_int.h"
 
 #include <stdio.h>
@@ -104,8 +105,10 @@ void tl__data_quarantine(tl_srv_req_t *r) {
 /* GET /v1/insights/drift?days=&segment=: the PSI of every number feature
  * between the profiles of `days` (default 30) before the latest event and
  * the live ones, overall or among a stored segment's members at each
- * time, the largest first. Builds the earlier profiles from the log: the
- * route holds the store while it does. */
+ * time, the largest first. The earlier profiles are built from the log on
+ * a reader of the store, the requests served meanwhile. */
+#define MAX_DRIFT 256
+
 void tl__data_drift(tl_srv_req_t *r) {
     tl_server_t *s = r->s;
     const char *q = r->rq->query;
@@ -116,35 +119,30 @@ void tl__data_drift(tl_srv_req_t *r) {
         tl__server_fail(r->rs, 400, "bad_parameter", "days is from 1 to 3650");
         return;
     }
-    tl_errbuf_t eb = {{0}};
-    char *expr = NULL;
     const char *sn = tl__request_query(q, "segment", seg, sizeof seg);
-    int rc = sn ? tl_store_segment_get(s->st, sn, &expr, &eb) : 0;
-    if (rc) {
-        tl__server_fail_read(r->rs, rc, eb.msg);
-        return;
-    }
+    tl_errbuf_t eb = {{0}};
+    tl_store_t *st = NULL;
+    char *expr = NULL;
+    tl_profiles_t *before = NULL;
+    tl_drift_t *d = malloc(MAX_DRIFT * sizeof *d);
+    int nd = 0, rc = d ? tl__server_reader(s, &st, &eb) : TL_ENOMEM;
+    if (!rc && sn) rc = tl_store_segment_get(st, sn, &expr, &eb);
     tl_profile_opts_t o;
     tl_profile_opts_default(&o);
-    o.as_of = s->as_of - (int64_t)days * 86400000;
-    tl_profiles_t *before = NULL;
-    rc = tl_segment_profiles_build(s->st, &o, &before, &eb);
-    static tl_drift_t d[256]; /* the route holds the store: one at a time */
-    int nd = 0;
-    tl_expr_err_t err;
     pthread_rwlock_rdlock(&s->prof_mu);
-    if (!rc) rc = tl_segment_drift(s->st, before, s->prof, expr, NULL, d, 256, &nd, &err);
-    cJSON *j = rc ? NULL : tl_drift_json(d, nd, before, s->prof, sn);
+    o.as_of = s->as_of - (int64_t)days * 86400000;
+    pthread_rwlock_unlock(&s->prof_mu);
+    if (!rc) rc = tl_segment_profiles_build(st, &o, &before, &eb);
+    tl_expr_err_t err;
+    cJSON *j = NULL;
+    pthread_rwlock_rdlock(&s->prof_mu);
+    if (!rc) rc = tl_segment_drift(st, before, s->prof, expr, NULL, d, MAX_DRIFT, &nd, &err);
+    if (!rc) j = tl_drift_json(d, nd, before, s->prof, sn);
     pthread_rwlock_unlock(&s->prof_mu);
     tl_profile_free(before);
-    free(expr);
-    if (rc == TL_EBADINPUT) {
-        tl__server_fail(r->rs, 500, "bad_expression", "segment %s no longer compiles: %s", sn, err.msg);
-        return;
-    }
-    if (rc) {
-        tl__server_fail_read(r->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
-        return;
-    }
-    tl__server_json(r->rs, 200, j);
+    tl_store_close(st);
+    free(expr), free(d);
+    if (rc == TL_EBADINPUT) tl__server_fail(r->rs, 500, "bad_expression", "segment %s no longer compiles: %s", sn, err.msg);
+    else if (rc) tl__server_fail_read(r->rs, rc, eb.msg[0] ? eb.msg : tl_strerror(rc));
+    else tl__server_json(r->rs, 200, j);
 }

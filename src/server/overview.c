@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int campaign_row(const tl_campaign_info_t *ci, void *arg) {
-    cJSON_AddItemToArray(arg, tl_campaign_info_json(ci));
-    return 0;
-}
-
 /* The route holds the store. */
 void tl__overview_get(tl_srv_req_t *r) {
     tl_server_t *s = r->s;
@@ -67,7 +62,7 @@ void tl__overview_get(tl_srv_req_t *r) {
     pthread_rwlock_unlock(&s->prof_mu);
     cJSON *quar = cJSON_AddArrayToObject(j, "quarantine"), *camps = cJSON_AddArrayToObject(j, "campaigns");
     rc = tl_store_quarantine_counts(s->st, tl__data_reason_row, quar, &eb);
-    if (!rc) rc = tl_campaign_list(s->st, NULL, campaign_row, camps, &eb);
+    if (!rc) rc = tl_campaign_list(s->st, NULL, tl__campaigns_row, camps, &eb);
     if (rc) {
         cJSON_Delete(j);
         tl__server_fail_read(r->rs, rc, eb.msg);

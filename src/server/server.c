@@ -232,7 +232,7 @@ static const tl_srv_route_t ROUTES[] = {
     {"GET", "/v1/overview", ROLE_ADMIN | ROLE_ANALYST, tl__overview_get, NULL, NEED_STORE, NULL},
     {"GET", "/v1/imports", ROLE_ADMIN | ROLE_ANALYST, tl__data_imports, NULL, NEED_STORE, NULL},
     {"GET", "/v1/quarantine", ROLE_ADMIN | ROLE_ANALYST, tl__data_quarantine, NULL, NEED_STORE, NULL},
-    {"GET", "/v1/insights/drift", ROLE_ADMIN | ROLE_ANALYST, tl__data_drift, NULL, NEED_STORE, NULL},
+    {"GET", "/v1/insights/drift", ROLE_ADMIN | ROLE_ANALYST, tl__data_drift, NULL, 0, NULL},
     {"POST", "/v1/events", ROLE_ADMIN | ROLE_SERVICE, tl__events_post, NULL, 0, NULL},
     {"POST", "/v1/feedback", ROLE_ADMIN | ROLE_SERVICE, tl__events_feedback, &FEEDBACK_BODY, 0, NULL},
     {"POST", "/v1/identify", ROLE_ADMIN | ROLE_SERVICE, tl__identify_post, &IDENTIFY_BODY, 0, NULL},

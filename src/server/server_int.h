@@ -332,6 +332,8 @@ void tl__segments_insights(tl_srv_req_t *r);
 void tl__segments_history(tl_srv_req_t *r);
 /* campaigns.c */
 void tl__campaigns_list(tl_srv_req_t *r);
+/* A listed campaign as JSON into the array arg: a tl_campaign_fn. */
+int tl__campaigns_row(const tl_campaign_info_t *ci, void *arg);
 void tl__campaigns_get(tl_srv_req_t *r);
 void tl__campaigns_post(tl_srv_req_t *r);
 void tl__campaigns_run(tl_srv_req_t *r);
