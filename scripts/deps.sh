@@ -5,9 +5,10 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libsodium-dev
       libxxhash-dev libcjson-dev libcmocka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev
-      libmicrohttpd-dev libpq-dev postgresql curl
+      libmicrohttpd-dev libpq-dev libxgboost-dev postgresql curl
       time strace valgrind prometheus
       clang libclang-rt-dev chromium chromium-driver python3-selenium fonts-wqy-microhei)
+# libxgboost-dev: the gradient-boosted challenger models (score train --challenger);
 # postgresql: the server the PostgreSQL back end's tests start (scripts/pg.sh);
 # strace: the crash tests' kills at an fsync; valgrind: memcheck runs;
 # prometheus: its promtool checks the server's /metrics;

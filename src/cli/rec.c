@@ -90,7 +90,12 @@ const optspec_t EVAL_OPTS[] = {
     {"no-new-items", 0, "leave items without training interactions at score 0 (default: they "
                         "score by their alike items' scores)"},
     {"grid", 1, "train and evaluate every combination, e.g. 'lambda=200,400,800' or "
-                "'alpha=2,5 reg=20,50' (options: {params})"},
+                "'alpha=2,5 reg=20,50' (options: {params}); chosen on a validation part of the "
+                "training, the test measured for the chosen one alone"},
+    {"select-on", 1, "with --grid: validation (default) or test (every combination measured on "
+                     "the test and the best of them taken: an optimistic figure)"},
+    {"valid-share", 1, "validation: each user's latest share of training items held out (default "
+                       "0.2; leave-last-out holds out the latest item)"},
     {"train", 1, "instead of DATA: the training file (read with the options below, as import "
                  "reads it)"},
     {"test", 1, "with --train: the test file"},
@@ -195,17 +200,50 @@ static int parse_grid(const command_t *c, const char *spec, const modelspec_t *m
 }
 
 
+/* The runs of a grid: each one's grid values (*param) and options (*runp,
+ * p with them set); one run of p without a grid. 0: out of memory. */
+static uint32_t grid_runs(const grid_t *gr, const tl_model_params_t *p, double (**param)[GRID_PARAMS],
+                          tl_model_params_t **runp) {
+    uint32_t nruns = 1;
+    for (uint32_t q = 0; q < gr->np; q++) nruns *= gr->nv[q];
+    *param = calloc(nruns, sizeof **param);
+    *runp = calloc(nruns, sizeof **runp);
+    if (!*param || !*runp) {
+        free(*param), free(*runp);
+        return 0;
+    }
+    for (uint32_t r = 0; r < nruns; r++) {
+        (*runp)[r] = *p;
+        for (uint32_t q = 0, rest = r; q < gr->np; rest /= gr->nv[q], q++) {
+            (*param)[r][q] = gr->v[q][rest % gr->nv[q]];
+            tl_model_params_set(&(*runp)[r], gr->name[q], (*param)[r][q]);
+        }
+    }
+    return nruns;
+}
+
+/* How an evaluation's validation part was carved, in words. */
+static const char *validation_kind(const tl_rec_evaluation_t *ev, const char *split) {
+    return ev->valid_from                          ? "last days"
+           : split && strcmp(split, "last") == 0 ? "latest item"
+           : ev->shuffled                          ? "random share"
+                                                   : "latest share";
+}
+
+/* A run's figures: on the test where it was measured, and on the
+ * validation part under "validation" where one was carved. */
 static void add_run_json(cJSON *j, const tl_rec_run_t *r, const double *param, const grid_t *gr,
-                         const tl_user_groups_t *g) {
+                         const tl_user_groups_t *g, int validated) {
     for (uint32_t q = 0; q < gr->np; q++) cJSON_AddNumberToObject(j, gr->name[q], param[q]);
-    tl_eval_json_add(j, &r->ev, g);
+    if (r->tested) tl_eval_json_add(j, &r->ev, g);
+    if (validated) tl_eval_json_add(cJSON_AddObjectToObject(j, "validation"), &r->valid, NULL);
     cJSON_AddNumberToObject(j, "train_seconds", r->train_s);
     cJSON_AddNumberToObject(j, "eval_seconds", r->eval_s);
 }
 
 static void print_run(const tl_rec_run_t *r, const double *param, const grid_t *gr,
-                      const tl_user_groups_t *g) {
-    const tl_eval_t *ev = &r->ev;
+                      const tl_user_groups_t *g, int validated) {
+    const tl_eval_t *ev = validated ? &r->valid : &r->ev;
     if (gr->np) {
         for (uint32_t q = 0; q < gr->np; q++) printf("  %s=%-8g", gr->name[q], param[q]);
         printf(" ndcg %.4f  recall %.4f  hit rate %.4f  coverage %.4f  gini %.4f  %.2f s\n",
@@ -230,32 +268,28 @@ int cmd_eval(const command_t *c, const args_t *a) {
     modelspec_t ms;
     grid_t gr = {0};
     uint64_t k;
-    const char *by = opt(c, a, "by"), *grid = opt(c, a, "grid");
+    double share;
+    const char *by = opt(c, a, "by"), *grid = opt(c, a, "grid"), *sel = opt(c, a, "select-on");
     if ((rc = parse_modelspec(c, a, TL_MODEL_FOR_EVAL, &ms)) ||
-        (rc = opt_u64(c, a, "k", 10, 1, 1000, &k)) || (grid && (rc = parse_grid(c, grid, &ms, &gr))))
+        (rc = opt_u64(c, a, "k", 10, 1, 1000, &k)) ||
+        (rc = opt_f64(c, a, "valid-share", 0.2, 0.01, 0.9, &share)) ||
+        (grid && (rc = parse_grid(c, grid, &ms, &gr))))
         return rc;
     if (by && strcmp(by, "gender") != 0 && strcmp(by, "age") != 0)
         return die_usage(c, "--by %s: use gender or age", by);
-    uint32_t nruns = 1;
-    for (uint32_t q = 0; q < gr.np; q++) nruns *= gr.nv[q];
+    if (sel && !grid) return die_usage(c, "--select-on chooses among the runs of --grid");
+    if (sel && strcmp(sel, "validation") != 0 && strcmp(sel, "test") != 0)
+        return die_usage(c, "--select-on %s: use validation or test", sel);
+    int validated = grid && !(sel && strcmp(sel, "test") == 0);
     tl_errbuf_t eb = {{0}};
-    /* each run's grid values, and its options */
-    double(*param)[GRID_PARAMS] = calloc(nruns, sizeof *param);
-    tl_model_params_t *runp = calloc(nruns, sizeof *runp);
-    if (!param || !runp) {
-        free(param), free(runp);
-        return fail_err("eval", TL_ENOMEM, &eb);
-    }
-    for (uint32_t r = 0; r < nruns; r++) {
-        runp[r] = ms.p;
-        for (uint32_t q = 0, rest = r; q < gr.np; rest /= gr.nv[q], q++) {
-            param[r][q] = gr.v[q][rest % gr.nv[q]];
-            tl_model_params_set(&runp[r], gr.name[q], param[r][q]);
-        }
-    }
+    double(*param)[GRID_PARAMS];
+    tl_model_params_t *runp;
+    uint32_t nruns = grid_runs(&gr, &ms.p, &param, &runp);
+    if (!nruns) return fail_err("eval", TL_ENOMEM, &eb);
     tl_rec_evaluate_opts_t eo = {ms.mi, runp, nruns, ms.ix, {TL_SPLIT_TIME, 7}, 0, (uint32_t)k,
                                  !by ? -1 : strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
-                                 !opt(c, a, "no-new-items"), cli_now};
+                                 !opt(c, a, "no-new-items"), cli_now,
+                                 validated ? TL_SELECT_VALIDATION : TL_SELECT_TEST, share};
     evsrc_t e = {0};
     tl_rec_evaluation_t ev = {0};
     rc = eval_source(c, a, &e, &eo, &eb);
@@ -273,25 +307,59 @@ int cmd_eval(const command_t *c, const args_t *a) {
             cJSON *arr = cJSON_AddArrayToObject(j, "runs");
             for (uint32_t r = 0; r < nruns; r++) {
                 cJSON *o = cJSON_CreateObject();
-                add_run_json(o, &ev.runs[r], param[r], &gr, g);
+                add_run_json(o, &ev.runs[r], param[r], &gr, g, validated);
                 cJSON_AddItemToArray(arr, o);
             }
             cJSON_AddNumberToObject(j, "best", ev.best);
+            cJSON_AddStringToObject(j, "selected_on", validated ? "validation" : "test");
+            if (validated) {
+                cJSON_AddNumberToObject(j, "fit_interactions", (double)ev.fit_nnz);
+                cJSON_AddNumberToObject(j, "validation_interactions", (double)ev.valid_nnz);
+                cJSON_AddStringToObject(j, "validation_items", validation_kind(&ev, e.split));
+                if (ev.valid_from) {
+                    char from[32];
+                    tl_time_format(ev.valid_from, from);
+                    cJSON_AddStringToObject(j, "validation_from", from);
+                }
+                cJSON *t = cJSON_AddObjectToObject(j, "test");
+                for (uint32_t q = 0; q < gr.np; q++) cJSON_AddNumberToObject(t, gr.name[q], param[ev.best][q]);
+                tl_eval_json_add(t, &ev.runs[ev.best].ev, g);
+            }
         } else {
-            add_run_json(j, &ev.runs[0], param[0], &gr, g);
+            add_run_json(j, &ev.runs[0], param[0], &gr, g, 0);
         }
         print_json(j);
     } else if (!rc) {
+        const tl_rec_run_t *b = &ev.runs[ev.best];
         printf("%s on %u users with test items, %u of them without history (%s split; train "
                "%llu, test %llu interactions), top %llu:\n",
-               ms.kind, ev.runs[0].ev.users, ev.runs[0].ev.cold, e.split,
-               (unsigned long long)ev.train_nnz, (unsigned long long)ev.test_nnz,
-               (unsigned long long)k);
-        for (uint32_t r = 0; r < nruns; r++) print_run(&ev.runs[r], param[r], &gr, g);
+               ms.kind, b->ev.users, b->ev.cold, e.split, (unsigned long long)ev.train_nnz,
+               (unsigned long long)ev.test_nnz, (unsigned long long)k);
+        char from[32] = "";
+        if (ev.valid_from) tl_time_format(ev.valid_from, from);
+        if (validated && ev.valid_from)
+            printf("on a validation part of the training (its last %u days, from %s; fit %llu, "
+                   "validation %llu interactions):\n",
+                   eo.split.test_days, from, (unsigned long long)ev.fit_nnz, (unsigned long long)ev.valid_nnz);
+        else if (validated && strcmp(e.split, "last") == 0)
+            printf("on a validation part of the training (each user's latest item; fit %llu, "
+                   "validation %llu interactions):\n",
+                   (unsigned long long)ev.fit_nnz, (unsigned long long)ev.valid_nnz);
+        else if (validated)
+            printf("on a validation part of the training (each user's %s %g %% of items; fit "
+                   "%llu, validation %llu interactions):\n",
+                   ev.shuffled ? "random" : "latest", share * 100, (unsigned long long)ev.fit_nnz,
+                   (unsigned long long)ev.valid_nnz);
+        for (uint32_t r = 0; r < nruns; r++) print_run(&ev.runs[r], param[r], &gr, g, validated);
         if (grid) {
-            printf("best by ndcg:");
+            printf("best by ndcg on the %s:", validated ? "validation" : "test (optimistic)");
             for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], param[ev.best][q]);
-            printf(" (ndcg %.4f)\n", ev.runs[ev.best].ev.ndcg);
+            if (validated) {
+                printf("; on the test, trained on the whole training:\n");
+                print_run(b, param[ev.best], &(grid_t){0}, g, 0);
+            } else {
+                printf(" (ndcg %.4f)\n", b->ev.ndcg);
+            }
         }
     }
     tl_rec_evaluation_fini(&ev);
@@ -302,8 +370,62 @@ int cmd_eval(const command_t *c, const args_t *a) {
 const optspec_t TRAIN_OPTS[] = {
     MODEL_OPTS,
     {"name", 1, "the model's name in DATA/models (default: the model kind)"},
+    {"tune", 0, "choose the options first: every combination of --grid (default: the family's "
+                "own grid) trained on all but each user's latest items and measured on those by "
+                "NDCG@10; the best is trained on everything"},
+    {"grid", 1, "with --tune: the combinations, e.g. 'lambda=200,400,800'"},
+    {"valid-days", 1, "with --tune: the last days of the log validate (default 7)"},
+    {"valid-share", 1, "with --tune, when the log spans less than twice --valid-days: each user's "
+                       "latest share of items validates instead (default 0.2)"},
     {"json", 0, "print as JSON"},
     {NULL, 0, NULL}};
+
+/* --tune: the options of the grid's best run on a validation part of the
+ * store's interactions set in ms->p; its grid values and figures into j
+ * (JSON) or printed. */
+static int train_tune(const command_t *c, const args_t *a, tl_store_t *st, modelspec_t *ms, cJSON *j,
+                      tl_errbuf_t *eb) {
+    const char *spec = opt(c, a, "grid") ? opt(c, a, "grid") : ms->mi->tune;
+    grid_t gr;
+    double share;
+    uint64_t days;
+    int rc = opt_f64(c, a, "valid-share", 0.2, 0.01, 0.9, &share);
+    if (rc || (rc = opt_u64(c, a, "valid-days", 7, 1, 36500, &days))) return rc;
+    if (!spec) return die_usage(c, "--tune: %s has no options to tune", ms->kind);
+    if ((rc = parse_grid(c, spec, ms, &gr))) return rc;
+    double(*param)[GRID_PARAMS];
+    tl_model_params_t *runp;
+    uint32_t nruns = grid_runs(&gr, &ms->p, &param, &runp);
+    if (!nruns) return TL_ENOMEM;
+    tl_rec_evaluate_opts_t eo = {ms->mi, runp, nruns, ms->ix, {TL_SPLIT_TIME, (uint32_t)days}, 0, 10, -1, 1,
+                                 cli_now, TL_SELECT_TUNE, share};
+    tl_rec_evaluation_t ev = {0};
+    rc = tl_rec_evaluate(st, &eo, &ev, eb);
+    if (!rc) {
+        const tl_rec_run_t *b = &ev.runs[ev.best];
+        ms->p = runp[ev.best];
+        if (j) {
+            cJSON *t = cJSON_AddObjectToObject(j, "tuned");
+            for (uint32_t q = 0; q < gr.np; q++) cJSON_AddNumberToObject(t, gr.name[q], param[ev.best][q]);
+            cJSON_AddNumberToObject(t, "runs", nruns);
+            cJSON_AddNumberToObject(t, "fit_interactions", (double)ev.fit_nnz);
+            cJSON_AddNumberToObject(t, "validation_interactions", (double)ev.valid_nnz);
+            cJSON_AddStringToObject(t, "validation_items", validation_kind(&ev, NULL));
+            tl_eval_json_add(cJSON_AddObjectToObject(t, "validation"), &b->valid, NULL);
+        } else {
+            char what[64];
+            if (ev.valid_from) snprintf(what, sizeof what, "the last %llu days", (unsigned long long)days);
+            else snprintf(what, sizeof what, "each user's latest %g %% of items", share * 100);
+            printf("tuned on %u combinations, %s held out (%llu interactions): best", nruns, what,
+                   (unsigned long long)ev.valid_nnz);
+            for (uint32_t q = 0; q < gr.np; q++) printf(" --%s %g", gr.name[q], param[ev.best][q]);
+            printf(" (validation ndcg %.4f, recall %.4f)\n", b->valid.ndcg, b->valid.recall);
+        }
+    }
+    tl_rec_evaluation_fini(&ev);
+    free(param), free(runp);
+    return rc;
+}
 
 int cmd_train(const command_t *c, const args_t *a) {
     int rc;
@@ -313,9 +435,18 @@ int cmd_train(const command_t *c, const args_t *a) {
     for (const char *q = name; *q; q++)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-'))
             return die_usage(c, "--name: lower-case letters, digits, _ and -");
+    static const char *const with_tune[] = {"grid", "valid-share", "valid-days"};
+    for (size_t q = 0; q < 3 && !opt(c, a, "tune"); q++)
+        if (opt(c, a, with_tune[q])) return die_usage(c, "--%s goes with --tune", with_tune[q]);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st;
     rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, &eb);
+    cJSON *j = opt(c, a, "json") ? cJSON_CreateObject() : NULL;
+    if (!rc && opt(c, a, "tune") && (rc = train_tune(c, a, st, &ms, j, &eb)) > 0) {
+        tl_store_close(st);
+        cJSON_Delete(j);
+        return rc; /* a usage error, already told */
+    }
     tl_model_t *m = NULL;
     tl_rec_trained_t x = {0};
     int64_t t0 = cli_now(), t1 = t0;
@@ -328,8 +459,7 @@ int cmd_train(const command_t *c, const args_t *a) {
     if (!rc) rc = tl_store_blob_name(TL_BLOB_MODEL, name, blob, sizeof blob);
     if (!rc) rc = tl_store_blob_where(st, blob, path, sizeof path, &eb);
     tl_store_close(st);
-    if (!rc && opt(c, a, "json")) {
-        cJSON *j = cJSON_CreateObject();
+    if (!rc && j) {
         cJSON_AddStringToObject(j, "model", ms.kind);
         cJSON_AddStringToObject(j, "name", name);
         cJSON_AddNumberToObject(j, "users", x.users);
@@ -337,12 +467,14 @@ int cmd_train(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "interactions", (double)x.interactions);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
         print_json(j);
+        j = NULL;
     } else if (!rc) {
         printf("trained %s (%s) on %u users x %u items, %llu interactions, in %.2f s: %s\n", name,
                ms.kind, x.users, x.items, (unsigned long long)x.interactions, (double)(t1 - t0) / 1000,
                path);
     }
     tl_model_free(m);
+    cJSON_Delete(j);
     return rc ? fail_err("train", rc, &eb) : EXIT_OK;
 }
 

@@ -263,13 +263,111 @@ int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_
     return rc;
 }
 
+/* ---- a validation part carved from the training ------------------------------------- */
+
+typedef struct {
+    uint32_t u, i;
+    int64_t ts;
+    size_t q;
+} ixrow_t;
+
+static int cmp_ixrow(const void *a, const void *b) {
+    const ixrow_t *x = a, *y = b;
+    if (x->u != y->u) return x->u < y->u ? -1 : 1;
+    if (x->i != y->i) return x->i < y->i ? -1 : 1;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* A user's item with the time of its latest interaction and its rows. */
+typedef struct {
+    uint32_t i;
+    int64_t ts;
+    size_t a, b;
+} useritem_t;
+
+static int cmp_useritem(const void *a, const void *b) {
+    const useritem_t *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static int in_row(const tl_csr_t *x, uint32_t u, uint32_t i) {
+    if (u >= x->nusers) return 0;
+    uint64_t lo = x->rowptr[u], hi = x->rowptr[u + 1];
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (x->col[mid] < i) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < x->rowptr[u + 1] && x->col[lo] == i;
+}
+
+/* Marks each interaction of the training (a pair of train's, before cut)
+ * 1 to fit or 2 to validate, the rest 0: per user, the items ordered by
+ * their latest interaction (then by index), the latest share of them (at
+ * least one; share 0: one) validate when the user has two items or more.
+ * shuffled: the items ordered by a fixed hash of the pair instead, a share
+ * drawn at random (a test that is no later than the training). */
+static int carve_validation(const tl_interactions_t *in, const tl_csr_t *train, int64_t cut, double share,
+                            int shuffled, uint8_t *mark) {
+    ixrow_t *r = malloc((in->n ? in->n : 1) * sizeof *r);
+    useritem_t *ui = NULL;
+    size_t n = 0, cap = 0;
+    if (!r) return TL_ENOMEM;
+    memset(mark, 0, in->n);
+    for (size_t q = 0; q < in->n; q++)
+        if (in->ts[q] < cut && in_row(train, in->t[q].u, in->t[q].i))
+            r[n++] = (ixrow_t){in->t[q].u, in->t[q].i, in->ts[q], q};
+    if (n) qsort(r, n, sizeof *r, cmp_ixrow);
+    for (size_t a = 0; a < n;) {
+        size_t b = a, m = 0;
+        while (b < n && r[b].u == r[a].u) b++;
+        for (size_t x = a; x < b;) { /* the user's items, each with its latest time */
+            size_t y = x;
+            while (y < b && r[y].i == r[x].i) y++;
+            if (m == cap) {
+                useritem_t *g = realloc(ui, (cap = cap ? 2 * cap : 64) * sizeof *ui);
+                if (!g) {
+                    free(r), free(ui);
+                    return TL_ENOMEM;
+                }
+                ui = g;
+            }
+            int64_t key = r[y - 1].ts;
+            if (shuffled) {
+                uint32_t pair[2] = {r[x].u, r[x].i};
+                key = (int64_t)(tl_hash64(pair, sizeof pair, 0x7a11) >> 1);
+            }
+            ui[m++] = (useritem_t){r[x].i, key, x, y};
+            x = y;
+        }
+        qsort(ui, m, sizeof *ui, cmp_useritem);
+        size_t hold = share > 0 ? (size_t)(share * (double)m) : 1;
+        if (hold < 1) hold = 1;
+        if (m < 2) hold = 0;
+        if (hold >= m) hold = m - 1;
+        for (size_t k = 0; k < m; k++)
+            for (size_t x = ui[k].a; x < ui[k].b; x++) mark[r[x].q] = k + hold >= m ? 2 : 1;
+        a = b;
+    }
+    free(r), free(ui);
+    return 0;
+}
+
 /* ---- an evaluation end to end ------------------------------------------------------ */
 
 /* The train and test matrices: split in memory from one scan, or at an
- * event of the log; *latest the latest event's time. */
+ * event of the log (the test empty when tuning); *latest the latest
+ * event's time; *in (when in is given) the interactions of the training
+ * with their times, *train_before the time the training ends before,
+ * *interleaved whether test interactions come before the training's
+ * latest (a given test file drawn from the same time). */
 static int eval_split(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_csr_t *tr, tl_csr_t *te,
-                      int64_t *cut, int64_t *latest, tl_errbuf_t *eb) {
+                      int64_t *cut, int64_t *latest, tl_interactions_t **in, int64_t *train_before,
+                      int *interleaved, tl_errbuf_t *eb) {
     *cut = 0;
+    *train_before = INT64_MAX;
+    *interleaved = 0;
     if (o->train_events) {
         tl_store_evstats_t es = {0};
         int rc = tl_store_event_stats(st, &es, eb);
@@ -279,14 +377,34 @@ static int eval_split(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_csr_t 
         ix.decay_to = *latest;
         if (!rc) rc = tl_rec_matrix(st, 0, o->train_events, &ix, tr, eb);
         if (!rc) rc = tl_rec_matrix(st, o->train_events, UINT64_MAX, &ix, te, eb);
+        tl_interactions_t *later = NULL;
+        if (!rc && in) rc = tl__interactions_load_range(st, &o->ix, 0, o->train_events, in, eb);
+        if (!rc && in) rc = tl__interactions_load_range(st, &o->ix, o->train_events, UINT64_MAX, &later, eb);
+        int64_t train_last = INT64_MIN;
+        for (size_t q = 0; !rc && in && q < (*in)->n; q++)
+            if ((*in)->ts[q] > train_last) train_last = (*in)->ts[q];
+        for (size_t q = 0; later && q < later->n && !*interleaved; q++) *interleaved = later->ts[q] < train_last;
+        tl_rec_interactions_free(later);
         return rc;
     }
-    tl_interactions_t *in;
-    int rc = tl_rec_interactions_load(st, &o->ix, &in, eb);
+    tl_interactions_t *all;
+    int rc = tl_rec_interactions_load(st, &o->ix, &all, eb);
     if (rc) return rc;
-    *latest = tl_rec_interactions_latest(in);
-    rc = tl_rec_split(in, &o->split, tr, te, cut);
-    tl_rec_interactions_free(in);
+    *latest = tl_rec_interactions_latest(all);
+    if (o->select == TL_SELECT_TUNE) {
+        rc = tl__interactions_matrix(all, 0, 0, *latest, tr);
+        if (!rc) rc = tl__csr_from_trips(NULL, 0, all->nusers, all->nitems, 0, te);
+        /* the last test_days validate when the log spans twice as long */
+        int64_t earliest = *latest, span = (int64_t)o->split.test_days * 86400000;
+        for (size_t q = 0; q < all->n; q++)
+            if (all->ts[q] < earliest) earliest = all->ts[q];
+        if (span > 0 && all->n && *latest - earliest >= 2 * span) *train_before = *latest + 1;
+    } else {
+        rc = tl_rec_split(all, &o->split, tr, te, cut);
+        if (o->split.kind == TL_SPLIT_TIME) *train_before = *cut;
+    }
+    if (!rc && in) *in = all, all = NULL;
+    tl_rec_interactions_free(all);
     return rc;
 }
 
@@ -294,44 +412,130 @@ static double seconds(const tl_rec_evaluate_opts_t *o, int64_t from, int64_t to)
     return o->clock ? (double)(to - from) / 1000 : 0;
 }
 
+/* What every run of an evaluation shares. */
+typedef struct {
+    const tl_rec_evaluate_opts_t *o;
+    const tl_rec_side_t *side;
+    tl_content_t *content;
+    const uint32_t *cats;
+    const tl_user_groups_t *groups;
+} runctx_t;
+
+/* Run r trained on tr and measured on te into *ev; cold users served by
+ * popularity by segment trained on tr, unless popularity is measured. */
+static int run_one(const runctx_t *x, uint32_t r, const tl_csr_t *tr, const tl_csr_t *te, tl_model_t *coldm,
+                   tl_eval_t *ev, tl_rec_run_t *times, tl_errbuf_t *eb) {
+    const tl_rec_evaluate_opts_t *o = x->o;
+    tl_eval_opts_t eo = {o->k, x->cats, x->groups->group, x->groups->ngroups, coldm, x->content};
+    tl_model_t *m = NULL;
+    int64_t t0 = o->clock ? o->clock() : 0;
+    int rc = tl_model_train(o->model, tr, &o->params[r], x->side, &m, eb);
+    int64_t t1 = o->clock ? o->clock() : 0;
+    if (!rc) rc = tl_rec_eval(m, tr, te, &eo, ev);
+    if (times) times->train_s = seconds(o, t0, t1), times->eval_s = seconds(o, t1, o->clock ? o->clock() : 0);
+    tl_model_free(m);
+    return rc;
+}
+
+/* Every run trained on tr and measured on te (into valid: runs' valid,
+ * else their ev), the best chosen by NDCG there. */
+static int run_all(const runctx_t *x, const tl_csr_t *tr, const tl_csr_t *te, int valid,
+                   tl_rec_evaluation_t *out, tl_errbuf_t *eb) {
+    const tl_rec_evaluate_opts_t *o = x->o;
+    tl_model_t *coldm = NULL;
+    int rc = 0;
+    if (o->model->kind != TL_MODEL_POP)
+        rc = tl_model_train(tl_model_info(TL_MODEL_SEGPOP), tr, &o->params[0], x->side, &coldm, eb);
+    if (!rc && x->content) rc = tl_rec_content_link(x->content, tr, tr->nitems);
+    for (uint32_t r = 0; !rc && r < o->nruns; r++) {
+        tl_rec_run_t *run = &out->runs[r];
+        rc = run_one(x, r, tr, te, coldm, valid ? &run->valid : &run->ev, run, eb);
+        run->tested = !valid;
+        const tl_eval_t *e = valid ? &run->valid : &run->ev, *b = valid ? &out->runs[out->best].valid
+                                                                        : &out->runs[out->best].ev;
+        if (!rc && e->ndcg > b->ndcg) out->best = r;
+    }
+    tl_model_free(coldm);
+    return rc;
+}
+
+/* The validation part carved from the training tr of in, each run
+ * measured there; the best then trained on tr and measured on te. */
+static int run_validated(const runctx_t *x, const tl_interactions_t *in, int64_t train_before, int shuffled,
+                         int64_t decay_to, const tl_csr_t *tr, const tl_csr_t *te, tl_rec_evaluation_t *out,
+                         tl_errbuf_t *eb) {
+    const tl_rec_evaluate_opts_t *o = x->o;
+    uint8_t *mark = malloc(in->n ? in->n : 1);
+    tl_csr_t fit = {0}, valid = {0};
+    double share = o->split.kind == TL_SPLIT_LAST && !o->train_events && o->select != TL_SELECT_TUNE
+                       ? 0
+                   : o->valid_share > 0 ? o->valid_share
+                                        : 0.2;
+    int rc = mark ? 0 : TL_ENOMEM;
+    if (!rc && train_before != INT64_MAX) {
+        /* a time split: the training's last test_days days validate, as the test's do */
+        int64_t span = (int64_t)o->split.test_days * 86400000, vcut = train_before - span;
+        for (size_t q = 0; q < in->n; q++)
+            mark[q] = in->ts[q] >= train_before || !in_row(tr, in->t[q].u, in->t[q].i) ? 0
+                      : in->ts[q] < vcut                                               ? 1
+                                                                                       : 2;
+        decay_to = vcut;
+        out->valid_from = vcut;
+    } else if (!rc) {
+        rc = carve_validation(in, tr, train_before, share, shuffled, mark);
+    }
+    if (!rc) rc = tl__interactions_select(in, 0, 0, mark, 1, decay_to, &fit);
+    if (!rc) rc = tl__interactions_select(in, 0, 0, mark, 2, decay_to, &valid);
+    if (!rc) {
+        tl_csr_drop_seen(&valid, &fit);
+        out->fit_nnz = fit.nnz, out->valid_nnz = valid.nnz;
+        rc = run_all(x, &fit, &valid, 1, out, eb);
+    }
+    free(mark);
+    tl_csr_fini(&fit), tl_csr_fini(&valid);
+    if (rc || o->select == TL_SELECT_TUNE) return rc;
+    tl_model_t *coldm = NULL;
+    if (o->model->kind != TL_MODEL_POP)
+        rc = tl_model_train(tl_model_info(TL_MODEL_SEGPOP), tr, &o->params[0], x->side, &coldm, eb);
+    if (!rc && x->content) rc = tl_rec_content_link(x->content, tr, tr->nitems);
+    tl_rec_run_t *best = &out->runs[out->best];
+    double fit_s = best->train_s, fit_eval_s = best->eval_s;
+    if (!rc) rc = run_one(x, out->best, tr, te, coldm, &best->ev, best, eb);
+    best->tested = !rc;
+    best->train_s += fit_s, best->eval_s += fit_eval_s;
+    tl_model_free(coldm);
+    return rc;
+}
+
 int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,
                     tl_errbuf_t *eb) {
     memset(out, 0, sizeof *out);
     if (!(out->runs = calloc(o->nruns ? o->nruns : 1, sizeof *out->runs))) return TL_ENOMEM;
     tl_csr_t xtr = {0}, xte = {0};
-    int64_t latest = 0;
+    int64_t latest = 0, train_before = INT64_MAX;
     uint32_t *cats = NULL;
     tl_dict_t *catnames = NULL;
     tl_rec_side_t side = {0};
-    tl_model_t *coldm = NULL;
     tl_content_t *content = NULL;
-    int rc = eval_split(st, o, &xtr, &xte, &out->cut, &latest, eb);
+    tl_interactions_t *in = NULL;
+    int validate = o->select != TL_SELECT_TEST, interleaved = 0;
+    int rc = eval_split(st, o, &xtr, &xte, &out->cut, &latest, validate ? &in : NULL, &train_before,
+                        &interleaved, eb);
     if (!rc) tl_csr_drop_seen(&xte, &xtr);
     if (!rc && o->by >= 0)
         rc = tl_rec_user_groups(st, xtr.nusers, (tl_group_by_t)o->by, latest, &out->groups, eb);
     if (!rc) rc = tl_rec_item_categories(st, xtr.nitems, 0, &cats, &catnames, eb);
     if (!rc) rc = tl_rec_side_load(st, xtr.nusers, xtr.nitems, latest, &side, eb);
     if (!rc && o->new_items) rc = tl_rec_content_load(st, xtr.nitems, &content, eb);
-    if (!rc && content) rc = tl_rec_content_link(content, &xtr, xtr.nitems);
-    /* users without history get popularity by segment, unless popularity is what is measured */
-    if (!rc && o->model->kind != TL_MODEL_POP)
-        rc = tl_model_train(tl_model_info(TL_MODEL_SEGPOP), &xtr, &o->params[0], &side, &coldm, eb);
-    tl_eval_opts_t eo = {o->k, cats, out->groups.group, out->groups.ngroups, coldm, content};
-    for (uint32_t r = 0; !rc && r < o->nruns; r++) {
-        tl_rec_run_t *run = &out->runs[r];
-        tl_model_t *m = NULL;
-        int64_t t0 = o->clock ? o->clock() : 0;
-        rc = tl_model_train(o->model, &xtr, &o->params[r], &side, &m, eb);
-        int64_t t1 = o->clock ? o->clock() : 0;
-        if (!rc) rc = tl_rec_eval(m, &xtr, &xte, &eo, &run->ev);
-        run->train_s = seconds(o, t0, t1);
-        run->eval_s = seconds(o, t1, o->clock ? o->clock() : 0);
-        tl_model_free(m);
-        if (!rc && run->ev.ndcg > out->runs[out->best].ev.ndcg) out->best = r;
-    }
+    runctx_t x = {o, &side, content, cats, &out->groups};
+    /* the training's decay: towards the cut of a time split, else the latest event */
+    int64_t decay_to = train_before != INT64_MAX ? train_before : latest;
+    out->shuffled = interleaved;
+    if (!rc && validate) rc = run_validated(&x, in, train_before, interleaved, decay_to, &xtr, &xte, out, eb);
+    else if (!rc) rc = run_all(&x, &xtr, &xte, 0, out, eb);
     out->train_nnz = xtr.nnz, out->test_nnz = xte.nnz;
+    tl_rec_interactions_free(in);
     tl_rec_content_free(content);
-    tl_model_free(coldm);
     tl_rec_side_fini(&side);
     free(cats);
     tl_dict_free(catnames);

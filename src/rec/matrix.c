@@ -169,11 +169,16 @@ void tl_csr_fini(tl_csr_t *m) {
 
 int tl_rec_interactions_load(tl_store_t *st, const tl_interact_opts_t *o, tl_interactions_t **out,
                              tl_errbuf_t *eb) {
+    return tl__interactions_load_range(st, o, 0, UINT64_MAX, out, eb);
+}
+
+int tl__interactions_load_range(tl_store_t *st, const tl_interact_opts_t *o, uint64_t from, uint64_t to,
+                                tl_interactions_t **out, tl_errbuf_t *eb) {
     tl_interactions_t *in = calloc(1, sizeof *in);
     *out = NULL;
     if (!in) return TL_ENOMEM;
     in->o = *o;
-    mctx_t c = {.o = &in->o, .from = 0, .to = UINT64_MAX, .raw = 1};
+    mctx_t c = {.o = &in->o, .from = from, .to = to, .raw = 1};
     int rc = scan(st, &c, NULL, eb);
     in->t = c.t, in->ts = c.ts, in->n = c.n;
     in->nusers = c.nusers, in->nitems = c.nitems, in->latest = c.latest;
@@ -194,6 +199,11 @@ int64_t tl_rec_interactions_latest(const tl_interactions_t *in) { return in->lat
 
 int tl__interactions_matrix(const tl_interactions_t *in, int64_t ts_from, int64_t ts_to,
                             int64_t decay_to, tl_csr_t *out) {
+    return tl__interactions_select(in, ts_from, ts_to, NULL, 0, decay_to, out);
+}
+
+int tl__interactions_select(const tl_interactions_t *in, int64_t ts_from, int64_t ts_to, const uint8_t *sel,
+                            uint8_t want, int64_t decay_to, tl_csr_t *out) {
     const tl_interact_opts_t *o = &in->o;
     tl__trip_t *t = malloc((in->n ? in->n : 1) * sizeof *t);
     if (!t) {
@@ -203,6 +213,7 @@ int tl__interactions_matrix(const tl_interactions_t *in, int64_t ts_from, int64_
     size_t n = 0;
     for (size_t q = 0; q < in->n; q++) {
         if (ts_to && (in->ts[q] < ts_from || in->ts[q] >= ts_to)) continue; /* 0: no window */
+        if (sel && sel[q] != want) continue;
         float w = in->t[q].w; /* the same arithmetic as collect's */
         if (o->half_life > 0) w *= (float)exp2((double)(in->ts[q] - decay_to) / o->half_life);
         t[n++] = (tl__trip_t){in->t[q].u, in->t[q].i, o->binary ? 1.0f : w};

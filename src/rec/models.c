@@ -85,16 +85,18 @@ static const struct tl_model_ops BLEND_OPS = {
 
 /* In the order of the help text; kinds index it through tl_model_info. */
 static const tl_model_info_t MODELS[] = {
-    {"pop", TL_MODEL_POP, "popularity (with --half-life: trending)", "", 0, 0, &POP_OPS},
+    {"pop", TL_MODEL_POP, "popularity (with --half-life: trending)", "", 0, 0, &POP_OPS, NULL},
     {"segpop", TL_MODEL_SEGPOP, "popularity by segment (age band x gender) and category taste", "", 1,
-     0, &SEGPOP_OPS},
-    {"ease", TL_MODEL_EASE, "EASE, a closed-form item-item model", "lambda dropout", 0, 0, &EASE_OPS},
+     0, &SEGPOP_OPS, NULL},
+    {"ease", TL_MODEL_EASE, "EASE, a closed-form item-item model", "lambda dropout", 0, 0, &EASE_OPS,
+     "lambda=100,200,400,800,1600,3200,6400,12800"},
     {"ials", TL_MODEL_IALS, "implicit ALS, factors of users and items",
-     "factors iterations alpha reg", 0, 0, &IALS_OPS},
+     "factors iterations alpha reg", 0, 0, &IALS_OPS, "alpha=1,2,5,10 reg=10,50,200"},
     {"knn", TL_MODEL_KNN, "item-kNN, cosine similarity with shrinkage", "neighbours shrink", 0, 1,
-     &KNN_OPS},
+     &KNN_OPS, "neighbours=25,50,100,200 shrink=0,10,100"},
     {"blend", TL_MODEL_BLEND, "EASE and implicit ALS blended",
-     "lambda dropout blend factors iterations alpha reg", 0, 0, &BLEND_OPS},
+     "lambda dropout blend factors iterations alpha reg", 0, 0, &BLEND_OPS,
+     "blend=0.25,0.5,0.75 lambda=200,800,3200"},
 };
 #define NMODELS (sizeof MODELS / sizeof *MODELS)
 

@@ -380,6 +380,9 @@ typedef struct {
     int needs_side;
     int item_neighbours;
     const struct tl_model_ops *ops; /* the family's code (rec_int.h) */
+    const char *tune;               /* the grid `train --tune` chooses from (NULL: nothing to
+                                     * tune), as --grid takes it: wide, on a log scale, since the
+                                     * best values move with the catalogue's size and density */
 } tl_model_info_t;
 
 /* The family named name, or NULL (then tl_model_names says which exist). */
@@ -447,7 +450,25 @@ int tl_rec_split(const tl_interactions_t *in, const tl_split_opts_t *so, tl_csr_
  * categories, the user groups of `by`, the content that scores new items,
  * popularity by segment for users without history unless the model is
  * popularity), then one model of the family trained and evaluated per set
- * of options (a grid). */
+ * of options (a grid).
+ *
+ * Choosing among the runs: TL_SELECT_TEST measures every run on the test
+ * and the best is the test's (optimistic: the figure chosen on is the one
+ * reported). TL_SELECT_VALIDATION carves a validation part out of the
+ * training the way the test was made, trains every run on the rest and
+ * measures it there, then trains the best run on the whole training and
+ * measures it alone on the test. The validation of a time split is the
+ * training's last test_days days; of leave-last-out, each user's latest
+ * training item; of given files, per user by time: each user's items
+ * ordered by their latest interaction, the latest valid_share of them (at
+ * least one) held out of users with two items or more, or a share drawn at
+ * random when the test file's interactions are no later than the
+ * training's (a test drawn from the same time). TL_SELECT_TUNE does the
+ * same with every interaction as the training and no test (what `train
+ * --tune` chooses with): the last split.test_days days validate when the
+ * log spans twice as long, else each user's latest valid_share. */
+typedef enum { TL_SELECT_TEST, TL_SELECT_VALIDATION, TL_SELECT_TUNE } tl_rec_select_t;
+
 typedef struct {
     const tl_model_info_t *model;
     const tl_model_params_t *params; /* nruns sets of options: one run each */
@@ -460,19 +481,29 @@ typedef struct {
     int by;                  /* -1: no groups; else TL_GROUP_GENDER or TL_GROUP_AGE */
     int new_items;           /* items without training interactions score by their alike items */
     int64_t (*clock)(void);  /* milliseconds, for the runs' times (NULL: no times) */
+    tl_rec_select_t select;  /* how the best run is chosen, and which runs meet the test */
+    double valid_share;      /* validation: each user's latest share of training items (0: 0.2;
+                              * a leave-last-out split holds out the latest item alone) */
 } tl_rec_evaluate_opts_t;
 
 typedef struct {
-    tl_eval_t ev;
+    tl_eval_t ev;            /* on the test (with TL_SELECT_VALIDATION: the best run only) */
+    tl_eval_t valid;         /* on the validation part (TL_SELECT_VALIDATION, TL_SELECT_TUNE) */
+    int tested;              /* ev was measured */
     double train_s, eval_s;
 } tl_rec_run_t;
 
 typedef struct {
     uint64_t train_nnz, test_nnz; /* interactions, the test's without those seen in training */
+    uint64_t fit_nnz, valid_nnz;  /* the training's parts when a validation was carved */
+    int64_t valid_from;           /* a time split's validation: the days before the cut */
+    int shuffled;                 /* the test files interleave with the training in time, so
+                                   * each user's validation items were drawn at random */
     int64_t cut;                  /* a time split's first test time, else 0 */
     tl_user_groups_t groups;      /* the groups of `by` (none without) */
     tl_rec_run_t *runs;           /* nruns */
-    uint32_t best;                /* the run with the highest NDCG (the first of equals) */
+    uint32_t best;                /* the run with the highest NDCG where runs are chosen (the
+                                   * first of equals) */
 } tl_rec_evaluation_t;
 
 int tl_rec_evaluate(tl_store_t *st, const tl_rec_evaluate_opts_t *o, tl_rec_evaluation_t *out,

@@ -163,6 +163,12 @@ struct tl_interactions {
  * towards decay_to: the same as tl_rec_matrix with that window. */
 int tl__interactions_matrix(const tl_interactions_t *in, int64_t ts_from, int64_t ts_to,
                             int64_t decay_to, tl_csr_t *out);
+/* The same, of the interactions q with sel[q] == want only (sel NULL: all). */
+int tl__interactions_select(const tl_interactions_t *in, int64_t ts_from, int64_t ts_to, const uint8_t *sel,
+                            uint8_t want, int64_t decay_to, tl_csr_t *out);
+/* The interactions of the events with sequence numbers in [from, to). */
+int tl__interactions_load_range(tl_store_t *st, const tl_interact_opts_t *o, uint64_t from, uint64_t to,
+                                tl_interactions_t **out, tl_errbuf_t *eb);
 /* The transpose of a CSR (items x users). */
 int tl__csr_transpose(const tl_csr_t *x, tl_csr_t *t);
 

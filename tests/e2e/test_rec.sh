@@ -232,16 +232,52 @@ assert g and sum(v["users"] for v in g.values()) <= d["users"], g
 assert all(0 <= v["ndcg"] <= 1 for v in g.values()), g' "$TMP/ev.json"
 out=$("$TAILOR" --data "$D" eval --split last --by age --json)
 check "leave-last-out: one test item per user" "$(jget users <<<"$out")" "$(jget test_interactions <<<"$out")"
-"$TAILOR" --data "$D" eval --split last --model ease --grid 'lambda=50,400' --k 5 --json >"$TMP/grid.json"
-check_cmd "grid: one run per value, the best by NDCG" python3 -c '
+"$TAILOR" --data "$D" eval --split last --model ease --grid 'lambda=50,400' --k 5 --select-on test --json >"$TMP/grid.json"
+check_cmd "grid on the test: one run per value, the best by NDCG" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = d["runs"]
-assert [x["lambda"] for x in r] == [50, 400], r
+assert d["selected_on"] == "test" and [x["lambda"] for x in r] == [50, 400], r
 assert d["best"] == max(range(2), key=lambda i: r[i]["ndcg"]), d
 single = json.loads(sys.argv[2])
 assert abs(single["ndcg"] - r[1]["ndcg"]) < 1e-12, (single, r[1])' "$TMP/grid.json" \
     "$("$TAILOR" --data "$D" eval --split last --model ease --lambda 400 --k 5 --json)"
+for split in last time; do
+    "$TAILOR" --data "$D" eval --split $split --model ease --grid 'lambda=5,400,20000' --k 5 --json >"$TMP/vgrid.json"
+    best=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["runs"][d["best"]]["lambda"])' "$TMP/vgrid.json")
+    check_cmd "grid on validation ($split split): chosen there, the test measured for it alone" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["runs"]
+assert d["selected_on"] == "validation" and [x["lambda"] for x in r] == [5, 400, 20000], r
+assert d["best"] == max(range(3), key=lambda i: r[i]["validation"]["ndcg"]), d
+assert all("ndcg" not in x for i, x in enumerate(r) if i != d["best"]), r
+assert d["fit_interactions"] > 0 and d["validation_interactions"] > 0, d
+if sys.argv[3] == "last":
+    assert d["validation_items"] == "latest item" and d["fit_interactions"] + d["validation_interactions"] == d["train_interactions"], d
+else:
+    assert d["validation_items"] == "last days" and d["validation_from"] < d["test_from"], d
+single = json.loads(sys.argv[2])
+t = d["test"]
+assert abs(single["ndcg"] - t["ndcg"]) < 1e-12 and single["users"] == t["users"], (single, t)' "$TMP/vgrid.json" \
+        "$("$TAILOR" --data "$D" eval --split $split --model ease --lambda "$best" --k 5 --json)" $split
+done
+"$TAILOR" --data "$D" eval --grid 'lambda=100' --select-on train >/dev/null 2>&1
+check "eval --select-on train: exit 2" "$?" 2
+"$TAILOR" --data "$D" eval --select-on test >/dev/null 2>&1
+check "eval --select-on without --grid: exit 2" "$?" 2
+"$TAILOR" --data "$D" train --model ease --name tuned --tune --grid 'lambda=5,400,20000' --json >"$TMP/tuned.json"
+check_cmd "train --tune: the best of the grid on the last days, trained on everything" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["tuned"]
+assert t["runs"] == 3 and t["lambda"] in (5, 400, 20000) and t["validation_items"] == "last days", t
+assert 0 < t["validation"]["ndcg"] <= 1 and t["validation_interactions"] > 0, t
+assert d["name"] == "tuned" and d["interactions"] > t["fit_interactions"], d' "$TMP/tuned.json"
+"$TAILOR" --data "$D" train --model pop --tune >/dev/null 2>&1
+check "train --tune on a model with no options: exit 2" "$?" 2
+"$TAILOR" --data "$D" train --grid 'lambda=100' >/dev/null 2>&1
+check "train --grid without --tune: exit 2" "$?" 2
 "$TAILOR" --data "$D" eval --grid 'lambda=0' >/dev/null 2>&1
 check "grid with an out-of-range value: exit 2" "$?" 2
 "$TAILOR" --data "$D" eval --split random >/dev/null 2>&1

@@ -774,6 +774,98 @@ static void test_evaluate_end_to_end(void **state) {
     tl_store_close(st);
 }
 
+/* Runs chosen on a validation part of the training: a time split's
+ * validation is the training's last days, each run trained before them and
+ * measured on them (equal to those steps by hand), the best by NDCG there
+ * trained on the whole training and alone measured on the test;
+ * leave-last-out and a pair of files hold out of each user's training
+ * items, every training pair in exactly one part. */
+static void test_evaluate_on_validation(void **state) {
+    (void)state;
+    tl_store_t *st = world(300);
+    tl_errbuf_t eb = {{0}};
+    tl_model_params_t p[3];
+    tl_model_params_default(&p[0]);
+    p[1] = p[2] = p[0];
+    p[0].neighbours = 2, p[1].neighbours = 20, p[2].neighbours = 200;
+    tl_rec_evaluate_opts_t o = {.model = tl_model_lookup("knn"), .params = p, .nruns = 3,
+                                .split = {TL_SPLIT_TIME, 7}, .k = 10, .by = -1,
+                                .select = TL_SELECT_VALIDATION};
+    tl_interact_opts_default(&o.ix);
+    tl_store_evstats_t es = {0};
+    assert_int_equal(tl_store_event_stats(st, &es, &eb), 0);
+    int64_t latest = es.max_ts;
+    tl_store_evstats_fini(&es);
+    tl_rec_evaluation_t ev;
+    assert_int_equal(tl_rec_evaluate(st, &o, &ev, &eb), 0);
+    /* by hand */
+    tl_interactions_t *in;
+    tl_csr_t tr, te, fit, valid;
+    int64_t cut;
+    assert_int_equal(tl_rec_interactions_load(st, &o.ix, &in, &eb), 0);
+    assert_int_equal(tl_rec_split(in, &o.split, &tr, &te, &cut), 0);
+    tl_rec_interactions_free(in);
+    tl_csr_drop_seen(&te, &tr);
+    int64_t vcut = cut - 7 * 86400000LL;
+    tl_interact_opts_t ix = o.ix;
+    ix.ts_from = INT64_MIN, ix.ts_to = vcut, ix.decay_to = vcut;
+    assert_int_equal(tl_rec_matrix(st, 0, UINT64_MAX, &ix, &fit, &eb), 0);
+    ix.ts_from = vcut, ix.ts_to = cut;
+    assert_int_equal(tl_rec_matrix(st, 0, UINT64_MAX, &ix, &valid, &eb), 0);
+    tl_csr_drop_seen(&valid, &fit);
+    assert_true(ev.valid_from == vcut && ev.cut == cut);
+    assert_true(ev.fit_nnz == fit.nnz && ev.valid_nnz == valid.nnz && valid.nnz > 0);
+    assert_true(ev.train_nnz == tr.nnz && ev.test_nnz == te.nnz);
+    uint32_t *cats;
+    tl_dict_t *catnames;
+    tl_rec_side_t side;
+    assert_int_equal(tl_rec_item_categories(st, tr.nitems, 0, &cats, &catnames, &eb), 0);
+    assert_int_equal(tl_rec_side_load(st, tr.nusers, tr.nitems, latest, &side, &eb), 0);
+    const tl_csr_t *parts[2][2] = {{&fit, &valid}, {&tr, &te}};
+    double best = -1;
+    uint32_t ibest = 0;
+    for (int part = 0; part < 2; part++) {
+        tl_model_t *cold;
+        assert_int_equal(tl_rec_train_segpop(parts[part][0], side.cats, tl_dict_count(side.catnames),
+                                             side.groups.group, side.groups.ngroups, &cold), 0);
+        tl_eval_opts_t eo = {10, cats, NULL, 0, cold, NULL};
+        for (uint32_t r = 0; r < 3; r++) {
+            if (part == 1 && r != ibest) {
+                assert_false(ev.runs[r].tested); /* the test is met once */
+                continue;
+            }
+            tl_model_t *m;
+            tl_eval_t want;
+            memset(&want, 0, sizeof want);
+            assert_int_equal(tl_rec_train_knn(parts[part][0], p[r].neighbours, p[r].shrink, &m, &eb), 0);
+            assert_int_equal(tl_rec_eval(m, parts[part][0], parts[part][1], &eo, &want), 0);
+            assert_memory_equal(part ? &ev.runs[r].ev : &ev.runs[r].valid, &want, sizeof want);
+            if (!part && want.ndcg > best) best = want.ndcg, ibest = r;
+            tl_model_free(m);
+        }
+        tl_model_free(cold);
+    }
+    assert_int_equal(ev.best, ibest);
+    assert_true(ev.runs[ibest].tested);
+    tl_rec_evaluation_fini(&ev);
+    tl_csr_fini(&tr), tl_csr_fini(&te), tl_csr_fini(&fit), tl_csr_fini(&valid);
+    tl_rec_side_fini(&side);
+    free(cats);
+    tl_dict_free(catnames);
+    /* leave-last-out: at most a pair per user validates; files: about the share */
+    for (int mode = 0; mode < 2; mode++) {
+        o.split.kind = TL_SPLIT_LAST;
+        o.train_events = mode ? tl_store_event_count(st) / 2 : 0;
+        assert_int_equal(tl_rec_evaluate(st, &o, &ev, &eb), 0);
+        assert_true(ev.fit_nnz + ev.valid_nnz == ev.train_nnz && ev.valid_nnz > 0 && !ev.valid_from);
+        if (!mode) assert_true(ev.valid_nnz <= 300);
+        else assert_true(ev.valid_nnz > ev.train_nnz / 10 && ev.valid_nnz < ev.train_nnz / 3);
+        assert_int_equal(ev.runs[0].tested + ev.runs[1].tested + ev.runs[2].tested, 1);
+        tl_rec_evaluation_fini(&ev);
+    }
+    tl_store_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_popularity_and_metrics),
@@ -785,6 +877,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_models_in_the_store, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_splits_match_the_log, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_evaluate_end_to_end, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_evaluate_on_validation, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
