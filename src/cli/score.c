@@ -20,6 +20,9 @@ const optspec_t REPORT_OPTS[] = {
     {"preset", 1, "scorecard: german-credit or bank-marketing, the file's layout"},
     {"users", 0, "scorecard: the store's users by their profiles"},
     {"baseline", 1, "scorecard: an earlier population to measure stability against"},
+    {"challenger", 0, "scorecard: the challenger beside it (`score train --challenger`)"},
+    {"challenger-model", 1, "scorecard: the challenger's file (default: beside --model, or the "
+                            "store's)"},
     {"rejects", 1, "scorecard: write every rejected record to this CSV file"},
     {"bh", 0, "campaign: Benjamini-Hochberg instead of Holm over arms x metrics"},
     {"json", 0, "campaign: print as JSON"},
@@ -59,6 +62,18 @@ const optspec_t SCORE_OPTS[] = {
     {"out", 1, "train: the scorecard file (default DATA/models/scorecard.json)"},
     {"model", 1, "apply, report: the scorecard file (default DATA/models/scorecard.json)"},
     {"baseline", 1, "report: an earlier population (same layout) to measure stability against"},
+    {"html", 1, "report: also write the page `report scorecard --html` writes"},
+    {"challenger", 0, "train: also gradient-boosted trees on the same columns, kept beside the "
+                      "scorecard (monotone where its bins are, missing values as they are); apply: "
+                      "score with them, reasons from their contributions; report, cv: the two side "
+                      "by side"},
+    {"challenger-model", 1, "apply, report: the challenger's file (default: beside --model, or the "
+                            "store's)"},
+    {"trees", 1, "train, cv with --challenger: boosting rounds (default 300)"},
+    {"depth", 1, "train, cv with --challenger: most depth of a tree (default 4)"},
+    {"eta", 1, "train, cv with --challenger: learning rate (default 0.05)"},
+    {"no-monotone", 0, "train, cv with --challenger: leave the trees unconstrained"},
+    {"threads", 1, "with --challenger: threads of the trees (default 1; 0: every core)"},
     {"folds", 1, "cv: folds (default 5)"},
     {"seed", 1, "cv: shuffling seed (default 0)"},
     {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
@@ -194,14 +209,41 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
 /* The store's name of the command's scorecard. */
 static const char *card_name(const command_t *c) { return is_propensity(c) ? "propensity" : "scorecard"; }
 
+/* The challenger's options from the command line. */
+static int boost_opts(const command_t *c, const args_t *a, tl_boost_opts_t *o) {
+    tl_boost_opts_default(o);
+    uint64_t trees, depth, threads;
+    int rc;
+    if ((rc = opt_u64(c, a, "trees", o->trees, 1, 100000, &trees)) ||
+        (rc = opt_u64(c, a, "depth", o->depth, 1, 20, &depth)) ||
+        (rc = opt_u64(c, a, "threads", o->threads, 0, 1024, &threads)) ||
+        (rc = opt_f64(c, a, "eta", o->eta, 1e-4, 1, &o->eta)))
+        return rc;
+    o->trees = (uint32_t)trees, o->depth = (uint32_t)depth, o->threads = (uint32_t)threads;
+    o->monotone = !opt(c, a, "no-monotone");
+    static const char *const only[] = {"trees", "depth", "eta", "no-monotone", "threads", "challenger-model"};
+    for (size_t k = 0; k < sizeof only / sizeof *only && !opt(c, a, "challenger"); k++)
+        if (opt(c, a, only[k])) return die_usage(c, "--%s goes with --challenger", only[k]);
+    return 0;
+}
+
+/* The challenger's file beside the scorecard's file: card.json gives
+ * card.challenger.json. */
+static void challenger_path(const char *card, char *out, size_t cap) {
+    size_t n = strlen(card);
+    if (n > 5 && strcmp(card + n - 5, ".json") == 0) n -= 5;
+    snprintf(out, cap, "%.*s.challenger.json", (int)n, card);
+}
+
 /* Keeps sc as the store's scorecard of the command, where it went in where
  * (for the message); a data directory without a store yet gets one. */
-static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard_t *sc, char *where,
-                         size_t cap, tl_errbuf_t *eb) {
+static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard_t *sc, const tl_boost_t *b,
+                         char *where, size_t cap, tl_errbuf_t *eb) {
     tl_store_t *st;
     int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
     if (rc == TL_ENOENT) eb->msg[0] = 0, rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, eb);
     if (!rc) rc = tl_scorecard_put(st, card_name(c), sc, eb);
+    if (!rc && b) rc = tl_boost_put(st, card_name(c), b, eb);
     char blob[64];
     if (!rc) tl_store_blob_name(TL_BLOB_SCORECARD, card_name(c), blob, sizeof blob);
     if (!rc) rc = tl_store_blob_where(st, blob, where, cap, eb);
@@ -209,10 +251,41 @@ static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard
     return rc;
 }
 
+/* The challenger's figures beside the scorecard's, JSON or printed. */
+static void challenger_train_out(const tl_boost_t *b, const tl_scorecard_stats_t *card, const char *where, double secs,
+                                 cJSON *j) {
+    tl_scorecard_stats_t bs;
+    tl_boost_stats(b, &bs);
+    const tl_boost_opts_t *o = tl_boost_opts(b);
+    uint32_t mono = 0;
+    for (uint32_t k = 0; k < tl_boost_ncolumns(b); k++) mono += tl_boost_monotone(b, k) != 0;
+    if (j) {
+        cJSON *x = cJSON_AddObjectToObject(j, "challenger");
+        cJSON_AddStringToObject(x, "model", where);
+        cJSON_AddNumberToObject(x, "trees", o->trees);
+        cJSON_AddNumberToObject(x, "depth", o->depth);
+        cJSON_AddNumberToObject(x, "eta", o->eta);
+        cJSON_AddNumberToObject(x, "columns", tl_boost_ncolumns(b));
+        cJSON_AddNumberToObject(x, "monotone_columns", mono);
+        cJSON_AddNumberToObject(x, "auc", bs.auc);
+        cJSON_AddNumberToObject(x, "ks", bs.ks);
+        cJSON_AddNumberToObject(x, "seconds", secs);
+        return;
+    }
+    printf("challenger: gradient-boosted trees (%u of depth %u, learning rate %g) on %u columns, %u "
+           "constrained to the scorecard's trend: %s\n",
+           o->trees, o->depth, o->eta, tl_boost_ncolumns(b), mono, where);
+    printf("training AUC %.4f  KS %.4f (the scorecard's %.4f, %.4f), in %.2f s; compare on rows it has "
+           "not seen with `score cv --challenger` or `score report --challenger`\n",
+           bs.auc, bs.ks, card->auc, card->ks, secs);
+}
+
 static int score_train(const command_t *c, const args_t *a) {
     tl_score_opts_t o;
+    tl_boost_opts_t bo;
     int rc = score_opts(c, a, &o);
-    if (rc) return rc;
+    if (rc || (rc = boost_opts(c, a, &bo))) return rc;
+    if (opt(c, a, "challenger-model")) return die_usage(c, "--challenger-model is for apply and report");
     tl_errbuf_t eb = {{0}};
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
@@ -222,8 +295,17 @@ static int score_train(const command_t *c, const args_t *a) {
     snprintf(path, sizeof path, "%s", out ? out : "");
     int64_t t0 = cli_now();
     rc = tl_scorecard_train(&t, &o, &sc, &eb);
-    int64_t t1 = cli_now();
-    if (!rc) rc = out ? tl_scorecard_save(sc, out, &eb) : put_scorecard(c, a, sc, path, sizeof path, &eb);
+    int64_t t1 = cli_now(), t2 = t1;
+    tl_boost_t *b = NULL;
+    char bpath[4400] = "";
+    if (!rc && opt(c, a, "challenger")) {
+        rc = tl_boost_train(&t, &o, sc, &bo, &b, &eb);
+        t2 = cli_now();
+        if (out) challenger_path(out, bpath, sizeof bpath);
+        if (!rc && out) rc = tl_boost_save(b, bpath, &eb);
+    }
+    if (!rc) rc = out ? tl_scorecard_save(sc, out, &eb) : put_scorecard(c, a, sc, b, path, sizeof path, &eb);
+    if (!rc && b && !out) snprintf(bpath, sizeof bpath, "%s (%s-challenger)", path, card_name(c));
     if (!rc) {
         uint32_t nf = tl_scorecard_nfeatures(sc);
         cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
@@ -251,6 +333,7 @@ static int score_train(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "ks", st.ks);
         cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
+        if (b && opt(c, a, "json")) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, j);
         if (opt(c, a, "json")) {
             print_json(j);
         } else {
@@ -277,10 +360,12 @@ static int score_train(const command_t *c, const args_t *a) {
                        "wrong sign; --json lists them)\n", out, o.min_iv);
             printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
                    2 * st.auc - 1, (double)(t1 - t0) / 1000);
+            if (b) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, NULL);
             cJSON_Delete(j);
         }
     }
     tl_scorecard_free(sc);
+    tl_boost_free(b);
     tl_table_fini(&t);
     return rc ? fail_err("score", rc, &eb) : EXIT_OK;
 }
@@ -298,18 +383,51 @@ static int load_scorecard(const command_t *c, const args_t *a, tl_scorecard_t **
     return rc;
 }
 
+/* The challenger of --challenger-model, else beside --model, else the
+ * store's. */
+static int load_challenger(const command_t *c, const args_t *a, tl_boost_t **b, tl_errbuf_t *eb) {
+    char path[4400];
+    if (opt(c, a, "challenger-model")) return tl_boost_load(opt(c, a, "challenger-model"), b, eb);
+    if (opt(c, a, "model")) {
+        challenger_path(opt(c, a, "model"), path, sizeof path);
+        return tl_boost_load(path, b, eb);
+    }
+    tl_store_t *st;
+    int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
+    if (!rc) rc = tl_boost_get(st, card_name(c), b, eb);
+    tl_store_close(st);
+    return rc;
+}
+
+/* A reason's column: the scorecard's feature or the challenger's column. */
+static const char *reason_name(const tl_scorecard_t *sc, const tl_boost_t *b, uint32_t k) {
+    if (b) return tl_boost_column(b, k);
+    tl_score_feature_t f;
+    tl_scorecard_feature(sc, k, &f);
+    return f.name;
+}
+
 static int score_apply(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
-    int rc = load_scorecard(c, a, &sc, &eb);
+    tl_boost_t *b = NULL;
+    tl_boost_opts_t bo;
+    int rc = boost_opts(c, a, &bo);
+    if (rc) return rc;
+    rc = opt(c, a, "challenger") ? load_challenger(c, a, &b, &eb) : load_scorecard(c, a, &sc, &eb);
     if (rc) return fail_err("score", rc, &eb);
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) {
         tl_scorecard_free(sc);
+        tl_boost_free(b);
         return rc > 0 ? rc : fail_err("score", rc, &eb);
     }
+    tl_score_t *res = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *res);
     tl_scorer_t *s = NULL;
-    rc = tl_scorer_new(sc, &t, &s, &eb);
+    if (!res) rc = TL_ENOMEM;
+    else if (b) rc = tl_boost_score(b, &t, !is_propensity(c), res, NULL, &eb);
+    else if (!(rc = tl_scorer_new(sc, &t, &s, &eb)))
+        for (uint32_t r = 0; r < t.nrows; r++) tl_scorer_row(s, r, &res[r]);
     const char *idn = opt(c, a, "id") ? opt(c, a, "id") : opt(c, a, "users") ? "user" : NULL;
     uint32_t idc = idn ? tl_table_column(&t, idn) : TL_NONE;
     if (!rc && idn && idc == TL_NONE) {
@@ -319,48 +437,43 @@ static int score_apply(const command_t *c, const args_t *a) {
     int json = opt(c, a, "json") != NULL;
     if (!rc && json) printf("[");
     for (uint32_t r = 0; !rc && r < t.nrows; r++) {
-        tl_score_t res;
-        tl_scorer_row(s, r, &res);
+        const tl_score_t *one = &res[r];
         char idbuf[32];
         snprintf(idbuf, sizeof idbuf, "%u", r + 1);
         const char *id = idc != TL_NONE ? tl_table_cell(&t, r, idc) : idbuf;
         if (is_propensity(c) && !json) {
-            printf("%-12s p %.4f\n", id, res.pd);
+            printf("%-12s p %.4f\n", id, one->pd);
         } else if (json) {
             cJSON *o = cJSON_CreateObject(), *rs = NULL;
             cJSON_AddStringToObject(o, "id", id);
             if (is_propensity(c)) { /* the chance of taking it up is all there is to say */
-                cJSON_AddNumberToObject(o, "p", res.pd);
+                cJSON_AddNumberToObject(o, "p", one->pd);
             } else {
                 rs = cJSON_AddArrayToObject(o, "reasons");
-                cJSON_AddNumberToObject(o, "score", res.score);
-                cJSON_AddNumberToObject(o, "pd", res.pd);
-                char band[2] = {BAND_NAMES[res.band], 0};
+                cJSON_AddNumberToObject(o, "score", one->score);
+                cJSON_AddNumberToObject(o, "pd", one->pd);
+                char band[2] = {BAND_NAMES[one->band], 0};
                 cJSON_AddStringToObject(o, "band", band);
             }
-            for (int k = 0; rs && k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
-                tl_score_feature_t f;
-                tl_scorecard_feature(sc, res.reasons[k], &f);
-                cJSON_AddItemToArray(rs, cJSON_CreateString(f.name));
-            }
+            for (int k = 0; rs && k < TL_NREASONS && one->reasons[k] != TL_NONE; k++)
+                cJSON_AddItemToArray(rs, cJSON_CreateString(reason_name(sc, b, one->reasons[k])));
             char *txt = cJSON_PrintUnformatted(o);
             printf("%s%s", r ? "," : "", txt ? txt : "{}");
             free(txt);
             cJSON_Delete(o);
         } else {
-            printf("%-12s %6.0f  pd %.4f  band %c", id, res.score, res.pd, BAND_NAMES[res.band]);
-            for (int k = 0; k < TL_NREASONS && res.reasons[k] != TL_NONE; k++) {
-                tl_score_feature_t f;
-                tl_scorecard_feature(sc, res.reasons[k], &f);
-                printf("%s%s", k ? ", " : "  reasons: ", f.name);
-            }
+            printf("%-12s %6.0f  pd %.4f  band %c", id, one->score, one->pd, BAND_NAMES[one->band]);
+            for (int k = 0; k < TL_NREASONS && one->reasons[k] != TL_NONE; k++)
+                printf("%s%s", k ? ", " : "  reasons: ", reason_name(sc, b, one->reasons[k]));
             printf("\n");
         }
     }
     if (!rc && json) printf("]\n");
+    free(res);
     tl_scorer_free(s);
     tl_table_fini(&t);
     tl_scorecard_free(sc);
+    tl_boost_free(b);
     return rc ? fail_err("score", rc, &eb) : EXIT_OK;
 }
 
@@ -395,12 +508,59 @@ static int monitor_tables(const command_t *c, const args_t *a, tl_table_t *t, tl
     return rc;
 }
 
+static cJSON *validation_json(const tl_score_validation_t *v, double psi) {
+    cJSON *j = cJSON_CreateObject(), *dec = cJSON_AddArrayToObject(j, "deciles");
+    cJSON_AddNumberToObject(j, "auc", v->auc);
+    cJSON_AddNumberToObject(j, "ks", v->ks);
+    cJSON_AddNumberToObject(j, "gini", 2 * v->auc - 1);
+    cJSON_AddNumberToObject(j, "brier", v->brier);
+    if (!isnan(psi)) cJSON_AddNumberToObject(j, "score_psi", psi);
+    for (int k = 0; k < 10; k++) cJSON_AddItemToArray(dec, bucket_json(&v->decile[k]));
+    return j;
+}
+
+/* The scorecard and its challenger side by side, into j or printed. */
+static void print_compare(const tl_score_compare_t *cc, cJSON *j) {
+    if (j) {
+        cJSON *x = cJSON_AddObjectToObject(j, "champion_challenger");
+        cJSON_AddItemToObject(x, "scorecard", validation_json(&cc->card, cc->card_psi));
+        cJSON_AddItemToObject(x, "challenger", validation_json(&cc->boost, cc->boost_psi));
+        cJSON_AddNumberToObject(x, "same_band", cc->agree);
+        return;
+    }
+    printf("\nchampion and challenger on these rows:\n%-12s %8s %8s %8s %8s %10s\n", "model", "AUC", "KS",
+           "Gini", "Brier", "score PSI");
+    const tl_score_validation_t *v[2] = {&cc->card, &cc->boost};
+    double psi[2] = {cc->card_psi, cc->boost_psi};
+    for (int m = 0; m < 2; m++) {
+        printf("%-12s %8.4f %8.4f %8.4f %8.4f ", m ? "challenger" : "scorecard", v[m]->auc, v[m]->ks,
+               2 * v[m]->auc - 1, v[m]->brier);
+        if (isnan(psi[m])) printf("%10s\n", "n/a");
+        else printf("%10.4f\n", psi[m]);
+    }
+    printf("calibration by the challenger's deciles (riskiest first): bad rate / mean PD\n  ");
+    for (int k = 0; k < 10; k++) {
+        const tl_score_bucket_t *d = &cc->boost.decile[k];
+        printf("%s%.3f/%.3f", k ? "  " : "", d->rows ? (double)d->bads / d->rows : 0, d->pd);
+    }
+    printf("\n%.1f %% of rows in the same band under both; the scorecard stays the model of decisions "
+           "that must be explained\n", 100 * cc->agree);
+}
+
 /* Validation on a table with outcomes, and stability against a baseline. */
 static int score_report(const command_t *c, const args_t *a) {
     tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
-    int rc = load_scorecard(c, a, &sc, &eb);
-    if (rc) return fail_err("score", rc, &eb);
+    tl_boost_t *b = NULL;
+    tl_boost_opts_t bo;
+    int rc = boost_opts(c, a, &bo);
+    if (rc) return rc;
+    rc = load_scorecard(c, a, &sc, &eb);
+    if (!rc && opt(c, a, "challenger")) rc = load_challenger(c, a, &b, &eb);
+    if (rc) {
+        tl_scorecard_free(sc);
+        return fail_err("score", rc, &eb);
+    }
     tl_table_t t = {0}, base = {0};
     const char *bpath = opt(c, a, "baseline");
     rc = monitor_tables(c, a, &t, &base, &eb);
@@ -410,6 +570,10 @@ static int score_report(const command_t *c, const args_t *a) {
     if (!rc && !fpsi) rc = TL_ENOMEM;
     if (!rc) rc = tl_scorecard_validate(sc, &t, &v, &eb);
     if (!rc && bpath) rc = tl_scorecard_psi(sc, &base, &t, &spsi, fpsi, &eb);
+    tl_score_compare_t cc;
+    if (!rc && b) rc = tl_score_compare(sc, b, &t, bpath ? &base : NULL, &cc, &eb);
+    const char *html = opt(c, a, "html");
+    if (!rc && html) rc = tl_scorecard_report_html(sc, b, &t, bpath ? &base : NULL, html, &eb);
     if (!rc && opt(c, a, "json")) {
         cJSON *j = cJSON_CreateObject(), *dec = cJSON_AddArrayToObject(j, "deciles"),
               *bands = cJSON_AddObjectToObject(j, "bands");
@@ -433,6 +597,7 @@ static int score_report(const command_t *c, const args_t *a) {
                 if (f.kept) cJSON_AddNumberToObject(pf, f.name, fpsi[q]);
             }
         }
+        if (b) print_compare(&cc, j);
         print_json(j);
     } else if (!rc) {
         printf("validation on %u rows with an outcome (%u bad): AUC %.4f  KS %.4f  Gini %.4f\n",
@@ -457,29 +622,38 @@ static int score_report(const command_t *c, const args_t *a) {
                 if (f.kept) printf("  %-28s %.4f (%s)\n", f.name, fpsi[q], tl_psi_reading(fpsi[q]));
             }
         }
+        if (b) print_compare(&cc, NULL);
+        if (html) printf("\nwrote %s\n", html);
     }
     free(fpsi);
     tl_table_fini(&t);
     tl_table_fini(&base);
     tl_scorecard_free(sc);
+    tl_boost_free(b);
     return rc > 0 ? rc : rc ? fail_err("score", rc, &eb) : EXIT_OK;
 }
 
 static int score_cv(const command_t *c, const args_t *a) {
     tl_score_opts_t o;
+    tl_boost_opts_t bo;
     int rc = score_opts(c, a, &o);
     uint64_t folds, seed;
-    if (rc || (rc = opt_u64(c, a, "folds", 5, 2, 100, &folds)) ||
+    if (rc || (rc = boost_opts(c, a, &bo)) || (rc = opt_u64(c, a, "folds", 5, 2, 100, &folds)) ||
         (rc = opt_u64(c, a, "seed", 0, 0, UINT32_MAX, &seed)))
         return rc;
+    int challenger = opt(c, a, "challenger") != NULL;
+    if (opt(c, a, "challenger-model")) return die_usage(c, "--challenger-model is for apply and report");
+    bo.seed = seed;
     tl_errbuf_t eb = {{0}};
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
-    double auc[100];
+    double auc[100], bauc[100];
     int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
     if (!fold) rc = TL_ENOMEM;
     int64_t t0 = cli_now();
-    if (!rc) rc = tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
+    if (!rc && challenger) rc = tl_boost_cv(&t, &o, &bo, (uint32_t)folds, seed, auc, bauc, &eb);
+    if (!rc) rc = challenger ? tl_score_folds(&t, &o, (uint32_t)folds, seed, fold)
+                             : tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
     int64_t t1 = cli_now();
     const char *fo = opt(c, a, "folds-out");
     if (!rc && fo) {
@@ -494,14 +668,23 @@ static int score_cv(const command_t *c, const args_t *a) {
         }
     }
     if (!rc) {
-        double mean = 0;
-        for (uint64_t k = 0; k < folds; k++) mean += auc[k] / (double)folds;
+        double mean = 0, bmean = 0;
+        for (uint64_t k = 0; k < folds; k++) mean += auc[k] / (double)folds, bmean += bauc[k] / (double)folds;
         if (opt(c, a, "json")) {
             cJSON *j = cJSON_CreateObject();
             cJSON_AddNumberToObject(j, "folds", (double)folds);
             cJSON_AddNumberToObject(j, "seed", (double)seed);
             cJSON_AddItemToObject(j, "auc_folds", cJSON_CreateDoubleArray(auc, (int)folds));
             cJSON_AddNumberToObject(j, "auc", mean);
+            if (challenger) {
+                cJSON *x = cJSON_AddObjectToObject(j, "challenger");
+                cJSON_AddItemToObject(x, "auc_folds", cJSON_CreateDoubleArray(bauc, (int)folds));
+                cJSON_AddNumberToObject(x, "auc", bmean);
+                cJSON_AddNumberToObject(x, "trees", bo.trees);
+                cJSON_AddNumberToObject(x, "depth", bo.depth);
+                cJSON_AddNumberToObject(x, "eta", bo.eta);
+                cJSON_AddBoolToObject(x, "monotone", bo.monotone);
+            }
             cJSON_AddNumberToObject(j, "rows", t.nrows);
             cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
             cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
@@ -509,8 +692,14 @@ static int score_cv(const command_t *c, const args_t *a) {
         } else {
             printf("%llu-fold stratified cross-validation (seed %llu) on %u rows:\n",
                    (unsigned long long)folds, (unsigned long long)seed, t.nrows);
-            for (uint64_t k = 0; k < folds; k++) printf("  fold %llu: AUC %.4f\n", (unsigned long long)k + 1, auc[k]);
-            printf("mean AUC %.4f (Gini %.4f), in %.2f s\n", mean, 2 * mean - 1, (double)(t1 - t0) / 1000);
+            for (uint64_t k = 0; k < folds; k++) {
+                printf("  fold %llu: AUC %.4f", (unsigned long long)k + 1, auc[k]);
+                if (challenger) printf("  challenger %.4f", bauc[k]);
+                printf("\n");
+            }
+            printf("mean AUC %.4f (Gini %.4f)", mean, 2 * mean - 1);
+            if (challenger) printf("; the challenger's %.4f (Gini %.4f)", bmean, 2 * bmean - 1);
+            printf(", in %.2f s\n", (double)(t1 - t0) / 1000);
         }
     }
     free(fold);
@@ -645,15 +834,21 @@ int cmd_offers(const command_t *c, const args_t *a) {
 static int report_scorecard(const command_t *c, const args_t *a, const char *html) {
     tl_errbuf_t eb = {{0}};
     tl_scorecard_t *sc = NULL;
+    tl_boost_t *b = NULL;
     int rc = load_scorecard(c, a, &sc, &eb);
-    if (rc) return fail_err("report", rc, &eb);
+    if (!rc && opt(c, a, "challenger")) rc = load_challenger(c, a, &b, &eb);
+    if (rc) {
+        tl_scorecard_free(sc);
+        return fail_err("report", rc, &eb);
+    }
     tl_table_t t = {0}, base = {0};
     const char *bpath = opt(c, a, "baseline");
     rc = monitor_tables(c, a, &t, &base, &eb);
-    if (!rc) rc = tl_scorecard_report_html(sc, &t, bpath ? &base : NULL, html, &eb);
+    if (!rc) rc = tl_scorecard_report_html(sc, b, &t, bpath ? &base : NULL, html, &eb);
     tl_table_fini(&t);
     tl_table_fini(&base);
     tl_scorecard_free(sc);
+    tl_boost_free(b);
     if (rc > 0) return rc;
     if (rc) return fail_err("report", rc, &eb);
     printf("wrote %s\n", html);

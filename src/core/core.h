@@ -85,6 +85,9 @@ typedef struct {
 /* Reads a whole file into a NUL-terminated string (*out, caller frees;
  * *len its length when len is given). 0, TL_ENOENT, TL_EIO or TL_ENOMEM. */
 int tl_read_file(const char *path, char **out, size_t *len);
+/* Writes data and a newline to path.tmp, then renames it over path, so
+ * path holds the old text or the new whole. 0 or TL_EIO. */
+int tl_write_file(const char *path, const void *data, size_t len);
 void tl_buf_init(tl_buf_t *b);
 void tl_buf_fini(tl_buf_t *b);
 int tl_buf_reserve(tl_buf_t *b, size_t extra);

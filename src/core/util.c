@@ -150,6 +150,18 @@ int tl_read_file(const char *path, char **out, size_t *len) {
     return 0;
 }
 
+int tl_write_file(const char *path, const void *data, size_t len) {
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return TL_EINVAL;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return TL_EIO;
+    int rc = fwrite(data, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : TL_EIO;
+    if (fclose(f) != 0) rc = TL_EIO;
+    if (!rc && rename(tmp, path) != 0) rc = TL_EIO;
+    if (rc) remove(tmp);
+    return rc;
+}
+
 /* IEEE doubles as unsigned integers in the same order: flip every bit of a
  * negative number, only the sign bit of a positive one. */
 static inline uint64_t f64_key(double d) {

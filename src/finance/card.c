@@ -80,13 +80,13 @@ void tl_scorecard_feature(const tl_scorecard_t *sc, uint32_t j, tl_score_feature
 
 /* ---- reading cells ---------------------------------------------------------------- */
 
-static int is_missing(const char *s) {
+int tl_cell_missing(const char *s) {
     return !*s || strcmp(s, "NA") == 0 || strcmp(s, "N/A") == 0 || strcmp(s, "?") == 0 ||
            strcasecmp(s, "null") == 0 || strcasecmp(s, "nan") == 0;
 }
+#define is_missing tl_cell_missing
 
-/* 1 if name is in the comma-separated list. */
-static int listed(const char *list, const char *name) {
+int tl_name_listed(const char *list, const char *name) {
     size_t n = strlen(name);
     for (const char *p = list; p && *p;) {
         size_t len = strcspn(p, ",");
@@ -112,7 +112,7 @@ typedef struct {
 static int fit_feature(fitctx_t *x, uint32_t c, feat_t *f) {
     const tl_table_t *t = x->t;
     const char *name = t->name[c];
-    int force_cat = listed(x->o->categorical, name), force_num = listed(x->o->numeric, name);
+    int force_cat = tl_name_listed(x->o->categorical, name), force_num = tl_name_listed(x->o->numeric, name);
     int numeric = !force_cat;
     double *num = malloc((size_t)(x->n ? x->n : 1) * sizeof *num);
     uint32_t *code = NULL;
@@ -189,16 +189,51 @@ static double *woe_matrix(const fitctx_t *x, const tl_scorecard_t *sc, const uin
     return w;
 }
 
-static int train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8_t *use,
-                      tl_scorecard_t **out, tl_errbuf_t *eb) {
-    *out = NULL;
+int tl_score_candidates(const tl_table_t *t, const tl_score_opts_t *o, uint32_t *cols, uint32_t *n,
+                        tl_errbuf_t *eb) {
+    *n = 0;
+    uint32_t tc = o->target ? tl_table_column(t, o->target) : TL_NONE;
+    uint32_t idc = o->id ? tl_table_column(t, o->id) : TL_NONE;
+    const char *badv = o->bad_value ? o->bad_value : "1";
+    for (uint32_t c = 0; c < t->ncols; c++) {
+        if (c == tc || c == idc || tl_name_listed(o->exclude, t->name[c])) continue;
+        char why[320];
+        int rc;
+        if (o->guard && !tl_name_listed(o->allow, t->name[c]) &&
+            (rc = tl_feature_guard(t, c, tc, badv, TL_NONE, why, sizeof why))) {
+            if (rc > 0) {
+                tl_errbuf_set(eb, "%s; leave it out with --exclude %s (or name an id with --id), "
+                              "or keep it with --allow %s", why, t->name[c], t->name[c]);
+                rc = TL_EINVAL;
+            }
+            return rc;
+        }
+        cols[(*n)++] = c;
+    }
+    return 0;
+}
+
+int tl_score_outcomes(const tl_table_t *t, const tl_score_opts_t *o, const uint8_t *use, uint32_t *rows,
+                      uint8_t *bad, uint32_t *n, tl_errbuf_t *eb) {
+    *n = 0;
     uint32_t tc = o->target ? tl_table_column(t, o->target) : TL_NONE;
     if (tc == TL_NONE) {
         tl_errbuf_set(eb, "no target column \"%s\"", o->target ? o->target : "");
         return TL_EINVAL;
     }
     const char *badv = o->bad_value ? o->bad_value : "1";
-    uint32_t idc = o->id ? tl_table_column(t, o->id) : TL_NONE;
+    for (uint32_t r = 0; r < t->nrows; r++) {
+        const char *v = tl_table_cell(t, r, tc);
+        if ((use && !use[r]) || is_missing(v)) continue;
+        rows[*n] = r;
+        bad[(*n)++] = strcmp(v, badv) == 0;
+    }
+    return 0;
+}
+
+int tl_scorecard_train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8_t *use,
+                            tl_scorecard_t **out, tl_errbuf_t *eb) {
+    *out = NULL;
     tl_scorecard_t *sc = calloc(1, sizeof *sc);
     fitctx_t x = {t, o, malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *x.rows),
                   malloc(t->nrows ? t->nrows : 1), 0, eb};
@@ -206,30 +241,17 @@ static int train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8
     uint32_t *which = malloc((size_t)(t->ncols ? t->ncols : 1) * sizeof *which);
     double *w = NULL, *beta = NULL;
     int rc = sc && x.rows && x.bad && cols && which ? 0 : TL_ENOMEM;
-    if (!rc && (!(sc->target = strdup(o->target)) || !(sc->bad_value = strdup(badv)))) rc = TL_ENOMEM;
-    for (uint32_t r = 0; !rc && r < t->nrows; r++) {
-        const char *v = tl_table_cell(t, r, tc);
-        if ((use && !use[r]) || is_missing(v)) continue;
-        x.rows[x.n] = r;
-        x.bad[x.n++] = strcmp(v, badv) == 0;
-        sc->bads += strcmp(v, badv) == 0;
-    }
+    if (!rc) rc = tl_score_outcomes(t, o, use, x.rows, x.bad, &x.n, eb);
+    if (!rc && (!(sc->target = strdup(o->target)) ||
+                !(sc->bad_value = strdup(o->bad_value ? o->bad_value : "1"))))
+        rc = TL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < x.n; i++) sc->bads += x.bad[i];
     if (!rc) sc->rows = x.n;
     if (!rc && !(sc->f = calloc(t->ncols ? t->ncols : 1, sizeof *sc->f))) rc = TL_ENOMEM;
-    for (uint32_t c = 0; !rc && c < t->ncols; c++) {
-        if (c == tc || c == idc || listed(o->exclude, t->name[c])) continue;
-        char why[320];
-        if (o->guard && !listed(o->allow, t->name[c]) &&
-            (rc = tl_feature_guard(t, c, tc, badv, TL_NONE, why, sizeof why))) {
-            if (rc > 0) {
-                tl_errbuf_set(eb, "%s; leave it out with --exclude %s (or name an id with --id), "
-                              "or keep it with --allow %s", why, t->name[c], t->name[c]);
-                rc = TL_EINVAL;
-            }
-            break;
-        }
-        cols[sc->nfeat] = c;
-        rc = fit_feature(&x, c, &sc->f[sc->nfeat]);
+    uint32_t ncand = 0;
+    if (!rc) rc = tl_score_candidates(t, o, cols, &ncand, eb);
+    for (uint32_t q = 0; !rc && q < ncand; q++) {
+        rc = fit_feature(&x, cols[q], &sc->f[sc->nfeat]);
         sc->nfeat++; /* counted even on failure, so that it is freed */
         if (rc) break;
         feat_t *f = &sc->f[sc->nfeat - 1];
@@ -304,7 +326,7 @@ static int train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8
 
 int tl_scorecard_train(const tl_table_t *t, const tl_score_opts_t *o, tl_scorecard_t **out,
                        tl_errbuf_t *eb) {
-    return train_rows(t, o, NULL, out, eb);
+    return tl_scorecard_train_rows(t, o, NULL, out, eb);
 }
 
 /* ---- applying -------------------------------------------------------------------- */
@@ -483,18 +505,31 @@ int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
     size_t n = t->nrows ? t->nrows : 1;
     tl_score_t *res = malloc(n * sizeof *res);
     int8_t *bad = malloc(n);
-    double *score = malloc(n * sizeof *score);
-    uint32_t *idx = malloc(n * sizeof *idx);
-    uint8_t *b8 = malloc(n);
-    int rc = res && bad && score && idx && b8 ? 0 : TL_ENOMEM;
+    int rc = res && bad ? 0 : TL_ENOMEM;
     if (!rc) rc = score_all(sc, t, res, bad, NULL, eb);
+    if (!rc) rc = tl_score_validation(res, bad, t->nrows, out);
+    free(res), free(bad);
+    return rc;
+}
+
+int tl_score_validation(const tl_score_t *res, const int8_t *bad, uint32_t n, tl_score_validation_t *out) {
+    memset(out, 0, sizeof *out);
+    double *score = malloc((n ? n : 1) * sizeof *score);
+    uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    uint8_t *b8 = malloc(n ? n : 1);
+    int rc = score && idx && b8 ? 0 : TL_ENOMEM;
     uint32_t m = 0; /* rows with an outcome */
-    for (uint32_t r = 0; !rc && r < t->nrows; r++)
+    for (uint32_t r = 0; !rc && r < n; r++)
         if (bad[r] >= 0) idx[m] = r, score[m] = res[r].score, b8[m] = (uint8_t)bad[r], m++;
+    double brier = 0;
     if (!rc) {
         out->rows = m;
-        for (uint32_t i = 0; i < m; i++) out->bads += b8[i];
+        for (uint32_t i = 0; i < m; i++) {
+            double e = res[idx[i]].pd - b8[i];
+            out->bads += b8[i], brier += e * e;
+        }
         out->auc = tl_auc(score, b8, m), out->ks = tl_ks(score, b8, m);
+        out->brier = m ? brier / m : NAN;
         rc = tl_sort_f64(score, idx, m); /* rows by score, riskiest first */
     }
     for (uint32_t i = 0; !rc && i < m; i++) {
@@ -504,7 +539,7 @@ int tl_scorecard_validate(const tl_scorecard_t *sc, const tl_table_t *t,
     }
     for (int k = 0; k < 10; k++) out->decile[k].pd /= out->decile[k].rows ? out->decile[k].rows : 1;
     for (int k = 0; k < TL_NBANDS; k++) out->band[k].pd /= out->band[k].rows ? out->band[k].rows : 1;
-    free(res), free(bad), free(score), free(idx), free(b8);
+    free(score), free(idx), free(b8);
     return rc;
 }
 
@@ -554,33 +589,16 @@ int tl_scorecard_cv(const tl_table_t *t, const tl_score_opts_t *o, uint32_t fold
                       o->target ? o->target : "");
         return TL_EINVAL;
     }
-    const char *badv = o->bad_value ? o->bad_value : "1";
     int32_t *fo = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *fo);
-    uint32_t *idx = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *idx);
     uint8_t *use = malloc(t->nrows ? t->nrows : 1), *bad = malloc(t->nrows ? t->nrows : 1);
     double *score = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *score);
-    int rc = fo && idx && use && bad && score ? 0 : TL_ENOMEM;
-    /* stratified: goods and bads each shuffled, then dealt round the folds */
-    tl_rng_t rng;
-    tl_rng_seed(&rng, seed);
-    for (int cls = 0; !rc && cls < 2; cls++) {
-        uint32_t n = 0;
-        for (uint32_t r = 0; r < t->nrows; r++) {
-            const char *v = tl_table_cell(t, r, tc);
-            if (cls == 0) fo[r] = -1;
-            if (!is_missing(v) && (strcmp(v, badv) == 0) == cls) idx[n++] = r;
-        }
-        for (uint32_t i = n; i > 1; i--) {
-            uint32_t k = tl_rng_below(&rng, i), tmp = idx[i - 1];
-            idx[i - 1] = idx[k], idx[k] = tmp;
-        }
-        for (uint32_t i = 0; i < n; i++) fo[idx[i]] = (int32_t)(i % folds);
-    }
+    int rc = fo && use && bad && score ? 0 : TL_ENOMEM;
+    if (!rc) rc = tl_score_folds(t, o, folds, seed, fo);
     for (uint32_t k = 0; !rc && k < folds; k++) {
         for (uint32_t r = 0; r < t->nrows; r++) use[r] = fo[r] >= 0 && fo[r] != (int32_t)k;
         tl_scorecard_t *sc;
         tl_scorer_t *s = NULL;
-        if ((rc = train_rows(t, o, use, &sc, eb))) break;
+        if ((rc = tl_scorecard_train_rows(t, o, use, &sc, eb))) break;
         rc = tl_scorer_new(sc, t, &s, eb);
         uint32_t n = 0;
         for (uint32_t r = 0; !rc && r < t->nrows; r++) {
@@ -594,8 +612,33 @@ int tl_scorecard_cv(const tl_table_t *t, const tl_score_opts_t *o, uint32_t fold
         tl_scorecard_free(sc);
     }
     if (!rc && fold) memcpy(fold, fo, (size_t)t->nrows * sizeof *fo);
-    free(fo), free(idx), free(use), free(bad), free(score);
+    free(fo), free(use), free(bad), free(score);
     return rc;
+}
+
+int tl_score_folds(const tl_table_t *t, const tl_score_opts_t *o, uint32_t folds, uint64_t seed, int32_t *fo) {
+    uint32_t tc = o->target ? tl_table_column(t, o->target) : TL_NONE;
+    const char *badv = o->bad_value ? o->bad_value : "1";
+    uint32_t *idx = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *idx);
+    if (!idx) return TL_ENOMEM;
+    /* stratified: goods and bads each shuffled, then dealt round the folds */
+    tl_rng_t rng;
+    tl_rng_seed(&rng, seed);
+    for (int cls = 0; cls < 2; cls++) {
+        uint32_t n = 0;
+        for (uint32_t r = 0; r < t->nrows; r++) {
+            const char *v = tc == TL_NONE ? "" : tl_table_cell(t, r, tc);
+            if (cls == 0) fo[r] = -1;
+            if (!is_missing(v) && (strcmp(v, badv) == 0) == cls) idx[n++] = r;
+        }
+        for (uint32_t i = n; i > 1; i--) {
+            uint32_t k = tl_rng_below(&rng, i), tmp = idx[i - 1];
+            idx[i - 1] = idx[k], idx[k] = tmp;
+        }
+        for (uint32_t i = 0; i < n; i++) fo[idx[i]] = (int32_t)(i % folds);
+    }
+    free(idx);
+    return 0;
 }
 
 /* ---- files ------------------------------------------------------------------------- */
@@ -657,17 +700,8 @@ static char *card_text(const tl_scorecard_t *sc) {
 
 int tl_scorecard_save(const tl_scorecard_t *sc, const char *path, tl_errbuf_t *eb) {
     char *text = card_text(sc);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = text ? fopen(tmp, "w") : NULL;
-    int rc = !text ? TL_ENOMEM : !fp ? TL_EIO : 0;
-    if (!rc && (fputs(text, fp) == EOF || fputc('\n', fp) == EOF)) rc = TL_EIO;
-    if (fp && fclose(fp) != 0 && !rc) rc = TL_EIO;
-    if (!rc && rename(tmp, path) != 0) rc = TL_EIO;
-    if (rc) {
-        if (fp) remove(tmp);
-        tl_errbuf_set(eb, "%s: cannot write the scorecard: %s", path, tl_strerror(rc));
-    }
+    int rc = text ? tl_write_file(path, text, strlen(text)) : TL_ENOMEM;
+    if (rc) tl_errbuf_set(eb, "%s: cannot write the scorecard: %s", path, tl_strerror(rc));
     cJSON_free(text);
     return rc;
 }

@@ -71,7 +71,51 @@ static void bucket_table(tl_report_t *r, const char *first, const tl_score_bucke
     free(cells), free(ptr);
 }
 
-int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
+/* The champion beside its challenger: the figures of both, and the
+ * challenger's calibration against the scorecard's. */
+static int challenger_section(tl_report_t *r, const tl_scorecard_t *sc, const tl_boost_t *b, const tl_table_t *t,
+                              const tl_table_t *base, tl_errbuf_t *eb) {
+    tl_score_compare_t cc;
+    int rc = tl_score_compare(sc, b, t, base, &cc, eb);
+    if (rc) return rc;
+    tl_report_heading(r, "Champion and challenger");
+    tl_report_para(r, "The scorecard (champion) beside gradient-boosted trees trained on the same "
+                      "columns (challenger), on this population: how each ranks, how its PD is "
+                      "calibrated (Brier score: lower is better) and how stable its score is. The "
+                      "scorecard stays the model of decisions that must be explained; the gap is "
+                      "what that explanation costs.");
+    const tl_score_validation_t *v[2] = {&cc.card, &cc.boost};
+    double psi[2] = {cc.card_psi, cc.boost_psi};
+    const char *who[2] = {"scorecard", "challenger (trees)"};
+    char txt[2][6][40];
+    const char *cells[3 * 7] = {"model", "AUC", "KS", "Gini", "Brier score", "score PSI", "same band"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(txt[m][0], 40, "%.4f", v[m]->auc);
+        snprintf(txt[m][1], 40, "%.4f", v[m]->ks);
+        snprintf(txt[m][2], 40, "%.4f", 2 * v[m]->auc - 1);
+        snprintf(txt[m][3], 40, "%.4f", v[m]->brier);
+        if (isnan(psi[m])) snprintf(txt[m][4], 40, "n/a (no baseline)");
+        else snprintf(txt[m][4], 40, "%.4f (%s)", psi[m], tl_psi_reading(psi[m]));
+        snprintf(txt[m][5], 40, "%.1f %% of rows", 100 * cc.agree);
+        cells[(m + 1) * 7] = who[m];
+        for (int c = 0; c < 6; c++) cells[(m + 1) * 7 + 1 + c] = txt[m][c];
+    }
+    tl_report_table(r, 3, 7, cells);
+    double dx[10], dy[30];
+    for (int k = 0; k < 10; k++) {
+        dx[k] = k + 1;
+        dy[k] = cc.boost.decile[k].rows ? 100.0 * cc.boost.decile[k].bads / cc.boost.decile[k].rows : NAN;
+        dy[10 + k] = 100 * cc.boost.decile[k].pd;
+        dy[20 + k] = 100 * cc.card.decile[k].pd;
+    }
+    const char *cal[3] = {"challenger: observed default rate (%)", "challenger: mean predicted PD (%)",
+                          "scorecard: mean predicted PD (%)"};
+    tl_report_lines(r, "the challenger's deciles, riskiest tenth first: observed against predicted", 10, dx, 3,
+                    dy, cal, "challenger's score decile");
+    return 0;
+}
+
+int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_boost_t *challenger, const tl_table_t *t,
                              const tl_table_t *base, const char *path, tl_errbuf_t *eb) {
     tl_score_validation_t v;
     int rc = tl_scorecard_validate(sc, t, &v, eb);
@@ -195,6 +239,8 @@ int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
             free(cells), free(txt);
         }
 
+        if (challenger) rc = challenger_section(r, sc, challenger, t, base, eb);
+
         tl_report_heading(r, "The scorecard");
         tl_report_para(r, "Each kept feature's bins, ordered as binned, with the rows and bad "
                           "rate training saw, WOE and points; a row's score is the sum of its "
@@ -234,7 +280,7 @@ int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
             tl_report_table(r, (int)nb2 + 1, 5, cells);
             free(cells), free(txt), free(names), free(woe);
         }
-        rc = tl_report_write(r, path, eb);
+        if (!rc) rc = tl_report_write(r, path, eb);
     }
     tl_report_free(r);
     free(fpsi), free(score), free(idx), free(bad);

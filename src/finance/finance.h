@@ -144,6 +144,24 @@ typedef struct {
  * target, missing feature values have their bins. */
 int tl_scorecard_train(const tl_table_t *t, const tl_score_opts_t *o, tl_scorecard_t **out,
                        tl_errbuf_t *eb);
+/* The same on the rows r with use[r] (NULL: all). */
+int tl_scorecard_train_rows(const tl_table_t *t, const tl_score_opts_t *o, const uint8_t *use,
+                            tl_scorecard_t **out, tl_errbuf_t *eb);
+/* The rows of t with an outcome (use[r]: only those; NULL: all) into
+ * rows, each one's outcome into bad (1 bad), *n how many: t->nrows
+ * entries each. TL_EINVAL when t has no target column. */
+int tl_score_outcomes(const tl_table_t *t, const tl_score_opts_t *o, const uint8_t *use, uint32_t *rows,
+                      uint8_t *bad, uint32_t *n, tl_errbuf_t *eb);
+/* The candidate feature columns of t under o, in table order, into cols
+ * (t->ncols entries): every column but the target, the id and the
+ * excluded ones; with o->guard, a column tl_feature_guard finds and
+ * o->allow does not name is an error naming it. */
+int tl_score_candidates(const tl_table_t *t, const tl_score_opts_t *o, uint32_t *cols, uint32_t *n,
+                        tl_errbuf_t *eb);
+/* A cell that holds no value: empty, NA, N/A, ?, null or nan. */
+int tl_cell_missing(const char *s);
+/* 1 if name is in the comma-separated list (NULL: none). */
+int tl_name_listed(const char *list, const char *name);
 void tl_scorecard_free(tl_scorecard_t *sc);
 uint32_t tl_scorecard_nfeatures(const tl_scorecard_t *sc); /* candidates */
 void tl_scorecard_feature(const tl_scorecard_t *sc, uint32_t j, tl_score_feature_t *out);
@@ -197,9 +215,14 @@ typedef struct {
 typedef struct {
     uint32_t rows, bads;
     double auc, ks;
+    double brier;                 /* mean squared error of the PD against the outcome */
     tl_score_bucket_t decile[10]; /* by score, riskiest tenth first */
     tl_score_bucket_t band[TL_NBANDS];
 } tl_score_validation_t;
+
+/* The same figures of any model's results: res[r] of row r with outcome
+ * bad[r] (1 bad, 0 good, -1 none: left out). */
+int tl_score_validation(const tl_score_t *res, const int8_t *bad, uint32_t n, tl_score_validation_t *out);
 
 /* Scores every row of t (which must have the target column) and sums up
  * how well the card ranks and how well its PD is calibrated. */
@@ -215,10 +238,87 @@ int tl_scorecard_psi(const tl_scorecard_t *sc, const tl_table_t *base, const tl_
 
 /* An offline HTML page of the scorecard on t (with outcomes): key figures,
  * goods and bads over the score, the KS curve, default rate by band,
- * calibration by decile, PSI against base (may be NULL), and each kept
- * feature's bins with WOE and points. */
-int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_table_t *t,
+ * calibration by decile, PSI against base (may be NULL), each kept
+ * feature's bins with WOE and points, and with a challenger (may be NULL)
+ * the two side by side (tl_score_compare's figures, both calibrations). */
+struct tl_boost;
+int tl_scorecard_report_html(const tl_scorecard_t *sc, const struct tl_boost *challenger, const tl_table_t *t,
                              const tl_table_t *base, const char *path, tl_errbuf_t *eb);
+
+/* ---- the challenger: gradient-boosted trees (boost.c) ----------------------------------- */
+
+/* Beside the scorecard, never in its place: trees learn what bins and a
+ * line cannot (interactions, outliers, missing values routed by the
+ * trees), and the comparison tells a risk team what the scorecard's
+ * explainability costs. */
+typedef struct {
+    uint32_t trees;      /* boosting rounds (300) */
+    uint32_t depth;      /* most depth of a tree (4) */
+    double eta;          /* learning rate (0.05) */
+    double subsample;    /* share of rows each tree sees (0.8) */
+    double colsample;    /* share of features each tree sees (0.8) */
+    double min_child;    /* least hessian in a leaf (1) */
+    double lambda;       /* L2 penalty on leaf weights (1) */
+    int monotone;        /* numeric columns the champion binned with a monotonic bad rate are
+                          * constrained the same way (1) */
+    uint32_t threads;    /* threads of xgboost (1; 0: every core) */
+    uint64_t seed;
+} tl_boost_opts_t;
+
+void tl_boost_opts_default(tl_boost_opts_t *o);
+
+typedef struct tl_boost tl_boost_t;
+
+/* Trains on the rows of t with an outcome (use[r]: only those; NULL: all)
+ * over the scorecard options' candidate columns (target, bad value, id,
+ * exclude, categorical, numeric, guard), on its points scale and bands.
+ * card (may be NULL) gives the monotone constraints. */
+int tl_boost_train(const tl_table_t *t, const tl_score_opts_t *so, const tl_scorecard_t *card,
+                   const tl_boost_opts_t *o, tl_boost_t **out, tl_errbuf_t *eb);
+int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl_scorecard_t *card,
+                        const tl_boost_opts_t *o, const uint8_t *use, tl_boost_t **out, tl_errbuf_t *eb);
+void tl_boost_free(tl_boost_t *b);
+/* Its input columns (reasons index them), each one's constraint (+1 risk
+ * rising with the value, -1 falling, 0 free), options and training figures. */
+uint32_t tl_boost_ncolumns(const tl_boost_t *b);
+const char *tl_boost_column(const tl_boost_t *b, uint32_t j);
+int tl_boost_monotone(const tl_boost_t *b, uint32_t j);
+const tl_boost_opts_t *tl_boost_opts(const tl_boost_t *b);
+void tl_boost_stats(const tl_boost_t *b, tl_scorecard_stats_t *out);
+
+/* Every row of t (bound by column names: a missing one is an error):
+ * res[r] its PD, score on the scorecard's scale, band and, with reasons,
+ * reasons (the columns whose contributions raise the risk most: TreeSHAP,
+ * by far the dearest part); bad (may be NULL) each row's outcome as
+ * tl_scorer_bad gives it. */
+int tl_boost_score(const tl_boost_t *b, const tl_table_t *t, int reasons, tl_score_t *res, int8_t *bad,
+                   tl_errbuf_t *eb);
+int tl_boost_validate(const tl_boost_t *b, const tl_table_t *t, tl_score_validation_t *out, tl_errbuf_t *eb);
+/* The stability of its score from base to cur (10 bins at base's deciles). */
+int tl_boost_psi(const tl_boost_t *b, const tl_table_t *base, const tl_table_t *cur, double *psi, tl_errbuf_t *eb);
+/* The folds of tl_scorecard_cv (same seed, same folds): on each, the
+ * scorecard and the challenger (constrained by that fold's scorecard)
+ * trained on the rest and their AUCs on it. */
+int tl_boost_cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
+                uint64_t seed, double *card_auc, double *boost_auc, tl_errbuf_t *eb);
+/* As JSON (the trees in xgboost's own JSON within it): a file the user
+ * names, or the store's blob "scorecards/NAME-challenger". */
+int tl_boost_save(const tl_boost_t *b, const char *path, tl_errbuf_t *eb);
+int tl_boost_load(const char *path, tl_boost_t **out, tl_errbuf_t *eb);
+int tl_boost_put(tl_store_t *st, const char *name, const tl_boost_t *b, tl_errbuf_t *eb);
+int tl_boost_get(tl_store_t *st, const char *name, tl_boost_t **out, tl_errbuf_t *eb);
+
+/* The champion scorecard and its challenger on the same population t
+ * (with outcomes): each one's validation (AUC, KS, Brier score,
+ * calibration by decile and band), each score's PSI against base (may be
+ * NULL: NaN), and the share of rows both put in the same band. */
+typedef struct {
+    tl_score_validation_t card, boost;
+    double card_psi, boost_psi;
+    double agree;
+} tl_score_compare_t;
+int tl_score_compare(const tl_scorecard_t *sc, const tl_boost_t *b, const tl_table_t *t, const tl_table_t *base,
+                     tl_score_compare_t *out, tl_errbuf_t *eb);
 
 /* ---- financial offers (offers.c) ---------------------------------------------------- */
 
@@ -305,5 +405,7 @@ int tl_scorecard_get(tl_store_t *st, const char *name, tl_scorecard_t **out, tl_
  * row (fold may be NULL; -1 for rows without an outcome). */
 int tl_scorecard_cv(const tl_table_t *t, const tl_score_opts_t *o, uint32_t folds, uint64_t seed,
                     double *auc, int32_t *fold, tl_errbuf_t *eb);
+/* Those folds: fo[r] of each row (-1 without an outcome). */
+int tl_score_folds(const tl_table_t *t, const tl_score_opts_t *o, uint32_t folds, uint64_t seed, int32_t *fo);
 
 #endif
