@@ -23,7 +23,8 @@ const optspec_t UPLIFT_OPTS[] = {
     {"allow", 1, "csv, train: columns to use although they look like an id, a function of the "
                  "outcome or recorded after treatment (refused otherwise), comma-separated"},
     {"outcome", 1, "csv: the outcome column (1 converted, 0 not)"},
-    {"method", 1, "train: two-model (default) or class (class transformation)"},
+    {"method", 1, "train: two-model (default), class (class transformation) or trees (class "
+                  "transformation learnt by gradient-boosted trees)"},
     {"features", 1, "the features, comma-separated (default: a set of profile columns; csv: every other "
                      "column, text expanded into COL=LEVEL indicators)"},
     {"model", 1, "the model file (default DATA/models/uplift-CAMPAIGN.json)"},
@@ -238,9 +239,10 @@ static void print_qini(const char *what, const tl_qini_t *q) {
 static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) {
     xrows_t r;
     const char *meth = opt(cmd, a, "method") ? opt(cmd, a, "method") : "two-model";
-    int method = strcmp(meth, "class") == 0 ? TL_UPLIFT_CLASS : TL_UPLIFT_TWO_MODEL;
-    if (strcmp(meth, "class") != 0 && strcmp(meth, "two-model") != 0)
-        return die_usage(cmd, "--method %s: use two-model or class", meth);
+    int method = strcmp(meth, "class") == 0 ? TL_UPLIFT_CLASS : strcmp(meth, "trees") == 0 ? TL_UPLIFT_TREES
+                                                                                          : TL_UPLIFT_TWO_MODEL;
+    if (strcmp(meth, "class") != 0 && strcmp(meth, "two-model") != 0 && strcmp(meth, "trees") != 0)
+        return die_usage(cmd, "--method %s: use two-model, class or trees", meth);
     double share;
     int rc = opt_f64(cmd, a, "test-share", 0.3, 0, 0.9, &share);
     if (rc) return rc;
@@ -259,16 +261,17 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         memcpy(x2 + (size_t)ntr * r.p, r.x + (size_t)i * r.p, r.p * sizeof *x2);
         t2[ntr] = r.t[i], y2[ntr] = r.y[i], ntr++;
     }
-    tl_uplift_model_t m;
+    tl_uplift_model_t m = {0};
     if (!rc) rc = tl_uplift_fit(x2, ntr, r.p, (const char *const *)r.names, t2, y2, method, 1.0, &m, eb);
     /* measured on the held-out units, and the measure kept with the model */
     tl_qini_t q = {0};
     uint32_t nte = 0;
     for (uint32_t i = 0; !rc && i < r.n; i++) {
         if (!test[i]) continue;
-        x2[nte] = tl_uplift_predict(&m, r.x + (size_t)i * r.p);
+        memmove(x2 + (size_t)nte * r.p, r.x + (size_t)i * r.p, r.p * sizeof *x2);
         t2[nte] = r.t[i], y2[nte] = r.y[i], nte++;
     }
+    if (!rc) rc = tl_uplift_predict_rows(&m, x2, nte, x2, eb); /* row i read before score i is written */
     if (!rc) rc = tl_qini(x2, t2, y2, nte, 100, &q); /* undefined figures without units */
     m.test_units = nte, m.test_qini = q.qini_coef;
     char path[4300];
@@ -277,17 +280,18 @@ static int uplift_train(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
         if (opt(cmd, a, "json")) {
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "model", path);
-            cJSON_AddStringToObject(j, "method", method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model");
+            cJSON_AddStringToObject(j, "method", tl_uplift_method_name(method));
             cJSON_AddNumberToObject(j, "train_units", ntr);
             cJSON_AddItemToObject(j, "test", qini_json(&q));
             print_json(j);
         } else {
             printf("trained %s uplift on %u units (%u features), saved %s\n",
-                   method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model", ntr, r.p, path);
+                   tl_uplift_method_name(method), ntr, r.p, path);
             print_qini("held-out units", &q);
         }
     }
     tl_qini_fini(&q);
+    tl_uplift_model_fini(&m);
     free(test), free(x2), free(t2), free(y2);
     xrows_fini(&r);
     return rc;
@@ -304,7 +308,7 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
     rc = load_rows(cmd, a, feats, ROWS_REPORT, &r, NULL, eb);
     double *s = rc ? NULL : malloc(((size_t)r.n + 1) * sizeof *s);
     if (!rc && !s) rc = TL_ENOMEM;
-    for (uint32_t i = 0; !rc && i < r.n; i++) s[i] = tl_uplift_predict(&m, r.x + (size_t)i * r.p);
+    if (!rc) rc = tl_uplift_predict_rows(&m, r.x, r.n, s, eb);
     tl_qini_t q = {0};
     if (!rc) rc = tl_qini(s, r.t, r.y, r.n, 100, &q);
     /* against the true effects of a generated world */
@@ -378,6 +382,7 @@ static int uplift_report(const command_t *cmd, const args_t *a, tl_errbuf_t *eb)
     tl_qini_fini(&q);
     free(s);
     xrows_fini(&r);
+    tl_uplift_model_fini(&m);
     return rc;
 }
 
@@ -398,14 +403,21 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     if (csv) { /* every row of the table: no store needed */
         char feats[TL_UPLIFT_MAX_F * 65] = "";
         for (uint32_t k = 0; k < m.p; k++) strcat(strcat(feats, k ? "," : ""), m.names[k]);
-        if (camp) return die_usage(cmd, "apply: give --campaign ID or --csv FILE, not both");
+        if (camp) {
+            tl_uplift_model_fini(&m);
+            return die_usage(cmd, "apply: give --campaign ID or --csv FILE, not both");
+        }
         if ((rc = load_rows(cmd, a, feats, ROWS_APPLY, &r, NULL, eb))) {
             xrows_fini(&r);
+            tl_uplift_model_fini(&m);
             return rc;
         }
         n = r.n;
     } else { /* every user with a profile */
-        if ((rc = segctx_open(a, 0, &sx, eb))) return rc;
+        if ((rc = segctx_open(a, 0, &sx, eb))) {
+            tl_uplift_model_fini(&m);
+            return rc;
+        }
         if (camp) {
             tl_campaign_t c;
             if (tl_campaign_get(sx.st, camp, &c, eb) == 0) margin = c.margin;
@@ -422,7 +434,7 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     if (!rc && !s) rc = TL_ENOMEM;
     if (!rc) rc = opt_f64(cmd, a, "margin", margin, 0, 1, &margin);
     const double *rows = csv ? r.x : x;
-    for (uint32_t u = 0; !rc && u < n; u++) s[u] = tl_uplift_predict(&m, rows + (size_t)u * m.p);
+    if (!rc) rc = tl_uplift_predict_rows(&m, rows, n, s, eb);
     const char *out = opt(cmd, a, "out");
     FILE *f = !rc && out ? fopen(out, "w") : NULL;
     if (!rc && out && !f) {
@@ -467,6 +479,7 @@ static int uplift_apply(const command_t *cmd, const args_t *a, tl_errbuf_t *eb) 
     free(users), free(x), free(s);
     if (sx.st) segctx_close(&sx);
     xrows_fini(&r);
+    tl_uplift_model_fini(&m);
     return rc;
 }
 
@@ -541,17 +554,21 @@ static int campaign_qini(const args_t *a, tl_store_t *st, const tl_campaign_t *c
     segctx_t sx;
     tl_outcomes_t o = {0};
     rc = segctx_open(a, 0, &sx, eb);
-    if (rc) return rc;
+    if (rc) {
+        tl_uplift_model_fini(&m);
+        return rc;
+    }
     rc = tl_experiment_outcomes(sx.st, c, &o, eb);
     double *x = rc ? NULL : malloc((o.n + 1) * (m.p + 1) * sizeof *x), *s = rc ? NULL : malloc((o.n + 1) * sizeof *s);
     if (!rc && (!x || !s)) rc = TL_ENOMEM;
     for (uint32_t k = 0; !rc && k < m.p; k++)
         rc = profile_feature(sx.p, m.names[k], o.user, (uint32_t)o.n, x + k, m.p, eb);
-    for (uint64_t i = 0; !rc && i < o.n; i++) s[i] = tl_uplift_predict(&m, x + i * m.p);
+    if (!rc) rc = tl_uplift_predict_rows(&m, x, (uint32_t)o.n, s, eb);
     if (!rc) rc = tl_qini(s, o.treated, o.converted, (uint32_t)o.n, 100, q);
     free(x), free(s);
     tl_outcomes_fini(&o);
     segctx_close(&sx);
+    tl_uplift_model_fini(&m);
     return rc;
 }
 

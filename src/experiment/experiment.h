@@ -98,12 +98,17 @@ void tl_outcomes_fini(tl_outcomes_t *o);
  *   class transformation: z = 1 for treated converters and control
  *     non-converters, rows weighted so both groups weigh the same; then
  *     uplift = 2 P(z | x) - 1 (Jaskowski and Jaroszewicz).
- * Features are standardised (means and deviations kept in the model);
- * missing values count as the mean. */
-enum { TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS };
+ *   trees: the same transformation learnt by gradient-boosted trees
+ *     (finance's tl_gbt_t), which find the interactions and thresholds
+ *     where the effect lives; missing values are routed by the trees.
+ * The logistic models' features are standardised (means and deviations
+ * kept in the model); missing values count as the mean. */
+enum { TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS, TL_UPLIFT_TREES };
 #define TL_UPLIFT_MAX_F 32
+struct tl_gbt;
 typedef struct {
     int method;
+    struct tl_gbt *trees; /* TL_UPLIFT_TREES: the classifier of z (tl_uplift_model_fini frees it) */
     uint32_t p;
     char names[TL_UPLIFT_MAX_F][64];
     double mean[TL_UPLIFT_MAX_F], sd[TL_UPLIFT_MAX_F];
@@ -120,6 +125,11 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
                   const uint8_t *treated, const uint8_t *y, int method, double l2,
                   tl_uplift_model_t *m, tl_errbuf_t *eb);
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row);
+/* The uplift of n rows of x (n x m->p) into out: one call of the trees. */
+int tl_uplift_predict_rows(const tl_uplift_model_t *m, const double *x, uint32_t n, double *out, tl_errbuf_t *eb);
+void tl_uplift_model_fini(tl_uplift_model_t *m);
+/* The method's name in files and messages: two-model, class-transformation, trees. */
+const char *tl_uplift_method_name(int method);
 /* save/load: a file the user names (TL_ENOENT: none). put/get: the store's
  * blob "uplift/CAMPAIGN" (the model of the campaign's experiment; "csv"
  * for one trained on a table), get TL_ENOENT when there is none. */

@@ -22,11 +22,103 @@ static void standardise(const tl_uplift_model_t *m, const double *row, double *z
         z[k] = isnan(row[k]) || !(m->sd[k] > 0) ? 0 : (row[k] - m->mean[k]) / m->sd[k];
 }
 
+const char *tl_uplift_method_name(int method) {
+    return method == TL_UPLIFT_TREES ? "trees" : method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model";
+}
+
+void tl_uplift_model_fini(tl_uplift_model_t *m) {
+    tl_gbt_free(m->trees);
+    m->trees = NULL;
+}
+
+/* The trees' features: the rows as floats, missing values NaN. */
+static float *as_float(const double *x, uint32_t n, uint32_t p) {
+    float *f = malloc(((size_t)n * p + 1) * sizeof *f);
+    for (size_t k = 0; f && k < (size_t)n * p; k++) f[k] = (float)x[k];
+    return f;
+}
+
+int tl_uplift_predict_rows(const tl_uplift_model_t *m, const double *x, uint32_t n, double *out, tl_errbuf_t *eb) {
+    if (m->method != TL_UPLIFT_TREES) {
+        for (uint32_t i = 0; i < n; i++) out[i] = tl_uplift_predict(m, x + (size_t)i * m->p);
+        return 0;
+    }
+    float *f = as_float(x, n, m->p);
+    int rc = f ? tl_gbt_predict(m->trees, f, n, out, NULL, eb) : TL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < n; i++) out[i] = 2 * out[i] - 1;
+    free(f);
+    return rc;
+}
+
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row) {
     double z[TL_UPLIFT_MAX_F];
+    if (m->method == TL_UPLIFT_TREES) {
+        tl_errbuf_t eb;
+        return tl_uplift_predict_rows(m, row, 1, z, &eb) ? NAN : z[0];
+    }
     standardise(m, row, z);
     if (m->method == TL_UPLIFT_CLASS) return 2 * logistic(m->beta_t, z, m->p) - 1;
     return logistic(m->beta_t, z, m->p) - logistic(m->beta_c, z, m->p);
+}
+
+/* The trees' settings tried: shallow, slow-learning trees with large
+ * leaves (a share of the rows), as an uplift is a small difference of two
+ * noisy rates. */
+static const struct {
+    uint32_t trees, depth;
+    double eta, leaf_share, lambda;
+} TREE_GRID[] = {{150, 4, 0.02, 0.03, 100}, {300, 2, 0.03, 0.01, 10}, {100, 2, 0.05, 0.02, 50}, {500, 1, 0.05, 0.01, 10}};
+#define NGRID (sizeof TREE_GRID / sizeof *TREE_GRID)
+
+static int fit_grid(const float *x, uint32_t n, uint32_t p, const float *z, const float *w, size_t k,
+                    tl_gbt_t **out, tl_errbuf_t *eb) {
+    tl_boost_opts_t o;
+    tl_boost_opts_default(&o);
+    o.trees = TREE_GRID[k].trees, o.depth = TREE_GRID[k].depth, o.eta = TREE_GRID[k].eta;
+    o.min_child = 0.25 * n * TREE_GRID[k].leaf_share, o.lambda = TREE_GRID[k].lambda;
+    o.subsample = 0.5, o.monotone = 0;
+    return tl_gbt_fit(x, n, p, z, w, &o, NULL, out, eb);
+}
+
+/* The trees of the transformed outcome z, the rows weighted so both
+ * groups weigh the same: each setting of the grid trained on three
+ * quarters of the units and judged by its Qini coefficient on the rest,
+ * the best trained again on every unit. */
+static int fit_trees(const double *x, uint32_t n, uint32_t p, const uint8_t *treated, const uint8_t *y,
+                     const uint8_t *z, const double *w, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    size_t cells = (size_t)n * p + 1;
+    float *f = as_float(x, n, p), *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
+    float *fx = malloc(cells * sizeof *fx), *vx = malloc(cells * sizeof *vx);
+    float *fz = malloc(((size_t)n + 1) * sizeof *fz), *fw = malloc(((size_t)n + 1) * sizeof *fw);
+    uint8_t *vt = malloc((size_t)n + 1), *vy = malloc((size_t)n + 1);
+    double *vs = malloc(((size_t)n + 1) * sizeof *vs);
+    int rc = f && zf && wf && fx && vx && fz && fw && vt && vy && vs ? 0 : TL_ENOMEM;
+    uint32_t nf = 0, nv = 0;
+    for (uint32_t r = 0; !rc && r < n; r++) {
+        zf[r] = z[r], wf[r] = (float)w[r];
+        if ((uint32_t)(r * 2654435761u) >> 30 == 0) { /* a fixed quarter of the units */
+            memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
+            vt[nv] = treated[r], vy[nv++] = y[r];
+        } else {
+            memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
+            fz[nf] = zf[r], fw[nf++] = wf[r];
+        }
+    }
+    size_t best = 0;
+    double best_q = -INFINITY;
+    for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
+        tl_gbt_t *g = NULL;
+        tl_qini_t q = {0};
+        rc = fit_grid(fx, nf, p, fz, fw, k, &g, eb);
+        if (!rc) rc = tl_gbt_predict(g, vx, nv, vs, NULL, eb);
+        if (!rc) rc = tl_qini(vs, vt, vy, nv, 100, &q);
+        if (!rc && q.qini_coef > best_q) best_q = q.qini_coef, best = k;
+        tl_qini_fini(&q);
+        tl_gbt_free(g);
+    }
+    if (!rc) rc = fit_grid(f, n, p, zf, wf, best, &m->trees, eb);
+    free(f), free(zf), free(wf), free(fx), free(vx), free(fz), free(fw), free(vt), free(vy), free(vs);
+    return rc;
 }
 
 int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *names,
@@ -65,13 +157,14 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
     uint8_t *yy = malloc((size_t)n + 1);
     int rc = z && w && yy ? 0 : TL_ENOMEM;
     for (uint32_t r = 0; !rc && r < n; r++) standardise(m, x + (size_t)r * p, z + (size_t)r * p);
-    if (!rc && method == TL_UPLIFT_CLASS) {
+    if (!rc && method != TL_UPLIFT_TWO_MODEL) {
         double wt = (double)n / (2.0 * (double)m->n_treated), wc = (double)n / (2.0 * (double)m->n_control);
         for (uint32_t r = 0; r < n; r++) {
             yy[r] = treated[r] ? y[r] : !y[r];
             w[r] = treated[r] ? wt : wc;
         }
-        rc = tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
+        rc = method == TL_UPLIFT_TREES ? fit_trees(x, n, p, treated, y, yy, w, m, eb)
+                                       : tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
     } else if (!rc) {
         /* each model on its own rows: rows of the other group weigh 0 */
         for (int g = 1; !rc && g >= 0; g--) {
@@ -90,7 +183,7 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
 static char *model_text(const tl_uplift_model_t *m) {
     cJSON *j = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(j, "features");
     cJSON_AddStringToObject(j, "format", "tailor-uplift-1");
-    cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_CLASS ? "class-transformation" : "two-model");
+    cJSON_AddStringToObject(j, "method", tl_uplift_method_name(m->method));
     cJSON_AddNumberToObject(j, "treated", (double)m->n_treated);
     cJSON_AddNumberToObject(j, "control", (double)m->n_control);
     for (uint32_t k = 0; k < m->p; k++) {
@@ -104,6 +197,16 @@ static char *model_text(const tl_uplift_model_t *m) {
     }
     cJSON_AddNumberToObject(j, "intercept_treated", m->beta_t[0]);
     if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
+    if (m->method == TL_UPLIFT_TREES) { /* xgboost's JSON as a string: it tells integers from reals */
+        tl_errbuf_t eb;
+        char *t = tl_gbt_text(m->trees, &eb);
+        if (!t || !cJSON_AddStringToObject(j, "trees", t)) {
+            free(t);
+            cJSON_Delete(j);
+            return NULL;
+        }
+        free(t);
+    }
     if (m->test_units) {
         cJSON *h = cJSON_AddObjectToObject(j, "held_out");
         cJSON_AddNumberToObject(h, "units", (double)m->test_units);
@@ -165,7 +268,9 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
     int bad = !cJSON_IsString(fmt) || strcmp(fmt->valuestring, "tailor-uplift-1") != 0 ||
               !cJSON_IsString(meth) || !cJSON_IsArray(f) || cJSON_GetArraySize(f) > TL_UPLIFT_MAX_F;
     if (!bad) {
-        m->method = strcmp(meth->valuestring, "class-transformation") == 0 ? TL_UPLIFT_CLASS : TL_UPLIFT_TWO_MODEL;
+        m->method = strcmp(meth->valuestring, "trees") == 0                  ? TL_UPLIFT_TREES
+                    : strcmp(meth->valuestring, "class-transformation") == 0 ? TL_UPLIFT_CLASS
+                                                                             : TL_UPLIFT_TWO_MODEL;
         bad |= num(j, "intercept_treated", &m->beta_t[0]);
         if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(j, "intercept_control", &m->beta_c[0]);
     }
@@ -184,8 +289,13 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
         bad |= num(x, "mean", &m->mean[k]) | num(x, "sd", &m->sd[k]) | num(x, "coef_treated", &m->beta_t[k + 1]);
         if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(x, "coef_control", &m->beta_c[k + 1]);
     }
+    const cJSON *trees = cJSON_GetObjectItem(j, "trees");
+    if (!bad && m->method == TL_UPLIFT_TREES &&
+        (!cJSON_IsString(trees) || tl_gbt_parse(trees->valuestring, m->p, 1, &m->trees, eb)))
+        bad = 1;
     cJSON_Delete(j);
     if (bad) {
+        tl_uplift_model_fini(m);
         tl_errbuf_set(eb, "%s: not a tailor uplift model, or damaged", where);
         return TL_ECORRUPT;
     }
@@ -344,7 +454,9 @@ void tl_qini_fini(tl_qini_t *q) {
 
 cJSON *tl_uplift_summary_json(const tl_uplift_model_t *m) {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_CLASS ? "class_transformation" : "two_model");
+    cJSON_AddStringToObject(j, "method", m->method == TL_UPLIFT_TREES   ? "trees"
+                                         : m->method == TL_UPLIFT_CLASS ? "class_transformation"
+                                                                        : "two_model");
     cJSON_AddNumberToObject(j, "treated", (double)m->n_treated);
     cJSON_AddNumberToObject(j, "control", (double)m->n_control);
     cJSON_AddNumberToObject(j, "test_units", (double)m->test_units);

@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <xgboost/c_api.h>
 
 #define MAX_CATS 64 /* indicators of a categorical column */
 #define BOOST_FORMAT "tailor-challenger"
@@ -43,7 +41,7 @@ struct tl_boost {
     tl_boost_opts_t o;
     double factor, offset, band_pd[TL_NBANDS - 1];
     double rows, bads, auc, ks;
-    BoosterHandle h;
+    tl_gbt_t *g;
 };
 
 void tl_boost_opts_default(tl_boost_opts_t *o) {
@@ -53,15 +51,6 @@ void tl_boost_opts_default(tl_boost_opts_t *o) {
     o->monotone = 1, o->threads = 1;
 }
 
-/* xgboost's last error, its first line (a stack trace follows). */
-static int xgb_error_len(const char *e) { return (int)strcspn(e, "\n"); }
-
-static int xgb_fail(tl_errbuf_t *eb, const char *what) {
-    const char *e = XGBGetLastError();
-    tl_errbuf_set(eb, "gradient boosting: %s: %.*s", what, xgb_error_len(e), e);
-    return TL_EINVAL;
-}
-
 void tl_boost_free(tl_boost_t *b) {
     if (!b) return;
     for (uint32_t j = 0; b->col && j < b->ncol; j++) {
@@ -69,7 +58,7 @@ void tl_boost_free(tl_boost_t *b) {
         free(b->col[j].cats), free(b->col[j].name);
     }
     free(b->col), free(b->target), free(b->bad_value);
-    if (b->h) XGBoosterFree(b->h);
+    tl_gbt_free(b->g);
     free(b);
 }
 
@@ -207,72 +196,6 @@ static int matrix(const tl_boost_t *b, const tl_table_t *t, const uint32_t *rows
 
 /* ---- training ------------------------------------------------------------------------ */
 
-static int set_param(BoosterHandle h, const char *name, double v, tl_errbuf_t *eb) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.17g", v);
-    return XGBoosterSetParam(h, name, buf) ? xgb_fail(eb, name) : 0;
-}
-
-/* o.threads, 0 every core. One by default: xgboost's threads wait for
- * work by spinning, which on a machine busy with other processes made a
- * cross-validation twenty times slower than one thread does. */
-static int set_threads(tl_boost_t *b, tl_errbuf_t *eb) {
-    long n = b->o.threads ? (long)b->o.threads : sysconf(_SC_NPROCESSORS_ONLN);
-    return set_param(b->h, "nthread", (double)(n > 0 ? n : 1), eb);
-}
-
-static int set_params(tl_boost_t *b, tl_errbuf_t *eb) {
-    const tl_boost_opts_t *o = &b->o;
-    char *mono = malloc((size_t)b->nx * 3 + 3);
-    if (!mono) return TL_ENOMEM;
-    size_t len = 0;
-    mono[len++] = '(';
-    for (uint32_t j = 0; j < b->ncol; j++) {
-        uint32_t w = b->col[j].categorical ? b->col[j].ncat : 1;
-        for (uint32_t k = 0; k < w; k++)
-            len += (size_t)sprintf(mono + len, "%s%d", len > 1 ? "," : "", o->monotone ? b->col[j].monotone : 0);
-    }
-    mono[len++] = ')', mono[len] = 0;
-    int rc = XGBoosterSetParam(b->h, "objective", "binary:logistic") ||
-                     XGBoosterSetParam(b->h, "tree_method", "hist") ||
-                     XGBoosterSetParam(b->h, "monotone_constraints", mono)
-                 ? xgb_fail(eb, "parameters")
-                 : 0;
-    free(mono);
-    if (!rc) rc = set_param(b->h, "max_depth", o->depth, eb);
-    if (!rc) rc = set_param(b->h, "eta", o->eta, eb);
-    if (!rc) rc = set_param(b->h, "subsample", o->subsample, eb);
-    if (!rc) rc = set_param(b->h, "colsample_bytree", o->colsample, eb);
-    if (!rc) rc = set_param(b->h, "min_child_weight", o->min_child, eb);
-    if (!rc) rc = set_param(b->h, "lambda", o->lambda, eb);
-    if (!rc) rc = set_param(b->h, "seed", (double)o->seed, eb);
-    if (!rc) rc = set_threads(b, eb);
-    if (!rc && XGBoosterSetParam(b->h, "verbosity", "0")) rc = xgb_fail(eb, "verbosity");
-    return rc;
-}
-
-/* The PD of each of n rows of x (n x b->nx) into pd, and with contrib
- * (may be NULL) each row's contributions (b->nx + 1, the bias last). */
-static int predict(const tl_boost_t *b, const float *x, uint32_t n, double *pd, float **contrib, tl_errbuf_t *eb) {
-    DMatrixHandle d = NULL;
-    bst_ulong len;
-    const float *res;
-    int rc = 0;
-    if (XGDMatrixCreateFromMat(x, n, b->nx, NAN, &d)) return xgb_fail(eb, "matrix");
-    if (XGBoosterPredict(b->h, d, 0, 0, 0, &len, &res) || len != n) rc = xgb_fail(eb, "prediction");
-    for (uint32_t i = 0; !rc && i < n; i++) pd[i] = res[i];
-    if (!rc && contrib) {
-        if (XGBoosterPredict(b->h, d, 4, 0, 0, &len, &res) || len != (bst_ulong)n * (b->nx + 1))
-            rc = xgb_fail(eb, "contributions");
-        else if (!(*contrib = malloc(len * sizeof **contrib)))
-            rc = TL_ENOMEM;
-        else
-            memcpy(*contrib, res, len * sizeof **contrib);
-    }
-    XGDMatrixFree(d);
-    return rc;
-}
-
 /* pd on the scorecard's scale and bands, reasons from the contributions. */
 static void result(const tl_boost_t *b, double pd, const float *contrib, tl_score_t *out) {
     double p = fmin(fmax(pd, 1e-12), 1 - 1e-12);
@@ -306,7 +229,6 @@ int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl
     double *pd = NULL, *score = NULL;
     uint8_t *bad = malloc(t->nrows ? t->nrows : 1);
     uint32_t n = 0, ncand = 0;
-    DMatrixHandle d = NULL;
     int rc = b && rows && cols && label && bad ? tl_score_outcomes(t, so, use, rows, bad, &n, eb) : TL_ENOMEM;
     if (!rc) {
         b->o = *o;
@@ -339,19 +261,18 @@ int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl
         tl_errbuf_set(eb, "no column to learn from: the categorical ones have no values");
         rc = TL_EINVAL;
     }
+    int8_t *mono = rc ? NULL : calloc(b->nx ? b->nx : 1, 1);
+    if (!rc && !mono) rc = TL_ENOMEM;
+    for (uint32_t j = 0; !rc && j < b->ncol; j++)
+        if (!b->col[j].categorical) mono[b->col[j].first] = (int8_t)b->col[j].monotone;
     if (!rc) rc = matrix(b, t, rows, n, &x, eb);
-    if (!rc && (XGDMatrixCreateFromMat(x, n, b->nx, NAN, &d) || XGDMatrixSetFloatInfo(d, "label", label, n)))
-        rc = xgb_fail(eb, "training matrix");
-    if (!rc && XGBoosterCreate(&d, 1, &b->h)) rc = xgb_fail(eb, "booster");
-    if (!rc) rc = set_params(b, eb);
-    for (uint32_t it = 0; !rc && it < o->trees; it++)
-        if (XGBoosterUpdateOneIter(b->h, (int)it, d)) rc = xgb_fail(eb, "training");
-    if (d) XGDMatrixFree(d);
+    if (!rc) rc = tl_gbt_fit(x, n, b->nx, label, NULL, o, mono, &b->g, eb);
+    free(mono);
     /* the training rows' AUC and KS, as the scorecard keeps its own */
     pd = rc ? NULL : malloc((size_t)(n ? n : 1) * sizeof *pd);
     score = rc ? NULL : malloc((size_t)(n ? n : 1) * sizeof *score);
     if (!rc && (!pd || !score)) rc = TL_ENOMEM;
-    if (!rc) rc = predict(b, x, n, pd, NULL, eb);
+    if (!rc) rc = tl_gbt_predict(b->g, x, n, pd, NULL, eb);
     for (uint32_t i = 0; !rc && i < n; i++) score[i] = -pd[i];
     if (!rc) b->auc = tl_auc(score, bad, n), b->ks = tl_ks(score, bad, n);
     free(rows), free(cols), free(label), free(x), free(pd), free(score), free(bad);
@@ -375,7 +296,7 @@ int tl_boost_score(const tl_boost_t *b, const tl_table_t *t, int reasons, tl_sco
     float *x = NULL, *contrib = NULL;
     double *pd = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof *pd);
     int rc = pd ? matrix(b, t, NULL, t->nrows, &x, eb) : TL_ENOMEM;
-    if (!rc) rc = predict(b, x, t->nrows, pd, reasons ? &contrib : NULL, eb);
+    if (!rc) rc = tl_gbt_predict(b->g, x, t->nrows, pd, reasons ? &contrib : NULL, eb);
     uint32_t tc = tl_table_column(t, b->target);
     for (uint32_t r = 0; !rc && r < t->nrows; r++) {
         result(b, pd[r], contrib ? contrib + (size_t)r * (b->nx + 1) : NULL, &res[r]);
@@ -463,20 +384,14 @@ int tl_boost_cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_o
 
 /* The challenger as JSON text (free it); NULL with eb set on failure. */
 static char *boost_text(const tl_boost_t *b, tl_errbuf_t *eb) {
-    bst_ulong len;
-    const char *raw;
-    if (XGBoosterSaveModelToBuffer(b->h, "{\"format\": \"json\"}", &len, &raw)) {
-        xgb_fail(eb, "saving the trees");
-        return NULL;
-    }
     /* xgboost's JSON as a string: it tells integers from reals, which a
      * parse and print again would not keep */
-    char *copy = strndup(raw, len);
-    cJSON *trees = copy ? cJSON_CreateString(copy) : NULL, *j = cJSON_CreateObject();
-    free(copy);
+    char *raw = tl_gbt_text(b->g, eb);
+    cJSON *trees = raw ? cJSON_CreateString(raw) : NULL, *j = cJSON_CreateObject();
+    free(raw);
     if (!trees || !j) {
         cJSON_Delete(trees), cJSON_Delete(j);
-        tl_errbuf_set(eb, "out of memory writing the challenger");
+        if (raw) tl_errbuf_set(eb, "out of memory writing the challenger");
         return NULL;
     }
     cJSON_AddStringToObject(j, "format", BOOST_FORMAT);
@@ -591,18 +506,15 @@ static int boost_parse(const char *text, size_t len, const char *where, tl_boost
         }
         b->nx += c->ncat;
     }
-    const char *bad = ok ? NULL : "its fields";
-    if (!bad && (XGBoosterCreate(NULL, 0, &b->h) ||
-                 XGBoosterLoadModelFromBuffer(b->h, trees->valuestring, strlen(trees->valuestring))))
-        bad = XGBGetLastError();
-    bst_ulong nf = 0;
-    if (!bad && (XGBoosterGetNumFeature(b->h, &nf) || nf != b->nx)) bad = "the trees' features and its columns";
-    if (!bad && set_threads(b, eb)) bad = eb->msg;
-    if (bad) {
-        tl_errbuf_set(eb, "%s: a damaged challenger model (%.*s)", where, xgb_error_len(bad), bad);
+    int rc = ok ? tl_gbt_parse(trees->valuestring, b->nx, 1, &b->g, eb) : TL_EBADINPUT;
+    if (rc) {
+        char why[sizeof eb->msg];
+        memcpy(why, ok ? eb->msg : "its fields", ok ? sizeof why : sizeof "its fields");
+        why[sizeof why - 1] = 0;
+        tl_errbuf_set(eb, "%s: a damaged challenger model (%.200s)", where, why);
         tl_boost_free(b);
         cJSON_Delete(j);
-        return TL_EBADINPUT;
+        return rc == TL_ENOMEM ? rc : TL_EBADINPUT;
     }
     cJSON_Delete(j);
     *out = b;

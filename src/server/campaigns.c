@@ -135,6 +135,7 @@ void tl__campaigns_report(tl_srv_req_t *req) {
             /* the uplift model trained on this campaign's experiment, when there is one */
             tl_uplift_model_t um;
             if (tl_uplift_get(s->st, c.id, &um, &eb) == 0) cJSON_AddItemToObject(j, "uplift", tl_uplift_summary_json(&um));
+            tl_uplift_model_fini(&um);
             tl__server_json(rs, 200, j);
             tl_experiment_report_fini(&r);
         }

@@ -421,7 +421,9 @@ for n, over, _ in asap:
 assert cum == 100 and sum(r[0] for r in asap[:8]) > sum(r[0] for r in even[:8]), (asap, even)
 EOF
 
-# uplift: models trained on an experiment find the users the truth says are moved most
+# uplift: models trained on an experiment (logistic two-model and class
+# transformation, and class transformation learnt by trees) find the users
+# the truth says are moved most
 U=$TMP/uw UD=$TMP/ud
 "$TAILOR" gen --users 12000 --items 300 --days 30 --seed 5 --dirty 0 --out "$U" >/dev/null
 "$TAILOR" --data "$UD" import "$U"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
@@ -435,7 +437,7 @@ EOF
 "$TAILOR" --data "$UD" gen respond --campaign up --truth "$U/truth.json" --out "$TMP/uresp.csv" \
     --effects "$TMP/ueff.csv" --effect 2 >/dev/null
 "$TAILOR" --data "$UD" import "$TMP/uresp.csv" >/dev/null
-for m in two-model class; do
+for m in two-model class trees; do
     "$TAILOR" --data "$UD" uplift train --campaign up --method $m --json >"$TMP/utrain_$m.json"
     "$TAILOR" --data "$UD" uplift report --campaign up --effects "$TMP/ueff.csv" --json >"$TMP/urep_$m.json"
     check_cmd "uplift ($m): a positive Qini on held-out units, agreement with the true effects" \

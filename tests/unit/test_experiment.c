@@ -17,7 +17,7 @@
 #include "tmpdir.h"
 
 /* Units whose uplift grows with x: treated units convert with probability
- * 0.1 + 0.3 * (x > 0), control units with 0.1; both models find that the
+ * 0.1 + 0.3 * (x > 0), control units with 0.1; the three models find that the
  * units with x > 0 are the ones moved, and the Qini coefficient orders a
  * perfect, a random and a reversed ranking. */
 static void test_uplift(void **state) {
@@ -39,14 +39,15 @@ static void test_uplift(void **state) {
     tl_qini_t truth;
     assert_int_equal(tl_qini(s, t, y, N, 50, &truth), 0);
     assert_true(truth.qini_coef > 0.05);
-    for (int method = 0; method < 2; method++) {
+    for (int method = TL_UPLIFT_TWO_MODEL; method <= TL_UPLIFT_TREES; method++) {
         tl_uplift_model_t m;
         tl_errbuf_t eb;
         assert_int_equal(tl_uplift_fit(x, N, 2, names, t, y, method, 1.0, &m, &eb), 0);
         double hi = 0, lo = 0;
         int nh = 0, nl = 0;
+        assert_int_equal(tl_uplift_predict_rows(&m, x, N, s, &eb), 0);
+        assert_true(tl_uplift_predict(&m, x + 2 * 7) == s[7]); /* one row alone as among all */
         for (int i = 0; i < N; i++) {
-            s[i] = tl_uplift_predict(&m, x + 2 * i);
             if (x[2 * i] > 1) hi += s[i], nh++;
             if (x[2 * i] < -1) lo += s[i], nl++;
         }
@@ -58,6 +59,7 @@ static void test_uplift(void **state) {
         assert_true(q.qini_coef > 0.8 * truth.qini_coef);
         assert_true(q.uplift_at[1] > 0.25);   /* the top 20 % are all moved */
         tl_qini_fini(&q);
+        tl_uplift_model_fini(&m);
     }
     tl_qini_fini(&truth);
     /* perfect, random and reversed rankings */
