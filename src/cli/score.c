@@ -74,6 +74,8 @@ const optspec_t SCORE_OPTS[] = {
     {"eta", 1, "train, cv with --challenger: learning rate (default 0.05)"},
     {"no-monotone", 0, "train, cv with --challenger: leave the trees unconstrained"},
     {"threads", 1, "with --challenger: threads of the trees (default 1; 0: every core)"},
+    {"tune", 0, "train, cv with --challenger: first choose the trees' depth and number on 3 "
+                "stratified folds of the training rows (cv: of each fold's training rows)"},
     {"folds", 1, "cv: folds (default 5)"},
     {"seed", 1, "cv: shuffling seed (default 0)"},
     {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
@@ -221,7 +223,7 @@ static int boost_opts(const command_t *c, const args_t *a, tl_boost_opts_t *o) {
         return rc;
     o->trees = (uint32_t)trees, o->depth = (uint32_t)depth, o->threads = (uint32_t)threads;
     o->monotone = !opt(c, a, "no-monotone");
-    static const char *const only[] = {"trees", "depth", "eta", "no-monotone", "threads", "challenger-model"};
+    static const char *const only[] = {"trees", "depth", "eta", "no-monotone", "threads", "tune", "challenger-model"};
     for (size_t k = 0; k < sizeof only / sizeof *only && !opt(c, a, "challenger"); k++)
         if (opt(c, a, only[k])) return die_usage(c, "--%s goes with --challenger", only[k]);
     return 0;
@@ -298,6 +300,8 @@ static int score_train(const command_t *c, const args_t *a) {
     int64_t t1 = cli_now(), t2 = t1;
     tl_boost_t *b = NULL;
     char bpath[4400] = "";
+    double tuned_auc = NAN;
+    if (!rc && opt(c, a, "tune")) rc = tl_boost_tune(&t, &o, &bo, NULL, 3, 0, &bo, &tuned_auc, &eb);
     if (!rc && opt(c, a, "challenger")) {
         rc = tl_boost_train(&t, &o, sc, &bo, &b, &eb);
         t2 = cli_now();
@@ -334,6 +338,8 @@ static int score_train(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
         if (b && opt(c, a, "json")) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, j);
+        if (b && opt(c, a, "json") && !isnan(tuned_auc))
+            cJSON_AddNumberToObject(cJSON_GetObjectItem(j, "challenger"), "tuned_auc", tuned_auc);
         if (opt(c, a, "json")) {
             print_json(j);
         } else {
@@ -360,6 +366,10 @@ static int score_train(const command_t *c, const args_t *a) {
                        "wrong sign; --json lists them)\n", out, o.min_iv);
             printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
                    2 * st.auc - 1, (double)(t1 - t0) / 1000);
+            if (b && !isnan(tuned_auc))
+                printf("challenger tuned on 3 stratified folds of these rows: depth %u, %u trees at "
+                       "learning rate %g (mean AUC %.4f on the folds held out)\n",
+                       bo.depth, bo.trees, bo.eta, tuned_auc);
             if (b) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, NULL);
             cJSON_Delete(j);
         }
@@ -651,7 +661,12 @@ static int score_cv(const command_t *c, const args_t *a) {
     int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
     if (!fold) rc = TL_ENOMEM;
     int64_t t0 = cli_now();
-    if (!rc && challenger) rc = tl_boost_cv(&t, &o, &bo, (uint32_t)folds, seed, auc, bauc, &eb);
+    tl_boost_opts_t chosen[100];
+    int tune = opt(c, a, "tune") != NULL;
+    if (!rc && challenger && tune)
+        rc = tl_boost_cv_tuned(&t, &o, &bo, (uint32_t)folds, seed, auc, bauc, chosen, &eb);
+    else if (!rc && challenger)
+        rc = tl_boost_cv(&t, &o, &bo, (uint32_t)folds, seed, auc, bauc, &eb);
     if (!rc) rc = challenger ? tl_score_folds(&t, &o, (uint32_t)folds, seed, fold)
                              : tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
     int64_t t1 = cli_now();
@@ -684,6 +699,16 @@ static int score_cv(const command_t *c, const args_t *a) {
                 cJSON_AddNumberToObject(x, "depth", bo.depth);
                 cJSON_AddNumberToObject(x, "eta", bo.eta);
                 cJSON_AddBoolToObject(x, "monotone", bo.monotone);
+                if (tune) {
+                    cJSON *arr = cJSON_AddArrayToObject(x, "tuned");
+                    for (uint64_t k = 0; k < folds; k++) {
+                        cJSON *f = cJSON_CreateObject();
+                        cJSON_AddNumberToObject(f, "depth", chosen[k].depth);
+                        cJSON_AddNumberToObject(f, "trees", chosen[k].trees);
+                        cJSON_AddNumberToObject(f, "eta", chosen[k].eta);
+                        cJSON_AddItemToArray(arr, f);
+                    }
+                }
             }
             cJSON_AddNumberToObject(j, "rows", t.nrows);
             cJSON_AddNumberToObject(j, "rejected", (double)t.rejected);
@@ -695,6 +720,8 @@ static int score_cv(const command_t *c, const args_t *a) {
             for (uint64_t k = 0; k < folds; k++) {
                 printf("  fold %llu: AUC %.4f", (unsigned long long)k + 1, auc[k]);
                 if (challenger) printf("  challenger %.4f", bauc[k]);
+                if (challenger && tune)
+                    printf(" (tuned on its training rows: depth %u, %u trees)", chosen[k].depth, chosen[k].trees);
                 printf("\n");
             }
             printf("mean AUC %.4f (Gini %.4f)", mean, 2 * mean - 1);

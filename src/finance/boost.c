@@ -341,8 +341,76 @@ int tl_boost_psi(const tl_boost_t *b, const tl_table_t *base, const tl_table_t *
 
 /* ---- cross-validation ---------------------------------------------------------------- */
 
+/* ---- tuning ---------------------------------------------------------------------------- */
+
+static const uint32_t TUNE_DEPTH[] = {2, 3, 4, 6};
+static const uint32_t TUNE_ROUNDS[] = {100, 200, 300, 500};
+#define TUNE_ETA 0.05
+#define NDEPTH (sizeof TUNE_DEPTH / sizeof *TUNE_DEPTH)
+#define NROUNDS (sizeof TUNE_ROUNDS / sizeof *TUNE_ROUNDS)
+
+int tl_boost_tune(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base, const uint8_t *use,
+                  uint32_t folds, uint64_t seed, tl_boost_opts_t *chosen, double *auc, tl_errbuf_t *eb) {
+    size_t n = t->nrows ? t->nrows : 1;
+    int32_t *fo = malloc(n * sizeof *fo);
+    uint8_t *fit = malloc(n), *held = malloc(n), *y = malloc(n);
+    uint32_t *rows = malloc(n * sizeof *rows);
+    double *pd = malloc(n * sizeof *pd), sum[NDEPTH][NROUNDS] = {{0}};
+    int rc = fo && fit && held && y && rows && pd ? tl_score_folds(t, so, folds, seed ^ 0x7475, fo) : TL_ENOMEM;
+    for (uint32_t k = 0; !rc && k < folds; k++) {
+        for (uint32_t r = 0; r < t->nrows; r++) {
+            int mine = fo[r] >= 0 && (!use || use[r]);
+            fit[r] = mine && fo[r] != (int32_t)k, held[r] = mine && fo[r] == (int32_t)k;
+        }
+        tl_scorecard_t *sc = NULL;
+        uint32_t nv = 0;
+        rc = tl_score_outcomes(t, so, held, rows, y, &nv, eb);
+        if (!rc) rc = tl_scorecard_train_rows(t, so, fit, &sc, eb);
+        for (size_t d = 0; !rc && d < NDEPTH; d++) {
+            tl_boost_opts_t o = *base;
+            o.depth = TUNE_DEPTH[d], o.trees = TUNE_ROUNDS[NROUNDS - 1], o.eta = TUNE_ETA;
+            tl_boost_t *b = NULL;
+            float *x = NULL;
+            rc = tl_boost_train_rows(t, so, sc, &o, fit, &b, eb);
+            if (!rc) rc = matrix(b, t, rows, nv, &x, eb);
+            for (size_t q = 0; !rc && q < NROUNDS; q++) {
+                rc = tl_gbt_predict_rounds(b->g, x, nv, TUNE_ROUNDS[q], pd, NULL, eb);
+                for (uint32_t i = 0; !rc && i < nv; i++) pd[i] = -pd[i]; /* a score: higher is safer */
+                if (!rc) sum[d][q] += tl_auc(pd, y, nv) / folds;
+            }
+            free(x);
+            tl_boost_free(b);
+        }
+        tl_scorecard_free(sc);
+    }
+    size_t bd = 0, bq = 0;
+    for (size_t d = 0; d < NDEPTH; d++)
+        for (size_t q = 0; q < NROUNDS; q++)
+            if (sum[d][q] > sum[bd][bq]) bd = d, bq = q;
+    *chosen = *base;
+    chosen->depth = TUNE_DEPTH[bd], chosen->trees = TUNE_ROUNDS[bq], chosen->eta = TUNE_ETA;
+    if (auc) *auc = sum[bd][bq];
+    free(fo), free(fit), free(held), free(y), free(rows), free(pd);
+    return rc;
+}
+
+static int cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
+              uint64_t seed, double *card_auc, double *boost_auc, tl_boost_opts_t *chosen, tl_errbuf_t *eb);
+
+int tl_boost_cv_tuned(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
+                      uint64_t seed, double *card_auc, double *boost_auc, tl_boost_opts_t *chosen, tl_errbuf_t *eb) {
+    return cv(t, so, o, folds, seed, card_auc, boost_auc, chosen, eb);
+}
+
 int tl_boost_cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
                 uint64_t seed, double *card_auc, double *boost_auc, tl_errbuf_t *eb) {
+    return cv(t, so, o, folds, seed, card_auc, boost_auc, NULL, eb);
+}
+
+/* Cross-validation, the trees tuned on each fold's training rows when
+ * chosen is given. */
+static int cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
+              uint64_t seed, double *card_auc, double *boost_auc, tl_boost_opts_t *chosen, tl_errbuf_t *eb) {
     if (folds < 2 || (so->target ? tl_table_column(t, so->target) : TL_NONE) == TL_NONE) {
         tl_errbuf_set(eb, folds < 2 ? "give 2 folds or more" : "no target column \"%s\"",
                       so->target ? so->target : "");
@@ -360,8 +428,11 @@ int tl_boost_cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_o
         tl_scorecard_t *sc = NULL;
         tl_scorer_t *scr = NULL;
         tl_boost_t *b = NULL;
+        tl_boost_opts_t fo_o = *o;
         rc = tl_scorecard_train_rows(t, so, use, &sc, eb);
-        if (!rc) rc = tl_boost_train_rows(t, so, sc, o, use, &b, eb);
+        if (!rc && chosen) rc = tl_boost_tune(t, so, o, use, 3, seed + k, &chosen[k], NULL, eb);
+        if (chosen) fo_o = chosen[k];
+        if (!rc) rc = tl_boost_train_rows(t, so, sc, &fo_o, use, &b, eb);
         if (!rc) rc = tl_scorer_new(sc, t, &scr, eb);
         if (!rc) rc = tl_boost_score(b, t, 0, res, b8, eb);
         uint32_t m = 0;

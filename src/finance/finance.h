@@ -277,6 +277,9 @@ typedef struct tl_gbt tl_gbt_t;
 int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const float *weight,
                const tl_boost_opts_t *o, const int8_t *monotone, tl_gbt_t **out, tl_errbuf_t *eb);
 int tl_gbt_predict(const tl_gbt_t *g, const float *x, uint32_t n, double *prob, float **contrib, tl_errbuf_t *eb);
+/* The same with the first rounds trees alone (0: all). */
+int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, uint32_t rounds, double *prob,
+                          float **contrib, tl_errbuf_t *eb);
 char *tl_gbt_text(const tl_gbt_t *g, tl_errbuf_t *eb);
 int tl_gbt_parse(const char *text, uint32_t p, uint32_t threads, tl_gbt_t **out, tl_errbuf_t *eb);
 uint32_t tl_gbt_nfeatures(const tl_gbt_t *g);
@@ -316,6 +319,18 @@ int tl_boost_psi(const tl_boost_t *b, const tl_table_t *base, const tl_table_t *
  * trained on the rest and their AUCs on it. */
 int tl_boost_cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
                 uint64_t seed, double *card_auc, double *boost_auc, tl_errbuf_t *eb);
+/* The same with the trees tuned (tl_boost_tune, 3 folds) on each fold's
+ * training rows alone, the options chosen for fold k in chosen[k]. */
+int tl_boost_cv_tuned(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *o, uint32_t folds,
+                      uint64_t seed, double *card_auc, double *boost_auc, tl_boost_opts_t *chosen, tl_errbuf_t *eb);
+/* Chooses the trees' depth and number on the rows of use (NULL: all)
+ * without looking past them: stratified folds of those rows (seed), on
+ * each a scorecard (for the constraints) and trees of every depth of the
+ * grid trained on the others, their AUC on it measured after each number
+ * of rounds of the grid; chosen gets base with the depth, rounds and
+ * learning rate of the best mean AUC (*auc). */
+int tl_boost_tune(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base, const uint8_t *use,
+                  uint32_t folds, uint64_t seed, tl_boost_opts_t *chosen, double *auc, tl_errbuf_t *eb);
 /* As JSON (the trees in xgboost's own JSON within it): a file the user
  * names, or the store's blob "scorecards/NAME-challenger". */
 int tl_boost_save(const tl_boost_t *b, const char *path, tl_errbuf_t *eb);

@@ -97,16 +97,21 @@ int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const
 }
 
 int tl_gbt_predict(const tl_gbt_t *g, const float *x, uint32_t n, double *prob, float **contrib, tl_errbuf_t *eb) {
+    return tl_gbt_predict_rounds(g, x, n, 0, prob, contrib, eb);
+}
+
+int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, uint32_t rounds, double *prob,
+                          float **contrib, tl_errbuf_t *eb) {
     DMatrixHandle d = NULL;
     bst_ulong len;
     const float *res;
     int rc = 0;
     if (contrib) *contrib = NULL;
     if (XGDMatrixCreateFromMat(x, n, g->p, NAN, &d)) return xgb_fail(eb, "matrix");
-    if (XGBoosterPredict(g->h, d, 0, 0, 0, &len, &res) || len != n) rc = xgb_fail(eb, "prediction");
+    if (XGBoosterPredict(g->h, d, 0, rounds, 0, &len, &res) || len != n) rc = xgb_fail(eb, "prediction");
     for (uint32_t i = 0; !rc && i < n; i++) prob[i] = res[i];
     if (!rc && contrib) {
-        if (XGBoosterPredict(g->h, d, 4, 0, 0, &len, &res) || len != (bst_ulong)n * (g->p + 1))
+        if (XGBoosterPredict(g->h, d, 4, rounds, 0, &len, &res) || len != (bst_ulong)n * (g->p + 1))
             rc = xgb_fail(eb, "contributions");
         else if (!(*contrib = malloc(len * sizeof **contrib)))
             rc = TL_ENOMEM;

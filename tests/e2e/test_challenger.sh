@@ -6,7 +6,8 @@
 # the scorecard's own cross-validation uses; its PD never falls as a
 # column constrained to the scorecard's rising trend rises; an applicant's
 # reasons name the columns that make it risky; the saved challenger scores
-# as it did when trained (its training AUC again); the report puts the two
+# as it did when trained (its training AUC again); tuned, its trees are
+# chosen on folds of the training rows alone; the report puts the two
 # side by side with PSI against a baseline, and its page has the section;
 # the store keeps it beside the scorecard; clear errors.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -57,6 +58,20 @@ assert d["auc_folds"] == d0["auc_folds"], (d["auc_folds"], d0["auc_folds"])
 x = d["challenger"]
 assert len(x["auc_folds"]) == 5 and x["auc"] > d["auc"] + 0.01, (x, d["auc"])
 assert all(b > a for a, b in zip(d["auc_folds"], x["auc_folds"])), d' "$TMP/cv.json" "$TMP/cv0.json"
+
+"$TAILOR" score cv --csv "$TMP/apps.csv" --target default --id id --challenger --tune --folds 3 --json >"$TMP/cvt.json"
+check_cmd "cv --tune: each fold's trees chosen on its training rows alone, from the grid, still ahead" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+x = d["challenger"]
+assert len(x["tuned"]) == 3 and len(x["auc_folds"]) == 3, x
+assert all(f["depth"] in (2, 3, 4, 6) and f["trees"] in (100, 200, 300, 500) for f in x["tuned"]), x
+assert x["auc"] > d["auc"] + 0.01, (x, d["auc"])' "$TMP/cvt.json"
+"$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/t.json" --challenger --tune --json >"$TMP/tt.json"
+check_cmd "train --tune: the chosen trees and their held-out AUC" python3 -c '
+import json, sys
+x = json.load(open(sys.argv[1]))["challenger"]
+assert x["depth"] in (2, 3, 4, 6) and x["trees"] in (100, 200, 300, 500) and 0.5 < x["tuned_auc"] < x["auc"], x' "$TMP/tt.json"
 
 # utilisation rises, nothing else moves: the risk never falls
 python3 - "$TMP/mono.csv" <<'EOF'
