@@ -38,86 +38,122 @@ static float *as_float(const double *x, uint32_t n, uint32_t p) {
     return f;
 }
 
+/* The log-odds of z of the linear class transformation (beta_t) of each
+ * of n rows of x. */
+static float *linear_margin(const tl_uplift_model_t *m, const double *x, uint32_t n) {
+    float *mg = malloc(((size_t)n + 1) * sizeof *mg);
+    double z[TL_UPLIFT_MAX_F];
+    for (uint32_t i = 0; mg && i < n; i++) {
+        standardise(m, x + (size_t)i * m->p, z);
+        double e = m->beta_t[0];
+        for (uint32_t k = 0; k < m->p; k++) e += m->beta_t[k + 1] * z[k];
+        mg[i] = (float)e;
+    }
+    return mg;
+}
+
 int tl_uplift_predict_rows(const tl_uplift_model_t *m, const double *x, uint32_t n, double *out, tl_errbuf_t *eb) {
-    if (m->method != TL_UPLIFT_TREES) {
+    if (m->method != TL_UPLIFT_TREES || !m->trees) { /* trees the validation found no use for: the line */
         for (uint32_t i = 0; i < n; i++) out[i] = tl_uplift_predict(m, x + (size_t)i * m->p);
         return 0;
     }
-    float *f = as_float(x, n, m->p);
-    int rc = f ? tl_gbt_predict(m->trees, f, n, out, NULL, eb) : TL_ENOMEM;
+    float *f = as_float(x, n, m->p), *mg = linear_margin(m, x, n);
+    int rc = f && mg ? tl_gbt_predict_rounds(m->trees, f, n, mg, 0, out, NULL, eb) : TL_ENOMEM;
     for (uint32_t i = 0; !rc && i < n; i++) out[i] = 2 * out[i] - 1;
-    free(f);
+    free(f), free(mg);
     return rc;
 }
 
 double tl_uplift_predict(const tl_uplift_model_t *m, const double *row) {
     double z[TL_UPLIFT_MAX_F];
-    if (m->method == TL_UPLIFT_TREES) {
+    if (m->method == TL_UPLIFT_TREES && m->trees) {
         tl_errbuf_t eb;
         return tl_uplift_predict_rows(m, row, 1, z, &eb) ? NAN : z[0];
     }
     standardise(m, row, z);
-    if (m->method == TL_UPLIFT_CLASS) return 2 * logistic(m->beta_t, z, m->p) - 1;
+    if (m->method != TL_UPLIFT_TWO_MODEL) return 2 * logistic(m->beta_t, z, m->p) - 1;
     return logistic(m->beta_t, z, m->p) - logistic(m->beta_c, z, m->p);
 }
 
-/* The trees' settings tried: shallow, slow-learning trees with large
- * leaves (a share of the rows), as an uplift is a small difference of two
+/* The trees' settings tried, each judged after every number of rounds of
+ * TREE_ROUNDS: shallow, slow-learning trees with large leaves (a share of
+ * the rows) and a strong penalty, as an uplift is a small difference of two
  * noisy rates. */
 static const struct {
-    uint32_t trees, depth;
+    uint32_t depth;
     double eta, leaf_share, lambda;
-} TREE_GRID[] = {{150, 4, 0.02, 0.03, 100}, {300, 2, 0.03, 0.01, 10}, {100, 2, 0.05, 0.02, 50}, {500, 1, 0.05, 0.01, 10}};
+} TREE_GRID[] = {{2, 0.05, 0.02, 10}, {3, 0.05, 0.03, 50}, {4, 0.03, 0.05, 100}};
+static const uint32_t TREE_ROUNDS[] = {25, 50, 100, 200, 400};
 #define NGRID (sizeof TREE_GRID / sizeof *TREE_GRID)
+#define NTREE_ROUNDS (sizeof TREE_ROUNDS / sizeof *TREE_ROUNDS)
 
-static int fit_grid(const float *x, uint32_t n, uint32_t p, const float *z, const float *w, size_t k,
-                    tl_gbt_t **out, tl_errbuf_t *eb) {
+static int fit_grid(const float *x, uint32_t n, uint32_t p, const float *z, const float *w, const float *mg,
+                    size_t k, uint32_t rounds, tl_gbt_t **out, tl_errbuf_t *eb) {
     tl_boost_opts_t o;
     tl_boost_opts_default(&o);
-    o.trees = TREE_GRID[k].trees, o.depth = TREE_GRID[k].depth, o.eta = TREE_GRID[k].eta;
+    o.trees = rounds, o.depth = TREE_GRID[k].depth, o.eta = TREE_GRID[k].eta;
     o.min_child = 0.25 * n * TREE_GRID[k].leaf_share, o.lambda = TREE_GRID[k].lambda;
     o.subsample = 0.5, o.monotone = 0;
-    return tl_gbt_fit(x, n, p, z, w, &o, NULL, out, eb);
+    return tl_gbt_fit(x, n, p, z, w, mg, &o, NULL, out, eb);
 }
 
-/* The trees of the transformed outcome z, the rows weighted so both
- * groups weigh the same: each setting of the grid trained on three
- * quarters of the units and judged by its Qini coefficient on the rest,
- * the best trained again on every unit. */
+/* The Qini coefficient of the scores s of n units (NaN when undefined). */
+static int qini_of(const double *s, const uint8_t *t, const uint8_t *y, uint32_t n, double *out) {
+    tl_qini_t q = {0};
+    int rc = tl_qini(s, t, y, n, 100, &q);
+    *out = rc ? NAN : q.qini_coef;
+    tl_qini_fini(&q);
+    return rc;
+}
+
+/* Trees of the transformed outcome z boosted from the linear class
+ * transformation's log-odds (m->beta_t), the rows weighted so both groups
+ * weigh the same: every setting and number of rounds of the grid trained
+ * on three quarters of the units and judged by its Qini coefficient on the
+ * rest, against the line alone; the best trained again on every unit (no
+ * trees when the line was best). */
 static int fit_trees(const double *x, uint32_t n, uint32_t p, const uint8_t *treated, const uint8_t *y,
                      const uint8_t *z, const double *w, tl_uplift_model_t *m, tl_errbuf_t *eb) {
     size_t cells = (size_t)n * p + 1;
-    float *f = as_float(x, n, p), *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
+    float *f = as_float(x, n, p), *mg = linear_margin(m, x, n);
+    float *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
     float *fx = malloc(cells * sizeof *fx), *vx = malloc(cells * sizeof *vx);
     float *fz = malloc(((size_t)n + 1) * sizeof *fz), *fw = malloc(((size_t)n + 1) * sizeof *fw);
+    float *fm = malloc(((size_t)n + 1) * sizeof *fm), *vm = malloc(((size_t)n + 1) * sizeof *vm);
     uint8_t *vt = malloc((size_t)n + 1), *vy = malloc((size_t)n + 1);
     double *vs = malloc(((size_t)n + 1) * sizeof *vs);
-    int rc = f && zf && wf && fx && vx && fz && fw && vt && vy && vs ? 0 : TL_ENOMEM;
+    int rc = f && mg && zf && wf && fx && vx && fz && fw && fm && vm && vt && vy && vs ? 0 : TL_ENOMEM;
     uint32_t nf = 0, nv = 0;
     for (uint32_t r = 0; !rc && r < n; r++) {
         zf[r] = z[r], wf[r] = (float)w[r];
         if ((uint32_t)(r * 2654435761u) >> 30 == 0) { /* a fixed quarter of the units */
             memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
-            vt[nv] = treated[r], vy[nv++] = y[r];
+            vm[nv] = mg[r], vt[nv] = treated[r], vy[nv++] = y[r];
         } else {
             memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
-            fz[nf] = zf[r], fw[nf++] = wf[r];
+            fz[nf] = zf[r], fw[nf] = wf[r], fm[nf++] = mg[r];
         }
     }
+    /* the line alone; the ranking of 2 P(z) - 1 is that of its log-odds */
+    double best_q = -INFINITY, q;
     size_t best = 0;
-    double best_q = -INFINITY;
+    uint32_t best_rounds = 0;
+    for (uint32_t i = 0; !rc && i < nv; i++) vs[i] = vm[i];
+    if (!rc && nv) rc = qini_of(vs, vt, vy, nv, &best_q);
+    if (isnan(best_q)) best_q = -INFINITY;
     for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
         tl_gbt_t *g = NULL;
-        tl_qini_t q = {0};
-        rc = fit_grid(fx, nf, p, fz, fw, k, &g, eb);
-        if (!rc) rc = tl_gbt_predict(g, vx, nv, vs, NULL, eb);
-        if (!rc) rc = tl_qini(vs, vt, vy, nv, 100, &q);
-        if (!rc && q.qini_coef > best_q) best_q = q.qini_coef, best = k;
-        tl_qini_fini(&q);
+        rc = fit_grid(fx, nf, p, fz, fw, fm, k, TREE_ROUNDS[NTREE_ROUNDS - 1], &g, eb);
+        for (size_t r = 0; !rc && r < NTREE_ROUNDS; r++) {
+            rc = tl_gbt_predict_rounds(g, vx, nv, vm, TREE_ROUNDS[r], vs, NULL, eb);
+            if (!rc) rc = qini_of(vs, vt, vy, nv, &q);
+            if (!rc && q > best_q) best_q = q, best = k, best_rounds = TREE_ROUNDS[r];
+        }
         tl_gbt_free(g);
     }
-    if (!rc) rc = fit_grid(f, n, p, zf, wf, best, &m->trees, eb);
-    free(f), free(zf), free(wf), free(fx), free(vx), free(fz), free(fw), free(vt), free(vy), free(vs);
+    if (!rc && best_rounds) rc = fit_grid(f, n, p, zf, wf, mg, best, best_rounds, &m->trees, eb);
+    free(f), free(mg), free(zf), free(wf), free(fx), free(vx), free(fz), free(fw), free(fm), free(vm);
+    free(vt), free(vy), free(vs);
     return rc;
 }
 
@@ -163,8 +199,8 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
             yy[r] = treated[r] ? y[r] : !y[r];
             w[r] = treated[r] ? wt : wc;
         }
-        rc = method == TL_UPLIFT_TREES ? fit_trees(x, n, p, treated, y, yy, w, m, eb)
-                                       : tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
+        rc = tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
+        if (!rc && method == TL_UPLIFT_TREES) rc = fit_trees(x, n, p, treated, y, yy, w, m, eb);
     } else if (!rc) {
         /* each model on its own rows: rows of the other group weigh 0 */
         for (int g = 1; !rc && g >= 0; g--) {
@@ -197,7 +233,7 @@ static char *model_text(const tl_uplift_model_t *m) {
     }
     cJSON_AddNumberToObject(j, "intercept_treated", m->beta_t[0]);
     if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
-    if (m->method == TL_UPLIFT_TREES) { /* xgboost's JSON as a string: it tells integers from reals */
+    if (m->trees) { /* xgboost's JSON as a string: it tells integers from reals */
         tl_errbuf_t eb;
         char *t = tl_gbt_text(m->trees, &eb);
         if (!t || !cJSON_AddStringToObject(j, "trees", t)) {
@@ -290,7 +326,7 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
         if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(x, "coef_control", &m->beta_c[k + 1]);
     }
     const cJSON *trees = cJSON_GetObjectItem(j, "trees");
-    if (!bad && m->method == TL_UPLIFT_TREES &&
+    if (!bad && m->method == TL_UPLIFT_TREES && trees &&
         (!cJSON_IsString(trees) || tl_gbt_parse(trees->valuestring, m->p, 1, &m->trees, eb)))
         bad = 1;
     cJSON_Delete(j);

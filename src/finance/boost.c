@@ -266,7 +266,7 @@ int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl
     for (uint32_t j = 0; !rc && j < b->ncol; j++)
         if (!b->col[j].categorical) mono[b->col[j].first] = (int8_t)b->col[j].monotone;
     if (!rc) rc = matrix(b, t, rows, n, &x, eb);
-    if (!rc) rc = tl_gbt_fit(x, n, b->nx, label, NULL, o, mono, &b->g, eb);
+    if (!rc) rc = tl_gbt_fit(x, n, b->nx, label, NULL, NULL, o, mono, &b->g, eb);
     free(mono);
     /* the training rows' AUC and KS, as the scorecard keeps its own */
     pd = rc ? NULL : malloc((size_t)(n ? n : 1) * sizeof *pd);
@@ -374,7 +374,7 @@ int tl_boost_tune(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost
             rc = tl_boost_train_rows(t, so, sc, &o, fit, &b, eb);
             if (!rc) rc = matrix(b, t, rows, nv, &x, eb);
             for (size_t q = 0; !rc && q < NROUNDS; q++) {
-                rc = tl_gbt_predict_rounds(b->g, x, nv, TUNE_ROUNDS[q], pd, NULL, eb);
+                rc = tl_gbt_predict_rounds(b->g, x, nv, NULL, TUNE_ROUNDS[q], pd, NULL, eb);
                 for (uint32_t i = 0; !rc && i < nv; i++) pd[i] = -pd[i]; /* a score: higher is safer */
                 if (!rc) sum[d][q] += tl_auc(pd, y, nv) / folds;
             }

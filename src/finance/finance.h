@@ -268,18 +268,21 @@ typedef struct {
 void tl_boost_opts_default(tl_boost_opts_t *o);
 
 /* Trees on a plain matrix (gbt.c): x n x p row-major (NaN missing),
- * label 0 or 1, weight (may be NULL) per row, monotone (may be NULL) per
- * feature +1, -1 or 0, honoured when o->monotone. predict: each row's
+ * label 0 or 1, weight (may be NULL) per row, margin (may be NULL) each
+ * row's log-odds the trees start from (the same given to predict),
+ * monotone (may be NULL) per feature +1, -1 or 0, honoured when
+ * o->monotone. predict: each row's
  * probability, with contrib (may be NULL) each row's p + 1 contributions
  * to the log-odds (the bias last; free it). text: xgboost's JSON (free
  * it); parse checks it has p features. */
 typedef struct tl_gbt tl_gbt_t;
-int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const float *weight,
+int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const float *weight, const float *margin,
                const tl_boost_opts_t *o, const int8_t *monotone, tl_gbt_t **out, tl_errbuf_t *eb);
 int tl_gbt_predict(const tl_gbt_t *g, const float *x, uint32_t n, double *prob, float **contrib, tl_errbuf_t *eb);
-/* The same with the first rounds trees alone (0: all). */
-int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, uint32_t rounds, double *prob,
-                          float **contrib, tl_errbuf_t *eb);
+/* The same from the margins (may be NULL) with the first rounds trees
+ * alone (0: all). */
+int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, const float *margin, uint32_t rounds,
+                          double *prob, float **contrib, tl_errbuf_t *eb);
 char *tl_gbt_text(const tl_gbt_t *g, tl_errbuf_t *eb);
 int tl_gbt_parse(const char *text, uint32_t p, uint32_t threads, tl_gbt_t **out, tl_errbuf_t *eb);
 uint32_t tl_gbt_nfeatures(const tl_gbt_t *g);

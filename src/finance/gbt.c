@@ -1,6 +1,7 @@
 /* gbt.c -- gradient-boosted trees on a plain matrix, through xgboost's C
  * API: a binary logistic objective, histogram trees, the options of
- * tl_boost_opts_t, optional row weights and monotone constraints;
+ * tl_boost_opts_t, optional row weights, base margins (boosting from
+ * another model's log-odds) and monotone constraints;
  * probabilities and per-feature contributions (TreeSHAP); the trees as
  * xgboost's own JSON text. What the challenger (boost.c) and the uplift
  * models by class transformation (experiment/uplift.c) train on. */
@@ -72,7 +73,7 @@ void tl_gbt_free(tl_gbt_t *g) {
 
 uint32_t tl_gbt_nfeatures(const tl_gbt_t *g) { return g->p; }
 
-int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const float *weight,
+int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const float *weight, const float *margin,
                const tl_boost_opts_t *o, const int8_t *monotone, tl_gbt_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     tl_gbt_t *g = calloc(1, sizeof *g);
@@ -81,7 +82,8 @@ int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const
     g->p = p;
     int rc = 0;
     if (XGDMatrixCreateFromMat(x, n, p, NAN, &d) || XGDMatrixSetFloatInfo(d, "label", label, n) ||
-        (weight && XGDMatrixSetFloatInfo(d, "weight", weight, n)))
+        (weight && XGDMatrixSetFloatInfo(d, "weight", weight, n)) ||
+        (margin && XGDMatrixSetFloatInfo(d, "base_margin", margin, n)))
         rc = xgb_fail(eb, "training matrix");
     if (!rc && XGBoosterCreate(&d, 1, &g->h)) rc = xgb_fail(eb, "booster");
     if (!rc) rc = set_params(g->h, p, o, monotone, eb);
@@ -97,18 +99,19 @@ int tl_gbt_fit(const float *x, uint32_t n, uint32_t p, const float *label, const
 }
 
 int tl_gbt_predict(const tl_gbt_t *g, const float *x, uint32_t n, double *prob, float **contrib, tl_errbuf_t *eb) {
-    return tl_gbt_predict_rounds(g, x, n, 0, prob, contrib, eb);
+    return tl_gbt_predict_rounds(g, x, n, NULL, 0, prob, contrib, eb);
 }
 
-int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, uint32_t rounds, double *prob,
-                          float **contrib, tl_errbuf_t *eb) {
+int tl_gbt_predict_rounds(const tl_gbt_t *g, const float *x, uint32_t n, const float *margin, uint32_t rounds,
+                          double *prob, float **contrib, tl_errbuf_t *eb) {
     DMatrixHandle d = NULL;
     bst_ulong len;
     const float *res;
     int rc = 0;
     if (contrib) *contrib = NULL;
     if (XGDMatrixCreateFromMat(x, n, g->p, NAN, &d)) return xgb_fail(eb, "matrix");
-    if (XGBoosterPredict(g->h, d, 0, rounds, 0, &len, &res) || len != n) rc = xgb_fail(eb, "prediction");
+    if (margin && XGDMatrixSetFloatInfo(d, "base_margin", margin, n)) rc = xgb_fail(eb, "margin");
+    if (!rc && (XGBoosterPredict(g->h, d, 0, rounds, 0, &len, &res) || len != n)) rc = xgb_fail(eb, "prediction");
     for (uint32_t i = 0; !rc && i < n; i++) prob[i] = res[i];
     if (!rc && contrib) {
         if (XGBoosterPredict(g->h, d, 4, rounds, 0, &len, &res) || len != (bst_ulong)n * (g->p + 1))

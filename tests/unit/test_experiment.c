@@ -39,6 +39,7 @@ static void test_uplift(void **state) {
     tl_qini_t truth;
     assert_int_equal(tl_qini(s, t, y, N, 50, &truth), 0);
     assert_true(truth.qini_coef > 0.05);
+    double line_qini = 0;
     for (int method = TL_UPLIFT_TWO_MODEL; method <= TL_UPLIFT_TREES; method++) {
         tl_uplift_model_t m;
         tl_errbuf_t eb;
@@ -58,6 +59,9 @@ static void test_uplift(void **state) {
         assert_int_equal(tl_qini(s, t, y, N, 50, &q), 0);
         assert_true(q.qini_coef > 0.8 * truth.qini_coef);
         assert_true(q.uplift_at[1] > 0.25);   /* the top 20 % are all moved */
+        if (method == TL_UPLIFT_CLASS) line_qini = q.qini_coef;
+        /* a step the line can only lean towards: trees kept, and better */
+        if (method == TL_UPLIFT_TREES) assert_true(m.trees && q.qini_coef > line_qini);
         tl_qini_fini(&q);
         tl_uplift_model_fini(&m);
     }
