@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ static int help_key(const optspec_t *o, const char *key, size_t n, char *out, si
         return 0;
     }
     if (n == 5 && memcmp(key, "param", 5) == 0 && (d = tl_model_param_lookup(o->name))) {
-        snprintf(out, cap, "%s (default %g)", d->help, d->dflt);
+        if (isnan(d->dflt)) snprintf(out, cap, "%s", d->help); /* its help says how the data sets it */
+        else snprintf(out, cap, "%s (default %g)", d->help, d->dflt);
         return 0;
     }
     if (n == 6 && memcmp(key, "params", 6) == 0) {

@@ -222,6 +222,13 @@ static uint32_t grid_runs(const grid_t *gr, const tl_model_params_t *p, double (
     return nruns;
 }
 
+/* The options the data set (EASE's lambda, iALS's alpha) as trained,
+ * for the families that read them. */
+static void add_resolved(cJSON *j, const tl_model_info_t *mi, const tl_model_params_t *p) {
+    if (strstr(mi->params, "lambda")) cJSON_AddNumberToObject(j, "lambda", p->lambda);
+    if (strstr(mi->params, "alpha")) cJSON_AddNumberToObject(j, "alpha", p->ials.alpha);
+}
+
 /* How an evaluation's validation part was carved, in words. */
 static const char *validation_kind(const tl_rec_evaluation_t *ev, const char *split) {
     return ev->valid_from                          ? "last days"
@@ -302,7 +309,7 @@ int cmd_eval(const command_t *c, const args_t *a) {
     const tl_user_groups_t *g = &ev.groups;
     if (!rc && opt(c, a, "json")) {
         cJSON *j = tl_rec_evaluation_json(ms.kind, e.split, (uint32_t)k, &ev);
-        if (ms.mi->kind == TL_MODEL_EASE && !grid) cJSON_AddNumberToObject(j, "lambda", ms.p.lambda);
+        if (!grid) add_resolved(j, ms.mi, &ev.runs[0].params);
         if (grid) {
             cJSON *arr = cJSON_AddArrayToObject(j, "runs");
             for (uint32_t r = 0; r < nruns; r++) {
@@ -465,6 +472,7 @@ int cmd_train(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "users", x.users);
         cJSON_AddNumberToObject(j, "items", x.items);
         cJSON_AddNumberToObject(j, "interactions", (double)x.interactions);
+        add_resolved(j, ms.mi, &x.params);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
         print_json(j);
         j = NULL;

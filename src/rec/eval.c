@@ -432,7 +432,11 @@ static int run_one(const runctx_t *x, uint32_t r, const tl_csr_t *tr, const tl_c
     int rc = tl_model_train(o->model, tr, &o->params[r], x->side, &m, eb);
     int64_t t1 = o->clock ? o->clock() : 0;
     if (!rc) rc = tl_rec_eval(m, tr, te, &eo, ev);
-    if (times) times->train_s = seconds(o, t0, t1), times->eval_s = seconds(o, t1, o->clock ? o->clock() : 0);
+    if (times) {
+        times->train_s = seconds(o, t0, t1), times->eval_s = seconds(o, t1, o->clock ? o->clock() : 0);
+        times->params = o->params[r];
+        tl_model_params_resolve(&times->params, tr);
+    }
     tl_model_free(m);
     return rc;
 }

@@ -9,6 +9,7 @@
  * number), and a row here. */
 #include "rec_int.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +20,17 @@
 #define P(field) offsetof(tl_model_params_t, field)
 
 static const tl_model_param_t PARAMS[] = {
-    {"lambda", "ease: L2 regularisation", 400, 1e-6, 1e12, 0, P(lambda)},
+    {"lambda", "ease: L2 regularisation (default: from the data, 58 x the square root of the mean over "
+               "the catalogue of an item's summed squared strengths: 400 on MovieLens 100K)", NAN, 1e-6, 1e12, 0,
+     P(lambda)},
     {"dropout", "ease: 0..0.99, denoising emphasis on popular items", 0, 0, 0.99, 0, P(dropout)},
     {"blend", "blend: EASE's share of the standardised scores, the rest iALS's", 0.5, 0, 1, 0, P(blend)},
     {"neighbours", "knn: neighbours kept per item", 100, 1, 1000, 1, P(neighbours)},
     {"shrink", "knn: similarity shrinkage", 10, 0, 1e9, 0, P(shrink)},
     {"factors", "ials: latent factors", 64, 1, 1024, 1, P(ials.factors)},
     {"iterations", "ials: alternating iterations", 15, 1, 1000, 1, P(ials.iterations)},
-    {"alpha", "ials: confidence weight of an interaction", 5, 0, 1e9, 0, P(ials.alpha)},
+    {"alpha", "ials: confidence weight of an interaction (default: from the data, 5 / the mean "
+              "strength of an interaction: 5 for ratings counted as 1)", NAN, 0, 1e9, 0, P(ials.alpha)},
     {"reg", "ials: L2 regularisation", 50, 0, 1e12, 0, P(ials.reg)},
 };
 #define NPARAMS (sizeof PARAMS / sizeof *PARAMS)
@@ -41,6 +45,24 @@ void tl_model_params_default(tl_model_params_t *p) {
     memset(p, 0, sizeof *p);
     tl_ials_opts_default(&p->ials); /* cg_steps and seed, which are no options */
     for (size_t i = 0; i < NPARAMS; i++) param_store(p, &PARAMS[i], PARAMS[i].dflt);
+}
+
+/* The constants were tuned on MovieLens 100K's u1.base (1,682 items,
+ * 80,000 ratings each of strength 1: λ 400, α 5) and carried to other
+ * data by the scale of its strengths: EASE's penalty with the square root
+ * of the Gram matrix's mean diagonal (an item's summed squared strengths;
+ * in proportion to it, it fell too low on ratings of 4 and more), iALS's
+ * confidence against the mean strength (docs/BENCHMARKS.md has the
+ * evidence). */
+#define EASE_LAMBDA_PER_ROOT_DIAG 58.0
+#define IALS_ALPHA_TIMES_STRENGTH 5.0
+
+void tl_model_params_resolve(tl_model_params_t *p, const tl_csr_t *x) {
+    double sum = 0, sq = 0;
+    for (uint64_t q = 0; q < x->nnz; q++) sum += x->val[q], sq += (double)x->val[q] * x->val[q];
+    if (isnan(p->lambda)) p->lambda = fmax(1, EASE_LAMBDA_PER_ROOT_DIAG * sqrt(sq / (x->nitems ? x->nitems : 1)));
+    if (isnan(p->ials.alpha))
+        p->ials.alpha = x->nnz && sum > 0 ? IALS_ALPHA_TIMES_STRENGTH / (sum / (double)x->nnz) : IALS_ALPHA_TIMES_STRENGTH;
 }
 
 const tl_model_param_t *tl_model_param_at(uint32_t i) { return i < NPARAMS ? &PARAMS[i] : NULL; }
@@ -139,7 +161,9 @@ const char *tl_model_default(tl_model_use_t use) {
 int tl_model_train(const tl_model_info_t *mi, const tl_csr_t *x, const tl_model_params_t *p,
                    const tl_rec_side_t *side, tl_model_t **out, tl_errbuf_t *eb) {
     *out = NULL;
-    return mi->ops->train(x, p, mi->needs_side ? side : NULL, out, eb);
+    tl_model_params_t q = *p;
+    tl_model_params_resolve(&q, x);
+    return mi->ops->train(x, &q, mi->needs_side ? side : NULL, out, eb);
 }
 
 const struct tl_model_ops *tl__model_ops(const tl_model_t *m) { return tl_model_info(m->kind)->ops; }

@@ -346,7 +346,11 @@ typedef struct {
     size_t offset; /* where it lives in tl_model_params_t */
 } tl_model_param_t;
 
+/* The defaults: every option its value, but EASE's lambda and iALS's
+ * alpha NaN, "from the data", which tl_model_params_resolve (called by
+ * tl_model_train) sets from the training matrix. */
 void tl_model_params_default(tl_model_params_t *p);
+void tl_model_params_resolve(tl_model_params_t *p, const tl_csr_t *x);
 /* The options, in a fixed order, for help text and errors; NULL past the
  * last. */
 const tl_model_param_t *tl_model_param_at(uint32_t i);
@@ -412,6 +416,7 @@ int tl_model_train(const tl_model_info_t *mi, const tl_csr_t *x, const tl_model_
 typedef struct {
     uint32_t users, items;
     uint64_t interactions;
+    tl_model_params_t params; /* the options as trained, those from the data resolved */
 } tl_rec_trained_t;
 int tl_rec_train_store(tl_store_t *st, const tl_model_info_t *mi, const tl_model_params_t *p,
                        tl_interact_opts_t ix, tl_model_t **out, tl_rec_trained_t *info, tl_errbuf_t *eb);
@@ -491,6 +496,8 @@ typedef struct {
     tl_eval_t valid;         /* on the validation part (TL_SELECT_VALIDATION, TL_SELECT_TUNE) */
     int tested;              /* ev was measured */
     double train_s, eval_s;
+    tl_model_params_t params; /* its options as trained, those from the data resolved (the last
+                               * training's: the whole training's when tested) */
 } tl_rec_run_t;
 
 typedef struct {

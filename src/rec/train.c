@@ -20,7 +20,11 @@ int tl_rec_train_store(tl_store_t *st, const tl_model_info_t *mi, const tl_model
     tl_store_evstats_fini(&es);
     if (!rc) rc = tl_model_train(mi, &x, p, &sd, out, eb);
     if (!rc) tl_model_set_interactions(*out, &ix);
-    if (info) info->users = x.nusers, info->items = x.nitems, info->interactions = x.nnz;
+    if (info) {
+        info->users = x.nusers, info->items = x.nitems, info->interactions = x.nnz;
+        info->params = *p;
+        tl_model_params_resolve(&info->params, &x);
+    }
     tl_rec_side_fini(&sd);
     tl_csr_fini(&x);
     return rc;

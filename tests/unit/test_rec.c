@@ -403,16 +403,27 @@ static void test_registry(void **state) {
     tl_model_params_default(&p);
     tl_ials_opts_t io;
     tl_ials_opts_default(&io);
-    assert_true(p.lambda == 400 && p.dropout == 0 && p.blend == 0.5 && p.shrink == 10);
+    assert_true(isnan(p.lambda) && p.dropout == 0 && p.blend == 0.5 && p.shrink == 10);
     assert_int_equal(p.neighbours, 100);
     assert_int_equal(p.ials.factors, io.factors);
     assert_int_equal(p.ials.iterations, io.iterations);
     assert_int_equal(p.ials.cg_steps, io.cg_steps);
-    assert_true(p.ials.alpha == io.alpha && p.ials.reg == io.reg && p.ials.seed == io.seed);
+    assert_true(isnan(p.ials.alpha) && p.ials.reg == io.reg && p.ials.seed == io.seed);
+    /* from the data: 4 items, strengths 1, 3, 2, 2 (squares 1 + 9 + 4 + 4 = 18, mean 2) */
+    uint64_t rowptr[] = {0, 2, 4};
+    uint32_t col[] = {0, 1, 1, 3};
+    float val[] = {1, 3, 2, 2};
+    tl_csr_t x = {2, 4, 4, rowptr, col, val};
+    tl_model_params_t r = p;
+    tl_model_params_resolve(&r, &x);
+    assert_true(fabs(r.lambda - 58.0 * sqrt(18.0 / 4)) < 1e-9 && fabs(r.ials.alpha - 5.0 / 2) < 1e-12);
+    r.lambda = 7, r.ials.alpha = 3; /* given: kept */
+    tl_model_params_resolve(&r, &x);
+    assert_true(r.lambda == 7 && r.ials.alpha == 3);
     uint32_t n = 0;
     for (const tl_model_param_t *d; (d = tl_model_param_at(n)); n++) {
         assert_ptr_equal(tl_model_param_lookup(d->name), d);
-        assert_true(d->min <= d->dflt && d->dflt <= d->max);
+        assert_true(isnan(d->dflt) || (d->min <= d->dflt && d->dflt <= d->max));
     }
     assert_int_equal(n, 9);
     assert_int_equal(tl_model_params_set(&p, "lambda", 200), 0);
@@ -440,6 +451,8 @@ static void test_registry_trains_and_files(void **state) {
     tl_model_params_t p;
     tl_model_params_default(&p);
     p.lambda = 1, p.ials.factors = 2, p.ials.iterations = 3, p.neighbours = 3;
+    tl_model_params_t q = p; /* as trained: alpha from the data */
+    tl_model_params_resolve(&q, &x);
     const uint32_t cats[] = {0, 0, 1, 1}, groups[] = {0, 1, 0, 1, TL_NONE, 0};
     tl_rec_side_t side = {{(uint32_t *)groups, 6, 2, {"a", "b"}}, (uint32_t *)cats, NULL};
     tl_errbuf_t eb = {{0}};
@@ -456,10 +469,10 @@ static void test_registry_trains_and_files(void **state) {
             assert_int_equal(tl_rec_train_segpop(&x, cats, 0, groups, 2, &ref), 0);
             break;
         case TL_MODEL_EASE: assert_int_equal(tl_rec_train_ease(&x, 1, 0, &ref, &eb), 0); break;
-        case TL_MODEL_IALS: assert_int_equal(tl_rec_train_ials(&x, &p.ials, &ref, &eb), 0); break;
+        case TL_MODEL_IALS: assert_int_equal(tl_rec_train_ials(&x, &q.ials, &ref, &eb), 0); break;
         case TL_MODEL_KNN: assert_int_equal(tl_rec_train_knn(&x, 3, 10, &ref, &eb), 0); break;
         case TL_MODEL_BLEND:
-            assert_int_equal(tl_rec_train_blend(&x, 1, 0, &p.ials, 0.5, &ref, &eb), 0);
+            assert_int_equal(tl_rec_train_blend(&x, 1, 0, &q.ials, 0.5, &ref, &eb), 0);
             break;
         }
         assert_int_equal(tl_model_save(m, path, &eb), 0);
