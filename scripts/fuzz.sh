@@ -7,7 +7,7 @@
 # Prints per target the runs, execs/s, coverage gained and crashes; exits 1
 # on a crash (or leak, timeout, out of memory), naming the reproducer.
 #
-#   scripts/fuzz.sh [TARGET...]      targets: csv jsonl expr server model scorecard campaign
+#   scripts/fuzz.sh [TARGET...]      targets: csv jsonl expr server model scorecard challenger campaign
 #   FUZZ_SECONDS=600   seconds per target
 #   FUZZ_JOBS=2        targets run at once (default 1)
 #   FUZZ_BUILD=DIR     the build directory (default build-fuzz)
