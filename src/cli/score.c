@@ -240,15 +240,18 @@ static void challenger_path(const char *card, char *out, size_t cap) {
 /* Keeps sc as the store's scorecard of the command, where it went in where
  * (for the message); a data directory without a store yet gets one. */
 static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard_t *sc, const tl_boost_t *b,
-                         char *where, size_t cap, tl_errbuf_t *eb) {
+                         char *where, char *bwhere, size_t cap, tl_errbuf_t *eb) {
     tl_store_t *st;
     int rc = cli_store_open(data_dir(a), TL_STORE_READONLY, &st, eb);
     if (rc == TL_ENOENT) eb->msg[0] = 0, rc = cli_store_open(data_dir(a), TL_STORE_CREATE, &st, eb);
     if (!rc) rc = tl_scorecard_put(st, card_name(c), sc, eb);
     if (!rc && b) rc = tl_boost_put(st, card_name(c), b, eb);
-    char blob[64];
+    char blob[64], bname[64];
+    snprintf(bname, sizeof bname, "%s-challenger", card_name(c));
     if (!rc) tl_store_blob_name(TL_BLOB_SCORECARD, card_name(c), blob, sizeof blob);
     if (!rc) rc = tl_store_blob_where(st, blob, where, cap, eb);
+    if (!rc && b) tl_store_blob_name(TL_BLOB_SCORECARD, bname, blob, sizeof blob);
+    if (!rc && b) rc = tl_store_blob_where(st, blob, bwhere, cap, eb);
     tl_store_close(st);
     return rc;
 }
@@ -299,7 +302,7 @@ static int score_train(const command_t *c, const args_t *a) {
     rc = tl_scorecard_train(&t, &o, &sc, &eb);
     int64_t t1 = cli_now(), t2 = t1;
     tl_boost_t *b = NULL;
-    char bpath[4400] = "";
+    char bpath[4300] = "";
     double tuned_auc = NAN;
     if (!rc && opt(c, a, "tune")) rc = tl_boost_tune(&t, &o, &bo, NULL, 3, 0, &bo, &tuned_auc, &eb);
     if (!rc && opt(c, a, "challenger")) {
@@ -308,8 +311,7 @@ static int score_train(const command_t *c, const args_t *a) {
         if (out) challenger_path(out, bpath, sizeof bpath);
         if (!rc && out) rc = tl_boost_save(b, bpath, &eb);
     }
-    if (!rc) rc = out ? tl_scorecard_save(sc, out, &eb) : put_scorecard(c, a, sc, b, path, sizeof path, &eb);
-    if (!rc && b && !out) snprintf(bpath, sizeof bpath, "%s (%s-challenger)", path, card_name(c));
+    if (!rc) rc = out ? tl_scorecard_save(sc, out, &eb) : put_scorecard(c, a, sc, b, path, bpath, sizeof path, &eb);
     if (!rc) {
         uint32_t nf = tl_scorecard_nfeatures(sc);
         cJSON *j = cJSON_CreateObject(), *fs = cJSON_AddArrayToObject(j, "features");
