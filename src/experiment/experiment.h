@@ -98,11 +98,12 @@ void tl_outcomes_fini(tl_outcomes_t *o);
  *   class transformation: z = 1 for treated converters and control
  *     non-converters, rows weighted so both groups weigh the same; then
  *     uplift = 2 P(z | x) - 1 (Jaskowski and Jaroszewicz).
- *   trees: the class transformation's line, then gradient-boosted trees
- *     (finance's tl_gbt_t) boosted from its log-odds, which find the
- *     interactions and thresholds where the effect lives; their settings
- *     and number chosen by the Qini coefficient on a quarter of the units
- *     held out of training, none kept when the line alone does best.
+ *   trees: both lines above, then gradient-boosted trees (finance's
+ *     tl_gbt_t) of z boosted from one line's log-odds of z, which find the
+ *     interactions and thresholds where the effect lives; the line, the
+ *     trees' settings and their number chosen by the Qini coefficient on a
+ *     quarter of the units held out of training, no trees kept when a line
+ *     alone does best.
  * The logistic models' features are standardised (means and deviations
  * kept in the model); missing values count as the mean. */
 enum { TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS, TL_UPLIFT_TREES };
@@ -116,6 +117,9 @@ typedef struct {
     char names[TL_UPLIFT_MAX_F][64];
     double mean[TL_UPLIFT_MAX_F], sd[TL_UPLIFT_MAX_F];
     double beta_t[TL_UPLIFT_MAX_F + 1], beta_c[TL_UPLIFT_MAX_F + 1];
+    double beta_z[TL_UPLIFT_MAX_F + 1]; /* TL_UPLIFT_TREES: the class transformation's line */
+    int base;                           /* TL_UPLIFT_TREES: the line the trees start from
+                                         * (TL_UPLIFT_TWO_MODEL or TL_UPLIFT_CLASS) */
     uint64_t n_treated, n_control;
     /* measured at training on units held out of it (test_units 0: never,
      * as in files from before the measure was kept; test_qini NaN then) */

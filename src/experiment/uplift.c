@@ -38,16 +38,23 @@ static float *as_float(const double *x, uint32_t n, uint32_t p) {
     return f;
 }
 
-/* The log-odds of z of the linear class transformation (beta_t) of each
- * of n rows of x. */
-static float *linear_margin(const tl_uplift_model_t *m, const double *x, uint32_t n) {
+/* The log-odds of z (a treated converter or a control non-converter) by
+ * line base of the n rows of x: the class transformation's own, or the
+ * two-model's uplift u read as P(z) = (1 + u) / 2. */
+static float *line_margin(const tl_uplift_model_t *m, int base, const double *x, uint32_t n) {
     float *mg = malloc(((size_t)n + 1) * sizeof *mg);
     double z[TL_UPLIFT_MAX_F];
     for (uint32_t i = 0; mg && i < n; i++) {
         standardise(m, x + (size_t)i * m->p, z);
-        double e = m->beta_t[0];
-        for (uint32_t k = 0; k < m->p; k++) e += m->beta_t[k + 1] * z[k];
-        mg[i] = (float)e;
+        if (base == TL_UPLIFT_CLASS) {
+            double e = m->beta_z[0];
+            for (uint32_t k = 0; k < m->p; k++) e += m->beta_z[k + 1] * z[k];
+            mg[i] = (float)e;
+        } else {
+            double pz = (1 + logistic(m->beta_t, z, m->p) - logistic(m->beta_c, z, m->p)) / 2;
+            pz = fmin(fmax(pz, 1e-6), 1 - 1e-6);
+            mg[i] = (float)log(pz / (1 - pz));
+        }
     }
     return mg;
 }
@@ -57,7 +64,7 @@ int tl_uplift_predict_rows(const tl_uplift_model_t *m, const double *x, uint32_t
         for (uint32_t i = 0; i < n; i++) out[i] = tl_uplift_predict(m, x + (size_t)i * m->p);
         return 0;
     }
-    float *f = as_float(x, n, m->p), *mg = linear_margin(m, x, n);
+    float *f = as_float(x, n, m->p), *mg = line_margin(m, m->base, x, n);
     int rc = f && mg ? tl_gbt_predict_rounds(m->trees, f, n, mg, 0, out, NULL, eb) : TL_ENOMEM;
     for (uint32_t i = 0; !rc && i < n; i++) out[i] = 2 * out[i] - 1;
     free(f), free(mg);
@@ -71,7 +78,8 @@ double tl_uplift_predict(const tl_uplift_model_t *m, const double *row) {
         return tl_uplift_predict_rows(m, row, 1, z, &eb) ? NAN : z[0];
     }
     standardise(m, row, z);
-    if (m->method != TL_UPLIFT_TWO_MODEL) return 2 * logistic(m->beta_t, z, m->p) - 1;
+    if (m->method == TL_UPLIFT_TREES && m->base == TL_UPLIFT_CLASS) return 2 * logistic(m->beta_z, z, m->p) - 1;
+    if (m->method == TL_UPLIFT_CLASS) return 2 * logistic(m->beta_t, z, m->p) - 1;
     return logistic(m->beta_t, z, m->p) - logistic(m->beta_c, z, m->p);
 }
 
@@ -82,8 +90,8 @@ double tl_uplift_predict(const tl_uplift_model_t *m, const double *row) {
 static const struct {
     uint32_t depth;
     double eta, leaf_share, lambda;
-} TREE_GRID[] = {{2, 0.05, 0.02, 10}, {3, 0.05, 0.03, 50}, {4, 0.03, 0.05, 100}};
-static const uint32_t TREE_ROUNDS[] = {25, 50, 100, 200, 400};
+} TREE_GRID[] = {{2, 0.05, 0.02, 10}, {3, 0.03, 0.03, 50}, {4, 0.03, 0.05, 100}};
+static const uint32_t TREE_ROUNDS[] = {10, 25, 50, 100, 200};
 #define NGRID (sizeof TREE_GRID / sizeof *TREE_GRID)
 #define NTREE_ROUNDS (sizeof TREE_ROUNDS / sizeof *TREE_ROUNDS)
 
@@ -106,51 +114,58 @@ static int qini_of(const double *s, const uint8_t *t, const uint8_t *y, uint32_t
     return rc;
 }
 
-/* Trees of the transformed outcome z boosted from the linear class
- * transformation's log-odds (m->beta_t), the rows weighted so both groups
- * weigh the same: every setting and number of rounds of the grid trained
- * on three quarters of the units and judged by its Qini coefficient on the
- * rest, against the line alone; the best trained again on every unit (no
- * trees when the line was best). */
+/* Trees of the transformed outcome z boosted from a line's log-odds of z,
+ * the rows weighted so both groups weigh the same: for each line, the line
+ * alone and every setting and number of rounds of the grid trained on three
+ * quarters of the units and judged by its Qini coefficient on the rest; the
+ * best line kept, with its trees trained again on every unit (none when the
+ * line alone was best). */
 static int fit_trees(const double *x, uint32_t n, uint32_t p, const uint8_t *treated, const uint8_t *y,
                      const uint8_t *z, const double *w, tl_uplift_model_t *m, tl_errbuf_t *eb) {
     size_t cells = (size_t)n * p + 1;
-    float *f = as_float(x, n, p), *mg = linear_margin(m, x, n);
-    float *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
+    float *f = as_float(x, n, p), *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
     float *fx = malloc(cells * sizeof *fx), *vx = malloc(cells * sizeof *vx);
     float *fz = malloc(((size_t)n + 1) * sizeof *fz), *fw = malloc(((size_t)n + 1) * sizeof *fw);
-    float *fm = malloc(((size_t)n + 1) * sizeof *fm), *vm = malloc(((size_t)n + 1) * sizeof *vm);
+    float *fm = malloc(((size_t)n + 1) * sizeof *fm), *vm = malloc(((size_t)n + 1) * sizeof *vm), *mg = NULL;
     uint8_t *vt = malloc((size_t)n + 1), *vy = malloc((size_t)n + 1);
     double *vs = malloc(((size_t)n + 1) * sizeof *vs);
-    int rc = f && mg && zf && wf && fx && vx && fz && fw && fm && vm && vt && vy && vs ? 0 : TL_ENOMEM;
-    uint32_t nf = 0, nv = 0;
-    for (uint32_t r = 0; !rc && r < n; r++) {
-        zf[r] = z[r], wf[r] = (float)w[r];
-        if ((uint32_t)(r * 2654435761u) >> 30 == 0) { /* a fixed quarter of the units */
-            memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
-            vm[nv] = mg[r], vt[nv] = treated[r], vy[nv++] = y[r];
-        } else {
-            memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
-            fz[nf] = zf[r], fw[nf] = wf[r], fm[nf++] = mg[r];
-        }
-    }
-    /* the line alone; the ranking of 2 P(z) - 1 is that of its log-odds */
+    int rc = f && zf && wf && fx && vx && fz && fw && fm && vm && vt && vy && vs ? 0 : TL_ENOMEM;
+    static const int bases[] = {TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS};
     double best_q = -INFINITY, q;
     size_t best = 0;
     uint32_t best_rounds = 0;
-    for (uint32_t i = 0; !rc && i < nv; i++) vs[i] = vm[i];
-    if (!rc && nv) rc = qini_of(vs, vt, vy, nv, &best_q);
-    if (isnan(best_q)) best_q = -INFINITY;
-    for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
-        tl_gbt_t *g = NULL;
-        rc = fit_grid(fx, nf, p, fz, fw, fm, k, TREE_ROUNDS[NTREE_ROUNDS - 1], &g, eb);
-        for (size_t r = 0; !rc && r < NTREE_ROUNDS; r++) {
-            rc = tl_gbt_predict_rounds(g, vx, nv, vm, TREE_ROUNDS[r], vs, NULL, eb);
-            if (!rc) rc = qini_of(vs, vt, vy, nv, &q);
-            if (!rc && q > best_q) best_q = q, best = k, best_rounds = TREE_ROUNDS[r];
+    m->base = TL_UPLIFT_TWO_MODEL;
+    for (size_t b = 0; !rc && b < 2; b++) {
+        free(mg);
+        if (!(mg = line_margin(m, bases[b], x, n))) rc = TL_ENOMEM;
+        uint32_t nf = 0, nv = 0;
+        for (uint32_t r = 0; !rc && r < n; r++) {
+            zf[r] = z[r], wf[r] = (float)w[r];
+            if ((uint32_t)(r * 2654435761u) >> 30 == 0) { /* a fixed quarter of the units */
+                memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
+                vm[nv] = mg[r], vt[nv] = treated[r], vy[nv++] = y[r];
+            } else {
+                memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
+                fz[nf] = zf[r], fw[nf] = wf[r], fm[nf++] = mg[r];
+            }
         }
-        tl_gbt_free(g);
+        /* the line alone: the ranking of 2 P(z) - 1 is that of its log-odds */
+        for (uint32_t i = 0; !rc && i < nv; i++) vs[i] = vm[i];
+        if (!rc && nv && !qini_of(vs, vt, vy, nv, &q) && q > best_q) best_q = q, m->base = bases[b], best_rounds = 0;
+        for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
+            tl_gbt_t *g = NULL;
+            rc = fit_grid(fx, nf, p, fz, fw, fm, k, TREE_ROUNDS[NTREE_ROUNDS - 1], &g, eb);
+            for (size_t r = 0; !rc && r < NTREE_ROUNDS; r++) {
+                rc = tl_gbt_predict_rounds(g, vx, nv, vm, TREE_ROUNDS[r], vs, NULL, eb);
+                if (!rc && !qini_of(vs, vt, vy, nv, &q) && q > best_q)
+                    best_q = q, m->base = bases[b], best = k, best_rounds = TREE_ROUNDS[r];
+            }
+            tl_gbt_free(g);
+        }
     }
+    free(mg);
+    mg = rc ? NULL : line_margin(m, m->base, x, n);
+    if (!rc && !mg) rc = TL_ENOMEM;
     if (!rc && best_rounds) rc = fit_grid(f, n, p, zf, wf, mg, best, best_rounds, &m->trees, eb);
     free(f), free(mg), free(zf), free(wf), free(fx), free(vx), free(fz), free(fw), free(fm), free(vm);
     free(vt), free(vy), free(vs);
@@ -199,15 +214,19 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
             yy[r] = treated[r] ? y[r] : !y[r];
             w[r] = treated[r] ? wt : wc;
         }
-        rc = tl_logit_fit_w(z, n, p, yy, w, l2, m->beta_t, eb);
-        if (!rc && method == TL_UPLIFT_TREES) rc = fit_trees(x, n, p, treated, y, yy, w, m, eb);
-    } else if (!rc) {
-        /* each model on its own rows: rows of the other group weigh 0 */
-        for (int g = 1; !rc && g >= 0; g--) {
-            for (uint32_t r = 0; r < n; r++) w[r] = treated[r] == g;
-            rc = tl_logit_fit_w(z, n, p, y, w, l2, g ? m->beta_t : m->beta_c, eb);
-        }
+        rc = tl_logit_fit_w(z, n, p, yy, w, l2, method == TL_UPLIFT_TREES ? m->beta_z : m->beta_t, eb);
     }
+    if (!rc && method != TL_UPLIFT_CLASS) {
+        /* each model on its own rows: rows of the other group weigh 0 */
+        double *w2 = malloc(((size_t)n + 1) * sizeof *w2);
+        if (!w2) rc = TL_ENOMEM;
+        for (int g = 1; !rc && g >= 0; g--) {
+            for (uint32_t r = 0; r < n; r++) w2[r] = treated[r] == g;
+            rc = tl_logit_fit_w(z, n, p, y, w2, l2, g ? m->beta_t : m->beta_c, eb);
+        }
+        free(w2);
+    }
+    if (!rc && method == TL_UPLIFT_TREES) rc = fit_trees(x, n, p, treated, y, yy, w, m, eb);
     free(z), free(w), free(yy);
     return rc;
 }
@@ -228,11 +247,16 @@ static char *model_text(const tl_uplift_model_t *m) {
         cJSON_AddNumberToObject(o, "mean", m->mean[k]);
         cJSON_AddNumberToObject(o, "sd", m->sd[k]);
         cJSON_AddNumberToObject(o, "coef_treated", m->beta_t[k + 1]);
-        if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(o, "coef_control", m->beta_c[k + 1]);
+        if (m->method != TL_UPLIFT_CLASS) cJSON_AddNumberToObject(o, "coef_control", m->beta_c[k + 1]);
+        if (m->method == TL_UPLIFT_TREES) cJSON_AddNumberToObject(o, "coef_z", m->beta_z[k + 1]);
         cJSON_AddItemToArray(f, o);
     }
     cJSON_AddNumberToObject(j, "intercept_treated", m->beta_t[0]);
-    if (m->method == TL_UPLIFT_TWO_MODEL) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
+    if (m->method != TL_UPLIFT_CLASS) cJSON_AddNumberToObject(j, "intercept_control", m->beta_c[0]);
+    if (m->method == TL_UPLIFT_TREES) {
+        cJSON_AddNumberToObject(j, "intercept_z", m->beta_z[0]);
+        cJSON_AddStringToObject(j, "base", tl_uplift_method_name(m->base));
+    }
     if (m->trees) { /* xgboost's JSON as a string: it tells integers from reals */
         tl_errbuf_t eb;
         char *t = tl_gbt_text(m->trees, &eb);
@@ -308,7 +332,14 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
                     : strcmp(meth->valuestring, "class-transformation") == 0 ? TL_UPLIFT_CLASS
                                                                              : TL_UPLIFT_TWO_MODEL;
         bad |= num(j, "intercept_treated", &m->beta_t[0]);
-        if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(j, "intercept_control", &m->beta_c[0]);
+        if (m->method != TL_UPLIFT_CLASS) bad |= num(j, "intercept_control", &m->beta_c[0]);
+        if (m->method == TL_UPLIFT_TREES) {
+            const cJSON *base = cJSON_GetObjectItem(j, "base");
+            bad |= num(j, "intercept_z", &m->beta_z[0]) | !cJSON_IsString(base);
+            m->base = cJSON_IsString(base) && strcmp(base->valuestring, "class-transformation") == 0
+                          ? TL_UPLIFT_CLASS
+                          : TL_UPLIFT_TWO_MODEL;
+        }
     }
     m->test_qini = NAN;
     const cJSON *h = cJSON_GetObjectItem(j, "held_out"), *hq = cJSON_GetObjectItem(h, "qini_coefficient");
@@ -323,7 +354,8 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
         if (!cJSON_IsString(nm)) bad = 1;
         else snprintf(m->names[k], sizeof m->names[k], "%s", nm->valuestring);
         bad |= num(x, "mean", &m->mean[k]) | num(x, "sd", &m->sd[k]) | num(x, "coef_treated", &m->beta_t[k + 1]);
-        if (m->method == TL_UPLIFT_TWO_MODEL) bad |= num(x, "coef_control", &m->beta_c[k + 1]);
+        if (m->method != TL_UPLIFT_CLASS) bad |= num(x, "coef_control", &m->beta_c[k + 1]);
+        if (m->method == TL_UPLIFT_TREES) bad |= num(x, "coef_z", &m->beta_z[k + 1]);
     }
     const cJSON *trees = cJSON_GetObjectItem(j, "trees");
     if (!bad && m->method == TL_UPLIFT_TREES && trees &&

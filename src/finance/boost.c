@@ -7,8 +7,9 @@
  * indicators of its most common categories (a category outside them: all
  * zero; a missing cell: missing). Where the champion scorecard bins a
  * numeric column it kept with a bad rate that only rises (or falls) with the
- * value, the trees are constrained to the same direction, so the two models
- * cannot disagree on which way a feature pushes.
+ * value, and the column's own bad rate binned freely moves the same way,
+ * the trees are constrained to that direction, so the two models cannot
+ * disagree on which way a feature pushes.
  *
  * A row's result is a tl_score_t on the scorecard's points scale (score =
  * offset + factor ln((1 - pd) / pd)), banded by the same cut-offs; its
@@ -143,6 +144,35 @@ static int card_direction(const tl_scorecard_t *card, const char *name) {
     return 0;
 }
 
+/* The direction the column's own bad rate takes: binned with no trend
+ * asked (at most 5 bins of 5 % of the rows or more), its WOE moving one
+ * way over every bin: the scorecard's bins are monotonic whenever its trend
+ * is automatic, a U-shaped risk (by age, say) included, so they alone
+ * cannot tell. */
+static int data_direction(const tl_table_t *t, uint32_t c, const uint32_t *rows, const uint8_t *bad, uint32_t n) {
+    double *num = malloc((size_t)(n ? n : 1) * sizeof *num);
+    if (!num) return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *v = tl_table_cell(t, rows[i], c);
+        if (tl_cell_missing(v) || tl_parse_f64(v, strlen(v), &num[i])) num[i] = NAN;
+    }
+    tl_column_t col = {0, num, NULL, 0};
+    tl_bin_opts_t o;
+    tl_bin_opts_default(&o);
+    o.trend = TL_TREND_NONE, o.max_bins = 5, o.min_share = 0.05;
+    tl_binning_t bin;
+    int dir = 0;
+    if (tl_bin_fit(&col, bad, n, &o, &bin) == 0) {
+        int up = 0, down = 0;
+        for (uint32_t k = 0; k + 1 < bin.nregular; k++)
+            up += bin.woe[k + 1] > bin.woe[k], down += bin.woe[k + 1] < bin.woe[k];
+        dir = up && !down ? -1 : down && !up ? 1 : 0;
+        tl_binning_fini(&bin);
+    }
+    free(num);
+    return dir;
+}
+
 /* Binds b's columns to t's by name (col[j]: t's column); a column t has not
  * is an error naming it. cats: a dictionary per categorical column. */
 static int bind(const tl_boost_t *b, const tl_table_t *t, uint32_t *col, tl_dict_t **cats, tl_errbuf_t *eb) {
@@ -255,7 +285,9 @@ int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl
         rc = fit_column(t, cols[q], so, rows, n, c, eb);
         c->first = b->nx;
         b->nx += c->categorical ? c->ncat : 1;
-        if (!c->categorical) c->monotone = card_direction(card, c->name);
+        if (!rc && !c->categorical && (c->monotone = card_direction(card, c->name)) != 0 &&
+            data_direction(t, cols[q], rows, bad, n) != c->monotone)
+            c->monotone = 0; /* the scorecard's trend, but not the data's */
     }
     if (!rc && !b->nx) {
         tl_errbuf_set(eb, "no column to learn from: the categorical ones have no values");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
@@ -137,17 +138,92 @@ char *tl_gbt_text(const tl_gbt_t *g, tl_errbuf_t *eb) {
     return s;
 }
 
+/* A count xgboost writes as a string of digits ("5"), or -1. */
+static long count_of(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    char *end;
+    if (!cJSON_IsString(v) || !*v->valuestring) return -1;
+    long n = strtol(v->valuestring, &end, 10);
+    return *end || n < 0 || n > 100000000 ? -1 : n;
+}
+
+/* Whether xgboost's JSON text is a whole model of binary trees on p
+ * features, every node's arrays as long as its count and every index in
+ * range: xgboost reads them as the counts say, past the end of a short
+ * array (a damaged file must be refused, not read out of bounds). */
+static int trees_whole(const char *text, uint32_t p) {
+    static const char *const per_node[] = {"left_children", "right_children", "parents", "split_indices",
+                                           "split_conditions", "default_left", "split_type",
+                                           "base_weights", "loss_changes", "sum_hessian"};
+    static const char *const categorical[] = {"categories", "categories_nodes", "categories_segments",
+                                              "categories_sizes"};
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *learner = cJSON_GetObjectItemCaseSensitive(j, "learner");
+    const cJSON *gb = cJSON_GetObjectItemCaseSensitive(learner, "gradient_booster");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(gb, "model");
+    const cJSON *trees = cJSON_GetObjectItemCaseSensitive(model, "trees");
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(model, "tree_info");
+    const cJSON *mp = cJSON_GetObjectItemCaseSensitive(model, "gbtree_model_param");
+    int nt = cJSON_GetArraySize(trees);
+    int ok = cJSON_IsArray(trees) && cJSON_IsArray(info) && cJSON_GetArraySize(info) == nt &&
+             count_of(mp, "num_trees") == nt && count_of(mp, "num_parallel_tree") == 1 &&
+             count_of(cJSON_GetObjectItemCaseSensitive(learner, "learner_model_param"), "num_feature") == (long)p;
+    const cJSON *tree, *v, *list = ok ? info : NULL;
+    cJSON_ArrayForEach(v, list) ok = ok && cJSON_IsNumber(v) && v->valuedouble == 0;
+    int id = 0;
+    list = ok ? trees : NULL;
+    cJSON_ArrayForEach(tree, list) {
+        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(tree, "tree_param");
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(tree, "id");
+        long nodes = count_of(tp, "num_nodes");
+        ok = ok && nodes >= 1 && count_of(tp, "num_feature") == (long)p && count_of(tp, "num_deleted") == 0 &&
+             count_of(tp, "size_leaf_vector") == 0 && cJSON_IsNumber(tid) && tid->valuedouble == id++;
+        for (size_t k = 0; ok && k < sizeof per_node / sizeof *per_node; k++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(tree, per_node[k]);
+            ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == nodes;
+            const cJSON *items = ok ? a : NULL;
+            cJSON_ArrayForEach(v, items) ok = ok && cJSON_IsNumber(v);
+        }
+        for (size_t k = 0; ok && k < sizeof categorical / sizeof *categorical; k++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(tree, categorical[k]);
+            ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == 0;
+        }
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(tree, "left_children");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(tree, "right_children");
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(tree, "split_indices");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(tree, "split_type");
+        for (long n = 0; ok && n < nodes; n++) {
+            double a = cJSON_GetArrayItem(l, (int)n)->valuedouble, b = cJSON_GetArrayItem(r, (int)n)->valuedouble;
+            double f = cJSON_GetArrayItem(sp, (int)n)->valuedouble;
+            /* a leaf has no children; a split two, later than itself */
+            ok = (a == -1 && b == -1) || (a > n && a < nodes && b > n && b < nodes && a == (long)a && b == (long)b);
+            ok = ok && f >= 0 && f < p && f == (long)f && cJSON_GetArrayItem(st, (int)n)->valuedouble == 0;
+        }
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
 int tl_gbt_parse(const char *text, uint32_t p, uint32_t threads, tl_gbt_t **out, tl_errbuf_t *eb) {
     *out = NULL;
     tl_gbt_t *g = calloc(1, sizeof *g);
     if (!g) return TL_ENOMEM;
     g->p = p;
-    bst_ulong nf = 0;
-    int rc = 0;
-    if (XGBoosterCreate(NULL, 0, &g->h) || XGBoosterLoadModelFromBuffer(g->h, text, strlen(text)))
+    bst_ulong nf = 0, len;
+    const char *raw;
+    int rc = 0, rounds = 0;
+    if (!trees_whole(text, p)) {
+        tl_errbuf_set(eb, "the trees are not a whole model of %u features", p);
+        rc = TL_EBADINPUT;
+    } else if (XGBoosterCreate(NULL, 0, &g->h) || XGBoosterLoadModelFromBuffer(g->h, text, strlen(text))) {
         rc = xgb_fail(eb, "the trees");
-    else if (XGBoosterGetNumFeature(g->h, &nf) || nf != p) {
+    } else if (XGBoosterGetNumFeature(g->h, &nf) || nf != p) {
         tl_errbuf_set(eb, "the trees have %llu features where %u were expected", (unsigned long long)nf, p);
+        rc = TL_EBADINPUT;
+    } else if (XGBoosterBoostedRounds(g->h, &rounds) || rounds < 1 ||
+               XGBoosterSaveModelToBuffer(g->h, "{\"format\": \"json\"}", &len, &raw)) {
+        /* what xgboost took but cannot write back (a count of trees lost, say) */
+        tl_errbuf_set(eb, "the trees are not a whole model");
         rc = TL_EBADINPUT;
     }
     if (!rc) rc = set_threads(g->h, threads, eb);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 void tl_bin_opts_default(tl_bin_opts_t *o) {
+    memset(o, 0, sizeof *o); /* no special codes */
     o->min_share = 0.05;
     o->prebins = 20;
     o->max_bins = 8;
