@@ -165,9 +165,15 @@ static int trees_whole(const char *text, uint32_t p) {
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(model, "tree_info");
     const cJSON *mp = cJSON_GetObjectItemCaseSensitive(model, "gbtree_model_param");
     int nt = cJSON_GetArraySize(trees);
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(learner, "learner_model_param");
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(learner, "objective"), "name");
+    const cJSON *gbn = cJSON_GetObjectItemCaseSensitive(gb, "name");
     int ok = cJSON_IsArray(trees) && cJSON_IsArray(info) && cJSON_GetArraySize(info) == nt &&
              count_of(mp, "num_trees") == nt && count_of(mp, "num_parallel_tree") == 1 &&
-             count_of(cJSON_GetObjectItemCaseSensitive(learner, "learner_model_param"), "num_feature") == (long)p;
+             count_of(mp, "size_leaf_vector") <= 0 && count_of(lp, "num_feature") == (long)p &&
+             count_of(lp, "num_class") == 0 && count_of(lp, "num_target") == 1 && cJSON_IsString(obj) &&
+             strcmp(obj->valuestring, "binary:logistic") == 0 && cJSON_IsString(gbn) &&
+             strcmp(gbn->valuestring, "gbtree") == 0;
     const cJSON *tree, *v, *list = ok ? info : NULL;
     cJSON_ArrayForEach(v, list) ok = ok && cJSON_IsNumber(v) && v->valuedouble == 0;
     int id = 0;
@@ -192,12 +198,21 @@ static int trees_whole(const char *text, uint32_t p) {
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(tree, "right_children");
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(tree, "split_indices");
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(tree, "split_type");
+        const cJSON *pa = cJSON_GetObjectItemCaseSensitive(tree, "parents");
+        const cJSON *dl = cJSON_GetObjectItemCaseSensitive(tree, "default_left");
         for (long n = 0; ok && n < nodes; n++) {
             double a = cJSON_GetArrayItem(l, (int)n)->valuedouble, b = cJSON_GetArrayItem(r, (int)n)->valuedouble;
-            double f = cJSON_GetArrayItem(sp, (int)n)->valuedouble;
+            double f = cJSON_GetArrayItem(sp, (int)n)->valuedouble, up = cJSON_GetArrayItem(pa, (int)n)->valuedouble;
+            double d = cJSON_GetArrayItem(dl, (int)n)->valuedouble;
             /* a leaf has no children; a split two, later than itself */
             ok = (a == -1 && b == -1) || (a > n && a < nodes && b > n && b < nodes && a == (long)a && b == (long)b);
             ok = ok && f >= 0 && f < p && f == (long)f && cJSON_GetArrayItem(st, (int)n)->valuedouble == 0;
+            ok = ok && (d == 0 || d == 1);
+            /* the root's parent is none (2^31 - 1); any other node's, a node that has it as a child */
+            if (ok && n == 0) ok = up == 2147483647.0;
+            else if (ok) ok = up >= 0 && up < n && up == (long)up &&
+                              (cJSON_GetArrayItem(l, (int)up)->valuedouble == n ||
+                               cJSON_GetArrayItem(r, (int)up)->valuedouble == n);
         }
     }
     cJSON_Delete(j);
