@@ -344,7 +344,9 @@ static int model_parse(const char *text, size_t len, const char *where, tl_uplif
     m->test_qini = NAN;
     const cJSON *h = cJSON_GetObjectItem(j, "held_out"), *hq = cJSON_GetObjectItem(h, "qini_coefficient");
     double units = 0;
-    if (h && (num(h, "units", &units) || !(units >= 0) || (hq && !cJSON_IsNumber(hq) && !cJSON_IsNull(hq)))) bad = 1;
+    if (h && (num(h, "units", &units) || !(units >= 0 && units <= 1e15) ||
+              (hq && !cJSON_IsNumber(hq) && !cJSON_IsNull(hq))))
+        bad = 1, units = 0;
     m->test_units = (uint64_t)units;
     if (cJSON_IsNumber(hq)) m->test_qini = hq->valuedouble;
     const cJSON *list = bad ? NULL : f;

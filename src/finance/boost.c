@@ -545,6 +545,13 @@ static double num_at(const cJSON *o, const char *key, int *ok) {
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A whole number from 0 to most, else 0 with *ok cleared. */
+static double whole_at(const cJSON *o, const char *key, double most, int *ok) {
+    double v = num_at(o, key, ok);
+    if (!(v >= 0 && v <= most && v == floor(v))) *ok = 0, v = 0;
+    return v;
+}
+
 static char *str_at(const cJSON *o, const char *key, int *ok) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     char *s = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
@@ -577,10 +584,10 @@ static int boost_parse(const char *text, size_t len, const char *where, tl_boost
             ok = cJSON_IsNumber(v);
             if (ok) b->band_pd[k] = v->valuedouble;
         }
-        b->o.trees = (uint32_t)num_at(p, "trees", &ok), b->o.depth = (uint32_t)num_at(p, "depth", &ok);
+        b->o.trees = (uint32_t)whole_at(p, "trees", 1e6, &ok), b->o.depth = (uint32_t)whole_at(p, "depth", 1e3, &ok);
         b->o.eta = num_at(p, "eta", &ok), b->o.subsample = num_at(p, "subsample", &ok);
         b->o.colsample = num_at(p, "colsample", &ok), b->o.min_child = num_at(p, "min_child", &ok);
-        b->o.lambda = num_at(p, "lambda", &ok), b->o.seed = (uint64_t)num_at(p, "seed", &ok);
+        b->o.lambda = num_at(p, "lambda", &ok), b->o.seed = (uint64_t)whole_at(p, "seed", 1e15, &ok);
         b->o.monotone = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "monotone"));
         b->o.threads = 1;
         b->rows = num_at(tr, "rows", &ok), b->bads = num_at(tr, "bads", &ok);
@@ -595,8 +602,9 @@ static int boost_parse(const char *text, size_t len, const char *where, tl_boost
         c->categorical = cJSON_IsString(type) && strcmp(type->valuestring, "categorical") == 0;
         c->first = b->nx;
         if (!c->categorical) {
-            c->monotone = (int)num_at(o, "monotone", &ok);
-            ok = ok && c->monotone >= -1 && c->monotone <= 1;
+            double mono = num_at(o, "monotone", &ok);
+            ok = ok && (mono == -1 || mono == 0 || mono == 1);
+            c->monotone = ok ? (int)mono : 0;
             b->nx++;
             continue;
         }
