@@ -269,7 +269,7 @@ int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl
             rc = TL_ENOMEM;
     }
     for (uint32_t i = 0; !rc && i < n; i++) label[i] = bad[i], b->bads += bad[i];
-    b->rows = n;
+    if (b) b->rows = n;
     if (!rc && (b->bads == 0 || b->bads == n)) {
         tl_errbuf_set(eb, "the target needs both good and bad rows");
         rc = TL_EINVAL;

@@ -7,6 +7,7 @@
  * models by class transformation (experiment/uplift.c) train on. */
 #include "finance/finance.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,8 +188,8 @@ static int trees_whole(const char *text, uint32_t p) {
         for (size_t k = 0; ok && k < sizeof per_node / sizeof *per_node; k++) {
             const cJSON *a = cJSON_GetObjectItemCaseSensitive(tree, per_node[k]);
             ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == nodes;
-            const cJSON *items = ok ? a : NULL;
-            cJSON_ArrayForEach(v, items) ok = ok && cJSON_IsNumber(v);
+            const cJSON *items = ok ? a : NULL; /* numbers a float holds: xgboost keeps floats */
+            cJSON_ArrayForEach(v, items) ok = ok && cJSON_IsNumber(v) && fabs(v->valuedouble) <= FLT_MAX;
         }
         for (size_t k = 0; ok && k < sizeof categorical / sizeof *categorical; k++) {
             const cJSON *a = cJSON_GetObjectItemCaseSensitive(tree, categorical[k]);
