@@ -42,9 +42,9 @@ static int profile_build(const command_t *c, const args_t *a) {
     int rc = open_store("profile build", a, TL_STORE_READONLY, &st, &eb);
     if (rc) return rc;
     tl_profiles_t *p = NULL;
-    int64_t t0 = cli_now();
+    int64_t t0 = tl_time_mono_ms();
     rc = tl_segment_profiles_build(st, &o, &p, &eb);
-    int64_t t1 = cli_now();
+    int64_t t1 = tl_time_mono_ms();
     if (!rc) rc = tl_profile_save(st, p, &eb);
     tl_store_close(st);
     if (rc) {

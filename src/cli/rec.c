@@ -295,7 +295,7 @@ int cmd_eval(const command_t *c, const args_t *a) {
     if (!nruns) return fail_err("eval", TL_ENOMEM, &eb);
     tl_rec_evaluate_opts_t eo = {ms.mi, runp, nruns, ms.ix, {TL_SPLIT_TIME, 7}, 0, (uint32_t)k,
                                  !by ? -1 : strcmp(by, "age") == 0 ? TL_GROUP_AGE : TL_GROUP_GENDER,
-                                 !opt(c, a, "no-new-items"), cli_now,
+                                 !opt(c, a, "no-new-items"), tl_time_mono_ms,
                                  validated ? TL_SELECT_VALIDATION : TL_SELECT_TEST, share};
     evsrc_t e = {0};
     tl_rec_evaluation_t ev = {0};
@@ -378,7 +378,7 @@ const optspec_t TRAIN_OPTS[] = {
     MODEL_OPTS,
     {"name", 1, "the model's name in DATA/models (default: the model kind)"},
     {"tune", 0, "choose the options first: every combination of --grid (default: the family's "
-                "own grid) trained on all but each user's latest items and measured on those by "
+                "own grid) trained on all but the log's last --valid-days and measured on those by "
                 "NDCG@10; the best is trained on everything"},
     {"grid", 1, "with --tune: the combinations, e.g. 'lambda=200,400,800'"},
     {"valid-days", 1, "with --tune: the last days of the log validate (default 7)"},
@@ -405,7 +405,7 @@ static int train_tune(const command_t *c, const args_t *a, tl_store_t *st, model
     uint32_t nruns = grid_runs(&gr, &ms->p, &param, &runp);
     if (!nruns) return TL_ENOMEM;
     tl_rec_evaluate_opts_t eo = {ms->mi, runp, nruns, ms->ix, {TL_SPLIT_TIME, (uint32_t)days}, 0, 10, -1, 1,
-                                 cli_now, TL_SELECT_TUNE, share};
+                                 tl_time_mono_ms, TL_SELECT_TUNE, share};
     tl_rec_evaluation_t ev = {0};
     rc = tl_rec_evaluate(st, &eo, &ev, eb);
     if (!rc) {
@@ -456,10 +456,10 @@ int cmd_train(const command_t *c, const args_t *a) {
     }
     tl_model_t *m = NULL;
     tl_rec_trained_t x = {0};
-    int64_t t0 = cli_now(), t1 = t0;
+    int64_t t0 = tl_time_mono_ms(), t1 = t0;
     if (!rc) {
         rc = tl_rec_train_store(st, ms.mi, &ms.p, ms.ix, &m, &x, &eb);
-        t1 = cli_now();
+        t1 = tl_time_mono_ms();
     }
     char blob[256], path[4300];
     if (!rc) rc = tl_rec_model_save(st, name, m, &eb);

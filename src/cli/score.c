@@ -298,16 +298,16 @@ static int score_train(const command_t *c, const args_t *a) {
     const char *out = opt(c, a, "out");
     char path[4300];
     snprintf(path, sizeof path, "%s", out ? out : "");
-    int64_t t0 = cli_now();
+    int64_t t0 = tl_time_mono_ms();
     rc = tl_scorecard_train(&t, &o, &sc, &eb);
-    int64_t t1 = cli_now(), t2 = t1;
+    int64_t t1 = tl_time_mono_ms(), t2 = t1;
     tl_boost_t *b = NULL;
     char bpath[4300] = "";
     double tuned_auc = NAN;
     if (!rc && opt(c, a, "tune")) rc = tl_boost_tune(&t, &o, &bo, NULL, 3, 0, &bo, &tuned_auc, &eb);
     if (!rc && opt(c, a, "challenger")) {
         rc = tl_boost_train(&t, &o, sc, &bo, &b, &eb);
-        t2 = cli_now();
+        t2 = tl_time_mono_ms();
         if (out) challenger_path(out, bpath, sizeof bpath);
         if (!rc && out) rc = tl_boost_save(b, bpath, &eb);
     }
@@ -662,7 +662,7 @@ static int score_cv(const command_t *c, const args_t *a) {
     double auc[100], bauc[100];
     int32_t *fold = malloc((size_t)(t.nrows ? t.nrows : 1) * sizeof *fold);
     if (!fold) rc = TL_ENOMEM;
-    int64_t t0 = cli_now();
+    int64_t t0 = tl_time_mono_ms();
     tl_boost_opts_t chosen[100];
     int tune = opt(c, a, "tune") != NULL;
     if (!rc && challenger && tune)
@@ -671,7 +671,7 @@ static int score_cv(const command_t *c, const args_t *a) {
         rc = tl_boost_cv(&t, &o, &bo, (uint32_t)folds, seed, auc, bauc, &eb);
     if (!rc) rc = challenger ? tl_score_folds(&t, &o, (uint32_t)folds, seed, fold)
                              : tl_scorecard_cv(&t, &o, (uint32_t)folds, seed, auc, fold, &eb);
-    int64_t t1 = cli_now();
+    int64_t t1 = tl_time_mono_ms();
     const char *fo = opt(c, a, "folds-out");
     if (!rc && fo) {
         FILE *f = fopen(fo, "w");

@@ -186,6 +186,8 @@ void tl_time_format(int64_t ms, char out[32]);
 /* The system clock in ms. A fixed "now" (reproducible runs, tests) is the
  * caller's to pass: the store's configuration carries one (tl_store_now). */
 int64_t tl_time_now_ms(void);
+/* A monotonic clock in ms, for durations: never the fixed "now". */
+int64_t tl_time_mono_ms(void);
 
 #define TL_MS_PER_DAY INT64_C(86400000)
 

@@ -8,6 +8,7 @@
 #include "core.h"
 
 #include <sys/time.h>
+#include <time.h>
 
 int64_t tl_time_days_from_civil(int y, unsigned m, unsigned d) {
     y -= m <= 2;
@@ -151,4 +152,10 @@ int64_t tl_time_now_ms(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int64_t tl_time_mono_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

@@ -114,61 +114,105 @@ static int qini_of(const double *s, const uint8_t *t, const uint8_t *y, uint32_t
     return rc;
 }
 
+/* The lines of method on the rows r with use[r] (NULL: all; the others
+ * weigh 0), of the standardised rows z: the class transformation's (into
+ * beta_z for trees, else beta_t; the groups weighted to weigh the same) and
+ * the two models' (beta_t, beta_c), as the method needs them. */
+static int fit_lines(const double *z, uint32_t n, uint32_t p, const uint8_t *treated, const uint8_t *y,
+                     const uint8_t *use, int method, double l2, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+    double *w = malloc(((size_t)n + 1) * sizeof *w), nt = 0, nc = 0;
+    uint8_t *yy = malloc((size_t)n + 1);
+    int rc = w && yy ? 0 : TL_ENOMEM;
+    for (uint32_t r = 0; r < n; r++)
+        if (!use || use[r]) treated[r] ? nt++ : nc++;
+    if (!rc && method != TL_UPLIFT_TWO_MODEL) {
+        double wt = nt ? (nt + nc) / (2 * nt) : 0, wc = nc ? (nt + nc) / (2 * nc) : 0;
+        for (uint32_t r = 0; r < n; r++) {
+            yy[r] = treated[r] ? y[r] : !y[r];
+            w[r] = use && !use[r] ? 0 : treated[r] ? wt : wc;
+        }
+        rc = tl_logit_fit_w(z, n, p, yy, w, l2, method == TL_UPLIFT_TREES ? m->beta_z : m->beta_t, eb);
+    }
+    /* each model on its own rows: rows of the other group weigh 0 */
+    for (int g = 1; !rc && method != TL_UPLIFT_CLASS && g >= 0; g--) {
+        for (uint32_t r = 0; r < n; r++) w[r] = treated[r] == g && (!use || use[r]);
+        rc = tl_logit_fit_w(z, n, p, y, w, l2, g ? m->beta_t : m->beta_c, eb);
+    }
+    free(w), free(yy);
+    return rc;
+}
+
+#define TREE_FOLDS 4
+
 /* Trees of the transformed outcome z boosted from a line's log-odds of z,
- * the rows weighted so both groups weigh the same: for each line, the line
- * alone and every setting and number of rounds of the grid trained on three
- * quarters of the units and judged by its Qini coefficient on the rest; the
- * best line kept, with its trees trained again on every unit (none when the
- * line alone was best). */
-static int fit_trees(const double *x, uint32_t n, uint32_t p, const uint8_t *treated, const uint8_t *y,
-                     const uint8_t *z, const double *w, tl_uplift_model_t *m, tl_errbuf_t *eb) {
+ * the rows weighted so both groups weigh the same. Chosen by 4-fold
+ * cross-validation of the training units: on each fold the lines fitted on
+ * the other three quarters, and for each line the line alone and every
+ * setting and number of rounds of the grid trained there, judged by the
+ * Qini coefficient on the fold; the best mean kept, its line the whole
+ * training's and its trees trained again on every unit (none when a line
+ * alone was best: the simpler wins a tie). */
+static int fit_trees(const double *x, const double *zs, uint32_t n, uint32_t p, const uint8_t *treated,
+                     const uint8_t *y, double l2, tl_uplift_model_t *m, tl_errbuf_t *eb) {
     size_t cells = (size_t)n * p + 1;
     float *f = as_float(x, n, p), *zf = malloc(((size_t)n + 1) * sizeof *zf), *wf = malloc(((size_t)n + 1) * sizeof *wf);
     float *fx = malloc(cells * sizeof *fx), *vx = malloc(cells * sizeof *vx);
     float *fz = malloc(((size_t)n + 1) * sizeof *fz), *fw = malloc(((size_t)n + 1) * sizeof *fw);
     float *fm = malloc(((size_t)n + 1) * sizeof *fm), *vm = malloc(((size_t)n + 1) * sizeof *vm), *mg = NULL;
-    uint8_t *vt = malloc((size_t)n + 1), *vy = malloc((size_t)n + 1);
-    double *vs = malloc(((size_t)n + 1) * sizeof *vs);
-    int rc = f && zf && wf && fx && vx && fz && fw && fm && vm && vt && vy && vs ? 0 : TL_ENOMEM;
+    uint8_t *vt = malloc((size_t)n + 1), *vy = malloc((size_t)n + 1), *use = malloc((size_t)n + 1);
+    double *vs = malloc(((size_t)n + 1) * sizeof *vs), q;
+    int rc = f && zf && wf && fx && vx && fz && fw && fm && vm && vt && vy && use && vs ? 0 : TL_ENOMEM;
     static const int bases[] = {TL_UPLIFT_TWO_MODEL, TL_UPLIFT_CLASS};
-    double best_q = -INFINITY, q;
+    double line_q[2] = {0}, tree_q[2][NGRID][NTREE_ROUNDS] = {{{0}}};
+    double wt = (double)n / (2.0 * (double)m->n_treated), wc = (double)n / (2.0 * (double)m->n_control);
+    for (uint32_t r = 0; !rc && r < n; r++) zf[r] = treated[r] ? y[r] : !y[r], wf[r] = (float)(treated[r] ? wt : wc);
+    for (uint32_t fold = 0; !rc && fold < TREE_FOLDS; fold++) {
+        for (uint32_t r = 0; r < n; r++) use[r] = (uint32_t)(r * 2654435761u) >> 30 != fold; /* fixed quarters */
+        tl_uplift_model_t mf = *m;
+        mf.trees = NULL;
+        rc = fit_lines(zs, n, p, treated, y, use, TL_UPLIFT_TREES, l2, &mf, eb);
+        for (size_t b = 0; !rc && b < 2; b++) {
+            free(mg);
+            if (!(mg = line_margin(&mf, bases[b], x, n))) rc = TL_ENOMEM;
+            uint32_t nf = 0, nv = 0;
+            for (uint32_t r = 0; !rc && r < n; r++) {
+                if (!use[r]) {
+                    memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
+                    vm[nv] = mg[r], vt[nv] = treated[r], vy[nv++] = y[r];
+                } else {
+                    memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
+                    fz[nf] = zf[r], fw[nf] = wf[r], fm[nf++] = mg[r];
+                }
+            }
+            /* the line alone: the ranking of 2 P(z) - 1 is that of its log-odds */
+            for (uint32_t i = 0; !rc && i < nv; i++) vs[i] = vm[i];
+            if (!rc && nv && !qini_of(vs, vt, vy, nv, &q) && !isnan(q)) line_q[b] += q / TREE_FOLDS;
+            for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
+                tl_gbt_t *g = NULL;
+                rc = fit_grid(fx, nf, p, fz, fw, fm, k, TREE_ROUNDS[NTREE_ROUNDS - 1], &g, eb);
+                for (size_t r = 0; !rc && r < NTREE_ROUNDS; r++) {
+                    rc = tl_gbt_predict_rounds(g, vx, nv, vm, TREE_ROUNDS[r], vs, NULL, eb);
+                    if (!rc && !qini_of(vs, vt, vy, nv, &q) && !isnan(q)) tree_q[b][k][r] += q / TREE_FOLDS;
+                }
+                tl_gbt_free(g);
+            }
+        }
+    }
+    double best_q = -INFINITY;
     size_t best = 0;
     uint32_t best_rounds = 0;
-    m->base = TL_UPLIFT_TWO_MODEL;
-    for (size_t b = 0; !rc && b < 2; b++) {
-        free(mg);
-        if (!(mg = line_margin(m, bases[b], x, n))) rc = TL_ENOMEM;
-        uint32_t nf = 0, nv = 0;
-        for (uint32_t r = 0; !rc && r < n; r++) {
-            zf[r] = z[r], wf[r] = (float)w[r];
-            if ((uint32_t)(r * 2654435761u) >> 30 == 0) { /* a fixed quarter of the units */
-                memcpy(vx + (size_t)nv * p, f + (size_t)r * p, p * sizeof *f);
-                vm[nv] = mg[r], vt[nv] = treated[r], vy[nv++] = y[r];
-            } else {
-                memcpy(fx + (size_t)nf * p, f + (size_t)r * p, p * sizeof *f);
-                fz[nf] = zf[r], fw[nf] = wf[r], fm[nf++] = mg[r];
-            }
-        }
-        /* the line alone: the ranking of 2 P(z) - 1 is that of its log-odds */
-        for (uint32_t i = 0; !rc && i < nv; i++) vs[i] = vm[i];
-        if (!rc && nv && !qini_of(vs, vt, vy, nv, &q) && q > best_q) best_q = q, m->base = bases[b], best_rounds = 0;
-        for (size_t k = 0; !rc && k < NGRID && nv && nf; k++) {
-            tl_gbt_t *g = NULL;
-            rc = fit_grid(fx, nf, p, fz, fw, fm, k, TREE_ROUNDS[NTREE_ROUNDS - 1], &g, eb);
-            for (size_t r = 0; !rc && r < NTREE_ROUNDS; r++) {
-                rc = tl_gbt_predict_rounds(g, vx, nv, vm, TREE_ROUNDS[r], vs, NULL, eb);
-                if (!rc && !qini_of(vs, vt, vy, nv, &q) && q > best_q)
-                    best_q = q, m->base = bases[b], best = k, best_rounds = TREE_ROUNDS[r];
-            }
-            tl_gbt_free(g);
-        }
+    for (size_t b = 0; b < 2; b++) {
+        if (line_q[b] > best_q) best_q = line_q[b], m->base = bases[b], best_rounds = 0;
+        for (size_t k = 0; k < NGRID; k++)
+            for (size_t r = 0; r < NTREE_ROUNDS; r++)
+                if (tree_q[b][k][r] > best_q) best_q = tree_q[b][k][r], m->base = bases[b], best = k, best_rounds = TREE_ROUNDS[r];
     }
     free(mg);
     mg = rc ? NULL : line_margin(m, m->base, x, n);
     if (!rc && !mg) rc = TL_ENOMEM;
     if (!rc && best_rounds) rc = fit_grid(f, n, p, zf, wf, mg, best, best_rounds, &m->trees, eb);
     free(f), free(mg), free(zf), free(wf), free(fx), free(vx), free(fz), free(fw), free(fm), free(vm);
-    free(vt), free(vy), free(vs);
+    free(vt), free(vy), free(use), free(vs);
     return rc;
 }
 
@@ -204,30 +248,12 @@ int tl_uplift_fit(const double *x, uint32_t n, uint32_t p, const char *const *na
         }
         m->sd[k] = c > 1 ? sqrt(ss / (c - 1)) : 0;
     }
-    double *z = malloc(((size_t)n + 1) * (p + 1) * sizeof *z), *w = malloc(((size_t)n + 1) * sizeof *w);
-    uint8_t *yy = malloc((size_t)n + 1);
-    int rc = z && w && yy ? 0 : TL_ENOMEM;
+    double *z = malloc(((size_t)n + 1) * (p + 1) * sizeof *z);
+    int rc = z ? 0 : TL_ENOMEM;
     for (uint32_t r = 0; !rc && r < n; r++) standardise(m, x + (size_t)r * p, z + (size_t)r * p);
-    if (!rc && method != TL_UPLIFT_TWO_MODEL) {
-        double wt = (double)n / (2.0 * (double)m->n_treated), wc = (double)n / (2.0 * (double)m->n_control);
-        for (uint32_t r = 0; r < n; r++) {
-            yy[r] = treated[r] ? y[r] : !y[r];
-            w[r] = treated[r] ? wt : wc;
-        }
-        rc = tl_logit_fit_w(z, n, p, yy, w, l2, method == TL_UPLIFT_TREES ? m->beta_z : m->beta_t, eb);
-    }
-    if (!rc && method != TL_UPLIFT_CLASS) {
-        /* each model on its own rows: rows of the other group weigh 0 */
-        double *w2 = malloc(((size_t)n + 1) * sizeof *w2);
-        if (!w2) rc = TL_ENOMEM;
-        for (int g = 1; !rc && g >= 0; g--) {
-            for (uint32_t r = 0; r < n; r++) w2[r] = treated[r] == g;
-            rc = tl_logit_fit_w(z, n, p, y, w2, l2, g ? m->beta_t : m->beta_c, eb);
-        }
-        free(w2);
-    }
-    if (!rc && method == TL_UPLIFT_TREES) rc = fit_trees(x, n, p, treated, y, yy, w, m, eb);
-    free(z), free(w), free(yy);
+    if (!rc) rc = fit_lines(z, n, p, treated, y, NULL, method, l2, m, eb);
+    if (!rc && method == TL_UPLIFT_TREES) rc = fit_trees(x, z, n, p, treated, y, l2, m, eb);
+    free(z);
     return rc;
 }
 

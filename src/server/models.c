@@ -275,12 +275,6 @@ void tl__models_get(tl_srv_req_t *r) {
     tl__server_json(r->rs, 200, j);
 }
 
-static int64_t mono_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* The family the body names (dflt when it names none), or NULL with 400 answered. */
 static const tl_model_info_t *model_of(tl_srv_req_t *r, const char *dflt) {
     const cJSON *m = cJSON_GetObjectItem(r->body, "model");
@@ -330,7 +324,7 @@ void tl__models_evaluate(tl_srv_req_t *r) {
     tl_model_params_t p;
     tl_model_params_default(&p);
     tl_rec_evaluate_opts_t eo = {.model = mi, .params = &p, .nruns = 1, .split = {TL_SPLIT_TIME, (uint32_t)days},
-                                 .k = (uint32_t)k, .by = group, .new_items = 1, .clock = mono_ms};
+                                 .k = (uint32_t)k, .by = group, .new_items = 1, .clock = tl_time_mono_ms};
     tl_interact_opts_default(&eo.ix);
     tl_errbuf_t eb = {{0}};
     tl_store_t *st = NULL;

@@ -51,18 +51,12 @@ static int tick(tl_server_t *s, int64_t at, tl_sched_stats_t *st, tl_errbuf_t *e
     return rc;
 }
 
-static int64_t mono_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void *ticker(void *arg) {
     tl_server_t *s = arg;
     int64_t last = 0;
     pthread_mutex_lock(&s->sched_mu);
     while (!s->sched_stop) {
-        int64_t now = mono_ms(), due = last + (s->sched_wake ? TICK_GAP_MS : (int64_t)s->tick_ms);
+        int64_t now = tl_time_mono_ms(), due = last + (s->sched_wake ? TICK_GAP_MS : (int64_t)s->tick_ms);
         if (now < due) {
             struct timespec t;
             clock_gettime(CLOCK_REALTIME, &t);
@@ -77,7 +71,7 @@ static void *ticker(void *arg) {
         tl_sched_stats_t st = {0};
         int rc = tick(s, INT64_MIN, &st, &eb);
         if (rc) fprintf(stderr, "tailor serve: scheduler: %s\n", eb.msg[0] ? eb.msg : tl_strerror(rc));
-        last = mono_ms();
+        last = tl_time_mono_ms();
         pthread_mutex_lock(&s->sched_mu);
         if (st.decided && s->dl_running) { /* something to post now, perhaps */
             s->dl_wake = 1;
