@@ -23,8 +23,8 @@ const optspec_t UPLIFT_OPTS[] = {
     {"allow", 1, "csv, train: columns to use although they look like an id, a function of the "
                  "outcome or recorded after treatment (refused otherwise), comma-separated"},
     {"outcome", 1, "csv: the outcome column (1 converted, 0 not)"},
-    {"method", 1, "train: two-model (default), class (class transformation) or trees (class "
-                  "transformation learnt by gradient-boosted trees)"},
+    {"method", 1, "train: two-model (default), class (class transformation) or trees (gradient-"
+                  "boosted trees from the better of the two, chosen on folds of the training units)"},
     {"features", 1, "the features, comma-separated (default: a set of profile columns; csv: every other "
                      "column, text expanded into COL=LEVEL indicators)"},
     {"model", 1, "the model file (default DATA/models/uplift-CAMPAIGN.json)"},

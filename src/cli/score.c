@@ -64,9 +64,9 @@ const optspec_t SCORE_OPTS[] = {
     {"baseline", 1, "report: an earlier population (same layout) to measure stability against"},
     {"html", 1, "report: also write the page `report scorecard --html` writes"},
     {"challenger", 0, "train: also gradient-boosted trees on the same columns, kept beside the "
-                      "scorecard (monotone where its bins are, missing values as they are); apply: "
-                      "score with them, reasons from their contributions; report, cv: the two side "
-                      "by side"},
+                      "scorecard (monotone where its bins and the data's own bad rate agree, missing "
+                      "values as they are); apply: score with them, reasons from their contributions; "
+                      "report, cv: the two side by side"},
     {"challenger-model", 1, "apply, report: the challenger's file (default: beside --model, or the "
                             "store's)"},
     {"trees", 1, "train, cv with --challenger: boosting rounds (default 300)"},
