@@ -422,8 +422,8 @@ assert cum == 100 and sum(r[0] for r in asap[:8]) > sum(r[0] for r in even[:8]),
 EOF
 
 # uplift: models trained on an experiment (logistic two-model and class
-# transformation, and class transformation learnt by trees) find the users
-# the truth says are moved most
+# transformation, and trees boosted from the better of those lines) find
+# the users the truth says are moved most
 U=$TMP/uw UD=$TMP/ud
 "$TAILOR" gen --users 12000 --items 300 --days 30 --seed 5 --dirty 0 --out "$U" >/dev/null
 "$TAILOR" --data "$UD" import "$U"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
