@@ -16,7 +16,8 @@ check_cmd "command --help" bash -c "'$TAILOR' import --help | grep -q -- '--pres
 # placeholder left unwritten
 names=$("$TAILOR" train --model nope 2>&1 | sed -n 's/.*--model nope: use //p')
 check_cmd "train --help names every model family" bash -c "'$TAILOR' train --help | grep -q -F -- '--model VALUE          $names (default ials; ease for eval)'"
-check_cmd "... with the families' options and defaults" bash -c "'$TAILOR' train --help | grep -q -F -- '--lambda VALUE         ease: L2 regularisation (default 400)'"
+check_cmd "... with the families' options and defaults" bash -c "'$TAILOR' train --help | grep -q -F -- '--reg VALUE            ials: L2 regularisation (default 50)'"
+check_cmd "... and those the data sets, saying how" bash -c "'$TAILOR' train --help | grep -q -F -- '--lambda VALUE         ease: L2 regularisation (default: from the data, 58 x the square root'"
 check_cmd "... the grid's options too" bash -c "'$TAILOR' eval --help | grep -q -F -- '(options: lambda dropout blend neighbours shrink factors iterations alpha reg)'"
 check "no placeholder in any help" "$(for c in train eval recommend similar serve; do "$TAILOR" "$c" --help; done | grep -c '[{]')" 0
 check_cmd "no command: exit 2" test "$(status "$TAILOR")" = 2
