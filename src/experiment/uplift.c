@@ -171,6 +171,10 @@ static int fit_trees(const double *x, const double *zs, uint32_t n, uint32_t p, 
         tl_uplift_model_t mf = *m;
         mf.trees = NULL;
         rc = fit_lines(zs, n, p, treated, y, use, TL_UPLIFT_TREES, l2, &mf, eb);
+        if (rc == TL_EINVAL) { /* too few units for a line on three quarters: the fold tells nothing */
+            rc = 0, eb->msg[0] = 0;
+            continue;
+        }
         for (size_t b = 0; !rc && b < 2; b++) {
             free(mg);
             if (!(mg = line_margin(&mf, bases[b], x, n))) rc = TL_ENOMEM;
@@ -198,9 +202,10 @@ static int fit_trees(const double *x, const double *zs, uint32_t n, uint32_t p, 
             }
         }
     }
-    double best_q = -INFINITY;
+    double best_q = -INFINITY; /* no fold measured: the class transformation's line, no trees */
     size_t best = 0;
     uint32_t best_rounds = 0;
+    m->base = TL_UPLIFT_CLASS;
     for (size_t b = 0; b < 2; b++) {
         if (line_q[b] > best_q) best_q = line_q[b], m->base = bases[b], best_rounds = 0;
         for (size_t k = 0; k < NGRID; k++)

@@ -103,6 +103,20 @@ head -n 301 "$TMP/exp.csv" >"$TMP/tiny.csv" # a hold-out of 3 units, all treated
 "$TAILOR" --data "$TMP/none" uplift train --csv "$TMP/tiny.csv" --treatment treated --outcome converted \
     --id id --features age --test-share 0.02 --model "$TMP/t.json" >"$TMP/u7.txt" 2>&1
 check "a tiny hold-out prints no nan" "$(grep -c nan "$TMP/u7.txt") $(grep -c 'Qini coefficient n/a' "$TMP/u7.txt")" "0 1"
+python3 - >"$TMP/tiny40.csv" <<'PY'
+import random
+random.seed(1)
+print("id,age,seg,treated,converted")
+for i in range(40):
+    print("%d,%d,%s,%d,%d" % (i, random.randint(18, 70), random.choice("ab"), i % 2, random.random() < 0.3))
+PY
+for m in class trees; do # 27 units train: a line fits them all, not three quarters of them
+    "$TAILOR" --data "$TMP/none" uplift train --csv "$TMP/tiny40.csv" --treatment treated --outcome converted \
+        --id id --method $m --model "$TMP/t40.json" >/dev/null 2>"$TMP/t40.err"
+    check "40 units, $m: trained (folds that cannot fit a line tell nothing)" "$?:$(cat "$TMP/t40.err")" "0:"
+done
+"$TAILOR" --data "$TMP/none" uplift apply --csv "$TMP/tiny40.csv" --model "$TMP/t40.json" --id id --json >"$TMP/a40.json"
+check "... and applied: every unit scored" "$?:$(jget users <"$TMP/a40.json")" "0:40"
 "$TAILOR" --data "$TMP/none" uplift apply --csv "$TMP/exp.csv" --model "$TMP/m.json" --id id --out "$TMP/up.csv" --json >"$TMP/a.json"
 check "uplift apply --csv without a store: exit 0" "$?" 0
 check "... every row scored, the top 20 % targeted" "$(jget users <"$TMP/a.json") $(jget targeted <"$TMP/a.json")" "2000 400"
