@@ -57,26 +57,38 @@ function signIn(message) {
   input.focus();
 }
 
+// Each route() call draws one address. A page whose data arrives after the
+// reader has moved on is dropped, so a slow page never covers a newer one;
+// main's data-shown names the address whose page is on screen.
+let drawing = 0;
+
 async function route() {
+  const mine = ++drawing;
+  const shown = location.hash;
   releaseCharts();
   if (!session.key || !session.me) return signIn();
-  const [, name = '', ...args] = location.hash.replace(/^#/, '').split('/').map(decodeURIComponent);
+  const [, name = '', ...args] = shown.replace(/^#/, '').split('/').map(decodeURIComponent);
   if (!name || !PAGES[name]) {
     location.replace(`#/${home()}`);
     return;
   }
   drawNav(name);
+  main.removeAttribute('data-shown');
   if (!allowed(name)) {
     main.replaceChildren(h('h1', { text: t(`nav.${name}`) }), notice('error', t('error.role', { role: t(`role.${role()}`) })));
+    main.dataset.shown = shown;
     return;
   }
   main.replaceChildren(h('p', { class: 'loading', text: t('common.loading') }));
+  let page;
   try {
-    const page = await PAGES[name].render(args.filter(Boolean), route);
-    if (page) main.replaceChildren(...[page].flat(Infinity).filter((x) => x != null && x !== false));
+    page = await PAGES[name].render(args.filter(Boolean), route);
   } catch (e) {
-    main.replaceChildren(h('h1', { text: t(`nav.${name}`) }), errorNotice(e));
+    page = [h('h1', { text: t(`nav.${name}`) }), errorNotice(e)];
   }
+  if (mine !== drawing) return;
+  if (page) main.replaceChildren(...[page].flat(Infinity).filter((x) => x != null && x !== false));
+  main.dataset.shown = shown;
   main.focus({ preventScroll: true });
 }
 

@@ -80,9 +80,15 @@ def css(sel):
     return d.find_element(By.CSS_SELECTOR, sel)
 
 
-def loaded():
-    """The page's render finished: no loading line, the heading drawn, the charts painted."""
-    wait(lambda _: not d.find_elements(By.CSS_SELECTOR, "main .loading") and d.find_elements(By.CSS_SELECTOR, "main h1"))
+def loaded(page=None):
+    """The page's render finished (for `page`, when named, not the one before it):
+    main names the address it shows, no loading line, the heading drawn, the
+    charts painted."""
+    def drawn(_):
+        shown = d.find_element(By.ID, "main").get_attribute("data-shown")
+        return ((shown == f"#/{page}" if page is not None else shown is not None) and
+                not d.find_elements(By.CSS_SELECTOR, "main .loading") and d.find_elements(By.CSS_SELECTOR, "main h1"))
+    wait(drawn, 60)
     time.sleep(0.3)
 
 
@@ -117,7 +123,7 @@ def shot(name):
 
 def go(page):
     d.get(f"{URL}/#/{page}")
-    loaded()
+    loaded(page)
 
 
 def sign_in(key):
