@@ -40,6 +40,7 @@ void tl__models_release(tl_server_t *s, recref_t *r) {
         tl_rec_content_free(r->content);
         tl_offers_free(r->offers);
         tl_scorecard_free(r->card);
+        tl_boost_free(r->challenger);
         free(r);
     }
 }
@@ -83,6 +84,12 @@ int tl__models_load(tl_server_t *s, tl_errbuf_t *eb) {
     char *policy = NULL;
     if (!rc && (rc = tl_scorecard_get(st, "scorecard", &r->card, eb)) == TL_ENOENT)
         rc = 0, eb->msg[0] = 0; /* none: no one has a credit band */
+    if (!rc && r->card) {
+        /* the challenger decides nothing: one that cannot be read is named, not fatal */
+        tl_errbuf_t ceb = {{0}};
+        int crc = tl_boost_get(st, "scorecard", &r->challenger, &ceb);
+        if (crc && crc != TL_ENOENT) snprintf(r->challenger_err, sizeof r->challenger_err, "%s", ceb.msg);
+    }
     if (!rc && s->policy && tl_read_file(s->policy, &policy, NULL)) {
         tl_errbuf_set(eb, "%s: cannot read the lending policy", s->policy);
         rc = TL_EIO;
@@ -223,11 +230,40 @@ static int model_name(const char *name, void *arg) {
     return 0;
 }
 
+/* The challenger beside the scorecard: how it did on its training rows
+ * and its shape, or why it could not be read. */
+static void challenger_json(cJSON *j, const recref_t *ref) {
+    if (ref->challenger_err[0]) {
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(j, "challenger"), "error", ref->challenger_err);
+        return;
+    }
+    if (!ref->challenger) {
+        cJSON_AddNullToObject(j, "challenger");
+        return;
+    }
+    const tl_boost_t *b = ref->challenger;
+    const tl_boost_opts_t *o = tl_boost_opts(b);
+    tl_scorecard_stats_t st;
+    tl_boost_stats(b, &st);
+    uint32_t constrained = 0;
+    for (uint32_t k = 0; k < tl_boost_ncolumns(b); k++) constrained += tl_boost_monotone(b, k) != 0;
+    cJSON *c = cJSON_AddObjectToObject(j, "challenger");
+    cJSON_AddNumberToObject(c, "rows", st.rows);
+    cJSON_AddNumberToObject(c, "bads", st.bads);
+    cJSON_AddItemToObject(c, "auc", tl_json_number(st.auc));
+    cJSON_AddItemToObject(c, "ks", tl_json_number(st.ks));
+    cJSON_AddNumberToObject(c, "trees", o->trees);
+    cJSON_AddNumberToObject(c, "depth", o->depth);
+    cJSON_AddNumberToObject(c, "eta", o->eta);
+    cJSON_AddNumberToObject(c, "columns", tl_boost_ncolumns(b));
+    cJSON_AddNumberToObject(c, "constrained", constrained);
+}
+
 /* GET /v1/models: the recommenders the store holds, the one served and
- * when it was loaded (with the family, users and items it knows), and the
+ * when it was loaded (with the family, users and items it knows), the
  * credit scorecard in force with how it did on its training (rows, bads,
- * AUC, KS) and its features by information value. The route holds the
- * store. */
+ * AUC, KS) and its features by information value, and its challenger
+ * (null without one). The route holds the store. */
 void tl__models_get(tl_srv_req_t *r) {
     tl_server_t *s = r->s;
     cJSON *j = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(j, "stored");
@@ -268,8 +304,10 @@ void tl__models_get(tl_srv_req_t *r) {
             cJSON_AddBoolToObject(o, "kept", f.kept);
             cJSON_AddItemToArray(fs, o);
         }
+        challenger_json(j, ref);
     } else {
         cJSON_AddNullToObject(j, "scorecard");
+        cJSON_AddNullToObject(j, "challenger");
     }
     tl__models_release(s, ref);
     tl__server_json(r->rs, 200, j);

@@ -63,6 +63,8 @@ typedef struct {
     tl_content_t *content;   /* alike by category, brand and price */
     tl_offers_t *offers;     /* the catalogue and the lending policy */
     tl_scorecard_t *card;    /* credit bands; NULL without one */
+    tl_boost_t *challenger;  /* the scorecard's challenger, shown beside it; NULL without one */
+    char challenger_err[512]; /* why a stored challenger did not load ("" when it did or there is none) */
     int refs;
     int64_t loaded;
 } recref_t;

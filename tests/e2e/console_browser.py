@@ -309,8 +309,13 @@ try:
 
     # ---- the models page
     go("models")
-    auc = api("GET", "/v1/models", FACTS["analyst"])["scorecard"]["auc"]
+    models = api("GET", "/v1/models", FACTS["analyst"])
+    auc = models["scorecard"]["auc"]
     ok("the scorecard's AUC as the API gives it", css("#m-auc").text == f"{auc:.3f}", (css("#m-auc").text, auc))
+    auc = models["challenger"]["auc"]
+    ok("the challenger beside it, its AUC as the API gives it",
+       css("#m-challenger-auc").text == f"{auc:.3f}" and "the scorecard makes the decisions" in css("main").text,
+       (css("#m-challenger-auc").text, auc))
     Select(css("#e-model")).select_by_value("ials")
     Select(css("#e-by")).select_by_value("age")
     css("#e-run").click()

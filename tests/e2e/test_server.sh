@@ -291,6 +291,21 @@ for _ in $(seq 50); do grep -q reloaded "$TMP/serve.err" && break; sleep 0.1; do
 check "SIGHUP loads the model again" "$(curl -s "$U/metrics" | sed -n 's/^tailor_reloads_total //p')" 1
 check "POST /v1/admin/reload does too" "$(req POST /v1/admin/reload "$ADM")" 200
 check "after the reload, profiling given back: personalised again" "$(req GET '/v1/users/u000008/recommendations?n=5' "$SVC"; jget personalised <"$TMP/body")" 200MISSING
+# the scorecard's challenger: none, then trained and loaded beside it, then damaged (named, not fatal)
+check "no challenger beside the scorecard: null" "$(req GET /v1/models "$ANA"; jget challenger <"$TMP/body")" 200None
+"$TAILOR" --data "$D" score train --users --challenger >/dev/null
+check "a challenger trained is loaded by a reload" "$(req POST /v1/admin/reload "$ADM")" 200
+check "... and shown beside the scorecard, on the same rows" "$(req GET /v1/models "$ANA"; python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); c, b = d["scorecard"], d["challenger"]
+print(b["rows"] == c["rows"] and b["bads"] == c["bads"] and 0.5 < b["auc"] <= 1 and 0 < b["ks"] <= 1,
+      b["trees"], b["depth"], b["columns"] >= len([f for f in c["features"] if f["kept"]]), 0 <= b["constrained"] <= b["columns"])' "$TMP/body")" "200True 300 4 True True"
+printf '{"trees": [1, 2' >"$D/models/scorecard-challenger.json"
+check "a damaged challenger does not stop a reload" "$(req POST /v1/admin/reload "$ADM")" 200
+check "... it is named, the scorecard still in force" "$(req GET /v1/models "$ANA"; python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(bool(d["challenger"]["error"]), d["scorecard"]["rows"] > 0)' "$TMP/body")" "200True True"
 
 # SIGTERM while a large batch is in flight: it finishes, durably, and the server exits 0
 python3 -c '

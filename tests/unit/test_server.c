@@ -163,6 +163,7 @@ static void test_handlers(void **state) {
     assert_int_equal(call(s, "GET", "/v1/insights/drift", "segment=nope", ana, NULL, out, sizeof out), 404);
     assert_int_equal(call(s, "GET", "/v1/models", NULL, ana, NULL, out, sizeof out), 200);
     assert_non_null(strstr(out, "\"scorecard\":null"));
+    assert_non_null(strstr(out, "\"challenger\":null"));
     assert_non_null(strstr(out, "\"stored\":[]"));
     /* evaluations and trainings asked for: checked, then run on a reader of the store */
     assert_int_equal(call(s, "POST", "/v1/models/evaluate", NULL, ana, "{\"model\":\"nope\"}", out, sizeof out), 400);

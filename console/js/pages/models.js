@@ -62,6 +62,22 @@ function evaluator() {
   return form;
 }
 
+// The gradient-boosted challenger beside the scorecard: what it is and how
+// it did on the same training rows. The scorecard stays the model in force.
+function challenger(b, card) {
+  if (!b) return notice('warn', t('models.no_challenger'));
+  if (b.error) return notice('error', t('models.challenger_unreadable', { error: b.error }));
+  return [h('p', { class: 'muted', text: t('models.challenger_note') }),
+    table([{ key: 'models.figure', get: (r) => t(r[0]) },
+      { key: 'models.scorecard', get: (r) => r[1], num: true },
+      { key: 'models.challenger', get: (r) => r[2], num: true }], [
+      ['models.rows', fmt.num(card.rows), fmt.num(b.rows)],
+      ['models.auc', fmt.fixed(card.auc, 3), h('span', { id: 'm-challenger-auc', text: fmt.fixed(b.auc, 3) })],
+      ['models.ks', fmt.fixed(card.ks, 3), fmt.fixed(b.ks, 3)]]),
+    facts([['models.trees', t('models.trees_of', { trees: fmt.num(b.trees), depth: fmt.num(b.depth), eta: fmt.fixed(b.eta, 3) })],
+      ['models.columns', t('models.constrained_of', { columns: fmt.num(b.columns), constrained: fmt.num(b.constrained) })]])];
+}
+
 export default {
   roles: ['admin', 'analyst'],
   async render(args, rerender) {
@@ -98,6 +114,7 @@ export default {
         xAxis: { type: 'value', name: t('models.iv') },
         yAxis: { type: 'category', data: kept.map((f) => label('feature', f.feature)).reverse() },
         series: [{ type: 'bar', name: t('models.iv'), data: kept.map((f) => Math.round(f.iv * 1000) / 1000).reverse() }],
-      }, 'models.iv_chart')] : notice('warn', t('models.no_scorecard')))];
+      }, 'models.iv_chart')] : notice('warn', t('models.no_scorecard'))),
+      c ? section('models.challenger', challenger(m.challenger, c)) : null];
   },
 };
