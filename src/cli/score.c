@@ -76,8 +76,9 @@ const optspec_t SCORE_OPTS[] = {
     {"threads", 1, "with --challenger: threads of the trees (default 1; 0: every core)"},
     {"tune", 0, "train, cv with --challenger: first choose the trees' depth and number on 3 "
                 "stratified folds of the training rows (cv: of each fold's training rows)"},
-    {"folds", 1, "cv: folds (default 5)"},
-    {"seed", 1, "cv: shuffling seed (default 0)"},
+    {"folds", 1, "cv: folds (default 5); train with --challenger: also measure both models on this "
+                 "many folds held out of the training rows, kept with the challenger"},
+    {"seed", 1, "cv, train with --challenger: shuffling and sampling seed (default 0)"},
     {"folds-out", 1, "cv: write each row's fold here (CSV row,fold) for a peer to use"},
     {"rejects", 1, "write every rejected record (line, reason, message) to this CSV file"},
     {"json", 0, "print as JSON"},
@@ -258,9 +259,11 @@ static int put_scorecard(const command_t *c, const args_t *a, const tl_scorecard
 
 /* The challenger's figures beside the scorecard's, JSON or printed. */
 static void challenger_train_out(const tl_boost_t *b, const tl_scorecard_stats_t *card, const char *where, double secs,
-                                 cJSON *j) {
+                                 double held_secs, cJSON *j) {
     tl_scorecard_stats_t bs;
     tl_boost_stats(b, &bs);
+    tl_boost_held_out_t held;
+    tl_boost_held_out(b, &held);
     const tl_boost_opts_t *o = tl_boost_opts(b);
     uint32_t mono = 0;
     for (uint32_t k = 0; k < tl_boost_ncolumns(b); k++) mono += tl_boost_monotone(b, k) != 0;
@@ -275,22 +278,43 @@ static void challenger_train_out(const tl_boost_t *b, const tl_scorecard_stats_t
         cJSON_AddNumberToObject(x, "auc", bs.auc);
         cJSON_AddNumberToObject(x, "ks", bs.ks);
         cJSON_AddNumberToObject(x, "seconds", secs);
+        if (held.folds) {
+            cJSON *ho = cJSON_AddObjectToObject(x, "held_out");
+            cJSON_AddNumberToObject(ho, "folds", held.folds);
+            cJSON_AddNumberToObject(ho, "seed", (double)held.seed);
+            cJSON_AddNumberToObject(ho, "scorecard_auc", held.card_auc);
+            cJSON_AddNumberToObject(ho, "challenger_auc", held.boost_auc);
+            cJSON_AddNumberToObject(ho, "seconds", held_secs);
+        }
         return;
     }
     printf("challenger: gradient-boosted trees (%u of depth %u, learning rate %g) on %u columns, %u "
            "constrained to the scorecard's trend: %s\n",
            o->trees, o->depth, o->eta, tl_boost_ncolumns(b), mono, where);
-    printf("training AUC %.4f  KS %.4f (the scorecard's %.4f, %.4f), in %.2f s; compare on rows it has "
-           "not seen with `score cv --challenger` or `score report --challenger`\n",
-           bs.auc, bs.ks, card->auc, card->ks, secs);
+    printf("training AUC %.4f  KS %.4f (the scorecard's %.4f, %.4f), in %.2f s\n", bs.auc, bs.ks, card->auc,
+           card->ks, secs);
+    if (held.folds)
+        printf("held out, %u folds of these rows (seed %llu): AUC %.4f, the scorecard's %.4f, in %.2f s\n",
+               held.folds, (unsigned long long)held.seed, held.boost_auc, held.card_auc, held_secs);
+    else
+        printf("compare on rows it has not seen with --folds 5, `score cv --challenger` or `score report "
+               "--challenger`\n");
 }
 
 static int score_train(const command_t *c, const args_t *a) {
     tl_score_opts_t o;
     tl_boost_opts_t bo;
+    uint64_t folds, seed;
     int rc = score_opts(c, a, &o);
-    if (rc || (rc = boost_opts(c, a, &bo))) return rc;
+    if (rc || (rc = boost_opts(c, a, &bo)) ||
+        (rc = opt_u64(c, a, "folds", 0, 2, TL_BOOST_MAX_FOLDS, &folds)) ||
+        (rc = opt_u64(c, a, "seed", 0, 0, UINT32_MAX, &seed)))
+        return rc;
     if (opt(c, a, "challenger-model")) return die_usage(c, "--challenger-model is for apply and report");
+    if ((opt(c, a, "folds") || opt(c, a, "seed")) && !opt(c, a, "challenger"))
+        return die_usage(c, "--%s goes with --challenger when training", opt(c, a, "folds") ? "folds" : "seed");
+    bo.seed = seed;
+    const tl_boost_opts_t base = bo; /* before tuning: each held-out fold tunes again from it */
     tl_errbuf_t eb = {{0}};
     tl_table_t t;
     if ((rc = score_table(c, a, &t, &eb))) return rc > 0 ? rc : fail_err("score", rc, &eb);
@@ -305,9 +329,12 @@ static int score_train(const command_t *c, const args_t *a) {
     char bpath[4300] = "";
     double tuned_auc = NAN;
     if (!rc && opt(c, a, "tune")) rc = tl_boost_tune(&t, &o, &bo, NULL, 3, 0, &bo, &tuned_auc, &eb);
+    int64_t held_ms = 0;
     if (!rc && opt(c, a, "challenger")) {
         rc = tl_boost_train(&t, &o, sc, &bo, &b, &eb);
         t2 = tl_time_mono_ms();
+        if (!rc && folds) rc = tl_boost_hold_out(b, &t, &o, &base, opt(c, a, "tune") != NULL, (uint32_t)folds, &eb);
+        held_ms = tl_time_mono_ms() - t2;
         if (out) challenger_path(out, bpath, sizeof bpath);
         if (!rc && out) rc = tl_boost_save(b, bpath, &eb);
     }
@@ -339,7 +366,7 @@ static int score_train(const command_t *c, const args_t *a) {
         cJSON_AddNumberToObject(j, "ks", st.ks);
         cJSON_AddNumberToObject(j, "gini", 2 * st.auc - 1);
         cJSON_AddNumberToObject(j, "seconds", (double)(t1 - t0) / 1000);
-        if (b && opt(c, a, "json")) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, j);
+        if (b && opt(c, a, "json")) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, (double)held_ms / 1000, j);
         if (b && opt(c, a, "json") && !isnan(tuned_auc))
             cJSON_AddNumberToObject(cJSON_GetObjectItem(j, "challenger"), "tuned_auc", tuned_auc);
         if (opt(c, a, "json")) {
@@ -372,7 +399,7 @@ static int score_train(const command_t *c, const args_t *a) {
                 printf("challenger tuned on 3 stratified folds of these rows: depth %u, %u trees at "
                        "learning rate %g (mean AUC %.4f on the folds held out)\n",
                        bo.depth, bo.trees, bo.eta, tuned_auc);
-            if (b) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, NULL);
+            if (b) challenger_train_out(b, &st, bpath, (double)(t2 - t1) / 1000, (double)held_ms / 1000, NULL);
             cJSON_Delete(j);
         }
     }

@@ -42,6 +42,7 @@ struct tl_boost {
     tl_boost_opts_t o;
     double factor, offset, band_pd[TL_NBANDS - 1];
     double rows, bads, auc, ks;
+    tl_boost_held_out_t held; /* folds 0: not measured */
     tl_gbt_t *g;
 };
 
@@ -70,6 +71,7 @@ void tl_boost_stats(const tl_boost_t *b, tl_scorecard_stats_t *out) {
     *out = (tl_scorecard_stats_t){b->rows, b->bads, b->auc, b->ks};
 }
 const tl_boost_opts_t *tl_boost_opts(const tl_boost_t *b) { return &b->o; }
+void tl_boost_held_out(const tl_boost_t *b, tl_boost_held_out_t *out) { *out = b->held; }
 
 /* ---- columns and the matrix ---------------------------------------------------------- */
 
@@ -483,6 +485,23 @@ static int cv(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opt
     return rc;
 }
 
+int tl_boost_hold_out(tl_boost_t *b, const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base,
+                      int tune, uint32_t folds, tl_errbuf_t *eb) {
+    if (folds < 2 || folds > TL_BOOST_MAX_FOLDS) {
+        tl_errbuf_set(eb, "give from 2 to %d folds", TL_BOOST_MAX_FOLDS);
+        return TL_EINVAL;
+    }
+    double card[TL_BOOST_MAX_FOLDS], boost[TL_BOOST_MAX_FOLDS];
+    tl_boost_opts_t o = tune ? *base : b->o, *chosen = tune ? malloc(folds * sizeof *chosen) : NULL;
+    o.seed = b->o.seed, o.threads = b->o.threads;
+    int rc = tune && !chosen ? TL_ENOMEM : cv(t, so, &o, folds, b->o.seed, card, boost, chosen, eb);
+    free(chosen);
+    if (rc) return rc;
+    b->held = (tl_boost_held_out_t){folds, b->o.seed, 0, 0};
+    for (uint32_t k = 0; k < folds; k++) b->held.card_auc += card[k] / folds, b->held.boost_auc += boost[k] / folds;
+    return 0;
+}
+
 /* ---- files --------------------------------------------------------------------------- */
 
 /* The challenger as JSON text (free it); NULL with eb set on failure. */
@@ -520,6 +539,13 @@ static char *boost_text(const tl_boost_t *b, tl_errbuf_t *eb) {
     cJSON_AddNumberToObject(tr, "bads", b->bads);
     cJSON_AddNumberToObject(tr, "auc", b->auc);
     cJSON_AddNumberToObject(tr, "ks", b->ks);
+    if (b->held.folds) {
+        cJSON *ho = cJSON_AddObjectToObject(j, "held_out");
+        cJSON_AddNumberToObject(ho, "folds", b->held.folds);
+        cJSON_AddNumberToObject(ho, "seed", (double)b->held.seed);
+        cJSON_AddNumberToObject(ho, "scorecard_auc", b->held.card_auc);
+        cJSON_AddNumberToObject(ho, "challenger_auc", b->held.boost_auc);
+    }
     cJSON *cs = cJSON_AddArrayToObject(j, "columns");
     for (uint32_t q = 0; q < b->ncol; q++) {
         const bcol_t *c = &b->col[q];
@@ -592,6 +618,15 @@ static int boost_parse(const char *text, size_t len, const char *where, tl_boost
         b->o.threads = 1;
         b->rows = num_at(tr, "rows", &ok), b->bads = num_at(tr, "bads", &ok);
         b->auc = num_at(tr, "auc", &ok), b->ks = num_at(tr, "ks", &ok);
+        const cJSON *ho = cJSON_GetObjectItemCaseSensitive(j, "held_out");
+        if (ok && ho) { /* optional: measured when asked for */
+            tl_boost_held_out_t *h = &b->held;
+            h->folds = (uint32_t)whole_at(ho, "folds", TL_BOOST_MAX_FOLDS, &ok);
+            h->seed = (uint64_t)whole_at(ho, "seed", 1e15, &ok);
+            h->card_auc = num_at(ho, "scorecard_auc", &ok), h->boost_auc = num_at(ho, "challenger_auc", &ok);
+            ok = ok && h->folds >= 2 && h->card_auc >= 0 && h->card_auc <= 1 && h->boost_auc >= 0 &&
+                 h->boost_auc <= 1;
+        }
     }
     int ncol = cJSON_GetArraySize(cs);
     ok = ok && cJSON_IsArray(cs) && ncol > 0 && cJSON_IsString(trees) && (b->col = calloc((size_t)ncol, sizeof *b->col));

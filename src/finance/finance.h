@@ -289,6 +289,7 @@ uint32_t tl_gbt_nfeatures(const tl_gbt_t *g);
 void tl_gbt_free(tl_gbt_t *g);
 
 typedef struct tl_boost tl_boost_t;
+#define TL_BOOST_MAX_FOLDS 100
 
 /* Trains on the rows of t with an outcome (use[r]: only those; NULL: all)
  * over the scorecard options' candidate columns (target, bad value, id,
@@ -334,6 +335,21 @@ int tl_boost_cv_tuned(const tl_table_t *t, const tl_score_opts_t *so, const tl_b
  * learning rate of the best mean AUC (*auc). */
 int tl_boost_tune(const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base, const uint8_t *use,
                   uint32_t folds, uint64_t seed, tl_boost_opts_t *chosen, double *auc, tl_errbuf_t *eb);
+/* How the scorecard and the challenger did on folds held out of the rows
+ * the challenger was trained on: the whole training (the trees tuned
+ * again on each fold's rows when it was tuned) repeated on each fold's
+ * other rows, the mean AUCs kept with the model (folds 0: not measured). */
+typedef struct {
+    uint32_t folds;
+    uint64_t seed;
+    double card_auc, boost_auc;
+} tl_boost_held_out_t;
+/* Measures them on t (the table b was trained on) with folds folds of
+ * b's seed, from base (the options before any tuning; tune: tuned on each
+ * fold), and keeps them in b. */
+int tl_boost_hold_out(tl_boost_t *b, const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base,
+                      int tune, uint32_t folds, tl_errbuf_t *eb);
+void tl_boost_held_out(const tl_boost_t *b, tl_boost_held_out_t *out);
 /* As JSON (the trees in xgboost's own JSON within it): a file the user
  * names, or the store's blob "scorecards/NAME-challenger". */
 int tl_boost_save(const tl_boost_t *b, const char *path, tl_errbuf_t *eb);

@@ -230,8 +230,9 @@ static int model_name(const char *name, void *arg) {
     return 0;
 }
 
-/* The challenger beside the scorecard: how it did on its training rows
- * and its shape, or why it could not be read. */
+/* The challenger beside the scorecard: how both did on its training rows
+ * and, when measured, on folds held out of them; its shape; or why it
+ * could not be read. */
 static void challenger_json(cJSON *j, const recref_t *ref) {
     if (ref->challenger_err[0]) {
         cJSON_AddStringToObject(cJSON_AddObjectToObject(j, "challenger"), "error", ref->challenger_err);
@@ -257,6 +258,16 @@ static void challenger_json(cJSON *j, const recref_t *ref) {
     cJSON_AddNumberToObject(c, "eta", o->eta);
     cJSON_AddNumberToObject(c, "columns", tl_boost_ncolumns(b));
     cJSON_AddNumberToObject(c, "constrained", constrained);
+    tl_boost_held_out_t held;
+    tl_boost_held_out(b, &held);
+    if (held.folds) {
+        cJSON *ho = cJSON_AddObjectToObject(c, "held_out");
+        cJSON_AddNumberToObject(ho, "folds", held.folds);
+        cJSON_AddItemToObject(ho, "scorecard_auc", tl_json_number(held.card_auc));
+        cJSON_AddItemToObject(ho, "challenger_auc", tl_json_number(held.boost_auc));
+    } else {
+        cJSON_AddNullToObject(c, "held_out");
+    }
 }
 
 /* GET /v1/models: the recommenders the store holds, the one served and

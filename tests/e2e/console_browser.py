@@ -312,10 +312,11 @@ try:
     models = api("GET", "/v1/models", FACTS["analyst"])
     auc = models["scorecard"]["auc"]
     ok("the scorecard's AUC as the API gives it", css("#m-auc").text == f"{auc:.3f}", (css("#m-auc").text, auc))
-    auc = models["challenger"]["auc"]
-    ok("the challenger beside it, its AUC as the API gives it",
-       css("#m-challenger-auc").text == f"{auc:.3f}" and "the scorecard makes the decisions" in css("main").text,
-       (css("#m-challenger-auc").text, auc))
+    auc, held = models["challenger"]["auc"], models["challenger"]["held_out"]["challenger_auc"]
+    ok("the challenger beside it, its AUCs on the training rows and held out as the API gives them",
+       css("#m-challenger-auc").text == f"{auc:.3f}" and css("#m-held-auc").text == f"{held:.3f}" and
+       "AUC on 3 folds held out" in css("main").text and "the scorecard makes the decisions" in css("main").text,
+       (css("#m-challenger-auc").text, auc, css("#m-held-auc").text, held))
     Select(css("#e-model")).select_by_value("ials")
     Select(css("#e-by")).select_by_value("age")
     css("#e-run").click()

@@ -8,8 +8,10 @@
 # rises (a column whose risk turns with another is left free); an applicant's
 # reasons name the columns that make it risky; the saved challenger scores
 # as it did when trained (its training AUC again); tuned, its trees are
-# chosen on folds of the training rows alone; the report puts the two
-# side by side with PSI against a baseline, and its page has the section;
+# chosen on folds of the training rows alone; measured while trained on
+# folds held out (--folds), it gives cv's figures and keeps them; the
+# report puts the two side by side with PSI against a baseline, and its
+# page has the section;
 # the store keeps it beside the scorecard; clear errors.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -74,6 +76,19 @@ check_cmd "train --tune: the chosen trees and their held-out AUC" python3 -c '
 import json, sys
 x = json.load(open(sys.argv[1]))["challenger"]
 assert x["depth"] in (2, 3, 4, 6) and x["trees"] in (100, 200, 300, 500) and 0.5 < x["tuned_auc"] < x["auc"], x' "$TMP/tt.json"
+"$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/h.json" --challenger --trees 200 --folds 5 --json >"$TMP/th.json"
+check_cmd "train --folds: both measured on the folds of cv, the same figures, kept with the challenger" python3 -c '
+import json, sys
+x, cv, m = json.load(open(sys.argv[1]))["challenger"], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+h = x["held_out"]
+assert h["folds"] == 5 and abs(h["scorecard_auc"] - cv["auc"]) < 1e-9 and abs(h["challenger_auc"] - cv["challenger"]["auc"]) < 1e-9, (h, cv)
+assert m["held_out"]["challenger_auc"] == h["challenger_auc"] and h["challenger_auc"] < x["auc"], (m["held_out"], x)' \
+    "$TMP/th.json" "$TMP/cv.json" "$TMP/h.challenger.json"
+"$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/ht.json" --challenger --tune --folds 3 --json >"$TMP/tht.json"
+check_cmd "train --tune --folds: the tuning repeated inside each fold, as cv --tune does" python3 -c '
+import json, sys
+h, cv = json.load(open(sys.argv[1]))["challenger"]["held_out"], json.load(open(sys.argv[2]))
+assert h["folds"] == 3 and abs(h["challenger_auc"] - cv["challenger"]["auc"]) < 1e-9, (h, cv["challenger"])' "$TMP/tht.json" "$TMP/cvt.json"
 
 # income rises, nothing else moves: the risk never rises
 python3 - "$TMP/mono.csv" <<'EOF'
@@ -129,6 +144,15 @@ check "apply --challenger from the store: 51 results" "$(python3 -c 'import json
 # errors
 "$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/x.json" --trees 10 >/dev/null 2>&1
 check "--trees without --challenger: exit 2" "$?" 2
+"$TAILOR" score train --csv "$TMP/apps.csv" --target default --id id --out "$TMP/x.json" --folds 5 >/dev/null 2>&1
+check "train --folds without --challenger: exit 2" "$?" 2
+python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["held_out"]["challenger_auc"] = 1.5
+json.dump(m, open(sys.argv[2], "w"))' "$TMP/h.challenger.json" "$TMP/badheld.json"
+"$TAILOR" score apply --csv "$TMP/mono.csv" --id id --challenger-model "$TMP/badheld.json" --challenger 2>"$TMP/err" >/dev/null
+check "a held-out AUC out of range: a damaged challenger" "$?:$(grep -c 'damaged challenger' "$TMP/err")" "1:1"
 "$TAILOR" score apply --csv "$TMP/mono.csv" --id id --model "$TMP/x.json" --challenger >/dev/null 2>"$TMP/err"
 check "apply --challenger with none trained: exit 1" "$?" 1
 check "it says how to train one" "$(grep -c 'score train --challenger' "$TMP/err")" 1

@@ -22,7 +22,7 @@ D=$TMP/d
 "$TAILOR" --data "$D" import "$W"/{users,items,products,credit,consents,events}.csv >/dev/null 2>&1
 "$TAILOR" --data "$D" train --model ials >/dev/null
 "$TAILOR" --data "$D" profile build >/dev/null
-"$TAILOR" --data "$D" score train --users --challenger >/dev/null
+"$TAILOR" --data "$D" score train --users --challenger --folds 3 >/dev/null
 "$TAILOR" --data "$D" campaign create "$SRC/examples/rescue.json" >/dev/null
 "$TAILOR" --data "$D" segment cluster --features monetary_365d,orders,days_since_purchase,price_sensitivity >/dev/null
 "$TAILOR" --data "$D" segment create recent --where 'days_since_active <= 7' >/dev/null

@@ -63,17 +63,20 @@ function evaluator() {
 }
 
 // The gradient-boosted challenger beside the scorecard: what it is and how
-// it did on the same training rows. The scorecard stays the model in force.
+// the two did on the same training rows and, when measured, on folds held
+// out of them. The scorecard stays the model in force.
 function challenger(b, card) {
   if (!b) return notice('warn', t('models.no_challenger'));
   if (b.error) return notice('error', t('models.challenger_unreadable', { error: b.error }));
-  return [h('p', { class: 'muted', text: t('models.challenger_note') }),
-    table([{ key: 'models.figure', get: (r) => t(r[0]) },
+  return [h('p', { class: 'muted', text: t(b.held_out ? 'models.challenger_note' : 'models.challenger_note_training') }),
+    table([{ key: 'models.figure', get: (r) => r[0] },
       { key: 'models.scorecard', get: (r) => r[1], num: true },
       { key: 'models.challenger', get: (r) => r[2], num: true }], [
-      ['models.rows', fmt.num(card.rows), fmt.num(b.rows)],
-      ['models.auc', fmt.fixed(card.auc, 3), h('span', { id: 'm-challenger-auc', text: fmt.fixed(b.auc, 3) })],
-      ['models.ks', fmt.fixed(card.ks, 3), fmt.fixed(b.ks, 3)]]),
+      [t('models.rows'), fmt.num(card.rows), fmt.num(b.rows)],
+      [t('models.training_auc'), fmt.fixed(card.auc, 3), h('span', { id: 'm-challenger-auc', text: fmt.fixed(b.auc, 3) })],
+      [t('models.training_ks'), fmt.fixed(card.ks, 3), fmt.fixed(b.ks, 3)]].concat(b.held_out ? [[
+        t('models.held_out_auc', { folds: fmt.num(b.held_out.folds) }), fmt.fixed(b.held_out.scorecard_auc, 3),
+        h('span', { id: 'm-held-auc', text: fmt.fixed(b.held_out.challenger_auc, 3) })]] : [])),
     facts([['models.trees', t('models.trees_of', { trees: fmt.num(b.trees), depth: fmt.num(b.depth), eta: fmt.fixed(b.eta, 3) })],
       ['models.columns', t('models.constrained_of', { columns: fmt.num(b.columns), constrained: fmt.num(b.constrained) })]])];
 }
