@@ -101,6 +101,18 @@ static int challenger_section(tl_report_t *r, const tl_scorecard_t *sc, const tl
         for (int c = 0; c < 6; c++) cells[(m + 1) * 7 + 1 + c] = txt[m][c];
     }
     tl_report_table(r, 3, 7, cells);
+    tl_boost_held_out_t held;
+    tl_boost_held_out(b, &held);
+    if (held.folds) {
+        char para[400];
+        snprintf(para, sizeof para,
+                 "Measured when the challenger was trained, on %u folds held out of its training rows "
+                 "(each model trained again on the other folds): AUC %.4f for the scorecard, %.4f for "
+                 "the challenger. On rows a model was trained on, trees look better than they are; "
+                 "these figures do not flatter either.",
+                 held.folds, held.card_auc, held.boost_auc);
+        tl_report_para(r, para);
+    }
     double dx[10], dy[30];
     for (int k = 0; k < 10; k++) {
         dx[k] = k + 1;

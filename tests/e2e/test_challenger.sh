@@ -133,6 +133,13 @@ for m in ("scorecard", "challenger"):
 assert 0 < c["same_band"] <= 1, c
 assert abs(c["scorecard"]["auc"] - d["auc"]) < 1e-12, c' "$TMP/rep.json"
 check "report --html: the champion and challenger section" "$(grep -c 'Champion and challenger' "$TMP/cc.html")" 1
+check "... without held-out figures when training measured none" "$(grep -c 'folds held out of its training rows' "$TMP/cc.html")" 0
+"$TAILOR" score report --csv "$TMP/later.csv" --target default --id id --model "$TMP/h.json" --challenger --html "$TMP/hh.html" >/dev/null
+check "... with them when it did" "$(python3 -c '
+import json, re, sys
+h = json.load(open(sys.argv[2]))["held_out"]
+page = open(sys.argv[1]).read()
+print(bool(re.search(r"on 5 folds held out of its training rows.*AUC %.4f for the scorecard, %.4f for the challenger" % (h["scorecard_auc"], h["challenger_auc"]), page, re.S)))' "$TMP/hh.html" "$TMP/h.challenger.json")" True
 
 # the store keeps it beside the scorecard
 D=$TMP/data
