@@ -46,6 +46,9 @@ const optspec_t SCORE_OPTS[] = {
     {"categorical", 1, "train, cv: columns to treat as categories, comma-separated"},
     {"numeric", 1, "train, cv: columns that must be numbers, comma-separated"},
     {"min-iv", 1, "train, cv: least information value of a kept feature (default 0.02)"},
+    {"alpha", 1, "train, cv: a feature is kept only when its bins' association with the outcome is "
+                 "significant at this level (chi-square, counting every category a grouping chose "
+                 "from; default 0.05; 1: no test)"},
     {"min-share", 1, "train, cv: least share of rows in a bin (default 0.05)"},
     {"max-bins", 1, "train, cv: most bins of a feature besides missing (default 8)"},
     {"prebins", 1, "train, cv: quantile bins of a number before merging (default 20)"},
@@ -168,6 +171,7 @@ static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
     uint64_t mb, pb;
     int rc;
     if ((rc = opt_f64(c, a, "min-iv", o->min_iv, 0, 10, &o->min_iv)) ||
+        (rc = opt_f64(c, a, "alpha", o->alpha, 1e-12, 1, &o->alpha)) ||
         (rc = opt_f64(c, a, "min-share", o->bin.min_share, 0, 0.5, &o->bin.min_share)) ||
         (rc = opt_f64(c, a, "chi-merge", o->bin.chi_merge, 0, 1e6, &o->bin.chi_merge)) ||
         (rc = opt_u64(c, a, "max-bins", o->bin.max_bins, 2, 100, &mb)) ||
@@ -353,6 +357,8 @@ static int score_train(const command_t *c, const args_t *a) {
             cJSON_AddStringToObject(o2, "type", f.categorical ? "categorical" : "numeric");
             cJSON_AddNumberToObject(o2, "bins", f.bin->nbins);
             cJSON_AddNumberToObject(o2, "iv", f.iv);
+            if (isfinite(f.p)) cJSON_AddNumberToObject(o2, "p", f.p);
+            else cJSON_AddNullToObject(o2, "p");
             cJSON_AddBoolToObject(o2, "kept", f.kept);
             if (f.iv > 0.5) cJSON_AddBoolToObject(o2, "suspect", 1);
             cJSON_AddItemToArray(fs, o2);
@@ -391,8 +397,9 @@ static int score_train(const command_t *c, const args_t *a) {
                                     "before the outcome)" : "");
             }
             if (out)
-                printf("%u more candidates left out (IV below %g, one bin, or a coefficient of the "
-                       "wrong sign; --json lists them)\n", out, o.min_iv);
+                printf("%u more candidates left out (IV below %g, an association with the outcome "
+                       "not significant at %g, one bin, or a coefficient of the wrong sign; --json lists "
+                       "them)\n", out, o.min_iv, o.alpha);
             printf("training AUC %.4f  KS %.4f  Gini %.4f, in %.2f s\n", st.auc, st.ks,
                    2 * st.auc - 1, (double)(t1 - t0) / 1000);
             if (b && !isnan(tuned_auc))

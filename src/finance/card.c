@@ -13,6 +13,7 @@
  * with WOE's risk) is dropped and the regression run again.
  */
 #include "finance/finance.h"
+#include "stats/stats.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -24,7 +25,7 @@
 typedef struct {
     char *name;
     int categorical, kept;
-    double iv, beta;
+    double iv, beta, p; /* p: of the association test (NaN: not known) */
     tl_binning_t bin;
     char **cats;    /* categorical: ncat names, code order */
     double *points; /* kept: per bin */
@@ -44,6 +45,7 @@ void tl_score_opts_default(tl_score_opts_t *o) {
     memset(o, 0, sizeof *o);
     tl_bin_opts_default(&o->bin);
     o->min_iv = 0.02;
+    o->alpha = 0.05;
     o->l2 = 0.001;
     o->base_points = 600;
     o->base_odds = 19;
@@ -75,7 +77,7 @@ void tl_scorecard_stats(const tl_scorecard_t *sc, tl_scorecard_stats_t *out) {
 void tl_scorecard_feature(const tl_scorecard_t *sc, uint32_t j, tl_score_feature_t *out) {
     const feat_t *f = &sc->f[j];
     *out = (tl_score_feature_t){f->name, f->categorical, f->kept, f->iv, &f->bin,
-                                (const char *const *)f->cats, f->kept ? f->points : NULL};
+                                (const char *const *)f->cats, f->kept ? f->points : NULL, f->p};
 }
 
 /* ---- reading cells ---------------------------------------------------------------- */
@@ -189,6 +191,27 @@ static double *woe_matrix(const fitctx_t *x, const tl_scorecard_t *sc, const uin
     return w;
 }
 
+/* The chance that a feature's bins tell bad from good this well by noise
+ * alone: Pearson's chi-square over its bins, its degrees of freedom the
+ * choices the binning made them from (a categorical feature grouped by bad
+ * rate: every category and missing, not the groups; a number: its bins).
+ * On a small sample, bins fitted to noise reach an IV that passes min_iv;
+ * this test is what leaves them out. */
+static double association_p(const tl_binning_t *b) {
+    double g = 0, d = 0;
+    for (uint32_t k = 0; k < b->nbins; k++) g += b->good[k], d += b->bad[k];
+    double n = g + d, x2 = 0;
+    if (!(g > 0 && d > 0)) return 1;
+    for (uint32_t k = 0; k < b->nbins; k++) {
+        double nk = b->good[k] + b->bad[k];
+        if (nk <= 0) continue;
+        double eg = nk * g / n, ed = nk * d / n;
+        x2 += (b->good[k] - eg) * (b->good[k] - eg) / eg + (b->bad[k] - ed) * (b->bad[k] - ed) / ed;
+    }
+    double df = b->categorical ? (double)b->ncat + (b->missing != TL_NONE) - 1 : (double)b->nbins - 1;
+    return df >= 1 ? tl_chi2_sf(x2, df) : 1;
+}
+
 int tl_score_candidates(const tl_table_t *t, const tl_score_opts_t *o, uint32_t *cols, uint32_t *n,
                         tl_errbuf_t *eb) {
     *n = 0;
@@ -256,7 +279,8 @@ int tl_scorecard_train_rows(const tl_table_t *t, const tl_score_opts_t *o, const
         if (rc) break;
         feat_t *f = &sc->f[sc->nfeat - 1];
         f->iv = f->bin.iv;
-        f->kept = f->iv >= o->min_iv && f->bin.nbins > 1;
+        f->p = association_p(&f->bin);
+        f->kept = f->iv >= o->min_iv && f->bin.nbins > 1 && (o->alpha >= 1 || f->p < o->alpha);
     }
     /* regress, dropping features whose coefficient has the wrong sign */
     uint32_t p = 0;
@@ -668,6 +692,7 @@ static char *card_text(const tl_scorecard_t *sc) {
         cJSON_AddStringToObject(o, "type", f->categorical ? "categorical" : "numeric");
         cJSON_AddBoolToObject(o, "kept", f->kept);
         cJSON_AddNumberToObject(o, "iv", f->iv);
+        if (isfinite(f->p)) cJSON_AddNumberToObject(o, "p", f->p);
         cJSON_AddNumberToObject(o, "beta", f->beta);
         if (f->bin.missing != TL_NONE) cJSON_AddNumberToObject(o, "missing_bin", f->bin.missing);
         if (f->categorical) {
@@ -747,6 +772,8 @@ static int load_feature(const cJSON *o, feat_t *f) {
     f->categorical = strcmp(type->valuestring, "categorical") == 0;
     f->kept = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "kept"));
     f->iv = num_at(o, "iv", &ok), f->beta = num_at(o, "beta", &ok);
+    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(o, "p"); /* optional: older files have none */
+    f->p = cJSON_IsNumber(pv) && pv->valuedouble >= 0 && pv->valuedouble <= 1 ? pv->valuedouble : NAN;
     tl_binning_t *b = &f->bin;
     b->categorical = f->categorical;
     b->nbins = (uint32_t)cJSON_GetArraySize(bins);

@@ -109,6 +109,8 @@ int tl_feature_guard(const tl_table_t *t, uint32_t col, uint32_t outcome, const 
 typedef struct {
     tl_bin_opts_t bin;
     double min_iv;            /* features with less IV are left out (0.02) */
+    double alpha;             /* features whose bins' association with the outcome is not significant at
+                               * this level are left out (0.05; 1: no test) */
     double l2;                /* L2 penalty of the regression (0.001) */
     double base_points;       /* the score at base_odds (600) */
     double base_odds;         /* goods per bad at base_points (19) */
@@ -137,6 +139,7 @@ typedef struct {
     const tl_binning_t *bin;
     const char *const *cats; /* categorical: the name of each code */
     const double *points;    /* kept: the rounded points of each bin */
+    double p;                /* the chance of bins this telling from noise (NaN: not known) */
 } tl_score_feature_t;
 
 /* Trains on every row of t. Rows whose target is missing or neither the bad

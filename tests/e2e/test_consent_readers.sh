@@ -20,7 +20,7 @@ print(sum(o["kind"] in ("instalment", "credit_line", "credit_card") for o in jso
 }
 # three users who are offered credit, with a profile and in the segment
 users=()
-for i in $(seq -f 'u%06g' 1 40); do
+for i in $(seq -f 'u%06g' 1 400); do
     [[ $(credit_offers "$i") -gt 0 ]] && users+=("$i")
     [[ ${#users[@]} -eq 3 ]] && break
 done

@@ -3,8 +3,8 @@
 # table: bad records rejected with line and reason (read = kept + rejected),
 # a score that is the sum of the points the saved scorecard lists for each
 # value, bands and reason codes, results in input order, validation by
-# decile and band, PSI that sees a shifted feature, propensity output, clear
-# errors. On a generated world: the users' profiles scored against its
+# decile and band, PSI that sees a shifted feature, propensity output, a
+# feature fitted to noise left out by its chi-square test, clear errors. On a generated world: the users' profiles scored against its
 # latent risk. On German Credit and Bank Marketing (skipped when absent):
 # 5-fold cross-validated AUC of at least 0.79 for both, duration unused.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -166,6 +166,34 @@ for s in ("Goods and bads over the score", "Default rate by band", "Calibration 
     assert s in h, s
 assert h.count("<svg") == 4 + 3 and h.count("<polyline") == 6, (h.count("<svg"), h.count("<polyline"))
 assert not re.search(r"\bnan\b|\binf\b", h)' "$TMP/card.html"
+
+# a shop among 60 that says nothing of the risk reaches the IV of income on
+# 1,000 rows (its groups follow the noise): the chi-square test over its 60
+# categories leaves it out, with the chance it is noise; --alpha 1 keeps it
+python3 - "$TMP/noise.csv" <<'EOF'
+import random, sys
+random.seed(2)
+with open(sys.argv[1], "w") as f:
+    f.write("id,income,shop,default\n")
+    for i in range(1000):
+        inc = random.lognormvariate(8, 0.6)
+        bad = 1 if random.random() < max(0.45 - min(inc, 9000) / 18000, 0.03) else 0
+        f.write(f"a{i},{inc:.0f},s{random.randrange(60)},{bad}\n")
+EOF
+"$TAILOR" score train --csv "$TMP/noise.csv" --target default --id id --out "$TMP/noise.json" --json >"$TMP/noise-05.json"
+"$TAILOR" score train --csv "$TMP/noise.csv" --target default --id id --out "$TMP/noise1.json" --alpha 1 --json >"$TMP/noise-1.json"
+check_cmd "a feature fitted to noise is left out by its chi-square test, kept without the test" python3 -c '
+import json, sys
+d, d1, m = (json.load(open(a)) for a in sys.argv[1:4])
+f = {x["name"]: x for x in d["features"]}
+f1 = {x["name"]: x for x in d1["features"]}
+assert f["income"]["kept"] and f["income"]["p"] < 0.001, f["income"]
+assert not f["shop"]["kept"] and f["shop"]["iv"] > 0.2 and f["shop"]["p"] > 0.05, f["shop"]
+assert f1["shop"]["kept"] and f1["shop"]["p"] == f["shop"]["p"], f1["shop"]
+assert {x["name"]: x["p"] for x in m["features"]} == {k: v["p"] for k, v in f.items()}, m["features"]' \
+    "$TMP/noise-05.json" "$TMP/noise-1.json" "$TMP/noise.json"
+"$TAILOR" score cv --csv "$TMP/noise.csv" --target default --id id --alpha 0 >/dev/null 2>&1
+check "--alpha 0: exit 2" "$?" 2
 
 # errors
 "$TAILOR" score train --csv "$TMP/apps.csv" --target nothing --out "$TMP/x.json" >/dev/null 2>"$TMP/err"
