@@ -127,6 +127,46 @@ static int challenger_section(tl_report_t *r, const tl_scorecard_t *sc, const tl
     return 0;
 }
 
+/* The candidates the scorecard left out, with what training measured of
+ * each: its IV, and the chance its bins arise from noise alone. */
+static int left_out_section(tl_report_t *r, const tl_scorecard_t *sc) {
+    uint32_t nf = tl_scorecard_nfeatures(sc), n = 0;
+    for (uint32_t j = 0; j < nf; j++) {
+        tl_score_feature_t f;
+        tl_scorecard_feature(sc, j, &f);
+        n += !f.kept;
+    }
+    if (!n) return 0;
+    const char **cells = calloc((size_t)(n + 1) * 4, sizeof *cells);
+    char(*txt)[2][32] = calloc(n, sizeof *txt);
+    if (!cells || !txt) {
+        free(cells), free(txt);
+        return TL_ENOMEM;
+    }
+    tl_report_heading(r, "Candidates left out");
+    tl_report_para(r, "Columns training considered and left out: an information value below the "
+                      "minimum, bins whose association with the outcome could be noise (p, the "
+                      "chance of bins this telling by chance alone, at or above the significance "
+                      "level), a single bin, or a coefficient of the wrong sign once beside the "
+                      "others.");
+    cells[0] = "feature", cells[1] = "type", cells[2] = "IV", cells[3] = "p";
+    uint32_t row = 0;
+    for (uint32_t j = 0; j < nf; j++) {
+        tl_score_feature_t f;
+        tl_scorecard_feature(sc, j, &f);
+        if (f.kept) continue;
+        snprintf(txt[row][0], 32, "%.4f", f.iv);
+        if (isnan(f.p)) snprintf(txt[row][1], 32, "n/a");
+        else snprintf(txt[row][1], 32, "%.3g", f.p);
+        const char **c = cells + (size_t)(row + 1) * 4;
+        c[0] = f.name, c[1] = f.categorical ? "categorical" : "numeric", c[2] = txt[row][0], c[3] = txt[row][1];
+        row++;
+    }
+    tl_report_table(r, (int)n + 1, 4, cells);
+    free(cells), free(txt);
+    return 0;
+}
+
 int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_boost_t *challenger, const tl_table_t *t,
                              const tl_table_t *base, const char *path, tl_errbuf_t *eb) {
     tl_score_validation_t v;
@@ -292,6 +332,7 @@ int tl_scorecard_report_html(const tl_scorecard_t *sc, const tl_boost_t *challen
             tl_report_table(r, (int)nb2 + 1, 5, cells);
             free(cells), free(txt), free(names), free(woe);
         }
+        if (!rc) rc = left_out_section(r, sc);
         if (!rc) rc = tl_report_write(r, path, eb);
     }
     tl_report_free(r);

@@ -192,6 +192,14 @@ assert not f["shop"]["kept"] and f["shop"]["iv"] > 0.2 and f["shop"]["p"] > 0.05
 assert f1["shop"]["kept"] and f1["shop"]["p"] == f["shop"]["p"], f1["shop"]
 assert {x["name"]: x["p"] for x in m["features"]} == {k: v["p"] for k, v in f.items()}, m["features"]' \
     "$TMP/noise-05.json" "$TMP/noise-1.json" "$TMP/noise.json"
+"$TAILOR" report scorecard --html "$TMP/noise.html" --csv "$TMP/noise.csv" --model "$TMP/noise.json" >/dev/null
+check_cmd "the scorecard's page lists the candidates left out with their IV and p" python3 -c '
+import json, re, sys
+page, m = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+shop = [f for f in m["features"] if f["name"] == "shop"][0]
+part = page.split("Candidates left out", 1)[1]
+assert re.search(r"shop</td>\s*<td[^>]*>categorical</td>\s*<td[^>]*>%.4f</td>\s*<td[^>]*>%s</td>" % (shop["iv"], "%.3g" % shop["p"]), part), part[:2000]
+assert "income</td>" not in part' "$TMP/noise.html" "$TMP/noise.json"
 "$TAILOR" score cv --csv "$TMP/noise.csv" --target default --id id --alpha 0 >/dev/null 2>&1
 check "--alpha 0: exit 2" "$?" 2
 
