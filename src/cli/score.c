@@ -135,7 +135,7 @@ static int score_table(const command_t *c, const args_t *a, tl_table_t *t, tl_er
 }
 
 /* `propensity` is the scorecard machinery aimed at a good event (a product
- * taken up): finer bins in any shape, every feature, any sign. */
+ * taken up): finer bins in any shape, every feature that beats noise, any sign. */
 static int is_propensity(const command_t *c) { return strcmp(c->name, "propensity") == 0; }
 
 static int score_opts(const command_t *c, const args_t *a, tl_score_opts_t *o) {
