@@ -269,8 +269,7 @@ static void challenger_train_out(const tl_boost_t *b, const tl_scorecard_stats_t
     tl_boost_held_out_t held;
     tl_boost_held_out(b, &held);
     const tl_boost_opts_t *o = tl_boost_opts(b);
-    uint32_t mono = 0;
-    for (uint32_t k = 0; k < tl_boost_ncolumns(b); k++) mono += tl_boost_monotone(b, k) != 0;
+    uint32_t mono = tl_boost_nconstrained(b);
     if (j) {
         cJSON *x = cJSON_AddObjectToObject(j, "challenger");
         cJSON_AddStringToObject(x, "model", where);
@@ -282,13 +281,10 @@ static void challenger_train_out(const tl_boost_t *b, const tl_scorecard_stats_t
         cJSON_AddNumberToObject(x, "auc", bs.auc);
         cJSON_AddNumberToObject(x, "ks", bs.ks);
         cJSON_AddNumberToObject(x, "seconds", secs);
-        if (held.folds) {
-            cJSON *ho = cJSON_AddObjectToObject(x, "held_out");
-            cJSON_AddNumberToObject(ho, "folds", held.folds);
-            cJSON_AddNumberToObject(ho, "seed", (double)held.seed);
-            cJSON_AddNumberToObject(ho, "scorecard_auc", held.card_auc);
-            cJSON_AddNumberToObject(ho, "challenger_auc", held.boost_auc);
+        cJSON *ho = tl_boost_held_out_json(b);
+        if (ho) {
             cJSON_AddNumberToObject(ho, "seconds", held_secs);
+            cJSON_AddItemToObject(x, "held_out", ho);
         }
         return;
     }

@@ -66,12 +66,26 @@ void tl_boost_free(tl_boost_t *b) {
 
 uint32_t tl_boost_ncolumns(const tl_boost_t *b) { return b->ncol; }
 const char *tl_boost_column(const tl_boost_t *b, uint32_t j) { return j < b->ncol ? b->col[j].name : NULL; }
-int tl_boost_monotone(const tl_boost_t *b, uint32_t j) { return j < b->ncol ? b->col[j].monotone : 0; }
+uint32_t tl_boost_nconstrained(const tl_boost_t *b) {
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < b->ncol; j++) n += b->col[j].monotone != 0;
+    return n;
+}
 void tl_boost_stats(const tl_boost_t *b, tl_scorecard_stats_t *out) {
     *out = (tl_scorecard_stats_t){b->rows, b->bads, b->auc, b->ks};
 }
 const tl_boost_opts_t *tl_boost_opts(const tl_boost_t *b) { return &b->o; }
 void tl_boost_held_out(const tl_boost_t *b, tl_boost_held_out_t *out) { *out = b->held; }
+
+cJSON *tl_boost_held_out_json(const tl_boost_t *b) {
+    if (!b->held.folds) return NULL;
+    cJSON *ho = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ho, "folds", b->held.folds);
+    cJSON_AddNumberToObject(ho, "seed", (double)b->held.seed);
+    cJSON_AddNumberToObject(ho, "scorecard_auc", b->held.card_auc);
+    cJSON_AddNumberToObject(ho, "challenger_auc", b->held.boost_auc);
+    return ho;
+}
 
 /* ---- columns and the matrix ---------------------------------------------------------- */
 
@@ -539,13 +553,8 @@ static char *boost_text(const tl_boost_t *b, tl_errbuf_t *eb) {
     cJSON_AddNumberToObject(tr, "bads", b->bads);
     cJSON_AddNumberToObject(tr, "auc", b->auc);
     cJSON_AddNumberToObject(tr, "ks", b->ks);
-    if (b->held.folds) {
-        cJSON *ho = cJSON_AddObjectToObject(j, "held_out");
-        cJSON_AddNumberToObject(ho, "folds", b->held.folds);
-        cJSON_AddNumberToObject(ho, "seed", (double)b->held.seed);
-        cJSON_AddNumberToObject(ho, "scorecard_auc", b->held.card_auc);
-        cJSON_AddNumberToObject(ho, "challenger_auc", b->held.boost_auc);
-    }
+    cJSON *ho = tl_boost_held_out_json(b);
+    if (ho) cJSON_AddItemToObject(j, "held_out", ho);
     cJSON *cs = cJSON_AddArrayToObject(j, "columns");
     for (uint32_t q = 0; q < b->ncol; q++) {
         const bcol_t *c = &b->col[q];

@@ -303,11 +303,11 @@ int tl_boost_train(const tl_table_t *t, const tl_score_opts_t *so, const tl_scor
 int tl_boost_train_rows(const tl_table_t *t, const tl_score_opts_t *so, const tl_scorecard_t *card,
                         const tl_boost_opts_t *o, const uint8_t *use, tl_boost_t **out, tl_errbuf_t *eb);
 void tl_boost_free(tl_boost_t *b);
-/* Its input columns (reasons index them), each one's constraint (+1 risk
- * rising with the value, -1 falling, 0 free), options and training figures. */
+/* Its input columns (reasons index them), how many are constrained to a
+ * direction, options and training figures. */
 uint32_t tl_boost_ncolumns(const tl_boost_t *b);
 const char *tl_boost_column(const tl_boost_t *b, uint32_t j);
-int tl_boost_monotone(const tl_boost_t *b, uint32_t j);
+uint32_t tl_boost_nconstrained(const tl_boost_t *b);
 const tl_boost_opts_t *tl_boost_opts(const tl_boost_t *b);
 void tl_boost_stats(const tl_boost_t *b, tl_scorecard_stats_t *out);
 
@@ -353,6 +353,9 @@ typedef struct {
 int tl_boost_hold_out(tl_boost_t *b, const tl_table_t *t, const tl_score_opts_t *so, const tl_boost_opts_t *base,
                       int tune, uint32_t folds, tl_errbuf_t *eb);
 void tl_boost_held_out(const tl_boost_t *b, tl_boost_held_out_t *out);
+/* The same as JSON ({folds, seed, scorecard_auc, challenger_auc}; the
+ * file's, the command line's and the API's), NULL when not measured. */
+struct cJSON *tl_boost_held_out_json(const tl_boost_t *b);
 /* As JSON (the trees in xgboost's own JSON within it): a file the user
  * names, or the store's blob "scorecards/NAME-challenger". */
 int tl_boost_save(const tl_boost_t *b, const char *path, tl_errbuf_t *eb);

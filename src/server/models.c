@@ -246,8 +246,6 @@ static void challenger_json(cJSON *j, const recref_t *ref) {
     const tl_boost_opts_t *o = tl_boost_opts(b);
     tl_scorecard_stats_t st;
     tl_boost_stats(b, &st);
-    uint32_t constrained = 0;
-    for (uint32_t k = 0; k < tl_boost_ncolumns(b); k++) constrained += tl_boost_monotone(b, k) != 0;
     cJSON *c = cJSON_AddObjectToObject(j, "challenger");
     cJSON_AddNumberToObject(c, "rows", st.rows);
     cJSON_AddNumberToObject(c, "bads", st.bads);
@@ -257,17 +255,9 @@ static void challenger_json(cJSON *j, const recref_t *ref) {
     cJSON_AddNumberToObject(c, "depth", o->depth);
     cJSON_AddNumberToObject(c, "eta", o->eta);
     cJSON_AddNumberToObject(c, "columns", tl_boost_ncolumns(b));
-    cJSON_AddNumberToObject(c, "constrained", constrained);
-    tl_boost_held_out_t held;
-    tl_boost_held_out(b, &held);
-    if (held.folds) {
-        cJSON *ho = cJSON_AddObjectToObject(c, "held_out");
-        cJSON_AddNumberToObject(ho, "folds", held.folds);
-        cJSON_AddItemToObject(ho, "scorecard_auc", tl_json_number(held.card_auc));
-        cJSON_AddItemToObject(ho, "challenger_auc", tl_json_number(held.boost_auc));
-    } else {
-        cJSON_AddNullToObject(c, "held_out");
-    }
+    cJSON_AddNumberToObject(c, "constrained", tl_boost_nconstrained(b));
+    cJSON *ho = tl_boost_held_out_json(b); /* its AUCs checked from 0 to 1 when read */
+    cJSON_AddItemToObject(c, "held_out", ho ? ho : cJSON_CreateNull());
 }
 
 /* GET /v1/models: the recommenders the store holds, the one served and
